@@ -1,0 +1,256 @@
+"""The typed catalog of profile attributes a member can fill in.
+
+Every attribute has a key, a category, a data type, a sensitivity flag (special-category data in
+the sense of GDPR Art. 9, such as health or religion, and anything that reveals it) and the rules
+its values must meet. :func:`coerce` is the one place those rules are enforced in the domain; the
+web and API schemas are generated from the same definitions.
+
+Invariant: keys are never renamed or reused once released (sealed values are bound to them);
+``CATALOG_VERSION`` changes whenever an attribute is added.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+from .errors import ValidationError
+
+CATALOG_VERSION = "2026-11.1"
+
+
+class Category(StrEnum):
+    IDENTITY = "identity"
+    CONTACT = "contact"
+    DEMOGRAPHICS = "demographics"
+    PREFERENCES = "preferences"
+    INTERESTS = "interests"
+    MOTIVATIONS = "motivations"
+
+
+CATEGORY_LABELS = {
+    Category.IDENTITY: "Identity",
+    Category.CONTACT: "Contact",
+    Category.DEMOGRAPHICS: "Demographics",
+    Category.PREFERENCES: "Preferences",
+    Category.INTERESTS: "Interests",
+    Category.MOTIVATIONS: "Motivations and persona",
+}
+
+
+class DataType(StrEnum):
+    TEXT = "text"
+    EMAIL = "email"
+    PHONE = "phone"
+    DATE = "date"
+    INTEGER = "integer"
+    CHOICE = "choice"
+    CHOICES = "choices"      # several of a fixed list
+    COUNTRY = "country"      # ISO 3166-1 alpha-2
+
+
+@dataclass(frozen=True)
+class Attribute:
+    key: str
+    label: str
+    category: Category
+    type: DataType
+    sensitive: bool = False
+    max_length: int = 200
+    choices: tuple[str, ...] = ()
+    minimum: int | None = None
+    maximum: int | None = None
+    help: str = ""
+    autocomplete: str = "off"
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+_INTERESTS = (
+    "cycling", "running", "outdoors", "travel", "cooking", "food-and-drink", "fashion",
+    "home-and-garden", "technology", "gaming", "music", "film-and-tv", "books", "sport",
+    "fitness", "parenting", "pets", "finance", "cars", "photography", "art-and-design",
+)
+
+ATTRIBUTES: tuple[Attribute, ...] = (
+    # identity
+    Attribute("given_name", "Given name", Category.IDENTITY, DataType.TEXT, max_length=100,
+              autocomplete="given-name"),
+    Attribute("family_name", "Family name", Category.IDENTITY, DataType.TEXT, max_length=100,
+              autocomplete="family-name"),
+    Attribute("preferred_name", "Preferred name", Category.IDENTITY, DataType.TEXT,
+              max_length=100, autocomplete="nickname"),
+    Attribute("date_of_birth", "Date of birth", Category.IDENTITY, DataType.DATE,
+              autocomplete="bday", help="YYYY-MM-DD"),
+    # contact
+    Attribute("contact_email", "Contact e-mail", Category.CONTACT, DataType.EMAIL,
+              max_length=254, autocomplete="email",
+              help="May differ from your login address."),
+    Attribute("phone", "Phone", Category.CONTACT, DataType.PHONE, max_length=20,
+              autocomplete="tel", help="International format, e.g. +31 20 123 4567"),
+    Attribute("street_address", "Street address", Category.CONTACT, DataType.TEXT,
+              max_length=200, autocomplete="street-address"),
+    Attribute("postal_code", "Postal code", Category.CONTACT, DataType.TEXT, max_length=16,
+              autocomplete="postal-code"),
+    Attribute("city", "City", Category.CONTACT, DataType.TEXT, max_length=100,
+              autocomplete="address-level2"),
+    Attribute("country", "Country", Category.CONTACT, DataType.COUNTRY,
+              autocomplete="country", help="Two-letter code, e.g. NL"),
+    # demographics
+    Attribute("gender", "Gender", Category.DEMOGRAPHICS, DataType.CHOICE,
+              choices=("female", "male", "non-binary", "self-described", "prefer-not-to-say")),
+    Attribute("household_size", "People in household", Category.DEMOGRAPHICS, DataType.INTEGER,
+              minimum=1, maximum=20),
+    Attribute("occupation", "Occupation", Category.DEMOGRAPHICS, DataType.TEXT, max_length=100),
+    Attribute("income_band", "Household income band", Category.DEMOGRAPHICS, DataType.CHOICE,
+              choices=("under-20k", "20k-40k", "40k-60k", "60k-100k", "over-100k")),
+    Attribute("religion", "Religion or belief", Category.DEMOGRAPHICS, DataType.TEXT,
+              sensitive=True, max_length=100),
+    Attribute("health_conditions", "Health conditions", Category.DEMOGRAPHICS, DataType.TEXT,
+              sensitive=True, max_length=500),
+    # preferences
+    Attribute("preferred_language", "Preferred language", Category.PREFERENCES, DataType.CHOICE,
+              choices=("en", "nl", "de", "fr", "es", "it", "pt", "pl", "sv")),
+    Attribute("preferred_channel", "Preferred contact channel", Category.PREFERENCES,
+              DataType.CHOICE, choices=("email", "sms", "post", "phone", "app", "none")),
+    Attribute("contact_frequency", "How often brands may contact me", Category.PREFERENCES,
+              DataType.CHOICE, choices=("never", "monthly", "weekly", "as-needed")),
+    Attribute("dietary_requirements", "Dietary requirements", Category.PREFERENCES,
+              DataType.CHOICES, sensitive=True,
+              choices=("vegetarian", "vegan", "halal", "kosher", "gluten-free", "lactose-free",
+                       "nut-allergy"),
+              help="Marked sensitive: it can reveal health or religion."),
+    Attribute("clothing_size", "Clothing size", Category.PREFERENCES, DataType.CHOICE,
+              choices=("XS", "S", "M", "L", "XL", "XXL")),
+    Attribute("budget_currency", "Currency", Category.PREFERENCES, DataType.CHOICE,
+              choices=("EUR", "GBP", "USD", "CHF", "SEK", "PLN")),
+    # interests
+    Attribute("interests", "Interests", Category.INTERESTS, DataType.CHOICES, choices=_INTERESTS),
+    Attribute("hobbies", "Other hobbies", Category.INTERESTS, DataType.TEXT, max_length=300),
+    # motivations / persona
+    Attribute("purchase_drivers", "What matters most when I buy", Category.MOTIVATIONS,
+              DataType.CHOICES,
+              choices=("price", "quality", "sustainability", "convenience", "brand",
+                       "service", "innovation", "local")),
+    Attribute("price_sensitivity", "Price sensitivity", Category.MOTIVATIONS, DataType.CHOICE,
+              choices=("low", "medium", "high")),
+    Attribute("tech_adoption", "New products: I am", Category.MOTIVATIONS, DataType.CHOICE,
+              choices=("early-adopter", "early-majority", "late-majority", "sceptic")),
+    Attribute("life_stage", "Life stage", Category.MOTIVATIONS, DataType.CHOICE,
+              choices=("student", "young-professional", "family", "empty-nester", "retired")),
+    Attribute("values_statement", "In my own words", Category.MOTIVATIONS, DataType.TEXT,
+              max_length=1000, help="What you want brands to know about you."),
+)
+
+BY_KEY: dict[str, Attribute] = {a.key: a for a in ATTRIBUTES}
+
+_EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]+$")
+_PHONE = re.compile(r"^\+?[0-9 ()\-]{6,20}$")
+_COUNTRY = re.compile(r"^[A-Z]{2}$")
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def attribute(key: str) -> Attribute:
+    try:
+        return BY_KEY[key]
+    except KeyError:
+        raise ValidationError({key: ["Unknown attribute."]}) from None
+
+
+def clean_text(value: str, *, max_length: int, multiline: bool = False) -> str:
+    """Strip, refuse control characters, enforce the length; raise ``ValueError`` with a reason."""
+    if not isinstance(value, str):
+        raise ValueError("Must be text.")
+    value = value.strip()
+    if _CONTROL.search(value) or (not multiline and ("\n" in value or "\r" in value)):
+        raise ValueError("Contains characters that are not allowed.")
+    if len(value) > max_length:
+        raise ValueError(f"At most {max_length} characters.")
+    return value
+
+
+def coerce(key: str, value: Any) -> Any:
+    """The canonical value of ``value`` for attribute ``key``, or :class:`ValidationError`.
+
+    ``None`` and the empty string mean "not set" and come back as ``None``.
+    """
+    spec = attribute(key)
+    try:
+        return _coerce(spec, value)
+    except ValueError as exc:
+        raise ValidationError({key: [str(exc)]}) from None
+
+
+def _coerce(spec: Attribute, value: Any) -> Any:
+    if value is None or value == "" or value == []:
+        return None
+    kind = spec.type
+    if kind is DataType.CHOICES:
+        values = [value] if isinstance(value, str) else value
+        if not isinstance(values, list | tuple) or not all(isinstance(v, str) for v in values):
+            raise ValueError("Must be a list of choices.")
+        unknown = sorted(set(values) - set(spec.choices))
+        if unknown:
+            raise ValueError("Not one of the choices: " + ", ".join(unknown[:3]))
+        return [c for c in spec.choices if c in set(values)]
+    if kind is DataType.INTEGER:
+        if isinstance(value, bool):
+            raise ValueError("Must be a whole number.")
+        if isinstance(value, str):
+            if not re.fullmatch(r"[+-]?\d{1,9}", value.strip()):
+                raise ValueError("Must be a whole number.")
+            value = int(value)
+        if not isinstance(value, int):
+            raise ValueError("Must be a whole number.")
+        if spec.minimum is not None and value < spec.minimum:
+            raise ValueError(f"At least {spec.minimum}.")
+        if spec.maximum is not None and value > spec.maximum:
+            raise ValueError(f"At most {spec.maximum}.")
+        return value
+    if kind is DataType.DATE:
+        if isinstance(value, dt.datetime):
+            value = value.date()
+        if isinstance(value, str):
+            try:
+                value = dt.date.fromisoformat(value.strip())
+            except ValueError:
+                raise ValueError("Must be a date as YYYY-MM-DD.") from None
+        if not isinstance(value, dt.date):
+            raise ValueError("Must be a date as YYYY-MM-DD.")
+        if spec.key == "date_of_birth" and not (
+            dt.date(1900, 1, 1) <= value <= dt.date.today()
+        ):
+            raise ValueError("Must be between 1900-01-01 and today.")
+        return value.isoformat()
+    text = clean_text(value, max_length=spec.max_length,
+                      multiline=spec.key in {"health_conditions", "values_statement"})
+    if not text:
+        return None
+    if kind is DataType.EMAIL and not _EMAIL.match(text):
+        raise ValueError("Must be an e-mail address like name@example.org.")
+    if kind is DataType.PHONE and not _PHONE.match(text):
+        raise ValueError("Must be a phone number: digits, spaces, an optional leading +.")
+    if kind is DataType.COUNTRY:
+        text = text.upper()
+        if not _COUNTRY.match(text):
+            raise ValueError("Must be a two-letter country code such as NL.")
+    if kind is DataType.CHOICE and text not in spec.choices:
+        raise ValueError("Not one of the choices.")
+    return text
+
+
+TOUCHPOINTS: tuple[tuple[str, str], ...] = (
+    ("awareness", "Awareness (ads, word of mouth)"),
+    ("consideration", "Consideration (research, comparing)"),
+    ("purchase", "Purchase (shop, checkout)"),
+    ("delivery", "Delivery"),
+    ("onboarding", "Onboarding and first use"),
+    ("usage", "Everyday use"),
+    ("support", "Customer support"),
+    ("billing", "Billing and payment"),
+    ("returns", "Returns and refunds"),
+    ("loyalty", "Loyalty and renewal"),
+)
+TOUCHPOINT_KEYS = frozenset(k for k, _ in TOUCHPOINTS)

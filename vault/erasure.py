@@ -1,0 +1,62 @@
+"""Erasure (GDPR Art. 17): crypto-shredding plus deletion.
+
+Order matters and is the invariant: first the member's data key is destroyed (committed and
+checkpointed out of the key store's WAL), then their rows are deleted in one transaction. A crash
+between the two leaves rows nobody can decrypt, never a readable member. An erasure leaves one
+pseudonymous record (a keyed hash of the member id, the time and a count), for the ledger, and the
+key store keeps the erasure list so a restored backup has it re-applied.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .clock import Clock
+from .keys import KeyStore, Pseudonymiser
+from .storage import Database
+
+_MEMBER_TABLES = ("feedback", "profile_values", "web_sessions")
+
+
+@dataclass(frozen=True)
+class ErasureReport:
+    subject: str
+    erased_at: int
+    rows_deleted: int
+    key_destroyed: bool
+
+
+class ErasureService:
+    def __init__(
+        self, *, database: Database, keys: KeyStore, pseudonyms: Pseudonymiser, clock: Clock
+    ) -> None:
+        self._db = database
+        self._keys = keys
+        self._pseudonyms = pseudonyms
+        self._clock = clock
+
+    def erase(self, member_id: str) -> ErasureReport:
+        now = int(self._clock())
+        key_destroyed = self._keys.destroy(member_id, erased_at=now)
+        rows = self.delete_rows(member_id, erased_at=now)
+        return ErasureReport(self._pseudonyms.subject(member_id), now, rows, key_destroyed)
+
+    def delete_rows(self, member_id: str, *, erased_at: int) -> int:
+        """Delete every row of ``member_id`` and record the erasure (also used by restore)."""
+        with self._db.transaction():
+            rows = 0
+            for table in _MEMBER_TABLES:
+                rows += self._db.execute(
+                    f"DELETE FROM {table} WHERE member_id = ?", (member_id,)
+                ).rowcount
+            rows += self._db.execute("DELETE FROM members WHERE id = ?", (member_id,)).rowcount
+            self._db.execute(
+                "INSERT OR IGNORE INTO erasures (subject, erased_at, rows_deleted)"
+                " VALUES (?, ?, ?)",
+                (self._pseudonyms.subject(member_id), erased_at, rows),
+            )
+        self._db.checkpoint()
+        return rows
+
+    def erased_count(self) -> int:
+        return self._db.one("SELECT count(*) FROM erasures")[0]

@@ -1,0 +1,110 @@
+"""Domain exceptions of the vault.
+
+Every exception the vault raises to its callers is one of these; library errors (sqlcipher3,
+cryptography) are translated at the boundary with ``raise ... from exc``. ``web/errors.py`` turns
+them into HTTP answers in one place, using the class attributes ``status`` and ``type``::
+
+    VaultError                      500  internal
+    ├── StoreError                  500  the store cannot be opened or is damaged
+    │   ├── StoreNotInitialisedError     no store at the configured home
+    │   └── WrongKeyError                the key does not open the store
+    ├── KeyMaterialError            500  master key missing, malformed or unsafe
+    ├── MemberKeyDestroyedError     410  the member was erased: their data key is gone
+    ├── IntegrityError              500  a sealed value failed authentication
+    ├── ValidationError             422  input broke a rule; ``errors`` maps field -> messages
+    ├── ConflictError               409  e.g. an e-mail address already registered
+    ├── NotFoundError               404  no such record for this member
+    ├── AuthenticationError         401  wrong credentials (never says which part)
+    │   └── SecondFactorRequiredError   password right, TOTP code needed
+    └── ThrottledError              429  too many attempts; ``retry_after`` seconds
+"""
+
+from __future__ import annotations
+
+
+class VaultError(Exception):
+    status = 500
+    type = "internal"
+    title = "Internal error"
+
+    def __init__(self, message: str = "") -> None:
+        super().__init__(message or self.title)
+        self.message = message or self.title
+
+
+class StoreError(VaultError):
+    type = "store-unavailable"
+    title = "The store cannot be used"
+
+
+class StoreNotInitialisedError(StoreError):
+    type = "store-not-initialised"
+    title = "No store has been initialised"
+
+
+class WrongKeyError(StoreError):
+    type = "wrong-key"
+    title = "The key does not open the store"
+
+
+class KeyMaterialError(VaultError):
+    type = "key-material"
+    title = "Key material is missing or unsafe"
+
+
+class MemberKeyDestroyedError(VaultError):
+    status = 410
+    type = "member-erased"
+    title = "This member's data was erased"
+
+
+class IntegrityError(VaultError):
+    type = "integrity"
+    title = "A sealed value failed authentication"
+
+
+class ValidationError(VaultError):
+    status = 422
+    type = "validation"
+    title = "The input is not valid"
+
+    def __init__(self, errors: dict[str, list[str]], message: str = "") -> None:
+        super().__init__(message or "The input is not valid")
+        self.errors = errors
+
+
+class ConflictError(VaultError):
+    status = 409
+    type = "conflict"
+    title = "Conflict"
+
+
+class NotFoundError(VaultError):
+    status = 404
+    type = "not-found"
+    title = "Not found"
+
+
+class AuthenticationError(VaultError):
+    status = 401
+    type = "authentication"
+    title = "Wrong e-mail address or password"
+
+
+class SecondFactorRequiredError(AuthenticationError):
+    type = "second-factor-required"
+    title = "A one-time code is needed"
+
+    def __init__(self, member_id: str) -> None:
+        super().__init__(self.title)
+        self.member_id = member_id
+
+
+class ThrottledError(VaultError):
+    status = 429
+    type = "throttled"
+    title = "Too many attempts"
+
+    def __init__(self, retry_after: int) -> None:
+        super().__init__(f"Too many attempts. Try again in {retry_after} seconds.")
+        self.retry_after = retry_after

@@ -1,0 +1,228 @@
+"""The feedback journal: what a member says about a brand at a touchpoint of the journey.
+
+Invariants: the free-text comment is sealed under the member's key, bound to (member,
+``feedback``, entry id, ``comment``); brand, touchpoint, rating, NPS and date are structured,
+non-free-text values kept as columns inside the SQLCipher store so they can be aggregated in SQL
+(insights, later issues). Entry ids are allocated inside the write transaction, before sealing,
+so the associated data can name the entry. Edits and deletes only ever touch the member's own
+entries (rectification, GDPR Art. 16).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from .catalog import TOUCHPOINT_KEYS, clean_text
+from .clock import Clock
+from .errors import NotFoundError, ValidationError
+from .keys import KeyStore
+from .sealing import MemberCipher, associated_data
+from .storage import Database
+
+MAX_COMMENT = 2000
+EARLIEST = dt.date(2000, 1, 1)
+
+
+@dataclass(frozen=True)
+class FeedbackInput:
+    """A validated entry, not yet stored."""
+
+    brand_id: str
+    touchpoint: str
+    rating: int
+    nps: int | None
+    comment: str
+    occurred_on: str
+
+
+@dataclass(frozen=True)
+class FeedbackEntry:
+    id: int
+    brand_id: str
+    touchpoint: str
+    rating: int
+    nps: int | None
+    comment: str
+    occurred_on: str
+    updated_at: int
+
+
+@dataclass(frozen=True)
+class TouchpointSummary:
+    touchpoint: str
+    entries: int
+    mean_rating: float
+    nps: float | None      # % promoters (9-10) minus % detractors (0-6), of entries with a score
+
+
+def _aad(member_id: str, entry_id: int) -> bytes:
+    return associated_data(member_id, "feedback", entry_id, "comment")
+
+
+def _whole(value: Any, low: int, high: int, field: str, errors: dict[str, list[str]]) -> Any:
+    if isinstance(value, str) and value.strip().lstrip("+-").isdigit():
+        value = int(value.strip())
+    if isinstance(value, bool) or not isinstance(value, int):
+        errors[field] = [f"Must be a whole number from {low} to {high}."]
+    elif not low <= value <= high:
+        errors[field] = [f"Must be from {low} to {high}."]
+    return value
+
+
+def validate(raw: Mapping[str, Any], *, today: dt.date) -> FeedbackInput:
+    """A :class:`FeedbackInput` from ``raw``, or one :class:`ValidationError` naming every field."""
+    errors: dict[str, list[str]] = {}
+    unknown = set(raw) - {"brand_id", "touchpoint", "rating", "nps", "comment", "occurred_on"}
+    for key in sorted(unknown):
+        errors[key] = ["Unknown field."]
+    brand_id = raw.get("brand_id")
+    if not isinstance(brand_id, str) or not brand_id:
+        errors["brand_id"] = ["Choose a brand."]
+    touchpoint = raw.get("touchpoint")
+    if touchpoint not in TOUCHPOINT_KEYS:
+        errors["touchpoint"] = ["Choose a touchpoint of the journey."]
+    rating = _whole(raw.get("rating"), 1, 5, "rating", errors)
+    nps = raw.get("nps")
+    if nps in (None, ""):
+        nps = None
+    else:
+        nps = _whole(nps, 0, 10, "nps", errors)
+    comment = raw.get("comment") or ""
+    try:
+        comment = clean_text(comment, max_length=MAX_COMMENT, multiline=True)
+    except ValueError as exc:
+        errors["comment"] = [str(exc)]
+    occurred = raw.get("occurred_on") or today.isoformat()
+    try:
+        day = occurred if isinstance(occurred, dt.date) else dt.date.fromisoformat(str(occurred))
+        if not EARLIEST <= day <= today:
+            errors["occurred_on"] = [f"Must be between {EARLIEST} and today."]
+        occurred = day.isoformat()
+    except ValueError:
+        errors["occurred_on"] = ["Must be a date as YYYY-MM-DD."]
+    if errors:
+        raise ValidationError(errors)
+    return FeedbackInput(brand_id, touchpoint, rating, nps, comment, occurred)  # type: ignore[arg-type]
+
+
+class FeedbackService:
+    def __init__(self, *, database: Database, keys: KeyStore, clock: Clock) -> None:
+        self._db = database
+        self._keys = keys
+        self._clock = clock
+
+    def today(self) -> dt.date:
+        return dt.datetime.fromtimestamp(self._clock(), dt.UTC).date()
+
+    # -- writing ---------------------------------------------------------------------------
+    def add(self, member_id: str, raw: Mapping[str, Any]) -> int:
+        entry = validate(raw, today=self.today())
+        self._require_brand(entry.brand_id)
+        return self.add_many([(member_id, entry)])[0]
+
+    def add_many(self, entries: Sequence[tuple[str, FeedbackInput]]) -> list[int]:
+        """Store validated entries (of one or many members) in one transaction; their ids."""
+        now = int(self._clock())
+        ciphers: dict[str, MemberCipher] = {}
+        with self._db.transaction():
+            first = self._next_id()
+            rows = []
+            for offset, (member_id, e) in enumerate(entries):
+                cipher = ciphers.get(member_id)
+                if cipher is None:
+                    cipher = ciphers[member_id] = self._keys.cipher(member_id)
+                entry_id = first + offset
+                sealed = cipher.seal(_aad(member_id, entry_id), e.comment.encode()) \
+                    if e.comment else None
+                rows.append((entry_id, member_id, e.brand_id, e.touchpoint, e.rating, e.nps,
+                             sealed, e.occurred_on, now))
+            self._db.executemany(
+                "INSERT INTO feedback (id, member_id, brand_id, touchpoint, rating, nps,"
+                " comment_sealed, occurred_on, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                rows,
+            )
+        return [first + i for i in range(len(entries))]
+
+    def update(self, member_id: str, entry_id: int, raw: Mapping[str, Any]) -> FeedbackEntry:
+        entry = validate(raw, today=self.today())
+        self._require_brand(entry.brand_id)
+        self.get(member_id, entry_id)
+        sealed = self._keys.cipher(member_id).seal(
+            _aad(member_id, entry_id), entry.comment.encode()
+        ) if entry.comment else None
+        self._db.execute(
+            "UPDATE feedback SET brand_id = ?, touchpoint = ?, rating = ?, nps = ?,"
+            " comment_sealed = ?, occurred_on = ?, updated_at = ? WHERE id = ? AND member_id = ?",
+            (entry.brand_id, entry.touchpoint, entry.rating, entry.nps, sealed,
+             entry.occurred_on, int(self._clock()), entry_id, member_id),
+        )
+        return self.get(member_id, entry_id)
+
+    def delete(self, member_id: str, entry_id: int) -> None:
+        deleted = self._db.execute(
+            "DELETE FROM feedback WHERE id = ? AND member_id = ?", (entry_id, member_id)
+        ).rowcount
+        if not deleted:
+            raise NotFoundError("no such feedback entry")
+
+    # -- reading ---------------------------------------------------------------------------
+    def get(self, member_id: str, entry_id: int) -> FeedbackEntry:
+        row = self._db.one(
+            "SELECT * FROM feedback WHERE id = ? AND member_id = ?", (entry_id, member_id)
+        )
+        if row is None:
+            raise NotFoundError("no such feedback entry")
+        return self._entry(member_id, row, self._keys.cipher(member_id))
+
+    def for_member(self, member_id: str) -> list[FeedbackEntry]:
+        rows = self._db.all(
+            "SELECT * FROM feedback WHERE member_id = ? ORDER BY occurred_on DESC, id DESC",
+            (member_id,),
+        )
+        if not rows:
+            return []
+        cipher = self._keys.cipher(member_id)
+        return [self._entry(member_id, row, cipher) for row in rows]
+
+    def by_touchpoint(self, brand_id: str | None = None) -> list[TouchpointSummary]:
+        """Counts, mean rating and NPS per touchpoint, over everyone (or one brand)."""
+        where, params = ("WHERE brand_id = ?", (brand_id,)) if brand_id else ("", ())
+        rows = self._db.all(
+            "SELECT touchpoint, count(*) AS n, avg(rating) AS mean,"
+            " sum(nps >= 9) AS promoters, sum(nps <= 6) AS detractors, count(nps) AS scored"
+            f" FROM feedback {where} GROUP BY touchpoint ORDER BY touchpoint",
+            params,
+        )
+        return [
+            TouchpointSummary(
+                r["touchpoint"], r["n"], round(r["mean"], 3),
+                round(100.0 * (r["promoters"] - r["detractors"]) / r["scored"], 1)
+                if r["scored"] else None,
+            )
+            for r in rows
+        ]
+
+    # -- helpers ---------------------------------------------------------------------------
+    def _next_id(self) -> int:
+        # Inside BEGIN IMMEDIATE we hold the write lock, so no other writer can take these ids.
+        # sqlite_sequence remembers the largest id ever used, so a deleted id is never reused.
+        row = self._db.one("SELECT seq FROM sqlite_sequence WHERE name = 'feedback'")
+        return (row["seq"] if row else 0) + 1
+
+    def _require_brand(self, brand_id: str) -> None:
+        if self._db.one("SELECT 1 FROM brands WHERE id = ?", (brand_id,)) is None:
+            raise ValidationError({"brand_id": ["Choose a brand from the list."]})
+
+    @staticmethod
+    def _entry(member_id: str, row: Any, cipher: MemberCipher) -> FeedbackEntry:
+        sealed = row["comment_sealed"]
+        comment = cipher.open(_aad(member_id, row["id"]), sealed).decode() if sealed else ""
+        return FeedbackEntry(row["id"], row["brand_id"], row["touchpoint"], row["rating"],
+                             row["nps"], comment, row["occurred_on"], row["updated_at"])
+
+
+def validated(raws: Iterable[Mapping[str, Any]], *, today: dt.date) -> list[FeedbackInput]:
+    return [validate(raw, today=today) for raw in raws]

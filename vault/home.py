@@ -1,0 +1,213 @@
+"""A vault home: the folder holding the data store, the key store and (by default) the master key.
+
+    $VRMVAULT_HOME/          default ./var
+        data.db              SQLCipher, raw key derived from the master key ("data-store")
+        keys.db              SQLCipher, raw key derived from the master key ("key-store")
+        master.key           0600, 64 hex digits; absent when VRMVAULT_MASTER_KEY is set
+
+:class:`Vault` wires the services to one pair of open stores. It is what the web layer, the CLI,
+the demo loader and the benchmarks all use; nothing else opens a store.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+
+from . import migrations
+from .brands import BrandDirectory
+from .clock import Clock, system_clock
+from .erasure import ErasureService
+from .errors import StoreError, StoreNotInitialisedError
+from .export import ExportService
+from .feedback import FeedbackService
+from .keys import (
+    MASTER_KEY_ENV,
+    KeyStore,
+    MasterKey,
+    Pseudonymiser,
+    load_master_key,
+    unsafe_PlaintextKeyStore,
+)
+from .members import MemberService
+from .passwords import HashingCost, PasswordHasher
+from .profile import ProfileService
+from .sessions import SessionStore
+from .storage import DEFAULT_CACHE_KIB, Database
+
+SESSION_IDLE = 30 * 60
+SESSION_ABSOLUTE = 12 * 60 * 60
+
+
+@dataclass(frozen=True)
+class VaultHome:
+    root: Path
+
+    @property
+    def data_path(self) -> Path:
+        return self.root / "data.db"
+
+    @property
+    def keys_path(self) -> Path:
+        return self.root / "keys.db"
+
+    @property
+    def key_file(self) -> Path:
+        return self.root / "master.key"
+
+    def exists(self) -> bool:
+        return self.data_path.exists() and self.keys_path.exists()
+
+    def master_key(self, environ: dict[str, str] | None = None) -> MasterKey:
+        return load_master_key(self.key_file, environ)
+
+    def initialise(self, environ: dict[str, str] | None = None) -> InitReport:
+        """Create what is missing (key file, stores) and apply pending migrations."""
+        environ = dict(os.environ) if environ is None else environ
+        self.root.mkdir(parents=True, exist_ok=True)
+        created_key = False
+        if not environ.get(MASTER_KEY_ENV) and not self.key_file.exists():
+            if self.data_path.exists():
+                raise StoreError(
+                    f"{self.data_path} exists but its master key {self.key_file} is missing;"
+                    f" set {MASTER_KEY_ENV} or restore the key file"
+                )
+            MasterKey.generate().write_new_file(self.key_file)
+            created_key = True
+        master = self.master_key(environ)
+        created_store = not self.data_path.exists()
+        data = Database.open(self.data_path, master.derive("data-store"), create=True)
+        keys = Database.open(self.keys_path, master.derive("key-store"), create=True)
+        try:
+            applied = [m.name for m in migrations.apply(data, migrations.DATA_MIGRATIONS)]
+            applied += [m.name for m in migrations.apply(keys, migrations.KEY_MIGRATIONS)]
+        finally:
+            data.close()
+            keys.close()
+        return InitReport(self, created_key, created_store, applied)
+
+    def open(
+        self,
+        master: MasterKey | None = None,
+        *,
+        clock: Clock = system_clock,
+        hashing: HashingCost | None = None,
+        cache_kib: int = DEFAULT_CACHE_KIB,
+    ) -> Vault:
+        if not self.exists():
+            raise StoreNotInitialisedError(f"no store in {self.root}; run 'vrmvault init' first")
+        master = master or self.master_key()
+        data = Database.open(self.data_path, master.derive("data-store"), cache_kib=cache_kib)
+        keys = Database.open(self.keys_path, master.derive("key-store"))
+        for database, wanted in ((data, migrations.DATA_MIGRATIONS),
+                                 (keys, migrations.KEY_MIGRATIONS)):
+            if migrations.pending(database, wanted):
+                data.close()
+                keys.close()
+                raise StoreError("the store needs migrations; run 'vrmvault init'")
+        return Vault(data=data, key_store=KeyStore(keys, master.derive("kek")),
+                     master=master, clock=clock, hashing=hashing)
+
+    def remove_wal_files(self, path: Path) -> None:
+        for suffix in ("-wal", "-shm"):
+            Path(str(path) + suffix).unlink(missing_ok=True)
+
+    def copy_to(self, target: Path) -> None:
+        shutil.copy2(self.data_path, target)
+
+
+@dataclass(frozen=True)
+class InitReport:
+    home: VaultHome
+    created_key: bool
+    created_store: bool
+    migrations_applied: list[str]
+
+
+@dataclass
+class Vault:
+    """Two open stores and the services over them. Close it when done."""
+
+    data: Database
+    key_store: KeyStore
+    master: MasterKey
+    clock: Clock = system_clock
+    hashing: HashingCost | None = None
+    session_idle: int = SESSION_IDLE
+    session_absolute: int = SESSION_ABSOLUTE
+    _closed: bool = field(default=False, repr=False)
+
+    @cached_property
+    def pseudonyms(self) -> Pseudonymiser:
+        return Pseudonymiser(self.master.derive("pseudonym"))
+
+    @cached_property
+    def members(self) -> MemberService:
+        return MemberService(
+            database=self.data, keys=self.key_store,
+            blind_index=Pseudonymiser(self.master.derive("blind-index")),
+            throttle_subjects=Pseudonymiser(self.master.derive("throttle")),
+            hasher=self.password_hasher, clock=self.clock,
+        )
+
+    @cached_property
+    def password_hasher(self) -> PasswordHasher:
+        return PasswordHasher(self.hashing)
+
+    @cached_property
+    def profile(self) -> ProfileService:
+        return ProfileService(database=self.data, keys=self.key_store, clock=self.clock)
+
+    @cached_property
+    def feedback(self) -> FeedbackService:
+        return FeedbackService(database=self.data, keys=self.key_store, clock=self.clock)
+
+    @cached_property
+    def brands(self) -> BrandDirectory:
+        return BrandDirectory(database=self.data, clock=self.clock)
+
+    @cached_property
+    def sessions(self) -> SessionStore:
+        return SessionStore(database=self.data, clock=self.clock, idle=self.session_idle,
+                            absolute=self.session_absolute)
+
+    @cached_property
+    def erasure(self) -> ErasureService:
+        return ErasureService(database=self.data, keys=self.key_store,
+                              pseudonyms=self.pseudonyms, clock=self.clock)
+
+    @cached_property
+    def export(self) -> ExportService:
+        return ExportService(members=self.members, profile=self.profile,
+                             feedback=self.feedback, brands=self.brands,
+                             sessions=self.sessions, clock=self.clock)
+
+    def close(self) -> None:
+        if not self._closed:
+            self._closed = True
+            self.data.close()
+            self.key_store.database.close()
+
+    def __enter__(self) -> Vault:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def unsafe_open_plaintext_vault(root: Path, *, clock: Clock = system_clock) -> Vault:
+    """A vault with SQLCipher and sealing both OFF, over fresh files in ``root``.
+
+    .. warning:: For the encryption-overhead benchmark only: the same services and storage code
+       with encryption off, to compare against. Nothing in the product calls it.
+    """
+    root.mkdir(parents=True, exist_ok=True)
+    data = Database.unsafe_open_plaintext(root / "data.db", create=True)
+    keys = Database.unsafe_open_plaintext(root / "keys.db", create=True)
+    migrations.apply(data, migrations.DATA_MIGRATIONS)
+    migrations.apply(keys, migrations.KEY_MIGRATIONS)
+    return Vault(data=data, key_store=unsafe_PlaintextKeyStore(keys),
+                 master=MasterKey(b"\0" * 32), clock=clock)

@@ -1,0 +1,213 @@
+"""Members: sign-up, authentication, the optional TOTP second factor.
+
+Invariants: a login address is stored only as a blind index (keyed hash of its normalised form)
+plus a copy sealed under the member's own key; passwords only as argon2id hashes; the TOTP secret
+only sealed. Authentication never tells which of address or password was wrong, costs the same
+for unknown addresses, and is throttled per address and per client.
+"""
+
+from __future__ import annotations
+
+import os
+import unicodedata
+from dataclasses import dataclass
+
+import pyotp
+
+from .catalog import clean_text
+from .clock import Clock
+from .errors import (
+    AuthenticationError,
+    ConflictError,
+    NotFoundError,
+    SecondFactorRequiredError,
+    ValidationError,
+)
+from .keys import KeyStore, Pseudonymiser
+from .passwords import PasswordHasher, problems
+from .sealing import associated_data
+from .storage import ConstraintViolation, Database
+from .throttle import LoginThrottle
+
+MAX_EMAIL = 254
+# RFC 6238 sec. 5.2: accept one step either side for clock drift, and each code only once.
+TOTP_WINDOW = 1
+
+
+def normalise_email(raw: object) -> str:
+    """The canonical form of a login address, or :class:`ValidationError`."""
+    if not isinstance(raw, str):
+        raise ValidationError({"email": ["Enter an e-mail address."]})
+    try:
+        email = clean_text(unicodedata.normalize("NFKC", raw), max_length=MAX_EMAIL).lower()
+    except ValueError as exc:
+        raise ValidationError({"email": [str(exc)]}) from None
+    local, _, domain = email.rpartition("@")
+    if not local or "." not in domain or " " in email or len(local) > 64:
+        raise ValidationError({"email": ["Enter an e-mail address like name@example.org."]})
+    return email
+
+
+def new_member_id() -> str:
+    return os.urandom(16).hex()
+
+
+@dataclass(frozen=True)
+class Member:
+    id: str
+    email: str
+    created_at: int
+    totp_enabled: bool
+
+
+class MemberService:
+    def __init__(
+        self,
+        *,
+        database: Database,
+        keys: KeyStore,
+        blind_index: Pseudonymiser,
+        throttle_subjects: Pseudonymiser,
+        hasher: PasswordHasher,
+        clock: Clock,
+    ) -> None:
+        self._db = database
+        self._keys = keys
+        self._blind_index = blind_index
+        self._throttle_subjects = throttle_subjects
+        self._hasher = hasher
+        self._clock = clock
+        self.throttle = LoginThrottle(database=database, clock=clock)
+
+    # -- sign-up ---------------------------------------------------------------------------
+    def register(self, email: str, password: str) -> str:
+        email = normalise_email(email)
+        reasons = problems(password, context=(email.split("@")[0], email))
+        if reasons:
+            raise ValidationError({"password": reasons})
+        index = self._blind_index.digest(email)
+        if self._db.one("SELECT 1 FROM members WHERE email_index = ?", (index,)):
+            raise ConflictError("An account with this e-mail address exists already. Log in.")
+        return self.insert(email=email, index=index, password_hash=self._hasher.hash(password))
+
+    def insert(self, *, email: str, index: bytes, password_hash: str) -> str:
+        """Create the member's key and row (used by sign-up and the demo loader)."""
+        member_id = new_member_id()
+        cipher = self._keys.create(member_id)
+        sealed = cipher.seal_text(associated_data(member_id, "members", member_id, "email"), email)
+        try:
+            self._db.execute(
+                "INSERT INTO members (id, email_index, email_sealed, password_hash, created_at)"
+                " VALUES (?, ?, ?, ?, ?)",
+                (member_id, index, sealed, password_hash, int(self._clock())),
+            )
+        except ConstraintViolation:
+            # The key store and data store are separate files: undo the key we just made.
+            self._keys.database.execute("DELETE FROM member_keys WHERE member_id = ?",
+                                        (member_id,))
+            raise ConflictError(
+                "An account with this e-mail address exists already. Log in."
+            ) from None
+        return member_id
+
+    # -- reading ---------------------------------------------------------------------------
+    def get(self, member_id: str) -> Member:
+        row = self._db.one(
+            "SELECT id, email_sealed, created_at, totp_sealed FROM members WHERE id = ?",
+            (member_id,),
+        )
+        if row is None:
+            raise NotFoundError("no such member")
+        email = self._keys.cipher(member_id).open_text(
+            associated_data(member_id, "members", member_id, "email"), row["email_sealed"]
+        )
+        return Member(row["id"], email, row["created_at"], row["totp_sealed"] is not None)
+
+    def exists(self, member_id: str) -> bool:
+        return self._db.one("SELECT 1 FROM members WHERE id = ?", (member_id,)) is not None
+
+    # -- authentication --------------------------------------------------------------------
+    def authenticate(self, email: str, password: str, *, client: str) -> str:
+        """The member id for these credentials; raises for wrong, throttled or 2FA-needed."""
+        try:
+            email = normalise_email(email)
+        except ValidationError:
+            raise AuthenticationError() from None
+        by_address = self._throttle_subjects.digest("address:" + email)
+        by_client = self._throttle_subjects.digest("client:" + client)
+        self.throttle.check(by_address, by_client)
+        row = self._db.one(
+            "SELECT id, password_hash, totp_sealed FROM members WHERE email_index = ?",
+            (self._blind_index.digest(email),),
+        )
+        if not self._hasher.verify(row["password_hash"] if row else None, password):
+            self.throttle.failed(by_address, by_client)
+            raise AuthenticationError()
+        self.throttle.succeeded(by_address)
+        member_id = row["id"]
+        if self._hasher.needs_rehash(row["password_hash"]):
+            self._db.execute("UPDATE members SET password_hash = ? WHERE id = ?",
+                             (self._hasher.hash(password), member_id))
+        if row["totp_sealed"] is not None:
+            raise SecondFactorRequiredError(member_id)
+        return member_id
+
+    # -- TOTP (RFC 6238) -------------------------------------------------------------------
+    @staticmethod
+    def new_totp_secret() -> str:
+        return pyotp.random_base32()
+
+    def totp_uri(self, member_id: str, secret: str) -> str:
+        return pyotp.TOTP(secret).provisioning_uri(
+            name=self.get(member_id).email, issuer_name="vrmvault"
+        )
+
+    def enable_totp(self, member_id: str, secret: str, code: str) -> None:
+        step = self._matching_step(secret, code, last_step=None)
+        if step is None:
+            raise ValidationError({"code": ["That code is not right. Codes change every 30 s."]})
+        sealed = self._keys.cipher(member_id).seal_text(
+            associated_data(member_id, "members", member_id, "totp"), secret
+        )
+        self._db.execute(
+            "UPDATE members SET totp_sealed = ?, totp_last_step = ? WHERE id = ?",
+            (sealed, step, member_id),
+        )
+
+    def disable_totp(self, member_id: str) -> None:
+        self._db.execute(
+            "UPDATE members SET totp_sealed = NULL, totp_last_step = NULL WHERE id = ?",
+            (member_id,),
+        )
+
+    def verify_totp(self, member_id: str, code: str, *, client: str) -> None:
+        subject = self._throttle_subjects.digest("totp:" + member_id)
+        self.throttle.check(subject)
+        row = self._db.one(
+            "SELECT totp_sealed, totp_last_step FROM members WHERE id = ?", (member_id,)
+        )
+        if row is None or row["totp_sealed"] is None:
+            raise AuthenticationError()
+        secret = self._keys.cipher(member_id).open_text(
+            associated_data(member_id, "members", member_id, "totp"), row["totp_sealed"]
+        )
+        step = self._matching_step(secret, code, last_step=row["totp_last_step"])
+        if step is None:
+            self.throttle.failed(subject, self._throttle_subjects.digest("client:" + client))
+            raise AuthenticationError("That code is not right.")
+        self.throttle.succeeded(subject)
+        self._db.execute("UPDATE members SET totp_last_step = ? WHERE id = ?", (step, member_id))
+
+    def _matching_step(self, secret: str, code: str, *, last_step: int | None) -> int | None:
+        code = (code or "").strip().replace(" ", "")
+        if not (code.isdigit() and len(code) == 6):
+            return None
+        totp = pyotp.TOTP(secret)
+        now = self._clock()
+        current = int(now) // totp.interval
+        for step in range(current - TOTP_WINDOW, current + TOTP_WINDOW + 1):
+            if last_step is not None and step <= last_step:
+                continue  # a code is good once (RFC 6238 sec. 5.2)
+            if pyotp.utils.strings_equal(totp.at(step * totp.interval), code):
+                return step
+        return None

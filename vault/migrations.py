@@ -1,0 +1,151 @@
+"""Numbered schema migrations for the data store and the key store.
+
+Invariants: a migration is never edited once released; each one runs in its own transaction and
+is recorded in ``schema_migrations`` with its number and name, so a half-applied migration is
+impossible and ``vrmvault init`` / ``serve`` can apply what is missing at any time.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+from .storage import Database
+
+
+@dataclass(frozen=True)
+class Migration:
+    number: int
+    name: str
+    sql: str
+
+
+DATA_MIGRATIONS: tuple[Migration, ...] = (
+    Migration(
+        1,
+        "members_profile_feedback",
+        """
+        CREATE TABLE members (
+            id              TEXT PRIMARY KEY,
+            email_index     BLOB NOT NULL UNIQUE,   -- keyed hash (blind index), never the address
+            email_sealed    BLOB NOT NULL,
+            password_hash   TEXT NOT NULL,
+            totp_sealed     BLOB,
+            totp_last_step  INTEGER,
+            created_at      INTEGER NOT NULL
+        );
+        CREATE TABLE brands (
+            id          TEXT PRIMARY KEY,
+            name        TEXT NOT NULL UNIQUE,
+            categories  TEXT NOT NULL DEFAULT '[]',
+            created_at  INTEGER NOT NULL
+        );
+        CREATE TABLE profile_values (
+            member_id   TEXT NOT NULL REFERENCES members(id) ON DELETE CASCADE,
+            attribute   TEXT NOT NULL,
+            value_sealed BLOB NOT NULL,
+            updated_at  INTEGER NOT NULL,
+            PRIMARY KEY (member_id, attribute)
+        ) WITHOUT ROWID;
+        CREATE TABLE feedback (
+            id              INTEGER PRIMARY KEY AUTOINCREMENT,
+            member_id       TEXT NOT NULL REFERENCES members(id) ON DELETE CASCADE,
+            brand_id        TEXT NOT NULL REFERENCES brands(id),
+            touchpoint      TEXT NOT NULL,
+            rating          INTEGER NOT NULL CHECK (rating BETWEEN 1 AND 5),
+            nps             INTEGER CHECK (nps BETWEEN 0 AND 10),
+            comment_sealed  BLOB,
+            occurred_on     TEXT NOT NULL,
+            updated_at      INTEGER NOT NULL
+        );
+        CREATE INDEX feedback_by_member ON feedback (member_id, occurred_on);
+        CREATE INDEX feedback_by_touchpoint ON feedback (touchpoint, brand_id);
+        """,
+    ),
+    Migration(
+        2,
+        "sessions_throttle_erasures",
+        """
+        CREATE TABLE web_sessions (
+            id_hash     BLOB PRIMARY KEY,          -- SHA-256 of the cookie value
+            member_id   TEXT REFERENCES members(id) ON DELETE CASCADE,
+            data        TEXT NOT NULL DEFAULT '{}',
+            device      TEXT NOT NULL DEFAULT '',
+            created_at  INTEGER NOT NULL,
+            last_seen   INTEGER NOT NULL,
+            expires_at  INTEGER NOT NULL
+        ) WITHOUT ROWID;
+        CREATE INDEX web_sessions_by_member ON web_sessions (member_id);
+        CREATE INDEX web_sessions_by_expiry ON web_sessions (expires_at);
+        CREATE TABLE login_throttle (
+            subject     BLOB PRIMARY KEY,          -- keyed hash of an address or a client IP
+            failures    INTEGER NOT NULL,
+            last_failure INTEGER NOT NULL,
+            locked_until INTEGER NOT NULL
+        ) WITHOUT ROWID;
+        -- Pseudonymous record of erasures, for the ledger (issue 3) and for restore.
+        CREATE TABLE erasures (
+            subject     TEXT PRIMARY KEY,          -- keyed pseudonym of the member id
+            erased_at   INTEGER NOT NULL,
+            rows_deleted INTEGER NOT NULL
+        ) WITHOUT ROWID;
+        """,
+    ),
+)
+
+KEY_MIGRATIONS: tuple[Migration, ...] = (
+    Migration(
+        1,
+        "member_keys",
+        """
+        CREATE TABLE member_keys (
+            member_id   TEXT PRIMARY KEY,
+            wrapped     BLOB NOT NULL,             -- AES-256-GCM under the key-encryption key
+            created_at  INTEGER NOT NULL
+        ) WITHOUT ROWID;
+        -- The erasure list outlives any data backup: restore re-applies it.
+        CREATE TABLE erased_members (
+            member_id   TEXT PRIMARY KEY,
+            erased_at   INTEGER NOT NULL
+        ) WITHOUT ROWID;
+        """,
+    ),
+)
+
+
+def apply(database: Database, migrations: tuple[Migration, ...]) -> list[Migration]:
+    """Apply the migrations ``database`` lacks, in order; return the ones applied."""
+    database.execute(
+        "CREATE TABLE IF NOT EXISTS schema_migrations ("
+        " number INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)"
+    )
+    done = {row["number"] for row in database.all("SELECT number FROM schema_migrations")}
+    applied = []
+    for migration in sorted(migrations, key=lambda m: m.number):
+        if migration.number in done:
+            continue
+        with database.transaction():
+            for statement in _statements(migration.sql):
+                database.execute(statement)
+            database.execute(
+                "INSERT INTO schema_migrations (number, name, applied_at) VALUES (?, ?, ?)",
+                (migration.number, migration.name, int(time.time())),
+            )
+        applied.append(migration)
+    return applied
+
+
+def pending(database: Database, migrations: tuple[Migration, ...]) -> list[Migration]:
+    row = database.one(
+        "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'"
+    )
+    if not row[0]:
+        return list(migrations)
+    done = {r["number"] for r in database.all("SELECT number FROM schema_migrations")}
+    return [m for m in migrations if m.number not in done]
+
+
+def _statements(script: str) -> list[str]:
+    # Our migration scripts hold no semicolons inside literals, so a split is exact; comments go.
+    lines = [line.split("--", 1)[0] for line in script.splitlines()]
+    return [s.strip() for s in "\n".join(lines).split(";") if s.strip()]

@@ -1,0 +1,91 @@
+"""A member's profile: catalog attributes, each value sealed under the member's key.
+
+Invariants: only catalog attributes are stored; each value is canonicalised by
+:func:`vault.catalog.coerce` and sealed with associated data (member, ``profile_values``,
+attribute, ``value``); an update is all-or-nothing: one invalid field and nothing is saved.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from .catalog import BY_KEY, coerce
+from .clock import Clock
+from .errors import ValidationError
+from .keys import KeyStore
+from .sealing import associated_data
+from .storage import Database
+
+
+def _aad(member_id: str, attribute: str) -> bytes:
+    return associated_data(member_id, "profile_values", attribute, "value")
+
+
+class ProfileService:
+    def __init__(self, *, database: Database, keys: KeyStore, clock: Clock) -> None:
+        self._db = database
+        self._keys = keys
+        self._clock = clock
+
+    def get(self, member_id: str) -> dict[str, Any]:
+        """The member's filled-in attributes (partial profiles are normal)."""
+        rows = self._db.all(
+            "SELECT attribute, value_sealed FROM profile_values WHERE member_id = ?",
+            (member_id,),
+        )
+        if not rows:
+            return {}
+        cipher = self._keys.cipher(member_id)
+        return {
+            row["attribute"]: json.loads(cipher.open(_aad(member_id, row["attribute"]),
+                                                     row["value_sealed"]))
+            for row in rows
+            if row["attribute"] in BY_KEY
+        }
+
+    def update(self, member_id: str, changes: Mapping[str, Any]) -> dict[str, Any]:
+        """Set (or, with an empty value, clear) the given attributes, all or nothing."""
+        clean: dict[str, Any] = {}
+        errors: dict[str, list[str]] = {}
+        for key, raw in changes.items():
+            try:
+                clean[key] = coerce(key, raw)
+            except ValidationError as exc:
+                errors.update(exc.errors)
+        if errors:
+            raise ValidationError(errors)
+        cipher = self._keys.cipher(member_id)
+        now = int(self._clock())
+        with self._db.transaction():
+            for key, value in clean.items():
+                if value is None:
+                    self._db.execute(
+                        "DELETE FROM profile_values WHERE member_id = ? AND attribute = ?",
+                        (member_id, key),
+                    )
+                    continue
+                sealed = cipher.seal(_aad(member_id, key), json.dumps(value).encode())
+                self._db.execute(
+                    "INSERT INTO profile_values (member_id, attribute, value_sealed, updated_at)"
+                    " VALUES (?, ?, ?, ?) ON CONFLICT (member_id, attribute) DO UPDATE SET"
+                    " value_sealed = excluded.value_sealed, updated_at = excluded.updated_at",
+                    (member_id, key, sealed, now),
+                )
+        return {k: v for k, v in clean.items() if v is not None}
+
+    def seal_rows(
+        self, member_id: str, values: Mapping[str, Any], now: int
+    ) -> list[tuple[str, str, bytes, int]]:
+        """Rows for a bulk insert of already-canonical values (the demo loader)."""
+        cipher = self._keys.cipher(member_id)
+        return [
+            (member_id, key, cipher.seal(_aad(member_id, key), json.dumps(value).encode()), now)
+            for key, value in values.items()
+        ]
+
+    INSERT_SQL = (
+        "INSERT INTO profile_values (member_id, attribute, value_sealed, updated_at)"
+        " VALUES (?, ?, ?, ?)"
+    )
