@@ -95,6 +95,7 @@ class VaultHome:
         *,
         clock: Clock = system_clock,
         hashing: HashingCost | None = None,
+        password_hasher: PasswordHasher | None = None,
         cache_kib: int = DEFAULT_CACHE_KIB,
     ) -> Vault:
         if not self.exists():
@@ -108,8 +109,11 @@ class VaultHome:
                 data.close()
                 keys.close()
                 raise StoreError("the store needs migrations; run 'vrmvault init'")
-        return Vault(data=data, key_store=KeyStore(keys, master.derive("kek")),
-                     master=master, clock=clock, hashing=hashing)
+        vault = Vault(data=data, key_store=KeyStore(keys, master.derive("kek")),
+                      master=master, clock=clock, hashing=hashing)
+        if password_hasher is not None:
+            vault.password_hasher = password_hasher  # share one per process (cached_property)
+        return vault
 
     def remove_wal_files(self, path: Path) -> None:
         for suffix in ("-wal", "-shm"):

@@ -152,6 +152,17 @@ class MemberService:
             raise SecondFactorRequiredError(member_id)
         return member_id
 
+    def check_password(self, member_id: str, password: str) -> bool:
+        """Re-authentication before a destructive step; throttled like sign-in."""
+        subject = self._throttle_subjects.digest("reauth:" + member_id)
+        self.throttle.check(subject)
+        row = self._db.one("SELECT password_hash FROM members WHERE id = ?", (member_id,))
+        if row is None or not self._hasher.verify(row["password_hash"], password):
+            self.throttle.failed(subject)
+            return False
+        self.throttle.succeeded(subject)
+        return True
+
     # -- TOTP (RFC 6238) -------------------------------------------------------------------
     @staticmethod
     def new_totp_secret() -> str:

@@ -86,17 +86,22 @@ class PasswordHasher:
             time_cost=cost.time_cost, memory_cost=cost.memory_kib,
             parallelism=cost.parallelism, type=argon2.Type.ID,
         )
-        # Verified when an address is unknown, so both paths cost the same.
-        self._decoy = self._hasher.hash("decoy password for timing equality")
+        self._decoy: str | None = None
+
+    def _decoy_hash(self) -> str:
+        # Verified when an address is unknown, so both paths cost the same; made on first need.
+        if self._decoy is None:
+            self._decoy = self._hasher.hash("decoy password for timing equality")
+        return self._decoy
 
     def hash(self, password: str) -> str:
         return self._hasher.hash(normalise(password))
 
     def verify(self, password_hash: str | None, password: str) -> bool:
         try:
-            return self._hasher.verify(password_hash or self._decoy, normalise(password)) and (
-                password_hash is not None
-            )
+            matched = self._hasher.verify(password_hash or self._decoy_hash(),
+                                          normalise(password))
+            return matched and password_hash is not None
         except (argon2.exceptions.VerificationError, argon2.exceptions.InvalidHashError):
             return False
 

@@ -47,6 +47,9 @@ class SessionStore:
         self.idle = idle
         self.absolute = absolute
 
+    def now(self) -> int:
+        return int(self._clock())
+
     def create(self, *, member_id: str | None, data: dict[str, Any], device: str) -> str:
         token = secrets.token_urlsafe(32)
         now = int(self._clock())

@@ -1,0 +1,44 @@
+# vrmvault: `make run` to try it, `make test` to check it, `make bench` to measure it.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PIP := $(BIN)/python -m pip --disable-pip-version-check -q
+DEMO_MEMBERS ?= 200
+
+.PHONY: run test lint bench chromium clean
+
+$(BIN)/python:
+	$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "vrmvault needs Python 3.11 or newer"'
+	$(PYTHON) -m venv $(VENV)
+
+$(VENV)/.runtime: pyproject.toml | $(BIN)/python
+	$(PIP) install -e .
+	touch $@
+
+$(VENV)/.test: pyproject.toml $(VENV)/.runtime
+	$(PIP) install -e '.[test]'
+	touch $@
+
+run: $(VENV)/.runtime
+	$(BIN)/vrmvault init --demo $(DEMO_MEMBERS)
+	$(BIN)/vrmvault serve --host 127.0.0.1 --port 8000
+
+# Browser tests drive Debian's Chromium (Playwright cannot download its own browser here).
+chromium:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  echo "Installing Debian's chromium for the browser tests"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -q && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -q chromium; }
+
+lint: $(VENV)/.test
+	$(BIN)/ruff check vault consent brand_gateway web tests bench
+	$(BIN)/mypy
+
+test: $(VENV)/.test chromium lint
+	$(BIN)/pytest --cov --cov-report=term:skip-covered
+
+bench: $(VENV)/.test
+	$(BIN)/python -m bench
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache .coverage

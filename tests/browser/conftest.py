@@ -1,0 +1,109 @@
+"""Browser tests: the real ``vrmvault serve`` (gunicorn) on loopback, driven by Debian's Chromium.
+
+Playwright cannot download its own browser on these machines, so it launches /usr/bin/chromium
+(installed by ``make test``) with flags that keep it off the (closed) network.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, Page, sync_playwright
+
+from vault.home import VaultHome
+
+CHROMIUM = os.environ.get("VRMVAULT_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+    "--disable-component-update", "--no-first-run", "--disable-sync", "--disable-quic",
+]
+VRMVAULT = str(Path(sys.executable).with_name("vrmvault"))
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class LiveServer:
+    def __init__(self, home: Path) -> None:
+        self.home = home
+        self.port = _free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log = home.parent / "server.log"
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        env = dict(os.environ, VRMVAULT_ARGON2_TIME_COST="2", VRMVAULT_ARGON2_MEMORY_KIB="19456",
+                   VRMVAULT_ARGON2_PARALLELISM="1")
+        with open(self.log, "wb") as log:
+            self.process = subprocess.Popen(
+                [VRMVAULT, "--home", str(self.home), "serve", "--port", str(self.port),
+                 "--workers", "2"], stdout=log, stderr=subprocess.STDOUT, env=env,
+            )
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError("server exited:\n" + self.log.read_text())
+            try:
+                urllib.request.urlopen(self.url + "/", timeout=1).close()
+                return
+            except OSError:
+                time.sleep(0.1)
+        raise RuntimeError("server did not start:\n" + self.log.read_text())
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Browser]:
+    if not shutil.which(CHROMIUM) and not Path(CHROMIUM).exists():
+        raise RuntimeError(f"{CHROMIUM} is missing: run 'make test', which installs chromium")
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS,
+                                              headless=True)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def live_home(tmp_path: Path) -> VaultHome:
+    home = VaultHome(tmp_path / "var")
+    home.initialise({})
+    with home.open() as vault:
+        vault.brands.add("Velo Bikes", ("bikes",))
+        vault.brands.add("Fresh Grocer", ("groceries",))
+    return home
+
+
+@pytest.fixture
+def server(live_home: VaultHome) -> Iterator[LiveServer]:
+    live = LiveServer(live_home.root)
+    live.start()
+    yield live
+    live.stop()
+
+
+@pytest.fixture
+def page(browser: Browser, server: LiveServer, tmp_path: Path) -> Iterator[Page]:
+    context = browser.new_context(base_url=server.url, accept_downloads=True)
+    opened = context.new_page()
+    opened.set_default_timeout(15_000)
+    yield opened
+    context.close()

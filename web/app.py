@@ -1,0 +1,45 @@
+"""The application factory. No I/O here: stores are opened per request, keys on first use."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from . import auth, errors, member, security, vaults
+from .config import from_environment
+from .filters import init_app as init_filters
+from .sessions import VaultSessionInterface
+
+# Forms are small; a body past this is refused with 413 before it is parsed.
+MAX_FORM_BYTES = 64 * 1024
+
+
+def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
+    app = Flask(__name__)
+    app.config.update(
+        MAX_CONTENT_LENGTH=MAX_FORM_BYTES,
+        MAX_FORM_MEMORY_SIZE=MAX_FORM_BYTES,
+        MAX_FORM_PARTS=200,
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        JSON_SORT_KEYS=False,
+    )
+    app.config.update(from_environment())
+    if test_config:
+        app.config.update(test_config)
+
+    if app.config["VRMVAULT_TRUST_PROXY"]:
+        hops = app.config["VRMVAULT_TRUST_PROXY"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]
+
+    vaults.init_app(app)
+    app.session_interface = VaultSessionInterface()
+    security.init_app(app)
+    errors.init_app(app)
+    init_filters(app)
+    app.register_blueprint(auth.bp)
+    app.register_blueprint(member.bp)
+    return app

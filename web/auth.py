@@ -1,0 +1,107 @@
+"""Sign-up, sign-in (with the optional TOTP step) and sign-out for members."""
+
+from __future__ import annotations
+
+from flask import Blueprint, flash, redirect, render_template, request, session, url_for
+from werkzeug.wrappers import Response
+
+from vault.errors import (
+    AuthenticationError,
+    ConflictError,
+    SecondFactorRequiredError,
+    ThrottledError,
+    ValidationError,
+)
+
+from .forms import CodeForm, LoginForm, SignupForm, form_data, load
+from .sessions import begin_member_session, current_member_id, end_session
+from .vaults import get_vault
+
+bp = Blueprint("auth", __name__)
+
+PENDING_KEY = "pending_member"
+PENDING_AT = "pending_at"
+PENDING_SECONDS = 300
+
+
+def _client() -> str:
+    return request.remote_addr or "unknown"
+
+
+@bp.get("/")
+def home() -> str | Response:
+    if current_member_id():
+        return redirect(url_for("member.dashboard"))
+    return render_template("home.html")
+
+
+@bp.route("/signup", methods=["GET", "POST"])
+def signup() -> str | Response | tuple[str, int]:
+    if request.method == "GET":
+        return render_template("signup.html", errors={}, values={})
+    data = form_data(request.form)
+    try:
+        fields = load(SignupForm(), data)
+        member_id = get_vault().members.register(fields["email"], fields["password"])
+    except (ValidationError, ConflictError) as exc:
+        errors = exc.errors if isinstance(exc, ValidationError) else {"email": [exc.message]}
+        status = 409 if isinstance(exc, ConflictError) else 422
+        return render_template("signup.html", errors=errors,
+                               values={"email": data.get("email", "")}), status
+    begin_member_session(member_id)
+    flash("Welcome to your vault. Nothing is shared with anyone until you say so.", "success")
+    return redirect(url_for("member.dashboard"))
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login() -> str | Response | tuple[str, int]:
+    if request.method == "GET":
+        return render_template("login.html", errors={}, values={})
+    data = form_data(request.form)
+    values = {"email": data.get("email", "") if isinstance(data.get("email"), str) else ""}
+    try:
+        fields = load(LoginForm(), data)
+        member_id = get_vault().members.authenticate(fields["email"], fields["password"],
+                                                     client=_client())
+    except SecondFactorRequiredError as exc:
+        session[PENDING_KEY] = exc.member_id
+        session[PENDING_AT] = get_vault().sessions.now()
+        return redirect(url_for("auth.login_code"))
+    except (ValidationError, AuthenticationError):
+        return render_template("login.html", values=values, errors={
+            "form": ["Wrong e-mail address or password."]}), 401
+    except ThrottledError as exc:
+        return render_template("login.html", values=values, errors={"form": [exc.message]}), \
+            429, {"Retry-After": str(exc.retry_after)}
+    begin_member_session(member_id)
+    return redirect(url_for("member.dashboard"))
+
+
+@bp.route("/login/code", methods=["GET", "POST"])
+def login_code() -> str | Response | tuple[str, int]:
+    pending = session.get(PENDING_KEY)
+    started = session.get(PENDING_AT, 0)
+    if not pending or get_vault().sessions.now() - started > PENDING_SECONDS:
+        session.pop(PENDING_KEY, None)
+        flash("Please sign in again.", "error")
+        return redirect(url_for("auth.login"))
+    if request.method == "GET":
+        return render_template("login_code.html", errors={})
+    try:
+        fields = load(CodeForm(), form_data(request.form))
+        get_vault().members.verify_totp(pending, fields["code"], client=_client())
+    except (ValidationError, AuthenticationError):
+        return render_template("login_code.html",
+                               errors={"code": ["That code is not right."]}), 401
+    except ThrottledError as exc:
+        return render_template("login_code.html", errors={"code": [exc.message]}), 429, \
+            {"Retry-After": str(exc.retry_after)}
+    begin_member_session(pending)
+    return redirect(url_for("member.dashboard"))
+
+
+@bp.post("/logout")
+def logout() -> Response:
+    end_session()
+    flash("You are signed out.", "success")
+    return redirect(url_for("auth.login"))

@@ -1,0 +1,163 @@
+"""The ``vrmvault`` command line: init, serve, demo, backup, restore.
+
+Every command says what it did and exits non-zero with a one-line reason on failure (no stack
+traces: domain errors are caught here, at the outermost boundary). Secrets are never printed:
+the master key stays in its file or the environment.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import click
+
+from vault.errors import VaultError
+from vault.home import VaultHome
+
+from .config import from_environment
+
+DEFAULT_DEMO_MEMBERS = 200
+
+
+def _home(ctx: click.Context) -> VaultHome:
+    return ctx.obj["home"]
+
+
+class _Group(click.Group):
+    """Turns domain errors into a clear message and exit status 1."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except VaultError as exc:
+            click.secho(f"error: {exc.message}", fg="red", err=True)
+            sys.exit(1)
+        except OSError as exc:
+            click.secho(f"error: {exc.strerror or exc}: {exc.filename or ''}".rstrip(": "),
+                        fg="red", err=True)
+            sys.exit(1)
+
+
+@click.group(cls=_Group)
+@click.option("--home", type=click.Path(path_type=Path), default=None,
+              help="The vault home (default: $VRMVAULT_HOME or ./var).")
+@click.pass_context
+def main(ctx: click.Context, home: Path | None) -> None:
+    """vrmvault: a privacy-first personal data vault."""
+    try:
+        settings = from_environment()
+    except ValueError as exc:
+        raise click.UsageError(str(exc)) from None
+    ctx.obj = {"settings": settings,
+               "home": VaultHome((home or settings["VRMVAULT_HOME"]).absolute())}
+
+
+@main.command()
+@click.option("--demo", "demo_members", type=click.IntRange(min=0), default=None,
+              help="On a new store, also load this many demo members.")
+@click.pass_context
+def init(ctx: click.Context, demo_members: int | None) -> None:
+    """Create the store (data, key store, 0600 master key) or apply pending migrations."""
+    home = _home(ctx)
+    report = home.initialise()
+    if report.created_store:
+        click.echo(f"Created an encrypted store in {home.root}")
+        click.echo(f"  data store: {home.data_path}")
+        click.echo(f"  key store:  {home.keys_path}")
+    else:
+        click.echo(f"Store in {home.root} is ready")
+    if report.created_key:
+        click.echo(f"  master key: {home.key_file} (mode 0600; keep a copy apart from backups)")
+    elif os.environ.get("VRMVAULT_MASTER_KEY"):
+        click.echo("  master key: from VRMVAULT_MASTER_KEY")
+    for name in report.migrations_applied:
+        click.echo(f"  applied migration {name}")
+    if report.created_store and demo_members:
+        ctx.invoke(demo, members=demo_members)
+
+
+@main.command()
+@click.option("--members", type=click.IntRange(min=1, max=1_000_000),
+              default=DEFAULT_DEMO_MEMBERS, show_default=True)
+@click.option("--seed", type=int, default=2026, show_default=True)
+@click.pass_context
+def demo(ctx: click.Context, members: int, seed: int) -> None:
+    """Load realistic demo members, profiles and feedback about demo brands."""
+    from vault.demo import DEMO_EMAIL, DEMO_PASSWORD, load_demo
+
+    home = _home(ctx)
+    with home.open() as vault, click.progressbar(
+        length=members, label="Loading demo members", show_pos=True, show_eta=True,
+        file=sys.stderr,
+    ) as bar:
+        done = 0
+
+        def progress(count: int) -> None:
+            nonlocal done
+            bar.update(count - done)
+            done = count
+
+        report = load_demo(vault, members=members, seed=seed, progress=progress)
+    click.echo(
+        f"Loaded {report.members} members with {report.profile_values} profile values and "
+        f"{report.feedback_entries} feedback entries about {report.brands} brands "
+        f"in {report.seconds:.1f} s"
+    )
+    click.echo(f"Sign in as {DEMO_EMAIL} with the password: {DEMO_PASSWORD}")
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", type=click.IntRange(1, 65535), default=8000, show_default=True)
+@click.option("--workers", type=click.IntRange(1, 64), default=None,
+              help="gunicorn worker processes (default: one per core).")
+@click.pass_context
+def serve(ctx: click.Context, host: str, port: int, workers: int | None) -> None:
+    """Serve the member pages (and later the brand API) with gunicorn."""
+    from .server import run
+
+    home = _home(ctx)
+    report = home.initialise() if home.exists() else None
+    if report is None:
+        raise click.ClickException(f"no store in {home.root}; run 'vrmvault init' first")
+    for name in report.migrations_applied:
+        click.echo(f"applied migration {name}")
+    count = workers or os.cpu_count() or 2
+    click.echo(f"Serving {home.root} on http://{host}:{port} with {count} workers "
+               "(Ctrl-C stops)")
+    run(host=host, port=port, workers=count, home=home.root)
+
+
+@main.command()
+@click.argument("path", type=click.Path(path_type=Path))
+@click.pass_context
+def backup(ctx: click.Context, path: Path) -> None:
+    """Write an encrypted copy of the data store to PATH (the key store is never included)."""
+    from vault.backup import backup as take_backup
+
+    started = time.perf_counter()
+    with _home(ctx).open() as vault:
+        report = take_backup(vault, path)
+    click.echo(f"Backup written to {report.path} ({report.bytes:,} bytes, encrypted) in "
+               f"{time.perf_counter() - started:.2f} s")
+
+
+@main.command()
+@click.argument("path", type=click.Path(path_type=Path, exists=True, dir_okay=False))
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@click.pass_context
+def restore(ctx: click.Context, path: Path, yes: bool) -> None:
+    """Replace the data store with the backup at PATH, then re-apply every erasure since."""
+    from vault.backup import restore as restore_backup
+
+    home = _home(ctx)
+    if not yes:
+        click.confirm(f"Replace the data store in {home.root} with {path}? Stop the server "
+                      "first.", abort=True)
+    report = restore_backup(home, path, home.master_key())
+    click.echo(f"Restored {path} into {home.data_path}; re-applied "
+               f"{report.erasures_reapplied} erasures")

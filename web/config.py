@@ -1,0 +1,78 @@
+"""Settings: defaults, then ``VRMVAULT_*`` environment variables, each parsed here with its type.
+
+Every setting is documented in the README ("Settings"); a test keeps the two in step.
+``create_app(test_config)`` applies ``test_config`` after these.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from vault.home import SESSION_ABSOLUTE, SESSION_IDLE
+from vault.passwords import HashingCost
+
+
+@dataclass(frozen=True)
+class Setting:
+    name: str
+    parse: Callable[[str], Any]
+    default: Any
+    help: str
+
+
+def _bool(text: str) -> bool:
+    lowered = text.strip().lower()
+    if lowered in {"1", "true", "yes", "on"}:
+        return True
+    if lowered in {"0", "false", "no", "off", ""}:
+        return False
+    raise ValueError(f"not a yes/no value: {text!r}")
+
+
+def _positive(text: str) -> int:
+    value = int(text)
+    if value <= 0:
+        raise ValueError("must be a positive whole number")
+    return value
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting("VRMVAULT_HOME", Path, Path("var"),
+            "Folder of the data store, the key store and (by default) the master key file."),
+    Setting("VRMVAULT_MASTER_KEY", str, None,
+            "The master key as 64 hex digits; when set, no master.key file is read or made."),
+    Setting("VRMVAULT_TRUST_PROXY", int, 0,
+            "Number of reverse proxies in front whose X-Forwarded-* headers are trusted."),
+    Setting("VRMVAULT_SESSION_IDLE", _positive, SESSION_IDLE,
+            "Seconds of inactivity after which a member's session ends."),
+    Setting("VRMVAULT_SESSION_ABSOLUTE", _positive, SESSION_ABSOLUTE,
+            "Seconds after sign-in after which a session ends regardless of activity."),
+    Setting("VRMVAULT_ARGON2_TIME_COST", _positive, HashingCost().time_cost,
+            "argon2id iterations for password hashes (never below 2)."),
+    Setting("VRMVAULT_ARGON2_MEMORY_KIB", _positive, HashingCost().memory_kib,
+            "argon2id memory in KiB for password hashes (never below 19456)."),
+    Setting("VRMVAULT_ARGON2_PARALLELISM", _positive, HashingCost().parallelism,
+            "argon2id lanes for password hashes."),
+    Setting("VRMVAULT_CACHE_KIB", _positive, 64 * 1024,
+            "SQLCipher page cache per connection, in KiB."),
+)
+
+
+def from_environment(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """The settings as Flask config keys; raises ``ValueError`` naming a malformed variable."""
+    environ = os.environ if environ is None else environ
+    config: dict[str, Any] = {}
+    for setting in SETTINGS:
+        raw = environ.get(setting.name)
+        if raw is None or raw == "":
+            config[setting.name] = setting.default
+            continue
+        try:
+            config[setting.name] = setting.parse(raw)
+        except ValueError as exc:
+            raise ValueError(f"{setting.name}: {exc}") from None
+    return config

@@ -1,0 +1,250 @@
+"""The member's own pages: dashboard, profile, feedback journal, security, export, erasure.
+
+Every route here requires a signed-in member (default deny, in ``before_request``) and acts only
+on that member's records: ids in URLs are looked up together with the member id.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from typing import Any
+
+import segno
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    flash,
+    g,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+
+from vault.catalog import ATTRIBUTES, CATEGORY_LABELS, TOUCHPOINTS, Category, DataType
+from vault.errors import NotFoundError, ValidationError
+
+from .forms import (
+    MULTI_VALUE,
+    CodeForm,
+    DeleteAccountForm,
+    FeedbackForm,
+    ProfileForm,
+    form_data,
+    load,
+)
+from .sessions import current_member_id, end_session
+from .vaults import get_vault
+
+bp = Blueprint("member", __name__, url_prefix="/member")
+
+TOTP_PENDING = "totp_pending_secret"
+
+
+@bp.before_request
+def require_member() -> Response | None:
+    member_id = current_member_id()
+    if member_id is None:
+        if request.method == "GET":
+            flash("Please sign in to see that page.", "error")
+        return redirect(url_for("auth.login"))
+    g.member_id = member_id
+    return None
+
+
+def _catalog_by_category() -> list[tuple[str, str, list[Any]]]:
+    grouped: dict[Category, list[Any]] = defaultdict(list)
+    for spec in ATTRIBUTES:
+        grouped[spec.category].append(spec)
+    return [(str(c), CATEGORY_LABELS[c], grouped[c]) for c in Category]
+
+
+@bp.get("/")
+def dashboard() -> str:
+    vault = get_vault()
+    profile = vault.profile.get(g.member_id)
+    completeness = []
+    for _key, label, specs in _catalog_by_category():
+        filled = sum(1 for s in specs if s.key in profile)
+        completeness.append((label, filled, len(specs)))
+    entries = vault.feedback.for_member(g.member_id)
+    return render_template("dashboard.html", member=vault.members.get(g.member_id),
+                           completeness=completeness, feedback_count=len(entries))
+
+
+# -- profile -----------------------------------------------------------------------------------
+@bp.route("/profile", methods=["GET", "POST"])
+def profile() -> str | Response | tuple[str, int]:
+    vault = get_vault()
+    if request.method == "GET":
+        return render_template("profile.html", groups=_catalog_by_category(),
+                               values=vault.profile.get(g.member_id), errors={},
+                               DataType=DataType)
+    submitted = form_data(request.form, multi=MULTI_VALUE)
+    # The page shows every attribute: an unticked choice list means "none of these".
+    for key in MULTI_VALUE:
+        submitted.setdefault(key, [])
+    try:
+        changes = load(ProfileForm(), submitted)
+        vault.profile.update(g.member_id, changes)
+    except ValidationError as exc:
+        return render_template("profile.html", groups=_catalog_by_category(),
+                               values=submitted, errors=exc.errors, DataType=DataType), 422
+    flash("Your profile is saved.", "success")
+    return redirect(url_for("member.profile"))
+
+
+# -- feedback ----------------------------------------------------------------------------------
+def _feedback_page(*, values: dict[str, Any], errors: dict[str, list[str]],
+                   editing: int | None = None, status: int = 200) -> tuple[str, int]:
+    vault = get_vault()
+    entries = vault.feedback.for_member(g.member_id)
+    chart = defaultdict(list)
+    for entry in entries:
+        chart[entry.touchpoint].append(entry.rating)
+    ratings = [(label, len(chart[key]), sum(chart[key]) / len(chart[key]))
+               for key, label in TOUCHPOINTS if chart[key]]
+    return render_template(
+        "feedback.html", entries=entries, brands=vault.brands.all(),
+        brand_names={b.id: b.name for b in vault.brands.all()}, touchpoints=TOUCHPOINTS,
+        values=values, errors=errors, editing=editing, ratings=ratings,
+        today=vault.feedback.today().isoformat(),
+    ), status
+
+
+@bp.get("/feedback")
+def feedback() -> tuple[str, int]:
+    return _feedback_page(values={}, errors={})
+
+
+@bp.post("/feedback")
+def feedback_add() -> Response | tuple[str, int]:
+    submitted = form_data(request.form)
+    try:
+        fields = load(FeedbackForm(), submitted)
+        get_vault().feedback.add(g.member_id, fields)
+    except ValidationError as exc:
+        return _feedback_page(values=submitted, errors=exc.errors, status=422)
+    flash("Your feedback is saved in your vault.", "success")
+    return redirect(url_for("member.feedback"))
+
+
+@bp.route("/feedback/<int:entry_id>/edit", methods=["GET", "POST"])
+def feedback_edit(entry_id: int) -> str | Response | tuple[str, int]:
+    vault = get_vault()
+    try:
+        entry = vault.feedback.get(g.member_id, entry_id)
+    except NotFoundError:
+        abort(404)
+    if request.method == "GET":
+        values = {"brand_id": entry.brand_id, "touchpoint": entry.touchpoint,
+                  "rating": entry.rating, "nps": entry.nps, "comment": entry.comment,
+                  "occurred_on": entry.occurred_on}
+        return render_template("feedback_edit.html", entry=entry, values=values, errors={},
+                               brands=vault.brands.all(), touchpoints=TOUCHPOINTS,
+                               today=vault.feedback.today().isoformat())
+    submitted = form_data(request.form)
+    try:
+        vault.feedback.update(g.member_id, entry_id, load(FeedbackForm(), submitted))
+    except ValidationError as exc:
+        return render_template("feedback_edit.html", entry=entry, values=submitted,
+                               errors=exc.errors, brands=vault.brands.all(),
+                               touchpoints=TOUCHPOINTS,
+                               today=vault.feedback.today().isoformat()), 422
+    flash("The entry is updated.", "success")
+    return redirect(url_for("member.feedback"))
+
+
+@bp.post("/feedback/<int:entry_id>/delete")
+def feedback_delete(entry_id: int) -> Response:
+    try:
+        get_vault().feedback.delete(g.member_id, entry_id)
+    except NotFoundError:
+        abort(404)
+    flash("The entry is deleted.", "success")
+    return redirect(url_for("member.feedback"))
+
+
+# -- security: sessions and the second factor ---------------------------------------------------
+@bp.get("/security")
+def security() -> str:
+    vault = get_vault()
+    member = vault.members.get(g.member_id)
+    pending = session.get(TOTP_PENDING)
+    qr_svg = uri = None
+    if pending and not member.totp_enabled:
+        uri = vault.members.totp_uri(g.member_id, pending)
+        qr_svg = segno.make(uri, error="m").svg_inline(scale=4, title="Authenticator QR code")
+    return render_template(
+        "security.html", member=member, errors={},
+        sessions=vault.sessions.for_member(g.member_id, current=session.token),  # type: ignore[attr-defined]
+        pending=pending, qr_svg=qr_svg, totp_uri=uri,
+    )
+
+
+@bp.post("/sessions/end-all")
+def end_all_sessions() -> Response:
+    get_vault().sessions.delete_for_member(g.member_id)
+    end_session()
+    flash("You are signed out everywhere, including here.", "success")
+    return redirect(url_for("auth.login"))
+
+
+@bp.post("/totp/start")
+def totp_start() -> Response:
+    session[TOTP_PENDING] = get_vault().members.new_totp_secret()
+    return redirect(url_for("member.security"))
+
+
+@bp.post("/totp/confirm")
+def totp_confirm() -> Response:
+    secret = session.get(TOTP_PENDING)
+    if not secret:
+        return redirect(url_for("member.security"))
+    try:
+        fields = load(CodeForm(), form_data(request.form))
+        get_vault().members.enable_totp(g.member_id, secret, fields["code"])
+    except ValidationError:
+        flash("That code is not right. Check your authenticator app and try again.", "error")
+        return redirect(url_for("member.security"))
+    session.pop(TOTP_PENDING, None)
+    flash("Two-step sign-in is on. You will be asked for a code when you sign in.", "success")
+    return redirect(url_for("member.security"))
+
+
+@bp.post("/totp/disable")
+def totp_disable() -> Response:
+    get_vault().members.disable_totp(g.member_id)
+    flash("Two-step sign-in is off.", "success")
+    return redirect(url_for("member.security"))
+
+
+# -- portability and erasure ------------------------------------------------------------------
+@bp.post("/export")
+def export() -> Response:
+    vault = get_vault()
+    payload = vault.export.zip_bytes(g.member_id)
+    day = dt.datetime.fromtimestamp(vault.clock(), dt.UTC).strftime("%Y%m%d")
+    return Response(payload, mimetype="application/zip", headers={
+        "Content-Disposition": f'attachment; filename="vrmvault-export-{day}.zip"',
+    })
+
+
+@bp.route("/delete", methods=["GET", "POST"])
+def delete_account() -> str | Response | tuple[str, int]:
+    vault = get_vault()
+    if request.method == "GET":
+        return render_template("delete.html", errors={})
+    try:
+        fields = load(DeleteAccountForm(), form_data(request.form))
+    except ValidationError as exc:
+        return render_template("delete.html", errors=exc.errors), 422
+    if not vault.members.check_password(g.member_id, fields["password"]):
+        return render_template("delete.html", errors={
+            "password": ["That is not your password."]}), 401
+    vault.erasure.erase(g.member_id)
+    end_session()
+    return render_template("deleted.html")

@@ -1,0 +1,98 @@
+"""Request hardening for the member web pages.
+
+- CSRF: the synchronizer-token pattern (OWASP CSRF cheat sheet). A random token lives in the
+  server-side session; every state-changing form carries it; every unsafe request to a page
+  blueprint must present it (constant-time comparison) or gets a 400 page.
+- Form bodies must be valid UTF-8: a byte sequence that does not decode is refused with a clear
+  message instead of being silently replaced by U+FFFD and stored.
+- Response headers: CSP (``object-src 'none'``, ``frame-ancestors 'none'``), nosniff,
+  Referrer-Policy, COOP, Permissions-Policy; HSTS only when served over TLS; ``Cache-Control:
+  no-store`` on everything but static files, since nearly every page shows personal data.
+"""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+from urllib.parse import parse_qsl
+
+from flask import Flask, Response, request, session
+from werkzeug.exceptions import BadRequest
+
+CSRF_FIELD = "csrf_token"
+CSRF_KEY = "csrf"
+UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+# Blueprints whose unsafe requests are browser form posts and so need the CSRF token.
+FORM_BLUEPRINTS = frozenset({"auth", "member"})
+
+CONTENT_SECURITY_POLICY = "; ".join((
+    "default-src 'self'",
+    "script-src 'self'",
+    "style-src 'self'",
+    "img-src 'self' data:",
+    "object-src 'none'",
+    "base-uri 'none'",
+    "form-action 'self'",
+    "frame-ancestors 'none'",
+))
+
+
+class CsrfError(BadRequest):
+    description = ("This form has expired or did not come from this site. "
+                   "Go back, reload the page and try again.")
+
+
+class InvalidEncodingError(BadRequest):
+    description = "The form contained text that is not valid UTF-8. Check what you pasted."
+
+
+def csrf_token() -> str:
+    """The session's CSRF token, made on first use (templates call this)."""
+    token = session.get(CSRF_KEY)
+    if not token:
+        token = session[CSRF_KEY] = secrets.token_urlsafe(32)
+    return token
+
+
+def check_form_encoding() -> None:
+    if request.mimetype != "application/x-www-form-urlencoded" or request.method not in \
+            UNSAFE_METHODS:
+        return
+    raw = request.get_data(cache=True, parse_form_data=False)
+    try:
+        parse_qsl(raw.decode("ascii"), keep_blank_values=True, encoding="utf-8",
+                  errors="strict")
+    except (UnicodeDecodeError, ValueError):
+        raise InvalidEncodingError() from None
+
+
+def check_csrf() -> None:
+    if request.method not in UNSAFE_METHODS or request.blueprint not in FORM_BLUEPRINTS:
+        return
+    expected = session.get(CSRF_KEY)
+    given = request.form.get(CSRF_FIELD, "")
+    if not expected or not hmac.compare_digest(str(expected), given):
+        raise CsrfError()
+
+
+def set_security_headers(response: Response) -> Response:
+    headers = response.headers
+    headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+    headers.setdefault("X-Content-Type-Options", "nosniff")
+    headers.setdefault("Referrer-Policy", "no-referrer")
+    headers.setdefault("X-Frame-Options", "DENY")
+    headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
+    headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
+    if request.is_secure:
+        headers.setdefault("Strict-Transport-Security", "max-age=63072000; includeSubDomains")
+    if not request.path.startswith("/static/"):
+        headers["Cache-Control"] = "no-store"
+        headers.setdefault("Pragma", "no-cache")
+    return response
+
+
+def init_app(app: Flask) -> None:
+    app.before_request(check_form_encoding)
+    app.before_request(check_csrf)
+    app.after_request(set_security_headers)
+    app.jinja_env.globals["csrf_token"] = csrf_token
