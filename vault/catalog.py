@@ -149,7 +149,8 @@ BY_KEY: dict[str, Attribute] = {a.key: a for a in ATTRIBUTES}
 _EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]+$")
 _PHONE = re.compile(r"^\+?[0-9 ()\-]{6,20}$")
 _COUNTRY = re.compile(r"^[A-Z]{2}$")
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+# C0 controls except tab and line ends, DEL, and the C1 range (NEL, CSI, ...).
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 
 
 def attribute(key: str) -> Attribute:
@@ -171,19 +172,20 @@ def clean_text(value: str, *, max_length: int, multiline: bool = False) -> str:
     return value
 
 
-def coerce(key: str, value: Any) -> Any:
+def coerce(key: str, value: Any, *, today: dt.date | None = None) -> Any:
     """The canonical value of ``value`` for attribute ``key``, or :class:`ValidationError`.
 
-    ``None`` and the empty string mean "not set" and come back as ``None``.
+    ``None`` and the empty string mean "not set" and come back as ``None``. ``today`` bounds
+    dates of birth (the caller's clock; the system date if not given).
     """
     spec = attribute(key)
     try:
-        return _coerce(spec, value)
+        return _coerce(spec, value, today or dt.date.today())
     except ValueError as exc:
         raise ValidationError({key: [str(exc)]}) from None
 
 
-def _coerce(spec: Attribute, value: Any) -> Any:
+def _coerce(spec: Attribute, value: Any, today: dt.date) -> Any:
     if value is None or value == "" or value == []:
         return None
     kind = spec.type
@@ -219,9 +221,7 @@ def _coerce(spec: Attribute, value: Any) -> Any:
                 raise ValueError("Must be a date as YYYY-MM-DD.") from None
         if not isinstance(value, dt.date):
             raise ValueError("Must be a date as YYYY-MM-DD.")
-        if spec.key == "date_of_birth" and not (
-            dt.date(1900, 1, 1) <= value <= dt.date.today()
-        ):
+        if spec.key == "date_of_birth" and not dt.date(1900, 1, 1) <= value <= today:
             raise ValueError("Must be between 1900-01-01 and today.")
         return value.isoformat()
     text = clean_text(value, max_length=spec.max_length,

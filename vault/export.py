@@ -196,6 +196,6 @@ def _csv(header: list[str], rows: list[list[Any]]) -> str:
     writer.writerow(header)
     for row in rows:
         # A cell that a spreadsheet would run as a formula is prefixed (OWASP CSV injection).
-        writer.writerow(["'" + c if isinstance(c, str) and c[:1] in "=+-@\t\r" else c
+        writer.writerow(["'" + c if isinstance(c, str) and c and c[0] in "=+-@\t\r" else c
                          for c in row])
     return out.getvalue()

@@ -11,6 +11,7 @@ entries (rectification, GDPR Art. 16).
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -62,8 +63,11 @@ def _aad(member_id: str, entry_id: int) -> bytes:
     return associated_data(member_id, "feedback", entry_id, "comment")
 
 
+_WHOLE = re.compile(r"[+-]?[0-9]{1,9}", re.ASCII)
+
+
 def _whole(value: Any, low: int, high: int, field: str, errors: dict[str, list[str]]) -> Any:
-    if isinstance(value, str) and value.strip().lstrip("+-").isdigit():
+    if isinstance(value, str) and _WHOLE.fullmatch(value.strip()):
         value = int(value.strip())
     if isinstance(value, bool) or not isinstance(value, int):
         errors[field] = [f"Must be a whole number from {low} to {high}."]
@@ -82,7 +86,7 @@ def validate(raw: Mapping[str, Any], *, today: dt.date) -> FeedbackInput:
     if not isinstance(brand_id, str) or not brand_id:
         errors["brand_id"] = ["Choose a brand."]
     touchpoint = raw.get("touchpoint")
-    if touchpoint not in TOUCHPOINT_KEYS:
+    if not isinstance(touchpoint, str) or touchpoint not in TOUCHPOINT_KEYS:
         errors["touchpoint"] = ["Choose a touchpoint of the journey."]
     rating = _whole(raw.get("rating"), 1, 5, "rating", errors)
     nps = raw.get("nps")
@@ -96,6 +100,8 @@ def validate(raw: Mapping[str, Any], *, today: dt.date) -> FeedbackInput:
     except ValueError as exc:
         errors["comment"] = [str(exc)]
     occurred = raw.get("occurred_on") or today.isoformat()
+    if isinstance(occurred, dt.datetime):
+        occurred = occurred.date()
     try:
         day = occurred if isinstance(occurred, dt.date) else dt.date.fromisoformat(str(occurred))
         if not EARLIEST <= day <= today:

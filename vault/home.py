@@ -109,7 +109,7 @@ class VaultHome:
                 data.close()
                 keys.close()
                 raise StoreError("the store needs migrations; run 'vrmvault init'")
-        vault = Vault(data=data, key_store=KeyStore(keys, master.derive("kek")),
+        vault = Vault(data=data, key_store=KeyStore(keys, master.derive("kek"), clock=clock),
                       master=master, clock=clock, hashing=hashing)
         if password_hasher is not None:
             vault.password_hasher = password_hasher  # share one per process (cached_property)

@@ -21,7 +21,6 @@ import hashlib
 import hmac
 import os
 import stat
-import time
 from pathlib import Path
 
 from cryptography.exceptions import InvalidTag
@@ -29,6 +28,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
+from .clock import Clock, system_clock
 from .errors import IntegrityError, KeyMaterialError, MemberKeyDestroyedError
 from .sealing import MemberCipher, unsafe_PlaintextCipher
 from .storage import KEY_BYTES, Database
@@ -115,9 +115,10 @@ class Pseudonymiser:
 class KeyStore:
     """Per-member data keys, wrapped, in their own SQLCipher file."""
 
-    def __init__(self, database: Database, kek: bytes) -> None:
+    def __init__(self, database: Database, kek: bytes, *, clock: Clock = system_clock) -> None:
         self.database = database
         self._kek = AESGCM(kek)
+        self._clock = clock
         self._cache: dict[str, MemberCipher] = {}
 
     def create(self, member_id: str) -> MemberCipher:
@@ -127,7 +128,7 @@ class KeyStore:
         wrapped = nonce + self._kek.encrypt(nonce, key, _WRAP_AAD_PREFIX + member_id.encode())
         self.database.execute(
             "INSERT INTO member_keys (member_id, wrapped, created_at) VALUES (?, ?, ?)",
-            (member_id, wrapped, int(time.time())),
+            (member_id, wrapped, int(self._clock())),
         )
         cipher = MemberCipher(key)
         self._cache[member_id] = cipher

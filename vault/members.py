@@ -194,20 +194,25 @@ class MemberService:
     def verify_totp(self, member_id: str, code: str, *, client: str) -> None:
         subject = self._throttle_subjects.digest("totp:" + member_id)
         self.throttle.check(subject)
-        row = self._db.one(
-            "SELECT totp_sealed, totp_last_step FROM members WHERE id = ?", (member_id,)
-        )
-        if row is None or row["totp_sealed"] is None:
-            raise AuthenticationError()
-        secret = self._keys.cipher(member_id).open_text(
-            associated_data(member_id, "members", member_id, "totp"), row["totp_sealed"]
-        )
-        step = self._matching_step(secret, code, last_step=row["totp_last_step"])
+        # Read and advance the last accepted step under the write lock, so two concurrent
+        # requests cannot both accept the same code.
+        with self._db.transaction():
+            row = self._db.one(
+                "SELECT totp_sealed, totp_last_step FROM members WHERE id = ?", (member_id,)
+            )
+            if row is None or row["totp_sealed"] is None:
+                raise AuthenticationError()
+            secret = self._keys.cipher(member_id).open_text(
+                associated_data(member_id, "members", member_id, "totp"), row["totp_sealed"]
+            )
+            step = self._matching_step(secret, code, last_step=row["totp_last_step"])
+            if step is not None:
+                self._db.execute("UPDATE members SET totp_last_step = ? WHERE id = ?",
+                                 (step, member_id))
         if step is None:
             self.throttle.failed(subject, self._throttle_subjects.digest("client:" + client))
             raise AuthenticationError("That code is not right.")
         self.throttle.succeeded(subject)
-        self._db.execute("UPDATE members SET totp_last_step = ? WHERE id = ?", (step, member_id))
 
     def _matching_step(self, secret: str, code: str, *, last_step: int | None) -> int | None:
         code = (code or "").strip().replace(" ", "")

@@ -7,6 +7,7 @@ attribute, ``value``); an update is all-or-nothing: one invalid field and nothin
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from collections.abc import Mapping
 from typing import Any
@@ -49,9 +50,10 @@ class ProfileService:
         """Set (or, with an empty value, clear) the given attributes, all or nothing."""
         clean: dict[str, Any] = {}
         errors: dict[str, list[str]] = {}
+        today = dt.datetime.fromtimestamp(self._clock(), dt.UTC).date()
         for key, raw in changes.items():
             try:
-                clean[key] = coerce(key, raw)
+                clean[key] = coerce(key, raw, today=today)
             except ValidationError as exc:
                 errors.update(exc.errors)
         if errors:

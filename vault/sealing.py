@@ -18,6 +18,8 @@ from .errors import IntegrityError
 
 VERSION = b"\x01"
 NONCE_BYTES = 12
+TAG_BYTES = 16
+_MINIMUM = 1 + NONCE_BYTES + TAG_BYTES
 
 
 def associated_data(member_id: str, table: str, record: str | int, field: str) -> bytes:
@@ -42,6 +44,8 @@ class MemberCipher:
     def open(self, aad: bytes, sealed: bytes) -> bytes:
         if sealed[:1] != VERSION:
             raise IntegrityError("unknown sealed-value version")
+        if len(sealed) < _MINIMUM:
+            raise IntegrityError("a sealed value is too short to be genuine")
         try:
             return self._aead.decrypt(sealed[1:13], sealed[13:], aad)
         except InvalidTag as exc:

@@ -87,7 +87,7 @@ def init(ctx: click.Context, demo_members: int | None) -> None:
 @click.pass_context
 def demo(ctx: click.Context, members: int, seed: int) -> None:
     """Load realistic demo members, profiles and feedback about demo brands."""
-    from vault.demo import DEMO_EMAIL, DEMO_PASSWORD, load_demo
+    from vault.demo import DEMO_PASSWORD, SHOWCASE_EMAIL, load_demo
 
     home = _home(ctx)
     with home.open() as vault, click.progressbar(
@@ -107,7 +107,7 @@ def demo(ctx: click.Context, members: int, seed: int) -> None:
         f"{report.feedback_entries} feedback entries about {report.brands} brands "
         f"in {report.seconds:.1f} s"
     )
-    click.echo(f"Sign in as {DEMO_EMAIL} with the password: {DEMO_PASSWORD}")
+    click.echo(f"Sign in as {SHOWCASE_EMAIL} with the password: {DEMO_PASSWORD}")
 
 
 @main.command()

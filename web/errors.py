@@ -4,15 +4,15 @@
   (``application/problem+json``) built by :func:`problem`.
 - Requests to pages get an HTML error page with a readable message and the same status.
 - A 500 never echoes the exception text or a stack trace; the log gets the exception class and
-  traceback (our messages carry no personal data; driver messages are wrapped before they get
-  here), never request bodies.
+  the stack frames, never the exception's message (it may quote request data) or a body.
 """
 
 from __future__ import annotations
 
+import traceback
 from typing import Any
 
-from flask import Flask, Response, json, render_template, request
+from flask import Flask, Response, current_app, json, render_template, request
 from werkzeug.exceptions import HTTPException
 
 from vault.errors import ThrottledError, ValidationError, VaultError
@@ -82,11 +82,11 @@ def handle_http_error(error: HTTPException) -> Response:
 
 
 def handle_unexpected(error: BaseException) -> Response:
-    from flask import current_app
-
-    current_app.logger.error("unhandled %s on %s %s", type(error).__name__, request.method,
-                             request.url_rule.rule if request.url_rule else "(no route)",
-                             exc_info=error)
+    # The log gets where it failed (type and stack frames) but never the exception's message
+    # or arguments, which may hold personal data from the request.
+    frames = "".join(traceback.format_tb(error.__traceback__))
+    current_app.logger.error("unhandled %s on %s %s\n%s", type(error).__name__, request.method,
+                             request.url_rule.rule if request.url_rule else "(no route)", frames)
     title = "Something went wrong on our side"
     detail = "The request could not be completed. Please try again in a moment."
     if wants_problem_json():

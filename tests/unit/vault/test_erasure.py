@@ -1,0 +1,150 @@
+"""vault.erasure: crypto-shredding plus deletion, leaving one pseudonymous record."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from tests.conftest import GOOD_PASSWORD
+from vault.errors import AuthenticationError, MemberKeyDestroyedError, NotFoundError
+
+from .sqlcipher_pages import decrypted_contains, raw_bytes
+
+MEMBER_ROWS = {
+    "members": "id",
+    "profile_values": "member_id",
+    "feedback": "member_id",
+    "web_sessions": "member_id",
+}
+
+
+@pytest.fixture
+def populate(vault, brand):
+    def fill(email: str) -> str:
+        member = vault.members.register(email, GOOD_PASSWORD)
+        vault.profile.update(member, {"given_name": email.split("@")[0], "city": "Utrecht"})
+        for rating in (3, 4):
+            vault.feedback.add(member, {"brand_id": brand.id, "touchpoint": "usage",
+                                        "rating": rating, "comment": f"comment by {email}"})
+        vault.sessions.create(member_id=member, data={}, device="phone")
+        return member
+    return fill
+
+
+def row_counts(vault, member_id: str) -> dict[str, int]:
+    return {
+        table: vault.data.one(f"SELECT count(*) FROM {table} WHERE {column} = ?",
+                              (member_id,))[0]
+        for table, column in MEMBER_ROWS.items()
+    }
+
+
+def wrapped_key(vault, member_id: str) -> bytes | None:
+    row = vault.key_store.database.one(
+        "SELECT wrapped FROM member_keys WHERE member_id = ?", (member_id,)
+    )
+    return row["wrapped"] if row else None
+
+
+def test_erase_deletes_the_key_and_every_row(vault, clock, populate):
+    alice = populate("alice@example.org")
+    assert row_counts(vault, alice) == {"members": 1, "profile_values": 2, "feedback": 2,
+                                        "web_sessions": 1}
+    report = vault.erasure.erase(alice)
+    assert report.key_destroyed is True
+    assert report.rows_deleted == 6
+    assert report.erased_at == int(clock())
+    assert wrapped_key(vault, alice) is None
+    assert row_counts(vault, alice) == dict.fromkeys(MEMBER_ROWS, 0)
+    assert vault.key_store.erased_members() == [alice]
+
+
+def test_other_members_are_untouched(vault, populate):
+    alice, bob = populate("alice@example.org"), populate("bob@example.org")
+    before = row_counts(vault, bob)
+    profile, feedback = vault.profile.get(bob), vault.feedback.for_member(bob)
+    vault.erasure.erase(alice)
+    vault.key_store.forget_cached()  # prove Bob's key is still in the store, not just cached
+    assert row_counts(vault, bob) == before
+    assert vault.profile.get(bob) == profile
+    assert vault.feedback.for_member(bob) == feedback
+    assert vault.members.authenticate("bob@example.org", GOOD_PASSWORD, client="c") == bob
+
+
+def test_one_pseudonymous_erasure_record(vault, populate):
+    alice = populate("alice@example.org")
+    report = vault.erasure.erase(alice)
+    rows = vault.data.all("SELECT * FROM erasures")
+    assert [(r["subject"], r["erased_at"], r["rows_deleted"]) for r in rows] == [
+        (report.subject, report.erased_at, report.rows_deleted)
+    ]
+    assert re.fullmatch(r"[0-9a-f]{64}", report.subject)
+    assert alice not in report.subject
+    assert report.subject == vault.pseudonyms.subject(alice)
+    assert vault.erasure.erased_count() == 1
+
+
+def test_an_erased_member_cannot_log_in_or_be_read(vault, populate):
+    alice = populate("alice@example.org")
+    vault.erasure.erase(alice)
+    with pytest.raises(AuthenticationError):
+        vault.members.authenticate("alice@example.org", GOOD_PASSWORD, client="c")
+    with pytest.raises((MemberKeyDestroyedError, NotFoundError)):
+        vault.members.get(alice)
+    with pytest.raises(MemberKeyDestroyedError):
+        vault.key_store.cipher(alice)
+    assert vault.profile.get(alice) == {}
+    assert vault.feedback.for_member(alice) == []
+
+
+def test_the_address_can_sign_up_again_as_a_new_member(vault, populate):
+    alice = populate("alice@example.org")
+    vault.erasure.erase(alice)
+    again = vault.members.register("alice@example.org", GOOD_PASSWORD)
+    assert again != alice and vault.profile.get(again) == {}
+
+
+def test_rows_left_behind_by_a_crash_cannot_be_read(vault, populate):
+    # Key first, rows second: if the deletion never happens, the rows are unreadable.
+    alice = populate("alice@example.org")
+    vault.key_store.destroy(alice, erased_at=1)
+    with pytest.raises(MemberKeyDestroyedError):
+        vault.profile.get(alice)
+    with pytest.raises(MemberKeyDestroyedError):
+        vault.feedback.for_member(alice)
+    assert vault.erasure.delete_rows(alice, erased_at=1) == 6
+
+
+def test_the_wrapped_key_is_gone_from_the_key_store_files(vault, vault_home, populate):
+    alice, bob = populate("alice@example.org"), populate("bob@example.org")
+    alice_key, bob_key = wrapped_key(vault, alice), wrapped_key(vault, bob)
+    store_key = vault.master.derive("key-store")
+    # Control: before erasure the wrapped key is on disk beneath SQLCipher (file or WAL).
+    assert decrypted_contains(vault_home.keys_path, store_key, alice_key)
+    vault.erasure.erase(alice)
+    assert not decrypted_contains(vault_home.keys_path, store_key, alice_key)
+    assert alice_key not in raw_bytes(vault_home.keys_path)
+    assert decrypted_contains(vault_home.keys_path, store_key, bob_key)
+
+
+def test_sealed_rows_are_gone_from_the_data_store_files(vault, vault_home, populate):
+    alice = populate("alice@example.org")
+    sealed = [r[0] for r in vault.data.all(
+        "SELECT value_sealed FROM profile_values WHERE member_id = ?"
+        " UNION ALL SELECT comment_sealed FROM feedback WHERE member_id = ?"
+        " UNION ALL SELECT email_sealed FROM members WHERE id = ?", (alice, alice, alice))]
+    assert len(sealed) == 5
+    store_key = vault.master.derive("data-store")
+    assert all(decrypted_contains(vault_home.data_path, store_key, s) for s in sealed)
+    vault.erasure.erase(alice)
+    for value in sealed:
+        assert not decrypted_contains(vault_home.data_path, store_key, value)
+
+
+def test_erasing_twice_is_harmless(vault, populate):
+    alice = populate("alice@example.org")
+    vault.erasure.erase(alice)
+    again = vault.erasure.erase(alice)
+    assert again.key_destroyed is False and again.rows_deleted == 0
+    assert vault.erasure.erased_count() == 1

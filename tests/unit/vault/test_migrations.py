@@ -1,0 +1,115 @@
+"""vault.migrations: numbered, recorded, each in its own transaction, applied once."""
+
+from __future__ import annotations
+
+import pytest
+
+from vault import migrations
+from vault.errors import StoreError
+from vault.home import VaultHome
+from vault.migrations import DATA_MIGRATIONS, KEY_MIGRATIONS, Migration
+from vault.storage import Database
+
+KEY = bytes(range(32))
+
+
+@pytest.fixture
+def database(tmp_path):
+    db = Database.open(tmp_path / "m.db", KEY, create=True)
+    yield db
+    db.close()
+
+
+def recorded(db: Database) -> list[tuple[int, str]]:
+    return [(r["number"], r["name"])
+            for r in db.all("SELECT number, name FROM schema_migrations ORDER BY number")]
+
+
+def tables(db: Database) -> set[str]:
+    return {r["name"] for r in db.all("SELECT name FROM sqlite_master WHERE type = 'table'")}
+
+
+@pytest.mark.parametrize("wanted", [DATA_MIGRATIONS, KEY_MIGRATIONS], ids=["data", "keys"])
+def test_applying_twice_applies_nothing_the_second_time(database, wanted):
+    assert migrations.pending(database, wanted) == list(wanted)
+    assert migrations.apply(database, wanted) == list(wanted)
+    assert migrations.pending(database, wanted) == []
+    assert migrations.apply(database, wanted) == []
+    assert recorded(database) == [(m.number, m.name) for m in wanted]
+
+
+def test_schema_migrations_records_every_migration(vault):
+    assert recorded(vault.data) == [(m.number, m.name) for m in DATA_MIGRATIONS]
+    assert recorded(vault.key_store.database) == [(m.number, m.name) for m in KEY_MIGRATIONS]
+    assert migrations.apply(vault.data, DATA_MIGRATIONS) == []
+
+
+def test_the_data_and_key_schemas(database, tmp_path):
+    migrations.apply(database, DATA_MIGRATIONS)
+    assert {"members", "brands", "profile_values", "feedback", "web_sessions",
+            "login_throttle", "erasures", "schema_migrations"} <= tables(database)
+    assert "member_keys" not in tables(database)
+    keys = Database.open(tmp_path / "k.db", KEY, create=True)
+    migrations.apply(keys, KEY_MIGRATIONS)
+    assert {"member_keys", "erased_members"} <= tables(keys)
+    keys.close()
+
+
+def test_numbers_are_unique_and_increasing():
+    for wanted in (DATA_MIGRATIONS, KEY_MIGRATIONS):
+        numbers = [m.number for m in wanted]
+        assert numbers == sorted(set(numbers)) and numbers[0] == 1
+        assert len({m.name for m in wanted}) == len(wanted)
+
+
+def test_migrations_apply_in_number_order_and_only_missing_ones(database):
+    first = Migration(1, "one", "CREATE TABLE a (x)")
+    second = Migration(2, "two", "CREATE TABLE b (x REFERENCES a)")
+    assert migrations.apply(database, (first,)) == [first]
+    assert migrations.apply(database, (second, first)) == [second]
+    assert recorded(database) == [(1, "one"), (2, "two")]
+
+
+def test_a_failing_migration_leaves_nothing_half_applied(database):
+    good = Migration(1, "good", "CREATE TABLE a (x)")
+    broken = Migration(2, "broken", "CREATE TABLE b (x); CREATE TABLE c (x); CREATE TABLE b (y)")
+    with pytest.raises(StoreError):
+        migrations.apply(database, (good, broken))
+    assert recorded(database) == [(1, "good")]
+    assert "b" not in tables(database) and "c" not in tables(database)
+    assert not database.in_transaction
+    fixed = Migration(2, "fixed", "CREATE TABLE b (x)")
+    assert migrations.apply(database, (good, fixed)) == [fixed]
+
+
+def test_comments_and_semicolons_are_handled(database):
+    script = """
+        CREATE TABLE a (
+            x TEXT  -- a comment; with a semicolon
+        );
+        -- a whole-line comment
+        CREATE TABLE b (y);
+    """
+    migrations.apply(database, (Migration(1, "commented", script),))
+    assert {"a", "b"} <= tables(database)
+
+
+def test_a_store_missing_migrations_is_refused_on_open(tmp_path):
+    home = VaultHome(tmp_path / "var")
+    home.initialise({})
+    master = home.master_key({})
+    data = Database.open(home.data_path, master.derive("data-store"))
+    data.execute("DELETE FROM schema_migrations WHERE number = ?", (DATA_MIGRATIONS[-1].number,))
+    data.close()
+    with pytest.raises(StoreError, match="migrations"):
+        home.open(master)
+
+
+def test_initialise_applies_everything_once(tmp_path):
+    home = VaultHome(tmp_path / "var")
+    first = home.initialise({})
+    assert first.created_key and first.created_store
+    assert first.migrations_applied == [m.name for m in DATA_MIGRATIONS + KEY_MIGRATIONS]
+    second = home.initialise({})
+    assert not second.created_key and not second.created_store
+    assert second.migrations_applied == []

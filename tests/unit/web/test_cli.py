@@ -1,0 +1,115 @@
+"""The vrmvault command line, through click's runner: output, exit codes, files it makes."""
+
+from __future__ import annotations
+
+import stat
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from vault.home import VaultHome
+from web.cli import main
+
+RUNNER = CliRunner()
+
+
+def run(*args: str, env: dict[str, str] | None = None, input: str | None = None):
+    return RUNNER.invoke(main, list(args), env={"VRMVAULT_MASTER_KEY": "", **(env or {})},
+                         input=input, catch_exceptions=False)
+
+
+def test_init_creates_two_encrypted_stores_and_a_private_key_file(tmp_path: Path) -> None:
+    result = run("--home", str(tmp_path / "var"), "init")
+    assert result.exit_code == 0, result.output
+    home = VaultHome(tmp_path / "var")
+    assert "Created an encrypted store" in result.output
+    for path in (home.data_path, home.keys_path):
+        assert path.read_bytes()[:16] != b"SQLite format 3\x00"
+    assert stat.S_IMODE(home.key_file.stat().st_mode) == 0o600
+    # The key itself is never printed.
+    assert home.key_file.read_text().strip() not in result.output
+
+
+def test_init_twice_is_harmless_and_says_so(tmp_path: Path) -> None:
+    run("--home", str(tmp_path / "var"), "init")
+    key = (tmp_path / "var" / "master.key").read_text()
+    result = run("--home", str(tmp_path / "var"), "init")
+    assert result.exit_code == 0
+    assert "is ready" in result.output
+    assert (tmp_path / "var" / "master.key").read_text() == key
+
+
+def test_init_with_the_master_key_in_the_environment_writes_no_key_file(tmp_path: Path) -> None:
+    key = "ab" * 32
+    result = run("--home", str(tmp_path / "var"), "init", env={"VRMVAULT_MASTER_KEY": key})
+    assert result.exit_code == 0, result.output
+    assert not (tmp_path / "var" / "master.key").exists()
+    assert key not in result.output
+    # And a different key cannot open what was made.
+    result = run("--home", str(tmp_path / "var"), "init", env={"VRMVAULT_MASTER_KEY": "cd" * 32})
+    assert result.exit_code == 1
+    assert "does not open the store" in result.output
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({"VRMVAULT_MASTER_KEY": "not-hex"}, "64 hexadecimal digits"),
+        ({"VRMVAULT_MASTER_KEY": "ab" * 16}, "exactly 32 bytes"),
+    ],
+)
+def test_a_malformed_master_key_is_a_clear_error(tmp_path: Path, env, message) -> None:
+    result = run("--home", str(tmp_path / "var"), "init", env=env)
+    assert result.exit_code == 1
+    assert message in result.output
+    assert "Traceback" not in result.output
+
+
+def test_a_malformed_setting_is_a_usage_error(tmp_path: Path) -> None:
+    result = run("--home", str(tmp_path / "var"), "init",
+                 env={"VRMVAULT_SESSION_IDLE": "soon"})
+    assert result.exit_code == 2
+    assert "VRMVAULT_SESSION_IDLE" in result.output
+
+
+def test_commands_on_a_missing_store_fail_clearly(tmp_path: Path) -> None:
+    for args in (["demo", "--members", "1"], ["backup", str(tmp_path / "b.db")]):
+        result = run("--home", str(tmp_path / "nothing"), *args)
+        assert result.exit_code == 1, args
+        assert "vrmvault init" in result.output
+
+
+def test_a_readable_key_file_is_refused(tmp_path: Path) -> None:
+    run("--home", str(tmp_path / "var"), "init")
+    (tmp_path / "var" / "master.key").chmod(0o644)
+    result = run("--home", str(tmp_path / "var"), "demo", "--members", "1")
+    assert result.exit_code == 1
+    assert "readable by others" in result.output
+
+
+def test_demo_loads_members_and_says_how_to_sign_in(tmp_path: Path) -> None:
+    result = run("--home", str(tmp_path / "var"), "init", "--demo", "30")
+    assert result.exit_code == 0, result.output
+    assert "Loaded 30 members" in result.output
+    assert "demo@vrmvault.example" in result.output
+    with VaultHome(tmp_path / "var").open() as vault:
+        assert vault.data.one("SELECT count(*) FROM members")[0] == 30
+    again = run("--home", str(tmp_path / "var"), "demo", "--members", "5")
+    assert again.exit_code == 1
+    assert "Traceback" not in again.output
+
+
+def test_backup_and_restore_round_trip(tmp_path: Path) -> None:
+    home = tmp_path / "var"
+    run("--home", str(home), "init", "--demo", "3")
+    target = tmp_path / "backup.db"
+    result = run("--home", str(home), "backup", str(target))
+    assert result.exit_code == 0, result.output
+    assert target.read_bytes()[:16] != b"SQLite format 3\x00"
+    assert run("--home", str(home), "backup", str(target)).exit_code == 1  # never overwrites
+    result = run("--home", str(home), "restore", str(target), input="n\n")
+    assert result.exit_code == 1  # declined at the prompt
+    result = run("--home", str(home), "restore", str(target), "--yes")
+    assert result.exit_code == 0, result.output
+    assert "re-applied 0 erasures" in result.output
