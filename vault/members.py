@@ -90,6 +90,10 @@ class MemberService:
             raise ConflictError("An account with this e-mail address exists already. Log in.")
         return self.insert(email=email, index=index, password_hash=self._hasher.hash(password))
 
+    def email_index(self, email: str) -> bytes:
+        """The blind index of an already-normalised login address."""
+        return self._blind_index.digest(email)
+
     def insert(self, *, email: str, index: bytes, password_hash: str) -> str:
         """Create the member's key and row (used by sign-up and the demo loader)."""
         member_id = new_member_id()

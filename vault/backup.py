@@ -1,0 +1,161 @@
+"""Backups of the data store, and restoring one without bringing an erased member back.
+
+A backup is one file: a consistent copy of the DATA store written by ``VACUUM INTO``, which
+SQLCipher encrypts with the same raw key as the live store, so it is as unreadable without the
+master key as ``data.db`` itself. The key store is deliberately left out: it holds the members'
+data keys and the list of erased members, and a backup must never bring an erased member's key
+back.
+
+Invariants:
+- A backup file is encrypted (it never starts with the plaintext SQLite header), mode 0600, and
+  never overwrites an existing file.
+- Restore is all or nothing: the backup is checked (opens with the data-store key, is a vrmvault
+  store), migrated and has the erasure list re-applied in a temporary copy next to ``data.db``;
+  only then does one ``os.replace`` swap it in. A failure before that leaves ``data.db`` as it
+  was, byte for byte.
+- After a restore no erased member has a row: every member on the live key store's erasure list
+  who is in the backup has their rows deleted again and the erasure recorded. Their sealed
+  values could not be read anyway (their key is gone); deleting the rows keeps the store honest.
+- The key store is not touched. Inherent consequence: what happened after the backup is lost,
+  including members who signed up after it (their keys stay in the key store, unused).
+- Restore is an offline operation: stop the server and any other process holding the vault
+  open first, since their connections would keep writing to the replaced file.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from . import migrations
+from .clock import system_clock
+from .erasure import ErasureService
+from .errors import ConflictError, StoreError, StoreNotInitialisedError
+from .home import Vault, VaultHome
+from .keys import KeyStore, MasterKey, Pseudonymiser
+from .storage import Database
+
+PLAINTEXT_HEADER = b"SQLite format 3\x00"
+
+
+@dataclass(frozen=True)
+class BackupReport:
+    path: Path
+    bytes: int
+    seconds: float
+
+
+@dataclass(frozen=True)
+class RestoreReport:
+    source: Path
+    members: int                       # members in the restored store
+    erasures_reapplied: int            # erased members who were in the backup, deleted again
+    migrations_applied: list[str]      # migrations the backup lacked, applied before swapping in
+    seconds: float
+
+
+def backup(vault: Vault, target: Path) -> BackupReport:
+    """Write an encrypted, consistent copy of the data store to ``target`` (a new file)."""
+    started = time.perf_counter()
+    target = Path(target)
+    # Create the file ourselves, exclusively and 0600 from the first byte; SQLite's VACUUM INTO
+    # accepts an empty existing file as its target.
+    try:
+        fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        raise ConflictError(f"{target} exists already; refusing to overwrite it") from None
+    except OSError as exc:
+        raise StoreError(f"cannot create the backup file {target}") from exc
+    os.close(fd)
+    try:
+        vault.data.vacuum_into(target)
+        with open(target, "rb") as handle:
+            if handle.read(len(PLAINTEXT_HEADER)) == PLAINTEXT_HEADER:
+                raise StoreError("the backup came out unencrypted; it has been removed")
+        _fsync(target)
+    except BaseException:
+        target.unlink(missing_ok=True)
+        raise
+    os.chmod(target, 0o600)   # SQLite writes into our file; the mode is the contract
+    return BackupReport(target, target.stat().st_size, time.perf_counter() - started)
+
+
+def restore(home: VaultHome, source: Path, master: MasterKey) -> RestoreReport:
+    """Replace ``home``'s data store with the backup ``source``, re-applying erasures."""
+    started = time.perf_counter()
+    source = Path(source)
+    if not source.is_file():
+        raise StoreError(f"no backup file at {source}")
+    if not home.keys_path.exists():
+        raise StoreNotInitialisedError(
+            f"no key store in {home.root}; a data backup is unreadable without it"
+        )
+    # Opening the key store first also checks the master key is the one this home uses.
+    keys = Database.open(home.keys_path, master.derive("key-store"))
+    temporary = home.root / f".{home.data_path.name}.restore-{os.urandom(6).hex()}"
+    try:
+        # Work on a copy, never on the source: even opening a store may rewrite its header.
+        try:
+            fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with open(source, "rb") as reader, open(fd, "wb") as writer:
+                shutil.copyfileobj(reader, writer, 1024 * 1024)
+        except OSError as exc:
+            raise StoreError(f"cannot copy {source} into {home.root}") from exc
+        members, reapplied, applied = _prepare(temporary, keys=keys, master=master,
+                                               source=source)
+        _fsync(temporary)
+        # The old WAL belongs to the old file: left next to the new one it would be replayed
+        # into it. Remove it first; a crash in between loses only what is being replaced.
+        home.remove_wal_files(home.data_path)
+        os.replace(temporary, home.data_path)
+        _fsync(home.root)
+    finally:
+        keys.close()
+        temporary.unlink(missing_ok=True)
+        home.remove_wal_files(temporary)
+    return RestoreReport(source, members, reapplied, applied, time.perf_counter() - started)
+
+
+def _prepare(
+    path: Path, *, keys: Database, master: MasterKey, source: Path
+) -> tuple[int, int, list[str]]:
+    """Check, migrate and re-apply erasures to the copy at ``path``; (members, erasures, names)."""
+    data = Database.open(path, master.derive("data-store"))   # WrongKeyError: not ours
+    try:
+        if not data.one("SELECT count(*) FROM sqlite_master WHERE type = 'table'"
+                        " AND name = 'schema_migrations'")[0]:
+            raise StoreError(f"{source} is not a vrmvault data store")
+        known = {m.number for m in migrations.DATA_MIGRATIONS}
+        if {r["number"] for r in data.all("SELECT number FROM schema_migrations")} - known:
+            raise StoreError(f"{source} was made by a newer version of vrmvault")
+        applied = [m.name for m in migrations.apply(data, migrations.DATA_MIGRATIONS)]
+        erasure = ErasureService(
+            database=data, keys=KeyStore(keys, master.derive("kek")),
+            pseudonyms=Pseudonymiser(master.derive("pseudonym")), clock=system_clock,
+        )
+        reapplied = 0
+        # Every erasure on the list is re-recorded with its original time (also for members who
+        # joined after the backup was taken); rows come out where the backup still has them.
+        for row in keys.all("SELECT member_id, erased_at FROM erased_members"):
+            present = data.one("SELECT 1 FROM members WHERE id = ?", (row["member_id"],))
+            erasure.delete_rows(row["member_id"], erased_at=row["erased_at"])
+            reapplied += 1 if present else 0
+        members = data.one("SELECT count(*) FROM members")[0]
+        data.checkpoint()
+    finally:
+        data.close()
+    return members, reapplied, applied
+
+
+def _fsync(path: Path) -> None:
+    """Flush ``path`` (a file or a directory) to disk, where the platform allows it."""
+    with contextlib.suppress(OSError):
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
