@@ -39,15 +39,14 @@ def home() -> str | Response:
 def signup() -> str | Response | tuple[str, int]:
     if request.method == "GET":
         return render_template("signup.html", errors={}, values={})
-    data = form_data(request.form)
     try:
-        fields = load(SignupForm(), data)
+        fields = load(SignupForm(), form_data(request.form))
         member_id = get_vault().members.register(fields["email"], fields["password"])
     except (ValidationError, ConflictError) as exc:
         errors = exc.errors if isinstance(exc, ValidationError) else {"email": [exc.message]}
         status = 409 if isinstance(exc, ConflictError) else 422
         return render_template("signup.html", errors=errors,
-                               values={"email": data.get("email", "")}), status
+                               values={"email": request.form.get("email", "")}), status
     begin_member_session(member_id)
     flash("Welcome to your vault. Nothing is shared with anyone until you say so.", "success")
     return redirect(url_for("member.dashboard"))
@@ -57,10 +56,9 @@ def signup() -> str | Response | tuple[str, int]:
 def login() -> str | Response | tuple[str, int]:
     if request.method == "GET":
         return render_template("login.html", errors={}, values={})
-    data = form_data(request.form)
-    values = {"email": data.get("email", "") if isinstance(data.get("email"), str) else ""}
+    values = {"email": request.form.get("email", "")}
     try:
-        fields = load(LoginForm(), data)
+        fields = load(LoginForm(), form_data(request.form))
         member_id = get_vault().members.authenticate(fields["email"], fields["password"],
                                                      client=_client())
     except SecondFactorRequiredError as exc:

@@ -50,6 +50,10 @@ class CodeForm(FormSchema):
     code = fields.String(required=True, validate=validate.Length(max=16))
 
 
+class PasswordForm(FormSchema):
+    password = fields.String(required=True, validate=validate.Length(max=_PASSWORD_MAX))
+
+
 class DeleteAccountForm(FormSchema):
     password = fields.String(required=True, validate=validate.Length(max=_PASSWORD_MAX))
     confirm = fields.String(
@@ -87,12 +91,25 @@ MULTI_VALUE = frozenset(spec.key for spec in ATTRIBUTES if spec.type is DataType
 
 def form_data(form: MultiDict[str, str], *, multi: frozenset[str] = frozenset()
               ) -> dict[str, Any]:
-    """A plain dict of the submitted fields (lists for ``multi`` keys), minus the CSRF token."""
+    """A plain dict of the submitted fields (lists for ``multi`` keys), minus the CSRF token.
+
+    A single-value field sent more than once is refused rather than cut to its first value, so
+    no component in front of us can read a different value from the one we would store.
+    """
     data: dict[str, Any] = {}
+    repeated: dict[str, list[str]] = {}
     for key in form:
-        if key == CSRF_FIELD or key.startswith("_"):
+        if key == CSRF_FIELD:
             continue
-        data[key] = form.getlist(key) if key in multi else form.get(key)
+        values = form.getlist(key)
+        if key in multi:
+            data[key] = values
+        elif len(values) > 1:
+            repeated[key] = ["Send this field once."]
+        else:
+            data[key] = values[0]
+    if repeated:
+        raise ValidationError(repeated)
     return data
 
 

@@ -32,6 +32,7 @@ from .forms import (
     CodeForm,
     DeleteAccountForm,
     FeedbackForm,
+    PasswordForm,
     ProfileForm,
     form_data,
     load,
@@ -42,6 +43,8 @@ from .vaults import get_vault
 bp = Blueprint("member", __name__, url_prefix="/member")
 
 TOTP_PENDING = "totp_pending_secret"
+# Entry ids are SQLite integers: anything larger cannot exist, so it is a 404, not an overflow.
+ENTRY_ID = "int(max=9223372036854775807)"
 
 
 @bp.before_request
@@ -83,11 +86,12 @@ def profile() -> str | Response | tuple[str, int]:
         return render_template("profile.html", groups=_catalog_by_category(),
                                values=vault.profile.get(g.member_id), errors={},
                                DataType=DataType)
-    submitted = form_data(request.form, multi=MULTI_VALUE)
-    # The page shows every attribute: an unticked choice list means "none of these".
-    for key in MULTI_VALUE:
-        submitted.setdefault(key, [])
+    submitted = request.form.to_dict()
     try:
+        submitted = form_data(request.form, multi=MULTI_VALUE)
+        # The page shows every attribute: an unticked choice list means "none of these".
+        for key in MULTI_VALUE:
+            submitted.setdefault(key, [])
         changes = load(ProfileForm(), submitted)
         vault.profile.update(g.member_id, changes)
     except ValidationError as exc:
@@ -122,9 +126,9 @@ def feedback() -> tuple[str, int]:
 
 @bp.post("/feedback")
 def feedback_add() -> Response | tuple[str, int]:
-    submitted = form_data(request.form)
+    submitted = request.form.to_dict()
     try:
-        fields = load(FeedbackForm(), submitted)
+        fields = load(FeedbackForm(), form_data(request.form))
         get_vault().feedback.add(g.member_id, fields)
     except ValidationError as exc:
         return _feedback_page(values=submitted, errors=exc.errors, status=422)
@@ -132,7 +136,7 @@ def feedback_add() -> Response | tuple[str, int]:
     return redirect(url_for("member.feedback"))
 
 
-@bp.route("/feedback/<int:entry_id>/edit", methods=["GET", "POST"])
+@bp.route(f"/feedback/<{ENTRY_ID}:entry_id>/edit", methods=["GET", "POST"])
 def feedback_edit(entry_id: int) -> str | Response | tuple[str, int]:
     vault = get_vault()
     try:
@@ -146,9 +150,9 @@ def feedback_edit(entry_id: int) -> str | Response | tuple[str, int]:
         return render_template("feedback_edit.html", entry=entry, values=values, errors={},
                                brands=vault.brands.all(), touchpoints=TOUCHPOINTS,
                                today=vault.feedback.today().isoformat())
-    submitted = form_data(request.form)
+    submitted = request.form.to_dict()
     try:
-        vault.feedback.update(g.member_id, entry_id, load(FeedbackForm(), submitted))
+        vault.feedback.update(g.member_id, entry_id, load(FeedbackForm(), form_data(request.form)))
     except ValidationError as exc:
         return render_template("feedback_edit.html", entry=entry, values=submitted,
                                errors=exc.errors, brands=vault.brands.all(),
@@ -158,7 +162,7 @@ def feedback_edit(entry_id: int) -> str | Response | tuple[str, int]:
     return redirect(url_for("member.feedback"))
 
 
-@bp.post("/feedback/<int:entry_id>/delete")
+@bp.post(f"/feedback/<{ENTRY_ID}:entry_id>/delete")
 def feedback_delete(entry_id: int) -> Response:
     try:
         get_vault().feedback.delete(g.member_id, entry_id)
@@ -217,7 +221,15 @@ def totp_confirm() -> Response:
 
 @bp.post("/totp/disable")
 def totp_disable() -> Response:
-    get_vault().members.disable_totp(g.member_id)
+    vault = get_vault()
+    try:
+        fields = load(PasswordForm(), form_data(request.form))
+    except ValidationError:
+        fields = {"password": ""}
+    if not vault.members.check_password(g.member_id, fields["password"]):
+        flash("Two-step sign-in is still on: that was not your password.", "error")
+        return redirect(url_for("member.security"))
+    vault.members.disable_totp(g.member_id)
     flash("Two-step sign-in is off.", "success")
     return redirect(url_for("member.security"))
 

@@ -60,7 +60,8 @@ def check_form_encoding() -> None:
         return
     raw = request.get_data(cache=True, parse_form_data=False)
     try:
-        parse_qsl(raw.decode("ascii"), keep_blank_values=True, encoding="utf-8",
+        # Both raw UTF-8 and percent-encoded bytes must decode strictly.
+        parse_qsl(raw.decode("utf-8"), keep_blank_values=True, encoding="utf-8",
                   errors="strict")
     except (UnicodeDecodeError, ValueError):
         raise InvalidEncodingError() from None

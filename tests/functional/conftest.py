@@ -1,0 +1,84 @@
+"""Fixtures for the functional tests: signed-in members with their own browser-like clients.
+
+``alice`` uses the shared ``client``/``auth`` fixtures; ``bob`` and anyone made with
+``sign_in`` get a client of their own, on the same app, store and frozen clock.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+
+from tests.conftest import GOOD_PASSWORD, AuthActions
+from vault.brands import Brand
+from vault.home import Vault
+
+from .pages import location_path
+
+TEST_HOST_COOKIE = "vrmvault_session"   # the test client's default host is plain-HTTP localhost
+
+
+@dataclass
+class SignedIn:
+    id: str
+    email: str
+    client: FlaskClient
+    auth: AuthActions
+
+    @property
+    def cookie(self) -> str:
+        cookie = self.client.get_cookie(TEST_HOST_COOKIE)
+        assert cookie is not None, "the client holds no session cookie"
+        return cookie.value
+
+    def is_signed_in(self) -> bool:
+        response = self.client.get("/member/")
+        return response.status_code == 200
+
+    def add_feedback(self, brand: Brand, **fields: str) -> int:
+        """Add an entry through the journal page; the id of the new entry."""
+        form = {"brand_id": brand.id, "touchpoint": "purchase", "rating": "4", "nps": "8",
+                "comment": "Friendly shop, quick checkout.", "occurred_on": "2027-01-10"}
+        form.update(fields)
+        response = self.auth.post("/member/feedback", form)
+        assert response.status_code == 302, response.get_data(as_text=True)
+        page = self.client.get("/member/feedback").get_data(as_text=True)
+        ids = [int(i) for i in re.findall(r"/member/feedback/(\d+)/edit", page)]
+        assert ids, "the journal lists no entries"
+        return max(ids)
+
+
+SignIn = Callable[..., SignedIn]
+
+
+@pytest.fixture
+def sign_in(app: Flask, vault: Vault) -> SignIn:
+    """Register a member in the store and sign them in on a fresh client."""
+
+    def make(email: str, password: str = GOOD_PASSWORD, *, user_agent: str | None = None,
+             client: FlaskClient | None = None) -> SignedIn:
+        member_id = vault.members.register(email, password)
+        client = client or app.test_client()
+        if user_agent:
+            client.environ_base["HTTP_USER_AGENT"] = user_agent
+        actions = AuthActions(client)
+        response = actions.login(email, password)
+        assert response.status_code == 302 and location_path(response) == "/member/"
+        return SignedIn(member_id, email, client, actions)
+
+    return make
+
+
+@pytest.fixture
+def alice(sign_in: SignIn, client: FlaskClient) -> SignedIn:
+    return sign_in("alice@example.org", client=client)
+
+
+@pytest.fixture
+def bob(sign_in: SignIn) -> SignedIn:
+    return sign_in("bob@example.org")

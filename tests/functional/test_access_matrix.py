@@ -1,0 +1,255 @@
+"""Who may do what: every route of the app against every role, as one table.
+
+Roles: ``anonymous`` (no session), ``owner`` (member A, acting on A's own feedback entry) and
+``other`` (member B, acting on A's entry). The table must name every route of ``app.url_map``:
+a new route fails :func:`test_the_table_covers_every_route` until its row is added here.
+
+The CSRF table below is built from the same rows: every unsafe route of the page blueprints
+must refuse a request without the session's token.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+
+from tests.conftest import GOOD_PASSWORD, AuthActions, csrf_from
+from vault.brands import Brand
+
+from .conftest import SignedIn
+from .pages import assert_sane, error_message, location_path, snapshot
+
+ROLES = ("anonymous", "owner", "other")
+
+ENTRY_ID = "<int(max=9223372036854775807):entry_id>"
+ENTRY = "/member/feedback/" + ENTRY_ID
+
+
+@dataclass(frozen=True)
+class Context:
+    brand: Brand
+    entry_id: int
+
+
+Form = Callable[[Context], dict[str, Any]]
+
+
+def no_form(_: Context) -> dict[str, Any]:
+    return {}
+
+
+def feedback_form(context: Context) -> dict[str, Any]:
+    return {"brand_id": context.brand.id, "touchpoint": "support", "rating": "1",
+            "comment": "changed", "occurred_on": "2027-01-12"}
+
+
+@dataclass(frozen=True)
+class Route:
+    rule: str
+    method: str
+    anonymous: int
+    member: int
+    other: int | None = None            # member B on A's entry; the same as ``member`` if None
+    form: Form = no_form
+    csrf: bool = field(default=False)   # an unsafe route of a page blueprint
+
+    @property
+    def id(self) -> str:
+        return f"{self.method} {self.rule}"
+
+    def expected(self, role: str) -> int:
+        if role == "anonymous":
+            return self.anonymous
+        if role == "other" and self.other is not None:
+            return self.other
+        return self.member
+
+    def path(self, context: Context) -> str:
+        return self.rule.replace(ENTRY_ID, str(context.entry_id))
+
+
+def post(rule: str, anonymous: int, member: int, *, other: int | None = None,
+         form: Form = no_form) -> Route:
+    return Route(rule, "POST", anonymous, member, other, form, csrf=True)
+
+
+ROUTES: tuple[Route, ...] = (
+    Route("/", "GET", 200, 302),
+    Route("/signup", "GET", 200, 200),
+    post("/signup", 302, 302,
+         form=lambda c: {"email": "carol@example.org", "password": GOOD_PASSWORD}),
+    Route("/login", "GET", 200, 200),
+    post("/login", 302, 302,
+         form=lambda c: {"email": "alice@example.org", "password": GOOD_PASSWORD}),
+    Route("/login/code", "GET", 302, 302),
+    post("/login/code", 302, 302, form=lambda c: {"code": "123456"}),
+    post("/logout", 302, 302),
+    Route("/member/", "GET", 302, 200),
+    Route("/member/profile", "GET", 302, 200),
+    post("/member/profile", 302, 302, form=lambda c: {"given_name": "Changed"}),
+    Route("/member/feedback", "GET", 302, 200),
+    post("/member/feedback", 302, 302, form=feedback_form),
+    Route(ENTRY + "/edit", "GET", 302, 200, other=404),
+    post(ENTRY + "/edit", 302, 302, other=404, form=feedback_form),
+    post(ENTRY + "/delete", 302, 302, other=404),
+    Route("/member/security", "GET", 302, 200),
+    post("/member/sessions/end-all", 302, 302),
+    post("/member/totp/start", 302, 302),
+    post("/member/totp/confirm", 302, 302, form=lambda c: {"code": "123456"}),
+    post("/member/totp/disable", 302, 302),
+    post("/member/export", 302, 200),
+    Route("/member/delete", "GET", 302, 200),
+    post("/member/delete", 302, 200,
+         form=lambda c: {"confirm": "on", "password": GOOD_PASSWORD}),
+)
+
+
+def app_routes(app: Flask) -> set[tuple[str, str]]:
+    return {
+        (rule.rule, method)
+        for rule in app.url_map.iter_rules() if rule.endpoint != "static"
+        for method in rule.methods or () if method not in {"HEAD", "OPTIONS"}
+    }
+
+
+def test_the_table_covers_every_route(app):
+    table = {(route.rule, route.method) for route in ROUTES}
+    assert len(table) == len(ROUTES), "a route is listed twice"
+    assert table == app_routes(app)
+
+
+def test_the_csrf_table_covers_every_unsafe_page_route(app):
+    unsafe = {
+        (rule.rule, method)
+        for rule in app.url_map.iter_rules()
+        if rule.endpoint.split(".")[0] in {"auth", "member"}
+        for method in rule.methods or () if method in {"POST", "PUT", "PATCH", "DELETE"}
+    }
+    assert {(r.rule, r.method) for r in ROUTES if r.csrf} == unsafe
+
+
+# -- the matrix -------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def world(alice: SignedIn, bob: SignedIn, brand: Brand) -> Context:
+    return Context(brand, alice.add_feedback(brand, comment="Alice's entry"))
+
+
+def client_for(role: str, app: Flask, alice: SignedIn, bob: SignedIn) -> FlaskClient:
+    return {"anonymous": app.test_client(), "owner": alice.client, "other": bob.client}[role]
+
+
+@pytest.mark.parametrize("role", ROLES)
+@pytest.mark.parametrize("route", ROUTES, ids=lambda r: r.id)
+def test_access(app, vault, alice, bob, world, route, role):
+    client = client_for(role, app, alice, bob)
+    alices_entry = vault.feedback.get(alice.id, world.entry_id)
+    before = snapshot(vault, sessions=False)
+
+    if route.method == "GET":
+        response = client.get(route.path(world))
+    else:
+        token = csrf_from(client.get("/login").get_data(as_text=True))
+        response = client.post(route.path(world),
+                               data={**route.form(world), "csrf_token": token})
+
+    assert_sane(response)
+    assert response.status_code == route.expected(role), error_message(
+        response.get_data(as_text=True))
+    if role == "anonymous" and route.rule.startswith("/member/"):
+        assert location_path(response) == "/login"
+        assert snapshot(vault, sessions=False) == before, "an anonymous request changed data"
+    if role == "other":
+        # Whatever B does, A's entry stays as it was.
+        assert vault.feedback.get(alice.id, world.entry_id) == alices_entry
+
+
+def test_anonymous_never_gets_a_member_page(app, world):
+    client = app.test_client()
+    token = csrf_from(client.get("/login").get_data(as_text=True))
+    for route in ROUTES:
+        if not route.rule.startswith("/member/"):
+            continue
+        response = client.open(route.path(world), method=route.method,
+                               data={**route.form(world), "csrf_token": token}
+                               if route.method == "POST" else None)
+        assert not 200 <= response.status_code < 300, route.id
+        assert location_path(response) == "/login", route.id
+
+
+def test_a_signed_out_member_is_anonymous_again(alice, world):
+    token = alice.cookie
+    alice.auth.logout()
+    alice.client.set_cookie("vrmvault_session", token)
+    for route in ROUTES:
+        if route.rule.startswith("/member/") and route.method == "GET":
+            response = alice.client.get(route.path(world))
+            assert location_path(response) == "/login", route.id
+
+
+# -- CSRF -------------------------------------------------------------------------------------
+
+CSRF_ROUTES = [route for route in ROUTES if route.csrf]
+
+
+def wrong_tokens(other: AuthActions) -> dict[str, dict[str, Any]]:
+    return {
+        "no token": {},
+        "empty token": {"csrf_token": ""},
+        "made-up token": {"csrf_token": "x" * 43},
+        "another session's token": {"csrf_token": other.csrf("/login")},
+        "two tokens": {"csrf_token": ["x" * 43, "y" * 43]},
+    }
+
+
+@pytest.mark.parametrize("route", CSRF_ROUTES, ids=lambda r: r.id)
+def test_unsafe_routes_refuse_a_missing_or_wrong_csrf_token(app, vault, alice, bob, world,
+                                                            route):
+    tokens = wrong_tokens(AuthActions(app.test_client()))
+    before = snapshot(vault)
+    cookie = alice.cookie
+
+    for case, token in tokens.items():
+        response = alice.client.post(route.path(world), data={**route.form(world), **token})
+        assert_sane(response)
+        assert response.status_code == 400, case
+        assert response.mimetype == "text/html", case
+        message = error_message(response.get_data(as_text=True))
+        assert "did not come from this site" in message, case
+        assert snapshot(vault) == before, f"{case} changed the store"
+
+    assert alice.cookie == cookie
+    assert alice.is_signed_in()
+
+
+@pytest.mark.parametrize("route", CSRF_ROUTES, ids=lambda r: r.id)
+def test_anonymous_unsafe_requests_without_a_session_are_refused(app, vault, world, route):
+    before = snapshot(vault)
+    response = app.test_client().post(route.path(world), data={**route.form(world),
+                                                               "csrf_token": "x" * 43})
+    assert response.status_code == 400
+    assert snapshot(vault) == before
+
+
+def test_the_token_in_the_query_string_does_not_count(alice, vault):
+    token = csrf_from(alice.client.get("/member/").get_data(as_text=True))
+    response = alice.client.post(f"/member/profile?csrf_token={token}",
+                                 data={"given_name": "Mallory"})
+    assert response.status_code == 400
+    assert vault.profile.get(alice.id) == {}
+
+
+def test_the_token_survives_sign_in_only_as_a_new_one(app, alice):
+    # The token of the signed-out visitor does not carry over into the member's session.
+    client = app.test_client()
+    actions = AuthActions(client)
+    old = actions.csrf("/login")
+    actions.login()
+    response = client.post("/member/profile", data={"given_name": "X", "csrf_token": old})
+    assert response.status_code == 400

@@ -1,0 +1,222 @@
+"""The feedback journal: add, list, edit, delete; bad values; one member's entries stay theirs."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from .pages import (
+    count,
+    error_summary,
+    field_errors,
+    fields_with_errors,
+    flashes,
+    location_path,
+    text_of,
+)
+
+
+def entries(page: str) -> list[str]:
+    return [text_of(e) for e in re.findall(r'<li class="entry">(.*?)</li>', page, re.S)]
+
+
+def form(brand, **changes: str) -> dict[str, str]:
+    values = {"brand_id": brand.id, "touchpoint": "purchase", "rating": "4", "nps": "8",
+              "comment": "Friendly shop, quick checkout.", "occurred_on": "2027-01-10"}
+    values.update(changes)
+    return values
+
+
+def test_the_journal_starts_empty_and_offers_the_brands(alice, brand):
+    page = alice.client.get("/member/feedback").get_data(as_text=True)
+    assert "No entries yet." in page
+    assert f'<option value="{brand.id}"' in page and "Velo Bikes" in page
+    assert 'max="2027-01-15"' in page, "dates after today (the vault's clock) are not offered"
+
+
+def test_add_then_list(alice, brand, vault):
+    response = alice.auth.post("/member/feedback", form(brand))
+    assert response.status_code == 302 and location_path(response) == "/member/feedback"
+
+    stored = vault.feedback.for_member(alice.id)
+    assert len(stored) == 1
+    entry = stored[0]
+    assert (entry.brand_id, entry.touchpoint, entry.rating, entry.nps, entry.comment,
+            entry.occurred_on) == (brand.id, "purchase", 4, 8, "Friendly shop, quick checkout.",
+                                   "2027-01-10")
+
+    page = alice.client.get("/member/feedback").get_data(as_text=True)
+    assert "Your feedback is saved in your vault." in flashes(page)
+    [shown] = entries(page)
+    assert "Velo Bikes" in shown and "Purchase (shop, checkout)" in shown
+    assert "2027-01-10" in shown and "Rating 4/5" in shown and "would recommend 8/10" in shown
+    assert "Friendly shop, quick checkout." in shown
+    assert "Your entries (1)" in page
+    assert "1 entry about brands." in alice.client.get("/member/").get_data(as_text=True)
+
+
+def test_optional_fields_may_be_left_blank(alice, brand, vault):
+    response = alice.auth.post("/member/feedback", form(brand, nps="", comment=""))
+    assert response.status_code == 302
+    [entry] = vault.feedback.for_member(alice.id)
+    assert entry.nps is None and entry.comment == ""
+
+
+def test_comments_are_shown_escaped(alice, brand):
+    alice.auth.post("/member/feedback", form(brand, comment="<script>alert(1)</script>"))
+    page = alice.client.get("/member/feedback").get_data(as_text=True)
+    assert "<script>alert(1)</script>" not in page
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+
+
+def test_edit_shows_the_entry_and_saves_changes(alice, brand, vault):
+    entry_id = alice.add_feedback(brand)
+
+    page = alice.client.get(f"/member/feedback/{entry_id}/edit").get_data(as_text=True)
+    assert f'<option value="{brand.id}" selected>' in page
+    assert '<option value="purchase" selected>' in page
+    assert 'value="4"' in page and 'value="8"' in page and 'value="2027-01-10"' in page
+    assert "Friendly shop, quick checkout.</textarea>" in page
+
+    response = alice.auth.post(f"/member/feedback/{entry_id}/edit",
+                               form(brand, rating="2", touchpoint="delivery", nps="3",
+                                    comment="Parcel arrived late.", occurred_on="2027-01-11"),
+                               form_page=f"/member/feedback/{entry_id}/edit")
+    assert response.status_code == 302 and location_path(response) == "/member/feedback"
+
+    entry = vault.feedback.get(alice.id, entry_id)
+    assert (entry.rating, entry.touchpoint, entry.nps, entry.comment, entry.occurred_on) == \
+        (2, "delivery", 3, "Parcel arrived late.", "2027-01-11")
+    page = alice.client.get("/member/feedback").get_data(as_text=True)
+    assert "The entry is updated." in flashes(page)
+    [shown] = entries(page)
+    assert "Rating 2/5" in shown and "Parcel arrived late." in shown and "Delivery" in shown
+
+
+def test_delete(alice, brand, vault):
+    keep = alice.add_feedback(brand, comment="keep me")
+    gone = alice.add_feedback(brand, comment="delete me")
+
+    response = alice.auth.post(f"/member/feedback/{gone}/delete", form_page="/member/feedback")
+    assert response.status_code == 302 and location_path(response) == "/member/feedback"
+    assert [e.id for e in vault.feedback.for_member(alice.id)] == [keep]
+    page = alice.client.get("/member/feedback").get_data(as_text=True)
+    assert "The entry is deleted." in flashes(page)
+    assert "delete me" not in page and "keep me" in page
+
+    # Deleting it again: it is not there.
+    response = alice.auth.post(f"/member/feedback/{gone}/delete", form_page="/member/feedback")
+    assert response.status_code == 404
+
+
+def test_chart_shows_the_average_per_touchpoint(alice, brand):
+    alice.add_feedback(brand, rating="5")
+    alice.add_feedback(brand, rating="2")
+    page = alice.client.get("/member/feedback").get_data(as_text=True)
+    assert re.search(r"Purchase \(shop, checkout\)</th>\s*<td><meter[^>]*value=\"3.50\"", page)
+
+
+INVALID = [
+    ("rating", "0", "Must be from 1 to 5."),
+    ("rating", "6", "Must be from 1 to 5."),
+    ("rating", "abc", "integer"),
+    ("rating", "", "required"),
+    ("nps", "11", "Must be from 0 to 10."),
+    ("nps", "-1", "Must be from 0 to 10."),
+    ("nps", "ten", "integer"),
+    ("occurred_on", "2999-01-01", "Must be between 2000-01-01 and today."),
+    ("occurred_on", "2027-01-16", "Must be between 2000-01-01 and today."),
+    ("occurred_on", "1999-12-31", "Must be between 2000-01-01 and today."),
+    ("occurred_on", "yesterday", "date"),
+    ("brand_id", "brand_0000000000000000", "Choose a brand from the list."),
+    ("brand_id", "", "required"),
+    ("touchpoint", "telepathy", "Choose a touchpoint of the journey."),
+    ("comment", "z" * 2001, "At most 2000 characters."),
+    ("comment", "bell\x07", "not allowed"),
+]
+
+
+@pytest.mark.parametrize(("field", "value", "message"), INVALID)
+def test_add_refuses_an_invalid_value_next_to_its_field(alice, brand, vault, field, value,
+                                                       message):
+    response = alice.auth.post("/member/feedback", form(brand, **{field: value}))
+
+    assert response.status_code == 422
+    page = response.get_data(as_text=True)
+    assert fields_with_errors(page) == {field}
+    errors = field_errors(page, field)
+    assert len(errors) == 1 and message.lower() in errors[0].lower(), errors
+    assert "Please correct the field marked below." in error_summary(page)
+    assert count(vault, "feedback") == 0
+    assert "No entries yet." in page
+
+
+@pytest.mark.parametrize(("field", "value", "message"), INVALID)
+def test_edit_refuses_an_invalid_value_and_keeps_the_entry(alice, brand, vault, field, value,
+                                                          message):
+    entry_id = alice.add_feedback(brand)
+    before = vault.feedback.get(alice.id, entry_id)
+
+    response = alice.auth.post(f"/member/feedback/{entry_id}/edit",
+                               form(brand, **{"rating": "1", field: value}),
+                               form_page=f"/member/feedback/{entry_id}/edit")
+    assert response.status_code == 422
+    page = response.get_data(as_text=True)
+    errors = field_errors(page, field)
+    assert len(errors) == 1 and message.lower() in errors[0].lower(), errors
+    assert vault.feedback.get(alice.id, entry_id) == before
+
+
+def test_an_unknown_field_is_refused(alice, brand, vault):
+    response = alice.auth.post("/member/feedback", form(brand, member_id="someone-else"))
+    assert response.status_code == 422
+    assert "Not a field of this form." in error_summary(response.get_data(as_text=True))
+    assert count(vault, "feedback") == 0
+
+
+# -- one member's entries are theirs alone --------------------------------------------------
+
+
+@pytest.fixture
+def alices_entry(alice, brand):
+    return alice.add_feedback(brand, comment="Alice's private note")
+
+
+def test_other_member_does_not_see_the_entry(alice, bob, alices_entry):
+    page = bob.client.get("/member/feedback").get_data(as_text=True)
+    assert "No entries yet." in page and "Alice's private note" not in page
+
+
+def test_other_member_cannot_open_the_edit_page(bob, alices_entry):
+    response = bob.client.get(f"/member/feedback/{alices_entry}/edit")
+    assert response.status_code == 404
+    assert "Alice" not in response.get_data(as_text=True)
+
+
+def test_other_member_cannot_edit_the_entry(alice, bob, brand, vault, alices_entry):
+    before = vault.feedback.get(alice.id, alices_entry)
+    response = bob.auth.post(f"/member/feedback/{alices_entry}/edit",
+                             form(brand, rating="1", comment="Bob was here"),
+                             form_page="/member/feedback")
+    assert response.status_code == 404
+    assert vault.feedback.get(alice.id, alices_entry) == before
+    assert count(vault, "feedback", bob.id) == 0
+
+
+def test_other_member_cannot_delete_the_entry(alice, bob, vault, alices_entry):
+    before = vault.feedback.get(alice.id, alices_entry)
+    response = bob.auth.post(f"/member/feedback/{alices_entry}/delete",
+                             form_page="/member/feedback")
+    assert response.status_code == 404
+    assert vault.feedback.get(alice.id, alices_entry) == before
+    assert "Alice&#39;s private note" in alice.client.get("/member/feedback").get_data(
+        as_text=True)
+
+
+@pytest.mark.parametrize("entry_id", ["0", "424242", "-1", "abc", "1.5"])
+def test_a_missing_or_malformed_entry_id_is_not_found(alice, entry_id):
+    assert alice.client.get(f"/member/feedback/{entry_id}/edit").status_code == 404
+    response = alice.auth.post(f"/member/feedback/{entry_id}/delete",
+                               form_page="/member/feedback")
+    assert response.status_code == 404

@@ -1,0 +1,206 @@
+"""The profile page: saving, showing again, and refusing bad values without saving any of them."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from vault.catalog import ATTRIBUTES, DataType
+
+from .pages import error_summary, field_errors, fields_with_errors, flashes, form_fields
+
+VALID = {
+    "given_name": "Alice",
+    "family_name": "van Dijk",
+    "date_of_birth": "1990-05-17",
+    "contact_email": "alice.contact@example.org",
+    "phone": "+31 20 123 4567",
+    "city": "Utrecht",
+    "country": "nl",
+    "gender": "female",
+    "household_size": "3",
+    "preferred_language": "nl",
+    "interests": ["cycling", "books"],
+    "dietary_requirements": ["vegetarian"],
+    "values_statement": "I like brands that repair\nwhat they sell.",
+}
+STORED = {
+    "given_name": "Alice",
+    "family_name": "van Dijk",
+    "date_of_birth": "1990-05-17",
+    "contact_email": "alice.contact@example.org",
+    "phone": "+31 20 123 4567",
+    "city": "Utrecht",
+    "country": "NL",
+    "gender": "female",
+    "household_size": 3,
+    "preferred_language": "nl",
+    "interests": ["cycling", "books"],
+    "dietary_requirements": ["vegetarian"],
+    "values_statement": "I like brands that repair\nwhat they sell.",
+}
+
+
+def checked(page: str, key: str, choice: str) -> bool:
+    return re.search(rf'name="{key}" value="{choice}"\s*checked', page) is not None
+
+
+def selected(page: str, choice: str) -> bool:
+    return f'<option value="{choice}" selected>' in page
+
+
+def test_saved_values_are_stored_and_shown_again(alice, vault):
+    response = alice.auth.post("/member/profile", VALID)
+    assert response.status_code == 302
+    assert vault.profile.get(alice.id) == STORED
+
+    page = alice.client.get("/member/profile").get_data(as_text=True)
+    assert "Your profile is saved." in flashes(page)
+    assert 'name="given_name"' in page and 'value="Alice"' in page
+    assert 'value="van Dijk"' in page
+    assert 'value="1990-05-17"' in page
+    assert 'value="NL"' in page
+    assert 'value="3"' in page
+    assert selected(page, "female") and selected(page, "nl")
+    assert checked(page, "interests", "cycling") and checked(page, "interests", "books")
+    assert not checked(page, "interests", "gaming")
+    assert "I like brands that repair\nwhat they sell.</textarea>" in page
+
+
+def test_dashboard_counts_filled_in_attributes(alice):
+    alice.auth.post("/member/profile", {"given_name": "Alice", "date_of_birth": "1990-05-17"})
+    page = alice.client.get("/member/").get_data(as_text=True)
+    assert re.search(r"Identity</th>\s*<td><meter[^>]*value=\"2\"", page)
+
+
+def test_the_page_as_rendered_can_be_saved_with_most_fields_left_blank(alice, vault):
+    # What a browser sends for a fresh profile where only the given name was typed: every
+    # field of the form, the blank ones as empty strings.
+    page = alice.client.get("/member/profile").get_data(as_text=True)
+    fields = [(k, "Alice" if k == "given_name" else v)
+              for k, v in form_fields(page, "/member/profile")]
+    assert ("household_size", "") in fields and ("date_of_birth", "") in fields
+
+    response = alice.client.post("/member/profile", data=_multi(fields))
+    assert response.status_code == 302, fields_with_errors(response.get_data(as_text=True))
+    assert vault.profile.get(alice.id) == {"given_name": "Alice"}
+
+
+def test_resubmitting_the_page_as_rendered_keeps_every_value(alice, vault):
+    alice.auth.post("/member/profile", VALID)
+    page = alice.client.get("/member/profile").get_data(as_text=True)
+
+    response = alice.client.post("/member/profile",
+                                 data=_multi(form_fields(page, "/member/profile")))
+    assert response.status_code == 302, fields_with_errors(response.get_data(as_text=True))
+    assert vault.profile.get(alice.id) == STORED
+
+
+def test_an_empty_value_clears_an_attribute(alice, vault):
+    alice.auth.post("/member/profile", {"given_name": "Alice", "city": "Utrecht"})
+    response = alice.auth.post("/member/profile", {"given_name": "Alice", "city": ""})
+    assert response.status_code == 302
+    assert vault.profile.get(alice.id) == {"given_name": "Alice"}
+
+
+def test_unticked_checkboxes_clear_a_choices_attribute(alice, vault):
+    alice.auth.post("/member/profile", {"interests": ["cycling", "books"],
+                                        "purchase_drivers": ["price"], "given_name": "Alice"})
+    assert vault.profile.get(alice.id)["interests"] == ["cycling", "books"]
+
+    # Nothing ticked: browsers send no field at all for the list.
+    response = alice.auth.post("/member/profile", {"given_name": "Alice"})
+    assert response.status_code == 302
+    assert vault.profile.get(alice.id) == {"given_name": "Alice"}
+    page = alice.client.get("/member/profile").get_data(as_text=True)
+    assert not checked(page, "interests", "cycling")
+
+
+SEEDED = {"given_name": "Alice", "city": "Utrecht", "interests": ["cycling"]}
+
+
+@pytest.fixture
+def seeded(alice, vault):
+    vault.profile.update(alice.id, SEEDED)
+    return alice
+
+
+@pytest.mark.parametrize(("field", "value", "message"), [
+    ("household_size", "abc", "integer"),
+    ("household_size", "0", "At least 1."),
+    ("household_size", "21", "At most 20."),
+    ("country", "Netherlands", "Must be a two-letter country code such as NL."),
+    ("date_of_birth", "2999-01-01", "Must be between 1900-01-01 and today."),
+    ("date_of_birth", "1899-12-31", "Must be between 1900-01-01 and today."),
+    ("date_of_birth", "17/05/1990", "date"),
+    ("gender", "robot", "Not one of the choices."),
+    ("contact_email", "not an address", "Must be an e-mail address"),
+    ("phone", "call me maybe", "Must be a phone number"),
+    ("interests", "knitting", "Not one of the choices"),
+    ("given_name", "x" * 5000, "100"),
+    ("values_statement", "y" * 1001, "1000"),
+    ("given_name", "Ali\x00ce", "not allowed"),
+    ("city", "Utrecht\nAmsterdam", "not allowed"),
+])
+def test_an_invalid_value_is_shown_next_to_its_field_and_nothing_is_saved(
+        seeded, vault, field, value, message):
+    # Valid changes sent along with the bad one must not be saved either (all or nothing).
+    form = {"given_name": "Bob", "city": "Leiden", "interests": ["books"],
+            "preferred_language": "de", field: value}
+    response = seeded.auth.post("/member/profile", form)
+
+    assert response.status_code == 422
+    page = response.get_data(as_text=True)
+    assert fields_with_errors(page) == {field}
+    errors = field_errors(page, field)
+    assert len(errors) == 1 and message.lower() in errors[0].lower(), errors
+    assert f'aria-describedby="{field}' in page or field in {"interests"}
+    assert "Please correct the field marked below." in error_summary(page)
+    assert vault.profile.get(seeded.id) == SEEDED
+
+
+def test_several_invalid_values_are_all_reported(seeded, vault):
+    response = seeded.auth.post("/member/profile", {
+        "household_size": "25", "country": "Netherlands", "gender": "robot",
+        "date_of_birth": "2999-01-01", "given_name": "Bob"})
+    assert response.status_code == 422
+    page = response.get_data(as_text=True)
+    assert fields_with_errors(page) == {"household_size", "country", "gender", "date_of_birth"}
+    assert "Please correct the fields marked below." in error_summary(page)
+    assert vault.profile.get(seeded.id) == SEEDED
+
+
+def test_the_refused_form_keeps_what_was_typed(seeded):
+    response = seeded.auth.post("/member/profile", {"given_name": "Bob", "country": "Narnia"})
+    assert response.status_code == 422
+    page = response.get_data(as_text=True)
+    assert 'value="Bob"' in page and 'value="Narnia"' in page
+
+
+@pytest.mark.parametrize("field", ["shoe_size", "member_id", "email_index"])
+def test_an_unknown_attribute_is_refused(seeded, vault, field):
+    response = seeded.auth.post("/member/profile", {"given_name": "Bob", field: "42"})
+    assert response.status_code == 422
+    assert "Not a field of this form." in error_summary(response.get_data(as_text=True))
+    assert vault.profile.get(seeded.id) == SEEDED
+
+
+def test_every_catalog_attribute_is_on_the_page(alice):
+    page = alice.client.get("/member/profile").get_data(as_text=True)
+    for spec in ATTRIBUTES:
+        assert f'name="{spec.key}"' in page, spec.key
+        if spec.sensitive:
+            label = re.search(rf"{re.escape(spec.label)}\s*<span class=\"badge\">sensitive",
+                              page)
+            assert label, f"{spec.key} is not marked sensitive"
+    integer_specs = [s for s in ATTRIBUTES if s.type is DataType.INTEGER]
+    for spec in integer_specs:
+        assert re.search(rf'id="{spec.key}"\s+name="{spec.key}"\s+type="number"', page)
+
+
+def _multi(fields: list[tuple[str, str]]) -> dict[str, list[str]]:
+    data: dict[str, list[str]] = {}
+    for key, value in fields:
+        data.setdefault(key, []).append(value)
+    return data

@@ -1,0 +1,110 @@
+"""Response headers on every kind of answer: pages, redirects, errors, downloads, static files."""
+
+from __future__ import annotations
+
+import pytest
+from werkzeug.datastructures import Headers
+from werkzeug.http import parse_cache_control_header
+
+ANONYMOUS_PAGES = ["/", "/login", "/signup", "/login/code", "/member/", "/no/such/page",
+                   "/api/nothing-here"]
+MEMBER_PAGES = ["/", "/member/", "/member/profile", "/member/feedback", "/member/security",
+                "/member/delete", "/member/feedback/424242/edit"]
+
+
+def csp_directives(headers: Headers) -> dict[str, str]:
+    policy = headers.get("Content-Security-Policy", "")
+    directives = {}
+    for part in policy.split(";"):
+        name, _, value = part.strip().partition(" ")
+        if name:
+            directives[name] = value.strip()
+    return directives
+
+
+def assert_hardened(headers: Headers, *, cacheable: bool = False) -> None:
+    directives = csp_directives(headers)
+    assert directives.get("object-src") == "'none'"
+    assert directives.get("frame-ancestors") == "'none'"
+    assert directives.get("base-uri") == "'none'"
+    assert "'unsafe-inline'" not in headers["Content-Security-Policy"]
+    assert directives.get("default-src") == "'self'"
+    assert headers.get("X-Content-Type-Options") == "nosniff"
+    assert headers.get("Referrer-Policy") in {"no-referrer", "same-origin",
+                                              "strict-origin-when-cross-origin"}
+    assert headers.get("X-Frame-Options") == "DENY"
+    cache = parse_cache_control_header(headers.get("Cache-Control"))
+    assert cache.no_store is not cacheable
+
+
+@pytest.mark.parametrize("path", ANONYMOUS_PAGES)
+def test_anonymous_answers_carry_the_security_headers(client, path):
+    response = client.get(path)
+    assert response.status_code in {200, 302, 404}
+    assert_hardened(response.headers)
+
+
+@pytest.mark.parametrize("path", MEMBER_PAGES)
+def test_member_pages_are_never_cached(alice, path):
+    response = alice.client.get(path)
+    assert response.status_code in {200, 302, 404}
+    assert_hardened(response.headers)
+    assert response.headers.get("Pragma") == "no-cache"
+
+
+def test_redirects_after_a_post_carry_the_headers(alice):
+    response = alice.auth.post("/member/profile", {"given_name": "Alice"})
+    assert response.status_code == 302
+    assert_hardened(response.headers)
+
+
+def test_refused_posts_carry_the_headers(client):
+    response = client.post("/login", data={"email": "a@example.org", "password": "x"})
+    assert response.status_code == 400
+    assert_hardened(response.headers)
+
+
+def test_method_not_allowed_carries_the_headers(client):
+    response = client.put("/login")
+    assert response.status_code == 405
+    assert_hardened(response.headers)
+
+
+def test_the_export_download_is_not_cached(alice):
+    response = alice.auth.post("/member/export", form_page="/member/")
+    assert response.mimetype == "application/zip"
+    assert_hardened(response.headers)
+
+
+@pytest.mark.parametrize("path", ["/static/style.css", "/static/app.js"])
+def test_static_files_may_be_cached_but_are_still_hardened(client, path):
+    with client.get(path) as response:
+        assert response.status_code == 200
+        assert_hardened(response.headers, cacheable=True)
+        assert "Pragma" not in response.headers
+
+
+def test_no_hsts_over_plain_http(client):
+    for path in ("/", "/login"):
+        assert "Strict-Transport-Security" not in client.get(path).headers
+
+
+@pytest.mark.parametrize("path", ["/", "/login", "/member/", "/no/such/page"])
+def test_hsts_over_https(client, path):
+    response = client.get(path, base_url="https://vault.example.org")
+    hsts = response.headers.get("Strict-Transport-Security", "")
+    max_age = int(hsts.split("max-age=")[1].split(";")[0])
+    assert max_age >= 365 * 24 * 60 * 60
+
+
+def test_hsts_on_static_files_over_https(client):
+    with client.get("/static/style.css", base_url="https://vault.example.org") as response:
+        assert "max-age=" in response.headers.get("Strict-Transport-Security", "")
+
+
+def test_pages_load_no_inline_script_or_style(alice):
+    # The CSP forbids inline code, so the pages must not rely on any.
+    for path in ("/", "/member/", "/member/profile", "/member/feedback", "/member/security"):
+        page = alice.client.get(path).get_data(as_text=True)
+        assert "<script>" not in page and "<style" not in page
+        assert " style=" not in page and " onclick=" not in page
