@@ -15,7 +15,12 @@ from .clock import Clock
 from .keys import KeyStore, Pseudonymiser
 from .storage import Database
 
-_MEMBER_TABLES = ("feedback", "profile_values", "web_sessions")
+# Each table's rows of one member, by the member's public id.
+_MEMBER_ROWS = (
+    "DELETE FROM feedback WHERE member_num = (SELECT num FROM members WHERE id = ?)",
+    "DELETE FROM profile_values WHERE member_id = ?",
+    "DELETE FROM web_sessions WHERE member_id = ?",
+)
 
 
 @dataclass(frozen=True)
@@ -45,10 +50,8 @@ class ErasureService:
         """Delete every row of ``member_id`` and record the erasure (also used by restore)."""
         with self._db.transaction():
             rows = 0
-            for table in _MEMBER_TABLES:
-                rows += self._db.execute(
-                    f"DELETE FROM {table} WHERE member_id = ?", (member_id,)
-                ).rowcount
+            for statement in _MEMBER_ROWS:
+                rows += self._db.execute(statement, (member_id,)).rowcount
             rows += self._db.execute("DELETE FROM members WHERE id = ?", (member_id,)).rowcount
             self._db.execute(
                 "INSERT OR IGNORE INTO erasures (subject, erased_at, rows_deleted)"

@@ -59,6 +59,10 @@ class TouchpointSummary:
     nps: float | None      # % promoters (9-10) minus % detractors (0-6), of entries with a score
 
 
+# Rows point at their member by its integer key (migration 3); callers speak the public id.
+_OWNED_BY = "member_num = (SELECT num FROM members WHERE id = ?)"
+
+
 def _aad(member_id: str, entry_id: int) -> bytes:
     return associated_data(member_id, "feedback", entry_id, "comment")
 
@@ -132,21 +136,22 @@ class FeedbackService:
     def add_many(self, entries: Sequence[tuple[str, FeedbackInput]]) -> list[int]:
         """Store validated entries (of one or many members) in one transaction; their ids."""
         now = int(self._clock())
-        ciphers: dict[str, MemberCipher] = {}
+        members: dict[str, tuple[int, MemberCipher]] = {}
         with self._db.transaction():
             first = self._next_id()
             rows = []
             for offset, (member_id, e) in enumerate(entries):
-                cipher = ciphers.get(member_id)
-                if cipher is None:
-                    cipher = ciphers[member_id] = self._keys.cipher(member_id)
+                member = members.get(member_id)
+                if member is None:
+                    member = members[member_id] = (self._member_num(member_id),
+                                                   self._keys.cipher(member_id))
                 entry_id = first + offset
-                sealed = cipher.seal(_aad(member_id, entry_id), e.comment.encode()) \
+                sealed = member[1].seal(_aad(member_id, entry_id), e.comment.encode()) \
                     if e.comment else None
-                rows.append((entry_id, member_id, e.brand_id, e.touchpoint, e.rating, e.nps,
+                rows.append((entry_id, member[0], e.brand_id, e.touchpoint, e.rating, e.nps,
                              sealed, e.occurred_on, now))
             self._db.executemany(
-                "INSERT INTO feedback (id, member_id, brand_id, touchpoint, rating, nps,"
+                "INSERT INTO feedback (id, member_num, brand_id, touchpoint, rating, nps,"
                 " comment_sealed, occurred_on, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 rows,
             )
@@ -161,7 +166,8 @@ class FeedbackService:
         ) if entry.comment else None
         self._db.execute(
             "UPDATE feedback SET brand_id = ?, touchpoint = ?, rating = ?, nps = ?,"
-            " comment_sealed = ?, occurred_on = ?, updated_at = ? WHERE id = ? AND member_id = ?",
+            " comment_sealed = ?, occurred_on = ?, updated_at = ? WHERE id = ? AND "
+            + _OWNED_BY,
             (entry.brand_id, entry.touchpoint, entry.rating, entry.nps, sealed,
              entry.occurred_on, int(self._clock()), entry_id, member_id),
         )
@@ -169,7 +175,7 @@ class FeedbackService:
 
     def delete(self, member_id: str, entry_id: int) -> None:
         deleted = self._db.execute(
-            "DELETE FROM feedback WHERE id = ? AND member_id = ?", (entry_id, member_id)
+            "DELETE FROM feedback WHERE id = ? AND " + _OWNED_BY, (entry_id, member_id)
         ).rowcount
         if not deleted:
             raise NotFoundError("no such feedback entry")
@@ -177,7 +183,7 @@ class FeedbackService:
     # -- reading ---------------------------------------------------------------------------
     def get(self, member_id: str, entry_id: int) -> FeedbackEntry:
         row = self._db.one(
-            "SELECT * FROM feedback WHERE id = ? AND member_id = ?", (entry_id, member_id)
+            "SELECT * FROM feedback WHERE id = ? AND " + _OWNED_BY, (entry_id, member_id)
         )
         if row is None:
             raise NotFoundError("no such feedback entry")
@@ -185,7 +191,7 @@ class FeedbackService:
 
     def for_member(self, member_id: str) -> list[FeedbackEntry]:
         rows = self._db.all(
-            "SELECT * FROM feedback WHERE member_id = ? ORDER BY occurred_on DESC, id DESC",
+            "SELECT * FROM feedback WHERE " + _OWNED_BY + " ORDER BY occurred_on DESC, id DESC",
             (member_id,),
         )
         if not rows:
@@ -217,6 +223,12 @@ class FeedbackService:
         # sqlite_sequence remembers the largest id ever used, so a deleted id is never reused.
         row = self._db.one("SELECT seq FROM sqlite_sequence WHERE name = 'feedback'")
         return (row["seq"] if row else 0) + 1
+
+    def _member_num(self, member_id: str) -> int:
+        row = self._db.one("SELECT num FROM members WHERE id = ?", (member_id,))
+        if row is None:
+            raise NotFoundError("no such member")
+        return int(row["num"])
 
     def _require_brand(self, brand_id: str) -> None:
         if self._db.one("SELECT 1 FROM brands WHERE id = ?", (brand_id,)) is None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
+from .errors import StoreError
 from .storage import Database
 
 
@@ -18,6 +19,9 @@ class Migration:
     number: int
     name: str
     sql: str
+    # A table rebuild (SQLite's 12-step procedure): foreign keys off while it runs, so dropping
+    # the old table cascades nothing, and a foreign_key_check before it commits.
+    rebuilds_tables: bool = False
 
 
 DATA_MIGRATIONS: tuple[Migration, ...] = (
@@ -91,6 +95,52 @@ DATA_MIGRATIONS: tuple[Migration, ...] = (
         ) WITHOUT ROWID;
         """,
     ),
+    Migration(
+        3,
+        "integer_member_keys_for_feedback",
+        # Feedback rows point at their member by a small integer instead of the 32-character
+        # id: the member index shrinks to a third, and with it the pages every commit rewrites
+        # (each one encrypted and MACed by SQLCipher). The touchpoint index went: aggregates
+        # scan the table anyway. Sealed values stay bound to the public member id.
+        """
+        CREATE TABLE members_new (
+            num             INTEGER PRIMARY KEY AUTOINCREMENT,
+            id              TEXT NOT NULL UNIQUE,
+            email_index     BLOB NOT NULL UNIQUE,
+            email_sealed    BLOB NOT NULL,
+            password_hash   TEXT NOT NULL,
+            totp_sealed     BLOB,
+            totp_last_step  INTEGER,
+            created_at      INTEGER NOT NULL
+        );
+        INSERT INTO members_new (id, email_index, email_sealed, password_hash, totp_sealed,
+                                 totp_last_step, created_at)
+            SELECT id, email_index, email_sealed, password_hash, totp_sealed, totp_last_step,
+                   created_at FROM members ORDER BY created_at;
+        CREATE TABLE feedback_new (
+            id              INTEGER PRIMARY KEY AUTOINCREMENT,
+            member_num      INTEGER NOT NULL REFERENCES members_new(num) ON DELETE CASCADE,
+            brand_id        TEXT NOT NULL REFERENCES brands(id),
+            touchpoint      TEXT NOT NULL,
+            rating          INTEGER NOT NULL CHECK (rating BETWEEN 1 AND 5),
+            nps             INTEGER CHECK (nps BETWEEN 0 AND 10),
+            comment_sealed  BLOB,
+            occurred_on     TEXT NOT NULL,
+            updated_at      INTEGER NOT NULL
+        );
+        INSERT INTO feedback_new (id, member_num, brand_id, touchpoint, rating, nps,
+                                  comment_sealed, occurred_on, updated_at)
+            SELECT f.id, m.num, f.brand_id, f.touchpoint, f.rating, f.nps, f.comment_sealed,
+                   f.occurred_on, f.updated_at
+            FROM feedback AS f JOIN members_new AS m ON m.id = f.member_id;
+        DROP TABLE feedback;
+        DROP TABLE members;
+        ALTER TABLE members_new RENAME TO members;
+        ALTER TABLE feedback_new RENAME TO feedback;
+        CREATE INDEX feedback_by_member ON feedback (member_num);
+        """,
+        rebuilds_tables=True,
+    ),
 )
 
 KEY_MIGRATIONS: tuple[Migration, ...] = (
@@ -124,13 +174,21 @@ def apply(database: Database, migrations: tuple[Migration, ...]) -> list[Migrati
     for migration in sorted(migrations, key=lambda m: m.number):
         if migration.number in done:
             continue
-        with database.transaction():
-            for statement in _statements(migration.sql):
-                database.execute(statement)
-            database.execute(
-                "INSERT INTO schema_migrations (number, name, applied_at) VALUES (?, ?, ?)",
-                (migration.number, migration.name, int(time.time())),
-            )
+        if migration.rebuilds_tables:
+            database.execute("PRAGMA foreign_keys = OFF")  # a no-op inside a transaction
+        try:
+            with database.transaction():
+                for statement in _statements(migration.sql):
+                    database.execute(statement)
+                if migration.rebuilds_tables and database.all("PRAGMA foreign_key_check"):
+                    raise StoreError(f"migration {migration.name} broke a foreign key")
+                database.execute(
+                    "INSERT INTO schema_migrations (number, name, applied_at) VALUES (?, ?, ?)",
+                    (migration.number, migration.name, int(time.time())),
+                )
+        finally:
+            if migration.rebuilds_tables:
+                database.execute("PRAGMA foreign_keys = ON")
         applied.append(migration)
     return applied
 

@@ -84,6 +84,9 @@ def session_row_exists(vault: Vault, token: str) -> bool:
 def count(vault: Vault, table: str, member_id: str | None = None) -> int:
     if member_id is None:
         return vault.data.one(f"SELECT count(*) FROM {table}")[0]
+    if table == "feedback":  # rows point at their member by its integer key (migration 3)
+        return vault.data.one("SELECT count(*) FROM feedback WHERE member_num ="
+                              " (SELECT num FROM members WHERE id = ?)", (member_id,))[0]
     column = "id" if table == "members" else "member_id"
     return vault.data.one(f"SELECT count(*) FROM {table} WHERE {column} = ?", (member_id,))[0]
 

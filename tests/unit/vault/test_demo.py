@@ -155,8 +155,8 @@ def test_at_least_the_showcase_member(vault):
 
 def test_the_shares_look_like_real_data(vault):
     report = load_demo(vault, members=400)
-    rows = vault.data.all("SELECT member_id, nps, comment_sealed FROM feedback")
-    per_member = Counter(r["member_id"] for r in rows)
+    rows = vault.data.all("SELECT member_num, nps, comment_sealed FROM feedback")
+    per_member = Counter(r["member_num"] for r in rows)
     assert max(per_member.values()) <= 8
     assert 3.3 <= len(rows) / report.members <= 4.7
     assert 0.5 <= sum(r["comment_sealed"] is not None for r in rows) / len(rows) <= 0.7

@@ -14,7 +14,7 @@ from .sqlcipher_pages import decrypted_contains, raw_bytes
 MEMBER_ROWS = {
     "members": "id",
     "profile_values": "member_id",
-    "feedback": "member_id",
+    "feedback": "member_num",
     "web_sessions": "member_id",
 }
 
@@ -32,10 +32,24 @@ def populate(vault, brand):
     return fill
 
 
+# Feedback rows point at members by an integer key; remembered while the member exists, so
+# counting after an erasure still looks for the erased member's rows (not for NULL).
+MEMBER_NUMS: dict[str, int] = {}
+
+
+def member_key(vault, member_id: str, column: str) -> object:
+    if column != "member_num":
+        return member_id
+    row = vault.data.one("SELECT num FROM members WHERE id = ?", (member_id,))
+    if row is not None:
+        MEMBER_NUMS[member_id] = row[0]
+    return MEMBER_NUMS[member_id]
+
+
 def row_counts(vault, member_id: str) -> dict[str, int]:
     return {
         table: vault.data.one(f"SELECT count(*) FROM {table} WHERE {column} = ?",
-                              (member_id,))[0]
+                              (member_key(vault, member_id, column),))[0]
         for table, column in MEMBER_ROWS.items()
     }
 
@@ -132,7 +146,8 @@ def test_sealed_rows_are_gone_from_the_data_store_files(vault, vault_home, popul
     alice = populate("alice@example.org")
     sealed = [r[0] for r in vault.data.all(
         "SELECT value_sealed FROM profile_values WHERE member_id = ?"
-        " UNION ALL SELECT comment_sealed FROM feedback WHERE member_id = ?"
+        " UNION ALL SELECT comment_sealed FROM feedback"
+        " WHERE member_num = (SELECT num FROM members WHERE id = ?)"
         " UNION ALL SELECT email_sealed FROM members WHERE id = ?", (alice, alice, alice))]
     assert len(sealed) == 5
     store_key = vault.master.derive("data-store")

@@ -113,3 +113,57 @@ def test_initialise_applies_everything_once(tmp_path):
     second = home.initialise({})
     assert not second.created_key and not second.created_store
     assert second.migrations_applied == []
+
+
+def test_migration_3_moves_feedback_to_integer_member_keys_without_losing_anything(
+        tmp_path, clock):
+    """A store made before migration 3, with sealed data, comes through it readable."""
+    from vault import migrations as m
+    from vault.home import VaultHome
+    from vault.keys import KeyStore
+    from vault.sealing import associated_data
+    from vault.storage import Database
+
+    home = VaultHome(tmp_path / "var")
+    home.initialise({})
+    master = home.master_key({})
+    # Rebuild the data store as it was at migration 2.
+    home.data_path.unlink()
+    data = Database.open(home.data_path, master.derive("data-store"), create=True)
+    m.apply(data, m.DATA_MIGRATIONS[:2])
+    keys = KeyStore(Database.open(home.keys_path, master.derive("key-store")),
+                    master.derive("kek"))
+    members = ["a" * 32, "b" * 32]
+    data.execute("INSERT INTO brands (id, name, created_at) VALUES ('brand_x', 'X', 0)")
+    for n, member in enumerate(members):
+        cipher = keys.create(member)
+        data.execute(
+            "INSERT INTO members (id, email_index, email_sealed, password_hash, created_at)"
+            " VALUES (?, ?, ?, 'h', ?)", (member, bytes([n]) * 32, b"sealed", n))
+        for entry in range(3):
+            entry_id = n * 10 + entry + 1
+            comment = cipher.seal(associated_data(member, "feedback", entry_id, "comment"),
+                                  f"comment {entry_id}".encode())
+            data.execute(
+                "INSERT INTO feedback (id, member_id, brand_id, touchpoint, rating, nps,"
+                " comment_sealed, occurred_on, updated_at)"
+                " VALUES (?, ?, 'brand_x', 'usage', 4, NULL, ?, '2026-01-01', 0)",
+                (entry_id, member, comment))
+    data.close()
+    keys.database.close()
+
+    applied = m.apply(Database.open(home.data_path, master.derive("data-store")),
+                      m.DATA_MIGRATIONS)
+
+    assert [x.number for x in applied] == [3]
+    with home.open(clock=clock) as vault:
+        for n, member in enumerate(members):
+            entries = vault.feedback.for_member(member)
+            assert sorted(e.comment for e in entries) == [
+                f"comment {n * 10 + i + 1}" for i in range(3)]
+        assert vault.data.one("PRAGMA foreign_keys")[0] == 1
+        assert vault.data.all("PRAGMA foreign_key_check") == []
+        # New ids continue after the old ones: sqlite_sequence came along.
+        new = vault.feedback.add(members[0], {"brand_id": "brand_x", "touchpoint": "usage",
+                                              "rating": 5})
+        assert new == 14

@@ -249,7 +249,7 @@ def test_decrypted_pages_hold_no_personal_data(vault, vault_home, brand):
     data_key = vault.master.derive("data-store")
     keys_key = vault.master.derive("key-store")
     # Control: decryption works, so the absences below mean something.
-    assert decrypted_contains(vault_home.data_path, data_key, b"CREATE TABLE members")
+    assert decrypted_contains(vault_home.data_path, data_key, b"CREATE TABLE web_sessions")
     assert decrypted_contains(vault_home.keys_path, keys_key, b"CREATE TABLE member_keys")
     for marker in MARKERS:
         assert not decrypted_contains(vault_home.data_path, data_key, marker.encode())
