@@ -1,0 +1,32 @@
+"""The vrmvault benchmark suite: ``python -m bench`` (or ``make bench``).
+
+Each module measures one figure of the performance issue against its target and returns
+:class:`bench.report.Result` lines; ``python -m bench`` runs them all, prints a table and writes
+``bench/results.json``. Options: ``--quick`` (reduced sizes, a smoke run whose figures are not
+comparable with the targets) and ``--only NAME`` (repeatable).
+
+Invariants: benchmarks use the product's own services on fresh temporary stores, never a real
+home; compared variants run interleaved in the same run and are reported as medians; a benchmark
+that cannot verify what it timed fails instead of reporting. Benchmarks are not tests and are
+never collected by pytest.
+"""
+
+from __future__ import annotations
+
+from types import ModuleType
+
+from . import (
+    demo_100k,
+    encryption_overhead,
+    erasure_10k,
+    export_10k,
+    raw_key_open,
+    sealed_writes,
+)
+
+# In the order they run: quick and small first, the long subprocess load last.
+BENCHMARKS: dict[str, ModuleType] = {
+    module.NAME: module
+    for module in (raw_key_open, erasure_10k, export_10k, sealed_writes, encryption_overhead,
+                   demo_100k)
+}

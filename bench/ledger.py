@@ -1,0 +1,123 @@
+"""The consent ledger at a million entries: append rate, end-to-end verify, inclusion proofs.
+
+One fresh encrypted ledger (``consent.ledger.open_ledger``, its own SQLCipher file, periodic
+checkpoints every 1,000 entries as in the product) is filled with 1,000,000 access events
+(``--quick``: 50,000) through ``Ledger.record_events`` in batches of 1,000, each batch one
+transaction. Three figures:
+
+- ``ledger_append_rate``: entries per second of each batch (its checkpoint signing included);
+  the median over all batches.
+- ``ledger_verify_1m``: seconds for ``Ledger.verify()`` over the whole ledger (every body
+  re-hashed, the tree rebuilt and compared, every checkpoint checked); median of 3 runs, each
+  of which must report the ledger sound.
+- ``ledger_inclusion_proof_1m``: milliseconds for ``Ledger.inclusion_proof`` of a random entry
+  against the full tree; median of 1,000 random indexes, each proof checked afterwards with the
+  third-party verifier (``consent.merkle.verify_inclusion``) outside the timing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import random
+import time
+from dataclasses import dataclass
+
+from consent.events import Event, EventTag
+from consent.ledger import Ledger, open_ledger
+from consent.merkle import verify_inclusion
+from vault.home import VaultHome
+from vault.keys import MasterKey
+
+from .report import BenchmarkError, Figure, Result, Target, fresh_directory, log, median, timed
+
+NAME = "ledger"
+FIGURES = (
+    Figure("ledger_append_rate", "entries/s", Target(">=", 20_000, "/s")),
+    Figure("ledger_verify_1m", "s", Target("<", 10, " s")),
+    Figure("ledger_inclusion_proof_1m", "ms", Target("<", 5, " ms")),
+)
+BATCH = 1000
+CHECKPOINT_EVERY = 1000
+SEED = 3
+
+
+@dataclass(frozen=True)
+class Scale:
+    entries: int
+    verify_runs: int
+    proofs: int
+
+
+FULL = Scale(entries=1_000_000, verify_runs=3, proofs=1000)
+QUICK = Scale(entries=50_000, verify_runs=3, proofs=300)
+
+
+def event_pool(size: int) -> list[Event]:
+    """Access events as the gateway will record them: pseudonyms and digests only."""
+    def digest(text: str) -> str:
+        return hashlib.sha256(text.encode()).hexdigest()
+
+    fields = ("postcode", "birth_year", "household_size", "cycling_frequency")
+    return [Event(EventTag.ACCESS_PROFILE_READ, digest(f"brand-{i % 50}"),
+                  {"member": digest(f"member-{i}"), "field": fields[i % len(fields)],
+                   "purpose": "dpv:ServicePersonalisation", "grant": digest(f"grant-{i}")[:32]})
+            for i in range(size)]
+
+
+def fill(ledger: Ledger, entries: int) -> list[float]:
+    """Append ``entries`` events in batches; the rate of each batch."""
+    pool = event_pool(BATCH)
+    rates = []
+    started = time.perf_counter()
+    while ledger.size < entries:
+        batch = pool[:min(BATCH, entries - ledger.size)]
+        seconds, _ = timed(lambda batch=batch: ledger.record_events(batch))
+        rates.append(len(batch) / seconds)
+        if len(rates) % 100 == 0:
+            log(f"  {ledger.size:>9,} entries, {time.perf_counter() - started:5.1f} s")
+    return rates
+
+
+def verify_seconds(ledger: Ledger) -> float:
+    seconds, report = timed(ledger.verify)
+    if not report.ok or report.entries != ledger.size:
+        raise BenchmarkError(f"{NAME}: verify did not pass: {report.summary()}")
+    log(f"  verify {report.entries:,} entries, {report.checkpoints:,} checkpoints:"
+        f" {seconds:.2f} s")
+    return seconds
+
+
+def proof_milliseconds(ledger: Ledger, count: int) -> list[float]:
+    size = ledger.size
+    root = ledger.root(size)
+    chooser = random.Random(SEED)
+    times, checks = [], []
+    for _ in range(count):
+        index = chooser.randrange(size)
+        started = time.perf_counter()
+        proof = ledger.inclusion_proof(index, size)
+        times.append((time.perf_counter() - started) * 1000)
+        checks.append((index, proof))
+    for index, proof in checks:
+        if not verify_inclusion(ledger.entry(index).leaf_hash, index, size, proof, root):
+            raise BenchmarkError(f"{NAME}: the inclusion proof of entry {index} does not verify")
+    return times
+
+
+def run(*, quick: bool) -> list[Result]:
+    scale = QUICK if quick else FULL
+    log(f"{NAME}: {scale.entries:,} entries in batches of {BATCH:,}, checkpoints every"
+        f" {CHECKPOINT_EVERY:,}; {scale.verify_runs} verify runs, {scale.proofs:,} proofs")
+    with fresh_directory() as root:
+        ledger = open_ledger(VaultHome(root), MasterKey.generate(),
+                             checkpoint_every=CHECKPOINT_EVERY)
+        try:
+            rates = fill(ledger, scale.entries)
+            log(f"  append: median {median(rates):,.0f} entries/s over {len(rates):,} batches")
+            verify = [verify_seconds(ledger) for _ in range(scale.verify_runs)]
+            proofs = proof_milliseconds(ledger, scale.proofs)
+            log(f"  inclusion proof: median {median(proofs):.3f} ms, max {max(proofs):.3f} ms")
+        finally:
+            ledger.close()
+    return [FIGURES[0].result(median(rates)), FIGURES[1].result(median(verify)),
+            FIGURES[2].result(median(proofs))]
