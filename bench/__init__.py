@@ -20,6 +20,7 @@ from . import (
     encryption_overhead,
     erasure_10k,
     export_10k,
+    ledger,
     raw_key_open,
     sealed_writes,
 )
@@ -28,5 +29,5 @@ from . import (
 BENCHMARKS: dict[str, ModuleType] = {
     module.NAME: module
     for module in (raw_key_open, erasure_10k, export_10k, sealed_writes, encryption_overhead,
-                   demo_100k)
+                   ledger, demo_100k)
 }

@@ -19,6 +19,7 @@ from vault.errors import VaultError
 from vault.home import VaultHome
 
 from .config import from_environment
+from .ledger_cli import ledger
 
 DEFAULT_DEMO_MEMBERS = 200
 
@@ -161,3 +162,6 @@ def restore(ctx: click.Context, path: Path, yes: bool) -> None:
     report = restore_backup(home, path, home.master_key())
     click.echo(f"Restored {path} into {home.data_path}; re-applied "
                f"{report.erasures_reapplied} erasures")
+
+
+main.add_command(ledger)

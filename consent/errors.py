@@ -1,0 +1,75 @@
+"""Domain exceptions of the consent area: grants, receipts and the ledger (issue 3).
+
+They extend the vault's tree, so ``web/errors.py`` and the command line turn them into answers in
+the one place they already do, from the class attributes ``status`` and ``type``. Library errors
+(sqlcipher3, cryptography, json) are translated where they happen with ``raise ... from exc``::
+
+    VaultError (vault/errors.py)
+    └── ConsentError                     500  internal
+        ├── ConsentInputError            422  an event, an actor or its details broke a rule
+        │   └── PersonalDataError        422  details hold what looks like personal data
+        ├── ProofRequestError            422  no such entry, or tree sizes out of range
+        ├── CheckpointError              500  a checkpoint cannot be signed or trusted
+        │   ├── InconsistentCheckpointError  the tree does not extend the last signed one
+        │   └── NoteVerificationError    400  a signed note is malformed or its signature fails
+        └── LedgerIntegrityError         500  the stored ledger is damaged; ``seq`` names where
+
+``ConsentInputError`` and ``ProofRequestError`` are also ``ValueError``\\ s: the caller passed a
+value the ledger refuses, and code that guards with ``except ValueError`` catches them.
+"""
+
+from __future__ import annotations
+
+from vault.errors import VaultError
+
+
+class ConsentError(VaultError):
+    type = "consent-internal"
+    title = "Consent error"
+
+
+class ConsentInputError(ConsentError, ValueError):
+    status = 422
+    type = "consent-input"
+    title = "The consent event is not valid"
+
+
+class PersonalDataError(ConsentInputError):
+    """Raised as a guard: ledger entries hold pseudonyms and digests, never personal data."""
+
+    type = "personal-data-refused"
+    title = "Ledger entries must not hold personal data"
+
+
+class ProofRequestError(ConsentError, ValueError):
+    status = 422
+    type = "proof-request"
+    title = "No proof exists for these sizes"
+
+
+class CheckpointError(ConsentError):
+    type = "checkpoint"
+    title = "The checkpoint cannot be signed or trusted"
+
+
+class InconsistentCheckpointError(CheckpointError):
+    """A log must never sign two checkpoints that no consistency proof links (C2SP tlog-checkpoint).
+    """
+
+    type = "inconsistent-checkpoint"
+    title = "The ledger does not extend its last signed checkpoint"
+
+
+class NoteVerificationError(CheckpointError):
+    status = 400
+    type = "note-verification"
+    title = "The signed note does not verify"
+
+
+class LedgerIntegrityError(ConsentError):
+    type = "ledger-integrity"
+    title = "The ledger is damaged"
+
+    def __init__(self, message: str = "", *, seq: int | None = None) -> None:
+        super().__init__(message)
+        self.seq = seq

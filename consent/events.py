@@ -1,0 +1,138 @@
+"""Ledger events: the tags, the event a caller records, the entry the ledger stores.
+
+An entry's body is the canonical JSON of ``{seq, time, tag, actor, details}`` (keys sorted, no
+spaces, UTF-8, no NaN) and that body's bytes are the Merkle leaf, so anyone holding a body can
+recompute its leaf hash.
+
+Invariant: entries hold pseudonymous identifiers and digests, never personal data in clear, so an
+erasure never has to break the chain (DESIGN.md section 3). Callers pass pseudonyms (e.g.
+``vault.keys.Pseudonymiser.subject``) and digests; as a guard, anything that looks like an e-mail
+address anywhere in an entry is refused with :class:`~consent.errors.PersonalDataError`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from .errors import ConsentInputError, PersonalDataError
+
+MAX_ACTOR_LENGTH = 256
+SYSTEM_ACTOR = "ledger"                        # the actor of what the ledger records itself
+
+# local@domain.tld, loosely: a guard against mistakes, not a validator of addresses.
+_EMAIL = re.compile(r"[\w.!#$%&'*+/=?^`{|}~-]+@[\w-]+(?:\.[\w-]+)*\.\w{2,}")
+
+
+class EventTag(enum.StrEnum):
+    """What happened, as ``source:subject:action``."""
+
+    CONSENT_GRANT_GIVEN = "consent:grant:given"
+    CONSENT_GRANT_NARROWED = "consent:grant:narrowed"
+    CONSENT_GRANT_WITHDRAWN = "consent:grant:withdrawn"
+    CONSENT_GRANT_EXPIRED = "consent:grant:expired"
+    CONSENT_RECEIPT_ISSUED = "consent:receipt:issued"
+    CONSENT_TERMS_AGREED = "consent:terms:agreed"
+    CONSENT_TERMS_CHANGED = "consent:terms:changed"
+    ACCESS_PROFILE_READ = "access:profile:read"
+    ACCESS_FEEDBACK_READ = "access:feedback:read"
+    MEMBER_DATA_ERASED = "member:data:erased"
+    MEMBER_DATA_EXPORTED = "member:data:exported"
+    DSR_REQUEST_OPENED = "dsr:request:opened"
+    DSR_REQUEST_CLOSED = "dsr:request:closed"
+    LEDGER_CHECKPOINT_SIGNED = "ledger:checkpoint:signed"
+
+
+@dataclass(frozen=True)
+class Event:
+    """One thing to record: ``actor`` is a pseudonym, ``details`` JSON values (no personal data)."""
+
+    tag: EventTag
+    actor: str
+    details: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class LedgerEntry:
+    """A stored entry: its position ``seq``, its fields, its body (the leaf) and leaf hash."""
+
+    seq: int
+    time: str
+    tag: EventTag
+    actor: str
+    details: Mapping[str, Any]
+    body: bytes
+    leaf_hash: bytes
+
+    @classmethod
+    def from_body(cls, body: bytes, leaf_hash: bytes) -> LedgerEntry:
+        fields = json.loads(body)
+        return cls(fields["seq"], fields["time"], EventTag(fields["tag"]), fields["actor"],
+                   fields["details"], body, leaf_hash)
+
+
+def utc_time(timestamp: float) -> str:
+    """ISO 8601 in UTC with milliseconds, e.g. ``2027-01-15T08:00:00.000Z``."""
+    moment = dt.datetime.fromtimestamp(timestamp, dt.UTC)
+    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def canonical_body(seq: int, time: str, event: Event) -> bytes:
+    """The entry body for ``event`` at ``seq``; raises ConsentInputError if it cannot be one."""
+    tag = check_tag(event.tag)
+    actor = event.actor
+    if not isinstance(actor, str) or not actor or len(actor) > MAX_ACTOR_LENGTH:
+        raise ConsentInputError(
+            f"the actor is a pseudonym of 1 to {MAX_ACTOR_LENGTH} characters")
+    if not isinstance(event.details, Mapping):
+        raise ConsentInputError("event details are a mapping of names to JSON values")
+    try:
+        text = json.dumps(
+            {"seq": seq, "time": time, "tag": tag.value, "actor": actor,
+             "details": event.details},
+            sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False,
+        )
+        body = text.encode("utf-8")
+    except (TypeError, ValueError) as exc:        # unserialisable value, NaN, lone surrogate
+        raise ConsentInputError(f"event details are not plain JSON values: {exc}") from exc
+    if "@" in text and _EMAIL.search(text):
+        raise PersonalDataError(
+            f"refusing to record personal data: {_where_email(event)} looks like an e-mail "
+            "address; record a pseudonym or a digest instead")
+    return body
+
+
+def check_tag(tag: EventTag | str) -> EventTag:
+    try:
+        return EventTag(tag)
+    except ValueError as exc:
+        raise ConsentInputError(f"{tag!r} is not a ledger event tag") from exc
+
+
+def _where_email(event: Event) -> str:
+    """Which field holds the address (named, never quoted: the value is the personal data)."""
+    if _EMAIL.search(event.actor):
+        return "the actor"
+    for path, text in _strings(event.details, "details"):
+        if _EMAIL.search(text):
+            return path
+    return "a field"
+
+
+def _strings(value: Any, path: str) -> list[tuple[str, str]]:
+    found: list[tuple[str, str]] = []
+    if isinstance(value, str):
+        found.append((path, value))
+    elif isinstance(value, Mapping):
+        for key, item in value.items():
+            found.append((f"{path} (a key)", str(key)))
+            found += _strings(item, f"{path}.{key}" if not _EMAIL.search(str(key)) else path)
+    elif isinstance(value, list | tuple):
+        for index, item in enumerate(value):
+            found += _strings(item, f"{path}[{index}]")
+    return found

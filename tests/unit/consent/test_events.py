@@ -1,0 +1,86 @@
+"""consent.events: the tags, canonical entry bodies, and the personal-data guard."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import pytest
+
+from consent.errors import ConsentInputError, PersonalDataError
+from consent.events import Event, EventTag, canonical_body, check_tag, utc_time
+
+REQUIRED_TAGS = {
+    "consent:grant:given", "consent:grant:narrowed", "consent:grant:withdrawn",
+    "consent:grant:expired", "consent:receipt:issued", "consent:terms:agreed",
+    "consent:terms:changed", "access:profile:read", "access:feedback:read",
+    "member:data:erased", "member:data:exported", "dsr:request:opened", "dsr:request:closed",
+    "ledger:checkpoint:signed",
+}
+ACTOR = "5f2b" * 16
+
+
+def test_every_required_tag_exists_and_is_source_subject_action() -> None:
+    assert REQUIRED_TAGS <= {tag.value for tag in EventTag}
+    for tag in EventTag:
+        source, subject, action = tag.value.split(":")
+        assert source and subject and action
+        assert tag.name == tag.value.replace(":", "_").upper()
+
+
+def test_the_body_is_canonical_json() -> None:
+    body = canonical_body(7, "2027-01-15T08:00:00.000Z", Event(
+        EventTag.CONSENT_GRANT_GIVEN, ACTOR, {"purpose": "dpv:Marketing", "brand": "b1",
+                                              "fields": ["postcode"], "note": "café"}))
+    assert body == (
+        '{"actor":"' + ACTOR + '","details":{"brand":"b1","fields":["postcode"],"note":"café",'
+        '"purpose":"dpv:Marketing"},"seq":7,"tag":"consent:grant:given",'
+        '"time":"2027-01-15T08:00:00.000Z"}').encode("utf-8")
+    assert json.loads(body)["seq"] == 7
+
+
+def test_time_is_utc_iso_8601() -> None:
+    assert utc_time(1_800_000_000.25) == "2027-01-15T08:00:00.250Z"
+    assert utc_time(0) == "1970-01-01T00:00:00.000Z"
+
+
+@pytest.mark.parametrize(("actor", "details"), [
+    (ACTOR, {"subject": "alice@example.org"}),
+    (ACTOR, {"nested": {"deeper": ["x", "Contact: Bob.Smith+tag@mail.example.co.uk"]}}),
+    (ACTOR, {"alice@example.org": "as a key"}),
+    ("alice@example.org", {}),
+    (ACTOR, {"unicode": "jürgen@exämple.de"}),
+])
+def test_anything_like_an_email_address_is_refused(actor: str, details: dict) -> None:
+    with pytest.raises(PersonalDataError) as raised:
+        canonical_body(0, utc_time(0), Event(EventTag.ACCESS_PROFILE_READ, actor, details))
+    assert isinstance(raised.value, ValueError)
+    assert "@" not in raised.value.message          # the refusal never repeats the address
+    assert raised.value.status == 422
+
+
+@pytest.mark.parametrize("details", [
+    {"handle": "@velo"}, {"x": "a @ b"}, {"version": "pkg@1.2"}, {"digest": "ab" * 32},
+])
+def test_lookalikes_that_are_not_addresses_pass(details: dict) -> None:
+    canonical_body(0, utc_time(0), Event(EventTag.ACCESS_PROFILE_READ, ACTOR, details))
+
+
+@pytest.mark.parametrize(("actor", "details"), [
+    ("", {}),
+    ("x" * 257, {}),
+    (ACTOR, {"bad": {1, 2}}),
+    (ACTOR, {"bad": math.nan}),
+    (ACTOR, {"bad": object()}),
+    (ACTOR, {"bad": "\ud800"}),
+    (ACTOR, ["not", "a", "mapping"]),
+])
+def test_details_must_be_plain_json(actor: str, details) -> None:
+    with pytest.raises(ConsentInputError):
+        canonical_body(0, utc_time(0), Event(EventTag.ACCESS_PROFILE_READ, actor, details))
+
+
+def test_unknown_tags_are_refused() -> None:
+    assert check_tag("dsr:request:opened") is EventTag.DSR_REQUEST_OPENED
+    with pytest.raises(ConsentInputError):
+        check_tag("consent:grant:forgotten")

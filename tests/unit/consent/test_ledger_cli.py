@@ -1,0 +1,127 @@
+"""``vrmvault ledger``: the click group, run through click's runner under a small parent group
+that passes the vault home in ``ctx.obj`` the way web/cli.py does."""
+
+from __future__ import annotations
+
+import base64
+import json
+from pathlib import Path
+
+import click
+import pytest
+from click.testing import CliRunner
+
+from consent.checkpoints import Ed25519NoteVerifier
+from consent.ledger import open_ledger
+from consent.merkle import leaf_hash, verify_inclusion
+from vault.home import VaultHome
+from web.ledger_cli import ledger
+
+from .conftest import events, raw_store
+
+
+@click.group()
+@click.option("--home", type=click.Path(path_type=Path), required=True)
+@click.pass_context
+def cli(ctx: click.Context, home: Path) -> None:
+    ctx.obj = {"home": VaultHome(home)}
+
+
+cli.add_command(ledger)
+
+
+def run(home: VaultHome, *args: str):
+    return CliRunner().invoke(cli, ["--home", str(home.root), "ledger", *args],
+                              env={"VRMVAULT_MASTER_KEY": ""}, catch_exceptions=False)
+
+
+@pytest.fixture
+def filled(vault_home: VaultHome) -> VaultHome:
+    with open_ledger(vault_home, vault_home.master_key({}), checkpoint_every=0) as opened:
+        opened.record_events(events(30))
+    return vault_home
+
+
+def test_the_group_has_its_commands() -> None:
+    assert ledger.name == "ledger"
+    assert set(ledger.commands) == {"verify", "checkpoint", "proof", "key"}
+
+
+def test_verify_passes_on_a_sound_ledger(filled: VaultHome) -> None:
+    result = run(filled, "verify")
+    assert result.exit_code == 0, result.output
+    assert result.stdout.startswith("OK: 30 entries, 0 checkpoints, root ")
+    assert "Verifying the ledger" in result.stderr
+
+
+def test_verify_names_the_first_bad_entry(filled: VaultHome) -> None:
+    with raw_store(filled, filled.master_key({})) as database:
+        body = database.one("SELECT body FROM entries WHERE seq = 7")[0]
+        database.execute("UPDATE entries SET body = ? WHERE seq = 7",
+                         (bytes(body).replace(b'"n":7', b'"n":8'),))
+        database.execute("DELETE FROM entries WHERE seq = 20")
+    result = run(filled, "verify")
+    assert result.exit_code == 1
+    assert result.stdout == ""
+    assert "error: ledger damaged at seq 7: its body does not match its stored leaf hash" in (
+        result.stderr)
+    assert "Traceback" not in result.output
+
+
+def test_checkpoint_prints_a_note_the_verifier_key_opens(filled: VaultHome) -> None:
+    result = run(filled, "checkpoint")
+    assert result.exit_code == 0, result.output
+    note = result.stdout
+    key = run(filled, "key").stdout.strip()
+    body = Ed25519NoteVerifier.from_verifier_key(key).open_checkpoint(note)
+    assert body.tree_size == 30
+    assert run(filled, "verify").stdout.startswith("OK: 31 entries, 1 checkpoints")
+
+
+def test_proof_prints_json_a_third_party_can_check(filled: VaultHome) -> None:
+    run(filled, "checkpoint")
+    result = run(filled, "proof", "12")
+    assert result.exit_code == 0, result.output
+    document = json.loads(result.stdout)
+    verifier = Ed25519NoteVerifier.from_verifier_key(document["verifier_key"])
+    signed = verifier.open_checkpoint(document["checkpoint"])
+    proof = [base64.b64decode(h) for h in document["inclusion_proof"]]
+    assert json.loads(document["entry"])["seq"] == document["seq"] == 12
+    assert verify_inclusion(leaf_hash(document["entry"].encode()), 12, signed.tree_size, proof,
+                            signed.root_hash)
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["proof", "3"], "no checkpoint has been signed yet"),
+    (["proof", "99"], "no checkpoint has been signed yet"),
+])
+def test_proof_without_a_checkpoint_fails_clearly(filled: VaultHome, args, message) -> None:
+    result = run(filled, *args)
+    assert result.exit_code == 1
+    assert message in result.stderr and "Traceback" not in result.output
+
+
+def test_proof_of_an_entry_after_the_checkpoint_fails_clearly(filled: VaultHome) -> None:
+    run(filled, "checkpoint")
+    result = run(filled, "proof", "30")
+    assert result.exit_code == 1
+    assert "not covered by the checkpoint of 30 entries" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_a_negative_seq_is_a_usage_error(filled: VaultHome) -> None:
+    assert run(filled, "proof", "-1").exit_code == 2
+
+
+def test_a_missing_store_fails_clearly(tmp_path: Path) -> None:
+    result = run(VaultHome(tmp_path / "nothing"), "verify")
+    assert result.exit_code == 1
+    assert "vrmvault init" in result.stderr
+    assert not (tmp_path / "nothing" / "ledger.db").exists()
+
+
+def test_a_wrong_master_key_fails_clearly(filled: VaultHome) -> None:
+    result = CliRunner().invoke(cli, ["--home", str(filled.root), "ledger", "verify"],
+                                env={"VRMVAULT_MASTER_KEY": "ab" * 32})
+    assert result.exit_code == 1
+    assert "does not open the store" in result.stderr

@@ -1,0 +1,101 @@
+"""``vrmvault ledger``: verify the tamper-evident ledger, sign a checkpoint, prove an entry.
+
+Registered in ``web/cli.py`` with ``main.add_command(ledger)``; like every command there it takes
+the vault home from ``ctx.obj["home"]``. Failures are one line on stderr and exit status 1 (the
+group catches domain errors itself, so it behaves the same under any parent group). Nothing
+printed is secret: entries hold pseudonyms and digests, and the verifier key is public.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import click
+
+from consent.ledger import Ledger, open_ledger
+from vault.errors import StoreNotInitialisedError, VaultError
+from vault.home import VaultHome
+
+
+class _LedgerGroup(click.Group):
+    """Turns domain errors into a clear message and exit status 1."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except VaultError as exc:
+            click.secho(f"error: {exc.message}", fg="red", err=True)
+            sys.exit(1)
+        except OSError as exc:
+            click.secho(f"error: {exc.strerror or exc}: {exc.filename or ''}".rstrip(": "),
+                        fg="red", err=True)
+            sys.exit(1)
+
+
+@contextmanager
+def _open(ctx: click.Context) -> Iterator[Ledger]:
+    home: VaultHome = ctx.obj["home"]
+    if not home.exists():
+        raise StoreNotInitialisedError(f"no store in {home.root}; run 'vrmvault init' first")
+    ledger = open_ledger(home, home.master_key())
+    try:
+        yield ledger
+    finally:
+        ledger.close()
+
+
+@click.group(cls=_LedgerGroup)
+def ledger() -> None:
+    """The tamper-evident ledger of consent, access, erasure and data subject requests."""
+
+
+@ledger.command()
+@click.pass_context
+def verify(ctx: click.Context) -> None:
+    """Check every entry, tree node, checkpoint root and signature, end to end."""
+    with _open(ctx) as opened:
+        with click.progressbar(length=opened.size, label="Verifying the ledger", show_pos=True,
+                               file=sys.stderr) as bar:
+            done = 0
+
+            def progress(count: int) -> None:
+                nonlocal done
+                bar.update(count - done)
+                done = count
+
+            report = opened.verify(progress=progress)
+    if not report.ok:
+        click.secho(f"error: {report.summary()}", fg="red", err=True)
+        sys.exit(1)
+    click.echo(report.summary())
+
+
+@ledger.command()
+@click.pass_context
+def checkpoint(ctx: click.Context) -> None:
+    """Sign a checkpoint of the ledger now and print it (a C2SP signed note)."""
+    with _open(ctx) as opened:
+        signed = opened.checkpoint()
+    click.echo(signed.note, nl=False)
+
+
+@ledger.command()
+@click.argument("seq", type=click.IntRange(min=0))
+@click.pass_context
+def proof(ctx: click.Context, seq: int) -> None:
+    """Print entry SEQ with its inclusion proof against the latest checkpoint, as JSON."""
+    with _open(ctx) as opened:
+        bundle = opened.prove_entry(seq)
+    click.echo(json.dumps(bundle.as_json(), indent=2))
+
+
+@ledger.command()
+@click.pass_context
+def key(ctx: click.Context) -> None:
+    """Print the checkpoint verifier key (public: give it to whoever checks checkpoints)."""
+    with _open(ctx) as opened:
+        click.echo(opened.verifier_key)
