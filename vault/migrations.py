@@ -163,13 +163,19 @@ KEY_MIGRATIONS: tuple[Migration, ...] = (
 )
 
 
-def apply(database: Database, migrations: tuple[Migration, ...]) -> list[Migration]:
-    """Apply the migrations ``database`` lacks, in order; return the ones applied."""
+def apply(database: Database, migrations: tuple[Migration, ...], *,
+          table: str = "schema_migrations") -> list[Migration]:
+    """Apply the migrations ``database`` lacks, in order; return the ones applied.
+
+    ``table`` records them; another layer keeping tables in the same file (consent/) numbers
+    its migrations in a table of its own.
+    """
+    _check_table_name(table)
     database.execute(
-        "CREATE TABLE IF NOT EXISTS schema_migrations ("
+        f"CREATE TABLE IF NOT EXISTS {table} ("
         " number INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)"
     )
-    done = {row["number"] for row in database.all("SELECT number FROM schema_migrations")}
+    done = {row["number"] for row in database.all(f"SELECT number FROM {table}")}
     applied = []
     for migration in sorted(migrations, key=lambda m: m.number):
         if migration.number in done:
@@ -183,7 +189,7 @@ def apply(database: Database, migrations: tuple[Migration, ...]) -> list[Migrati
                 if migration.rebuilds_tables and database.all("PRAGMA foreign_key_check"):
                     raise StoreError(f"migration {migration.name} broke a foreign key")
                 database.execute(
-                    "INSERT INTO schema_migrations (number, name, applied_at) VALUES (?, ?, ?)",
+                    f"INSERT INTO {table} (number, name, applied_at) VALUES (?, ?, ?)",
                     (migration.number, migration.name, int(time.time())),
                 )
         finally:
@@ -193,13 +199,15 @@ def apply(database: Database, migrations: tuple[Migration, ...]) -> list[Migrati
     return applied
 
 
-def pending(database: Database, migrations: tuple[Migration, ...]) -> list[Migration]:
+def pending(database: Database, migrations: tuple[Migration, ...], *,
+            table: str = "schema_migrations") -> list[Migration]:
+    _check_table_name(table)
     row = database.one(
-        "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'"
+        "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = ?", (table,)
     )
     if not row[0]:
         return list(migrations)
-    done = {r["number"] for r in database.all("SELECT number FROM schema_migrations")}
+    done = {r["number"] for r in database.all(f"SELECT number FROM {table}")}
     return [m for m in migrations if m.number not in done]
 
 
@@ -207,3 +215,9 @@ def _statements(script: str) -> list[str]:
     # Our migration scripts hold no semicolons inside literals, so a split is exact; comments go.
     lines = [line.split("--", 1)[0] for line in script.splitlines()]
     return [s.strip() for s in "\n".join(lines).split(";") if s.strip()]
+
+
+def _check_table_name(table: str) -> None:
+    # Interpolated into SQL (a table name cannot be a parameter): only plain identifiers.
+    if not table.replace("_", "").isalnum() or not table.isascii():
+        raise ValueError(f"not a table name: {table!r}")

@@ -1,0 +1,68 @@
+"""Everything consent needs, wired over one open vault: terms, agreements, grants, decisions.
+
+The web layer builds one per request (:func:`open_consent`), the CLI one per command. The ledger
+and the receipt signer both derive their keys from the vault's master key.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any
+
+from vault.home import Vault, VaultHome
+
+from .decision import DecisionPoint
+from .grants import ConsentService
+from .ledger import Ledger, open_ledger
+from .receipts import DEFAULT_CONTROLLER, ReceiptSigner
+from .storage import require_current
+from .terms import AgreementService, TermsService
+
+
+@dataclass
+class Consent:
+    vault: Vault
+    ledger: Ledger
+    signer: ReceiptSigner
+    _closed: bool = field(default=False, repr=False)
+
+    def principal(self, member_id: str) -> str:
+        """The pseudonym that stands for a member in receipts, agreements and the ledger."""
+        return "member:" + self.vault.pseudonyms.subject(member_id)[:32]
+
+    @cached_property
+    def terms(self) -> TermsService:
+        return TermsService(database=self.vault.data, clock=self.vault.clock,
+                            ledger=self.ledger, principal=self.principal)
+
+    @cached_property
+    def agreements(self) -> AgreementService:
+        return AgreementService(database=self.vault.data, terms=self.terms,
+                                clock=self.vault.clock, signer=self._sign_record,
+                                principal=self.principal, ledger=self.ledger)
+
+    @cached_property
+    def grants(self) -> ConsentService:
+        return ConsentService(database=self.vault.data, terms=self.terms,
+                              agreements=self.agreements, receipts=self.signer,
+                              ledger=self.ledger, principal=self.principal,
+                              clock=self.vault.clock)
+
+    @cached_property
+    def decisions(self) -> DecisionPoint:
+        return DecisionPoint(database=self.vault.data, terms=self.terms)
+
+    def _sign_record(self, document: dict[str, Any]) -> str:
+        return self.signer.sign(document)
+
+    def close(self) -> None:
+        if not self._closed:
+            self._closed = True
+            self.ledger.close()
+
+
+def open_consent(vault: Vault, home: VaultHome) -> Consent:
+    require_current(vault.data)
+    ledger = open_ledger(home, vault.master, clock=vault.clock)
+    return Consent(vault, ledger, ReceiptSigner(vault.master, controller=DEFAULT_CONTROLLER))

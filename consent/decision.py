@@ -1,0 +1,117 @@
+"""The decision point: may brand B, for purpose P, see field F of member M in mode X, now?
+
+One answer, default deny, with the reason. :meth:`DecisionPoint.policy` reads the member's terms
+and their grants to one brand from the store (two indexed queries); :meth:`MemberPolicy.decide`
+then answers per field in memory, so a brand response checks every field it returns against
+fresh state. Nothing is cached between requests: a withdrawal or an expiry is seen by the very
+next request.
+
+Rules, in order: the purpose and field must be known; a GPC opt-out denies purposes that sell or
+share; the purpose must be one the member accepts at all; then a grant must be active, started,
+not ended, for this purpose, cover the field (categories never cover sensitive fields), allow the
+mode (an aggregate-only grant never allows individual reads), and not share onward under a GPC
+opt-out. Narrowing a grant can only remove what it covers.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from vault.storage import Database
+
+from .model import Grant, GrantStatus, Mode, PersonalTerms
+from .terms import TermsService
+from .vocabulary import FIELD_CATEGORY, PURPOSE_BY_CODE, expand
+
+
+@dataclass(frozen=True)
+class Decision:
+    allowed: bool
+    reason: str
+    grant_id: str | None = None
+
+    def __bool__(self) -> bool:
+        return self.allowed
+
+
+# The reasons, most specific last: a denial names the furthest a request got.
+_NO_GRANT = "no grant from this member to this brand for this purpose"
+_NOT_STARTED = "the grant has not started yet"
+_WITHDRAWN = "the member withdrew the grant"
+_EXPIRED = "the grant has expired"
+_FIELD = "the grant does not cover this field"
+_MODE = "the grant allows aggregate use only"
+_GPC_SHARING = "the member opted out of sale and sharing (GPC); this grant shares onward"
+
+
+@dataclass(frozen=True)
+class MemberPolicy:
+    terms: PersonalTerms
+    grants: tuple[Grant, ...]
+
+    def decide(self, purpose: str, field: str, mode: Mode | str, at: float) -> Decision:
+        spec = PURPOSE_BY_CODE.get(purpose)
+        if spec is None:
+            return Decision(False, f"unknown purpose {purpose!r}")
+        if field not in FIELD_CATEGORY:
+            return Decision(False, f"unknown field {field!r}")
+        try:
+            mode = Mode(mode)
+        except ValueError:
+            return Decision(False, f"unknown mode {mode!r}")
+        if self.terms.gpc_opt_out and spec.sale_or_sharing:
+            return Decision(False, "the member opted out of sale and sharing (GPC)")
+        if purpose not in self.terms.purposes:
+            return Decision(False, "the member's terms do not accept this purpose")
+        best, rank = _NO_GRANT, 0
+        for grant in self.grants:
+            if grant.purpose != purpose:
+                continue
+            for reason, failed in (
+                (_WITHDRAWN, grant.status is GrantStatus.WITHDRAWN),
+                (_NOT_STARTED, at < grant.starts_at),
+                (_EXPIRED, at >= grant.ends_at),
+                (_FIELD, field not in grant.covered),
+                (_MODE, mode is Mode.INDIVIDUAL and grant.mode is Mode.AGGREGATE),
+                (_GPC_SHARING, self.terms.gpc_opt_out and grant.onward_sharing),
+            ):
+                if failed:
+                    level = _RANK[reason]
+                    if level > rank:
+                        best, rank = reason, level
+                    break
+            else:
+                return Decision(True, f"allowed by grant {grant.id}", grant.id)
+        return Decision(False, best)
+
+
+_RANK = {_NO_GRANT: 0, _WITHDRAWN: 1, _NOT_STARTED: 2, _EXPIRED: 3, _FIELD: 4, _MODE: 5,
+         _GPC_SHARING: 6}
+
+
+class DecisionPoint:
+    def __init__(self, *, database: Database, terms: TermsService) -> None:
+        self._db = database
+        self._terms = terms
+
+    def policy(self, member_id: str, brand_id: str) -> MemberPolicy:
+        rows = self._db.all("SELECT * FROM grants WHERE member_id = ? AND brand_id = ?",
+                            (member_id, brand_id))
+        return MemberPolicy(self._terms.get(member_id), tuple(grant_from_row(r) for r in rows))
+
+    def decide(self, brand_id: str, purpose: str, member_id: str, field: str,
+               mode: Mode | str, at: float) -> Decision:
+        return self.policy(member_id, brand_id).decide(purpose, field, mode, at)
+
+
+def grant_from_row(row: Any) -> Grant:
+    fields = frozenset(json.loads(row["fields"]))
+    return Grant(
+        row["id"], row["member_id"], row["brand_id"], row["purpose"], fields, Mode(row["mode"]),
+        row["starts_at"], row["ends_at"], row["retention_days"], bool(row["onward_sharing"]),
+        row["third_party"], row["jurisdiction"], row["collection_method"], row["agreement"],
+        row["terms_version"], GrantStatus(row["status"]), row["withdrawn_at"], row["version"],
+        row["created_at"], row["updated_at"], expand(fields),
+    )

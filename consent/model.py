@@ -1,0 +1,99 @@
+"""The records of consent: a member's standing terms, agreements with brands, grants.
+
+Plain frozen dataclasses, shared by the services, the decision point, receipts and the pages.
+Times are UTC seconds since the epoch (integers).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+
+class Mode(StrEnum):
+    INDIVIDUAL = "individual"    # the brand may read this member's records
+    AGGREGATE = "aggregate"      # only counted into aggregates over many members
+
+
+class GrantStatus(StrEnum):
+    ACTIVE = "active"
+    WITHDRAWN = "withdrawn"
+
+
+class GrantEvent(StrEnum):
+    """What happened to a grant; each one yields a receipt."""
+
+    GIVEN = "given"
+    NARROWED = "narrowed"
+    WITHDRAWN = "withdrawn"
+    EXPIRED = "expired"
+
+
+@dataclass(frozen=True)
+class PersonalTerms:
+    """The member's standing rules, measured against every brand request (IEEE 7012 style).
+
+    New members start with nothing: no purposes, no duration, no aggregate use (data
+    protection by default, GDPR Art. 25).
+    """
+
+    member_id: str
+    agreement: str = "SD-BASE"                  # the IEEE 7012 term the member proffers
+    purposes: frozenset[str] = frozenset()      # DPV purpose codes accepted at all
+    max_days: int = 0                           # the longest grant the member allows
+    aggregate_allowed: bool = False             # may brands ask for aggregate-only use
+    gpc_opt_out: bool = False                   # opted out of sale/sharing via GPC
+    gpc_at: int | None = None
+    version: int = 0
+    updated_at: int = 0
+
+
+class AgreementStatus(StrEnum):
+    PROFFERED = "proffered"      # the member's term, waiting for the brand
+    COUNTERED = "countered"      # the brand answered with one other term from the roster
+    AGREED = "agreed"
+    REJECTED = "rejected"
+
+
+@dataclass(frozen=True)
+class AgreementRecord:
+    id: str
+    member_id: str
+    brand_id: str
+    proffered: str
+    countered: str | None
+    status: AgreementStatus
+    agreed: str | None           # the term both sides agreed to
+    record: str | None           # canonical JSON both sides hold
+    record_hash: str | None      # its SHA-256, hex: the same on both sides
+    signature: str | None        # the vault's JWS over the record
+    created_at: int
+    updated_at: int
+
+
+@dataclass(frozen=True)
+class Grant:
+    id: str
+    member_id: str
+    brand_id: str
+    purpose: str                        # DPV purpose code
+    fields: frozenset[str]              # field names or "category:…" selectors
+    mode: Mode
+    starts_at: int
+    ends_at: int
+    retention_days: int                 # how long the brand promised to keep copies
+    onward_sharing: bool
+    third_party: str | None             # who receives onward-shared data (when allowed)
+    jurisdiction: str                   # e.g. "EU"
+    collection_method: str              # how consent was collected, e.g. "vrmvault web page"
+    agreement: str                      # the IEEE 7012 term in force
+    terms_version: int
+    status: GrantStatus
+    withdrawn_at: int | None
+    version: int                        # +1 on every narrowing
+    created_at: int
+    updated_at: int
+    covered: frozenset[str] = field(default=frozenset(), compare=False)  # expanded fields
+
+    def live_at(self, at: float) -> bool:
+        return self.status is GrantStatus.ACTIVE and self.starts_at <= at < self.ends_at

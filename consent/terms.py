@@ -1,0 +1,265 @@
+"""A member's personal terms and the IEEE 7012 (MyTerms) agreements made under them.
+
+The member is the first party and proffers a term from the P7012 roster; a brand accepts it,
+makes at most one counter-offer from the same roster, or rejects it; the member accepts or
+rejects a counter-offer. On agreement both sides hold one canonical record with one SHA-256 hash,
+signed by the vault.
+
+Invariants: new members have nothing accepted (data protection by default); terms can only
+name purposes the proffered agreement permits (a purpose needing profiling cannot stand under
+SD-BASE-A); a GPC signal sets the sale/sharing opt-out and later settings cannot silently clear
+it, only an explicit change by the member.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from collections.abc import Callable, Iterable
+from typing import Any, Protocol
+
+from vault.clock import Clock
+from vault.errors import ConflictError, NotFoundError, ValidationError
+from vault.storage import Database
+
+from .events import EventTag
+from .model import AgreementRecord, AgreementStatus, PersonalTerms
+from .vocabulary import (
+    AGREEMENT_BY_CODE,
+    DEFAULT_AGREEMENT,
+    PURPOSE_BY_CODE,
+    VOCABULARY_VERSION,
+)
+
+MAX_DAYS = 3650
+Signer = Callable[[dict[str, Any]], str]
+
+
+class EventLog(Protocol):
+    def record_event(self, *, tag: EventTag | str, actor: str,
+                     details: dict[str, Any] | None = None) -> Any: ...
+
+
+def canonical(document: dict[str, Any]) -> str:
+    """The one byte-exact JSON form both sides hash: sorted keys, no spaces, UTF-8."""
+    return json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+class TermsService:
+    def __init__(self, *, database: Database, clock: Clock, ledger: EventLog,
+                 principal: Callable[[str], str]) -> None:
+        self._db = database
+        self._clock = clock
+        self._ledger = ledger
+        self._principal = principal
+
+    def get(self, member_id: str) -> PersonalTerms:
+        row = self._db.one("SELECT * FROM member_terms WHERE member_id = ?", (member_id,))
+        if row is None:
+            return PersonalTerms(member_id)
+        return PersonalTerms(
+            member_id, row["agreement"], frozenset(json.loads(row["purposes"])),
+            row["max_days"], bool(row["aggregate_allowed"]), bool(row["gpc_opt_out"]),
+            row["gpc_at"], row["version"], row["updated_at"],
+        )
+
+    def update(self, member_id: str, *, agreement: str, purposes: Iterable[str], max_days: Any,
+               aggregate_allowed: bool, sale_sharing_opt_out: bool | None = None
+               ) -> PersonalTerms:
+        """Replace the member's standing terms, all or nothing; :class:`ValidationError`."""
+        errors: dict[str, list[str]] = {}
+        chosen = AGREEMENT_BY_CODE.get(agreement) if isinstance(agreement, str) else None
+        if chosen is None:
+            errors["agreement"] = ["Choose one of the terms on the list."]
+        purpose_set = set(purposes)
+        unknown = sorted(p for p in purpose_set if p not in PURPOSE_BY_CODE)
+        if unknown:
+            errors["purposes"] = ["Unknown purpose: " + ", ".join(unknown[:3])]
+        elif chosen is not None:
+            refused = [PURPOSE_BY_CODE[p].label for p in sorted(purpose_set)
+                       if not chosen.permits(PURPOSE_BY_CODE[p])]
+            if refused:
+                errors["purposes"] = [
+                    f"{', '.join(refused)} needs more than your term {chosen.code} allows. "
+                    "Choose a broader term or untick it."]
+        try:
+            days = int(max_days)
+            if not 0 <= days <= MAX_DAYS:
+                raise ValueError
+        except (TypeError, ValueError):
+            errors["max_days"] = [f"A whole number of days from 0 to {MAX_DAYS}."]
+            days = 0
+        if errors:
+            raise ValidationError(errors)
+        current = self.get(member_id)
+        opt_out = current.gpc_opt_out if sale_sharing_opt_out is None else sale_sharing_opt_out
+        return self._save(current, agreement=agreement, purposes=frozenset(purpose_set),
+                          max_days=days, aggregate_allowed=bool(aggregate_allowed),
+                          gpc_opt_out=opt_out,
+                          gpc_at=current.gpc_at if opt_out else None)
+
+    def record_gpc(self, member_id: str) -> bool:
+        """A GPC signal from this member's browser: opt out of sale/sharing. True if new."""
+        current = self.get(member_id)
+        if current.gpc_opt_out:
+            return False
+        self._save(current, agreement=current.agreement, purposes=current.purposes,
+                   max_days=current.max_days, aggregate_allowed=current.aggregate_allowed,
+                   gpc_opt_out=True, gpc_at=int(self._clock()))
+        return True
+
+    def _save(self, current: PersonalTerms, **values: Any) -> PersonalTerms:
+        now = int(self._clock())
+        terms = PersonalTerms(current.member_id, version=current.version + 1, updated_at=now,
+                              **values)
+        self._db.execute(
+            "INSERT INTO member_terms (member_id, agreement, purposes, max_days,"
+            " aggregate_allowed, gpc_opt_out, gpc_at, version, updated_at)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (member_id) DO UPDATE SET"
+            " agreement = excluded.agreement, purposes = excluded.purposes,"
+            " max_days = excluded.max_days, aggregate_allowed = excluded.aggregate_allowed,"
+            " gpc_opt_out = excluded.gpc_opt_out, gpc_at = excluded.gpc_at,"
+            " version = excluded.version, updated_at = excluded.updated_at",
+            (terms.member_id, terms.agreement, json.dumps(sorted(terms.purposes)),
+             terms.max_days, int(terms.aggregate_allowed), int(terms.gpc_opt_out),
+             terms.gpc_at, terms.version, now),
+        )
+        self._ledger.record_event(
+            tag=EventTag.CONSENT_TERMS_CHANGED, actor=self._principal(terms.member_id),
+            details={"version": terms.version, "agreement": terms.agreement,
+                     "purposes": sorted(terms.purposes), "max_days": terms.max_days,
+                     "aggregate_allowed": terms.aggregate_allowed,
+                     "sale_sharing_opt_out": terms.gpc_opt_out,
+                     "via_gpc": terms.gpc_opt_out and terms.gpc_at == now})
+        return terms
+
+
+class AgreementService:
+    """The MyTerms exchange between a member and a brand."""
+
+    def __init__(self, *, database: Database, terms: TermsService, clock: Clock,
+                 signer: Signer, principal: Callable[[str], str], ledger: EventLog) -> None:
+        self._db = database
+        self._terms = terms
+        self._clock = clock
+        self._signer = signer
+        self._principal = principal   # member id -> the pseudonym that goes in records
+        self._ledger = ledger
+
+    def proffer(self, member_id: str, brand_id: str) -> AgreementRecord:
+        """The member offers their current term to ``brand_id``."""
+        if self._db.one("SELECT 1 FROM brands WHERE id = ?", (brand_id,)) is None:
+            raise NotFoundError("no such brand")
+        live = self._db.one(
+            "SELECT id FROM agreements WHERE member_id = ? AND brand_id = ?"
+            " AND status IN ('proffered', 'countered')", (member_id, brand_id))
+        if live is not None:
+            raise ConflictError("An offer to this brand is already waiting for an answer.")
+        now = int(self._clock())
+        agreement_id = "agr_" + os.urandom(12).hex()
+        self._db.execute(
+            "INSERT INTO agreements (id, member_id, brand_id, proffered, status, created_at,"
+            " updated_at) VALUES (?, ?, ?, ?, 'proffered', ?, ?)",
+            (agreement_id, member_id, brand_id, self._terms.get(member_id).agreement, now, now))
+        return self.get(agreement_id)
+
+    def brand_accepts(self, agreement_id: str, brand_id: str) -> AgreementRecord:
+        record = self._brands_open(agreement_id, brand_id, AgreementStatus.PROFFERED)
+        return self._agree(record, record.proffered)
+
+    def brand_counters(self, agreement_id: str, brand_id: str, code: str) -> AgreementRecord:
+        record = self._brands_open(agreement_id, brand_id, AgreementStatus.PROFFERED)
+        if code not in AGREEMENT_BY_CODE:
+            raise ValidationError({"agreement": ["A counter-offer must come from the roster."]})
+        if code == record.proffered:
+            raise ValidationError({"agreement": ["That is the term offered: accept it."]})
+        self._set(agreement_id, "status = 'countered', countered = ?", code)
+        return self.get(agreement_id)
+
+    def brand_rejects(self, agreement_id: str, brand_id: str) -> AgreementRecord:
+        record = self.get(agreement_id)
+        if record.brand_id != brand_id or record.status not in (AgreementStatus.PROFFERED,):
+            raise NotFoundError("no open offer for this brand")
+        self._set(agreement_id, "status = 'rejected'")
+        return self.get(agreement_id)
+
+    def member_decides(self, agreement_id: str, member_id: str, *, accept: bool
+                       ) -> AgreementRecord:
+        record = self.get(agreement_id)
+        if record.member_id != member_id or record.status is not AgreementStatus.COUNTERED:
+            raise NotFoundError("no counter-offer waiting for you")
+        if not accept:
+            self._set(agreement_id, "status = 'rejected'")
+            return self.get(agreement_id)
+        assert record.countered is not None
+        return self._agree(record, record.countered)
+
+    def get(self, agreement_id: str) -> AgreementRecord:
+        row = self._db.one("SELECT * FROM agreements WHERE id = ?", (agreement_id,))
+        if row is None:
+            raise NotFoundError("no such agreement")
+        return _record(row)
+
+    def for_member(self, member_id: str) -> list[AgreementRecord]:
+        return [_record(r) for r in self._db.all(
+            "SELECT * FROM agreements WHERE member_id = ? ORDER BY updated_at DESC",
+            (member_id,))]
+
+    def in_force(self, member_id: str, brand_id: str) -> AgreementRecord | None:
+        row = self._db.one(
+            "SELECT * FROM agreements WHERE member_id = ? AND brand_id = ? AND status = 'agreed'"
+            " ORDER BY updated_at DESC LIMIT 1", (member_id, brand_id))
+        return _record(row) if row is not None else None
+
+    def _brands_open(self, agreement_id: str, brand_id: str, status: AgreementStatus
+                     ) -> AgreementRecord:
+        record = self.get(agreement_id)
+        if record.brand_id != brand_id:
+            raise NotFoundError("no such agreement")
+        if record.status is not status:
+            raise ConflictError(f"This offer is {record.status}; it cannot be answered again.")
+        return record
+
+    def _agree(self, record: AgreementRecord, code: str) -> AgreementRecord:
+        now = int(self._clock())
+        term = AGREEMENT_BY_CODE[code]
+        document = {
+            "type": "ieee-7012-agreement",
+            "agreement_id": record.id,
+            "first_party": self._principal(record.member_id),
+            "second_party": record.brand_id,
+            "term": {"code": term.code, "iri": term.iri, "summary": term.summary},
+            "proffered": record.proffered,
+            "countered": record.countered,
+            "vocabulary": VOCABULARY_VERSION,
+            "agreed_at": now,
+        }
+        text = canonical(document)
+        digest = hashlib.sha256(text.encode()).hexdigest()
+        signature = self._signer(document | {"sha256": digest})
+        with self._db.transaction():
+            self._db.execute(
+                "UPDATE agreements SET status = 'agreed', agreed = ?, record = ?,"
+                " record_hash = ?, signature = ?, updated_at = ? WHERE id = ?",
+                (code, text, digest, signature, now, record.id))
+            self._ledger.record_event(
+                tag=EventTag.CONSENT_TERMS_AGREED, actor=self._principal(record.member_id),
+                details={"agreement": record.id, "brand": record.brand_id, "term": code,
+                         "sha256": digest})
+        return self.get(record.id)
+
+    def _set(self, agreement_id: str, assignment: str, *values: Any) -> None:
+        self._db.execute(f"UPDATE agreements SET {assignment}, updated_at = ? WHERE id = ?",
+                         (*values, int(self._clock()), agreement_id))
+
+
+def _record(row: Any) -> AgreementRecord:
+    return AgreementRecord(row["id"], row["member_id"], row["brand_id"], row["proffered"],
+                           row["countered"], AgreementStatus(row["status"]), row["agreed"],
+                           row["record"], row["record_hash"], row["signature"],
+                           row["created_at"], row["updated_at"])
+
+
+def default_terms(member_id: str) -> PersonalTerms:
+    return PersonalTerms(member_id, DEFAULT_AGREEMENT)
