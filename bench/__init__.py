@@ -16,6 +16,7 @@ from __future__ import annotations
 from types import ModuleType
 
 from . import (
+    decision,
     demo_100k,
     encryption_overhead,
     erasure_10k,
@@ -29,5 +30,5 @@ from . import (
 BENCHMARKS: dict[str, ModuleType] = {
     module.NAME: module
     for module in (raw_key_open, erasure_10k, export_10k, sealed_writes, encryption_overhead,
-                   ledger, demo_100k)
+                   decision, ledger, demo_100k)
 }

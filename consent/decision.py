@@ -57,33 +57,38 @@ class MemberPolicy:
             return Decision(False, f"unknown purpose {purpose!r}")
         if field not in FIELD_CATEGORY:
             return Decision(False, f"unknown field {field!r}")
-        try:
-            mode = Mode(mode)
-        except ValueError:
-            return Decision(False, f"unknown mode {mode!r}")
+        if not isinstance(mode, Mode):
+            try:
+                mode = Mode(mode)
+            except ValueError:
+                return Decision(False, f"unknown mode {mode!r}")
         if self.terms.gpc_opt_out and spec.sale_or_sharing:
             return Decision(False, "the member opted out of sale and sharing (GPC)")
         if purpose not in self.terms.purposes:
             return Decision(False, "the member's terms do not accept this purpose")
         best, rank = _NO_GRANT, 0
+        gpc = self.terms.gpc_opt_out
         for grant in self.grants:
             if grant.purpose != purpose:
                 continue
-            for reason, failed in (
-                (_WITHDRAWN, grant.status is GrantStatus.WITHDRAWN),
-                (_NOT_STARTED, at < grant.starts_at),
-                (_EXPIRED, at >= grant.ends_at),
-                (_FIELD, field not in grant.covered),
-                (_MODE, mode is Mode.INDIVIDUAL and grant.mode is Mode.AGGREGATE),
-                (_GPC_SHARING, self.terms.gpc_opt_out and grant.onward_sharing),
-            ):
-                if failed:
-                    level = _RANK[reason]
-                    if level > rank:
-                        best, rank = reason, level
-                    break
+            # The first rule a grant fails is its reason (checked in this order, stopping there).
+            if grant.status is GrantStatus.WITHDRAWN:
+                reason = _WITHDRAWN
+            elif at < grant.starts_at:
+                reason = _NOT_STARTED
+            elif at >= grant.ends_at:
+                reason = _EXPIRED
+            elif field not in grant.covered:
+                reason = _FIELD
+            elif mode is Mode.INDIVIDUAL and grant.mode is Mode.AGGREGATE:
+                reason = _MODE
+            elif gpc and grant.onward_sharing:
+                reason = _GPC_SHARING
             else:
                 return Decision(True, f"allowed by grant {grant.id}", grant.id)
+            level = _RANK[reason]
+            if level > rank:
+                best, rank = reason, level
         return Decision(False, best)
 
 
