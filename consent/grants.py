@@ -132,7 +132,8 @@ class ConsentService:
         if reasons:
             raise ValidationError({"request": reasons})
         chosen = frozenset(request.fields if fields is None else fields)
-        if not chosen or not expand(chosen) <= expand(request.fields):
+        if not chosen or not all(is_selector(s) for s in chosen) or \
+                not expand(chosen) <= expand(request.fields):
             raise ValidationError({"fields": ["Choose at least one of the fields asked for."]})
         agreement = self._agreements.in_force(member_id, request.brand_id)
         assert agreement is not None and agreement.agreed is not None
@@ -170,6 +171,8 @@ class ConsentService:
         new_end = grant.ends_at if ends_at is None else int(ends_at)
         if not now < new_end <= grant.ends_at:
             errors["ends_at"] = ["The end can only move earlier, and not into the past."]
+        if not errors and expand(new_fields) == grant.covered and new_end == grant.ends_at:
+            errors["fields"] = ["Nothing changed: untick a field or choose an earlier end."]
         if errors:
             raise ValidationError(errors)
         with self._db.transaction():

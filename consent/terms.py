@@ -84,7 +84,9 @@ class TermsService:
                     f"{', '.join(refused)} needs more than your term {chosen.code} allows. "
                     "Choose a broader term or untick it."]
         try:
-            days = int(max_days)
+            if isinstance(max_days, bool) or not isinstance(max_days, int | str):
+                raise TypeError
+            days = int(max_days)   # a str must be a whole number; int("12.9") raises
             if not 0 <= days <= MAX_DAYS:
                 raise ValueError
         except (TypeError, ValueError):
@@ -102,14 +104,16 @@ class TermsService:
     def record_gpc(self, member_id: str) -> bool:
         """A GPC signal from this member's browser: opt out of sale/sharing. True if new."""
         current = self.get(member_id)
-        if current.gpc_opt_out:
-            return False
+        if current.gpc_opt_out and current.gpc_at is not None:
+            return False   # already opted out by GPC
+        # New, or an opt-out the member set by hand: from now on it stands via GPC too.
         self._save(current, agreement=current.agreement, purposes=current.purposes,
                    max_days=current.max_days, aggregate_allowed=current.aggregate_allowed,
-                   gpc_opt_out=True, gpc_at=int(self._clock()))
+                   gpc_opt_out=True, gpc_at=int(self._clock()), via_gpc=True)
         return True
 
-    def _save(self, current: PersonalTerms, **values: Any) -> PersonalTerms:
+    def _save(self, current: PersonalTerms, *, via_gpc: bool = False, **values: Any
+              ) -> PersonalTerms:
         now = int(self._clock())
         terms = PersonalTerms(current.member_id, version=current.version + 1, updated_at=now,
                               **values)
@@ -131,7 +135,7 @@ class TermsService:
                      "purposes": sorted(terms.purposes), "max_days": terms.max_days,
                      "aggregate_allowed": terms.aggregate_allowed,
                      "sale_sharing_opt_out": terms.gpc_opt_out,
-                     "via_gpc": terms.gpc_opt_out and terms.gpc_at == now})
+                     "via_gpc": via_gpc})
         return terms
 
 

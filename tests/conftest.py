@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from consent import storage as consent_storage
 from vault.clock import FrozenClock
 from vault.home import Vault, VaultHome
 from vault.passwords import HashingCost
@@ -24,11 +25,17 @@ def clock() -> FrozenClock:
     return FrozenClock()
 
 
+def initialise_home(home: VaultHome) -> VaultHome:
+    """What ``vrmvault init`` makes: the vault's stores, then the consent layer's tables."""
+    home.initialise({})
+    with home.open() as opened:
+        consent_storage.initialise(opened.data)
+    return home
+
+
 @pytest.fixture
 def vault_home(tmp_path: Path) -> VaultHome:
-    home = VaultHome(tmp_path / "var")
-    home.initialise({})
-    return home
+    return initialise_home(VaultHome(tmp_path / "var"))
 
 
 @pytest.fixture

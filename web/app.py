@@ -8,7 +8,7 @@ from typing import Any
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from . import auth, errors, member, security, vaults
+from . import auth, consents, errors, member, security, vaults, wellknown
 from .config import from_environment
 from .filters import init_app as init_filters
 from .sessions import VaultSessionInterface
@@ -40,6 +40,9 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     security.init_app(app)
     errors.init_app(app)
     init_filters(app)
+    wellknown.init_app(app)
     app.register_blueprint(auth.bp)
     app.register_blueprint(member.bp)
+    app.register_blueprint(consents.bp)
+    app.register_blueprint(wellknown.bp)
     return app

@@ -15,8 +15,10 @@ from typing import Any
 
 import click
 
+from consent import storage as consent_storage
+from consent.context import open_consent
 from vault.errors import VaultError
-from vault.home import VaultHome
+from vault.home import InitReport, VaultHome
 
 from .config import from_environment
 from .ledger_cli import ledger
@@ -64,7 +66,7 @@ def main(ctx: click.Context, home: Path | None) -> None:
 def init(ctx: click.Context, demo_members: int | None) -> None:
     """Create the store (data, key store, 0600 master key) or apply pending migrations."""
     home = _home(ctx)
-    report = home.initialise()
+    report = _initialise(home)
     if report.created_store:
         click.echo(f"Created an encrypted store in {home.root}")
         click.echo(f"  data store: {home.data_path}")
@@ -81,6 +83,16 @@ def init(ctx: click.Context, demo_members: int | None) -> None:
         ctx.invoke(demo, members=demo_members)
 
 
+def _initialise(home: VaultHome) -> InitReport:
+    """The vault's migrations, then the consent layer's, and the ledger file."""
+    report = home.initialise()
+    with home.open() as vault:
+        applied = consent_storage.initialise(vault.data)
+        open_consent(vault, home).close()
+    report.migrations_applied.extend(applied)
+    return report
+
+
 @main.command()
 @click.option("--members", type=click.IntRange(min=1, max=1_000_000),
               default=DEFAULT_DEMO_MEMBERS, show_default=True)
@@ -88,6 +100,7 @@ def init(ctx: click.Context, demo_members: int | None) -> None:
 @click.pass_context
 def demo(ctx: click.Context, members: int, seed: int) -> None:
     """Load realistic demo members, profiles and feedback about demo brands."""
+    from consent.demo import load_consent_demo
     from vault.demo import DEMO_PASSWORD, SHOWCASE_EMAIL, load_demo
 
     home = _home(ctx)
@@ -103,11 +116,19 @@ def demo(ctx: click.Context, members: int, seed: int) -> None:
             done = count
 
         report = load_demo(vault, members=members, seed=seed, progress=progress)
+    with home.open() as vault:
+        consent = open_consent(vault, home)
+        try:
+            shared = load_consent_demo(consent, seed=seed)
+        finally:
+            consent.close()
     click.echo(
         f"Loaded {report.members} members with {report.profile_values} profile values and "
         f"{report.feedback_entries} feedback entries about {report.brands} brands "
         f"in {report.seconds:.1f} s"
     )
+    click.echo(f"{shared.grants} demo grants (with signed receipts) from {shared.members} "
+               f"members to the demo brands")
     click.echo(f"Sign in as {SHOWCASE_EMAIL} with the password: {DEMO_PASSWORD}")
 
 
@@ -122,7 +143,7 @@ def serve(ctx: click.Context, host: str, port: int, workers: int | None) -> None
     from .server import run
 
     home = _home(ctx)
-    report = home.initialise() if home.exists() else None
+    report = _initialise(home) if home.exists() else None
     if report is None:
         raise click.ClickException(f"no store in {home.root}; run 'vrmvault init' first")
     for name in report.migrations_applied:
@@ -162,6 +183,28 @@ def restore(ctx: click.Context, path: Path, yes: bool) -> None:
     report = restore_backup(home, path, home.master_key())
     click.echo(f"Restored {path} into {home.data_path}; re-applied "
                f"{report.erasures_reapplied} erasures")
+
+
+@main.group()
+def consent() -> None:
+    """Consent housekeeping."""
+
+
+@consent.command("expire")
+@click.pass_context
+def consent_expire(ctx: click.Context) -> None:
+    """Issue receipts and ledger entries for grants that reached their end (run it daily).
+
+    Decisions deny an ended grant from its end time on, whether or not this has run.
+    """
+    home = _home(ctx.find_root())
+    with home.open() as vault:
+        opened = open_consent(vault, home)
+        try:
+            expired = opened.grants.record_expiries()
+        finally:
+            opened.close()
+    click.echo(f"Recorded the expiry of {len(expired)} grants")
 
 
 main.add_command(ledger)

@@ -54,6 +54,22 @@ class PasswordForm(FormSchema):
     password = fields.String(required=True, validate=validate.Length(max=_PASSWORD_MAX))
 
 
+class TermsForm(FormSchema):
+    agreement = fields.String(required=True, validate=validate.Length(max=40))
+    purposes = fields.List(fields.String(validate=validate.Length(max=64)),
+                           validate=validate.Length(max=32), load_default=list)
+    max_days = fields.Integer(required=True, strict=False)
+    aggregate_allowed = fields.String(validate=validate.Equal("on"))
+    sale_sharing_opt_out = fields.String(validate=validate.Equal("on"))
+
+
+class NarrowForm(FormSchema):
+    # "fields" as an attribute name would shadow marshmallow's module inside the class body.
+    selected = fields.List(fields.String(validate=validate.Length(max=64)), data_key="fields",
+                           validate=validate.Length(max=64), load_default=list)
+    ends_on = fields.Date(allow_none=True)
+
+
 class DeleteAccountForm(FormSchema):
     password = fields.String(required=True, validate=validate.Length(max=_PASSWORD_MAX))
     confirm = fields.String(

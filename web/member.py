@@ -24,6 +24,7 @@ from flask import (
     url_for,
 )
 
+from consent.events import EventTag
 from vault.catalog import ATTRIBUTES, CATEGORY_LABELS, TOUCHPOINTS, Category, DataType
 from vault.errors import NotFoundError, ValidationError
 
@@ -38,7 +39,7 @@ from .forms import (
     load,
 )
 from .sessions import current_member_id, end_session
-from .vaults import get_vault
+from .vaults import get_consent, get_vault
 
 bp = Blueprint("member", __name__, url_prefix="/member")
 
@@ -239,6 +240,10 @@ def totp_disable() -> Response:
 def export() -> Response:
     vault = get_vault()
     payload = vault.export.zip_bytes(g.member_id)
+    consent = get_consent()
+    consent.ledger.record_event(tag=EventTag.MEMBER_DATA_EXPORTED,
+                                actor=consent.principal(g.member_id),
+                                details={"format": "zip", "bytes": len(payload)})
     day = dt.datetime.fromtimestamp(vault.clock(), dt.UTC).strftime("%Y%m%d")
     return Response(payload, mimetype="application/zip", headers={
         "Content-Disposition": f'attachment; filename="vrmvault-export-{day}.zip"',
@@ -257,6 +262,11 @@ def delete_account() -> str | Response | tuple[str, int]:
     if not vault.members.check_password(g.member_id, fields["password"]):
         return render_template("delete.html", errors={
             "password": ["That is not your password."]}), 401
-    vault.erasure.erase(g.member_id)
+    consent = get_consent()
+    principal = consent.principal(g.member_id)
+    report = vault.erasure.erase(g.member_id)
+    consent.ledger.record_event(tag=EventTag.MEMBER_DATA_ERASED, actor=principal, details={
+        "subject": report.subject, "rows_deleted": report.rows_deleted,
+        "key_destroyed": report.key_destroyed})
     end_session()
     return render_template("deleted.html")

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from flask import Flask, current_app, g
 
+from consent.context import Consent, open_consent
 from vault.clock import system_clock
 from vault.home import Vault, VaultHome
 from vault.keys import MASTER_KEY_ENV, MasterKey
@@ -56,7 +57,17 @@ def get_vault() -> Vault:
     return g.vault
 
 
+def get_consent() -> Consent:
+    """Consent services over the request's vault (ledger and receipt signer included)."""
+    if "consent" not in g:
+        g.consent = open_consent(get_vault(), current_app.extensions[_EXTENSION].home)
+    return g.consent
+
+
 def close_vault(exc: BaseException | None = None) -> None:
+    consent = g.pop("consent", None)
+    if consent is not None:
+        consent.close()
     vault = g.pop("vault", None)
     if vault is not None:
         vault.close()

@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
 
+from tests.conftest import initialise_home
 from vault.home import VaultHome
 
 CHROMIUM = os.environ.get("VRMVAULT_CHROMIUM", "/usr/bin/chromium")
@@ -84,8 +85,7 @@ def browser() -> Iterator[Browser]:
 
 @pytest.fixture
 def live_home(tmp_path: Path) -> VaultHome:
-    home = VaultHome(tmp_path / "var")
-    home.initialise({})
+    home = initialise_home(VaultHome(tmp_path / "var"))
     with home.open() as vault:
         vault.brands.add("Velo Bikes", ("bikes",))
         vault.brands.add("Fresh Grocer", ("groceries",))

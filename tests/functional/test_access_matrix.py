@@ -1,8 +1,9 @@
 """Who may do what: every route of the app against every role, as one table.
 
-Roles: ``anonymous`` (no session), ``owner`` (member A, acting on A's own feedback entry) and
-``other`` (member B, acting on A's entry). The table must name every route of ``app.url_map``:
-a new route fails :func:`test_the_table_covers_every_route` until its row is added here.
+Roles: ``anonymous`` (no session), ``owner`` (member A, acting on A's own feedback entry, grant,
+receipt and agreements) and ``other`` (member B, acting on A's). The table must name every route
+of ``app.url_map``: a new route fails :func:`test_the_table_covers_every_route` until its row is
+added here.
 
 The CSRF table below is built from the same rows: every unsafe route of the page blueprints
 must refuse a request without the session's token.
@@ -10,7 +11,7 @@ must refuse a request without the session's token.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -18,22 +19,33 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
+from consent import storage as consent_storage
+from consent.context import open_consent
 from tests.conftest import GOOD_PASSWORD, AuthActions, csrf_from
 from vault.brands import Brand
+from vault.home import Vault, VaultHome
 
 from .conftest import SignedIn
 from .pages import assert_sane, error_message, location_path, snapshot
+from .test_consent_pages import share
 
 ROLES = ("anonymous", "owner", "other")
 
 ENTRY_ID = "<int(max=9223372036854775807):entry_id>"
 ENTRY = "/member/feedback/" + ENTRY_ID
+GRANT = "/member/consents/<grant_id>"
+AGREEMENT = "/member/agreements/<agreement_id>"
+CONSENT_TABLES = ("member_terms", "agreements", "grants", "receipts")
 
 
 @dataclass(frozen=True)
 class Context:
     brand: Brand
     entry_id: int
+    grant_id: str = ""          # A's grant to ``brand``
+    receipt_id: str = ""        # its receipt
+    agreement_id: str = ""      # A's agreement with ``brand`` (agreed)
+    counter_offer_id: str = ""  # A's agreement with another brand, countered: A may answer it
 
 
 Form = Callable[[Context], dict[str, Any]]
@@ -57,6 +69,7 @@ class Route:
     other: int | None = None            # member B on A's entry; the same as ``member`` if None
     form: Form = no_form
     csrf: bool = field(default=False)   # an unsafe route of a page blueprint
+    agreement: str = "agreement_id"     # which of A's agreements the route acts on
 
     @property
     def id(self) -> str:
@@ -70,12 +83,16 @@ class Route:
         return self.member
 
     def path(self, context: Context) -> str:
-        return self.rule.replace(ENTRY_ID, str(context.entry_id))
+        return (self.rule.replace(ENTRY_ID, str(context.entry_id))
+                .replace("<grant_id>", context.grant_id)
+                .replace("<receipt_id>", context.receipt_id)
+                .replace("<agreement_id>", getattr(context, self.agreement))
+                .replace("<choice>", "accept"))
 
 
 def post(rule: str, anonymous: int, member: int, *, other: int | None = None,
-         form: Form = no_form) -> Route:
-    return Route(rule, "POST", anonymous, member, other, form, csrf=True)
+         form: Form = no_form, agreement: str = "agreement_id") -> Route:
+    return Route(rule, "POST", anonymous, member, other, form, csrf=True, agreement=agreement)
 
 
 ROUTES: tuple[Route, ...] = (
@@ -106,6 +123,20 @@ ROUTES: tuple[Route, ...] = (
     Route("/member/delete", "GET", 302, 200),
     post("/member/delete", 302, 200,
          form=lambda c: {"confirm": "on", "password": GOOD_PASSWORD}),
+    # consents (issue 3)
+    Route("/member/terms", "GET", 302, 200),
+    post("/member/terms", 302, 302,
+         form=lambda c: {"agreement": "SD-BASE-A", "purposes": ["dpv:ServiceOptimisation"],
+                         "max_days": "30"}),
+    Route("/member/consents", "GET", 302, 200),
+    post(GRANT + "/withdraw", 302, 302, other=404),
+    Route(GRANT + "/narrow", "GET", 302, 200, other=404),
+    post(GRANT + "/narrow", 302, 302, other=404, form=lambda c: {"fields": ["given_name"]}),
+    Route("/member/receipts/<receipt_id>", "GET", 302, 200, other=404),
+    Route(AGREEMENT, "GET", 302, 200, other=404),
+    post(AGREEMENT + "/<choice>", 302, 302, other=404, agreement="counter_offer_id"),
+    Route("/.well-known/jwks.json", "GET", 200, 200),
+    Route("/.well-known/gpc.json", "GET", 200, 200),
 )
 
 
@@ -127,7 +158,7 @@ def test_the_csrf_table_covers_every_unsafe_page_route(app):
     unsafe = {
         (rule.rule, method)
         for rule in app.url_map.iter_rules()
-        if rule.endpoint.split(".")[0] in {"auth", "member"}
+        if rule.endpoint.split(".")[0] in {"auth", "member", "consents"}
         for method in rule.methods or () if method in {"POST", "PUT", "PATCH", "DELETE"}
     }
     assert {(r.rule, r.method) for r in ROUTES if r.csrf} == unsafe
@@ -137,8 +168,33 @@ def test_the_csrf_table_covers_every_unsafe_page_route(app):
 
 
 @pytest.fixture
-def world(alice: SignedIn, bob: SignedIn, brand: Brand) -> Context:
-    return Context(brand, alice.add_feedback(brand, comment="Alice's entry"))
+def world(alice: SignedIn, bob: SignedIn, brand: Brand, vault: Vault,
+          vault_home: VaultHome) -> Iterator[Context]:
+    """A's feedback entry, and through the consent services: A's terms, an agreement with
+    ``brand``, a grant to it with its receipt, and a counter-offer from another brand."""
+    consent_storage.initialise(vault.data)
+    consent = open_consent(vault, vault_home)
+    try:
+        grant, receipt, agreement = share(consent, alice.id, brand)
+        other_brand = vault.brands.add("Fresh Grocer")
+        offer = consent.agreements.proffer(alice.id, other_brand.id)
+        consent.agreements.brand_counters(offer.id, other_brand.id, "SD-BASE-A")
+        yield Context(brand, alice.add_feedback(brand, comment="Alice's entry"), grant.id,
+                      receipt.id, agreement.id, offer.id)
+    finally:
+        consent.close()
+
+
+def consent_rows(vault: Vault) -> dict[str, list[tuple[Any, ...]]]:
+    """Every row of the consent tables, for "nothing changed" checks."""
+    return {table: [tuple(r) for r in vault.data.all(f"SELECT * FROM {table} ORDER BY 1")]
+            for table in CONSENT_TABLES}
+
+
+def alices_consents(vault: Vault, alice: SignedIn) -> dict[str, list[tuple[Any, ...]]]:
+    return {table: [tuple(r) for r in vault.data.all(
+        f"SELECT * FROM {table} WHERE member_id = ? ORDER BY 1", (alice.id,))]
+        for table in CONSENT_TABLES}
 
 
 def client_for(role: str, app: Flask, alice: SignedIn, bob: SignedIn) -> FlaskClient:
@@ -150,7 +206,9 @@ def client_for(role: str, app: Flask, alice: SignedIn, bob: SignedIn) -> FlaskCl
 def test_access(app, vault, alice, bob, world, route, role):
     client = client_for(role, app, alice, bob)
     alices_entry = vault.feedback.get(alice.id, world.entry_id)
+    alices_before = alices_consents(vault, alice)
     before = snapshot(vault, sessions=False)
+    consents_before = consent_rows(vault)
 
     if route.method == "GET":
         response = client.get(route.path(world))
@@ -165,9 +223,14 @@ def test_access(app, vault, alice, bob, world, route, role):
     if role == "anonymous" and route.rule.startswith("/member/"):
         assert location_path(response) == "/login"
         assert snapshot(vault, sessions=False) == before, "an anonymous request changed data"
+        assert consent_rows(vault) == consents_before, "an anonymous request changed consents"
     if role == "other":
-        # Whatever B does, A's entry stays as it was.
+        # Whatever B does, A's entry, grant, receipts and agreements stay as they were.
         assert vault.feedback.get(alice.id, world.entry_id) == alices_entry
+        assert alices_consents(vault, alice) == alices_before
+    if response.status_code == 404:
+        for secret in (world.grant_id, world.receipt_id, world.agreement_id):
+            assert secret not in response.get_data(as_text=True)
 
 
 def test_anonymous_never_gets_a_member_page(app, world):
@@ -213,6 +276,7 @@ def test_unsafe_routes_refuse_a_missing_or_wrong_csrf_token(app, vault, alice, b
                                                             route):
     tokens = wrong_tokens(AuthActions(app.test_client()))
     before = snapshot(vault)
+    consents_before = consent_rows(vault)
     cookie = alice.cookie
 
     for case, token in tokens.items():
@@ -223,6 +287,7 @@ def test_unsafe_routes_refuse_a_missing_or_wrong_csrf_token(app, vault, alice, b
         message = error_message(response.get_data(as_text=True))
         assert "did not come from this site" in message, case
         assert snapshot(vault) == before, f"{case} changed the store"
+        assert consent_rows(vault) == consents_before, f"{case} changed consents"
 
     assert alice.cookie == cookie
     assert alice.is_signed_in()
@@ -231,10 +296,12 @@ def test_unsafe_routes_refuse_a_missing_or_wrong_csrf_token(app, vault, alice, b
 @pytest.mark.parametrize("route", CSRF_ROUTES, ids=lambda r: r.id)
 def test_anonymous_unsafe_requests_without_a_session_are_refused(app, vault, world, route):
     before = snapshot(vault)
+    consents_before = consent_rows(vault)
     response = app.test_client().post(route.path(world), data={**route.form(world),
                                                                "csrf_token": "x" * 43})
     assert response.status_code == 400
     assert snapshot(vault) == before
+    assert consent_rows(vault) == consents_before
 
 
 def test_the_token_in_the_query_string_does_not_count(alice, vault):

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from consent.events import EventTag
 from web.cli import main
 from web.config import SETTINGS
 
@@ -26,3 +27,8 @@ def test_every_setting_is_documented(setting) -> None:
 @pytest.mark.parametrize("command", sorted(main.commands))
 def test_every_cli_command_is_documented(command: str) -> None:
     assert f"`vrmvault {command}" in README
+
+
+@pytest.mark.parametrize("tag", list(EventTag), ids=str)
+def test_every_ledger_event_tag_is_documented(tag: EventTag) -> None:
+    assert f"| `{tag.value}` |" in README

@@ -121,3 +121,80 @@ def ledger(vault_home: VaultHome, master: MasterKey, clock: FrozenClock) -> Iter
     opened = open_ledger(vault_home, master, clock=clock, checkpoint_every=0)
     yield opened
     opened.close()
+
+
+# -- consent services over a real vault (issue 3) ---------------------------------------------
+from collections.abc import Iterable  # noqa: E402
+from typing import Any  # noqa: E402
+
+from consent import storage as consent_storage  # noqa: E402
+from consent.context import Consent, open_consent  # noqa: E402
+from consent.grants import BrandRequest, StoredReceipt  # noqa: E402
+from consent.model import AgreementRecord, Grant, Mode, PersonalTerms  # noqa: E402
+from consent.vocabulary import PURPOSES  # noqa: E402
+from tests.conftest import GOOD_PASSWORD  # noqa: E402
+from vault.brands import Brand  # noqa: E402
+from vault.home import Vault  # noqa: E402
+
+ALL_PURPOSES = frozenset(p.code for p in PURPOSES)
+EVERY_USE_TERM = "SD-BASE-ATP"        # permits every purpose of the catalog
+
+
+@pytest.fixture
+def consent_vault(vault: Vault) -> Vault:
+    """The test vault with the consent tables applied (as ``vrmvault init`` does)."""
+    consent_storage.initialise(vault.data)
+    return vault
+
+
+@pytest.fixture
+def consent(consent_vault: Vault, vault_home: VaultHome) -> Iterator[Consent]:
+    opened = open_consent(consent_vault, vault_home)
+    yield opened
+    opened.close()
+
+
+class Sharing:
+    """Builds members, terms, agreements and grants through the consent services."""
+
+    def __init__(self, consent: Consent) -> None:
+        self.consent = consent
+        self.vault = consent.vault
+        self._members = 0
+
+    def member(self, email: str | None = None) -> str:
+        self._members += 1
+        return self.vault.members.register(email or f"member{self._members}@example.org",
+                                           GOOD_PASSWORD)
+
+    def brand(self, name: str = "Fresh Grocer") -> Brand:
+        return self.vault.brands.add(name, ("groceries",))
+
+    def terms(self, member_id: str, *, agreement: str = EVERY_USE_TERM,
+              purposes: Iterable[str] = ALL_PURPOSES, max_days: int = 365,
+              aggregate_allowed: bool = True, **more: Any) -> PersonalTerms:
+        return self.consent.terms.update(member_id, agreement=agreement, purposes=purposes,
+                                         max_days=max_days,
+                                         aggregate_allowed=aggregate_allowed, **more)
+
+    def agree(self, member_id: str, brand_id: str) -> AgreementRecord:
+        offer = self.consent.agreements.proffer(member_id, brand_id)
+        return self.consent.agreements.brand_accepts(offer.id, brand_id)
+
+    def ready(self, member_id: str, brand_id: str, **terms: Any) -> AgreementRecord:
+        """Terms accepting every purpose, then an agreement with the brand on them."""
+        self.terms(member_id, **terms)
+        return self.agree(member_id, brand_id)
+
+    def grant(self, member_id: str, brand_id: str, purpose: str = "dpv:Personalisation",
+              fields: Iterable[str] = ("given_name", "category:interests"), *,
+              chosen: Iterable[str] | None = None, mode: Mode = Mode.INDIVIDUAL,
+              **request: Any) -> tuple[Grant, StoredReceipt]:
+        return self.consent.grants.grant(
+            member_id, BrandRequest(brand_id, purpose, frozenset(fields), mode=mode, **request),
+            fields=chosen)
+
+
+@pytest.fixture
+def sharing(consent: Consent) -> Sharing:
+    return Sharing(consent)

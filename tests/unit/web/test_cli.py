@@ -113,3 +113,37 @@ def test_backup_and_restore_round_trip(tmp_path: Path) -> None:
     result = run("--home", str(home), "restore", str(target), "--yes")
     assert result.exit_code == 0, result.output
     assert "re-applied 0 erasures" in result.output
+
+
+def test_consent_expire_records_each_ended_grant_once(tmp_path: Path) -> None:
+    import time
+
+    from consent.context import open_consent
+    from consent.grants import BrandRequest
+    from tests.conftest import GOOD_PASSWORD
+    from vault.clock import FrozenClock
+
+    home_dir = tmp_path / "var"
+    run("--home", str(home_dir), "init")
+    home = VaultHome(home_dir)
+    ten_days_ago = FrozenClock(time.time() - 10 * 86400)
+    with home.open(clock=ten_days_ago) as vault:
+        consent = open_consent(vault, home)
+        brand = vault.brands.add("Velo Bikes")
+        member = vault.members.register("erin@example.org", GOOD_PASSWORD)
+        consent.terms.update(member, agreement="SD-BASE", purposes=["dpv:ServiceProvision"],
+                             max_days=30, aggregate_allowed=False)
+        offer = consent.agreements.proffer(member, brand.id)
+        consent.agreements.brand_accepts(offer.id, brand.id)
+        consent.grants.grant(member, BrandRequest(brand.id, "dpv:ServiceProvision",
+                                                  frozenset({"city"}), days=1))
+        consent.close()
+
+    first = run("--home", str(home_dir), "consent", "expire")
+    second = run("--home", str(home_dir), "consent", "expire")
+
+    assert first.exit_code == 0 and "expiry of 1 grants" in first.output
+    assert "expiry of 0 grants" in second.output
+    with home.open() as vault:
+        events = [r["event"] for r in vault.data.all("SELECT event FROM receipts")]
+    assert events == ["given", "expired"]
