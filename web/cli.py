@@ -11,15 +11,14 @@ import os
 import sys
 import time
 from pathlib import Path
-from typing import Any
 
 import click
 
 from consent import storage as consent_storage
 from consent.context import open_consent
-from vault.errors import VaultError
 from vault.home import InitReport, VaultHome
 
+from .cli_errors import ReportingGroup
 from .config import from_environment
 from .ledger_cli import ledger
 
@@ -30,22 +29,7 @@ def _home(ctx: click.Context) -> VaultHome:
     return ctx.obj["home"]
 
 
-class _Group(click.Group):
-    """Turns domain errors into a clear message and exit status 1."""
-
-    def invoke(self, ctx: click.Context) -> Any:
-        try:
-            return super().invoke(ctx)
-        except VaultError as exc:
-            click.secho(f"error: {exc.message}", fg="red", err=True)
-            sys.exit(1)
-        except OSError as exc:
-            click.secho(f"error: {exc.strerror or exc}: {exc.filename or ''}".rstrip(": "),
-                        fg="red", err=True)
-            sys.exit(1)
-
-
-@click.group(cls=_Group)
+@click.group(cls=ReportingGroup)
 @click.option("--home", type=click.Path(path_type=Path), default=None,
               help="The vault home (default: $VRMVAULT_HOME or ./var).")
 @click.pass_context

@@ -12,28 +12,14 @@ import json
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
 
 import click
 
 from consent.ledger import Ledger, open_ledger
-from vault.errors import StoreNotInitialisedError, VaultError
+from vault.errors import StoreNotInitialisedError
 from vault.home import VaultHome
 
-
-class _LedgerGroup(click.Group):
-    """Turns domain errors into a clear message and exit status 1."""
-
-    def invoke(self, ctx: click.Context) -> Any:
-        try:
-            return super().invoke(ctx)
-        except VaultError as exc:
-            click.secho(f"error: {exc.message}", fg="red", err=True)
-            sys.exit(1)
-        except OSError as exc:
-            click.secho(f"error: {exc.strerror or exc}: {exc.filename or ''}".rstrip(": "),
-                        fg="red", err=True)
-            sys.exit(1)
+from .cli_errors import ReportingGroup
 
 
 @contextmanager
@@ -48,7 +34,7 @@ def _open(ctx: click.Context) -> Iterator[Ledger]:
         ledger.close()
 
 
-@click.group(cls=_LedgerGroup)
+@click.group(cls=ReportingGroup)
 def ledger() -> None:
     """The tamper-evident ledger of consent, access, erasure and data subject requests."""
 
