@@ -67,7 +67,7 @@ class unsafe_PlaintextCipher(MemberCipher):
     __slots__ = ()
 
     def __init__(self) -> None:
-        pass
+        """No key and no AEAD: the parent's state is deliberately left unset."""
 
     def seal(self, aad: bytes, plaintext: bytes) -> bytes:
         return plaintext

@@ -43,7 +43,7 @@ class SignupForm(FormSchema):
 
 
 class LoginForm(SignupForm):
-    pass
+    """The sign-up fields; the password policy applies at sign-up only, never at sign-in."""
 
 
 class CodeForm(FormSchema):
