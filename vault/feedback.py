@@ -136,20 +136,25 @@ class FeedbackService:
     def add_many(self, entries: Sequence[tuple[str, FeedbackInput]]) -> list[int]:
         """Store validated entries (of one or many members) in one transaction; their ids."""
         now = int(self._clock())
-        members: dict[str, tuple[int, MemberCipher]] = {}
+        numbers: dict[str, int] = {}
+        comments: dict[str, list[tuple[int, bytes, bytes]]] = {}
         with self._db.transaction():
             first = self._next_id()
             rows = []
             for offset, (member_id, e) in enumerate(entries):
-                member = members.get(member_id)
-                if member is None:
-                    member = members[member_id] = (self._member_num(member_id),
-                                                   self._keys.cipher(member_id))
+                if member_id not in numbers:
+                    numbers[member_id] = self._member_num(member_id)
                 entry_id = first + offset
-                sealed = member[1].seal(_aad(member_id, entry_id), e.comment.encode()) \
-                    if e.comment else None
-                rows.append((entry_id, member[0], e.brand_id, e.touchpoint, e.rating, e.nps,
-                             sealed, e.occurred_on, now))
+                if e.comment:
+                    comments.setdefault(member_id, []).append(
+                        (offset, _aad(member_id, entry_id), e.comment.encode()))
+                rows.append([entry_id, numbers[member_id], e.brand_id, e.touchpoint, e.rating,
+                             e.nps, None, e.occurred_on, now])
+            # Each member's comments sealed together under their key.
+            for member_id, pending in comments.items():
+                sealed = self._keys.cipher(member_id).seal_many([(a, p) for _, a, p in pending])
+                for (offset, _, _), value in zip(pending, sealed, strict=True):
+                    rows[offset][6] = value
             self._db.executemany(
                 "INSERT INTO feedback (id, member_num, brand_id, touchpoint, rating, nps,"
                 " comment_sealed, occurred_on, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -196,8 +201,17 @@ class FeedbackService:
         )
         if not rows:
             return []
-        cipher = self._keys.cipher(member_id)
-        return [self._entry(member_id, row, cipher) for row in rows]
+        sealed = [(i, row["comment_sealed"]) for i, row in enumerate(rows)
+                  if row["comment_sealed"]]
+        comments = dict(zip(
+            (i for i, _ in sealed),
+            self._keys.cipher(member_id).open_many(
+                [(_aad(member_id, rows[i]["id"]), value) for i, value in sealed]),
+            strict=True))
+        return [FeedbackEntry(row["id"], row["brand_id"], row["touchpoint"], row["rating"],
+                              row["nps"], comments[i].decode() if i in comments else "",
+                              row["occurred_on"], row["updated_at"])
+                for i, row in enumerate(rows)]
 
     def by_touchpoint(self, brand_id: str | None = None) -> list[TouchpointSummary]:
         """Counts, mean rating and NPS per touchpoint, over everyone (or one brand)."""

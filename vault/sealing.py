@@ -51,6 +51,29 @@ class MemberCipher:
         except InvalidTag as exc:
             raise IntegrityError("a sealed value failed authentication") from exc
 
+    def seal_many(self, items: list[tuple[bytes, bytes]]) -> list[bytes]:
+        """Seal ``(aad, plaintext)`` pairs in one go: nonces from one ``urandom`` call."""
+        nonces = os.urandom(NONCE_BYTES * len(items))
+        encrypt = self._aead.encrypt
+        sealed = []
+        for index, (aad, plaintext) in enumerate(items):
+            nonce = nonces[index * NONCE_BYTES:(index + 1) * NONCE_BYTES]
+            sealed.append(VERSION + nonce + encrypt(nonce, plaintext, aad))
+        return sealed
+
+    def open_many(self, items: list[tuple[bytes, bytes]]) -> list[bytes]:
+        """Open ``(aad, sealed)`` pairs; :class:`IntegrityError` if any one fails."""
+        decrypt = self._aead.decrypt
+        opened = []
+        for aad, sealed in items:
+            if sealed[:1] != VERSION or len(sealed) < _MINIMUM:
+                raise IntegrityError("a sealed value is damaged or of an unknown version")
+            try:
+                opened.append(decrypt(sealed[1:13], sealed[13:], aad))
+            except InvalidTag as exc:
+                raise IntegrityError("a sealed value failed authentication") from exc
+        return opened
+
     def seal_text(self, aad: bytes, text: str) -> bytes:
         return self.seal(aad, text.encode())
 
@@ -74,3 +97,9 @@ class unsafe_PlaintextCipher(MemberCipher):
 
     def open(self, aad: bytes, sealed: bytes) -> bytes:
         return sealed
+
+    def seal_many(self, items: list[tuple[bytes, bytes]]) -> list[bytes]:
+        return [plaintext for _, plaintext in items]
+
+    def open_many(self, items: list[tuple[bytes, bytes]]) -> list[bytes]:
+        return [sealed for _, sealed in items]
