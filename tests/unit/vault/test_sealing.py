@@ -96,3 +96,30 @@ def test_a_sealed_profile_value_cannot_be_moved_to_another_field(vault, member_i
     )
     with pytest.raises(IntegrityError):
         vault.profile.get(member_id)
+
+
+def test_seal_many_and_open_many_agree_with_the_single_value_forms() -> None:
+    from vault.sealing import MemberCipher, associated_data
+
+    cipher = MemberCipher(bytes(range(32)))
+    items = [(associated_data("m" * 32, "feedback", n, "comment"), f"comment {n}".encode())
+             for n in range(1, 40)]
+    sealed = cipher.seal_many(items)
+    assert len({s[1:13] for s in sealed}) == len(items)          # every nonce different
+    assert [cipher.open(aad, s) for (aad, _), s in zip(items, sealed, strict=True)] == \
+        [p for _, p in items]
+    assert cipher.open_many([(aad, s) for (aad, _), s in zip(items, sealed, strict=True)]) == \
+        [p for _, p in items]
+
+
+def test_open_many_fails_as_a_whole_when_one_value_is_bound_elsewhere() -> None:
+    from vault.errors import IntegrityError
+    from vault.sealing import MemberCipher, associated_data
+
+    cipher = MemberCipher(bytes(range(32)))
+    aads = [associated_data("m" * 32, "feedback", n, "comment") for n in (1, 2)]
+    sealed = cipher.seal_many([(a, b"text") for a in aads])
+    with pytest.raises(IntegrityError):
+        cipher.open_many([(aads[0], sealed[0]), (aads[0], sealed[1])])   # swapped record
+    with pytest.raises(IntegrityError):
+        cipher.open_many([(aads[0], sealed[0][:20])])                   # truncated
