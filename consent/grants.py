@@ -161,6 +161,13 @@ class ConsentService:
 
     def narrow(self, member_id: str, grant_id: str, *, fields: Iterable[str] | None = None,
                ends_at: int | None = None) -> tuple[Grant, StoredReceipt]:
+        # Read, check and write under the write lock (BEGIN IMMEDIATE): two tabs or workers
+        # narrowing one grant at once cannot each undo what the other removed.
+        with self._db.transaction():
+            return self._narrow(member_id, grant_id, fields, ends_at)
+
+    def _narrow(self, member_id: str, grant_id: str, fields: Iterable[str] | None,
+                ends_at: int | None) -> tuple[Grant, StoredReceipt]:
         grant = self._active(member_id, grant_id)
         now = int(self._clock())
         new_fields = grant.fields if fields is None else frozenset(fields)
@@ -175,18 +182,17 @@ class ConsentService:
             errors["fields"] = ["Nothing changed: untick a field or choose an earlier end."]
         if errors:
             raise ValidationError(errors)
-        with self._db.transaction():
-            self._db.execute(
-                "UPDATE grants SET fields = ?, ends_at = ?, version = version + 1,"
-                " updated_at = ? WHERE id = ?",
-                (json.dumps(sorted(new_fields)), new_end, now, grant_id))
-            grant = self.get(member_id, grant_id)
-            return grant, self._issue(grant, GrantEvent.NARROWED, now)
+        self._db.execute(
+            "UPDATE grants SET fields = ?, ends_at = ?, version = version + 1,"
+            " updated_at = ? WHERE id = ?",
+            (json.dumps(sorted(new_fields)), new_end, now, grant_id))
+        grant = self.get(member_id, grant_id)
+        return grant, self._issue(grant, GrantEvent.NARROWED, now)
 
     def withdraw(self, member_id: str, grant_id: str) -> tuple[Grant, StoredReceipt]:
-        self._active(member_id, grant_id)
         now = int(self._clock())
-        with self._db.transaction():
+        with self._db.transaction():   # checked and changed under the write lock
+            self._active(member_id, grant_id)
             self._db.execute(
                 "UPDATE grants SET status = 'withdrawn', withdrawn_at = ?, updated_at = ?,"
                 " version = version + 1 WHERE id = ?", (now, now, grant_id))
@@ -200,12 +206,15 @@ class ConsentService:
         expired = [grant_from_row(r) for r in self._db.all(
             "SELECT * FROM grants WHERE status = 'active' AND ends_at <= ?"
             " AND expiry_recorded = 0", (now,))]
+        recorded = []
         for grant in expired:
             with self._db.transaction():
-                self._db.execute("UPDATE grants SET expiry_recorded = 1 WHERE id = ?",
-                                 (grant.id,))
-                self._issue(grant, GrantEvent.EXPIRED, now)
-        return expired
+                # Only the run that flips the flag issues the receipt (concurrent sweeps).
+                if self._db.execute("UPDATE grants SET expiry_recorded = 1 WHERE id = ?"
+                                    " AND expiry_recorded = 0", (grant.id,)).rowcount:
+                    self._issue(grant, GrantEvent.EXPIRED, now)
+                    recorded.append(grant)
+        return recorded
 
     # -- reading ------------------------------------------------------------------------------
     def get(self, member_id: str, grant_id: str) -> Grant:

@@ -94,23 +94,27 @@ class TermsService:
             days = 0
         if errors:
             raise ValidationError(errors)
-        current = self.get(member_id)
-        opt_out = current.gpc_opt_out if sale_sharing_opt_out is None else sale_sharing_opt_out
-        return self._save(current, agreement=agreement, purposes=frozenset(purpose_set),
-                          max_days=days, aggregate_allowed=bool(aggregate_allowed),
-                          gpc_opt_out=opt_out,
-                          gpc_at=current.gpc_at if opt_out else None)
+        with self._db.transaction():   # read-modify-write under the write lock
+            current = self.get(member_id)
+            opt_out = current.gpc_opt_out if sale_sharing_opt_out is None \
+                else sale_sharing_opt_out
+            return self._save(current, agreement=agreement, purposes=frozenset(purpose_set),
+                              max_days=days, aggregate_allowed=bool(aggregate_allowed),
+                              gpc_opt_out=opt_out,
+                              gpc_at=current.gpc_at if opt_out else None)
 
     def record_gpc(self, member_id: str) -> bool:
         """A GPC signal from this member's browser: opt out of sale/sharing. True if new."""
-        current = self.get(member_id)
-        if current.gpc_opt_out and current.gpc_at is not None:
-            return False   # already opted out by GPC
-        # New, or an opt-out the member set by hand: from now on it stands via GPC too.
-        self._save(current, agreement=current.agreement, purposes=current.purposes,
-                   max_days=current.max_days, aggregate_allowed=current.aggregate_allowed,
-                   gpc_opt_out=True, gpc_at=int(self._clock()), via_gpc=True)
-        return True
+        with self._db.transaction():
+            current = self.get(member_id)
+            if current.gpc_opt_out and current.gpc_at is not None:
+                return False   # already opted out by GPC
+            # New, or an opt-out the member set by hand: from now on it stands via GPC too.
+            self._save(current, agreement=current.agreement, purposes=current.purposes,
+                       max_days=current.max_days,
+                       aggregate_allowed=current.aggregate_allowed,
+                       gpc_opt_out=True, gpc_at=int(self._clock()), via_gpc=True)
+            return True
 
     def _save(self, current: PersonalTerms, *, via_gpc: bool = False, **values: Any
               ) -> PersonalTerms:
@@ -168,28 +172,39 @@ class AgreementService:
             (agreement_id, member_id, brand_id, self._terms.get(member_id).agreement, now, now))
         return self.get(agreement_id)
 
+    # Each answer checks the offer's state and changes it under the write lock, so two
+    # answers to one offer (a second counter-offer, accept racing reject) cannot both win.
     def brand_accepts(self, agreement_id: str, brand_id: str) -> AgreementRecord:
-        record = self._brands_open(agreement_id, brand_id, AgreementStatus.PROFFERED)
-        return self._agree(record, record.proffered)
+        with self._db.transaction():
+            record = self._brands_open(agreement_id, brand_id, AgreementStatus.PROFFERED)
+            return self._agree(record, record.proffered)
 
     def brand_counters(self, agreement_id: str, brand_id: str, code: str) -> AgreementRecord:
-        record = self._brands_open(agreement_id, brand_id, AgreementStatus.PROFFERED)
-        if code not in AGREEMENT_BY_CODE:
-            raise ValidationError({"agreement": ["A counter-offer must come from the roster."]})
-        if code == record.proffered:
-            raise ValidationError({"agreement": ["That is the term offered: accept it."]})
-        self._set(agreement_id, "status = 'countered', countered = ?", code)
-        return self.get(agreement_id)
+        with self._db.transaction():
+            record = self._brands_open(agreement_id, brand_id, AgreementStatus.PROFFERED)
+            if code not in AGREEMENT_BY_CODE:
+                raise ValidationError(
+                    {"agreement": ["A counter-offer must come from the roster."]})
+            if code == record.proffered:
+                raise ValidationError({"agreement": ["That is the term offered: accept it."]})
+            self._set(agreement_id, "status = 'countered', countered = ?", code)
+            return self.get(agreement_id)
 
     def brand_rejects(self, agreement_id: str, brand_id: str) -> AgreementRecord:
-        record = self.get(agreement_id)
-        if record.brand_id != brand_id or record.status not in (AgreementStatus.PROFFERED,):
-            raise NotFoundError("no open offer for this brand")
-        self._set(agreement_id, "status = 'rejected'")
-        return self.get(agreement_id)
+        with self._db.transaction():
+            record = self.get(agreement_id)
+            if record.brand_id != brand_id or record.status is not AgreementStatus.PROFFERED:
+                raise NotFoundError("no open offer for this brand")
+            self._set(agreement_id, "status = 'rejected'")
+            return self.get(agreement_id)
 
     def member_decides(self, agreement_id: str, member_id: str, *, accept: bool
                        ) -> AgreementRecord:
+        with self._db.transaction():   # accept and reject cannot both win
+            return self._member_decides(agreement_id, member_id, accept)
+
+    def _member_decides(self, agreement_id: str, member_id: str, accept: bool
+                        ) -> AgreementRecord:
         record = self.get(agreement_id)
         if record.member_id != member_id or record.status is not AgreementStatus.COUNTERED:
             raise NotFoundError("no counter-offer waiting for you")

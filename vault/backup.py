@@ -144,6 +144,9 @@ def _prepare(
             present = data.one("SELECT 1 FROM members WHERE id = ?", (row["member_id"],))
             erasure.delete_rows(row["member_id"], erased_at=row["erased_at"])
             reapplied += 1 if present else 0
+        # Sessions in a backup may have been ended since ("sign out everywhere", a stolen
+        # cookie revoked): a restore never brings one back. Everyone signs in again.
+        data.execute("DELETE FROM web_sessions")
         members = data.one("SELECT count(*) FROM members")[0]
         data.checkpoint()
     finally:

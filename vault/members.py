@@ -8,6 +8,7 @@ for unknown addresses, and is throttled per address and per client.
 
 from __future__ import annotations
 
+import base64
 import os
 import unicodedata
 from dataclasses import dataclass
@@ -19,6 +20,7 @@ from .clock import Clock
 from .errors import (
     AuthenticationError,
     ConflictError,
+    IntegrityError,
     NotFoundError,
     SecondFactorRequiredError,
     ValidationError,
@@ -139,15 +141,14 @@ class MemberService:
             raise AuthenticationError() from None
         by_address = self._throttle_subjects.digest("address:" + email)
         by_client = self._throttle_subjects.digest("client:" + client)
-        self.throttle.check(by_address, by_client)
+        self.throttle.attempt(by_address, by_client)
         row = self._db.one(
             "SELECT id, password_hash, totp_sealed FROM members WHERE email_index = ?",
             (self._blind_index.digest(email),),
         )
         if not self._hasher.verify(row["password_hash"] if row else None, password):
-            self.throttle.failed(by_address, by_client)
-            raise AuthenticationError()
-        self.throttle.succeeded(by_address)
+            raise AuthenticationError()   # the attempt stays counted
+        self.throttle.succeeded(by_address, by_client)
         member_id = row["id"]
         if self._hasher.needs_rehash(row["password_hash"]):
             self._db.execute("UPDATE members SET password_hash = ? WHERE id = ?",
@@ -159,11 +160,10 @@ class MemberService:
     def check_password(self, member_id: str, password: str) -> bool:
         """Re-authentication before a destructive step; throttled like sign-in."""
         subject = self._throttle_subjects.digest("reauth:" + member_id)
-        self.throttle.check(subject)
+        self.throttle.attempt(subject)
         row = self._db.one("SELECT password_hash FROM members WHERE id = ?", (member_id,))
         if row is None or not self._hasher.verify(row["password_hash"], password):
-            self.throttle.failed(subject)
-            return False
+            return False   # the attempt stays counted
         self.throttle.succeeded(subject)
         return True
 
@@ -177,7 +177,26 @@ class MemberService:
             name=self.get(member_id).email, issuer_name="vrmvault"
         )
 
+    def seal_pending_totp(self, member_id: str, secret: str) -> str:
+        """The secret being set up, sealed for keeping in the web session until confirmed."""
+        sealed = self._keys.cipher(member_id).seal_text(
+            associated_data(member_id, "members", member_id, "totp-pending"), secret)
+        return base64.urlsafe_b64encode(sealed).decode()
+
+    def open_pending_totp(self, member_id: str, token: str) -> str:
+        try:
+            sealed = base64.urlsafe_b64decode(token.encode())
+        except (ValueError, TypeError) as exc:
+            raise IntegrityError("a pending TOTP secret is damaged") from exc
+        return self._keys.cipher(member_id).open_text(
+            associated_data(member_id, "members", member_id, "totp-pending"), sealed)
+
     def enable_totp(self, member_id: str, secret: str, code: str) -> None:
+        # Replacing a second factor that is on would let a session holder lock the owner out:
+        # it must be turned off (which needs the password) first.
+        row = self._db.one("SELECT totp_sealed FROM members WHERE id = ?", (member_id,))
+        if row is not None and row["totp_sealed"] is not None:
+            raise ConflictError("Two-step sign-in is on already; turn it off first.")
         step = self._matching_step(secret, code, last_step=None)
         if step is None:
             raise ValidationError({"code": ["That code is not right. Codes change every 30 s."]})
@@ -197,7 +216,8 @@ class MemberService:
 
     def verify_totp(self, member_id: str, code: str, *, client: str) -> None:
         subject = self._throttle_subjects.digest("totp:" + member_id)
-        self.throttle.check(subject)
+        by_client = self._throttle_subjects.digest("client:" + client)
+        self.throttle.attempt(subject, by_client)
         # Read and advance the last accepted step under the write lock, so two concurrent
         # requests cannot both accept the same code.
         with self._db.transaction():
@@ -214,9 +234,8 @@ class MemberService:
                 self._db.execute("UPDATE members SET totp_last_step = ? WHERE id = ?",
                                  (step, member_id))
         if step is None:
-            self.throttle.failed(subject, self._throttle_subjects.digest("client:" + client))
-            raise AuthenticationError("That code is not right.")
-        self.throttle.succeeded(subject)
+            raise AuthenticationError("That code is not right.")   # the attempt stays counted
+        self.throttle.succeeded(subject, by_client)
 
     def _matching_step(self, secret: str, code: str, *, last_step: int | None) -> int | None:
         code = (code or "").strip().replace(" ", "")

@@ -17,6 +17,8 @@ from typing import Any
 from .clock import Clock
 from .storage import Database
 
+ANONYMOUS_LIFETIME = 60 * 60
+
 
 def _hash(token: str) -> bytes:
     return hashlib.sha256(token.encode()).digest()
@@ -53,11 +55,16 @@ class SessionStore:
     def create(self, *, member_id: str | None, data: dict[str, Any], device: str) -> str:
         token = secrets.token_urlsafe(32)
         now = int(self._clock())
+        # An anonymous session (a form's CSRF token) lives an hour at most.
+        lifetime = self.absolute if member_id is not None else min(ANONYMOUS_LIFETIME,
+                                                                   self.absolute)
+        # Ended sessions are deleted as new ones are made (indexed), so the table stays small.
+        self._db.execute("DELETE FROM web_sessions WHERE expires_at <= ?", (now,))
         self._db.execute(
             "INSERT INTO web_sessions (id_hash, member_id, data, device, created_at, last_seen,"
             " expires_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
             (_hash(token), member_id, json.dumps(data), device[:80], now, now,
-             now + self.absolute),
+             now + lifetime),
         )
         return token
 

@@ -34,6 +34,18 @@ class LoginThrottle:
         if wait:
             raise ThrottledError(retry_after=wait)
 
+    def attempt(self, *subjects: bytes) -> None:
+        """Reserve one attempt for every subject, atomically: refuse while any is locked,
+        else count the attempt as a failure now (and lock if it is one too many).
+
+        Counting before the password is checked is what stops parallel guesses: every worker
+        takes the write lock here, so the sixth concurrent guess sees five counted ones.
+        :meth:`succeeded` takes the count back for a right answer.
+        """
+        with self._db.transaction():
+            self.check(*subjects)
+            self.failed(*subjects)
+
     def failed(self, *subjects: bytes) -> None:
         now = int(self._clock())
         with self._db.transaction():
@@ -56,5 +68,13 @@ class LoginThrottle:
                     (subject, failures, now, now + lock),
                 )
 
-    def succeeded(self, subject: bytes) -> None:
-        self._db.execute("DELETE FROM login_throttle WHERE subject = ?", (subject,))
+    def succeeded(self, subject: bytes, *shared: bytes) -> None:
+        """A right answer: forget ``subject``; give one attempt back to each ``shared``
+        subject (a client address many people may use)."""
+        with self._db.transaction():
+            self._db.execute("DELETE FROM login_throttle WHERE subject = ?", (subject,))
+            for other in shared:
+                self._db.execute(
+                    "UPDATE login_throttle SET failures = max(failures - 1, 0),"
+                    " locked_until = CASE WHEN failures - 1 < ? THEN 0 ELSE locked_until END"
+                    " WHERE subject = ?", (FREE_FAILURES, other))

@@ -26,7 +26,7 @@ from flask import (
 
 from consent.events import EventTag
 from vault.catalog import ATTRIBUTES, CATEGORY_LABELS, TOUCHPOINTS, Category, DataType
-from vault.errors import NotFoundError, ValidationError
+from vault.errors import ConflictError, NotFoundError, ValidationError
 
 from .forms import (
     MULTI_VALUE,
@@ -178,7 +178,8 @@ def feedback_delete(entry_id: int) -> Response:
 def security() -> str:
     vault = get_vault()
     member = vault.members.get(g.member_id)
-    pending = session.get(TOTP_PENDING)
+    sealed = session.get(TOTP_PENDING)
+    pending = vault.members.open_pending_totp(g.member_id, sealed) if sealed else None
     qr_svg = uri = None
     if pending and not member.totp_enabled:
         uri = vault.members.totp_uri(g.member_id, pending)
@@ -200,18 +201,29 @@ def end_all_sessions() -> Response:
 
 @bp.post("/totp/start")
 def totp_start() -> Response:
-    session[TOTP_PENDING] = get_vault().members.new_totp_secret()
+    members = get_vault().members
+    if members.get(g.member_id).totp_enabled:
+        flash("Two-step sign-in is on already; turn it off first to set up a new app.", "error")
+        return redirect(url_for("member.security"))
+    # Sealed under the member's key: session rows are not where secrets go in clear.
+    session[TOTP_PENDING] = members.seal_pending_totp(g.member_id, members.new_totp_secret())
     return redirect(url_for("member.security"))
 
 
 @bp.post("/totp/confirm")
 def totp_confirm() -> Response:
-    secret = session.get(TOTP_PENDING)
-    if not secret:
+    sealed = session.get(TOTP_PENDING)
+    if not sealed:
         return redirect(url_for("member.security"))
+    members = get_vault().members
     try:
         fields = load(CodeForm(), form_data(request.form))
-        get_vault().members.enable_totp(g.member_id, secret, fields["code"])
+        members.enable_totp(g.member_id, members.open_pending_totp(g.member_id, sealed),
+                            fields["code"])
+    except ConflictError as exc:
+        session.pop(TOTP_PENDING, None)
+        flash(exc.message, "error")
+        return redirect(url_for("member.security"))
     except ValidationError:
         flash("That code is not right. Check your authenticator app and try again.", "error")
         return redirect(url_for("member.security"))

@@ -17,7 +17,7 @@ import secrets
 from urllib.parse import parse_qsl
 
 from flask import Flask, Response, request, session
-from werkzeug.exceptions import BadRequest
+from werkzeug.exceptions import BadRequest, UnsupportedMediaType
 
 CSRF_FIELD = "csrf_token"
 CSRF_KEY = "csrf"
@@ -54,10 +54,17 @@ def csrf_token() -> str:
     return token
 
 
+class UnsupportedFormError(UnsupportedMediaType):
+    description = "This page only accepts ordinary form submissions."
+
+
 def check_form_encoding() -> None:
-    if request.mimetype != "application/x-www-form-urlencoded" or request.method not in \
-            UNSAFE_METHODS:
+    if request.method not in UNSAFE_METHODS or request.blueprint not in FORM_BLUEPRINTS:
         return
+    # Our pages only send urlencoded forms; anything else (multipart would bypass the strict
+    # UTF-8 check below) is refused rather than parsed.
+    if request.mimetype not in ("application/x-www-form-urlencoded", ""):
+        raise UnsupportedFormError()
     raw = request.get_data(cache=True, parse_form_data=False)
     try:
         # Both raw UTF-8 and percent-encoded bytes must decode strictly.
@@ -86,7 +93,9 @@ def set_security_headers(response: Response) -> Response:
     headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
     if request.is_secure:
         headers.setdefault("Strict-Transport-Security", "max-age=63072000; includeSubDomains")
-    if not request.path.startswith("/static/"):
+    if request.path.startswith("/.well-known/") and "Cache-Control" in headers:
+        pass   # public, non-personal documents set their own caching
+    elif not request.path.startswith("/static/"):
         headers["Cache-Control"] = "no-store"
         headers.setdefault("Pragma", "no-cache")
     return response

@@ -347,3 +347,17 @@ def test_restore_needs_a_source_and_a_key_store(vault, vault_home, master, tmp_p
     with pytest.raises(StoreNotInitialisedError if missing == "key store" else StoreError):
         restore(vault_home, source, master)
     assert home_snapshot(vault_home.root) == before
+
+
+def test_restore_never_brings_back_a_session(vault, vault_home, master, tmp_path):
+    member = vault.members.register("dana@example.org", GOOD_PASSWORD)
+    vault.sessions.create(member_id=member, data={}, device="phone")
+    source = tmp_path / "with-session.backup"
+    backup(vault, source)
+    vault.sessions.delete_for_member(member)        # "sign out everywhere" after the backup
+    vault.close()
+
+    restore(vault_home, source, master)
+
+    with vault_home.open() as restored:
+        assert restored.data.one("SELECT count(*) FROM web_sessions")[0] == 0

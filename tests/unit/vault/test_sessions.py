@@ -81,9 +81,9 @@ def test_idle_expiry(vault, sessions, clock):
     assert stored(vault) == []  # an expired session is deleted when met
 
 
-def test_activity_keeps_a_session_alive_until_the_absolute_limit(sessions, clock):
+def test_activity_keeps_a_session_alive_until_the_absolute_limit(sessions, clock, member_id):
     assert sessions.absolute == SESSION_ABSOLUTE
-    token = sessions.create(member_id=None, data={}, device="")
+    token = sessions.create(member_id=member_id, data={}, device="")
     step = SESSION_IDLE - 60
     elapsed = 0
     while elapsed + step < SESSION_ABSOLUTE:
@@ -125,3 +125,18 @@ def test_prune_removes_idle_and_expired_sessions(vault, sessions, clock):
     clock.advance(2)
     assert sessions.prune() == 1
     assert sessions.load(fresh) is not None and sessions.load(stale) is None
+
+
+def test_an_anonymous_session_lives_an_hour_and_ended_rows_are_pruned(vault, sessions, clock):
+    from vault.sessions import ANONYMOUS_LIFETIME
+
+    crawler = [sessions.create(member_id=None, data={"csrf": "x"}, device="")
+               for _ in range(50)]
+    for _ in range(2):                               # kept active within the idle limit
+        clock.advance(ANONYMOUS_LIFETIME // 2 - 100)
+        assert sessions.load(crawler[0]) is not None
+        sessions.touch(crawler[0])
+    clock.advance(200)
+    assert sessions.load(crawler[0]) is None        # touched, but past its hour
+    sessions.create(member_id=None, data={}, device="")
+    assert len(stored(vault)) == 1                   # the ended rows went as a new one came

@@ -1,0 +1,106 @@
+"""``vrmvault brand``: register brands as OAuth clients, list, disable, rotate their secrets.
+
+Registered in ``web/cli.py`` with ``main.add_command(brand)``; like every command there it takes
+the vault home from ``ctx.obj["home"]``, and needs a store on which ``vrmvault init`` applied the
+gateway's migrations. Failures are one line on stderr and exit status 1 (the group catches domain
+errors itself). A client secret is printed exactly twice in its life: by ``create`` and by
+``rotate-secret``, as JSON on stdout for the operator to hand to the brand; ``list`` never shows
+one, and the store keeps only a keyed hash.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import click
+
+from brand_gateway import storage as gateway_storage
+from brand_gateway.clients import ClientRegistry, ClientSecretHasher
+from vault.errors import StoreNotInitialisedError
+from vault.home import VaultHome
+
+from .cli_errors import ReportingGroup
+
+
+@contextmanager
+def _registry(ctx: click.Context) -> Iterator[ClientRegistry]:
+    home: VaultHome = ctx.obj["home"]
+    if not home.exists():
+        raise StoreNotInitialisedError(f"no store in {home.root}; run 'vrmvault init' first")
+    with home.open() as vault:
+        gateway_storage.require_current(vault.data)
+        yield ClientRegistry(database=vault.data, clock=vault.clock,
+                             hasher=ClientSecretHasher.from_master(vault.master))
+
+
+@click.group(cls=ReportingGroup)
+def brand() -> None:
+    """Brands as OAuth clients: register, list, disable, rotate secrets."""
+
+
+@brand.command()
+@click.option("--name", required=True, help="The brand's name (unique).")
+@click.option("--redirect-uri", "redirect_uris", multiple=True, required=True,
+              help="An exact redirect URI (https, or http on a loopback host); repeatable.")
+@click.option("--category", "categories", multiple=True,
+              help="A category the brand trades in, e.g. bikes; repeatable.")
+@click.pass_context
+def create(ctx: click.Context, name: str, redirect_uris: tuple[str, ...],
+           categories: tuple[str, ...]) -> None:
+    """Register a brand as a confidential client and print its credentials as JSON, once."""
+    with _registry(ctx) as registry:
+        client, secret = registry.create(name, redirect_uris, categories)
+    click.echo(json.dumps({
+        "client_id": client.client_id,
+        "client_secret": secret,
+        "brand_id": client.brand_id,
+        "redirect_uris": list(client.redirect_uris),
+    }, indent=2))
+    click.secho("Hand the secret to the brand now: it is not stored and cannot be shown again.",
+                err=True)
+
+
+@brand.command("list")
+@click.pass_context
+def list_clients(ctx: click.Context) -> None:
+    """List the registered clients (never their secrets)."""
+    with _registry(ctx) as registry:
+        clients = registry.list()
+    if not clients:
+        click.echo("No brands are registered; add one with 'vrmvault brand create'.")
+        return
+    rows = [("CLIENT ID", "BRAND", "BRAND ID", "STATUS", "CREATED", "REDIRECT URIS")]
+    for client in clients:
+        created = dt.datetime.fromtimestamp(client.created_at, dt.UTC).date().isoformat()
+        rows.append((client.client_id, client.brand_name, client.brand_id, client.status,
+                     created, " ".join(client.redirect_uris)))
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]) - 1)]
+    for row in rows:
+        cells = [cell.ljust(width) for cell, width in zip(row, widths, strict=False)]
+        click.echo("  ".join([*cells, row[-1]]))
+
+
+@brand.command()
+@click.argument("client_id")
+@click.pass_context
+def disable(ctx: click.Context, client_id: str) -> None:
+    """Disable CLIENT_ID: its secret stops authenticating at once."""
+    with _registry(ctx) as registry:
+        client = registry.disable(client_id)
+    click.echo(f"Disabled {client.client_id} ({client.brand_name}); it can no longer "
+               "authenticate")
+
+
+@brand.command("rotate-secret")
+@click.argument("client_id")
+@click.pass_context
+def rotate_secret(ctx: click.Context, client_id: str) -> None:
+    """Give CLIENT_ID a new secret, printed as JSON once; the old one stops working at once."""
+    with _registry(ctx) as registry:
+        secret = registry.rotate_secret(client_id)
+    click.echo(json.dumps({"client_id": client_id, "client_secret": secret}, indent=2))
+    click.secho("Hand the new secret to the brand now: it is not stored and cannot be shown "
+                "again.", err=True)
