@@ -14,10 +14,12 @@ from pathlib import Path
 
 import click
 
+from brand_gateway import storage as gateway_storage
 from consent import storage as consent_storage
 from consent.context import open_consent
 from vault.home import InitReport, VaultHome
 
+from .brand_cli import brand
 from .cli_errors import ReportingGroup
 from .config import from_environment
 from .ledger_cli import ledger
@@ -72,6 +74,7 @@ def _initialise(home: VaultHome) -> InitReport:
     report = home.initialise()
     with home.open() as vault:
         applied = consent_storage.initialise(vault.data)
+        applied += gateway_storage.initialise(vault.data)
         open_consent(vault, home).close()
     report.migrations_applied.extend(applied)
     return report
@@ -192,3 +195,4 @@ def consent_expire(ctx: click.Context) -> None:
 
 
 main.add_command(ledger)
+main.add_command(brand)

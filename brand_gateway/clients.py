@@ -1,0 +1,265 @@
+"""Brands as OAuth 2.0 confidential clients: registration, secrets, authentication.
+
+Invariants:
+- A client secret exists in clear only in the return value of :meth:`ClientRegistry.create` and
+  :meth:`ClientRegistry.rotate_secret`, for the operator to hand to the brand once; the store
+  keeps a keyed hash of it, and nothing here logs it.
+- Rotating a secret replaces the hash in one statement: the old secret stops working at once.
+- Redirect URIs follow RFC 9700 sec. 2.1 and OAuth 2.1 sec. 2.3.1: registered in full and
+  compared as exact strings; absolute ``https`` URIs, or ``http`` on a loopback host only; no
+  fragment (RFC 6749 sec. 3.1.2), no wildcard, no user information; at most
+  :data:`MAX_REDIRECT_URIS`. Loopback URIs match exactly too, port included: RFC 8252 sec. 7.3's
+  "any port" rule is for native apps, and brands are confidential web clients.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import re
+import secrets
+from dataclasses import dataclass
+from typing import Any, NoReturn
+from urllib.parse import urlsplit
+
+from vault.brands import BrandDirectory
+from vault.catalog import clean_text
+from vault.clock import Clock
+from vault.errors import NotFoundError, ValidationError
+from vault.keys import MasterKey
+from vault.storage import Database
+
+from .errors import ClientAuthenticationError, ClientDisabledError
+
+MAX_REDIRECT_URIS = 10
+MAX_REDIRECT_URI_LENGTH = 2000
+MAX_CATEGORIES = 20
+SECRET_BYTES = 32
+CLIENT_ID_PREFIX = "client_"
+DEFAULT_AUTH_METHOD = "client_secret_basic"
+# DESIGN.md sec. 4: member data by authorization code (PKCE) with refresh; brand-level work by
+# client credentials. Nothing else (no implicit, no password grant: RFC 9700 sec. 2.1.2, 2.4).
+DEFAULT_GRANT_TYPES = ("authorization_code", "refresh_token", "client_credentials")
+LOOPBACK_HOSTS = frozenset({"127.0.0.1", "::1", "localhost"})
+_CATEGORY = re.compile(r"^[a-z0-9][a-z0-9-]{0,39}$")
+_WHITESPACE_OR_CONTROL = re.compile(r"[\s\x00-\x1f\x7f]")
+
+
+@dataclass(frozen=True)
+class OAuthClient:
+    """A registered client, as the store has it. It never carries the secret."""
+
+    client_id: str
+    brand_id: str
+    brand_name: str
+    redirect_uris: tuple[str, ...]
+    token_endpoint_auth_method: str
+    grant_types: tuple[str, ...]
+    status: str
+    created_at: int
+    secret_rotated_at: int
+
+    @property
+    def active(self) -> bool:
+        return self.status == "active"
+
+    def check_redirect_uri(self, redirect_uri: str) -> bool:
+        """Exact string comparison with a registered URI (RFC 9700 sec. 4.1.3)."""
+        return redirect_uri in self.redirect_uris
+
+
+class ClientSecretHasher:
+    """HMAC-SHA256 of a client secret, keyed from the master key and bound to the client id.
+
+    Why not argon2id, as for member passwords: a client secret is 32 random bytes (256 bits), so
+    guessing it is out of reach however fast the hash is; a slow, memory-hard hash only protects
+    low-entropy secrets a human chose. It would add tens of milliseconds and ~19 MiB to every
+    token request, a lever for exhausting the server. A fast hash is what API tokens use; keyed
+    (not plain SHA-256) so that even a decrypted copy of the table cannot check a candidate
+    without the master key, and bound to the client id so a hash cannot be moved to another row.
+    """
+
+    PURPOSE = "client-secret"
+
+    def __init__(self, key: bytes) -> None:
+        self._key = key
+
+    @classmethod
+    def from_master(cls, master: MasterKey) -> ClientSecretHasher:
+        return cls(master.derive(cls.PURPOSE))
+
+    def hash(self, client_id: str, secret: str) -> bytes:
+        message = client_id.encode() + b"\x00" + secret.encode()
+        return hmac.new(self._key, message, hashlib.sha256).digest()
+
+    def verify(self, client_id: str, secret: str, stored: bytes) -> bool:
+        return hmac.compare_digest(self.hash(client_id, secret), stored)
+
+
+def new_client_secret() -> str:
+    return secrets.token_urlsafe(SECRET_BYTES)
+
+
+def validate_redirect_uris(uris: object) -> tuple[str, ...]:
+    """The URIs, duplicates dropped, in order; :class:`ValidationError` naming the first bad one."""
+    if isinstance(uris, str) or not isinstance(uris, list | tuple):
+        _refuse("redirect_uris", "Give the redirect URIs as a list.")
+    if not uris:
+        _refuse("redirect_uris", "Register at least one redirect URI.")
+    unique = tuple(dict.fromkeys(uris))
+    if len(unique) > MAX_REDIRECT_URIS:
+        _refuse("redirect_uris", f"Register at most {MAX_REDIRECT_URIS} redirect URIs.")
+    for uri in unique:
+        problem = redirect_uri_problem(uri)
+        if problem:
+            _refuse("redirect_uris", f"Redirect URI {uri!r}: {problem}")
+    return unique
+
+
+def redirect_uri_problem(uri: object) -> str | None:
+    """Why ``uri`` may not be registered, or ``None`` if it may."""
+    if not isinstance(uri, str) or not uri:
+        return "must be a non-empty string."
+    if len(uri) > MAX_REDIRECT_URI_LENGTH:
+        return f"at most {MAX_REDIRECT_URI_LENGTH} characters."
+    if _WHITESPACE_OR_CONTROL.search(uri) or not uri.isascii():
+        return "must be ASCII without spaces or control characters."
+    if "#" in uri:
+        return "must not have a fragment (RFC 6749 sec. 3.1.2)."
+    if "*" in uri:
+        return "must not hold a wildcard: redirect URIs are matched exactly."
+    parts = urlsplit(uri)
+    # urlsplit lower-cases the scheme; exact matching wants it written lower-case already.
+    if not uri.startswith(("https://", "http://")) or not parts.netloc:
+        return "must be an absolute https:// URI."
+    if "@" in parts.netloc:
+        return "must not hold user information."
+    try:
+        host, _ = parts.hostname, parts.port
+    except ValueError:
+        return "has an invalid host or port."
+    if not host:
+        return "must name a host."
+    if parts.scheme == "http" and host not in LOOPBACK_HOSTS:
+        return "must use https (http only on 127.0.0.1, [::1] or localhost)."
+    return None
+
+
+def validate_categories(categories: object) -> tuple[str, ...]:
+    if isinstance(categories, str) or not isinstance(categories, list | tuple):
+        _refuse("categories", "Give the categories as a list.")
+    unique = tuple(dict.fromkeys(str(c).strip().lower() for c in categories))
+    if len(unique) > MAX_CATEGORIES:
+        _refuse("categories", f"At most {MAX_CATEGORIES} categories.")
+    for category in unique:
+        if not _CATEGORY.match(category):
+            _refuse("categories", f"Category {category!r}: use lower-case letters, digits and "
+                                  "hyphens (at most 40).")
+    return unique
+
+
+class ClientRegistry:
+    """Registers brands as confidential clients and authenticates them."""
+
+    def __init__(self, *, database: Database, clock: Clock, hasher: ClientSecretHasher) -> None:
+        self._db = database
+        self._clock = clock
+        self._hasher = hasher
+        self._brands = BrandDirectory(database=database, clock=clock)
+        # Compared against when the client id is unknown, so that case costs the same HMAC.
+        self._decoy = hasher.hash("", new_client_secret())
+
+    def create(self, name: str, redirect_uris: list[str] | tuple[str, ...],
+               categories: list[str] | tuple[str, ...] = ()) -> tuple[OAuthClient, str]:
+        """Add the brand and its client; the client and its secret (shown this once only)."""
+        try:
+            name = clean_text(name, max_length=100)
+        except ValueError as exc:
+            _refuse("name", f"Brand name: {exc}")
+        if not name:
+            _refuse("name", "A brand needs a name.")
+        uris = validate_redirect_uris(redirect_uris)
+        clean_categories = validate_categories(categories)
+        client_id = CLIENT_ID_PREFIX + secrets.token_urlsafe(16)
+        secret = new_client_secret()
+        now = int(self._clock())
+        with self._db.transaction():
+            brand = self._brands.add(name, clean_categories)
+            self._db.execute(
+                "INSERT INTO oauth_clients (client_id, brand_id, client_secret_hash,"
+                " redirect_uris, token_endpoint_auth_method, grant_types, status, created_at,"
+                " secret_rotated_at) VALUES (?, ?, ?, ?, ?, ?, 'active', ?, ?)",
+                (client_id, brand.id, self._hasher.hash(client_id, secret), json.dumps(uris),
+                 DEFAULT_AUTH_METHOD, json.dumps(DEFAULT_GRANT_TYPES), now, now),
+            )
+        return self.get(client_id), secret
+
+    def list(self) -> list[OAuthClient]:
+        return [self._client(r) for r in self._db.all(
+            f"{_SELECT} ORDER BY b.name, c.created_at, c.client_id")]
+
+    def get(self, client_id: str) -> OAuthClient:
+        row = self._db.one(f"{_SELECT} WHERE c.client_id = ?", (client_id,))
+        if row is None:
+            raise NotFoundError(f"no client {client_id!r}")
+        return self._client(row)
+
+    def disable(self, client_id: str) -> OAuthClient:
+        """Stop the client authenticating (idempotent). Its brand and history stay."""
+        with self._db.transaction():
+            self.get(client_id)
+            self._db.execute("UPDATE oauth_clients SET status = 'disabled' WHERE client_id = ?",
+                             (client_id,))
+        return self.get(client_id)
+
+    def rotate_secret(self, client_id: str) -> str:
+        """A new secret for the client; the old one stops working at once."""
+        secret = new_client_secret()
+        with self._db.transaction():
+            self.get(client_id)
+            self._db.execute(
+                "UPDATE oauth_clients SET client_secret_hash = ?, secret_rotated_at = ?"
+                " WHERE client_id = ?",
+                (self._hasher.hash(client_id, secret), int(self._clock()), client_id),
+            )
+        return secret
+
+    def authenticate(self, client_id: str, secret: str) -> OAuthClient:
+        """The client if ``secret`` is its current one and it is active.
+
+        Unknown client and wrong secret raise the same :class:`ClientAuthenticationError` after
+        the same work (one HMAC, one constant-time comparison); a disabled client raises
+        :class:`ClientDisabledError` only once the secret matched.
+        """
+        if not isinstance(client_id, str) or not isinstance(secret, str):
+            raise ClientAuthenticationError()
+        row = self._db.one(f"{_SELECT} WHERE c.client_id = ?", (client_id,))
+        stored = row["client_secret_hash"] if row is not None else self._decoy
+        matched = self._hasher.verify(client_id, secret, stored)
+        if row is None or not matched:
+            raise ClientAuthenticationError()
+        client = self._client(row)
+        if not client.active:
+            raise ClientDisabledError()
+        return client
+
+    @staticmethod
+    def _client(row: Any) -> OAuthClient:
+        return OAuthClient(
+            client_id=row["client_id"], brand_id=row["brand_id"], brand_name=row["brand_name"],
+            redirect_uris=tuple(json.loads(row["redirect_uris"])),
+            token_endpoint_auth_method=row["token_endpoint_auth_method"],
+            grant_types=tuple(json.loads(row["grant_types"])), status=row["status"],
+            created_at=row["created_at"], secret_rotated_at=row["secret_rotated_at"],
+        )
+
+
+_SELECT = (
+    "SELECT c.*, b.name AS brand_name FROM oauth_clients AS c"
+    " JOIN brands AS b ON b.id = c.brand_id"
+)
+
+
+def _refuse(field: str, message: str) -> NoReturn:
+    raise ValidationError({field: [message]}, message)

@@ -1,0 +1,89 @@
+"""Pairwise pseudonyms: each brand knows a member by an id of its own (DESIGN.md sec. 4).
+
+``pairwise_id = base64url(HMAC-SHA256(K, len(brand_id) || brand_id || member_id))`` with
+``K = master.derive("pairwise-pseudonym")``, like OpenID Connect Core sec. 8.1's pairwise
+``sub``. The same member and brand always give the same id; two brands get unrelated ids, and
+without ``K`` nobody (a brand, or two brands together) can compute or join them.
+
+The reverse lookup a brand API needs (pseudonym -> member) reads a mapping table,
+``pairwise_subjects``, written when an id is handed out. Why a table and not a reversible id:
+
+- HMAC is one-way by design; reversing it otherwise means hashing every member per request.
+- A reversible id (deterministic encryption of the member id, e.g. AES-SIV) would carry the member
+  id inside every pseudonym a brand holds: a leaked key would unmask all of them with no store at
+  all, and an erased member's pseudonyms would still decrypt to their old id.
+- The table lives in the SQLCipher data store (encrypted at rest, like every member id there) and
+  cascades on ``members(id)``: an erasure deletes the rows, so an erased member's pseudonyms stop
+  resolving. Only ids actually handed to a brand resolve, and only for that brand.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+
+from vault.errors import IntegrityError, NotFoundError
+from vault.keys import MasterKey
+from vault.storage import ConstraintViolation, Database
+
+PURPOSE = "pairwise-pseudonym"
+
+
+class PairwisePseudonyms:
+    """Issues and resolves per-brand member pseudonyms."""
+
+    def __init__(self, *, database: Database, key: bytes) -> None:
+        self._db = database
+        self._key = key
+
+    @classmethod
+    def from_master(cls, *, database: Database, master: MasterKey) -> PairwisePseudonyms:
+        return cls(database=database, key=master.derive(PURPOSE))
+
+    def compute(self, member_id: str, brand_id: str) -> str:
+        """The pseudonym of ``member_id`` for ``brand_id``, without recording it."""
+        brand = brand_id.encode()
+        # A length prefix keeps (brand, member) pairs unambiguous whatever the ids hold.
+        message = len(brand).to_bytes(2, "big") + brand + member_id.encode()
+        digest = hmac.new(self._key, message, hashlib.sha256).digest()
+        return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
+
+    def pairwise_id(self, member_id: str, brand_id: str) -> str:
+        """The pseudonym to give ``brand_id`` for ``member_id``, recorded so it resolves.
+
+        Idempotent; :class:`NotFoundError` if the member or the brand does not exist.
+        """
+        pairwise = self.compute(member_id, brand_id)
+        known = self._db.one(
+            "SELECT 1 FROM pairwise_subjects WHERE brand_id = ? AND pairwise_id = ?",
+            (brand_id, pairwise),
+        )
+        if known is None:
+            try:
+                self._db.execute(
+                    "INSERT OR IGNORE INTO pairwise_subjects (brand_id, pairwise_id, member_id)"
+                    " VALUES (?, ?, ?)",
+                    (brand_id, pairwise, member_id),
+                )
+            except ConstraintViolation:
+                raise NotFoundError("no such member or brand") from None
+        return pairwise
+
+    def member_for(self, pairwise: str, brand_id: str) -> str:
+        """The member ``brand_id`` knows as ``pairwise``; :class:`NotFoundError` otherwise.
+
+        Another brand's pseudonym for the same member does not resolve here.
+        """
+        row = self._db.one(
+            "SELECT member_id FROM pairwise_subjects WHERE brand_id = ? AND pairwise_id = ?",
+            (brand_id, pairwise),
+        )
+        if row is None:
+            raise NotFoundError("no such member for this brand")
+        member_id = str(row["member_id"])
+        # The row must be what the key gives: a row written or changed beneath this class
+        # (say, with the store key but not the pseudonym key) resolves nothing.
+        if not hmac.compare_digest(self.compute(member_id, brand_id), pairwise):
+            raise IntegrityError("a pairwise pseudonym does not match its member")
+        return member_id

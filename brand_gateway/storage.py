@@ -1,0 +1,61 @@
+"""The brand gateway's tables, kept in the data store beside the brands and members they name.
+
+Numbered migrations of their own, recorded in ``gateway_migrations`` (the vault layer knows
+nothing of OAuth), applied by ``vrmvault init`` after the vault's and the consent layer's.
+
+Invariants:
+- ``oauth_clients`` never holds a client secret, only its keyed hash (see
+  :class:`brand_gateway.clients.ClientSecretHasher` for why HMAC-SHA256 and not argon2id).
+- Redirect URIs are stored exactly as registered and compared as exact strings (RFC 9700
+  sec. 2.1, OAuth 2.1 sec. 2.3.1): no patterns, no normalisation.
+- ``pairwise_subjects`` rows reference ``members(id)`` with ``ON DELETE CASCADE``: erasing a
+  member removes every pseudonym a brand knew them by, so none of them resolves any more.
+"""
+
+from __future__ import annotations
+
+from vault.errors import StoreError
+from vault.migrations import Migration, apply, pending
+from vault.storage import Database
+
+TABLE = "gateway_migrations"
+
+GATEWAY_MIGRATIONS: tuple[Migration, ...] = (
+    Migration(
+        1,
+        "oauth_clients_pairwise_subjects",
+        """
+        CREATE TABLE oauth_clients (
+            client_id                  TEXT PRIMARY KEY,       -- random, URL-safe
+            brand_id                   TEXT NOT NULL REFERENCES brands(id),
+            client_secret_hash         BLOB NOT NULL,          -- HMAC-SHA256, never the secret
+            redirect_uris              TEXT NOT NULL,          -- JSON list, matched exactly
+            token_endpoint_auth_method TEXT NOT NULL DEFAULT 'client_secret_basic'
+                CHECK (token_endpoint_auth_method IN ('client_secret_basic', 'private_key_jwt')),
+            grant_types                TEXT NOT NULL,          -- JSON list
+            status                     TEXT NOT NULL CHECK (status IN ('active', 'disabled')),
+            created_at                 INTEGER NOT NULL,
+            secret_rotated_at          INTEGER NOT NULL        -- when the current secret was made
+        ) WITHOUT ROWID;
+        CREATE INDEX oauth_clients_by_brand ON oauth_clients (brand_id);
+        CREATE TABLE pairwise_subjects (
+            brand_id     TEXT NOT NULL REFERENCES brands(id),
+            pairwise_id  TEXT NOT NULL,
+            member_id    TEXT NOT NULL REFERENCES members(id) ON DELETE CASCADE,
+            PRIMARY KEY (brand_id, pairwise_id),
+            UNIQUE (brand_id, member_id)
+        ) WITHOUT ROWID;
+        CREATE INDEX pairwise_subjects_by_member ON pairwise_subjects (member_id);
+        """,
+    ),
+)
+
+
+def initialise(data: Database) -> list[str]:
+    """Apply pending gateway migrations to the data store; their names."""
+    return [m.name for m in apply(data, GATEWAY_MIGRATIONS, table=TABLE)]
+
+
+def require_current(data: Database) -> None:
+    if pending(data, GATEWAY_MIGRATIONS, table=TABLE):
+        raise StoreError("the store needs brand gateway migrations; run 'vrmvault init'")

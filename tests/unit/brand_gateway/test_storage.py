@@ -1,0 +1,37 @@
+"""The gateway's own migrations, recorded in ``gateway_migrations`` in the data store."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from brand_gateway import storage as gateway_storage
+from vault.errors import StoreError
+from vault.home import Vault, VaultHome
+
+
+def test_initialise_applies_once_and_records_in_its_own_table(tmp_path: Path) -> None:
+    home = VaultHome(tmp_path / "var")
+    home.initialise({})          # the vault's stores only, as before the gateway existed
+    with home.open() as opened:
+        with pytest.raises(StoreError, match="vrmvault init"):
+            gateway_storage.require_current(opened.data)
+        assert gateway_storage.initialise(opened.data) == ["oauth_clients_pairwise_subjects"]
+        assert gateway_storage.initialise(opened.data) == []
+        gateway_storage.require_current(opened.data)
+        recorded = opened.data.all("SELECT number, name FROM gateway_migrations")
+        assert [tuple(r) for r in recorded] == [(1, "oauth_clients_pairwise_subjects")]
+        # The vault's own migration table knows nothing of the gateway's.
+        assert "oauth_clients_pairwise_subjects" not in {
+            r["name"] for r in opened.data.all("SELECT name FROM schema_migrations")}
+
+
+def test_the_tables_refuse_unknown_statuses(vault: Vault, brand) -> None:
+    from vault.storage import ConstraintViolation
+
+    with pytest.raises(ConstraintViolation):
+        vault.data.execute(
+            "INSERT INTO oauth_clients (client_id, brand_id, client_secret_hash, redirect_uris,"
+            " grant_types, status, created_at, secret_rotated_at)"
+            " VALUES ('c', ?, x'00', '[]', '[]', 'sleeping', 0, 0)", (brand.id,))

@@ -1,0 +1,161 @@
+"""``vrmvault brand``: the click group, run through click's runner under a small parent group
+that passes the vault home in ``ctx.obj`` the way web/cli.py does."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+import pytest
+from click.testing import CliRunner
+
+from brand_gateway import storage as gateway_storage
+from brand_gateway.clients import ClientRegistry, ClientSecretHasher
+from brand_gateway.errors import ClientAuthenticationError, ClientDisabledError
+from tests.conftest import initialise_home
+from vault.home import VaultHome
+from web.brand_cli import brand
+
+CALLBACK = "https://velo.example/oauth/callback"
+
+
+@click.group()
+@click.option("--home", type=click.Path(path_type=Path), required=True)
+@click.pass_context
+def cli(ctx: click.Context, home: Path) -> None:
+    ctx.obj = {"home": VaultHome(home)}
+
+
+cli.add_command(brand)
+
+
+def run(home: VaultHome, *args: str):
+    return CliRunner().invoke(cli, ["--home", str(home.root), "brand", *args],
+                              env={"VRMVAULT_MASTER_KEY": ""}, catch_exceptions=False)
+
+
+@pytest.fixture
+def vault_home(tmp_path: Path) -> VaultHome:
+    home = initialise_home(VaultHome(tmp_path / "var"))
+    with home.open() as opened:
+        gateway_storage.initialise(opened.data)
+    return home
+
+
+def authenticate(home: VaultHome, client_id: str, secret: str):
+    with home.open() as opened:
+        registry = ClientRegistry(database=opened.data, clock=opened.clock,
+                                  hasher=ClientSecretHasher.from_master(opened.master))
+        return registry.authenticate(client_id, secret)
+
+
+def create(home: VaultHome, name: str = "Velo Bikes", *uris: str) -> dict:
+    args = ["create", "--name", name]
+    for uri in uris or (CALLBACK,):
+        args += ["--redirect-uri", uri]
+    result = run(home, *args, "--category", "bikes")
+    assert result.exit_code == 0, result.output
+    return json.loads(result.stdout)
+
+
+def test_the_group_has_its_commands() -> None:
+    assert brand.name == "brand"
+    assert set(brand.commands) == {"create", "list", "disable", "rotate-secret"}
+
+
+def test_create_prints_credentials_that_authenticate(vault_home: VaultHome) -> None:
+    credentials = create(vault_home, "Velo Bikes", CALLBACK, "http://127.0.0.1:8080/cb")
+    assert set(credentials) == {"client_id", "client_secret", "brand_id", "redirect_uris"}
+    assert credentials["redirect_uris"] == [CALLBACK, "http://127.0.0.1:8080/cb"]
+    client = authenticate(vault_home, credentials["client_id"], credentials["client_secret"])
+    assert client.brand_id == credentials["brand_id"]
+    assert client.brand_name == "Velo Bikes"
+
+
+def test_list_shows_the_clients_and_never_a_secret(vault_home: VaultHome) -> None:
+    assert "No brands are registered" in run(vault_home, "list").output
+    velo = create(vault_home, "Velo Bikes")
+    grocer = create(vault_home, "Green Grocer", "https://grocer.example/cb")
+    result = run(vault_home, "list")
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert lines[0].split()[:3] == ["CLIENT", "ID", "BRAND"]
+    assert len(lines) == 3
+    for credentials in (velo, grocer):
+        assert credentials["client_id"] in result.output
+        assert credentials["client_secret"] not in result.output
+    assert "Green Grocer" in lines[1] and "Velo Bikes" in lines[2]
+    assert "active" in lines[1]
+
+
+def test_disable_stops_the_client(vault_home: VaultHome) -> None:
+    credentials = create(vault_home)
+    result = run(vault_home, "disable", credentials["client_id"])
+    assert result.exit_code == 0, result.output
+    assert "Disabled" in result.output
+    assert "disabled" in run(vault_home, "list").output
+    with pytest.raises(ClientDisabledError):
+        authenticate(vault_home, credentials["client_id"], credentials["client_secret"])
+
+
+def test_rotate_secret_prints_a_new_secret_and_retires_the_old(vault_home: VaultHome) -> None:
+    credentials = create(vault_home)
+    result = run(vault_home, "rotate-secret", credentials["client_id"])
+    assert result.exit_code == 0, result.output
+    rotated = json.loads(result.stdout)
+    assert rotated["client_id"] == credentials["client_id"]
+    assert rotated["client_secret"] != credentials["client_secret"]
+    authenticate(vault_home, rotated["client_id"], rotated["client_secret"])
+    with pytest.raises(ClientAuthenticationError):
+        authenticate(vault_home, credentials["client_id"], credentials["client_secret"])
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["create", "--name", "Velo", "--redirect-uri", "http://example.com/cb"], "https"),
+        (["create", "--name", "Velo", "--redirect-uri", CALLBACK + "#top"], "fragment"),
+        (["create", "--name", "Velo", "--redirect-uri", "/cb"], "absolute"),
+        (["create", "--name", "Velo", "--redirect-uri", "https://*.velo.example/cb"],
+         "wildcard"),
+        (["create", "--name", "", "--redirect-uri", CALLBACK], "needs a name"),
+        (["disable", "client_nobody"], "no client"),
+        (["rotate-secret", "client_nobody"], "no client"),
+    ],
+)
+def test_bad_input_exits_1_with_one_line(vault_home: VaultHome, args, message) -> None:
+    result = run(vault_home, *args)
+    assert result.exit_code == 1
+    assert result.stdout == ""
+    assert result.stderr.startswith("error: ")
+    assert message in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert "Traceback" not in result.output
+
+
+def test_a_second_brand_of_the_same_name_is_refused(vault_home: VaultHome) -> None:
+    create(vault_home, "Velo Bikes")
+    result = run(vault_home, "create", "--name", "Velo Bikes", "--redirect-uri", CALLBACK)
+    assert result.exit_code == 1
+    assert "exists already" in result.stderr
+
+
+def test_a_missing_redirect_uri_is_a_usage_error(vault_home: VaultHome) -> None:
+    result = run(vault_home, "create", "--name", "Velo")
+    assert result.exit_code == 2
+    assert "--redirect-uri" in result.output
+
+
+def test_a_store_without_the_gateway_migrations_says_run_init(tmp_path: Path) -> None:
+    home = VaultHome(tmp_path / "var")
+    home.initialise({})          # the vault's stores only: no gateway tables yet
+    result = run(home, "list")
+    assert result.exit_code == 1
+    assert "vrmvault init" in result.stderr
+
+
+def test_no_store_says_run_init(tmp_path: Path) -> None:
+    result = run(VaultHome(tmp_path / "nothing"), "list")
+    assert result.exit_code == 1
+    assert "vrmvault init" in result.stderr
