@@ -45,7 +45,7 @@ def main(argv: list[str] | None = None) -> int:
             if not isinstance(exc, BenchmarkError):
                 traceback.print_exc()
             results += [figure.failed() for figure in module.FIGURES]
-    write(results)
+    write(results, merge=bool(options.only))
     print(table(results, quick=options.quick, context=context()))
     log(f"\nwrote {RESULTS_FILE} ({len(results)} results) in "
         f"{time.perf_counter() - started:.0f} s")

@@ -168,9 +168,19 @@ def table(results: Sequence[Result], *, quick: bool, context: str) -> str:
                       *(line(row) for row in rows)])
 
 
-def write_results(results: Sequence[Result], path: Path = RESULTS_FILE) -> None:
+def write_results(results: Sequence[Result], path: Path = RESULTS_FILE, *,
+                  merge: bool = False) -> None:
+    """Write ``results``; with ``merge`` (an ``--only`` run), keep the other figures that the
+    file already holds, so a partial run never wipes a full one."""
     documents = [r.as_json() for r in results]
     assert all(tuple(d) == RESULT_KEYS for d in documents)
+    if merge and path.exists():
+        fresh = {d["name"] for d in documents}
+        try:
+            kept = [d for d in json.loads(path.read_text()) if d.get("name") not in fresh]
+        except (ValueError, AttributeError):
+            kept = []
+        documents = kept + documents
     path.write_text(json.dumps(documents, indent=2) + "\n")
 
 
