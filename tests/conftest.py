@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from brand_gateway import storage as gateway_storage
+from brand_gateway import token_storage
 from consent import storage as consent_storage
 from vault.clock import FrozenClock
 from vault.home import Vault, VaultHome
@@ -32,6 +33,7 @@ def initialise_home(home: VaultHome) -> VaultHome:
     with home.open() as opened:
         consent_storage.initialise(opened.data)
         gateway_storage.initialise(opened.data)
+        token_storage.initialise(opened.data)
     return home
 
 

@@ -8,7 +8,9 @@ from typing import Any
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from . import auth, consents, errors, member, security, vaults, wellknown
+from brand_gateway.oauth import init_oauth
+
+from . import auth, consents, errors, member, oauth_views, security, vaults, wellknown
 from .config import from_environment
 from .filters import init_app as init_filters
 from .sessions import VaultSessionInterface
@@ -41,8 +43,10 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     errors.init_app(app)
     init_filters(app)
     wellknown.init_app(app)
+    init_oauth(app, services=oauth_views.gateway_services)
     app.register_blueprint(auth.bp)
     app.register_blueprint(member.bp)
     app.register_blueprint(consents.bp)
     app.register_blueprint(wellknown.bp)
+    app.register_blueprint(oauth_views.bp)
     return app

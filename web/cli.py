@@ -15,6 +15,7 @@ from pathlib import Path
 import click
 
 from brand_gateway import storage as gateway_storage
+from brand_gateway import token_storage
 from consent import storage as consent_storage
 from consent.context import open_consent
 from vault.home import InitReport, VaultHome
@@ -75,6 +76,7 @@ def _initialise(home: VaultHome) -> InitReport:
     with home.open() as vault:
         applied = consent_storage.initialise(vault.data)
         applied += gateway_storage.initialise(vault.data)
+        applied += token_storage.initialise(vault.data)
         open_consent(vault, home).close()
     report.migrations_applied.extend(applied)
     return report

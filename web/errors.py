@@ -12,6 +12,7 @@ from __future__ import annotations
 import traceback
 from typing import Any
 
+from authlib.oauth2.rfc6749.errors import OAuth2Error
 from flask import Flask, Response, current_app, json, render_template, request
 from werkzeug.exceptions import HTTPException
 
@@ -81,6 +82,17 @@ def handle_http_error(error: HTTPException) -> Response:
     return _page(status, title, detail, headers)
 
 
+def handle_oauth_error(error: OAuth2Error) -> Response:
+    """An OAuth error raised outside Authlib's own endpoint handling (e.g. plain HTTP to a
+    public host): answered in the RFC 6749 sec. 5.2 form, as the endpoints answer."""
+    response = Response(json.dumps(dict(error.get_body())), status=error.status_code or 400,
+                        mimetype="application/json")
+    for name, value in error.get_headers():
+        response.headers[name] = value
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
 def handle_unexpected(error: BaseException) -> Response:
     # The log gets where it failed (type and stack frames) but never the exception's message
     # or arguments, which may hold personal data from the request.
@@ -96,5 +108,6 @@ def handle_unexpected(error: BaseException) -> Response:
 
 def init_app(app: Flask) -> None:
     app.register_error_handler(VaultError, handle_vault_error)
+    app.register_error_handler(OAuth2Error, handle_oauth_error)
     app.register_error_handler(HTTPException, handle_http_error)
     app.register_error_handler(Exception, handle_unexpected)

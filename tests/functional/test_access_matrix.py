@@ -96,6 +96,13 @@ def post(rule: str, anonymous: int, member: int, *, other: int | None = None,
 
 
 ROUTES: tuple[Route, ...] = (
+    # brand gateway OAuth (issue 4): machine endpoints, no session or CSRF; a member's
+    # session is no client authentication
+    Route("/oauth/token", "POST", 401, 401,
+          form=lambda c: {"grant_type": "client_credentials", "scope": "intents:read"}),
+    Route("/oauth/revoke", "POST", 401, 401, form=lambda c: {"token": "x"}),
+    Route("/oauth/introspect", "POST", 401, 401, form=lambda c: {"token": "x"}),
+    Route("/.well-known/oauth-authorization-server", "GET", 200, 200),
     Route("/", "GET", 200, 302),
     Route("/signup", "GET", 200, 200),
     post("/signup", 302, 302,

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from brand_gateway.oauth import SCOPES
 from consent.events import EventTag
 from web.cli import main
 from web.config import SETTINGS
@@ -32,3 +33,8 @@ def test_every_cli_command_is_documented(command: str) -> None:
 @pytest.mark.parametrize("tag", list(EventTag), ids=str)
 def test_every_ledger_event_tag_is_documented(tag: EventTag) -> None:
     assert f"| `{tag.value}` |" in README
+
+
+@pytest.mark.parametrize("scope", sorted(SCOPES))
+def test_every_oauth_scope_is_documented(scope: str) -> None:
+    assert f"| `{scope}` |" in README

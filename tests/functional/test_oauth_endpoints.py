@@ -1,0 +1,279 @@
+"""The brand gateway's OAuth endpoints, driven by an independent client library.
+
+Authlib's ``OAuth2Session`` (a requests client) talks to the app served by werkzeug on
+127.0.0.1 in a thread, over real HTTP; plain ``requests`` checks raw status codes and headers.
+The app is the product's own factory, which wires the ``oauth`` blueprint and the server.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+import requests
+from authlib.integrations.base_client.errors import OAuthError
+from authlib.integrations.requests_client import OAuth2Session
+from flask import Flask
+from werkzeug.serving import make_server
+
+from brand_gateway.clients import ClientRegistry, ClientSecretHasher
+from brand_gateway.oauth import SCOPES
+from brand_gateway.tokens import ACCESS_TOKEN_LIFETIME
+from vault.clock import FrozenClock
+from vault.home import Vault
+
+CALLBACK = "https://velo.example/oauth/callback"
+SCOPE = "intents:read offers:write"
+
+
+@pytest.fixture
+def server(app: Flask) -> Iterator[str]:
+    httpd = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{httpd.server_port}"
+    finally:
+        httpd.shutdown()
+        thread.join(timeout=5)
+        httpd.server_close()
+
+
+@pytest.fixture
+def registry(vault: Vault, clock: FrozenClock) -> ClientRegistry:
+    return ClientRegistry(database=vault.data, clock=clock,
+                          hasher=ClientSecretHasher.from_master(vault.master))
+
+
+@dataclass
+class Brand:
+    client_id: str
+    secret: str
+    base: str
+
+    def session(self, secret: str | None = None, scope: str = SCOPE) -> OAuth2Session:
+        return OAuth2Session(self.client_id, secret or self.secret, scope=scope,
+                             token_endpoint_auth_method="client_secret_basic")
+
+    def fetch(self, **kwargs: Any) -> dict[str, Any]:
+        with self.session(**kwargs) as session:
+            return dict(session.fetch_token(self.base + "/oauth/token",
+                                            grant_type="client_credentials"))
+
+    def introspect(self, token: str) -> requests.Response:
+        with self.session() as session:
+            return session.introspect_token(self.base + "/oauth/introspect", token=token)
+
+    def revoke(self, token: str) -> requests.Response:
+        with self.session() as session:
+            return session.revoke_token(self.base + "/oauth/revoke", token=token)
+
+    def post(self, path: str, data: dict[str, str], secret: str | None = None
+             ) -> requests.Response:
+        return requests.post(self.base + path, data=data, timeout=10,
+                             auth=(self.client_id, secret or self.secret))
+
+
+def make_brand(registry: ClientRegistry, base: str, name: str) -> Brand:
+    client, secret = registry.create(name, [CALLBACK])
+    return Brand(client.client_id, secret, base)
+
+
+@pytest.fixture
+def velo(registry: ClientRegistry, server: str) -> Brand:
+    return make_brand(registry, server, "Velo Bikes")
+
+
+@pytest.fixture
+def grocer(registry: ClientRegistry, server: str) -> Brand:
+    return make_brand(registry, server, "Fresh Grocer")
+
+
+def test_client_credentials_issues_a_short_lived_bearer_token(velo: Brand) -> None:
+    token = velo.fetch()
+    assert token["token_type"] == "Bearer"
+    assert token["expires_in"] == ACCESS_TOKEN_LIFETIME == 600
+    assert token["scope"] == SCOPE
+    assert "refresh_token" not in token
+    assert len(base64.urlsafe_b64decode(token["access_token"] + "=")) == 32
+
+
+def test_the_token_response_is_not_cached(velo: Brand) -> None:
+    response = velo.post("/oauth/token", {"grant_type": "client_credentials",
+                                          "scope": "insights:read"})
+    assert response.status_code == 200
+    assert response.headers["Cache-Control"] == "no-store"
+    assert response.headers["Pragma"] == "no-cache"
+    assert response.headers["Content-Type"] == "application/json"
+
+
+def test_tokens_are_stored_only_hashed(velo: Brand, vault: Vault) -> None:
+    token = velo.fetch()["access_token"]
+    rows = vault.data.all("SELECT * FROM oauth_access_tokens")
+    assert [bytes(r["token_hash"]) for r in rows] == [hashlib.sha256(token.encode()).digest()]
+    assert rows[0]["client_id"] == velo.client_id
+    assert all(token not in str(value) for value in tuple(rows[0]))
+
+
+def test_wrong_secret_is_invalid_client_401(velo: Brand) -> None:
+    with pytest.raises(OAuthError) as raised:
+        velo.fetch(secret="not-the-secret")
+    assert raised.value.error == "invalid_client"
+    response = velo.post("/oauth/token", {"grant_type": "client_credentials", "scope": SCOPE},
+                         secret="not-the-secret")
+    assert response.status_code == 401
+    assert response.headers["WWW-Authenticate"].startswith("Basic")
+    assert response.headers["Cache-Control"] == "no-store"
+    assert response.json()["error"] == "invalid_client"
+    assert "application/problem+json" not in response.headers["Content-Type"]
+
+
+@pytest.mark.parametrize("auth", [None, ("client_unknown", "whatever"), ("", "")])
+def test_no_or_unknown_client_is_401(server: str, auth: tuple[str, str] | None) -> None:
+    response = requests.post(server + "/oauth/token", timeout=10, auth=auth,
+                             data={"grant_type": "client_credentials", "scope": SCOPE})
+    assert response.status_code == 401
+    assert response.json()["error"] == "invalid_client"
+
+
+def test_client_secret_post_is_not_accepted(velo: Brand) -> None:
+    response = requests.post(velo.base + "/oauth/token", timeout=10, data={
+        "grant_type": "client_credentials", "scope": SCOPE,
+        "client_id": velo.client_id, "client_secret": velo.secret})
+    assert response.status_code == 401
+    assert response.json()["error"] == "invalid_client"
+
+
+def test_a_disabled_client_is_refused(velo: Brand, registry: ClientRegistry) -> None:
+    registry.disable(velo.client_id)
+    with pytest.raises(OAuthError) as raised:
+        velo.fetch()
+    assert raised.value.error == "invalid_client"
+
+
+@pytest.mark.parametrize("grant_type", ["password", "implicit", "authorization_code",
+                                        "refresh_token", "urn:example:unknown", ""])
+def test_other_grants_are_unsupported(velo: Brand, grant_type: str) -> None:
+    response = velo.post("/oauth/token", {"grant_type": grant_type, "scope": SCOPE,
+                                          "username": "alice", "password": "x"})
+    assert response.status_code == 400
+    assert response.json()["error"] == "unsupported_grant_type"
+    assert response.headers["Cache-Control"] == "no-store"
+
+
+@pytest.mark.parametrize("scope", ["admin", "intents:read admin", ""])
+def test_scopes_outside_the_set_or_none_are_invalid_scope(velo: Brand, scope: str) -> None:
+    response = velo.post("/oauth/token", {"grant_type": "client_credentials", "scope": scope})
+    assert response.status_code == 400
+    assert response.json()["error"] == "invalid_scope"
+
+
+def test_introspect_an_active_token(velo: Brand, clock: FrozenClock) -> None:
+    token = velo.fetch()["access_token"]
+    response = velo.introspect(token)
+    assert response.status_code == 200
+    assert response.headers["Cache-Control"] == "no-store"
+    body = response.json()
+    assert body == {"active": True, "client_id": velo.client_id, "sub": velo.client_id,
+                    "scope": SCOPE, "token_type": "Bearer", "iat": int(clock()),
+                    "exp": int(clock()) + ACCESS_TOKEN_LIFETIME}
+
+
+def test_revoke_then_introspect_is_inactive(velo: Brand) -> None:
+    token = velo.fetch()["access_token"]
+    assert velo.revoke(token).status_code == 200
+    assert velo.introspect(token).json() == {"active": False}
+    assert velo.revoke(token).status_code == 200        # again: still 200
+
+
+def test_unknown_tokens_are_inactive_and_revoke_answers_200(velo: Brand) -> None:
+    assert velo.introspect("no-such-token").json() == {"active": False}
+    assert velo.revoke("no-such-token").status_code == 200
+
+
+def test_a_client_learns_nothing_of_another_clients_token(velo: Brand, grocer: Brand) -> None:
+    token = velo.fetch()["access_token"]
+    assert grocer.introspect(token).json() == {"active": False}
+    response = grocer.revoke(token)
+    assert response.status_code == 200
+    assert velo.introspect(token).json()["active"] is True     # not revoked by the other
+
+
+def test_an_expired_token_is_inactive(velo: Brand, clock: FrozenClock) -> None:
+    token = velo.fetch()["access_token"]
+    clock.advance(ACCESS_TOKEN_LIFETIME - 1)
+    assert velo.introspect(token).json()["active"] is True
+    clock.advance(2)
+    assert velo.introspect(token).json() == {"active": False}
+
+
+@pytest.mark.parametrize("path", ["/oauth/revoke", "/oauth/introspect"])
+def test_revoke_and_introspect_need_client_authentication(velo: Brand, path: str) -> None:
+    token = velo.fetch()["access_token"]
+    response = requests.post(velo.base + path, data={"token": token}, timeout=10)
+    assert response.status_code == 401
+    assert response.json()["error"] == "invalid_client"
+    assert velo.post(path, {"token": token}, secret="wrong").status_code == 401
+    assert velo.introspect(token).json()["active"] is True
+
+
+@pytest.mark.parametrize("path", ["/oauth/revoke", "/oauth/introspect"])
+def test_revoke_and_introspect_need_a_token(velo: Brand, path: str) -> None:
+    response = velo.post(path, {})
+    assert response.status_code == 400
+    assert response.json()["error"] == "invalid_request"
+
+
+def test_server_metadata(server: str) -> None:
+    response = requests.get(server + "/.well-known/oauth-authorization-server", timeout=10)
+    assert response.status_code == 200
+    assert response.headers["Content-Type"] == "application/json"
+    document = response.json()
+    assert document == {
+        "issuer": server,
+        "token_endpoint": server + "/oauth/token",
+        "token_endpoint_auth_methods_supported": ["client_secret_basic"],
+        "grant_types_supported": ["client_credentials"],
+        "response_types_supported": [],
+        "scopes_supported": list(SCOPES),
+        "revocation_endpoint": server + "/oauth/revoke",
+        "revocation_endpoint_auth_methods_supported": ["client_secret_basic"],
+        "introspection_endpoint": server + "/oauth/introspect",
+        "introspection_endpoint_auth_methods_supported": ["client_secret_basic"],
+        "code_challenge_methods_supported": ["S256"],
+    }
+
+
+def test_metadata_issuer_follows_the_requested_host(app: Flask) -> None:
+    response = app.test_client().get("/.well-known/oauth-authorization-server",
+                                     base_url="https://vault.example")
+    document = response.get_json()
+    assert document["issuer"] == "https://vault.example"
+    assert document["token_endpoint"] == "https://vault.example/oauth/token"
+
+
+def test_the_token_endpoint_needs_no_csrf_token_or_session(velo: Brand) -> None:
+    session = requests.Session()
+    response = session.post(velo.base + "/oauth/token", timeout=10,
+                            auth=(velo.client_id, velo.secret),
+                            data={"grant_type": "client_credentials", "scope": SCOPE})
+    assert response.status_code == 200
+    assert not session.cookies
+
+
+def test_get_on_the_token_endpoint_is_405(server: str) -> None:
+    assert requests.get(server + "/oauth/token", timeout=10).status_code == 405
+
+
+def test_plain_http_to_a_public_host_is_an_oauth_error_not_a_500(app) -> None:
+    response = app.test_client().post(
+        "/oauth/token", data={"grant_type": "client_credentials", "scope": "intents:read"},
+        base_url="http://vault.example.org")
+    assert response.status_code == 400
+    assert response.get_json()["error"] == "insecure_transport"
+    assert response.headers["Cache-Control"] == "no-store"

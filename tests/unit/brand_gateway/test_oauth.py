@@ -1,0 +1,187 @@
+"""The OAuth server's pieces without HTTP: token storage, the Authlib adapters, the metadata."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import pytest
+from authlib.oauth2.rfc6749 import ClientMixin, TokenMixin
+
+from brand_gateway import token_storage
+from brand_gateway.clients import ClientRegistry
+from brand_gateway.oauth import (
+    ENABLED_GRANT_TYPES,
+    SCOPES,
+    GatewayClient,
+    GatewayToken,
+    server_metadata,
+)
+from brand_gateway.tokens import (
+    ACCESS_TOKEN_LIFETIME,
+    TokenStore,
+    new_access_token,
+)
+from vault.clock import FrozenClock
+from vault.errors import StoreError
+from vault.home import Vault, VaultHome
+
+from .conftest import initialise_gateway_home
+
+CALLBACK = "https://velo.example/oauth/callback"
+
+
+@pytest.fixture
+def vault_home(tmp_path: Path) -> VaultHome:
+    home = initialise_gateway_home(VaultHome(tmp_path / "var"))
+    with home.open() as opened:
+        token_storage.initialise(opened.data)
+    return home
+
+
+@pytest.fixture
+def tokens(vault: Vault, clock: FrozenClock) -> TokenStore:
+    return TokenStore(database=vault.data, clock=clock)
+
+
+@pytest.fixture
+def client_id(registry: ClientRegistry) -> str:
+    client, _ = registry.create("Velo Bikes", [CALLBACK])
+    return client.client_id
+
+
+def test_token_migrations_apply_once_in_their_own_table(tmp_path: Path) -> None:
+    home = VaultHome(tmp_path / "var")
+    home.initialise({})          # the vault's stores only, as before the token table existed
+    with home.open() as opened:
+        with pytest.raises(StoreError, match="vrmvault init"):
+            token_storage.require_current(opened.data)
+        assert token_storage.initialise(opened.data) == ["oauth_access_tokens"]
+        assert token_storage.initialise(opened.data) == []
+        token_storage.require_current(opened.data)
+        recorded = opened.data.all("SELECT number, name FROM gateway_token_migrations")
+        assert [tuple(r) for r in recorded] == [(1, "oauth_access_tokens")]
+
+
+def test_new_tokens_are_256_bit_and_distinct() -> None:
+    made = {new_access_token() for _ in range(100)}
+    assert len(made) == 100
+    assert all(len(t) == 43 for t in made)      # 32 bytes, unpadded base64url
+
+
+def test_a_token_is_stored_only_as_its_sha256(vault: Vault, tokens: TokenStore,
+                                              client_id: str) -> None:
+    token = new_access_token()
+    tokens.save(token, client_id=client_id, grant_type="client_credentials",
+                scope="intents:read", expires_in=ACCESS_TOKEN_LIFETIME)
+    rows = vault.data.all("SELECT * FROM oauth_access_tokens")
+    assert len(rows) == 1
+    assert bytes(rows[0]["token_hash"]) == hashlib.sha256(token.encode()).digest()
+    assert all(token not in str(value) for value in tuple(rows[0]))
+
+
+def test_find_revoke_and_expiry(tokens: TokenStore, clock: FrozenClock, client_id: str) -> None:
+    token = new_access_token()
+    saved = tokens.save(token, client_id=client_id, grant_type="client_credentials",
+                        scope="offers:write", expires_in=ACCESS_TOKEN_LIFETIME)
+    assert tokens.find(token) == saved
+    assert tokens.find(new_access_token()) is None
+    assert tokens.find("") is None
+    assert saved.active(clock())
+    clock.advance(ACCESS_TOKEN_LIFETIME - 1)
+    assert saved.active(clock())
+    clock.advance(1)
+    assert saved.is_expired(clock()) and not saved.active(clock())
+    tokens.revoke(saved)
+    first = tokens.find(token)
+    assert first is not None and first.revoked_at == int(clock())
+    clock.advance(5)
+    tokens.revoke(saved)                          # idempotent: the first time stays
+    assert tokens.find(token) == first
+
+
+def test_revoke_all_for_client(tokens: TokenStore, client_id: str) -> None:
+    made = [new_access_token() for _ in range(3)]
+    for token in made:
+        tokens.save(token, client_id=client_id, grant_type="client_credentials",
+                    scope="intents:read", expires_in=ACCESS_TOKEN_LIFETIME)
+    assert tokens.revoke_all_for_client(client_id) == 3
+    assert tokens.revoke_all_for_client(client_id) == 0
+    assert all(record is not None and record.revoked
+               for record in map(tokens.find, made))
+
+
+def test_adapters_conform_to_authlib_mixins(registry: ClientRegistry, tokens: TokenStore,
+                                            client_id: str, clock: FrozenClock) -> None:
+    client = GatewayClient(registry.get(client_id))
+    record = tokens.save(new_access_token(), client_id=client_id,
+                         grant_type="client_credentials", scope="intents:read",
+                         expires_in=ACCESS_TOKEN_LIFETIME)
+    token = GatewayToken(record, clock())
+    assert isinstance(client, ClientMixin) and isinstance(token, TokenMixin)
+    for name in ("get_client_id", "get_default_redirect_uri", "get_allowed_scope",
+                 "check_redirect_uri", "check_client_secret", "check_endpoint_auth_method",
+                 "check_response_type", "check_grant_type"):
+        assert getattr(type(client), name) is not getattr(ClientMixin, name), name
+    for name in ("check_client", "get_scope", "get_expires_in", "is_expired", "is_revoked"):
+        assert getattr(type(token), name) is not getattr(TokenMixin, name), name
+    assert token.check_client(client)
+    assert token.get_expires_in() == ACCESS_TOKEN_LIFETIME
+    assert not token.is_expired() and not token.is_revoked()
+
+
+@pytest.mark.parametrize(
+    ("requested", "allowed"),
+    [
+        ("intents:read", "intents:read"),
+        ("intents:read offers:write", "intents:read offers:write"),
+        ("offers:write offers:write", "offers:write"),
+        ("intents:read admin", "intents:read"),
+        ("admin", None),
+        ("", None),
+        (None, None),
+    ],
+)
+def test_client_allowed_scope(registry: ClientRegistry, client_id: str, requested: str | None,
+                              allowed: str | None) -> None:
+    assert GatewayClient(registry.get(client_id)).get_allowed_scope(requested) == allowed
+
+
+@pytest.mark.parametrize(
+    ("grant_type", "allowed"),
+    [("client_credentials", True), ("authorization_code", False), ("refresh_token", False),
+     ("password", False), ("implicit", False)],
+)
+def test_only_enabled_grants_are_allowed(registry: ClientRegistry, client_id: str,
+                                         grant_type: str, allowed: bool) -> None:
+    assert GatewayClient(registry.get(client_id)).check_grant_type(grant_type) is allowed
+
+
+def test_client_secret_is_never_checked_by_authlib(registry: ClientRegistry,
+                                                    client_id: str) -> None:
+    client = GatewayClient(registry.get(client_id))
+    secret = registry.rotate_secret(client_id)
+    assert client.check_client_secret(secret) is False
+    assert client.check_endpoint_auth_method("client_secret_basic", "token")
+    assert not client.check_endpoint_auth_method("client_secret_post", "token")
+    assert not client.check_endpoint_auth_method("none", "token")
+    assert not client.check_response_type("code")
+
+
+def test_server_metadata_fields() -> None:
+    document = server_metadata("https://vault.example", token_endpoint="https://t",
+                               revocation_endpoint="https://r",
+                               introspection_endpoint="https://i")
+    assert document["issuer"] == "https://vault.example"
+    assert document["grant_types_supported"] == list(ENABLED_GRANT_TYPES) == [
+        "client_credentials"]
+    assert document["token_endpoint_auth_methods_supported"] == ["client_secret_basic"]
+    assert document["scopes_supported"] == list(SCOPES)
+    assert document["response_types_supported"] == []
+    assert document["code_challenge_methods_supported"] == ["S256"]
+    assert "authorization_endpoint" not in document
+
+
+def test_every_scope_is_described() -> None:
+    assert SCOPES and all(description.strip() for description in SCOPES.values())
+    assert all(":" in scope and " " not in scope for scope in SCOPES)

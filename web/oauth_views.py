@@ -1,0 +1,61 @@
+"""The brand gateway's OAuth 2.0 endpoints (DESIGN.md sec. 4), served by Authlib.
+
+Machine endpoints for brands, not pages: no session, no CSRF token (the ``oauth`` blueprint is
+not in ``security.FORM_BLUEPRINTS``); clients authenticate with HTTP Basic on every request.
+Errors keep Authlib's RFC 6749 sec. 5.2 format, not problem+json (STYLE point 10), and every
+answer carries ``Cache-Control: no-store`` (RFC 6749 sec. 5.1).
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response, current_app, json, request, url_for
+
+from brand_gateway.clients import ClientRegistry, ClientSecretHasher
+from brand_gateway.oauth import OAuthServices, authorization, server_metadata
+from brand_gateway.tokens import TokenStore
+
+from .vaults import get_vault
+
+bp = Blueprint("oauth", __name__)
+
+
+def gateway_services() -> OAuthServices:
+    """The request's client registry and token store, over the request's vault."""
+    vault = get_vault()
+    clock = current_app.extensions["vrmvault"].clock
+    return OAuthServices(
+        clients=ClientRegistry(database=vault.data, clock=clock,
+                               hasher=ClientSecretHasher.from_master(vault.master)),
+        tokens=TokenStore(database=vault.data, clock=clock),
+    )
+
+
+@bp.post("/oauth/token")
+def token() -> Response:
+    return authorization.create_token_response()
+
+
+@bp.post("/oauth/revoke")
+def revoke() -> Response:
+    return authorization.create_endpoint_response("revocation")
+
+
+@bp.post("/oauth/introspect")
+def introspect() -> Response:
+    return authorization.create_endpoint_response("introspection")
+
+
+@bp.get("/.well-known/oauth-authorization-server")
+def metadata() -> Response:
+    # RFC 8414 sec. 2: the issuer is this server's own URL (with the proxy's host and scheme
+    # when VRMVAULT_TRUST_PROXY is set), without a trailing slash, query or fragment.
+    document = server_metadata(
+        request.host_url.rstrip("/"),
+        token_endpoint=url_for("oauth.token", _external=True),
+        revocation_endpoint=url_for("oauth.revoke", _external=True),
+        introspection_endpoint=url_for("oauth.introspect", _external=True),
+    )
+    response = Response(json.dumps(document), mimetype="application/json")
+    response.headers["Cache-Control"] = "public, max-age=3600"
+    response.vary.add("Host")
+    return response
