@@ -206,11 +206,15 @@ class ClientRegistry:
         return self._client(row)
 
     def disable(self, client_id: str) -> OAuthClient:
-        """Stop the client authenticating (idempotent). Its brand and history stay."""
+        """Stop the client authenticating and revoke its live tokens, at once (idempotent).
+        Its brand and history stay."""
+        from .tokens import TokenStore  # the token store builds on clients, not the reverse
+
         with self._db.transaction():
             self.get(client_id)
             self._db.execute("UPDATE oauth_clients SET status = 'disabled' WHERE client_id = ?",
                              (client_id,))
+            TokenStore(database=self._db, clock=self._clock).revoke_all_for_client(client_id)
         return self.get(client_id)
 
     def rotate_secret(self, client_id: str) -> str:

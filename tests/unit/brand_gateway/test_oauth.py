@@ -9,7 +9,7 @@ import pytest
 from authlib.oauth2.rfc6749 import ClientMixin, TokenMixin
 
 from brand_gateway import token_storage
-from brand_gateway.clients import ClientRegistry
+from brand_gateway.clients import ClientRegistry, ClientSecretHasher
 from brand_gateway.oauth import (
     ENABLED_GRANT_TYPES,
     SCOPES,
@@ -185,3 +185,22 @@ def test_server_metadata_fields() -> None:
 def test_every_scope_is_described() -> None:
     assert SCOPES and all(description.strip() for description in SCOPES.values())
     assert all(":" in scope and " " not in scope for scope in SCOPES)
+
+
+def test_disabling_a_client_revokes_its_live_tokens_at_once(vault, clock) -> None:
+    from brand_gateway.tokens import TokenStore
+
+    registry = ClientRegistry(database=vault.data, clock=clock,
+                              hasher=ClientSecretHasher.from_master(vault.master))
+    client, _ = registry.create("Velo Bikes", [CALLBACK])
+    other, _ = registry.create("Fresh Grocer", ["https://grocer.example/cb"])
+    tokens = TokenStore(database=vault.data, clock=clock)
+    tokens.save("t" * 43, client_id=client.client_id, grant_type="client_credentials",
+                scope="intents:read", expires_in=600)
+    tokens.save("u" * 43, client_id=other.client_id, grant_type="client_credentials",
+                scope="intents:read", expires_in=600)
+
+    registry.disable(client.client_id)
+
+    assert tokens.find("t" * 43).revoked_at is not None
+    assert tokens.find("u" * 43).revoked_at is None       # another brand is untouched
