@@ -126,8 +126,9 @@ class GatewayToken(TokenMixin):  # type: ignore[misc]
     def get_user(self) -> None:
         return None
 
-    def get_client(self) -> Any:
-        raise NotImplementedError("not needed by the endpoints served")
+    def get_client(self) -> GatewayClient:
+        """The client the token was issued to (looked up in the registry)."""
+        return GatewayClient(services().clients.get(self.record.client_id))
 
 
 def services() -> OAuthServices:

@@ -204,3 +204,17 @@ def test_disabling_a_client_revokes_its_live_tokens_at_once(vault, clock) -> Non
 
     assert tokens.find("t" * 43).revoked_at is not None
     assert tokens.find("u" * 43).revoked_at is None       # another brand is untouched
+
+
+def test_a_token_knows_its_client(app, vault, clock) -> None:
+    from brand_gateway.oauth import GatewayToken
+    from brand_gateway.tokens import TokenStore
+
+    registry = ClientRegistry(database=vault.data, clock=clock,
+                              hasher=ClientSecretHasher.from_master(vault.master))
+    client, _ = registry.create("Velo Bikes", [CALLBACK])
+    record = TokenStore(database=vault.data, clock=clock).save(
+        "v" * 43, client_id=client.client_id, grant_type="client_credentials",
+        scope="intents:read", expires_in=600)
+    with app.test_request_context("/oauth/introspect"):
+        assert GatewayToken(record, clock()).get_client().get_client_id() == client.client_id
