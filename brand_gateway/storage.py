@@ -14,9 +14,7 @@ Invariants:
 
 from __future__ import annotations
 
-from vault.errors import StoreError
-from vault.migrations import Migration, apply, pending
-from vault.storage import Database
+from vault.migrations import LayerMigrations, Migration
 
 TABLE = "gateway_migrations"
 
@@ -51,11 +49,6 @@ GATEWAY_MIGRATIONS: tuple[Migration, ...] = (
 )
 
 
-def initialise(data: Database) -> list[str]:
-    """Apply pending gateway migrations to the data store; their names."""
-    return [m.name for m in apply(data, GATEWAY_MIGRATIONS, table=TABLE)]
-
-
-def require_current(data: Database) -> None:
-    if pending(data, GATEWAY_MIGRATIONS, table=TABLE):
-        raise StoreError("the store needs brand gateway migrations; run 'vrmvault init'")
+_LAYER = LayerMigrations("brand gateway", TABLE, GATEWAY_MIGRATIONS)
+initialise = _LAYER.initialise
+require_current = _LAYER.require_current

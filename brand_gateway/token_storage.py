@@ -11,9 +11,7 @@ Invariants:
 
 from __future__ import annotations
 
-from vault.errors import StoreError
-from vault.migrations import Migration, apply, pending
-from vault.storage import Database
+from vault.migrations import LayerMigrations, Migration
 
 TABLE = "gateway_token_migrations"
 
@@ -38,11 +36,6 @@ TOKEN_MIGRATIONS: tuple[Migration, ...] = (
 )
 
 
-def initialise(data: Database) -> list[str]:
-    """Apply pending token migrations to the data store; their names."""
-    return [m.name for m in apply(data, TOKEN_MIGRATIONS, table=TABLE)]
-
-
-def require_current(data: Database) -> None:
-    if pending(data, TOKEN_MIGRATIONS, table=TABLE):
-        raise StoreError("the store needs brand gateway token migrations; run 'vrmvault init'")
+_LAYER = LayerMigrations("brand gateway token", TABLE, TOKEN_MIGRATIONS)
+initialise = _LAYER.initialise
+require_current = _LAYER.require_current

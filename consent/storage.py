@@ -8,9 +8,7 @@ grants and receipts with them (the ledger keeps only pseudonymous evidence).
 
 from __future__ import annotations
 
-from vault.errors import StoreError
-from vault.migrations import Migration, apply, pending
-from vault.storage import Database
+from vault.migrations import LayerMigrations, Migration
 
 TABLE = "consent_migrations"
 
@@ -86,11 +84,6 @@ CONSENT_MIGRATIONS: tuple[Migration, ...] = (
 )
 
 
-def initialise(data: Database) -> list[str]:
-    """Apply pending consent migrations to the data store; their names."""
-    return [m.name for m in apply(data, CONSENT_MIGRATIONS, table=TABLE)]
-
-
-def require_current(data: Database) -> None:
-    if pending(data, CONSENT_MIGRATIONS, table=TABLE):
-        raise StoreError("the store needs consent migrations; run 'vrmvault init'")
+_LAYER = LayerMigrations("consent", TABLE, CONSENT_MIGRATIONS)
+initialise = _LAYER.initialise
+require_current = _LAYER.require_current

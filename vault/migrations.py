@@ -221,3 +221,24 @@ def _check_table_name(table: str) -> None:
     # Interpolated into SQL (a table name cannot be a parameter): only plain identifiers.
     if not table.replace("_", "").isalnum() or not table.isascii():
         raise ValueError(f"not a table name: {table!r}")
+
+
+@dataclass(frozen=True)
+class LayerMigrations:
+    """The migrations one layer keeps in another layer's store, under its own table.
+
+    ``vrmvault init`` calls :meth:`initialise`; the layer's services call
+    :meth:`require_current` before they touch its tables.
+    """
+
+    layer: str                         # for messages, e.g. "consent"
+    table: str                         # e.g. "consent_migrations"
+    migrations: tuple[Migration, ...]
+
+    def initialise(self, database: Database) -> list[str]:
+        """Apply what ``database`` lacks; the names applied."""
+        return [m.name for m in apply(database, self.migrations, table=self.table)]
+
+    def require_current(self, database: Database) -> None:
+        if pending(database, self.migrations, table=self.table):
+            raise StoreError(f"the store needs {self.layer} migrations; run 'vrmvault init'")

@@ -1,30 +1,14 @@
-"""Fixtures of the brand gateway tests: the shared vault home with the gateway's tables too."""
+"""Fixtures of the brand gateway tests (the shared ``vault_home`` already has the gateway's
+tables: ``tests.conftest.initialise_home`` applies them as ``vrmvault init`` does)."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
-from brand_gateway import storage as gateway_storage
 from brand_gateway.clients import ClientRegistry, ClientSecretHasher
 from brand_gateway.pseudonyms import PairwisePseudonyms
-from tests.conftest import initialise_home
 from vault.clock import FrozenClock
-from vault.home import Vault, VaultHome
-
-
-def initialise_gateway_home(home: VaultHome) -> VaultHome:
-    """What ``vrmvault init`` makes once the gateway's migrations are part of it."""
-    initialise_home(home)
-    with home.open() as opened:
-        gateway_storage.initialise(opened.data)
-    return home
-
-
-@pytest.fixture
-def vault_home(tmp_path: Path) -> VaultHome:
-    return initialise_gateway_home(VaultHome(tmp_path / "var"))
+from vault.home import Vault
 
 
 @pytest.fixture

@@ -26,17 +26,7 @@ from vault.clock import FrozenClock
 from vault.errors import StoreError
 from vault.home import Vault, VaultHome
 
-from .conftest import initialise_gateway_home
-
 CALLBACK = "https://velo.example/oauth/callback"
-
-
-@pytest.fixture
-def vault_home(tmp_path: Path) -> VaultHome:
-    home = initialise_gateway_home(VaultHome(tmp_path / "var"))
-    with home.open() as opened:
-        token_storage.initialise(opened.data)
-    return home
 
 
 @pytest.fixture

@@ -1,5 +1,5 @@
-"""``vrmvault ledger``: the click group, run through click's runner under a small parent group
-that passes the vault home in ``ctx.obj`` the way web/cli.py does."""
+"""``vrmvault ledger``: the click group, run through click's runner under the real
+``vrmvault`` command."""
 
 from __future__ import annotations
 
@@ -7,7 +7,6 @@ import base64
 import json
 from pathlib import Path
 
-import click
 import pytest
 from click.testing import CliRunner
 
@@ -15,23 +14,14 @@ from consent.checkpoints import Ed25519NoteVerifier
 from consent.ledger import open_ledger
 from consent.merkle import leaf_hash, verify_inclusion
 from vault.home import VaultHome
+from web.cli import main
 from web.ledger_cli import ledger
 
 from .conftest import events, raw_store
 
 
-@click.group()
-@click.option("--home", type=click.Path(path_type=Path), required=True)
-@click.pass_context
-def cli(ctx: click.Context, home: Path) -> None:
-    ctx.obj = {"home": VaultHome(home)}
-
-
-cli.add_command(ledger)
-
-
 def run(home: VaultHome, *args: str):
-    return CliRunner().invoke(cli, ["--home", str(home.root), "ledger", *args],
+    return CliRunner().invoke(main, ["--home", str(home.root), "ledger", *args],
                               env={"VRMVAULT_MASTER_KEY": ""}, catch_exceptions=False)
 
 
@@ -121,7 +111,7 @@ def test_a_missing_store_fails_clearly(tmp_path: Path) -> None:
 
 
 def test_a_wrong_master_key_fails_clearly(filled: VaultHome) -> None:
-    result = CliRunner().invoke(cli, ["--home", str(filled.root), "ledger", "verify"],
+    result = CliRunner().invoke(main, ["--home", str(filled.root), "ledger", "verify"],
                                 env={"VRMVAULT_MASTER_KEY": "ab" * 32})
     assert result.exit_code == 1
     assert "does not open the store" in result.stderr

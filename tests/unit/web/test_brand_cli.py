@@ -6,41 +6,21 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import click
 import pytest
 from click.testing import CliRunner
 
-from brand_gateway import storage as gateway_storage
 from brand_gateway.clients import ClientRegistry, ClientSecretHasher
 from brand_gateway.errors import ClientAuthenticationError, ClientDisabledError
-from tests.conftest import initialise_home
 from vault.home import VaultHome
 from web.brand_cli import brand
+from web.cli import main
 
 CALLBACK = "https://velo.example/oauth/callback"
 
 
-@click.group()
-@click.option("--home", type=click.Path(path_type=Path), required=True)
-@click.pass_context
-def cli(ctx: click.Context, home: Path) -> None:
-    ctx.obj = {"home": VaultHome(home)}
-
-
-cli.add_command(brand)
-
-
 def run(home: VaultHome, *args: str):
-    return CliRunner().invoke(cli, ["--home", str(home.root), "brand", *args],
+    return CliRunner().invoke(main, ["--home", str(home.root), "brand", *args],
                               env={"VRMVAULT_MASTER_KEY": ""}, catch_exceptions=False)
-
-
-@pytest.fixture
-def vault_home(tmp_path: Path) -> VaultHome:
-    home = initialise_home(VaultHome(tmp_path / "var"))
-    with home.open() as opened:
-        gateway_storage.initialise(opened.data)
-    return home
 
 
 def authenticate(home: VaultHome, client_id: str, secret: str):
