@@ -6,6 +6,7 @@ and the receipt signer both derive their keys from the vault's master key.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
@@ -13,7 +14,7 @@ from typing import Any
 from vault.home import Vault, VaultHome
 
 from .decision import DecisionPoint
-from .grants import ConsentService
+from .grants import ConsentService, GrantObserver
 from .ledger import Ledger, open_ledger
 from .receipts import DEFAULT_CONTROLLER, ReceiptSigner
 from .storage import require_current
@@ -25,6 +26,9 @@ class Consent:
     vault: Vault
     ledger: Ledger
     signer: ReceiptSigner
+    # Told of every grant event inside its transaction (see ConsentService); append before or
+    # after first use of ``grants``: the service reads this very list at each event.
+    observers: list[GrantObserver] = field(default_factory=list)
     _closed: bool = field(default=False, repr=False)
 
     def principal(self, member_id: str) -> str:
@@ -47,7 +51,7 @@ class Consent:
         return ConsentService(database=self.vault.data, terms=self.terms,
                               agreements=self.agreements, receipts=self.signer,
                               ledger=self.ledger, principal=self.principal,
-                              clock=self.vault.clock)
+                              clock=self.vault.clock, observers=self.observers)
 
     @cached_property
     def decisions(self) -> DecisionPoint:
@@ -62,7 +66,9 @@ class Consent:
             self.ledger.close()
 
 
-def open_consent(vault: Vault, home: VaultHome) -> Consent:
+def open_consent(vault: Vault, home: VaultHome,
+                 observers: Iterable[GrantObserver] = ()) -> Consent:
     require_current(vault.data)
     ledger = open_ledger(home, vault.master, clock=vault.clock)
-    return Consent(vault, ledger, ReceiptSigner(vault.master, controller=DEFAULT_CONTROLLER))
+    return Consent(vault, ledger, ReceiptSigner(vault.master, controller=DEFAULT_CONTROLLER),
+                   observers=list(observers))

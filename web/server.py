@@ -2,16 +2,30 @@
 
 The access log leaves out the client address (personal data) and never logs query strings with
 personal data because no URL carries any.
+
+While it serves, a child process runs ``vrmvault webhooks deliver --interval S`` (brand
+webhooks, GDPR Art. 19): a process of its own, so a slow brand never holds up a page and a
+failure there never reaches the server. It inherits the environment (master key included), logs
+to the same stream, is stopped with the server and stops by itself if the server dies.
 """
 
 from __future__ import annotations
 
+import contextlib
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from gunicorn.app.base import BaseApplication
 
 ACCESS_LOG_FORMAT = '%(t)s "%(m)s %(U)s" %(s)s %(B)s %(M)sms'
+WEBHOOK_INTERVAL = 10.0                  # seconds between delivery passes while serving
+_STOP_TIMEOUT = 10.0
+# The vrmvault command, run by this very interpreter (no console script needed on the PATH).
+_VRMVAULT = "from web.cli import main; main(prog_name='vrmvault')"
 
 
 class _Server(BaseApplication):  # type: ignore[misc]
@@ -30,7 +44,32 @@ class _Server(BaseApplication):  # type: ignore[misc]
         return create_app({"VRMVAULT_HOME": self.home})
 
 
-def run(*, host: str, port: int, workers: int, home: Path) -> None:
+def run(*, host: str, port: int, workers: int, home: Path,
+        webhook_interval: float = WEBHOOK_INTERVAL) -> None:
+    with webhook_delivery(home, interval=webhook_interval):
+        _serve(host=host, port=port, workers=workers, home=home)
+
+
+@contextlib.contextmanager
+def webhook_delivery(home: Path, *, interval: float) -> Iterator[subprocess.Popen[bytes]]:
+    """The webhook delivery loop in a child process for as long as the block runs."""
+    process = subprocess.Popen(
+        [sys.executable, "-c", _VRMVAULT, "--home", str(home), "webhooks", "deliver",
+         "--interval", str(interval), "--parent-pid", str(os.getpid())])
+    try:
+        yield process
+    finally:
+        # gunicorn's arbiter may have reaped it already; Popen copes with that.
+        if process.poll() is None:
+            process.terminate()
+            try:
+                process.wait(timeout=_STOP_TIMEOUT)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+
+def _serve(*, host: str, port: int, workers: int, home: Path) -> None:
     _Server({
         "bind": f"{host}:{port}",
         "workers": workers,

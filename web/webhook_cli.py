@@ -1,0 +1,219 @@
+"""``vrmvault webhooks``: brands' webhook endpoints, their delivery, and the delivery record.
+
+Registered in ``web/cli.py`` with ``main.add_command(webhooks)``; like every command there it
+takes the vault home from ``ctx.obj["home"]`` and needs a store on which ``vrmvault init``
+applied the webhook migrations. ``deliver`` runs one pass (``--once``) or loops until stopped
+(Ctrl-C or SIGTERM, finishing the delivery in hand); ``vrmvault serve`` runs that loop in a
+child process. Nothing here prints a payload: ``attempts`` shows, for compliance, where each
+event went, how often it was tried and how it ended.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import signal
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from types import FrameType
+
+import click
+
+from brand_gateway import storage as gateway_storage
+from brand_gateway import webhook_storage
+from brand_gateway.webhooks import (
+    STATUSES,
+    DeliveryReport,
+    WebhookDispatcher,
+    WebhookRegistry,
+    WebhookSigner,
+    outbox_entries,
+)
+from vault.errors import StoreNotInitialisedError, VaultError
+from vault.home import Vault, VaultHome
+from vault.keys import MasterKey
+
+from .cli_errors import ReportingGroup
+
+DEFAULT_INTERVAL = 10.0
+DEFAULT_LIMIT = 100
+_NAP = 0.2                     # how often a waiting loop looks at its stop conditions
+
+
+def _home(ctx: click.Context) -> VaultHome:
+    home: VaultHome = ctx.find_root().obj["home"]
+    if not home.exists():
+        raise StoreNotInitialisedError(f"no store in {home.root}; run 'vrmvault init' first")
+    return home
+
+
+@contextmanager
+def _vault(home: VaultHome, master: MasterKey | None = None) -> Iterator[Vault]:
+    with home.open(master) as vault:
+        gateway_storage.require_current(vault.data)
+        webhook_storage.require_current(vault.data)
+        yield vault
+
+
+def _when(timestamp: int | None) -> str:
+    if timestamp is None:
+        return "-"
+    return dt.datetime.fromtimestamp(timestamp, dt.UTC).strftime("%Y-%m-%d %H:%M:%SZ")
+
+
+def _table(rows: Sequence[Sequence[str]]) -> None:
+    """Columns padded to their widest cell; the last one is left as it is."""
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]) - 1)]
+    for row in rows:
+        cells = [cell.ljust(width) for cell, width in zip(row, widths, strict=False)]
+        click.echo("  ".join([*cells, row[-1]]).rstrip())
+
+
+@click.group(cls=ReportingGroup)
+def webhooks() -> None:
+    """Brand webhooks (GDPR Art. 19): endpoints, delivery, the delivery record."""
+
+
+@webhooks.command()
+@click.argument("client_id")
+@click.argument("url")
+@click.pass_context
+def add(ctx: click.Context, client_id: str, url: str) -> None:
+    """Notify CLIENT_ID's brand at URL (https, or http on a loopback host)."""
+    with _vault(_home(ctx)) as vault:
+        endpoint = WebhookRegistry(database=vault.data, clock=vault.clock).add(client_id, url)
+        key = WebhookSigner.from_master(vault.master).public_key_text()
+    click.echo(f"Added webhook endpoint {endpoint.id} for {endpoint.client_id} "
+               f"({endpoint.brand_name}): {endpoint.url}")
+    click.echo(f"Deliveries are signed (Standard Webhooks v1a); the brand verifies with {key}")
+
+
+@webhooks.command("list")
+@click.argument("client_id", required=False)
+@click.pass_context
+def list_endpoints(ctx: click.Context, client_id: str | None) -> None:
+    """List the endpoints, of every client or of CLIENT_ID."""
+    with _vault(_home(ctx)) as vault:
+        endpoints = WebhookRegistry(database=vault.data, clock=vault.clock).list(client_id)
+    if not endpoints:
+        click.echo("No webhook endpoints; add one with 'vrmvault webhooks add'.")
+        return
+    rows = [("ID", "CLIENT ID", "BRAND", "STATUS", "ADDED", "URL")]
+    for endpoint in endpoints:
+        rows.append((str(endpoint.id), endpoint.client_id, endpoint.brand_name,
+                     "live" if endpoint.live else "removed", _when(endpoint.created_at),
+                     endpoint.url))
+    _table(rows)
+
+
+@webhooks.command()
+@click.argument("endpoint_id", metavar="ID", type=int)
+@click.pass_context
+def remove(ctx: click.Context, endpoint_id: int) -> None:
+    """Stop notifying endpoint ID; what is still pending for it is given up."""
+    with _vault(_home(ctx)) as vault:
+        endpoint = WebhookRegistry(database=vault.data, clock=vault.clock).remove(endpoint_id)
+    click.echo(f"Removed webhook endpoint {endpoint.id} ({endpoint.brand_name}): {endpoint.url}")
+
+
+@webhooks.command()
+@click.pass_context
+def key(ctx: click.Context) -> None:
+    """Print the public key brands verify webhook signatures with (whpk_ form and JWK)."""
+    signer = WebhookSigner.from_master(_home(ctx).master_key())
+    click.echo(signer.public_key_text())
+    click.echo(json.dumps(signer.public_jwk(), indent=2))
+
+
+@webhooks.command()
+@click.option("--client", "client_id", help="Only this client's events.")
+@click.option("--status", type=click.Choice(STATUSES), help="Only events in this state.")
+@click.option("--limit", type=click.IntRange(1, 100_000), default=200, show_default=True)
+@click.pass_context
+def attempts(ctx: click.Context, client_id: str | None, status: str | None, limit: int) -> None:
+    """For compliance: each queued event, newest first, with its attempts and state."""
+    with _vault(_home(ctx)) as vault:
+        entries = outbox_entries(vault.data, client_id=client_id, status=status, limit=limit)
+    if not entries:
+        click.echo("No webhook events match.")
+        return
+    rows = [("ID", "BRAND", "EVENT", "STATUS", "ATTEMPTS", "LAST", "NEXT ATTEMPT", "QUEUED",
+             "EVENT ID", "URL")]
+    for entry in entries:
+        rows.append((str(entry.id), entry.brand_name, entry.event_type, entry.status,
+                     str(entry.attempts), entry.last_result or "-",
+                     _when(entry.next_attempt_at) if entry.status == "pending" else "-",
+                     _when(entry.created_at), entry.event_id, entry.url))
+    _table(rows)
+
+
+@webhooks.command()
+@click.option("--once", is_flag=True, help="One pass, then exit.")
+@click.option("--interval", type=click.FloatRange(min=0.1), default=DEFAULT_INTERVAL,
+              show_default=True, help="Seconds between passes.")
+@click.option("--limit", type=click.IntRange(1, 10_000), default=DEFAULT_LIMIT,
+              show_default=True, help="At most this many deliveries per pass.")
+@click.option("--parent-pid", type=int, hidden=True,
+              help="Exit once this process (vrmvault serve) is no longer the parent.")
+@click.pass_context
+def deliver(ctx: click.Context, once: bool, interval: float, limit: int,
+            parent_pid: int | None) -> None:
+    """Send the webhooks that are due; with --once one pass, else every --interval seconds."""
+    home = _home(ctx)
+    master = home.master_key()
+    if once:
+        click.echo(f"Webhooks: {_pass(home, master, limit).summary()}")
+        return
+    with _stop_on_sigterm() as stop:
+        try:
+            _loop(home, master, limit=limit, interval=interval, stop=stop, parent=parent_pid)
+        except KeyboardInterrupt:
+            pass
+    click.echo("Webhook delivery stopped", err=True)
+
+
+def _pass(home: VaultHome, master: MasterKey, limit: int) -> DeliveryReport:
+    # The store is opened afresh each pass: a restore or a migration in between is picked up.
+    with _vault(home, master) as vault:
+        return WebhookDispatcher(database=vault.data, signer=WebhookSigner.from_master(master),
+                                 clock=vault.clock).deliver_due(limit)
+
+
+def _loop(home: VaultHome, master: MasterKey, *, limit: int, interval: float,
+          stop: list[bool], parent: int | None) -> None:
+    click.echo(f"Delivering webhooks every {interval:g} s", err=True)
+    while not stop[0] and (parent is None or os.getppid() == parent):
+        report: DeliveryReport | None = None
+        try:
+            report = _pass(home, master, limit)
+        except VaultError as exc:
+            click.echo(f"webhook delivery pass failed: {exc.message}", err=True)
+        except Exception as exc:  # a bad pass is reported and the loop goes on
+            # The class only: a message might quote what it failed on.
+            click.echo(f"webhook delivery pass failed: {type(exc).__name__}", err=True)
+        if report is not None and report.attempted:
+            click.echo(f"Webhooks: {report.summary()}")
+        if report is not None and report.attempted >= limit:
+            continue            # a backlog: the next pass at once
+        deadline = time.monotonic() + interval
+        while not stop[0] and time.monotonic() < deadline:
+            if parent is not None and os.getppid() != parent:
+                return          # the server is gone; so are we
+            time.sleep(_NAP)
+
+
+@contextmanager
+def _stop_on_sigterm() -> Iterator[list[bool]]:
+    """A flag SIGTERM raises, so the loop ends after the delivery in hand."""
+    stop = [False]
+
+    def request_stop(signum: int, frame: FrameType | None) -> None:
+        stop[0] = True
+
+    previous = signal.signal(signal.SIGTERM, request_stop)
+    try:
+        yield stop
+    finally:
+        signal.signal(signal.SIGTERM, previous)
