@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from typing import Any, NoReturn
 from urllib.parse import urlsplit
 
+from consent.vocabulary import AGREEMENT_BY_CODE, DEFAULT_AGREEMENT
 from vault.brands import BrandDirectory
 from vault.catalog import clean_text
 from vault.clock import Clock
@@ -41,6 +42,14 @@ DEFAULT_AUTH_METHOD = "client_secret_basic"
 # DESIGN.md sec. 4: member data by authorization code (PKCE) with refresh; brand-level work by
 # client credentials. Nothing else (no implicit, no password grant: RFC 9700 sec. 2.1.2, 2.4).
 DEFAULT_GRANT_TYPES = ("authorization_code", "refresh_token", "client_credentials")
+#: Brand-level scopes (client credentials grant), with what each allows.
+SCOPES: dict[str, str] = {
+    "intents:read": "Read members' published purchase intents in the brand's categories.",
+    "offers:write": "Post offers in answer to intents.",
+    "insights:read": "Query aggregate, anonymised insights about the brand's categories.",
+    "webhooks:manage": "Register and remove the brand's webhook endpoints.",
+}
+CLIENT_SCOPES = tuple(SCOPES)
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "::1", "localhost"})
 _CATEGORY = re.compile(r"^[a-z0-9][a-z0-9-]{0,39}$")
 _WHITESPACE_OR_CONTROL = re.compile(r"[\s\x00-\x1f\x7f]")
@@ -59,6 +68,8 @@ class OAuthClient:
     status: str
     created_at: int
     secret_rotated_at: int
+    scopes: tuple[str, ...] = ()                          # brand-level scopes it may ask for
+    accepted_agreements: tuple[str, ...] = ("SD-BASE",)   # IEEE 7012 terms it accepts
 
     @property
     def active(self) -> bool:
@@ -119,20 +130,31 @@ def validate_redirect_uris(uris: object) -> tuple[str, ...]:
 
 def redirect_uri_problem(uri: object) -> str | None:
     """Why ``uri`` may not be registered, or ``None`` if it may."""
-    if not isinstance(uri, str) or not uri:
-        return "must be a non-empty string."
-    if len(uri) > MAX_REDIRECT_URI_LENGTH:
-        return f"at most {MAX_REDIRECT_URI_LENGTH} characters."
-    if _WHITESPACE_OR_CONTROL.search(uri) or not uri.isascii():
-        return "must be ASCII without spaces or control characters."
-    if "#" in uri:
-        return "must not have a fragment (RFC 6749 sec. 3.1.2)."
-    if "*" in uri:
+    if isinstance(uri, str) and "*" in uri:
         return "must not hold a wildcard: redirect URIs are matched exactly."
-    parts = urlsplit(uri)
-    # urlsplit lower-cases the scheme; exact matching wants it written lower-case already.
-    if not uri.startswith(("https://", "http://")) or not parts.netloc:
-        return "must be an absolute https:// URI."
+    return endpoint_url_problem(uri, max_length=MAX_REDIRECT_URI_LENGTH,
+                                fragment_rule=" (RFC 6749 sec. 3.1.2)")
+
+
+def endpoint_url_problem(url: object, *, max_length: int, fragment_rule: str = ""
+                         ) -> str | None:
+    """Why ``url`` may not be a brand's endpoint (a redirect URI, a webhook), or ``None``.
+
+    Absolute ``https``, or ``http`` on a loopback host only; ASCII without spaces or control
+    characters; no fragment, no user information, a host and a valid port. The scheme must be
+    written lower-case already, since these URLs are compared as exact strings.
+    """
+    if not isinstance(url, str) or not url:
+        return "must be a non-empty string."
+    if len(url) > max_length:
+        return f"at most {max_length} characters."
+    if _WHITESPACE_OR_CONTROL.search(url) or not url.isascii():
+        return "must be ASCII without spaces or control characters."
+    if "#" in url:
+        return f"must not have a fragment{fragment_rule}."
+    parts = urlsplit(url)
+    if not url.startswith(("https://", "http://")) or not parts.netloc:
+        return "must be an absolute https:// URL."
     if "@" in parts.netloc:
         return "must not hold user information."
     try:
@@ -171,8 +193,15 @@ class ClientRegistry:
         self._decoy = hasher.hash("", new_client_secret())
 
     def create(self, name: str, redirect_uris: list[str] | tuple[str, ...],
-               categories: list[str] | tuple[str, ...] = ()) -> tuple[OAuthClient, str]:
-        """Add the brand and its client; the client and its secret (shown this once only)."""
+               categories: list[str] | tuple[str, ...] = (), *,
+               scopes: list[str] | tuple[str, ...] | None = None,
+               accepts: list[str] | tuple[str, ...] = (DEFAULT_AGREEMENT,),
+               brand_id: str | None = None) -> tuple[OAuthClient, str]:
+        """Add the brand and its client; the client and its secret (shown this once only).
+
+        ``scopes``: the brand-level scopes the client may ask for (all of :data:`CLIENT_SCOPES`
+        when not given); ``accepts``: the IEEE 7012 terms the brand accepts; ``brand_id``: give
+        an existing brand (of that ``name``) its client instead of adding a brand."""
         try:
             name = clean_text(name, max_length=100)
         except ValueError as exc:
@@ -181,17 +210,26 @@ class ClientRegistry:
             _refuse("name", "A brand needs a name.")
         uris = validate_redirect_uris(redirect_uris)
         clean_categories = validate_categories(categories)
+        clean_scopes = _subset("scopes", CLIENT_SCOPES if scopes is None else scopes,
+                               CLIENT_SCOPES, "scope")
+        clean_accepts = _subset("accepts", accepts, tuple(AGREEMENT_BY_CODE), "IEEE 7012 term")
         client_id = CLIENT_ID_PREFIX + secrets.token_urlsafe(16)
         secret = new_client_secret()
         now = int(self._clock())
         with self._db.transaction():
-            brand = self._brands.add(name, clean_categories)
+            if brand_id is None:
+                brand_id = self._brands.add(name, clean_categories).id
+            elif self._db.one("SELECT 1 FROM brands WHERE id = ? AND name = ?",
+                              (brand_id, name)) is None:
+                raise NotFoundError("no such brand")
             self._db.execute(
                 "INSERT INTO oauth_clients (client_id, brand_id, client_secret_hash,"
                 " redirect_uris, token_endpoint_auth_method, grant_types, status, created_at,"
-                " secret_rotated_at) VALUES (?, ?, ?, ?, ?, ?, 'active', ?, ?)",
-                (client_id, brand.id, self._hasher.hash(client_id, secret), json.dumps(uris),
-                 DEFAULT_AUTH_METHOD, json.dumps(DEFAULT_GRANT_TYPES), now, now),
+                " secret_rotated_at, scopes, accepted_agreements)"
+                " VALUES (?, ?, ?, ?, ?, ?, 'active', ?, ?, ?, ?)",
+                (client_id, brand_id, self._hasher.hash(client_id, secret), json.dumps(uris),
+                 DEFAULT_AUTH_METHOD, json.dumps(DEFAULT_GRANT_TYPES), now, now,
+                 json.dumps(clean_scopes), json.dumps(clean_accepts)),
             )
         return self.get(client_id), secret
 
@@ -208,13 +246,17 @@ class ClientRegistry:
     def disable(self, client_id: str) -> OAuthClient:
         """Stop the client authenticating and revoke its live tokens, at once (idempotent).
         Its brand and history stay."""
-        from .tokens import TokenStore  # the token store builds on clients, not the reverse
+        # The token stores build on clients, not the reverse.
+        from .authorizations import AuthorizationStore
+        from .tokens import TokenStore
 
         with self._db.transaction():
             self.get(client_id)
             self._db.execute("UPDATE oauth_clients SET status = 'disabled' WHERE client_id = ?",
                              (client_id,))
             TokenStore(database=self._db, clock=self._clock).revoke_all_for_client(client_id)
+            AuthorizationStore(database=self._db, clock=self._clock).revoke_for_client(
+                client_id, "client disabled")
         return self.get(client_id)
 
     def rotate_secret(self, client_id: str) -> str:
@@ -256,6 +298,8 @@ class ClientRegistry:
             token_endpoint_auth_method=row["token_endpoint_auth_method"],
             grant_types=tuple(json.loads(row["grant_types"])), status=row["status"],
             created_at=row["created_at"], secret_rotated_at=row["secret_rotated_at"],
+            scopes=tuple(json.loads(row["scopes"])),
+            accepted_agreements=tuple(json.loads(row["accepted_agreements"])),
         )
 
 
@@ -263,6 +307,16 @@ _SELECT = (
     "SELECT c.*, b.name AS brand_name FROM oauth_clients AS c"
     " JOIN brands AS b ON b.id = c.brand_id"
 )
+
+
+def _subset(field: str, values: object, allowed: tuple[str, ...], what: str
+            ) -> tuple[str, ...]:
+    if isinstance(values, str) or not isinstance(values, list | tuple):
+        _refuse(field, f"Give each {what} as a separate value.")
+    for value in values:
+        if value not in allowed:
+            _refuse(field, f"Unknown {what} {str(value)[:40]!r}; known: {', '.join(allowed)}.")
+    return tuple(dict.fromkeys(values))
 
 
 def _refuse(field: str, message: str) -> NoReturn:

@@ -1,21 +1,28 @@
 """The OAuth 2.0 authorization server of the brand gateway, on Authlib (DESIGN.md sec. 4).
 
 ``authorization`` is created unbound here and bound to an app by :func:`init_oauth` (STYLE
-point 2). What it serves, for now:
+point 2). Hardened per RFC 9700 and OWASP ASVS 5.0 V10:
 
-- Token endpoint, client credentials grant only (RFC 6749 sec. 4.4). No implicit and no
-  password grant (RFC 9700 sec. 2.1.2, 2.4); the authorization code flow comes later.
-- Client authentication by ``client_secret_basic`` only (RFC 6749 sec. 2.3.1), through
-  :meth:`ClientRegistry.authenticate`, so an unknown client costs the same work as a wrong
-  secret, and a disabled client is refused (``invalid_client``, 401, like a wrong secret).
-- Revocation (RFC 7009) and introspection (RFC 7662), both client-authenticated. A client only
-  ever acts on, or learns about, its own tokens: another client's token is revoked by nobody
-  but its owner (the answer is still 200, as for an unknown token, RFC 7009 sec. 2.2) and
-  introspects as ``{"active": false}`` (RFC 7662 sec. 2.2).
-- Opaque bearer tokens (:mod:`brand_gateway.tokens`): 256 random bits, stored as SHA-256, valid
-  for 10 minutes, no refresh token.
-
-Errors keep the RFC 6749 sec. 5.2 format Authlib produces, with ``Cache-Control: no-store``.
+- Grants: authorization code (member data), refresh token, client credentials (brand-level
+  work). No implicit and no password grant (RFC 9700 sec. 2.1.2, 2.4): ``response_type`` is
+  ``code`` only.
+- PKCE with ``S256`` is required of every client, confidential ones included (RFC 9700
+  sec. 2.1.1); ``plain`` is refused, and a missing verifier at the token endpoint is an error.
+  Authlib's defaults allow ``plain`` and let confidential clients skip PKCE: overridden here.
+- ``redirect_uri`` is required and compared as an exact string with a registered one (RFC 9700
+  sec. 2.1, 4.1.3). Errors before it is validated are shown to the member, never redirected.
+- Authorization codes: single use, at most 5 minutes, bound to client, redirect URI and PKCE
+  challenge; a reused code revokes every token it issued (:mod:`brand_gateway.authorizations`).
+- Every authorization response, errors included, carries ``iss`` (RFC 9207).
+- Member data is asked for with ``authorization_details`` (RFC 9396, :mod:`brand_gateway.rar`),
+  not with scopes; the approved details come back in the token response (RFC 9396 sec. 7).
+- Refresh tokens are bound to the member's approval (a token family), rotated on every use;
+  a replayed one revokes the family; none outlives the family's absolute end.
+- Client authentication: ``client_secret_basic`` only (RFC 6749 sec. 2.3.1), through
+  :meth:`ClientRegistry.authenticate`; a disabled client is ``invalid_client``.
+- Revocation (RFC 7009) and introspection (RFC 7662) of access and refresh tokens, each client
+  only ever acting on, or learning about, its own tokens. Revoking a refresh token revokes its
+  family (RFC 7009 sec. 2.1).
 
 Hooks read the request's services through a provider given to :func:`init_oauth`, kept per app
 in ``app.extensions``, so this module needs neither ``flask.g`` nor the web package.
@@ -23,34 +30,55 @@ in ``app.extensions``, so this module needs neither ``flask.g`` nor the web pack
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import hashlib
+import hmac
+from base64 import urlsafe_b64encode
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from authlib.common.urls import add_params_to_uri
 from authlib.integrations.flask_oauth2 import AuthorizationServer
+from authlib.oauth2.base import invalid_error_characters
 from authlib.oauth2.rfc6749 import ClientMixin, InvalidScopeError, TokenMixin
-from authlib.oauth2.rfc6749.grants import ClientCredentialsGrant
+from authlib.oauth2.rfc6749.errors import (
+    InvalidRequestError,
+    OAuth2Error,
+    UnsupportedResponseTypeError,
+)
+from authlib.oauth2.rfc6749.grants import (
+    AuthorizationCodeGrant,
+    ClientCredentialsGrant,
+    RefreshTokenGrant,
+)
 from authlib.oauth2.rfc6749.util import extract_basic_authorization, scope_to_list
 from authlib.oauth2.rfc6750 import BearerTokenGenerator
 from authlib.oauth2.rfc7009 import RevocationEndpoint
+from authlib.oauth2.rfc7636 import CodeChallenge
 from authlib.oauth2.rfc7662 import IntrospectionEndpoint
-from flask import Flask, current_app
+from flask import Flask, current_app, request
+from werkzeug.wrappers import Response
 
 from vault.errors import NotFoundError
 
-from .clients import ClientRegistry, OAuthClient
+from . import rar
+from .authorizations import (
+    REFRESH_TOKEN_BYTES,
+    AuthorizationCode,
+    AuthorizationStore,
+    Family,
+    new_secret,
+)
+from .clients import SCOPES, ClientRegistry, OAuthClient
 from .errors import ClientAuthenticationError
 from .tokens import ACCESS_TOKEN_LIFETIME, AccessToken, TokenStore, new_access_token
 
-#: Scopes of brand-level work (client credentials), with what each allows.
-SCOPES: dict[str, str] = {
-    "intents:read": "Read members' published purchase intents in the brand's categories.",
-    "offers:write": "Post offers in answer to intents.",
-    "insights:read": "Query aggregate, anonymised insights about the brand's categories.",
-}
+__all__ = ["SCOPES", "authorization", "init_oauth", "server_metadata"]
+
 AUTH_METHOD = "client_secret_basic"
-#: Grants this server runs today; a client must also have them registered.
-ENABLED_GRANT_TYPES = ("client_credentials",)
+#: Grants this server runs; a client must also have them registered.
+ENABLED_GRANT_TYPES = ("authorization_code", "refresh_token", "client_credentials")
+RESPONSE_TYPES = ("code",)
 _EXTENSION = "brand_gateway.oauth"
 
 
@@ -60,9 +88,20 @@ class OAuthServices:
 
     clients: ClientRegistry
     tokens: TokenStore
+    authorizations: AuthorizationStore
+    subject: Callable[[str, str], str]      # (member id, brand id) -> pairwise pseudonym
+    api_base: str = ""                      # the brand API's URL, for RAR "locations"
 
 
 ServicesProvider = Callable[[], OAuthServices]
+
+
+@dataclass(frozen=True)
+class Approval:
+    """What the consent screen hands the code grant: the member and the family it made."""
+
+    member_id: str
+    family: Family
 
 
 class GatewayClient(ClientMixin):  # type: ignore[misc]
@@ -76,13 +115,16 @@ class GatewayClient(ClientMixin):  # type: ignore[misc]
         return self.record.client_id
 
     def get_default_redirect_uri(self) -> str | None:
-        return self.record.redirect_uris[0] if self.record.redirect_uris else None
+        # Never guessed: a request must name its redirect URI (see MemberDataCodeGrant).
+        return None
 
     def get_allowed_scope(self, scope: str | None) -> str | None:
-        # RFC 6749 sec. 3.3: no default scope; a request must name what it needs.
+        # RFC 6749 sec. 3.3: no default scope. The member-data flow takes no scope at all
+        # (the code grant refuses one before this is asked) and gets "".
         if not scope:
-            return None
-        return " ".join(s for s in dict.fromkeys(scope_to_list(scope)) if s in SCOPES) or None
+            return ""
+        allowed = [s for s in dict.fromkeys(scope_to_list(scope)) if s in self.record.scopes]
+        return " ".join(allowed) or None
 
     def check_redirect_uri(self, redirect_uri: str) -> bool:
         return self.record.check_redirect_uri(redirect_uri)
@@ -95,7 +137,7 @@ class GatewayClient(ClientMixin):  # type: ignore[misc]
         return method == AUTH_METHOD == self.record.token_endpoint_auth_method
 
     def check_response_type(self, response_type: str) -> bool:
-        return False
+        return response_type in RESPONSE_TYPES and "authorization_code" in self.record.grant_types
 
     def check_grant_type(self, grant_type: str) -> bool:
         return grant_type in ENABLED_GRANT_TYPES and grant_type in self.record.grant_types
@@ -131,21 +173,224 @@ class GatewayToken(TokenMixin):  # type: ignore[misc]
         return GatewayClient(services().clients.get(self.record.client_id))
 
 
+class GatewayRefreshToken(TokenMixin):  # type: ignore[misc]
+    """A refresh token, by its family (whose state decides whether it is active)."""
+
+    def __init__(self, family: Family, now: float, *, used: bool = False) -> None:
+        self.family = family
+        self._now = now
+        self._used = used
+
+    def check_client(self, client: GatewayClient) -> bool:
+        return client.get_client_id() == self.family.client_id
+
+    def get_scope(self) -> str:
+        return ""
+
+    def get_expires_in(self) -> int:
+        return self.family.expires_at - self.family.created_at
+
+    def is_expired(self) -> bool:
+        return self._now >= self.family.expires_at
+
+    def is_revoked(self) -> bool:
+        return self._used or self.family.revoked_at is not None
+
+    def get_user(self) -> str:
+        return self.family.member_id
+
+
+class _CodeRecord:
+    """Authlib's view of a claimed authorization code."""
+
+    def __init__(self, code: AuthorizationCode) -> None:
+        self.record = code
+        self.code_challenge = code.code_challenge
+        self.code_challenge_method = code.code_challenge_method
+
+    def get_redirect_uri(self) -> str:
+        return self.record.redirect_uri
+
+    def get_scope(self) -> str:
+        return ""
+
+
 def services() -> OAuthServices:
     provider: ServicesProvider = current_app.extensions[_EXTENSION]
     return provider()
 
 
-def _find_token(token_string: str) -> GatewayToken | None:
-    store = services().tokens
-    record = store.find(token_string)
-    return None if record is None else GatewayToken(record, store.now())
+# -- PKCE: S256, always -------------------------------------------------------------------------
+def _s256_matches(verifier: str, challenge: str) -> bool:
+    digest = hashlib.sha256(verifier.encode("ascii")).digest()
+    expected = urlsafe_b64encode(digest).rstrip(b"=").decode()
+    return hmac.compare_digest(expected, challenge)
+
+
+class RequiredS256Challenge(CodeChallenge):  # type: ignore[misc]
+    """RFC 7636 with ``S256`` only, required of every client (RFC 9700 sec. 2.1.1)."""
+
+    DEFAULT_CODE_CHALLENGE_METHOD = "S256"
+    SUPPORTED_CODE_CHALLENGE_METHOD = ["S256"]
+    CODE_CHALLENGE_METHODS = {"S256": _s256_matches}
+
+    def validate_code_challenge(self, grant: Any, redirect_uri: str) -> None:
+        data = grant.request.payload.data
+        if not data.get("code_challenge"):
+            raise InvalidRequestError("PKCE is required: send code_challenge with "
+                                      "code_challenge_method=S256.")
+        if data.get("code_challenge_method") != "S256":
+            raise InvalidRequestError("code_challenge_method must be S256.")
+        super().validate_code_challenge(grant, redirect_uri)
+
+    def validate_code_verifier(self, grant: Any, result: Any) -> None:
+        if not grant.request.form.get("code_verifier"):
+            raise InvalidRequestError("Missing 'code_verifier'.")
+        super().validate_code_verifier(grant, result)
+
+
+# -- grants -------------------------------------------------------------------------------------
+class MemberDataCodeGrant(AuthorizationCodeGrant):  # type: ignore[misc]
+    """The authorization code grant for member data, asked for with authorization_details."""
+
+    TOKEN_ENDPOINT_AUTH_METHODS = [AUTH_METHOD]
+    _SINGLE = ("authorization_details", "code_challenge", "code_challenge_method")
+
+    def validate_authorization_request(self) -> str:
+        payload = self.request.payload
+        if not payload.redirect_uri:
+            # Not redirected: without it, the error would go to a guessed address.
+            raise InvalidRequestError("Missing 'redirect_uri': name one you registered.")
+        redirect_uri: str = super().validate_authorization_request()
+        try:
+            for name in self._SINGLE:
+                if len(payload.datalist.get(name, [])) > 1:
+                    raise InvalidRequestError(f"Multiple '{name}' in request.")
+            self.request.authorization_details = rar.parse(
+                payload.data.get("authorization_details"),
+                locations=[services().api_base] if services().api_base else [])
+        except OAuth2Error as error:
+            error.redirect_uri = redirect_uri
+            raise
+        return redirect_uri
+
+    def validate_authorization_redirect_uri(self, request: Any, client: GatewayClient) -> str:
+        # Not Authlib's: it echoes the URI into error_description, where RFC 6749 sec. 4.1.2.1
+        # allows only some ASCII, and a quote or a non-ASCII character then became a 500.
+        redirect_uri: str = request.payload.redirect_uri
+        if not client.check_redirect_uri(redirect_uri):
+            raise InvalidRequestError("This 'redirect_uri' is not registered for the client; "
+                                      "it must match a registered one exactly.")
+        return redirect_uri
+
+    def validate_requested_scope(self) -> None:
+        if self.request.payload.scope:
+            raise InvalidScopeError(description="Ask for member data with "
+                                                "authorization_details, not scope.")
+
+    def save_authorization_code(self, code: str, request: Any) -> None:
+        approval: Approval = request.user
+        data = request.payload.data
+        services().authorizations.save_code(
+            code, family_id=approval.family.id, client_id=request.client.get_client_id(),
+            redirect_uri=request.payload.redirect_uri, code_challenge=data["code_challenge"],
+            code_challenge_method=data["code_challenge_method"])
+
+    def query_authorization_code(self, code: str, client: GatewayClient) -> _CodeRecord | None:
+        claimed = services().authorizations.claim_code(code, client.get_client_id())
+        return None if claimed is None else _CodeRecord(claimed)
+
+    def delete_authorization_code(self, authorization_code: _CodeRecord) -> None:
+        """Nothing to do: :meth:`query_authorization_code` claimed it (single use)."""
+
+    def authenticate_user(self, authorization_code: _CodeRecord) -> str:
+        return authorization_code.record.family.member_id
+
+    def generate_token(self, *args: Any, **kwargs: Any) -> dict[str, Any]:
+        token: dict[str, Any] = super().generate_token(*args, **kwargs)
+        family = self.request.authorization_code.record.family
+        token["authorization_details"] = list(family.authorization_details)
+        return _within_family(token, family)
+
+
+class MemberDataRefreshGrant(RefreshTokenGrant):  # type: ignore[misc]
+    """Refresh with rotation and replay detection (RFC 9700 sec. 4.14.2)."""
+
+    TOKEN_ENDPOINT_AUTH_METHODS = [AUTH_METHOD]
+    INCLUDE_NEW_REFRESH_TOKEN = True
+
+    def authenticate_refresh_token(self, refresh_token: str) -> GatewayRefreshToken | None:
+        if self.request.payload.scope:
+            # Refused before the token is claimed: a request refused for its scope must not use
+            # the token up, or the client's corrected retry would look like a replay and end
+            # the family. A member-data token has no scope to narrow (RFC 6749 sec. 6).
+            raise InvalidScopeError(description="Member-data tokens carry "
+                                                "authorization_details, not scopes.")
+        store = services().authorizations
+        family = store.claim_refresh_token(refresh_token, self.request.client.get_client_id())
+        return None if family is None else GatewayRefreshToken(family, store.now())
+
+    def authenticate_user(self, refresh_token: GatewayRefreshToken) -> str:
+        return refresh_token.family.member_id
+
+    def revoke_old_credential(self, refresh_token: GatewayRefreshToken) -> None:
+        """Nothing to do: :meth:`authenticate_refresh_token` claimed it (rotation)."""
+
+    def generate_token(self, *args: Any, **kwargs: Any) -> dict[str, Any]:
+        token: dict[str, Any] = super().generate_token(*args, **kwargs)
+        family = self.request.refresh_token.family
+        token["authorization_details"] = list(family.authorization_details)
+        return _within_family(token, family)
+
+
+def _within_family(token: dict[str, Any], family: Family) -> dict[str, Any]:
+    """No access token outlives its family: ``expires_in`` (RFC 6749 sec. 5.1), and so the
+    stored expiry and the introspected ``exp``, stop at the family's end."""
+    left = family.expires_at - services().authorizations.now()
+    token["expires_in"] = max(1, min(int(token["expires_in"]), left))
+    return token
+
+
+class BrandCredentialsGrant(ClientCredentialsGrant):  # type: ignore[misc]
+    TOKEN_ENDPOINT_AUTH_METHODS = [AUTH_METHOD]
+
+    def validate_requested_scope(self) -> None:
+        scope = self.request.payload.scope
+        if not scope:
+            raise InvalidScopeError(description="Ask for the scopes you need: "
+                                                + " ".join(SCOPES))
+        self.server.validate_requested_scope(scope)
+        # Each client may only ask for the scopes it was registered with.
+        if not set(scope_to_list(scope)) <= set(self.request.client.record.scopes):
+            raise InvalidScopeError(description="This client is not registered for all of "
+                                                "these scopes.")
+
+
+# -- token lookups for revocation and introspection ---------------------------------------------
+def _find_token(token_string: str, hint: str | None = None
+                ) -> GatewayToken | GatewayRefreshToken | None:
+    found = services()
+    now = found.tokens.now()
+    # A hint is a hint (RFC 7009 sec. 2.1): search both kinds, the hinted one first.
+    order = ("refresh_token", "access_token") if hint == "refresh_token" else \
+        ("access_token", "refresh_token")
+    for kind in order:
+        if kind == "access_token":
+            record = found.tokens.find(token_string)
+            if record is not None:
+                return GatewayToken(record, now)
+        else:
+            family = found.authorizations.find_refresh_family(token_string)
+            if family is not None:
+                used = found.authorizations.refresh_token_used(token_string)
+                return GatewayRefreshToken(family, now, used=used)
+    return None
 
 
 class GatewayRevocationEndpoint(RevocationEndpoint):  # type: ignore[misc]
     CLIENT_AUTH_METHODS = [AUTH_METHOD]
 
-    def authenticate_token(self, request: Any, client: GatewayClient) -> GatewayToken | None:
+    def authenticate_token(self, request: Any, client: GatewayClient) -> Any:
         self.check_params(request, client)
         token = self.query_token(request.form["token"], request.form.get("token_type_hint"))
         # Another client's token is treated as unknown: nothing happens and the answer is 200
@@ -155,38 +400,55 @@ class GatewayRevocationEndpoint(RevocationEndpoint):  # type: ignore[misc]
         return token
 
     def query_token(self, token_string: str, token_type_hint: str | None) -> Any:
-        # Only access tokens exist; a hint is a hint (RFC 7009 sec. 2.1), so search anyway.
-        return _find_token(token_string)
+        return _find_token(token_string, token_type_hint)
 
-    def revoke_token(self, token: GatewayToken, request: Any) -> None:
-        services().tokens.revoke(token.record)
+    def revoke_token(self, token: Any, request: Any) -> None:
+        if isinstance(token, GatewayRefreshToken):
+            # RFC 7009 sec. 2.1: revoking a refresh token ends the grant's access tokens too.
+            services().authorizations.revoke_family(token.family.id, "revoked by the client")
+        else:
+            services().tokens.revoke(token.record)
 
 
 class GatewayIntrospectionEndpoint(IntrospectionEndpoint):  # type: ignore[misc]
     CLIENT_AUTH_METHODS = [AUTH_METHOD]
 
     def query_token(self, token_string: str, token_type_hint: str | None) -> Any:
-        return _find_token(token_string)
+        return _find_token(token_string, token_type_hint)
 
-    def check_permission(self, token: GatewayToken, client: GatewayClient,
-                         request: Any) -> bool:
+    def check_permission(self, token: Any, client: GatewayClient, request: Any) -> bool:
         # A client learns only about its own tokens (RFC 7662 sec. 2.2 "not allowed to
         # introspect this particular token" gives active: false).
-        return token.check_client(client)
+        return bool(token.check_client(client))
 
-    def introspect_token(self, token: GatewayToken) -> dict[str, Any]:
+    def introspect_token(self, token: Any) -> dict[str, Any]:
+        found = services()
+        if isinstance(token, GatewayRefreshToken):
+            family = token.family
+            brand_id = found.clients.get(family.client_id).brand_id
+            return {"active": True, "client_id": family.client_id, "token_type": "refresh_token",
+                    "sub": found.subject(family.member_id, brand_id),
+                    "iat": family.created_at, "exp": family.expires_at,
+                    "authorization_details": list(family.authorization_details)}
         record = token.record
-        return {
+        answer: dict[str, Any] = {
             "active": True,
             "client_id": record.client_id,
-            "sub": record.client_id,        # client credentials: the client is the subject
             "scope": record.scope,
             "token_type": "Bearer",
             "iat": record.issued_at,
             "exp": record.expires_at,
         }
+        if record.delegated and record.member_id is not None:
+            brand_id = found.clients.get(record.client_id).brand_id
+            answer["sub"] = found.subject(record.member_id, brand_id)
+            answer["authorization_details"] = list(record.authorization_details)
+        else:
+            answer["sub"] = record.client_id    # client credentials: the client is the subject
+        return answer
 
 
+# -- server -------------------------------------------------------------------------------------
 def _authenticate_basic(query_client: Any, request: Any) -> GatewayClient | None:
     """``client_secret_basic`` through our registry, in place of Authlib's own."""
     client_id, secret = extract_basic_authorization(request.headers)
@@ -199,6 +461,8 @@ def _authenticate_basic(query_client: Any, request: Any) -> GatewayClient | None
 
 
 def _query_client(client_id: str) -> GatewayClient | None:
+    if not isinstance(client_id, str) or len(client_id) > 200:
+        return None
     try:
         client = services().clients.get(client_id)
     except NotFoundError:
@@ -207,15 +471,31 @@ def _query_client(client_id: str) -> GatewayClient | None:
 
 
 def _save_token(token: dict[str, Any], request: Any) -> None:
-    services().tokens.save(
+    found = services()
+    family_id: str | None = None
+    if getattr(request, "authorization_code", None) is not None:
+        family_id = request.authorization_code.record.family.id
+    elif getattr(request, "refresh_token", None) is not None:
+        family_id = request.refresh_token.family.id
+    found.tokens.save(
         token["access_token"], client_id=request.client.get_client_id(),
         grant_type=request.payload.grant_type, scope=token.get("scope", ""),
-        expires_in=int(token["expires_in"]),
+        expires_in=int(token["expires_in"]), family_id=family_id,
     )
+    if family_id is not None and token.get("refresh_token"):
+        found.authorizations.save_refresh_token(token["refresh_token"], family_id)
 
 
 def _generate_access_token(**_: Any) -> str:
     return new_access_token()
+
+
+def _generate_refresh_token(**_: Any) -> str:
+    return new_secret(REFRESH_TOKEN_BYTES)
+
+
+def _expires_in(client: Any, grant_type: str) -> int:
+    return ACCESS_TOKEN_LIFETIME
 
 
 class GatewayAuthorizationServer(AuthorizationServer):  # type: ignore[misc]
@@ -223,7 +503,9 @@ class GatewayAuthorizationServer(AuthorizationServer):  # type: ignore[misc]
 
     def __init__(self) -> None:
         super().__init__(query_client=_query_client, save_token=_save_token)
-        self.register_grant(ClientCredentialsGrant)
+        self.register_grant(MemberDataCodeGrant, [RequiredS256Challenge(required=True)])
+        self.register_grant(MemberDataRefreshGrant)
+        self.register_grant(BrandCredentialsGrant)
         self.register_endpoint(GatewayRevocationEndpoint)
         self.register_endpoint(GatewayIntrospectionEndpoint)
         self.register_client_auth_method(AUTH_METHOD, _authenticate_basic)
@@ -232,15 +514,44 @@ class GatewayAuthorizationServer(AuthorizationServer):  # type: ignore[misc]
         # Not from app config: the token format and scopes are part of the design.
         self.register_token_generator("default", BearerTokenGenerator(
             access_token_generator=_generate_access_token,
-            expires_generator=ACCESS_TOKEN_LIFETIME,
+            refresh_token_generator=_generate_refresh_token,
+            expires_generator=_expires_in,
         ))
         self.scopes_supported = list(SCOPES)
 
-    def validate_requested_scope(self, scope: str | None) -> None:
-        if not scope:
-            raise InvalidScopeError(description="Ask for the scopes you need: "
-                                                + " ".join(SCOPES))
-        super().validate_requested_scope(scope)
+    def get_authorization_grant(self, request: Any) -> Any:
+        response_type = request.payload.response_type or ""
+        if not invalid_error_characters(response_type):
+            return super().get_authorization_grant(request)
+        # Authlib's error puts the raw response_type in error_description, where RFC 6749
+        # sec. 4.1.2.1 allows only some ASCII (its error class raises ValueError, a 500):
+        # refuse without echoing it, redirecting only to a registered redirect URI.
+        client = _query_client(request.payload.client_id)
+        requested = request.payload.redirect_uri
+        trusted = requested if client is not None and requested and \
+            client.check_redirect_uri(requested) else None
+        raise UnsupportedResponseTypeError("unknown", redirect_uri=trusted)
+
+    def create_authorization_response(self, request: Any = None, grant_user: Any = None,
+                                      grant: Any = None) -> Response:
+        response: Response = super().create_authorization_response(request, grant_user, grant)
+        return with_issuer(response)
+
+    def handle_error_response(self, request: Any, error: OAuth2Error) -> Response:
+        return with_issuer(super().handle_error_response(request, error))
+
+
+def issuer() -> str:
+    """This server's issuer identifier (RFC 8414 sec. 2): its URL without a trailing slash."""
+    return request.host_url.rstrip("/")
+
+
+def with_issuer(response: Response) -> Response:
+    """Add ``iss`` to a redirect to the client, success or error (RFC 9207 sec. 2)."""
+    location = response.headers.get("Location")
+    if response.status_code in (302, 303) and location:
+        response.headers["Location"] = add_params_to_uri(location, [("iss", issuer())])
+    return response
 
 
 authorization = GatewayAuthorizationServer()
@@ -252,20 +563,26 @@ def init_oauth(app: Flask, *, services: ServicesProvider) -> None:
     authorization.init_app(app)
 
 
-def server_metadata(issuer: str, *, token_endpoint: str, revocation_endpoint: str,
-                    introspection_endpoint: str) -> dict[str, Any]:
-    """The RFC 8414 sec. 2 document for what this server does today."""
-    return {
+def server_metadata(issuer: str, *, authorization_endpoint: str, token_endpoint: str,
+                    revocation_endpoint: str, introspection_endpoint: str,
+                    extra: Sequence[tuple[str, Any]] = ()) -> dict[str, Any]:
+    """The RFC 8414 sec. 2 document."""
+    document = {
         "issuer": issuer,
+        "authorization_endpoint": authorization_endpoint,
         "token_endpoint": token_endpoint,
         "token_endpoint_auth_methods_supported": [AUTH_METHOD],
         "grant_types_supported": list(ENABLED_GRANT_TYPES),
-        # REQUIRED by RFC 8414 sec. 2; empty until the authorization endpoint exists.
-        "response_types_supported": [],
+        "response_types_supported": list(RESPONSE_TYPES),
+        "response_modes_supported": ["query"],
         "scopes_supported": list(SCOPES),
         "revocation_endpoint": revocation_endpoint,
         "revocation_endpoint_auth_methods_supported": [AUTH_METHOD],
         "introspection_endpoint": introspection_endpoint,
         "introspection_endpoint_auth_methods_supported": [AUTH_METHOD],
         "code_challenge_methods_supported": ["S256"],
+        "authorization_response_iss_parameter_supported": True,        # RFC 9207 sec. 3
     }
+    document.update(rar.metadata())
+    document.update(dict(extra))
+    return document

@@ -46,6 +46,18 @@ GATEWAY_MIGRATIONS: tuple[Migration, ...] = (
         CREATE INDEX pairwise_subjects_by_member ON pairwise_subjects (member_id);
         """,
     ),
+    Migration(
+        2,
+        "client_scopes_and_accepted_agreements",
+        """
+        -- What brand-level work a client may do (client credentials scopes), and which IEEE
+        -- 7012 terms the brand accepts as standing policy: a member proffering one of them
+        -- reaches agreement with the brand when approving its request (MyTerms).
+        ALTER TABLE oauth_clients ADD COLUMN scopes TEXT NOT NULL DEFAULT '[]';
+        ALTER TABLE oauth_clients ADD COLUMN accepted_agreements TEXT NOT NULL
+            DEFAULT '["SD-BASE"]';
+        """,
+    ),
 )
 
 

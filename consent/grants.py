@@ -3,7 +3,8 @@
 A brand's request is measured against the member's personal terms and the IEEE 7012 agreement
 in force *before* the member is asked (:meth:`ConsentService.check`); what breaks them is refused
 with the reasons. A grant, a narrowing, a withdrawal and an expiry each yield a signed consent
-receipt and a ledger entry, in that order, after the grant row is written.
+receipt and a ledger entry, in that order, after the grant row is written; the service's
+observers are told in between, inside the same data-store transaction.
 
 Invariants: narrowing only removes (fields a subset of what was covered, the end no later);
 a withdrawn grant never becomes active again; onward sharing only under an S3P term, only in
@@ -16,7 +17,7 @@ from __future__ import annotations
 import json
 import os
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -29,6 +30,10 @@ from .events import EventTag
 from .model import Grant, GrantEvent, GrantStatus, Mode
 from .terms import AgreementService, EventLog, TermsService
 from .vocabulary import AGREEMENT_BY_CODE, PURPOSE_BY_CODE, expand, is_selector
+
+#: Told of every grant event inside its data-store transaction (``consent`` imports nothing of
+#: its observers: the brand gateway's webhook outbox is one, attached by the web and CLI layers).
+GrantObserver = Callable[[Grant, GrantEvent, int], None]
 
 DAY = 86_400
 MAX_RETENTION_DAYS = 3650
@@ -74,7 +79,8 @@ class ReceiptIssuer(Protocol):
 class ConsentService:
     def __init__(self, *, database: Database, terms: TermsService,
                  agreements: AgreementService, receipts: ReceiptIssuer, ledger: EventLog,
-                 principal: Callable[[str], str], clock: Clock) -> None:
+                 principal: Callable[[str], str], clock: Clock,
+                 observers: Sequence[GrantObserver] = ()) -> None:
         self._db = database
         self._terms = terms
         self._agreements = agreements
@@ -82,10 +88,16 @@ class ConsentService:
         self._ledger = ledger
         self.principal = principal
         self._clock = clock
+        # Read at each event, so observers appended to the caller's list later are told too.
+        self._observers = observers
 
     # -- the request, measured against the member's terms ------------------------------------
-    def check(self, member_id: str, request: BrandRequest) -> list[str]:
-        """Why ``request`` breaks the member's terms; empty if the member may be asked."""
+    def check(self, member_id: str, request: BrandRequest, *,
+              assume_agreement: str | None = None) -> list[str]:
+        """Why ``request`` breaks the member's terms; empty if the member may be asked.
+
+        ``assume_agreement``: with no agreement in force, judge as if this IEEE 7012 term were
+        agreed (a brand that accepts the member's proffered term as standing policy)."""
         terms = self._terms.get(member_id)
         purpose = PURPOSE_BY_CODE.get(request.purpose)
         if purpose is None:
@@ -94,7 +106,8 @@ class ConsentService:
         if request.purpose not in terms.purposes:
             reasons.append(f"Your terms do not accept {purpose.label.lower()} at all.")
         agreement = self._agreements.in_force(member_id, request.brand_id)
-        term = AGREEMENT_BY_CODE[agreement.agreed] if agreement and agreement.agreed else None
+        term = AGREEMENT_BY_CODE[agreement.agreed] if agreement and agreement.agreed else \
+            AGREEMENT_BY_CODE.get(assume_agreement or "")
         if term is None:
             reasons.append("There is no agreement on terms (IEEE 7012) with this brand yet.")
         elif not term.permits(purpose):
@@ -248,8 +261,9 @@ class ConsentService:
         return grant
 
     def _issue(self, grant: Grant, event: GrantEvent, now: int) -> StoredReceipt:
-        """Sign and store the receipt, then append to the ledger. Called inside the data
-        transaction: if the ledger refuses, the grant change and its receipt roll back."""
+        """Sign and store the receipt, tell the observers, then append to the ledger. Called
+        inside the data transaction: if an observer or the ledger refuses, the grant change, its
+        receipt and the observers' writes roll back."""
         brand = self._db.one("SELECT name FROM brands WHERE id = ?", (grant.brand_id,))
         receipt_id = str(uuid.uuid4())   # Kantara: consentReceiptID is a UUID
         document = self._receipts.build(grant, event, at=now,
@@ -261,6 +275,11 @@ class ConsentService:
             "INSERT INTO receipts (id, member_id, grant_id, brand_id, event, token, created_at)"
             " VALUES (?, ?, ?, ?, ?, ?, ?)",
             (receipt_id, grant.member_id, grant.id, grant.brand_id, event.value, token, now))
+        # Observers write in this same transaction, before the ledger (a file of its own that
+        # commits at once): an observer that fails leaves no ledger entry behind, and a ledger
+        # that refuses rolls the observers' writes back with the grant change.
+        for observer in self._observers:
+            observer(grant, event, now)
         actor = self.principal(grant.member_id)
         details = {"grant": grant.id, "brand": grant.brand_id, "purpose": grant.purpose,
                    "fields": sorted(grant.fields), "mode": grant.mode.value,

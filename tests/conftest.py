@@ -6,14 +6,17 @@ product refuses to go below, instead of the slower default.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from werkzeug.serving import make_server
 
+from brand_gateway import access_log, token_storage, webhook_storage
 from brand_gateway import storage as gateway_storage
-from brand_gateway import token_storage
 from consent import storage as consent_storage
+from consent.context import Consent, open_consent
 from vault.clock import FrozenClock
 from vault.home import Vault, VaultHome
 from vault.passwords import HashingCost
@@ -34,6 +37,8 @@ def initialise_home(home: VaultHome) -> VaultHome:
         consent_storage.initialise(opened.data)
         gateway_storage.initialise(opened.data)
         token_storage.initialise(opened.data)
+        access_log.initialise(opened.data)
+        webhook_storage.initialise(opened.data)
     return home
 
 
@@ -68,6 +73,28 @@ from flask.testing import FlaskClient  # noqa: E402
 from web.app import create_app  # noqa: E402
 
 _CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+@pytest.fixture
+def consent(vault: Vault, vault_home: VaultHome) -> Iterator[Consent]:
+    """Consent services on the test vault (its store has every layer's migrations)."""
+    opened = open_consent(vault, vault_home)
+    yield opened
+    opened.close()
+
+
+@pytest.fixture
+def served(app: Flask) -> Iterator[str]:
+    """The app over real HTTP on 127.0.0.1 (werkzeug in a thread), for independent clients."""
+    httpd = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{httpd.server_port}"
+    finally:
+        httpd.shutdown()
+        thread.join(timeout=5)
+        httpd.server_close()
 
 
 @pytest.fixture

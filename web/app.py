@@ -10,7 +10,19 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from brand_gateway.oauth import init_oauth
 
-from . import auth, consents, errors, member, oauth_views, security, vaults, wellknown
+from . import (
+    access_views,
+    api,
+    auth,
+    authorize,
+    consents,
+    errors,
+    member,
+    oauth_views,
+    security,
+    vaults,
+    wellknown,
+)
 from .config import from_environment
 from .filters import init_app as init_filters
 from .sessions import VaultSessionInterface
@@ -49,4 +61,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(consents.bp)
     app.register_blueprint(wellknown.bp)
     app.register_blueprint(oauth_views.bp)
+    app.register_blueprint(authorize.bp)
+    app.register_blueprint(api.bp)
+    app.register_blueprint(access_views.bp)
     return app

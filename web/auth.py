@@ -13,6 +13,7 @@ from vault.errors import (
     ValidationError,
 )
 
+from .authorize import pending_authorization
 from .forms import CodeForm, LoginForm, SignupForm, form_data, load
 from .sessions import begin_member_session, current_member_id, end_session
 from .vaults import get_vault
@@ -47,9 +48,9 @@ def signup() -> str | Response | tuple[str, int]:
         status = 409 if isinstance(exc, ConflictError) else 422
         return render_template("signup.html", errors=errors,
                                values={"email": request.form.get("email", "")}), status
-    begin_member_session(member_id)
+    response = _signed_in(member_id)
     flash("Welcome to your vault. Nothing is shared with anyone until you say so.", "success")
-    return redirect(url_for("member.dashboard"))
+    return response
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -71,8 +72,14 @@ def login() -> str | Response | tuple[str, int]:
     except ThrottledError as exc:
         return render_template("login.html", values=values, errors={"form": [exc.message]}), \
             429, {"Retry-After": str(exc.retry_after)}
+    return _signed_in(member_id)
+
+
+def _signed_in(member_id: str) -> Response:
+    """Start the member's session; back to a brand's waiting authorization request, if any."""
+    target = pending_authorization()
     begin_member_session(member_id)
-    return redirect(url_for("member.dashboard"))
+    return redirect(target or url_for("member.dashboard"))
 
 
 @bp.route("/login/code", methods=["GET", "POST"])
@@ -94,8 +101,7 @@ def login_code() -> str | Response | tuple[str, int]:
     except ThrottledError as exc:
         return render_template("login_code.html", errors={"code": [exc.message]}), 429, \
             {"Retry-After": str(exc.retry_after)}
-    begin_member_session(pending)
-    return redirect(url_for("member.dashboard"))
+    return _signed_in(pending)
 
 
 @bp.post("/logout")

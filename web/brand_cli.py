@@ -18,7 +18,8 @@ from contextlib import contextmanager
 import click
 
 from brand_gateway import storage as gateway_storage
-from brand_gateway.clients import ClientRegistry, ClientSecretHasher
+from brand_gateway.clients import CLIENT_SCOPES, ClientRegistry, ClientSecretHasher
+from consent.vocabulary import AGREEMENT_BY_CODE, DEFAULT_AGREEMENT
 from vault.errors import StoreNotInitialisedError
 from vault.home import VaultHome
 
@@ -47,17 +48,27 @@ def brand() -> None:
               help="An exact redirect URI (https, or http on a loopback host); repeatable.")
 @click.option("--category", "categories", multiple=True,
               help="A category the brand trades in, e.g. bikes; repeatable.")
+@click.option("--scope", "scopes", multiple=True, type=click.Choice(CLIENT_SCOPES),
+              help="A brand-level scope the client may ask for; repeatable (default: all).")
+@click.option("--accepts", "accepts", multiple=True, type=click.Choice(tuple(AGREEMENT_BY_CODE)),
+              help="An IEEE 7012 term the brand accepts as standing policy; repeatable "
+                   "(default: SD-BASE).")
 @click.pass_context
 def create(ctx: click.Context, name: str, redirect_uris: tuple[str, ...],
-           categories: tuple[str, ...]) -> None:
+           categories: tuple[str, ...], scopes: tuple[str, ...],
+           accepts: tuple[str, ...]) -> None:
     """Register a brand as a confidential client and print its credentials as JSON, once."""
     with _registry(ctx) as registry:
-        client, secret = registry.create(name, redirect_uris, categories)
+        client, secret = registry.create(name, redirect_uris, categories,
+                                         scopes=scopes or None,
+                                         accepts=accepts or (DEFAULT_AGREEMENT,))
     click.echo(json.dumps({
         "client_id": client.client_id,
         "client_secret": secret,
         "brand_id": client.brand_id,
         "redirect_uris": list(client.redirect_uris),
+        "scopes": list(client.scopes),
+        "accepted_agreements": list(client.accepted_agreements),
     }, indent=2))
     click.secho("Hand the secret to the brand now: it is not stored and cannot be shown again.",
                 err=True)
@@ -72,11 +83,13 @@ def list_clients(ctx: click.Context) -> None:
     if not clients:
         click.echo("No brands are registered; add one with 'vrmvault brand create'.")
         return
-    rows = [("CLIENT ID", "BRAND", "BRAND ID", "STATUS", "CREATED", "REDIRECT URIS")]
+    rows = [("CLIENT ID", "BRAND", "BRAND ID", "STATUS", "CREATED", "ACCEPTS",
+             "REDIRECT URIS")]
     for client in clients:
         created = dt.datetime.fromtimestamp(client.created_at, dt.UTC).date().isoformat()
         rows.append((client.client_id, client.brand_name, client.brand_id, client.status,
-                     created, " ".join(client.redirect_uris)))
+                     created, ",".join(client.accepted_agreements),
+                     " ".join(client.redirect_uris)))
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]) - 1)]
     for row in rows:
         cells = [cell.ljust(width) for cell, width in zip(row, widths, strict=False)]

@@ -14,8 +14,9 @@ from pathlib import Path
 
 import click
 
+from brand_gateway import access_log, token_storage, webhook_storage
 from brand_gateway import storage as gateway_storage
-from brand_gateway import token_storage
+from brand_gateway.observers import grant_observer
 from consent import storage as consent_storage
 from consent.context import open_consent
 from vault.home import InitReport, VaultHome
@@ -24,6 +25,7 @@ from .brand_cli import brand
 from .cli_errors import ReportingGroup
 from .config import from_environment
 from .ledger_cli import ledger
+from .webhook_cli import webhooks
 
 DEFAULT_DEMO_MEMBERS = 200
 
@@ -77,6 +79,8 @@ def _initialise(home: VaultHome) -> InitReport:
         applied = consent_storage.initialise(vault.data)
         applied += gateway_storage.initialise(vault.data)
         applied += token_storage.initialise(vault.data)
+        applied += access_log.initialise(vault.data)
+        applied += webhook_storage.initialise(vault.data)
         open_consent(vault, home).close()
     report.migrations_applied.extend(applied)
     return report
@@ -89,6 +93,7 @@ def _initialise(home: VaultHome) -> InitReport:
 @click.pass_context
 def demo(ctx: click.Context, members: int, seed: int) -> None:
     """Load realistic demo members, profiles and feedback about demo brands."""
+    from brand_gateway.demo import register_demo_clients
     from consent.demo import load_consent_demo
     from vault.demo import DEMO_PASSWORD, SHOWCASE_EMAIL, load_demo
 
@@ -118,6 +123,9 @@ def demo(ctx: click.Context, members: int, seed: int) -> None:
     )
     click.echo(f"{shared.grants} demo grants (with signed receipts) from {shared.members} "
                f"members to the demo brands")
+    with home.open() as vault:
+        credentials = register_demo_clients(vault, home.root)
+    click.echo(f"Demo brands' OAuth client credentials (mode 0600): {credentials}")
     click.echo(f"Sign in as {SHOWCASE_EMAIL} with the password: {DEMO_PASSWORD}")
 
 
@@ -139,7 +147,7 @@ def serve(ctx: click.Context, host: str, port: int, workers: int | None) -> None
         click.echo(f"applied migration {name}")
     count = workers or os.cpu_count() or 2
     click.echo(f"Serving {home.root} on http://{host}:{port} with {count} workers "
-               "(Ctrl-C stops)")
+               "(Ctrl-C stops); brand webhooks are delivered in the background")
     run(host=host, port=port, workers=count, home=home.root)
 
 
@@ -188,7 +196,8 @@ def consent_expire(ctx: click.Context) -> None:
     """
     home = _home(ctx.find_root())
     with home.open() as vault:
-        opened = open_consent(vault, home)
+        # Each expiry also queues the brand's consent.expired webhooks (GDPR Art. 19).
+        opened = open_consent(vault, home, observers=[grant_observer(vault.data, vault.master)])
         try:
             expired = opened.grants.record_expiries()
         finally:
@@ -198,3 +207,4 @@ def consent_expire(ctx: click.Context) -> None:
 
 main.add_command(ledger)
 main.add_command(brand)
+main.add_command(webhooks)

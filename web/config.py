@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from brand_gateway.rate_limits import DEFAULT_LIMIT as DEFAULT_API_RATE_LIMIT
 from vault.home import SESSION_ABSOLUTE, SESSION_IDLE
 from vault.passwords import HashingCost
 
@@ -59,6 +60,9 @@ SETTINGS: tuple[Setting, ...] = (
             "argon2id lanes for password hashes."),
     Setting("VRMVAULT_CACHE_KIB", _positive, 64 * 1024,
             "SQLCipher page cache per connection, in KiB."),
+    Setting("VRMVAULT_API_RATE_LIMIT", _positive, DEFAULT_API_RATE_LIMIT,
+            "Brand API requests per minute per OAuth client, counted across all workers; past"
+            " it, 429 with Retry-After until the minute ends."),
 )
 
 

@@ -24,6 +24,7 @@ from flask import (
     url_for,
 )
 
+from brand_gateway.observers import erasure_hook
 from consent.events import EventTag
 from vault.catalog import ATTRIBUTES, CATEGORY_LABELS, TOUCHPOINTS, Category, DataType
 from vault.errors import ConflictError, NotFoundError, ValidationError
@@ -276,6 +277,8 @@ def delete_account() -> str | Response | tuple[str, int]:
             "password": ["That is not your password."]}), 401
     consent = get_consent()
     principal = consent.principal(g.member_id)
+    # Brands that knew the member are told (GDPR Art. 19) in the erasure's own transaction.
+    vault.erasure.before_delete.append(erasure_hook(vault.data, vault.master))
     report = vault.erasure.erase(g.member_id)
     consent.ledger.record_event(tag=EventTag.MEMBER_DATA_ERASED, actor=principal, details={
         "subject": report.subject, "rows_deleted": report.rows_deleted,

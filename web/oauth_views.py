@@ -10,23 +10,30 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, current_app, json, request, url_for
 
+from brand_gateway.authorizations import AuthorizationStore
 from brand_gateway.clients import ClientRegistry, ClientSecretHasher
 from brand_gateway.oauth import OAuthServices, authorization, server_metadata
+from brand_gateway.pseudonyms import PairwisePseudonyms
 from brand_gateway.tokens import TokenStore
 
 from .vaults import get_vault
 
 bp = Blueprint("oauth", __name__)
+API_PATH = "api/v1"
 
 
 def gateway_services() -> OAuthServices:
     """The request's client registry and token store, over the request's vault."""
     vault = get_vault()
     clock = current_app.extensions["vrmvault"].clock
+    pairwise = PairwisePseudonyms.from_master(database=vault.data, master=vault.master)
     return OAuthServices(
         clients=ClientRegistry(database=vault.data, clock=clock,
                                hasher=ClientSecretHasher.from_master(vault.master)),
         tokens=TokenStore(database=vault.data, clock=clock),
+        authorizations=AuthorizationStore(database=vault.data, clock=clock),
+        subject=pairwise.pairwise_id,
+        api_base=request.host_url + API_PATH,
     )
 
 
@@ -51,6 +58,7 @@ def metadata() -> Response:
     # when VRMVAULT_TRUST_PROXY is set), without a trailing slash, query or fragment.
     document = server_metadata(
         request.host_url.rstrip("/"),
+        authorization_endpoint=url_for("authorize.authorize", _external=True),
         token_endpoint=url_for("oauth.token", _external=True),
         revocation_endpoint=url_for("oauth.revoke", _external=True),
         introspection_endpoint=url_for("oauth.introspect", _external=True),

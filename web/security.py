@@ -23,7 +23,7 @@ CSRF_FIELD = "csrf_token"
 CSRF_KEY = "csrf"
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 # Blueprints whose unsafe requests are browser form posts and so need the CSRF token.
-FORM_BLUEPRINTS = frozenset({"auth", "member", "consents"})
+FORM_BLUEPRINTS = frozenset({"auth", "member", "consents", "authorize"})
 
 CONTENT_SECURITY_POLICY = "; ".join((
     "default-src 'self'",

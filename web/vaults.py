@@ -10,6 +10,7 @@ from pathlib import Path
 
 from flask import Flask, current_app, g
 
+from brand_gateway.observers import grant_observer
 from consent.context import Consent, open_consent
 from vault.clock import system_clock
 from vault.home import Vault, VaultHome
@@ -58,9 +59,12 @@ def get_vault() -> Vault:
 
 
 def get_consent() -> Consent:
-    """Consent services over the request's vault (ledger and receipt signer included)."""
+    """Consent services over the request's vault (ledger and receipt signer included); a
+    withdrawn or expired grant also queues the brand's webhooks, in the same transaction."""
     if "consent" not in g:
-        g.consent = open_consent(get_vault(), current_app.extensions[_EXTENSION].home)
+        vault = get_vault()
+        g.consent = open_consent(vault, current_app.extensions[_EXTENSION].home,
+                                 observers=[grant_observer(vault.data, vault.master)])
     return g.consent
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, current_app, json, request
 
+from brand_gateway.webhooks import webhook_public_jwk
 from consent.receipts import DEFAULT_CONTROLLER, ReceiptSigner
 
 from .sessions import current_member_id
@@ -21,10 +22,13 @@ GPC_LAST_UPDATE = "2026-11-24"
 
 @bp.get("/jwks.json")
 def jwks() -> Response:
-    # A public key needs neither the stores nor the ledger: derive it from the master key.
-    signer = ReceiptSigner(current_app.extensions["vrmvault"].master(),
-                           controller=DEFAULT_CONTROLLER)
-    response = Response(json.dumps(signer.jwks()), mimetype="application/jwk-set+json")
+    # Public keys need neither the stores nor the ledger: derive them from the master key.
+    # The receipt key signs consent receipts and agreement records; the webhook key signs
+    # webhook deliveries (Standard Webhooks v1a); each has its own kid.
+    master = current_app.extensions["vrmvault"].master()
+    document = ReceiptSigner(master, controller=DEFAULT_CONTROLLER).jwks()
+    document["keys"] = [*document["keys"], webhook_public_jwk(master)]
+    response = Response(json.dumps(document), mimetype="application/jwk-set+json")
     response.headers["Cache-Control"] = "public, max-age=3600"
     return response
 

@@ -103,6 +103,15 @@ ROUTES: tuple[Route, ...] = (
     Route("/oauth/revoke", "POST", 401, 401, form=lambda c: {"token": "x"}),
     Route("/oauth/introspect", "POST", 401, 401, form=lambda c: {"token": "x"}),
     Route("/.well-known/oauth-authorization-server", "GET", 200, 200),
+    # the authorization endpoint (a page): without a valid client and redirect URI it shows
+    # an error page and never redirects, whoever asks
+    Route("/oauth/authorize", "GET", 400, 400),
+    post("/oauth/authorize", 400, 400),
+    # brand API (issue 4): bearer tokens only, a member's session is no authorization
+    Route("/api/v1/member", "GET", 401, 401),
+    Route("/api/v1/member/profile", "GET", 401, 401),
+    Route("/api/v1/member/feedback", "GET", 401, 401),
+    Route("/api/v1/openapi.json", "GET", 200, 200),
     Route("/", "GET", 200, 302),
     Route("/signup", "GET", 200, 200),
     post("/signup", 302, 302,
@@ -140,6 +149,7 @@ ROUTES: tuple[Route, ...] = (
     Route(GRANT + "/narrow", "GET", 302, 200, other=404),
     post(GRANT + "/narrow", 302, 302, other=404, form=lambda c: {"fields": ["given_name"]}),
     Route("/member/receipts/<receipt_id>", "GET", 302, 200, other=404),
+    Route("/member/access", "GET", 302, 200),
     Route(AGREEMENT, "GET", 302, 200, other=404),
     post(AGREEMENT + "/<choice>", 302, 302, other=404, agreement="counter_offer_id"),
     Route("/.well-known/jwks.json", "GET", 200, 200),
@@ -165,7 +175,7 @@ def test_the_csrf_table_covers_every_unsafe_page_route(app):
     unsafe = {
         (rule.rule, method)
         for rule in app.url_map.iter_rules()
-        if rule.endpoint.split(".")[0] in {"auth", "member", "consents"}
+        if rule.endpoint.split(".")[0] in {"auth", "member", "consents", "authorize"}
         for method in rule.methods or () if method in {"POST", "PUT", "PATCH", "DELETE"}
     }
     assert {(r.rule, r.method) for r in ROUTES if r.csrf} == unsafe

@@ -9,21 +9,18 @@ from __future__ import annotations
 import json
 import re
 import warnings
-from collections.abc import Iterator
 from typing import Any
 
 import authlib.deprecate
 import pytest
 from werkzeug.datastructures import MultiDict
 
-from consent import storage as consent_storage
-from consent.context import Consent, open_consent
+from consent.context import Consent
 from consent.grants import DAY, BrandRequest, StoredReceipt
 from consent.model import AgreementRecord, AgreementStatus, Grant, GrantStatus, Mode
 from consent.vocabulary import PURPOSES
 from vault.brands import Brand
 from vault.clock import FrozenClock
-from vault.home import Vault, VaultHome
 from web.filters import when
 
 from .conftest import SignedIn
@@ -47,15 +44,6 @@ ALL_PURPOSES = [p.code for p in PURPOSES]
 
 
 # -- shared with the access matrix -------------------------------------------------------------
-@pytest.fixture
-def consent(vault: Vault, vault_home: VaultHome) -> Iterator[Consent]:
-    """Consent services on the app's store (migrations applied first, as ``vrmvault init``)."""
-    consent_storage.initialise(vault.data)
-    opened = open_consent(vault, vault_home)
-    yield opened
-    opened.close()
-
-
 def agree(consent: Consent, member_id: str, brand: Brand) -> AgreementRecord:
     offer = consent.agreements.proffer(member_id, brand.id)
     return consent.agreements.brand_accepts(offer.id, brand.id)

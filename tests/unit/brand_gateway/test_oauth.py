@@ -46,11 +46,13 @@ def test_token_migrations_apply_once_in_their_own_table(tmp_path: Path) -> None:
     with home.open() as opened:
         with pytest.raises(StoreError, match="vrmvault init"):
             token_storage.require_current(opened.data)
-        assert token_storage.initialise(opened.data) == ["oauth_access_tokens"]
+        assert token_storage.initialise(opened.data) == [
+            "oauth_access_tokens", "authorization_code_refresh_families"]
         assert token_storage.initialise(opened.data) == []
         token_storage.require_current(opened.data)
         recorded = opened.data.all("SELECT number, name FROM gateway_token_migrations")
-        assert [tuple(r) for r in recorded] == [(1, "oauth_access_tokens")]
+        assert [tuple(r) for r in recorded] == [
+            (1, "oauth_access_tokens"), (2, "authorization_code_refresh_families")]
 
 
 def test_new_tokens_are_256_bit_and_distinct() -> None:
@@ -128,8 +130,10 @@ def test_adapters_conform_to_authlib_mixins(registry: ClientRegistry, tokens: To
         ("offers:write offers:write", "offers:write"),
         ("intents:read admin", "intents:read"),
         ("admin", None),
-        ("", None),
-        (None, None),
+        # The member-data flow carries no scope (authorization_details instead); the code
+        # grant refuses a scope before this is asked, and client credentials refuse none.
+        ("", ""),
+        (None, ""),
     ],
 )
 def test_client_allowed_scope(registry: ClientRegistry, client_id: str, requested: str | None,
@@ -139,8 +143,9 @@ def test_client_allowed_scope(registry: ClientRegistry, client_id: str, requeste
 
 @pytest.mark.parametrize(
     ("grant_type", "allowed"),
-    [("client_credentials", True), ("authorization_code", False), ("refresh_token", False),
-     ("password", False), ("implicit", False)],
+    [("client_credentials", True), ("authorization_code", True), ("refresh_token", True),
+     ("password", False), ("implicit", False), ("urn:ietf:params:oauth:grant-type:device_code",
+                                                 False)],
 )
 def test_only_enabled_grants_are_allowed(registry: ClientRegistry, client_id: str,
                                          grant_type: str, allowed: bool) -> None:
@@ -155,21 +160,25 @@ def test_client_secret_is_never_checked_by_authlib(registry: ClientRegistry,
     assert client.check_endpoint_auth_method("client_secret_basic", "token")
     assert not client.check_endpoint_auth_method("client_secret_post", "token")
     assert not client.check_endpoint_auth_method("none", "token")
-    assert not client.check_response_type("code")
+    assert client.check_response_type("code")
+    assert not client.check_response_type("token")          # no implicit grant
+    assert not client.check_response_type("code token")
 
 
 def test_server_metadata_fields() -> None:
-    document = server_metadata("https://vault.example", token_endpoint="https://t",
-                               revocation_endpoint="https://r",
+    document = server_metadata("https://vault.example", authorization_endpoint="https://a",
+                               token_endpoint="https://t", revocation_endpoint="https://r",
                                introspection_endpoint="https://i")
     assert document["issuer"] == "https://vault.example"
     assert document["grant_types_supported"] == list(ENABLED_GRANT_TYPES) == [
-        "client_credentials"]
+        "authorization_code", "refresh_token", "client_credentials"]
     assert document["token_endpoint_auth_methods_supported"] == ["client_secret_basic"]
     assert document["scopes_supported"] == list(SCOPES)
-    assert document["response_types_supported"] == []
+    assert document["response_types_supported"] == ["code"]
     assert document["code_challenge_methods_supported"] == ["S256"]
-    assert "authorization_endpoint" not in document
+    assert document["authorization_endpoint"] == "https://a"
+    assert document["authorization_response_iss_parameter_supported"] is True
+    assert document["authorization_details_types_supported"] == ["vrmvault-member-data"]
 
 
 def test_every_scope_is_described() -> None:

@@ -17,11 +17,13 @@ def test_initialise_applies_once_and_records_in_its_own_table(tmp_path: Path) ->
     with home.open() as opened:
         with pytest.raises(StoreError, match="vrmvault init"):
             gateway_storage.require_current(opened.data)
-        assert gateway_storage.initialise(opened.data) == ["oauth_clients_pairwise_subjects"]
+        assert gateway_storage.initialise(opened.data) == [
+            "oauth_clients_pairwise_subjects", "client_scopes_and_accepted_agreements"]
         assert gateway_storage.initialise(opened.data) == []
         gateway_storage.require_current(opened.data)
         recorded = opened.data.all("SELECT number, name FROM gateway_migrations")
-        assert [tuple(r) for r in recorded] == [(1, "oauth_clients_pairwise_subjects")]
+        assert [tuple(r) for r in recorded] == [
+            (1, "oauth_clients_pairwise_subjects"), (2, "client_scopes_and_accepted_agreements")]
         # The vault's own migration table knows nothing of the gateway's.
         assert "oauth_clients_pairwise_subjects" not in {
             r["name"] for r in opened.data.all("SELECT name FROM schema_migrations")}

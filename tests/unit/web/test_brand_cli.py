@@ -46,7 +46,9 @@ def test_the_group_has_its_commands() -> None:
 
 def test_create_prints_credentials_that_authenticate(vault_home: VaultHome) -> None:
     credentials = create(vault_home, "Velo Bikes", CALLBACK, "http://127.0.0.1:8080/cb")
-    assert set(credentials) == {"client_id", "client_secret", "brand_id", "redirect_uris"}
+    assert set(credentials) == {"client_id", "client_secret", "brand_id", "redirect_uris",
+                                "scopes", "accepted_agreements"}
+    assert credentials["accepted_agreements"] == ["SD-BASE"]
     assert credentials["redirect_uris"] == [CALLBACK, "http://127.0.0.1:8080/cb"]
     client = authenticate(vault_home, credentials["client_id"], credentials["client_secret"])
     assert client.brand_id == credentials["brand_id"]

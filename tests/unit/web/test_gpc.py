@@ -7,20 +7,18 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
-from collections.abc import Iterator
 
 import pytest
 from flask.testing import FlaskClient
 
-from consent import storage as consent_storage
-from consent.context import Consent, open_consent
+from consent.context import Consent
 from consent.grants import BrandRequest
 from consent.model import Mode
 from tests.conftest import GOOD_PASSWORD, AuthActions
 from tests.functional.pages import text_of
 from vault.brands import Brand
 from vault.clock import FrozenClock
-from vault.home import Vault, VaultHome
+from vault.home import Vault
 from web.wellknown import gpc_signal
 
 EMAIL = "alice@example.org"
@@ -54,14 +52,6 @@ def test_only_the_value_1_counts(raw: str | None, counts: bool) -> None:
 
 
 # -- through the app --------------------------------------------------------------------------
-@pytest.fixture
-def consent(vault: Vault, vault_home: VaultHome) -> Iterator[Consent]:
-    consent_storage.initialise(vault.data)
-    opened = open_consent(vault, vault_home)
-    yield opened
-    opened.close()
-
-
 @pytest.fixture
 def member(vault: Vault, consent: Consent, auth: AuthActions) -> str:
     member_id = vault.members.register(EMAIL, GOOD_PASSWORD)

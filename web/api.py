@@ -1,0 +1,297 @@
+"""The brand API, under ``/api/v1``: the member data a brand's token was authorized for.
+
+Machine endpoints, not pages: no session, no CSRF token (``api`` is not in
+``security.FORM_BLUEPRINTS``), nothing here reads or writes the session, so an API request never
+makes a session row or sets a cookie. A brand authenticates every request with a bearer token
+in the ``Authorization`` header only (RFC 6750 sec. 2.1): a token in the query string or a form
+body is refused, since URLs end up in logs (RFC 6750 sec. 5.3, RFC 9700 sec. 4.3.2).
+
+Errors are RFC 9457 problem details built by :func:`web.errors.problem`; those about the token
+also carry the RFC 6750 sec. 3 challenge: ``WWW-Authenticate: Bearer realm="vrmvault"`` alone
+when no token was sent, with ``error="invalid_token"`` (401) for an unknown, expired or revoked
+token, ``error="insufficient_scope"`` (403) for a brand-level token on a member endpoint, and
+``error="invalid_request"`` (400) for a token sent elsewhere. ``429`` carries ``Retry-After``.
+
+Per member-data request: one token lookup (token and family in one join), the client, one
+rate-limit statement, one policy load (grants and terms), then for a read one profile read with
+its batch decryption, one ledger append and one access-log row. What the filtering means
+(withheld fields, whose feedback) is in :mod:`brand_gateway.member_data`; the response shapes
+are in :mod:`web.api_schemas` and served as OpenAPI 3.1 at ``/api/v1/openapi.json``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+from flask import Blueprint, Response, current_app, request, url_for
+from marshmallow import Schema
+from marshmallow import ValidationError as SchemaError
+from werkzeug.routing import BuildError
+
+from brand_gateway.access_log import FEEDBACK, PROFILE, AccessLog
+from brand_gateway.api_errors import (
+    InvalidRequestError,
+    InvalidTokenError,
+    MissingTokenError,
+    QueryError,
+    RateLimitedError,
+    ResourceError,
+)
+from brand_gateway.clients import ClientRegistry, ClientSecretHasher, OAuthClient
+from brand_gateway.member_data import (
+    MemberAccess,
+    delegated_member,
+    member_access,
+    release_feedback,
+    release_profile,
+)
+from brand_gateway.pseudonyms import PairwisePseudonyms
+from brand_gateway.rate_limits import RateLimiter
+from brand_gateway.tokens import AccessToken, TokenStore
+from consent.events import EventTag
+from consent.vocabulary import PURPOSE_BY_CODE
+from vault.feedback import FeedbackEntry
+
+from .api_schemas import FeedbackQuery, MemberQuery, OpenApiQuery, ProfileQuery, openapi_document
+from .errors import problem
+from .vaults import get_consent, get_vault
+
+PREFIX = "/api/v1"
+bp = Blueprint("api", __name__, url_prefix=PREFIX)
+
+REALM = "vrmvault"
+TOKEN_PARAMETER = "access_token"
+# RFC 6750 sec. 2.1: b64token = 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"="
+_B64TOKEN = re.compile(r"[A-Za-z0-9\-._~+/]+=*")
+# Characters RFC 6750 sec. 3 allows in error_description (printable ASCII less " and \).
+_UNQUOTABLE = re.compile(r'[^\x20\x21\x23-\x5b\x5d-\x7e]')
+
+_MEMBER_QUERY = MemberQuery()
+_PROFILE_QUERY = ProfileQuery()
+_FEEDBACK_QUERY = FeedbackQuery()
+_OPENAPI_QUERY = OpenApiQuery()
+
+
+@dataclass(frozen=True)
+class Caller:
+    """A request's authenticated client and its active token."""
+
+    token: AccessToken
+    client: OAuthClient
+    now: float
+
+
+# -- authentication -------------------------------------------------------------------------------
+def _clock() -> Any:
+    return current_app.extensions["vrmvault"].clock
+
+
+def bearer_token() -> str:
+    """The token of the ``Authorization: Bearer`` header; raises a :class:`ResourceError`."""
+    if TOKEN_PARAMETER in request.args or (
+            request.mimetype == "application/x-www-form-urlencoded"
+            and TOKEN_PARAMETER in request.form):
+        raise InvalidRequestError("Send the access token in the Authorization header only, "
+                                  "never in the URL or the body (RFC 6750 sec. 2.1).")
+    header = request.headers.get("Authorization", "")
+    scheme, _, credentials = header.strip().partition(" ")
+    # RFC 6750 sec. 3.1: a request without our scheme "lacks any authentication information".
+    if scheme.lower() != "bearer":
+        raise MissingTokenError("Send an access token: Authorization: Bearer <token>.")
+    credentials = credentials.strip()
+    if not _B64TOKEN.fullmatch(credentials):
+        raise InvalidRequestError("The Authorization header is malformed: "
+                                  "Authorization: Bearer <token>.")
+    return credentials
+
+
+def authenticate() -> Caller:
+    """The caller of this request: an active token of an active client, within its rate."""
+    token_string = bearer_token()
+    vault = get_vault()
+    clock = _clock()
+    tokens = TokenStore(database=vault.data, clock=clock)
+    token = tokens.find(token_string)
+    now = tokens.now()
+    if token is None or not token.active(now):
+        raise InvalidTokenError("The access token is unknown, expired or revoked.")
+    client = ClientRegistry(database=vault.data, clock=clock,
+                            hasher=ClientSecretHasher.from_master(vault.master)
+                            ).get(token.client_id)
+    if not client.active:
+        raise InvalidTokenError("The access token is unknown, expired or revoked.")
+    RateLimiter(database=vault.data, clock=clock,
+                limit=current_app.config["VRMVAULT_API_RATE_LIMIT"]).hit(client.client_id)
+    return Caller(token, client, now)
+
+
+def load_query(schema: Schema) -> dict[str, Any]:
+    """The query string through ``schema``; :class:`QueryError` (400) naming each problem."""
+    args = request.args
+    repeated = sorted(k for k in args if len(args.getlist(k)) > 1)
+    if repeated:
+        raise QueryError({k[:40]: ["Give this parameter once."] for k in repeated[:5]})
+    try:
+        return dict(schema.load(args.to_dict()))
+    except SchemaError as exc:
+        messages = exc.messages if isinstance(exc.messages, Mapping) else {"query": exc.messages}
+        raise QueryError({str(k)[:40]: _strings(v) for k, v in list(messages.items())[:10]}
+                         ) from None
+
+
+def _strings(value: Any) -> list[str]:
+    messages = value if isinstance(value, list | tuple) else [value]
+    return ["Unknown parameter." if m == "Unknown field." else str(m) for m in messages]
+
+
+# -- member data ----------------------------------------------------------------------------------
+def _access(caller: Caller) -> MemberAccess:
+    member_id = delegated_member(caller.token)
+    policy = get_consent().decisions.policy(member_id, caller.client.brand_id)
+    return member_access(caller.token, policy, caller.now)
+
+
+def _subject(member_id: str, brand_id: str) -> str:
+    vault = get_vault()
+    return PairwisePseudonyms.from_master(database=vault.data, master=vault.master
+                                          ).pairwise_id(member_id, brand_id)
+
+
+def _record_read(caller: Caller, member_id: str, *, resource: str, purpose: str,
+                 fields: Iterable[str], grant_ids: list[str], **extra: Any) -> None:
+    """The read in the ledger (pseudonyms and names only, no values) and in the member's
+    access log, before the data leaves: a read that cannot be recorded is not served."""
+    consent = get_consent()
+    names = list(fields)
+    entry = consent.ledger.record_event(
+        tag=EventTag.ACCESS_PROFILE_READ if resource == PROFILE else EventTag.ACCESS_FEEDBACK_READ,
+        actor="brand:" + caller.client.brand_id,
+        details={"member": consent.principal(member_id), "client": caller.client.client_id,
+                 "purpose": purpose, "fields": names, "grants": grant_ids, **extra})
+    AccessLog(database=get_vault().data, clock=_clock()).record(
+        member_id=member_id, brand_id=caller.client.brand_id, client_id=caller.client.client_id,
+        resource=resource, purpose=purpose, fields=names, ledger_seq=entry.seq)
+
+
+def _json(body: dict[str, Any]) -> Response:
+    return Response(json.dumps(body, separators=(",", ":"), ensure_ascii=False),
+                    mimetype="application/json")
+
+
+def _iso(seconds: float | None) -> str | None:
+    if seconds is None:
+        return None
+    return dt.datetime.fromtimestamp(int(seconds), dt.UTC).isoformat().replace("+00:00", "Z")
+
+
+@bp.get("/member")
+def member() -> Response:
+    caller = authenticate()
+    load_query(_MEMBER_QUERY)
+    access = _access(caller)
+    token = caller.token
+    ends = min(t for t in (token.expires_at, token.family_expires_at) if t is not None)
+    return _json({
+        "subject": _subject(access.member_id, caller.client.brand_id),
+        "authorizations": [
+            {"purpose": p.purpose,
+             "purpose_label": getattr(PURPOSE_BY_CODE.get(p.purpose), "label", p.purpose),
+             "fields": list(p.allowed), "ends_at": _iso(p.ends_at)}
+            for p in access.purposes.values()],
+        "token_expires_at": _iso(ends),
+    })
+
+
+@bp.get("/member/profile")
+def profile() -> Response:
+    caller = authenticate()
+    query = load_query(_PROFILE_QUERY)
+    access = _access(caller)
+    purpose = access.for_purpose(query.get("purpose"))
+    profiles = get_vault().profile
+    release = release_profile(purpose, query.get("field_names"),
+                              lambda: profiles.get(access.member_id))
+    subject = _subject(access.member_id, caller.client.brand_id)
+    _record_read(caller, access.member_id, resource=PROFILE, purpose=purpose.purpose,
+                 fields=release.values, grant_ids=release.grant_ids)
+    return _json({"subject": subject, "purpose": purpose.purpose, "profile": release.values,
+                  "withheld": list(release.withheld)})
+
+
+@bp.get("/member/feedback")
+def feedback() -> Response:
+    caller = authenticate()
+    query = load_query(_FEEDBACK_QUERY)
+    access = _access(caller)
+    purpose = access.for_purpose(query.get("purpose"))
+    journal = get_vault().feedback
+    limit, offset = query["limit"], query["offset"]
+    release = release_feedback(purpose, caller.client.brand_id,
+                               lambda: journal.for_member(access.member_id),
+                               limit=limit, offset=offset)
+    subject = _subject(access.member_id, caller.client.brand_id)
+    _record_read(caller, access.member_id, resource=FEEDBACK, purpose=purpose.purpose,
+                 fields=[] if release.withheld else ["feedback"],
+                 grant_ids=release.grant_ids, entries=len(release.entries))
+    return _json({"subject": subject, "purpose": purpose.purpose,
+                  "entries": [_entry(e) for e in release.entries], "total": release.total,
+                  "next_offset": offset + limit if offset + limit < release.total else None,
+                  "withheld": list(release.withheld)})
+
+
+def _entry(entry: FeedbackEntry) -> dict[str, Any]:
+    # No entry id: the vault's ids are global and sequential, and would tell a brand how much
+    # feedback the vault holds; nothing else about the entry is left out.
+    return {"touchpoint": entry.touchpoint, "rating": entry.rating, "nps": entry.nps,
+            "occurred_on": entry.occurred_on, "comment": entry.comment}
+
+
+# -- the OpenAPI document -------------------------------------------------------------------------
+@bp.get("/openapi.json")
+def openapi() -> Response:
+    load_query(_OPENAPI_QUERY)
+    base = request.host_url.rstrip("/")
+    try:
+        authorization_url = url_for("authorize.authorize", _external=True)
+    except BuildError:      # the authorization endpoint is not registered in this app
+        authorization_url = base + "/oauth/authorize"
+    body = _openapi_json(base + PREFIX, authorization_url, url_for("oauth.token", _external=True))
+    return Response(body, mimetype="application/json")
+
+
+@lru_cache(maxsize=8)
+def _openapi_json(server: str, authorization_url: str, token_url: str) -> str:
+    # Built once per host: the document depends only on the code and these URLs.
+    return json.dumps(openapi_document(server=server, authorization_url=authorization_url,
+                                       token_url=token_url))
+
+
+# -- errors ---------------------------------------------------------------------------------------
+@bp.errorhandler(ResourceError)
+def resource_error(error: ResourceError) -> Response:
+    headers: dict[str, str] = {}
+    extra: dict[str, Any] = {}
+    if isinstance(error, MissingTokenError) or error.oauth_error:
+        headers["WWW-Authenticate"] = challenge(error.oauth_error, error.message)
+    if error.oauth_error:
+        extra["error"] = error.oauth_error
+    if isinstance(error, QueryError):
+        extra["errors"] = error.errors
+    if isinstance(error, RateLimitedError):
+        headers["Retry-After"] = str(error.retry_after)
+    return problem(error.status, error.title, error.message, type_=error.type, headers=headers,
+                   **extra)
+
+
+def challenge(error: str | None, description: str) -> str:
+    """An RFC 6750 sec. 3 ``WWW-Authenticate`` value; no error code when none applies."""
+    if error is None:
+        return f'Bearer realm="{REALM}"'
+    text = _UNQUOTABLE.sub("", description)
+    return f'Bearer realm="{REALM}", error="{error}", error_description="{text}"'

@@ -1,0 +1,288 @@
+"""The brand API's marshmallow schemas, and the OpenAPI 3.1 document generated from them.
+
+Query schemas are loaded on every request (``unknown = RAISE``: a parameter we do not know is a
+400, never ignored). Response schemas describe what ``web/api.py`` returns; the hot path builds
+its dicts directly rather than dumping through marshmallow, and a test validates real responses
+against the generated document, so the two cannot drift apart. The profile schema is generated
+from the vault's catalog, one typed property per attribute.
+
+Schemas never query the store or read the current user (STYLE point 8).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from apispec import APISpec
+from apispec.ext.marshmallow import MarshmallowPlugin
+from marshmallow import RAISE, Schema, fields, validate
+from marshmallow import ValidationError as SchemaError
+
+from brand_gateway.oauth import SCOPES
+from consent.vocabulary import PURPOSE_BY_CODE
+from vault.catalog import ATTRIBUTES, TOUCHPOINT_KEYS, Attribute, DataType
+from vault.feedback import MAX_COMMENT
+
+API_VERSION = "1.0.0"
+MAX_PAGE = 200
+MAX_OFFSET = 100_000
+DEFAULT_PAGE = 50
+PROBLEM_MEDIA_TYPE = "application/problem+json"
+_PURPOSES = list(PURPOSE_BY_CODE)
+_PURPOSE_HELP = ("A DPV purpose code the token was authorized for; may be left out when the "
+                 "token carries exactly one purpose.")
+
+
+# -- queries --------------------------------------------------------------------------------------
+class CommaSeparated(fields.Field):
+    """``a,b,c`` -> ``["a", "b", "c"]``: each item one of ``choices``, duplicates dropped."""
+
+    def __init__(self, choices: list[str], **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.choices = choices
+        self._allowed = frozenset(choices)
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> list[str]:
+        if not isinstance(value, str) or not value.strip():
+            raise SchemaError("Give a comma-separated list of field names.")
+        items = [item.strip() for item in value.split(",")]
+        if len(items) > len(self.choices) or any(not item for item in items):
+            raise SchemaError("Give a comma-separated list of field names.")
+        unknown = [item for item in items if item not in self._allowed]
+        if unknown:
+            raise SchemaError("Not a profile field: " + ", ".join(u[:40] for u in unknown[:3]))
+        return list(dict.fromkeys(items))
+
+
+class QuerySchema(Schema):
+    class Meta:
+        unknown = RAISE
+
+
+class MemberQuery(QuerySchema):
+    """``GET /api/v1/member`` takes no parameters."""
+
+
+class ProfileQuery(QuerySchema):
+    purpose = fields.String(validate=validate.OneOf(_PURPOSES),
+                            metadata={"description": _PURPOSE_HELP})
+    field_names = CommaSeparated(
+        [a.key for a in ATTRIBUTES], data_key="fields",
+        metadata={"description": "Comma-separated profile field names to read (default: every"
+                                 " profile field the token names for the purpose).",
+                  "pattern": r"^[a-z_]+(,[a-z_]+)*$", "examples": ["given_name,city"]})
+
+
+class FeedbackQuery(QuerySchema):
+    purpose = fields.String(validate=validate.OneOf(_PURPOSES),
+                            metadata={"description": _PURPOSE_HELP})
+    limit = fields.Integer(load_default=DEFAULT_PAGE, validate=validate.Range(1, MAX_PAGE),
+                           metadata={"description": "Entries per page."})
+    offset = fields.Integer(load_default=0, validate=validate.Range(0, MAX_OFFSET),
+                            metadata={"description": "Entries to skip (newest first)."})
+
+
+class OpenApiQuery(QuerySchema):
+    """``GET /api/v1/openapi.json`` takes no parameters."""
+
+
+# -- responses ------------------------------------------------------------------------------------
+def _attribute_field(spec: Attribute) -> fields.Field:
+    about = {"description": spec.label + (" (sensitive: GDPR Art. 9)" if spec.sensitive else "")}
+    if spec.type is DataType.INTEGER:
+        return fields.Integer(validate=validate.Range(spec.minimum, spec.maximum),
+                              metadata=about)
+    if spec.type is DataType.CHOICES:
+        return fields.List(fields.String(validate=validate.OneOf(spec.choices)), metadata=about)
+    if spec.type is DataType.CHOICE:
+        return fields.String(validate=validate.OneOf(spec.choices), metadata=about)
+    if spec.type is DataType.DATE:
+        return fields.Date(metadata=about)
+    if spec.type is DataType.COUNTRY:
+        return fields.String(validate=validate.Length(equal=2),
+                             metadata={**about, "pattern": "^[A-Z]{2}$"})
+    if spec.type is DataType.EMAIL:
+        return fields.Email(validate=validate.Length(max=spec.max_length), metadata=about)
+    return fields.String(validate=validate.Length(max=spec.max_length), metadata=about)
+
+
+#: One optional, typed property per catalog attribute; only released fields are present.
+ProfileValuesSchema = Schema.from_dict(
+    {spec.key: _attribute_field(spec) for spec in ATTRIBUTES}, name="ProfileValues")
+
+
+class AuthorizationSchema(Schema):
+    purpose = fields.String(required=True, validate=validate.OneOf(_PURPOSES),
+                            metadata={"description": "DPV purpose code."})
+    purpose_label = fields.String(required=True)
+    fields_ = fields.List(fields.String(), required=True, data_key="fields", metadata={
+        "description": "Fields the member allows for this purpose now (a subset of the token's:"
+                       " the member may have narrowed the grant since). \"feedback\" is the"
+                       " feedback journal."})
+    ends_at = fields.DateTime(required=True, allow_none=True, metadata={
+        "description": "When the member's grant for this purpose ends (null: no longer live)."})
+
+
+class MemberSchema(Schema):
+    subject = fields.String(required=True, metadata={
+        "description": "The member's pairwise pseudonym: stable for this brand, unrelated to"
+                       " the id any other brand sees."})
+    authorizations = fields.List(fields.Nested(AuthorizationSchema), required=True)
+    token_expires_at = fields.DateTime(required=True)
+
+
+class ProfileSchema(Schema):
+    subject = fields.String(required=True)
+    purpose = fields.String(required=True, validate=validate.OneOf(_PURPOSES))
+    profile = fields.Nested(ProfileValuesSchema, required=True, metadata={
+        "description": "The released fields that have a value."})
+    withheld = fields.List(fields.String(), required=True, metadata={
+        "description": "Requested fields not returned: not allowed for this purpose now, or"
+                       " not filled in by the member. The two are deliberately"
+                       " indistinguishable."})
+
+
+class FeedbackEntrySchema(Schema):
+    touchpoint = fields.String(required=True, validate=validate.OneOf(sorted(TOUCHPOINT_KEYS)))
+    rating = fields.Integer(required=True, validate=validate.Range(1, 5))
+    nps = fields.Integer(required=True, allow_none=True, validate=validate.Range(0, 10),
+                         metadata={"description": "Would recommend, 0-10 (null: not given)."})
+    occurred_on = fields.Date(required=True)
+    comment = fields.String(required=True, validate=validate.Length(max=MAX_COMMENT))
+
+
+class FeedbackSchema(Schema):
+    subject = fields.String(required=True)
+    purpose = fields.String(required=True, validate=validate.OneOf(_PURPOSES))
+    entries = fields.List(fields.Nested(FeedbackEntrySchema), required=True, metadata={
+        "description": "The member's journal entries about this brand only, newest first."})
+    total = fields.Integer(required=True)
+    next_offset = fields.Integer(required=True, allow_none=True)
+    withheld = fields.List(fields.String(), required=True, metadata={
+        "description": "[\"feedback\"] when the journal is not allowed for this purpose now."})
+
+
+class ProblemSchema(Schema):
+    """RFC 9457 problem details."""
+
+    type = fields.String(required=True)
+    title = fields.String(required=True)
+    status = fields.Integer(required=True)
+    detail = fields.String()
+    error = fields.String(metadata={
+        "description": "For token errors, the RFC 6750 error code, as in WWW-Authenticate."})
+    errors = fields.Dict(keys=fields.String(), values=fields.List(fields.String()), metadata={
+        "description": "For query errors: parameter -> messages."})
+
+
+# -- the OpenAPI document -------------------------------------------------------------------------
+_PROBLEMS = {
+    "BadRequest": ("Unknown or malformed query parameters, or a token sent outside the"
+                   " Authorization header (invalid_request).", {}),
+    "Unauthorized": ("No bearer token, or an unknown, expired or revoked one (invalid_token):"
+                     " a withdrawn grant revokes its tokens at once.",
+                     {"WWW-Authenticate": "Bearer challenge (RFC 6750 sec. 3)."}),
+    "Forbidden": ("A brand-level token on a member endpoint, or a purpose the token lacks"
+                  " (insufficient_scope).",
+                  {"WWW-Authenticate": "Bearer challenge (RFC 6750 sec. 3)."}),
+    "TooManyRequests": ("This client's requests per minute are spent.",
+                        {"Retry-After": "Seconds until the client may try again."}),
+}
+
+
+def _problem_response(description: str, headers: dict[str, str]) -> dict[str, Any]:
+    response: dict[str, Any] = {
+        "description": description,
+        "content": {PROBLEM_MEDIA_TYPE: {"schema": "Problem"}},
+    }
+    if headers:
+        response["headers"] = {name: {"description": text, "schema": {"type": "string"}}
+                               for name, text in headers.items()}
+    return response
+
+
+def _operation(summary: str, description: str, query: type[Schema], schema: str, *,
+               problems: tuple[str, ...] = ("BadRequest", "Unauthorized", "Forbidden",
+                                            "TooManyRequests")) -> dict[str, Any]:
+    operation: dict[str, Any] = {
+        "summary": summary,
+        "description": description,
+        "responses": {
+            "200": {"description": "OK", "content": {"application/json": {"schema": schema}}},
+            **{code: name for code, name in (("400", "BadRequest"), ("401", "Unauthorized"),
+                                             ("403", "Forbidden"), ("429", "TooManyRequests"))
+               if name in problems},
+        },
+    }
+    if query._declared_fields:
+        operation["parameters"] = [{"in": "query", "schema": query}]
+    return operation
+
+
+def openapi_document(*, server: str, authorization_url: str, token_url: str) -> dict[str, Any]:
+    """The OpenAPI 3.1 description of the brand API; URLs absolute, for this host."""
+    marshmallow = MarshmallowPlugin()
+    spec = APISpec(
+        title="vrmvault brand API", version=API_VERSION, openapi_version="3.1.0",
+        plugins=[marshmallow],
+        info={"description": (
+            "Member-delegated data for brands: the profile fields and feedback entries a member"
+            " shares, filtered field by field against the member's live grants. Every read is"
+            " recorded in the member's tamper-evident ledger and shown to them. Errors are RFC"
+            " 9457 problem details; token errors also follow RFC 6750 (WWW-Authenticate).")},
+        servers=[{"url": server}],
+    )
+    marshmallow.map_to_openapi_type(CommaSeparated, "string", None)
+    spec.components.security_scheme("bearer", {
+        "type": "http", "scheme": "bearer", "bearerFormat": "opaque",
+        "description": "An access token, in the Authorization header only (RFC 6750 sec. 2.1):"
+                       " tokens in query strings or form bodies are refused."})
+    spec.components.security_scheme("member", {
+        "type": "oauth2",
+        "description": "Member data: the authorization code flow with PKCE (S256 required),"
+                       " asking with RFC 9396 authorization_details of type"
+                       " \"vrmvault-member-data\" (purpose and fields); the member approves"
+                       " on a consent screen. Confidential clients, client_secret_basic.",
+        "flows": {"authorizationCode": {"authorizationUrl": authorization_url,
+                                        "tokenUrl": token_url, "refreshUrl": token_url,
+                                        "scopes": {}}}})
+    spec.components.security_scheme("brand", {
+        "type": "oauth2",
+        "description": "Brand-level work: the client credentials grant. These tokens cannot"
+                       " read member data.",
+        "flows": {"clientCredentials": {"tokenUrl": token_url, "scopes": dict(SCOPES)}}})
+    spec.components.schema("Problem", schema=ProblemSchema)
+    spec.components.schema("Member", schema=MemberSchema)
+    spec.components.schema("Profile", schema=ProfileSchema)
+    spec.components.schema("Feedback", schema=FeedbackSchema)
+    for name, (description, headers) in _PROBLEMS.items():
+        spec.components.response(name, _problem_response(description, headers))
+
+    member_only: list[dict[str, list[str]]] = [{"member": []}]
+    spec.path(path="/member", operations={"get": {
+        **_operation("Who this token is about",
+                     "The member's pairwise subject and what they allow now, per purpose.",
+                     MemberQuery, "Member"),
+        "security": member_only}})
+    spec.path(path="/member/profile", operations={"get": {
+        **_operation("Read shared profile fields",
+                     "The requested fields the member allows for the purpose now and has"
+                     " filled in; every other requested field is listed in withheld. Each"
+                     " read is a ledger entry the member sees.",
+                     ProfileQuery, "Profile"),
+        "security": member_only}})
+    spec.path(path="/member/feedback", operations={"get": {
+        **_operation("Read shared feedback about this brand",
+                     "The member's journal entries about this brand, if the purpose allows"
+                     " the journal. Each read is a ledger entry the member sees.",
+                     FeedbackQuery, "Feedback"),
+        "security": member_only}})
+    spec.path(path="/openapi.json", operations={"get": {
+        "summary": "This document",
+        "description": "The OpenAPI 3.1 description of this API.",
+        "security": [],
+        "responses": {"200": {"description": "OK", "content": {
+            "application/json": {"schema": {"type": "object"}}}},
+            "400": "BadRequest"},
+    }})
+    return spec.to_dict()

@@ -1,0 +1,220 @@
+"""The authorization endpoint: a brand asks, the member decides (RFC 6749 sec. 4.1, RFC 9396).
+
+``GET /oauth/authorize`` validates the brand's request with Authlib (client, exact redirect URI,
+``response_type=code``, PKCE S256, ``authorization_details``), then:
+
+- errors found before the redirect URI is known good are shown to the member as a page, never
+  redirected (RFC 6749 sec. 4.1.2.1); later ones go back to the brand, with ``iss``;
+- a member who is not signed in signs in first and comes back here (the request is kept in
+  the server-side session, not in a ``next`` parameter);
+- a request that breaks the member's personal terms never reaches the consent screen: the
+  member is told why and can only send the brand back an ``access_denied``;
+- otherwise the consent screen: the brand, each purpose in plain language, each field (which the
+  member can untick), the duration, retention and onward sharing.
+
+``POST`` (same URL, CSRF-protected) carries the decision. Approval records, in one data-store
+transaction, the IEEE 7012 agreement where the brand accepts the member's proffered term as
+standing policy, then each grant and its receipt through ``consent/``, then the token family and
+the authorization code; only then is the member sent back to the brand with the code.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+from typing import Any
+from urllib.parse import urlsplit
+
+from authlib.oauth2.rfc6749.errors import AccessDeniedError, OAuth2Error
+from flask import (
+    Blueprint,
+    Response,
+    flash,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+
+from brand_gateway.authorizations import AuthorizationStore
+from brand_gateway.clients import OAuthClient
+from brand_gateway.oauth import Approval, authorization
+from brand_gateway.rar import MemberDataDetail
+from consent.model import AgreementStatus
+from consent.vocabulary import AGREEMENT_BY_CODE, PURPOSE_BY_CODE, SENSITIVE_FIELDS
+from vault.errors import ConflictError, ValidationError
+
+from .consents import field_label
+from .security import CONTENT_SECURITY_POLICY
+from .sessions import current_member_id
+from .vaults import get_consent, get_vault
+
+bp = Blueprint("authorize", __name__)
+
+#: Session key of an authorization request waiting for the member to sign in.
+NEXT_KEY = "authorize_next"
+#: Session key of the consent screen last shown, so each showing is answered once.
+SCREEN_KEY = "authorize_screen"
+PATH = "/oauth/authorize"
+COLLECTION_METHOD = "vrmvault consent screen (OAuth 2.0 authorization request)"
+
+
+def pending_authorization() -> str | None:
+    """The authorization request to return to after sign-in, if one is waiting."""
+    target = session.get(NEXT_KEY)
+    if isinstance(target, str) and target.startswith(PATH + "?"):
+        return target
+    return None
+
+
+@bp.route(PATH, methods=["GET", "POST"])
+def authorize() -> Any:
+    try:
+        grant = authorization.get_consent_grant(end_user=None)
+    except OAuth2Error as error:
+        if error.redirect_uri:
+            return authorization.handle_error_response(request, error)
+        # No trusted place to send the error: tell the member, not an unknown address.
+        return render_template("authorize_error.html", error=error), 400
+    member_id = current_member_id()
+    client: OAuthClient = grant.client.record
+    if member_id is None:
+        session[NEXT_KEY] = request.full_path
+        flash(f"Sign in to answer the request from {client.brand_name}.", "success")
+        return redirect(url_for("auth.login"))
+    session.pop(NEXT_KEY, None)
+    details: tuple[MemberDataDetail, ...] = grant.request.authorization_details
+    consent = get_consent()
+    terms = consent.terms.get(member_id)
+    agreement = consent.agreements.in_force(member_id, client.brand_id)
+    # A brand that accepts the member's proffered term as standing policy agrees on approval.
+    new_term = None
+    if agreement is None and terms.agreement in client.accepted_agreements:
+        new_term = terms.agreement
+    reasons = []
+    for detail in details:
+        for reason in consent.grants.check(member_id, detail.brand_request(client.brand_id),
+                                           assume_agreement=new_term):
+            reasons.append((PURPOSE_BY_CODE[detail.purpose].label, reason))
+    if reasons:
+        denied = authorization.handle_error_response(request, _denied(grant, "refused"))
+        return render_template("authorize_refused.html", client=client, reasons=reasons,
+                               back=denied.headers["Location"]), 403
+    if request.method == "POST":
+        # One answer per showing of the screen: a double submit cannot grant twice.
+        shown = session.pop(SCREEN_KEY, None)
+        if not shown or request.form.get("screen") != shown:
+            flash("That request was already answered. If the brand asks again, answer here.",
+                  "error")
+            return redirect(url_for("consents.overview"))
+        return _decide(grant, client, member_id, details, new_term)
+    return _screen(grant, client, details, new_term or (agreement.agreed if agreement else None),
+                   errors={})
+
+
+def _denied(grant: Any, why: str) -> AccessDeniedError:
+    error = AccessDeniedError(redirect_uri=grant.redirect_uri,
+                              description=f"The member {why} the request.")
+    error.state = grant.request.payload.state
+    return error
+
+
+def _screen(grant: Any, client: OAuthClient, details: tuple[MemberDataDetail, ...],
+            term: str | None, *, errors: dict[str, list[str]], status: int = 200,
+            ticked: dict[int, set[str]] | None = None) -> Response:
+    now = get_vault().clock()
+    items = []
+    for index, detail in enumerate(details):
+        purpose = PURPOSE_BY_CODE[detail.purpose]
+        until = dt.datetime.fromtimestamp(now + detail.duration_days * 86_400, dt.UTC)
+        items.append({
+            "index": index, "purpose": purpose, "detail": detail, "until": until,
+            "fields": [(f, field_label(f), f in SENSITIVE_FIELDS,
+                        ticked is None or f in ticked.get(index, set())) for f in detail.fields],
+        })
+    screen = session[SCREEN_KEY] = secrets.token_urlsafe(16)
+    html = render_template("authorize.html", client=client, items=items, errors=errors,
+                           term=AGREEMENT_BY_CODE.get(term or ""), action=request.full_path,
+                           screen=screen)
+    response = Response(html, status=status)
+    # The approval's answer is a redirect to the brand: let the form go there (CSP form-action
+    # also governs where a submitted form may be redirected).
+    target = urlsplit(grant.redirect_uri)
+    origin = f"{target.scheme}://{target.netloc}"
+    response.headers["Content-Security-Policy"] = CONTENT_SECURITY_POLICY.replace(
+        "form-action 'self'", f"form-action 'self' {origin}")
+    return response
+
+
+def _decide(grant: Any, client: OAuthClient, member_id: str,
+            details: tuple[MemberDataDetail, ...], new_term: str | None) -> Any:
+    decision = request.form.get("decision")
+    if decision == "refuse":
+        return authorization.handle_error_response(request, _denied(grant, "refused"))
+    if decision != "approve":
+        return _screen(grant, client, details, new_term, status=422,
+                       errors={"form": ["Choose Allow or Refuse."]})
+    ticked: dict[int, set[str]] = {}
+    for index, detail in enumerate(details):
+        chosen = set(request.form.getlist(f"fields-{index}"))
+        if not chosen <= set(detail.fields):
+            return _screen(grant, client, details, new_term, status=422,
+                           errors={"form": ["Only the fields asked for can be shared."]})
+        ticked[index] = chosen
+    if not any(ticked.values()):
+        return _screen(grant, client, details, new_term, status=422, ticked=ticked,
+                       errors={"form": ["Tick at least one field to share, or choose Refuse."]})
+    vault = get_vault()
+    consent = get_consent()
+    store = AuthorizationStore(database=vault.data, clock=vault.clock)
+    try:
+        with vault.data.transaction():
+            if new_term is not None:
+                _agree(member_id, client.brand_id)
+            granted, grant_ids, ends = [], [], []
+            for index, detail in enumerate(details):
+                if not ticked[index]:
+                    continue     # every field of this purpose unticked: nothing granted for it
+                record, _receipt = consent.grants.grant(
+                    member_id, detail.brand_request(client.brand_id), fields=ticked[index],
+                    collection_method=COLLECTION_METHOD)
+                granted.append(detail.as_granted(ticked[index], grant_id=record.id,
+                                                 ends_at=record.ends_at))
+                grant_ids.append(record.id)
+                ends.append(record.ends_at)
+            family = store.create_family(client_id=client.client_id, member_id=member_id,
+                                         grant_ids=grant_ids, authorization_details=granted,
+                                         grants_end=max(ends))
+            response = authorization.create_authorization_response(
+                grant=grant, grant_user=Approval(member_id, family))
+            if response.status_code != 302 or "code=" not in response.headers["Location"]:
+                raise _NotIssued(response)
+    except _NotIssued as failed:
+        return failed.response
+    except (ValidationError, ConflictError) as exc:
+        message = exc.message if isinstance(exc, ConflictError) else \
+            "Your terms or this brand changed meanwhile; reload and try again."
+        return _screen(grant, client, details, new_term, status=409,
+                       errors={"form": [message]})
+    return response
+
+
+class _NotIssued(Exception):
+    """Authlib answered with an error after all: roll the grants back and pass it on."""
+
+    def __init__(self, response: Response) -> None:
+        super().__init__("authorization response was an error")
+        self.response = response
+
+
+def _agree(member_id: str, brand_id: str) -> None:
+    """Proffer the member's term to the brand and record the brand's standing acceptance."""
+    agreements = get_consent().agreements
+    waiting = [a for a in agreements.for_member(member_id)
+               if a.brand_id == brand_id and a.status is AgreementStatus.PROFFERED]
+    offer = waiting[0] if waiting else agreements.proffer(member_id, brand_id)
+    if offer.proffered != get_consent().terms.get(member_id).agreement:
+        raise ConflictError("An earlier offer of other terms to this brand is waiting; "
+                            "answer it on your Sharing page first.")
+    agreements.brand_accepts(offer.id, brand_id)
