@@ -16,6 +16,7 @@ from __future__ import annotations
 from types import ModuleType
 
 from . import (
+    brand_api,
     decision,
     demo_100k,
     encryption_overhead,
@@ -30,5 +31,5 @@ from . import (
 BENCHMARKS: dict[str, ModuleType] = {
     module.NAME: module
     for module in (raw_key_open, erasure_10k, export_10k, sealed_writes, encryption_overhead,
-                   decision, ledger, demo_100k)
+                   decision, ledger, demo_100k, brand_api)
 }

@@ -106,11 +106,12 @@ class AccessLog:
                purpose: str, fields: Sequence[str], ledger_seq: int | None) -> None:
         if resource not in RESOURCES:
             raise ValueError(f"unknown resource {resource!r}")
-        self._db.execute(
-            "INSERT INTO api_access_log (member_id, brand_id, client_id, resource, purpose,"
-            " fields, ledger_seq, read_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            (member_id, brand_id, client_id, resource, purpose, json.dumps(list(fields)),
-             ledger_seq, int(self._clock())))
+        with self._db.transaction():       # the write lock waited for in short steps
+            self._db.execute(
+                "INSERT INTO api_access_log (member_id, brand_id, client_id, resource, purpose,"
+                " fields, ledger_seq, read_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (member_id, brand_id, client_id, resource, purpose, json.dumps(list(fields)),
+                 ledger_seq, int(self._clock())))
 
     def page(self, member_id: str, *, page: int = 1, per_page: int = 50) -> AccessPage:
         """The member's reads, newest first; ``page`` counts from 1 (past the end: empty)."""

@@ -130,14 +130,16 @@ class ProfileRelease:
 
 
 def release_profile(access: PurposeAccess, requested: Sequence[str] | None,
-                    read_profile: Callable[[], Mapping[str, Any]]) -> ProfileRelease:
+                    read_profile: Callable[[Sequence[str]], Mapping[str, Any]]
+                    ) -> ProfileRelease:
     """The values of ``requested`` (default: every profile field the token names) that may be
-    released, and the rest as withheld. ``read_profile`` is called only if something may be
-    released: nothing is read, let alone decrypted, for a request that may see nothing."""
+    released, and the rest as withheld. ``read_profile(fields)`` is given only the fields that
+    may be released, and is called only if there is one: nothing else is read, let alone
+    decrypted, and nothing at all for a request that may see nothing."""
     wanted = list(dict.fromkeys(requested if requested is not None else
                                 (f for f in access.authorized if f != FEEDBACK)))
     allowed = [f for f in wanted if f in access.grants]
-    profile = read_profile() if allowed else {}
+    profile = read_profile(allowed) if allowed else {}
     values = {f: profile[f] for f in allowed if f in profile}
     return ProfileRelease(values, tuple(f for f in wanted if f not in values),
                           access.grant_ids(values))

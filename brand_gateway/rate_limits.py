@@ -3,8 +3,8 @@
 Why in the data store: gunicorn's workers share no memory, and a per-worker counter would let a
 client make ``workers x limit`` requests. Each request costs one statement: an UPSERT that
 starts a new window or adds one to the current one and returns the count (``RETURNING``), atomic
-under SQLite's write lock, so concurrent workers never lose a count. No read-then-write, no
-transaction of its own, one row per client (no clean-up job).
+under SQLite's write lock, so concurrent workers never lose a count and a request is served only
+if its own count is within the limit. No read-then-write, one row per client (no clean-up job).
 
 Why a fixed window and not a sliding one: one integer per client, one statement. The cost is
 that a client may spend its limit at the end of one window and again at the start of the next
@@ -34,6 +34,14 @@ class Allowance:
     remaining: int
     reset_in: int           # seconds until the window ends
 
+    @property
+    def exceeded(self) -> bool:
+        """This request was past the limit (it is counted all the same)."""
+        return self.remaining < 0
+
+    def refusal(self) -> RateLimitedError:
+        return RateLimitedError(retry_after=self.reset_in, limit=self.limit)
+
 
 class RateLimiter:
     def __init__(self, *, database: Database, clock: Clock, limit: int = DEFAULT_LIMIT,
@@ -47,15 +55,37 @@ class RateLimiter:
 
     def hit(self, client_id: str) -> Allowance:
         """Count one request of ``client_id``; :class:`RateLimitedError` past the limit."""
+        allowance = self.count(client_id)
+        if allowance.exceeded:
+            raise allowance.refusal()
+        return allowance
+
+    def count(self, client_id: str) -> Allowance:
+        """Count one request of ``client_id`` and say whether it is past the limit, without
+        refusing it: for a caller that counts inside a transaction of its own, which must commit
+        the count whether or not it then refuses (:mod:`web.api`'s member-data reads count in
+        the transaction that records the read)."""
         now = int(self._clock())
         start = now - now % self.window
-        used = self._db.one(
-            "INSERT INTO api_rate_limits (client_id, window_start, used) VALUES (?, ?, 1)"
-            " ON CONFLICT (client_id) DO UPDATE SET"
-            " used = CASE WHEN window_start = excluded.window_start THEN used + 1 ELSE 1 END,"
-            " window_start = excluded.window_start RETURNING used",
-            (client_id, start))[0]
-        reset_in = start + self.window - now
-        if used > self.limit:
-            raise RateLimitedError(retry_after=reset_in, limit=self.limit)
-        return Allowance(self.limit, self.limit - used, reset_in)
+        # Its own (or the caller's) write transaction: the write lock is waited for in short
+        # steps (vault.storage), not with SQLite's millisecond sleeps.
+        with self._db.transaction():
+            used = self._db.one(
+                "INSERT INTO api_rate_limits (client_id, window_start, used) VALUES (?, ?, 1)"
+                " ON CONFLICT (client_id) DO UPDATE SET"
+                " used = CASE WHEN window_start = excluded.window_start THEN used + 1 ELSE 1 END,"
+                " window_start = excluded.window_start RETURNING used",
+                (client_id, start))[0]
+        return Allowance(self.limit, self.limit - used, start + self.window - now)
+
+    def exhausted(self, client_id: str) -> Allowance | None:
+        """A read, no count: the allowance if ``client_id`` has already spent its window (so a
+        request may be refused before any work), else ``None``. Whether a request is within
+        the limit is decided only by :meth:`count`."""
+        now = int(self._clock())
+        start = now - now % self.window
+        row = self._db.one("SELECT used FROM api_rate_limits WHERE client_id = ?"
+                           " AND window_start = ?", (client_id, start))
+        if row is None or row[0] < self.limit:
+            return None
+        return Allowance(self.limit, self.limit - row[0] - 1, start + self.window - now)

@@ -1,7 +1,10 @@
 """Everything consent needs, wired over one open vault: terms, agreements, grants, decisions.
 
-The web layer builds one per request (:func:`open_consent`), the CLI one per command. The ledger
-and the receipt signer both derive their keys from the vault's master key.
+The CLI builds one per command (:func:`open_consent`: its own ledger connection, closed with it).
+The web layer keeps a :class:`ConsentResources` per set of kept connections (the ledger's
+connection, migrations checked once, and the receipt signer) and wires a :class:`Consent` over
+it for each request; closing that one leaves the ledger open for the next request. The ledger and
+the receipt signer both derive their keys from the vault's master key.
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ class Consent:
     # Told of every grant event inside its transaction (see ConsentService); append before or
     # after first use of ``grants``: the service reads this very list at each event.
     observers: list[GrantObserver] = field(default_factory=list)
+    owns_ledger: bool = True      # False: the ledger belongs to a ConsentResources
     _closed: bool = field(default=False, repr=False)
 
     def principal(self, member_id: str) -> str:
@@ -63,12 +67,43 @@ class Consent:
     def close(self) -> None:
         if not self._closed:
             self._closed = True
-            self.ledger.close()
+            if self.owns_ledger:
+                self.ledger.close()
+            else:
+                self.ledger.end_use()
 
 
 def open_consent(vault: Vault, home: VaultHome,
                  observers: Iterable[GrantObserver] = ()) -> Consent:
-    require_current(vault.data)
-    ledger = open_ledger(home, vault.master, clock=vault.clock)
-    return Consent(vault, ledger, ReceiptSigner(vault.master, controller=DEFAULT_CONTROLLER),
-                   observers=list(observers))
+    """Consent over ``vault`` with a ledger connection of its own, closed with it."""
+    resources = ConsentResources.open(vault, home)
+    return Consent(vault, resources.ledger, resources.signer, observers=list(observers))
+
+
+class ConsentResources:
+    """What consent keeps between requests: the ledger's connection (its migrations and the
+    data store's consent migrations checked once, here) and the receipt signer.
+
+    Nothing else is kept: the ledger re-reads its tree frontier under the write lock whenever
+    another process appended, and every decision reads the grants afresh.
+    """
+
+    def __init__(self, ledger: Ledger, signer: ReceiptSigner) -> None:
+        self.ledger = ledger
+        self.signer = signer
+
+    @classmethod
+    def open(cls, vault: Vault, home: VaultHome, *,
+             signer: ReceiptSigner | None = None) -> ConsentResources:
+        require_current(vault.data)
+        ledger = open_ledger(home, vault.master, clock=vault.clock)
+        return cls(ledger, signer or ReceiptSigner(vault.master, controller=DEFAULT_CONTROLLER))
+
+    def consent(self, vault: Vault, observers: Iterable[GrantObserver] = ()) -> Consent:
+        """Consent over ``vault`` (one request's) and the kept ledger; closing it ends the
+        request's use of the ledger and leaves it open."""
+        return Consent(vault, self.ledger, self.signer, observers=list(observers),
+                       owns_ledger=False)
+
+    def close(self) -> None:
+        self.ledger.close()

@@ -20,6 +20,10 @@ Invariants:
   InconsistentCheckpointError. A checkpoint is signed on demand (:meth:`Ledger.checkpoint`) and
   after any write that leaves ``checkpoint_every`` or more entries unsigned; each signing is
   itself recorded as a ``ledger:checkpoint:signed`` entry (so the next checkpoint covers it).
+- Several processes (gunicorn workers, the CLI) append to one ledger. Each keeps the tree's
+  frontier in memory but re-reads the ledger's size under the write lock before every append and
+  catches up with what others appended (from the tail of the tree, each parent recomputed and
+  compared), so no append ever builds on a stale frontier.
 - :meth:`Ledger.verify` trusts nothing stored: it re-hashes every body, rebuilds the tree, and
   compares every node, every checkpoint root and signature, and consecutive checkpoints.
 """
@@ -72,6 +76,9 @@ STORE_KEY_PURPOSE = "ledger-store"
 SIGNING_KEY_PURPOSE = "ledger-checkpoint"
 DEFAULT_CHECKPOINT_EVERY = 1000
 PROGRESS_EVERY = 10_000
+# At most this many entries appended by others since this process last wrote: catch up from the
+# tail of the tree (Ledger._caught_up) rather than reading the whole frontier again.
+SYNC_TAIL = 256
 
 LEDGER_MIGRATIONS: tuple[Migration, ...] = (
     Migration(
@@ -200,6 +207,13 @@ class Ledger:
 
     def close(self) -> None:
         self.database.close()
+
+    def end_use(self) -> None:
+        """Roll back a write a failed caller left open (a kept ledger between requests) and, if
+        there was one, forget the frontier built inside it."""
+        if self.database.end_use():
+            self._frontier = None
+        self._depth = 0
 
     def __enter__(self) -> Ledger:
         return self
@@ -344,8 +358,6 @@ class Ledger:
             try:
                 with self.database.transaction():
                     self._sync()
-                    self._last_checkpoint_size = self.database.one(
-                        "SELECT max(tree_size) FROM checkpoints")[0]
                     yield
             except BaseException:
                 self._frontier = None
@@ -369,7 +381,11 @@ class Ledger:
 
     def _sync(self) -> None:
         size = self.size
-        if self._frontier is not None and self._frontier.size == size:
+        cached = self._frontier
+        if cached is not None and cached.size == size:
+            return
+        if cached is not None and 0 < size - cached.size <= SYNC_TAIL:
+            self._frontier = self._caught_up(cached, size)
             return
         nodes = self.database.one("SELECT max(position) FROM tree_nodes")[0]
         if (nodes if nodes is not None else -1) != node_count(size) - 1:
@@ -379,6 +395,32 @@ class Ledger:
         keys = frontier_nodes(size)
         hashes = self._node_hashes(keys)
         self._frontier = Frontier(size, [hashes[key] for key in keys])
+
+    def _caught_up(self, cached: Frontier, size: int) -> Frontier:
+        """``cached`` brought to ``size`` from the few entries other processes appended since:
+        their stored nodes only (the tail of ``tree_nodes``), each parent recomputed from the
+        leaves and compared with the stored one. Cheaper than reading the frontier's nodes,
+        which lie all over the table, while another worker holds the write lock waiting."""
+        first = node_count(cached.size)
+        rows = self.database.all("SELECT position, hash FROM tree_nodes WHERE position >= ?"
+                                 " ORDER BY position", (first,))
+        stored = [bytes(row[1]) for row in rows]
+        if len(stored) != node_count(size) - first or (rows and rows[-1][0] != first
+                                                       + len(stored) - 1):
+            raise LedgerIntegrityError(
+                f"the ledger holds {size} entries but its tree does not match that size;"
+                " run 'vrmvault ledger verify'")
+        frontier = cached.copy()
+        at = 0
+        for seq in range(cached.size, size):
+            for completed in frontier.append(stored[at]):
+                if not hmac.compare_digest(completed, stored[at]):
+                    raise LedgerIntegrityError(
+                        f"the stored tree node at position {first + at} does not match the"
+                        f" entries before it (entry {seq}); run 'vrmvault ledger verify'",
+                        seq=seq)
+                at += 1
+        return frontier
 
     def _append(self, events: Sequence[Event]) -> list[LedgerEntry]:
         if self._frontier is None:
@@ -406,8 +448,13 @@ class Ledger:
     def _after_write(self) -> None:
         if self._depth or not self.checkpoint_every or self._frontier is None:
             return
+        # The size last signed only grows, so a remembered one can only make a checkpoint look
+        # due early, never late: look at the store only then (another process may have signed).
         if self._frontier.size - (self._last_checkpoint_size or 0) >= self.checkpoint_every:
-            self.checkpoint()
+            self._last_checkpoint_size = self.database.one(
+                "SELECT max(tree_size) FROM checkpoints")[0]
+            if self._frontier.size - (self._last_checkpoint_size or 0) >= self.checkpoint_every:
+                self.checkpoint()
 
     def _sign_checkpoint(self) -> Checkpoint:
         if self._frontier is None:

@@ -6,7 +6,10 @@
         master.key           0600, 64 hex digits; absent when VRMVAULT_MASTER_KEY is set
 
 :class:`Vault` wires the services to one pair of open stores. It is what the web layer, the CLI,
-the demo loader and the benchmarks all use; nothing else opens a store.
+the demo loader and the benchmarks all use; nothing else opens a store. :class:`VaultStores` keeps
+one pair open for reuse (a web worker's connections): each use gets a :class:`Vault` of its own
+over them, with its own services and an empty member-key cache, and closing that vault rolls back
+anything left open and leaves the connections open for the next use.
 """
 
 from __future__ import annotations
@@ -101,6 +104,13 @@ class VaultHome:
         if not self.exists():
             raise StoreNotInitialisedError(f"no store in {self.root}; run 'vrmvault init' first")
         master = master or self.master_key()
+        data, keys = self._open_stores(master, cache_kib)
+        return _vault(data, keys, master, clock=clock, hashing=hashing,
+                      password_hasher=password_hasher, borrowed=False)
+
+    def _open_stores(self, master: MasterKey, cache_kib: int) -> tuple[Database, Database]:
+        if not self.exists():
+            raise StoreNotInitialisedError(f"no store in {self.root}; run 'vrmvault init' first")
         data = Database.open(self.data_path, master.derive("data-store"), cache_kib=cache_kib)
         keys = Database.open(self.keys_path, master.derive("key-store"))
         for database, wanted in ((data, migrations.DATA_MIGRATIONS),
@@ -109,11 +119,7 @@ class VaultHome:
                 data.close()
                 keys.close()
                 raise StoreError("the store needs migrations; run 'vrmvault init'")
-        vault = Vault(data=data, key_store=KeyStore(keys, master.derive("kek"), clock=clock),
-                      master=master, clock=clock, hashing=hashing)
-        if password_hasher is not None:
-            vault.password_hasher = password_hasher  # share one per process (cached_property)
-        return vault
+        return data, keys
 
     def remove_wal_files(self, path: Path) -> None:
         for suffix in ("-wal", "-shm"):
@@ -121,6 +127,49 @@ class VaultHome:
 
     def copy_to(self, target: Path) -> None:
         shutil.copy2(self.data_path, target)
+
+
+class VaultStores:
+    """The data store and the key store of a home, opened once and kept for reuse.
+
+    For a web worker: opened on its first request (never before a fork), migrations checked
+    once, then lent to one request at a time (:meth:`vault`). Nothing read through them is kept
+    between uses: no member key, no decrypted value, no open read transaction.
+    """
+
+    def __init__(self, home: VaultHome, master: MasterKey, *,
+                 cache_kib: int = DEFAULT_CACHE_KIB) -> None:
+        self.home = home
+        self.master = master
+        self.data, self.keys = home._open_stores(master, cache_kib)
+        self._kek = master.derive("kek")
+
+    def vault(self, *, clock: Clock = system_clock, hashing: HashingCost | None = None,
+              password_hasher: PasswordHasher | None = None) -> Vault:
+        """A vault over these connections for one use: its own services and an empty member-key
+        cache. Closing it ends the use (rolling back what was left open), not the connections."""
+        return _vault(self.data, self.keys, self.master, clock=clock, hashing=hashing,
+                      password_hasher=password_hasher, borrowed=True, kek=self._kek)
+
+    def end_use(self) -> None:
+        """Roll back whatever a failed use left open on either connection."""
+        self.data.end_use()
+        self.keys.end_use()
+
+    def close(self) -> None:
+        self.data.close()
+        self.keys.close()
+
+
+def _vault(data: Database, keys: Database, master: MasterKey, *, clock: Clock,
+           hashing: HashingCost | None, password_hasher: PasswordHasher | None, borrowed: bool,
+           kek: bytes | None = None) -> Vault:
+    vault = Vault(data=data,
+                  key_store=KeyStore(keys, kek or master.derive("kek"), clock=clock),
+                  master=master, clock=clock, hashing=hashing, borrowed=borrowed)
+    if password_hasher is not None:
+        vault.password_hasher = password_hasher  # share one per process (cached_property)
+    return vault
 
 
 @dataclass(frozen=True)
@@ -133,7 +182,11 @@ class InitReport:
 
 @dataclass
 class Vault:
-    """Two open stores and the services over them. Close it when done."""
+    """Two open stores and the services over them. Close it when done.
+
+    ``borrowed``: the connections belong to a :class:`VaultStores`; closing rolls back what was
+    left open and forgets the member keys, and leaves the connections open.
+    """
 
     data: Database
     key_store: KeyStore
@@ -142,6 +195,7 @@ class Vault:
     hashing: HashingCost | None = None
     session_idle: int = SESSION_IDLE
     session_absolute: int = SESSION_ABSOLUTE
+    borrowed: bool = False
     _closed: bool = field(default=False, repr=False)
 
     @cached_property
@@ -190,8 +244,14 @@ class Vault:
                              sessions=self.sessions, clock=self.clock)
 
     def close(self) -> None:
-        if not self._closed:
-            self._closed = True
+        if self._closed:
+            return
+        self._closed = True
+        self.key_store.forget_cached()
+        if self.borrowed:
+            self.data.end_use()
+            self.key_store.database.end_use()
+        else:
             self.data.close()
             self.key_store.database.close()
 

@@ -12,7 +12,11 @@ Hierarchy::
 
 Invariants: member data keys exist in clear only in memory; on disk they are wrapped, in the key
 store (its own SQLCipher file), never in the data store. Destroying a member's wrapped key makes
-every sealed value of that member unreadable, in the live store and in every backup.
+every sealed value of that member unreadable, in the live store and in every backup. A
+:class:`KeyStore` keeps the member keys it unwrapped for as long as it lives, which is one request
+or one command: the web layer makes a new one per request, so an erasure by another process takes
+effect on the very next request. Subkeys of the master key are derived once per
+:class:`MasterKey` and kept beside it (they are functions of a key already in memory).
 """
 
 from __future__ import annotations
@@ -40,12 +44,13 @@ _WRAP_AAD_PREFIX = b"vrmvault/member-key/v1\x1f"
 class MasterKey:
     """The root secret. Its ``repr`` never shows the bytes."""
 
-    __slots__ = ("_material",)
+    __slots__ = ("_material", "_derived")
 
     def __init__(self, material: bytes) -> None:
         if len(material) != KEY_BYTES:
             raise KeyMaterialError("the master key must be exactly 32 bytes (64 hex digits)")
         self._material = material
+        self._derived: dict[str, bytes] = {}
 
     def __repr__(self) -> str:
         return "MasterKey(<hidden>)"
@@ -64,11 +69,14 @@ class MasterKey:
         return cls(material)
 
     def derive(self, purpose: str) -> bytes:
-        """A 32-byte subkey for ``purpose`` (HKDF-SHA256, RFC 5869)."""
-        return HKDF(
-            algorithm=hashes.SHA256(), length=KEY_BYTES, salt=None,
-            info=b"vrmvault/v1/" + purpose.encode(),
-        ).derive(self._material)
+        """A 32-byte subkey for ``purpose`` (HKDF-SHA256, RFC 5869), derived on first use."""
+        subkey = self._derived.get(purpose)
+        if subkey is None:
+            subkey = self._derived[purpose] = HKDF(
+                algorithm=hashes.SHA256(), length=KEY_BYTES, salt=None,
+                info=b"vrmvault/v1/" + purpose.encode(),
+            ).derive(self._material)
+        return subkey
 
     def write_new_file(self, path: Path) -> None:
         """Create ``path`` with mode 0600 holding this key; refuse to overwrite."""

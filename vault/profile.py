@@ -3,13 +3,15 @@
 Invariants: only catalog attributes are stored; each value is canonicalised by
 :func:`vault.catalog.coerce` and sealed with associated data (member, ``profile_values``,
 attribute, ``value``); an update is all-or-nothing: one invalid field and nothing is saved.
+Nothing is cached: every read unwraps the member's key through the request's key store and opens
+only what it returns.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from .catalog import BY_KEY, coerce
@@ -45,6 +47,24 @@ class ProfileService:
             for row in rows
             if row["attribute"] in BY_KEY
         }
+
+    def read(self, member_id: str, attributes: Iterable[str]) -> dict[str, Any]:
+        """Only the given attributes the member filled in: only their rows are read and only
+        they are decrypted (the brand API reads just what it may release). Unknown names are
+        ignored, as :meth:`get` ignores rows outside the catalog."""
+        wanted = [a for a in dict.fromkeys(attributes) if a in BY_KEY]
+        if not wanted:
+            return {}
+        rows = self._db.all(
+            "SELECT attribute, value_sealed FROM profile_values WHERE member_id = ?"
+            f" AND attribute IN ({','.join('?' * len(wanted))})",
+            (member_id, *wanted),
+        )
+        if not rows:
+            return {}
+        cipher = self._keys.cipher(member_id)
+        opened = cipher.open_many([(_aad(member_id, row[0]), row[1]) for row in rows])
+        return {row[0]: json.loads(value) for row, value in zip(rows, opened, strict=True)}
 
     def update(self, member_id: str, changes: Mapping[str, Any]) -> dict[str, Any]:
         """Set (or, with an empty value, clear) the given attributes, all or nothing."""

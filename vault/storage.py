@@ -9,12 +9,17 @@ Invariants:
   SQLCipher's default 4 KiB.
 - SQL is parameterised, always; transactions are explicit (``BEGIN IMMEDIATE``), so a writer takes
   the write lock before it reads what it is about to change.
+- A connection may be kept and reused (a web worker's, across requests), by one thread at a time;
+  outside an explicit transaction no read transaction stays open (every statement runs in
+  autocommit mode and its cursor is dropped or exhausted), so each statement sees every commit
+  made before it, by any process. :meth:`Database.end_use` rolls back what a failed caller left.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import time
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -26,6 +31,9 @@ from .errors import StoreError, StoreNotInitialisedError, WrongKeyError
 KEY_BYTES = 32
 DEFAULT_CACHE_KIB = 64 * 1024
 BUSY_TIMEOUT_MS = 10_000
+# Waits between tries for the write lock (seconds), the last one repeated: see _begin_write.
+_WRITE_LOCK_WAITS = (0.00005, 0.0001, 0.0002, 0.0005, 0.001)
+_SQLITE_BUSY = 5
 
 Row = sqlcipher3.Row
 
@@ -42,6 +50,7 @@ class Database:
         self.path = path
         self.encrypted = encrypted
         self._depth = 0
+        self._reading = False
 
     # -- opening -------------------------------------------------------------------------
     @classmethod
@@ -75,8 +84,11 @@ class Database:
         if not create and not path.exists():
             raise StoreNotInitialisedError(f"no store at {path}; run 'vrmvault init' first")
         try:
+            # check_same_thread off: a kept connection may be lent to another thread (one at a
+            # time) by the web layer's pool; SQLite itself is built serialised (thread-safe).
             connection = sqlcipher3.connect(
-                str(path), isolation_level=None, timeout=BUSY_TIMEOUT_MS / 1000
+                str(path), isolation_level=None, timeout=BUSY_TIMEOUT_MS / 1000,
+                check_same_thread=False,
             )
         except sqlcipher3.Error as exc:
             raise StoreError(f"cannot open the store at {path}") from exc
@@ -131,6 +143,10 @@ class Database:
     @contextlib.contextmanager
     def transaction(self) -> Iterator[Database]:
         """A write transaction; nested uses join the outer one. Rolls back on any exception."""
+        if self._reading:
+            # A read transaction cannot take the write lock once another connection committed
+            # (SQLITE_BUSY_SNAPSHOT, no retry helps): writes go after the snapshot, never in it.
+            raise RuntimeError("a write transaction inside a read snapshot")
         if self._depth:
             self._depth += 1
             try:
@@ -138,7 +154,7 @@ class Database:
             finally:
                 self._depth -= 1
             return
-        self.execute("BEGIN IMMEDIATE")
+        self._begin_write()
         self._depth = 1
         try:
             yield self
@@ -149,9 +165,72 @@ class Database:
         self._depth = 0
         self.execute("COMMIT")
 
+    @contextlib.contextmanager
+    def snapshot(self) -> Iterator[Database]:
+        """A read transaction: every statement inside reads one snapshot of the store.
+
+        Also cheaper than the same statements one by one: when another connection has committed,
+        SQLite drops this connection's page cache at the start of its next read transaction, and
+        re-reads (and SQLCipher decrypts) every page again; here that happens once, not per
+        statement. Inside a transaction it joins it; no write may start inside one.
+        """
+        if self._depth or self._reading:
+            yield self
+            return
+        self.execute("BEGIN DEFERRED")
+        self._reading = True
+        try:
+            yield self
+        finally:
+            self._reading = False
+            self.execute("COMMIT")
+
+    def _begin_write(self) -> None:
+        """``BEGIN IMMEDIATE``, waiting for the write lock in steps of 50 µs to 1 ms.
+
+        SQLite's own busy handler sleeps 1, 2, 5, 10, 15... ms between tries. Gunicorn workers
+        that each commit a few short transactions per request (the brand API: its ledger entry
+        and access-log row) collide on the write lock often, and each collision then cost a
+        millisecond or more for a lock held a tenth of that. So the handler is off (timeout 0)
+        while this polls, and back on for every other statement; the total wait is bounded by
+        the same :data:`BUSY_TIMEOUT_MS`.
+        """
+        connection = self._connection
+        connection.execute("PRAGMA busy_timeout = 0")
+        try:
+            deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
+            tries = 0
+            while True:
+                try:
+                    connection.execute("BEGIN IMMEDIATE")
+                    return
+                except sqlcipher3.OperationalError as exc:
+                    if (getattr(exc, "sqlite_errorcode", None) != _SQLITE_BUSY
+                            or time.monotonic() >= deadline):
+                        raise StoreError("the store refused a statement") from exc
+                time.sleep(_WRITE_LOCK_WAITS[min(tries, len(_WRITE_LOCK_WAITS) - 1)])
+                tries += 1
+        except sqlcipher3.Error as exc:
+            raise StoreError("the store refused a statement") from exc
+        finally:
+            connection.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+
     @property
     def in_transaction(self) -> bool:
         return self._depth > 0
+
+    def end_use(self) -> bool:
+        """Roll back a transaction left open (by a caller that failed half-way), so a kept
+        connection goes back clean; whether there was one."""
+        self._depth = 0
+        self._reading = False
+        if not self._connection.in_transaction:
+            return False
+        try:
+            self._connection.rollback()
+        except sqlcipher3.Error as exc:
+            raise StoreError("the store could not roll back") from exc
+        return True
 
     def checkpoint(self) -> None:
         """Fold the WAL back into the file and truncate it, so freed pages leave the WAL too."""

@@ -12,9 +12,11 @@ when no token was sent, with ``error="invalid_token"`` (401) for an unknown, exp
 token, ``error="insufficient_scope"`` (403) for a brand-level token on a member endpoint, and
 ``error="invalid_request"`` (400) for a token sent elsewhere. ``429`` carries ``Retry-After``.
 
-Per member-data request: one token lookup (token and family in one join), the client, one
-rate-limit statement, one policy load (grants and terms), then for a read one profile read with
-its batch decryption, one ledger append and one access-log row. What the filtering means
+Per member-data read: in one read snapshot of the data store, one token lookup (token and
+family in one join), the client, a look at its rate, one policy load (grants and terms) and one
+profile read that opens only the fields it may release; then one write transaction with the
+rate-limit count, the pairwise subject, the ledger append and the access-log row. Nothing is
+kept between requests but the connections (:mod:`web.vaults`). What the filtering means
 (withheld fields, whose feedback) is in :mod:`brand_gateway.member_data`; the response shapes
 are in :mod:`web.api_schemas` and served as OpenAPI 3.1 at ``/api/v1/openapi.json``.
 """
@@ -24,10 +26,10 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any
+from typing import Any, TypeVar
 
 from flask import Blueprint, Response, current_app, request, url_for
 from marshmallow import Schema
@@ -45,7 +47,10 @@ from brand_gateway.api_errors import (
 )
 from brand_gateway.clients import ClientRegistry, ClientSecretHasher, OAuthClient
 from brand_gateway.member_data import (
+    FeedbackRelease,
     MemberAccess,
+    ProfileRelease,
+    PurposeAccess,
     delegated_member,
     member_access,
     release_feedback,
@@ -76,6 +81,7 @@ _MEMBER_QUERY = MemberQuery()
 _PROFILE_QUERY = ProfileQuery()
 _FEEDBACK_QUERY = FeedbackQuery()
 _OPENAPI_QUERY = OpenApiQuery()
+R = TypeVar("R")
 
 
 @dataclass(frozen=True)
@@ -111,8 +117,12 @@ def bearer_token() -> str:
     return credentials
 
 
-def authenticate() -> Caller:
-    """The caller of this request: an active token of an active client, within its rate."""
+def authenticate(*, count: bool = True) -> Caller:
+    """The caller of this request: an active token of an active client, within its rate.
+
+    ``count=False``: authenticate only; the caller counts the request against the client's rate
+    itself (the member-data reads, :func:`_read_as_caller`, count in the transaction that records
+    the read). A request without a valid token is never counted (it has no client)."""
     token_string = bearer_token()
     vault = get_vault()
     clock = _clock()
@@ -126,9 +136,14 @@ def authenticate() -> Caller:
                             ).get(token.client_id)
     if not client.active:
         raise InvalidTokenError("The access token is unknown, expired or revoked.")
-    RateLimiter(database=vault.data, clock=clock,
-                limit=current_app.config["VRMVAULT_API_RATE_LIMIT"]).hit(client.client_id)
+    if count:
+        _limiter().hit(client.client_id)
     return Caller(token, client, now)
+
+
+def _limiter() -> RateLimiter:
+    return RateLimiter(database=get_vault().data, clock=_clock(),
+                       limit=current_app.config["VRMVAULT_API_RATE_LIMIT"])
 
 
 def load_query(schema: Schema) -> dict[str, Any]:
@@ -163,20 +178,74 @@ def _subject(member_id: str, brand_id: str) -> str:
                                           ).pairwise_id(member_id, brand_id)
 
 
+class _SpentError(Exception):
+    """The client had spent its window before this request (refused before any reading)."""
+
+
+def _read_as_caller(read: Callable[[Caller], R]) -> tuple[Caller, R]:
+    """Authenticate, then ``read(caller)``, in one read snapshot of the data store: everything a
+    decision uses is from one moment, at or after the request arrived (so a withdrawal committed
+    before it is seen), and SQLite validates its page cache once instead of per statement.
+
+    Nothing is written here: a read snapshot cannot take the write lock. The request is counted
+    against the client's rate on every outcome after authentication, as :func:`authenticate`
+    counts: here if the read fails (a 429 replaces the error once past the limit), else in
+    :func:`_record_read`'s transaction. A client that has already spent its window is refused
+    before anything is read.
+    """
+    data = get_vault().data
+    caller: Caller | None = None
+    try:
+        with data.snapshot():
+            caller = authenticate(count=False)
+            if _limiter().exhausted(caller.client.client_id) is not None:
+                raise _SpentError
+            return caller, read(caller)
+    except Exception as exc:
+        if caller is None:
+            raise
+        allowance = _limiter().count(caller.client.client_id)
+        if allowance.exceeded:
+            raise allowance.refusal() from None
+        if isinstance(exc, _SpentError):
+            # The window ended between the look and the count: refused all the same (nothing
+            # was read), and told to come back at once.
+            raise RateLimitedError(retry_after=1, limit=allowance.limit) from None
+        raise
+
+
 def _record_read(caller: Caller, member_id: str, *, resource: str, purpose: str,
-                 fields: Iterable[str], grant_ids: list[str], **extra: Any) -> None:
-    """The read in the ledger (pseudonyms and names only, no values) and in the member's
-    access log, before the data leaves: a read that cannot be recorded is not served."""
+                 fields: Iterable[str], grant_ids: list[str], **extra: Any) -> str:
+    """Count the request; within the client's rate, record the read in the ledger (pseudonyms
+    and names only, no values) and in the member's access log, before the data leaves: a read
+    that cannot be recorded is not served. The member's pairwise subject for the response.
+
+    One data-store transaction holds the count, the subject's mapping and the access-log row,
+    and the ledger append inside it (the data store's write lock, then the ledger's, the order
+    the consent services take them in too): past the limit, only the count commits and nothing
+    is recorded or served (429).
+    """
+    vault = get_vault()
     consent = get_consent()
     names = list(fields)
-    entry = consent.ledger.record_event(
-        tag=EventTag.ACCESS_PROFILE_READ if resource == PROFILE else EventTag.ACCESS_FEEDBACK_READ,
-        actor="brand:" + caller.client.brand_id,
-        details={"member": consent.principal(member_id), "client": caller.client.client_id,
-                 "purpose": purpose, "fields": names, "grants": grant_ids, **extra})
-    AccessLog(database=get_vault().data, clock=_clock()).record(
-        member_id=member_id, brand_id=caller.client.brand_id, client_id=caller.client.client_id,
-        resource=resource, purpose=purpose, fields=names, ledger_seq=entry.seq)
+    with vault.data.transaction():
+        allowance = _limiter().count(caller.client.client_id)
+        if not allowance.exceeded:
+            subject = _subject(member_id, caller.client.brand_id)
+            entry = consent.ledger.record_event(
+                tag=(EventTag.ACCESS_PROFILE_READ if resource == PROFILE
+                     else EventTag.ACCESS_FEEDBACK_READ),
+                actor="brand:" + caller.client.brand_id,
+                details={"member": consent.principal(member_id),
+                         "client": caller.client.client_id, "purpose": purpose,
+                         "fields": names, "grants": grant_ids, **extra})
+            AccessLog(database=vault.data, clock=_clock()).record(
+                member_id=member_id, brand_id=caller.client.brand_id,
+                client_id=caller.client.client_id, resource=resource, purpose=purpose,
+                fields=names, ledger_seq=entry.seq)
+    if allowance.exceeded:
+        raise allowance.refusal()
+    return subject
 
 
 def _json(body: dict[str, Any]) -> Response:
@@ -210,33 +279,36 @@ def member() -> Response:
 
 @bp.get("/member/profile")
 def profile() -> Response:
-    caller = authenticate()
-    query = load_query(_PROFILE_QUERY)
-    access = _access(caller)
-    purpose = access.for_purpose(query.get("purpose"))
-    profiles = get_vault().profile
-    release = release_profile(purpose, query.get("field_names"),
-                              lambda: profiles.get(access.member_id))
-    subject = _subject(access.member_id, caller.client.brand_id)
-    _record_read(caller, access.member_id, resource=PROFILE, purpose=purpose.purpose,
-                 fields=release.values, grant_ids=release.grant_ids)
+    def read(caller: Caller) -> tuple[MemberAccess, PurposeAccess, ProfileRelease]:
+        query = load_query(_PROFILE_QUERY)
+        access = _access(caller)
+        purpose = access.for_purpose(query.get("purpose"))
+        profiles = get_vault().profile
+        return access, purpose, release_profile(
+            purpose, query.get("field_names"),
+            lambda fields: profiles.read(access.member_id, fields))
+
+    caller, (access, purpose, release) = _read_as_caller(read)
+    subject = _record_read(caller, access.member_id, resource=PROFILE, purpose=purpose.purpose,
+                           fields=release.values, grant_ids=release.grant_ids)
     return _json({"subject": subject, "purpose": purpose.purpose, "profile": release.values,
                   "withheld": list(release.withheld)})
 
 
 @bp.get("/member/feedback")
 def feedback() -> Response:
-    caller = authenticate()
-    query = load_query(_FEEDBACK_QUERY)
-    access = _access(caller)
-    purpose = access.for_purpose(query.get("purpose"))
-    journal = get_vault().feedback
-    limit, offset = query["limit"], query["offset"]
-    release = release_feedback(purpose, caller.client.brand_id,
-                               lambda: journal.for_member(access.member_id),
-                               limit=limit, offset=offset)
-    subject = _subject(access.member_id, caller.client.brand_id)
-    _record_read(caller, access.member_id, resource=FEEDBACK, purpose=purpose.purpose,
+    def read(caller: Caller) -> tuple[MemberAccess, PurposeAccess, FeedbackRelease, int, int]:
+        query = load_query(_FEEDBACK_QUERY)
+        access = _access(caller)
+        purpose = access.for_purpose(query.get("purpose"))
+        journal = get_vault().feedback
+        limit, offset = query["limit"], query["offset"]
+        return access, purpose, release_feedback(
+            purpose, caller.client.brand_id, lambda: journal.for_member(access.member_id),
+            limit=limit, offset=offset), limit, offset
+
+    caller, (access, purpose, release, limit, offset) = _read_as_caller(read)
+    subject = _record_read(caller, access.member_id, resource=FEEDBACK, purpose=purpose.purpose,
                  fields=[] if release.withheld else ["feedback"],
                  grant_ids=release.grant_ids, entries=len(release.entries))
     return _json({"subject": subject, "purpose": purpose.purpose,

@@ -73,10 +73,16 @@ def device_label(user_agent: str) -> str:
     return f"{browser} on {system}" if system else browser
 
 
+# Paths that never have a session: static files, and the brand API, whose callers authenticate
+# every request with a bearer token and must never get a cookie (web/api.py). Flask gives these a
+# null session: reading it finds nothing, writing to it fails loudly.
+SESSIONLESS_PREFIXES = ("/static/", "/api/")
+
+
 class VaultSessionInterface(SessionInterface):
     def open_session(self, app: Flask, req: Request) -> VaultSession | None:
-        if req.path.startswith("/static/"):
-            return None  # Flask makes a null session: static files need none
+        if req.path.startswith(SESSIONLESS_PREFIXES):
+            return None
         token = req.cookies.get(cookie_name(req))
         if token:
             record = get_vault().sessions.load(token)

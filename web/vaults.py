@@ -1,27 +1,61 @@
-"""The vault of the current request: opened on first use, closed at teardown.
+"""The vault of the current request: kept connections lent to it, given back at teardown.
 
-Per process, the master key is read once and one password hasher is kept; per request, the two
-stores are opened with their raw keys (about 0.1 ms each, no key derivation).
+Per process, the master key is read once, one password hasher and one receipt signer are kept,
+and the stores' connections are kept in a small pool: the data store, the key store and the
+ledger, opened (with their migrations checked) on first use in this process, never in a
+gunicorn master before it forks. A request borrows one set (a sync worker has exactly one; a
+threaded server as many as it serves at once) and gives it back at teardown.
+
+Invariants, so that keeping connections changes nothing a request can see:
+- Nothing read is kept between requests: each request gets a :class:`~vault.home.Vault` and a
+  :class:`~consent.context.Consent` of its own, with an empty member-key cache (an erasure in
+  another worker shows on the very next request), and every decision reads grants afresh.
+- No read transaction outlives a statement (``vault.storage``), so every request sees every
+  commit made before it by any worker or command (a withdrawal fails the very next read).
+- Teardown rolls back whatever a failed request left open; a set whose rollback fails is closed
+  and dropped, not lent again.
 """
 
 from __future__ import annotations
 
+import os
+import threading
+from dataclasses import dataclass
 from pathlib import Path
 
 from flask import Flask, current_app, g
 
 from brand_gateway.observers import grant_observer
-from consent.context import Consent, open_consent
+from consent.context import Consent, ConsentResources
+from consent.receipts import DEFAULT_CONTROLLER, ReceiptSigner
 from vault.clock import system_clock
-from vault.home import Vault, VaultHome
+from vault.home import Vault, VaultHome, VaultStores
 from vault.keys import MASTER_KEY_ENV, MasterKey
 from vault.passwords import HashingCost, PasswordHasher
 
 _EXTENSION = "vrmvault"
 
 
+@dataclass
+class Connections:
+    """One set of kept connections: the two stores, and the ledger once a request needed it."""
+
+    stores: VaultStores
+    consent: ConsentResources | None = None
+
+    def end_use(self) -> None:
+        self.stores.end_use()
+        if self.consent is not None:
+            self.consent.ledger.end_use()
+
+    def close(self) -> None:
+        if self.consent is not None:
+            self.consent.close()
+        self.stores.close()
+
+
 class VaultAccess:
-    """Per-app state: where the home is and the key material, loaded lazily."""
+    """Per-app state: where the home is, the key material and the pool, all made lazily."""
 
     def __init__(self, app: Flask) -> None:
         self.home = VaultHome(Path(app.config["VRMVAULT_HOME"]))
@@ -35,6 +69,10 @@ class VaultAccess:
         self._master_hex = app.config.get("VRMVAULT_MASTER_KEY")
         self._master: MasterKey | None = None
         self._hasher: PasswordHasher | None = None
+        self._signer: ReceiptSigner | None = None
+        self._lock = threading.Lock()
+        self._idle: list[Connections] = []
+        self._pid = os.getpid()
 
     def master(self) -> MasterKey:
         if self._master is None:
@@ -42,19 +80,66 @@ class VaultAccess:
             self._master = self.home.master_key(environ)
         return self._master
 
-    def open(self) -> Vault:
+    def signer(self) -> ReceiptSigner:
+        if self._signer is None:
+            self._signer = ReceiptSigner(self.master(), controller=DEFAULT_CONTROLLER)
+        return self._signer
+
+    # -- the pool ---------------------------------------------------------------------------------
+    def borrow(self) -> Connections:
+        """An idle set of connections, or a new one."""
+        with self._lock:
+            if self._pid != os.getpid():
+                # A fork copied the pool: those connections belong to the parent. SQLite must not
+                # use (or close) them here; drop them and open this process's own.
+                self._idle, self._pid = [], os.getpid()
+            if self._idle:
+                return self._idle.pop()
+        return Connections(VaultStores(self.home, self.master(), cache_kib=self.cache_kib))
+
+    def give_back(self, connections: Connections) -> None:
+        try:
+            connections.end_use()
+        except Exception:
+            connections.close()
+            raise
+        with self._lock:
+            if self._pid == os.getpid():
+                self._idle.append(connections)
+
+    def close(self) -> None:
+        """Close every idle set (at shutdown, or when a test is done with the app)."""
+        with self._lock:
+            idle, self._idle = self._idle, []
+        for connections in idle:
+            connections.close()
+
+    # -- per request ------------------------------------------------------------------------------
+    def vault(self, connections: Connections) -> Vault:
         if self._hasher is None:
             self._hasher = PasswordHasher(self.hashing)
-        vault = self.home.open(self.master(), clock=self.clock, password_hasher=self._hasher,
-                               cache_kib=self.cache_kib)
+        vault = connections.stores.vault(clock=self.clock, password_hasher=self._hasher)
         vault.session_idle = current_app.config["VRMVAULT_SESSION_IDLE"]
         vault.session_absolute = current_app.config["VRMVAULT_SESSION_ABSOLUTE"]
         return vault
 
+    def consent(self, connections: Connections, vault: Vault) -> Consent:
+        if connections.consent is None:
+            connections.consent = ConsentResources.open(vault, self.home, signer=self.signer())
+        return connections.consent.consent(
+            vault, observers=[grant_observer(vault.data, vault.master)])
+
+
+def _access() -> VaultAccess:
+    access: VaultAccess = current_app.extensions[_EXTENSION]
+    return access
+
 
 def get_vault() -> Vault:
     if "vault" not in g:
-        g.vault = current_app.extensions[_EXTENSION].open()
+        access = _access()
+        g.vault_connections = access.borrow()
+        g.vault = access.vault(g.vault_connections)
     return g.vault
 
 
@@ -63,18 +148,22 @@ def get_consent() -> Consent:
     withdrawn or expired grant also queues the brand's webhooks, in the same transaction."""
     if "consent" not in g:
         vault = get_vault()
-        g.consent = open_consent(vault, current_app.extensions[_EXTENSION].home,
-                                 observers=[grant_observer(vault.data, vault.master)])
+        g.consent = _access().consent(g.vault_connections, vault)
     return g.consent
 
 
 def close_vault(exc: BaseException | None = None) -> None:
     consent = g.pop("consent", None)
-    if consent is not None:
-        consent.close()
     vault = g.pop("vault", None)
-    if vault is not None:
-        vault.close()
+    connections = g.pop("vault_connections", None)
+    try:
+        if consent is not None:
+            consent.close()
+        if vault is not None:
+            vault.close()
+    finally:
+        if connections is not None:
+            _access().give_back(connections)
 
 
 def init_app(app: Flask) -> None:

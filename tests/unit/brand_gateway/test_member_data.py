@@ -117,7 +117,7 @@ def _purpose(fields: set[str], datatypes: list[str]):
 def test_withheld_lists_unfilled_and_unallowed_alike():
     purpose = _purpose({"given_name", "city"}, ["given_name", "city"])
     release = release_profile(purpose, ["given_name", "city", "phone"],
-                              lambda: {"given_name": "Ann", "phone": "+31 1"})
+                              lambda fields: {"given_name": "Ann", "phone": "+31 1"})
     assert release.values == {"given_name": "Ann"}
     assert release.withheld == ("city", "phone")
     assert release.grant_ids == ["g1"]
@@ -126,7 +126,7 @@ def test_withheld_lists_unfilled_and_unallowed_alike():
 def test_nothing_is_read_when_nothing_may_be_released():
     purpose = _purpose({"given_name"}, ["given_name"])
 
-    def must_not_read() -> dict[str, Any]:
+    def must_not_read(fields: Any) -> dict[str, Any]:
         raise AssertionError("the profile was read")
 
     release = release_profile(purpose, ["phone", "city", "phone"], must_not_read)
@@ -135,8 +135,22 @@ def test_nothing_is_read_when_nothing_may_be_released():
 
 def test_the_default_request_is_the_tokens_profile_fields():
     purpose = _purpose({"given_name", "feedback"}, ["given_name", "feedback"])
-    release = release_profile(purpose, None, lambda: {"given_name": "Ann"})
+    release = release_profile(purpose, None, lambda fields: {"given_name": "Ann"})
     assert release.values == {"given_name": "Ann"} and release.withheld == ()
+
+
+def test_only_the_fields_that_may_be_released_are_read():
+    purpose = _purpose({"given_name", "city"}, ["given_name", "city", "phone"])
+    asked: list[list[str]] = []
+
+    def read(fields: Any) -> dict[str, Any]:
+        asked.append(list(fields))
+        return {"given_name": "Ann", "city": "Leiden"}
+
+    release = release_profile(purpose, ["phone", "city", "given_name"], read)
+    assert asked == [["city", "given_name"]]
+    assert release.values == {"city": "Leiden", "given_name": "Ann"}
+    assert release.withheld == ("phone",)
 
 
 def _entry(entry_id: int, brand: str) -> FeedbackEntry:

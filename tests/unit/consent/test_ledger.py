@@ -24,7 +24,7 @@ from consent.errors import (
     ProofRequestError,
 )
 from consent.events import Event, EventTag, canonical_body
-from consent.ledger import LEDGER_MIGRATIONS, Ledger, ledger_path, open_ledger
+from consent.ledger import LEDGER_MIGRATIONS, SYNC_TAIL, Ledger, ledger_path, open_ledger
 from consent.merkle import (
     EMPTY_ROOT,
     Frontier,
@@ -140,6 +140,39 @@ def test_two_handles_on_one_file_interleave_safely(tmp_path: Path) -> None:
     assert report.entries == first.size == second.size
     first.close()
     second.close()
+
+
+@pytest.mark.parametrize("others", [1, 2, 7, SYNC_TAIL, SYNC_TAIL + 1])
+def test_a_kept_handle_catches_up_with_what_others_appended(tmp_path: Path, others: int) -> None:
+    # A gunicorn worker keeps its ledger open across requests; other workers append meanwhile.
+    # Its frontier must be brought up to date under the write lock before it appends again
+    # (from the tail of the tree for a few entries, from the frontier's nodes past SYNC_TAIL).
+    kept, home, master = new_ledger(tmp_path / "var", entries=5)
+    other = open_ledger(home, master, checkpoint_every=0)
+    for _ in range(others):
+        other.record_events(events(1))
+    kept.record_events(events(2))
+    other.record_events(events(1))
+    kept.record_events(events(1))
+    size = 5 + others + 4
+    assert kept.size == other.size == size
+    assert kept.root() == other.root() == reference_mth(stored_bodies(kept.database))
+    kept.checkpoint()
+    report = other.verify()
+    assert report.ok and report.entries == size + 1, report.summary()
+    kept.close()
+    other.close()
+
+
+def test_catching_up_refuses_a_forged_node_in_what_others_appended(tmp_path: Path) -> None:
+    kept, home, master = new_ledger(tmp_path / "var", entries=4)
+    with open_ledger(home, master, checkpoint_every=0) as other:
+        other.record_events(events(2))               # entries 4 and 5, and the node over both
+    _forge_node(home, master, 1, 2)
+    with pytest.raises(LedgerIntegrityError, match="does not match the entries before it"):
+        kept.record_events(events(1))
+    assert kept.size == 6                            # nothing was appended on top
+    kept.close()
 
 
 # -- roots and proofs -------------------------------------------------------------------------

@@ -1,0 +1,136 @@
+"""The app keeps its store connections across requests (web/vaults.py); nothing else carries over.
+
+Each app stands for one gunicorn worker: its pool is warmed by earlier requests, and changes are
+made through another connection (the test's own vault, or a second app) as another worker or a
+command would make them. The very next request must see them.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from flask import Flask
+
+from brand_gateway.access_log import AccessLog
+from tests.brand_api_support import BrandApi, IssuedToken
+from vault.home import Vault
+from web.app import create_app
+from web.vaults import VaultAccess
+
+PROFILE = "/api/v1/member/profile"
+ALICE = {"given_name": "Alice", "city": "Leiden"}
+
+
+@pytest.fixture
+def api(vault: Vault, consent) -> BrandApi:
+    return BrandApi(vault, consent)
+
+
+@pytest.fixture
+def issued(api: BrandApi, alice, vault: Vault) -> IssuedToken:
+    vault.profile.update(alice.id, ALICE)
+    return api.member_token(alice.id, api.brand("Velo Bikes"),
+                            {"dpv:Personalisation": ["given_name", "city"]})
+
+
+@pytest.fixture
+def other_worker(app: Flask) -> Flask:
+    """A second app on the same home and clock: another worker's process."""
+    return create_app(dict(app.config))
+
+
+def read(app: Flask, issued: IssuedToken) -> Any:
+    return app.test_client().get(PROFILE, headers=issued.headers)
+
+
+def pool(app: Flask) -> VaultAccess:
+    access: VaultAccess = app.extensions["vrmvault"]
+    return access
+
+
+def test_an_erasure_elsewhere_shows_on_the_very_next_request(app, issued, vault, alice, clock):
+    assert read(app, issued).get_json()["profile"] == ALICE      # keys, pages, ledger: warm
+    vault.key_store.destroy(alice.id, erased_at=int(clock()))   # the erasure's first step
+    shredded = read(app, issued)
+    assert shredded.status_code == 410
+    assert "Alice" not in shredded.get_data(as_text=True)
+    vault.erasure.erase(alice.id)
+    erased = read(app, issued)
+    assert erased.status_code == 401
+    assert "Alice" not in erased.get_data(as_text=True)
+
+
+def test_a_withdrawal_in_one_worker_fails_the_next_read_in_another(app, other_worker, issued,
+                                                                   alice):
+    for _ in range(3):
+        assert read(other_worker, issued).status_code == 200
+    response = alice.auth.post(f"/member/consents/{issued.grant.id}/withdraw",
+                               form_page="/member/consents")
+    assert response.status_code == 302
+    assert read(other_worker, issued).status_code == 401
+
+
+def test_a_read_through_one_worker_is_recorded_for_the_other(app, other_worker, issued, vault,
+                                                            alice):
+    read(app, issued)
+    read(other_worker, issued)
+    assert AccessLog(database=vault.data, clock=vault.clock).page(alice.id).total == 2
+    page = alice.client.get("/member/access").get_data(as_text=True)
+    assert "Reads (2)" in page
+
+
+def test_a_failed_request_hands_its_connections_back_clean(app, issued, vault, consent,
+                                                           monkeypatch):
+    assert read(app, issued).status_code == 200
+    size = consent.ledger.size
+
+    def broken(self: AccessLog, **fields: Any) -> None:
+        raise RuntimeError("the disk is full")
+
+    monkeypatch.setattr(AccessLog, "record", broken)
+    assert read(app, issued).status_code == 500
+    idle = pool(app)._idle
+    assert idle, "the connections were not given back"
+    for connections in idle:
+        assert connections.stores.data.end_use() is False      # nothing was left open
+        assert connections.stores.keys.end_use() is False
+        assert connections.consent is not None
+        assert connections.consent.ledger.database.end_use() is False
+    # The read's ledger entry had committed (the ledger is appended before the access log,
+    # as before); its count and access-log row rolled back with the data transaction.
+    assert consent.ledger.size == size + 1
+    assert vault.data.one("SELECT count(*) FROM api_access_log")[0] == 1
+    monkeypatch.undo()
+    with vault.data.transaction():                              # no lock is held elsewhere
+        vault.data.execute("UPDATE members SET created_at = created_at")
+    assert read(app, issued).status_code == 200
+
+
+def test_connections_are_never_shared_across_a_fork(app, issued, monkeypatch):
+    assert read(app, issued).status_code == 200
+    access = pool(app)
+    kept = access._idle[0]
+    monkeypatch.setattr("web.vaults.os.getpid", lambda: -1)    # as in a forked child
+    borrowed = access.borrow()
+    assert borrowed is not kept and access._idle == []
+    access.give_back(borrowed)
+    borrowed.close()
+
+
+@pytest.fixture
+def limited(app: Flask) -> Flask:
+    app.config["VRMVAULT_API_RATE_LIMIT"] = 3
+    return app
+
+
+def test_a_read_that_fails_after_authentication_still_counts(limited, issued):
+    client = limited.test_client()
+    for _ in range(3):
+        bad = client.get(PROFILE, headers=issued.headers, query_string={"fields": "password"})
+        assert bad.status_code == 400
+    refused = client.get(PROFILE, headers=issued.headers)
+    assert refused.status_code == 429
+    # Past the limit, a bad query is refused for the rate first, as before.
+    again = client.get(PROFILE, headers=issued.headers, query_string={"fields": "password"})
+    assert again.status_code == 429
