@@ -4,6 +4,10 @@ Invariants: a login address is stored only as a blind index (keyed hash of its n
 plus a copy sealed under the member's own key; passwords only as argon2id hashes; the TOTP secret
 only sealed. Authentication never tells which of address or password was wrong, costs the same
 for unknown addresses, and is throttled per address and per client.
+
+Every account has a role: ``member``, or ``compliance`` for a compliance officer, who signs in
+like anyone and may also open the compliance console. A role is given and taken only by the
+operator (``vrmvault officer``), never through the web.
 """
 
 from __future__ import annotations
@@ -34,6 +38,9 @@ from .throttle import LoginThrottle
 MAX_EMAIL = 254
 # RFC 6238 sec. 5.2: accept one step either side for clock drift, and each code only once.
 TOTP_WINDOW = 1
+MEMBER = "member"
+COMPLIANCE = "compliance"
+ROLES = (MEMBER, COMPLIANCE)
 
 
 def normalise_email(raw: object) -> str:
@@ -131,6 +138,34 @@ class MemberService:
 
     def exists(self, member_id: str) -> bool:
         return self._db.one("SELECT 1 FROM members WHERE id = ?", (member_id,)) is not None
+
+    def find(self, email: str) -> str | None:
+        """The id of the account with this login address, or ``None``."""
+        row = self._db.one("SELECT id FROM members WHERE email_index = ?",
+                           (self._blind_index.digest(normalise_email(email)),))
+        return None if row is None else str(row["id"])
+
+    # -- roles -----------------------------------------------------------------------------
+    def role(self, member_id: str) -> str | None:
+        """The account's role, or ``None`` when there is no such account (any more)."""
+        row = self._db.one("SELECT role FROM members WHERE id = ?", (member_id,))
+        return None if row is None else str(row["role"])
+
+    def set_role(self, member_id: str, role: str) -> bool:
+        """Give the account ``role``; whether anything changed. It takes effect on the
+        account's very next request: the role is read on each one, never kept in a session."""
+        if role not in ROLES:
+            raise ValidationError({"role": [f"Not a role: {role[:40]!r}."]})
+        cursor = self._db.execute(
+            "UPDATE members SET role = ? WHERE id = ? AND role <> ?", (role, member_id, role))
+        if cursor.rowcount == 0 and not self.exists(member_id):
+            raise NotFoundError("no such member")
+        return cursor.rowcount > 0
+
+    def with_role(self, role: str) -> list[Member]:
+        """The accounts that have ``role``, oldest first."""
+        return [self.get(row["id"]) for row in self._db.all(
+            "SELECT id FROM members WHERE role = ? ORDER BY num", (role,))]
 
     # -- authentication --------------------------------------------------------------------
     def authenticate(self, email: str, password: str, *, client: str) -> str:

@@ -141,6 +141,17 @@ DATA_MIGRATIONS: tuple[Migration, ...] = (
         """,
         rebuilds_tables=True,
     ),
+    Migration(
+        4,
+        "member_roles",
+        # Compliance officers are members with a role: they sign in like anyone and
+        # may also open the compliance console. Every existing account stays a member.
+        """
+        ALTER TABLE members ADD COLUMN role TEXT NOT NULL DEFAULT 'member'
+            CHECK (role IN ('member', 'compliance'));
+        CREATE INDEX members_by_role ON members (role) WHERE role <> 'member';
+        """,
+    ),
 )
 
 KEY_MIGRATIONS: tuple[Migration, ...] = (

@@ -226,3 +226,45 @@ def test_the_provisioning_uri_names_the_member_and_issuer(vault, member_id):
     uri = vault.members.totp_uri(member_id, secret)
     assert uri.startswith("otpauth://totp/") and f"secret={secret}" in uri
     assert "alice%40example.org" in uri and "issuer=vrmvault" in uri
+
+
+# -- roles ----------------------------------------------------------------------------------
+def test_every_account_starts_as_a_member(vault, member_id):
+    from vault.members import MEMBER
+
+    assert vault.members.role(member_id) == MEMBER
+    assert vault.members.role("0" * 32) is None
+    assert vault.members.with_role("compliance") == []
+
+
+def test_find_looks_an_address_up_by_its_blind_index(vault, member_id):
+    assert vault.members.find(" Alice@Example.org ") == member_id
+    assert vault.members.find("bob@example.org") is None
+    with pytest.raises(ValidationError):
+        vault.members.find("not an address")
+
+
+def test_a_role_is_given_and_taken(vault, member_id):
+    from vault.members import COMPLIANCE, MEMBER
+
+    bob = vault.members.register("bob@example.org", GOOD_PASSWORD)
+    assert vault.members.set_role(member_id, COMPLIANCE) is True
+    assert vault.members.set_role(member_id, COMPLIANCE) is False       # no change
+    assert vault.members.role(member_id) == COMPLIANCE
+    assert vault.members.role(bob) == MEMBER
+    assert [m.id for m in vault.members.with_role(COMPLIANCE)] == [member_id]
+    assert vault.members.with_role(COMPLIANCE)[0].email == ALICE
+    assert vault.members.set_role(member_id, MEMBER) is True
+    assert vault.members.with_role(COMPLIANCE) == []
+
+
+def test_unknown_roles_and_accounts_are_refused(vault, member_id):
+    with pytest.raises(ValidationError):
+        vault.members.set_role(member_id, "admin")
+    with pytest.raises(NotFoundError):
+        vault.members.set_role("0" * 32, "compliance")
+    # The store refuses an unknown role too, whoever writes it.
+    from vault.storage import ConstraintViolation
+
+    with pytest.raises(ConstraintViolation):
+        vault.data.execute("UPDATE members SET role = 'admin' WHERE id = ?", (member_id,))

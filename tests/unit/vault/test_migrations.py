@@ -8,7 +8,7 @@ from vault import migrations
 from vault.errors import StoreError
 from vault.home import VaultHome
 from vault.migrations import DATA_MIGRATIONS, KEY_MIGRATIONS, Migration
-from vault.storage import Database
+from vault.storage import ConstraintViolation, Database
 
 KEY = bytes(range(32))
 
@@ -155,7 +155,7 @@ def test_migration_3_moves_feedback_to_integer_member_keys_without_losing_anythi
     applied = m.apply(Database.open(home.data_path, master.derive("data-store")),
                       m.DATA_MIGRATIONS)
 
-    assert [x.number for x in applied] == [3]
+    assert [x.number for x in applied] == [3, 4]      # 4: member roles
     with home.open(clock=clock) as vault:
         for n, member in enumerate(members):
             entries = vault.feedback.for_member(member)
@@ -167,3 +167,25 @@ def test_migration_3_moves_feedback_to_integer_member_keys_without_losing_anythi
         new = vault.feedback.add(members[0], {"brand_id": "brand_x", "touchpoint": "usage",
                                               "rating": 5})
         assert new == 14
+
+
+def test_migration_4_makes_every_existing_account_a_member(tmp_path):
+    """A store made before migration 4 keeps its accounts, each with the member role."""
+    home = VaultHome(tmp_path / "var")
+    home.initialise({})
+    master = home.master_key({})
+    home.data_path.unlink()
+    data = Database.open(home.data_path, master.derive("data-store"), create=True)
+    migrations.apply(data, DATA_MIGRATIONS[:3])
+    for n in range(2):
+        data.execute("INSERT INTO members (id, email_index, email_sealed, password_hash,"
+                     " created_at) VALUES (?, ?, x'00', 'h', 0)", (str(n) * 32, bytes([n]) * 32))
+
+    applied = migrations.apply(data, DATA_MIGRATIONS)
+
+    assert [m.name for m in applied] == ["member_roles"]
+    assert [r["role"] for r in data.all("SELECT role FROM members ORDER BY num")] == [
+        "member", "member"]
+    with pytest.raises(ConstraintViolation):
+        data.execute("UPDATE members SET role = 'root'")
+    data.close()

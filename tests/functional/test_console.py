@@ -1,0 +1,239 @@
+"""The compliance console (/console) through the Flask test client: who may open it, what it
+shows of the webhook delivery record, and what it never shows."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import pytest
+from flask import Flask
+
+from brand_gateway.pseudonyms import PairwisePseudonyms
+from brand_gateway.webhooks import (
+    HttpResult,
+    WebhookDispatcher,
+    WebhookRegistry,
+    WebhookSigner,
+    enqueue_grant_event,
+)
+from consent.context import Consent
+from consent.model import Grant, GrantEvent
+from tests.brand_api_support import BrandApi
+from vault.clock import FrozenClock
+from vault.home import Vault
+from vault.members import COMPLIANCE, MEMBER
+
+from .conftest import SignedIn, SignIn
+from .pages import assert_sane, error_message, location_path, text_of
+
+VELO_HOOK = "https://velo.example/hooks"
+GROCER_HOOK = "https://grocer.example/hooks"
+FLAKY_HOOK = "https://flaky.example/hooks"
+
+
+@pytest.fixture
+def officer(sign_in: SignIn, vault: Vault) -> SignedIn:
+    olive = sign_in("olive@example.org")
+    vault.members.set_role(olive.id, COMPLIANCE)
+    return olive
+
+
+@dataclass(frozen=True)
+class Outbox:
+    velo: str                  # client ids
+    grocer: str
+    flaky: str
+    payloads: tuple[str, ...]  # what was queued, byte for byte
+    subject: str               # Alice's pseudonym at Velo
+    velo_grant: Grant
+
+
+def sender(statuses: Mapping[str, int]):
+    def send(url: str, body: bytes, headers: Mapping[str, str], timeout: float) -> HttpResult:
+        if url == FLAKY_HOOK:
+            raise ConnectionRefusedError()
+        return HttpResult(statuses[url])
+    return send
+
+
+@pytest.fixture
+def outbox(vault: Vault, consent: Consent, alice: SignedIn, clock: FrozenClock) -> Outbox:
+    """Alice withdraws a grant from each of three brands: Velo's webhook is delivered (204),
+    Grocer's failed once (500) and waits for its retry, Flaky's could not connect, and then the
+    operator removed Flaky's endpoint, which gives up what was pending for it."""
+    api = BrandApi(vault, consent)
+    registry = WebhookRegistry(database=vault.data, clock=clock)
+    pseudonyms = PairwisePseudonyms.from_master(database=vault.data, master=vault.master)
+    clients = {}
+    grants = {}
+    endpoints = {}
+    for name, url in (("Velo Bikes", VELO_HOOK), ("Green Grocer", GROCER_HOOK),
+                      ("Flaky Shop", FLAKY_HOOK)):
+        client = api.brand(name)
+        endpoints[name] = registry.add(client.client_id, url).id
+        grant = api.grant(alice.id, client, "dpv:Personalisation", ["given_name"])
+        enqueue_grant_event(vault.data, pseudonyms, grant, GrantEvent.WITHDRAWN, int(clock()))
+        clients[name] = client
+        grants[name] = grant
+        clock.advance(60)
+    dispatcher = WebhookDispatcher(
+        database=vault.data, signer=WebhookSigner.from_master(vault.master), clock=clock,
+        sender=sender({VELO_HOOK: 204, GROCER_HOOK: 500}), fraction=lambda: 0.0)
+    assert dispatcher.deliver_due(10).summary() == "3 attempted: 1 delivered, 2 to retry, " \
+        "0 given up"
+    registry.remove(endpoints["Flaky Shop"])
+    payloads = tuple(r["payload"] for r in vault.data.all("SELECT payload FROM webhook_outbox"))
+    return Outbox(clients["Velo Bikes"].client_id, clients["Green Grocer"].client_id,
+                  clients["Flaky Shop"].client_id, payloads,
+                  pseudonyms.compute(alice.id, clients["Velo Bikes"].brand_id),
+                  grants["Velo Bikes"])
+
+
+def rows(html: str) -> list[str]:
+    body = re.search(r"<tbody>(.*?)</tbody>", html, re.S)
+    assert body, "the page has no table"
+    return [text_of(row) for row in re.findall(r"<tr>(.*?)</tr>", body.group(1), re.S)]
+
+
+# -- who may open it ------------------------------------------------------------------------------
+@pytest.mark.parametrize("path", ["/console/", "/console/webhooks"])
+def test_anonymous_visitors_are_sent_to_sign_in(app: Flask, path: str) -> None:
+    response = app.test_client().get(path)
+    assert response.status_code == 302 and location_path(response) == "/login"
+
+
+@pytest.mark.parametrize("path", ["/console/", "/console/webhooks", "/console/webhooks?page=2"])
+def test_members_without_the_role_get_a_403_page(alice: SignedIn, path: str) -> None:
+    response = alice.client.get(path)
+    assert_sane(response)
+    assert response.status_code == 403 and response.mimetype == "text/html"
+    assert error_message(response.get_data(as_text=True)) == \
+        "This page is for compliance officers only."
+
+
+@pytest.mark.parametrize("path", ["/console/", "/console/webhooks"])
+def test_officers_sign_in_on_the_normal_page_and_open_it(officer: SignedIn, path: str) -> None:
+    response = officer.client.get(path)
+    assert_sane(response)
+    assert response.status_code == 200
+    assert response.headers["Cache-Control"] == "no-store"
+
+
+def test_only_officers_see_the_link(officer: SignedIn, alice: SignedIn, app: Flask) -> None:
+    assert 'href="/console/"' in officer.client.get("/member/").get_data(as_text=True)
+    assert 'href="/console/"' not in alice.client.get("/member/").get_data(as_text=True)
+    assert 'href="/console/"' not in app.test_client().get("/login").get_data(as_text=True)
+
+
+def test_an_officers_own_pages_stay_theirs_and_others_stay_closed(officer: SignedIn,
+                                                                  alice: SignedIn,
+                                                                  vault: Vault) -> None:
+    brand = vault.brands.add("Velo Bikes")
+    entry = alice.add_feedback(brand, comment="Alice's entry")
+    page = officer.client.get("/member/")
+    assert page.status_code == 200 and "olive@example.org" in page.get_data(as_text=True)
+    response = officer.client.get(f"/member/feedback/{entry}/edit")
+    assert response.status_code == 404
+    assert "Alice's entry" not in response.get_data(as_text=True)
+    assert "Alice's entry" not in officer.client.get("/member/feedback").get_data(as_text=True)
+
+
+def test_revoking_the_role_closes_the_console_in_open_sessions(officer: SignedIn,
+                                                               vault: Vault) -> None:
+    assert officer.client.get("/console/").status_code == 200
+    assert vault.members.set_role(officer.id, MEMBER)
+    assert officer.client.get("/console/").status_code == 403
+    assert officer.is_signed_in()                  # still an ordinary member
+
+
+def test_unsafe_methods_are_not_routes(officer: SignedIn) -> None:
+    token = officer.auth.csrf("/member/")
+    response = officer.client.post("/console/webhooks", data={"csrf_token": token})
+    assert response.status_code == 405
+
+
+# -- what it shows --------------------------------------------------------------------------------
+def test_the_overview_counts_events_per_brand_and_state(officer: SignedIn,
+                                                        outbox: Outbox) -> None:
+    html = officer.client.get("/console/").get_data(as_text=True)
+    assert rows(html) == [f"Flaky Shop {outbox.flaky} 0 0 1",
+                          f"Green Grocer {outbox.grocer} 1 0 0",
+                          f"Velo Bikes {outbox.velo} 0 1 0"]
+    assert f'href="/console/webhooks?client={outbox.grocer}"' in html
+    assert 'href="/console/webhooks?status=pending">1</a>' in html
+
+
+def test_the_webhooks_page_lists_every_event_newest_first(officer: SignedIn,
+                                                          outbox: Outbox) -> None:
+    html = officer.client.get("/console/webhooks").get_data(as_text=True)
+    assert "Events (3)" in html
+    flaky, grocer, velo = rows(html)
+    assert flaky.startswith("2027-01-15 08:02 UTC Flaky Shop consent.withdrawn")
+    assert " dead 1 ConnectionRefusedError - https://flaky.example/hooks" in flaky
+    assert grocer.startswith("2027-01-15 08:01 UTC Green Grocer consent.withdrawn")
+    assert grocer.endswith(" pending 1 500 2027-01-15 08:03 UTC https://grocer.example/hooks")
+    assert velo.startswith("2027-01-15 08:00 UTC Velo Bikes consent.withdrawn")
+    assert " delivered 2027-01-15 08:03 UTC 1 204 - https://velo.example/hooks" in velo
+
+
+@pytest.mark.parametrize(("query", "brands"), [
+    ({"status": "pending"}, ["Green Grocer"]),
+    ({"status": "dead"}, ["Flaky Shop"]),
+    ({"status": "delivered", "client": "velo"}, ["Velo Bikes"]),
+    ({"status": "pending", "client": "velo"}, []),
+    ({"status": "", "client": ""}, ["Flaky Shop", "Green Grocer", "Velo Bikes"]),
+])
+def test_the_listing_filters_by_state_and_brand(officer: SignedIn, outbox: Outbox,
+                                                query: dict[str, str], brands: list[str]) -> None:
+    if query.get("client") == "velo":
+        query = {**query, "client": outbox.velo}
+    html = officer.client.get("/console/webhooks", query_string=query).get_data(as_text=True)
+    if not brands:
+        assert "No webhook events match." in html
+        return
+    assert [" ".join(row.split()[3:5]) for row in rows(html)] == brands
+    if query.get("status"):
+        assert f'<option value="{query["status"]}" selected>' in html
+
+
+@pytest.mark.parametrize("query", [
+    "status=lost", "page=0", "page=x", "page=100001", "colour=red", "status=dead&status=pending",
+])
+def test_a_bad_filter_is_a_400_page(officer: SignedIn, query: str) -> None:
+    response = officer.client.get("/console/webhooks?" + query)
+    assert_sane(response)
+    assert response.status_code == 400
+    assert error_message(response.get_data(as_text=True)).startswith("This filter is not valid")
+
+
+def test_nothing_personal_or_from_the_payload_is_shown(officer: SignedIn, alice: SignedIn,
+                                                       outbox: Outbox, vault: Vault) -> None:
+    grants = [r["id"] for r in vault.data.all("SELECT id FROM grants")]
+    for path in ("/console/", "/console/webhooks"):
+        html = officer.client.get(path).get_data(as_text=True)
+        for secret in (alice.id, alice.email, outbox.subject, *outbox.payloads, *grants):
+            assert secret not in html, path
+
+
+def test_the_listing_is_paginated(officer: SignedIn, outbox: Outbox, vault: Vault,
+                                  clock: FrozenClock) -> None:
+    pseudonyms = PairwisePseudonyms.from_master(database=vault.data, master=vault.master)
+    for _ in range(50):                # 53 events in all, within the officer's idle limit
+        clock.advance(20)
+        enqueue_grant_event(vault.data, pseudonyms, outbox.velo_grant, GrantEvent.EXPIRED,
+                            int(clock()))
+    first = officer.client.get("/console/webhooks").get_data(as_text=True)
+    assert "Events (53)" in first and "Page 1 of 2" in first and len(rows(first)) == 50
+    assert all("consent.expired" in row for row in rows(first))
+    assert 'href="/console/webhooks?page=2" rel="next"' in first
+    second = officer.client.get("/console/webhooks?page=2").get_data(as_text=True)
+    assert "Page 2 of 2" in second and 'href="/console/webhooks?page=1" rel="prev"' in second
+    assert [" ".join(row.split()[3:5]) for row in rows(second)] == [
+        "Flaky Shop", "Green Grocer", "Velo Bikes"]
+    filtered = officer.client.get(f"/console/webhooks?client={outbox.velo}&status=pending"
+                                  ).get_data(as_text=True)
+    assert "Events (50)" in filtered and "Page 1 of 1" not in filtered
+    beyond = officer.client.get("/console/webhooks?page=3").get_data(as_text=True)
+    assert "No webhook events match." in beyond

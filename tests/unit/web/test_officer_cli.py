@@ -1,0 +1,90 @@
+"""``vrmvault officer``: the real command through click's runner, on a real store."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner, Result
+
+from tests.conftest import GOOD_PASSWORD, TEST_HASHING
+from vault.home import VaultHome
+from vault.members import COMPLIANCE, MEMBER
+from web.cli import main
+from web.officer_cli import officer
+
+
+def run(home: VaultHome, *args: str) -> Result:
+    return CliRunner().invoke(main, ["--home", str(home.root), "officer", *args],
+                              env={"VRMVAULT_MASTER_KEY": ""}, catch_exceptions=False)
+
+
+def register(home: VaultHome, email: str) -> str:
+    with home.open(hashing=TEST_HASHING) as vault:
+        return vault.members.register(email, GOOD_PASSWORD)
+
+
+def role_of(home: VaultHome, member_id: str) -> str | None:
+    with home.open() as vault:
+        return vault.members.role(member_id)
+
+
+def test_the_group_has_its_commands() -> None:
+    assert set(officer.commands) == {"grant", "revoke", "list"}
+
+
+def test_grant_list_and_revoke(vault_home: VaultHome) -> None:
+    olive = register(vault_home, "olive@example.org")
+    register(vault_home, "alice@example.org")
+    assert "No compliance officers" in run(vault_home, "list").output
+
+    result = run(vault_home, "grant", "Olive@Example.org")     # addresses are normalised
+    assert result.exit_code == 0, result.output
+    assert result.output == "Olive@Example.org is now a compliance officer\n"
+    assert role_of(vault_home, olive) == COMPLIANCE
+    assert "is already a compliance officer" in run(vault_home, "grant",
+                                                    "olive@example.org").output
+
+    lines = run(vault_home, "list").output.splitlines()
+    assert lines[0].split() == ["E-MAIL", "SIGNED", "UP", "TWO-STEP", "SIGN-IN"]
+    with vault_home.open() as vault:
+        signed_up = dt.datetime.fromtimestamp(vault.members.get(olive).created_at, dt.UTC)
+    assert [line.split() for line in lines[1:]] == [
+        ["olive@example.org", signed_up.date().isoformat(), "off"]]
+
+    result = run(vault_home, "revoke", "olive@example.org")
+    assert result.exit_code == 0
+    assert result.output == "olive@example.org is no longer a compliance officer\n"
+    assert role_of(vault_home, olive) == MEMBER
+    assert "is not a compliance officer" in run(vault_home, "revoke",
+                                                "olive@example.org").output
+    assert "No compliance officers" in run(vault_home, "list").output
+
+
+@pytest.mark.parametrize("command", ["grant", "revoke"])
+def test_an_unknown_address_fails_in_one_line(vault_home: VaultHome, command: str) -> None:
+    result = run(vault_home, command, "nobody@example.org")
+    assert result.exit_code == 1
+    assert result.output == ("error: no account has that e-mail address; the officer signs up"
+                             " first\n")
+
+
+def test_a_malformed_address_is_a_usage_error(vault_home: VaultHome) -> None:
+    result = run(vault_home, "grant", "not an address")
+    assert result.exit_code == 2
+    assert "Invalid value for EMAIL" in result.output and "Traceback" not in result.output
+
+
+def test_commands_need_a_store(tmp_path: Path) -> None:
+    result = run(VaultHome(tmp_path / "nothing"), "list")
+    assert result.exit_code == 1 and "vrmvault init" in result.output
+
+
+def test_the_role_outlives_nothing_it_should_not(vault_home: VaultHome) -> None:
+    # An erased officer is gone from the list with the rest of the account.
+    olive = register(vault_home, "olive@example.org")
+    run(vault_home, "grant", "olive@example.org")
+    with vault_home.open() as vault:
+        vault.erasure.erase(olive)
+    assert "No compliance officers" in run(vault_home, "list").output

@@ -1,0 +1,110 @@
+"""The compliance console: what compliance officers check, without personal data.
+
+Default deny, in ``before_request``: an anonymous visitor is sent to the sign-in page, a
+signed-in account without the ``compliance`` role gets a 403 page. The role is read from the
+store on every request (``vrmvault officer`` gives and takes it), so a revoked officer's open
+session loses the console at once. Officers sign in on the ordinary sign-in page; their own
+member pages stay theirs, and nothing here shows another member's pages or data.
+
+What is shown is the webhook delivery record (GDPR Art. 19: brands told of withdrawals,
+expiries and erasures), from the same queries as ``vrmvault webhooks attempts``: brands,
+endpoint URLs, event types and ids, states, attempts and results. Outbox payloads hold only
+pseudonyms, and they are not shown either.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from flask import (
+    Blueprint,
+    abort,
+    flash,
+    g,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from marshmallow import fields, validate
+from werkzeug.wrappers import Response
+
+from brand_gateway.webhooks import STATUSES, outbox_count, outbox_entries, outbox_tallies
+from vault.errors import ValidationError, VaultError
+from vault.members import COMPLIANCE
+
+from .forms import FormSchema, form_data, load
+from .sessions import current_member_id
+from .vaults import get_vault
+
+bp = Blueprint("console", __name__, url_prefix="/console")
+
+PER_PAGE = 50
+MAX_PAGE = 100_000
+
+
+class WebhookFilter(FormSchema):
+    """The query of ``/console/webhooks``; blank means "any"."""
+
+    status = fields.String(allow_none=True, validate=validate.OneOf(STATUSES))
+    client = fields.String(allow_none=True, validate=validate.Length(max=100))
+    page = fields.Integer(load_default=1, allow_none=True, strict=False,
+                          validate=validate.Range(1, MAX_PAGE))
+
+
+def is_compliance_officer() -> bool:
+    """Whether the signed-in account has the compliance role (for the navigation)."""
+    if "is_officer" not in g:
+        member_id = current_member_id()
+        try:
+            g.is_officer = member_id is not None and \
+                get_vault().members.role(member_id) == COMPLIANCE
+        except VaultError:          # e.g. while rendering the error page of a broken store
+            g.is_officer = False
+    return bool(g.is_officer)
+
+
+@bp.app_context_processor
+def navigation() -> dict[str, Any]:
+    return {"is_compliance_officer": is_compliance_officer}
+
+
+@bp.before_request
+def require_officer() -> Response | None:
+    member_id = current_member_id()
+    if member_id is None:
+        if request.method == "GET":
+            flash("Please sign in to see that page.", "error")
+        return redirect(url_for("auth.login"))
+    if not is_compliance_officer():
+        abort(403, description="This page is for compliance officers only.")
+    return None
+
+
+@bp.get("/")
+def overview() -> str:
+    tallies = outbox_tallies(get_vault().data)
+    totals = {status: sum(t.counts[status] for t in tallies) for status in STATUSES}
+    return render_template("console.html", tallies=tallies, totals=totals, statuses=STATUSES)
+
+
+@bp.get("/webhooks")
+def webhooks() -> str:
+    try:
+        query = load(WebhookFilter(), form_data(request.args))
+    except ValidationError as exc:
+        # Parameter names come from the request: a few, cut short (and escaped by Jinja).
+        problems = "; ".join(f"{name[:40]}: {' '.join(messages)}"
+                             for name, messages in sorted(exc.errors.items())[:5])
+        abort(400, description=f"This filter is not valid ({problems}).")
+    status, client, page = query.get("status"), query.get("client"), query.get("page") or 1
+    database = get_vault().data
+    total = outbox_count(database, client_id=client, status=status)
+    entries = outbox_entries(database, client_id=client, status=status, limit=PER_PAGE,
+                             offset=(page - 1) * PER_PAGE)
+    return render_template(
+        "console_webhooks.html", entries=entries, total=total, page=page,
+        pages=max(1, math.ceil(total / PER_PAGE)), status=status, client=client,
+        statuses=STATUSES, brands=[(t.client_id, t.brand_name)
+                                   for t in outbox_tallies(database)])
