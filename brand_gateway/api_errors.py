@@ -16,8 +16,11 @@ error code, which ``web/api.py`` puts in the ``WWW-Authenticate`` header and the
         │                                         member endpoint, a purpose the token lacks
         ├── QueryError                       400  unknown or malformed query parameters;
         │                                         ``errors`` maps parameter -> messages
-        └── RateLimitedError                 429  the client's requests per minute are spent;
-                                                  ``retry_after`` seconds
+        ├── RateLimitedError                 429  the client's requests per minute are spent;
+        │                                         ``retry_after`` seconds
+        ├── ApiNotFoundError                 404  none of the brand's own resources by that id
+        └── (QueryError) BodyError           400  a JSON body that is not what the operation
+            └── UnsupportedBodyError         415  takes; not application/json
 """
 
 from __future__ import annotations
@@ -75,3 +78,28 @@ class RateLimitedError(ResourceError):
         super().__init__(f"This client may make {limit} requests a minute. "
                          f"Try again in {retry_after} seconds.")
         self.retry_after = max(1, retry_after)
+
+
+class ApiNotFoundError(ResourceError):
+    """A resource of the brand's own (a webhook endpoint) that does not exist for it."""
+
+    status = 404
+    type = "not-found"
+    title = "No such resource"
+
+
+class BodyError(QueryError):
+    """A request body that is not what the operation takes; ``errors`` names the problems."""
+
+    type = "invalid-body"
+    title = "The request body is not valid"
+
+    def __init__(self, errors: dict[str, list[str]]) -> None:
+        ResourceError.__init__(self, "Fix the body members named in errors.")
+        self.errors = errors
+
+
+class UnsupportedBodyError(BodyError):
+    status = 415
+    type = "unsupported-media-type"
+    title = "The request body must be application/json"

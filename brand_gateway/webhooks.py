@@ -36,14 +36,17 @@ from __future__ import annotations
 import base64
 import binascii
 import datetime as dt
+import ipaddress
 import json
 import logging
 import random
+import socket
 import time
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, NoReturn
+from urllib.parse import urlsplit
 
 import requests
 from cryptography.exceptions import InvalidSignature
@@ -60,7 +63,7 @@ from vault.errors import ConflictError, NotFoundError, ValidationError
 from vault.keys import MasterKey
 from vault.storage import ConstraintViolation, Database
 
-from .clients import endpoint_url_problem
+from .clients import LOOPBACK_HOSTS, endpoint_url_problem
 from .errors import GatewayError
 from .pseudonyms import PairwisePseudonyms
 
@@ -373,9 +376,15 @@ class OutboxEntry:
     last_result: str | None        # the last attempt's HTTP status or error class
 
 
+# Shared by the listing and its count, so a page and "of N" always agree.
+_OUTBOX_FILTER = " WHERE (? IS NULL OR o.client_id = ?) AND (? IS NULL OR o.status = ?)"
+
+
 def outbox_entries(database: Database, *, client_id: str | None = None,
-                   status: str | None = None, limit: int = 200) -> list[OutboxEntry]:
-    """The newest outbox rows first, optionally of one client or in one status."""
+                   status: str | None = None, limit: int = 200,
+                   offset: int = 0) -> list[OutboxEntry]:
+    """The newest outbox rows first, optionally of one client or in one status; ``offset``
+    rows skipped (for pages)."""
     rows = database.all(
         "SELECT o.*, e.url, b.name AS brand_name,"
         " (SELECT coalesce(CAST(a.http_status AS TEXT), a.error) FROM webhook_attempts AS a"
@@ -383,11 +392,42 @@ def outbox_entries(database: Database, *, client_id: str | None = None,
         " FROM webhook_outbox AS o JOIN webhook_endpoints AS e ON e.id = o.endpoint_id"
         " JOIN oauth_clients AS c ON c.client_id = o.client_id"
         " JOIN brands AS b ON b.id = c.brand_id"
-        " WHERE (? IS NULL OR o.client_id = ?) AND (? IS NULL OR o.status = ?)"
-        " ORDER BY o.id DESC LIMIT ?", (client_id, client_id, status, status, limit))
+        + _OUTBOX_FILTER + " ORDER BY o.id DESC LIMIT ? OFFSET ?",
+        (client_id, client_id, status, status, limit, offset))
     return [OutboxEntry(r["id"], r["client_id"], r["brand_name"], r["url"], r["event_type"],
                         r["event_id"], r["status"], r["attempts"], r["next_attempt_at"],
                         r["created_at"], r["delivered_at"], r["last_result"]) for r in rows]
+
+
+def outbox_count(database: Database, *, client_id: str | None = None,
+                 status: str | None = None) -> int:
+    """How many rows :func:`outbox_entries` has to list with these filters."""
+    return int(database.one("SELECT count(*) FROM webhook_outbox AS o" + _OUTBOX_FILTER,
+                            (client_id, client_id, status, status))[0])
+
+
+@dataclass(frozen=True)
+class OutboxTally:
+    """One client's queued events, counted by status (the compliance overview)."""
+
+    client_id: str
+    brand_name: str
+    counts: Mapping[str, int]          # status -> events, every status present
+
+
+def outbox_tallies(database: Database) -> list[OutboxTally]:
+    """Per client that was ever sent an event, its events by status; by brand name."""
+    tallies: dict[str, tuple[str, dict[str, int]]] = {}
+    for row in database.all(
+            "SELECT o.client_id, b.name AS brand_name, o.status, count(*) AS events"
+            " FROM webhook_outbox AS o JOIN oauth_clients AS c ON c.client_id = o.client_id"
+            " JOIN brands AS b ON b.id = c.brand_id"
+            " GROUP BY o.client_id, o.status ORDER BY b.name, o.client_id"):
+        _, counts = tallies.setdefault(row["client_id"],
+                                       (row["brand_name"], dict.fromkeys(STATUSES, 0)))
+        counts[row["status"]] = row["events"]
+    return [OutboxTally(client_id, name, counts) for client_id, (name, counts) in
+            tallies.items()]
 
 
 # -- delivery ---------------------------------------------------------------------------------
@@ -401,9 +441,42 @@ class HttpResult:
 Sender = Callable[[str, bytes, Mapping[str, str], float], HttpResult]
 
 
+class DestinationRefused(Exception):
+    """The endpoint's host resolves to an address the vault does not send to."""
+
+
+def destination_problem(url: str, *, allow_loopback: bool,
+                        resolve: Callable[..., Any] = socket.getaddrinfo) -> str | None:
+    """Why the vault should not send to ``url`` now, or ``None``: the URL rules, then the
+    host's addresses, which must all be public (``is_global``), so that an endpoint cannot point
+    the vault at its own network (server-side request forgery, OWASP ASVS 5.0 V1.3). A literal
+    loopback host (``127.0.0.1``, ``[::1]``, ``localhost``) is for local testing and passes only
+    with ``allow_loopback``. Checked at registration and again before each delivery, since a
+    name can be re-pointed after it was registered."""
+    problem = webhook_url_problem(url)
+    if problem:
+        return problem
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    if host in LOOPBACK_HOSTS:
+        return None if allow_loopback else \
+            "must be a public https URL (loopback endpoints are for the operator's tests)."
+    try:
+        infos = resolve(host, parts.port or 443, type=socket.SOCK_STREAM)
+    except (OSError, UnicodeError):
+        return "its host does not resolve."
+    addresses = {ipaddress.ip_address(info[4][0].split("%", 1)[0]) for info in infos}
+    if not addresses or not all(address.is_global for address in addresses):
+        return "its host resolves to a private, loopback or reserved address."
+    return None
+
+
 def requests_sender(url: str, body: bytes, headers: Mapping[str, str],
                     timeout: float) -> HttpResult:
-    """POST with ``requests``: no redirects followed, the response body never read."""
+    """POST with ``requests``: no redirects followed, the response body never read; refused
+    (:class:`DestinationRefused`) when the host now resolves to a non-public address."""
+    if destination_problem(url, allow_loopback=True):
+        raise DestinationRefused()
     with requests.post(url, data=body, headers=dict(headers), timeout=timeout,
                        allow_redirects=False, stream=True) as response:
         return HttpResult(response.status_code,

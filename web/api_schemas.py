@@ -63,6 +63,10 @@ class MemberQuery(QuerySchema):
     """``GET /api/v1/member`` takes no parameters."""
 
 
+_FIELD_NAME = "(?:" + "|".join(a.key for a in ATTRIBUTES) + ")"
+_LIST_OF_FIELDS = f"^{_FIELD_NAME}(?:,{_FIELD_NAME})*$"
+
+
 class ProfileQuery(QuerySchema):
     purpose = fields.String(validate=validate.OneOf(_PURPOSES),
                             metadata={"description": _PURPOSE_HELP})
@@ -70,7 +74,7 @@ class ProfileQuery(QuerySchema):
         [a.key for a in ATTRIBUTES], data_key="fields",
         metadata={"description": "Comma-separated profile field names to read (default: every"
                                  " profile field the token names for the purpose).",
-                  "pattern": r"^[a-z_]+(,[a-z_]+)*$", "examples": ["given_name,city"]})
+                  "pattern": _LIST_OF_FIELDS, "examples": ["given_name,city"]})
 
 
 class FeedbackQuery(QuerySchema):
@@ -84,6 +88,10 @@ class FeedbackQuery(QuerySchema):
 
 class OpenApiQuery(QuerySchema):
     """``GET /api/v1/openapi.json`` takes no parameters."""
+
+
+class EmptyQuery(QuerySchema):
+    """An operation that takes no query parameters."""
 
 
 # -- responses ------------------------------------------------------------------------------------
@@ -162,6 +170,45 @@ class FeedbackSchema(Schema):
         "description": "[\"feedback\"] when the journal is not allowed for this purpose now."})
 
 
+class ReceiptSchema(Schema):
+    grant_id = fields.String(required=True)
+    event = fields.String(required=True, validate=validate.OneOf(
+        ["given", "narrowed", "withdrawn", "expired"]))
+    issued_at = fields.DateTime(required=True)
+    receipt = fields.String(required=True, metadata={
+        "description": "The consent receipt as a JWT (Kantara v1.1 fields and the ISO/IEC TS"
+                       " 27560 record), signed EdDSA (Ed25519); verify it with jwks_uri."})
+
+
+class ReceiptsSchema(Schema):
+    subject = fields.String(required=True)
+    receipts = fields.List(fields.Nested(ReceiptSchema), required=True, metadata={
+        "description": "The receipts of the member's grants to this brand, newest first."})
+    jwks_uri = fields.Url(required=True)
+
+
+class WebhookSchema(Schema):
+    id = fields.Integer(required=True)
+    url = fields.String(required=True)
+    created_at = fields.DateTime(required=True)
+
+
+class WebhooksSchema(Schema):
+    webhooks = fields.List(fields.Nested(WebhookSchema), required=True)
+
+
+class WebhookCreatedSchema(Schema):
+    webhook = fields.Nested(WebhookSchema, required=True)
+
+
+class WebhookRequestSchema(Schema):
+    class Meta:
+        unknown = RAISE
+
+    url = fields.String(required=True, metadata={
+        "description": "A public https URL; its host must resolve to public addresses only."})
+
+
 class ProblemSchema(Schema):
     """RFC 9457 problem details."""
 
@@ -187,6 +234,8 @@ _PROBLEMS = {
                   {"WWW-Authenticate": "Bearer challenge (RFC 6750 sec. 3)."}),
     "TooManyRequests": ("This client's requests per minute are spent.",
                         {"Retry-After": "Seconds until the client may try again."}),
+    "NotFound": ("None of this brand's webhook endpoints has this id.", {}),
+    "UnsupportedMediaType": ("The body is not application/json.", {}),
 }
 
 
@@ -203,15 +252,19 @@ def _problem_response(description: str, headers: dict[str, str]) -> dict[str, An
 
 def _operation(summary: str, description: str, query: type[Schema], schema: str, *,
                problems: tuple[str, ...] = ("BadRequest", "Unauthorized", "Forbidden",
-                                            "TooManyRequests")) -> dict[str, Any]:
+                                            "TooManyRequests"),
+               created: bool = False) -> dict[str, Any]:
+    success = ("201", "Created") if created else ("200", "OK")
     operation: dict[str, Any] = {
         "summary": summary,
         "description": description,
         "responses": {
-            "200": {"description": "OK", "content": {"application/json": {"schema": schema}}},
+            success[0]: {"description": success[1],
+                         "content": {"application/json": {"schema": schema}}},
             **{code: name for code, name in (("400", "BadRequest"), ("401", "Unauthorized"),
                                              ("403", "Forbidden"), ("429", "TooManyRequests"))
                if name in problems},
+            **({"415": "UnsupportedMediaType"} if created else {}),
         },
     }
     if query._declared_fields:
@@ -255,6 +308,10 @@ def openapi_document(*, server: str, authorization_url: str, token_url: str) -> 
     spec.components.schema("Member", schema=MemberSchema)
     spec.components.schema("Profile", schema=ProfileSchema)
     spec.components.schema("Feedback", schema=FeedbackSchema)
+    spec.components.schema("Receipts", schema=ReceiptsSchema)
+    spec.components.schema("Webhooks", schema=WebhooksSchema)
+    spec.components.schema("WebhookCreated", schema=WebhookCreatedSchema)
+    spec.components.schema("WebhookRequest", schema=WebhookRequestSchema)
     for name, (description, headers) in _PROBLEMS.items():
         spec.components.response(name, _problem_response(description, headers))
 
@@ -277,6 +334,35 @@ def openapi_document(*, server: str, authorization_url: str, token_url: str) -> 
                      " the journal. Each read is a ledger entry the member sees.",
                      FeedbackQuery, "Feedback"),
         "security": member_only}})
+    spec.path(path="/member/receipts", operations={"get": {
+        **_operation("The consent receipts of the member's grants to this brand",
+                     "Signed receipts, the same the member holds, for the brand's records."
+                     " Carries no member data and is not a ledger read.",
+                     EmptyQuery, "Receipts"),
+        "security": member_only}})
+    webhooks_scope: list[dict[str, list[str]]] = [{"brand": ["webhooks:manage"]}]
+    spec.path(path="/webhooks", operations={
+        "get": {**_operation("The brand's webhook endpoints", "Live endpoints only.",
+                             EmptyQuery, "Webhooks"), "security": webhooks_scope},
+        "post": {**_operation(
+            "Register a webhook endpoint",
+            "Signed events (Standard Webhooks v1a, Ed25519; the key is in the JWKS) are sent"
+            " there: consent.withdrawn, consent.expired, member.erased.",
+            EmptyQuery, "WebhookCreated", created=True),
+            "requestBody": {"required": True, "content": {
+                "application/json": {"schema": "WebhookRequest"}}},
+            "security": webhooks_scope},
+    })
+    spec.path(path="/webhooks/{endpoint_id}", operations={"delete": {
+        "summary": "Remove a webhook endpoint",
+        "description": "Events still pending for it are given up.",
+        "parameters": [{"in": "path", "name": "endpoint_id", "required": True,
+                        "schema": {"type": "integer", "minimum": 0,
+                                   "maximum": 9223372036854775807}}],
+        "responses": {"204": {"description": "Removed"}, "400": "BadRequest",
+                      "401": "Unauthorized", "403": "Forbidden", "404": "NotFound",
+                      "429": "TooManyRequests"},
+        "security": webhooks_scope}})
     spec.path(path="/openapi.json", operations={"get": {
         "summary": "This document",
         "description": "The OpenAPI 3.1 description of this API.",

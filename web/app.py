@@ -13,9 +13,11 @@ from brand_gateway.oauth import init_oauth
 from . import (
     access_views,
     api,
+    api_brand,
     auth,
     authorize,
     consents,
+    console,
     errors,
     member,
     oauth_views,
@@ -62,6 +64,8 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(wellknown.bp)
     app.register_blueprint(oauth_views.bp)
     app.register_blueprint(authorize.bp)
+    app.register_blueprint(api_brand.bp)
     app.register_blueprint(api.bp)
     app.register_blueprint(access_views.bp)
+    app.register_blueprint(console.bp)
     return app

@@ -25,6 +25,7 @@ from .brand_cli import brand
 from .cli_errors import ReportingGroup
 from .config import from_environment
 from .ledger_cli import ledger
+from .officer_cli import officer
 from .webhook_cli import webhooks
 
 DEFAULT_DEMO_MEMBERS = 200
@@ -208,3 +209,4 @@ def consent_expire(ctx: click.Context) -> None:
 main.add_command(ledger)
 main.add_command(brand)
 main.add_command(webhooks)
+main.add_command(officer)

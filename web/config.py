@@ -63,6 +63,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("VRMVAULT_API_RATE_LIMIT", _positive, DEFAULT_API_RATE_LIMIT,
             "Brand API requests per minute per OAuth client, counted across all workers; past"
             " it, 429 with Retry-After until the minute ends."),
+    Setting("VRMVAULT_WEBHOOK_ALLOW_LOOPBACK", _bool, False,
+            "Let brands register loopback webhook URLs through the API (local testing only;"
+            " the operator's 'vrmvault webhooks add' always may)."),
 )
 
 

@@ -79,4 +79,7 @@ def _serve(*, host: str, port: int, workers: int, home: Path) -> None:
         "errorlog": "-",
         "timeout": 60,
         "graceful_timeout": 10,
+        # gunicorn 23+'s control socket defaults to one path per user: two servers on one
+        # machine would share it. Nothing here uses it.
+        "control_socket_disable": True,
     }, home).run()

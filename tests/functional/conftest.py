@@ -14,6 +14,9 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
+from brand_gateway.clients import OAuthClient
+from consent.context import Consent
+from tests.brand_api_support import BrandApi
 from tests.conftest import GOOD_PASSWORD, AuthActions
 from vault.brands import Brand
 from vault.home import Vault
@@ -82,3 +85,20 @@ def alice(sign_in: SignIn, client: FlaskClient) -> SignedIn:
 @pytest.fixture
 def bob(sign_in: SignIn) -> SignedIn:
     return sign_in("bob@example.org")
+
+
+# -- brands over the API (tests/brand_api_support.py) ----------------------------------------
+@pytest.fixture
+def api(vault: Vault, consent: Consent) -> BrandApi:
+    return BrandApi(vault, consent)
+
+
+@pytest.fixture
+def brand_client(app: Flask) -> FlaskClient:
+    """The brand's HTTP client: no cookies of any member."""
+    return app.test_client()
+
+
+@pytest.fixture
+def velo(api: BrandApi) -> OAuthClient:
+    return api.brand("Velo Bikes")

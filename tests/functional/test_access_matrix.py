@@ -24,6 +24,7 @@ from consent.context import open_consent
 from tests.conftest import GOOD_PASSWORD, AuthActions, csrf_from
 from vault.brands import Brand
 from vault.home import Vault, VaultHome
+from web.security import FORM_BLUEPRINTS
 
 from .conftest import SignedIn
 from .pages import assert_sane, error_message, location_path, snapshot
@@ -33,6 +34,7 @@ ROLES = ("anonymous", "owner", "other")
 
 ENTRY_ID = "<int(max=9223372036854775807):entry_id>"
 ENTRY = "/member/feedback/" + ENTRY_ID
+WEBHOOK_ID = "<int(max=9223372036854775807):endpoint_id>"
 GRANT = "/member/consents/<grant_id>"
 AGREEMENT = "/member/agreements/<agreement_id>"
 CONSENT_TABLES = ("member_terms", "agreements", "grants", "receipts")
@@ -87,7 +89,8 @@ class Route:
                 .replace("<grant_id>", context.grant_id)
                 .replace("<receipt_id>", context.receipt_id)
                 .replace("<agreement_id>", getattr(context, self.agreement))
-                .replace("<choice>", "accept"))
+                .replace("<choice>", "accept")
+                .replace(WEBHOOK_ID, "1"))
 
 
 def post(rule: str, anonymous: int, member: int, *, other: int | None = None,
@@ -112,6 +115,10 @@ ROUTES: tuple[Route, ...] = (
     Route("/api/v1/member/profile", "GET", 401, 401),
     Route("/api/v1/member/feedback", "GET", 401, 401),
     Route("/api/v1/openapi.json", "GET", 200, 200),
+    Route("/api/v1/member/receipts", "GET", 401, 401),
+    Route("/api/v1/webhooks", "GET", 401, 401),
+    Route("/api/v1/webhooks", "POST", 401, 401),
+    Route("/api/v1/webhooks/" + WEBHOOK_ID, "DELETE", 401, 401),
     Route("/", "GET", 200, 302),
     Route("/signup", "GET", 200, 200),
     post("/signup", 302, 302,
@@ -154,6 +161,9 @@ ROUTES: tuple[Route, ...] = (
     post(AGREEMENT + "/<choice>", 302, 302, other=404, agreement="counter_offer_id"),
     Route("/.well-known/jwks.json", "GET", 200, 200),
     Route("/.well-known/gpc.json", "GET", 200, 200),
+    # the compliance console: officers only (neither A nor B is one)
+    Route("/console/", "GET", 302, 403),
+    Route("/console/webhooks", "GET", 302, 403),
 )
 
 
@@ -175,7 +185,7 @@ def test_the_csrf_table_covers_every_unsafe_page_route(app):
     unsafe = {
         (rule.rule, method)
         for rule in app.url_map.iter_rules()
-        if rule.endpoint.split(".")[0] in {"auth", "member", "consents", "authorize"}
+        if rule.endpoint.split(".")[0] in FORM_BLUEPRINTS
         for method in rule.methods or () if method in {"POST", "PUT", "PATCH", "DELETE"}
     }
     assert {(r.rule, r.method) for r in ROUTES if r.csrf} == unsafe
@@ -231,7 +241,7 @@ def test_access(app, vault, alice, bob, world, route, role):
         response = client.get(route.path(world))
     else:
         token = csrf_from(client.get("/login").get_data(as_text=True))
-        response = client.post(route.path(world),
+        response = client.open(route.path(world), method=route.method,
                                data={**route.form(world), "csrf_token": token})
 
     assert_sane(response)

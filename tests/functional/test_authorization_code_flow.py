@@ -1028,3 +1028,26 @@ def test_the_whole_exchange_with_an_independent_oauth_client(
         after = brand.introspect_token(served + "/oauth/introspect",
                                        token=refreshed["access_token"]).json()
         assert after == {"active": False}
+
+
+# == answering a consent screen once, and signing up mid-request =================================
+def test_a_consent_screen_is_answered_once(app: Flask, client: FlaskClient, velo: Brand,
+                                          member: str) -> None:
+    asked = authorization_request(velo)
+    page = client.get(asked.url).get_data(as_text=True)
+    answer = {**form_tokens(page), "decision": "approve", "fields-0": list(ASKED)}
+    assert redirected_to_brand(client.post(asked.url, data=answer))["code"]
+    again = client.post(asked.url, data=answer)             # a double submit, a reload
+    assert again.status_code == 302 and urlsplit(again.headers["Location"]).netloc == ""
+    assert len(grants_of(app, member)) == 1
+
+
+def test_signing_up_mid_request_comes_back_to_the_request(client: FlaskClient, velo: Brand,
+                                                          auth: AuthActions) -> None:
+    asked = authorization_request(velo)
+    assert urlsplit(client.get(asked.url).headers["Location"]).path == "/login"
+    signed_up = auth.signup("newcomer@example.org")
+    assert signed_up.headers["Location"] == asked.url
+    # A new member accepts nothing yet: the request breaks their terms and is refused.
+    refused = client.get(asked.url)
+    assert refused.status_code == 403 and 'name="decision"' not in refused.get_data(as_text=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import stat
 from pathlib import Path
 
@@ -98,6 +99,34 @@ def test_demo_loads_members_and_says_how_to_sign_in(tmp_path: Path) -> None:
     again = run("--home", str(tmp_path / "var"), "demo", "--members", "5")
     assert again.exit_code == 1
     assert "Traceback" not in again.output
+
+
+def test_demo_registers_demo_brands_whose_credentials_work(tmp_path: Path) -> None:
+    from brand_gateway.clients import ClientRegistry, ClientSecretHasher
+    from brand_gateway.demo import CREDENTIALS_FILE, DEMO_CLIENT_BRANDS, register_demo_clients
+
+    result = run("--home", str(tmp_path / "var"), "init", "--demo", "5")
+    assert result.exit_code == 0, result.output
+    credentials_file = tmp_path / "var" / CREDENTIALS_FILE
+    assert str(credentials_file) in result.output
+    assert credentials_file.stat().st_mode & 0o777 == 0o600
+    credentials = json.loads(credentials_file.read_text())
+    assert [c["brand"] for c in credentials] == list(DEMO_CLIENT_BRANDS)
+    with VaultHome(tmp_path / "var").open() as vault:
+        registry = ClientRegistry(database=vault.data, clock=vault.clock,
+                                  hasher=ClientSecretHasher.from_master(vault.master))
+        for entry in credentials:
+            client = registry.authenticate(entry["client_id"], entry["client_secret"])
+            assert client.brand_name == entry["brand"]     # the demo brand itself, not a copy
+            assert client.redirect_uris == (entry["redirect_uri"],)
+        assert vault.data.one("SELECT count(*) FROM brands WHERE name = ?",
+                              (DEMO_CLIENT_BRANDS[0],))[0] == 1
+        # Running it again rotates the secrets: the old ones stop working.
+        register_demo_clients(vault, tmp_path / "var")
+        rotated = json.loads(credentials_file.read_text())
+        assert [c["client_id"] for c in rotated] == [c["client_id"] for c in credentials]
+        with pytest.raises(Exception, match="authentication"):
+            registry.authenticate(credentials[0]["client_id"], credentials[0]["client_secret"])
 
 
 def test_backup_and_restore_round_trip(tmp_path: Path) -> None:

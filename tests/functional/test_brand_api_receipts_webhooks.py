@@ -1,0 +1,188 @@
+"""The brand API's receipts and webhook-endpoint operations (web/api_brand.py)."""
+
+from __future__ import annotations
+
+import base64
+import json
+import warnings
+from typing import Any
+
+import authlib.deprecate
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+
+from brand_gateway.webhooks import destination_problem
+from tests.brand_api_support import BrandApi, IssuedToken, bearer
+
+from .conftest import SignedIn
+from .pages import assert_sane
+
+with warnings.catch_warnings():     # authlib.jose warns that it is deprecated in favour of joserfc
+    warnings.simplefilter("ignore", authlib.deprecate.AuthlibDeprecationWarning)
+    from authlib.jose import JsonWebKey, JsonWebSignature
+
+RECEIPTS = "/api/v1/member/receipts"
+WEBHOOKS = "/api/v1/webhooks"
+PUBLIC_URL = "https://93.184.216.34/hooks/vrmvault"       # an IP literal: no DNS needed
+
+
+@pytest.fixture
+def issued(api: BrandApi, alice: SignedIn, velo) -> IssuedToken:
+    return api.member_token(alice.id, velo, {"dpv:Personalisation": ["given_name", "city"]})
+
+
+def call(client: FlaskClient, method: str, path: str, token: str | None = None,
+         **kwargs: Any):
+    headers = kwargs.pop("headers", {})
+    if token is not None:
+        headers.update(bearer(token))
+    response = client.open(path, method=method, headers=headers, **kwargs)
+    assert_sane(response)
+    return response
+
+
+def _b64(part: str) -> bytes:
+    return base64.urlsafe_b64decode(part + "=" * (-len(part) % 4))
+
+
+# -- receipts ---------------------------------------------------------------------------------
+def test_a_brand_gets_the_signed_receipts_of_its_grants_and_verifies_them(
+        brand_client: FlaskClient, issued: IssuedToken, api: BrandApi) -> None:
+    response = call(brand_client, "GET", RECEIPTS, issued.token)
+    assert response.status_code == 200
+    body = response.get_json()
+    assert body["subject"] == api.subject(issued.member_id, issued.client)
+    assert [r["grant_id"] for r in body["receipts"]] == [issued.grant.id]
+    jwks = brand_client.get("/.well-known/jwks.json").get_json()
+    assert body["jwks_uri"] == "http://localhost/.well-known/jwks.json"
+    # Verified with Authlib's JOSE, not with the library that signed it.
+    token = body["receipts"][0]["receipt"]
+    header = json.loads(_b64(token.split(".")[0]))
+    key = JsonWebKey.import_key_set(jwks).find_by_kid(header["kid"])
+    verified = JsonWebSignature(algorithms=["EdDSA"]).deserialize_compact(token, key)
+    assert "given_name" in verified["payload"].decode()
+
+
+def test_receipts_name_only_this_brands_grants(brand_client: FlaskClient, issued: IssuedToken,
+                                               api: BrandApi, alice: SignedIn) -> None:
+    grocer = api.brand("Fresh Grocer")
+    api.member_token(alice.id, grocer, {"dpv:CustomerCare": ["given_name"]})
+    body = call(brand_client, "GET", RECEIPTS, issued.token).get_json()
+    assert {r["grant_id"] for r in body["receipts"]} == {issued.grant.id}
+
+
+def test_receipts_need_a_member_token(brand_client: FlaskClient, api: BrandApi, velo) -> None:
+    assert call(brand_client, "GET", RECEIPTS).status_code == 401
+    assert call(brand_client, "GET", RECEIPTS, api.brand_token(velo)).status_code == 403
+
+
+# -- webhooks ---------------------------------------------------------------------------------
+@pytest.fixture
+def manager(api: BrandApi, velo) -> str:
+    return api.brand_token(velo, scope="webhooks:manage")
+
+
+def test_a_brand_registers_lists_and_removes_its_webhook(brand_client: FlaskClient,
+                                                         manager: str) -> None:
+    created = call(brand_client, "POST", WEBHOOKS, manager, json={"url": PUBLIC_URL})
+    assert created.status_code == 201
+    endpoint = created.get_json()["webhook"]
+    assert endpoint["url"] == PUBLIC_URL
+    assert created.headers["Location"] == f"{WEBHOOKS}/{endpoint['id']}"
+    listed = call(brand_client, "GET", WEBHOOKS, manager).get_json()["webhooks"]
+    assert [e["id"] for e in listed] == [endpoint["id"]]
+    assert call(brand_client, "DELETE", f"{WEBHOOKS}/{endpoint['id']}", manager
+                ).status_code == 204
+    assert call(brand_client, "GET", WEBHOOKS, manager).get_json()["webhooks"] == []
+    assert call(brand_client, "DELETE", f"{WEBHOOKS}/{endpoint['id']}", manager
+                ).status_code == 404
+
+
+@pytest.mark.parametrize("url", [
+    "http://93.184.216.34/hook",            # plain http off loopback
+    "http://127.0.0.1:9000/hook",           # loopback: the operator's, not the API's
+    "https://localhost/hook",
+    "https://10.0.0.7/hook",                # private
+    "https://169.254.169.254/latest/",      # link-local (cloud metadata)
+    "https://[fd00::1]/hook",               # unique local IPv6
+    "https://user@93.184.216.34/hook",
+    "https://93.184.216.34/hook#frag",
+])
+def test_webhook_urls_that_could_reach_inside_are_refused(brand_client: FlaskClient,
+                                                          manager: str, url: str) -> None:
+    response = call(brand_client, "POST", WEBHOOKS, manager, json={"url": url})
+    assert response.status_code == 400
+    assert "url" in response.get_json()["errors"]
+    assert call(brand_client, "GET", WEBHOOKS, manager).get_json()["webhooks"] == []
+
+
+@pytest.mark.parametrize(("body", "content_type", "status"), [
+    (b'{"url": 1}', "application/json", 400),
+    (b'{"url": "https://93.184.216.34/a", "x": 1}', "application/json", 400),
+    (b"[]", "application/json", 400),
+    (b"not json", "application/json", 400),
+    (b"\xff\xfe", "application/json", 400),
+    (b"url=https://93.184.216.34/a", "application/x-www-form-urlencoded", 415),
+])
+def test_bad_webhook_bodies_are_problems_not_crashes(brand_client: FlaskClient, manager: str,
+                                                     body: bytes, content_type: str,
+                                                     status: int) -> None:
+    response = call(brand_client, "POST", WEBHOOKS, manager, data=body,
+                    content_type=content_type)
+    assert response.status_code == status
+    assert response.mimetype == "application/problem+json"
+
+
+def test_webhooks_need_the_scope_and_a_brand_token(brand_client: FlaskClient, api: BrandApi,
+                                                   velo, issued: IssuedToken) -> None:
+    assert call(brand_client, "GET", WEBHOOKS).status_code == 401
+    assert call(brand_client, "GET", WEBHOOKS, api.brand_token(velo)).status_code == 403
+    assert call(brand_client, "GET", WEBHOOKS, issued.token).status_code == 403
+
+
+def test_a_brand_cannot_remove_another_brands_endpoint(brand_client: FlaskClient, api: BrandApi,
+                                                       manager: str) -> None:
+    created = call(brand_client, "POST", WEBHOOKS, manager, json={"url": PUBLIC_URL})
+    other = api.brand_token(api.brand("Fresh Grocer"), scope="webhooks:manage")
+    endpoint_id = created.get_json()["webhook"]["id"]
+    assert call(brand_client, "DELETE", f"{WEBHOOKS}/{endpoint_id}", other).status_code == 404
+    assert len(call(brand_client, "GET", WEBHOOKS, manager).get_json()["webhooks"]) == 1
+
+
+def test_loopback_registration_can_be_allowed_for_local_testing(app: Flask,
+                                                                brand_client: FlaskClient,
+                                                                manager: str) -> None:
+    app.config["VRMVAULT_WEBHOOK_ALLOW_LOOPBACK"] = True
+    response = call(brand_client, "POST", WEBHOOKS, manager,
+                    json={"url": "http://127.0.0.1:9000/hook"})
+    assert response.status_code == 201
+
+
+# -- the destination check itself, with a stand-in resolver -----------------------------------
+def resolver(*addresses: str):
+    def resolve(host: str, port: int, **_: Any) -> list[tuple[Any, ...]]:
+        return [(None, None, None, "", (address, port)) for address in addresses]
+    return resolve
+
+
+@pytest.mark.parametrize(("addresses", "refused"), [
+    (("93.184.216.34",), False),
+    (("93.184.216.34", "10.1.2.3"), True),     # one private answer is enough to refuse
+    (("127.0.0.1",), True),                    # a public name re-pointed at loopback
+    (("::1",), True),
+    (("fe80::1%eth0",), True),
+    ((), True),
+])
+def test_destination_must_resolve_to_public_addresses_only(addresses: tuple[str, ...],
+                                                           refused: bool) -> None:
+    problem = destination_problem("https://hooks.brand.example/in", allow_loopback=True,
+                                  resolve=resolver(*addresses))
+    assert (problem is not None) is refused
+
+
+def test_an_unresolvable_host_is_refused() -> None:
+    def fail(*_: Any, **__: Any) -> list[Any]:
+        raise OSError("no such host")
+    assert destination_problem("https://nowhere.example/in", allow_loopback=False,
+                               resolve=fail) == "its host does not resolve."

@@ -1,0 +1,469 @@
+"""The authorization matrix: every route of the app against every role, brands included.
+
+Roles:
+
+- ``anonymous``: no session, no credentials.
+- ``member_a``: A's session cookie. A owns the feedback entry, grants, receipt and agreements
+  the paths name, and the profile the brands read.
+- ``member_b``: B's session cookie, on A's resources.
+- ``officer``: a compliance officer's session (a member with the ``compliance`` role), on A's
+  resources: officers see the console, never another member's pages.
+- ``brand_grant``: Velo, holding A's live delegated access token.
+- ``brand_no_grant``: Grocer, which has no grant from A: its own client credentials token
+  (``intents:read webhooks:manage``), a brand-level token.
+- ``brand_expired``: Expiring Co, holding a delegated token of A's one-day grant, a day later
+  (the frozen clock moved past the grant's end; the token itself would live three days).
+- ``brand_withdrawn``: Leaving Co, holding a delegated token of a grant A has withdrawn.
+- ``brand_disabled``: Gone Co, whose client the operator disabled (``ClientRegistry.disable``):
+  its tokens and its HTTP Basic credentials both fail.
+
+A brand sends its bearer token on every request, except to the OAuth endpoints, where it
+authenticates with HTTP Basic (client_secret_basic) and revokes or introspects its own token.
+On pages a brand is a browser like any anonymous one: a bearer token is no session.
+
+The table names every route of ``app.url_map`` (a new route fails
+:func:`test_the_table_covers_every_route` until it has a row) and the exact status per role.
+Whatever the table says, :func:`test_the_table_denies_what_it_must` holds it to the policy: no
+5xx, and no 2xx for a role that must be denied (anonymous or brands on member pages, anyone but
+an officer on the console, anyone but the grant's brand on member data).
+
+The world (three signed-in members, five brands, grants and tokens) is built once per module
+in a template store; every test runs on a fresh copy of it, so a destructive request (an
+erasure, a sign-out, a revocation) never leaks into the next test.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import shutil
+import zipfile
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from werkzeug.test import TestResponse
+
+from brand_gateway.clients import OAuthClient
+from brand_gateway.observers import grant_observer
+from brand_gateway.webhooks import WebhookRegistry
+from consent.context import open_consent
+from consent.grants import DAY
+from tests.brand_api_support import BrandApi, bearer
+from tests.conftest import GOOD_PASSWORD, TEST_HASHING, csrf_from, initialise_home
+from vault.clock import FrozenClock
+from vault.home import VaultHome
+from vault.members import COMPLIANCE
+from web.security import FORM_BLUEPRINTS
+
+from .conftest import TEST_HOST_COOKIE
+from .pages import assert_sane, error_message, location_path
+from .test_consent_pages import share
+
+MEMBERS = ("member_a", "member_b", "officer")
+BRANDS = ("brand_grant", "brand_no_grant", "brand_expired", "brand_withdrawn",
+          "brand_disabled")
+ROLES = ("anonymous", *MEMBERS, *BRANDS)
+
+ENTRY_ID = "<int(max=9223372036854775807):entry_id>"
+ENDPOINT_ID = "<int(max=9223372036854775807):endpoint_id>"
+ENTRY = "/member/feedback/" + ENTRY_ID
+GRANT = "/member/consents/<grant_id>"
+AGREEMENT = "/member/agreements/<agreement_id>"
+PERSONALISATION = "dpv:Personalisation"
+ALICE_PROFILE = {"given_name": "Alice", "family_name": "Liddell", "city": "Leiden",
+                 "phone": "+31 71 555 0100"}
+ALICE_COMMENT = "Alice's private entry"
+LOOPBACK_HOOK = "http://127.0.0.1:9/hooks"
+
+
+# -- the world --------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Brand:
+    client_id: str
+    secret: str
+    token: str                  # what the role presents as a bearer token
+
+    @property
+    def basic(self) -> dict[str, str]:
+        pair = f"{self.client_id}:{self.secret}".encode()
+        return {"Authorization": "Basic " + base64.b64encode(pair).decode()}
+
+
+@dataclass(frozen=True)
+class World:
+    root: Path
+    cookies: Mapping[str, str]          # member role -> session cookie
+    brands: Mapping[str, Brand]         # brand role -> credentials
+    member_a: str
+    velo_brand_id: str
+    entry_id: int
+    grant_id: str
+    receipt_id: str
+    agreement_id: str
+    counter_offer_id: str
+    endpoint_id: int                    # Grocer's webhook endpoint
+
+    def secrets(self, role: str) -> tuple[str, ...]:
+        """What of A the role may never see (A's feedback about Velo is granted to Velo)."""
+        granted = {ALICE_COMMENT} if role == "brand_grant" else set()
+        return tuple(secret for secret in (
+            self.member_a, "alice@example.org", ALICE_PROFILE["family_name"],
+            ALICE_PROFILE["phone"], ALICE_COMMENT) if secret not in granted)
+
+
+def _client(api: BrandApi, name: str) -> tuple[OAuthClient, str]:
+    return api.clients.create(name, ["https://brand.example/oauth/callback"])
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory: pytest.TempPathFactory) -> World:
+    home = initialise_home(VaultHome(tmp_path_factory.mktemp("matrix") / "var"))
+    clock = FrozenClock()            # each test's own frozen clock starts at the same moment
+    with home.open(clock=clock, hashing=TEST_HASHING) as vault:
+        ids = {role: vault.members.register(email, GOOD_PASSWORD) for role, email in (
+            ("member_a", "alice@example.org"), ("member_b", "bob@example.org"),
+            ("officer", "olive@example.org"))}
+        vault.members.set_role(ids["officer"], COMPLIANCE)
+        # Signed in as the sign-in page signs in (tests/functional/test_auth.py tests that):
+        # a session row for the member, its token in the cookie.
+        cookies = {role: vault.sessions.create(member_id=member_id, data={}, device="Test")
+                   for role, member_id in ids.items()}
+        alice = ids["member_a"]
+        vault.profile.update(alice, ALICE_PROFILE)
+        consent = open_consent(vault, home,
+                               observers=[grant_observer(vault.data, vault.master)])
+        try:
+            api = BrandApi(vault, consent)
+            velo, velo_secret = _client(api, "Velo Bikes")
+            grant, receipt, agreement = share(consent, alice, vault.brands.get(velo.brand_id),
+                                              fields=frozenset({"given_name", "city",
+                                                                "feedback"}))
+            velo_token = api.token_for(alice, velo, [grant]).token
+            entry_id = vault.feedback.add(alice, {
+                "brand_id": velo.brand_id, "touchpoint": "purchase", "rating": 4,
+                "comment": ALICE_COMMENT, "occurred_on": "2027-01-10"})
+
+            grocer, grocer_secret = _client(api, "Green Grocer")
+            offer = consent.agreements.proffer(alice, grocer.brand_id)
+            consent.agreements.brand_counters(offer.id, grocer.brand_id, "SD-BASE-A")
+            grocer_token = api.brand_token(grocer, "intents:read webhooks:manage")
+            endpoint = WebhookRegistry(database=vault.data, clock=clock).add(
+                grocer.client_id, LOOPBACK_HOOK)
+
+            expiring, expiring_secret = _client(api, "Expiring Co")
+            expiring_token = api.member_token(alice, expiring, {PERSONALISATION: ["city"]},
+                                              days=1, lifetime=3 * DAY)
+
+            leaving, leaving_secret = _client(api, "Leaving Co")
+            leaving_token = api.member_token(alice, leaving, {PERSONALISATION: ["city"]})
+            consent.grants.withdraw(alice, leaving_token.grant.id)
+
+            gone, gone_secret = _client(api, "Gone Co")
+            gone_token = api.member_token(alice, gone, {PERSONALISATION: ["city"]})
+            api.clients.disable(gone.client_id)
+        finally:
+            consent.close()
+    return World(
+        root=home.root, cookies=cookies,
+        brands={"brand_grant": Brand(velo.client_id, velo_secret, velo_token),
+                "brand_no_grant": Brand(grocer.client_id, grocer_secret, grocer_token),
+                "brand_expired": Brand(expiring.client_id, expiring_secret,
+                                       expiring_token.token),
+                "brand_withdrawn": Brand(leaving.client_id, leaving_secret,
+                                         leaving_token.token),
+                "brand_disabled": Brand(gone.client_id, gone_secret, gone_token.token)},
+        member_a=alice, velo_brand_id=velo.brand_id, entry_id=entry_id, grant_id=grant.id,
+        receipt_id=receipt.id, agreement_id=agreement.id, counter_offer_id=offer.id,
+        endpoint_id=endpoint.id)
+
+
+@pytest.fixture
+def vault_home(world: World, tmp_path: Path) -> VaultHome:
+    """A fresh copy of the template store for each test (the app and vault fixtures use it)."""
+    shutil.copytree(world.root, tmp_path / "var")
+    return VaultHome(tmp_path / "var")
+
+
+@pytest.fixture
+def matrix_app(app: Flask) -> Flask:
+    # Brands may register a loopback endpoint here: the request must reach the authorization
+    # decision, not stop at the destination check.
+    app.config["VRMVAULT_WEBHOOK_ALLOW_LOOPBACK"] = True
+    return app
+
+
+# -- the table --------------------------------------------------------------------------------
+Form = Callable[[World, str], dict[str, Any]]
+
+
+def no_form(_: World, __: str) -> dict[str, Any]:
+    return {}
+
+
+def feedback_form(world: World, _: str) -> dict[str, Any]:
+    return {"brand_id": world.velo_brand_id, "touchpoint": "support", "rating": "1",
+            "comment": "changed", "occurred_on": "2027-01-12"}
+
+
+def own_token(world: World, role: str) -> dict[str, Any]:
+    """The token the role revokes or introspects: its own, if it is a brand."""
+    return {"token": world.brands[role].token if role in world.brands else "x"}
+
+
+@dataclass(frozen=True)
+class Route:
+    rule: str
+    method: str
+    expect: Mapping[str, int]
+    form: Form = no_form
+    json: dict[str, Any] | None = None
+
+    @property
+    def id(self) -> str:
+        return f"{self.method} {self.rule}"
+
+    def path(self, world: World) -> str:
+        return (self.rule.replace(ENTRY_ID, str(world.entry_id))
+                .replace(ENDPOINT_ID, str(world.endpoint_id))
+                .replace("<grant_id>", world.grant_id)
+                .replace("<receipt_id>", world.receipt_id)
+                .replace("<agreement_id>", world.counter_offer_id
+                         if self.rule.endswith("<choice>") else world.agreement_id)
+                .replace("<choice>", "accept"))
+
+
+def page(rule: str, method: str, anonymous: int, member: int, *, other: int | None = None,
+         form: Form = no_form) -> Route:
+    """A page: brands are anonymous browsers; B and the officer are ``other`` on A's records
+    (the same as ``member`` on their own)."""
+    other = member if other is None else other
+    return Route(rule, method, {"anonymous": anonymous, "member_a": member, "member_b": other,
+                                "officer": other, **dict.fromkeys(BRANDS, anonymous)}, form)
+
+
+def everyone(rule: str, method: str, status: int, *, form: Form = no_form) -> Route:
+    return Route(rule, method, dict.fromkeys(ROLES, status), form)
+
+
+def oauth(rule: str, *, form: Form) -> Route:
+    """A token endpoint: brands authenticate with HTTP Basic; a session is no client
+    authentication, a disabled client's secret no longer works."""
+    return Route(rule, "POST", {**dict.fromkeys(ROLES, 200), "anonymous": 401,
+                                **dict.fromkeys(MEMBERS, 401), "brand_disabled": 401}, form)
+
+
+def api(rule: str, method: str = "GET", *, grant: int, no_grant: int,
+        json: dict[str, Any] | None = None) -> Route:
+    """The brand API: no bearer token is 401 (sessions do not count); a token of an ended,
+    withdrawn or disabled authorization is 401."""
+    return Route(rule, method, {**dict.fromkeys(ROLES, 401), "brand_grant": grant,
+                                "brand_no_grant": no_grant}, json=json)
+
+
+def console(rule: str) -> Route:
+    return Route(rule, "GET", {**dict.fromkeys(ROLES, 302), "member_a": 403, "member_b": 403,
+                               "officer": 200})
+
+
+ROUTES: tuple[Route, ...] = (
+    # the OAuth server (brand gateway)
+    oauth("/oauth/token", form=lambda w, r: {"grant_type": "client_credentials",
+                                             "scope": "intents:read"}),
+    oauth("/oauth/revoke", form=own_token),
+    oauth("/oauth/introspect", form=own_token),
+    everyone("/.well-known/oauth-authorization-server", "GET", 200),
+    # without a registered client and redirect URI: an error page, never a redirect
+    everyone("/oauth/authorize", "GET", 400),
+    everyone("/oauth/authorize", "POST", 400),
+    # the brand API: member data needs A's live delegated token, brand-level work a
+    # client credentials token with the scope
+    api("/api/v1/member", grant=200, no_grant=403),
+    api("/api/v1/member/profile", grant=200, no_grant=403),
+    api("/api/v1/member/feedback", grant=200, no_grant=403),
+    api("/api/v1/member/receipts", grant=200, no_grant=403),
+    api("/api/v1/webhooks", grant=403, no_grant=200),
+    api("/api/v1/webhooks", "POST", grant=403, no_grant=201,
+        json={"url": "http://127.0.0.1:10/hooks"}),
+    api("/api/v1/webhooks/" + ENDPOINT_ID, "DELETE", grant=403, no_grant=204),
+    everyone("/api/v1/openapi.json", "GET", 200),
+    # sign-up and sign-in
+    Route("/", "GET", {**dict.fromkeys(ROLES, 200), **dict.fromkeys(MEMBERS, 302)}),
+    everyone("/signup", "GET", 200),
+    everyone("/signup", "POST", 302,
+             form=lambda w, r: {"email": "carol@example.org", "password": GOOD_PASSWORD}),
+    everyone("/login", "GET", 200),
+    everyone("/login", "POST", 302,
+             form=lambda w, r: {"email": "alice@example.org", "password": GOOD_PASSWORD}),
+    everyone("/login/code", "GET", 302),
+    everyone("/login/code", "POST", 302, form=lambda w, r: {"code": "123456"}),
+    everyone("/logout", "POST", 302),
+    # the member's own pages
+    page("/member/", "GET", 302, 200),
+    page("/member/profile", "GET", 302, 200),
+    page("/member/profile", "POST", 302, 302, form=lambda w, r: {"given_name": "Changed"}),
+    page("/member/feedback", "GET", 302, 200),
+    page("/member/feedback", "POST", 302, 302, form=feedback_form),
+    page(ENTRY + "/edit", "GET", 302, 200, other=404),
+    page(ENTRY + "/edit", "POST", 302, 302, other=404, form=feedback_form),
+    page(ENTRY + "/delete", "POST", 302, 302, other=404),
+    page("/member/security", "GET", 302, 200),
+    page("/member/sessions/end-all", "POST", 302, 302),
+    page("/member/totp/start", "POST", 302, 302),
+    page("/member/totp/confirm", "POST", 302, 302, form=lambda w, r: {"code": "123456"}),
+    page("/member/totp/disable", "POST", 302, 302),
+    page("/member/export", "POST", 302, 200),
+    page("/member/delete", "GET", 302, 200),
+    page("/member/delete", "POST", 302, 200,
+         form=lambda w, r: {"confirm": "on", "password": GOOD_PASSWORD}),
+    page("/member/terms", "GET", 302, 200),
+    page("/member/terms", "POST", 302, 302,
+         form=lambda w, r: {"agreement": "SD-BASE-A", "purposes": ["dpv:ServiceOptimisation"],
+                            "max_days": "30"}),
+    page("/member/consents", "GET", 302, 200),
+    page(GRANT + "/withdraw", "POST", 302, 302, other=404),
+    page(GRANT + "/narrow", "GET", 302, 200, other=404),
+    page(GRANT + "/narrow", "POST", 302, 302, other=404,
+         form=lambda w, r: {"fields": ["given_name"]}),
+    page("/member/receipts/<receipt_id>", "GET", 302, 200, other=404),
+    page("/member/access", "GET", 302, 200),
+    page(AGREEMENT, "GET", 302, 200, other=404),
+    page(AGREEMENT + "/<choice>", "POST", 302, 302, other=404),
+    everyone("/.well-known/jwks.json", "GET", 200),
+    everyone("/.well-known/gpc.json", "GET", 200),
+    # the compliance console
+    console("/console/"),
+    console("/console/webhooks"),
+)
+
+
+def app_routes(app: Flask) -> set[tuple[str, str]]:
+    return {(rule.rule, method) for rule in app.url_map.iter_rules()
+            if rule.endpoint != "static"
+            for method in rule.methods or () if method not in {"HEAD", "OPTIONS"}}
+
+
+def test_the_table_covers_every_route(matrix_app: Flask) -> None:
+    table = [(route.rule, route.method) for route in ROUTES]
+    assert len(set(table)) == len(table), "a route is listed twice"
+    assert set(table) == app_routes(matrix_app)
+    assert all(set(route.expect) == set(ROLES) for route in ROUTES)
+
+
+def allowed(status: int) -> bool:
+    return 200 <= status < 300
+
+
+# Open to all: documents, and the pages one signs up or in with (each decides for itself).
+PUBLIC = frozenset({"/", "/signup", "/login", "/login/code", "/logout", "/oauth/authorize",
+                    "/api/v1/openapi.json", "/.well-known/oauth-authorization-server",
+                    "/.well-known/jwks.json", "/.well-known/gpc.json"})
+
+
+def test_the_table_denies_what_it_must() -> None:
+    for route in ROUTES:
+        assert all(status < 500 for status in route.expect.values()), route.id
+        granted = {role for role, status in route.expect.items() if allowed(status)}
+        if route.rule in PUBLIC:
+            continue
+        if route.rule.startswith("/member/"):
+            # a session of one's own; A's records (an id in the path) for A only
+            assert granted <= ({"member_a"} if "<" in route.rule else set(MEMBERS)), route.id
+        elif route.rule.startswith("/console/"):
+            assert granted == {"officer"}, route.id
+        elif route.rule.startswith("/api/v1/member"):
+            assert granted <= {"brand_grant"}, route.id      # A's live grant only
+        elif route.rule.startswith("/api/"):
+            assert granted <= {"brand_no_grant"}, route.id   # brand-level: client credentials
+        elif route.rule.startswith("/oauth/"):
+            assert granted <= set(BRANDS) - {"brand_disabled"}, route.id
+        else:
+            pytest.fail(f"{route.id}: say above which roles may ever have it")
+
+
+# -- the matrix -------------------------------------------------------------------------------
+def headers_for(role: str, world: World, route: Route) -> dict[str, str]:
+    brand = world.brands.get(role)
+    if brand is None:
+        return {}
+    return brand.basic if route.rule.startswith("/oauth/") else bearer(brand.token)
+
+
+def client_for(role: str, app: Flask, world: World) -> FlaskClient:
+    client = app.test_client()
+    if role in world.cookies:
+        client.set_cookie(TEST_HOST_COOKIE, world.cookies[role])
+    return client
+
+
+def send(client: FlaskClient, route: Route, world: World, role: str):
+    headers = headers_for(role, world, route)
+    path = route.path(world)
+    if route.method == "GET":
+        return client.get(path, headers=headers)
+    if route.json is not None:
+        return client.open(path, method=route.method, json=route.json, headers=headers)
+    data = route.form(world, role)
+    blueprint = client.application.url_map.bind("localhost").match(
+        path, method=route.method)[0].split(".")[0]
+    if blueprint in FORM_BLUEPRINTS:
+        # Every role passes the CSRF check (test_access_matrix.py tests it): what is tested
+        # here is who may, not whether the form came from this site.
+        data["csrf_token"] = csrf_from(client.get("/login").get_data(as_text=True))
+    return client.open(path, method=route.method, data=data, headers=headers)
+
+
+def visible_text(response: TestResponse) -> str:
+    """The body as text; a download (the export) as the text of the files in it."""
+    if response.mimetype == "application/zip":
+        with zipfile.ZipFile(io.BytesIO(response.get_data())) as archive:
+            return "\n".join(archive.read(name).decode("utf-8", "replace")
+                             for name in archive.namelist())
+    return response.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("role", ROLES)
+@pytest.mark.parametrize("route", ROUTES, ids=lambda r: r.id)
+def test_access(matrix_app: Flask, world: World, clock: FrozenClock, route: Route,
+                role: str) -> None:
+    if role == "brand_expired":
+        clock.advance(DAY + 1)                   # past the end of the one-day grant
+    client = client_for(role, matrix_app, world)
+
+    response = send(client, route, world, role)
+
+    assert_sane(response)                        # no 5xx, no stack trace
+    body = visible_text(response)
+    expected = route.expect[role]
+    assert response.status_code == expected, (
+        f"{role}: {response.status_code}, expected {expected}: "
+        f"{error_message(body) or body[:300]}")
+    if role != "member_a":
+        for secret in world.secrets(role):
+            assert secret not in body, f"{role} saw {secret!r}"
+    if response.status_code == 302 and route.rule.startswith(("/member/", "/console/")) \
+            and role not in MEMBERS:
+        assert location_path(response) == "/login"
+
+
+def test_the_grant_brand_reads_exactly_what_was_granted(matrix_app: Flask,
+                                                        world: World) -> None:
+    response = matrix_app.test_client().get(
+        "/api/v1/member/profile", headers=bearer(world.brands["brand_grant"].token),
+        query_string={"fields": "given_name,family_name,city,phone"})
+    assert response.status_code == 200
+    body = response.get_json()
+    assert body["profile"] == {"given_name": "Alice", "city": "Leiden"}
+    assert body["withheld"] == ["family_name", "phone"]
+
+
+def test_an_officer_is_member_b_everywhere_but_the_console() -> None:
+    # Officers get no view of other members: outside the console, the table gives them what
+    # it gives any other member.
+    for route in ROUTES:
+        if not route.rule.startswith("/console/"):
+            assert route.expect["officer"] == route.expect["member_b"], route.id
