@@ -1,26 +1,31 @@
-"""The brand API's access log: which brand read which of a member's fields, when, and why.
+"""The member's view of brand reads ("Who read what"): which brand read which fields, when, why.
 
-The ledger (``consent/ledger.py``) is the tamper-evident record of every brand read; this table
-is the member's view of the same reads ("Who read what"), kept in the data store beside the
-member so it can be listed newest first, paged and counted per day in SQL, and so it goes when
-the member goes. Numbered migrations of its own, recorded in ``gateway_access_migrations``
-(after the gateway's: rows reference ``oauth_clients``), which also hold the per-client request
-counters of :mod:`brand_gateway.rate_limits`.
+Served from the ledger itself: every brand read is a ledger entry (``consent/ledger.py``), and
+the ledger's access index (``consent/access_index.py``), written in the same transaction as the
+entry, finds a member's reads by their principal. So a read writes nothing to the data store,
+the page and the tamper-evident record cannot disagree, and each row is the entry (its seq is
+shown). Brand names come from the data store.
+
+The data store kept a table of its own for this (``api_access_log``) and the request counters
+(``api_rate_limits``), created by this layer's migration 1 in ``gateway_access_migrations``;
+migration 2 drops both: the reads are in the ledger (the index was built from its entries) and
+the counters moved to ``ledger.db`` (:mod:`brand_gateway.rate_limits`).
 
 Invariants:
 - A row names fields, never their values; the purpose is a DPV code, the brand and client ids,
-  and the seq of the ledger entry that records the same read.
-- Rows are appended, never updated; they cascade on ``members(id)``, so an erased member's
-  reads are gone with them (the ledger keeps only pseudonyms and so needs no erasure).
+  and the seq of the ledger entry.
+- Nothing here writes. The ledger holds pseudonyms only and is never erased; an erased member's
+  reads are unreachable all the same (see ``consent/access_index.py``).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import json
-from collections.abc import Sequence
 from dataclasses import dataclass
 
+from consent.access_index import AccessIndex
+from consent.events import EventTag
+from consent.ledger import Ledger
 from vault.clock import Clock
 from vault.migrations import LayerMigrations, Migration
 from vault.storage import Database
@@ -28,7 +33,6 @@ from vault.storage import Database
 TABLE = "gateway_access_migrations"
 PROFILE = "profile"
 FEEDBACK = "feedback"
-RESOURCES = (PROFILE, FEEDBACK)
 DAY = 86_400
 
 ACCESS_MIGRATIONS: tuple[Migration, ...] = (
@@ -56,7 +60,17 @@ ACCESS_MIGRATIONS: tuple[Migration, ...] = (
         ) WITHOUT ROWID;
         """,
     ),
+    Migration(
+        2,
+        "drop_access_log_rate_limits",
+        # The reads are served from the ledger's access index, the counters are in ledger.db.
+        """
+        DROP TABLE api_access_log;
+        DROP TABLE api_rate_limits;
+        """,
+    ),
 )
+RESOURCE_OF = {EventTag.ACCESS_PROFILE_READ: PROFILE, EventTag.ACCESS_FEEDBACK_READ: FEEDBACK}
 
 
 @dataclass(frozen=True)
@@ -96,51 +110,46 @@ class DailyReads:
 
 
 class AccessLog:
-    """Appends brand reads and lists them for their member."""
+    """Lists a member's reads from the ledger, by the member's ledger principal."""
 
-    def __init__(self, *, database: Database, clock: Clock) -> None:
+    def __init__(self, *, ledger: Ledger, database: Database, clock: Clock) -> None:
+        self._index = AccessIndex(ledger.database)
         self._db = database
         self._clock = clock
 
-    def record(self, *, member_id: str, brand_id: str, client_id: str, resource: str,
-               purpose: str, fields: Sequence[str], ledger_seq: int | None) -> None:
-        if resource not in RESOURCES:
-            raise ValueError(f"unknown resource {resource!r}")
-        with self._db.transaction():       # the write lock waited for in short steps
-            self._db.execute(
-                "INSERT INTO api_access_log (member_id, brand_id, client_id, resource, purpose,"
-                " fields, ledger_seq, read_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                (member_id, brand_id, client_id, resource, purpose, json.dumps(list(fields)),
-                 ledger_seq, int(self._clock())))
-
-    def page(self, member_id: str, *, page: int = 1, per_page: int = 50) -> AccessPage:
+    def page(self, principal: str, *, page: int = 1, per_page: int = 50) -> AccessPage:
         """The member's reads, newest first; ``page`` counts from 1 (past the end: empty)."""
         page, per_page = max(1, page), max(1, per_page)
-        total = self._db.one("SELECT count(*) FROM api_access_log WHERE member_id = ?",
-                             (member_id,))[0]
-        rows = self._db.all(
-            "SELECT a.*, b.name AS brand_name FROM api_access_log AS a"
-            " JOIN brands AS b ON b.id = a.brand_id WHERE a.member_id = ?"
-            " ORDER BY a.read_at DESC, a.id DESC LIMIT ? OFFSET ?",
-            (member_id, per_page, (page - 1) * per_page))
-        records = tuple(
-            AccessRecord(r["id"], r["brand_id"], r["brand_name"], r["client_id"],
-                         r["resource"], r["purpose"], tuple(json.loads(r["fields"])),
-                         r["ledger_seq"], r["read_at"]) for r in rows)
-        return AccessPage(records, page, per_page, int(total))
+        total = self._index.count(principal)
+        reads = self._index.reads(principal, limit=per_page, offset=(page - 1) * per_page)
+        names = self._brand_names({read.brand_id for read in reads})
+        records = []
+        for read in reads:
+            details = read.entry.details
+            records.append(AccessRecord(
+                read.entry.seq, read.brand_id, names.get(read.brand_id, read.brand_id),
+                str(details.get("client", "")), RESOURCE_OF[read.entry.tag],
+                str(details.get("purpose", "")), tuple(details.get("fields", ())),
+                read.entry.seq, read.read_at))
+        return AccessPage(tuple(records), page, per_page, total)
 
-    def daily(self, member_id: str, *, days: int = 14) -> list[DailyReads]:
+    def daily(self, principal: str, *, days: int = 14) -> list[DailyReads]:
         """Reads per brand per UTC day over the last ``days`` days, today included."""
         today = int(self._clock()) // DAY
-        rows = self._db.all(
-            "SELECT a.read_at / ? AS day, b.name AS brand_name, count(*) AS reads"
-            " FROM api_access_log AS a JOIN brands AS b ON b.id = a.brand_id"
-            " WHERE a.member_id = ? AND a.read_at >= ? GROUP BY day, a.brand_id"
-            " ORDER BY day, brand_name",
-            (DAY, member_id, (today - days + 1) * DAY))
+        rows = self._index.daily(principal, since=(today - days + 1) * DAY, day=DAY)
+        names = self._brand_names({row.brand_id for row in rows})
         epoch = dt.date(1970, 1, 1)
-        return [DailyReads(epoch + dt.timedelta(days=r["day"]), r["brand_name"], r["reads"])
-                for r in rows]
+        daily = [DailyReads(epoch + dt.timedelta(days=row.day),
+                            names.get(row.brand_id, row.brand_id), row.reads) for row in rows]
+        return sorted(daily, key=lambda d: (d.day, d.brand_name))
+
+    def _brand_names(self, brand_ids: set[str]) -> dict[str, str]:
+        if not brand_ids:
+            return {}
+        wanted = sorted(brand_ids)
+        rows = self._db.all(f"SELECT id, name FROM brands WHERE id IN"
+                            f" ({','.join('?' * len(wanted))})", wanted)
+        return {row["id"]: row["name"] for row in rows}
 
 
 _LAYER = LayerMigrations("brand API access", TABLE, ACCESS_MIGRATIONS)

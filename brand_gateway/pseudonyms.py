@@ -52,22 +52,34 @@ class PairwisePseudonyms:
     def pairwise_id(self, member_id: str, brand_id: str) -> str:
         """The pseudonym to give ``brand_id`` for ``member_id``, recorded so it resolves.
 
-        Idempotent; :class:`NotFoundError` if the member or the brand does not exist.
+        Idempotent, and a read once recorded (no write transaction, no write lock);
+        :class:`NotFoundError` if the member or the brand does not exist.
         """
+        pairwise = self.recorded_id(member_id, brand_id)
+        return pairwise if pairwise is not None else self.record(member_id, brand_id)
+
+    def recorded_id(self, member_id: str, brand_id: str) -> str | None:
+        """The pseudonym of ``member_id`` for ``brand_id`` if it has been handed out (it
+        resolves), else ``None``. A read only: usable inside a read snapshot."""
         pairwise = self.compute(member_id, brand_id)
         known = self._db.one(
             "SELECT 1 FROM pairwise_subjects WHERE brand_id = ? AND pairwise_id = ?",
             (brand_id, pairwise),
         )
-        if known is None:
-            try:
+        return None if known is None else pairwise
+
+    def record(self, member_id: str, brand_id: str) -> str:
+        """Record the pseudonym of ``member_id`` for ``brand_id`` (idempotent) and return it."""
+        pairwise = self.compute(member_id, brand_id)
+        try:
+            with self._db.transaction():
                 self._db.execute(
                     "INSERT OR IGNORE INTO pairwise_subjects (brand_id, pairwise_id, member_id)"
                     " VALUES (?, ?, ?)",
                     (brand_id, pairwise, member_id),
                 )
-            except ConstraintViolation:
-                raise NotFoundError("no such member or brand") from None
+        except ConstraintViolation:
+            raise NotFoundError("no such member or brand") from None
         return pairwise
 
     def member_for(self, pairwise: str, brand_id: str) -> str:

@@ -1,10 +1,23 @@
 """Per-client request limits of the brand API: a fixed one-minute window, shared by all workers.
 
-Why in the data store: gunicorn's workers share no memory, and a per-worker counter would let a
-client make ``workers x limit`` requests. Each request costs one statement: an UPSERT that
-starts a new window or adds one to the current one and returns the count (``RETURNING``), atomic
-under SQLite's write lock, so concurrent workers never lose a count and a request is served only
-if its own count is within the limit. No read-then-write, one row per client (no clean-up job).
+Where the counters live: in ``ledger.db`` (table ``api_rate_limits``, ledger migration 2, not
+part of the Merkle tree), and the :class:`RateLimiter` is given the ledger's connection. Why:
+
+- Shared by the workers: gunicorn's workers share no memory, and a per-worker counter would let
+  a client make ``workers x limit`` requests. Each count is one UPSERT that starts a new window
+  or adds one to the current one and returns the count (``RETURNING``), atomic under the
+  store's write lock, so concurrent workers never lose a count and a request is served only if
+  its own count is within the limit. No read-then-write, one row per client (no clean-up job).
+- Not the data store: a member-data read appends a ledger entry, so it takes the ledger's write
+  lock anyway, and :mod:`web.api` counts in that same transaction (one more statement). In the
+  data store the count was a write transaction per read of its own, and every data-store commit
+  makes the other workers drop their page cache of it (SQLCipher then re-reads and decrypts it).
+  Now an API read writes nothing to the data store.
+- The trade-off: ``ledger.db`` also holds these operational counters, updated in place, beside
+  the append-only record. They are client ids and integers, no personal data, and outside
+  everything the ledger signs or proves. A per-worker allowance synchronised in batches was the
+  other choice: no write at all, but up to ``workers x batch`` requests over the limit and a
+  batch bookkeeping of its own, for no gain here since the ledger write is paid either way.
 
 Why a fixed window and not a sliding one: one integer per client, one statement. The cost is
 that a client may spend its limit at the end of one window and again at the start of the next
@@ -44,6 +57,9 @@ class Allowance:
 
 
 class RateLimiter:
+    """Counts requests per client in the ``api_rate_limits`` table of ``database`` (the
+    ledger's connection, see the module docstring)."""
+
     def __init__(self, *, database: Database, clock: Clock, limit: int = DEFAULT_LIMIT,
                  window: int = WINDOW) -> None:
         if limit < 1 or window < 1:

@@ -7,11 +7,23 @@ Its own SQLCipher file, ``ledger.db`` in the vault home, keyed with
     tree_nodes   position -> hash   every perfect subtree, leaves included (consent/merkle.py)
     checkpoints  tree_size -> root, time, signed note (consent/checkpoints.py)
 
+and, outside the tree (nothing in them is signed or proved; migration 2):
+
+    access_index     principal, seq -> brand, time: the brand reads of each member, written
+                     with their entries (consent/access_index.py)
+    api_rate_limits  client -> window, count: the brand API's per-client request counters
+                     (brand_gateway/rate_limits.py), updated in place. Operational, not a
+                     record: they live here because every brand read already takes the ledger's
+                     write lock to append its entry, so counting in that transaction costs a
+                     statement, where the data store would cost a write transaction (and every
+                     worker's page cache of the data store) per read.
+
 Invariants:
 
 - Append-only: entries, tree nodes and checkpoints are never updated or deleted. An append writes
-  the entry and the subtrees it completes in one transaction, so the tree always covers exactly
-  the entries (``2n - popcount(n)`` nodes for ``n`` entries).
+  the entry, the subtrees it completes and its access-index row in one transaction, so the tree
+  always covers exactly the entries (``2n - popcount(n)`` nodes for ``n`` entries) and the index
+  exactly the brand reads among them.
 - Entries hold pseudonyms and digests, never personal data (refused with PersonalDataError), so
   erasing a member never touches the ledger.
 - The ledger never signs two inconsistent checkpoints: before signing tree size ``n2`` it checks,
@@ -46,6 +58,7 @@ from vault.keys import MasterKey
 from vault.migrations import Migration
 from vault.storage import Database
 
+from . import access_index
 from .checkpoints import CheckpointBody, Ed25519NoteSigner, Ed25519NoteVerifier, b64encode
 from .errors import (
     InconsistentCheckpointError,
@@ -99,6 +112,18 @@ LEDGER_MIGRATIONS: tuple[Migration, ...] = (
             signed_at   TEXT NOT NULL,             -- UTC ISO 8601
             note        TEXT NOT NULL              -- C2SP signed note, tlog-checkpoint body
         );
+        """,
+    ),
+    Migration(
+        2,
+        "access_index_rate_limits",
+        access_index.MIGRATION_SQL + """
+        -- Fixed-window request counters, one row per client (brand_gateway/rate_limits.py).
+        CREATE TABLE api_rate_limits (
+            client_id     TEXT PRIMARY KEY,
+            window_start  INTEGER NOT NULL,
+            used          INTEGER NOT NULL
+        ) WITHOUT ROWID;
         """,
     ),
 )
@@ -427,8 +452,9 @@ class Ledger:
             self._sync()
         assert self._frontier is not None
         frontier = self._frontier.copy()           # adopted only once the rows are written
-        time = utc_time(self._clock())
-        entries, entry_rows, node_rows = [], [], []
+        now = self._clock()
+        time, read_at = utc_time(now), int(now)
+        entries, entry_rows, node_rows, index_rows = [], [], [], []
         for event in events:
             seq = frontier.size
             body = canonical_body(seq, time, event)
@@ -437,11 +463,16 @@ class Ledger:
             for offset, completed in enumerate(frontier.append(leaf)):
                 node_rows.append((first + offset, completed))
             entry_rows.append((seq, body))
+            indexed = access_index.index_row(seq, read_at, event)
+            if indexed is not None:
+                index_rows.append(indexed)
             entries.append(LedgerEntry(seq, time, EventTag(event.tag), event.actor,
                                        event.details, body, leaf))
         self.database.executemany("INSERT INTO entries (seq, body) VALUES (?, ?)", entry_rows)
         self.database.executemany(
             "INSERT INTO tree_nodes (position, hash) VALUES (?, ?)", node_rows)
+        if index_rows:
+            self.database.executemany(access_index.INSERT, index_rows)
         self._frontier = frontier
         return entries
 

@@ -189,8 +189,8 @@ class Database:
         """``BEGIN IMMEDIATE``, waiting for the write lock in steps of 50 µs to 1 ms.
 
         SQLite's own busy handler sleeps 1, 2, 5, 10, 15... ms between tries. Gunicorn workers
-        that each commit a few short transactions per request (the brand API: its ledger entry
-        and access-log row) collide on the write lock often, and each collision then cost a
+        that each commit a short transaction per request (the brand API: its ledger entry and
+        rate count) collide on the write lock often, and each collision then cost a
         millisecond or more for a lock held a tenth of that. So the handler is off (timeout 0)
         while this polls, and back on for every other statement; the total wait is bounded by
         the same :data:`BUSY_TIMEOUT_MS`.

@@ -1,8 +1,8 @@
 """The member's "Who read what" page: every brand read of their shared data, newest first.
 
 Like every member page: signed-in members only (default deny) and only their own reads. The
-rows come from the access log the brand API writes with each read
-(:mod:`brand_gateway.access_log`); each names the ledger entry that records the same read. The
+rows are the ledger entries the brand API appends with each read, found by the member's
+principal in the ledger's access index (:mod:`brand_gateway.access_log`); each names its seq. The
 chart of reads per brand per day is inline SVG drawn here on the server: no script, no request
 of its own.
 """
@@ -20,7 +20,7 @@ from consent.vocabulary import PURPOSE_BY_CODE
 
 from .consents import field_label
 from .member import require_member
-from .vaults import get_vault
+from .vaults import get_consent, get_vault
 
 bp = Blueprint("access", __name__, url_prefix="/member")
 bp.before_request(require_member)
@@ -64,11 +64,13 @@ def chart(daily: list[DailyReads], today: dt.date, days: int = CHART_DAYS) -> Ch
 @bp.get("/access")
 def reads() -> str:
     vault = get_vault()
+    consent = get_consent()
     page = request.args.get("page", default=1, type=int) or 1
     page = min(max(page, 1), MAX_PAGE)
-    log = AccessLog(database=vault.data, clock=vault.clock)
-    listing = log.page(g.member_id, page=page, per_page=PER_PAGE)
+    log = AccessLog(ledger=consent.ledger, database=vault.data, clock=vault.clock)
+    principal = consent.principal(g.member_id)
+    listing = log.page(principal, page=page, per_page=PER_PAGE)
     today = dt.date(1970, 1, 1) + dt.timedelta(days=int(vault.clock()) // DAY)
     return render_template(
-        "access.html", listing=listing, chart=chart(log.daily(g.member_id), today),
+        "access.html", listing=listing, chart=chart(log.daily(principal), today),
         purposes=PURPOSE_BY_CODE, field_label=field_label)

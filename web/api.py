@@ -13,10 +13,13 @@ token, ``error="insufficient_scope"`` (403) for a brand-level token on a member 
 ``error="invalid_request"`` (400) for a token sent elsewhere. ``429`` carries ``Retry-After``.
 
 Per member-data read: in one read snapshot of the data store, one token lookup (token and
-family in one join), the client, a look at its rate, one policy load (grants and terms) and one
-profile read that opens only the fields it may release; then one write transaction with the
-rate-limit count, the pairwise subject, the ledger append and the access-log row. Nothing is
-kept between requests but the connections (:mod:`web.vaults`). What the filtering means
+family in one join), the client, a look at its rate, one policy load (grants and terms), one
+profile read that opens only the fields it may release and a look for the member's pairwise
+subject; then one ledger transaction with the rate-limit count and the ledger entry (which the
+ledger indexes for the member's "Who read what", :mod:`brand_gateway.access_log`). A read writes
+nothing to the data store (the subject's mapping once per member and brand, the first time), so
+no worker's data-store page cache is dropped by another's reads. Nothing is kept between
+requests but the connections (:mod:`web.vaults`). What the filtering means
 (withheld fields, whose feedback) is in :mod:`brand_gateway.member_data`; the response shapes
 are in :mod:`web.api_schemas` and served as OpenAPI 3.1 at ``/api/v1/openapi.json``.
 """
@@ -36,7 +39,7 @@ from marshmallow import Schema
 from marshmallow import ValidationError as SchemaError
 from werkzeug.routing import BuildError
 
-from brand_gateway.access_log import FEEDBACK, PROFILE, AccessLog
+from brand_gateway.access_log import FEEDBACK, PROFILE
 from brand_gateway.api_errors import (
     InvalidRequestError,
     InvalidTokenError,
@@ -142,7 +145,8 @@ def authenticate(*, count: bool = True) -> Caller:
 
 
 def _limiter() -> RateLimiter:
-    return RateLimiter(database=get_vault().data, clock=_clock(),
+    # The counters are in ledger.db: see brand_gateway.rate_limits for why.
+    return RateLimiter(database=get_consent().ledger.database, clock=_clock(),
                        limit=current_app.config["VRMVAULT_API_RATE_LIMIT"])
 
 
@@ -172,10 +176,13 @@ def _access(caller: Caller) -> MemberAccess:
     return member_access(caller.token, policy, caller.now)
 
 
-def _subject(member_id: str, brand_id: str) -> str:
+def _pseudonyms() -> PairwisePseudonyms:
     vault = get_vault()
-    return PairwisePseudonyms.from_master(database=vault.data, master=vault.master
-                                          ).pairwise_id(member_id, brand_id)
+    return PairwisePseudonyms.from_master(database=vault.data, master=vault.master)
+
+
+def _subject(member_id: str, brand_id: str) -> str:
+    return _pseudonyms().pairwise_id(member_id, brand_id)
 
 
 class _SpentError(Exception):
@@ -214,38 +221,36 @@ def _read_as_caller(read: Callable[[Caller], R]) -> tuple[Caller, R]:
         raise
 
 
-def _record_read(caller: Caller, member_id: str, *, resource: str, purpose: str,
-                 fields: Iterable[str], grant_ids: list[str], **extra: Any) -> str:
+def _record_read(caller: Caller, member_id: str, subject: str | None, *, resource: str,
+                 purpose: str, fields: Iterable[str], grant_ids: list[str], **extra: Any) -> str:
     """Count the request; within the client's rate, record the read in the ledger (pseudonyms
-    and names only, no values) and in the member's access log, before the data leaves: a read
-    that cannot be recorded is not served. The member's pairwise subject for the response.
+    and names only, no values; the ledger indexes it for the member's access page) before the
+    data leaves: a read that cannot be recorded is not served. The member's pairwise subject
+    for the response: ``subject`` if the read phase found it handed out already, else recorded
+    now.
 
-    One data-store transaction holds the count, the subject's mapping and the access-log row,
-    and the ledger append inside it (the data store's write lock, then the ledger's, the order
-    the consent services take them in too): past the limit, only the count commits and nothing
-    is recorded or served (429).
+    One ledger transaction holds the count and the entry: past the limit, only the count
+    commits and nothing is recorded or served (429). The data store is not written, except for
+    the subject's mapping the first time this brand reads this member, after the entry (so only
+    an id actually handed out resolves; the data store's write lock is never taken while the
+    ledger's is held, the order the consent services take them in).
     """
-    vault = get_vault()
     consent = get_consent()
-    names = list(fields)
-    with vault.data.transaction():
+    ledger = consent.ledger
+    brand_id = caller.client.brand_id
+    with ledger.transaction():
         allowance = _limiter().count(caller.client.client_id)
         if not allowance.exceeded:
-            subject = _subject(member_id, caller.client.brand_id)
-            entry = consent.ledger.record_event(
+            ledger.record_event(
                 tag=(EventTag.ACCESS_PROFILE_READ if resource == PROFILE
                      else EventTag.ACCESS_FEEDBACK_READ),
-                actor="brand:" + caller.client.brand_id,
+                actor="brand:" + brand_id,
                 details={"member": consent.principal(member_id),
                          "client": caller.client.client_id, "purpose": purpose,
-                         "fields": names, "grants": grant_ids, **extra})
-            AccessLog(database=vault.data, clock=_clock()).record(
-                member_id=member_id, brand_id=caller.client.brand_id,
-                client_id=caller.client.client_id, resource=resource, purpose=purpose,
-                fields=names, ledger_seq=entry.seq)
+                         "fields": list(fields), "grants": grant_ids, **extra})
     if allowance.exceeded:
         raise allowance.refusal()
-    return subject
+    return subject if subject is not None else _subject(member_id, brand_id)
 
 
 def _json(body: dict[str, Any]) -> Response:
@@ -279,25 +284,28 @@ def member() -> Response:
 
 @bp.get("/member/profile")
 def profile() -> Response:
-    def read(caller: Caller) -> tuple[MemberAccess, PurposeAccess, ProfileRelease]:
+    def read(caller: Caller) -> tuple[MemberAccess, PurposeAccess, ProfileRelease, str | None]:
         query = load_query(_PROFILE_QUERY)
         access = _access(caller)
         purpose = access.for_purpose(query.get("purpose"))
         profiles = get_vault().profile
-        return access, purpose, release_profile(
-            purpose, query.get("field_names"),
-            lambda fields: profiles.read(access.member_id, fields))
+        release = release_profile(purpose, query.get("field_names"),
+                                  lambda fields: profiles.read(access.member_id, fields))
+        return access, purpose, release, _pseudonyms().recorded_id(access.member_id,
+                                                                  caller.client.brand_id)
 
-    caller, (access, purpose, release) = _read_as_caller(read)
-    subject = _record_read(caller, access.member_id, resource=PROFILE, purpose=purpose.purpose,
-                           fields=release.values, grant_ids=release.grant_ids)
+    caller, (access, purpose, release, subject) = _read_as_caller(read)
+    subject = _record_read(caller, access.member_id, subject, resource=PROFILE,
+                           purpose=purpose.purpose, fields=release.values,
+                           grant_ids=release.grant_ids)
     return _json({"subject": subject, "purpose": purpose.purpose, "profile": release.values,
                   "withheld": list(release.withheld)})
 
 
 @bp.get("/member/feedback")
 def feedback() -> Response:
-    def read(caller: Caller) -> tuple[MemberAccess, PurposeAccess, FeedbackRelease, int, int]:
+    def read(caller: Caller) -> tuple[MemberAccess, PurposeAccess, FeedbackRelease, int, int,
+                                      str | None]:
         query = load_query(_FEEDBACK_QUERY)
         access = _access(caller)
         purpose = access.for_purpose(query.get("purpose"))
@@ -305,12 +313,14 @@ def feedback() -> Response:
         limit, offset = query["limit"], query["offset"]
         return access, purpose, release_feedback(
             purpose, caller.client.brand_id, lambda: journal.for_member(access.member_id),
-            limit=limit, offset=offset), limit, offset
+            limit=limit, offset=offset), limit, offset, _pseudonyms().recorded_id(
+                access.member_id, caller.client.brand_id)
 
-    caller, (access, purpose, release, limit, offset) = _read_as_caller(read)
-    subject = _record_read(caller, access.member_id, resource=FEEDBACK, purpose=purpose.purpose,
-                 fields=[] if release.withheld else ["feedback"],
-                 grant_ids=release.grant_ids, entries=len(release.entries))
+    caller, (access, purpose, release, limit, offset, subject) = _read_as_caller(read)
+    subject = _record_read(caller, access.member_id, subject, resource=FEEDBACK,
+                           purpose=purpose.purpose,
+                           fields=[] if release.withheld else ["feedback"],
+                           grant_ids=release.grant_ids, entries=len(release.entries))
     return _json({"subject": subject, "purpose": purpose.purpose,
                   "entries": [_entry(e) for e in release.entries], "total": release.total,
                   "next_offset": offset + limit if offset + limit < release.total else None,

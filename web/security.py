@@ -84,21 +84,35 @@ def check_csrf() -> None:
         raise CsrfError()
 
 
+# Set on every response unless the view set its own (name, lower-case name, value).
+_DEFAULT_HEADERS = tuple((name, name.lower(), value) for name, value in (
+    ("Content-Security-Policy", CONTENT_SECURITY_POLICY),
+    ("X-Content-Type-Options", "nosniff"),
+    ("Referrer-Policy", "no-referrer"),
+    ("X-Frame-Options", "DENY"),
+    ("Cross-Origin-Opener-Policy", "same-origin"),
+    ("Permissions-Policy", "camera=(), microphone=(), geolocation=()"),
+))
+
+
 def set_security_headers(response: Response) -> Response:
     headers = response.headers
-    headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
-    headers.setdefault("X-Content-Type-Options", "nosniff")
-    headers.setdefault("Referrer-Policy", "no-referrer")
-    headers.setdefault("X-Frame-Options", "DENY")
-    headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
-    headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
+    # One pass over the few headers the view set, rather than a lookup per default: werkzeug's
+    # Headers.setdefault raises and catches an exception for each absent name, on every
+    # response (the brand API's hot path).
+    present = {name.lower() for name, _ in headers.items()}
+    for name, lower, value in _DEFAULT_HEADERS:
+        if lower not in present:
+            headers.add(name, value)
     if request.is_secure:
         headers.setdefault("Strict-Transport-Security", "max-age=63072000; includeSubDomains")
-    if request.path.startswith("/.well-known/") and "Cache-Control" in headers:
+    path = request.path
+    if path.startswith("/.well-known/") and "cache-control" in present:
         pass   # public, non-personal documents set their own caching
-    elif not request.path.startswith("/static/"):
+    elif not path.startswith("/static/"):
         headers["Cache-Control"] = "no-store"
-        headers.setdefault("Pragma", "no-cache")
+        if "pragma" not in present:
+            headers.add("Pragma", "no-cache")
     return response
 
 

@@ -399,7 +399,8 @@ def test_every_read_is_a_ledger_entry_without_personal_data(brand_client, issued
         body = entry.body.decode()
         for secret in (alice.id, alice.email, *ALICE.values()):
             assert secret not in body
-    records = AccessLog(database=vault.data, clock=vault.clock).page(alice.id).records
+    records = AccessLog(ledger=consent.ledger, database=vault.data, clock=vault.clock).page(
+        consent.principal(alice.id)).records
     assert [(r.resource, r.fields, r.ledger_seq) for r in records] == [
         ("feedback", (), size + 1), ("profile", ("given_name",), size)]
 
@@ -436,11 +437,27 @@ def test_the_access_page_is_paginated_newest_first(brand_client, api, alice, vel
     assert alice.client.get("/member/access?page=x").status_code == 200
 
 
-def test_erasing_the_member_erases_their_access_log(brand_client, issued, alice, vault):
+def test_a_read_writes_nothing_to_the_data_store_and_erasure_leaves_no_trace_of_it(
+        brand_client, issued, alice, vault, consent):
+    """The reads are served from the ledger's access index, not a table beside the member: an
+    erasure (which never touches the ledger) leaves no row naming the member, and what the index
+    holds is what the entries hold (the principal, the brand, seq and time)."""
+    get(brand_client, PROFILE, issued.token)               # the first read maps the subject
+    tables = [row[0] for row in vault.data.all("SELECT name FROM sqlite_master"
+                                               " WHERE type = 'table'")]
+    assert "api_access_log" not in tables and "api_rate_limits" not in tables
+    before = vault.data.one("PRAGMA data_version")[0]
     get(brand_client, PROFILE, issued.token)
-    assert vault.data.one("SELECT count(*) FROM api_access_log")[0] == 1
+    assert vault.data.one("PRAGMA data_version")[0] == before     # no commit by anyone
+    principal = consent.principal(alice.id)
+    rows = consent.ledger.database.all("SELECT principal, seq, brand_id FROM access_index")
+    assert [(r[0], r[2]) for r in rows] == [(principal, issued.client.brand_id)] * 2
+    for row in rows:
+        assert consent.ledger.entry(row[1]).details["member"] == principal
     vault.erasure.erase(alice.id)
-    assert vault.data.one("SELECT count(*) FROM api_access_log")[0] == 0
+    assert vault.data.one("SELECT count(*) FROM members WHERE id = ?", (alice.id,))[0] == 0
+    assert vault.data.one("SELECT count(*) FROM pairwise_subjects WHERE member_id = ?",
+                          (alice.id,))[0] == 0
 
 
 # -- the OpenAPI document -------------------------------------------------------------------------

@@ -13,6 +13,7 @@ import pytest
 from flask import Flask
 
 from brand_gateway.access_log import AccessLog
+from consent.ledger import Ledger
 from tests.brand_api_support import BrandApi, IssuedToken
 from vault.home import Vault
 from web.app import create_app
@@ -72,10 +73,11 @@ def test_a_withdrawal_in_one_worker_fails_the_next_read_in_another(app, other_wo
 
 
 def test_a_read_through_one_worker_is_recorded_for_the_other(app, other_worker, issued, vault,
-                                                            alice):
+                                                            alice, consent):
     read(app, issued)
     read(other_worker, issued)
-    assert AccessLog(database=vault.data, clock=vault.clock).page(alice.id).total == 2
+    log = AccessLog(ledger=consent.ledger, database=vault.data, clock=vault.clock)
+    assert log.page(consent.principal(alice.id)).total == 2
     page = alice.client.get("/member/access").get_data(as_text=True)
     assert "Reads (2)" in page
 
@@ -84,11 +86,12 @@ def test_a_failed_request_hands_its_connections_back_clean(app, issued, vault, c
                                                            monkeypatch):
     assert read(app, issued).status_code == 200
     size = consent.ledger.size
+    indexed = consent.ledger.database.one("SELECT count(*) FROM access_index")[0]
 
-    def broken(self: AccessLog, **fields: Any) -> None:
+    def broken(self: Ledger, events: Any) -> None:
         raise RuntimeError("the disk is full")
 
-    monkeypatch.setattr(AccessLog, "record", broken)
+    monkeypatch.setattr(Ledger, "_append", broken)
     assert read(app, issued).status_code == 500
     idle = pool(app)._idle
     assert idle, "the connections were not given back"
@@ -97,14 +100,15 @@ def test_a_failed_request_hands_its_connections_back_clean(app, issued, vault, c
         assert connections.stores.keys.end_use() is False
         assert connections.consent is not None
         assert connections.consent.ledger.database.end_use() is False
-    # The read's ledger entry had committed (the ledger is appended before the access log,
-    # as before); its count and access-log row rolled back with the data transaction.
-    assert consent.ledger.size == size + 1
-    assert vault.data.one("SELECT count(*) FROM api_access_log")[0] == 1
+    # The ledger transaction rolled back as a whole: no entry, no index row (the count too).
+    assert consent.ledger.size == size
+    assert consent.ledger.database.one("SELECT count(*) FROM access_index")[0] == indexed
     monkeypatch.undo()
-    with vault.data.transaction():                              # no lock is held elsewhere
-        vault.data.execute("UPDATE members SET created_at = created_at")
+    for database in (vault.data, consent.ledger.database):
+        with database.transaction():                            # no lock is held elsewhere
+            pass
     assert read(app, issued).status_code == 200
+    assert consent.ledger.size == size + 1
 
 
 def test_connections_are_never_shared_across_a_fork(app, issued, monkeypatch):

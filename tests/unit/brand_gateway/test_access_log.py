@@ -1,4 +1,5 @@
-"""The brand API's access log, its migrations and the per-client rate limiter, on a real store."""
+"""The member's access log (served from the ledger's access index), its migrations and the
+per-client rate limiter (counters in ledger.db), on real stores."""
 
 from __future__ import annotations
 
@@ -15,6 +16,9 @@ from brand_gateway.api_errors import RateLimitedError
 from brand_gateway.clients import ClientRegistry
 from brand_gateway.rate_limits import RateLimiter
 from consent import storage as consent_storage
+from consent.context import Consent
+from consent.events import EventTag
+from consent.ledger import Ledger, open_ledger
 from vault.clock import FrozenClock
 from vault.errors import StoreError
 from vault.home import Vault, VaultHome
@@ -30,8 +34,26 @@ def client(registry: ClientRegistry):
 
 
 @pytest.fixture
-def log(vault: Vault, clock: FrozenClock) -> AccessLog:
-    return AccessLog(database=vault.data, clock=clock)
+def ledger(consent: Consent) -> Ledger:
+    return consent.ledger
+
+
+@pytest.fixture
+def log(vault: Vault, ledger: Ledger, clock: FrozenClock) -> AccessLog:
+    return AccessLog(ledger=ledger, database=vault.data, clock=clock)
+
+
+@pytest.fixture
+def principal(consent: Consent, member_id: str) -> str:
+    return consent.principal(member_id)
+
+
+def record(ledger: Ledger, principal: str, client, *, tag=EventTag.ACCESS_PROFILE_READ,
+           purpose: str = "dpv:Personalisation", fields=("given_name",)) -> int:
+    """A read as the brand API records it."""
+    return ledger.record_event(tag=tag, actor="brand:" + client.brand_id, details={
+        "member": principal, "client": client.client_id, "purpose": purpose,
+        "fields": list(fields), "grants": ["g-1"]}).seq
 
 
 def test_migrations_apply_once_in_their_own_table(tmp_path: Path) -> None:
@@ -43,43 +65,68 @@ def test_migrations_apply_once_in_their_own_table(tmp_path: Path) -> None:
         token_storage.initialise(opened.data)
         with pytest.raises(StoreError, match="vrmvault init"):
             access_log.require_current(opened.data)
-        assert access_log.initialise(opened.data) == ["api_access_log_rate_limits"]
+        assert access_log.initialise(opened.data) == ["api_access_log_rate_limits",
+                                                      "drop_access_log_rate_limits"]
         assert access_log.initialise(opened.data) == []
         access_log.require_current(opened.data)
 
 
-def test_reads_are_listed_newest_first_and_paged(log, vault, member_id, client, clock):
+def test_reads_are_listed_newest_first_and_paged(log, ledger, principal, client, clock):
+    seqs = []
     for minute in range(5):
-        log.record(member_id=member_id, brand_id=client.brand_id, client_id=client.client_id,
-                   resource="profile", purpose="dpv:Personalisation",
-                   fields=["given_name", f"f{minute}"], ledger_seq=minute)
+        seqs.append(record(ledger, principal, client, fields=["given_name", f"f{minute}"]))
         clock.advance(60)
-    page = log.page(member_id, page=1, per_page=2)
+    page = log.page(principal, page=1, per_page=2)
     assert page.total == 5 and page.pages == 3
-    assert [r.ledger_seq for r in page.records] == [4, 3]
-    assert page.records[0].brand_name == "Velo Bikes"
-    assert page.records[0].fields == ("given_name", "f4")
-    assert [r.ledger_seq for r in log.page(member_id, page=3, per_page=2).records] == [0]
-    assert log.page(member_id, page=9, per_page=2).records == ()
-    assert log.page("someone-else").total == 0
+    assert [r.ledger_seq for r in page.records] == [seqs[4], seqs[3]]
+    first = page.records[0]
+    assert (first.brand_name, first.client_id, first.resource, first.purpose) == (
+        "Velo Bikes", client.client_id, "profile", "dpv:Personalisation")
+    assert first.fields == ("given_name", "f4")
+    assert first.read_at == int(clock()) - 60
+    assert [r.ledger_seq for r in log.page(principal, page=3, per_page=2).records] == [seqs[0]]
+    assert log.page(principal, page=9, per_page=2).records == ()
+    assert log.page("member:someone-else").total == 0
 
 
-def test_values_cannot_be_logged_as_a_resource(log, member_id, client):
-    with pytest.raises(ValueError):
-        log.record(member_id=member_id, brand_id=client.brand_id, client_id=client.client_id,
-                   resource="everything", purpose="dpv:Personalisation", fields=[],
-                   ledger_seq=None)
+def test_only_brand_reads_of_a_member_are_indexed(log, ledger, principal, client):
+    ledger.record_event(tag=EventTag.ACCESS_PROFILE_READ, actor="brand:" + client.brand_id,
+                        details={"fields": []})                       # no member
+    ledger.record_event(tag=EventTag.ACCESS_PROFILE_READ, actor="someone",
+                        details={"member": principal})                # not a brand
+    ledger.record_event(tag=EventTag.CONSENT_GRANT_GIVEN, actor=principal,
+                        details={"member": principal})                # not a read
+    assert log.page(principal).total == 0
+    seq = record(ledger, principal, client, tag=EventTag.ACCESS_FEEDBACK_READ, fields=[])
+    assert [(r.ledger_seq, r.resource) for r in log.page(principal).records] == [
+        (seq, "feedback")]
 
 
-def test_daily_counts_and_the_chart(log, member_id, client, clock, registry):
+def test_a_ledger_migrated_to_the_index_finds_the_reads_it_already_held(
+        vault_home: VaultHome, clock, client, principal):
+    """Ledger migration 2 builds the index from the entries appended before it."""
+    with open_ledger(vault_home, vault_home.master_key({}), clock=clock) as ledger:
+        seq = record(ledger, principal, client)
+        other = record(ledger, "member:another", client)
+        expected = ledger.database.all("SELECT * FROM access_index ORDER BY seq")
+        ledger.database.execute("DELETE FROM access_index")
+        ledger.database.execute("DROP TABLE api_rate_limits")
+        ledger.database.execute("DROP TABLE access_index")
+        ledger.database.execute("DELETE FROM schema_migrations WHERE number = 2")
+    with open_ledger(vault_home, vault_home.master_key({}), clock=clock) as ledger:
+        rebuilt = ledger.database.all("SELECT * FROM access_index ORDER BY seq")
+        assert [tuple(r) for r in rebuilt] == [tuple(r) for r in expected]
+        assert [r[1] for r in rebuilt] == [seq, other]
+
+
+def test_daily_counts_and_the_chart(log, ledger, principal, client, clock, registry):
     other, _ = registry.create("Fresh Grocer", [CALLBACK])
     for days_ago, who in ((20, client), (1, client), (1, client), (0, other)):
         clock.now = 1_800_000_000 - days_ago * 86_400
-        log.record(member_id=member_id, brand_id=who.brand_id, client_id=who.client_id,
-                   resource="feedback", purpose="dpv:CustomerCare", fields=["feedback"],
-                   ledger_seq=None)
+        record(ledger, principal, who, tag=EventTag.ACCESS_FEEDBACK_READ,
+               purpose="dpv:CustomerCare", fields=["feedback"])
     clock.now = 1_800_000_000
-    daily = log.daily(member_id)
+    daily = log.daily(principal)
     today = dt.date(2027, 1, 15)
     assert [(d.day, d.brand_name, d.reads) for d in daily] == [
         (today - dt.timedelta(days=1), "Velo Bikes", 2), (today, "Fresh Grocer", 1)]
@@ -99,17 +146,22 @@ def test_the_chart_sums_the_quieter_brands_as_others():
     assert drawn.series[-1] == type(drawn.series[-1])("Others", (0,) * 13 + (3,))
 
 
-def test_an_erased_members_reads_go_with_them(log, vault, member_id, client):
-    log.record(member_id=member_id, brand_id=client.brand_id, client_id=client.client_id,
-               resource="profile", purpose="dpv:Personalisation", fields=[], ledger_seq=None)
+def test_an_erased_members_reads_stay_pseudonymous_in_the_ledger(log, ledger, vault, member_id,
+                                                                 principal, client):
+    """Erasure never touches the ledger: the index, like the entries, holds the principal only
+    (no member id), and with the member gone nobody can sign in to be shown those reads."""
+    record(ledger, principal, client)
     vault.erasure.erase(member_id)
-    assert vault.data.one("SELECT count(*) FROM api_access_log")[0] == 0
+    rows = ledger.database.all("SELECT principal, brand_id FROM access_index")
+    assert [tuple(r) for r in rows] == [(principal, client.brand_id)]
+    assert member_id not in principal
+    assert log.page(principal).total == 1
 
 
 # -- rate limits ----------------------------------------------------------------------------------
-def test_a_fixed_window_per_client(vault, clock, client, registry):
+def test_a_fixed_window_per_client(ledger, clock, client, registry):
     other, _ = registry.create("Fresh Grocer", [CALLBACK])
-    limiter = RateLimiter(database=vault.data, clock=clock, limit=2)
+    limiter = RateLimiter(database=ledger.database, clock=clock, limit=2)
     clock.now = 1_800_000_010                          # 10 s into a minute
     assert limiter.hit(client.client_id).remaining == 1
     assert limiter.hit(client.client_id).remaining == 0
@@ -122,15 +174,15 @@ def test_a_fixed_window_per_client(vault, clock, client, registry):
     assert allowance.remaining == 1 and allowance.reset_in == 60
 
 
-def test_the_count_is_shared_by_connections(vault_home: VaultHome, clock, client):
+def test_the_count_is_shared_by_connections(vault_home: VaultHome, clock, client, ledger):
     """Workers are processes with connections of their own; threads with their own
-    connections stand in for them here."""
+    connections stand in for them here (on a ledger made and migrated before, as by init)."""
     limit, workers, each = 50, 4, 20
     refused = []
 
     def work() -> None:
-        with vault_home.open(clock=clock) as opened:
-            limiter = RateLimiter(database=opened.data, clock=clock, limit=limit)
+        with open_ledger(vault_home, vault_home.master_key({}), clock=clock) as opened:
+            limiter = RateLimiter(database=opened.database, clock=clock, limit=limit)
             for _ in range(each):
                 try:
                     limiter.hit(client.client_id)
@@ -146,6 +198,6 @@ def test_the_count_is_shared_by_connections(vault_home: VaultHome, clock, client
 
 
 @pytest.mark.parametrize("limit", [0, -1])
-def test_a_limit_is_positive(vault, clock, limit):
+def test_a_limit_is_positive(ledger, clock, limit):
     with pytest.raises(ValueError):
-        RateLimiter(database=vault.data, clock=clock, limit=limit)
+        RateLimiter(database=ledger.database, clock=clock, limit=limit)
