@@ -10,6 +10,7 @@ event went, how often it was tried and how it ended.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import os
@@ -166,11 +167,9 @@ def deliver(ctx: click.Context, once: bool, interval: float, limit: int,
     if once:
         click.echo(f"Webhooks: {_pass(home, master, limit).summary()}")
         return
-    with _stop_on_sigterm() as stop:
-        try:
-            _loop(home, master, limit=limit, interval=interval, stop=stop, parent=parent_pid)
-        except KeyboardInterrupt:
-            pass
+    # Ctrl-C ends the loop like SIGTERM does: quietly, after the delivery in hand.
+    with _stop_on_sigterm() as stop, contextlib.suppress(KeyboardInterrupt):
+        _loop(home, master, limit=limit, interval=interval, stop=stop, parent=parent_pid)
     click.echo("Webhook delivery stopped", err=True)
 
 
