@@ -62,7 +62,7 @@ def test_a_snapshot_reads_one_moment_and_refuses_writes(pair):
             other.execute("INSERT INTO t (x) VALUES (1)")
         assert kept.one("SELECT count(*) FROM t")[0] == 0
         with pytest.raises(RuntimeError), kept.transaction():
-            pass
+            kept.execute("INSERT INTO t (x) VALUES (2)")  # never reached: refused on entry
     assert kept.one("SELECT count(*) FROM t")[0] == 1  # and the next statement sees it
 
 
