@@ -13,6 +13,9 @@ Invariants:
   outside an explicit transaction no read transaction stays open (every statement runs in
   autocommit mode and its cursor is dropped or exhausted), so each statement sees every commit
   made before it, by any process. :meth:`Database.end_use` rolls back what a failed caller left.
+- What a kept connection remembers between requests (:meth:`Database.memoized`) is valid only
+  while the store is exactly as it was when it was read: any commit, by any connection, forgets
+  all of it.
 """
 
 from __future__ import annotations
@@ -20,9 +23,9 @@ from __future__ import annotations
 import contextlib
 import os
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Hashable, Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import sqlcipher3
 
@@ -34,8 +37,11 @@ BUSY_TIMEOUT_MS = 10_000
 # Waits between tries for the write lock (seconds), the last one repeated: see _begin_write.
 _WRITE_LOCK_WAITS = (0.00005, 0.0001, 0.0002, 0.0005, 0.001)
 _SQLITE_BUSY = 5
+# Values a connection remembers at most (see Database.memoized); past it, it forgets them all.
+MEMO_ENTRIES = 4096
 
 Row = sqlcipher3.Row
+T = TypeVar("T")
 
 
 class ConstraintViolation(Exception):
@@ -51,6 +57,9 @@ class Database:
         self.encrypted = encrypted
         self._depth = 0
         self._reading = False
+        self._memo: dict[Hashable, Any] = {}
+        self._memo_version: tuple[int, int] | None = None
+        self._snapshot_version: int | None = None
 
     # -- opening -------------------------------------------------------------------------
     @classmethod
@@ -140,6 +149,41 @@ class Database:
     def all(self, sql: str, parameters: Sequence[Any] | dict[str, Any] = ()) -> list[Any]:
         return self.execute(sql, parameters).fetchall()
 
+    def memoized(self, key: Hashable, load: Callable[[], T]) -> T:
+        """``load()``, or what it returned for ``key`` before if the store has not changed since.
+
+        For what a kept connection reads on every request and that changes rarely (a brand
+        API's token, client and policy): remembered per connection, and all of it forgotten as
+        soon as anything at all was committed to the store, by this connection or by any other
+        process, so a value is never older than the snapshot it is used in. Changed means:
+        SQLite's ``PRAGMA data_version`` (it moves with every commit by another connection) or
+        this connection's ``total_changes`` (every row it wrote, committed or not) differ from
+        when the values were read. Inside :meth:`snapshot` the pragma runs once and both are
+        those of the snapshot; elsewhere it runs per call.
+
+        ``load`` reads the store and returns an immutable value; a value it raises is not
+        remembered. Values are never personal data in clear: callers keep identifiers,
+        grants and sealed values here, not what they decrypt.
+        """
+        version = (self._data_version(), self._connection.total_changes)
+        if version != self._memo_version or len(self._memo) >= MEMO_ENTRIES:
+            self._memo.clear()
+            self._memo_version = version
+        try:
+            return self._memo[key]          # type: ignore[no-any-return]
+        except KeyError:
+            value = self._memo[key] = load()
+            return value
+
+    def _data_version(self) -> int:
+        if not self._reading:
+            return int(self._connection.execute("PRAGMA data_version").fetchone()[0])
+        if self._snapshot_version is None:
+            # Within one read transaction the value is that of its snapshot.
+            self._snapshot_version = int(
+                self._connection.execute("PRAGMA data_version").fetchone()[0])
+        return self._snapshot_version
+
     @contextlib.contextmanager
     def transaction(self) -> Iterator[Database]:
         """A write transaction; nested uses join the outer one. Rolls back on any exception."""
@@ -183,6 +227,7 @@ class Database:
             yield self
         finally:
             self._reading = False
+            self._snapshot_version = None
             self.execute("COMMIT")
 
     def _begin_write(self) -> None:
@@ -224,6 +269,7 @@ class Database:
         connection goes back clean; whether there was one."""
         self._depth = 0
         self._reading = False
+        self._snapshot_version = None
         if not self._connection.in_transaction:
             return False
         try:

@@ -1,8 +1,9 @@
-"""Connections kept for reuse (a web worker's): snapshots, clean hand-backs, nothing cached.
+"""Connections kept for reuse (a web worker's): snapshots, clean hand-backs, and what a kept
+connection remembers only while the store is unchanged.
 
-vault.storage (Database.snapshot, end_use, the write-lock wait), vault.home (VaultStores and
-the vaults lent over it), vault.keys (subkeys kept, member keys not), vault.profile
-(ProfileService.read).
+vault.storage (Database.snapshot, end_use, the write-lock wait, memoized), vault.home
+(VaultStores and the vaults lent over it), vault.keys (subkeys kept, member keys not),
+vault.profile (ProfileService.read).
 """
 
 from __future__ import annotations
@@ -64,6 +65,92 @@ def test_a_snapshot_reads_one_moment_and_refuses_writes(pair):
         with pytest.raises(RuntimeError), kept.transaction():
             kept.execute("INSERT INTO t (x) VALUES (2)")  # never reached: refused on entry
     assert kept.one("SELECT count(*) FROM t")[0] == 1  # and the next statement sees it
+
+
+class Loads:
+    """A loader for Database.memoized that counts its calls and reads the table."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        self.calls = 0
+
+    def __call__(self) -> tuple[int, ...]:
+        self.calls += 1
+        return tuple(r[0] for r in self.db.all("SELECT x FROM t ORDER BY x"))
+
+
+def test_a_memoized_value_is_read_once_while_the_store_is_unchanged(pair):
+    kept, _ = pair
+    load = Loads(kept)
+    assert kept.memoized("t", load) == () and kept.memoized("t", load) == ()
+    with kept.snapshot():
+        assert kept.memoized("t", load) == ()
+    assert load.calls == 1
+    other_key = Loads(kept)
+    assert kept.memoized("u", other_key) == () and other_key.calls == 1   # keys are apart
+
+
+def test_a_commit_by_another_connection_forgets_every_memoized_value(pair):
+    kept, other = pair
+    load, unrelated = Loads(kept), Loads(kept)
+    kept.memoized("t", load)
+    kept.memoized("u", unrelated)
+    with other.transaction():
+        other.execute("INSERT INTO t (x) VALUES (1)")
+    assert kept.memoized("t", load) == (1,) and load.calls == 2
+    assert kept.memoized("u", unrelated) == (1,) and unrelated.calls == 2
+
+
+def test_a_write_by_the_same_connection_forgets_them_too(pair):
+    kept, _ = pair
+    load = Loads(kept)
+    kept.memoized("t", load)
+    with kept.transaction():                            # data_version ignores own commits
+        kept.execute("INSERT INTO t (x) VALUES (1)")
+    assert kept.memoized("t", load) == (1,)
+    kept.execute("INSERT INTO t (x) VALUES (2)")        # so does an autocommit statement
+    assert kept.memoized("t", load) == (1, 2)
+    with pytest.raises(RuntimeError), kept.transaction():
+        kept.execute("INSERT INTO t (x) VALUES (3)")
+        raise RuntimeError("rolled back")
+    assert kept.memoized("t", load) == (1, 2) and load.calls == 4   # counted all the same
+
+
+def test_inside_a_snapshot_memoized_values_are_those_of_the_snapshot(pair):
+    kept, other = pair
+    load = Loads(kept)
+    with kept.snapshot():
+        assert kept.memoized("t", load) == ()
+        with other.transaction():
+            other.execute("INSERT INTO t (x) VALUES (1)")
+        assert kept.memoized("t", load) == () and load.calls == 1   # the snapshot's moment
+    with kept.snapshot():                               # the next one starts after the commit
+        assert kept.memoized("t", load) == (1,) and load.calls == 2
+
+
+def test_a_failed_load_is_not_remembered(pair):
+    kept, _ = pair
+    calls = []
+
+    def failing() -> int:
+        calls.append(1)
+        raise LookupError("not there")
+
+    for _ in range(2):
+        with pytest.raises(LookupError):
+            kept.memoized("t", failing)
+    assert len(calls) == 2
+
+
+def test_a_connection_remembers_a_bounded_number_of_values(pair, monkeypatch):
+    kept, _ = pair
+    monkeypatch.setattr("vault.storage.MEMO_ENTRIES", 3)
+    loads = [Loads(kept) for _ in range(4)]
+    for key, load in enumerate(loads):
+        kept.memoized(key, load)
+    assert len(kept._memo) == 1                         # the fourth found it full: forgot all
+    kept.memoized(0, loads[0])
+    assert loads[0].calls == 2 and loads[3].calls == 1
 
 
 def test_end_use_rolls_back_what_a_failed_caller_left_open(pair):
