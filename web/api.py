@@ -12,14 +12,21 @@ when no token was sent, with ``error="invalid_token"`` (401) for an unknown, exp
 token, ``error="insufficient_scope"`` (403) for a brand-level token on a member endpoint, and
 ``error="invalid_request"`` (400) for a token sent elsewhere. ``429`` carries ``Retry-After``.
 
-Per member-data read: in one read snapshot of the data store, one token lookup (token and
-family in one join), the client, a look at its rate, one policy load (grants and terms), one
-profile read that opens only the fields it may release and a look for the member's pairwise
-subject; then one ledger transaction with the rate-limit count and the ledger entry (which the
-ledger indexes for the member's "Who read what", :mod:`brand_gateway.access_log`). A read writes
-nothing to the data store (the subject's mapping once per member and brand, the first time), so
-no worker's data-store page cache is dropped by another's reads. Nothing is kept between
-requests but the connections (:mod:`web.vaults`). What the filtering means
+Per member-data read: in one read snapshot of the data store, the token (token and family in
+one join), the client, the policy (grants and terms) and whether the member's pairwise subject
+was handed out, then one profile read that opens only the fields it may release; then one
+ledger transaction with the rate-limit count and the ledger entry (which the ledger indexes for
+the member's "Who read what", :mod:`brand_gateway.access_log`). A read writes nothing to the
+data store (the subject's mapping once per member and brand, the first time), so no worker's
+data-store page cache is dropped by another's reads.
+
+Kept between requests: the connections (:mod:`web.vaults`); and, by each connection, the token,
+client, policy and subject it read, only for as long as nothing at all has been committed to
+the data store since, by anyone (``Database.memoized``): a withdrawal, revocation, narrowing or
+erasure anywhere shows on the very next request, as before. The profile values are read (and
+decrypted) every time, and nothing decrypted is kept. A client this worker refused for its rate
+is remembered until its window ends (:class:`brand_gateway.rate_limits.SpentWindows`). What the
+filtering means
 (withheld fields, whose feedback) is in :mod:`brand_gateway.member_data`; the response shapes
 are in :mod:`web.api_schemas` and served as OpenAPI 3.1 at ``/api/v1/openapi.json``.
 """
@@ -60,11 +67,12 @@ from brand_gateway.member_data import (
     release_profile,
 )
 from brand_gateway.pseudonyms import PairwisePseudonyms
-from brand_gateway.rate_limits import RateLimiter
-from brand_gateway.tokens import AccessToken, TokenStore
+from brand_gateway.rate_limits import RateLimiter, SpentWindows
+from brand_gateway.tokens import AccessToken, TokenStore, token_hash
 from consent.events import EventTag
 from consent.vocabulary import PURPOSE_BY_CODE
 from vault.feedback import FeedbackEntry
+from vault.home import Vault
 
 from .api_schemas import FeedbackQuery, MemberQuery, OpenApiQuery, ProfileQuery, openapi_document
 from .errors import problem
@@ -80,6 +88,7 @@ _B64TOKEN = re.compile(r"[A-Za-z0-9\-._~+/]+=*")
 # Characters RFC 6750 sec. 3 allows in error_description (printable ASCII less " and \).
 _UNQUOTABLE = re.compile(r'[^\x20\x21\x23-\x5b\x5d-\x7e]')
 
+_SPENT = "vrmvault_api_spent_windows"     # app.extensions: this process's SpentWindows
 _MEMBER_QUERY = MemberQuery()
 _PROFILE_QUERY = ProfileQuery()
 _FEEDBACK_QUERY = FeedbackQuery()
@@ -94,6 +103,7 @@ class Caller:
     token: AccessToken
     client: OAuthClient
     now: float
+    vault: Vault            # the request's (web.vaults.get_vault)
 
 
 # -- authentication -------------------------------------------------------------------------------
@@ -128,26 +138,37 @@ def authenticate(*, count: bool = True) -> Caller:
     the read). A request without a valid token is never counted (it has no client)."""
     token_string = bearer_token()
     vault = get_vault()
+    data = vault.data
     clock = _clock()
-    tokens = TokenStore(database=vault.data, clock=clock)
-    token = tokens.find(token_string)
+    tokens = TokenStore(database=data, clock=clock)
+    # Token and client as the store holds them now: remembered by the worker's connection
+    # only while nothing at all has been committed since (vault.storage, Database.memoized).
+    token = data.memoized(("access-token", token_hash(token_string)),
+                          lambda: tokens.find(token_string))
     now = tokens.now()
     if token is None or not token.active(now):
         raise InvalidTokenError("The access token is unknown, expired or revoked.")
-    client = ClientRegistry(database=vault.data, clock=clock,
-                            hasher=ClientSecretHasher.from_master(vault.master)
-                            ).get(token.client_id)
+    client_id = token.client_id
+    client = data.memoized(("oauth-client", client_id), lambda: ClientRegistry(
+        database=data, clock=clock, hasher=ClientSecretHasher.from_master(vault.master)
+    ).get(client_id))
     if not client.active:
         raise InvalidTokenError("The access token is unknown, expired or revoked.")
     if count:
         _limiter().hit(client.client_id)
-    return Caller(token, client, now)
+    return Caller(token, client, now, vault)
 
 
 def _limiter() -> RateLimiter:
     # The counters are in ledger.db: see brand_gateway.rate_limits for why.
     return RateLimiter(database=get_consent().ledger.database, clock=_clock(),
-                       limit=current_app.config["VRMVAULT_API_RATE_LIMIT"])
+                       limit=current_app.config["VRMVAULT_API_RATE_LIMIT"],
+                       spent=_spent_windows())
+
+
+def _spent_windows() -> SpentWindows:
+    spent: SpentWindows = current_app.extensions.setdefault(_SPENT, SpentWindows())
+    return spent
 
 
 def load_query(schema: Schema) -> dict[str, Any]:
@@ -172,7 +193,10 @@ def _strings(value: Any) -> list[str]:
 # -- member data ----------------------------------------------------------------------------------
 def _access(caller: Caller) -> MemberAccess:
     member_id = delegated_member(caller.token)
-    policy = get_consent().decisions.policy(member_id, caller.client.brand_id)
+    brand_id = caller.client.brand_id
+    policy = caller.vault.data.memoized(
+        ("policy", member_id, brand_id),
+        lambda: get_consent().decisions.policy(member_id, brand_id))
     return member_access(caller.token, policy, caller.now)
 
 
@@ -183,6 +207,14 @@ def _pseudonyms() -> PairwisePseudonyms:
 
 def _subject(member_id: str, brand_id: str) -> str:
     return _pseudonyms().pairwise_id(member_id, brand_id)
+
+
+def _recorded_subject(caller: Caller, member_id: str) -> str | None:
+    vault, brand_id = caller.vault, caller.client.brand_id
+    return vault.data.memoized(
+        ("pairwise", member_id, brand_id),
+        lambda: PairwisePseudonyms.from_master(database=vault.data, master=vault.master
+                                               ).recorded_id(member_id, brand_id))
 
 
 class _SpentError(Exception):
@@ -197,15 +229,15 @@ def _read_as_caller(read: Callable[[Caller], R]) -> tuple[Caller, R]:
     Nothing is written here: a read snapshot cannot take the write lock. The request is counted
     against the client's rate on every outcome after authentication, as :func:`authenticate`
     counts: here if the read fails (a 429 replaces the error once past the limit), else in
-    :func:`_record_read`'s transaction. A client that has already spent its window is refused
-    before anything is read.
+    :func:`_record_read`'s transaction. A client this process refused earlier in its window is
+    refused again before anything is read (:class:`brand_gateway.rate_limits.SpentWindows`).
     """
     data = get_vault().data
     caller: Caller | None = None
     try:
         with data.snapshot():
             caller = authenticate(count=False)
-            if _limiter().exhausted(caller.client.client_id) is not None:
+            if _spent_windows().until(caller.client.client_id, int(caller.now)) is not None:
                 raise _SpentError
             return caller, read(caller)
     except Exception as exc:
@@ -238,16 +270,16 @@ def _record_read(caller: Caller, member_id: str, subject: str | None, *, resourc
     consent = get_consent()
     ledger = consent.ledger
     brand_id = caller.client.brand_id
+    limiter = _limiter()
+    # Everything but the count and the append is made before the write lock is taken: the
+    # other workers wait for it.
+    tag = EventTag.ACCESS_PROFILE_READ if resource == PROFILE else EventTag.ACCESS_FEEDBACK_READ
+    details = {"member": consent.principal(member_id), "client": caller.client.client_id,
+               "purpose": purpose, "fields": list(fields), "grants": grant_ids, **extra}
     with ledger.transaction():
-        allowance = _limiter().count(caller.client.client_id)
+        allowance = limiter.count(caller.client.client_id)
         if not allowance.exceeded:
-            ledger.record_event(
-                tag=(EventTag.ACCESS_PROFILE_READ if resource == PROFILE
-                     else EventTag.ACCESS_FEEDBACK_READ),
-                actor="brand:" + brand_id,
-                details={"member": consent.principal(member_id),
-                         "client": caller.client.client_id, "purpose": purpose,
-                         "fields": list(fields), "grants": grant_ids, **extra})
+            ledger.record_event(tag=tag, actor="brand:" + brand_id, details=details)
     if allowance.exceeded:
         raise allowance.refusal()
     return subject if subject is not None else _subject(member_id, brand_id)
@@ -288,11 +320,10 @@ def profile() -> Response:
         query = load_query(_PROFILE_QUERY)
         access = _access(caller)
         purpose = access.for_purpose(query.get("purpose"))
-        profiles = get_vault().profile
+        profiles = caller.vault.profile
         release = release_profile(purpose, query.get("field_names"),
                                   lambda fields: profiles.read(access.member_id, fields))
-        return access, purpose, release, _pseudonyms().recorded_id(access.member_id,
-                                                                  caller.client.brand_id)
+        return access, purpose, release, _recorded_subject(caller, access.member_id)
 
     caller, (access, purpose, release, subject) = _read_as_caller(read)
     subject = _record_read(caller, access.member_id, subject, resource=PROFILE,
@@ -309,12 +340,12 @@ def feedback() -> Response:
         query = load_query(_FEEDBACK_QUERY)
         access = _access(caller)
         purpose = access.for_purpose(query.get("purpose"))
-        journal = get_vault().feedback
+        journal = caller.vault.feedback
         limit, offset = query["limit"], query["offset"]
         return access, purpose, release_feedback(
             purpose, caller.client.brand_id, lambda: journal.for_member(access.member_id),
-            limit=limit, offset=offset), limit, offset, _pseudonyms().recorded_id(
-                access.member_id, caller.client.brand_id)
+            limit=limit, offset=offset), limit, offset, _recorded_subject(
+                caller, access.member_id)
 
     caller, (access, purpose, release, limit, offset, subject) = _read_as_caller(read)
     subject = _record_read(caller, access.member_id, subject, resource=FEEDBACK,

@@ -7,9 +7,13 @@ gunicorn master before it forks. A request borrows one set (a sync worker has ex
 threaded server as many as it serves at once) and gives it back at teardown.
 
 Invariants, so that keeping connections changes nothing a request can see:
-- Nothing read is kept between requests: each request gets a :class:`~vault.home.Vault` and a
-  :class:`~consent.context.Consent` of its own, with an empty member-key cache (an erasure in
-  another worker shows on the very next request), and every decision reads grants afresh.
+- Nothing read is kept between requests unless the store is provably unchanged since: each
+  request gets a :class:`~vault.home.Vault` and a :class:`~consent.context.Consent` of its own,
+  with an empty member-key cache (an erasure in another worker shows on the very next request).
+  The one exception, the brand API's token, client, policy and subject, is remembered by the
+  connection and forgotten at any commit to the store by anyone
+  (``vault.storage.Database.memoized``), so every decision still rests on the grants as they
+  are when the request starts.
 - No read transaction outlives a statement (``vault.storage``), so every request sees every
   commit made before it by any worker or command (a withdrawal fails the very next read).
 - Teardown rolls back whatever a failed request left open; a set whose rollback fails is closed

@@ -13,6 +13,9 @@ import pytest
 from flask import Flask
 
 from brand_gateway.access_log import AccessLog
+from brand_gateway.clients import ClientRegistry, ClientSecretHasher
+from brand_gateway.tokens import TokenStore
+from consent.context import Consent
 from consent.ledger import Ledger
 from tests.brand_api_support import BrandApi, IssuedToken
 from vault.home import Vault
@@ -70,6 +73,42 @@ def test_a_withdrawal_in_one_worker_fails_the_next_read_in_another(app, other_wo
                                form_page="/member/consents")
     assert response.status_code == 302
     assert read(other_worker, issued).status_code == 401
+
+
+def _narrow(vault: Vault, consent: Consent, issued: IssuedToken) -> None:
+    consent.grants.narrow(issued.member_id, issued.grants[0].id, fields=["city"])
+
+
+def _revoke_token(vault: Vault, consent: Consent, issued: IssuedToken) -> None:
+    tokens = TokenStore(database=vault.data, clock=vault.clock)
+    record = tokens.find(issued.token)
+    assert record is not None
+    tokens.revoke(record)
+
+
+def _disable_client(vault: Vault, consent: Consent, issued: IssuedToken) -> None:
+    ClientRegistry(database=vault.data, clock=vault.clock,
+                   hasher=ClientSecretHasher.from_master(vault.master)
+                   ).disable(issued.client.client_id)
+
+
+@pytest.mark.parametrize(("change", "status", "profile"), [
+    (_narrow, 200, {"city": "Leiden"}),
+    (_revoke_token, 401, None),
+    (_disable_client, 401, None),
+])
+def test_what_a_warm_worker_remembers_gives_way_to_any_change_elsewhere(
+        app, issued, vault, consent, change, status, profile):
+    """A worker remembers the token, client, policy and subject it read while nothing has been
+    committed since (vault.storage, Database.memoized): a change made through another
+    connection (another worker, a command) shows on the very next request."""
+    for _ in range(3):
+        assert read(app, issued).get_json()["profile"] == ALICE
+    change(vault, consent, issued)
+    response = read(app, issued)
+    assert response.status_code == status
+    if profile is not None:
+        assert response.get_json()["profile"] == profile
 
 
 def test_a_read_through_one_worker_is_recorded_for_the_other(app, other_worker, issued, vault,

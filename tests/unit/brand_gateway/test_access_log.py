@@ -14,7 +14,7 @@ from brand_gateway import storage as gateway_storage
 from brand_gateway.access_log import AccessLog
 from brand_gateway.api_errors import RateLimitedError
 from brand_gateway.clients import ClientRegistry
-from brand_gateway.rate_limits import RateLimiter
+from brand_gateway.rate_limits import RateLimiter, SpentWindows
 from consent import storage as consent_storage
 from consent.context import Consent
 from consent.events import EventTag
@@ -195,6 +195,36 @@ def test_the_count_is_shared_by_connections(vault_home: VaultHome, clock, client
     for thread in threads:
         thread.join()
     assert len(refused) == workers * each - limit
+
+
+def test_a_process_remembers_whom_it_refused_until_the_window_ends(ledger, clock, client,
+                                                                 registry):
+    other, _ = registry.create("Fresh Grocer", [CALLBACK])
+    spent = SpentWindows()
+    limiter = RateLimiter(database=ledger.database, clock=clock, limit=1, spent=spent)
+    clock.now = 1_800_000_010
+    limiter.hit(client.client_id)
+    assert spent.until(client.client_id, clock.now) is None     # at the limit, not past it
+    with pytest.raises(RateLimitedError):
+        limiter.hit(client.client_id)
+    # The next request's limiter in this process knows it, without a statement.
+    assert spent.until(client.client_id, clock.now) == 1_800_000_060
+    assert spent.until(other.client_id, clock.now) is None
+    clock.advance(49)
+    assert spent.until(client.client_id, clock.now) == 1_800_000_060
+    clock.advance(1)                                    # the next window
+    assert spent.until(client.client_id, clock.now) is None
+    again = RateLimiter(database=ledger.database, clock=clock, limit=1, spent=spent)
+    assert again.hit(client.client_id).remaining == 0
+
+
+def test_what_a_process_remembers_is_bounded():
+    spent = SpentWindows()
+    for number in range(SpentWindows.MAX_CLIENTS):
+        spent.mark(f"client_{number}", 100)
+    assert spent.until("client_0", 50) == 100
+    spent.mark("client_new", 100)                       # full: forgets the others first
+    assert spent.until("client_0", 50) is None and spent.until("client_new", 50) == 100
 
 
 @pytest.mark.parametrize("limit", [0, -1])
