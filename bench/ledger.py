@@ -13,6 +13,15 @@ transaction. Three figures:
 - ``ledger_inclusion_proof_1m``: milliseconds for ``Ledger.inclusion_proof`` of a random entry
   against the full tree; median of 1,000 random indexes, each proof checked afterwards with the
   third-party verifier (``consent.merkle.verify_inclusion``) outside the timing.
+
+And one informational figure, the brand API's write (one ledger transaction per read):
+
+- ``ledger_single_append_us``: microseconds for a one-entry ``record_events`` through a second
+  connection to the filled ledger while a third connection appends one entry between each of
+  its appends, as two gunicorn workers do; baseline: the same with nobody else appending.
+  Each of those commits makes the other connection drop its page cache, which SQLCipher then
+  re-reads and re-authenticates page by page. Median of interleaved rounds; run after the
+  verify and proof figures, so it does not change them.
 """
 
 from __future__ import annotations
@@ -35,6 +44,7 @@ FIGURES = (
     Figure("ledger_append_rate", "entries/s", Target(">=", 20_000, "/s")),
     Figure("ledger_verify_1m", "s", Target("<", 10, " s")),
     Figure("ledger_inclusion_proof_1m", "ms", Target("<", 5, " ms")),
+    Figure("ledger_single_append_us", "us", Target(">=", 0, " us", label="informational")),
 )
 BATCH = 1000
 CHECKPOINT_EVERY = 1000
@@ -46,10 +56,13 @@ class Scale:
     entries: int
     verify_runs: int
     proofs: int
+    single_rounds: int
+    single_appends: int             # per round and mode
 
 
-FULL = Scale(entries=1_000_000, verify_runs=3, proofs=1000)
-QUICK = Scale(entries=50_000, verify_runs=3, proofs=300)
+FULL = Scale(entries=1_000_000, verify_runs=3, proofs=1000, single_rounds=3,
+             single_appends=2000)
+QUICK = Scale(entries=50_000, verify_runs=3, proofs=300, single_rounds=3, single_appends=300)
 
 
 def event_pool(size: int) -> list[Event]:
@@ -104,20 +117,50 @@ def proof_milliseconds(ledger: Ledger, count: int) -> list[float]:
     return times
 
 
+def single_appends(home: VaultHome, master: MasterKey, scale: Scale
+                   ) -> tuple[list[float], list[float]]:
+    """Microseconds per one-entry append through one connection, per round: with another
+    connection appending in between, and alone."""
+    pool = event_pool(scale.single_appends)
+    shared: list[float] = []
+    alone: list[float] = []
+    with open_ledger(home, master, checkpoint_every=CHECKPOINT_EVERY) as measured, \
+            open_ledger(home, master, checkpoint_every=CHECKPOINT_EVERY) as other:
+        for _ in range(scale.single_rounds):
+            for results, interleaved in ((shared, True), (alone, False)):
+                total = 0.0
+                for event in pool:
+                    if interleaved:
+                        other.record_events([event])
+                    started = time.perf_counter()
+                    measured.record_events([event])
+                    total += time.perf_counter() - started
+                results.append(total / len(pool) * 1e6)
+            log(f"  one-entry append: {shared[-1]:.0f} us with another writer,"
+                f" {alone[-1]:.0f} us alone")
+    return shared, alone
+
+
 def run(*, quick: bool) -> list[Result]:
     scale = QUICK if quick else FULL
     log(f"{NAME}: {scale.entries:,} entries in batches of {BATCH:,}, checkpoints every"
         f" {CHECKPOINT_EVERY:,}; {scale.verify_runs} verify runs, {scale.proofs:,} proofs")
     with fresh_directory() as root:
-        ledger = open_ledger(VaultHome(root), MasterKey.generate(),
-                             checkpoint_every=CHECKPOINT_EVERY)
+        home, master = VaultHome(root), MasterKey.generate()
+        ledger = open_ledger(home, master, checkpoint_every=CHECKPOINT_EVERY)
         try:
             rates = fill(ledger, scale.entries)
             log(f"  append: median {median(rates):,.0f} entries/s over {len(rates):,} batches")
             verify = [verify_seconds(ledger) for _ in range(scale.verify_runs)]
             proofs = proof_milliseconds(ledger, scale.proofs)
             log(f"  inclusion proof: median {median(proofs):.3f} ms, max {max(proofs):.3f} ms")
+            shared, alone = single_appends(home, master, scale)
+            report = ledger.verify()
+            if not report.ok:
+                raise BenchmarkError(f"{NAME}: after the one-entry appends the ledger does not"
+                                     f" verify: {report.summary()}")
         finally:
             ledger.close()
     return [FIGURES[0].result(median(rates)), FIGURES[1].result(median(verify)),
-            FIGURES[2].result(median(proofs))]
+            FIGURES[2].result(median(proofs)),
+            FIGURES[3].result(median(shared), median(alone))]
