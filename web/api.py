@@ -25,10 +25,11 @@ client, policy and subject it read, only for as long as nothing at all has been 
 the data store since, by anyone (``Database.memoized``): a withdrawal, revocation, narrowing or
 erasure anywhere shows on the very next request, as before. The profile values are read (and
 decrypted) every time, and nothing decrypted is kept. A client this worker refused for its rate
-is remembered until its window ends (:class:`brand_gateway.rate_limits.SpentWindows`). What the
-filtering means
-(withheld fields, whose feedback) is in :mod:`brand_gateway.member_data`; the response shapes
-are in :mod:`web.api_schemas` and served as OpenAPI 3.1 at ``/api/v1/openapi.json``.
+is remembered until its window ends (:class:`brand_gateway.rate_limits.SpentWindows`).
+
+What the filtering means (withheld fields, whose feedback) is in
+:mod:`brand_gateway.member_data`; the response shapes are in :mod:`web.api_schemas` and served
+as OpenAPI 3.1 at ``/api/v1/openapi.json``.
 """
 
 from __future__ import annotations
