@@ -211,11 +211,9 @@ def _subject(member_id: str, brand_id: str) -> str:
 
 
 def _recorded_subject(caller: Caller, member_id: str) -> str | None:
-    vault, brand_id = caller.vault, caller.client.brand_id
-    return vault.data.memoized(
-        ("pairwise", member_id, brand_id),
-        lambda: PairwisePseudonyms.from_master(database=vault.data, master=vault.master
-                                               ).recorded_id(member_id, brand_id))
+    brand_id = caller.client.brand_id
+    return caller.vault.data.memoized(("pairwise", member_id, brand_id),
+                                      lambda: _pseudonyms().recorded_id(member_id, brand_id))
 
 
 class _SpentError(Exception):
