@@ -55,6 +55,9 @@ class Event:
     tag: EventTag
     actor: str
     details: Mapping[str, Any] = field(default_factory=dict)
+    # When it happened (Unix seconds), if not when it is appended: reads merged from a worker's
+    # spool (consent/spool.py) keep the time they were served.
+    at: float | None = None
 
 
 @dataclass(frozen=True)

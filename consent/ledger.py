@@ -7,16 +7,17 @@ Its own SQLCipher file, ``ledger.db`` in the vault home, keyed with
     tree_nodes   position -> hash   every perfect subtree, leaves included (consent/merkle.py)
     checkpoints  tree_size -> root, time, signed note (consent/checkpoints.py)
 
-and, outside the tree (nothing in them is signed or proved; migration 2):
+and, outside the tree (nothing in them is signed or proved; migrations 2 and 3):
 
     access_index     principal, seq -> brand, time: the brand reads of each member, written
                      with their entries (consent/access_index.py)
     api_rate_limits  client -> window, count: the brand API's per-client request counters
-                     (brand_gateway/rate_limits.py), updated in place. Operational, not a
-                     record: they live here because every brand read already takes the ledger's
-                     write lock to append its entry, so counting in that transaction costs a
-                     statement, where the data store would cost a write transaction (and every
-                     worker's page cache of the data store) per read.
+                     (brand_gateway/rate_limits.py), updated in place, a lease of requests at
+                     a time. Operational, not a record; here rather than in the data store,
+                     whose every commit drops each worker's page cache of it.
+    spool_marks      spool -> row: the last row of each access spool appended here, moved in
+                     the transaction that appends the rows (consent/spool.py: the brand API's
+                     reads, merged in batches with the time they were served)
 
 Invariants:
 
@@ -58,7 +59,7 @@ from vault.keys import MasterKey
 from vault.migrations import Migration
 from vault.storage import Database
 
-from . import access_index
+from . import access_index, spool
 from .checkpoints import CheckpointBody, Ed25519NoteSigner, Ed25519NoteVerifier, b64encode
 from .errors import (
     InconsistentCheckpointError,
@@ -126,6 +127,7 @@ LEDGER_MIGRATIONS: tuple[Migration, ...] = (
         ) WITHOUT ROWID;
         """,
     ),
+    Migration(3, "spool_marks", spool.MARKS_MIGRATION_SQL),
 )
 
 
@@ -453,9 +455,13 @@ class Ledger:
         assert self._frontier is not None
         frontier = self._frontier.copy()           # adopted only once the rows are written
         now = self._clock()
-        time, read_at = utc_time(now), int(now)
+        now_time = utc_time(now)
         entries, entry_rows, node_rows, index_rows = [], [], [], []
         for event in events:
+            if event.at is None:
+                time, read_at = now_time, int(now)
+            else:
+                time, read_at = utc_time(event.at), int(event.at)
             seq = frontier.size
             body = canonical_body(seq, time, event)
             leaf = hashlib.sha256(b"\x00" + body).digest()
