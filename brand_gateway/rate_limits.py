@@ -4,25 +4,29 @@ Where the counters live: in ``ledger.db`` (table ``api_rate_limits``, ledger mig
 part of the Merkle tree), and the :class:`RateLimiter` is given the ledger's connection. Why:
 
 - Shared by the workers: gunicorn's workers share no memory, and a per-worker counter would let
-  a client make ``workers x limit`` requests. Each count is one UPSERT that starts a new window
-  or adds one to the current one and returns the count (``RETURNING``), atomic under the
-  store's write lock, so concurrent workers never lose a count and a request is served only if
-  its own count is within the limit. No read-then-write, one row per client (no clean-up job).
-- Not the data store: a member-data read appends a ledger entry, so it takes the ledger's write
-  lock anyway, and :mod:`web.api` counts in that same transaction (one more statement). In the
-  data store the count was a write transaction per read of its own, and every data-store commit
-  makes the other workers drop their page cache of it (SQLCipher then re-reads and decrypts it).
-  Now an API read writes nothing to the data store.
+  a client make ``workers x limit`` requests. The shared count is one row per client, changed
+  under the store's write lock, so concurrent workers never lose a count.
+- Leased, not counted one by one: a worker takes a few requests at a time from the shared count
+  (:func:`lease_size`: at most :data:`LEASE_MAX`, and at most an eighth of what is left of the
+  window) and serves its client from that lease in memory. The count in the store is of
+  requests granted, never fewer than were served: a client is never served more than the limit
+  in a window, whatever the number of workers. What a worker's lease still holds when the
+  client stops (at most its last, smallest lease) is lost for that window: a client may be
+  refused up to a few requests short of the limit, never over it. Why: a count per request was a
+  write transaction of the ledger's per read, and the brand API's reads no longer write the
+  ledger themselves (``consent/spool.py``); a shared count per request would have put the
+  cross-worker lock and page-cache loss back on every read.
+- Not the data store: every data-store commit makes the other workers drop their page cache of
+  it (SQLCipher then re-reads and decrypts it), and forgets what they remember of it
+  (``Database.memoized``). An API read writes nothing to the data store.
 - The trade-off: ``ledger.db`` also holds these operational counters, updated in place, beside
   the append-only record. They are client ids and integers, no personal data, and outside
-  everything the ledger signs or proves. A per-worker allowance synchronised in batches was the
-  other choice: no write at all, but up to ``workers x batch`` requests over the limit and a
-  batch bookkeeping of its own, for no gain here since the ledger write is paid either way.
+  everything the ledger signs or proves.
 
 Refusing early: a worker remembers, in memory, the clients it refused and until when their
 window lasts (:class:`SpentWindows`), and refuses their next requests before reading anything
-(still counting them). It is only a shortcut: the count under the write lock decides, so a
-client refused by another worker is refused here at its first count. Looking the count up in
+(still counting them). It is only a shortcut: the shared count decides, so a client refused
+by another worker is refused here when its lease here is spent. Looking the count up in
 the store before every read instead was one more ledger read per request, for every client.
 
 Why a fixed window and not a sliding one: one integer per client, one statement. The cost is
@@ -44,6 +48,8 @@ from .api_errors import RateLimitedError
 
 WINDOW = 60                 # seconds
 DEFAULT_LIMIT = 600         # requests per client per window
+LEASE_MAX = 32              # at most this many requests taken from the shared count at once
+LEASE_SHARE = 8             # ... and at most this fraction of what is left of the window
 
 
 @dataclass(frozen=True)
@@ -86,13 +92,56 @@ class SpentWindows:
         return until if until is not None and now < until else None
 
 
+@dataclass
+class _Lease:
+    """Requests of one client's window this process may serve without asking the store."""
+
+    window_start: int
+    granted: int            # taken from the shared count
+    used: int               # of them, served or refused here
+    before: int             # the shared count before the lease was taken
+
+
+class Leases:
+    """This process's leases, by client (at most :data:`MAX_CLIENTS`; forgetting one only
+    leaves its rest unused, never lets a request through)."""
+
+    MAX_CLIENTS = 1024
+
+    def __init__(self) -> None:
+        self._by_client: dict[str, _Lease] = {}
+        self.lock = threading.Lock()
+
+    def take(self, client_id: str, window_start: int) -> _Lease | None:
+        """One more request of ``client_id`` on its lease, if it has one with room left."""
+        lease = self._by_client.get(client_id)
+        if lease is None or lease.window_start != window_start or lease.used >= lease.granted:
+            return None
+        lease.used += 1
+        return lease
+
+    def keep(self, client_id: str, lease: _Lease) -> None:
+        if client_id not in self._by_client and len(self._by_client) >= self.MAX_CLIENTS:
+            self._by_client.clear()
+        self._by_client[client_id] = lease
+
+
+def lease_size(left: int) -> int:
+    """How many requests to take from the shared count when ``left`` remain in the window:
+    a share of what is left, so that the last requests of a window go out one by one (the
+    most a process can leave unused when its client stops is what its last lease had)."""
+    return max(1, min(LEASE_MAX, left // LEASE_SHARE))
+
+
 class RateLimiter:
-    """Counts requests per client in the ``api_rate_limits`` table of ``database`` (the
-    ledger's connection, see the module docstring); ``spent`` is what this process remembers
-    of the clients it refused (a fresh one, remembering nothing, by default)."""
+    """Counts requests per client against the ``api_rate_limits`` table of ``database`` (the
+    ledger's connection, see the module docstring), through ``leases``, this process's (a
+    fresh, empty one by default); ``spent`` is what this process remembers of the clients it
+    refused (likewise)."""
 
     def __init__(self, *, database: Database, clock: Clock, limit: int = DEFAULT_LIMIT,
-                 window: int = WINDOW, spent: SpentWindows | None = None) -> None:
+                 window: int = WINDOW, spent: SpentWindows | None = None,
+                 leases: Leases | None = None) -> None:
         if limit < 1 or window < 1:
             raise ValueError("the limit and the window are positive")
         self._db = database
@@ -100,6 +149,7 @@ class RateLimiter:
         self.limit = limit
         self.window = window
         self._spent = spent if spent is not None else SpentWindows()
+        self._leases = leases if leases is not None else Leases()
 
     def hit(self, client_id: str) -> Allowance:
         """Count one request of ``client_id``; :class:`RateLimitedError` past the limit."""
@@ -110,22 +160,35 @@ class RateLimiter:
 
     def count(self, client_id: str) -> Allowance:
         """Count one request of ``client_id`` and say whether it is past the limit, without
-        refusing it: for a caller that counts inside a transaction of its own, which must commit
-        the count whether or not it then refuses (:mod:`web.api`'s member-data reads count in
-        the transaction that records the read)."""
+        refusing it (for a caller that must do something else before it refuses).
+
+        Served from this process's lease while it lasts; else a new lease is taken from the
+        shared count, in a write transaction of the ledger's (the caller's, if it is in one).
+        ``remaining`` is what is left as far as this process knows: other processes may hold
+        leases taken since."""
         now = int(self._clock())
         start = now - now % self.window
-        # Its own (or the caller's) write transaction: the write lock is waited for in short
-        # steps (vault.storage), not with SQLite's millisecond sleeps.
-        with self._db.transaction():
-            used = self._db.one(
-                "INSERT INTO api_rate_limits (client_id, window_start, used) VALUES (?, ?, 1)"
-                " ON CONFLICT (client_id) DO UPDATE SET"
-                " used = CASE WHEN window_start = excluded.window_start THEN used + 1 ELSE 1 END,"
-                " window_start = excluded.window_start RETURNING used",
-                (client_id, start))[0]
-        allowance = Allowance(self.limit, self.limit - used, start + self.window - now)
-        if allowance.exceeded:
+        reset_in = start + self.window - now
+        with self._leases.lock:
+            lease = self._leases.take(client_id, start)
+            if lease is None:
+                lease = self._new_lease(client_id, start)
+                self._leases.keep(client_id, lease)
+        if lease.used > lease.granted:
             self._spent.mark(client_id, start + self.window)
-        return allowance
+        return Allowance(self.limit, self.limit - lease.before - lease.used, reset_in)
 
+    def _new_lease(self, client_id: str, start: int) -> _Lease:
+        with self._db.transaction():
+            row = self._db.one("SELECT window_start, used FROM api_rate_limits"
+                               " WHERE client_id = ?", (client_id,))
+            before = row[1] if row is not None and row[0] == start else 0
+            size = lease_size(self.limit - before)
+            self._db.execute(
+                "INSERT INTO api_rate_limits (client_id, window_start, used) VALUES (?, ?, ?)"
+                " ON CONFLICT (client_id) DO UPDATE SET window_start = excluded.window_start,"
+                " used = excluded.used", (client_id, start, before + size))
+        granted = max(0, min(size, self.limit - before))
+        # This request is the lease's first; past the limit (nothing granted) it is counted
+        # all the same, and refused.
+        return _Lease(start, granted, 1, before)

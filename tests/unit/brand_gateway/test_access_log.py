@@ -14,7 +14,7 @@ from brand_gateway import storage as gateway_storage
 from brand_gateway.access_log import AccessLog
 from brand_gateway.api_errors import RateLimitedError
 from brand_gateway.clients import ClientRegistry
-from brand_gateway.rate_limits import RateLimiter, SpentWindows
+from brand_gateway.rate_limits import LEASE_MAX, RateLimiter, SpentWindows, lease_size
 from consent import storage as consent_storage
 from consent.context import Consent
 from consent.events import EventTag
@@ -194,7 +194,37 @@ def test_the_count_is_shared_by_connections(vault_home: VaultHome, clock, client
         thread.start()
     for thread in threads:
         thread.join()
-    assert len(refused) == workers * each - limit
+    served = workers * each - len(refused)
+    # Never over the limit; short of it by at most what the workers' last leases still held
+    # when their client stopped (brand_gateway.rate_limits: leases).
+    assert limit - workers * lease_size(limit) <= served <= limit
+    granted = ledger.database.one("SELECT used FROM api_rate_limits WHERE client_id = ?",
+                                  (client.client_id,))[0]
+    assert granted >= served
+
+
+def test_a_lease_serves_without_a_statement_and_the_last_requests_one_by_one(ledger, clock,
+                                                                            client):
+    statements: list[str] = []
+    ledger.database._connection.set_trace_callback(statements.append)
+    limiter = RateLimiter(database=ledger.database, clock=clock, limit=600)
+    clock.now = 1_800_000_000
+    for _ in range(LEASE_MAX):
+        limiter.hit(client.client_id)
+    writes = [s for s in statements if s.startswith("INSERT INTO api_rate_limits")]
+    assert len(writes) == 1                              # one lease of LEASE_MAX
+    # Another process (a fresh limiter) spends the window down to its last few requests,
+    # which then go out one lease of one each: nobody is served past the limit.
+    other = RateLimiter(database=ledger.database, clock=clock, limit=600)
+    served = LEASE_MAX
+    with pytest.raises(RateLimitedError):
+        while True:
+            other.hit(client.client_id)
+            served += 1
+    assert served == 600
+    assert lease_size(7) == 1 and lease_size(600) == LEASE_MAX
+    with pytest.raises(RateLimitedError):
+        limiter.hit(client.client_id)                    # its lease is spent, and so is the window
 
 
 def test_a_process_remembers_whom_it_refused_until_the_window_ends(ledger, clock, client,
