@@ -20,7 +20,7 @@ from consent.vocabulary import PURPOSE_BY_CODE
 
 from .consents import field_label
 from .member import require_member
-from .vaults import get_consent, get_vault
+from .vaults import get_consent, get_vault, merge_pending_reads
 
 bp = Blueprint("access", __name__, url_prefix="/member")
 bp.before_request(require_member)
@@ -65,6 +65,7 @@ def chart(daily: list[DailyReads], today: dt.date, days: int = CHART_DAYS) -> Ch
 def reads() -> str:
     vault = get_vault()
     consent = get_consent()
+    merge_pending_reads()       # the reads the API's workers have spooled: all of them, now
     page = request.args.get("page", default=1, type=int) or 1
     page = min(max(page, 1), MAX_PAGE)
     log = AccessLog(ledger=consent.ledger, database=vault.data, clock=vault.clock)

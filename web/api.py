@@ -14,11 +14,12 @@ token, ``error="insufficient_scope"`` (403) for a brand-level token on a member 
 
 Per member-data read: in one read snapshot of the data store, the token (token and family in
 one join), the client, the policy (grants and terms) and whether the member's pairwise subject
-was handed out, then one profile read that opens only the fields it may release; then one
-ledger transaction with the rate-limit count and the ledger entry (which the ledger indexes for
-the member's "Who read what", :mod:`brand_gateway.access_log`). A read writes nothing to the
-data store (the subject's mapping once per member and brand, the first time), so no worker's
-data-store page cache is dropped by another's reads.
+was handed out, then one profile read that opens only the fields it may release; then the
+rate count, from this worker's lease (:mod:`brand_gateway.rate_limits`), and the read committed
+to this worker's access spool before the response leaves (:mod:`consent.spool`: merged into the
+ledger, which indexes it for the member's "Who read what", within a second). A read writes
+nothing to the data store (the subject's mapping once per member and brand, the first time) nor
+to any file another worker writes, so no worker's page cache is dropped by another's reads.
 
 Kept between requests: the connections (:mod:`web.vaults`); and, by each connection, the token,
 client, policy and subject it read, only for as long as nothing at all has been committed to
@@ -68,16 +69,16 @@ from brand_gateway.member_data import (
     release_profile,
 )
 from brand_gateway.pseudonyms import PairwisePseudonyms
-from brand_gateway.rate_limits import RateLimiter, SpentWindows
+from brand_gateway.rate_limits import Leases, RateLimiter, SpentWindows
 from brand_gateway.tokens import AccessToken, TokenStore, token_hash
-from consent.events import EventTag
+from consent.events import Event, EventTag
 from consent.vocabulary import PURPOSE_BY_CODE
 from vault.feedback import FeedbackEntry
 from vault.home import Vault
 
 from .api_schemas import FeedbackQuery, MemberQuery, OpenApiQuery, ProfileQuery, openapi_document
 from .errors import problem
-from .vaults import get_consent, get_vault
+from .vaults import get_consent, get_spool, get_vault
 
 PREFIX = "/api/v1"
 bp = Blueprint("api", __name__, url_prefix=PREFIX)
@@ -90,6 +91,7 @@ _B64TOKEN = re.compile(r"[A-Za-z0-9\-._~+/]+=*")
 _UNQUOTABLE = re.compile(r'[^\x20\x21\x23-\x5b\x5d-\x7e]')
 
 _SPENT = "vrmvault_api_spent_windows"     # app.extensions: this process's SpentWindows
+_LEASES = "vrmvault_api_rate_leases"      # app.extensions: this process's rate Leases
 _MEMBER_QUERY = MemberQuery()
 _PROFILE_QUERY = ProfileQuery()
 _FEEDBACK_QUERY = FeedbackQuery()
@@ -164,7 +166,12 @@ def _limiter() -> RateLimiter:
     # The counters are in ledger.db: see brand_gateway.rate_limits for why.
     return RateLimiter(database=get_consent().ledger.database, clock=_clock(),
                        limit=current_app.config["VRMVAULT_API_RATE_LIMIT"],
-                       spent=_spent_windows())
+                       spent=_spent_windows(), leases=_leases())
+
+
+def _leases() -> Leases:
+    leases: Leases = current_app.extensions.setdefault(_LEASES, Leases())
+    return leases
 
 
 def _spent_windows() -> SpentWindows:
@@ -254,33 +261,26 @@ def _read_as_caller(read: Callable[[Caller], R]) -> tuple[Caller, R]:
 
 def _record_read(caller: Caller, member_id: str, subject: str | None, *, resource: str,
                  purpose: str, fields: Iterable[str], grant_ids: list[str], **extra: Any) -> str:
-    """Count the request; within the client's rate, record the read in the ledger (pseudonyms
-    and names only, no values; the ledger indexes it for the member's access page) before the
-    data leaves: a read that cannot be recorded is not served. The member's pairwise subject
-    for the response: ``subject`` if the read phase found it handed out already, else recorded
-    now.
+    """Count the request; within the client's rate, record the read (pseudonyms and names
+    only, no values) in this process's access spool before the data leaves: a read that cannot
+    be recorded is not served. The spool's reads reach the ledger, with the time they were
+    served, within ``consent.spool.MAX_MERGE_DELAY`` (see there for why a spool, and what it
+    guarantees). The member's pairwise subject for the response: ``subject`` if the read phase
+    found it handed out already, else recorded now.
 
-    One ledger transaction holds the count and the entry: past the limit, only the count
-    commits and nothing is recorded or served (429). The data store is not written, except for
-    the subject's mapping the first time this brand reads this member, after the entry (so only
-    an id actually handed out resolves; the data store's write lock is never taken while the
-    ledger's is held, the order the consent services take them in).
+    Past the limit only the count is kept, and nothing is recorded or served (429). The data
+    store is not written, except for the subject's mapping the first time this brand reads
+    this member, after the entry (so only an id actually handed out resolves).
     """
     consent = get_consent()
-    ledger = consent.ledger
     brand_id = caller.client.brand_id
-    limiter = _limiter()
-    # Everything but the count and the append is made before the write lock is taken: the
-    # other workers wait for it.
+    allowance = _limiter().count(caller.client.client_id)
+    if allowance.exceeded:
+        raise allowance.refusal()
     tag = EventTag.ACCESS_PROFILE_READ if resource == PROFILE else EventTag.ACCESS_FEEDBACK_READ
     details = {"member": consent.principal(member_id), "client": caller.client.client_id,
                "purpose": purpose, "fields": list(fields), "grants": grant_ids, **extra}
-    with ledger.transaction():
-        allowance = limiter.count(caller.client.client_id)
-        if not allowance.exceeded:
-            ledger.record_event(tag=tag, actor="brand:" + brand_id, details=details)
-    if allowance.exceeded:
-        raise allowance.refusal()
+    get_spool().append(Event(tag, "brand:" + brand_id, details), at=caller.now)
     return subject if subject is not None else _subject(member_id, brand_id)
 
 

@@ -16,10 +16,12 @@ from contextlib import contextmanager
 import click
 
 from consent.ledger import Ledger, open_ledger
+from consent.spool import SpoolDirectory
 from vault.errors import StoreNotInitialisedError
 from vault.home import VaultHome
 
 from .cli_errors import ReportingGroup
+from .loops import run_every
 
 
 @contextmanager
@@ -27,8 +29,11 @@ def _open(ctx: click.Context) -> Iterator[Ledger]:
     home: VaultHome = ctx.obj["home"]
     if not home.exists():
         raise StoreNotInitialisedError(f"no store in {home.root}; run 'vrmvault init' first")
-    ledger = open_ledger(home, home.master_key())
+    master = home.master_key()
+    ledger = open_ledger(home, master)
     try:
+        # The reads the brand API's workers have spooled, so that the ledger is whole.
+        SpoolDirectory(home, master).merge_all(ledger)
         yield ledger
     finally:
         ledger.close()
@@ -77,6 +82,33 @@ def proof(ctx: click.Context, seq: int) -> None:
     with _open(ctx) as opened:
         bundle = opened.prove_entry(seq)
     click.echo(json.dumps(bundle.as_json(), indent=2))
+
+
+@ledger.command()
+@click.option("--every", type=click.FloatRange(min=0.1), default=None,
+              help="Keep merging, every this many seconds, until stopped.")
+@click.option("--parent-pid", type=int, hidden=True,
+              help="Exit once this process (vrmvault serve) is no longer the parent.")
+@click.pass_context
+def merge(ctx: click.Context, every: float | None, parent_pid: int | None) -> None:
+    """Append the brand reads the API's workers spooled (vrmvault serve keeps doing it)."""
+    with _open(ctx) as opened:
+        if every is None:
+            click.echo(f"Ledger: {opened.size} entries, every spooled read merged")
+            return
+        home: VaultHome = ctx.obj["home"]
+        spools = SpoolDirectory(home, home.master_key())
+
+        def one_pass() -> bool:
+            spools.merge_all(opened)
+            opened.end_use()
+            return False
+
+        # The last pass after the stop: the server stops its workers first, and what they
+        # spooled since the pass before goes in now, not at the next reader.
+        run_every(every, one_pass, name="ledger merge", parent=parent_pid, final_pass=True,
+                  announce=f"Merging spooled reads into the ledger every {every:g} s")
+    click.echo("Ledger merging stopped", err=True)
 
 
 @ledger.command()

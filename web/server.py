@@ -3,10 +3,12 @@
 The access log leaves out the client address (personal data) and never logs query strings with
 personal data because no URL carries any.
 
-While it serves, a child process runs ``vrmvault webhooks deliver --interval S`` (brand
-webhooks, GDPR Art. 19): a process of its own, so a slow brand never holds up a page and a
-failure there never reaches the server. It inherits the environment (master key included), logs
-to the same stream, is stopped with the server and stops by itself if the server dies.
+While it serves, two child processes run beside it: ``vrmvault webhooks deliver`` (brand
+webhooks, GDPR Art. 19), a process of its own so that a slow brand never holds up a page and a
+failure there never reaches the server; and ``vrmvault ledger merge --every 0.25``, which appends
+the brand reads the workers spooled to the ledger (``consent/spool.py``). Each inherits the
+environment (master key included), logs to the same stream, is stopped with the server and
+stops by itself if the server dies.
 """
 
 from __future__ import annotations
@@ -20,6 +22,8 @@ from pathlib import Path
 from typing import Any
 
 from gunicorn.app.base import BaseApplication
+
+from consent.spool import MERGE_EVERY
 
 ACCESS_LOG_FORMAT = '%(t)s "%(m)s %(U)s" %(s)s %(B)s %(M)sms'
 WEBHOOK_INTERVAL = 10.0                  # seconds between delivery passes while serving
@@ -45,17 +49,31 @@ class _Server(BaseApplication):  # type: ignore[misc]
 
 
 def run(*, host: str, port: int, workers: int, home: Path,
-        webhook_interval: float = WEBHOOK_INTERVAL) -> None:
-    with webhook_delivery(home, interval=webhook_interval):
+        webhook_interval: float = WEBHOOK_INTERVAL,
+        merge_interval: float = MERGE_EVERY) -> None:
+    with webhook_delivery(home, interval=webhook_interval), \
+            ledger_merging(home, interval=merge_interval):
         _serve(host=host, port=port, workers=workers, home=home)
 
 
-@contextlib.contextmanager
-def webhook_delivery(home: Path, *, interval: float) -> Iterator[subprocess.Popen[bytes]]:
+def webhook_delivery(home: Path, *, interval: float) -> contextlib.AbstractContextManager[
+        subprocess.Popen[bytes]]:
     """The webhook delivery loop in a child process for as long as the block runs."""
+    return _child(home, "webhooks", "deliver", "--interval", str(interval))
+
+
+def ledger_merging(home: Path, *, interval: float) -> contextlib.AbstractContextManager[
+        subprocess.Popen[bytes]]:
+    """The workers' spooled reads merged into the ledger every ``interval`` seconds (the
+    maximum merge delay, consent/spool.py), in a child process while the block runs."""
+    return _child(home, "ledger", "merge", "--every", str(interval))
+
+
+@contextlib.contextmanager
+def _child(home: Path, *command: str) -> Iterator[subprocess.Popen[bytes]]:
     process = subprocess.Popen(
-        [sys.executable, "-c", _VRMVAULT, "--home", str(home), "webhooks", "deliver",
-         "--interval", str(interval), "--parent-pid", str(os.getpid())])
+        [sys.executable, "-c", _VRMVAULT, "--home", str(home), *command,
+         "--parent-pid", str(os.getpid())])
     try:
         yield process
     finally:

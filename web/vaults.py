@@ -3,7 +3,8 @@
 Per process, the master key is read once, one password hasher and one receipt signer are kept,
 and the stores' connections are kept in a small pool: the data store, the key store and the
 ledger, opened (with their migrations checked) on first use in this process, never in a
-gunicorn master before it forks. A request borrows one set (a sync worker has exactly one; a
+gunicorn master before it forks; and the process's access spool (``consent/spool.py``), made
+on its first brand read. A request borrows one set (a sync worker has exactly one; a
 threaded server as many as it serves at once) and gives it back at teardown.
 
 Invariants, so that keeping connections changes nothing a request can see:
@@ -32,6 +33,7 @@ from flask import Flask, current_app, g
 from brand_gateway.observers import grant_observer
 from consent.context import Consent, ConsentResources
 from consent.receipts import DEFAULT_CONTROLLER, ReceiptSigner
+from consent.spool import SpoolDirectory, SpoolWriter
 from vault.clock import system_clock
 from vault.home import Vault, VaultHome, VaultStores
 from vault.keys import MASTER_KEY_ENV, MasterKey
@@ -77,6 +79,7 @@ class VaultAccess:
         self._lock = threading.Lock()
         self._idle: list[Connections] = []
         self._pid = os.getpid()
+        self._spool: SpoolWriter | None = None
 
     def master(self) -> MasterKey:
         if self._master is None:
@@ -88,6 +91,18 @@ class VaultAccess:
         if self._signer is None:
             self._signer = ReceiptSigner(self.master(), controller=DEFAULT_CONTROLLER)
         return self._signer
+
+    def spool(self) -> SpoolWriter:
+        """This process's access spool (consent/spool.py), made on first use after any fork."""
+        with self._lock:
+            spool = self._spool
+            if spool is None or spool.pid != os.getpid():
+                # A spool copied by a fork is the parent's (its lock and its connection).
+                spool = self._spool = self.spools().writer()
+            return spool
+
+    def spools(self) -> SpoolDirectory:
+        return SpoolDirectory(self.home, self.master())
 
     # -- the pool ---------------------------------------------------------------------------------
     def borrow(self) -> Connections:
@@ -112,9 +127,13 @@ class VaultAccess:
                 self._idle.append(connections)
 
     def close(self) -> None:
-        """Close every idle set (at shutdown, or when a test is done with the app)."""
+        """Close every idle set and this process's spool (at shutdown, or when a test is done
+        with the app; what the spool holds is merged by the next reader of the ledger)."""
         with self._lock:
             idle, self._idle = self._idle, []
+            spool, self._spool = self._spool, None
+        if spool is not None and spool.pid == os.getpid():
+            spool.close()
         for connections in idle:
             connections.close()
 
@@ -154,6 +173,17 @@ def get_consent() -> Consent:
         vault = get_vault()
         g.consent = _access().consent(g.vault_connections, vault)
     return g.consent
+
+
+def get_spool() -> SpoolWriter:
+    """This process's access spool: where the brand API records each read before it answers."""
+    return _access().spool()
+
+
+def merge_pending_reads() -> int:
+    """Merge every spool's pending reads into the ledger, for a page about to read it (the
+    member's access page, the console): it then shows every read served so far."""
+    return _access().spools().merge_all(get_consent().ledger)
 
 
 def close_vault(exc: BaseException | None = None) -> None:

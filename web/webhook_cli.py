@@ -10,15 +10,10 @@ event went, how often it was tried and how it ended.
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import json
-import os
-import signal
-import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from types import FrameType
 
 import click
 
@@ -32,15 +27,15 @@ from brand_gateway.webhooks import (
     WebhookSigner,
     outbox_entries,
 )
-from vault.errors import StoreNotInitialisedError, VaultError
+from vault.errors import StoreNotInitialisedError
 from vault.home import Vault, VaultHome
 from vault.keys import MasterKey
 
 from .cli_errors import ReportingGroup
+from .loops import run_every
 
 DEFAULT_INTERVAL = 10.0
 DEFAULT_LIMIT = 100
-_NAP = 0.2                     # how often a waiting loop looks at its stop conditions
 
 
 def _home(ctx: click.Context) -> VaultHome:
@@ -167,9 +162,15 @@ def deliver(ctx: click.Context, once: bool, interval: float, limit: int,
     if once:
         click.echo(f"Webhooks: {_pass(home, master, limit).summary()}")
         return
+    def one_pass() -> bool:
+        report = _pass(home, master, limit)
+        if report.attempted:
+            click.echo(f"Webhooks: {report.summary()}")
+        return report.attempted >= limit            # a backlog: the next pass at once
+
     # Ctrl-C ends the loop like SIGTERM does: quietly, after the delivery in hand.
-    with _stop_on_sigterm() as stop, contextlib.suppress(KeyboardInterrupt):
-        _loop(home, master, limit=limit, interval=interval, stop=stop, parent=parent_pid)
+    run_every(interval, one_pass, name="webhook delivery", parent=parent_pid,
+              announce=f"Delivering webhooks every {interval:g} s")
     click.echo("Webhook delivery stopped", err=True)
 
 
@@ -178,41 +179,3 @@ def _pass(home: VaultHome, master: MasterKey, limit: int) -> DeliveryReport:
     with _vault(home, master) as vault:
         return WebhookDispatcher(database=vault.data, signer=WebhookSigner.from_master(master),
                                  clock=vault.clock).deliver_due(limit)
-
-
-def _loop(home: VaultHome, master: MasterKey, *, limit: int, interval: float,
-          stop: list[bool], parent: int | None) -> None:
-    click.echo(f"Delivering webhooks every {interval:g} s", err=True)
-    while not stop[0] and (parent is None or os.getppid() == parent):
-        report: DeliveryReport | None = None
-        try:
-            report = _pass(home, master, limit)
-        except VaultError as exc:
-            click.echo(f"webhook delivery pass failed: {exc.message}", err=True)
-        except Exception as exc:  # a bad pass is reported and the loop goes on
-            # The class only: a message might quote what it failed on.
-            click.echo(f"webhook delivery pass failed: {type(exc).__name__}", err=True)
-        if report is not None and report.attempted:
-            click.echo(f"Webhooks: {report.summary()}")
-        if report is not None and report.attempted >= limit:
-            continue            # a backlog: the next pass at once
-        deadline = time.monotonic() + interval
-        while not stop[0] and time.monotonic() < deadline:
-            if parent is not None and os.getppid() != parent:
-                return          # the server is gone; so are we
-            time.sleep(_NAP)
-
-
-@contextmanager
-def _stop_on_sigterm() -> Iterator[list[bool]]:
-    """A flag SIGTERM raises, so the loop ends after the delivery in hand."""
-    stop = [False]
-
-    def request_stop(signum: int, frame: FrameType | None) -> None:
-        stop[0] = True
-
-    previous = signal.signal(signal.SIGTERM, request_stop)
-    try:
-        yield stop
-    finally:
-        signal.signal(signal.SIGTERM, previous)

@@ -20,6 +20,7 @@ from brand_gateway.access_log import AccessLog
 from brand_gateway.pseudonyms import PairwisePseudonyms
 from consent.events import EventTag
 from consent.grants import DAY
+from consent.spool import SpoolDirectory
 from tests.brand_api_support import BrandApi, IssuedToken, bearer
 from vault.clock import FrozenClock
 from vault.home import Vault, VaultHome
@@ -381,11 +382,16 @@ def test_invalid_tokens_do_not_spend_a_clients_rate(limited_app, brand_client, i
 
 # -- accountability -------------------------------------------------------------------------------
 def test_every_read_is_a_ledger_entry_without_personal_data(brand_client, issued, consent,
-                                                            alice, vault):
+                                                            alice, vault, vault_home):
     size = consent.ledger.size
     get(brand_client, PROFILE, issued.token, query_string={"fields": "given_name,phone"})
     get(brand_client, FEEDBACK, issued.token)
     get(brand_client, MEMBER, issued.token)              # tells no member data: not a read
+    # Each read was committed to the worker's spool before it was answered, and reaches the
+    # ledger with the next merge (``vrmvault serve`` merges every second).
+    spools = SpoolDirectory(vault_home, vault_home.master_key({}))
+    assert consent.ledger.size == size and spools.pending() == 2
+    assert spools.merge_all(consent.ledger) == 2
     assert consent.ledger.size == size + 2
     profile_entry, feedback_entry = consent.ledger.entry(size), consent.ledger.entry(size + 1)
     assert profile_entry.tag is EventTag.ACCESS_PROFILE_READ
@@ -438,7 +444,7 @@ def test_the_access_page_is_paginated_newest_first(brand_client, api, alice, vel
 
 
 def test_a_read_writes_nothing_to_the_data_store_and_erasure_leaves_no_trace_of_it(
-        brand_client, issued, alice, vault, consent):
+        brand_client, issued, alice, vault, consent, vault_home):
     """The reads are served from the ledger's access index, not a table beside the member: an
     erasure (which never touches the ledger) leaves no row naming the member, and what the index
     holds is what the entries hold (the principal, the brand, seq and time)."""
@@ -450,6 +456,7 @@ def test_a_read_writes_nothing_to_the_data_store_and_erasure_leaves_no_trace_of_
     get(brand_client, PROFILE, issued.token)
     assert vault.data.one("PRAGMA data_version")[0] == before     # no commit by anyone
     principal = consent.principal(alice.id)
+    SpoolDirectory(vault_home, vault_home.master_key({})).merge_all(consent.ledger)
     rows = consent.ledger.database.all("SELECT principal, seq, brand_id FROM access_index")
     assert [(r[0], r[2]) for r in rows] == [(principal, issued.client.brand_id)] * 2
     for row in rows:

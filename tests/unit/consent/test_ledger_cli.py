@@ -5,14 +5,21 @@ from __future__ import annotations
 
 import base64
 import json
+import os
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
 from consent.checkpoints import Ed25519NoteVerifier
+from consent.events import Event, EventTag
 from consent.ledger import open_ledger
 from consent.merkle import leaf_hash, verify_inclusion
+from consent.spool import SpoolDirectory, SpoolWriter
 from vault.home import VaultHome
 from web.cli import main
 from web.ledger_cli import ledger
@@ -34,7 +41,7 @@ def filled(vault_home: VaultHome) -> VaultHome:
 
 def test_the_group_has_its_commands() -> None:
     assert ledger.name == "ledger"
-    assert set(ledger.commands) == {"verify", "checkpoint", "proof", "key"}
+    assert set(ledger.commands) == {"verify", "checkpoint", "proof", "key", "merge"}
 
 
 def test_verify_passes_on_a_sound_ledger(filled: VaultHome) -> None:
@@ -115,3 +122,66 @@ def test_a_wrong_master_key_fails_clearly(filled: VaultHome) -> None:
                                 env={"VRMVAULT_MASTER_KEY": "ab" * 32})
     assert result.exit_code == 1
     assert "does not open the store" in result.stderr
+
+
+# -- merging the brand API's spooled reads ----------------------------------------------------
+def _spool_reads(home: VaultHome, count: int) -> SpoolWriter:
+    writer = SpoolDirectory(home, home.master_key({})).writer()
+    for number in range(count):
+        writer.append(Event(EventTag.ACCESS_PROFILE_READ, "brand:brand_1",
+                            {"member": "member:" + "b" * 32, "number": number}),
+                      at=1_800_000_000 + number)
+    return writer
+
+
+def test_every_command_sees_the_spooled_reads(filled: VaultHome) -> None:
+    writer = _spool_reads(filled, 3)
+    result = run(filled, "verify")
+    assert result.exit_code == 0 and "OK: 33 entries" in result.output
+    result = run(filled, "merge")
+    assert result.exit_code == 0 and "33 entries" in result.output
+    writer.close()
+
+
+def _merge_loop(home: VaultHome, every: str) -> subprocess.Popen[bytes]:
+    """``vrmvault ledger merge --every EVERY`` in a process of its own, once it has begun."""
+    loop = subprocess.Popen(
+        [sys.executable, "-c", "from web.cli import main; main()", "--home", str(home.root),
+         "ledger", "merge", "--every", every], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        env={**os.environ, "VRMVAULT_MASTER_KEY": ""})
+    assert loop.stderr is not None
+    assert loop.stderr.readline().startswith(b"Merging spooled reads into the ledger")
+    return loop
+
+
+def _stop(loop: subprocess.Popen[bytes]) -> None:
+    loop.send_signal(signal.SIGTERM)
+    _, errors = loop.communicate(timeout=30)
+    assert loop.returncode == 0
+    assert b"Ledger merging stopped" in errors and b"Traceback" not in errors
+
+
+def test_the_merge_loop_keeps_merging_and_stops_on_sigterm(filled: VaultHome) -> None:
+    loop = _merge_loop(filled, "0.1")
+    try:
+        writer = _spool_reads(filled, 5)
+        deadline = time.monotonic() + 10
+        with open_ledger(filled, filled.master_key({})) as opened:
+            while opened.size < 35 and time.monotonic() < deadline:
+                time.sleep(0.05)
+            assert opened.size == 35
+            assert opened.entry(34).details["number"] == 4
+        writer.close()
+    finally:
+        _stop(loop)
+
+
+def test_the_merge_loop_merges_once_more_when_stopped(filled: VaultHome) -> None:
+    loop = _merge_loop(filled, "600")
+    time.sleep(1.0)                           # its first pass (an empty one) is done by now
+    writer = _spool_reads(filled, 2)          # the next pass is 10 minutes away
+    writer.close()                            # as the server's workers, stopped first
+    _stop(loop)
+    with open_ledger(filled, filled.master_key({})) as opened:
+        assert opened.size == 32
+    assert SpoolDirectory(filled, filled.master_key({})).spool_ids() == []
