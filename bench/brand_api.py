@@ -1,7 +1,7 @@
 """The brand API under load: a member's shared profile through the full stack, against bare Flask.
 
 The issue's figure: a brand reading a member's shared profile (``GET /api/v1/member/profile``:
-token check, rate limit, decision point, decryption, ledger entry and its index, JSON) under
+token check, rate limit, decision point, decryption, the read's record, JSON) under
 gunicorn on this machine, against a bare Flask JSON endpoint served the same way in the same run,
 loaded by ``wrk`` (a separate process, on loopback, 8 connections, 2 threads). Figures:
 
@@ -10,6 +10,10 @@ loaded by ``wrk`` (a separate process, on loopback, 8 connections, 2 threads). F
 - ``brand_api_p99_ms``: the full stack's 99th percentile latency as wrk reports it, median of
   the rounds (baseline column: the bare endpoint's). Target < 15 ms.
 - ``brand_api_full_rps`` and ``brand_api_bare_rps``: the raw medians, informational.
+- ``brand_api_merge_delay_s``: the longest time, over the full-stack loads, from the end of the
+  load until every read it made was in the Merkle ledger, merged by the server's keeper alone
+  (``consent/spool.py``; this process only watches the spools empty). Target: at most twice the
+  maximum merge delay.
 - ``brand_api_withdrawal_window``: reads that still returned data after a committed withdrawal,
   over all trials. Each trial: a new grant and token, reads that must succeed (so both workers
   hold warm connections), then the grant is withdrawn through the consent services with the
@@ -24,8 +28,9 @@ grant of :data:`GRANTED` for ``dpv:Personalisation``, the brand's OAuth client, 
 over the grant and a live access token (as the authorization code flow leaves them).
 
 Served: the full stack by ``vrmvault --home TMP serve --workers 2`` (gunicorn, sync workers, the
-product's own serving code in ``web/server.py``, access log on; its webhook delivery child runs
-too, with no endpoint registered, so its passes find nothing to send). The only setting changed
+product's own serving code in ``web/server.py``, access log on; its two children run too: the
+ledger keeper, which merges the workers' spooled reads every second, and webhook delivery, with
+no endpoint registered, so its passes find nothing to send). The only setting changed
 is ``VRMVAULT_API_RATE_LIMIT``, raised so far that the load never reaches it: the rate-limit
 statement still runs on every request. The bare app is one Flask route returning a small JSON
 document, served by the same ``web.server`` gunicorn configuration (only the app it loads
@@ -69,6 +74,7 @@ from consent.context import Consent, open_consent
 from consent.events import EventTag
 from consent.grants import BrandRequest
 from consent.model import Grant
+from consent.spool import MAX_MERGE_DELAY, SpoolDirectory
 from consent.vocabulary import FIELD_CATEGORY, PURPOSES
 from vault.home import Vault, VaultHome
 
@@ -84,6 +90,9 @@ FIGURES = (
     Figure(f"{NAME}_full_rps", "req/s", INFORMATIONAL),
     Figure(f"{NAME}_bare_rps", "req/s", INFORMATIONAL),
     Figure(f"{NAME}_withdrawal_window", "reads", Target("<=", 0, " reads")),
+    # Our own bound (consent/spool.py): every read in the Merkle ledger within the maximum merge
+    # delay of the server's keeper, plus one pass.
+    Figure(f"{NAME}_merge_delay_s", "s", Target("<=", 2 * MAX_MERGE_DELAY, " s")),
 )
 PROFILE_PATH = "/api/v1/member/profile"
 BARE_PATH = "/bare"
@@ -105,6 +114,7 @@ ROOT = Path(__file__).resolve().parent.parent
 _START_TIMEOUT = 60.0
 _STOP_TIMEOUT = 15.0
 _SETTLE = 0.3                        # seconds for requests in flight when wrk stops to finish
+_DRAIN_TIMEOUT = 30.0                # seconds: the keeper has not merged by then, no figure
 
 
 @dataclass(frozen=True)
@@ -347,11 +357,25 @@ class Reads:
     def __init__(self, staged: Stage) -> None:
         self.staged = staged
         self.ledger_size = staged.consent.ledger.size
+        self.spools = SpoolDirectory(staged.home, staged.vault.master)
+        self.drains: list[float] = []
+
+    def drained(self, since: float) -> None:
+        """Wait until the server's ledger keeper has merged every spooled read (this process
+        merges nothing); note how long after ``since`` (a perf_counter time) that was."""
+        while self.spools.pending():
+            if time.perf_counter() - since > _DRAIN_TIMEOUT:
+                raise BenchmarkError(f"{NAME}: spooled reads still unmerged after"
+                                     f" {_DRAIN_TIMEOUT:g} s")
+            time.sleep(0.01)
+        self.drains.append(time.perf_counter() - since)
 
     def since(self) -> int:
         """Reads recorded since the last call, each checked; the count."""
         staged = self.staged
         ledger = staged.consent.ledger
+        # Whatever is still spooled (the checking requests'): merged here, as any reader does.
+        self.spools.merge_all(ledger)
         reads = checkpoints = 0
         size = ledger.size                  # one bound for both counts
         principal = staged.consent.principal(staged.member_id)
@@ -382,7 +406,10 @@ class Reads:
         return reads
 
 
-def measure(staged: Stage, full: Server, bare: Server, scale: Scale) -> dict[str, list[Load]]:
+def measure(staged: Stage, full: Server, bare: Server, scale: Scale
+            ) -> tuple[dict[str, list[Load]], list[float]]:
+    """The rounds' loads, and for each full-stack load the seconds from its end until every
+    read it made was in the ledger."""
     full_url, bare_url = full.url + PROFILE_PATH, bare.url + BARE_PATH
     reads = Reads(staged)
 
@@ -393,7 +420,10 @@ def measure(staged: Stage, full: Server, bare: Server, scale: Scale) -> dict[str
         if label == "full":
             reads.since()
         load = wrk(url, seconds, token)
+        stopped = time.perf_counter()
         time.sleep(_SETTLE)
+        if label == "full":
+            reads.drained(stopped)
         if load.bad_status or load.socket_errors:
             raise BenchmarkError(f"{NAME}: {label}: {load.bad_status} answers were not 2xx/3xx,"
                                  f" {load.socket_errors} socket errors")
@@ -417,8 +447,8 @@ def measure(staged: Stage, full: Server, bare: Server, scale: Scale) -> dict[str
             loads[label].append(checked(label, scale.seconds))
         ratio = loads["full"][-1].rate / loads["bare"][-1].rate
         log(f"  round {number + 1}: bare {loads['bare'][-1]}; full {loads['full'][-1]};"
-            f" ratio {ratio:.2f} (verified)")
-    return loads
+            f" ratio {ratio:.2f} (verified; merged {reads.drains[-1]:.2f} s after the load)")
+    return loads, reads.drains
 
 
 def withdrawal_window(staged: Stage, full: Server, scale: Scale) -> int:
@@ -468,7 +498,7 @@ def run(*, quick: bool) -> list[Result]:
                     running("bare", bare_command, bare_port, root, environment) as bare:
                 wait_until_serving(full, "/api/v1/openapi.json")
                 wait_until_serving(bare, BARE_PATH)
-                loads = measure(staged, full, bare, scale)
+                loads, drains = measure(staged, full, bare, scale)
                 leaked = withdrawal_window(staged, full, scale)
                 log(f"  withdrawal: {leaked} of {scale.trials * scale.reads} reads after"
                     f" {scale.trials} committed withdrawals returned data")
@@ -489,4 +519,5 @@ def run(*, quick: bool) -> list[Result]:
         FIGURES[2].result(median(full_rates), median(bare_rates)),
         FIGURES[3].result(median(bare_rates)),
         FIGURES[4].result(leaked),
+        FIGURES[5].result(max(drains)),
     ]
