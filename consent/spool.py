@@ -126,24 +126,39 @@ class SpoolDirectory:
 
     def merge_all(self, ledger: Ledger) -> int:
         """Append every spool's unmerged reads to ``ledger``; remove the spools whose writers
-        are gone once all of theirs is in. The number of entries appended."""
+        are gone once all of theirs is in. The number of entries appended.
+
+        A spool that cannot be merged (its file damaged, say) does not hold up the others: they
+        are merged, then its error is raised (so a page or a command reports it, and the keeper
+        says so at every pass)."""
         appended = 0
+        failed: Exception | None = None
         for spool_id in self.spool_ids():
-            lock_path = self.path / f"{spool_id}.lock"
-            gone = _writer_gone(lock_path)
             try:
-                with self._opened(spool_id) as database:
-                    if database is not None:
-                        appended += merge(ledger, spool_id, database)
-                if gone is not None:
-                    for suffix in (".db", ".db-wal", ".db-shm"):
-                        with contextlib.suppress(FileNotFoundError):
-                            (self.path / (spool_id + suffix)).unlink()
+                appended += self._merge_one(ledger, spool_id)
+            except Exception as exc:
+                failed = failed or exc
+        if failed is not None:
+            raise failed
+        return appended
+
+    def _merge_one(self, ledger: Ledger, spool_id: str) -> int:
+        lock_path = self.path / f"{spool_id}.lock"
+        gone = _writer_gone(lock_path)
+        appended = 0
+        try:
+            with self._opened(spool_id) as database:
+                if database is not None:
+                    appended = merge(ledger, spool_id, database)
+            if gone is not None:
+                for suffix in (".db", ".db-wal", ".db-shm"):
                     with contextlib.suppress(FileNotFoundError):
-                        lock_path.unlink()
-            finally:
-                if gone is not None:
-                    os.close(gone)
+                        (self.path / (spool_id + suffix)).unlink()
+                with contextlib.suppress(FileNotFoundError):
+                    lock_path.unlink()
+        finally:
+            if gone is not None:
+                os.close(gone)
         return appended
 
     @contextlib.contextmanager

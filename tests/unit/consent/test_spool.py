@@ -195,3 +195,17 @@ def test_merge_takes_large_backlogs_in_batches(spools, ledger, monkeypatch):
     marks = ledger.database.one("SELECT merged_through FROM spool_marks")[0]
     assert marks == 20
     assert json.loads(json.dumps(merged_details(ledger)[0]))["fields"] == ["city"]
+
+
+def test_a_damaged_spool_holds_up_no_other(spools, ledger):
+    damaged, sound = spools.writer(), spools.writer()
+    damaged.append(read(0), at=1_800_000_000)
+    sound.append(read(1), at=1_800_000_000)
+    # Someone with the key writes a row the ledger cannot take (an unknown tag).
+    damaged.database.execute("UPDATE pending SET tag = 'no:such:tag'")
+    with pytest.raises(ValueError):
+        spools.merge_all(ledger)
+    assert [d["n"] for d in merged_details(ledger)] == [1]     # the sound one is in
+    assert spools.pending() == 1                                # the damaged row stays, unmerged
+    damaged.close()
+    sound.close()
