@@ -7,8 +7,10 @@ While it serves, two child processes run beside it: ``vrmvault webhooks deliver`
 webhooks, GDPR Art. 19), a process of its own so that a slow brand never holds up a page and a
 failure there never reaches the server; and ``vrmvault ledger merge --every 0.25``, which appends
 the brand reads the workers spooled to the ledger (``consent/spool.py``). Each inherits the
-environment (master key included), logs to the same stream, is stopped with the server and
-stops by itself if the server dies.
+environment (master key included), logs to the same stream, is stopped with the server, stops
+by itself if the server dies, and is started again if it ends while the server runs
+(:class:`Supervised`): without the merging child, reads would wait in the spools for the next
+reader of the ledger.
 """
 
 from __future__ import annotations
@@ -17,6 +19,8 @@ import contextlib
 import os
 import subprocess
 import sys
+import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -57,28 +61,93 @@ def run(*, host: str, port: int, workers: int, home: Path,
 
 
 def webhook_delivery(home: Path, *, interval: float) -> contextlib.AbstractContextManager[
-        subprocess.Popen[bytes]]:
+        Supervised]:
     """The webhook delivery loop in a child process for as long as the block runs."""
     return _child(home, "webhooks", "deliver", "--interval", str(interval))
 
 
 def ledger_merging(home: Path, *, interval: float) -> contextlib.AbstractContextManager[
-        subprocess.Popen[bytes]]:
+        Supervised]:
     """The workers' spooled reads merged into the ledger every ``interval`` seconds (the
     maximum merge delay, consent/spool.py), in a child process while the block runs."""
     return _child(home, "ledger", "merge", "--every", str(interval))
 
 
 @contextlib.contextmanager
-def _child(home: Path, *command: str) -> Iterator[subprocess.Popen[bytes]]:
-    process = subprocess.Popen(
-        [sys.executable, "-c", _VRMVAULT, "--home", str(home), *command,
-         "--parent-pid", str(os.getpid())])
+def _child(home: Path, *command: str) -> Iterator[Supervised]:
+    supervised = Supervised([sys.executable, "-c", _VRMVAULT, "--home", str(home), *command,
+                             "--parent-pid", str(os.getpid())], name=" ".join(command[:2]))
+    supervised.start()
     try:
-        yield process
+        yield supervised
     finally:
+        supervised.stop()
+
+
+class Supervised:
+    """A child process that is started again whenever it ends before :meth:`stop`, after a
+    pause that doubles from ``first_pause`` up to ``longest_pause`` while it keeps ending
+    within a minute of its start (so a child that cannot run does not spin).
+
+    The child runs in a session of its own: a Ctrl-C at the terminal reaches the server, which
+    then stops it, and not the child directly, so that every end the supervisor sees is one it
+    did not ask for. (gunicorn's arbiter reaps any child, ours included, so an exit status is
+    not always there to be read; whether ``stop`` was asked is what tells.)
+    """
+
+    HEALTHY_AFTER = 60.0       # seconds: a child that ran this long starts its pauses afresh
+    LOOK_EVERY = 0.5
+
+    def __init__(self, argv: list[str], *, name: str, first_pause: float = 1.0,
+                 longest_pause: float = 60.0) -> None:
+        self.argv = argv
+        self.name = name
+        self.first_pause = first_pause
+        self.longest_pause = longest_pause
+        self.restarts = 0
+        self.process: subprocess.Popen[bytes] | None = None
+        self._stopping = threading.Event()
+        self._lock = threading.Lock()
+        self._watcher: threading.Thread | None = None
+        self._started_at = 0.0
+
+    def start(self) -> None:
+        self._spawn()
+        self._watcher = threading.Thread(target=self._watch, name=f"supervise {self.name}",
+                                         daemon=True)
+        self._watcher.start()
+
+    def _spawn(self) -> None:
+        self.process = subprocess.Popen(self.argv, start_new_session=True)
+        self._started_at = time.monotonic()
+
+    def _watch(self) -> None:
+        pause = self.first_pause
+        while not self._stopping.wait(self.LOOK_EVERY):
+            assert self.process is not None
+            if self.process.poll() is None:
+                continue
+            if time.monotonic() - self._started_at >= self.HEALTHY_AFTER:
+                pause = self.first_pause
+            print(f"vrmvault serve: the {self.name} process ended; starting it again in"
+                  f" {pause:g} s", file=sys.stderr, flush=True)
+            if self._stopping.wait(pause):
+                return
+            with self._lock:
+                if self._stopping.is_set():
+                    return
+                self._spawn()
+                self.restarts += 1
+            pause = min(pause * 2, self.longest_pause)
+
+    def stop(self) -> None:
+        with self._lock:
+            self._stopping.set()
+        if self._watcher is not None:
+            self._watcher.join()
+        process = self.process
         # gunicorn's arbiter may have reaped it already; Popen copes with that.
-        if process.poll() is None:
+        if process is not None and process.poll() is None:
             process.terminate()
             try:
                 process.wait(timeout=_STOP_TIMEOUT)

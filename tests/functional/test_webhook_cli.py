@@ -257,18 +257,23 @@ def _gone(pid: int) -> bool:
         Path(f"/proc/{pid}/stat").read_text().split()[2] == "Z"
 
 
+def start_server(vault_home: VaultHome, log: Path) -> subprocess.Popen[bytes]:
+    """``vrmvault serve`` on a free loopback port, one worker, its output in ``log``."""
+    environment = {k: v for k, v in os.environ.items() if k != "VRMVAULT_MASTER_KEY"}
+    with open(log, "wb") as output:
+        return subprocess.Popen(
+            [sys.executable, "-c", "from web.cli import main; main()", "--home",
+             str(vault_home.root), "serve", "--port", str(_free_port()), "--workers", "1"],
+            stdout=output, stderr=subprocess.STDOUT, env=environment)
+
+
 def test_serve_delivers_webhooks_in_the_background(vault_home: VaultHome, receiver: Receiver,
                                                     tmp_path: Path) -> None:
     client_id = brand_client(vault_home)
     run(vault_home, "add", client_id, receiver.url)
     share_and_withdraw(vault_home, client_id)
     log = tmp_path / "serve.log"
-    environment = {k: v for k, v in os.environ.items() if k != "VRMVAULT_MASTER_KEY"}
-    with open(log, "wb") as output:
-        server = subprocess.Popen(
-            [sys.executable, "-c", "from web.cli import main; main()", "--home",
-             str(vault_home.root), "serve", "--port", str(_free_port()), "--workers", "1"],
-            stdout=output, stderr=subprocess.STDOUT, env=environment)
+    server = start_server(vault_home, log)
     try:
         deadline = time.monotonic() + 60
         while not receiver.requests and time.monotonic() < deadline:
