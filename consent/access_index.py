@@ -54,6 +54,12 @@ MIGRATION_SQL = """
 """
 
 
+# Ledger migration 4: a member's reads by time, for the access page's order.
+BY_TIME_MIGRATION_SQL = """
+        CREATE INDEX access_index_by_time ON access_index (principal, read_at, seq);
+"""
+
+
 def index_row(seq: int, read_at: int, event: Event) -> tuple[str, int, str, int] | None:
     """The index row of ``event`` appended at ``seq``, or ``None`` if it is not a brand read."""
     if event.tag not in ACCESS_TAGS or not event.actor.startswith(BRAND_ACTOR):
@@ -83,7 +89,8 @@ class ReadsOnDay:
 
 
 class AccessIndex:
-    """Reads a member's indexed reads, newest first; writes nothing (the ledger does)."""
+    """Reads a member's indexed reads, newest first (by the time they were served); writes
+    nothing (the ledger does)."""
 
     def __init__(self, database: Database) -> None:
         self._db = database
@@ -96,7 +103,9 @@ class AccessIndex:
         rows = self._db.all(
             "SELECT a.brand_id, a.read_at, e.body FROM access_index AS a"
             " JOIN entries AS e ON e.seq = a.seq WHERE a.principal = ?"
-            " ORDER BY a.seq DESC LIMIT ? OFFSET ?", (principal, limit, offset))
+            # By when they were served: reads merged from the workers' spools enter the
+            # ledger in batches, one spool after another, not in the order they were served.
+            " ORDER BY a.read_at DESC, a.seq DESC LIMIT ? OFFSET ?", (principal, limit, offset))
         reads = []
         for brand_id, read_at, body in rows:
             body = bytes(body)

@@ -128,6 +128,7 @@ LEDGER_MIGRATIONS: tuple[Migration, ...] = (
         """,
     ),
     Migration(3, "spool_marks", spool.MARKS_MIGRATION_SQL),
+    Migration(4, "access_index_by_time", access_index.BY_TIME_MIGRATION_SQL),
 )
 
 

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from consent.access_index import AccessIndex
 from consent.errors import PersonalDataError
 from consent.events import Event, EventTag
 from consent.ledger import open_ledger
@@ -209,3 +210,20 @@ def test_a_damaged_spool_holds_up_no_other(spools, ledger):
     assert spools.pending() == 1                                # the damaged row stays, unmerged
     damaged.close()
     sound.close()
+
+
+def test_the_member_sees_merged_reads_in_the_order_they_were_served(spools, ledger):
+    first_worker, second_worker = spools.writer(), spools.writer()
+    member = "member:" + "d" * 32
+    first_worker.append(read(0, member), at=1_800_000_001)
+    second_worker.append(read(1, member), at=1_800_000_002)
+    first_worker.append(read(2, member), at=1_800_000_003)
+    spools.merge_all(ledger)          # one spool after the other: not the order of service
+    shown = [r.entry.details["n"] for r in AccessIndex(ledger.database).reads(member, limit=10)]
+    assert shown == [2, 1, 0]
+    plan = " ".join(str(tuple(row)) for row in ledger.database.all(
+        "EXPLAIN QUERY PLAN SELECT seq FROM access_index WHERE principal = ?"
+        " ORDER BY read_at DESC, seq DESC", (member,)))
+    assert "access_index_by_time" in plan and "TEMP B-TREE" not in plan
+    first_worker.close()
+    second_worker.close()
