@@ -4,7 +4,7 @@ Registered in ``web/cli.py`` with ``main.add_command(officer)``; like every comm
 takes the vault home from ``ctx.obj["home"]``. An officer is an ordinary account (made on the
 sign-up page, signed in on the sign-in page) with the ``compliance`` role, which only this
 command gives or takes: the web has no way to change a role. A change takes effect on the
-account's next request, in sessions that are open already too.
+account's next request, in sessions that are open already too, and is recorded in the ledger.
 """
 
 from __future__ import annotations
@@ -15,20 +15,42 @@ from contextlib import contextmanager
 
 import click
 
+from consent.context import open_consent
+from consent.events import EventTag
 from vault.errors import NotFoundError, StoreNotInitialisedError, ValidationError
-from vault.home import VaultHome
+from vault.home import Vault, VaultHome
 from vault.members import COMPLIANCE, MEMBER, MemberService
 
 from .cli_errors import ReportingGroup
 
+OPERATOR = "operator"           # the ledger's actor for a change made with this command
+
 
 @contextmanager
-def _members(ctx: click.Context) -> Iterator[MemberService]:
+def _vault(ctx: click.Context) -> Iterator[tuple[VaultHome, Vault]]:
     home: VaultHome = ctx.find_root().obj["home"]
     if not home.exists():
         raise StoreNotInitialisedError(f"no store in {home.root}; run 'vrmvault init' first")
     with home.open() as vault:
-        yield vault.members
+        yield home, vault
+
+
+def _set_role(ctx: click.Context, email: str, role: str) -> bool:
+    """Give EMAIL's account ``role``; a change is recorded in the ledger (the account by its
+    pseudonym, the operator as ``operator``: whoever holds the master key on this machine)."""
+    with _vault(ctx) as (home, vault):
+        member_id = _member_id(vault.members, email)
+        changed = vault.members.set_role(member_id, role)
+        if changed:
+            consent = open_consent(vault, home)
+            try:
+                consent.ledger.record_event(
+                    tag=(EventTag.OFFICER_ROLE_GRANTED if role == COMPLIANCE
+                         else EventTag.OFFICER_ROLE_REVOKED),
+                    actor=OPERATOR, details={"member": consent.principal(member_id)})
+            finally:
+                consent.close()
+    return changed
 
 
 def _member_id(members: MemberService, email: str) -> str:
@@ -51,8 +73,7 @@ def officer() -> None:
 @click.pass_context
 def grant(ctx: click.Context, email: str) -> None:
     """Make the account with login address EMAIL a compliance officer."""
-    with _members(ctx) as members:
-        changed = members.set_role(_member_id(members, email), COMPLIANCE)
+    changed = _set_role(ctx, email, COMPLIANCE)
     click.echo(f"{email} is {'now' if changed else 'already'} a compliance officer")
 
 
@@ -61,8 +82,7 @@ def grant(ctx: click.Context, email: str) -> None:
 @click.pass_context
 def revoke(ctx: click.Context, email: str) -> None:
     """Make EMAIL's account an ordinary member again (the console closes to it at once)."""
-    with _members(ctx) as members:
-        changed = members.set_role(_member_id(members, email), MEMBER)
+    changed = _set_role(ctx, email, MEMBER)
     click.echo(f"{email} is {'no longer' if changed else 'not'} a compliance officer")
 
 
@@ -70,8 +90,8 @@ def revoke(ctx: click.Context, email: str) -> None:
 @click.pass_context
 def list_officers(ctx: click.Context) -> None:
     """List the compliance officers, oldest account first."""
-    with _members(ctx) as members:
-        officers = members.with_role(COMPLIANCE)
+    with _vault(ctx) as (_, vault):
+        officers = vault.members.with_role(COMPLIANCE)
     if not officers:
         click.echo("No compliance officers; make one with 'vrmvault officer grant EMAIL'.")
         return

@@ -8,6 +8,9 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner, Result
 
+from consent.context import Consent
+from consent.events import EventTag
+from consent.ledger import open_ledger
 from tests.conftest import GOOD_PASSWORD, TEST_HASHING
 from vault.home import VaultHome
 from vault.members import COMPLIANCE, MEMBER
@@ -88,3 +91,21 @@ def test_the_role_outlives_nothing_it_should_not(vault_home: VaultHome) -> None:
     with vault_home.open() as vault:
         vault.erasure.erase(olive)
     assert "No compliance officers" in run(vault_home, "list").output
+
+
+def test_each_role_change_is_in_the_ledger_by_pseudonym(vault_home: VaultHome) -> None:
+    olive = register(vault_home, "olive@example.org")
+    master = vault_home.master_key({})
+    with open_ledger(vault_home, master) as ledger:
+        before = ledger.size
+    run(vault_home, "grant", "olive@example.org")
+    run(vault_home, "grant", "olive@example.org")          # no change: nothing recorded
+    run(vault_home, "revoke", "olive@example.org")
+    run(vault_home, "revoke", "olive@example.org")
+    with vault_home.open() as vault, open_ledger(vault_home, master) as ledger:
+        entries = [ledger.entry(seq) for seq in range(before, ledger.size)]
+        principal = Consent(vault, ledger, signer=None).principal(olive)  # type: ignore[arg-type]
+    assert [(e.tag, e.actor, dict(e.details)) for e in entries] == [
+        (EventTag.OFFICER_ROLE_GRANTED, "operator", {"member": principal}),
+        (EventTag.OFFICER_ROLE_REVOKED, "operator", {"member": principal})]
+    assert all(b"olive" not in e.body and olive.encode() not in e.body for e in entries)
