@@ -21,6 +21,7 @@ Invariants:
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 from dataclasses import dataclass
 
 from consent.access_index import AccessIndex
@@ -84,7 +85,7 @@ class AccessRecord:
     resource: str
     purpose: str
     fields: tuple[str, ...]
-    ledger_seq: int | None
+    ledger_seq: int
     read_at: int
 
 
@@ -114,6 +115,7 @@ class AccessLog:
 
     def __init__(self, *, ledger: Ledger, database: Database, clock: Clock) -> None:
         self._index = AccessIndex(ledger.database)
+        self._ledger_db = ledger.database
         self._db = database
         self._clock = clock
 
@@ -132,6 +134,18 @@ class AccessLog:
                 str(details.get("purpose", "")), tuple(details.get("fields", ())),
                 read.entry.seq, read.read_at))
         return AccessPage(tuple(records), page, per_page, total)
+
+    def every(self, principal: str, *, batch: int = 1000) -> list[AccessRecord]:
+        """All the member's reads, newest first (for their export), from one snapshot of the
+        ledger: reads merged meanwhile neither shift nor repeat a page."""
+        records: list[AccessRecord] = []
+        with self._ledger_db.snapshot():
+            for number in itertools.count(1):
+                page = self.page(principal, page=number, per_page=batch).records
+                records += page
+                if len(page) < batch:
+                    return records
+        raise AssertionError("unreachable")   # pragma: no cover
 
     def daily(self, principal: str, *, days: int = 14) -> list[DailyReads]:
         """Reads per brand per UTC day over the last ``days`` days, today included."""

@@ -13,6 +13,8 @@ import datetime as dt
 import io
 import json
 import zipfile
+from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
 
 from .brands import BrandDirectory
@@ -104,8 +106,40 @@ def export_schema() -> dict[str, Any]:
                     },
                 },
             },
+            "disclosures": {
+                "description": "Every read of your data by a brand, newest first: the"
+                               " recipients of GDPR Art. 15(1)(c), from the ledger.",
+                "type": "array",
+                "items": {
+                    "type": "object", "additionalProperties": False,
+                    "required": ["read_at", "brand_id", "brand", "resource", "purpose",
+                                 "fields", "ledger_seq"],
+                    "properties": {
+                        "read_at": {"type": "string", "format": "date-time"},
+                        "brand_id": {"type": "string"},
+                        "brand": {"type": "string"},
+                        "resource": {"enum": ["profile", "feedback"]},
+                        "purpose": {"type": "string"},
+                        "fields": {"type": "array", "items": {"type": "string"}},
+                        "ledger_seq": {"type": "integer", "minimum": 0},
+                    },
+                },
+            },
         },
     }
+
+
+@dataclass(frozen=True)
+class Disclosure:
+    """One read of the member's data by a brand (kept in the ledger, not in this store)."""
+
+    read_at: int
+    brand_id: str
+    brand: str
+    resource: str
+    purpose: str
+    fields: tuple[str, ...]
+    ledger_seq: int
 
 
 _README = """\
@@ -117,6 +151,8 @@ vrmvault-export.schema.json  a JSON Schema (draft 2020-12) describing that docum
 profile.csv                  your profile, one attribute per row
 feedback.csv                 your feedback journal, one entry per row
 sessions.csv                 the places you are signed in
+disclosures.csv              every read of your data by a brand: when, who, for what, which
+                             fields (with the ledger entry that records it)
 
 Dates and times are UTC, in ISO 8601. CSV files are UTF-8 with a header row.
 """
@@ -134,7 +170,20 @@ class ExportService:
         self._sessions = sessions
         self._clock = clock
 
-    def document(self, member_id: str) -> dict[str, Any]:
+    def document(self, member_id: str,
+                 disclosures: Iterable[Disclosure] | None = None) -> dict[str, Any]:
+        """Everything about the member; with ``disclosures`` (the brand reads the ledger
+        holds, which the web layer looks up), those too."""
+        document = self._document(member_id)
+        if disclosures is not None:
+            document["disclosures"] = [
+                {"read_at": _iso(d.read_at), "brand_id": d.brand_id, "brand": d.brand,
+                 "resource": d.resource, "purpose": d.purpose, "fields": list(d.fields),
+                 "ledger_seq": d.ledger_seq}
+                for d in disclosures]
+        return document
+
+    def _document(self, member_id: str) -> dict[str, Any]:
         member = self._members.get(member_id)
         names = {b.id: b.name for b in self._brands.all()}
         profile = self._profile.get(member_id)
@@ -165,8 +214,9 @@ class ExportService:
             ],
         }
 
-    def zip_bytes(self, member_id: str) -> bytes:
-        document = self.document(member_id)
+    def zip_bytes(self, member_id: str,
+                  disclosures: Iterable[Disclosure] | None = None) -> bytes:
+        document = self.document(member_id, disclosures)
         buffer = io.BytesIO()
         with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
             archive.writestr(DOCUMENT, json.dumps(document, indent=2, ensure_ascii=False))
@@ -186,6 +236,13 @@ class ExportService:
                 ["device", "created_at", "last_seen"],
                 [[s["device"], s["created_at"], s["last_seen"]] for s in document["sessions"]],
             ))
+            if "disclosures" in document:
+                archive.writestr("disclosures.csv", _csv(
+                    ["read_at", "brand", "brand_id", "resource", "purpose", "fields",
+                     "ledger_seq"],
+                    [[d["read_at"], d["brand"], d["brand_id"], d["resource"], d["purpose"],
+                      "; ".join(d["fields"]), d["ledger_seq"]] for d in document["disclosures"]],
+                ))
             archive.writestr("README.txt", _README)
         return buffer.getvalue()
 

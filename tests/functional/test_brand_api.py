@@ -6,8 +6,10 @@ store) on the app's store and frozen clock; members change their consent through
 
 from __future__ import annotations
 
+import io
 import json
 import re
+import zipfile
 from typing import Any
 
 import pytest
@@ -427,6 +429,33 @@ def test_the_member_sees_who_read_what_and_nobody_else_does(brand_client, issued
     assert "Velo Bikes" not in other and "No brand has read anything of yours." in other
     anonymous = app.test_client().get("/member/access")
     assert location_path(anonymous) == "/login"
+
+
+def test_the_export_names_every_brand_read_the_last_ones_too(brand_client, issued, alice, bob,
+                                                              vault_home, clock):
+    get(brand_client, PROFILE, issued.token, query_string={"fields": "given_name,city"})
+    clock.advance(60)
+    get(brand_client, FEEDBACK, issued.token)
+    # Nothing has merged the worker's spool: the export does, so it misses no read.
+    assert SpoolDirectory(vault_home, vault_home.master_key({})).pending() == 2
+    response = alice.auth.post("/member/export", form_page="/member/")
+    archive = zipfile.ZipFile(io.BytesIO(response.get_data()))
+    document = json.loads(archive.read("vrmvault-export.json"))
+    assert [(d["read_at"], d["brand"], d["resource"], d["purpose"], d["fields"])
+            for d in document["disclosures"]] == [
+        ("2027-01-15T08:01:00Z", "Velo Bikes", "feedback", PERSONALISATION, []),
+        ("2027-01-15T08:00:00Z", "Velo Bikes", "profile", PERSONALISATION,
+         ["given_name", "city"])]
+    schema = json.loads(archive.read("vrmvault-export.schema.json"))
+    Draft202012Validator(schema, format_checker=Draft202012Validator.FORMAT_CHECKER
+                         ).validate(document)
+    rows = archive.read("disclosures.csv").decode().splitlines()
+    assert rows[0] == "read_at,brand,brand_id,resource,purpose,fields,ledger_seq"
+    assert rows[2].split(",")[5] == "given_name; city"
+    other = bob.auth.post("/member/export", form_page="/member/")
+    other_document = json.loads(zipfile.ZipFile(io.BytesIO(other.get_data()))
+                                .read("vrmvault-export.json"))
+    assert other_document["disclosures"] == []
 
 
 def test_the_access_page_is_paginated_newest_first(brand_client, api, alice, velo, clock):
