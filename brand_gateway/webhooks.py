@@ -56,6 +56,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import (
 )
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from joserfc.jwk import OKPKey
+from requests.adapters import HTTPAdapter
 
 from consent.model import Grant, GrantEvent
 from vault.clock import Clock
@@ -437,6 +438,8 @@ class HttpResult:
     retry_after: int | None = None       # seconds, from a Retry-After header
 
 
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+
 #: ``sender(url, body, headers, timeout)``; raises on a network failure.
 Sender = Callable[[str, bytes, Mapping[str, str], float], HttpResult]
 
@@ -453,34 +456,99 @@ def destination_problem(url: str, *, allow_loopback: bool,
     loopback host (``127.0.0.1``, ``[::1]``, ``localhost``) is for local testing and passes only
     with ``allow_loopback``. Checked at registration and again before each delivery, since a
     name can be re-pointed after it was registered."""
+    return checked_destination(url, allow_loopback=allow_loopback, resolve=resolve)[0]
+
+
+def checked_destination(
+    url: str, *, allow_loopback: bool, resolve: Callable[..., Any] = socket.getaddrinfo,
+    allowed: Callable[[IPAddress], bool] = lambda address: address.is_global,
+) -> tuple[str | None, str | None]:
+    """``(problem, address)``: as :func:`destination_problem`, and the address to connect to
+    (the first the host resolved to, all of them ``allowed``), or ``None`` for a literal
+    loopback host, which is connected to as it is."""
     problem = webhook_url_problem(url)
     if problem:
-        return problem
+        return problem, None
     parts = urlsplit(url)
     host = parts.hostname or ""
     if host in LOOPBACK_HOSTS:
-        return None if allow_loopback else \
-            "must be a public https URL (loopback endpoints are for the operator's tests)."
+        return (None if allow_loopback else
+                "must be a public https URL (loopback endpoints are for the operator's"
+                " tests)."), None
     try:
         infos = resolve(host, parts.port or 443, type=socket.SOCK_STREAM)
     except (OSError, UnicodeError):
-        return "its host does not resolve."
-    addresses = {ipaddress.ip_address(info[4][0].split("%", 1)[0]) for info in infos}
-    if not addresses or not all(address.is_global for address in addresses):
-        return "its host resolves to a private, loopback or reserved address."
-    return None
+        return "its host does not resolve.", None
+    addresses = [ipaddress.ip_address(info[4][0].split("%", 1)[0]) for info in infos]
+    if not addresses or not all(allowed(address) for address in addresses):
+        return "its host resolves to a private, loopback or reserved address.", None
+    return None, str(addresses[0])
 
 
-def requests_sender(url: str, body: bytes, headers: Mapping[str, str],
-                    timeout: float) -> HttpResult:
-    """POST with ``requests``: no redirects followed, the response body never read; refused
-    (:class:`DestinationRefused`) when the host now resolves to a non-public address."""
-    if destination_problem(url, allow_loopback=True):
-        raise DestinationRefused()
-    with requests.post(url, data=body, headers=dict(headers), timeout=timeout,
-                       allow_redirects=False, stream=True) as response:
-        return HttpResult(response.status_code,
-                          _seconds(response.headers.get("Retry-After")))
+class PinnedSender:
+    """POSTs each webhook to the very address that was checked: the endpoint's host is
+    resolved once, every address it has must be public, and the connection is made to the
+    first of them, with the host name still in the ``Host`` header, in TLS's SNI and in the
+    certificate check. (Checking a name and then letting the HTTP library resolve it again
+    left a window in which the name could be re-pointed at the vault's own network: DNS
+    rebinding.) No proxy from the environment is used, no redirect is followed and the
+    response body is never read. :class:`DestinationRefused` when the host now resolves to a
+    non-public address.
+
+    ``resolve``, ``allowed`` and ``verify`` (a CA bundle's path) are for tests, which serve
+    TLS on loopback under a name of their own."""
+
+    def __init__(self, *, resolve: Callable[..., Any] = socket.getaddrinfo,
+                 allowed: Callable[[IPAddress], bool] = lambda address: address.is_global,
+                 verify: bool | str = True) -> None:
+        self._resolve = resolve
+        self._allowed = allowed
+        self._verify = verify
+
+    def __call__(self, url: str, body: bytes, headers: Mapping[str, str],
+                 timeout: float) -> HttpResult:
+        problem, address = checked_destination(url, allow_loopback=True,
+                                               resolve=self._resolve, allowed=self._allowed)
+        if problem:
+            raise DestinationRefused()
+        parts = urlsplit(url)
+        sent = dict(headers)
+        with requests.Session() as session:
+            session.trust_env = False              # no proxy, no .netrc: straight there
+            if address is not None:
+                session.mount(f"{parts.scheme}://", _PinnedAdapter(parts.hostname or "",
+                                                                     address))
+                sent["Host"] = parts.netloc
+            with session.post(url, data=body, headers=sent, timeout=timeout,
+                              allow_redirects=False, stream=True,
+                              verify=self._verify) as response:
+                return HttpResult(response.status_code,
+                                  _seconds(response.headers.get("Retry-After")))
+
+
+class _PinnedAdapter(HTTPAdapter):
+    """Connects to ``address`` for requests to ``host``; TLS still names and checks ``host``."""
+
+    def __init__(self, host: str, address: str) -> None:
+        super().__init__(max_retries=0)
+        self._host = host
+        self._address = address
+
+    def build_connection_pool_key_attributes(
+            self, request: requests.PreparedRequest, verify: bool | str,
+            cert: Any = None) -> tuple[dict[str, Any], dict[str, Any]]:
+        host_params, pool_kwargs = super().build_connection_pool_key_attributes(
+            request, verify, cert)
+        if host_params["host"] != self._host:
+            raise DestinationRefused()             # a request elsewhere: never sent
+        host_params["host"] = self._address
+        if host_params["scheme"] == "https":
+            pool_kwargs["server_hostname"] = self._host
+            pool_kwargs["assert_hostname"] = self._host
+        return host_params, pool_kwargs
+
+
+requests_sender: Sender = PinnedSender()
 
 
 def _seconds(value: str | None) -> int | None:
