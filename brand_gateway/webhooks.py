@@ -43,7 +43,7 @@ import random
 import socket
 import time
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, NoReturn
 from urllib.parse import urlsplit
@@ -405,6 +405,51 @@ def outbox_count(database: Database, *, client_id: str | None = None,
     """How many rows :func:`outbox_entries` has to list with these filters."""
     return int(database.one("SELECT count(*) FROM webhook_outbox AS o" + _OUTBOX_FILTER,
                             (client_id, client_id, status, status))[0])
+
+
+@dataclass(frozen=True)
+class Redrive:
+    """What :func:`redrive` did: the events queued again, and those it left, with why."""
+
+    queued: tuple[int, ...]
+    refused: Mapping[int, str]          # outbox id -> reason
+
+
+def redrive(database: Database, *, clock: Clock, outbox_ids: Sequence[int] = (),
+            client_id: str | None = None) -> Redrive:
+    """Queue given-up (``dead``) events again, for delivery at the next pass: those named, or
+    with ``client_id`` every dead one of that client. Each starts a fresh series of attempts
+    (``attempts`` back to 0, so the full retry schedule applies again); the attempts made
+    before stay in the delivery record. An event whose endpoint was removed (by its brand's
+    410 Gone, or by an operator) stays dead: it has nowhere to go."""
+    now = int(clock())
+    queued: list[int] = []
+    refused: dict[int, str] = {}
+    with database.transaction():
+        if client_id is not None:
+            rows = database.all("SELECT o.id, o.status, e.disabled_at FROM webhook_outbox AS o"
+                                " JOIN webhook_endpoints AS e ON e.id = o.endpoint_id"
+                                " WHERE o.client_id = ? AND o.status = 'dead' ORDER BY o.id",
+                                (client_id,))
+        else:
+            wanted = sorted(set(outbox_ids))
+            rows = database.all("SELECT o.id, o.status, e.disabled_at FROM webhook_outbox AS o"
+                                " JOIN webhook_endpoints AS e ON e.id = o.endpoint_id"
+                                f" WHERE o.id IN ({','.join('?' * len(wanted))}) ORDER BY o.id",
+                                wanted) if wanted else []
+            found = {row["id"] for row in rows}
+            refused.update({i: "no such event" for i in wanted if i not in found})
+        for row in rows:
+            if row["status"] != "dead":
+                refused[row["id"]] = f"it is {row['status']}, not given up"
+            elif row["disabled_at"] is not None:
+                refused[row["id"]] = "its endpoint was removed"
+            else:
+                queued.append(row["id"])
+        database.executemany("UPDATE webhook_outbox SET status = 'pending', attempts = 0,"
+                             " next_attempt_at = ? WHERE id = ?",
+                             [(now, outbox_id) for outbox_id in queued])
+    return Redrive(tuple(queued), dict(sorted(refused.items())))
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 
@@ -26,6 +27,7 @@ from brand_gateway.webhooks import (
     WebhookRegistry,
     WebhookSigner,
     outbox_entries,
+    redrive,
 )
 from vault.errors import StoreNotInitialisedError
 from vault.home import Vault, VaultHome
@@ -143,6 +145,27 @@ def attempts(ctx: click.Context, client_id: str | None, status: str | None, limi
                      _when(entry.next_attempt_at) if entry.status == "pending" else "-",
                      _when(entry.created_at), entry.event_id, entry.url))
     _table(rows)
+
+
+@webhooks.command("redrive")
+@click.argument("outbox_ids", metavar="[ID]...", nargs=-1, type=click.IntRange(min=1))
+@click.option("--client", "client_id", help="Every given-up event of this client.")
+@click.pass_context
+def redrive_command(ctx: click.Context, outbox_ids: tuple[int, ...],
+                    client_id: str | None) -> None:
+    """Queue given-up (dead) events again: the IDs 'webhooks attempts' lists, or --client's."""
+    if bool(outbox_ids) == (client_id is not None):
+        raise click.UsageError("name the events (IDs) or a client (--client), not both")
+    with _vault(_home(ctx)) as vault:
+        done = redrive(vault.data, clock=vault.clock, outbox_ids=outbox_ids,
+                       client_id=client_id)
+    click.echo(f"Queued again: {len(done.queued)} events"
+               + (f" ({', '.join(map(str, done.queued))})" if done.queued else "")
+               + "; the next delivery pass sends them")
+    for outbox_id, reason in done.refused.items():
+        click.echo(f"Not queued: {outbox_id}: {reason}", err=True)
+    if done.refused:
+        sys.exit(1)
 
 
 @webhooks.command()

@@ -85,7 +85,8 @@ def receiver() -> Iterator[Receiver]:
 
 # -- endpoints ------------------------------------------------------------------------------------
 def test_the_group_has_its_commands() -> None:
-    assert set(webhooks.commands) == {"add", "list", "remove", "key", "attempts", "deliver"}
+    assert set(webhooks.commands) == {"add", "list", "remove", "key", "attempts", "deliver",
+                                     "redrive"}
 
 
 def test_add_list_and_remove(vault_home: VaultHome) -> None:
@@ -191,6 +192,53 @@ def test_a_failing_brand_is_retried_later(vault_home: VaultHome, receiver: Recei
     assert len(receiver.requests) == 1
     assert "No webhook events match" in run(vault_home, "attempts", "--client",
                                             "client_other").output
+
+
+def test_a_given_up_event_is_queued_again_and_delivered(vault_home: VaultHome,
+                                                        receiver: Receiver) -> None:
+    client_id = brand_client(vault_home)
+    run(vault_home, "add", client_id, receiver.url)
+    share_and_withdraw(vault_home, client_id)
+    receiver.statuses = [503]
+    run(vault_home, "deliver", "--once")
+    with vault_home.open() as vault:      # as after its 20th failed attempt, days later
+        vault.data.execute("UPDATE webhook_outbox SET status = 'dead', attempts = 20")
+    assert run(vault_home, "attempts", "--status", "dead").output.count("consent.withdrawn") == 1
+
+    result = run(vault_home, "redrive", "--client", client_id)
+    assert result.exit_code == 0
+    assert result.output == "Queued again: 1 events (1); the next delivery pass sends them\n"
+    line = run(vault_home, "attempts").output.splitlines()[1]
+    assert line.split()[4:6] == ["pending", "0"]          # a fresh series of attempts
+    receiver.statuses = [204]
+    assert "1 delivered" in run(vault_home, "deliver", "--once").output
+    assert len(receiver.requests) == 2
+    with vault_home.open() as vault:      # the earlier attempt stays in the record
+        assert vault.data.one("SELECT count(*) FROM webhook_attempts")[0] == 2
+
+    again = run(vault_home, "redrive", "1", "99")
+    assert again.exit_code == 1
+    assert "Not queued: 1: it is delivered, not given up" in again.stderr
+    assert "Not queued: 99: no such event" in again.stderr
+
+
+def test_an_event_whose_endpoint_is_gone_stays_dead(vault_home: VaultHome,
+                                                    receiver: Receiver) -> None:
+    receiver.statuses = [410]             # the brand says: no more webhooks here
+    client_id = brand_client(vault_home)
+    run(vault_home, "add", client_id, receiver.url)
+    share_and_withdraw(vault_home, client_id)
+    run(vault_home, "deliver", "--once")
+    result = run(vault_home, "redrive", "1")
+    assert result.exit_code == 1
+    assert "Queued again: 0 events;" in result.output
+    assert "Not queued: 1: its endpoint was removed" in result.stderr
+
+
+@pytest.mark.parametrize("arguments", [(), ("1", "--client", "client_x")])
+def test_redrive_names_events_or_a_client(vault_home: VaultHome, arguments) -> None:
+    result = run(vault_home, "redrive", *arguments)
+    assert result.exit_code == 2 and "name the events (IDs) or a client" in result.output
 
 
 # -- the member pages feed the outbox -------------------------------------------------------------
