@@ -40,6 +40,7 @@ import secrets
 import threading
 import weakref
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -84,6 +85,21 @@ def _spool_id_ok(name: str) -> bool:
     return len(name) == 32 and all(c in "0123456789abcdef" for c in name)
 
 
+@dataclass(frozen=True)
+class Backlog:
+    """The reads waiting in the spools: how many, when the oldest was served, in how many
+    spools (one per live web worker, and those of ended ones not yet merged)."""
+
+    reads: int
+    oldest_at: float | None
+    spools: int
+
+    def behind(self, now: float) -> bool:
+        """Whether a read has waited longer than the maximum merge delay (the keeper is not
+        running, or cannot merge)."""
+        return self.oldest_at is not None and now - self.oldest_at > MAX_MERGE_DELAY
+
+
 class SpoolDirectory:
     """The spools of one vault home: ``<home>/spool``, one file per writer."""
 
@@ -117,12 +133,20 @@ class SpoolDirectory:
 
     def pending(self) -> int:
         """How many rows all spools hold (merged or not: a spool is trimmed after its merge)."""
-        total = 0
+        return self.backlog().reads
+
+    def backlog(self) -> Backlog:
+        """What waits in the spools, for compliance to see that the keeper keeps up."""
+        reads, oldest, spools = 0, None, 0
         for spool_id in self.spool_ids():
             with self._opened(spool_id) as database:
                 if database is not None:
-                    total += database.one("SELECT count(*) FROM pending")[0]
-        return total
+                    spools += 1
+                    count, first = database.one("SELECT count(*), min(at) FROM pending")
+                    reads += count
+                    if first is not None and (oldest is None or first < oldest):
+                        oldest = first
+        return Backlog(reads, oldest, spools)
 
     def merge_all(self, ledger: Ledger) -> int:
         """Append every spool's unmerged reads to ``ledger``; remove the spools whose writers
@@ -258,4 +282,4 @@ def _writer_gone(path: Path) -> int | None:
     return lock
 
 
-__all__ = ["MAX_MERGE_DELAY", "SpoolDirectory", "SpoolWriter", "merge"]
+__all__ = ["MAX_MERGE_DELAY", "Backlog", "SpoolDirectory", "SpoolWriter", "merge"]

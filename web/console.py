@@ -9,7 +9,9 @@ member pages stay theirs, and nothing here shows another member's pages or data.
 What is shown is the webhook delivery record (GDPR Art. 19: brands told of withdrawals,
 expiries and erasures), from the same queries as ``vrmvault webhooks attempts``: brands,
 endpoint URLs, event types and ids, states, attempts and results. Outbox payloads hold only
-pseudonyms, and they are not shown either.
+pseudonyms, and they are not shown either. And whether brand reads reach the ledger in time:
+how many wait in the workers' spools and for how long (``consent/spool.py``), a warning once
+one has waited longer than the maximum merge delay.
 """
 
 from __future__ import annotations
@@ -31,12 +33,13 @@ from marshmallow import fields, validate
 from werkzeug.wrappers import Response
 
 from brand_gateway.webhooks import STATUSES, outbox_count, outbox_entries, outbox_tallies
+from consent.spool import MAX_MERGE_DELAY
 from vault.errors import ValidationError, VaultError
 from vault.members import COMPLIANCE
 
 from .forms import FormSchema, form_data, load
 from .sessions import current_member_id
-from .vaults import get_vault
+from .vaults import get_vault, spool_directory
 
 bp = Blueprint("console", __name__, url_prefix="/console")
 
@@ -84,9 +87,16 @@ def require_officer() -> Response | None:
 
 @bp.get("/")
 def overview() -> str:
-    tallies = outbox_tallies(get_vault().data)
+    vault = get_vault()
+    tallies = outbox_tallies(vault.data)
     totals = {status: sum(t.counts[status] for t in tallies) for status in STATUSES}
-    return render_template("console.html", tallies=tallies, totals=totals, statuses=STATUSES)
+    # Looked at, not merged: the page shows whether the keeper keeps up on its own.
+    backlog = spool_directory().backlog()
+    now = vault.clock()
+    return render_template("console.html", tallies=tallies, totals=totals, statuses=STATUSES,
+                           backlog=backlog, behind=backlog.behind(now),
+                           waited=None if backlog.oldest_at is None else now - backlog.oldest_at,
+                           max_delay=MAX_MERGE_DELAY)
 
 
 @bp.get("/webhooks")

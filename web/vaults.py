@@ -180,6 +180,11 @@ def get_spool() -> SpoolWriter:
     return _access().spool()
 
 
+def spool_directory() -> SpoolDirectory:
+    """The access spools of this app's vault home."""
+    return _access().spools()
+
+
 def merge_pending_reads() -> int:
     """Merge every spool's pending reads into the ledger, for a page about to read it (the
     member's access page, the console): it then shows every read served so far."""

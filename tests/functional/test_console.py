@@ -19,10 +19,13 @@ from brand_gateway.webhooks import (
     enqueue_grant_event,
 )
 from consent.context import Consent
+from consent.events import Event, EventTag
+from consent.ledger import open_ledger
 from consent.model import Grant, GrantEvent
+from consent.spool import SpoolDirectory
 from tests.brand_api_support import BrandApi
 from vault.clock import FrozenClock
-from vault.home import Vault
+from vault.home import Vault, VaultHome
 from vault.members import COMPLIANCE, MEMBER
 
 from .conftest import SignedIn, SignIn
@@ -163,6 +166,28 @@ def test_the_overview_counts_events_per_brand_and_state(officer: SignedIn,
                           f"Velo Bikes {outbox.velo} 0 1 0"]
     assert f'href="/console/webhooks?client={outbox.grocer}"' in html
     assert 'href="/console/webhooks?status=pending">1</a>' in html
+
+
+def test_the_overview_says_whether_brand_reads_reach_the_ledger_in_time(
+        officer: SignedIn, vault_home: VaultHome, clock: FrozenClock) -> None:
+    def ledger_section() -> str:
+        html = officer.client.get("/console/").get_data(as_text=True)
+        return text_of(html[html.index('id="ledger-heading"'):])
+
+    assert "No reads waiting: every brand read is in the ledger." in ledger_section()
+    spools = SpoolDirectory(vault_home, vault_home.master_key({}))
+    writer = spools.writer()
+    writer.append(Event(EventTag.ACCESS_PROFILE_READ, "brand:brand_1",
+                        {"member": "member:" + "e" * 32}), at=clock() - 0.5)
+    assert "1 read waiting, the oldest for 0.5 s: within the delay." in ledger_section()
+    clock.advance(3)                      # no keeper runs in this test: it falls behind
+    section = ledger_section()
+    assert "The ledger is behind: 1 read waiting, the oldest for 3.5 s." in section
+    assert spools.pending() == 1          # the page looked; it merged nothing
+    with open_ledger(vault_home, vault_home.master_key({})) as ledger:
+        spools.merge_all(ledger)
+    assert "No reads waiting" in ledger_section()
+    writer.close()
 
 
 def test_the_webhooks_page_lists_every_event_newest_first(officer: SignedIn,
