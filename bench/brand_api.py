@@ -10,10 +10,12 @@ loaded by ``wrk`` (a separate process, on loopback, 8 connections, 2 threads). F
 - ``brand_api_p99_ms``: the full stack's 99th percentile latency as wrk reports it, median of
   the rounds (baseline column: the bare endpoint's). Target < 15 ms.
 - ``brand_api_full_rps`` and ``brand_api_bare_rps``: the raw medians, informational.
-- ``brand_api_merge_delay_s``: the longest time, over the full-stack loads, from the end of the
-  load until every read it made was in the Merkle ledger, merged by the server's keeper alone
-  (``consent/spool.py``; this process only watches the spools empty). Target: at most twice the
-  maximum merge delay.
+- ``brand_api_merge_delay_s``: the longest a read waited in a worker's spool before the
+  server's keeper merged it into the Merkle ledger (``consent/spool.py``), over every full-stack
+  load: this process looks at the spools (never merging) every :data:`_LOOK_EVERY` seconds
+  during the load and until they are empty after it, and takes the age of the oldest read
+  waiting. A look can miss at most that interval of a wait. Target: the promise itself,
+  :data:`consent.spool.MAX_MERGE_DELAY`.
 - ``brand_api_withdrawal_window``: reads that still returned data after a committed withdrawal,
   over all trials. Each trial: a new grant and token, reads that must succeed (so both workers
   hold warm connections), then the grant is withdrawn through the consent services with the
@@ -56,6 +58,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -91,8 +94,8 @@ FIGURES = (
     Figure(f"{NAME}_bare_rps", "req/s", INFORMATIONAL),
     Figure(f"{NAME}_withdrawal_window", "reads", Target("<=", 0, " reads")),
     # Our own bound (consent/spool.py): every read in the Merkle ledger within the maximum merge
-    # delay of the server's keeper, plus one pass.
-    Figure(f"{NAME}_merge_delay_s", "s", Target("<=", 2 * MAX_MERGE_DELAY, " s")),
+    # delay.
+    Figure(f"{NAME}_merge_delay_s", "s", Target("<=", MAX_MERGE_DELAY, " s")),
 )
 PROFILE_PATH = "/api/v1/member/profile"
 BARE_PATH = "/bare"
@@ -115,6 +118,7 @@ _START_TIMEOUT = 60.0
 _STOP_TIMEOUT = 15.0
 _SETTLE = 0.3                        # seconds for requests in flight when wrk stops to finish
 _DRAIN_TIMEOUT = 30.0                # seconds: the keeper has not merged by then, no figure
+_LOOK_EVERY = 0.2                    # seconds between looks at the spools
 
 
 @dataclass(frozen=True)
@@ -358,17 +362,40 @@ class Reads:
         self.staged = staged
         self.ledger_size = staged.consent.ledger.size
         self.spools = SpoolDirectory(staged.home, staged.vault.master)
-        self.drains: list[float] = []
+        self.waits: list[float] = []        # per full-stack load: the longest wait seen
 
-    def drained(self, since: float) -> None:
-        """Wait until the server's ledger keeper has merged every spooled read (this process
-        merges nothing); note how long after ``since`` (a perf_counter time) that was."""
-        while self.spools.pending():
-            if time.perf_counter() - since > _DRAIN_TIMEOUT:
+    @contextlib.contextmanager
+    def watched(self) -> Iterator[None]:
+        """Look at the spools during the block and then until they are empty (the server's
+        keeper merges; this process never does), noting the longest any read waited."""
+        longest = 0.0
+        stop = threading.Event()
+
+        def look() -> float:
+            nonlocal longest
+            backlog = self.spools.backlog()
+            if backlog.oldest_at is not None:
+                longest = max(longest, time.time() - backlog.oldest_at)
+            return backlog.reads
+
+        def keep_looking() -> None:
+            while not stop.wait(_LOOK_EVERY):
+                look()
+
+        looker = threading.Thread(target=keep_looking, daemon=True)
+        looker.start()
+        try:
+            yield
+        finally:
+            stop.set()
+            looker.join()
+        deadline = time.perf_counter() + _DRAIN_TIMEOUT
+        while look():
+            if time.perf_counter() > deadline:
                 raise BenchmarkError(f"{NAME}: spooled reads still unmerged after"
                                      f" {_DRAIN_TIMEOUT:g} s")
-            time.sleep(0.01)
-        self.drains.append(time.perf_counter() - since)
+            time.sleep(_LOOK_EVERY)
+        self.waits.append(longest)
 
     def since(self) -> int:
         """Reads recorded since the last call, each checked; the count."""
@@ -408,8 +435,8 @@ class Reads:
 
 def measure(staged: Stage, full: Server, bare: Server, scale: Scale
             ) -> tuple[dict[str, list[Load]], list[float]]:
-    """The rounds' loads, and for each full-stack load the seconds from its end until every
-    read it made was in the ledger."""
+    """The rounds' loads, and for each full-stack load the longest a read was seen waiting in
+    a spool."""
     full_url, bare_url = full.url + PROFILE_PATH, bare.url + BARE_PATH
     reads = Reads(staged)
 
@@ -419,11 +446,9 @@ def measure(staged: Stage, full: Server, bare: Server, scale: Scale
         check(url, expected, token)
         if label == "full":
             reads.since()
-        load = wrk(url, seconds, token)
-        stopped = time.perf_counter()
-        time.sleep(_SETTLE)
-        if label == "full":
-            reads.drained(stopped)
+        with reads.watched() if label == "full" else contextlib.nullcontext():
+            load = wrk(url, seconds, token)
+            time.sleep(_SETTLE)
         if load.bad_status or load.socket_errors:
             raise BenchmarkError(f"{NAME}: {label}: {load.bad_status} answers were not 2xx/3xx,"
                                  f" {load.socket_errors} socket errors")
@@ -447,8 +472,9 @@ def measure(staged: Stage, full: Server, bare: Server, scale: Scale
             loads[label].append(checked(label, scale.seconds))
         ratio = loads["full"][-1].rate / loads["bare"][-1].rate
         log(f"  round {number + 1}: bare {loads['bare'][-1]}; full {loads['full'][-1]};"
-            f" ratio {ratio:.2f} (verified; merged {reads.drains[-1]:.2f} s after the load)")
-    return loads, reads.drains
+            f" ratio {ratio:.2f} (verified; reads waited at most {reads.waits[-1]:.2f} s to be"
+            " merged)")
+    return loads, reads.waits
 
 
 def withdrawal_window(staged: Stage, full: Server, scale: Scale) -> int:
@@ -498,7 +524,7 @@ def run(*, quick: bool) -> list[Result]:
                     running("bare", bare_command, bare_port, root, environment) as bare:
                 wait_until_serving(full, "/api/v1/openapi.json")
                 wait_until_serving(bare, BARE_PATH)
-                loads, drains = measure(staged, full, bare, scale)
+                loads, waits = measure(staged, full, bare, scale)
                 leaked = withdrawal_window(staged, full, scale)
                 log(f"  withdrawal: {leaked} of {scale.trials * scale.reads} reads after"
                     f" {scale.trials} committed withdrawals returned data")
@@ -519,5 +545,5 @@ def run(*, quick: bool) -> list[Result]:
         FIGURES[2].result(median(full_rates), median(bare_rates)),
         FIGURES[3].result(median(bare_rates)),
         FIGURES[4].result(leaked),
-        FIGURES[5].result(max(drains)),
+        FIGURES[5].result(max(waits)),
     ]
