@@ -8,16 +8,23 @@ import os
 import signal
 import subprocess
 import time
+import urllib.error
+import urllib.request
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 
+from brand_gateway.clients import OAuthClient
 from consent.events import Event, EventTag
 from consent.ledger import open_ledger
 from consent.spool import SpoolDirectory
-from vault.home import VaultHome
+from tests.brand_api_support import BrandApi
+from tests.conftest import GOOD_PASSWORD
+from vault.clock import FrozenClock
+from vault.home import Vault, VaultHome
 
-from .test_webhook_cli import _gone, start_server
+from .test_webhook_cli import _free_port, _gone, start_server
 
 pytestmark = pytest.mark.skipif(not Path("/proc").exists(), reason="reads /proc (Linux)")
 
@@ -80,3 +87,45 @@ def test_the_keeper_merges_comes_back_when_killed_and_ends_with_the_server(
     assert "the ledger merge process ended; starting it again in 1 s" in text
     assert _gone(first) and _gone(second), "a keeper outlived the server"
     assert "Traceback" not in text
+
+
+def test_reads_through_two_workers_are_each_in_the_ledger_once(
+        vault_home: VaultHome, vault: Vault, api: BrandApi, velo: OAuthClient,
+        clock: FrozenClock, tmp_path: Path) -> None:
+    clock.now = time.time()      # the server runs on the real clock: grant and token live now
+    member_id = vault.members.register("walter@example.org", GOOD_PASSWORD)
+    vault.profile.update(member_id, {"given_name": "Walter", "city": "Utrecht"})
+    issued = api.member_token(member_id, velo, {"dpv:Personalisation": ["given_name", "city"]})
+    port, log = _free_port(), tmp_path / "serve.log"
+    server = start_server(vault_home, log, port=port, workers=2)
+    url = f"http://127.0.0.1:{port}/api/v1/member/profile"
+    master = vault_home.master_key({})
+    try:
+        _wait_for(lambda: _answers(f"http://127.0.0.1:{port}/api/v1/openapi.json", {}) == 200,
+                  log=log)
+        with ThreadPoolExecutor(4) as pool:      # at once, so both workers serve some
+            statuses = list(pool.map(lambda _: _answers(url, issued.headers), range(200)))
+        assert statuses == [200] * 200
+        _wait_for(lambda: not SpoolDirectory(vault_home, master).pending(), seconds=10,
+                  log=log)
+        with open_ledger(vault_home, master) as ledger:
+            reads = [ledger.entry(seq) for seq in range(ledger.size)
+                     if ledger.entry(seq).tag is EventTag.ACCESS_PROFILE_READ]
+            assert len(reads) == 200                   # every read, exactly once
+            assert {tuple(e.details["fields"]) for e in reads} == {("given_name", "city")}
+            assert ledger.database.one("SELECT count(*) FROM spool_marks")[0] == 2
+            assert ledger.verify().ok
+    finally:
+        server.send_signal(signal.SIGTERM)
+        server.wait(timeout=30)
+
+
+def _answers(url: str, headers: dict[str, str]) -> int:
+    try:
+        with urllib.request.urlopen(urllib.request.Request(url, headers=headers),
+                                    timeout=10) as response:
+            return int(response.status)
+    except urllib.error.HTTPError as exc:
+        return exc.code
+    except OSError:
+        return 0

@@ -305,13 +305,15 @@ def _gone(pid: int) -> bool:
         Path(f"/proc/{pid}/stat").read_text().split()[2] == "Z"
 
 
-def start_server(vault_home: VaultHome, log: Path) -> subprocess.Popen[bytes]:
-    """``vrmvault serve`` on a free loopback port, one worker, its output in ``log``."""
+def start_server(vault_home: VaultHome, log: Path, *, port: int | None = None,
+                 workers: int = 1) -> subprocess.Popen[bytes]:
+    """``vrmvault serve`` on loopback (a free port unless given), its output in ``log``."""
     environment = {k: v for k, v in os.environ.items() if k != "VRMVAULT_MASTER_KEY"}
     with open(log, "wb") as output:
         return subprocess.Popen(
             [sys.executable, "-c", "from web.cli import main; main()", "--home",
-             str(vault_home.root), "serve", "--port", str(_free_port()), "--workers", "1"],
+             str(vault_home.root), "serve", "--port", str(port or _free_port()),
+             "--workers", str(workers)],
             stdout=output, stderr=subprocess.STDOUT, env=environment)
 
 
