@@ -104,7 +104,7 @@ class BrandReceiver:
                 self.wfile.write(body)
 
             def log_message(self, format: str, *args: Any) -> None:
-                pass        # the test reports what matters; no access log on stderr
+                """Quiet: the test reports what matters; no access log on stderr."""
 
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self._server.server_address[1]}"

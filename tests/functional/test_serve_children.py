@@ -13,8 +13,6 @@ import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-import pytest
-
 from brand_gateway.clients import OAuthClient
 from consent.events import Event, EventTag
 from consent.ledger import open_ledger
@@ -25,8 +23,6 @@ from vault.clock import FrozenClock
 from vault.home import Vault, VaultHome
 
 from .test_webhook_cli import _free_port, _gone, start_server
-
-pytestmark = pytest.mark.skipif(not Path("/proc").exists(), reason="reads /proc (Linux)")
 
 
 def _children(pid: int) -> list[int]:
