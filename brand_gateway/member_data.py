@@ -25,7 +25,6 @@ Rules:
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -102,7 +101,7 @@ def member_access(token: AccessToken, policy: MemberPolicy, now: float) -> Membe
     own = tuple(g for g in policy.grants if g.id in grant_ids)
     if not any(g.live_at(now) for g in own):
         raise InvalidTokenError("The member's authorization has ended.")
-    scoped = dataclasses.replace(policy, grants=own)
+    scoped = MemberPolicy(policy.terms, own)
     purposes: dict[str, PurposeAccess] = {}
     for detail in details:
         purpose = detail.get("purpose")
@@ -110,11 +109,9 @@ def member_access(token: AccessToken, policy: MemberPolicy, now: float) -> Membe
         if not isinstance(purpose, str) or not isinstance(datatypes, list) or purpose in purposes:
             continue
         authorized = tuple(dict.fromkeys(f for f in datatypes if isinstance(f, str)))
-        grants = {}
-        for field in authorized:
-            decision = scoped.decide(purpose, field, Mode.INDIVIDUAL, now)
-            if decision.allowed and decision.grant_id is not None:
-                grants[field] = decision.grant_id
+        decisions = scoped.decide_fields(purpose, authorized, Mode.INDIVIDUAL, now)
+        grants = {field: decision.grant_id for field, decision in decisions.items()
+                  if decision.allowed and decision.grant_id is not None}
         ends = [g.ends_at for g in own if g.purpose == purpose and g.live_at(now)]
         purposes[purpose] = PurposeAccess(
             purpose, authorized, tuple(f for f in authorized if f in grants), grants,

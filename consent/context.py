@@ -24,6 +24,11 @@ from .storage import require_current
 from .terms import AgreementService, TermsService
 
 
+def member_principal(vault: Vault, member_id: str) -> str:
+    """The pseudonym that stands for a member in receipts, agreements and the ledger."""
+    return "member:" + vault.pseudonyms.subject(member_id)[:32]
+
+
 @dataclass
 class Consent:
     vault: Vault
@@ -37,7 +42,7 @@ class Consent:
 
     def principal(self, member_id: str) -> str:
         """The pseudonym that stands for a member in receipts, agreements and the ledger."""
-        return "member:" + self.vault.pseudonyms.subject(member_id)[:32]
+        return member_principal(self.vault, member_id)
 
     @cached_property
     def terms(self) -> TermsService:

@@ -16,6 +16,7 @@ opt-out. Narrowing a grant can only remove what it covers.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -52,44 +53,75 @@ class MemberPolicy:
     grants: tuple[Grant, ...]
 
     def decide(self, purpose: str, field: str, mode: Mode | str, at: float) -> Decision:
+        return self.decide_fields(purpose, (field,), mode, at)[field]
+
+    def decide_fields(self, purpose: str, fields: Iterable[str], mode: Mode | str,
+                      at: float) -> dict[str, Decision]:
+        """:meth:`decide` for each of ``fields`` (one purpose, mode and moment), by the same
+        rules in the same order; what does not depend on the field is judged once."""
+        fields = tuple(dict.fromkeys(fields))
         spec = PURPOSE_BY_CODE.get(purpose)
         if spec is None:
-            return Decision(False, f"unknown purpose {purpose!r}")
-        if field not in FIELD_CATEGORY:
-            return Decision(False, f"unknown field {field!r}")
-        if not isinstance(mode, Mode):
-            try:
-                mode = Mode(mode)
-            except ValueError:
-                return Decision(False, f"unknown mode {mode!r}")
-        if self.terms.gpc_opt_out and spec.sale_or_sharing:
+            return dict.fromkeys(fields, Decision(False, f"unknown purpose {purpose!r}"))
+        decisions = {f: Decision(False, f"unknown field {f!r}")
+                     for f in fields if f not in FIELD_CATEGORY}
+        known = [f for f in fields if f not in decisions]
+        refusal: Decision | None
+        try:
+            kind = mode if isinstance(mode, Mode) else Mode(mode)
+        except ValueError:
+            refusal = Decision(False, f"unknown mode {mode!r}")
+        else:
+            refusal = self._refusal(purpose, spec.sale_or_sharing)
+        if refusal is not None:
+            decisions.update(dict.fromkeys(known, refusal))
+        else:
+            grants = [g for g in self.grants if g.purpose == purpose]
+            gpc = self.terms.gpc_opt_out
+            answers: dict[str, Decision] = {}      # one Decision per grant or reason
+            for field in known:
+                found = _by_grants(grants, field, kind, at, gpc)
+                key = found if isinstance(found, str) else found.id
+                if key not in answers:
+                    answers[key] = (Decision(False, found) if isinstance(found, str) else
+                                    Decision(True, f"allowed by grant {found.id}", found.id))
+                decisions[field] = answers[key]
+        return {f: decisions[f] for f in fields}
+
+    def _refusal(self, purpose: str, sale_or_sharing: bool) -> Decision | None:
+        """Why the member's terms refuse ``purpose`` whatever the field, if they do."""
+        if self.terms.gpc_opt_out and sale_or_sharing:
             return Decision(False, "the member opted out of sale and sharing (GPC)")
         if purpose not in self.terms.purposes:
             return Decision(False, "the member's terms do not accept this purpose")
-        best, rank = _NO_GRANT, 0
-        gpc = self.terms.gpc_opt_out
-        for grant in self.grants:
-            if grant.purpose != purpose:
-                continue
-            # The first rule a grant fails is its reason (checked in this order, stopping there).
-            if grant.status is GrantStatus.WITHDRAWN:
-                reason = _WITHDRAWN
-            elif at < grant.starts_at:
-                reason = _NOT_STARTED
-            elif at >= grant.ends_at:
-                reason = _EXPIRED
-            elif field not in grant.covered:
-                reason = _FIELD
-            elif mode is Mode.INDIVIDUAL and grant.mode is Mode.AGGREGATE:
-                reason = _MODE
-            elif gpc and grant.onward_sharing:
-                reason = _GPC_SHARING
-            else:
-                return Decision(True, f"allowed by grant {grant.id}", grant.id)
-            level = _RANK[reason]
-            if level > rank:
-                best, rank = reason, level
-        return Decision(False, best)
+        return None
+
+
+def _by_grants(grants: Iterable[Grant], field: str, mode: Mode, at: float,
+               gpc: bool) -> Grant | str:
+    """The first of ``grants`` (all for the purpose asked) that allows ``field``; else the
+    most specific reason any of them gave for refusing it."""
+    best, rank = _NO_GRANT, 0
+    for grant in grants:
+        # The first rule a grant fails is its reason (checked in this order, stopping there).
+        if grant.status is GrantStatus.WITHDRAWN:
+            reason = _WITHDRAWN
+        elif at < grant.starts_at:
+            reason = _NOT_STARTED
+        elif at >= grant.ends_at:
+            reason = _EXPIRED
+        elif field not in grant.covered:
+            reason = _FIELD
+        elif mode is Mode.INDIVIDUAL and grant.mode is Mode.AGGREGATE:
+            reason = _MODE
+        elif gpc and grant.onward_sharing:
+            reason = _GPC_SHARING
+        else:
+            return grant
+        level = _RANK[reason]
+        if level > rank:
+            best, rank = reason, level
+    return best
 
 
 _RANK = {_NO_GRANT: 0, _WITHDRAWN: 1, _NOT_STARTED: 2, _EXPIRED: 3, _FIELD: 4, _MODE: 5,

@@ -89,6 +89,23 @@ def utc_time(timestamp: float) -> str:
 
 def canonical_body(seq: int, time: str, event: Event) -> bytes:
     """The entry body for ``event`` at ``seq``; raises ConsentInputError if it cannot be one."""
+    tag = _checked(event)
+    text = _canonical_json({"seq": seq, "time": time, "tag": tag.value, "actor": event.actor,
+                            "details": event.details})
+    _refuse_personal_data(text, event)
+    return text.encode("utf-8")
+
+
+def canonical_details(event: Event) -> str:
+    """``event.details`` as canonical JSON text, after every check :func:`canonical_body` makes
+    of the event (for a spool that holds events before the ledger gives them a place)."""
+    _checked(event)
+    text = _canonical_json(event.details)
+    _refuse_personal_data(event.actor + "\n" + text, event)
+    return text
+
+
+def _checked(event: Event) -> EventTag:
     tag = check_tag(event.tag)
     actor = event.actor
     if not isinstance(actor, str) or not actor or len(actor) > MAX_ACTOR_LENGTH:
@@ -96,20 +113,24 @@ def canonical_body(seq: int, time: str, event: Event) -> bytes:
             f"the actor is a pseudonym of 1 to {MAX_ACTOR_LENGTH} characters")
     if not isinstance(event.details, Mapping):
         raise ConsentInputError("event details are a mapping of names to JSON values")
+    return tag
+
+
+def _canonical_json(value: Any) -> str:
     try:
-        text = json.dumps(
-            {"seq": seq, "time": time, "tag": tag.value, "actor": actor,
-             "details": event.details},
-            sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False,
-        )
-        body = text.encode("utf-8")
+        text = json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False,
+                          allow_nan=False)
+        text.encode("utf-8")
     except (TypeError, ValueError) as exc:        # unserialisable value, NaN, lone surrogate
         raise ConsentInputError(f"event details are not plain JSON values: {exc}") from exc
+    return text
+
+
+def _refuse_personal_data(text: str, event: Event) -> None:
     if "@" in text and _EMAIL.search(text):
         raise PersonalDataError(
             f"refusing to record personal data: {_where_email(event)} looks like an e-mail "
             "address; record a pseudonym or a digest instead")
-    return body
 
 
 def check_tag(tag: EventTag | str) -> EventTag:

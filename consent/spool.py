@@ -49,7 +49,8 @@ from vault.home import VaultHome
 from vault.keys import MasterKey
 from vault.storage import Database
 
-from .events import Event, EventTag, canonical_body, check_tag, utc_time
+from .errors import ConsentInputError
+from .events import Event, EventTag, canonical_details, check_tag
 
 if TYPE_CHECKING:
     from .ledger import Ledger
@@ -59,6 +60,7 @@ KEY_PURPOSE = "access-spool"
 MAX_MERGE_DELAY = 1.0        # seconds: every read is in the Merkle ledger within this
 MERGE_EVERY = 0.25           # seconds between the keeper's passes (vrmvault serve)
 MERGE_BATCH = 256            # rows per ledger transaction: the workers' leases wait no longer
+_YEAR_10000 = 253_402_300_800   # Unix seconds
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS pending (
@@ -246,15 +248,15 @@ class SpoolWriter:
         """Commit ``event`` (a brand read) at time ``at``; raises if it cannot be written."""
         # Checked as the ledger will check it (ConsentInputError, PersonalDataError): a row the
         # ledger would refuse must never reach a spool, where it would stop every later merge.
-        canonical_body(0, utc_time(at), event)
-        tag = check_tag(event.tag)
-        details = json.dumps(event.details, separators=(",", ":"), ensure_ascii=False)
+        details = canonical_details(event)
+        if not 0 <= at < _YEAR_10000:       # NaN too: the ledger could not write its time
+            raise ConsentInputError("a read's time is Unix seconds between 1970 and 9999")
         with self._mutex:
             # Numbered here, not by AUTOINCREMENT: its sequence table is a second page
             # written per read (a third of the cost of the append).
             self.database.execute(
                 "INSERT INTO pending (n, at, tag, actor, details) VALUES (?, ?, ?, ?, ?)",
-                (self._last + 1, at, tag.value, event.actor, details))
+                (self._last + 1, at, EventTag(event.tag).value, event.actor, details))
             self._last += 1
 
     def close(self) -> None:

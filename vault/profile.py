@@ -16,7 +16,7 @@ from typing import Any
 
 from .catalog import BY_KEY, coerce
 from .clock import Clock
-from .errors import ValidationError
+from .errors import IntegrityError, ValidationError
 from .keys import KeyStore
 from .sealing import associated_data
 from .storage import Database
@@ -24,6 +24,18 @@ from .storage import Database
 
 def _aad(member_id: str, attribute: str) -> bytes:
     return associated_data(member_id, "profile_values", attribute, "value")
+
+
+def _json_values(texts: list[bytes]) -> list[Any]:
+    """Each of ``texts`` (one JSON value each, as :meth:`ProfileService.update` sealed it)
+    decoded, in one parse of them as an array: the brand API's hot path decodes ten values per
+    read, and one call costs a fifth of ten."""
+    values = json.loads(b"[" + b",".join(texts) + b"]")
+    if len(values) != len(texts):
+        # Only a value that is not one JSON value could do this, and sealing authenticated
+        # what update() wrote: this is not the store's data.
+        raise IntegrityError("a profile value is not one JSON value")
+    return list(values)
 
 
 class ProfileService:
@@ -64,7 +76,7 @@ class ProfileService:
             return {}
         cipher = self._keys.cipher(member_id)
         opened = cipher.open_many([(_aad(member_id, row[0]), row[1]) for row in rows])
-        return {row[0]: json.loads(value) for row, value in zip(rows, opened, strict=True)}
+        return dict(zip((row[0] for row in rows), _json_values(opened), strict=True))
 
     def update(self, member_id: str, changes: Mapping[str, Any]) -> dict[str, Any]:
         """Set (or, with an empty value, clear) the given attributes, all or nothing."""

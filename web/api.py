@@ -71,6 +71,7 @@ from brand_gateway.member_data import (
 from brand_gateway.pseudonyms import PairwisePseudonyms
 from brand_gateway.rate_limits import Leases, RateLimiter, SpentWindows
 from brand_gateway.tokens import AccessToken, TokenStore, token_hash
+from consent.context import member_principal
 from consent.events import Event, EventTag
 from consent.vocabulary import PURPOSE_BY_CODE
 from vault.feedback import FeedbackEntry
@@ -78,7 +79,7 @@ from vault.home import Vault
 
 from .api_schemas import FeedbackQuery, MemberQuery, OpenApiQuery, ProfileQuery, openapi_document
 from .errors import problem
-from .vaults import get_consent, get_spool, get_vault
+from .vaults import get_consent, get_ledger, get_spool, get_vault
 
 PREFIX = "/api/v1"
 bp = Blueprint("api", __name__, url_prefix=PREFIX)
@@ -96,6 +97,7 @@ _MEMBER_QUERY = MemberQuery()
 _PROFILE_QUERY = ProfileQuery()
 _FEEDBACK_QUERY = FeedbackQuery()
 _OPENAPI_QUERY = OpenApiQuery()
+_DEFAULTS: dict[Schema, dict[str, Any]] = {}
 R = TypeVar("R")
 
 
@@ -116,12 +118,15 @@ def _clock() -> Any:
 
 def bearer_token() -> str:
     """The token of the ``Authorization: Bearer`` header; raises a :class:`ResourceError`."""
-    if TOKEN_PARAMETER in request.args or (
-            request.mimetype == "application/x-www-form-urlencoded"
+    environ = request.environ
+    # The query and the body are parsed only if there are any (the common GET has neither).
+    if (environ.get("QUERY_STRING") and TOKEN_PARAMETER in request.args) or (
+            environ.get("CONTENT_TYPE")
+            and request.mimetype == "application/x-www-form-urlencoded"
             and TOKEN_PARAMETER in request.form):
         raise InvalidRequestError("Send the access token in the Authorization header only, "
                                   "never in the URL or the body (RFC 6750 sec. 2.1).")
-    header = request.headers.get("Authorization", "")
+    header = environ.get("HTTP_AUTHORIZATION", "")
     scheme, _, credentials = header.strip().partition(" ")
     # RFC 6750 sec. 3.1: a request without our scheme "lacks any authentication information".
     if scheme.lower() != "bearer":
@@ -164,7 +169,7 @@ def authenticate(*, count: bool = True) -> Caller:
 
 def _limiter() -> RateLimiter:
     # The counters are in ledger.db: see brand_gateway.rate_limits for why.
-    return RateLimiter(database=get_consent().ledger.database, clock=_clock(),
+    return RateLimiter(database=get_ledger().database, clock=_clock(),
                        limit=current_app.config["VRMVAULT_API_RATE_LIMIT"],
                        spent=_spent_windows(), leases=_leases())
 
@@ -181,16 +186,25 @@ def _spent_windows() -> SpentWindows:
 
 def load_query(schema: Schema) -> dict[str, Any]:
     """The query string through ``schema``; :class:`QueryError` (400) naming each problem."""
-    args = request.args
-    repeated = sorted(k for k in args if len(args.getlist(k)) > 1)
+    args = request.args if request.environ.get("QUERY_STRING") else None
+    repeated = sorted(k for k in args if len(args.getlist(k)) > 1) if args else None
     if repeated:
         raise QueryError({k[:40]: ["Give this parameter once."] for k in repeated[:5]})
     try:
-        return dict(schema.load(args.to_dict()))
+        return dict(schema.load(args.to_dict())) if args is not None else _defaults(schema)
     except SchemaError as exc:
         messages = exc.messages if isinstance(exc.messages, Mapping) else {"query": exc.messages}
         raise QueryError({str(k)[:40]: _strings(v) for k, v in list(messages.items())[:10]}
                          ) from None
+
+
+def _defaults(schema: Schema) -> dict[str, Any]:
+    """What ``schema`` loads from no parameters: the same every time, so loaded once per schema
+    (a new dict each call; its values are immutable)."""
+    loaded: dict[str, Any] | None = _DEFAULTS.get(schema)
+    if loaded is None:
+        loaded = _DEFAULTS[schema] = dict(schema.load({}))
+    return dict(loaded)
 
 
 def _strings(value: Any) -> list[str]:
@@ -217,10 +231,23 @@ def _subject(member_id: str, brand_id: str) -> str:
     return _pseudonyms().pairwise_id(member_id, brand_id)
 
 
-def _recorded_subject(caller: Caller, member_id: str) -> str | None:
-    brand_id = caller.client.brand_id
-    return caller.vault.data.memoized(("pairwise", member_id, brand_id),
-                                      lambda: _pseudonyms().recorded_id(member_id, brand_id))
+@dataclass(frozen=True)
+class _Names:
+    """How a read names its member: ``principal`` in the ledger; ``subject`` to the brand, if
+    it was handed out already (else ``None``: :func:`_record_read` records it)."""
+
+    principal: str
+    subject: str | None
+
+
+def _names(caller: Caller, member_id: str) -> _Names:
+    """Read inside the read phase's snapshot, where the memo costs no statement of its own."""
+    vault, brand_id = caller.vault, caller.client.brand_id
+    return _Names(
+        vault.data.memoized(("principal", member_id),
+                            lambda: member_principal(vault, member_id)),
+        vault.data.memoized(("pairwise", member_id, brand_id),
+                            lambda: _pseudonyms().recorded_id(member_id, brand_id)))
 
 
 class _SpentError(Exception):
@@ -259,29 +286,28 @@ def _read_as_caller(read: Callable[[Caller], R]) -> tuple[Caller, R]:
         raise
 
 
-def _record_read(caller: Caller, member_id: str, subject: str | None, *, resource: str,
+def _record_read(caller: Caller, member_id: str, names: _Names, *, resource: str,
                  purpose: str, fields: Iterable[str], grant_ids: list[str], **extra: Any) -> str:
     """Count the request; within the client's rate, record the read (pseudonyms and names
     only, no values) in this process's access spool before the data leaves: a read that cannot
     be recorded is not served. The spool's reads reach the ledger, with the time they were
     served, within ``consent.spool.MAX_MERGE_DELAY`` (see there for why a spool, and what it
-    guarantees). The member's pairwise subject for the response: ``subject`` if the read phase
-    found it handed out already, else recorded now.
+    guarantees). The member's pairwise subject for the response: the one the read phase found
+    handed out already (``names``), else recorded now.
 
     Past the limit only the count is kept, and nothing is recorded or served (429). The data
     store is not written, except for the subject's mapping the first time this brand reads
     this member, after the entry (so only an id actually handed out resolves).
     """
-    consent = get_consent()
     brand_id = caller.client.brand_id
     allowance = _limiter().count(caller.client.client_id)
     if allowance.exceeded:
         raise allowance.refusal()
     tag = EventTag.ACCESS_PROFILE_READ if resource == PROFILE else EventTag.ACCESS_FEEDBACK_READ
-    details = {"member": consent.principal(member_id), "client": caller.client.client_id,
+    details = {"member": names.principal, "client": caller.client.client_id,
                "purpose": purpose, "fields": list(fields), "grants": grant_ids, **extra}
     get_spool().append(Event(tag, "brand:" + brand_id, details), at=caller.now)
-    return subject if subject is not None else _subject(member_id, brand_id)
+    return names.subject if names.subject is not None else _subject(member_id, brand_id)
 
 
 def _json(body: dict[str, Any]) -> Response:
@@ -315,17 +341,17 @@ def member() -> Response:
 
 @bp.get("/member/profile")
 def profile() -> Response:
-    def read(caller: Caller) -> tuple[MemberAccess, PurposeAccess, ProfileRelease, str | None]:
+    def read(caller: Caller) -> tuple[MemberAccess, PurposeAccess, ProfileRelease, _Names]:
         query = load_query(_PROFILE_QUERY)
         access = _access(caller)
         purpose = access.for_purpose(query.get("purpose"))
         profiles = caller.vault.profile
         release = release_profile(purpose, query.get("field_names"),
                                   lambda fields: profiles.read(access.member_id, fields))
-        return access, purpose, release, _recorded_subject(caller, access.member_id)
+        return access, purpose, release, _names(caller, access.member_id)
 
-    caller, (access, purpose, release, subject) = _read_as_caller(read)
-    subject = _record_read(caller, access.member_id, subject, resource=PROFILE,
+    caller, (access, purpose, release, names) = _read_as_caller(read)
+    subject = _record_read(caller, access.member_id, names, resource=PROFILE,
                            purpose=purpose.purpose, fields=release.values,
                            grant_ids=release.grant_ids)
     return _json({"subject": subject, "purpose": purpose.purpose, "profile": release.values,
@@ -335,7 +361,7 @@ def profile() -> Response:
 @bp.get("/member/feedback")
 def feedback() -> Response:
     def read(caller: Caller) -> tuple[MemberAccess, PurposeAccess, FeedbackRelease, int, int,
-                                      str | None]:
+                                      _Names]:
         query = load_query(_FEEDBACK_QUERY)
         access = _access(caller)
         purpose = access.for_purpose(query.get("purpose"))
@@ -343,11 +369,10 @@ def feedback() -> Response:
         limit, offset = query["limit"], query["offset"]
         return access, purpose, release_feedback(
             purpose, caller.client.brand_id, lambda: journal.for_member(access.member_id),
-            limit=limit, offset=offset), limit, offset, _recorded_subject(
-                caller, access.member_id)
+            limit=limit, offset=offset), limit, offset, _names(caller, access.member_id)
 
-    caller, (access, purpose, release, limit, offset, subject) = _read_as_caller(read)
-    subject = _record_read(caller, access.member_id, subject, resource=FEEDBACK,
+    caller, (access, purpose, release, limit, offset, names) = _read_as_caller(read)
+    subject = _record_read(caller, access.member_id, names, resource=FEEDBACK,
                            purpose=purpose.purpose,
                            fields=[] if release.withheld else ["feedback"],
                            grant_ids=release.grant_ids, entries=len(release.entries))

@@ -32,6 +32,7 @@ from flask import Flask, current_app, g
 
 from brand_gateway.observers import grant_observer
 from consent.context import Consent, ConsentResources
+from consent.ledger import Ledger
 from consent.receipts import DEFAULT_CONTROLLER, ReceiptSigner
 from consent.spool import SpoolDirectory, SpoolWriter
 from vault.clock import system_clock
@@ -147,10 +148,13 @@ class VaultAccess:
         return vault
 
     def consent(self, connections: Connections, vault: Vault) -> Consent:
+        return self.resources(connections, vault).consent(
+            vault, observers=[grant_observer(vault.data, vault.master)])
+
+    def resources(self, connections: Connections, vault: Vault) -> ConsentResources:
         if connections.consent is None:
             connections.consent = ConsentResources.open(vault, self.home, signer=self.signer())
-        return connections.consent.consent(
-            vault, observers=[grant_observer(vault.data, vault.master)])
+        return connections.consent
 
 
 def _access() -> VaultAccess:
@@ -173,6 +177,15 @@ def get_consent() -> Consent:
         vault = get_vault()
         g.consent = _access().consent(g.vault_connections, vault)
     return g.consent
+
+
+def get_ledger() -> Ledger:
+    """The request's ledger: its kept connection, without the consent services over it (the
+    brand API's reads need only its rate counts)."""
+    if "consent" in g:
+        return g.consent.ledger
+    vault = get_vault()
+    return _access().resources(g.vault_connections, vault).ledger
 
 
 def get_spool() -> SpoolWriter:

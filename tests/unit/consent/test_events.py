@@ -8,7 +8,14 @@ import math
 import pytest
 
 from consent.errors import ConsentInputError, PersonalDataError
-from consent.events import Event, EventTag, canonical_body, check_tag, utc_time
+from consent.events import (
+    Event,
+    EventTag,
+    canonical_body,
+    canonical_details,
+    check_tag,
+    utc_time,
+)
 
 REQUIRED_TAGS = {
     "consent:grant:given", "consent:grant:narrowed", "consent:grant:withdrawn",
@@ -52,11 +59,14 @@ def test_time_is_utc_iso_8601() -> None:
     (ACTOR, {"unicode": "jürgen@exämple.de"}),
 ])
 def test_anything_like_an_email_address_is_refused(actor: str, details: dict) -> None:
-    with pytest.raises(PersonalDataError) as raised:
-        canonical_body(0, utc_time(0), Event(EventTag.ACCESS_PROFILE_READ, actor, details))
-    assert isinstance(raised.value, ValueError)
-    assert "@" not in raised.value.message          # the refusal never repeats the address
-    assert raised.value.status == 422
+    event = Event(EventTag.ACCESS_PROFILE_READ, actor, details)
+    for check in (lambda: canonical_body(0, utc_time(0), event),
+                  lambda: canonical_details(event)):      # what an access spool takes
+        with pytest.raises(PersonalDataError) as raised:
+            check()
+        assert isinstance(raised.value, ValueError)
+        assert "@" not in raised.value.message      # the refusal never repeats the address
+        assert raised.value.status == 422
 
 
 @pytest.mark.parametrize("details", [
@@ -76,8 +86,21 @@ def test_lookalikes_that_are_not_addresses_pass(details: dict) -> None:
     (ACTOR, ["not", "a", "mapping"]),
 ])
 def test_details_must_be_plain_json(actor: str, details) -> None:
+    event = Event(EventTag.ACCESS_PROFILE_READ, actor, details)
     with pytest.raises(ConsentInputError):
-        canonical_body(0, utc_time(0), Event(EventTag.ACCESS_PROFILE_READ, actor, details))
+        canonical_body(0, utc_time(0), event)
+    with pytest.raises(ConsentInputError):
+        canonical_details(event)
+
+
+def test_canonical_details_are_the_details_of_the_body() -> None:
+    event = Event(EventTag.ACCESS_PROFILE_READ, ACTOR,
+                  {"purpose": "dpv:Marketing", "fields": ["city", "given_name"], "note": "café"})
+    text = canonical_details(event)
+    assert text == '{"fields":["city","given_name"],"note":"café","purpose":"dpv:Marketing"}'
+    assert ',"details":' + text + ',' in canonical_body(3, utc_time(0), event).decode()
+    with pytest.raises(ConsentInputError):
+        canonical_details(Event("no:such:tag", ACTOR, {}))       # type: ignore[arg-type]
 
 
 def test_unknown_tags_are_refused() -> None:

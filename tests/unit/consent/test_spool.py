@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from consent.access_index import AccessIndex
-from consent.errors import PersonalDataError
+from consent.errors import ConsentInputError, PersonalDataError
 from consent.events import Event, EventTag
 from consent.ledger import open_ledger
 from consent.spool import SpoolDirectory, merge
@@ -184,6 +184,16 @@ def test_what_the_ledger_would_refuse_never_enters_a_spool(spools, ledger):
                       at=1_800_000_000)
     writer.append(read(0), at=1_800_000_000)
     assert spools.pending() == 1 and spools.merge_all(ledger) == 1
+
+
+@pytest.mark.parametrize("at", [float("nan"), -1.0, float("inf"), 1e13])
+def test_a_read_time_the_ledger_could_not_write_never_enters_a_spool(spools, ledger, at):
+    writer = spools.writer()
+    with pytest.raises(ConsentInputError):
+        writer.append(read(0), at=at)
+    assert spools.pending() == 0
+    writer.append(read(1), at=1_800_000_000)
+    assert spools.merge_all(ledger) == 1
 
 
 def test_merge_takes_large_backlogs_in_batches(spools, ledger, monkeypatch):

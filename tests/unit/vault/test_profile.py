@@ -134,3 +134,22 @@ def test_attributes_no_longer_in_the_catalog_are_skipped_on_read(vault, member_i
         " VALUES (?, 'retired_attribute', x'00', 0)", (member_id,),
     )
     assert vault.profile.get(member_id) == {"city": "Utrecht"}
+
+
+def test_read_opens_each_value_it_returns(vault, member_id):
+    vault.profile.update(member_id, GOOD)
+    wanted = ["interests", "given_name", "household_size", "city"]     # city: not filled in
+    assert vault.profile.read(member_id, wanted) == {
+        k: CANONICAL[k] for k in ("interests", "given_name", "household_size")}
+
+
+def test_read_refuses_a_sealed_text_that_is_not_one_json_value(vault, member_id):
+    # read() parses its values in one go; a value of two JSON values must not shift the rest
+    # (only someone holding the member's key could seal one).
+    from vault.profile import _aad
+    vault.profile.update(member_id, {"city": "Utrecht", "country": "NL"})
+    sealed = vault.key_store.cipher(member_id).seal(_aad(member_id, "city"), b'"Utrecht","x"')
+    vault.data.execute("UPDATE profile_values SET value_sealed = ? WHERE member_id = ?"
+                       " AND attribute = 'city'", (sealed, member_id))
+    with pytest.raises(IntegrityError):
+        vault.profile.read(member_id, ["city", "country"])
