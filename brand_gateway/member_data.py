@@ -99,7 +99,8 @@ def member_access(token: AccessToken, policy: MemberPolicy, now: float) -> Membe
     details = _details(token)
     grant_ids = {d.get("grant_id") for d in details}
     own = tuple(g for g in policy.grants if g.id in grant_ids)
-    if not any(g.live_at(now) for g in own):
+    live = [g for g in own if g.live_at(now)]
+    if not live:
         raise InvalidTokenError("The member's authorization has ended.")
     scoped = MemberPolicy(policy.terms, own)
     purposes: dict[str, PurposeAccess] = {}
@@ -112,7 +113,7 @@ def member_access(token: AccessToken, policy: MemberPolicy, now: float) -> Membe
         decisions = scoped.decide_fields(purpose, authorized, Mode.INDIVIDUAL, now)
         grants = {field: decision.grant_id for field, decision in decisions.items()
                   if decision.allowed and decision.grant_id is not None}
-        ends = [g.ends_at for g in own if g.purpose == purpose and g.live_at(now)]
+        ends = [g.ends_at for g in live if g.purpose == purpose]
         purposes[purpose] = PurposeAccess(
             purpose, authorized, tuple(f for f in authorized if f in grants), grants,
             max(ends) if ends else None)

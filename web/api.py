@@ -91,8 +91,7 @@ _B64TOKEN = re.compile(r"[A-Za-z0-9\-._~+/]+=*")
 # Characters RFC 6750 sec. 3 allows in error_description (printable ASCII less " and \).
 _UNQUOTABLE = re.compile(r'[^\x20\x21\x23-\x5b\x5d-\x7e]')
 
-_SPENT = "vrmvault_api_spent_windows"     # app.extensions: this process's SpentWindows
-_LEASES = "vrmvault_api_rate_leases"      # app.extensions: this process's rate Leases
+_RATES = "vrmvault_api_rates"             # app.extensions: this process's _Rates
 _MEMBER_QUERY = MemberQuery()
 _PROFILE_QUERY = ProfileQuery()
 _FEEDBACK_QUERY = FeedbackQuery()
@@ -167,21 +166,32 @@ def authenticate(*, count: bool = True) -> Caller:
     return Caller(token, client, now, vault)
 
 
+@dataclass(frozen=True)
+class _Rates:
+    """This process's rate bookkeeping (made on first use in each process)."""
+
+    spent: SpentWindows
+    leases: Leases
+
+
+def _rates(app: Any) -> _Rates:
+    rates: _Rates | None = app.extensions.get(_RATES)
+    if rates is None:
+        rates = app.extensions.setdefault(_RATES, _Rates(SpentWindows(), Leases()))
+    return rates
+
+
 def _limiter() -> RateLimiter:
     # The counters are in ledger.db: see brand_gateway.rate_limits for why.
-    return RateLimiter(database=get_ledger().database, clock=_clock(),
-                       limit=current_app.config["VRMVAULT_API_RATE_LIMIT"],
-                       spent=_spent_windows(), leases=_leases())
-
-
-def _leases() -> Leases:
-    leases: Leases = current_app.extensions.setdefault(_LEASES, Leases())
-    return leases
+    app = current_app._get_current_object()     # type: ignore[attr-defined]
+    rates = _rates(app)
+    return RateLimiter(database=get_ledger().database, clock=app.extensions["vrmvault"].clock,
+                       limit=app.config["VRMVAULT_API_RATE_LIMIT"], spent=rates.spent,
+                       leases=rates.leases)
 
 
 def _spent_windows() -> SpentWindows:
-    spent: SpentWindows = current_app.extensions.setdefault(_SPENT, SpentWindows())
-    return spent
+    return _rates(current_app).spent
 
 
 def load_query(schema: Schema) -> dict[str, Any]:

@@ -41,6 +41,7 @@ from vault.keys import MASTER_KEY_ENV, MasterKey
 from vault.passwords import HashingCost, PasswordHasher
 
 _EXTENSION = "vrmvault"
+_BORROWED = "vrmvault_borrowed"      # in ``g``: the request's _Borrowed
 
 
 @dataclass
@@ -162,30 +163,54 @@ def _access() -> VaultAccess:
     return access
 
 
-def get_vault() -> Vault:
-    if "vault" not in g:
+@dataclass
+class _Borrowed:
+    """What one request borrowed: a set of connections, its vault, its consent once asked for."""
+
+    access: VaultAccess
+    connections: Connections
+    vault: Vault
+    consent: Consent | None = None
+
+
+def _borrowed() -> _Borrowed:
+    # The request's globals resolved once per call (each use of the ``g`` proxy resolves the
+    # context again; the brand API asks for its stores several times per read).
+    context = g._get_current_object()
+    borrowed: _Borrowed | None = context.get(_BORROWED)
+    if borrowed is None:
         access = _access()
-        g.vault_connections = access.borrow()
-        g.vault = access.vault(g.vault_connections)
-    return g.vault
+        connections = access.borrow()
+        try:
+            vault = access.vault(connections)
+        except BaseException:
+            access.give_back(connections)
+            raise
+        borrowed = _Borrowed(access, connections, vault)
+        setattr(context, _BORROWED, borrowed)
+    return borrowed
+
+
+def get_vault() -> Vault:
+    return _borrowed().vault
 
 
 def get_consent() -> Consent:
     """Consent services over the request's vault (ledger and receipt signer included); a
     withdrawn or expired grant also queues the brand's webhooks, in the same transaction."""
-    if "consent" not in g:
-        vault = get_vault()
-        g.consent = _access().consent(g.vault_connections, vault)
-    return g.consent
+    borrowed = _borrowed()
+    if borrowed.consent is None:
+        borrowed.consent = borrowed.access.consent(borrowed.connections, borrowed.vault)
+    return borrowed.consent
 
 
 def get_ledger() -> Ledger:
     """The request's ledger: its kept connection, without the consent services over it (the
     brand API's reads need only its rate counts)."""
-    if "consent" in g:
-        return g.consent.ledger
-    vault = get_vault()
-    return _access().resources(g.vault_connections, vault).ledger
+    borrowed = _borrowed()
+    if borrowed.consent is not None:
+        return borrowed.consent.ledger
+    return borrowed.access.resources(borrowed.connections, borrowed.vault).ledger
 
 
 def get_spool() -> SpoolWriter:
@@ -205,17 +230,15 @@ def merge_pending_reads() -> int:
 
 
 def close_vault(exc: BaseException | None = None) -> None:
-    consent = g.pop("consent", None)
-    vault = g.pop("vault", None)
-    connections = g.pop("vault_connections", None)
+    borrowed: _Borrowed | None = g.pop(_BORROWED, None)
+    if borrowed is None:
+        return
     try:
-        if consent is not None:
-            consent.close()
-        if vault is not None:
-            vault.close()
+        if borrowed.consent is not None:
+            borrowed.consent.close()
+        borrowed.vault.close()
     finally:
-        if connections is not None:
-            _access().give_back(connections)
+        borrowed.access.give_back(borrowed.connections)
 
 
 def init_app(app: Flask) -> None:
