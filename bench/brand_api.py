@@ -76,9 +76,11 @@ from brand_gateway.tokens import ACCESS_TOKEN_LIFETIME, TokenStore, new_access_t
 from consent.context import Consent, open_consent
 from consent.events import EventTag
 from consent.grants import BrandRequest
+from consent.ledger import open_ledger
 from consent.model import Grant
 from consent.spool import MAX_MERGE_DELAY, SpoolDirectory
 from consent.vocabulary import FIELD_CATEGORY, PURPOSES
+from vault.clock import system_clock
 from vault.home import Vault, VaultHome
 
 from .demo_100k import child_environment, command_line
@@ -362,6 +364,8 @@ class Reads:
         self.staged = staged
         self.ledger_size = staged.consent.ledger.size
         self.spools = SpoolDirectory(staged.home, staged.vault.master)
+        # The looks' own connection: they run in a thread of their own, beside the checks.
+        self.marks = open_ledger(staged.home, staged.vault.master, clock=system_clock)
         self.waits: list[float] = []        # per full-stack load: the longest wait seen
 
     @contextlib.contextmanager
@@ -373,7 +377,7 @@ class Reads:
 
         def look() -> float:
             nonlocal longest
-            backlog = self.spools.backlog()
+            backlog = self.spools.backlog(self.marks)
             if backlog.oldest_at is not None:
                 longest = max(longest, time.time() - backlog.oldest_at)
             return backlog.reads
@@ -396,6 +400,9 @@ class Reads:
                                      f" {_DRAIN_TIMEOUT:g} s")
             time.sleep(_LOOK_EVERY)
         self.waits.append(longest)
+
+    def close(self) -> None:
+        self.marks.close()
 
     def since(self) -> int:
         """Reads recorded since the last call, each checked; the count."""
@@ -438,7 +445,12 @@ def measure(staged: Stage, full: Server, bare: Server, scale: Scale
     """The rounds' loads, and for each full-stack load the longest a read was seen waiting in
     a spool."""
     full_url, bare_url = full.url + PROFILE_PATH, bare.url + BARE_PATH
-    reads = Reads(staged)
+    with contextlib.closing(Reads(staged)) as reads:
+        return _measure(staged, full_url, bare_url, scale, reads)
+
+
+def _measure(staged: Stage, full_url: str, bare_url: str, scale: Scale, reads: Reads
+             ) -> tuple[dict[str, list[Load]], list[float]]:
 
     def checked(label: str, seconds: int) -> Load:
         url, token, expected = ((full_url, staged.token, staged.expected) if label == "full"

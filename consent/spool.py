@@ -5,29 +5,48 @@ Why not append to the ledger at once: every brand read is a ledger entry, and tw
 appending to the one shared ``ledger.db`` take turns at its write lock; each commit of the one
 makes the other drop its page cache of the file, which SQLCipher then re-reads, authenticates
 and decrypts page by page. That cost bounded the brand API to a third of a bare endpoint's
-throughput (issue 4's measurements). A spool is one worker's own file: one INSERT per read, no
-lock shared with anyone, no cache lost; the ledger takes the reads in batches.
+throughput (issue 4's measurements). A spool is one worker's own file, written by nobody else;
+the ledger takes its reads in batches.
+
+Why not a SQLCipher file: a spool is only ever appended to by its writer and read front to back
+by a merger, and a SQLite commit per read (B-tree, page codec, WAL index, locks) cost a sixth of
+the brand API's throughput, measured (bench/brand_api.py, and the session notes of issue 4). A
+spool is therefore a log of sealed records, each one ``os.write`` of:
+
+    n (8 bytes, big-endian) | length of the sealed text (4 bytes) | AES-256-GCM(sealed text)
+
+after a 9-byte header (:data:`MAGIC`). ``n`` counts the spool's records from 1. Every spool has
+its own key, HKDF-SHA256 (RFC 5869) of the master key's ``access-spool`` subkey with the spool's
+id, so the nonce is ``n`` itself (a counter nonce, RFC 5116 sec. 3.2: never repeated under one
+key); the associated data binds a record to its spool and its place. A record moved, dropped
+from the middle, changed or written without the key fails its merge (:class:`SpoolDamagedError`);
+what a record holds (time, tag, actor, details) is sealed.
 
 The guarantee, in order:
 
-1. The read is committed to the worker's spool before the response is sent: a read that cannot
-   be recorded is not served (as before). The spool is a SQLCipher file under the vault home
-   (``spool/<id>.db``), keyed with its own subkey of the master key, mode 0600.
+1. The read is written to the worker's spool before the response is sent: a read that cannot
+   be recorded is not served (as before). ``os.write`` returns once the kernel holds the
+   record, so it survives the worker's crash; like the ledger's own commits
+   (``synchronous=NORMAL``), not a power cut. The spool lives under the vault home
+   (``spool/<id>.log``), mode 0600 in a 0700 directory.
 2. Within :data:`MAX_MERGE_DELAY` seconds, the ledger keeper (``vrmvault serve`` runs it) appends
    it to the Merkle ledger with the time the read happened; from then on it is covered by the
    tree and by the next signed checkpoint. Anyone who reads the ledger merges what is pending
    first (:meth:`SpoolDirectory.merge_all`): the member's access page, the ledger commands and
    the console see every read at once.
-3. Exactly once: the ledger records, per spool, the last row it took (``spool_marks``), in the
-   transaction that appends the rows. A crash between that commit and the spool's trimming
-   leaves rows the mark already covers; they are skipped, never appended twice.
+3. Exactly once: the ledger records, per spool, the last record it took (``spool_marks``), in
+   the transaction that appends the records; a record at or below the mark is never appended
+   again, whoever merges and however often.
 
-What the delay leaves open: until its merge, a read is protected by SQLCipher's page
-authentication of the spool, not yet by the tree. Someone holding the master key could delete
-it in that second without a trace; once merged, removing it breaks the tree.
+What the delay leaves open: until its merge, a read is protected by its seal, not yet by the
+tree. Someone holding the master key could cut it from the end of its spool in that second
+without a trace; once merged, removing it breaks the tree.
 
-A writer holds an exclusive ``flock`` on ``<id>.lock`` for its life; a merger that can take that
-lock knows the writer is gone, and removes the spool once it has taken all of it.
+A writer holds an exclusive ``flock`` on ``<id>.lock`` for its life. It starts a new spool
+once its file holds :data:`SPOOL_BYTES` (its old one then looks ended); a merger that can take a
+spool's lock knows its writer is gone, and removes the spool once it has taken all of it. A
+record cut short at the end of an ended writer's spool was never acknowledged (the writer died
+inside its ``os.write``), so its read was not served: it is dropped with the spool.
 """
 
 from __future__ import annotations
@@ -37,19 +56,26 @@ import fcntl
 import json
 import os
 import secrets
+import struct
 import threading
+import time
 import weakref
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
 from vault.errors import StoreNotInitialisedError
 from vault.home import VaultHome
 from vault.keys import MasterKey
 from vault.storage import Database
 
-from .errors import ConsentInputError
+from .errors import ConsentError, ConsentInputError
 from .events import Event, EventTag, canonical_details, check_tag
 
 if TYPE_CHECKING:
@@ -59,20 +85,19 @@ SPOOL_DIRECTORY = "spool"
 KEY_PURPOSE = "access-spool"
 MAX_MERGE_DELAY = 1.0        # seconds: every read is in the Merkle ledger within this
 MERGE_EVERY = 0.25           # seconds between the keeper's passes (vrmvault serve)
-MERGE_BATCH = 256            # rows per ledger transaction: the workers' leases wait no longer
+MERGE_BATCH = 256            # records per ledger transaction: the workers' leases wait no longer
+SPOOL_BYTES = 1 << 20        # a writer starts a new spool past this (about 2,500 reads)
+MAGIC = b"VRMSPOOL\x01"       # a spool's first bytes: what it is, and the version of its records
+MAX_RECORD = 1 << 16         # bytes of sealed text: far above a read's (some hundreds)
+_HEADER = struct.Struct(">QI")          # n, length of the sealed text
 _YEAR_10000 = 253_402_300_800   # Unix seconds
+_SUFFIX = ".log"
+_LEGACY_SUFFIX = ".db"       # the SQLCipher spools of before: merged, then removed
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS pending (
-    -- 1, 2, 3, ...: the order of the reads in this spool, numbered by its one writer (so
-    -- never reused once trimmed: the ledger's mark says which were merged)
-    n        INTEGER PRIMARY KEY,
-    at       REAL NOT NULL,            -- when the read happened, Unix seconds
-    tag      TEXT NOT NULL,
-    actor    TEXT NOT NULL,
-    details  TEXT NOT NULL             -- JSON, as in the ledger entry (pseudonyms, no values)
-);
-"""
+
+class SpoolDamagedError(ConsentError):
+    """A spool's records do not open or do not follow each other: they were changed."""
+
 
 # Ledger migration 3 (consent/ledger.py): the last spool row each spool's merges took.
 MARKS_MIGRATION_SQL = """
@@ -85,6 +110,89 @@ MARKS_MIGRATION_SQL = """
 
 def _spool_id_ok(name: str) -> bool:
     return len(name) == 32 and all(c in "0123456789abcdef" for c in name)
+
+
+def _aead(key: bytes, spool_id: str) -> AESGCM:
+    return AESGCM(HKDF(algorithm=hashes.SHA256(), length=32, salt=None,
+                       info=b"vrmvault/v1/access-spool/" + spool_id.encode()).derive(key))
+
+
+def _nonce(n: int) -> bytes:
+    return n.to_bytes(12, "big")
+
+
+def _associated(spool_id: str, n: int) -> bytes:
+    return MAGIC + spool_id.encode() + n.to_bytes(8, "big")
+
+
+@dataclass(frozen=True)
+class _Record:
+    n: int
+    at: float
+    event: Event
+
+
+class _Reader:
+    """The complete records of one spool file, front to back, from where it left off: a merger
+    keeps one per spool between its passes, so that a pass reads only what was added since."""
+
+    def __init__(self, path: Path, spool_id: str, key: bytes) -> None:
+        self.path = path
+        self.spool_id = spool_id
+        self._aead = _aead(key, spool_id)
+        self._offset = 0          # just past the last record read (0: nothing read yet)
+        self.last = 0             # that record's n
+        self._pending: list[tuple[int, bytes]] = []     # read, not yet in the ledger: (n, sealed)
+
+    def read_more(self) -> None:
+        """Read the complete records written since the last call. An incomplete record at the
+        end is left for the next call (its writer may be writing it now)."""
+        try:
+            with open(self.path, "rb") as file:
+                file.seek(self._offset)
+                data = file.read()
+        except FileNotFoundError:
+            return               # removed by another merger
+        at = 0
+        if self._offset == 0:
+            if len(data) < len(MAGIC):
+                return
+            if data[:len(MAGIC)] != MAGIC:
+                raise SpoolDamagedError(f"spool {self.spool_id} is not a spool of this version")
+            at = len(MAGIC)
+        last = self.last
+        while len(data) - at >= _HEADER.size:
+            n, length = _HEADER.unpack_from(data, at)
+            if n != last + 1 or not 16 <= length <= MAX_RECORD:
+                raise SpoolDamagedError(f"spool {self.spool_id}: record {last + 1} is missing "
+                                        "or damaged")
+            end = at + _HEADER.size + length
+            if end > len(data):
+                break
+            self._pending.append((n, data[at + _HEADER.size:end]))
+            last, at = n, end
+        self._offset += at
+        self.last = last
+
+    def take(self, after: int, limit: int) -> list[_Record]:
+        """Up to ``limit`` records numbered above ``after``, opened, in order."""
+        self._pending = [(n, sealed) for n, sealed in self._pending if n > after]
+        taken = []
+        for n, sealed in self._pending[:limit]:
+            try:
+                text = self._aead.decrypt(_nonce(n), sealed, _associated(self.spool_id, n))
+                at, tag, actor, details = json.loads(text)
+                event = Event(check_tag(EventTag(tag)), actor, json.loads(details), at=at)
+            except (InvalidTag, ValueError, TypeError) as exc:
+                raise SpoolDamagedError(f"spool {self.spool_id}: record {n} does not open"
+                                        ) from exc
+            taken.append(_Record(n, at, event))
+        return taken
+
+    def taken_through(self, n: int) -> None:
+        """Records up to ``n`` are in the ledger: forget them."""
+        if self._pending and self._pending[0][0] <= n:
+            self._pending = [(m, sealed) for m, sealed in self._pending if m > n]
 
 
 @dataclass(frozen=True)
@@ -103,52 +211,85 @@ class Backlog:
 
 
 class SpoolDirectory:
-    """The spools of one vault home: ``<home>/spool``, one file per writer."""
+    """The spools of one vault home: ``<home>/spool``, one file per writer and spool."""
 
     def __init__(self, home: VaultHome, master: MasterKey) -> None:
         self.path = home.root / SPOOL_DIRECTORY
         self._key = master.derive(KEY_PURPOSE)
+        self._readers: dict[str, _Reader] = {}      # kept between passes by a long merger
 
     def writer(self) -> SpoolWriter:
         """A new spool for this process, locked until it is closed."""
+        return SpoolWriter(self)
+
+    def _new_spool(self) -> tuple[str, int, int]:
+        """A fresh spool: its id, its held lock and its file, the header written."""
         self.path.mkdir(mode=0o700, exist_ok=True)
-        spool_id = secrets.token_hex(16)
+        # Milliseconds first: spools sort (and merge) in the order they were begun, so a
+        # writer's full spool goes in before the one it moved on to.
+        spool_id = f"{time.time_ns() // 1_000_000:012x}{secrets.token_hex(10)}"
         lock = _lock_file(self.path / f"{spool_id}.lock")
         try:
             fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            database = Database.open(self.path / f"{spool_id}.db", self._key, create=True)
+            file = os.open(self.path / f"{spool_id}{_SUFFIX}",
+                           os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC,
+                           0o600)
         except BaseException:
             os.close(lock)
             raise
         try:
-            database.execute(_SCHEMA)
+            _write_all(file, MAGIC)
         except BaseException:
-            database.close()
+            os.close(file)
             os.close(lock)
             raise
-        return SpoolWriter(spool_id, database, lock)
+        return spool_id, lock, file
 
     def spool_ids(self) -> list[str]:
         if not self.path.is_dir():
             return []
-        return sorted(p.stem for p in self.path.glob("*.db") if _spool_id_ok(p.stem))
+        return sorted(p.stem for p in self.path.iterdir()
+                      if p.suffix in (_SUFFIX, _LEGACY_SUFFIX) and _spool_id_ok(p.stem))
 
-    def pending(self) -> int:
-        """How many rows all spools hold (merged or not: a spool is trimmed after its merge)."""
-        return self.backlog().reads
+    def pending(self, ledger: Ledger) -> int:
+        """How many reads the spools hold that ``ledger`` has not taken yet."""
+        return self.backlog(ledger).reads
 
-    def backlog(self) -> Backlog:
-        """What waits in the spools, for compliance to see that the keeper keeps up."""
+    def backlog(self, ledger: Ledger) -> Backlog:
+        """What waits in the spools, for compliance to see that the keeper keeps up (reads
+        ``ledger``'s marks; merges nothing)."""
+        marks = _marks(ledger)
         reads, oldest, spools = 0, None, 0
         for spool_id in self.spool_ids():
-            with self._opened(spool_id) as database:
-                if database is not None:
-                    spools += 1
-                    count, first = database.one("SELECT count(*), min(at) FROM pending")
-                    reads += count
-                    if first is not None and (oldest is None or first < oldest):
-                        oldest = first
+            mark = marks.get(spool_id, 0)
+            if (self.path / f"{spool_id}{_LEGACY_SUFFIX}").exists():
+                with self._legacy(spool_id) as database:
+                    if database is None:
+                        continue
+                    count, first = database.one(
+                        "SELECT count(*), min(at) FROM pending WHERE n > ?", (mark,))
+            else:
+                count, first = self._waiting(spool_id, mark)
+            spools += 1
+            reads += count
+            if first is not None and (oldest is None or first < oldest):
+                oldest = first
         return Backlog(reads, oldest, spools)
+
+    def _waiting(self, spool_id: str, mark: int) -> tuple[int, float | None]:
+        """How many of a spool's reads are above ``mark``, and when the first was served. A
+        damaged spool waits (at least one read) since it was last written: it will not merge."""
+        reader = self._reader(spool_id)
+        try:
+            reader.read_more()
+            count = max(0, reader.last - mark)
+            return count, reader.take(mark, 1)[0].at if count else None
+        except SpoolDamagedError:
+            try:
+                written = reader.path.stat().st_mtime
+            except FileNotFoundError:
+                return 0, None
+            return max(1, reader.last - mark), written
 
     def merge_all(self, ledger: Ledger) -> int:
         """Append every spool's unmerged reads to ``ledger``; remove the spools whose writers
@@ -159,7 +300,10 @@ class SpoolDirectory:
         says so at every pass)."""
         appended = 0
         failed: Exception | None = None
-        for spool_id in self.spool_ids():
+        spool_ids = self.spool_ids()
+        for gone in set(self._readers) - set(spool_ids):       # removed by another merger
+            del self._readers[gone]
+        for spool_id in spool_ids:
             try:
                 appended += self._merge_one(ledger, spool_id)
             except Exception as exc:
@@ -171,99 +315,180 @@ class SpoolDirectory:
     def _merge_one(self, ledger: Ledger, spool_id: str) -> int:
         lock_path = self.path / f"{spool_id}.lock"
         gone = _writer_gone(lock_path)
-        appended = 0
+        suffixes: tuple[str, ...]
         try:
-            with self._opened(spool_id) as database:
-                if database is not None:
-                    appended = merge(ledger, spool_id, database)
+            if (self.path / f"{spool_id}{_LEGACY_SUFFIX}").exists():
+                appended = self._merge_legacy(ledger, spool_id)
+                suffixes = (_LEGACY_SUFFIX, ".db-wal", ".db-shm")
+            else:
+                appended = merge(ledger, self._reader(spool_id))
+                suffixes = (_SUFFIX,)
             if gone is not None:
-                for suffix in (".db", ".db-wal", ".db-shm"):
+                # Its writer has ended: all of it is in (an incomplete record at its end was
+                # never acknowledged, see the module docstring).
+                for suffix in suffixes:
                     with contextlib.suppress(FileNotFoundError):
                         (self.path / (spool_id + suffix)).unlink()
                 with contextlib.suppress(FileNotFoundError):
                     lock_path.unlink()
+                self._readers.pop(spool_id, None)
         finally:
             if gone is not None:
                 os.close(gone)
         return appended
 
+    def _reader(self, spool_id: str) -> _Reader:
+        reader = self._readers.get(spool_id)
+        if reader is None:
+            reader = self._readers[spool_id] = _Reader(
+                self.path / f"{spool_id}{_SUFFIX}", spool_id, self._key)
+        return reader
+
+    def _merge_legacy(self, ledger: Ledger, spool_id: str) -> int:
+        appended = 0
+        with self._legacy(spool_id) as database:
+            if database is None:
+                return 0
+            while True:
+                with ledger.transaction():
+                    mark = _mark(ledger, spool_id)
+                    rows = database.all("SELECT n, at, tag, actor, details FROM pending"
+                                        " WHERE n > ? ORDER BY n LIMIT ?", (mark, MERGE_BATCH))
+                    if rows:
+                        ledger.record_events([
+                            Event(check_tag(EventTag(tag)), actor, json.loads(details), at=at)
+                            for _, at, tag, actor, details in rows])
+                        _set_mark(ledger, spool_id, rows[-1][0])
+                appended += len(rows)
+                if len(rows) < MERGE_BATCH:
+                    return appended
+
     @contextlib.contextmanager
-    def _opened(self, spool_id: str) -> Iterator[Database | None]:
+    def _legacy(self, spool_id: str) -> Iterator[Database | None]:
         try:
-            database = Database.open(self.path / f"{spool_id}.db", self._key)
+            database = Database.open(self.path / f"{spool_id}{_LEGACY_SUFFIX}", self._key)
         except StoreNotInitialisedError:
             yield None       # removed by another merger since it was listed
             return
         try:
-            # A file another merger removed between the listing and the opening is created
-            # anew, empty: give it the table, so that it merges as empty and is removed.
-            database.execute(_SCHEMA)
             yield database
         finally:
             database.close()
 
 
-def merge(ledger: Ledger, spool_id: str, spool: Database) -> int:
-    """Append the rows of ``spool`` not yet in ``ledger``, in order, with their mark, then trim
-    what the mark covers. Safe to repeat and to run in several processes at once: the mark is
-    read and moved under the ledger's write lock."""
+def _marks(ledger: Ledger) -> dict[str, int]:
+    return {row[0]: row[1] for row in ledger.database.all(
+        "SELECT spool, merged_through FROM spool_marks")}
+
+
+def _mark(ledger: Ledger, spool_id: str) -> int:
+    row = ledger.database.one("SELECT merged_through FROM spool_marks WHERE spool = ?",
+                              (spool_id,))
+    return int(row[0]) if row is not None else 0
+
+
+def _set_mark(ledger: Ledger, spool_id: str, n: int) -> None:
+    ledger.database.execute(
+        "INSERT INTO spool_marks (spool, merged_through) VALUES (?, ?)"
+        " ON CONFLICT (spool) DO UPDATE SET merged_through = excluded.merged_through",
+        (spool_id, n))
+
+
+def merge(ledger: Ledger, reader: _Reader) -> int:
+    """Append the records of ``reader``'s spool not yet in ``ledger``, in order, with their
+    mark. Safe to repeat and to run in several processes at once: the mark is read and moved
+    under the ledger's write lock."""
+    reader.read_more()
     appended = 0
     while True:
         with ledger.transaction():
-            row = ledger.database.one("SELECT merged_through FROM spool_marks WHERE spool = ?",
-                                      (spool_id,))
-            mark = row[0] if row is not None else 0
-            rows = spool.all("SELECT n, at, tag, actor, details FROM pending WHERE n > ?"
-                             " ORDER BY n LIMIT ?", (mark, MERGE_BATCH))
-            if rows:
-                ledger.record_events([
-                    Event(check_tag(EventTag(tag)), actor, json.loads(details), at=at)
-                    for _, at, tag, actor, details in rows])
-                mark = rows[-1][0]
-                ledger.database.execute(
-                    "INSERT INTO spool_marks (spool, merged_through) VALUES (?, ?)"
-                    " ON CONFLICT (spool) DO UPDATE SET merged_through = excluded.merged_through",
-                    (spool_id, mark))
-        if mark:
-            spool.execute("DELETE FROM pending WHERE n <= ?", (mark,))
-        appended += len(rows)
-        if len(rows) < MERGE_BATCH:
+            mark = _mark(ledger, reader.spool_id)
+            records = reader.take(mark, MERGE_BATCH)
+            if records:
+                ledger.record_events([record.event for record in records])
+                mark = records[-1].n
+                _set_mark(ledger, reader.spool_id, mark)
+        reader.taken_through(mark)
+        appended += len(records)
+        if len(records) < MERGE_BATCH:
             return appended
 
 
 class SpoolWriter:
-    """One process's spool: :meth:`append` commits one read. Thread-safe; close it."""
+    """One process's spool: :meth:`append` writes one read. Thread-safe; close it.
 
-    def __init__(self, spool_id: str, database: Database, lock: int) -> None:
-        self.spool_id = spool_id
-        self.database = database
+    It starts a new spool (a new id, lock and file) once its file holds :data:`SPOOL_BYTES`,
+    and lets go of the full one, which mergers then take and remove."""
+
+    def __init__(self, directory: SpoolDirectory) -> None:
+        self._directory = directory
         self._mutex = threading.Lock()
-        self._last = 0           # a writer's spool is always new: its rows start at 1
         self.pid = os.getpid()
-        # The lock goes with the writer, closed or collected (a web worker keeps its writer
-        # for its life; the flock then ends with the process).
-        self._release = weakref.finalize(self, os.close, lock)
+        self._open(*directory._new_spool())
+
+    def _open(self, spool_id: str, lock: int, file: int) -> None:
+        self.spool_id = spool_id
+        self._file = file
+        self._aead = _aead(self._directory._key, spool_id)
+        self._last = 0           # a spool is always new: its records start at 1
+        self._size = len(MAGIC)
+        # The lock and the file go with the writer, closed or collected (a web worker keeps
+        # its writer for its life; the flock then ends with the process).
+        self._release = weakref.finalize(self, _close_both, file, lock)
 
     def append(self, event: Event, at: float) -> None:
-        """Commit ``event`` (a brand read) at time ``at``; raises if it cannot be written."""
-        # Checked as the ledger will check it (ConsentInputError, PersonalDataError): a row the
-        # ledger would refuse must never reach a spool, where it would stop every later merge.
+        """Write ``event`` (a brand read) at time ``at``; raises if it cannot be written."""
+        # Checked as the ledger will check it (ConsentInputError, PersonalDataError): a record
+        # the ledger would refuse must never reach a spool, where it would stop every merge.
         details = canonical_details(event)
         if not 0 <= at < _YEAR_10000:       # NaN too: the ledger could not write its time
             raise ConsentInputError("a read's time is Unix seconds between 1970 and 9999")
+        text = json.dumps([at, EventTag(event.tag).value, event.actor, details],
+                          ensure_ascii=False).encode()
         with self._mutex:
-            # Numbered here, not by AUTOINCREMENT: its sequence table is a second page
-            # written per read (a third of the cost of the append).
-            self.database.execute(
-                "INSERT INTO pending (n, at, tag, actor, details) VALUES (?, ?, ?, ?, ?)",
-                (self._last + 1, at, EventTag(event.tag).value, event.actor, details))
-            self._last += 1
+            n = self._last + 1
+            sealed = self._aead.encrypt(_nonce(n), text, _associated(self.spool_id, n))
+            record = _HEADER.pack(n, len(sealed)) + sealed
+            try:
+                _write_all(self._file, record)
+            except BaseException:
+                # Cut back what part of the record was written, so the next one follows the
+                # last whole record; if even that fails, this spool takes nothing more.
+                try:
+                    os.ftruncate(self._file, self._size)
+                except OSError:
+                    self._file = -1
+                raise
+            self._last = n
+            self._size += len(record)
+            if self._size >= SPOOL_BYTES:
+                self._start_next()
+
+    def _start_next(self) -> None:
+        try:
+            fresh = self._directory._new_spool()
+        except OSError:
+            return               # the full spool takes more; a later read tries again
+        release = self._release
+        self._open(*fresh)
+        release()
 
     def close(self) -> None:
-        try:
-            self.database.close()
-        finally:
-            self._release()      # releases the flock: mergers may now remove the spool
+        self._release()          # releases the flock: mergers may now remove the spool
+
+
+def _write_all(file: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(file, view):]
+
+
+def _close_both(file: int, lock: int) -> None:
+    try:
+        if file >= 0:
+            os.close(file)
+    finally:
+        os.close(lock)
 
 
 def _lock_file(path: Path) -> int:
@@ -284,4 +509,5 @@ def _writer_gone(path: Path) -> int | None:
     return lock
 
 
-__all__ = ["MAX_MERGE_DELAY", "Backlog", "SpoolDirectory", "SpoolWriter", "merge"]
+__all__ = ["MAX_MERGE_DELAY", "Backlog", "SpoolDamagedError", "SpoolDirectory", "SpoolWriter",
+           "merge"]

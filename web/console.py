@@ -39,7 +39,7 @@ from vault.members import COMPLIANCE
 
 from .forms import FormSchema, form_data, load
 from .sessions import current_member_id
-from .vaults import get_vault, spool_directory
+from .vaults import get_consent, get_vault, spool_directory
 
 bp = Blueprint("console", __name__, url_prefix="/console")
 
@@ -91,7 +91,7 @@ def overview() -> str:
     tallies = outbox_tallies(vault.data)
     totals = {status: sum(t.counts[status] for t in tallies) for status in STATUSES}
     # Looked at, not merged: the page shows whether the keeper keeps up on its own.
-    backlog = spool_directory().backlog()
+    backlog = spool_directory().backlog(get_consent().ledger)
     now = vault.clock()
     return render_template("console.html", tallies=tallies, totals=totals, statuses=STATUSES,
                            backlog=backlog, behind=backlog.behind(now),

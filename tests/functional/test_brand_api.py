@@ -22,6 +22,7 @@ from brand_gateway.access_log import AccessLog
 from brand_gateway.pseudonyms import PairwisePseudonyms
 from consent.events import EventTag
 from consent.grants import DAY
+from consent.ledger import open_ledger
 from consent.spool import SpoolDirectory
 from tests.brand_api_support import BrandApi, IssuedToken, bearer
 from vault.clock import FrozenClock
@@ -392,7 +393,7 @@ def test_every_read_is_a_ledger_entry_without_personal_data(brand_client, issued
     # Each read was committed to the worker's spool before it was answered, and reaches the
     # ledger with the next merge (``vrmvault serve`` merges every second).
     spools = SpoolDirectory(vault_home, vault_home.master_key({}))
-    assert consent.ledger.size == size and spools.pending() == 2
+    assert consent.ledger.size == size and spools.pending(consent.ledger) == 2
     assert spools.merge_all(consent.ledger) == 2
     assert consent.ledger.size == size + 2
     profile_entry, feedback_entry = consent.ledger.entry(size), consent.ledger.entry(size + 1)
@@ -437,7 +438,8 @@ def test_the_export_names_every_brand_read_the_last_ones_too(brand_client, issue
     clock.advance(60)
     get(brand_client, FEEDBACK, issued.token)
     # Nothing has merged the worker's spool: the export does, so it misses no read.
-    assert SpoolDirectory(vault_home, vault_home.master_key({})).pending() == 2
+    with open_ledger(vault_home, vault_home.master_key({})) as ledger:
+        assert SpoolDirectory(vault_home, vault_home.master_key({})).pending(ledger) == 2
     response = alice.auth.post("/member/export", form_page="/member/")
     archive = zipfile.ZipFile(io.BytesIO(response.get_data()))
     document = json.loads(archive.read("vrmvault-export.json"))

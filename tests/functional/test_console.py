@@ -183,8 +183,8 @@ def test_the_overview_says_whether_brand_reads_reach_the_ledger_in_time(
     clock.advance(3)                      # no keeper runs in this test: it falls behind
     section = ledger_section()
     assert "The ledger is behind: 1 read waiting, the oldest for 3.5 s." in section
-    assert spools.pending() == 1          # the page looked; it merged nothing
     with open_ledger(vault_home, vault_home.master_key({})) as ledger:
+        assert spools.pending(ledger) == 1    # the page looked; it merged nothing
         spools.merge_all(ledger)
     assert "No reads waiting" in ledger_section()
     writer.close()

@@ -142,7 +142,7 @@ def test_a_failed_request_hands_its_connections_back_clean(app, issued, vault, v
         assert connections.consent is not None
         assert connections.consent.ledger.database.end_use() is False
     # Not recorded, so not served: nothing pending, nothing in the ledger.
-    assert spools.pending() == 0
+    assert spools.pending(consent.ledger) == 0
     assert spools.merge_all(consent.ledger) == 0 and consent.ledger.size == size
     monkeypatch.undo()
     for database in (vault.data, consent.ledger.database):

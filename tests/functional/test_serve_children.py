@@ -72,7 +72,8 @@ def test_the_keeper_merges_comes_back_when_killed_and_ends_with_the_server(
         writer.append(Event(EventTag.ACCESS_PROFILE_READ, "brand:brand_1",
                             {"member": "member:" + "c" * 32}), at=time.time())
         with open_ledger(vault_home, master) as ledger:
-            _wait_for(lambda: not SpoolDirectory(vault_home, master).pending(), log=log)
+            _wait_for(lambda: not SpoolDirectory(vault_home, master).pending(ledger),
+                      log=log)
             assert ledger.entry(ledger.size - 1).tag is EventTag.ACCESS_PROFILE_READ, \
                 log.read_text()
         writer.close()
@@ -102,9 +103,9 @@ def test_reads_through_two_workers_are_each_in_the_ledger_once(
         with ThreadPoolExecutor(4) as pool:      # at once, so both workers serve some
             statuses = list(pool.map(lambda _: _answers(url, issued.headers), range(200)))
         assert statuses == [200] * 200
-        _wait_for(lambda: not SpoolDirectory(vault_home, master).pending(), seconds=10,
-                  log=log)
         with open_ledger(vault_home, master) as ledger:
+            _wait_for(lambda: not SpoolDirectory(vault_home, master).pending(ledger),
+                      seconds=10, log=log)
             reads = [ledger.entry(seq) for seq in range(ledger.size)
                      if ledger.entry(seq).tag is EventTag.ACCESS_PROFILE_READ]
             assert len(reads) == 200                   # every read, exactly once

@@ -1,5 +1,6 @@
-"""Access spools (consent/spool.py): a read committed to a worker's own file, merged into the
-ledger exactly once, in order, with the time it was served; spools of ended writers removed."""
+"""Access spools (consent/spool.py): a read sealed into a worker's own file, merged into the
+ledger exactly once, in order, with the time it was served; damage found, spools of ended (or
+moved-on) writers removed."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import json
 import multiprocessing
 import os
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -15,9 +17,10 @@ from consent.access_index import AccessIndex
 from consent.errors import ConsentInputError, PersonalDataError
 from consent.events import Event, EventTag
 from consent.ledger import open_ledger
-from consent.spool import SpoolDirectory, merge
+from consent.spool import MAGIC, SpoolDamagedError, SpoolDirectory
 from vault.home import VaultHome
-from vault.storage import Database, WrongKeyError
+from vault.keys import MasterKey
+from vault.storage import Database
 
 READ = EventTag.ACCESS_PROFILE_READ
 
@@ -53,7 +56,7 @@ def test_reads_reach_the_ledger_in_order_with_the_time_they_were_served(spools, 
     for n in range(5):
         writer.append(read(n), at=1_799_999_000.25 + n)
     assert ledger.size == 1                            # nothing in the ledger yet ...
-    assert spools.pending() == 5                       # ... all of it durably in the spool
+    assert spools.pending(ledger) == 5                 # ... all of it in the spool
     assert spools.merge_all(ledger) == 5
     merged = entries(ledger, 1)
     assert [e.details["n"] for e in merged] == [0, 1, 2, 3, 4]
@@ -63,34 +66,28 @@ def test_reads_reach_the_ledger_in_order_with_the_time_they_were_served(spools, 
     # Indexed for the member's access page with the same time.
     rows = ledger.database.all("SELECT seq, read_at FROM access_index ORDER BY seq")
     assert [tuple(r) for r in rows] == [(1 + n, 1_799_999_000 + n) for n in range(5)]
-    assert spools.pending() == 0                       # trimmed once merged
+    assert spools.pending(ledger) == 0                 # taken, all of it
     assert spools.merge_all(ledger) == 0               # and never merged twice
-    writer.append(read(5), at=1_799_999_010)           # numbered on, though the spool was empty
+    writer.append(read(5), at=1_799_999_010)
     assert spools.merge_all(ledger) == 1
     assert ledger.entry(6).details["n"] == 5
     writer.close()
 
 
-def test_a_crash_between_the_merge_and_the_trim_appends_nothing_twice(spools, ledger,
-                                                                       monkeypatch):
+def test_a_merger_that_starts_afresh_appends_nothing_twice(vault_home, spools, ledger):
+    # A merger forgets what it read when it ends (a restarted keeper, a page that merges):
+    # the ledger's mark, not the merger's memory, says what is in.
     writer = spools.writer()
     for n in range(3):
         writer.append(read(n), at=1_800_000_000)
-    real_execute = Database.execute
-
-    def crash_on_trim(self, sql, parameters=()):
-        if sql.startswith("DELETE FROM pending"):
-            raise OSError("power cut")
-        return real_execute(self, sql, parameters)
-
-    monkeypatch.setattr(Database, "execute", crash_on_trim)
-    with pytest.raises(OSError):
-        spools.merge_all(ledger)
-    monkeypatch.undo()
-    assert ledger.size == 3 and spools.pending() == 3  # in the ledger, and still in the spool
+    assert spools.merge_all(ledger) == 3
     writer.append(read(3), at=1_800_000_001)
-    assert spools.merge_all(ledger) == 1               # only what the mark does not cover
+    afresh = SpoolDirectory(vault_home, vault_home.master_key({}))
+    assert afresh.pending(ledger) == 1
+    assert afresh.merge_all(ledger) == 1               # only what the mark does not cover
+    assert spools.merge_all(ledger) == 0
     assert [d["n"] for d in merged_details(ledger)] == [0, 1, 2, 3]
+    writer.close()
 
 
 def test_a_failed_ledger_write_leaves_the_reads_pending(spools, ledger, monkeypatch):
@@ -104,7 +101,7 @@ def test_a_failed_ledger_write_leaves_the_reads_pending(spools, ledger, monkeypa
     with pytest.raises(OSError):
         spools.merge_all(ledger)
     monkeypatch.undo()
-    assert ledger.size == 0 and spools.pending() == 1
+    assert ledger.size == 0 and spools.pending(ledger) == 1
     assert spools.merge_all(ledger) == 1
 
 
@@ -156,24 +153,27 @@ def test_the_spool_of_an_ended_writer_is_merged_then_removed(vault_home, spools,
     # The ended writer's spool is gone; the living one stays (its lock is held).
     assert spools.spool_ids() == [living.spool_id]
     assert sorted(os.listdir(spools.path)) == [living.spool_id + suffix
-                                               for suffix in (".db", ".db-shm", ".db-wal",
-                                                              ".lock")]
+                                               for suffix in (".lock", ".log")]
     living.close()
     assert spools.merge_all(ledger) == 0
     assert spools.spool_ids() == []
 
 
-def test_a_spool_is_encrypted_private_and_keyed_apart(vault_home, spools):
+def test_a_spool_is_sealed_private_and_keyed_apart(vault_home, spools, ledger):
     writer = spools.writer()
     writer.append(read(0), at=1_800_000_000)
-    path = spools.path / f"{writer.spool_id}.db"
+    path = spools.path / f"{writer.spool_id}.log"
     assert oct(path.stat().st_mode & 0o777) == "0o600"
     assert oct(spools.path.stat().st_mode & 0o777) == "0o700"
-    raw = path.read_bytes() + (spools.path / f"{writer.spool_id}.db-wal").read_bytes()
-    assert b"brand_1" not in raw and b"SQLite format 3" not in raw[:16]
-    ledger_key = vault_home.master_key({}).derive("ledger-store")
-    with pytest.raises(WrongKeyError):
-        Database.open(path, ledger_key)
+    raw = path.read_bytes()
+    assert raw.startswith(MAGIC)
+    for clear in (b"brand_1", b"client_1", b"marketing", b"access:profile:read", b"member:"):
+        assert clear not in raw
+    # Another master key opens nothing, and says so rather than merging nonsense.
+    other = SpoolDirectory(vault_home, MasterKey(bytes(range(32))))
+    with pytest.raises(SpoolDamagedError):
+        other.merge_all(ledger)
+    assert ledger.size == 0
     writer.close()
 
 
@@ -183,7 +183,7 @@ def test_what_the_ledger_would_refuse_never_enters_a_spool(spools, ledger):
         writer.append(Event(READ, "brand:brand_1", {"member": "alice@example.org"}),
                       at=1_800_000_000)
     writer.append(read(0), at=1_800_000_000)
-    assert spools.pending() == 1 and spools.merge_all(ledger) == 1
+    assert spools.pending(ledger) == 1 and spools.merge_all(ledger) == 1
 
 
 @pytest.mark.parametrize("at", [float("nan"), -1.0, float("inf"), 1e13])
@@ -191,7 +191,7 @@ def test_a_read_time_the_ledger_could_not_write_never_enters_a_spool(spools, led
     writer = spools.writer()
     with pytest.raises(ConsentInputError):
         writer.append(read(0), at=at)
-    assert spools.pending() == 0
+    assert spools.pending(ledger) == 0
     writer.append(read(1), at=1_800_000_000)
     assert spools.merge_all(ledger) == 1
 
@@ -201,25 +201,154 @@ def test_merge_takes_large_backlogs_in_batches(spools, ledger, monkeypatch):
     writer = spools.writer()
     for n in range(20):
         writer.append(read(n), at=1_800_000_000)
-    assert merge(ledger, writer.spool_id, writer.database) == 20
+    assert spools.merge_all(ledger) == 20
     assert [d["n"] for d in merged_details(ledger)] == list(range(20))
     marks = ledger.database.one("SELECT merged_through FROM spool_marks")[0]
     assert marks == 20
     assert json.loads(json.dumps(merged_details(ledger)[0]))["fields"] == ["city"]
 
 
+def flip(path: Path, offset: int) -> None:
+    data = bytearray(path.read_bytes())
+    data[offset] ^= 0x01
+    path.write_bytes(bytes(data))
+
+
 def test_a_damaged_spool_holds_up_no_other(spools, ledger):
     damaged, sound = spools.writer(), spools.writer()
     damaged.append(read(0), at=1_800_000_000)
     sound.append(read(1), at=1_800_000_000)
-    # Someone with the key writes a row the ledger cannot take (an unknown tag).
-    damaged.database.execute("UPDATE pending SET tag = 'no:such:tag'")
-    with pytest.raises(ValueError):
+    flip(spools.path / f"{damaged.spool_id}.log", -3)      # inside the sealed text
+    with pytest.raises(SpoolDamagedError):
         spools.merge_all(ledger)
     assert [d["n"] for d in merged_details(ledger)] == [1]     # the sound one is in
-    assert spools.pending() == 1                                # the damaged row stays, unmerged
+    assert spools.pending(ledger) == 1                  # the damaged read stays, unmerged
+    assert spools.backlog(ledger).oldest_at is not None     # and the console sees it wait
     damaged.close()
     sound.close()
+
+
+@pytest.mark.parametrize("damage", ["number", "length", "magic", "cut from the middle",
+                                    "moved to another spool"])
+def test_every_kind_of_damage_is_found(vault_home, spools, ledger, damage):
+    writer, other = spools.writer(), spools.writer()
+    for n in range(3):
+        writer.append(read(n), at=1_800_000_000)
+    other.append(read(9), at=1_800_000_000)
+    path = spools.path / f"{writer.spool_id}.log"
+    raw = path.read_bytes()
+    first = len(MAGIC)
+    length = int.from_bytes(raw[first + 8:first + 12], "big")
+    record = 12 + length
+    if damage == "number":
+        flip(path, first + 7)
+    elif damage == "length":
+        flip(path, first + 11)
+    elif damage == "magic":
+        flip(path, 0)
+    elif damage == "cut from the middle":
+        path.write_bytes(raw[:first + record] + raw[first + 2 * record:])
+    else:
+        # A whole, well-sealed record of one spool put into another: its seal names its spool.
+        other_path = spools.path / f"{other.spool_id}.log"
+        other_path.write_bytes(raw[:first] + raw[first:first + record])
+        writer.close()
+        with pytest.raises(SpoolDamagedError):
+            SpoolDirectory(vault_home, vault_home.master_key({})).merge_all(ledger)
+        assert [d["n"] for d in merged_details(ledger)] == [0, 1, 2]
+        other.close()
+        return
+    with pytest.raises(SpoolDamagedError):
+        spools.merge_all(ledger)
+    assert 9 in [d["n"] for d in merged_details(ledger)]    # the other spool went in
+    writer.close()
+    other.close()
+
+
+def test_a_record_being_written_waits_and_a_torn_one_goes_with_its_ended_writer(
+        vault_home, spools, ledger):
+    process = multiprocessing.get_context("fork").Process(
+        target=_write_and_die, args=(str(vault_home.root), 3))
+    process.start()
+    process.join()
+    (spool_id,) = spools.spool_ids()
+    path = spools.path / f"{spool_id}.log"
+    raw = path.read_bytes()
+    whole = len(raw)
+    # Half of a fourth record, as a writer that died inside its write leaves it: never
+    # acknowledged, so never served.
+    path.write_bytes(raw + (4).to_bytes(8, "big") + (300).to_bytes(4, "big") + b"x" * 100)
+    assert spools.merge_all(ledger) == 3
+    assert spools.spool_ids() == [] and not path.exists()
+    assert whole > len(MAGIC)
+
+
+def test_a_living_writer_s_half_written_record_is_left_for_the_next_pass(spools, ledger,
+                                                                          monkeypatch):
+    writer = spools.writer()
+    writer.append(read(0), at=1_800_000_000)
+    path = spools.path / f"{writer.spool_id}.log"
+    real_write = os.write
+    halves: list[bytes] = []
+
+    def half_then_fail(fd, data):
+        if not halves:
+            halves.append(bytes(data))
+            real_write(fd, bytes(data)[:len(data) // 2])
+            assert spools.merge_all(ledger) == 1      # a merger meanwhile: the half waits
+            raise OSError("disk full")
+        return real_write(fd, data)
+
+    monkeypatch.setattr("consent.spool.os.write", half_then_fail)
+    with pytest.raises(OSError):
+        writer.append(read(1), at=1_800_000_000)
+    monkeypatch.undo()
+    # The half was cut back: the next record follows the last whole one.
+    writer.append(read(2), at=1_800_000_000)
+    assert spools.merge_all(ledger) == 1
+    assert [d["n"] for d in merged_details(ledger)] == [0, 2]
+    assert path.stat().st_size > len(MAGIC)
+    writer.close()
+
+
+def test_a_full_spool_is_left_for_a_new_one_and_removed_once_merged(spools, ledger,
+                                                                     monkeypatch):
+    monkeypatch.setattr("consent.spool.SPOOL_BYTES", 800)
+    writer = spools.writer()
+    first = writer.spool_id
+    for n in range(12):
+        writer.append(read(n), at=1_800_000_000 + n)
+        time.sleep(0.002)        # a new spool's id begins with its millisecond: they sort
+    assert writer.spool_id != first and len(spools.spool_ids()) >= 3
+    assert spools.merge_all(ledger) == 12
+    # The writer's full spools were let go: merged, then removed while it lives on.
+    assert spools.spool_ids() == [writer.spool_id]
+    assert [d["n"] for d in merged_details(ledger)] == list(range(12))
+    assert ledger.verify().ok
+    writer.close()
+
+
+_LEGACY_SCHEMA = """CREATE TABLE pending (n INTEGER PRIMARY KEY, at REAL NOT NULL,
+    tag TEXT NOT NULL, actor TEXT NOT NULL, details TEXT NOT NULL)"""
+
+
+def test_a_spool_of_the_sqlcipher_kind_left_from_before_is_merged_and_removed(
+        vault_home, spools, ledger):
+    # Before, a spool was a SQLCipher file: one left by a crash before an upgrade still goes in.
+    spools.path.mkdir(mode=0o700, exist_ok=True)
+    spool_id = "ab" * 16
+    legacy = Database.open(spools.path / f"{spool_id}.db",
+                           vault_home.master_key({}).derive("access-spool"), create=True)
+    legacy.execute(_LEGACY_SCHEMA)
+    for n in range(1, 4):
+        legacy.execute("INSERT INTO pending VALUES (?, ?, ?, ?, ?)",
+                       (n, 1_800_000_000 + n, READ.value, "brand:brand_1",
+                        json.dumps(read(n).details)))
+    legacy.close()
+    assert spools.pending(ledger) == 3
+    assert spools.merge_all(ledger) == 3
+    assert [d["n"] for d in merged_details(ledger)] == [1, 2, 3]
+    assert spools.spool_ids() == [] and not any(spools.path.glob(spool_id + "*"))
 
 
 def test_the_member_sees_merged_reads_in_the_order_they_were_served(spools, ledger):
