@@ -1,7 +1,8 @@
 """Per-client request limits of the brand API: a fixed one-minute window, shared by all workers.
 
-Where the counters live: in ``ledger.db`` (table ``api_rate_limits``, ledger migration 2, not
-part of the Merkle tree), and the :class:`RateLimiter` is given the ledger's connection. Why:
+Where the counters live: in a SQLCipher file of their own, ``rates.db`` in the vault home (its
+own subkey of the master key, mode 0600; :func:`open_rate_counts`), and the
+:class:`RateLimiter` is given its connection. Why:
 
 - Shared by the workers: gunicorn's workers share no memory, and a per-worker counter would let
   a client make ``workers x limit`` requests. The shared count is one row per client, changed
@@ -12,16 +13,20 @@ part of the Merkle tree), and the :class:`RateLimiter` is given the ledger's con
   requests granted, never fewer than were served: a client is never served more than the limit
   in a window, whatever the number of workers. What a worker's lease still holds when the
   client stops (at most its last, smallest lease) is lost for that window: a client may be
-  refused up to a few requests short of the limit, never over it. Why: a count per request was a
-  write transaction of the ledger's per read, and the brand API's reads no longer write the
-  ledger themselves (``consent/spool.py``); a shared count per request would have put the
-  cross-worker lock and page-cache loss back on every read.
+  refused up to a few requests short of the limit, never over it. Why: a shared count per
+  request would be a write transaction shared by all workers on every read, with its lock and
+  the other workers' page-cache loss, which the brand API's reads otherwise never pay
+  (``consent/spool.py``).
 - Not the data store: every data-store commit makes the other workers drop their page cache of
   it (SQLCipher then re-reads and decrypts it), and forgets what they remember of it
   (``Database.memoized``). An API read writes nothing to the data store.
-- The trade-off: ``ledger.db`` also holds these operational counters, updated in place, beside
-  the append-only record. They are client ids and integers, no personal data, and outside
-  everything the ledger signs or proves.
+- Not the ledger, where they were until ledger migration 5: the keeper merging the workers'
+  spooled reads holds the ledger's write lock for milliseconds several times a second, and a
+  worker renewing a lease then waited in SQLite's busy handler, whose sleeps are milliseconds.
+  Measured (bench/brand_api.py): the brand API's p99 went from about 6 to about 14 ms, and its
+  throughput down by a twentieth. Only the workers write ``rates.db``, briefly.
+- Nothing here is kept: the counts are of the current minute, client ids and integers, no
+  personal data; backups leave the file out and a lost file only starts the windows afresh.
 
 Refusing early: a worker remembers, in memory, the clients it refused and until when their
 window lasts (:class:`SpentWindows`), and refuses their next requests before reading anything
@@ -41,11 +46,27 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass
 
+from vault import migrations
 from vault.clock import Clock
+from vault.home import VaultHome
+from vault.keys import MasterKey
+from vault.migrations import Migration
 from vault.storage import Database
 
 from .api_errors import RateLimitedError
 
+RATES_FILE = "rates.db"
+KEY_PURPOSE = "api-rates"
+RATE_MIGRATIONS: tuple[Migration, ...] = (
+    Migration(1, "api_rate_limits", """
+        -- Fixed-window request counters, one row per client.
+        CREATE TABLE api_rate_limits (
+            client_id     TEXT PRIMARY KEY,
+            window_start  INTEGER NOT NULL,
+            used          INTEGER NOT NULL
+        ) WITHOUT ROWID;
+        """),
+)
 WINDOW = 60                 # seconds
 DEFAULT_LIMIT = 600         # requests per client per window
 LEASE_MAX = 32              # at most this many requests taken from the shared count at once
@@ -133,9 +154,21 @@ def lease_size(left: int) -> int:
     return max(1, min(LEASE_MAX, left // LEASE_SHARE))
 
 
+def open_rate_counts(home: VaultHome, master: MasterKey) -> Database:
+    """``rates.db`` in ``home``, made and migrated as needed. Close it."""
+    home.root.mkdir(parents=True, exist_ok=True)
+    database = Database.open(home.root / RATES_FILE, master.derive(KEY_PURPOSE), create=True)
+    try:
+        migrations.apply(database, RATE_MIGRATIONS)
+    except BaseException:
+        database.close()
+        raise
+    return database
+
+
 class RateLimiter:
-    """Counts requests per client against the ``api_rate_limits`` table of ``database`` (the
-    ledger's connection, see the module docstring), through ``leases``, this process's (a
+    """Counts requests per client against the ``api_rate_limits`` table of ``database``
+    (:func:`open_rate_counts`), through ``leases``, this process's (a
     fresh, empty one by default); ``spent`` is what this process remembers of the clients it
     refused (likewise)."""
 
@@ -163,7 +196,7 @@ class RateLimiter:
         refusing it (for a caller that must do something else before it refuses).
 
         Served from this process's lease while it lasts; else a new lease is taken from the
-        shared count, in a write transaction of the ledger's (the caller's, if it is in one).
+        shared count, in a write transaction of ``database``'s.
         ``remaining`` is what is left as far as this process knows: other processes may hold
         leases taken since."""
         now = int(self._clock())

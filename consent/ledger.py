@@ -7,17 +7,16 @@ Its own SQLCipher file, ``ledger.db`` in the vault home, keyed with
     tree_nodes   position -> hash   every perfect subtree, leaves included (consent/merkle.py)
     checkpoints  tree_size -> root, time, signed note (consent/checkpoints.py)
 
-and, outside the tree (nothing in them is signed or proved; migrations 2 and 3):
+and, outside the tree (nothing in them is signed or proved; migrations 2 to 4):
 
     access_index     principal, seq -> brand, time: the brand reads of each member, written
                      with their entries (consent/access_index.py)
-    api_rate_limits  client -> window, count: the brand API's per-client request counters
-                     (brand_gateway/rate_limits.py), updated in place, a lease of requests at
-                     a time. Operational, not a record; here rather than in the data store,
-                     whose every commit drops each worker's page cache of it.
-    spool_marks      spool -> row: the last row of each access spool appended here, moved in
-                     the transaction that appends the rows (consent/spool.py: the brand API's
-                     reads, merged in batches with the time they were served)
+    spool_marks      spool -> n: the last record of each access spool appended here, moved
+                     in the transaction that appends the records (consent/spool.py: the brand
+                     API's reads, merged in batches with the time they were served)
+
+(The brand API's request counters, ``api_rate_limits``, were here from migration 2 to 5; they
+are in ``rates.db`` now, brand_gateway/rate_limits.py says why.)
 
 Invariants:
 
@@ -129,6 +128,9 @@ LEDGER_MIGRATIONS: tuple[Migration, ...] = (
     ),
     Migration(3, "spool_marks", spool.MARKS_MIGRATION_SQL),
     Migration(4, "access_index_by_time", access_index.BY_TIME_MIGRATION_SQL),
+    # The brand API's request counters moved to rates.db (brand_gateway/rate_limits.py: the
+    # keeper's merges held this file's write lock while workers renewed their leases).
+    Migration(5, "rate_limits_moved_out", "DROP TABLE api_rate_limits;"),
 )
 
 

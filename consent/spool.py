@@ -134,7 +134,10 @@ class _Record:
 
 class _Reader:
     """The complete records of one spool file, front to back, from where it left off: a merger
-    keeps one per spool between its passes, so that a pass reads only what was added since."""
+    keeps one per spool between its passes, so that a pass reads only what was added since.
+
+    Damage stops a spool at the damaged record: the records before it are merged, and from
+    there every merge raises :class:`SpoolDamagedError` (so the keeper reports it each pass)."""
 
     def __init__(self, path: Path, spool_id: str, key: bytes) -> None:
         self.path = path
@@ -143,10 +146,13 @@ class _Reader:
         self._offset = 0          # just past the last record read (0: nothing read yet)
         self.last = 0             # that record's n
         self._pending: list[tuple[int, bytes]] = []     # read, not yet in the ledger: (n, sealed)
+        self.damage: str | None = None                  # where the records stop making sense
 
     def read_more(self) -> None:
         """Read the complete records written since the last call. An incomplete record at the
         end is left for the next call (its writer may be writing it now)."""
+        if self.damage is not None:
+            return
         try:
             with open(self.path, "rb") as file:
                 file.seek(self._offset)
@@ -158,14 +164,15 @@ class _Reader:
             if len(data) < len(MAGIC):
                 return
             if data[:len(MAGIC)] != MAGIC:
-                raise SpoolDamagedError(f"spool {self.spool_id} is not a spool of this version")
+                self.damage = f"spool {self.spool_id} is not a spool of this version"
+                return
             at = len(MAGIC)
         last = self.last
         while len(data) - at >= _HEADER.size:
             n, length = _HEADER.unpack_from(data, at)
             if n != last + 1 or not 16 <= length <= MAX_RECORD:
-                raise SpoolDamagedError(f"spool {self.spool_id}: record {last + 1} is missing "
-                                        "or damaged")
+                self.damage = f"spool {self.spool_id}: record {last + 1} is missing or damaged"
+                break
             end = at + _HEADER.size + length
             if end > len(data):
                 break
@@ -175,24 +182,30 @@ class _Reader:
         self.last = last
 
     def take(self, after: int, limit: int) -> list[_Record]:
-        """Up to ``limit`` records numbered above ``after``, opened, in order."""
-        self._pending = [(n, sealed) for n, sealed in self._pending if n > after]
+        """Up to ``limit`` records numbered above ``after``, opened, in order: those before
+        any damage; :class:`SpoolDamagedError` once there are none."""
+        self.taken_through(after)
         taken = []
         for n, sealed in self._pending[:limit]:
             try:
                 text = self._aead.decrypt(_nonce(n), sealed, _associated(self.spool_id, n))
                 at, tag, actor, details = json.loads(text)
-                event = Event(check_tag(EventTag(tag)), actor, json.loads(details), at=at)
-            except (InvalidTag, ValueError, TypeError) as exc:
-                raise SpoolDamagedError(f"spool {self.spool_id}: record {n} does not open"
-                                        ) from exc
+                if not isinstance(details, dict):
+                    raise TypeError("the details are not a JSON object")
+                event = Event(check_tag(EventTag(tag)), actor, details, at=at)
+            except (InvalidTag, ValueError, TypeError):
+                self.damage = f"spool {self.spool_id}: record {n} does not open"
+                break
             taken.append(_Record(n, at, event))
+        if not taken and self.damage is not None:
+            raise SpoolDamagedError(self.damage)
         return taken
 
     def taken_through(self, n: int) -> None:
         """Records up to ``n`` are in the ledger: forget them."""
-        if self._pending and self._pending[0][0] <= n:
-            self._pending = [(m, sealed) for m, sealed in self._pending if m > n]
+        if self._pending:
+            # Numbered one by one: record m is at index m - (the first's number).
+            del self._pending[:max(0, n - self._pending[0][0] + 1)]
 
 
 @dataclass(frozen=True)
@@ -283,7 +296,11 @@ class SpoolDirectory:
         try:
             reader.read_more()
             count = max(0, reader.last - mark)
-            return count, reader.take(mark, 1)[0].at if count else None
+            if count:
+                return count, reader.take(mark, 1)[0].at
+            if reader.damage is not None:
+                raise SpoolDamagedError(reader.damage)
+            return 0, None
         except SpoolDamagedError:
             try:
                 written = reader.path.stat().st_mtime
@@ -411,6 +428,8 @@ def merge(ledger: Ledger, reader: _Reader) -> int:
         reader.taken_through(mark)
         appended += len(records)
         if len(records) < MERGE_BATCH:
+            if reader.damage is not None:     # what came before it is in; it stops here
+                raise SpoolDamagedError(reader.damage)
             return appended
 
 
@@ -443,8 +462,10 @@ class SpoolWriter:
         details = canonical_details(event)
         if not 0 <= at < _YEAR_10000:       # NaN too: the ledger could not write its time
             raise ConsentInputError("a read's time is Unix seconds between 1970 and 9999")
-        text = json.dumps([at, EventTag(event.tag).value, event.actor, details],
-                          ensure_ascii=False).encode()
+        # [at, tag, actor, details]: the details' canonical text goes in as it is, so the
+        # merger parses the record once.
+        head = json.dumps([at, EventTag(event.tag).value, event.actor], ensure_ascii=False)
+        text = (head[:-1] + "," + details + "]").encode()
         with self._mutex:
             n = self._last + 1
             sealed = self._aead.encrypt(_nonce(n), text, _associated(self.spool_id, n))

@@ -195,6 +195,9 @@ def apply(database: Database, migrations: tuple[Migration, ...], *,
             database.execute("PRAGMA foreign_keys = OFF")  # a no-op inside a transaction
         try:
             with database.transaction():
+                if database.one(f"SELECT 1 FROM {table} WHERE number = ?",
+                                (migration.number,)):
+                    continue     # another process applied it since the look above
                 for statement in _statements(migration.sql):
                     database.execute(statement)
                 if migration.rebuilds_tables and database.all("PRAGMA foreign_key_check"):

@@ -79,7 +79,7 @@ from vault.home import Vault
 
 from .api_schemas import FeedbackQuery, MemberQuery, OpenApiQuery, ProfileQuery, openapi_document
 from .errors import problem
-from .vaults import get_consent, get_ledger, get_spool, get_vault
+from .vaults import get_consent, get_rate_counts, get_spool, get_vault
 
 PREFIX = "/api/v1"
 bp = Blueprint("api", __name__, url_prefix=PREFIX)
@@ -182,10 +182,10 @@ def _rates(app: Any) -> _Rates:
 
 
 def _limiter() -> RateLimiter:
-    # The counters are in ledger.db: see brand_gateway.rate_limits for why.
+    # The counters are in rates.db: see brand_gateway.rate_limits for why.
     app = current_app._get_current_object()     # type: ignore[attr-defined]
     rates = _rates(app)
-    return RateLimiter(database=get_ledger().database, clock=app.extensions["vrmvault"].clock,
+    return RateLimiter(database=get_rate_counts(), clock=app.extensions["vrmvault"].clock,
                        limit=app.config["VRMVAULT_API_RATE_LIMIT"], spent=rates.spent,
                        leases=rates.leases)
 

@@ -17,6 +17,7 @@ import click
 from brand_gateway import access_log, token_storage, webhook_storage
 from brand_gateway import storage as gateway_storage
 from brand_gateway.observers import grant_observer
+from brand_gateway.rate_limits import open_rate_counts
 from consent import storage as consent_storage
 from consent.context import open_consent
 from vault.home import InitReport, VaultHome
@@ -83,6 +84,8 @@ def _initialise(home: VaultHome) -> InitReport:
         applied += access_log.initialise(vault.data)
         applied += webhook_storage.initialise(vault.data)
         open_consent(vault, home).close()
+        # Made here, before any worker is forked: workers must not race to create it.
+        open_rate_counts(home, vault.master).close()
     report.migrations_applied.extend(applied)
     return report
 

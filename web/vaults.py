@@ -1,9 +1,10 @@
 """The vault of the current request: kept connections lent to it, given back at teardown.
 
 Per process, the master key is read once, one password hasher and one receipt signer are kept,
-and the stores' connections are kept in a small pool: the data store, the key store and the
-ledger, opened (with their migrations checked) on first use in this process, never in a
-gunicorn master before it forks; and the process's access spool (``consent/spool.py``), made
+and the stores' connections are kept in a small pool: the data store, the key store, the
+ledger and the brand API's rate counters (``rates.db``), opened (with their migrations checked)
+on first use in this process, never in a gunicorn master before it forks; and the process's
+access spool (``consent/spool.py``), made
 on its first brand read. A request borrows one set (a sync worker has exactly one; a
 threaded server as many as it serves at once) and gives it back at teardown.
 
@@ -31,14 +32,15 @@ from pathlib import Path
 from flask import Flask, current_app, g
 
 from brand_gateway.observers import grant_observer
+from brand_gateway.rate_limits import open_rate_counts
 from consent.context import Consent, ConsentResources
-from consent.ledger import Ledger
 from consent.receipts import DEFAULT_CONTROLLER, ReceiptSigner
 from consent.spool import SpoolDirectory, SpoolWriter
 from vault.clock import system_clock
 from vault.home import Vault, VaultHome, VaultStores
 from vault.keys import MASTER_KEY_ENV, MasterKey
 from vault.passwords import HashingCost, PasswordHasher
+from vault.storage import Database
 
 _EXTENSION = "vrmvault"
 _BORROWED = "vrmvault_borrowed"      # in ``g``: the request's _Borrowed
@@ -50,16 +52,23 @@ class Connections:
 
     stores: VaultStores
     consent: ConsentResources | None = None
+    rates: Database | None = None       # rates.db, once a request needed it
 
     def end_use(self) -> None:
         self.stores.end_use()
         if self.consent is not None:
             self.consent.ledger.end_use()
+        if self.rates is not None:
+            self.rates.end_use()
 
     def close(self) -> None:
-        if self.consent is not None:
-            self.consent.close()
-        self.stores.close()
+        try:
+            if self.consent is not None:
+                self.consent.close()
+            if self.rates is not None:
+                self.rates.close()
+        finally:
+            self.stores.close()
 
 
 class VaultAccess:
@@ -204,13 +213,13 @@ def get_consent() -> Consent:
     return borrowed.consent
 
 
-def get_ledger() -> Ledger:
-    """The request's ledger: its kept connection, without the consent services over it (the
-    brand API's reads need only its rate counts)."""
+def get_rate_counts() -> Database:
+    """The brand API's shared request counters (``rates.db``), on this request's connections."""
     borrowed = _borrowed()
-    if borrowed.consent is not None:
-        return borrowed.consent.ledger
-    return borrowed.access.resources(borrowed.connections, borrowed.vault).ledger
+    connections = borrowed.connections
+    if connections.rates is None:
+        connections.rates = open_rate_counts(borrowed.access.home, borrowed.access.master())
+    return connections.rates
 
 
 def get_spool() -> SpoolWriter:

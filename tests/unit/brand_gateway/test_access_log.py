@@ -14,7 +14,13 @@ from brand_gateway import storage as gateway_storage
 from brand_gateway.access_log import AccessLog
 from brand_gateway.api_errors import RateLimitedError
 from brand_gateway.clients import ClientRegistry
-from brand_gateway.rate_limits import LEASE_MAX, RateLimiter, SpentWindows, lease_size
+from brand_gateway.rate_limits import (
+    LEASE_MAX,
+    RateLimiter,
+    SpentWindows,
+    lease_size,
+    open_rate_counts,
+)
 from consent import storage as consent_storage
 from consent.context import Consent
 from consent.events import EventTag
@@ -22,6 +28,7 @@ from consent.ledger import Ledger, open_ledger
 from vault.clock import FrozenClock
 from vault.errors import StoreError
 from vault.home import Vault, VaultHome
+from vault.storage import Database
 from web.access_views import CHART_BRANDS, chart
 
 CALLBACK = "https://velo.example/oauth/callback"
@@ -36,6 +43,13 @@ def client(registry: ClientRegistry):
 @pytest.fixture
 def ledger(consent: Consent) -> Ledger:
     return consent.ledger
+
+
+@pytest.fixture
+def rates(vault_home: VaultHome):
+    database = open_rate_counts(vault_home, vault_home.master_key({}))
+    yield database
+    database.close()
 
 
 @pytest.fixture
@@ -110,7 +124,7 @@ def test_a_ledger_migrated_to_the_index_finds_the_reads_it_already_held(
         other = record(ledger, "member:another", client)
         expected = ledger.database.all("SELECT * FROM access_index ORDER BY seq")
         ledger.database.execute("DELETE FROM access_index")
-        ledger.database.execute("DROP TABLE api_rate_limits")
+        ledger.database.execute("DROP TABLE IF EXISTS api_rate_limits")    # gone since 5
         ledger.database.execute("DROP TABLE access_index")
         ledger.database.execute("DELETE FROM schema_migrations WHERE number = 2")
     with open_ledger(vault_home, vault_home.master_key({}), clock=clock) as ledger:
@@ -159,9 +173,9 @@ def test_an_erased_members_reads_stay_pseudonymous_in_the_ledger(log, ledger, va
 
 
 # -- rate limits ----------------------------------------------------------------------------------
-def test_a_fixed_window_per_client(ledger, clock, client, registry):
+def test_a_fixed_window_per_client(rates, clock, client, registry):
     other, _ = registry.create("Fresh Grocer", [CALLBACK])
-    limiter = RateLimiter(database=ledger.database, clock=clock, limit=2)
+    limiter = RateLimiter(database=rates, clock=clock, limit=2)
     clock.now = 1_800_000_010                          # 10 s into a minute
     assert limiter.hit(client.client_id).remaining == 1
     assert limiter.hit(client.client_id).remaining == 0
@@ -174,20 +188,23 @@ def test_a_fixed_window_per_client(ledger, clock, client, registry):
     assert allowance.remaining == 1 and allowance.reset_in == 60
 
 
-def test_the_count_is_shared_by_connections(vault_home: VaultHome, clock, client, ledger):
+def test_the_count_is_shared_by_connections(vault_home: VaultHome, clock, client, rates):
     """Workers are processes with connections of their own; threads with their own
     connections stand in for them here (on a ledger made and migrated before, as by init)."""
     limit, workers, each = 50, 4, 20
     refused = []
 
     def work() -> None:
-        with open_ledger(vault_home, vault_home.master_key({}), clock=clock) as opened:
-            limiter = RateLimiter(database=opened.database, clock=clock, limit=limit)
+        opened = open_rate_counts(vault_home, vault_home.master_key({}))
+        try:
+            limiter = RateLimiter(database=opened, clock=clock, limit=limit)
             for _ in range(each):
                 try:
                     limiter.hit(client.client_id)
                 except RateLimitedError:
                     refused.append(1)
+        finally:
+            opened.close()
 
     threads = [threading.Thread(target=work) for _ in range(workers)]
     for thread in threads:
@@ -198,16 +215,16 @@ def test_the_count_is_shared_by_connections(vault_home: VaultHome, clock, client
     # Never over the limit; short of it by at most what the workers' last leases still held
     # when their client stopped (brand_gateway.rate_limits: leases).
     assert limit - workers * lease_size(limit) <= served <= limit
-    granted = ledger.database.one("SELECT used FROM api_rate_limits WHERE client_id = ?",
+    granted = rates.one("SELECT used FROM api_rate_limits WHERE client_id = ?",
                                   (client.client_id,))[0]
     assert granted >= served
 
 
-def test_a_lease_serves_without_a_statement_and_the_last_requests_one_by_one(ledger, clock,
+def test_a_lease_serves_without_a_statement_and_the_last_requests_one_by_one(rates, clock,
                                                                             client):
     statements: list[str] = []
-    ledger.database._connection.set_trace_callback(statements.append)
-    limiter = RateLimiter(database=ledger.database, clock=clock, limit=600)
+    rates._connection.set_trace_callback(statements.append)
+    limiter = RateLimiter(database=rates, clock=clock, limit=600)
     clock.now = 1_800_000_000
     for _ in range(LEASE_MAX):
         limiter.hit(client.client_id)
@@ -215,7 +232,7 @@ def test_a_lease_serves_without_a_statement_and_the_last_requests_one_by_one(led
     assert len(writes) == 1                              # one lease of LEASE_MAX
     # Another process (a fresh limiter) spends the window down to its last few requests,
     # which then go out one lease of one each: nobody is served past the limit.
-    other = RateLimiter(database=ledger.database, clock=clock, limit=600)
+    other = RateLimiter(database=rates, clock=clock, limit=600)
     served = LEASE_MAX
     with pytest.raises(RateLimitedError):
         while True:
@@ -227,11 +244,11 @@ def test_a_lease_serves_without_a_statement_and_the_last_requests_one_by_one(led
         limiter.hit(client.client_id)                    # its lease is spent, and so is the window
 
 
-def test_a_process_remembers_whom_it_refused_until_the_window_ends(ledger, clock, client,
+def test_a_process_remembers_whom_it_refused_until_the_window_ends(rates, clock, client,
                                                                  registry):
     other, _ = registry.create("Fresh Grocer", [CALLBACK])
     spent = SpentWindows()
-    limiter = RateLimiter(database=ledger.database, clock=clock, limit=1, spent=spent)
+    limiter = RateLimiter(database=rates, clock=clock, limit=1, spent=spent)
     clock.now = 1_800_000_010
     limiter.hit(client.client_id)
     assert spent.until(client.client_id, clock.now) is None     # at the limit, not past it
@@ -244,7 +261,7 @@ def test_a_process_remembers_whom_it_refused_until_the_window_ends(ledger, clock
     assert spent.until(client.client_id, clock.now) == 1_800_000_060
     clock.advance(1)                                    # the next window
     assert spent.until(client.client_id, clock.now) is None
-    again = RateLimiter(database=ledger.database, clock=clock, limit=1, spent=spent)
+    again = RateLimiter(database=rates, clock=clock, limit=1, spent=spent)
     assert again.hit(client.client_id).remaining == 0
 
 
@@ -258,6 +275,20 @@ def test_what_a_process_remembers_is_bounded():
 
 
 @pytest.mark.parametrize("limit", [0, -1])
-def test_a_limit_is_positive(ledger, clock, limit):
+def test_a_limit_is_positive(rates, clock, limit):
     with pytest.raises(ValueError):
-        RateLimiter(database=ledger.database, clock=clock, limit=limit)
+        RateLimiter(database=rates, clock=clock, limit=limit)
+
+
+def test_the_counters_have_a_file_and_key_of_their_own(vault_home: VaultHome, rates, ledger,
+                                                       clock, client):
+    RateLimiter(database=rates, clock=clock, limit=5).hit(client.client_id)
+    path = vault_home.root / "rates.db"
+    assert oct(path.stat().st_mode & 0o777) == "0o600"
+    assert b"SQLite format 3" not in path.read_bytes()[:16]
+    with pytest.raises(StoreError):
+        Database.open(path, vault_home.master_key({}).derive("ledger-store")).one(
+            "SELECT count(*) FROM api_rate_limits")
+    # Not in the ledger any more (ledger migration 5): the keeper's merges hold its lock.
+    tables = {r[0] for r in ledger.database.all("SELECT name FROM sqlite_master")}
+    assert "api_rate_limits" not in tables and "spool_marks" in tables

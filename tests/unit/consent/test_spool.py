@@ -366,3 +366,25 @@ def test_the_member_sees_merged_reads_in_the_order_they_were_served(spools, ledg
     assert "access_index_by_time" in plan and "TEMP B-TREE" not in plan
     first_worker.close()
     second_worker.close()
+
+
+@pytest.mark.parametrize("text", [
+    b'[1800000000.0,"no:such:tag","brand:brand_1",{"n":1}]',
+    b'[1800000000.0,"access:profile:read","brand:brand_1",["not","an","object"]]',
+    b'not json',
+])
+def test_a_well_sealed_record_the_ledger_cannot_take_is_damage(spools, ledger, text):
+    # Only someone holding the key could seal one: it stops its spool, and no other.
+    from consent.spool import _HEADER, _aead, _associated, _nonce
+    writer, sound = spools.writer(), spools.writer()
+    writer.append(read(0), at=1_800_000_000)
+    sound.append(read(1), at=1_800_000_000)
+    sealed = _aead(spools._key, writer.spool_id).encrypt(
+        _nonce(2), text, _associated(writer.spool_id, 2))
+    with open(spools.path / f"{writer.spool_id}.log", "ab") as file:
+        file.write(_HEADER.pack(2, len(sealed)) + sealed)
+    with pytest.raises(SpoolDamagedError):
+        spools.merge_all(ledger)
+    assert sorted(d["n"] for d in merged_details(ledger)) == [0, 1]
+    writer.close()
+    sound.close()

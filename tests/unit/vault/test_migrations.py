@@ -189,3 +189,27 @@ def test_migration_4_makes_every_existing_account_a_member(tmp_path):
     with pytest.raises(ConstraintViolation):
         data.execute("UPDATE members SET role = 'root'")
     data.close()
+
+
+def test_a_migration_another_process_applied_meanwhile_is_skipped(tmp_path, monkeypatch):
+    # Two workers opening a new store at once: both look, one applies, then the other must
+    # neither fail on "table already exists" nor record the migration twice.
+    key = b"k" * 32
+    first = Database.open(tmp_path / "racy.db", key, create=True)
+    second = Database.open(tmp_path / "racy.db", key)
+    steps = (Migration(1, "t", "CREATE TABLE t (a INTEGER)"),)
+    migrations.apply(second, ())                      # its table of migrations, empty
+    real_all = Database.all
+
+    def looked_before(self, sql, parameters=()):
+        if self is second and sql.startswith("SELECT number FROM"):
+            migrations.apply(first, steps)            # the other one wins the race here
+            return []
+        return real_all(self, sql, parameters)
+
+    monkeypatch.setattr(Database, "all", looked_before)
+    assert migrations.apply(second, steps) == []
+    monkeypatch.undo()
+    assert recorded(second) == [(1, "t")]
+    first.close()
+    second.close()
