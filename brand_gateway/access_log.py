@@ -9,7 +9,7 @@ shown). Brand names come from the data store.
 The data store kept a table of its own for this (``api_access_log``) and the request counters
 (``api_rate_limits``), created by this layer's migration 1 in ``gateway_access_migrations``;
 migration 2 drops both: the reads are in the ledger (the index was built from its entries) and
-the counters moved to ``ledger.db`` (:mod:`brand_gateway.rate_limits`).
+the counters moved to ``ledger.db``, and later to ``rates.db`` (:mod:`brand_gateway.rate_limits`).
 
 Invariants:
 - A row names fields, never their values; the purpose is a DPV code, the brand and client ids,

@@ -53,12 +53,28 @@ class MemberPolicy:
     grants: tuple[Grant, ...]
 
     def decide(self, purpose: str, field: str, mode: Mode | str, at: float) -> Decision:
-        return self.decide_fields(purpose, (field,), mode, at)[field]
+        spec = PURPOSE_BY_CODE.get(purpose)
+        if spec is None:
+            return Decision(False, f"unknown purpose {purpose!r}")
+        if field not in FIELD_CATEGORY:
+            return Decision(False, f"unknown field {field!r}")
+        try:
+            kind = mode if isinstance(mode, Mode) else Mode(mode)
+        except ValueError:
+            return Decision(False, f"unknown mode {mode!r}")
+        refusal = self._refusal(purpose, spec.sale_or_sharing)
+        if refusal is not None:
+            return refusal
+        found = _by_grants(self.grants, purpose, field, kind, at, self.terms.gpc_opt_out)
+        if isinstance(found, str):
+            return Decision(False, found)
+        return Decision(True, f"allowed by grant {found.id}", found.id)
 
     def decide_fields(self, purpose: str, fields: Iterable[str], mode: Mode | str,
                       at: float) -> dict[str, Decision]:
         """:meth:`decide` for each of ``fields`` (one purpose, mode and moment), by the same
-        rules in the same order; what does not depend on the field is judged once."""
+        rules in the same order (the same helpers); what does not depend on the field is judged
+        once, and one Decision is shared per grant or reason."""
         fields = tuple(dict.fromkeys(fields))
         spec = PURPOSE_BY_CODE.get(purpose)
         if spec is None:
@@ -80,7 +96,7 @@ class MemberPolicy:
             gpc = self.terms.gpc_opt_out
             answers: dict[str, Decision] = {}      # one Decision per grant or reason
             for field in known:
-                found = _by_grants(grants, field, kind, at, gpc)
+                found = _by_grants(grants, purpose, field, kind, at, gpc)
                 key = found if isinstance(found, str) else found.id
                 if key not in answers:
                     answers[key] = (Decision(False, found) if isinstance(found, str) else
@@ -97,12 +113,14 @@ class MemberPolicy:
         return None
 
 
-def _by_grants(grants: Iterable[Grant], field: str, mode: Mode, at: float,
+def _by_grants(grants: Iterable[Grant], purpose: str, field: str, mode: Mode, at: float,
                gpc: bool) -> Grant | str:
-    """The first of ``grants`` (all for the purpose asked) that allows ``field``; else the
-    most specific reason any of them gave for refusing it."""
+    """The first of ``grants`` for ``purpose`` that allows ``field``; else the most specific
+    reason any of them gave for refusing it."""
     best, rank = _NO_GRANT, 0
     for grant in grants:
+        if grant.purpose != purpose:
+            continue
         # The first rule a grant fails is its reason (checked in this order, stopping there).
         if grant.status is GrantStatus.WITHDRAWN:
             reason = _WITHDRAWN
