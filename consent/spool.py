@@ -91,6 +91,7 @@ MAGIC = b"VRMSPOOL\x01"       # a spool's first bytes: what it is, and the versi
 MAX_RECORD = 1 << 16         # bytes of sealed text: far above a read's (some hundreds)
 _HEADER = struct.Struct(">QI")          # n, length of the sealed text
 _YEAR_10000 = 253_402_300_800   # Unix seconds
+_HEAD = json.JSONEncoder(ensure_ascii=False)
 _SUFFIX = ".log"
 _LEGACY_SUFFIX = ".db"       # the SQLCipher spools of before: merged, then removed
 
@@ -189,10 +190,13 @@ class _Reader:
         for n, sealed in self._pending[:limit]:
             try:
                 text = self._aead.decrypt(_nonce(n), sealed, _associated(self.spool_id, n))
-                at, tag, actor, details = json.loads(text)
+                head, _, details_text = text.decode().partition("\n")
+                at, tag, actor = json.loads(head)
+                details = json.loads(details_text)
                 if not isinstance(details, dict):
                     raise TypeError("the details are not a JSON object")
-                event = Event(check_tag(EventTag(tag)), actor, details, at=at)
+                event = Event(check_tag(EventTag(tag)), actor, details, at=at,
+                              details_text=details_text)
             except (InvalidTag, ValueError, TypeError):
                 self.damage = f"spool {self.spool_id}: record {n} does not open"
                 break
@@ -462,10 +466,10 @@ class SpoolWriter:
         details = canonical_details(event)
         if not 0 <= at < _YEAR_10000:       # NaN too: the ledger could not write its time
             raise ConsentInputError("a read's time is Unix seconds between 1970 and 9999")
-        # [at, tag, actor, details]: the details' canonical text goes in as it is, so the
-        # merger parses the record once.
-        head = json.dumps([at, EventTag(event.tag).value, event.actor], ensure_ascii=False)
-        text = (head[:-1] + "," + details + "]").encode()
+        # [at, tag, actor], a line break, then the details' canonical text as it is (JSON text
+        # holds no raw line break): the merger builds the ledger body around it.
+        text = (_HEAD.encode([at, EventTag(event.tag).value, event.actor]) + "\n"
+                + details).encode()
         with self._mutex:
             n = self._last + 1
             sealed = self._aead.encrypt(_nonce(n), text, _associated(self.spool_id, n))

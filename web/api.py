@@ -97,6 +97,7 @@ _PROFILE_QUERY = ProfileQuery()
 _FEEDBACK_QUERY = FeedbackQuery()
 _OPENAPI_QUERY = OpenApiQuery()
 _DEFAULTS: dict[Schema, dict[str, Any]] = {}
+_COMPACT = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)   # one for all responses
 R = TypeVar("R")
 
 
@@ -321,7 +322,7 @@ def _record_read(caller: Caller, member_id: str, names: _Names, *, resource: str
 
 
 def _json(body: dict[str, Any]) -> Response:
-    return Response(json.dumps(body, separators=(",", ":"), ensure_ascii=False),
+    return Response(_COMPACT.encode(body),
                     mimetype="application/json")
 
 

@@ -6,6 +6,8 @@ import json
 import math
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from consent.errors import ConsentInputError, PersonalDataError
 from consent.events import (
@@ -107,3 +109,27 @@ def test_unknown_tags_are_refused() -> None:
     assert check_tag("dsr:request:opened") is EventTag.DSR_REQUEST_OPENED
     with pytest.raises(ConsentInputError):
         check_tag("consent:grant:forgotten")
+
+
+_json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(), inner, max_size=4),
+    max_leaves=12)
+
+
+@given(details=st.dictionaries(st.text(), _json_values, max_size=6),
+       actor=st.text(min_size=1, max_size=40), seq=st.integers(0, 2**53),
+       moment=st.integers(0, 253_402_300_799), tag=st.sampled_from(list(EventTag)))
+def test_a_body_built_around_the_details_text_is_the_canonical_body(details, actor, seq, moment,
+                                                                    tag) -> None:
+    # A spool's merger hands the ledger the details' canonical text as it was sealed; the body
+    # built around it must be the very bytes (and so the very leaf) of the canonical body.
+    event = Event(tag, actor, details)
+    try:
+        expected = canonical_body(seq, utc_time(moment), event)
+    except (ConsentInputError, PersonalDataError):
+        return                       # refused either way (the spool refuses it earlier)
+    text = canonical_details(event)
+    again = Event(tag, actor, json.loads(text), details_text=text)
+    assert canonical_body(seq, utc_time(moment), again) == expected

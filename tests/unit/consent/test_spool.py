@@ -369,9 +369,11 @@ def test_the_member_sees_merged_reads_in_the_order_they_were_served(spools, ledg
 
 
 @pytest.mark.parametrize("text", [
-    b'[1800000000.0,"no:such:tag","brand:brand_1",{"n":1}]',
-    b'[1800000000.0,"access:profile:read","brand:brand_1",["not","an","object"]]',
+    b'[1800000000.0,"no:such:tag","brand:brand_1"]\n{"n":1}',
+    b'[1800000000.0,"access:profile:read","brand:brand_1"]\n["not","an","object"]',
+    b'[1800000000.0,"access:profile:read"]\n{"n":1}',
     b'not json',
+    b'\xff\xfe',
 ])
 def test_a_well_sealed_record_the_ledger_cannot_take_is_damage(spools, ledger, text):
     # Only someone holding the key could seal one: it stops its spool, and no other.
