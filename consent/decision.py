@@ -65,7 +65,8 @@ class MemberPolicy:
         refusal = self._refusal(purpose, spec.sale_or_sharing)
         if refusal is not None:
             return refusal
-        found = _by_grants(self.grants, purpose, field, kind, at, self.terms.gpc_opt_out)
+        found = _first_allowing(_judged(self.grants, purpose, kind, at, self.terms.gpc_opt_out),
+                                field)
         if isinstance(found, str):
             return Decision(False, found)
         return Decision(True, f"allowed by grant {found.id}", found.id)
@@ -92,11 +93,10 @@ class MemberPolicy:
         if refusal is not None:
             decisions.update(dict.fromkeys(known, refusal))
         else:
-            grants = [g for g in self.grants if g.purpose == purpose]
-            gpc = self.terms.gpc_opt_out
+            judged = _judged(self.grants, purpose, kind, at, self.terms.gpc_opt_out)
             answers: dict[str, Decision] = {}      # one Decision per grant or reason
             for field in known:
-                found = _by_grants(grants, purpose, field, kind, at, gpc)
+                found = _first_allowing(judged, field)
                 key = found if isinstance(found, str) else found.id
                 if key not in answers:
                     answers[key] = (Decision(False, found) if isinstance(found, str) else
@@ -113,28 +113,41 @@ class MemberPolicy:
         return None
 
 
-def _by_grants(grants: Iterable[Grant], purpose: str, field: str, mode: Mode, at: float,
-               gpc: bool) -> Grant | str:
-    """The first of ``grants`` for ``purpose`` that allows ``field``; else the most specific
-    reason any of them gave for refusing it."""
-    best, rank = _NO_GRANT, 0
+def _judged(grants: Iterable[Grant], purpose: str, mode: Mode, at: float,
+            gpc: bool) -> list[tuple[Grant, str | None, str | None]]:
+    """Each grant for ``purpose`` with what it says whatever the field: the first rule it fails
+    before the field's (withdrawn, not started, ended), and after it (mode, GPC); or None."""
+    judged = []
     for grant in grants:
         if grant.purpose != purpose:
             continue
-        # The first rule a grant fails is its reason (checked in this order, stopping there).
         if grant.status is GrantStatus.WITHDRAWN:
-            reason = _WITHDRAWN
+            before: str | None = _WITHDRAWN
         elif at < grant.starts_at:
-            reason = _NOT_STARTED
+            before = _NOT_STARTED
         elif at >= grant.ends_at:
-            reason = _EXPIRED
-        elif field not in grant.covered:
-            reason = _FIELD
-        elif mode is Mode.INDIVIDUAL and grant.mode is Mode.AGGREGATE:
-            reason = _MODE
-        elif gpc and grant.onward_sharing:
-            reason = _GPC_SHARING
+            before = _EXPIRED
         else:
+            before = None
+        if mode is Mode.INDIVIDUAL and grant.mode is Mode.AGGREGATE:
+            after: str | None = _MODE
+        elif gpc and grant.onward_sharing:
+            after = _GPC_SHARING
+        else:
+            after = None
+        judged.append((grant, before, after))
+    return judged
+
+
+def _first_allowing(judged: list[tuple[Grant, str | None, str | None]],
+                    field: str) -> Grant | str:
+    """The first judged grant that allows ``field``; else the most specific reason any gave.
+    A grant's reason is the first rule it fails, in order: before the field, the field (does
+    it cover it), after the field."""
+    best, rank = _NO_GRANT, 0
+    for grant, before, after in judged:
+        reason = before or (_FIELD if field not in grant.covered else after)
+        if reason is None:
             return grant
         level = _RANK[reason]
         if level > rank:
