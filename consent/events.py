@@ -108,7 +108,7 @@ def canonical_body(seq: int, time: str, event: Event) -> bytes:
         text = (f'{{"actor":{encode(event.actor)},"details":{event.details_text},'
                 f'"seq":{encode(seq)},"tag":{encode(tag.value)},"time":{encode(time)}}}')
     _refuse_personal_data(text, event)
-    return text.encode("utf-8")
+    return _utf8(text)
 
 
 def canonical_details(event: Event) -> str:
@@ -116,7 +116,9 @@ def canonical_details(event: Event) -> str:
     of the event (for a spool that holds events before the ledger gives them a place)."""
     _checked(event)
     text = _canonical_json(event.details)
-    _refuse_personal_data(event.actor + "\n" + text, event)
+    both = event.actor + "\n" + text
+    _refuse_personal_data(both, event)
+    _utf8(both)
     return text
 
 
@@ -133,11 +135,16 @@ def _checked(event: Event) -> EventTag:
 
 def _canonical_json(value: Any) -> str:
     try:
-        text = _CANONICAL.encode(value)
-        text.encode("utf-8")
-    except (TypeError, ValueError) as exc:        # unserialisable value, NaN, lone surrogate
+        return _CANONICAL.encode(value)
+    except (TypeError, ValueError) as exc:        # unserialisable value, NaN
         raise ConsentInputError(f"event details are not plain JSON values: {exc}") from exc
-    return text
+
+
+def _utf8(text: str) -> bytes:
+    try:
+        return text.encode("utf-8")
+    except UnicodeEncodeError as exc:             # a lone surrogate, in the actor or details
+        raise ConsentInputError(f"the event is not plain text: {exc.reason}") from None
 
 
 def _refuse_personal_data(text: str, event: Event) -> None:

@@ -100,7 +100,9 @@ class SpoolDamagedError(ConsentError):
     """A spool's records do not open or do not follow each other: they were changed."""
 
 
-# Ledger migration 3 (consent/ledger.py): the last spool row each spool's merges took.
+# Ledger migration 3 (consent/ledger.py): per spool, the number of the last record its merges
+# took. (Its column comments speak of rows and '.db' names: they were written for the SQLCipher
+# spools this format replaced, and a migration, once applied, is not rewritten.)
 MARKS_MIGRATION_SQL = """
         CREATE TABLE spool_marks (
             spool           TEXT PRIMARY KEY,   -- the spool's file name, less '.db'

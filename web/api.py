@@ -197,10 +197,12 @@ def _spent_windows() -> SpentWindows:
 
 def load_query(schema: Schema) -> dict[str, Any]:
     """The query string through ``schema``; :class:`QueryError` (400) naming each problem."""
+    # Parsed only if there is a query string (the common GET has none).
     args = request.args if request.environ.get("QUERY_STRING") else None
-    repeated = sorted(k for k in args if len(args.getlist(k)) > 1) if args else None
-    if repeated:
-        raise QueryError({k[:40]: ["Give this parameter once."] for k in repeated[:5]})
+    if args is not None:
+        repeated = sorted(k for k in args if len(args.getlist(k)) > 1)
+        if repeated:
+            raise QueryError({k[:40]: ["Give this parameter once."] for k in repeated[:5]})
     try:
         return dict(schema.load(args.to_dict())) if args is not None else _defaults(schema)
     except SchemaError as exc:
@@ -322,8 +324,7 @@ def _record_read(caller: Caller, member_id: str, names: _Names, *, resource: str
 
 
 def _json(body: dict[str, Any]) -> Response:
-    return Response(_COMPACT.encode(body),
-                    mimetype="application/json")
+    return Response(_COMPACT.encode(body), mimetype="application/json")
 
 
 def _iso(seconds: float | None) -> str | None:

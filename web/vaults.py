@@ -158,13 +158,10 @@ class VaultAccess:
         return vault
 
     def consent(self, connections: Connections, vault: Vault) -> Consent:
-        return self.resources(connections, vault).consent(
-            vault, observers=[grant_observer(vault.data, vault.master)])
-
-    def resources(self, connections: Connections, vault: Vault) -> ConsentResources:
         if connections.consent is None:
             connections.consent = ConsentResources.open(vault, self.home, signer=self.signer())
-        return connections.consent
+        return connections.consent.consent(
+            vault, observers=[grant_observer(vault.data, vault.master)])
 
 
 def _access() -> VaultAccess:

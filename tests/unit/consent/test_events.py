@@ -95,6 +95,18 @@ def test_details_must_be_plain_json(actor: str, details) -> None:
         canonical_details(event)
 
 
+def test_an_actor_that_is_not_text_is_refused_on_either_way_to_a_body() -> None:
+    event = Event(EventTag.ACCESS_PROFILE_READ, "brand:\ud800", {"purpose": "dpv:Marketing"})
+    with pytest.raises(ConsentInputError):
+        canonical_details(event)
+    with pytest.raises(ConsentInputError):
+        canonical_body(0, utc_time(0), event)
+    built_around = Event(event.tag, event.actor, event.details,
+                         details_text='{"purpose":"dpv:Marketing"}')
+    with pytest.raises(ConsentInputError):
+        canonical_body(0, utc_time(0), built_around)
+
+
 def test_canonical_details_are_the_details_of_the_body() -> None:
     event = Event(EventTag.ACCESS_PROFILE_READ, ACTOR,
                   {"purpose": "dpv:Marketing", "fields": ["city", "given_name"], "note": "café"})
