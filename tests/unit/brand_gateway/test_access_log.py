@@ -216,7 +216,7 @@ def test_the_count_is_shared_by_connections(vault_home: VaultHome, clock, client
     # when their client stopped (brand_gateway.rate_limits: leases).
     assert limit - workers * lease_size(limit) <= served <= limit
     granted = rates.one("SELECT used FROM api_rate_limits WHERE client_id = ?",
-                                  (client.client_id,))[0]
+                        (client.client_id,))[0]
     assert granted >= served
 
 

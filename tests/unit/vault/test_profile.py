@@ -8,6 +8,7 @@ import pytest
 
 from tests.conftest import GOOD_PASSWORD
 from vault.errors import IntegrityError, ValidationError
+from vault.profile import _aad
 
 GOOD = {
     "given_name": "Alice",
@@ -146,7 +147,6 @@ def test_read_opens_each_value_it_returns(vault, member_id):
 def test_read_refuses_a_sealed_text_that_is_not_one_json_value(vault, member_id):
     # read() parses its values in one go; a value of two JSON values must not shift the rest
     # (only someone holding the member's key could seal one).
-    from vault.profile import _aad
     vault.profile.update(member_id, {"city": "Utrecht", "country": "NL"})
     sealed = vault.key_store.cipher(member_id).seal(_aad(member_id, "city"), b'"Utrecht","x"')
     vault.data.execute("UPDATE profile_values SET value_sealed = ? WHERE member_id = ?"
