@@ -156,7 +156,7 @@ def lease_size(left: int) -> int:
 
 def open_rate_counts(home: VaultHome, master: MasterKey) -> Database:
     """``rates.db`` in ``home``, made and migrated as needed. Close it."""
-    home.root.mkdir(parents=True, exist_ok=True)
+    home.root.mkdir(mode=0o700, parents=True, exist_ok=True)
     database = Database.open(home.root / RATES_FILE, master.derive(KEY_PURPOSE), create=True)
     try:
         migrations.apply(database, RATE_MIGRATIONS)

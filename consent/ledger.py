@@ -205,7 +205,7 @@ def open_ledger(
     origin: str | None = None,
 ) -> Ledger:
     """Open ``ledger.db`` in ``home``, creating it and applying pending migrations as needed."""
-    home.root.mkdir(parents=True, exist_ok=True)
+    home.root.mkdir(mode=0o700, parents=True, exist_ok=True)
     database = Database.open(ledger_path(home), master.derive(STORE_KEY_PURPOSE), create=True)
     try:
         migrations.apply(database, LEDGER_MIGRATIONS)

@@ -1,6 +1,6 @@
 """A vault home: the folder holding the data store, the key store and (by default) the master key.
 
-    $VRMVAULT_HOME/          default ./var
+    $VRMVAULT_HOME/          default ./var; mode 0700 (made so, or tightened, by initialise)
         data.db              SQLCipher, raw key derived from the master key ("data-store")
         keys.db              SQLCipher, raw key derived from the master key ("key-store")
         master.key           0600, 64 hex digits; absent when VRMVAULT_MASTER_KEY is set
@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import stat
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -41,6 +42,7 @@ from .profile import ProfileService
 from .sessions import SessionStore
 from .storage import DEFAULT_CACHE_KIB, Database
 
+HOME_MODE = 0o700          # only the vault's own user may list or enter the home
 SESSION_IDLE = 30 * 60
 SESSION_ABSOLUTE = 12 * 60 * 60
 
@@ -70,7 +72,7 @@ class VaultHome:
     def initialise(self, environ: dict[str, str] | None = None) -> InitReport:
         """Create what is missing (key file, stores) and apply pending migrations."""
         environ = dict(os.environ) if environ is None else environ
-        self.root.mkdir(parents=True, exist_ok=True)
+        tightened = self.make_private()
         created_key = False
         if not environ.get(MASTER_KEY_ENV) and not self.key_file.exists():
             if self.data_path.exists():
@@ -90,7 +92,24 @@ class VaultHome:
         finally:
             data.close()
             keys.close()
-        return InitReport(self, created_key, created_store, applied)
+        return InitReport(self, created_key, created_store, applied, tightened)
+
+    def make_private(self) -> bool:
+        """Create the home with mode 0700, or tighten an existing one to 0700 (True if it was
+        looser). Every file in it is 0600 already; a listable home still tells others which
+        stores exist, how big they are and when they change. Tightened rather than refused:
+        the files inside were never readable, so nothing leaked that a refusal would undo."""
+        self.root.mkdir(mode=HOME_MODE, parents=True, exist_ok=True)
+        mode = stat.S_IMODE(self.root.stat().st_mode)
+        if mode == HOME_MODE:
+            return False
+        try:
+            # Also for a just-made folder: mkdir's mode is filtered through the umask.
+            os.chmod(self.root, HOME_MODE)
+        except OSError as exc:
+            raise StoreError(f"cannot make {self.root} private (chmod 700): {exc.strerror}"
+                             ) from exc
+        return bool(mode & (stat.S_IRWXG | stat.S_IRWXO))
 
     def open(
         self,
@@ -178,6 +197,7 @@ class InitReport:
     created_key: bool
     created_store: bool
     migrations_applied: list[str]
+    tightened: bool = False           # the home was open to others and is 0700 now
 
 
 @dataclass

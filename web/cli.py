@@ -64,6 +64,8 @@ def init(ctx: click.Context, demo_members: int | None) -> None:
         click.echo(f"  key store:  {home.keys_path}")
     else:
         click.echo(f"Store in {home.root} is ready")
+    if report.tightened:
+        click.echo(f"  made {home.root} private (mode 0700): others could list it")
     if report.created_key:
         click.echo(f"  master key: {home.key_file} (mode 0600; keep a copy apart from backups)")
     elif os.environ.get("VRMVAULT_MASTER_KEY"):
@@ -147,6 +149,8 @@ def serve(ctx: click.Context, host: str, port: int, workers: int | None) -> None
     report = _initialise(home) if home.exists() else None
     if report is None:
         raise click.ClickException(f"no store in {home.root}; run 'vrmvault init' first")
+    if report.tightened:
+        click.echo(f"made {home.root} private (mode 0700): others could list it")
     for name in report.migrations_applied:
         click.echo(f"applied migration {name}")
     count = workers or os.cpu_count() or 2

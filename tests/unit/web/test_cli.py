@@ -32,6 +32,33 @@ def test_init_creates_two_encrypted_stores_and_a_private_key_file(tmp_path: Path
     assert home.key_file.read_text().strip() not in result.output
 
 
+def test_init_makes_the_home_private_even_under_a_lax_umask(tmp_path: Path) -> None:
+    import os
+    old = os.umask(0o002)
+    try:
+        result = run("--home", str(tmp_path / "var"), "init")
+    finally:
+        os.umask(old)
+    assert result.exit_code == 0, result.output
+    assert stat.S_IMODE((tmp_path / "var").stat().st_mode) == 0o700
+    assert "made" not in result.output          # new: nothing to tighten, nothing to say
+
+
+@pytest.mark.parametrize("command", ["init", "serve"])
+def test_init_and_serve_tighten_an_existing_home_open_to_others(tmp_path: Path, monkeypatch,
+                                                                  command: str) -> None:
+    home = tmp_path / "var"
+    run("--home", str(home), "init")
+    home.chmod(0o755)                    # as every home made before issue 12 was
+    served = []
+    monkeypatch.setattr("web.server.run", lambda **kwargs: served.append(kwargs))
+    result = run("--home", str(home), command)
+    assert result.exit_code == 0, result.output
+    assert stat.S_IMODE(home.stat().st_mode) == 0o700
+    assert f"made {home} private (mode 0700)" in result.output
+    assert served or command == "init"
+
+
 def test_init_twice_is_harmless_and_says_so(tmp_path: Path) -> None:
     run("--home", str(tmp_path / "var"), "init")
     key = (tmp_path / "var" / "master.key").read_text()
