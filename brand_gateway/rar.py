@@ -20,7 +20,6 @@ the grant list each field.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -38,6 +37,8 @@ from consent.vocabulary import (
     PURPOSE_BY_CODE,
     SENSITIVE_FIELDS,
 )
+
+from . import json_input
 
 DETAIL_TYPE = "vrmvault-member-data"
 ACTIONS = ("read",)
@@ -97,7 +98,11 @@ def parse(raw: str | None, *, locations: Iterable[str] = ()) -> tuple[MemberData
     if len(raw.encode()) > MAX_PARAMETER_BYTES:
         raise InvalidAuthorizationDetailsError(description="authorization_details is too long.")
     try:
-        document = json.loads(raw)
+        document = json_input.loads(raw)
+    except json_input.JsonTooDeepError as exc:
+        raise InvalidAuthorizationDetailsError(
+            description=f"authorization_details nests arrays and objects more than"
+                        f" {exc.max_depth} levels deep.") from None
     except ValueError:
         raise InvalidAuthorizationDetailsError(
             description="authorization_details is not valid JSON.") from None

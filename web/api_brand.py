@@ -17,11 +17,11 @@ blueprint reuses.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from flask import Blueprint, Response, current_app, request, url_for
 
+from brand_gateway import json_input
 from brand_gateway.api_errors import (
     ApiNotFoundError,
     BodyError,
@@ -134,7 +134,10 @@ def _json_body() -> dict[str, Any]:
     if len(raw) > MAX_BODY:
         raise BodyError({"body": [f"The body is larger than {MAX_BODY} bytes."]})
     try:
-        document = json.loads(raw.decode("utf-8"))
+        document = json_input.loads(raw)
+    except json_input.JsonTooDeepError as exc:
+        raise BodyError({"body": [f"The body nests arrays and objects more than"
+                                  f" {exc.max_depth} levels deep."]}) from None
     except (UnicodeDecodeError, ValueError):
         raise BodyError({"body": ["The body is not valid UTF-8 JSON."]}) from None
     if not isinstance(document, dict):

@@ -6,8 +6,10 @@ from collections.abc import Mapping
 from typing import Any
 
 from flask import Flask
+from flask.json.provider import DefaultJSONProvider
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+from brand_gateway import json_input
 from brand_gateway.oauth import init_oauth
 
 from . import (
@@ -33,8 +35,19 @@ from .sessions import VaultSessionInterface
 MAX_FORM_BYTES = 64 * 1024
 
 
+class DepthLimitedJSONProvider(DefaultJSONProvider):
+    """Flask's JSON, with decoding limited in depth (brand_gateway/json_input.py): whatever
+    calls ``request.get_json`` (ours or a library's) gets a 400, never a RecursionError."""
+
+    def loads(self, s: str | bytes, **kwargs: Any) -> Any:
+        text = s if isinstance(s, str) else bytes(s).decode("utf-8")
+        json_input.check_depth(text)
+        return super().loads(text, **kwargs)
+
+
 def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app = Flask(__name__)
+    app.json = DepthLimitedJSONProvider(app)
     app.config.update(
         MAX_CONTENT_LENGTH=MAX_FORM_BYTES,
         MAX_FORM_MEMORY_SIZE=MAX_FORM_BYTES,

@@ -393,6 +393,11 @@ MALFORMED_DETAILS = {
     "duration-string": _detail(duration_days="30"),
     "duration-bool": _detail(duration_days=True),
     "duration-fraction": _detail(duration_days=1.5),
+    # Issue 12: nested ~1,000 deep this was a RecursionError, a 500 and a stack trace.
+    "nested-1000-deep": "[" * 1000 + "]" * 1000,
+    "nested-inside-a-detail": _detail(datatypes=["[" * 40 + "]" * 40]).replace(
+        '"[', "[").replace(']"', "]"),
+    "nested-33-deep": "[" * 33 + "]" * 33,
     "retention-negative": _detail(retention_days=-1),
     "empty": "",
 }
@@ -506,6 +511,15 @@ def test_an_anonymous_member_signs_in_first_and_comes_back_to_the_consent_screen
     # Taken once: the next sign-in goes to the dashboard.
     auth.logout()
     assert urlsplit(auth.login(EMAIL).headers["Location"]).path == "/member/"
+
+
+def test_deeply_nested_details_from_an_anonymous_visitor_are_refused_not_a_500(
+        client: FlaskClient, velo: Brand) -> None:
+    """The security review's reproduction: no sign-in, a 2.2 KB URL."""
+    url = authorization_request(velo, details="[" * 1100 + "]" * 1100).url
+    params = redirected_to_brand(client.get(url))
+    assert params["error"] == "invalid_authorization_details"
+    assert "levels deep" in params["error_description"]
 
 
 def test_an_invalid_request_is_not_kept_for_after_sign_in(client: FlaskClient,

@@ -1,0 +1,74 @@
+"""JSON from outside, parsed with a nesting limit: one helper for every place it enters.
+
+Python's ``json.loads`` recurses once per array or object level, so a small document nested
+deeply enough (``[[[…]]]``, 2 KB) raises ``RecursionError``, which no ``except ValueError``
+catches: a 500 and a stack trace (issue 12, item 10). The nesting is therefore measured *before*
+decoding, in one pass that does not recurse: string literals are cut out (a bracket inside a
+string is text), then the brackets left are counted. A document deeper than :data:`MAX_DEPTH`
+is refused with :class:`JsonTooDeepError`, a ``ValueError``, so callers that already answer
+malformed JSON with a 400 answer this one too, and may name it.
+
+Where outside JSON enters, and so where this is used: ``authorization_details`` on the
+authorization endpoint (brand_gateway/rar.py), brand API bodies (web/api_brand.py), the app's
+JSON provider (anything calling ``request.get_json``, Authlib's JSON requests included;
+web/app.py). Our own stored JSON (sessions, grants, spools) and what a signature vouches for
+(a webhook a brand verifies, a receipt) is written by us and parsed as it is.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+# Our deepest legitimate document is three levels ([{"datatypes": [...]}]); 32 leaves room for
+# any reasonable client and stays far below Python's recursion limit (1000).
+MAX_DEPTH = 32
+
+# A JSON string literal: a quote, then characters other than quote or backslash, or an escape.
+# The two alternatives never overlap, so matching is linear.
+_STRING = re.compile(r'"(?:[^"\\]|\\.)*"', re.DOTALL)
+_BRACKETS = re.compile(r"[\[\]{}]")
+
+
+class JsonTooDeepError(ValueError):
+    """The document nests arrays and objects more than :data:`MAX_DEPTH` levels deep."""
+
+    def __init__(self, max_depth: int) -> None:
+        super().__init__(f"JSON nested more than {max_depth} levels deep")
+        self.max_depth = max_depth
+
+
+def nesting_depth(text: str, *, stop_after: int | None = None) -> int:
+    """How deep arrays and objects nest in ``text`` (0 for a scalar), without recursing.
+
+    Brackets inside string literals do not count. For text that is not JSON the answer is only
+    an upper bound of sorts (an unterminated string's brackets count); such text fails to
+    decode anyway. Stops counting once ``stop_after`` is passed.
+    """
+    depth = deepest = 0
+    for match in _BRACKETS.finditer(_STRING.sub("", text)):
+        if match.group() in "[{":
+            depth += 1
+            if depth > deepest:
+                deepest = depth
+                if stop_after is not None and deepest > stop_after:
+                    break
+        else:
+            depth -= 1
+    return deepest
+
+
+def check_depth(text: str, *, max_depth: int = MAX_DEPTH) -> None:
+    """:class:`JsonTooDeepError` if ``text`` nests deeper than ``max_depth`` levels."""
+    if nesting_depth(text, stop_after=max_depth) > max_depth:
+        raise JsonTooDeepError(max_depth)
+
+
+def loads(text: str | bytes, *, max_depth: int = MAX_DEPTH) -> Any:
+    """``json.loads`` for outside input: :class:`JsonTooDeepError` past ``max_depth`` levels,
+    ``ValueError`` (``UnicodeDecodeError`` included) for anything that is not UTF-8 JSON."""
+    if isinstance(text, (bytes, bytearray)):
+        text = bytes(text).decode("utf-8")
+    check_depth(text, max_depth=max_depth)
+    return json.loads(text)
