@@ -56,7 +56,7 @@ from authlib.oauth2.rfc6750 import BearerTokenGenerator
 from authlib.oauth2.rfc7009 import RevocationEndpoint
 from authlib.oauth2.rfc7636 import CodeChallenge
 from authlib.oauth2.rfc7662 import IntrospectionEndpoint
-from flask import Flask, current_app, request
+from flask import Flask, current_app
 from werkzeug.wrappers import Response
 
 from vault.errors import NotFoundError
@@ -542,8 +542,14 @@ class GatewayAuthorizationServer(AuthorizationServer):  # type: ignore[misc]
 
 
 def issuer() -> str:
-    """This server's issuer identifier (RFC 8414 sec. 2): its URL without a trailing slash."""
-    return request.host_url.rstrip("/")
+    """This server's issuer identifier (RFC 8414 sec. 2): the configured public URL
+    (``VRMVAULT_PUBLIC_URL``, no trailing slash), never the request's Host header."""
+    return str(current_app.config["VRMVAULT_PUBLIC_URL"])
+
+
+def public_url(path: str) -> str:
+    """An absolute URL on this server for ``path`` (one starting with ``/``)."""
+    return issuer() + path
 
 
 def with_issuer(response: Response) -> Response:
@@ -564,13 +570,15 @@ def init_oauth(app: Flask, *, services: ServicesProvider) -> None:
 
 
 def server_metadata(issuer: str, *, authorization_endpoint: str, token_endpoint: str,
-                    revocation_endpoint: str, introspection_endpoint: str,
+                    revocation_endpoint: str, introspection_endpoint: str, jwks_uri: str,
                     extra: Sequence[tuple[str, Any]] = ()) -> dict[str, Any]:
-    """The RFC 8414 sec. 2 document."""
+    """The RFC 8414 sec. 2 document. ``jwks_uri`` is the key set that verifies consent
+    receipts, agreement records and webhook signatures (no token is a JWT)."""
     document = {
         "issuer": issuer,
         "authorization_endpoint": authorization_endpoint,
         "token_endpoint": token_endpoint,
+        "jwks_uri": jwks_uri,
         "token_endpoint_auth_methods_supported": [AUTH_METHOD],
         "grant_types_supported": list(ENABLED_GRANT_TYPES),
         "response_types_supported": list(RESPONSE_TYPES),

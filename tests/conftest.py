@@ -87,6 +87,8 @@ def consent(vault: Vault, vault_home: VaultHome) -> Iterator[Consent]:
 def served(app: Flask) -> Iterator[str]:
     """The app over real HTTP on 127.0.0.1 (werkzeug in a thread), for independent clients."""
     httpd = make_server("127.0.0.1", 0, app, threaded=True)
+    # Its public URL, as 'vrmvault serve' derives it: the issuer clients check is this address.
+    app.config["VRMVAULT_PUBLIC_URL"] = f"http://127.0.0.1:{httpd.server_port}"
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)
     thread.start()
     try:
@@ -102,6 +104,8 @@ def app(vault_home: VaultHome, clock: FrozenClock) -> Flask:
     return create_app({
         "TESTING": True,
         "VRMVAULT_HOME": vault_home.root,
+        # The Flask test client's host; werkzeug servers on 127.0.0.1 are loopback too.
+        "VRMVAULT_PUBLIC_URL": "http://localhost",
         "VRMVAULT_CLOCK": clock,
         "VRMVAULT_ARGON2_TIME_COST": TEST_HASHING.time_cost,
         "VRMVAULT_ARGON2_MEMORY_KIB": TEST_HASHING.memory_kib,

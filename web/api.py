@@ -68,6 +68,7 @@ from brand_gateway.member_data import (
     release_feedback,
     release_profile,
 )
+from brand_gateway.oauth import issuer, public_url
 from brand_gateway.pseudonyms import PairwisePseudonyms
 from brand_gateway.rate_limits import Leases, RateLimiter, SpentWindows
 from brand_gateway.tokens import AccessToken, TokenStore, token_hash
@@ -405,12 +406,12 @@ def _entry(entry: FeedbackEntry) -> dict[str, Any]:
 @bp.get("/openapi.json")
 def openapi() -> Response:
     load_query(_OPENAPI_QUERY)
-    base = request.host_url.rstrip("/")
+    base = issuer()
     try:
-        authorization_url = url_for("authorize.authorize", _external=True)
+        authorization_url = public_url(url_for("authorize.authorize"))
     except BuildError:      # the authorization endpoint is not registered in this app
         authorization_url = base + "/oauth/authorize"
-    body = _openapi_json(base + PREFIX, authorization_url, url_for("oauth.token", _external=True))
+    body = _openapi_json(base + PREFIX, authorization_url, public_url(url_for("oauth.token")))
     return Response(body, mimetype="application/json")
 
 

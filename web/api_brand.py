@@ -30,6 +30,7 @@ from brand_gateway.api_errors import (
     UnsupportedBodyError,
 )
 from brand_gateway.member_data import delegated_member
+from brand_gateway.oauth import public_url
 from brand_gateway.pseudonyms import PairwisePseudonyms
 from brand_gateway.webhooks import WebhookEndpoint, WebhookRegistry, destination_problem
 from vault.errors import ConflictError, NotFoundError, ValidationError
@@ -59,7 +60,7 @@ def receipts() -> Response:
               "receipt": r.token}
              for r in get_consent().grants.receipts(member_id) if r.brand_id == brand_id]
     return _json({"subject": subject, "receipts": items,
-                  "jwks_uri": url_for("wellknown.jwks", _external=True)})
+                  "jwks_uri": public_url(url_for("wellknown.jwks"))})
 
 
 def _brand_caller() -> Caller:

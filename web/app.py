@@ -27,7 +27,7 @@ from . import (
     vaults,
     wellknown,
 )
-from .config import from_environment
+from .config import DEFAULT_PUBLIC_URL, from_environment, public_url
 from .filters import init_app as init_filters
 from .sessions import VaultSessionInterface
 
@@ -59,6 +59,9 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app.config.update(from_environment())
     if test_config:
         app.config.update(test_config)
+    # The issuer and every absolute URL come from here, never from the request's Host.
+    app.config["VRMVAULT_PUBLIC_URL"] = public_url(
+        app.config["VRMVAULT_PUBLIC_URL"] or DEFAULT_PUBLIC_URL)
 
     if app.config["VRMVAULT_TRUST_PROXY"]:
         hops = app.config["VRMVAULT_TRUST_PROXY"]

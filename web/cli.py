@@ -24,7 +24,7 @@ from vault.home import InitReport, VaultHome
 
 from .brand_cli import brand
 from .cli_errors import ReportingGroup
-from .config import from_environment
+from .config import from_environment, public_url_for_bind
 from .ledger_cli import ledger
 from .officer_cli import officer
 from .webhook_cli import webhooks
@@ -154,9 +154,11 @@ def serve(ctx: click.Context, host: str, port: int, workers: int | None) -> None
     for name in report.migrations_applied:
         click.echo(f"applied migration {name}")
     count = workers or os.cpu_count() or 2
+    public = ctx.obj["settings"]["VRMVAULT_PUBLIC_URL"] or public_url_for_bind(host, port)
     click.echo(f"Serving {home.root} on http://{host}:{port} with {count} workers "
                "(Ctrl-C stops); brand webhooks are delivered in the background")
-    run(host=host, port=port, workers=count, home=home.root)
+    click.echo(f"Public URL (the OAuth issuer; requests for other hosts are refused): {public}")
+    run(host=host, port=port, workers=count, home=home.root, public_url=public)
 
 
 @main.command()

@@ -6,11 +6,14 @@ Every setting is documented in the README ("Settings"); a test keeps the two in 
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from brand_gateway.rate_limits import DEFAULT_LIMIT as DEFAULT_API_RATE_LIMIT
 from vault.home import SESSION_ABSOLUTE, SESSION_IDLE
@@ -41,6 +44,52 @@ def _positive(text: str) -> int:
     return value
 
 
+# Without VRMVAULT_PUBLIC_URL: what ``vrmvault serve`` derives from --host/--port, else this.
+DEFAULT_PUBLIC_URL = "http://127.0.0.1:8000"
+LOOPBACK_NAMES = frozenset({"localhost", "127.0.0.1", "[::1]"})
+
+
+def public_url(text: str) -> str:
+    """``http(s)://host[:port]``, nothing else (no path, query, fragment or user), as the
+    issuer identifier: lower-case, no trailing slash (RFC 8414 sec. 2)."""
+    try:
+        parts = urlsplit(text.strip())
+        port = parts.port
+    except ValueError as exc:
+        raise ValueError(f"not a URL: {exc}") from None
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError("must be http:// or https:// and name a host")
+    if parts.path not in ("", "/") or parts.query or parts.fragment or "@" in parts.netloc:
+        raise ValueError("must be scheme://host[:port] only, with no path, query or user")
+    host = parts.hostname.lower()
+    if ":" in host:
+        host = f"[{host}]"
+    return f"{parts.scheme}://{host}" + (f":{port}" if port is not None else "")
+
+
+def public_url_for_bind(host: str, port: int) -> str:
+    """The public URL ``vrmvault serve --host H --port P`` implies: a wildcard bind is reached
+    as 127.0.0.1 unless VRMVAULT_PUBLIC_URL says otherwise."""
+    if host in ("", "0.0.0.0", "::", "[::]"):
+        host = "127.0.0.1"
+    return public_url(f"http://{host}:{port}" if ":" not in host.strip("[]")
+                      else f"http://[{host.strip('[]')}]:{port}")
+
+
+@lru_cache(maxsize=8)
+def trusted_hosts(url: str) -> frozenset[str]:
+    """The Host header values (port aside) a request may name: the public URL's host, and every
+    loopback name when that host is a loopback one (``make run``, tests on a random port)."""
+    host = (urlsplit(url).hostname or "").lower()
+    try:
+        loopback = host == "localhost" or ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        loopback = False
+    # werkzeug compares the Host header's name with its brackets: "[::1]" for "[::1]:8000".
+    name = f"[{host}]" if ":" in host else host
+    return frozenset({name} | (LOOPBACK_NAMES if loopback else set()))
+
+
 SETTINGS: tuple[Setting, ...] = (
     Setting("VRMVAULT_HOME", Path, Path("var"),
             "Folder of the data store, the key store and (by default) the master key file."),
@@ -48,6 +97,11 @@ SETTINGS: tuple[Setting, ...] = (
             "The master key as 64 hex digits; when set, no master.key file is read or made."),
     Setting("VRMVAULT_TRUST_PROXY", int, 0,
             "Number of reverse proxies in front whose X-Forwarded-* headers are trusted."),
+    Setting("VRMVAULT_PUBLIC_URL", public_url, None,
+            "The vault's public base URL (scheme://host[:port]): the OAuth issuer and every"
+            " absolute URL it hands out. Requests naming another host are refused with 400"
+            " (loopback names are all accepted when the host is a loopback one). Unset:"
+            " http://HOST:PORT of 'vrmvault serve' (127.0.0.1 for a wildcard bind)."),
     Setting("VRMVAULT_SESSION_IDLE", _positive, SESSION_IDLE,
             "Seconds of inactivity after which a member's session ends."),
     Setting("VRMVAULT_SESSION_ABSOLUTE", _positive, SESSION_ABSOLUTE,

@@ -8,11 +8,17 @@ answer carries ``Cache-Control: no-store`` (RFC 6749 sec. 5.1).
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, current_app, json, request, url_for
+from flask import Blueprint, Response, current_app, json, url_for
 
 from brand_gateway.authorizations import AuthorizationStore
 from brand_gateway.clients import ClientRegistry, ClientSecretHasher
-from brand_gateway.oauth import OAuthServices, authorization, server_metadata
+from brand_gateway.oauth import (
+    OAuthServices,
+    authorization,
+    issuer,
+    public_url,
+    server_metadata,
+)
 from brand_gateway.pseudonyms import PairwisePseudonyms
 from brand_gateway.tokens import TokenStore
 
@@ -33,7 +39,7 @@ def gateway_services() -> OAuthServices:
         tokens=TokenStore(database=vault.data, clock=clock),
         authorizations=AuthorizationStore(database=vault.data, clock=clock),
         subject=pairwise.pairwise_id,
-        api_base=request.host_url + API_PATH,
+        api_base=public_url("/" + API_PATH),
     )
 
 
@@ -54,16 +60,16 @@ def introspect() -> Response:
 
 @bp.get("/.well-known/oauth-authorization-server")
 def metadata() -> Response:
-    # RFC 8414 sec. 2: the issuer is this server's own URL (with the proxy's host and scheme
-    # when VRMVAULT_TRUST_PROXY is set), without a trailing slash, query or fragment.
+    # RFC 8414 sec. 2: the issuer is the configured public URL (VRMVAULT_PUBLIC_URL), never
+    # the request's Host, without a trailing slash, query or fragment.
     document = server_metadata(
-        request.host_url.rstrip("/"),
-        authorization_endpoint=url_for("authorize.authorize", _external=True),
-        token_endpoint=url_for("oauth.token", _external=True),
-        revocation_endpoint=url_for("oauth.revoke", _external=True),
-        introspection_endpoint=url_for("oauth.introspect", _external=True),
+        issuer(),
+        authorization_endpoint=public_url(url_for("authorize.authorize")),
+        token_endpoint=public_url(url_for("oauth.token")),
+        revocation_endpoint=public_url(url_for("oauth.revoke")),
+        introspection_endpoint=public_url(url_for("oauth.introspect")),
+        jwks_uri=public_url(url_for("wellknown.jwks")),
     )
     response = Response(json.dumps(document), mimetype="application/json")
     response.headers["Cache-Control"] = "public, max-age=3600"
-    response.vary.add("Host")
     return response

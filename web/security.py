@@ -3,6 +3,10 @@
 - CSRF: the synchronizer-token pattern (OWASP CSRF cheat sheet). A random token lives in the
   server-side session; every state-changing form carries it; every unsafe request to a page
   blueprint must present it (constant-time comparison) or gets a 400 page.
+- Host: a request must name the public URL's host (``VRMVAULT_PUBLIC_URL``; behind trusted
+  proxies, the forwarded host), or any loopback name when that host is a loopback one; any other
+  is refused with 400 before anything else runs (issue 12: a forged ``Host`` once became the
+  OAuth issuer). Nothing builds a URL from the request's host in any case.
 - Form bodies must be valid UTF-8: a byte sequence that does not decode is refused with a clear
   message instead of being silently replaced by U+FFFD and stored.
 - Response headers: CSP (``object-src 'none'``, ``frame-ancestors 'none'``), nosniff,
@@ -13,11 +17,15 @@
 from __future__ import annotations
 
 import hmac
+import re
 import secrets
 from urllib.parse import parse_qsl
 
-from flask import Flask, Response, request, session
+from authlib.oauth2.rfc6749.errors import InvalidRequestError
+from flask import Flask, Response, current_app, request, session
 from werkzeug.exceptions import BadRequest, UnsupportedMediaType
+
+from .config import trusted_hosts
 
 CSRF_FIELD = "csrf_token"
 CSRF_KEY = "csrf"
@@ -45,6 +53,25 @@ class CsrfError(BadRequest):
 
 class InvalidEncodingError(BadRequest):
     description = "The form contained text that is not valid UTF-8. Check what you pasted."
+
+
+class UntrustedHostError(BadRequest):
+    description = ("This server does not answer for the host this request named. Use the"
+                   " vault's public address.")
+
+
+# A Host header: a name or IPv4 address, or a bracketed IPv6 address; an optional port.
+# (werkzeug's own trusted-host check cannot match an IPv6 address.)
+_HOST = re.compile(r"(\[[0-9a-f:.]+\]|[a-z0-9.-]+)(?::[0-9]{1,5})?")
+
+
+def check_host() -> None:
+    match = _HOST.fullmatch(request.host.lower())
+    if match and match.group(1) in trusted_hosts(current_app.config["VRMVAULT_PUBLIC_URL"]):
+        return
+    if request.blueprint == "oauth":        # machine endpoints keep RFC 6749's error format
+        raise InvalidRequestError(description="This server does not answer for that host.")
+    raise UntrustedHostError()
 
 
 def csrf_token() -> str:
@@ -117,6 +144,8 @@ def set_security_headers(response: Response) -> Response:
 
 
 def init_app(app: Flask) -> None:
+    # First of all: no other hook (GPC, CSRF, sessions' pages) runs for a foreign host.
+    app.before_request_funcs.setdefault(None, []).insert(0, check_host)
     app.before_request(check_form_encoding)
     app.before_request(check_csrf)
     app.after_request(set_security_headers)

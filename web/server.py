@@ -37,9 +37,10 @@ _VRMVAULT = "from web.cli import main; main(prog_name='vrmvault')"
 
 
 class _Server(BaseApplication):  # type: ignore[misc]
-    def __init__(self, options: dict[str, Any], home: Path) -> None:
+    def __init__(self, options: dict[str, Any], home: Path, public_url: str) -> None:
         self.options = options
         self.home = home
+        self.public_url = public_url
         super().__init__()
 
     def load_config(self) -> None:
@@ -49,15 +50,15 @@ class _Server(BaseApplication):  # type: ignore[misc]
     def load(self) -> Any:
         from .app import create_app
 
-        return create_app({"VRMVAULT_HOME": self.home})
+        return create_app({"VRMVAULT_HOME": self.home, "VRMVAULT_PUBLIC_URL": self.public_url})
 
 
-def run(*, host: str, port: int, workers: int, home: Path,
+def run(*, host: str, port: int, workers: int, home: Path, public_url: str,
         webhook_interval: float = WEBHOOK_INTERVAL,
         merge_interval: float = MERGE_EVERY) -> None:
     with webhook_delivery(home, interval=webhook_interval), \
             ledger_merging(home, interval=merge_interval):
-        _serve(host=host, port=port, workers=workers, home=home)
+        _serve(host=host, port=port, workers=workers, home=home, public_url=public_url)
 
 
 def webhook_delivery(home: Path, *, interval: float) -> contextlib.AbstractContextManager[
@@ -156,7 +157,7 @@ class Supervised:
                 process.wait()
 
 
-def _serve(*, host: str, port: int, workers: int, home: Path) -> None:
+def _serve(*, host: str, port: int, workers: int, home: Path, public_url: str) -> None:
     _Server({
         "bind": f"{host}:{port}",
         "workers": workers,
@@ -169,4 +170,4 @@ def _serve(*, host: str, port: int, workers: int, home: Path) -> None:
         # gunicorn 23+'s control socket defaults to one path per user: two servers on one
         # machine would share it. Nothing here uses it.
         "control_socket_disable": True,
-    }, home).run()
+    }, home, public_url).run()

@@ -227,6 +227,7 @@ def test_server_metadata(server: str) -> None:
         "issuer": server,
         "authorization_endpoint": server + "/oauth/authorize",
         "token_endpoint": server + "/oauth/token",
+        "jwks_uri": server + "/.well-known/jwks.json",
         "token_endpoint_auth_methods_supported": ["client_secret_basic"],
         "grant_types_supported": ["authorization_code", "refresh_token", "client_credentials"],
         "response_types_supported": ["code"],
@@ -242,12 +243,89 @@ def test_server_metadata(server: str) -> None:
     }
 
 
-def test_metadata_issuer_follows_the_requested_host(app: Flask) -> None:
+def test_the_metadata_jwks_uri_holds_the_keys_that_verify_receipts_and_webhooks(
+        server: str) -> None:
+    document = requests.get(server + "/.well-known/oauth-authorization-server",
+                            timeout=10).json()
+    keys = requests.get(document["jwks_uri"], timeout=10).json()["keys"]
+    kids = {key["kid"] for key in keys}
+    assert any(kid.startswith("webhook-") for kid in kids)          # webhook signatures
+    assert len(kids) == 2                                           # and the receipt key
+
+
+def test_the_issuer_is_the_configured_public_url_whatever_the_host(app: Flask) -> None:
+    app.config["VRMVAULT_PUBLIC_URL"] = "https://vault.example"
     response = app.test_client().get("/.well-known/oauth-authorization-server",
                                      base_url="https://vault.example")
     document = response.get_json()
     assert document["issuer"] == "https://vault.example"
     assert document["token_endpoint"] == "https://vault.example/oauth/token"
+    assert document["jwks_uri"] == "https://vault.example/.well-known/jwks.json"
+
+
+# Issue 12 (security review): "Host: evil.example" became the issuer and the iss parameter.
+FOREIGN_HOSTS = ["evil.example", "evil.example:8000", "vault.example.evil.example",
+                 "localhost.evil.example", "127.0.0.1.nip.io"]
+
+
+@pytest.mark.parametrize("host", FOREIGN_HOSTS)
+@pytest.mark.parametrize(("method", "path", "kind"), [
+    ("GET", "/.well-known/oauth-authorization-server", "oauth"),
+    ("GET", "/oauth/authorize?response_type=code", "page"),
+    ("GET", "/login", "page"),
+    ("POST", "/oauth/token", "oauth"),
+    ("POST", "/oauth/introspect", "oauth"),
+    ("GET", "/api/v1/member/profile", "problem"),
+    ("GET", "/api/v1/openapi.json", "problem"),
+])
+def test_requests_naming_another_host_are_refused(app: Flask, host: str, method: str,
+                                                  path: str, kind: str) -> None:
+    response = app.test_client().open(path, method=method, headers={"Host": host})
+    assert response.status_code == 400
+    body = response.get_data(as_text=True)
+    assert "evil" not in body and "nip.io" not in body
+    assert "Location" not in response.headers
+    if kind == "oauth":
+        assert response.get_json()["error"] == "invalid_request"
+    elif kind == "problem":
+        assert response.mimetype == "application/problem+json"
+        assert "host" in response.get_json()["detail"]
+    else:
+        assert "does not answer for the host" in body
+
+
+def test_a_forwarded_host_counts_only_behind_a_trusted_proxy(vault_home, clock) -> None:
+    from web.app import create_app
+
+    direct = create_app({"VRMVAULT_HOME": vault_home.root, "VRMVAULT_CLOCK": clock,
+                         "VRMVAULT_PUBLIC_URL": "https://vault.example"})
+    # Not trusted: X-Forwarded-Host is ignored; the Host names the vault, the issuer stays.
+    response = direct.test_client().get(
+        "/.well-known/oauth-authorization-server",
+        headers={"Host": "vault.example", "X-Forwarded-Host": "evil.example"})
+    assert response.get_json()["issuer"] == "https://vault.example"
+    proxied = create_app({"VRMVAULT_HOME": vault_home.root, "VRMVAULT_CLOCK": clock,
+                          "VRMVAULT_PUBLIC_URL": "https://vault.example",
+                          "VRMVAULT_TRUST_PROXY": 1})
+    # Behind the proxy the forwarded host is the one checked: a foreign one is refused.
+    assert proxied.test_client().get(
+        "/.well-known/oauth-authorization-server",
+        headers={"Host": "backend:8000", "X-Forwarded-Host": "evil.example"}
+    ).status_code == 400
+    response = proxied.test_client().get(
+        "/.well-known/oauth-authorization-server",
+        headers={"Host": "backend:8000", "X-Forwarded-Host": "vault.example",
+                 "X-Forwarded-Proto": "https"})
+    assert response.status_code == 200
+    assert response.get_json()["issuer"] == "https://vault.example"
+
+
+def test_every_loopback_name_is_accepted_when_the_public_host_is_loopback(app: Flask) -> None:
+    for host in ("localhost", "127.0.0.1:8000", "[::1]:5000", "LOCALHOST"):
+        response = app.test_client().get("/.well-known/oauth-authorization-server",
+                                         headers={"Host": host})
+        assert response.status_code == 200, host
+        assert response.get_json()["issuer"] == "http://localhost"
 
 
 def test_the_token_endpoint_needs_no_csrf_token_or_session(velo: Brand) -> None:
@@ -264,6 +342,7 @@ def test_get_on_the_token_endpoint_is_405(server: str) -> None:
 
 
 def test_plain_http_to_a_public_host_is_an_oauth_error_not_a_500(app) -> None:
+    app.config["VRMVAULT_PUBLIC_URL"] = "http://vault.example.org"
     response = app.test_client().post(
         "/oauth/token", data={"grant_type": "client_credentials", "scope": "intents:read"},
         base_url="http://vault.example.org")

@@ -115,7 +115,8 @@ def set_cookies(response) -> dict[str, dict[str, str | bool]]:
     ("http://vault.example.org", "__Host-vrmvault_session", True),
     ("http://localhost.example.org", "__Host-vrmvault_session", True),
 ])
-def test_session_cookie_attributes(client, base_url, name, secure):
+def test_session_cookie_attributes(app, client, base_url, name, secure):
+    app.config["VRMVAULT_PUBLIC_URL"] = base_url
     response = client.get("/login", base_url=base_url)
     cookies = set_cookies(response)
     assert list(cookies) == [name]
@@ -130,8 +131,10 @@ def test_session_cookie_attributes(client, base_url, name, secure):
     assert len(str(cookie["value"])) >= 43, "at least 256 random bits"
 
 
-def test_whole_sign_in_works_over_https_with_the_host_prefixed_cookie(client, vault, member_id):
+def test_whole_sign_in_works_over_https_with_the_host_prefixed_cookie(app, client, vault,
+                                                                     member_id):
     https = "https://vault.example.org"
+    app.config["VRMVAULT_PUBLIC_URL"] = https
     page = client.get("/login", base_url=https).get_data(as_text=True)
     token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
     response = client.post("/login", base_url=https, data={

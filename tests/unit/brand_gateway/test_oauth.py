@@ -168,7 +168,7 @@ def test_client_secret_is_never_checked_by_authlib(registry: ClientRegistry,
 def test_server_metadata_fields() -> None:
     document = server_metadata("https://vault.example", authorization_endpoint="https://a",
                                token_endpoint="https://t", revocation_endpoint="https://r",
-                               introspection_endpoint="https://i")
+                               introspection_endpoint="https://i", jwks_uri="https://j")
     assert document["issuer"] == "https://vault.example"
     assert document["grant_types_supported"] == list(ENABLED_GRANT_TYPES) == [
         "authorization_code", "refresh_token", "client_credentials"]
@@ -177,6 +177,7 @@ def test_server_metadata_fields() -> None:
     assert document["response_types_supported"] == ["code"]
     assert document["code_challenge_methods_supported"] == ["S256"]
     assert document["authorization_endpoint"] == "https://a"
+    assert document["jwks_uri"] == "https://j"
     assert document["authorization_response_iss_parameter_supported"] is True
     assert document["authorization_details_types_supported"] == ["vrmvault-member-data"]
 
