@@ -1,8 +1,14 @@
 """Public, machine-readable statements: the receipt-signing keys and the GPC support resource.
 
-Also where Global Privacy Control is read. Per the GPC specification only the value ``1``
-counts (``0``, `` 1`` or ``true`` do not); when several ``Sec-GPC`` headers arrive (joined by
-the server with commas), the signal counts if any one of them is exactly ``1``.
+Also where Global Privacy Control is read. The GPC specification defines one header field whose
+value is exactly ``1``; any other value is no signal. What that means on the wire:
+
+- HTTP drops the spaces and tabs around a field value before the app sees it (RFC 9110 sec. 5.5),
+  so ``Sec-GPC:  1`` *is* the value ``1`` and counts; ``0``, ``true``, ``01`` or ``1.0`` do not.
+- A request with two ``Sec-GPC`` fields reaches the app as one value, joined by the server with
+  a comma (gunicorn and werkzeug: ``1,0``; RFC 9110 sec. 5.3). ``Sec-GPC`` is not a list field,
+  so that value is not ``1`` and there is no signal, whatever the fields held (``1,1`` too):
+  a client that sends a singleton field twice has sent an invalid one (RFC 9110 sec. 5.5).
 """
 
 from __future__ import annotations
@@ -43,12 +49,9 @@ def gpc() -> Response:
 
 
 def gpc_signal(raw: str | None) -> bool:
-    """True when the (possibly comma-joined) Sec-GPC value holds an element exactly "1"."""
-    if raw is None:
-        return False
-    parts = raw.split(",")
-    # Elements after the first may carry the one space a server puts after the joining comma.
-    return parts[0] == "1" or any(p == "1" or p == " 1" for p in parts[1:])
+    """True when the Sec-GPC value the server passed on is exactly "1" (see the module
+    docstring: several fields arrive comma-joined, and that is not "1")."""
+    return raw == "1"
 
 
 def record_gpc() -> None:
