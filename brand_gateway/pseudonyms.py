@@ -1,7 +1,8 @@
 """Pairwise pseudonyms: each brand knows a member by an id of its own (DESIGN.md sec. 4).
 
 ``pairwise_id = base64url(HMAC-SHA256(K, len(brand_id) || brand_id || member_id))`` with
-``K = master.derive("pairwise-pseudonym")``, like OpenID Connect Core sec. 8.1's pairwise
+``K = master.derive("pairwise-pseudonym")`` (computed by :mod:`consent.pseudonyms`, which the
+consent receipts and agreement records use too), like OpenID Connect Core sec. 8.1's pairwise
 ``sub``. The same member and brand always give the same id; two brands get unrelated ids, and
 without ``K`` nobody (a brand, or two brands together) can compute or join them.
 
@@ -19,15 +20,14 @@ The reverse lookup a brand API needs (pseudonym -> member) reads a mapping table
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import hmac
 
+from consent.pseudonyms import PURPOSE, pairwise_pseudonym
 from vault.errors import IntegrityError, NotFoundError
 from vault.keys import MasterKey
 from vault.storage import ConstraintViolation, Database
 
-PURPOSE = "pairwise-pseudonym"
+__all__ = ["PURPOSE", "PairwisePseudonyms"]
 
 
 class PairwisePseudonyms:
@@ -43,11 +43,7 @@ class PairwisePseudonyms:
 
     def compute(self, member_id: str, brand_id: str) -> str:
         """The pseudonym of ``member_id`` for ``brand_id``, without recording it."""
-        brand = brand_id.encode()
-        # A length prefix keeps (brand, member) pairs unambiguous whatever the ids hold.
-        message = len(brand).to_bytes(2, "big") + brand + member_id.encode()
-        digest = hmac.new(self._key, message, hashlib.sha256).digest()
-        return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
+        return pairwise_pseudonym(self._key, member_id, brand_id)
 
     def pairwise_id(self, member_id: str, brand_id: str) -> str:
         """The pseudonym to give ``brand_id`` for ``member_id``, recorded so it resolves.

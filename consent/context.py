@@ -19,13 +19,15 @@ from vault.home import Vault, VaultHome
 from .decision import DecisionPoint
 from .grants import ConsentService, GrantObserver
 from .ledger import Ledger, open_ledger
+from .pseudonyms import pairwise_key, pairwise_pseudonym
 from .receipts import DEFAULT_CONTROLLER, ReceiptSigner
 from .storage import require_current
 from .terms import AgreementService, TermsService
 
 
 def member_principal(vault: Vault, member_id: str) -> str:
-    """The pseudonym that stands for a member in receipts, agreements and the ledger."""
+    """The pseudonym that stands for a member in the ledger: the same whatever the brand, so
+    never in anything a brand receives (those carry :meth:`Consent.brand_subject`)."""
     return "member:" + vault.pseudonyms.subject(member_id)[:32]
 
 
@@ -41,8 +43,18 @@ class Consent:
     _closed: bool = field(default=False, repr=False)
 
     def principal(self, member_id: str) -> str:
-        """The pseudonym that stands for a member in receipts, agreements and the ledger."""
+        """The pseudonym that stands for a member inside the vault: the ledger, and the
+        member's own pages. Never handed to a brand (:meth:`brand_subject` is)."""
         return member_principal(self.vault, member_id)
+
+    def brand_subject(self, member_id: str, brand_id: str) -> str:
+        """How a member is named in what ``brand_id`` receives: receipts, agreement records
+        (consent/pseudonyms.py); the same id as the brand API's ``subject``."""
+        return pairwise_pseudonym(self._pairwise_key, member_id, brand_id)
+
+    @cached_property
+    def _pairwise_key(self) -> bytes:
+        return pairwise_key(self.vault.master)
 
     @cached_property
     def terms(self) -> TermsService:
@@ -53,13 +65,15 @@ class Consent:
     def agreements(self) -> AgreementService:
         return AgreementService(database=self.vault.data, terms=self.terms,
                                 clock=self.vault.clock, signer=self._sign_record,
-                                principal=self.principal, ledger=self.ledger)
+                                principal=self.principal, brand_subject=self.brand_subject,
+                                ledger=self.ledger)
 
     @cached_property
     def grants(self) -> ConsentService:
         return ConsentService(database=self.vault.data, terms=self.terms,
                               agreements=self.agreements, receipts=self.signer,
                               ledger=self.ledger, principal=self.principal,
+                              brand_subject=self.brand_subject,
                               clock=self.vault.clock, observers=self.observers)
 
     @cached_property

@@ -79,14 +79,15 @@ class ReceiptIssuer(Protocol):
 class ConsentService:
     def __init__(self, *, database: Database, terms: TermsService,
                  agreements: AgreementService, receipts: ReceiptIssuer, ledger: EventLog,
-                 principal: Callable[[str], str], clock: Clock,
-                 observers: Sequence[GrantObserver] = ()) -> None:
+                 principal: Callable[[str], str], brand_subject: Callable[[str, str], str],
+                 clock: Clock, observers: Sequence[GrantObserver] = ()) -> None:
         self._db = database
         self._terms = terms
         self._agreements = agreements
         self._receipts = receipts
         self._ledger = ledger
-        self.principal = principal
+        self.principal = principal              # the member in the ledger
+        self._brand_subject = brand_subject     # (member, brand) -> the member in receipts
         self._clock = clock
         # Read at each event, so observers appended to the caller's list later are told too.
         self._observers = observers
@@ -267,7 +268,9 @@ class ConsentService:
         brand = self._db.one("SELECT name FROM brands WHERE id = ?", (grant.brand_id,))
         receipt_id = str(uuid.uuid4())   # Kantara: consentReceiptID is a UUID
         document = self._receipts.build(grant, event, at=now,
-                                        principal_id=self.principal(grant.member_id),
+                                        # the brand's pairwise id, never the ledger's
+                                        principal_id=self._brand_subject(grant.member_id,
+                                                                         grant.brand_id),
                                         brand_name=brand["name"] if brand else grant.brand_id,
                                         receipt_id=receipt_id)
         token = self._receipts.sign(document)

@@ -147,12 +147,14 @@ class AgreementService:
     """The MyTerms exchange between a member and a brand."""
 
     def __init__(self, *, database: Database, terms: TermsService, clock: Clock,
-                 signer: Signer, principal: Callable[[str], str], ledger: EventLog) -> None:
+                 signer: Signer, principal: Callable[[str], str],
+                 brand_subject: Callable[[str, str], str], ledger: EventLog) -> None:
         self._db = database
         self._terms = terms
         self._clock = clock
         self._signer = signer
-        self._principal = principal   # member id -> the pseudonym that goes in records
+        self._principal = principal   # member id -> the pseudonym in the ledger
+        self._brand_subject = brand_subject   # (member, brand) -> the member in the record
         self._ledger = ledger
 
     def proffer(self, member_id: str, brand_id: str) -> AgreementRecord:
@@ -246,7 +248,8 @@ class AgreementService:
         document = {
             "type": "ieee-7012-agreement",
             "agreement_id": record.id,
-            "first_party": self._principal(record.member_id),
+            # Both parties hold this record: the member is named as this brand knows them.
+            "first_party": self._brand_subject(record.member_id, record.brand_id),
             "second_party": record.brand_id,
             "term": {"code": term.code, "iri": term.iri, "summary": term.summary},
             "proffered": record.proffered,

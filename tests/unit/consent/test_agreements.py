@@ -176,7 +176,8 @@ def test_both_sides_hold_the_same_signed_record(consent: Consent, member: str,
     assert json.dumps(document, sort_keys=True, separators=(",", ":"),
                       ensure_ascii=False) == agreed.record           # canonical form
     assert document["agreement_id"] == offer.id
-    assert document["first_party"] == consent.principal(member)
+    assert document["first_party"] == consent.brand_subject(member, brand.id)
+    assert consent.principal(member) not in agreed.record      # the ledger's id stays inside
     assert document["second_party"] == brand.id
     assert document["term"]["code"] == "SD-BASE-ATP"
     assert member not in agreed.record and EMAIL not in agreed.record

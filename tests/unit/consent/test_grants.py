@@ -413,7 +413,11 @@ def test_receipts_validate_against_kantara_and_verify(
         document = consent.signer.verify(stored.token)
         assert [e.message for e in kantara.iter_errors(document)] == []
         assert document["consentReceiptID"] == stored.id
-        assert document["piiPrincipalId"] == consent.principal(member)
+        subject = consent.brand_subject(member, brand.id)
+        assert document["piiPrincipalId"] == subject
+        record = document["iso27560"]["dpv:hasRecordOfActivity"]
+        assert record["dpv:hasDataSubject"] == subject
+        assert consent.principal(member) not in json.dumps(document)
         assert document["services"][0]["service"] == "Data shared with Velo Bikes through vrmvault"
         record = document["iso27560"]["dpv:hasRecordOfActivity"]
         assert record["dct:identifier"] == stored.grant_id
