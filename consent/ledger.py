@@ -29,9 +29,13 @@ Invariants:
 - The ledger never signs two inconsistent checkpoints: before signing tree size ``n2`` it checks,
   with an RFC 9162 consistency proof built from the store, that the tree extends the last signed
   one, and that the stored root is the root it built while appending; otherwise it raises
-  InconsistentCheckpointError. A checkpoint is signed on demand (:meth:`Ledger.checkpoint`) and
-  after any write that leaves ``checkpoint_every`` or more entries unsigned; each signing is
-  itself recorded as a ``ledger:checkpoint:signed`` entry (so the next checkpoint covers it).
+  InconsistentCheckpointError. A checkpoint is signed on demand (:meth:`Ledger.checkpoint`),
+  after any write that leaves ``checkpoint_every`` or more entries unsigned, and on a clock
+  (:meth:`Ledger.checkpoint_if_due`, which ``vrmvault serve``'s keeper calls on every pass):
+  once the last checkpoint is ``interval`` seconds old and entries were appended since, so
+  recent entries are always provable (issue 12, item 8). Each signing is itself recorded as a
+  ``ledger:checkpoint:signed`` entry (so the next checkpoint covers it); that entry alone does
+  not make the tree "grown", or an idle ledger would sign forever.
 - Several processes (gunicorn workers, the CLI) append to one ledger. Each keeps the tree's
   frontier in memory but re-reads the ledger's size under the write lock before every append and
   catches up with what others appended (from the tail of the tree, each parent recomputed and
@@ -43,6 +47,7 @@ Invariants:
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import hashlib
 import hmac
 import json
@@ -88,6 +93,7 @@ LEDGER_FILE = "ledger.db"
 STORE_KEY_PURPOSE = "ledger-store"
 SIGNING_KEY_PURPOSE = "ledger-checkpoint"
 DEFAULT_CHECKPOINT_EVERY = 1000
+DEFAULT_CHECKPOINT_INTERVAL = 60            # seconds: the clock's bound on an unsigned entry
 PROGRESS_EVERY = 10_000
 # At most this many entries appended by others since this process last wrote: catch up from the
 # tail of the tree (Ledger._caught_up) rather than reading the whole frontier again.
@@ -192,6 +198,11 @@ class VerifyReport:
             raise LedgerIntegrityError(self.summary(), seq=self.bad_seq)
 
 
+def _seconds(utc: str) -> float:
+    """Unix seconds of an :func:`~consent.events.utc_time` string."""
+    return dt.datetime.fromisoformat(utc.replace("Z", "+00:00")).timestamp()
+
+
 def ledger_path(home: VaultHome) -> Path:
     return home.root / LEDGER_FILE
 
@@ -279,6 +290,19 @@ class Ledger:
         body = bytes(row[0])
         return LedgerEntry.from_body(body, leaf_hash(body))
 
+    def latest_by(self, actor: str, tag: EventTag) -> LedgerEntry | None:
+        """The newest entry of ``actor`` with ``tag``, or None. A scan of every body: for rare
+        look-ups only (did a resumed erasure write its entry before the crash?)."""
+        prefix = ('{"actor":' + json.dumps(actor) + ",").encode()
+        row = self.database.one(
+            "SELECT body FROM entries WHERE substr(body, 1, ?) = ? AND instr(body, ?) > 0"
+            " ORDER BY seq DESC LIMIT 1",
+            (len(prefix), prefix, ('"tag":' + json.dumps(tag.value) + ",").encode()))
+        if row is None:
+            return None
+        body = bytes(row[0])
+        return LedgerEntry.from_body(body, leaf_hash(body))
+
     def root(self, tree_size: int | None = None) -> bytes:
         """The RFC 9162 root of the first ``tree_size`` entries (default: all), from O(log n)
         stored subtree hashes."""
@@ -361,6 +385,30 @@ class Ledger:
         """Sign a checkpoint of the ledger as it is now (see the module invariants)."""
         with self._write():
             return self._sign_checkpoint()
+
+    def checkpoint_if_due(self, interval: float) -> Checkpoint | None:
+        """Sign a checkpoint if entries were appended since the last one (other than that
+        checkpoint's own record) and the last is ``interval`` seconds old or more, or if there
+        is none yet and the ledger holds entries. The new checkpoint, else None.
+
+        Cheap when nothing is due (two indexed reads, no write lock); decided again under the
+        write lock, so two keepers never sign twice for one interval."""
+        if not self._checkpoint_due(interval):
+            return None
+        with self._write():
+            if not self._checkpoint_due(interval):
+                return None
+            return self._sign_checkpoint()
+
+    def _checkpoint_due(self, interval: float) -> bool:
+        size = self.size
+        last = self.latest_checkpoint()
+        if last is None:
+            return size > 0
+        # The entry at seq == last.tree_size is that checkpoint's own ledger:checkpoint:signed.
+        if size <= last.tree_size + 1:
+            return False
+        return self._clock() - _seconds(last.signed_at) >= interval
 
     # -- verifying ------------------------------------------------------------------------
     def verify(self, progress: Callable[[int], None] | None = None) -> VerifyReport:

@@ -1,10 +1,25 @@
-"""Erasure (GDPR Art. 17): crypto-shredding plus deletion.
+"""Erasure (GDPR Art. 17): crypto-shredding plus deletion, resumable after a crash.
 
-Order matters and is the invariant: first the member's data key is destroyed (committed and
-checkpointed out of the key store's WAL), then their rows are deleted in one transaction. A crash
-between the two leaves rows nobody can decrypt, never a readable member. An erasure leaves one
-pseudonymous record (a keyed hash of the member id, the time and a count), for the ledger, and the
-key store keeps the erasure list so a restored backup has it re-applied.
+An erasure is a sequence of idempotent steps, recorded first so that it is finished whatever
+step a crash stopped it at (issue 12, item 10):
+
+0. :meth:`ErasureService.begin` (the member confirmed): in one data-store transaction, an
+   ``erasure_intents`` row (member id, the erasure's time) is written, every session of the
+   member is deleted and the member's login lookup is cut (their blind index replaced by a
+   random value): from this commit on the member cannot act, though nothing is destroyed yet.
+1. :meth:`destroy_key`: the member's data key is deleted (committed and checkpointed out of the
+   key store's WAL) and the erasure listed in the key store. Repeating it changes nothing.
+2. :meth:`delete_rows`: the member's rows are deleted in one transaction, with the
+   ``before_delete`` hooks, and a pseudonymous record of the erasure is kept (a keyed hash of
+   the member id, the time and a count). Skipped once the member's row is gone and the record
+   exists, so the hooks never run twice.
+3. The caller's own steps (the web layer writes the ledger entry, checking first whether a
+   resumed erasure wrote it already), then :meth:`done` deletes the intent.
+
+:meth:`pending` lists the erasures begun and not done: ``vrmvault serve`` and ``init`` finish
+them at start, and the running keeper on every pass. Order is the invariant: the key is gone
+before any row is, so a crash between the two leaves rows nobody can decrypt, never a readable
+member. The key store keeps the erasure list so a restored backup has it re-applied.
 
 ``before_delete`` hooks (``hook(member_id, erased_at)``) run inside the deletion's transaction,
 before the first DELETE, while the member's rows can still be read: what they write (the brand
@@ -15,6 +30,7 @@ is not a new one.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
@@ -38,6 +54,14 @@ class ErasureReport:
     key_destroyed: bool
 
 
+@dataclass(frozen=True)
+class PendingErasure:
+    """An erasure begun (confirmed) and not yet done."""
+
+    member_id: str
+    erased_at: int
+
+
 BeforeDelete = Callable[[str, int], None]
 
 
@@ -52,15 +76,44 @@ class ErasureService:
         self._clock = clock
         self.before_delete: list[BeforeDelete] = list(before_delete)
 
-    def erase(self, member_id: str) -> ErasureReport:
-        now = int(self._clock())
-        key_destroyed = self._keys.destroy(member_id, erased_at=now)
-        rows = self.delete_rows(member_id, erased_at=now)
-        return ErasureReport(self._pseudonyms.subject(member_id), now, rows, key_destroyed)
+    # -- the steps ----------------------------------------------------------------------------
+    def begin(self, member_id: str) -> PendingErasure:
+        """Step 0: record the erasure and stop the member acting (see the module docstring).
+        Idempotent: an erasure begun already keeps its time."""
+        with self._db.transaction():
+            self._db.execute(
+                "INSERT OR IGNORE INTO erasure_intents (member_id, erased_at) VALUES (?, ?)",
+                (member_id, int(self._clock())))
+            self._db.execute("DELETE FROM web_sessions WHERE member_id = ?", (member_id,))
+            # No sign-in finds the member any more: a random blind index matches no address.
+            self._db.execute("UPDATE members SET email_index = ? WHERE id = ?",
+                             (os.urandom(32), member_id))
+            row = self._db.one("SELECT erased_at FROM erasure_intents WHERE member_id = ?",
+                               (member_id,))
+        return PendingErasure(member_id, int(row["erased_at"]))
+
+    def destroy_key(self, pending: PendingErasure) -> bool:
+        """Step 1: crypto-shred (idempotent); True if this erasure destroyed a key, now or in
+        a run that a crash cut short (the erasure list keeps the time of the first)."""
+        if self._keys.destroy(pending.member_id, erased_at=pending.erased_at):
+            return True
+        listed = self._keys.database.one(
+            "SELECT erased_at FROM erased_members WHERE member_id = ?", (pending.member_id,))
+        return listed is not None and int(listed["erased_at"]) == pending.erased_at
 
     def delete_rows(self, member_id: str, *, erased_at: int) -> int:
-        """Delete every row of ``member_id`` and record the erasure (also used by restore)."""
+        """Step 2: delete every row of ``member_id`` and record the erasure (also used by
+        restore). A second call for an erasure already recorded deletes nothing and runs no
+        hook; it returns the rows that erasure deleted if it is the same erasure (same time: a
+        resumed one), else 0."""
+        subject = self._pseudonyms.subject(member_id)
         with self._db.transaction():
+            if self._db.one("SELECT 1 FROM members WHERE id = ?", (member_id,)) is None:
+                done = self._db.one(
+                    "SELECT erased_at, rows_deleted FROM erasures WHERE subject = ?", (subject,))
+                if done is not None:
+                    same = int(done["erased_at"]) == erased_at
+                    return int(done["rows_deleted"]) if same else 0
             for hook in self.before_delete:
                 hook(member_id, erased_at)
             rows = 0
@@ -70,10 +123,40 @@ class ErasureService:
             self._db.execute(
                 "INSERT OR IGNORE INTO erasures (subject, erased_at, rows_deleted)"
                 " VALUES (?, ?, ?)",
-                (self._pseudonyms.subject(member_id), erased_at, rows),
+                (subject, erased_at, rows),
             )
         self._db.checkpoint()
         return rows
+
+    def done(self, pending: PendingErasure) -> None:
+        """The last step: the erasure is complete; forget the intent."""
+        with self._db.transaction():
+            self._db.execute("DELETE FROM erasure_intents WHERE member_id = ?",
+                             (pending.member_id,))
+
+    # -- all of it --------------------------------------------------------------------------------
+    def erase(self, member_id: str) -> ErasureReport:
+        """Steps 0 to 2 at once, then done: for callers with no steps of their own."""
+        pending = self.begin(member_id)
+        report = self.carry_out(pending)
+        self.done(pending)
+        return report
+
+    def carry_out(self, pending: PendingErasure) -> ErasureReport:
+        """Steps 1 and 2 for an erasure begun, whichever of them ran before."""
+        key_destroyed = self.destroy_key(pending)
+        rows = self.delete_rows(pending.member_id, erased_at=pending.erased_at)
+        return ErasureReport(self._pseudonyms.subject(pending.member_id), pending.erased_at,
+                             rows, key_destroyed)
+
+    def pending(self) -> list[PendingErasure]:
+        """The erasures begun and not done, oldest first."""
+        return [PendingErasure(row["member_id"], int(row["erased_at"])) for row in self._db.all(
+            "SELECT member_id, erased_at FROM erasure_intents ORDER BY erased_at, member_id")]
+
+    def is_pending(self, member_id: str) -> bool:
+        return self._db.one("SELECT 1 FROM erasure_intents WHERE member_id = ?",
+                            (member_id,)) is not None
 
     def erased_count(self) -> int:
         return self._db.one("SELECT count(*) FROM erasures")[0]

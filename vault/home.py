@@ -191,13 +191,14 @@ def _vault(data: Database, keys: Database, master: MasterKey, *, clock: Clock,
     return vault
 
 
-@dataclass(frozen=True)
+@dataclass
 class InitReport:
     home: VaultHome
     created_key: bool
     created_store: bool
     migrations_applied: list[str]
     tightened: bool = False           # the home was open to others and is 0700 now
+    erasures_finished: int = 0        # erasures a crash had cut short, finished now
 
 
 @dataclass

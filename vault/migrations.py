@@ -152,6 +152,19 @@ DATA_MIGRATIONS: tuple[Migration, ...] = (
         CREATE INDEX members_by_role ON members (role) WHERE role <> 'member';
         """,
     ),
+    Migration(
+        5,
+        "erasure_intents",
+        # A confirmed erasure, recorded before any step of it (vault/erasure.py): finished at
+        # the next start or by the keeper whatever step a crash stopped it at. No foreign key:
+        # the row outlives the member's, and goes once the last step is done.
+        """
+        CREATE TABLE erasure_intents (
+            member_id   TEXT PRIMARY KEY,
+            erased_at   INTEGER NOT NULL
+        ) WITHOUT ROWID;
+        """,
+    ),
 )
 
 KEY_MIGRATIONS: tuple[Migration, ...] = (

@@ -25,6 +25,7 @@ from vault.home import InitReport, VaultHome
 from .brand_cli import brand
 from .cli_errors import ReportingGroup
 from .config import from_environment, public_url_for_bind
+from .erasures import finish_pending_erasures
 from .ledger_cli import ledger
 from .officer_cli import officer
 from .webhook_cli import webhooks
@@ -66,6 +67,8 @@ def init(ctx: click.Context, demo_members: int | None) -> None:
         click.echo(f"Store in {home.root} is ready")
     if report.tightened:
         click.echo(f"  made {home.root} private (mode 0700): others could list it")
+    if report.erasures_finished:
+        click.echo(f"  finished {report.erasures_finished} erasures a stop had interrupted")
     if report.created_key:
         click.echo(f"  master key: {home.key_file} (mode 0600; keep a copy apart from backups)")
     elif os.environ.get("VRMVAULT_MASTER_KEY"):
@@ -85,7 +88,12 @@ def _initialise(home: VaultHome) -> InitReport:
         applied += token_storage.initialise(vault.data)
         applied += access_log.initialise(vault.data)
         applied += webhook_storage.initialise(vault.data)
-        open_consent(vault, home).close()
+        consent = open_consent(vault, home)
+        try:
+            # An erasure a crash cut short is finished before anything is served.
+            report.erasures_finished = finish_pending_erasures(vault, consent)
+        finally:
+            consent.close()
         # Made here, before any worker is forked: workers must not race to create it.
         open_rate_counts(home, vault.master).close()
     report.migrations_applied.extend(applied)
@@ -151,6 +159,8 @@ def serve(ctx: click.Context, host: str, port: int, workers: int | None) -> None
         raise click.ClickException(f"no store in {home.root}; run 'vrmvault init' first")
     if report.tightened:
         click.echo(f"made {home.root} private (mode 0700): others could list it")
+    if report.erasures_finished:
+        click.echo(f"finished {report.erasures_finished} erasures a stop had interrupted")
     for name in report.migrations_applied:
         click.echo(f"applied migration {name}")
     count = workers or os.cpu_count() or 2

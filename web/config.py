@@ -16,6 +16,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from brand_gateway.rate_limits import DEFAULT_LIMIT as DEFAULT_API_RATE_LIMIT
+from consent.ledger import DEFAULT_CHECKPOINT_INTERVAL
 from vault.home import SESSION_ABSOLUTE, SESSION_IDLE
 from vault.passwords import HashingCost
 
@@ -117,6 +118,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("VRMVAULT_API_RATE_LIMIT", _positive, DEFAULT_API_RATE_LIMIT,
             "Brand API requests per minute per OAuth client, counted across all workers; past"
             " it, 429 with Retry-After until the minute ends."),
+    Setting("VRMVAULT_CHECKPOINT_INTERVAL", _positive, DEFAULT_CHECKPOINT_INTERVAL,
+            "Seconds: once the last ledger checkpoint is this old and entries were added"
+            " since, the keeper of 'vrmvault serve' signs a new one."),
     Setting("VRMVAULT_WEBHOOK_ALLOW_LOOPBACK", _bool, False,
             "Let brands register loopback webhook URLs through the API (local testing only;"
             " the operator's 'vrmvault webhooks add' always may)."),

@@ -21,6 +21,8 @@ from vault.errors import StoreNotInitialisedError
 from vault.home import VaultHome
 
 from .cli_errors import ReportingGroup
+from .config import from_environment
+from .keeper import Keeper
 from .loops import run_every
 
 
@@ -86,7 +88,8 @@ def proof(ctx: click.Context, seq: int) -> None:
 
 @ledger.command()
 @click.option("--every", type=click.FloatRange(min=0.1), default=None,
-              help="Keep merging, every this many seconds, until stopped.")
+              help="Keep merging, every this many seconds, until stopped; also finish"
+                   " interrupted erasures and sign a checkpoint when one is due.")
 @click.option("--parent-pid", type=int, hidden=True,
               help="Exit once this process (vrmvault serve) is no longer the parent.")
 @click.pass_context
@@ -97,17 +100,17 @@ def merge(ctx: click.Context, every: float | None, parent_pid: int | None) -> No
             click.echo(f"Ledger: {opened.size} entries, every spooled read merged")
             return
         home: VaultHome = ctx.obj["home"]
-        spools = SpoolDirectory(home, home.master_key())
-
-        def one_pass() -> bool:
-            spools.merge_all(opened)
-            opened.end_use()
-            return False
-
-        # The last pass after the stop: the server stops its workers first, and what they
-        # spooled since the pass before goes in now, not at the next reader.
-        run_every(every, one_pass, name="ledger merge", parent=parent_pid, final_pass=True,
-                  announce=f"Merging spooled reads into the ledger every {every:g} s")
+        settings = ctx.find_root().obj.get("settings") or from_environment()
+        keeper = Keeper(home, home.master_key(), opened,
+                        checkpoint_interval=settings["VRMVAULT_CHECKPOINT_INTERVAL"])
+        try:
+            # The last pass after the stop: the server stops its workers first, and what they
+            # spooled since the pass before goes in now, not at the next reader.
+            run_every(every, keeper.one_pass, name="ledger merge", parent=parent_pid,
+                      final_pass=True,
+                      announce=f"Merging spooled reads into the ledger every {every:g} s")
+        finally:
+            keeper.close()
     click.echo("Ledger merging stopped", err=True)
 
 

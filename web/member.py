@@ -25,12 +25,12 @@ from flask import (
 )
 
 from brand_gateway.access_log import AccessLog
-from brand_gateway.observers import erasure_hook
 from consent.events import EventTag
 from vault.catalog import ATTRIBUTES, CATEGORY_LABELS, TOUCHPOINTS, Category, DataType
 from vault.errors import ConflictError, NotFoundError, ValidationError
 from vault.export import Disclosure
 
+from .erasures import finish_erasure
 from .forms import (
     MULTI_VALUE,
     CodeForm,
@@ -283,12 +283,10 @@ def delete_account() -> str | Response | tuple[str, int]:
         return render_template("delete.html", errors={
             "password": ["That is not your password."]}), 401
     consent = get_consent()
-    principal = consent.principal(g.member_id)
-    # Brands that knew the member are told (GDPR Art. 19) in the erasure's own transaction.
-    vault.erasure.before_delete.append(erasure_hook(vault.data, vault.master))
-    report = vault.erasure.erase(g.member_id)
-    consent.ledger.record_event(tag=EventTag.MEMBER_DATA_ERASED, actor=principal, details={
-        "subject": report.subject, "rows_deleted": report.rows_deleted,
-        "key_destroyed": report.key_destroyed})
+    # Recorded first, sessions ended and sign-in cut in that same commit; then every step,
+    # brands told (GDPR Art. 19) with the deletion. A crash on the way is finished at the
+    # next start or by the keeper (web/erasures.py).
+    pending = vault.erasure.begin(g.member_id)
+    finish_erasure(vault, consent, pending)
     end_session()
     return render_template("deleted.html")

@@ -502,3 +502,35 @@ def test_a_changed_checkpoint_root_column_is_found(tmp_path: Path) -> None:
 
     bad_seq, problem = _damaged(tmp_path, 5, tamper)
     assert bad_seq is None and "signed note" in problem
+
+
+# -- checkpoints on a clock (issue 12, item 8) ---------------------------------------------------
+def test_a_checkpoint_is_signed_once_the_last_is_older_than_the_interval(tmp_path: Path) -> None:
+    from vault.clock import FrozenClock
+
+    clock = FrozenClock()
+    home = VaultHome(tmp_path / "var")
+    master = MasterKey.generate()
+    with open_ledger(home, master, clock=clock, checkpoint_every=0) as opened:
+        assert opened.checkpoint_if_due(60) is None                   # empty: nothing to sign
+        opened.record_event(tag="consent:grant:given", actor="member:a")
+        first = opened.checkpoint_if_due(60)                          # none yet: sign at once
+        assert first is not None and first.tree_size == 1
+        # Its own ledger:checkpoint:signed entry is not growth: an idle ledger stays quiet.
+        clock.advance(3600)
+        assert opened.checkpoint_if_due(60) is None
+        opened.record_event(tag="consent:grant:given", actor="member:b")
+        assert opened.checkpoint_if_due(60).tree_size == 3            # last one is an hour old
+        opened.record_event(tag="consent:grant:given", actor="member:c")
+        clock.advance(30)
+        assert opened.checkpoint_if_due(60) is None                   # grew, but 30 s < 60 s
+        assert opened.checkpoint_if_due(30).tree_size == 5            # an interval of 30: due
+        opened.record_event(tag="consent:grant:given", actor="member:d")
+        clock.advance(59)
+        assert opened.checkpoint_if_due(60) is None
+        clock.advance(1)
+        latest = opened.checkpoint_if_due(60)
+        assert latest is not None and latest.tree_size == opened.size - 1 == 7
+        assert opened.prove_entry(latest.tree_size - 1).checkpoint == latest
+        assert [c.tree_size for c in opened.checkpoints()] == [1, 3, 5, 7]
+        assert opened.verify().ok

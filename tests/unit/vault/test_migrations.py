@@ -155,7 +155,7 @@ def test_migration_3_moves_feedback_to_integer_member_keys_without_losing_anythi
     applied = m.apply(Database.open(home.data_path, master.derive("data-store")),
                       m.DATA_MIGRATIONS)
 
-    assert [x.number for x in applied] == [3, 4]      # 4: member roles
+    assert [x.number for x in applied] == [3, 4, 5]   # 4: member roles, 5: erasure intents
     with home.open(clock=clock) as vault:
         for n, member in enumerate(members):
             entries = vault.feedback.for_member(member)
@@ -183,7 +183,7 @@ def test_migration_4_makes_every_existing_account_a_member(tmp_path):
 
     applied = migrations.apply(data, DATA_MIGRATIONS)
 
-    assert [m.name for m in applied] == ["member_roles"]
+    assert [m.name for m in applied] == ["member_roles", "erasure_intents"]
     assert [r["role"] for r in data.all("SELECT role FROM members ORDER BY num")] == [
         "member", "member"]
     with pytest.raises(ConstraintViolation):

@@ -1,0 +1,68 @@
+"""The ledger keeper: what ``vrmvault serve``'s background child does on every pass.
+
+``vrmvault ledger merge --every S`` (started by ``vrmvault serve``, web/server.py) runs
+:meth:`Keeper.one_pass` every S seconds (0.25 by default). A pass:
+
+1. merges the brand reads the web workers spooled into the ledger (consent/spool.py);
+2. finishes any erasure a crash left begun (web/erasures.py; one indexed read when none is);
+3. signs a ledger checkpoint when the tree grew since the last one and that one is
+   ``VRMVAULT_CHECKPOINT_INTERVAL`` seconds old (consent/ledger.py), so recent entries are
+   always provable, not only every thousand entries.
+
+The keeper keeps its own connections to the stores between passes (opened on the first pass)
+and keeps nothing read through them: each pass gets a fresh vault with an empty key cache.
+"""
+
+from __future__ import annotations
+
+from consent.context import Consent
+from consent.ledger import Ledger
+from consent.receipts import DEFAULT_CONTROLLER, ReceiptSigner
+from consent.spool import SpoolDirectory
+from vault.clock import Clock, system_clock
+from vault.home import VaultHome, VaultStores
+from vault.keys import MasterKey
+
+from .erasures import finish_pending_erasures
+
+
+class Keeper:
+    def __init__(self, home: VaultHome, master: MasterKey, ledger: Ledger, *,
+                 checkpoint_interval: float, clock: Clock = system_clock) -> None:
+        self.home = home
+        self.master = master
+        self.ledger = ledger
+        self.checkpoint_interval = checkpoint_interval
+        self.clock = clock
+        self.spools = SpoolDirectory(home, master)
+        self._stores: VaultStores | None = None
+        self._signer: ReceiptSigner | None = None
+
+    def one_pass(self) -> bool:
+        """One pass (see the module docstring); False: nothing waits for an immediate next."""
+        try:
+            self.spools.merge_all(self.ledger)
+            self.finish_erasures()
+            self.ledger.checkpoint_if_due(self.checkpoint_interval)
+        finally:
+            self.ledger.end_use()
+        return False
+
+    def finish_erasures(self) -> int:
+        if self._stores is None:
+            self._stores = VaultStores(self.home, self.master)
+        vault = self._stores.vault(clock=self.clock)
+        try:
+            if not vault.erasure.pending():
+                return 0
+            if self._signer is None:
+                self._signer = ReceiptSigner(self.master, controller=DEFAULT_CONTROLLER)
+            consent = Consent(vault, self.ledger, self._signer, owns_ledger=False)
+            return finish_pending_erasures(vault, consent)
+        finally:
+            vault.close()
+
+    def close(self) -> None:
+        if self._stores is not None:
+            self._stores.close()
+            self._stores = None
