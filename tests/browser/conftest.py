@@ -52,7 +52,7 @@ class LiveServer:
                 [VRMVAULT, "--home", str(self.home), "serve", "--port", str(self.port),
                  "--workers", "2"], stdout=log, stderr=subprocess.STDOUT, env=env,
             )
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 60     # a bound, not a wait: a loaded machine is slow
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 raise RuntimeError("server exited:\n" + self.log.read_text())
@@ -104,6 +104,6 @@ def server(live_home: VaultHome) -> Iterator[LiveServer]:
 def page(browser: Browser, server: LiveServer, tmp_path: Path) -> Iterator[Page]:
     context = browser.new_context(base_url=server.url, accept_downloads=True)
     opened = context.new_page()
-    opened.set_default_timeout(15_000)
+    opened.set_default_timeout(30_000)
     yield opened
     context.close()

@@ -47,8 +47,9 @@ DETAILS: list[dict[str, Any]] = [{"type": "vrmvault-member-data", "purpose": PUR
                                   "datatypes": ["given_name", "city", "country"]}]
 PROFILE = {"given_name": "Robin", "city": "Utrecht", "country": "NL"}
 UNTICKED = "country"
-# serve's delivery loop passes every 10 s (web.server.WEBHOOK_INTERVAL): two passes at most.
-DELIVERY_WAIT = 25.0
+# serve's delivery loop passes every 10 s (web.server.WEBHOOK_INTERVAL): two passes, with room
+# for a loaded machine (a bound on a wait for the delivery, never a sleep).
+DELIVERY_WAIT = 60.0
 
 
 # -- the brand's side -------------------------------------------------------------------------

@@ -91,7 +91,7 @@ class Script:
         for line in stream:  # type: ignore[attr-defined]
             self.lines.put(line.rstrip("\n"))
 
-    def expect(self, prefix: str, timeout: float = 20) -> str:
+    def expect(self, prefix: str, timeout: float = 60) -> str:
         while True:
             try:
                 line = self.lines.get(timeout=timeout)

@@ -1,5 +1,13 @@
 """``vrmvault serve``'s ledger keeper: a child process that merges the workers' spooled reads,
-started again if it dies, and gone with the server."""
+started again if it dies, and gone with the server.
+
+Deterministic by design (issue 12, item 9): no assertion rests on how the kernel spreads
+requests over gunicorn's workers or on how fast a loaded machine is. What is asserted is what
+the product guarantees whatever the distribution: every read in the ledger exactly once, and
+every spool's records merged exactly once (the spools' marks add up to the reads, whichever
+workers served them). Waits are bounded polls of a condition with generous deadlines, never
+sleeps that race.
+"""
 
 from __future__ import annotations
 
@@ -49,7 +57,7 @@ def _keepers(server: subprocess.Popen[bytes]) -> list[int]:
     return keepers
 
 
-def _wait_for(condition, seconds: float = 30.0, log: Path | None = None) -> None:
+def _wait_for(condition, seconds: float = 60.0, log: Path | None = None) -> None:
     deadline = time.monotonic() + seconds
     while not condition():
         assert time.monotonic() < deadline, log.read_text() if log else "timed out"
@@ -74,7 +82,10 @@ def test_the_keeper_merges_comes_back_when_killed_and_ends_with_the_server(
         with open_ledger(vault_home, master) as ledger:
             _wait_for(lambda: not SpoolDirectory(vault_home, master).pending(ledger),
                       log=log)
-            assert ledger.entry(ledger.size - 1).tag is EventTag.ACCESS_PROFILE_READ, \
+            # In the ledger (the keeper may have signed a checkpoint after it since).
+            reads = [ledger.entry(seq) for seq in range(ledger.size)
+                     if ledger.entry(seq).tag is EventTag.ACCESS_PROFILE_READ]
+            assert [e.details["member"] for e in reads] == ["member:" + "c" * 32], \
                 log.read_text()
         writer.close()
     finally:
@@ -100,17 +111,26 @@ def test_reads_through_two_workers_are_each_in_the_ledger_once(
     try:
         _wait_for(lambda: _answers(f"http://127.0.0.1:{port}/api/v1/openapi.json", {}) == 200,
                   log=log)
-        with ThreadPoolExecutor(4) as pool:      # at once, so both workers serve some
+        # Concurrent requests; how gunicorn spreads them over its 2 workers is the kernel's
+        # business (one worker may serve all of them on a loaded machine), so nothing below
+        # depends on it.
+        with ThreadPoolExecutor(4) as pool:
             statuses = list(pool.map(lambda _: _answers(url, issued.headers), range(200)))
         assert statuses == [200] * 200
         with open_ledger(vault_home, master) as ledger:
             _wait_for(lambda: not SpoolDirectory(vault_home, master).pending(ledger),
-                      seconds=10, log=log)
+                      log=log)
             reads = [ledger.entry(seq) for seq in range(ledger.size)
                      if ledger.entry(seq).tag is EventTag.ACCESS_PROFILE_READ]
             assert len(reads) == 200                   # every read, exactly once
             assert {tuple(e.details["fields"]) for e in reads} == {("given_name", "city")}
-            assert ledger.database.one("SELECT count(*) FROM spool_marks")[0] == 2
+            # Each worker's spool counts its records from 1 and is marked with the last one
+            # merged: the marks add up to the reads exactly when each spool was merged exactly
+            # once, whether one worker served them all or both shared them.
+            marks = [row[0] for row in ledger.database.all(
+                "SELECT merged_through FROM spool_marks")]
+            assert 1 <= len(marks) <= 2 and all(mark > 0 for mark in marks)
+            assert sum(marks) == 200
             assert ledger.verify().ok
     finally:
         server.send_signal(signal.SIGTERM)

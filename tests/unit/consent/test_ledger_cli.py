@@ -165,7 +165,7 @@ def test_the_merge_loop_keeps_merging_and_stops_on_sigterm(filled: VaultHome) ->
     loop = _merge_loop(filled, "0.1")
     try:
         writer = _spool_reads(filled, 5)
-        deadline = time.monotonic() + 10
+        deadline = time.monotonic() + 60
         with open_ledger(filled, filled.master_key({})) as opened:
             # The 5 reads, and the checkpoint the keeper's first pass signs (there was none).
             while opened.size < 36 and time.monotonic() < deadline:
@@ -182,7 +182,13 @@ def test_the_merge_loop_keeps_merging_and_stops_on_sigterm(filled: VaultHome) ->
 
 def test_the_merge_loop_merges_once_more_when_stopped(filled: VaultHome) -> None:
     loop = _merge_loop(filled, "600")
-    time.sleep(1.0)                           # its first pass (an empty one) is done by now
+    # Its first pass is done once it signed its checkpoint (the ledger had none): waited for,
+    # not slept on, so a loaded machine cannot let the reads below into that pass.
+    with open_ledger(filled, filled.master_key({})) as opened:
+        deadline = time.monotonic() + 60
+        while opened.latest_checkpoint() is None:
+            assert time.monotonic() < deadline, "the first pass never came"
+            time.sleep(0.05)
     writer = _spool_reads(filled, 2)          # the next pass is 10 minutes away
     writer.close()                            # as the server's workers, stopped first
     _stop(loop)

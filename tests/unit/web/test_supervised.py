@@ -21,7 +21,7 @@ def quick_looks(monkeypatch):
     monkeypatch.setattr(Supervised, "LOOK_EVERY", 0.02)
 
 
-def wait_for(condition, seconds: float = 15.0) -> None:
+def wait_for(condition, seconds: float = 60.0) -> None:
     deadline = time.monotonic() + seconds
     while not condition():
         assert time.monotonic() < deadline, "timed out"
