@@ -19,6 +19,7 @@ from __future__ import annotations
 import hmac
 import re
 import secrets
+from functools import lru_cache
 from urllib.parse import parse_qsl
 
 from authlib.oauth2.rfc6749.errors import InvalidRequestError
@@ -65,9 +66,16 @@ class UntrustedHostError(BadRequest):
 _HOST = re.compile(r"(\[[0-9a-f:.]+\]|[a-z0-9.-]+)(?::[0-9]{1,5})?")
 
 
+@lru_cache(maxsize=64)
+def host_allowed(host: str, public_url: str) -> bool:
+    """Whether a request naming ``host`` (a Host header value) is one for ``public_url``.
+    Cached: on the brand API's hot path this is one dictionary lookup per request."""
+    match = _HOST.fullmatch(host.lower())
+    return bool(match) and match.group(1) in trusted_hosts(public_url)
+
+
 def check_host() -> None:
-    match = _HOST.fullmatch(request.host.lower())
-    if match and match.group(1) in trusted_hosts(current_app.config["VRMVAULT_PUBLIC_URL"]):
+    if host_allowed(request.host, current_app.config["VRMVAULT_PUBLIC_URL"]):
         return
     if request.blueprint == "oauth":        # machine endpoints keep RFC 6749's error format
         raise InvalidRequestError(description="This server does not answer for that host.")
