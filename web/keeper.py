@@ -42,8 +42,11 @@ class Keeper:
         """One pass (see the module docstring); False: nothing waits for an immediate next."""
         try:
             self.spools.merge_all(self.ledger)
-            self.finish_erasures()
-            self.ledger.checkpoint_if_due(self.checkpoint_interval)
+            try:
+                self.finish_erasures()
+            finally:
+                # An erasure that keeps failing (reported by the loop) holds up no checkpoint.
+                self.ledger.checkpoint_if_due(self.checkpoint_interval)
         finally:
             self.ledger.end_use()
         return False

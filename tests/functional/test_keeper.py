@@ -6,6 +6,7 @@ from __future__ import annotations
 from consent.events import Event, EventTag
 from consent.ledger import open_ledger
 from consent.spool import SpoolDirectory
+from tests.conftest import GOOD_PASSWORD
 from vault.clock import FrozenClock
 from vault.home import Vault, VaultHome
 from web.keeper import Keeper
@@ -47,3 +48,31 @@ def test_a_pass_signs_a_checkpoint_when_the_tree_grew_and_the_last_is_old(
         finally:
             keeper.close()
     assert vault.erasure.pending() == []
+
+
+def test_an_erasure_that_fails_holds_up_no_checkpoint(vault_home: VaultHome, vault: Vault,
+                                                      monkeypatch) -> None:
+    clock = FrozenClock()
+    master = vault_home.master_key({})
+    member_id = vault.members.register("erin@example.org", GOOD_PASSWORD)
+    vault.erasure.begin(member_id)
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("the data store is unwell")
+
+    monkeypatch.setattr("web.keeper.finish_pending_erasures", broken)
+    with open_ledger(vault_home, master, clock=clock) as ledger:
+        spool_read(vault_home, 0)
+        keeper = Keeper(vault_home, master, ledger, checkpoint_interval=60, clock=clock)
+        try:
+            try:
+                keeper.one_pass()
+            except RuntimeError:
+                pass                               # the loop reports it and goes on
+            assert ledger.latest_checkpoint() is not None       # signed all the same
+            monkeypatch.undo()
+            keeper.one_pass()                      # the next pass finishes the erasure
+        finally:
+            keeper.close()
+    assert vault.erasure.pending() == []
+    assert vault.data.one("SELECT count(*) FROM members WHERE id = ?", (member_id,))[0] == 0
