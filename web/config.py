@@ -86,7 +86,7 @@ def trusted_hosts(url: str) -> frozenset[str]:
         loopback = host == "localhost" or ipaddress.ip_address(host).is_loopback
     except ValueError:
         loopback = False
-    # werkzeug compares the Host header's name with its brackets: "[::1]" for "[::1]:8000".
+    # A Host header names an IPv6 address in brackets: "[::1]" in "[::1]:8000".
     name = f"[{host}]" if ":" in host else host
     return frozenset({name} | (LOOPBACK_NAMES if loopback else set()))
 
