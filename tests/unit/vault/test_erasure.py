@@ -138,3 +138,33 @@ def test_erasing_twice_is_harmless(vault, clock, populate):
     again = vault.erasure.erase(alice)
     assert again.key_destroyed is False and again.rows_deleted == 0
     assert vault.erasure.erased_count() == 1
+
+
+# -- resumable (issue 12) -------------------------------------------------------------------------
+def test_begin_records_the_erasure_and_stops_the_member_acting(vault, clock, populate):
+    alice = populate("alice@example.org")
+    token = vault.sessions.create(member_id=alice, data={}, device="laptop")
+    pending = vault.erasure.begin(alice)
+    assert pending.member_id == alice and pending.erased_at == int(clock())
+    assert vault.erasure.pending() == [pending] and vault.erasure.is_pending(alice)
+    assert vault.sessions.load(token) is None                    # every session ended
+    with pytest.raises(AuthenticationError):                     # sign-in finds nobody
+        vault.members.authenticate("alice@example.org", GOOD_PASSWORD, client="c")
+    assert wrapped_key(vault, alice) is not None                 # nothing destroyed yet
+    clock.advance(5)
+    assert vault.erasure.begin(alice) == pending                 # begun once: its time kept
+
+
+def test_every_step_can_run_again_and_reports_what_the_erasure_did(vault, clock, populate):
+    alice = populate("alice@example.org")
+    pending = vault.erasure.begin(alice)
+    first = vault.erasure.carry_out(pending)
+    hooked = []
+    vault.erasure.before_delete.append(lambda member, at: hooked.append(member))
+    clock.advance(60)                                            # resumed after a restart
+    again = vault.erasure.carry_out(pending)
+    assert again == first and first.key_destroyed and first.rows_deleted == 5
+    assert hooked == []                                          # the hooks ran once, before
+    assert vault.erasure.erased_count() == 1
+    vault.erasure.done(pending)
+    assert vault.erasure.pending() == []
