@@ -67,6 +67,7 @@ from .authorizations import (
     AuthorizationCode,
     AuthorizationStore,
     Family,
+    FamilyEnd,
     new_secret,
 )
 from .clients import SCOPES, ClientRegistry, OAuthClient
@@ -405,7 +406,8 @@ class GatewayRevocationEndpoint(RevocationEndpoint):  # type: ignore[misc]
     def revoke_token(self, token: Any, request: Any) -> None:
         if isinstance(token, GatewayRefreshToken):
             # RFC 7009 sec. 2.1: revoking a refresh token ends the grant's access tokens too.
-            services().authorizations.revoke_family(token.family.id, "revoked by the client")
+            services().authorizations.revoke_family(token.family.id,
+                                                    FamilyEnd.REVOKED_BY_CLIENT)
         else:
             services().tokens.revoke(token.record)
 

@@ -10,13 +10,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from consent.grants import GrantObserver
-from consent.model import Grant, GrantEvent
+from consent.grants import ConsentService, GrantObserver
+from consent.model import AccessEnd, Grant, GrantEvent
 from vault.keys import MasterKey
 from vault.storage import Database
 
 from . import webhook_storage
-from .authorizations import AuthorizationStore
+from .authorizations import AuthorizationStore, Family, FamilyEnd, FamilyEndHook
 from .pseudonyms import PairwisePseudonyms
 from .webhooks import NOTIFIED_GRANT_EVENTS, enqueue_grant_event, enqueue_member_erased
 
@@ -24,20 +24,54 @@ from .webhooks import NOTIFIED_GRANT_EVENTS, enqueue_grant_event, enqueue_member
 def grant_observer(database: Database, master: MasterKey) -> GrantObserver:
     """The gateway's observer of grant events.
 
-    A withdrawn or expired grant revokes every token family carrying it, so the brand's very
-    next call fails with 401 (and its refresh tokens are dead too), and queues a signed webhook
-    to each live endpoint of the grant's brand (GDPR Art. 19)."""
+    A withdrawn, expired or released grant revokes every token family carrying it, so the
+    brand's very next call fails with 401 (and its refresh tokens are dead too); a replaced one
+    revokes each family that carries no other live grant (the decision point denies the
+    replaced grant itself at once). Each ending queues a signed webhook to each live endpoint
+    of the grant's brand (GDPR Art. 19)."""
     pseudonyms = PairwisePseudonyms.from_master(database=database, master=master)
 
+    def live(grant_id: str, now: int) -> bool:
+        return database.one("SELECT 1 FROM grants WHERE id = ? AND status = 'active'"
+                            " AND ends_at > ?", (grant_id, now)) is not None
+
     def observe(grant: Grant, event: GrantEvent, now: int) -> None:
-        if event in (GrantEvent.WITHDRAWN, GrantEvent.EXPIRED):
-            AuthorizationStore(database=database, clock=lambda: now).revoke_for_grant(
-                grant.id, f"grant {event.value}")
+        store = AuthorizationStore(database=database, clock=lambda: now)
+        if event in _ENDING:
+            store.revoke_for_grant(grant.id, _ENDING[event])
+        elif event is GrantEvent.REPLACED:
+            store.revoke_for_grant(grant.id, FamilyEnd.GRANT_REPLACED,
+                                   unless_live=lambda other: live(other, now))
         if event in NOTIFIED_GRANT_EVENTS:
             webhook_storage.require_current(database)
             enqueue_grant_event(database, pseudonyms, grant, event, now)
 
     return observe
+
+
+_ENDING = {GrantEvent.WITHDRAWN: FamilyEnd.GRANT_WITHDRAWN,
+           GrantEvent.EXPIRED: FamilyEnd.GRANT_EXPIRED,
+           GrantEvent.RELEASED: FamilyEnd.GRANT_RELEASED}
+#: A brand-side end of an authorization, as the consent layer names it.
+_ACCESS_END = {FamilyEnd.CODE_REPLAY: AccessEnd.CODE_REPLAY,
+               FamilyEnd.REFRESH_REPLAY: AccessEnd.REFRESH_REPLAY,
+               FamilyEnd.REVOKED_BY_CLIENT: AccessEnd.REVOKED_BY_BRAND,
+               FamilyEnd.CLIENT_DISABLED: AccessEnd.CLIENT_DISABLED,
+               FamilyEnd.EXPIRED: AccessEnd.EXPIRED}
+
+
+def family_end_hook(grants: ConsentService, database: Database) -> FamilyEndHook:
+    """The :class:`AuthorizationStore` hook that records a brand-side end of an authorization
+    on each grant it carried (:meth:`ConsentService.end_access`: the receipt and the ledger
+    entry; this module's grant observer then queues ``authorization.ended``), in the
+    revocation's transaction. A grant already ended (withdrawn, expired, replaced) is left as
+    it is: its own ending was recorded when it happened."""
+    def on_end(family: Family, reason: FamilyEnd, now: int) -> None:
+        for row in database.all("SELECT grant_id FROM oauth_family_grants WHERE family_id = ?"
+                                " ORDER BY grant_id", (family.id,)):
+            grants.end_access(row["grant_id"], _ACCESS_END[reason])
+
+    return on_end
 
 
 def erasure_hook(database: Database, master: MasterKey) -> Callable[[str, int], None]:

@@ -81,6 +81,25 @@ CONSENT_MIGRATIONS: tuple[Migration, ...] = (
         CREATE INDEX receipts_by_member ON receipts (member_id, created_at);
         """,
     ),
+    Migration(
+        2,
+        "grant_endings",
+        # Issue 12: every way a grant or the brand's access under it ends is recorded. The
+        # status column keeps its CHECK (SQLite cannot change one without rebuilding a table
+        # others reference): a consent ended by an act is 'withdrawn' there, ``withdrawn_at``
+        # says when, and ``ended_by`` whose act it was (NULL: the member's). The model reads
+        # them as GrantStatus WITHDRAWN / RELEASED / REPLACED. ``access_ended`` records why the
+        # brand's access ended while the consent stands (consent.model.AccessEnd).
+        """
+        ALTER TABLE grants ADD COLUMN ended_by TEXT
+            CHECK (ended_by IS NULL OR ended_by IN ('brand', 'replacement'));
+        ALTER TABLE grants ADD COLUMN replaced_by TEXT;
+        ALTER TABLE grants ADD COLUMN access_ended_at INTEGER;
+        ALTER TABLE grants ADD COLUMN access_ended TEXT;
+        CREATE INDEX grants_live_by_purpose ON grants (member_id, brand_id, purpose)
+            WHERE status = 'active';
+        """,
+    ),
 )
 
 

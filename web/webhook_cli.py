@@ -34,6 +34,7 @@ from vault.home import Vault, VaultHome
 from vault.keys import MasterKey
 
 from .cli_errors import ReportingGroup
+from .endings import record_endings
 from .loops import run_every
 
 DEFAULT_INTERVAL = 10.0
@@ -186,6 +187,13 @@ def deliver(ctx: click.Context, once: bool, interval: float, limit: int,
         click.echo(f"Webhooks: {_pass(home, master, limit).summary()}")
         return
     def one_pass() -> bool:
+        # Endings no request makes (grants and authorizations past their end) are recorded
+        # first, so the webhooks they queue leave in this very pass (web/endings.py).
+        with _vault(home, master) as vault:
+            endings = record_endings(vault, home)
+        if endings.grants_expired or endings.authorizations_expired:
+            click.echo(f"Recorded the expiry of {endings.grants_expired} grants and the end "
+                       f"of {endings.authorizations_expired} authorizations")
         report = _pass(home, master, limit)
         if report.attempted:
             click.echo(f"Webhooks: {report.summary()}")
