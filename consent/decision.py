@@ -179,12 +179,6 @@ class DecisionPoint:
         return self.policy(member_id, brand_id).decide(purpose, field, mode, at)
 
 
-#: The stored (status, ended_by) of a grant -> its status (consent/storage.py migration 2).
-_STATUS = {("active", None): GrantStatus.ACTIVE, ("withdrawn", None): GrantStatus.WITHDRAWN,
-           ("withdrawn", "brand"): GrantStatus.RELEASED,
-           ("withdrawn", "replacement"): GrantStatus.REPLACED}
-
-
 def grant_from_row(row: Any) -> Grant:
     fields = frozenset(json.loads(row["fields"]))
     access_ended = row["access_ended"]
@@ -192,7 +186,7 @@ def grant_from_row(row: Any) -> Grant:
         row["id"], row["member_id"], row["brand_id"], row["purpose"], fields, Mode(row["mode"]),
         row["starts_at"], row["ends_at"], row["retention_days"], bool(row["onward_sharing"]),
         row["third_party"], row["jurisdiction"], row["collection_method"], row["agreement"],
-        row["terms_version"], _STATUS[row["status"], row["ended_by"]], row["withdrawn_at"],
+        row["terms_version"], GrantStatus(row["status"]), row["withdrawn_at"],
         row["version"], row["created_at"], row["updated_at"], expand(fields),
         row["access_ended_at"], None if access_ended is None else AccessEnd(access_ended),
         row["replaced_by"],

@@ -198,7 +198,7 @@ class ConsentService:
              collection_method, agreed, self._terms.get(member_id).version, now, now))
         for old_id in earlier:
             self._db.execute(
-                "UPDATE grants SET status = 'withdrawn', ended_by = 'replacement',"
+                "UPDATE grants SET status = 'replaced',"
                 " replaced_by = ?, withdrawn_at = ?, updated_at = ?, version = version + 1"
                 " WHERE id = ?", (grant_id, now, now, old_id))
             self._issue(self.get(member_id, old_id), GrantEvent.REPLACED, now,
@@ -263,7 +263,7 @@ class ConsentService:
                 return None
             if cause is AccessEnd.REVOKED_BY_BRAND:
                 self._db.execute(
-                    "UPDATE grants SET status = 'withdrawn', ended_by = 'brand',"
+                    "UPDATE grants SET status = 'released',"
                     " withdrawn_at = ?, access_ended_at = ?, access_ended = ?, updated_at = ?,"
                     " version = version + 1 WHERE id = ?",
                     (now, now, cause.value, now, grant_id))

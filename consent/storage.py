@@ -84,21 +84,60 @@ CONSENT_MIGRATIONS: tuple[Migration, ...] = (
     Migration(
         2,
         "grant_endings",
-        # Issue 12: every way a grant or the brand's access under it ends is recorded. The
-        # status column keeps its CHECK (SQLite cannot change one without rebuilding a table
-        # others reference): a consent ended by an act is 'withdrawn' there, ``withdrawn_at``
-        # says when, and ``ended_by`` whose act it was (NULL: the member's). The model reads
-        # them as GrantStatus WITHDRAWN / RELEASED / REPLACED. ``access_ended`` records why the
-        # brand's access ended while the consent stands (consent.model.AccessEnd).
+        # Issue 12: every way a grant or the brand's access under it ends is recorded.
+        # Rebuilds ``grants`` (SQLite cannot change a CHECK in place) so that ``status`` holds
+        # every state of the consent: 'released' (the brand gave it up) and 'replaced' (a newer
+        # grant for the same brand and purpose took its place, ``replaced_by``) besides
+        # 'active' and 'withdrawn'; ``withdrawn_at`` is when an act ended it, whoever's.
+        # ``access_ended`` records why the brand's access ended while the consent stands
+        # (consent.model.AccessEnd). ``oauth_family_grants`` references grants by name and
+        # keeps doing so.
         """
-        ALTER TABLE grants ADD COLUMN ended_by TEXT
-            CHECK (ended_by IS NULL OR ended_by IN ('brand', 'replacement'));
-        ALTER TABLE grants ADD COLUMN replaced_by TEXT;
-        ALTER TABLE grants ADD COLUMN access_ended_at INTEGER;
-        ALTER TABLE grants ADD COLUMN access_ended TEXT;
-        CREATE INDEX grants_live_by_purpose ON grants (member_id, brand_id, purpose)
-            WHERE status = 'active';
+        CREATE TABLE grants_new (
+            id                TEXT PRIMARY KEY,
+            member_id         TEXT NOT NULL REFERENCES members(id) ON DELETE CASCADE,
+            brand_id          TEXT NOT NULL REFERENCES brands(id),
+            purpose           TEXT NOT NULL,
+            fields            TEXT NOT NULL,
+            mode              TEXT NOT NULL CHECK (mode IN ('individual', 'aggregate')),
+            starts_at         INTEGER NOT NULL,
+            ends_at           INTEGER NOT NULL,
+            retention_days    INTEGER NOT NULL,
+            onward_sharing    INTEGER NOT NULL,
+            third_party       TEXT,
+            jurisdiction      TEXT NOT NULL,
+            collection_method TEXT NOT NULL,
+            agreement         TEXT NOT NULL,
+            terms_version     INTEGER NOT NULL,
+            status            TEXT NOT NULL
+                              CHECK (status IN ('active', 'withdrawn', 'released', 'replaced')),
+            withdrawn_at      INTEGER,
+            expiry_recorded   INTEGER NOT NULL DEFAULT 0,
+            version           INTEGER NOT NULL,
+            created_at        INTEGER NOT NULL,
+            updated_at        INTEGER NOT NULL,
+            replaced_by       TEXT,
+            access_ended_at   INTEGER,
+            access_ended      TEXT CHECK (access_ended IS NULL OR access_ended IN (
+                                  'code-replay', 'refresh-replay', 'client-disabled',
+                                  'authorization-expired', 'revoked-by-brand'))
+        );
+        INSERT INTO grants_new (id, member_id, brand_id, purpose, fields, mode, starts_at,
+                                ends_at, retention_days, onward_sharing, third_party,
+                                jurisdiction, collection_method, agreement, terms_version,
+                                status, withdrawn_at, expiry_recorded, version, created_at,
+                                updated_at)
+            SELECT id, member_id, brand_id, purpose, fields, mode, starts_at, ends_at,
+                   retention_days, onward_sharing, third_party, jurisdiction,
+                   collection_method, agreement, terms_version, status, withdrawn_at,
+                   expiry_recorded, version, created_at, updated_at
+            FROM grants;
+        DROP TABLE grants;
+        ALTER TABLE grants_new RENAME TO grants;
+        CREATE INDEX grants_by_member_brand ON grants (member_id, brand_id);
+        CREATE INDEX grants_by_end ON grants (ends_at) WHERE status = 'active';
         """,
+        rebuilds_tables=True,
     ),
 )
 

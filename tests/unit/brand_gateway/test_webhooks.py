@@ -214,12 +214,13 @@ def test_the_tables_are_a_layer_of_their_own(tmp_path: Path) -> None:
             webhook_storage.require_current(opened.data)
         with pytest.raises(StoreError):
             erasure_hook(opened.data, opened.master)      # refused before anything happens
-        assert webhook_storage.initialise(opened.data) == ["webhook_endpoints_outbox_attempts"]
+        assert webhook_storage.initialise(opened.data) == ["webhook_endpoints_outbox_attempts",
+                                                           "outbox_authorization_ended"]
         assert webhook_storage.initialise(opened.data) == []
         webhook_storage.require_current(opened.data)
         assert [tuple(r) for r in opened.data.all(
             "SELECT number, name FROM gateway_webhook_migrations")] == [
-            (1, "webhook_endpoints_outbox_attempts")]
+            (1, "webhook_endpoints_outbox_attempts"), (2, "outbox_authorization_ended")]
 
 
 # -- endpoints ------------------------------------------------------------------------------------

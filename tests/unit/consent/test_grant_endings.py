@@ -5,16 +5,22 @@ transition on an injected clock."""
 from __future__ import annotations
 
 from dataclasses import replace
+from pathlib import Path
 
 import pytest
 
+from consent import storage as consent_storage
 from consent.context import Consent
+from consent.decision import grant_from_row
 from consent.events import EventTag
 from consent.grants import DAY
 from consent.model import AccessEnd, Grant, GrantEvent, GrantState, GrantStatus, Mode
+from tests.conftest import GOOD_PASSWORD
 from vault.brands import Brand
 from vault.clock import FrozenClock
 from vault.errors import ValidationError
+from vault.home import VaultHome
+from vault.migrations import apply
 
 from .conftest import Sharing
 from .test_receipts import authlib_verify
@@ -197,3 +203,29 @@ def test_the_state_of_a_grant_follows_its_fields() -> None:
     ]
     for grant, at, state in cases:
         assert grant.state(at) is state, (grant, at)
+
+
+def test_the_grant_endings_migration_keeps_every_grant(tmp_path: Path) -> None:
+    """Consent migration 2 rebuilds ``grants``: rows written under migration 1 survive whole,
+    and the new states fit."""
+    home = VaultHome(tmp_path / "var")
+    home.initialise({})
+    with home.open() as opened:
+        apply(opened.data, consent_storage.CONSENT_MIGRATIONS[:1], table=consent_storage.TABLE)
+        member_id = opened.members.register("old@example.org", GOOD_PASSWORD)
+        brand = opened.brands.add("Velo Bikes", ("bikes",))
+        opened.data.execute(
+            "INSERT INTO grants (id, member_id, brand_id, purpose, fields, mode, starts_at,"
+            " ends_at, retention_days, onward_sharing, jurisdiction, collection_method,"
+            " agreement, terms_version, status, withdrawn_at, version, created_at, updated_at)"
+            " VALUES ('grant_old', ?, ?, 'dpv:Personalisation', '[\"given_name\"]',"
+            " 'individual', 1, 2, 30, 0, 'EU', 'test', 'SD-BASE', 1, 'withdrawn', 2, 2, 1, 2)",
+            (member_id, brand.id))
+        assert consent_storage.initialise(opened.data) == ["grant_endings"]
+        grant = grant_from_row(opened.data.one("SELECT * FROM grants"))
+        assert (grant.id, grant.status, grant.withdrawn_at, grant.version) == (
+            "grant_old", GrantStatus.WITHDRAWN, 2, 2)
+        assert grant.access_ended is None and grant.replaced_by is None
+        opened.data.execute("UPDATE grants SET status = 'replaced', replaced_by = 'grant_new'")
+        with pytest.raises(Exception, match="CHECK"):
+            opened.data.execute("UPDATE grants SET access_ended = 'bogus'")
