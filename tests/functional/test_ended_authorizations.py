@@ -33,23 +33,24 @@ from web.cli import main
 from web.endings import record_endings
 from web.vaults import get_consent
 
+from . import test_authorization_code_flow as flow
 from .pages import text_of
-from .test_authorization_code_flow import (  # noqa: F401  (fixtures)
+from .test_authorization_code_flow import (
     DETAIL_TYPE,
     EMAIL,
     Brand,
     Endpoints,
     Issued,
     assert_api_refuses,
-    endpoints,
     grants_of,
     issue,
-    member,
     receipts_of,
-    register,
-    registry,
-    velo,
 )
+
+# The code flow's fixtures: its brand "Velo", its member (signed in on ``client``, terms set),
+# the brand's endpoints.
+registry, register, velo = flow.registry, flow.register, flow.velo
+member, endpoints = flow.member, flow.endpoints
 
 with warnings.catch_warnings():     # authlib.jose warns that it is deprecated in favour of joserfc
     warnings.simplefilter("ignore", authlib.deprecate.AuthlibDeprecationWarning)
