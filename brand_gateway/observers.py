@@ -1,9 +1,11 @@
 """What the brand gateway does when consent changes or a member is erased.
 
 ``consent`` and ``vault`` know nothing of brands' clients: the web and CLI layers attach these
-functions to :class:`consent.grants.ConsentService` (as an observer) and to
-:class:`vault.erasure.ErasureService` (as a ``before_delete`` hook). Both run inside the data
-store's transaction of the change, so what they write commits with it or not at all.
+functions to :class:`consent.grants.ConsentService` (as an observer), to
+:class:`vault.erasure.ErasureService` (as a ``before_delete`` hook) and to
+:class:`brand_gateway.authorizations.AuthorizationStore` (``family_end_hook``: an authorization
+ended on the brand's side is recorded on its grants). All run inside the data store's
+transaction of the change, so what they write commits with it or not at all.
 """
 
 from __future__ import annotations

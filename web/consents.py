@@ -1,6 +1,9 @@
 """The member's consent pages: personal terms, grants (narrow, withdraw), agreements, receipts.
 
 Like every member page: signed-in members only (default deny), and only their own records.
+The Sharing page shows each grant in its one state (``consent.model.GrantState``), in words:
+active; the consent standing but the brand's access ended, and why; withdrawn; given up by the
+brand; replaced by a newer answer to the same brand and purpose; expired.
 Global Privacy Control is read here too: a signed-in member's request carrying ``Sec-GPC: 1``
 is saved as an opt-out of sale and sharing in their terms.
 """
@@ -21,6 +24,7 @@ from flask import (
     url_for,
 )
 
+from brand_gateway.authorizations import FAMILY_LIFETIME
 from consent.model import AccessEnd, AgreementStatus, GrantState, GrantStatus
 from consent.vocabulary import (
     AGREEMENTS,
@@ -74,8 +78,8 @@ ACCESS_END_WORDS = {
     AccessEnd.REFRESH_REPLAY: "a key it holds to stay connected was used twice, which can mean "
                               "someone else copied it",
     AccessEnd.CLIENT_DISABLED: "the vault's operator switched off its connection",
-    AccessEnd.EXPIRED: "its connection reached the 30-day limit after which a brand must ask "
-                       "again",
+    AccessEnd.EXPIRED: f"its connection reached the {FAMILY_LIFETIME // 86_400}-day limit after "
+                       "which a brand must ask again",
     AccessEnd.REVOKED_BY_BRAND: "it gave up its access itself",
 }
 #: What each receipt records, in the member's words.

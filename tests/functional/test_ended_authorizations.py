@@ -305,3 +305,41 @@ def test_asking_again_for_the_same_purpose_replaces_the_grant(
     page = text_of(client.get("/member/consents").get_data(as_text=True))
     assert page.count("Active until") == 1
     assert page.count("by your newer answer to Velo for this purpose") == 2
+
+
+def test_replacing_one_purpose_keeps_the_other_purposes_of_an_authorization_readable(
+        app: Flask, client: FlaskClient, vault: Vault, endpoints: Endpoints, velo: Brand,
+        member: str, hook: int) -> None:
+    flow.set_terms(app, member, purposes=["dpv:ServiceProvision", "dpv:CustomerCare"])
+    vault.profile.update(member, {"given_name": "Alice", "city": "Ghent"})
+    both = [LONG[0], {"type": DETAIL_TYPE, "purpose": "dpv:CustomerCare",
+                      "datatypes": ["given_name"], "duration_days": 60}]
+    asked = flow.authorization_request(velo, details=both)
+    page = client.get(asked.url).get_data(as_text=True)
+    answer = client.post(asked.url, data={**flow.form_tokens(page), "decision": "approve",
+                                          "fields-0": ["given_name", "city"],
+                                          "fields-1": ["given_name"]})
+    code = flow.redirected_to_brand(answer)["code"]
+    first = endpoints.exchange(velo, code, asked.verifier).get_json()
+    service, care = (d["grant_id"] for d in first["authorization_details"])
+
+    again = issue(client, endpoints, velo, details=LONG)        # service provision only
+    grants = {g.id: g for g in grants_of(app, member)}
+    assert grants[service].status is GrantStatus.REPLACED
+    assert grants[care].status is GrantStatus.ACTIVE and grants[care].access_ended is None
+    # The first authorization still reads customer care, no longer service provision.
+    old = {"Authorization": "Bearer " + first["access_token"]}
+    care_read = client.get(PROFILE + "?purpose=dpv:CustomerCare", headers=old)
+    assert care_read.status_code == 200, care_read.get_data(as_text=True)
+    assert care_read.get_json()["profile"] == {"given_name": "Alice"}
+    service_read = client.get(PROFILE + "?purpose=dpv:ServiceProvision", headers=old)
+    assert service_read.status_code == 200
+    assert service_read.get_json()["profile"] == {}           # the replaced grant allows nothing
+    assert sorted(service_read.get_json()["withheld"]) == ["city", "given_name"]
+    new = {"Authorization": "Bearer " + again.access_token}
+    assert client.get(PROFILE + "?purpose=dpv:ServiceProvision", headers=new).get_json()[
+        "profile"] == {"given_name": "Alice", "city": "Ghent"}
+    [event] = webhooks(vault, "authorization.ended")
+    assert event["data"] == event["data"] | {"grant": service, "reason": "replaced",
+                                             "replaced_by": again.body[
+                                                 "authorization_details"][0]["grant_id"]}
