@@ -223,7 +223,7 @@ def test_the_page_lists_grants_with_their_end_dates(alice: SignedIn, consent: Co
     assert "term SD-BASE-ATP" in item
     assert f"Expired {when(ended.ends_at)}" in grant_item(page, ended.id)
     assert "Withdraw" not in grant_item(page, ended.id)
-    assert f"You withdrew this on {when(int(clock()) - DAY)}" in grant_item(page, withdrawn.id)
+    assert f"Withdrawn by you on {when(int(clock()) - DAY)}" in grant_item(page, withdrawn.id)
     assert f"/member/receipts/{receipt.id}" in page
     assert f"/member/agreements/{agreement.id}" in page
 
@@ -244,7 +244,7 @@ def test_withdrawing_takes_effect_on_the_next_decision(alice: SignedIn, consent:
     assert consent.grants.get(alice.id, grant.id).status is GrantStatus.WITHDRAWN
     page = alice.client.get("/member/consents").get_data(as_text=True)
     assert any("Withdrawn." in f for f in flashes(page))
-    assert "You withdrew this on" in grant_item(page, grant.id)
+    assert "Withdrawn by you on" in grant_item(page, grant.id)
     assert [r.event for r in consent.grants.receipts(alice.id)] == ["withdrawn", "given"]
 
     again = alice.auth.post(action, form_page="/member/consents")

@@ -243,7 +243,7 @@ def test_a_member_who_withdraws_ends_the_access(
     response = auth.post(f"/member/consents/{grant.id}/withdraw", form_page="/member/consents")
     assert response.status_code == 302
     assert_api_refuses(app, client, issued.access_token)
-    assert "You withdrew this on" in grant_card(client, grant.id)
+    assert "Withdrawn by you on" in grant_card(client, grant.id)
     assert grant_extension(receipt_of(app, client, member, "withdrawn"))[
         "vrmvault:grantId"] == grant.id
     assert [e["grant"] for e in ledger(app, EventTag.CONSENT_GRANT_WITHDRAWN)] == [grant.id]
