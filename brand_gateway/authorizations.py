@@ -16,8 +16,10 @@ Invariants:
   client alike, since the server cannot tell them apart.
 - No token of a family outlives its ``expires_at``: :data:`FAMILY_LIFETIME` after approval, and
   never past the end of the latest grant it carries.
-- Withdrawing a grant revokes every family that carries it (:meth:`revoke_for_grant`), in the
-  withdrawal's own transaction.
+- A grant's ending (withdrawn, expired, replaced) revokes every family that carries it and no
+  other live grant (:meth:`revoke_for_grant`, from :mod:`brand_gateway.observers`), in the
+  ending's own transaction; a family that still carries a live grant keeps reading that one
+  (the decision point denies the ended grant at once).
 - Every revocation records why (:class:`FamilyEnd`). One that starts on the brand's side (a
   replayed code or refresh token, the brand's RFC 7009 revocation, a disabled client, the
   family's absolute end) is told, in the revocation's transaction, to the store's ``on_end``

@@ -26,11 +26,13 @@ from .webhooks import NOTIFIED_GRANT_EVENTS, enqueue_grant_event, enqueue_member
 def grant_observer(database: Database, master: MasterKey) -> GrantObserver:
     """The gateway's observer of grant events.
 
-    A withdrawn, expired or released grant revokes every token family carrying it, so the
-    brand's very next call fails with 401 (and its refresh tokens are dead too); a replaced one
-    revokes each family that carries no other live grant (the decision point denies the
-    replaced grant itself at once). Each ending queues a signed webhook to each live endpoint
-    of the grant's brand (GDPR Art. 19)."""
+    A grant that ended revokes every token family carrying it that carries no other live grant
+    (a withdrawn, expired or replaced grant; a released one, whose family the brand revoked
+    itself, always), so the brand's very next call fails with 401 and its refresh tokens are
+    dead too. A family that still carries another live grant is kept, so the member's other
+    purposes stay readable, as the Sharing page says they are; the decision point denies the
+    ended grant itself on the very next request (it reads the grants afresh). Each ending
+    queues a signed webhook to each live endpoint of the grant's brand (GDPR Art. 19)."""
     pseudonyms = PairwisePseudonyms.from_master(database=database, master=master)
 
     def live(grant_id: str, now: int) -> bool:
@@ -39,10 +41,10 @@ def grant_observer(database: Database, master: MasterKey) -> GrantObserver:
 
     def observe(grant: Grant, event: GrantEvent, now: int) -> None:
         store = AuthorizationStore(database=database, clock=lambda: now)
-        if event in _ENDING:
-            store.revoke_for_grant(grant.id, _ENDING[event])
-        elif event is GrantEvent.REPLACED:
-            store.revoke_for_grant(grant.id, FamilyEnd.GRANT_REPLACED,
+        if event is GrantEvent.RELEASED:
+            store.revoke_for_grant(grant.id, FamilyEnd.GRANT_RELEASED)
+        elif event in _ENDING:
+            store.revoke_for_grant(grant.id, _ENDING[event],
                                    unless_live=lambda other: live(other, now))
         if event in NOTIFIED_GRANT_EVENTS:
             webhook_storage.require_current(database)
@@ -53,7 +55,7 @@ def grant_observer(database: Database, master: MasterKey) -> GrantObserver:
 
 _ENDING = {GrantEvent.WITHDRAWN: FamilyEnd.GRANT_WITHDRAWN,
            GrantEvent.EXPIRED: FamilyEnd.GRANT_EXPIRED,
-           GrantEvent.RELEASED: FamilyEnd.GRANT_RELEASED}
+           GrantEvent.REPLACED: FamilyEnd.GRANT_REPLACED}
 #: A brand-side end of an authorization, as the consent layer names it.
 _ACCESS_END = {FamilyEnd.CODE_REPLAY: AccessEnd.CODE_REPLAY,
                FamilyEnd.REFRESH_REPLAY: AccessEnd.REFRESH_REPLAY,

@@ -267,6 +267,22 @@ def test_an_erased_member_ends_every_access(
     assert vault.data.one("SELECT count(*) FROM receipts")[0] == 0
 
 
+def two_purposes(app: Flask, client: FlaskClient, vault: Vault, endpoints: Endpoints,
+                 velo: Brand, member: str) -> dict[str, Any]:
+    """One approval of two purposes (service provision, customer care); the token response."""
+    flow.set_terms(app, member, purposes=["dpv:ServiceProvision", "dpv:CustomerCare"])
+    vault.profile.update(member, {"given_name": "Alice", "city": "Ghent"})
+    both = [LONG[0], {"type": DETAIL_TYPE, "purpose": "dpv:CustomerCare",
+                      "datatypes": ["given_name"], "duration_days": 60}]
+    asked = flow.authorization_request(velo, details=both)
+    page = client.get(asked.url).get_data(as_text=True)
+    answer = client.post(asked.url, data={**flow.form_tokens(page), "decision": "approve",
+                                          "fields-0": ["given_name", "city"],
+                                          "fields-1": ["given_name"]})
+    code = flow.redirected_to_brand(answer)["code"]
+    return dict(endpoints.exchange(velo, code, asked.verifier).get_json())
+
+
 # -- asking again ---------------------------------------------------------------------------------
 def test_asking_again_for_the_same_purpose_replaces_the_grant(
         app: Flask, client: FlaskClient, vault: Vault, endpoints: Endpoints, velo: Brand,
@@ -310,17 +326,7 @@ def test_asking_again_for_the_same_purpose_replaces_the_grant(
 def test_replacing_one_purpose_keeps_the_other_purposes_of_an_authorization_readable(
         app: Flask, client: FlaskClient, vault: Vault, endpoints: Endpoints, velo: Brand,
         member: str, hook: int) -> None:
-    flow.set_terms(app, member, purposes=["dpv:ServiceProvision", "dpv:CustomerCare"])
-    vault.profile.update(member, {"given_name": "Alice", "city": "Ghent"})
-    both = [LONG[0], {"type": DETAIL_TYPE, "purpose": "dpv:CustomerCare",
-                      "datatypes": ["given_name"], "duration_days": 60}]
-    asked = flow.authorization_request(velo, details=both)
-    page = client.get(asked.url).get_data(as_text=True)
-    answer = client.post(asked.url, data={**flow.form_tokens(page), "decision": "approve",
-                                          "fields-0": ["given_name", "city"],
-                                          "fields-1": ["given_name"]})
-    code = flow.redirected_to_brand(answer)["code"]
-    first = endpoints.exchange(velo, code, asked.verifier).get_json()
+    first = two_purposes(app, client, vault, endpoints, velo, member)
     service, care = (d["grant_id"] for d in first["authorization_details"])
 
     again = issue(client, endpoints, velo, details=LONG)        # service provision only
@@ -343,3 +349,23 @@ def test_replacing_one_purpose_keeps_the_other_purposes_of_an_authorization_read
     assert event["data"] == event["data"] | {"grant": service, "reason": "replaced",
                                              "replaced_by": again.body[
                                                  "authorization_details"][0]["grant_id"]}
+
+
+def test_withdrawing_one_purpose_keeps_the_other_purpose_of_the_authorization_readable(
+        app: Flask, client: FlaskClient, vault: Vault, auth: AuthActions,
+        endpoints: Endpoints, velo: Brand, member: str, hook: int) -> None:
+    first = two_purposes(app, client, vault, endpoints, velo, member)
+    service, care = (d["grant_id"] for d in first["authorization_details"])
+    auth.post(f"/member/consents/{service}/withdraw", form_page="/member/consents")
+    token = {"Authorization": "Bearer " + first["access_token"]}
+    care_read = client.get(PROFILE + "?purpose=dpv:CustomerCare", headers=token)
+    assert care_read.status_code == 200, care_read.get_data(as_text=True)
+    assert care_read.get_json()["profile"] == {"given_name": "Alice"}
+    assert client.get(PROFILE + "?purpose=dpv:ServiceProvision", headers=token).get_json()[
+        "profile"] == {}
+    assert "Active until" in grant_card(client, care)           # and it is so
+    assert "Withdrawn by you on" in grant_card(client, service)
+    assert endpoints.refresh(velo, first["refresh_token"]).status_code == 200
+    # Withdrawing the last live purpose ends the authorization's tokens.
+    auth.post(f"/member/consents/{care}/withdraw", form_page="/member/consents")
+    assert_api_refuses(app, client, first["access_token"])
