@@ -125,7 +125,7 @@ class Grant:
     agreement: str                      # the IEEE 7012 term in force
     terms_version: int
     status: GrantStatus
-    withdrawn_at: int | None
+    withdrawn_at: int | None            # when an act ended it: withdrawn, released, replaced
     version: int                        # +1 on every narrowing
     created_at: int
     updated_at: int
