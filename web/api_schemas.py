@@ -348,7 +348,7 @@ def openapi_document(*, server: str, authorization_url: str, token_url: str) -> 
         "post": {**_operation(
             "Register a webhook endpoint",
             "Signed events (Standard Webhooks v1a, Ed25519; the key is in the JWKS) are sent"
-            " there: consent.withdrawn, consent.expired, member.erased.",
+            " there: consent.withdrawn, consent.expired, authorization.ended, member.erased.",
             EmptyQuery, "WebhookCreated", created=True),
             "requestBody": {"required": True, "content": {
                 "application/json": {"schema": "WebhookRequest"}}},
