@@ -197,12 +197,7 @@ class ConsentService:
              request.third_party if request.onward_sharing else None, jurisdiction,
              collection_method, agreed, self._terms.get(member_id).version, now, now))
         for old_id in earlier:
-            self._db.execute(
-                "UPDATE grants SET status = 'replaced',"
-                " replaced_by = ?, withdrawn_at = ?, updated_at = ?, version = version + 1"
-                " WHERE id = ?", (grant_id, now, now, old_id))
-            self._issue(self.get(member_id, old_id), GrantEvent.REPLACED, now,
-                        extra={"replaced_by": grant_id})
+            self._replace(member_id, old_id, grant_id, now)
         grant = self.get(member_id, grant_id)
         return grant, self._issue(grant, GrantEvent.GIVEN, now, replaces=earlier,
                                   extra={"replaces": earlier} if earlier else None)
@@ -276,6 +271,28 @@ class ConsentService:
             return self._issue(self.get(grant.member_id, grant_id), event, now,
                                extra={"reason": cause.value})
 
+    def settle_duplicates(self) -> list[Grant]:
+        """Replace every live grant that a newer live grant for the same member, brand and
+        purpose duplicates (stores written before grants were replaced on approval held
+        several), each with its receipt and ledger entry as an approval's replacement has; the
+        grants replaced. Idempotent."""
+        now = int(self._clock())
+        groups = self._db.all(
+            "SELECT member_id, brand_id, purpose FROM grants WHERE status = 'active'"
+            " AND ends_at > ? GROUP BY member_id, brand_id, purpose HAVING count(*) > 1",
+            (now,))
+        replaced = []
+        for group in groups:
+            with self._db.transaction():
+                rows = self._db.all(
+                    "SELECT id FROM grants WHERE member_id = ? AND brand_id = ? AND purpose = ?"
+                    " AND status = 'active' AND ends_at > ? ORDER BY created_at, rowid",
+                    (group["member_id"], group["brand_id"], group["purpose"], now))
+                for row in rows[:-1]:       # none if another pass settled it meanwhile
+                    replaced.append(self._replace(group["member_id"], row["id"],
+                                                  rows[-1]["id"], now))
+        return replaced
+
     def record_expiries(self) -> list[Grant]:
         """Give every grant that ended a receipt and a ledger entry, once. (Decisions deny
         expired grants by their end time whether or not this has run.)"""
@@ -318,6 +335,14 @@ class ConsentService:
         raise NotFoundError("no such receipt")
 
     # -- helpers ------------------------------------------------------------------------------
+    def _replace(self, member_id: str, old_id: str, new_id: str, now: int) -> Grant:
+        self._db.execute(
+            "UPDATE grants SET status = 'replaced', replaced_by = ?, withdrawn_at = ?,"
+            " updated_at = ?, version = version + 1 WHERE id = ?", (new_id, now, now, old_id))
+        old = self.get(member_id, old_id)
+        self._issue(old, GrantEvent.REPLACED, now, extra={"replaced_by": new_id})
+        return old
+
     def _active(self, member_id: str, grant_id: str) -> Grant:
         grant = self.get(member_id, grant_id)
         if grant.status is not GrantStatus.ACTIVE or grant.ends_at <= self._clock():

@@ -24,7 +24,7 @@ from vault.home import InitReport, VaultHome
 from .brand_cli import brand
 from .cli_errors import ReportingGroup
 from .config import from_environment
-from .endings import record_endings
+from .endings import record_endings, settle_duplicates
 from .ledger_cli import ledger
 from .officer_cli import officer
 from .webhook_cli import webhooks
@@ -203,8 +203,12 @@ def consent_expire(ctx: click.Context) -> None:
     with home.open() as vault:
         # Each ending also queues the brand's webhook (GDPR Art. 19).
         endings = record_endings(vault, home)
+        duplicates = settle_duplicates(vault, home)
     click.echo(f"Recorded the expiry of {endings.grants_expired} grants and the end of "
                f"{endings.authorizations_expired} authorizations")
+    if duplicates:
+        click.echo(f"Replaced {duplicates} grants that a newer grant for the same brand and "
+                   "purpose duplicated")
 
 
 main.add_command(ledger)

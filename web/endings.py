@@ -25,6 +25,18 @@ class Endings:
     authorizations_expired: int
 
 
+def settle_duplicates(vault: Vault, home: VaultHome) -> int:
+    """Replace the live grants a store from before issue 12 holds twice for one member, brand
+    and purpose (the newest stays), each with its receipt, ledger entry and webhook; how many.
+    Run by ``vrmvault consent expire`` and once when ``vrmvault serve``'s delivery loop starts:
+    approvals keep it so from then on."""
+    consent = open_consent(vault, home, observers=[grant_observer(vault.data, vault.master)])
+    try:
+        return len(consent.grants.settle_duplicates())
+    finally:
+        consent.close()
+
+
 def due(vault: Vault) -> bool:
     """Whether a grant or an authorization ended without its ending being recorded."""
     now = int(vault.clock())

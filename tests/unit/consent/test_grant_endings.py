@@ -229,3 +229,32 @@ def test_the_grant_endings_migration_keeps_every_grant(tmp_path: Path) -> None:
         opened.data.execute("UPDATE grants SET status = 'replaced', replaced_by = 'grant_new'")
         with pytest.raises(Exception, match="CHECK"):
             opened.data.execute("UPDATE grants SET access_ended = 'bogus'")
+
+
+def test_duplicates_left_by_older_versions_are_settled_once(
+        consent: Consent, sharing: Sharing, member: str, brand: Brand, clock: FrozenClock,
+        told: list[tuple[str, GrantEvent]]) -> None:
+    older, _ = sharing.grant(member, brand.id, days=30)
+    other, _ = sharing.grant(member, brand.id, "dpv:ServiceProvision", days=30)
+    # A second live grant for the same purpose, as stores written before issue 12 hold.
+    clock.advance(60)
+    consent.vault.data.execute(
+        "INSERT INTO grants SELECT 'grant_newer', member_id, brand_id, purpose, fields, mode,"
+        " starts_at, ends_at, retention_days, onward_sharing, third_party, jurisdiction,"
+        " collection_method, agreement, terms_version, status, withdrawn_at,"
+        " expiry_recorded, version, created_at + 60, updated_at, replaced_by,"
+        " access_ended_at, access_ended FROM grants WHERE id = ?", (older.id,))
+    clock.advance(60)
+    [settled] = consent.grants.settle_duplicates()
+    assert settled.id == older.id and settled.replaced_by == "grant_newer"
+    assert settled.status is GrantStatus.REPLACED
+    assert consent.grants.get(member, other.id).status is GrantStatus.ACTIVE
+    assert told[-1] == (older.id, GrantEvent.REPLACED)
+    assert grant_extension_of(consent, member, "replaced")["vrmvault:replacedBy"] == \
+        "grant_newer"
+    assert consent.grants.settle_duplicates() == []
+
+
+def grant_extension_of(consent: Consent, member: str, event: str) -> dict:
+    document = receipt_document(consent, member, event)
+    return dict(document["iso27560"]["dpv:hasRecordOfActivity"]["vrmvault:grant"])
