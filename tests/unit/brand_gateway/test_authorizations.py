@@ -152,7 +152,7 @@ def test_of_two_claims_of_one_code_only_the_first_wins_and_the_family_is_revoked
         second = racer.claim_code(code, velo.client_id)
     assert first is not None
     assert second is None
-    assert store.family(family.id).revoked_reason == "authorization code used twice"
+    assert store.family(family.id).revoked_reason is FamilyEnd.CODE_REPLAY
 
 
 def test_another_clients_claim_does_not_burn_the_code(store: AuthorizationStore,
@@ -210,7 +210,7 @@ def test_a_refresh_token_is_claimed_once_and_a_replay_revokes_the_family(
     assert store.refresh_token_used("refresh-1")
     store.save_refresh_token("refresh-2", family.id)          # the rotated one
     assert store.claim_refresh_token("refresh-1", velo.client_id) is None
-    assert store.family(family.id).revoked_reason == "refresh token replayed"
+    assert store.family(family.id).revoked_reason is FamilyEnd.REFRESH_REPLAY
     assert store.claim_refresh_token("refresh-2", velo.client_id) is None
 
 
