@@ -136,6 +136,10 @@ CONSENT_MIGRATIONS: tuple[Migration, ...] = (
         ALTER TABLE grants_new RENAME TO grants;
         CREATE INDEX grants_by_member_brand ON grants (member_id, brand_id);
         CREATE INDEX grants_by_end ON grants (ends_at) WHERE status = 'active';
+        -- The expiries still to record: what the background pass looks for every few seconds
+        -- (web/endings.py), without reading the grants whose expiry is recorded already.
+        CREATE INDEX grants_expiry_due ON grants (ends_at)
+            WHERE status = 'active' AND expiry_recorded = 0;
         """,
         rebuilds_tables=True,
     ),
