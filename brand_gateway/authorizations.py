@@ -16,8 +16,19 @@ Invariants:
   client alike, since the server cannot tell them apart.
 - No token of a family outlives its ``expires_at``: :data:`FAMILY_LIFETIME` after approval, and
   never past the end of the latest grant it carries.
-- Withdrawing a grant revokes every family that carries it (:meth:`revoke_for_grant`), in the
-  withdrawal's own transaction.
+- A grant's ending (withdrawn, expired, replaced) revokes every family that carries it and no
+  other live grant (:meth:`revoke_for_grant`, from :mod:`brand_gateway.observers`), in the
+  ending's own transaction; a family that still carries a live grant keeps reading that one
+  (the decision point denies the ended grant at once).
+- Every revocation records why (:class:`FamilyEnd`). One that starts on the brand's side (a
+  replayed code or refresh token, the brand's RFC 7009 revocation, a disabled client, the
+  family's absolute end) is told, in the revocation's transaction, to the store's ``on_end``
+  hook, which records the ending on the family's grants (receipt, ledger entry, webhook;
+  :mod:`brand_gateway.observers`). One that follows a grant's own ending (withdrawn, expired,
+  replaced, released) is recorded by that ending already and tells nobody.
+- A family past its absolute end is denied by every token lookup at once (the join in
+  :meth:`brand_gateway.tokens.TokenStore.find`); :meth:`AuthorizationStore.expire_families`
+  records the ending afterwards, from a background pass, never on a brand's read.
 """
 
 from __future__ import annotations
@@ -25,8 +36,9 @@ from __future__ import annotations
 import json
 import os
 import secrets
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import Any
 
 from vault.clock import Clock
@@ -40,6 +52,33 @@ REFRESH_TOKEN_BYTES = 32
 FAMILY_LIFETIME = 30 * 86_400       # absolute: the member re-approves after this
 
 
+class FamilyEnd(StrEnum):
+    """Why a family was revoked (the values are what earlier versions stored, in words)."""
+
+    CODE_REPLAY = "authorization code used twice"
+    REFRESH_REPLAY = "refresh token replayed"
+    REVOKED_BY_CLIENT = "revoked by the client"
+    CLIENT_DISABLED = "client disabled"
+    EXPIRED = "family expired"
+    GRANT_WITHDRAWN = "grant withdrawn"
+    GRANT_EXPIRED = "grant expired"
+    GRANT_RELEASED = "grant released"
+    GRANT_REPLACED = "grant replaced"
+
+    @property
+    def from_brand_side(self) -> bool:
+        """Started on the brand's side, not by the ending of a grant."""
+        return self in _BRAND_SIDE
+
+
+_BRAND_SIDE = frozenset({FamilyEnd.CODE_REPLAY, FamilyEnd.REFRESH_REPLAY,
+                         FamilyEnd.REVOKED_BY_CLIENT, FamilyEnd.CLIENT_DISABLED,
+                         FamilyEnd.EXPIRED})
+
+#: Told of each family a brand-side cause revoked, inside the revocation's transaction.
+FamilyEndHook = Callable[["Family", FamilyEnd, int], None]
+
+
 @dataclass(frozen=True)
 class Family:
     id: str
@@ -49,7 +88,7 @@ class Family:
     created_at: int
     expires_at: int
     revoked_at: int | None
-    revoked_reason: str | None
+    revoked_reason: FamilyEnd | None
 
     def live(self, now: float) -> bool:
         return self.revoked_at is None and now < self.expires_at
@@ -71,9 +110,11 @@ def new_secret(size: int = CODE_BYTES) -> str:
 
 
 class AuthorizationStore:
-    def __init__(self, *, database: Database, clock: Clock) -> None:
+    def __init__(self, *, database: Database, clock: Clock,
+                 on_end: FamilyEndHook | None = None) -> None:
         self._db = database
         self._clock = clock
+        self._on_end = on_end
 
     def now(self) -> int:
         return int(self._clock())
@@ -110,25 +151,47 @@ class AuthorizationStore:
         return [r["grant_id"] for r in self._db.all(
             "SELECT grant_id FROM oauth_family_grants WHERE family_id = ?", (family_id,))]
 
-    def revoke_family(self, family_id: str, reason: str) -> bool:
-        """Idempotent; whether this call revoked it. Every token of the family stops at once."""
+    def revoke_family(self, family_id: str, reason: FamilyEnd) -> bool:
+        """Idempotent; whether this call revoked it. Every token of the family stops at once;
+        a brand-side ``reason`` is told to the ``on_end`` hook in the same transaction."""
         now = self.now()
         with self._db.transaction():
             changed = self._db.execute(
                 "UPDATE oauth_token_families SET revoked_at = ?, revoked_reason = ?"
-                " WHERE id = ? AND revoked_at IS NULL", (now, reason, family_id)).rowcount
+                " WHERE id = ? AND revoked_at IS NULL",
+                (now, FamilyEnd(reason).value, family_id)).rowcount
             self._db.execute(
                 "UPDATE oauth_access_tokens SET revoked_at = ? WHERE family_id = ?"
                 " AND revoked_at IS NULL", (now, family_id))
+            if changed and self._on_end is not None and FamilyEnd(reason).from_brand_side:
+                self._on_end(self.family(family_id), FamilyEnd(reason), now)
         return bool(changed)
 
-    def revoke_for_grant(self, grant_id: str, reason: str) -> int:
-        """Revoke every family carrying ``grant_id``; how many were live."""
+    def revoke_for_grant(self, grant_id: str, reason: FamilyEnd, *,
+                         unless_live: Callable[[str], bool] | None = None) -> int:
+        """Revoke every family carrying ``grant_id``; how many were live. With
+        ``unless_live``, a family that still carries another grant for which it answers True
+        is kept (a replaced grant leaves the family's other purposes readable)."""
         rows = self._db.all("SELECT family_id FROM oauth_family_grants WHERE grant_id = ?",
                             (grant_id,))
-        return sum(self.revoke_family(r["family_id"], reason) for r in rows)
+        revoked = 0
+        for row in rows:
+            others = [g for g in self.grant_ids(row["family_id"]) if g != grant_id]
+            if unless_live is not None and any(unless_live(g) for g in others):
+                continue
+            revoked += self.revoke_family(row["family_id"], reason)
+        return revoked
 
-    def revoke_for_client(self, client_id: str, reason: str) -> int:
+    def expire_families(self) -> int:
+        """Revoke, as :attr:`FamilyEnd.EXPIRED`, every family past its absolute end that is not
+        revoked yet, so that its ending is recorded (tokens were denied from the end on
+        regardless); how many. Idempotent, and safe to run from several processes: each family
+        is revoked, and told to the hook, by one of them only."""
+        rows = self._db.all("SELECT id FROM oauth_token_families WHERE revoked_at IS NULL"
+                            " AND expires_at <= ?", (self.now(),))
+        return sum(self.revoke_family(r["id"], FamilyEnd.EXPIRED) for r in rows)
+
+    def revoke_for_client(self, client_id: str, reason: FamilyEnd) -> int:
         rows = self._db.all("SELECT id FROM oauth_token_families WHERE client_id = ?"
                             " AND revoked_at IS NULL", (client_id,))
         return sum(self.revoke_family(r["id"], reason) for r in rows)
@@ -157,7 +220,7 @@ class AuthorizationStore:
             if row is None or row["client_id"] != client_id:
                 return None
             if row["used_at"] is not None:
-                self.revoke_family(row["family_id"], "authorization code used twice")
+                self.revoke_family(row["family_id"], FamilyEnd.CODE_REPLAY)
                 return None
             self._db.execute("UPDATE oauth_authorization_codes SET used_at = ?"
                              " WHERE code_hash = ?", (now, digest))
@@ -189,7 +252,7 @@ class AuthorizationStore:
             if row is None or row["client_id"] != client_id:
                 return None
             if row["used_at"] is not None:
-                self.revoke_family(row["family_id"], "refresh token replayed")
+                self.revoke_family(row["family_id"], FamilyEnd.REFRESH_REPLAY)
                 return None
             self._db.execute("UPDATE oauth_refresh_tokens SET used_at = ? WHERE token_hash = ?",
                              (now, digest))
@@ -213,4 +276,5 @@ class AuthorizationStore:
 def _family(row: Any) -> Family:
     return Family(row["id"], row["client_id"], row["member_id"],
                   tuple(json.loads(row["authorization_details"])), row["created_at"],
-                  row["expires_at"], row["revoked_at"], row["revoked_reason"])
+                  row["expires_at"], row["revoked_at"],
+                  None if row["revoked_reason"] is None else FamilyEnd(row["revoked_reason"]))

@@ -20,7 +20,7 @@ import json
 import re
 import secrets
 from dataclasses import dataclass
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 from urllib.parse import urlsplit
 
 from consent.vocabulary import AGREEMENT_BY_CODE, DEFAULT_AGREEMENT
@@ -32,6 +32,9 @@ from vault.keys import MasterKey
 from vault.storage import Database
 
 from .errors import ClientAuthenticationError, ClientDisabledError
+
+if TYPE_CHECKING:     # the token stores build on clients, not the reverse
+    from .authorizations import FamilyEndHook
 
 MAX_REDIRECT_URIS = 10
 MAX_REDIRECT_URI_LENGTH = 2000
@@ -243,11 +246,12 @@ class ClientRegistry:
             raise NotFoundError(f"no client {client_id!r}")
         return self._client(row)
 
-    def disable(self, client_id: str) -> OAuthClient:
+    def disable(self, client_id: str, *, on_end: FamilyEndHook | None = None) -> OAuthClient:
         """Stop the client authenticating and revoke its live tokens, at once (idempotent).
-        Its brand and history stay."""
+        Its brand and history stay. ``on_end`` is told of each authorization this ended
+        (:mod:`brand_gateway.observers`: the grants' receipts, ledger entries and webhooks)."""
         # The token stores build on clients, not the reverse.
-        from .authorizations import AuthorizationStore
+        from .authorizations import AuthorizationStore, FamilyEnd
         from .tokens import TokenStore
 
         with self._db.transaction():
@@ -255,8 +259,9 @@ class ClientRegistry:
             self._db.execute("UPDATE oauth_clients SET status = 'disabled' WHERE client_id = ?",
                              (client_id,))
             TokenStore(database=self._db, clock=self._clock).revoke_all_for_client(client_id)
-            AuthorizationStore(database=self._db, clock=self._clock).revoke_for_client(
-                client_id, "client disabled")
+            AuthorizationStore(database=self._db, clock=self._clock,
+                               on_end=on_end).revoke_for_client(client_id,
+                                                                FamilyEnd.CLIENT_DISABLED)
         return self.get(client_id)
 
     def rotate_secret(self, client_id: str) -> str:

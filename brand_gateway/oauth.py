@@ -22,7 +22,8 @@ point 2). Hardened per RFC 9700 and OWASP ASVS 5.0 V10:
   :meth:`ClientRegistry.authenticate`; a disabled client is ``invalid_client``.
 - Revocation (RFC 7009) and introspection (RFC 7662) of access and refresh tokens, each client
   only ever acting on, or learning about, its own tokens. Revoking a refresh token revokes its
-  family (RFC 7009 sec. 2.1).
+  family (RFC 7009 sec. 2.1), and the brand so gives up the member's consent under it
+  (:mod:`consent.grants`); revoking an access token ends that token only.
 
 Hooks read the request's services through a provider given to :func:`init_oauth`, kept per app
 in ``app.extensions``, so this module needs neither ``flask.g`` nor the web package.
@@ -67,6 +68,7 @@ from .authorizations import (
     AuthorizationCode,
     AuthorizationStore,
     Family,
+    FamilyEnd,
     new_secret,
 )
 from .clients import SCOPES, ClientRegistry, OAuthClient
@@ -405,7 +407,8 @@ class GatewayRevocationEndpoint(RevocationEndpoint):  # type: ignore[misc]
     def revoke_token(self, token: Any, request: Any) -> None:
         if isinstance(token, GatewayRefreshToken):
             # RFC 7009 sec. 2.1: revoking a refresh token ends the grant's access tokens too.
-            services().authorizations.revoke_family(token.family.id, "revoked by the client")
+            services().authorizations.revoke_family(token.family.id,
+                                                    FamilyEnd.REVOKED_BY_CLIENT)
         else:
             services().tokens.revoke(token.record)
 

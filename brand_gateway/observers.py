@@ -1,22 +1,24 @@
 """What the brand gateway does when consent changes or a member is erased.
 
 ``consent`` and ``vault`` know nothing of brands' clients: the web and CLI layers attach these
-functions to :class:`consent.grants.ConsentService` (as an observer) and to
-:class:`vault.erasure.ErasureService` (as a ``before_delete`` hook). Both run inside the data
-store's transaction of the change, so what they write commits with it or not at all.
+functions to :class:`consent.grants.ConsentService` (as an observer), to
+:class:`vault.erasure.ErasureService` (as a ``before_delete`` hook) and to
+:class:`brand_gateway.authorizations.AuthorizationStore` (``family_end_hook``: an authorization
+ended on the brand's side is recorded on its grants). All run inside the data store's
+transaction of the change, so what they write commits with it or not at all.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
-from consent.grants import GrantObserver
-from consent.model import Grant, GrantEvent
+from consent.grants import ConsentService, GrantObserver
+from consent.model import AccessEnd, Grant, GrantEvent
 from vault.keys import MasterKey
 from vault.storage import Database
 
 from . import webhook_storage
-from .authorizations import AuthorizationStore
+from .authorizations import AuthorizationStore, Family, FamilyEnd, FamilyEndHook
 from .pseudonyms import PairwisePseudonyms
 from .webhooks import NOTIFIED_GRANT_EVENTS, enqueue_grant_event, enqueue_member_erased
 
@@ -24,20 +26,56 @@ from .webhooks import NOTIFIED_GRANT_EVENTS, enqueue_grant_event, enqueue_member
 def grant_observer(database: Database, master: MasterKey) -> GrantObserver:
     """The gateway's observer of grant events.
 
-    A withdrawn or expired grant revokes every token family carrying it, so the brand's very
-    next call fails with 401 (and its refresh tokens are dead too), and queues a signed webhook
-    to each live endpoint of the grant's brand (GDPR Art. 19)."""
+    A grant that ended revokes every token family carrying it that carries no other live grant
+    (a withdrawn, expired or replaced grant; a released one, whose family the brand revoked
+    itself, always), so the brand's very next call fails with 401 and its refresh tokens are
+    dead too. A family that still carries another live grant is kept, so the member's other
+    purposes stay readable, as the Sharing page says they are; the decision point denies the
+    ended grant itself on the very next request (it reads the grants afresh). Each ending
+    queues a signed webhook to each live endpoint of the grant's brand (GDPR Art. 19)."""
     pseudonyms = PairwisePseudonyms.from_master(database=database, master=master)
 
+    def live(grant_id: str, now: int) -> bool:
+        return database.one("SELECT 1 FROM grants WHERE id = ? AND status = 'active'"
+                            " AND ends_at > ?", (grant_id, now)) is not None
+
     def observe(grant: Grant, event: GrantEvent, now: int) -> None:
-        if event in (GrantEvent.WITHDRAWN, GrantEvent.EXPIRED):
-            AuthorizationStore(database=database, clock=lambda: now).revoke_for_grant(
-                grant.id, f"grant {event.value}")
+        store = AuthorizationStore(database=database, clock=lambda: now)
+        if event is GrantEvent.RELEASED:
+            store.revoke_for_grant(grant.id, FamilyEnd.GRANT_RELEASED)
+        elif event in _ENDING:
+            store.revoke_for_grant(grant.id, _ENDING[event],
+                                   unless_live=lambda other: live(other, now))
         if event in NOTIFIED_GRANT_EVENTS:
             webhook_storage.require_current(database)
             enqueue_grant_event(database, pseudonyms, grant, event, now)
 
     return observe
+
+
+_ENDING = {GrantEvent.WITHDRAWN: FamilyEnd.GRANT_WITHDRAWN,
+           GrantEvent.EXPIRED: FamilyEnd.GRANT_EXPIRED,
+           GrantEvent.REPLACED: FamilyEnd.GRANT_REPLACED}
+#: A brand-side end of an authorization, as the consent layer names it.
+_ACCESS_END = {FamilyEnd.CODE_REPLAY: AccessEnd.CODE_REPLAY,
+               FamilyEnd.REFRESH_REPLAY: AccessEnd.REFRESH_REPLAY,
+               FamilyEnd.REVOKED_BY_CLIENT: AccessEnd.REVOKED_BY_BRAND,
+               FamilyEnd.CLIENT_DISABLED: AccessEnd.CLIENT_DISABLED,
+               FamilyEnd.EXPIRED: AccessEnd.EXPIRED}
+
+
+def family_end_hook(grants: ConsentService, database: Database) -> FamilyEndHook:
+    """The :class:`AuthorizationStore` hook that records a brand-side end of an authorization
+    on each grant it carried (:meth:`ConsentService.end_access`: the receipt and the ledger
+    entry; this module's grant observer then queues ``authorization.ended``), in the
+    revocation's transaction. A grant already ended (withdrawn, expired, replaced) is left as
+    it is: its own ending was recorded when it happened."""
+    def on_end(family: Family, reason: FamilyEnd, now: int) -> None:
+        for row in database.all("SELECT grant_id FROM oauth_family_grants WHERE family_id = ?"
+                                " ORDER BY grant_id", (family.id,)):
+            grants.end_access(row["grant_id"], _ACCESS_END[reason])
+
+    return on_end
 
 
 def erasure_hook(database: Database, master: MasterKey) -> Callable[[str, int], None]:

@@ -85,6 +85,16 @@ TOKEN_MIGRATIONS: tuple[Migration, ...] = (
         CREATE INDEX oauth_access_tokens_by_family ON oauth_access_tokens (family_id);
         """,
     ),
+    Migration(
+        3,
+        "live_families_by_end",
+        # Issue 12: the background pass that records authorizations past their absolute end
+        # (AuthorizationStore.expire_families) finds them without reading every family.
+        """
+        CREATE INDEX oauth_token_families_live_by_end ON oauth_token_families (expires_at)
+            WHERE revoked_at IS NULL;
+        """,
+    ),
 )
 
 

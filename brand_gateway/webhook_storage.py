@@ -68,6 +68,44 @@ WEBHOOK_MIGRATIONS: tuple[Migration, ...] = (
         CREATE INDEX webhook_attempts_by_outbox ON webhook_attempts (outbox_id);
         """,
     ),
+    Migration(
+        2,
+        "outbox_authorization_ended",
+        # Issue 12: brands are told when their access under a grant ended
+        # (``authorization.ended``). Rebuilds ``webhook_outbox`` (SQLite cannot change a CHECK
+        # in place), keeping every row and id; ``webhook_attempts`` references it by name.
+        """
+        CREATE TABLE webhook_outbox_new (
+            id               INTEGER PRIMARY KEY AUTOINCREMENT,
+            endpoint_id      INTEGER NOT NULL REFERENCES webhook_endpoints(id),
+            client_id        TEXT NOT NULL REFERENCES oauth_clients(client_id),
+            event_type       TEXT NOT NULL
+                CHECK (event_type IN ('consent.withdrawn', 'consent.expired', 'member.erased',
+                                      'authorization.ended')),
+            event_id         TEXT NOT NULL,          -- UUID; the webhook-id header
+            payload          TEXT NOT NULL,          -- the exact JSON body that is signed
+            status           TEXT NOT NULL DEFAULT 'pending'
+                CHECK (status IN ('pending', 'delivered', 'dead')),
+            attempts         INTEGER NOT NULL DEFAULT 0,
+            next_attempt_at  INTEGER NOT NULL,       -- also the lease of a claimed row
+            created_at       INTEGER NOT NULL,
+            delivered_at     INTEGER,
+            UNIQUE (endpoint_id, event_id)
+        );
+        INSERT INTO webhook_outbox_new (id, endpoint_id, client_id, event_type, event_id,
+                                        payload, status, attempts, next_attempt_at,
+                                        created_at, delivered_at)
+            SELECT id, endpoint_id, client_id, event_type, event_id, payload, status, attempts,
+                   next_attempt_at, created_at, delivered_at
+            FROM webhook_outbox;
+        DROP TABLE webhook_outbox;
+        ALTER TABLE webhook_outbox_new RENAME TO webhook_outbox;
+        CREATE INDEX webhook_outbox_due ON webhook_outbox (next_attempt_at)
+            WHERE status = 'pending';
+        CREATE INDEX webhook_outbox_by_client ON webhook_outbox (client_id, created_at);
+        """,
+        rebuilds_tables=True,
+    ),
 )
 
 

@@ -1,10 +1,15 @@
 """Signed webhooks that tell brands to delete their copies (DESIGN.md sec. 4, GDPR Art. 19).
 
-Three events: ``consent.withdrawn`` and ``consent.expired`` (to the grant's brand) and
-``member.erased`` (to every brand that ever knew the member). A giving or a narrowing is not
-notified. Each event is written to a durable outbox in the transaction of the change it
-announces, then sent by :class:`WebhookDispatcher`, retried with backoff, and every attempt is
-recorded for compliance (``vrmvault webhooks attempts``).
+Four events: ``consent.withdrawn``, ``consent.expired`` and ``authorization.ended`` (to the
+grant's brand) and ``member.erased`` (to every brand that ever knew the member). A giving or a
+narrowing is not notified. ``authorization.ended`` says the brand's access under a grant ended
+and why (``reason``: ``code-replay``, ``refresh-replay``, ``client-disabled``,
+``authorization-expired``, ``revoked-by-brand``, ``replaced``) and whether the member's consent
+``stands`` (the brand may ask again), ``ended`` (it revoked the authorization itself) or was
+``replaced`` (by ``replaced_by``, the grant of its newer authorization). Each event is written
+to a durable outbox in the transaction of the change it announces, then sent by
+:class:`WebhookDispatcher`, retried with backoff, and every attempt is recorded for compliance
+(``vrmvault webhooks attempts``).
 
 Wire format, per the Standard Webhooks specification (https://www.standardwebhooks.com):
 ``POST`` of a minified JSON body ``{"type", "timestamp", "data"}`` with the headers
@@ -73,8 +78,12 @@ logger = logging.getLogger(__name__)
 CONSENT_WITHDRAWN = "consent.withdrawn"
 CONSENT_EXPIRED = "consent.expired"
 MEMBER_ERASED = "member.erased"
+AUTHORIZATION_ENDED = "authorization.ended"
 NOTIFIED_GRANT_EVENTS = {GrantEvent.WITHDRAWN: CONSENT_WITHDRAWN,
-                         GrantEvent.EXPIRED: CONSENT_EXPIRED}
+                         GrantEvent.EXPIRED: CONSENT_EXPIRED,
+                         GrantEvent.ACCESS_ENDED: AUTHORIZATION_ENDED,
+                         GrantEvent.RELEASED: AUTHORIZATION_ENDED,
+                         GrantEvent.REPLACED: AUTHORIZATION_ENDED}
 STATUSES = ("pending", "delivered", "dead")
 
 MAX_URL_LENGTH = 2000
@@ -302,13 +311,19 @@ def _public_key(key: str | Ed25519PublicKey) -> Ed25519PublicKey:
 # -- the outbox -------------------------------------------------------------------------------
 def enqueue_grant_event(database: Database, pseudonyms: PairwisePseudonyms, grant: Grant,
                         event: GrantEvent, now: int) -> int:
-    """Queue ``consent.withdrawn`` / ``consent.expired`` for every live endpoint of the grant's
-    brand; other events are not notified. The number of rows queued."""
+    """Queue ``consent.withdrawn`` / ``consent.expired`` / ``authorization.ended`` for every
+    live endpoint of the grant's brand; other events are not notified. The number of rows
+    queued."""
     event_type = NOTIFIED_GRANT_EVENTS.get(event)
     if event_type is None:
         return 0
-    data = {"subject": pseudonyms.compute(grant.member_id, grant.brand_id),
-            "grant": grant.id, "purpose": grant.purpose}
+    data: dict[str, Any] = {"subject": pseudonyms.compute(grant.member_id, grant.brand_id),
+                            "grant": grant.id, "purpose": grant.purpose}
+    if event is GrantEvent.REPLACED:
+        data.update(reason="replaced", consent="replaced", replaced_by=grant.replaced_by)
+    elif event_type == AUTHORIZATION_ENDED:
+        data.update(reason=grant.access_ended.value if grant.access_ended else event.value,
+                    consent="ended" if event is GrantEvent.RELEASED else "stands")
     return _enqueue(database, grant.brand_id, event_type, data, now)
 
 

@@ -7,7 +7,8 @@ fresh state. Nothing is cached between requests: a withdrawal or an expiry is se
 next request.
 
 Rules, in order: the purpose and field must be known; a GPC opt-out denies purposes that sell or
-share; the purpose must be one the member accepts at all; then a grant must be active, started,
+share; the purpose must be one the member accepts at all; then a grant must be active (not
+withdrawn by the member, released by the brand or replaced by a newer grant), started,
 not ended, for this purpose, cover the field (categories never cover sensitive fields), allow the
 mode (an aggregate-only grant never allows individual reads), and not share onward under a GPC
 opt-out. Narrowing a grant can only remove what it covers.
@@ -22,7 +23,7 @@ from typing import Any
 
 from vault.storage import Database
 
-from .model import Grant, GrantStatus, Mode, PersonalTerms
+from .model import AccessEnd, Grant, GrantStatus, Mode, PersonalTerms
 from .terms import TermsService
 from .vocabulary import FIELD_CATEGORY, PURPOSE_BY_CODE, expand
 
@@ -41,6 +42,8 @@ class Decision:
 _NO_GRANT = "no grant from this member to this brand for this purpose"
 _NOT_STARTED = "the grant has not started yet"
 _WITHDRAWN = "the member withdrew the grant"
+_RELEASED = "the brand gave the grant up"
+_REPLACED = "a newer grant for this purpose replaced the grant"
 _EXPIRED = "the grant has expired"
 _FIELD = "the grant does not cover this field"
 _MODE = "the grant allows aggregate use only"
@@ -121,8 +124,8 @@ def _judged(grants: Iterable[Grant], purpose: str, mode: Mode, at: float,
     for grant in grants:
         if grant.purpose != purpose:
             continue
-        if grant.status is GrantStatus.WITHDRAWN:
-            before: str | None = _WITHDRAWN
+        if grant.status is not GrantStatus.ACTIVE:
+            before: str | None = _ENDED_BY[grant.status]
         elif at < grant.starts_at:
             before = _NOT_STARTED
         elif at >= grant.ends_at:
@@ -155,8 +158,10 @@ def _first_allowing(judged: list[tuple[Grant, str | None, str | None]],
     return best
 
 
-_RANK = {_NO_GRANT: 0, _WITHDRAWN: 1, _NOT_STARTED: 2, _EXPIRED: 3, _FIELD: 4, _MODE: 5,
-         _GPC_SHARING: 6}
+_ENDED_BY = {GrantStatus.WITHDRAWN: _WITHDRAWN, GrantStatus.RELEASED: _RELEASED,
+             GrantStatus.REPLACED: _REPLACED}
+_RANK = {_NO_GRANT: 0, _REPLACED: 1, _RELEASED: 1, _WITHDRAWN: 1, _NOT_STARTED: 2,
+         _EXPIRED: 3, _FIELD: 4, _MODE: 5, _GPC_SHARING: 6}
 
 
 class DecisionPoint:
@@ -176,10 +181,13 @@ class DecisionPoint:
 
 def grant_from_row(row: Any) -> Grant:
     fields = frozenset(json.loads(row["fields"]))
+    access_ended = row["access_ended"]
     return Grant(
         row["id"], row["member_id"], row["brand_id"], row["purpose"], fields, Mode(row["mode"]),
         row["starts_at"], row["ends_at"], row["retention_days"], bool(row["onward_sharing"]),
         row["third_party"], row["jurisdiction"], row["collection_method"], row["agreement"],
-        row["terms_version"], GrantStatus(row["status"]), row["withdrawn_at"], row["version"],
-        row["created_at"], row["updated_at"], expand(fields),
+        row["terms_version"], GrantStatus(row["status"]), row["withdrawn_at"],
+        row["version"], row["created_at"], row["updated_at"], expand(fields),
+        row["access_ended_at"], None if access_ended is None else AccessEnd(access_ended),
+        row["replaced_by"],
     )

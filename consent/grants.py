@@ -6,10 +6,28 @@ with the reasons. A grant, a narrowing, a withdrawal and an expiry each yield a 
 receipt and a ledger entry, in that order, after the grant row is written; the service's
 observers are told in between, inside the same data-store transaction.
 
+How a grant ends (issue 12; the states are :class:`consent.model.GrantState`), each with its
+receipt, ledger entry and observers (the brand gateway queues the brand's webhook):
+
+- the member withdraws it (``withdrawn``), or its end date passes (``expired``, recorded by
+  :meth:`ConsentService.record_expiries`);
+- the brand asks again for the same purpose and the member approves: the new grant *replaces*
+  the earlier live one (``replaced``, its receipt naming the new grant; the new grant's receipt
+  names the one it replaces), so a member has at most one live grant per brand and purpose;
+- the brand's *access* ends while the consent stands (:meth:`ConsentService.end_access`): an
+  authorization code or refresh token used twice (the server cannot tell the brand from a thief,
+  so it ends the authorization, RFC 9700 sec. 4.5.3 and 4.14.2), the operator disabled the
+  brand's client, or the authorization reached its absolute end. None of these is the member
+  changing their mind, so their consent stands and the page says the brand must ask again.
+- the brand revokes its authorization (RFC 7009): the brand gave the access up of its own
+  accord, so the consent ends with it (``released``): keeping a consent in force that its only
+  holder renounced would show the member a sharing that no longer happens.
+
 Invariants: narrowing only removes (fields a subset of what was covered, the end no later);
-a withdrawn grant never becomes active again; onward sharing only under an S3P term, only in
-aggregate (anonymised) mode and only to a named third party; ledger entries carry pseudonyms,
-grant ids and codes, never personal data.
+a grant that is no longer active (withdrawn, released, replaced) never becomes active again;
+at most one active, unexpired grant per member, brand and purpose; onward sharing only under an
+S3P term, only in aggregate (anonymised) mode and only to a named third party; ledger entries
+carry pseudonyms, grant ids and codes, never personal data.
 """
 
 from __future__ import annotations
@@ -27,7 +45,7 @@ from vault.storage import Database
 
 from .decision import grant_from_row
 from .events import EventTag
-from .model import Grant, GrantEvent, GrantStatus, Mode
+from .model import AccessEnd, Grant, GrantEvent, GrantStatus, Mode
 from .terms import AgreementService, EventLog, TermsService
 from .vocabulary import AGREEMENT_BY_CODE, PURPOSE_BY_CODE, expand, is_selector
 
@@ -42,6 +60,9 @@ _EVENT_TAGS = {
     GrantEvent.NARROWED: EventTag.CONSENT_GRANT_NARROWED,
     GrantEvent.WITHDRAWN: EventTag.CONSENT_GRANT_WITHDRAWN,
     GrantEvent.EXPIRED: EventTag.CONSENT_GRANT_EXPIRED,
+    GrantEvent.ACCESS_ENDED: EventTag.CONSENT_ACCESS_ENDED,
+    GrantEvent.RELEASED: EventTag.CONSENT_GRANT_RELEASED,
+    GrantEvent.REPLACED: EventTag.CONSENT_GRANT_REPLACED,
 }
 
 
@@ -71,7 +92,8 @@ class StoredReceipt:
 
 class ReceiptIssuer(Protocol):
     def build(self, grant: Grant, event: GrantEvent, *, at: int, principal_id: str,
-              brand_name: str, receipt_id: str | None = None) -> dict[str, Any]: ...
+              brand_name: str, receipt_id: str | None = None,
+              replaces: Sequence[str] = ()) -> dict[str, Any]: ...
 
     def sign(self, receipt: dict[str, Any]) -> str: ...
 
@@ -160,6 +182,11 @@ class ConsentService:
     def _insert(self, grant_id: str, member_id: str, request: BrandRequest,
                 chosen: frozenset[str], agreed: str, jurisdiction: str,
                 collection_method: str, now: int) -> tuple[Grant, StoredReceipt]:
+        # The live grants this one replaces (one live grant per member, brand and purpose).
+        earlier = [r["id"] for r in self._db.all(
+            "SELECT id FROM grants WHERE member_id = ? AND brand_id = ? AND purpose = ?"
+            " AND status = 'active' AND ends_at > ? ORDER BY created_at",
+            (member_id, request.brand_id, request.purpose, now))]
         self._db.execute(
             "INSERT INTO grants (id, member_id, brand_id, purpose, fields, mode, starts_at,"
             " ends_at, retention_days, onward_sharing, third_party, jurisdiction,"
@@ -170,8 +197,11 @@ class ConsentService:
              request.retention_days, int(request.onward_sharing),
              request.third_party if request.onward_sharing else None, jurisdiction,
              collection_method, agreed, self._terms.get(member_id).version, now, now))
+        for old_id in earlier:
+            self._replace(member_id, old_id, grant_id, now)
         grant = self.get(member_id, grant_id)
-        return grant, self._issue(grant, GrantEvent.GIVEN, now)
+        return grant, self._issue(grant, GrantEvent.GIVEN, now, replaces=earlier,
+                                  extra={"replaces": earlier} if earlier else None)
 
     def narrow(self, member_id: str, grant_id: str, *, fields: Iterable[str] | None = None,
                ends_at: int | None = None) -> tuple[Grant, StoredReceipt]:
@@ -212,6 +242,57 @@ class ConsentService:
                 " version = version + 1 WHERE id = ?", (now, now, grant_id))
             grant = self.get(member_id, grant_id)
             return grant, self._issue(grant, GrantEvent.WITHDRAWN, now)
+
+    def end_access(self, grant_id: str, cause: AccessEnd) -> StoredReceipt | None:
+        """Record that the brand's access under ``grant_id`` ended for ``cause``; its receipt,
+        or ``None`` if there was nothing to end (the grant is gone, no longer active, past its
+        end, or its access had ended already). ``REVOKED_BY_BRAND`` ends the consent too
+        (``released``, see the module docstring); any other cause leaves it standing."""
+        now = int(self._clock())
+        with self._db.transaction():
+            row = self._db.one("SELECT * FROM grants WHERE id = ?", (grant_id,))
+            if row is None:
+                return None
+            grant = grant_from_row(row)
+            if grant.status is not GrantStatus.ACTIVE or grant.ends_at <= now or \
+                    grant.access_ended is not None:
+                return None
+            if cause is AccessEnd.REVOKED_BY_BRAND:
+                self._db.execute(
+                    "UPDATE grants SET status = 'released',"
+                    " withdrawn_at = ?, access_ended_at = ?, access_ended = ?, updated_at = ?,"
+                    " version = version + 1 WHERE id = ?",
+                    (now, now, cause.value, now, grant_id))
+                event = GrantEvent.RELEASED
+            else:
+                self._db.execute(
+                    "UPDATE grants SET access_ended_at = ?, access_ended = ?, updated_at = ?"
+                    " WHERE id = ?", (now, cause.value, now, grant_id))
+                event = GrantEvent.ACCESS_ENDED
+            return self._issue(self.get(grant.member_id, grant_id), event, now,
+                               extra={"reason": cause.value})
+
+    def settle_duplicates(self) -> list[Grant]:
+        """Replace every live grant that a newer live grant for the same member, brand and
+        purpose duplicates (stores written before grants were replaced on approval held
+        several), each with its receipt and ledger entry as an approval's replacement has; the
+        grants replaced. Idempotent."""
+        now = int(self._clock())
+        groups = self._db.all(
+            "SELECT member_id, brand_id, purpose FROM grants WHERE status = 'active'"
+            " AND ends_at > ? GROUP BY member_id, brand_id, purpose HAVING count(*) > 1",
+            (now,))
+        replaced = []
+        for group in groups:
+            with self._db.transaction():
+                rows = self._db.all(
+                    "SELECT id FROM grants WHERE member_id = ? AND brand_id = ? AND purpose = ?"
+                    " AND status = 'active' AND ends_at > ? ORDER BY created_at, rowid",
+                    (group["member_id"], group["brand_id"], group["purpose"], now))
+                for row in rows[:-1]:       # none if another pass settled it meanwhile
+                    replaced.append(self._replace(group["member_id"], row["id"],
+                                                  rows[-1]["id"], now))
+        return replaced
 
     def record_expiries(self) -> list[Grant]:
         """Give every grant that ended a receipt and a ledger entry, once. (Decisions deny
@@ -255,16 +336,26 @@ class ConsentService:
         raise NotFoundError("no such receipt")
 
     # -- helpers ------------------------------------------------------------------------------
+    def _replace(self, member_id: str, old_id: str, new_id: str, now: int) -> Grant:
+        self._db.execute(
+            "UPDATE grants SET status = 'replaced', replaced_by = ?, withdrawn_at = ?,"
+            " updated_at = ?, version = version + 1 WHERE id = ?", (new_id, now, now, old_id))
+        old = self.get(member_id, old_id)
+        self._issue(old, GrantEvent.REPLACED, now, extra={"replaced_by": new_id})
+        return old
+
     def _active(self, member_id: str, grant_id: str) -> Grant:
         grant = self.get(member_id, grant_id)
         if grant.status is not GrantStatus.ACTIVE or grant.ends_at <= self._clock():
             raise ValidationError({"grant": ["This grant is no longer active."]})
         return grant
 
-    def _issue(self, grant: Grant, event: GrantEvent, now: int) -> StoredReceipt:
-        """Sign and store the receipt, tell the observers, then append to the ledger. Called
-        inside the data transaction: if an observer or the ledger refuses, the grant change, its
-        receipt and the observers' writes roll back."""
+    def _issue(self, grant: Grant, event: GrantEvent, now: int, *, replaces: Sequence[str] = (),
+               extra: dict[str, Any] | None = None) -> StoredReceipt:
+        """Sign and store the receipt, tell the observers, then append to the ledger (its
+        details with ``extra``: grant ids and reason codes only). Called inside the data
+        transaction: if an observer or the ledger refuses, the grant change, its receipt and
+        the observers' writes roll back."""
         brand = self._db.one("SELECT name FROM brands WHERE id = ?", (grant.brand_id,))
         receipt_id = str(uuid.uuid4())   # Kantara: consentReceiptID is a UUID
         document = self._receipts.build(grant, event, at=now,
@@ -272,7 +363,7 @@ class ConsentService:
                                         principal_id=self._brand_subject(grant.member_id,
                                                                          grant.brand_id),
                                         brand_name=brand["name"] if brand else grant.brand_id,
-                                        receipt_id=receipt_id)
+                                        receipt_id=receipt_id, replaces=replaces)
         token = self._receipts.sign(document)
         self._db.execute(
             "INSERT INTO receipts (id, member_id, grant_id, brand_id, event, token, created_at)"
@@ -286,7 +377,7 @@ class ConsentService:
         actor = self.principal(grant.member_id)
         details = {"grant": grant.id, "brand": grant.brand_id, "purpose": grant.purpose,
                    "fields": sorted(grant.fields), "mode": grant.mode.value,
-                   "ends_at": grant.ends_at, "version": grant.version}
+                   "ends_at": grant.ends_at, "version": grant.version, **(extra or {})}
         self._ledger.record_event(tag=_EVENT_TAGS[event], actor=actor, details=details)
         self._ledger.record_event(tag=EventTag.CONSENT_RECEIPT_ISSUED, actor=actor,
                                   details={"receipt": receipt_id, "grant": grant.id})

@@ -2,6 +2,12 @@
 
 Plain frozen dataclasses, shared by the services, the decision point, receipts and the pages.
 Times are UTC seconds since the epoch (integers).
+
+A grant is in exactly one :class:`GrantState` at a moment (issue 12, item 1). Two things make
+it up: the member's *consent* (:class:`GrantStatus`: in force, withdrawn by the member, released
+by the brand, replaced by a newer grant; or expired, by its end date) and, while the consent is
+in force, the brand's *access* under it (its OAuth authorization: live, or ended for an
+:class:`AccessEnd` reason, in which case the consent stands and the brand must ask again).
 """
 
 from __future__ import annotations
@@ -16,8 +22,35 @@ class Mode(StrEnum):
 
 
 class GrantStatus(StrEnum):
+    """The consent itself: in force, or ended by someone's act (an expiry is by the clock,
+    :meth:`Grant.state`). Only ``ACTIVE`` ever allows anything; no other status goes back."""
+
     ACTIVE = "active"
+    WITHDRAWN = "withdrawn"      # the member withdrew it
+    RELEASED = "released"        # the brand gave it up (RFC 7009 revocation of its authorization)
+    REPLACED = "replaced"        # a newer grant for the same brand and purpose took its place
+
+
+class AccessEnd(StrEnum):
+    """Why a brand's access under a grant ended while the member's consent stands."""
+
+    CODE_REPLAY = "code-replay"            # an authorization code was presented twice
+    REFRESH_REPLAY = "refresh-replay"      # a used refresh token was presented again
+    CLIENT_DISABLED = "client-disabled"    # the operator disabled the brand's client
+    EXPIRED = "authorization-expired"      # the authorization reached its absolute end
+    REVOKED_BY_BRAND = "revoked-by-brand"  # the brand revoked it (this ends the consent too)
+
+
+class GrantState(StrEnum):
+    """What the member's Sharing page says about a grant."""
+
+    LIVE = "live"                  # consent in force, brand's access live (or not yet used)
+    ACCESS_ENDED = "access-ended"  # consent in force, the brand's access ended (see AccessEnd)
     WITHDRAWN = "withdrawn"
+    RELEASED = "released"
+    REPLACED = "replaced"
+    EXPIRED = "expired"
+    NOT_STARTED = "not-started"
 
 
 class GrantEvent(StrEnum):
@@ -27,6 +60,9 @@ class GrantEvent(StrEnum):
     NARROWED = "narrowed"
     WITHDRAWN = "withdrawn"
     EXPIRED = "expired"
+    ACCESS_ENDED = "access-ended"  # the brand's access ended; the consent stands
+    RELEASED = "released"          # the brand gave the consent up
+    REPLACED = "replaced"          # a newer grant took this one's place
 
 
 @dataclass(frozen=True)
@@ -89,11 +125,27 @@ class Grant:
     agreement: str                      # the IEEE 7012 term in force
     terms_version: int
     status: GrantStatus
-    withdrawn_at: int | None
+    withdrawn_at: int | None            # when an act ended it: withdrawn, released, replaced
     version: int                        # +1 on every narrowing
     created_at: int
     updated_at: int
     covered: frozenset[str] = field(default=frozenset(), compare=False)  # expanded fields
+    access_ended_at: int | None = None
+    access_ended: AccessEnd | None = None   # why the brand's access ended (consent may stand)
+    replaced_by: str | None = None          # the grant that took this one's place
 
     def live_at(self, at: float) -> bool:
         return self.status is GrantStatus.ACTIVE and self.starts_at <= at < self.ends_at
+
+    def state(self, at: float) -> GrantState:
+        """The one state the member is shown; an act that ended the consent wins over the
+        clock (a grant withdrawn before its end date stays "withdrawn")."""
+        if self.status is not GrantStatus.ACTIVE:
+            return GrantState(self.status.value)
+        if at >= self.ends_at:
+            return GrantState.EXPIRED
+        if at < self.starts_at:
+            return GrantState.NOT_STARTED
+        if self.access_ended is not None:
+            return GrantState.ACCESS_ENDED
+        return GrantState.LIVE

@@ -1,4 +1,5 @@
-"""Consent receipts: one signed document per grant event (given, narrowed, withdrawn, expired).
+"""Consent receipts: one signed document per grant event (given, narrowed, withdrawn, expired,
+the brand's access ended, released by the brand, replaced by a newer grant).
 
 A receipt is a JWT (RFC 7519) signed by the vault operator as PII controller, as the Kantara
 Consent Receipt Specification v1.1 asks, in JWS compact serialisation (RFC 7515 section 7.1)
@@ -40,6 +41,7 @@ import datetime as dt
 import json
 import re
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -88,7 +90,15 @@ EVENT_STATE: dict[GrantEvent, str] = {
     GrantEvent.NARROWED: "dpv:RenewedConsentGiven",
     GrantEvent.WITHDRAWN: "dpv:ConsentWithdrawn",
     GrantEvent.EXPIRED: "dpv:ConsentExpired",
+    # The brand's access ended, the member's consent did not: its state is unchanged.
+    GrantEvent.ACCESS_ENDED: "dpv:ConsentGiven",
+    # DPV: revoked is "by an entity other than the data subject" (here the brand).
+    GrantEvent.RELEASED: "dpv:ConsentRevoked",
+    # DPV: invalidated is "no longer valid due to a change in the circumstances": a newer grant.
+    GrantEvent.REPLACED: "dpv:ConsentInvalidated",
 }
+#: The events that are the member's own act; the others the controller records.
+MEMBER_ACTS = frozenset({GrantEvent.GIVEN, GrantEvent.NARROWED, GrantEvent.WITHDRAWN})
 
 # ISO/IEC TS 27560 element -> path inside ``receipt["iso27560"]`` (DPV-27560 element names).
 # The mandatory elements of the DPV guide's mapping table, plus lawful basis (optional in ISO,
@@ -275,11 +285,14 @@ class ReceiptSigner:
 
     # -- building ------------------------------------------------------------------------------
     def build(self, grant: Grant, event: GrantEvent, *, at: int, principal_id: str,
-              brand_name: str, receipt_id: str | None = None) -> dict[str, Any]:
+              brand_name: str, receipt_id: str | None = None,
+              replaces: Sequence[str] = ()) -> dict[str, Any]:
         """The receipt document for ``event`` on ``grant`` at ``at`` (UTC seconds).
 
         ``principal_id`` is the member's pseudonym; ``receipt_id`` a UUID (a fresh UUID4 when
-        omitted). Raises :class:`ConsentInputError` for a grant or input no receipt can describe.
+        omitted); ``replaces``: the earlier grants a given grant took the place of (the
+        receipt then says so, and its consent is "renewed"). Raises
+        :class:`ConsentInputError` for a grant or input no receipt can describe.
         """
         if _EMAIL.search(principal_id):
             raise PersonalDataError("the principal id must be a pseudonym, not an e-mail address")
@@ -306,7 +319,8 @@ class ReceiptSigner:
         special = [f for f in fields if f in SENSITIVE_FIELDS or field_category(f).special]
         special_categories = sorted({field_category(f).code for f in special})
         starts, ends = grant.starts_at, grant.ends_at
-        if event is GrantEvent.WITHDRAWN and grant.withdrawn_at is not None:
+        if event in (GrantEvent.WITHDRAWN, GrantEvent.RELEASED, GrantEvent.REPLACED) \
+                and grant.withdrawn_at is not None:
             ends = min(ends, grant.withdrawn_at)
         service = f"Data shared with {brand_name} through vrmvault"
         controller = self.controller
@@ -433,13 +447,15 @@ class ReceiptSigner:
             },
             "dpv:hasEntity": entities,
             "dpv:hasConsentStatus": {
-                "@type": EVENT_STATE[event],
+                "@type": ("dpv:RenewedConsentGiven" if replaces and event is GrantEvent.GIVEN
+                          else EVENT_STATE[event]),
                 "dpv:isIndicatedAtTime": _iso(at),
                 "dpv:hasDuration": {"@type": "dpv:UntilTimeDuration", "rdf:value": _iso(ends),
                                     "dct:temporal": f"{_iso(starts)}/{_iso(ends)}"},
-                # An expiry is nobody's act: the controller records that the end date passed.
-                "dpv:isIndicatedBy": (controller.iri if event is GrantEvent.EXPIRED
-                                      else principal_id),
+                # An expiry is nobody's act, and an ending on the brand's side not the
+                # member's: the controller records them.
+                "dpv:isIndicatedBy": (principal_id if event in MEMBER_ACTS
+                                      else controller.iri),
                 "dpv:hasIndicationMethod": grant.collection_method,
             },
             "vrmvault:grant": {
@@ -452,6 +468,11 @@ class ReceiptSigner:
                 "vrmvault:fields": fields,
                 "vrmvault:startsAt": _iso(grant.starts_at),
                 "vrmvault:endsAt": _iso(grant.ends_at),
+                **({"vrmvault:replaces": list(replaces)} if replaces else {}),
+                **({"vrmvault:replacedBy": grant.replaced_by}
+                   if event is GrantEvent.REPLACED and grant.replaced_by else {}),
+                **({"vrmvault:accessEnded": grant.access_ended.value}
+                   if event is GrantEvent.ACCESS_ENDED and grant.access_ended else {}),
             },
         }
         receipt["iso27560"] = {
@@ -524,6 +545,15 @@ def _termination(grant: Grant, event: GrantEvent) -> str:
         return f"Withdrawn by the member at {when} (it was to end at {end})."
     if event is GrantEvent.EXPIRED:
         return f"Expired at {end}, the end date the member set."
+    ended = _iso(grant.withdrawn_at) if grant.withdrawn_at is not None else "now"
+    if event is GrantEvent.RELEASED:
+        return f"Given up by the brand at {ended}, which revoked its authorization."
+    if event is GrantEvent.REPLACED:
+        return f"Replaced at {ended} by the newer grant {grant.replaced_by}."
+    if event is GrantEvent.ACCESS_ENDED:
+        return (f"The member's consent stands until {end}, but the brand's access ended "
+                f"({grant.access_ended.value if grant.access_ended else 'ended'}): the brand "
+                "must ask the member again.")
     return (f"Ends at {end}, or earlier when the member withdraws it at "
             f"{MEMBER_CONSENTS_PATH}; the brand keeps copies at most "
             f"{grant.retention_days} days.")

@@ -81,6 +81,68 @@ CONSENT_MIGRATIONS: tuple[Migration, ...] = (
         CREATE INDEX receipts_by_member ON receipts (member_id, created_at);
         """,
     ),
+    Migration(
+        2,
+        "grant_endings",
+        # Issue 12: every way a grant or the brand's access under it ends is recorded.
+        # Rebuilds ``grants`` (SQLite cannot change a CHECK in place) so that ``status`` holds
+        # every state of the consent: 'released' (the brand gave it up) and 'replaced' (a newer
+        # grant for the same brand and purpose took its place, ``replaced_by``) besides
+        # 'active' and 'withdrawn'; ``withdrawn_at`` is when an act ended it, whoever's.
+        # ``access_ended`` records why the brand's access ended while the consent stands
+        # (consent.model.AccessEnd). ``oauth_family_grants`` references grants by name and
+        # keeps doing so.
+        """
+        CREATE TABLE grants_new (
+            id                TEXT PRIMARY KEY,
+            member_id         TEXT NOT NULL REFERENCES members(id) ON DELETE CASCADE,
+            brand_id          TEXT NOT NULL REFERENCES brands(id),
+            purpose           TEXT NOT NULL,
+            fields            TEXT NOT NULL,
+            mode              TEXT NOT NULL CHECK (mode IN ('individual', 'aggregate')),
+            starts_at         INTEGER NOT NULL,
+            ends_at           INTEGER NOT NULL,
+            retention_days    INTEGER NOT NULL,
+            onward_sharing    INTEGER NOT NULL,
+            third_party       TEXT,
+            jurisdiction      TEXT NOT NULL,
+            collection_method TEXT NOT NULL,
+            agreement         TEXT NOT NULL,
+            terms_version     INTEGER NOT NULL,
+            status            TEXT NOT NULL
+                              CHECK (status IN ('active', 'withdrawn', 'released', 'replaced')),
+            withdrawn_at      INTEGER,
+            expiry_recorded   INTEGER NOT NULL DEFAULT 0,
+            version           INTEGER NOT NULL,
+            created_at        INTEGER NOT NULL,
+            updated_at        INTEGER NOT NULL,
+            replaced_by       TEXT,
+            access_ended_at   INTEGER,
+            access_ended      TEXT CHECK (access_ended IS NULL OR access_ended IN (
+                                  'code-replay', 'refresh-replay', 'client-disabled',
+                                  'authorization-expired', 'revoked-by-brand'))
+        );
+        INSERT INTO grants_new (id, member_id, brand_id, purpose, fields, mode, starts_at,
+                                ends_at, retention_days, onward_sharing, third_party,
+                                jurisdiction, collection_method, agreement, terms_version,
+                                status, withdrawn_at, expiry_recorded, version, created_at,
+                                updated_at)
+            SELECT id, member_id, brand_id, purpose, fields, mode, starts_at, ends_at,
+                   retention_days, onward_sharing, third_party, jurisdiction,
+                   collection_method, agreement, terms_version, status, withdrawn_at,
+                   expiry_recorded, version, created_at, updated_at
+            FROM grants;
+        DROP TABLE grants;
+        ALTER TABLE grants_new RENAME TO grants;
+        CREATE INDEX grants_by_member_brand ON grants (member_id, brand_id);
+        CREATE INDEX grants_by_end ON grants (ends_at) WHERE status = 'active';
+        -- The expiries still to record: what the background pass looks for every few seconds
+        -- (web/endings.py), without reading the grants whose expiry is recorded already.
+        CREATE INDEX grants_expiry_due ON grants (ends_at)
+            WHERE status = 'active' AND expiry_recorded = 0;
+        """,
+        rebuilds_tables=True,
+    ),
 )
 
 

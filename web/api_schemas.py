@@ -19,6 +19,7 @@ from marshmallow import RAISE, Schema, fields, validate
 from marshmallow import ValidationError as SchemaError
 
 from brand_gateway.oauth import SCOPES
+from consent.model import GrantEvent
 from consent.vocabulary import PURPOSE_BY_CODE
 from vault.catalog import ATTRIBUTES, TOUCHPOINT_KEYS, Attribute, DataType
 from vault.feedback import MAX_COMMENT
@@ -173,7 +174,7 @@ class FeedbackSchema(Schema):
 class ReceiptSchema(Schema):
     grant_id = fields.String(required=True)
     event = fields.String(required=True, validate=validate.OneOf(
-        ["given", "narrowed", "withdrawn", "expired"]))
+        [e.value for e in GrantEvent]))
     issued_at = fields.DateTime(required=True)
     receipt = fields.String(required=True, metadata={
         "description": "The consent receipt as a JWT (Kantara v1.1 fields and the ISO/IEC TS"
@@ -347,7 +348,7 @@ def openapi_document(*, server: str, authorization_url: str, token_url: str) -> 
         "post": {**_operation(
             "Register a webhook endpoint",
             "Signed events (Standard Webhooks v1a, Ed25519; the key is in the JWKS) are sent"
-            " there: consent.withdrawn, consent.expired, member.erased.",
+            " there: consent.withdrawn, consent.expired, authorization.ended, member.erased.",
             EmptyQuery, "WebhookCreated", created=True),
             "requestBody": {"required": True, "content": {
                 "application/json": {"schema": "WebhookRequest"}}},

@@ -19,22 +19,30 @@ import click
 
 from brand_gateway import storage as gateway_storage
 from brand_gateway.clients import CLIENT_SCOPES, ClientRegistry, ClientSecretHasher
+from brand_gateway.observers import family_end_hook, grant_observer
+from consent.context import open_consent
 from consent.vocabulary import AGREEMENT_BY_CODE, DEFAULT_AGREEMENT
 from vault.errors import StoreNotInitialisedError
-from vault.home import VaultHome
+from vault.home import Vault, VaultHome
 
 from .cli_errors import ReportingGroup
 
 
 @contextmanager
 def _registry(ctx: click.Context) -> Iterator[ClientRegistry]:
+    with _opened(ctx) as (_home, _vault, registry):
+        yield registry
+
+
+@contextmanager
+def _opened(ctx: click.Context) -> Iterator[tuple[VaultHome, Vault, ClientRegistry]]:
     home: VaultHome = ctx.obj["home"]
     if not home.exists():
         raise StoreNotInitialisedError(f"no store in {home.root}; run 'vrmvault init' first")
     with home.open() as vault:
         gateway_storage.require_current(vault.data)
-        yield ClientRegistry(database=vault.data, clock=vault.clock,
-                             hasher=ClientSecretHasher.from_master(vault.master))
+        yield home, vault, ClientRegistry(database=vault.data, clock=vault.clock,
+                                          hasher=ClientSecretHasher.from_master(vault.master))
 
 
 @click.group(cls=ReportingGroup)
@@ -100,9 +108,17 @@ def list_clients(ctx: click.Context) -> None:
 @click.argument("client_id")
 @click.pass_context
 def disable(ctx: click.Context, client_id: str) -> None:
-    """Disable CLIENT_ID: its secret stops authenticating at once."""
-    with _registry(ctx) as registry:
-        client = registry.disable(client_id)
+    """Disable CLIENT_ID: its secret stops authenticating at once, and every authorization it
+    held ends (each with a receipt and ledger entry for the member and a webhook)."""
+    with _opened(ctx) as (home, vault, registry):
+        # One connection for both: the ending is recorded in the disabling's transaction.
+        consent = open_consent(vault, home,
+                               observers=[grant_observer(vault.data, vault.master)])
+        try:
+            client = registry.disable(client_id,
+                                      on_end=family_end_hook(consent.grants, vault.data))
+        finally:
+            consent.close()
     click.echo(f"Disabled {client.client_id} ({client.brand_name}); it can no longer "
                "authenticate")
 

@@ -16,7 +16,6 @@ import click
 
 from brand_gateway import access_log, token_storage, webhook_storage
 from brand_gateway import storage as gateway_storage
-from brand_gateway.observers import grant_observer
 from brand_gateway.rate_limits import open_rate_counts
 from consent import storage as consent_storage
 from consent.context import open_consent
@@ -25,6 +24,7 @@ from vault.home import InitReport, VaultHome
 from .brand_cli import brand
 from .cli_errors import ReportingGroup
 from .config import from_environment, public_url_for_bind
+from .endings import record_endings, settle_duplicates
 from .erasures import finish_pending_erasures
 from .ledger_cli import ledger
 from .officer_cli import officer
@@ -210,19 +210,21 @@ def consent() -> None:
 @consent.command("expire")
 @click.pass_context
 def consent_expire(ctx: click.Context) -> None:
-    """Issue receipts and ledger entries for grants that reached their end (run it daily).
+    """Record grants that reached their end and authorizations past their absolute end: their
+    receipts, ledger entries and webhooks (run it daily; vrmvault serve does it all along).
 
-    Decisions deny an ended grant from its end time on, whether or not this has run.
+    Decisions deny an ended grant or authorization from its end on, whether or not this has run.
     """
     home = _home(ctx.find_root())
     with home.open() as vault:
-        # Each expiry also queues the brand's consent.expired webhooks (GDPR Art. 19).
-        opened = open_consent(vault, home, observers=[grant_observer(vault.data, vault.master)])
-        try:
-            expired = opened.grants.record_expiries()
-        finally:
-            opened.close()
-    click.echo(f"Recorded the expiry of {len(expired)} grants")
+        # Each ending also queues the brand's webhook (GDPR Art. 19).
+        endings = record_endings(vault, home)
+        duplicates = settle_duplicates(vault, home)
+    click.echo(f"Recorded the expiry of {endings.grants_expired} grants and the end of "
+               f"{endings.authorizations_expired} authorizations")
+    if duplicates:
+        click.echo(f"Replaced {duplicates} grants that a newer grant for the same brand and "
+                   "purpose duplicated")
 
 
 main.add_command(ledger)

@@ -1,6 +1,9 @@
 """The member's consent pages: personal terms, grants (narrow, withdraw), agreements, receipts.
 
 Like every member page: signed-in members only (default deny), and only their own records.
+The Sharing page shows each grant in its one state (``consent.model.GrantState``), in words:
+active; the consent standing but the brand's access ended, and why; withdrawn; given up by the
+brand; replaced by a newer answer to the same brand and purpose; expired.
 Global Privacy Control is read here too: a signed-in member's request carrying ``Sec-GPC: 1``
 is saved as an opt-out of sale and sharing in their terms.
 """
@@ -21,7 +24,8 @@ from flask import (
     url_for,
 )
 
-from consent.model import AgreementStatus, GrantStatus
+from brand_gateway.authorizations import FAMILY_LIFETIME
+from consent.model import AccessEnd, AgreementStatus, GrantState, GrantStatus
 from consent.vocabulary import (
     AGREEMENTS,
     FIELD_CATEGORY,
@@ -67,14 +71,35 @@ def terms() -> str | Response | tuple[str, int]:
     return redirect(url_for("consents.terms"))
 
 
+#: Why a brand's access ended, in the member's words (completes "... because ...").
+ACCESS_END_WORDS = {
+    AccessEnd.CODE_REPLAY: "a one-time sign-in code it was given was used twice, which can "
+                           "mean someone else tried to use it",
+    AccessEnd.REFRESH_REPLAY: "a key it holds to stay connected was used twice, which can mean "
+                              "someone else copied it",
+    AccessEnd.CLIENT_DISABLED: "the vault's operator switched off its connection",
+    AccessEnd.EXPIRED: f"its connection reached the {FAMILY_LIFETIME // 86_400}-day limit after "
+                       "which a brand must ask again",
+    AccessEnd.REVOKED_BY_BRAND: "it gave up its access itself",
+}
+#: What each receipt records, in the member's words.
+RECEIPT_WORDS = {"given": "Given", "narrowed": "Narrowed", "withdrawn": "Withdrawn by you",
+                 "expired": "Expired", "access-ended": "Brand's access ended",
+                 "released": "Given up by the brand", "replaced": "Replaced by a newer grant"}
+#: Grants in force first, then the ended ones, newest first within each.
+_CURRENT = (GrantState.LIVE, GrantState.ACCESS_ENDED, GrantState.NOT_STARTED)
+
+
 @bp.get("/consents")
 def overview() -> str:
     consent = get_consent()
     now = get_vault().clock()
-    grants = consent.grants.for_member(g.member_id)
+    grants = sorted(consent.grants.for_member(g.member_id), key=lambda grant: (
+        grant.state(now) not in _CURRENT, -grant.created_at, grant.id))
     brands = {b.id: b.name for b in get_vault().brands.all()}
     return render_template(
-        "consents.html", grants=grants, now=now, brands=brands,
+        "consents.html", grants=grants, now=now, brands=brands, GrantState=GrantState,
+        access_end_words=ACCESS_END_WORDS, receipt_words=RECEIPT_WORDS,
         agreements=consent.agreements.for_member(g.member_id),
         receipts=consent.grants.receipts(g.member_id)[:50], purposes=PURPOSE_BY_CODE,
         field_label=field_label, expand=expand, GrantStatus=GrantStatus,

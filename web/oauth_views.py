@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, current_app, json, url_for
 
-from brand_gateway.authorizations import AuthorizationStore
+from brand_gateway.authorizations import AuthorizationStore, Family, FamilyEnd
 from brand_gateway.clients import ClientRegistry, ClientSecretHasher
 from brand_gateway.oauth import (
     OAuthServices,
@@ -19,10 +19,11 @@ from brand_gateway.oauth import (
     public_url,
     server_metadata,
 )
+from brand_gateway.observers import family_end_hook
 from brand_gateway.pseudonyms import PairwisePseudonyms
 from brand_gateway.tokens import TokenStore
 
-from .vaults import get_vault
+from .vaults import get_consent, get_vault
 
 bp = Blueprint("oauth", __name__)
 API_PATH = "api/v1"
@@ -37,10 +38,18 @@ def gateway_services() -> OAuthServices:
         clients=ClientRegistry(database=vault.data, clock=clock,
                                hasher=ClientSecretHasher.from_master(vault.master)),
         tokens=TokenStore(database=vault.data, clock=clock),
-        authorizations=AuthorizationStore(database=vault.data, clock=clock),
+        authorizations=AuthorizationStore(database=vault.data, clock=clock,
+                                          on_end=_authorization_ended),
         subject=pairwise.pairwise_id,
         api_base=public_url("/" + API_PATH),
     )
+
+
+def _authorization_ended(family: Family, reason: FamilyEnd, now: int) -> None:
+    """A replayed code or refresh token, or the brand's own revocation, ended an authorization:
+    record it on its grants (receipts, ledger, webhooks). Consent services are opened only
+    here, at the ending, never for an ordinary token request."""
+    family_end_hook(get_consent().grants, get_vault().data)(family, reason, now)
 
 
 @bp.post("/oauth/token")

@@ -203,7 +203,8 @@ def get_vault() -> Vault:
 
 def get_consent() -> Consent:
     """Consent services over the request's vault (ledger and receipt signer included); a
-    withdrawn or expired grant also queues the brand's webhooks, in the same transaction."""
+    grant that ends (withdrawn, expired, replaced, the brand's access ended) also queues the
+    brand's webhooks, in the same transaction."""
     borrowed = _borrowed()
     if borrowed.consent is None:
         borrowed.consent = borrowed.access.consent(borrowed.connections, borrowed.vault)

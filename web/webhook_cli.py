@@ -34,6 +34,7 @@ from vault.home import Vault, VaultHome
 from vault.keys import MasterKey
 
 from .cli_errors import ReportingGroup
+from .endings import record_endings, settle_duplicates
 from .loops import run_every
 
 DEFAULT_INTERVAL = 10.0
@@ -185,7 +186,24 @@ def deliver(ctx: click.Context, once: bool, interval: float, limit: int,
     if once:
         click.echo(f"Webhooks: {_pass(home, master, limit).summary()}")
         return
+    settled = [False]          # duplicates of old stores are settled once per loop
+
     def one_pass() -> bool:
+        # Endings no request makes (grants and authorizations past their end) are recorded
+        # first, so the webhooks they queue leave in this very pass (web/endings.py); a
+        # failure there is reported and never holds up delivery.
+        try:
+            with _vault(home, master) as vault:
+                endings = record_endings(vault, home)
+                if not settled[0]:
+                    settled[0] = True
+                    settle_duplicates(vault, home)
+        except Exception as exc:  # reported by class only, as run_every does
+            click.echo(f"recording endings failed: {type(exc).__name__}", err=True)
+        else:
+            if endings.grants_expired or endings.authorizations_expired:
+                click.echo(f"Recorded the expiry of {endings.grants_expired} grants and the "
+                           f"end of {endings.authorizations_expired} authorizations")
         report = _pass(home, master, limit)
         if report.attempted:
             click.echo(f"Webhooks: {report.summary()}")

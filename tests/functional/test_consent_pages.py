@@ -193,7 +193,7 @@ def shared(alice: SignedIn, consent: Consent, brand: Brand):
 
 
 def grant_item(page: str, grant_id: str) -> str:
-    match = re.search(rf'<li class="entry grant" id="{grant_id}">(.*?)</li>', page, re.S)
+    match = re.search(rf'<li class="entry grant[^"]*" id="{grant_id}">(.*?)</li>', page, re.S)
     assert match, f"grant {grant_id} is not listed"
     return text_of(match.group(1))
 
@@ -221,9 +221,9 @@ def test_the_page_lists_grants_with_their_end_dates(alice: SignedIn, consent: Co
     assert "Given name" in item and "City" in item and "Interests" in item
     assert f"Active until {when(grant.ends_at)}" in item
     assert "term SD-BASE-ATP" in item
-    assert f"Ended {when(ended.ends_at)}" in grant_item(page, ended.id)
+    assert f"Expired {when(ended.ends_at)}" in grant_item(page, ended.id)
     assert "Withdraw" not in grant_item(page, ended.id)
-    assert f"Withdrawn {when(int(clock()) - DAY)}" in grant_item(page, withdrawn.id)
+    assert f"Withdrawn by you on {when(int(clock()) - DAY)}" in grant_item(page, withdrawn.id)
     assert f"/member/receipts/{receipt.id}" in page
     assert f"/member/agreements/{agreement.id}" in page
 
@@ -244,7 +244,7 @@ def test_withdrawing_takes_effect_on_the_next_decision(alice: SignedIn, consent:
     assert consent.grants.get(alice.id, grant.id).status is GrantStatus.WITHDRAWN
     page = alice.client.get("/member/consents").get_data(as_text=True)
     assert any("Withdrawn." in f for f in flashes(page))
-    assert "Withdrawn" in grant_item(page, grant.id)
+    assert "Withdrawn by you on" in grant_item(page, grant.id)
     assert [r.event for r in consent.grants.receipts(alice.id)] == ["withdrawn", "given"]
 
     again = alice.auth.post(action, form_page="/member/consents")

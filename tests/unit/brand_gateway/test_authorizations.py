@@ -14,6 +14,7 @@ from brand_gateway.authorizations import (
     FAMILY_LIFETIME,
     AuthorizationStore,
     Family,
+    FamilyEnd,
 )
 from brand_gateway.clients import ClientRegistry, OAuthClient
 from brand_gateway.tokens import TokenStore
@@ -118,9 +119,9 @@ def test_revoking_a_family_is_idempotent_and_ends_its_access_tokens(
                 scope="", expires_in=600, family_id=family.id)
     tokens.save("access-2", client_id=velo.client_id, grant_type="authorization_code",
                 scope="", expires_in=600, family_id=other.id)
-    assert store.revoke_family(family.id, "test") is True
-    assert store.revoke_family(family.id, "again") is False
-    assert store.family(family.id).revoked_reason == "test"
+    assert store.revoke_family(family.id, FamilyEnd.GRANT_WITHDRAWN) is True
+    assert store.revoke_family(family.id, FamilyEnd.CODE_REPLAY) is False
+    assert store.family(family.id).revoked_reason is FamilyEnd.GRANT_WITHDRAWN
     assert not tokens.find("access-1").active(clock())          # type: ignore[union-attr]
     assert tokens.find("access-2").active(clock())              # type: ignore[union-attr]
     assert not revoked(store, other)
@@ -151,7 +152,7 @@ def test_of_two_claims_of_one_code_only_the_first_wins_and_the_family_is_revoked
         second = racer.claim_code(code, velo.client_id)
     assert first is not None
     assert second is None
-    assert store.family(family.id).revoked_reason == "authorization code used twice"
+    assert store.family(family.id).revoked_reason is FamilyEnd.CODE_REPLAY
 
 
 def test_another_clients_claim_does_not_burn_the_code(store: AuthorizationStore,
@@ -181,7 +182,7 @@ def test_a_code_of_a_revoked_family_cannot_be_claimed(store: AuthorizationStore,
                                                       member_id: str) -> None:
     family = family_of(store, velo, member_id)
     code = save_code(store, family)
-    store.revoke_family(family.id, "withdrawn")
+    store.revoke_family(family.id, FamilyEnd.GRANT_WITHDRAWN)
     assert store.claim_code(code, velo.client_id) is None
 
 
@@ -209,7 +210,7 @@ def test_a_refresh_token_is_claimed_once_and_a_replay_revokes_the_family(
     assert store.refresh_token_used("refresh-1")
     store.save_refresh_token("refresh-2", family.id)          # the rotated one
     assert store.claim_refresh_token("refresh-1", velo.client_id) is None
-    assert store.family(family.id).revoked_reason == "refresh token replayed"
+    assert store.family(family.id).revoked_reason is FamilyEnd.REFRESH_REPLAY
     assert store.claim_refresh_token("refresh-2", velo.client_id) is None
 
 
@@ -256,17 +257,81 @@ def test_revoke_for_grant_revokes_exactly_the_families_carrying_it(
     with_both = family_of(store, velo, member_id, grant_ids=(grant_a, grant_b))
     with_b = family_of(store, velo, member_id, grant_ids=(grant_b,))
     assert set(store.grant_ids(with_both.id)) == {grant_a, grant_b}
-    assert store.revoke_for_grant(grant_a, "grant withdrawn") == 2
+    assert store.revoke_for_grant(grant_a, FamilyEnd.GRANT_WITHDRAWN) == 2
     assert revoked(store, with_a) and revoked(store, with_both)
     assert not revoked(store, with_b)
-    assert store.revoke_for_grant(grant_a, "again") == 0        # idempotent
-    assert store.revoke_for_grant("grant_unknown", "none") == 0
+    assert store.revoke_for_grant(grant_a, FamilyEnd.GRANT_EXPIRED) == 0      # idempotent
+    assert store.revoke_for_grant("grant_unknown", FamilyEnd.GRANT_EXPIRED) == 0
 
 
 def test_revoke_for_client_leaves_other_clients(store: AuthorizationStore, velo: OAuthClient,
                                                 grocer: OAuthClient, member_id: str) -> None:
     velo_family = family_of(store, velo, member_id)
     grocer_family = family_of(store, grocer, member_id)
-    assert store.revoke_for_client(velo.client_id, "client disabled") == 1
+    assert store.revoke_for_client(velo.client_id, FamilyEnd.CLIENT_DISABLED) == 1
     assert revoked(store, velo_family)
     assert not revoked(store, grocer_family)
+
+
+# -- endings told to the hook (issue 12) ---------------------------------------------------------
+class Told:
+    """An ``on_end`` hook that notes what it was told."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, FamilyEnd, int]] = []
+
+    def __call__(self, family: Family, reason: FamilyEnd, now: int) -> None:
+        assert family.revoked_at == now and family.revoked_reason is reason   # revoked first
+        self.calls.append((family.id, reason, now))
+
+
+def test_brand_side_endings_are_told_once_and_grant_endings_never(
+        vault: Vault, clock: FrozenClock, velo: OAuthClient, member_id: str) -> None:
+    told = Told()
+    store = AuthorizationStore(database=vault.data, clock=clock, on_end=told)
+    replayed = family_of(store, velo, member_id)
+    code = save_code(store, replayed)
+    assert store.claim_code(code, velo.client_id) is not None
+    clock.advance(5)
+    assert store.claim_code(code, velo.client_id) is None              # the replay
+    assert store.claim_code(code, velo.client_id) is None              # told once only
+    assert told.calls == [(replayed.id, FamilyEnd.CODE_REPLAY, int(clock()))]
+    withdrawn = family_of(store, velo, member_id)
+    assert store.revoke_family(withdrawn.id, FamilyEnd.GRANT_WITHDRAWN)
+    assert len(told.calls) == 1          # recorded by the grant's own ending, not told again
+    refreshed = family_of(store, velo, member_id)
+    store.save_refresh_token("refresh-1", refreshed.id)
+    assert store.claim_refresh_token("refresh-1", velo.client_id) is not None
+    assert store.claim_refresh_token("refresh-1", velo.client_id) is None
+    assert told.calls[-1][:2] == (refreshed.id, FamilyEnd.REFRESH_REPLAY)
+
+
+def test_expire_families_records_each_past_its_end_once(
+        vault: Vault, clock: FrozenClock, velo: OAuthClient, member_id: str) -> None:
+    told = Told()
+    store = AuthorizationStore(database=vault.data, clock=clock, on_end=told)
+    short = family_of(store, velo, member_id, grants_end=store.now() + DAY)
+    long = family_of(store, velo, member_id)
+    assert store.expire_families() == 0
+    clock.advance(DAY - 1)
+    assert store.expire_families() == 0
+    clock.advance(1)
+    assert store.expire_families() == 1
+    assert store.family(short.id).revoked_reason is FamilyEnd.EXPIRED
+    assert told.calls == [(short.id, FamilyEnd.EXPIRED, int(clock()))]
+    assert store.expire_families() == 0 and len(told.calls) == 1
+    assert not revoked(store, long)
+    clock.advance(FAMILY_LIFETIME)
+    assert store.expire_families() == 1 and told.calls[-1][0] == long.id
+
+
+def test_revoke_for_grant_can_keep_a_family_with_another_live_grant(
+        store: AuthorizationStore, consent: Consent, velo: OAuthClient,
+        member_id: str) -> None:
+    grant_a = give_grant(consent, member_id, velo)
+    grant_b = give_grant(consent, member_id, velo, fields=("city",))
+    with_both = family_of(store, velo, member_id, grant_ids=(grant_a, grant_b))
+    alone = family_of(store, velo, member_id, grant_ids=(grant_a,))
+    assert store.revoke_for_grant(grant_a, FamilyEnd.GRANT_REPLACED,
+                                  unless_live=lambda other: other == grant_b) == 1
+    assert revoked(store, alone) and not revoked(store, with_both)

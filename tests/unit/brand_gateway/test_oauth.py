@@ -47,12 +47,14 @@ def test_token_migrations_apply_once_in_their_own_table(tmp_path: Path) -> None:
         with pytest.raises(StoreError, match="vrmvault init"):
             token_storage.require_current(opened.data)
         assert token_storage.initialise(opened.data) == [
-            "oauth_access_tokens", "authorization_code_refresh_families"]
+            "oauth_access_tokens", "authorization_code_refresh_families",
+            "live_families_by_end"]
         assert token_storage.initialise(opened.data) == []
         token_storage.require_current(opened.data)
         recorded = opened.data.all("SELECT number, name FROM gateway_token_migrations")
         assert [tuple(r) for r in recorded] == [
-            (1, "oauth_access_tokens"), (2, "authorization_code_refresh_families")]
+            (1, "oauth_access_tokens"), (2, "authorization_code_refresh_families"),
+            (3, "live_families_by_end")]
 
 
 def test_new_tokens_are_256_bit_and_distinct() -> None:

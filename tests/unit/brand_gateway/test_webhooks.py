@@ -49,7 +49,7 @@ from brand_gateway.webhooks import (
 from consent.context import Consent, open_consent
 from consent.errors import PersonalDataError
 from consent.grants import BrandRequest
-from consent.model import Grant, GrantStatus
+from consent.model import AccessEnd, Grant, GrantStatus
 from consent.receipts import DEFAULT_CONTROLLER, ReceiptSigner
 from consent.vocabulary import PURPOSES
 from tests.conftest import GOOD_PASSWORD
@@ -214,12 +214,13 @@ def test_the_tables_are_a_layer_of_their_own(tmp_path: Path) -> None:
             webhook_storage.require_current(opened.data)
         with pytest.raises(StoreError):
             erasure_hook(opened.data, opened.master)      # refused before anything happens
-        assert webhook_storage.initialise(opened.data) == ["webhook_endpoints_outbox_attempts"]
+        assert webhook_storage.initialise(opened.data) == ["webhook_endpoints_outbox_attempts",
+                                                           "outbox_authorization_ended"]
         assert webhook_storage.initialise(opened.data) == []
         webhook_storage.require_current(opened.data)
         assert [tuple(r) for r in opened.data.all(
             "SELECT number, name FROM gateway_webhook_migrations")] == [
-            (1, "webhook_endpoints_outbox_attempts")]
+            (1, "webhook_endpoints_outbox_attempts"), (2, "outbox_authorization_ended")]
 
 
 # -- endpoints ------------------------------------------------------------------------------------
@@ -522,6 +523,42 @@ def test_only_withdrawal_and_expiry_are_notified(
     assert {r["endpoint_id"] for r in rows} == {e.id for e in endpoints.list()}
     assert consent.grants.record_expiries() == []
     assert len(outbox(vault)) == 2
+
+
+@pytest.mark.parametrize(("cause", "event", "consent_state"), [
+    (AccessEnd.CODE_REPLAY, "code-replay", "stands"),
+    (AccessEnd.REFRESH_REPLAY, "refresh-replay", "stands"),
+    (AccessEnd.CLIENT_DISABLED, "client-disabled", "stands"),
+    (AccessEnd.EXPIRED, "authorization-expired", "stands"),
+    (AccessEnd.REVOKED_BY_BRAND, "revoked-by-brand", "ended"),
+])
+def test_an_ended_authorization_is_notified_with_its_reason(
+        vault: Vault, consent: Consent, registry: ClientRegistry, endpoints: WebhookRegistry,
+        pseudonyms: PairwisePseudonyms, member_id: str, cause: AccessEnd, event: str,
+        consent_state: str) -> None:
+    client = make_brand(registry)
+    endpoints.add(client.client_id, "https://velo.example/a")
+    grant = give_grant(consent, member_id, client.brand_id)
+    consent.grants.end_access(grant.id, cause)
+    [row] = outbox(vault)
+    assert row["event_type"] == "authorization.ended"
+    assert json.loads(row["payload"])["data"] == {
+        "subject": pseudonyms.compute(member_id, client.brand_id), "grant": grant.id,
+        "purpose": grant.purpose, "reason": event, "consent": consent_state}
+
+
+def test_a_replaced_grant_is_notified_with_its_successor(
+        vault: Vault, consent: Consent, registry: ClientRegistry, endpoints: WebhookRegistry,
+        member_id: str) -> None:
+    client = make_brand(registry)
+    endpoints.add(client.client_id, "https://velo.example/a")
+    first = give_grant(consent, member_id, client.brand_id)
+    second = give_grant(consent, member_id, client.brand_id)
+    [row] = outbox(vault)
+    data = json.loads(row["payload"])["data"]
+    assert (row["event_type"], data["grant"], data["replaced_by"], data["reason"],
+            data["consent"]) == ("authorization.ended", first.id, second.id, "replaced",
+                                 "replaced")
 
 
 def test_a_refusing_ledger_leaves_no_outbox_row(

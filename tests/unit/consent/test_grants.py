@@ -331,8 +331,11 @@ def test_expiries_get_one_receipt_each_exactly_once(consent: Consent, sharing: S
                                                     clock: FrozenClock) -> None:
     sharing.ready(member, brand.id)
     short, _ = consent.grants.grant(member, request(brand, days=10))
-    long, _ = consent.grants.grant(member, request(brand, days=20))
-    gone, _ = consent.grants.grant(member, request(brand, days=5))
+    # Other purposes: a second grant for the same purpose would replace the first.
+    long, _ = consent.grants.grant(member, request(brand, days=20,
+                                                   purpose="dpv:ServiceProvision"))
+    gone, _ = consent.grants.grant(member, request(brand, days=5,
+                                                   purpose="dpv:ServiceOptimisation"))
     consent.grants.withdraw(member, gone.id)
 
     assert consent.grants.record_expiries() == []

@@ -32,7 +32,7 @@ from joserfc.jwk import OctKey, OKPKey
 from jsonschema import Draft4Validator
 
 from consent.errors import ConsentError, ConsentInputError, PersonalDataError
-from consent.model import Grant, GrantEvent, GrantStatus, Mode
+from consent.model import AccessEnd, Grant, GrantEvent, GrantStatus, Mode
 from consent.receipts import (
     DEFAULT_CONTROLLER,
     ISO_27560_FIELDS,
@@ -147,12 +147,25 @@ def make_grant(event: GrantEvent = GrantEvent.GIVEN, **changes: Any) -> Grant:
     if event is GrantEvent.WITHDRAWN:
         changes.setdefault("status", GrantStatus.WITHDRAWN)
         changes.setdefault("withdrawn_at", AT + 3 * DAY)
+    if event is GrantEvent.RELEASED:
+        changes.setdefault("status", GrantStatus.RELEASED)
+        changes.setdefault("withdrawn_at", AT + 4 * DAY)
+        changes.setdefault("access_ended", AccessEnd.REVOKED_BY_BRAND)
+    if event is GrantEvent.REPLACED:
+        changes.setdefault("status", GrantStatus.REPLACED)
+        changes.setdefault("withdrawn_at", AT + 5 * DAY)
+        changes.setdefault("replaced_by", "grant_ffeeddccbbaa998877665544")
+    if event is GrantEvent.ACCESS_ENDED:
+        changes.setdefault("access_ended", AccessEnd.REFRESH_REPLAY)
+        changes.setdefault("access_ended_at", AT + 2 * DAY)
     return dataclasses.replace(BASE_GRANT, **changes)
 
 
 def event_time(event: GrantEvent) -> int:
     return {GrantEvent.GIVEN: AT, GrantEvent.NARROWED: AT + DAY,
-            GrantEvent.WITHDRAWN: AT + 3 * DAY, GrantEvent.EXPIRED: AT + 30 * DAY}[event]
+            GrantEvent.WITHDRAWN: AT + 3 * DAY, GrantEvent.EXPIRED: AT + 30 * DAY,
+            GrantEvent.ACCESS_ENDED: AT + 2 * DAY, GrantEvent.RELEASED: AT + 4 * DAY,
+            GrantEvent.REPLACED: AT + 5 * DAY}[event]
 
 
 def build(signer: ReceiptSigner, event: GrantEvent = GrantEvent.GIVEN, variant: str = "plain",
@@ -252,7 +265,9 @@ def test_every_mandatory_iso_element_is_present_and_non_empty(
 
 @pytest.mark.parametrize(("event", "state"), [
     (GrantEvent.GIVEN, "dpv:ConsentGiven"), (GrantEvent.NARROWED, "dpv:RenewedConsentGiven"),
-    (GrantEvent.WITHDRAWN, "dpv:ConsentWithdrawn"), (GrantEvent.EXPIRED, "dpv:ConsentExpired")])
+    (GrantEvent.WITHDRAWN, "dpv:ConsentWithdrawn"), (GrantEvent.EXPIRED, "dpv:ConsentExpired"),
+    (GrantEvent.ACCESS_ENDED, "dpv:ConsentGiven"), (GrantEvent.RELEASED, "dpv:ConsentRevoked"),
+    (GrantEvent.REPLACED, "dpv:ConsentInvalidated")])
 def test_the_event_state_is_the_dpv_consent_status(
         signer: ReceiptSigner, event: GrantEvent, state: str) -> None:
     receipt = build(signer, event)
@@ -274,10 +289,33 @@ def test_the_event_state_is_the_dpv_consent_status(
     assert extension["vrmvault:termsVersion"] == 3
     start, end = status["dpv:hasDuration"]["dct:temporal"].split("/")
     assert start == "2026-11-18T11:06:40Z"
-    assert end == ("2026-11-21T11:06:40Z" if event is GrantEvent.WITHDRAWN
-                   else "2026-12-18T11:06:40Z")
+    assert end == {GrantEvent.WITHDRAWN: "2026-11-21T11:06:40Z",
+                   GrantEvent.RELEASED: "2026-11-22T11:06:40Z",
+                   GrantEvent.REPLACED: "2026-11-23T11:06:40Z"}.get(event, "2026-12-18T11:06:40Z")
     by = status["dpv:isIndicatedBy"]
-    assert by == (DEFAULT_CONTROLLER.iri if event is GrantEvent.EXPIRED else PRINCIPAL)
+    member_acts = (GrantEvent.GIVEN, GrantEvent.NARROWED, GrantEvent.WITHDRAWN)
+    assert by == (PRINCIPAL if event in member_acts else DEFAULT_CONTROLLER.iri)
+
+
+def test_endings_on_the_brand_side_name_their_reason_and_the_replacement(
+        signer: ReceiptSigner) -> None:
+    ended = build(signer, GrantEvent.ACCESS_ENDED)
+    extension = ended["iso27560"]["dpv:hasRecordOfActivity"]["vrmvault:grant"]
+    assert extension["vrmvault:accessEnded"] == "refresh-replay"
+    assert "consent stands" in ended["services"][0]["purposes"][0]["termination"]
+    replaced = build(signer, GrantEvent.REPLACED)
+    extension = replaced["iso27560"]["dpv:hasRecordOfActivity"]["vrmvault:grant"]
+    assert extension["vrmvault:replacedBy"] == "grant_ffeeddccbbaa998877665544"
+    assert "vrmvault:accessEnded" not in extension
+    released = build(signer, GrantEvent.RELEASED)["services"][0]["purposes"][0]
+    assert released["termination"].startswith("Given up by the brand at 2026-11-22")
+    # A grant given in place of an earlier one says so, and its consent is "renewed".
+    renewed = build(signer, GrantEvent.GIVEN, replaces=["grant_old"])
+    record = renewed["iso27560"]["dpv:hasRecordOfActivity"]
+    assert record["vrmvault:grant"]["vrmvault:replaces"] == ["grant_old"]
+    assert record["dpv:hasConsentStatus"]["@type"] == "dpv:RenewedConsentGiven"
+    assert "vrmvault:replaces" not in build(signer)["iso27560"][
+        "dpv:hasRecordOfActivity"]["vrmvault:grant"]
 
 
 def test_notice_storage_retention_recipients_and_withdrawal(signer: ReceiptSigner) -> None:

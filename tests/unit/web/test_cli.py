@@ -203,3 +203,47 @@ def test_consent_expire_records_each_ended_grant_once(tmp_path: Path) -> None:
     with home.open() as vault:
         events = [r["event"] for r in vault.data.all("SELECT event FROM receipts")]
     assert events == ["given", "expired"]
+
+
+def test_consent_expire_records_each_authorization_past_its_absolute_end_once(
+        tmp_path: Path) -> None:
+    import time
+
+    from brand_gateway.authorizations import FAMILY_LIFETIME, AuthorizationStore
+    from brand_gateway.clients import ClientRegistry, ClientSecretHasher
+    from consent.context import open_consent
+    from consent.grants import BrandRequest
+    from tests.conftest import GOOD_PASSWORD
+    from vault.clock import FrozenClock
+
+    home_dir = tmp_path / "var"
+    run("--home", str(home_dir), "init")
+    home = VaultHome(home_dir)
+    then = FrozenClock(time.time() - FAMILY_LIFETIME - 86400)   # approved 31 days ago
+    with home.open(clock=then) as vault:
+        consent = open_consent(vault, home)
+        client, _ = ClientRegistry(database=vault.data, clock=then,
+                                   hasher=ClientSecretHasher.from_master(vault.master)
+                                   ).create("Velo Bikes", ["https://velo.example/cb"])
+        member = vault.members.register("erin@example.org", GOOD_PASSWORD)
+        consent.terms.update(member, agreement="SD-BASE", purposes=["dpv:ServiceProvision"],
+                             max_days=90, aggregate_allowed=False)
+        offer = consent.agreements.proffer(member, client.brand_id)
+        consent.agreements.brand_accepts(offer.id, client.brand_id)
+        grant, _ = consent.grants.grant(member, BrandRequest(
+            client.brand_id, "dpv:ServiceProvision", frozenset({"city"}), days=90))
+        AuthorizationStore(database=vault.data, clock=then).create_family(
+            client_id=client.client_id, member_id=member, grant_ids=[grant.id],
+            authorization_details=[{"grant_id": grant.id}], grants_end=grant.ends_at)
+        consent.close()
+
+    first = run("--home", str(home_dir), "consent", "expire")
+    second = run("--home", str(home_dir), "consent", "expire")
+
+    assert first.exit_code == 0, first.output
+    assert "expiry of 0 grants and the end of 1 authorizations" in first.output
+    assert "the end of 0 authorizations" in second.output
+    with home.open() as vault:
+        events = [r["event"] for r in vault.data.all("SELECT event FROM receipts")]
+        reason = vault.data.one("SELECT access_ended FROM grants")[0]
+    assert events == ["given", "access-ended"] and reason == "authorization-expired"

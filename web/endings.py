@@ -1,0 +1,64 @@
+"""Recording the endings no request makes: grants past their end date and authorizations past
+their absolute end (issue 12).
+
+Decisions and token lookups deny both from the very second they end, whatever this module did;
+what it adds is the record: each ending's receipt, ledger entry and brand webhook. It runs in
+``vrmvault consent expire`` and before each pass of the webhook delivery loop that
+``vrmvault serve`` keeps running (so the webhooks it queues leave in that same pass), never on a
+brand's read. A pass first asks the data store, with two indexed queries, whether anything is
+due, and opens the ledger only then.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from brand_gateway.authorizations import AuthorizationStore
+from brand_gateway.observers import family_end_hook, grant_observer
+from consent.context import open_consent
+from vault.home import Vault, VaultHome
+
+
+@dataclass(frozen=True)
+class Endings:
+    grants_expired: int
+    authorizations_expired: int
+
+
+def settle_duplicates(vault: Vault, home: VaultHome) -> int:
+    """Replace the live grants a store from before issue 12 holds twice for one member, brand
+    and purpose (the newest stays), each with its receipt, ledger entry and webhook; how many.
+    Run by ``vrmvault consent expire`` and once when ``vrmvault serve``'s delivery loop starts:
+    approvals keep it so from then on."""
+    consent = open_consent(vault, home, observers=[grant_observer(vault.data, vault.master)])
+    try:
+        return len(consent.grants.settle_duplicates())
+    finally:
+        consent.close()
+
+
+def due(vault: Vault) -> bool:
+    """Whether a grant or an authorization ended without its ending being recorded."""
+    now = int(vault.clock())
+    return vault.data.one(
+        "SELECT 1 WHERE EXISTS (SELECT 1 FROM grants WHERE status = 'active'"
+        " AND ends_at <= ? AND expiry_recorded = 0) OR EXISTS (SELECT 1"
+        " FROM oauth_token_families WHERE revoked_at IS NULL AND expires_at <= ?)",
+        (now, now)) is not None
+
+
+def record_endings(vault: Vault, home: VaultHome) -> Endings:
+    """Record every ended grant (``consent:grant:expired``, ``consent.expired``), then every
+    authorization past its absolute end whose grant's consent stands
+    (``consent:access:ended``, ``authorization.ended``)."""
+    if not due(vault):
+        return Endings(0, 0)
+    consent = open_consent(vault, home, observers=[grant_observer(vault.data, vault.master)])
+    try:
+        expired = consent.grants.record_expiries()
+        families = AuthorizationStore(
+            database=vault.data, clock=vault.clock,
+            on_end=family_end_hook(consent.grants, vault.data)).expire_families()
+    finally:
+        consent.close()
+    return Endings(len(expired), families)
