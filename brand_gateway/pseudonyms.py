@@ -19,15 +19,13 @@ The reverse lookup a brand API needs (pseudonym -> member) reads a mapping table
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import hmac
 
 from vault.errors import IntegrityError, NotFoundError
-from vault.keys import MasterKey
+from vault.keys import PAIRWISE_PURPOSE, MasterKey, pairwise_subject
 from vault.storage import ConstraintViolation, Database
 
-PURPOSE = "pairwise-pseudonym"
+PURPOSE = PAIRWISE_PURPOSE
 
 
 class PairwisePseudonyms:
@@ -43,11 +41,7 @@ class PairwisePseudonyms:
 
     def compute(self, member_id: str, brand_id: str) -> str:
         """The pseudonym of ``member_id`` for ``brand_id``, without recording it."""
-        brand = brand_id.encode()
-        # A length prefix keeps (brand, member) pairs unambiguous whatever the ids hold.
-        message = len(brand).to_bytes(2, "big") + brand + member_id.encode()
-        digest = hmac.new(self._key, message, hashlib.sha256).digest()
-        return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
+        return pairwise_subject(self._key, member_id, brand_id)
 
     def pairwise_id(self, member_id: str, brand_id: str) -> str:
         """The pseudonym to give ``brand_id`` for ``member_id``, recorded so it resolves.

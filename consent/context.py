@@ -15,6 +15,7 @@ from functools import cached_property
 from typing import Any
 
 from vault.home import Vault, VaultHome
+from vault.keys import PAIRWISE_PURPOSE, pairwise_subject
 
 from .decision import DecisionPoint
 from .grants import ConsentService, GrantObserver
@@ -44,16 +45,27 @@ class Consent:
         """The pseudonym that stands for a member in receipts, agreements and the ledger."""
         return member_principal(self.vault, member_id)
 
+    def brand_subject(self, member_id: str, brand_id: str) -> str:
+        """How ``brand_id`` knows the member: its pairwise pseudonym (the brand API's
+        ``subject``, brand_gateway/pseudonyms.py), in the records that brand receives."""
+        return pairwise_subject(self._pairwise_key, member_id, brand_id)
+
+    @cached_property
+    def _pairwise_key(self) -> bytes:
+        return self.vault.master.derive(PAIRWISE_PURPOSE)
+
     @cached_property
     def terms(self) -> TermsService:
         return TermsService(database=self.vault.data, clock=self.vault.clock,
-                            ledger=self.ledger, principal=self.principal)
+                            ledger=self.ledger, principal=self.principal,
+                            signer=self._sign_record)
 
     @cached_property
     def agreements(self) -> AgreementService:
         return AgreementService(database=self.vault.data, terms=self.terms,
                                 clock=self.vault.clock, signer=self._sign_record,
-                                principal=self.principal, ledger=self.ledger)
+                                principal=self.principal, ledger=self.ledger,
+                                subject=self.brand_subject)
 
     @cached_property
     def grants(self) -> ConsentService:

@@ -21,6 +21,7 @@ effect on the very next request. Subkeys of the master key are derived once per
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
 import os
@@ -118,6 +119,22 @@ class Pseudonymiser:
 
     def subject(self, value: str) -> str:
         return self.digest(value).hex()
+
+
+#: The master-key derivation purpose of pairwise pseudonyms (brand_gateway/pseudonyms.py).
+PAIRWISE_PURPOSE = "pairwise-pseudonym"
+
+
+def pairwise_subject(key: bytes, member_id: str, brand_id: str) -> str:
+    """The pseudonym of ``member_id`` for ``brand_id`` under ``key``: base64url of
+    HMAC-SHA256(key, len(brand_id) || brand_id || member_id). Here, below consent and the
+    brand gateway, so that both name a member to a brand by the same pairwise id (the brand
+    API's ``subject``, an agreement record's first party) and no id two brands share."""
+    brand = brand_id.encode()
+    # A length prefix keeps (brand, member) pairs unambiguous whatever the ids hold.
+    message = len(brand).to_bytes(2, "big") + brand + member_id.encode()
+    digest = hmac.new(key, message, hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
 
 
 class KeyStore:

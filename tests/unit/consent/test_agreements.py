@@ -12,6 +12,7 @@ import json
 
 import pytest
 
+from brand_gateway.pseudonyms import PairwisePseudonyms
 from consent.context import Consent
 from consent.events import EventTag
 from consent.model import AgreementStatus
@@ -176,7 +177,11 @@ def test_both_sides_hold_the_same_signed_record(consent: Consent, member: str,
     assert json.dumps(document, sort_keys=True, separators=(",", ":"),
                       ensure_ascii=False) == agreed.record           # canonical form
     assert document["agreement_id"] == offer.id
-    assert document["first_party"] == consent.principal(member)
+    # The brand's pairwise pseudonym (what the brand API calls the member), never the ledger's
+    # member pseudonym, which is the same whatever the brand (issue 12).
+    assert document["first_party"] == PairwisePseudonyms.from_master(
+        database=consent.vault.data, master=consent.vault.master).compute(member, brand.id)
+    assert consent.principal(member).split(":")[1] not in agreed.record
     assert document["second_party"] == brand.id
     assert document["term"]["code"] == "SD-BASE-ATP"
     assert member not in agreed.record and EMAIL not in agreed.record

@@ -102,7 +102,7 @@ CHECKS = [
      "The request names no fields, or fields that do not exist: category:secrets."),
     ("ok", {"fields": frozenset()}, "The request names no fields, or fields that do not exist."),
     ("ok", {"days": 366}, "It asks for 366 days; your terms allow at most 365."),
-    ("ok", {"days": 0}, "It asks for 0 days; your terms allow at most 365."),
+    ("ok", {"days": 0}, "It asks for 0 days; grants last 1 to 3650 days."),
     ("ok", {"retention_days": -1}, "The promised retention is out of range."),
     ("ok", {"retention_days": 3651}, "The promised retention is out of range."),
     ("no aggregate", {"mode": Mode.AGGREGATE}, "Your terms do not allow aggregate-only use."),
