@@ -391,7 +391,8 @@ class AgreementService:
     def in_force(self, member_id: str, brand_id: str) -> AgreementRecord | None:
         row = self._db.one(
             "SELECT * FROM agreements WHERE member_id = ? AND brand_id = ? AND status = 'agreed'"
-            " ORDER BY updated_at DESC LIMIT 1", (member_id, brand_id))
+            # The latest agreement stands; of two in one second, the one written last.
+            " ORDER BY updated_at DESC, rowid DESC LIMIT 1", (member_id, brand_id))
         return _record(row) if row is not None else None
 
     def _brands_open(self, agreement_id: str, brand_id: str, status: AgreementStatus

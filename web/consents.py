@@ -21,7 +21,8 @@ from flask import (
     url_for,
 )
 
-from consent.model import AgreementStatus, GrantStatus
+from consent.grants import StoredReceipt
+from consent.model import AgreementStatus, GrantStatus, TermsReceipt
 from consent.vocabulary import (
     AGREEMENTS,
     FIELD_CATEGORY,
@@ -77,6 +78,8 @@ def overview() -> str:
         "consents.html", grants=grants, now=now, brands=brands,
         agreements=consent.agreements.for_member(g.member_id),
         receipts=consent.grants.receipts(g.member_id)[:50], purposes=PURPOSE_BY_CODE,
+        brand_terms=consent.terms.brand_terms(g.member_id),
+        terms_receipts=consent.terms.receipts(g.member_id)[:50],
         field_label=field_label, expand=expand, GrantStatus=GrantStatus,
         AgreementStatus=AgreementStatus,
     )
@@ -126,12 +129,18 @@ def narrow(grant_id: str) -> str | Response | tuple[str, int]:
 
 @bp.get("/receipts/<receipt_id>")
 def receipt(receipt_id: str) -> Response:
+    """A signed receipt: of a grant, or of terms accepted for one brand."""
+    consent = get_consent()
+    kind = "consent-receipt"
     try:
-        stored = get_consent().grants.receipt(g.member_id, receipt_id)
+        stored: StoredReceipt | TermsReceipt = consent.grants.receipt(g.member_id, receipt_id)
     except NotFoundError:
-        abort(404)
+        try:
+            stored, kind = consent.terms.receipt(g.member_id, receipt_id), "terms-receipt"
+        except NotFoundError:
+            abort(404)
     return Response(stored.token, mimetype="application/jwt", headers={
-        "Content-Disposition": f'attachment; filename="consent-receipt-{stored.id}.jwt"'})
+        "Content-Disposition": f'attachment; filename="{kind}-{stored.id}.jwt"'})
 
 
 @bp.get("/agreements/<agreement_id>")
