@@ -21,6 +21,7 @@ from flask import (
     url_for,
 )
 
+from brand_gateway.clients import ClientRegistry, ClientSecretHasher
 from consent.grants import StoredReceipt
 from consent.model import AgreementStatus, GrantStatus, TermsReceipt
 from consent.vocabulary import (
@@ -32,7 +33,7 @@ from consent.vocabulary import (
     expand,
 )
 from vault.catalog import BY_KEY
-from vault.errors import NotFoundError, ValidationError
+from vault.errors import ConflictError, NotFoundError, ValidationError
 
 from .forms import NarrowForm, TermsForm, form_data, load
 from .member import require_member
@@ -80,6 +81,8 @@ def overview() -> str:
         receipts=consent.grants.receipts(g.member_id)[:50], purposes=PURPOSE_BY_CODE,
         brand_terms=consent.terms.brand_terms(g.member_id),
         terms_receipts=consent.terms.receipts(g.member_id)[:50],
+        answering=sorted(_answering_brands().items(), key=lambda item: item[1]),
+        standing_term=consent.terms.get(g.member_id).agreement,
         field_label=field_label, expand=expand, GrantStatus=GrantStatus,
         AgreementStatus=AgreementStatus,
     )
@@ -145,17 +148,47 @@ def receipt(receipt_id: str) -> Response:
 
 @bp.get("/agreements/<agreement_id>")
 def agreement(agreement_id: str) -> Response:
+    """The signed agreement record: the vault's JWS over the canonical record and its SHA-256,
+    byte for byte what the brand gets from ``GET /api/v1/agreements/<id>``."""
     consent = get_consent()
     try:
         record = consent.agreements.get(agreement_id)
     except NotFoundError:
         abort(404)
-    if record.member_id != g.member_id or record.record is None:
+    if record.member_id != g.member_id or record.signature is None:
         abort(404)
-    return Response(record.record, mimetype="application/json", headers={
-        "Content-Disposition": f'attachment; filename="agreement-{record.id}.json"',
+    return Response(record.signature, mimetype="application/jwt", headers={
+        "Content-Disposition": f'attachment; filename="agreement-{record.id}.jwt"',
         "Digest-SHA256": record.record_hash or "",
     })
+
+
+@bp.post("/agreements")
+def offer_terms() -> Response:
+    """The member offers their standing IEEE 7012 term to a brand, which answers through the
+    brand API (accept, a counter-offer, reject)."""
+    brand_id = request.form.get("brand_id", "")
+    brands = _answering_brands()
+    if brand_id not in brands:
+        flash("Choose one of the brands on the list.", "error")
+        return redirect(url_for("consents.overview") + "#agreements")
+    try:
+        get_consent().agreements.proffer(g.member_id, brand_id)
+    except ConflictError as exc:
+        flash(exc.message, "error")
+        return redirect(url_for("consents.overview") + "#agreements")
+    flash(f"Your terms are offered to {brands[brand_id]}. Their answer will show here.",
+          "success")
+    return redirect(url_for("consents.overview") + "#agreements")
+
+
+def _answering_brands() -> dict[str, str]:
+    """The brands that can answer an offer: those with an active OAuth client (the brand API
+    is where they answer), by id, with their names."""
+    vault = get_vault()
+    registry = ClientRegistry(database=vault.data, clock=vault.clock,
+                              hasher=ClientSecretHasher.from_master(vault.master))
+    return {c.brand_id: c.brand_name for c in registry.list() if c.active}
 
 
 @bp.post("/agreements/<agreement_id>/<choice>")
@@ -163,11 +196,13 @@ def decide_counter_offer(agreement_id: str, choice: str) -> Response:
     if choice not in ("accept", "reject"):
         abort(404)
     try:
-        get_consent().agreements.member_decides(agreement_id, g.member_id,
-                                                accept=choice == "accept")
+        record = get_consent().agreements.member_decides(agreement_id, g.member_id,
+                                                         accept=choice == "accept")
     except NotFoundError:
         abort(404)
-    flash("Your answer is recorded.", "success")
+    flash("Agreed: the signed record is below, and the brand holds the same."
+          if record.status is AgreementStatus.AGREED else "Your answer is recorded.",
+          "success")
     return redirect(url_for("consents.overview"))
 
 

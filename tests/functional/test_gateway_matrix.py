@@ -107,6 +107,7 @@ class World:
     agreement_id: str
     counter_offer_id: str
     endpoint_id: int                    # Grocer's webhook endpoint
+    grocer_offer_id: str                # B's offer to Grocer, waiting for Grocer's answer
 
     def secrets(self, role: str) -> tuple[str, ...]:
         """What of A the role may never see (A's feedback about Velo is granted to Velo)."""
@@ -151,7 +152,9 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> World:
             grocer, grocer_secret = _client(api, "Green Grocer")
             offer = consent.agreements.proffer(alice, grocer.brand_id)
             consent.agreements.brand_counters(offer.id, grocer.brand_id, "SD-BASE-A")
-            grocer_token = api.brand_token(grocer, "intents:read webhooks:manage")
+            grocer_token = api.brand_token(grocer, "intents:read webhooks:manage "
+                                                   "agreements:write")
+            grocer_offer = consent.agreements.proffer(ids["member_b"], grocer.brand_id)
             endpoint = WebhookRegistry(database=vault.data, clock=clock).add(
                 grocer.client_id, LOOPBACK_HOOK)
 
@@ -179,7 +182,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> World:
                 "brand_disabled": Brand(gone.client_id, gone_secret, gone_token.token)},
         member_a=alice, velo_brand_id=velo.brand_id, entry_id=entry_id, grant_id=grant.id,
         receipt_id=receipt.id, agreement_id=agreement.id, counter_offer_id=offer.id,
-        endpoint_id=endpoint.id)
+        endpoint_id=endpoint.id, grocer_offer_id=grocer_offer.id)
 
 
 @pytest.fixture
@@ -233,7 +236,8 @@ class Route:
                 .replace("<grant_id>", world.grant_id)
                 .replace("<receipt_id>", world.receipt_id)
                 .replace("<agreement_id>", world.counter_offer_id
-                         if self.rule.endswith("<choice>") else world.agreement_id)
+                         if self.rule.endswith("<choice>") else world.grocer_offer_id
+                         if self.rule.startswith("/api/") else world.agreement_id)
                 .replace("<choice>", "accept"))
 
 
@@ -290,6 +294,12 @@ ROUTES: tuple[Route, ...] = (
     api("/api/v1/webhooks", "POST", grant=403, no_grant=201,
         json={"url": "http://127.0.0.1:10/hooks"}),
     api("/api/v1/webhooks/" + ENDPOINT_ID, "DELETE", grant=403, no_grant=204),
+    # IEEE 7012 agreements: a client credentials token with agreements:write, on the brand's
+    # own offers (B's offer to Grocer)
+    api("/api/v1/agreements", grant=403, no_grant=200),
+    api("/api/v1/agreements/<agreement_id>", grant=403, no_grant=200),
+    api("/api/v1/agreements/<agreement_id>/answer", "POST", grant=403, no_grant=200,
+        json={"answer": "accept"}),
     everyone("/api/v1/openapi.json", "GET", 200),
     # sign-up and sign-in
     Route("/", "GET", {**dict.fromkeys(ROLES, 200), **dict.fromkeys(MEMBERS, 302)}),
@@ -333,6 +343,7 @@ ROUTES: tuple[Route, ...] = (
     page("/member/access", "GET", 302, 200),
     page(AGREEMENT, "GET", 302, 200, other=404),
     page(AGREEMENT + "/<choice>", "POST", 302, 302, other=404),
+    page("/member/agreements", "POST", 302, 302, form=lambda w, r: {"brand_id": w.velo_brand_id}),
     everyone("/.well-known/jwks.json", "GET", 200),
     everyone("/.well-known/gpc.json", "GET", 200),
     # the compliance console
