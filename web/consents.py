@@ -75,9 +75,16 @@ def overview() -> str:
     now = get_vault().clock()
     grants = consent.grants.for_member(g.member_id)
     brands = {b.id: b.name for b in get_vault().brands.all()}
+    agreements = consent.agreements.for_member(g.member_id)
+    # An agreement with a brand stands until a later one with the same brand replaces it.
+    standing: set[str] = set()
+    for brand_id in {a.brand_id for a in agreements if a.status is AgreementStatus.AGREED}:
+        record = consent.agreements.in_force(g.member_id, brand_id)
+        if record is not None:
+            standing.add(record.id)
     return render_template(
         "consents.html", grants=grants, now=now, brands=brands,
-        agreements=consent.agreements.for_member(g.member_id),
+        agreements=agreements, standing=standing,
         receipts=consent.grants.receipts(g.member_id)[:50], purposes=PURPOSE_BY_CODE,
         brand_terms=consent.terms.brand_terms(g.member_id),
         terms_receipts=consent.terms.receipts(g.member_id)[:50],

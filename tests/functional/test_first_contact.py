@@ -212,6 +212,9 @@ def test_a_term_too_narrow_for_a_new_purpose_is_widened_for_the_brand(
     assert state["agreement"].agreed == "SD-BASE-ATP"
     assert "dpv:Personalisation" in state["for_brand"].purposes
     assert "dpv:Personalisation" not in state["standing"].purposes
+    sharing = text_of(client.get("/member/consents").get_data(as_text=True))
+    assert "agreed on SD-BASE (replaced by a later agreement)" in sharing
+    assert "agreed on SD-BASE-ATP ·" in sharing
 
 
 def test_a_counter_offer_waiting_is_answered_on_the_consent_screen(
