@@ -190,6 +190,46 @@ class TermsService:
                          "sha256": hashlib.sha256(token.encode()).hexdigest()})
         return TermsReceipt(receipt_id, member_id, brand_id, version, token, now)
 
+    def remove_for_brand(self, member_id: str, brand_id: str) -> TermsReceipt:
+        """Take back everything accepted for ``brand_id`` only: its requests (and reads) are
+        measured against the standing terms again from the next one. A signed receipt and a
+        ``consent:terms:changed`` entry; :class:`NotFoundError` if nothing was accepted."""
+        if self._signer is None:
+            raise RuntimeError("remove_for_brand needs a receipt signer")
+        with self._db.transaction():
+            row = self._db.one("SELECT * FROM member_brand_terms WHERE member_id = ?"
+                               " AND brand_id = ?", (member_id, brand_id))
+            brand = self._db.one("SELECT name FROM brands WHERE id = ?", (brand_id,))
+            if row is None or brand is None:
+                raise NotFoundError("nothing accepted for this brand")
+            self._db.execute("DELETE FROM member_brand_terms WHERE member_id = ?"
+                             " AND brand_id = ?", (member_id, brand_id))
+            version, now = row["version"] + 1, int(self._clock())
+            receipt_id = str(uuid.uuid4())
+            token = self._signer({
+                "type": "vrmvault-terms-receipt",
+                "receipt_id": receipt_id,
+                "issued_at": _iso(now),
+                "member": self._principal(member_id),
+                "brand": {"id": brand_id, "name": brand["name"]},
+                "scope": "this brand only",
+                "purposes": [],
+                "purposes_removed": json.loads(row["purposes"]),
+                "max_days": 0,
+                "version": version,
+                "vocabulary": VOCABULARY_VERSION,
+            })
+            self._db.execute(
+                "INSERT INTO terms_receipts (id, member_id, brand_id, version, token,"
+                " created_at) VALUES (?, ?, ?, ?, ?, ?)",
+                (receipt_id, member_id, brand_id, version, token, now))
+            self._ledger.record_event(
+                tag=EventTag.CONSENT_TERMS_CHANGED, actor=self._principal(member_id),
+                details={"brand": brand_id, "version": version, "purposes": [],
+                         "max_days": 0, "removed": True, "receipt": receipt_id,
+                         "sha256": hashlib.sha256(token.encode()).hexdigest()})
+        return TermsReceipt(receipt_id, member_id, brand_id, version, token, now)
+
     def update(self, member_id: str, *, agreement: str, purposes: Iterable[str], max_days: Any,
                aggregate_allowed: bool, sale_sharing_opt_out: bool | None = None
                ) -> PersonalTerms:

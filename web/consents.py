@@ -153,6 +153,18 @@ def receipt(receipt_id: str) -> Response:
         "Content-Disposition": f'attachment; filename="{kind}-{stored.id}.jwt"'})
 
 
+@bp.post("/terms/brands/<brand_id>/remove")
+def remove_brand_terms(brand_id: str) -> Response:
+    """Take back what the member accepted for one brand only (its receipt is below)."""
+    try:
+        get_consent().terms.remove_for_brand(g.member_id, brand_id)
+    except NotFoundError:
+        abort(404)
+    flash("Taken back: this brand's requests are measured against your terms again, from its "
+          "next request on.", "success")
+    return redirect(url_for("consents.overview"))
+
+
 @bp.get("/agreements/<agreement_id>")
 def agreement(agreement_id: str) -> Response:
     """The signed agreement record: the vault's JWS over the canonical record and its SHA-256,

@@ -151,6 +151,21 @@ def test_a_new_member_signs_up_from_the_link_accepts_for_the_brand_and_allows(
     assert f"/member/receipts/{receipt.id}" in sharing
     download = client.get(f"/member/receipts/{receipt.id}")
     assert download.status_code == 200 and download.get_data(as_text=True) == receipt.token
+    # Taking it back: Velo's next read is measured against the standing terms again.
+    vault.profile.update(member_id, {"given_name": "Ann", "city": "Gent"})
+    brand_reads = client.application.test_client()
+    headers = {"Authorization": "Bearer " + token.get_json()["access_token"]}
+    before = brand_reads.get("/api/v1/member/profile", headers=headers).get_json()
+    assert before["profile"] == {"given_name": "Ann", "city": "Gent"}
+    action = f"/member/terms/brands/{velo_id}/remove"
+    assert action in sharing
+    taken = client.post(action, data={"csrf_token": form_tokens(sharing)["csrf_token"]})
+    assert taken.status_code == 302
+    read = brand_reads.get("/api/v1/member/profile", headers=headers)
+    assert read.status_code == 200
+    assert read.get_json()["profile"] == {}                  # every field withheld now
+    assert set(read.get_json()["withheld"]) == {"given_name", "city"}
+    assert len(consent_state(app, member_id, velo_id)["receipts"]) == 2
 
 
 def test_signing_in_with_totp_comes_back_to_the_request(

@@ -145,6 +145,8 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> World:
                                               fields=frozenset({"given_name", "city",
                                                                 "feedback"}))
             velo_token = api.token_for(alice, velo, [grant]).token
+            consent.terms.accept_for_brand(alice, velo.brand_id, agreement="SD-BASE-ATP",
+                                           max_days=400)  # beyond A's terms, for Velo
             entry_id = vault.feedback.add(alice, {
                 "brand_id": velo.brand_id, "touchpoint": "purchase", "rating": 4,
                 "comment": ALICE_COMMENT, "occurred_on": "2027-01-10"})
@@ -238,7 +240,8 @@ class Route:
                 .replace("<agreement_id>", world.counter_offer_id
                          if self.rule.endswith("<choice>") else world.grocer_offer_id
                          if self.rule.startswith("/api/") else world.agreement_id)
-                .replace("<choice>", "accept"))
+                .replace("<choice>", "accept")
+                .replace("<brand_id>", world.velo_brand_id))
 
 
 def page(rule: str, method: str, anonymous: int, member: int, *, other: int | None = None,
@@ -344,6 +347,7 @@ ROUTES: tuple[Route, ...] = (
     page(AGREEMENT, "GET", 302, 200, other=404),
     page(AGREEMENT + "/<choice>", "POST", 302, 302, other=404),
     page("/member/agreements", "POST", 302, 302, form=lambda w, r: {"brand_id": w.velo_brand_id}),
+    page("/member/terms/brands/<brand_id>/remove", "POST", 302, 302, other=404),
     everyone("/.well-known/jwks.json", "GET", 200),
     everyone("/.well-known/gpc.json", "GET", 200),
     # the compliance console

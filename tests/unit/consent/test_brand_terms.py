@@ -179,3 +179,26 @@ def test_the_brand_lists_its_own_agreements_only(consent: Consent, member: str, 
     assert [a.id for a in consent.agreements.for_brand(velo.id)] == [offer.id]
     assert consent.agreements.for_brand(grocer.id) == []
     assert consent.agreements.subject(offer) != consent.principal(member)
+
+
+def test_taking_back_what_was_accepted_for_a_brand(consent: Consent, member: str,
+                                                   velo: Brand) -> None:
+    offer = consent.agreements.proffer(member, velo.id)
+    consent.agreements.brand_accepts(offer.id, velo.id)
+    consent.terms.accept_for_brand(member, velo.id, agreement="SD-BASE", purposes=[SERVICE],
+                                   max_days=30)
+    consent.grants.grant(member, BrandRequest(velo.id, SERVICE, frozenset({"given_name"})))
+
+    receipt = consent.terms.remove_for_brand(member, velo.id)
+
+    assert consent.terms.for_brand(member, velo.id).purposes == frozenset()
+    assert consent.terms.brand_terms(member) == []
+    decision = consent.decisions.decide(velo.id, SERVICE, member, "given_name",
+                                        Mode.INDIVIDUAL, consent.vault.clock())
+    assert not decision.allowed and "terms do not accept" in decision.reason
+    payload = consent.signer.verify(receipt.token)
+    assert payload["purposes_removed"] == [SERVICE] and payload["version"] == 2
+    last = ledger_entries(consent, EventTag.CONSENT_TERMS_CHANGED)[-1]
+    assert last.details["removed"] is True and last.details["receipt"] == receipt.id
+    with pytest.raises(NotFoundError):
+        consent.terms.remove_for_brand(member, velo.id)
