@@ -19,6 +19,7 @@ problem+json, per-client rate limits; every answer is a ledger entry with the br
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from flask import Blueprint, Response
@@ -68,12 +69,17 @@ def _own(caller: Caller, agreement_id: str) -> AgreementRecord:
 
 
 def _agreement(record: AgreementRecord) -> dict[str, Any]:
-    return {"id": record.id, "subject": get_consent().agreements.subject(record),
+    subject = get_consent().agreements.subject(record)
+    signed = record.record is not None and json.loads(record.record).get("first_party") == subject
+    # A record signed before records named the member pairwise (issue 12) holds the ledger's
+    # member pseudonym, the same for every brand: never handed to a brand.
+    return {"id": record.id, "subject": subject,
             "proffered": record.proffered, "countered": record.countered,
             "status": record.status.value, "agreed": record.agreed,
             "created_at": _iso(record.created_at), "updated_at": _iso(record.updated_at),
-            "record": record.record, "sha256": record.record_hash,
-            "signed_record": record.signature}
+            "record": record.record if signed else None,
+            "sha256": record.record_hash if signed else None,
+            "signed_record": record.signature if signed else None}
 
 
 @bp.get("/agreements")

@@ -289,3 +289,18 @@ def test_the_listing_pages(consent: Consent, api: BrandApi,
     assert len(second["agreements"]) == 1 and second["next_offset"] is None
     subjects = {a["subject"] for a in first["agreements"] + second["agreements"]}
     assert len(subjects) == 3
+
+
+def test_a_record_signed_under_the_old_global_pseudonym_is_never_handed_out(
+        consent: Consent, velo: Brand, offered: str) -> None:
+    agreed = velo.answer(offered, {"answer": "accept"}).get_json()["agreement"]
+    assert agreed["signed_record"] is not None
+    # As records were signed before they named the member pairwise: the ledger's pseudonym.
+    legacy = json.loads(agreed["record"]) | {"first_party": consent.principal(
+        consent.agreements.get(offered).member_id)}
+    consent.vault.data.execute("UPDATE agreements SET record = ? WHERE id = ?",
+                               (json.dumps(legacy, sort_keys=True), offered))
+    served = velo.get(f"/agreements/{offered}")
+    body = served.get_data(as_text=True)
+    assert served.get_json()["agreement"]["signed_record"] is None
+    assert legacy["first_party"] not in body
