@@ -19,6 +19,8 @@ error code, which ``web/api.py`` puts in the ``WWW-Authenticate`` header and the
         ├── RateLimitedError                 429  the client's requests per minute are spent;
         │                                         ``retry_after`` seconds
         ├── ApiNotFoundError                 404  none of the brand's own resources by that id
+        ├── ApiConflictError                 409  the resource is no longer in a state that
+        │                                         takes this request (an offer answered already)
         └── (QueryError) BodyError           400  a JSON body that is not what the operation
             └── UnsupportedBodyError         415  takes; not application/json
 """
@@ -86,6 +88,14 @@ class ApiNotFoundError(ResourceError):
     status = 404
     type = "not-found"
     title = "No such resource"
+
+
+class ApiConflictError(ResourceError):
+    """The brand's own resource is no longer in a state that takes the request."""
+
+    status = 409
+    type = "conflict"
+    title = "The resource changed"
 
 
 class BodyError(QueryError):

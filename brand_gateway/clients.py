@@ -51,6 +51,8 @@ SCOPES: dict[str, str] = {
     "offers:write": "Post offers in answer to intents.",
     "insights:read": "Query aggregate, anonymised insights about the brand's categories.",
     "webhooks:manage": "Register and remove the brand's webhook endpoints.",
+    "agreements:write": "Read the IEEE 7012 terms members offer the brand and answer them (accept,"
+                        " one counter-offer, reject); download the signed agreement records.",
 }
 CLIENT_SCOPES = tuple(SCOPES)
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "::1", "localhost"})

@@ -59,14 +59,15 @@ class Consent:
     @cached_property
     def terms(self) -> TermsService:
         return TermsService(database=self.vault.data, clock=self.vault.clock,
-                            ledger=self.ledger, principal=self.principal)
+                            ledger=self.ledger, principal=self.principal,
+                            signer=self._sign_record)
 
     @cached_property
     def agreements(self) -> AgreementService:
         return AgreementService(database=self.vault.data, terms=self.terms,
                                 clock=self.vault.clock, signer=self._sign_record,
-                                principal=self.principal, brand_subject=self.brand_subject,
-                                ledger=self.ledger)
+                                principal=self.principal, ledger=self.ledger,
+                                subject=self.brand_subject)
 
     @cached_property
     def grants(self) -> ConsentService:

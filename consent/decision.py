@@ -1,7 +1,8 @@
 """The decision point: may brand B, for purpose P, see field F of member M in mode X, now?
 
 One answer, default deny, with the reason. :meth:`DecisionPoint.policy` reads the member's terms
-and their grants to one brand from the store (two indexed queries); :meth:`MemberPolicy.decide`
+as they stand for one brand (the standing terms with what the member accepted for that brand
+only) and their grants to it from the store (two indexed queries); :meth:`MemberPolicy.decide`
 then answers per field in memory, so a brand response checks every field it returns against
 fresh state. Nothing is cached between requests: a withdrawal or an expiry is seen by the very
 next request.
@@ -172,7 +173,10 @@ class DecisionPoint:
     def policy(self, member_id: str, brand_id: str) -> MemberPolicy:
         rows = self._db.all("SELECT * FROM grants WHERE member_id = ? AND brand_id = ?",
                             (member_id, brand_id))
-        return MemberPolicy(self._terms.get(member_id), tuple(grant_from_row(r) for r in rows))
+        # The terms as they stand for this brand: a purpose the member accepted for this brand
+        # only allows its grants (one query, as the standing terms alone were).
+        return MemberPolicy(self._terms.for_brand(member_id, brand_id),
+                            tuple(grant_from_row(r) for r in rows))
 
     def decide(self, brand_id: str, purpose: str, member_id: str, field: str,
                mode: Mode | str, at: float) -> Decision:

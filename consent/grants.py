@@ -1,10 +1,14 @@
 """Grants: what a member shares with a brand, for a purpose, for how long.
 
-A brand's request is measured against the member's personal terms and the IEEE 7012 agreement
-in force *before* the member is asked (:meth:`ConsentService.check`); what breaks them is refused
-with the reasons. A grant, a narrowing, a withdrawal and an expiry each yield a signed consent
-receipt and a ledger entry, in that order, after the grant row is written; the service's
-observers are told in between, inside the same data-store transaction.
+A brand's request is measured against the member's personal terms (with what they accepted for
+that brand only) and the IEEE 7012 agreement in force *before* the member is asked
+(:meth:`ConsentService.breaches`); what breaks them is refused with the reasons. Some breaches
+are the member's to relax for this brand (a purpose not accepted yet, a longer grant, no agreed
+term or one too narrow for the purpose); the rest are absolute and never reach the member.
+
+A grant, a narrowing, a withdrawal and an expiry each yield a signed consent receipt and a
+ledger entry, in that order, after the grant row is written; the service's observers are told
+in between, inside the same data-store transaction.
 
 How a grant ends (issue 12; the states are :class:`consent.model.GrantState`), each with its
 receipt, ledger entry and observers (the brand gateway queues the brand's webhook):
@@ -37,6 +41,7 @@ import os
 import uuid
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import Any, Protocol
 
 from vault.clock import Clock
@@ -46,7 +51,7 @@ from vault.storage import Database
 from .decision import grant_from_row
 from .events import EventTag
 from .model import AccessEnd, Grant, GrantEvent, GrantStatus, Mode
-from .terms import AgreementService, EventLog, TermsService
+from .terms import MAX_DAYS, AgreementService, EventLog, TermsService
 from .vocabulary import AGREEMENT_BY_CODE, PURPOSE_BY_CODE, expand, is_selector
 
 #: Told of every grant event inside its data-store transaction (``consent`` imports nothing of
@@ -78,6 +83,28 @@ class BrandRequest:
     retention_days: int = 30
     onward_sharing: bool = False
     third_party: str | None = None
+
+
+class BreachKind(StrEnum):
+    """What a request breaks: the first three the member may relax for the brand."""
+
+    PURPOSE = "purpose"          # a purpose the member's terms do not accept (yet)
+    DURATION = "duration"        # longer than the member's longest grant
+    AGREEMENT = "agreement"      # no agreed IEEE 7012 term, or one too narrow for the purpose
+    ABSOLUTE = "absolute"        # anything else: refused before the member is asked
+
+
+RELAXABLE = frozenset({BreachKind.PURPOSE, BreachKind.DURATION, BreachKind.AGREEMENT})
+
+
+@dataclass(frozen=True)
+class Breach:
+    kind: BreachKind
+    reason: str                  # in plain words, for the member
+
+    @property
+    def relaxable(self) -> bool:
+        return self.kind in RELAXABLE
 
 
 @dataclass(frozen=True)
@@ -117,47 +144,67 @@ class ConsentService:
     # -- the request, measured against the member's terms ------------------------------------
     def check(self, member_id: str, request: BrandRequest, *,
               assume_agreement: str | None = None) -> list[str]:
-        """Why ``request`` breaks the member's terms; empty if the member may be asked.
+        """Why ``request`` breaks the member's terms; empty if the member may be asked."""
+        return [b.reason for b in self.breaches(member_id, request,
+                                                assume_agreement=assume_agreement)]
 
-        ``assume_agreement``: with no agreement in force, judge as if this IEEE 7012 term were
-        agreed (a brand that accepts the member's proffered term as standing policy)."""
-        terms = self._terms.get(member_id)
+    def breaches(self, member_id: str, request: BrandRequest, *,
+                 assume_agreement: str | None = None) -> list[Breach]:
+        """What ``request`` breaks, each with its kind and reason; empty if the member may be
+        asked. ``assume_agreement``: judge as if this IEEE 7012 term were agreed with the brand
+        (one the brand accepts as standing policy, or one the member is about to agree)."""
+        terms = self._terms.for_brand(member_id, request.brand_id)
         purpose = PURPOSE_BY_CODE.get(request.purpose)
         if purpose is None:
-            return [f"Unknown purpose {request.purpose!r}."]
-        reasons = []
+            return [Breach(BreachKind.ABSOLUTE, f"Unknown purpose {request.purpose!r}.")]
+        found: list[Breach] = []
+
+        def breach(kind: BreachKind, reason: str) -> None:
+            found.append(Breach(kind, reason))
+
         if request.purpose not in terms.purposes:
-            reasons.append(f"Your terms do not accept {purpose.label.lower()} at all.")
-        agreement = self._agreements.in_force(member_id, request.brand_id)
-        term = AGREEMENT_BY_CODE[agreement.agreed] if agreement and agreement.agreed else \
-            AGREEMENT_BY_CODE.get(assume_agreement or "")
+            breach(BreachKind.PURPOSE, f"Your terms do not accept {purpose.label.lower()} "
+                                       "at all.")
+        term = AGREEMENT_BY_CODE.get(assume_agreement or "")
         if term is None:
-            reasons.append("There is no agreement on terms (IEEE 7012) with this brand yet.")
+            agreement = self._agreements.in_force(member_id, request.brand_id)
+            term = AGREEMENT_BY_CODE[agreement.agreed] if agreement and agreement.agreed \
+                else None
+        if term is None:
+            breach(BreachKind.AGREEMENT,
+                   "There is no agreement on terms (IEEE 7012) with this brand yet.")
         elif not term.permits(purpose):
-            reasons.append(f"{purpose.label} needs more than the agreed term {term.code} allows.")
+            breach(BreachKind.AGREEMENT,
+                   f"{purpose.label} needs more than the agreed term {term.code} allows.")
         if terms.gpc_opt_out and purpose.sale_or_sharing:
-            reasons.append("You opted out of the sale and sharing of your data (GPC).")
+            breach(BreachKind.ABSOLUTE, "You opted out of the sale and sharing of your data "
+                                        "(GPC).")
         bad = sorted(s for s in request.fields if not is_selector(s))
         if bad or not request.fields:
-            reasons.append("The request names no fields, or fields that do not exist"
-                           + (f": {', '.join(bad[:3])}." if bad else "."))
-        if not 1 <= request.days <= terms.max_days:
-            reasons.append(f"It asks for {request.days} days; your terms allow at most "
-                           f"{terms.max_days}.")
+            breach(BreachKind.ABSOLUTE, "The request names no fields, or fields that do not "
+                                        "exist" + (f": {', '.join(bad[:3])}." if bad else "."))
+        if not 1 <= request.days <= MAX_DAYS:
+            breach(BreachKind.ABSOLUTE, f"It asks for {request.days} days; grants last 1 to "
+                                        f"{MAX_DAYS} days.")
+        elif request.days > terms.max_days:
+            breach(BreachKind.DURATION, f"It asks for {request.days} days; your terms allow "
+                                        f"at most {terms.max_days}.")
         if not 0 <= request.retention_days <= MAX_RETENTION_DAYS:
-            reasons.append("The promised retention is out of range.")
+            breach(BreachKind.ABSOLUTE, "The promised retention is out of range.")
         if request.mode is Mode.AGGREGATE and not terms.aggregate_allowed:
-            reasons.append("Your terms do not allow aggregate-only use.")
+            breach(BreachKind.ABSOLUTE, "Your terms do not allow aggregate-only use.")
         if request.onward_sharing:
             if term is None or not term.anonymised_third_party:
-                reasons.append("Onward sharing needs an agreed S3P term.")
+                breach(BreachKind.ABSOLUTE, "Onward sharing needs an agreed S3P term.")
             if request.mode is not Mode.AGGREGATE:
-                reasons.append("Onward sharing is only for anonymised (aggregate) use.")
+                breach(BreachKind.ABSOLUTE,
+                       "Onward sharing is only for anonymised (aggregate) use.")
             if not request.third_party:
-                reasons.append("Onward sharing must name the third party.")
+                breach(BreachKind.ABSOLUTE, "Onward sharing must name the third party.")
             if terms.gpc_opt_out:
-                reasons.append("You opted out of the sale and sharing of your data (GPC).")
-        return reasons
+                breach(BreachKind.ABSOLUTE, "You opted out of the sale and sharing of your "
+                                            "data (GPC).")
+        return found
 
     # -- giving, narrowing, withdrawing, expiring ----------------------------------------------
     def grant(self, member_id: str, request: BrandRequest, *, fields: Iterable[str] | None = None,

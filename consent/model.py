@@ -84,6 +84,31 @@ class PersonalTerms:
     updated_at: int = 0
 
 
+@dataclass(frozen=True)
+class BrandTerms:
+    """What a member accepted for one brand beyond their standing terms (issue 12): purposes
+    added for this brand only, and a longest grant for this brand (0: the standing one)."""
+
+    member_id: str
+    brand_id: str
+    purposes: frozenset[str] = frozenset()
+    max_days: int = 0
+    version: int = 0
+    updated_at: int = 0
+
+
+@dataclass(frozen=True)
+class TermsReceipt:
+    """The signed receipt (compact JWS) of one change of a member's terms for a brand."""
+
+    id: str
+    member_id: str
+    brand_id: str
+    version: int
+    token: str
+    created_at: int
+
+
 class AgreementStatus(StrEnum):
     PROFFERED = "proffered"      # the member's term, waiting for the brand
     COUNTERED = "countered"      # the brand answered with one other term from the roster

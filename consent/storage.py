@@ -2,8 +2,8 @@
 
 Numbered migrations of their own, recorded in ``consent_migrations``: the vault layer knows
 nothing of consent, so ``vrmvault init`` applies these after the vault's. Every table references
-``members(id)`` with ``ON DELETE CASCADE``: erasing a member removes their terms, agreements,
-grants and receipts with them (the ledger keeps only pseudonymous evidence).
+``members(id)`` with ``ON DELETE CASCADE``: erasing a member removes their terms (standing and
+per brand), agreements, grants and receipts with them (the ledger keeps only pseudonymous evidence).
 """
 
 from __future__ import annotations
@@ -142,6 +142,33 @@ CONSENT_MIGRATIONS: tuple[Migration, ...] = (
             WHERE status = 'active' AND expiry_recorded = 0;
         """,
         rebuilds_tables=True,
+    ),
+    Migration(
+        3,
+        "brand_terms_and_their_receipts",
+        """
+        -- What a member accepted for one brand beyond their standing terms (issue 12: a first
+        -- contact from a brand's request): purposes added and a longer longest grant.
+        CREATE TABLE member_brand_terms (
+            member_id   TEXT NOT NULL REFERENCES members(id) ON DELETE CASCADE,
+            brand_id    TEXT NOT NULL REFERENCES brands(id),
+            purposes    TEXT NOT NULL DEFAULT '[]',
+            max_days    INTEGER NOT NULL DEFAULT 0,
+            version     INTEGER NOT NULL,
+            updated_at  INTEGER NOT NULL,
+            PRIMARY KEY (member_id, brand_id)
+        ) WITHOUT ROWID;
+        -- The signed receipt of each such change, kept as issued.
+        CREATE TABLE terms_receipts (
+            id          TEXT PRIMARY KEY,
+            member_id   TEXT NOT NULL REFERENCES members(id) ON DELETE CASCADE,
+            brand_id    TEXT NOT NULL REFERENCES brands(id),
+            version     INTEGER NOT NULL,
+            token       TEXT NOT NULL,          -- the signed receipt (compact JWS)
+            created_at  INTEGER NOT NULL
+        );
+        CREATE INDEX terms_receipts_by_member ON terms_receipts (member_id, created_at);
+        """,
     ),
 )
 

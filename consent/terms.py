@@ -3,7 +3,14 @@
 The member is the first party and proffers a term from the P7012 roster; a brand accepts it,
 makes at most one counter-offer from the same roster, or rejects it; the member accepts or
 rejects a counter-offer. On agreement both sides hold one canonical record with one SHA-256 hash,
-signed by the vault.
+signed by the vault. The record names the member by the brand's pairwise pseudonym (the id the
+brand API gives the brand), never by an id another brand also receives. Every offer and answer
+is a ledger entry.
+
+Beyond the standing terms a member may accept, for one brand only, a purpose or a longer grant
+that a request from that brand needs (issue 12: the first contact with a brand). Such a change
+is recorded with a signed receipt and a ``consent:terms:changed`` entry naming the brand, and
+is measured against the term agreed with that brand (:meth:`TermsService.for_brand`).
 
 Invariants: new members have nothing accepted (data protection by default); terms can only
 name purposes the proffered agreement permits (a purpose needing profiling cannot stand under
@@ -13,9 +20,12 @@ it, only an explicit change by the member.
 
 from __future__ import annotations
 
+import dataclasses
+import datetime as dt
 import hashlib
 import json
 import os
+import uuid
 from collections.abc import Callable, Iterable
 from typing import Any, Protocol
 
@@ -24,7 +34,13 @@ from vault.errors import ConflictError, NotFoundError, ValidationError
 from vault.storage import Database
 
 from .events import EventTag
-from .model import AgreementRecord, AgreementStatus, PersonalTerms
+from .model import (
+    AgreementRecord,
+    AgreementStatus,
+    BrandTerms,
+    PersonalTerms,
+    TermsReceipt,
+)
 from .vocabulary import (
     AGREEMENT_BY_CODE,
     DEFAULT_AGREEMENT,
@@ -48,21 +64,171 @@ def canonical(document: dict[str, Any]) -> str:
 
 class TermsService:
     def __init__(self, *, database: Database, clock: Clock, ledger: EventLog,
-                 principal: Callable[[str], str]) -> None:
+                 principal: Callable[[str], str], signer: Signer | None = None) -> None:
         self._db = database
         self._clock = clock
         self._ledger = ledger
         self._principal = principal
+        self._signer = signer          # signs the receipts of changes for one brand
 
     def get(self, member_id: str) -> PersonalTerms:
         row = self._db.one("SELECT * FROM member_terms WHERE member_id = ?", (member_id,))
-        if row is None:
-            return PersonalTerms(member_id)
-        return PersonalTerms(
-            member_id, row["agreement"], frozenset(json.loads(row["purposes"])),
-            row["max_days"], bool(row["aggregate_allowed"]), bool(row["gpc_opt_out"]),
-            row["gpc_at"], row["version"], row["updated_at"],
-        )
+        return _terms(member_id, row)
+
+    def for_brand(self, member_id: str, brand_id: str) -> PersonalTerms:
+        """The terms a request of ``brand_id`` is measured against: the standing terms with
+        what the member accepted for this brand only (its purposes added, the longer of the two
+        longest grants). One query, as :meth:`get`: the decision point reads these."""
+        row = self._db.one(
+            "SELECT t.*, b.purposes AS brand_purposes, b.max_days AS brand_max_days"
+            " FROM (SELECT ? AS wanted) AS m"
+            " LEFT JOIN member_terms AS t ON t.member_id = m.wanted"
+            " LEFT JOIN member_brand_terms AS b ON b.member_id = m.wanted AND b.brand_id = ?",
+            (member_id, brand_id))
+        terms = _terms(member_id, row if row is not None and row["agreement"] is not None
+                       else None)
+        if row is None or row["brand_purposes"] is None:
+            return terms
+        return dataclasses.replace(
+            terms, purposes=terms.purposes | frozenset(json.loads(row["brand_purposes"])),
+            max_days=max(terms.max_days, row["brand_max_days"]))
+
+    def brand_terms(self, member_id: str) -> list[BrandTerms]:
+        """What the member accepted for single brands, one record per brand."""
+        return [BrandTerms(r["member_id"], r["brand_id"], frozenset(json.loads(r["purposes"])),
+                           r["max_days"], r["version"], r["updated_at"])
+                for r in self._db.all("SELECT * FROM member_brand_terms WHERE member_id = ?"
+                                      " ORDER BY updated_at DESC", (member_id,))]
+
+    def receipts(self, member_id: str) -> list[TermsReceipt]:
+        return [TermsReceipt(r["id"], r["member_id"], r["brand_id"], r["version"], r["token"],
+                             r["created_at"])
+                for r in self._db.all("SELECT * FROM terms_receipts WHERE member_id = ?"
+                                      " ORDER BY created_at DESC, rowid DESC", (member_id,))]
+
+    def receipt(self, member_id: str, receipt_id: str) -> TermsReceipt:
+        for receipt in self.receipts(member_id):
+            if receipt.id == receipt_id:
+                return receipt
+        raise NotFoundError("no such receipt")
+
+    def accept_for_brand(self, member_id: str, brand_id: str, *, agreement: str,
+                         purposes: Iterable[str] = (), max_days: int | None = None
+                         ) -> TermsReceipt:
+        """Accept ``purposes`` and grants of up to ``max_days`` from ``brand_id`` only, under
+        the IEEE 7012 term ``agreement`` agreed (or being agreed) with that brand, which must
+        permit each purpose. Issues a signed receipt and a ``consent:terms:changed`` entry;
+        :class:`ValidationError` if nothing would change or a value breaks a rule."""
+        if self._signer is None:
+            raise RuntimeError("accept_for_brand needs a receipt signer")
+        term = AGREEMENT_BY_CODE.get(agreement)
+        added = frozenset(purposes)
+        errors: dict[str, list[str]] = {}
+        if term is None:
+            errors["agreement"] = ["Choose one of the terms on the list."]
+        unknown = sorted(p for p in added if p not in PURPOSE_BY_CODE)
+        if unknown:
+            errors["purposes"] = ["Unknown purpose: " + ", ".join(unknown[:3])]
+        elif term is not None:
+            refused = [PURPOSE_BY_CODE[p].label for p in sorted(added)
+                       if not term.permits(PURPOSE_BY_CODE[p])]
+            if refused:
+                errors["purposes"] = [f"{', '.join(refused)} needs more than the term "
+                                      f"{term.code} allows."]
+        if max_days is not None and (isinstance(max_days, bool) or not isinstance(max_days, int)
+                                     or not 1 <= max_days <= MAX_DAYS):
+            errors["max_days"] = [f"A whole number of days from 1 to {MAX_DAYS}."]
+        if errors:
+            raise ValidationError(errors)
+        with self._db.transaction():   # read-modify-write under the write lock
+            brand = self._db.one("SELECT name FROM brands WHERE id = ?", (brand_id,))
+            if brand is None:
+                raise NotFoundError("no such brand")
+            row = self._db.one("SELECT * FROM member_brand_terms WHERE member_id = ?"
+                               " AND brand_id = ?", (member_id, brand_id))
+            old_purposes = frozenset(json.loads(row["purposes"])) if row else frozenset()
+            old_days = row["max_days"] if row else 0
+            new_purposes = old_purposes | added
+            new_days = max(old_days, max_days or 0)
+            if new_purposes == old_purposes and new_days == old_days:
+                raise ValidationError({"terms": ["You accepted this for the brand already."]})
+            version = (row["version"] if row else 0) + 1
+            now = int(self._clock())
+            self._db.execute(
+                "INSERT INTO member_brand_terms (member_id, brand_id, purposes, max_days,"
+                " version, updated_at) VALUES (?, ?, ?, ?, ?, ?)"
+                " ON CONFLICT (member_id, brand_id) DO UPDATE SET purposes = excluded.purposes,"
+                " max_days = excluded.max_days, version = excluded.version,"
+                " updated_at = excluded.updated_at",
+                (member_id, brand_id, json.dumps(sorted(new_purposes)), new_days, version, now))
+            receipt_id = str(uuid.uuid4())
+            assert term is not None
+            token = self._signer({
+                "type": "vrmvault-terms-receipt",
+                "receipt_id": receipt_id,
+                "issued_at": _iso(now),
+                "member": self._principal(member_id),
+                "brand": {"id": brand_id, "name": brand["name"]},
+                "scope": "this brand only",
+                "purposes": [{"code": p, "iri": PURPOSE_BY_CODE[p].iri,
+                              "label": PURPOSE_BY_CODE[p].label} for p in sorted(new_purposes)],
+                "purposes_added": sorted(new_purposes - old_purposes),
+                "max_days": new_days,
+                "agreement": {"code": term.code, "iri": term.iri},
+                "version": version,
+                "vocabulary": VOCABULARY_VERSION,
+            })
+            self._db.execute(
+                "INSERT INTO terms_receipts (id, member_id, brand_id, version, token,"
+                " created_at) VALUES (?, ?, ?, ?, ?, ?)",
+                (receipt_id, member_id, brand_id, version, token, now))
+            self._ledger.record_event(
+                tag=EventTag.CONSENT_TERMS_CHANGED, actor=self._principal(member_id),
+                details={"brand": brand_id, "version": version,
+                         "purposes": sorted(new_purposes), "max_days": new_days,
+                         "agreement": term.code, "receipt": receipt_id,
+                         "sha256": hashlib.sha256(token.encode()).hexdigest()})
+        return TermsReceipt(receipt_id, member_id, brand_id, version, token, now)
+
+    def remove_for_brand(self, member_id: str, brand_id: str) -> TermsReceipt:
+        """Take back everything accepted for ``brand_id`` only: its requests (and reads) are
+        measured against the standing terms again from the next one. A signed receipt and a
+        ``consent:terms:changed`` entry; :class:`NotFoundError` if nothing was accepted."""
+        if self._signer is None:
+            raise RuntimeError("remove_for_brand needs a receipt signer")
+        with self._db.transaction():
+            row = self._db.one("SELECT * FROM member_brand_terms WHERE member_id = ?"
+                               " AND brand_id = ?", (member_id, brand_id))
+            brand = self._db.one("SELECT name FROM brands WHERE id = ?", (brand_id,))
+            if row is None or brand is None:
+                raise NotFoundError("nothing accepted for this brand")
+            self._db.execute("DELETE FROM member_brand_terms WHERE member_id = ?"
+                             " AND brand_id = ?", (member_id, brand_id))
+            version, now = row["version"] + 1, int(self._clock())
+            receipt_id = str(uuid.uuid4())
+            token = self._signer({
+                "type": "vrmvault-terms-receipt",
+                "receipt_id": receipt_id,
+                "issued_at": _iso(now),
+                "member": self._principal(member_id),
+                "brand": {"id": brand_id, "name": brand["name"]},
+                "scope": "this brand only",
+                "purposes": [],
+                "purposes_removed": json.loads(row["purposes"]),
+                "max_days": 0,
+                "version": version,
+                "vocabulary": VOCABULARY_VERSION,
+            })
+            self._db.execute(
+                "INSERT INTO terms_receipts (id, member_id, brand_id, version, token,"
+                " created_at) VALUES (?, ?, ?, ?, ?, ?)",
+                (receipt_id, member_id, brand_id, version, token, now))
+            self._ledger.record_event(
+                tag=EventTag.CONSENT_TERMS_CHANGED, actor=self._principal(member_id),
+                details={"brand": brand_id, "version": version, "purposes": [],
+                         "max_days": 0, "removed": True, "receipt": receipt_id,
+                         "sha256": hashlib.sha256(token.encode()).hexdigest()})
+        return TermsReceipt(receipt_id, member_id, brand_id, version, token, now)
 
     def update(self, member_id: str, *, agreement: str, purposes: Iterable[str], max_days: Any,
                aggregate_allowed: bool, sale_sharing_opt_out: bool | None = None
@@ -147,32 +313,60 @@ class AgreementService:
     """The MyTerms exchange between a member and a brand."""
 
     def __init__(self, *, database: Database, terms: TermsService, clock: Clock,
-                 signer: Signer, principal: Callable[[str], str],
-                 brand_subject: Callable[[str, str], str], ledger: EventLog) -> None:
+                 signer: Signer, principal: Callable[[str], str], ledger: EventLog,
+                 subject: Callable[[str, str], str]) -> None:
         self._db = database
         self._terms = terms
         self._clock = clock
         self._signer = signer
-        self._principal = principal   # member id -> the pseudonym in the ledger
-        self._brand_subject = brand_subject   # (member, brand) -> the member in the record
+        self._principal = principal   # member id -> the pseudonym of the ledger
+        self._subject = subject       # (member id, brand id) -> the brand's pairwise pseudonym
         self._ledger = ledger
 
-    def proffer(self, member_id: str, brand_id: str) -> AgreementRecord:
-        """The member offers their current term to ``brand_id``."""
-        if self._db.one("SELECT 1 FROM brands WHERE id = ?", (brand_id,)) is None:
-            raise NotFoundError("no such brand")
-        live = self._db.one(
-            "SELECT id FROM agreements WHERE member_id = ? AND brand_id = ?"
+    def proffer(self, member_id: str, brand_id: str, *, term: str | None = None
+                ) -> AgreementRecord:
+        """The member offers ``brand_id`` a term: their standing one unless ``term`` names
+        another from the roster (a term offered to this brand only)."""
+        code = self._terms.get(member_id).agreement if term is None else term
+        if code not in AGREEMENT_BY_CODE:
+            raise ValidationError({"agreement": ["Choose one of the terms on the list."]})
+        with self._db.transaction():   # checked and written under the write lock
+            if self._db.one("SELECT 1 FROM brands WHERE id = ?", (brand_id,)) is None:
+                raise NotFoundError("no such brand")
+            if self.open_offer(member_id, brand_id) is not None:
+                raise ConflictError("An offer to this brand is already waiting for an answer.")
+            now = int(self._clock())
+            agreement_id = "agr_" + os.urandom(12).hex()
+            self._db.execute(
+                "INSERT INTO agreements (id, member_id, brand_id, proffered, status,"
+                " created_at, updated_at) VALUES (?, ?, ?, ?, 'proffered', ?, ?)",
+                (agreement_id, member_id, brand_id, code, now, now))
+            self._ledger.record_event(
+                tag=EventTag.CONSENT_AGREEMENT_PROFFERED, actor=self._principal(member_id),
+                details={"agreement": agreement_id, "brand": brand_id, "term": code})
+            return self.get(agreement_id)
+
+    def open_offer(self, member_id: str, brand_id: str) -> AgreementRecord | None:
+        """The member's offer to ``brand_id`` still waiting for an answer (theirs or the
+        brand's), if there is one: at most one is open at a time."""
+        row = self._db.one(
+            "SELECT * FROM agreements WHERE member_id = ? AND brand_id = ?"
             " AND status IN ('proffered', 'countered')", (member_id, brand_id))
-        if live is not None:
-            raise ConflictError("An offer to this brand is already waiting for an answer.")
-        now = int(self._clock())
-        agreement_id = "agr_" + os.urandom(12).hex()
-        self._db.execute(
-            "INSERT INTO agreements (id, member_id, brand_id, proffered, status, created_at,"
-            " updated_at) VALUES (?, ?, ?, ?, 'proffered', ?, ?)",
-            (agreement_id, member_id, brand_id, self._terms.get(member_id).agreement, now, now))
-        return self.get(agreement_id)
+        return _record(row) if row is not None else None
+
+    def for_brand(self, brand_id: str, *, status: AgreementStatus | None = None,
+                  limit: int = 50, offset: int = 0) -> list[AgreementRecord]:
+        """The brand's agreements with members, newest change first."""
+        where, values = "brand_id = ?", [brand_id]
+        if status is not None:
+            where, values = where + " AND status = ?", [*values, status.value]
+        return [_record(r) for r in self._db.all(
+            f"SELECT * FROM agreements WHERE {where} ORDER BY updated_at DESC, id"
+            " LIMIT ? OFFSET ?", (*values, limit, offset))]
+
+    def subject(self, record: AgreementRecord) -> str:
+        """How the record's brand knows its member: the brand's pairwise pseudonym."""
+        return self._subject(record.member_id, record.brand_id)
 
     # Each answer checks the offer's state and changes it under the write lock, so two
     # answers to one offer (a second counter-offer, accept racing reject) cannot both win.
@@ -190,14 +384,18 @@ class AgreementService:
             if code == record.proffered:
                 raise ValidationError({"agreement": ["That is the term offered: accept it."]})
             self._set(agreement_id, "status = 'countered', countered = ?", code)
+            self._ledger.record_event(
+                tag=EventTag.CONSENT_AGREEMENT_COUNTERED, actor="brand:" + brand_id,
+                details={"agreement": agreement_id, "brand": brand_id, "term": code})
             return self.get(agreement_id)
 
     def brand_rejects(self, agreement_id: str, brand_id: str) -> AgreementRecord:
         with self._db.transaction():
-            record = self.get(agreement_id)
-            if record.brand_id != brand_id or record.status is not AgreementStatus.PROFFERED:
-                raise NotFoundError("no open offer for this brand")
+            self._brands_open(agreement_id, brand_id, AgreementStatus.PROFFERED)
             self._set(agreement_id, "status = 'rejected'")
+            self._ledger.record_event(
+                tag=EventTag.CONSENT_AGREEMENT_REJECTED, actor="brand:" + brand_id,
+                details={"agreement": agreement_id, "brand": brand_id, "by": "brand"})
             return self.get(agreement_id)
 
     def member_decides(self, agreement_id: str, member_id: str, *, accept: bool
@@ -212,6 +410,9 @@ class AgreementService:
             raise NotFoundError("no counter-offer waiting for you")
         if not accept:
             self._set(agreement_id, "status = 'rejected'")
+            self._ledger.record_event(
+                tag=EventTag.CONSENT_AGREEMENT_REJECTED, actor=self._principal(member_id),
+                details={"agreement": agreement_id, "brand": record.brand_id, "by": "member"})
             return self.get(agreement_id)
         assert record.countered is not None
         return self._agree(record, record.countered)
@@ -230,7 +431,8 @@ class AgreementService:
     def in_force(self, member_id: str, brand_id: str) -> AgreementRecord | None:
         row = self._db.one(
             "SELECT * FROM agreements WHERE member_id = ? AND brand_id = ? AND status = 'agreed'"
-            " ORDER BY updated_at DESC LIMIT 1", (member_id, brand_id))
+            # The latest agreement stands; of two in one second, the one written last.
+            " ORDER BY updated_at DESC, rowid DESC LIMIT 1", (member_id, brand_id))
         return _record(row) if row is not None else None
 
     def _brands_open(self, agreement_id: str, brand_id: str, status: AgreementStatus
@@ -248,8 +450,7 @@ class AgreementService:
         document = {
             "type": "ieee-7012-agreement",
             "agreement_id": record.id,
-            # Both parties hold this record: the member is named as this brand knows them.
-            "first_party": self._brand_subject(record.member_id, record.brand_id),
+            "first_party": self._subject(record.member_id, record.brand_id),
             "second_party": record.brand_id,
             "term": {"code": term.code, "iri": term.iri, "summary": term.summary},
             "proffered": record.proffered,
@@ -274,6 +475,20 @@ class AgreementService:
     def _set(self, agreement_id: str, assignment: str, *values: Any) -> None:
         self._db.execute(f"UPDATE agreements SET {assignment}, updated_at = ? WHERE id = ?",
                          (*values, int(self._clock()), agreement_id))
+
+
+def _terms(member_id: str, row: Any) -> PersonalTerms:
+    if row is None:
+        return PersonalTerms(member_id)
+    return PersonalTerms(
+        member_id, row["agreement"], frozenset(json.loads(row["purposes"])),
+        row["max_days"], bool(row["aggregate_allowed"]), bool(row["gpc_opt_out"]),
+        row["gpc_at"], row["version"], row["updated_at"],
+    )
+
+
+def _iso(seconds: int) -> str:
+    return dt.datetime.fromtimestamp(seconds, dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _record(row: Any) -> AgreementRecord:

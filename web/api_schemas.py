@@ -15,12 +15,12 @@ from typing import Any
 
 from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
-from marshmallow import RAISE, Schema, fields, validate
+from marshmallow import RAISE, Schema, fields, validate, validates_schema
 from marshmallow import ValidationError as SchemaError
 
 from brand_gateway.oauth import SCOPES
-from consent.model import GrantEvent
-from consent.vocabulary import PURPOSE_BY_CODE
+from consent.model import AgreementStatus, GrantEvent
+from consent.vocabulary import AGREEMENT_BY_CODE, PURPOSE_BY_CODE
 from vault.catalog import ATTRIBUTES, TOUCHPOINT_KEYS, Attribute, DataType
 from vault.feedback import MAX_COMMENT
 
@@ -85,6 +85,45 @@ class FeedbackQuery(QuerySchema):
                            metadata={"description": "Entries per page."})
     offset = fields.Integer(load_default=0, validate=validate.Range(0, MAX_OFFSET),
                             metadata={"description": "Entries to skip (newest first)."})
+
+
+_AGREEMENT_STATUSES = [s.value for s in AgreementStatus]
+_TERMS = list(AGREEMENT_BY_CODE)
+#: How the vault names an agreement: ``agr_`` and 24 hex digits.
+AGREEMENT_ID_PATTERN = "^agr_[0-9a-f]{24}$"
+
+
+class AgreementsQuery(QuerySchema):
+    status = fields.String(validate=validate.OneOf(_AGREEMENT_STATUSES), metadata={
+        "description": "Only agreements in this state: proffered (waiting for your answer),"
+                       " countered (waiting for the member's), agreed or rejected."})
+    limit = fields.Integer(load_default=DEFAULT_PAGE, validate=validate.Range(1, MAX_PAGE),
+                           metadata={"description": "Agreements per page."})
+    offset = fields.Integer(load_default=0, validate=validate.Range(0, MAX_OFFSET),
+                            metadata={"description": "Agreements to skip (latest change"
+                                                     " first)."})
+
+
+class AgreementAnswerSchema(Schema):
+    """A brand's answer to a member's offer (IEEE 7012: accept, one counter-offer, reject)."""
+
+    class Meta:
+        unknown = RAISE
+
+    answer = fields.String(required=True, validate=validate.OneOf(
+        ["accept", "counter", "reject"]), metadata={
+        "description": "accept the term offered, counter with another from the roster, or"
+                       " reject the offer."})
+    term = fields.String(validate=validate.OneOf(_TERMS), metadata={
+        "description": "For a counter-offer only: the IEEE 7012 term (DPV P7012 code) you"
+                       " offer instead."})
+
+    @validates_schema
+    def _term_only_with_counter(self, data: dict[str, Any], **_: Any) -> None:
+        if data.get("answer") == "counter" and "term" not in data:
+            raise SchemaError("A counter-offer names a term from the roster.", "term")
+        if data.get("answer") in ("accept", "reject") and "term" in data:
+            raise SchemaError("Only a counter-offer names a term.", "term")
 
 
 class OpenApiQuery(QuerySchema):
@@ -210,6 +249,41 @@ class WebhookRequestSchema(Schema):
         "description": "A public https URL; its host must resolve to public addresses only."})
 
 
+class AgreementSchema(Schema):
+    id = fields.String(required=True, metadata={"pattern": AGREEMENT_ID_PATTERN})
+    subject = fields.String(required=True, metadata={
+        "description": "The member, by their pairwise pseudonym for this brand: the subject"
+                       " of the member API, unrelated to the id any other brand sees."})
+    proffered = fields.String(required=True, validate=validate.OneOf(_TERMS), metadata={
+        "description": "The IEEE 7012 term the member offered (DPV P7012 code)."})
+    countered = fields.String(required=True, allow_none=True,
+                              validate=validate.OneOf(_TERMS), metadata={
+                                  "description": "Your counter-offer, if you made one."})
+    status = fields.String(required=True, validate=validate.OneOf(_AGREEMENT_STATUSES))
+    agreed = fields.String(required=True, allow_none=True, validate=validate.OneOf(_TERMS),
+                           metadata={"description": "The term both sides agreed to."})
+    created_at = fields.DateTime(required=True)
+    updated_at = fields.DateTime(required=True)
+    record = fields.String(required=True, allow_none=True, metadata={
+        "description": "Once agreed: the canonical JSON record (keys sorted, no spaces, UTF-8)"
+                       " both sides hold; its SHA-256 is sha256."})
+    sha256 = fields.String(required=True, allow_none=True, metadata={"pattern": "^[0-9a-f]{64}$"})
+    signed_record = fields.String(required=True, allow_none=True, metadata={
+        "description": "Once agreed: the record and its sha256 signed by the vault as a JWS"
+                       " (EdDSA, Ed25519; verify it with the JWKS), byte for byte the file"
+                       " the member downloads."})
+
+
+class AgreementsSchema(Schema):
+    agreements = fields.List(fields.Nested(AgreementSchema), required=True, metadata={
+        "description": "This brand's agreements with members, latest change first."})
+    next_offset = fields.Integer(required=True, allow_none=True)
+
+
+class AgreementEnvelopeSchema(Schema):
+    agreement = fields.Nested(AgreementSchema, required=True)
+
+
 class ProblemSchema(Schema):
     """RFC 9457 problem details."""
 
@@ -236,6 +310,9 @@ _PROBLEMS = {
     "TooManyRequests": ("This client's requests per minute are spent.",
                         {"Retry-After": "Seconds until the client may try again."}),
     "NotFound": ("None of this brand's webhook endpoints has this id.", {}),
+    "AgreementNotFound": ("None of the agreements members offered this brand has this id.",
+                          {}),
+    "Conflict": ("The offer was answered already (by you, or the member).", {}),
     "UnsupportedMediaType": ("The body is not application/json.", {}),
 }
 
@@ -313,6 +390,9 @@ def openapi_document(*, server: str, authorization_url: str, token_url: str) -> 
     spec.components.schema("Webhooks", schema=WebhooksSchema)
     spec.components.schema("WebhookCreated", schema=WebhookCreatedSchema)
     spec.components.schema("WebhookRequest", schema=WebhookRequestSchema)
+    spec.components.schema("Agreements", schema=AgreementsSchema)
+    spec.components.schema("AgreementEnvelope", schema=AgreementEnvelopeSchema)
+    spec.components.schema("AgreementAnswer", schema=AgreementAnswerSchema)
     for name, (description, headers) in _PROBLEMS.items():
         spec.components.response(name, _problem_response(description, headers))
 
@@ -364,6 +444,39 @@ def openapi_document(*, server: str, authorization_url: str, token_url: str) -> 
                       "401": "Unauthorized", "403": "Forbidden", "404": "NotFound",
                       "429": "TooManyRequests"},
         "security": webhooks_scope}})
+    agreements_scope: list[dict[str, list[str]]] = [{"brand": ["agreements:write"]}]
+    agreement_id = {"in": "path", "name": "agreement_id", "required": True,
+                    "schema": {"type": "string", "pattern": AGREEMENT_ID_PATTERN}}
+    spec.path(path="/agreements", operations={"get": {
+        **_operation("The IEEE 7012 offers and agreements of members with this brand",
+                     "Members proffer a term from the P7012 roster; answer the proffered ones"
+                     " (status=proffered). Each agreed one carries the signed record both"
+                     " sides hold.", AgreementsQuery, "Agreements"),
+        "security": agreements_scope}})
+    spec.path(path="/agreements/{agreement_id}", operations={"get": {
+        "summary": "One agreement",
+        "description": "An offer, its answers and, once agreed, the signed record.",
+        "parameters": [agreement_id],
+        "responses": {"200": {"description": "OK", "content": {
+            "application/json": {"schema": "AgreementEnvelope"}}},
+            "400": "BadRequest", "401": "Unauthorized", "403": "Forbidden",
+            "404": "AgreementNotFound", "429": "TooManyRequests"},
+        "security": agreements_scope}})
+    spec.path(path="/agreements/{agreement_id}/answer", operations={"post": {
+        "summary": "Answer a member's offer",
+        "description": "Accept the term, make one counter-offer from the roster (the member"
+                       " then accepts or rejects it), or reject it. Each answer is a ledger"
+                       " entry the member can see; on agreement both sides hold the same"
+                       " signed record.",
+        "parameters": [agreement_id],
+        "requestBody": {"required": True, "content": {
+            "application/json": {"schema": "AgreementAnswer"}}},
+        "responses": {"200": {"description": "Answered", "content": {
+            "application/json": {"schema": "AgreementEnvelope"}}},
+            "400": "BadRequest", "401": "Unauthorized", "403": "Forbidden",
+            "404": "AgreementNotFound", "409": "Conflict", "415": "UnsupportedMediaType",
+            "429": "TooManyRequests"},
+        "security": agreements_scope}})
     spec.path(path="/openapi.json", operations={"get": {
         "summary": "This document",
         "description": "The OpenAPI 3.1 description of this API.",

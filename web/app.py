@@ -15,6 +15,7 @@ from brand_gateway.oauth import init_oauth
 from . import (
     access_views,
     api,
+    api_agreements,
     api_brand,
     auth,
     authorize,
@@ -81,6 +82,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(oauth_views.bp)
     app.register_blueprint(authorize.bp)
     app.register_blueprint(api_brand.bp)
+    app.register_blueprint(api_agreements.bp)
     app.register_blueprint(api.bp)
     app.register_blueprint(access_views.bp)
     app.register_blueprint(console.bp)

@@ -5,10 +5,14 @@
 
 - errors found before the redirect URI is known good are shown to the member as a page, never
   redirected (RFC 6749 sec. 4.1.2.1); later ones go back to the brand, with ``iss``;
-- a member who is not signed in signs in first and comes back here (the request is kept in
-  the server-side session, not in a ``next`` parameter);
-- a request that breaks the member's personal terms never reaches the consent screen: the
-  member is told why and can only send the brand back an ``access_denied``;
+- a member who is not signed in signs in (or signs up) first and comes back here (the request
+  is kept in the server-side session, not in a ``next`` parameter);
+- a request that breaks what the member may never be asked (:mod:`brand_gateway.first_contact`:
+  a GPC opt-out, a term the brand will not agree) never reaches the consent screen: the member
+  is told why and can only send the brand back an ``access_denied``;
+- a request that needs only what the member may accept for this brand (a purpose not accepted
+  yet, a longer grant, an IEEE 7012 term with the brand) first shows what, in plain words;
+  accepting records it (agreement, terms for this brand, signed receipt) and comes back here;
 - otherwise the consent screen: the brand, each purpose in plain language, each field (which the
   member can untick), the duration, retention and onward sharing.
 
@@ -39,11 +43,12 @@ from flask import (
 
 from brand_gateway.authorizations import AuthorizationStore
 from brand_gateway.clients import OAuthClient
+from brand_gateway.first_contact import Relaxation, assess, relax
 from brand_gateway.oauth import Approval, authorization
 from brand_gateway.rar import MemberDataDetail
 from consent.model import AgreementStatus
 from consent.vocabulary import AGREEMENT_BY_CODE, PURPOSE_BY_CODE, SENSITIVE_FIELDS
-from vault.errors import ConflictError, ValidationError
+from vault.errors import ConflictError, NotFoundError, ValidationError
 
 from .consents import field_label
 from .security import CONTENT_SECURITY_POLICY
@@ -81,25 +86,20 @@ def authorize() -> Any:
     client: OAuthClient = grant.client.record
     if member_id is None:
         session[NEXT_KEY] = request.full_path
-        flash(f"Sign in to answer the request from {client.brand_name}.", "success")
+        flash(f"Sign in, or create a vault, to answer the request from {client.brand_name}.",
+              "success")
         return redirect(url_for("auth.login"))
     session.pop(NEXT_KEY, None)
     details: tuple[MemberDataDetail, ...] = grant.request.authorization_details
     consent = get_consent()
-    terms = consent.terms.get(member_id)
     agreement = consent.agreements.in_force(member_id, client.brand_id)
     # A brand that accepts the member's proffered term as standing policy agrees on approval.
-    new_term = None
-    if agreement is None and terms.agreement in client.accepted_agreements:
-        new_term = terms.agreement
-    reasons = []
-    for detail in details:
-        for reason in consent.grants.check(member_id, detail.brand_request(client.brand_id),
-                                           assume_agreement=new_term):
-            reasons.append((PURPOSE_BY_CODE[detail.purpose].label, reason))
-    if reasons:
+    assessment = assess(consent, client, member_id, details)
+    new_term = assessment.new_term
+    if assessment.absolute:
         denied = authorization.handle_error_response(request, _denied(grant, "refused"))
-        return render_template("authorize_refused.html", client=client, reasons=reasons,
+        return render_template("authorize_refused.html", client=client,
+                               reasons=assessment.absolute,
                                back=denied.headers["Location"]), 403
     if request.method == "POST":
         # One answer per showing of the screen: a double submit cannot grant twice.
@@ -108,9 +108,45 @@ def authorize() -> Any:
             flash("That request was already answered. If the brand asks again, answer here.",
                   "error")
             return redirect(url_for("consents.overview"))
+        if assessment.relaxation is not None:
+            return _relax(grant, client, member_id, assessment.relaxation)
         return _decide(grant, client, member_id, details, new_term)
+    if assessment.relaxation is not None:
+        return _terms_screen(grant, client, assessment.relaxation, errors={})
     return _screen(grant, client, details, new_term or (agreement.agreed if agreement else None),
                    errors={})
+
+
+def _relax(grant: Any, client: OAuthClient, member_id: str, relaxation: Relaxation) -> Any:
+    """The answer to the terms screen: refuse, or accept for this brand and come back."""
+    decision = request.form.get("decision")
+    if decision == "refuse":
+        return authorization.handle_error_response(request, _denied(grant, "refused"))
+    if decision != "accept-terms":
+        # An Allow posted past the terms screen (a stale or crafted form) grants nothing.
+        return _terms_screen(grant, client, relaxation, status=409, errors={"form": [
+            f"First accept or refuse what {client.brand_name}'s request needs of your terms."]})
+    if request.form.get("terms") != relaxation.fingerprint:
+        return _terms_screen(grant, client, relaxation, status=409, errors={"form": [
+            "What this request needs changed meanwhile: read it again, then answer."]})
+    vault = get_vault()
+    try:
+        with vault.data.transaction():
+            relax(get_consent(), member_id, relaxation)
+    except (ValidationError, ConflictError, NotFoundError):
+        return _terms_screen(grant, client, relaxation, status=409, errors={"form": [
+            "Your terms or this brand's offers changed meanwhile; reload and try again."]})
+    flash(f"Accepted for {client.brand_name} only, with a signed receipt on your Sharing page. "
+          "Now choose what to share.", "success")
+    return redirect(request.full_path)
+
+
+def _terms_screen(grant: Any, client: OAuthClient, relaxation: Relaxation, *,
+                  errors: dict[str, list[str]], status: int = 200) -> Response:
+    screen = session[SCREEN_KEY] = secrets.token_urlsafe(16)
+    html = render_template("authorize_terms.html", client=client, relaxation=relaxation,
+                           errors=errors, action=request.full_path, screen=screen)
+    return _form_action_to_brand(Response(html, status=status), grant)
 
 
 def _denied(grant: Any, why: str) -> AccessDeniedError:
@@ -137,7 +173,10 @@ def _screen(grant: Any, client: OAuthClient, details: tuple[MemberDataDetail, ..
     html = render_template("authorize.html", client=client, items=items, errors=errors,
                            term=AGREEMENT_BY_CODE.get(term or ""), action=request.full_path,
                            screen=screen)
-    response = Response(html, status=status)
+    return _form_action_to_brand(Response(html, status=status), grant)
+
+
+def _form_action_to_brand(response: Response, grant: Any) -> Response:
     # The approval's answer is a redirect to the brand: let the form go there (CSP form-action
     # also governs where a submitted form may be redirected).
     target = urlsplit(grant.redirect_uri)

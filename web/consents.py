@@ -25,7 +25,9 @@ from flask import (
 )
 
 from brand_gateway.authorizations import FAMILY_LIFETIME
-from consent.model import AccessEnd, AgreementStatus, GrantState, GrantStatus
+from brand_gateway.clients import ClientRegistry, ClientSecretHasher
+from consent.grants import StoredReceipt
+from consent.model import AccessEnd, AgreementStatus, GrantState, GrantStatus, TermsReceipt
 from consent.vocabulary import (
     AGREEMENTS,
     FIELD_CATEGORY,
@@ -35,7 +37,7 @@ from consent.vocabulary import (
     expand,
 )
 from vault.catalog import BY_KEY
-from vault.errors import NotFoundError, ValidationError
+from vault.errors import ConflictError, NotFoundError, ValidationError
 
 from .forms import NarrowForm, TermsForm, form_data, load
 from .member import require_member
@@ -97,11 +99,22 @@ def overview() -> str:
     grants = sorted(consent.grants.for_member(g.member_id), key=lambda grant: (
         grant.state(now) not in _CURRENT, -grant.created_at, grant.id))
     brands = {b.id: b.name for b in get_vault().brands.all()}
+    agreements = consent.agreements.for_member(g.member_id)
+    # An agreement with a brand stands until a later one with the same brand replaces it.
+    standing: set[str] = set()
+    for brand_id in {a.brand_id for a in agreements if a.status is AgreementStatus.AGREED}:
+        record = consent.agreements.in_force(g.member_id, brand_id)
+        if record is not None:
+            standing.add(record.id)
     return render_template(
         "consents.html", grants=grants, now=now, brands=brands, GrantState=GrantState,
         access_end_words=ACCESS_END_WORDS, receipt_words=RECEIPT_WORDS,
-        agreements=consent.agreements.for_member(g.member_id),
+        agreements=agreements, standing=standing,
         receipts=consent.grants.receipts(g.member_id)[:50], purposes=PURPOSE_BY_CODE,
+        brand_terms=consent.terms.brand_terms(g.member_id),
+        terms_receipts=consent.terms.receipts(g.member_id)[:50],
+        answering=sorted(_answering_brands().items(), key=lambda item: item[1]),
+        standing_term=consent.terms.get(g.member_id).agreement,
         field_label=field_label, expand=expand, GrantStatus=GrantStatus,
         AgreementStatus=AgreementStatus,
     )
@@ -151,27 +164,75 @@ def narrow(grant_id: str) -> str | Response | tuple[str, int]:
 
 @bp.get("/receipts/<receipt_id>")
 def receipt(receipt_id: str) -> Response:
+    """A signed receipt: of a grant, or of terms accepted for one brand."""
+    consent = get_consent()
+    kind = "consent-receipt"
     try:
-        stored = get_consent().grants.receipt(g.member_id, receipt_id)
+        stored: StoredReceipt | TermsReceipt = consent.grants.receipt(g.member_id, receipt_id)
+    except NotFoundError:
+        try:
+            stored, kind = consent.terms.receipt(g.member_id, receipt_id), "terms-receipt"
+        except NotFoundError:
+            abort(404)
+    return Response(stored.token, mimetype="application/jwt", headers={
+        "Content-Disposition": f'attachment; filename="{kind}-{stored.id}.jwt"'})
+
+
+@bp.post("/terms/brands/<brand_id>/remove")
+def remove_brand_terms(brand_id: str) -> Response:
+    """Take back what the member accepted for one brand only (its receipt is below)."""
+    try:
+        get_consent().terms.remove_for_brand(g.member_id, brand_id)
     except NotFoundError:
         abort(404)
-    return Response(stored.token, mimetype="application/jwt", headers={
-        "Content-Disposition": f'attachment; filename="consent-receipt-{stored.id}.jwt"'})
+    flash("Taken back: this brand's requests are measured against your terms again, from its "
+          "next request on.", "success")
+    return redirect(url_for("consents.overview"))
 
 
 @bp.get("/agreements/<agreement_id>")
 def agreement(agreement_id: str) -> Response:
+    """The signed agreement record: the vault's JWS over the canonical record and its SHA-256,
+    byte for byte what the brand gets from ``GET /api/v1/agreements/<id>``."""
     consent = get_consent()
     try:
         record = consent.agreements.get(agreement_id)
     except NotFoundError:
         abort(404)
-    if record.member_id != g.member_id or record.record is None:
+    if record.member_id != g.member_id or record.signature is None:
         abort(404)
-    return Response(record.record, mimetype="application/json", headers={
-        "Content-Disposition": f'attachment; filename="agreement-{record.id}.json"',
+    return Response(record.signature, mimetype="application/jwt", headers={
+        "Content-Disposition": f'attachment; filename="agreement-{record.id}.jwt"',
         "Digest-SHA256": record.record_hash or "",
     })
+
+
+@bp.post("/agreements")
+def offer_terms() -> Response:
+    """The member offers their standing IEEE 7012 term to a brand, which answers through the
+    brand API (accept, a counter-offer, reject)."""
+    brand_id = request.form.get("brand_id", "")
+    brands = _answering_brands()
+    if brand_id not in brands:
+        flash("Choose one of the brands on the list.", "error")
+        return redirect(url_for("consents.overview") + "#agreements")
+    try:
+        get_consent().agreements.proffer(g.member_id, brand_id)
+    except ConflictError as exc:
+        flash(exc.message, "error")
+        return redirect(url_for("consents.overview") + "#agreements")
+    flash(f"Your terms are offered to {brands[brand_id]}. Their answer will show here.",
+          "success")
+    return redirect(url_for("consents.overview") + "#agreements")
+
+
+def _answering_brands() -> dict[str, str]:
+    """The brands that can answer an offer: those with an active OAuth client (the brand API
+    is where they answer), by id, with their names."""
+    vault = get_vault()
+    registry = ClientRegistry(database=vault.data, clock=vault.clock,
+                              hasher=ClientSecretHasher.from_master(vault.master))
+    return {c.brand_id: c.brand_name for c in registry.list() if c.active}
 
 
 @bp.post("/agreements/<agreement_id>/<choice>")
@@ -179,11 +240,13 @@ def decide_counter_offer(agreement_id: str, choice: str) -> Response:
     if choice not in ("accept", "reject"):
         abort(404)
     try:
-        get_consent().agreements.member_decides(agreement_id, g.member_id,
-                                                accept=choice == "accept")
+        record = get_consent().agreements.member_decides(agreement_id, g.member_id,
+                                                         accept=choice == "accept")
     except NotFoundError:
         abort(404)
-    flash("Your answer is recorded.", "success")
+    flash("Agreed: the signed record is below, and the brand holds the same."
+          if record.status is AgreementStatus.AGREED else "Your answer is recorded.",
+          "success")
     return redirect(url_for("consents.overview"))
 
 

@@ -246,7 +246,8 @@ def test_a_brand_reads_what_was_shared_until_withdrawn_and_hears_of_the_erasure(
 
     # The member, signed out, follows it: signs in, comes back to the consent screen.
     page.goto(url)
-    expect(page.get_by_text(f"Sign in to answer the request from {BRAND}.")).to_be_visible()
+    expect(page.get_by_text(f"Sign in, or create a vault, to answer the request from {BRAND}.")
+           ).to_be_visible()
     page.get_by_label("E-mail address").fill(EMAIL)
     page.get_by_label("Password", exact=True).fill(PASSWORD)
     page.get_by_role("button", name="Sign in").click()

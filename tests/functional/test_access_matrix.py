@@ -37,7 +37,8 @@ ENTRY = "/member/feedback/" + ENTRY_ID
 WEBHOOK_ID = "<int(max=9223372036854775807):endpoint_id>"
 GRANT = "/member/consents/<grant_id>"
 AGREEMENT = "/member/agreements/<agreement_id>"
-CONSENT_TABLES = ("member_terms", "agreements", "grants", "receipts")
+CONSENT_TABLES = ("member_terms", "agreements", "grants", "receipts", "member_brand_terms",
+                  "terms_receipts")
 
 
 @dataclass(frozen=True)
@@ -90,6 +91,7 @@ class Route:
                 .replace("<receipt_id>", context.receipt_id)
                 .replace("<agreement_id>", getattr(context, self.agreement))
                 .replace("<choice>", "accept")
+                .replace("<brand_id>", context.brand.id)
                 .replace(WEBHOOK_ID, "1"))
 
 
@@ -119,6 +121,10 @@ ROUTES: tuple[Route, ...] = (
     Route("/api/v1/webhooks", "GET", 401, 401),
     Route("/api/v1/webhooks", "POST", 401, 401),
     Route("/api/v1/webhooks/" + WEBHOOK_ID, "DELETE", 401, 401),
+    Route("/api/v1/agreements", "GET", 401, 401),
+    Route("/api/v1/agreements/<agreement_id>", "GET", 401, 401),
+    Route("/api/v1/agreements/<agreement_id>/answer", "POST", 401, 401,
+          form=lambda c: {"answer": "accept"}),
     Route("/", "GET", 200, 302),
     Route("/signup", "GET", 200, 200),
     post("/signup", 302, 302,
@@ -159,6 +165,8 @@ ROUTES: tuple[Route, ...] = (
     Route("/member/access", "GET", 302, 200),
     Route(AGREEMENT, "GET", 302, 200, other=404),
     post(AGREEMENT + "/<choice>", 302, 302, other=404, agreement="counter_offer_id"),
+    post("/member/agreements", 302, 302, form=lambda c: {"brand_id": c.brand.id}),
+    post("/member/terms/brands/<brand_id>/remove", 302, 302, other=404),
     Route("/.well-known/jwks.json", "GET", 200, 200),
     Route("/.well-known/gpc.json", "GET", 200, 200),
     # the compliance console: officers only (neither A nor B is one)
@@ -203,6 +211,8 @@ def world(alice: SignedIn, bob: SignedIn, brand: Brand, vault: Vault,
     consent = open_consent(vault, vault_home)
     try:
         grant, receipt, agreement = share(consent, alice.id, brand)
+        consent.terms.accept_for_brand(alice.id, brand.id, agreement="SD-BASE-ATP",
+                                       max_days=400)      # beyond A's terms, for this brand
         other_brand = vault.brands.add("Fresh Grocer")
         offer = consent.agreements.proffer(alice.id, other_brand.id)
         consent.agreements.brand_counters(offer.id, other_brand.id, "SD-BASE-A")

@@ -99,12 +99,21 @@ def member_headers(api: BrandApi, vault: Vault) -> dict[str, str]:
 
 @pytest.fixture
 def brand_headers(api: BrandApi, vault: Vault) -> dict[str, str]:
-    """A client credentials token that may manage the brand's webhooks; the brand has one
-    endpoint (id 1) already."""
+    """A client credentials token that may manage the brand's webhooks and answer members'
+    offers; the brand has one endpoint (id 1) already."""
     grocer = api.brand("Green Grocer")
     WebhookRegistry(database=vault.data, clock=vault.clock).add(grocer.client_id,
                                                                 "https://grocer.example/hooks")
-    return bearer(api.brand_token(grocer, "intents:read webhooks:manage"))
+    return bearer(api.brand_token(grocer, "intents:read webhooks:manage agreements:write"))
+
+
+@pytest.fixture
+def grocer_offer(api: BrandApi, vault: Vault, consent: Consent,
+                 brand_headers: dict[str, str]) -> str:
+    """A member's offer waiting for Green Grocer's answer (made with the brand's token)."""
+    member_id = vault.members.register("bob@example.org", "correct horse battery staple")
+    grocer = next(b for b in vault.brands.all() if b.name == "Green Grocer")
+    return consent.agreements.proffer(member_id, grocer.id).id
 
 
 # One test per operation of the document and caller. The document is the one the app serves
@@ -149,7 +158,14 @@ def test_the_api_keeps_to_its_document(api_schema: Any, label: str, caller: str,
                "no token": dict}[caller]()
     operation = api_schema.find_operation_by_label(label)
     assert operation is not None, label
-    for explicit in EXPLICIT.get(label, []):
+    explicit_cases = list(EXPLICIT.get(label, []))
+    if "{agreement_id}" in label:
+        # A real offer's id, which random strings never hit: the success answers are checked.
+        offer = {"agreement_id": request.getfixturevalue("grocer_offer")}
+        explicit_cases.append({"path_parameters": offer, **(
+            {"body": {"answer": "counter", "term": "SD-BASE-A"},
+             "media_type": "application/json"} if label.startswith("POST") else {})})
+    for explicit in explicit_cases:
         operation.Case(**explicit).call_and_validate(headers=headers, checks=CHECKS)
     cases = st.one_of(operation.as_strategy(GenerationMode.POSITIVE),
                       operation.as_strategy(GenerationMode.NEGATIVE))

@@ -535,17 +535,20 @@ def _refusal_case(terms: dict[str, Any], accepts: tuple[str, ...], detail: dict[
     return terms, accepts, detail, reason
 
 
+# What a member may never be asked (issue 12): a purpose or a longer grant not accepted yet,
+# and no agreed term, are the member's to accept for the brand (tests/functional/
+# test_first_contact.py); these are not.
 TERMS_BREACHES = {
-    "purpose-not-in-terms": _refusal_case(
-        {}, ("SD-BASE",), {"purpose": "dpv:CustomerCare"}, "do not accept customer care"),
-    "duration-too-long": _refusal_case(
-        {}, ("SD-BASE",), {"duration_days": 120}, "asks for 120 days"),
     "gpc-opt-out": _refusal_case(
         {"agreement": "SD-BASE-ATP", "purposes": ["dpv:Marketing"],
          "sale_sharing_opt_out": True},
         ("SD-BASE-ATP",), {"purpose": "dpv:Marketing"}, "GPC"),
-    "brand-does-not-accept-the-term": _refusal_case(
-        {}, ("SD-BASE-A", "SD-BASE-ATP"), {}, "no agreement on terms"),
+    "gpc-opt-out-of-a-purpose-not-accepted-yet": _refusal_case(
+        {"agreement": "SD-BASE", "purposes": [], "sale_sharing_opt_out": True},
+        ("SD-BASE-ATP",), {"purpose": "dpv:Marketing"}, "GPC"),
+    "no-term-the-brand-agrees-to-allows-the-purpose": _refusal_case(
+        {}, ("SD-BASE", "SD-BASE-A"), {"purpose": "dpv:Personalisation"},
+        "agrees to no IEEE 7012 term that allows personalisation"),
 }
 
 
@@ -1062,6 +1065,8 @@ def test_signing_up_mid_request_comes_back_to_the_request(client: FlaskClient, v
     assert urlsplit(client.get(asked.url).headers["Location"]).path == "/login"
     signed_up = auth.signup("newcomer@example.org")
     assert signed_up.headers["Location"] == asked.url
-    # A new member accepts nothing yet: the request breaks their terms and is refused.
-    refused = client.get(asked.url)
-    assert refused.status_code == 403 and 'name="decision"' not in refused.get_data(as_text=True)
+    # A new member accepts nothing yet: they are asked to accept what the request needs, for
+    # this brand (the whole journey: tests/functional/test_first_contact.py).
+    asked_terms = client.get(asked.url)
+    assert asked_terms.status_code == 200
+    assert 'value="accept-terms"' in asked_terms.get_data(as_text=True)

@@ -379,7 +379,8 @@ def test_the_agreement_record_downloads_byte_for_byte(alice: SignedIn, consent: 
     _, _, agreement = shared
     response = alice.client.get(f"/member/agreements/{agreement.id}")
     assert response.status_code == 200
-    assert response.get_data() == agreement.record.encode("utf-8")
+    assert response.get_data(as_text=True) == agreement.signature     # the JWS, as issued
+    assert consent.signer.verify(agreement.signature)["sha256"] == agreement.record_hash
     assert response.headers["Digest-SHA256"] == agreement.record_hash
 
 

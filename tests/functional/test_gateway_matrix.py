@@ -107,6 +107,7 @@ class World:
     agreement_id: str
     counter_offer_id: str
     endpoint_id: int                    # Grocer's webhook endpoint
+    grocer_offer_id: str                # B's offer to Grocer, waiting for Grocer's answer
 
     def secrets(self, role: str) -> tuple[str, ...]:
         """What of A the role may never see (A's feedback about Velo is granted to Velo)."""
@@ -144,6 +145,8 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> World:
                                               fields=frozenset({"given_name", "city",
                                                                 "feedback"}))
             velo_token = api.token_for(alice, velo, [grant]).token
+            consent.terms.accept_for_brand(alice, velo.brand_id, agreement="SD-BASE-ATP",
+                                           max_days=400)  # beyond A's terms, for Velo
             entry_id = vault.feedback.add(alice, {
                 "brand_id": velo.brand_id, "touchpoint": "purchase", "rating": 4,
                 "comment": ALICE_COMMENT, "occurred_on": "2027-01-10"})
@@ -151,7 +154,9 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> World:
             grocer, grocer_secret = _client(api, "Green Grocer")
             offer = consent.agreements.proffer(alice, grocer.brand_id)
             consent.agreements.brand_counters(offer.id, grocer.brand_id, "SD-BASE-A")
-            grocer_token = api.brand_token(grocer, "intents:read webhooks:manage")
+            grocer_token = api.brand_token(grocer, "intents:read webhooks:manage "
+                                                   "agreements:write")
+            grocer_offer = consent.agreements.proffer(ids["member_b"], grocer.brand_id)
             endpoint = WebhookRegistry(database=vault.data, clock=clock).add(
                 grocer.client_id, LOOPBACK_HOOK)
 
@@ -179,7 +184,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> World:
                 "brand_disabled": Brand(gone.client_id, gone_secret, gone_token.token)},
         member_a=alice, velo_brand_id=velo.brand_id, entry_id=entry_id, grant_id=grant.id,
         receipt_id=receipt.id, agreement_id=agreement.id, counter_offer_id=offer.id,
-        endpoint_id=endpoint.id)
+        endpoint_id=endpoint.id, grocer_offer_id=grocer_offer.id)
 
 
 @pytest.fixture
@@ -233,8 +238,10 @@ class Route:
                 .replace("<grant_id>", world.grant_id)
                 .replace("<receipt_id>", world.receipt_id)
                 .replace("<agreement_id>", world.counter_offer_id
-                         if self.rule.endswith("<choice>") else world.agreement_id)
-                .replace("<choice>", "accept"))
+                         if self.rule.endswith("<choice>") else world.grocer_offer_id
+                         if self.rule.startswith("/api/") else world.agreement_id)
+                .replace("<choice>", "accept")
+                .replace("<brand_id>", world.velo_brand_id))
 
 
 def page(rule: str, method: str, anonymous: int, member: int, *, other: int | None = None,
@@ -290,6 +297,12 @@ ROUTES: tuple[Route, ...] = (
     api("/api/v1/webhooks", "POST", grant=403, no_grant=201,
         json={"url": "http://127.0.0.1:10/hooks"}),
     api("/api/v1/webhooks/" + ENDPOINT_ID, "DELETE", grant=403, no_grant=204),
+    # IEEE 7012 agreements: a client credentials token with agreements:write, on the brand's
+    # own offers (B's offer to Grocer)
+    api("/api/v1/agreements", grant=403, no_grant=200),
+    api("/api/v1/agreements/<agreement_id>", grant=403, no_grant=200),
+    api("/api/v1/agreements/<agreement_id>/answer", "POST", grant=403, no_grant=200,
+        json={"answer": "accept"}),
     everyone("/api/v1/openapi.json", "GET", 200),
     # sign-up and sign-in
     Route("/", "GET", {**dict.fromkeys(ROLES, 200), **dict.fromkeys(MEMBERS, 302)}),
@@ -333,6 +346,8 @@ ROUTES: tuple[Route, ...] = (
     page("/member/access", "GET", 302, 200),
     page(AGREEMENT, "GET", 302, 200, other=404),
     page(AGREEMENT + "/<choice>", "POST", 302, 302, other=404),
+    page("/member/agreements", "POST", 302, 302, form=lambda w, r: {"brand_id": w.velo_brand_id}),
+    page("/member/terms/brands/<brand_id>/remove", "POST", 302, 302, other=404),
     everyone("/.well-known/jwks.json", "GET", 200),
     everyone("/.well-known/gpc.json", "GET", 200),
     # the compliance console

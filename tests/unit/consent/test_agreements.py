@@ -219,9 +219,12 @@ def test_the_member_downloads_exactly_the_stored_record(app, client, consent: Co
     response = client.get(f"/member/agreements/{offer.id}")
 
     assert response.status_code == 200
-    assert response.mimetype == "application/json"
+    assert response.mimetype == "application/jwt"
     assert response.headers["Content-Disposition"].startswith("attachment")
-    body = response.get_data()
-    assert body == agreed.record.encode("utf-8")
-    assert hashlib.sha256(body).hexdigest() == agreed.record_hash
-    assert response.headers["Digest-SHA256"] == agreed.record_hash
+    body = response.get_data(as_text=True)
+    assert body == agreed.signature                  # the signed record, as the brand gets it
+    payload = consent.signer.verify(body)
+    assert payload.pop("sha256") == agreed.record_hash == response.headers["Digest-SHA256"]
+    assert json.dumps(payload, sort_keys=True, separators=(",", ":"),
+                      ensure_ascii=False) == agreed.record
+    assert hashlib.sha256(agreed.record.encode("utf-8")).hexdigest() == agreed.record_hash

@@ -221,7 +221,8 @@ def test_the_grant_endings_migration_keeps_every_grant(tmp_path: Path) -> None:
             " VALUES ('grant_old', ?, ?, 'dpv:Personalisation', '[\"given_name\"]',"
             " 'individual', 1, 2, 30, 0, 'EU', 'test', 'SD-BASE', 1, 'withdrawn', 2, 2, 1, 2)",
             (member_id, brand.id))
-        assert consent_storage.initialise(opened.data) == ["grant_endings"]
+        assert consent_storage.initialise(opened.data) == [
+            "grant_endings", "brand_terms_and_their_receipts"]
         grant = grant_from_row(opened.data.one("SELECT * FROM grants"))
         assert (grant.id, grant.status, grant.withdrawn_at, grant.version) == (
             "grant_old", GrantStatus.WITHDRAWN, 2, 2)

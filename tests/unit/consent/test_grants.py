@@ -102,7 +102,7 @@ CHECKS = [
      "The request names no fields, or fields that do not exist: category:secrets."),
     ("ok", {"fields": frozenset()}, "The request names no fields, or fields that do not exist."),
     ("ok", {"days": 366}, "It asks for 366 days; your terms allow at most 365."),
-    ("ok", {"days": 0}, "It asks for 0 days; your terms allow at most 365."),
+    ("ok", {"days": 0}, "It asks for 0 days; grants last 1 to 3650 days."),
     ("ok", {"retention_days": -1}, "The promised retention is out of range."),
     ("ok", {"retention_days": 3651}, "The promised retention is out of range."),
     ("no aggregate", {"mode": Mode.AGGREGATE}, "Your terms do not allow aggregate-only use."),
@@ -411,7 +411,8 @@ def test_receipts_validate_against_kantara_and_verify(
     receipts = all_events(consent, member, brand, clock)
     states = ["dpv:ConsentGiven", "dpv:RenewedConsentGiven", "dpv:ConsentWithdrawn",
               "dpv:ConsentExpired"]
-    for stored, event, state in zip(receipts, GrantEvent, states, strict=True):
+    events = [GrantEvent.GIVEN, GrantEvent.NARROWED, GrantEvent.WITHDRAWN, GrantEvent.EXPIRED]
+    for stored, event, state in zip(receipts, events, states, strict=True):
         assert stored.event == event.value
         document = consent.signer.verify(stored.token)
         assert [e.message for e in kantara.iter_errors(document)] == []

@@ -1,0 +1,133 @@
+"""The brand API's IEEE 7012 (MyTerms) agreements, under ``/api/v1/agreements``.
+
+A member proffers a term from the P7012 roster to a brand (on their Sharing page); the brand
+answers here, with a client credentials token holding the ``agreements:write`` scope: accept,
+make one counter-offer from the roster, or reject. The member answers a counter-offer on their
+Sharing page or on a consent screen. On agreement both sides hold the same record: the canonical
+JSON, its SHA-256 and the vault's JWS over it, byte for byte what the member downloads.
+
+- ``GET /api/v1/agreements`` (``status``, ``limit``, ``offset``): the brand's agreements.
+- ``GET /api/v1/agreements/<id>``: one of them.
+- ``POST /api/v1/agreements/<id>/answer``: ``{"answer": "accept" | "counter" | "reject",
+  "term": "<code>"}`` (``term`` with a counter-offer only).
+
+A brand sees only its own agreements, and the member only under its pairwise pseudonym
+(``subject``, the same the member API gives it); another brand's agreement is as unknown as a
+missing one (404). Same rules as :mod:`web.api` otherwise: bearer token in the header only,
+problem+json, per-client rate limits; every answer is a ledger entry with the brand as actor.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from flask import Blueprint, Response
+from marshmallow import ValidationError as SchemaError
+
+from brand_gateway.api_errors import (
+    ApiConflictError,
+    ApiNotFoundError,
+    BodyError,
+    InsufficientScopeError,
+    ResourceError,
+)
+from consent.model import AgreementRecord, AgreementStatus
+from vault.errors import ConflictError, NotFoundError, ValidationError
+
+from .api import PREFIX, Caller, _iso, _json, authenticate, load_query, resource_error
+from .api_brand import _json_body
+from .api_schemas import AgreementAnswerSchema, AgreementsQuery, EmptyQuery
+from .vaults import get_consent
+
+bp = Blueprint("api_agreements", __name__, url_prefix=PREFIX)
+bp.register_error_handler(ResourceError, resource_error)
+
+AGREEMENTS_SCOPE = "agreements:write"
+_QUERY = AgreementsQuery()
+_EMPTY_QUERY = EmptyQuery()
+_ANSWER = AgreementAnswerSchema()
+
+
+def _brand_caller() -> Caller:
+    caller = authenticate()
+    if caller.token.delegated or AGREEMENTS_SCOPE not in caller.token.scope.split():
+        raise InsufficientScopeError(f"Use a client credentials token with the "
+                                     f"{AGREEMENTS_SCOPE} scope.")
+    return caller
+
+
+def _own(caller: Caller, agreement_id: str) -> AgreementRecord:
+    """The agreement if it is this brand's; another brand's is as unknown as a missing one."""
+    try:
+        record = get_consent().agreements.get(agreement_id)
+    except NotFoundError:
+        record = None
+    if record is None or record.brand_id != caller.client.brand_id:
+        raise ApiNotFoundError("No agreement with this id was offered to this brand.")
+    return record
+
+
+def _agreement(record: AgreementRecord) -> dict[str, Any]:
+    subject = get_consent().agreements.subject(record)
+    signed = record.record is not None and json.loads(record.record).get("first_party") == subject
+    # A record signed before records named the member pairwise (issue 12) holds the ledger's
+    # member pseudonym, the same for every brand: never handed to a brand.
+    return {"id": record.id, "subject": subject,
+            "proffered": record.proffered, "countered": record.countered,
+            "status": record.status.value, "agreed": record.agreed,
+            "created_at": _iso(record.created_at), "updated_at": _iso(record.updated_at),
+            "record": record.record if signed else None,
+            "sha256": record.record_hash if signed else None,
+            "signed_record": record.signature if signed else None}
+
+
+@bp.get("/agreements")
+def list_agreements() -> Response:
+    caller = _brand_caller()
+    query = load_query(_QUERY)
+    status = query.get("status")
+    limit, offset = query["limit"], query["offset"]
+    # One more than a page, to know whether there is a next one.
+    records = get_consent().agreements.for_brand(
+        caller.client.brand_id, status=AgreementStatus(status) if status else None,
+        limit=limit + 1, offset=offset)
+    return _json({"agreements": [_agreement(r) for r in records[:limit]],
+                  "next_offset": offset + limit if len(records) > limit else None})
+
+
+@bp.get("/agreements/<agreement_id>")
+def get_agreement(agreement_id: str) -> Response:
+    caller = _brand_caller()
+    load_query(_EMPTY_QUERY)
+    return _json({"agreement": _agreement(_own(caller, agreement_id))})
+
+
+@bp.post("/agreements/<agreement_id>/answer")
+def answer(agreement_id: str) -> Response:
+    caller = _brand_caller()
+    load_query(_EMPTY_QUERY)
+    body = _json_body()
+    try:
+        answer = _ANSWER.load(body)
+    except SchemaError as exc:
+        messages = exc.messages if isinstance(exc.messages, dict) else {"body": exc.messages}
+        raise BodyError({str(k)[:40]: [str(m) for m in (v if isinstance(v, list) else [v])]
+                         for k, v in list(messages.items())[:10]}) from None
+    record = _own(caller, agreement_id)
+    agreements = get_consent().agreements
+    brand_id = caller.client.brand_id
+    try:
+        if answer["answer"] == "accept":
+            record = agreements.brand_accepts(record.id, brand_id)
+        elif answer["answer"] == "counter":
+            record = agreements.brand_counters(record.id, brand_id, answer["term"])
+        else:
+            record = agreements.brand_rejects(record.id, brand_id)
+    except ConflictError:
+        raise ApiConflictError(f"This offer is {agreements.get(record.id).status}: it cannot "
+                               "be answered again.") from None
+    except ValidationError as exc:
+        raise BodyError({"term": [m for messages in exc.errors.values()
+                                  for m in messages]}) from None
+    return _json({"agreement": _agreement(record)})
