@@ -9,11 +9,13 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from email.utils import parseaddr
 from pathlib import Path
 from typing import Any
 
 from brand_gateway.rate_limits import DEFAULT_LIMIT as DEFAULT_API_RATE_LIMIT
 from vault.home import SESSION_ABSOLUTE, SESSION_IDLE
+from vault.mail import DEFAULT_SENDER, SmtpEndpoint
 from vault.passwords import HashingCost
 
 
@@ -41,6 +43,21 @@ def _positive(text: str) -> int:
     return value
 
 
+def _smtp_url(text: str) -> SmtpEndpoint:
+    """``smtp://host[:port]`` (no TLS), ``smtp+starttls://…`` (STARTTLS, required),
+    ``smtps://…`` (TLS from the start); ``user:password@`` before the host, percent-encoded."""
+    return SmtpEndpoint.parse(text)
+
+
+def _sender(text: str) -> str:
+    """A From address such as ``vrmvault <no-reply@example.org>``: one address, one line."""
+    text = text.strip()
+    _, address = parseaddr(text)
+    if "\r" in text or "\n" in text or "@" not in address or " " in address:
+        raise ValueError("not an address like 'vrmvault <no-reply@example.org>'")
+    return text
+
+
 SETTINGS: tuple[Setting, ...] = (
     Setting("VRMVAULT_HOME", Path, Path("var"),
             "Folder of the data store, the key store and (by default) the master key file."),
@@ -63,6 +80,12 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("VRMVAULT_API_RATE_LIMIT", _positive, DEFAULT_API_RATE_LIMIT,
             "Brand API requests per minute per OAuth client, counted across all workers; past"
             " it, 429 with Retry-After until the minute ends."),
+    Setting("VRMVAULT_SMTP_URL", _smtp_url, None,
+            "Where mail goes out: smtp://host:25 (no TLS), smtp+starttls://host:587 (STARTTLS"
+            " required), smtps://host:465 (TLS); user:password@ before the host. Unset: each"
+            " message is written to the maildir HOME/mail (read it with 'vrmvault mail')."),
+    Setting("VRMVAULT_MAIL_FROM", _sender, DEFAULT_SENDER,
+            "The From address of the mail the vault sends."),
     Setting("VRMVAULT_WEBHOOK_ALLOW_LOOPBACK", _bool, False,
             "Let brands register loopback webhook URLs through the API (local testing only;"
             " the operator's 'vrmvault webhooks add' always may)."),
