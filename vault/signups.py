@@ -121,8 +121,14 @@ class SignupService:
         with self._db.transaction():
             row = self._db.one("SELECT email_index, sealed, expires_at FROM signup_requests"
                                " WHERE token_hash = ?", (digest,))
-            if row is None or row["expires_at"] <= now:
+            if row is not None and row["expires_at"] <= now:
                 self._db.execute("DELETE FROM signup_requests WHERE token_hash = ?", (digest,))
+                row = None                  # committed: a stale request is gone for good
+        if row is None:
+            raise LinkExpiredError("This link was used already or is too old.")
+        with self._db.transaction():
+            if self._db.execute("DELETE FROM signup_requests WHERE token_hash = ?",
+                                (digest,)).rowcount != 1:
                 raise LinkExpiredError("This link was used already or is too old.")
             pending = self._open(token, digest, row["sealed"])
             # This link and every other pending sign-up for the address end here.

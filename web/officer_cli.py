@@ -6,8 +6,9 @@ sign-up page, signed in on the sign-in page) with the ``compliance`` role, which
 command gives or takes: the web has no way to change a role. The role is given only to an
 account with two-step sign-in on (``MemberService.set_role`` refuses otherwise), and while it
 is held two-step sign-in cannot be turned off: an officer's account is worth more to an
-attacker than a member's, so a password alone must never open the console. A change takes effect on the
-account's next request, in sessions that are open already too, and is recorded in the ledger.
+attacker than a member's, so a password alone must never open the console. A change takes
+effect on the account's next request, in sessions that are open already too, and is recorded
+in the ledger.
 """
 
 from __future__ import annotations
