@@ -3,6 +3,12 @@
 A subject is a keyed hash of a login address or of a client IP address (never either in clear).
 After ``FREE_FAILURES`` failures a subject is locked for 2, 4, 8 … seconds up to ``MAX_LOCK``;
 a success clears it, a quiet ``FORGET_AFTER`` seconds forgets it (OWASP ASVS 5.0 V6.3.1).
+Which subjects an attempt counts against is decided in ``vault/members.py``: the account and
+the client, or only the device when the browser holds a valid device cookie for the account
+(``vault/devices.py``), so that a stranger's failures cannot lock a member out of a browser
+they have signed in with.
+
+:class:`RequestLimiter` is a plain fixed-window count for requests that send mail.
 """
 
 from __future__ import annotations
