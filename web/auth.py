@@ -14,7 +14,16 @@ request returns to it after sign-in, and after following the sign-up link in the
 
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, render_template, request, session, url_for
+from flask import (
+    Blueprint,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from werkzeug.wrappers import Response
 
 from vault.devices import LIFETIME as DEVICE_COOKIE_LIFETIME
@@ -65,8 +74,14 @@ def device_cookie() -> str | None:
 
 
 def link_to(endpoint: str, token: str | None = None) -> str:
-    """An absolute link for a mail. The host is the request's: requests for other hosts are
-    refused before they get here (issue 12 item 10), so a link cannot point elsewhere."""
+    """An absolute link for a mail, on the vault's public base URL (``VRMVAULT_PUBLIC_URL``,
+    issue 12 item 10) and never on the request's Host header: a reset requested with a forged
+    Host must not mail its owner a link to someone else's server ("reset poisoning"). Without
+    that setting, the request's host (which the host check then limits)."""
+    path = url_for(endpoint, token=token) if token else url_for(endpoint)
+    base = current_app.config.get("VRMVAULT_PUBLIC_URL")
+    if base:
+        return str(base).rstrip("/") + path
     return url_for(endpoint, token=token, _external=True) if token else \
         url_for(endpoint, _external=True)
 

@@ -16,6 +16,7 @@ from tests.conftest import (
     GOOD_PASSWORD,
     AuthActions,
     Inbox,
+    csrf_from,
     free_port,
     next_totp_code,
     turn_on_totp,
@@ -83,7 +84,7 @@ def test_the_link_carries_only_a_token_and_the_store_no_address(
         auth: AuthActions, vault: Vault, inbox: Inbox) -> None:
     auth.signup("carol@example.org")
     link = inbox.links("carol@example.org")[0]
-    assert re.fullmatch(r"http://localhost/signup/verify\?token=[A-Za-z0-9_-]{43}", link)
+    assert re.fullmatch(r"https?://[^/?#]+/signup/verify\?token=[A-Za-z0-9_-]{43}", link)
     token = link.rsplit("=", 1)[1]
     rows = vault.data.all("SELECT * FROM signup_requests")
     assert len(rows) == 1
@@ -116,6 +117,18 @@ def test_the_link_opens_the_vault_once(app: Flask, auth: AuthActions, vault: Vau
     assert replay.status_code == 410
     assert count(vault, "members") == 1
     assert other.client.get("/member/").status_code == 302
+
+
+def test_links_use_the_public_base_url_not_the_host_header(app: Flask, member_id: str,
+                                                           inbox: Inbox) -> None:
+    app.config["VRMVAULT_PUBLIC_URL"] = "https://vault.example"
+    client = app.test_client()
+    forged = {"Host": "evil.example"}
+    page = client.get("/password/forgot", headers=forged).get_data(as_text=True)
+    asked = client.post("/password/forgot", headers=forged, data={
+        "csrf_token": csrf_from(page), "email": "alice@example.org"})
+    assert asked.status_code == 200
+    assert inbox.links("alice@example.org")[0].startswith("https://vault.example/password/")
 
 
 def test_a_stale_link_is_refused_with_a_clear_page(auth: AuthActions, vault: Vault,
