@@ -24,12 +24,13 @@ from . import (
     export_10k,
     ledger,
     raw_key_open,
+    recovery,
     sealed_writes,
 )
 
 # In the order they run: quick and small first, the long subprocess load last.
 BENCHMARKS: dict[str, ModuleType] = {
     module.NAME: module
-    for module in (raw_key_open, erasure_10k, export_10k, sealed_writes, encryption_overhead,
-                   decision, ledger, demo_100k, brand_api)
+    for module in (raw_key_open, recovery, erasure_10k, export_10k, sealed_writes,
+                   encryption_overhead, decision, ledger, demo_100k, brand_api)
 }

@@ -6,11 +6,20 @@ product refuses to go below, instead of the slower default.
 
 from __future__ import annotations
 
+import re
+import socket
 import threading
+import unicodedata
 from collections.abc import Iterator
+from email import message_from_bytes
+from email.message import EmailMessage
+from email.policy import default as default_policy
 from pathlib import Path
+from urllib.parse import urlsplit
 
+import pyotp
 import pytest
+from aiosmtpd.controller import Controller
 from werkzeug.serving import make_server
 
 from brand_gateway import access_log, token_storage, webhook_storage
@@ -64,8 +73,104 @@ def member_id(vault: Vault) -> str:
     return vault.members.register("alice@example.org", GOOD_PASSWORD)
 
 
+def turn_on_totp(vault: Vault, member_id: str) -> tuple[str, list[str]]:
+    """Turn two-step sign-in on for the member (as the Security page does); the TOTP secret
+    and the recovery codes. The code used here is spent: sign in with the next step's."""
+    secret = vault.members.new_totp_secret()
+    codes = vault.members.enable_totp(member_id, secret, pyotp.TOTP(secret).at(vault.clock()))
+    return secret, codes
+
+
+def next_totp_code(secret: str, now: float) -> str:
+    """A code the sign-in accepts right after :func:`turn_on_totp` spent the current one."""
+    return pyotp.TOTP(secret).at(now + 30)
+
+
+# -- mail: a real SMTP server in this process (aiosmtpd) -------------------------------------
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class MailCollector:
+    """aiosmtpd handler: keeps every delivered message with its envelope recipients."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.delivered: list[tuple[list[str], EmailMessage]] = []
+
+    async def handle_DATA(self, server, session, envelope) -> str:  # noqa: N802 (aiosmtpd)
+        message = message_from_bytes(envelope.content, policy=default_policy)
+        with self.lock:
+            self.delivered.append((list(envelope.rcpt_tos), message))  # type: ignore[arg-type]
+        return "250 Message accepted for delivery"
+
+
+@pytest.fixture(scope="session")
+def mail_server() -> Iterator[tuple[Controller, MailCollector]]:
+    collector = MailCollector()
+    controller = Controller(collector, hostname="127.0.0.1", port=free_port(),
+                            enable_SMTPUTF8=True)     # RFC 6531: international addresses
+    controller.start()
+    try:
+        yield controller, collector
+    finally:
+        controller.stop()
+
+
+_LINK = re.compile(r"https?://\S+")
+
+
+class Inbox:
+    """What the test SMTP server received since the test began."""
+
+    def __init__(self, collector: MailCollector, url: str) -> None:
+        self._collector = collector
+        self.smtp_url = url
+        with collector.lock:
+            collector.delivered.clear()
+
+    def messages(self, to: str | None = None) -> list[EmailMessage]:
+        with self._collector.lock:
+            wanted = unicodedata.normalize("NFKC", to or "").strip().lower()
+            return [message for recipients, message in self._collector.delivered
+                    if to is None or wanted in map(str.lower, recipients)]
+
+    def last(self, to: str) -> EmailMessage:
+        messages = self.messages(to)
+        assert messages, f"no mail was delivered to {to}"
+        return messages[-1]
+
+    def links(self, to: str) -> list[str]:
+        return _LINK.findall(self.last(to).get_content())
+
+    def link(self, to: str) -> str:
+        """The first link of the last message to ``to``, as a path and query (test client)."""
+        parts = urlsplit(self.links(to)[0])
+        return parts.path + ("?" + parts.query if parts.query else "")
+
+
+def follow_signup_link(session, link: str) -> None:
+    """Follow a mailed sign-up link with a ``requests.Session`` (a browser over real HTTP):
+    open its page, then confirm there; the session is then signed in."""
+    page = session.get(link, timeout=10)
+    token = re.search(r'name="token" value="([^"]+)"', page.text)
+    assert page.status_code == 200 and token, page.text
+    base = link.split("/signup/verify", 1)[0]
+    confirmed = session.post(base + "/signup/verify", timeout=10, allow_redirects=False,
+                             data={"csrf_token": csrf_from(page.text), "token": token.group(1)})
+    assert confirmed.status_code == 302, confirmed.text
+
+
+@pytest.fixture
+def inbox(mail_server: tuple[Controller, MailCollector]) -> Inbox:
+    controller, collector = mail_server
+    return Inbox(collector, f"smtp://{controller.hostname}:{controller.port}")
+
+
 # -- the web app ------------------------------------------------------------------------------
-import re  # noqa: E402
+
 
 from flask import Flask  # noqa: E402
 from flask.testing import FlaskClient  # noqa: E402
@@ -100,13 +205,14 @@ def served(app: Flask) -> Iterator[str]:
 
 
 @pytest.fixture
-def app(vault_home: VaultHome, clock: FrozenClock) -> Flask:
+def app(vault_home: VaultHome, clock: FrozenClock, inbox: Inbox) -> Flask:
     return create_app({
         "TESTING": True,
         "VRMVAULT_HOME": vault_home.root,
         # The Flask test client's host; werkzeug servers on 127.0.0.1 are loopback too.
         "VRMVAULT_PUBLIC_URL": "http://localhost",
         "VRMVAULT_CLOCK": clock,
+        "VRMVAULT_SMTP_URL": inbox.smtp_url,     # mail goes through a real SMTP server
         "VRMVAULT_ARGON2_TIME_COST": TEST_HASHING.time_cost,
         "VRMVAULT_ARGON2_MEMORY_KIB": TEST_HASHING.memory_kib,
         "VRMVAULT_ARGON2_PARALLELISM": TEST_HASHING.parallelism,
@@ -140,7 +246,26 @@ class AuthActions:
         return self.client.post(path, data=data, **kwargs)
 
     def signup(self, email: str = "alice@example.org", password: str = GOOD_PASSWORD):
+        """Submit the sign-up form (the account exists only once the mailed link is followed:
+        see :meth:`verify`)."""
         return self.post("/signup", {"email": email, "password": password})
+
+    def verify(self, link: str):
+        """Follow a mailed sign-up link: open the page it leads to, then confirm there."""
+        page = self.client.get(link)
+        assert page.status_code == 200, page.get_data(as_text=True)
+        html = page.get_data(as_text=True)
+        token = re.search(r'name="token" value="([^"]+)"', html)
+        assert token, "the confirmation page has no token"
+        return self.client.post("/signup/verify", data={
+            "csrf_token": csrf_from(html), "token": token.group(1)})
+
+    def register(self, inbox: Inbox, email: str = "alice@example.org",
+                 password: str = GOOD_PASSWORD):
+        """Sign up, read the mail and follow its link: signed in as a new member."""
+        response = self.signup(email, password)
+        assert response.status_code == 200, response.get_data(as_text=True)
+        return self.verify(inbox.link(email))
 
     def login(self, email: str = "alice@example.org", password: str = GOOD_PASSWORD):
         return self.post("/login", {"email": email, "password": password})

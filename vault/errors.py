@@ -16,7 +16,9 @@ them into HTTP answers in one place, using the class attributes ``status`` and `
     ├── NotFoundError               404  no such record for this member
     ├── AuthenticationError         401  wrong credentials (never says which part)
     │   └── SecondFactorRequiredError   password right, TOTP code needed
-    └── ThrottledError              429  too many attempts; ``retry_after`` seconds
+    ├── ThrottledError              429  too many attempts; ``retry_after`` seconds
+    ├── LinkExpiredError            410  a mailed link was used already, or is too old
+    └── MailError                   503  a message could not be handed over for delivery
 """
 
 from __future__ import annotations
@@ -108,3 +110,15 @@ class ThrottledError(VaultError):
     def __init__(self, retry_after: int) -> None:
         super().__init__(f"Too many attempts. Try again in {retry_after} seconds.")
         self.retry_after = retry_after
+
+
+class LinkExpiredError(VaultError):
+    status = 410
+    type = "link-expired"
+    title = "This link has expired"
+
+
+class MailError(VaultError):
+    status = 503
+    type = "mail-unavailable"
+    title = "The mail could not be sent"

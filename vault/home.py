@@ -37,10 +37,13 @@ from .keys import (
     unsafe_PlaintextKeyStore,
 )
 from .members import MemberService
+from .password_resets import PasswordResetService
 from .passwords import HashingCost, PasswordHasher
 from .profile import ProfileService
 from .sessions import SessionStore
+from .signups import SignupService
 from .storage import DEFAULT_CACHE_KIB, Database
+from .throttle import RequestLimiter
 
 HOME_MODE = 0o700          # only the vault's own user may list or enter the home
 SESSION_IDLE = 30 * 60
@@ -230,7 +233,28 @@ class Vault:
             blind_index=Pseudonymiser(self.master.derive("blind-index")),
             throttle_subjects=Pseudonymiser(self.master.derive("throttle")),
             hasher=self.password_hasher, clock=self.clock,
+            recovery_hashes=Pseudonymiser(self.master.derive("recovery-codes")),
+            device_key=self.master.derive("device-cookies"),
         )
+
+    @cached_property
+    def request_limits(self) -> RequestLimiter:
+        return RequestLimiter(database=self.data, clock=self.clock)
+
+    @cached_property
+    def signups(self) -> SignupService:
+        return SignupService(database=self.data, members=self.members,
+                             hasher=self.password_hasher, limiter=self.request_limits,
+                             subjects=Pseudonymiser(self.master.derive("throttle")),
+                             seal_key=self.master.derive("signup-requests"), clock=self.clock)
+
+    @cached_property
+    def password_resets(self) -> PasswordResetService:
+        return PasswordResetService(database=self.data, members=self.members,
+                                    hasher=self.password_hasher, sessions=self.sessions,
+                                    limiter=self.request_limits,
+                                    subjects=Pseudonymiser(self.master.derive("throttle")),
+                                    clock=self.clock)
 
     @cached_property
     def password_hasher(self) -> PasswordHasher:

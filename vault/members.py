@@ -5,9 +5,19 @@ plus a copy sealed under the member's own key; passwords only as argon2id hashes
 only sealed. Authentication never tells which of address or password was wrong, costs the same
 for unknown addresses, and is throttled per address and per client.
 
+Sign-in throttling (``vault/throttle.py``): an attempt from a browser holding a valid device
+cookie for the account (``vault/devices.py``) counts against that device only; any other attempt
+counts against the account and the client address. So guessing stays slow per account and per
+client, and a stranger's failures never lock a member out of a browser they signed in with.
+
 Every account has a role: ``member``, or ``compliance`` for a compliance officer, who signs in
 like anyone and may also open the compliance console. A role is given and taken only by the
-operator (``vrmvault officer``), never through the web.
+operator (``vrmvault officer``), never through the web, and only to an account with two-step
+sign-in on; while it is an officer's, two-step sign-in cannot be turned off.
+
+An account made here (:meth:`MemberService.register`) is usable at once: the operator's, the
+demo's and the tests' way. The web's sign-up goes through ``vault/signups.py`` and makes the
+account only when the mailed link is followed (:meth:`MemberService.insert`).
 """
 
 from __future__ import annotations
@@ -16,11 +26,13 @@ import base64
 import os
 import unicodedata
 from dataclasses import dataclass
+from typing import Any
 
 import pyotp
 
 from .catalog import clean_text
 from .clock import Clock
+from .devices import DeviceCookies
 from .errors import (
     AuthenticationError,
     ConflictError,
@@ -31,6 +43,7 @@ from .errors import (
 )
 from .keys import KeyStore, Pseudonymiser
 from .passwords import PasswordHasher, problems
+from .recovery_codes import RecoveryCodes, looks_like_recovery_code
 from .sealing import associated_data
 from .storage import ConstraintViolation, Database
 from .throttle import LoginThrottle
@@ -79,6 +92,8 @@ class MemberService:
         throttle_subjects: Pseudonymiser,
         hasher: PasswordHasher,
         clock: Clock,
+        recovery_hashes: Pseudonymiser,
+        device_key: bytes,
     ) -> None:
         self._db = database
         self._keys = keys
@@ -87,9 +102,13 @@ class MemberService:
         self._hasher = hasher
         self._clock = clock
         self.throttle = LoginThrottle(database=database, clock=clock)
+        self.recovery_codes = RecoveryCodes(database=database, hashes=recovery_hashes,
+                                            clock=clock)
+        self._devices = DeviceCookies(device_key)
 
     # -- sign-up ---------------------------------------------------------------------------
     def register(self, email: str, password: str) -> str:
+        """Make a usable account at once (operator, demo, tests; the web verifies first)."""
         email = normalise_email(email)
         reasons = problems(password, context=(email.split("@")[0], email))
         if reasons:
@@ -141,9 +160,15 @@ class MemberService:
 
     def find(self, email: str) -> str | None:
         """The id of the account with this login address, or ``None``."""
-        row = self._db.one("SELECT id FROM members WHERE email_index = ?",
-                           (self._blind_index.digest(normalise_email(email)),))
+        return self.find_by_index(self._blind_index.digest(normalise_email(email)))
+
+    def find_by_index(self, index: bytes) -> str | None:
+        row = self._db.one("SELECT id FROM members WHERE email_index = ?", (index,))
         return None if row is None else str(row["id"])
+
+    def has_second_factor(self, member_id: str) -> bool:
+        row = self._db.one("SELECT totp_sealed FROM members WHERE id = ?", (member_id,))
+        return row is not None and row["totp_sealed"] is not None
 
     # -- roles -----------------------------------------------------------------------------
     def role(self, member_id: str) -> str | None:
@@ -156,6 +181,10 @@ class MemberService:
         account's very next request: the role is read on each one, never kept in a session."""
         if role not in ROLES:
             raise ValidationError({"role": [f"Not a role: {role[:40]!r}."]})
+        if role == COMPLIANCE and self.exists(member_id) and \
+                not self.has_second_factor(member_id):
+            raise ConflictError("that account has no two-step sign-in; an officer must turn it"
+                                " on (Security page) before the role is given")
         cursor = self._db.execute(
             "UPDATE members SET role = ? WHERE id = ? AND role <> ?", (role, member_id, role))
         if cursor.rowcount == 0 and not self.exists(member_id):
@@ -168,22 +197,25 @@ class MemberService:
             "SELECT id FROM members WHERE role = ? ORDER BY num", (role,))]
 
     # -- authentication --------------------------------------------------------------------
-    def authenticate(self, email: str, password: str, *, client: str) -> str:
-        """The member id for these credentials; raises for wrong, throttled or 2FA-needed."""
+    def authenticate(self, email: str, password: str, *, client: str,
+                     device: str | None = None) -> str:
+        """The member id for these credentials; raises for wrong, throttled or 2FA-needed.
+
+        ``device`` is the browser's device cookie, if it sent one (see the module docstring)."""
         try:
             email = normalise_email(email)
         except ValidationError:
             raise AuthenticationError() from None
-        by_address = self._throttle_subjects.digest("address:" + email)
-        by_client = self._throttle_subjects.digest("client:" + client)
-        self.throttle.attempt(by_address, by_client)
         row = self._db.one(
             "SELECT id, password_hash, totp_sealed FROM members WHERE email_index = ?",
             (self._blind_index.digest(email),),
         )
+        subjects = self._throttle_subjects_for(
+            row, device, untrusted=("address:" + email, "client:" + client))
+        self.throttle.attempt(*subjects)
         if not self._hasher.verify(row["password_hash"] if row else None, password):
             raise AuthenticationError()   # the attempt stays counted
-        self.throttle.succeeded(by_address, by_client)
+        self.throttle.succeeded(*subjects)
         member_id = row["id"]
         if self._hasher.needs_rehash(row["password_hash"]):
             self._db.execute("UPDATE members SET password_hash = ? WHERE id = ?",
@@ -191,6 +223,27 @@ class MemberService:
         if row["totp_sealed"] is not None:
             raise SecondFactorRequiredError(member_id)
         return member_id
+
+    def _throttle_subjects_for(self, row: Any, device: str | None, *,
+                               untrusted: tuple[str, ...]) -> tuple[bytes, ...]:
+        """What an attempt counts against: the device alone when its cookie is valid for this
+        account, else each of ``untrusted`` (the account, the client)."""
+        if row is not None and device:
+            nonce = self._devices.nonce_if_valid(device, row["id"], row["password_hash"])
+            if nonce is not None:
+                return (self._throttle_subjects.digest("device:" + nonce),)
+        return tuple(self._throttle_subjects.digest(subject) for subject in untrusted)
+
+    def device_cookie(self, member_id: str) -> str:
+        """A new device cookie for a browser the member has just signed in with."""
+        row = self._db.one("SELECT password_hash FROM members WHERE id = ?", (member_id,))
+        if row is None:
+            raise NotFoundError("no such member")
+        return self._devices.issue(member_id, row["password_hash"])
+
+    def clear_untrusted_lock(self, email: str) -> None:
+        """Forget failed sign-ins counted against the account (after a password reset)."""
+        self.throttle.succeeded(self._throttle_subjects.digest("address:" + email))
 
     def check_password(self, member_id: str, password: str) -> bool:
         """Re-authentication before a destructive step; throttled like sign-in."""
@@ -226,7 +279,8 @@ class MemberService:
         return self._keys.cipher(member_id).open_text(
             associated_data(member_id, "members", member_id, "totp-pending"), sealed)
 
-    def enable_totp(self, member_id: str, secret: str, code: str) -> None:
+    def enable_totp(self, member_id: str, secret: str, code: str) -> list[str]:
+        """Turn two-step sign-in on; the recovery codes to show the member, once."""
         # Replacing a second factor that is on would let a session holder lock the owner out:
         # it must be turned off (which needs the password) first.
         row = self._db.one("SELECT totp_sealed FROM members WHERE id = ?", (member_id,))
@@ -238,21 +292,41 @@ class MemberService:
         sealed = self._keys.cipher(member_id).seal_text(
             associated_data(member_id, "members", member_id, "totp"), secret
         )
-        self._db.execute(
-            "UPDATE members SET totp_sealed = ?, totp_last_step = ? WHERE id = ?",
-            (sealed, step, member_id),
-        )
+        with self._db.transaction():
+            self._db.execute(
+                "UPDATE members SET totp_sealed = ?, totp_last_step = ? WHERE id = ?",
+                (sealed, step, member_id),
+            )
+            return self.recovery_codes.generate(member_id)
 
     def disable_totp(self, member_id: str) -> None:
-        self._db.execute(
-            "UPDATE members SET totp_sealed = NULL, totp_last_step = NULL WHERE id = ?",
-            (member_id,),
-        )
+        """Turn two-step sign-in off (and delete the recovery codes); refused for an officer,
+        whose role needs it: the operator revokes the role first (``vrmvault officer``)."""
+        with self._db.transaction():
+            if self.role(member_id) == COMPLIANCE:
+                raise ConflictError("You are a compliance officer, and officers must keep"
+                                    " two-step sign-in on. Ask the operator to revoke the role"
+                                    " first.")
+            self._db.execute(
+                "UPDATE members SET totp_sealed = NULL, totp_last_step = NULL WHERE id = ?",
+                (member_id,),
+            )
+            self.recovery_codes.delete(member_id)
 
-    def verify_totp(self, member_id: str, code: str, *, client: str) -> None:
-        subject = self._throttle_subjects.digest("totp:" + member_id)
-        by_client = self._throttle_subjects.digest("client:" + client)
-        self.throttle.attempt(subject, by_client)
+    def verify_totp(self, member_id: str, code: str, *, client: str,
+                    device: str | None = None) -> str:
+        """Check the sign-in's second step: a TOTP code, or else one of the member's recovery
+        codes (spent by this). Which one it was: ``"totp"`` or ``"recovery"``."""
+        row = self._db.one("SELECT id, password_hash FROM members WHERE id = ?", (member_id,))
+        subjects = self._throttle_subjects_for(
+            row, device, untrusted=("totp:" + member_id, "client:" + client))
+        self.throttle.attempt(*subjects)
+        if looks_like_recovery_code(code):
+            if not (self.has_second_factor(member_id)
+                    and self.recovery_codes.use(member_id, code)):
+                raise AuthenticationError("That code is not right.")   # stays counted
+            self.throttle.succeeded(*subjects)
+            return "recovery"
         # Read and advance the last accepted step under the write lock, so two concurrent
         # requests cannot both accept the same code.
         with self._db.transaction():
@@ -270,7 +344,8 @@ class MemberService:
                                  (step, member_id))
         if step is None:
             raise AuthenticationError("That code is not right.")   # the attempt stays counted
-        self.throttle.succeeded(subject, by_client)
+        self.throttle.succeeded(*subjects)
+        return "totp"
 
     def _matching_step(self, secret: str, code: str, *, last_step: int | None) -> int | None:
         code = (code or "").strip().replace(" ", "")

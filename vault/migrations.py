@@ -165,6 +165,45 @@ DATA_MIGRATIONS: tuple[Migration, ...] = (
         ) WITHOUT ROWID;
         """,
     ),
+    Migration(
+        6,
+        "account_recovery",
+        # Issue 12 item 5. A sign-up waits in signup_requests until its mailed link is followed
+        # (no member row or key exists before): the address and password hash are sealed under
+        # a key derived from the link's token, which the store never holds, only its SHA-256.
+        # Reset links and recovery codes belong to a member and go with the account.
+        # request_limits counts requests that send mail, per keyed-hash subject and window.
+        """
+        CREATE TABLE signup_requests (
+            token_hash  BLOB PRIMARY KEY,          -- SHA-256 of the link's random token
+            email_index BLOB NOT NULL,             -- blind index of the address
+            sealed      BLOB NOT NULL,             -- address + argon2id hash, token-keyed
+            created_at  INTEGER NOT NULL,
+            expires_at  INTEGER NOT NULL
+        ) WITHOUT ROWID;
+        CREATE INDEX signup_requests_by_address ON signup_requests (email_index);
+        CREATE INDEX signup_requests_by_expiry ON signup_requests (expires_at);
+        CREATE TABLE password_resets (
+            token_hash  BLOB PRIMARY KEY,          -- SHA-256 of the link's random token
+            member_id   TEXT NOT NULL REFERENCES members(id) ON DELETE CASCADE,
+            created_at  INTEGER NOT NULL,
+            expires_at  INTEGER NOT NULL
+        ) WITHOUT ROWID;
+        CREATE INDEX password_resets_by_member ON password_resets (member_id);
+        CREATE TABLE totp_recovery_codes (
+            member_id   TEXT NOT NULL REFERENCES members(id) ON DELETE CASCADE,
+            code_hash   BLOB NOT NULL,             -- HMAC-SHA256 under a key from the master key
+            created_at  INTEGER NOT NULL,
+            used_at     INTEGER,
+            PRIMARY KEY (member_id, code_hash)
+        ) WITHOUT ROWID;
+        CREATE TABLE request_limits (
+            subject     BLOB PRIMARY KEY,          -- keyed hash of an address or a client
+            window_start INTEGER NOT NULL,
+            requests    INTEGER NOT NULL
+        ) WITHOUT ROWID;
+        """,
+    ),
 )
 
 KEY_MIGRATIONS: tuple[Migration, ...] = (

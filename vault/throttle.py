@@ -3,6 +3,12 @@
 A subject is a keyed hash of a login address or of a client IP address (never either in clear).
 After ``FREE_FAILURES`` failures a subject is locked for 2, 4, 8 … seconds up to ``MAX_LOCK``;
 a success clears it, a quiet ``FORGET_AFTER`` seconds forgets it (OWASP ASVS 5.0 V6.3.1).
+Which subjects an attempt counts against is decided in ``vault/members.py``: the account and
+the client, or only the device when the browser holds a valid device cookie for the account
+(``vault/devices.py``), so that a stranger's failures cannot lock a member out of a browser
+they have signed in with.
+
+:class:`RequestLimiter` is a plain fixed-window count for requests that send mail.
 """
 
 from __future__ import annotations
@@ -78,3 +84,44 @@ class LoginThrottle:
                     "UPDATE login_throttle SET failures = max(failures - 1, 0),"
                     " locked_until = CASE WHEN failures - 1 < ? THEN 0 ELSE locked_until END"
                     " WHERE subject = ?", (FREE_FAILURES, other))
+
+
+class RequestLimiter:
+    """Fixed-window limits on requests that send mail (sign-up, password reset).
+
+    Each subject (a keyed hash of an address or a client) may make ``limit`` requests per
+    ``window`` seconds. The limits are counted whether or not an account exists, so being
+    limited tells nothing about who has a vault.
+    """
+
+    def __init__(self, *, database: Database, clock: Clock) -> None:
+        self._db = database
+        self._clock = clock
+
+    def take(self, *limits: tuple[bytes, int, int]) -> None:
+        """Count one request against each ``(subject, limit, window)``, or raise
+        :class:`ThrottledError` (counting nothing) when any subject has used its limit."""
+        now = int(self._clock())
+        with self._db.transaction():
+            counts = []
+            wait = 0
+            for subject, limit, window in limits:
+                row = self._db.one("SELECT window_start, requests FROM request_limits"
+                                   " WHERE subject = ?", (subject,))
+                if row is None or now - row["window_start"] >= window:
+                    counts.append((subject, now, 1))
+                elif row["requests"] >= limit:
+                    wait = max(wait, row["window_start"] + window - now)
+                else:
+                    counts.append((subject, row["window_start"], row["requests"] + 1))
+            if wait:
+                raise ThrottledError(retry_after=wait)
+            # Windows long past are dropped as new ones start, so the table stays small.
+            self._db.execute("DELETE FROM request_limits WHERE window_start < ?",
+                             (now - FORGET_AFTER,))
+            for subject, start, requests in counts:
+                self._db.execute(
+                    "INSERT INTO request_limits (subject, window_start, requests)"
+                    " VALUES (?, ?, ?) ON CONFLICT (subject) DO UPDATE SET"
+                    " window_start = excluded.window_start, requests = excluded.requests",
+                    (subject, start, requests))

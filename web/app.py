@@ -22,8 +22,10 @@ from . import (
     consents,
     console,
     errors,
+    mailing,
     member,
     oauth_views,
+    recovery,
     security,
     vaults,
     wellknown,
@@ -69,6 +71,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]
 
     vaults.init_app(app)
+    mailing.init_app(app)
     app.session_interface = VaultSessionInterface()
     security.init_app(app)
     errors.init_app(app)
@@ -76,6 +79,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     wellknown.init_app(app)
     init_oauth(app, services=oauth_views.gateway_services)
     app.register_blueprint(auth.bp)
+    app.register_blueprint(recovery.bp)
     app.register_blueprint(member.bp)
     app.register_blueprint(consents.bp)
     app.register_blueprint(wellknown.bp)

@@ -20,6 +20,7 @@ from brand_gateway.rate_limits import open_rate_counts
 from consent import storage as consent_storage
 from consent.context import open_consent
 from vault.home import InitReport, VaultHome
+from vault.mail import MaildirMailer
 
 from .brand_cli import brand
 from .cli_errors import ReportingGroup
@@ -27,6 +28,8 @@ from .config import from_environment, public_url_for_bind
 from .endings import record_endings, settle_duplicates
 from .erasures import finish_pending_erasures
 from .ledger_cli import ledger
+from .mail_cli import mail
+from .mailing import mailer_for
 from .officer_cli import officer
 from .webhook_cli import webhooks
 
@@ -75,8 +78,17 @@ def init(ctx: click.Context, demo_members: int | None) -> None:
         click.echo("  master key: from VRMVAULT_MASTER_KEY")
     for name in report.migrations_applied:
         click.echo(f"  applied migration {name}")
+    click.echo(f"  mail: {_mail_destination(ctx)}")
     if report.created_store and demo_members:
         ctx.invoke(demo, members=demo_members)
+
+
+def _mail_destination(ctx: click.Context) -> str:
+    """Where the vault's mail goes, for init and serve to say (never credentials)."""
+    mailer = mailer_for(ctx.obj["settings"], _home(ctx).root)
+    if isinstance(mailer, MaildirMailer):
+        return f"written to the maildir {mailer.path} (read it with 'vrmvault mail list')"
+    return f"sent by {mailer.describe()}"
 
 
 def _initialise(home: VaultHome) -> InitReport:
@@ -168,6 +180,7 @@ def serve(ctx: click.Context, host: str, port: int, workers: int | None) -> None
     click.echo(f"Serving {home.root} on http://{host}:{port} with {count} workers "
                "(Ctrl-C stops); brand webhooks are delivered in the background")
     click.echo(f"Public URL (the OAuth issuer; requests for other hosts are refused): {public}")
+    click.echo(f"Mail (sign-up and reset links) is {_mail_destination(ctx)}")
     run(host=host, port=port, workers=count, home=home.root, public_url=public)
 
 
@@ -231,3 +244,4 @@ main.add_command(ledger)
 main.add_command(brand)
 main.add_command(webhooks)
 main.add_command(officer)
+main.add_command(mail)

@@ -10,6 +10,7 @@ import ipaddress
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from email.utils import parseaddr
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -18,6 +19,7 @@ from urllib.parse import urlsplit
 from brand_gateway.rate_limits import DEFAULT_LIMIT as DEFAULT_API_RATE_LIMIT
 from consent.ledger import DEFAULT_CHECKPOINT_INTERVAL
 from vault.home import SESSION_ABSOLUTE, SESSION_IDLE
+from vault.mail import DEFAULT_SENDER, SmtpEndpoint
 from vault.passwords import HashingCost
 
 
@@ -89,6 +91,19 @@ def trusted_hosts(url: str) -> frozenset[str]:
     # A Host header names an IPv6 address in brackets: "[::1]" in "[::1]:8000".
     name = f"[{host}]" if ":" in host else host
     return frozenset({name} | (LOOPBACK_NAMES if loopback else set()))
+def _smtp_url(text: str) -> SmtpEndpoint:
+    """``smtp://host[:port]`` (no TLS), ``smtp+starttls://…`` (STARTTLS, required),
+    ``smtps://…`` (TLS from the start); ``user:password@`` before the host, percent-encoded."""
+    return SmtpEndpoint.parse(text)
+
+
+def _sender(text: str) -> str:
+    """A From address such as ``vrmvault <no-reply@example.org>``: one address, one line."""
+    text = text.strip()
+    _, address = parseaddr(text)
+    if "\r" in text or "\n" in text or "@" not in address or " " in address:
+        raise ValueError("not an address like 'vrmvault <no-reply@example.org>'")
+    return text
 
 
 SETTINGS: tuple[Setting, ...] = (
@@ -121,6 +136,12 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("VRMVAULT_CHECKPOINT_INTERVAL", _positive, DEFAULT_CHECKPOINT_INTERVAL,
             "Seconds: once the last ledger checkpoint is this old and entries were added"
             " since, the keeper of 'vrmvault serve' signs a new one."),
+    Setting("VRMVAULT_SMTP_URL", _smtp_url, None,
+            "Where mail goes out: smtp://host:25 (no TLS), smtp+starttls://host:587 (STARTTLS"
+            " required), smtps://host:465 (TLS); user:password@ before the host. Unset: each"
+            " message is written to the maildir HOME/mail (read it with 'vrmvault mail')."),
+    Setting("VRMVAULT_MAIL_FROM", _sender, DEFAULT_SENDER,
+            "The From address of the mail the vault sends."),
     Setting("VRMVAULT_WEBHOOK_ALLOW_LOOPBACK", _bool, False,
             "Let brands register loopback webhook URLs through the API (local testing only;"
             " the operator's 'vrmvault webhooks add' always may)."),

@@ -3,8 +3,11 @@
 Default deny, in ``before_request``: an anonymous visitor is sent to the sign-in page, a
 signed-in account without the ``compliance`` role gets a 403 page. The role is read from the
 store on every request (``vrmvault officer`` gives and takes it), so a revoked officer's open
-session loses the console at once. Officers sign in on the ordinary sign-in page; their own
-member pages stay theirs, and nothing here shows another member's pages or data.
+session loses the console at once. An officer must have two-step sign-in on (``vrmvault officer
+grant`` refuses an account without it, and turning it off is refused while the role is held);
+should one still be without it (an officer made before this rule), the console stays closed
+to them until it is on. Officers sign in on the ordinary sign-in page; their own member pages
+stay theirs, and nothing here shows another member's pages or data.
 
 What is shown is the webhook delivery record (GDPR Art. 19: brands told of withdrawals,
 expiries and erasures), from the same queries as ``vrmvault webhooks attempts``: brands,
@@ -56,16 +59,24 @@ class WebhookFilter(FormSchema):
                           validate=validate.Range(1, MAX_PAGE))
 
 
-def is_compliance_officer() -> bool:
-    """Whether the signed-in account has the compliance role (for the navigation)."""
-    if "is_officer" not in g:
+def _officer_state() -> tuple[bool, bool]:
+    """Whether the signed-in account has the compliance role, and two-step sign-in on."""
+    if "officer_state" not in g:
         member_id = current_member_id()
         try:
-            g.is_officer = member_id is not None and \
-                get_vault().members.role(member_id) == COMPLIANCE
+            members = get_vault().members
+            role = member_id is not None and members.role(member_id) == COMPLIANCE
+            g.officer_state = (role, role and members.has_second_factor(member_id or ""))
         except VaultError:          # e.g. while rendering the error page of a broken store
-            g.is_officer = False
-    return bool(g.is_officer)
+            g.officer_state = (False, False)
+    state: tuple[bool, bool] = g.officer_state
+    return state
+
+
+def is_compliance_officer() -> bool:
+    """Whether the signed-in account may open the console (for the navigation)."""
+    role, second_factor = _officer_state()
+    return role and second_factor
 
 
 @bp.app_context_processor
@@ -80,8 +91,12 @@ def require_officer() -> Response | None:
         if request.method == "GET":
             flash("Please sign in to see that page.", "error")
         return redirect(url_for("auth.login"))
-    if not is_compliance_officer():
+    role, second_factor = _officer_state()
+    if not role:
         abort(403, description="This page is for compliance officers only.")
+    if not second_factor:
+        abort(403, description="Compliance officers need two-step sign-in. Turn it on on your"
+                               " Security page, then come back.")
     return None
 
 

@@ -47,7 +47,24 @@ class LoginForm(SignupForm):
 
 
 class CodeForm(FormSchema):
-    code = fields.String(required=True, validate=validate.Length(max=16))
+    """A 6-digit TOTP code, or a recovery code (``xxxx-xxxx-xxxx-xxxx``)."""
+
+    code = fields.String(required=True, validate=validate.Length(max=40))
+
+
+class LinkForm(FormSchema):
+    """The token of a mailed link, posted back from its confirmation page."""
+
+    token = fields.String(required=True, validate=validate.Length(max=64))
+
+
+class EmailForm(FormSchema):
+    email = fields.String(required=True, validate=validate.Length(max=_EMAIL_MAX))
+
+
+class NewPasswordForm(FormSchema):
+    token = fields.String(required=True, validate=validate.Length(max=64))
+    password = fields.String(required=True, validate=validate.Length(max=_PASSWORD_MAX))
 
 
 class PasswordForm(FormSchema):

@@ -191,6 +191,7 @@ def security() -> str:
         "security.html", member=member, errors={},
         sessions=vault.sessions.for_member(g.member_id, current=session.token),  # type: ignore[attr-defined]
         pending=pending, qr_svg=qr_svg, totp_uri=uri,
+        recovery_left=vault.members.recovery_codes.remaining(g.member_id),
     )
 
 
@@ -214,15 +215,16 @@ def totp_start() -> Response:
 
 
 @bp.post("/totp/confirm")
-def totp_confirm() -> Response:
+def totp_confirm() -> str | Response:
     sealed = session.get(TOTP_PENDING)
     if not sealed:
         return redirect(url_for("member.security"))
     members = get_vault().members
     try:
         fields = load(CodeForm(), form_data(request.form))
-        members.enable_totp(g.member_id, members.open_pending_totp(g.member_id, sealed),
-                            fields["code"])
+        codes = members.enable_totp(g.member_id,
+                                    members.open_pending_totp(g.member_id, sealed),
+                                    fields["code"])
     except ConflictError as exc:
         session.pop(TOTP_PENDING, None)
         flash(exc.message, "error")
@@ -231,8 +233,25 @@ def totp_confirm() -> Response:
         flash("That code is not right. Check your authenticator app and try again.", "error")
         return redirect(url_for("member.security"))
     session.pop(TOTP_PENDING, None)
-    flash("Two-step sign-in is on. You will be asked for a code when you sign in.", "success")
-    return redirect(url_for("member.security"))
+    # Shown once, in this response: never kept in the session or anywhere else in clear.
+    return render_template("recovery_codes.html", codes=codes, turned_on=True)
+
+
+@bp.post("/totp/recovery-codes")
+def recovery_codes() -> str | Response:
+    vault = get_vault()
+    try:
+        fields = load(PasswordForm(), form_data(request.form))
+    except ValidationError:
+        fields = {"password": ""}
+    if not vault.members.check_password(g.member_id, fields["password"]):
+        flash("No new codes were made: that was not your password.", "error")
+        return redirect(url_for("member.security"))
+    if not vault.members.has_second_factor(g.member_id):
+        flash("Turn two-step sign-in on first; its recovery codes come with it.", "error")
+        return redirect(url_for("member.security"))
+    codes = vault.members.recovery_codes.generate(g.member_id)
+    return render_template("recovery_codes.html", codes=codes, turned_on=False)
 
 
 @bp.post("/totp/disable")
@@ -245,8 +264,12 @@ def totp_disable() -> Response:
     if not vault.members.check_password(g.member_id, fields["password"]):
         flash("Two-step sign-in is still on: that was not your password.", "error")
         return redirect(url_for("member.security"))
-    vault.members.disable_totp(g.member_id)
-    flash("Two-step sign-in is off.", "success")
+    try:
+        vault.members.disable_totp(g.member_id)
+    except ConflictError as exc:
+        flash(exc.message, "error")
+        return redirect(url_for("member.security"))
+    flash("Two-step sign-in is off, and its recovery codes no longer work.", "success")
     return redirect(url_for("member.security"))
 
 

@@ -3,8 +3,12 @@
 Registered in ``web/cli.py`` with ``main.add_command(officer)``; like every command there it
 takes the vault home from ``ctx.obj["home"]``. An officer is an ordinary account (made on the
 sign-up page, signed in on the sign-in page) with the ``compliance`` role, which only this
-command gives or takes: the web has no way to change a role. A change takes effect on the
-account's next request, in sessions that are open already too, and is recorded in the ledger.
+command gives or takes: the web has no way to change a role. The role is given only to an
+account with two-step sign-in on (``MemberService.set_role`` refuses otherwise), and while it
+is held two-step sign-in cannot be turned off: an officer's account is worth more to an
+attacker than a member's, so a password alone must never open the console. A change takes
+effect on the account's next request, in sessions that are open already too, and is recorded
+in the ledger.
 """
 
 from __future__ import annotations
@@ -72,7 +76,8 @@ def officer() -> None:
 @click.argument("email")
 @click.pass_context
 def grant(ctx: click.Context, email: str) -> None:
-    """Make the account with login address EMAIL a compliance officer."""
+    """Make the account with login address EMAIL a compliance officer (it needs two-step
+    sign-in on)."""
     changed = _set_role(ctx, email, COMPLIANCE)
     click.echo(f"{email} is {'now' if changed else 'already'} a compliance officer")
 

@@ -1,7 +1,8 @@
 """gunicorn, run from our CLI with our app factory (no module-level app object anywhere).
 
-The access log leaves out the client address (personal data) and never logs query strings with
-personal data because no URL carries any.
+The access log leaves out the client address (personal data) and the query string: no URL
+carries personal data, and the query string is where a mailed sign-up or reset link carries its
+single-use token (``web/auth.py``), which must not land in a log.
 
 While it serves, two child processes run beside it: ``vrmvault webhooks deliver`` (brand
 webhooks, GDPR Art. 19), a process of its own so that a slow brand never holds up a page and a

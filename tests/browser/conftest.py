@@ -7,6 +7,7 @@ Playwright cannot download its own browser on these machines, so it launches /us
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -17,10 +18,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from tests.conftest import initialise_home
 from vault.home import VaultHome
+from vault.mail import MaildirMailer
 
 CHROMIUM = os.environ.get("VRMVAULT_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -37,8 +39,9 @@ def _free_port() -> int:
 
 
 class LiveServer:
-    def __init__(self, home: Path) -> None:
+    def __init__(self, home: Path, env: dict[str, str] | None = None) -> None:
         self.home = home
+        self.env = env or {}
         self.port = _free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log = home.parent / "server.log"
@@ -46,7 +49,7 @@ class LiveServer:
 
     def start(self) -> None:
         env = dict(os.environ, VRMVAULT_ARGON2_TIME_COST="2", VRMVAULT_ARGON2_MEMORY_KIB="19456",
-                   VRMVAULT_ARGON2_PARALLELISM="1")
+                   VRMVAULT_ARGON2_PARALLELISM="1", **self.env)
         with open(self.log, "wb") as log:
             self.process = subprocess.Popen(
                 [VRMVAULT, "--home", str(self.home), "serve", "--port", str(self.port),
@@ -107,3 +110,26 @@ def page(browser: Browser, server: LiveServer, tmp_path: Path) -> Iterator[Page]
     opened.set_default_timeout(30_000)
     yield opened
     context.close()
+
+
+def mailed_link(home: Path, email: str) -> str:
+    """The link in the last message the live server wrote to its maildir (``HOME/mail``, the
+    default without ``VRMVAULT_SMTP_URL``) for ``email``."""
+    messages = [m for _, m in MaildirMailer(home / "mail").messages() if m["To"] == email]
+    assert messages, f"no mail for {email} in the maildir"
+    body = messages[-1].get_payload(decode=True).decode()
+    match = re.search(r"https?://\S+", body)
+    assert match, body
+    return match.group(0)
+
+
+def sign_up(page: Page, home: Path, email: str, password: str) -> None:
+    """Sign up as a member would: the form, the mail (from the maildir), its link, confirm."""
+    page.goto("/signup")
+    page.get_by_label("E-mail address").fill(email)
+    page.get_by_label("Password", exact=True).fill(password)
+    page.get_by_role("button", name="Create my vault").click()
+    expect(page.get_by_role("heading", name="Check your inbox")).to_be_visible()
+    page.goto(mailed_link(home, email))
+    page.get_by_role("button", name="Confirm and open my vault").click()
+    expect(page.get_by_role("heading", name="My vault")).to_be_visible()

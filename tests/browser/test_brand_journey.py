@@ -35,7 +35,7 @@ from playwright.sync_api import Page, expect
 from brand_gateway.webhooks import WebhookVerificationError, verify
 from vault.home import VaultHome
 
-from .conftest import VRMVAULT, LiveServer
+from .conftest import VRMVAULT, LiveServer, sign_up
 
 pytestmark = pytest.mark.browser
 
@@ -175,13 +175,10 @@ def query_of(path: str) -> dict[str, str]:
 
 
 # -- the member's side ------------------------------------------------------------------------
-def sign_up_and_prepare(page: Page) -> None:
-    """A new member fills in a profile and sets terms a brand's request can meet."""
-    page.goto("/signup")
-    page.get_by_label("E-mail address").fill(EMAIL)
-    page.get_by_label("Password", exact=True).fill(PASSWORD)
-    page.get_by_role("button", name="Create my vault").click()
-    expect(page.get_by_role("heading", name="My vault")).to_be_visible()
+def sign_up_and_prepare(page: Page, home: Path) -> None:
+    """A new member (signed up through the mailed link) fills in a profile and sets terms a
+    brand's request can meet."""
+    sign_up(page, home, EMAIL, PASSWORD)
 
     page.get_by_role("navigation").get_by_role("link", name="Profile").click()
     page.get_by_label("Given name").fill(PROFILE["given_name"])
@@ -231,7 +228,7 @@ def test_a_brand_reads_what_was_shared_until_withdrawn_and_hears_of_the_erasure(
     [served_jwk] = [k for k in jwks["keys"] if k.get("kid") == key_jwk["kid"]]
     assert served_jwk == key_jwk
 
-    sign_up_and_prepare(page)
+    sign_up_and_prepare(page, home)
     member_id = member_id_of(live_home)
 
     # The brand asks, with Authlib's client: PKCE S256, state, authorization_details.

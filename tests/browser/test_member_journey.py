@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import zipfile
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -11,18 +12,23 @@ from playwright.sync_api import Page, expect
 
 from vault.home import VaultHome
 
+from .conftest import LiveServer
+from .conftest import sign_up as sign_up_with_mail
+
 pytestmark = pytest.mark.browser
 
 EMAIL = "browser.member@example.org"
 PASSWORD = "lantern orchard velvet compass"
 
 
-def sign_up(page: Page, email: str = EMAIL, password: str = PASSWORD) -> None:
-    page.goto("/signup")
-    page.get_by_label("E-mail address").fill(email)
-    page.get_by_label("Password", exact=True).fill(password)
-    page.get_by_role("button", name="Create my vault").click()
-    expect(page.get_by_role("heading", name="My vault")).to_be_visible()
+@pytest.fixture
+def sign_up(server: LiveServer) -> Callable[..., None]:
+    """Sign up through the form and the link the live server mailed (to its maildir)."""
+
+    def run(page: Page, email: str = EMAIL, password: str = PASSWORD) -> None:
+        sign_up_with_mail(page, server.home, email, password)
+
+    return run
 
 
 def test_sign_up_rejects_a_short_password_with_the_reason(page: Page) -> None:
@@ -35,7 +41,7 @@ def test_sign_up_rejects_a_short_password_with_the_reason(page: Page) -> None:
     expect(page.get_by_label("Password", exact=True)).to_have_attribute("aria-invalid", "true")
 
 
-def test_sign_up_then_sign_out_and_in_again(page: Page) -> None:
+def test_sign_up_then_sign_out_and_in_again(page: Page, sign_up) -> None:
     sign_up(page)
     expect(page.get_by_text(EMAIL)).to_be_visible()
     page.get_by_role("button", name="Sign out").click()
@@ -46,7 +52,7 @@ def test_sign_up_then_sign_out_and_in_again(page: Page) -> None:
     expect(page.get_by_role("heading", name="My vault")).to_be_visible()
 
 
-def test_profile_edit_shows_a_validation_error_and_saves_nothing(page: Page) -> None:
+def test_profile_edit_shows_a_validation_error_and_saves_nothing(page: Page, sign_up) -> None:
     sign_up(page)
     page.get_by_role("navigation").get_by_role("link", name="Profile").click()
     page.get_by_label("Given name").fill("Robin")
@@ -68,7 +74,7 @@ def test_profile_edit_shows_a_validation_error_and_saves_nothing(page: Page) -> 
     expect(page.get_by_label("cycling")).to_be_checked()
 
 
-def test_feedback_entry_is_added_and_charted(page: Page) -> None:
+def test_feedback_entry_is_added_and_charted(page: Page, sign_up) -> None:
     sign_up(page)
     page.get_by_role("navigation").get_by_role("link", name="Feedback").click()
     page.get_by_label("Brand").select_option(label="Velo Bikes")
@@ -84,7 +90,7 @@ def test_feedback_entry_is_added_and_charted(page: Page) -> None:
     expect(page.get_by_role("table").get_by_text("Delivery")).to_be_visible()
 
 
-def test_export_downloads_a_zip_with_everything(page: Page, tmp_path: Path) -> None:
+def test_export_downloads_a_zip_with_everything(page: Page, tmp_path: Path, sign_up) -> None:
     sign_up(page)
     page.get_by_role("navigation").get_by_role("link", name="Profile").click()
     page.get_by_label("Given name").fill("Robin")
@@ -104,7 +110,7 @@ def test_export_downloads_a_zip_with_everything(page: Page, tmp_path: Path) -> N
     assert {"attribute": "given_name", "value": "Robin"}.items() <= document["profile"][0].items()
 
 
-def test_account_deletion_needs_confirmation_then_erases(page: Page, live_home: VaultHome
+def test_account_deletion_needs_confirmation_then_erases(page: Page, sign_up, live_home: VaultHome
                                                          ) -> None:
     sign_up(page)
     page.get_by_role("link", name="Delete my account…").click()
@@ -128,7 +134,7 @@ def test_account_deletion_needs_confirmation_then_erases(page: Page, live_home: 
         assert vault.erasure.erased_count() == 1
 
 
-def test_pages_work_without_javascript(browser, server) -> None:
+def test_pages_work_without_javascript(browser, server, sign_up) -> None:
     context = browser.new_context(base_url=server.url, java_script_enabled=False)
     page = context.new_page()
     try:

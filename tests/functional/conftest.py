@@ -17,9 +17,11 @@ from flask.testing import FlaskClient
 from brand_gateway.clients import OAuthClient
 from consent.context import Consent
 from tests.brand_api_support import BrandApi
-from tests.conftest import GOOD_PASSWORD, AuthActions
+from tests.conftest import GOOD_PASSWORD, AuthActions, next_totp_code, turn_on_totp
 from vault.brands import Brand
+from vault.clock import FrozenClock
 from vault.home import Vault
+from vault.members import COMPLIANCE
 
 from .pages import location_path
 
@@ -75,6 +77,32 @@ def sign_in(app: Flask, vault: Vault) -> SignIn:
         return SignedIn(member_id, email, client, actions)
 
     return make
+
+
+@pytest.fixture
+def sign_in_with_totp(app: Flask, vault: Vault, clock: FrozenClock) -> SignIn:
+    """Register a member with two-step sign-in on; sign them in with password and code."""
+
+    def make(email: str, password: str = GOOD_PASSWORD) -> SignedIn:
+        member_id = vault.members.register(email, password)
+        secret, _ = turn_on_totp(vault, member_id)
+        client = app.test_client()
+        actions = AuthActions(client)
+        response = actions.login(email, password)
+        assert response.status_code == 302 and location_path(response) == "/login/code"
+        response = actions.post("/login/code", {"code": next_totp_code(secret, clock.now)})
+        assert response.status_code == 302 and location_path(response) == "/member/"
+        return SignedIn(member_id, email, client, actions)
+
+    return make
+
+
+@pytest.fixture
+def officer(sign_in_with_totp: SignIn, vault: Vault) -> SignedIn:
+    """A compliance officer (two-step sign-in on, as the role requires), signed in."""
+    olive = sign_in_with_totp("olive@example.org")
+    vault.members.set_role(olive.id, COMPLIANCE)
+    return olive
 
 
 @pytest.fixture

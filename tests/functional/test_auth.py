@@ -23,8 +23,14 @@ from .pages import (
 # -- sign-up ----------------------------------------------------------------------------------
 
 
-def test_signup_signs_in_and_the_dashboard_shows_the_address(auth, client, vault):
+def test_signup_mails_a_link_that_makes_the_account_and_signs_in(auth, client, vault, inbox):
     response = auth.signup("alice@example.org")
+    assert response.status_code == 200
+    assert "Check your inbox" in response.get_data(as_text=True)
+    assert count(vault, "members") == 0, "no account before the link is followed"
+    assert client.get("/member/").status_code == 302
+
+    response = auth.verify(inbox.link("alice@example.org"))
     assert response.status_code == 302
     assert location_path(response) == "/member/"
     assert count(vault, "members") == 1
@@ -34,8 +40,8 @@ def test_signup_signs_in_and_the_dashboard_shows_the_address(auth, client, vault
     assert "Signed in as <strong>alice@example.org</strong>" in dashboard.get_data(as_text=True)
 
 
-def test_signup_address_is_stored_in_canonical_form(auth, client, vault):
-    assert auth.signup("  Alice@Example.ORG ").status_code == 302
+def test_signup_address_is_stored_in_canonical_form(auth, client, vault, inbox):
+    assert auth.register(inbox, "  Alice@Example.ORG ").status_code == 302
     assert "<strong>alice@example.org</strong>" in client.get("/member/").get_data(as_text=True)
 
 
@@ -72,17 +78,21 @@ def test_signup_refuses_passwordpassword_with_a_reason(auth, vault):
     assert count(vault, "members") == 0
 
 
-def test_duplicate_signup_in_other_case_is_a_conflict(app, auth, vault):
-    assert auth.signup("alice@example.org").status_code == 302
+def test_duplicate_signup_in_other_case_tells_only_the_owner(app, auth, vault, inbox):
+    assert auth.register(inbox, "alice@example.org").status_code == 302
+    inbox.messages().clear()
 
     other = AuthActions(app.test_client())
     response = other.signup("ALICE@Example.ORG", "a different but fine passphrase here")
 
-    assert response.status_code == 409
-    messages = field_errors(response.get_data(as_text=True), "email")
-    assert messages == ["An account with this e-mail address exists already. Log in."]
+    assert response.status_code == 200
+    assert "Check your inbox" in response.get_data(as_text=True)
     assert count(vault, "members") == 1
+    assert count(vault, "signup_requests") == 0, "nothing waits to be verified"
     assert other.client.get("/member/").status_code == 302
+    notice = inbox.last("alice@example.org")
+    assert notice["Subject"] == "Someone tried to sign up with your address"
+    assert "/password/forgot" in notice.get_content()
 
 
 PASSPHRASES = {
@@ -100,11 +110,13 @@ PASSPHRASES = {
 
 
 @pytest.mark.parametrize("password", PASSPHRASES.values(), ids=PASSPHRASES.keys())
-def test_long_unicode_and_spaced_passphrases_are_accepted_as_typed(app, auth, vault, password):
+def test_long_unicode_and_spaced_passphrases_are_accepted_as_typed(app, auth, vault, password,
+                                                                   inbox):
     response = auth.signup("alice@example.org", password)
     assert_sane(response)
-    assert response.status_code == 302, field_errors(response.get_data(as_text=True),
+    assert response.status_code == 200, field_errors(response.get_data(as_text=True),
                                                      "password")
+    assert auth.verify(inbox.link("alice@example.org")).status_code == 302
     auth.logout()
 
     # Signing in needs exactly what was typed: no trimming, no truncation.
@@ -247,10 +259,14 @@ def enable_totp(auth: AuthActions, clock) -> str:
 
     code = pyotp.TOTP(secret).at(clock.now)
     response = auth.post("/member/totp/confirm", {"code": code}, form_page="/member/security")
-    assert response.status_code == 302
+    assert response.status_code == 200
+    shown = response.get_data(as_text=True)
+    assert "Two-step sign-in is on." in shown
+    assert len(re.findall(r"<li><code>[A-Z2-7]{4}(?:-[A-Z2-7]{4}){3}</code></li>", shown)) == 10
     page = auth.client.get("/member/security").get_data(as_text=True)
-    assert "Two-step sign-in is on." in page
     assert "Turn two-step sign-in off" in page
+    assert "10 of your recovery codes are" in page
+    assert "<li><code>" not in page, "the codes are shown once, never again"
     return secret
 
 

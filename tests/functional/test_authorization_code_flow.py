@@ -32,7 +32,7 @@ from brand_gateway.authorizations import CODE_LIFETIME, FAMILY_LIFETIME, Authori
 from brand_gateway.clients import ClientRegistry, ClientSecretHasher
 from brand_gateway.tokens import ACCESS_TOKEN_LIFETIME
 from consent.grants import DAY
-from tests.conftest import GOOD_PASSWORD, AuthActions, csrf_from
+from tests.conftest import GOOD_PASSWORD, AuthActions, Inbox, csrf_from, follow_signup_link
 from vault.clock import FrozenClock
 from vault.home import Vault
 from web.consents import field_label
@@ -238,9 +238,10 @@ def grocer(register: RegisterBrand) -> Brand:
 
 
 @pytest.fixture
-def member(app: Flask, auth: AuthActions, vault: Vault) -> str:
-    """A member signed up through the sign-up page, with personal terms set; their id."""
-    assert auth.signup(EMAIL).status_code == 302
+def member(app: Flask, auth: AuthActions, vault: Vault, inbox: Inbox) -> str:
+    """A member signed up through the sign-up page (and the mailed link), with personal terms
+    set; their id."""
+    assert auth.register(inbox, EMAIL).status_code == 302
     member_id = vault.members.authenticate(EMAIL, GOOD_PASSWORD, client="test")
     set_terms(app, member_id)
     return member_id
@@ -984,7 +985,7 @@ def test_withdrawing_one_approval_leaves_another_approvals_tokens(
 
 # == an independent client: Authlib's OAuth2Session over real HTTP ==============================
 def test_the_whole_exchange_with_an_independent_oauth_client(
-        app: Flask, served: str, velo: Brand, vault: Vault) -> None:
+        app: Flask, served: str, velo: Brand, vault: Vault, inbox: Inbox) -> None:
     # The member, in a browser (requests.Session keeps the cookie).
     browser = requests.Session()
 
@@ -996,7 +997,10 @@ def test_the_whole_exchange_with_an_independent_oauth_client(
     signup = browser.post(served + "/signup", timeout=10, allow_redirects=False,
                           data={"csrf_token": csrf("/signup"), "email": EMAIL,
                                 "password": GOOD_PASSWORD})
-    assert signup.status_code == 302
+    assert signup.status_code == 200
+    link = inbox.links(EMAIL)[0]
+    assert link.startswith(served + "/signup/verify?token=")
+    follow_signup_link(browser, link)
     set_terms(app, vault.members.authenticate(EMAIL, GOOD_PASSWORD, client="test"))
 
     # The brand, with Authlib's client: PKCE S256, state, authorization_details.
@@ -1060,10 +1064,13 @@ def test_a_consent_screen_is_answered_once(app: Flask, client: FlaskClient, velo
 
 
 def test_signing_up_mid_request_comes_back_to_the_request(client: FlaskClient, velo: Brand,
-                                                          auth: AuthActions) -> None:
+                                                          auth: AuthActions,
+                                                          inbox: Inbox) -> None:
     asked = authorization_request(velo)
     assert urlsplit(client.get(asked.url).headers["Location"]).path == "/login"
-    signed_up = auth.signup("newcomer@example.org")
+    assert auth.signup("newcomer@example.org").status_code == 200
+    # The link is followed in the same browser: the waiting request is still in its session.
+    signed_up = auth.verify(inbox.link("newcomer@example.org"))
     assert signed_up.headers["Location"] == asked.url
     # A new member accepts nothing yet: they are asked to accept what the request needs, for
     # this brand (the whole journey: tests/functional/test_first_contact.py).

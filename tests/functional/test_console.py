@@ -26,21 +26,14 @@ from consent.spool import SpoolDirectory
 from tests.brand_api_support import BrandApi
 from vault.clock import FrozenClock
 from vault.home import Vault, VaultHome
-from vault.members import COMPLIANCE, MEMBER
+from vault.members import MEMBER
 
-from .conftest import SignedIn, SignIn
+from .conftest import SignedIn
 from .pages import assert_sane, error_message, location_path, text_of
 
 VELO_HOOK = "https://velo.example/hooks"
 GROCER_HOOK = "https://grocer.example/hooks"
 FLAKY_HOOK = "https://flaky.example/hooks"
-
-
-@pytest.fixture
-def officer(sign_in: SignIn, vault: Vault) -> SignedIn:
-    olive = sign_in("olive@example.org")
-    vault.members.set_role(olive.id, COMPLIANCE)
-    return olive
 
 
 @dataclass(frozen=True)

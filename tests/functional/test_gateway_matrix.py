@@ -54,7 +54,7 @@ from brand_gateway.webhooks import WebhookRegistry
 from consent.context import open_consent
 from consent.grants import DAY
 from tests.brand_api_support import BrandApi, bearer
-from tests.conftest import GOOD_PASSWORD, TEST_HASHING, csrf_from, initialise_home
+from tests.conftest import GOOD_PASSWORD, TEST_HASHING, csrf_from, initialise_home, turn_on_totp
 from vault.clock import FrozenClock
 from vault.home import VaultHome
 from vault.members import COMPLIANCE
@@ -129,6 +129,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> World:
         ids = {role: vault.members.register(email, GOOD_PASSWORD) for role, email in (
             ("member_a", "alice@example.org"), ("member_b", "bob@example.org"),
             ("officer", "olive@example.org"))}
+        turn_on_totp(vault, ids["officer"])          # an officer needs a second factor
         vault.members.set_role(ids["officer"], COMPLIANCE)
         # Signed in as the sign-in page signs in (tests/functional/test_auth.py tests that):
         # a session row for the member, its token in the cookie.
@@ -307,8 +308,15 @@ ROUTES: tuple[Route, ...] = (
     # sign-up and sign-in
     Route("/", "GET", {**dict.fromkeys(ROLES, 200), **dict.fromkeys(MEMBERS, 302)}),
     everyone("/signup", "GET", 200),
-    everyone("/signup", "POST", 302,
+    everyone("/signup", "POST", 200,
              form=lambda w, r: {"email": "carol@example.org", "password": GOOD_PASSWORD}),
+    everyone("/signup/verify", "GET", 410),
+    everyone("/signup/verify", "POST", 410, form=lambda w, r: {"token": "not-a-live-token"}),
+    everyone("/password/forgot", "GET", 200),
+    everyone("/password/forgot", "POST", 200, form=lambda w, r: {"email": "alice@example.org"}),
+    everyone("/password/reset", "GET", 410),
+    everyone("/password/reset", "POST", 410,
+             form=lambda w, r: {"token": "not-a-live-token", "password": GOOD_PASSWORD}),
     everyone("/login", "GET", 200),
     everyone("/login", "POST", 302,
              form=lambda w, r: {"email": "alice@example.org", "password": GOOD_PASSWORD}),
@@ -329,6 +337,7 @@ ROUTES: tuple[Route, ...] = (
     page("/member/totp/start", "POST", 302, 302),
     page("/member/totp/confirm", "POST", 302, 302, form=lambda w, r: {"code": "123456"}),
     page("/member/totp/disable", "POST", 302, 302),
+    page("/member/totp/recovery-codes", "POST", 302, 302),
     page("/member/export", "POST", 302, 200),
     page("/member/delete", "GET", 302, 200),
     page("/member/delete", "POST", 302, 200,
@@ -374,7 +383,8 @@ def allowed(status: int) -> bool:
 
 
 # Open to all: documents, and the pages one signs up or in with (each decides for itself).
-PUBLIC = frozenset({"/", "/signup", "/login", "/login/code", "/logout", "/oauth/authorize",
+PUBLIC = frozenset({"/", "/signup", "/signup/verify", "/password/forgot", "/password/reset",
+                    "/login", "/login/code", "/logout", "/oauth/authorize",
                     "/api/v1/openapi.json", "/.well-known/oauth-authorization-server",
                     "/.well-known/jwks.json", "/.well-known/gpc.json"})
 

@@ -27,7 +27,7 @@ import requests
 
 from brand_gateway.webhooks import WebhookDispatcher, WebhookSigner
 from tests.brand_api_support import BrandApi
-from tests.conftest import GOOD_PASSWORD, csrf_from
+from tests.conftest import GOOD_PASSWORD, Inbox, csrf_from, follow_signup_link
 from vault.clock import FrozenClock
 from vault.home import Vault, VaultHome
 
@@ -117,7 +117,7 @@ def script_runner(tmp_path: Path) -> Iterator[list[Script]]:
 
 def test_the_walkthrough_runs_as_written(served: str, shell_env: dict[str, str],
                                          vault: Vault, clock: FrozenClock, tmp_path: Path,
-                                         script_runner: list[Script]) -> None:
+                                         script_runner: list[Script], inbox: Inbox) -> None:
     port = free_port()
     # 1. Register the brand and its webhook receiver with the commands as printed.
     create, add_webhook = commands(blocks("sh")[0])
@@ -132,6 +132,7 @@ def test_the_walkthrough_runs_as_written(served: str, shell_env: dict[str, str],
     member.post(served + "/signup", data={"csrf_token": csrf_from(page),
                                           "email": "reader@example.org",
                                           "password": GOOD_PASSWORD}, timeout=10)
+    follow_signup_link(member, inbox.links("reader@example.org")[0])
     page = member.get(served + "/member/terms", timeout=10).text
     saved = member.post(served + "/member/terms", timeout=10, data={
         "csrf_token": csrf_from(page), "agreement": "SD-BASE",

@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 
 
-def test_the_pending_totp_secret_is_not_in_the_session_rows_in_clear(auth, vault):
-    auth.signup()
+def test_the_pending_totp_secret_is_not_in_the_session_rows_in_clear(auth, vault, inbox):
+    auth.register(inbox)
     auth.post("/member/totp/start", form_page="/member/security")
     page = auth.client.get("/member/security").get_data(as_text=True)
     secret = re.search(r'<code class="secret">([A-Z2-7]+)</code>', page).group(1)
@@ -14,10 +14,11 @@ def test_the_pending_totp_secret_is_not_in_the_session_rows_in_clear(auth, vault
     assert rows and all(secret not in row["data"] for row in rows)
 
 
-def test_turning_on_a_second_authenticator_is_refused_while_one_is_on(auth, vault, clock):
+def test_turning_on_a_second_authenticator_is_refused_while_one_is_on(auth, vault, clock,
+                                                                      inbox):
     import pyotp
 
-    auth.signup()
+    auth.register(inbox)
     auth.post("/member/totp/start", form_page="/member/security")
     page = auth.client.get("/member/security").get_data(as_text=True)
     secret = re.search(r'<code class="secret">([A-Z2-7]+)</code>', page).group(1)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pyotp
 import pytest
 
-from tests.conftest import GOOD_PASSWORD
+from tests.conftest import GOOD_PASSWORD, turn_on_totp
 from vault.errors import (
     AuthenticationError,
     ConflictError,
@@ -248,6 +248,7 @@ def test_a_role_is_given_and_taken(vault, member_id):
     from vault.members import COMPLIANCE, MEMBER
 
     bob = vault.members.register("bob@example.org", GOOD_PASSWORD)
+    turn_on_totp(vault, member_id)               # no officer without a second factor
     assert vault.members.set_role(member_id, COMPLIANCE) is True
     assert vault.members.set_role(member_id, COMPLIANCE) is False       # no change
     assert vault.members.role(member_id) == COMPLIANCE

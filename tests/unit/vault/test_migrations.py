@@ -155,7 +155,7 @@ def test_migration_3_moves_feedback_to_integer_member_keys_without_losing_anythi
     applied = m.apply(Database.open(home.data_path, master.derive("data-store")),
                       m.DATA_MIGRATIONS)
 
-    assert [x.number for x in applied] == [3, 4, 5]   # 4: member roles, 5: erasure intents
+    assert [x.number for x in applied] == [3, 4, 5, 6]   # 4: member roles, then later ones
     with home.open(clock=clock) as vault:
         for n, member in enumerate(members):
             entries = vault.feedback.for_member(member)
@@ -183,7 +183,7 @@ def test_migration_4_makes_every_existing_account_a_member(tmp_path):
 
     applied = migrations.apply(data, DATA_MIGRATIONS)
 
-    assert [m.name for m in applied] == ["member_roles", "erasure_intents"]
+    assert [m.name for m in applied] == ["member_roles", "erasure_intents", "account_recovery"]
     assert [r["role"] for r in data.all("SELECT role FROM members ORDER BY num")] == [
         "member", "member"]
     with pytest.raises(ConstraintViolation):
@@ -213,3 +213,29 @@ def test_a_migration_another_process_applied_meanwhile_is_skipped(tmp_path, monk
     assert recorded(second) == [(1, "t")]
     first.close()
     second.close()
+
+
+def test_migration_5_adds_the_recovery_tables_to_a_store_with_accounts(tmp_path):
+    """A store made before migration 5 keeps its accounts; reset links and recovery codes are
+    member-owned (they go with the account), pending sign-ups and request counts are not."""
+    home = VaultHome(tmp_path / "var")
+    home.initialise({})
+    master = home.master_key({})
+    home.data_path.unlink()
+    data = Database.open(home.data_path, master.derive("data-store"), create=True)
+    migrations.apply(data, DATA_MIGRATIONS[:4])
+    data.execute("INSERT INTO members (id, email_index, email_sealed, password_hash,"
+                 " created_at) VALUES (?, ?, x'00', 'h', 0)", ("a" * 32, b"i" * 32))
+
+    applied = migrations.apply(data, DATA_MIGRATIONS)
+
+    assert [m.name for m in applied][:1] == ["account_recovery"]
+    owned = {table for table in ("password_resets", "totp_recovery_codes", "signup_requests",
+                                 "request_limits")
+             if any(row["table"] == "members" for row in
+                    data.all(f"PRAGMA foreign_key_list({table})"))}
+    assert owned == {"password_resets", "totp_recovery_codes"}
+    data.execute("INSERT INTO totp_recovery_codes (member_id, code_hash, created_at)"
+                 " VALUES (?, x'01', 0)", ("a" * 32,))
+    data.execute("DELETE FROM members")
+    assert data.one("SELECT count(*) FROM totp_recovery_codes")[0] == 0

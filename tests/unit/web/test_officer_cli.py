@@ -11,7 +11,8 @@ from click.testing import CliRunner, Result
 from consent.context import Consent
 from consent.events import EventTag
 from consent.ledger import open_ledger
-from tests.conftest import GOOD_PASSWORD, TEST_HASHING
+from tests.conftest import GOOD_PASSWORD, TEST_HASHING, turn_on_totp
+from vault.errors import ConflictError
 from vault.home import VaultHome
 from vault.members import COMPLIANCE, MEMBER
 from web.cli import main
@@ -23,9 +24,13 @@ def run(home: VaultHome, *args: str) -> Result:
                               env={"VRMVAULT_MASTER_KEY": ""}, catch_exceptions=False)
 
 
-def register(home: VaultHome, email: str) -> str:
+def register(home: VaultHome, email: str, *, second_factor: bool = True) -> str:
+    """An account, with two-step sign-in on unless told otherwise (officers need it)."""
     with home.open(hashing=TEST_HASHING) as vault:
-        return vault.members.register(email, GOOD_PASSWORD)
+        member_id = vault.members.register(email, GOOD_PASSWORD)
+        if second_factor:
+            turn_on_totp(vault, member_id)
+        return member_id
 
 
 def role_of(home: VaultHome, member_id: str) -> str | None:
@@ -54,7 +59,7 @@ def test_grant_list_and_revoke(vault_home: VaultHome) -> None:
     with vault_home.open() as vault:
         signed_up = dt.datetime.fromtimestamp(vault.members.get(olive).created_at, dt.UTC)
     assert [line.split() for line in lines[1:]] == [
-        ["olive@example.org", signed_up.date().isoformat(), "off"]]
+        ["olive@example.org", signed_up.date().isoformat(), "on"]]
 
     result = run(vault_home, "revoke", "olive@example.org")
     assert result.exit_code == 0
@@ -109,3 +114,24 @@ def test_each_role_change_is_in_the_ledger_by_pseudonym(vault_home: VaultHome) -
         (EventTag.OFFICER_ROLE_GRANTED, "operator", {"member": principal}),
         (EventTag.OFFICER_ROLE_REVOKED, "operator", {"member": principal})]
     assert all(b"olive" not in e.body and olive.encode() not in e.body for e in entries)
+
+
+def test_an_account_without_two_step_sign_in_is_refused_the_role(vault_home: VaultHome) -> None:
+    olive = register(vault_home, "olive@example.org", second_factor=False)
+    result = run(vault_home, "grant", "olive@example.org")
+    assert result.exit_code == 1
+    assert result.output.startswith("error: that account has no two-step sign-in;")
+    assert role_of(vault_home, olive) == MEMBER
+
+
+def test_an_officer_cannot_turn_two_step_sign_in_off(vault_home: VaultHome) -> None:
+    olive = register(vault_home, "olive@example.org")
+    assert run(vault_home, "grant", "olive@example.org").exit_code == 0
+    with vault_home.open() as vault:
+        with pytest.raises(ConflictError, match="officers must keep two-step sign-in on"):
+            vault.members.disable_totp(olive)
+        assert vault.members.has_second_factor(olive)
+    assert run(vault_home, "revoke", "olive@example.org").exit_code == 0
+    with vault_home.open() as vault:
+        vault.members.disable_totp(olive)         # an ordinary member may
+        assert not vault.members.has_second_factor(olive)

@@ -1,0 +1,86 @@
+"""The embedded mail default (a maildir under the home) and ``vrmvault mail list/show``.
+
+A sign-up on an app with no ``VRMVAULT_SMTP_URL`` writes its message to ``HOME/mail``; the
+command lists and shows it, and the link in it opens the vault.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from click.testing import CliRunner, Result
+from flask import Flask
+
+from tests.conftest import GOOD_PASSWORD, TEST_HASHING, AuthActions
+from vault.clock import FrozenClock
+from vault.home import VaultHome
+from web.app import create_app
+from web.cli import main
+from web.mail_cli import mail
+
+
+def run(home: VaultHome, *args: str, env: dict[str, str] | None = None) -> Result:
+    return CliRunner().invoke(main, ["--home", str(home.root), *args],
+                              env={"VRMVAULT_MASTER_KEY": "", "VRMVAULT_SMTP_URL": "",
+                                   **(env or {})}, catch_exceptions=False)
+
+
+def maildir_app(home: VaultHome, clock: FrozenClock) -> Flask:
+    return create_app({
+        "TESTING": True, "VRMVAULT_HOME": home.root, "VRMVAULT_CLOCK": clock,
+        "VRMVAULT_ARGON2_TIME_COST": TEST_HASHING.time_cost,
+        "VRMVAULT_ARGON2_MEMORY_KIB": TEST_HASHING.memory_kib,
+        "VRMVAULT_ARGON2_PARALLELISM": TEST_HASHING.parallelism,
+    })
+
+
+def test_the_group_has_its_commands() -> None:
+    assert set(mail.commands) == {"list", "show"}
+
+
+def test_sign_up_mail_lands_in_the_maildir_and_the_command_reads_it(
+        vault_home: VaultHome, clock: FrozenClock) -> None:
+    assert "No messages in" in run(vault_home, "mail", "list").output
+    auth = AuthActions(maildir_app(vault_home, clock).test_client())
+    assert auth.signup("carol@example.org", GOOD_PASSWORD).status_code == 200
+
+    listed = run(vault_home, "mail", "list")
+    assert listed.exit_code == 0, listed.output
+    lines = listed.output.splitlines()
+    assert len(lines) == 1
+    message_id, _, _, recipient, *subject = lines[0].split()
+    assert recipient == "carol@example.org"
+    assert " ".join(subject) == "Confirm your address to open your vault"
+
+    shown = run(vault_home, "mail", "show", message_id)
+    assert shown.exit_code == 0, shown.output
+    assert "To: carol@example.org" in shown.output
+    link = re.search(r"http://localhost(/signup/verify\?token=\S+)", shown.output)
+    assert link, shown.output
+    assert auth.verify(link.group(1)).status_code == 302
+    assert auth.client.get("/member/").status_code == 200
+
+
+def test_an_unknown_message_is_one_line_and_exit_1(vault_home: VaultHome) -> None:
+    result = run(vault_home, "mail", "show", "../../master.key")
+    assert result.exit_code == 1
+    assert result.output.startswith("error: no message") and "Traceback" not in result.output
+
+
+def test_with_smtp_set_the_list_says_where_mail_goes(vault_home: VaultHome) -> None:
+    result = run(vault_home, "mail", "list",
+                 env={"VRMVAULT_SMTP_URL": "smtps://user:s3cret@mail.example"})
+    assert result.exit_code == 0
+    assert "Mail goes out by SMTP mail.example:465 over TLS" in result.output
+    assert "s3cret" not in result.output
+
+
+def test_init_says_where_mail_goes(tmp_path: Path) -> None:
+    home = VaultHome(tmp_path / "var")
+    result = run(home, "init")
+    assert result.exit_code == 0, result.output
+    assert f"mail: written to the maildir {home.root / 'mail'}" in result.output
+    result = run(home, "init", env={"VRMVAULT_SMTP_URL": "smtp+starttls://u:pw@mx.example"})
+    assert "mail: sent by SMTP mx.example:587 with STARTTLS" in result.output
+    assert ":pw" not in result.output

@@ -1,0 +1,176 @@
+"""Outgoing mail: verification links, password resets, notices.
+
+Two ways out, one contract (:class:`Mailer`):
+
+- :class:`SmtpMailer` sends over SMTP (``smtp://`` plain, ``smtp+starttls://`` upgraded with
+  STARTTLS, ``smtps://`` TLS from the first byte, RFC 8314), with the certificate checked
+  against the system's trust store whenever TLS is used; user and password come from the URL.
+- :class:`MaildirMailer` is the embedded default: each message becomes one file of a maildir
+  under the vault home (directory 0700, files 0600), read locally with ``vrmvault mail``.
+
+Invariants: nothing here logs or echoes an address, a subject or a body (messages carry links
+that sign people in); an :class:`SmtpEndpoint` never shows its password in ``repr``. A message
+that cannot be handed over raises :class:`~vault.errors.MailError`, and nothing is half-sent:
+SMTP delivers a message whole or not at all.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import mailbox
+import os
+import smtplib
+import ssl
+from dataclasses import dataclass, field
+from email.message import EmailMessage
+from email.policy import SMTP
+from email.utils import formatdate, make_msgid
+from pathlib import Path
+from typing import Protocol
+from urllib.parse import unquote, urlsplit
+
+from .errors import MailError
+
+SECURITY_BY_SCHEME = {"smtp": "plain", "smtp+starttls": "starttls", "smtps": "tls"}
+DEFAULT_PORTS = {"plain": 25, "starttls": 587, "tls": 465}
+SMTP_TIMEOUT = 15
+DEFAULT_SENDER = "vrmvault <no-reply@vrmvault.invalid>"
+
+
+@dataclass(frozen=True)
+class SmtpEndpoint:
+    """Where and how to hand mail over, parsed from ``VRMVAULT_SMTP_URL``."""
+
+    host: str
+    port: int
+    security: str                     # "plain", "starttls" or "tls"
+    username: str | None = None
+    password: str | None = field(default=None, repr=False)
+
+    @classmethod
+    def parse(cls, url: str) -> SmtpEndpoint:
+        """``smtp[+starttls]://[user[:password]@]host[:port]`` or ``smtps://…``; raises
+        ``ValueError`` saying what is wrong (never quoting the password)."""
+        try:
+            parts = urlsplit(url.strip())
+            port = parts.port
+        except ValueError:
+            raise ValueError("not an SMTP URL (smtp://host:port, smtp+starttls://…, "
+                             "smtps://…)") from None
+        security = SECURITY_BY_SCHEME.get(parts.scheme.lower())
+        if security is None:
+            raise ValueError("the scheme must be smtp, smtp+starttls or smtps")
+        if not parts.hostname:
+            raise ValueError("the URL names no host")
+        if parts.path not in ("", "/") or parts.query or parts.fragment:
+            raise ValueError("an SMTP URL has no path, query or fragment")
+        return cls(host=parts.hostname, port=port or DEFAULT_PORTS[security],
+                   security=security,
+                   username=unquote(parts.username) if parts.username else None,
+                   password=unquote(parts.password) if parts.password is not None else None)
+
+    def describe(self) -> str:
+        """Where mail goes, for command output: host, port and security, never credentials."""
+        how = {"plain": "without TLS", "starttls": "with STARTTLS", "tls": "over TLS"}
+        return f"SMTP {self.host}:{self.port} {how[self.security]}"
+
+
+class Mailer(Protocol):
+    """Hands a finished message over for delivery, or raises :class:`MailError`."""
+
+    def send(self, message: EmailMessage) -> None: ...
+
+    def describe(self) -> str: ...
+
+
+def compose(*, sender: str, to: str, subject: str, text: str) -> EmailMessage:
+    """A plain-text message (UTF-8), dated and with a Message-ID."""
+    message = EmailMessage(policy=SMTP)
+    message["From"] = sender
+    message["To"] = to
+    message["Subject"] = subject
+    message["Date"] = formatdate(localtime=False, usegmt=True)
+    message["Message-ID"] = make_msgid(domain="vrmvault.invalid")
+    message["Auto-Submitted"] = "auto-generated"          # RFC 3834: no auto-replies, please
+    message.set_content(text)
+    return message
+
+
+class SmtpMailer:
+    def __init__(self, endpoint: SmtpEndpoint, *, timeout: float = SMTP_TIMEOUT,
+                 tls_context: ssl.SSLContext | None = None) -> None:
+        self.endpoint = endpoint
+        self._timeout = timeout
+        self._tls = tls_context or ssl.create_default_context()
+
+    def describe(self) -> str:
+        return self.endpoint.describe()
+
+    def send(self, message: EmailMessage) -> None:
+        endpoint = self.endpoint
+        try:
+            if endpoint.security == "tls":
+                smtp: smtplib.SMTP = smtplib.SMTP_SSL(endpoint.host, endpoint.port,
+                                                      timeout=self._timeout, context=self._tls)
+            else:
+                smtp = smtplib.SMTP(endpoint.host, endpoint.port, timeout=self._timeout)
+            with smtp:
+                smtp.ehlo()
+                if endpoint.security == "starttls":
+                    smtp.starttls(context=self._tls)
+                    smtp.ehlo()
+                if endpoint.username is not None:
+                    smtp.login(endpoint.username, endpoint.password or "")
+                refused = smtp.send_message(message)
+        except (smtplib.SMTPException, OSError, ssl.SSLError) as exc:
+            # The exception text may quote the address the server refused: not passed on.
+            raise MailError(f"the mail could not be handed to {endpoint.describe()}"
+                            f" ({type(exc).__name__})") from None
+        if refused:
+            raise MailError(f"{endpoint.describe()} refused the recipient")
+
+
+class MaildirMailer:
+    """Writes each message into a maildir (Python's :class:`mailbox.Maildir`)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def describe(self) -> str:
+        return f"maildir {self.path}"
+
+    def open(self, *, create: bool = True) -> mailbox.Maildir:
+        # mailbox makes the folder and its tmp/new/cur as 0700 (and the parent must exist).
+        try:
+            box = mailbox.Maildir(self.path, create=create)
+        except (OSError, mailbox.Error) as exc:
+            raise MailError(f"cannot open the maildir {self.path}") from exc
+        with contextlib.suppress(OSError):
+            os.chmod(self.path, 0o700)
+        return box
+
+    def send(self, message: EmailMessage) -> None:
+        box = self.open()
+        try:
+            key = box.add(message)
+            # mailbox writes 0666 less the umask, inside a 0700 folder (a message without
+            # maildir flags goes to new/); keep each message 0600.
+            os.chmod(self.path / "new" / key, 0o600)
+        except OSError as exc:
+            raise MailError(f"cannot write to the maildir {self.path}") from exc
+
+    def messages(self) -> list[tuple[str, mailbox.MaildirMessage]]:
+        """Every message, oldest first, with its maildir key (its id for ``mail show``)."""
+        if not self.path.exists():
+            return []
+        box = self.open(create=False)
+        items = [(key, box[key]) for key in box.keys()]
+        return sorted(items, key=lambda item: (item[1].get_date(), item[0]))
+
+    def get(self, key: str) -> mailbox.MaildirMessage | None:
+        if not self.path.exists() or not key or "/" in key or key.startswith("."):
+            return None
+        try:
+            return self.open(create=False)[key]
+        except KeyError:
+            return None
