@@ -169,7 +169,7 @@ def consent_exporter(*, database: Database, ledger: Ledger,
             "seq": {"type": "integer", "minimum": 0}, "time": {"type": "string"},
             "tag": {"type": "string"}, "actor": {"type": "string"},
             "details": {"type": "object"},
-        }, description="Your entries in the tamper-evident ledger (consent events, terms"
-                       " changes, exports of your data), by seq; brand reads are in"
-                       " disclosures."), ledger_entries),
+        }, description="Your entries in the tamper-evident ledger by seq: consent events,"
+                       " terms changes, and your requests for your data (member:data:exported);"
+                       " brand reads are in disclosures."), ledger_entries),
     ))

@@ -255,6 +255,8 @@ def vault_exporter(*, database: Database, members: MemberService, profile: Profi
     return Exporter("vault", sections=(
         Section("catalog_version", {"type": "string"}, lambda _: CATALOG_VERSION),
         Section("member", {
+            "description": "Your account. (An erasure leaves only a pseudonymous record, made"
+                           " when the account is erased: while you can export, there is none.)",
             "type": "object", "additionalProperties": False,
             "required": ["id", "email", "created_at", "second_factor", "role"],
             "properties": {
