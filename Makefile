@@ -4,6 +4,9 @@ VENV := .venv
 BIN := $(VENV)/bin
 PIP := $(BIN)/python -m pip --disable-pip-version-check -q
 DEMO_MEMBERS ?= 200
+# Where `make run` serves: `make run PORT=8010` (or HOST=0.0.0.0 behind a TLS proxy).
+HOST ?= 127.0.0.1
+PORT ?= 8000
 
 .PHONY: run test lint bench chromium clean
 
@@ -21,7 +24,7 @@ $(VENV)/.test: pyproject.toml $(VENV)/.runtime
 
 run: $(VENV)/.runtime
 	$(BIN)/vrmvault init --demo $(DEMO_MEMBERS)
-	$(BIN)/vrmvault serve --host 127.0.0.1 --port 8000
+	$(BIN)/vrmvault serve --host $(HOST) --port $(PORT)
 
 # Browser tests drive Debian's Chromium (Playwright cannot download its own browser here).
 chromium:

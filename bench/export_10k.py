@@ -1,9 +1,11 @@
-"""Exporting a member with 10,000 feedback entries (GDPR Art. 20): ``ExportService.zip_bytes``.
+"""Exporting a member with 10,000 feedback entries (GDPR Art. 20): ``MemberExport.zip_bytes``.
 
 Each repetition builds a fresh encrypted store (the member with 10,000 entries, a full profile
-and a session, among other members), reopens the vault (cold page cache, no member key
-unwrapped yet) and times one ``vault.export.zip_bytes``. The zip is then checked: its JSON
-document must hold every entry and profile value of the member.
+and a session, among other members) with every layer's tables, reopens the vault (cold page
+cache, no member key unwrapped yet) and its ledger, and times one export as the member's page
+makes it (``web.exports.member_export``: every layer's part, consent and the gateway's
+included). The zip is then checked: its JSON document must hold every entry and profile value
+of the member.
 """
 
 from __future__ import annotations
@@ -13,7 +15,13 @@ import json
 import zipfile
 from dataclasses import dataclass
 
+from brand_gateway import access_log, token_storage, webhook_storage
+from brand_gateway import storage as gateway_storage
+from consent import storage as consent_storage
+from consent.context import open_consent
 from vault.export import DOCUMENT
+from vault.home import VaultHome
+from web.exports import member_export
 
 from .report import BenchmarkError, Figure, Result, Target, fresh_directory, log, median, timed
 from .workload import ENCRYPTED, MemberStore, create_vault, fill_member_store, reopen_vault
@@ -38,15 +46,21 @@ def export_once(scale: Scale, seed: int) -> tuple[float, int]:
     with fresh_directory() as root:
         vault = create_vault(ENCRYPTED, root)
         try:
+            for initialise in (consent_storage.initialise, gateway_storage.initialise,
+                               token_storage.initialise, access_log.initialise,
+                               webhook_storage.initialise):
+                initialise(vault.data)         # what `vrmvault init` adds to the data store
             store = fill_member_store(vault, entries_of_member=scale.entries,
                                       other_members=scale.other_members,
                                       entries_per_other=scale.entries_per_other, seed=seed)
         finally:
             vault.close()
         vault = reopen_vault(ENCRYPTED, root)
+        consent = open_consent(vault, VaultHome(root / "var"))
         try:
-            seconds, archive = timed(lambda: vault.export.zip_bytes(store.member_id))
+            seconds, archive = timed(lambda: member_export(consent).zip_bytes(store.member_id))
         finally:
+            consent.close()
             vault.close()
     verify(archive, store)
     return seconds, len(archive)

@@ -58,6 +58,19 @@ GATEWAY_MIGRATIONS: tuple[Migration, ...] = (
             DEFAULT '["SD-BASE"]';
         """,
     ),
+    Migration(
+        3,
+        "retire_scopes_without_endpoints",
+        # intents:read, offers:write and insights:read were registered (and issued) though no
+        # endpoint served them (issue 12): clients keep only scopes the gateway serves.
+        """
+        UPDATE oauth_clients SET scopes = (
+            SELECT json_group_array(value) FROM json_each(oauth_clients.scopes)
+            WHERE value NOT IN ('intents:read', 'offers:write', 'insights:read'))
+        WHERE EXISTS (SELECT 1 FROM json_each(oauth_clients.scopes)
+                      WHERE value IN ('intents:read', 'offers:write', 'insights:read'));
+        """,
+    ),
 )
 
 

@@ -56,8 +56,6 @@ class EventTag(enum.StrEnum):
     MEMBER_DATA_EXPORTED = "member:data:exported"
     OFFICER_ROLE_GRANTED = "officer:role:granted"
     OFFICER_ROLE_REVOKED = "officer:role:revoked"
-    DSR_REQUEST_OPENED = "dsr:request:opened"
-    DSR_REQUEST_CLOSED = "dsr:request:closed"
     LEDGER_CHECKPOINT_SIGNED = "ledger:checkpoint:signed"
 
 

@@ -76,7 +76,7 @@ class BrandApi:
         return PairwisePseudonyms.from_master(database=self.vault.data, master=self.vault.master
                                               ).compute(member_id, client.brand_id)
 
-    def brand_token(self, client: OAuthClient, scope: str = "intents:read") -> str:
+    def brand_token(self, client: OAuthClient, scope: str = "webhooks:manage") -> str:
         """A brand-level (client credentials) token: no member behind it."""
         token = new_access_token()
         self.tokens.save(token, client_id=client.client_id, grant_type="client_credentials",

@@ -1,9 +1,30 @@
-"""Portability (GDPR Art. 20): everything about a member as one zip.
+"""Portability (GDPR Art. 15 and 20): everything held about a member, as one zip.
 
 The zip holds ``vrmvault-export.json`` (all of it, structured), ``vrmvault-export.schema.json``
-(a JSON Schema, draft 2020-12, that the document validates against), one CSV file per table for
+(a JSON Schema, draft 2020-12, that the document validates against), a CSV file per list for
 people and spreadsheets, and a README. Built in memory: a member's export is small (10,000
 feedback entries make well under 2 MB).
+
+Composition. Every layer keeps records about the member (the vault its profile and feedback,
+consent the terms, grants and receipts, the brand gateway its authorizations), but the vault
+knows nothing of the layers above it (imports flow web/brand_gateway -> consent -> vault). So
+each layer contributes an :class:`Exporter`: the sections of the document it fills (a key, that
+key's JSON Schema, a function of the member id, optionally a CSV file) and the tables it
+accounts for, exported or withheld with the reason why. The vault's is ``Vault.export``
+(:func:`vault_exporter`), consent's :func:`consent.export.consent_exporter`, the gateway's
+:func:`brand_gateway.export.gateway_exporter`; the web layer (:func:`web.exports.member_export`)
+lists them and :class:`MemberExport` builds the document, the schema and the zip from them.
+
+Invariants:
+- Every table of every store that holds rows of a member (a member id column, or a foreign key
+  leading to ``members``) is named by exactly one exporter, in a section's ``tables`` or in its
+  ``withheld``: ``tests/unit/web/test_export_coverage.py`` derives the list from the stores
+  themselves and fails on a table nobody names. A new table is one line in its layer's exporter.
+- Never exported (and the schema's description says why): password hashes, TOTP secrets, the
+  hashes of session cookies, codes and tokens, wrapped keys, blind indexes. ``withheld`` names
+  them (``store:table`` or ``store:table.column``).
+- A section's key, schema and CSV file are declared together; the document always validates
+  against the schema in the same zip.
 """
 
 from __future__ import annotations
@@ -13,8 +34,8 @@ import datetime as dt
 import io
 import json
 import zipfile
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 from .brands import BrandDirectory
@@ -23,236 +44,278 @@ from .clock import Clock
 from .feedback import FeedbackService
 from .members import MemberService
 from .profile import ProfileService
-from .sessions import SessionStore
+from .storage import Database
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 DOCUMENT = "vrmvault-export.json"
 SCHEMA = "vrmvault-export.schema.json"
+DATA_STORE = "data.db"
+KEY_STORE = "keys.db"
+ENVELOPE = ("format", "format_version", "generated_at")
+
+TIME = {"type": "string", "format": "date-time"}
+NULLABLE_TIME = {"type": ["string", "null"], "format": "date-time"}
+STRINGS = {"type": "array", "items": {"type": "string"}}
 
 
-def _iso(seconds: int | float) -> str:
+def iso(seconds: int | float | None) -> str | None:
+    """UTC ISO 8601 with a ``Z``, as every time in the export is written (``None`` stays)."""
+    if seconds is None:
+        return None
     return dt.datetime.fromtimestamp(seconds, dt.UTC).isoformat().replace("+00:00", "Z")
 
 
-def export_schema() -> dict[str, Any]:
-    """The JSON Schema of the export document."""
-    nullable_int = {"type": ["integer", "null"]}
-    return {
-        "$schema": "https://json-schema.org/draft/2020-12/schema",
-        "$id": "urn:vrmvault:export:v1",
-        "title": "vrmvault member export",
-        "type": "object",
-        "additionalProperties": False,
-        "required": ["format", "format_version", "generated_at", "catalog_version", "member",
-                     "profile", "feedback", "sessions"],
-        "properties": {
-            "format": {"const": "vrmvault-export"},
-            "format_version": {"const": FORMAT_VERSION},
-            "generated_at": {"type": "string", "format": "date-time"},
-            "catalog_version": {"type": "string"},
-            "member": {
-                "type": "object", "additionalProperties": False,
-                "required": ["id", "email", "created_at", "second_factor"],
-                "properties": {
-                    "id": {"type": "string", "pattern": "^[0-9a-f]{32}$"},
-                    "email": {"type": "string"},
-                    "created_at": {"type": "string", "format": "date-time"},
-                    "second_factor": {"type": "boolean"},
-                },
-            },
-            "profile": {
-                "type": "array",
-                "items": {
-                    "type": "object", "additionalProperties": False,
-                    "required": ["attribute", "label", "category", "sensitive", "value"],
-                    "properties": {
-                        "attribute": {"enum": sorted(BY_KEY)},
-                        "label": {"type": "string"},
-                        "category": {"enum": [str(c) for c in CATEGORY_LABELS]},
-                        "sensitive": {"type": "boolean"},
-                        "value": {"type": ["string", "integer", "array"],
-                                  "items": {"type": "string"}},
-                    },
-                },
-            },
-            "feedback": {
-                "type": "array",
-                "items": {
-                    "type": "object", "additionalProperties": False,
-                    "required": ["id", "brand_id", "brand", "touchpoint", "rating", "nps",
-                                 "comment", "occurred_on", "updated_at"],
-                    "properties": {
-                        "id": {"type": "integer"},
-                        "brand_id": {"type": "string"},
-                        "brand": {"type": "string"},
-                        "touchpoint": {"enum": [k for k, _ in TOUCHPOINTS]},
-                        "rating": {"type": "integer", "minimum": 1, "maximum": 5},
-                        "nps": nullable_int | {"minimum": 0, "maximum": 10},
-                        "comment": {"type": "string"},
-                        "occurred_on": {"type": "string", "format": "date"},
-                        "updated_at": {"type": "string", "format": "date-time"},
-                    },
-                },
-            },
-            "sessions": {
-                "type": "array",
-                "items": {
-                    "type": "object", "additionalProperties": False,
-                    "required": ["device", "created_at", "last_seen"],
-                    "properties": {
-                        "device": {"type": "string"},
-                        "created_at": {"type": "string", "format": "date-time"},
-                        "last_seen": {"type": "string", "format": "date-time"},
-                    },
-                },
-            },
-            "disclosures": {
-                "description": "Every read of your data by a brand, newest first: the"
-                               " recipients of GDPR Art. 15(1)(c), from the ledger.",
-                "type": "array",
-                "items": {
-                    "type": "object", "additionalProperties": False,
-                    "required": ["read_at", "brand_id", "brand", "resource", "purpose",
-                                 "fields", "ledger_seq"],
-                    "properties": {
-                        "read_at": {"type": "string", "format": "date-time"},
-                        "brand_id": {"type": "string"},
-                        "brand": {"type": "string"},
-                        "resource": {"enum": ["profile", "feedback"]},
-                        "purpose": {"type": "string"},
-                        "fields": {"type": "array", "items": {"type": "string"}},
-                        "ledger_seq": {"type": "integer", "minimum": 0},
-                    },
-                },
-            },
-        },
-    }
+def list_of(properties: Mapping[str, Any], *, description: str = "") -> dict[str, Any]:
+    """The schema of a list of objects that have exactly ``properties``, all required."""
+    schema: dict[str, Any] = {"type": "array", "items": {
+        "type": "object", "additionalProperties": False, "required": list(properties),
+        "properties": dict(properties)}}
+    if description:
+        schema["description"] = description
+    return schema
 
 
 @dataclass(frozen=True)
-class Disclosure:
-    """One read of the member's data by a brand (kept in the ledger, not in this store)."""
+class CsvFile:
+    """A section written as a CSV file too: one row per item, these keys as columns (lists are
+    joined with "; ", objects written as JSON)."""
 
-    read_at: int
-    brand_id: str
-    brand: str
-    resource: str
-    purpose: str
-    fields: tuple[str, ...]
-    ledger_seq: int
+    name: str
+    columns: tuple[str, ...]
+    about: str                        # its line in the README
 
 
-_README = """\
-Your data from vrmvault
-=======================
+@dataclass(frozen=True)
+class Section:
+    """One key of the export document: its schema, how it is collected, the tables it holds."""
 
-vrmvault-export.json         everything we hold about you, in one structured document
-vrmvault-export.schema.json  a JSON Schema (draft 2020-12) describing that document
-profile.csv                  your profile, one attribute per row
-feedback.csv                 your feedback journal, one entry per row
-sessions.csv                 the places you are signed in
-disclosures.csv              every read of your data by a brand: when, who, for what, which
-                             fields (with the ledger entry that records it)
-
-Dates and times are UTC, in ISO 8601. CSV files are UTF-8 with a header row.
-"""
+    key: str
+    schema: Mapping[str, Any]
+    collect: Callable[[str], Any]      # member id -> a JSON value
+    tables: tuple[str, ...] = ()       # "store:table", whose rows of the member it holds
+    csv: CsvFile | None = None
 
 
-class ExportService:
-    def __init__(
-        self, *, members: MemberService, profile: ProfileService, feedback: FeedbackService,
-        brands: BrandDirectory, sessions: SessionStore, clock: Clock,
-    ) -> None:
-        self._members = members
-        self._profile = profile
-        self._feedback = feedback
-        self._brands = brands
-        self._sessions = sessions
+@dataclass(frozen=True)
+class Exporter:
+    """What one layer contributes to the export."""
+
+    layer: str
+    sections: tuple[Section, ...]
+    # "store:table" or "store:table.column" -> why it is deliberately left out
+    withheld: Mapping[str, str] = field(default_factory=dict)
+
+    def tables(self) -> set[str]:
+        """Every table this layer accounts for (exported or withheld whole)."""
+        named = {t for s in self.sections for t in s.tables}
+        return named | {name for name in self.withheld if "." not in name.partition(":")[2]}
+
+
+class MemberExport:
+    """The export assembled from every layer's :class:`Exporter`."""
+
+    def __init__(self, exporters: Sequence[Exporter], *, clock: Clock) -> None:
+        keys = [s.key for e in exporters for s in e.sections]
+        files = [s.csv.name for e in exporters for s in e.sections if s.csv]
+        tables = [t for e in exporters for t in e.tables()]
+        for what, names in (("section", keys), ("CSV file", files), ("table", tables)):
+            twice = sorted({n for n in names if names.count(n) > 1})
+            if twice:
+                raise ValueError(f"{what} named by two exporters: {', '.join(twice)}")
+        if set(keys) & set(ENVELOPE):
+            raise ValueError("a section may not take a key of the envelope")
+        self.exporters = tuple(exporters)
         self._clock = clock
 
-    def document(self, member_id: str,
-                 disclosures: Iterable[Disclosure] | None = None) -> dict[str, Any]:
-        """Everything about the member; with ``disclosures`` (the brand reads the ledger
-        holds, which the web layer looks up), those too."""
-        document = self._document(member_id)
-        if disclosures is not None:
-            document["disclosures"] = [
-                {"read_at": _iso(d.read_at), "brand_id": d.brand_id, "brand": d.brand,
-                 "resource": d.resource, "purpose": d.purpose, "fields": list(d.fields),
-                 "ledger_seq": d.ledger_seq}
-                for d in disclosures]
-        return document
+    @property
+    def sections(self) -> list[Section]:
+        return [s for e in self.exporters for s in e.sections]
 
-    def _document(self, member_id: str) -> dict[str, Any]:
-        member = self._members.get(member_id)
-        names = {b.id: b.name for b in self._brands.all()}
-        profile = self._profile.get(member_id)
+    def tables(self) -> set[str]:
+        """Every member-owned table some exporter accounts for."""
+        return {t for e in self.exporters for t in e.tables()}
+
+    def withheld(self) -> dict[str, str]:
+        return {name: why for e in self.exporters for name, why in e.withheld.items()}
+
+    def schema(self) -> dict[str, Any]:
+        """The JSON Schema (draft 2020-12) of the document."""
+        left_out = "; ".join(f"{name}: {why}" for name, why in sorted(self.withheld().items()))
+        properties: dict[str, Any] = {
+            "format": {"const": "vrmvault-export"},
+            "format_version": {"const": FORMAT_VERSION},
+            "generated_at": TIME,
+        }
+        properties.update({s.key: dict(s.schema) for s in self.sections})
         return {
-            "format": "vrmvault-export",
-            "format_version": FORMAT_VERSION,
-            "generated_at": _iso(self._clock()),
-            "catalog_version": CATALOG_VERSION,
-            "member": {"id": member.id, "email": member.email,
-                       "created_at": _iso(member.created_at),
-                       "second_factor": member.totp_enabled},
-            "profile": [
-                {"attribute": a.key, "label": a.label, "category": str(a.category),
-                 "sensitive": a.sensitive, "value": profile[a.key]}
-                for a in BY_KEY.values() if a.key in profile
-            ],
-            "feedback": [
-                {"id": e.id, "brand_id": e.brand_id, "brand": names.get(e.brand_id, ""),
-                 "touchpoint": e.touchpoint, "rating": e.rating, "nps": e.nps,
-                 "comment": e.comment, "occurred_on": e.occurred_on,
-                 "updated_at": _iso(e.updated_at)}
-                for e in self._feedback.for_member(member_id)
-            ],
-            "sessions": [
-                {"device": s.device, "created_at": _iso(s.created_at),
-                 "last_seen": _iso(s.last_seen)}
-                for s in self._sessions.for_member(member_id, current=None)
-            ],
+            "$schema": "https://json-schema.org/draft/2020-12/schema",
+            "$id": f"urn:vrmvault:export:v{FORMAT_VERSION}",
+            "title": "vrmvault member export",
+            "description": (
+                "Every record vrmvault holds about one member, from every layer of the vault"
+                " (profile, feedback, sessions; personal terms, agreements, grants in every"
+                " state, signed receipts as issued, the member's ledger entries; each brand's"
+                " pseudonym, authorizations and notifications, and every read by a brand)."
+                " Times are UTC (ISO 8601). Deliberately left out, by store:table[.column]: "
+                + left_out + "."),
+            "type": "object",
+            "additionalProperties": False,
+            "required": list(properties),
+            "properties": properties,
         }
 
-    def zip_bytes(self, member_id: str,
-                  disclosures: Iterable[Disclosure] | None = None) -> bytes:
-        document = self.document(member_id, disclosures)
+    def document(self, member_id: str) -> dict[str, Any]:
+        """Everything about the member."""
+        document: dict[str, Any] = {"format": "vrmvault-export",
+                                    "format_version": FORMAT_VERSION,
+                                    "generated_at": iso(self._clock())}
+        for section in self.sections:
+            document[section.key] = section.collect(member_id)
+        return document
+
+    def zip_bytes(self, member_id: str) -> bytes:
+        document = self.document(member_id)
         buffer = io.BytesIO()
         with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
             archive.writestr(DOCUMENT, json.dumps(document, indent=2, ensure_ascii=False))
-            archive.writestr(SCHEMA, json.dumps(export_schema(), indent=2))
-            archive.writestr("profile.csv", _csv(
-                ["attribute", "label", "category", "sensitive", "value"],
-                [[p["attribute"], p["label"], p["category"], p["sensitive"],
-                  "; ".join(p["value"]) if isinstance(p["value"], list) else p["value"]]
-                 for p in document["profile"]],
-            ))
-            columns = ["id", "occurred_on", "brand", "brand_id", "touchpoint", "rating", "nps",
-                       "comment", "updated_at"]
-            archive.writestr("feedback.csv", _csv(
-                columns, [[e[c] for c in columns] for e in document["feedback"]]
-            ))
-            archive.writestr("sessions.csv", _csv(
-                ["device", "created_at", "last_seen"],
-                [[s["device"], s["created_at"], s["last_seen"]] for s in document["sessions"]],
-            ))
-            if "disclosures" in document:
-                archive.writestr("disclosures.csv", _csv(
-                    ["read_at", "brand", "brand_id", "resource", "purpose", "fields",
-                     "ledger_seq"],
-                    [[d["read_at"], d["brand"], d["brand_id"], d["resource"], d["purpose"],
-                      "; ".join(d["fields"]), d["ledger_seq"]] for d in document["disclosures"]],
-                ))
-            archive.writestr("README.txt", _README)
+            archive.writestr(SCHEMA, json.dumps(self.schema(), indent=2))
+            for section in self.sections:
+                if section.csv is not None:
+                    archive.writestr(section.csv.name, _csv(section.csv.columns,
+                                                            document[section.key]))
+            archive.writestr("README.txt", self.readme())
         return buffer.getvalue()
 
+    def readme(self) -> str:
+        lines = ["Your data from vrmvault", "=======================", "",
+                 f"{DOCUMENT:<28} everything we hold about you, in one structured document",
+                 f"{SCHEMA:<28} a JSON Schema (draft 2020-12) describing that document,",
+                 f"{'':<28} and what is deliberately left out and why"]
+        lines += [f"{s.csv.name:<28} {s.csv.about}" for s in self.sections if s.csv]
+        lines += ["", "Dates and times are UTC, in ISO 8601. CSV files are UTF-8 with a header"
+                  " row.", "Signed receipts and agreement records are JWS (EdDSA): the keys"
+                  " that verify them", "are published at /.well-known/jwks.json.", ""]
+        return "\n".join(lines)
 
-def _csv(header: list[str], rows: list[list[Any]]) -> str:
+
+def _csv(columns: Sequence[str], items: Iterable[Mapping[str, Any]]) -> str:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(header)
-    for row in rows:
-        # A cell that a spreadsheet would run as a formula is prefixed (OWASP CSV injection).
-        writer.writerow(["'" + c if isinstance(c, str) and c and c[0] in "=+-@\t\r" else c
-                         for c in row])
+    writer.writerow(columns)
+    for item in items:
+        row = []
+        for column in columns:
+            value = item[column]
+            if isinstance(value, list):
+                value = "; ".join(str(v) for v in value)
+            elif isinstance(value, dict):
+                value = json.dumps(value, ensure_ascii=False, sort_keys=True)
+            elif value is None:
+                value = ""
+            # A cell that a spreadsheet would run as a formula is prefixed (OWASP CSV injection).
+            if isinstance(value, str) and value and value[0] in "=+-@\t\r":
+                value = "'" + value
+            row.append(value)
+        writer.writerow(row)
     return out.getvalue()
+
+
+# -- the vault's contribution ------------------------------------------------------------------
+def vault_exporter(*, database: Database, members: MemberService, profile: ProfileService,
+                   feedback: FeedbackService, brands: BrandDirectory) -> Exporter:
+    """The account, profile, feedback journal and sessions (data store); the key store's
+    tables are withheld."""
+
+    def member(member_id: str) -> dict[str, Any]:
+        account = members.get(member_id)
+        return {"id": account.id, "email": account.email, "created_at": iso(account.created_at),
+                "second_factor": account.totp_enabled, "role": members.role(member_id)}
+
+    def profile_values(member_id: str) -> list[dict[str, Any]]:
+        values = profile.get(member_id)
+        return [{"attribute": a.key, "label": a.label, "category": str(a.category),
+                 "sensitive": a.sensitive, "value": values[a.key]}
+                for a in BY_KEY.values() if a.key in values]
+
+    def journal(member_id: str) -> list[dict[str, Any]]:
+        names = {b.id: b.name for b in brands.all()}
+        return [{"id": e.id, "brand_id": e.brand_id, "brand": names.get(e.brand_id, ""),
+                 "touchpoint": e.touchpoint, "rating": e.rating, "nps": e.nps,
+                 "comment": e.comment, "occurred_on": e.occurred_on,
+                 "updated_at": iso(e.updated_at)}
+                for e in feedback.for_member(member_id)]
+
+    def sessions(member_id: str) -> list[dict[str, Any]]:
+        rows = database.all("SELECT device, created_at, last_seen, expires_at FROM web_sessions"
+                            " WHERE member_id = ? ORDER BY last_seen DESC", (member_id,))
+        return [{"device": r["device"], "created_at": iso(r["created_at"]),
+                 "last_seen": iso(r["last_seen"]), "expires_at": iso(r["expires_at"])}
+                for r in rows]
+
+    return Exporter("vault", sections=(
+        Section("catalog_version", {"type": "string"}, lambda _: CATALOG_VERSION),
+        Section("member", {
+            "description": "Your account. (An erasure leaves only a pseudonymous record, made"
+                           " when the account is erased: while you can export, there is none.)",
+            "type": "object", "additionalProperties": False,
+            "required": ["id", "email", "created_at", "second_factor", "role"],
+            "properties": {
+                "id": {"type": "string", "pattern": "^[0-9a-f]{32}$"},
+                "email": {"type": "string"},
+                "created_at": TIME,
+                "second_factor": {"type": "boolean"},
+                "role": {"type": "string", "description": "member, or compliance (officer)"},
+            }}, member, tables=(f"{DATA_STORE}:members",)),
+        Section("profile", list_of({
+            "attribute": {"enum": sorted(BY_KEY)},
+            "label": {"type": "string"},
+            "category": {"enum": [str(c) for c in CATEGORY_LABELS]},
+            "sensitive": {"type": "boolean"},
+            "value": {"type": ["string", "integer", "array"], "items": {"type": "string"}},
+        }), profile_values, tables=(f"{DATA_STORE}:profile_values",),
+            csv=CsvFile("profile.csv", ("attribute", "label", "category", "sensitive", "value"),
+                        "your profile, one attribute per row")),
+        Section("feedback", list_of({
+            "id": {"type": "integer"},
+            "brand_id": {"type": "string"},
+            "brand": {"type": "string"},
+            "touchpoint": {"enum": [k for k, _ in TOUCHPOINTS]},
+            "rating": {"type": "integer", "minimum": 1, "maximum": 5},
+            "nps": {"type": ["integer", "null"], "minimum": 0, "maximum": 10},
+            "comment": {"type": "string"},
+            "occurred_on": {"type": "string", "format": "date"},
+            "updated_at": TIME,
+        }), journal, tables=(f"{DATA_STORE}:feedback",),
+            csv=CsvFile("feedback.csv", ("id", "occurred_on", "brand", "brand_id", "touchpoint",
+                                         "rating", "nps", "comment", "updated_at"),
+                        "your feedback journal, one entry per row")),
+        Section("sessions", list_of({
+            "device": {"type": "string"},
+            "created_at": TIME,
+            "last_seen": TIME,
+            "expires_at": TIME,
+        }, description="Every sign-in the store still holds, ended ones until they are"
+                       " cleared."), sessions, tables=(f"{DATA_STORE}:web_sessions",),
+            csv=CsvFile("sessions.csv", ("device", "created_at", "last_seen", "expires_at"),
+                        "the places you are (or were lately) signed in")),
+    ), withheld={
+        f"{DATA_STORE}:members.email_index": "a keyed hash of your address for look-ups (your"
+        " address itself is in member.email)",
+        f"{DATA_STORE}:members.password_hash": "the argon2id hash of your password: useless"
+        " to you, and a guessing target in a copied zip",
+        f"{DATA_STORE}:members.totp_sealed": "your authenticator's secret: whoever holds it"
+        " can make your second-step codes",
+        f"{DATA_STORE}:members.totp_last_step": "the last code step used, a replay guard",
+        f"{DATA_STORE}:web_sessions.id_hash": "the hash of a session cookie",
+        f"{DATA_STORE}:web_sessions.data": "a session's working state (its CSRF token)",
+        f"{DATA_STORE}:password_resets": "pending password-reset links: only the hash of each"
+        " link's token and its times, gone once used or expired",
+        f"{DATA_STORE}:totp_recovery_codes": "keyed hashes of your second-step recovery codes:"
+        " the codes themselves were shown to you once and are never stored",
+        f"{DATA_STORE}:erasure_intents": "the record that an erasure is under way, kept only"
+        " until it is finished; an account that can export has none",
+        f"{KEY_STORE}:member_keys": "your data key, wrapped under the vault's key-encryption"
+        " key: it decrypts nothing without the master key and is never handed out",
+        f"{KEY_STORE}:erased_members": "the list of erased accounts, kept for restores; an"
+        " account that can export is not on it",
+    })

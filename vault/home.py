@@ -26,7 +26,7 @@ from .brands import BrandDirectory
 from .clock import Clock, system_clock
 from .erasure import ErasureService
 from .errors import StoreError, StoreNotInitialisedError
-from .export import ExportService
+from .export import Exporter, vault_exporter
 from .feedback import FeedbackService
 from .keys import (
     MASTER_KEY_ENV,
@@ -283,10 +283,10 @@ class Vault:
                               pseudonyms=self.pseudonyms, clock=self.clock)
 
     @cached_property
-    def export(self) -> ExportService:
-        return ExportService(members=self.members, profile=self.profile,
-                             feedback=self.feedback, brands=self.brands,
-                             sessions=self.sessions, clock=self.clock)
+    def export(self) -> Exporter:
+        """The vault's part of a member's export (vault/export.py says how the parts meet)."""
+        return vault_exporter(database=self.data, members=self.members, profile=self.profile,
+                              feedback=self.feedback, brands=self.brands)
 
     def close(self) -> None:
         if self._closed:

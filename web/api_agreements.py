@@ -29,14 +29,13 @@ from brand_gateway.api_errors import (
     ApiConflictError,
     ApiNotFoundError,
     BodyError,
-    InsufficientScopeError,
     ResourceError,
 )
 from consent.model import AgreementRecord, AgreementStatus
 from vault.errors import ConflictError, NotFoundError, ValidationError
 
-from .api import PREFIX, Caller, _iso, _json, authenticate, load_query, resource_error
-from .api_brand import _json_body
+from .api import PREFIX, Caller, _iso, _json, load_query, resource_error
+from .api_brand import _json_body, requires_scope
 from .api_schemas import AgreementAnswerSchema, AgreementsQuery, EmptyQuery
 from .vaults import get_consent
 
@@ -47,14 +46,6 @@ AGREEMENTS_SCOPE = "agreements:write"
 _QUERY = AgreementsQuery()
 _EMPTY_QUERY = EmptyQuery()
 _ANSWER = AgreementAnswerSchema()
-
-
-def _brand_caller() -> Caller:
-    caller = authenticate()
-    if caller.token.delegated or AGREEMENTS_SCOPE not in caller.token.scope.split():
-        raise InsufficientScopeError(f"Use a client credentials token with the "
-                                     f"{AGREEMENTS_SCOPE} scope.")
-    return caller
 
 
 def _own(caller: Caller, agreement_id: str) -> AgreementRecord:
@@ -83,8 +74,8 @@ def _agreement(record: AgreementRecord) -> dict[str, Any]:
 
 
 @bp.get("/agreements")
-def list_agreements() -> Response:
-    caller = _brand_caller()
+@requires_scope(AGREEMENTS_SCOPE)
+def list_agreements(caller: Caller) -> Response:
     query = load_query(_QUERY)
     status = query.get("status")
     limit, offset = query["limit"], query["offset"]
@@ -97,15 +88,15 @@ def list_agreements() -> Response:
 
 
 @bp.get("/agreements/<agreement_id>")
-def get_agreement(agreement_id: str) -> Response:
-    caller = _brand_caller()
+@requires_scope(AGREEMENTS_SCOPE)
+def get_agreement(caller: Caller, agreement_id: str) -> Response:
     load_query(_EMPTY_QUERY)
     return _json({"agreement": _agreement(_own(caller, agreement_id))})
 
 
 @bp.post("/agreements/<agreement_id>/answer")
-def answer(agreement_id: str) -> Response:
-    caller = _brand_caller()
+@requires_scope(AGREEMENTS_SCOPE)
+def answer(caller: Caller, agreement_id: str) -> Response:
     load_query(_EMPTY_QUERY)
     body = _json_body()
     try:

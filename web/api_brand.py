@@ -17,6 +17,8 @@ blueprint reuses.
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from typing import Any
 
 from flask import Blueprint, Response, current_app, request, url_for
@@ -29,6 +31,7 @@ from brand_gateway.api_errors import (
     ResourceError,
     UnsupportedBodyError,
 )
+from brand_gateway.clients import SCOPES
 from brand_gateway.member_data import delegated_member
 from brand_gateway.oauth import public_url
 from brand_gateway.pseudonyms import PairwisePseudonyms
@@ -43,6 +46,7 @@ bp = Blueprint("api_brand", __name__, url_prefix=PREFIX)
 bp.register_error_handler(ResourceError, resource_error)
 
 WEBHOOKS_SCOPE = "webhooks:manage"
+BrandView = Callable[..., Response]
 MAX_BODY = 4096
 _EMPTY_QUERY = EmptyQuery()
 
@@ -63,12 +67,29 @@ def receipts() -> Response:
                   "jwks_uri": public_url(url_for("wellknown.jwks"))})
 
 
-def _brand_caller() -> Caller:
-    caller = authenticate()
-    if caller.token.delegated or WEBHOOKS_SCOPE not in caller.token.scope.split():
-        raise InsufficientScopeError(f"Use a client credentials token with the "
-                                     f"{WEBHOOKS_SCOPE} scope.")
-    return caller
+def requires_scope(scope: str) -> Callable[[BrandView], Callable[..., Response]]:
+    """A brand-level endpoint: the view is called with the :class:`Caller` of a client
+    credentials token holding ``scope`` (else 403 ``insufficient_scope``).
+
+    The scope is recorded on the view (``required_scope``), where the test that every scope
+    the gateway advertises has an endpoint finds it (tests/functional/test_scopes.py).
+    """
+    if scope not in SCOPES:
+        raise ValueError(f"{scope!r} is not one of the gateway's scopes")
+
+    def decorate(view: BrandView) -> Callable[..., Response]:
+        @functools.wraps(view)
+        def checked(*args: Any, **kwargs: Any) -> Response:
+            caller = authenticate()
+            if caller.token.delegated or scope not in caller.token.scope.split():
+                raise InsufficientScopeError(f"Use a client credentials token with the "
+                                             f"{scope} scope.")
+            return view(caller, *args, **kwargs)
+
+        checked.required_scope = scope          # type: ignore[attr-defined]
+        return checked
+
+    return decorate
 
 
 def _registry() -> WebhookRegistry:
@@ -81,16 +102,16 @@ def _endpoint(endpoint: WebhookEndpoint) -> dict[str, Any]:
 
 
 @bp.get("/webhooks")
-def list_webhooks() -> Response:
-    caller = _brand_caller()
+@requires_scope(WEBHOOKS_SCOPE)
+def list_webhooks(caller: Caller) -> Response:
     load_query(_EMPTY_QUERY)
     live = [e for e in _registry().list(caller.client.client_id) if e.live]
     return _json({"webhooks": [_endpoint(e) for e in live]})
 
 
 @bp.post("/webhooks")
-def add_webhook() -> Response:
-    caller = _brand_caller()
+@requires_scope(WEBHOOKS_SCOPE)
+def add_webhook(caller: Caller) -> Response:
     load_query(_EMPTY_QUERY)
     body = _json_body()
     url = body.get("url")
@@ -113,8 +134,8 @@ def add_webhook() -> Response:
 
 
 @bp.delete("/webhooks/<int(max=9223372036854775807):endpoint_id>")
-def remove_webhook(endpoint_id: int) -> Response:
-    caller = _brand_caller()
+@requires_scope(WEBHOOKS_SCOPE)
+def remove_webhook(caller: Caller, endpoint_id: int) -> Response:
     load_query(_EMPTY_QUERY)
     registry = _registry()
     try:

@@ -162,7 +162,7 @@ def demo(ctx: click.Context, members: int, seed: int) -> None:
               help="gunicorn worker processes (default: one per core).")
 @click.pass_context
 def serve(ctx: click.Context, host: str, port: int, workers: int | None) -> None:
-    """Serve the member pages (and later the brand API) with gunicorn."""
+    """Serve the member pages, the OAuth gateway and the brand API with gunicorn."""
     from .server import run
 
     home = _home(ctx)

@@ -43,7 +43,7 @@ def _open(ctx: click.Context) -> Iterator[Ledger]:
 
 @click.group(cls=ReportingGroup)
 def ledger() -> None:
-    """The tamper-evident ledger of consent, access, erasure and data subject requests."""
+    """The tamper-evident ledger of consent, brand reads, exports and erasures."""
 
 
 @ledger.command()

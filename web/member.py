@@ -24,13 +24,12 @@ from flask import (
     url_for,
 )
 
-from brand_gateway.access_log import AccessLog
 from consent.events import EventTag
 from vault.catalog import ATTRIBUTES, CATEGORY_LABELS, TOUCHPOINTS, Category, DataType
 from vault.errors import ConflictError, NotFoundError, ValidationError
-from vault.export import Disclosure
 
 from .erasures import finish_erasure
+from .exports import member_export
 from .forms import (
     MULTI_VALUE,
     CodeForm,
@@ -279,11 +278,7 @@ def export() -> Response:
     vault = get_vault()
     consent = get_consent()
     merge_pending_reads()        # every brand read so far, the last second's too
-    log = AccessLog(ledger=consent.ledger, database=vault.data, clock=vault.clock)
-    payload = vault.export.zip_bytes(g.member_id, disclosures=[
-        Disclosure(r.read_at, r.brand_id, r.brand_name, r.resource, r.purpose, r.fields,
-                   r.ledger_seq)
-        for r in log.every(consent.principal(g.member_id))])
+    payload = member_export(consent).zip_bytes(g.member_id)
     consent.ledger.record_event(tag=EventTag.MEMBER_DATA_EXPORTED,
                                 actor=consent.principal(g.member_id),
                                 details={"format": "zip", "bytes": len(payload)})

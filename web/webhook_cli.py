@@ -70,7 +70,8 @@ def _table(rows: Sequence[Sequence[str]]) -> None:
         click.echo("  ".join([*cells, row[-1]]).rstrip())
 
 
-@click.group(cls=ReportingGroup)
+@click.group(cls=ReportingGroup,
+             short_help="Brand webhooks (GDPR Art. 19): endpoints, delivery, the record.")
 def webhooks() -> None:
     """Brand webhooks (GDPR Art. 19): endpoints, delivery, the delivery record."""
 

@@ -104,7 +104,7 @@ ROUTES: tuple[Route, ...] = (
     # brand gateway OAuth (issue 4): machine endpoints, no session or CSRF; a member's
     # session is no client authentication
     Route("/oauth/token", "POST", 401, 401,
-          form=lambda c: {"grant_type": "client_credentials", "scope": "intents:read"}),
+          form=lambda c: {"grant_type": "client_credentials", "scope": "webhooks:manage"}),
     Route("/oauth/revoke", "POST", 401, 401, form=lambda c: {"token": "x"}),
     Route("/oauth/introspect", "POST", 401, 401, form=lambda c: {"token": "x"}),
     Route("/.well-known/oauth-authorization-server", "GET", 200, 200),

@@ -104,7 +104,7 @@ def brand_headers(api: BrandApi, vault: Vault) -> dict[str, str]:
     grocer = api.brand("Green Grocer")
     WebhookRegistry(database=vault.data, clock=vault.clock).add(grocer.client_id,
                                                                 "https://grocer.example/hooks")
-    return bearer(api.brand_token(grocer, "intents:read webhooks:manage agreements:write"))
+    return bearer(api.brand_token(grocer, "webhooks:manage agreements:write"))
 
 
 @pytest.fixture

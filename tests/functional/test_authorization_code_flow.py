@@ -361,7 +361,7 @@ def test_the_plain_method_is_refused_even_when_the_challenge_equals_the_verifier
     assert params["error"] == "invalid_request"
 
 
-@pytest.mark.parametrize("scope", ["intents:read", "openid", "profile"])
+@pytest.mark.parametrize("scope", ["webhooks:manage", "openid", "profile"])
 def test_a_scope_parameter_is_invalid_scope(client: FlaskClient, velo: Brand, member: str,
                                             scope: str) -> None:
     params = redirected_to_brand(client.get(authorization_request(velo, scope=scope).url))
@@ -883,13 +883,13 @@ def test_refresh_stops_at_the_end_of_the_grant(client: FlaskClient, endpoints: E
 
 def test_refresh_with_a_scope_is_invalid_scope(endpoints: Endpoints, velo: Brand,
                                                issued: Issued) -> None:
-    response = endpoints.refresh(velo, issued.refresh_token, scope="intents:read")
+    response = endpoints.refresh(velo, issued.refresh_token, scope="webhooks:manage")
     assert error_of(response) == "invalid_scope"
 
 
 def test_a_refused_refresh_request_does_not_use_up_the_refresh_token(
         endpoints: Endpoints, velo: Brand, issued: Issued) -> None:
-    assert error_of(endpoints.refresh(velo, issued.refresh_token, scope="intents:read")) \
+    assert error_of(endpoints.refresh(velo, issued.refresh_token, scope="webhooks:manage")) \
         == "invalid_scope"
     # The client's mistake must not look like a replay when it retries correctly.
     assert endpoints.refresh(velo, issued.refresh_token).status_code == 200

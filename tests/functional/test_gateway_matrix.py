@@ -10,7 +10,7 @@ Roles:
   resources: officers see the console, never another member's pages.
 - ``brand_grant``: Velo, holding A's live delegated access token.
 - ``brand_no_grant``: Grocer, which has no grant from A: its own client credentials token
-  (``intents:read webhooks:manage``), a brand-level token.
+  (``webhooks:manage``), a brand-level token.
 - ``brand_expired``: Expiring Co, holding a delegated token of A's one-day grant, a day later
   (the frozen clock moved past the grant's end; the token itself would live three days).
 - ``brand_withdrawn``: Leaving Co, holding a delegated token of a grant A has withdrawn.
@@ -155,8 +155,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> World:
             grocer, grocer_secret = _client(api, "Green Grocer")
             offer = consent.agreements.proffer(alice, grocer.brand_id)
             consent.agreements.brand_counters(offer.id, grocer.brand_id, "SD-BASE-A")
-            grocer_token = api.brand_token(grocer, "intents:read webhooks:manage "
-                                                   "agreements:write")
+            grocer_token = api.brand_token(grocer, "webhooks:manage agreements:write")
             grocer_offer = consent.agreements.proffer(ids["member_b"], grocer.brand_id)
             endpoint = WebhookRegistry(database=vault.data, clock=clock).add(
                 grocer.client_id, LOOPBACK_HOOK)
@@ -281,7 +280,7 @@ def console(rule: str) -> Route:
 ROUTES: tuple[Route, ...] = (
     # the OAuth server (brand gateway)
     oauth("/oauth/token", form=lambda w, r: {"grant_type": "client_credentials",
-                                             "scope": "intents:read"}),
+                                             "scope": "webhooks:manage"}),
     oauth("/oauth/revoke", form=own_token),
     oauth("/oauth/introspect", form=own_token),
     everyone("/.well-known/oauth-authorization-server", "GET", 200),

@@ -25,7 +25,7 @@ from vault.clock import FrozenClock
 from vault.home import Vault
 
 CALLBACK = "https://velo.example/oauth/callback"
-SCOPE = "intents:read offers:write"
+SCOPE = "webhooks:manage"
 
 
 @pytest.fixture
@@ -94,7 +94,7 @@ def test_client_credentials_issues_a_short_lived_bearer_token(velo: Brand) -> No
 
 def test_the_token_response_is_not_cached(velo: Brand) -> None:
     response = velo.post("/oauth/token", {"grant_type": "client_credentials",
-                                          "scope": "insights:read"})
+                                          "scope": "webhooks:manage"})
     assert response.status_code == 200
     assert response.headers["Cache-Control"] == "no-store"
     assert response.headers["Pragma"] == "no-cache"
@@ -155,7 +155,8 @@ def test_other_grants_are_unsupported(velo: Brand, grant_type: str) -> None:
     assert response.headers["Cache-Control"] == "no-store"
 
 
-@pytest.mark.parametrize("scope", ["admin", "intents:read admin", ""])
+@pytest.mark.parametrize("scope", ["admin", "webhooks:manage admin", "", "intents:read",
+                                   "offers:write", "insights:read"])
 def test_scopes_outside_the_set_or_none_are_invalid_scope(velo: Brand, scope: str) -> None:
     response = velo.post("/oauth/token", {"grant_type": "client_credentials", "scope": scope})
     assert response.status_code == 400
@@ -344,7 +345,7 @@ def test_get_on_the_token_endpoint_is_405(server: str) -> None:
 def test_plain_http_to_a_public_host_is_an_oauth_error_not_a_500(app) -> None:
     app.config["VRMVAULT_PUBLIC_URL"] = "http://vault.example.org"
     response = app.test_client().post(
-        "/oauth/token", data={"grant_type": "client_credentials", "scope": "intents:read"},
+        "/oauth/token", data={"grant_type": "client_credentials", "scope": "webhooks:manage"},
         base_url="http://vault.example.org")
     assert response.status_code == 400
     assert response.get_json()["error"] == "insecure_transport"

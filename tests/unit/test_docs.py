@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterator
 from pathlib import Path
 
+import click
 import pytest
 
 from brand_gateway.oauth import SCOPES
@@ -38,3 +41,88 @@ def test_every_ledger_event_tag_is_documented(tag: EventTag) -> None:
 @pytest.mark.parametrize("scope", sorted(SCOPES))
 def test_every_oauth_scope_is_documented(scope: str) -> None:
     assert f"| `{scope}` |" in README
+
+
+# -- the command-line table: every command and option, in the row that describes it -------------
+def _leaf_commands(group: click.Group, path: tuple[str, ...] = ()
+                   ) -> Iterator[tuple[tuple[str, ...], click.Command]]:
+    for name, command in sorted(group.commands.items()):
+        if isinstance(command, click.Group):
+            yield from _leaf_commands(command, (*path, name))
+        else:
+            yield (*path, name), command
+
+
+def _cli_rows() -> list[str]:
+    section = README[README.index("## Command line"):]
+    section = section[:section.index("\n## ", 1)]
+    return [line for line in section.splitlines() if line.startswith("| `vrmvault")]
+
+
+def _row_of(path: tuple[str, ...]) -> str:
+    """The README row whose first cell names the command (``vrmvault brand create`` or, in a
+    row of several, ``brand disable``)."""
+    name = " ".join(path)
+    rows = [row for row in _cli_rows()
+            if re.search(rf"`(vrmvault )?{re.escape(name)}( |`)", row.split(" | ")[0])]
+    assert len(rows) == 1, f"{len(rows)} README rows name `vrmvault {name}`"
+    return rows[0]
+
+
+LEAF_COMMANDS = list(_leaf_commands(main))
+
+
+@pytest.mark.parametrize(("path", "command"), LEAF_COMMANDS, ids=lambda v: " ".join(v)
+                         if isinstance(v, tuple) else "")
+def test_every_command_and_option_is_in_its_cli_table_row(path: tuple[str, ...],
+                                                          command: click.Command) -> None:
+    row = _row_of(path)
+    usage = row.split(" | ")[0]
+    for parameter in command.params:
+        if isinstance(parameter, click.Option) and not parameter.hidden:
+            assert any(option in usage for option in parameter.opts), \
+                f"{parameter.opts[0]} of `vrmvault {' '.join(path)}` is not in its README row"
+
+
+def test_the_global_options_are_documented() -> None:
+    for parameter in main.params:
+        if isinstance(parameter, click.Option) and not parameter.hidden:
+            assert f"vrmvault [{parameter.opts[0]}" in README
+
+
+# -- and nothing documented that does not exist ------------------------------------------------
+def _first_cells(heading: str) -> list[str]:
+    """The code in the first cell of each row of the first table after ``heading``."""
+    section = README[README.index(heading):]
+    cells = []
+    for line in section.splitlines()[1:]:
+        if cells and not line.startswith("|"):
+            break
+        match = re.match(r"\| `([^`]+)` \|", line)
+        if match:
+            cells.append(match.group(1))
+    return cells
+
+
+def test_the_readme_lists_no_ledger_tag_that_does_not_exist() -> None:
+    documented = _first_cells("Ledger event tags")
+    assert documented and set(documented) <= {tag.value for tag in EventTag}
+
+
+def test_the_readme_lists_no_scope_that_does_not_exist() -> None:
+    documented = _first_cells("| scope | grants |")
+    assert documented and set(documented) <= set(SCOPES)
+
+
+def test_the_readme_lists_no_command_that_does_not_exist() -> None:
+    names = {" ".join(path) for path, _ in LEAF_COMMANDS}
+    for row in _cli_rows():
+        for named in re.findall(r"`(?:vrmvault )?([a-z][a-z-]*(?: [a-z][a-z-]*)?)[ `]",
+                                row.split(" | ")[0]):
+            assert named in names or named.split(" ")[0] in names, (named, row)
+
+
+def test_the_setup_commands_name_the_port_that_make_run_takes() -> None:
+    makefile = (Path(__file__).parents[2] / "Makefile").read_text()
+    assert "--port $(PORT)" in makefile and "--host $(HOST)" in makefile
+    assert "make run PORT=8010" in README or "PORT=8010" in README.split("```")[1]

@@ -67,7 +67,7 @@ def test_a_token_is_stored_only_as_its_sha256(vault: Vault, tokens: TokenStore,
                                               client_id: str) -> None:
     token = new_access_token()
     tokens.save(token, client_id=client_id, grant_type="client_credentials",
-                scope="intents:read", expires_in=ACCESS_TOKEN_LIFETIME)
+                scope="webhooks:manage", expires_in=ACCESS_TOKEN_LIFETIME)
     rows = vault.data.all("SELECT * FROM oauth_access_tokens")
     assert len(rows) == 1
     assert bytes(rows[0]["token_hash"]) == hashlib.sha256(token.encode()).digest()
@@ -77,7 +77,7 @@ def test_a_token_is_stored_only_as_its_sha256(vault: Vault, tokens: TokenStore,
 def test_find_revoke_and_expiry(tokens: TokenStore, clock: FrozenClock, client_id: str) -> None:
     token = new_access_token()
     saved = tokens.save(token, client_id=client_id, grant_type="client_credentials",
-                        scope="offers:write", expires_in=ACCESS_TOKEN_LIFETIME)
+                        scope="webhooks:manage", expires_in=ACCESS_TOKEN_LIFETIME)
     assert tokens.find(token) == saved
     assert tokens.find(new_access_token()) is None
     assert tokens.find("") is None
@@ -98,7 +98,7 @@ def test_revoke_all_for_client(tokens: TokenStore, client_id: str) -> None:
     made = [new_access_token() for _ in range(3)]
     for token in made:
         tokens.save(token, client_id=client_id, grant_type="client_credentials",
-                    scope="intents:read", expires_in=ACCESS_TOKEN_LIFETIME)
+                    scope="webhooks:manage", expires_in=ACCESS_TOKEN_LIFETIME)
     assert tokens.revoke_all_for_client(client_id) == 3
     assert tokens.revoke_all_for_client(client_id) == 0
     assert all(record is not None and record.revoked
@@ -109,7 +109,7 @@ def test_adapters_conform_to_authlib_mixins(registry: ClientRegistry, tokens: To
                                             client_id: str, clock: FrozenClock) -> None:
     client = GatewayClient(registry.get(client_id))
     record = tokens.save(new_access_token(), client_id=client_id,
-                         grant_type="client_credentials", scope="intents:read",
+                         grant_type="client_credentials", scope="webhooks:manage",
                          expires_in=ACCESS_TOKEN_LIFETIME)
     token = GatewayToken(record, clock())
     assert isinstance(client, ClientMixin) and isinstance(token, TokenMixin)
@@ -127,11 +127,11 @@ def test_adapters_conform_to_authlib_mixins(registry: ClientRegistry, tokens: To
 @pytest.mark.parametrize(
     ("requested", "allowed"),
     [
-        ("intents:read", "intents:read"),
-        ("intents:read offers:write", "intents:read offers:write"),
-        ("offers:write offers:write", "offers:write"),
-        ("intents:read admin", "intents:read"),
+        ("webhooks:manage", "webhooks:manage"),
+        ("webhooks:manage webhooks:manage", "webhooks:manage"),
+        ("webhooks:manage admin", "webhooks:manage"),
         ("admin", None),
+        ("intents:read", None),         # retired: no endpoint ever served it (issue 12)
         # The member-data flow carries no scope (authorization_details instead); the code
         # grant refuses a scope before this is asked, and client credentials refuse none.
         ("", ""),
@@ -198,9 +198,9 @@ def test_disabling_a_client_revokes_its_live_tokens_at_once(vault, clock) -> Non
     other, _ = registry.create("Fresh Grocer", ["https://grocer.example/cb"])
     tokens = TokenStore(database=vault.data, clock=clock)
     tokens.save("t" * 43, client_id=client.client_id, grant_type="client_credentials",
-                scope="intents:read", expires_in=600)
+                scope="webhooks:manage", expires_in=600)
     tokens.save("u" * 43, client_id=other.client_id, grant_type="client_credentials",
-                scope="intents:read", expires_in=600)
+                scope="webhooks:manage", expires_in=600)
 
     registry.disable(client.client_id)
 
@@ -217,6 +217,6 @@ def test_a_token_knows_its_client(app, vault, clock) -> None:
     client, _ = registry.create("Velo Bikes", [CALLBACK])
     record = TokenStore(database=vault.data, clock=clock).save(
         "v" * 43, client_id=client.client_id, grant_type="client_credentials",
-        scope="intents:read", expires_in=600)
+        scope="webhooks:manage", expires_in=600)
     with app.test_request_context("/oauth/introspect"):
         assert GatewayToken(record, clock()).get_client().get_client_id() == client.client_id

@@ -89,7 +89,7 @@ def test_record_event_appends_a_canonical_entry(ledger: Ledger, clock) -> None:
     assert entry.leaf_hash == hashlib.sha256(b"\x00" + entry.body).digest()
     assert ledger.entry(0) == entry
     clock.advance(1)
-    second = ledger.record_event(tag=EventTag.DSR_REQUEST_OPENED, actor=pseudonym(2))
+    second = ledger.record_event(tag=EventTag.MEMBER_DATA_EXPORTED, actor=pseudonym(2))
     assert second.seq == 1 and second.time == "2027-01-15T08:00:01.000Z"
     assert ledger.size == 2
 

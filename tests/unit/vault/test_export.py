@@ -1,4 +1,5 @@
-"""vault.export: the portability zip, its JSON Schema, the CSV files."""
+"""vault.export: the portability zip, its JSON Schema, the CSV files (the vault's part alone;
+tests/unit/web/test_export_coverage.py has every layer's)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ import pytest
 from jsonschema import Draft202012Validator, FormatChecker
 
 from vault.catalog import BY_KEY, CATALOG_VERSION
-from vault.export import DOCUMENT, SCHEMA, export_schema
+from vault.export import DOCUMENT, SCHEMA, MemberExport
 
 FORMULA = "=HYPERLINK(\"http://evil.example\",\"click\")"
 FILES = {DOCUMENT, SCHEMA, "profile.csv", "feedback.csv", "sessions.csv", "README.txt"}
@@ -39,7 +40,12 @@ def archive(vault, filled) -> zipfile.ZipFile:
 
 
 def export(vault, member_id: str) -> zipfile.ZipFile:
-    return zipfile.ZipFile(io.BytesIO(vault.export.zip_bytes(member_id)))
+    return zipfile.ZipFile(io.BytesIO(vault_part(vault).zip_bytes(member_id)))
+
+
+def vault_part(vault) -> MemberExport:
+    return MemberExport([vault.export], clock=vault.clock)
+
 
 
 def read_csv(archive: zipfile.ZipFile, name: str) -> list[dict[str, str]]:
@@ -61,10 +67,10 @@ def test_the_zip_holds_every_file(archive):
         assert name in readme
 
 
-def test_the_document_validates_against_its_schema(archive):
+def test_the_document_validates_against_its_schema(vault, archive):
     document = json.loads(archive.read(DOCUMENT))
     schema = json.loads(archive.read(SCHEMA))
-    assert schema == export_schema()
+    assert schema == vault_part(vault).schema()
     Draft202012Validator.check_schema(schema)
     validator = Draft202012Validator(schema, format_checker=FormatChecker())
     assert list(validator.iter_errors(document)) == []
@@ -83,10 +89,10 @@ def test_the_document_validates_against_its_schema(archive):
     lambda d: d["profile"][0].update(attribute="shoe_size"),
     lambda d: d.pop("sessions"),
 ])
-def test_the_schema_is_not_vacuous(archive, break_it):
+def test_the_schema_is_not_vacuous(vault, archive, break_it):
     document = json.loads(archive.read(DOCUMENT))
     break_it(document)
-    validator = Draft202012Validator(export_schema(), format_checker=FormatChecker())
+    validator = Draft202012Validator(vault_part(vault).schema(), format_checker=FormatChecker())
     assert list(validator.iter_errors(document)) != []
 
 
@@ -97,7 +103,8 @@ def test_the_document_holds_everything(vault, clock, filled, brand, archive):
     assert document["catalog_version"] == CATALOG_VERSION
     assert document["generated_at"] == "2027-01-15T08:01:30Z"
     assert document["member"] == {"id": member_id, "email": "alice@example.org",
-                                  "created_at": "2027-01-15T08:00:00Z", "second_factor": False}
+                                  "created_at": "2027-01-15T08:00:00Z", "second_factor": False,
+                                  "role": "member"}
     assert {p["attribute"]: p["value"] for p in document["profile"]} == {
         "given_name": "Alice", "household_size": 2, "interests": ["cycling", "music"],
         "religion": "Quaker"}
@@ -165,6 +172,7 @@ def test_empty_cells_stay_empty(vault, member_id, brand):
 def test_an_empty_member_exports_and_validates(vault, member_id):
     archive = export(vault, member_id)
     document = json.loads(archive.read(DOCUMENT))
-    Draft202012Validator(export_schema(), format_checker=FormatChecker()).validate(document)
+    Draft202012Validator(vault_part(vault).schema(),
+                         format_checker=FormatChecker()).validate(document)
     assert document["profile"] == [] and document["feedback"] == []
     assert read_csv(archive, "profile.csv") == [] and read_csv(archive, "feedback.csv") == []

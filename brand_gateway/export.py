@@ -1,0 +1,192 @@
+"""The brand gateway's part of a member's export: what each brand knows the member by, the
+authorizations the member gave, the notifications brands were sent, every read by a brand.
+
+How the parts of an export meet is in :mod:`vault.export`.
+
+Invariants:
+- Nothing that works as a credential, or helps to guess one, leaves: codes, access and refresh
+  tokens are stored only as hashes, and not even those are exported; an authorization is shown
+  by which brand holds it, since when, until when, how it ended, and how many tokens it led to.
+  The PKCE challenge (a hash of the brand's secret verifier) stays too.
+- Notifications are the webhook events queued for the member's brands about the member (found
+  by the brand's own pseudonym of the member in the payload): type, when, whether delivered.
+  Endpoint URLs stay out (a brand's URL may carry its own secret).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+from consent.ledger import Ledger
+from vault.clock import Clock
+from vault.export import (
+    DATA_STORE,
+    NULLABLE_TIME,
+    STRINGS,
+    TIME,
+    CsvFile,
+    Exporter,
+    Section,
+    iso,
+    list_of,
+)
+from vault.storage import Database
+
+from .access_log import AccessLog
+
+
+def gateway_exporter(*, database: Database, ledger: Ledger, clock: Clock,
+                     principal: Callable[[str], str]) -> Exporter:
+    """The gateway's sections, over the data store and the ledger (for the reads).
+
+    ``principal`` maps a member id to their ledger pseudonym; the caller merges the access
+    spools first if the reads of the last second are to be in (``web/exports.py`` does).
+    """
+
+    def brand_names() -> dict[str, str]:
+        return {r["id"]: r["name"] for r in database.all("SELECT id, name FROM brands")}
+
+    def identifiers(member_id: str) -> list[dict[str, Any]]:
+        names = brand_names()
+        return [{"brand_id": r["brand_id"], "brand": names.get(r["brand_id"], ""),
+                 "subject": r["pairwise_id"]}
+                for r in database.all("SELECT brand_id, pairwise_id FROM pairwise_subjects"
+                                      " WHERE member_id = ? ORDER BY brand_id", (member_id,))]
+
+    def authorizations(member_id: str) -> list[dict[str, Any]]:
+        names = brand_names()
+        families = database.all(
+            "SELECT f.*, c.brand_id FROM oauth_token_families AS f"
+            " JOIN oauth_clients AS c ON c.client_id = f.client_id"
+            " WHERE f.member_id = ? ORDER BY f.created_at, f.id", (member_id,))
+        result = []
+        for f in families:
+            family = (f["id"],)
+            grants = [r[0] for r in database.all(
+                "SELECT grant_id FROM oauth_family_grants WHERE family_id = ? ORDER BY grant_id",
+                family)]
+            code = database.one(
+                "SELECT redirect_uri, issued_at, used_at FROM oauth_authorization_codes"
+                " WHERE family_id = ? ORDER BY issued_at LIMIT 1", family)
+            access = database.one(
+                "SELECT count(*), min(issued_at), max(issued_at), max(expires_at)"
+                " FROM oauth_access_tokens WHERE family_id = ?", family)
+            refresh = database.one(
+                "SELECT count(*), max(issued_at) FROM oauth_refresh_tokens WHERE family_id = ?",
+                family)
+            result.append({
+                "id": f["id"], "brand_id": f["brand_id"], "brand": names.get(f["brand_id"], ""),
+                "client_id": f["client_id"], "authorized_at": iso(f["created_at"]),
+                "ends_at": iso(f["expires_at"]), "ended_at": iso(f["revoked_at"]),
+                "ended_because": f["revoked_reason"],
+                "authorization_details": json.loads(f["authorization_details"]),
+                "grants": grants,
+                "redirect_uri": code["redirect_uri"] if code else None,
+                "code_issued_at": iso(code["issued_at"]) if code else None,
+                "code_used_at": iso(code["used_at"]) if code else None,
+                "access_tokens": {"issued": access[0], "first_issued_at": iso(access[1]),
+                                  "last_issued_at": iso(access[2]),
+                                  "last_expires_at": iso(access[3])},
+                "refresh_tokens": {"issued": refresh[0], "last_issued_at": iso(refresh[1])},
+            })
+        return result
+
+    def notifications(member_id: str) -> list[dict[str, Any]]:
+        names = brand_names()
+        rows = database.all(
+            "SELECT c.brand_id, o.event_type, o.event_id, o.status, o.created_at,"
+            " o.delivered_at FROM pairwise_subjects AS p"
+            " JOIN oauth_clients AS c ON c.brand_id = p.brand_id"
+            " JOIN webhook_outbox AS o ON o.client_id = c.client_id"
+            " WHERE p.member_id = ? AND json_extract(o.payload, '$.data.subject') = p.pairwise_id"
+            " ORDER BY o.created_at, o.id", (member_id,))
+        events: dict[str, dict[str, Any]] = {}
+        for r in rows:       # one row per endpoint of the brand: one event for the member
+            event = events.setdefault(r["event_id"], {
+                "brand_id": r["brand_id"], "brand": names.get(r["brand_id"], ""),
+                "type": r["event_type"], "event_id": r["event_id"],
+                "queued_at": iso(r["created_at"]), "endpoints": 0, "delivered": 0,
+                "first_delivered_at": None})
+            event["endpoints"] += 1
+            if r["status"] == "delivered":
+                event["delivered"] += 1
+                delivered = iso(r["delivered_at"])
+                if event["first_delivered_at"] is None or delivered < event["first_delivered_at"]:
+                    event["first_delivered_at"] = delivered
+        return list(events.values())
+
+    def disclosures(member_id: str) -> list[dict[str, Any]]:
+        log = AccessLog(ledger=ledger, database=database, clock=clock)
+        return [{"read_at": iso(r.read_at), "brand_id": r.brand_id, "brand": r.brand_name,
+                 "resource": r.resource, "purpose": r.purpose, "fields": list(r.fields),
+                 "ledger_seq": r.ledger_seq}
+                for r in log.every(principal(member_id))]
+
+    tokens = {"type": "object", "additionalProperties": False,
+              "required": ["issued", "first_issued_at", "last_issued_at", "last_expires_at"],
+              "properties": {"issued": {"type": "integer", "minimum": 0},
+                             "first_issued_at": NULLABLE_TIME, "last_issued_at": NULLABLE_TIME,
+                             "last_expires_at": NULLABLE_TIME}}
+    return Exporter("brand gateway", sections=(
+        Section("brand_identifiers", list_of({
+            "brand_id": {"type": "string"}, "brand": {"type": "string"},
+            "subject": {"type": "string"},
+        }, description="The pseudonym each brand knows you by (its API's subject; no two"
+                       " brands get the same one)."),
+            identifiers, tables=(f"{DATA_STORE}:pairwise_subjects",)),
+        Section("authorizations", list_of({
+            "id": {"type": "string"}, "brand_id": {"type": "string"},
+            "brand": {"type": "string"}, "client_id": {"type": "string"},
+            "authorized_at": TIME, "ends_at": TIME, "ended_at": NULLABLE_TIME,
+            "ended_because": {"type": ["string", "null"]},
+            "authorization_details": {"type": "array", "items": {"type": "object"}},
+            "grants": STRINGS, "redirect_uri": {"type": ["string", "null"]},
+            "code_issued_at": NULLABLE_TIME, "code_used_at": NULLABLE_TIME,
+            "access_tokens": tokens,
+            "refresh_tokens": {"type": "object", "additionalProperties": False,
+                               "required": ["issued", "last_issued_at"],
+                               "properties": {"issued": {"type": "integer", "minimum": 0},
+                                              "last_issued_at": NULLABLE_TIME}},
+        }, description="Every authorization you gave a brand's app (OAuth): which brand holds"
+                       " it, since when, until when, how it ended, which grants it carries and"
+                       " how many tokens it led to (never the tokens)."),
+            authorizations, tables=(
+                f"{DATA_STORE}:oauth_token_families",
+                f"{DATA_STORE}:oauth_family_grants",
+                f"{DATA_STORE}:oauth_authorization_codes",
+                f"{DATA_STORE}:oauth_access_tokens",
+                f"{DATA_STORE}:oauth_refresh_tokens",
+            ),
+            csv=CsvFile("authorizations.csv", ("id", "brand", "brand_id", "client_id",
+                                               "authorized_at", "ends_at", "ended_at",
+                                               "ended_because", "grants"),
+                        "every authorization you gave a brand's app")),
+        Section("notifications", list_of({
+            "brand_id": {"type": "string"}, "brand": {"type": "string"},
+            "type": {"type": "string"}, "event_id": {"type": "string"},
+            "queued_at": TIME, "endpoints": {"type": "integer", "minimum": 1},
+            "delivered": {"type": "integer", "minimum": 0},
+            "first_delivered_at": NULLABLE_TIME,
+        }, description="Every webhook that told a brand about you (GDPR Art. 19: withdrawn"
+                       " or ended consent), and how many of its endpoints took it."),
+            notifications),
+        Section("disclosures", list_of({
+            "read_at": TIME, "brand_id": {"type": "string"}, "brand": {"type": "string"},
+            "resource": {"enum": ["profile", "feedback"]}, "purpose": {"type": "string"},
+            "fields": STRINGS, "ledger_seq": {"type": "integer", "minimum": 0},
+        }, description="Every read of your data by a brand, newest first: the recipients of"
+                       " GDPR Art. 15(1)(c), from the ledger."),
+            disclosures,
+            csv=CsvFile("disclosures.csv", ("read_at", "brand", "brand_id", "resource",
+                                            "purpose", "fields", "ledger_seq"),
+                        "every read of your data by a brand: when, who, for what, which fields"
+                        " (with the ledger entry that records it)")),
+    ), withheld={
+        f"{DATA_STORE}:oauth_authorization_codes.code_hash": "the hash of a one-time code",
+        f"{DATA_STORE}:oauth_authorization_codes.code_challenge": "PKCE: a hash of the"
+        " brand's secret verifier",
+        f"{DATA_STORE}:oauth_access_tokens.token_hash": "the hash of a bearer token",
+        f"{DATA_STORE}:oauth_refresh_tokens.token_hash": "the hash of a refresh token",
+    })

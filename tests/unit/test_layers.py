@@ -1,0 +1,34 @@
+"""Imports flow downwards (DESIGN.md sec. 1): web/brand_gateway -> consent -> vault.
+
+So the export, which holds every layer's records, is composed of per-layer exporters that the
+web layer assembles (vault/export.py), never by the vault reaching up.
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).parents[2]
+FORBIDDEN = {"vault": {"consent", "brand_gateway", "web", "flask"},
+             "consent": {"brand_gateway", "web", "flask"},
+             "brand_gateway": {"web"}}
+
+
+def imported(path: Path) -> set[str]:
+    names: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        if isinstance(node, ast.Import):
+            names |= {alias.name.split(".")[0] for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            names.add(node.module.split(".")[0])
+    return names
+
+
+@pytest.mark.parametrize("package", sorted(FORBIDDEN))
+def test_no_layer_imports_one_above_it(package: str) -> None:
+    for path in sorted((ROOT / package).glob("*.py")):
+        wrong = imported(path) & FORBIDDEN[package]
+        assert not wrong, f"{path.relative_to(ROOT)} imports {sorted(wrong)}"

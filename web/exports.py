@@ -1,0 +1,26 @@
+"""A member's export, assembled from every layer's part (see :mod:`vault.export` for how).
+
+This list is where the layers meet: the vault's part, consent's, the brand gateway's. A layer
+that starts to keep member records adds its exporter here; a table it adds to a store is one
+line in its exporter (``tests/unit/web/test_export_coverage.py`` finds any table left out).
+"""
+
+from __future__ import annotations
+
+from brand_gateway.export import gateway_exporter
+from consent.context import Consent
+from consent.export import consent_exporter
+from vault.export import MemberExport
+
+
+def member_export(consent: Consent) -> MemberExport:
+    """Everything about a member, over ``consent``'s vault and ledger. Merge the access spools
+    first for the reads of the last second (the export page does)."""
+    vault = consent.vault
+    return MemberExport([
+        vault.export,
+        consent_exporter(database=vault.data, ledger=consent.ledger,
+                         principal=consent.principal),
+        gateway_exporter(database=vault.data, ledger=consent.ledger, clock=vault.clock,
+                         principal=consent.principal),
+    ], clock=vault.clock)
