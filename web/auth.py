@@ -14,7 +14,7 @@ from vault.errors import (
 )
 
 from .authorize import pending_authorization
-from .forms import CodeForm, LoginForm, SignupForm, form_data, load
+from .forms import CodeForm, LoginForm, SignupForm, check_signup, form_data, load, member_words
 from .sessions import begin_member_session, current_member_id, end_session
 from .vaults import get_vault
 
@@ -23,6 +23,8 @@ bp = Blueprint("auth", __name__)
 PENDING_KEY = "pending_member"
 PENDING_AT = "pending_at"
 PENDING_SECONDS = 300
+LOGIN_FIELDS = ("email", "password")
+WRONG_CODE = "That code is not right. Enter the 6 digits your app shows now."
 
 
 def _client() -> str:
@@ -41,10 +43,11 @@ def signup() -> str | Response | tuple[str, int]:
     if request.method == "GET":
         return render_template("signup.html", errors={}, values={})
     try:
-        fields = load(SignupForm(), form_data(request.form))
+        fields = load(SignupForm(), form_data(request.form), check=check_signup)
         member_id = get_vault().members.register(fields["email"], fields["password"])
     except (ValidationError, ConflictError) as exc:
         errors = exc.errors if isinstance(exc, ValidationError) else {"email": [exc.message]}
+        errors = member_words(SignupForm(), errors)
         status = 409 if isinstance(exc, ConflictError) else 422
         return render_template("signup.html", errors=errors,
                                values={"email": request.form.get("email", "")}), status
@@ -60,6 +63,18 @@ def login() -> str | Response | tuple[str, int]:
     values = {"email": request.form.get("email", "")}
     try:
         fields = load(LoginForm(), form_data(request.form))
+    except ValidationError as exc:
+        # A field left blank is said next to it; anything else about the values is only ever
+        # "wrong", like a wrong password, below.
+        blank = member_words(LoginForm(), {
+            name: messages for name, messages in exc.errors.items()
+            if name in LOGIN_FIELDS and not request.form.get(name)})
+        if blank:
+            return render_template("login.html", values=values, errors=blank), 422
+        fields = {}
+    try:
+        if not fields:
+            raise AuthenticationError()
         member_id = get_vault().members.authenticate(fields["email"], fields["password"],
                                                      client=_client())
     except SecondFactorRequiredError as exc:
@@ -96,10 +111,11 @@ def login_code() -> str | Response | tuple[str, int]:
         fields = load(CodeForm(), form_data(request.form))
         get_vault().members.verify_totp(pending, fields["code"], client=_client())
     except (ValidationError, AuthenticationError):
-        return render_template("login_code.html",
-                               errors={"code": ["That code is not right."]}), 401
+        return render_template("login_code.html", errors=member_words(
+            CodeForm(), {"code": [WRONG_CODE]})), 401
     except ThrottledError as exc:
-        return render_template("login_code.html", errors={"code": [exc.message]}), 429, \
+        return render_template("login_code.html",
+                               errors=member_words(CodeForm(), {"code": [exc.message]})), 429, \
             {"Retry-After": str(exc.retry_after)}
     return _signed_in(pending)
 

@@ -40,6 +40,7 @@ from .forms import (
     ProfileForm,
     form_data,
     load,
+    member_words,
 )
 from .sessions import current_member_id, end_session
 from .vaults import get_consent, get_vault, merge_pending_reads
@@ -49,6 +50,7 @@ bp = Blueprint("member", __name__, url_prefix="/member")
 TOTP_PENDING = "totp_pending_secret"
 # Entry ids are SQLite integers: anything larger cannot exist, so it is a 404, not an overflow.
 ENTRY_ID = "int(max=9223372036854775807)"
+WRONG_PASSWORD = "That is not your password."
 
 
 @bp.before_request
@@ -96,11 +98,12 @@ def profile() -> str | Response | tuple[str, int]:
         # The page shows every attribute: an unticked choice list means "none of these".
         for key in MULTI_VALUE:
             submitted.setdefault(key, [])
-        changes = load(ProfileForm(), submitted)
+        changes = load(ProfileForm(), submitted, check=vault.profile.check)
         vault.profile.update(g.member_id, changes)
     except ValidationError as exc:
         return render_template("profile.html", groups=_catalog_by_category(),
-                               values=submitted, errors=exc.errors, DataType=DataType), 422
+                               values=submitted, errors=member_words(ProfileForm(), exc.errors),
+                               DataType=DataType), 422
     flash("Your profile is saved.", "success")
     return redirect(url_for("member.profile"))
 
@@ -131,11 +134,13 @@ def feedback() -> tuple[str, int]:
 @bp.post("/feedback")
 def feedback_add() -> Response | tuple[str, int]:
     submitted = request.form.to_dict()
+    feedback = get_vault().feedback
     try:
-        fields = load(FeedbackForm(), form_data(request.form))
-        get_vault().feedback.add(g.member_id, fields)
+        fields = load(FeedbackForm(), form_data(request.form), check=feedback.check)
+        feedback.add(g.member_id, fields)
     except ValidationError as exc:
-        return _feedback_page(values=submitted, errors=exc.errors, status=422)
+        return _feedback_page(values=submitted, errors=member_words(FeedbackForm(), exc.errors),
+                              status=422)
     flash("Your feedback is saved in your vault.", "success")
     return redirect(url_for("member.feedback"))
 
@@ -156,10 +161,12 @@ def feedback_edit(entry_id: int) -> str | Response | tuple[str, int]:
                                today=vault.feedback.today().isoformat())
     submitted = request.form.to_dict()
     try:
-        vault.feedback.update(g.member_id, entry_id, load(FeedbackForm(), form_data(request.form)))
+        vault.feedback.update(g.member_id, entry_id, load(
+            FeedbackForm(), form_data(request.form), check=vault.feedback.check))
     except ValidationError as exc:
         return render_template("feedback_edit.html", entry=entry, values=submitted,
-                               errors=exc.errors, brands=vault.brands.all(),
+                               errors=member_words(FeedbackForm(), exc.errors),
+                               brands=vault.brands.all(),
                                touchpoints=TOUCHPOINTS,
                                today=vault.feedback.today().isoformat()), 422
     flash("The entry is updated.", "success")
@@ -275,13 +282,19 @@ def delete_account() -> str | Response | tuple[str, int]:
     vault = get_vault()
     if request.method == "GET":
         return render_template("delete.html", errors={})
+    def check_password(values: dict[str, Any]) -> None:
+        # Checked even when the box is not ticked, so both answers come at once.
+        password = values.get("password")
+        if password is not None and not vault.members.check_password(g.member_id, password):
+            raise ValidationError({"password": [WRONG_PASSWORD]})
+
     try:
-        fields = load(DeleteAccountForm(), form_data(request.form))
+        load(DeleteAccountForm(), form_data(request.form), check=check_password)
     except ValidationError as exc:
-        return render_template("delete.html", errors=exc.errors), 422
-    if not vault.members.check_password(g.member_id, fields["password"]):
-        return render_template("delete.html", errors={
-            "password": ["That is not your password."]}), 401
+        errors = member_words(DeleteAccountForm(), exc.errors)
+        wrong_password_only = list(errors) == ["password"] and \
+            errors["password"][0].endswith(WRONG_PASSWORD)
+        return render_template("delete.html", errors=errors), 401 if wrong_password_only else 422
     consent = get_consent()
     principal = consent.principal(g.member_id)
     # Brands that knew the member are told (GDPR Art. 19) in the erasure's own transaction.
