@@ -156,7 +156,8 @@ class TermsForm(FormSchema):
     purposes = ticks("Purposes I accept at all", most=32, load_default=list)
     max_days = whole_number("Longest grant I allow, in days", 0, 3650, unit="days",
                             required=True)
-    aggregate_allowed = tick("Brands may ask to count me into anonymous totals",
+    aggregate_allowed = tick("Brands may ask to count me into anonymous totals"
+                             " (aggregate-only use)",
                              empty="Tick the box or leave it empty.")
     sale_sharing_opt_out = tick("Opt out of the sale and sharing of my data",
                                 empty="Tick the box or leave it empty.")
