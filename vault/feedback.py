@@ -92,7 +92,7 @@ def validate(raw: Mapping[str, Any], *, today: dt.date) -> FeedbackInput:
         errors["brand_id"] = ["Choose a brand from the list."]
     touchpoint = raw.get("touchpoint")
     if not isinstance(touchpoint, str) or touchpoint not in TOUCHPOINT_KEYS:
-        errors["touchpoint"] = ["Choose a moment of the journey from the list."]
+        errors["touchpoint"] = ["Choose a moment from the list."]
     rating = _whole(raw.get("rating"), 1, 5, "rating", errors)
     nps = raw.get("nps")
     if nps in (None, ""):

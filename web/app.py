@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from flask import Flask
+from flask import Flask, Response, current_app
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from brand_gateway.oauth import init_oauth
@@ -68,4 +68,10 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(api.bp)
     app.register_blueprint(access_views.bp)
     app.register_blueprint(console.bp)
+    app.add_url_rule("/favicon.ico", "favicon", favicon)
     return app
+
+
+def favicon() -> Response:
+    """The icon, for the browsers and tools that ask for /favicon.ico whatever a page links."""
+    return current_app.send_static_file("favicon.svg")

@@ -180,7 +180,7 @@ class DeleteAccountForm(FormSchema):
 class FeedbackForm(FormSchema):
     brand_id = choice("Brand", required=True, empty="Choose a brand from the list.")
     touchpoint = choice("Moment of the journey", required=True,
-                        empty="Choose a moment of the journey from the list.")
+                        empty="Choose a moment from the list.")
     rating = whole_number("Rating (1-5)", 1, 5, required=True)
     nps = whole_number("Net Promoter Score (0-10)", 0, 10, load_default=None, allow_none=True)
     comment = text("Comment", max_length=2 * MAX_COMMENT, shown_max=MAX_COMMENT,

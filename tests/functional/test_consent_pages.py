@@ -21,7 +21,7 @@ from consent.model import AgreementRecord, AgreementStatus, Grant, GrantStatus, 
 from consent.vocabulary import PURPOSES
 from vault.brands import Brand
 from vault.clock import FrozenClock
-from web.filters import when
+from web.filters import term_words, when
 
 from .conftest import SignedIn
 from .pages import (
@@ -394,7 +394,10 @@ def test_the_member_answers_a_counter_offer(alice: SignedIn, consent: Consent,
     offer = consent.agreements.proffer(alice.id, brand.id)
     consent.agreements.brand_counters(offer.id, brand.id, "SD-BASE-A")
     page = alice.client.get("/member/consents").get_data(as_text=True)
-    assert "they propose SD-BASE-A instead of SD-BASE" in text_of(page)
+    # In words in the text; the codes themselves in the "Codes for the record".
+    assert f"they propose {term_words('SD-BASE-A')} instead of {term_words('SD-BASE')}" \
+        in text_of(page)
+    assert "IEEE 7012 terms: SD-BASE (" in text_of(page)
     action = f"/member/agreements/{offer.id}/accept"
 
     response = alice.client.post(action, data=MultiDict(form_fields(page, action)))

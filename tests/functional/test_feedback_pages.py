@@ -138,7 +138,7 @@ INVALID = [
     ("brand_id", "brand_0000000000000000", BRAND),
     ("brand_id", "", BRAND),
     ("touchpoint", "telepathy",
-     "Moment of the journey: Choose a moment of the journey from the list."),
+     "Moment of the journey: Choose a moment from the list."),
     ("comment", "z" * 2001, "Comment: Use at most 2000 characters."),
     ("comment", "bell\x07", "Comment: Remove the control characters: they are not allowed."),
 ]
