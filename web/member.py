@@ -235,7 +235,8 @@ def totp_confirm() -> Response:
         flash(exc.message, "error")
         return redirect(url_for("member.security"))
     except ValidationError:
-        flash("That code is not right. Check your authenticator app and try again.", "error")
+        flash("6-digit code: That code is not right. Enter the 6 digits your app shows now.",
+              "error")
         return redirect(url_for("member.security"))
     session.pop(TOTP_PENDING, None)
     flash("Two-step sign-in is on. You will be asked for a code when you sign in.", "success")
