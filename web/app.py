@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 from flask import Flask, Response, current_app
@@ -73,5 +74,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
 
 
 def favicon() -> Response:
-    """The icon, for the browsers and tools that ask for /favicon.ico whatever a page links."""
-    return current_app.send_static_file("favicon.svg")
+    """The icon, for the browsers and tools that ask for /favicon.ico whatever a page links.
+    Read whole (it is tiny) rather than streamed, so no file stays open after the answer."""
+    icon = Path(current_app.static_folder or "static", "favicon.svg").read_bytes()
+    return Response(icon, mimetype="image/svg+xml")

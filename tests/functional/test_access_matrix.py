@@ -161,6 +161,7 @@ ROUTES: tuple[Route, ...] = (
     post(AGREEMENT + "/<choice>", 302, 302, other=404, agreement="counter_offer_id"),
     Route("/.well-known/jwks.json", "GET", 200, 200),
     Route("/.well-known/gpc.json", "GET", 200, 200),
+    Route("/favicon.ico", "GET", 200, 200),
     # the compliance console: officers only (neither A nor B is one)
     Route("/console/", "GET", 302, 403),
     Route("/console/webhooks", "GET", 302, 403),
