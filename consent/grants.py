@@ -262,13 +262,8 @@ class ConsentService:
         grant = self._active(member_id, grant_id)
         now = int(self._clock())
         new_fields = grant.fields if fields is None else frozenset(fields)
-        errors: dict[str, list[str]] = {}
-        if not new_fields or not expand(new_fields) <= grant.covered or \
-                not all(is_selector(s) for s in new_fields):
-            errors["fields"] = ["Keep at least one field; you can only remove fields."]
         new_end = grant.ends_at if ends_at is None else int(ends_at)
-        if not now < new_end <= grant.ends_at:
-            errors["ends_at"] = ["The end can only move earlier, and not into the past."]
+        errors = _narrowing_errors(grant, new_fields, new_end, now)
         if not errors and expand(new_fields) == grant.covered and new_end == grant.ends_at:
             errors["fields"] = ["Nothing changed: untick a field or choose an earlier end."]
         if errors:
@@ -279,6 +274,17 @@ class ConsentService:
             (json.dumps(sorted(new_fields)), new_end, now, grant_id))
         grant = self.get(member_id, grant_id)
         return grant, self._issue(grant, GrantEvent.NARROWED, now)
+
+    def check_narrowing(self, member_id: str, grant_id: str, *,
+                        fields: Iterable[str] | None = None, ends_at: int | None = None) -> None:
+        """:class:`ValidationError` naming every rule a narrowing to these values breaks
+        (that it changes nothing is left to :meth:`narrow`). Writes nothing."""
+        grant = self._active(member_id, grant_id)
+        errors = _narrowing_errors(
+            grant, grant.fields if fields is None else frozenset(fields),
+            grant.ends_at if ends_at is None else int(ends_at), int(self._clock()))
+        if errors:
+            raise ValidationError(errors)
 
     def withdraw(self, member_id: str, grant_id: str) -> tuple[Grant, StoredReceipt]:
         now = int(self._clock())
@@ -429,3 +435,15 @@ class ConsentService:
         self._ledger.record_event(tag=EventTag.CONSENT_RECEIPT_ISSUED, actor=actor,
                                   details={"receipt": receipt_id, "grant": grant.id})
         return StoredReceipt(receipt_id, grant.id, grant.brand_id, event.value, token, now)
+
+
+def _narrowing_errors(grant: Grant, new_fields: frozenset[str], new_end: int, now: int
+                      ) -> dict[str, list[str]]:
+    """Narrowing only takes away: fewer fields, an earlier end (not in the past)."""
+    errors: dict[str, list[str]] = {}
+    if not new_fields or not expand(new_fields) <= grant.covered or \
+            not all(is_selector(s) for s in new_fields):
+        errors["fields"] = ["Keep at least one field ticked; you can only remove fields."]
+    if not now < new_end <= grant.ends_at:
+        errors["ends_at"] = ["Choose an end no later than the current one, and not in the past."]
+    return errors

@@ -234,6 +234,21 @@ class TermsService:
                aggregate_allowed: bool, sale_sharing_opt_out: bool | None = None
                ) -> PersonalTerms:
         """Replace the member's standing terms, all or nothing; :class:`ValidationError`."""
+        purpose_set = set(purposes)
+        days = self.check(agreement=agreement, purposes=purpose_set, max_days=max_days)
+        with self._db.transaction():   # read-modify-write under the write lock
+            current = self.get(member_id)
+            opt_out = current.gpc_opt_out if sale_sharing_opt_out is None \
+                else sale_sharing_opt_out
+            return self._save(current, agreement=agreement, purposes=frozenset(purpose_set),
+                              max_days=days, aggregate_allowed=bool(aggregate_allowed),
+                              gpc_opt_out=opt_out,
+                              gpc_at=current.gpc_at if opt_out else None)
+
+    @staticmethod
+    def check(*, agreement: Any, purposes: Iterable[str], max_days: Any) -> int:
+        """The longest grant in days if these terms may be saved, else one
+        :class:`ValidationError` naming every field that breaks a rule. Writes nothing."""
         errors: dict[str, list[str]] = {}
         chosen = AGREEMENT_BY_CODE.get(agreement) if isinstance(agreement, str) else None
         if chosen is None:
@@ -247,7 +262,7 @@ class TermsService:
                        if not chosen.permits(PURPOSE_BY_CODE[p])]
             if refused:
                 errors["purposes"] = [
-                    f"{', '.join(refused)} needs more than your term {chosen.code} allows. "
+                    f"{', '.join(refused)} needs more than the term you offer allows. "
                     "Choose a broader term or untick it."]
         try:
             if isinstance(max_days, bool) or not isinstance(max_days, int | str):
@@ -256,18 +271,11 @@ class TermsService:
             if not 0 <= days <= MAX_DAYS:
                 raise ValueError
         except (TypeError, ValueError):
-            errors["max_days"] = [f"A whole number of days from 0 to {MAX_DAYS}."]
+            errors["max_days"] = [f"Enter a whole number of days from 0 to {MAX_DAYS}."]
             days = 0
         if errors:
             raise ValidationError(errors)
-        with self._db.transaction():   # read-modify-write under the write lock
-            current = self.get(member_id)
-            opt_out = current.gpc_opt_out if sale_sharing_opt_out is None \
-                else sale_sharing_opt_out
-            return self._save(current, agreement=agreement, purposes=frozenset(purpose_set),
-                              max_days=days, aggregate_allowed=bool(aggregate_allowed),
-                              gpc_opt_out=opt_out,
-                              gpc_at=current.gpc_at if opt_out else None)
+        return days
 
     def record_gpc(self, member_id: str) -> bool:
         """A GPC signal from this member's browser: opt out of sale/sharing. True if new."""

@@ -193,7 +193,8 @@ AGREEMENTS: tuple[Agreement, ...] = tuple(
         ("ATP", {Use.ANALYTICS, Use.TRACKING, Use.PROFILING}, False,
          "Service, analytics, tracking and profiling by the brand itself; no sharing."),
         ("ATP-S3P", {Use.ANALYTICS, Use.TRACKING, Use.PROFILING}, True,
-         "As ATP, and the brand may share fully anonymised data with third parties."),
+         "Service, analytics, tracking and profiling by the brand itself, and sharing of"
+         " fully anonymised data with third parties."),
     )
 ) + (
     Agreement("PDC-INTENT", "Personal data contribution for intent casting",

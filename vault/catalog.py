@@ -150,6 +150,7 @@ _EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]+$")
 _PHONE = re.compile(r"^\+?[0-9 ()\-]{6,20}$")
 _COUNTRY = re.compile(r"^[A-Z]{2}$")
 # C0 controls except tab and line ends, DEL, and the C1 range (NEL, CSI, ...).
+_DATE_FORMAT = "Enter a date as YYYY-MM-DD, for example 1990-05-17."
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 
 
@@ -163,12 +164,14 @@ def attribute(key: str) -> Attribute:
 def clean_text(value: str, *, max_length: int, multiline: bool = False) -> str:
     """Strip, refuse control characters, enforce the length; raise ``ValueError`` with a reason."""
     if not isinstance(value, str):
-        raise ValueError("Must be text.")
+        raise ValueError("Enter text.")
     value = value.strip()
     if _CONTROL.search(value) or (not multiline and ("\n" in value or "\r" in value)):
-        raise ValueError("Contains characters that are not allowed.")
+        raise ValueError("Remove the control characters: they are not allowed." if multiline
+                         else "Remove the line breaks and control characters: they are not"
+                         " allowed.")
     if len(value) > max_length:
-        raise ValueError(f"At most {max_length} characters.")
+        raise ValueError(f"Use at most {max_length} characters.")
     return value
 
 
@@ -192,24 +195,26 @@ def _coerce(spec: Attribute, value: Any, today: dt.date) -> Any:
     if kind is DataType.CHOICES:
         values = [value] if isinstance(value, str) else value
         if not isinstance(values, list | tuple) or not all(isinstance(v, str) for v in values):
-            raise ValueError("Must be a list of choices.")
+            raise ValueError("Tick only the boxes shown.")
         unknown = sorted(set(values) - set(spec.choices))
         if unknown:
-            raise ValueError("Not one of the choices: " + ", ".join(unknown[:3]))
+            raise ValueError("Choose from the list; not one of the choices: "
+                             + ", ".join(unknown[:3]))
         return [c for c in spec.choices if c in set(values)]
     if kind is DataType.INTEGER:
+        whole = f"Enter a whole number from {spec.minimum} to {spec.maximum}."
         if isinstance(value, bool):
-            raise ValueError("Must be a whole number.")
+            raise ValueError(whole)
         if isinstance(value, str):
             if not re.fullmatch(r"[+-]?\d{1,9}", value.strip()):
-                raise ValueError("Must be a whole number.")
+                raise ValueError(whole)
             value = int(value)
         if not isinstance(value, int):
-            raise ValueError("Must be a whole number.")
+            raise ValueError(whole)
         if spec.minimum is not None and value < spec.minimum:
-            raise ValueError(f"At least {spec.minimum}.")
+            raise ValueError(whole)
         if spec.maximum is not None and value > spec.maximum:
-            raise ValueError(f"At most {spec.maximum}.")
+            raise ValueError(whole)
         return value
     if kind is DataType.DATE:
         if isinstance(value, dt.datetime):
@@ -218,26 +223,26 @@ def _coerce(spec: Attribute, value: Any, today: dt.date) -> Any:
             try:
                 value = dt.date.fromisoformat(value.strip())
             except ValueError:
-                raise ValueError("Must be a date as YYYY-MM-DD.") from None
+                raise ValueError(_DATE_FORMAT) from None
         if not isinstance(value, dt.date):
-            raise ValueError("Must be a date as YYYY-MM-DD.")
+            raise ValueError(_DATE_FORMAT)
         if spec.key == "date_of_birth" and not dt.date(1900, 1, 1) <= value <= today:
-            raise ValueError("Must be between 1900-01-01 and today.")
+            raise ValueError("Enter a date from 1900-01-01 to today.")
         return value.isoformat()
     text = clean_text(value, max_length=spec.max_length,
                       multiline=spec.key in {"health_conditions", "values_statement"})
     if not text:
         return None
     if kind is DataType.EMAIL and not _EMAIL.match(text):
-        raise ValueError("Must be an e-mail address like name@example.org.")
+        raise ValueError("Enter an e-mail address like name@example.org.")
     if kind is DataType.PHONE and not _PHONE.match(text):
-        raise ValueError("Must be a phone number: digits, spaces, an optional leading +.")
+        raise ValueError("Enter a phone number: digits, spaces, an optional leading +.")
     if kind is DataType.COUNTRY:
         text = text.upper()
         if not _COUNTRY.match(text):
-            raise ValueError("Must be a two-letter country code such as NL.")
+            raise ValueError("Enter a two-letter country code such as NL.")
     if kind is DataType.CHOICE and text not in spec.choices:
-        raise ValueError("Not one of the choices.")
+        raise ValueError("Choose from the list; that is not one of the choices.")
     return text
 
 

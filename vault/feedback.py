@@ -25,6 +25,7 @@ from .storage import Database
 
 MAX_COMMENT = 2000
 EARLIEST = dt.date(2000, 1, 1)
+_NO_SUCH_BRAND = "Choose a brand from the list."
 
 
 @dataclass(frozen=True)
@@ -74,9 +75,9 @@ def _whole(value: Any, low: int, high: int, field: str, errors: dict[str, list[s
     if isinstance(value, str) and _WHOLE.fullmatch(value.strip()):
         value = int(value.strip())
     if isinstance(value, bool) or not isinstance(value, int):
-        errors[field] = [f"Must be a whole number from {low} to {high}."]
+        errors[field] = [f"Enter a whole number from {low} to {high}."]
     elif not low <= value <= high:
-        errors[field] = [f"Must be from {low} to {high}."]
+        errors[field] = [f"Enter a whole number from {low} to {high}."]
     return value
 
 
@@ -88,10 +89,10 @@ def validate(raw: Mapping[str, Any], *, today: dt.date) -> FeedbackInput:
         errors[key] = ["Unknown field."]
     brand_id = raw.get("brand_id")
     if not isinstance(brand_id, str) or not brand_id:
-        errors["brand_id"] = ["Choose a brand."]
+        errors["brand_id"] = ["Choose a brand from the list."]
     touchpoint = raw.get("touchpoint")
     if not isinstance(touchpoint, str) or touchpoint not in TOUCHPOINT_KEYS:
-        errors["touchpoint"] = ["Choose a touchpoint of the journey."]
+        errors["touchpoint"] = ["Choose a moment from the list."]
     rating = _whole(raw.get("rating"), 1, 5, "rating", errors)
     nps = raw.get("nps")
     if nps in (None, ""):
@@ -109,10 +110,10 @@ def validate(raw: Mapping[str, Any], *, today: dt.date) -> FeedbackInput:
     try:
         day = occurred if isinstance(occurred, dt.date) else dt.date.fromisoformat(str(occurred))
         if not EARLIEST <= day <= today:
-            errors["occurred_on"] = [f"Must be between {EARLIEST} and today."]
+            errors["occurred_on"] = [f"Enter a date from {EARLIEST} to today."]
         occurred = day.isoformat()
     except ValueError:
-        errors["occurred_on"] = ["Must be a date as YYYY-MM-DD."]
+        errors["occurred_on"] = ["Enter a date as YYYY-MM-DD, for example 2026-03-31."]
     if errors:
         raise ValidationError(errors)
     return FeedbackInput(brand_id, touchpoint, rating, nps, comment, occurred)  # type: ignore[arg-type]
@@ -128,9 +129,23 @@ class FeedbackService:
         return dt.datetime.fromtimestamp(self._clock(), dt.UTC).date()
 
     # -- writing ---------------------------------------------------------------------------
+    def check(self, raw: Mapping[str, Any]) -> FeedbackInput:
+        """The entry ``raw`` describes, or one :class:`ValidationError` naming every field,
+        the brand's existence included. Writes nothing."""
+        try:
+            entry = validate(raw, today=self.today())
+        except ValidationError as exc:
+            brand_id = raw.get("brand_id")
+            if isinstance(brand_id, str) and brand_id and "brand_id" not in exc.errors \
+                    and not self._brand_exists(brand_id):
+                exc.errors["brand_id"] = [_NO_SUCH_BRAND]
+            raise
+        if not self._brand_exists(entry.brand_id):
+            raise ValidationError({"brand_id": [_NO_SUCH_BRAND]})
+        return entry
+
     def add(self, member_id: str, raw: Mapping[str, Any]) -> int:
-        entry = validate(raw, today=self.today())
-        self._require_brand(entry.brand_id)
+        entry = self.check(raw)
         return self.add_many([(member_id, entry)])[0]
 
     def add_many(self, entries: Sequence[tuple[str, FeedbackInput]]) -> list[int]:
@@ -163,8 +178,7 @@ class FeedbackService:
         return [first + i for i in range(len(entries))]
 
     def update(self, member_id: str, entry_id: int, raw: Mapping[str, Any]) -> FeedbackEntry:
-        entry = validate(raw, today=self.today())
-        self._require_brand(entry.brand_id)
+        entry = self.check(raw)
         self.get(member_id, entry_id)
         sealed = self._keys.cipher(member_id).seal(
             _aad(member_id, entry_id), entry.comment.encode()
@@ -244,9 +258,8 @@ class FeedbackService:
             raise NotFoundError("no such member")
         return int(row["num"])
 
-    def _require_brand(self, brand_id: str) -> None:
-        if self._db.one("SELECT 1 FROM brands WHERE id = ?", (brand_id,)) is None:
-            raise ValidationError({"brand_id": ["Choose a brand from the list."]})
+    def _brand_exists(self, brand_id: str) -> bool:
+        return self._db.one("SELECT 1 FROM brands WHERE id = ?", (brand_id,)) is not None
 
     @staticmethod
     def _entry(member_id: str, row: Any, cipher: MemberCipher) -> FeedbackEntry:

@@ -78,8 +78,9 @@ class ProfileService:
         opened = cipher.open_many([(_aad(member_id, row[0]), row[1]) for row in rows])
         return dict(zip((row[0] for row in rows), _json_values(opened), strict=True))
 
-    def update(self, member_id: str, changes: Mapping[str, Any]) -> dict[str, Any]:
-        """Set (or, with an empty value, clear) the given attributes, all or nothing."""
+    def check(self, changes: Mapping[str, Any]) -> dict[str, Any]:
+        """The canonical values of ``changes``, or one :class:`ValidationError` naming every
+        attribute that breaks its rule. Writes nothing."""
         clean: dict[str, Any] = {}
         errors: dict[str, list[str]] = {}
         today = dt.datetime.fromtimestamp(self._clock(), dt.UTC).date()
@@ -90,6 +91,11 @@ class ProfileService:
                 errors.update(exc.errors)
         if errors:
             raise ValidationError(errors)
+        return clean
+
+    def update(self, member_id: str, changes: Mapping[str, Any]) -> dict[str, Any]:
+        """Set (or, with an empty value, clear) the given attributes, all or nothing."""
+        clean = self.check(changes)
         cipher = self._keys.cipher(member_id)
         now = int(self._clock())
         with self._db.transaction():

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
-from flask import Flask
+from flask import Flask, Response, current_app
 from flask.json.provider import DefaultJSONProvider
 from werkzeug.middleware.proxy_fix import ProxyFix
 
@@ -90,4 +91,12 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(api.bp)
     app.register_blueprint(access_views.bp)
     app.register_blueprint(console.bp)
+    app.add_url_rule("/favicon.ico", "favicon", favicon)
     return app
+
+
+def favicon() -> Response:
+    """The icon, for the browsers and tools that ask for /favicon.ico whatever a page links.
+    Read whole (it is tiny) rather than streamed, so no file stays open after the answer."""
+    icon = Path(current_app.static_folder or "static", "favicon.svg").read_bytes()
+    return Response(icon, mimetype="image/svg+xml")

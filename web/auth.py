@@ -39,7 +39,16 @@ from vault.errors import (
 from vault.signups import SIGNUP_LINK_MINUTES
 
 from .authorize import pending_authorization
-from .forms import CodeForm, LinkForm, LoginForm, SignupForm, form_data, load
+from .forms import (
+    CodeForm,
+    LinkForm,
+    LoginForm,
+    SignupForm,
+    check_signup,
+    form_data,
+    load,
+    member_words,
+)
 from .mailing import send_mail
 from .sessions import (
     SECURE_COOKIE,
@@ -59,6 +68,8 @@ DEVICE_COOKIE = "vrmvault_device"
 SECURE_DEVICE_COOKIE = "__Host-vrmvault_device"
 MAIL_FAILED = ("We could not send the mail just now, so nothing was changed. Please try again"
                " in a few minutes.")
+LOGIN_FIELDS = ("email", "password")
+WRONG_CODE = "That code is not right. Enter the 6 digits your app shows now."
 
 
 def client_address() -> str:
@@ -100,11 +111,12 @@ def signup() -> str | Response | tuple[str, int] | tuple[str, int, dict[str, str
     values = {"email": request.form.get("email", "")}
     vault = get_vault()
     try:
-        fields = load(SignupForm(), form_data(request.form))
+        fields = load(SignupForm(), form_data(request.form), check=check_signup)
         outcome = vault.signups.request(fields["email"], fields["password"],
                                         client=client_address())
     except ValidationError as exc:
-        return render_template("signup.html", errors=exc.errors, values=values), 422
+        return render_template("signup.html", errors=member_words(SignupForm(), exc.errors),
+                               values=values), 422
     except ThrottledError as exc:
         return render_template("signup.html", values=values, errors={"form": [
             "Too many sign-ups from here or for this address. Try again in"
@@ -165,6 +177,18 @@ def login() -> str | Response | tuple[str, int]:
     values = {"email": request.form.get("email", "")}
     try:
         fields = load(LoginForm(), form_data(request.form))
+    except ValidationError as exc:
+        # A field left blank is said next to it; anything else about the values is only ever
+        # "wrong", like a wrong password, below.
+        blank = member_words(LoginForm(), {
+            name: messages for name, messages in exc.errors.items()
+            if name in LOGIN_FIELDS and not request.form.get(name)})
+        if blank:
+            return render_template("login.html", values=values, errors=blank), 422
+        fields = {}
+    try:
+        if not fields:
+            raise AuthenticationError()
         member_id = get_vault().members.authenticate(fields["email"], fields["password"],
                                                      client=client_address(),
                                                      device=device_cookie())
@@ -210,10 +234,11 @@ def login_code() -> str | Response | tuple[str, int]:
         used = members.verify_totp(pending, fields["code"], client=client_address(),
                                    device=device_cookie())
     except (ValidationError, AuthenticationError):
-        return render_template("login_code.html",
-                               errors={"code": ["That code is not right."]}), 401
+        return render_template("login_code.html", errors=member_words(
+            CodeForm(), {"code": [WRONG_CODE]})), 401
     except ThrottledError as exc:
-        return render_template("login_code.html", errors={"code": [exc.message]}), 429, \
+        return render_template("login_code.html",
+                               errors=member_words(CodeForm(), {"code": [exc.message]})), 429, \
             {"Retry-After": str(exc.retry_after)}
     response = _signed_in(pending)
     if used == "recovery":

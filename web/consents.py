@@ -11,6 +11,7 @@ is saved as an opt-out of sale and sharing in their terms.
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 from flask import (
     Blueprint,
@@ -39,7 +40,7 @@ from consent.vocabulary import (
 from vault.catalog import BY_KEY
 from vault.errors import ConflictError, NotFoundError, ValidationError
 
-from .forms import NarrowForm, TermsForm, form_data, load
+from .forms import NarrowForm, TermsForm, form_data, load, member_words
 from .member import require_member
 from .vaults import get_consent, get_vault
 
@@ -61,14 +62,19 @@ def terms() -> str | Response | tuple[str, int]:
                                purposes=PURPOSES, errors={}, values=None)
     submitted = request.form.to_dict()
     try:
-        fields = load(TermsForm(), form_data(request.form, multi=frozenset({"purposes"})))
+        fields = load(TermsForm(), form_data(request.form, multi=frozenset({"purposes"})),
+                      check=lambda values: consent.terms.check(
+                          agreement=values.get("agreement"),
+                          purposes=values.get("purposes") or [],
+                          max_days=values.get("max_days")))
         consent.terms.update(
             g.member_id, agreement=fields["agreement"], purposes=fields.get("purposes") or [],
             max_days=fields["max_days"], aggregate_allowed=fields.get("aggregate_allowed") == "on",
             sale_sharing_opt_out=fields.get("sale_sharing_opt_out") == "on")
     except ValidationError as exc:
         return render_template("terms.html", terms=current, agreements=AGREEMENTS,
-                               purposes=PURPOSES, errors=exc.errors, values=submitted), 422
+                               purposes=PURPOSES, errors=member_words(TermsForm(), exc.errors),
+                               values=submitted), 422
     flash("Your terms are saved. Brands' requests are measured against them.", "success")
     return redirect(url_for("consents.terms"))
 
@@ -147,17 +153,23 @@ def narrow(grant_id: str) -> str | Response | tuple[str, int]:
             "ends_on": _day(grant.ends_at)}
     if request.method == "GET":
         return render_template("narrow.html", errors={}, **page)
-    try:
-        fields = load(NarrowForm(), form_data(request.form, multi=frozenset({"fields"})))
-        ends = fields.get("ends_on")
-        ends_at = None
+    def ends_at(values: dict[str, Any]) -> int | None:
+        ends = values.get("ends_on")
         # The date box is pre-filled with the current end day: only a different day moves it.
-        if ends is not None and ends.isoformat() != _day(grant.ends_at):
-            ends_at = int(dt.datetime.combine(ends, dt.time(), dt.UTC).timestamp())
+        if ends is None or ends.isoformat() == _day(grant.ends_at):
+            return None
+        return int(dt.datetime.combine(ends, dt.time(), dt.UTC).timestamp())
+
+    try:
+        fields = load(NarrowForm(), form_data(request.form, multi=frozenset({"fields"})),
+                      check=lambda values: consent.grants.check_narrowing(
+                          g.member_id, grant_id, fields=values.get("selected") or [],
+                          ends_at=ends_at(values)))
         consent.grants.narrow(g.member_id, grant_id, fields=fields.get("selected") or [],
-                              ends_at=ends_at)
+                              ends_at=ends_at(fields))
     except ValidationError as exc:
-        return render_template("narrow.html", errors=exc.errors, **page), 422
+        return render_template("narrow.html", errors=member_words(NarrowForm(), exc.errors),
+                               **page), 422
     flash("The grant is narrowed; your new receipt is below.", "success")
     return redirect(url_for("consents.overview"))
 

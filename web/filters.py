@@ -1,10 +1,13 @@
-"""Jinja filters for dates and times shown to people (UTC, unambiguous)."""
+"""Jinja filters: dates and times shown to people (UTC, unambiguous), and the words for the
+codes of the consent vocabulary (the codes themselves go in "Codes for the record")."""
 
 from __future__ import annotations
 
 import datetime as dt
 
 from flask import Flask
+
+from consent.vocabulary import AGREEMENT_BY_CODE, ATTRIBUTE_CATEGORY, FEEDBACK_CATEGORY
 
 
 def when(seconds: int | float | None) -> str:
@@ -13,5 +16,19 @@ def when(seconds: int | float | None) -> str:
     return dt.datetime.fromtimestamp(seconds, dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
+def term_words(code: str | None) -> str:
+    """What an IEEE 7012 term lets a brand do, in words; an unknown code as it is."""
+    agreement = AGREEMENT_BY_CODE.get(code or "")
+    return agreement.summary.rstrip(".") if agreement else (code or "")
+
+
+def data_code(field: str) -> str:
+    """The DPV personal-data category of a vault field (``pd:City``); "" if it has none."""
+    category = FEEDBACK_CATEGORY if field == "feedback" else ATTRIBUTE_CATEGORY.get(field)
+    return category.code if category else ""
+
+
 def init_app(app: Flask) -> None:
     app.jinja_env.filters["when"] = when
+    app.jinja_env.filters["term_words"] = term_words
+    app.jinja_env.filters["data_code"] = data_code

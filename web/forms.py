@@ -1,13 +1,21 @@
-"""marshmallow schemas for every form the member pages accept.
+"""marshmallow schemas for every form the member pages accept, and their errors in member words.
 
 Schemas check shape at the edge (``unknown = RAISE``, types, lengths); the vault then applies
-the domain rules (catalog coercion, password policy, feedback rules). Errors from both end up
-next to the field they concern. Schemas never query the store.
+the domain rules (catalog coercion, password policy, feedback rules). :func:`load` runs both
+kinds on every submission, the domain's checks on whatever the schema let through, so a member
+sees every problem of one submission at once, not the next one only after fixing the first.
+
+Invariants: every field carries the label the page shows for it (``metadata["label"]``) and
+messages that say what to do; :func:`member_words` puts the label in front of each message (the
+summary at the top links to the field with it) and replaces anything that would show a field's
+name or a library's default wording. Schemas never query the store; checks that do are passed in
+by the view.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable, Mapping
+from typing import Any, ClassVar
 
 from marshmallow import RAISE, Schema, fields, pre_load, validate
 from marshmallow import ValidationError as SchemaError
@@ -15,41 +23,128 @@ from werkzeug.datastructures import MultiDict
 
 from vault.catalog import ATTRIBUTES, DataType
 from vault.errors import ValidationError
+from vault.feedback import MAX_COMMENT
+from vault.members import normalise_email
+from vault.passwords import problems
 
 from .security import CSRF_FIELD
 
 _EMAIL_MAX = 254
 _PASSWORD_MAX = 1024  # the policy allows 256; this only stops absurd bodies early
-_TICK_TO_CONFIRM = "Tick the box to confirm that you understand."
+#: Where errors about the whole form, not one field, are kept (shown in the summary only).
+FORM = "form"
+_CONFIRM = "I understand that my account and all my data will be deleted for good"
+_FOREIGN_FIELD = ("The form was sent with something it does not have. "
+                  "Reload the page and try again.")
+_NOT_OURS = frozenset({"Unknown field.", "Send this field once."})
+# marshmallow's own wording, should a message slip past the fields' own: never shown as is.
 _READABLE = {
-    "Unknown field.": "Not a field of this form.",
-    "Missing data for required field.": "This field is required.",
-    "Field may not be null.": "This field is required.",
+    "Missing data for required field.": "Fill this in.",
+    "Field may not be null.": "Fill this in.",
+    "Invalid value.": "Check what you entered.",
+    "Not a valid list.": "Choose from the list.",
+    "Not a valid string.": "Enter text.",
+    "Not a valid integer.": "Enter a whole number.",
+    "Not a valid date.": "Enter a date as YYYY-MM-DD.",
+    "Number too large.": "Enter a smaller number.",
 }
 
 
+def _field(kind: Callable[..., fields.Field], label: str, *, empty: str, wrong: str,
+           validators: tuple[validate.Validator, ...] = (), **options: Any) -> fields.Field:
+    """A field whose every message is in member words: ``empty`` when nothing was given,
+    ``wrong`` for a value of the wrong kind (validators bring their own)."""
+    return kind(metadata={"label": label}, validate=list(validators), error_messages={
+        "required": empty, "null": empty, "invalid": wrong, "too_large": wrong,
+        "invalid_utf8": wrong, "validator_failed": wrong, "format": wrong}, **options)
+
+
+def text(label: str, *, max_length: int, empty: str = "Fill this in.", shown_max: int | None = None,
+         **options: Any) -> fields.Field:
+    """Text of at most ``max_length`` characters (``shown_max``: the domain's tighter limit,
+    which the message names, when the schema only stops absurd input early)."""
+    too_long = f"Use at most {shown_max or max_length} characters."
+    return _field(fields.String, label, empty=empty, wrong="Enter text.",
+                  validators=(validate.Length(max=max_length, error=too_long),), **options)
+
+
+def choice(label: str, *, empty: str = "Choose one from the list.", **options: Any
+           ) -> fields.Field:
+    """One value of a list the page offers (the domain knows the list)."""
+    return _field(fields.String, label, empty=empty, wrong="Choose one from the list.",
+                  validators=(validate.Length(max=64, error="Choose one from the list."),),
+                  **options)
+
+
+def whole_number(label: str, low: int, high: int, *, unit: str = "", **options: Any
+                 ) -> fields.Field:
+    message = f"Enter a whole number {f'of {unit} ' if unit else ''}from {low} to {high}."
+    return _field(fields.Integer, label, empty=message, wrong=message, strict=False,
+                  validators=(validate.Range(min=low, max=high, error=message),), **options)
+
+
+def date(label: str, *, empty: str = "Enter a date.", **options: Any) -> fields.Field:
+    return _field(fields.Date, label, empty=empty,
+                  wrong="Enter a date as YYYY-MM-DD, for example 2026-03-31.", **options)
+
+
+def ticks(label: str, *, most: int, **options: Any) -> fields.Field:
+    """A group of checkboxes: a list of the values ticked."""
+    wrong = "Tick only the boxes shown."
+    return _field(fields.List, label, empty=wrong, wrong=wrong, cls_or_instance=_field(
+        fields.String, label, empty=wrong, wrong=wrong,
+        validators=(validate.Length(max=64, error=wrong),)),
+        validators=(validate.Length(max=most, error=f"Tick at most {most}."),), **options)
+
+
+def tick(label: str, *, empty: str, **options: Any) -> fields.Field:
+    """One checkbox (sent as ``on`` when ticked)."""
+    return _field(fields.String, label, empty=empty, wrong=empty,
+                  validators=(validate.Equal("on", error=empty),), **options)
+
+
 class FormSchema(Schema):
+    """A form: unknown fields refused, blank values are "not given"."""
+
     class Meta:
         unknown = RAISE
+
+    #: Domain error keys that concern a field of this form under another name.
+    aliases: ClassVar[Mapping[str, str]] = {}
 
     @pre_load
     def _blank_to_none(self, data: dict[str, Any], **_: Any) -> dict[str, Any]:
         return {k: (None if v == "" else v) for k, v in data.items()}
 
+    def label(self, key: str) -> str | None:
+        """The label the page shows for the field sent as ``key``; None if it is not one."""
+        for name, field in self.fields.items():
+            if (field.data_key or name) == key:
+                return field.metadata.get("label")
+        return None
+
 
 class SignupForm(FormSchema):
-    email = fields.String(required=True, validate=validate.Length(max=_EMAIL_MAX))
-    password = fields.String(required=True, validate=validate.Length(max=_PASSWORD_MAX))
+    email = text("E-mail address", max_length=_EMAIL_MAX, required=True,
+                 empty="Enter your e-mail address, like name@example.org.")
+    password = text("Password", max_length=_PASSWORD_MAX, required=True, shown_max=256,
+                    empty="Choose a password of at least 15 characters.")
 
 
-class LoginForm(SignupForm):
+class LoginForm(FormSchema):
     """The sign-up fields; the password policy applies at sign-up only, never at sign-in."""
+
+    email = text("E-mail address", max_length=_EMAIL_MAX, required=True,
+                 empty="Enter your e-mail address.")
+    password = text("Password", max_length=_PASSWORD_MAX, required=True, shown_max=256,
+                    empty="Enter your password.")
 
 
 class CodeForm(FormSchema):
     """A 6-digit TOTP code, or a recovery code (``xxxx-xxxx-xxxx-xxxx``)."""
 
-    code = fields.String(required=True, validate=validate.Length(max=40))
+    code = text("6-digit code", max_length=40, required=True,
+                empty="Enter the 6 digits your authenticator app shows, or a recovery code.")
 
 
 class LinkForm(FormSchema):
@@ -59,60 +154,69 @@ class LinkForm(FormSchema):
 
 
 class EmailForm(FormSchema):
-    email = fields.String(required=True, validate=validate.Length(max=_EMAIL_MAX))
+    email = text("E-mail address", max_length=_EMAIL_MAX, required=True,
+                 empty="Enter the e-mail address you sign in with.")
 
 
 class NewPasswordForm(FormSchema):
     token = fields.String(required=True, validate=validate.Length(max=64))
-    password = fields.String(required=True, validate=validate.Length(max=_PASSWORD_MAX))
+    password = text("New password", max_length=_PASSWORD_MAX, required=True, shown_max=256,
+                    empty="Choose a password of at least 15 characters.")
 
 
 class PasswordForm(FormSchema):
-    password = fields.String(required=True, validate=validate.Length(max=_PASSWORD_MAX))
+    password = text("Password", max_length=_PASSWORD_MAX, required=True, shown_max=256,
+                    empty="Enter your password.")
 
 
 class TermsForm(FormSchema):
-    agreement = fields.String(required=True, validate=validate.Length(max=40))
-    purposes = fields.List(fields.String(validate=validate.Length(max=64)),
-                           validate=validate.Length(max=32), load_default=list)
-    max_days = fields.Integer(required=True, strict=False)
-    aggregate_allowed = fields.String(validate=validate.Equal("on"))
-    sale_sharing_opt_out = fields.String(validate=validate.Equal("on"))
+    agreement = choice("The term I offer brands", required=True,
+                       empty="Choose the term you offer brands.")
+    purposes = ticks("Purposes I accept at all", most=32, load_default=list)
+    max_days = whole_number("Longest grant I allow, in days", 0, 3650, unit="days",
+                            required=True)
+    aggregate_allowed = tick("Brands may ask to count me into anonymous totals"
+                             " (aggregate-only use)",
+                             empty="Tick the box or leave it empty.")
+    sale_sharing_opt_out = tick("Opt out of the sale and sharing of my data",
+                                empty="Tick the box or leave it empty.")
 
 
 class NarrowForm(FormSchema):
+    aliases = {"ends_at": "ends_on"}
     # "fields" as an attribute name would shadow marshmallow's module inside the class body.
-    selected = fields.List(fields.String(validate=validate.Length(max=64)), data_key="fields",
-                           validate=validate.Length(max=64), load_default=list)
-    ends_on = fields.Date(allow_none=True)
+    selected = ticks("Fields", most=64, data_key="fields", load_default=list)
+    ends_on = date("End on", allow_none=True)
 
 
 class DeleteAccountForm(FormSchema):
-    password = fields.String(required=True, validate=validate.Length(max=_PASSWORD_MAX))
-    confirm = fields.String(
-        required=True, validate=validate.Equal("on", error=_TICK_TO_CONFIRM),
-        error_messages={"required": _TICK_TO_CONFIRM, "null": _TICK_TO_CONFIRM},
-    )
+    password = text("Your password, to confirm it is you", max_length=_PASSWORD_MAX,
+                    required=True, shown_max=256, empty="Enter your password.")
+    confirm = tick(_CONFIRM, required=True,
+                   empty=f"Tick “{_CONFIRM}” to delete your account.")
 
 
 class FeedbackForm(FormSchema):
-    brand_id = fields.String(required=True, validate=validate.Length(max=64))
-    touchpoint = fields.String(required=True, validate=validate.Length(max=32))
-    rating = fields.Integer(required=True, strict=False)
-    nps = fields.Integer(load_default=None, allow_none=True)
-    comment = fields.String(load_default="", allow_none=True, validate=validate.Length(max=4000))
-    occurred_on = fields.Date(required=True)
+    brand_id = choice("Brand", required=True, empty="Choose a brand from the list.")
+    touchpoint = choice("Moment of the journey", required=True,
+                        empty="Choose a moment from the list.")
+    rating = whole_number("Rating (1-5)", 1, 5, required=True)
+    nps = whole_number("Net Promoter Score (0-10)", 0, 10, load_default=None, allow_none=True)
+    comment = text("Comment", max_length=2 * MAX_COMMENT, shown_max=MAX_COMMENT,
+                   load_default="", allow_none=True)
+    occurred_on = date("Date", required=True)
 
 
 def _profile_field(spec: Any) -> fields.Field:
     if spec.type is DataType.CHOICES:
-        return fields.List(fields.String(validate=validate.Length(max=64)), allow_none=True,
-                           validate=validate.Length(max=len(spec.choices)))
+        return ticks(spec.label, most=len(spec.choices), allow_none=True)
     if spec.type is DataType.INTEGER:
-        return fields.Integer(allow_none=True)
+        return whole_number(spec.label, spec.minimum, spec.maximum, allow_none=True)
     if spec.type is DataType.DATE:
-        return fields.Date(allow_none=True)
-    return fields.String(allow_none=True, validate=validate.Length(max=spec.max_length))
+        return date(spec.label, allow_none=True)
+    if spec.type is DataType.CHOICE:
+        return choice(spec.label, allow_none=True)
+    return text(spec.label, max_length=spec.max_length, allow_none=True)
 
 
 # Generated from the catalog; as a FormSchema it inherits unknown=RAISE and blank -> None.
@@ -146,14 +250,78 @@ def form_data(form: MultiDict[str, str], *, multi: frozenset[str] = frozenset()
     return data
 
 
-def load(schema: Schema, data: dict[str, Any]) -> dict[str, Any]:
-    """``schema.load`` with its errors turned into the vault's :class:`ValidationError`."""
+Check = Callable[[dict[str, Any]], object]
+
+
+def load(schema: FormSchema, data: dict[str, Any], *, check: Check | None = None
+         ) -> dict[str, Any]:
+    """``schema.load``, then the domain's ``check`` on every field the schema let through.
+
+    Raises the vault's :class:`ValidationError` with the errors of both, in member words
+    (:func:`member_words`); a field the schema refused keeps the schema's message only.
+    """
+    errors: dict[str, list[str]] = {}
     try:
-        return schema.load(data)
+        loaded = schema.load(data)
     except SchemaError as exc:
-        messages = exc.messages if isinstance(exc.messages, dict) else {"_": exc.messages}
-        errors = {key: _flatten(value) for key, value in messages.items()}
-        raise ValidationError(errors) from None
+        messages = exc.messages if isinstance(exc.messages, dict) else {FORM: exc.messages}
+        errors = {str(key): _flatten(value) for key, value in messages.items()}
+        loaded = exc.valid_data if isinstance(exc.valid_data, dict) else {}
+    if check is not None:
+        try:
+            check(loaded)
+        except ValidationError as exc:
+            for key, found in exc.errors.items():
+                errors.setdefault(schema.aliases.get(key, key), found)
+    if errors:
+        raise ValidationError(member_words(schema, errors))
+    return loaded
+
+
+def member_words(schema: FormSchema, errors: Mapping[str, list[str]]) -> dict[str, list[str]]:
+    """``errors`` keyed by the form's field names, each message led by the field's label.
+
+    Errors about keys the form does not have (a tampered form) become one message about the
+    form, never naming the key. Idempotent: errors already in member words pass unchanged.
+    """
+    worded: dict[str, list[str]] = {}
+    for key, messages in errors.items():
+        name = schema.aliases.get(key, key)
+        label = schema.label(name)
+        if label is None:
+            # About the whole form: a domain rule's words, or a field the form does not have.
+            target = worded.setdefault(FORM, [])
+            for message in (_FOREIGN_FIELD if m in _NOT_OURS else m for m in messages):
+                if message not in target:
+                    target.append(message)
+            continue
+        target = worded.setdefault(name, [])
+        for message in messages:
+            message = _READABLE.get(message, message)
+            if label not in message:
+                message = f"{label}: {message}"
+            if message not in target:
+                target.append(message)
+    return worded
+
+
+def check_signup(values: dict[str, Any]) -> None:
+    """The sign-up rules of the vault (address form, password policy), both at once."""
+    errors: dict[str, list[str]] = {}
+    email = values.get("email")
+    context: tuple[str, ...] = ()
+    if email is not None:
+        try:
+            email = normalise_email(email)
+            context = (email.split("@")[0], email)
+        except ValidationError as exc:
+            errors.update(exc.errors)
+    if values.get("password") is not None:
+        reasons = problems(values["password"], context=context)
+        if reasons:
+            errors["password"] = reasons
+    if errors:
+        raise ValidationError(errors)
 
 
 def _flatten(value: Any) -> list[str]:
@@ -161,5 +329,4 @@ def _flatten(value: Any) -> list[str]:
         return [m for v in value.values() for m in _flatten(v)]
     if isinstance(value, list):
         return [m for v in value for m in _flatten(v)]
-    text = str(value)
-    return [_READABLE.get(text, text)]
+    return [str(value)]

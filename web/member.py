@@ -39,6 +39,7 @@ from .forms import (
     ProfileForm,
     form_data,
     load,
+    member_words,
 )
 from .sessions import current_member_id, end_session
 from .vaults import get_consent, get_vault, merge_pending_reads
@@ -48,6 +49,7 @@ bp = Blueprint("member", __name__, url_prefix="/member")
 TOTP_PENDING = "totp_pending_secret"
 # Entry ids are SQLite integers: anything larger cannot exist, so it is a 404, not an overflow.
 ENTRY_ID = "int(max=9223372036854775807)"
+WRONG_PASSWORD = "That is not your password."
 
 
 @bp.before_request
@@ -95,11 +97,12 @@ def profile() -> str | Response | tuple[str, int]:
         # The page shows every attribute: an unticked choice list means "none of these".
         for key in MULTI_VALUE:
             submitted.setdefault(key, [])
-        changes = load(ProfileForm(), submitted)
+        changes = load(ProfileForm(), submitted, check=vault.profile.check)
         vault.profile.update(g.member_id, changes)
     except ValidationError as exc:
         return render_template("profile.html", groups=_catalog_by_category(),
-                               values=submitted, errors=exc.errors, DataType=DataType), 422
+                               values=submitted, errors=member_words(ProfileForm(), exc.errors),
+                               DataType=DataType), 422
     flash("Your profile is saved.", "success")
     return redirect(url_for("member.profile"))
 
@@ -130,11 +133,13 @@ def feedback() -> tuple[str, int]:
 @bp.post("/feedback")
 def feedback_add() -> Response | tuple[str, int]:
     submitted = request.form.to_dict()
+    feedback = get_vault().feedback
     try:
-        fields = load(FeedbackForm(), form_data(request.form))
-        get_vault().feedback.add(g.member_id, fields)
+        fields = load(FeedbackForm(), form_data(request.form), check=feedback.check)
+        feedback.add(g.member_id, fields)
     except ValidationError as exc:
-        return _feedback_page(values=submitted, errors=exc.errors, status=422)
+        return _feedback_page(values=submitted, errors=member_words(FeedbackForm(), exc.errors),
+                              status=422)
     flash("Your feedback is saved in your vault.", "success")
     return redirect(url_for("member.feedback"))
 
@@ -155,10 +160,12 @@ def feedback_edit(entry_id: int) -> str | Response | tuple[str, int]:
                                today=vault.feedback.today().isoformat())
     submitted = request.form.to_dict()
     try:
-        vault.feedback.update(g.member_id, entry_id, load(FeedbackForm(), form_data(request.form)))
+        vault.feedback.update(g.member_id, entry_id, load(
+            FeedbackForm(), form_data(request.form), check=vault.feedback.check))
     except ValidationError as exc:
         return render_template("feedback_edit.html", entry=entry, values=submitted,
-                               errors=exc.errors, brands=vault.brands.all(),
+                               errors=member_words(FeedbackForm(), exc.errors),
+                               brands=vault.brands.all(),
                                touchpoints=TOUCHPOINTS,
                                today=vault.feedback.today().isoformat()), 422
     flash("The entry is updated.", "success")
@@ -229,7 +236,8 @@ def totp_confirm() -> str | Response:
         flash(exc.message, "error")
         return redirect(url_for("member.security"))
     except ValidationError:
-        flash("That code is not right. Check your authenticator app and try again.", "error")
+        flash("6-digit code: That code is not right. Enter the 6 digits your app shows now.",
+              "error")
         return redirect(url_for("member.security"))
     session.pop(TOTP_PENDING, None)
     # Shown once, in this response: never kept in the session or anywhere else in clear.
@@ -293,13 +301,19 @@ def delete_account() -> str | Response | tuple[str, int]:
     vault = get_vault()
     if request.method == "GET":
         return render_template("delete.html", errors={})
+    def check_password(values: dict[str, Any]) -> None:
+        # Checked even when the box is not ticked, so both answers come at once.
+        password = values.get("password")
+        if password is not None and not vault.members.check_password(g.member_id, password):
+            raise ValidationError({"password": [WRONG_PASSWORD]})
+
     try:
-        fields = load(DeleteAccountForm(), form_data(request.form))
+        load(DeleteAccountForm(), form_data(request.form), check=check_password)
     except ValidationError as exc:
-        return render_template("delete.html", errors=exc.errors), 422
-    if not vault.members.check_password(g.member_id, fields["password"]):
-        return render_template("delete.html", errors={
-            "password": ["That is not your password."]}), 401
+        errors = member_words(DeleteAccountForm(), exc.errors)
+        wrong_password_only = list(errors) == ["password"] and \
+            errors["password"][0].endswith(WRONG_PASSWORD)
+        return render_template("delete.html", errors=errors), 401 if wrong_password_only else 422
     consent = get_consent()
     # Recorded first, sessions ended and sign-in cut in that same commit; then every step,
     # brands told (GDPR Art. 19) with the deletion. A crash on the way is finished at the

@@ -188,7 +188,7 @@ def sign_up_and_prepare(page: Page, home: Path) -> None:
     expect(page.get_by_text("Your profile is saved.")).to_be_visible()
 
     page.get_by_role("navigation").get_by_role("link", name="My terms").click()
-    page.get_by_label("The term I offer brands (IEEE 7012)").select_option("SD-BASE")
+    page.get_by_label("The term I offer brands").select_option("SD-BASE")
     page.locator(f'input[name="purposes"][value="{PURPOSE}"]').check()
     page.get_by_label("Longest grant I allow, in days").fill("90")
     page.get_by_role("button", name="Save my terms").click()

@@ -115,7 +115,7 @@ def test_edit_personal_terms(page: Page, live_home: VaultHome, seed: Seed) -> No
     sign_in(page)
     page.get_by_role("navigation").get_by_role("link", name="My terms").click()
     expect(page.get_by_role("heading", name="My terms")).to_be_visible()
-    term = page.get_by_label("The term I offer brands (IEEE 7012)")
+    term = page.get_by_label("The term I offer brands")
     expect(term).to_have_value("SD-BASE-ATP")
 
     # An invalid combination: profiling under a term without P.
@@ -128,8 +128,8 @@ def test_edit_personal_terms(page: Page, live_home: VaultHome, seed: Seed) -> No
     page.get_by_label("Longest grant I allow, in days").fill("120")
     page.get_by_role("button", name="Save my terms").click()
     error = page.locator("#purposes #purposes-error")
-    expect(error).to_contain_text("Personalisation needs more than your term SD-BASE-A allows")
-    expect(page.get_by_label("The term I offer brands (IEEE 7012)")).to_have_value("SD-BASE-A")
+    expect(error).to_contain_text("Personalisation needs more than the term you offer allows")
+    expect(page.get_by_label("The term I offer brands")).to_have_value("SD-BASE-A")
     assert stored_terms(live_home, seed).agreement == "SD-BASE-ATP"   # nothing saved
 
     # Corrected: untick the purpose the term does not allow, and save.
@@ -139,7 +139,7 @@ def test_edit_personal_terms(page: Page, live_home: VaultHome, seed: Seed) -> No
     expect(page.get_by_text("Your terms are saved.")).to_be_visible()
 
     page.reload()
-    expect(page.get_by_label("The term I offer brands (IEEE 7012)")).to_have_value("SD-BASE-A")
+    expect(page.get_by_label("The term I offer brands")).to_have_value("SD-BASE-A")
     expect(purpose_box(page, "dpv:ServiceOptimisation")).to_be_checked()
     expect(purpose_box(page, "dpv:Personalisation")).not_to_be_checked()
     expect(page.get_by_label("Longest grant I allow, in days")).to_have_value("120")

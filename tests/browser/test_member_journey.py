@@ -79,9 +79,9 @@ def test_feedback_entry_is_added_and_charted(page: Page, sign_up) -> None:
     page.get_by_role("navigation").get_by_role("link", name="Feedback").click()
     page.get_by_label("Brand").select_option(label="Velo Bikes")
     page.get_by_label("Moment of the journey").select_option("delivery")
-    page.get_by_label("Rating (1 = very poor, 5 = excellent)").fill("4")
-    page.get_by_label("How likely are you to recommend them?").fill("9")
-    page.get_by_label("Comment (optional)").fill("Arrived a day early, well packed.")
+    page.get_by_label("Rating (1-5)").fill("4")
+    page.get_by_label("Net Promoter Score (0-10)").fill("9")
+    page.get_by_label("Comment").fill("Arrived a day early, well packed.")
     page.get_by_role("button", name="Save entry").click()
     expect(page.get_by_text("Your feedback is saved in your vault.")).to_be_visible()
     entry = page.locator("li.entry").first
@@ -116,7 +116,7 @@ def test_account_deletion_needs_confirmation_then_erases(page: Page, sign_up, li
     page.get_by_role("link", name="Delete my account…").click()
     page.get_by_label("Your password, to confirm it is you").fill(PASSWORD)
     page.get_by_role("button", name="Delete my account and all my data").click()
-    expect(page.locator("#confirm-error")).to_contain_text("Tick the box")
+    expect(page.locator("#confirm-error")).to_contain_text("Tick “I understand")
 
     page.get_by_label("I understand").check()
     page.get_by_label("Your password, to confirm it is you").fill(PASSWORD)
@@ -142,7 +142,7 @@ def test_pages_work_without_javascript(browser, server, sign_up) -> None:
         page.get_by_role("navigation").get_by_role("link", name="Feedback").click()
         page.get_by_label("Brand").select_option(label="Fresh Grocer")
         page.get_by_label("Moment of the journey").select_option("support")
-        page.get_by_label("Rating (1 = very poor, 5 = excellent)").fill("2")
+        page.get_by_label("Rating (1-5)").fill("2")
         page.get_by_role("button", name="Save entry").click()
         expect(page.locator("li.entry").first).to_contain_text("Fresh Grocer")
     finally:

@@ -177,6 +177,7 @@ ROUTES: tuple[Route, ...] = (
     post("/member/terms/brands/<brand_id>/remove", 302, 302, other=404),
     Route("/.well-known/jwks.json", "GET", 200, 200),
     Route("/.well-known/gpc.json", "GET", 200, 200),
+    Route("/favicon.ico", "GET", 200, 200),
     # the compliance console: officers only (neither A nor B is one)
     Route("/console/", "GET", 302, 403),
     Route("/console/webhooks", "GET", 302, 403),

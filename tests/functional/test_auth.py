@@ -61,7 +61,7 @@ def test_signup_refuses_a_weak_password_with_the_reason_next_to_the_field(
     assert response.status_code == 422
     page = response.get_data(as_text=True)
     messages = field_errors(page, "password")
-    assert len(messages) == 1 and messages[0].startswith(reason), messages
+    assert len(messages) == 1 and messages[0].startswith("Password: " + reason), messages
     assert 'aria-describedby="password-help password-error"' in page
     assert 'value="alice@example.org"' in page, "the address typed is kept in the form"
     assert count(vault, "members") == 0
@@ -304,7 +304,8 @@ def test_with_totp_sign_in_needs_a_fresh_right_code_used_only_once(app, auth, cl
 
     response = auth.post("/login/code", {"code": wrong_code(secret, clock.now)})
     assert response.status_code == 401
-    assert field_errors(response.get_data(as_text=True), "code") == ["That code is not right."]
+    assert field_errors(response.get_data(as_text=True), "code") == [
+        "6-digit code: That code is not right. Enter the 6 digits your app shows now."]
     assert client.get("/member/").status_code == 302
 
     pending_cookie = client.get_cookie(TEST_HOST_COOKIE).value

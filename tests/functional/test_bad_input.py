@@ -226,7 +226,7 @@ def test_unknown_signup_fields_are_refused(auth, vault, extra):
     assert_sane(response)
     assert response.status_code == 422
     summary = error_summary(response.get_data(as_text=True))
-    assert "Not a field of this form." in summary
+    assert "The form was sent with something it does not have." in summary
     assert count(vault, "members") == 0
 
 

@@ -145,7 +145,9 @@ def test_delete_without_the_confirm_box_deletes_nothing(alice_everywhere, vault)
     response = alice.auth.post("/member/delete", {"password": GOOD_PASSWORD})
     assert response.status_code == 422
     page = response.get_data(as_text=True)
-    assert field_errors(page, "confirm") == ["Tick the box to confirm that you understand."]
+    assert field_errors(page, "confirm") == [
+        "Tick “I understand that my account and all my data will be deleted for good” to"
+        " delete your account."]
     assert 'aria-invalid="true"' in page
     assert_nothing_deleted(vault, alice.id, alice.client, phone.client)
 
@@ -167,7 +169,7 @@ def test_delete_with_a_wrong_password_deletes_nothing(alice_everywhere, vault):
                                                   "confirm": "on"})
     assert response.status_code == 401
     assert field_errors(response.get_data(as_text=True), "password") == [
-        "That is not your password."]
+        "Your password, to confirm it is you: That is not your password."]
     assert_nothing_deleted(vault, alice.id, alice.client, phone.client)
 
 

@@ -117,23 +117,30 @@ def test_chart_shows_the_average_per_touchpoint(alice, brand):
     assert re.search(r"Purchase \(shop, checkout\)</th>\s*<td><meter[^>]*value=\"3.50\"", page)
 
 
+WHOLE_RATING = "Rating (1-5): Enter a whole number from 1 to 5."
+WHOLE_NPS = "Net Promoter Score (0-10): Enter a whole number from 0 to 10."
+DATE_RANGE = "Date: Enter a date from 2000-01-01 to today."
+DATE_FORMAT = "Date: Enter a date as YYYY-MM-DD, for example 2026-03-31."
+BRAND = "Brand: Choose a brand from the list."
+# Each message names the field as its label does and says what to do.
 INVALID = [
-    ("rating", "0", "Must be from 1 to 5."),
-    ("rating", "6", "Must be from 1 to 5."),
-    ("rating", "abc", "integer"),
-    ("rating", "", "required"),
-    ("nps", "11", "Must be from 0 to 10."),
-    ("nps", "-1", "Must be from 0 to 10."),
-    ("nps", "ten", "integer"),
-    ("occurred_on", "2999-01-01", "Must be between 2000-01-01 and today."),
-    ("occurred_on", "2027-01-16", "Must be between 2000-01-01 and today."),
-    ("occurred_on", "1999-12-31", "Must be between 2000-01-01 and today."),
-    ("occurred_on", "yesterday", "date"),
-    ("brand_id", "brand_0000000000000000", "Choose a brand from the list."),
-    ("brand_id", "", "required"),
-    ("touchpoint", "telepathy", "Choose a touchpoint of the journey."),
-    ("comment", "z" * 2001, "At most 2000 characters."),
-    ("comment", "bell\x07", "not allowed"),
+    ("rating", "0", WHOLE_RATING),
+    ("rating", "6", WHOLE_RATING),
+    ("rating", "abc", WHOLE_RATING),
+    ("rating", "", WHOLE_RATING),
+    ("nps", "11", WHOLE_NPS),
+    ("nps", "-1", WHOLE_NPS),
+    ("nps", "ten", WHOLE_NPS),
+    ("occurred_on", "2999-01-01", DATE_RANGE),
+    ("occurred_on", "2027-01-16", DATE_RANGE),
+    ("occurred_on", "1999-12-31", DATE_RANGE),
+    ("occurred_on", "yesterday", DATE_FORMAT),
+    ("brand_id", "brand_0000000000000000", BRAND),
+    ("brand_id", "", BRAND),
+    ("touchpoint", "telepathy",
+     "Moment of the journey: Choose a moment from the list."),
+    ("comment", "z" * 2001, "Comment: Use at most 2000 characters."),
+    ("comment", "bell\x07", "Comment: Remove the control characters: they are not allowed."),
 ]
 
 
@@ -146,7 +153,7 @@ def test_add_refuses_an_invalid_value_next_to_its_field(alice, brand, vault, fie
     page = response.get_data(as_text=True)
     assert fields_with_errors(page) == {field}
     errors = field_errors(page, field)
-    assert len(errors) == 1 and message.lower() in errors[0].lower(), errors
+    assert errors == [message]
     assert "Please correct the field marked below." in error_summary(page)
     assert count(vault, "feedback") == 0
     assert "No entries yet." in page
@@ -163,15 +170,14 @@ def test_edit_refuses_an_invalid_value_and_keeps_the_entry(alice, brand, vault, 
                                form_page=f"/member/feedback/{entry_id}/edit")
     assert response.status_code == 422
     page = response.get_data(as_text=True)
-    errors = field_errors(page, field)
-    assert len(errors) == 1 and message.lower() in errors[0].lower(), errors
+    assert field_errors(page, field) == [message]
     assert vault.feedback.get(alice.id, entry_id) == before
 
 
 def test_an_unknown_field_is_refused(alice, brand, vault):
     response = alice.auth.post("/member/feedback", form(brand, member_id="someone-else"))
     assert response.status_code == 422
-    assert "Not a field of this form." in error_summary(response.get_data(as_text=True))
+    assert "Reload the page and try again." in error_summary(response.get_data(as_text=True))
     assert count(vault, "feedback") == 0
 
 

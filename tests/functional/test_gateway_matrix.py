@@ -358,6 +358,7 @@ ROUTES: tuple[Route, ...] = (
     page("/member/terms/brands/<brand_id>/remove", "POST", 302, 302, other=404),
     everyone("/.well-known/jwks.json", "GET", 200),
     everyone("/.well-known/gpc.json", "GET", 200),
+    everyone("/favicon.ico", "GET", 200),
     # the compliance console
     console("/console/"),
     console("/console/webhooks"),
@@ -385,7 +386,7 @@ def allowed(status: int) -> bool:
 PUBLIC = frozenset({"/", "/signup", "/signup/verify", "/password/forgot", "/password/reset",
                     "/login", "/login/code", "/logout", "/oauth/authorize",
                     "/api/v1/openapi.json", "/.well-known/oauth-authorization-server",
-                    "/.well-known/jwks.json", "/.well-known/gpc.json"})
+                    "/.well-known/jwks.json", "/.well-known/gpc.json", "/favicon.ico"})
 
 
 def test_the_table_denies_what_it_must() -> None:

@@ -126,22 +126,31 @@ def seeded(alice, vault):
     return alice
 
 
+HOUSEHOLD = "People in household: Enter a whole number from 1 to 20."
+BIRTH_RANGE = "Date of birth: Enter a date from 1900-01-01 to today."
+ONE_LINE = "Remove the line breaks and control characters: they are not allowed."
+
+
+# Each message names the field as its label does and says what to do.
 @pytest.mark.parametrize(("field", "value", "message"), [
-    ("household_size", "abc", "integer"),
-    ("household_size", "0", "At least 1."),
-    ("household_size", "21", "At most 20."),
-    ("country", "Netherlands", "Must be a two-letter country code such as NL."),
-    ("date_of_birth", "2999-01-01", "Must be between 1900-01-01 and today."),
-    ("date_of_birth", "1899-12-31", "Must be between 1900-01-01 and today."),
-    ("date_of_birth", "17/05/1990", "date"),
-    ("gender", "robot", "Not one of the choices."),
-    ("contact_email", "not an address", "Must be an e-mail address"),
-    ("phone", "call me maybe", "Must be a phone number"),
-    ("interests", "knitting", "Not one of the choices"),
-    ("given_name", "x" * 5000, "100"),
-    ("values_statement", "y" * 1001, "1000"),
-    ("given_name", "Ali\x00ce", "not allowed"),
-    ("city", "Utrecht\nAmsterdam", "not allowed"),
+    ("household_size", "abc", HOUSEHOLD),
+    ("household_size", "0", HOUSEHOLD),
+    ("household_size", "21", HOUSEHOLD),
+    ("country", "Netherlands", "Country: Enter a two-letter country code such as NL."),
+    ("date_of_birth", "2999-01-01", BIRTH_RANGE),
+    ("date_of_birth", "1899-12-31", BIRTH_RANGE),
+    ("date_of_birth", "17/05/1990", "Date of birth: Enter a date as YYYY-MM-DD, for example"
+                                    " 2026-03-31."),
+    ("gender", "robot", "Gender: Choose from the list; that is not one of the choices."),
+    ("contact_email", "not an address",
+     "Contact e-mail: Enter an e-mail address like name@example.org."),
+    ("phone", "call me maybe",
+     "Phone: Enter a phone number: digits, spaces, an optional leading +."),
+    ("interests", "knitting", "Interests: Choose from the list; not one of the choices: knitting"),
+    ("given_name", "x" * 5000, "Given name: Use at most 100 characters."),
+    ("values_statement", "y" * 1001, "In my own words: Use at most 1000 characters."),
+    ("given_name", "Ali\x00ce", "Given name: " + ONE_LINE),
+    ("city", "Utrecht\nAmsterdam", "City: " + ONE_LINE),
 ])
 def test_an_invalid_value_is_shown_next_to_its_field_and_nothing_is_saved(
         seeded, vault, field, value, message):
@@ -153,8 +162,7 @@ def test_an_invalid_value_is_shown_next_to_its_field_and_nothing_is_saved(
     assert response.status_code == 422
     page = response.get_data(as_text=True)
     assert fields_with_errors(page) == {field}
-    errors = field_errors(page, field)
-    assert len(errors) == 1 and message.lower() in errors[0].lower(), errors
+    assert field_errors(page, field) == [message]
     assert f'aria-describedby="{field}' in page or field in {"interests"}
     assert "Please correct the field marked below." in error_summary(page)
     assert vault.profile.get(seeded.id) == SEEDED
@@ -182,7 +190,7 @@ def test_the_refused_form_keeps_what_was_typed(seeded):
 def test_an_unknown_attribute_is_refused(seeded, vault, field):
     response = seeded.auth.post("/member/profile", {"given_name": "Bob", field: "42"})
     assert response.status_code == 422
-    assert "Not a field of this form." in error_summary(response.get_data(as_text=True))
+    assert "Reload the page and try again." in error_summary(response.get_data(as_text=True))
     assert vault.profile.get(seeded.id) == SEEDED
 
 

@@ -283,6 +283,18 @@ def test_narrowing_never_adds(consent: Consent, member: str, given, fields: list
     assert consent.ledger.size == entries
 
 
+def test_checking_a_narrowing_names_every_broken_rule_and_writes_nothing(
+        consent: Consent, member: str, given) -> None:
+    entries = consent.ledger.size
+    with pytest.raises(ValidationError) as caught:
+        consent.grants.check_narrowing(member, given.id, fields=[], ends_at=given.ends_at + DAY)
+    assert set(caught.value.errors) == {"fields", "ends_at"}
+    # Unchanged is no broken rule: "nothing changed" is left to narrow() itself.
+    consent.grants.check_narrowing(member, given.id, fields=given.fields)
+    assert consent.grants.get(member, given.id) == given
+    assert rows(consent, "receipts") == 1 and consent.ledger.size == entries
+
+
 def test_what_narrowing_removed_cannot_come_back(consent: Consent, member: str, given) -> None:
     consent.grants.narrow(member, given.id, fields=["given_name"])
     with pytest.raises(ValidationError):

@@ -189,3 +189,13 @@ def test_by_touchpoint_on_a_hand_checked_example(vault, member_id, bob, brand, e
     # with the other brand's (1, 0): 5 entries, mean 15/5, NPS (2 - 2) / 4 scored
     assert usage_all == [TouchpointSummary("usage", 5, 3.0, 0.0)]
     assert vault.feedback.by_touchpoint("brand_nobody") == []
+
+
+def test_check_names_an_unknown_brand_with_every_other_error_and_writes_nothing(vault, entry):
+    with pytest.raises(ValidationError) as caught:
+        vault.feedback.check(entry(brand_id="brand_0000000000000000", rating=9, nps="ten"))
+    assert set(caught.value.errors) == {"brand_id", "rating", "nps"}
+    with pytest.raises(ValidationError) as caught:
+        vault.feedback.check(entry(brand_id="brand_0000000000000000"))
+    assert caught.value.errors == {"brand_id": ["Choose a brand from the list."]}
+    assert table(vault) == []
