@@ -46,7 +46,7 @@ def test_a_replayed_refresh_token_shows_as_ended_on_the_sharing_page(
     metadata = requests.get(server.url + "/.well-known/oauth-authorization-server",
                             timeout=10).json()
 
-    sign_up_and_prepare(page)
+    sign_up_and_prepare(page, home)
     verifier = secrets.token_urlsafe(64)
     brand = OAuth2Session(client_id, client_secret, redirect_uri=callback,
                           code_challenge_method="S256",

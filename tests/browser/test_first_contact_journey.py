@@ -20,7 +20,7 @@ from playwright.sync_api import Page, expect
 
 from vault.home import VaultHome
 
-from .conftest import LiveServer
+from .conftest import LiveServer, mailed_link
 from .test_brand_journey import BrandReceiver, query_of, receiver, vrmvault
 
 pytestmark = pytest.mark.browser
@@ -58,6 +58,9 @@ def test_a_new_member_from_a_brands_link_signs_up_accepts_and_allows(
     page.get_by_label("E-mail address").fill(EMAIL)
     page.get_by_label("Password", exact=True).fill(PASSWORD)
     page.get_by_role("button", name="Create my vault").click()
+    expect(page.get_by_role("heading", name="Check your inbox")).to_be_visible()
+    page.goto(mailed_link(live_home.root, EMAIL))          # the same browser follows the link
+    page.get_by_role("button", name="Confirm and open my vault").click()
 
     # What the request needs of the new (empty) terms, in plain words, for this brand only.
     expect(page.get_by_role("heading", name=f"{BRAND}'s request needs more than your terms "

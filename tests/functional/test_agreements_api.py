@@ -24,6 +24,7 @@ from consent.context import Consent
 from consent.events import EventTag
 from consent.model import AgreementStatus
 from tests.brand_api_support import CALLBACK, BrandApi, bearer
+from web.filters import term_words
 
 from .conftest import SignedIn
 from .pages import form_fields, text_of
@@ -112,7 +113,8 @@ def test_the_brand_counters_the_member_accepts_and_both_hold_the_same_signed_rec
     assert countered.status_code == 200
     assert countered.get_json()["agreement"]["status"] == "countered"
     page = text_of(alice.client.get("/member/consents").get_data(as_text=True))
-    assert "they propose SD-BASE instead of SD-BASE-ATP" in page
+    assert (f"they propose {term_words('SD-BASE')} instead of {term_words('SD-BASE-ATP')}"
+            in page)
 
     member_answers(alice, offered, "accept")
 

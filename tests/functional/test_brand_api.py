@@ -526,7 +526,8 @@ def test_the_openapi_document_names_the_oauth_flows(openapi):
     assert code["tokenUrl"] == "http://localhost/oauth/token"
     assert code["authorizationUrl"] == "http://localhost/oauth/authorize"
     assert "PKCE" in schemes["member"]["description"]
-    assert set(schemes["brand"]["flows"]["clientCredentials"]["scopes"]) == {"webhooks:manage"}
+    assert set(schemes["brand"]["flows"]["clientCredentials"]["scopes"]) == {
+        "webhooks:manage", "agreements:write"}
     for name in ("Unauthorized", "Forbidden", "BadRequest", "TooManyRequests"):
         assert "application/problem+json" in openapi["components"]["responses"][name]["content"]
     assert "Retry-After" in openapi["components"]["responses"]["TooManyRequests"]["headers"]

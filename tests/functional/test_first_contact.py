@@ -21,9 +21,10 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from consent.events import EventTag
-from tests.conftest import GOOD_PASSWORD, AuthActions
+from tests.conftest import GOOD_PASSWORD, AuthActions, Inbox
 from vault.clock import FrozenClock
 from vault.home import Vault
+from web.filters import term_words
 from web.vaults import get_consent
 
 from . import test_authorization_code_flow as flow
@@ -95,13 +96,13 @@ def brand_id_of(vault: Vault, brand: Brand) -> str:
 # -- the whole first contact ---------------------------------------------------------------------
 def test_a_new_member_signs_up_from_the_link_accepts_for_the_brand_and_allows(
         app: Flask, client: FlaskClient, auth: AuthActions, vault: Vault, velo: Brand,
-        endpoints: Endpoints, grocer: Brand) -> None:
+        endpoints: Endpoints, grocer: Brand, inbox: Inbox) -> None:
     asked = authorization_request(velo, details=[DETAILS[0] | {"duration_days": 90}])
     response = client.get(asked.url)
     assert urlsplit(response.headers["Location"]).path == "/login"
     assert "create a vault" in text_of(client.get("/login").get_data(as_text=True))
 
-    signed_up = auth.signup(EMAIL)
+    signed_up = auth.register(inbox, EMAIL)                   # the mailed link followed
     assert signed_up.headers["Location"] == asked.url         # back to the same request
 
     screen = client.get(asked.url)
@@ -228,8 +229,8 @@ def test_a_term_too_narrow_for_a_new_purpose_is_widened_for_the_brand(
     assert "dpv:Personalisation" in state["for_brand"].purposes
     assert "dpv:Personalisation" not in state["standing"].purposes
     sharing = text_of(client.get("/member/consents").get_data(as_text=True))
-    assert "agreed on SD-BASE (replaced by a later agreement)" in sharing
-    assert "agreed on SD-BASE-ATP ·" in sharing
+    assert f"agreed on {term_words('SD-BASE')} (replaced by a later agreement)" in sharing
+    assert f"agreed on {term_words('SD-BASE-ATP')} ·" in sharing
 
 
 def test_a_counter_offer_waiting_is_answered_on_the_consent_screen(
@@ -287,8 +288,8 @@ def test_an_absolute_refusal_is_refused_before_asking_and_records_nothing(
 
 
 @pytest.fixture
-def newcomer(client: FlaskClient, auth: AuthActions, vault: Vault) -> str:
-    assert auth.signup(EMAIL).status_code == 302
+def newcomer(client: FlaskClient, auth: AuthActions, vault: Vault, inbox: Inbox) -> str:
+    assert auth.register(inbox, EMAIL).status_code == 302
     return vault.members.authenticate(EMAIL, GOOD_PASSWORD, client="test")
 
 

@@ -215,15 +215,15 @@ def test_a_migration_another_process_applied_meanwhile_is_skipped(tmp_path, monk
     second.close()
 
 
-def test_migration_5_adds_the_recovery_tables_to_a_store_with_accounts(tmp_path):
-    """A store made before migration 5 keeps its accounts; reset links and recovery codes are
+def test_migration_6_adds_the_recovery_tables_to_a_store_with_accounts(tmp_path):
+    """A store made before migration 6 keeps its accounts; reset links and recovery codes are
     member-owned (they go with the account), pending sign-ups and request counts are not."""
     home = VaultHome(tmp_path / "var")
     home.initialise({})
     master = home.master_key({})
     home.data_path.unlink()
     data = Database.open(home.data_path, master.derive("data-store"), create=True)
-    migrations.apply(data, DATA_MIGRATIONS[:4])
+    migrations.apply(data, DATA_MIGRATIONS[:5])
     data.execute("INSERT INTO members (id, email_index, email_sealed, password_hash,"
                  " created_at) VALUES (?, ?, x'00', 'h', 0)", ("a" * 32, b"i" * 32))
 
