@@ -8,7 +8,7 @@ DEMO_MEMBERS ?= 200
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint bench chromium clean
+.PHONY: run test lint bench chromium wrk clean
 
 $(BIN)/python:
 	$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "vrmvault needs Python 3.11 or newer"'
@@ -33,6 +33,13 @@ chromium:
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 	  $$SUDO apt-get update -q && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -q chromium; }
 
+# The brand API benchmark loads the server with Debian's wrk.
+wrk:
+	@command -v wrk >/dev/null 2>&1 || { \
+	  echo "Installing Debian's wrk for the brand API benchmark"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -q && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -q wrk; }
+
 lint: $(VENV)/.test
 	$(BIN)/ruff check vault consent brand_gateway web tests bench
 	$(BIN)/mypy
@@ -40,7 +47,7 @@ lint: $(VENV)/.test
 test: $(VENV)/.test chromium lint
 	$(BIN)/pytest --cov --cov-report=term:skip-covered
 
-bench: $(VENV)/.test
+bench: $(VENV)/.test wrk
 	$(BIN)/python -m bench
 
 clean:
