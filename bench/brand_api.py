@@ -248,7 +248,8 @@ def serve_bare(port: int, home: str) -> None:
     from web import server
 
     server._Server.load = lambda self: bare_app()          # type: ignore[method-assign]
-    server._serve(host="127.0.0.1", port=port, workers=WORKERS, home=Path(home))
+    server._serve(host="127.0.0.1", port=port, workers=WORKERS, home=Path(home),
+                  public_url=f"http://127.0.0.1:{port}")
 
 
 def free_port() -> int:
