@@ -179,12 +179,10 @@ def served_demo(tmp_path: Path) -> Iterator[tuple[Path, str]]:
         deadline = time.monotonic() + 60
         while True:
             assert server.poll() is None, log.read_text()
-            try:
+            with contextlib.suppress(requests.ConnectionError):     # not listening yet
                 if requests.get(url + "/.well-known/oauth-authorization-server",
                                 timeout=2).ok:
                     break
-            except requests.ConnectionError:
-                pass
             assert time.monotonic() < deadline, log.read_text()
             time.sleep(0.1)
         yield home, url
