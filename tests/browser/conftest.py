@@ -21,6 +21,7 @@ import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from tests.conftest import initialise_home
+from tests.processes import stopped
 from vault.home import VaultHome
 from vault.mail import MaildirMailer
 
@@ -64,15 +65,12 @@ class LiveServer:
                 return
             except OSError:
                 time.sleep(0.1)
+        stopped(self.process)
         raise RuntimeError("server did not start:\n" + self.log.read_text())
 
     def stop(self) -> None:
-        if self.process and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
+        if self.process is not None:
+            stopped(self.process)
 
 
 @pytest.fixture(scope="session")

@@ -9,7 +9,6 @@ whatever they hold, are not (issue 12; web/wellknown.py says why).
 from __future__ import annotations
 
 import http.client
-import signal
 import time
 import urllib.error
 import urllib.request
@@ -20,6 +19,7 @@ import requests
 
 from consent.context import open_consent
 from tests.conftest import GOOD_PASSWORD, csrf_from
+from tests.processes import stopped
 from vault.home import Vault, VaultHome
 
 from .test_webhook_cli import _free_port, start_server
@@ -43,18 +43,17 @@ def served_home(tmp_path_factory: pytest.TempPathFactory):
     server = start_server(home, log, port=port)
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
-    while True:
-        try:
-            urllib.request.urlopen(base + "/login", timeout=2).close()
-            break
-        except (urllib.error.URLError, OSError):
-            assert server.poll() is None and time.monotonic() < deadline, log.read_text()
-            time.sleep(0.1)
     try:
+        while True:
+            try:
+                urllib.request.urlopen(base + "/login", timeout=2).close()
+                break
+            except (urllib.error.URLError, OSError):
+                assert server.poll() is None and time.monotonic() < deadline, log.read_text()
+                time.sleep(0.1)
         yield home, base
     finally:
-        server.send_signal(signal.SIGTERM)
-        server.wait(timeout=30)
+        stopped(server)
 
 
 def sign_in_over_http(base: str, email: str) -> str:

@@ -37,6 +37,7 @@ import pytest
 import requests
 
 from tests.conftest import csrf_from
+from tests.processes import stopped
 from vault.demo import DEMO_PASSWORD, SHOWCASE_EMAIL
 
 from .test_readme_brands import README, SCRIPT_MARK, free_port
@@ -187,8 +188,7 @@ def served_demo(tmp_path: Path) -> Iterator[tuple[Path, str]]:
             time.sleep(0.1)
         yield home, url
     finally:
-        server.send_signal(signal.SIGTERM)
-        server.wait(timeout=30)
+        stopped(server)
 
 
 def approve_as_the_demo_member(served: str, log: Path) -> None:
@@ -253,7 +253,7 @@ def test_the_readme_shell_blocks_run_as_written(served_demo: tuple[Path, str],
         stdout, stderr = shell.communicate(timeout=120)
     finally:
         if shell.poll() is None:
-            shell.kill()
+            stopped(shell, grace=0, sig=signal.SIGKILL)
         pid_file = workdir / "brand_example.pid"
         if pid_file.exists():
             with contextlib.suppress(ProcessLookupError):      # the script we started

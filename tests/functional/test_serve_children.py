@@ -27,6 +27,7 @@ from consent.ledger import open_ledger
 from consent.spool import SpoolDirectory
 from tests.brand_api_support import BrandApi
 from tests.conftest import GOOD_PASSWORD
+from tests.processes import stopped
 from vault.clock import FrozenClock
 from vault.home import Vault, VaultHome
 
@@ -89,8 +90,7 @@ def test_the_keeper_merges_comes_back_when_killed_and_ends_with_the_server(
                 log.read_text()
         writer.close()
     finally:
-        server.send_signal(signal.SIGTERM)
-        server.wait(timeout=30)
+        assert stopped(server), "serve did not stop on SIGTERM"
     text = log.read_text()
     assert "the ledger merge process ended; starting it again in 1 s" in text
     assert _gone(first) and _gone(second), "a keeper outlived the server"
@@ -133,8 +133,7 @@ def test_reads_through_two_workers_are_each_in_the_ledger_once(
             assert sum(marks) == 200
             assert ledger.verify().ok
     finally:
-        server.send_signal(signal.SIGTERM)
-        server.wait(timeout=30)
+        assert stopped(server), "serve did not stop on SIGTERM"
 
 
 def _answers(url: str, headers: dict[str, str]) -> int:

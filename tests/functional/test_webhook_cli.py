@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import socket
 import subprocess
 import sys
@@ -25,6 +24,7 @@ from consent.context import open_consent
 from consent.grants import BrandRequest
 from consent.vocabulary import PURPOSES
 from tests.conftest import GOOD_PASSWORD, TEST_HASHING
+from tests.processes import stopped, stopped_output
 from tests.unit.brand_gateway.test_webhooks import Receiver, independent_verify
 from vault.home import Vault, VaultHome
 from web.cli import main
@@ -335,8 +335,7 @@ def test_serve_delivers_webhooks_in_the_background(vault_home: VaultHome, receiv
         delivery = [pid for pid in _children(server.pid)
                     if b"\0deliver\0" in Path(f"/proc/{pid}/cmdline").read_bytes()]
     finally:
-        server.send_signal(signal.SIGTERM)
-        server.wait(timeout=30)
+        assert stopped(server), "serve did not stop on SIGTERM"
     assert "Webhooks: 1 attempted: 1 delivered" in log.read_text()
     if Path("/proc").exists():
         assert len(delivery) == 1
@@ -352,8 +351,7 @@ def test_the_delivery_loop_stops_on_sigterm(vault_home: VaultHome) -> None:
          "--interval", "0.2"], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     assert loop.stderr is not None
     assert loop.stderr.readline().startswith(b"Delivering webhooks every 0.2 s")
-    loop.send_signal(signal.SIGTERM)
-    _, errors = loop.communicate(timeout=30)
+    _, errors = stopped_output(loop)
     assert loop.returncode == 0
     assert b"Webhook delivery stopped" in errors and b"Traceback" not in errors
 

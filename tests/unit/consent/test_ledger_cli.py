@@ -6,7 +6,6 @@ from __future__ import annotations
 import base64
 import json
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -20,6 +19,7 @@ from consent.events import Event, EventTag
 from consent.ledger import open_ledger
 from consent.merkle import leaf_hash, verify_inclusion
 from consent.spool import SpoolDirectory, SpoolWriter
+from tests.processes import stopped_output
 from vault.home import VaultHome
 from web.cli import main
 from web.ledger_cli import ledger
@@ -155,8 +155,7 @@ def _merge_loop(home: VaultHome, every: str) -> subprocess.Popen[bytes]:
 
 
 def _stop(loop: subprocess.Popen[bytes]) -> None:
-    loop.send_signal(signal.SIGTERM)
-    _, errors = loop.communicate(timeout=30)
+    _, errors = stopped_output(loop)
     assert loop.returncode == 0
     assert b"Ledger merging stopped" in errors and b"Traceback" not in errors
 
