@@ -14,7 +14,7 @@ import requests
 from authlib.integrations.requests_client import OAuth2Session
 from playwright.sync_api import Page, expect
 
-from brand_gateway.webhooks import verify
+from brand_gateway.webhooks.signing import verify
 from vault.home import VaultHome
 
 from . import test_brand_journey as journey

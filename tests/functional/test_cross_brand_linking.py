@@ -27,7 +27,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from brand_gateway.clients import ClientRegistry, ClientSecretHasher
-from brand_gateway.webhooks import WebhookRegistry
+from brand_gateway.webhooks.endpoints import WebhookRegistry
 from consent.context import Consent
 from tests.conftest import GOOD_PASSWORD, AuthActions
 from vault.clock import FrozenClock

@@ -22,7 +22,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from brand_gateway.authorizations import FAMILY_LIFETIME
-from brand_gateway.webhooks import WebhookRegistry
+from brand_gateway.webhooks.endpoints import WebhookRegistry
 from consent.events import EventTag
 from consent.grants import DAY
 from consent.model import GrantStatus

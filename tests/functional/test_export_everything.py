@@ -16,7 +16,7 @@ import zipfile
 import pytest
 from jsonschema import Draft202012Validator, FormatChecker
 
-from brand_gateway.webhooks import WebhookRegistry
+from brand_gateway.webhooks.endpoints import WebhookRegistry
 from consent.receipts import DEFAULT_CONTROLLER, ReceiptSigner
 from tests.brand_api_support import BrandApi, IssuedToken, bearer
 
