@@ -130,7 +130,7 @@ def test_demo_loads_members_and_says_how_to_sign_in(tmp_path: Path) -> None:
 
 def test_demo_registers_demo_brands_whose_credentials_work(tmp_path: Path) -> None:
     from brand_gateway.clients import ClientRegistry, ClientSecretHasher
-    from brand_gateway.demo import CREDENTIALS_FILE, DEMO_CLIENT_BRANDS, register_demo_clients
+    from demo.brand_clients import CREDENTIALS_FILE, DEMO_CLIENT_BRANDS, register_demo_clients
 
     result = run("--home", str(tmp_path / "var"), "init", "--demo", "5")
     assert result.exit_code == 0, result.output
