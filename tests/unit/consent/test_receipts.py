@@ -194,6 +194,33 @@ def strings(value: Any) -> list[str]:
 CASES = [(variant, event) for variant in VARIANTS for event in GrantEvent]
 
 
+# -- the receipt as issued ----------------------------------------------------------------------
+ISSUED = Path(__file__).with_name("receipts_issued.json")
+FIXED_RECEIPT_ID = "3f1c2b1e-8a44-4c1a-9a3e-6c1f0e7b2d10"
+REPLACED = ("grant_aaaabbbbccccddddeeeeffff", "grant_000011112222333344445555")
+
+
+def sha256_hex(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def test_receipts_are_issued_byte_for_byte_as_recorded(signer: ReceiptSigner) -> None:
+    """Fixed inputs give exactly the receipts recorded in ``receipts_issued.json``: the signed
+    token (Ed25519 signatures are deterministic) and the document with its members in order.
+    What members and brands hold must not change by accident; re-record only on purpose."""
+    cases: dict[str, tuple[str, GrantEvent, tuple[str, ...]]] = {
+        f"{variant}/{event.value}": (variant, event, ()) for variant, event in CASES}
+    cases["replacing/given"] = ("plain", GrantEvent.GIVEN, REPLACED)
+    recorded = json.loads(ISSUED.read_text())
+    assert set(recorded) == set(cases)
+    for name, (variant, event, replaces) in cases.items():
+        document = build(signer, event, variant, receipt_id=FIXED_RECEIPT_ID,
+                         replaces=list(replaces))
+        assert sha256_hex(json.dumps(document, ensure_ascii=False)) == \
+            recorded[name]["document_sha256"], name
+        assert sha256_hex(signer.sign(document)) == recorded[name]["token_sha256"], name
+
+
 # -- the Kantara view --------------------------------------------------------------------------
 @pytest.mark.parametrize(("variant", "event"), CASES)
 def test_every_receipt_validates_against_the_kantara_schema(
