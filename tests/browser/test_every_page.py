@@ -1,5 +1,5 @@
 """Every page on a 390 px wide phone, in real Chromium: no sideways scrolling, its own title,
-the favicon, and nothing the Content-Security-Policy has to block (issue 12, item 6).
+the favicon, and nothing the Content-Security-Policy has to block.
 
 The store holds the demo (the showcase member with a full profile, journal and grants) and
 brand reads made over HTTP through the served brand API, so the access page draws its chart.

@@ -1,4 +1,4 @@
-"""Every way a brand's authorization ends, through the real OAuth endpoints (issue 12, item 1):
+"""Every way a brand's authorization ends, through the real OAuth endpoints:
 the member's Sharing page says so in words, a signed receipt, a ledger entry and a webhook to
 the brand record it, and the brand's tokens stop; a brand that asks again for the same purpose
 replaces its earlier grant instead of adding one.

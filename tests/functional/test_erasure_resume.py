@@ -1,4 +1,4 @@
-"""An erasure cut short by a crash is finished, whatever step it had reached (issue 12).
+"""An erasure cut short by a crash is finished, whatever step it had reached.
 
 The review found that a crash during an erasure left a member who could still sign in and
 whose brands were never told (no ``member.erased`` webhook) until they deleted again. Each case

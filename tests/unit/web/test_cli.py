@@ -49,7 +49,7 @@ def test_init_and_serve_tighten_an_existing_home_open_to_others(tmp_path: Path, 
                                                                   command: str) -> None:
     home = tmp_path / "var"
     run("--home", str(home), "init")
-    home.chmod(0o755)                    # as every home made before issue 12 was
+    home.chmod(0o755)                    # a home others may list, as an older init made
     served = []
     monkeypatch.setattr("web.server.run", lambda **kwargs: served.append(kwargs))
     result = run("--home", str(home), command)
