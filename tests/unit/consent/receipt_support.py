@@ -14,12 +14,15 @@ from jsonschema import Draft4Validator
 
 from consent.model import AccessEnd, Grant, GrantEvent, GrantStatus, Mode
 from consent.receipts import ReceiptSigner
+from vault.keys import MasterKey
 
 STANDARDS = Path(__file__).resolve().parents[3].parent / "shared" / "standards"
 PRINCIPAL = "member:" + hashlib.sha256(b"member-1").hexdigest()[:32]
 AT = 1_795_000_000                       # 2026-11-18T11:06:40Z
 DAY = 86_400
 B64URL = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+#: The master key every receipt test signs with: fixed, so the receipts are too.
+FIXED_MASTER = MasterKey(bytes(range(32)))
 EMAIL = re.compile(r"[^\s@\"]+@[^\s@\"]+\.[A-Za-z]{2,}")
 
 

@@ -8,8 +8,14 @@ import pytest
 from consent.model import GrantEvent
 from consent.receipt_iso27560 import ISO_27560_FIELDS
 from consent.receipts import DEFAULT_CONTROLLER, ReceiptSigner
-from tests.unit.consent.receipt_support import BASE_GRANT, CASES, PRINCIPAL, build, resolve
-from vault.keys import MasterKey
+from tests.unit.consent.receipt_support import (
+    BASE_GRANT,
+    CASES,
+    FIXED_MASTER,
+    PRINCIPAL,
+    build,
+    resolve,
+)
 
 # The mandatory elements of ISO/IEC TS 27560 in the DPV guide's mapping table, plus lawful basis.
 MANDATORY_ISO = ("schema_version", "record_id", "receipt_id", "pii_principal_id",
@@ -22,13 +28,8 @@ MANDATORY_ISO = ("schema_version", "record_id", "receipt_id", "pii_principal_id"
 
 
 @pytest.fixture(scope="module")
-def master() -> MasterKey:
-    return MasterKey(bytes(range(32)))
-
-
-@pytest.fixture(scope="module")
-def signer(master: MasterKey) -> ReceiptSigner:
-    return ReceiptSigner(master, controller=DEFAULT_CONTROLLER)
+def signer() -> ReceiptSigner:
+    return ReceiptSigner(FIXED_MASTER, controller=DEFAULT_CONTROLLER)
 
 
 # -- the ISO 27560 (DPV) view ------------------------------------------------------------------

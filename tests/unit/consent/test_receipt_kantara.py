@@ -14,6 +14,7 @@ from consent.receipt_iso27560 import ISO_27560_FIELDS
 from consent.receipts import DEFAULT_CONTROLLER, ReceiptSigner
 from tests.unit.consent.receipt_support import (
     CASES,
+    FIXED_MASTER,
     STANDARDS,
     VARIANTS,
     build,
@@ -23,17 +24,11 @@ from tests.unit.consent.receipt_support import (
     resolve,
     strip_json_comments,
 )
-from vault.keys import MasterKey
 
 
 @pytest.fixture(scope="module")
-def master() -> MasterKey:
-    return MasterKey(bytes(range(32)))
-
-
-@pytest.fixture(scope="module")
-def signer(master: MasterKey) -> ReceiptSigner:
-    return ReceiptSigner(master, controller=DEFAULT_CONTROLLER)
+def signer() -> ReceiptSigner:
+    return ReceiptSigner(FIXED_MASTER, controller=DEFAULT_CONTROLLER)
 
 
 @pytest.fixture(scope="module")

@@ -36,6 +36,7 @@ from tests.unit.consent.receipt_support import (
     BASE_GRANT,
     CASES,
     EMAIL,
+    FIXED_MASTER,
     PRINCIPAL,
     build,
     make_grant,
@@ -52,7 +53,7 @@ with warnings.catch_warnings():     # authlib.jose warns that it is deprecated i
 
 @pytest.fixture(scope="module")
 def master() -> MasterKey:
-    return MasterKey(bytes(range(32)))
+    return FIXED_MASTER
 
 
 @pytest.fixture(scope="module")
