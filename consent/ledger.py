@@ -210,11 +210,6 @@ class Ledger:
         """The raw 32-byte Ed25519 public key that signs checkpoints."""
         return self._signer.public_key
 
-    @property
-    def size(self) -> int:
-        """How many entries the ledger holds (= the next seq)."""
-        return self.tree.size
-
     def entry(self, seq: int) -> LedgerEntry:
         row = self.database.one("SELECT body FROM entries WHERE seq = ?", (seq,))
         if row is None:
@@ -234,6 +229,11 @@ class Ledger:
             return None
         body = bytes(row[0])
         return LedgerEntry.from_body(body, leaf_hash(body))
+
+    @property
+    def size(self) -> int:
+        """How many entries the ledger holds (= the next seq)."""
+        return self.tree.size
 
     def root(self, tree_size: int | None = None) -> bytes:
         """The RFC 9162 root of the first ``tree_size`` entries (default: all)."""

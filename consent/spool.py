@@ -93,7 +93,7 @@ _HEADER = struct.Struct(">QI")          # n, length of the sealed text
 _YEAR_10000 = 253_402_300_800   # Unix seconds
 _HEAD = json.JSONEncoder(ensure_ascii=False)
 _SUFFIX = ".log"
-_LEGACY_SUFFIX = ".db"       # SQLCipher spools, an earlier format a crash may leave: merged, removed
+_LEGACY_SUFFIX = ".db"       # SQLCipher spools, an older format a crash may leave: merged, removed
 
 
 class SpoolDamagedError(ConsentError):

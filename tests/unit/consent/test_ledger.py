@@ -12,7 +12,6 @@ import stat
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, settings
 
 from consent.checkpoints import Ed25519NoteVerifier
 from consent.errors import (
@@ -42,8 +41,6 @@ from .conftest import (
 )
 
 SQLITE_HEADER = b"SQLite format 3\x00"
-FAST = settings(max_examples=30, deadline=None,
-                suppress_health_check=[HealthCheck.function_scoped_fixture])
 
 
 # -- the file ---------------------------------------------------------------------------------

@@ -7,7 +7,7 @@ import base64
 import json
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from consent.checkpoints import Ed25519NoteVerifier
@@ -30,10 +30,6 @@ from .conftest import (
     reference_proof,
     stored_bodies,
 )
-
-SQLITE_HEADER = b"SQLite format 3\x00"
-FAST = settings(max_examples=30, deadline=None,
-                suppress_health_check=[HealthCheck.function_scoped_fixture])
 
 
 # -- roots and proofs -------------------------------------------------------------------------

@@ -36,7 +36,6 @@ from .conftest import (
     stored_bodies,
 )
 
-SQLITE_HEADER = b"SQLite format 3\x00"
 FAST = settings(max_examples=30, deadline=None,
                 suppress_health_check=[HealthCheck.function_scoped_fixture])
 
