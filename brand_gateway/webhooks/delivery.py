@@ -64,8 +64,8 @@ class PinnedSender:
     resolved once, every address it has must be public, and the connection is made to the
     first of them, with the host name still in the ``Host`` header, in TLS's SNI and in the
     certificate check. (Checking a name and then letting the HTTP library resolve it again
-    left a window in which the name could be re-pointed at the vault's own network: DNS
-    rebinding.) No proxy from the environment is used, no redirect is followed and the
+    would leave a window in which the name could be re-pointed at the vault's own network:
+    DNS rebinding.) No proxy from the environment is used, no redirect is followed and the
     response body is never read. :class:`DestinationRefused` when the host now resolves to a
     non-public address.
 
