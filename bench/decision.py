@@ -1,4 +1,4 @@
-"""The decision point at 100,000 live grants: decisions per second in one process (issue 3).
+"""The decision point at 100,000 live grants: decisions per second in one process.
 
 One fresh encrypted vault (``create_vault(ENCRYPTED, …)``, consent migrations applied) with
 20,000 members (through ``MemberService.insert``) and 5 brands (``--quick``: 2,000 members,

@@ -1,7 +1,7 @@
 """Sign-up and password reset against sign-in: each costs one argon2id hash, as a login does.
 
-Issue 12's figure: "Sign-up and password reset stay within the login's argon2 cost (one hash
-each)". Timed at the product's default argon2id cost, through the services the pages call
+The figure: sign-up and password reset stay within the login's argon2 cost (one hash each).
+Timed at the product's default argon2id cost, through the services the pages call
 (``vault/signups.py``, ``vault/password_resets.py``, ``MemberService.authenticate``), without
 the mail (its cost is the SMTP server's, not ours):
 

@@ -182,7 +182,7 @@ def add_members(vault: Vault, count: int, *, first: int = 0) -> list[str]:
     digest = password_hash()
     member_ids = []
     for start in range(first, first + count, MEMBERS_PER_TRANSACTION):
-        # Data store outermost, so the key store's batch commits first (as vault.demo does).
+        # Data store outermost, so the key store's batch commits first (as demo.members does).
         with vault.data.transaction(), vault.key_store.database.transaction():
             for n in range(start, min(first + count, start + MEMBERS_PER_TRANSACTION)):
                 email = f"member{n}@bench.vrmvault.example"

@@ -6,10 +6,9 @@ entry, finds a member's reads by their principal. So a read writes nothing to th
 the page and the tamper-evident record cannot disagree, and each row is the entry (its seq is
 shown). Brand names come from the data store.
 
-The data store kept a table of its own for this (``api_access_log``) and the request counters
-(``api_rate_limits``), created by this layer's migration 1 in ``gateway_access_migrations``;
-migration 2 drops both: the reads are in the ledger (the index was built from its entries) and
-the counters moved to ``ledger.db``, and later to ``rates.db`` (:mod:`brand_gateway.rate_limits`).
+The data store holds no table for this: the reads are in the ledger, and the brand API's
+request counters in ``rates.db`` (:mod:`brand_gateway.rate_limits`). This layer's migrations
+(``gateway_access_migrations``) leave no table behind.
 
 Invariants:
 - A row names fields, never their values; the purpose is a DPV code, the brand and client ids,

@@ -53,7 +53,7 @@ FAMILY_LIFETIME = 30 * 86_400       # absolute: the member re-approves after thi
 
 
 class FamilyEnd(StrEnum):
-    """Why a family was revoked (the values are what earlier versions stored, in words)."""
+    """Why a family was revoked, in the words stored in its row."""
 
     CODE_REPLAY = "authorization code used twice"
     REFRESH_REPLAY = "refresh token replayed"

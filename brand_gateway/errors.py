@@ -1,4 +1,4 @@
-"""Domain exceptions of the brand gateway (issue 4).
+"""Domain exceptions of the brand gateway.
 
 They extend the vault's tree, so ``web/errors.py`` and the command line turn them into answers in
 the one place they already do, from the class attributes ``status`` and ``type``. Bad input to
@@ -10,7 +10,7 @@ client or pseudonym the vault's ``NotFoundError``::
         └── ClientAuthenticationError    401  unknown client or wrong secret (never says which)
             └── ClientDisabledError      401  the secret is right but the client is disabled
 
-The OAuth endpoints (later in issue 4) answer both with RFC 6749 sec. 5.2 ``invalid_client``.
+The OAuth endpoints answer both with RFC 6749 sec. 5.2 ``invalid_client``.
 """
 
 from __future__ import annotations

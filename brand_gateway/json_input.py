@@ -2,7 +2,7 @@
 
 Python's ``json.loads`` recurses once per array or object level, so a small document nested
 deeply enough (``[[[…]]]``, 2 KB) raises ``RecursionError``, which no ``except ValueError``
-catches: a 500 and a stack trace (issue 12, item 10). The nesting is therefore measured *before*
+catches: a 500 and a stack trace. The nesting is therefore measured *before*
 decoding, in one pass that does not recurse: string literals are cut out (a bracket inside a
 string is text), then the brackets left are counted. A document deeper than :data:`MAX_DEPTH`
 is refused with :class:`JsonTooDeepError`, a ``ValueError``, so callers that already answer

@@ -20,7 +20,7 @@ from vault.storage import Database
 from . import webhook_storage
 from .authorizations import AuthorizationStore, Family, FamilyEnd, FamilyEndHook
 from .pseudonyms import PairwisePseudonyms
-from .webhooks import NOTIFIED_GRANT_EVENTS, enqueue_grant_event, enqueue_member_erased
+from .webhooks.outbox import NOTIFIED_GRANT_EVENTS, enqueue_grant_event, enqueue_member_erased
 
 
 def grant_observer(database: Database, master: MasterKey) -> GrantObserver:

@@ -20,11 +20,11 @@ own subkey of the master key, mode 0600; :func:`open_rate_counts`), and the
 - Not the data store: every data-store commit makes the other workers drop their page cache of
   it (SQLCipher then re-reads and decrypts it), and forgets what they remember of it
   (``Database.memoized``). An API read writes nothing to the data store.
-- Not the ledger, where they were until ledger migration 5: the keeper merging the workers'
-  spooled reads holds the ledger's write lock for milliseconds several times a second, and a
-  worker renewing a lease then waited in SQLite's busy handler, whose sleeps are milliseconds.
-  Measured (bench/brand_api.py): the brand API's p99 went from about 6 to about 14 ms, and its
-  throughput down by a twentieth. Only the workers write ``rates.db``, briefly.
+- Not the ledger: the keeper merging the workers' spooled reads holds the ledger's write lock
+  for milliseconds several times a second, and a worker renewing a lease would wait in SQLite's
+  busy handler, whose sleeps are milliseconds. Measured (bench/brand_api.py) with the counters
+  in the ledger: the brand API's p99 about 14 ms instead of about 6, and its throughput a
+  twentieth lower. Only the workers write ``rates.db``, briefly.
 - Nothing here is kept: the counts are of the current minute, client ids and integers, no
   personal data; backups leave the file out and a lost file only starts the windows afresh.
 
@@ -32,7 +32,7 @@ Refusing early: a worker remembers, in memory, the clients it refused and until 
 window lasts (:class:`SpentWindows`), and refuses their next requests before reading anything
 (still counting them). It is only a shortcut: the shared count decides, so a client refused
 by another worker is refused here when its lease here is spent. Looking the count up in
-the store before every read instead was one more ledger read per request, for every client.
+the store before every read instead would be one more read per request, for every client.
 
 Why a fixed window and not a sliding one: one integer per client, one statement. The cost is
 that a client may spend its limit at the end of one window and again at the start of the next

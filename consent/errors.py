@@ -1,4 +1,4 @@
-"""Domain exceptions of the consent area: grants, receipts and the ledger (issue 3).
+"""Domain exceptions of the consent area: grants, receipts and the ledger.
 
 They extend the vault's tree, so ``web/errors.py`` and the command line turn them into answers in
 the one place they already do, from the class attributes ``status`` and ``type``. Library errors

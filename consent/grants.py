@@ -10,7 +10,7 @@ A grant, a narrowing, a withdrawal and an expiry each yield a signed consent rec
 ledger entry, in that order, after the grant row is written; the service's observers are told
 in between, inside the same data-store transaction.
 
-How a grant ends (issue 12; the states are :class:`consent.model.GrantState`), each with its
+How a grant ends (the states are :class:`consent.model.GrantState`), each with its
 receipt, ledger entry and observers (the brand gateway queues the brand's webhook):
 
 - the member withdraws it (``withdrawn``), or its end date passes (``expired``, recorded by
@@ -327,9 +327,9 @@ class ConsentService:
 
     def settle_duplicates(self) -> list[Grant]:
         """Replace every live grant that a newer live grant for the same member, brand and
-        purpose duplicates (stores written before grants were replaced on approval held
-        several), each with its receipt and ledger entry as an approval's replacement has; the
-        grants replaced. Idempotent."""
+        purpose duplicates (approvals never make such pairs; a store written by an older
+        approval may hold them), each with its receipt and ledger entry as an approval's
+        replacement has; the grants replaced. Idempotent."""
         now = int(self._clock())
         groups = self._db.all(
             "SELECT member_id, brand_id, purpose FROM grants WHERE status = 'active'"

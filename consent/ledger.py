@@ -1,4 +1,5 @@
-"""The tamper-evident ledger of consent, access, erasure and data-subject-request events (issue 3).
+"""The tamper-evident ledger of consent, access, erasure and data-subject-request events: opening
+it and appending to it, with signed checkpoints.
 
 Its own SQLCipher file, ``ledger.db`` in the vault home, keyed with
 ``master.derive("ledger-store")`` and migrated by :data:`LEDGER_MIGRATIONS`::
@@ -7,7 +8,7 @@ Its own SQLCipher file, ``ledger.db`` in the vault home, keyed with
     tree_nodes   position -> hash   every perfect subtree, leaves included (consent/merkle.py)
     checkpoints  tree_size -> root, time, signed note (consent/checkpoints.py)
 
-and, outside the tree (nothing in them is signed or proved; migrations 2 to 4):
+and, outside the tree (nothing in them is signed or proved):
 
     access_index     principal, seq -> brand, time: the brand reads of each member, written
                      with their entries (consent/access_index.py)
@@ -15,8 +16,8 @@ and, outside the tree (nothing in them is signed or proved; migrations 2 to 4):
                      in the transaction that appends the records (consent/spool.py: the brand
                      API's reads, merged in batches with the time they were served)
 
-(The brand API's request counters, ``api_rate_limits``, were here from migration 2 to 5; they
-are in ``rates.db`` now, brand_gateway/rate_limits.py says why.)
+Roots and proofs are read from the stored tree by :mod:`consent.ledger_proofs`;
+:meth:`Ledger.verify` hands the whole check to :mod:`consent.ledger_verification`.
 
 Invariants:
 
@@ -33,15 +34,13 @@ Invariants:
   after any write that leaves ``checkpoint_every`` or more entries unsigned, and on a clock
   (:meth:`Ledger.checkpoint_if_due`, which ``vrmvault serve``'s keeper calls on every pass):
   once the last checkpoint is ``interval`` seconds old and entries were appended since, so
-  recent entries are always provable (issue 12, item 8). Each signing is itself recorded as a
+  recent entries are always provable. Each signing is itself recorded as a
   ``ledger:checkpoint:signed`` entry (so the next checkpoint covers it); that entry alone does
   not make the tree "grown", or an idle ledger would sign forever.
 - Several processes (gunicorn workers, the CLI) append to one ledger. Each keeps the tree's
   frontier in memory but re-reads the ledger's size under the write lock before every append and
   catches up with what others appended (from the tail of the tree, each parent recomputed and
   compared), so no append ever builds on a stale frontier.
-- :meth:`Ledger.verify` trusts nothing stored: it re-hashes every body, rebuilds the tree, and
-  compares every node, every checkpoint root and signature, and consecutive checkpoints.
 """
 
 from __future__ import annotations
@@ -52,7 +51,6 @@ import hashlib
 import hmac
 import json
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -64,27 +62,20 @@ from vault.migrations import Migration
 from vault.storage import Database
 
 from . import access_index, spool
-from .checkpoints import CheckpointBody, Ed25519NoteSigner, Ed25519NoteVerifier, b64encode
+from .checkpoints import CheckpointBody, Ed25519NoteSigner, b64encode
 from .errors import (
     InconsistentCheckpointError,
     LedgerIntegrityError,
-    NoteVerificationError,
     ProofRequestError,
 )
 from .events import SYSTEM_ACTOR, Event, EventTag, LedgerEntry, canonical_body, check_tag, utc_time
+from .ledger_proofs import Checkpoint, EntryProof, StoredTree
+from .ledger_verification import LedgerVerification, VerifyReport
 from .merkle import (
-    EMPTY_ROOT,
     Frontier,
-    NodeKey,
-    Range,
-    consistency_ranges,
-    fold,
     frontier_nodes,
-    inclusion_ranges,
     leaf_hash,
     node_count,
-    node_position,
-    subtree_nodes,
     verify_consistency,
     verify_inclusion,
 )
@@ -94,7 +85,6 @@ STORE_KEY_PURPOSE = "ledger-store"
 SIGNING_KEY_PURPOSE = "ledger-checkpoint"
 DEFAULT_CHECKPOINT_EVERY = 1000
 DEFAULT_CHECKPOINT_INTERVAL = 60            # seconds: the clock's bound on an unsigned entry
-PROGRESS_EVERY = 10_000
 # At most this many entries appended by others since this process last wrote: catch up from the
 # tail of the tree (Ledger._caught_up) rather than reading the whole frontier again.
 SYNC_TAIL = 256
@@ -140,64 +130,6 @@ LEDGER_MIGRATIONS: tuple[Migration, ...] = (
 )
 
 
-@dataclass(frozen=True)
-class Checkpoint:
-    tree_size: int
-    root_hash: bytes
-    signed_at: str
-    note: str
-
-
-@dataclass(frozen=True)
-class EntryProof:
-    """Everything a third party needs to check one entry against a signed checkpoint."""
-
-    entry: LedgerEntry
-    tree_size: int
-    root_hash: bytes
-    proof: list[bytes]
-    checkpoint: Checkpoint
-    verifier_key: str
-
-    def as_json(self) -> dict[str, Any]:
-        return {
-            "seq": self.entry.seq,
-            "entry": self.entry.body.decode("utf-8"),
-            "leaf_hash": b64encode(self.entry.leaf_hash),
-            "tree_size": self.tree_size,
-            "root_hash": b64encode(self.root_hash),
-            "inclusion_proof": [b64encode(h) for h in self.proof],
-            "checkpoint": self.checkpoint.note,
-            "verifier_key": self.verifier_key,
-        }
-
-
-@dataclass(frozen=True)
-class VerifyReport:
-    """What :meth:`Ledger.verify` found: counts and root, or the first problem and where."""
-
-    entries: int
-    checkpoints: int
-    root_hash: bytes
-    bad_seq: int | None = None
-    problem: str | None = None
-
-    @property
-    def ok(self) -> bool:
-        return self.problem is None
-
-    def summary(self) -> str:
-        if self.ok:
-            return (f"OK: {self.entries} entries, {self.checkpoints} checkpoints, "
-                    f"root {b64encode(self.root_hash)}")
-        where = "" if self.bad_seq is None else f" at seq {self.bad_seq}"
-        return f"ledger damaged{where}: {self.problem}"
-
-    def raise_for_problem(self) -> None:
-        if not self.ok:
-            raise LedgerIntegrityError(self.summary(), seq=self.bad_seq)
-
-
 def _seconds(utc: str) -> float:
     """Unix seconds of an :func:`~consent.events.utc_time` string."""
     return dt.datetime.fromisoformat(utc.replace("Z", "+00:00")).timestamp()
@@ -239,6 +171,7 @@ class Ledger:
         checkpoint_every: int = DEFAULT_CHECKPOINT_EVERY,
     ) -> None:
         self.database = database
+        self.tree = StoredTree(database)
         self.checkpoint_every = checkpoint_every
         self._signer = signer
         self._clock = clock
@@ -277,12 +210,6 @@ class Ledger:
         """The raw 32-byte Ed25519 public key that signs checkpoints."""
         return self._signer.public_key
 
-    @property
-    def size(self) -> int:
-        """How many entries the ledger holds (= the next seq)."""
-        latest = self.database.one("SELECT max(seq) FROM entries")[0]
-        return 0 if latest is None else latest + 1
-
     def entry(self, seq: int) -> LedgerEntry:
         row = self.database.one("SELECT body FROM entries WHERE seq = ?", (seq,))
         if row is None:
@@ -303,26 +230,22 @@ class Ledger:
         body = bytes(row[0])
         return LedgerEntry.from_body(body, leaf_hash(body))
 
+    @property
+    def size(self) -> int:
+        """How many entries the ledger holds (= the next seq)."""
+        return self.tree.size
+
     def root(self, tree_size: int | None = None) -> bytes:
-        """The RFC 9162 root of the first ``tree_size`` entries (default: all), from O(log n)
-        stored subtree hashes."""
-        tree_size = self.size if tree_size is None else self._check_size(tree_size)
-        return self._range_hashes([(0, tree_size)])[0] if tree_size else EMPTY_ROOT
+        """The RFC 9162 root of the first ``tree_size`` entries (default: all)."""
+        return self.tree.root(tree_size)
 
     def inclusion_proof(self, index: int, tree_size: int) -> list[bytes]:
         """``PATH(index, D[tree_size])``, RFC 9162 section 2.1.3.1."""
-        self._check_size(tree_size)
-        if not isinstance(index, int) or not 0 <= index < tree_size:
-            raise ProofRequestError(f"no entry {index} in a tree of {tree_size} entries")
-        return self._range_hashes(inclusion_ranges(index, tree_size))
+        return self.tree.inclusion_proof(index, tree_size)
 
     def consistency_proof(self, size1: int, size2: int) -> list[bytes]:
-        """``PROOF(size1, D[size2])``, RFC 9162 section 2.1.4.1 (empty when ``size1`` is 0 or
-        equals ``size2``)."""
-        self._check_size(size2)
-        if not isinstance(size1, int) or not 0 <= size1 <= size2:
-            raise ProofRequestError(f"no consistency proof from size {size1} to {size2}")
-        return self._range_hashes(consistency_ranges(size1, size2))
+        """``PROOF(size1, D[size2])``, RFC 9162 section 2.1.4.1."""
+        return self.tree.consistency_proof(size1, size2)
 
     def checkpoints(self) -> list[Checkpoint]:
         rows = self.database.all(
@@ -420,7 +343,7 @@ class Ledger:
         if own:
             self.database.execute("BEGIN")
         try:
-            return _Verification(self, progress).run()
+            return LedgerVerification(self, progress).run()
         finally:
             if own:
                 self.database.execute("COMMIT")
@@ -471,7 +394,7 @@ class Ledger:
                 f"the ledger holds {size} entries but its tree does not match that size;"
                 " run 'vrmvault ledger verify'")
         keys = frontier_nodes(size)
-        hashes = self._node_hashes(keys)
+        hashes = self.tree.node_hashes(keys)
         self._frontier = Frontier(size, [hashes[key] for key in keys])
 
     def _caught_up(self, cached: Frontier, size: int) -> Frontier:
@@ -577,141 +500,3 @@ class Ledger:
                             {"tree_size": size, "root_hash": b64encode(root)})])
         return Checkpoint(size, root, signed_at, note)
 
-    def _check_size(self, tree_size: int) -> int:
-        if not isinstance(tree_size, int) or not 0 <= tree_size <= self.size:
-            raise ProofRequestError(
-                f"no tree of size {tree_size}: the ledger holds {self.size} entries")
-        return tree_size
-
-    def _node_hashes(self, keys: Iterable[NodeKey]) -> dict[NodeKey, bytes]:
-        wanted = {node_position(level, index): (level, index) for level, index in keys}
-        if not wanted:
-            return {}
-        rows = self.database.all(
-            f"SELECT position, hash FROM tree_nodes WHERE position IN"
-            f" ({','.join('?' * len(wanted))})", list(wanted))
-        found = {wanted[row[0]]: bytes(row[1]) for row in rows}
-        for level, index in wanted.values():
-            if (level, index) not in found:
-                raise LedgerIntegrityError(
-                    f"the stored tree lacks the node over entries {index << level} to"
-                    f" {((index + 1) << level) - 1}; run 'vrmvault ledger verify'",
-                    seq=index << level)
-        return found
-
-    def _range_hashes(self, ranges: Sequence[Range]) -> list[bytes]:
-        """``MTH(D[start:end])`` of each range, reading every stored subtree once."""
-        plans = [subtree_nodes(start, end) for start, end in ranges]
-        hashes = self._node_hashes({key for plan in plans for key in plan})
-        return [fold([hashes[key] for key in plan]) for plan in plans]
-
-
-class _Verification:
-    """One pass over the entries and the tree, in lockstep, stopping at the first problem."""
-
-    def __init__(self, ledger: Ledger, progress: Callable[[int], None] | None) -> None:
-        self.ledger = ledger
-        self.progress = progress
-        self.checkpoints = ledger.checkpoints()
-        self.frontier = Frontier()
-        self._verifiers: dict[str, Ed25519NoteVerifier] = {}
-
-    def run(self) -> VerifyReport:
-        try:
-            self._entries_and_tree()
-            self._checkpoints_consistent()
-        except _Damage as damage:
-            return VerifyReport(self.frontier.size, len(self.checkpoints), self.frontier.root(),
-                                damage.seq, damage.problem)
-        return VerifyReport(self.frontier.size, len(self.checkpoints), self.frontier.root())
-
-    def _entries_and_tree(self) -> None:
-        database = self.ledger.database
-        nodes = iter(database.execute("SELECT position, hash FROM tree_nodes ORDER BY position"))
-        pending = iter(self.checkpoints)
-        checkpoint = next(pending, None)
-        signed_size = 0                 # the largest checkpoint size found sound so far
-        while checkpoint is not None and checkpoint.tree_size == 0:
-            signed_size = self._check_checkpoint(checkpoint, signed_size)
-            checkpoint = next(pending, None)
-        frontier = self.frontier
-        # Bound once: this loop runs a million times. Decoding the UTF-8 ourselves skips
-        # json.loads' encoding detection (a third of its cost on bytes).
-        sha256, decode = hashlib.sha256, json.JSONDecoder().decode
-        position = 0
-        expected = 0
-        for seq, body in database.execute("SELECT seq, body FROM entries ORDER BY seq"):
-            if seq != expected:
-                if seq > expected:
-                    raise _Damage(expected, f"entry {expected} is missing (the next stored entry"
-                                            f" is {seq})")
-                raise _Damage(seq, f"an entry numbered {seq} precedes entry {expected}")
-            body = bytes(body)
-            try:
-                claimed = decode(body.decode("utf-8"))["seq"]
-            except (ValueError, TypeError, KeyError) as exc:
-                raise _Damage(seq, "its body is not a ledger entry (not JSON with a seq)") from exc
-            if claimed != seq:
-                raise _Damage(seq, f"its body says seq {claimed}: entries were removed,"
-                                   " reordered or inserted")
-            for level, computed in enumerate(frontier.append(sha256(b"\x00" + body).digest())):
-                row = next(nodes, None)
-                if row is None or row[0] != position:
-                    raise _Damage(seq, f"the stored tree has no node at position {position}")
-                if row[1] != computed:
-                    if level == 0:
-                        raise _Damage(seq, "its body does not match its stored leaf hash")
-                    first = seq + 1 - (1 << level)
-                    raise _Damage(first, f"the stored tree node over entries {first} to {seq}"
-                                         " does not match them")
-                position += 1
-            expected += 1
-            while checkpoint is not None and checkpoint.tree_size == expected:
-                signed_size = self._check_checkpoint(checkpoint, signed_size)
-                checkpoint = next(pending, None)
-            if self.progress is not None and expected % PROGRESS_EVERY == 0:
-                self.progress(expected)
-        if self.progress is not None:
-            self.progress(expected)
-        if next(nodes, None) is not None:
-            raise _Damage(expected, f"entry {expected} is missing: the tree holds nodes beyond"
-                                    " the last entry")
-        if checkpoint is not None:
-            raise _Damage(expected, f"entry {expected} is missing: a checkpoint was signed at"
-                                    f" size {checkpoint.tree_size}")
-
-    def _check_checkpoint(self, checkpoint: Checkpoint, signed_size: int) -> int:
-        size = checkpoint.tree_size
-        name = checkpoint.note.split("\n", 1)[0]
-        try:
-            verifier = self._verifiers.get(name) or Ed25519NoteVerifier(
-                name, self.ledger.public_key)
-            self._verifiers[name] = verifier
-            body = verifier.open_checkpoint(checkpoint.note)
-        except (NoteVerificationError, ValueError) as exc:
-            message = exc.message if isinstance(exc, NoteVerificationError) else str(exc)
-            raise _Damage(None, f"the checkpoint at size {size} does not verify: {message}"
-                          ) from exc
-        if body.tree_size != size or body.root_hash != checkpoint.root_hash:
-            raise _Damage(None, f"the checkpoint at size {size} is stored with a size or root"
-                                " its signed note does not have")
-        if not hmac.compare_digest(self.frontier.root(), body.root_hash):
-            raise _Damage(signed_size, f"entries 0 to {size - 1} do not match the checkpoint"
-                                       f" signed at size {size} (the first difference is at or"
-                                       f" after seq {signed_size})")
-        return size
-
-    def _checkpoints_consistent(self) -> None:
-        for older, newer in zip(self.checkpoints, self.checkpoints[1:], strict=False):
-            proof = self.ledger.consistency_proof(older.tree_size, newer.tree_size)
-            if not verify_consistency(older.tree_size, newer.tree_size, proof, older.root_hash,
-                                      newer.root_hash):
-                raise _Damage(older.tree_size, f"the checkpoints at sizes {older.tree_size} and"
-                                               f" {newer.tree_size} are not consistent")
-
-
-class _Damage(Exception):
-    def __init__(self, seq: int | None, problem: str) -> None:
-        super().__init__(problem)
-        self.seq = seq
-        self.problem = problem

@@ -3,7 +3,7 @@
 Plain frozen dataclasses, shared by the services, the decision point, receipts and the pages.
 Times are UTC seconds since the epoch (integers).
 
-A grant is in exactly one :class:`GrantState` at a moment (issue 12, item 1). Two things make
+A grant is in exactly one :class:`GrantState` at a moment. Two things make
 it up: the member's *consent* (:class:`GrantStatus`: in force, withdrawn by the member, released
 by the brand, replaced by a newer grant; or expired, by its end date) and, while the consent is
 in force, the brand's *access* under it (its OAuth authorization: live, or ended for an
@@ -86,7 +86,7 @@ class PersonalTerms:
 
 @dataclass(frozen=True)
 class BrandTerms:
-    """What a member accepted for one brand beyond their standing terms (issue 12): purposes
+    """What a member accepted for one brand beyond their standing terms: purposes
     added for this brand only, and a longest grant for this brand (0: the standing one)."""
 
     member_id: str

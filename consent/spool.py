@@ -5,12 +5,12 @@ Why not append to the ledger at once: every brand read is a ledger entry, and tw
 appending to the one shared ``ledger.db`` take turns at its write lock; each commit of the one
 makes the other drop its page cache of the file, which SQLCipher then re-reads, authenticates
 and decrypts page by page. That cost bounded the brand API to a third of a bare endpoint's
-throughput (issue 4's measurements). A spool is one worker's own file, written by nobody else;
+throughput (bench/brand_api.py). A spool is one worker's own file, written by nobody else;
 the ledger takes its reads in batches.
 
 Why not a SQLCipher file: a spool is only ever appended to by its writer and read front to back
 by a merger, and a SQLite commit per read (B-tree, page codec, WAL index, locks) cost a sixth of
-the brand API's throughput, measured (bench/brand_api.py, and the session notes of issue 4). A
+the brand API's throughput, measured with bench/brand_api.py. A
 spool is therefore a log of sealed records, each one ``os.write`` of:
 
     n (8 bytes, big-endian) | length of the sealed text (4 bytes) | AES-256-GCM(sealed text)
@@ -93,7 +93,7 @@ _HEADER = struct.Struct(">QI")          # n, length of the sealed text
 _YEAR_10000 = 253_402_300_800   # Unix seconds
 _HEAD = json.JSONEncoder(ensure_ascii=False)
 _SUFFIX = ".log"
-_LEGACY_SUFFIX = ".db"       # the SQLCipher spools of before: merged, then removed
+_LEGACY_SUFFIX = ".db"       # SQLCipher spools, an older format a crash may leave: merged, removed
 
 
 class SpoolDamagedError(ConsentError):

@@ -8,7 +8,7 @@ brand API gives the brand), never by an id another brand also receives. Every of
 is a ledger entry.
 
 Beyond the standing terms a member may accept, for one brand only, a purpose or a longer grant
-that a request from that brand needs (issue 12: the first contact with a brand). Such a change
+that a request from that brand needs (the first contact with a brand). Such a change
 is recorded with a signed receipt and a ``consent:terms:changed`` entry naming the brand, and
 is measured against the term agreed with that brand (:meth:`TermsService.for_brand`).
 

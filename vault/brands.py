@@ -1,6 +1,6 @@
 """Brands as the vault knows them: a name and the categories they trade in.
 
-The brand gateway (issue 4) makes brands OAuth clients; here they are what feedback is about.
+The brand gateway makes brands OAuth clients; here they are what feedback is about.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """Erasure (GDPR Art. 17): crypto-shredding plus deletion, resumable after a crash.
 
 An erasure is a sequence of idempotent steps, recorded first so that it is finished whatever
-step a crash stopped it at (issue 12, item 10):
+step a crash stopped it at:
 
 0. :meth:`ErasureService.begin` (the member confirmed): in one data-store transaction, an
    ``erasure_intents`` row (member id, the erasure's time) is written, every session of the

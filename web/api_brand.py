@@ -35,7 +35,7 @@ from brand_gateway.clients import SCOPES
 from brand_gateway.member_data import delegated_member
 from brand_gateway.oauth import public_url
 from brand_gateway.pseudonyms import PairwisePseudonyms
-from brand_gateway.webhooks import WebhookEndpoint, WebhookRegistry, destination_problem
+from brand_gateway.webhooks.endpoints import WebhookEndpoint, WebhookRegistry, destination_problem
 from vault.errors import ConflictError, NotFoundError, ValidationError
 
 from .api import PREFIX, Caller, _iso, _json, authenticate, load_query, resource_error

@@ -85,8 +85,8 @@ def device_cookie() -> str | None:
 
 
 def link_to(endpoint: str, token: str | None = None) -> str:
-    """An absolute link for a mail, on the vault's public base URL (``VRMVAULT_PUBLIC_URL``,
-    issue 12 item 10) and never on the request's Host header: a reset requested with a forged
+    """An absolute link for a mail, on the vault's public base URL (``VRMVAULT_PUBLIC_URL``)
+    and never on the request's Host header: a reset requested with a forged
     Host must not mail its owner a link to someone else's server ("reset poisoning"). Without
     that setting, the request's host (which the host check then limits)."""
     path = url_for(endpoint, token=token) if token else url_for(endpoint)

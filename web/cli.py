@@ -119,9 +119,9 @@ def _initialise(home: VaultHome) -> InitReport:
 @click.pass_context
 def demo(ctx: click.Context, members: int, seed: int) -> None:
     """Load realistic demo members, profiles and feedback about demo brands."""
-    from brand_gateway.demo import register_demo_clients
-    from consent.demo import load_consent_demo
-    from vault.demo import DEMO_PASSWORD, SHOWCASE_EMAIL, load_demo
+    from demo.brand_clients import register_demo_clients
+    from demo.consents import load_consent_demo
+    from demo.members import DEMO_PASSWORD, SHOWCASE_EMAIL, load_demo
 
     home = _home(ctx)
     with home.open() as vault, click.progressbar(

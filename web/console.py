@@ -35,7 +35,7 @@ from flask import (
 from marshmallow import fields, validate
 from werkzeug.wrappers import Response
 
-from brand_gateway.webhooks import STATUSES, outbox_count, outbox_entries, outbox_tallies
+from brand_gateway.webhooks.outbox import STATUSES, outbox_count, outbox_entries, outbox_tallies
 from consent.spool import MAX_MERGE_DELAY
 from vault.errors import ValidationError, VaultError
 from vault.members import COMPLIANCE

@@ -1,5 +1,5 @@
 """Recording the endings no request makes: grants past their end date and authorizations past
-their absolute end (issue 12).
+their absolute end.
 
 Decisions and token lookups deny both from the very second they end, whatever this module did;
 what it adds is the record: each ending's receipt, ledger entry and brand webhook. It runs in
@@ -26,10 +26,10 @@ class Endings:
 
 
 def settle_duplicates(vault: Vault, home: VaultHome) -> int:
-    """Replace the live grants a store from before issue 12 holds twice for one member, brand
-    and purpose (the newest stays), each with its receipt, ledger entry and webhook; how many.
-    Run by ``vrmvault consent expire`` and once when ``vrmvault serve``'s delivery loop starts:
-    approvals keep it so from then on."""
+    """Replace the live grants a store holds twice for one member, brand and purpose (the newest
+    stays), each with its receipt, ledger entry and webhook; how many. Approvals never make such
+    pairs, a store written by an older approval may hold them: run by ``vrmvault consent
+    expire`` and once when ``vrmvault serve``'s delivery loop starts."""
     consent = open_consent(vault, home, observers=[grant_observer(vault.data, vault.master)])
     try:
         return len(consent.grants.settle_duplicates())

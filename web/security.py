@@ -5,8 +5,8 @@
   blueprint must present it (constant-time comparison) or gets a 400 page.
 - Host: a request must name the public URL's host (``VRMVAULT_PUBLIC_URL``; behind trusted
   proxies, the forwarded host), or any loopback name when that host is a loopback one; any other
-  is refused with 400 before anything else runs (issue 12: a forged ``Host`` once became the
-  OAuth issuer). Nothing builds a URL from the request's host in any case.
+  is refused with 400 before anything else runs, so a forged ``Host`` can never become the OAuth
+  issuer. Nothing builds a URL from the request's host in any case.
 - Form bodies must be valid UTF-8: a byte sequence that does not decode is refused with a clear
   message instead of being silently replaced by U+FFFD and stored.
 - Response headers: CSP (``object-src 'none'``, ``frame-ancestors 'none'``), nosniff,

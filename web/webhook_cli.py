@@ -20,15 +20,10 @@ import click
 
 from brand_gateway import storage as gateway_storage
 from brand_gateway import webhook_storage
-from brand_gateway.webhooks import (
-    STATUSES,
-    DeliveryReport,
-    WebhookDispatcher,
-    WebhookRegistry,
-    WebhookSigner,
-    outbox_entries,
-    redrive,
-)
+from brand_gateway.webhooks.delivery import DeliveryReport, WebhookDispatcher
+from brand_gateway.webhooks.endpoints import WebhookRegistry
+from brand_gateway.webhooks.outbox import STATUSES, outbox_entries, redrive
+from brand_gateway.webhooks.signing import WebhookSigner
 from vault.errors import StoreNotInitialisedError
 from vault.home import Vault, VaultHome
 from vault.keys import MasterKey

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, current_app, json, request
 
-from brand_gateway.webhooks import webhook_public_jwk
+from brand_gateway.webhooks.signing import webhook_public_jwk
 from consent.receipts import DEFAULT_CONTROLLER, ReceiptSigner
 
 from .sessions import current_member_id

@@ -1,5 +1,5 @@
-"""An authorization that ends on the brand's side, seen by the member in a real browser
-(issue 12): the member approves in headless Chromium, the brand (Authlib's client) replays a
+"""An authorization that ends on the brand's side, seen by the member in a real browser:
+the member approves in headless Chromium, the brand (Authlib's client) replays a
 refresh token it already used, and the member's Sharing page then says, in words, that the
 brand can no longer read and why, while the consent stands; the brand hears of it from the
 delivery loop ``vrmvault serve`` runs, as a signed ``authorization.ended`` webhook."""
@@ -14,7 +14,7 @@ import requests
 from authlib.integrations.requests_client import OAuth2Session
 from playwright.sync_api import Page, expect
 
-from brand_gateway.webhooks import verify
+from brand_gateway.webhooks.signing import verify
 from vault.home import VaultHome
 
 from . import test_brand_journey as journey

@@ -1,5 +1,5 @@
 """Every page on a 390 px wide phone, in real Chromium: no sideways scrolling, its own title,
-the favicon, and nothing the Content-Security-Policy has to block (issue 12, item 6).
+the favicon, and nothing the Content-Security-Policy has to block.
 
 The store holds the demo (the showcase member with a full profile, journal and grants) and
 brand reads made over HTTP through the served brand API, so the access page draws its chart.
@@ -20,12 +20,12 @@ from urllib.parse import urlencode
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 
-from brand_gateway.demo import CREDENTIALS_FILE, register_demo_clients
 from consent.context import open_consent
-from consent.demo import load_consent_demo
+from demo.brand_clients import CREDENTIALS_FILE, register_demo_clients
+from demo.consents import load_consent_demo
+from demo.members import DEMO_PASSWORD, SHOWCASE_EMAIL, load_demo
 from tests.brand_api_support import BrandApi
 from tests.conftest import initialise_home
-from vault.demo import DEMO_PASSWORD, SHOWCASE_EMAIL, load_demo
 from vault.home import VaultHome
 
 from .conftest import LiveServer

@@ -4,7 +4,7 @@ The brand is registered with the CLI (``--accepts SD-BASE``) and asks with Authl
 ``OAuth2Session``; a person without a vault follows its link, creates one, is told in plain
 words what the request needs of their terms (a purpose, a longer grant, an agreement with the
 brand), accepts it for this brand, allows on the consent screen and lands on the brand's
-callback with a code the brand exchanges (issue 12, item 2).
+callback with a code the brand exchanges.
 """
 
 from __future__ import annotations

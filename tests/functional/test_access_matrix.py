@@ -101,7 +101,7 @@ def post(rule: str, anonymous: int, member: int, *, other: int | None = None,
 
 
 ROUTES: tuple[Route, ...] = (
-    # brand gateway OAuth (issue 4): machine endpoints, no session or CSRF; a member's
+    # brand gateway OAuth: machine endpoints, no session or CSRF; a member's
     # session is no client authentication
     Route("/oauth/token", "POST", 401, 401,
           form=lambda c: {"grant_type": "client_credentials", "scope": "webhooks:manage"}),
@@ -112,7 +112,7 @@ ROUTES: tuple[Route, ...] = (
     # an error page and never redirects, whoever asks
     Route("/oauth/authorize", "GET", 400, 400),
     post("/oauth/authorize", 400, 400),
-    # brand API (issue 4): bearer tokens only, a member's session is no authorization
+    # brand API: bearer tokens only, a member's session is no authorization
     Route("/api/v1/member", "GET", 401, 401),
     Route("/api/v1/member/profile", "GET", 401, 401),
     Route("/api/v1/member/feedback", "GET", 401, 401),
@@ -160,7 +160,7 @@ ROUTES: tuple[Route, ...] = (
     Route("/member/delete", "GET", 302, 200),
     post("/member/delete", 302, 200,
          form=lambda c: {"confirm": "on", "password": GOOD_PASSWORD}),
-    # consents (issue 3)
+    # consents
     Route("/member/terms", "GET", 302, 200),
     post("/member/terms", 302, 302,
          form=lambda c: {"agreement": "SD-BASE-A", "purposes": ["dpv:ServiceOptimisation"],

@@ -1,4 +1,4 @@
-"""IEEE 7012 agreements can actually be made (issue 12, item 3), through the pages and the API.
+"""IEEE 7012 agreements can actually be made, through the pages and the API.
 
 The member offers their term on the Sharing page; the brand, with a client credentials token
 from the real token endpoint (``agreements:write``), accepts, counters once from the roster or

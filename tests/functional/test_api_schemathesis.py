@@ -33,8 +33,8 @@ from schemathesis.specs.openapi.checks import (
 )
 
 import web.api_brand
-from brand_gateway import webhooks
-from brand_gateway.webhooks import WebhookRegistry
+from brand_gateway.webhooks import endpoints as webhook_endpoints
+from brand_gateway.webhooks.endpoints import WebhookRegistry
 from consent.context import Consent
 from tests.brand_api_support import BrandApi, bearer
 from vault.home import Vault
@@ -59,7 +59,7 @@ def api_app(app: Flask, monkeypatch: pytest.MonkeyPatch) -> Flask:
     # The frozen clock never starts a new minute: without this, the rate limit would answer
     # most generated requests with a (documented) 429 and hide what lies behind it.
     app.config["VRMVAULT_API_RATE_LIMIT"] = 1_000_000
-    real = webhooks.destination_problem
+    real = webhook_endpoints.destination_problem
 
     def destination_problem(url: str, *, allow_loopback: bool,
                             resolve: Callable[..., Any] = public_address) -> str | None:

@@ -394,7 +394,7 @@ MALFORMED_DETAILS = {
     "duration-string": _detail(duration_days="30"),
     "duration-bool": _detail(duration_days=True),
     "duration-fraction": _detail(duration_days=1.5),
-    # Issue 12: nested ~1,000 deep this was a RecursionError, a 500 and a stack trace.
+    # Nested ~1,000 deep, a plain json.loads raises RecursionError: a 500 and a stack trace.
     "nested-1000-deep": "[" * 1000 + "]" * 1000,
     "nested-inside-a-detail": _detail(datatypes=["[" * 40 + "]" * 40]).replace(
         '"[', "[").replace(']"', "]"),
@@ -536,7 +536,7 @@ def _refusal_case(terms: dict[str, Any], accepts: tuple[str, ...], detail: dict[
     return terms, accepts, detail, reason
 
 
-# What a member may never be asked (issue 12): a purpose or a longer grant not accepted yet,
+# What a member may never be asked: a purpose or a longer grant not accepted yet,
 # and no agreed term, are the member's to accept for the brand (tests/functional/
 # test_first_contact.py); these are not.
 TERMS_BREACHES = {

@@ -12,7 +12,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from brand_gateway.webhooks import destination_problem
+from brand_gateway.webhooks.endpoints import destination_problem
 from tests.brand_api_support import BrandApi, IssuedToken, bearer
 
 from .conftest import SignedIn

@@ -365,7 +365,7 @@ def test_a_receipt_downloads_as_a_jws_that_verifies_with_the_published_jwks(
     document = authlib_verify(token, jwks)
     assert document["consentReceiptID"] == receipt.id
     assert document["iso27560"]["dpv:hasRecordOfActivity"]["dct:identifier"] == grant.id
-    # Named as the brand knows the member, never by the vault's own principal (issue 12).
+    # Named as the brand knows the member, never by the vault's own principal.
     assert document["piiPrincipalId"] == consent.brand_subject(alice.id, grant.brand_id)
     assert consent.principal(alice.id) not in token
     assert alice.email not in token

@@ -11,13 +11,10 @@ import pytest
 from flask import Flask
 
 from brand_gateway.pseudonyms import PairwisePseudonyms
-from brand_gateway.webhooks import (
-    HttpResult,
-    WebhookDispatcher,
-    WebhookRegistry,
-    WebhookSigner,
-    enqueue_grant_event,
-)
+from brand_gateway.webhooks.delivery import HttpResult, WebhookDispatcher
+from brand_gateway.webhooks.endpoints import WebhookRegistry
+from brand_gateway.webhooks.outbox import enqueue_grant_event
+from brand_gateway.webhooks.signing import WebhookSigner
 from consent.context import Consent
 from consent.events import Event, EventTag
 from consent.ledger import open_ledger

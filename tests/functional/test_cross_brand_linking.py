@@ -1,8 +1,8 @@
 """Nothing one brand receives is an identifier another brand also receives (DESIGN.md sec. 3).
 
-Issue 12 (security review, medium): the receipts at ``GET /api/v1/member/receipts`` carried the
-member's global ``member:<hash>`` in ``piiPrincipalId``, ``dpv:hasDataSubject`` and
-``dpv:isIndicatedBy``, the same for every brand, so two brands could join their data on it.
+The risk guarded: receipts at ``GET /api/v1/member/receipts`` carrying the member's global
+``member:<hash>`` in ``piiPrincipalId``, ``dpv:hasDataSubject`` or ``dpv:isIndicatedBy``, the
+same for every brand, so that two brands could join their data on it.
 
 The test runs the whole life of a member with two brands over the real endpoints (authorize,
 token, refresh, introspection, the brand API, receipts, the agreement record, webhooks of a
@@ -27,7 +27,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from brand_gateway.clients import ClientRegistry, ClientSecretHasher
-from brand_gateway.webhooks import WebhookRegistry
+from brand_gateway.webhooks.endpoints import WebhookRegistry
 from consent.context import Consent
 from tests.conftest import GOOD_PASSWORD, AuthActions
 from vault.clock import FrozenClock

@@ -1,8 +1,8 @@
 """Deeply nested JSON, wherever outside JSON can enter, is a clear 400 and never a 500.
 
-Issue 12 (security review): ``[[[…]]]`` 1,000 levels deep made ``json.loads`` raise
-``RecursionError`` on ``POST /api/v1/webhooks`` and on ``/oauth/authorize`` (the latter is in
-test_authorization_code_flow.py, with the other malformed ``authorization_details``).
+``[[[…]]]`` 1,000 levels deep makes a plain ``json.loads`` raise ``RecursionError``; here on
+``POST /api/v1/webhooks`` (``/oauth/authorize`` is in test_authorization_code_flow.py, with the
+other malformed ``authorization_details``).
 """
 
 from __future__ import annotations

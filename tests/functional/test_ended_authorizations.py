@@ -1,4 +1,4 @@
-"""Every way a brand's authorization ends, through the real OAuth endpoints (issue 12, item 1):
+"""Every way a brand's authorization ends, through the real OAuth endpoints:
 the member's Sharing page says so in words, a signed receipt, a ledger entry and a webhook to
 the brand record it, and the brand's tokens stop; a brand that asks again for the same purpose
 replaces its earlier grant instead of adding one.
@@ -22,7 +22,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from brand_gateway.authorizations import FAMILY_LIFETIME
-from brand_gateway.webhooks import WebhookRegistry
+from brand_gateway.webhooks.endpoints import WebhookRegistry
 from consent.events import EventTag
 from consent.grants import DAY
 from consent.model import GrantStatus

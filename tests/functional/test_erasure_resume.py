@@ -1,4 +1,4 @@
-"""An erasure cut short by a crash is finished, whatever step it had reached (issue 12).
+"""An erasure cut short by a crash is finished, whatever step it had reached.
 
 The review found that a crash during an erasure left a member who could still sign in and
 whose brands were never told (no ``member.erased`` webhook) until they deleted again. Each case
@@ -67,7 +67,7 @@ def alice_with_a_brand(sign_in: Callable[..., SignedIn], api: BrandApi, vault: V
                        velo) -> SignedIn:
     alice = sign_in("alice@example.org")
     api.member_token(alice.id, velo, {"dpv:Personalisation": ["given_name", "city"]})
-    from brand_gateway.webhooks import WebhookRegistry
+    from brand_gateway.webhooks.endpoints import WebhookRegistry
 
     WebhookRegistry(database=vault.data, clock=vault.clock).add(velo.client_id, HOOK)
     vault.profile.update(alice.id, {"given_name": "Alice"})

@@ -16,7 +16,7 @@ import zipfile
 import pytest
 from jsonschema import Draft202012Validator, FormatChecker
 
-from brand_gateway.webhooks import WebhookRegistry
+from brand_gateway.webhooks.endpoints import WebhookRegistry
 from consent.receipts import DEFAULT_CONTROLLER, ReceiptSigner
 from tests.brand_api_support import BrandApi, IssuedToken, bearer
 
@@ -84,7 +84,7 @@ def test_the_download_holds_every_layers_records(alice, lived_in, api, vault, co
     assert authorization["brand"] == "Velo Bikes"
     assert sorted(authorization["grants"]) == sorted(g.id for g in lived_in.grants)
     # The authorization carries a grant that is still live, so withdrawing the other one ends
-    # that grant alone (issue 12: one withdrawal no longer cuts the brand off the rest).
+    # that grant alone (one withdrawal does not cut the brand off the rest).
     assert authorization["ended_at"] is None
     assert authorization["access_tokens"]["issued"] == 1
 

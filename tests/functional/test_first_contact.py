@@ -1,4 +1,4 @@
-"""A member's first contact with a brand (issue 12, item 2), through the real Authlib endpoints.
+"""A member's first contact with a brand, through the real Authlib endpoints.
 
 A new member follows a brand's authorize link, signs up (or signs in, TOTP step included) and
 comes back to the same request. What the request needs of their terms that they may accept

@@ -3,7 +3,7 @@
 For each form a submission with a bad value in every field. Each field's error must be next to
 it (``<ul id="NAME-error">``, the control ``aria-invalid`` and ``aria-describedby`` it), name the
 field as the label on the page does, appear in the summary at the top linked to the field, and
-never show a field's internal name or a library's default wording (issue 12, item 6).
+never show a field's internal name or a library's default wording.
 """
 
 from __future__ import annotations

@@ -50,7 +50,7 @@ from werkzeug.test import TestResponse
 
 from brand_gateway.clients import OAuthClient
 from brand_gateway.observers import grant_observer
-from brand_gateway.webhooks import WebhookRegistry
+from brand_gateway.webhooks.endpoints import WebhookRegistry
 from consent.context import open_consent
 from consent.grants import DAY
 from tests.brand_api_support import BrandApi, bearer

@@ -1,5 +1,5 @@
 """The keeper's pass (web/keeper.py), what ``vrmvault serve`` runs every 0.25 s: spooled reads
-merged, and a checkpoint signed on the clock once the tree grew (issue 12, item 8)."""
+merged, and a checkpoint signed on the clock once the tree grew."""
 
 from __future__ import annotations
 

@@ -264,7 +264,7 @@ def test_the_issuer_is_the_configured_public_url_whatever_the_host(app: Flask) -
     assert document["jwks_uri"] == "https://vault.example/.well-known/jwks.json"
 
 
-# Issue 12 (security review): "Host: evil.example" became the issuer and the iss parameter.
+# A forged Host ("Host: evil.example") must never become the issuer or the iss parameter.
 FOREIGN_HOSTS = ["evil.example", "evil.example:8000", "vault.example.evil.example",
                  "localhost.evil.example", "127.0.0.1.nip.io"]
 

@@ -26,7 +26,8 @@ from queue import Empty, Queue
 import pytest
 import requests
 
-from brand_gateway.webhooks import WebhookDispatcher, WebhookSigner
+from brand_gateway.webhooks.delivery import WebhookDispatcher
+from brand_gateway.webhooks.signing import WebhookSigner
 from tests.conftest import GOOD_PASSWORD, Inbox, csrf_from, follow_signup_link
 from vault.clock import FrozenClock
 from vault.home import Vault, VaultHome

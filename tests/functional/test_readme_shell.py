@@ -36,9 +36,9 @@ from typing import Any
 import pytest
 import requests
 
+from demo.members import DEMO_PASSWORD, SHOWCASE_EMAIL
 from tests.conftest import csrf_from
 from tests.processes import stopped
-from vault.demo import DEMO_PASSWORD, SHOWCASE_EMAIL
 
 from .test_readme_brands import README, SCRIPT_MARK, free_port
 

@@ -1,4 +1,4 @@
-"""Account recovery without account enumeration (issue 12 item 5), through the pages.
+"""Account recovery without account enumeration, through the pages.
 
 Every message goes through the real SMTP server the test process runs (``inbox``); the tests
 read the delivered mail, take the link out of it and follow it.
@@ -368,7 +368,7 @@ def test_the_console_stays_closed_to_an_officer_without_totp(officer: SignedIn,
     assert 'href="/console/"' not in officer.client.get("/member/").get_data(as_text=True)
 
 
-# -- sign-in throttling: a stranger cannot lock a member out (issue 12 item 10) -----------------
+# -- sign-in throttling: a stranger cannot lock a member out -----------------
 def test_a_stranger_failing_on_unknown_addresses_does_not_lock_out_a_known_device(
         app: Flask, vault: Vault) -> None:
     """The finding: six failed sign-ins for unknown addresses from one client address locked

@@ -1,7 +1,7 @@
 """``vrmvault serve``'s ledger keeper: a child process that merges the workers' spooled reads,
 started again if it dies, and gone with the server.
 
-Deterministic by design (issue 12, item 9): no assertion rests on how the kernel spreads
+Deterministic by design: no assertion rests on how the kernel spreads
 requests over gunicorn's workers or on how fast a loaded machine is. What is asserted is what
 the product guarantees whatever the distribution: every read in the ledger exactly once, and
 every spool's records merged exactly once (the spools' marks add up to the reads, whichever

@@ -19,13 +19,13 @@ from click.testing import CliRunner, Result
 from brand_gateway.clients import ClientRegistry, ClientSecretHasher
 from brand_gateway.observers import grant_observer
 from brand_gateway.pseudonyms import PairwisePseudonyms
-from brand_gateway.webhooks import verify, webhook_public_jwk, webhook_public_key
+from brand_gateway.webhooks.signing import verify, webhook_public_jwk, webhook_public_key
 from consent.context import open_consent
 from consent.grants import BrandRequest
 from consent.vocabulary import PURPOSES
 from tests.conftest import GOOD_PASSWORD, TEST_HASHING
 from tests.processes import stopped, stopped_output
-from tests.unit.brand_gateway.test_webhooks import Receiver, independent_verify
+from tests.unit.brand_gateway.webhooks.support import Receiver, independent_verify
 from vault.home import Vault, VaultHome
 from web.cli import main
 from web.webhook_cli import webhooks

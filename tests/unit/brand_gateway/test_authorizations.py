@@ -273,7 +273,7 @@ def test_revoke_for_client_leaves_other_clients(store: AuthorizationStore, velo:
     assert not revoked(store, grocer_family)
 
 
-# -- endings told to the hook (issue 12) ---------------------------------------------------------
+# -- endings told to the hook ---------------------------------------------------------
 class Told:
     """An ``on_end`` hook that notes what it was told."""
 

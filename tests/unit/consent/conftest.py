@@ -123,7 +123,7 @@ def ledger(vault_home: VaultHome, master: MasterKey, clock: FrozenClock) -> Iter
     opened.close()
 
 
-# -- consent services over a real vault (issue 3) ---------------------------------------------
+# -- consent services over a real vault ---------------------------------------------
 from collections.abc import Iterable  # noqa: E402
 from typing import Any  # noqa: E402
 

@@ -1,4 +1,4 @@
-"""What a member accepts for one brand only (issue 12), and the ledger of offers and answers.
+"""What a member accepts for one brand only, and the ledger of offers and answers.
 
 A purpose or a longer grant accepted for a brand widens the terms that brand's requests are
 measured against, and no other brand's; each change has a signed receipt and a

@@ -1,4 +1,4 @@
-"""Every way a grant, or the brand's access under it, ends (issue 12): the state the member is
+"""Every way a grant, or the brand's access under it, ends: the state the member is
 shown, the receipt (signed, verified), the ledger entry and what the observers are told, each
 transition on an injected clock."""
 
@@ -237,7 +237,7 @@ def test_duplicates_left_by_older_versions_are_settled_once(
         told: list[tuple[str, GrantEvent]]) -> None:
     older, _ = sharing.grant(member, brand.id, days=30)
     other, _ = sharing.grant(member, brand.id, "dpv:ServiceProvision", days=30)
-    # A second live grant for the same purpose, as stores written before issue 12 hold.
+    # A second live grant for the same purpose, as a store written by an older approval holds.
     clock.advance(60)
     consent.vault.data.execute(
         "INSERT INTO grants SELECT 'grant_newer', member_id, brand_id, purpose, fields, mode,"

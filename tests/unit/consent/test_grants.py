@@ -18,7 +18,8 @@ from vault.clock import FrozenClock
 from vault.errors import NotFoundError, ValidationError
 
 from .conftest import ALL_PURPOSES, Sharing
-from .test_receipts import STANDARDS, authlib_verify, strip_json_comments
+from .receipt_support import STANDARDS, strip_json_comments
+from .test_receipts import authlib_verify
 from .test_terms import ledger_entries
 
 EMAIL = "alice@example.org"

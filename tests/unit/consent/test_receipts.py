@@ -1,17 +1,13 @@
-"""consent.receipts: Kantara v1.1 / ISO 27560 (DPV) consent receipts, signed as EdDSA JWTs.
-
-Receipts are checked against the Kantara JSON Schema as published (``../shared/standards``), and
-signatures with joserfc (what the signer uses) and, independently, with Authlib's JOSE code.
+"""consent.receipts: receipts issued byte for byte as recorded, personal data kept out, the key
+derived from the master key, and EdDSA JWTs whose signatures are checked with joserfc (what the
+signer uses) and, independently, with Authlib's JOSE code.
 """
 
 from __future__ import annotations
 
 import base64
-import dataclasses
 import hashlib
 import json
-import re
-import uuid
 import warnings
 from pathlib import Path
 from typing import Any
@@ -19,26 +15,32 @@ from typing import Any
 import authlib.deprecate
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from cryptography.hazmat.primitives.serialization import (
-    Encoding,
-    PublicFormat,
-    load_pem_public_key,
-)
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat, load_pem_public_key
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from joserfc import jws
 from joserfc.errors import JoseError, SecurityWarning
 from joserfc.jwk import OctKey, OKPKey
-from jsonschema import Draft4Validator
 
 from consent.errors import ConsentError, ConsentInputError, PersonalDataError
-from consent.model import AccessEnd, Grant, GrantEvent, GrantStatus, Mode
+from consent.model import GrantEvent
 from consent.receipts import (
     DEFAULT_CONTROLLER,
-    ISO_27560_FIELDS,
     RECEIPT_JWS_REGISTRY,
     ReceiptSigner,
     ReceiptVerificationError,
+)
+from tests.unit.consent.receipt_support import (
+    AT,
+    B64URL,
+    BASE_GRANT,
+    CASES,
+    EMAIL,
+    FIXED_MASTER,
+    PRINCIPAL,
+    build,
+    make_grant,
+    strings,
 )
 from vault.keys import MasterKey
 
@@ -47,77 +49,11 @@ with warnings.catch_warnings():     # authlib.jose warns that it is deprecated i
     from authlib.jose import JsonWebKey, JsonWebSignature, JsonWebToken
     from authlib.jose.errors import JoseError as AuthlibJoseError
 
-STANDARDS = Path(__file__).resolve().parents[3].parent / "shared" / "standards"
-PRINCIPAL = "member:" + hashlib.sha256(b"member-1").hexdigest()[:32]
-AT = 1_795_000_000                       # 2026-11-18T11:06:40Z
-DAY = 86_400
-B64URL = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
-EMAIL = re.compile(r"[^\s@\"]+@[^\s@\"]+\.[A-Za-z]{2,}")
-# The mandatory elements of ISO/IEC TS 27560 in the DPV guide's mapping table, plus lawful basis.
-MANDATORY_ISO = ("schema_version", "record_id", "receipt_id", "pii_principal_id",
-                 "privacy_notice", "language", "purpose", "lawful_basis", "pii_information",
-                 "pii_type", "pii_controllers", "storage_locations", "retention_period",
-                 "jurisdiction", "recipient_third_parties", "withdrawal_method", "party_id",
-                 "party_name", "party_contact", "party_address", "party_type", "event_time",
-                 "validity_duration", "entity_id", "event_type", "event_state")
 
 
-# -- the Kantara schema, loaded as published ----------------------------------------------------
-def strip_json_comments(text: str) -> str:
-    """Drop ``//`` comments outside strings (``//`` inside URLs in strings stays)."""
-    out: list[str] = []
-    in_string = escaped = False
-    i = 0
-    while i < len(text):
-        char = text[i]
-        if in_string:
-            out.append(char)
-            if escaped:
-                escaped = False
-            elif char == "\\":
-                escaped = True
-            elif char == '"':
-                in_string = False
-        elif char == '"':
-            in_string = True
-            out.append(char)
-        elif text.startswith("//", i):
-            while i < len(text) and text[i] != "\n":
-                i += 1
-            continue
-        else:
-            out.append(char)
-        i += 1
-    return "".join(out)
-
-
-@pytest.fixture(scope="module")
-def kantara() -> Draft4Validator:
-    schema = json.loads(strip_json_comments(
-        (STANDARDS / "kantara-consent-receipt-v1_1-schema.json").read_text()))
-    Draft4Validator.check_schema(schema)
-    return Draft4Validator(schema)
-
-
-def test_the_schema_loads_with_its_urls_intact(kantara: Draft4Validator) -> None:
-    assert kantara.schema["$schema"] == "http://json-schema.org/draft-04/schema#"
-    example = json.loads((STANDARDS / "kantara-consent-receipt-v1_1-example.json").read_text())
-    assert kantara.is_valid(example)
-    assert strip_json_comments('{"a": "x//y"} // note\n') == '{"a": "x//y"} \n'
-
-
-def test_the_validator_enforces_the_third_party_name_rule(kantara: Draft4Validator) -> None:
-    example = json.loads((STANDARDS / "kantara-consent-receipt-v1_1-example.json").read_text())
-    purpose = example["services"][0]["purposes"][0]
-    assert purpose["thirdPartyDisclosure"] is True
-    del purpose["thirdPartyName"]
-    assert not kantara.is_valid(example)
-
-
-# -- factories ---------------------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def master() -> MasterKey:
-    return MasterKey(bytes(range(32)))
+    return FIXED_MASTER
 
 
 @pytest.fixture(scope="module")
@@ -125,215 +61,31 @@ def signer(master: MasterKey) -> ReceiptSigner:
     return ReceiptSigner(master, controller=DEFAULT_CONTROLLER)
 
 
-BASE_GRANT = Grant(
-    id="grant_00112233445566778899aabb", member_id="alice@example.org", brand_id="brand_velo",
-    purpose="dpv:Personalisation", fields=frozenset({"given_name", "category:interests"}),
-    mode=Mode.INDIVIDUAL, starts_at=AT, ends_at=AT + 30 * DAY, retention_days=30,
-    onward_sharing=False, third_party=None, jurisdiction="EU",
-    collection_method="vrmvault member page", agreement="SD-BASE-ATP", terms_version=3,
-    status=GrantStatus.ACTIVE, withdrawn_at=None, version=1, created_at=AT, updated_at=AT)
-VARIANTS: dict[str, dict[str, Any]] = {
-    "plain": {},
-    "onward-sharing": {"onward_sharing": True, "third_party": "Acme Statistics Ltd",
-                       "mode": Mode.AGGREGATE, "agreement": "SD-BASE-ATP-S3P"},
-    "sensitive": {"fields": frozenset({"religion", "health_conditions", "city"}),
-                  "purpose": "dpv:ServiceProvision", "agreement": "SD-BASE"},
-}
+# -- the receipt as issued ----------------------------------------------------------------------
+ISSUED = Path(__file__).with_name("receipts_issued.json")
+FIXED_RECEIPT_ID = "3f1c2b1e-8a44-4c1a-9a3e-6c1f0e7b2d10"
+REPLACED = ("grant_aaaabbbbccccddddeeeeffff", "grant_000011112222333344445555")
 
 
-def make_grant(event: GrantEvent = GrantEvent.GIVEN, **changes: Any) -> Grant:
-    if event is GrantEvent.NARROWED:
-        changes.setdefault("version", 2)
-    if event is GrantEvent.WITHDRAWN:
-        changes.setdefault("status", GrantStatus.WITHDRAWN)
-        changes.setdefault("withdrawn_at", AT + 3 * DAY)
-    if event is GrantEvent.RELEASED:
-        changes.setdefault("status", GrantStatus.RELEASED)
-        changes.setdefault("withdrawn_at", AT + 4 * DAY)
-        changes.setdefault("access_ended", AccessEnd.REVOKED_BY_BRAND)
-    if event is GrantEvent.REPLACED:
-        changes.setdefault("status", GrantStatus.REPLACED)
-        changes.setdefault("withdrawn_at", AT + 5 * DAY)
-        changes.setdefault("replaced_by", "grant_ffeeddccbbaa998877665544")
-    if event is GrantEvent.ACCESS_ENDED:
-        changes.setdefault("access_ended", AccessEnd.REFRESH_REPLAY)
-        changes.setdefault("access_ended_at", AT + 2 * DAY)
-    return dataclasses.replace(BASE_GRANT, **changes)
+def sha256_hex(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-def event_time(event: GrantEvent) -> int:
-    return {GrantEvent.GIVEN: AT, GrantEvent.NARROWED: AT + DAY,
-            GrantEvent.WITHDRAWN: AT + 3 * DAY, GrantEvent.EXPIRED: AT + 30 * DAY,
-            GrantEvent.ACCESS_ENDED: AT + 2 * DAY, GrantEvent.RELEASED: AT + 4 * DAY,
-            GrantEvent.REPLACED: AT + 5 * DAY}[event]
-
-
-def build(signer: ReceiptSigner, event: GrantEvent = GrantEvent.GIVEN, variant: str = "plain",
-          **kwargs: Any) -> dict[str, Any]:
-    grant = make_grant(event, **VARIANTS[variant])
-    return signer.build(grant, event, at=event_time(event), principal_id=PRINCIPAL,
-                        brand_name="Velo Bikes", **kwargs)
-
-
-def resolve(document: Any, path: tuple[str | int, ...]) -> Any:
-    for step in path:
-        document = document[step]
-    return document
-
-
-def strings(value: Any) -> list[str]:
-    if isinstance(value, str):
-        return [value]
-    if isinstance(value, dict):
-        return [s for k, v in value.items() for s in strings(k) + strings(v)]
-    if isinstance(value, list):
-        return [s for v in value for s in strings(v)]
-    return []
-
-
-CASES = [(variant, event) for variant in VARIANTS for event in GrantEvent]
-
-
-# -- the Kantara view --------------------------------------------------------------------------
-@pytest.mark.parametrize(("variant", "event"), CASES)
-def test_every_receipt_validates_against_the_kantara_schema(
-        signer: ReceiptSigner, kantara: Draft4Validator, variant: str, event: GrantEvent) -> None:
-    receipt = build(signer, event, variant)
-    assert [e.message for e in kantara.iter_errors(receipt)] == []
-    assert receipt["version"] == "KI-CR-v1.1.0"
-    assert receipt["consentTimestamp"] == event_time(event)
-    assert receipt["jurisdiction"] == "EU" and receipt["language"] == "en"
-    assert uuid.UUID(receipt["consentReceiptID"]).version == 4
-    purpose = receipt["services"][0]["purposes"][0]
-    assert purpose["consentType"] == "EXPLICIT" and purpose["primaryPurpose"] is True
-    assert purpose["purposeCategory"] == [make_grant(event, **VARIANTS[variant]).purpose]
-
-
-def test_a_shared_receipt_without_the_third_party_name_fails_the_schema(
-        signer: ReceiptSigner, kantara: Draft4Validator) -> None:
-    receipt = build(signer, variant="onward-sharing")
-    purpose = receipt["services"][0]["purposes"][0]
-    assert purpose["thirdPartyDisclosure"] is True
-    assert purpose["thirdPartyName"] == "Acme Statistics Ltd"
-    del purpose["thirdPartyName"]
-    assert not kantara.is_valid(receipt)
-    plain = build(signer)["services"][0]["purposes"][0]
-    assert plain["thirdPartyDisclosure"] is False and "thirdPartyName" not in plain
-
-
-def test_fields_become_dpv_categories_and_special_ones_are_flagged(signer: ReceiptSigner) -> None:
-    plain = build(signer)
-    assert plain["services"][0]["purposes"][0]["piiCategory"] == ["pd:Interest", "pd:Name"]
-    assert plain["sensitive"] is False and plain["spiCat"] == []
-    sensitive = build(signer, variant="sensitive")
-    assert sensitive["sensitive"] is True
-    assert sensitive["spiCat"] == ["pd:MedicalHealth", "pd:Religion"]
-    assert sensitive["services"][0]["purposes"][0]["piiCategory"] == [
-        "pd:City", "pd:MedicalHealth", "pd:Religion"]
-    data = resolve(sensitive["iso27560"], ISO_27560_FIELDS["pii_information"])
-    assert {d["skos:broader"]: d["@type"] for d in data} == {
-        "pd:City": "dpv:PersonalData", "pd:MedicalHealth": "dpv:SpecialCategoryPersonalData",
-        "pd:Religion": "dpv:SpecialCategoryPersonalData"}
-
-
-def test_the_controller_policy_and_termination(signer: ReceiptSigner) -> None:
-    receipt = build(signer)
-    controller = receipt["piiControllers"][0]
-    assert controller["piiController"] == DEFAULT_CONTROLLER.name == "vrmvault (demo operator)"
-    assert controller["onBehalf"] is False
-    assert receipt["policyUrl"] == DEFAULT_CONTROLLER.policy_url
-    assert "2026-12-18T11:06:40Z" in receipt["services"][0]["purposes"][0]["termination"]
-    withdrawn = build(signer, GrantEvent.WITHDRAWN)["services"][0]["purposes"][0]
-    assert withdrawn["termination"].startswith("Withdrawn by the member at 2026-11-21")
-    expired = build(signer, GrantEvent.EXPIRED)["services"][0]["purposes"][0]
-    assert expired["termination"].startswith("Expired at 2026-12-18T11:06:40Z")
-
-
-# -- the ISO 27560 (DPV) view ------------------------------------------------------------------
-def test_the_iso_map_covers_every_mandatory_element() -> None:
-    assert set(MANDATORY_ISO) <= set(ISO_27560_FIELDS)
-
-
-@pytest.mark.parametrize(("variant", "event"), CASES)
-def test_every_mandatory_iso_element_is_present_and_non_empty(
-        signer: ReceiptSigner, variant: str, event: GrantEvent) -> None:
-    iso = build(signer, event, variant)["iso27560"]
-    for name in MANDATORY_ISO:
-        value = resolve(iso, ISO_27560_FIELDS[name])
-        assert value not in (None, "", [], {}), name
-
-
-@pytest.mark.parametrize(("event", "state"), [
-    (GrantEvent.GIVEN, "dpv:ConsentGiven"), (GrantEvent.NARROWED, "dpv:RenewedConsentGiven"),
-    (GrantEvent.WITHDRAWN, "dpv:ConsentWithdrawn"), (GrantEvent.EXPIRED, "dpv:ConsentExpired"),
-    (GrantEvent.ACCESS_ENDED, "dpv:ConsentGiven"), (GrantEvent.RELEASED, "dpv:ConsentRevoked"),
-    (GrantEvent.REPLACED, "dpv:ConsentInvalidated")])
-def test_the_event_state_is_the_dpv_consent_status(
-        signer: ReceiptSigner, event: GrantEvent, state: str) -> None:
-    receipt = build(signer, event)
-    iso = receipt["iso27560"]
-    record = iso["dpv:hasRecordOfActivity"]
-    status = record["dpv:hasConsentStatus"]
-    assert status["@type"] == state
-    assert status["dpv:isIndicatedAtTime"] == iso["dct:created"]
-    assert iso["dpv:hasIdentifier"] == receipt["consentReceiptID"]
-    assert iso["dct:conformsTo"] == "https://w3id.org/dpv/schema/dpv-27560#receipt"
-    assert record["dct:conformsTo"] == "https://w3id.org/dpv/schema/dpv-27560#record"
-    assert record["dpv:hasProcess"]["dpv:hasLegalBasis"] == "dpv:Consent"
-    extension = record["vrmvault:grant"]
-    assert extension["vrmvault:event"] == event.value
-    assert extension["vrmvault:grantId"] == record["dct:identifier"] == BASE_GRANT.id
-    assert extension["vrmvault:grantVersion"] == record["schema:version"] == (
-        2 if event is GrantEvent.NARROWED else 1)
-    assert extension["vrmvault:agreement"] == "p7012:SD-BASE-ATP"
-    assert extension["vrmvault:termsVersion"] == 3
-    start, end = status["dpv:hasDuration"]["dct:temporal"].split("/")
-    assert start == "2026-11-18T11:06:40Z"
-    assert end == {GrantEvent.WITHDRAWN: "2026-11-21T11:06:40Z",
-                   GrantEvent.RELEASED: "2026-11-22T11:06:40Z",
-                   GrantEvent.REPLACED: "2026-11-23T11:06:40Z"}.get(event, "2026-12-18T11:06:40Z")
-    by = status["dpv:isIndicatedBy"]
-    member_acts = (GrantEvent.GIVEN, GrantEvent.NARROWED, GrantEvent.WITHDRAWN)
-    assert by == (PRINCIPAL if event in member_acts else DEFAULT_CONTROLLER.iri)
-
-
-def test_endings_on_the_brand_side_name_their_reason_and_the_replacement(
-        signer: ReceiptSigner) -> None:
-    ended = build(signer, GrantEvent.ACCESS_ENDED)
-    extension = ended["iso27560"]["dpv:hasRecordOfActivity"]["vrmvault:grant"]
-    assert extension["vrmvault:accessEnded"] == "refresh-replay"
-    assert "consent stands" in ended["services"][0]["purposes"][0]["termination"]
-    replaced = build(signer, GrantEvent.REPLACED)
-    extension = replaced["iso27560"]["dpv:hasRecordOfActivity"]["vrmvault:grant"]
-    assert extension["vrmvault:replacedBy"] == "grant_ffeeddccbbaa998877665544"
-    assert "vrmvault:accessEnded" not in extension
-    released = build(signer, GrantEvent.RELEASED)["services"][0]["purposes"][0]
-    assert released["termination"].startswith("Given up by the brand at 2026-11-22")
-    # A grant given in place of an earlier one says so, and its consent is "renewed".
-    renewed = build(signer, GrantEvent.GIVEN, replaces=["grant_old"])
-    record = renewed["iso27560"]["dpv:hasRecordOfActivity"]
-    assert record["vrmvault:grant"]["vrmvault:replaces"] == ["grant_old"]
-    assert record["dpv:hasConsentStatus"]["@type"] == "dpv:RenewedConsentGiven"
-    assert "vrmvault:replaces" not in build(signer)["iso27560"][
-        "dpv:hasRecordOfActivity"]["vrmvault:grant"]
-
-
-def test_notice_storage_retention_recipients_and_withdrawal(signer: ReceiptSigner) -> None:
-    iso = build(signer, variant="onward-sharing")["iso27560"]
-    notice = resolve(iso, ISO_27560_FIELDS["privacy_notice"])
-    assert notice["schema:url"] == DEFAULT_CONTROLLER.policy_url
-    assert "anonymised" in notice["dct:description"]          # the S3P agreement's summary
-    process = iso["dpv:hasRecordOfActivity"]["dpv:hasProcess"]
-    location, retention = process["dpv:hasStorageCondition"]
-    assert location["dct:description"] == "EU, SQLCipher-encrypted vault"
-    assert retention["dpv:hasDuration"] == "P30D"
-    assert process["dpv:hasRecipient"] == ["urn:vrmvault:brand:brand_velo",
-                                           "urn:vrmvault:third-party:Acme-Statistics-Ltd"]
-    control = process["dpv:hasConsentControl"]
-    assert control["dpv:isExercisedAt"].endswith("/member/consents")
-    assert "brand API" in control["dct:description"]
-    plain = build(signer)["iso27560"]["dpv:hasRecordOfActivity"]["dpv:hasProcess"]
-    assert plain["dpv:hasRecipient"] == ["urn:vrmvault:brand:brand_velo"]
+def test_receipts_are_issued_byte_for_byte_as_recorded(signer: ReceiptSigner) -> None:
+    """Fixed inputs give exactly the receipts recorded in ``receipts_issued.json``: the signed
+    token (Ed25519 signatures are deterministic) and the document with its members in order.
+    What members and brands hold must not change by accident; re-record only on purpose."""
+    cases: dict[str, tuple[str, GrantEvent, tuple[str, ...]]] = {
+        f"{variant}/{event.value}": (variant, event, ()) for variant, event in CASES}
+    cases["replacing/given"] = ("plain", GrantEvent.GIVEN, REPLACED)
+    recorded = json.loads(ISSUED.read_text())
+    assert set(recorded) == set(cases)
+    for name, (variant, event, replaces) in cases.items():
+        document = build(signer, event, variant, receipt_id=FIXED_RECEIPT_ID,
+                         replaces=list(replaces))
+        assert sha256_hex(json.dumps(document, ensure_ascii=False)) == \
+            recorded[name]["document_sha256"], name
+        assert sha256_hex(signer.sign(document)) == recorded[name]["token_sha256"], name
 
 
 # -- personal data -----------------------------------------------------------------------------

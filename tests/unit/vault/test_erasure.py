@@ -140,7 +140,7 @@ def test_erasing_twice_is_harmless(vault, clock, populate):
     assert vault.erasure.erased_count() == 1
 
 
-# -- resumable (issue 12) -------------------------------------------------------------------------
+# -- resumable -------------------------------------------------------------------------
 def test_begin_records_the_erasure_and_stops_the_member_acting(vault, clock, populate):
     alice = populate("alice@example.org")
     token = vault.sessions.create(member_id=alice, data={}, device="laptop")

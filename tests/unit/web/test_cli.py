@@ -49,7 +49,7 @@ def test_init_and_serve_tighten_an_existing_home_open_to_others(tmp_path: Path, 
                                                                   command: str) -> None:
     home = tmp_path / "var"
     run("--home", str(home), "init")
-    home.chmod(0o755)                    # as every home made before issue 12 was
+    home.chmod(0o755)                    # a home others may list, as an older init made
     served = []
     monkeypatch.setattr("web.server.run", lambda **kwargs: served.append(kwargs))
     result = run("--home", str(home), command)
@@ -130,7 +130,7 @@ def test_demo_loads_members_and_says_how_to_sign_in(tmp_path: Path) -> None:
 
 def test_demo_registers_demo_brands_whose_credentials_work(tmp_path: Path) -> None:
     from brand_gateway.clients import ClientRegistry, ClientSecretHasher
-    from brand_gateway.demo import CREDENTIALS_FILE, DEMO_CLIENT_BRANDS, register_demo_clients
+    from demo.brand_clients import CREDENTIALS_FILE, DEMO_CLIENT_BRANDS, register_demo_clients
 
     result = run("--home", str(tmp_path / "var"), "init", "--demo", "5")
     assert result.exit_code == 0, result.output

@@ -36,7 +36,7 @@ OPTED_OUT = "opted out of sale/sharing via gpc"
     ("1.0", False),
     ("", False),
     (None, False),
-    # several Sec-GPC fields, joined by the server with commas: not the value "1" (issue 12)
+    # several Sec-GPC fields, joined by the server with commas: not the value "1"
     ("0, 1", False),
     ("0,1", False),
     ("true, 1", False),

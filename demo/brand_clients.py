@@ -14,9 +14,8 @@ import os
 from pathlib import Path
 from typing import Any
 
+from brand_gateway.clients import ClientRegistry, ClientSecretHasher
 from vault.home import Vault
-
-from .clients import ClientRegistry, ClientSecretHasher
 
 DEMO_CLIENT_BRANDS = ("Spokesmith Cycles", "Greenleaf Grocers")
 DEMO_REDIRECT_URI = "http://127.0.0.1:8400/callback"

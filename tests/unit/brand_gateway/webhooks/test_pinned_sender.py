@@ -19,7 +19,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from brand_gateway.webhooks import DestinationRefused, PinnedSender
+from brand_gateway.webhooks.delivery import DestinationRefused, PinnedSender
 
 HOST = "hooks.example.test"
 

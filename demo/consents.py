@@ -10,11 +10,11 @@ import random
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from vault.demo import SHOWCASE_EMAIL
+from consent.context import Consent
+from consent.grants import BrandRequest
+from consent.model import Mode
 
-from .context import Consent
-from .grants import BrandRequest
-from .model import Mode
+from .members import SHOWCASE_EMAIL
 
 SHARE = 0.05          # of the other demo members who share something with a brand
 _PURPOSES = ["dpv:ServiceProvision", "dpv:CustomerCare", "dpv:Personalisation",

@@ -1,4 +1,4 @@
-"""vault.demo: realistic demo data, written only through the services' sealing code paths."""
+"""demo.members: realistic demo data, written only through the services' sealing code paths."""
 
 from __future__ import annotations
 
@@ -8,21 +8,14 @@ from collections import Counter
 
 import pytest
 
-from vault import demo
+from demo import members as demo_members
+from demo.content import DEMO_BRANDS, SHOWCASE_JOURNAL, SHOWCASE_PROFILE, TEMPLATES
+from demo.members import DEMO_PASSWORD, SHOWCASE_EMAIL, load_demo
+from tests.unit.vault.sqlcipher_pages import decrypted_pages
 from vault.catalog import BY_KEY, coerce
-from vault.demo import (
-    DEMO_BRANDS,
-    DEMO_PASSWORD,
-    SHOWCASE_EMAIL,
-    SHOWCASE_PROFILE,
-    TEMPLATES,
-    load_demo,
-)
 from vault.errors import ConflictError, ValidationError
 from vault.feedback import validate
 from vault.passwords import problems
-
-from .sqlcipher_pages import decrypted_pages
 
 DEMO_NAMES = {b.name for b in DEMO_BRANDS}
 
@@ -62,7 +55,7 @@ def test_the_showcase_member_signs_in_with_the_demo_password(vault, loaded):
     assert vault.members.get(member).email == SHOWCASE_EMAIL
     assert vault.profile.get(member) == SHOWCASE_PROFILE
     journal = vault.feedback.for_member(member)
-    assert len(journal) == len(demo._SHOWCASE_JOURNAL)
+    assert len(journal) == len(SHOWCASE_JOURNAL)
     assert {e.touchpoint for e in journal} >= {"purchase", "delivery", "billing", "returns"}
     # The other demo members share the password (and its one hash).
     other = vault.members.authenticate("member7@demo.vrmvault.example", DEMO_PASSWORD,
@@ -98,7 +91,7 @@ def test_every_feedback_entry_is_valid_and_about_a_demo_brand(vault, loaded):
         assert (valid.rating, valid.nps, valid.comment, valid.occurred_on) == (
             entry.rating, entry.nps, entry.comment, entry.occurred_on)
         assert entry.touchpoint in touchpoints[brands[entry.brand_id]]
-        assert today - dt.timedelta(days=demo.FEEDBACK_DAYS) <= \
+        assert today - dt.timedelta(days=demo_members.FEEDBACK_DAYS) <= \
             dt.date.fromisoformat(entry.occurred_on) <= today
 
 
@@ -128,7 +121,7 @@ def test_a_second_load_is_refused(vault, loaded):
 
 
 def test_progress_is_reported_after_each_batch(vault, monkeypatch):
-    monkeypatch.setattr(demo, "BATCH_MEMBERS", 20)
+    monkeypatch.setattr(demo_members, "BATCH_MEMBERS", 20)
     marks: list[int] = []
     load_demo(vault, members=50, progress=marks.append)
     assert marks == [20, 40, 50]
@@ -172,7 +165,7 @@ def test_the_shares_look_like_real_data(vault):
 
 
 def test_the_same_seed_gives_the_same_values():
-    first = demo._Generator(random.Random(7), ["b"] * 8, dt.date(2026, 1, 1))
-    second = demo._Generator(random.Random(7), ["b"] * 8, dt.date(2026, 1, 1))
+    first = demo_members._Generator(random.Random(7), ["b"] * 8, dt.date(2026, 1, 1))
+    second = demo_members._Generator(random.Random(7), ["b"] * 8, dt.date(2026, 1, 1))
     assert [first.profile() for _ in range(20)] == [second.profile() for _ in range(20)]
     assert [first.journal() for _ in range(20)] == [second.journal() for _ in range(20)]

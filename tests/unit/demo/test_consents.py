@@ -1,13 +1,13 @@
-"""consent.demo: the demo's grants are one live grant per member, brand and purpose (issue 12),
-each with its receipt."""
+"""demo.consents: the demo's grants are one live grant per member, brand and purpose, each with
+its receipt."""
 
 from __future__ import annotations
 
 from collections import Counter
 
 from consent.context import Consent
-from consent.demo import load_consent_demo
-from vault.demo import load_demo
+from demo.consents import load_consent_demo
+from demo.members import load_demo
 
 
 def test_the_demo_never_holds_two_live_grants_for_one_brand_and_purpose(
