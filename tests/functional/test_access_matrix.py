@@ -173,6 +173,8 @@ ROUTES: tuple[Route, ...] = (
     Route("/member/access", "GET", 302, 200),
     Route(AGREEMENT, "GET", 302, 200, other=404),
     post(AGREEMENT + "/<choice>", 302, 302, other=404, agreement="counter_offer_id"),
+    # A's agreement is answered already: A is told so (a flash), B finds nothing
+    post(AGREEMENT + "/withdraw", 302, 302, other=404),
     post("/member/agreements", 302, 302, form=lambda c: {"brand_id": c.brand.id}),
     post("/member/terms/brands/<brand_id>/remove", 302, 302, other=404),
     Route("/.well-known/jwks.json", "GET", 200, 200),

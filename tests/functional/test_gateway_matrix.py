@@ -354,6 +354,7 @@ ROUTES: tuple[Route, ...] = (
     page("/member/access", "GET", 302, 200),
     page(AGREEMENT, "GET", 302, 200, other=404),
     page(AGREEMENT + "/<choice>", "POST", 302, 302, other=404),
+    page(AGREEMENT + "/withdraw", "POST", 302, 302, other=404),
     page("/member/agreements", "POST", 302, 302, form=lambda w, r: {"brand_id": w.velo_brand_id}),
     page("/member/terms/brands/<brand_id>/remove", "POST", 302, 302, other=404),
     everyone("/.well-known/jwks.json", "GET", 200),
