@@ -50,6 +50,7 @@ class EventTag(enum.StrEnum):
     CONSENT_AGREEMENT_PROFFERED = "consent:agreement:proffered"
     CONSENT_AGREEMENT_COUNTERED = "consent:agreement:countered"
     CONSENT_AGREEMENT_REJECTED = "consent:agreement:rejected"
+    CONSENT_AGREEMENT_WITHDRAWN = "consent:agreement:withdrawn"
     ACCESS_PROFILE_READ = "access:profile:read"
     ACCESS_FEEDBACK_READ = "access:feedback:read"
     MEMBER_DATA_ERASED = "member:data:erased"

@@ -230,10 +230,8 @@ class ConsentService:
                 chosen: frozenset[str], agreed: str, jurisdiction: str,
                 collection_method: str, now: int) -> tuple[Grant, StoredReceipt]:
         # The live grants this one replaces (one live grant per member, brand and purpose).
-        earlier = [r["id"] for r in self._db.all(
-            "SELECT id FROM grants WHERE member_id = ? AND brand_id = ? AND purpose = ?"
-            " AND status = 'active' AND ends_at > ? ORDER BY created_at",
-            (member_id, request.brand_id, request.purpose, now))]
+        earlier = [g.id for g in self.replaced_by_new(member_id, request.brand_id,
+                                                      request.purpose, now=now)]
         self._db.execute(
             "INSERT INTO grants (id, member_id, brand_id, purpose, fields, mode, starts_at,"
             " ends_at, retention_days, onward_sharing, third_party, jurisdiction,"
@@ -371,6 +369,15 @@ class ConsentService:
         if row is None:
             raise NotFoundError("no such grant")
         return grant_from_row(row)
+
+    def replaced_by_new(self, member_id: str, brand_id: str, purpose: str, *,
+                        now: float | None = None) -> list[Grant]:
+        """The grants a new grant to ``brand_id`` for ``purpose`` would replace: the member's
+        live ones (consent in force and not past its end, the brand's access live or not)."""
+        return [grant_from_row(r) for r in self._db.all(
+            "SELECT * FROM grants WHERE member_id = ? AND brand_id = ? AND purpose = ?"
+            " AND status = 'active' AND ends_at > ? ORDER BY created_at",
+            (member_id, brand_id, purpose, self._clock() if now is None else now))]
 
     def for_member(self, member_id: str) -> list[Grant]:
         return [grant_from_row(r) for r in self._db.all(

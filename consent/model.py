@@ -114,6 +114,7 @@ class AgreementStatus(StrEnum):
     COUNTERED = "countered"      # the brand answered with one other term from the roster
     AGREED = "agreed"
     REJECTED = "rejected"
+    WITHDRAWN = "withdrawn"      # the member took their offer back before the brand answered
 
 
 @dataclass(frozen=True)

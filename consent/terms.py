@@ -2,10 +2,11 @@
 
 The member is the first party and proffers a term from the P7012 roster; a brand accepts it,
 makes at most one counter-offer from the same roster, or rejects it; the member accepts or
-rejects a counter-offer. On agreement both sides hold one canonical record with one SHA-256 hash,
-signed by the vault. The record names the member by the brand's pairwise pseudonym (the id the
-brand API gives the brand), never by an id another brand also receives. Every offer and answer
-is a ledger entry.
+rejects a counter-offer, and may withdraw their offer while it waits for the brand. On
+agreement both sides hold one canonical record with one SHA-256 hash, signed by the vault. The
+record names the member by the brand's pairwise pseudonym (the id the brand API gives the
+brand), never by an id another brand also receives. Every offer, answer and withdrawal is a
+ledger entry.
 
 Beyond the standing terms a member may accept, for one brand only, a purpose or a longer grant
 that a request from that brand needs (the first contact with a brand). Such a change
@@ -424,6 +425,24 @@ class AgreementService:
             return self.get(agreement_id)
         assert record.countered is not None
         return self._agree(record, record.countered)
+
+    def member_withdraws(self, agreement_id: str, member_id: str) -> AgreementRecord:
+        """The member takes back their offer while it waits for the brand's answer; the brand
+        can no longer answer it (it sees it ``withdrawn``). An offer the brand answered already
+        is the member's to answer in turn, not to withdraw: :class:`ConflictError`."""
+        with self._db.transaction():   # the brand's answer and the withdrawal cannot both win
+            record = self.get(agreement_id)
+            if record.member_id != member_id:
+                raise NotFoundError("no such agreement")
+            if record.status is not AgreementStatus.PROFFERED:
+                raise ConflictError(f"This offer is {record.status} already: only an offer "
+                                    "still waiting for the brand's answer can be withdrawn.")
+            self._set(agreement_id, "status = 'withdrawn'")
+            self._ledger.record_event(
+                tag=EventTag.CONSENT_AGREEMENT_WITHDRAWN, actor=self._principal(member_id),
+                details={"agreement": agreement_id, "brand": record.brand_id,
+                         "term": record.proffered})
+            return self.get(agreement_id)
 
     def get(self, agreement_id: str) -> AgreementRecord:
         row = self._db.one("SELECT * FROM agreements WHERE id = ?", (agreement_id,))

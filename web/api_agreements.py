@@ -9,7 +9,8 @@ JSON, its SHA-256 and the vault's JWS over it, byte for byte what the member dow
 - ``GET /api/v1/agreements`` (``status``, ``limit``, ``offset``): the brand's agreements.
 - ``GET /api/v1/agreements/<id>``: one of them.
 - ``POST /api/v1/agreements/<id>/answer``: ``{"answer": "accept" | "counter" | "reject",
-  "term": "<code>"}`` (``term`` with a counter-offer only).
+  "term": "<code>"}`` (``term`` with a counter-offer only). An offer answered already, or one
+  the member withdrew before the brand answered (``withdrawn``), is a 409.
 
 A brand sees only its own agreements, and the member only under its pairwise pseudonym
 (``subject``, the same the member API gives it); another brand's agreement is as unknown as a

@@ -96,7 +96,8 @@ AGREEMENT_ID_PATTERN = "^agr_[0-9a-f]{24}$"
 class AgreementsQuery(QuerySchema):
     status = fields.String(validate=validate.OneOf(_AGREEMENT_STATUSES), metadata={
         "description": "Only agreements in this state: proffered (waiting for your answer),"
-                       " countered (waiting for the member's), agreed or rejected."})
+                       " countered (waiting for the member's), agreed, rejected, or withdrawn"
+                       " (the member took the offer back before you answered)."})
     limit = fields.Integer(load_default=DEFAULT_PAGE, validate=validate.Range(1, MAX_PAGE),
                            metadata={"description": "Agreements per page."})
     offset = fields.Integer(load_default=0, validate=validate.Range(0, MAX_OFFSET),

@@ -40,6 +40,7 @@ from vault.signups import SIGNUP_LINK_MINUTES
 
 from .authorize import pending_authorization
 from .forms import (
+    WRONG_CODE,
     CodeForm,
     LinkForm,
     LoginForm,
@@ -69,7 +70,6 @@ SECURE_DEVICE_COOKIE = "__Host-vrmvault_device"
 MAIL_FAILED = ("We could not send the mail just now, so nothing was changed. Please try again"
                " in a few minutes.")
 LOGIN_FIELDS = ("email", "password")
-WRONG_CODE = "That code is not right. Enter the 6 digits your app shows now."
 
 
 def client_address() -> str:

@@ -47,7 +47,12 @@ from brand_gateway.first_contact import Relaxation, assess, relax
 from brand_gateway.oauth import Approval, authorization
 from brand_gateway.rar import MemberDataDetail
 from consent.model import AgreementStatus
-from consent.vocabulary import AGREEMENT_BY_CODE, PURPOSE_BY_CODE, SENSITIVE_FIELDS
+from consent.vocabulary import (
+    AGREEMENT_BY_CODE,
+    FIELD_CATEGORY,
+    PURPOSE_BY_CODE,
+    SENSITIVE_FIELDS,
+)
 from vault.errors import ConflictError, NotFoundError, ValidationError
 
 from .consents import field_label
@@ -160,6 +165,7 @@ def _screen(grant: Any, client: OAuthClient, details: tuple[MemberDataDetail, ..
             term: str | None, *, errors: dict[str, list[str]], status: int = 200,
             ticked: dict[int, set[str]] | None = None) -> Response:
     now = get_vault().clock()
+    grants = get_consent().grants
     items = []
     for index, detail in enumerate(details):
         purpose = PURPOSE_BY_CODE[detail.purpose]
@@ -168,6 +174,13 @@ def _screen(grant: Any, client: OAuthClient, details: tuple[MemberDataDetail, ..
             "index": index, "purpose": purpose, "detail": detail, "until": until,
             "fields": [(f, field_label(f), f in SENSITIVE_FIELDS,
                         ticked is None or f in ticked.get(index, set())) for f in detail.fields],
+            # Allowing replaces what the brand holds now for this purpose: say what, first.
+            "replaces": [{"fields": [field_label(f) for f in
+                                     sorted(g.covered, key=list(FIELD_CATEGORY).index)],
+                          "until": dt.datetime.fromtimestamp(g.ends_at, dt.UTC)}
+                         for g in grants.replaced_by_new(current_member_id() or "",
+                                                         client.brand_id, detail.purpose,
+                                                         now=now)],
         })
     screen = session[SCREEN_KEY] = secrets.token_urlsafe(16)
     html = render_template("authorize.html", client=client, items=items, errors=errors,

@@ -247,6 +247,26 @@ def _answering_brands() -> dict[str, str]:
     return {c.brand_id: c.brand_name for c in registry.list() if c.active}
 
 
+@bp.post("/agreements/<agreement_id>/withdraw")
+def withdraw_offer(agreement_id: str) -> Response:
+    """The member takes back an offer the brand has not answered yet."""
+    consent = get_consent()
+    try:
+        record = consent.agreements.member_withdraws(agreement_id, g.member_id)
+    except NotFoundError:
+        abort(404)
+    except ConflictError:
+        # Withdrawn already (a second click), or answered by the brand meanwhile.
+        status = consent.agreements.get(agreement_id).status
+        flash("This offer is withdrawn already." if status is AgreementStatus.WITHDRAWN else
+              "The brand answered your offer before it could be withdrawn: its answer is "
+              "below.", "error")
+        return redirect(url_for("consents.overview") + "#agreements")
+    brand = get_vault().brands.get(record.brand_id)
+    flash(f"Your offer to {brand.name} is withdrawn: they can no longer accept it.", "success")
+    return redirect(url_for("consents.overview") + "#agreements")
+
+
 @bp.post("/agreements/<agreement_id>/<choice>")
 def decide_counter_offer(agreement_id: str, choice: str) -> Response:
     if choice not in ("accept", "reject"):

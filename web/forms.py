@@ -140,11 +140,22 @@ class LoginForm(FormSchema):
                     empty="Enter your password.")
 
 
+#: A code that is not the authenticator app's current one, wherever a code is asked for.
+WRONG_CODE = "That code is not right. Enter the 6 digits your app shows now."
+
+
 class CodeForm(FormSchema):
     """A 6-digit TOTP code, or a recovery code (``xxxx-xxxx-xxxx-xxxx``)."""
 
     code = text("6-digit code", max_length=40, required=True,
                 empty="Enter the 6 digits your authenticator app shows, or a recovery code.")
+
+
+class NewCodeForm(FormSchema):
+    """The first code of a new authenticator app, which turns two-step sign-in on."""
+
+    code = text("6-digit code", max_length=40, required=True,
+                empty="Enter the 6 digits your authenticator app shows.")
 
 
 class LinkForm(FormSchema):
@@ -164,9 +175,11 @@ class NewPasswordForm(FormSchema):
                     empty="Choose a password of at least 15 characters.")
 
 
-class PasswordForm(FormSchema):
-    password = text("Password", max_length=_PASSWORD_MAX, required=True, shown_max=256,
-                    empty="Enter your password.")
+class ConfirmPasswordForm(FormSchema):
+    """The password asked again before a change to how the member signs in."""
+
+    password = text("Your password, to confirm it is you", max_length=_PASSWORD_MAX,
+                    required=True, shown_max=256, empty="Enter your password.")
 
 
 class TermsForm(FormSchema):

@@ -32,10 +32,11 @@ from .erasures import finish_erasure
 from .exports import member_export
 from .forms import (
     MULTI_VALUE,
-    CodeForm,
+    WRONG_CODE,
+    ConfirmPasswordForm,
     DeleteAccountForm,
     FeedbackForm,
-    PasswordForm,
+    NewCodeForm,
     ProfileForm,
     form_data,
     load,
@@ -183,8 +184,19 @@ def feedback_delete(entry_id: int) -> Response:
 
 
 # -- security: sessions and the second factor ---------------------------------------------------
+#: The id of each Security page form's field, by the form's view: one page holds three forms,
+#: so a field's errors are keyed by its id (the summary links to it, the field names them).
+_SECURITY_FIELDS = {"totp_confirm": {"code": "code"},
+                    "totp_disable": {"password": "disable-password"},
+                    "recovery_codes": {"password": "codes-password"}}
+
+
 @bp.get("/security")
 def security() -> str:
+    return _security_page(errors={})
+
+
+def _security_page(*, errors: dict[str, list[str]]) -> str:
     vault = get_vault()
     member = vault.members.get(g.member_id)
     sealed = session.get(TOTP_PENDING)
@@ -194,11 +206,36 @@ def security() -> str:
         uri = vault.members.totp_uri(g.member_id, pending)
         qr_svg = segno.make(uri, error="m").svg_inline(scale=4, title="Authenticator QR code")
     return render_template(
-        "security.html", member=member, errors={},
+        "security.html", member=member, errors=errors,
         sessions=vault.sessions.for_member(g.member_id, current=session.token),  # type: ignore[attr-defined]
         pending=pending, qr_svg=qr_svg, totp_uri=uri,
         recovery_left=vault.members.recovery_codes.remaining(g.member_id),
     )
+
+
+def _security_errors(schema: Any, errors: dict[str, list[str]], status: int
+                     ) -> tuple[str, int]:
+    """The Security page again, with this submission's errors next to its form's field."""
+    ids = _SECURITY_FIELDS[request.endpoint.rsplit(".", 1)[-1]]  # type: ignore[union-attr]
+    worded = member_words(schema, errors)
+    return _security_page(errors={ids.get(key, key): messages
+                                  for key, messages in worded.items()}), status
+
+
+def _password_check(wrong: str) -> Any:
+    """A :func:`load` check that the password given is the member's (``wrong`` if not)."""
+    def check(values: dict[str, Any]) -> None:
+        password = values.get("password")
+        if password is not None and not get_vault().members.check_password(g.member_id,
+                                                                           password):
+            raise ValidationError({"password": [wrong]})
+    return check
+
+
+def _wrong_password_only(errors: dict[str, list[str]], wrong: str) -> int:
+    """401 when the one problem is a wrong password (as signing in answers), else 422."""
+    only = list(errors) == ["password"] and len(errors["password"]) == 1
+    return 401 if only and errors["password"][0].endswith(wrong) else 422
 
 
 @bp.post("/sessions/end-all")
@@ -221,13 +258,16 @@ def totp_start() -> Response:
 
 
 @bp.post("/totp/confirm")
-def totp_confirm() -> str | Response:
+def totp_confirm() -> str | Response | tuple[str, int]:
     sealed = session.get(TOTP_PENDING)
     if not sealed:
         return redirect(url_for("member.security"))
     members = get_vault().members
     try:
-        fields = load(CodeForm(), form_data(request.form))
+        fields = load(NewCodeForm(), form_data(request.form))
+    except ValidationError as exc:
+        return _security_errors(NewCodeForm(), exc.errors, 422)
+    try:
         codes = members.enable_totp(g.member_id,
                                     members.open_pending_totp(g.member_id, sealed),
                                     fields["code"])
@@ -236,24 +276,21 @@ def totp_confirm() -> str | Response:
         flash(exc.message, "error")
         return redirect(url_for("member.security"))
     except ValidationError:
-        flash("6-digit code: That code is not right. Enter the 6 digits your app shows now.",
-              "error")
-        return redirect(url_for("member.security"))
+        return _security_errors(NewCodeForm(), {"code": [WRONG_CODE]}, 422)
     session.pop(TOTP_PENDING, None)
     # Shown once, in this response: never kept in the session or anywhere else in clear.
     return render_template("recovery_codes.html", codes=codes, turned_on=True)
 
 
 @bp.post("/totp/recovery-codes")
-def recovery_codes() -> str | Response:
+def recovery_codes() -> str | Response | tuple[str, int]:
     vault = get_vault()
+    wrong = "That is not your password; no new codes were made."
     try:
-        fields = load(PasswordForm(), form_data(request.form))
-    except ValidationError:
-        fields = {"password": ""}
-    if not vault.members.check_password(g.member_id, fields["password"]):
-        flash("No new codes were made: that was not your password.", "error")
-        return redirect(url_for("member.security"))
+        load(ConfirmPasswordForm(), form_data(request.form), check=_password_check(wrong))
+    except ValidationError as exc:
+        return _security_errors(ConfirmPasswordForm(), exc.errors,
+                                _wrong_password_only(exc.errors, wrong))
     if not vault.members.has_second_factor(g.member_id):
         flash("Turn two-step sign-in on first; its recovery codes come with it.", "error")
         return redirect(url_for("member.security"))
@@ -262,15 +299,14 @@ def recovery_codes() -> str | Response:
 
 
 @bp.post("/totp/disable")
-def totp_disable() -> Response:
+def totp_disable() -> Response | str | tuple[str, int]:
     vault = get_vault()
+    wrong = "That is not your password; two-step sign-in is still on."
     try:
-        fields = load(PasswordForm(), form_data(request.form))
-    except ValidationError:
-        fields = {"password": ""}
-    if not vault.members.check_password(g.member_id, fields["password"]):
-        flash("Two-step sign-in is still on: that was not your password.", "error")
-        return redirect(url_for("member.security"))
+        load(ConfirmPasswordForm(), form_data(request.form), check=_password_check(wrong))
+    except ValidationError as exc:
+        return _security_errors(ConfirmPasswordForm(), exc.errors,
+                                _wrong_password_only(exc.errors, wrong))
     try:
         vault.members.disable_totp(g.member_id)
     except ConflictError as exc:
@@ -301,19 +337,13 @@ def delete_account() -> str | Response | tuple[str, int]:
     vault = get_vault()
     if request.method == "GET":
         return render_template("delete.html", errors={})
-    def check_password(values: dict[str, Any]) -> None:
-        # Checked even when the box is not ticked, so both answers come at once.
-        password = values.get("password")
-        if password is not None and not vault.members.check_password(g.member_id, password):
-            raise ValidationError({"password": [WRONG_PASSWORD]})
-
     try:
-        load(DeleteAccountForm(), form_data(request.form), check=check_password)
+        # The password is checked even when the box is not ticked: both answers come at once.
+        load(DeleteAccountForm(), form_data(request.form),
+             check=_password_check(WRONG_PASSWORD))
     except ValidationError as exc:
-        errors = member_words(DeleteAccountForm(), exc.errors)
-        wrong_password_only = list(errors) == ["password"] and \
-            errors["password"][0].endswith(WRONG_PASSWORD)
-        return render_template("delete.html", errors=errors), 401 if wrong_password_only else 422
+        return render_template("delete.html", errors=member_words(
+            DeleteAccountForm(), exc.errors)), _wrong_password_only(exc.errors, WRONG_PASSWORD)
     consent = get_consent()
     # Recorded first, sessions ended and sign-in cut in that same commit; then every step,
     # brands told (GDPR Art. 19) with the deletion. A crash on the way is finished at the

@@ -2,7 +2,9 @@
 the favicon, and nothing the Content-Security-Policy has to block.
 
 The store holds the demo (the showcase member with a full profile, journal and grants) and
-brand reads made over HTTP through the served brand API, so the access page draws its chart.
+brand reads made over HTTP through the served brand API, so the access page draws its chart;
+a compliance officer (two-step sign-in on, as the role needs), and webhook deliveries to long
+endpoint URLs that failed in two ways, so the console's tables have rows to fit.
 """
 
 from __future__ import annotations
@@ -14,28 +16,76 @@ import re
 import secrets
 import urllib.request
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlencode
 
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 
+from brand_gateway.pseudonyms import PairwisePseudonyms
+from brand_gateway.webhooks.delivery import HttpResult, WebhookDispatcher
+from brand_gateway.webhooks.endpoints import WebhookRegistry
+from brand_gateway.webhooks.outbox import enqueue_grant_event
+from brand_gateway.webhooks.signing import WebhookSigner
 from consent.context import open_consent
+from consent.model import GrantEvent
 from demo.brand_clients import CREDENTIALS_FILE, register_demo_clients
 from demo.consents import load_consent_demo
 from demo.members import DEMO_PASSWORD, SHOWCASE_EMAIL, load_demo
 from tests.brand_api_support import BrandApi
-from tests.conftest import initialise_home
-from vault.home import VaultHome
+from tests.conftest import GOOD_PASSWORD, initialise_home, turn_on_totp
+from vault.home import Vault, VaultHome
+from vault.members import COMPLIANCE
 
 from .conftest import LiveServer
 
 PHONE = {"width": 390, "height": 844}
 READS = {"Velo Bikes": 3, "Fresh Grocer": 1}
+OFFICER_EMAIL = "olive.officer@vrmvault.example"
+# Endpoint URLs as long as brands write them: the console's tables must still fit.
+HOOKS = {"Velo Bikes": "https://notifications.velo-bikes-reader.example/vrmvault/consent-events"
+                       "/receiver/v2?tenant=velo-bikes-reader-production-eu-west",
+         "Fresh Grocer": "https://hooks.fresh-grocer-reader.example/webhooks/vrmvault/consent"}
+
+
+@dataclass(frozen=True)
+class Demo:
+    live: LiveServer
+    client: dict[str, str]          # a demo brand's OAuth client
+    officer_code: str               # a recovery code of the compliance officer
+
+
+def add_officer(vault: Vault) -> str:
+    """A compliance officer with two-step sign-in on; one of their recovery codes (the
+    browser signs in with it: no clock shared with the served app is needed)."""
+    officer = vault.members.register(OFFICER_EMAIL, GOOD_PASSWORD)
+    _, codes = turn_on_totp(vault, officer)
+    assert vault.members.set_role(officer, COMPLIANCE)
+    return codes[0]
+
+
+def failed_webhooks(vault: Vault, grants: dict[str, Any]) -> None:
+    """A withdrawal told to each reader brand: one endpoint answered 500, one refused."""
+    registry = WebhookRegistry(database=vault.data, clock=vault.clock)
+    pseudonyms = PairwisePseudonyms.from_master(database=vault.data, master=vault.master)
+    for name, grant in grants.items():
+        registry.add(grant.client.client_id, HOOKS[name])
+        enqueue_grant_event(vault.data, pseudonyms, grant.grant, GrantEvent.WITHDRAWN,
+                            int(vault.clock()))
+
+    def send(url: str, body: bytes, headers: Any, timeout: float) -> HttpResult:
+        if url == HOOKS["Fresh Grocer"]:
+            raise ConnectionRefusedError()
+        return HttpResult(500)
+
+    WebhookDispatcher(database=vault.data, signer=WebhookSigner.from_master(vault.master),
+                      clock=vault.clock, sender=send, fraction=lambda: 0.0).deliver_due(10)
 
 
 @pytest.fixture
-def demo_server(tmp_path: Path) -> Iterator[tuple[LiveServer, dict[str, str]]]:
+def demo_server(tmp_path: Path) -> Iterator[Demo]:
     """The demo store served; the showcase member's reads by two brands, made over HTTP."""
     home = initialise_home(VaultHome(tmp_path / "var"))
     with home.open() as vault:
@@ -46,8 +96,10 @@ def demo_server(tmp_path: Path) -> Iterator[tuple[LiveServer, dict[str, str]]]:
             member_id = vault.data.one("SELECT id FROM members WHERE email_index = ?",
                                        (vault.members.email_index(SHOWCASE_EMAIL),))["id"]
             api = BrandApi(vault, consent)
-            tokens = {name: api.member_token(member_id, api.brand(name + " Reader")).token
+            issued = {name: api.member_token(member_id, api.brand(name + " Reader"))
                       for name in READS}
+            failed_webhooks(vault, issued)
+            officer_code = add_officer(vault)
         finally:
             consent.close()
     with home.open() as vault:
@@ -59,18 +111,18 @@ def demo_server(tmp_path: Path) -> Iterator[tuple[LiveServer, dict[str, str]]]:
             for _ in range(count):
                 request = urllib.request.Request(live.url + "/api/v1/member/profile",
                                                  headers={"Authorization": "Bearer "
-                                                          + tokens[name]})
+                                                          + issued[name].token})
                 with urllib.request.urlopen(request, timeout=10) as response:
                     assert response.status == 200
-        yield live, json.loads((home.root / CREDENTIALS_FILE).read_text())[0]
+        yield Demo(live, json.loads((home.root / CREDENTIALS_FILE).read_text())[0],
+                   officer_code)
     finally:
         live.stop()
 
 
 @pytest.fixture
-def phone(browser: Browser, demo_server: tuple[LiveServer, dict[str, str]]
-          ) -> Iterator[BrowserContext]:
-    live, _ = demo_server
+def phone(browser: Browser, demo_server: Demo) -> Iterator[BrowserContext]:
+    live = demo_server.live
     context = browser.new_context(base_url=live.url, viewport=PHONE, is_mobile=True,
                                   device_scale_factor=2)
     context.set_default_timeout(15_000)
@@ -90,19 +142,26 @@ def authorize_url(client: dict[str, str]) -> str:
 
 
 def fits(page: Page, what: str) -> str:
-    """The page's title, after checking it needs no sideways scrolling at 390 px."""
+    """The page's title, after checking it needs no sideways scrolling at 390 px, neither of
+    the page nor of a region inside it."""
     page.wait_for_load_state("load")
     width = page.evaluate("document.documentElement.scrollWidth")
     wide = page.evaluate("""() => [...document.querySelectorAll('body *')]
         .filter(e => e.getBoundingClientRect().right > 390.5)
         .slice(0, 5).map(e => e.tagName + '.' + e.className + ' ' + e.textContent.slice(0, 40))""")
     assert width <= 390, f"{what} is {width} px wide: {wide}"
+    # Nor sideways inside a box of its own (a wide table in a scrolling region).
+    boxed = page.evaluate("""() => [...document.querySelectorAll('body *')]
+        .filter(e => ['auto', 'scroll'].includes(getComputedStyle(e).overflowX)
+                     && e.scrollWidth > e.clientWidth + 1)
+        .map(e => e.tagName + '.' + e.className + ' ' + e.scrollWidth + ' > ' + e.clientWidth)""")
+    assert not boxed, f"{what} scrolls sideways inside: {boxed}"
     return page.title()
 
 
 def test_every_page_fits_a_phone_and_has_its_own_title(
-        phone: BrowserContext, demo_server: tuple[LiveServer, dict[str, str]]) -> None:
-    _, client = demo_server
+        phone: BrowserContext, demo_server: Demo) -> None:
+    client = demo_server.client
     page = phone.new_page()
     blocked: list[str] = []
     page.on("console", lambda m: blocked.append(m.text)
@@ -152,6 +211,36 @@ def test_every_page_fits_a_phone_and_has_its_own_title(
     fits(page, "/member/profile with an error")
     page.goto(authorize_url(client))
     titles["consent screen"] = fits(page, "the consent screen")
+
+    # The compliance officer's console, signed in with password and a recovery code.
+    phone.clear_cookies()
+    page.goto("/login")
+    page.get_by_label("E-mail address").fill(OFFICER_EMAIL)
+    page.get_by_label("Password", exact=True).fill(GOOD_PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.get_by_label("6-digit code").fill(demo_server.officer_code)
+    page.get_by_role("button", name="Continue").click()
+    expect(page.get_by_role("heading", name="My vault")).to_be_visible()
+    page.get_by_role("navigation").get_by_role("link", name="Compliance").click()
+    expect(page.get_by_role("heading", name="Compliance console")).to_be_visible()
+    titles["/console/"] = fits(page, "/console/")
+    page.get_by_role("link", name="Every delivery attempt").click()
+    expect(page.locator("table.deliveries tbody tr")).to_have_count(2)
+    titles["/console/webhooks"] = fits(page, "/console/webhooks")
+    page.get_by_label("State").select_option("pending")
+    page.get_by_role("button", name="Show").click()
+    expect(page.locator("table.deliveries tbody tr")).to_have_count(2)
+    fits(page, "/console/webhooks filtered")
+    page.goto("/console/webhooks?page=0")
+    titles["a bad console filter"] = fits(page, "/console/webhooks?page=0")
+    # The Security page's forms with an error next to the field (an officer has them all).
+    page.goto("/member/security")
+    page.get_by_label("Your password, to confirm it is you").first.fill("not my password")
+    page.get_by_role("button", name="Turn two-step sign-in off").click()
+    expect(page.locator("#disable-password-error")).to_contain_text(
+        "That is not your password; two-step sign-in is still on.")
+    expect(page.locator("#disable-password")).to_have_attribute("aria-invalid", "true")
+    fits(page, "/member/security with an error")
 
     assert all(t.endswith(" · vrmvault") for t in titles.values()), titles
     assert len(set(titles.values())) == len(titles), titles

@@ -80,7 +80,7 @@ def offered(alice: SignedIn, consent: Consent, velo: Brand) -> str:
     [offer] = consent.agreements.for_member(alice.id)
     assert offer.status is AgreementStatus.PROFFERED and offer.proffered == "SD-BASE-ATP"
     page = alice.client.get("/member/consents").get_data(as_text=True)
-    assert "you offered SD-BASE-ATP; waiting for their answer" in text_of(page)
+    assert f"you offered {term_words('SD-BASE-ATP')}; waiting for their answer" in text_of(page)
     return offer.id
 
 
@@ -172,6 +172,84 @@ def test_the_member_rejects_a_counter_offer(alice: SignedIn, consent: Consent, v
     [entry] = [consent.ledger.entry(s) for s in range(consent.ledger.size)
                if consent.ledger.entry(s).tag is EventTag.CONSENT_AGREEMENT_REJECTED]
     assert entry.details["by"] == "member" and entry.actor == consent.principal(alice.id)
+
+
+def member_withdraws(alice: SignedIn, agreement_id: str) -> str:
+    """Withdraw the offer with the Sharing page's own form; the page the member lands on."""
+    page = alice.client.get("/member/consents").get_data(as_text=True)
+    action = f"/member/agreements/{agreement_id}/withdraw"
+    response = alice.client.post(action, data=MultiDict(form_fields(page, action)),
+                                 follow_redirects=True)
+    assert response.status_code == 200
+    return text_of(response.get_data(as_text=True))
+
+
+def test_the_member_withdraws_an_offer_and_the_brand_can_no_longer_answer_it(
+        alice: SignedIn, consent: Consent, velo: Brand, offered: str) -> None:
+    page = member_withdraws(alice, offered)
+    assert "Your offer to Velo Bikes is withdrawn: they can no longer accept it." in page
+    assert (f"Velo Bikes: withdrawn · you took back your offer of {term_words('SD-BASE-ATP')}"
+            " before they answered") in page
+    assert "Withdraw my offer" not in page
+    entry = consent.ledger.entry(consent.ledger.size - 1)
+    assert entry.tag is EventTag.CONSENT_AGREEMENT_WITHDRAWN
+    assert entry.actor == consent.principal(alice.id)
+    assert entry.details == {"agreement": offered, "brand": velo.oauth.brand_id,
+                             "term": "SD-BASE-ATP"}
+
+    # The brand sees it withdrawn, in the listing (filtered too) and by id ...
+    assert velo.get(f"/agreements/{offered}").get_json()["agreement"]["status"] == "withdrawn"
+    [listed] = velo.get("/agreements?status=withdrawn").get_json()["agreements"]
+    assert listed["id"] == offered and listed["signed_record"] is None
+    assert velo.get("/agreements?status=proffered").get_json()["agreements"] == []
+    # ... and no answer takes: 409, problem+json, nothing recorded.
+    size = consent.ledger.size
+    for body in ({"answer": "accept"}, {"answer": "counter", "term": "SD-BASE"},
+                 {"answer": "reject"}):
+        refused = velo.answer(offered, body)
+        assert refused.status_code == 409 and refused.mimetype == PROBLEM, body
+        assert "withdrawn" in refused.get_json()["detail"]
+    assert consent.agreements.get(offered).status is AgreementStatus.WITHDRAWN
+    assert consent.agreements.in_force(alice.id, velo.oauth.brand_id) is None
+    assert consent.ledger.size == size
+    # The member may offer again.
+    assert consent.agreements.proffer(alice.id, velo.oauth.brand_id).id != offered
+
+
+def test_an_offer_withdrawn_twice_or_answered_first_says_so(
+        alice: SignedIn, consent: Consent, velo: Brand, offered: str) -> None:
+    page = alice.client.get("/member/consents").get_data(as_text=True)
+    action = f"/member/agreements/{offered}/withdraw"
+    form = MultiDict(form_fields(page, action))
+    # The brand answers while the member's page is open: the withdrawal comes too late.
+    assert velo.answer(offered, {"answer": "counter", "term": "SD-BASE"}).status_code == 200
+    late = alice.client.post(action, data=form, follow_redirects=True)
+    assert late.status_code == 200
+    assert "The brand answered your offer before it could be withdrawn" in text_of(
+        late.get_data(as_text=True))
+    assert consent.agreements.get(offered).status is AgreementStatus.COUNTERED
+
+    offer = consent.agreements.proffer(alice.id, make_brand_id(consent, "Other Brand"))
+    consent.agreements.member_withdraws(offer.id, alice.id)
+    again = alice.client.post(f"/member/agreements/{offer.id}/withdraw", data=form,
+                              follow_redirects=True)
+    assert "This offer is withdrawn already." in text_of(again.get_data(as_text=True))
+
+
+def make_brand_id(consent: Consent, name: str) -> str:
+    return consent.vault.brands.add(name, ("bikes",)).id
+
+
+def test_no_one_but_the_member_withdraws_their_offer(
+        sign_in, consent: Consent, velo: Brand, offered: str) -> None:
+    bob = sign_in("bob@example.org")
+    page = bob.client.get("/member/consents").get_data(as_text=True)
+    for agreement_id in (offered, "agr_000000000000000000000000", "x" * 300):
+        response = bob.client.post(f"/member/agreements/{agreement_id}/withdraw",
+                                   data={"csrf_token": bob.auth.csrf("/member/consents")})
+        assert response.status_code == 404
+    assert "Withdraw my offer" not in page
+    assert consent.agreements.get(offered).status is AgreementStatus.PROFFERED
 
 
 def test_an_offer_waiting_cannot_be_offered_twice(alice: SignedIn, consent: Consent,

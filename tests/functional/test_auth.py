@@ -282,10 +282,14 @@ def test_totp_confirm_with_a_wrong_code_does_not_enable_it(auth, client, clock, 
     page = client.get("/member/security").get_data(as_text=True)
     secret = re.search(r'<code class="secret">([A-Z2-7]+)</code>', page).group(1)
 
-    auth.post("/member/totp/confirm", {"code": wrong_code(secret, clock.now)},
-              form_page="/member/security")
-    page = client.get("/member/security").get_data(as_text=True)
-    assert "That code is not right." in page
+    response = auth.post("/member/totp/confirm", {"code": wrong_code(secret, clock.now)},
+                         form_page="/member/security")
+    # Next to the field, with the key and QR code still there to try again.
+    assert response.status_code == 422
+    page = response.get_data(as_text=True)
+    assert field_errors(page, "code") == [
+        "6-digit code: That code is not right. Enter the 6 digits your app shows now."]
+    assert f'<code class="secret">{secret}</code>' in page
     assert not vault.members.get(member_id).totp_enabled
 
 
@@ -369,7 +373,10 @@ def test_turning_totp_off_goes_back_to_password_only(auth, clock, member_id, vau
     enable_totp(auth, clock)
     response = auth.post("/member/totp/disable", {"password": "not my password at all"},
                          form_page="/member/security")
-    assert response.status_code == 302
+    assert response.status_code == 401
+    assert field_errors(response.get_data(as_text=True), "disable-password") == [
+        "Your password, to confirm it is you: That is not your password; two-step sign-in is"
+        " still on."]
     assert vault.members.get(member_id).totp_enabled  # re-authentication is required
     response = auth.post("/member/totp/disable", {"password": GOOD_PASSWORD},
                          form_page="/member/security")

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 import time
 import warnings
 from typing import Any
@@ -321,6 +322,57 @@ def test_asking_again_for_the_same_purpose_replaces_the_grant(
     page = text_of(client.get("/member/consents").get_data(as_text=True))
     assert page.count("Active until") == 1
     assert page.count("by your newer answer to Velo for this purpose") == 2
+
+
+def replaces_notice(html: str, index: int = 0) -> str | None:
+    """The consent screen's words on what approving would replace for purpose ``index``."""
+    match = re.search(rf'<div class="notice replaces" id="replaces-{index}">(.*?)</div>', html,
+                      re.S)
+    return text_of(match.group(1)) if match else None
+
+
+def test_the_consent_screen_says_first_what_approving_replaces(
+        app: Flask, client: FlaskClient, endpoints: Endpoints, velo: Brand, member: str,
+        clock: FrozenClock) -> None:
+    first = flow.authorization_request(velo, details=LONG)
+    assert replaces_notice(client.get(first.url).get_data(as_text=True)) is None  # nothing yet
+    # The member shares only the name, for 60 days.
+    params = flow.redirected_to_brand(flow.approve(client, first.url, ("given_name",)))
+    assert endpoints.exchange(velo, params["code"], first.verifier).status_code == 200
+    old = only_grant(app, member)
+    clock.advance(60)
+
+    # Velo asks again for the same purpose (and one more): the screen says what it replaces.
+    again = flow.authorization_request(velo, details=[
+        *LONG, {"type": DETAIL_TYPE, "purpose": "dpv:CustomerCare",
+                "datatypes": ["given_name"], "duration_days": 30}])
+    flow.set_terms(app, member, purposes=["dpv:ServiceProvision", "dpv:CustomerCare"])
+    html = client.get(again.url).get_data(as_text=True)
+    ends = time.strftime("%-d %B %Y", time.gmtime(old.ends_at))
+    assert replaces_notice(html) == (
+        "Allowing replaces what Velo may see now for this purpose: Given name, until "
+        f"{ends} That ends when you choose Allow, and only what you leave ticked below is "
+        "shared from then on, until the new end date. Choose Refuse to keep it as it is.")
+    assert replaces_notice(html, 1) is None          # nothing shared yet for this purpose
+    # Refusing keeps the grant; allowing replaces it, as the screen said.
+    page = client.get(again.url).get_data(as_text=True)
+    client.post(again.url, data={**flow.form_tokens(page), "decision": "refuse"})
+    assert only_grant(app, member).status is GrantStatus.ACTIVE
+    assert flow.approve(client, flow.authorization_request(velo, details=LONG).url
+                        ).status_code == 302
+    assert get_consent_grant(app, member, old.id).status is GrantStatus.REPLACED
+
+    # A grant that ended (withdrawn, or past its end) is replaced by nothing: no notice.
+    live = next(g for g in grants_of(app, member) if g.live_at(clock()))
+    with app.app_context():
+        get_consent().grants.withdraw(member, live.id)
+    assert replaces_notice(client.get(flow.authorization_request(velo, details=LONG).url)
+                           .get_data(as_text=True)) is None
+
+
+def get_consent_grant(app: Flask, member_id: str, grant_id: str) -> Any:
+    with app.app_context():
+        return get_consent().grants.get(member_id, grant_id)
 
 
 def test_replacing_one_purpose_keeps_the_other_purposes_of_an_authorization_readable(

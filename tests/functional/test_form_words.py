@@ -27,7 +27,7 @@ from vault.catalog import ATTRIBUTES, DataType
 from vault.clock import FrozenClock
 from vault.home import Vault
 
-from .conftest import SignedIn
+from .conftest import SignedIn, SignIn
 from .pages import text_of
 from .test_authorization_code_flow import (
     CALLBACK,
@@ -266,6 +266,50 @@ def test_narrow(alice: SignedIn, consent: Consent, brand: Brand) -> None:
 def test_delete(alice: SignedIn) -> None:
     response = alice.auth.post("/member/delete", {"password": "not my passphrase at all"})
     assert_every_field_explained(response, {"confirm", "password"})
+
+
+# The Security page holds three forms: a field's errors are keyed by its id on the page.
+@pytest.mark.parametrize(("path", "form", "field"), [
+    ("/member/totp/disable", {"password": "not my password at all"}, "disable-password"),
+    ("/member/totp/disable", {"password": ""}, "disable-password"),
+    ("/member/totp/recovery-codes", {"password": "not my password at all"}, "codes-password"),
+    ("/member/totp/recovery-codes", {"password": "x" * 1100}, "codes-password"),
+], ids=["off-wrong", "off-empty", "codes-wrong", "codes-too-long"])
+def test_the_security_pages_password_forms(sign_in_with_totp: SignIn, vault: Vault, path: str,
+                                          form: dict[str, str], field: str) -> None:
+    olive = sign_in_with_totp("olive@example.org")
+    response = olive.auth.post(path, form, form_page="/member/security")
+    assert_every_field_explained(response, {field})
+    assert vault.members.has_second_factor(olive.id)        # nothing changed
+
+
+@pytest.mark.parametrize("code", ["", "12", "x" * 50, "wrong"])
+def test_the_code_that_turns_two_step_sign_in_on(alice: SignedIn, vault: Vault, clock: FrozenClock,
+                                                 code: str) -> None:
+    alice.auth.post("/member/totp/start", form_page="/member/security")
+    secret = re.search(r'<code class="secret">([A-Z2-7]+)</code>',
+                       alice.client.get("/member/security").get_data(as_text=True))
+    assert secret
+    if code == "wrong":
+        good = {pyotp.TOTP(secret.group(1)).at(clock.now + step * 30) for step in (-1, 0, 1)}
+        code = next(c for c in ("000000", "111111", "222222") if c not in good)
+    response = alice.auth.post("/member/totp/confirm", {"code": code},
+                               form_page="/member/security")
+    assert_every_field_explained(response, {"code"})
+    assert not vault.members.has_second_factor(alice.id)
+    # Still set up: the key is shown again, to try the next code.
+    assert f'<code class="secret">{secret.group(1)}</code>' in response.get_data(as_text=True)
+
+
+def test_a_tampered_security_form_shows_every_error_at_once(sign_in_with_totp: SignIn) -> None:
+    olive = sign_in_with_totp("olive@example.org")
+    response = olive.auth.post("/member/totp/disable", {"password": "", "role": "member"},
+                               form_page="/member/security")
+    assert response.status_code == 422
+    page = read(response.get_data(as_text=True))
+    assert page.errors == {"disable-password": [
+        "Your password, to confirm it is you: Enter your password."]}
+    assert "Reload the page and try again." in page.summary_text
 
 
 def test_the_consent_screen(app: Flask, client: FlaskClient, auth: AuthActions, vault: Vault,

@@ -329,7 +329,10 @@ def test_new_recovery_codes_replace_the_old_and_need_the_password(
     olive = sign_in_with_totp("olive@example.org")
     wrong = olive.auth.post("/member/totp/recovery-codes", {"password": "not my password"},
                             form_page="/member/security")
-    assert wrong.status_code == 302
+    assert wrong.status_code == 401
+    assert field_errors(wrong.get_data(as_text=True), "codes-password") == [
+        "Your password, to confirm it is you: That is not your password; no new codes were"
+        " made."]
     old = vault.data.all("SELECT code_hash FROM totp_recovery_codes")
     made = olive.auth.post("/member/totp/recovery-codes", {"password": GOOD_PASSWORD},
                            form_page="/member/security")

@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import hashlib
 import json
+from pathlib import Path
 
 import pytest
 
+from consent import storage as consent_storage
 from consent.context import Consent
 from consent.events import EventTag
 from consent.model import AgreementStatus
@@ -19,6 +21,8 @@ from consent.receipts import ReceiptVerificationError
 from tests.conftest import GOOD_PASSWORD, AuthActions
 from vault.brands import Brand
 from vault.errors import ConflictError, NotFoundError, ValidationError
+from vault.home import VaultHome
+from vault.migrations import apply
 
 from .conftest import Sharing
 from .test_terms import ledger_entries
@@ -158,6 +162,79 @@ def test_another_member_cannot_answer_a_counter_offer(consent: Consent, sharing:
     with pytest.raises(NotFoundError):
         consent.agreements.member_decides(offer.id, mallory, accept=True)
     assert consent.agreements.get(offer.id).status is AgreementStatus.COUNTERED
+
+
+# -- the member withdraws an offer the brand has not answered -------------------------------
+def test_the_member_withdraws_a_waiting_offer(consent: Consent, member: str,
+                                              brand: Brand) -> None:
+    offer = consent.agreements.proffer(member, brand.id)
+    withdrawn = consent.agreements.member_withdraws(offer.id, member)
+    assert withdrawn.status is AgreementStatus.WITHDRAWN
+    assert withdrawn.agreed is withdrawn.record is withdrawn.signature is None
+    [entry] = ledger_entries(consent, EventTag.CONSENT_AGREEMENT_WITHDRAWN)
+    assert entry.actor == consent.principal(member)
+    assert entry.details == {"agreement": offer.id, "brand": brand.id, "term": "SD-BASE-ATP"}
+    assert consent.agreements.open_offer(member, brand.id) is None
+    # The brand's answers all come too late.
+    for answer in (lambda: consent.agreements.brand_accepts(offer.id, brand.id),
+                   lambda: consent.agreements.brand_counters(offer.id, brand.id, "SD-BASE"),
+                   lambda: consent.agreements.brand_rejects(offer.id, brand.id)):
+        with pytest.raises(ConflictError, match="withdrawn"):
+            answer()
+    assert consent.agreements.get(offer.id).status is AgreementStatus.WITHDRAWN
+    assert consent.agreements.in_force(member, brand.id) is None
+    assert consent.agreements.proffer(member, brand.id).status is AgreementStatus.PROFFERED
+
+
+@pytest.mark.parametrize("answer", ["accepted", "countered", "rejected", "withdrawn"])
+def test_only_an_offer_waiting_for_the_brand_can_be_withdrawn(
+        consent: Consent, member: str, brand: Brand, answer: str) -> None:
+    offer = consent.agreements.proffer(member, brand.id)
+    {"accepted": lambda: consent.agreements.brand_accepts(offer.id, brand.id),
+     "countered": lambda: consent.agreements.brand_counters(offer.id, brand.id, "SD-BASE"),
+     "rejected": lambda: consent.agreements.brand_rejects(offer.id, brand.id),
+     "withdrawn": lambda: consent.agreements.member_withdraws(offer.id, member)}[answer]()
+    before = consent.agreements.get(offer.id)
+    size = consent.ledger.size
+    with pytest.raises(ConflictError):
+        consent.agreements.member_withdraws(offer.id, member)
+    assert consent.agreements.get(offer.id) == before and consent.ledger.size == size
+
+
+def test_no_one_else_withdraws_a_members_offer(consent: Consent, sharing: Sharing, member: str,
+                                               brand: Brand) -> None:
+    offer = consent.agreements.proffer(member, brand.id)
+    mallory = sharing.member("mallory@example.org")
+    for agreement_id, who in ((offer.id, mallory), ("agr_nosuchagreement", member)):
+        with pytest.raises(NotFoundError):
+            consent.agreements.member_withdraws(agreement_id, who)
+    assert consent.agreements.get(offer.id).status is AgreementStatus.PROFFERED
+
+
+def test_the_withdrawals_migration_keeps_every_agreement(tmp_path: Path) -> None:
+    """Consent migration 4 rebuilds ``agreements``: rows written before survive whole, in
+    their order (the latest agreement with a brand stands), and the new state fits."""
+    home = VaultHome(tmp_path / "var")
+    home.initialise({})
+    with home.open() as opened:
+        apply(opened.data, consent_storage.CONSENT_MIGRATIONS[:3], table=consent_storage.TABLE)
+        member_id = opened.members.register("old@example.org", GOOD_PASSWORD)
+        brand = opened.brands.add("Velo Bikes", ("bikes",))
+        for number, status in enumerate(("agreed", "rejected", "agreed", "proffered")):
+            opened.data.execute(
+                "INSERT INTO agreements (id, member_id, brand_id, proffered, status, agreed,"
+                " created_at, updated_at) VALUES (?, ?, ?, 'SD-BASE', ?, ?, 5, 5)",
+                (f"agr_{number}", member_id, brand.id, status,
+                 "SD-BASE" if status == "agreed" else None))
+        before = opened.data.all("SELECT rowid, * FROM agreements ORDER BY rowid")
+        with pytest.raises(Exception, match="CHECK"):
+            opened.data.execute("UPDATE agreements SET status = 'withdrawn' WHERE id = 'agr_3'")
+        assert consent_storage.initialise(opened.data) == ["agreement_withdrawals"]
+        after = opened.data.all("SELECT rowid, * FROM agreements ORDER BY rowid")
+        assert [tuple(row) for row in after] == [tuple(row) for row in before]
+        opened.data.execute("UPDATE agreements SET status = 'withdrawn' WHERE id = 'agr_3'")
+        with pytest.raises(Exception, match="CHECK"):
+            opened.data.execute("UPDATE agreements SET status = 'bogus'")
 
 
 # -- the record both sides hold -------------------------------------------------------------

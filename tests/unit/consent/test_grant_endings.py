@@ -222,7 +222,7 @@ def test_the_grant_endings_migration_keeps_every_grant(tmp_path: Path) -> None:
             " 'individual', 1, 2, 30, 0, 'EU', 'test', 'SD-BASE', 1, 'withdrawn', 2, 2, 1, 2)",
             (member_id, brand.id))
         assert consent_storage.initialise(opened.data) == [
-            "grant_endings", "brand_terms_and_their_receipts"]
+            "grant_endings", "brand_terms_and_their_receipts", "agreement_withdrawals"]
         grant = grant_from_row(opened.data.one("SELECT * FROM grants"))
         assert (grant.id, grant.status, grant.withdrawn_at, grant.version) == (
             "grant_old", GrantStatus.WITHDRAWN, 2, 2)
