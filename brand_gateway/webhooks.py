@@ -65,12 +65,12 @@ from requests.adapters import HTTPAdapter
 
 from consent.model import Grant, GrantEvent
 from vault.clock import Clock
-from vault.errors import ConflictError, NotFoundError, ValidationError
+from vault.errors import ConflictError, ConstraintViolationError, NotFoundError, ValidationError
 from vault.keys import MasterKey
-from vault.storage import ConstraintViolation, Database
+from vault.storage import Database
 
 from .clients import LOOPBACK_HOSTS, endpoint_url_problem
-from .errors import GatewayError
+from .errors import DestinationRefusedError, WebhookVerificationError
 from .pseudonyms import PairwisePseudonyms
 
 logger = logging.getLogger(__name__)
@@ -101,16 +101,6 @@ MAX_RETRY_DELAY = 6 * 60 * 60             # ... up to 6 h
 JITTER = 0.2                              # each delay shortened by up to 20 %, at random
 MAX_ATTEMPTS = 20                         # about 2.5 days of retries, then dead
 USER_AGENT = "vrmvault-webhooks/1"
-
-
-class WebhookVerificationError(GatewayError):
-    """A delivery failed :func:`verify`: missing headers, a stale timestamp, no valid signature.
-
-    Raised on the brand's side, by their receiver; the vault never answers with it."""
-
-    status = 401
-    type = "webhook-verification"
-    title = "The webhook signature does not verify"
 
 
 # -- endpoints --------------------------------------------------------------------------------
@@ -159,7 +149,7 @@ class WebhookRegistry:
                 cursor = self._db.execute(
                     "INSERT INTO webhook_endpoints (client_id, url, created_at) VALUES (?, ?, ?)",
                     (client_id, url, int(self._clock())))
-            except ConstraintViolation:
+            except ConstraintViolationError:
                 raise ConflictError("this client has that endpoint already") from None
             return self.get(int(cursor.lastrowid))
 
@@ -504,10 +494,6 @@ IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 Sender = Callable[[str, bytes, Mapping[str, str], float], HttpResult]
 
 
-class DestinationRefused(Exception):
-    """The endpoint's host resolves to an address the vault does not send to."""
-
-
 def destination_problem(url: str, *, allow_loopback: bool,
                         resolve: Callable[..., Any] = socket.getaddrinfo) -> str | None:
     """Why the vault should not send to ``url`` now, or ``None``: the URL rules, then the
@@ -552,8 +538,8 @@ class PinnedSender:
     certificate check. (Checking a name and then letting the HTTP library resolve it again
     left a window in which the name could be re-pointed at the vault's own network: DNS
     rebinding.) No proxy from the environment is used, no redirect is followed and the
-    response body is never read. :class:`DestinationRefused` when the host now resolves to a
-    non-public address.
+    response body is never read. :class:`DestinationRefusedError` when the host now resolves to
+    a non-public address.
 
     ``resolve``, ``allowed`` and ``verify`` (a CA bundle's path) are for tests, which serve
     TLS on loopback under a name of their own."""
@@ -570,7 +556,7 @@ class PinnedSender:
         problem, address = checked_destination(url, allow_loopback=True,
                                                resolve=self._resolve, allowed=self._allowed)
         if problem:
-            raise DestinationRefused()
+            raise DestinationRefusedError()
         parts = urlsplit(url)
         sent = dict(headers)
         with requests.Session() as session:
@@ -600,7 +586,7 @@ class _PinnedAdapter(HTTPAdapter):
         host_params, pool_kwargs = super().build_connection_pool_key_attributes(
             request, verify, cert)
         if host_params["host"] != self._host:
-            raise DestinationRefused()             # a request elsewhere: never sent
+            raise DestinationRefusedError()        # a request elsewhere: never sent
         host_params["host"] = self._address
         if host_params["scheme"] == "https":
             pool_kwargs["server_hostname"] = self._host

@@ -58,7 +58,7 @@ from joserfc.jws import JWSAlgModel, JWSRegistry
 
 from vault.keys import MasterKey
 
-from .errors import ConsentError, ConsentInputError, PersonalDataError
+from .errors import ConsentInputError, PersonalDataError, ReceiptVerificationError
 from .model import Grant, GrantEvent
 from .vocabulary import (
     AGREEMENT_BY_CODE,
@@ -149,14 +149,6 @@ _JSON_LD_CONTEXT = {
 # Anything shaped like an e-mail address: a principal id must be a pseudonym.
 _EMAIL = re.compile(r"[^\s@]+@[^\s@]+\.[^\s@]+")
 _JURISDICTION_CODE = re.compile(r"[A-Z]{2}(-[A-Z0-9]{1,3})?")
-
-
-class ReceiptVerificationError(ConsentError):
-    """A receipt token is malformed, not signed by this vault's key, or not EdDSA."""
-
-    status = 400
-    type = "receipt-verification"
-    title = "The consent receipt does not verify"
 
 
 # -- the PII controller ----------------------------------------------------------------------

@@ -1,5 +1,7 @@
 """Imports flow downwards (DESIGN.md sec. 1): web/brand_gateway -> consent -> vault.
 
+Below them all, ``vrmvault`` (the root of the exception tree) imports none of them, nor Flask.
+
 So the export, which holds every layer's records, is composed of per-layer exporters that the
 web layer assembles (vault/export.py), never by the vault reaching up.
 """
@@ -12,7 +14,8 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).parents[2]
-FORBIDDEN = {"vault": {"consent", "brand_gateway", "web", "flask"},
+FORBIDDEN = {"vrmvault": {"vault", "consent", "brand_gateway", "web", "flask", "werkzeug"},
+             "vault": {"consent", "brand_gateway", "web", "flask"},
              "consent": {"brand_gateway", "web", "flask"},
              "brand_gateway": {"web"}}
 

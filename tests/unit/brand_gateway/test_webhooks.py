@@ -27,6 +27,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import (
 
 from brand_gateway import webhook_storage
 from brand_gateway.clients import ClientRegistry, OAuthClient
+from brand_gateway.errors import WebhookVerificationError
 from brand_gateway.observers import erasure_hook, grant_observer
 from brand_gateway.pseudonyms import PairwisePseudonyms
 from brand_gateway.webhooks import (
@@ -37,7 +38,6 @@ from brand_gateway.webhooks import (
     WebhookDispatcher,
     WebhookRegistry,
     WebhookSigner,
-    WebhookVerificationError,
     enqueue_member_erased,
     outbox_entries,
     retry_delay,

@@ -13,9 +13,9 @@ import json
 import pytest
 
 from consent.context import Consent
+from consent.errors import ReceiptVerificationError
 from consent.events import EventTag
 from consent.model import AgreementStatus
-from consent.receipts import ReceiptVerificationError
 from tests.conftest import GOOD_PASSWORD, AuthActions
 from vault.brands import Brand
 from vault.errors import ConflictError, NotFoundError, ValidationError

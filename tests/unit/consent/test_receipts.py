@@ -31,14 +31,18 @@ from joserfc.errors import JoseError, SecurityWarning
 from joserfc.jwk import OctKey, OKPKey
 from jsonschema import Draft4Validator
 
-from consent.errors import ConsentError, ConsentInputError, PersonalDataError
+from consent.errors import (
+    ConsentError,
+    ConsentInputError,
+    PersonalDataError,
+    ReceiptVerificationError,
+)
 from consent.model import AccessEnd, Grant, GrantEvent, GrantStatus, Mode
 from consent.receipts import (
     DEFAULT_CONTROLLER,
     ISO_27560_FIELDS,
     RECEIPT_JWS_REGISTRY,
     ReceiptSigner,
-    ReceiptVerificationError,
 )
 from vault.keys import MasterKey
 
