@@ -140,10 +140,18 @@ class Database:
             raise StoreError("the store refused a statement") from exc
 
     def one(self, sql: str, parameters: Sequence[Any] | dict[str, Any] = ()) -> Any:
-        return self.execute(sql, parameters).fetchone()
+        cursor = self.execute(sql, parameters)
+        try:
+            return cursor.fetchone()
+        except sqlcipher3.Error as exc:     # a page that fails to read or decrypt mid-query
+            raise StoreError("the store refused a statement") from exc
 
     def all(self, sql: str, parameters: Sequence[Any] | dict[str, Any] = ()) -> list[Any]:
-        return self.execute(sql, parameters).fetchall()
+        cursor = self.execute(sql, parameters)
+        try:
+            return cursor.fetchall()
+        except sqlcipher3.Error as exc:
+            raise StoreError("the store refused a statement") from exc
 
     def memoized(self, key: Hashable, load: Callable[[], T]) -> T:
         """``load()``, or what it returned for ``key`` before if the store has not changed since.
