@@ -15,7 +15,7 @@ and an unknown record::
         │   ├── InconsistentCheckpointError  the tree does not extend the last signed one
         │   └── NoteVerificationError    400  a signed note is malformed or its signature fails
         ├── LedgerIntegrityError         500  the stored ledger is damaged; ``seq`` names where
-        │   └── LedgerDamageError            the first damage a verification pass found; it
+        │   └── LedgerDamageError        500  the first damage a verification pass found; it
         │                                     ends the pass and becomes its report
         ├── ReceiptVerificationError     400  a receipt token is malformed or not signed by
         │                                     this vault's key

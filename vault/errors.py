@@ -7,23 +7,24 @@ them into HTTP answers in one place, from what each class carries (``status``, `
 :meth:`~vrmvault.errors.VrmvaultError.extensions`)::
 
     VrmvaultError (vrmvault/errors.py)
-    └── VaultError                  500  internal
-        ├── StoreError              500  the store cannot be opened or is damaged
-        │   ├── StoreNotInitialisedError     no store at the configured home
-        │   └── WrongKeyError                the key does not open the store
-        ├── ConstraintViolationError 500  a UNIQUE, FOREIGN KEY or CHECK constraint refused a
-        │                                 write; services that expect one translate it
-        ├── KeyMaterialError        500  master key missing, malformed or unsafe
-        ├── MemberKeyDestroyedError 410  the member was erased: their data key is gone
-        ├── IntegrityError          500  a sealed value failed authentication
-        ├── ValidationError         422  input broke a rule; ``errors`` maps field -> messages
-        ├── ConflictError           409  e.g. an e-mail address already registered
-        ├── NotFoundError           404  no such record for this member
-        ├── AuthenticationError     401  wrong credentials (never says which part)
-        │   └── SecondFactorRequiredError   password right, TOTP code needed
-        ├── ThrottledError          429  too many attempts; ``Retry-After: retry_after``
-        ├── LinkExpiredError        410  a mailed link was used already, or is too old
-        └── MailError               503  a message could not be handed over for delivery
+    └── VaultError                       500  internal
+        ├── StoreError                   500  the store cannot be opened or is damaged
+        │   ├── StoreNotInitialisedError      no store at the configured home
+        │   └── WrongKeyError                 the key does not open the store
+        ├── ConstraintViolationError     500  a UNIQUE, FOREIGN KEY or CHECK constraint refused
+        │                                     a write; services that expect one translate it
+        ├── KeyMaterialError             500  master key missing, malformed or unsafe
+        ├── MemberKeyDestroyedError      410  the member was erased: their data key is gone
+        ├── IntegrityError               500  a sealed value failed authentication
+        ├── ValidationError              422  input broke a rule; ``errors`` maps field ->
+        │                                     messages
+        ├── ConflictError                409  e.g. an e-mail address already registered
+        ├── NotFoundError                404  no such record for this member
+        ├── AuthenticationError          401  wrong credentials (never says which part)
+        │   └── SecondFactorRequiredError     password right, TOTP code needed
+        ├── ThrottledError               429  too many attempts; ``Retry-After: retry_after``
+        ├── LinkExpiredError             410  a mailed link was used already, or is too old
+        └── MailError                    503  a message could not be handed over for delivery
 """
 
 from __future__ import annotations
@@ -34,8 +35,7 @@ from vrmvault.errors import VrmvaultError
 
 
 class VaultError(VrmvaultError):
-    type = "internal"
-    title = "Internal error"
+    """The root of the vault's tree: internal (500) unless a subclass says otherwise."""
 
 
 class StoreError(VaultError):
