@@ -155,9 +155,13 @@ def test_another_member_cannot_answer_a_counter_offer(consent: Consent, sharing:
     offer = consent.agreements.proffer(member, brand.id)
     consent.agreements.brand_counters(offer.id, brand.id, "SD-BASE-A")
     mallory = sharing.member("mallory@example.org")
-    with pytest.raises(NotFoundError):
+    with pytest.raises(NotFoundError) as someone_elses:
         consent.agreements.member_decides(offer.id, mallory, accept=True)
     assert consent.agreements.get(offer.id).status is AgreementStatus.COUNTERED
+    # The answer is the one for an agreement that does not exist: nothing tells them apart.
+    with pytest.raises(NotFoundError) as missing:
+        consent.agreements.member_decides("no-such-agreement", mallory, accept=True)
+    assert someone_elses.value.message == missing.value.message
 
 
 # -- the record both sides hold -------------------------------------------------------------
