@@ -31,6 +31,7 @@ Their problem type is ``about:blank``, titled with the status's reason phrase.
 from __future__ import annotations
 
 import traceback
+from collections.abc import Mapping
 from typing import Any
 
 from authlib.oauth2.rfc6749.errors import OAuth2Error
@@ -81,20 +82,22 @@ def wants_problem_json() -> bool:
 
 
 def problem(status: int, title: str, detail: str | None = None, *,
-            type_uri: str = "about:blank", headers: dict[str, str] | None = None,
-            **extensions: Any) -> Response:
-    """An RFC 9457 problem details response."""
+            type_uri: str = "about:blank", headers: Mapping[str, str] | None = None,
+            extensions: Mapping[str, Any] | None = None) -> Response:
+    """An RFC 9457 problem details response; ``extensions`` are members after the standard
+    ones (RFC 9457 sec. 3.2), and never replace one."""
     body: dict[str, Any] = {"type": type_uri, "title": title, "status": status}
     if detail:
         body["detail"] = detail
-    body.update(extensions)
+    for name, value in (extensions or {}).items():
+        body.setdefault(name, value)
     response = Response(json.dumps(body), status=status, mimetype=PROBLEM_MEDIA_TYPE)
     for name, value in (headers or {}).items():
         response.headers[name] = value
     return response
 
 
-def _page(status: int, title: str, message: str, headers: dict[str, str] | None = None
+def _page(status: int, title: str, message: str, headers: Mapping[str, str] | None = None
           ) -> Response:
     response = Response(render_template("error.html", status=status, title=title,
                                         message=message), status=status)
@@ -109,7 +112,7 @@ def handle_domain_error(error: VrmvaultError) -> Response:
     if wants_problem_json():
         return problem(error.status, error.title, error.message,
                        type_uri=error.problem_type(), headers=error.headers(),
-                       **error.extensions())
+                       extensions=error.extensions())
     return _page(error.status, error.title, error.message, error.headers())
 
 
