@@ -41,7 +41,7 @@ wrk:
 	  $$SUDO apt-get update -q && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -q wrk; }
 
 lint: $(VENV)/.test
-	$(BIN)/ruff check vault consent brand_gateway web demo tests bench
+	$(BIN)/ruff check vrmvault vault consent brand_gateway web demo tests bench
 	$(BIN)/mypy
 
 test: $(VENV)/.test chromium lint

@@ -1,24 +1,39 @@
-"""Domain exceptions of the brand gateway.
+"""Domain exceptions of the brand gateway: OAuth clients, authorization, webhooks.
 
-They extend the vault's tree, so ``web/errors.py`` and the command line turn them into answers in
-the one place they already do, from the class attributes ``status`` and ``type``. Bad input to
-the gateway (a redirect URI, a brand name) raises the vault's ``ValidationError``; an unknown
-client or pseudonym the vault's ``NotFoundError``::
+Bad input to the gateway (a redirect URI, a brand name) raises the vault's ``ValidationError``;
+an unknown client or pseudonym the vault's ``NotFoundError``. The brand API's own errors are in
+:mod:`brand_gateway.api_errors`. ``web/errors.py`` turns them into HTTP answers from what each
+class carries; the OAuth endpoints answer in the RFC 6749 sec. 5.2 form instead (a failed
+client authentication is ``invalid_client``, whichever of these it was)::
 
-    VaultError (vault/errors.py)
+    VrmvaultError (vrmvault/errors.py)
     └── GatewayError                     500  internal
-        └── ClientAuthenticationError    401  unknown client or wrong secret (never says which)
-            └── ClientDisabledError      401  the secret is right but the client is disabled
-
-The OAuth endpoints answer both with RFC 6749 sec. 5.2 ``invalid_client``.
+        ├── ClientAuthenticationError    401  unknown client or wrong secret (never says which)
+        │   └── ClientDisabledError      401  the secret is right but the client is disabled
+        ├── InvalidAuthorizationDetailsError
+        │                                400  RFC 9396 sec. 5 ``invalid_authorization_details``;
+        │                                     also Authlib's ``OAuth2Error``, so it is answered
+        │                                     in the RFC 6749 form (redirected to the brand)
+        ├── JsonTooDeepError             400  JSON from outside nests deeper than allowed; also a
+        │                                     ``ValueError``, as malformed JSON is
+        ├── WebhookVerificationError     401  a delivery fails ``verify`` (the brand's side)
+        ├── DestinationRefusedError      500  a webhook's host now resolves to an address the
+        │                                     vault does not send to; the attempt is recorded
+        ├── AuthorizationNotIssuedError  500  Authlib answered an approval with an error: the
+        │                                     grants are rolled back and its answer passed on
+        └── ResourceError (brand_gateway/api_errors.py)   the brand API's requests
 """
 
 from __future__ import annotations
 
-from vault.errors import VaultError
+from typing import Any
+
+from authlib.oauth2.rfc6749.errors import OAuth2Error
+
+from vrmvault.errors import VrmvaultError
 
 
-class GatewayError(VaultError):
+class GatewayError(VrmvaultError):
     type = "gateway-internal"
     title = "Brand gateway error"
 
@@ -34,3 +49,62 @@ class ClientDisabledError(ClientAuthenticationError):
 
     type = "client-disabled"
     title = "This client is disabled"
+
+
+class InvalidAuthorizationDetailsError(OAuth2Error, GatewayError):  # type: ignore[misc]
+    """RFC 9396 sec. 5: the error code for details the server cannot accept.
+
+    Authlib's ``OAuth2Error`` comes first, so Authlib's constructor, body and headers apply and a
+    Flask error handler for ``OAuth2Error`` is found before the problem+json one."""
+
+    error = "invalid_authorization_details"
+    status = 400
+    type = "invalid-authorization-details"
+    title = "The authorization details are not valid"
+
+    def __init__(self, description: str | None = None, **oauth: Any) -> None:
+        # Authlib's constructor (``state``, ``redirect_uri``, ...); it passes its own message on
+        # to ours, so ``message`` is ``"invalid_authorization_details: <description>"``.
+        OAuth2Error.__init__(self, description=description, **oauth)
+
+
+class JsonTooDeepError(GatewayError, ValueError):
+    """The document nests arrays and objects more than ``max_depth`` levels deep."""
+
+    status = 400
+    type = "json-too-deep"
+    title = "The JSON nests too deep"
+
+    def __init__(self, max_depth: int) -> None:
+        super().__init__(f"JSON nested more than {max_depth} levels deep")
+        self.max_depth = max_depth
+
+
+class WebhookVerificationError(GatewayError):
+    """A delivery failed ``brand_gateway.webhooks.verify``: missing headers, a stale timestamp,
+    no valid signature.
+
+    Raised on the brand's side, by their receiver; the vault never answers with it."""
+
+    status = 401
+    type = "webhook-verification"
+    title = "The webhook signature does not verify"
+
+
+class DestinationRefusedError(GatewayError):
+    """The endpoint's host resolves to an address the vault does not send to."""
+
+    type = "destination-refused"
+    title = "The webhook destination is not public"
+
+
+class AuthorizationNotIssuedError(GatewayError):
+    """Authlib answered an approved request with an error after all: raised inside the
+    approval's transaction so that its grants roll back, then its ``response`` is passed on."""
+
+    type = "authorization-not-issued"
+    title = "The authorization code was not issued"
+
+    def __init__(self, response: Any) -> None:
+        super().__init__("authorization response was an error")
+        self.response = response

@@ -5,8 +5,8 @@ deeply enough (``[[[…]]]``, 2 KB) raises ``RecursionError``, which no ``except
 catches: a 500 and a stack trace. The nesting is therefore measured *before*
 decoding, in one pass that does not recurse: string literals are cut out (a bracket inside a
 string is text), then the brackets left are counted. A document deeper than :data:`MAX_DEPTH`
-is refused with :class:`JsonTooDeepError`, a ``ValueError``, so callers that already answer
-malformed JSON with a 400 answer this one too, and may name it.
+is refused with :class:`~brand_gateway.errors.JsonTooDeepError`, a ``ValueError``, so callers
+that already answer malformed JSON with a 400 answer this one too, and may name it.
 
 Where outside JSON enters, and so where this is used: ``authorization_details`` on the
 authorization endpoint (brand_gateway/rar.py), brand API bodies (web/api_brand.py), the app's
@@ -21,6 +21,8 @@ import json
 import re
 from typing import Any
 
+from .errors import JsonTooDeepError
+
 # Our deepest legitimate document is three levels ([{"datatypes": [...]}]); 32 leaves room for
 # any reasonable client and stays far below Python's recursion limit (1000).
 MAX_DEPTH = 32
@@ -29,14 +31,6 @@ MAX_DEPTH = 32
 # The two alternatives never overlap, so matching is linear.
 _STRING = re.compile(r'"(?:[^"\\]|\\.)*"', re.DOTALL)
 _BRACKETS = re.compile(r"[\[\]{}]")
-
-
-class JsonTooDeepError(ValueError):
-    """The document nests arrays and objects more than :data:`MAX_DEPTH` levels deep."""
-
-    def __init__(self, max_depth: int) -> None:
-        super().__init__(f"JSON nested more than {max_depth} levels deep")
-        self.max_depth = max_depth
 
 
 def nesting_depth(text: str, *, stop_after: int | None = None) -> int:

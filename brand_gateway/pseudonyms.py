@@ -23,9 +23,9 @@ from __future__ import annotations
 import hmac
 
 from consent.pseudonyms import PURPOSE, pairwise_pseudonym
-from vault.errors import IntegrityError, NotFoundError
+from vault.errors import ConstraintViolationError, IntegrityError, NotFoundError
 from vault.keys import MasterKey
-from vault.storage import ConstraintViolation, Database
+from vault.storage import Database
 
 __all__ = ["PURPOSE", "PairwisePseudonyms"]
 
@@ -74,7 +74,7 @@ class PairwisePseudonyms:
                     " VALUES (?, ?, ?)",
                     (brand_id, pairwise, member_id),
                 )
-        except ConstraintViolation:
+        except ConstraintViolationError:
             raise NotFoundError("no such member or brand") from None
         return pairwise
 

@@ -25,7 +25,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from authlib.oauth2.base import invalid_error_characters
-from authlib.oauth2.rfc6749.errors import OAuth2Error
 
 from consent.grants import MAX_RETENTION_DAYS, BrandRequest
 from consent.model import Mode
@@ -39,6 +38,7 @@ from consent.vocabulary import (
 )
 
 from . import json_input
+from .errors import InvalidAuthorizationDetailsError, JsonTooDeepError
 
 DETAIL_TYPE = "vrmvault-member-data"
 ACTIONS = ("read",)
@@ -57,12 +57,6 @@ for _field, _category in [*ATTRIBUTE_CATEGORY.items(), (FEEDBACK, FEEDBACK_CATEG
     if _field not in SENSITIVE_FIELDS:
         CATEGORY_FIELDS.setdefault(_category.code, ())
         CATEGORY_FIELDS[_category.code] += (_field,)
-
-
-class InvalidAuthorizationDetailsError(OAuth2Error):  # type: ignore[misc]
-    """RFC 9396 sec. 5: the error code for details the server cannot accept."""
-
-    error = "invalid_authorization_details"
 
 
 @dataclass(frozen=True)
@@ -99,7 +93,7 @@ def parse(raw: str | None, *, locations: Iterable[str] = ()) -> tuple[MemberData
         raise InvalidAuthorizationDetailsError(description="authorization_details is too long.")
     try:
         document = json_input.loads(raw)
-    except json_input.JsonTooDeepError as exc:
+    except JsonTooDeepError as exc:
         raise InvalidAuthorizationDetailsError(
             description=f"authorization_details nests arrays and objects more than"
                         f" {exc.max_depth} levels deep.") from None

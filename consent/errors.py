@@ -1,10 +1,12 @@
-"""Domain exceptions of the consent area: grants, receipts and the ledger.
+"""Domain exceptions of the consent area: grants, receipts, access spools and the ledger.
 
-They extend the vault's tree, so ``web/errors.py`` and the command line turn them into answers in
-the one place they already do, from the class attributes ``status`` and ``type``. Library errors
-(sqlcipher3, cryptography, json) are translated where they happen with ``raise ... from exc``::
+``web/errors.py`` and the command line turn them into answers, each in one place, from what each
+class carries (``status``, ``type``, ``title``). Library errors (sqlcipher3, cryptography, json)
+are translated where they happen with ``raise ... from exc``. Grants and terms raise the vault's
+``ValidationError``, ``ConflictError`` and ``NotFoundError`` for bad input, a conflicting state
+and an unknown record::
 
-    VaultError (vault/errors.py)
+    VrmvaultError (vrmvault/errors.py)
     └── ConsentError                     500  internal
         ├── ConsentInputError            422  an event, an actor or its details broke a rule
         │   └── PersonalDataError        422  details hold what looks like personal data
@@ -12,7 +14,12 @@ the one place they already do, from the class attributes ``status`` and ``type``
         ├── CheckpointError              500  a checkpoint cannot be signed or trusted
         │   ├── InconsistentCheckpointError  the tree does not extend the last signed one
         │   └── NoteVerificationError    400  a signed note is malformed or its signature fails
-        └── LedgerIntegrityError         500  the stored ledger is damaged; ``seq`` names where
+        ├── LedgerIntegrityError         500  the stored ledger is damaged; ``seq`` names where
+        │   └── LedgerDamageError        500  the first damage a verification pass found; it
+        │                                     ends the pass and becomes its report
+        ├── ReceiptVerificationError     400  a receipt token is malformed or not signed by
+        │                                     this vault's key
+        └── SpoolDamagedError            500  an access spool's records were changed
 
 ``ConsentInputError`` and ``ProofRequestError`` are also ``ValueError``\\ s: the caller passed a
 value the ledger refuses, and code that guards with ``except ValueError`` catches them.
@@ -20,10 +27,10 @@ value the ledger refuses, and code that guards with ``except ValueError`` catche
 
 from __future__ import annotations
 
-from vault.errors import VaultError
+from vrmvault.errors import VrmvaultError
 
 
-class ConsentError(VaultError):
+class ConsentError(VrmvaultError):
     type = "consent-internal"
     title = "Consent error"
 
@@ -73,3 +80,27 @@ class LedgerIntegrityError(ConsentError):
     def __init__(self, message: str = "", *, seq: int | None = None) -> None:
         super().__init__(message)
         self.seq = seq
+
+
+class LedgerDamageError(LedgerIntegrityError):
+    """Raised inside ``Ledger.verify`` at the first damage found, and caught there: the pass
+    stops and reports ``seq`` and ``problem`` instead of raising."""
+
+    def __init__(self, seq: int | None, problem: str) -> None:
+        super().__init__(problem, seq=seq)
+        self.problem = problem
+
+
+class ReceiptVerificationError(ConsentError):
+    """A receipt token is malformed, not signed by this vault's key, or not EdDSA."""
+
+    status = 400
+    type = "receipt-verification"
+    title = "The consent receipt does not verify"
+
+
+class SpoolDamagedError(ConsentError):
+    """A spool's records do not open or do not follow each other: they were changed."""
+
+    type = "spool-damaged"
+    title = "An access spool is damaged"

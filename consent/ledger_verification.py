@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from .checkpoints import Ed25519NoteVerifier, b64encode
-from .errors import LedgerIntegrityError, NoteVerificationError
+from .errors import LedgerDamageError, LedgerIntegrityError, NoteVerificationError
 from .merkle import Frontier, verify_consistency
 
 if TYPE_CHECKING:
@@ -72,7 +72,7 @@ class LedgerVerification:
         try:
             self._entries_and_tree()
             self._checkpoints_consistent()
-        except _Damage as damage:
+        except LedgerDamageError as damage:
             return VerifyReport(self.frontier.size, len(self.checkpoints), self.frontier.root(),
                                 damage.seq, damage.problem)
         return VerifyReport(self.frontier.size, len(self.checkpoints), self.frontier.root())
@@ -95,27 +95,32 @@ class LedgerVerification:
         for seq, body in database.execute("SELECT seq, body FROM entries ORDER BY seq"):
             if seq != expected:
                 if seq > expected:
-                    raise _Damage(expected, f"entry {expected} is missing (the next stored entry"
-                                            f" is {seq})")
-                raise _Damage(seq, f"an entry numbered {seq} precedes entry {expected}")
+                    raise LedgerDamageError(
+                        expected, f"entry {expected} is missing (the next stored entry"
+                                  f" is {seq})")
+                raise LedgerDamageError(seq, f"an entry numbered {seq} precedes entry {expected}")
             body = bytes(body)
             try:
                 claimed = decode(body.decode("utf-8"))["seq"]
             except (ValueError, TypeError, KeyError) as exc:
-                raise _Damage(seq, "its body is not a ledger entry (not JSON with a seq)") from exc
+                raise LedgerDamageError(
+                    seq, "its body is not a ledger entry (not JSON with a seq)") from exc
             if claimed != seq:
-                raise _Damage(seq, f"its body says seq {claimed}: entries were removed,"
-                                   " reordered or inserted")
+                raise LedgerDamageError(
+                    seq, f"its body says seq {claimed}: entries were removed,"
+                         " reordered or inserted")
             for level, computed in enumerate(frontier.append(sha256(b"\x00" + body).digest())):
                 row = next(nodes, None)
                 if row is None or row[0] != position:
-                    raise _Damage(seq, f"the stored tree has no node at position {position}")
+                    raise LedgerDamageError(
+                        seq, f"the stored tree has no node at position {position}")
                 if row[1] != computed:
                     if level == 0:
-                        raise _Damage(seq, "its body does not match its stored leaf hash")
+                        raise LedgerDamageError(seq, "its body does not match its stored leaf hash")
                     first = seq + 1 - (1 << level)
-                    raise _Damage(first, f"the stored tree node over entries {first} to {seq}"
-                                         " does not match them")
+                    raise LedgerDamageError(
+                        first, f"the stored tree node over entries {first} to {seq}"
+                               " does not match them")
                 position += 1
             expected += 1
             while checkpoint is not None and checkpoint.tree_size == expected:
@@ -126,11 +131,13 @@ class LedgerVerification:
         if self.progress is not None:
             self.progress(expected)
         if next(nodes, None) is not None:
-            raise _Damage(expected, f"entry {expected} is missing: the tree holds nodes beyond"
-                                    " the last entry")
+            raise LedgerDamageError(
+                expected, f"entry {expected} is missing: the tree holds nodes beyond"
+                          " the last entry")
         if checkpoint is not None:
-            raise _Damage(expected, f"entry {expected} is missing: a checkpoint was signed at"
-                                    f" size {checkpoint.tree_size}")
+            raise LedgerDamageError(
+                expected, f"entry {expected} is missing: a checkpoint was signed at"
+                          f" size {checkpoint.tree_size}")
 
     def _check_checkpoint(self, checkpoint: Checkpoint, signed_size: int) -> int:
         size = checkpoint.tree_size
@@ -142,15 +149,17 @@ class LedgerVerification:
             body = verifier.open_checkpoint(checkpoint.note)
         except (NoteVerificationError, ValueError) as exc:
             message = exc.message if isinstance(exc, NoteVerificationError) else str(exc)
-            raise _Damage(None, f"the checkpoint at size {size} does not verify: {message}"
-                          ) from exc
+            raise LedgerDamageError(
+                None, f"the checkpoint at size {size} does not verify: {message}") from exc
         if body.tree_size != size or body.root_hash != checkpoint.root_hash:
-            raise _Damage(None, f"the checkpoint at size {size} is stored with a size or root"
-                                " its signed note does not have")
+            raise LedgerDamageError(
+                None, f"the checkpoint at size {size} is stored with a size or root"
+                      " its signed note does not have")
         if not hmac.compare_digest(self.frontier.root(), body.root_hash):
-            raise _Damage(signed_size, f"entries 0 to {size - 1} do not match the checkpoint"
-                                       f" signed at size {size} (the first difference is at or"
-                                       f" after seq {signed_size})")
+            raise LedgerDamageError(
+                signed_size, f"entries 0 to {size - 1} do not match the checkpoint"
+                             f" signed at size {size} (the first difference is at or"
+                             f" after seq {signed_size})")
         return size
 
     def _checkpoints_consistent(self) -> None:
@@ -158,12 +167,6 @@ class LedgerVerification:
             proof = self.ledger.consistency_proof(older.tree_size, newer.tree_size)
             if not verify_consistency(older.tree_size, newer.tree_size, proof, older.root_hash,
                                       newer.root_hash):
-                raise _Damage(older.tree_size, f"the checkpoints at sizes {older.tree_size} and"
-                                               f" {newer.tree_size} are not consistent")
-
-
-class _Damage(Exception):
-    def __init__(self, seq: int | None, problem: str) -> None:
-        super().__init__(problem)
-        self.seq = seq
-        self.problem = problem
+                raise LedgerDamageError(
+                    older.tree_size, f"the checkpoints at sizes {older.tree_size} and"
+                                     f" {newer.tree_size} are not consistent")

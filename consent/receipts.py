@@ -47,7 +47,7 @@ from joserfc.jws import JWSAlgModel, JWSRegistry
 
 from vault.keys import MasterKey
 
-from .errors import ConsentError, ConsentInputError, PersonalDataError
+from .errors import ConsentInputError, PersonalDataError, ReceiptVerificationError
 from .model import Grant, GrantEvent
 from .receipt_facts import MEMBER_CONSENTS_PATH, ReceiptFacts
 from .receipt_iso27560 import iso27560_receipt
@@ -66,14 +66,6 @@ TOKEN_TYPE = "JWT"                      # Kantara v1.1: the receipt is a JWT
 
 # Anything shaped like an e-mail address: a principal id must be a pseudonym.
 _EMAIL = re.compile(r"[^\s@]+@[^\s@]+\.[^\s@]+")
-
-
-class ReceiptVerificationError(ConsentError):
-    """A receipt token is malformed, not signed by this vault's key, or not EdDSA."""
-
-    status = 400
-    type = "receipt-verification"
-    title = "The consent receipt does not verify"
 
 
 # -- the PII controller ----------------------------------------------------------------------

@@ -75,7 +75,7 @@ from vault.home import VaultHome
 from vault.keys import MasterKey
 from vault.storage import Database
 
-from .errors import ConsentError, ConsentInputError
+from .errors import ConsentInputError, SpoolDamagedError
 from .events import Event, EventTag, canonical_details, check_tag
 
 if TYPE_CHECKING:
@@ -94,10 +94,6 @@ _YEAR_10000 = 253_402_300_800   # Unix seconds
 _HEAD = json.JSONEncoder(ensure_ascii=False)
 _SUFFIX = ".log"
 _LEGACY_SUFFIX = ".db"       # SQLCipher spools, an older format a crash may leave: merged, removed
-
-
-class SpoolDamagedError(ConsentError):
-    """A spool's records do not open or do not follow each other: they were changed."""
 
 
 # Ledger migration 3 (consent/ledger.py): per spool, the number of the last record its merges
@@ -536,5 +532,4 @@ def _writer_gone(path: Path) -> int | None:
     return lock
 
 
-__all__ = ["MAX_MERGE_DELAY", "Backlog", "SpoolDamagedError", "SpoolDirectory", "SpoolWriter",
-           "merge"]
+__all__ = ["MAX_MERGE_DELAY", "Backlog", "SpoolDirectory", "SpoolWriter", "merge"]

@@ -414,8 +414,13 @@ class AgreementService:
 
     def _member_decides(self, agreement_id: str, member_id: str, accept: bool
                         ) -> AgreementRecord:
-        record = self.get(agreement_id)
-        if record.member_id != member_id or record.status is not AgreementStatus.COUNTERED:
+        try:
+            record = self.get(agreement_id)
+        except NotFoundError:
+            record = None
+        # A missing agreement and another member's answer alike: nothing tells them apart.
+        if record is None or record.member_id != member_id \
+                or record.status is not AgreementStatus.COUNTERED:
             raise NotFoundError("no counter-offer waiting for you")
         if not accept:
             self._set(agreement_id, "status = 'rejected'")

@@ -11,8 +11,8 @@ from dataclasses import dataclass
 
 from .catalog import clean_text
 from .clock import Clock
-from .errors import ConflictError, NotFoundError, ValidationError
-from .storage import ConstraintViolation, Database
+from .errors import ConflictError, ConstraintViolationError, NotFoundError, ValidationError
+from .storage import Database
 
 
 @dataclass(frozen=True)
@@ -40,7 +40,7 @@ class BrandDirectory:
                 "INSERT INTO brands (id, name, categories, created_at) VALUES (?, ?, ?, ?)",
                 (brand.id, brand.name, json.dumps(list(categories)), int(self._clock())),
             )
-        except ConstraintViolation:
+        except ConstraintViolationError:
             raise ConflictError(f"a brand named {name!r} exists already") from None
         return brand
 

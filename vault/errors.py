@@ -2,36 +2,40 @@
 
 Every exception the vault raises to its callers is one of these; library errors (sqlcipher3,
 cryptography) are translated at the boundary with ``raise ... from exc``. ``web/errors.py`` turns
-them into HTTP answers in one place, using the class attributes ``status`` and ``type``::
+them into HTTP answers in one place, from what each class carries (``status``, ``type``,
+``title``, :meth:`~vrmvault.errors.VrmvaultError.headers`,
+:meth:`~vrmvault.errors.VrmvaultError.extensions`)::
 
-    VaultError                      500  internal
-    ├── StoreError                  500  the store cannot be opened or is damaged
-    │   ├── StoreNotInitialisedError     no store at the configured home
-    │   └── WrongKeyError                the key does not open the store
-    ├── KeyMaterialError            500  master key missing, malformed or unsafe
-    ├── MemberKeyDestroyedError     410  the member was erased: their data key is gone
-    ├── IntegrityError              500  a sealed value failed authentication
-    ├── ValidationError             422  input broke a rule; ``errors`` maps field -> messages
-    ├── ConflictError               409  e.g. an e-mail address already registered
-    ├── NotFoundError               404  no such record for this member
-    ├── AuthenticationError         401  wrong credentials (never says which part)
-    │   └── SecondFactorRequiredError   password right, TOTP code needed
-    ├── ThrottledError              429  too many attempts; ``retry_after`` seconds
-    ├── LinkExpiredError            410  a mailed link was used already, or is too old
-    └── MailError                   503  a message could not be handed over for delivery
+    VrmvaultError (vrmvault/errors.py)
+    └── VaultError                       500  internal
+        ├── StoreError                   500  the store cannot be opened or is damaged
+        │   ├── StoreNotInitialisedError      no store at the configured home
+        │   └── WrongKeyError                 the key does not open the store
+        ├── ConstraintViolationError     500  a UNIQUE, FOREIGN KEY or CHECK constraint refused
+        │                                     a write; services that expect one translate it
+        ├── KeyMaterialError             500  master key missing, malformed or unsafe
+        ├── MemberKeyDestroyedError      410  the member was erased: their data key is gone
+        ├── IntegrityError               500  a sealed value failed authentication
+        ├── ValidationError              422  input broke a rule; ``errors`` maps field ->
+        │                                     messages
+        ├── ConflictError                409  e.g. an e-mail address already registered
+        ├── NotFoundError                404  no such record for this member
+        ├── AuthenticationError          401  wrong credentials (never says which part)
+        │   └── SecondFactorRequiredError     password right, TOTP code needed
+        ├── ThrottledError               429  too many attempts; ``Retry-After: retry_after``
+        ├── LinkExpiredError             410  a mailed link was used already, or is too old
+        └── MailError                    503  a message could not be handed over for delivery
 """
 
 from __future__ import annotations
 
+from typing import Any
 
-class VaultError(Exception):
-    status = 500
-    type = "internal"
-    title = "Internal error"
+from vrmvault.errors import VrmvaultError
 
-    def __init__(self, message: str = "") -> None:
-        super().__init__(message or self.title)
-        self.message = message or self.title
+
+class VaultError(VrmvaultError):
+    """The root of the vault's tree: internal (500) unless a subclass says otherwise."""
 
 
 class StoreError(VaultError):
@@ -47,6 +51,14 @@ class StoreNotInitialisedError(StoreError):
 class WrongKeyError(StoreError):
     type = "wrong-key"
     title = "The key does not open the store"
+
+
+class ConstraintViolationError(VaultError):
+    """Translated from the driver's ``IntegrityError``; the message names the constraint (a
+    table and column), never a value."""
+
+    type = "constraint-violation"
+    title = "A constraint refused the write"
 
 
 class KeyMaterialError(VaultError):
@@ -73,6 +85,9 @@ class ValidationError(VaultError):
     def __init__(self, errors: dict[str, list[str]], message: str = "") -> None:
         super().__init__(message or "The input is not valid")
         self.errors = errors
+
+    def extensions(self) -> dict[str, Any]:
+        return {"errors": self.errors}
 
 
 class ConflictError(VaultError):
@@ -110,6 +125,9 @@ class ThrottledError(VaultError):
     def __init__(self, retry_after: int) -> None:
         super().__init__(f"Too many attempts. Try again in {retry_after} seconds.")
         self.retry_after = retry_after
+
+    def headers(self) -> dict[str, str]:
+        return {"Retry-After": str(self.retry_after)}
 
 
 class LinkExpiredError(VaultError):

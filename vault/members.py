@@ -36,6 +36,7 @@ from .devices import DeviceCookies
 from .errors import (
     AuthenticationError,
     ConflictError,
+    ConstraintViolationError,
     IntegrityError,
     NotFoundError,
     SecondFactorRequiredError,
@@ -45,7 +46,7 @@ from .keys import KeyStore, Pseudonymiser
 from .passwords import PasswordHasher, problems
 from .recovery_codes import RecoveryCodes, looks_like_recovery_code
 from .sealing import associated_data
-from .storage import ConstraintViolation, Database
+from .storage import Database
 from .throttle import LoginThrottle
 
 MAX_EMAIL = 254
@@ -133,7 +134,7 @@ class MemberService:
                 " VALUES (?, ?, ?, ?, ?)",
                 (member_id, index, sealed, password_hash, int(self._clock())),
             )
-        except ConstraintViolation:
+        except ConstraintViolationError:
             # The key store and data store are separate files: undo the key we just made.
             self._keys.database.execute("DELETE FROM member_keys WHERE member_id = ?",
                                         (member_id,))

@@ -29,7 +29,7 @@ from typing import Any, TypeVar
 
 import sqlcipher3
 
-from .errors import StoreError, StoreNotInitialisedError, WrongKeyError
+from .errors import ConstraintViolationError, StoreError, StoreNotInitialisedError, WrongKeyError
 
 KEY_BYTES = 32
 DEFAULT_CACHE_KIB = 64 * 1024
@@ -42,10 +42,6 @@ MEMO_ENTRIES = 4096
 
 Row = sqlcipher3.Row
 T = TypeVar("T")
-
-
-class ConstraintViolation(Exception):
-    """A UNIQUE, FOREIGN KEY or CHECK constraint refused a write (translated from the driver)."""
 
 
 class Database:
@@ -131,7 +127,7 @@ class Database:
         try:
             return self._connection.execute(sql, parameters)
         except sqlcipher3.IntegrityError as exc:
-            raise ConstraintViolation(str(exc)) from exc
+            raise ConstraintViolationError(str(exc)) from exc
         except sqlcipher3.Error as exc:
             raise StoreError("the store refused a statement") from exc
 
@@ -139,15 +135,23 @@ class Database:
         try:
             return self._connection.executemany(sql, rows)
         except sqlcipher3.IntegrityError as exc:
-            raise ConstraintViolation(str(exc)) from exc
+            raise ConstraintViolationError(str(exc)) from exc
         except sqlcipher3.Error as exc:
             raise StoreError("the store refused a statement") from exc
 
     def one(self, sql: str, parameters: Sequence[Any] | dict[str, Any] = ()) -> Any:
-        return self.execute(sql, parameters).fetchone()
+        cursor = self.execute(sql, parameters)
+        try:
+            return cursor.fetchone()
+        except sqlcipher3.Error as exc:     # a page that fails to read or decrypt mid-query
+            raise StoreError("the store refused a statement") from exc
 
     def all(self, sql: str, parameters: Sequence[Any] | dict[str, Any] = ()) -> list[Any]:
-        return self.execute(sql, parameters).fetchall()
+        cursor = self.execute(sql, parameters)
+        try:
+            return cursor.fetchall()
+        except sqlcipher3.Error as exc:
+            raise StoreError("the store refused a statement") from exc
 
     def memoized(self, key: Hashable, load: Callable[[], T]) -> T:
         """``load()``, or what it returned for ``key`` before if the store has not changed since.

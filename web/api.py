@@ -6,10 +6,11 @@ makes a session row or sets a cookie. A brand authenticates every request with a
 in the ``Authorization`` header only (RFC 6750 sec. 2.1): a token in the query string or a form
 body is refused, since URLs end up in logs (RFC 6750 sec. 5.3, RFC 9700 sec. 4.3.2).
 
-Errors are RFC 9457 problem details built by :func:`web.errors.problem`; those about the token
-also carry the RFC 6750 sec. 3 challenge: ``WWW-Authenticate: Bearer realm="vrmvault"`` alone
-when no token was sent, with ``error="invalid_token"`` (401) for an unknown, expired or revoked
-token, ``error="insufficient_scope"`` (403) for a brand-level token on a member endpoint, and
+Errors are raised as :mod:`brand_gateway.api_errors`, which ``web/errors.py`` answers with
+RFC 9457 problem details; those about the token also carry the RFC 6750 sec. 3 challenge:
+``WWW-Authenticate: Bearer realm="vrmvault"`` alone when no token was sent, with
+``error="invalid_token"`` (401) for an unknown, expired or revoked token,
+``error="insufficient_scope"`` (403) for a brand-level token on a member endpoint, and
 ``error="invalid_request"`` (400) for a token sent elsewhere. ``429`` carries ``Retry-After``.
 
 Per member-data read: in one read snapshot of the data store, the token (token and family in
@@ -55,7 +56,7 @@ from brand_gateway.api_errors import (
     MissingTokenError,
     QueryError,
     RateLimitedError,
-    ResourceError,
+    WindowSpentError,
 )
 from brand_gateway.clients import ClientRegistry, ClientSecretHasher, OAuthClient
 from brand_gateway.member_data import (
@@ -79,18 +80,14 @@ from vault.feedback import FeedbackEntry
 from vault.home import Vault
 
 from .api_schemas import FeedbackQuery, MemberQuery, OpenApiQuery, ProfileQuery, openapi_document
-from .errors import problem
 from .vaults import get_consent, get_rate_counts, get_spool, get_vault
 
 PREFIX = "/api/v1"
 bp = Blueprint("api", __name__, url_prefix=PREFIX)
 
-REALM = "vrmvault"
 TOKEN_PARAMETER = "access_token"
 # RFC 6750 sec. 2.1: b64token = 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"="
 _B64TOKEN = re.compile(r"[A-Za-z0-9\-._~+/]+=*")
-# Characters RFC 6750 sec. 3 allows in error_description (printable ASCII less " and \).
-_UNQUOTABLE = re.compile(r'[^\x20\x21\x23-\x5b\x5d-\x7e]')
 
 _RATES = "vrmvault_api_rates"             # app.extensions: this process's _Rates
 _MEMBER_QUERY = MemberQuery()
@@ -264,10 +261,6 @@ def _names(caller: Caller, member_id: str) -> _Names:
                             lambda: _pseudonyms().recorded_id(member_id, brand_id)))
 
 
-class _SpentError(Exception):
-    """The client had spent its window before this request (refused before any reading)."""
-
-
 def _read_as_caller(read: Callable[[Caller], R]) -> tuple[Caller, R]:
     """Authenticate, then ``read(caller)``, in one read snapshot of the data store: everything a
     decision uses is from one moment, at or after the request arrived (so a withdrawal committed
@@ -285,7 +278,7 @@ def _read_as_caller(read: Callable[[Caller], R]) -> tuple[Caller, R]:
         with data.snapshot():
             caller = authenticate(count=False)
             if _spent_windows().until(caller.client.client_id, int(caller.now)) is not None:
-                raise _SpentError
+                raise WindowSpentError
             return caller, read(caller)
     except Exception as exc:
         if caller is None:
@@ -293,7 +286,7 @@ def _read_as_caller(read: Callable[[Caller], R]) -> tuple[Caller, R]:
         allowance = _limiter().count(caller.client.client_id)
         if allowance.exceeded:
             raise allowance.refusal() from None
-        if isinstance(exc, _SpentError):
+        if isinstance(exc, WindowSpentError):
             # The window ended between the look and the count: refused all the same (nothing
             # was read), and told to come back at once.
             raise RateLimitedError(retry_after=1, limit=allowance.limit) from None
@@ -420,28 +413,3 @@ def _openapi_json(server: str, authorization_url: str, token_url: str) -> str:
     # Built once per host: the document depends only on the code and these URLs.
     return json.dumps(openapi_document(server=server, authorization_url=authorization_url,
                                        token_url=token_url))
-
-
-# -- errors ---------------------------------------------------------------------------------------
-@bp.errorhandler(ResourceError)
-def resource_error(error: ResourceError) -> Response:
-    headers: dict[str, str] = {}
-    extra: dict[str, Any] = {}
-    if isinstance(error, MissingTokenError) or error.oauth_error:
-        headers["WWW-Authenticate"] = challenge(error.oauth_error, error.message)
-    if error.oauth_error:
-        extra["error"] = error.oauth_error
-    if isinstance(error, QueryError):
-        extra["errors"] = error.errors
-    if isinstance(error, RateLimitedError):
-        headers["Retry-After"] = str(error.retry_after)
-    return problem(error.status, error.title, error.message, type_=error.type, headers=headers,
-                   **extra)
-
-
-def challenge(error: str | None, description: str) -> str:
-    """An RFC 6750 sec. 3 ``WWW-Authenticate`` value; no error code when none applies."""
-    if error is None:
-        return f'Bearer realm="{REALM}"'
-    text = _UNQUOTABLE.sub("", description)
-    return f'Bearer realm="{REALM}", error="{error}", error_description="{text}"'

@@ -30,18 +30,16 @@ from brand_gateway.api_errors import (
     ApiConflictError,
     ApiNotFoundError,
     BodyError,
-    ResourceError,
 )
 from consent.model import AgreementRecord, AgreementStatus
 from vault.errors import ConflictError, NotFoundError, ValidationError
 
-from .api import PREFIX, Caller, _iso, _json, load_query, resource_error
+from .api import PREFIX, Caller, _iso, _json, load_query
 from .api_brand import _json_body, requires_scope
 from .api_schemas import AgreementAnswerSchema, AgreementsQuery, EmptyQuery
 from .vaults import get_consent
 
 bp = Blueprint("api_agreements", __name__, url_prefix=PREFIX)
-bp.register_error_handler(ResourceError, resource_error)
 
 AGREEMENTS_SCOPE = "agreements:write"
 _QUERY = AgreementsQuery()

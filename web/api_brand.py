@@ -1,8 +1,7 @@
 """More of the brand API under ``/api/v1``: consent receipts, and the brand's webhook endpoints.
 
 Same rules as :mod:`web.api` (bearer token in the ``Authorization`` header only, RFC 6750
-challenges, problem+json, per-client rate limits), whose authentication and error handling this
-blueprint reuses.
+challenges, problem+json, per-client rate limits), whose authentication this blueprint reuses.
 
 - ``GET /api/v1/member/receipts`` (a member-delegated token): the signed consent receipts of
   the member's grants to this brand, so the brand holds the same record of consent as the member
@@ -28,7 +27,6 @@ from brand_gateway.api_errors import (
     ApiNotFoundError,
     BodyError,
     InsufficientScopeError,
-    ResourceError,
     UnsupportedBodyError,
 )
 from brand_gateway.clients import SCOPES
@@ -38,12 +36,11 @@ from brand_gateway.pseudonyms import PairwisePseudonyms
 from brand_gateway.webhooks.endpoints import WebhookEndpoint, WebhookRegistry, destination_problem
 from vault.errors import ConflictError, NotFoundError, ValidationError
 
-from .api import PREFIX, Caller, _iso, _json, authenticate, load_query, resource_error
+from .api import PREFIX, Caller, _iso, _json, authenticate, load_query
 from .api_schemas import EmptyQuery
 from .vaults import get_consent, get_vault
 
 bp = Blueprint("api_brand", __name__, url_prefix=PREFIX)
-bp.register_error_handler(ResourceError, resource_error)
 
 WEBHOOKS_SCOPE = "webhooks:manage"
 BrandView = Callable[..., Response]

@@ -43,6 +43,7 @@ from flask import (
 
 from brand_gateway.authorizations import AuthorizationStore
 from brand_gateway.clients import OAuthClient
+from brand_gateway.errors import AuthorizationNotIssuedError
 from brand_gateway.first_contact import Relaxation, assess, relax
 from brand_gateway.oauth import Approval, authorization
 from brand_gateway.rar import MemberDataDetail
@@ -241,8 +242,8 @@ def _decide(grant: Any, client: OAuthClient, member_id: str,
             response = authorization.create_authorization_response(
                 grant=grant, grant_user=Approval(member_id, family))
             if response.status_code != 302 or "code=" not in response.headers["Location"]:
-                raise _NotIssued(response)
-    except _NotIssued as failed:
+                raise AuthorizationNotIssuedError(response)
+    except AuthorizationNotIssuedError as failed:
         return failed.response
     except (ValidationError, ConflictError) as exc:
         message = exc.message if isinstance(exc, ConflictError) else \
@@ -250,14 +251,6 @@ def _decide(grant: Any, client: OAuthClient, member_id: str,
         return _screen(grant, client, details, new_term, status=409,
                        errors={"form": [message]})
     return response
-
-
-class _NotIssued(Exception):
-    """Authlib answered with an error after all: roll the grants back and pass it on."""
-
-    def __init__(self, response: Response) -> None:
-        super().__init__("authorization response was an error")
-        self.response = response
 
 
 def _agree(member_id: str, brand_id: str) -> None:

@@ -7,7 +7,7 @@ from typing import Any
 
 import click
 
-from vault.errors import VaultError
+from vrmvault.errors import VrmvaultError
 
 
 class ReportingGroup(click.Group):
@@ -16,7 +16,7 @@ class ReportingGroup(click.Group):
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
-        except VaultError as exc:
+        except VrmvaultError as exc:
             click.secho(f"error: {exc.message}", fg="red", err=True)
             sys.exit(1)
         except OSError as exc:

@@ -130,8 +130,6 @@ def overview() -> str:
 def withdraw(grant_id: str) -> Response:
     try:
         get_consent().grants.withdraw(g.member_id, grant_id)
-    except NotFoundError:
-        abort(404)
     except ValidationError:
         flash("That grant had already ended.", "error")
         return redirect(url_for("consents.overview"))
@@ -142,10 +140,7 @@ def withdraw(grant_id: str) -> Response:
 @bp.route("/consents/<grant_id>/narrow", methods=["GET", "POST"])
 def narrow(grant_id: str) -> str | Response | tuple[str, int]:
     consent = get_consent()
-    try:
-        grant = consent.grants.get(g.member_id, grant_id)
-    except NotFoundError:
-        abort(404)
+    grant = consent.grants.get(g.member_id, grant_id)
     covered = sorted(grant.covered, key=list(FIELD_CATEGORY).index)
     page = {"grant": grant, "covered": covered, "field_label": field_label,
             "brand": get_vault().brands.get(grant.brand_id),
@@ -182,10 +177,7 @@ def receipt(receipt_id: str) -> Response:
     try:
         stored: StoredReceipt | TermsReceipt = consent.grants.receipt(g.member_id, receipt_id)
     except NotFoundError:
-        try:
-            stored, kind = consent.terms.receipt(g.member_id, receipt_id), "terms-receipt"
-        except NotFoundError:
-            abort(404)
+        stored, kind = consent.terms.receipt(g.member_id, receipt_id), "terms-receipt"
     return Response(stored.token, mimetype="application/jwt", headers={
         "Content-Disposition": f'attachment; filename="{kind}-{stored.id}.jwt"'})
 
@@ -193,10 +185,7 @@ def receipt(receipt_id: str) -> Response:
 @bp.post("/terms/brands/<brand_id>/remove")
 def remove_brand_terms(brand_id: str) -> Response:
     """Take back what the member accepted for one brand only (its receipt is below)."""
-    try:
-        get_consent().terms.remove_for_brand(g.member_id, brand_id)
-    except NotFoundError:
-        abort(404)
+    get_consent().terms.remove_for_brand(g.member_id, brand_id)
     flash("Taken back: this brand's requests are measured against your terms again, from its "
           "next request on.", "success")
     return redirect(url_for("consents.overview"))
@@ -207,12 +196,9 @@ def agreement(agreement_id: str) -> Response:
     """The signed agreement record: the vault's JWS over the canonical record and its SHA-256,
     byte for byte what the brand gets from ``GET /api/v1/agreements/<id>``."""
     consent = get_consent()
-    try:
-        record = consent.agreements.get(agreement_id)
-    except NotFoundError:
-        abort(404)
+    record = consent.agreements.get(agreement_id)
     if record.member_id != g.member_id or record.signature is None:
-        abort(404)
+        raise NotFoundError("no such agreement")     # another's is as unknown as a missing one
     return Response(record.signature, mimetype="application/jwt", headers={
         "Content-Disposition": f'attachment; filename="agreement-{record.id}.jwt"',
         "Digest-SHA256": record.record_hash or "",
@@ -271,11 +257,8 @@ def withdraw_offer(agreement_id: str) -> Response:
 def decide_counter_offer(agreement_id: str, choice: str) -> Response:
     if choice not in ("accept", "reject"):
         abort(404)
-    try:
-        record = get_consent().agreements.member_decides(agreement_id, g.member_id,
-                                                         accept=choice == "accept")
-    except NotFoundError:
-        abort(404)
+    record = get_consent().agreements.member_decides(agreement_id, g.member_id,
+                                                     accept=choice == "accept")
     flash("Agreed: the signed record is below, and the brand holds the same."
           if record.status is AgreementStatus.AGREED else "Your answer is recorded.",
           "success")

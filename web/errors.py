@@ -1,25 +1,77 @@
-"""The one place where exceptions become HTTP answers.
+"""The one place where exceptions become HTTP answers, and the web's own exception tree.
 
 - Requests to the API (``/api/``) and machine endpoints get RFC 9457 problem details
-  (``application/problem+json``) built by :func:`problem`.
-- Requests to pages get an HTML error page with a readable message and the same status.
+  (``application/problem+json``) built by :func:`problem`; requests to pages get the error page
+  with a readable message and the same status.
+- Every :class:`~vrmvault.errors.VrmvaultError`, whichever area raised it (the brand API's
+  :mod:`brand_gateway.api_errors` included), is answered from what its class carries: ``status``,
+  ``problem_type()``, ``title``, its ``message`` as the detail, ``headers()`` on either answer and
+  ``extensions()`` as members of the problem. Nothing here knows a particular class; a view that
+  catches a domain error only to answer 404 or 409 should let it through instead.
+- Werkzeug's HTTP errors (an unknown route, a wrong method, a body too large) are answered the
+  same way, with the ``about:blank`` problem type.
+- OAuth endpoints answer in the RFC 6749 sec. 5.2 / RFC 6750 form Authlib produces, never with
+  problem details; an Authlib ``OAuth2Error`` that escapes to here (e.g. from the host check) is
+  answered in that form too.
 - A 500 never echoes the exception text or a stack trace; the log gets the exception class and
   the stack frames, never the exception's message (it may quote request data) or a body.
+
+The web's own exceptions, raised before any view runs, draw this tree::
+
+    VrmvaultError (vrmvault/errors.py)
+    └── WebError                   400  a request the pages refuse before any view runs
+        ├── CsrfError              400  a form post without this session's CSRF token
+        ├── InvalidEncodingError   400  a form body that is not valid UTF-8
+        ├── UntrustedHostError     400  a ``Host`` this server does not answer for
+        └── UnsupportedFormError   415  a post to a page that is not an urlencoded form
+
+Their problem type is ``about:blank``, titled with the status's reason phrase.
 """
 
 from __future__ import annotations
 
 import traceback
+from collections.abc import Mapping
 from typing import Any
 
 from authlib.oauth2.rfc6749.errors import OAuth2Error
 from flask import Flask, Response, current_app, json, render_template, request
 from werkzeug.exceptions import HTTPException
 
-from vault.errors import ThrottledError, ValidationError, VaultError
+from vrmvault.errors import VrmvaultError
 
-PROBLEM_TYPE_BASE = "https://vrmvault.example/problems/"
 PROBLEM_MEDIA_TYPE = "application/problem+json"
+
+
+class WebError(VrmvaultError):
+    status = 400
+    type = None
+    title = "Bad Request"
+    #: The detail when none is given: what the person who sent the request can do about it.
+    description = "The request could not be understood."
+
+    def __init__(self, message: str = "") -> None:
+        super().__init__(message or self.description)
+
+
+class CsrfError(WebError):
+    description = ("This form has expired or did not come from this site. "
+                   "Go back, reload the page and try again.")
+
+
+class InvalidEncodingError(WebError):
+    description = "The form contained text that is not valid UTF-8. Check what you pasted."
+
+
+class UntrustedHostError(WebError):
+    description = ("This server does not answer for the host this request named. Use the"
+                   " vault's public address.")
+
+
+class UnsupportedFormError(WebError):
+    status = 415
+    title = "Unsupported Media Type"
+    description = "This page only accepts ordinary form submissions."
 
 
 def wants_problem_json() -> bool:
@@ -29,24 +81,23 @@ def wants_problem_json() -> bool:
     )
 
 
-def problem(status: int, title: str, detail: str | None = None, *, type_: str | None = None,
-            headers: dict[str, str] | None = None, **extensions: Any) -> Response:
-    """An RFC 9457 problem details response."""
-    body: dict[str, Any] = {
-        "type": PROBLEM_TYPE_BASE + type_ if type_ else "about:blank",
-        "title": title,
-        "status": status,
-    }
+def problem(status: int, title: str, detail: str | None = None, *,
+            type_uri: str = "about:blank", headers: Mapping[str, str] | None = None,
+            extensions: Mapping[str, Any] | None = None) -> Response:
+    """An RFC 9457 problem details response; ``extensions`` are members after the standard
+    ones (RFC 9457 sec. 3.2), and never replace one."""
+    body: dict[str, Any] = {"type": type_uri, "title": title, "status": status}
     if detail:
         body["detail"] = detail
-    body.update(extensions)
+    for name, value in (extensions or {}).items():
+        body.setdefault(name, value)
     response = Response(json.dumps(body), status=status, mimetype=PROBLEM_MEDIA_TYPE)
     for name, value in (headers or {}).items():
         response.headers[name] = value
     return response
 
 
-def _page(status: int, title: str, message: str, headers: dict[str, str] | None = None
+def _page(status: int, title: str, message: str, headers: Mapping[str, str] | None = None
           ) -> Response:
     response = Response(render_template("error.html", status=status, title=title,
                                         message=message), status=status)
@@ -55,17 +106,14 @@ def _page(status: int, title: str, message: str, headers: dict[str, str] | None 
     return response
 
 
-def handle_vault_error(error: VaultError) -> Response:
-    headers = {}
-    if isinstance(error, ThrottledError):
-        headers["Retry-After"] = str(error.retry_after)
+def handle_domain_error(error: VrmvaultError) -> Response:
     if error.status >= 500:
         return handle_unexpected(error)
     if wants_problem_json():
-        extra = {"errors": error.errors} if isinstance(error, ValidationError) else {}
-        return problem(error.status, error.title, error.message, type_=error.type,
-                       headers=headers, **extra)
-    return _page(error.status, error.title, error.message, headers)
+        return problem(error.status, error.title, error.message,
+                       type_uri=error.problem_type(), headers=error.headers(),
+                       extensions=error.extensions())
+    return _page(error.status, error.title, error.message, error.headers())
 
 
 def handle_http_error(error: HTTPException) -> Response:
@@ -107,7 +155,9 @@ def handle_unexpected(error: BaseException) -> Response:
 
 
 def init_app(app: Flask) -> None:
-    app.register_error_handler(VaultError, handle_vault_error)
+    # Flask picks the handler of the first class in the exception's MRO that has one: an
+    # error that is also Authlib's OAuth2Error lists that first, so it keeps the OAuth form.
+    app.register_error_handler(VrmvaultError, handle_domain_error)
     app.register_error_handler(OAuth2Error, handle_oauth_error)
     app.register_error_handler(HTTPException, handle_http_error)
     app.register_error_handler(Exception, handle_unexpected)

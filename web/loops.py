@@ -17,7 +17,7 @@ from types import FrameType
 
 import click
 
-from vault.errors import VaultError
+from vrmvault.errors import VrmvaultError
 
 NAP = 0.2           # at most this long between looks at a waiting loop looks at its stop conditions
 
@@ -59,7 +59,7 @@ def run_every(interval: float, one_pass: Callable[[], bool], *, name: str, annou
 def _reported(one_pass: Callable[[], bool], name: str) -> bool:
     try:
         return one_pass()
-    except VaultError as exc:
+    except VrmvaultError as exc:
         click.echo(f"{name} pass failed: {exc.message}", err=True)
     except Exception as exc:  # a bad pass is reported and the loop goes on
         click.echo(f"{name} pass failed: {type(exc).__name__}", err=True)

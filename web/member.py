@@ -14,7 +14,6 @@ import segno
 from flask import (
     Blueprint,
     Response,
-    abort,
     flash,
     g,
     redirect,
@@ -26,7 +25,7 @@ from flask import (
 
 from consent.events import EventTag
 from vault.catalog import ATTRIBUTES, CATEGORY_LABELS, TOUCHPOINTS, Category, DataType
-from vault.errors import ConflictError, NotFoundError, ValidationError
+from vault.errors import ConflictError, ValidationError
 
 from .erasures import finish_erasure
 from .exports import member_export
@@ -148,10 +147,7 @@ def feedback_add() -> Response | tuple[str, int]:
 @bp.route(f"/feedback/<{ENTRY_ID}:entry_id>/edit", methods=["GET", "POST"])
 def feedback_edit(entry_id: int) -> str | Response | tuple[str, int]:
     vault = get_vault()
-    try:
-        entry = vault.feedback.get(g.member_id, entry_id)
-    except NotFoundError:
-        abort(404)
+    entry = vault.feedback.get(g.member_id, entry_id)
     if request.method == "GET":
         values = {"brand_id": entry.brand_id, "touchpoint": entry.touchpoint,
                   "rating": entry.rating, "nps": entry.nps, "comment": entry.comment,
@@ -175,10 +171,7 @@ def feedback_edit(entry_id: int) -> str | Response | tuple[str, int]:
 
 @bp.post(f"/feedback/<{ENTRY_ID}:entry_id>/delete")
 def feedback_delete(entry_id: int) -> Response:
-    try:
-        get_vault().feedback.delete(g.member_id, entry_id)
-    except NotFoundError:
-        abort(404)
+    get_vault().feedback.delete(g.member_id, entry_id)
     flash("The entry is deleted.", "success")
     return redirect(url_for("member.feedback"))
 

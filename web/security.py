@@ -24,9 +24,9 @@ from urllib.parse import parse_qsl
 
 from authlib.oauth2.rfc6749.errors import InvalidRequestError
 from flask import Flask, Response, current_app, request, session
-from werkzeug.exceptions import BadRequest, UnsupportedMediaType
 
 from .config import trusted_hosts
+from .errors import CsrfError, InvalidEncodingError, UnsupportedFormError, UntrustedHostError
 
 CSRF_FIELD = "csrf_token"
 CSRF_KEY = "csrf"
@@ -45,20 +45,6 @@ CONTENT_SECURITY_POLICY = "; ".join((
     "form-action 'self'",
     "frame-ancestors 'none'",
 ))
-
-
-class CsrfError(BadRequest):
-    description = ("This form has expired or did not come from this site. "
-                   "Go back, reload the page and try again.")
-
-
-class InvalidEncodingError(BadRequest):
-    description = "The form contained text that is not valid UTF-8. Check what you pasted."
-
-
-class UntrustedHostError(BadRequest):
-    description = ("This server does not answer for the host this request named. Use the"
-                   " vault's public address.")
 
 
 # A Host header: a name or IPv4 address, or a bracketed IPv6 address; an optional port.
@@ -88,10 +74,6 @@ def csrf_token() -> str:
     if not token:
         token = session[CSRF_KEY] = secrets.token_urlsafe(32)
     return token
-
-
-class UnsupportedFormError(UnsupportedMediaType):
-    description = "This page only accepts ordinary form submissions."
 
 
 def check_form_encoding() -> None:

@@ -30,6 +30,7 @@ from requests.adapters import HTTPAdapter
 from vault.clock import Clock
 from vault.storage import Database
 
+from ..errors import DestinationRefusedError
 from .endpoints import IPAddress, checked_destination, disable_endpoint
 from .outbox import claim_due, mark_dead, mark_delivered, record_attempt, schedule_retry
 from .signing import WebhookSigner
@@ -55,10 +56,6 @@ class HttpResult:
 Sender = Callable[[str, bytes, Mapping[str, str], float], HttpResult]
 
 
-class DestinationRefused(Exception):
-    """The endpoint's host resolves to an address the vault does not send to."""
-
-
 class PinnedSender:
     """POSTs each webhook to the very address that was checked: the endpoint's host is
     resolved once, every address it has must be public, and the connection is made to the
@@ -66,7 +63,7 @@ class PinnedSender:
     certificate check. (Checking a name and then letting the HTTP library resolve it again
     would leave a window in which the name could be re-pointed at the vault's own network:
     DNS rebinding.) No proxy from the environment is used, no redirect is followed and the
-    response body is never read. :class:`DestinationRefused` when the host now resolves to a
+    response body is never read. :class:`DestinationRefusedError` when the host now resolves to a
     non-public address.
 
     ``resolve``, ``allowed`` and ``verify`` (a CA bundle's path) are for tests, which serve
@@ -84,7 +81,7 @@ class PinnedSender:
         problem, address = checked_destination(url, allow_loopback=True,
                                                resolve=self._resolve, allowed=self._allowed)
         if problem:
-            raise DestinationRefused()
+            raise DestinationRefusedError()
         parts = urlsplit(url)
         sent = dict(headers)
         with requests.Session() as session:
@@ -114,7 +111,7 @@ class _PinnedAdapter(HTTPAdapter):
         host_params, pool_kwargs = super().build_connection_pool_key_attributes(
             request, verify, cert)
         if host_params["host"] != self._host:
-            raise DestinationRefused()             # a request elsewhere: never sent
+            raise DestinationRefusedError()             # a request elsewhere: never sent
         host_params["host"] = self._address
         if host_params["scheme"] == "https":
             pool_kwargs["server_hostname"] = self._host

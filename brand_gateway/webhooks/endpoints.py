@@ -20,8 +20,8 @@ from typing import Any, NoReturn
 from urllib.parse import urlsplit
 
 from vault.clock import Clock
-from vault.errors import ConflictError, NotFoundError, ValidationError
-from vault.storage import ConstraintViolation, Database
+from vault.errors import ConflictError, ConstraintViolationError, NotFoundError, ValidationError
+from vault.storage import Database
 
 from ..clients import LOOPBACK_HOSTS, endpoint_url_problem
 from .outbox import give_up_pending
@@ -77,7 +77,7 @@ class WebhookRegistry:
                 cursor = self._db.execute(
                     "INSERT INTO webhook_endpoints (client_id, url, created_at) VALUES (?, ?, ?)",
                     (client_id, url, int(self._clock())))
-            except ConstraintViolation:
+            except ConstraintViolationError:
                 raise ConflictError("this client has that endpoint already") from None
             return self.get(int(cursor.lastrowid))
 

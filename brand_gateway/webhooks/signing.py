@@ -29,22 +29,12 @@ from joserfc.jwk import OKPKey
 
 from vault.keys import MasterKey
 
-from ..errors import GatewayError
+from ..errors import WebhookVerificationError
 
 SIGNING_PURPOSE = "webhook-signing"
 SIGNATURE_VERSION = "v1a"                 # Standard Webhooks: asymmetric (Ed25519)
 PUBLIC_KEY_PREFIX = "whpk_"
 TIMESTAMP_TOLERANCE = 5 * 60              # what a receiver accepts either side of its clock
-
-
-class WebhookVerificationError(GatewayError):
-    """A delivery failed :func:`verify`: missing headers, a stale timestamp, no valid signature.
-
-    Raised on the brand's side, by their receiver; the vault never answers with it."""
-
-    status = 401
-    type = "webhook-verification"
-    title = "The webhook signature does not verify"
 
 
 

@@ -32,7 +32,8 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from playwright.sync_api import Page, expect
 
-from brand_gateway.webhooks.signing import WebhookVerificationError, verify
+from brand_gateway.errors import WebhookVerificationError
+from brand_gateway.webhooks.signing import verify
 from vault.home import VaultHome
 
 from .conftest import VRMVAULT, LiveServer, sign_up

@@ -1,6 +1,8 @@
 """Imports flow downwards (DESIGN.md sec. 1): web/brand_gateway -> consent -> vault; the demo
 generators in demo/ sit beside web, above the domain, and no domain package imports them.
 
+Below them all, ``vrmvault`` (the root of the exception tree) imports none of them, nor Flask.
+
 So the export, which holds every layer's records, is composed of per-layer exporters that the
 web layer assembles (vault/export.py), never by the vault reaching up.
 """
@@ -13,7 +15,8 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).parents[2]
-FORBIDDEN = {"vault": {"consent", "brand_gateway", "web", "demo", "flask"},
+FORBIDDEN = {"vrmvault": {"vault", "consent", "brand_gateway", "web", "demo", "flask", "werkzeug"},
+             "vault": {"consent", "brand_gateway", "web", "demo", "flask"},
              "consent": {"brand_gateway", "web", "demo", "flask"},
              "brand_gateway": {"web", "demo"},
              "demo": {"web", "flask"}}

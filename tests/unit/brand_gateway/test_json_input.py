@@ -6,7 +6,8 @@ import json
 
 import pytest
 
-from brand_gateway.json_input import MAX_DEPTH, JsonTooDeepError, loads, nesting_depth
+from brand_gateway.errors import JsonTooDeepError
+from brand_gateway.json_input import MAX_DEPTH, loads, nesting_depth
 
 DEPTHS = {
     "scalar": ("1", 0),

@@ -10,10 +10,10 @@ from typing import Any
 import pytest
 
 from brand_gateway import rar
+from brand_gateway.errors import InvalidAuthorizationDetailsError
 from brand_gateway.rar import (
     CATEGORY_FIELDS,
     DETAIL_TYPE,
-    InvalidAuthorizationDetailsError,
     MemberDataDetail,
     parse,
 )

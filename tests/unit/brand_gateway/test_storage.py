@@ -58,9 +58,9 @@ def test_scopes_no_endpoint_served_are_taken_from_registered_clients(tmp_path: P
 
 
 def test_the_tables_refuse_unknown_statuses(vault: Vault, brand) -> None:
-    from vault.storage import ConstraintViolation
+    from vault.errors import ConstraintViolationError
 
-    with pytest.raises(ConstraintViolation):
+    with pytest.raises(ConstraintViolationError):
         vault.data.execute(
             "INSERT INTO oauth_clients (client_id, brand_id, client_secret_hash, redirect_uris,"
             " grant_types, status, created_at, secret_rotated_at)"

@@ -15,9 +15,9 @@ import pytest
 
 from consent import storage as consent_storage
 from consent.context import Consent
+from consent.errors import ReceiptVerificationError
 from consent.events import EventTag
 from consent.model import AgreementStatus
-from consent.receipts import ReceiptVerificationError
 from tests.conftest import GOOD_PASSWORD, AuthActions
 from vault.brands import Brand
 from vault.errors import ConflictError, NotFoundError, ValidationError
@@ -159,9 +159,13 @@ def test_another_member_cannot_answer_a_counter_offer(consent: Consent, sharing:
     offer = consent.agreements.proffer(member, brand.id)
     consent.agreements.brand_counters(offer.id, brand.id, "SD-BASE-A")
     mallory = sharing.member("mallory@example.org")
-    with pytest.raises(NotFoundError):
+    with pytest.raises(NotFoundError) as someone_elses:
         consent.agreements.member_decides(offer.id, mallory, accept=True)
     assert consent.agreements.get(offer.id).status is AgreementStatus.COUNTERED
+    # The answer is the one for an agreement that does not exist: nothing tells them apart.
+    with pytest.raises(NotFoundError) as missing:
+        consent.agreements.member_decides("no-such-agreement", mallory, accept=True)
+    assert someone_elses.value.message == missing.value.message
 
 
 # -- the member withdraws an offer the brand has not answered -------------------------------

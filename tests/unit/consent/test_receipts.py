@@ -22,13 +22,17 @@ from joserfc import jws
 from joserfc.errors import JoseError, SecurityWarning
 from joserfc.jwk import OctKey, OKPKey
 
-from consent.errors import ConsentError, ConsentInputError, PersonalDataError
+from consent.errors import (
+    ConsentError,
+    ConsentInputError,
+    PersonalDataError,
+    ReceiptVerificationError,
+)
 from consent.model import GrantEvent
 from consent.receipts import (
     DEFAULT_CONTROLLER,
     RECEIPT_JWS_REGISTRY,
     ReceiptSigner,
-    ReceiptVerificationError,
 )
 from tests.unit.consent.receipt_support import (
     AT,

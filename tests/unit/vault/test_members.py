@@ -265,7 +265,7 @@ def test_unknown_roles_and_accounts_are_refused(vault, member_id):
     with pytest.raises(NotFoundError):
         vault.members.set_role("0" * 32, "compliance")
     # The store refuses an unknown role too, whoever writes it.
-    from vault.storage import ConstraintViolation
+    from vault.errors import ConstraintViolationError
 
-    with pytest.raises(ConstraintViolation):
+    with pytest.raises(ConstraintViolationError):
         vault.data.execute("UPDATE members SET role = 'admin' WHERE id = ?", (member_id,))

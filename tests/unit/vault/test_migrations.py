@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 
 from vault import migrations
-from vault.errors import StoreError
+from vault.errors import ConstraintViolationError, StoreError
 from vault.home import VaultHome
 from vault.migrations import DATA_MIGRATIONS, KEY_MIGRATIONS, Migration
-from vault.storage import ConstraintViolation, Database
+from vault.storage import Database
 
 KEY = bytes(range(32))
 
@@ -186,7 +186,7 @@ def test_migration_4_makes_every_existing_account_a_member(tmp_path):
     assert [m.name for m in applied] == ["member_roles", "erasure_intents", "account_recovery"]
     assert [r["role"] for r in data.all("SELECT role FROM members ORDER BY num")] == [
         "member", "member"]
-    with pytest.raises(ConstraintViolation):
+    with pytest.raises(ConstraintViolationError):
         data.execute("UPDATE members SET role = 'root'")
     data.close()
 

@@ -11,9 +11,14 @@ import pytest
 
 from tests.conftest import GOOD_PASSWORD
 from vault.catalog import ATTRIBUTES
-from vault.errors import StoreError, StoreNotInitialisedError, WrongKeyError
+from vault.errors import (
+    ConstraintViolationError,
+    StoreError,
+    StoreNotInitialisedError,
+    WrongKeyError,
+)
 from vault.home import VaultHome, unsafe_open_plaintext_vault
-from vault.storage import ConstraintViolation, Database
+from vault.storage import Database
 
 from .sqlcipher_pages import SQLITE_HEADER, decrypted_contains, raw_bytes, store_files
 
@@ -100,7 +105,7 @@ def test_pragmas_are_applied_to_every_store(vault, database, pragma, expected):
 
 
 def test_foreign_keys_are_enforced(vault):
-    with pytest.raises(ConstraintViolation):
+    with pytest.raises(ConstraintViolationError):
         vault.data.execute(
             "INSERT INTO profile_values (member_id, attribute, value_sealed, updated_at)"
             " VALUES ('nobody', 'city', x'00', 0)"
@@ -112,7 +117,7 @@ def test_driver_errors_are_translated(database):
         database.execute("SELECT * FROM no_such_table")
     assert caught.value.__cause__ is not None
     database.execute("INSERT INTO t (y) VALUES ('a')")
-    with pytest.raises(ConstraintViolation):
+    with pytest.raises(ConstraintViolationError):
         database.execute("INSERT INTO t (y) VALUES ('a')")
 
 
@@ -159,7 +164,7 @@ def test_an_outer_failure_rolls_back_what_the_inner_transaction_wrote(database):
 
 
 def test_an_inner_failure_rolls_back_the_whole_transaction(database):
-    with pytest.raises(ConstraintViolation), database.transaction():
+    with pytest.raises(ConstraintViolationError), database.transaction():
         database.execute("INSERT INTO t (y) VALUES ('a')")
         with database.transaction():
             database.execute("INSERT INTO t (y) VALUES ('a')")

@@ -19,7 +19,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from brand_gateway.webhooks.delivery import DestinationRefused, PinnedSender
+from brand_gateway.errors import DestinationRefusedError
+from brand_gateway.webhooks.delivery import PinnedSender
 
 HOST = "hooks.example.test"
 
@@ -126,7 +127,7 @@ def test_a_non_public_address_is_refused_before_any_connection(tls_receiver):
     for address in ("127.0.0.1", "10.0.0.7", "169.254.169.254", "::1"):
         assert not ipaddress.ip_address(address).is_global
     send = PinnedSender(resolve=Resolver("127.0.0.1"), verify=str(ca))   # the real rule
-    with pytest.raises(DestinationRefused):
+    with pytest.raises(DestinationRefusedError):
         send(f"https://{HOST}:{port}/in", b"{}", {}, 5.0)
     assert received == []
 
