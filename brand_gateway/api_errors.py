@@ -2,7 +2,7 @@
 
 They extend :class:`brand_gateway.errors.GatewayError`, so they carry ``status``, ``type`` and
 ``title`` like every vault error; the ones about the bearer token also carry the RFC 6750 sec. 3.1
-error code, which ``web/api.py`` puts in the ``WWW-Authenticate`` header and the problem body::
+error code, which ``web/errors.py`` puts in the ``WWW-Authenticate`` header and the problem body::
 
     GatewayError (brand_gateway/errors.py)
     └── ResourceError                        400  the API request itself is wrong

@@ -1,29 +1,35 @@
-"""The brand gateway's OAuth 2.0 endpoints (DESIGN.md sec. 4), served by Authlib.
+"""The authorization server's endpoints (DESIGN.md sec. 4), served by Authlib, and what it
+publishes about itself.
 
-Machine endpoints for brands, not pages: no session, no CSRF token (the ``oauth`` blueprint is
-not in ``security.FORM_BLUEPRINTS``); clients authenticate with HTTP Basic on every request.
-Errors keep Authlib's RFC 6749 sec. 5.2 format, not problem+json (STYLE point 10), and every
-answer carries ``Cache-Control: no-store`` (RFC 6749 sec. 5.1).
+- ``POST /oauth/token``, ``/oauth/revoke`` (RFC 7009), ``/oauth/introspect`` (RFC 7662):
+  machine endpoints for brands, not pages: no session, no CSRF token (the ``oauth`` blueprint
+  is not in ``security.FORM_BLUEPRINTS``); clients authenticate with HTTP Basic on every
+  request. Errors keep Authlib's RFC 6749 sec. 5.2 format, not problem+json (STYLE point 10),
+  and every answer carries ``Cache-Control: no-store`` (RFC 6749 sec. 5.1).
+- ``GET /.well-known/oauth-authorization-server``: the RFC 8414 metadata, with the configured
+  public URL as issuer (never the request's Host).
+- ``GET /.well-known/jwks.json``: the public keys that verify what the vault signs for brands
+  and members: consent receipts and agreement records (the receipt key) and webhook deliveries
+  (the webhook key, Standard Webhooks v1a), each with its own kid. Derived from the master key:
+  no store is opened.
+
+The request's stores come from :mod:`brand_gateway.request_stores`.
 """
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, current_app, json, url_for
+from flask import Blueprint, Response, json, url_for
 
-from brand_gateway.authorizations import AuthorizationStore, Family, FamilyEnd
-from brand_gateway.clients import ClientRegistry, ClientSecretHasher
-from brand_gateway.oauth import (
-    OAuthServices,
-    authorization,
-    issuer,
-    public_url,
-    server_metadata,
-)
-from brand_gateway.observers import family_end_hook
-from brand_gateway.pseudonyms import PairwisePseudonyms
-from brand_gateway.tokens import TokenStore
+from consent.receipts import DEFAULT_CONTROLLER, ReceiptSigner
 
-from .vaults import get_consent, get_vault
+from .authorizations import AuthorizationStore, Family, FamilyEnd
+from .clients import ClientRegistry, ClientSecretHasher
+from .oauth import OAuthServices, authorization, issuer, public_url, server_metadata
+from .observers import family_end_hook
+from .pseudonyms import PairwisePseudonyms
+from .request_stores import request_stores
+from .tokens import TokenStore
+from .webhooks import webhook_public_jwk
 
 bp = Blueprint("oauth", __name__)
 API_PATH = "api/v1"
@@ -31,8 +37,8 @@ API_PATH = "api/v1"
 
 def gateway_services() -> OAuthServices:
     """The request's client registry and token store, over the request's vault."""
-    vault = get_vault()
-    clock = current_app.extensions["vrmvault"].clock
+    stores = request_stores()
+    vault, clock = stores.vault(), stores.clock
     pairwise = PairwisePseudonyms.from_master(database=vault.data, master=vault.master)
     return OAuthServices(
         clients=ClientRegistry(database=vault.data, clock=clock,
@@ -49,7 +55,8 @@ def _authorization_ended(family: Family, reason: FamilyEnd, now: int) -> None:
     """A replayed code or refresh token, or the brand's own revocation, ended an authorization:
     record it on its grants (receipts, ledger, webhooks). Consent services are opened only
     here, at the ending, never for an ordinary token request."""
-    family_end_hook(get_consent().grants, get_vault().data)(family, reason, now)
+    stores = request_stores()
+    family_end_hook(stores.consent().grants, stores.vault().data)(family, reason, now)
 
 
 @bp.post("/oauth/token")
@@ -77,8 +84,18 @@ def metadata() -> Response:
         token_endpoint=public_url(url_for("oauth.token")),
         revocation_endpoint=public_url(url_for("oauth.revoke")),
         introspection_endpoint=public_url(url_for("oauth.introspect")),
-        jwks_uri=public_url(url_for("wellknown.jwks")),
+        jwks_uri=public_url(url_for("oauth.jwks")),
     )
     response = Response(json.dumps(document), mimetype="application/json")
+    response.headers["Cache-Control"] = "public, max-age=3600"
+    return response
+
+
+@bp.get("/.well-known/jwks.json")
+def jwks() -> Response:
+    master = request_stores().master()
+    document = ReceiptSigner(master, controller=DEFAULT_CONTROLLER).jwks()
+    document["keys"] = [*document["keys"], webhook_public_jwk(master)]
+    response = Response(json.dumps(document), mimetype="application/jwk-set+json")
     response.headers["Cache-Control"] = "public, max-age=3600"
     return response

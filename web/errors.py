@@ -16,6 +16,8 @@ from authlib.oauth2.rfc6749.errors import OAuth2Error
 from flask import Flask, Response, current_app, json, render_template, request
 from werkzeug.exceptions import HTTPException
 
+from brand_gateway.api.bearer import challenge
+from brand_gateway.api_errors import MissingTokenError, QueryError, RateLimitedError, ResourceError
 from vault.errors import ThrottledError, ValidationError, VaultError
 
 PROBLEM_TYPE_BASE = "https://vrmvault.example/problems/"
@@ -68,6 +70,23 @@ def handle_vault_error(error: VaultError) -> Response:
     return _page(error.status, error.title, error.message, headers)
 
 
+def resource_error(error: ResourceError) -> Response:
+    """The brand API's errors: problem details, with the RFC 6750 sec. 3 challenge for those
+    about the bearer token and ``Retry-After`` past the rate."""
+    headers: dict[str, str] = {}
+    extra: dict[str, Any] = {}
+    if isinstance(error, MissingTokenError) or error.oauth_error:
+        headers["WWW-Authenticate"] = challenge(error.oauth_error, error.message)
+    if error.oauth_error:
+        extra["error"] = error.oauth_error
+    if isinstance(error, QueryError):
+        extra["errors"] = error.errors
+    if isinstance(error, RateLimitedError):
+        headers["Retry-After"] = str(error.retry_after)
+    return problem(error.status, error.title, error.message, type_=error.type, headers=headers,
+                   **extra)
+
+
 def handle_http_error(error: HTTPException) -> Response:
     status = error.code or 500
     if status >= 500:
@@ -107,6 +126,7 @@ def handle_unexpected(error: BaseException) -> Response:
 
 
 def init_app(app: Flask) -> None:
+    app.register_error_handler(ResourceError, resource_error)
     app.register_error_handler(VaultError, handle_vault_error)
     app.register_error_handler(OAuth2Error, handle_oauth_error)
     app.register_error_handler(HTTPException, handle_http_error)
