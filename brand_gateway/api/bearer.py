@@ -9,9 +9,13 @@ sec. 3 challenge (:func:`challenge`, put on the answer by ``web/errors.py``):
 ``error="insufficient_scope"`` (403) for a token without what the endpoint needs, and
 ``error="invalid_request"`` (400) for a token sent elsewhere.
 
-One decorator of ours rather than Authlib's ``ResourceProtector``: measured on the hot path
-(README, Development), Authlib's wraps every request in its own request object and error type
-that would then be mapped back to these problem+json answers, for no check we do not make here.
+One function and one decorator of ours rather than Authlib's ``ResourceProtector``, measured:
+taking the token through a ``ResourceProtector`` with a validator of ours cost about 27 µs more
+per request than :func:`bearer_token` (31.5 against 4.2 µs, median of 30 interleaved batches,
+its validator doing no lookup at all), for no check made here that it would make, while its
+errors (``MissingAuthorizationError``, ``UnsupportedTokenTypeError``, its own
+``InvalidTokenError``) would have to be mapped back to the answers above. Under ``wrk`` on the
+shared two-core machine the difference stayed inside the noise of the full stack.
 
 Who the token belongs to, and what it may read, is decided by :mod:`brand_gateway.reads`
 (no Flask); this module only builds that service over the request's stores.
