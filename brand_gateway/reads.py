@@ -101,6 +101,7 @@ class _SpentError(Exception):
     """The client had spent its window before this request (refused before any reading)."""
 
 
+@dataclass(frozen=True, kw_only=True)
 class MemberDataReads:
     """The read pipeline over one request's stores.
 
@@ -109,15 +110,12 @@ class MemberDataReads:
     of the clients it refused.
     """
 
-    def __init__(self, *, vault: Vault, clock: Clock, consent: Callable[[], Consent],
-                 spool: Callable[[], SpoolWriter], limiter: Callable[[], RateLimiter],
-                 spent: SpentWindows) -> None:
-        self.vault = vault
-        self.clock = clock
-        self._consent = consent
-        self._spool = spool
-        self._limiter = limiter
-        self._spent = spent
+    vault: Vault
+    clock: Clock
+    consent: Callable[[], Consent]
+    spool: Callable[[], SpoolWriter]
+    limiter: Callable[[], RateLimiter]
+    spent: SpentWindows
 
     # -- authentication ---------------------------------------------------------------------------
     def authenticate(self, token_string: str, *, count: bool = True) -> Caller:
@@ -143,7 +141,7 @@ class MemberDataReads:
         if not client.active:
             raise InvalidTokenError("The access token is unknown, expired or revoked.")
         if count:
-            self._limiter().hit(client.client_id)
+            self.limiter().hit(client.client_id)
         return Caller(token, client, now, vault)
 
     # -- what the token may read ------------------------------------------------------------------
@@ -152,7 +150,7 @@ class MemberDataReads:
         brand_id = caller.client.brand_id
         policy = caller.vault.data.memoized(
             ("policy", member_id, brand_id),
-            lambda: self._consent().decisions.policy(member_id, brand_id))
+            lambda: self.consent().decisions.policy(member_id, brand_id))
         return member_access(caller.token, policy, caller.now)
 
     def subject(self, member_id: str, brand_id: str) -> str:
@@ -227,13 +225,13 @@ class MemberDataReads:
         try:
             with self.vault.data.snapshot():
                 caller = self.authenticate(token_string, count=False)
-                if self._spent.until(caller.client.client_id, int(caller.now)) is not None:
+                if self.spent.until(caller.client.client_id, int(caller.now)) is not None:
                     raise _SpentError
                 return caller, read(caller)
         except Exception as exc:
             if caller is None:
                 raise
-            allowance = self._limiter().count(caller.client.client_id)
+            allowance = self.limiter().count(caller.client.client_id)
             if allowance.exceeded:
                 raise allowance.refusal() from None
             if isinstance(exc, _SpentError):
@@ -256,12 +254,12 @@ class MemberDataReads:
         reads this member, after the entry (so only an id actually handed out resolves).
         """
         brand_id = caller.client.brand_id
-        allowance = self._limiter().count(caller.client.client_id)
+        allowance = self.limiter().count(caller.client.client_id)
         if allowance.exceeded:
             raise allowance.refusal()
         tag = (EventTag.ACCESS_PROFILE_READ if resource == PROFILE
                else EventTag.ACCESS_FEEDBACK_READ)
         details = {"member": names.principal, "client": caller.client.client_id,
                    "purpose": purpose, "fields": list(fields), "grants": grant_ids, **extra}
-        self._spool().append(Event(tag, "brand:" + brand_id, details), at=caller.now)
+        self.spool().append(Event(tag, "brand:" + brand_id, details), at=caller.now)
         return names.subject if names.subject is not None else self.subject(member_id, brand_id)
