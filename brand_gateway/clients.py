@@ -46,8 +46,8 @@ DEFAULT_AUTH_METHOD = "client_secret_basic"
 # client credentials. Nothing else (no implicit, no password grant: RFC 9700 sec. 2.1.2, 2.4).
 DEFAULT_GRANT_TYPES = ("authorization_code", "refresh_token", "client_credentials")
 #: Brand-level scopes (client credentials grant), with what each allows. A scope is listed here
-#: only once an endpoint requires it (``web.api_brand.requires_scope``; a test holds the two
-#: together): nothing is advertised, registered or issued that no endpoint serves.
+#: only once an endpoint requires it (``brand_gateway.api.bearer.requires_scope``; a test holds
+#: the two together): nothing is advertised, registered or issued that no endpoint serves.
 SCOPES: dict[str, str] = {
     "webhooks:manage": "Register and remove the brand's webhook endpoints.",
     "agreements:write": "Read the IEEE 7012 terms members offer the brand and answer them (accept,"

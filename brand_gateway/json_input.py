@@ -9,10 +9,11 @@ is refused with :class:`~brand_gateway.errors.JsonTooDeepError`, a ``ValueError`
 that already answer malformed JSON with a 400 answer this one too, and may name it.
 
 Where outside JSON enters, and so where this is used: ``authorization_details`` on the
-authorization endpoint (brand_gateway/rar.py), brand API bodies (web/api_brand.py), the app's
-JSON provider (anything calling ``request.get_json``, Authlib's JSON requests included;
-web/app.py). Our own stored JSON (sessions, grants, spools) and what a signature vouches for
-(a webhook a brand verifies, a receipt) is written by us and parsed as it is.
+authorization endpoint (brand_gateway/rar.py), brand API bodies
+(brand_gateway/api/payloads.py), the app's JSON provider (anything calling
+``request.get_json``, Authlib's JSON requests included; web/app.py). Our own stored JSON
+(sessions, grants, spools) and what a signature vouches for (a webhook a brand verifies, a
+receipt) is written by us and parsed as it is.
 """
 
 from __future__ import annotations

@@ -4,7 +4,7 @@ A token carries the authorization details its member approved (RFC 9396; one obj
 purpose, naming vault fields and the grant recorded for them). Each request judges them again
 against the member's policy as it is now (:meth:`consent.decision.DecisionPoint.policy`, loaded
 once per request), so narrowing, withdrawal, expiry, a change of terms or a GPC opt-out shows on
-the very next call. No Flask here: ``web/api.py`` calls these with the request's stores.
+the very next call. No Flask here: :mod:`brand_gateway.reads` calls these with the request's stores.
 
 Rules:
 - Only a member-delegated token naming at least one detail of our type reaches member data; a

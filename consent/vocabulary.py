@@ -17,7 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
-from vault.catalog import ATTRIBUTES, Category
+from vault.catalog import ATTRIBUTES, BY_KEY, Category
 
 VOCABULARY_VERSION = "dpv-2.2/p7012-2.2/vrmvault-2026-11.1"
 DPV = "https://w3id.org/dpv#"
@@ -130,6 +130,13 @@ SENSITIVE_FIELDS = frozenset(a.key for a in ATTRIBUTES if a.sensitive)
 # A grant may name a whole vault category ("category:contact"); it never covers sensitive
 # fields, which must be named one by one.
 CATEGORY_PREFIX = "category:"
+
+
+def field_label(field: str) -> str:
+    """How a field a grant can name is shown to people: the attribute's label, or the
+    feedback journal."""
+    spec = BY_KEY.get(field)
+    return spec.label if spec else "Feedback journal"
 
 
 def field_category(field: str) -> DataCategory:

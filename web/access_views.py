@@ -16,9 +16,8 @@ from dataclasses import dataclass
 from flask import Blueprint, g, render_template, request
 
 from brand_gateway.access_log import DAY, AccessLog, DailyReads
-from consent.vocabulary import PURPOSE_BY_CODE
+from consent.vocabulary import PURPOSE_BY_CODE, field_label
 
-from .consents import field_label
 from .member import require_member
 from .vaults import get_consent, get_vault, merge_pending_reads
 

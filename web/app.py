@@ -10,30 +10,26 @@ from flask import Flask, Response, current_app
 from flask.json.provider import DefaultJSONProvider
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+from brand_gateway import blueprints as brand_gateway
 from brand_gateway import json_input
-from brand_gateway.oauth import init_oauth
+from brand_gateway.request_stores import RequestStores
 
 from . import (
     access_views,
-    api,
-    api_agreements,
-    api_brand,
     auth,
-    authorize,
     consents,
     console,
     errors,
+    gpc,
     mailing,
     member,
-    oauth_views,
     recovery,
     security,
     vaults,
-    wellknown,
 )
 from .config import DEFAULT_PUBLIC_URL, from_environment, public_url
 from .filters import init_app as init_filters
-from .sessions import VaultSessionInterface
+from .sessions import VaultSessionInterface, current_member_id
 
 # Forms are small; a body past this is refused with 413 before it is parsed.
 MAX_FORM_BYTES = 64 * 1024
@@ -77,18 +73,17 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     security.init_app(app)
     errors.init_app(app)
     init_filters(app)
-    wellknown.init_app(app)
-    init_oauth(app, services=oauth_views.gateway_services)
+    gpc.init_app(app)
+    brand_gateway.init_app(app, stores=RequestStores(
+        vault=vaults.get_vault, consent=vaults.get_consent, spool=vaults.get_spool,
+        rate_counts=vaults.get_rate_counts, signed_in_member=current_member_id,
+        master=vaults.get_master_key, clock=app.extensions["vrmvault"].clock,
+        page_policy=security.CONTENT_SECURITY_POLICY))
     app.register_blueprint(auth.bp)
     app.register_blueprint(recovery.bp)
     app.register_blueprint(member.bp)
     app.register_blueprint(consents.bp)
-    app.register_blueprint(wellknown.bp)
-    app.register_blueprint(oauth_views.bp)
-    app.register_blueprint(authorize.bp)
-    app.register_blueprint(api_brand.bp)
-    app.register_blueprint(api_agreements.bp)
-    app.register_blueprint(api.bp)
+    app.register_blueprint(gpc.bp)
     app.register_blueprint(access_views.bp)
     app.register_blueprint(console.bp)
     app.add_url_rule("/favicon.ico", "favicon", favicon)

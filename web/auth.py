@@ -26,6 +26,7 @@ from flask import (
 )
 from werkzeug.wrappers import Response
 
+from brand_gateway.authorization_endpoint import pending_authorization
 from vault.devices import LIFETIME as DEVICE_COOKIE_LIFETIME
 from vault.errors import (
     AuthenticationError,
@@ -38,7 +39,6 @@ from vault.errors import (
 )
 from vault.signups import SIGNUP_LINK_MINUTES
 
-from .authorize import pending_authorization
 from .forms import (
     WRONG_CODE,
     CodeForm,

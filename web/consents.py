@@ -36,8 +36,8 @@ from consent.vocabulary import (
     PURPOSES,
     SENSITIVE_FIELDS,
     expand,
+    field_label,
 )
-from vault.catalog import BY_KEY
 from vault.errors import ConflictError, NotFoundError, ValidationError
 
 from .forms import NarrowForm, TermsForm, form_data, load, member_words
@@ -46,11 +46,6 @@ from .vaults import get_consent, get_vault
 
 bp = Blueprint("consents", __name__, url_prefix="/member")
 bp.before_request(require_member)
-
-
-def field_label(field: str) -> str:
-    spec = BY_KEY.get(field)
-    return spec.label if spec else "Feedback journal"
 
 
 @bp.route("/terms", methods=["GET", "POST"])

@@ -74,8 +74,8 @@ def device_label(user_agent: str) -> str:
 
 
 # Paths that never have a session: static files, and the brand API, whose callers authenticate
-# every request with a bearer token and must never get a cookie (web/api.py). Flask gives these a
-# null session: reading it finds nothing, writing to it fails loudly.
+# every request with a bearer token and must never get a cookie (brand_gateway/api/). Flask
+# gives these a null session: reading it finds nothing, writing to it fails loudly.
 SESSIONLESS_PREFIXES = ("/static/", "/api/")
 
 

@@ -197,6 +197,11 @@ def _borrowed() -> _Borrowed:
     return borrowed
 
 
+def get_master_key() -> MasterKey:
+    """The app's master key (read once per process), without borrowing any connection."""
+    return _access().master()
+
+
 def get_vault() -> Vault:
     return _borrowed().vault
 

@@ -32,13 +32,13 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-import web.api_brand
+import brand_gateway.api.webhooks
+from brand_gateway.api.schemas import openapi_document
 from brand_gateway.webhooks import endpoints as webhook_endpoints
 from brand_gateway.webhooks.endpoints import WebhookRegistry
 from consent.context import Consent
 from tests.brand_api_support import BrandApi, bearer
 from vault.home import Vault
-from web.api_schemas import openapi_document
 
 OPENAPI = "/api/v1/openapi.json"
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance,
@@ -65,7 +65,7 @@ def api_app(app: Flask, monkeypatch: pytest.MonkeyPatch) -> Flask:
                             resolve: Callable[..., Any] = public_address) -> str | None:
         return real(url, allow_loopback=allow_loopback, resolve=resolve)
 
-    monkeypatch.setattr(web.api_brand, "destination_problem", destination_problem)
+    monkeypatch.setattr(brand_gateway.api.webhooks, "destination_problem", destination_problem)
     return app
 
 
@@ -117,7 +117,8 @@ def grocer_offer(api: BrandApi, vault: Vault, consent: Consent,
 
 
 # One test per operation of the document and caller. The document is the one the app serves
-# (built by web/api_schemas.py; test_every_served_operation_is_tested keeps the two lists equal).
+# (built by brand_gateway/api/schemas.py; test_every_served_operation_is_tested keeps the two
+# lists equal).
 # schemathesis' own pytest loader (schemathesis.pytest.from_fixture) cannot be used: it sets
 # the item's private ``_nodeid``, which pytest 9 no longer has (AttributeError), so each test
 # drives Hypothesis itself with the operation's strategies.

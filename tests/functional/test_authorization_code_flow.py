@@ -32,10 +32,10 @@ from brand_gateway.authorizations import CODE_LIFETIME, FAMILY_LIFETIME, Authori
 from brand_gateway.clients import ClientRegistry, ClientSecretHasher
 from brand_gateway.tokens import ACCESS_TOKEN_LIFETIME
 from consent.grants import DAY
+from consent.vocabulary import field_label
 from tests.conftest import GOOD_PASSWORD, AuthActions, Inbox, csrf_from, follow_signup_link
 from vault.clock import FrozenClock
 from vault.home import Vault
-from web.consents import field_label
 from web.vaults import get_consent
 
 from .pages import text_of

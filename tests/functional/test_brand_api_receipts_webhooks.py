@@ -1,4 +1,5 @@
-"""The brand API's receipts and webhook-endpoint operations (web/api_brand.py)."""
+"""The brand API's receipts and webhook-endpoint operations (brand_gateway/api/receipts.py and
+brand_gateway/api/webhooks.py)."""
 
 from __future__ import annotations
 

@@ -3,7 +3,7 @@
 Two ``Sec-GPC`` header fields reach the app as one value that gunicorn joined with a comma
 (``1,0``), and the spaces around a field value are gone before the app sees it. The GPC
 specification defines the value ``1`` only: so ``Sec-GPC:  1 `` is a signal, and two fields,
-whatever they hold, are not (web/wellknown.py says why).
+whatever they hold, are not (web/gpc.py says why).
 """
 
 from __future__ import annotations

@@ -1,8 +1,8 @@
 """No scope is advertised, registered or issued without an endpoint that requires it.
 
 The endpoints' scopes are read from the app's own routes (the ``required_scope`` that
-``web.api_brand.requires_scope`` records on a view), not from a list kept by hand; each one is
-then checked to really require its scope.
+``brand_gateway.api.bearer.requires_scope`` records on a view), not from a list kept by hand;
+each one is then checked to really require its scope.
 """
 
 from __future__ import annotations

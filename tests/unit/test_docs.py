@@ -126,3 +126,40 @@ def test_the_setup_commands_name_the_port_that_make_run_takes() -> None:
     makefile = (Path(__file__).parents[2] / "Makefile").read_text()
     assert "--port $(PORT)" in makefile and "--host $(HOST)" in makefile
     assert "make run PORT=8010" in README or "PORT=8010" in README.split("```")[1]
+
+
+PACKAGES = ("vault", "consent", "brand_gateway", "web")
+
+
+def _development_map() -> str:
+    section = README[README.index("## Development"):]
+    return section.split("```")[1]
+
+
+def _map_entries() -> list[tuple[str, str]]:
+    """(folder, name) of every module the Development map must name: each package's modules
+    and sub-packages, ``__init__.py`` aside."""
+    root = Path(__file__).parents[2]
+    entries = []
+    for package in PACKAGES:
+        for path in sorted((root / package).iterdir()):
+            if path.suffix == ".py" and path.name != "__init__.py":
+                entries.append((package, path.name))
+            elif path.is_dir() and (path / "__init__.py").exists():
+                entries.append((package, path.name + "/"))
+                entries += [(f"{package}/{path.name}", p.name)
+                            for p in sorted(path.glob("*.py")) if p.name != "__init__.py"]
+    return entries
+
+
+@pytest.mark.parametrize("folder, name", _map_entries())
+def test_the_development_map_names_every_module(folder: str, name: str) -> None:
+    """A newcomer finds where a behaviour lives from the map: every module is on it, under its
+    package's heading (a module added or moved is added to the map with it)."""
+    lines = _development_map().splitlines()
+    top = folder.split("/")[0]
+    start = next(i for i, line in enumerate(lines) if line.startswith(top + "/"))
+    end = next((i for i in range(start + 1, len(lines)) if lines[i] and lines[i][0] != " "),
+               len(lines))
+    assert re.search(rf"(?<![\w/]){re.escape(name)}(?![\w])", "\n".join(lines[start:end])), \
+        f"README's Development map does not name {folder}/{name}"

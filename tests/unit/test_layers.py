@@ -37,3 +37,14 @@ def test_no_layer_imports_one_above_it(package: str) -> None:
     for path in sorted((ROOT / package).rglob("*.py")):
         wrong = imported(path) & FORBIDDEN[package]
         assert not wrong, f"{path.relative_to(ROOT)} imports {sorted(wrong)}"
+
+
+# The brand gateway's services: plain Python, unit-tested without Flask (STYLE point 6); the
+# blueprints over them are the only HTTP in the gateway.
+SERVICES = ("brand_gateway/reads.py", "brand_gateway/approval.py",
+            "brand_gateway/member_data.py", "brand_gateway/first_contact.py")
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_the_gateway_services_know_nothing_of_flask(service: str) -> None:
+    assert not imported(ROOT / service) & {"flask", "werkzeug"}, f"{service} imports Flask"

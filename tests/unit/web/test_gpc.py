@@ -19,7 +19,7 @@ from tests.functional.pages import text_of
 from vault.brands import Brand
 from vault.clock import FrozenClock
 from vault.home import Vault
-from web.wellknown import gpc_signal
+from web.gpc import gpc_signal
 
 EMAIL = "alice@example.org"
 OPTED_OUT = "opted out of sale/sharing via gpc"

@@ -16,10 +16,14 @@
 - otherwise the consent screen: the brand, each purpose in plain language, each field (which the
   member can untick), the duration, retention and onward sharing.
 
-``POST`` (same URL, CSRF-protected) carries the decision. Approval records, in one data-store
-transaction, the IEEE 7012 agreement where the brand accepts the member's proffered term as
-standing policy, then each grant and its receipt through ``consent/``, then the token family and
-the authorization code; only then is the member sent back to the brand with the code.
+``POST`` (same URL, CSRF-protected) carries the decision. Approval
+(:func:`brand_gateway.approval.approve`) records, in one data-store transaction, the IEEE 7012
+agreement where the brand accepts the member's proffered term as standing policy, then each
+grant and its receipt through ``consent/``, then the token family and the authorization code;
+only then is the member sent back to the brand with the code.
+
+A page of the web app's (its templates, its session and sign-in), served through the stores
+the app binds (:mod:`brand_gateway.request_stores`), never by importing the web package.
 """
 
 from __future__ import annotations
@@ -41,25 +45,24 @@ from flask import (
     url_for,
 )
 
-from brand_gateway.authorizations import AuthorizationStore
-from brand_gateway.clients import OAuthClient
-from brand_gateway.errors import AuthorizationNotIssuedError
-from brand_gateway.first_contact import Relaxation, assess, relax
-from brand_gateway.oauth import Approval, authorization
-from brand_gateway.rar import MemberDataDetail
-from consent.model import AgreementStatus
+from consent.context import Consent
 from consent.vocabulary import (
     AGREEMENT_BY_CODE,
     FIELD_CATEGORY,
     PURPOSE_BY_CODE,
     SENSITIVE_FIELDS,
+    field_label,
 )
 from vault.errors import ConflictError, NotFoundError, ValidationError
 
-from .consents import field_label
-from .security import CONTENT_SECURITY_POLICY
-from .sessions import current_member_id
-from .vaults import get_consent, get_vault
+from .approval import approve
+from .authorizations import AuthorizationStore, Family
+from .clients import OAuthClient
+from .errors import AuthorizationNotIssuedError
+from .first_contact import Relaxation, assess, relax
+from .oauth import Approval, authorization
+from .rar import MemberDataDetail
+from .request_stores import request_stores
 
 bp = Blueprint("authorize", __name__)
 
@@ -68,7 +71,10 @@ NEXT_KEY = "authorize_next"
 #: Session key of the consent screen last shown, so each showing is answered once.
 SCREEN_KEY = "authorize_screen"
 PATH = "/oauth/authorize"
-COLLECTION_METHOD = "vrmvault consent screen (OAuth 2.0 authorization request)"
+
+
+def _consent() -> Consent:
+    return request_stores().consent()
 
 
 def pending_authorization() -> str | None:
@@ -88,7 +94,7 @@ def authorize() -> Any:
             return authorization.handle_error_response(request, error)
         # No trusted place to send the error: tell the member, not an unknown address.
         return render_template("authorize_error.html", error=error), 400
-    member_id = current_member_id()
+    member_id = request_stores().signed_in_member()
     client: OAuthClient = grant.client.record
     if member_id is None:
         session[NEXT_KEY] = request.full_path
@@ -97,7 +103,7 @@ def authorize() -> Any:
         return redirect(url_for("auth.login"))
     session.pop(NEXT_KEY, None)
     details: tuple[MemberDataDetail, ...] = grant.request.authorization_details
-    consent = get_consent()
+    consent = _consent()
     agreement = consent.agreements.in_force(member_id, client.brand_id)
     # A brand that accepts the member's proffered term as standing policy agrees on approval.
     assessment = assess(consent, client, member_id, details)
@@ -135,10 +141,10 @@ def _relax(grant: Any, client: OAuthClient, member_id: str, relaxation: Relaxati
     if request.form.get("terms") != relaxation.fingerprint:
         return _terms_screen(grant, client, relaxation, status=409, errors={"form": [
             "What this request needs changed meanwhile: read it again, then answer."]})
-    vault = get_vault()
+    vault = request_stores().vault()
     try:
         with vault.data.transaction():
-            relax(get_consent(), member_id, relaxation)
+            relax(_consent(), member_id, relaxation)
     except (ValidationError, ConflictError, NotFoundError):
         return _terms_screen(grant, client, relaxation, status=409, errors={"form": [
             "Your terms or this brand's offers changed meanwhile; reload and try again."]})
@@ -165,8 +171,8 @@ def _denied(grant: Any, why: str) -> AccessDeniedError:
 def _screen(grant: Any, client: OAuthClient, details: tuple[MemberDataDetail, ...],
             term: str | None, *, errors: dict[str, list[str]], status: int = 200,
             ticked: dict[int, set[str]] | None = None) -> Response:
-    now = get_vault().clock()
-    grants = get_consent().grants
+    now = request_stores().vault().clock()
+    grants = _consent().grants
     items = []
     for index, detail in enumerate(details):
         purpose = PURPOSE_BY_CODE[detail.purpose]
@@ -179,7 +185,7 @@ def _screen(grant: Any, client: OAuthClient, details: tuple[MemberDataDetail, ..
             "replaces": [{"fields": [field_label(f) for f in
                                      sorted(g.covered, key=list(FIELD_CATEGORY).index)],
                           "until": dt.datetime.fromtimestamp(g.ends_at, dt.UTC)}
-                         for g in grants.replaced_by_new(current_member_id() or "",
+                         for g in grants.replaced_by_new(request_stores().signed_in_member() or "",
                                                          client.brand_id, detail.purpose,
                                                          now=now)],
         })
@@ -195,7 +201,7 @@ def _form_action_to_brand(response: Response, grant: Any) -> Response:
     # also governs where a submitted form may be redirected).
     target = urlsplit(grant.redirect_uri)
     origin = f"{target.scheme}://{target.netloc}"
-    response.headers["Content-Security-Policy"] = CONTENT_SECURITY_POLICY.replace(
+    response.headers["Content-Security-Policy"] = request_stores().page_policy.replace(
         "form-action 'self'", f"form-action 'self' {origin}")
     return response
 
@@ -218,31 +224,20 @@ def _decide(grant: Any, client: OAuthClient, member_id: str,
     if not any(ticked.values()):
         return _screen(grant, client, details, new_term, status=422, ticked=ticked,
                        errors={"form": ["Tick at least one field to share, or choose Refuse."]})
-    vault = get_vault()
-    consent = get_consent()
-    store = AuthorizationStore(database=vault.data, clock=vault.clock)
+    vault = request_stores().vault()
+
+    def issue_code(family: Family) -> Any:
+        response = authorization.create_authorization_response(
+            grant=grant, grant_user=Approval(member_id, family))
+        if response.status_code != 302 or "code=" not in response.headers["Location"]:
+            raise AuthorizationNotIssuedError(response)
+        return response
+
     try:
-        with vault.data.transaction():
-            if new_term is not None:
-                _agree(member_id, client.brand_id)
-            granted, grant_ids, ends = [], [], []
-            for index, detail in enumerate(details):
-                if not ticked[index]:
-                    continue     # every field of this purpose unticked: nothing granted for it
-                record, _receipt = consent.grants.grant(
-                    member_id, detail.brand_request(client.brand_id), fields=ticked[index],
-                    collection_method=COLLECTION_METHOD)
-                granted.append(detail.as_granted(ticked[index], grant_id=record.id,
-                                                 ends_at=record.ends_at))
-                grant_ids.append(record.id)
-                ends.append(record.ends_at)
-            family = store.create_family(client_id=client.client_id, member_id=member_id,
-                                         grant_ids=grant_ids, authorization_details=granted,
-                                         grants_end=max(ends))
-            response = authorization.create_authorization_response(
-                grant=grant, grant_user=Approval(member_id, family))
-            if response.status_code != 302 or "code=" not in response.headers["Location"]:
-                raise AuthorizationNotIssuedError(response)
+        return approve(database=vault.data, consent=_consent(),
+                       authorizations=AuthorizationStore(database=vault.data, clock=vault.clock),
+                       client=client, member_id=member_id, details=details, ticked=ticked,
+                       new_term=new_term, issue_code=issue_code)
     except AuthorizationNotIssuedError as failed:
         return failed.response
     except (ValidationError, ConflictError) as exc:
@@ -250,16 +245,6 @@ def _decide(grant: Any, client: OAuthClient, member_id: str,
             "Your terms or this brand changed meanwhile; reload and try again."
         return _screen(grant, client, details, new_term, status=409,
                        errors={"form": [message]})
-    return response
 
 
-def _agree(member_id: str, brand_id: str) -> None:
-    """Proffer the member's term to the brand and record the brand's standing acceptance."""
-    agreements = get_consent().agreements
-    waiting = [a for a in agreements.for_member(member_id)
-               if a.brand_id == brand_id and a.status is AgreementStatus.PROFFERED]
-    offer = waiting[0] if waiting else agreements.proffer(member_id, brand_id)
-    if offer.proffered != get_consent().terms.get(member_id).agreement:
-        raise ConflictError("An earlier offer of other terms to this brand is waiting; "
-                            "answer it on your Sharing page first.")
-    agreements.brand_accepts(offer.id, brand_id)
+

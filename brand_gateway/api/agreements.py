@@ -14,8 +14,9 @@ JSON, its SHA-256 and the vault's JWS over it, byte for byte what the member dow
 
 A brand sees only its own agreements, and the member only under its pairwise pseudonym
 (``subject``, the same the member API gives it); another brand's agreement is as unknown as a
-missing one (404). Same rules as :mod:`web.api` otherwise: bearer token in the header only,
-problem+json, per-client rate limits; every answer is a ledger entry with the brand as actor.
+missing one (404). Same rules as the rest of the brand API otherwise: bearer token in the
+header only, problem+json, per-client rate limits; every answer is a ledger entry with the brand
+as actor.
 """
 
 from __future__ import annotations
@@ -26,18 +27,17 @@ from typing import Any
 from flask import Blueprint, Response
 from marshmallow import ValidationError as SchemaError
 
-from brand_gateway.api_errors import (
-    ApiConflictError,
-    ApiNotFoundError,
-    BodyError,
-)
+from consent.context import Consent
 from consent.model import AgreementRecord, AgreementStatus
 from vault.errors import ConflictError, NotFoundError, ValidationError
 
-from .api import PREFIX, Caller, _iso, _json, load_query
-from .api_brand import _json_body, requires_scope
-from .api_schemas import AgreementAnswerSchema, AgreementsQuery, EmptyQuery
-from .vaults import get_consent
+from ..api_errors import ApiConflictError, ApiNotFoundError, BodyError
+from ..reads import Caller
+from ..request_stores import request_stores
+from . import PREFIX
+from .bearer import requires_scope
+from .payloads import iso, json_body, json_response, load_query
+from .schemas import AgreementAnswerSchema, AgreementsQuery, EmptyQuery
 
 bp = Blueprint("api_agreements", __name__, url_prefix=PREFIX)
 
@@ -47,10 +47,14 @@ _EMPTY_QUERY = EmptyQuery()
 _ANSWER = AgreementAnswerSchema()
 
 
+def _consent() -> Consent:
+    return request_stores().consent()
+
+
 def _own(caller: Caller, agreement_id: str) -> AgreementRecord:
     """The agreement if it is this brand's; another brand's is as unknown as a missing one."""
     try:
-        record = get_consent().agreements.get(agreement_id)
+        record = _consent().agreements.get(agreement_id)
     except NotFoundError:
         record = None
     if record is None or record.brand_id != caller.client.brand_id:
@@ -59,14 +63,14 @@ def _own(caller: Caller, agreement_id: str) -> AgreementRecord:
 
 
 def _agreement(record: AgreementRecord) -> dict[str, Any]:
-    subject = get_consent().agreements.subject(record)
+    subject = _consent().agreements.subject(record)
     signed = record.record is not None and json.loads(record.record).get("first_party") == subject
     # A record signed before records named the member pairwise (issue 12) holds the ledger's
     # member pseudonym, the same for every brand: never handed to a brand.
     return {"id": record.id, "subject": subject,
             "proffered": record.proffered, "countered": record.countered,
             "status": record.status.value, "agreed": record.agreed,
-            "created_at": _iso(record.created_at), "updated_at": _iso(record.updated_at),
+            "created_at": iso(record.created_at), "updated_at": iso(record.updated_at),
             "record": record.record if signed else None,
             "sha256": record.record_hash if signed else None,
             "signed_record": record.signature if signed else None}
@@ -79,10 +83,10 @@ def list_agreements(caller: Caller) -> Response:
     status = query.get("status")
     limit, offset = query["limit"], query["offset"]
     # One more than a page, to know whether there is a next one.
-    records = get_consent().agreements.for_brand(
+    records = _consent().agreements.for_brand(
         caller.client.brand_id, status=AgreementStatus(status) if status else None,
         limit=limit + 1, offset=offset)
-    return _json({"agreements": [_agreement(r) for r in records[:limit]],
+    return json_response({"agreements": [_agreement(r) for r in records[:limit]],
                   "next_offset": offset + limit if len(records) > limit else None})
 
 
@@ -90,14 +94,14 @@ def list_agreements(caller: Caller) -> Response:
 @requires_scope(AGREEMENTS_SCOPE)
 def get_agreement(caller: Caller, agreement_id: str) -> Response:
     load_query(_EMPTY_QUERY)
-    return _json({"agreement": _agreement(_own(caller, agreement_id))})
+    return json_response({"agreement": _agreement(_own(caller, agreement_id))})
 
 
 @bp.post("/agreements/<agreement_id>/answer")
 @requires_scope(AGREEMENTS_SCOPE)
 def answer(caller: Caller, agreement_id: str) -> Response:
     load_query(_EMPTY_QUERY)
-    body = _json_body()
+    body = json_body()
     try:
         answer = _ANSWER.load(body)
     except SchemaError as exc:
@@ -105,7 +109,7 @@ def answer(caller: Caller, agreement_id: str) -> Response:
         raise BodyError({str(k)[:40]: [str(m) for m in (v if isinstance(v, list) else [v])]
                          for k, v in list(messages.items())[:10]}) from None
     record = _own(caller, agreement_id)
-    agreements = get_consent().agreements
+    agreements = _consent().agreements
     brand_id = caller.client.brand_id
     try:
         if answer["answer"] == "accept":
@@ -120,4 +124,4 @@ def answer(caller: Caller, agreement_id: str) -> Response:
     except ValidationError as exc:
         raise BodyError({"term": [m for messages in exc.errors.values()
                                   for m in messages]}) from None
-    return _json({"agreement": _agreement(record)})
+    return json_response({"agreement": _agreement(record)})

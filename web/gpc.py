@@ -1,6 +1,6 @@
-"""Public, machine-readable statements: the receipt-signing keys and the GPC support resource.
-
-Also where Global Privacy Control is read. The GPC specification defines one header field whose
+"""Global Privacy Control: the GPC support resource (``/.well-known/gpc.json``), and where the
+signal is read. (The authorization server's own statements, RFC 8414 metadata and the key set,
+are :mod:`brand_gateway.oauth_endpoints`'.) The GPC specification defines one header field whose
 value is exactly ``1``; any other value is no signal. What that means on the wire:
 
 - HTTP drops the spaces and tabs around a field value before the app sees it (RFC 9110 sec. 5.5),
@@ -15,28 +15,12 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, current_app, json, request
 
-from brand_gateway.webhooks.signing import webhook_public_jwk
-from consent.receipts import DEFAULT_CONTROLLER, ReceiptSigner
-
 from .sessions import current_member_id
 from .vaults import get_consent
 
-bp = Blueprint("wellknown", __name__, url_prefix="/.well-known")
+bp = Blueprint("gpc", __name__, url_prefix="/.well-known")
 
 GPC_LAST_UPDATE = "2026-11-24"
-
-
-@bp.get("/jwks.json")
-def jwks() -> Response:
-    # Public keys need neither the stores nor the ledger: derive them from the master key.
-    # The receipt key signs consent receipts and agreement records; the webhook key signs
-    # webhook deliveries (Standard Webhooks v1a); each has its own kid.
-    master = current_app.extensions["vrmvault"].master()
-    document = ReceiptSigner(master, controller=DEFAULT_CONTROLLER).jwks()
-    document["keys"] = [*document["keys"], webhook_public_jwk(master)]
-    response = Response(json.dumps(document), mimetype="application/jwk-set+json")
-    response.headers["Cache-Control"] = "public, max-age=3600"
-    return response
 
 
 @bp.get("/gpc.json")

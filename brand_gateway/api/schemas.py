@@ -1,10 +1,10 @@
 """The brand API's marshmallow schemas, and the OpenAPI 3.1 document generated from them.
 
 Query schemas are loaded on every request (``unknown = RAISE``: a parameter we do not know is a
-400, never ignored). Response schemas describe what ``web/api.py`` returns; the hot path builds
-its dicts directly rather than dumping through marshmallow, and a test validates real responses
-against the generated document, so the two cannot drift apart. The profile schema is generated
-from the vault's catalog, one typed property per attribute.
+400, never ignored). Response schemas describe what the blueprints of :mod:`brand_gateway.api`
+return; the hot path builds its dicts directly rather than dumping through marshmallow, and a
+test validates real responses against the generated document, so the two cannot drift apart.
+The profile schema is generated from the vault's catalog, one typed property per attribute.
 
 Schemas never query the store or read the current user (STYLE point 8).
 """

@@ -1,0 +1,86 @@
+"""What crosses the brand API's HTTP boundary: query strings and JSON bodies in, JSON out.
+
+- A query string is loaded through its schema (:mod:`brand_gateway.api.schemas`,
+  ``unknown = RAISE``); a parameter given twice, unknown or malformed is a 400
+  (:class:`~brand_gateway.api_errors.QueryError`) naming each problem, never ignored.
+- A JSON body must be ``application/json``, at most :data:`MAX_BODY` bytes, valid UTF-8 JSON
+  no deeper than :mod:`brand_gateway.json_input` allows, and an object; else 400 or 415.
+- Answers are compact JSON; times are ISO 8601 UTC seconds with ``Z``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from flask import Response, request
+from marshmallow import Schema
+from marshmallow import ValidationError as SchemaError
+
+from .. import json_input
+from ..api_errors import BodyError, QueryError, UnsupportedBodyError
+
+MAX_BODY = 4096
+_DEFAULTS: dict[Schema, dict[str, Any]] = {}
+_COMPACT = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)   # one for all responses
+
+
+def load_query(schema: Schema) -> dict[str, Any]:
+    """The query string through ``schema``; :class:`QueryError` (400) naming each problem."""
+    # Parsed only if there is a query string (the common GET has none).
+    args = request.args if request.environ.get("QUERY_STRING") else None
+    if args is not None:
+        repeated = sorted(k for k in args if len(args.getlist(k)) > 1)
+        if repeated:
+            raise QueryError({k[:40]: ["Give this parameter once."] for k in repeated[:5]})
+    try:
+        return dict(schema.load(args.to_dict())) if args is not None else _defaults(schema)
+    except SchemaError as exc:
+        messages = exc.messages if isinstance(exc.messages, Mapping) else {"query": exc.messages}
+        raise QueryError({str(k)[:40]: _strings(v) for k, v in list(messages.items())[:10]}
+                         ) from None
+
+
+def _defaults(schema: Schema) -> dict[str, Any]:
+    """What ``schema`` loads from no parameters: the same every time, so loaded once per schema
+    (a new dict each call; its values are immutable)."""
+    loaded: dict[str, Any] | None = _DEFAULTS.get(schema)
+    if loaded is None:
+        loaded = _DEFAULTS[schema] = dict(schema.load({}))
+    return dict(loaded)
+
+
+def _strings(value: Any) -> list[str]:
+    messages = value if isinstance(value, list | tuple) else [value]
+    return ["Unknown parameter." if m == "Unknown field." else str(m) for m in messages]
+
+
+def json_body() -> dict[str, Any]:
+    """The request's JSON object (see the module docstring for what is refused)."""
+    if request.mimetype != "application/json":
+        raise UnsupportedBodyError({"body": ["Send application/json."]})
+    raw = request.get_data(cache=False)
+    if len(raw) > MAX_BODY:
+        raise BodyError({"body": [f"The body is larger than {MAX_BODY} bytes."]})
+    try:
+        document = json_input.loads(raw)
+    except json_input.JsonTooDeepError as exc:
+        raise BodyError({"body": [f"The body nests arrays and objects more than"
+                                  f" {exc.max_depth} levels deep."]}) from None
+    except (UnicodeDecodeError, ValueError):
+        raise BodyError({"body": ["The body is not valid UTF-8 JSON."]}) from None
+    if not isinstance(document, dict):
+        raise BodyError({"body": ["Send a JSON object."]})
+    return document
+
+
+def json_response(body: dict[str, Any]) -> Response:
+    return Response(_COMPACT.encode(body), mimetype="application/json")
+
+
+def iso(seconds: float | None) -> str | None:
+    if seconds is None:
+        return None
+    return dt.datetime.fromtimestamp(int(seconds), dt.UTC).isoformat().replace("+00:00", "Z")

@@ -1,0 +1,40 @@
+"""``GET /api/v1/member/receipts``: the signed consent receipts of a member's grants to the brand.
+
+A member-delegated token; the brand so holds the same record of consent as the member and can
+verify it against ``/.well-known/jwks.json``. No member data is sent, so no ledger entry is
+made. The member is named by the brand's pairwise ``subject`` only.
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response, url_for
+
+from ..member_data import delegated_member
+from ..oauth import public_url
+from ..pseudonyms import PairwisePseudonyms
+from ..request_stores import request_stores
+from . import PREFIX
+from .bearer import authenticate
+from .payloads import iso, json_response, load_query
+from .schemas import EmptyQuery
+
+bp = Blueprint("api_receipts", __name__, url_prefix=PREFIX)
+
+_EMPTY_QUERY = EmptyQuery()
+
+
+@bp.get("/member/receipts")
+def receipts() -> Response:
+    caller = authenticate()
+    load_query(_EMPTY_QUERY)
+    member_id = delegated_member(caller.token)
+    brand_id = caller.client.brand_id
+    vault = caller.vault
+    subject = PairwisePseudonyms.from_master(database=vault.data, master=vault.master
+                                             ).pairwise_id(member_id, brand_id)
+    items = [{"grant_id": r.grant_id, "event": r.event, "issued_at": iso(r.created_at),
+              "receipt": r.token}
+             for r in request_stores().consent().grants.receipts(member_id)
+             if r.brand_id == brand_id]
+    return json_response({"subject": subject, "receipts": items,
+                          "jwks_uri": public_url(url_for("oauth.jwks"))})

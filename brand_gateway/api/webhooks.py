@@ -1,0 +1,89 @@
+"""The brand's webhook endpoints, under ``/api/v1/webhooks``.
+
+``GET``/``POST /api/v1/webhooks`` and ``DELETE /api/v1/webhooks/<id>`` (a client-credentials
+token with the ``webhooks:manage`` scope): a brand manages its own endpoints only; another
+brand's endpoint is as unknown as a missing one (404). A brand registers a public HTTPS URL:
+its host must resolve to public addresses only (no loopback, private, link-local or reserved
+ranges: server-side request forgery), checked here and again before every delivery. Loopback
+URLs for local testing are the operator's to register (``vrmvault webhooks add``), or the
+brand's when ``VRMVAULT_WEBHOOK_ALLOW_LOOPBACK`` is on.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, Response, current_app, url_for
+
+from vault.errors import ConflictError, NotFoundError, ValidationError
+
+from ..api_errors import ApiNotFoundError, BodyError
+from ..reads import Caller
+from ..request_stores import request_stores
+from ..webhooks.endpoints import WebhookEndpoint, WebhookRegistry, destination_problem
+from . import PREFIX
+from .bearer import requires_scope
+from .payloads import iso, json_body, json_response, load_query
+from .schemas import EmptyQuery
+
+bp = Blueprint("api_webhooks", __name__, url_prefix=PREFIX)
+
+WEBHOOKS_SCOPE = "webhooks:manage"
+_EMPTY_QUERY = EmptyQuery()
+
+
+def _registry() -> WebhookRegistry:
+    stores = request_stores()
+    return WebhookRegistry(database=stores.vault().data, clock=stores.clock)
+
+
+def _endpoint(endpoint: WebhookEndpoint) -> dict[str, Any]:
+    return {"id": endpoint.id, "url": endpoint.url, "created_at": iso(endpoint.created_at)}
+
+
+@bp.get("/webhooks")
+@requires_scope(WEBHOOKS_SCOPE)
+def list_webhooks(caller: Caller) -> Response:
+    load_query(_EMPTY_QUERY)
+    live = [e for e in _registry().list(caller.client.client_id) if e.live]
+    return json_response({"webhooks": [_endpoint(e) for e in live]})
+
+
+@bp.post("/webhooks")
+@requires_scope(WEBHOOKS_SCOPE)
+def add_webhook(caller: Caller) -> Response:
+    load_query(_EMPTY_QUERY)
+    body = json_body()
+    url = body.get("url")
+    if set(body) != {"url"} or not isinstance(url, str):
+        raise BodyError({"url": ["Send a JSON object with one member, url."]})
+    allow_loopback = current_app.config["VRMVAULT_WEBHOOK_ALLOW_LOOPBACK"]
+    problem = destination_problem(url, allow_loopback=allow_loopback)
+    if problem:
+        raise BodyError({"url": [f"Webhook URL: {problem}"]})
+    try:
+        endpoint = _registry().add(caller.client.client_id, url)
+    except ValidationError as exc:
+        raise BodyError({k: list(v) for k, v in exc.errors.items()}) from None
+    except ConflictError as exc:
+        raise BodyError({"url": [exc.message]}) from None
+    response = json_response({"webhook": _endpoint(endpoint)})
+    response.status_code = 201
+    response.headers["Location"] = url_for("api_webhooks.list_webhooks") + f"/{endpoint.id}"
+    return response
+
+
+@bp.delete("/webhooks/<int(max=9223372036854775807):endpoint_id>")
+@requires_scope(WEBHOOKS_SCOPE)
+def remove_webhook(caller: Caller, endpoint_id: int) -> Response:
+    load_query(_EMPTY_QUERY)
+    registry = _registry()
+    try:
+        endpoint = registry.get(endpoint_id)
+        # Another brand's endpoint is as unknown as a missing one.
+        if endpoint.client_id != caller.client.client_id or not endpoint.live:
+            raise NotFoundError("no such webhook endpoint")
+        registry.remove(endpoint_id)
+    except NotFoundError:
+        raise ApiNotFoundError("No such webhook endpoint.") from None
+    return Response(status=204)

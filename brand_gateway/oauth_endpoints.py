@@ -1,0 +1,101 @@
+"""The authorization server's endpoints (DESIGN.md sec. 4), served by Authlib, and what it
+publishes about itself.
+
+- ``POST /oauth/token``, ``/oauth/revoke`` (RFC 7009), ``/oauth/introspect`` (RFC 7662):
+  machine endpoints for brands, not pages: no session, no CSRF token (the ``oauth`` blueprint
+  is not in ``security.FORM_BLUEPRINTS``); clients authenticate with HTTP Basic on every
+  request. Errors keep Authlib's RFC 6749 sec. 5.2 format, not problem+json (STYLE point 10),
+  and every answer carries ``Cache-Control: no-store`` (RFC 6749 sec. 5.1).
+- ``GET /.well-known/oauth-authorization-server``: the RFC 8414 metadata, with the configured
+  public URL as issuer (never the request's Host).
+- ``GET /.well-known/jwks.json``: the public keys that verify what the vault signs for brands
+  and members: consent receipts and agreement records (the receipt key) and webhook deliveries
+  (the webhook key, Standard Webhooks v1a), each with its own kid. Derived from the master key:
+  no store is opened.
+
+The request's stores come from :mod:`brand_gateway.request_stores`.
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response, json, url_for
+
+from consent.receipts import DEFAULT_CONTROLLER, ReceiptSigner
+
+from .authorizations import AuthorizationStore, Family, FamilyEnd
+from .clients import ClientRegistry, ClientSecretHasher
+from .oauth import OAuthServices, authorization, issuer, public_url, server_metadata
+from .observers import family_end_hook
+from .pseudonyms import PairwisePseudonyms
+from .request_stores import request_stores
+from .tokens import TokenStore
+from .webhooks.signing import webhook_public_jwk
+
+bp = Blueprint("oauth", __name__)
+API_PATH = "api/v1"
+
+
+def gateway_services() -> OAuthServices:
+    """The request's client registry and token store, over the request's vault."""
+    stores = request_stores()
+    vault, clock = stores.vault(), stores.clock
+    pairwise = PairwisePseudonyms.from_master(database=vault.data, master=vault.master)
+    return OAuthServices(
+        clients=ClientRegistry(database=vault.data, clock=clock,
+                               hasher=ClientSecretHasher.from_master(vault.master)),
+        tokens=TokenStore(database=vault.data, clock=clock),
+        authorizations=AuthorizationStore(database=vault.data, clock=clock,
+                                          on_end=_authorization_ended),
+        subject=pairwise.pairwise_id,
+        api_base=public_url("/" + API_PATH),
+    )
+
+
+def _authorization_ended(family: Family, reason: FamilyEnd, now: int) -> None:
+    """A replayed code or refresh token, or the brand's own revocation, ended an authorization:
+    record it on its grants (receipts, ledger, webhooks). Consent services are opened only
+    here, at the ending, never for an ordinary token request."""
+    stores = request_stores()
+    family_end_hook(stores.consent().grants, stores.vault().data)(family, reason, now)
+
+
+@bp.post("/oauth/token")
+def token() -> Response:
+    return authorization.create_token_response()
+
+
+@bp.post("/oauth/revoke")
+def revoke() -> Response:
+    return authorization.create_endpoint_response("revocation")
+
+
+@bp.post("/oauth/introspect")
+def introspect() -> Response:
+    return authorization.create_endpoint_response("introspection")
+
+
+@bp.get("/.well-known/oauth-authorization-server")
+def metadata() -> Response:
+    # RFC 8414 sec. 2: the issuer is the configured public URL (VRMVAULT_PUBLIC_URL), never
+    # the request's Host, without a trailing slash, query or fragment.
+    document = server_metadata(
+        issuer(),
+        authorization_endpoint=public_url(url_for("authorize.authorize")),
+        token_endpoint=public_url(url_for("oauth.token")),
+        revocation_endpoint=public_url(url_for("oauth.revoke")),
+        introspection_endpoint=public_url(url_for("oauth.introspect")),
+        jwks_uri=public_url(url_for("oauth.jwks")),
+    )
+    response = Response(json.dumps(document), mimetype="application/json")
+    response.headers["Cache-Control"] = "public, max-age=3600"
+    return response
+
+
+@bp.get("/.well-known/jwks.json")
+def jwks() -> Response:
+    master = request_stores().master()
+    document = ReceiptSigner(master, controller=DEFAULT_CONTROLLER).jwks()
+    document["keys"] = [*document["keys"], webhook_public_jwk(master)]
+    response = Response(json.dumps(document), mimetype="application/jwk-set+json")
+    response.headers["Cache-Control"] = "public, max-age=3600"
+    return response
