@@ -87,7 +87,11 @@ def _details(token: AccessToken) -> list[Mapping[str, Any]]:
 def delegated_member(token: AccessToken) -> str:
     """The member ``token`` speaks for; :class:`InsufficientScopeError` for a brand-level token
     or one that names no member data."""
-    if not token.delegated or token.member_id is None or not _details(token):
+    return _delegated(token, _details(token))
+
+
+def _delegated(token: AccessToken, details: list[Mapping[str, Any]]) -> str:
+    if not token.delegated or token.member_id is None or not details:
         raise InsufficientScopeError("This endpoint needs a member's authorization "
                                      "(the authorization code flow), not a brand-level token.")
     return token.member_id
@@ -95,8 +99,8 @@ def delegated_member(token: AccessToken) -> str:
 
 def member_access(token: AccessToken, policy: MemberPolicy, now: float) -> MemberAccess:
     """Judge ``token`` (already found active) against ``policy`` (its member's, to its brand)."""
-    member_id = delegated_member(token)
     details = _details(token)
+    member_id = _delegated(token, details)
     grant_ids = {d.get("grant_id") for d in details}
     own = tuple(g for g in policy.grants if g.id in grant_ids)
     live = [g for g in own if g.live_at(now)]

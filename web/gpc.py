@@ -40,10 +40,11 @@ def gpc_signal(raw: str | None) -> bool:
 
 def record_gpc() -> None:
     """A signed-in member's browser sends GPC: save it as their opt-out of sale/sharing."""
-    if request.path.startswith("/static/"):
+    # The header first: most requests (every brand API call) carry none, and stop here.
+    if not gpc_signal(request.environ.get("HTTP_SEC_GPC")) or request.path.startswith("/static/"):
         return
     member_id = current_member_id()
-    if member_id is None or not gpc_signal(request.environ.get("HTTP_SEC_GPC")):
+    if member_id is None:
         return
     if get_consent().terms.record_gpc(member_id):
         current_app.logger.info("GPC opt-out recorded")
