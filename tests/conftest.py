@@ -22,9 +22,6 @@ import pytest
 from aiosmtpd.controller import Controller
 from werkzeug.serving import make_server
 
-from brand_gateway import access_log, token_storage, webhook_storage
-from brand_gateway import storage as gateway_storage
-from consent import storage as consent_storage
 from consent.context import Consent, open_consent
 from vault.clock import FrozenClock
 from vault.home import Vault, VaultHome
@@ -40,14 +37,8 @@ def clock() -> FrozenClock:
 
 
 def initialise_home(home: VaultHome) -> VaultHome:
-    """What ``vrmvault init`` makes: the vault's stores, then the consent layer's tables."""
+    """What ``vrmvault init`` makes: every store at its last migration."""
     home.initialise({})
-    with home.open() as opened:
-        consent_storage.initialise(opened.data)
-        gateway_storage.initialise(opened.data)
-        token_storage.initialise(opened.data)
-        access_log.initialise(opened.data)
-        webhook_storage.initialise(opened.data)
     return home
 
 

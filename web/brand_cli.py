@@ -17,7 +17,6 @@ from contextlib import contextmanager
 
 import click
 
-from brand_gateway import storage as gateway_storage
 from brand_gateway.clients import CLIENT_SCOPES, ClientRegistry, ClientSecretHasher
 from brand_gateway.observers import family_end_hook, grant_observer
 from consent.context import open_consent
@@ -40,7 +39,6 @@ def _opened(ctx: click.Context) -> Iterator[tuple[VaultHome, Vault, ClientRegist
     if not home.exists():
         raise StoreNotInitialisedError(f"no store in {home.root}; run 'vrmvault init' first")
     with home.open() as vault:
-        gateway_storage.require_current(vault.data)
         yield home, vault, ClientRegistry(database=vault.data, clock=vault.clock,
                                           hasher=ClientSecretHasher.from_master(vault.master))
 

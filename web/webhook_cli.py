@@ -18,8 +18,6 @@ from contextlib import contextmanager
 
 import click
 
-from brand_gateway import storage as gateway_storage
-from brand_gateway import webhook_storage
 from brand_gateway.webhooks import (
     STATUSES,
     DeliveryReport,
@@ -51,8 +49,6 @@ def _home(ctx: click.Context) -> VaultHome:
 @contextmanager
 def _vault(home: VaultHome, master: MasterKey | None = None) -> Iterator[Vault]:
     with home.open(master) as vault:
-        gateway_storage.require_current(vault.data)
-        webhook_storage.require_current(vault.data)
         yield vault
 
 

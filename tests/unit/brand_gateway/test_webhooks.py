@@ -15,7 +15,6 @@ import json
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -25,7 +24,6 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import (
     Ed25519PublicKey,
 )
 
-from brand_gateway import webhook_storage
 from brand_gateway.clients import ClientRegistry, OAuthClient
 from brand_gateway.observers import erasure_hook, grant_observer
 from brand_gateway.pseudonyms import PairwisePseudonyms
@@ -54,7 +52,7 @@ from consent.receipts import DEFAULT_CONTROLLER, ReceiptSigner
 from consent.vocabulary import PURPOSES
 from tests.conftest import GOOD_PASSWORD
 from vault.clock import FrozenClock
-from vault.errors import ConflictError, NotFoundError, StoreError, ValidationError
+from vault.errors import ConflictError, NotFoundError, ValidationError
 from vault.home import Vault, VaultHome
 
 ALL_PURPOSES = frozenset(p.code for p in PURPOSES)
@@ -198,29 +196,6 @@ def queued(vault: Vault, registry: ClientRegistry, endpoints: WebhookRegistry,
     pseudonyms.pairwise_id(member_id, client.brand_id)
     assert enqueue_member_erased(vault.data, pseudonyms, member_id, int(clock())) == 1
     return int(outbox(vault)[0]["id"])
-
-
-# -- the migrations -------------------------------------------------------------------------------
-def test_the_tables_are_a_layer_of_their_own(tmp_path: Path) -> None:
-    from brand_gateway import storage as gateway_storage
-    from consent import storage as consent_storage
-
-    home = VaultHome(tmp_path / "var")
-    home.initialise({})
-    with home.open() as opened:
-        consent_storage.initialise(opened.data)
-        gateway_storage.initialise(opened.data)
-        with pytest.raises(StoreError, match="webhook migrations; run 'vrmvault init'"):
-            webhook_storage.require_current(opened.data)
-        with pytest.raises(StoreError):
-            erasure_hook(opened.data, opened.master)      # refused before anything happens
-        assert webhook_storage.initialise(opened.data) == ["webhook_endpoints_outbox_attempts",
-                                                           "outbox_authorization_ended"]
-        assert webhook_storage.initialise(opened.data) == []
-        webhook_storage.require_current(opened.data)
-        assert [tuple(r) for r in opened.data.all(
-            "SELECT number, name FROM gateway_webhook_migrations")] == [
-            (1, "webhook_endpoints_outbox_attempts"), (2, "outbox_authorization_ended")]
 
 
 # -- endpoints ------------------------------------------------------------------------------------
