@@ -139,7 +139,7 @@ def require_current(database: Database, store: Store) -> None:
 def records_migrations(database: Database) -> bool:
     """Whether ``database`` keeps a record of its migrations, in this runner's table or a
     pre-release one: a store of ours, new or old, and not merely a file our key opens."""
-    return any(name == TABLE or name in _OLD_BOOKKEEPING for name in _tables(database))
+    return any(name == TABLE or _pre_release_bookkeeping(name) for name in _tables(database))
 
 
 def statements(script: str) -> list[str]:
@@ -154,11 +154,10 @@ def schema_of(database: Database) -> set[tuple[str, str, str]]:
     normalised (comments, identifier quotes, case and layout dropped), without SQLite's own
     objects or any bookkeeping table: two stores with equal schemas hold the same structure,
     however each was reached (``ALTER TABLE`` appends to the stored text, ``RENAME`` quotes)."""
-    ignored = {TABLE, *_OLD_BOOKKEEPING}
     rows = database.all("SELECT type, name, tbl_name, sql FROM sqlite_master"
                         " WHERE sql IS NOT NULL AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\'")
     return {(row[0], row[1], _normalised(row[3])) for row in rows
-            if row[1] not in ignored and row[2] not in ignored}
+            if not _bookkeeping(row[1]) and not _bookkeeping(row[2])}
 
 
 def baseline_schema(store: Store) -> set[tuple[str, str, str]]:
@@ -179,10 +178,14 @@ def baseline_schema(store: Store) -> set[tuple[str, str, str]]:
 
 # -- the pre-release history ----------------------------------------------------------------
 
-# Every bookkeeping table of a squashed history (never compared as schema).
-_OLD_BOOKKEEPING = frozenset({
-    "schema_migrations", "consent_migrations", "gateway_migrations",
-    "gateway_token_migrations", "gateway_access_migrations", "gateway_webhook_migrations"})
+def _pre_release_bookkeeping(table: str) -> bool:
+    """Whether ``table`` is named as the pre-release histories named their bookkeeping
+    (``schema_migrations``, ``consent_migrations``, ``gateway_token_migrations``, ...)."""
+    return table.endswith("_migrations") and table != TABLE
+
+
+def _bookkeeping(table: str) -> bool:
+    return table == TABLE or _pre_release_bookkeeping(table)
 
 
 def _taken_over(database: Database, store: Store) -> bool:
@@ -190,7 +193,7 @@ def _taken_over(database: Database, store: Store) -> bool:
     ``database`` is not one (new, or on the new bookkeeping already)."""
     if _has_table(database, TABLE):
         return False
-    old = [name for name in _tables(database) if name in _OLD_BOOKKEEPING]
+    old = [name for name in _tables(database) if _pre_release_bookkeeping(name)]
     if not old:
         if any(not name.startswith("sqlite_") for name in _tables(database)):
             raise StoreError(f"{database.path} holds tables but no record of its migrations:"
@@ -240,7 +243,7 @@ def _check_records(database: Database, store: Store, squashed: Squashed) -> None
                 f"{database.path} was made by a vrmvault older than {squashed.made_by}: it"
                 f" lacks {table} {', '.join(missing)}. Bring it to {squashed.made_by} with"
                 f" that version's 'vrmvault init' first")
-    extra = [t for t in present if t in _OLD_BOOKKEEPING and t not in squashed.tables]
+    extra = [t for t in present if _pre_release_bookkeeping(t) and t not in squashed.tables]
     if extra:
         raise StoreError(f"{database.path} records migrations in {', '.join(sorted(extra))},"
                          f" which a {store.name} store of vrmvault {squashed.made_by} has not")
