@@ -215,6 +215,11 @@ def test_a_pre_release_home_upgrades_without_losing_a_row_key_or_proof(
             assert vault.profile.get(member) == profile
             assert vault.feedback.for_member(member) == journal
         assert vault.members.authenticate(SHOWCASE_EMAIL, DEMO_PASSWORD, client="192.0.2.9")
+        # New rows take the ids after the old ones (sqlite_sequence came along).
+        member = next(iter(world.members))
+        added = vault.feedback.add(member, {"brand_id": vault.brands.all()[0].id,
+                                            "touchpoint": "purchase", "rating": 5})
+        assert added == dict(before["data"]["sqlite_sequence"])["feedback"] + 1
     # The ledger verifies, proves every entry against every checkpoint, and they are consistent.
     with open_ledger(world.home, master) as made, open_ledger(old, master, clock=clock) as ledger:
         assert ledger.verify().ok
