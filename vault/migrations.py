@@ -78,10 +78,11 @@ class Store:
         return self.migrations[-1].number
 
 
-def migration(store: str, number: int, name: str, *, rebuilds_tables: bool = False
-              ) -> Migration:
-    """The migration whose SQL is ``vault/schema/sqlite/<store>/<number:04>_<name>.sql``."""
-    sql = (resources.files("vault.schema") / ENGINE / store / f"{number:04d}_{name}.sql"
+def migration(store: str, number: int, name: str, *, rebuilds_tables: bool = False,
+              engine: str = ENGINE) -> Migration:
+    """The migration whose SQL is ``vault/schema/<engine>/<store>/<number:04>_<name>.sql``
+    (another engine's history has the same numbers and names, and SQL of its own)."""
+    sql = (resources.files("vault.schema") / engine / store / f"{number:04d}_{name}.sql"
            ).read_text(encoding="utf-8")
     return Migration(number, name, sql, rebuilds_tables)
 
