@@ -1,9 +1,9 @@
 """``vrmvault webhooks``: brands' webhook endpoints, their delivery, and the delivery record.
 
 Registered in ``web/cli.py`` with ``main.add_command(webhooks)``; like every command there it
-takes the vault home from ``ctx.obj["home"]`` and needs a store on which ``vrmvault init``
-applied the webhook migrations. ``deliver`` runs one pass (``--once``) or loops until stopped
-(Ctrl-C or SIGTERM, finishing the delivery in hand); ``vrmvault serve`` runs that loop in a
+takes the vault home from ``ctx.obj["home"]`` and needs a store ``vrmvault init`` brought to
+its last migration (opening it checks). ``deliver`` runs one pass (``--once``) or loops until
+stopped (Ctrl-C or SIGTERM, finishing the delivery in hand); ``vrmvault serve`` runs that loop in a
 child process. Nothing here prints a payload: ``attempts`` shows, for compliance, where each
 event went, how often it was tried and how it ended.
 """
