@@ -173,7 +173,7 @@ _CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 @pytest.fixture
 def consent(vault: Vault, vault_home: VaultHome) -> Iterator[Consent]:
-    """Consent services on the test vault (its store has every layer's migrations)."""
+    """Consent services on the test vault (every store at its last migration)."""
     opened = open_consent(vault, vault_home)
     yield opened
     opened.close()
