@@ -1,6 +1,6 @@
 """The decision point at 100,000 live grants: decisions per second in one process.
 
-One fresh encrypted vault (``create_vault(ENCRYPTED, …)``, consent migrations applied) with
+One fresh encrypted vault (``create_vault(ENCRYPTED, …)``, every store at its baseline) with
 20,000 members (through ``MemberService.insert``) and 5 brands (``--quick``: 2,000 members,
 10,000 live grants). Every (member, brand) pair holds one live grant: a purpose the brand uses,
 a mix of field names and ``category:…`` selectors (sensitive fields only ever by name), mostly
@@ -47,7 +47,6 @@ from dataclasses import dataclass, field
 from consent.context import Consent, open_consent
 from consent.decision import DecisionPoint
 from consent.model import Mode
-from consent.storage import initialise
 from consent.vocabulary import FIELDS, PURPOSE_BY_CODE
 from vault.catalog import ATTRIBUTES
 from vault.home import Vault, VaultHome
@@ -409,7 +408,6 @@ def run(*, quick: bool) -> list[Result]:
         now = int(time.time())
         vault = create_vault(ENCRYPTED, root)
         try:
-            initialise(vault.data)
             started = time.perf_counter()
             store = fill(vault, scale.members, now, rng)
             log(f"  filled in {time.perf_counter() - started:.0f} s: {store.live:,} live,"

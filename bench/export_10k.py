@@ -15,9 +15,6 @@ import json
 import zipfile
 from dataclasses import dataclass
 
-from brand_gateway import access_log, token_storage, webhook_storage
-from brand_gateway import storage as gateway_storage
-from consent import storage as consent_storage
 from consent.context import open_consent
 from vault.export import DOCUMENT
 from vault.home import VaultHome
@@ -46,10 +43,6 @@ def export_once(scale: Scale, seed: int) -> tuple[float, int]:
     with fresh_directory() as root:
         vault = create_vault(ENCRYPTED, root)
         try:
-            for initialise in (consent_storage.initialise, gateway_storage.initialise,
-                               token_storage.initialise, access_log.initialise,
-                               webhook_storage.initialise):
-                initialise(vault.data)         # what `vrmvault init` adds to the data store
             store = fill_member_store(vault, entries_of_member=scale.entries,
                                       other_members=scale.other_members,
                                       entries_per_other=scale.entries_per_other, seed=seed)

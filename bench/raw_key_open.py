@@ -19,7 +19,7 @@ from typing import Any
 # open a store with a raw key, by design, and the baseline here is the passphrase open it avoids.
 import sqlcipher3
 
-from vault import migrations
+from vault import migrations, schema
 from vault.storage import Database
 
 from .report import Figure, Result, Target, fresh_directory, interleaved, log, median, timed
@@ -35,14 +35,14 @@ def create_stores(root: Path) -> tuple[Path, bytes, Path]:
     """Two stores with the data store's schema: one raw-keyed, one passphrase-keyed."""
     raw_path, key = root / "raw.db", os.urandom(32)
     database = Database.open(raw_path, key, create=True)
-    migrations.apply(database, migrations.DATA_MIGRATIONS)
+    migrations.apply(database, schema.DATA)
     database.close()
     passphrase_path = root / "passphrase.db"
     connection = sqlcipher3.connect(str(passphrase_path), isolation_level=None)
     connection.execute(f"PRAGMA key = '{PASSPHRASE}'")
     connection.execute("PRAGMA journal_mode = WAL")
     database = Database(connection, passphrase_path, encrypted=True)
-    migrations.apply(database, migrations.DATA_MIGRATIONS)
+    migrations.apply(database, schema.DATA)
     database.close()
     return raw_path, key, passphrase_path
 

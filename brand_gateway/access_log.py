@@ -6,10 +6,6 @@ entry, finds a member's reads by their principal. So a read writes nothing to th
 the page and the tamper-evident record cannot disagree, and each row is the entry (its seq is
 shown). Brand names come from the data store.
 
-The data store holds no table for this: the reads are in the ledger, and the brand API's
-request counters in ``rates.db`` (:mod:`brand_gateway.rate_limits`). This layer's migrations
-(``gateway_access_migrations``) leave no table behind.
-
 Invariants:
 - A row names fields, never their values; the purpose is a DPV code, the brand and client ids,
   and the seq of the ledger entry.
@@ -27,49 +23,12 @@ from consent.access_index import AccessIndex
 from consent.events import EventTag
 from consent.ledger import Ledger
 from vault.clock import Clock
-from vault.migrations import LayerMigrations, Migration
 from vault.storage import Database
 
-TABLE = "gateway_access_migrations"
 PROFILE = "profile"
 FEEDBACK = "feedback"
 DAY = 86_400
 
-ACCESS_MIGRATIONS: tuple[Migration, ...] = (
-    Migration(
-        1,
-        "api_access_log_rate_limits",
-        """
-        CREATE TABLE api_access_log (
-            id          INTEGER PRIMARY KEY,
-            member_id   TEXT NOT NULL REFERENCES members(id) ON DELETE CASCADE,
-            brand_id    TEXT NOT NULL REFERENCES brands(id),
-            client_id   TEXT NOT NULL REFERENCES oauth_clients(client_id),
-            resource    TEXT NOT NULL CHECK (resource IN ('profile', 'feedback')),
-            purpose     TEXT NOT NULL,            -- DPV purpose code
-            fields      TEXT NOT NULL,            -- JSON list of field names, never values
-            ledger_seq  INTEGER,                  -- the ledger entry of the same read
-            read_at     INTEGER NOT NULL
-        );
-        CREATE INDEX api_access_log_by_member ON api_access_log (member_id, read_at);
-        -- Fixed-window request counters, one row per client (brand_gateway/rate_limits.py).
-        CREATE TABLE api_rate_limits (
-            client_id     TEXT PRIMARY KEY,
-            window_start  INTEGER NOT NULL,
-            used          INTEGER NOT NULL
-        ) WITHOUT ROWID;
-        """,
-    ),
-    Migration(
-        2,
-        "drop_access_log_rate_limits",
-        # The reads are served from the ledger's access index, the counters are in ledger.db.
-        """
-        DROP TABLE api_access_log;
-        DROP TABLE api_rate_limits;
-        """,
-    ),
-)
 RESOURCE_OF = {EventTag.ACCESS_PROFILE_READ: PROFILE, EventTag.ACCESS_FEEDBACK_READ: FEEDBACK}
 
 
@@ -164,7 +123,3 @@ class AccessLog:
                             f" ({','.join('?' * len(wanted))})", wanted)
         return {row["id"]: row["name"] for row in rows}
 
-
-_LAYER = LayerMigrations("brand API access", TABLE, ACCESS_MIGRATIONS)
-initialise = _LAYER.initialise
-require_current = _LAYER.require_current

@@ -17,7 +17,6 @@ from consent.model import AccessEnd, Grant, GrantEvent
 from vault.keys import MasterKey
 from vault.storage import Database
 
-from . import webhook_storage
 from .authorizations import AuthorizationStore, Family, FamilyEnd, FamilyEndHook
 from .pseudonyms import PairwisePseudonyms
 from .webhooks.outbox import NOTIFIED_GRANT_EVENTS, enqueue_grant_event, enqueue_member_erased
@@ -47,7 +46,6 @@ def grant_observer(database: Database, master: MasterKey) -> GrantObserver:
             store.revoke_for_grant(grant.id, _ENDING[event],
                                    unless_live=lambda other: live(other, now))
         if event in NOTIFIED_GRANT_EVENTS:
-            webhook_storage.require_current(database)
             enqueue_grant_event(database, pseudonyms, grant, event, now)
 
     return observe
@@ -79,11 +77,8 @@ def family_end_hook(grants: ConsentService, database: Database) -> FamilyEndHook
 
 
 def erasure_hook(database: Database, master: MasterKey) -> Callable[[str, int], None]:
-    """A ``before_delete`` hook queuing ``member.erased`` to every brand that knew the member.
-
-    Checks the webhook tables now, before the erasure destroys anything, so a store that lacks
-    them fails up front instead of halfway."""
-    webhook_storage.require_current(database)
+    """A ``before_delete`` hook queuing ``member.erased`` to every brand that knew the member
+    (the data store it writes to is current: :meth:`vault.home.VaultHome.open` checked it)."""
     pseudonyms = PairwisePseudonyms.from_master(database=database, master=master)
 
     def before_delete(member_id: str, erased_at: int) -> None:

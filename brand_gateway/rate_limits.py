@@ -50,23 +50,11 @@ from vault import migrations
 from vault.clock import Clock
 from vault.home import VaultHome
 from vault.keys import MasterKey
-from vault.migrations import Migration
+from vault.schema import RATES
 from vault.storage import Database
 
 from .api_errors import RateLimitedError
 
-RATES_FILE = "rates.db"
-KEY_PURPOSE = "api-rates"
-RATE_MIGRATIONS: tuple[Migration, ...] = (
-    Migration(1, "api_rate_limits", """
-        -- Fixed-window request counters, one row per client.
-        CREATE TABLE api_rate_limits (
-            client_id     TEXT PRIMARY KEY,
-            window_start  INTEGER NOT NULL,
-            used          INTEGER NOT NULL
-        ) WITHOUT ROWID;
-        """),
-)
 WINDOW = 60                 # seconds
 DEFAULT_LIMIT = 600         # requests per client per window
 LEASE_MAX = 32              # at most this many requests taken from the shared count at once
@@ -157,9 +145,10 @@ def lease_size(left: int) -> int:
 def open_rate_counts(home: VaultHome, master: MasterKey) -> Database:
     """``rates.db`` in ``home``, made and migrated as needed. Close it."""
     home.root.mkdir(mode=0o700, parents=True, exist_ok=True)
-    database = Database.open(home.root / RATES_FILE, master.derive(KEY_PURPOSE), create=True)
+    database = Database.open(home.root / RATES.file, master.derive(RATES.key_purpose),
+                             create=True)
     try:
-        migrations.apply(database, RATE_MIGRATIONS)
+        migrations.apply(database, RATES)
     except BaseException:
         database.close()
         raise

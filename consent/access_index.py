@@ -5,7 +5,7 @@ Every brand read of member data is already a ledger entry (``access:profile:read
 purpose, fields, grants and client). This index finds a member's reads among the entries without
 reading every body: one row per such entry, ``access_index(principal, seq, brand_id, read_at)``
 in ``ledger.db``, written by :meth:`consent.ledger.Ledger` in the same transaction as the entry
-it points at (ledger migration 2 built it for the entries appended before it).
+it points at.
 
 Invariants:
 - Derived, not recorded: a row holds nothing its entry does not (the principal and brand id
@@ -31,33 +31,6 @@ from .merkle import leaf_hash
 ACCESS_TAGS = frozenset({EventTag.ACCESS_PROFILE_READ, EventTag.ACCESS_FEEDBACK_READ})
 BRAND_ACTOR = "brand:"
 INSERT = "INSERT INTO access_index (principal, seq, brand_id, read_at) VALUES (?, ?, ?, ?)"
-
-# Ledger migration 2, the index half: the table, then the rows of the entries already there
-# (the same rule as index_row, in SQL; entry times are UTC ISO 8601, which strftime reads).
-MIGRATION_SQL = """
-        CREATE TABLE access_index (
-            principal   TEXT NOT NULL,             -- details.member of the entry
-            seq         INTEGER NOT NULL,          -- the entry
-            brand_id    TEXT NOT NULL,             -- its actor, less 'brand:'
-            read_at     INTEGER NOT NULL,          -- its time, Unix seconds
-            PRIMARY KEY (principal, seq)
-        ) WITHOUT ROWID;
-        INSERT INTO access_index (principal, seq, brand_id, read_at)
-            SELECT json_extract(e.text, '$.details.member'), e.seq,
-                   substr(json_extract(e.text, '$.actor'), 7),
-                   CAST(strftime('%s', json_extract(e.text, '$.time')) AS INTEGER)
-            FROM (SELECT seq, CAST(body AS TEXT) AS text FROM entries) AS e
-            WHERE json_extract(e.text, '$.tag') IN ('access:profile:read',
-                                                   'access:feedback:read')
-              AND json_type(e.text, '$.details.member') = 'text'
-              AND json_extract(e.text, '$.actor') LIKE 'brand:_%';
-"""
-
-
-# Ledger migration 4: a member's reads by time, for the access page's order.
-BY_TIME_MIGRATION_SQL = """
-        CREATE INDEX access_index_by_time ON access_index (principal, read_at, seq);
-"""
 
 
 def index_row(seq: int, read_at: int, event: Event) -> tuple[str, int, str, int] | None:

@@ -2,7 +2,7 @@
 
 The CLI builds one per command (:func:`open_consent`: its own ledger connection, closed with it).
 The web layer keeps a :class:`ConsentResources` per set of kept connections (the ledger's
-connection, migrations checked once, and the receipt signer) and wires a :class:`Consent` over
+connection, its migrations checked once, and the receipt signer) and wires a :class:`Consent` over
 it for each request; closing that one leaves the ledger open for the next request. The ledger and
 the receipt signer both derive their keys from the vault's master key.
 """
@@ -21,7 +21,6 @@ from .grants import ConsentService, GrantObserver
 from .ledger import Ledger, open_ledger
 from .pseudonyms import pairwise_key, pairwise_pseudonym
 from .receipts import DEFAULT_CONTROLLER, ReceiptSigner
-from .storage import require_current
 from .terms import AgreementService, TermsService
 
 
@@ -101,8 +100,8 @@ def open_consent(vault: Vault, home: VaultHome,
 
 
 class ConsentResources:
-    """What consent keeps between requests: the ledger's connection (its migrations and the
-    data store's consent migrations checked once, here) and the receipt signer.
+    """What consent keeps between requests: the ledger's connection (its migrations applied
+    or checked once, here) and the receipt signer.
 
     Nothing else is kept: the ledger re-reads its tree frontier under the write lock whenever
     another process appended, and every decision reads the grants afresh.
@@ -115,7 +114,6 @@ class ConsentResources:
     @classmethod
     def open(cls, vault: Vault, home: VaultHome, *,
              signer: ReceiptSigner | None = None) -> ConsentResources:
-        require_current(vault.data)
         ledger = open_ledger(home, vault.master, clock=vault.clock)
         return cls(ledger, signer or ReceiptSigner(vault.master, controller=DEFAULT_CONTROLLER))
 

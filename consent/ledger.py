@@ -2,7 +2,8 @@
 it and appending to it, with signed checkpoints.
 
 Its own SQLCipher file, ``ledger.db`` in the vault home, keyed with
-``master.derive("ledger-store")`` and migrated by :data:`LEDGER_MIGRATIONS`::
+``master.derive("ledger-store")``, its schema the ledger store's history in
+:data:`vault.schema.LEDGER`::
 
     entries      seq -> body        the Merkle leaves, canonical JSON (consent/events.py)
     tree_nodes   position -> hash   every perfect subtree, leaves included (consent/merkle.py)
@@ -58,10 +59,10 @@ from vault import migrations
 from vault.clock import Clock, system_clock
 from vault.home import VaultHome
 from vault.keys import MasterKey
-from vault.migrations import Migration
+from vault.schema import LEDGER
 from vault.storage import Database
 
-from . import access_index, spool
+from . import access_index
 from .checkpoints import CheckpointBody, Ed25519NoteSigner, b64encode
 from .errors import (
     InconsistentCheckpointError,
@@ -80,54 +81,12 @@ from .merkle import (
     verify_inclusion,
 )
 
-LEDGER_FILE = "ledger.db"
-STORE_KEY_PURPOSE = "ledger-store"
 SIGNING_KEY_PURPOSE = "ledger-checkpoint"
 DEFAULT_CHECKPOINT_EVERY = 1000
 DEFAULT_CHECKPOINT_INTERVAL = 60            # seconds: the clock's bound on an unsigned entry
 # At most this many entries appended by others since this process last wrote: catch up from the
 # tail of the tree (Ledger._caught_up) rather than reading the whole frontier again.
 SYNC_TAIL = 256
-
-LEDGER_MIGRATIONS: tuple[Migration, ...] = (
-    Migration(
-        1,
-        "ledger_entries_tree_checkpoints",
-        """
-        CREATE TABLE entries (
-            seq         INTEGER PRIMARY KEY,       -- 0, 1, 2, ...: the leaf index
-            body        BLOB NOT NULL              -- canonical JSON, the Merkle leaf
-        );
-        CREATE TABLE tree_nodes (
-            position    INTEGER PRIMARY KEY,       -- post-order number, merkle.node_position
-            hash        BLOB NOT NULL              -- of a perfect subtree (leaf hashes included)
-        );
-        CREATE TABLE checkpoints (
-            tree_size   INTEGER PRIMARY KEY,
-            root_hash   BLOB NOT NULL,
-            signed_at   TEXT NOT NULL,             -- UTC ISO 8601
-            note        TEXT NOT NULL              -- C2SP signed note, tlog-checkpoint body
-        );
-        """,
-    ),
-    Migration(
-        2,
-        "access_index_rate_limits",
-        access_index.MIGRATION_SQL + """
-        -- Fixed-window request counters, one row per client (brand_gateway/rate_limits.py).
-        CREATE TABLE api_rate_limits (
-            client_id     TEXT PRIMARY KEY,
-            window_start  INTEGER NOT NULL,
-            used          INTEGER NOT NULL
-        ) WITHOUT ROWID;
-        """,
-    ),
-    Migration(3, "spool_marks", spool.MARKS_MIGRATION_SQL),
-    Migration(4, "access_index_by_time", access_index.BY_TIME_MIGRATION_SQL),
-    # The brand API's request counters moved to rates.db (brand_gateway/rate_limits.py: the
-    # keeper's merges held this file's write lock while workers renewed their leases).
-    Migration(5, "rate_limits_moved_out", "DROP TABLE api_rate_limits;"),
-)
 
 
 def _seconds(utc: str) -> float:
@@ -136,7 +95,7 @@ def _seconds(utc: str) -> float:
 
 
 def ledger_path(home: VaultHome) -> Path:
-    return home.root / LEDGER_FILE
+    return home.root / LEDGER.file
 
 
 def open_ledger(
@@ -149,9 +108,9 @@ def open_ledger(
 ) -> Ledger:
     """Open ``ledger.db`` in ``home``, creating it and applying pending migrations as needed."""
     home.root.mkdir(mode=0o700, parents=True, exist_ok=True)
-    database = Database.open(ledger_path(home), master.derive(STORE_KEY_PURPOSE), create=True)
+    database = Database.open(ledger_path(home), master.derive(LEDGER.key_purpose), create=True)
     try:
-        migrations.apply(database, LEDGER_MIGRATIONS)
+        migrations.apply(database, LEDGER)
     except BaseException:
         database.close()
         raise

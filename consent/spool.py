@@ -60,7 +60,6 @@ import struct
 import threading
 import time
 import weakref
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -70,10 +69,8 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
-from vault.errors import StoreNotInitialisedError
 from vault.home import VaultHome
 from vault.keys import MasterKey
-from vault.storage import Database
 
 from .errors import ConsentInputError, SpoolDamagedError
 from .events import Event, EventTag, canonical_details, check_tag
@@ -93,18 +90,7 @@ _HEADER = struct.Struct(">QI")          # n, length of the sealed text
 _YEAR_10000 = 253_402_300_800   # Unix seconds
 _HEAD = json.JSONEncoder(ensure_ascii=False)
 _SUFFIX = ".log"
-_LEGACY_SUFFIX = ".db"       # SQLCipher spools, an older format a crash may leave: merged, removed
 
-
-# Ledger migration 3 (consent/ledger.py): per spool, the number of the last record its merges
-# took. (Its column comments speak of rows and '.db' names: they were written for the SQLCipher
-# spools this format replaced, and a migration, once applied, is not rewritten.)
-MARKS_MIGRATION_SQL = """
-        CREATE TABLE spool_marks (
-            spool           TEXT PRIMARY KEY,   -- the spool's file name, less '.db'
-            merged_through  INTEGER NOT NULL    -- its last row in the ledger
-        ) WITHOUT ROWID;
-"""
 
 
 def _spool_id_ok(name: str) -> bool:
@@ -264,7 +250,7 @@ class SpoolDirectory:
         if not self.path.is_dir():
             return []
         return sorted(p.stem for p in self.path.iterdir()
-                      if p.suffix in (_SUFFIX, _LEGACY_SUFFIX) and _spool_id_ok(p.stem))
+                      if p.suffix == _SUFFIX and _spool_id_ok(p.stem))
 
     def pending(self, ledger: Ledger) -> int:
         """How many reads the spools hold that ``ledger`` has not taken yet."""
@@ -276,15 +262,7 @@ class SpoolDirectory:
         marks = _marks(ledger)
         reads, oldest, spools = 0, None, 0
         for spool_id in self.spool_ids():
-            mark = marks.get(spool_id, 0)
-            if (self.path / f"{spool_id}{_LEGACY_SUFFIX}").exists():
-                with self._legacy(spool_id) as database:
-                    if database is None:
-                        continue
-                    count, first = database.one(
-                        "SELECT count(*), min(at) FROM pending WHERE n > ?", (mark,))
-            else:
-                count, first = self._waiting(spool_id, mark)
+            count, first = self._waiting(spool_id, marks.get(spool_id, 0))
             spools += 1
             reads += count
             if first is not None and (oldest is None or first < oldest):
@@ -334,20 +312,13 @@ class SpoolDirectory:
     def _merge_one(self, ledger: Ledger, spool_id: str) -> int:
         lock_path = self.path / f"{spool_id}.lock"
         gone = _writer_gone(lock_path)
-        suffixes: tuple[str, ...]
         try:
-            if (self.path / f"{spool_id}{_LEGACY_SUFFIX}").exists():
-                appended = self._merge_legacy(ledger, spool_id)
-                suffixes = (_LEGACY_SUFFIX, ".db-wal", ".db-shm")
-            else:
-                appended = merge(ledger, self._reader(spool_id))
-                suffixes = (_SUFFIX,)
+            appended = merge(ledger, self._reader(spool_id))
             if gone is not None:
                 # Its writer has ended: all of it is in (an incomplete record at its end was
                 # never acknowledged, see the module docstring).
-                for suffix in suffixes:
-                    with contextlib.suppress(FileNotFoundError):
-                        (self.path / (spool_id + suffix)).unlink()
+                with contextlib.suppress(FileNotFoundError):
+                    (self.path / f"{spool_id}{_SUFFIX}").unlink()
                 with contextlib.suppress(FileNotFoundError):
                     lock_path.unlink()
                 self._readers.pop(spool_id, None)
@@ -362,37 +333,6 @@ class SpoolDirectory:
             reader = self._readers[spool_id] = _Reader(
                 self.path / f"{spool_id}{_SUFFIX}", spool_id, self._key)
         return reader
-
-    def _merge_legacy(self, ledger: Ledger, spool_id: str) -> int:
-        appended = 0
-        with self._legacy(spool_id) as database:
-            if database is None:
-                return 0
-            while True:
-                with ledger.transaction():
-                    mark = _mark(ledger, spool_id)
-                    rows = database.all("SELECT n, at, tag, actor, details FROM pending"
-                                        " WHERE n > ? ORDER BY n LIMIT ?", (mark, MERGE_BATCH))
-                    if rows:
-                        ledger.record_events([
-                            Event(check_tag(EventTag(tag)), actor, json.loads(details), at=at)
-                            for _, at, tag, actor, details in rows])
-                        _set_mark(ledger, spool_id, rows[-1][0])
-                appended += len(rows)
-                if len(rows) < MERGE_BATCH:
-                    return appended
-
-    @contextlib.contextmanager
-    def _legacy(self, spool_id: str) -> Iterator[Database | None]:
-        try:
-            database = Database.open(self.path / f"{spool_id}{_LEGACY_SUFFIX}", self._key)
-        except StoreNotInitialisedError:
-            yield None       # removed by another merger since it was listed
-            return
-        try:
-            yield database
-        finally:
-            database.close()
 
 
 def _marks(ledger: Ledger) -> dict[str, int]:

@@ -31,7 +31,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import migrations
+from . import migrations, schema
 from .clock import system_clock
 from .erasure import ErasureService
 from .errors import ConflictError, StoreError, StoreNotInitialisedError
@@ -126,13 +126,10 @@ def _prepare(
     """Check, migrate and re-apply erasures to the copy at ``path``; (members, erasures, names)."""
     data = Database.open(path, master.derive("data-store"))   # WrongKeyError: not ours
     try:
-        if not data.one("SELECT count(*) FROM sqlite_master WHERE type = 'table'"
-                        " AND name = 'schema_migrations'")[0]:
+        if not migrations.records_migrations(data):
             raise StoreError(f"{source} is not a vrmvault data store")
-        known = {m.number for m in migrations.DATA_MIGRATIONS}
-        if {r["number"] for r in data.all("SELECT number FROM schema_migrations")} - known:
-            raise StoreError(f"{source} was made by a newer version of vrmvault")
-        applied = [m.name for m in migrations.apply(data, migrations.DATA_MIGRATIONS)]
+        # Refuses one made by a newer version; takes over one of the pre-release history.
+        applied = migrations.apply(data, schema.DATA)
         erasure = ErasureService(
             database=data, keys=KeyStore(keys, master.derive("kek")),
             pseudonyms=Pseudonymiser(master.derive("pseudonym")), clock=system_clock,

@@ -60,7 +60,7 @@ class TouchpointSummary:
     nps: float | None      # % promoters (9-10) minus % detractors (0-6), of entries with a score
 
 
-# Rows point at their member by its integer key (migration 3); callers speak the public id.
+# Rows point at their member by its integer key (``members.num``); callers speak the public id.
 _OWNED_BY = "member_num = (SELECT num FROM members WHERE id = ?)"
 
 

@@ -1,9 +1,13 @@
-"""A vault home: the folder holding the data store, the key store and (by default) the master key.
+"""A vault home: the folder holding the stores and (by default) the master key.
 
     $VRMVAULT_HOME/          default ./var; mode 0700 (made so, or tightened, by initialise)
         data.db              SQLCipher, raw key derived from the master key ("data-store")
         keys.db              SQLCipher, raw key derived from the master key ("key-store")
+        ledger.db, rates.db  SQLCipher, likewise (vault/schema lists every store)
         master.key           0600, 64 hex digits; absent when VRMVAULT_MASTER_KEY is set
+
+:meth:`VaultHome.initialise` creates the stores, or brings each to the last migration of its
+history (:mod:`vault.schema`); a store that is not current is never opened for use.
 
 :class:`Vault` wires the services to one pair of open stores. It is what the web layer, the CLI,
 the demo loader and the benchmarks all use; nothing else opens a store. :class:`VaultStores` keeps
@@ -21,7 +25,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 
-from . import migrations
+from . import migrations, schema
 from .brands import BrandDirectory
 from .clock import Clock, system_clock
 from .erasure import ErasureService
@@ -56,11 +60,11 @@ class VaultHome:
 
     @property
     def data_path(self) -> Path:
-        return self.root / "data.db"
+        return self.root / schema.DATA.file
 
     @property
     def keys_path(self) -> Path:
-        return self.root / "keys.db"
+        return self.root / schema.KEYS.file
 
     @property
     def key_file(self) -> Path:
@@ -73,7 +77,8 @@ class VaultHome:
         return load_master_key(self.key_file, environ)
 
     def initialise(self, environ: dict[str, str] | None = None) -> InitReport:
-        """Create what is missing (key file, stores) and apply pending migrations."""
+        """Create what is missing (key file, stores) and bring every store of
+        :data:`vault.schema.STORES` to its last migration, saying what was done to which."""
         environ = dict(os.environ) if environ is None else environ
         tightened = self.make_private()
         created_key = False
@@ -87,14 +92,14 @@ class VaultHome:
             created_key = True
         master = self.master_key(environ)
         created_store = not self.data_path.exists()
-        data = Database.open(self.data_path, master.derive("data-store"), create=True)
-        keys = Database.open(self.keys_path, master.derive("key-store"), create=True)
-        try:
-            applied = [m.name for m in migrations.apply(data, migrations.DATA_MIGRATIONS)]
-            applied += [m.name for m in migrations.apply(keys, migrations.KEY_MIGRATIONS)]
-        finally:
-            data.close()
-            keys.close()
+        applied = []
+        for store in schema.STORES:
+            database = Database.open(self.root / store.file, master.derive(store.key_purpose),
+                                     create=True)
+            try:
+                applied += [f"{store.file}: {step}" for step in migrations.apply(database, store)]
+            finally:
+                database.close()
         return InitReport(self, created_key, created_store, applied, tightened)
 
     def make_private(self) -> bool:
@@ -133,14 +138,16 @@ class VaultHome:
     def _open_stores(self, master: MasterKey, cache_kib: int) -> tuple[Database, Database]:
         if not self.exists():
             raise StoreNotInitialisedError(f"no store in {self.root}; run 'vrmvault init' first")
-        data = Database.open(self.data_path, master.derive("data-store"), cache_kib=cache_kib)
-        keys = Database.open(self.keys_path, master.derive("key-store"))
-        for database, wanted in ((data, migrations.DATA_MIGRATIONS),
-                                 (keys, migrations.KEY_MIGRATIONS)):
-            if migrations.pending(database, wanted):
-                data.close()
-                keys.close()
-                raise StoreError("the store needs migrations; run 'vrmvault init'")
+        data = Database.open(self.data_path, master.derive(schema.DATA.key_purpose),
+                             cache_kib=cache_kib)
+        keys = Database.open(self.keys_path, master.derive(schema.KEYS.key_purpose))
+        try:
+            migrations.require_current(data, schema.DATA)
+            migrations.require_current(keys, schema.KEYS)
+        except StoreError:
+            data.close()
+            keys.close()
+            raise
         return data, keys
 
     def remove_wal_files(self, path: Path) -> None:
@@ -199,7 +206,7 @@ class InitReport:
     home: VaultHome
     created_key: bool
     created_store: bool
-    migrations_applied: list[str]
+    migrations_applied: list[str]     # "data.db: applied migration 1 baseline", in order
     tightened: bool = False           # the home was open to others and is 0700 now
     erasures_finished: int = 0        # erasures a crash had cut short, finished now
 
@@ -316,7 +323,7 @@ def unsafe_open_plaintext_vault(root: Path, *, clock: Clock = system_clock) -> V
     root.mkdir(parents=True, exist_ok=True)
     data = Database.unsafe_open_plaintext(root / "data.db", create=True)
     keys = Database.unsafe_open_plaintext(root / "keys.db", create=True)
-    migrations.apply(data, migrations.DATA_MIGRATIONS)
-    migrations.apply(keys, migrations.KEY_MIGRATIONS)
+    migrations.apply(data, schema.DATA)
+    migrations.apply(keys, schema.KEYS)
     return Vault(data=data, key_store=unsafe_PlaintextKeyStore(keys),
                  master=MasterKey(b"\0" * 32), clock=clock)

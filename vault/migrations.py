@@ -1,17 +1,43 @@
-"""Numbered schema migrations for the data store and the key store.
+"""The runner of schema migrations: one ordered history per store, one bookkeeping table.
 
-Invariants: a migration is never edited once released; each one runs in its own transaction and
-is recorded in ``schema_migrations`` with its number and name, so a half-applied migration is
-impossible and ``vrmvault init`` / ``serve`` can apply what is missing at any time.
+Every store of a vault home (``vault/schema``: data, keys, ledger, rates) has one list of
+numbered, named migrations, and records those it applied in its table ``store_migrations``
+(number, name, applied_at). This module applies them; it is the SQLite runner (the
+bookkeeping SQL, ``sqlite_master`` and ``PRAGMA foreign_keys`` are SQLite's), and the
+migrations' own SQL comes from ``vault/schema/sqlite/``, so that another engine gets a runner
+and SQL files of its own beside these.
+
+Invariants:
+- A migration is never edited once released; each runs in its own transaction with its
+  bookkeeping row, so a half-applied migration is impossible and ``vrmvault init`` / ``serve``
+  can apply what is missing at any time, from several processes at once (the first one to
+  take the write lock applies it, the others find it recorded).
+- A store recording a migration its history does not have was made by a newer version: it is
+  refused, never opened as if it were current.
+- A store made before its history was squashed into a baseline (by vrmvault b89e8db, with a
+  bookkeeping table per layer, :class:`Squashed`) is taken over once, in one transaction, and
+  only if every old bookkeeping table is at that version's last migration and its schema is
+  exactly the baseline's: the old tables' records become the baseline's row, the old tables go.
+  No row of data is read or written by it. Anything else (older, unknown, changed by hand) is
+  refused with what is wrong, and left as it was.
 """
 
 from __future__ import annotations
 
+import re
+import secrets
+import tempfile
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
 
 from .errors import StoreError
 from .storage import Database
+
+TABLE = "store_migrations"
+ENGINE = "sqlite"              # the folder of vault/schema holding this runner's SQL
 
 
 @dataclass(frozen=True)
@@ -24,287 +50,256 @@ class Migration:
     rebuilds_tables: bool = False
 
 
-DATA_MIGRATIONS: tuple[Migration, ...] = (
-    Migration(
-        1,
-        "members_profile_feedback",
-        """
-        CREATE TABLE members (
-            id              TEXT PRIMARY KEY,
-            email_index     BLOB NOT NULL UNIQUE,   -- keyed hash (blind index), never the address
-            email_sealed    BLOB NOT NULL,
-            password_hash   TEXT NOT NULL,
-            totp_sealed     BLOB,
-            totp_last_step  INTEGER,
-            created_at      INTEGER NOT NULL
-        );
-        CREATE TABLE brands (
-            id          TEXT PRIMARY KEY,
-            name        TEXT NOT NULL UNIQUE,
-            categories  TEXT NOT NULL DEFAULT '[]',
-            created_at  INTEGER NOT NULL
-        );
-        CREATE TABLE profile_values (
-            member_id   TEXT NOT NULL REFERENCES members(id) ON DELETE CASCADE,
-            attribute   TEXT NOT NULL,
-            value_sealed BLOB NOT NULL,
-            updated_at  INTEGER NOT NULL,
-            PRIMARY KEY (member_id, attribute)
-        ) WITHOUT ROWID;
-        CREATE TABLE feedback (
-            id              INTEGER PRIMARY KEY AUTOINCREMENT,
-            member_id       TEXT NOT NULL REFERENCES members(id) ON DELETE CASCADE,
-            brand_id        TEXT NOT NULL REFERENCES brands(id),
-            touchpoint      TEXT NOT NULL,
-            rating          INTEGER NOT NULL CHECK (rating BETWEEN 1 AND 5),
-            nps             INTEGER CHECK (nps BETWEEN 0 AND 10),
-            comment_sealed  BLOB,
-            occurred_on     TEXT NOT NULL,
-            updated_at      INTEGER NOT NULL
-        );
-        CREATE INDEX feedback_by_member ON feedback (member_id, occurred_on);
-        CREATE INDEX feedback_by_touchpoint ON feedback (touchpoint, brand_id);
-        """,
-    ),
-    Migration(
-        2,
-        "sessions_throttle_erasures",
-        """
-        CREATE TABLE web_sessions (
-            id_hash     BLOB PRIMARY KEY,          -- SHA-256 of the cookie value
-            member_id   TEXT REFERENCES members(id) ON DELETE CASCADE,
-            data        TEXT NOT NULL DEFAULT '{}',
-            device      TEXT NOT NULL DEFAULT '',
-            created_at  INTEGER NOT NULL,
-            last_seen   INTEGER NOT NULL,
-            expires_at  INTEGER NOT NULL
-        ) WITHOUT ROWID;
-        CREATE INDEX web_sessions_by_member ON web_sessions (member_id);
-        CREATE INDEX web_sessions_by_expiry ON web_sessions (expires_at);
-        CREATE TABLE login_throttle (
-            subject     BLOB PRIMARY KEY,          -- keyed hash of an address or a client IP
-            failures    INTEGER NOT NULL,
-            last_failure INTEGER NOT NULL,
-            locked_until INTEGER NOT NULL
-        ) WITHOUT ROWID;
-        -- Pseudonymous record of erasures, for the ledger (issue 3) and for restore.
-        CREATE TABLE erasures (
-            subject     TEXT PRIMARY KEY,          -- keyed pseudonym of the member id
-            erased_at   INTEGER NOT NULL,
-            rows_deleted INTEGER NOT NULL
-        ) WITHOUT ROWID;
-        """,
-    ),
-    Migration(
-        3,
-        "integer_member_keys_for_feedback",
-        # Feedback rows point at their member by a small integer instead of the 32-character
-        # id: the member index shrinks to a third, and with it the pages every commit rewrites
-        # (each one encrypted and MACed by SQLCipher). The touchpoint index went: aggregates
-        # scan the table anyway. Sealed values stay bound to the public member id.
-        """
-        CREATE TABLE members_new (
-            num             INTEGER PRIMARY KEY AUTOINCREMENT,
-            id              TEXT NOT NULL UNIQUE,
-            email_index     BLOB NOT NULL UNIQUE,
-            email_sealed    BLOB NOT NULL,
-            password_hash   TEXT NOT NULL,
-            totp_sealed     BLOB,
-            totp_last_step  INTEGER,
-            created_at      INTEGER NOT NULL
-        );
-        INSERT INTO members_new (id, email_index, email_sealed, password_hash, totp_sealed,
-                                 totp_last_step, created_at)
-            SELECT id, email_index, email_sealed, password_hash, totp_sealed, totp_last_step,
-                   created_at FROM members ORDER BY created_at;
-        CREATE TABLE feedback_new (
-            id              INTEGER PRIMARY KEY AUTOINCREMENT,
-            member_num      INTEGER NOT NULL REFERENCES members_new(num) ON DELETE CASCADE,
-            brand_id        TEXT NOT NULL REFERENCES brands(id),
-            touchpoint      TEXT NOT NULL,
-            rating          INTEGER NOT NULL CHECK (rating BETWEEN 1 AND 5),
-            nps             INTEGER CHECK (nps BETWEEN 0 AND 10),
-            comment_sealed  BLOB,
-            occurred_on     TEXT NOT NULL,
-            updated_at      INTEGER NOT NULL
-        );
-        INSERT INTO feedback_new (id, member_num, brand_id, touchpoint, rating, nps,
-                                  comment_sealed, occurred_on, updated_at)
-            SELECT f.id, m.num, f.brand_id, f.touchpoint, f.rating, f.nps, f.comment_sealed,
-                   f.occurred_on, f.updated_at
-            FROM feedback AS f JOIN members_new AS m ON m.id = f.member_id;
-        DROP TABLE feedback;
-        DROP TABLE members;
-        ALTER TABLE members_new RENAME TO members;
-        ALTER TABLE feedback_new RENAME TO feedback;
-        CREATE INDEX feedback_by_member ON feedback (member_num);
-        """,
-        rebuilds_tables=True,
-    ),
-    Migration(
-        4,
-        "member_roles",
-        # Compliance officers are members with a role: they sign in like anyone and
-        # may also open the compliance console. Every existing account stays a member.
-        """
-        ALTER TABLE members ADD COLUMN role TEXT NOT NULL DEFAULT 'member'
-            CHECK (role IN ('member', 'compliance'));
-        CREATE INDEX members_by_role ON members (role) WHERE role <> 'member';
-        """,
-    ),
-    Migration(
-        5,
-        "erasure_intents",
-        # A confirmed erasure, recorded before any step of it (vault/erasure.py): finished at
-        # the next start or by the keeper whatever step a crash stopped it at. No foreign key:
-        # the row outlives the member's, and goes once the last step is done.
-        """
-        CREATE TABLE erasure_intents (
-            member_id   TEXT PRIMARY KEY,
-            erased_at   INTEGER NOT NULL
-        ) WITHOUT ROWID;
-        """,
-    ),
-    Migration(
-        6,
-        "account_recovery",
-        # Issue 12 item 5. A sign-up waits in signup_requests until its mailed link is followed
-        # (no member row or key exists before): the address and password hash are sealed under
-        # a key derived from the link's token, which the store never holds, only its SHA-256.
-        # Reset links and recovery codes belong to a member and go with the account.
-        # request_limits counts requests that send mail, per keyed-hash subject and window.
-        """
-        CREATE TABLE signup_requests (
-            token_hash  BLOB PRIMARY KEY,          -- SHA-256 of the link's random token
-            email_index BLOB NOT NULL,             -- blind index of the address
-            sealed      BLOB NOT NULL,             -- address + argon2id hash, token-keyed
-            created_at  INTEGER NOT NULL,
-            expires_at  INTEGER NOT NULL
-        ) WITHOUT ROWID;
-        CREATE INDEX signup_requests_by_address ON signup_requests (email_index);
-        CREATE INDEX signup_requests_by_expiry ON signup_requests (expires_at);
-        CREATE TABLE password_resets (
-            token_hash  BLOB PRIMARY KEY,          -- SHA-256 of the link's random token
-            member_id   TEXT NOT NULL REFERENCES members(id) ON DELETE CASCADE,
-            created_at  INTEGER NOT NULL,
-            expires_at  INTEGER NOT NULL
-        ) WITHOUT ROWID;
-        CREATE INDEX password_resets_by_member ON password_resets (member_id);
-        CREATE TABLE totp_recovery_codes (
-            member_id   TEXT NOT NULL REFERENCES members(id) ON DELETE CASCADE,
-            code_hash   BLOB NOT NULL,             -- HMAC-SHA256 under a key from the master key
-            created_at  INTEGER NOT NULL,
-            used_at     INTEGER,
-            PRIMARY KEY (member_id, code_hash)
-        ) WITHOUT ROWID;
-        CREATE TABLE request_limits (
-            subject     BLOB PRIMARY KEY,          -- keyed hash of an address or a client
-            window_start INTEGER NOT NULL,
-            requests    INTEGER NOT NULL
-        ) WITHOUT ROWID;
-        """,
-    ),
-)
+@dataclass(frozen=True)
+class Squashed:
+    """The pre-release history a baseline replaced, as the version that made it recorded it.
 
-KEY_MIGRATIONS: tuple[Migration, ...] = (
-    Migration(
-        1,
-        "member_keys",
-        """
-        CREATE TABLE member_keys (
-            member_id   TEXT PRIMARY KEY,
-            wrapped     BLOB NOT NULL,             -- AES-256-GCM under the key-encryption key
-            created_at  INTEGER NOT NULL
-        ) WITHOUT ROWID;
-        -- The erasure list outlives any data backup: restore re-applies it.
-        CREATE TABLE erased_members (
-            member_id   TEXT PRIMARY KEY,
-            erased_at   INTEGER NOT NULL
-        ) WITHOUT ROWID;
-        """,
-    ),
-)
-
-
-def apply(database: Database, migrations: tuple[Migration, ...], *,
-          table: str = "schema_migrations") -> list[Migration]:
-    """Apply the migrations ``database`` lacks, in order; return the ones applied.
-
-    ``table`` records them; another layer keeping tables in the same file (consent/) numbers
-    its migrations in a table of its own.
+    ``tables`` maps each old bookkeeping table to the (number, name) rows it held at that
+    version's last migration; ``baseline`` is the number of the migration that replaced them.
     """
-    _check_table_name(table)
+
+    made_by: str
+    tables: Mapping[str, tuple[tuple[int, str], ...]]
+    baseline: int = 1
+
+
+@dataclass(frozen=True)
+class Store:
+    """One store of a vault home: its file, the purpose its key is derived for, its history."""
+
+    name: str                          # "data", "keys", "ledger", "rates"
+    file: str                          # in the vault home, e.g. "data.db"
+    key_purpose: str                   # master.derive(key_purpose) opens it
+    migrations: tuple[Migration, ...]
+    squashed: Squashed | None = None
+
+    @property
+    def latest(self) -> int:
+        return self.migrations[-1].number
+
+
+def migration(store: str, number: int, name: str, *, rebuilds_tables: bool = False,
+              engine: str = ENGINE) -> Migration:
+    """The migration whose SQL is ``vault/schema/<engine>/<store>/<number:04>_<name>.sql``
+    (another engine's history has the same numbers and names, and SQL of its own)."""
+    sql = (resources.files("vault.schema") / engine / store / f"{number:04d}_{name}.sql"
+           ).read_text(encoding="utf-8")
+    return Migration(number, name, sql, rebuilds_tables)
+
+
+def apply(database: Database, store: Store) -> list[str]:
+    """Bring ``database`` to the last migration of ``store``; say what was done, in order
+    (empty when it was current). A store of the pre-release history is taken over first."""
+    done: list[str] = []
+    if _taken_over(database, store):
+        assert store.squashed is not None
+        done.append(f"upgraded from the migration tables of vrmvault {store.squashed.made_by}"
+                    f" ({', '.join(store.squashed.tables)}) to migration"
+                    f" {store.squashed.baseline}")
     database.execute(
-        f"CREATE TABLE IF NOT EXISTS {table} ("
-        " number INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)"
-    )
-    done = {row["number"] for row in database.all(f"SELECT number FROM {table}")}
-    applied = []
-    for migration in sorted(migrations, key=lambda m: m.number):
-        if migration.number in done:
+        f"CREATE TABLE IF NOT EXISTS {TABLE} ("
+        " number INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)")
+    _refuse_newer(database, store)
+    recorded = _recorded(database)
+    for step in store.migrations:
+        if step.number in recorded:
             continue
-        if migration.rebuilds_tables:
+        if step.rebuilds_tables:
             database.execute("PRAGMA foreign_keys = OFF")  # a no-op inside a transaction
         try:
             with database.transaction():
-                if database.one(f"SELECT 1 FROM {table} WHERE number = ?",
-                                (migration.number,)):
+                if database.one(f"SELECT 1 FROM {TABLE} WHERE number = ?", (step.number,)):
                     continue     # another process applied it since the look above
-                for statement in _statements(migration.sql):
+                for statement in statements(step.sql):
                     database.execute(statement)
-                if migration.rebuilds_tables and database.all("PRAGMA foreign_key_check"):
-                    raise StoreError(f"migration {migration.name} broke a foreign key")
-                database.execute(
-                    f"INSERT INTO {table} (number, name, applied_at) VALUES (?, ?, ?)",
-                    (migration.number, migration.name, int(time.time())),
-                )
+                if step.rebuilds_tables and database.all("PRAGMA foreign_key_check"):
+                    raise StoreError(f"migration {step.name} broke a foreign key")
+                _record(database, step)
         finally:
-            if migration.rebuilds_tables:
+            if step.rebuilds_tables:
                 database.execute("PRAGMA foreign_keys = ON")
-        applied.append(migration)
-    return applied
+        done.append(f"applied migration {step.number} {step.name}")
+    return done
 
 
-def pending(database: Database, migrations: tuple[Migration, ...], *,
-            table: str = "schema_migrations") -> list[Migration]:
-    _check_table_name(table)
-    row = database.one(
-        "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = ?", (table,)
-    )
-    if not row[0]:
-        return list(migrations)
-    done = {r["number"] for r in database.all(f"SELECT number FROM {table}")}
-    return [m for m in migrations if m.number not in done]
+def pending(database: Database, store: Store) -> list[Migration]:
+    """The migrations of ``store`` that ``database`` has not recorded (all of them for a store
+    of the pre-release history, until :func:`apply` takes it over)."""
+    if not _has_table(database, TABLE):
+        return list(store.migrations)
+    recorded = _recorded(database)
+    return [m for m in store.migrations if m.number not in recorded]
 
 
-def _statements(script: str) -> list[str]:
-    # Our migration scripts hold no semicolons inside literals, so a split is exact; comments go.
+def require_current(database: Database, store: Store) -> None:
+    """Raise :class:`StoreError` unless ``database`` has every migration of ``store``."""
+    if pending(database, store):
+        raise StoreError(f"the {store.name} store needs migrations; run 'vrmvault init'")
+
+
+def records_migrations(database: Database) -> bool:
+    """Whether ``database`` keeps a record of its migrations, in this runner's table or a
+    pre-release one: a store of ours, new or old, and not merely a file our key opens."""
+    return any(name == TABLE or _pre_release_bookkeeping(name) for name in _tables(database))
+
+
+def statements(script: str) -> list[str]:
+    """The statements of a migration script, comments removed. Our scripts hold no ``--`` or
+    semicolon inside a literal, so cutting at them is exact."""
     lines = [line.split("--", 1)[0] for line in script.splitlines()]
     return [s.strip() for s in "\n".join(lines).split(";") if s.strip()]
 
 
-def _check_table_name(table: str) -> None:
-    # Interpolated into SQL (a table name cannot be a parameter): only plain identifiers.
-    if not table.replace("_", "").isalnum() or not table.isascii():
-        raise ValueError(f"not a table name: {table!r}")
+def schema_of(database: Database) -> set[tuple[str, str, str]]:
+    """Every table, index, view and trigger of ``database`` as (type, name, SQL), the SQL
+    normalised (comments, identifier quotes, case and layout dropped), without SQLite's own
+    objects or any bookkeeping table: two stores with equal schemas hold the same structure,
+    however each was reached (``ALTER TABLE`` appends to the stored text, ``RENAME`` quotes)."""
+    rows = database.all("SELECT type, name, tbl_name, sql FROM sqlite_master"
+                        " WHERE sql IS NOT NULL AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\'")
+    return {(row[0], row[1], _normalised(row[3])) for row in rows
+            if not _bookkeeping(row[1]) and not _bookkeeping(row[2])}
 
 
-@dataclass(frozen=True)
-class LayerMigrations:
-    """The migrations one layer keeps in another layer's store, under its own table.
+def baseline_schema(store: Store) -> set[tuple[str, str, str]]:
+    """:func:`schema_of` a new store brought to the baseline of ``store``, made in a scratch
+    file (deleted at once) under a random key."""
+    baseline = store.squashed.baseline if store.squashed else store.latest
+    scratch = Store(store.name, store.file, store.key_purpose,
+                    tuple(m for m in store.migrations if m.number <= baseline))
+    with tempfile.TemporaryDirectory(prefix="vrmvault-schema-") as folder:
+        database = Database.open(Path(folder) / store.file, secrets.token_bytes(32),
+                                 create=True)
+        try:
+            apply(database, scratch)
+            return schema_of(database)
+        finally:
+            database.close()
 
-    ``vrmvault init`` calls :meth:`initialise`; the layer's services call
-    :meth:`require_current` before they touch its tables.
-    """
 
-    layer: str                         # for messages, e.g. "consent"
-    table: str                         # e.g. "consent_migrations"
-    migrations: tuple[Migration, ...]
+# -- the pre-release history ----------------------------------------------------------------
 
-    def initialise(self, database: Database) -> list[str]:
-        """Apply what ``database`` lacks; the names applied."""
-        return [m.name for m in apply(database, self.migrations, table=self.table)]
+def _pre_release_bookkeeping(table: str) -> bool:
+    """Whether ``table`` is named as the pre-release histories named their bookkeeping
+    (``schema_migrations``, ``consent_migrations``, ``gateway_token_migrations``, ...)."""
+    return table.endswith("_migrations") and table != TABLE
 
-    def require_current(self, database: Database) -> None:
-        if pending(database, self.migrations, table=self.table):
-            raise StoreError(f"the store needs {self.layer} migrations; run 'vrmvault init'")
+
+def _bookkeeping(table: str) -> bool:
+    return table == TABLE or _pre_release_bookkeeping(table)
+
+
+def _taken_over(database: Database, store: Store) -> bool:
+    """Take over a store of the pre-release history (see the module docstring); False if
+    ``database`` is not one (new, or on the new bookkeeping already)."""
+    if _has_table(database, TABLE):
+        return False
+    old = [name for name in _tables(database) if _pre_release_bookkeeping(name)]
+    if not old:
+        if any(not name.startswith("sqlite_") for name in _tables(database)):
+            raise StoreError(f"{database.path} holds tables but no record of its migrations:"
+                             f" it is not a vrmvault {store.name} store")
+        return False
+    squashed = store.squashed
+    if squashed is None:
+        raise StoreError(f"{database.path} records its migrations in a form this version"
+                         " does not know")
+    _check_records(database, store, squashed)
+    expected = baseline_schema(store)
+    with database.transaction():
+        if _has_table(database, TABLE):
+            return False                     # another process took it over meanwhile
+        found = schema_of(database)
+        if found != expected:
+            raise StoreError(
+                f"{database.path} is at the last migrations of vrmvault {squashed.made_by}"
+                f" but its schema is not that version's: {_first_difference(found, expected)}"
+                "; it was changed by hand and is left as it is")
+        database.execute(f"CREATE TABLE {TABLE} ("
+                         " number INTEGER PRIMARY KEY, name TEXT NOT NULL,"
+                         " applied_at INTEGER NOT NULL)")
+        for step in store.migrations:
+            if step.number <= squashed.baseline:
+                _record(database, step)
+        for name in squashed.tables:
+            database.execute(f"DROP TABLE {name}")
+    return True
+
+
+def _check_records(database: Database, store: Store, squashed: Squashed) -> None:
+    """Refuse unless every old bookkeeping table holds exactly what ``squashed`` says."""
+    present = set(_tables(database))
+    for table, wanted in squashed.tables.items():
+        found = (tuple((row[0], row[1]) for row in database.all(
+            f"SELECT number, name FROM {table} ORDER BY number"))
+            if table in present else ())
+        missing = [f"{number} {name}" for number, name in wanted if (number, name) not in found]
+        unknown = [f"{number} {name}" for number, name in found if (number, name) not in wanted]
+        if unknown:
+            raise StoreError(
+                f"{database.path} records migrations vrmvault {squashed.made_by} never had"
+                f" ({table}: {', '.join(unknown)}): it was made by another version")
+        if missing:
+            raise StoreError(
+                f"{database.path} was made by a vrmvault older than {squashed.made_by}: it"
+                f" lacks {table} {', '.join(missing)}. Bring it to {squashed.made_by} with"
+                f" that version's 'vrmvault init' first")
+    extra = [t for t in present if _pre_release_bookkeeping(t) and t not in squashed.tables]
+    if extra:
+        raise StoreError(f"{database.path} records migrations in {', '.join(sorted(extra))},"
+                         f" which a {store.name} store of vrmvault {squashed.made_by} has not")
+
+
+def _first_difference(found: set[tuple[str, str, str]],
+                      expected: set[tuple[str, str, str]]) -> str:
+    found_names = {(kind, name): sql for kind, name, sql in found}
+    expected_names = {(kind, name): sql for kind, name, sql in expected}
+    # Tables first: a missing table also takes its indexes with it.
+    for key in sorted(expected_names.keys() | found_names.keys(),
+                      key=lambda key: (key[0] != "table", key)):
+        if key not in found_names:
+            return f"{key[0]} {key[1]} is missing"
+        if key not in expected_names:
+            return f"{key[0]} {key[1]} should not be there"
+        if found_names[key] != expected_names[key]:
+            return f"{key[0]} {key[1]} is defined otherwise"
+    return "no difference"   # pragma: no cover (called only on a difference)
+
+
+_COMMENT = re.compile(r"--[^\n]*")
+_SPACE = re.compile(r"\s+")
+_AROUND = re.compile(r"\s*([(),])\s*")
+
+
+def _normalised(sql: str) -> str:
+    text = _COMMENT.sub("", sql).replace('"', "")
+    return _AROUND.sub(r"\1", _SPACE.sub(" ", text)).strip().lower()
+
+
+# -- bookkeeping ----------------------------------------------------------------------------
+
+def _record(database: Database, step: Migration) -> None:
+    database.execute(f"INSERT INTO {TABLE} (number, name, applied_at) VALUES (?, ?, ?)",
+                     (step.number, step.name, int(time.time())))
+
+
+def _recorded(database: Database) -> set[int]:
+    return {row[0] for row in database.all(f"SELECT number FROM {TABLE}")}
+
+
+def _refuse_newer(database: Database, store: Store) -> None:
+    known = {m.number for m in store.migrations}
+    unknown = sorted(_recorded(database) - known)
+    if unknown:
+        raise StoreError(f"{database.path} was made by a newer version of vrmvault (its"
+                         f" {store.name} migration {unknown[0]} is unknown here)")
+
+
+def _tables(database: Database) -> list[str]:
+    return [row[0] for row in database.all(
+        "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")]
+
+
+def _has_table(database: Database, name: str) -> bool:
+    return database.one("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?",
+                        (name,)) is not None

@@ -1,11 +1,11 @@
 """``vrmvault brand``: register brands as OAuth clients, list, disable, rotate their secrets.
 
 Registered in ``web/cli.py`` with ``main.add_command(brand)``; like every command there it takes
-the vault home from ``ctx.obj["home"]``, and needs a store on which ``vrmvault init`` applied the
-gateway's migrations. Failures are one line on stderr and exit status 1 (the group catches domain
-errors itself). A client secret is printed exactly twice in its life: by ``create`` and by
-``rotate-secret``, as JSON on stdout for the operator to hand to the brand; ``list`` never shows
-one, and the store keeps only a keyed hash.
+the vault home from ``ctx.obj["home"]``, and needs a store ``vrmvault init`` brought to its last
+migration (opening it checks). Failures are one line on stderr and exit status 1 (the group
+catches domain errors itself). A client secret is printed exactly twice in its life: by
+``create`` and by ``rotate-secret``, as JSON on stdout for the operator to hand to the brand;
+``list`` never shows one, and the store keeps only a keyed hash.
 """
 
 from __future__ import annotations
@@ -17,7 +17,6 @@ from contextlib import contextmanager
 
 import click
 
-from brand_gateway import storage as gateway_storage
 from brand_gateway.clients import CLIENT_SCOPES, ClientRegistry, ClientSecretHasher
 from brand_gateway.observers import family_end_hook, grant_observer
 from consent.context import open_consent
@@ -40,7 +39,6 @@ def _opened(ctx: click.Context) -> Iterator[tuple[VaultHome, Vault, ClientRegist
     if not home.exists():
         raise StoreNotInitialisedError(f"no store in {home.root}; run 'vrmvault init' first")
     with home.open() as vault:
-        gateway_storage.require_current(vault.data)
         yield home, vault, ClientRegistry(database=vault.data, clock=vault.clock,
                                           hasher=ClientSecretHasher.from_master(vault.master))
 

@@ -14,10 +14,6 @@ from pathlib import Path
 
 import click
 
-from brand_gateway import access_log, token_storage, webhook_storage
-from brand_gateway import storage as gateway_storage
-from brand_gateway.rate_limits import open_rate_counts
-from consent import storage as consent_storage
 from consent.context import open_consent
 from vault.home import InitReport, VaultHome
 from vault.mail import MaildirMailer
@@ -59,7 +55,8 @@ def main(ctx: click.Context, home: Path | None) -> None:
               help="On a new store, also load this many demo members.")
 @click.pass_context
 def init(ctx: click.Context, demo_members: int | None) -> None:
-    """Create the store (data, key store, 0600 master key) or apply pending migrations."""
+    """Create the stores (data, keys, ledger, rates; a 0600 master key) or bring them up to
+    date, saying which migrations were applied to which."""
     home = _home(ctx)
     report = _initialise(home)
     if report.created_store:
@@ -76,8 +73,8 @@ def init(ctx: click.Context, demo_members: int | None) -> None:
         click.echo(f"  master key: {home.key_file} (mode 0600; keep a copy apart from backups)")
     elif os.environ.get("VRMVAULT_MASTER_KEY"):
         click.echo("  master key: from VRMVAULT_MASTER_KEY")
-    for name in report.migrations_applied:
-        click.echo(f"  applied migration {name}")
+    for step in report.migrations_applied:
+        click.echo(f"  {step}")
     click.echo(f"  mail: {_mail_destination(ctx)}")
     if report.created_store and demo_members:
         ctx.invoke(demo, members=demo_members)
@@ -92,23 +89,16 @@ def _mail_destination(ctx: click.Context) -> str:
 
 
 def _initialise(home: VaultHome) -> InitReport:
-    """The vault's migrations, then the consent layer's, and the ledger file."""
+    """Every store made or brought up to date (before any worker is forked: workers must not
+    race to create one), then any erasure a crash cut short finished before anything is
+    served."""
     report = home.initialise()
     with home.open() as vault:
-        applied = consent_storage.initialise(vault.data)
-        applied += gateway_storage.initialise(vault.data)
-        applied += token_storage.initialise(vault.data)
-        applied += access_log.initialise(vault.data)
-        applied += webhook_storage.initialise(vault.data)
         consent = open_consent(vault, home)
         try:
-            # An erasure a crash cut short is finished before anything is served.
             report.erasures_finished = finish_pending_erasures(vault, consent)
         finally:
             consent.close()
-        # Made here, before any worker is forked: workers must not race to create it.
-        open_rate_counts(home, vault.master).close()
-    report.migrations_applied.extend(applied)
     return report
 
 
@@ -173,8 +163,8 @@ def serve(ctx: click.Context, host: str, port: int, workers: int | None) -> None
         click.echo(f"made {home.root} private (mode 0700): others could list it")
     if report.erasures_finished:
         click.echo(f"finished {report.erasures_finished} erasures a stop had interrupted")
-    for name in report.migrations_applied:
-        click.echo(f"applied migration {name}")
+    for step in report.migrations_applied:
+        click.echo(step)
     count = workers or os.cpu_count() or 2
     public = ctx.obj["settings"]["VRMVAULT_PUBLIC_URL"] or public_url_for_bind(host, port)
     click.echo(f"Serving {home.root} on http://{host}:{port} with {count} workers "

@@ -1,9 +1,9 @@
 """``vrmvault webhooks``: brands' webhook endpoints, their delivery, and the delivery record.
 
 Registered in ``web/cli.py`` with ``main.add_command(webhooks)``; like every command there it
-takes the vault home from ``ctx.obj["home"]`` and needs a store on which ``vrmvault init``
-applied the webhook migrations. ``deliver`` runs one pass (``--once``) or loops until stopped
-(Ctrl-C or SIGTERM, finishing the delivery in hand); ``vrmvault serve`` runs that loop in a
+takes the vault home from ``ctx.obj["home"]`` and needs a store ``vrmvault init`` brought to
+its last migration (opening it checks). ``deliver`` runs one pass (``--once``) or loops until
+stopped (Ctrl-C or SIGTERM, finishing the delivery in hand); ``vrmvault serve`` runs that loop in a
 child process. Nothing here prints a payload: ``attempts`` shows, for compliance, where each
 event went, how often it was tried and how it ended.
 """
@@ -18,8 +18,6 @@ from contextlib import contextmanager
 
 import click
 
-from brand_gateway import storage as gateway_storage
-from brand_gateway import webhook_storage
 from brand_gateway.webhooks.delivery import DeliveryReport, WebhookDispatcher
 from brand_gateway.webhooks.endpoints import WebhookRegistry
 from brand_gateway.webhooks.outbox import STATUSES, outbox_entries, redrive
@@ -46,8 +44,6 @@ def _home(ctx: click.Context) -> VaultHome:
 @contextmanager
 def _vault(home: VaultHome, master: MasterKey | None = None) -> Iterator[Vault]:
     with home.open(master) as vault:
-        gateway_storage.require_current(vault.data)
-        webhook_storage.require_current(vault.data)
         yield vault
 
 

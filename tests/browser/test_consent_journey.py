@@ -19,7 +19,6 @@ import authlib.deprecate
 import pytest
 from playwright.sync_api import Page, expect
 
-from consent import storage as consent_storage
 from consent.context import open_consent
 from consent.grants import BrandRequest
 from consent.model import GrantStatus, Mode
@@ -53,7 +52,6 @@ class Seed:
 def seed(live_home: VaultHome) -> Seed:
     """A member who shares something with Velo Bikes, made through the consent services."""
     with live_home.open(hashing=TEST_HASHING) as vault:
-        consent_storage.initialise(vault.data)
         consent = open_consent(vault, live_home)
         try:
             member_id = vault.members.register(EMAIL, PASSWORD)

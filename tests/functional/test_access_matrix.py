@@ -19,7 +19,6 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from consent import storage as consent_storage
 from consent.context import open_consent
 from tests.conftest import GOOD_PASSWORD, AuthActions, csrf_from
 from vault.brands import Brand
@@ -218,7 +217,6 @@ def world(alice: SignedIn, bob: SignedIn, brand: Brand, vault: Vault,
           vault_home: VaultHome) -> Iterator[Context]:
     """A's feedback entry, and through the consent services: A's terms, an agreement with
     ``brand``, a grant to it with its receipt, and a counter-offer from another brand."""
-    consent_storage.initialise(vault.data)
     consent = open_consent(vault, vault_home)
     try:
         grant, receipt, agreement = share(consent, alice.id, brand)

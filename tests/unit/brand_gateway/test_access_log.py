@@ -5,12 +5,10 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
-from pathlib import Path
 
 import pytest
 
-from brand_gateway import access_log, token_storage
-from brand_gateway import storage as gateway_storage
+from brand_gateway import access_log
 from brand_gateway.access_log import AccessLog
 from brand_gateway.api_errors import RateLimitedError
 from brand_gateway.clients import ClientRegistry
@@ -21,10 +19,9 @@ from brand_gateway.rate_limits import (
     lease_size,
     open_rate_counts,
 )
-from consent import storage as consent_storage
 from consent.context import Consent
 from consent.events import EventTag
-from consent.ledger import Ledger, open_ledger
+from consent.ledger import Ledger
 from vault.clock import FrozenClock
 from vault.errors import StoreError
 from vault.home import Vault, VaultHome
@@ -70,21 +67,6 @@ def record(ledger: Ledger, principal: str, client, *, tag=EventTag.ACCESS_PROFIL
         "fields": list(fields), "grants": ["g-1"]}).seq
 
 
-def test_migrations_apply_once_in_their_own_table(tmp_path: Path) -> None:
-    home = VaultHome(tmp_path / "var")
-    home.initialise({})
-    with home.open() as opened:
-        consent_storage.initialise(opened.data)
-        gateway_storage.initialise(opened.data)
-        token_storage.initialise(opened.data)
-        with pytest.raises(StoreError, match="vrmvault init"):
-            access_log.require_current(opened.data)
-        assert access_log.initialise(opened.data) == ["api_access_log_rate_limits",
-                                                      "drop_access_log_rate_limits"]
-        assert access_log.initialise(opened.data) == []
-        access_log.require_current(opened.data)
-
-
 def test_reads_are_listed_newest_first_and_paged(log, ledger, principal, client, clock):
     seqs = []
     for minute in range(5):
@@ -114,23 +96,6 @@ def test_only_brand_reads_of_a_member_are_indexed(log, ledger, principal, client
     seq = record(ledger, principal, client, tag=EventTag.ACCESS_FEEDBACK_READ, fields=[])
     assert [(r.ledger_seq, r.resource) for r in log.page(principal).records] == [
         (seq, "feedback")]
-
-
-def test_a_ledger_migrated_to_the_index_finds_the_reads_it_already_held(
-        vault_home: VaultHome, clock, client, principal):
-    """Ledger migration 2 builds the index from the entries appended before it."""
-    with open_ledger(vault_home, vault_home.master_key({}), clock=clock) as ledger:
-        seq = record(ledger, principal, client)
-        other = record(ledger, "member:another", client)
-        expected = ledger.database.all("SELECT * FROM access_index ORDER BY seq")
-        ledger.database.execute("DELETE FROM access_index")
-        ledger.database.execute("DROP TABLE IF EXISTS api_rate_limits")    # gone since 5
-        ledger.database.execute("DROP TABLE access_index")
-        ledger.database.execute("DELETE FROM schema_migrations WHERE number = 2")
-    with open_ledger(vault_home, vault_home.master_key({}), clock=clock) as ledger:
-        rebuilt = ledger.database.all("SELECT * FROM access_index ORDER BY seq")
-        assert [tuple(r) for r in rebuilt] == [tuple(r) for r in expected]
-        assert [r[1] for r in rebuilt] == [seq, other]
 
 
 def test_daily_counts_and_the_chart(log, ledger, principal, client, clock, registry):

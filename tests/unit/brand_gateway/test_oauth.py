@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import hashlib
-from pathlib import Path
 
 import pytest
 from authlib.oauth2.rfc6749 import ClientMixin, TokenMixin
 
-from brand_gateway import token_storage
 from brand_gateway.clients import ClientRegistry, ClientSecretHasher
 from brand_gateway.oauth import (
     ENABLED_GRANT_TYPES,
@@ -23,8 +21,7 @@ from brand_gateway.tokens import (
     new_access_token,
 )
 from vault.clock import FrozenClock
-from vault.errors import StoreError
-from vault.home import Vault, VaultHome
+from vault.home import Vault
 
 CALLBACK = "https://velo.example/oauth/callback"
 
@@ -38,23 +35,6 @@ def tokens(vault: Vault, clock: FrozenClock) -> TokenStore:
 def client_id(registry: ClientRegistry) -> str:
     client, _ = registry.create("Velo Bikes", [CALLBACK])
     return client.client_id
-
-
-def test_token_migrations_apply_once_in_their_own_table(tmp_path: Path) -> None:
-    home = VaultHome(tmp_path / "var")
-    home.initialise({})          # the vault's stores only, as before the token table existed
-    with home.open() as opened:
-        with pytest.raises(StoreError, match="vrmvault init"):
-            token_storage.require_current(opened.data)
-        assert token_storage.initialise(opened.data) == [
-            "oauth_access_tokens", "authorization_code_refresh_families",
-            "live_families_by_end"]
-        assert token_storage.initialise(opened.data) == []
-        token_storage.require_current(opened.data)
-        recorded = opened.data.all("SELECT number, name FROM gateway_token_migrations")
-        assert [tuple(r) for r in recorded] == [
-            (1, "oauth_access_tokens"), (2, "authorization_code_refresh_families"),
-            (3, "live_families_by_end")]
 
 
 def test_new_tokens_are_256_bit_and_distinct() -> None:

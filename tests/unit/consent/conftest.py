@@ -127,7 +127,6 @@ def ledger(vault_home: VaultHome, master: MasterKey, clock: FrozenClock) -> Iter
 from collections.abc import Iterable  # noqa: E402
 from typing import Any  # noqa: E402
 
-from consent import storage as consent_storage  # noqa: E402
 from consent.context import Consent, open_consent  # noqa: E402
 from consent.grants import BrandRequest, StoredReceipt  # noqa: E402
 from consent.model import AgreementRecord, Grant, Mode, PersonalTerms  # noqa: E402
@@ -142,8 +141,7 @@ EVERY_USE_TERM = "SD-BASE-ATP"        # permits every purpose of the catalog
 
 @pytest.fixture
 def consent_vault(vault: Vault) -> Vault:
-    """The test vault with the consent tables applied (as ``vrmvault init`` does)."""
-    consent_storage.initialise(vault.data)
+    """The test vault (its data store holds the consent tables, as ``vrmvault init`` makes it)."""
     return vault
 
 

@@ -9,20 +9,22 @@ from __future__ import annotations
 
 import hashlib
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
-from consent import storage as consent_storage
 from consent.context import Consent
 from consent.errors import ReceiptVerificationError
 from consent.events import EventTag
 from consent.model import AgreementStatus
 from tests.conftest import GOOD_PASSWORD, AuthActions
+from vault import schema
 from vault.brands import Brand
 from vault.errors import ConflictError, NotFoundError, ValidationError
 from vault.home import VaultHome
 from vault.migrations import apply
+from vault.storage import Database
 
 from .conftest import Sharing
 from .test_terms import ledger_entries
@@ -216,29 +218,34 @@ def test_no_one_else_withdraws_a_members_offer(consent: Consent, sharing: Sharin
 
 
 def test_the_withdrawals_migration_keeps_every_agreement(tmp_path: Path) -> None:
-    """Consent migration 4 rebuilds ``agreements``: rows written before survive whole, in
+    """Data migration 2 rebuilds ``agreements``: rows written at the baseline survive whole, in
     their order (the latest agreement with a brand stands), and the new state fits."""
     home = VaultHome(tmp_path / "var")
     home.initialise({})
-    with home.open() as opened:
-        apply(opened.data, consent_storage.CONSENT_MIGRATIONS[:3], table=consent_storage.TABLE)
-        member_id = opened.members.register("old@example.org", GOOD_PASSWORD)
-        brand = opened.brands.add("Velo Bikes", ("bikes",))
+    at_baseline = replace(schema.DATA, migrations=schema.DATA.migrations[:1])
+    data = Database.open(tmp_path / "old.db", home.master_key({}).derive("data-store"),
+                         create=True)
+    try:
+        assert apply(data, at_baseline) == ["applied migration 1 baseline"]
+        data.execute("INSERT INTO members (id, email_index, email_sealed, password_hash,"
+                     " created_at) VALUES ('m1', ?, x'00', 'h', 0)", (b"\x01" * 32,))
+        data.execute("INSERT INTO brands (id, name, created_at) VALUES ('b1', 'Velo Bikes', 0)")
         for number, status in enumerate(("agreed", "rejected", "agreed", "proffered")):
-            opened.data.execute(
+            data.execute(
                 "INSERT INTO agreements (id, member_id, brand_id, proffered, status, agreed,"
-                " created_at, updated_at) VALUES (?, ?, ?, 'SD-BASE', ?, ?, 5, 5)",
-                (f"agr_{number}", member_id, brand.id, status,
-                 "SD-BASE" if status == "agreed" else None))
-        before = opened.data.all("SELECT rowid, * FROM agreements ORDER BY rowid")
+                " created_at, updated_at) VALUES (?, 'm1', 'b1', 'SD-BASE', ?, ?, 5, 5)",
+                (f"agr_{number}", status, "SD-BASE" if status == "agreed" else None))
+        before = data.all("SELECT rowid, * FROM agreements ORDER BY rowid")
         with pytest.raises(Exception, match="CHECK"):
-            opened.data.execute("UPDATE agreements SET status = 'withdrawn' WHERE id = 'agr_3'")
-        assert consent_storage.initialise(opened.data) == ["agreement_withdrawals"]
-        after = opened.data.all("SELECT rowid, * FROM agreements ORDER BY rowid")
+            data.execute("UPDATE agreements SET status = 'withdrawn' WHERE id = 'agr_3'")
+        assert apply(data, schema.DATA) == ["applied migration 2 agreement_withdrawals"]
+        after = data.all("SELECT rowid, * FROM agreements ORDER BY rowid")
         assert [tuple(row) for row in after] == [tuple(row) for row in before]
-        opened.data.execute("UPDATE agreements SET status = 'withdrawn' WHERE id = 'agr_3'")
+        data.execute("UPDATE agreements SET status = 'withdrawn' WHERE id = 'agr_3'")
         with pytest.raises(Exception, match="CHECK"):
-            opened.data.execute("UPDATE agreements SET status = 'bogus'")
+            data.execute("UPDATE agreements SET status = 'bogus'")
+    finally:
+        data.close()
 
 
 # -- the record both sides hold -------------------------------------------------------------

@@ -9,7 +9,6 @@ from pathlib import Path
 
 import pytest
 
-from consent import storage as consent_storage
 from consent.context import Consent
 from consent.decision import grant_from_row
 from consent.events import EventTag
@@ -20,7 +19,6 @@ from vault.brands import Brand
 from vault.clock import FrozenClock
 from vault.errors import ValidationError
 from vault.home import VaultHome
-from vault.migrations import apply
 
 from .conftest import Sharing
 from .test_receipts import authlib_verify
@@ -205,13 +203,11 @@ def test_the_state_of_a_grant_follows_its_fields() -> None:
         assert grant.state(at) is state, (grant, at)
 
 
-def test_the_grant_endings_migration_keeps_every_grant(tmp_path: Path) -> None:
-    """Consent migration 2 rebuilds ``grants``: rows written under migration 1 survive whole,
-    and the new states fit."""
+def test_a_grant_row_holds_every_state_and_refuses_unknown_endings(tmp_path: Path) -> None:
+    """``grants`` takes every status of the consent and every access ending, nothing else."""
     home = VaultHome(tmp_path / "var")
     home.initialise({})
     with home.open() as opened:
-        apply(opened.data, consent_storage.CONSENT_MIGRATIONS[:1], table=consent_storage.TABLE)
         member_id = opened.members.register("old@example.org", GOOD_PASSWORD)
         brand = opened.brands.add("Velo Bikes", ("bikes",))
         opened.data.execute(
@@ -221,15 +217,20 @@ def test_the_grant_endings_migration_keeps_every_grant(tmp_path: Path) -> None:
             " VALUES ('grant_old', ?, ?, 'dpv:Personalisation', '[\"given_name\"]',"
             " 'individual', 1, 2, 30, 0, 'EU', 'test', 'SD-BASE', 1, 'withdrawn', 2, 2, 1, 2)",
             (member_id, brand.id))
-        assert consent_storage.initialise(opened.data) == [
-            "grant_endings", "brand_terms_and_their_receipts", "agreement_withdrawals"]
         grant = grant_from_row(opened.data.one("SELECT * FROM grants"))
         assert (grant.id, grant.status, grant.withdrawn_at, grant.version) == (
             "grant_old", GrantStatus.WITHDRAWN, 2, 2)
         assert grant.access_ended is None and grant.replaced_by is None
         opened.data.execute("UPDATE grants SET status = 'replaced', replaced_by = 'grant_new'")
+        for status in ("active", "released"):
+            opened.data.execute("UPDATE grants SET status = ?", (status,))
+        for ending in ("code-replay", "refresh-replay", "client-disabled",
+                       "authorization-expired", "revoked-by-brand"):
+            opened.data.execute("UPDATE grants SET access_ended = ?", (ending,))
         with pytest.raises(Exception, match="CHECK"):
             opened.data.execute("UPDATE grants SET access_ended = 'bogus'")
+        with pytest.raises(Exception, match="CHECK"):
+            opened.data.execute("UPDATE grants SET status = 'expired'")
 
 
 def test_duplicates_left_by_older_versions_are_settled_once(

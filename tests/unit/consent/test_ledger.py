@@ -20,7 +20,7 @@ from consent.errors import (
     PersonalDataError,
 )
 from consent.events import Event, EventTag, canonical_body
-from consent.ledger import LEDGER_MIGRATIONS, SYNC_TAIL, Ledger, ledger_path, open_ledger
+from consent.ledger import SYNC_TAIL, Ledger, ledger_path, open_ledger
 from consent.merkle import (
     node_position,
     verify_consistency,
@@ -29,6 +29,7 @@ from vault import migrations
 from vault.errors import WrongKeyError
 from vault.home import VaultHome
 from vault.keys import MasterKey
+from vault.schema import LEDGER
 from vault.storage import Database
 
 from .conftest import (
@@ -58,7 +59,7 @@ def test_the_ledger_is_its_own_encrypted_file(ledger: Ledger, vault_home, master
 
 def test_migrations_are_recorded_and_reopening_is_harmless(ledger: Ledger, vault_home,
                                                             master) -> None:
-    assert migrations.pending(ledger.database, LEDGER_MIGRATIONS) == []
+    assert migrations.pending(ledger.database, LEDGER) == []
     ledger.record_events(events(3))
     ledger.close()
     with open_ledger(vault_home, master) as again:

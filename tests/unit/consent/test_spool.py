@@ -20,7 +20,6 @@ from consent.ledger import open_ledger
 from consent.spool import MAGIC, SpoolDirectory
 from vault.home import VaultHome
 from vault.keys import MasterKey
-from vault.storage import Database
 
 READ = EventTag.ACCESS_PROFILE_READ
 
@@ -326,29 +325,6 @@ def test_a_full_spool_is_left_for_a_new_one_and_removed_once_merged(spools, ledg
     assert [d["n"] for d in merged_details(ledger)] == list(range(12))
     assert ledger.verify().ok
     writer.close()
-
-
-_LEGACY_SCHEMA = """CREATE TABLE pending (n INTEGER PRIMARY KEY, at REAL NOT NULL,
-    tag TEXT NOT NULL, actor TEXT NOT NULL, details TEXT NOT NULL)"""
-
-
-def test_a_spool_of_the_sqlcipher_kind_left_from_before_is_merged_and_removed(
-        vault_home, spools, ledger):
-    # Before, a spool was a SQLCipher file: one left by a crash before an upgrade still goes in.
-    spools.path.mkdir(mode=0o700, exist_ok=True)
-    spool_id = "ab" * 16
-    legacy = Database.open(spools.path / f"{spool_id}.db",
-                           vault_home.master_key({}).derive("access-spool"), create=True)
-    legacy.execute(_LEGACY_SCHEMA)
-    for n in range(1, 4):
-        legacy.execute("INSERT INTO pending VALUES (?, ?, ?, ?, ?)",
-                       (n, 1_800_000_000 + n, READ.value, "brand:brand_1",
-                        json.dumps(read(n).details)))
-    legacy.close()
-    assert spools.pending(ledger) == 3
-    assert spools.merge_all(ledger) == 3
-    assert [d["n"] for d in merged_details(ledger)] == [1, 2, 3]
-    assert spools.spool_ids() == [] and not any(spools.path.glob(spool_id + "*"))
 
 
 def test_the_member_sees_merged_reads_in_the_order_they_were_served(spools, ledger):

@@ -10,8 +10,9 @@ from pathlib import Path
 
 import pytest
 
+from tests import pre_release_stores
 from tests.conftest import GOOD_PASSWORD, TEST_HASHING
-from vault import migrations
+from vault import migrations, schema
 from vault.backup import PLAINTEXT_HEADER, backup, restore
 from vault.errors import (
     AuthenticationError,
@@ -144,8 +145,8 @@ def test_restore_brings_back_what_was_deleted_after_the_backup(
     assert (report.source, report.members, report.erasures_reapplied) == (source, 1, 0)
     assert report.migrations_applied == []
     assert not Path(f"{vault_home.data_path}-wal").exists()
-    assert sorted(p.name for p in vault_home.root.iterdir()) == ["data.db", "keys.db",
-                                                                 "master.key"]
+    assert sorted(p.name for p in vault_home.root.iterdir()) == [
+        "data.db", "keys.db", "ledger.db", "master.key", "rates.db"]
     assert stat.S_IMODE(vault_home.data_path.stat().st_mode) == 0o600
     restored = reopen()
     assert restored.feedback.for_member(alice) == [entry]
@@ -225,15 +226,15 @@ def test_a_member_who_signed_up_after_the_backup_is_gone_after_restore(
     restored.key_store.cipher(carol)
 
 
-def test_restore_migrates_a_backup_from_an_older_version(vault, vault_home, master, reopen,
-                                                         tmp_path):
+def test_restore_upgrades_a_backup_made_before_the_baseline(vault, vault_home, master, reopen,
+                                                             tmp_path):
     source = tmp_path / "old.backup"
-    old = Database.open(source, master.derive("data-store"), create=True)
-    migrations.apply(old, migrations.DATA_MIGRATIONS[:1])
-    old.close()
+    pre_release_stores.create(source, master.derive("data-store"), "data").close()
     vault.close()
     report = restore(vault_home, source, master)
-    assert report.migrations_applied == [m.name for m in migrations.DATA_MIGRATIONS[1:]]
+    assert [step.split(" (")[0] for step in report.migrations_applied] == [
+        "upgraded from the migration tables of vrmvault b89e8db",
+        *(f"applied migration {m.number} {m.name}" for m in schema.DATA.migrations[1:])]
     reopen()   # refuses a store with pending migrations
 
 
@@ -266,7 +267,7 @@ def _plain_sqlite(tmp_path, master):
 def _another_key(tmp_path, master):
     path = tmp_path / "other-vault.backup"
     other = Database.open(path, MasterKey.generate().derive("data-store"), create=True)
-    migrations.apply(other, migrations.DATA_MIGRATIONS)
+    migrations.apply(other, schema.DATA)
     other.close()
     return path
 
@@ -290,9 +291,17 @@ def _our_key_not_a_vault(tmp_path, master):
 def _from_a_newer_version(tmp_path, master):
     path = tmp_path / "newer.backup"
     newer = Database.open(path, master.derive("data-store"), create=True)
-    migrations.apply(newer, migrations.DATA_MIGRATIONS)
-    newer.execute("INSERT INTO schema_migrations VALUES (999, 'from_the_future', 0)")
+    migrations.apply(newer, schema.DATA)
+    newer.execute("INSERT INTO store_migrations VALUES (999, 'from_the_future', 0)")
     newer.close()
+    return path
+
+
+def _from_before_the_last_pre_release_migration(tmp_path, master):
+    path = tmp_path / "older.backup"
+    older = pre_release_stores.create(path, master.derive("data-store"), "data")
+    older.execute("DELETE FROM consent_migrations WHERE number = 3")
+    older.close()
     return path
 
 
@@ -305,6 +314,7 @@ def _from_a_newer_version(tmp_path, master):
     (_empty_file, StoreError),
     (_our_key_not_a_vault, StoreError),
     (_from_a_newer_version, StoreError),
+    (_from_before_the_last_pre_release_migration, StoreError),
 ])
 def test_restore_refuses_what_is_not_our_backup_and_changes_nothing(
     vault, vault_home, populate, master, reopen, tmp_path, make_source, error

@@ -1,16 +1,22 @@
-"""vault.migrations: numbered, recorded, each in its own transaction, applied once."""
+"""vault.migrations and vault.schema: one history per store, numbered, recorded in one table,
+each migration in its own transaction, applied once; the pre-release stores taken over whole."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+from pathlib import Path
+
 import pytest
 
-from vault import migrations
+from tests import pre_release_stores
+from vault import migrations, schema
 from vault.errors import ConstraintViolationError, StoreError
 from vault.home import VaultHome
-from vault.migrations import DATA_MIGRATIONS, KEY_MIGRATIONS, Migration
+from vault.migrations import Migration, Store
 from vault.storage import Database
 
 KEY = bytes(range(32))
+SQL = Path(schema.__file__).parent / migrations.ENGINE
 
 
 @pytest.fixture
@@ -20,53 +26,97 @@ def database(tmp_path):
     db.close()
 
 
+def store(*steps: Migration) -> Store:
+    return Store("test", "test.db", "test-store", steps)
+
+
 def recorded(db: Database) -> list[tuple[int, str]]:
     return [(r["number"], r["name"])
-            for r in db.all("SELECT number, name FROM schema_migrations ORDER BY number")]
+            for r in db.all("SELECT number, name FROM store_migrations ORDER BY number")]
 
 
 def tables(db: Database) -> set[str]:
     return {r["name"] for r in db.all("SELECT name FROM sqlite_master WHERE type = 'table'")}
 
 
-@pytest.mark.parametrize("wanted", [DATA_MIGRATIONS, KEY_MIGRATIONS], ids=["data", "keys"])
+def pre_release(tmp_path: Path, name: str) -> Database:
+    return pre_release_stores.create(tmp_path / f"{name}.db", KEY, name)
+
+
+# -- the histories -------------------------------------------------------------------------------
+@pytest.mark.parametrize("wanted", schema.STORES, ids=lambda s: s.name)
 def test_applying_twice_applies_nothing_the_second_time(database, wanted):
-    assert migrations.pending(database, wanted) == list(wanted)
-    assert migrations.apply(database, wanted) == list(wanted)
+    assert migrations.pending(database, wanted) == list(wanted.migrations)
+    assert migrations.apply(database, wanted) == [
+        f"applied migration {m.number} {m.name}" for m in wanted.migrations]
     assert migrations.pending(database, wanted) == []
     assert migrations.apply(database, wanted) == []
-    assert recorded(database) == [(m.number, m.name) for m in wanted]
+    assert recorded(database) == [(m.number, m.name) for m in wanted.migrations]
+    migrations.require_current(database, wanted)
 
 
-def test_schema_migrations_records_every_migration(vault):
-    assert recorded(vault.data) == [(m.number, m.name) for m in DATA_MIGRATIONS]
-    assert recorded(vault.key_store.database) == [(m.number, m.name) for m in KEY_MIGRATIONS]
-    assert migrations.apply(vault.data, DATA_MIGRATIONS) == []
+@pytest.mark.parametrize("wanted", schema.STORES, ids=lambda s: s.name)
+def test_each_history_is_numbered_from_1_and_stated_once(wanted):
+    numbers = [m.number for m in wanted.migrations]
+    assert numbers == list(range(1, len(numbers) + 1))
+    assert len({m.name for m in wanted.migrations}) == len(numbers)
+    # Every SQL file of the store is in its list, and nothing else is.
+    files = sorted(path.name for path in (SQL / wanted.name).iterdir())
+    assert files == [f"{m.number:04d}_{m.name}.sql" for m in wanted.migrations]
 
 
-def test_the_data_and_key_schemas(database, tmp_path):
-    migrations.apply(database, DATA_MIGRATIONS)
+def test_the_stores_are_four_files_with_keys_of_their_own():
+    assert [(s.name, s.file) for s in schema.STORES] == [
+        ("data", "data.db"), ("keys", "keys.db"), ("ledger", "ledger.db"),
+        ("rates", "rates.db")]
+    assert len({s.key_purpose for s in schema.STORES}) == 4
+    assert {path.name for path in SQL.iterdir()} == {s.name for s in schema.STORES}
+
+
+def test_each_store_holds_its_own_tables(tmp_path):
+    made = {}
+    for wanted in schema.STORES:
+        db = Database.open(tmp_path / wanted.file, KEY, create=True)
+        migrations.apply(db, wanted)
+        made[wanted.name] = tables(db)
+        db.close()
     assert {"members", "brands", "profile_values", "feedback", "web_sessions",
-            "login_throttle", "erasures", "schema_migrations"} <= tables(database)
-    assert "member_keys" not in tables(database)
-    keys = Database.open(tmp_path / "k.db", KEY, create=True)
-    migrations.apply(keys, KEY_MIGRATIONS)
-    assert {"member_keys", "erased_members"} <= tables(keys)
-    keys.close()
+            "login_throttle", "erasures", "grants", "receipts", "oauth_clients",
+            "oauth_access_tokens", "webhook_outbox", "store_migrations"} <= made["data"]
+    assert made["keys"] == {"member_keys", "erased_members", "store_migrations"}
+    assert made["ledger"] == {"entries", "tree_nodes", "checkpoints", "access_index",
+                              "spool_marks", "store_migrations"}
+    assert made["rates"] == {"api_rate_limits", "store_migrations"}
 
 
-def test_numbers_are_unique_and_increasing():
-    for wanted in (DATA_MIGRATIONS, KEY_MIGRATIONS):
-        numbers = [m.number for m in wanted]
-        assert numbers == sorted(set(numbers)) and numbers[0] == 1
-        assert len({m.name for m in wanted}) == len(wanted)
+def test_a_members_role_is_member_or_compliance(vault):
+    member = vault.members.register("alice@example.org", "correct horse battery staple")
+    assert vault.data.one("SELECT role FROM members WHERE id = ?", (member,))[0] == "member"
+    with pytest.raises(ConstraintViolationError):
+        vault.data.execute("UPDATE members SET role = 'root'")
 
 
+def test_reset_links_and_recovery_codes_go_with_the_account(vault):
+    """Member-owned: reset links and recovery codes; pending sign-ups and request counts are
+    not (no member exists for them)."""
+    owned = {table for table in ("password_resets", "totp_recovery_codes", "signup_requests",
+                                 "request_limits")
+             if any(row["table"] == "members" for row in
+                    vault.data.all(f"PRAGMA foreign_key_list({table})"))}
+    assert owned == {"password_resets", "totp_recovery_codes"}
+    member = vault.members.register("alice@example.org", "correct horse battery staple")
+    vault.data.execute("INSERT INTO totp_recovery_codes (member_id, code_hash, created_at)"
+                       " VALUES (?, x'01', 0)", (member,))
+    vault.data.execute("DELETE FROM members")
+    assert vault.data.one("SELECT count(*) FROM totp_recovery_codes")[0] == 0
+
+
+# -- the runner ------------------------------------------------------------------------------------
 def test_migrations_apply_in_number_order_and_only_missing_ones(database):
     first = Migration(1, "one", "CREATE TABLE a (x)")
     second = Migration(2, "two", "CREATE TABLE b (x REFERENCES a)")
-    assert migrations.apply(database, (first,)) == [first]
-    assert migrations.apply(database, (second, first)) == [second]
+    assert migrations.apply(database, store(first)) == ["applied migration 1 one"]
+    assert migrations.apply(database, store(first, second)) == ["applied migration 2 two"]
     assert recorded(database) == [(1, "one"), (2, "two")]
 
 
@@ -74,12 +124,33 @@ def test_a_failing_migration_leaves_nothing_half_applied(database):
     good = Migration(1, "good", "CREATE TABLE a (x)")
     broken = Migration(2, "broken", "CREATE TABLE b (x); CREATE TABLE c (x); CREATE TABLE b (y)")
     with pytest.raises(StoreError):
-        migrations.apply(database, (good, broken))
+        migrations.apply(database, store(good, broken))
     assert recorded(database) == [(1, "good")]
     assert "b" not in tables(database) and "c" not in tables(database)
     assert not database.in_transaction
     fixed = Migration(2, "fixed", "CREATE TABLE b (x)")
-    assert migrations.apply(database, (good, fixed)) == [fixed]
+    assert migrations.apply(database, store(good, fixed)) == ["applied migration 2 fixed"]
+
+
+def test_a_table_rebuild_runs_without_foreign_keys_and_checks_them_before_it_commits(database):
+    parent = Migration(1, "parent", "CREATE TABLE p (id INTEGER PRIMARY KEY);"
+                                    " CREATE TABLE c (p INTEGER REFERENCES p(id));"
+                                    " INSERT INTO p VALUES (1); INSERT INTO c VALUES (1)")
+    migrations.apply(database, store(parent))
+    # Dropping the parent would cascade or fail with foreign keys on; the check finds the orphan.
+    orphaning = Migration(2, "orphaning", "CREATE TABLE p2 (id INTEGER PRIMARY KEY);"
+                                          " DROP TABLE p; ALTER TABLE p2 RENAME TO p",
+                          rebuilds_tables=True)
+    with pytest.raises(StoreError, match="broke a foreign key"):
+        migrations.apply(database, store(parent, orphaning))
+    assert recorded(database) == [(1, "parent")]
+    rebuild = Migration(2, "rebuild", "CREATE TABLE p2 (id INTEGER PRIMARY KEY, n INTEGER);"
+                                      " INSERT INTO p2 (id) SELECT id FROM p;"
+                                      " DROP TABLE p; ALTER TABLE p2 RENAME TO p",
+                        rebuilds_tables=True)
+    migrations.apply(database, store(parent, rebuild))
+    assert database.all("SELECT p FROM c")[0][0] == 1
+    assert database.one("PRAGMA foreign_keys")[0] == 1
 
 
 def test_comments_and_semicolons_are_handled(database):
@@ -90,119 +161,20 @@ def test_comments_and_semicolons_are_handled(database):
         -- a whole-line comment
         CREATE TABLE b (y);
     """
-    migrations.apply(database, (Migration(1, "commented", script),))
+    migrations.apply(database, store(Migration(1, "commented", script)))
     assert {"a", "b"} <= tables(database)
-
-
-def test_a_store_missing_migrations_is_refused_on_open(tmp_path):
-    home = VaultHome(tmp_path / "var")
-    home.initialise({})
-    master = home.master_key({})
-    data = Database.open(home.data_path, master.derive("data-store"))
-    data.execute("DELETE FROM schema_migrations WHERE number = ?", (DATA_MIGRATIONS[-1].number,))
-    data.close()
-    with pytest.raises(StoreError, match="migrations"):
-        home.open(master)
-
-
-def test_initialise_applies_everything_once(tmp_path):
-    home = VaultHome(tmp_path / "var")
-    first = home.initialise({})
-    assert first.created_key and first.created_store
-    assert first.migrations_applied == [m.name for m in DATA_MIGRATIONS + KEY_MIGRATIONS]
-    second = home.initialise({})
-    assert not second.created_key and not second.created_store
-    assert second.migrations_applied == []
-
-
-def test_migration_3_moves_feedback_to_integer_member_keys_without_losing_anything(
-        tmp_path, clock):
-    """A store made before migration 3, with sealed data, comes through it readable."""
-    from vault import migrations as m
-    from vault.home import VaultHome
-    from vault.keys import KeyStore
-    from vault.sealing import associated_data
-    from vault.storage import Database
-
-    home = VaultHome(tmp_path / "var")
-    home.initialise({})
-    master = home.master_key({})
-    # Rebuild the data store as it was at migration 2.
-    home.data_path.unlink()
-    data = Database.open(home.data_path, master.derive("data-store"), create=True)
-    m.apply(data, m.DATA_MIGRATIONS[:2])
-    keys = KeyStore(Database.open(home.keys_path, master.derive("key-store")),
-                    master.derive("kek"))
-    members = ["a" * 32, "b" * 32]
-    data.execute("INSERT INTO brands (id, name, created_at) VALUES ('brand_x', 'X', 0)")
-    for n, member in enumerate(members):
-        cipher = keys.create(member)
-        data.execute(
-            "INSERT INTO members (id, email_index, email_sealed, password_hash, created_at)"
-            " VALUES (?, ?, ?, 'h', ?)", (member, bytes([n]) * 32, b"sealed", n))
-        for entry in range(3):
-            entry_id = n * 10 + entry + 1
-            comment = cipher.seal(associated_data(member, "feedback", entry_id, "comment"),
-                                  f"comment {entry_id}".encode())
-            data.execute(
-                "INSERT INTO feedback (id, member_id, brand_id, touchpoint, rating, nps,"
-                " comment_sealed, occurred_on, updated_at)"
-                " VALUES (?, ?, 'brand_x', 'usage', 4, NULL, ?, '2026-01-01', 0)",
-                (entry_id, member, comment))
-    data.close()
-    keys.database.close()
-
-    applied = m.apply(Database.open(home.data_path, master.derive("data-store")),
-                      m.DATA_MIGRATIONS)
-
-    assert [x.number for x in applied] == [3, 4, 5, 6]   # 4: member roles, then later ones
-    with home.open(clock=clock) as vault:
-        for n, member in enumerate(members):
-            entries = vault.feedback.for_member(member)
-            assert sorted(e.comment for e in entries) == [
-                f"comment {n * 10 + i + 1}" for i in range(3)]
-        assert vault.data.one("PRAGMA foreign_keys")[0] == 1
-        assert vault.data.all("PRAGMA foreign_key_check") == []
-        # New ids continue after the old ones: sqlite_sequence came along.
-        new = vault.feedback.add(members[0], {"brand_id": "brand_x", "touchpoint": "usage",
-                                              "rating": 5})
-        assert new == 14
-
-
-def test_migration_4_makes_every_existing_account_a_member(tmp_path):
-    """A store made before migration 4 keeps its accounts, each with the member role."""
-    home = VaultHome(tmp_path / "var")
-    home.initialise({})
-    master = home.master_key({})
-    home.data_path.unlink()
-    data = Database.open(home.data_path, master.derive("data-store"), create=True)
-    migrations.apply(data, DATA_MIGRATIONS[:3])
-    for n in range(2):
-        data.execute("INSERT INTO members (id, email_index, email_sealed, password_hash,"
-                     " created_at) VALUES (?, ?, x'00', 'h', 0)", (str(n) * 32, bytes([n]) * 32))
-
-    applied = migrations.apply(data, DATA_MIGRATIONS)
-
-    assert [m.name for m in applied] == ["member_roles", "erasure_intents", "account_recovery"]
-    assert [r["role"] for r in data.all("SELECT role FROM members ORDER BY num")] == [
-        "member", "member"]
-    with pytest.raises(ConstraintViolationError):
-        data.execute("UPDATE members SET role = 'root'")
-    data.close()
 
 
 def test_a_migration_another_process_applied_meanwhile_is_skipped(tmp_path, monkeypatch):
     # Two workers opening a new store at once: both look, one applies, then the other must
     # neither fail on "table already exists" nor record the migration twice.
-    key = b"k" * 32
-    first = Database.open(tmp_path / "racy.db", key, create=True)
-    second = Database.open(tmp_path / "racy.db", key)
-    steps = (Migration(1, "t", "CREATE TABLE t (a INTEGER)"),)
-    migrations.apply(second, ())                      # its table of migrations, empty
+    first = Database.open(tmp_path / "racy.db", KEY, create=True)
+    second = Database.open(tmp_path / "racy.db", KEY)
+    steps = store(Migration(1, "t", "CREATE TABLE t (a INTEGER)"))
     real_all = Database.all
 
     def looked_before(self, sql, parameters=()):
-        if self is second and sql.startswith("SELECT number FROM"):
+        if self is second and sql.startswith("SELECT number FROM store_migrations"):
             migrations.apply(first, steps)            # the other one wins the race here
             return []
         return real_all(self, sql, parameters)
@@ -215,27 +187,139 @@ def test_a_migration_another_process_applied_meanwhile_is_skipped(tmp_path, monk
     second.close()
 
 
-def test_migration_6_adds_the_recovery_tables_to_a_store_with_accounts(tmp_path):
-    """A store made before migration 6 keeps its accounts; reset links and recovery codes are
-    member-owned (they go with the account), pending sign-ups and request counts are not."""
+def test_a_store_of_a_newer_version_is_refused(database):
+    migrations.apply(database, schema.RATES)
+    database.execute("INSERT INTO store_migrations VALUES (999, 'from_the_future', 0)")
+    with pytest.raises(StoreError, match="newer version"):
+        migrations.apply(database, schema.RATES)
+
+
+def test_a_store_missing_migrations_is_refused_on_open(tmp_path):
     home = VaultHome(tmp_path / "var")
     home.initialise({})
     master = home.master_key({})
-    home.data_path.unlink()
-    data = Database.open(home.data_path, master.derive("data-store"), create=True)
-    migrations.apply(data, DATA_MIGRATIONS[:5])
-    data.execute("INSERT INTO members (id, email_index, email_sealed, password_hash,"
-                 " created_at) VALUES (?, ?, x'00', 'h', 0)", ("a" * 32, b"i" * 32))
+    data = Database.open(home.data_path, master.derive("data-store"))
+    data.execute("DELETE FROM store_migrations WHERE number = ?", (schema.DATA.latest,))
+    data.close()
+    with pytest.raises(StoreError, match="run 'vrmvault init'"):
+        home.open(master)
 
-    applied = migrations.apply(data, DATA_MIGRATIONS)
 
-    assert [m.name for m in applied][:1] == ["account_recovery"]
-    owned = {table for table in ("password_resets", "totp_recovery_codes", "signup_requests",
-                                 "request_limits")
-             if any(row["table"] == "members" for row in
-                    data.all(f"PRAGMA foreign_key_list({table})"))}
-    assert owned == {"password_resets", "totp_recovery_codes"}
-    data.execute("INSERT INTO totp_recovery_codes (member_id, code_hash, created_at)"
-                 " VALUES (?, x'01', 0)", ("a" * 32,))
-    data.execute("DELETE FROM members")
-    assert data.one("SELECT count(*) FROM totp_recovery_codes")[0] == 0
+def test_initialise_makes_every_store_at_its_baseline_once(tmp_path):
+    home = VaultHome(tmp_path / "var")
+    first = home.initialise({})
+    assert first.created_key and first.created_store
+    assert first.migrations_applied == [
+        f"{s.file}: applied migration {m.number} {m.name}" for s in schema.STORES
+        for m in s.migrations]
+    for wanted in schema.STORES:
+        assert (home.root / wanted.file).exists()
+    second = home.initialise({})
+    assert not second.created_key and not second.created_store
+    assert second.migrations_applied == []
+
+
+# -- the stores of the pre-release history ---------------------------------------------------------
+@pytest.mark.parametrize("wanted", schema.STORES, ids=lambda s: s.name)
+def test_a_pre_release_store_is_taken_over_at_the_baseline(tmp_path, wanted):
+    old = pre_release(tmp_path, wanted.name)
+    assert migrations.pending(old, wanted) == list(wanted.migrations)
+    with pytest.raises(StoreError, match="vrmvault init"):
+        migrations.require_current(old, wanted)
+    steps = migrations.apply(old, wanted)
+    assert steps[0].startswith("upgraded from the migration tables of vrmvault b89e8db")
+    assert recorded(old) == [(m.number, m.name) for m in wanted.migrations]
+    assert steps[1:] == [f"applied migration {m.number} {m.name}" for m in wanted.migrations[1:]]
+    assert not tables(old) & set(wanted.squashed.tables)
+    fresh = Database.open(tmp_path / "fresh.db", KEY, create=True)
+    migrations.apply(fresh, wanted)
+    assert migrations.schema_of(old) == migrations.schema_of(fresh)
+    assert tables(old) == tables(fresh)
+    assert migrations.apply(old, wanted) == []
+    fresh.close()
+    old.close()
+
+
+def test_the_comparison_of_schemas_sees_what_text_alone_would_miss(tmp_path):
+    fresh = Database.open(tmp_path / "fresh.db", KEY, create=True)
+    migrations.apply(fresh, replace(schema.DATA, migrations=schema.DATA.migrations[:1]))
+    baseline = migrations.schema_of(fresh)
+    assert baseline == migrations.baseline_schema(schema.DATA)
+    fresh.execute("CREATE INDEX grants_by_purpose ON grants (purpose)")
+    assert migrations.schema_of(fresh) - baseline == {
+        ("index", "grants_by_purpose", "create index grants_by_purpose on grants(purpose)")}
+    fresh.close()
+
+
+def _lacks_the_last_consent_migration(db: Database) -> None:
+    db.execute("DELETE FROM consent_migrations WHERE number = 3")
+
+
+def _lacks_a_layer_table(db: Database) -> None:
+    db.execute("DROP TABLE gateway_webhook_migrations")
+
+
+def _records_an_unknown_migration(db: Database) -> None:
+    db.execute("INSERT INTO gateway_migrations VALUES (4, 'from_a_branch', 0)")
+
+
+def _has_a_bookkeeping_table_of_another_store(db: Database) -> None:
+    db.execute("CREATE TABLE consent_migrations (number INTEGER PRIMARY KEY, name TEXT,"
+               " applied_at INTEGER)")
+
+
+def _was_changed_by_hand(db: Database) -> None:
+    db.execute("CREATE INDEX grants_by_purpose ON grants (purpose)")
+
+
+def _lost_a_table(db: Database) -> None:
+    db.execute("DROP TABLE terms_receipts")
+
+
+@pytest.mark.parametrize("change, error", [
+    (_lacks_the_last_consent_migration, "older than b89e8db: it lacks consent_migrations 3"),
+    (_lacks_a_layer_table, "older than b89e8db: it lacks gateway_webhook_migrations 1"),
+    (_records_an_unknown_migration, "never had \\(gateway_migrations: 4 from_a_branch\\)"),
+    (_was_changed_by_hand, "index grants_by_purpose should not be there"),
+    (_lost_a_table, "table terms_receipts is missing"),
+])
+def test_a_data_store_not_exactly_at_b89e8db_is_refused_and_left_as_it_is(tmp_path, change,
+                                                                           error):
+    old = pre_release(tmp_path, "data")
+    change(old)
+    before = (migrations.schema_of(old), tables(old))
+    with pytest.raises(StoreError, match=error):
+        migrations.apply(old, schema.DATA)
+    assert (migrations.schema_of(old), tables(old)) == before
+    assert "store_migrations" not in tables(old)
+    old.close()
+
+
+def test_a_ledger_with_another_stores_bookkeeping_is_refused(tmp_path):
+    old = pre_release(tmp_path, "ledger")
+    _has_a_bookkeeping_table_of_another_store(old)
+    with pytest.raises(StoreError, match="consent_migrations, which a ledger store"):
+        migrations.apply(old, schema.LEDGER)
+    old.close()
+
+
+def test_a_store_with_tables_and_no_record_of_migrations_is_refused(database):
+    database.execute("CREATE TABLE notes (body TEXT)")
+    with pytest.raises(StoreError, match="not a vrmvault keys store"):
+        migrations.apply(database, schema.KEYS)
+    assert tables(database) == {"notes"}
+
+
+def test_a_pre_release_home_is_not_opened_before_init(tmp_path):
+    home = VaultHome(tmp_path / "var")
+    home.initialise({})
+    master = home.master_key({})
+    for wanted in (schema.DATA, schema.KEYS):
+        (home.root / wanted.file).unlink()
+        pre_release_stores.create(home.root / wanted.file, master.derive(wanted.key_purpose),
+                                  wanted.name).close()
+    with pytest.raises(StoreError, match="run 'vrmvault init'"):
+        home.open(master)
+    report = home.initialise({})
+    assert {step.split(":")[0] for step in report.migrations_applied} == {"data.db", "keys.db"}
+    home.open(master).close()

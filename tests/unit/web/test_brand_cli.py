@@ -12,6 +12,7 @@ from click.testing import CliRunner
 from brand_gateway.clients import ClientRegistry, ClientSecretHasher
 from brand_gateway.errors import ClientAuthenticationError, ClientDisabledError
 from vault.home import VaultHome
+from vault.storage import Database
 from web.brand_cli import brand
 from web.cli import main
 
@@ -129,9 +130,12 @@ def test_a_missing_redirect_uri_is_a_usage_error(vault_home: VaultHome) -> None:
     assert "--redirect-uri" in result.output
 
 
-def test_a_store_without_the_gateway_migrations_says_run_init(tmp_path: Path) -> None:
+def test_a_store_with_pending_migrations_says_run_init(tmp_path: Path) -> None:
     home = VaultHome(tmp_path / "var")
-    home.initialise({})          # the vault's stores only: no gateway tables yet
+    home.initialise({})
+    data = Database.open(home.data_path, home.master_key({}).derive("data-store"))
+    data.execute("DELETE FROM store_migrations")      # as if made before its baseline
+    data.close()
     result = run(home, "list")
     assert result.exit_code == 1
     assert "vrmvault init" in result.stderr

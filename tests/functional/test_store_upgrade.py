@@ -1,0 +1,293 @@
+"""A home made before the migration histories were squashed (b89e8db) upgrades losing nothing.
+
+The world is made by the product: demo members, brands and grants, sign-ins, a sign-up and a
+reset waiting, two-step sign-in, an agreement and terms for one brand, authorizations with a
+code, a refresh token and access tokens, brand reads through the API (spooled, merged, counted),
+a webhook endpoint with a failed delivery, an erasure done and one begun, signed checkpoints:
+a row in every table of every store. Its rows are then copied into stores made exactly as
+b89e8db made them (``tests/pre_release_stores``), next to the same master key, and that home
+is upgraded. Every row must come through unchanged, every wrapped key must still open its
+member's data, the ledger must still verify and prove, and the product must go on serving.
+"""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+from flask.testing import FlaskClient
+
+from brand_gateway.observers import grant_observer
+from brand_gateway.webhooks.delivery import WebhookDispatcher
+from brand_gateway.webhooks.endpoints import WebhookRegistry
+from brand_gateway.webhooks.signing import WebhookSigner
+from consent.context import Consent, open_consent
+from consent.ledger import open_ledger
+from consent.merkle import verify_consistency, verify_inclusion
+from consent.spool import SpoolDirectory
+from demo.consents import load_consent_demo
+from demo.members import DEMO_PASSWORD, SHOWCASE_EMAIL, load_demo
+from tests import pre_release_stores
+from tests.brand_api_support import BrandApi
+from tests.conftest import GOOD_PASSWORD, TEST_HASHING, AuthActions, free_port, turn_on_totp
+from vault import migrations, schema
+from vault.clock import FrozenClock
+from vault.home import Vault, VaultHome
+from vault.storage import Database
+from web.app import create_app
+from web.cli import main
+from web.erasures import finish_erasure
+
+PROFILE = "/api/v1/member/profile"
+
+
+@dataclass
+class World:
+    """What the product made in the home, and what to check it by after the upgrade."""
+
+    home: VaultHome
+    members: dict[str, tuple[str, dict[str, Any], list[Any]]]   # id -> email, profile, journal
+    token: str                                                  # a brand's access token
+    read: dict[str, Any]                                        # what the token read
+
+
+def fill(app, vault: Vault, vault_home: VaultHome, consent: Consent, client: FlaskClient,
+         clock: FrozenClock) -> World:
+    """A row in every table of every store, each written by the product."""
+    load_demo(vault, members=3, seed=7)
+    load_consent_demo(consent, seed=7)
+    consent.ledger.checkpoint()
+    clock.advance(60)
+    api = BrandApi(vault, consent)
+    velo = api.brand("Velo Bikes Gateway")
+    # A member who signs in with two steps, agrees terms with one brand, and is read by it.
+    alice = vault.members.register("alice@example.org", GOOD_PASSWORD)
+    vault.profile.update(alice, {"given_name": "Alice", "city": "Ghent"})
+    vault.feedback.add(alice, {"brand_id": velo.brand_id, "touchpoint": "purchase",
+                               "rating": 4, "comment": "Quick fitting."})
+    turn_on_totp(vault, alice)
+    consent.terms.accept_for_brand(alice, velo.brand_id, agreement="SD-BASE-ATP", max_days=400)
+    issued = api.member_token(alice, velo, {"dpv:Personalisation": ["given_name", "city"]})
+    api.authorizations.save_code("a-code-never-exchanged", family_id=issued.family.id,
+                                 client_id=velo.client_id, redirect_uri="https://x.example/cb",
+                                 code_challenge="E" * 43, code_challenge_method="S256")
+    api.authorizations.save_refresh_token("a-refresh-token", issued.family.id)
+    read = client.get(PROFILE, headers=issued.headers)
+    assert read.status_code == 200, read.get_data(as_text=True)
+    # Sign-ins: a session, a failed attempt, a sign-up and a reset waiting for their links.
+    auth = AuthActions(app.test_client())
+    assert auth.login("alice@example.org", GOOD_PASSWORD).status_code == 302
+    assert auth.login("nobody@example.org", "not the password at all").status_code == 401
+    vault.signups.request("carol@example.org", GOOD_PASSWORD, client="192.0.2.1")
+    vault.password_resets.request("alice@example.org", client="192.0.2.1")
+    # A brand told of an erasure, and failing to take the webhook.
+    WebhookRegistry(database=vault.data, clock=clock).add(
+        velo.client_id, f"http://127.0.0.1:{free_port()}/hooks")
+    erin = vault.members.register("erin@example.org", GOOD_PASSWORD)
+    api.member_token(erin, velo)
+    client.get(PROFILE, headers=api.member_token(erin, velo, {
+        "dpv:ServiceProvision": ["city"]}).headers)
+    SpoolDirectory(vault_home, vault.master).merge_all(consent.ledger)
+    finish_erasure(vault, consent, vault.erasure.begin(erin))
+    WebhookDispatcher(database=vault.data, signer=WebhookSigner.from_master(vault.master),
+                      clock=clock, timeout=2).deliver_due()
+    # A withdrawal its brand is to be told of, an erasure a stop cut short, a checkpoint.
+    observed = open_consent(vault, vault_home,
+                            observers=[grant_observer(vault.data, vault.master)])
+    try:
+        observed.grants.withdraw(alice, api.grant(alice, velo, "dpv:ServiceProvision",
+                                                  ["city"]).id)
+    finally:
+        observed.close()
+    frank = vault.members.register("frank@example.org", GOOD_PASSWORD)
+    vault.erasure.begin(frank)
+    consent.ledger.checkpoint()
+    members = {}
+    for row in vault.data.all("SELECT id FROM members ORDER BY num"):
+        member = row["id"]
+        members[member] = (vault.members.get(member).email, vault.profile.get(member),
+                           vault.feedback.for_member(member))
+    return World(vault_home, members, issued.token, read.get_json())
+
+
+def rows_of(database: Database) -> dict[str, list[tuple[Any, ...]]]:
+    """Every row of every table but the bookkeeping, in a stable order."""
+    names = [row[0] for row in database.all(
+        "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")]
+    found = {}
+    for name in names:
+        if name == migrations.TABLE or name in _old_bookkeeping():
+            continue
+        columns = [row[1] for row in database.all(f"PRAGMA table_info({name})")]
+        order = ", ".join(str(n) for n in range(1, len(columns) + 1))
+        found[name] = [tuple(row) for row in database.all(
+            f"SELECT {', '.join(columns)} FROM {name} ORDER BY {order}")]
+    return found
+
+
+def _old_bookkeeping() -> set[str]:
+    return {table for store in schema.STORES if store.squashed
+            for table in store.squashed.tables}
+
+
+def copy_into_pre_release_home(source: VaultHome, target: VaultHome) -> None:
+    """``target``: stores made as b89e8db made them, holding every row of ``source``'s, under
+    the same master key (foreign keys checked when each store's copy commits)."""
+    target.root.mkdir(mode=0o700)
+    shutil.copy2(source.key_file, target.key_file)
+    master = source.master_key({})
+    for store in schema.STORES:
+        key = master.derive(store.key_purpose)
+        reader = Database.open(source.root / store.file, key)
+        writer = pre_release_stores.create(target.root / store.file, key, store.name)
+        try:
+            with writer.transaction():
+                writer.execute("PRAGMA defer_foreign_keys = ON")
+                for table, rows in rows_of(reader).items():
+                    if table == "sqlite_sequence":
+                        writer.execute("DELETE FROM sqlite_sequence")
+                    if rows:
+                        marks = ", ".join("?" * len(rows[0]))
+                        columns = [r[1] for r in reader.all(f"PRAGMA table_info({table})")]
+                        writer.executemany(f"INSERT INTO {table} ({', '.join(columns)})"
+                                           f" VALUES ({marks})", rows)
+        finally:
+            reader.close()
+            writer.close()
+
+
+@pytest.fixture
+def world(app, vault: Vault, vault_home: VaultHome, consent: Consent, client: FlaskClient,
+          clock: FrozenClock) -> World:
+    return fill(app, vault, vault_home, consent, client, clock)
+
+
+def stores_rows(home: VaultHome) -> dict[str, dict[str, list[tuple[Any, ...]]]]:
+    master = home.master_key({})
+    found = {}
+    for store in schema.STORES:
+        database = Database.open(home.root / store.file, master.derive(store.key_purpose))
+        try:
+            found[store.name] = rows_of(database)
+        finally:
+            database.close()
+    return found
+
+
+def test_the_world_has_a_row_in_every_table_of_every_store(world: World) -> None:
+    empty = [f"{store}.{table}" for store, tables in stores_rows(world.home).items()
+             for table, rows in tables.items() if not rows]
+    assert empty == []
+
+
+def test_a_pre_release_home_upgrades_without_losing_a_row_key_or_proof(
+        world: World, tmp_path: Path, clock: FrozenClock) -> None:
+    before = stores_rows(world.home)
+    old = VaultHome(tmp_path / "old")
+    copy_into_pre_release_home(world.home, old)
+    assert stores_rows(old) == before            # the copy holds it all, in the old schema
+
+    report = old.initialise({})                  # what 'vrmvault init' runs first
+
+    assert report.migrations_applied == [
+        line for store in schema.STORES for line in (
+            f"{store.file}: upgraded from the migration tables of vrmvault b89e8db"
+            f" ({', '.join(store.squashed.tables)}) to migration 1",
+            *(f"{store.file}: applied migration {m.number} {m.name}"
+              for m in store.migrations[1:]))]
+    # Every row, of every table of every store, as it was; the schema a fresh home has.
+    assert stores_rows(old) == before
+    master = old.master_key({})
+    for store in schema.STORES:
+        upgraded = Database.open(old.root / store.file, master.derive(store.key_purpose))
+        made = Database.open(world.home.root / store.file, master.derive(store.key_purpose))
+        try:
+            assert migrations.schema_of(upgraded) == migrations.schema_of(made)
+            assert [tuple(r) for r in upgraded.all(
+                f"SELECT number, name FROM {migrations.TABLE}")] == [
+                (m.number, m.name) for m in store.migrations]
+            assert upgraded.all("PRAGMA foreign_key_check") == []
+        finally:
+            upgraded.close()
+            made.close()
+    # Every wrapped key still opens its member's data.
+    with old.open(clock=clock, hashing=TEST_HASHING) as vault:
+        for member, (email, profile, journal) in world.members.items():
+            assert vault.members.get(member).email == email
+            assert vault.profile.get(member) == profile
+            assert vault.feedback.for_member(member) == journal
+        assert vault.members.authenticate(SHOWCASE_EMAIL, DEMO_PASSWORD, client="192.0.2.9")
+        # New rows take the ids after the old ones (sqlite_sequence came along).
+        member = next(iter(world.members))
+        added = vault.feedback.add(member, {"brand_id": vault.brands.all()[0].id,
+                                            "touchpoint": "purchase", "rating": 5})
+        assert added == dict(before["data"]["sqlite_sequence"])["feedback"] + 1
+    # The ledger verifies, proves every entry against every checkpoint, and they are consistent.
+    with open_ledger(world.home, master) as made, open_ledger(old, master, clock=clock) as ledger:
+        assert ledger.verify().ok
+        checkpoints = ledger.checkpoints()
+        assert len(checkpoints) >= 2 and checkpoints == made.checkpoints()
+        for checkpoint in checkpoints:
+            for seq in range(checkpoint.tree_size):
+                proof = ledger.prove_entry(seq, checkpoint)
+                assert verify_inclusion(proof.entry.leaf_hash, seq, checkpoint.tree_size,
+                                        proof.proof, checkpoint.root_hash)
+        for older, newer in zip(checkpoints, checkpoints[1:], strict=False):
+            proof = ledger.consistency_proof(older.tree_size, newer.tree_size)
+            assert verify_consistency(older.tree_size, newer.tree_size, proof,
+                                      older.root_hash, newer.root_hash)
+    # The product goes on: the brand's token reads what it read before.
+    served = create_app({"TESTING": True, "VRMVAULT_HOME": old.root,
+                         "VRMVAULT_PUBLIC_URL": "http://localhost", "VRMVAULT_CLOCK": clock})
+    brand = served.test_client()
+    again = brand.get(PROFILE, headers={"Authorization": f"Bearer {world.token}"})
+    assert (again.status_code, again.get_json()) == (200, world.read)
+    # 'vrmvault init' then has nothing to apply, and finishes the erasure a stop cut short.
+    result = CliRunner().invoke(main, ["--home", str(old.root), "init"],
+                                env={"VRMVAULT_MASTER_KEY": ""})
+    assert result.exit_code == 0, result.output
+    assert "is ready" in result.output and "upgraded" not in result.output
+    assert "finished 1 erasures" in result.output
+
+
+def test_init_says_which_steps_it_applied_to_a_pre_release_home(world: World,
+                                                                tmp_path: Path) -> None:
+    old = VaultHome(tmp_path / "old")
+    copy_into_pre_release_home(world.home, old)
+    result = CliRunner().invoke(main, ["--home", str(old.root), "init"],
+                                env={"VRMVAULT_MASTER_KEY": ""})
+    assert result.exit_code == 0, result.output
+    for store in schema.STORES:
+        assert f"  {store.file}: upgraded from the migration tables of vrmvault b89e8db" in (
+            result.output)
+
+
+def test_init_refuses_a_home_older_than_b89e8db_and_leaves_it_as_it_is(tmp_path: Path) -> None:
+    home = VaultHome(tmp_path / "older")
+    home.initialise({})
+    master = home.master_key({})
+    (home.root / "data.db").unlink()
+    older = pre_release_stores.create(home.root / "data.db", master.derive("data-store"), "data")
+    older.execute("DELETE FROM gateway_token_migrations WHERE number = 3")
+    older.close()
+    before = (home.root / "data.db").read_bytes()
+    result = CliRunner().invoke(main, ["--home", str(home.root), "init"],
+                                env={"VRMVAULT_MASTER_KEY": ""})
+    assert result.exit_code == 1
+    assert "older than b89e8db" in result.stderr and "gateway_token_migrations 3" in (
+        result.stderr)
+    assert "Traceback" not in result.output + result.stderr
+    assert (home.root / "data.db").read_bytes() == before
+
+
+def test_init_on_a_fresh_home_makes_every_baseline(tmp_path: Path) -> None:
+    result = CliRunner().invoke(main, ["--home", str(tmp_path / "new"), "init"],
+                                env={"VRMVAULT_MASTER_KEY": ""})
+    assert result.exit_code == 0, result.output
+    assert [line.strip() for line in result.output.splitlines() if "migration" in line] == [
+        f"{store.file}: applied migration {m.number} {m.name}" for store in schema.STORES
+        for m in store.migrations]

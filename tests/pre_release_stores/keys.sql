@@ -1,0 +1,18 @@
+-- The keys store as 'vrmvault init' made it at b89e8db, the last commit before the migration
+-- histories were squashed: every schema object in the order sqlite_master held it, then the
+-- migrations it recorded. Dumped from a fresh home; test-only, never edited (see __init__.py).
+
+CREATE TABLE schema_migrations ( number INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL);
+
+CREATE TABLE member_keys (
+            member_id   TEXT PRIMARY KEY,
+            wrapped     BLOB NOT NULL,             
+            created_at  INTEGER NOT NULL
+        ) WITHOUT ROWID;
+
+CREATE TABLE erased_members (
+            member_id   TEXT PRIMARY KEY,
+            erased_at   INTEGER NOT NULL
+        ) WITHOUT ROWID;
+
+INSERT INTO schema_migrations (number, name, applied_at) VALUES (1, 'member_keys', 1796000000);

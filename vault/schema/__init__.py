@@ -1,0 +1,74 @@
+"""Every store of a vault home with its one ordered history of migrations, stated once.
+
+    store    file        key (master.derive)   holds
+    data     data.db     "data-store"          members and what they keep, consent, the brand
+                                               gateway's clients, tokens and webhooks
+    keys     keys.db     "key-store"           wrapped member keys, the erasure list
+    ledger   ledger.db   "ledger-store"        the Merkle ledger, its index of brand reads and
+                                               spool marks (consent/ledger.py)
+    rates    rates.db    "api-rates"           the brand API's request counters
+                                               (brand_gateway/rate_limits.py)
+
+A store holds the tables of every layer that keeps data in it (the data store: the vault's,
+consent's and the brand gateway's), in one history: its tables reference each other, so one
+order of creation is theirs. The SQL is in ``sqlite/<store>/<number>_<name>.sql``, one file per
+migration, engine-specific (a PostgreSQL history goes beside it, in ``postgresql/``); this
+module is the list. :mod:`vault.migrations` applies it; ``vrmvault init`` applies every store's
+(:meth:`vault.home.VaultHome.initialise`).
+
+Migration 1 of each store is its baseline: the schema the pre-release history had reached at
+vrmvault b89e8db, written afresh. A store that version made is taken over by the upgrade step in
+:mod:`vault.migrations`, which recognises it by the bookkeeping tables listed here, each at
+that version's last migration. New migrations are appended to a list below (number 2 onwards),
+never edited once released.
+"""
+
+from __future__ import annotations
+
+from ..migrations import Migration, Squashed, Store, migration
+
+PRE_RELEASE = "b89e8db"
+
+
+def _baseline(store: str) -> tuple[Migration, ...]:
+    return (migration(store, 1, "baseline"),)
+
+
+DATA = Store("data", "data.db", "data-store", _baseline("data") + (
+    migration("data", 2, "agreement_withdrawals", rebuilds_tables=True),
+), Squashed(PRE_RELEASE, {
+    "schema_migrations": (
+        (1, "members_profile_feedback"), (2, "sessions_throttle_erasures"),
+        (3, "integer_member_keys_for_feedback"), (4, "member_roles"), (5, "erasure_intents"),
+        (6, "account_recovery")),
+    "consent_migrations": (
+        (1, "terms_agreements_grants_receipts"), (2, "grant_endings"),
+        (3, "brand_terms_and_their_receipts")),
+    "gateway_migrations": (
+        (1, "oauth_clients_pairwise_subjects"), (2, "client_scopes_and_accepted_agreements"),
+        (3, "retire_scopes_without_endpoints")),
+    "gateway_token_migrations": (
+        (1, "oauth_access_tokens"), (2, "authorization_code_refresh_families"),
+        (3, "live_families_by_end")),
+    "gateway_access_migrations": (
+        (1, "api_access_log_rate_limits"), (2, "drop_access_log_rate_limits")),
+    "gateway_webhook_migrations": (
+        (1, "webhook_endpoints_outbox_attempts"), (2, "outbox_authorization_ended")),
+}))
+
+KEYS = Store("keys", "keys.db", "key-store", _baseline("keys"), Squashed(PRE_RELEASE, {
+    "schema_migrations": ((1, "member_keys"),),
+}))
+
+LEDGER = Store("ledger", "ledger.db", "ledger-store", _baseline("ledger"), Squashed(PRE_RELEASE, {
+    "schema_migrations": (
+        (1, "ledger_entries_tree_checkpoints"), (2, "access_index_rate_limits"),
+        (3, "spool_marks"), (4, "access_index_by_time"), (5, "rate_limits_moved_out")),
+}))
+
+RATES = Store("rates", "rates.db", "api-rates", _baseline("rates"), Squashed(PRE_RELEASE, {
+    "schema_migrations": ((1, "api_rate_limits"),),
+}))
+
+#: In the order ``vrmvault init`` brings them up to date.
+STORES: tuple[Store, ...] = (DATA, KEYS, LEDGER, RATES)
