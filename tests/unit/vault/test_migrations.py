@@ -40,7 +40,7 @@ def test_applying_twice_applies_nothing_the_second_time(database, wanted):
 
 def test_schema_migrations_records_every_migration(vault):
     assert recorded(vault.data) == [(m.number, m.name) for m in DATA_MIGRATIONS]
-    assert recorded(vault.key_store.database) == [(m.number, m.name) for m in KEY_MIGRATIONS]
+    assert recorded(vault.keys_database) == [(m.number, m.name) for m in KEY_MIGRATIONS]
     assert migrations.apply(vault.data, DATA_MIGRATIONS) == []
 
 
@@ -122,6 +122,7 @@ def test_migration_3_moves_feedback_to_integer_member_keys_without_losing_anythi
     from vault.home import VaultHome
     from vault.keys import KeyStore
     from vault.sealing import associated_data
+    from vault.sqlcipher.keys import SqlcipherMemberKeys
     from vault.storage import Database
 
     home = VaultHome(tmp_path / "var")
@@ -131,8 +132,8 @@ def test_migration_3_moves_feedback_to_integer_member_keys_without_losing_anythi
     home.data_path.unlink()
     data = Database.open(home.data_path, master.derive("data-store"), create=True)
     m.apply(data, m.DATA_MIGRATIONS[:2])
-    keys = KeyStore(Database.open(home.keys_path, master.derive("key-store")),
-                    master.derive("kek"))
+    key_database = Database.open(home.keys_path, master.derive("key-store"))
+    keys = KeyStore(SqlcipherMemberKeys(key_database), master.derive("kek"))
     members = ["a" * 32, "b" * 32]
     data.execute("INSERT INTO brands (id, name, created_at) VALUES ('brand_x', 'X', 0)")
     for n, member in enumerate(members):
@@ -150,7 +151,7 @@ def test_migration_3_moves_feedback_to_integer_member_keys_without_losing_anythi
                 " VALUES (?, ?, 'brand_x', 'usage', 4, NULL, ?, '2026-01-01', 0)",
                 (entry_id, member, comment))
     data.close()
-    keys.database.close()
+    key_database.close()
 
     applied = m.apply(Database.open(home.data_path, master.derive("data-store")),
                       m.DATA_MIGRATIONS)
