@@ -1,12 +1,14 @@
 """The storage seam (DESIGN.md sec. 2): services hold no SQL and do not know the engine.
 
-The vault's services reach storage only through the contracts of ``vault/repositories.py``;
-every statement lives in an implementation (``vault/sqlcipher/``). ``vault/home.py`` and
-``vault/backup.py`` are where the engine is chosen (they open SQLCipher files and wire its
-repositories) and hold no SQL either. Only ``vault/storage.py`` imports the driver.
+Services reach storage only through the contracts of ``vault/repositories.py`` and
+``consent/repositories.py``; every statement lives in an implementation (``vault/sqlcipher/``,
+``consent/sqlcipher/``). ``vault/home.py``, ``vault/backup.py`` and ``consent/context.py`` are
+where the engine is chosen (they wire the SQLCipher repositories) and hold no SQL either. Only
+``vault/storage.py`` imports the driver.
 
-Converted so far: the vault's services below. Not yet: ``vault/export.py``, ``vault/demo.py``,
-``vault/migrations.py`` (migration definitions), and the consent and brand gateway layers.
+Converted so far: the services below. Not yet: ``vault/export.py``, ``vault/demo.py``,
+migration definitions, the rest of ``consent/`` (ledger, spool, access index, export,
+checkpoints) and ``brand_gateway/``.
 """
 
 from __future__ import annotations
@@ -18,9 +20,11 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).parents[2]
-SERVICES = ("brands", "erasure", "feedback", "keys", "members", "password_resets", "profile",
-            "recovery_codes", "sessions", "signups", "throttle")
-ASSEMBLIES = ("home", "backup")
+SERVICES = tuple(f"vault/{name}" for name in (
+    "brands", "erasure", "feedback", "keys", "members", "password_resets", "profile",
+    "recovery_codes", "sessions", "signups", "throttle")) + tuple(
+    f"consent/{name}" for name in ("decision", "grants", "terms"))
+ASSEMBLIES = ("vault/home", "vault/backup", "consent/context")
 SQL = re.compile(r"\b(SELECT|INSERT|UPDATE|DELETE|REPLACE INTO|PRAGMA|BEGIN|COMMIT|ROLLBACK"
                  r"|CREATE|DROP|ALTER|VACUUM|WITHOUT ROWID)\b")
 # Calls that run SQL on a connection, and what services used to call their connection.
@@ -31,7 +35,7 @@ ALLOWED_FROM_STORAGE = {"KEY_BYTES"}
 
 
 def _tree(module: str) -> ast.Module:
-    path = ROOT / "vault" / f"{module}.py"
+    path = ROOT / f"{module}.py"
     return ast.parse(path.read_text(), str(path))
 
 

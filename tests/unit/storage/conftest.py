@@ -14,6 +14,11 @@ from pathlib import Path
 
 import pytest
 
+from consent import storage as consent_storage
+from consent.repositories import AgreementRepository, GrantRepository, TermsRepository
+from consent.sqlcipher.agreements import SqlcipherAgreements
+from consent.sqlcipher.grants import SqlcipherGrants
+from consent.sqlcipher.terms import SqlcipherTerms
 from vault.home import VaultHome
 from vault.repositories import (
     BrandRepository,
@@ -59,22 +64,27 @@ class Repositories:
     feedback: FeedbackRepository
     erasures: ErasureRepository
     member_keys: MemberKeyRepository
+    terms: TermsRepository
+    agreements: AgreementRepository
+    grants: GrantRepository
 
 
 @contextmanager
 def sqlcipher(root: Path) -> Iterator[Repositories]:
-    """The SQLCipher repositories over the two files ``vrmvault init`` makes."""
+    """The SQLCipher repositories over the data and key stores ``vrmvault init`` makes."""
     home = VaultHome(root / "var")
     home.initialise({})
     master = home.master_key({})
     data = Database.open(home.data_path, master.derive("data-store"))
     keys = Database.open(home.keys_path, master.derive("key-store"))
     try:
+        consent_storage.initialise(data)
         yield Repositories(
             SqlcipherMembers(data), SqlcipherRecoveryCodes(data), SqlcipherSessions(data),
             SqlcipherLoginAttempts(data), SqlcipherRequestCounts(data), SqlcipherSignups(data),
             SqlcipherPasswordResets(data), SqlcipherBrands(data), SqlcipherProfileValues(data),
-            SqlcipherFeedback(data), SqlcipherErasures(data), SqlcipherMemberKeys(keys))
+            SqlcipherFeedback(data), SqlcipherErasures(data), SqlcipherMemberKeys(keys),
+            SqlcipherTerms(data), SqlcipherAgreements(data), SqlcipherGrants(data))
     finally:
         data.close()
         keys.close()
