@@ -317,8 +317,8 @@ class Vault:
     @cached_property
     def export(self) -> Exporter:
         """The vault's part of a member's export (vault/export.py says how the parts meet)."""
-        return vault_exporter(database=self.data, members=self.members, profile=self.profile,
-                              feedback=self.feedback, brands=self.brands)
+        return vault_exporter(sessions=SqlcipherSessions(self.data), members=self.members,
+                              profile=self.profile, feedback=self.feedback, brands=self.brands)
 
     def close(self) -> None:
         if self._closed:

@@ -116,6 +116,9 @@ class SessionRepository(Transactional, Protocol):
     def delete_for_member(self, member_id: str, *, keep: bytes | None = None) -> int:
         """Delete the member's sessions (but the one ``keep`` names); how many."""
 
+    def for_member(self, member_id: str) -> list[SessionRow]:
+        """Every session of the member (ended ones too), most recently seen first."""
+
     def live_for_member(self, member_id: str, now: int) -> list[SessionRow]:
         """The member's sessions not past ``expires_at``, most recently seen first."""
 

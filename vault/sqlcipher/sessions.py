@@ -50,6 +50,10 @@ class SqlcipherSessions(SqlcipherRepository):
             "DELETE FROM web_sessions WHERE member_id = ? AND id_hash != ?",
             (member_id, keep)).rowcount)
 
+    def for_member(self, member_id: str) -> list[SessionRow]:
+        return [_session(row) for row in self._db.all(
+            f"{_COLUMNS} WHERE member_id = ? ORDER BY last_seen DESC", (member_id,))]
+
     def live_for_member(self, member_id: str, now: int) -> list[SessionRow]:
         return [_session(row) for row in self._db.all(
             f"{_COLUMNS} WHERE member_id = ? AND expires_at > ? ORDER BY last_seen DESC",

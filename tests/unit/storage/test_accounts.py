@@ -97,6 +97,7 @@ def test_sessions_are_kept_updated_and_listed_most_recent_first(
     assert saved is not None and (saved.data, saved.last_seen) == ('{"csrf": "y"}', 130)
     assert [s.id_hash for s in sessions.live_for_member(alice, 200)] == [b"1" * 32, b"2" * 32]
     assert sessions.live_for_member(alice, 1_000) == []      # expired at 1,000
+    assert [s.id_hash for s in sessions.for_member(alice)] == [b"1" * 32, b"2" * 32]
     assert sessions.delete_for_member(alice, keep=b"1" * 32) == 1
     assert sessions.delete_for_member(alice) == 1
     sessions.delete(b"3" * 32)
