@@ -236,7 +236,7 @@ def fill(vault: Vault, members: int, now: int, rng: random.Random) -> Store:
             " expiry_recorded, version, created_at, updated_at)"
             " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", grant_rows)
     vault.data.checkpoint()
-    vault.key_store.database.checkpoint()
+    vault.keys_database.checkpoint()
     return Store(member_ids, brand_ids, grants, terms, counts["active"], counts["withdrawn"],
                  counts["expired"])
 

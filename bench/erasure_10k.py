@@ -62,7 +62,7 @@ def verify(vault: Vault, store: MemberStore, report: ErasureReport, number: int)
     """Raise unless the erasure did everything it reports and nothing more."""
     member = store.member_id
     problems = []
-    if vault.key_store.database.one(
+    if vault.keys_database.one(
         "SELECT count(*) FROM member_keys WHERE member_id = ?", (member,)
     )[0]:
         problems.append("the member's key row is still in the key store")
@@ -81,7 +81,7 @@ def verify(vault: Vault, store: MemberStore, report: ErasureReport, number: int)
     others = vault.data.one("SELECT count(*) FROM feedback")[0]
     if others != store.other_entries:
         problems.append(f"{others} entries of other members left, expected {store.other_entries}")
-    keys_left = vault.key_store.database.one("SELECT count(*) FROM member_keys")[0]
+    keys_left = vault.keys_database.one("SELECT count(*) FROM member_keys")[0]
     if keys_left != store.other_members:
         problems.append(f"{keys_left} keys of other members left, expected {store.other_members}")
     if problems:

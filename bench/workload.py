@@ -183,7 +183,7 @@ def add_members(vault: Vault, count: int, *, first: int = 0) -> list[str]:
     member_ids = []
     for start in range(first, first + count, MEMBERS_PER_TRANSACTION):
         # Data store outermost, so the key store's batch commits first (as demo.members does).
-        with vault.data.transaction(), vault.key_store.database.transaction():
+        with vault.data.transaction(), vault.keys_database.transaction():
             for n in range(start, min(first + count, start + MEMBERS_PER_TRANSACTION)):
                 email = f"member{n}@bench.vrmvault.example"
                 member_ids.append(vault.members.insert(
@@ -256,6 +256,6 @@ def fill_member_store(
     vault.sessions.create(member_id=member_ids[member], data={}, device="Firefox on Linux")
     # A store in steady use has its write-ahead log folded back regularly; start from there.
     vault.data.checkpoint()
-    vault.key_store.database.checkpoint()
+    vault.keys_database.checkpoint()
     return MemberStore(member_ids[member], entries_of_member, len(profile), 1,
                        other_members, other_members * entries_per_other)

@@ -29,6 +29,7 @@ from vault.catalog import clean_text
 from vault.clock import Clock
 from vault.errors import NotFoundError, ValidationError
 from vault.keys import MasterKey
+from vault.sqlcipher.brands import SqlcipherBrands
 from vault.storage import Database
 
 from .errors import ClientAuthenticationError, ClientDisabledError
@@ -192,7 +193,7 @@ class ClientRegistry:
         self._db = database
         self._clock = clock
         self._hasher = hasher
-        self._brands = BrandDirectory(database=database, clock=clock)
+        self._brands = BrandDirectory(brands=SqlcipherBrands(database), clock=clock)
         # Compared against when the client id is unknown, so that case costs the same HMAC.
         self._decoy = hasher.hash("", new_client_secret())
 

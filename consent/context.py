@@ -15,12 +15,16 @@ from functools import cached_property
 from typing import Any
 
 from vault.home import Vault, VaultHome
+from vault.sqlcipher.brands import SqlcipherBrands
 
 from .decision import DecisionPoint
 from .grants import ConsentService, GrantObserver
 from .ledger import Ledger, open_ledger
 from .pseudonyms import pairwise_key, pairwise_pseudonym
 from .receipts import DEFAULT_CONTROLLER, ReceiptSigner
+from .sqlcipher.agreements import SqlcipherAgreements
+from .sqlcipher.grants import SqlcipherGrants
+from .sqlcipher.terms import SqlcipherTerms
 from .terms import AgreementService, TermsService
 
 
@@ -57,20 +61,22 @@ class Consent:
 
     @cached_property
     def terms(self) -> TermsService:
-        return TermsService(database=self.vault.data, clock=self.vault.clock,
+        return TermsService(terms=SqlcipherTerms(self.vault.data), brands=self._brands,
+                            clock=self.vault.clock,
                             ledger=self.ledger, principal=self.principal,
                             signer=self._sign_record)
 
     @cached_property
     def agreements(self) -> AgreementService:
-        return AgreementService(database=self.vault.data, terms=self.terms,
+        return AgreementService(agreements=SqlcipherAgreements(self.vault.data),
+                                brands=self._brands, terms=self.terms,
                                 clock=self.vault.clock, signer=self._sign_record,
                                 principal=self.principal, ledger=self.ledger,
                                 subject=self.brand_subject)
 
     @cached_property
     def grants(self) -> ConsentService:
-        return ConsentService(database=self.vault.data, terms=self.terms,
+        return ConsentService(grants=self._grants, brands=self._brands, terms=self.terms,
                               agreements=self.agreements, receipts=self.signer,
                               ledger=self.ledger, principal=self.principal,
                               brand_subject=self.brand_subject,
@@ -78,7 +84,16 @@ class Consent:
 
     @cached_property
     def decisions(self) -> DecisionPoint:
-        return DecisionPoint(database=self.vault.data, terms=self.terms)
+        return DecisionPoint(grants=self._grants, terms=self.terms)
+
+    # The engine is chosen here: the SQLCipher repositories over the vault's data store.
+    @cached_property
+    def _grants(self) -> SqlcipherGrants:
+        return SqlcipherGrants(self.vault.data)
+
+    @cached_property
+    def _brands(self) -> SqlcipherBrands:
+        return SqlcipherBrands(self.vault.data)
 
     def _sign_record(self, document: dict[str, Any]) -> str:
         return self.signer.sign(document)

@@ -17,16 +17,13 @@ opt-out. Narrowing a grant can only remove what it covers.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
 
-from vault.storage import Database
-
-from .model import AccessEnd, Grant, GrantStatus, Mode, PersonalTerms
+from .model import Grant, GrantStatus, Mode, PersonalTerms
+from .repositories import GrantRepository
 from .terms import TermsService
-from .vocabulary import FIELD_CATEGORY, PURPOSE_BY_CODE, expand
+from .vocabulary import FIELD_CATEGORY, PURPOSE_BY_CODE
 
 
 @dataclass(frozen=True)
@@ -166,32 +163,18 @@ _RANK = {_NO_GRANT: 0, _REPLACED: 1, _RELEASED: 1, _WITHDRAWN: 1, _NOT_STARTED: 
 
 
 class DecisionPoint:
-    def __init__(self, *, database: Database, terms: TermsService) -> None:
-        self._db = database
+    def __init__(self, *, grants: GrantRepository, terms: TermsService) -> None:
+        self._grants = grants
         self._terms = terms
 
     def policy(self, member_id: str, brand_id: str) -> MemberPolicy:
-        rows = self._db.all("SELECT * FROM grants WHERE member_id = ? AND brand_id = ?",
-                            (member_id, brand_id))
+        grants = self._grants.for_member_and_brand(member_id, brand_id)
         # The terms as they stand for this brand: a purpose the member accepted for this brand
         # only allows its grants (one query, as the standing terms alone were).
         return MemberPolicy(self._terms.for_brand(member_id, brand_id),
-                            tuple(grant_from_row(r) for r in rows))
+                            tuple(grants))
 
     def decide(self, brand_id: str, purpose: str, member_id: str, field: str,
                mode: Mode | str, at: float) -> Decision:
         return self.policy(member_id, brand_id).decide(purpose, field, mode, at)
 
-
-def grant_from_row(row: Any) -> Grant:
-    fields = frozenset(json.loads(row["fields"]))
-    access_ended = row["access_ended"]
-    return Grant(
-        row["id"], row["member_id"], row["brand_id"], row["purpose"], fields, Mode(row["mode"]),
-        row["starts_at"], row["ends_at"], row["retention_days"], bool(row["onward_sharing"]),
-        row["third_party"], row["jurisdiction"], row["collection_method"], row["agreement"],
-        row["terms_version"], GrantStatus(row["status"]), row["withdrawn_at"],
-        row["version"], row["created_at"], row["updated_at"], expand(fields),
-        row["access_ended_at"], None if access_ended is None else AccessEnd(access_ended),
-        row["replaced_by"],
-    )

@@ -36,7 +36,6 @@ carry pseudonyms, grant ids and codes, never personal data.
 
 from __future__ import annotations
 
-import json
 import os
 import uuid
 from collections.abc import Callable, Iterable, Sequence
@@ -46,11 +45,11 @@ from typing import Any, Protocol
 
 from vault.clock import Clock
 from vault.errors import NotFoundError, ValidationError
-from vault.storage import Database
+from vault.repositories import BrandRepository
 
-from .decision import grant_from_row
 from .events import EventTag
 from .model import AccessEnd, Grant, GrantEvent, GrantStatus, Mode
+from .repositories import GrantRepository
 from .terms import MAX_DAYS, AgreementService, EventLog, TermsService
 from .vocabulary import AGREEMENT_BY_CODE, PURPOSE_BY_CODE, expand, is_selector
 
@@ -126,11 +125,12 @@ class ReceiptIssuer(Protocol):
 
 
 class ConsentService:
-    def __init__(self, *, database: Database, terms: TermsService,
+    def __init__(self, *, grants: GrantRepository, brands: BrandRepository, terms: TermsService,
                  agreements: AgreementService, receipts: ReceiptIssuer, ledger: EventLog,
                  principal: Callable[[str], str], brand_subject: Callable[[str, str], str],
                  clock: Clock, observers: Sequence[GrantObserver] = ()) -> None:
-        self._db = database
+        self._grants = grants
+        self._brands = brands
         self._terms = terms
         self._agreements = agreements
         self._receipts = receipts
@@ -222,7 +222,7 @@ class ConsentService:
         assert agreement is not None and agreement.agreed is not None
         now = int(self._clock())
         grant_id = "grant_" + os.urandom(12).hex()
-        with self._db.transaction():
+        with self._grants.transaction():
             return self._insert(grant_id, member_id, request, chosen, agreement.agreed,
                                 jurisdiction, collection_method, now)
 
@@ -232,16 +232,12 @@ class ConsentService:
         # The live grants this one replaces (one live grant per member, brand and purpose).
         earlier = [g.id for g in self.replaced_by_new(member_id, request.brand_id,
                                                       request.purpose, now=now)]
-        self._db.execute(
-            "INSERT INTO grants (id, member_id, brand_id, purpose, fields, mode, starts_at,"
-            " ends_at, retention_days, onward_sharing, third_party, jurisdiction,"
-            " collection_method, agreement, terms_version, status, version, created_at,"
-            " updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'active', 1, ?, ?)",
-            (grant_id, member_id, request.brand_id, request.purpose,
-             json.dumps(sorted(chosen)), request.mode.value, now, now + request.days * DAY,
-             request.retention_days, int(request.onward_sharing),
-             request.third_party if request.onward_sharing else None, jurisdiction,
-             collection_method, agreed, self._terms.get(member_id).version, now, now))
+        self._grants.insert(Grant(
+            grant_id, member_id, request.brand_id, request.purpose, chosen, request.mode, now,
+            now + request.days * DAY, request.retention_days, request.onward_sharing,
+            request.third_party if request.onward_sharing else None, jurisdiction,
+            collection_method, agreed, self._terms.get(member_id).version, GrantStatus.ACTIVE,
+            None, 1, now, now))
         for old_id in earlier:
             self._replace(member_id, old_id, grant_id, now)
         grant = self.get(member_id, grant_id)
@@ -252,7 +248,7 @@ class ConsentService:
                ends_at: int | None = None) -> tuple[Grant, StoredReceipt]:
         # Read, check and write under the write lock (BEGIN IMMEDIATE): two tabs or workers
         # narrowing one grant at once cannot each undo what the other removed.
-        with self._db.transaction():
+        with self._grants.transaction():
             return self._narrow(member_id, grant_id, fields, ends_at)
 
     def _narrow(self, member_id: str, grant_id: str, fields: Iterable[str] | None,
@@ -266,10 +262,7 @@ class ConsentService:
             errors["fields"] = ["Nothing changed: untick a field or choose an earlier end."]
         if errors:
             raise ValidationError(errors)
-        self._db.execute(
-            "UPDATE grants SET fields = ?, ends_at = ?, version = version + 1,"
-            " updated_at = ? WHERE id = ?",
-            (json.dumps(sorted(new_fields)), new_end, now, grant_id))
+        self._grants.narrow(grant_id, fields=new_fields, ends_at=new_end, now=now)
         grant = self.get(member_id, grant_id)
         return grant, self._issue(grant, GrantEvent.NARROWED, now)
 
@@ -286,11 +279,9 @@ class ConsentService:
 
     def withdraw(self, member_id: str, grant_id: str) -> tuple[Grant, StoredReceipt]:
         now = int(self._clock())
-        with self._db.transaction():   # checked and changed under the write lock
+        with self._grants.transaction():   # checked and changed under the write lock
             self._active(member_id, grant_id)
-            self._db.execute(
-                "UPDATE grants SET status = 'withdrawn', withdrawn_at = ?, updated_at = ?,"
-                " version = version + 1 WHERE id = ?", (now, now, grant_id))
+            self._grants.withdraw(grant_id, now)
             grant = self.get(member_id, grant_id)
             return grant, self._issue(grant, GrantEvent.WITHDRAWN, now)
 
@@ -300,25 +291,18 @@ class ConsentService:
         end, or its access had ended already). ``REVOKED_BY_BRAND`` ends the consent too
         (``released``, see the module docstring); any other cause leaves it standing."""
         now = int(self._clock())
-        with self._db.transaction():
-            row = self._db.one("SELECT * FROM grants WHERE id = ?", (grant_id,))
-            if row is None:
+        with self._grants.transaction():
+            grant = self._grants.get(grant_id)
+            if grant is None:
                 return None
-            grant = grant_from_row(row)
             if grant.status is not GrantStatus.ACTIVE or grant.ends_at <= now or \
                     grant.access_ended is not None:
                 return None
             if cause is AccessEnd.REVOKED_BY_BRAND:
-                self._db.execute(
-                    "UPDATE grants SET status = 'released',"
-                    " withdrawn_at = ?, access_ended_at = ?, access_ended = ?, updated_at = ?,"
-                    " version = version + 1 WHERE id = ?",
-                    (now, now, cause.value, now, grant_id))
+                self._grants.release(grant_id, cause, now)
                 event = GrantEvent.RELEASED
             else:
-                self._db.execute(
-                    "UPDATE grants SET access_ended_at = ?, access_ended = ?, updated_at = ?"
-                    " WHERE id = ?", (now, cause.value, now, grant_id))
+                self._grants.end_access(grant_id, cause, now)
                 event = GrantEvent.ACCESS_ENDED
             return self._issue(self.get(grant.member_id, grant_id), event, now,
                                extra={"reason": cause.value})
@@ -329,65 +313,46 @@ class ConsentService:
         approval may hold them), each with its receipt and ledger entry as an approval's
         replacement has; the grants replaced. Idempotent."""
         now = int(self._clock())
-        groups = self._db.all(
-            "SELECT member_id, brand_id, purpose FROM grants WHERE status = 'active'"
-            " AND ends_at > ? GROUP BY member_id, brand_id, purpose HAVING count(*) > 1",
-            (now,))
         replaced = []
-        for group in groups:
-            with self._db.transaction():
-                rows = self._db.all(
-                    "SELECT id FROM grants WHERE member_id = ? AND brand_id = ? AND purpose = ?"
-                    " AND status = 'active' AND ends_at > ? ORDER BY created_at, rowid",
-                    (group["member_id"], group["brand_id"], group["purpose"], now))
-                for row in rows[:-1]:       # none if another pass settled it meanwhile
-                    replaced.append(self._replace(group["member_id"], row["id"],
-                                                  rows[-1]["id"], now))
+        for member_id, brand_id, purpose in self._grants.duplicated(now):
+            with self._grants.transaction():
+                live = self._grants.live_ids(member_id, brand_id, purpose, now)
+                for old_id in live[:-1]:    # none if another pass settled it meanwhile
+                    replaced.append(self._replace(member_id, old_id, live[-1], now))
         return replaced
 
     def record_expiries(self) -> list[Grant]:
         """Give every grant that ended a receipt and a ledger entry, once. (Decisions deny
         expired grants by their end time whether or not this has run.)"""
         now = int(self._clock())
-        expired = [grant_from_row(r) for r in self._db.all(
-            "SELECT * FROM grants WHERE status = 'active' AND ends_at <= ?"
-            " AND expiry_recorded = 0", (now,))]
         recorded = []
-        for grant in expired:
-            with self._db.transaction():
+        for grant in self._grants.ended_unrecorded(now):
+            with self._grants.transaction():
                 # Only the run that flips the flag issues the receipt (concurrent sweeps).
-                if self._db.execute("UPDATE grants SET expiry_recorded = 1 WHERE id = ?"
-                                    " AND expiry_recorded = 0", (grant.id,)).rowcount:
+                if self._grants.record_expiry(grant.id):
                     self._issue(grant, GrantEvent.EXPIRED, now)
                     recorded.append(grant)
         return recorded
 
     # -- reading ------------------------------------------------------------------------------
     def get(self, member_id: str, grant_id: str) -> Grant:
-        row = self._db.one("SELECT * FROM grants WHERE id = ? AND member_id = ?",
-                           (grant_id, member_id))
-        if row is None:
+        grant = self._grants.get(grant_id, member_id)
+        if grant is None:
             raise NotFoundError("no such grant")
-        return grant_from_row(row)
+        return grant
 
     def replaced_by_new(self, member_id: str, brand_id: str, purpose: str, *,
                         now: float | None = None) -> list[Grant]:
         """The grants a new grant to ``brand_id`` for ``purpose`` would replace: the member's
         live ones (consent in force and not past its end, the brand's access live or not)."""
-        return [grant_from_row(r) for r in self._db.all(
-            "SELECT * FROM grants WHERE member_id = ? AND brand_id = ? AND purpose = ?"
-            " AND status = 'active' AND ends_at > ? ORDER BY created_at",
-            (member_id, brand_id, purpose, self._clock() if now is None else now))]
+        return self._grants.live(member_id, brand_id, purpose,
+                                 int(self._clock() if now is None else now))
 
     def for_member(self, member_id: str) -> list[Grant]:
-        return [grant_from_row(r) for r in self._db.all(
-            "SELECT * FROM grants WHERE member_id = ? ORDER BY status, ends_at", (member_id,))]
+        return self._grants.for_member(member_id)
 
     def receipts(self, member_id: str) -> list[StoredReceipt]:
-        return [StoredReceipt(r["id"], r["grant_id"], r["brand_id"], r["event"], r["token"],
-                              r["created_at"]) for r in self._db.all(
-            "SELECT * FROM receipts WHERE member_id = ? ORDER BY created_at DESC, rowid DESC",
-            (member_id,))]
+        return self._grants.receipts(member_id)
 
     def receipt(self, member_id: str, receipt_id: str) -> StoredReceipt:
         for receipt in self.receipts(member_id):
@@ -397,9 +362,7 @@ class ConsentService:
 
     # -- helpers ------------------------------------------------------------------------------
     def _replace(self, member_id: str, old_id: str, new_id: str, now: int) -> Grant:
-        self._db.execute(
-            "UPDATE grants SET status = 'replaced', replaced_by = ?, withdrawn_at = ?,"
-            " updated_at = ?, version = version + 1 WHERE id = ?", (new_id, now, now, old_id))
+        self._grants.replace(old_id, new_id, now)
         old = self.get(member_id, old_id)
         self._issue(old, GrantEvent.REPLACED, now, extra={"replaced_by": new_id})
         return old
@@ -416,19 +379,17 @@ class ConsentService:
         details with ``extra``: grant ids and reason codes only). Called inside the data
         transaction: if an observer or the ledger refuses, the grant change, its receipt and
         the observers' writes roll back."""
-        brand = self._db.one("SELECT name FROM brands WHERE id = ?", (grant.brand_id,))
+        brand = self._brands.get(grant.brand_id)
         receipt_id = str(uuid.uuid4())   # Kantara: consentReceiptID is a UUID
         document = self._receipts.build(grant, event, at=now,
                                         # the brand's pairwise id, never the ledger's
                                         principal_id=self._brand_subject(grant.member_id,
                                                                          grant.brand_id),
-                                        brand_name=brand["name"] if brand else grant.brand_id,
+                                        brand_name=brand.name if brand else grant.brand_id,
                                         receipt_id=receipt_id, replaces=replaces)
         token = self._receipts.sign(document)
-        self._db.execute(
-            "INSERT INTO receipts (id, member_id, grant_id, brand_id, event, token, created_at)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?)",
-            (receipt_id, grant.member_id, grant.id, grant.brand_id, event.value, token, now))
+        receipt = StoredReceipt(receipt_id, grant.id, grant.brand_id, event.value, token, now)
+        self._grants.add_receipt(grant.member_id, receipt)
         # Observers write in this same transaction, before the ledger (a file of its own that
         # commits at once): an observer that fails leaves no ledger entry behind, and a ledger
         # that refuses rolls the observers' writes back with the grant change.
@@ -441,7 +402,7 @@ class ConsentService:
         self._ledger.record_event(tag=_EVENT_TAGS[event], actor=actor, details=details)
         self._ledger.record_event(tag=EventTag.CONSENT_RECEIPT_ISSUED, actor=actor,
                                   details={"receipt": receipt_id, "grant": grant.id})
-        return StoredReceipt(receipt_id, grant.id, grant.brand_id, event.value, token, now)
+        return receipt
 
 
 def _narrowing_errors(grant: Grant, new_fields: frozenset[str], new_end: int, now: int

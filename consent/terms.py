@@ -32,7 +32,7 @@ from typing import Any, Protocol
 
 from vault.clock import Clock
 from vault.errors import ConflictError, NotFoundError, ValidationError
-from vault.storage import Database
+from vault.repositories import BrandRepository
 
 from .events import EventTag
 from .model import (
@@ -42,6 +42,7 @@ from .model import (
     PersonalTerms,
     TermsReceipt,
 )
+from .repositories import AgreementRepository, TermsRepository
 from .vocabulary import (
     AGREEMENT_BY_CODE,
     DEFAULT_AGREEMENT,
@@ -64,48 +65,36 @@ def canonical(document: dict[str, Any]) -> str:
 
 
 class TermsService:
-    def __init__(self, *, database: Database, clock: Clock, ledger: EventLog,
-                 principal: Callable[[str], str], signer: Signer | None = None) -> None:
-        self._db = database
+    def __init__(self, *, terms: TermsRepository, brands: BrandRepository, clock: Clock,
+                 ledger: EventLog, principal: Callable[[str], str],
+                 signer: Signer | None = None) -> None:
+        self._terms = terms
+        self._brands = brands
         self._clock = clock
         self._ledger = ledger
         self._principal = principal
         self._signer = signer          # signs the receipts of changes for one brand
 
     def get(self, member_id: str) -> PersonalTerms:
-        row = self._db.one("SELECT * FROM member_terms WHERE member_id = ?", (member_id,))
-        return _terms(member_id, row)
+        return self._terms.standing(member_id) or PersonalTerms(member_id)
 
     def for_brand(self, member_id: str, brand_id: str) -> PersonalTerms:
         """The terms a request of ``brand_id`` is measured against: the standing terms with
         what the member accepted for this brand only (its purposes added, the longer of the two
         longest grants). One query, as :meth:`get`: the decision point reads these."""
-        row = self._db.one(
-            "SELECT t.*, b.purposes AS brand_purposes, b.max_days AS brand_max_days"
-            " FROM (SELECT ? AS wanted) AS m"
-            " LEFT JOIN member_terms AS t ON t.member_id = m.wanted"
-            " LEFT JOIN member_brand_terms AS b ON b.member_id = m.wanted AND b.brand_id = ?",
-            (member_id, brand_id))
-        terms = _terms(member_id, row if row is not None and row["agreement"] is not None
-                       else None)
-        if row is None or row["brand_purposes"] is None:
+        standing, for_brand = self._terms.for_brand(member_id, brand_id)
+        terms = standing or PersonalTerms(member_id)
+        if for_brand is None:
             return terms
-        return dataclasses.replace(
-            terms, purposes=terms.purposes | frozenset(json.loads(row["brand_purposes"])),
-            max_days=max(terms.max_days, row["brand_max_days"]))
+        return dataclasses.replace(terms, purposes=terms.purposes | for_brand.purposes,
+                                   max_days=max(terms.max_days, for_brand.max_days))
 
     def brand_terms(self, member_id: str) -> list[BrandTerms]:
         """What the member accepted for single brands, one record per brand."""
-        return [BrandTerms(r["member_id"], r["brand_id"], frozenset(json.loads(r["purposes"])),
-                           r["max_days"], r["version"], r["updated_at"])
-                for r in self._db.all("SELECT * FROM member_brand_terms WHERE member_id = ?"
-                                      " ORDER BY updated_at DESC", (member_id,))]
+        return self._terms.brand_terms(member_id)
 
     def receipts(self, member_id: str) -> list[TermsReceipt]:
-        return [TermsReceipt(r["id"], r["member_id"], r["brand_id"], r["version"], r["token"],
-                             r["created_at"])
-                for r in self._db.all("SELECT * FROM terms_receipts WHERE member_id = ?"
-                                      " ORDER BY created_at DESC, rowid DESC", (member_id,))]
+        return self._terms.receipts(member_id)
 
     def receipt(self, member_id: str, receipt_id: str) -> TermsReceipt:
         for receipt in self.receipts(member_id):
@@ -141,27 +130,20 @@ class TermsService:
             errors["max_days"] = [f"A whole number of days from 1 to {MAX_DAYS}."]
         if errors:
             raise ValidationError(errors)
-        with self._db.transaction():   # read-modify-write under the write lock
-            brand = self._db.one("SELECT name FROM brands WHERE id = ?", (brand_id,))
+        with self._terms.transaction():   # read-modify-write under the write lock
+            brand = self._brands.get(brand_id)
             if brand is None:
                 raise NotFoundError("no such brand")
-            row = self._db.one("SELECT * FROM member_brand_terms WHERE member_id = ?"
-                               " AND brand_id = ?", (member_id, brand_id))
-            old_purposes = frozenset(json.loads(row["purposes"])) if row else frozenset()
-            old_days = row["max_days"] if row else 0
-            new_purposes = old_purposes | added
-            new_days = max(old_days, max_days or 0)
-            if new_purposes == old_purposes and new_days == old_days:
+            old = self._terms.brand_terms_for(member_id, brand_id) or BrandTerms(member_id,
+                                                                                 brand_id)
+            new_purposes = old.purposes | added
+            new_days = max(old.max_days, max_days or 0)
+            if new_purposes == old.purposes and new_days == old.max_days:
                 raise ValidationError({"terms": ["You accepted this for the brand already."]})
-            version = (row["version"] if row else 0) + 1
+            version = old.version + 1
             now = int(self._clock())
-            self._db.execute(
-                "INSERT INTO member_brand_terms (member_id, brand_id, purposes, max_days,"
-                " version, updated_at) VALUES (?, ?, ?, ?, ?, ?)"
-                " ON CONFLICT (member_id, brand_id) DO UPDATE SET purposes = excluded.purposes,"
-                " max_days = excluded.max_days, version = excluded.version,"
-                " updated_at = excluded.updated_at",
-                (member_id, brand_id, json.dumps(sorted(new_purposes)), new_days, version, now))
+            self._terms.save_brand_terms(BrandTerms(member_id, brand_id, new_purposes, new_days,
+                                                    version, now))
             receipt_id = str(uuid.uuid4())
             assert term is not None
             token = self._signer({
@@ -169,27 +151,25 @@ class TermsService:
                 "receipt_id": receipt_id,
                 "issued_at": _iso(now),
                 "member": self._principal(member_id),
-                "brand": {"id": brand_id, "name": brand["name"]},
+                "brand": {"id": brand_id, "name": brand.name},
                 "scope": "this brand only",
                 "purposes": [{"code": p, "iri": PURPOSE_BY_CODE[p].iri,
                               "label": PURPOSE_BY_CODE[p].label} for p in sorted(new_purposes)],
-                "purposes_added": sorted(new_purposes - old_purposes),
+                "purposes_added": sorted(new_purposes - old.purposes),
                 "max_days": new_days,
                 "agreement": {"code": term.code, "iri": term.iri},
                 "version": version,
                 "vocabulary": VOCABULARY_VERSION,
             })
-            self._db.execute(
-                "INSERT INTO terms_receipts (id, member_id, brand_id, version, token,"
-                " created_at) VALUES (?, ?, ?, ?, ?, ?)",
-                (receipt_id, member_id, brand_id, version, token, now))
+            receipt = TermsReceipt(receipt_id, member_id, brand_id, version, token, now)
+            self._terms.add_receipt(receipt)
             self._ledger.record_event(
                 tag=EventTag.CONSENT_TERMS_CHANGED, actor=self._principal(member_id),
                 details={"brand": brand_id, "version": version,
                          "purposes": sorted(new_purposes), "max_days": new_days,
                          "agreement": term.code, "receipt": receipt_id,
                          "sha256": hashlib.sha256(token.encode()).hexdigest()})
-        return TermsReceipt(receipt_id, member_id, brand_id, version, token, now)
+        return receipt
 
     def remove_for_brand(self, member_id: str, brand_id: str) -> TermsReceipt:
         """Take back everything accepted for ``brand_id`` only: its requests (and reads) are
@@ -197,39 +177,35 @@ class TermsService:
         ``consent:terms:changed`` entry; :class:`NotFoundError` if nothing was accepted."""
         if self._signer is None:
             raise RuntimeError("remove_for_brand needs a receipt signer")
-        with self._db.transaction():
-            row = self._db.one("SELECT * FROM member_brand_terms WHERE member_id = ?"
-                               " AND brand_id = ?", (member_id, brand_id))
-            brand = self._db.one("SELECT name FROM brands WHERE id = ?", (brand_id,))
-            if row is None or brand is None:
+        with self._terms.transaction():
+            old = self._terms.brand_terms_for(member_id, brand_id)
+            brand = self._brands.get(brand_id)
+            if old is None or brand is None:
                 raise NotFoundError("nothing accepted for this brand")
-            self._db.execute("DELETE FROM member_brand_terms WHERE member_id = ?"
-                             " AND brand_id = ?", (member_id, brand_id))
-            version, now = row["version"] + 1, int(self._clock())
+            self._terms.remove_brand_terms(member_id, brand_id)
+            version, now = old.version + 1, int(self._clock())
             receipt_id = str(uuid.uuid4())
             token = self._signer({
                 "type": "vrmvault-terms-receipt",
                 "receipt_id": receipt_id,
                 "issued_at": _iso(now),
                 "member": self._principal(member_id),
-                "brand": {"id": brand_id, "name": brand["name"]},
+                "brand": {"id": brand_id, "name": brand.name},
                 "scope": "this brand only",
                 "purposes": [],
-                "purposes_removed": json.loads(row["purposes"]),
+                "purposes_removed": sorted(old.purposes),
                 "max_days": 0,
                 "version": version,
                 "vocabulary": VOCABULARY_VERSION,
             })
-            self._db.execute(
-                "INSERT INTO terms_receipts (id, member_id, brand_id, version, token,"
-                " created_at) VALUES (?, ?, ?, ?, ?, ?)",
-                (receipt_id, member_id, brand_id, version, token, now))
+            receipt = TermsReceipt(receipt_id, member_id, brand_id, version, token, now)
+            self._terms.add_receipt(receipt)
             self._ledger.record_event(
                 tag=EventTag.CONSENT_TERMS_CHANGED, actor=self._principal(member_id),
                 details={"brand": brand_id, "version": version, "purposes": [],
                          "max_days": 0, "removed": True, "receipt": receipt_id,
                          "sha256": hashlib.sha256(token.encode()).hexdigest()})
-        return TermsReceipt(receipt_id, member_id, brand_id, version, token, now)
+        return receipt
 
     def update(self, member_id: str, *, agreement: str, purposes: Iterable[str], max_days: Any,
                aggregate_allowed: bool, sale_sharing_opt_out: bool | None = None
@@ -237,7 +213,7 @@ class TermsService:
         """Replace the member's standing terms, all or nothing; :class:`ValidationError`."""
         purpose_set = set(purposes)
         days = self.check(agreement=agreement, purposes=purpose_set, max_days=max_days)
-        with self._db.transaction():   # read-modify-write under the write lock
+        with self._terms.transaction():   # read-modify-write under the write lock
             current = self.get(member_id)
             opt_out = current.gpc_opt_out if sale_sharing_opt_out is None \
                 else sale_sharing_opt_out
@@ -280,7 +256,7 @@ class TermsService:
 
     def record_gpc(self, member_id: str) -> bool:
         """A GPC signal from this member's browser: opt out of sale/sharing. True if new."""
-        with self._db.transaction():
+        with self._terms.transaction():
             current = self.get(member_id)
             if current.gpc_opt_out and current.gpc_at is not None:
                 return False   # already opted out by GPC
@@ -296,18 +272,7 @@ class TermsService:
         now = int(self._clock())
         terms = PersonalTerms(current.member_id, version=current.version + 1, updated_at=now,
                               **values)
-        self._db.execute(
-            "INSERT INTO member_terms (member_id, agreement, purposes, max_days,"
-            " aggregate_allowed, gpc_opt_out, gpc_at, version, updated_at)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (member_id) DO UPDATE SET"
-            " agreement = excluded.agreement, purposes = excluded.purposes,"
-            " max_days = excluded.max_days, aggregate_allowed = excluded.aggregate_allowed,"
-            " gpc_opt_out = excluded.gpc_opt_out, gpc_at = excluded.gpc_at,"
-            " version = excluded.version, updated_at = excluded.updated_at",
-            (terms.member_id, terms.agreement, json.dumps(sorted(terms.purposes)),
-             terms.max_days, int(terms.aggregate_allowed), int(terms.gpc_opt_out),
-             terms.gpc_at, terms.version, now),
-        )
+        self._terms.save_standing(terms)
         self._ledger.record_event(
             tag=EventTag.CONSENT_TERMS_CHANGED, actor=self._principal(terms.member_id),
             details={"version": terms.version, "agreement": terms.agreement,
@@ -321,10 +286,12 @@ class TermsService:
 class AgreementService:
     """The MyTerms exchange between a member and a brand."""
 
-    def __init__(self, *, database: Database, terms: TermsService, clock: Clock,
-                 signer: Signer, principal: Callable[[str], str], ledger: EventLog,
+    def __init__(self, *, agreements: AgreementRepository, brands: BrandRepository,
+                 terms: TermsService, clock: Clock, signer: Signer,
+                 principal: Callable[[str], str], ledger: EventLog,
                  subject: Callable[[str, str], str]) -> None:
-        self._db = database
+        self._agreements = agreements
+        self._brands = brands
         self._terms = terms
         self._clock = clock
         self._signer = signer
@@ -339,17 +306,14 @@ class AgreementService:
         code = self._terms.get(member_id).agreement if term is None else term
         if code not in AGREEMENT_BY_CODE:
             raise ValidationError({"agreement": ["Choose one of the terms on the list."]})
-        with self._db.transaction():   # checked and written under the write lock
-            if self._db.one("SELECT 1 FROM brands WHERE id = ?", (brand_id,)) is None:
+        with self._agreements.transaction():   # checked and written under the write lock
+            if not self._brands.exists(brand_id):
                 raise NotFoundError("no such brand")
             if self.open_offer(member_id, brand_id) is not None:
                 raise ConflictError("An offer to this brand is already waiting for an answer.")
             now = int(self._clock())
             agreement_id = "agr_" + os.urandom(12).hex()
-            self._db.execute(
-                "INSERT INTO agreements (id, member_id, brand_id, proffered, status,"
-                " created_at, updated_at) VALUES (?, ?, ?, ?, 'proffered', ?, ?)",
-                (agreement_id, member_id, brand_id, code, now, now))
+            self._agreements.insert(agreement_id, member_id, brand_id, code, now)
             self._ledger.record_event(
                 tag=EventTag.CONSENT_AGREEMENT_PROFFERED, actor=self._principal(member_id),
                 details={"agreement": agreement_id, "brand": brand_id, "term": code})
@@ -358,20 +322,12 @@ class AgreementService:
     def open_offer(self, member_id: str, brand_id: str) -> AgreementRecord | None:
         """The member's offer to ``brand_id`` still waiting for an answer (theirs or the
         brand's), if there is one: at most one is open at a time."""
-        row = self._db.one(
-            "SELECT * FROM agreements WHERE member_id = ? AND brand_id = ?"
-            " AND status IN ('proffered', 'countered')", (member_id, brand_id))
-        return _record(row) if row is not None else None
+        return self._agreements.open_offer(member_id, brand_id)
 
     def for_brand(self, brand_id: str, *, status: AgreementStatus | None = None,
                   limit: int = 50, offset: int = 0) -> list[AgreementRecord]:
         """The brand's agreements with members, newest change first."""
-        where, values = "brand_id = ?", [brand_id]
-        if status is not None:
-            where, values = where + " AND status = ?", [*values, status.value]
-        return [_record(r) for r in self._db.all(
-            f"SELECT * FROM agreements WHERE {where} ORDER BY updated_at DESC, id"
-            " LIMIT ? OFFSET ?", (*values, limit, offset))]
+        return self._agreements.for_brand(brand_id, status=status, limit=limit, offset=offset)
 
     def subject(self, record: AgreementRecord) -> str:
         """How the record's brand knows its member: the brand's pairwise pseudonym."""
@@ -380,28 +336,28 @@ class AgreementService:
     # Each answer checks the offer's state and changes it under the write lock, so two
     # answers to one offer (a second counter-offer, accept racing reject) cannot both win.
     def brand_accepts(self, agreement_id: str, brand_id: str) -> AgreementRecord:
-        with self._db.transaction():
+        with self._agreements.transaction():
             record = self._brands_open(agreement_id, brand_id, AgreementStatus.PROFFERED)
             return self._agree(record, record.proffered)
 
     def brand_counters(self, agreement_id: str, brand_id: str, code: str) -> AgreementRecord:
-        with self._db.transaction():
+        with self._agreements.transaction():
             record = self._brands_open(agreement_id, brand_id, AgreementStatus.PROFFERED)
             if code not in AGREEMENT_BY_CODE:
                 raise ValidationError(
                     {"agreement": ["A counter-offer must come from the roster."]})
             if code == record.proffered:
                 raise ValidationError({"agreement": ["That is the term offered: accept it."]})
-            self._set(agreement_id, "status = 'countered', countered = ?", code)
+            self._agreements.counter(agreement_id, code, int(self._clock()))
             self._ledger.record_event(
                 tag=EventTag.CONSENT_AGREEMENT_COUNTERED, actor="brand:" + brand_id,
                 details={"agreement": agreement_id, "brand": brand_id, "term": code})
             return self.get(agreement_id)
 
     def brand_rejects(self, agreement_id: str, brand_id: str) -> AgreementRecord:
-        with self._db.transaction():
+        with self._agreements.transaction():
             self._brands_open(agreement_id, brand_id, AgreementStatus.PROFFERED)
-            self._set(agreement_id, "status = 'rejected'")
+            self._agreements.reject(agreement_id, int(self._clock()))
             self._ledger.record_event(
                 tag=EventTag.CONSENT_AGREEMENT_REJECTED, actor="brand:" + brand_id,
                 details={"agreement": agreement_id, "brand": brand_id, "by": "brand"})
@@ -409,7 +365,7 @@ class AgreementService:
 
     def member_decides(self, agreement_id: str, member_id: str, *, accept: bool
                        ) -> AgreementRecord:
-        with self._db.transaction():   # accept and reject cannot both win
+        with self._agreements.transaction():   # accept and reject cannot both win
             return self._member_decides(agreement_id, member_id, accept)
 
     def _member_decides(self, agreement_id: str, member_id: str, accept: bool
@@ -423,7 +379,7 @@ class AgreementService:
                 or record.status is not AgreementStatus.COUNTERED:
             raise NotFoundError("no counter-offer waiting for you")
         if not accept:
-            self._set(agreement_id, "status = 'rejected'")
+            self._agreements.reject(agreement_id, int(self._clock()))
             self._ledger.record_event(
                 tag=EventTag.CONSENT_AGREEMENT_REJECTED, actor=self._principal(member_id),
                 details={"agreement": agreement_id, "brand": record.brand_id, "by": "member"})
@@ -435,14 +391,14 @@ class AgreementService:
         """The member takes back their offer while it waits for the brand's answer; the brand
         can no longer answer it (it sees it ``withdrawn``). An offer the brand answered already
         is the member's to answer in turn, not to withdraw: :class:`ConflictError`."""
-        with self._db.transaction():   # the brand's answer and the withdrawal cannot both win
+        with self._agreements.transaction():   # the brand's answer or the withdrawal, not both
             record = self.get(agreement_id)
             if record.member_id != member_id:
                 raise NotFoundError("no such agreement")
             if record.status is not AgreementStatus.PROFFERED:
                 raise ConflictError(f"This offer is {record.status} already: only an offer "
                                     "still waiting for the brand's answer can be withdrawn.")
-            self._set(agreement_id, "status = 'withdrawn'")
+            self._agreements.withdraw(agreement_id, int(self._clock()))
             self._ledger.record_event(
                 tag=EventTag.CONSENT_AGREEMENT_WITHDRAWN, actor=self._principal(member_id),
                 details={"agreement": agreement_id, "brand": record.brand_id,
@@ -450,22 +406,17 @@ class AgreementService:
             return self.get(agreement_id)
 
     def get(self, agreement_id: str) -> AgreementRecord:
-        row = self._db.one("SELECT * FROM agreements WHERE id = ?", (agreement_id,))
-        if row is None:
+        record = self._agreements.get(agreement_id)
+        if record is None:
             raise NotFoundError("no such agreement")
-        return _record(row)
+        return record
 
     def for_member(self, member_id: str) -> list[AgreementRecord]:
-        return [_record(r) for r in self._db.all(
-            "SELECT * FROM agreements WHERE member_id = ? ORDER BY updated_at DESC",
-            (member_id,))]
+        return self._agreements.for_member(member_id)
 
     def in_force(self, member_id: str, brand_id: str) -> AgreementRecord | None:
-        row = self._db.one(
-            "SELECT * FROM agreements WHERE member_id = ? AND brand_id = ? AND status = 'agreed'"
-            # The latest agreement stands; of two in one second, the one written last.
-            " ORDER BY updated_at DESC, rowid DESC LIMIT 1", (member_id, brand_id))
-        return _record(row) if row is not None else None
+        """The latest agreement stands; of two in one second, the one written last."""
+        return self._agreements.in_force(member_id, brand_id)
 
     def _brands_open(self, agreement_id: str, brand_id: str, status: AgreementStatus
                      ) -> AgreementRecord:
@@ -493,41 +444,19 @@ class AgreementService:
         text = canonical(document)
         digest = hashlib.sha256(text.encode()).hexdigest()
         signature = self._signer(document | {"sha256": digest})
-        with self._db.transaction():
-            self._db.execute(
-                "UPDATE agreements SET status = 'agreed', agreed = ?, record = ?,"
-                " record_hash = ?, signature = ?, updated_at = ? WHERE id = ?",
-                (code, text, digest, signature, now, record.id))
+        with self._agreements.transaction():
+            self._agreements.agree(record.id, term=code, record=text, record_hash=digest,
+                                   signature=signature, now=now)
             self._ledger.record_event(
                 tag=EventTag.CONSENT_TERMS_AGREED, actor=self._principal(record.member_id),
                 details={"agreement": record.id, "brand": record.brand_id, "term": code,
                          "sha256": digest})
         return self.get(record.id)
 
-    def _set(self, agreement_id: str, assignment: str, *values: Any) -> None:
-        self._db.execute(f"UPDATE agreements SET {assignment}, updated_at = ? WHERE id = ?",
-                         (*values, int(self._clock()), agreement_id))
-
-
-def _terms(member_id: str, row: Any) -> PersonalTerms:
-    if row is None:
-        return PersonalTerms(member_id)
-    return PersonalTerms(
-        member_id, row["agreement"], frozenset(json.loads(row["purposes"])),
-        row["max_days"], bool(row["aggregate_allowed"]), bool(row["gpc_opt_out"]),
-        row["gpc_at"], row["version"], row["updated_at"],
-    )
 
 
 def _iso(seconds: int) -> str:
     return dt.datetime.fromtimestamp(seconds, dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def _record(row: Any) -> AgreementRecord:
-    return AgreementRecord(row["id"], row["member_id"], row["brand_id"], row["proffered"],
-                           row["countered"], AgreementStatus(row["status"]), row["agreed"],
-                           row["record"], row["record_hash"], row["signature"],
-                           row["created_at"], row["updated_at"])
 
 
 def default_terms(member_id: str) -> PersonalTerms:

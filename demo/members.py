@@ -36,7 +36,6 @@ from vault.catalog import BY_KEY
 from vault.errors import ConflictError, ValidationError
 from vault.feedback import FeedbackInput
 from vault.home import Vault
-from vault.profile import ProfileService
 
 from .content import (
     DEMO_BRANDS,
@@ -119,7 +118,7 @@ def load_demo(
     for start in range(0, members, BATCH_MEMBERS):
         stop = min(members, start + BATCH_MEMBERS)
         # Data outermost: the key store's batch commits first (see the module docstring).
-        with vault.data.transaction(), vault.key_store.database.transaction():
+        with vault.data.transaction(), vault.keys_database.transaction():
             profile_rows: list[tuple[str, str, bytes, int]] = []
             entries: list[tuple[str, FeedbackInput]] = []
             for n in range(start, stop):
@@ -132,7 +131,7 @@ def load_demo(
                     values, journal = generator.profile(), generator.journal()
                 profile_rows += seal_profile(member_id, values, now)
                 entries += [(member_id, entry) for entry in journal]
-            vault.data.executemany(ProfileService.INSERT_SQL, profile_rows)
+            vault.profile.add_sealed(profile_rows)
             feedback_started = time.perf_counter()
             vault.feedback.add_many(entries)
             feedback_seconds += time.perf_counter() - feedback_started

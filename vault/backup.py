@@ -37,6 +37,11 @@ from .erasure import ErasureService
 from .errors import ConflictError, StoreError, StoreNotInitialisedError
 from .home import Vault, VaultHome
 from .keys import KeyStore, MasterKey, Pseudonymiser
+from .sqlcipher.backup import SqlcipherRestoredStore
+from .sqlcipher.erasure import SqlcipherErasures
+from .sqlcipher.keys import SqlcipherMemberKeys
+from .sqlcipher.members import SqlcipherMembers
+from .sqlcipher.sessions import SqlcipherSessions
 from .storage import Database
 
 PLAINTEXT_HEADER = b"SQLite format 3\x00"
@@ -130,21 +135,25 @@ def _prepare(
             raise StoreError(f"{source} is not a vrmvault data store")
         # Refuses one made by a newer version; takes over one of the pre-release history.
         applied = migrations.apply(data, schema.DATA)
+        restored = SqlcipherRestoredStore(data)
+        accounts = SqlcipherMembers(data)
         erasure = ErasureService(
-            database=data, keys=KeyStore(keys, master.derive("kek")),
+            erasures=SqlcipherErasures(data), members=accounts,
+            sessions=SqlcipherSessions(data),
+            keys=KeyStore(SqlcipherMemberKeys(keys), master.derive("kek")),
             pseudonyms=Pseudonymiser(master.derive("pseudonym")), clock=system_clock,
         )
         reapplied = 0
         # Every erasure on the list is re-recorded with its original time (also for members who
         # joined after the backup was taken); rows come out where the backup still has them.
-        for row in keys.all("SELECT member_id, erased_at FROM erased_members"):
-            present = data.one("SELECT 1 FROM members WHERE id = ?", (row["member_id"],))
-            erasure.delete_rows(row["member_id"], erased_at=row["erased_at"])
+        for member_id, erased_at in SqlcipherMemberKeys(keys).erased():
+            present = accounts.exists(member_id)
+            erasure.delete_rows(member_id, erased_at=erased_at)
             reapplied += 1 if present else 0
         # Sessions in a backup may have been ended since ("sign out everywhere", a stolen
         # cookie revoked): a restore never brings one back. Everyone signs in again.
-        data.execute("DELETE FROM web_sessions")
-        members = data.one("SELECT count(*) FROM members")[0]
+        restored.end_all_sessions()
+        members = restored.member_count()
         data.checkpoint()
     finally:
         data.close()

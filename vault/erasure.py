@@ -36,14 +36,7 @@ from dataclasses import dataclass
 
 from .clock import Clock
 from .keys import KeyStore, Pseudonymiser
-from .storage import Database
-
-# Each table's rows of one member, by the member's public id.
-_MEMBER_ROWS = (
-    "DELETE FROM feedback WHERE member_num = (SELECT num FROM members WHERE id = ?)",
-    "DELETE FROM profile_values WHERE member_id = ?",
-    "DELETE FROM web_sessions WHERE member_id = ?",
-)
+from .repositories import ErasureRepository, MemberRepository, SessionRepository
 
 
 @dataclass(frozen=True)
@@ -67,10 +60,13 @@ BeforeDelete = Callable[[str, int], None]
 
 class ErasureService:
     def __init__(
-        self, *, database: Database, keys: KeyStore, pseudonyms: Pseudonymiser, clock: Clock,
+        self, *, erasures: ErasureRepository, members: MemberRepository,
+        sessions: SessionRepository, keys: KeyStore, pseudonyms: Pseudonymiser, clock: Clock,
         before_delete: Iterable[BeforeDelete] = (),
     ) -> None:
-        self._db = database
+        self._erasures = erasures
+        self._members = members
+        self._sessions = sessions
         self._keys = keys
         self._pseudonyms = pseudonyms
         self._clock = clock
@@ -80,26 +76,19 @@ class ErasureService:
     def begin(self, member_id: str) -> PendingErasure:
         """Step 0: record the erasure and stop the member acting (see the module docstring).
         Idempotent: an erasure begun already keeps its time."""
-        with self._db.transaction():
-            self._db.execute(
-                "INSERT OR IGNORE INTO erasure_intents (member_id, erased_at) VALUES (?, ?)",
-                (member_id, int(self._clock())))
-            self._db.execute("DELETE FROM web_sessions WHERE member_id = ?", (member_id,))
+        with self._erasures.transaction():
+            erased_at = self._erasures.begin(member_id, int(self._clock()))
+            self._sessions.delete_for_member(member_id)
             # No sign-in finds the member any more: a random blind index matches no address.
-            self._db.execute("UPDATE members SET email_index = ? WHERE id = ?",
-                             (os.urandom(32), member_id))
-            row = self._db.one("SELECT erased_at FROM erasure_intents WHERE member_id = ?",
-                               (member_id,))
-        return PendingErasure(member_id, int(row["erased_at"]))
+            self._members.cut_login(member_id, os.urandom(32))
+        return PendingErasure(member_id, erased_at)
 
     def destroy_key(self, pending: PendingErasure) -> bool:
         """Step 1: crypto-shred (idempotent); True if this erasure destroyed a key, now or in
         a run that a crash cut short (the erasure list keeps the time of the first)."""
         if self._keys.destroy(pending.member_id, erased_at=pending.erased_at):
             return True
-        listed = self._keys.database.one(
-            "SELECT erased_at FROM erased_members WHERE member_id = ?", (pending.member_id,))
-        return listed is not None and int(listed["erased_at"]) == pending.erased_at
+        return self._keys.erased_at(pending.member_id) == pending.erased_at
 
     def delete_rows(self, member_id: str, *, erased_at: int) -> int:
         """Step 2: delete every row of ``member_id`` and record the erasure (also used by
@@ -107,32 +96,21 @@ class ErasureService:
         hook; it returns the rows that erasure deleted if it is the same erasure (same time: a
         resumed one), else 0."""
         subject = self._pseudonyms.subject(member_id)
-        with self._db.transaction():
-            if self._db.one("SELECT 1 FROM members WHERE id = ?", (member_id,)) is None:
-                done = self._db.one(
-                    "SELECT erased_at, rows_deleted FROM erasures WHERE subject = ?", (subject,))
+        with self._erasures.transaction():
+            if not self._members.exists(member_id):
+                done = self._erasures.recorded(subject)
                 if done is not None:
-                    same = int(done["erased_at"]) == erased_at
-                    return int(done["rows_deleted"]) if same else 0
+                    return done.rows_deleted if done.erased_at == erased_at else 0
             for hook in self.before_delete:
                 hook(member_id, erased_at)
-            rows = 0
-            for statement in _MEMBER_ROWS:
-                rows += self._db.execute(statement, (member_id,)).rowcount
-            rows += self._db.execute("DELETE FROM members WHERE id = ?", (member_id,)).rowcount
-            self._db.execute(
-                "INSERT OR IGNORE INTO erasures (subject, erased_at, rows_deleted)"
-                " VALUES (?, ?, ?)",
-                (subject, erased_at, rows),
-            )
-        self._db.checkpoint()
+            rows = self._erasures.delete_member_rows(member_id)
+            self._erasures.record(subject, erased_at, rows)
+        self._erasures.purge_freed_pages()
         return rows
 
     def done(self, pending: PendingErasure) -> None:
         """The last step: the erasure is complete; forget the intent."""
-        with self._db.transaction():
-            self._db.execute("DELETE FROM erasure_intents WHERE member_id = ?",
-                             (pending.member_id,))
+        self._erasures.finish(pending.member_id)
 
     # -- all of it --------------------------------------------------------------------------------
     def erase(self, member_id: str) -> ErasureReport:
@@ -151,12 +129,11 @@ class ErasureService:
 
     def pending(self) -> list[PendingErasure]:
         """The erasures begun and not done, oldest first."""
-        return [PendingErasure(row["member_id"], int(row["erased_at"])) for row in self._db.all(
-            "SELECT member_id, erased_at FROM erasure_intents ORDER BY erased_at, member_id")]
+        return [PendingErasure(member_id, erased_at)
+                for member_id, erased_at in self._erasures.intents()]
 
     def is_pending(self, member_id: str) -> bool:
-        return self._db.one("SELECT 1 FROM erasure_intents WHERE member_id = ?",
-                            (member_id,)) is not None
+        return self._erasures.is_pending(member_id)
 
     def erased_count(self) -> int:
-        return self._db.one("SELECT count(*) FROM erasures")[0]
+        return self._erasures.count()

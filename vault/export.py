@@ -44,7 +44,7 @@ from .clock import Clock
 from .feedback import FeedbackService
 from .members import MemberService
 from .profile import ProfileService
-from .storage import Database
+from .repositories import SessionRepository
 
 FORMAT_VERSION = 2
 DOCUMENT = "vrmvault-export.json"
@@ -221,8 +221,9 @@ def _csv(columns: Sequence[str], items: Iterable[Mapping[str, Any]]) -> str:
 
 
 # -- the vault's contribution ------------------------------------------------------------------
-def vault_exporter(*, database: Database, members: MemberService, profile: ProfileService,
-                   feedback: FeedbackService, brands: BrandDirectory) -> Exporter:
+def vault_exporter(*, sessions: SessionRepository, members: MemberService,
+                   profile: ProfileService, feedback: FeedbackService,
+                   brands: BrandDirectory) -> Exporter:
     """The account, profile, feedback journal and sessions (data store); the key store's
     tables are withheld."""
 
@@ -245,12 +246,10 @@ def vault_exporter(*, database: Database, members: MemberService, profile: Profi
                  "updated_at": iso(e.updated_at)}
                 for e in feedback.for_member(member_id)]
 
-    def sessions(member_id: str) -> list[dict[str, Any]]:
-        rows = database.all("SELECT device, created_at, last_seen, expires_at FROM web_sessions"
-                            " WHERE member_id = ? ORDER BY last_seen DESC", (member_id,))
-        return [{"device": r["device"], "created_at": iso(r["created_at"]),
-                 "last_seen": iso(r["last_seen"]), "expires_at": iso(r["expires_at"])}
-                for r in rows]
+    def member_sessions(member_id: str) -> list[dict[str, Any]]:
+        return [{"device": r.device, "created_at": iso(r.created_at),
+                 "last_seen": iso(r.last_seen), "expires_at": iso(r.expires_at)}
+                for r in sessions.for_member(member_id)]
 
     return Exporter("vault", sections=(
         Section("catalog_version", {"type": "string"}, lambda _: CATALOG_VERSION),
@@ -295,7 +294,7 @@ def vault_exporter(*, database: Database, members: MemberService, profile: Profi
             "last_seen": TIME,
             "expires_at": TIME,
         }, description="Every sign-in the store still holds, ended ones until they are"
-                       " cleared."), sessions, tables=(f"{DATA_STORE}:web_sessions",),
+                       " cleared."), member_sessions, tables=(f"{DATA_STORE}:web_sessions",),
             csv=CsvFile("sessions.csv", ("device", "created_at", "last_seen", "expires_at"),
                         "the places you are (or were lately) signed in")),
     ), withheld={

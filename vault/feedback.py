@@ -20,8 +20,8 @@ from .catalog import TOUCHPOINT_KEYS, clean_text
 from .clock import Clock
 from .errors import NotFoundError, ValidationError
 from .keys import KeyStore
+from .repositories import BrandRepository, FeedbackRepository, FeedbackRow
 from .sealing import MemberCipher, associated_data
-from .storage import Database
 
 MAX_COMMENT = 2000
 EARLIEST = dt.date(2000, 1, 1)
@@ -61,9 +61,6 @@ class TouchpointSummary:
 
 
 # Rows point at their member by its integer key (``members.num``); callers speak the public id.
-_OWNED_BY = "member_num = (SELECT num FROM members WHERE id = ?)"
-
-
 def _aad(member_id: str, entry_id: int) -> bytes:
     return associated_data(member_id, "feedback", entry_id, "comment")
 
@@ -120,8 +117,10 @@ def validate(raw: Mapping[str, Any], *, today: dt.date) -> FeedbackInput:
 
 
 class FeedbackService:
-    def __init__(self, *, database: Database, keys: KeyStore, clock: Clock) -> None:
-        self._db = database
+    def __init__(self, *, entries: FeedbackRepository, brands: BrandRepository, keys: KeyStore,
+                 clock: Clock) -> None:
+        self._entries = entries
+        self._brands = brands
         self._keys = keys
         self._clock = clock
 
@@ -153,28 +152,25 @@ class FeedbackService:
         now = int(self._clock())
         numbers: dict[str, int] = {}
         comments: dict[str, list[tuple[int, bytes, bytes]]] = {}
-        with self._db.transaction():
-            first = self._next_id()
-            rows = []
+        with self._entries.transaction():
+            first = self._entries.next_ids()
             for offset, (member_id, e) in enumerate(entries):
                 if member_id not in numbers:
                     numbers[member_id] = self._member_num(member_id)
-                entry_id = first + offset
                 if e.comment:
                     comments.setdefault(member_id, []).append(
-                        (offset, _aad(member_id, entry_id), e.comment.encode()))
-                rows.append([entry_id, numbers[member_id], e.brand_id, e.touchpoint, e.rating,
-                             e.nps, None, e.occurred_on, now])
+                        (offset, _aad(member_id, first + offset), e.comment.encode()))
             # Each member's comments sealed together under their key.
+            sealed: dict[int, bytes] = {}
             for member_id, pending in comments.items():
-                sealed = self._keys.cipher(member_id).seal_many([(a, p) for _, a, p in pending])
-                for (offset, _, _), value in zip(pending, sealed, strict=True):
-                    rows[offset][6] = value
-            self._db.executemany(
-                "INSERT INTO feedback (id, member_num, brand_id, touchpoint, rating, nps,"
-                " comment_sealed, occurred_on, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                rows,
-            )
+                values = self._keys.cipher(member_id).seal_many([(a, p) for _, a, p in pending])
+                for (offset, _, _), value in zip(pending, values, strict=True):
+                    sealed[offset] = value
+            self._entries.insert_many([
+                (first + offset, numbers[member_id],
+                 FeedbackRow(first + offset, e.brand_id, e.touchpoint, e.rating, e.nps,
+                             sealed.get(offset), e.occurred_on, now))
+                for offset, (member_id, e) in enumerate(entries)])
         return [first + i for i in range(len(entries))]
 
     def update(self, member_id: str, entry_id: int, raw: Mapping[str, Any]) -> FeedbackEntry:
@@ -183,90 +179,63 @@ class FeedbackService:
         sealed = self._keys.cipher(member_id).seal(
             _aad(member_id, entry_id), entry.comment.encode()
         ) if entry.comment else None
-        self._db.execute(
-            "UPDATE feedback SET brand_id = ?, touchpoint = ?, rating = ?, nps = ?,"
-            " comment_sealed = ?, occurred_on = ?, updated_at = ? WHERE id = ? AND "
-            + _OWNED_BY,
-            (entry.brand_id, entry.touchpoint, entry.rating, entry.nps, sealed,
-             entry.occurred_on, int(self._clock()), entry_id, member_id),
-        )
+        self._entries.update(member_id, FeedbackRow(
+            entry_id, entry.brand_id, entry.touchpoint, entry.rating, entry.nps, sealed,
+            entry.occurred_on, int(self._clock())))
         return self.get(member_id, entry_id)
 
     def delete(self, member_id: str, entry_id: int) -> None:
-        deleted = self._db.execute(
-            "DELETE FROM feedback WHERE id = ? AND " + _OWNED_BY, (entry_id, member_id)
-        ).rowcount
-        if not deleted:
+        if not self._entries.delete(member_id, entry_id):
             raise NotFoundError("no such feedback entry")
 
     # -- reading ---------------------------------------------------------------------------
     def get(self, member_id: str, entry_id: int) -> FeedbackEntry:
-        row = self._db.one(
-            "SELECT * FROM feedback WHERE id = ? AND " + _OWNED_BY, (entry_id, member_id)
-        )
+        row = self._entries.get(member_id, entry_id)
         if row is None:
             raise NotFoundError("no such feedback entry")
         return self._entry(member_id, row, self._keys.cipher(member_id))
 
     def for_member(self, member_id: str) -> list[FeedbackEntry]:
-        rows = self._db.all(
-            "SELECT * FROM feedback WHERE " + _OWNED_BY + " ORDER BY occurred_on DESC, id DESC",
-            (member_id,),
-        )
+        rows = self._entries.for_member(member_id)
         if not rows:
             return []
-        sealed = [(i, row["comment_sealed"]) for i, row in enumerate(rows)
-                  if row["comment_sealed"]]
+        sealed = [(i, row.comment_sealed) for i, row in enumerate(rows) if row.comment_sealed]
         comments = dict(zip(
             (i for i, _ in sealed),
             self._keys.cipher(member_id).open_many(
-                [(_aad(member_id, rows[i]["id"]), value) for i, value in sealed]),
+                [(_aad(member_id, rows[i].id), value) for i, value in sealed]),
             strict=True))
-        return [FeedbackEntry(row["id"], row["brand_id"], row["touchpoint"], row["rating"],
-                              row["nps"], comments[i].decode() if i in comments else "",
-                              row["occurred_on"], row["updated_at"])
+        return [FeedbackEntry(row.id, row.brand_id, row.touchpoint, row.rating, row.nps,
+                              comments[i].decode() if i in comments else "", row.occurred_on,
+                              row.updated_at)
                 for i, row in enumerate(rows)]
 
     def by_touchpoint(self, brand_id: str | None = None) -> list[TouchpointSummary]:
         """Counts, mean rating and NPS per touchpoint, over everyone (or one brand)."""
-        where, params = ("WHERE brand_id = ?", (brand_id,)) if brand_id else ("", ())
-        rows = self._db.all(
-            "SELECT touchpoint, count(*) AS n, avg(rating) AS mean,"
-            " sum(nps >= 9) AS promoters, sum(nps <= 6) AS detractors, count(nps) AS scored"
-            f" FROM feedback {where} GROUP BY touchpoint ORDER BY touchpoint",
-            params,
-        )
         return [
             TouchpointSummary(
-                r["touchpoint"], r["n"], round(r["mean"], 3),
-                round(100.0 * (r["promoters"] - r["detractors"]) / r["scored"], 1)
-                if r["scored"] else None,
+                r.touchpoint, r.entries, round(r.mean_rating, 3),
+                round(100.0 * (r.promoters - r.detractors) / r.scored, 1) if r.scored else None,
             )
-            for r in rows
+            for r in self._entries.by_touchpoint(brand_id)
         ]
 
     # -- helpers ---------------------------------------------------------------------------
-    def _next_id(self) -> int:
-        # Inside BEGIN IMMEDIATE we hold the write lock, so no other writer can take these ids.
-        # sqlite_sequence remembers the largest id ever used, so a deleted id is never reused.
-        row = self._db.one("SELECT seq FROM sqlite_sequence WHERE name = 'feedback'")
-        return (row["seq"] if row else 0) + 1
-
     def _member_num(self, member_id: str) -> int:
-        row = self._db.one("SELECT num FROM members WHERE id = ?", (member_id,))
-        if row is None:
+        number = self._entries.member_number(member_id)
+        if number is None:
             raise NotFoundError("no such member")
-        return int(row["num"])
+        return number
 
     def _brand_exists(self, brand_id: str) -> bool:
-        return self._db.one("SELECT 1 FROM brands WHERE id = ?", (brand_id,)) is not None
+        return self._brands.exists(brand_id)
 
     @staticmethod
-    def _entry(member_id: str, row: Any, cipher: MemberCipher) -> FeedbackEntry:
-        sealed = row["comment_sealed"]
-        comment = cipher.open(_aad(member_id, row["id"]), sealed).decode() if sealed else ""
-        return FeedbackEntry(row["id"], row["brand_id"], row["touchpoint"], row["rating"],
-                             row["nps"], comment, row["occurred_on"], row["updated_at"])
+    def _entry(member_id: str, row: FeedbackRow, cipher: MemberCipher) -> FeedbackEntry:
+        sealed = row.comment_sealed
+        comment = cipher.open(_aad(member_id, row.id), sealed).decode() if sealed else ""
+        return FeedbackEntry(row.id, row.brand_id, row.touchpoint, row.rating, row.nps,
+                             comment, row.occurred_on, row.updated_at)
 
 
 def validated(raws: Iterable[Mapping[str, Any]], *, today: dt.date) -> list[FeedbackInput]:

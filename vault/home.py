@@ -44,10 +44,22 @@ from .members import MemberService
 from .password_resets import PasswordResetService
 from .passwords import HashingCost, PasswordHasher
 from .profile import ProfileService
+from .recovery_codes import RecoveryCodes
 from .sessions import SessionStore
 from .signups import SignupService
+from .sqlcipher.brands import SqlcipherBrands
+from .sqlcipher.erasure import SqlcipherErasures
+from .sqlcipher.feedback import SqlcipherFeedback
+from .sqlcipher.keys import SqlcipherMemberKeys
+from .sqlcipher.members import SqlcipherMembers
+from .sqlcipher.password_resets import SqlcipherPasswordResets
+from .sqlcipher.profile import SqlcipherProfileValues
+from .sqlcipher.recovery_codes import SqlcipherRecoveryCodes
+from .sqlcipher.sessions import SqlcipherSessions
+from .sqlcipher.signups import SqlcipherSignups
+from .sqlcipher.throttle import SqlcipherLoginAttempts, SqlcipherRequestCounts
 from .storage import DEFAULT_CACHE_KIB, Database
-from .throttle import RequestLimiter
+from .throttle import LoginThrottle, RequestLimiter
 
 HOME_MODE = 0o700          # only the vault's own user may list or enter the home
 SESSION_IDLE = 30 * 60
@@ -193,8 +205,9 @@ class VaultStores:
 def _vault(data: Database, keys: Database, master: MasterKey, *, clock: Clock,
            hashing: HashingCost | None, password_hasher: PasswordHasher | None, borrowed: bool,
            kek: bytes | None = None) -> Vault:
-    vault = Vault(data=data,
-                  key_store=KeyStore(keys, kek or master.derive("kek"), clock=clock),
+    vault = Vault(data=data, keys_database=keys,
+                  key_store=KeyStore(SqlcipherMemberKeys(keys), kek or master.derive("kek"),
+                                     clock=clock),
                   master=master, clock=clock, hashing=hashing, borrowed=borrowed)
     if password_hasher is not None:
         vault.password_hasher = password_hasher  # share one per process (cached_property)
@@ -215,11 +228,16 @@ class InitReport:
 class Vault:
     """Two open stores and the services over them. Close it when done.
 
+    The one place that chooses the engine: the services get the SQLCipher repositories
+    (``vault/sqlcipher/``) of ``data`` and ``keys_database``, typed by the contracts of
+    ``vault/repositories.py``, and never see a connection themselves.
+
     ``borrowed``: the connections belong to a :class:`VaultStores`; closing rolls back what was
     left open and forgets the member keys, and leaves the connections open.
     """
 
     data: Database
+    keys_database: Database
     key_store: KeyStore
     master: MasterKey
     clock: Clock = system_clock
@@ -234,30 +252,40 @@ class Vault:
         return Pseudonymiser(self.master.derive("pseudonym"))
 
     @cached_property
+    def accounts(self) -> SqlcipherMembers:
+        """The members table's repository (the services' own; for tests and tools)."""
+        return SqlcipherMembers(self.data)
+
+    @cached_property
     def members(self) -> MemberService:
         return MemberService(
-            database=self.data, keys=self.key_store,
+            members=self.accounts,
+            throttle=LoginThrottle(attempts=SqlcipherLoginAttempts(self.data), clock=self.clock),
+            recovery_codes=RecoveryCodes(
+                codes=SqlcipherRecoveryCodes(self.data),
+                hashes=Pseudonymiser(self.master.derive("recovery-codes")), clock=self.clock),
+            keys=self.key_store,
             blind_index=Pseudonymiser(self.master.derive("blind-index")),
             throttle_subjects=Pseudonymiser(self.master.derive("throttle")),
             hasher=self.password_hasher, clock=self.clock,
-            recovery_hashes=Pseudonymiser(self.master.derive("recovery-codes")),
             device_key=self.master.derive("device-cookies"),
         )
 
     @cached_property
     def request_limits(self) -> RequestLimiter:
-        return RequestLimiter(database=self.data, clock=self.clock)
+        return RequestLimiter(counts=SqlcipherRequestCounts(self.data), clock=self.clock)
 
     @cached_property
     def signups(self) -> SignupService:
-        return SignupService(database=self.data, members=self.members,
+        return SignupService(signups=SqlcipherSignups(self.data), members=self.members,
                              hasher=self.password_hasher, limiter=self.request_limits,
                              subjects=Pseudonymiser(self.master.derive("throttle")),
                              seal_key=self.master.derive("signup-requests"), clock=self.clock)
 
     @cached_property
     def password_resets(self) -> PasswordResetService:
-        return PasswordResetService(database=self.data, members=self.members,
+        return PasswordResetService(resets=SqlcipherPasswordResets(self.data),
+                                    members=self.members, accounts=self.accounts,
                                     hasher=self.password_hasher, sessions=self.sessions,
                                     limiter=self.request_limits,
                                     subjects=Pseudonymiser(self.master.derive("throttle")),
@@ -269,31 +297,35 @@ class Vault:
 
     @cached_property
     def profile(self) -> ProfileService:
-        return ProfileService(database=self.data, keys=self.key_store, clock=self.clock)
+        return ProfileService(values=SqlcipherProfileValues(self.data), keys=self.key_store,
+                              clock=self.clock)
 
     @cached_property
     def feedback(self) -> FeedbackService:
-        return FeedbackService(database=self.data, keys=self.key_store, clock=self.clock)
+        return FeedbackService(entries=SqlcipherFeedback(self.data),
+                               brands=SqlcipherBrands(self.data), keys=self.key_store,
+                               clock=self.clock)
 
     @cached_property
     def brands(self) -> BrandDirectory:
-        return BrandDirectory(database=self.data, clock=self.clock)
+        return BrandDirectory(brands=SqlcipherBrands(self.data), clock=self.clock)
 
     @cached_property
     def sessions(self) -> SessionStore:
-        return SessionStore(database=self.data, clock=self.clock, idle=self.session_idle,
-                            absolute=self.session_absolute)
+        return SessionStore(sessions=SqlcipherSessions(self.data), clock=self.clock,
+                            idle=self.session_idle, absolute=self.session_absolute)
 
     @cached_property
     def erasure(self) -> ErasureService:
-        return ErasureService(database=self.data, keys=self.key_store,
+        return ErasureService(erasures=SqlcipherErasures(self.data), members=self.accounts,
+                              sessions=SqlcipherSessions(self.data), keys=self.key_store,
                               pseudonyms=self.pseudonyms, clock=self.clock)
 
     @cached_property
     def export(self) -> Exporter:
         """The vault's part of a member's export (vault/export.py says how the parts meet)."""
-        return vault_exporter(database=self.data, members=self.members, profile=self.profile,
-                              feedback=self.feedback, brands=self.brands)
+        return vault_exporter(sessions=SqlcipherSessions(self.data), members=self.members,
+                              profile=self.profile, feedback=self.feedback, brands=self.brands)
 
     def close(self) -> None:
         if self._closed:
@@ -302,10 +334,10 @@ class Vault:
         self.key_store.forget_cached()
         if self.borrowed:
             self.data.end_use()
-            self.key_store.database.end_use()
+            self.keys_database.end_use()
         else:
             self.data.close()
-            self.key_store.database.close()
+            self.keys_database.close()
 
     def __enter__(self) -> Vault:
         return self
@@ -325,5 +357,6 @@ def unsafe_open_plaintext_vault(root: Path, *, clock: Clock = system_clock) -> V
     keys = Database.unsafe_open_plaintext(root / "keys.db", create=True)
     migrations.apply(data, schema.DATA)
     migrations.apply(keys, schema.KEYS)
-    return Vault(data=data, key_store=unsafe_PlaintextKeyStore(keys),
+    return Vault(data=data, keys_database=keys,
+                 key_store=unsafe_PlaintextKeyStore(SqlcipherMemberKeys(keys)),
                  master=MasterKey(b"\0" * 32), clock=clock)

@@ -33,9 +33,10 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from .clock import Clock, system_clock
-from .errors import IntegrityError, KeyMaterialError, MemberKeyDestroyedError
+from .errors import ConflictError, IntegrityError, KeyMaterialError, MemberKeyDestroyedError
+from .repositories import MemberKeyRepository
 from .sealing import MemberCipher, unsafe_PlaintextCipher
-from .storage import KEY_BYTES, Database
+from .storage import KEY_BYTES
 
 MASTER_KEY_ENV = "VRMVAULT_MASTER_KEY"
 _WRAP_AAD_PREFIX = b"vrmvault/member-key/v1\x1f"
@@ -121,10 +122,11 @@ class Pseudonymiser:
 
 
 class KeyStore:
-    """Per-member data keys, wrapped, in their own SQLCipher file."""
+    """Per-member data keys, wrapped, in their own store (the key store)."""
 
-    def __init__(self, database: Database, kek: bytes, *, clock: Clock = system_clock) -> None:
-        self.database = database
+    def __init__(self, keys: MemberKeyRepository, kek: bytes, *,
+                 clock: Clock = system_clock) -> None:
+        self._keys = keys
         self._kek = AESGCM(kek)
         self._clock = clock
         self._cache: dict[str, MemberCipher] = {}
@@ -134,10 +136,8 @@ class KeyStore:
         key = AESGCM.generate_key(bit_length=256)
         nonce = os.urandom(12)
         wrapped = nonce + self._kek.encrypt(nonce, key, _WRAP_AAD_PREFIX + member_id.encode())
-        self.database.execute(
-            "INSERT INTO member_keys (member_id, wrapped, created_at) VALUES (?, ?, ?)",
-            (member_id, wrapped, int(self._clock())),
-        )
+        if not self._keys.insert(member_id, wrapped, int(self._clock())):
+            raise ConflictError("this member has a data key already")
         cipher = MemberCipher(key)
         self._cache[member_id] = cipher
         return cipher
@@ -147,10 +147,9 @@ class KeyStore:
         cached = self._cache.get(member_id)
         if cached is not None:
             return cached
-        row = self.database.one("SELECT wrapped FROM member_keys WHERE member_id = ?", (member_id,))
-        if row is None:
+        wrapped = self._keys.wrapped(member_id)
+        if wrapped is None:
             raise MemberKeyDestroyedError("this member's data key does not exist")
-        wrapped = row["wrapped"]
         try:
             key = self._kek.decrypt(
                 wrapped[:12], wrapped[12:], _WRAP_AAD_PREFIX + member_id.encode()
@@ -161,24 +160,23 @@ class KeyStore:
         self._cache[member_id] = cipher
         return cipher
 
-    def destroy(self, member_id: str, *, erased_at: int) -> bool:
-        """Crypto-shred: delete the wrapped key, list the erasure, purge it from the WAL."""
+    def remove(self, member_id: str) -> None:
+        """Delete a key just made whose account could not be (no erasure is listed)."""
         self._cache.pop(member_id, None)
-        with self.database.transaction():
-            deleted = self.database.execute(
-                "DELETE FROM member_keys WHERE member_id = ?", (member_id,)
-            ).rowcount
-            self.database.execute(
-                "INSERT OR IGNORE INTO erased_members (member_id, erased_at) VALUES (?, ?)",
-                (member_id, erased_at),
-            )
-        # secure_delete zeroed the page in the new WAL frame; checkpointing overwrites the
-        # database file's copy and truncates the WAL, so the wrapped key is gone from disk.
-        self.database.checkpoint()
-        return deleted > 0
+        self._keys.remove(member_id)
+
+    def destroy(self, member_id: str, *, erased_at: int) -> bool:
+        """Crypto-shred: delete the wrapped key, list the erasure, purge it from disk; whether
+        there was a key."""
+        self._cache.pop(member_id, None)
+        return self._keys.destroy(member_id, erased_at)
+
+    def erased_at(self, member_id: str) -> int | None:
+        """When the member's erasure was listed, if it was."""
+        return self._keys.erased_at(member_id)
 
     def erased_members(self) -> list[str]:
-        return [r["member_id"] for r in self.database.all("SELECT member_id FROM erased_members")]
+        return [member_id for member_id, _ in self._keys.erased()]
 
     def forget_cached(self) -> None:
         self._cache.clear()
@@ -191,8 +189,8 @@ class unsafe_PlaintextKeyStore(KeyStore):
        off). Nothing in the product constructs it.
     """
 
-    def __init__(self, database: Database) -> None:
-        super().__init__(database, b"\0" * KEY_BYTES)
+    def __init__(self, keys: MemberKeyRepository) -> None:
+        super().__init__(keys, b"\0" * KEY_BYTES)
         self._plain = unsafe_PlaintextCipher()
 
     def create(self, member_id: str) -> MemberCipher:

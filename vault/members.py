@@ -26,7 +26,6 @@ import base64
 import os
 import unicodedata
 from dataclasses import dataclass
-from typing import Any
 
 import pyotp
 
@@ -36,7 +35,6 @@ from .devices import DeviceCookies
 from .errors import (
     AuthenticationError,
     ConflictError,
-    ConstraintViolationError,
     IntegrityError,
     NotFoundError,
     SecondFactorRequiredError,
@@ -45,8 +43,8 @@ from .errors import (
 from .keys import KeyStore, Pseudonymiser
 from .passwords import PasswordHasher, problems
 from .recovery_codes import RecoveryCodes, looks_like_recovery_code
+from .repositories import MemberRecord, MemberRepository
 from .sealing import associated_data
-from .storage import Database
 from .throttle import LoginThrottle
 
 MAX_EMAIL = 254
@@ -87,24 +85,24 @@ class MemberService:
     def __init__(
         self,
         *,
-        database: Database,
+        members: MemberRepository,
+        throttle: LoginThrottle,
+        recovery_codes: RecoveryCodes,
         keys: KeyStore,
         blind_index: Pseudonymiser,
         throttle_subjects: Pseudonymiser,
         hasher: PasswordHasher,
         clock: Clock,
-        recovery_hashes: Pseudonymiser,
         device_key: bytes,
     ) -> None:
-        self._db = database
+        self._members = members
         self._keys = keys
         self._blind_index = blind_index
         self._throttle_subjects = throttle_subjects
         self._hasher = hasher
         self._clock = clock
-        self.throttle = LoginThrottle(database=database, clock=clock)
-        self.recovery_codes = RecoveryCodes(database=database, hashes=recovery_hashes,
-                                            clock=clock)
+        self.throttle = throttle
+        self.recovery_codes = recovery_codes
         self._devices = DeviceCookies(device_key)
 
     # -- sign-up ---------------------------------------------------------------------------
@@ -115,7 +113,7 @@ class MemberService:
         if reasons:
             raise ValidationError({"password": reasons})
         index = self._blind_index.digest(email)
-        if self._db.one("SELECT 1 FROM members WHERE email_index = ?", (index,)):
+        if self._members.find_by_index(index) is not None:
             raise ConflictError("An account with this e-mail address exists already. Log in.")
         return self.insert(email=email, index=index, password_hash=self._hasher.hash(password))
 
@@ -128,54 +126,43 @@ class MemberService:
         member_id = new_member_id()
         cipher = self._keys.create(member_id)
         sealed = cipher.seal_text(associated_data(member_id, "members", member_id, "email"), email)
-        try:
-            self._db.execute(
-                "INSERT INTO members (id, email_index, email_sealed, password_hash, created_at)"
-                " VALUES (?, ?, ?, ?, ?)",
-                (member_id, index, sealed, password_hash, int(self._clock())),
-            )
-        except ConstraintViolationError:
-            # The key store and data store are separate files: undo the key we just made.
-            self._keys.database.execute("DELETE FROM member_keys WHERE member_id = ?",
-                                        (member_id,))
-            raise ConflictError(
-                "An account with this e-mail address exists already. Log in."
-            ) from None
+        if not self._members.insert(member_id, email_index=index, email_sealed=sealed,
+                                    password_hash=password_hash, created_at=int(self._clock())):
+            # The key store and data store are separate: undo the key we just made.
+            self._keys.remove(member_id)
+            raise ConflictError("An account with this e-mail address exists already. Log in.")
         return member_id
 
     # -- reading ---------------------------------------------------------------------------
     def get(self, member_id: str) -> Member:
-        row = self._db.one(
-            "SELECT id, email_sealed, created_at, totp_sealed FROM members WHERE id = ?",
-            (member_id,),
-        )
+        row = self._members.get(member_id)
         if row is None:
             raise NotFoundError("no such member")
         email = self._keys.cipher(member_id).open_text(
-            associated_data(member_id, "members", member_id, "email"), row["email_sealed"]
+            associated_data(member_id, "members", member_id, "email"), row.email_sealed
         )
-        return Member(row["id"], email, row["created_at"], row["totp_sealed"] is not None)
+        return Member(row.id, email, row.created_at, row.totp_sealed is not None)
 
     def exists(self, member_id: str) -> bool:
-        return self._db.one("SELECT 1 FROM members WHERE id = ?", (member_id,)) is not None
+        return self._members.exists(member_id)
 
     def find(self, email: str) -> str | None:
         """The id of the account with this login address, or ``None``."""
         return self.find_by_index(self._blind_index.digest(normalise_email(email)))
 
     def find_by_index(self, index: bytes) -> str | None:
-        row = self._db.one("SELECT id FROM members WHERE email_index = ?", (index,))
-        return None if row is None else str(row["id"])
+        row = self._members.find_by_index(index)
+        return None if row is None else row.id
 
     def has_second_factor(self, member_id: str) -> bool:
-        row = self._db.one("SELECT totp_sealed FROM members WHERE id = ?", (member_id,))
-        return row is not None and row["totp_sealed"] is not None
+        row = self._members.get(member_id)
+        return row is not None and row.totp_sealed is not None
 
     # -- roles -----------------------------------------------------------------------------
     def role(self, member_id: str) -> str | None:
         """The account's role, or ``None`` when there is no such account (any more)."""
-        row = self._db.one("SELECT role FROM members WHERE id = ?", (member_id,))
-        return None if row is None else str(row["role"])
+        row = self._members.get(member_id)
+        return None if row is None else row.role
 
     def set_role(self, member_id: str, role: str) -> bool:
         """Give the account ``role``; whether anything changed. It takes effect on the
@@ -186,16 +173,14 @@ class MemberService:
                 not self.has_second_factor(member_id):
             raise ConflictError("that account has no two-step sign-in; an officer must turn it"
                                 " on (Security page) before the role is given")
-        cursor = self._db.execute(
-            "UPDATE members SET role = ? WHERE id = ? AND role <> ?", (role, member_id, role))
-        if cursor.rowcount == 0 and not self.exists(member_id):
+        changed = self._members.set_role(member_id, role)
+        if not changed and not self.exists(member_id):
             raise NotFoundError("no such member")
-        return cursor.rowcount > 0
+        return changed
 
     def with_role(self, role: str) -> list[Member]:
         """The accounts that have ``role``, oldest first."""
-        return [self.get(row["id"]) for row in self._db.all(
-            "SELECT id FROM members WHERE role = ? ORDER BY num", (role,))]
+        return [self.get(member_id) for member_id in self._members.ids_with_role(role)]
 
     # -- authentication --------------------------------------------------------------------
     def authenticate(self, email: str, password: str, *, client: str,
@@ -207,40 +192,36 @@ class MemberService:
             email = normalise_email(email)
         except ValidationError:
             raise AuthenticationError() from None
-        row = self._db.one(
-            "SELECT id, password_hash, totp_sealed FROM members WHERE email_index = ?",
-            (self._blind_index.digest(email),),
-        )
+        row = self._members.find_by_index(self._blind_index.digest(email))
         subjects = self._throttle_subjects_for(
             row, device, untrusted=("address:" + email, "client:" + client))
         self.throttle.attempt(*subjects)
-        if not self._hasher.verify(row["password_hash"] if row else None, password):
+        if not self._hasher.verify(row.password_hash if row else None, password) or row is None:
             raise AuthenticationError()   # the attempt stays counted
         self.throttle.succeeded(*subjects)
-        member_id = row["id"]
-        if self._hasher.needs_rehash(row["password_hash"]):
-            self._db.execute("UPDATE members SET password_hash = ? WHERE id = ?",
-                             (self._hasher.hash(password), member_id))
-        if row["totp_sealed"] is not None:
+        member_id = row.id
+        if self._hasher.needs_rehash(row.password_hash):
+            self._members.set_password_hash(member_id, self._hasher.hash(password))
+        if row.totp_sealed is not None:
             raise SecondFactorRequiredError(member_id)
         return member_id
 
-    def _throttle_subjects_for(self, row: Any, device: str | None, *,
+    def _throttle_subjects_for(self, row: MemberRecord | None, device: str | None, *,
                                untrusted: tuple[str, ...]) -> tuple[bytes, ...]:
         """What an attempt counts against: the device alone when its cookie is valid for this
         account, else each of ``untrusted`` (the account, the client)."""
         if row is not None and device:
-            nonce = self._devices.nonce_if_valid(device, row["id"], row["password_hash"])
+            nonce = self._devices.nonce_if_valid(device, row.id, row.password_hash)
             if nonce is not None:
                 return (self._throttle_subjects.digest("device:" + nonce),)
         return tuple(self._throttle_subjects.digest(subject) for subject in untrusted)
 
     def device_cookie(self, member_id: str) -> str:
         """A new device cookie for a browser the member has just signed in with."""
-        row = self._db.one("SELECT password_hash FROM members WHERE id = ?", (member_id,))
+        row = self._members.get(member_id)
         if row is None:
             raise NotFoundError("no such member")
-        return self._devices.issue(member_id, row["password_hash"])
+        return self._devices.issue(member_id, row.password_hash)
 
     def clear_untrusted_lock(self, email: str) -> None:
         """Forget failed sign-ins counted against the account (after a password reset)."""
@@ -250,8 +231,8 @@ class MemberService:
         """Re-authentication before a destructive step; throttled like sign-in."""
         subject = self._throttle_subjects.digest("reauth:" + member_id)
         self.throttle.attempt(subject)
-        row = self._db.one("SELECT password_hash FROM members WHERE id = ?", (member_id,))
-        if row is None or not self._hasher.verify(row["password_hash"], password):
+        row = self._members.get(member_id)
+        if row is None or not self._hasher.verify(row.password_hash, password):
             return False   # the attempt stays counted
         self.throttle.succeeded(subject)
         return True
@@ -284,8 +265,8 @@ class MemberService:
         """Turn two-step sign-in on; the recovery codes to show the member, once."""
         # Replacing a second factor that is on would let a session holder lock the owner out:
         # it must be turned off (which needs the password) first.
-        row = self._db.one("SELECT totp_sealed FROM members WHERE id = ?", (member_id,))
-        if row is not None and row["totp_sealed"] is not None:
+        row = self._members.get(member_id)
+        if row is not None and row.totp_sealed is not None:
             raise ConflictError("Two-step sign-in is on already; turn it off first.")
         step = self._matching_step(secret, code, last_step=None)
         if step is None:
@@ -293,32 +274,26 @@ class MemberService:
         sealed = self._keys.cipher(member_id).seal_text(
             associated_data(member_id, "members", member_id, "totp"), secret
         )
-        with self._db.transaction():
-            self._db.execute(
-                "UPDATE members SET totp_sealed = ?, totp_last_step = ? WHERE id = ?",
-                (sealed, step, member_id),
-            )
+        with self._members.transaction():
+            self._members.set_second_factor(member_id, sealed, step)
             return self.recovery_codes.generate(member_id)
 
     def disable_totp(self, member_id: str) -> None:
         """Turn two-step sign-in off (and delete the recovery codes); refused for an officer,
         whose role needs it: the operator revokes the role first (``vrmvault officer``)."""
-        with self._db.transaction():
+        with self._members.transaction():
             if self.role(member_id) == COMPLIANCE:
                 raise ConflictError("You are a compliance officer, and officers must keep"
                                     " two-step sign-in on. Ask the operator to revoke the role"
                                     " first.")
-            self._db.execute(
-                "UPDATE members SET totp_sealed = NULL, totp_last_step = NULL WHERE id = ?",
-                (member_id,),
-            )
+            self._members.set_second_factor(member_id, None, None)
             self.recovery_codes.delete(member_id)
 
     def verify_totp(self, member_id: str, code: str, *, client: str,
                     device: str | None = None) -> str:
         """Check the sign-in's second step: a TOTP code, or else one of the member's recovery
         codes (spent by this). Which one it was: ``"totp"`` or ``"recovery"``."""
-        row = self._db.one("SELECT id, password_hash FROM members WHERE id = ?", (member_id,))
+        row = self._members.get(member_id)
         subjects = self._throttle_subjects_for(
             row, device, untrusted=("totp:" + member_id, "client:" + client))
         self.throttle.attempt(*subjects)
@@ -330,19 +305,16 @@ class MemberService:
             return "recovery"
         # Read and advance the last accepted step under the write lock, so two concurrent
         # requests cannot both accept the same code.
-        with self._db.transaction():
-            row = self._db.one(
-                "SELECT totp_sealed, totp_last_step FROM members WHERE id = ?", (member_id,)
-            )
-            if row is None or row["totp_sealed"] is None:
+        with self._members.transaction():
+            row = self._members.get(member_id)
+            if row is None or row.totp_sealed is None:
                 raise AuthenticationError()
             secret = self._keys.cipher(member_id).open_text(
-                associated_data(member_id, "members", member_id, "totp"), row["totp_sealed"]
+                associated_data(member_id, "members", member_id, "totp"), row.totp_sealed
             )
-            step = self._matching_step(secret, code, last_step=row["totp_last_step"])
+            step = self._matching_step(secret, code, last_step=row.totp_last_step)
             if step is not None:
-                self._db.execute("UPDATE members SET totp_last_step = ? WHERE id = ?",
-                                 (step, member_id))
+                self._members.set_last_step(member_id, step)
         if step is None:
             raise AuthenticationError("That code is not right.")   # the attempt stays counted
         self.throttle.succeeded(*subjects)

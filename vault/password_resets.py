@@ -23,8 +23,8 @@ from .keys import Pseudonymiser
 from .links import new_token, token_hash
 from .members import MemberService, normalise_email
 from .passwords import PasswordHasher, problems
+from .repositories import MemberRepository, PasswordResetRepository
 from .sessions import SessionStore
-from .storage import Database
 from .throttle import RequestLimiter
 
 RESET_LINK_MINUTES = 20
@@ -39,11 +39,13 @@ class ResetRequest:
 
 
 class PasswordResetService:
-    def __init__(self, *, database: Database, members: MemberService, hasher: PasswordHasher,
+    def __init__(self, *, resets: PasswordResetRepository, members: MemberService,
+                 accounts: MemberRepository, hasher: PasswordHasher,
                  sessions: SessionStore, limiter: RequestLimiter, subjects: Pseudonymiser,
                  clock: Clock) -> None:
-        self._db = database
+        self._resets = resets
         self._members = members
+        self._accounts = accounts
         self._hasher = hasher
         self._sessions = sessions
         self._limiter = limiter
@@ -59,27 +61,26 @@ class PasswordResetService:
             return ResetRequest(email, None)
         token = new_token()
         now = int(self._clock())
-        with self._db.transaction():
-            self._db.execute("DELETE FROM password_resets WHERE expires_at <= ?", (now,))
-            self._db.execute(
-                "INSERT INTO password_resets (token_hash, member_id, created_at, expires_at)"
-                " VALUES (?, ?, ?, ?)",
-                (token_hash(token), member_id, now, now + RESET_LINK_MINUTES * 60))
+        digest = token_hash(token)
+        assert digest is not None               # a token made here always has a hash
+        self._resets.insert(digest, member_id, created_at=now,
+                            expires_at=now + RESET_LINK_MINUTES * 60)
         return ResetRequest(email, token)
 
     def cancel(self, token: str) -> None:
         """Forget a reset link whose mail could not be sent."""
-        self._db.execute("DELETE FROM password_resets WHERE token_hash = ?", (token_hash(token),))
+        digest = token_hash(token)
+        if digest is not None:
+            self._resets.delete(digest)
 
     def member_for(self, token: str) -> str:
         """The account a live link resets, or :class:`LinkExpiredError`."""
         digest = token_hash(token)
-        row = None if digest is None else self._db.one(
-            "SELECT member_id FROM password_resets WHERE token_hash = ? AND expires_at > ?",
-            (digest, int(self._clock())))
-        if row is None:
+        member_id = None if digest is None else self._resets.member_for(digest,
+                                                                        int(self._clock()))
+        if member_id is None:
             raise LinkExpiredError("This link was used already or is too old.")
-        return str(row["member_id"])
+        return member_id
 
     def reset(self, token: str, password: str) -> str:
         """Set the new password; the member id. The link stays usable if the password is
@@ -90,15 +91,13 @@ class PasswordResetService:
         if reasons:
             raise ValidationError({"password": reasons})
         password_hash = self._hasher.hash(password)       # the one argon2 hash
-        with self._db.transaction():
+        digest = token_hash(token)
+        with self._resets.transaction():
             # Spent in the same transaction that uses it: two submissions cannot both pass.
-            if not self._db.execute("DELETE FROM password_resets WHERE token_hash = ?"
-                                    " AND expires_at > ?",
-                                    (token_hash(token), int(self._clock()))).rowcount:
+            if digest is None or not self._resets.spend(digest, int(self._clock())):
                 raise LinkExpiredError("This link was used already or is too old.")
-            self._db.execute("UPDATE members SET password_hash = ? WHERE id = ?",
-                             (password_hash, member_id))
-            self._db.execute("DELETE FROM password_resets WHERE member_id = ?", (member_id,))
+            self._accounts.set_password_hash(member_id, password_hash)
+            self._resets.delete_for_member(member_id)
             self._sessions.delete_for_member(member_id)
             self._members.clear_untrusted_lock(email)
         return member_id

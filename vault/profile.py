@@ -18,8 +18,8 @@ from .catalog import BY_KEY, coerce
 from .clock import Clock
 from .errors import IntegrityError, ValidationError
 from .keys import KeyStore
+from .repositories import ProfileRepository
 from .sealing import associated_data
-from .storage import Database
 
 
 def _aad(member_id: str, attribute: str) -> bytes:
@@ -39,25 +39,21 @@ def _json_values(texts: list[bytes]) -> list[Any]:
 
 
 class ProfileService:
-    def __init__(self, *, database: Database, keys: KeyStore, clock: Clock) -> None:
-        self._db = database
+    def __init__(self, *, values: ProfileRepository, keys: KeyStore, clock: Clock) -> None:
+        self._values = values
         self._keys = keys
         self._clock = clock
 
     def get(self, member_id: str) -> dict[str, Any]:
         """The member's filled-in attributes (partial profiles are normal)."""
-        rows = self._db.all(
-            "SELECT attribute, value_sealed FROM profile_values WHERE member_id = ?",
-            (member_id,),
-        )
+        rows = self._values.values(member_id)
         if not rows:
             return {}
         cipher = self._keys.cipher(member_id)
         return {
-            row["attribute"]: json.loads(cipher.open(_aad(member_id, row["attribute"]),
-                                                     row["value_sealed"]))
-            for row in rows
-            if row["attribute"] in BY_KEY
+            attribute: json.loads(cipher.open(_aad(member_id, attribute), sealed))
+            for attribute, sealed in rows
+            if attribute in BY_KEY
         }
 
     def read(self, member_id: str, attributes: Iterable[str]) -> dict[str, Any]:
@@ -67,11 +63,7 @@ class ProfileService:
         wanted = [a for a in dict.fromkeys(attributes) if a in BY_KEY]
         if not wanted:
             return {}
-        rows = self._db.all(
-            "SELECT attribute, value_sealed FROM profile_values WHERE member_id = ?"
-            f" AND attribute IN ({','.join('?' * len(wanted))})",
-            (member_id, *wanted),
-        )
+        rows = self._values.values(member_id, wanted)
         if not rows:
             return {}
         cipher = self._keys.cipher(member_id)
@@ -98,34 +90,27 @@ class ProfileService:
         clean = self.check(changes)
         cipher = self._keys.cipher(member_id)
         now = int(self._clock())
-        with self._db.transaction():
+        with self._values.transaction():
             for key, value in clean.items():
                 if value is None:
-                    self._db.execute(
-                        "DELETE FROM profile_values WHERE member_id = ? AND attribute = ?",
-                        (member_id, key),
-                    )
+                    self._values.remove(member_id, key)
                     continue
                 sealed = cipher.seal(_aad(member_id, key), json.dumps(value).encode())
-                self._db.execute(
-                    "INSERT INTO profile_values (member_id, attribute, value_sealed, updated_at)"
-                    " VALUES (?, ?, ?, ?) ON CONFLICT (member_id, attribute) DO UPDATE SET"
-                    " value_sealed = excluded.value_sealed, updated_at = excluded.updated_at",
-                    (member_id, key, sealed, now),
-                )
+                self._values.put(member_id, key, sealed, now)
         return {k: v for k, v in clean.items() if v is not None}
 
     def seal_rows(
         self, member_id: str, values: Mapping[str, Any], now: int
     ) -> list[tuple[str, str, bytes, int]]:
-        """Rows for a bulk insert of already-canonical values (the demo loader)."""
+        """Rows for a bulk insert of already-canonical values (the demo loader), as
+        :meth:`vault.repositories.ProfileRepository.put_many` takes them."""
         cipher = self._keys.cipher(member_id)
         return [
             (member_id, key, cipher.seal(_aad(member_id, key), json.dumps(value).encode()), now)
             for key, value in values.items()
         ]
 
-    INSERT_SQL = (
-        "INSERT INTO profile_values (member_id, attribute, value_sealed, updated_at)"
-        " VALUES (?, ?, ?, ?)"
-    )
+    def add_sealed(self, rows: Iterable[tuple[str, str, bytes, int]]) -> None:
+        """Store rows made by :meth:`seal_rows` for attributes not stored yet (the demo
+        loader's bulk insert, inside its own transaction)."""
+        self._values.put_many(rows)

@@ -18,7 +18,7 @@ import secrets
 
 from .clock import Clock
 from .keys import Pseudonymiser
-from .storage import Database
+from .repositories import RecoveryCodeRepository
 
 CODES = 10
 _ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"     # RFC 4648 base32: no 0/1/8/9 to misread
@@ -39,8 +39,9 @@ def looks_like_recovery_code(raw: str) -> bool:
 
 
 class RecoveryCodes:
-    def __init__(self, *, database: Database, hashes: Pseudonymiser, clock: Clock) -> None:
-        self._db = database
+    def __init__(self, *, codes: RecoveryCodeRepository, hashes: Pseudonymiser,
+                 clock: Clock) -> None:
+        self._codes = codes
         self._hashes = hashes
         self._clock = clock
 
@@ -53,11 +54,7 @@ class RecoveryCodes:
         codes = ["".join(secrets.choice(_ALPHABET) for _ in range(_LENGTH))
                  for _ in range(CODES)]
         now = int(self._clock())
-        with self._db.transaction():
-            self._db.execute("DELETE FROM totp_recovery_codes WHERE member_id = ?", (member_id,))
-            self._db.executemany(
-                "INSERT INTO totp_recovery_codes (member_id, code_hash, created_at)"
-                " VALUES (?, ?, ?)", [(member_id, self._hash(member_id, c), now) for c in codes])
+        self._codes.replace(member_id, [self._hash(member_id, c) for c in codes], now)
         return ["-".join(code[i:i + _GROUP] for i in range(0, _LENGTH, _GROUP))
                 for code in codes]
 
@@ -66,15 +63,10 @@ class RecoveryCodes:
         code = normalise_code(raw)
         if code is None:
             return False
-        cursor = self._db.execute(
-            "UPDATE totp_recovery_codes SET used_at = ? WHERE member_id = ? AND code_hash = ?"
-            " AND used_at IS NULL", (int(self._clock()), member_id, self._hash(member_id, code)))
-        return bool(cursor.rowcount == 1)
+        return self._codes.spend(member_id, self._hash(member_id, code), int(self._clock()))
 
     def remaining(self, member_id: str) -> int:
-        row = self._db.one("SELECT count(*) FROM totp_recovery_codes WHERE member_id = ?"
-                           " AND used_at IS NULL", (member_id,))
-        return int(row[0])
+        return self._codes.remaining(member_id)
 
     def delete(self, member_id: str) -> None:
-        self._db.execute("DELETE FROM totp_recovery_codes WHERE member_id = ?", (member_id,))
+        self._codes.delete_for_member(member_id)

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .clock import Clock
-from .storage import Database
+from .repositories import SessionRepository, SessionRow
 
 ANONYMOUS_LIFETIME = 60 * 60
 
@@ -43,8 +43,9 @@ class SessionInfo:
 
 
 class SessionStore:
-    def __init__(self, *, database: Database, clock: Clock, idle: int, absolute: int) -> None:
-        self._db = database
+    def __init__(self, *, sessions: SessionRepository, clock: Clock, idle: int,
+                 absolute: int) -> None:
+        self._sessions = sessions
         self._clock = clock
         self.idle = idle
         self.absolute = absolute
@@ -58,68 +59,45 @@ class SessionStore:
         # An anonymous session (a form's CSRF token) lives an hour at most.
         lifetime = self.absolute if member_id is not None else min(ANONYMOUS_LIFETIME,
                                                                    self.absolute)
-        # Ended sessions are deleted as new ones are made (indexed), so the table stays small.
-        self._db.execute("DELETE FROM web_sessions WHERE expires_at <= ?", (now,))
-        self._db.execute(
-            "INSERT INTO web_sessions (id_hash, member_id, data, device, created_at, last_seen,"
-            " expires_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
-            (_hash(token), member_id, json.dumps(data), device[:80], now, now,
-             now + lifetime),
-        )
+        # Ended sessions are deleted as new ones are made, so the table stays small.
+        self._sessions.insert(SessionRow(_hash(token), member_id, json.dumps(data), device[:80],
+                                         now, now, now + lifetime))
         return token
 
     def load(self, token: str) -> SessionRecord | None:
         if not token or len(token) > 100:
             return None
-        row = self._db.one("SELECT * FROM web_sessions WHERE id_hash = ?", (_hash(token),))
+        row = self._sessions.get(_hash(token))
         if row is None:
             return None
         now = int(self._clock())
-        if row["expires_at"] <= now or now - row["last_seen"] > self.idle:
+        if row.expires_at <= now or now - row.last_seen > self.idle:
             self.delete(token)
             return None
-        return SessionRecord(token, row["member_id"], json.loads(row["data"]),
-                             row["created_at"], row["last_seen"])
+        return SessionRecord(token, row.member_id, json.loads(row.data), row.created_at,
+                             row.last_seen)
 
     def save(self, token: str, data: dict[str, Any]) -> None:
-        self._db.execute(
-            "UPDATE web_sessions SET data = ?, last_seen = ? WHERE id_hash = ?",
-            (json.dumps(data), int(self._clock()), _hash(token)),
-        )
+        self._sessions.save(_hash(token), json.dumps(data), int(self._clock()))
 
     def touch(self, token: str) -> None:
-        self._db.execute("UPDATE web_sessions SET last_seen = ? WHERE id_hash = ?",
-                         (int(self._clock()), _hash(token)))
+        self._sessions.touch(_hash(token), int(self._clock()))
 
     def delete(self, token: str) -> None:
-        self._db.execute("DELETE FROM web_sessions WHERE id_hash = ?", (_hash(token),))
+        self._sessions.delete(_hash(token))
 
     def delete_for_member(self, member_id: str, *, keep: str | None = None) -> int:
-        if keep is None:
-            return self._db.execute(
-                "DELETE FROM web_sessions WHERE member_id = ?", (member_id,)
-            ).rowcount
-        return self._db.execute(
-            "DELETE FROM web_sessions WHERE member_id = ? AND id_hash != ?",
-            (member_id, _hash(keep)),
-        ).rowcount
+        return self._sessions.delete_for_member(
+            member_id, keep=None if keep is None else _hash(keep))
 
     def for_member(self, member_id: str, *, current: str | None) -> list[SessionInfo]:
         mine = _hash(current) if current else b""
-        rows = self._db.all(
-            "SELECT id_hash, device, created_at, last_seen FROM web_sessions"
-            " WHERE member_id = ? AND expires_at > ? ORDER BY last_seen DESC",
-            (member_id, int(self._clock())),
-        )
         return [
-            SessionInfo(r["id_hash"].hex()[:8], r["device"], r["created_at"], r["last_seen"],
-                        r["id_hash"] == mine)
-            for r in rows
+            SessionInfo(r.id_hash.hex()[:8], r.device, r.created_at, r.last_seen,
+                        r.id_hash == mine)
+            for r in self._sessions.live_for_member(member_id, int(self._clock()))
         ]
 
     def prune(self) -> int:
         now = int(self._clock())
-        return self._db.execute(
-            "DELETE FROM web_sessions WHERE expires_at <= ? OR last_seen < ?",
-            (now, now - self.idle),
-        ).rowcount
+        return self._sessions.prune(now=now, seen_before=now - self.idle)

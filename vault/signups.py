@@ -38,7 +38,7 @@ from .keys import Pseudonymiser
 from .links import new_token, token_hash
 from .members import MemberService, normalise_email
 from .passwords import PasswordHasher, problems
-from .storage import Database
+from .repositories import SignupRepository, SignupRow
 from .throttle import RequestLimiter
 
 SIGNUP_LINK_MINUTES = 30
@@ -54,10 +54,11 @@ class SignupRequest:
 
 
 class SignupService:
-    def __init__(self, *, database: Database, members: MemberService, hasher: PasswordHasher,
+    def __init__(self, *, signups: SignupRepository, members: MemberService,
+                 hasher: PasswordHasher,
                  limiter: RequestLimiter, subjects: Pseudonymiser, seal_key: bytes,
                  clock: Clock) -> None:
-        self._db = database
+        self._signups = signups
         self._members = members
         self._hasher = hasher
         self._limiter = limiter
@@ -88,24 +89,21 @@ class SignupService:
         digest = token_hash(token)
         now = int(self._clock())
         sealed = self._seal(token, digest, {"email": email, "password_hash": password_hash})
-        with self._db.transaction():
-            self._db.execute("DELETE FROM signup_requests WHERE expires_at <= ?", (now,))
-            self._db.execute(
-                "INSERT INTO signup_requests (token_hash, email_index, sealed, created_at,"
-                " expires_at) VALUES (?, ?, ?, ?, ?)",
-                (digest, index, sealed, now, now + SIGNUP_LINK_MINUTES * 60))
+        assert digest is not None               # a token made here always has a hash
+        self._signups.insert(SignupRow(digest, index, sealed, now,
+                                       now + SIGNUP_LINK_MINUTES * 60))
         return SignupRequest(email, token)
 
     def cancel(self, token: str) -> None:
         """Forget a pending sign-up whose mail could not be sent."""
-        self._db.execute("DELETE FROM signup_requests WHERE token_hash = ?", (token_hash(token),))
+        digest = token_hash(token)
+        if digest is not None:
+            self._signups.delete(digest)
 
     def is_pending(self, token: str) -> bool:
         """Whether ``token`` is a live link (for the page that asks to confirm it)."""
         digest = token_hash(token)
-        return digest is not None and self._db.one(
-            "SELECT 1 FROM signup_requests WHERE token_hash = ? AND expires_at > ?",
-            (digest, int(self._clock()))) is not None
+        return digest is not None and self._signups.is_live(digest, int(self._clock()))
 
     def complete(self, token: str) -> str:
         """Make the account of the pending sign-up behind ``token``; its member id.
@@ -118,25 +116,22 @@ class SignupService:
             raise LinkExpiredError("This link is not valid.")
         now = int(self._clock())
         member_id = None
-        with self._db.transaction():
-            row = self._db.one("SELECT email_index, sealed, expires_at FROM signup_requests"
-                               " WHERE token_hash = ?", (digest,))
-            if row is not None and row["expires_at"] <= now:
-                self._db.execute("DELETE FROM signup_requests WHERE token_hash = ?", (digest,))
+        with self._signups.transaction():
+            row = self._signups.get(digest)
+            if row is not None and row.expires_at <= now:
+                self._signups.delete(digest)
                 row = None                  # committed: a stale request is gone for good
         if row is None:
             raise LinkExpiredError("This link was used already or is too old.")
-        with self._db.transaction():
-            if self._db.execute("DELETE FROM signup_requests WHERE token_hash = ?",
-                                (digest,)).rowcount != 1:
+        with self._signups.transaction():
+            if not self._signups.delete(digest):
                 raise LinkExpiredError("This link was used already or is too old.")
-            pending = self._open(token, digest, row["sealed"])
+            pending = self._open(token, digest, row.sealed)
             # This link and every other pending sign-up for the address end here.
-            self._db.execute("DELETE FROM signup_requests WHERE email_index = ?",
-                             (row["email_index"],))
-            if self._members.find_by_index(row["email_index"]) is None:
+            self._signups.delete_for_address(row.email_index)
+            if self._members.find_by_index(row.email_index) is None:
                 member_id = self._members.insert(email=pending["email"],
-                                                 index=row["email_index"],
+                                                 index=row.email_index,
                                                  password_hash=pending["password_hash"])
         if member_id is None:
             raise ConflictError("There is a vault for this address already. Sign in, or reset"

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from .clock import Clock
 from .errors import ThrottledError
-from .storage import Database
+from .repositories import LoginAttemptRepository, RequestCountRepository
 
 FREE_FAILURES = 5
 MAX_LOCK = 15 * 60
@@ -23,8 +23,8 @@ FORGET_AFTER = 24 * 60 * 60
 
 
 class LoginThrottle:
-    def __init__(self, *, database: Database, clock: Clock) -> None:
-        self._db = database
+    def __init__(self, *, attempts: LoginAttemptRepository, clock: Clock) -> None:
+        self._attempts = attempts
         self._clock = clock
 
     def check(self, *subjects: bytes) -> None:
@@ -32,11 +32,9 @@ class LoginThrottle:
         now = int(self._clock())
         wait = 0
         for subject in subjects:
-            row = self._db.one(
-                "SELECT locked_until FROM login_throttle WHERE subject = ?", (subject,)
-            )
-            if row is not None and row["locked_until"] > now:
-                wait = max(wait, row["locked_until"] - now)
+            locked_until = self._attempts.locked_until(subject)
+            if locked_until is not None and locked_until > now:
+                wait = max(wait, locked_until - now)
         if wait:
             raise ThrottledError(retry_after=wait)
 
@@ -48,42 +46,31 @@ class LoginThrottle:
         takes the write lock here, so the sixth concurrent guess sees five counted ones.
         :meth:`succeeded` takes the count back for a right answer.
         """
-        with self._db.transaction():
+        with self._attempts.transaction():
             self.check(*subjects)
             self.failed(*subjects)
 
     def failed(self, *subjects: bytes) -> None:
         now = int(self._clock())
-        with self._db.transaction():
+        with self._attempts.transaction():
             for subject in subjects:
-                row = self._db.one(
-                    "SELECT failures, last_failure FROM login_throttle WHERE subject = ?",
-                    (subject,),
-                )
+                known = self._attempts.failures(subject)
                 failures = 1
-                if row is not None and now - row["last_failure"] < FORGET_AFTER:
-                    failures = row["failures"] + 1
+                if known is not None and now - known[1] < FORGET_AFTER:
+                    failures = known[0] + 1
                 lock = 0
                 if failures >= FREE_FAILURES:
                     lock = min(MAX_LOCK, 2 ** (failures - FREE_FAILURES + 1))
-                self._db.execute(
-                    "INSERT INTO login_throttle (subject, failures, last_failure, locked_until)"
-                    " VALUES (?, ?, ?, ?) ON CONFLICT (subject) DO UPDATE SET"
-                    " failures = excluded.failures, last_failure = excluded.last_failure,"
-                    " locked_until = excluded.locked_until",
-                    (subject, failures, now, now + lock),
-                )
+                self._attempts.record(subject, failures=failures, last_failure=now,
+                                      locked_until=now + lock)
 
     def succeeded(self, subject: bytes, *shared: bytes) -> None:
         """A right answer: forget ``subject``; give one attempt back to each ``shared``
         subject (a client address many people may use)."""
-        with self._db.transaction():
-            self._db.execute("DELETE FROM login_throttle WHERE subject = ?", (subject,))
+        with self._attempts.transaction():
+            self._attempts.forget(subject)
             for other in shared:
-                self._db.execute(
-                    "UPDATE login_throttle SET failures = max(failures - 1, 0),"
-                    " locked_until = CASE WHEN failures - 1 < ? THEN 0 ELSE locked_until END"
-                    " WHERE subject = ?", (FREE_FAILURES, other))
+                self._attempts.give_back(other, free_failures=FREE_FAILURES)
 
 
 class RequestLimiter:
@@ -94,34 +81,28 @@ class RequestLimiter:
     limited tells nothing about who has a vault.
     """
 
-    def __init__(self, *, database: Database, clock: Clock) -> None:
-        self._db = database
+    def __init__(self, *, counts: RequestCountRepository, clock: Clock) -> None:
+        self._counts = counts
         self._clock = clock
 
     def take(self, *limits: tuple[bytes, int, int]) -> None:
         """Count one request against each ``(subject, limit, window)``, or raise
         :class:`ThrottledError` (counting nothing) when any subject has used its limit."""
         now = int(self._clock())
-        with self._db.transaction():
+        with self._counts.transaction():
             counts = []
             wait = 0
             for subject, limit, window in limits:
-                row = self._db.one("SELECT window_start, requests FROM request_limits"
-                                   " WHERE subject = ?", (subject,))
-                if row is None or now - row["window_start"] >= window:
+                known = self._counts.window(subject)
+                if known is None or now - known[0] >= window:
                     counts.append((subject, now, 1))
-                elif row["requests"] >= limit:
-                    wait = max(wait, row["window_start"] + window - now)
+                elif known[1] >= limit:
+                    wait = max(wait, known[0] + window - now)
                 else:
-                    counts.append((subject, row["window_start"], row["requests"] + 1))
+                    counts.append((subject, known[0], known[1] + 1))
             if wait:
                 raise ThrottledError(retry_after=wait)
             # Windows long past are dropped as new ones start, so the table stays small.
-            self._db.execute("DELETE FROM request_limits WHERE window_start < ?",
-                             (now - FORGET_AFTER,))
+            self._counts.forget_before(now - FORGET_AFTER)
             for subject, start, requests in counts:
-                self._db.execute(
-                    "INSERT INTO request_limits (subject, window_start, requests)"
-                    " VALUES (?, ?, ?) ON CONFLICT (subject) DO UPDATE SET"
-                    " window_start = excluded.window_start, requests = excluded.requests",
-                    (subject, start, requests))
+                self._counts.record(subject, window_start=start, requests=requests)

@@ -130,7 +130,7 @@ def test_account_deletion_needs_confirmation_then_erases(page: Page, sign_up, li
     expect(page.get_by_text("Wrong e-mail address or password.")).to_be_visible()
     with live_home.open() as vault:
         assert vault.data.one("SELECT count(*) FROM members")[0] == 0
-        assert vault.key_store.database.one("SELECT count(*) FROM member_keys")[0] == 0
+        assert vault.keys_database.one("SELECT count(*) FROM member_keys")[0] == 0
         assert vault.erasure.erased_count() == 1
 
 

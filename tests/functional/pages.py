@@ -99,7 +99,7 @@ def snapshot(vault: Vault, *, sessions: bool = True) -> dict[str, list[tuple[Any
             continue
         rows[table] = [tuple(r) for r in vault.data.all(f"SELECT * FROM {table} ORDER BY 1")]
     for table in KEY_TABLES:
-        rows["keys." + table] = [tuple(r) for r in vault.key_store.database.all(
+        rows["keys." + table] = [tuple(r) for r in vault.keys_database.all(
             f"SELECT * FROM {table} ORDER BY 1")]
     return rows
 

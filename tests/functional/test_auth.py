@@ -65,7 +65,7 @@ def test_signup_refuses_a_weak_password_with_the_reason_next_to_the_field(
     assert 'aria-describedby="password-help password-error"' in page
     assert 'value="alice@example.org"' in page, "the address typed is kept in the form"
     assert count(vault, "members") == 0
-    assert vault.key_store.database.one("SELECT count(*) FROM member_keys")[0] == 0
+    assert vault.keys_database.one("SELECT count(*) FROM member_keys")[0] == 0
     assert client.get("/member/").status_code == 302, "a refused sign-up signs nobody in"
 
 

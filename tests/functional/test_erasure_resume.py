@@ -78,7 +78,7 @@ def state(vault: Vault, consent: Consent, member_id: str) -> dict[str, Any]:
     principal = consent.principal(member_id)
     entries = [consent.ledger.entry(seq) for seq in range(consent.ledger.size)]
     return {
-        "key": vault.key_store.database.one(
+        "key": vault.keys_database.one(
             "SELECT count(*) FROM member_keys WHERE member_id = ?", (member_id,))[0],
         "member": vault.data.one("SELECT count(*) FROM members WHERE id = ?", (member_id,))[0],
         "profile": vault.data.one("SELECT count(*) FROM profile_values WHERE member_id = ?",

@@ -134,7 +134,7 @@ def assert_nothing_deleted(vault, member_id: str, *clients) -> None:
     assert count(vault, "members", member_id) == 1
     assert count(vault, "profile_values", member_id) == 2
     assert count(vault, "feedback", member_id) == 1
-    assert vault.key_store.database.one(
+    assert vault.keys_database.one(
         "SELECT count(*) FROM member_keys WHERE member_id = ?", (member_id,))[0] == 1
     for client in clients:
         assert client.get("/member/").status_code == 200
@@ -211,7 +211,7 @@ def test_delete_with_box_and_password_erases_the_member(alice_everywhere, app, v
     # The rows and the key are gone.
     for table in ("members", "profile_values", "feedback", "web_sessions"):
         assert count(vault, table, alice.id) == 0, table
-    assert vault.key_store.database.one(
+    assert vault.keys_database.one(
         "SELECT count(*) FROM member_keys WHERE member_id = ?", (alice.id,))[0] == 0
     assert count(vault, "erasures") == 1
 

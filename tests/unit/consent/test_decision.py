@@ -20,6 +20,7 @@ from consent.context import Consent
 from consent.decision import Decision, DecisionPoint, MemberPolicy
 from consent.grants import DAY, BrandRequest
 from consent.model import Grant, GrantStatus, Mode, PersonalTerms
+from consent.sqlcipher.grants import SqlcipherGrants
 from consent.vocabulary import (
     CATEGORY_PREFIX,
     FEEDBACK,
@@ -413,7 +414,7 @@ def test_through_the_store_there_is_no_window_after_withdrawal(
         consent: Consent, sharing: Sharing, member: str, clock: FrozenClock, purpose: str,
         field: str) -> None:
     brand = fresh_brand(sharing, member)
-    point = DecisionPoint(database=consent.vault.data, terms=consent.terms)
+    point = DecisionPoint(grants=SqlcipherGrants(consent.vault.data), terms=consent.terms)
     grant, _ = consent.grants.grant(member, BrandRequest(brand.id, purpose, frozenset(ASKED)))
     assert point.decide(brand.id, purpose, member, field, Mode.INDIVIDUAL, clock()).allowed
     consent.grants.withdraw(member, grant.id)

@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 
 from consent.context import Consent
-from consent.decision import grant_from_row
 from consent.events import EventTag
 from consent.grants import DAY
 from consent.model import AccessEnd, Grant, GrantEvent, GrantState, GrantStatus, Mode
+from consent.sqlcipher.grants import grant_from_row
 from tests.conftest import GOOD_PASSWORD
 from vault.brands import Brand
 from vault.clock import FrozenClock

@@ -46,7 +46,7 @@ def test_creates_the_brands_and_the_members(vault, loaded):
     assert count("SELECT count(*) FROM profile_values")[0] == report.profile_values > 0
     assert report.seconds > 0 and report.feedback_per_second > 0
     # Every member has a key; the key store's cache was emptied after the batch.
-    assert vault.key_store.database.one("SELECT count(*) FROM member_keys")[0] == 50
+    assert vault.keys_database.one("SELECT count(*) FROM member_keys")[0] == 50
     assert vault.key_store._cache == {}
 
 

@@ -29,7 +29,7 @@ def populate(vault, brand):
 
 
 def wrapped_key(vault, member_id: str) -> bytes | None:
-    row = vault.key_store.database.one(
+    row = vault.keys_database.one(
         "SELECT wrapped FROM member_keys WHERE member_id = ?", (member_id,)
     )
     return row["wrapped"] if row else None

@@ -12,6 +12,7 @@ from tests.conftest import GOOD_PASSWORD
 from vault.errors import IntegrityError, KeyMaterialError, MemberKeyDestroyedError
 from vault.keys import MASTER_KEY_ENV, KeyStore, MasterKey, Pseudonymiser, load_master_key
 from vault.sealing import MemberCipher, associated_data
+from vault.sqlcipher.keys import SqlcipherMemberKeys
 
 HEX_A = "a1" * 32
 HEX_B = "b2" * 32
@@ -23,7 +24,7 @@ def same_key(one: MasterKey, other: MasterKey) -> bool:
 
 
 def wrapped_key(vault, member_id: str) -> bytes:
-    return vault.key_store.database.one(
+    return vault.keys_database.one(
         "SELECT wrapped FROM member_keys WHERE member_id = ?", (member_id,)
     )["wrapped"]
 
@@ -163,7 +164,7 @@ def test_every_member_has_their_own_key(vault, member_id):
 
 def test_a_wrapped_key_moved_to_another_member_fails(vault, member_id):
     stranger = "f" * 32
-    vault.key_store.database.execute(
+    vault.keys_database.execute(
         "INSERT INTO member_keys (member_id, wrapped, created_at) VALUES (?, ?, 0)",
         (stranger, wrapped_key(vault, member_id)),
     )
@@ -173,7 +174,7 @@ def test_a_wrapped_key_moved_to_another_member_fails(vault, member_id):
 
 def test_a_wrapped_key_swapped_onto_an_existing_member_fails(vault, member_id):
     other = vault.members.register("bob@example.org", GOOD_PASSWORD)
-    vault.key_store.database.execute(
+    vault.keys_database.execute(
         "UPDATE member_keys SET wrapped = ? WHERE member_id = ?",
         (wrapped_key(vault, member_id), other),
     )
@@ -184,14 +185,14 @@ def test_a_wrapped_key_swapped_onto_an_existing_member_fails(vault, member_id):
 
 
 def test_a_wrong_key_encryption_key_fails(vault, member_id):
-    stranger = KeyStore(vault.key_store.database, os.urandom(32))
+    stranger = KeyStore(SqlcipherMemberKeys(vault.keys_database), os.urandom(32))
     with pytest.raises(IntegrityError):
         stranger.cipher(member_id)
 
 
 def test_a_key_store_reopened_unwraps_the_same_key(vault, member_id):
     sealed = vault.key_store.cipher(member_id).seal_text(b"aad", "hello")
-    fresh = KeyStore(vault.key_store.database, vault.master.derive("kek"))
+    fresh = KeyStore(SqlcipherMemberKeys(vault.keys_database), vault.master.derive("kek"))
     assert fresh.cipher(member_id).open_text(b"aad", sealed) == "hello"
 
 

@@ -24,7 +24,7 @@ WRONG = "wrong horse battery staple"
 
 def counts(vault) -> tuple[int, int]:
     return (vault.data.one("SELECT count(*) FROM members")[0],
-            vault.key_store.database.one("SELECT count(*) FROM member_keys")[0])
+            vault.keys_database.one("SELECT count(*) FROM member_keys")[0])
 
 
 def auth_error(vault, email: str, password: str, client: str = "203.0.113.7") -> Exception:

@@ -100,7 +100,7 @@ def test_a_missing_store_is_not_initialised_and_not_created(tmp_path):
     ("journal_mode", "wal"), ("foreign_keys", 1), ("secure_delete", 1),
 ])
 def test_pragmas_are_applied_to_every_store(vault, database, pragma, expected):
-    for db in (vault.data, vault.key_store.database, database):
+    for db in (vault.data, vault.keys_database, database):
         assert db.one(f"PRAGMA {pragma}")[0] == expected
 
 

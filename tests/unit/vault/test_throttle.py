@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from vault.errors import ThrottledError
+from vault.sqlcipher.throttle import SqlcipherLoginAttempts
 from vault.throttle import FORGET_AFTER, FREE_FAILURES, MAX_LOCK, LoginThrottle
 
 A, B = b"subject-a", b"subject-b"
@@ -12,7 +13,7 @@ A, B = b"subject-a", b"subject-b"
 
 @pytest.fixture
 def throttle(vault, clock) -> LoginThrottle:
-    return LoginThrottle(database=vault.data, clock=clock)
+    return LoginThrottle(attempts=SqlcipherLoginAttempts(vault.data), clock=clock)
 
 
 def retry_after(throttle: LoginThrottle, *subjects: bytes) -> int:
@@ -99,4 +100,5 @@ def test_the_state_is_in_the_store_and_keyed_by_subject(vault, throttle, clock):
         (A, FREE_FAILURES, int(clock()) + 2)
     ]
     # Another worker (another throttle over the same store) sees the lock.
-    assert retry_after(LoginThrottle(database=vault.data, clock=clock), A) == 2
+    other = LoginThrottle(attempts=SqlcipherLoginAttempts(vault.data), clock=clock)
+    assert retry_after(other, A) == 2

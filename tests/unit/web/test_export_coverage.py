@@ -37,7 +37,7 @@ RATES_STORE = "rates.db"
 def stores(vault: Vault, consent: Consent, vault_home: VaultHome) -> Iterator[dict[str, Database]]:
     """Every SQLCipher store of the home, open."""
     rates = open_rate_counts(vault_home, vault.master)
-    yield {DATA_STORE: vault.data, KEY_STORE: vault.key_store.database,
+    yield {DATA_STORE: vault.data, KEY_STORE: vault.keys_database,
            LEDGER_STORE: consent.ledger.database, RATES_STORE: rates}
     rates.close()
 
@@ -134,7 +134,7 @@ def test_the_zip_holds_no_hash_secret_or_key(vault, consent, everything):
             ("the blind index", "members", "email_index")]:
         for (value,) in data.all(f"SELECT {column} FROM {table}"):
             forbidden |= _encodings(label, bytes(value))
-    for (wrapped,) in vault.key_store.database.all("SELECT wrapped FROM member_keys"):
+    for (wrapped,) in vault.keys_database.all("SELECT wrapped FROM member_keys"):
         forbidden |= _encodings("the wrapped key", bytes(wrapped))
     for label, value in forbidden.items():
         assert value not in text, f"the export holds {label}"

@@ -1,0 +1,144 @@
+"""What consent's services may ask of the data store: one repository contract per aggregate.
+
+The same seam as ``vault/repositories.py`` (read its docstring for the invariants every
+implementation keeps: repositories of one store share its transactions, a broken constraint a
+caller handles is a return value, results come in a stated order). Consent's services hold no
+SQL; SQLCipher's implementations are in ``consent/sqlcipher/``, one module per aggregate, and
+pass the conformance suite in ``tests/unit/storage/``. Values are consent's own records
+(``consent/model.py``), with sets stored as the implementation likes.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Protocol
+
+from vault.repositories import Transactional
+
+from .model import (
+    AccessEnd,
+    AgreementRecord,
+    AgreementStatus,
+    BrandTerms,
+    Grant,
+    PersonalTerms,
+    TermsReceipt,
+)
+
+if TYPE_CHECKING:
+    from .grants import StoredReceipt
+
+
+class TermsRepository(Transactional, Protocol):
+    """A member's standing terms, what they accepted for single brands, and the receipts of
+    those single-brand changes."""
+
+    def standing(self, member_id: str) -> PersonalTerms | None:
+        """The member's standing terms, if they ever saved any."""
+
+    def for_brand(self, member_id: str, brand_id: str
+                  ) -> tuple[PersonalTerms | None, BrandTerms | None]:
+        """The standing terms and what was accepted for ``brand_id`` only, read together (the
+        decision point reads these)."""
+
+    def save_standing(self, terms: PersonalTerms) -> None:
+        """Insert or replace the member's standing terms."""
+
+    def brand_terms(self, member_id: str) -> list[BrandTerms]:
+        """What the member accepted for single brands, the latest change first."""
+
+    def brand_terms_for(self, member_id: str, brand_id: str) -> BrandTerms | None: ...
+
+    def save_brand_terms(self, terms: BrandTerms) -> None:
+        """Insert or replace what the member accepted for ``terms.brand_id``."""
+
+    def remove_brand_terms(self, member_id: str, brand_id: str) -> None: ...
+
+    def add_receipt(self, receipt: TermsReceipt) -> None: ...
+
+    def receipts(self, member_id: str) -> list[TermsReceipt]:
+        """The member's terms receipts, newest first (of one second, the last added first)."""
+
+
+class AgreementRepository(Transactional, Protocol):
+    """IEEE 7012 agreements between members and brands."""
+
+    def insert(self, agreement_id: str, member_id: str, brand_id: str, proffered: str,
+               now: int) -> None:
+        """A new offer (``proffered``)."""
+
+    def get(self, agreement_id: str) -> AgreementRecord | None: ...
+
+    def open_offer(self, member_id: str, brand_id: str) -> AgreementRecord | None:
+        """The member's offer to the brand still proffered or countered, if any."""
+
+    def in_force(self, member_id: str, brand_id: str) -> AgreementRecord | None:
+        """The agreed one changed last (of one second, the one written last)."""
+
+    def for_member(self, member_id: str) -> list[AgreementRecord]:
+        """The member's agreements, latest change first."""
+
+    def for_brand(self, brand_id: str, *, status: AgreementStatus | None, limit: int,
+                  offset: int) -> list[AgreementRecord]:
+        """The brand's agreements (of ``status`` if given), latest change first, then by id."""
+
+    def counter(self, agreement_id: str, term: str, now: int) -> None: ...
+
+    def reject(self, agreement_id: str, now: int) -> None: ...
+
+    def withdraw(self, agreement_id: str, now: int) -> None:
+        """The member took their offer back before the brand answered."""
+
+    def agree(self, agreement_id: str, *, term: str, record: str, record_hash: str,
+              signature: str, now: int) -> None: ...
+
+
+class GrantRepository(Transactional, Protocol):
+    """Grants, and the signed receipts of their events."""
+
+    def insert(self, grant: Grant) -> None:
+        """A new grant, as given (its status, version and times included)."""
+
+    def get(self, grant_id: str, member_id: str | None = None) -> Grant | None:
+        """The grant (only if it is ``member_id``'s, when given)."""
+
+    def live(self, member_id: str, brand_id: str, purpose: str, now: int) -> list[Grant]:
+        """The active grants not ended at ``now`` for the member, brand and purpose, oldest
+        first (of one second, the one written first)."""
+
+    def live_ids(self, member_id: str, brand_id: str, purpose: str, now: int) -> list[str]:
+        """The ids of :meth:`live`, in its order."""
+
+    def duplicated(self, now: int) -> list[tuple[str, str, str]]:
+        """``(member_id, brand_id, purpose)`` having more than one live grant at ``now``."""
+
+    def for_member(self, member_id: str) -> list[Grant]:
+        """The member's grants, by status, then by end."""
+
+    def for_member_and_brand(self, member_id: str, brand_id: str) -> list[Grant]:
+        """Every grant of the member to the brand, in any state (the decision point's)."""
+
+    def ended_unrecorded(self, now: int) -> list[Grant]:
+        """Active grants ended by ``now`` whose expiry was not recorded yet."""
+
+    def record_expiry(self, grant_id: str) -> bool:
+        """Mark the grant's expiry recorded; whether this call did (concurrent sweeps)."""
+
+    def narrow(self, grant_id: str, *, fields: frozenset[str], ends_at: int,
+               now: int) -> None:
+        """New fields and end, one version more."""
+
+    def withdraw(self, grant_id: str, now: int) -> None: ...
+
+    def replace(self, grant_id: str, by: str, now: int) -> None: ...
+
+    def release(self, grant_id: str, cause: AccessEnd, now: int) -> None:
+        """The brand gave the access up: the consent ends with it (``released``)."""
+
+    def end_access(self, grant_id: str, cause: AccessEnd, now: int) -> None:
+        """The brand's access ended; the consent stands (status and version unchanged)."""
+
+    def add_receipt(self, member_id: str, receipt: StoredReceipt) -> None: ...
+
+    def receipts(self, member_id: str) -> list[StoredReceipt]:
+        """The member's grant receipts, newest first (of one second, the last added first)."""
+

@@ -1,0 +1,3 @@
+"""The SQLCipher implementations of consent's repositories (``consent/repositories.py``), over
+the data store's :class:`vault.storage.Database`: one module per aggregate, holding every
+statement of it. Sets of codes are stored as sorted JSON arrays."""

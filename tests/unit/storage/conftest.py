@@ -1,0 +1,108 @@
+"""The storage conformance suite's fixtures: every repository implementation, over a fresh store.
+
+Each engine adds one factory to :data:`IMPLEMENTATIONS` (a PostgreSQL one: a fresh schema per
+test); every test in this folder then runs against each of them, through the contracts of
+``vault/repositories.py`` only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from consent.repositories import AgreementRepository, GrantRepository, TermsRepository
+from consent.sqlcipher.agreements import SqlcipherAgreements
+from consent.sqlcipher.grants import SqlcipherGrants
+from consent.sqlcipher.terms import SqlcipherTerms
+from vault.home import VaultHome
+from vault.repositories import (
+    BrandRepository,
+    ErasureRepository,
+    FeedbackRepository,
+    LoginAttemptRepository,
+    MemberKeyRepository,
+    MemberRepository,
+    PasswordResetRepository,
+    ProfileRepository,
+    RecoveryCodeRepository,
+    RequestCountRepository,
+    SessionRepository,
+    SignupRepository,
+)
+from vault.sqlcipher.brands import SqlcipherBrands
+from vault.sqlcipher.erasure import SqlcipherErasures
+from vault.sqlcipher.feedback import SqlcipherFeedback
+from vault.sqlcipher.keys import SqlcipherMemberKeys
+from vault.sqlcipher.members import SqlcipherMembers
+from vault.sqlcipher.password_resets import SqlcipherPasswordResets
+from vault.sqlcipher.profile import SqlcipherProfileValues
+from vault.sqlcipher.recovery_codes import SqlcipherRecoveryCodes
+from vault.sqlcipher.sessions import SqlcipherSessions
+from vault.sqlcipher.signups import SqlcipherSignups
+from vault.sqlcipher.throttle import SqlcipherLoginAttempts, SqlcipherRequestCounts
+from vault.storage import Database
+
+
+@dataclass(frozen=True)
+class Repositories:
+    """One implementation's repositories: the data store's, and the key store's."""
+
+    members: MemberRepository
+    recovery_codes: RecoveryCodeRepository
+    sessions: SessionRepository
+    login_attempts: LoginAttemptRepository
+    request_counts: RequestCountRepository
+    signups: SignupRepository
+    password_resets: PasswordResetRepository
+    brands: BrandRepository
+    profile: ProfileRepository
+    feedback: FeedbackRepository
+    erasures: ErasureRepository
+    member_keys: MemberKeyRepository
+    terms: TermsRepository
+    agreements: AgreementRepository
+    grants: GrantRepository
+
+
+@contextmanager
+def sqlcipher(root: Path) -> Iterator[Repositories]:
+    """The SQLCipher repositories over the data and key stores ``vrmvault init`` makes."""
+    home = VaultHome(root / "var")
+    home.initialise({})
+    master = home.master_key({})
+    data = Database.open(home.data_path, master.derive("data-store"))
+    keys = Database.open(home.keys_path, master.derive("key-store"))
+    try:
+        yield Repositories(
+            SqlcipherMembers(data), SqlcipherRecoveryCodes(data), SqlcipherSessions(data),
+            SqlcipherLoginAttempts(data), SqlcipherRequestCounts(data), SqlcipherSignups(data),
+            SqlcipherPasswordResets(data), SqlcipherBrands(data), SqlcipherProfileValues(data),
+            SqlcipherFeedback(data), SqlcipherErasures(data), SqlcipherMemberKeys(keys),
+            SqlcipherTerms(data), SqlcipherAgreements(data), SqlcipherGrants(data))
+    finally:
+        data.close()
+        keys.close()
+
+
+IMPLEMENTATIONS: dict[str, Callable[[Path], AbstractContextManager[Repositories]]] = {
+    "sqlcipher": sqlcipher,
+}
+
+
+@pytest.fixture(params=sorted(IMPLEMENTATIONS))
+def repositories(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Repositories]:
+    with IMPLEMENTATIONS[request.param](tmp_path) as made:
+        yield made
+
+
+def add_member(repositories: Repositories, number: int = 1) -> str:
+    """An account made through the contract (``number`` tells members apart)."""
+    member_id = f"{number:032x}"
+    assert repositories.members.insert(member_id, email_index=bytes([number]) * 32,
+                                       email_sealed=b"sealed address", password_hash="hash",
+                                       created_at=1_000 + number)
+    return member_id

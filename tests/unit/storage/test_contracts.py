@@ -1,0 +1,35 @@
+"""Every implementation offers each contract's every method, with the contract's parameters
+(mypy checks the types where the implementations are wired; this checks names and kinds)."""
+
+from __future__ import annotations
+
+import inspect
+from dataclasses import fields
+
+from .conftest import Repositories
+
+
+def _methods(contract: type) -> dict[str, inspect.Signature]:
+    return {name: inspect.signature(member) for name, member in vars(contract).items()
+            if callable(member) and not name.startswith("_")}
+
+
+def test_each_repository_has_its_contracts_methods(repositories: Repositories) -> None:
+    hints = {f.name: f.type for f in fields(Repositories)}
+    import consent.repositories
+    import vault.repositories
+
+    for name, hint in hints.items():
+        contract = getattr(vault.repositories, str(hint), None) or getattr(
+            consent.repositories, str(hint))
+        contracts = vault.repositories
+        implementation = getattr(repositories, name)
+        wanted = {**_methods(contracts.Transactional), **_methods(contract)}
+        assert wanted, contract
+        for method, signature in wanted.items():
+            offered = getattr(implementation, method, None)
+            assert callable(offered), f"{type(implementation).__name__} lacks {method}"
+            got = inspect.signature(offered)
+            assert [(p.name, p.kind) for p in got.parameters.values()] == [
+                (p.name, p.kind) for p in signature.parameters.values()
+                if p.name != "self"], f"{type(implementation).__name__}.{method}"

@@ -1,0 +1,64 @@
+"""Contracts of erasure's repositories: the data store's intents, deletion and records, and the
+key store's wrapped keys and erasure list (``vault/repositories.py``)."""
+
+from __future__ import annotations
+
+from vault.brands import Brand
+from vault.repositories import ErasureRecord, FeedbackRow, SessionRow
+
+from .conftest import Repositories, add_member
+
+
+def test_intents_keep_their_first_time_and_list_oldest_first(
+        repositories: Repositories) -> None:
+    erasures = repositories.erasures
+    assert erasures.begin("b" * 32, 200) == 200
+    assert erasures.begin("a" * 32, 100) == 100
+    assert erasures.begin("b" * 32, 300) == 200              # begun already
+    assert erasures.intents() == [("a" * 32, 100), ("b" * 32, 200)]
+    assert erasures.is_pending("a" * 32) and not erasures.is_pending("c" * 32)
+    erasures.finish("a" * 32)
+    assert erasures.intents() == [("b" * 32, 200)]
+
+
+def test_deleting_a_members_rows_leaves_everyone_elses(repositories: Repositories) -> None:
+    alice, bob = add_member(repositories, 1), add_member(repositories, 2)
+    assert repositories.brands.insert(Brand("brand_1", "Velo", ()), 1)
+    for member in (alice, bob):
+        repositories.profile.put(member, "city", b"sealed", 1)
+        repositories.sessions.insert(SessionRow(member.encode()[:32], member, "{}", "", 1, 1, 99))
+        with repositories.feedback.transaction():
+            repositories.feedback.insert_many([(
+                repositories.feedback.next_ids(), repositories.feedback.member_number(member)
+                or 0, FeedbackRow(0, "brand_1", "usage", 4, None, None, "2026-01-01", 1))])
+    # The account, a profile value, a session and a feedback entry.
+    assert repositories.erasures.delete_member_rows(alice) == 4
+    assert not repositories.members.exists(alice)
+    assert repositories.profile.values(alice) == []
+    assert repositories.feedback.for_member(alice) == []
+    assert repositories.erasures.delete_member_rows(alice) == 0
+    assert repositories.members.exists(bob) and len(repositories.feedback.for_member(bob)) == 1
+    repositories.erasures.purge_freed_pages()
+
+
+def test_erasure_records_keep_the_first_one(repositories: Repositories) -> None:
+    erasures = repositories.erasures
+    assert erasures.recorded("subject") is None and erasures.count() == 0
+    erasures.record("subject", 100, 4)
+    erasures.record("subject", 200, 0)
+    assert erasures.recorded("subject") == ErasureRecord(100, 4)
+    assert erasures.count() == 1
+
+
+def test_member_keys_are_stored_once_removed_and_destroyed_with_a_listing(
+        repositories: Repositories) -> None:
+    keys = repositories.member_keys
+    assert keys.insert("a" * 32, b"wrapped a", 1) and keys.insert("b" * 32, b"wrapped b", 1)
+    assert not keys.insert("a" * 32, b"another", 2)
+    assert keys.wrapped("a" * 32) == b"wrapped a" and keys.wrapped("c" * 32) is None
+    keys.remove("b" * 32)                                    # no erasure listed
+    assert keys.wrapped("b" * 32) is None and keys.erased_at("b" * 32) is None
+    assert keys.destroy("a" * 32, 100) is True
+    assert keys.destroy("a" * 32, 200) is False              # no key left; first time kept
+    assert keys.wrapped("a" * 32) is None and keys.erased_at("a" * 32) == 100
+    assert keys.erased() == [("a" * 32, 100)]

@@ -1,0 +1,107 @@
+"""The storage seam (DESIGN.md sec. 2): services hold no SQL and do not know the engine.
+
+Services reach storage only through the contracts of ``vault/repositories.py`` and
+``consent/repositories.py``; every statement lives in an implementation (``vault/sqlcipher/``,
+``consent/sqlcipher/``). ``vault/home.py``, ``vault/backup.py`` and ``consent/context.py`` are
+where the engine is chosen (they wire the SQLCipher repositories) and hold no SQL either. Only
+``vault/storage.py`` imports the driver.
+
+Converted so far: the services below. Not yet: ``vault/demo.py`` (the demo generators),
+migration definitions, the rest of ``consent/`` (ledger, spool, access index, export,
+checkpoints) and ``brand_gateway/``.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).parents[2]
+SERVICES = tuple(f"vault/{name}" for name in (
+    "brands", "erasure", "export", "feedback", "keys", "members", "password_resets",
+    "profile", "recovery_codes", "sessions", "signups", "throttle")) + tuple(
+    f"consent/{name}" for name in ("decision", "grants", "terms"))
+ASSEMBLIES = ("vault/home", "vault/backup", "consent/context")
+SQL = re.compile(r"\b(SELECT|INSERT|UPDATE|DELETE|REPLACE INTO|PRAGMA|BEGIN|COMMIT|ROLLBACK"
+                 r"|CREATE|DROP|ALTER|VACUUM|WITHOUT ROWID)\b")
+# Calls that run SQL on a connection, and what services used to call their connection.
+RUNS_SQL = {"execute", "executemany", "executescript", "one", "all", "checkpoint",
+            "vacuum_into", "memoized", "snapshot"}
+CONNECTIONS = {"_db", "db", "database", "data", "keys_database", "_connection", "connection"}
+ALLOWED_FROM_STORAGE = {"KEY_BYTES"}
+
+
+def _tree(module: str) -> ast.Module:
+    path = ROOT / f"{module}.py"
+    return ast.parse(path.read_text(), str(path))
+
+
+def _docstrings(tree: ast.Module) -> set[int]:
+    ids = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Module | ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef):
+            body = node.body
+            if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant):
+                ids.add(id(body[0].value))
+    return ids
+
+
+def _name(node: ast.AST) -> str | None:
+    if isinstance(node, ast.Name):
+        return node.id
+    if isinstance(node, ast.Attribute):
+        return node.attr
+    return None
+
+
+def sql_strings(tree: ast.Module) -> list[str]:
+    """String constants (docstrings aside) that look like SQL."""
+    docstrings = _docstrings(tree)
+    return [node.value for node in ast.walk(tree)
+            if isinstance(node, ast.Constant) and isinstance(node.value, str)
+            and id(node) not in docstrings and SQL.search(node.value)]
+
+
+@pytest.mark.parametrize("module", SERVICES + ASSEMBLIES)
+def test_no_sql_outside_the_storage_modules(module: str) -> None:
+    assert sql_strings(_tree(module)) == []
+
+
+@pytest.mark.parametrize("module", SERVICES)
+def test_services_neither_run_statements_nor_know_the_engine(module: str) -> None:
+    tree = _tree(module)
+    runs = sorted({node.func.attr for node in ast.walk(tree)
+                   if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+                   and node.func.attr in RUNS_SQL and _name(node.func.value) in CONNECTIONS})
+    assert runs == []
+    assert not {_name(node) for node in ast.walk(tree)} & {"_db", "Database"}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom):
+            where = ("." * node.level) + (node.module or "")
+            assert "sqlcipher" not in where, f"{module} imports {where}"
+            if where in (".storage", "vault.storage"):
+                names = {alias.name for alias in node.names}
+                assert names <= ALLOWED_FROM_STORAGE, f"{module} imports {names} from storage"
+        elif isinstance(node, ast.Import):
+            assert all("sqlcipher" not in alias.name for alias in node.names)
+
+
+def test_only_the_storage_module_imports_the_driver() -> None:
+    importers = []
+    for package in ("vault", "consent", "brand_gateway", "web"):
+        for path in sorted((ROOT / package).rglob("*.py")):
+            for node in ast.walk(ast.parse(path.read_text(), str(path))):
+                names = ([alias.name for alias in node.names] if isinstance(node, ast.Import)
+                         else [node.module or ""] if isinstance(node, ast.ImportFrom) else [])
+                if any(name.split(".")[0] == "sqlcipher3" for name in names):
+                    importers.append(str(path.relative_to(ROOT)))
+    assert importers == ["vault/storage.py"]
+
+
+def test_the_scan_finds_sql() -> None:
+    """The scan itself: it would catch a statement, and skips docstrings."""
+    tree = ast.parse('"""Runs SELECT 1."""\nx = db.execute("SELECT * FROM members")\n')
+    assert sql_strings(tree) == ["SELECT * FROM members"]

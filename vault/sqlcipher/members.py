@@ -1,0 +1,66 @@
+"""The members table (accounts) in SQLCipher: :class:`vault.repositories.MemberRepository`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..errors import ConstraintViolationError
+from ..repositories import MemberRecord
+from . import SqlcipherRepository
+
+_COLUMNS = ("SELECT id, email_sealed, password_hash, created_at, totp_sealed, totp_last_step,"
+            " role FROM members")
+
+
+def _member(row: Any) -> MemberRecord | None:
+    if row is None:
+        return None
+    return MemberRecord(row["id"], row["email_sealed"], row["password_hash"], row["created_at"],
+                        row["totp_sealed"], row["totp_last_step"], row["role"])
+
+
+class SqlcipherMembers(SqlcipherRepository):
+    def insert(self, member_id: str, *, email_index: bytes, email_sealed: bytes,
+               password_hash: str, created_at: int) -> bool:
+        try:
+            self._db.execute(
+                "INSERT INTO members (id, email_index, email_sealed, password_hash, created_at)"
+                " VALUES (?, ?, ?, ?, ?)",
+                (member_id, email_index, email_sealed, password_hash, created_at))
+        except ConstraintViolationError:
+            return False
+        return True
+
+    def get(self, member_id: str) -> MemberRecord | None:
+        return _member(self._db.one(f"{_COLUMNS} WHERE id = ?", (member_id,)))
+
+    def find_by_index(self, email_index: bytes) -> MemberRecord | None:
+        return _member(self._db.one(f"{_COLUMNS} WHERE email_index = ?", (email_index,)))
+
+    def exists(self, member_id: str) -> bool:
+        return self._db.one("SELECT 1 FROM members WHERE id = ?", (member_id,)) is not None
+
+    def ids_with_role(self, role: str) -> list[str]:
+        return [row["id"] for row in self._db.all(
+            "SELECT id FROM members WHERE role = ? ORDER BY num", (role,))]
+
+    def set_role(self, member_id: str, role: str) -> bool:
+        return bool(self._db.execute("UPDATE members SET role = ? WHERE id = ? AND role <> ?",
+                                     (role, member_id, role)).rowcount)
+
+    def set_password_hash(self, member_id: str, password_hash: str) -> None:
+        self._db.execute("UPDATE members SET password_hash = ? WHERE id = ?",
+                         (password_hash, member_id))
+
+    def set_second_factor(self, member_id: str, totp_sealed: bytes | None,
+                          last_step: int | None) -> None:
+        self._db.execute("UPDATE members SET totp_sealed = ?, totp_last_step = ? WHERE id = ?",
+                         (totp_sealed, last_step, member_id))
+
+    def set_last_step(self, member_id: str, step: int) -> None:
+        self._db.execute("UPDATE members SET totp_last_step = ? WHERE id = ?",
+                         (step, member_id))
+
+    def cut_login(self, member_id: str, email_index: bytes) -> None:
+        self._db.execute("UPDATE members SET email_index = ? WHERE id = ?",
+                         (email_index, member_id))
