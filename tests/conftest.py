@@ -196,8 +196,10 @@ def served(app: Flask) -> Iterator[str]:
 
 
 @pytest.fixture
-def app(vault_home: VaultHome, clock: FrozenClock, inbox: Inbox) -> Flask:
-    return create_app({
+def app(vault_home: VaultHome, clock: FrozenClock, inbox: Inbox) -> Iterator[Flask]:
+    """The app on the test home; once the test is done, its pooled store connections and its
+    access spool are closed (nothing it opened outlives the test)."""
+    made = create_app({
         "TESTING": True,
         "VRMVAULT_HOME": vault_home.root,
         # The Flask test client's host; werkzeug servers on 127.0.0.1 are loopback too.
@@ -208,6 +210,10 @@ def app(vault_home: VaultHome, clock: FrozenClock, inbox: Inbox) -> Flask:
         "VRMVAULT_ARGON2_MEMORY_KIB": TEST_HASHING.memory_kib,
         "VRMVAULT_ARGON2_PARALLELISM": TEST_HASHING.parallelism,
     })
+    try:
+        yield made
+    finally:
+        made.extensions["vrmvault"].close()
 
 
 @pytest.fixture

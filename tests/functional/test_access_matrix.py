@@ -7,12 +7,18 @@ added here.
 
 The CSRF table below is built from the same rows: every unsafe route of the page blueprints
 must refuse a request without the session's token.
+
+The world (A and B signed in, A's records) is built once per module in a template store; every
+test runs on a fresh copy of it, so a destructive request (an erasure, a sign-out, a withdrawal)
+never leaks into the next test.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+import shutil
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -20,16 +26,18 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from consent.context import open_consent
-from tests.conftest import GOOD_PASSWORD, AuthActions, csrf_from
+from tests.conftest import GOOD_PASSWORD, TEST_HASHING, AuthActions, csrf_from, initialise_home
 from vault.brands import Brand
+from vault.clock import FrozenClock
 from vault.home import Vault, VaultHome
 from web.security import FORM_BLUEPRINTS
 
-from .conftest import SignedIn
+from .conftest import TEST_HOST_COOKIE, SignedIn
 from .pages import assert_sane, error_message, location_path, snapshot
 from .test_consent_pages import share
 
 ROLES = ("anonymous", "owner", "other")
+MEMBERS = {"alice": "alice@example.org", "bob": "bob@example.org"}    # the owner, the other
 
 ENTRY_ID = "<int(max=9223372036854775807):entry_id>"
 ENTRY = "/member/feedback/" + ENTRY_ID
@@ -212,23 +220,78 @@ def test_the_csrf_table_covers_every_unsafe_page_route(app):
 # -- the matrix -------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class Template:
+    """The world every test of this module starts from: a prepared home, copied per test."""
+
+    root: Path
+    cookies: Mapping[str, str]      # member -> session cookie
+    ids: Mapping[str, str]          # member -> member id
+    context: Context
+
+
+@pytest.fixture(scope="module")
+def template(tmp_path_factory: pytest.TempPathFactory) -> Template:
+    """A and B signed in; A's feedback entry, and through the consent services: A's terms, an
+    agreement with ``brand``, a grant to it with its receipt, and a counter-offer from another
+    brand. Built once, in a template store."""
+    home = initialise_home(VaultHome(tmp_path_factory.mktemp("access") / "var"))
+    clock = FrozenClock()            # each test's own frozen clock starts at the same moment
+    with home.open(clock=clock, hashing=TEST_HASHING) as vault:
+        ids = {name: vault.members.register(email, GOOD_PASSWORD)
+               for name, email in MEMBERS.items()}
+        # Signed in as the sign-in page signs in (tests/functional/test_auth.py tests that):
+        # a session row for the member, its token in the cookie.
+        cookies = {name: vault.sessions.create(member_id=member_id, data={}, device="Test")
+                   for name, member_id in ids.items()}
+        alice = ids["alice"]
+        brand = vault.brands.add("Velo Bikes", ("bikes",))
+        consent = open_consent(vault, home)
+        try:
+            grant, receipt, agreement = share(consent, alice, brand)
+            consent.terms.accept_for_brand(alice, brand.id, agreement="SD-BASE-ATP",
+                                           max_days=400)      # beyond A's terms, for this brand
+            other_brand = vault.brands.add("Fresh Grocer")
+            offer = consent.agreements.proffer(alice, other_brand.id)
+            consent.agreements.brand_counters(offer.id, other_brand.id, "SD-BASE-A")
+        finally:
+            consent.close()
+        entry_id = vault.feedback.add(alice, {
+            "brand_id": brand.id, "touchpoint": "purchase", "rating": 4, "nps": 8,
+            "comment": "Alice's entry", "occurred_on": "2027-01-10"})
+    return Template(home.root, cookies, ids, Context(
+        brand, entry_id, grant.id, receipt.id, agreement.id, offer.id))
+
+
 @pytest.fixture
-def world(alice: SignedIn, bob: SignedIn, brand: Brand, vault: Vault,
-          vault_home: VaultHome) -> Iterator[Context]:
-    """A's feedback entry, and through the consent services: A's terms, an agreement with
-    ``brand``, a grant to it with its receipt, and a counter-offer from another brand."""
-    consent = open_consent(vault, vault_home)
-    try:
-        grant, receipt, agreement = share(consent, alice.id, brand)
-        consent.terms.accept_for_brand(alice.id, brand.id, agreement="SD-BASE-ATP",
-                                       max_days=400)      # beyond A's terms, for this brand
-        other_brand = vault.brands.add("Fresh Grocer")
-        offer = consent.agreements.proffer(alice.id, other_brand.id)
-        consent.agreements.brand_counters(offer.id, other_brand.id, "SD-BASE-A")
-        yield Context(brand, alice.add_feedback(brand, comment="Alice's entry"), grant.id,
-                      receipt.id, agreement.id, offer.id)
-    finally:
-        consent.close()
+def vault_home(template: Template, tmp_path: Path) -> VaultHome:
+    """A fresh copy of the template store for each test (the app and vault fixtures use it)."""
+    shutil.copytree(template.root, tmp_path / "var")
+    return VaultHome(tmp_path / "var")
+
+
+def signed_in(template: Template, name: str, client: FlaskClient) -> SignedIn:
+    client.set_cookie(TEST_HOST_COOKIE, template.cookies[name])
+    # A page with a form, as after signing in: the session holds its CSRF token before the
+    # test takes its "nothing changed" snapshots.
+    assert client.get("/member/").status_code == 200
+    return SignedIn(template.ids[name], MEMBERS[name], client, AuthActions(client))
+
+
+@pytest.fixture
+def alice(template: Template, client: FlaskClient) -> SignedIn:
+    return signed_in(template, "alice", client)
+
+
+@pytest.fixture
+def bob(template: Template, app: Flask) -> SignedIn:
+    return signed_in(template, "bob", app.test_client())
+
+
+@pytest.fixture
+def world(template: Template, vault_home: VaultHome) -> Context:
+    """The template's records, in this test's copy of the store."""
+    return template.context
 
 
 def consent_rows(vault: Vault) -> dict[str, list[tuple[Any, ...]]]:
@@ -295,7 +358,7 @@ def test_anonymous_never_gets_a_member_page(app, world):
 def test_a_signed_out_member_is_anonymous_again(alice, world):
     token = alice.cookie
     alice.auth.logout()
-    alice.client.set_cookie("vrmvault_session", token)
+    alice.client.set_cookie(TEST_HOST_COOKIE, token)
     for route in ROUTES:
         if route.rule.startswith("/member/") and route.method == "GET":
             response = alice.client.get(route.path(world))

@@ -7,6 +7,7 @@ command would make them. The very next request must see them.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -39,9 +40,14 @@ def issued(api: BrandApi, alice, vault: Vault) -> IssuedToken:
 
 
 @pytest.fixture
-def other_worker(app: Flask) -> Flask:
-    """A second app on the same home and clock: another worker's process."""
-    return create_app(dict(app.config))
+def other_worker(app: Flask) -> Iterator[Flask]:
+    """A second app on the same home and clock: another worker's process (closed, as the
+    ``app`` fixture is, once the test is done)."""
+    worker = create_app(dict(app.config))
+    try:
+        yield worker
+    finally:
+        worker.extensions["vrmvault"].close()
 
 
 def read(app: Flask, issued: IssuedToken) -> Any:

@@ -108,3 +108,10 @@ def test_pages_load_no_inline_script_or_style(alice):
         page = alice.client.get(path).get_data(as_text=True)
         assert "<script>" not in page and "<style" not in page
         assert " style=" not in page and " onclick=" not in page
+
+
+def test_public_well_known_documents_keep_their_caching(client):
+    for path in ("/.well-known/jwks.json", "/.well-known/gpc.json"):
+        response = client.get(path)
+        assert response.status_code == 200
+        assert response.headers["Cache-Control"].startswith("public, max-age="), path

@@ -29,6 +29,14 @@ def read(n: int, member: str = "member:" + "a" * 32) -> Event:
                                          "purpose": "marketing", "fields": ["city"], "n": n})
 
 
+def next_millisecond(seconds: float = 5.0) -> None:
+    """Return once the wall clock a spool id begins with has moved to its next millisecond."""
+    deadline = time.monotonic() + seconds
+    start = time.time_ns() // 1_000_000
+    while time.time_ns() // 1_000_000 == start:
+        assert time.monotonic() < deadline, "the wall clock did not move"
+
+
 @pytest.fixture
 def spools(vault_home: VaultHome) -> SpoolDirectory:
     return SpoolDirectory(vault_home, vault_home.master_key({}))
@@ -317,7 +325,7 @@ def test_a_full_spool_is_left_for_a_new_one_and_removed_once_merged(spools, ledg
     first = writer.spool_id
     for n in range(12):
         writer.append(read(n), at=1_800_000_000 + n)
-        time.sleep(0.002)        # a new spool's id begins with its millisecond: they sort
+        next_millisecond()       # a new spool's id begins with its millisecond: they sort
     assert writer.spool_id != first and len(spools.spool_ids()) >= 3
     assert spools.merge_all(ledger) == 12
     # The writer's full spools were let go: merged, then removed while it lives on.

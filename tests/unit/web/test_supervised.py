@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import signal
 import sys
+import threading
 import time
 
 import pytest
@@ -41,7 +42,9 @@ def test_a_killed_child_is_started_again_and_a_stopped_one_is_not(capfd):
     finally:
         child.stop()
     assert second.poll() is not None                     # stopped: ended, and not replaced
-    time.sleep(0.2)
+    # Its watcher has ended with it (the one thread that could start it again), so what the
+    # next lines see is final, not a moment before a late restart.
+    assert not any(thread.name == "supervise test sleeper" for thread in threading.enumerate())
     assert child.restarts == 1 and child.process is second
     assert "the test sleeper process ended; starting it again in 0.05 s" in capfd.readouterr().err
 

@@ -1,4 +1,5 @@
-"""Regressions for defects found in review: concurrency across workers and secrets at rest."""
+"""The sign-in throttle across workers (each with its own store connection) and the second
+factor's secret at rest: sealed, bound to its member, never replaced while one is on."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""Regressions for review findings that show at the page level."""
+"""The second factor through the Security page: its pending secret never in the session rows in
+clear, and a second authenticator refused while one is on."""
 
 from __future__ import annotations
 
@@ -29,10 +30,3 @@ def test_turning_on_a_second_authenticator_is_refused_while_one_is_on(auth, vaul
                          follow_redirects=True)
     assert "turn it off first" in response.get_data(as_text=True)
     assert vault.data.one("SELECT totp_sealed FROM members")[0] == before
-
-
-def test_public_well_known_documents_keep_their_caching(client):
-    for path in ("/.well-known/jwks.json", "/.well-known/gpc.json"):
-        response = client.get(path)
-        assert response.status_code == 200
-        assert response.headers["Cache-Control"].startswith("public, max-age="), path
