@@ -31,8 +31,9 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
+from consent import event_details
 from consent.context import Consent, member_principal
-from consent.events import Event, EventTag
+from consent.events import Event
 from consent.spool import SpoolWriter
 from vault.clock import Clock
 from vault.home import Vault
@@ -253,9 +254,9 @@ class MemberDataReads:
         allowance = self.limiter().count(caller.client.client_id)
         if allowance.exceeded:
             raise allowance.refusal()
-        tag = (EventTag.ACCESS_PROFILE_READ if resource == PROFILE
-               else EventTag.ACCESS_FEEDBACK_READ)
-        details = {"member": names.principal, "client": caller.client.client_id,
-                   "purpose": purpose, "fields": list(fields), "grants": grant_ids, **extra}
-        self.spool().append(Event(tag, "brand:" + brand_id, details), at=caller.now)
+        kind = (event_details.ProfileRead if resource == PROFILE
+                else event_details.FeedbackRead)
+        details = kind(member=names.principal, client=caller.client.client_id,
+                       purpose=purpose, fields=list(fields), grants=grant_ids, **extra)
+        self.spool().append(Event.of(details, "brand:" + brand_id), at=caller.now)
         return names.subject if names.subject is not None else self.subject(member_id, brand_id)

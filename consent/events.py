@@ -8,6 +8,10 @@ Invariant: entries hold pseudonymous identifiers and digests, never personal dat
 erasure never has to break the chain (DESIGN.md section 3). Callers pass pseudonyms (e.g.
 ``vault.keys.Pseudonymiser.subject``) and digests; as a guard, anything that looks like an e-mail
 address anywhere in an entry is refused with :class:`~consent.errors.PersonalDataError`.
+
+What each tag's details hold is stated once, as a dataclass per tag (consent/event_details.py):
+its fields are the details' keys, and :meth:`EventDetails.as_details` gives exactly the mapping
+the entry body is built from, so typing an event changes no stored byte.
 """
 
 from __future__ import annotations
@@ -18,7 +22,7 @@ import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 from .errors import ConsentInputError, PersonalDataError
 
@@ -60,6 +64,29 @@ class EventTag(enum.StrEnum):
     LEDGER_CHECKPOINT_SIGNED = "ledger:checkpoint:signed"
 
 
+class Absent(enum.Enum):
+    """The value of an optional detail left out of the entry (``None`` is recorded as null)."""
+
+    ABSENT = "absent"
+
+
+ABSENT = Absent.ABSENT
+
+
+@dataclass(frozen=True)
+class EventDetails:
+    """The details of one event tag: subclasses set ``TAG`` and declare one field per key.
+
+    Values are JSON values (lists, not sets); a field whose value is :data:`ABSENT` is left out.
+    """
+
+    TAG: ClassVar[EventTag]
+
+    def as_details(self) -> dict[str, Any]:
+        """The details mapping, key for key as the entry stores it."""
+        return {name: value for name, value in vars(self).items() if value is not ABSENT}
+
+
 @dataclass(frozen=True)
 class Event:
     """One thing to record: ``actor`` is a pseudonym, ``details`` JSON values (no personal data)."""
@@ -73,6 +100,11 @@ class Event:
     # ``details`` as canonical_details wrote it, if the caller holds that text (a spool's
     # merger: the record was sealed with it): the body is then built around it.
     details_text: str | None = field(default=None, compare=False, repr=False)
+
+    @classmethod
+    def of(cls, details: EventDetails, actor: str, *, at: float | None = None) -> Event:
+        """The event ``details`` describe, by ``actor``: the tag is the details' own."""
+        return cls(details.TAG, actor, details.as_details(), at=at)
 
 
 @dataclass(frozen=True)
@@ -157,6 +189,21 @@ def _refuse_personal_data(text: str, event: Event) -> None:
         raise PersonalDataError(
             f"refusing to record personal data: {_where_email(event)} looks like an e-mail "
             "address; record a pseudonym or a digest instead")
+
+
+def event_of(tag: EventTag | str | None, actor: str,
+             details: EventDetails | Mapping[str, Any] | None) -> Event:
+    """The event ``record_event`` appends: a tag's dataclass carries its tag (a ``tag`` given
+    as well must be the same); a plain mapping needs its ``tag``."""
+    if isinstance(details, EventDetails):
+        if tag is not None and check_tag(tag) is not details.TAG:
+            raise ConsentInputError(
+                f"{type(details).__name__} details are recorded as {details.TAG.value}, "
+                f"not {tag}")
+        return Event.of(details, actor)
+    if tag is None:
+        raise ConsentInputError("an event with plain details needs its tag")
+    return Event(check_tag(tag), actor, details or {})
 
 
 def check_tag(tag: EventTag | str) -> EventTag:

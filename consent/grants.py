@@ -47,7 +47,17 @@ from vault.clock import Clock
 from vault.errors import NotFoundError, ValidationError
 from vault.repositories import BrandRepository
 
-from .events import EventTag
+from .event_details import (
+    AccessEnded,
+    GrantChange,
+    GrantExpired,
+    GrantGiven,
+    GrantNarrowed,
+    GrantReleased,
+    GrantReplaced,
+    GrantWithdrawn,
+    ReceiptIssued,
+)
 from .model import AccessEnd, Grant, GrantEvent, GrantStatus, Mode
 from .repositories import GrantRepository
 from .terms import MAX_DAYS, AgreementService, EventLog, TermsService
@@ -59,14 +69,14 @@ GrantObserver = Callable[[Grant, GrantEvent, int], None]
 
 DAY = 86_400
 MAX_RETENTION_DAYS = 3650
-_EVENT_TAGS = {
-    GrantEvent.GIVEN: EventTag.CONSENT_GRANT_GIVEN,
-    GrantEvent.NARROWED: EventTag.CONSENT_GRANT_NARROWED,
-    GrantEvent.WITHDRAWN: EventTag.CONSENT_GRANT_WITHDRAWN,
-    GrantEvent.EXPIRED: EventTag.CONSENT_GRANT_EXPIRED,
-    GrantEvent.ACCESS_ENDED: EventTag.CONSENT_ACCESS_ENDED,
-    GrantEvent.RELEASED: EventTag.CONSENT_GRANT_RELEASED,
-    GrantEvent.REPLACED: EventTag.CONSENT_GRANT_REPLACED,
+_EVENT_DETAILS: dict[GrantEvent, type[GrantChange]] = {
+    GrantEvent.GIVEN: GrantGiven,
+    GrantEvent.NARROWED: GrantNarrowed,
+    GrantEvent.WITHDRAWN: GrantWithdrawn,
+    GrantEvent.EXPIRED: GrantExpired,
+    GrantEvent.ACCESS_ENDED: AccessEnded,
+    GrantEvent.RELEASED: GrantReleased,
+    GrantEvent.REPLACED: GrantReplaced,
 }
 
 
@@ -396,12 +406,13 @@ class ConsentService:
         for observer in self._observers:
             observer(grant, event, now)
         actor = self.principal(grant.member_id)
-        details = {"grant": grant.id, "brand": grant.brand_id, "purpose": grant.purpose,
-                   "fields": sorted(grant.fields), "mode": grant.mode.value,
-                   "ends_at": grant.ends_at, "version": grant.version, **(extra or {})}
-        self._ledger.record_event(tag=_EVENT_TAGS[event], actor=actor, details=details)
-        self._ledger.record_event(tag=EventTag.CONSENT_RECEIPT_ISSUED, actor=actor,
-                                  details={"receipt": receipt_id, "grant": grant.id})
+        details = _EVENT_DETAILS[event](
+            grant=grant.id, brand=grant.brand_id, purpose=grant.purpose,
+            fields=sorted(grant.fields), mode=grant.mode.value, ends_at=grant.ends_at,
+            version=grant.version, **(extra or {}))
+        self._ledger.record_event(actor=actor, details=details)
+        self._ledger.record_event(actor=actor,
+                                  details=ReceiptIssued(receipt=receipt_id, grant=grant.id))
         return receipt
 
 

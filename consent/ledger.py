@@ -69,7 +69,17 @@ from .errors import (
     LedgerIntegrityError,
     ProofRequestError,
 )
-from .events import SYSTEM_ACTOR, Event, EventTag, LedgerEntry, canonical_body, check_tag, utc_time
+from .event_details import CheckpointSigned
+from .events import (
+    SYSTEM_ACTOR,
+    Event,
+    EventDetails,
+    EventTag,
+    LedgerEntry,
+    canonical_body,
+    event_of,
+    utc_time,
+)
 from .ledger_proofs import Checkpoint, EntryProof, StoredTree
 from .ledger_verification import LedgerVerification, VerifyReport
 from .merkle import (
@@ -239,11 +249,14 @@ class Ledger:
 
     # -- writing --------------------------------------------------------------------------
     def record_event(
-        self, *, tag: EventTag | str, actor: str, details: Mapping[str, Any] | None = None
+        self, *, actor: str, details: EventDetails | Mapping[str, Any] | None = None,
+        tag: EventTag | str | None = None,
     ) -> LedgerEntry:
-        """Append one event. ``actor`` and every identifier in ``details`` are pseudonyms or
-        digests; anything that looks like an e-mail address is refused (PersonalDataError)."""
-        return self.record_events([Event(check_tag(tag), actor, details or {})])[0]
+        """Append one event. ``details`` is the tag's dataclass (consent/event_details.py; the
+        tag is then its own), or a plain mapping with its ``tag``. ``actor`` and every
+        identifier in ``details`` are pseudonyms or digests; anything that looks like an e-mail
+        address is refused (PersonalDataError)."""
+        return self.record_events([event_of(tag, actor, details)])[0]
 
     def record_events(self, events: Iterable[Event]) -> list[LedgerEntry]:
         """Append several events in one transaction: all of them, or none."""
@@ -455,7 +468,7 @@ class Ledger:
             "INSERT INTO checkpoints (tree_size, root_hash, signed_at, note) VALUES (?, ?, ?, ?)",
             (size, root, signed_at, note))
         self._last_checkpoint_size = size
-        self._append([Event(EventTag.LEDGER_CHECKPOINT_SIGNED, SYSTEM_ACTOR,
-                            {"tree_size": size, "root_hash": b64encode(root)})])
+        self._append([Event.of(CheckpointSigned(tree_size=size, root_hash=b64encode(root)),
+                               SYSTEM_ACTOR)])
         return Checkpoint(size, root, signed_at, note)
 

@@ -34,7 +34,15 @@ from vault.clock import Clock
 from vault.errors import ConflictError, NotFoundError, ValidationError
 from vault.repositories import BrandRepository
 
-from .events import EventTag
+from .event_details import (
+    AgreementCountered,
+    AgreementProffered,
+    AgreementRejected,
+    AgreementWithdrawn,
+    TermsAgreed,
+    TermsChanged,
+)
+from .events import EventDetails
 from .model import (
     AgreementRecord,
     AgreementStatus,
@@ -55,8 +63,7 @@ Signer = Callable[[dict[str, Any]], str]
 
 
 class EventLog(Protocol):
-    def record_event(self, *, tag: EventTag | str, actor: str,
-                     details: dict[str, Any] | None = None) -> Any: ...
+    def record_event(self, *, actor: str, details: EventDetails) -> Any: ...
 
 
 def canonical(document: dict[str, Any]) -> str:
@@ -163,12 +170,10 @@ class TermsService:
             })
             receipt = TermsReceipt(receipt_id, member_id, brand_id, version, token, now)
             self._terms.add_receipt(receipt)
-            self._ledger.record_event(
-                tag=EventTag.CONSENT_TERMS_CHANGED, actor=self._principal(member_id),
-                details={"brand": brand_id, "version": version,
-                         "purposes": sorted(new_purposes), "max_days": new_days,
-                         "agreement": term.code, "receipt": receipt_id,
-                         "sha256": hashlib.sha256(token.encode()).hexdigest()})
+            self._ledger.record_event(actor=self._principal(member_id), details=TermsChanged(
+                brand=brand_id, version=version, purposes=sorted(new_purposes),
+                max_days=new_days, agreement=term.code, receipt=receipt_id,
+                sha256=hashlib.sha256(token.encode()).hexdigest()))
         return receipt
 
     def remove_for_brand(self, member_id: str, brand_id: str) -> TermsReceipt:
@@ -200,11 +205,9 @@ class TermsService:
             })
             receipt = TermsReceipt(receipt_id, member_id, brand_id, version, token, now)
             self._terms.add_receipt(receipt)
-            self._ledger.record_event(
-                tag=EventTag.CONSENT_TERMS_CHANGED, actor=self._principal(member_id),
-                details={"brand": brand_id, "version": version, "purposes": [],
-                         "max_days": 0, "removed": True, "receipt": receipt_id,
-                         "sha256": hashlib.sha256(token.encode()).hexdigest()})
+            self._ledger.record_event(actor=self._principal(member_id), details=TermsChanged(
+                brand=brand_id, version=version, purposes=[], max_days=0, removed=True,
+                receipt=receipt_id, sha256=hashlib.sha256(token.encode()).hexdigest()))
         return receipt
 
     def update(self, member_id: str, *, agreement: str, purposes: Iterable[str], max_days: Any,
@@ -273,13 +276,10 @@ class TermsService:
         terms = PersonalTerms(current.member_id, version=current.version + 1, updated_at=now,
                               **values)
         self._terms.save_standing(terms)
-        self._ledger.record_event(
-            tag=EventTag.CONSENT_TERMS_CHANGED, actor=self._principal(terms.member_id),
-            details={"version": terms.version, "agreement": terms.agreement,
-                     "purposes": sorted(terms.purposes), "max_days": terms.max_days,
-                     "aggregate_allowed": terms.aggregate_allowed,
-                     "sale_sharing_opt_out": terms.gpc_opt_out,
-                     "via_gpc": via_gpc})
+        self._ledger.record_event(actor=self._principal(terms.member_id), details=TermsChanged(
+            version=terms.version, agreement=terms.agreement, purposes=sorted(terms.purposes),
+            max_days=terms.max_days, aggregate_allowed=terms.aggregate_allowed,
+            sale_sharing_opt_out=terms.gpc_opt_out, via_gpc=via_gpc))
         return terms
 
 
@@ -315,8 +315,8 @@ class AgreementService:
             agreement_id = "agr_" + os.urandom(12).hex()
             self._agreements.insert(agreement_id, member_id, brand_id, code, now)
             self._ledger.record_event(
-                tag=EventTag.CONSENT_AGREEMENT_PROFFERED, actor=self._principal(member_id),
-                details={"agreement": agreement_id, "brand": brand_id, "term": code})
+                actor=self._principal(member_id),
+                details=AgreementProffered(agreement=agreement_id, brand=brand_id, term=code))
             return self.get(agreement_id)
 
     def open_offer(self, member_id: str, brand_id: str) -> AgreementRecord | None:
@@ -350,8 +350,8 @@ class AgreementService:
                 raise ValidationError({"agreement": ["That is the term offered: accept it."]})
             self._agreements.counter(agreement_id, code, int(self._clock()))
             self._ledger.record_event(
-                tag=EventTag.CONSENT_AGREEMENT_COUNTERED, actor="brand:" + brand_id,
-                details={"agreement": agreement_id, "brand": brand_id, "term": code})
+                actor="brand:" + brand_id,
+                details=AgreementCountered(agreement=agreement_id, brand=brand_id, term=code))
             return self.get(agreement_id)
 
     def brand_rejects(self, agreement_id: str, brand_id: str) -> AgreementRecord:
@@ -359,8 +359,8 @@ class AgreementService:
             self._brands_open(agreement_id, brand_id, AgreementStatus.PROFFERED)
             self._agreements.reject(agreement_id, int(self._clock()))
             self._ledger.record_event(
-                tag=EventTag.CONSENT_AGREEMENT_REJECTED, actor="brand:" + brand_id,
-                details={"agreement": agreement_id, "brand": brand_id, "by": "brand"})
+                actor="brand:" + brand_id,
+                details=AgreementRejected(agreement=agreement_id, brand=brand_id, by="brand"))
             return self.get(agreement_id)
 
     def member_decides(self, agreement_id: str, member_id: str, *, accept: bool
@@ -381,8 +381,9 @@ class AgreementService:
         if not accept:
             self._agreements.reject(agreement_id, int(self._clock()))
             self._ledger.record_event(
-                tag=EventTag.CONSENT_AGREEMENT_REJECTED, actor=self._principal(member_id),
-                details={"agreement": agreement_id, "brand": record.brand_id, "by": "member"})
+                actor=self._principal(member_id),
+                details=AgreementRejected(agreement=agreement_id, brand=record.brand_id,
+                                          by="member"))
             return self.get(agreement_id)
         assert record.countered is not None
         return self._agree(record, record.countered)
@@ -400,9 +401,9 @@ class AgreementService:
                                     "still waiting for the brand's answer can be withdrawn.")
             self._agreements.withdraw(agreement_id, int(self._clock()))
             self._ledger.record_event(
-                tag=EventTag.CONSENT_AGREEMENT_WITHDRAWN, actor=self._principal(member_id),
-                details={"agreement": agreement_id, "brand": record.brand_id,
-                         "term": record.proffered})
+                actor=self._principal(member_id),
+                details=AgreementWithdrawn(agreement=agreement_id, brand=record.brand_id,
+                                           term=record.proffered))
             return self.get(agreement_id)
 
     def get(self, agreement_id: str) -> AgreementRecord:
@@ -448,9 +449,9 @@ class AgreementService:
             self._agreements.agree(record.id, term=code, record=text, record_hash=digest,
                                    signature=signature, now=now)
             self._ledger.record_event(
-                tag=EventTag.CONSENT_TERMS_AGREED, actor=self._principal(record.member_id),
-                details={"agreement": record.id, "brand": record.brand_id, "term": code,
-                         "sha256": digest})
+                actor=self._principal(record.member_id),
+                details=TermsAgreed(agreement=record.id, brand=record.brand_id, term=code,
+                                    sha256=digest))
         return self.get(record.id)
 
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from brand_gateway.observers import erasure_hook
 from consent.context import Consent, member_principal
+from consent.event_details import DataErased
 from consent.events import EventTag
 from vault.erasure import ErasureReport, PendingErasure
 from vault.home import Vault
@@ -36,9 +37,9 @@ def finish_erasure(vault: Vault, consent: Consent, pending: PendingErasure, *,
         hooks.remove(hook)
     principal = member_principal(vault, pending.member_id)
     if not (resumed and consent.ledger.latest_by(principal, EventTag.MEMBER_DATA_ERASED)):
-        consent.ledger.record_event(tag=EventTag.MEMBER_DATA_ERASED, actor=principal, details={
-            "subject": report.subject, "rows_deleted": report.rows_deleted,
-            "key_destroyed": report.key_destroyed})
+        consent.ledger.record_event(actor=principal, details=DataErased(
+            subject=report.subject, rows_deleted=report.rows_deleted,
+            key_destroyed=report.key_destroyed))
     vault.erasure.done(pending)
     return report
 

@@ -23,7 +23,7 @@ from flask import (
     url_for,
 )
 
-from consent.events import EventTag
+from consent.event_details import DataExported
 from vault.catalog import ATTRIBUTES, CATEGORY_LABELS, TOUCHPOINTS, Category, DataType
 from vault.errors import ConflictError, ValidationError
 
@@ -316,9 +316,8 @@ def export() -> Response:
     consent = get_consent()
     merge_pending_reads()        # every brand read so far, the last second's too
     payload = member_export(consent).zip_bytes(g.member_id)
-    consent.ledger.record_event(tag=EventTag.MEMBER_DATA_EXPORTED,
-                                actor=consent.principal(g.member_id),
-                                details={"format": "zip", "bytes": len(payload)})
+    consent.ledger.record_event(actor=consent.principal(g.member_id),
+                                details=DataExported(format="zip", bytes=len(payload)))
     day = dt.datetime.fromtimestamp(vault.clock(), dt.UTC).strftime("%Y%m%d")
     return Response(payload, mimetype="application/zip", headers={
         "Content-Disposition": f'attachment; filename="vrmvault-export-{day}.zip"',

@@ -20,7 +20,7 @@ from contextlib import contextmanager
 import click
 
 from consent.context import open_consent
-from consent.events import EventTag
+from consent.event_details import RoleGranted, RoleRevoked
 from vault.errors import NotFoundError, StoreNotInitialisedError, ValidationError
 from vault.home import Vault, VaultHome
 from vault.members import COMPLIANCE, MEMBER, MemberService
@@ -48,10 +48,9 @@ def _set_role(ctx: click.Context, email: str, role: str) -> bool:
         if changed:
             consent = open_consent(vault, home)
             try:
+                change = RoleGranted if role == COMPLIANCE else RoleRevoked
                 consent.ledger.record_event(
-                    tag=(EventTag.OFFICER_ROLE_GRANTED if role == COMPLIANCE
-                         else EventTag.OFFICER_ROLE_REVOKED),
-                    actor=OPERATOR, details={"member": consent.principal(member_id)})
+                    actor=OPERATOR, details=change(member=consent.principal(member_id)))
             finally:
                 consent.close()
     return changed

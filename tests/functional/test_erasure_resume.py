@@ -18,6 +18,7 @@ from click.testing import CliRunner
 from flask import Flask
 
 from consent.context import Consent
+from consent.event_details import DataErased
 from consent.events import EventTag
 from consent.ledger import Ledger, open_ledger
 from tests.brand_api_support import BrandApi
@@ -50,7 +51,7 @@ def crash_after(monkeypatch: pytest.MonkeyPatch, owner: Any, name: str,
 
 
 def _is_erasure_entry(*args: Any, **kwargs: Any) -> bool:
-    return kwargs.get("tag") == EventTag.MEMBER_DATA_ERASED
+    return isinstance(kwargs.get("details"), DataErased)
 
 
 STEPS = {

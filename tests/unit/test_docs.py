@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -10,6 +11,7 @@ import click
 import pytest
 
 from brand_gateway.oauth import SCOPES
+from consent.event_details import DETAILS_BY_TAG
 from consent.events import EventTag
 from web.cli import main
 from web.config import SETTINGS
@@ -36,6 +38,26 @@ def test_every_cli_command_is_documented(command: str) -> None:
 @pytest.mark.parametrize("tag", list(EventTag), ids=str)
 def test_every_ledger_event_tag_is_documented(tag: EventTag) -> None:
     assert f"| `{tag.value}` |" in README
+
+
+def _tag_rows() -> dict[str, str]:
+    """The README's ledger tag table: each documented tag and its description."""
+    rows = re.findall(r"^\| `([a-z]+:[a-z]+:[a-z]+)` \| (.*) \|$", README, re.MULTILINE)
+    return dict(rows)
+
+
+def test_every_documented_tag_is_an_event_tag_with_its_details_class() -> None:
+    documented = set(_tag_rows())
+    assert documented == {tag.value for tag in EventTag}
+    assert set(DETAILS_BY_TAG) == set(EventTag)
+
+
+@pytest.mark.parametrize("tag", list(EventTag), ids=str)
+def test_the_details_a_tag_row_names_are_fields_of_its_class(tag: EventTag) -> None:
+    """A row naming a detail ("`brand` in the details") names a field of the tag's class."""
+    named = re.findall(r"`([a-z_]+)` in the details", _tag_rows()[tag.value])
+    fields = {field.name for field in dataclasses.fields(DETAILS_BY_TAG[tag])}
+    assert set(named) <= fields
 
 
 @pytest.mark.parametrize("scope", sorted(SCOPES))

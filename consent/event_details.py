@@ -1,0 +1,204 @@
+"""What each ledger event records: one frozen dataclass per :class:`~consent.events.EventTag`.
+
+A class's fields are the keys of its entries' details, named as stored; ``as_details`` gives
+that mapping (a field left :data:`~consent.events.ABSENT` is not in it), so an entry recorded
+through a class is byte for byte the entry the same mapping would make. Identifiers are
+pseudonyms, ids and digests, never personal data in clear (consent/events.py).
+``DETAILS_BY_TAG`` holds every tag's class; a test holds it complete and the README's tag table
+in step with it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .events import ABSENT, Absent, EventDetails, EventTag
+
+
+# -- a member's grants to a brand ------------------------------------------------------------
+@dataclass(frozen=True)
+class GrantChange(EventDetails):
+    """The grant as it stands after the change (``mode`` a GrantMode value, ``ends_at`` Unix
+    seconds)."""
+
+    grant: str
+    brand: str
+    purpose: str
+    fields: list[str]
+    mode: str
+    ends_at: int
+    version: int
+
+
+@dataclass(frozen=True)
+class GrantGiven(GrantChange):
+    TAG = EventTag.CONSENT_GRANT_GIVEN
+    replaces: list[str] | Absent = ABSENT     # the grants this one replaced, if any
+
+
+@dataclass(frozen=True)
+class GrantNarrowed(GrantChange):
+    TAG = EventTag.CONSENT_GRANT_NARROWED
+
+
+@dataclass(frozen=True)
+class GrantWithdrawn(GrantChange):
+    TAG = EventTag.CONSENT_GRANT_WITHDRAWN
+
+
+@dataclass(frozen=True)
+class GrantExpired(GrantChange):
+    TAG = EventTag.CONSENT_GRANT_EXPIRED
+
+
+@dataclass(frozen=True)
+class GrantReleased(GrantChange):
+    TAG = EventTag.CONSENT_GRANT_RELEASED
+    reason: str                               # an AccessEnd value
+
+
+@dataclass(frozen=True)
+class GrantReplaced(GrantChange):
+    TAG = EventTag.CONSENT_GRANT_REPLACED
+    replaced_by: str                          # the new grant's id
+
+
+@dataclass(frozen=True)
+class AccessEnded(GrantChange):
+    TAG = EventTag.CONSENT_ACCESS_ENDED
+    reason: str                               # an AccessEnd value
+
+
+@dataclass(frozen=True)
+class ReceiptIssued(EventDetails):
+    TAG = EventTag.CONSENT_RECEIPT_ISSUED
+    receipt: str
+    grant: str
+
+
+# -- terms and agreements (IEEE 7012) ----------------------------------------------------------
+@dataclass(frozen=True)
+class TermsAgreed(EventDetails):
+    TAG = EventTag.CONSENT_TERMS_AGREED
+    agreement: str
+    brand: str
+    term: str
+    sha256: str                               # of the signed agreement record
+
+
+@dataclass(frozen=True)
+class TermsChanged(EventDetails):
+    """Either the member's standing terms (the GPC and aggregate fields set) or one brand's
+    exception (``brand``, ``receipt`` and ``sha256`` set; ``removed`` when taken back)."""
+
+    TAG = EventTag.CONSENT_TERMS_CHANGED
+    version: int
+    purposes: list[str]
+    max_days: int
+    brand: str | Absent = ABSENT
+    agreement: str | None | Absent = ABSENT
+    removed: bool | Absent = ABSENT
+    receipt: str | Absent = ABSENT
+    sha256: str | Absent = ABSENT             # of the signed terms receipt
+    aggregate_allowed: bool | Absent = ABSENT
+    sale_sharing_opt_out: bool | Absent = ABSENT
+    via_gpc: bool | Absent = ABSENT
+
+
+@dataclass(frozen=True)
+class AgreementProffered(EventDetails):
+    TAG = EventTag.CONSENT_AGREEMENT_PROFFERED
+    agreement: str
+    brand: str
+    term: str
+
+
+@dataclass(frozen=True)
+class AgreementCountered(EventDetails):
+    TAG = EventTag.CONSENT_AGREEMENT_COUNTERED
+    agreement: str
+    brand: str
+    term: str
+
+
+@dataclass(frozen=True)
+class AgreementRejected(EventDetails):
+    TAG = EventTag.CONSENT_AGREEMENT_REJECTED
+    agreement: str
+    brand: str
+    by: str                                   # "brand" or "member"
+
+
+@dataclass(frozen=True)
+class AgreementWithdrawn(EventDetails):
+    TAG = EventTag.CONSENT_AGREEMENT_WITHDRAWN
+    agreement: str
+    brand: str
+    term: str
+
+
+# -- brand reads -------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class BrandRead(EventDetails):
+    """Who was read (``member``: the ledger's pseudonym), by which client, under which grants;
+    names only, never values."""
+
+    member: str
+    client: str
+    purpose: str
+    fields: list[str]
+    grants: list[str]
+
+
+@dataclass(frozen=True)
+class ProfileRead(BrandRead):
+    TAG = EventTag.ACCESS_PROFILE_READ
+
+
+@dataclass(frozen=True)
+class FeedbackRead(BrandRead):
+    TAG = EventTag.ACCESS_FEEDBACK_READ
+    entries: int
+
+
+# -- members, officers, the ledger itself ------------------------------------------------------
+@dataclass(frozen=True)
+class DataErased(EventDetails):
+    TAG = EventTag.MEMBER_DATA_ERASED
+    subject: str
+    rows_deleted: int
+    key_destroyed: bool
+
+
+@dataclass(frozen=True)
+class DataExported(EventDetails):
+    TAG = EventTag.MEMBER_DATA_EXPORTED
+    format: str
+    bytes: int
+
+
+@dataclass(frozen=True)
+class RoleGranted(EventDetails):
+    TAG = EventTag.OFFICER_ROLE_GRANTED
+    member: str
+
+
+@dataclass(frozen=True)
+class RoleRevoked(EventDetails):
+    TAG = EventTag.OFFICER_ROLE_REVOKED
+    member: str
+
+
+@dataclass(frozen=True)
+class CheckpointSigned(EventDetails):
+    TAG = EventTag.LEDGER_CHECKPOINT_SIGNED
+    tree_size: int
+    root_hash: str                            # base64
+
+
+DETAILS_BY_TAG: dict[EventTag, type[EventDetails]] = {
+    details.TAG: details for details in (
+        GrantGiven, GrantNarrowed, GrantWithdrawn, GrantExpired, GrantReleased, GrantReplaced,
+        AccessEnded, ReceiptIssued, TermsAgreed, TermsChanged, AgreementProffered,
+        AgreementCountered, AgreementRejected, AgreementWithdrawn, ProfileRead, FeedbackRead,
+        DataErased, DataExported, RoleGranted, RoleRevoked, CheckpointSigned)}
