@@ -17,6 +17,7 @@ this member and not about the other is an identifier that links them.
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import re
 from collections.abc import Iterator
@@ -66,10 +67,9 @@ def strings(value: Any) -> Iterator[str]:
         if _JWT.match(value):
             head, payload, _ = value.split(".")
             for part in (head, payload):
-                try:
+                # An opaque token may merely look like a JWT: then it holds nothing more.
+                with contextlib.suppress(ValueError):
                     yield from strings(json.loads(_b64(part)))
-                except ValueError:
-                    pass        # an opaque token that merely looks like a JWT
     elif value is not None:
         yield str(value)
 

@@ -89,7 +89,7 @@ def test_an_approval_records_agreement_grants_receipts_family_and_code(
 
 
 class NotIssuedError(Exception):
-    pass
+    """What the stand-in authorization server raises when it refuses to issue a code."""
 
 
 def test_a_code_not_issued_leaves_nothing_behind(

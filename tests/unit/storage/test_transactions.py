@@ -11,7 +11,7 @@ from .conftest import Repositories, add_member
 
 
 class _Stop(Exception):
-    pass
+    """Raised inside a transaction to make it roll back."""
 
 
 def test_one_transaction_spans_the_repositories_of_a_store(repositories: Repositories) -> None:
