@@ -118,20 +118,11 @@ class TermsService:
         :class:`ValidationError` if nothing would change or a value breaks a rule."""
         if self._signer is None:
             raise RuntimeError("accept_for_brand needs a receipt signer")
-        term = AGREEMENT_BY_CODE.get(agreement)
         added = frozenset(purposes)
-        errors: dict[str, list[str]] = {}
-        if term is None:
-            errors["agreement"] = ["Choose one of the terms on the list."]
-        unknown = sorted(p for p in added if p not in PURPOSE_BY_CODE)
-        if unknown:
-            errors["purposes"] = ["Unknown purpose: " + ", ".join(unknown[:3])]
-        elif term is not None:
-            refused = [PURPOSE_BY_CODE[p].label for p in sorted(added)
-                       if not term.permits(PURPOSE_BY_CODE[p])]
-            if refused:
-                errors["purposes"] = [f"{', '.join(refused)} needs more than the term "
-                                      f"{term.code} allows."]
+        term, errors, refused = _term_and_purposes(agreement, added)
+        if term is not None and refused:
+            errors["purposes"] = [f"{', '.join(refused)} needs more than the term "
+                                  f"{term.code} allows."]
         if max_days is not None and (isinstance(max_days, bool) or not isinstance(max_days, int)
                                      or not 1 <= max_days <= MAX_DAYS):
             errors["max_days"] = [f"A whole number of days from 1 to {MAX_DAYS}."]
@@ -229,21 +220,12 @@ class TermsService:
     def check(*, agreement: Any, purposes: Iterable[str], max_days: Any) -> int:
         """The longest grant in days if these terms may be saved, else one
         :class:`ValidationError` naming every field that breaks a rule. Writes nothing."""
-        errors: dict[str, list[str]] = {}
-        chosen = AGREEMENT_BY_CODE.get(agreement) if isinstance(agreement, str) else None
-        if chosen is None:
-            errors["agreement"] = ["Choose one of the terms on the list."]
         purpose_set = set(purposes)
-        unknown = sorted(p for p in purpose_set if p not in PURPOSE_BY_CODE)
-        if unknown:
-            errors["purposes"] = ["Unknown purpose: " + ", ".join(unknown[:3])]
-        elif chosen is not None:
-            refused = [PURPOSE_BY_CODE[p].label for p in sorted(purpose_set)
-                       if not chosen.permits(PURPOSE_BY_CODE[p])]
-            if refused:
-                errors["purposes"] = [
-                    f"{', '.join(refused)} needs more than the term you offer allows. "
-                    "Choose a broader term or untick it."]
+        chosen, errors, refused = _term_and_purposes(agreement, purpose_set)
+        if refused:
+            errors["purposes"] = [
+                f"{', '.join(refused)} needs more than the term you offer allows. "
+                "Choose a broader term or untick it."]
         try:
             if isinstance(max_days, bool) or not isinstance(max_days, int | str):
                 raise TypeError
@@ -454,6 +436,24 @@ class AgreementService:
                                     sha256=digest))
         return self.get(record.id)
 
+
+
+def _term_and_purposes(agreement: Any, purposes: Iterable[str]
+                       ) -> tuple[Any, dict[str, list[str]], list[str]]:
+    """The IEEE 7012 term named ``agreement`` (or ``None``), the errors of an unknown term or
+    purpose, and the labels of the known purposes that term does not permit (for the caller to
+    word, empty when the term or a purpose is unknown)."""
+    errors: dict[str, list[str]] = {}
+    term = AGREEMENT_BY_CODE.get(agreement) if isinstance(agreement, str) else None
+    if term is None:
+        errors["agreement"] = ["Choose one of the terms on the list."]
+    unknown = sorted(p for p in purposes if p not in PURPOSE_BY_CODE)
+    if unknown:
+        errors["purposes"] = ["Unknown purpose: " + ", ".join(unknown[:3])]
+        return term, errors, []
+    refused = [] if term is None else [PURPOSE_BY_CODE[p].label for p in sorted(purposes)
+                                       if not term.permits(PURPOSE_BY_CODE[p])]
+    return term, errors, refused
 
 
 def _iso(seconds: int) -> str:
