@@ -124,10 +124,12 @@ class Pseudonymiser:
 class KeyStore:
     """Per-member data keys, wrapped, in their own store (the key store)."""
 
-    def __init__(self, keys: MemberKeyRepository, kek: bytes, *,
+    def __init__(self, keys: MemberKeyRepository, kek: bytes | AESGCM, *,
                  clock: Clock = system_clock) -> None:
+        # ``kek``: the key-encryption key, or a cipher already made of it (kept connections
+        # make it once and pass it to the key store of each use).
         self._keys = keys
-        self._kek = AESGCM(kek)
+        self._kek = kek if isinstance(kek, AESGCM) else AESGCM(kek)
         self._clock = clock
         self._cache: dict[str, MemberCipher] = {}
 
