@@ -16,7 +16,8 @@ every sealed value of that member unreadable, in the live store and in every bac
 :class:`KeyStore` keeps the member keys it unwrapped for as long as it lives, which is one request
 or one command: the web layer makes a new one per request, so an erasure by another process takes
 effect on the very next request. Subkeys of the master key are derived once per
-:class:`MasterKey` and kept beside it (they are functions of a key already in memory).
+:class:`MasterKey` and kept beside it (they are functions of a key already in memory); so is the
+cipher made of the key-encryption key, once per set of kept connections (``vault.home``).
 """
 
 from __future__ import annotations
