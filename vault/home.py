@@ -25,6 +25,8 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
 from . import migrations, schema
 from .brands import BrandDirectory
 from .clock import Clock, system_clock
@@ -183,7 +185,7 @@ class VaultStores:
         self.home = home
         self.master = master
         self.data, self.keys = home._open_stores(master, cache_kib)
-        self._kek = master.derive("kek")
+        self._kek = AESGCM(master.derive("kek"))
 
     def vault(self, *, clock: Clock = system_clock, hashing: HashingCost | None = None,
               password_hasher: PasswordHasher | None = None) -> Vault:
@@ -204,7 +206,7 @@ class VaultStores:
 
 def _vault(data: Database, keys: Database, master: MasterKey, *, clock: Clock,
            hashing: HashingCost | None, password_hasher: PasswordHasher | None, borrowed: bool,
-           kek: bytes | None = None) -> Vault:
+           kek: AESGCM | None = None) -> Vault:
     vault = Vault(data=data, keys_database=keys,
                   key_store=KeyStore(SqlcipherMemberKeys(keys), kek or master.derive("kek"),
                                      clock=clock),

@@ -16,7 +16,8 @@ every sealed value of that member unreadable, in the live store and in every bac
 :class:`KeyStore` keeps the member keys it unwrapped for as long as it lives, which is one request
 or one command: the web layer makes a new one per request, so an erasure by another process takes
 effect on the very next request. Subkeys of the master key are derived once per
-:class:`MasterKey` and kept beside it (they are functions of a key already in memory).
+:class:`MasterKey` and kept beside it (they are functions of a key already in memory); so is the
+cipher made of the key-encryption key, once per set of kept connections (``vault.home``).
 """
 
 from __future__ import annotations
@@ -124,10 +125,12 @@ class Pseudonymiser:
 class KeyStore:
     """Per-member data keys, wrapped, in their own store (the key store)."""
 
-    def __init__(self, keys: MemberKeyRepository, kek: bytes, *,
+    def __init__(self, keys: MemberKeyRepository, kek: bytes | AESGCM, *,
                  clock: Clock = system_clock) -> None:
+        # ``kek``: the key-encryption key, or a cipher already made of it (kept connections
+        # make it once and pass it to the key store of each use).
         self._keys = keys
-        self._kek = AESGCM(kek)
+        self._kek = kek if isinstance(kek, AESGCM) else AESGCM(kek)
         self._clock = clock
         self._cache: dict[str, MemberCipher] = {}
 

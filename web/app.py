@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -45,8 +45,35 @@ class DepthLimitedJSONProvider(DefaultJSONProvider):
         return super().loads(text, **kwargs)
 
 
+class VaultFlask(Flask):
+    """Flask, answering ``ensure_sync`` once per function.
+
+    Flask asks it of every hook and view on every request, and the answer (the function itself,
+    or a wrapper for an ``async def`` one) depends on the function alone. The memo holds at most
+    :attr:`SYNC_MEMO_SIZE` functions: hooks and views are a fixed set, and once it is full any
+    further callable is answered afresh, not kept.
+    """
+
+    SYNC_MEMO_SIZE = 512
+
+    def __init__(self, import_name: str, **kwargs: Any) -> None:
+        super().__init__(import_name, **kwargs)
+        self._sync_of: dict[Callable[..., Any], Callable[..., Any]] = {}
+
+    def ensure_sync(self, func: Callable[..., Any]) -> Callable[..., Any]:
+        try:
+            return self._sync_of[func]
+        except KeyError:
+            sync = super().ensure_sync(func)
+            if len(self._sync_of) < self.SYNC_MEMO_SIZE:
+                self._sync_of[func] = sync
+            return sync
+        except TypeError:           # an unhashable callable
+            return super().ensure_sync(func)
+
+
 def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
-    app = Flask(__name__)
+    app = VaultFlask(__name__)
     app.json = DepthLimitedJSONProvider(app)
     app.config.update(
         MAX_CONTENT_LENGTH=MAX_FORM_BYTES,

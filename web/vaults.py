@@ -45,6 +45,18 @@ from vault.storage import Database
 _EXTENSION = "vrmvault"
 _BORROWED = "vrmvault_borrowed"      # in ``g``: the request's _Borrowed
 
+# This process's id, kept current by a fork hook rather than asked of the kernel on every request
+# (the pool and the spool check it per request to drop what a fork copied from the parent).
+_process_id = os.getpid()
+
+
+def _after_fork_in_child() -> None:
+    global _process_id
+    _process_id = os.getpid()
+
+
+os.register_at_fork(after_in_child=_after_fork_in_child)
+
 
 @dataclass
 class Connections:
@@ -89,7 +101,7 @@ class VaultAccess:
         self._signer: ReceiptSigner | None = None
         self._lock = threading.Lock()
         self._idle: list[Connections] = []
-        self._pid = os.getpid()
+        self._pid = _process_id
         self._spool: SpoolWriter | None = None
 
     def master(self) -> MasterKey:
@@ -107,7 +119,7 @@ class VaultAccess:
         """This process's access spool (consent/spool.py), made on first use after any fork."""
         with self._lock:
             spool = self._spool
-            if spool is None or spool.pid != os.getpid():
+            if spool is None or spool.pid != _process_id:
                 # A spool copied by a fork is the parent's (its lock and its connection).
                 spool = self._spool = self.spools().writer()
             return spool
@@ -119,10 +131,10 @@ class VaultAccess:
     def borrow(self) -> Connections:
         """An idle set of connections, or a new one."""
         with self._lock:
-            if self._pid != os.getpid():
+            if self._pid != _process_id:
                 # A fork copied the pool: those connections belong to the parent. SQLite must not
                 # use (or close) them here; drop them and open this process's own.
-                self._idle, self._pid = [], os.getpid()
+                self._idle, self._pid = [], _process_id
             if self._idle:
                 return self._idle.pop()
         return Connections(VaultStores(self.home, self.master(), cache_kib=self.cache_kib))
@@ -134,7 +146,7 @@ class VaultAccess:
             connections.close()
             raise
         with self._lock:
-            if self._pid == os.getpid():
+            if self._pid == _process_id:
                 self._idle.append(connections)
 
     def close(self) -> None:
@@ -143,7 +155,7 @@ class VaultAccess:
         with self._lock:
             idle, self._idle = self._idle, []
             spool, self._spool = self._spool, None
-        if spool is not None and spool.pid == os.getpid():
+        if spool is not None and spool.pid == _process_id:
             spool.close()
         for connections in idle:
             connections.close()

@@ -7,12 +7,14 @@ command would make them. The very next request must see them.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from flask import Flask
 
+import web.vaults
 from brand_gateway.access_log import AccessLog
 from brand_gateway.clients import ClientRegistry, ClientSecretHasher
 from brand_gateway.tokens import TokenStore
@@ -162,11 +164,20 @@ def test_connections_are_never_shared_across_a_fork(app, issued, monkeypatch):
     assert read(app, issued).status_code == 200
     access = pool(app)
     kept = access._idle[0]
-    monkeypatch.setattr("web.vaults.os.getpid", lambda: -1)    # as in a forked child
+    monkeypatch.setattr("web.vaults._process_id", -1)    # as the fork hook sets it in a child
     borrowed = access.borrow()
     assert borrowed is not kept and access._idle == []
     access.give_back(borrowed)
     borrowed.close()
+
+
+def test_a_forked_child_knows_its_own_process_id():
+    child = os.fork()
+    if child == 0:      # the child: report whether the fork hook updated the id, and leave
+        os._exit(0 if web.vaults._process_id == os.getpid() else 1)
+    _, status = os.waitpid(child, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    assert web.vaults._process_id == os.getpid() != child
 
 
 @pytest.fixture
