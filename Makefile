@@ -44,8 +44,9 @@ lint: $(VENV)/.test
 	$(BIN)/ruff check vrmvault vault consent brand_gateway web demo tests bench
 	$(BIN)/mypy
 
+# One pytest worker per core, each test file kept on one worker (its module fixtures built once).
 test: $(VENV)/.test chromium lint
-	$(BIN)/pytest --cov --cov-report=term:skip-covered
+	$(BIN)/pytest -n auto --dist loadfile --cov --cov-report=term:skip-covered
 
 bench: $(VENV)/.test wrk
 	$(BIN)/python -m bench
