@@ -120,9 +120,10 @@ def set_security_headers(response: Response) -> Response:
     if req.is_secure:
         headers.setdefault("Strict-Transport-Security", "max-age=63072000; includeSubDomains")
     path = req.path
-    if path.startswith("/.well-known/") and "cache-control" in present:
-        pass   # public, non-personal documents set their own caching
-    elif not path.startswith("/static/"):
+    # Static files, and the public, non-personal documents that say so, keep their own caching.
+    cached = path.startswith("/static/") or (
+        path.startswith("/.well-known/") and "cache-control" in present)
+    if not cached:
         headers["Cache-Control"] = "no-store"
         if "pragma" not in present:
             headers.add("Pragma", "no-cache")

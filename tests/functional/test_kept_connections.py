@@ -119,6 +119,30 @@ def test_what_a_warm_worker_remembers_gives_way_to_any_change_elsewhere(
         assert response.get_json()["profile"] == profile
 
 
+def test_what_a_warm_worker_judged_holds_for_its_second_only(app, api, alice, vault, clock):
+    """A worker remembers what a token may read for the whole second it judged it in (grants
+    start and end on whole seconds), never into the next: a grant that ends while nothing is
+    committed still ends on its very second, the token's other grant still reading."""
+    vault.profile.update(alice.id, ALICE)
+    velo = api.brand("Velo Bikes")
+    ending = api.grant(alice.id, velo, "dpv:Personalisation", ["given_name", "city"], days=1)
+    staying = api.grant(alice.id, velo, "dpv:CustomerCare", ["city"], days=10)
+    issued = api.token_for(alice.id, velo, [ending, staying], lifetime=3 * 24 * 3600)
+    url = PROFILE + "?purpose=dpv:Personalisation"
+    worker = app.test_client()
+    clock.now = ending.ends_at - 0.75
+    for _ in range(3):
+        assert worker.get(url, headers=issued.headers).get_json()["profile"] == ALICE
+    clock.now = ending.ends_at - 0.001
+    assert worker.get(url, headers=issued.headers).get_json()["profile"] == ALICE
+    clock.now = ending.ends_at
+    body = worker.get(url, headers=issued.headers).get_json()
+    assert body["profile"] == {}
+    assert body["withheld"] == ["given_name", "city"]
+    care = worker.get(PROFILE + "?purpose=dpv:CustomerCare", headers=issued.headers)
+    assert care.get_json()["profile"] == {"city": "Leiden"}
+
+
 def test_a_read_through_one_worker_is_recorded_for_the_other(app, other_worker, issued, vault,
                                                             alice, consent):
     read(app, issued)

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from brand_gateway.api_errors import InsufficientScopeError, InvalidTokenError, QueryError
 from brand_gateway.member_data import (
@@ -173,3 +176,27 @@ def test_feedback_not_allowed_is_withheld_without_reading():
 
     release = release_feedback(purpose, "b1", must_not_read, limit=10)
     assert release.entries == [] and release.withheld == ("feedback",)
+
+
+@settings(max_examples=200, deadline=None)
+@given(bounds=st.lists(st.tuples(st.integers(-3, 3), st.integers(-3, 3)), min_size=1,
+                       max_size=3),
+       second=st.integers(-4, 4), fraction=st.floats(0, 1, exclude_max=True))
+def test_what_a_token_may_read_is_the_same_for_every_moment_of_a_second(bounds, second,
+                                                                        fraction):
+    """The brand read remembers a judgement for the second it was made in
+    (``MemberDataReads.access``): that is sound only while no grant boundary falls inside a
+    second, which this checks over grants starting and ending around the moment."""
+    grants = [replace(grant(f"g{i}", {"given_name", "city"}), starts_at=NOW + start,
+                      ends_at=NOW + start + max(length, 0) + 1)
+              for i, (start, length) in enumerate(bounds)]
+    read = token(*(detail(g.id, ["given_name", "city"]) for g in grants))
+
+    def judged(at: float) -> object:
+        try:
+            return member_access(read, policy(*grants), at)
+        except InvalidTokenError as refused:
+            return str(refused)
+
+    moment = NOW + second + fraction           # a float, as the clock gives it
+    assert judged(moment) == judged(int(moment))
