@@ -166,7 +166,7 @@ def inbox(mail_server: tuple[Controller, MailCollector]) -> Inbox:
 from flask import Flask  # noqa: E402
 from flask.testing import FlaskClient  # noqa: E402
 
-from web.app import create_app  # noqa: E402
+from tests.apps import opened_app  # noqa: E402
 
 _CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 
@@ -199,7 +199,7 @@ def served(app: Flask) -> Iterator[str]:
 def app(vault_home: VaultHome, clock: FrozenClock, inbox: Inbox) -> Iterator[Flask]:
     """The app on the test home; once the test is done, its pooled store connections and its
     access spool are closed (nothing it opened outlives the test)."""
-    made = create_app({
+    with opened_app({
         "TESTING": True,
         "VRMVAULT_HOME": vault_home.root,
         # The Flask test client's host; werkzeug servers on 127.0.0.1 are loopback too.
@@ -209,11 +209,8 @@ def app(vault_home: VaultHome, clock: FrozenClock, inbox: Inbox) -> Iterator[Fla
         "VRMVAULT_ARGON2_TIME_COST": TEST_HASHING.time_cost,
         "VRMVAULT_ARGON2_MEMORY_KIB": TEST_HASHING.memory_kib,
         "VRMVAULT_ARGON2_PARALLELISM": TEST_HASHING.parallelism,
-    })
-    try:
+    }) as made:
         yield made
-    finally:
-        made.extensions["vrmvault"].close()
 
 
 @pytest.fixture

@@ -20,9 +20,9 @@ from brand_gateway.clients import ClientRegistry, ClientSecretHasher
 from brand_gateway.tokens import TokenStore
 from consent.context import Consent
 from consent.spool import SpoolDirectory, SpoolWriter
+from tests.apps import opened_app
 from tests.brand_api_support import BrandApi, IssuedToken
 from vault.home import Vault
-from web.app import create_app
 from web.vaults import VaultAccess
 
 PROFILE = "/api/v1/member/profile"
@@ -45,11 +45,8 @@ def issued(api: BrandApi, alice, vault: Vault) -> IssuedToken:
 def other_worker(app: Flask) -> Iterator[Flask]:
     """A second app on the same home and clock: another worker's process (closed, as the
     ``app`` fixture is, once the test is done)."""
-    worker = create_app(dict(app.config))
-    try:
+    with opened_app(app.config) as worker:
         yield worker
-    finally:
-        worker.extensions["vrmvault"].close()
 
 
 def read(app: Flask, issued: IssuedToken) -> Any:

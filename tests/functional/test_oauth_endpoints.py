@@ -21,6 +21,7 @@ from flask import Flask
 from brand_gateway.clients import ClientRegistry, ClientSecretHasher
 from brand_gateway.oauth import SCOPES
 from brand_gateway.tokens import ACCESS_TOKEN_LIFETIME
+from tests.apps import opened_app
 from vault.clock import FrozenClock
 from vault.home import Vault
 
@@ -296,27 +297,25 @@ def test_requests_naming_another_host_are_refused(app: Flask, host: str, method:
 
 
 def test_a_forwarded_host_counts_only_behind_a_trusted_proxy(vault_home, clock) -> None:
-    from web.app import create_app
-
-    direct = create_app({"VRMVAULT_HOME": vault_home.root, "VRMVAULT_CLOCK": clock,
-                         "VRMVAULT_PUBLIC_URL": "https://vault.example"})
-    # Not trusted: X-Forwarded-Host is ignored; the Host names the vault, the issuer stays.
-    response = direct.test_client().get(
-        "/.well-known/oauth-authorization-server",
-        headers={"Host": "vault.example", "X-Forwarded-Host": "evil.example"})
+    with opened_app({"VRMVAULT_HOME": vault_home.root, "VRMVAULT_CLOCK": clock,
+                     "VRMVAULT_PUBLIC_URL": "https://vault.example"}) as direct:
+        # Not trusted: X-Forwarded-Host is ignored; the Host names the vault, the issuer stays.
+        response = direct.test_client().get(
+            "/.well-known/oauth-authorization-server",
+            headers={"Host": "vault.example", "X-Forwarded-Host": "evil.example"})
     assert response.get_json()["issuer"] == "https://vault.example"
-    proxied = create_app({"VRMVAULT_HOME": vault_home.root, "VRMVAULT_CLOCK": clock,
-                          "VRMVAULT_PUBLIC_URL": "https://vault.example",
-                          "VRMVAULT_TRUST_PROXY": 1})
-    # Behind the proxy the forwarded host is the one checked: a foreign one is refused.
-    assert proxied.test_client().get(
-        "/.well-known/oauth-authorization-server",
-        headers={"Host": "backend:8000", "X-Forwarded-Host": "evil.example"}
-    ).status_code == 400
-    response = proxied.test_client().get(
-        "/.well-known/oauth-authorization-server",
-        headers={"Host": "backend:8000", "X-Forwarded-Host": "vault.example",
-                 "X-Forwarded-Proto": "https"})
+    with opened_app({"VRMVAULT_HOME": vault_home.root, "VRMVAULT_CLOCK": clock,
+                     "VRMVAULT_PUBLIC_URL": "https://vault.example",
+                     "VRMVAULT_TRUST_PROXY": 1}) as proxied:
+        # Behind the proxy the forwarded host is the one checked: a foreign one is refused.
+        assert proxied.test_client().get(
+            "/.well-known/oauth-authorization-server",
+            headers={"Host": "backend:8000", "X-Forwarded-Host": "evil.example"}
+        ).status_code == 400
+        response = proxied.test_client().get(
+            "/.well-known/oauth-authorization-server",
+            headers={"Host": "backend:8000", "X-Forwarded-Host": "vault.example",
+                     "X-Forwarded-Proto": "https"})
     assert response.status_code == 200
     assert response.get_json()["issuer"] == "https://vault.example"
 

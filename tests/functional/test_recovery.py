@@ -12,6 +12,7 @@ import pyotp
 import pytest
 from flask import Flask
 
+from tests.apps import opened_app
 from tests.conftest import (
     GOOD_PASSWORD,
     AuthActions,
@@ -195,22 +196,23 @@ def test_sign_up_mails_are_rate_limited_the_same_for_known_and_unknown(
 def test_when_mail_cannot_be_sent_nothing_is_kept_and_the_page_says_so(
         vault_home, clock: FrozenClock, vault: Vault) -> None:
     from tests.conftest import TEST_HASHING
-    from web.app import create_app
 
-    app = create_app({"TESTING": True, "VRMVAULT_HOME": vault_home.root, "VRMVAULT_CLOCK": clock,
-                      "VRMVAULT_ARGON2_TIME_COST": TEST_HASHING.time_cost,
-                      "VRMVAULT_ARGON2_MEMORY_KIB": TEST_HASHING.memory_kib,
-                      "VRMVAULT_ARGON2_PARALLELISM": TEST_HASHING.parallelism,
-                      "VRMVAULT_SMTP_URL": f"smtp://127.0.0.1:{free_port()}"})   # nobody there
-    actions = AuthActions(app.test_client())
-    response = actions.signup("carol@example.org")
-    assert response.status_code == 503            # unavailable for now: a page, not a crash
-    assert "Traceback" not in response.get_data(as_text=True)
-    assert "could not send the mail" in error_summary(response.get_data(as_text=True))
-    assert count(vault, "signup_requests") == 0
-    vault.members.register("alice@example.org", GOOD_PASSWORD)
-    response = actions.post("/password/forgot", {"email": "alice@example.org"})
-    assert response.status_code == 503 and count(vault, "password_resets") == 0
+    with opened_app({"TESTING": True, "VRMVAULT_HOME": vault_home.root,
+                     "VRMVAULT_CLOCK": clock,
+                     "VRMVAULT_ARGON2_TIME_COST": TEST_HASHING.time_cost,
+                     "VRMVAULT_ARGON2_MEMORY_KIB": TEST_HASHING.memory_kib,
+                     "VRMVAULT_ARGON2_PARALLELISM": TEST_HASHING.parallelism,
+                     "VRMVAULT_SMTP_URL": f"smtp://127.0.0.1:{free_port()}",  # nobody there
+                     }) as app:
+        actions = AuthActions(app.test_client())
+        response = actions.signup("carol@example.org")
+        assert response.status_code == 503        # unavailable for now: a page, not a crash
+        assert "Traceback" not in response.get_data(as_text=True)
+        assert "could not send the mail" in error_summary(response.get_data(as_text=True))
+        assert count(vault, "signup_requests") == 0
+        vault.members.register("alice@example.org", GOOD_PASSWORD)
+        response = actions.post("/password/forgot", {"email": "alice@example.org"})
+        assert response.status_code == 503 and count(vault, "password_resets") == 0
 
 
 # -- password reset ------------------------------------------------------------------------------

@@ -32,13 +32,13 @@ from consent.spool import SpoolDirectory
 from demo.consents import load_consent_demo
 from demo.members import DEMO_PASSWORD, SHOWCASE_EMAIL, load_demo
 from tests import pre_release_stores
+from tests.apps import opened_app
 from tests.brand_api_support import BrandApi
 from tests.conftest import GOOD_PASSWORD, TEST_HASHING, AuthActions, free_port, turn_on_totp
 from vault import migrations, schema
 from vault.clock import FrozenClock
 from vault.home import Vault, VaultHome
 from vault.storage import Database
-from web.app import create_app
 from web.cli import main
 from web.erasures import finish_erasure
 
@@ -241,10 +241,11 @@ def test_a_pre_release_home_upgrades_without_losing_a_row_key_or_proof(
             assert verify_consistency(older.tree_size, newer.tree_size, proof,
                                       older.root_hash, newer.root_hash)
     # The product goes on: the brand's token reads what it read before.
-    served = create_app({"TESTING": True, "VRMVAULT_HOME": old.root,
-                         "VRMVAULT_PUBLIC_URL": "http://localhost", "VRMVAULT_CLOCK": clock})
-    brand = served.test_client()
-    again = brand.get(PROFILE, headers={"Authorization": f"Bearer {world.token}"})
+    with opened_app({"TESTING": True, "VRMVAULT_HOME": old.root,
+                     "VRMVAULT_PUBLIC_URL": "http://localhost", "VRMVAULT_CLOCK": clock}
+                    ) as served:
+        again = served.test_client().get(
+            PROFILE, headers={"Authorization": f"Bearer {world.token}"})
     assert (again.status_code, again.get_json()) == (200, world.read)
     # 'vrmvault init' then has nothing to apply, and finishes the erasure a stop cut short.
     result = CliRunner().invoke(main, ["--home", str(old.root), "init"],

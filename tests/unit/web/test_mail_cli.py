@@ -7,15 +7,17 @@ command lists and shows it, and the link in it opens the vault.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner, Result
 from flask import Flask
 
+from tests.apps import opened_app
 from tests.conftest import GOOD_PASSWORD, TEST_HASHING, AuthActions
 from vault.clock import FrozenClock
 from vault.home import VaultHome
-from web.app import create_app
 from web.cli import main
 from web.mail_cli import mail
 
@@ -26,13 +28,16 @@ def run(home: VaultHome, *args: str, env: dict[str, str] | None = None) -> Resul
                                    **(env or {})}, catch_exceptions=False)
 
 
-def maildir_app(home: VaultHome, clock: FrozenClock) -> Flask:
-    return create_app({
-        "TESTING": True, "VRMVAULT_HOME": home.root, "VRMVAULT_CLOCK": clock,
+@pytest.fixture
+def maildir_app(vault_home: VaultHome, clock: FrozenClock) -> Iterator[Flask]:
+    """The app with no SMTP server set: its mail goes to the home's maildir."""
+    with opened_app({
+        "TESTING": True, "VRMVAULT_HOME": vault_home.root, "VRMVAULT_CLOCK": clock,
         "VRMVAULT_ARGON2_TIME_COST": TEST_HASHING.time_cost,
         "VRMVAULT_ARGON2_MEMORY_KIB": TEST_HASHING.memory_kib,
         "VRMVAULT_ARGON2_PARALLELISM": TEST_HASHING.parallelism,
-    })
+    }) as made:
+        yield made
 
 
 def test_the_group_has_its_commands() -> None:
@@ -40,9 +45,9 @@ def test_the_group_has_its_commands() -> None:
 
 
 def test_sign_up_mail_lands_in_the_maildir_and_the_command_reads_it(
-        vault_home: VaultHome, clock: FrozenClock) -> None:
+        vault_home: VaultHome, maildir_app: Flask) -> None:
     assert "No messages in" in run(vault_home, "mail", "list").output
-    auth = AuthActions(maildir_app(vault_home, clock).test_client())
+    auth = AuthActions(maildir_app.test_client())
     assert auth.signup("carol@example.org", GOOD_PASSWORD).status_code == 200
 
     listed = run(vault_home, "mail", "list")
