@@ -14,10 +14,12 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
+from vault.export import Exporter
 from vault.home import Vault, VaultHome
 from vault.sqlcipher.brands import SqlcipherBrands
 
 from .decision import DecisionPoint
+from .export import consent_exporter
 from .grants import ConsentService, GrantObserver
 from .ledger import Ledger, open_ledger
 from .pseudonyms import pairwise_key, pairwise_pseudonym
@@ -61,14 +63,14 @@ class Consent:
 
     @cached_property
     def terms(self) -> TermsService:
-        return TermsService(terms=SqlcipherTerms(self.vault.data), brands=self._brands,
+        return TermsService(terms=self._terms, brands=self._brands,
                             clock=self.vault.clock,
                             ledger=self.ledger, principal=self.principal,
                             signer=self._sign_record)
 
     @cached_property
     def agreements(self) -> AgreementService:
-        return AgreementService(agreements=SqlcipherAgreements(self.vault.data),
+        return AgreementService(agreements=self._agreements,
                                 brands=self._brands, terms=self.terms,
                                 clock=self.vault.clock, signer=self._sign_record,
                                 principal=self.principal, ledger=self.ledger,
@@ -86,7 +88,22 @@ class Consent:
     def decisions(self) -> DecisionPoint:
         return DecisionPoint(grants=self._grants, terms=self.terms)
 
+    @cached_property
+    def export(self) -> Exporter:
+        """Consent's part of a member's export (vault/export.py says how the parts meet)."""
+        return consent_exporter(terms=self._terms, agreements=self._agreements,
+                                grants=self._grants, brands=self._brands, ledger=self.ledger,
+                                principal=self.principal)
+
     # The engine is chosen here: the SQLCipher repositories over the vault's data store.
+    @cached_property
+    def _terms(self) -> SqlcipherTerms:
+        return SqlcipherTerms(self.vault.data)
+
+    @cached_property
+    def _agreements(self) -> SqlcipherAgreements:
+        return SqlcipherAgreements(self.vault.data)
+
     @cached_property
     def _grants(self) -> SqlcipherGrants:
         return SqlcipherGrants(self.vault.data)

@@ -124,6 +124,9 @@ class GrantRepository(Transactional, Protocol):
     def ended_unrecorded(self, now: int) -> list[Grant]:
         """Active grants ended by ``now`` whose expiry was not recorded yet."""
 
+    def recorded_expiries(self, member_id: str) -> set[str]:
+        """The ids of the member's grants whose expiry was recorded (for their export)."""
+
     def record_expiry(self, grant_id: str) -> bool:
         """Mark the grant's expiry recorded; whether this call did (concurrent sweeps)."""
 
