@@ -78,8 +78,8 @@ class WebhookEndpointRepository(Transactional, Protocol):
         """How many of the client's endpoints are not disabled."""
 
     def insert(self, client_id: str, url: str, created_at: int) -> int | None:
-        """A new live endpoint's id; ``None`` (nothing written) when the client has that URL
-        already, live or disabled."""
+        """A new live endpoint's id; ``None`` (nothing written) when a live endpoint of the
+        client has that URL already."""
 
     def get(self, endpoint_id: int) -> WebhookEndpoint | None: ...
 
