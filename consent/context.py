@@ -5,6 +5,9 @@ The web layer keeps a :class:`ConsentResources` per set of kept connections (the
 connection, its migrations checked once, and the receipt signer) and wires a :class:`Consent` over
 it for each request; closing that one leaves the ledger open for the next request. The ledger and
 the receipt signer both derive their keys from the vault's master key.
+
+The engine is chosen here: consent's services get the SQLCipher repositories of the vault's data
+store (``consent/sqlcipher/``), and :func:`open_ledger` opens the ledger store with SQLCipher.
 """
 
 from __future__ import annotations
@@ -12,22 +15,57 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import cached_property
+from pathlib import Path
 from typing import Any
 
+from vault import migrations
+from vault.clock import Clock, system_clock
 from vault.export import Exporter
 from vault.home import Vault, VaultHome
+from vault.keys import MasterKey
+from vault.schema import LEDGER
 from vault.sqlcipher.brands import SqlcipherBrands
+from vault.storage import Database
 
+from .checkpoints import Ed25519NoteSigner
 from .decision import DecisionPoint
 from .export import consent_exporter
 from .grants import ConsentService, GrantObserver
-from .ledger import Ledger, open_ledger
+from .ledger import DEFAULT_CHECKPOINT_EVERY, SIGNING_KEY_PURPOSE, Ledger
 from .pseudonyms import pairwise_key, pairwise_pseudonym
 from .receipts import DEFAULT_CONTROLLER, ReceiptSigner
 from .sqlcipher.agreements import SqlcipherAgreements
 from .sqlcipher.grants import SqlcipherGrants
+from .sqlcipher.ledger import SqlcipherAccessIndex, SqlcipherLedger
 from .sqlcipher.terms import SqlcipherTerms
 from .terms import AgreementService, TermsService
+
+
+def ledger_path(home: VaultHome) -> Path:
+    """Where the ledger store of ``home`` is, with SQLCipher."""
+    return home.root / LEDGER.file
+
+
+def open_ledger(
+    home: VaultHome,
+    master: MasterKey,
+    *,
+    clock: Clock = system_clock,
+    checkpoint_every: int = DEFAULT_CHECKPOINT_EVERY,
+    origin: str | None = None,
+) -> Ledger:
+    """Open ``ledger.db`` in ``home``, creating it and applying pending migrations as needed:
+    the ledger over SQLCipher's repositories."""
+    home.root.mkdir(mode=0o700, parents=True, exist_ok=True)
+    database = Database.open(ledger_path(home), master.derive(LEDGER.key_purpose), create=True)
+    try:
+        migrations.apply(database, LEDGER)
+    except BaseException:
+        database.close()
+        raise
+    signer = Ed25519NoteSigner(master.derive(SIGNING_KEY_PURPOSE), origin)
+    return Ledger(SqlcipherLedger(database), SqlcipherAccessIndex(database), signer=signer,
+                  clock=clock, checkpoint_every=checkpoint_every)
 
 
 def member_principal(vault: Vault, member_id: str) -> str:

@@ -5,7 +5,7 @@ Its own store: with SQLCipher, ``ledger.db`` in the vault home, keyed with
 ``master.derive("ledger-store")``, its schema the ledger store's history in
 :data:`vault.schema.LEDGER`; this module reaches it only through
 :class:`consent.repositories.LedgerRepository` (SQLCipher's: ``consent/sqlcipher/ledger.py``;
-:func:`open_ledger` is where the engine is chosen)::
+:func:`consent.context.open_ledger` is where the engine is chosen)::
 
     entries      seq -> body        the Merkle leaves, canonical JSON (consent/events.py)
     tree_nodes   position -> hash   every perfect subtree, leaves included (consent/merkle.py)
@@ -54,15 +54,9 @@ import hashlib
 import hmac
 import json
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from vault import migrations
 from vault.clock import Clock, system_clock
-from vault.home import VaultHome
-from vault.keys import MasterKey
-from vault.schema import LEDGER
-from vault.storage import Database
 
 from . import access_index
 from .checkpoints import CheckpointBody, Ed25519NoteSigner, b64encode
@@ -92,7 +86,6 @@ from .merkle import (
     verify_consistency,
     verify_inclusion,
 )
-from .sqlcipher.ledger import SqlcipherAccessIndex, SqlcipherLedger
 
 if TYPE_CHECKING:
     from .repositories import AccessIndexRepository, LedgerRepository
@@ -108,32 +101,6 @@ SYNC_TAIL = 256
 def _seconds(utc: str) -> float:
     """Unix seconds of an :func:`~consent.events.utc_time` string."""
     return dt.datetime.fromisoformat(utc.replace("Z", "+00:00")).timestamp()
-
-
-def ledger_path(home: VaultHome) -> Path:
-    return home.root / LEDGER.file
-
-
-def open_ledger(
-    home: VaultHome,
-    master: MasterKey,
-    *,
-    clock: Clock = system_clock,
-    checkpoint_every: int = DEFAULT_CHECKPOINT_EVERY,
-    origin: str | None = None,
-) -> Ledger:
-    """Open ``ledger.db`` in ``home``, creating it and applying pending migrations as needed:
-    the ledger over SQLCipher's repositories."""
-    home.root.mkdir(mode=0o700, parents=True, exist_ok=True)
-    database = Database.open(ledger_path(home), master.derive(LEDGER.key_purpose), create=True)
-    try:
-        migrations.apply(database, LEDGER)
-    except BaseException:
-        database.close()
-        raise
-    signer = Ed25519NoteSigner(master.derive(SIGNING_KEY_PURPOSE), origin)
-    return Ledger(SqlcipherLedger(database), SqlcipherAccessIndex(database), signer=signer,
-                  clock=clock, checkpoint_every=checkpoint_every)
 
 
 class Ledger:
@@ -159,11 +126,11 @@ class Ledger:
         self._depth = 0
 
     @property
-    def database(self) -> Database:
-        """The SQLCipher store's connection, for tests and tools that look at the file itself
-        (services read through :attr:`store` and :attr:`access_index`)."""
-        database: Database = self.store.database      # type: ignore[attr-defined]
-        return database
+    def database(self) -> Any:
+        """The store's own connection, for tests and tools that look at the file itself, and
+        for the gateway's access log until it reads through :attr:`access_index` and
+        :meth:`snapshot` (as services do)."""
+        return getattr(self.store, "database")  # noqa: B009 (not on the contract)
 
     def close(self) -> None:
         self.store.close()

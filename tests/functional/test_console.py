@@ -15,9 +15,8 @@ from brand_gateway.webhooks.delivery import HttpResult
 from brand_gateway.webhooks.outbox import enqueue_grant_event
 from brand_gateway.webhooks.signing import WebhookSigner
 from brand_gateway.webhooks.sqlcipher import sqlcipher_dispatcher, sqlcipher_registry
-from consent.context import Consent
+from consent.context import Consent, open_ledger
 from consent.events import Event, EventTag
-from consent.ledger import open_ledger
 from consent.model import Grant, GrantEvent
 from consent.spool import SpoolDirectory
 from tests.brand_api_support import BrandApi

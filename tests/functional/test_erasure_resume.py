@@ -17,10 +17,10 @@ import pytest
 from click.testing import CliRunner
 from flask import Flask
 
-from consent.context import Consent
+from consent.context import Consent, open_ledger
 from consent.event_details import DataErased
 from consent.events import EventTag
-from consent.ledger import Ledger, open_ledger
+from consent.ledger import Ledger
 from tests.brand_api_support import BrandApi
 from tests.conftest import GOOD_PASSWORD, AuthActions
 from vault.erasure import ErasureService

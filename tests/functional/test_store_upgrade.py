@@ -24,8 +24,7 @@ from flask.testing import FlaskClient
 from brand_gateway.observers import grant_observer
 from brand_gateway.webhooks.signing import WebhookSigner
 from brand_gateway.webhooks.sqlcipher import sqlcipher_dispatcher, sqlcipher_registry
-from consent.context import Consent, open_consent
-from consent.ledger import open_ledger
+from consent.context import Consent, open_consent, open_ledger
 from consent.merkle import verify_consistency, verify_inclusion
 from consent.spool import SpoolDirectory
 from demo.consents import load_consent_demo

@@ -14,9 +14,9 @@ from pathlib import Path
 import pytest
 
 from consent.access_index import AccessIndex
+from consent.context import open_ledger
 from consent.errors import ConsentInputError, PersonalDataError, SpoolDamagedError
 from consent.events import Event, EventTag
-from consent.ledger import open_ledger
 from consent.spool import MAGIC, SpoolDirectory
 from vault.home import VaultHome
 from vault.keys import MasterKey

@@ -24,7 +24,7 @@ from brand_gateway.webhooks.repositories import (
     WebhookOutboxRepository,
 )
 from brand_gateway.webhooks.sqlcipher import SqlcipherWebhookEndpoints, SqlcipherWebhookOutbox
-from consent.ledger import ledger_path
+from consent.context import ledger_path
 from consent.repositories import (
     AccessIndexRepository,
     AgreementRepository,
