@@ -46,6 +46,16 @@ def test_endpoints_are_added_listed_and_disabled(
     assert endpoints.insert(velo, HOOK, 300) is not None   # free again once disabled
 
 
+@pytest.fixture
+def hooks(repositories: Repositories,
+          clients: tuple[tuple[str, str], tuple[str, str]]) -> tuple[int, int]:
+    """One endpoint each for Velo's client and Atlas's, at the same URL."""
+    velo = repositories.webhook_endpoints.insert(clients[0][0], HOOK, 1)
+    atlas = repositories.webhook_endpoints.insert(clients[1][0], HOOK, 1)
+    assert velo is not None and atlas is not None
+    return velo, atlas
+
+
 def _queue(repositories: Repositories, brand_id: str, event_id: str, now: int) -> int:
     outbox = repositories.webhook_outbox
     with outbox.transaction():
@@ -86,11 +96,11 @@ def test_events_are_queued_on_live_endpoints_and_listed_newest_first(
 
 
 def test_a_claim_takes_the_next_due_event_and_leases_it(
-        repositories: Repositories, clients: tuple[tuple[str, str], tuple[str, str]]) -> None:
+        repositories: Repositories, clients: tuple[tuple[str, str], tuple[str, str]],
+        hooks: tuple[int, int]) -> None:
     endpoints, outbox = repositories.webhook_endpoints, repositories.webhook_outbox
-    (velo, velo_brand), (atlas, atlas_brand) = clients
-    one, two = endpoints.insert(velo, HOOK, 1), endpoints.insert(atlas, HOOK, 1)
-    assert one is not None and two is not None
+    (_, velo_brand), (_, atlas_brand) = clients
+    one, two = hooks
     _queue(repositories, atlas_brand, "later", 20)
     _queue(repositories, velo_brand, "first", 10)
     assert outbox.claim_due(now=5, lease=60) is None              # nothing due yet
@@ -146,11 +156,11 @@ def test_attempts_settle_an_event(
 
 
 def test_given_up_events_are_found_and_queued_again(
-        repositories: Repositories, clients: tuple[tuple[str, str], tuple[str, str]]) -> None:
+        repositories: Repositories, clients: tuple[tuple[str, str], tuple[str, str]],
+        hooks: tuple[int, int]) -> None:
     endpoints, outbox = repositories.webhook_endpoints, repositories.webhook_outbox
     (velo, velo_brand), (atlas, atlas_brand) = clients
-    live, removed = endpoints.insert(velo, HOOK, 1), endpoints.insert(atlas, HOOK, 1)
-    assert live is not None and removed is not None
+    removed = hooks[1]
     _queue(repositories, velo_brand, "a", 10)
     _queue(repositories, velo_brand, "b", 10)
     _queue(repositories, atlas_brand, "c", 10)
