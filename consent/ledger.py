@@ -1,5 +1,5 @@
-"""The tamper-evident ledger of consent, access, erasure and data-subject-request events: opening
-it and appending to it, with signed checkpoints.
+"""The tamper-evident ledger of consent, access, erasure and data-subject-request events:
+appending to it, with signed checkpoints.
 
 Its own store: with SQLCipher, ``ledger.db`` in the vault home, keyed with
 ``master.derive("ledger-store")``, its schema the ledger store's history in
