@@ -73,10 +73,9 @@ from brand_gateway.observers import grant_observer
 from brand_gateway.pseudonyms import PairwisePseudonyms
 from brand_gateway.rar import MemberDataDetail
 from brand_gateway.tokens import ACCESS_TOKEN_LIFETIME, TokenStore, new_access_token
-from consent.context import Consent, open_consent
+from consent.context import Consent, open_consent, open_ledger
 from consent.events import EventTag
 from consent.grants import BrandRequest
-from consent.ledger import open_ledger
 from consent.model import Grant
 from consent.spool import MAX_MERGE_DELAY, SpoolDirectory
 from consent.vocabulary import FIELD_CATEGORY, PURPOSES

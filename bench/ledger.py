@@ -31,8 +31,9 @@ import random
 import time
 from dataclasses import dataclass
 
+from consent.context import open_ledger
 from consent.events import Event, EventTag
-from consent.ledger import Ledger, open_ledger
+from consent.ledger import Ledger
 from consent.merkle import verify_inclusion
 from vault.home import VaultHome
 from vault.keys import MasterKey

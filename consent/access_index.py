@@ -3,9 +3,10 @@
 Every brand read of member data is already a ledger entry (``access:profile:read`` or
 ``access:feedback:read``, actor ``brand:<brand id>``, details naming the member's principal,
 purpose, fields, grants and client). This index finds a member's reads among the entries without
-reading every body: one row per such entry, ``access_index(principal, seq, brand_id, read_at)``
-in ``ledger.db``, written by :meth:`consent.ledger.Ledger` in the same transaction as the entry
-it points at.
+reading every body: one row per such entry (principal, seq, brand id, time served) in the
+ledger store, written by :class:`consent.ledger.Ledger` in the same transaction as the entry it
+points at, and read through :class:`consent.repositories.AccessIndexRepository`
+(``Ledger.access_index``).
 
 Invariants:
 - Derived, not recorded: a row holds nothing its entry does not (the principal and brand id
@@ -22,15 +23,12 @@ Invariants:
 from __future__ import annotations
 
 from dataclasses import dataclass
-
-from vault.storage import Database
+from typing import Any
 
 from .events import Event, EventTag, LedgerEntry
-from .merkle import leaf_hash
 
 ACCESS_TAGS = frozenset({EventTag.ACCESS_PROFILE_READ, EventTag.ACCESS_FEEDBACK_READ})
 BRAND_ACTOR = "brand:"
-INSERT = "INSERT INTO access_index (principal, seq, brand_id, read_at) VALUES (?, ?, ?, ?)"
 
 
 def index_row(seq: int, read_at: int, event: Event) -> tuple[str, int, str, int] | None:
@@ -61,35 +59,12 @@ class ReadsOnDay:
     reads: int
 
 
-class AccessIndex:
-    """Reads a member's indexed reads, newest first (by the time they were served); writes
-    nothing (the ledger does)."""
+def __getattr__(name: str) -> Any:
+    # ``AccessIndex(database)``: the SQLCipher implementation of
+    # :class:`consent.repositories.AccessIndexRepository`, under the name callers that open the
+    # index over a connection themselves still use (use ``Ledger.access_index`` instead).
+    if name == "AccessIndex":
+        from .sqlcipher.ledger import SqlcipherAccessIndex
 
-    def __init__(self, database: Database) -> None:
-        self._db = database
-
-    def count(self, principal: str) -> int:
-        return int(self._db.one("SELECT count(*) FROM access_index WHERE principal = ?",
-                                (principal,))[0])
-
-    def reads(self, principal: str, *, limit: int, offset: int = 0) -> list[IndexedRead]:
-        rows = self._db.all(
-            "SELECT a.brand_id, a.read_at, e.body FROM access_index AS a"
-            " JOIN entries AS e ON e.seq = a.seq WHERE a.principal = ?"
-            # By when they were served: reads merged from the workers' spools enter the
-            # ledger in batches, one spool after another, not in the order they were served.
-            " ORDER BY a.read_at DESC, a.seq DESC LIMIT ? OFFSET ?", (principal, limit, offset))
-        reads = []
-        for brand_id, read_at, body in rows:
-            body = bytes(body)
-            reads.append(IndexedRead(LedgerEntry.from_body(body, leaf_hash(body)), brand_id,
-                                     int(read_at)))
-        return reads
-
-    def daily(self, principal: str, *, since: int, day: int) -> list[ReadsOnDay]:
-        """Reads per brand per ``day``-second period from Unix time ``since`` on."""
-        rows = self._db.all(
-            "SELECT read_at / ? AS day, brand_id, count(*) FROM access_index"
-            " WHERE principal = ? AND read_at >= ? GROUP BY day, brand_id ORDER BY day",
-            (day, principal, since))
-        return [ReadsOnDay(int(r[0]), str(r[1]), int(r[2])) for r in rows]
+        return SqlcipherAccessIndex
+    raise AttributeError(name)

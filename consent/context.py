@@ -5,6 +5,9 @@ The web layer keeps a :class:`ConsentResources` per set of kept connections (the
 connection, its migrations checked once, and the receipt signer) and wires a :class:`Consent` over
 it for each request; closing that one leaves the ledger open for the next request. The ledger and
 the receipt signer both derive their keys from the vault's master key.
+
+The engine is chosen here: consent's services get the SQLCipher repositories of the vault's data
+store (``consent/sqlcipher/``), and :func:`open_ledger` opens the ledger store with SQLCipher.
 """
 
 from __future__ import annotations
@@ -12,20 +15,57 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import cached_property
+from pathlib import Path
 from typing import Any
 
+from vault import migrations
+from vault.clock import Clock, system_clock
+from vault.export import Exporter
 from vault.home import Vault, VaultHome
+from vault.keys import MasterKey
+from vault.schema import LEDGER
 from vault.sqlcipher.brands import SqlcipherBrands
+from vault.storage import Database
 
+from .checkpoints import Ed25519NoteSigner
 from .decision import DecisionPoint
+from .export import consent_exporter
 from .grants import ConsentService, GrantObserver
-from .ledger import Ledger, open_ledger
+from .ledger import DEFAULT_CHECKPOINT_EVERY, SIGNING_KEY_PURPOSE, Ledger
 from .pseudonyms import pairwise_key, pairwise_pseudonym
 from .receipts import DEFAULT_CONTROLLER, ReceiptSigner
 from .sqlcipher.agreements import SqlcipherAgreements
 from .sqlcipher.grants import SqlcipherGrants
+from .sqlcipher.ledger import SqlcipherAccessIndex, SqlcipherLedger
 from .sqlcipher.terms import SqlcipherTerms
 from .terms import AgreementService, TermsService
+
+
+def ledger_path(home: VaultHome) -> Path:
+    """Where the ledger store of ``home`` is, with SQLCipher."""
+    return home.root / LEDGER.file
+
+
+def open_ledger(
+    home: VaultHome,
+    master: MasterKey,
+    *,
+    clock: Clock = system_clock,
+    checkpoint_every: int = DEFAULT_CHECKPOINT_EVERY,
+    origin: str | None = None,
+) -> Ledger:
+    """Open ``ledger.db`` in ``home``, creating it and applying pending migrations as needed:
+    the ledger over SQLCipher's repositories."""
+    home.root.mkdir(mode=0o700, parents=True, exist_ok=True)
+    database = Database.open(ledger_path(home), master.derive(LEDGER.key_purpose), create=True)
+    try:
+        migrations.apply(database, LEDGER)
+    except BaseException:
+        database.close()
+        raise
+    signer = Ed25519NoteSigner(master.derive(SIGNING_KEY_PURPOSE), origin)
+    return Ledger(SqlcipherLedger(database), SqlcipherAccessIndex(database), signer=signer,
+                  clock=clock, checkpoint_every=checkpoint_every)
 
 
 def member_principal(vault: Vault, member_id: str) -> str:
@@ -61,14 +101,14 @@ class Consent:
 
     @cached_property
     def terms(self) -> TermsService:
-        return TermsService(terms=SqlcipherTerms(self.vault.data), brands=self._brands,
+        return TermsService(terms=self._terms, brands=self._brands,
                             clock=self.vault.clock,
                             ledger=self.ledger, principal=self.principal,
                             signer=self._sign_record)
 
     @cached_property
     def agreements(self) -> AgreementService:
-        return AgreementService(agreements=SqlcipherAgreements(self.vault.data),
+        return AgreementService(agreements=self._agreements,
                                 brands=self._brands, terms=self.terms,
                                 clock=self.vault.clock, signer=self._sign_record,
                                 principal=self.principal, ledger=self.ledger,
@@ -86,7 +126,22 @@ class Consent:
     def decisions(self) -> DecisionPoint:
         return DecisionPoint(grants=self._grants, terms=self.terms)
 
+    @cached_property
+    def export(self) -> Exporter:
+        """Consent's part of a member's export (vault/export.py says how the parts meet)."""
+        return consent_exporter(terms=self._terms, agreements=self._agreements,
+                                grants=self._grants, brands=self._brands, ledger=self.ledger,
+                                principal=self.principal)
+
     # The engine is chosen here: the SQLCipher repositories over the vault's data store.
+    @cached_property
+    def _terms(self) -> SqlcipherTerms:
+        return SqlcipherTerms(self.vault.data)
+
+    @cached_property
+    def _agreements(self) -> SqlcipherAgreements:
+        return SqlcipherAgreements(self.vault.data)
+
     @cached_property
     def _grants(self) -> SqlcipherGrants:
         return SqlcipherGrants(self.vault.data)

@@ -1,8 +1,8 @@
 """Consent's part of a member's export: terms, agreements, grants, receipts, ledger entries.
 
-How the parts of an export meet is in :mod:`vault.export`. This one reads the consent tables of
-the data store directly (every row of the member, whatever its state: withdrawn and expired
-grants, rejected agreements) and the member's own entries in the ledger.
+How the parts of an export meet is in :mod:`vault.export`. This one reads consent's repositories
+(every record of the member, whatever its state: withdrawn and expired grants, rejected
+agreements) and the member's own entries in the ledger.
 
 Invariants:
 - Receipts and agreement records are exported as issued: the compact JWS strings and the
@@ -31,89 +31,86 @@ from vault.export import (
     iso,
     list_of,
 )
-from vault.storage import Database
+from vault.repositories import BrandRepository
 
 from .access_index import ACCESS_TAGS
 from .ledger import Ledger
+from .repositories import AgreementRepository, GrantRepository, TermsRepository
 
-_BRAND_NAMES = "SELECT id, name FROM brands"
 
-
-def consent_exporter(*, database: Database, ledger: Ledger,
+def consent_exporter(*, terms: TermsRepository, agreements: AgreementRepository,
+                     grants: GrantRepository, brands: BrandRepository, ledger: Ledger,
                      principal: Callable[[str], str]) -> Exporter:
-    """Consent's sections, over the data store and the ledger; ``principal`` maps a member id
-    to the pseudonym that stands for them in the ledger."""
+    """Consent's sections, over its repositories and the ledger; ``principal`` maps a member id
+    to the pseudonym that stands for them in the ledger. Lists come by time of creation, then
+    by id (what was accepted for single brands: by brand)."""
+    def by_creation(record: Any) -> tuple[int, str]:
+        return record.created_at, record.id
 
     def brand_names() -> dict[str, str]:
-        return {r["id"]: r["name"] for r in database.all(_BRAND_NAMES)}
+        return {brand.id: brand.name for brand in brands.all()}
 
-    def terms(member_id: str) -> dict[str, Any] | None:
-        row = database.one("SELECT * FROM member_terms WHERE member_id = ?", (member_id,))
-        if row is None:
+    def standing_terms(member_id: str) -> dict[str, Any] | None:
+        standing = terms.standing(member_id)
+        if standing is None:
             return None
-        return {"agreement": row["agreement"], "purposes": json.loads(row["purposes"]),
-                "max_days": row["max_days"], "aggregate_allowed": bool(row["aggregate_allowed"]),
-                "gpc_opt_out": bool(row["gpc_opt_out"]), "gpc_at": iso(row["gpc_at"]),
-                "version": row["version"], "updated_at": iso(row["updated_at"])}
+        return {"agreement": standing.agreement, "purposes": sorted(standing.purposes),
+                "max_days": standing.max_days, "aggregate_allowed": standing.aggregate_allowed,
+                "gpc_opt_out": standing.gpc_opt_out, "gpc_at": iso(standing.gpc_at),
+                "version": standing.version, "updated_at": iso(standing.updated_at)}
 
-    def agreements(member_id: str) -> list[dict[str, Any]]:
+    def member_agreements(member_id: str) -> list[dict[str, Any]]:
         names = brand_names()
-        return [{"id": r["id"], "brand_id": r["brand_id"], "brand": names.get(r["brand_id"], ""),
-                 "proffered": r["proffered"], "countered": r["countered"], "status": r["status"],
-                 "agreed": r["agreed"], "record": r["record"], "record_hash": r["record_hash"],
-                 "signature": r["signature"], "created_at": iso(r["created_at"]),
-                 "updated_at": iso(r["updated_at"])}
-                for r in database.all("SELECT * FROM agreements WHERE member_id = ?"
-                                      " ORDER BY created_at, id", (member_id,))]
+        return [{"id": a.id, "brand_id": a.brand_id, "brand": names.get(a.brand_id, ""),
+                 "proffered": a.proffered, "countered": a.countered, "status": a.status.value,
+                 "agreed": a.agreed, "record": a.record, "record_hash": a.record_hash,
+                 "signature": a.signature, "created_at": iso(a.created_at),
+                 "updated_at": iso(a.updated_at)}
+                for a in sorted(agreements.for_member(member_id), key=by_creation)]
 
-    def grants(member_id: str) -> list[dict[str, Any]]:
+    def member_grants(member_id: str) -> list[dict[str, Any]]:
         names = brand_names()
-        return [{"id": r["id"], "brand_id": r["brand_id"], "brand": names.get(r["brand_id"], ""),
-                 "purpose": r["purpose"], "fields": sorted(json.loads(r["fields"])),
-                 "mode": r["mode"], "status": r["status"], "starts_at": iso(r["starts_at"]),
-                 "ends_at": iso(r["ends_at"]), "withdrawn_at": iso(r["withdrawn_at"]),
-                 "expiry_recorded": bool(r["expiry_recorded"]),
-                 "retention_days": r["retention_days"],
-                 "onward_sharing": bool(r["onward_sharing"]), "third_party": r["third_party"],
-                 "jurisdiction": r["jurisdiction"], "collection_method": r["collection_method"],
-                 "agreement": r["agreement"], "terms_version": r["terms_version"],
-                 "version": r["version"], "created_at": iso(r["created_at"]),
-                 "updated_at": iso(r["updated_at"]), "replaced_by": r["replaced_by"],
-                 "access_ended": r["access_ended"],
-                 "access_ended_at": iso(r["access_ended_at"])}
-                for r in database.all("SELECT * FROM grants WHERE member_id = ?"
-                                      " ORDER BY created_at, id", (member_id,))]
+        recorded = grants.recorded_expiries(member_id)
+        return [{"id": g.id, "brand_id": g.brand_id, "brand": names.get(g.brand_id, ""),
+                 "purpose": g.purpose, "fields": sorted(g.fields),
+                 "mode": g.mode.value, "status": g.status.value, "starts_at": iso(g.starts_at),
+                 "ends_at": iso(g.ends_at), "withdrawn_at": iso(g.withdrawn_at),
+                 "expiry_recorded": g.id in recorded,
+                 "retention_days": g.retention_days,
+                 "onward_sharing": g.onward_sharing, "third_party": g.third_party,
+                 "jurisdiction": g.jurisdiction, "collection_method": g.collection_method,
+                 "agreement": g.agreement, "terms_version": g.terms_version,
+                 "version": g.version, "created_at": iso(g.created_at),
+                 "updated_at": iso(g.updated_at), "replaced_by": g.replaced_by,
+                 "access_ended": None if g.access_ended is None else g.access_ended.value,
+                 "access_ended_at": iso(g.access_ended_at)}
+                for g in sorted(grants.for_member(member_id), key=by_creation)]
 
     def receipts(member_id: str) -> list[dict[str, Any]]:
         names = brand_names()
-        return [{"id": r["id"], "grant_id": r["grant_id"], "brand_id": r["brand_id"],
-                 "brand": names.get(r["brand_id"], ""), "event": r["event"],
-                 "issued_at": iso(r["created_at"]), "jws": r["token"]}
-                for r in database.all("SELECT * FROM receipts WHERE member_id = ?"
-                                      " ORDER BY created_at, id", (member_id,))]
+        return [{"id": r.id, "grant_id": r.grant_id, "brand_id": r.brand_id,
+                 "brand": names.get(r.brand_id, ""), "event": r.event,
+                 "issued_at": iso(r.created_at), "jws": r.token}
+                for r in sorted(grants.receipts(member_id), key=by_creation)]
 
     def brand_terms(member_id: str) -> list[dict[str, Any]]:
         names = brand_names()
-        return [{"brand_id": r["brand_id"], "brand": names.get(r["brand_id"], ""),
-                 "purposes": sorted(json.loads(r["purposes"])), "max_days": r["max_days"],
-                 "version": r["version"], "updated_at": iso(r["updated_at"])}
-                for r in database.all("SELECT * FROM member_brand_terms WHERE member_id = ?"
-                                      " ORDER BY brand_id", (member_id,))]
+        return [{"brand_id": t.brand_id, "brand": names.get(t.brand_id, ""),
+                 "purposes": sorted(t.purposes), "max_days": t.max_days,
+                 "version": t.version, "updated_at": iso(t.updated_at)}
+                for t in sorted(terms.brand_terms(member_id), key=lambda t: t.brand_id)]
 
     def terms_receipts(member_id: str) -> list[dict[str, Any]]:
         names = brand_names()
-        return [{"id": r["id"], "brand_id": r["brand_id"], "brand": names.get(r["brand_id"], ""),
-                 "version": r["version"], "issued_at": iso(r["created_at"]), "jws": r["token"]}
-                for r in database.all("SELECT * FROM terms_receipts WHERE member_id = ?"
-                                      " ORDER BY created_at, id", (member_id,))]
+        return [{"id": r.id, "brand_id": r.brand_id, "brand": names.get(r.brand_id, ""),
+                 "version": r.version, "issued_at": iso(r.created_at), "jws": r.token}
+                for r in sorted(terms.receipts(member_id), key=by_creation)]
 
     def ledger_entries(member_id: str) -> list[dict[str, Any]]:
         needle = json.dumps(principal(member_id)).encode()     # as it stands in a body
         entries = []
-        for seq, body in ledger.database.all(
-                "SELECT seq, body FROM entries WHERE instr(body, ?) > 0 ORDER BY seq",
-                (needle,)):
-            entry = json.loads(bytes(body))
+        for seq, body in ledger.store.bodies_containing(needle):
+            entry = json.loads(body)
             if entry["tag"] in ACCESS_TAGS:
                 continue
             entries.append({"seq": seq, "time": entry["time"], "tag": entry["tag"],
@@ -134,7 +131,7 @@ def consent_exporter(*, database: Database, ledger: Ledger,
                     "aggregate_allowed": {"type": "boolean"},
                     "gpc_opt_out": {"type": "boolean"}, "gpc_at": NULLABLE_TIME,
                     "version": {"type": "integer"}, "updated_at": TIME}}]},
-            terms, tables=(f"{DATA_STORE}:member_terms",)),
+            standing_terms, tables=(f"{DATA_STORE}:member_terms",)),
         Section("agreements", list_of({
             "id": {"type": "string"}, "brand_id": {"type": "string"},
             "brand": {"type": "string"}, "proffered": {"type": "string"},
@@ -147,7 +144,7 @@ def consent_exporter(*, database: Database, ledger: Ledger,
                           "description": "the vault's JWS over the record"},
             "created_at": TIME, "updated_at": TIME,
         }, description="Every IEEE 7012 agreement with a brand, whatever became of it."),
-            agreements, tables=(f"{DATA_STORE}:agreements",),
+            member_agreements, tables=(f"{DATA_STORE}:agreements",),
             csv=CsvFile("agreements.csv", ("id", "brand", "brand_id", "proffered", "countered",
                                            "status", "agreed", "record_hash", "created_at",
                                            "updated_at"),
@@ -172,7 +169,7 @@ def consent_exporter(*, database: Database, ledger: Ledger,
             "access_ended_at": NULLABLE_TIME,
         }, description="Every grant you gave a brand, in every state (live, withdrawn,"
                        " released, replaced, expired, or with the brand's access ended)."),
-            grants, tables=(f"{DATA_STORE}:grants",),
+            member_grants, tables=(f"{DATA_STORE}:grants",),
             csv=CsvFile("grants.csv", ("id", "brand", "brand_id", "purpose", "fields", "mode",
                                        "status", "starts_at", "ends_at", "withdrawn_at",
                                        "retention_days", "onward_sharing", "third_party",

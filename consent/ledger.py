@@ -1,9 +1,11 @@
-"""The tamper-evident ledger of consent, access, erasure and data-subject-request events: opening
-it and appending to it, with signed checkpoints.
+"""The tamper-evident ledger of consent, access, erasure and data-subject-request events:
+appending to it, with signed checkpoints.
 
-Its own SQLCipher file, ``ledger.db`` in the vault home, keyed with
+Its own store: with SQLCipher, ``ledger.db`` in the vault home, keyed with
 ``master.derive("ledger-store")``, its schema the ledger store's history in
-:data:`vault.schema.LEDGER`::
+:data:`vault.schema.LEDGER`; this module reaches it only through
+:class:`consent.repositories.LedgerRepository` (SQLCipher's: ``consent/sqlcipher/ledger.py``;
+:func:`consent.context.open_ledger` is where the engine is chosen)::
 
     entries      seq -> body        the Merkle leaves, canonical JSON (consent/events.py)
     tree_nodes   position -> hash   every perfect subtree, leaves included (consent/merkle.py)
@@ -52,15 +54,9 @@ import hashlib
 import hmac
 import json
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from vault import migrations
 from vault.clock import Clock, system_clock
-from vault.home import VaultHome
-from vault.keys import MasterKey
-from vault.schema import LEDGER
-from vault.storage import Database
 
 from . import access_index
 from .checkpoints import CheckpointBody, Ed25519NoteSigner, b64encode
@@ -91,6 +87,9 @@ from .merkle import (
     verify_inclusion,
 )
 
+if TYPE_CHECKING:
+    from .repositories import AccessIndexRepository, LedgerRepository
+
 SIGNING_KEY_PURPOSE = "ledger-checkpoint"
 DEFAULT_CHECKPOINT_EVERY = 1000
 DEFAULT_CHECKPOINT_INTERVAL = 60            # seconds: the clock's bound on an unsigned entry
@@ -104,43 +103,21 @@ def _seconds(utc: str) -> float:
     return dt.datetime.fromisoformat(utc.replace("Z", "+00:00")).timestamp()
 
 
-def ledger_path(home: VaultHome) -> Path:
-    return home.root / LEDGER.file
-
-
-def open_ledger(
-    home: VaultHome,
-    master: MasterKey,
-    *,
-    clock: Clock = system_clock,
-    checkpoint_every: int = DEFAULT_CHECKPOINT_EVERY,
-    origin: str | None = None,
-) -> Ledger:
-    """Open ``ledger.db`` in ``home``, creating it and applying pending migrations as needed."""
-    home.root.mkdir(mode=0o700, parents=True, exist_ok=True)
-    database = Database.open(ledger_path(home), master.derive(LEDGER.key_purpose), create=True)
-    try:
-        migrations.apply(database, LEDGER)
-    except BaseException:
-        database.close()
-        raise
-    signer = Ed25519NoteSigner(master.derive(SIGNING_KEY_PURPOSE), origin)
-    return Ledger(database, signer=signer, clock=clock, checkpoint_every=checkpoint_every)
-
-
 class Ledger:
     """An open ledger; one per process or worker (it caches the tree's frontier). Close it."""
 
     def __init__(
         self,
-        database: Database,
+        store: LedgerRepository,
+        access_index: AccessIndexRepository,
         *,
         signer: Ed25519NoteSigner,
         clock: Clock = system_clock,
         checkpoint_every: int = DEFAULT_CHECKPOINT_EVERY,
     ) -> None:
-        self.database = database
-        self.tree = StoredTree(database)
+        self.store = store
+        self.access_index = access_index      # the brand reads by member (read only)
+        self.tree = StoredTree(store)
         self.checkpoint_every = checkpoint_every
         self._signer = signer
         self._clock = clock
@@ -148,13 +125,24 @@ class Ledger:
         self._last_checkpoint_size: int | None = None
         self._depth = 0
 
+    @property
+    def database(self) -> Any:
+        """The store's own connection, for tests and tools that look at the file itself, and
+        for the gateway's access log until it reads through :attr:`access_index` and
+        :meth:`snapshot` (as services do)."""
+        return getattr(self.store, "database")  # noqa: B009 (not on the contract)
+
     def close(self) -> None:
-        self.database.close()
+        self.store.close()
+
+    def snapshot(self) -> contextlib.AbstractContextManager[object]:
+        """A read transaction over the ledger store: what is read inside sees one state."""
+        return self.store.snapshot()
 
     def end_use(self) -> None:
         """Roll back a write a failed caller left open (a kept ledger between requests) and, if
         there was one, forget the frontier built inside it."""
-        if self.database.end_use():
+        if self.store.end_use():
             self._frontier = None
         self._depth = 0
 
@@ -180,23 +168,18 @@ class Ledger:
         return self._signer.public_key
 
     def entry(self, seq: int) -> LedgerEntry:
-        row = self.database.one("SELECT body FROM entries WHERE seq = ?", (seq,))
-        if row is None:
+        body = self.store.body(seq)
+        if body is None:
             raise ProofRequestError(f"the ledger has no entry {seq}")
-        body = bytes(row[0])
         return LedgerEntry.from_body(body, leaf_hash(body))
 
     def latest_by(self, actor: str, tag: EventTag) -> LedgerEntry | None:
         """The newest entry of ``actor`` with ``tag``, or None. A scan of every body: for rare
         look-ups only (did a resumed erasure write its entry before the crash?)."""
         prefix = ('{"actor":' + json.dumps(actor) + ",").encode()
-        row = self.database.one(
-            "SELECT body FROM entries WHERE substr(body, 1, ?) = ? AND instr(body, ?) > 0"
-            " ORDER BY seq DESC LIMIT 1",
-            (len(prefix), prefix, ('"tag":' + json.dumps(tag.value) + ",").encode()))
-        if row is None:
+        body = self.store.latest_body(prefix, ('"tag":' + json.dumps(tag.value) + ",").encode())
+        if body is None:
             return None
-        body = bytes(row[0])
         return LedgerEntry.from_body(body, leaf_hash(body))
 
     @property
@@ -217,15 +200,10 @@ class Ledger:
         return self.tree.consistency_proof(size1, size2)
 
     def checkpoints(self) -> list[Checkpoint]:
-        rows = self.database.all(
-            "SELECT tree_size, root_hash, signed_at, note FROM checkpoints ORDER BY tree_size")
-        return [Checkpoint(r[0], bytes(r[1]), r[2], r[3]) for r in rows]
+        return self.store.checkpoints()
 
     def latest_checkpoint(self) -> Checkpoint | None:
-        row = self.database.one(
-            "SELECT tree_size, root_hash, signed_at, note FROM checkpoints"
-            " ORDER BY tree_size DESC LIMIT 1")
-        return None if row is None else Checkpoint(row[0], bytes(row[1]), row[2], row[3])
+        return self.store.latest_checkpoint()
 
     def prove_entry(self, seq: int, checkpoint: Checkpoint | None = None) -> EntryProof:
         """Entry ``seq`` with its inclusion proof against ``checkpoint`` (default: the latest),
@@ -311,14 +289,8 @@ class Ledger:
 
         Reads inside one read transaction, so concurrent appends are not half-seen.
         """
-        own = not self.database.in_transaction
-        if own:
-            self.database.execute("BEGIN")
-        try:
+        with self.store.snapshot():
             return LedgerVerification(self, progress).run()
-        finally:
-            if own:
-                self.database.execute("COMMIT")
 
     # -- internals ------------------------------------------------------------------------
     @contextlib.contextmanager
@@ -329,7 +301,7 @@ class Ledger:
         if self._depth == 0:
             self._depth = 1
             try:
-                with self.database.transaction():
+                with self.store.transaction():
                     self._sync()
                     yield
             except BaseException:
@@ -339,16 +311,12 @@ class Ledger:
                 self._depth = 0
             return
         self._depth += 1
-        self.database.execute("SAVEPOINT ledger_write")
         try:
-            yield
+            with self.store.savepoint():
+                yield
         except BaseException:
-            self.database.execute("ROLLBACK TO ledger_write")
-            self.database.execute("RELEASE ledger_write")
             self._frontier = None
             raise
-        else:
-            self.database.execute("RELEASE ledger_write")
         finally:
             self._depth -= 1
 
@@ -360,8 +328,8 @@ class Ledger:
         if cached is not None and 0 < size - cached.size <= SYNC_TAIL:
             self._frontier = self._caught_up(cached, size)
             return
-        nodes = self.database.one("SELECT max(position) FROM tree_nodes")[0]
-        if (nodes if nodes is not None else -1) != node_count(size) - 1:
+        last = self.store.last_position()
+        if (last if last is not None else -1) != node_count(size) - 1:
             raise LedgerIntegrityError(
                 f"the ledger holds {size} entries but its tree does not match that size;"
                 " run 'vrmvault ledger verify'")
@@ -375,9 +343,8 @@ class Ledger:
         leaves and compared with the stored one. Cheaper than reading the frontier's nodes,
         which lie all over the table, while another worker holds the write lock waiting."""
         first = node_count(cached.size)
-        rows = self.database.all("SELECT position, hash FROM tree_nodes WHERE position >= ?"
-                                 " ORDER BY position", (first,))
-        stored = [bytes(row[1]) for row in rows]
+        rows = self.store.nodes_from(first)
+        stored = [node for _, node in rows]
         if len(stored) != node_count(size) - first or (rows and rows[-1][0] != first
                                                        + len(stored) - 1):
             raise LedgerIntegrityError(
@@ -420,11 +387,7 @@ class Ledger:
                 index_rows.append(indexed)
             entries.append(LedgerEntry(seq, time, EventTag(event.tag), event.actor,
                                        event.details, body, leaf))
-        self.database.executemany("INSERT INTO entries (seq, body) VALUES (?, ?)", entry_rows)
-        self.database.executemany(
-            "INSERT INTO tree_nodes (position, hash) VALUES (?, ?)", node_rows)
-        if index_rows:
-            self.database.executemany(access_index.INSERT, index_rows)
+        self.store.append(entry_rows, node_rows, index_rows)
         self._frontier = frontier
         return entries
 
@@ -434,8 +397,7 @@ class Ledger:
         # The size last signed only grows, so a remembered one can only make a checkpoint look
         # due early, never late: look at the store only then (another process may have signed).
         if self._frontier.size - (self._last_checkpoint_size or 0) >= self.checkpoint_every:
-            self._last_checkpoint_size = self.database.one(
-                "SELECT max(tree_size) FROM checkpoints")[0]
+            self._last_checkpoint_size = self.store.latest_checkpoint_size()
             if self._frontier.size - (self._last_checkpoint_size or 0) >= self.checkpoint_every:
                 self.checkpoint()
 
@@ -464,11 +426,10 @@ class Ledger:
                 return last                          # the same tree: nothing new to sign
         signed_at = utc_time(self._clock())
         note = self._signer.sign(CheckpointBody(self.origin, size, root).text())
-        self.database.execute(
-            "INSERT INTO checkpoints (tree_size, root_hash, signed_at, note) VALUES (?, ?, ?, ?)",
-            (size, root, signed_at, note))
+        checkpoint = Checkpoint(size, root, signed_at, note)
+        self.store.add_checkpoint(checkpoint)
         self._last_checkpoint_size = size
         self._append([Event.of(CheckpointSigned(tree_size=size, root_hash=b64encode(root)),
                                SYSTEM_ACTOR)])
-        return Checkpoint(size, root, signed_at, note)
+        return checkpoint
 

@@ -16,9 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
-
-from vault.storage import Database
+from typing import TYPE_CHECKING, Any
 
 from .checkpoints import b64encode
 from .errors import LedgerIntegrityError, ProofRequestError
@@ -33,6 +31,9 @@ from .merkle import (
     node_position,
     subtree_nodes,
 )
+
+if TYPE_CHECKING:
+    from .repositories import LedgerRepository
 
 
 @dataclass(frozen=True)
@@ -70,14 +71,13 @@ class EntryProof:
 class StoredTree:
     """The tree over the entries of one open ledger store."""
 
-    def __init__(self, database: Database) -> None:
-        self.database = database
+    def __init__(self, store: LedgerRepository) -> None:
+        self.store = store
 
     @property
     def size(self) -> int:
         """How many entries the ledger holds (= the next seq)."""
-        latest = self.database.one("SELECT max(seq) FROM entries")[0]
-        return 0 if latest is None else latest + 1
+        return self.store.size()
 
     def root(self, tree_size: int | None = None) -> bytes:
         """The RFC 9162 root of the first ``tree_size`` entries (default: all), from O(log n)
@@ -110,10 +110,8 @@ class StoredTree:
         wanted = {node_position(level, index): (level, index) for level, index in keys}
         if not wanted:
             return {}
-        rows = self.database.all(
-            f"SELECT position, hash FROM tree_nodes WHERE position IN"
-            f" ({','.join('?' * len(wanted))})", list(wanted))
-        found = {wanted[row[0]]: bytes(row[1]) for row in rows}
+        found = {wanted[position]: node
+                 for position, node in self.store.nodes_at(list(wanted)).items()}
         for level, index in wanted.values():
             if (level, index) not in found:
                 raise LedgerIntegrityError(

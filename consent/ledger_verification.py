@@ -78,8 +78,8 @@ class LedgerVerification:
         return VerifyReport(self.frontier.size, len(self.checkpoints), self.frontier.root())
 
     def _entries_and_tree(self) -> None:
-        database = self.ledger.database
-        nodes = iter(database.execute("SELECT position, hash FROM tree_nodes ORDER BY position"))
+        store = self.ledger.store
+        nodes = store.nodes()
         pending = iter(self.checkpoints)
         checkpoint = next(pending, None)
         signed_size = 0                 # the largest checkpoint size found sound so far
@@ -92,7 +92,7 @@ class LedgerVerification:
         sha256, decode = hashlib.sha256, json.JSONDecoder().decode
         position = 0
         expected = 0
-        for seq, body in database.execute("SELECT seq, body FROM entries ORDER BY seq"):
+        for seq, body in store.entries():
             if seq != expected:
                 if seq > expected:
                     raise LedgerDamageError(

@@ -10,6 +10,8 @@ pass the conformance suite in ``tests/unit/storage/``. Values are consent's own 
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Sequence
+from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING, Protocol
 
 from vault.repositories import Transactional
@@ -25,7 +27,9 @@ from .model import (
 )
 
 if TYPE_CHECKING:
+    from .access_index import IndexedRead, ReadsOnDay
     from .grants import StoredReceipt
+    from .ledger_proofs import Checkpoint
 
 
 class TermsRepository(Transactional, Protocol):
@@ -120,6 +124,9 @@ class GrantRepository(Transactional, Protocol):
     def ended_unrecorded(self, now: int) -> list[Grant]:
         """Active grants ended by ``now`` whose expiry was not recorded yet."""
 
+    def recorded_expiries(self, member_id: str) -> set[str]:
+        """The ids of the member's grants whose expiry was recorded (for their export)."""
+
     def record_expiry(self, grant_id: str) -> bool:
         """Mark the grant's expiry recorded; whether this call did (concurrent sweeps)."""
 
@@ -141,4 +148,96 @@ class GrantRepository(Transactional, Protocol):
 
     def receipts(self, member_id: str) -> list[StoredReceipt]:
         """The member's grant receipts, newest first (of one second, the last added first)."""
+
+
+
+# -- the ledger store -----------------------------------------------------------------------------
+class LedgerRepository(Transactional, Protocol):
+    """The ledger store (``consent/ledger.py``): entries, the Merkle tree's stored nodes, signed
+    checkpoints, the brand-read index's rows and the spools' merge marks, in one store whose
+    transactions cover them all.
+
+    Append-only but for the marks: nothing here updates or deletes an entry, a node or a
+    checkpoint. Bodies and hashes are ``bytes`` exactly as given; entries are numbered by
+    ``seq`` from 0 and nodes by their post-order ``position`` (``consent/merkle.py``)."""
+
+    def snapshot(self) -> AbstractContextManager[object]:
+        """A read transaction: everything read inside sees one state of the store (joins a
+        write transaction already open)."""
+
+    def savepoint(self) -> AbstractContextManager[object]:
+        """Inside a write transaction: a nested unit that an exception rolls back alone (and
+        then raises on), leaving the outer transaction open."""
+
+    def end_use(self) -> bool:
+        """Roll back whatever a failed caller left open; whether there was anything."""
+
+    def close(self) -> None: ...
+
+    # entries and nodes
+    def size(self) -> int:
+        """How many entries there are (one past the highest ``seq``; 0 when empty)."""
+
+    def body(self, seq: int) -> bytes | None: ...
+
+    def latest_body(self, prefix: bytes, containing: bytes) -> bytes | None:
+        """The body of the highest ``seq`` that starts with ``prefix`` and contains
+        ``containing`` (a scan: for rare look-ups)."""
+
+    def bodies_containing(self, needle: bytes) -> list[tuple[int, bytes]]:
+        """``(seq, body)`` of every entry whose body contains ``needle``, by ``seq``."""
+
+    def entries(self) -> Iterator[tuple[int, bytes]]:
+        """Every ``(seq, body)`` by ``seq``, streamed (use it inside :meth:`snapshot`)."""
+
+    def nodes(self) -> Iterator[tuple[int, bytes]]:
+        """Every ``(position, hash)`` by position, streamed."""
+
+    def nodes_at(self, positions: Sequence[int]) -> dict[int, bytes]:
+        """The stored hashes at ``positions`` (those absent are left out)."""
+
+    def nodes_from(self, first: int) -> list[tuple[int, bytes]]:
+        """``(position, hash)`` of every node at ``first`` or after, by position."""
+
+    def last_position(self) -> int | None:
+        """The highest stored node position, if any."""
+
+    def append(self, entries: Sequence[tuple[int, bytes]], nodes: Sequence[tuple[int, bytes]],
+               reads: Sequence[tuple[str, int, str, int]]) -> None:
+        """Write entries ``(seq, body)``, tree nodes ``(position, hash)`` and brand-read index
+        rows ``(principal, seq, brand_id, read_at)``, each list as one batch."""
+
+    # checkpoints
+    def checkpoints(self) -> list[Checkpoint]:
+        """Every signed checkpoint, by tree size."""
+
+    def latest_checkpoint(self) -> Checkpoint | None: ...
+
+    def latest_checkpoint_size(self) -> int | None: ...
+
+    def add_checkpoint(self, checkpoint: Checkpoint) -> None: ...
+
+    # spool marks
+    def spool_marks(self) -> dict[str, int]:
+        """Per spool id, the number of the last record of it appended to the ledger."""
+
+    def spool_mark(self, spool_id: str) -> int:
+        """The spool's mark; 0 when none of it was appended yet."""
+
+    def set_spool_mark(self, spool_id: str, n: int) -> None:
+        """Insert or move the spool's mark."""
+
+
+class AccessIndexRepository(Protocol):
+    """The brand-read index of the ledger store (``consent/access_index.py``); read only here:
+    :meth:`LedgerRepository.append` writes its rows with their entries."""
+
+    def count(self, principal: str) -> int: ...
+
+    def reads(self, principal: str, *, limit: int, offset: int = 0) -> list[IndexedRead]:
+        """The member's reads by the time they were served, newest first (then by ``seq``,
+        highest first), ``offset`` skipped."""
+
+    def daily(self, principal: str, *, since: int, day: int) -> list[ReadsOnDay]:
+        """Reads per brand per ``day``-second period from Unix time ``since`` on, by period."""
 

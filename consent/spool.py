@@ -34,8 +34,9 @@ The guarantee, in order:
    tree and by the next signed checkpoint. Anyone who reads the ledger merges what is pending
    first (:meth:`SpoolDirectory.merge_all`): the member's access page, the ledger commands and
    the console see every read at once.
-3. Exactly once: the ledger records, per spool, the last record it took (``spool_marks``), in
-   the transaction that appends the records; a record at or below the mark is never appended
+3. Exactly once: the ledger store records, per spool, the last record it took (its mark,
+   :meth:`consent.repositories.LedgerRepository.spool_mark`), in the transaction that appends
+   the records; a record at or below the mark is never appended
    again, whoever merges and however often.
 
 What the delay leaves open: until its merge, a read is protected by its seal, not yet by the
@@ -259,7 +260,7 @@ class SpoolDirectory:
     def backlog(self, ledger: Ledger) -> Backlog:
         """What waits in the spools, for compliance to see that the keeper keeps up (reads
         ``ledger``'s marks; merges nothing)."""
-        marks = _marks(ledger)
+        marks = ledger.store.spool_marks()
         reads, oldest, spools = 0, None, 0
         for spool_id in self.spool_ids():
             count, first = self._waiting(spool_id, marks.get(spool_id, 0))
@@ -335,24 +336,6 @@ class SpoolDirectory:
         return reader
 
 
-def _marks(ledger: Ledger) -> dict[str, int]:
-    return {row[0]: row[1] for row in ledger.database.all(
-        "SELECT spool, merged_through FROM spool_marks")}
-
-
-def _mark(ledger: Ledger, spool_id: str) -> int:
-    row = ledger.database.one("SELECT merged_through FROM spool_marks WHERE spool = ?",
-                              (spool_id,))
-    return int(row[0]) if row is not None else 0
-
-
-def _set_mark(ledger: Ledger, spool_id: str, n: int) -> None:
-    ledger.database.execute(
-        "INSERT INTO spool_marks (spool, merged_through) VALUES (?, ?)"
-        " ON CONFLICT (spool) DO UPDATE SET merged_through = excluded.merged_through",
-        (spool_id, n))
-
-
 def merge(ledger: Ledger, reader: _Reader) -> int:
     """Append the records of ``reader``'s spool not yet in ``ledger``, in order, with their
     mark. Safe to repeat and to run in several processes at once: the mark is read and moved
@@ -361,12 +344,12 @@ def merge(ledger: Ledger, reader: _Reader) -> int:
     appended = 0
     while True:
         with ledger.transaction():
-            mark = _mark(ledger, reader.spool_id)
+            mark = ledger.store.spool_mark(reader.spool_id)
             records = reader.take(mark, MERGE_BATCH)
             if records:
                 ledger.record_events([record.event for record in records])
                 mark = records[-1].n
-                _set_mark(ledger, reader.spool_id, mark)
+                ledger.store.set_spool_mark(reader.spool_id, mark)
         reader.taken_through(mark)
         appended += len(records)
         if len(records) < MERGE_BATCH:

@@ -34,15 +34,14 @@ def load_consent_demo(consent: Consent, *, seed: int = 2026,
     brands = vault.brands.all()
     if len(brands) < 3:
         raise ValueError("load the vault demo first: it makes the demo brands")
-    showcase = vault.data.one("SELECT id FROM members WHERE email_index = ?",
-                              (vault.members.email_index(SHOWCASE_EMAIL),))
+    showcase = vault.accounts.find_by_index(vault.members.email_index(SHOWCASE_EMAIL))
     rng = random.Random(seed)
-    others = [r["id"] for r in vault.data.all("SELECT id FROM members ORDER BY num")]
-    chosen = [m for m in others if showcase is None or m != showcase["id"]]
+    others = vault.accounts.ids()
+    chosen = [m for m in others if showcase is None or m != showcase.id]
     chosen = rng.sample(chosen, int(len(chosen) * SHARE))
     agreements = grants = 0
     if showcase is not None:
-        a, g = _showcase(consent, showcase["id"], brands)
+        a, g = _showcase(consent, showcase.id, brands)
         agreements, grants = agreements + a, grants + g
     for done, member_id in enumerate(chosen, start=1):
         brand = rng.choice(brands)

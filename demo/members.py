@@ -99,8 +99,7 @@ def load_demo(
         raise ValidationError({"members": ["At least 1: the showcase member."]})
     started = time.perf_counter()
     email_index = vault.members.email_index
-    if vault.data.one("SELECT 1 FROM members WHERE email_index = ?",
-                      (email_index(SHOWCASE_EMAIL),)):
+    if vault.accounts.find_by_index(email_index(SHOWCASE_EMAIL)) is not None:
         raise ConflictError(
             f"Demo data is loaded already ({SHOWCASE_EMAIL} is registered); "
             "load it into a fresh vault instead."
@@ -118,7 +117,7 @@ def load_demo(
     for start in range(0, members, BATCH_MEMBERS):
         stop = min(members, start + BATCH_MEMBERS)
         # Data outermost: the key store's batch commits first (see the module docstring).
-        with vault.data.transaction(), vault.keys_database.transaction():
+        with vault.accounts.transaction(), vault.key_store.transaction():
             profile_rows: list[tuple[str, str, bytes, int]] = []
             entries: list[tuple[str, FeedbackInput]] = []
             for n in range(start, stop):

@@ -26,6 +26,7 @@ import hashlib
 import hmac
 import os
 import stat
+from contextlib import AbstractContextManager
 from pathlib import Path
 
 from cryptography.exceptions import InvalidTag
@@ -133,6 +134,10 @@ class KeyStore:
         self._kek = kek if isinstance(kek, AESGCM) else AESGCM(kek)
         self._clock = clock
         self._cache: dict[str, MemberCipher] = {}
+
+    def transaction(self) -> AbstractContextManager[object]:
+        """A write transaction over the key store (for a batch of :meth:`create`)."""
+        return self._keys.transaction()
 
     def create(self, member_id: str) -> MemberCipher:
         """Make, wrap and store a fresh random data key for ``member_id``."""

@@ -60,6 +60,9 @@ class MemberRepository(Transactional, Protocol):
 
     def exists(self, member_id: str) -> bool: ...
 
+    def ids(self) -> list[str]:
+        """Every account, in the order they were made."""
+
     def ids_with_role(self, role: str) -> list[str]:
         """The accounts with ``role``, in the order they were made."""
 

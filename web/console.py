@@ -36,6 +36,7 @@ from marshmallow import fields, validate
 from werkzeug.wrappers import Response
 
 from brand_gateway.webhooks.outbox import STATUSES, outbox_count, outbox_entries, outbox_tallies
+from brand_gateway.webhooks.sqlcipher import SqlcipherWebhookOutbox
 from consent.spool import MAX_MERGE_DELAY
 from vault.errors import ValidationError, VaultError
 from vault.members import COMPLIANCE
@@ -103,7 +104,7 @@ def require_officer() -> Response | None:
 @bp.get("/")
 def overview() -> str:
     vault = get_vault()
-    tallies = outbox_tallies(vault.data)
+    tallies = outbox_tallies(SqlcipherWebhookOutbox(vault.data))
     totals = {status: sum(t.counts[status] for t in tallies) for status in STATUSES}
     # Looked at, not merged: the page shows whether the keeper keeps up on its own.
     backlog = spool_directory().backlog(get_consent().ledger)
@@ -124,12 +125,12 @@ def webhooks() -> str:
                              for name, messages in sorted(exc.errors.items())[:5])
         abort(400, description=f"This filter is not valid ({problems}).")
     status, client, page = query.get("status"), query.get("client"), query.get("page") or 1
-    database = get_vault().data
-    total = outbox_count(database, client_id=client, status=status)
-    entries = outbox_entries(database, client_id=client, status=status, limit=PER_PAGE,
+    outbox = SqlcipherWebhookOutbox(get_vault().data)
+    total = outbox_count(outbox, client_id=client, status=status)
+    entries = outbox_entries(outbox, client_id=client, status=status, limit=PER_PAGE,
                              offset=(page - 1) * PER_PAGE)
     return render_template(
         "console_webhooks.html", entries=entries, total=total, page=page,
         pages=max(1, math.ceil(total / PER_PAGE)), status=status, client=client,
         statuses=STATUSES, brands=[(t.client_id, t.brand_name)
-                                   for t in outbox_tallies(database)])
+                                   for t in outbox_tallies(outbox)])

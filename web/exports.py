@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from brand_gateway.export import gateway_exporter
 from consent.context import Consent
-from consent.export import consent_exporter
 from vault.export import MemberExport
 
 
@@ -19,8 +18,7 @@ def member_export(consent: Consent) -> MemberExport:
     vault = consent.vault
     return MemberExport([
         vault.export,
-        consent_exporter(database=vault.data, ledger=consent.ledger,
-                         principal=consent.principal),
+        consent.export,
         gateway_exporter(database=vault.data, ledger=consent.ledger, clock=vault.clock,
                          principal=consent.principal),
     ], clock=vault.clock)

@@ -15,7 +15,8 @@ from contextlib import contextmanager
 
 import click
 
-from consent.ledger import Ledger, open_ledger
+from consent.context import open_ledger
+from consent.ledger import Ledger
 from consent.spool import SpoolDirectory
 from vault.errors import StoreNotInitialisedError
 from vault.home import VaultHome

@@ -21,6 +21,7 @@ from ..api_errors import ApiNotFoundError, BodyError
 from ..reads import Caller
 from ..request_stores import request_stores
 from ..webhooks.endpoints import WebhookEndpoint, WebhookRegistry, destination_problem
+from ..webhooks.sqlcipher import sqlcipher_registry
 from . import PREFIX
 from .bearer import requires_scope
 from .payloads import iso, json_body, json_response, load_query
@@ -34,7 +35,7 @@ _EMPTY_QUERY = EmptyQuery()
 
 def _registry() -> WebhookRegistry:
     stores = request_stores()
-    return WebhookRegistry(database=stores.vault().data, clock=stores.clock)
+    return sqlcipher_registry(database=stores.vault().data, clock=stores.clock)
 
 
 def _endpoint(endpoint: WebhookEndpoint) -> dict[str, Any]:

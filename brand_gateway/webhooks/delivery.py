@@ -28,11 +28,10 @@ import requests
 from requests.adapters import HTTPAdapter
 
 from vault.clock import Clock
-from vault.storage import Database
 
 from ..errors import DestinationRefusedError
 from .endpoints import IPAddress, checked_destination, disable_endpoint
-from .outbox import claim_due, mark_dead, mark_delivered, record_attempt, schedule_retry
+from .repositories import DueEvent, WebhookEndpointRepository, WebhookOutboxRepository
 from .signing import WebhookSigner
 
 logger = logging.getLogger(__name__)
@@ -151,10 +150,12 @@ class DeliveryReport:
 class WebhookDispatcher:
     """Sends what is due from the outbox, records every attempt, schedules retries."""
 
-    def __init__(self, *, database: Database, signer: WebhookSigner, clock: Clock,
+    def __init__(self, *, endpoints: WebhookEndpointRepository,
+                 outbox: WebhookOutboxRepository, signer: WebhookSigner, clock: Clock,
                  sender: Sender = requests_sender, fraction: Callable[[], float] = random.random,
                  max_attempts: int = MAX_ATTEMPTS, timeout: float = REQUEST_TIMEOUT) -> None:
-        self._db = database
+        self._endpoints = endpoints
+        self._outbox = outbox
         self._signer = signer
         self._clock = clock
         self._send = sender
@@ -179,50 +180,51 @@ class WebhookDispatcher:
                 report.retrying += 1
         return report
 
-    def _claim(self) -> Any:
-        return claim_due(self._db, now=int(self._clock()), lease=CLAIM_LEASE)
+    def _claim(self) -> DueEvent | None:
+        return self._outbox.claim_due(now=int(self._clock()), lease=CLAIM_LEASE)
 
-    def _attempt(self, row: Any) -> str:
-        body = row["payload"].encode()
+    def _attempt(self, row: DueEvent) -> str:
+        body = row.payload.encode()
         headers = {"Content-Type": "application/json", "User-Agent": USER_AGENT,
-                   **self._signer.headers(row["event_id"], int(self._clock()), body)}
+                   **self._signer.headers(row.event_id, int(self._clock()), body)}
         status: int | None = None
         retry_after: int | None = None
         error: str | None = None
         started = time.monotonic()
         try:
-            result = self._send(row["url"], body, headers, self._timeout)
+            result = self._send(row.url, body, headers, self._timeout)
             status, retry_after = result.status, result.retry_after
         except Exception as exc:  # any failure to deliver is an attempt to record, not a crash
             error = type(exc).__name__
         duration_ms = round((time.monotonic() - started) * 1000)
         outcome = self._record(row, status, error, duration_ms, retry_after)
         if outcome != "delivered":
-            logger.warning("webhook %d to endpoint %d: %s, %s", row["id"], row["endpoint_id"],
+            logger.warning("webhook %d to endpoint %d: %s, %s", row.id, row.endpoint_id,
                            status if error is None else error, outcome)
         return outcome
 
-    def _record(self, row: Any, status: int | None, error: str | None, duration_ms: int,
+    def _record(self, row: DueEvent, status: int | None, error: str | None, duration_ms: int,
                 retry_after: int | None) -> str:
         now = int(self._clock())
-        with self._db.transaction():
-            current, attempts = record_attempt(self._db, row["id"], at=now, http_status=status,
-                                               error=error, duration_ms=duration_ms)
+        outbox = self._outbox
+        with outbox.transaction():
+            current, attempts = outbox.record_attempt(row.id, at=now, http_status=status,
+                                                      error=error, duration_ms=duration_ms)
             if current != "pending":                 # settled meanwhile (endpoint removed)
                 return current
             attempts += 1
             if status is not None and 200 <= status < 300:
-                mark_delivered(self._db, row["id"], attempts=attempts, at=now)
+                outbox.mark_delivered(row.id, attempts=attempts, at=now)
                 return "delivered"
             if status == 410 or attempts >= self.max_attempts:
-                mark_dead(self._db, row["id"], attempts=attempts)
+                outbox.mark_dead(row.id, attempts=attempts)
                 if status == 410:
                     # 410 Gone: the brand asks for no more webhooks here (Standard Webhooks,
                     # "Delivery success and failure"); the endpoint is disabled with its queue.
-                    disable_endpoint(self._db, row["endpoint_id"], now)
+                    disable_endpoint(self._endpoints, outbox, row.endpoint_id, now)
                 return "dead"
             delay = retry_delay(attempts, self._fraction())
             if retry_after is not None:
                 delay = max(delay, min(retry_after, MAX_RETRY_DELAY))
-            schedule_retry(self._db, row["id"], attempts=attempts, at=now + delay)
+            outbox.schedule_retry(row.id, attempts=attempts, at=now + delay)
             return "retrying"

@@ -15,35 +15,19 @@ from __future__ import annotations
 import ipaddress
 import socket
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any, NoReturn
 from urllib.parse import urlsplit
 
 from vault.clock import Clock
-from vault.errors import ConflictError, ConstraintViolationError, NotFoundError, ValidationError
-from vault.storage import Database
+from vault.errors import ConflictError, NotFoundError, ValidationError
 
 from ..clients import LOOPBACK_HOSTS, endpoint_url_problem
-from .outbox import give_up_pending
+from .repositories import WebhookEndpoint, WebhookEndpointRepository, WebhookOutboxRepository
 
 MAX_URL_LENGTH = 2000
 MAX_ENDPOINTS_PER_CLIENT = 5
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
-
-
-@dataclass(frozen=True)
-class WebhookEndpoint:
-    id: int
-    client_id: str
-    brand_name: str
-    url: str
-    created_at: int
-    disabled_at: int | None
-
-    @property
-    def live(self) -> bool:
-        return self.disabled_at is None
 
 
 def webhook_url_problem(url: object) -> str | None:
@@ -56,70 +40,55 @@ def webhook_url_problem(url: object) -> str | None:
 class WebhookRegistry:
     """The endpoints brands are notified at: at most a few live ones per client."""
 
-    def __init__(self, *, database: Database, clock: Clock) -> None:
-        self._db = database
+    def __init__(self, *, endpoints: WebhookEndpointRepository,
+                 outbox: WebhookOutboxRepository, clock: Clock) -> None:
+        self._endpoints = endpoints
+        self._outbox = outbox
         self._clock = clock
 
     def add(self, client_id: str, url: str) -> WebhookEndpoint:
         problem = webhook_url_problem(url)
         if problem:
             _refuse("url", f"Webhook URL: {problem}")
-        with self._db.transaction():
-            if self._db.one("SELECT 1 FROM oauth_clients WHERE client_id = ?",
-                            (client_id,)) is None:
+        endpoints = self._endpoints
+        with endpoints.transaction():
+            if not endpoints.client_exists(client_id):
                 raise NotFoundError(f"no client {client_id!r}")
-            live = self._db.one("SELECT count(*) FROM webhook_endpoints WHERE client_id = ?"
-                                " AND disabled_at IS NULL", (client_id,))[0]
-            if live >= MAX_ENDPOINTS_PER_CLIENT:
+            if endpoints.live_count(client_id) >= MAX_ENDPOINTS_PER_CLIENT:
                 _refuse("url", f"A client has at most {MAX_ENDPOINTS_PER_CLIENT} endpoints; "
                                "remove one first.")
-            try:
-                cursor = self._db.execute(
-                    "INSERT INTO webhook_endpoints (client_id, url, created_at) VALUES (?, ?, ?)",
-                    (client_id, url, int(self._clock())))
-            except ConstraintViolationError:
-                raise ConflictError("this client has that endpoint already") from None
-            return self.get(int(cursor.lastrowid))
+            endpoint_id = endpoints.insert(client_id, url, int(self._clock()))
+            if endpoint_id is None:
+                raise ConflictError("this client has that endpoint already")
+            return self.get(endpoint_id)
 
     def get(self, endpoint_id: int) -> WebhookEndpoint:
-        row = self._db.one(f"{_ENDPOINTS} WHERE e.id = ?", (endpoint_id,))
-        if row is None:
+        endpoint = self._endpoints.get(endpoint_id)
+        if endpoint is None:
             raise NotFoundError(f"no webhook endpoint {endpoint_id}")
-        return _endpoint(row)
+        return endpoint
 
     def list(self, client_id: str | None = None) -> list[WebhookEndpoint]:
         """Every endpoint (removed ones too), of one client or of all."""
-        return [_endpoint(r) for r in self._db.all(
-            f"{_ENDPOINTS} WHERE ? IS NULL OR e.client_id = ? ORDER BY e.id",
-            (client_id, client_id))]
+        return self._endpoints.list(client_id)
 
     def remove(self, endpoint_id: int) -> WebhookEndpoint:
         """Stop sending to the endpoint; what was still pending for it is given up (``dead``).
         The row stays, for the outbox rows and attempts that name it."""
-        with self._db.transaction():
+        with self._endpoints.transaction():
             endpoint = self.get(endpoint_id)
             if not endpoint.live:
                 raise NotFoundError(f"webhook endpoint {endpoint_id} was removed already")
-            disable_endpoint(self._db, endpoint_id, int(self._clock()))
+            disable_endpoint(self._endpoints, self._outbox, endpoint_id, int(self._clock()))
             return self.get(endpoint_id)
 
 
-_ENDPOINTS = (
-    "SELECT e.*, b.name AS brand_name FROM webhook_endpoints AS e"
-    " JOIN oauth_clients AS c ON c.client_id = e.client_id JOIN brands AS b ON b.id = c.brand_id"
-)
-
-
-def _endpoint(row: Any) -> WebhookEndpoint:
-    return WebhookEndpoint(row["id"], row["client_id"], row["brand_name"], row["url"],
-                           row["created_at"], row["disabled_at"])
-
-
-def disable_endpoint(database: Database, endpoint_id: int, now: int) -> None:
-    """Send nothing more to the endpoint, and give up what was still pending for it."""
-    database.execute("UPDATE webhook_endpoints SET disabled_at = ? WHERE id = ?",
-                     (now, endpoint_id))
-    give_up_pending(database, endpoint_id)
+def disable_endpoint(endpoints: WebhookEndpointRepository, outbox: WebhookOutboxRepository,
+                     endpoint_id: int, now: int) -> None:
+    """Send nothing more to the endpoint, and give up what was still pending for it (inside
+    the caller's transaction: both repositories are the one store's)."""
+    endpoints.disable(endpoint_id, now)
+    outbox.give_up_pending(endpoint_id)
 
 
 def _refuse(field: str, message: str) -> NoReturn:

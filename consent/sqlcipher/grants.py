@@ -86,6 +86,10 @@ class SqlcipherGrants(SqlcipherRepository):
             "SELECT * FROM grants WHERE status = 'active' AND ends_at <= ?"
             " AND expiry_recorded = 0", (now,))]
 
+    def recorded_expiries(self, member_id: str) -> set[str]:
+        return {row[0] for row in self._db.all(
+            "SELECT id FROM grants WHERE member_id = ? AND expiry_recorded = 1", (member_id,))}
+
     def record_expiry(self, grant_id: str) -> bool:
         return bool(self._db.execute(
             "UPDATE grants SET expiry_recorded = 1 WHERE id = ? AND expiry_recorded = 0",

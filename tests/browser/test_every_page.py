@@ -25,10 +25,10 @@ import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 
 from brand_gateway.pseudonyms import PairwisePseudonyms
-from brand_gateway.webhooks.delivery import HttpResult, WebhookDispatcher
-from brand_gateway.webhooks.endpoints import WebhookRegistry
+from brand_gateway.webhooks.delivery import HttpResult
 from brand_gateway.webhooks.outbox import enqueue_grant_event
 from brand_gateway.webhooks.signing import WebhookSigner
+from brand_gateway.webhooks.sqlcipher import sqlcipher_dispatcher, sqlcipher_registry
 from consent.context import open_consent
 from consent.model import GrantEvent
 from demo.brand_clients import CREDENTIALS_FILE, register_demo_clients
@@ -68,7 +68,7 @@ def add_officer(vault: Vault) -> str:
 
 def failed_webhooks(vault: Vault, grants: dict[str, Any]) -> None:
     """A withdrawal told to each reader brand: one endpoint answered 500, one refused."""
-    registry = WebhookRegistry(database=vault.data, clock=vault.clock)
+    registry = sqlcipher_registry(database=vault.data, clock=vault.clock)
     pseudonyms = PairwisePseudonyms.from_master(database=vault.data, master=vault.master)
     for name, grant in grants.items():
         registry.add(grant.client.client_id, HOOKS[name])
@@ -80,7 +80,7 @@ def failed_webhooks(vault: Vault, grants: dict[str, Any]) -> None:
             raise ConnectionRefusedError()
         return HttpResult(500)
 
-    WebhookDispatcher(database=vault.data, signer=WebhookSigner.from_master(vault.master),
+    sqlcipher_dispatcher(database=vault.data, signer=WebhookSigner.from_master(vault.master),
                       clock=vault.clock, sender=send, fraction=lambda: 0.0).deliver_due(10)
 
 

@@ -35,7 +35,7 @@ from schemathesis.specs.openapi.checks import (
 import brand_gateway.api.webhooks
 from brand_gateway.api.schemas import openapi_document
 from brand_gateway.webhooks import endpoints as webhook_endpoints
-from brand_gateway.webhooks.endpoints import WebhookRegistry
+from brand_gateway.webhooks.sqlcipher import sqlcipher_registry
 from consent.context import Consent
 from tests.brand_api_support import BrandApi, bearer
 from vault.home import Vault
@@ -102,7 +102,7 @@ def brand_headers(api: BrandApi, vault: Vault) -> dict[str, str]:
     """A client credentials token that may manage the brand's webhooks and answer members'
     offers; the brand has one endpoint (id 1) already."""
     grocer = api.brand("Green Grocer")
-    WebhookRegistry(database=vault.data, clock=vault.clock).add(grocer.client_id,
+    sqlcipher_registry(database=vault.data, clock=vault.clock).add(grocer.client_id,
                                                                 "https://grocer.example/hooks")
     return bearer(api.brand_token(grocer, "webhooks:manage agreements:write"))
 

@@ -20,9 +20,9 @@ from openapi_spec_validator import validate as validate_openapi
 
 from brand_gateway.access_log import AccessLog
 from brand_gateway.pseudonyms import PairwisePseudonyms
+from consent.context import open_ledger
 from consent.events import EventTag
 from consent.grants import DAY
-from consent.ledger import open_ledger
 from consent.spool import SpoolDirectory
 from tests.brand_api_support import BrandApi, IssuedToken, bearer
 from vault.clock import FrozenClock

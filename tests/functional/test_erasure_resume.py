@@ -17,10 +17,10 @@ import pytest
 from click.testing import CliRunner
 from flask import Flask
 
-from consent.context import Consent
+from consent.context import Consent, open_ledger
 from consent.event_details import DataErased
 from consent.events import EventTag
-from consent.ledger import Ledger, open_ledger
+from consent.ledger import Ledger
 from tests.brand_api_support import BrandApi
 from tests.conftest import GOOD_PASSWORD, AuthActions
 from vault.erasure import ErasureService
@@ -68,9 +68,9 @@ def alice_with_a_brand(sign_in: Callable[..., SignedIn], api: BrandApi, vault: V
                        velo) -> SignedIn:
     alice = sign_in("alice@example.org")
     api.member_token(alice.id, velo, {"dpv:Personalisation": ["given_name", "city"]})
-    from brand_gateway.webhooks.endpoints import WebhookRegistry
+    from brand_gateway.webhooks.sqlcipher import sqlcipher_registry
 
-    WebhookRegistry(database=vault.data, clock=vault.clock).add(velo.client_id, HOOK)
+    sqlcipher_registry(database=vault.data, clock=vault.clock).add(velo.client_id, HOOK)
     vault.profile.update(alice.id, {"given_name": "Alice"})
     return alice
 

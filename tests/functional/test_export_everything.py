@@ -16,7 +16,7 @@ import zipfile
 import pytest
 from jsonschema import Draft202012Validator, FormatChecker
 
-from brand_gateway.webhooks.endpoints import WebhookRegistry
+from brand_gateway.webhooks.sqlcipher import sqlcipher_registry
 from consent.receipts import DEFAULT_CONTROLLER, ReceiptSigner
 from tests.brand_api_support import BrandApi, IssuedToken, bearer
 
@@ -36,7 +36,7 @@ def download(member) -> tuple[dict, zipfile.ZipFile]:
 
 @pytest.fixture
 def lived_in(api: BrandApi, alice, velo, vault, brand_client, clock) -> IssuedToken:
-    WebhookRegistry(database=vault.data, clock=clock).add(
+    sqlcipher_registry(database=vault.data, clock=clock).add(
         velo.client_id, "https://hooks.velo.example/vrmvault")
     issued = api.member_token(alice.id, velo, {"dpv:Personalisation": ["given_name", "city"],
                                                "dpv:ServiceProvision": ["city"]})

@@ -50,7 +50,7 @@ from werkzeug.test import TestResponse
 
 from brand_gateway.clients import OAuthClient
 from brand_gateway.observers import grant_observer
-from brand_gateway.webhooks.endpoints import WebhookRegistry
+from brand_gateway.webhooks.sqlcipher import sqlcipher_registry
 from consent.context import open_consent
 from consent.grants import DAY
 from tests.brand_api_support import BrandApi, bearer
@@ -157,7 +157,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> World:
             consent.agreements.brand_counters(offer.id, grocer.brand_id, "SD-BASE-A")
             grocer_token = api.brand_token(grocer, "webhooks:manage agreements:write")
             grocer_offer = consent.agreements.proffer(ids["member_b"], grocer.brand_id)
-            endpoint = WebhookRegistry(database=vault.data, clock=clock).add(
+            endpoint = sqlcipher_registry(database=vault.data, clock=clock).add(
                 grocer.client_id, LOOPBACK_HOOK)
 
             expiring, expiring_secret = _client(api, "Expiring Co")

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import contextlib
 
+from consent.context import open_ledger
 from consent.events import Event, EventTag
-from consent.ledger import open_ledger
 from consent.spool import SpoolDirectory
 from tests.conftest import GOOD_PASSWORD
 from vault.clock import FrozenClock

@@ -22,8 +22,8 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from brand_gateway.clients import OAuthClient
+from consent.context import open_ledger
 from consent.events import Event, EventTag
-from consent.ledger import open_ledger
 from consent.spool import SpoolDirectory
 from tests.brand_api_support import BrandApi
 from tests.conftest import GOOD_PASSWORD

@@ -22,11 +22,9 @@ from click.testing import CliRunner
 from flask.testing import FlaskClient
 
 from brand_gateway.observers import grant_observer
-from brand_gateway.webhooks.delivery import WebhookDispatcher
-from brand_gateway.webhooks.endpoints import WebhookRegistry
 from brand_gateway.webhooks.signing import WebhookSigner
-from consent.context import Consent, open_consent
-from consent.ledger import open_ledger
+from brand_gateway.webhooks.sqlcipher import sqlcipher_dispatcher, sqlcipher_registry
+from consent.context import Consent, open_consent, open_ledger
 from consent.merkle import verify_consistency, verify_inclusion
 from consent.spool import SpoolDirectory
 from demo.consents import load_consent_demo
@@ -85,7 +83,7 @@ def fill(app, vault: Vault, vault_home: VaultHome, consent: Consent, client: Fla
     vault.signups.request("carol@example.org", GOOD_PASSWORD, client="192.0.2.1")
     vault.password_resets.request("alice@example.org", client="192.0.2.1")
     # A brand told of an erasure, and failing to take the webhook.
-    WebhookRegistry(database=vault.data, clock=clock).add(
+    sqlcipher_registry(database=vault.data, clock=clock).add(
         velo.client_id, f"http://127.0.0.1:{free_port()}/hooks")
     erin = vault.members.register("erin@example.org", GOOD_PASSWORD)
     api.member_token(erin, velo)
@@ -93,7 +91,7 @@ def fill(app, vault: Vault, vault_home: VaultHome, consent: Consent, client: Fla
         "dpv:ServiceProvision": ["city"]}).headers)
     SpoolDirectory(vault_home, vault.master).merge_all(consent.ledger)
     finish_erasure(vault, consent, vault.erasure.begin(erin))
-    WebhookDispatcher(database=vault.data, signer=WebhookSigner.from_master(vault.master),
+    sqlcipher_dispatcher(database=vault.data, signer=WebhookSigner.from_master(vault.master),
                       clock=clock, timeout=2).deliver_due()
     # A withdrawal its brand is to be told of, an erasure a stop cut short, a checkpoint.
     observed = open_consent(vault, vault_home,

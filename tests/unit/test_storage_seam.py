@@ -1,14 +1,14 @@
 """The storage seam (DESIGN.md sec. 2): services hold no SQL and do not know the engine.
 
-Services reach storage only through the contracts of ``vault/repositories.py`` and
-``consent/repositories.py``; every statement lives in an implementation (``vault/sqlcipher/``,
-``consent/sqlcipher/``). ``vault/home.py``, ``vault/backup.py`` and ``consent/context.py`` are
-where the engine is chosen (they wire the SQLCipher repositories) and hold no SQL either. Only
-``vault/storage.py`` imports the driver.
+Services reach storage only through the contracts of ``vault/repositories.py``,
+``consent/repositories.py`` and ``brand_gateway/webhooks/repositories.py``; every statement lives
+in an implementation (``vault/sqlcipher/``, ``consent/sqlcipher/``,
+``brand_gateway/webhooks/sqlcipher.py``). ``vault/home.py``, ``vault/backup.py`` and
+``consent/context.py`` are where the engine is chosen (they wire the SQLCipher repositories) and
+hold no SQL either. Only ``vault/storage.py`` imports the driver.
 
-Converted so far: the services below. Not yet: ``vault/demo.py`` (the demo generators),
-migration definitions, the rest of ``consent/`` (ledger, spool, access index, export,
-checkpoints) and ``brand_gateway/``.
+Converted so far: the services below. Not yet: migration definitions and the rest of
+``brand_gateway/`` (tokens, clients, authorizations, pseudonyms, rate limits, access log, ...).
 """
 
 from __future__ import annotations
@@ -23,8 +23,17 @@ ROOT = Path(__file__).parents[2]
 SERVICES = tuple(f"vault/{name}" for name in (
     "brands", "erasure", "export", "feedback", "keys", "members", "password_resets",
     "profile", "recovery_codes", "sessions", "signups", "throttle")) + tuple(
-    f"consent/{name}" for name in ("decision", "grants", "terms"))
+    f"consent/{name}" for name in (
+        "access_index", "checkpoints", "decision", "export", "grants", "ledger", "ledger_proofs",
+        "ledger_verification", "spool", "terms")) + tuple(
+    f"brand_gateway/webhooks/{name}" for name in ("delivery", "endpoints", "outbox")) + tuple(
+    f"demo/{name}" for name in ("consents", "members"))
 ASSEMBLIES = ("vault/home", "vault/backup", "consent/context")
+# Hold no SQL, but still hand an engine's connection on: ``consent.access_index.AccessIndex``
+# (the SQLCipher index, for brand_gateway/access_log.py) and the outbox's queueing functions
+# (which take the data store's connection from brand_gateway/observers.py). They go once those
+# two callers pass the repositories.
+HANDING_ON = ("consent/access_index", "brand_gateway/webhooks/outbox")
 SQL = re.compile(r"\b(SELECT|INSERT|UPDATE|DELETE|REPLACE INTO|PRAGMA|BEGIN|COMMIT|ROLLBACK"
                  r"|CREATE|DROP|ALTER|VACUUM|WITHOUT ROWID)\b")
 # Calls that run SQL on a connection, and what services used to call their connection.
@@ -70,7 +79,7 @@ def test_no_sql_outside_the_storage_modules(module: str) -> None:
     assert sql_strings(_tree(module)) == []
 
 
-@pytest.mark.parametrize("module", SERVICES)
+@pytest.mark.parametrize("module", [m for m in SERVICES if m not in HANDING_ON])
 def test_services_neither_run_statements_nor_know_the_engine(module: str) -> None:
     tree = _tree(module)
     runs = sorted({node.func.attr for node in ast.walk(tree)

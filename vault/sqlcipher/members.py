@@ -40,6 +40,9 @@ class SqlcipherMembers(SqlcipherRepository):
     def exists(self, member_id: str) -> bool:
         return self._db.one("SELECT 1 FROM members WHERE id = ?", (member_id,)) is not None
 
+    def ids(self) -> list[str]:
+        return [row["id"] for row in self._db.all("SELECT id FROM members ORDER BY num")]
+
     def ids_with_role(self, role: str) -> list[str]:
         return [row["id"] for row in self._db.all(
             "SELECT id FROM members WHERE role = ? ORDER BY num", (role,))]

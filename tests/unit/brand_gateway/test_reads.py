@@ -12,9 +12,9 @@ import pytest
 from brand_gateway.api_errors import InvalidTokenError, RateLimitedError
 from brand_gateway.rate_limits import RateLimiter, SpentWindows, open_rate_counts
 from brand_gateway.reads import MemberDataReads
-from consent.context import Consent
+from consent.context import Consent, open_ledger
 from consent.events import EventTag
-from consent.ledger import Ledger, open_ledger
+from consent.ledger import Ledger
 from consent.spool import SpoolDirectory, SpoolWriter
 from tests.brand_api_support import BrandApi
 from tests.conftest import GOOD_PASSWORD

@@ -11,8 +11,9 @@ from pathlib import Path
 
 import pytest
 
+from consent.context import ledger_path, open_ledger
 from consent.events import Event, EventTag
-from consent.ledger import Ledger, ledger_path, open_ledger
+from consent.ledger import Ledger
 from vault.clock import FrozenClock
 from vault.home import VaultHome
 from vault.keys import MasterKey

@@ -14,13 +14,14 @@ from pathlib import Path
 import pytest
 
 from consent.checkpoints import Ed25519NoteVerifier
+from consent.context import ledger_path, open_ledger
 from consent.errors import (
     InconsistentCheckpointError,
     LedgerIntegrityError,
     PersonalDataError,
 )
 from consent.events import Event, EventTag, canonical_body
-from consent.ledger import SYNC_TAIL, Ledger, ledger_path, open_ledger
+from consent.ledger import SYNC_TAIL, Ledger
 from consent.merkle import (
     node_position,
     verify_consistency,

@@ -15,8 +15,8 @@ import pytest
 from click.testing import CliRunner
 
 from consent.checkpoints import Ed25519NoteVerifier
+from consent.context import open_ledger
 from consent.events import Event, EventTag
-from consent.ledger import open_ledger
 from consent.merkle import leaf_hash, verify_inclusion
 from consent.spool import SpoolDirectory, SpoolWriter
 from tests.processes import stopped_output

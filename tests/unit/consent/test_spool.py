@@ -13,10 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from consent.access_index import AccessIndex
+from consent.context import open_ledger
 from consent.errors import ConsentInputError, PersonalDataError, SpoolDamagedError
 from consent.events import Event, EventTag
-from consent.ledger import open_ledger
 from consent.spool import MAGIC, SpoolDirectory
 from vault.home import VaultHome
 from vault.keys import MasterKey
@@ -342,7 +341,7 @@ def test_the_member_sees_merged_reads_in_the_order_they_were_served(spools, ledg
     second_worker.append(read(1, member), at=1_800_000_002)
     first_worker.append(read(2, member), at=1_800_000_003)
     spools.merge_all(ledger)          # one spool after the other: not the order of service
-    shown = [r.entry.details["n"] for r in AccessIndex(ledger.database).reads(member, limit=10)]
+    shown = [r.entry.details["n"] for r in ledger.access_index.reads(member, limit=10)]
     assert shown == [2, 1, 0]
     plan = " ".join(str(tuple(row)) for row in ledger.database.all(
         "EXPLAIN QUERY PLAN SELECT seq FROM access_index WHERE principal = ?"

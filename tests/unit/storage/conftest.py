@@ -2,7 +2,10 @@
 
 Each engine adds one factory to :data:`IMPLEMENTATIONS` (a PostgreSQL one: a fresh schema per
 test); every test in this folder then runs against each of them, through the contracts of
-``vault/repositories.py`` only.
+``vault/repositories.py``, ``consent/repositories.py`` and
+``brand_gateway/webhooks/repositories.py`` only (the gateway's clients and pairwise subjects,
+which the webhook contracts read, are made through :class:`GatewayRows` until their own
+contracts exist).
 """
 
 from __future__ import annotations
@@ -14,10 +17,26 @@ from pathlib import Path
 
 import pytest
 
-from consent.repositories import AgreementRepository, GrantRepository, TermsRepository
+from brand_gateway.clients import ClientRegistry, ClientSecretHasher
+from brand_gateway.pseudonyms import PairwisePseudonyms
+from brand_gateway.webhooks.repositories import (
+    WebhookEndpointRepository,
+    WebhookOutboxRepository,
+)
+from brand_gateway.webhooks.sqlcipher import SqlcipherWebhookEndpoints, SqlcipherWebhookOutbox
+from consent.context import ledger_path
+from consent.repositories import (
+    AccessIndexRepository,
+    AgreementRepository,
+    GrantRepository,
+    LedgerRepository,
+    TermsRepository,
+)
 from consent.sqlcipher.agreements import SqlcipherAgreements
 from consent.sqlcipher.grants import SqlcipherGrants
+from consent.sqlcipher.ledger import SqlcipherAccessIndex, SqlcipherLedger
 from consent.sqlcipher.terms import SqlcipherTerms
+from vault import migrations
 from vault.home import VaultHome
 from vault.repositories import (
     BrandRepository,
@@ -33,6 +52,7 @@ from vault.repositories import (
     SessionRepository,
     SignupRepository,
 )
+from vault.schema import LEDGER
 from vault.sqlcipher.brands import SqlcipherBrands
 from vault.sqlcipher.erasure import SqlcipherErasures
 from vault.sqlcipher.feedback import SqlcipherFeedback
@@ -45,6 +65,15 @@ from vault.sqlcipher.sessions import SqlcipherSessions
 from vault.sqlcipher.signups import SqlcipherSignups
 from vault.sqlcipher.throttle import SqlcipherLoginAttempts, SqlcipherRequestCounts
 from vault.storage import Database
+
+
+@dataclass(frozen=True)
+class GatewayRows:
+    """The gateway rows the webhook contracts read: an OAuth client of a brand (its id), and a
+    pairwise subject handed out to a brand."""
+
+    add_client: Callable[[str], tuple[str, str]]    # brand name -> (client id, brand id)
+    add_pairwise_subject: Callable[[str, str], None]    # member id, brand id
 
 
 @dataclass(frozen=True)
@@ -66,26 +95,49 @@ class Repositories:
     terms: TermsRepository
     agreements: AgreementRepository
     grants: GrantRepository
+    ledger: LedgerRepository
+    access_index: AccessIndexRepository
+    webhook_endpoints: WebhookEndpointRepository
+    webhook_outbox: WebhookOutboxRepository
+    gateway: GatewayRows
 
 
 @contextmanager
 def sqlcipher(root: Path) -> Iterator[Repositories]:
-    """The SQLCipher repositories over the data and key stores ``vrmvault init`` makes."""
+    """The SQLCipher repositories over the data and key stores ``vrmvault init`` makes, and
+    a ledger store made as ``open_ledger`` makes it."""
     home = VaultHome(root / "var")
     home.initialise({})
     master = home.master_key({})
     data = Database.open(home.data_path, master.derive("data-store"))
     keys = Database.open(home.keys_path, master.derive("key-store"))
+    ledger = Database.open(ledger_path(home), master.derive(LEDGER.key_purpose), create=True)
+    migrations.apply(ledger, LEDGER)
+    clients = ClientRegistry(database=data, clock=lambda: 1_000.0,
+                             hasher=ClientSecretHasher(bytes(32)))
+    pseudonyms = PairwisePseudonyms(database=data, key=bytes(32))
+
+    def add_client(name: str) -> tuple[str, str]:
+        client = clients.create(name, ["https://example.com/callback"])[0]
+        return client.client_id, client.brand_id
+
+    def add_pairwise_subject(member_id: str, brand_id: str) -> None:
+        pseudonyms.record(member_id, brand_id)
+
     try:
         yield Repositories(
             SqlcipherMembers(data), SqlcipherRecoveryCodes(data), SqlcipherSessions(data),
             SqlcipherLoginAttempts(data), SqlcipherRequestCounts(data), SqlcipherSignups(data),
             SqlcipherPasswordResets(data), SqlcipherBrands(data), SqlcipherProfileValues(data),
             SqlcipherFeedback(data), SqlcipherErasures(data), SqlcipherMemberKeys(keys),
-            SqlcipherTerms(data), SqlcipherAgreements(data), SqlcipherGrants(data))
+            SqlcipherTerms(data), SqlcipherAgreements(data), SqlcipherGrants(data),
+            SqlcipherLedger(ledger), SqlcipherAccessIndex(ledger),
+            SqlcipherWebhookEndpoints(data), SqlcipherWebhookOutbox(data),
+            GatewayRows(add_client, add_pairwise_subject))
     finally:
         data.close()
         keys.close()
+        ledger.close()
 
 
 IMPLEMENTATIONS: dict[str, Callable[[Path], AbstractContextManager[Repositories]]] = {

@@ -58,6 +58,8 @@ def test_roles_change_only_when_different_and_list_oldest_first(
     assert members.set_role("f" * 32, "compliance") is False
     assert members.ids_with_role("compliance") == [first, second]
     assert members.ids_with_role("member") == []
+    third = add_member(repositories, 3)
+    assert members.ids() == [first, second, third]        # every role, in the order made
 
 
 def test_recovery_codes_are_replaced_whole_and_spent_once(repositories: Repositories) -> None:

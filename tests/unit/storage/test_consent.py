@@ -199,6 +199,8 @@ def test_live_grants_duplicates_and_expiries(repositories: Repositories,
     assert grants.record_expiry("g3") is True
     assert grants.record_expiry("g3") is False                          # once
     assert grants.ended_unrecorded(100) == []
+    assert grants.recorded_expiries(alice) == {"g3"}
+    assert grants.recorded_expiries("f" * 32) == set()
 
 
 def test_grant_receipts_come_newest_first(repositories: Repositories,

@@ -8,9 +8,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner, Result
 
-from consent.context import Consent
+from consent.context import Consent, open_ledger
 from consent.events import EventTag
-from consent.ledger import open_ledger
 from tests.conftest import GOOD_PASSWORD, TEST_HASHING, turn_on_totp
 from vault.errors import ConflictError
 from vault.home import VaultHome

@@ -14,6 +14,7 @@ from brand_gateway.pseudonyms import PairwisePseudonyms
 from brand_gateway.webhooks.endpoints import WebhookRegistry
 from brand_gateway.webhooks.outbox import enqueue_member_erased, outbox_entries
 from brand_gateway.webhooks.signing import WebhookSigner, verify
+from brand_gateway.webhooks.sqlcipher import SqlcipherWebhookOutbox
 from consent.context import Consent
 from consent.errors import PersonalDataError
 from consent.model import AccessEnd, GrantStatus
@@ -59,7 +60,7 @@ def test_withdrawal_is_delivered_signed_to_a_real_receiver(
         "data": {"subject": pseudonyms.compute(member_id, client.brand_id),
                  "grant": grant.id, "purpose": "dpv:Personalisation"}}
     assert request["headers"]["webhook-id"] == row["event_id"]
-    [entry] = outbox_entries(vault.data)
+    [entry] = outbox_entries(SqlcipherWebhookOutbox(vault.data))
     assert (entry.status, entry.attempts, entry.last_result) == ("delivered", 1, "204")
 
 

@@ -1,0 +1,166 @@
+"""The ledger store in SQLCipher: :class:`consent.repositories.LedgerRepository` (entries, tree
+nodes, checkpoints, brand-read index rows, spool marks) and
+:class:`consent.repositories.AccessIndexRepository`, over ``ledger.db``'s
+:class:`vault.storage.Database`.
+
+Its tables are the ledger store's history in :data:`vault.schema.LEDGER`. The write lock is the
+connection's (``BEGIN IMMEDIATE`` with polling, :mod:`vault.storage`); a nested unit of work is
+a ``SAVEPOINT``. Bodies and hashes are stored as the BLOBs given, so the stored bytes, and every
+root and proof built from them, are the same whatever wrote them.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator, Sequence
+
+from vault.sqlcipher import SqlcipherRepository
+from vault.storage import Database
+
+from ..access_index import IndexedRead, ReadsOnDay
+from ..events import LedgerEntry
+from ..ledger_proofs import Checkpoint
+from ..merkle import leaf_hash
+
+
+class SqlcipherLedger(SqlcipherRepository):
+    @property
+    def database(self) -> Database:
+        """The store's connection (for migrations, tests and tools; never for a service)."""
+        return self._db
+
+    def snapshot(self) -> contextlib.AbstractContextManager[object]:
+        return self._db.snapshot()
+
+    @contextlib.contextmanager
+    def savepoint(self) -> Iterator[None]:
+        self._db.execute("SAVEPOINT ledger_write")
+        try:
+            yield
+        except BaseException:
+            self._db.execute("ROLLBACK TO ledger_write")
+            self._db.execute("RELEASE ledger_write")
+            raise
+        self._db.execute("RELEASE ledger_write")
+
+    def end_use(self) -> bool:
+        return self._db.end_use()
+
+    def close(self) -> None:
+        self._db.close()
+
+    # -- entries and nodes ----------------------------------------------------------------
+    def size(self) -> int:
+        latest = self._db.one("SELECT max(seq) FROM entries")[0]
+        return 0 if latest is None else latest + 1
+
+    def body(self, seq: int) -> bytes | None:
+        row = self._db.one("SELECT body FROM entries WHERE seq = ?", (seq,))
+        return None if row is None else bytes(row[0])
+
+    def latest_body(self, prefix: bytes, containing: bytes) -> bytes | None:
+        row = self._db.one(
+            "SELECT body FROM entries WHERE substr(body, 1, ?) = ? AND instr(body, ?) > 0"
+            " ORDER BY seq DESC LIMIT 1", (len(prefix), prefix, containing))
+        return None if row is None else bytes(row[0])
+
+    def bodies_containing(self, needle: bytes) -> list[tuple[int, bytes]]:
+        return [(row[0], bytes(row[1])) for row in self._db.all(
+            "SELECT seq, body FROM entries WHERE instr(body, ?) > 0 ORDER BY seq", (needle,))]
+
+    def entries(self) -> Iterator[tuple[int, bytes]]:
+        return iter(self._db.execute("SELECT seq, body FROM entries ORDER BY seq"))
+
+    def nodes(self) -> Iterator[tuple[int, bytes]]:
+        return iter(self._db.execute("SELECT position, hash FROM tree_nodes ORDER BY position"))
+
+    def nodes_at(self, positions: Sequence[int]) -> dict[int, bytes]:
+        if not positions:
+            return {}
+        return {row[0]: bytes(row[1]) for row in self._db.all(
+            f"SELECT position, hash FROM tree_nodes WHERE position IN"
+            f" ({','.join('?' * len(positions))})", list(positions))}
+
+    def nodes_from(self, first: int) -> list[tuple[int, bytes]]:
+        return [(row[0], bytes(row[1])) for row in self._db.all(
+            "SELECT position, hash FROM tree_nodes WHERE position >= ? ORDER BY position",
+            (first,))]
+
+    def last_position(self) -> int | None:
+        position = self._db.one("SELECT max(position) FROM tree_nodes")[0]
+        return None if position is None else int(position)
+
+    def append(self, entries: Sequence[tuple[int, bytes]], nodes: Sequence[tuple[int, bytes]],
+               reads: Sequence[tuple[str, int, str, int]]) -> None:
+        self._db.executemany("INSERT INTO entries (seq, body) VALUES (?, ?)", entries)
+        self._db.executemany("INSERT INTO tree_nodes (position, hash) VALUES (?, ?)", nodes)
+        if reads:
+            self._db.executemany("INSERT INTO access_index (principal, seq, brand_id, read_at)"
+                                 " VALUES (?, ?, ?, ?)", reads)
+
+    # -- checkpoints ----------------------------------------------------------------------
+    def checkpoints(self) -> list[Checkpoint]:
+        return [Checkpoint(row[0], bytes(row[1]), row[2], row[3]) for row in self._db.all(
+            "SELECT tree_size, root_hash, signed_at, note FROM checkpoints ORDER BY tree_size")]
+
+    def latest_checkpoint(self) -> Checkpoint | None:
+        row = self._db.one("SELECT tree_size, root_hash, signed_at, note FROM checkpoints"
+                           " ORDER BY tree_size DESC LIMIT 1")
+        return None if row is None else Checkpoint(row[0], bytes(row[1]), row[2], row[3])
+
+    def latest_checkpoint_size(self) -> int | None:
+        size = self._db.one("SELECT max(tree_size) FROM checkpoints")[0]
+        return None if size is None else int(size)
+
+    def add_checkpoint(self, checkpoint: Checkpoint) -> None:
+        self._db.execute(
+            "INSERT INTO checkpoints (tree_size, root_hash, signed_at, note) VALUES (?, ?, ?, ?)",
+            (checkpoint.tree_size, checkpoint.root_hash, checkpoint.signed_at, checkpoint.note))
+
+    # -- spool marks ----------------------------------------------------------------------
+    def spool_marks(self) -> dict[str, int]:
+        return {row[0]: int(row[1]) for row in self._db.all(
+            "SELECT spool, merged_through FROM spool_marks")}
+
+    def spool_mark(self, spool_id: str) -> int:
+        row = self._db.one("SELECT merged_through FROM spool_marks WHERE spool = ?",
+                           (spool_id,))
+        return int(row[0]) if row is not None else 0
+
+    def set_spool_mark(self, spool_id: str, n: int) -> None:
+        self._db.execute(
+            "INSERT INTO spool_marks (spool, merged_through) VALUES (?, ?)"
+            " ON CONFLICT (spool) DO UPDATE SET merged_through = excluded.merged_through",
+            (spool_id, n))
+
+
+class SqlcipherAccessIndex:
+    """The ``access_index`` table, joined with ``entries`` for the bodies."""
+
+    def __init__(self, database: Database) -> None:
+        self._db = database
+
+    def count(self, principal: str) -> int:
+        return int(self._db.one("SELECT count(*) FROM access_index WHERE principal = ?",
+                                (principal,))[0])
+
+    def reads(self, principal: str, *, limit: int, offset: int = 0) -> list[IndexedRead]:
+        rows = self._db.all(
+            "SELECT a.brand_id, a.read_at, e.body FROM access_index AS a"
+            " JOIN entries AS e ON e.seq = a.seq WHERE a.principal = ?"
+            # By when they were served: reads merged from the workers' spools enter the
+            # ledger in batches, one spool after another, not in the order they were served.
+            " ORDER BY a.read_at DESC, a.seq DESC LIMIT ? OFFSET ?", (principal, limit, offset))
+        reads = []
+        for brand_id, read_at, body in rows:
+            body = bytes(body)
+            reads.append(IndexedRead(LedgerEntry.from_body(body, leaf_hash(body)), brand_id,
+                                     int(read_at)))
+        return reads
+
+    def daily(self, principal: str, *, since: int, day: int) -> list[ReadsOnDay]:
+        rows = self._db.all(
+            "SELECT read_at / ? AS day, brand_id, count(*) FROM access_index"
+            " WHERE principal = ? AND read_at >= ? GROUP BY day, brand_id ORDER BY day",
+            (day, principal, since))
+        return [ReadsOnDay(int(r[0]), str(r[1]), int(r[2])) for r in rows]

@@ -1,0 +1,147 @@
+"""Contracts of the ledger store's repositories (``consent/repositories.py``): entries, tree
+nodes, checkpoints, spool marks, and the brand-read index written with the entries."""
+
+from __future__ import annotations
+
+import hashlib
+
+import pytest
+
+from consent.event_details import ProfileRead
+from consent.events import Event, canonical_body, utc_time
+from consent.ledger_proofs import Checkpoint
+from consent.repositories import LedgerRepository
+
+from .conftest import Repositories
+
+MEMBER = "member:" + "a" * 32
+
+
+def _read_body(seq: int, at: int, brand: str = "brand_1", member: str = MEMBER) -> bytes:
+    event = Event.of(ProfileRead(member=member, client="client_1", purpose="dpv:Marketing",
+                                 fields=["city"], grants=["grant_1"]), f"brand:{brand}")
+    return canonical_body(seq, utc_time(at), event)
+
+
+def _hash(seq: int) -> bytes:
+    return hashlib.sha256(seq.to_bytes(8, "big")).digest()
+
+
+def _append_reads(store: LedgerRepository, reads: list[tuple[int, str, int]]) -> None:
+    """Entries 0.. as brand reads ``(at, brand, seq)``-ordered as given, one node each."""
+    with store.transaction():
+        first = store.size()
+        entries, nodes, index = [], [], []
+        for offset, (at, brand, _) in enumerate(reads):
+            seq = first + offset
+            entries.append((seq, _read_body(seq, at, brand)))
+            nodes.append((seq, _hash(seq)))
+            index.append((MEMBER, seq, brand, at))
+        store.append(entries, nodes, index)
+
+
+def test_an_empty_ledger_store(repositories: Repositories) -> None:
+    store = repositories.ledger
+    assert store.size() == 0
+    assert store.body(0) is None
+    assert store.last_position() is None
+    assert list(store.entries()) == [] and list(store.nodes()) == []
+    assert store.checkpoints() == [] and store.latest_checkpoint() is None
+    assert store.latest_checkpoint_size() is None
+    assert store.spool_marks() == {} and store.spool_mark("f" * 32) == 0
+    assert repositories.access_index.count(MEMBER) == 0
+
+
+def test_entries_and_nodes_are_read_back_as_written(repositories: Repositories) -> None:
+    store = repositories.ledger
+    bodies = [b'{"actor":"system","seq":0,"tag":"a",', b'{"actor":"member:x","seq":1,"tag":"b",',
+              b'{"actor":"member:x","seq":2,"tag":"a","member:y"']
+    with store.transaction():
+        store.append(list(enumerate(bodies)), [(p, _hash(p)) for p in range(4)], [])
+    assert store.size() == 3
+    assert store.body(1) == bodies[1] and store.body(3) is None
+    assert [(seq, bytes(body)) for seq, body in store.entries()] == list(enumerate(bodies))
+    assert [(p, bytes(h)) for p, h in store.nodes()] == [(p, _hash(p)) for p in range(4)]
+    assert store.nodes_at([3, 1, 9]) == {1: _hash(1), 3: _hash(3)}
+    assert store.nodes_at([]) == {}
+    assert store.nodes_from(2) == [(2, _hash(2)), (3, _hash(3))]
+    assert store.last_position() == 3
+    # The newest body with the prefix and the marker; a scan by bytes.
+    assert store.latest_body(b'{"actor":"member:x",', b'"tag":"a",') == bodies[2]
+    assert store.latest_body(b'{"actor":"member:x",', b'"tag":"c",') is None
+    assert store.bodies_containing(b'"member:') == [(1, bodies[1]), (2, bodies[2])]
+
+
+def test_an_append_is_all_or_nothing(repositories: Repositories) -> None:
+    store = repositories.ledger
+    with pytest.raises(RuntimeError), store.transaction():
+        store.append([(0, b"a")], [(0, _hash(0))], [(MEMBER, 0, "brand_1", 5)])
+        raise RuntimeError("the caller failed")
+    assert store.size() == 0 and store.last_position() is None
+    assert repositories.access_index.count(MEMBER) == 0
+
+
+def test_a_savepoint_undoes_only_its_own_part(repositories: Repositories) -> None:
+    store = repositories.ledger
+    with store.transaction():
+        store.append([(0, b"kept")], [(0, _hash(0))], [])
+        with pytest.raises(RuntimeError), store.savepoint():
+            store.append([(1, b"undone")], [(1, _hash(1))], [])
+            raise RuntimeError("the nested write failed")
+        store.append([(1, b"next")], [(1, _hash(1))], [])
+    assert [(seq, bytes(body)) for seq, body in store.entries()] == [(0, b"kept"), (1, b"next")]
+    assert store.end_use() is False          # nothing was left open
+
+
+def test_checkpoints_come_by_tree_size(repositories: Repositories) -> None:
+    store = repositories.ledger
+    later = Checkpoint(9, _hash(9), "2026-01-02T00:00:00Z", "note 9")
+    earlier = Checkpoint(4, _hash(4), "2026-01-01T00:00:00Z", "note 4")
+    with store.transaction():
+        store.add_checkpoint(later)
+        store.add_checkpoint(earlier)
+    assert store.checkpoints() == [earlier, later]
+    assert store.latest_checkpoint() == later
+    assert store.latest_checkpoint_size() == 9
+
+
+def test_spool_marks_are_set_and_moved(repositories: Repositories) -> None:
+    store = repositories.ledger
+    first, second = "0" * 32, "1" * 32
+    with store.transaction():
+        store.set_spool_mark(first, 3)
+        store.set_spool_mark(second, 1)
+        store.set_spool_mark(first, 7)
+    assert store.spool_mark(first) == 7 and store.spool_mark("2" * 32) == 0
+    assert store.spool_marks() == {first: 7, second: 1}
+
+
+def test_the_read_index_lists_reads_by_when_they_were_served(
+        repositories: Repositories) -> None:
+    # Merged late: seq 2 was served before seq 1 (spools enter the ledger one after another).
+    _append_reads(repositories.ledger, [(86_400 + 50, "brand_1", 0),
+                                        (2 * 86_400 + 10, "brand_2", 1),
+                                        (86_400 + 60, "brand_2", 2),
+                                        (2 * 86_400 + 10, "brand_1", 3)])
+    index = repositories.access_index
+    assert index.count(MEMBER) == 4 and index.count("member:" + "b" * 32) == 0
+    reads = index.reads(MEMBER, limit=10)
+    assert [(r.entry.seq, r.brand_id, r.read_at) for r in reads] == [
+        (3, "brand_1", 2 * 86_400 + 10), (1, "brand_2", 2 * 86_400 + 10),
+        (2, "brand_2", 86_400 + 60), (0, "brand_1", 86_400 + 50)]
+    assert reads[0].entry.details["member"] == MEMBER
+    assert [r.entry.seq for r in index.reads(MEMBER, limit=2, offset=1)] == [1, 2]
+    daily = [(d.day, d.brand_id, d.reads) for d in index.daily(MEMBER, since=86_400,
+                                                              day=86_400)]
+    assert sorted(daily) == [(1, "brand_1", 1), (1, "brand_2", 1), (2, "brand_1", 1),
+                             (2, "brand_2", 1)]
+    assert [d.day for d in index.daily(MEMBER, since=2 * 86_400, day=86_400)] == [2, 2]
+
+
+def test_a_snapshot_reads_what_was_committed(repositories: Repositories) -> None:
+    store = repositories.ledger
+    with store.transaction():
+        store.append([(0, b"a")], [(0, _hash(0))], [])
+    with store.snapshot():
+        assert store.size() == 1
+        assert [(seq, bytes(body)) for seq, body in store.entries()] == [(0, b"a")]
