@@ -28,6 +28,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from brand_gateway.clients import ClientRegistry, ClientSecretHasher
+from brand_gateway.storage import client_registry
 from brand_gateway.webhooks.endpoints import WebhookRegistry
 from consent.context import Consent
 from tests.conftest import GOOD_PASSWORD, AuthActions
@@ -125,7 +126,7 @@ def run_member_life(app: Flask, vault: Vault, member_client: FlaskClient,
     with app.app_context():
         consent = get_consent()
         for side in brands:
-            client = ClientRegistry(database=vault.data, clock=vault.clock,
+            client = client_registry(database=vault.data, clock=vault.clock,
                                     hasher=ClientSecretHasher.from_master(vault.master)
                                     ).get(side.brand.client_id)
             agreement = consent.agreements.in_force(member_id, client.brand_id)
@@ -149,7 +150,7 @@ def outbox_of(vault: Vault, side: BrandSide) -> list[Any]:
 
 @pytest.fixture
 def registry(vault: Vault, clock: FrozenClock) -> ClientRegistry:
-    return ClientRegistry(database=vault.data, clock=clock,
+    return client_registry(database=vault.data, clock=clock,
                           hasher=ClientSecretHasher.from_master(vault.master))
 
 
