@@ -2,7 +2,8 @@
 
 Each engine adds one factory to :data:`IMPLEMENTATIONS` (a PostgreSQL one: a fresh schema per
 test); every test in this folder then runs against each of them, through the contracts of
-``vault/repositories.py`` only.
+``vault/repositories.py``, ``consent/repositories.py`` and ``brand_gateway/repositories.py``
+only.
 """
 
 from __future__ import annotations
@@ -14,6 +15,24 @@ from pathlib import Path
 
 import pytest
 
+from brand_gateway.repositories import (
+    AuthorizationRepository,
+    BrandNameRepository,
+    ClientRepository,
+    EndingRepository,
+    GatewayExportRepository,
+    PairwiseSubjectRepository,
+    RateCountRepository,
+    TokenRepository,
+)
+from brand_gateway.sqlcipher.authorizations import SqlcipherAuthorizations
+from brand_gateway.sqlcipher.brand_names import SqlcipherBrandNames
+from brand_gateway.sqlcipher.clients import SqlcipherClients
+from brand_gateway.sqlcipher.endings import SqlcipherEndings
+from brand_gateway.sqlcipher.export import SqlcipherGatewayExport
+from brand_gateway.sqlcipher.pseudonyms import SqlcipherPairwiseSubjects
+from brand_gateway.sqlcipher.rate_counts import SqlcipherRateCounts, open_rate_counts
+from brand_gateway.sqlcipher.tokens import SqlcipherTokens
 from consent.repositories import AgreementRepository, GrantRepository, TermsRepository
 from consent.sqlcipher.agreements import SqlcipherAgreements
 from consent.sqlcipher.grants import SqlcipherGrants
@@ -49,7 +68,8 @@ from vault.storage import Database
 
 @dataclass(frozen=True)
 class Repositories:
-    """One implementation's repositories: the data store's, and the key store's."""
+    """One implementation's repositories: the data store's, the key store's, and the request
+    counters' (``rate_counts``)."""
 
     members: MemberRepository
     recovery_codes: RecoveryCodeRepository
@@ -66,26 +86,40 @@ class Repositories:
     terms: TermsRepository
     agreements: AgreementRepository
     grants: GrantRepository
+    tokens: TokenRepository
+    clients: ClientRepository
+    authorizations: AuthorizationRepository
+    pairwise_subjects: PairwiseSubjectRepository
+    brand_names: BrandNameRepository
+    gateway_export: GatewayExportRepository
+    endings: EndingRepository
+    rate_counts: RateCountRepository
 
 
 @contextmanager
 def sqlcipher(root: Path) -> Iterator[Repositories]:
-    """The SQLCipher repositories over the data and key stores ``vrmvault init`` makes."""
+    """The SQLCipher repositories over the data and key stores ``vrmvault init`` makes, and
+    over ``rates.db``."""
     home = VaultHome(root / "var")
     home.initialise({})
     master = home.master_key({})
     data = Database.open(home.data_path, master.derive("data-store"))
     keys = Database.open(home.keys_path, master.derive("key-store"))
+    rates = open_rate_counts(home, master)
     try:
         yield Repositories(
             SqlcipherMembers(data), SqlcipherRecoveryCodes(data), SqlcipherSessions(data),
             SqlcipherLoginAttempts(data), SqlcipherRequestCounts(data), SqlcipherSignups(data),
             SqlcipherPasswordResets(data), SqlcipherBrands(data), SqlcipherProfileValues(data),
             SqlcipherFeedback(data), SqlcipherErasures(data), SqlcipherMemberKeys(keys),
-            SqlcipherTerms(data), SqlcipherAgreements(data), SqlcipherGrants(data))
+            SqlcipherTerms(data), SqlcipherAgreements(data), SqlcipherGrants(data),
+            SqlcipherTokens(data), SqlcipherClients(data), SqlcipherAuthorizations(data),
+            SqlcipherPairwiseSubjects(data), SqlcipherBrandNames(data),
+            SqlcipherGatewayExport(data), SqlcipherEndings(data), SqlcipherRateCounts(rates))
     finally:
         data.close()
         keys.close()
+        rates.close()
 
 
 IMPLEMENTATIONS: dict[str, Callable[[Path], AbstractContextManager[Repositories]]] = {

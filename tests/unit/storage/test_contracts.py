@@ -16,15 +16,18 @@ def _methods(contract: type) -> dict[str, inspect.Signature]:
 
 def test_each_repository_has_its_contracts_methods(repositories: Repositories) -> None:
     hints = {f.name: f.type for f in fields(Repositories)}
+    import brand_gateway.repositories
     import consent.repositories
     import vault.repositories
 
+    modules = (vault.repositories, consent.repositories, brand_gateway.repositories)
     for name, hint in hints.items():
-        contract = getattr(vault.repositories, str(hint), None) or getattr(
-            consent.repositories, str(hint))
-        contracts = vault.repositories
+        contract = next(getattr(module, str(hint)) for module in modules
+                        if hasattr(module, str(hint)))
+        transactional = vault.repositories.Transactional
         implementation = getattr(repositories, name)
-        wanted = {**_methods(contracts.Transactional), **_methods(contract)}
+        wanted = {**(_methods(transactional) if transactional in contract.__mro__ else {}),
+                  **_methods(contract)}
         assert wanted, contract
         for method, signature in wanted.items():
             offered = getattr(implementation, method, None)
