@@ -195,7 +195,6 @@ class ClientRegistry:
                  tokens: TokenRepository, families: AuthorizationRepository, clock: Clock,
                  hasher: ClientSecretHasher) -> None:
         self._clients = clients
-        self._brand_rows = brands
         self._tokens = tokens
         self._families = families
         self._clock = clock
@@ -231,10 +230,8 @@ class ClientRegistry:
         with self._clients.transaction():
             if brand_id is None:
                 brand_id = self._brands.add(name, clean_categories).id
-            else:
-                brand = self._brand_rows.get(brand_id)
-                if brand is None or brand.name != name:
-                    raise NotFoundError("no such brand")
+            elif self._brands.get(brand_id).name != name:
+                raise NotFoundError("no such brand")
             self._clients.insert(
                 client_id, brand_id=brand_id, secret_hash=self._hasher.hash(client_id, secret),
                 redirect_uris=uris, auth_method=DEFAULT_AUTH_METHOD,

@@ -25,6 +25,14 @@ def brands(repositories: Repositories) -> tuple[str, str]:
     return "brand_1", "brand_2"
 
 
+@pytest.fixture
+def members(repositories: Repositories, brands: tuple[str, str]) -> tuple[str, str]:
+    """Alice and Bob, and a client of each brand (``client_a`` of the first)."""
+    _client(repositories, "client_a", brands[0])
+    _client(repositories, "client_b", brands[1])
+    return add_member(repositories, 1), add_member(repositories, 2)
+
+
 def _client(repositories: Repositories, client_id: str, brand_id: str, *,
             created_at: int = 10) -> None:
     repositories.clients.insert(
@@ -111,11 +119,10 @@ def test_tokens_are_found_with_their_family_and_revoked_once(
 
 
 def test_families_carry_grants_and_are_revoked_with_their_tokens(
-        repositories: Repositories, brands: tuple[str, str]) -> None:
+        repositories: Repositories, brands: tuple[str, str],
+        members: tuple[str, str]) -> None:
     families = repositories.authorizations
-    alice, bob = add_member(repositories, 1), add_member(repositories, 2)
-    _client(repositories, "client_a", brands[0])
-    _client(repositories, "client_b", brands[1])
+    alice, bob = members
     for grant_id, member in (("g2", alice), ("g1", alice), ("g3", bob)):
         repositories.grants.insert(_grant(grant_id, member, brands[0]))
     _family(repositories, "fam_1", "client_a", alice, created_at=10, grant_ids=("g2", "g1"))
@@ -199,11 +206,10 @@ def test_brand_names_of_some_or_every_brand(repositories: Repositories,
 
 
 def test_the_export_reads_a_members_subjects_and_authorizations(
-        repositories: Repositories, brands: tuple[str, str]) -> None:
+        repositories: Repositories, brands: tuple[str, str],
+        members: tuple[str, str]) -> None:
     export = repositories.gateway_export
-    alice, bob = add_member(repositories, 1), add_member(repositories, 2)
-    _client(repositories, "client_a", brands[0])
-    _client(repositories, "client_b", brands[1])
+    alice, bob = members
     repositories.grants.insert(_grant("g1", alice, brands[0]))
     assert export.identifiers(alice) == [] and export.authorizations(alice) == []
     assert repositories.pairwise_subjects.record(brands[1], "pw-atlas", alice)
