@@ -185,7 +185,7 @@ def stage(home: VaultHome) -> Stage:
     consent = open_consent(vault, home, observers=[grant_observer(vault.data, vault.master)])
     try:
         clients = client_registry(database=vault.data, clock=vault.clock,
-                                 hasher=ClientSecretHasher.from_master(vault.master))
+                                  hasher=ClientSecretHasher.from_master(vault.master))
         client, _ = clients.create("Spokesmith Cycles", ["https://brand.example/callback"])
         others = add_members(vault, OTHER_MEMBERS + 1)
         member_id = others.pop()
@@ -202,7 +202,7 @@ def stage(home: VaultHome) -> Stage:
         consent.agreements.brand_accepts(offer.id, client.brand_id)
         grant, token = grant_and_token(vault, consent, client, member_id, PURPOSE, GRANTED)
         subject = pairwise_pseudonyms(database=vault.data, master=vault.master
-                                                 ).compute(member_id, client.brand_id)
+                                      ).compute(member_id, client.brand_id)
         expected = {"subject": subject, "purpose": PURPOSE,
                     "profile": {f: profile[f] for f in GRANTED}, "withheld": []}
         vault.data.checkpoint()

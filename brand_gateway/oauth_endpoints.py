@@ -41,10 +41,10 @@ def gateway_services() -> OAuthServices:
     pairwise = pairwise_pseudonyms(database=vault.data, master=vault.master)
     return OAuthServices(
         clients=client_registry(database=vault.data, clock=clock,
-                               hasher=ClientSecretHasher.from_master(vault.master)),
+                                hasher=ClientSecretHasher.from_master(vault.master)),
         tokens=token_store(database=vault.data, clock=clock),
         authorizations=authorization_store(database=vault.data, clock=clock,
-                                          on_end=_authorization_ended),
+                                           on_end=_authorization_ended),
         subject=pairwise.pairwise_id,
         api_base=public_url("/" + API_PATH),
     )

@@ -27,7 +27,7 @@ CREDENTIALS_FILE = "demo-brands.json"
 def register_demo_clients(vault: Vault, root: Path) -> Path:
     """Give the demo brands clients (or new secrets); where their credentials were written."""
     registry = client_registry(database=vault.data, clock=vault.clock,
-                              hasher=ClientSecretHasher.from_master(vault.master))
+                               hasher=ClientSecretHasher.from_master(vault.master))
     existing = {c.brand_name: c for c in registry.list() if c.active}
     brands = {b.name: b for b in vault.brands.all()}
     written: list[dict[str, Any]] = []

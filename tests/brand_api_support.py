@@ -68,7 +68,7 @@ class BrandApi:
         self.consent = consent
         self.clock = vault.clock
         self.clients = client_registry(database=vault.data, clock=self.clock,
-                                      hasher=ClientSecretHasher.from_master(vault.master))
+                                       hasher=ClientSecretHasher.from_master(vault.master))
         self.tokens = token_store(database=vault.data, clock=self.clock)
         self.authorizations = authorization_store(database=vault.data, clock=self.clock)
 
@@ -79,7 +79,7 @@ class BrandApi:
 
     def subject(self, member_id: str, client: OAuthClient) -> str:
         return pairwise_pseudonyms(database=self.vault.data, master=self.vault.master
-                                              ).compute(member_id, client.brand_id)
+                                   ).compute(member_id, client.brand_id)
 
     def brand_token(self, client: OAuthClient, scope: str = "webhooks:manage") -> str:
         """A brand-level (client credentials) token: no member behind it."""

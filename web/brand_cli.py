@@ -41,7 +41,7 @@ def _opened(ctx: click.Context) -> Iterator[tuple[VaultHome, Vault, ClientRegist
         raise StoreNotInitialisedError(f"no store in {home.root}; run 'vrmvault init' first")
     with home.open() as vault:
         yield home, vault, client_registry(database=vault.data, clock=vault.clock,
-                                          hasher=ClientSecretHasher.from_master(vault.master))
+                                           hasher=ClientSecretHasher.from_master(vault.master))
 
 
 @click.group(cls=ReportingGroup)

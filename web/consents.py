@@ -225,7 +225,7 @@ def _answering_brands() -> dict[str, str]:
     is where they answer), by id, with their names."""
     vault = get_vault()
     registry = client_registry(database=vault.data, clock=vault.clock,
-                              hasher=ClientSecretHasher.from_master(vault.master))
+                               hasher=ClientSecretHasher.from_master(vault.master))
     return {c.brand_id: c.brand_name for c in registry.list() if c.active}
 
 

@@ -92,7 +92,7 @@ def reads() -> MemberDataReads:
     def limiter() -> RateLimiter:
         # The counters are in rates.db: see brand_gateway.rate_limits for why.
         return rate_limiter(database=stores.rate_counts(), clock=stores.clock, limit=limit,
-                           spent=rates.spent, leases=rates.leases)
+                            spent=rates.spent, leases=rates.leases)
 
     return MemberDataReads(vault=stores.vault(), clock=stores.clock, consent=stores.consent,
                            spool=stores.spool, limiter=limiter, spent=rates.spent)

@@ -31,7 +31,7 @@ def receipts() -> Response:
     brand_id = caller.client.brand_id
     vault = caller.vault
     subject = pairwise_pseudonyms(database=vault.data, master=vault.master
-                                             ).pairwise_id(member_id, brand_id)
+                                  ).pairwise_id(member_id, brand_id)
     items = [{"grant_id": r.grant_id, "event": r.event, "issued_at": iso(r.created_at),
               "receipt": r.token}
              for r in request_stores().consent().grants.receipts(member_id)

@@ -211,7 +211,7 @@ def receipts_of(app: Flask, member_id: str) -> list[Any]:
 @pytest.fixture
 def registry(vault: Vault, clock: FrozenClock) -> ClientRegistry:
     return client_registry(database=vault.data, clock=clock,
-                          hasher=ClientSecretHasher.from_master(vault.master))
+                           hasher=ClientSecretHasher.from_master(vault.master))
 
 
 RegisterBrand = Callable[..., Brand]

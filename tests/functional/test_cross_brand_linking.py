@@ -127,8 +127,8 @@ def run_member_life(app: Flask, vault: Vault, member_client: FlaskClient,
         consent = get_consent()
         for side in brands:
             client = client_registry(database=vault.data, clock=vault.clock,
-                                    hasher=ClientSecretHasher.from_master(vault.master)
-                                    ).get(side.brand.client_id)
+                                     hasher=ClientSecretHasher.from_master(vault.master)
+                                     ).get(side.brand.client_id)
             agreement = consent.agreements.in_force(member_id, client.brand_id)
             assert agreement is not None and agreement.record
             side.received += [agreement.record, agreement.signature]
@@ -151,7 +151,7 @@ def outbox_of(vault: Vault, side: BrandSide) -> list[Any]:
 @pytest.fixture
 def registry(vault: Vault, clock: FrozenClock) -> ClientRegistry:
     return client_registry(database=vault.data, clock=clock,
-                          hasher=ClientSecretHasher.from_master(vault.master))
+                           hasher=ClientSecretHasher.from_master(vault.master))
 
 
 def test_two_brands_share_no_identifier_of_the_member(app: Flask, vault: Vault,

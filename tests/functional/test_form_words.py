@@ -316,7 +316,7 @@ def test_a_tampered_security_form_shows_every_error_at_once(sign_in_with_totp: S
 def test_the_consent_screen(app: Flask, client: FlaskClient, auth: AuthActions, vault: Vault,
                             clock: FrozenClock) -> None:
     registry = client_registry(database=vault.data, clock=clock,
-                              hasher=ClientSecretHasher.from_master(vault.master))
+                               hasher=ClientSecretHasher.from_master(vault.master))
     created, secret = registry.create("Velo", [CALLBACK], ["bikes"], accepts=["SD-BASE"])
     member_id = vault.members.register("alice@example.org", GOOD_PASSWORD)
     set_terms(app, member_id)

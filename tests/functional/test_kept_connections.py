@@ -95,8 +95,8 @@ def _revoke_token(vault: Vault, consent: Consent, issued: IssuedToken) -> None:
 
 def _disable_client(vault: Vault, consent: Consent, issued: IssuedToken) -> None:
     client_registry(database=vault.data, clock=vault.clock,
-                   hasher=ClientSecretHasher.from_master(vault.master)
-                   ).disable(issued.client.client_id)
+                    hasher=ClientSecretHasher.from_master(vault.master)
+                    ).disable(issued.client.client_id)
 
 
 @pytest.mark.parametrize(("change", "status", "profile"), [

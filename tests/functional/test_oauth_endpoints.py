@@ -37,7 +37,7 @@ def server(served: str) -> str:
 @pytest.fixture
 def registry(vault: Vault, clock: FrozenClock) -> ClientRegistry:
     return client_registry(database=vault.data, clock=clock,
-                          hasher=ClientSecretHasher.from_master(vault.master))
+                           hasher=ClientSecretHasher.from_master(vault.master))
 
 
 @dataclass

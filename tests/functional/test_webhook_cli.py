@@ -53,8 +53,8 @@ def brand_client(home: VaultHome, name: str = "Velo Bikes") -> str:
 def brand_id_of(home: VaultHome, client_id: str) -> str:
     with home.open() as vault:
         return client_registry(database=vault.data, clock=vault.clock,
-                              hasher=ClientSecretHasher.from_master(vault.master)
-                              ).get(client_id).brand_id
+                               hasher=ClientSecretHasher.from_master(vault.master)
+                               ).get(client_id).brand_id
 
 
 def share_and_withdraw(home: VaultHome, client_id: str) -> str:

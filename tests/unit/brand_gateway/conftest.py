@@ -15,7 +15,7 @@ from vault.home import Vault
 @pytest.fixture
 def registry(vault: Vault, clock: FrozenClock) -> ClientRegistry:
     return client_registry(database=vault.data, clock=clock,
-                          hasher=ClientSecretHasher.from_master(vault.master))
+                           hasher=ClientSecretHasher.from_master(vault.master))
 
 
 @pytest.fixture

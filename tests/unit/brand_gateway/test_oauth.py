@@ -173,7 +173,7 @@ def test_every_scope_is_described() -> None:
 def test_disabling_a_client_revokes_its_live_tokens_at_once(vault, clock) -> None:
 
     registry = client_registry(database=vault.data, clock=clock,
-                              hasher=ClientSecretHasher.from_master(vault.master))
+                               hasher=ClientSecretHasher.from_master(vault.master))
     client, _ = registry.create("Velo Bikes", [CALLBACK])
     other, _ = registry.create("Fresh Grocer", ["https://grocer.example/cb"])
     tokens = token_store(database=vault.data, clock=clock)
@@ -192,7 +192,7 @@ def test_a_token_knows_its_client(app, vault, clock) -> None:
     from brand_gateway.oauth import GatewayToken
 
     registry = client_registry(database=vault.data, clock=clock,
-                              hasher=ClientSecretHasher.from_master(vault.master))
+                               hasher=ClientSecretHasher.from_master(vault.master))
     client, _ = registry.create("Velo Bikes", [CALLBACK])
     record = token_store(database=vault.data, clock=clock).save(
         "v" * 43, client_id=client.client_id, grant_type="client_credentials",

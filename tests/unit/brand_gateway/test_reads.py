@@ -58,7 +58,7 @@ def pipeline(vault: Vault, consent: Consent, spool: SpoolWriter, rate_counts: Da
     return MemberDataReads(
         vault=vault, clock=clock, consent=lambda: consent, spool=lambda: spool,
         limiter=lambda: rate_limiter(database=rate_counts, clock=clock, limit=limit,
-                                    spent=spent),
+                                     spent=spent),
         spent=spent)
 
 

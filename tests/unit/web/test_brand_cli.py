@@ -28,7 +28,7 @@ def run(home: VaultHome, *args: str):
 def authenticate(home: VaultHome, client_id: str, secret: str):
     with home.open() as opened:
         registry = client_registry(database=opened.data, clock=opened.clock,
-                                  hasher=ClientSecretHasher.from_master(opened.master))
+                                   hasher=ClientSecretHasher.from_master(opened.master))
         return registry.authenticate(client_id, secret)
 
 

@@ -142,7 +142,7 @@ def test_demo_registers_demo_brands_whose_credentials_work(tmp_path: Path) -> No
     assert [c["brand"] for c in credentials] == list(DEMO_CLIENT_BRANDS)
     with VaultHome(tmp_path / "var").open() as vault:
         registry = client_registry(database=vault.data, clock=vault.clock,
-                                  hasher=ClientSecretHasher.from_master(vault.master))
+                                   hasher=ClientSecretHasher.from_master(vault.master))
         for entry in credentials:
             client = registry.authenticate(entry["client_id"], entry["client_secret"])
             assert client.brand_name == entry["brand"]     # the demo brand itself, not a copy
@@ -224,8 +224,8 @@ def test_consent_expire_records_each_authorization_past_its_absolute_end_once(
     with home.open(clock=then) as vault:
         consent = open_consent(vault, home)
         client, _ = client_registry(database=vault.data, clock=then,
-                                   hasher=ClientSecretHasher.from_master(vault.master)
-                                   ).create("Velo Bikes", ["https://velo.example/cb"])
+                                    hasher=ClientSecretHasher.from_master(vault.master)
+                                    ).create("Velo Bikes", ["https://velo.example/cb"])
         member = vault.members.register("erin@example.org", GOOD_PASSWORD)
         consent.terms.update(member, agreement="SD-BASE", purposes=["dpv:ServiceProvision"],
                              max_days=90, aggregate_allowed=False)
