@@ -67,12 +67,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from brand_gateway.authorizations import AuthorizationStore
-from brand_gateway.clients import ClientRegistry, ClientSecretHasher, OAuthClient
+from brand_gateway.clients import ClientSecretHasher, OAuthClient
 from brand_gateway.observers import grant_observer
-from brand_gateway.pseudonyms import PairwisePseudonyms
 from brand_gateway.rar import MemberDataDetail
-from brand_gateway.tokens import ACCESS_TOKEN_LIFETIME, TokenStore, new_access_token
+from brand_gateway.storage import (
+    authorization_store,
+    client_registry,
+    pairwise_pseudonyms,
+    token_store,
+)
+from brand_gateway.tokens import ACCESS_TOKEN_LIFETIME, new_access_token
 from consent.context import Consent, open_consent, open_ledger
 from consent.events import EventTag
 from consent.grants import BrandRequest
@@ -179,8 +183,8 @@ def stage(home: VaultHome) -> Stage:
     vault = home.open(home.master_key({}))
     consent = open_consent(vault, home, observers=[grant_observer(vault.data, vault.master)])
     try:
-        clients = ClientRegistry(database=vault.data, clock=vault.clock,
-                                 hasher=ClientSecretHasher.from_master(vault.master))
+        clients = client_registry(database=vault.data, clock=vault.clock,
+                                  hasher=ClientSecretHasher.from_master(vault.master))
         client, _ = clients.create("Spokesmith Cycles", ["https://brand.example/callback"])
         others = add_members(vault, OTHER_MEMBERS + 1)
         member_id = others.pop()
@@ -196,8 +200,8 @@ def stage(home: VaultHome) -> Stage:
         offer = consent.agreements.proffer(member_id, client.brand_id)
         consent.agreements.brand_accepts(offer.id, client.brand_id)
         grant, token = grant_and_token(vault, consent, client, member_id, PURPOSE, GRANTED)
-        subject = PairwisePseudonyms.from_master(database=vault.data, master=vault.master
-                                                 ).compute(member_id, client.brand_id)
+        subject = pairwise_pseudonyms(database=vault.data, master=vault.master
+                                      ).compute(member_id, client.brand_id)
         expected = {"subject": subject, "purpose": PURPOSE,
                     "profile": {f: profile[f] for f in GRANTED}, "withheld": []}
         vault.data.checkpoint()
@@ -217,11 +221,11 @@ def grant_and_token(vault: Vault, consent: Consent, client: OAuthClient, member_
     granted = tuple(f for f in FIELD_CATEGORY if f in grant.covered)
     detail = MemberDataDetail(purpose, granted).as_granted(granted, grant_id=grant.id,
                                                            ends_at=grant.ends_at)
-    family = AuthorizationStore(database=vault.data, clock=vault.clock).create_family(
+    family = authorization_store(database=vault.data, clock=vault.clock).create_family(
         client_id=client.client_id, member_id=member_id, grant_ids=[grant.id],
         authorization_details=[detail], grants_end=grant.ends_at)
     token = new_access_token()
-    TokenStore(database=vault.data, clock=vault.clock).save(
+    token_store(database=vault.data, clock=vault.clock).save(
         token, client_id=client.client_id, grant_type="authorization_code", scope="",
         expires_in=ACCESS_TOKEN_LIFETIME, family_id=family.id)
     return grant, token

@@ -18,12 +18,15 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from consent.access_index import AccessIndex
 from consent.events import EventTag
 from consent.ledger import Ledger
 from vault.clock import Clock
-from vault.storage import Database
+
+if TYPE_CHECKING:
+    from .repositories import BrandNameRepository
 
 PROFILE = "profile"
 FEEDBACK = "feedback"
@@ -71,10 +74,10 @@ class DailyReads:
 class AccessLog:
     """Lists a member's reads from the ledger, by the member's ledger principal."""
 
-    def __init__(self, *, ledger: Ledger, database: Database, clock: Clock) -> None:
+    def __init__(self, *, ledger: Ledger, names: BrandNameRepository, clock: Clock) -> None:
         self._index = AccessIndex(ledger.database)
         self._ledger_db = ledger.database
-        self._db = database
+        self._names = names
         self._clock = clock
 
     def page(self, principal: str, *, page: int = 1, per_page: int = 50) -> AccessPage:
@@ -116,10 +119,4 @@ class AccessLog:
         return sorted(daily, key=lambda d: (d.day, d.brand_name))
 
     def _brand_names(self, brand_ids: set[str]) -> dict[str, str]:
-        if not brand_ids:
-            return {}
-        wanted = sorted(brand_ids)
-        rows = self._db.all(f"SELECT id, name FROM brands WHERE id IN"
-                            f" ({','.join('?' * len(wanted))})", wanted)
-        return {row["id"]: row["name"] for row in rows}
-
+        return self._names.names(brand_ids) if brand_ids else {}

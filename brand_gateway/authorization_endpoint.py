@@ -56,13 +56,14 @@ from consent.vocabulary import (
 from vault.errors import ConflictError, NotFoundError, ValidationError
 
 from .approval import approve
-from .authorizations import AuthorizationStore, Family
+from .authorizations import Family
 from .clients import OAuthClient
 from .errors import AuthorizationNotIssuedError
 from .first_contact import Relaxation, assess, relax
 from .oauth import Approval, authorization
 from .rar import MemberDataDetail
 from .request_stores import request_stores
+from .storage import authorization_store
 
 bp = Blueprint("authorize", __name__)
 
@@ -235,7 +236,7 @@ def _decide(grant: Any, client: OAuthClient, member_id: str,
 
     try:
         return approve(database=vault.data, consent=_consent(),
-                       authorizations=AuthorizationStore(database=vault.data, clock=vault.clock),
+                       authorizations=authorization_store(database=vault.data, clock=vault.clock),
                        client=client, member_id=member_id, details=details, ticked=ticked,
                        new_term=new_term, issue_code=issue_code)
     except AuthorizationNotIssuedError as failed:

@@ -7,8 +7,8 @@ every access token and every refresh token it leads to belong to it.
 Invariants:
 - Codes and refresh tokens exist in clear only in the responses that carry them; the store keeps
   their SHA-256 (256 random bits each: nothing to guess).
-- A code lives at most :data:`CODE_LIFETIME` seconds and is redeemed once: it is *claimed* by one
-  conditional UPDATE under the write lock, so two concurrent exchanges cannot both succeed. A
+- A code lives at most :data:`CODE_LIFETIME` seconds and is redeemed once: it is *claimed* (read
+  and marked used) in one write transaction, so two concurrent exchanges cannot both succeed. A
   second use of a claimed code revokes the family, and so every token it issued (RFC 6749
   sec. 4.1.2, RFC 9700 sec. 4.5.3).
 - Refresh tokens rotate (RFC 9700 sec. 4.14.2): each use claims the token and a new one is issued.
@@ -26,25 +26,27 @@ Invariants:
   hook, which records the ending on the family's grants (receipt, ledger entry, webhook;
   :mod:`brand_gateway.observers`). One that follows a grant's own ending (withdrawn, expired,
   replaced, released) is recorded by that ending already and tells nobody.
-- A family past its absolute end is denied by every token lookup at once (the join in
-  :meth:`brand_gateway.tokens.TokenStore.find`); :meth:`AuthorizationStore.expire_families`
-  records the ending afterwards, from a background pass, never on a brand's read.
+- A family past its absolute end is denied by every token lookup at once
+  (:meth:`brand_gateway.tokens.TokenStore.find` reads token and family together);
+  :meth:`AuthorizationStore.expire_families` records the ending afterwards, from a background
+  pass, never on a brand's read.
 """
 
 from __future__ import annotations
 
-import json
 import os
 import secrets
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from vault.clock import Clock
-from vault.storage import Database
 
 from .tokens import token_hash
+
+if TYPE_CHECKING:
+    from .repositories import AuthorizationRepository
 
 CODE_BYTES = 32
 CODE_LIFETIME = 300                 # seconds; RFC 9700 sec. 4.5.3 "short", at most 5 minutes
@@ -110,9 +112,9 @@ def new_secret(size: int = CODE_BYTES) -> str:
 
 
 class AuthorizationStore:
-    def __init__(self, *, database: Database, clock: Clock,
+    def __init__(self, *, families: AuthorizationRepository, clock: Clock,
                  on_end: FamilyEndHook | None = None) -> None:
-        self._db = database
+        self._families = families
         self._clock = clock
         self._on_end = on_end
 
@@ -125,61 +127,46 @@ class AuthorizationStore:
         now = self.now()
         family_id = "fam_" + os.urandom(12).hex()
         expires_at = min(now + FAMILY_LIFETIME, grants_end)
-        with self._db.transaction():
-            self._db.execute(
-                "INSERT INTO oauth_token_families (id, client_id, member_id,"
-                " authorization_details, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?)",
-                (family_id, client_id, member_id, json.dumps(list(authorization_details)),
-                 now, expires_at))
-            for grant_id in grant_ids:
-                self._db.execute("INSERT INTO oauth_family_grants (grant_id, family_id)"
-                                 " VALUES (?, ?)", (grant_id, family_id))
+        self._families.insert_family(family_id, client_id=client_id, member_id=member_id,
+                                     authorization_details=authorization_details,
+                                     created_at=now, expires_at=expires_at,
+                                     grant_ids=grant_ids)
         return self.family(family_id)
 
     def family(self, family_id: str) -> Family:
-        row = self._db.one("SELECT * FROM oauth_token_families WHERE id = ?", (family_id,))
-        if row is None:
+        family = self._families.family(family_id)
+        if family is None:
             raise LookupError("no such token family")
-        return _family(row)
+        return family
 
     def families_for_member(self, member_id: str) -> list[Family]:
-        return [_family(r) for r in self._db.all(
-            "SELECT * FROM oauth_token_families WHERE member_id = ? ORDER BY created_at DESC",
-            (member_id,))]
+        return self._families.families_for_member(member_id)
 
     def grant_ids(self, family_id: str) -> list[str]:
-        return [r["grant_id"] for r in self._db.all(
-            "SELECT grant_id FROM oauth_family_grants WHERE family_id = ?", (family_id,))]
+        """The grants the family carries, by grant id."""
+        return self._families.grant_ids(family_id)
 
     def revoke_family(self, family_id: str, reason: FamilyEnd) -> bool:
         """Idempotent; whether this call revoked it. Every token of the family stops at once;
         a brand-side ``reason`` is told to the ``on_end`` hook in the same transaction."""
         now = self.now()
-        with self._db.transaction():
-            changed = self._db.execute(
-                "UPDATE oauth_token_families SET revoked_at = ?, revoked_reason = ?"
-                " WHERE id = ? AND revoked_at IS NULL",
-                (now, FamilyEnd(reason).value, family_id)).rowcount
-            self._db.execute(
-                "UPDATE oauth_access_tokens SET revoked_at = ? WHERE family_id = ?"
-                " AND revoked_at IS NULL", (now, family_id))
+        with self._families.transaction():
+            changed = self._families.revoke(family_id, FamilyEnd(reason), now)
             if changed and self._on_end is not None and FamilyEnd(reason).from_brand_side:
                 self._on_end(self.family(family_id), FamilyEnd(reason), now)
-        return bool(changed)
+        return changed
 
     def revoke_for_grant(self, grant_id: str, reason: FamilyEnd, *,
                          unless_live: Callable[[str], bool] | None = None) -> int:
         """Revoke every family carrying ``grant_id``; how many were live. With
         ``unless_live``, a family that still carries another grant for which it answers True
         is kept (a replaced grant leaves the family's other purposes readable)."""
-        rows = self._db.all("SELECT family_id FROM oauth_family_grants WHERE grant_id = ?",
-                            (grant_id,))
         revoked = 0
-        for row in rows:
-            others = [g for g in self.grant_ids(row["family_id"]) if g != grant_id]
+        for family_id in self._families.families_with_grant(grant_id):
+            others = [g for g in self.grant_ids(family_id) if g != grant_id]
             if unless_live is not None and any(unless_live(g) for g in others):
                 continue
-            revoked += self.revoke_family(row["family_id"], reason)
+            revoked += self.revoke_family(family_id, reason)
         return revoked
 
     def expire_families(self) -> int:
@@ -187,25 +174,22 @@ class AuthorizationStore:
         revoked yet, so that its ending is recorded (tokens were denied from the end on
         regardless); how many. Idempotent, and safe to run from several processes: each family
         is revoked, and told to the hook, by one of them only."""
-        rows = self._db.all("SELECT id FROM oauth_token_families WHERE revoked_at IS NULL"
-                            " AND expires_at <= ?", (self.now(),))
-        return sum(self.revoke_family(r["id"], FamilyEnd.EXPIRED) for r in rows)
+        return sum(self.revoke_family(family_id, FamilyEnd.EXPIRED)
+                   for family_id in self._families.expired_unrevoked(self.now()))
 
     def revoke_for_client(self, client_id: str, reason: FamilyEnd) -> int:
-        rows = self._db.all("SELECT id FROM oauth_token_families WHERE client_id = ?"
-                            " AND revoked_at IS NULL", (client_id,))
-        return sum(self.revoke_family(r["id"], reason) for r in rows)
+        return sum(self.revoke_family(family_id, reason)
+                   for family_id in self._families.unrevoked_for_client(client_id))
 
     # -- codes ------------------------------------------------------------------------------
     def save_code(self, code: str, *, family_id: str, client_id: str, redirect_uri: str,
                   code_challenge: str, code_challenge_method: str) -> None:
         now = self.now()
-        self._db.execute(
-            "INSERT INTO oauth_authorization_codes (code_hash, family_id, client_id,"
-            " redirect_uri, code_challenge, code_challenge_method, issued_at, expires_at)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            (token_hash(code), family_id, client_id, redirect_uri, code_challenge,
-             code_challenge_method, now, now + CODE_LIFETIME))
+        self._families.insert_code(
+            token_hash(code), family_id=family_id, client_id=client_id,
+            redirect_uri=redirect_uri, code_challenge=code_challenge,
+            code_challenge_method=code_challenge_method, issued_at=now,
+            expires_at=now + CODE_LIFETIME)
 
     def claim_code(self, code: str, client_id: str) -> AuthorizationCode | None:
         """Redeem ``code`` for ``client_id`` once; ``None`` if unknown, expired, another
@@ -214,29 +198,25 @@ class AuthorizationStore:
             return None
         digest = token_hash(code)
         now = self.now()
-        with self._db.transaction():
-            row = self._db.one("SELECT * FROM oauth_authorization_codes WHERE code_hash = ?",
-                               (digest,))
-            if row is None or row["client_id"] != client_id:
+        with self._families.transaction():
+            stored = self._families.code(digest)
+            if stored is None or stored.client_id != client_id:
                 return None
-            if row["used_at"] is not None:
-                self.revoke_family(row["family_id"], FamilyEnd.CODE_REPLAY)
+            if stored.used_at is not None:
+                self.revoke_family(stored.family_id, FamilyEnd.CODE_REPLAY)
                 return None
-            self._db.execute("UPDATE oauth_authorization_codes SET used_at = ?"
-                             " WHERE code_hash = ?", (now, digest))
-            if now >= row["expires_at"]:
+            self._families.use_code(digest, now)
+            if now >= stored.expires_at:
                 return None
-            family = self.family(row["family_id"])
+            family = self.family(stored.family_id)
             if not family.live(now):
                 return None
-            return AuthorizationCode(family, row["client_id"], row["redirect_uri"],
-                                     row["code_challenge"], row["code_challenge_method"])
+            return AuthorizationCode(family, stored.client_id, stored.redirect_uri,
+                                     stored.code_challenge, stored.code_challenge_method)
 
     # -- refresh tokens ---------------------------------------------------------------------
     def save_refresh_token(self, token: str, family_id: str) -> None:
-        self._db.execute(
-            "INSERT INTO oauth_refresh_tokens (token_hash, family_id, issued_at)"
-            " VALUES (?, ?, ?)", (token_hash(token), family_id, self.now()))
+        self._families.insert_refresh_token(token_hash(token), family_id, self.now())
 
     def claim_refresh_token(self, token: str, client_id: str) -> Family | None:
         """Use ``token`` once; its family if live, else ``None``. A replay revokes the family."""
@@ -244,37 +224,24 @@ class AuthorizationStore:
             return None
         digest = token_hash(token)
         now = self.now()
-        with self._db.transaction():
-            row = self._db.one(
-                "SELECT r.used_at, r.family_id, f.client_id FROM oauth_refresh_tokens r"
-                " JOIN oauth_token_families f ON f.id = r.family_id WHERE r.token_hash = ?",
-                (digest,))
-            if row is None or row["client_id"] != client_id:
+        with self._families.transaction():
+            stored = self._families.refresh_token(digest)
+            if stored is None or stored.client_id != client_id:
                 return None
-            if row["used_at"] is not None:
-                self.revoke_family(row["family_id"], FamilyEnd.REFRESH_REPLAY)
+            if stored.used_at is not None:
+                self.revoke_family(stored.family_id, FamilyEnd.REFRESH_REPLAY)
                 return None
-            self._db.execute("UPDATE oauth_refresh_tokens SET used_at = ? WHERE token_hash = ?",
-                             (now, digest))
-            family = self.family(row["family_id"])
+            self._families.use_refresh_token(digest, now)
+            family = self.family(stored.family_id)
             return family if family.live(now) else None
 
     def refresh_token_used(self, token: str) -> bool:
-        row = self._db.one("SELECT used_at FROM oauth_refresh_tokens WHERE token_hash = ?",
-                           (token_hash(token),))
-        return row is None or row["used_at"] is not None
+        stored = self._families.refresh_token(token_hash(token))
+        return stored is None or stored.used_at is not None
 
     def find_refresh_family(self, token: str) -> Family | None:
         """The family of a refresh token, without using it (revocation, introspection)."""
         if not isinstance(token, str) or not token or len(token) > 512:
             return None
-        row = self._db.one("SELECT family_id FROM oauth_refresh_tokens WHERE token_hash = ?",
-                           (token_hash(token),))
-        return None if row is None else self.family(row["family_id"])
-
-
-def _family(row: Any) -> Family:
-    return Family(row["id"], row["client_id"], row["member_id"],
-                  tuple(json.loads(row["authorization_details"])), row["created_at"],
-                  row["expires_at"], row["revoked_at"],
-                  None if row["revoked_reason"] is None else FamilyEnd(row["revoked_reason"]))
+        stored = self._families.refresh_token(token_hash(token))
+        return None if stored is None else self.family(stored.family_id)

@@ -16,11 +16,10 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import json
 import re
 import secrets
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, NoReturn
+from typing import TYPE_CHECKING, NoReturn
 from urllib.parse import urlsplit
 
 from consent.vocabulary import AGREEMENT_BY_CODE, DEFAULT_AGREEMENT
@@ -29,13 +28,13 @@ from vault.catalog import clean_text
 from vault.clock import Clock
 from vault.errors import NotFoundError, ValidationError
 from vault.keys import MasterKey
-from vault.sqlcipher.brands import SqlcipherBrands
-from vault.storage import Database
+from vault.repositories import BrandRepository
 
 from .errors import ClientAuthenticationError, ClientDisabledError
 
 if TYPE_CHECKING:     # the token stores build on clients, not the reverse
     from .authorizations import FamilyEndHook
+    from .repositories import AuthorizationRepository, ClientRepository, TokenRepository
 
 MAX_REDIRECT_URIS = 10
 MAX_REDIRECT_URI_LENGTH = 2000
@@ -187,13 +186,20 @@ def validate_categories(categories: object) -> tuple[str, ...]:
 
 
 class ClientRegistry:
-    """Registers brands as confidential clients and authenticates them."""
+    """Registers brands as confidential clients and authenticates them.
 
-    def __init__(self, *, database: Database, clock: Clock, hasher: ClientSecretHasher) -> None:
-        self._db = database
+    ``tokens`` and ``families`` are the data store's too: disabling a client revokes its
+    tokens and authorizations in the same transaction."""
+
+    def __init__(self, *, clients: ClientRepository, brands: BrandRepository,
+                 tokens: TokenRepository, families: AuthorizationRepository, clock: Clock,
+                 hasher: ClientSecretHasher) -> None:
+        self._clients = clients
+        self._tokens = tokens
+        self._families = families
         self._clock = clock
         self._hasher = hasher
-        self._brands = BrandDirectory(brands=SqlcipherBrands(database), clock=clock)
+        self._brands = BrandDirectory(brands=brands, clock=clock)
         # Compared against when the client id is unknown, so that case costs the same HMAC.
         self._decoy = hasher.hash("", new_client_secret())
 
@@ -221,32 +227,26 @@ class ClientRegistry:
         client_id = CLIENT_ID_PREFIX + secrets.token_urlsafe(16)
         secret = new_client_secret()
         now = int(self._clock())
-        with self._db.transaction():
+        with self._clients.transaction():
             if brand_id is None:
                 brand_id = self._brands.add(name, clean_categories).id
-            elif self._db.one("SELECT 1 FROM brands WHERE id = ? AND name = ?",
-                              (brand_id, name)) is None:
+            elif self._brands.get(brand_id).name != name:
                 raise NotFoundError("no such brand")
-            self._db.execute(
-                "INSERT INTO oauth_clients (client_id, brand_id, client_secret_hash,"
-                " redirect_uris, token_endpoint_auth_method, grant_types, status, created_at,"
-                " secret_rotated_at, scopes, accepted_agreements)"
-                " VALUES (?, ?, ?, ?, ?, ?, 'active', ?, ?, ?, ?)",
-                (client_id, brand_id, self._hasher.hash(client_id, secret), json.dumps(uris),
-                 DEFAULT_AUTH_METHOD, json.dumps(DEFAULT_GRANT_TYPES), now, now,
-                 json.dumps(clean_scopes), json.dumps(clean_accepts)),
-            )
+            self._clients.insert(
+                client_id, brand_id=brand_id, secret_hash=self._hasher.hash(client_id, secret),
+                redirect_uris=uris, auth_method=DEFAULT_AUTH_METHOD,
+                grant_types=DEFAULT_GRANT_TYPES, created_at=now, scopes=clean_scopes,
+                accepted_agreements=clean_accepts)
         return self.get(client_id), secret
 
     def list(self) -> list[OAuthClient]:
-        return [self._client(r) for r in self._db.all(
-            f"{_SELECT} ORDER BY b.name, c.created_at, c.client_id")]
+        return self._clients.all()
 
     def get(self, client_id: str) -> OAuthClient:
-        row = self._db.one(f"{_SELECT} WHERE c.client_id = ?", (client_id,))
-        if row is None:
+        client = self._clients.get(client_id)
+        if client is None:
             raise NotFoundError(f"no client {client_id!r}")
-        return self._client(row)
+        return client
 
     def disable(self, client_id: str, *, on_end: FamilyEndHook | None = None) -> OAuthClient:
         """Stop the client authenticating and revoke its live tokens, at once (idempotent).
@@ -256,12 +256,11 @@ class ClientRegistry:
         from .authorizations import AuthorizationStore, FamilyEnd
         from .tokens import TokenStore
 
-        with self._db.transaction():
+        with self._clients.transaction():
             self.get(client_id)
-            self._db.execute("UPDATE oauth_clients SET status = 'disabled' WHERE client_id = ?",
-                             (client_id,))
-            TokenStore(database=self._db, clock=self._clock).revoke_all_for_client(client_id)
-            AuthorizationStore(database=self._db, clock=self._clock,
+            self._clients.disable(client_id)
+            TokenStore(tokens=self._tokens, clock=self._clock).revoke_all_for_client(client_id)
+            AuthorizationStore(families=self._families, clock=self._clock,
                                on_end=on_end).revoke_for_client(client_id,
                                                                 FamilyEnd.CLIENT_DISABLED)
         return self.get(client_id)
@@ -269,13 +268,10 @@ class ClientRegistry:
     def rotate_secret(self, client_id: str) -> str:
         """A new secret for the client; the old one stops working at once."""
         secret = new_client_secret()
-        with self._db.transaction():
+        with self._clients.transaction():
             self.get(client_id)
-            self._db.execute(
-                "UPDATE oauth_clients SET client_secret_hash = ?, secret_rotated_at = ?"
-                " WHERE client_id = ?",
-                (self._hasher.hash(client_id, secret), int(self._clock()), client_id),
-            )
+            self._clients.set_secret_hash(client_id, self._hasher.hash(client_id, secret),
+                                          int(self._clock()))
         return secret
 
     def authenticate(self, client_id: str, secret: str) -> OAuthClient:
@@ -287,33 +283,14 @@ class ClientRegistry:
         """
         if not isinstance(client_id, str) or not isinstance(secret, str):
             raise ClientAuthenticationError()
-        row = self._db.one(f"{_SELECT} WHERE c.client_id = ?", (client_id,))
-        stored = row["client_secret_hash"] if row is not None else self._decoy
+        record = self._clients.with_secret_hash(client_id)
+        stored = record.secret_hash if record is not None else self._decoy
         matched = self._hasher.verify(client_id, secret, stored)
-        if row is None or not matched:
+        if record is None or not matched:
             raise ClientAuthenticationError()
-        client = self._client(row)
-        if not client.active:
+        if not record.client.active:
             raise ClientDisabledError()
-        return client
-
-    @staticmethod
-    def _client(row: Any) -> OAuthClient:
-        return OAuthClient(
-            client_id=row["client_id"], brand_id=row["brand_id"], brand_name=row["brand_name"],
-            redirect_uris=tuple(json.loads(row["redirect_uris"])),
-            token_endpoint_auth_method=row["token_endpoint_auth_method"],
-            grant_types=tuple(json.loads(row["grant_types"])), status=row["status"],
-            created_at=row["created_at"], secret_rotated_at=row["secret_rotated_at"],
-            scopes=tuple(json.loads(row["scopes"])),
-            accepted_agreements=tuple(json.loads(row["accepted_agreements"])),
-        )
-
-
-_SELECT = (
-    "SELECT c.*, b.name AS brand_name FROM oauth_clients AS c"
-    " JOIN brands AS b ON b.id = c.brand_id"
-)
+        return record.client
 
 
 def _subset(field: str, values: object, allowed: tuple[str, ...], what: str

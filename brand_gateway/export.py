@@ -15,12 +15,9 @@ Invariants:
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from consent.ledger import Ledger
-from vault.clock import Clock
 from vault.export import (
     DATA_STORE,
     NULLABLE_TIME,
@@ -32,93 +29,69 @@ from vault.export import (
     iso,
     list_of,
 )
-from vault.storage import Database
 
 from .access_log import AccessLog
 
+if TYPE_CHECKING:
+    from .repositories import BrandNameRepository, GatewayExportRepository
 
-def gateway_exporter(*, database: Database, ledger: Ledger, clock: Clock,
-                     principal: Callable[[str], str]) -> Exporter:
-    """The gateway's sections, over the data store and the ledger (for the reads).
+
+def gateway_exporter(*, rows: GatewayExportRepository, names: BrandNameRepository,
+                     log: AccessLog, principal: Callable[[str], str]) -> Exporter:
+    """The gateway's sections, over the data store (``rows``, ``names``) and the ledger
+    (``log``, for the reads).
 
     ``principal`` maps a member id to their ledger pseudonym; the caller merges the access
     spools first if the reads of the last second are to be in (``web/exports.py`` does).
     """
 
-    def brand_names() -> dict[str, str]:
-        return {r["id"]: r["name"] for r in database.all("SELECT id, name FROM brands")}
-
     def identifiers(member_id: str) -> list[dict[str, Any]]:
-        names = brand_names()
-        return [{"brand_id": r["brand_id"], "brand": names.get(r["brand_id"], ""),
-                 "subject": r["pairwise_id"]}
-                for r in database.all("SELECT brand_id, pairwise_id FROM pairwise_subjects"
-                                      " WHERE member_id = ? ORDER BY brand_id", (member_id,))]
+        brands = names.names()
+        return [{"brand_id": brand_id, "brand": brands.get(brand_id, ""), "subject": subject}
+                for brand_id, subject in rows.identifiers(member_id)]
 
     def authorizations(member_id: str) -> list[dict[str, Any]]:
-        names = brand_names()
-        families = database.all(
-            "SELECT f.*, c.brand_id FROM oauth_token_families AS f"
-            " JOIN oauth_clients AS c ON c.client_id = f.client_id"
-            " WHERE f.member_id = ? ORDER BY f.created_at, f.id", (member_id,))
+        brands = names.names()
         result = []
-        for f in families:
-            family = (f["id"],)
-            grants = [r[0] for r in database.all(
-                "SELECT grant_id FROM oauth_family_grants WHERE family_id = ? ORDER BY grant_id",
-                family)]
-            code = database.one(
-                "SELECT redirect_uri, issued_at, used_at FROM oauth_authorization_codes"
-                " WHERE family_id = ? ORDER BY issued_at LIMIT 1", family)
-            access = database.one(
-                "SELECT count(*), min(issued_at), max(issued_at), max(expires_at)"
-                " FROM oauth_access_tokens WHERE family_id = ?", family)
-            refresh = database.one(
-                "SELECT count(*), max(issued_at) FROM oauth_refresh_tokens WHERE family_id = ?",
-                family)
+        for a in rows.authorizations(member_id):
+            f = a.family
             result.append({
-                "id": f["id"], "brand_id": f["brand_id"], "brand": names.get(f["brand_id"], ""),
-                "client_id": f["client_id"], "authorized_at": iso(f["created_at"]),
-                "ends_at": iso(f["expires_at"]), "ended_at": iso(f["revoked_at"]),
-                "ended_because": f["revoked_reason"],
-                "authorization_details": json.loads(f["authorization_details"]),
-                "grants": grants,
-                "redirect_uri": code["redirect_uri"] if code else None,
-                "code_issued_at": iso(code["issued_at"]) if code else None,
-                "code_used_at": iso(code["used_at"]) if code else None,
-                "access_tokens": {"issued": access[0], "first_issued_at": iso(access[1]),
-                                  "last_issued_at": iso(access[2]),
-                                  "last_expires_at": iso(access[3])},
-                "refresh_tokens": {"issued": refresh[0], "last_issued_at": iso(refresh[1])},
+                "id": f.id, "brand_id": a.brand_id, "brand": brands.get(a.brand_id, ""),
+                "client_id": f.client_id, "authorized_at": iso(f.created_at),
+                "ends_at": iso(f.expires_at), "ended_at": iso(f.revoked_at),
+                "ended_because": None if f.revoked_reason is None else f.revoked_reason.value,
+                "authorization_details": list(f.authorization_details),
+                "grants": list(a.grant_ids),
+                "redirect_uri": a.redirect_uri,
+                "code_issued_at": iso(a.code_issued_at),
+                "code_used_at": iso(a.code_used_at),
+                "access_tokens": {"issued": a.access_tokens,
+                                  "first_issued_at": iso(a.first_access_issued_at),
+                                  "last_issued_at": iso(a.last_access_issued_at),
+                                  "last_expires_at": iso(a.last_access_expires_at)},
+                "refresh_tokens": {"issued": a.refresh_tokens,
+                                   "last_issued_at": iso(a.last_refresh_issued_at)},
             })
         return result
 
     def notifications(member_id: str) -> list[dict[str, Any]]:
-        names = brand_names()
-        rows = database.all(
-            "SELECT c.brand_id, o.event_type, o.event_id, o.status, o.created_at,"
-            " o.delivered_at FROM pairwise_subjects AS p"
-            " JOIN oauth_clients AS c ON c.brand_id = p.brand_id"
-            " JOIN webhook_outbox AS o ON o.client_id = c.client_id"
-            " WHERE p.member_id = ? AND json_extract(o.payload, '$.data.subject') = p.pairwise_id"
-            " ORDER BY o.created_at, o.id", (member_id,))
+        brands = names.names()
         events: dict[str, dict[str, Any]] = {}
-        for r in rows:       # one row per endpoint of the brand: one event for the member
-            event = events.setdefault(r["event_id"], {
-                "brand_id": r["brand_id"], "brand": names.get(r["brand_id"], ""),
-                "type": r["event_type"], "event_id": r["event_id"],
-                "queued_at": iso(r["created_at"]), "endpoints": 0, "delivered": 0,
+        for r in rows.notifications(member_id):   # one per endpoint: one event for the member
+            event = events.setdefault(r.event_id, {
+                "brand_id": r.brand_id, "brand": brands.get(r.brand_id, ""),
+                "type": r.event_type, "event_id": r.event_id,
+                "queued_at": iso(r.created_at), "endpoints": 0, "delivered": 0,
                 "first_delivered_at": None})
             event["endpoints"] += 1
-            if r["status"] == "delivered":
+            if r.status == "delivered":
                 event["delivered"] += 1
-                delivered = iso(r["delivered_at"])
+                delivered = iso(r.delivered_at)
                 if event["first_delivered_at"] is None or delivered < event["first_delivered_at"]:
                     event["first_delivered_at"] = delivered
         return list(events.values())
 
     def disclosures(member_id: str) -> list[dict[str, Any]]:
-        log = AccessLog(ledger=ledger, database=database, clock=clock)
         return [{"read_at": iso(r.read_at), "brand_id": r.brand_id, "brand": r.brand_name,
                  "resource": r.resource, "purpose": r.purpose, "fields": list(r.fields),
                  "ledger_seq": r.ledger_seq}

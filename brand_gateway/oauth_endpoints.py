@@ -22,13 +22,12 @@ from flask import Blueprint, Response, json, url_for
 
 from consent.receipts import DEFAULT_CONTROLLER, ReceiptSigner
 
-from .authorizations import AuthorizationStore, Family, FamilyEnd
-from .clients import ClientRegistry, ClientSecretHasher
+from .authorizations import Family, FamilyEnd
+from .clients import ClientSecretHasher
 from .oauth import OAuthServices, authorization, issuer, public_url, server_metadata
 from .observers import family_end_hook
-from .pseudonyms import PairwisePseudonyms
 from .request_stores import request_stores
-from .tokens import TokenStore
+from .storage import authorization_store, client_registry, pairwise_pseudonyms, token_store
 from .webhooks.signing import webhook_public_jwk
 
 bp = Blueprint("oauth", __name__)
@@ -39,13 +38,13 @@ def gateway_services() -> OAuthServices:
     """The request's client registry and token store, over the request's vault."""
     stores = request_stores()
     vault, clock = stores.vault(), stores.clock
-    pairwise = PairwisePseudonyms.from_master(database=vault.data, master=vault.master)
+    pairwise = pairwise_pseudonyms(database=vault.data, master=vault.master)
     return OAuthServices(
-        clients=ClientRegistry(database=vault.data, clock=clock,
-                               hasher=ClientSecretHasher.from_master(vault.master)),
-        tokens=TokenStore(database=vault.data, clock=clock),
-        authorizations=AuthorizationStore(database=vault.data, clock=clock,
-                                          on_end=_authorization_ended),
+        clients=client_registry(database=vault.data, clock=clock,
+                                hasher=ClientSecretHasher.from_master(vault.master)),
+        tokens=token_store(database=vault.data, clock=clock),
+        authorizations=authorization_store(database=vault.data, clock=clock,
+                                           on_end=_authorization_ended),
         subject=pairwise.pairwise_id,
         api_base=public_url("/" + API_PATH),
     )

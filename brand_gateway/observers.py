@@ -13,12 +13,13 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from consent.grants import ConsentService, GrantObserver
-from consent.model import AccessEnd, Grant, GrantEvent
+from consent.model import AccessEnd, Grant, GrantEvent, GrantStatus
+from vault.clock import system_clock
 from vault.keys import MasterKey
 from vault.storage import Database
 
-from .authorizations import AuthorizationStore, Family, FamilyEnd, FamilyEndHook
-from .pseudonyms import PairwisePseudonyms
+from .authorizations import Family, FamilyEnd, FamilyEndHook
+from .storage import authorization_store, pairwise_pseudonyms, stored_grants
 from .webhooks.outbox import NOTIFIED_GRANT_EVENTS, enqueue_grant_event, enqueue_member_erased
 
 
@@ -32,14 +33,15 @@ def grant_observer(database: Database, master: MasterKey) -> GrantObserver:
     purposes stay readable, as the Sharing page says they are; the decision point denies the
     ended grant itself on the very next request (it reads the grants afresh). Each ending
     queues a signed webhook to each live endpoint of the grant's brand (GDPR Art. 19)."""
-    pseudonyms = PairwisePseudonyms.from_master(database=database, master=master)
+    pseudonyms = pairwise_pseudonyms(database=database, master=master)
+    stored = stored_grants(database)
 
     def live(grant_id: str, now: int) -> bool:
-        return database.one("SELECT 1 FROM grants WHERE id = ? AND status = 'active'"
-                            " AND ends_at > ?", (grant_id, now)) is not None
+        other = stored.get(grant_id)
+        return other is not None and other.status is GrantStatus.ACTIVE and other.ends_at > now
 
     def observe(grant: Grant, event: GrantEvent, now: int) -> None:
-        store = AuthorizationStore(database=database, clock=lambda: now)
+        store = authorization_store(database=database, clock=lambda: now)
         if event is GrantEvent.RELEASED:
             store.revoke_for_grant(grant.id, FamilyEnd.GRANT_RELEASED)
         elif event in _ENDING:
@@ -68,10 +70,12 @@ def family_end_hook(grants: ConsentService, database: Database) -> FamilyEndHook
     entry; this module's grant observer then queues ``authorization.ended``), in the
     revocation's transaction. A grant already ended (withdrawn, expired, replaced) is left as
     it is: its own ending was recorded when it happened."""
+    # Reads only: its clock is never asked.
+    families = authorization_store(database=database, clock=system_clock)
+
     def on_end(family: Family, reason: FamilyEnd, now: int) -> None:
-        for row in database.all("SELECT grant_id FROM oauth_family_grants WHERE family_id = ?"
-                                " ORDER BY grant_id", (family.id,)):
-            grants.end_access(row["grant_id"], _ACCESS_END[reason])
+        for grant_id in families.grant_ids(family.id):
+            grants.end_access(grant_id, _ACCESS_END[reason])
 
     return on_end
 
@@ -79,7 +83,7 @@ def family_end_hook(grants: ConsentService, database: Database) -> FamilyEndHook
 def erasure_hook(database: Database, master: MasterKey) -> Callable[[str, int], None]:
     """A ``before_delete`` hook queuing ``member.erased`` to every brand that knew the member
     (the data store it writes to is current: :meth:`vault.home.VaultHome.open` checked it)."""
-    pseudonyms = PairwisePseudonyms.from_master(database=database, master=master)
+    pseudonyms = pairwise_pseudonyms(database=database, master=master)
 
     def before_delete(member_id: str, erased_at: int) -> None:
         enqueue_member_erased(database, pseudonyms, member_id, erased_at)

@@ -21,25 +21,23 @@ The reverse lookup a brand API needs (pseudonym -> member) reads a mapping table
 from __future__ import annotations
 
 import hmac
+from typing import TYPE_CHECKING
 
 from consent.pseudonyms import PURPOSE, pairwise_pseudonym
-from vault.errors import ConstraintViolationError, IntegrityError, NotFoundError
-from vault.keys import MasterKey
-from vault.storage import Database
+from vault.errors import IntegrityError, NotFoundError
+
+if TYPE_CHECKING:
+    from .repositories import PairwiseSubjectRepository
 
 __all__ = ["PURPOSE", "PairwisePseudonyms"]
 
 
 class PairwisePseudonyms:
-    """Issues and resolves per-brand member pseudonyms."""
+    """Issues and resolves per-brand member pseudonyms (``key``: ``master.derive(PURPOSE)``)."""
 
-    def __init__(self, *, database: Database, key: bytes) -> None:
-        self._db = database
+    def __init__(self, *, subjects: PairwiseSubjectRepository, key: bytes) -> None:
+        self._subjects = subjects
         self._key = key
-
-    @classmethod
-    def from_master(cls, *, database: Database, master: MasterKey) -> PairwisePseudonyms:
-        return cls(database=database, key=master.derive(PURPOSE))
 
     def compute(self, member_id: str, brand_id: str) -> str:
         """The pseudonym of ``member_id`` for ``brand_id``, without recording it."""
@@ -58,24 +56,13 @@ class PairwisePseudonyms:
         """The pseudonym of ``member_id`` for ``brand_id`` if it has been handed out (it
         resolves), else ``None``. A read only: usable inside a read snapshot."""
         pairwise = self.compute(member_id, brand_id)
-        known = self._db.one(
-            "SELECT 1 FROM pairwise_subjects WHERE brand_id = ? AND pairwise_id = ?",
-            (brand_id, pairwise),
-        )
-        return None if known is None else pairwise
+        return pairwise if self._subjects.is_recorded(brand_id, pairwise) else None
 
     def record(self, member_id: str, brand_id: str) -> str:
         """Record the pseudonym of ``member_id`` for ``brand_id`` (idempotent) and return it."""
         pairwise = self.compute(member_id, brand_id)
-        try:
-            with self._db.transaction():
-                self._db.execute(
-                    "INSERT OR IGNORE INTO pairwise_subjects (brand_id, pairwise_id, member_id)"
-                    " VALUES (?, ?, ?)",
-                    (brand_id, pairwise, member_id),
-                )
-        except ConstraintViolationError:
-            raise NotFoundError("no such member or brand") from None
+        if not self._subjects.record(brand_id, pairwise, member_id):
+            raise NotFoundError("no such member or brand")
         return pairwise
 
     def member_for(self, pairwise: str, brand_id: str) -> str:
@@ -83,13 +70,9 @@ class PairwisePseudonyms:
 
         Another brand's pseudonym for the same member does not resolve here.
         """
-        row = self._db.one(
-            "SELECT member_id FROM pairwise_subjects WHERE brand_id = ? AND pairwise_id = ?",
-            (brand_id, pairwise),
-        )
-        if row is None:
+        member_id = self._subjects.member_for(brand_id, pairwise)
+        if member_id is None:
             raise NotFoundError("no such member for this brand")
-        member_id = str(row["member_id"])
         # The row must be what the key gives: a row written or changed beneath this class
         # (say, with the store key but not the pseudonym key) resolves nothing.
         if not hmac.compare_digest(self.compute(member_id, brand_id), pairwise):

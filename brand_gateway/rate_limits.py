@@ -1,8 +1,8 @@
 """Per-client request limits of the brand API: a fixed one-minute window, shared by all workers.
 
 Where the counters live: in a SQLCipher file of their own, ``rates.db`` in the vault home (its
-own subkey of the master key, mode 0600; :func:`open_rate_counts`), and the
-:class:`RateLimiter` is given its connection. Why:
+own subkey of the master key, mode 0600; ``brand_gateway/sqlcipher/rate_counts.py`` opens it and
+holds its statements), and the :class:`RateLimiter` is given its repository. Why:
 
 - Shared by the workers: gunicorn's workers share no memory, and a per-worker counter would let
   a client make ``workers x limit`` requests. The shared count is one row per client, changed
@@ -45,15 +45,14 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from vault import migrations
 from vault.clock import Clock
-from vault.home import VaultHome
-from vault.keys import MasterKey
-from vault.schema import RATES
-from vault.storage import Database
 
 from .api_errors import RateLimitedError
+
+if TYPE_CHECKING:
+    from .repositories import RateCountRepository
 
 WINDOW = 60                 # seconds
 DEFAULT_LIMIT = 600         # requests per client per window
@@ -142,31 +141,17 @@ def lease_size(left: int) -> int:
     return max(1, min(LEASE_MAX, left // LEASE_SHARE))
 
 
-def open_rate_counts(home: VaultHome, master: MasterKey) -> Database:
-    """``rates.db`` in ``home``, made and migrated as needed. Close it."""
-    home.root.mkdir(mode=0o700, parents=True, exist_ok=True)
-    database = Database.open(home.root / RATES.file, master.derive(RATES.key_purpose),
-                             create=True)
-    try:
-        migrations.apply(database, RATES)
-    except BaseException:
-        database.close()
-        raise
-    return database
-
-
 class RateLimiter:
-    """Counts requests per client against the ``api_rate_limits`` table of ``database``
-    (:func:`open_rate_counts`), through ``leases``, this process's (a
-    fresh, empty one by default); ``spent`` is what this process remembers of the clients it
-    refused (likewise)."""
+    """Counts requests per client against the shared ``counts`` (``rates.db``), through
+    ``leases``, this process's (a fresh, empty one by default); ``spent`` is what this process
+    remembers of the clients it refused (likewise)."""
 
-    def __init__(self, *, database: Database, clock: Clock, limit: int = DEFAULT_LIMIT,
-                 window: int = WINDOW, spent: SpentWindows | None = None,
-                 leases: Leases | None = None) -> None:
+    def __init__(self, *, counts: RateCountRepository, clock: Clock,
+                 limit: int = DEFAULT_LIMIT, window: int = WINDOW,
+                 spent: SpentWindows | None = None, leases: Leases | None = None) -> None:
         if limit < 1 or window < 1:
             raise ValueError("the limit and the window are positive")
-        self._db = database
+        self._counts = counts
         self._clock = clock
         self.limit = limit
         self.window = window
@@ -185,7 +170,7 @@ class RateLimiter:
         refusing it (for a caller that must do something else before it refuses).
 
         Served from this process's lease while it lasts; else a new lease is taken from the
-        shared count, in a write transaction of ``database``'s.
+        shared count, in one write transaction of the counters (``counts.take_lease``).
         ``remaining`` is what is left as far as this process knows: other processes may hold
         leases taken since."""
         now = int(self._clock())
@@ -201,16 +186,10 @@ class RateLimiter:
         return Allowance(self.limit, self.limit - lease.before - lease.used, reset_in)
 
     def _new_lease(self, client_id: str, start: int) -> _Lease:
-        with self._db.transaction():
-            row = self._db.one("SELECT window_start, used FROM api_rate_limits"
-                               " WHERE client_id = ?", (client_id,))
-            before = row[1] if row is not None and row[0] == start else 0
-            size = lease_size(self.limit - before)
-            self._db.execute(
-                "INSERT INTO api_rate_limits (client_id, window_start, used) VALUES (?, ?, ?)"
-                " ON CONFLICT (client_id) DO UPDATE SET window_start = excluded.window_start,"
-                " used = excluded.used", (client_id, start, before + size))
-        granted = max(0, min(size, self.limit - before))
+        limit = self.limit
+        before, size = self._counts.take_lease(client_id, start,
+                                               lambda counted: lease_size(limit - counted))
+        granted = max(0, min(size, limit - before))
         # This request is the lease's first; past the limit (nothing granted) it is counted
         # all the same, and refused.
         return _Lease(start, granted, 1, before)

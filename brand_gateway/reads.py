@@ -40,7 +40,7 @@ from vault.home import Vault
 
 from .access_log import FEEDBACK, PROFILE
 from .api_errors import InvalidTokenError, RateLimitedError, WindowSpentError
-from .clients import ClientRegistry, ClientSecretHasher, OAuthClient
+from .clients import ClientSecretHasher, OAuthClient
 from .member_data import (
     FeedbackRelease,
     MemberAccess,
@@ -53,7 +53,8 @@ from .member_data import (
 )
 from .pseudonyms import PairwisePseudonyms
 from .rate_limits import RateLimiter, SpentWindows
-from .tokens import AccessToken, TokenStore, token_hash
+from .storage import client_registry, pairwise_pseudonyms, token_store
+from .tokens import AccessToken, token_hash
 
 R = TypeVar("R")
 Query = dict[str, Any]
@@ -123,16 +124,15 @@ class MemberDataReads:
         vault = self.vault
         data = vault.data
         clock = self.clock
-        tokens = TokenStore(database=data, clock=clock)
         # Token and client as the store holds them now: remembered by the worker's connection
         # only while nothing at all has been committed since (vault.storage, Database.memoized).
-        token = data.memoized(("access-token", token_hash(token_string)),
-                              lambda: tokens.find(token_string))
-        now = tokens.now()
+        token = data.memoized(("access-token", token_hash(token_string)), lambda: token_store(
+            database=data, clock=clock).find(token_string))
+        now = clock()
         if token is None or not token.active(now):
             raise InvalidTokenError("The access token is unknown, expired or revoked.")
         client_id = token.client_id
-        client = data.memoized(("oauth-client", client_id), lambda: ClientRegistry(
+        client = data.memoized(("oauth-client", client_id), lambda: client_registry(
             database=data, clock=clock, hasher=ClientSecretHasher.from_master(vault.master)
         ).get(client_id))
         if not client.active:
@@ -166,7 +166,7 @@ class MemberDataReads:
         return self._pseudonyms().pairwise_id(member_id, brand_id)
 
     def _pseudonyms(self) -> PairwisePseudonyms:
-        return PairwisePseudonyms.from_master(database=self.vault.data, master=self.vault.master)
+        return pairwise_pseudonyms(database=self.vault.data, master=self.vault.master)
 
     def _names(self, caller: Caller, member_id: str) -> _Names:
         """Read inside the read phase's snapshot, where the memo costs no statement of its own."""

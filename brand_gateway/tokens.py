@@ -14,19 +14,21 @@ Invariants:
 - Revocation marks a row, never deletes it, and is idempotent; a token is active only when it is
   neither revoked nor expired by the injected clock, and, for a member-delegated token, its family
   is neither revoked nor past its absolute end. :meth:`TokenStore.find` reads token and family
-  in one indexed join, so a family revoked by a withdrawal is seen by the very next call.
+  together (``brand_gateway/sqlcipher/tokens.py``: one indexed join), so a family revoked by a
+  withdrawal is seen by the very next call.
 """
 
 from __future__ import annotations
 
 import hashlib
-import json
 import secrets
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from vault.clock import Clock
-from vault.storage import Database
+
+if TYPE_CHECKING:
+    from .repositories import TokenRepository
 
 ACCESS_TOKEN_BYTES = 32
 ACCESS_TOKEN_LIFETIME = 600   # seconds
@@ -78,8 +80,8 @@ class AccessToken:
 class TokenStore:
     """Saves, finds and revokes access tokens by their hash."""
 
-    def __init__(self, *, database: Database, clock: Clock) -> None:
-        self._db = database
+    def __init__(self, *, tokens: TokenRepository, clock: Clock) -> None:
+        self._tokens = tokens
         self._clock = clock
 
     def now(self) -> float:
@@ -88,12 +90,9 @@ class TokenStore:
     def save(self, token: str, *, client_id: str, grant_type: str, scope: str,
              expires_in: int, family_id: str | None = None) -> AccessToken:
         issued_at = int(self._clock())
-        self._db.execute(
-            "INSERT INTO oauth_access_tokens (token_hash, client_id, grant_type, scope,"
-            " issued_at, expires_at, family_id) VALUES (?, ?, ?, ?, ?, ?, ?)",
-            (token_hash(token), client_id, grant_type, scope, issued_at,
-             issued_at + expires_in, family_id),
-        )
+        self._tokens.insert(token_hash(token), client_id=client_id, grant_type=grant_type,
+                            scope=scope, issued_at=issued_at,
+                            expires_at=issued_at + expires_in, family_id=family_id)
         record = self.find(token)
         assert record is not None
         return record
@@ -102,38 +101,12 @@ class TokenStore:
         """The record of ``token`` (active or not), or ``None`` if it was never issued."""
         if not isinstance(token, str) or not token or len(token) > 512:
             return None
-        row = self._db.one(
-            "SELECT t.*, f.member_id, f.expires_at AS family_expires_at,"
-            " f.revoked_at AS family_revoked_at, f.authorization_details"
-            " FROM oauth_access_tokens t LEFT JOIN oauth_token_families f ON f.id = t.family_id"
-            " WHERE t.token_hash = ?", (token_hash(token),))
-        return None if row is None else self._token(row)
+        return self._tokens.find(token_hash(token))
 
     def revoke(self, record: AccessToken) -> None:
         """Idempotent: an already revoked token keeps its first revocation time."""
-        self._db.execute(
-            "UPDATE oauth_access_tokens SET revoked_at = ? WHERE token_hash = ?"
-            " AND revoked_at IS NULL",
-            (int(self._clock()), record.token_hash),
-        )
+        self._tokens.revoke(record.token_hash, int(self._clock()))
 
     def revoke_all_for_client(self, client_id: str) -> int:
         """Revoke every live token of a client (for when it is disabled); how many."""
-        cursor = self._db.execute(
-            "UPDATE oauth_access_tokens SET revoked_at = ? WHERE client_id = ?"
-            " AND revoked_at IS NULL",
-            (int(self._clock()), client_id),
-        )
-        return int(cursor.rowcount)
-
-    @staticmethod
-    def _token(row: Any) -> AccessToken:
-        return AccessToken(
-            token_hash=bytes(row["token_hash"]), client_id=row["client_id"],
-            grant_type=row["grant_type"], scope=row["scope"], issued_at=row["issued_at"],
-            expires_at=row["expires_at"], revoked_at=row["revoked_at"],
-            family_id=row["family_id"], member_id=row["member_id"],
-            family_expires_at=row["family_expires_at"],
-            family_revoked_at=row["family_revoked_at"],
-            authorization_details=tuple(json.loads(row["authorization_details"] or "[]")),
-        )
+        return self._tokens.revoke_for_client(client_id, int(self._clock()))

@@ -14,7 +14,8 @@ import os
 from pathlib import Path
 from typing import Any
 
-from brand_gateway.clients import ClientRegistry, ClientSecretHasher
+from brand_gateway.clients import ClientSecretHasher
+from brand_gateway.storage import client_registry
 from vault.home import Vault
 
 DEMO_CLIENT_BRANDS = ("Spokesmith Cycles", "Greenleaf Grocers")
@@ -25,8 +26,8 @@ CREDENTIALS_FILE = "demo-brands.json"
 
 def register_demo_clients(vault: Vault, root: Path) -> Path:
     """Give the demo brands clients (or new secrets); where their credentials were written."""
-    registry = ClientRegistry(database=vault.data, clock=vault.clock,
-                              hasher=ClientSecretHasher.from_master(vault.master))
+    registry = client_registry(database=vault.data, clock=vault.clock,
+                               hasher=ClientSecretHasher.from_master(vault.master))
     existing = {c.brand_name: c for c in registry.list() if c.active}
     brands = {b.name: b for b in vault.brands.all()}
     written: list[dict[str, Any]] = []

@@ -17,11 +17,16 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from brand_gateway.authorizations import AuthorizationStore, Family
-from brand_gateway.clients import ClientRegistry, ClientSecretHasher, OAuthClient
-from brand_gateway.pseudonyms import PairwisePseudonyms
+from brand_gateway.authorizations import Family
+from brand_gateway.clients import ClientSecretHasher, OAuthClient
 from brand_gateway.rar import MemberDataDetail
-from brand_gateway.tokens import ACCESS_TOKEN_LIFETIME, TokenStore, new_access_token
+from brand_gateway.storage import (
+    authorization_store,
+    client_registry,
+    pairwise_pseudonyms,
+    token_store,
+)
+from brand_gateway.tokens import ACCESS_TOKEN_LIFETIME, new_access_token
 from consent.context import Consent
 from consent.grants import BrandRequest
 from consent.model import Grant
@@ -62,10 +67,10 @@ class BrandApi:
         self.vault = vault
         self.consent = consent
         self.clock = vault.clock
-        self.clients = ClientRegistry(database=vault.data, clock=self.clock,
-                                      hasher=ClientSecretHasher.from_master(vault.master))
-        self.tokens = TokenStore(database=vault.data, clock=self.clock)
-        self.authorizations = AuthorizationStore(database=vault.data, clock=self.clock)
+        self.clients = client_registry(database=vault.data, clock=self.clock,
+                                       hasher=ClientSecretHasher.from_master(vault.master))
+        self.tokens = token_store(database=vault.data, clock=self.clock)
+        self.authorizations = authorization_store(database=vault.data, clock=self.clock)
 
     # -- brands -----------------------------------------------------------------------------------
     def brand(self, name: str = "Velo Bikes") -> OAuthClient:
@@ -73,8 +78,8 @@ class BrandApi:
         return client
 
     def subject(self, member_id: str, client: OAuthClient) -> str:
-        return PairwisePseudonyms.from_master(database=self.vault.data, master=self.vault.master
-                                              ).compute(member_id, client.brand_id)
+        return pairwise_pseudonyms(database=self.vault.data, master=self.vault.master
+                                   ).compute(member_id, client.brand_id)
 
     def brand_token(self, client: OAuthClient, scope: str = "webhooks:manage") -> str:
         """A brand-level (client credentials) token: no member behind it."""

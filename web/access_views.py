@@ -15,7 +15,8 @@ from dataclasses import dataclass
 
 from flask import Blueprint, g, render_template, request
 
-from brand_gateway.access_log import DAY, AccessLog, DailyReads
+from brand_gateway.access_log import DAY, DailyReads
+from brand_gateway.storage import access_log
 from consent.vocabulary import PURPOSE_BY_CODE, field_label
 
 from .member import require_member
@@ -67,7 +68,7 @@ def reads() -> str:
     merge_pending_reads()       # the reads the API's workers have spooled: all of them, now
     page = request.args.get("page", default=1, type=int) or 1
     page = min(max(page, 1), MAX_PAGE)
-    log = AccessLog(ledger=consent.ledger, database=vault.data, clock=vault.clock)
+    log = access_log(ledger=consent.ledger, database=vault.data, clock=vault.clock)
     principal = consent.principal(g.member_id)
     listing = log.page(principal, page=page, per_page=PER_PAGE)
     today = dt.date(1970, 1, 1) + dt.timedelta(days=int(vault.clock()) // DAY)

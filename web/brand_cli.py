@@ -19,6 +19,7 @@ import click
 
 from brand_gateway.clients import CLIENT_SCOPES, ClientRegistry, ClientSecretHasher
 from brand_gateway.observers import family_end_hook, grant_observer
+from brand_gateway.storage import client_registry
 from consent.context import open_consent
 from consent.vocabulary import AGREEMENT_BY_CODE, DEFAULT_AGREEMENT
 from vault.errors import StoreNotInitialisedError
@@ -39,8 +40,8 @@ def _opened(ctx: click.Context) -> Iterator[tuple[VaultHome, Vault, ClientRegist
     if not home.exists():
         raise StoreNotInitialisedError(f"no store in {home.root}; run 'vrmvault init' first")
     with home.open() as vault:
-        yield home, vault, ClientRegistry(database=vault.data, clock=vault.clock,
-                                          hasher=ClientSecretHasher.from_master(vault.master))
+        yield home, vault, client_registry(database=vault.data, clock=vault.clock,
+                                           hasher=ClientSecretHasher.from_master(vault.master))
 
 
 @click.group(cls=ReportingGroup)

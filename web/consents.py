@@ -26,7 +26,8 @@ from flask import (
 )
 
 from brand_gateway.authorizations import FAMILY_LIFETIME
-from brand_gateway.clients import ClientRegistry, ClientSecretHasher
+from brand_gateway.clients import ClientSecretHasher
+from brand_gateway.storage import client_registry
 from consent.grants import StoredReceipt
 from consent.model import AccessEnd, AgreementStatus, GrantState, GrantStatus, TermsReceipt
 from consent.vocabulary import (
@@ -223,8 +224,8 @@ def _answering_brands() -> dict[str, str]:
     """The brands that can answer an offer: those with an active OAuth client (the brand API
     is where they answer), by id, with their names."""
     vault = get_vault()
-    registry = ClientRegistry(database=vault.data, clock=vault.clock,
-                              hasher=ClientSecretHasher.from_master(vault.master))
+    registry = client_registry(database=vault.data, clock=vault.clock,
+                               hasher=ClientSecretHasher.from_master(vault.master))
     return {c.brand_id: c.brand_name for c in registry.list() if c.active}
 
 

@@ -5,16 +5,16 @@ Decisions and token lookups deny both from the very second they end, whatever th
 what it adds is the record: each ending's receipt, ledger entry and brand webhook. It runs in
 ``vrmvault consent expire`` and before each pass of the webhook delivery loop that
 ``vrmvault serve`` keeps running (so the webhooks it queues leave in that same pass), never on a
-brand's read. A pass first asks the data store, with two indexed queries, whether anything is
-due, and opens the ledger only then.
+brand's read. A pass first asks the data store whether anything is due (two indexed probes),
+and opens the ledger only then.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from brand_gateway.authorizations import AuthorizationStore
 from brand_gateway.observers import family_end_hook, grant_observer
+from brand_gateway.storage import authorization_store, endings
 from consent.context import open_consent
 from vault.home import Vault, VaultHome
 
@@ -39,12 +39,7 @@ def settle_duplicates(vault: Vault, home: VaultHome) -> int:
 
 def due(vault: Vault) -> bool:
     """Whether a grant or an authorization ended without its ending being recorded."""
-    now = int(vault.clock())
-    return vault.data.one(
-        "SELECT 1 WHERE EXISTS (SELECT 1 FROM grants WHERE status = 'active'"
-        " AND ends_at <= ? AND expiry_recorded = 0) OR EXISTS (SELECT 1"
-        " FROM oauth_token_families WHERE revoked_at IS NULL AND expires_at <= ?)",
-        (now, now)) is not None
+    return endings(vault.data).due(int(vault.clock()))
 
 
 def record_endings(vault: Vault, home: VaultHome) -> Endings:
@@ -56,7 +51,7 @@ def record_endings(vault: Vault, home: VaultHome) -> Endings:
     consent = open_consent(vault, home, observers=[grant_observer(vault.data, vault.master)])
     try:
         expired = consent.grants.record_expiries()
-        families = AuthorizationStore(
+        families = authorization_store(
             database=vault.data, clock=vault.clock,
             on_end=family_end_hook(consent.grants, vault.data)).expire_families()
     finally:

@@ -7,7 +7,7 @@ line in its exporter (``tests/unit/web/test_export_coverage.py`` finds any table
 
 from __future__ import annotations
 
-from brand_gateway.export import gateway_exporter
+from brand_gateway.storage import gateway_exporter
 from consent.context import Consent
 from vault.export import MemberExport
 

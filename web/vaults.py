@@ -32,7 +32,7 @@ from pathlib import Path
 from flask import Flask, current_app, g
 
 from brand_gateway.observers import grant_observer
-from brand_gateway.rate_limits import open_rate_counts
+from brand_gateway.sqlcipher.rate_counts import open_rate_counts
 from consent.context import Consent, ConsentResources
 from consent.receipts import DEFAULT_CONTROLLER, ReceiptSigner
 from consent.spool import SpoolDirectory, SpoolWriter

@@ -36,6 +36,7 @@ from ..clients import SCOPES
 from ..rate_limits import Leases, RateLimiter, SpentWindows
 from ..reads import Caller, MemberDataReads
 from ..request_stores import request_stores
+from ..storage import rate_limiter
 
 TOKEN_PARAMETER = "access_token"
 # RFC 6750 sec. 2.1: b64token = 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"="
@@ -90,8 +91,8 @@ def reads() -> MemberDataReads:
 
     def limiter() -> RateLimiter:
         # The counters are in rates.db: see brand_gateway.rate_limits for why.
-        return RateLimiter(database=stores.rate_counts(), clock=stores.clock, limit=limit,
-                           spent=rates.spent, leases=rates.leases)
+        return rate_limiter(database=stores.rate_counts(), clock=stores.clock, limit=limit,
+                            spent=rates.spent, leases=rates.leases)
 
     return MemberDataReads(vault=stores.vault(), clock=stores.clock, consent=stores.consent,
                            spool=stores.spool, limiter=limiter, spent=rates.spent)

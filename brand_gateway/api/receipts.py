@@ -11,8 +11,8 @@ from flask import Blueprint, Response, url_for
 
 from ..member_data import delegated_member
 from ..oauth import public_url
-from ..pseudonyms import PairwisePseudonyms
 from ..request_stores import request_stores
+from ..storage import pairwise_pseudonyms
 from . import PREFIX
 from .bearer import authenticate
 from .payloads import iso, json_response, load_query
@@ -30,8 +30,8 @@ def receipts() -> Response:
     member_id = delegated_member(caller.token)
     brand_id = caller.client.brand_id
     vault = caller.vault
-    subject = PairwisePseudonyms.from_master(database=vault.data, master=vault.master
-                                             ).pairwise_id(member_id, brand_id)
+    subject = pairwise_pseudonyms(database=vault.data, master=vault.master
+                                  ).pairwise_id(member_id, brand_id)
     items = [{"grant_id": r.grant_id, "event": r.event, "issued_at": iso(r.created_at),
               "receipt": r.token}
              for r in request_stores().consent().grants.receipts(member_id)

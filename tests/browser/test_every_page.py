@@ -24,7 +24,7 @@ from urllib.parse import urlencode
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 
-from brand_gateway.pseudonyms import PairwisePseudonyms
+from brand_gateway.storage import pairwise_pseudonyms
 from brand_gateway.webhooks.delivery import HttpResult
 from brand_gateway.webhooks.outbox import enqueue_grant_event
 from brand_gateway.webhooks.signing import WebhookSigner
@@ -69,7 +69,7 @@ def add_officer(vault: Vault) -> str:
 def failed_webhooks(vault: Vault, grants: dict[str, Any]) -> None:
     """A withdrawal told to each reader brand: one endpoint answered 500, one refused."""
     registry = sqlcipher_registry(database=vault.data, clock=vault.clock)
-    pseudonyms = PairwisePseudonyms.from_master(database=vault.data, master=vault.master)
+    pseudonyms = pairwise_pseudonyms(database=vault.data, master=vault.master)
     for name, grant in grants.items():
         registry.add(grant.client.client_id, HOOKS[name])
         enqueue_grant_event(vault.data, pseudonyms, grant.grant, GrantEvent.WITHDRAWN,

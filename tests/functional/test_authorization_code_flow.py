@@ -28,8 +28,9 @@ from flask import Flask
 from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
-from brand_gateway.authorizations import CODE_LIFETIME, FAMILY_LIFETIME, AuthorizationStore
+from brand_gateway.authorizations import CODE_LIFETIME, FAMILY_LIFETIME
 from brand_gateway.clients import ClientRegistry, ClientSecretHasher
+from brand_gateway.storage import authorization_store, client_registry
 from brand_gateway.tokens import ACCESS_TOKEN_LIFETIME
 from consent.grants import DAY
 from consent.vocabulary import field_label
@@ -209,8 +210,8 @@ def receipts_of(app: Flask, member_id: str) -> list[Any]:
 # -- fixtures -----------------------------------------------------------------------------------
 @pytest.fixture
 def registry(vault: Vault, clock: FrozenClock) -> ClientRegistry:
-    return ClientRegistry(database=vault.data, clock=clock,
-                          hasher=ClientSecretHasher.from_master(vault.master))
+    return client_registry(database=vault.data, clock=clock,
+                           hasher=ClientSecretHasher.from_master(vault.master))
 
 
 RegisterBrand = Callable[..., Brand]
@@ -952,7 +953,7 @@ def test_a_disabled_clients_tokens_stop_working(vault: Vault, clock: FrozenClock
     registry.disable(velo.client_id)
     response = endpoints.refresh(velo, issued.refresh_token)
     assert response.status_code == 401 and error_of(response) == "invalid_client"
-    store = AuthorizationStore(database=vault.data, clock=clock)
+    store = authorization_store(database=vault.data, clock=clock)
     family = store.find_refresh_family(issued.refresh_token)
     assert family is not None and family.revoked_at is not None
     assert not store.refresh_token_used(issued.refresh_token)   # refused, not merely used up

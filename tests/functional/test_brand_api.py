@@ -18,8 +18,7 @@ from flask.testing import FlaskClient
 from jsonschema import Draft202012Validator
 from openapi_spec_validator import validate as validate_openapi
 
-from brand_gateway.access_log import AccessLog
-from brand_gateway.pseudonyms import PairwisePseudonyms
+from brand_gateway.storage import access_log, pairwise_pseudonyms
 from consent.context import open_ledger
 from consent.events import EventTag
 from consent.grants import DAY
@@ -159,7 +158,7 @@ def test_the_member_endpoint_tells_subject_purposes_and_ends(brand_client, api, 
     body = response.get_json()
     assert body["subject"] == api.subject(alice.id, velo)
     assert alice.id not in response.get_data(as_text=True)
-    pseudonyms = PairwisePseudonyms.from_master(database=api.vault.data, master=api.vault.master)
+    pseudonyms = pairwise_pseudonyms(database=api.vault.data, master=api.vault.master)
     assert pseudonyms.member_for(body["subject"], velo.brand_id) == alice.id   # it resolves
     ends = {p["purpose"]: p for p in body["authorizations"]}
     assert ends[PERSONALISATION]["fields"] == ["given_name"]
@@ -408,7 +407,7 @@ def test_every_read_is_a_ledger_entry_without_personal_data(brand_client, issued
         body = entry.body.decode()
         for secret in (alice.id, alice.email, *ALICE.values()):
             assert secret not in body
-    records = AccessLog(ledger=consent.ledger, database=vault.data, clock=vault.clock).page(
+    records = access_log(ledger=consent.ledger, database=vault.data, clock=vault.clock).page(
         consent.principal(alice.id)).records
     assert [(r.resource, r.fields, r.ledger_seq) for r in records] == [
         ("feedback", (), size + 1), ("profile", ("given_name",), size)]

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import pytest
 from flask import Flask
 
-from brand_gateway.pseudonyms import PairwisePseudonyms
+from brand_gateway.storage import pairwise_pseudonyms
 from brand_gateway.webhooks.delivery import HttpResult
 from brand_gateway.webhooks.outbox import enqueue_grant_event
 from brand_gateway.webhooks.signing import WebhookSigner
@@ -57,7 +57,7 @@ def outbox(vault: Vault, consent: Consent, alice: SignedIn, clock: FrozenClock) 
     operator removed Flaky's endpoint, which gives up what was pending for it."""
     api = BrandApi(vault, consent)
     registry = sqlcipher_registry(database=vault.data, clock=clock)
-    pseudonyms = PairwisePseudonyms.from_master(database=vault.data, master=vault.master)
+    pseudonyms = pairwise_pseudonyms(database=vault.data, master=vault.master)
     clients = {}
     grants = {}
     endpoints = {}
@@ -233,7 +233,7 @@ def test_nothing_personal_or_from_the_payload_is_shown(officer: SignedIn, alice:
 
 def test_the_listing_is_paginated(officer: SignedIn, outbox: Outbox, vault: Vault,
                                   clock: FrozenClock) -> None:
-    pseudonyms = PairwisePseudonyms.from_master(database=vault.data, master=vault.master)
+    pseudonyms = pairwise_pseudonyms(database=vault.data, master=vault.master)
     for _ in range(50):                # 53 events in all, within the officer's idle limit
         clock.advance(20)
         enqueue_grant_event(vault.data, pseudonyms, outbox.velo_grant, GrantEvent.EXPIRED,

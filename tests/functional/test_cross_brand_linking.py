@@ -28,6 +28,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from brand_gateway.clients import ClientRegistry, ClientSecretHasher
+from brand_gateway.storage import client_registry
 from brand_gateway.webhooks.sqlcipher import sqlcipher_registry
 from consent.context import Consent
 from tests.conftest import GOOD_PASSWORD, AuthActions
@@ -125,9 +126,9 @@ def run_member_life(app: Flask, vault: Vault, member_client: FlaskClient,
     with app.app_context():
         consent = get_consent()
         for side in brands:
-            client = ClientRegistry(database=vault.data, clock=vault.clock,
-                                    hasher=ClientSecretHasher.from_master(vault.master)
-                                    ).get(side.brand.client_id)
+            client = client_registry(database=vault.data, clock=vault.clock,
+                                     hasher=ClientSecretHasher.from_master(vault.master)
+                                     ).get(side.brand.client_id)
             agreement = consent.agreements.in_force(member_id, client.brand_id)
             assert agreement is not None and agreement.record
             side.received += [agreement.record, agreement.signature]
@@ -149,8 +150,8 @@ def outbox_of(vault: Vault, side: BrandSide) -> list[Any]:
 
 @pytest.fixture
 def registry(vault: Vault, clock: FrozenClock) -> ClientRegistry:
-    return ClientRegistry(database=vault.data, clock=clock,
-                          hasher=ClientSecretHasher.from_master(vault.master))
+    return client_registry(database=vault.data, clock=clock,
+                           hasher=ClientSecretHasher.from_master(vault.master))
 
 
 def test_two_brands_share_no_identifier_of_the_member(app: Flask, vault: Vault,

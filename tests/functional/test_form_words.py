@@ -19,7 +19,8 @@ from flask import Flask
 from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
-from brand_gateway.clients import ClientRegistry, ClientSecretHasher
+from brand_gateway.clients import ClientSecretHasher
+from brand_gateway.storage import client_registry
 from consent.context import Consent
 from tests.conftest import GOOD_PASSWORD, AuthActions
 from vault.brands import Brand
@@ -314,8 +315,8 @@ def test_a_tampered_security_form_shows_every_error_at_once(sign_in_with_totp: S
 
 def test_the_consent_screen(app: Flask, client: FlaskClient, auth: AuthActions, vault: Vault,
                             clock: FrozenClock) -> None:
-    registry = ClientRegistry(database=vault.data, clock=clock,
-                              hasher=ClientSecretHasher.from_master(vault.master))
+    registry = client_registry(database=vault.data, clock=clock,
+                               hasher=ClientSecretHasher.from_master(vault.master))
     created, secret = registry.create("Velo", [CALLBACK], ["bikes"], accepts=["SD-BASE"])
     member_id = vault.members.register("alice@example.org", GOOD_PASSWORD)
     set_terms(app, member_id)

@@ -15,9 +15,8 @@ import pytest
 from flask import Flask
 
 import web.vaults
-from brand_gateway.access_log import AccessLog
-from brand_gateway.clients import ClientRegistry, ClientSecretHasher
-from brand_gateway.tokens import TokenStore
+from brand_gateway.clients import ClientSecretHasher
+from brand_gateway.storage import access_log, client_registry, token_store
 from consent.context import Consent
 from consent.spool import SpoolDirectory, SpoolWriter
 from tests.apps import opened_app
@@ -85,16 +84,16 @@ def _narrow(vault: Vault, consent: Consent, issued: IssuedToken) -> None:
 
 
 def _revoke_token(vault: Vault, consent: Consent, issued: IssuedToken) -> None:
-    tokens = TokenStore(database=vault.data, clock=vault.clock)
+    tokens = token_store(database=vault.data, clock=vault.clock)
     record = tokens.find(issued.token)
     assert record is not None
     tokens.revoke(record)
 
 
 def _disable_client(vault: Vault, consent: Consent, issued: IssuedToken) -> None:
-    ClientRegistry(database=vault.data, clock=vault.clock,
-                   hasher=ClientSecretHasher.from_master(vault.master)
-                   ).disable(issued.client.client_id)
+    client_registry(database=vault.data, clock=vault.clock,
+                    hasher=ClientSecretHasher.from_master(vault.master)
+                    ).disable(issued.client.client_id)
 
 
 @pytest.mark.parametrize(("change", "status", "profile"), [
@@ -147,7 +146,7 @@ def test_a_read_through_one_worker_is_recorded_for_the_other(app, other_worker, 
     # Each worker spooled its read; the member's page merges every spool before it shows them.
     page = alice.client.get("/member/access").get_data(as_text=True)
     assert "Reads (2)" in page
-    log = AccessLog(ledger=consent.ledger, database=vault.data, clock=vault.clock)
+    log = access_log(ledger=consent.ledger, database=vault.data, clock=vault.clock)
     assert log.page(consent.principal(alice.id)).total == 2
 
 

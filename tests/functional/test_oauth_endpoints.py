@@ -20,6 +20,7 @@ from flask import Flask
 
 from brand_gateway.clients import ClientRegistry, ClientSecretHasher
 from brand_gateway.oauth import SCOPES
+from brand_gateway.storage import client_registry
 from brand_gateway.tokens import ACCESS_TOKEN_LIFETIME
 from tests.apps import opened_app
 from vault.clock import FrozenClock
@@ -36,8 +37,8 @@ def server(served: str) -> str:
 
 @pytest.fixture
 def registry(vault: Vault, clock: FrozenClock) -> ClientRegistry:
-    return ClientRegistry(database=vault.data, clock=clock,
-                          hasher=ClientSecretHasher.from_master(vault.master))
+    return client_registry(database=vault.data, clock=clock,
+                           hasher=ClientSecretHasher.from_master(vault.master))
 
 
 @dataclass

@@ -16,9 +16,9 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner, Result
 
-from brand_gateway.clients import ClientRegistry, ClientSecretHasher
+from brand_gateway.clients import ClientSecretHasher
 from brand_gateway.observers import grant_observer
-from brand_gateway.pseudonyms import PairwisePseudonyms
+from brand_gateway.storage import client_registry, pairwise_pseudonyms
 from brand_gateway.webhooks.signing import verify, webhook_public_jwk, webhook_public_key
 from consent.context import open_consent
 from consent.grants import BrandRequest
@@ -52,9 +52,9 @@ def brand_client(home: VaultHome, name: str = "Velo Bikes") -> str:
 
 def brand_id_of(home: VaultHome, client_id: str) -> str:
     with home.open() as vault:
-        return ClientRegistry(database=vault.data, clock=vault.clock,
-                              hasher=ClientSecretHasher.from_master(vault.master)
-                              ).get(client_id).brand_id
+        return client_registry(database=vault.data, clock=vault.clock,
+                               hasher=ClientSecretHasher.from_master(vault.master)
+                               ).get(client_id).brand_id
 
 
 def share_and_withdraw(home: VaultHome, client_id: str) -> str:
@@ -161,7 +161,7 @@ def test_deliver_once_sends_a_signed_withdrawal(vault_home: VaultHome,
     payload = verify(request["headers"], request["body"], key)     # on the real clock
     assert payload["type"] == "consent.withdrawn"
     with vault_home.open() as vault:
-        pseudonyms = PairwisePseudonyms.from_master(database=vault.data, master=vault.master)
+        pseudonyms = pairwise_pseudonyms(database=vault.data, master=vault.master)
         assert payload["data"]["subject"] == pseudonyms.compute(
             member_id, brand_id_of(vault_home, client_id))
     assert member_id.encode() not in request["body"]
@@ -273,7 +273,7 @@ def test_withdrawing_on_the_consents_page_queues_the_webhook(
 def test_erasing_on_the_delete_page_queues_member_erased(
         alice: SignedIn, vault: Vault, vault_home: VaultHome, velo_hooked: str) -> None:
     brand_id = brand_id_of(vault_home, velo_hooked)
-    PairwisePseudonyms.from_master(database=vault.data, master=vault.master).pairwise_id(
+    pairwise_pseudonyms(database=vault.data, master=vault.master).pairwise_id(
         alice.id, brand_id)
     response = alice.auth.post("/member/delete", {"password": GOOD_PASSWORD, "confirm": "on"})
     assert response.status_code == 200

@@ -8,17 +8,16 @@ import threading
 
 import pytest
 
-from brand_gateway import access_log
-from brand_gateway.access_log import AccessLog
+from brand_gateway.access_log import AccessLog, DailyReads
 from brand_gateway.api_errors import RateLimitedError
 from brand_gateway.clients import ClientRegistry
 from brand_gateway.rate_limits import (
     LEASE_MAX,
-    RateLimiter,
     SpentWindows,
     lease_size,
-    open_rate_counts,
 )
+from brand_gateway.sqlcipher.rate_counts import open_rate_counts
+from brand_gateway.storage import access_log, rate_limiter
 from consent.context import Consent
 from consent.events import EventTag
 from consent.ledger import Ledger
@@ -51,7 +50,7 @@ def rates(vault_home: VaultHome):
 
 @pytest.fixture
 def log(vault: Vault, ledger: Ledger, clock: FrozenClock) -> AccessLog:
-    return AccessLog(ledger=ledger, database=vault.data, clock=clock)
+    return access_log(ledger=ledger, database=vault.data, clock=clock)
 
 
 @pytest.fixture
@@ -117,7 +116,7 @@ def test_daily_counts_and_the_chart(log, ledger, principal, client, clock, regis
 
 def test_the_chart_sums_the_quieter_brands_as_others():
     today = dt.date(2027, 1, 15)
-    daily = [access_log.DailyReads(today, f"Brand {i:02}", i + 1)
+    daily = [DailyReads(today, f"Brand {i:02}", i + 1)
              for i in range(CHART_BRANDS + 2)]
     drawn = chart(daily, today)
     assert len(drawn.series) == CHART_BRANDS + 1
@@ -140,7 +139,7 @@ def test_an_erased_members_reads_stay_pseudonymous_in_the_ledger(log, ledger, va
 # -- rate limits ----------------------------------------------------------------------------------
 def test_a_fixed_window_per_client(rates, clock, client, registry):
     other, _ = registry.create("Fresh Grocer", [CALLBACK])
-    limiter = RateLimiter(database=rates, clock=clock, limit=2)
+    limiter = rate_limiter(database=rates, clock=clock, limit=2)
     clock.now = 1_800_000_010                          # 10 s into a minute
     assert limiter.hit(client.client_id).remaining == 1
     assert limiter.hit(client.client_id).remaining == 0
@@ -162,7 +161,7 @@ def test_the_count_is_shared_by_connections(vault_home: VaultHome, clock, client
     def work() -> None:
         opened = open_rate_counts(vault_home, vault_home.master_key({}))
         try:
-            limiter = RateLimiter(database=opened, clock=clock, limit=limit)
+            limiter = rate_limiter(database=opened, clock=clock, limit=limit)
             for _ in range(each):
                 try:
                     limiter.hit(client.client_id)
@@ -189,7 +188,7 @@ def test_a_lease_serves_without_a_statement_and_the_last_requests_one_by_one(rat
                                                                             client):
     statements: list[str] = []
     rates._connection.set_trace_callback(statements.append)
-    limiter = RateLimiter(database=rates, clock=clock, limit=600)
+    limiter = rate_limiter(database=rates, clock=clock, limit=600)
     clock.now = 1_800_000_000
     for _ in range(LEASE_MAX):
         limiter.hit(client.client_id)
@@ -197,7 +196,7 @@ def test_a_lease_serves_without_a_statement_and_the_last_requests_one_by_one(rat
     assert len(writes) == 1                              # one lease of LEASE_MAX
     # Another process (a fresh limiter) spends the window down to its last few requests,
     # which then go out one lease of one each: nobody is served past the limit.
-    other = RateLimiter(database=rates, clock=clock, limit=600)
+    other = rate_limiter(database=rates, clock=clock, limit=600)
     served = LEASE_MAX
     with pytest.raises(RateLimitedError):
         while True:
@@ -213,7 +212,7 @@ def test_a_process_remembers_whom_it_refused_until_the_window_ends(rates, clock,
                                                                  registry):
     other, _ = registry.create("Fresh Grocer", [CALLBACK])
     spent = SpentWindows()
-    limiter = RateLimiter(database=rates, clock=clock, limit=1, spent=spent)
+    limiter = rate_limiter(database=rates, clock=clock, limit=1, spent=spent)
     clock.now = 1_800_000_010
     limiter.hit(client.client_id)
     assert spent.until(client.client_id, clock.now) is None     # at the limit, not past it
@@ -226,7 +225,7 @@ def test_a_process_remembers_whom_it_refused_until_the_window_ends(rates, clock,
     assert spent.until(client.client_id, clock.now) == 1_800_000_060
     clock.advance(1)                                    # the next window
     assert spent.until(client.client_id, clock.now) is None
-    again = RateLimiter(database=rates, clock=clock, limit=1, spent=spent)
+    again = rate_limiter(database=rates, clock=clock, limit=1, spent=spent)
     assert again.hit(client.client_id).remaining == 0
 
 
@@ -242,12 +241,12 @@ def test_what_a_process_remembers_is_bounded():
 @pytest.mark.parametrize("limit", [0, -1])
 def test_a_limit_is_positive(rates, clock, limit):
     with pytest.raises(ValueError):
-        RateLimiter(database=rates, clock=clock, limit=limit)
+        rate_limiter(database=rates, clock=clock, limit=limit)
 
 
 def test_the_counters_have_a_file_and_key_of_their_own(vault_home: VaultHome, rates, ledger,
                                                        clock, client):
-    RateLimiter(database=rates, clock=clock, limit=5).hit(client.client_id)
+    rate_limiter(database=rates, clock=clock, limit=5).hit(client.client_id)
     path = vault_home.root / "rates.db"
     assert oct(path.stat().st_mode & 0o777) == "0o600"
     assert b"SQLite format 3" not in path.read_bytes()[:16]

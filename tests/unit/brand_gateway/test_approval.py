@@ -9,6 +9,7 @@ from brand_gateway.approval import approve
 from brand_gateway.authorizations import AuthorizationStore, Family
 from brand_gateway.clients import ClientRegistry, OAuthClient
 from brand_gateway.rar import MemberDataDetail
+from brand_gateway.storage import authorization_store
 from consent.context import Consent
 from consent.model import AgreementStatus
 from tests.brand_api_support import ALL_PURPOSES
@@ -39,7 +40,7 @@ def client(registry: ClientRegistry) -> OAuthClient:
 
 @pytest.fixture
 def authorizations(vault: Vault) -> AuthorizationStore:
-    return AuthorizationStore(database=vault.data, clock=vault.clock)
+    return authorization_store(database=vault.data, clock=vault.clock)
 
 
 class CodeIssuer:

@@ -17,7 +17,7 @@ from brand_gateway.authorizations import (
     FamilyEnd,
 )
 from brand_gateway.clients import ClientRegistry, OAuthClient
-from brand_gateway.tokens import TokenStore
+from brand_gateway.storage import authorization_store, token_store
 from consent.context import Consent
 from consent.grants import DAY, BrandRequest
 from tests.conftest import TEST_HASHING
@@ -32,7 +32,7 @@ DETAILS = ({"type": "vrmvault-member-data", "purpose": "dpv:ServiceProvision",
 
 @pytest.fixture
 def store(vault: Vault, clock: FrozenClock) -> AuthorizationStore:
-    return AuthorizationStore(database=vault.data, clock=clock)
+    return authorization_store(database=vault.data, clock=clock)
 
 
 @pytest.fixture
@@ -114,7 +114,7 @@ def test_revoking_a_family_is_idempotent_and_ends_its_access_tokens(
         member_id: str) -> None:
     family = family_of(store, velo, member_id)
     other = family_of(store, velo, member_id)
-    tokens = TokenStore(database=vault.data, clock=clock)
+    tokens = token_store(database=vault.data, clock=clock)
     tokens.save("access-1", client_id=velo.client_id, grant_type="authorization_code",
                 scope="", expires_in=600, family_id=family.id)
     tokens.save("access-2", client_id=velo.client_id, grant_type="authorization_code",
@@ -147,7 +147,7 @@ def test_of_two_claims_of_one_code_only_the_first_wins_and_the_family_is_revoked
     # The second claim comes through a connection of its own, as from another worker: what
     # stops it is the store's row, not anything this process remembers.
     with vault_home.open(clock=clock, hashing=TEST_HASHING) as other_worker:
-        racer = AuthorizationStore(database=other_worker.data, clock=clock)
+        racer = authorization_store(database=other_worker.data, clock=clock)
         first = store.claim_code(code, velo.client_id)
         second = racer.claim_code(code, velo.client_id)
     assert first is not None
@@ -288,7 +288,7 @@ class Told:
 def test_brand_side_endings_are_told_once_and_grant_endings_never(
         vault: Vault, clock: FrozenClock, velo: OAuthClient, member_id: str) -> None:
     told = Told()
-    store = AuthorizationStore(database=vault.data, clock=clock, on_end=told)
+    store = authorization_store(database=vault.data, clock=clock, on_end=told)
     replayed = family_of(store, velo, member_id)
     code = save_code(store, replayed)
     assert store.claim_code(code, velo.client_id) is not None
@@ -309,7 +309,7 @@ def test_brand_side_endings_are_told_once_and_grant_endings_never(
 def test_expire_families_records_each_past_its_end_once(
         vault: Vault, clock: FrozenClock, velo: OAuthClient, member_id: str) -> None:
     told = Told()
-    store = AuthorizationStore(database=vault.data, clock=clock, on_end=told)
+    store = authorization_store(database=vault.data, clock=clock, on_end=told)
     short = family_of(store, velo, member_id, grants_end=store.now() + DAY)
     long = family_of(store, velo, member_id)
     assert store.expire_families() == 0

@@ -15,6 +15,7 @@ from brand_gateway.oauth import (
     GatewayToken,
     server_metadata,
 )
+from brand_gateway.storage import client_registry, token_store
 from brand_gateway.tokens import (
     ACCESS_TOKEN_LIFETIME,
     TokenStore,
@@ -28,7 +29,7 @@ CALLBACK = "https://velo.example/oauth/callback"
 
 @pytest.fixture
 def tokens(vault: Vault, clock: FrozenClock) -> TokenStore:
-    return TokenStore(database=vault.data, clock=clock)
+    return token_store(database=vault.data, clock=clock)
 
 
 @pytest.fixture
@@ -170,13 +171,12 @@ def test_every_scope_is_described() -> None:
 
 
 def test_disabling_a_client_revokes_its_live_tokens_at_once(vault, clock) -> None:
-    from brand_gateway.tokens import TokenStore
 
-    registry = ClientRegistry(database=vault.data, clock=clock,
-                              hasher=ClientSecretHasher.from_master(vault.master))
+    registry = client_registry(database=vault.data, clock=clock,
+                               hasher=ClientSecretHasher.from_master(vault.master))
     client, _ = registry.create("Velo Bikes", [CALLBACK])
     other, _ = registry.create("Fresh Grocer", ["https://grocer.example/cb"])
-    tokens = TokenStore(database=vault.data, clock=clock)
+    tokens = token_store(database=vault.data, clock=clock)
     tokens.save("t" * 43, client_id=client.client_id, grant_type="client_credentials",
                 scope="webhooks:manage", expires_in=600)
     tokens.save("u" * 43, client_id=other.client_id, grant_type="client_credentials",
@@ -190,12 +190,11 @@ def test_disabling_a_client_revokes_its_live_tokens_at_once(vault, clock) -> Non
 
 def test_a_token_knows_its_client(app, vault, clock) -> None:
     from brand_gateway.oauth import GatewayToken
-    from brand_gateway.tokens import TokenStore
 
-    registry = ClientRegistry(database=vault.data, clock=clock,
-                              hasher=ClientSecretHasher.from_master(vault.master))
+    registry = client_registry(database=vault.data, clock=clock,
+                               hasher=ClientSecretHasher.from_master(vault.master))
     client, _ = registry.create("Velo Bikes", [CALLBACK])
-    record = TokenStore(database=vault.data, clock=clock).save(
+    record = token_store(database=vault.data, clock=clock).save(
         "v" * 43, client_id=client.client_id, grant_type="client_credentials",
         scope="webhooks:manage", expires_in=600)
     with app.test_request_context("/oauth/introspect"):

@@ -7,6 +7,7 @@ import base64
 import pytest
 
 from brand_gateway.pseudonyms import PairwisePseudonyms
+from brand_gateway.storage import pairwise_pseudonyms
 from tests.conftest import GOOD_PASSWORD
 from vault.errors import IntegrityError, NotFoundError
 from vault.home import Vault
@@ -33,8 +34,8 @@ def test_ids_are_stable_per_brand_and_differ_across_brands(
 def test_ids_differ_between_members_and_keys(vault: Vault, member_id: str, brands) -> None:
     velo, _ = brands
     bob = vault.members.register("bob@example.org", GOOD_PASSWORD)
-    ours = PairwisePseudonyms.from_master(database=vault.data, master=vault.master)
-    theirs = PairwisePseudonyms.from_master(database=vault.data, master=MasterKey.generate())
+    ours = pairwise_pseudonyms(database=vault.data, master=vault.master)
+    theirs = pairwise_pseudonyms(database=vault.data, master=MasterKey.generate())
     assert ours.compute(member_id, velo.id) != ours.compute(bob, velo.id)
     assert ours.compute(member_id, velo.id) != theirs.compute(member_id, velo.id)
     # The key is derived for this purpose only: not the erasure/ledger pseudonym key.

@@ -10,8 +10,10 @@ from collections.abc import Iterator
 import pytest
 
 from brand_gateway.api_errors import InvalidTokenError, RateLimitedError
-from brand_gateway.rate_limits import RateLimiter, SpentWindows, open_rate_counts
+from brand_gateway.rate_limits import SpentWindows
 from brand_gateway.reads import MemberDataReads
+from brand_gateway.sqlcipher.rate_counts import open_rate_counts
+from brand_gateway.storage import rate_limiter
 from consent.context import Consent, open_ledger
 from consent.events import EventTag
 from consent.ledger import Ledger
@@ -55,8 +57,8 @@ def pipeline(vault: Vault, consent: Consent, spool: SpoolWriter, rate_counts: Da
     spent = SpentWindows()
     return MemberDataReads(
         vault=vault, clock=clock, consent=lambda: consent, spool=lambda: spool,
-        limiter=lambda: RateLimiter(database=rate_counts, clock=clock, limit=limit,
-                                    spent=spent),
+        limiter=lambda: rate_limiter(database=rate_counts, clock=clock, limit=limit,
+                                     spent=spent),
         spent=spent)
 
 

@@ -2,10 +2,10 @@
 
 Each engine adds one factory to :data:`IMPLEMENTATIONS` (a PostgreSQL one: a fresh schema per
 test); every test in this folder then runs against each of them, through the contracts of
-``vault/repositories.py``, ``consent/repositories.py`` and
-``brand_gateway/webhooks/repositories.py`` only (the gateway's clients and pairwise subjects,
-which the webhook contracts read, are made through :class:`GatewayRows` until their own
-contracts exist).
+``vault/repositories.py``, ``consent/repositories.py``, ``brand_gateway/repositories.py``
+and ``brand_gateway/webhooks/repositories.py`` only (the OAuth clients and pairwise subjects the
+webhook contracts read are made through :class:`GatewayRows`, the gateway's services over the
+implementation's own repositories).
 """
 
 from __future__ import annotations
@@ -19,6 +19,24 @@ import pytest
 
 from brand_gateway.clients import ClientRegistry, ClientSecretHasher
 from brand_gateway.pseudonyms import PairwisePseudonyms
+from brand_gateway.repositories import (
+    AuthorizationRepository,
+    BrandNameRepository,
+    ClientRepository,
+    EndingRepository,
+    GatewayExportRepository,
+    PairwiseSubjectRepository,
+    RateCountRepository,
+    TokenRepository,
+)
+from brand_gateway.sqlcipher.authorizations import SqlcipherAuthorizations
+from brand_gateway.sqlcipher.brand_names import SqlcipherBrandNames
+from brand_gateway.sqlcipher.clients import SqlcipherClients
+from brand_gateway.sqlcipher.endings import SqlcipherEndings
+from brand_gateway.sqlcipher.export import SqlcipherGatewayExport
+from brand_gateway.sqlcipher.pseudonyms import SqlcipherPairwiseSubjects
+from brand_gateway.sqlcipher.rate_counts import SqlcipherRateCounts, open_rate_counts
+from brand_gateway.sqlcipher.tokens import SqlcipherTokens
 from brand_gateway.webhooks.repositories import (
     WebhookEndpointRepository,
     WebhookOutboxRepository,
@@ -78,7 +96,8 @@ class GatewayRows:
 
 @dataclass(frozen=True)
 class Repositories:
-    """One implementation's repositories: the data store's, and the key store's."""
+    """One implementation's repositories: the data store's, the key store's, and the request
+    counters' (``rate_counts``)."""
 
     members: MemberRepository
     recovery_codes: RecoveryCodeRepository
@@ -99,13 +118,21 @@ class Repositories:
     access_index: AccessIndexRepository
     webhook_endpoints: WebhookEndpointRepository
     webhook_outbox: WebhookOutboxRepository
+    tokens: TokenRepository
+    clients: ClientRepository
+    authorizations: AuthorizationRepository
+    pairwise_subjects: PairwiseSubjectRepository
+    brand_names: BrandNameRepository
+    gateway_export: GatewayExportRepository
+    endings: EndingRepository
+    rate_counts: RateCountRepository
     gateway: GatewayRows
 
 
 @contextmanager
 def sqlcipher(root: Path) -> Iterator[Repositories]:
     """The SQLCipher repositories over the data and key stores ``vrmvault init`` makes, and
-    a ledger store made as ``open_ledger`` makes it."""
+    a ledger store made as ``open_ledger`` makes it, and over ``rates.db``."""
     home = VaultHome(root / "var")
     home.initialise({})
     master = home.master_key({})
@@ -113,9 +140,12 @@ def sqlcipher(root: Path) -> Iterator[Repositories]:
     keys = Database.open(home.keys_path, master.derive("key-store"))
     ledger = Database.open(ledger_path(home), master.derive(LEDGER.key_purpose), create=True)
     migrations.apply(ledger, LEDGER)
-    clients = ClientRegistry(database=data, clock=lambda: 1_000.0,
-                             hasher=ClientSecretHasher(bytes(32)))
-    pseudonyms = PairwisePseudonyms(database=data, key=bytes(32))
+    rates = open_rate_counts(home, master)
+    clients = ClientRegistry(
+        clients=SqlcipherClients(data), brands=SqlcipherBrands(data),
+        tokens=SqlcipherTokens(data), families=SqlcipherAuthorizations(data),
+        clock=lambda: 1_000.0, hasher=ClientSecretHasher(bytes(32)))
+    pseudonyms = PairwisePseudonyms(subjects=SqlcipherPairwiseSubjects(data), key=bytes(32))
 
     def add_client(name: str) -> tuple[str, str]:
         client = clients.create(name, ["https://example.com/callback"])[0]
@@ -133,11 +163,15 @@ def sqlcipher(root: Path) -> Iterator[Repositories]:
             SqlcipherTerms(data), SqlcipherAgreements(data), SqlcipherGrants(data),
             SqlcipherLedger(ledger), SqlcipherAccessIndex(ledger),
             SqlcipherWebhookEndpoints(data), SqlcipherWebhookOutbox(data),
+            SqlcipherTokens(data), SqlcipherClients(data), SqlcipherAuthorizations(data),
+            SqlcipherPairwiseSubjects(data), SqlcipherBrandNames(data),
+            SqlcipherGatewayExport(data), SqlcipherEndings(data), SqlcipherRateCounts(rates),
             GatewayRows(add_client, add_pairwise_subject))
     finally:
         data.close()
         keys.close()
         ledger.close()
+        rates.close()
 
 
 IMPLEMENTATIONS: dict[str, Callable[[Path], AbstractContextManager[Repositories]]] = {

@@ -9,8 +9,9 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from brand_gateway.clients import ClientRegistry, ClientSecretHasher
+from brand_gateway.clients import ClientSecretHasher
 from brand_gateway.errors import ClientAuthenticationError, ClientDisabledError
+from brand_gateway.storage import client_registry
 from vault.home import VaultHome
 from vault.storage import Database
 from web.brand_cli import brand
@@ -26,8 +27,8 @@ def run(home: VaultHome, *args: str):
 
 def authenticate(home: VaultHome, client_id: str, secret: str):
     with home.open() as opened:
-        registry = ClientRegistry(database=opened.data, clock=opened.clock,
-                                  hasher=ClientSecretHasher.from_master(opened.master))
+        registry = client_registry(database=opened.data, clock=opened.clock,
+                                   hasher=ClientSecretHasher.from_master(opened.master))
         return registry.authenticate(client_id, secret)
 
 

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from brand_gateway.storage import authorization_store, client_registry
 from vault.home import VaultHome
 from web.cli import main
 
@@ -129,7 +130,7 @@ def test_demo_loads_members_and_says_how_to_sign_in(tmp_path: Path) -> None:
 
 
 def test_demo_registers_demo_brands_whose_credentials_work(tmp_path: Path) -> None:
-    from brand_gateway.clients import ClientRegistry, ClientSecretHasher
+    from brand_gateway.clients import ClientSecretHasher
     from demo.brand_clients import CREDENTIALS_FILE, DEMO_CLIENT_BRANDS, register_demo_clients
 
     result = run("--home", str(tmp_path / "var"), "init", "--demo", "5")
@@ -140,8 +141,8 @@ def test_demo_registers_demo_brands_whose_credentials_work(tmp_path: Path) -> No
     credentials = json.loads(credentials_file.read_text())
     assert [c["brand"] for c in credentials] == list(DEMO_CLIENT_BRANDS)
     with VaultHome(tmp_path / "var").open() as vault:
-        registry = ClientRegistry(database=vault.data, clock=vault.clock,
-                                  hasher=ClientSecretHasher.from_master(vault.master))
+        registry = client_registry(database=vault.data, clock=vault.clock,
+                                   hasher=ClientSecretHasher.from_master(vault.master))
         for entry in credentials:
             client = registry.authenticate(entry["client_id"], entry["client_secret"])
             assert client.brand_name == entry["brand"]     # the demo brand itself, not a copy
@@ -209,8 +210,8 @@ def test_consent_expire_records_each_authorization_past_its_absolute_end_once(
         tmp_path: Path) -> None:
     import time
 
-    from brand_gateway.authorizations import FAMILY_LIFETIME, AuthorizationStore
-    from brand_gateway.clients import ClientRegistry, ClientSecretHasher
+    from brand_gateway.authorizations import FAMILY_LIFETIME
+    from brand_gateway.clients import ClientSecretHasher
     from consent.context import open_consent
     from consent.grants import BrandRequest
     from tests.conftest import GOOD_PASSWORD
@@ -222,9 +223,9 @@ def test_consent_expire_records_each_authorization_past_its_absolute_end_once(
     then = FrozenClock(time.time() - FAMILY_LIFETIME - 86400)   # approved 31 days ago
     with home.open(clock=then) as vault:
         consent = open_consent(vault, home)
-        client, _ = ClientRegistry(database=vault.data, clock=then,
-                                   hasher=ClientSecretHasher.from_master(vault.master)
-                                   ).create("Velo Bikes", ["https://velo.example/cb"])
+        client, _ = client_registry(database=vault.data, clock=then,
+                                    hasher=ClientSecretHasher.from_master(vault.master)
+                                    ).create("Velo Bikes", ["https://velo.example/cb"])
         member = vault.members.register("erin@example.org", GOOD_PASSWORD)
         consent.terms.update(member, agreement="SD-BASE", purposes=["dpv:ServiceProvision"],
                              max_days=90, aggregate_allowed=False)
@@ -232,7 +233,7 @@ def test_consent_expire_records_each_authorization_past_its_absolute_end_once(
         consent.agreements.brand_accepts(offer.id, client.brand_id)
         grant, _ = consent.grants.grant(member, BrandRequest(
             client.brand_id, "dpv:ServiceProvision", frozenset({"city"}), days=90))
-        AuthorizationStore(database=vault.data, clock=then).create_family(
+        authorization_store(database=vault.data, clock=then).create_family(
             client_id=client.client_id, member_id=member, grant_ids=[grant.id],
             authorization_details=[{"grant_id": grant.id}], grants_end=grant.ends_at)
         consent.close()

@@ -19,7 +19,7 @@ import pyotp
 import pytest
 from jsonschema import Draft202012Validator, FormatChecker
 
-from brand_gateway.rate_limits import open_rate_counts
+from brand_gateway.sqlcipher.rate_counts import open_rate_counts
 from brand_gateway.webhooks.sqlcipher import sqlcipher_registry
 from consent.context import Consent
 from tests.brand_api_support import BrandApi

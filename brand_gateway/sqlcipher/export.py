@@ -1,0 +1,58 @@
+"""What a member's export reads of the gateway's tables, in SQLCipher:
+:class:`brand_gateway.repositories.GatewayExportRepository`.
+
+Reads only; never a code, token or refresh-token hash, nor a PKCE challenge. A notification
+is found by the brand's pseudonym of the member inside the webhook payload
+(``json_extract``), one row per endpoint of the brand.
+"""
+
+from __future__ import annotations
+
+from vault.sqlcipher import SqlcipherRepository
+
+from ..repositories import FamilyExportRecord, NotificationRecord
+from .authorizations import family_from_row
+
+
+class SqlcipherGatewayExport(SqlcipherRepository):
+    def identifiers(self, member_id: str) -> list[tuple[str, str]]:
+        return [(row["brand_id"], row["pairwise_id"]) for row in self._db.all(
+            "SELECT brand_id, pairwise_id FROM pairwise_subjects WHERE member_id = ?"
+            " ORDER BY brand_id", (member_id,))]
+
+    def authorizations(self, member_id: str) -> list[FamilyExportRecord]:
+        families = self._db.all(
+            "SELECT f.*, c.brand_id FROM oauth_token_families AS f"
+            " JOIN oauth_clients AS c ON c.client_id = f.client_id"
+            " WHERE f.member_id = ? ORDER BY f.created_at, f.id", (member_id,))
+        result = []
+        for f in families:
+            family = (f["id"],)
+            grants = tuple(r[0] for r in self._db.all(
+                "SELECT grant_id FROM oauth_family_grants WHERE family_id = ? ORDER BY grant_id",
+                family))
+            code = self._db.one(
+                "SELECT redirect_uri, issued_at, used_at FROM oauth_authorization_codes"
+                " WHERE family_id = ? ORDER BY issued_at LIMIT 1", family)
+            access = self._db.one(
+                "SELECT count(*), min(issued_at), max(issued_at), max(expires_at)"
+                " FROM oauth_access_tokens WHERE family_id = ?", family)
+            refresh = self._db.one(
+                "SELECT count(*), max(issued_at) FROM oauth_refresh_tokens WHERE family_id = ?",
+                family)
+            result.append(FamilyExportRecord(
+                family_from_row(f), f["brand_id"], grants,
+                code["redirect_uri"] if code else None, code["issued_at"] if code else None,
+                code["used_at"] if code else None, access[0], access[1], access[2], access[3],
+                refresh[0], refresh[1]))
+        return result
+
+    def notifications(self, member_id: str) -> list[NotificationRecord]:
+        return [NotificationRecord(r["brand_id"], r["event_type"], r["event_id"], r["status"],
+                                   r["created_at"], r["delivered_at"]) for r in self._db.all(
+            "SELECT c.brand_id, o.event_type, o.event_id, o.status, o.created_at,"
+            " o.delivered_at FROM pairwise_subjects AS p"
+            " JOIN oauth_clients AS c ON c.brand_id = p.brand_id"
+            " JOIN webhook_outbox AS o ON o.client_id = c.client_id"
+            " WHERE p.member_id = ? AND json_extract(o.payload, '$.data.subject') = p.pairwise_id"
+            " ORDER BY o.created_at, o.id", (member_id,))]
