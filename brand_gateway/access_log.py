@@ -20,7 +20,6 @@ import itertools
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from consent.access_index import AccessIndex
 from consent.events import EventTag
 from consent.ledger import Ledger
 from vault.clock import Clock
@@ -75,8 +74,8 @@ class AccessLog:
     """Lists a member's reads from the ledger, by the member's ledger principal."""
 
     def __init__(self, *, ledger: Ledger, names: BrandNameRepository, clock: Clock) -> None:
-        self._index = AccessIndex(ledger.database)
-        self._ledger_db = ledger.database
+        self._index = ledger.access_index
+        self._ledger = ledger
         self._names = names
         self._clock = clock
 
@@ -100,7 +99,7 @@ class AccessLog:
         """All the member's reads, newest first (for their export), from one snapshot of the
         ledger: reads merged meanwhile neither shift nor repeat a page."""
         records: list[AccessRecord] = []
-        with self._ledger_db.snapshot():
+        with self._ledger.snapshot():
             for number in itertools.count(1):
                 page = self.page(principal, page=number, per_page=batch).records
                 records += page

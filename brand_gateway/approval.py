@@ -20,7 +20,7 @@ from typing import TypeVar
 from consent.context import Consent
 from consent.model import AgreementStatus
 from vault.errors import ConflictError
-from vault.storage import Database
+from vault.repositories import Store
 
 from .authorizations import AuthorizationStore, Family
 from .clients import OAuthClient
@@ -31,7 +31,7 @@ R = TypeVar("R")
 COLLECTION_METHOD = "vrmvault consent screen (OAuth 2.0 authorization request)"
 
 
-def approve(*, database: Database, consent: Consent, authorizations: AuthorizationStore,
+def approve(*, database: Store, consent: Consent, authorizations: AuthorizationStore,
             client: OAuthClient, member_id: str, details: Sequence[MemberDataDetail],
             ticked: Mapping[int, Set[str]], new_term: str | None,
             issue_code: Callable[[Family], R]) -> R:

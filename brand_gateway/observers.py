@@ -19,7 +19,7 @@ from vault.keys import MasterKey
 from vault.storage import Database
 
 from .authorizations import Family, FamilyEnd, FamilyEndHook
-from .storage import authorization_store, pairwise_pseudonyms, stored_grants
+from .storage import authorization_store, pairwise_pseudonyms, stored_grants, webhook_outbox
 from .webhooks.outbox import NOTIFIED_GRANT_EVENTS, enqueue_grant_event, enqueue_member_erased
 
 
@@ -35,6 +35,7 @@ def grant_observer(database: Database, master: MasterKey) -> GrantObserver:
     queues a signed webhook to each live endpoint of the grant's brand (GDPR Art. 19)."""
     pseudonyms = pairwise_pseudonyms(database=database, master=master)
     stored = stored_grants(database)
+    outbox = webhook_outbox(database)
 
     def live(grant_id: str, now: int) -> bool:
         other = stored.get(grant_id)
@@ -48,7 +49,7 @@ def grant_observer(database: Database, master: MasterKey) -> GrantObserver:
             store.revoke_for_grant(grant.id, _ENDING[event],
                                    unless_live=lambda other: live(other, now))
         if event in NOTIFIED_GRANT_EVENTS:
-            enqueue_grant_event(database, pseudonyms, grant, event, now)
+            enqueue_grant_event(outbox, pseudonyms, grant, event, now)
 
     return observe
 
@@ -84,8 +85,9 @@ def erasure_hook(database: Database, master: MasterKey) -> Callable[[str, int], 
     """A ``before_delete`` hook queuing ``member.erased`` to every brand that knew the member
     (the data store it writes to is current: :meth:`vault.home.VaultHome.open` checked it)."""
     pseudonyms = pairwise_pseudonyms(database=database, master=master)
+    outbox = webhook_outbox(database)
 
     def before_delete(member_id: str, erased_at: int) -> None:
-        enqueue_member_erased(database, pseudonyms, member_id, erased_at)
+        enqueue_member_erased(outbox, pseudonyms, member_id, erased_at)
 
     return before_delete

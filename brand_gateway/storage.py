@@ -37,6 +37,8 @@ from .sqlcipher.pseudonyms import SqlcipherPairwiseSubjects
 from .sqlcipher.rate_counts import SqlcipherRateCounts
 from .sqlcipher.tokens import SqlcipherTokens
 from .tokens import TokenStore
+from .webhooks.repositories import WebhookOutboxRepository
+from .webhooks.sqlcipher import SqlcipherWebhookOutbox
 
 
 def token_store(*, database: Database, clock: Clock) -> TokenStore:
@@ -89,3 +91,8 @@ def endings(database: Database) -> EndingRepository:
 def stored_grants(database: Database) -> GrantRepository:
     """Consent's grants, as the gateway's observers check them."""
     return SqlcipherGrants(database)
+
+
+def webhook_outbox(database: Database) -> WebhookOutboxRepository:
+    """The outbox the gateway's observers queue webhooks in, in the data store."""
+    return SqlcipherWebhookOutbox(database)

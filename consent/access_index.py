@@ -23,7 +23,6 @@ Invariants:
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 from .events import Event, EventTag, LedgerEntry
 
@@ -57,14 +56,3 @@ class ReadsOnDay:
     day: int
     brand_id: str
     reads: int
-
-
-def __getattr__(name: str) -> Any:
-    # ``AccessIndex(database)``: the SQLCipher implementation of
-    # :class:`consent.repositories.AccessIndexRepository`, under the name callers that open the
-    # index over a connection themselves still use (use ``Ledger.access_index`` instead).
-    if name == "AccessIndex":
-        from .sqlcipher.ledger import SqlcipherAccessIndex
-
-        return SqlcipherAccessIndex
-    raise AttributeError(name)

@@ -127,9 +127,8 @@ class Ledger:
 
     @property
     def database(self) -> Any:
-        """The store's own connection, for tests and tools that look at the file itself, and
-        for the gateway's access log until it reads through :attr:`access_index` and
-        :meth:`snapshot` (as services do)."""
+        """The store's own connection, for tests and benchmarks that look at the file itself;
+        services read through :attr:`access_index` and :meth:`snapshot`."""
         return getattr(self.store, "database")  # noqa: B009 (not on the contract)
 
     def close(self) -> None:

@@ -22,10 +22,10 @@ Invariants every implementation keeps:
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Hashable, Iterable, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Protocol, TypeVar
 
 if TYPE_CHECKING:
     from .brands import Brand
@@ -34,6 +34,22 @@ if TYPE_CHECKING:
 class Transactional(Protocol):
     def transaction(self) -> AbstractContextManager[object]:
         """A write transaction over the repository's whole store (see the module docstring)."""
+
+
+T = TypeVar("T")
+
+
+class Store(Transactional, Protocol):
+    """A store as a whole, as a service that spans its repositories may use it (the brand read,
+    the approval of a request): each engine's connection offers these, by its own means."""
+
+    def snapshot(self) -> AbstractContextManager[object]:
+        """A read transaction: everything read inside sees one state of the store; no write
+        may start inside it."""
+
+    def memoized(self, key: Hashable, load: Callable[[], T]) -> T:
+        """``load()``, or what it returned for ``key`` before if nothing at all was committed
+        to the store since, by any connection (values are immutable, never decrypted data)."""
 
 
 # -- the data store -------------------------------------------------------------------------------

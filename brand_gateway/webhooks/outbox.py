@@ -27,7 +27,6 @@ from typing import Any
 
 from consent.model import Grant, GrantEvent
 from vault.clock import Clock
-from vault.storage import Database
 
 from ..pseudonyms import PairwisePseudonyms
 from .repositories import DueEvent, OutboxEntry, WebhookOutboxRepository
@@ -42,22 +41,11 @@ NOTIFIED_GRANT_EVENTS = {GrantEvent.WITHDRAWN: CONSENT_WITHDRAWN,
                          GrantEvent.RELEASED: AUTHORIZATION_ENDED,
                          GrantEvent.REPLACED: AUTHORIZATION_ENDED}
 STATUSES = ("pending", "delivered", "dead")
-OutboxStore = WebhookOutboxRepository | Database
-
-
-def _repository(outbox: OutboxStore) -> WebhookOutboxRepository:
-    # The observers (brand_gateway/observers.py) still hand in the data store's connection:
-    # its SQLCipher outbox, until they are given the repository.
-    if isinstance(outbox, Database):
-        from .sqlcipher import SqlcipherWebhookOutbox
-
-        return SqlcipherWebhookOutbox(outbox)
-    return outbox
 
 
 # -- queueing ---------------------------------------------------------------------------------
-def enqueue_grant_event(outbox: OutboxStore, pseudonyms: PairwisePseudonyms, grant: Grant,
-                        event: GrantEvent, now: int) -> int:
+def enqueue_grant_event(outbox: WebhookOutboxRepository, pseudonyms: PairwisePseudonyms,
+                        grant: Grant, event: GrantEvent, now: int) -> int:
     """Queue ``consent.withdrawn`` / ``consent.expired`` / ``authorization.ended`` for every
     live endpoint of the grant's brand; other events are not notified. The number of rows
     queued."""
@@ -71,19 +59,18 @@ def enqueue_grant_event(outbox: OutboxStore, pseudonyms: PairwisePseudonyms, gra
     elif event_type == AUTHORIZATION_ENDED:
         data.update(reason=grant.access_ended.value if grant.access_ended else event.value,
                     consent="ended" if event is GrantEvent.RELEASED else "stands")
-    return _enqueue(_repository(outbox), grant.brand_id, event_type, data, now)
+    return _enqueue(outbox, grant.brand_id, event_type, data, now)
 
 
-def enqueue_member_erased(outbox: OutboxStore, pseudonyms: PairwisePseudonyms, member_id: str,
-                          now: int) -> int:
+def enqueue_member_erased(outbox: WebhookOutboxRepository, pseudonyms: PairwisePseudonyms,
+                          member_id: str, now: int) -> int:
     """Queue ``member.erased`` for every brand that ever knew the member (a pairwise id handed
     out, or a grant, whatever its state). Call it before the member's rows are deleted, in the
     same transaction. The number of rows queued."""
-    repository = _repository(outbox)
-    with repository.transaction():
-        brands = repository.brands_knowing(member_id)
+    with outbox.transaction():
+        brands = outbox.brands_knowing(member_id)
         return sum(
-            _enqueue(repository, brand_id, MEMBER_ERASED,
+            _enqueue(outbox, brand_id, MEMBER_ERASED,
                      {"subject": pseudonyms.compute(member_id, brand_id),
                       "grants": sorted(grants)}, now)
             for brand_id, grants in sorted(brands.items()))

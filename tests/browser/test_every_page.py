@@ -24,7 +24,7 @@ from urllib.parse import urlencode
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 
-from brand_gateway.storage import pairwise_pseudonyms
+from brand_gateway.storage import pairwise_pseudonyms, webhook_outbox
 from brand_gateway.webhooks.delivery import HttpResult
 from brand_gateway.webhooks.outbox import enqueue_grant_event
 from brand_gateway.webhooks.signing import WebhookSigner
@@ -72,8 +72,8 @@ def failed_webhooks(vault: Vault, grants: dict[str, Any]) -> None:
     pseudonyms = pairwise_pseudonyms(database=vault.data, master=vault.master)
     for name, grant in grants.items():
         registry.add(grant.client.client_id, HOOKS[name])
-        enqueue_grant_event(vault.data, pseudonyms, grant.grant, GrantEvent.WITHDRAWN,
-                            int(vault.clock()))
+        enqueue_grant_event(webhook_outbox(vault.data), pseudonyms, grant.grant,
+                            GrantEvent.WITHDRAWN, int(vault.clock()))
 
     def send(url: str, body: bytes, headers: Any, timeout: float) -> HttpResult:
         if url == HOOKS["Fresh Grocer"]:

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import pytest
 from flask import Flask
 
-from brand_gateway.storage import pairwise_pseudonyms
+from brand_gateway.storage import pairwise_pseudonyms, webhook_outbox
 from brand_gateway.webhooks.delivery import HttpResult
 from brand_gateway.webhooks.outbox import enqueue_grant_event
 from brand_gateway.webhooks.signing import WebhookSigner
@@ -66,7 +66,8 @@ def outbox(vault: Vault, consent: Consent, alice: SignedIn, clock: FrozenClock) 
         client = api.brand(name)
         endpoints[name] = registry.add(client.client_id, url).id
         grant = api.grant(alice.id, client, "dpv:Personalisation", ["given_name"])
-        enqueue_grant_event(vault.data, pseudonyms, grant, GrantEvent.WITHDRAWN, int(clock()))
+        enqueue_grant_event(webhook_outbox(vault.data), pseudonyms, grant, GrantEvent.WITHDRAWN,
+                            int(clock()))
         clients[name] = client
         grants[name] = grant
         clock.advance(60)
@@ -236,8 +237,8 @@ def test_the_listing_is_paginated(officer: SignedIn, outbox: Outbox, vault: Vaul
     pseudonyms = pairwise_pseudonyms(database=vault.data, master=vault.master)
     for _ in range(50):                # 53 events in all, within the officer's idle limit
         clock.advance(20)
-        enqueue_grant_event(vault.data, pseudonyms, outbox.velo_grant, GrantEvent.EXPIRED,
-                            int(clock()))
+        enqueue_grant_event(webhook_outbox(vault.data), pseudonyms, outbox.velo_grant,
+                            GrantEvent.EXPIRED, int(clock()))
     first = officer.client.get("/console/webhooks").get_data(as_text=True)
     assert "Events (53)" in first and "Page 1 of 2" in first and len(rows(first)) == 50
     assert all("consent.expired" in row for row in rows(first))

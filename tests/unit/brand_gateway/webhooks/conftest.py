@@ -10,6 +10,7 @@ import pytest
 from brand_gateway.clients import ClientRegistry
 from brand_gateway.observers import grant_observer
 from brand_gateway.pseudonyms import PairwisePseudonyms
+from brand_gateway.storage import webhook_outbox
 from brand_gateway.webhooks.endpoints import WebhookRegistry
 from brand_gateway.webhooks.outbox import enqueue_member_erased
 from brand_gateway.webhooks.signing import WebhookSigner
@@ -51,5 +52,7 @@ def queued(vault: Vault, registry: ClientRegistry, endpoints: WebhookRegistry,
     client = make_brand(registry)
     endpoints.add(client.client_id, "https://velo-bikes.example/hooks")
     pseudonyms.pairwise_id(member_id, client.brand_id)
-    assert enqueue_member_erased(vault.data, pseudonyms, member_id, int(clock())) == 1
+    queued = enqueue_member_erased(webhook_outbox(vault.data), pseudonyms, member_id,
+                                   int(clock()))
+    assert queued == 1
     return int(outbox(vault)[0]["id"])

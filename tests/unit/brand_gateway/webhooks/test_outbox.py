@@ -11,6 +11,7 @@ import pytest
 from brand_gateway.clients import ClientRegistry
 from brand_gateway.observers import erasure_hook
 from brand_gateway.pseudonyms import PairwisePseudonyms
+from brand_gateway.storage import webhook_outbox
 from brand_gateway.webhooks.endpoints import WebhookRegistry
 from brand_gateway.webhooks.outbox import enqueue_member_erased, outbox_entries
 from brand_gateway.webhooks.signing import WebhookSigner, verify
@@ -226,7 +227,7 @@ def test_payloads_hold_no_member_id_or_address(
     member_id = vault.members.register(EMAIL, GOOD_PASSWORD)
     for client in (velo, grocer):
         consent.grants.withdraw(member_id, give_grant(consent, member_id, client.brand_id).id)
-    enqueue_member_erased(vault.data, pseudonyms, member_id, int(clock()))
+    enqueue_member_erased(webhook_outbox(vault.data), pseudonyms, member_id, int(clock()))
     rows = outbox(vault)
     assert len(rows) == 4
     for row in rows:
