@@ -14,7 +14,7 @@ import sys
 import time
 import traceback
 
-from vault.storage import Database
+from vault.sqlcipher.database import Database
 
 from . import BENCHMARKS
 from .report import RESULTS_FILE, BenchmarkError, Result, fresh_directory, log, table

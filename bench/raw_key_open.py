@@ -15,12 +15,13 @@ import os
 from pathlib import Path
 from typing import Any
 
-# The one import of sqlcipher3 outside vault/storage.py (STYLE.md 4): vault.storage can only
-# open a store with a raw key, by design, and the baseline here is the passphrase open it avoids.
+# The one import of sqlcipher3 outside vault/sqlcipher/database.py (STYLE.md 4): the product's
+# connection can only open a store with a raw key, by design, and the baseline here is the
+# passphrase open it avoids.
 import sqlcipher3
 
 from vault import migrations, schema
-from vault.storage import Database
+from vault.sqlcipher.database import Database
 
 from .report import Figure, Result, Target, fresh_directory, interleaved, log, median, timed
 

@@ -9,8 +9,8 @@ every repeat so the machine's drift falls on both.
 
 Setup: a home made and filled as ``bench.brand_api`` does (``vrmvault init`` in a child, then a
 member with a full profile, a grant, a client, a token family and a live token). Then ``data.db``
-and ``rates.db`` are opened with the product's :class:`vault.storage.Database` (the raw key, the
-product's pragmas); seam (a) gets a SQLAlchemy engine whose ``creator`` hands it that very
+and ``rates.db`` are opened with the product's :class:`vault.sqlcipher.database.Database` (the raw
+key, the product's pragmas); seam (a) gets a SQLAlchemy engine whose ``creator`` hands it that very
 connection, in the driver's autocommit mode (BEGIN and COMMIT stay ours, as today), its tables
 reflected from the store and its statements built once (so SQLAlchemy's compiled cache is hit
 every time, its best case). Seam (b) runs the statements the product runs today through
@@ -46,7 +46,7 @@ from typing import Any
 
 from brand_gateway.sqlcipher.rate_counts import open_rate_counts
 from brand_gateway.tokens import token_hash
-from vault.storage import Database
+from vault.sqlcipher.database import Database
 
 from .brand_api import GRANTED, initialise, stage
 from .report import fresh_directory, log

@@ -16,7 +16,7 @@ from consent.grants import ConsentService, GrantObserver
 from consent.model import AccessEnd, Grant, GrantEvent, GrantStatus
 from vault.clock import system_clock
 from vault.keys import MasterKey
-from vault.storage import Database
+from vault.sqlcipher.database import Database
 
 from .authorizations import Family, FamilyEnd, FamilyEndHook
 from .storage import authorization_store, pairwise_pseudonyms, stored_grants, webhook_outbox

@@ -125,7 +125,7 @@ class MemberDataReads:
         data = vault.data
         clock = self.clock
         # Token and client as the store holds them now: remembered by the worker's connection
-        # only while nothing at all has been committed since (vault.storage, Database.memoized).
+        # only while nothing at all has been committed since (the Store contract's memoized).
         token = data.memoized(("access-token", token_hash(token_string)), lambda: token_store(
             database=data, clock=clock).find(token_string))
         now = clock()

@@ -23,7 +23,7 @@ from consent.spool import SpoolWriter
 from vault.clock import Clock
 from vault.home import Vault
 from vault.keys import MasterKey
-from vault.storage import Database
+from vault.sqlcipher.database import Database
 
 _EXTENSION = "brand_gateway.request_stores"
 

@@ -1,8 +1,8 @@
 """The one place the brand gateway chooses its storage engine: its services over SQLCipher.
 
 Each function builds a service of the gateway over the SQLCipher repositories
-(``brand_gateway/sqlcipher/``) of an open :class:`vault.storage.Database`, the data store's (the
-rate limiter: ``rates.db``'s). The services themselves see only the contracts of
+(``brand_gateway/sqlcipher/``) of an open :class:`vault.sqlcipher.database.Database`, the data
+store's (the rate limiter: ``rates.db``'s). The services themselves see only the contracts of
 ``brand_gateway/repositories.py``; another engine brings its repositories and its own version
 of these functions, and no service changes. Building is cheap (no statement runs), so callers
 build what they need per use.
@@ -19,7 +19,7 @@ from vault.clock import Clock
 from vault.export import Exporter
 from vault.keys import MasterKey
 from vault.sqlcipher.brands import SqlcipherBrands
-from vault.storage import Database
+from vault.sqlcipher.database import Database
 
 from . import export
 from .access_log import AccessLog

@@ -25,7 +25,7 @@ from vault.home import Vault, VaultHome
 from vault.keys import MasterKey
 from vault.schema import LEDGER
 from vault.sqlcipher.brands import SqlcipherBrands
-from vault.storage import Database
+from vault.sqlcipher.database import Database
 
 from .checkpoints import Ed25519NoteSigner
 from .decision import DecisionPoint

@@ -38,11 +38,11 @@ from .errors import ConflictError, StoreError, StoreNotInitialisedError
 from .home import Vault, VaultHome
 from .keys import KeyStore, MasterKey, Pseudonymiser
 from .sqlcipher.backup import SqlcipherRestoredStore
+from .sqlcipher.database import Database
 from .sqlcipher.erasure import SqlcipherErasures
 from .sqlcipher.keys import SqlcipherMemberKeys
 from .sqlcipher.members import SqlcipherMembers
 from .sqlcipher.sessions import SqlcipherSessions
-from .storage import Database
 
 PLAINTEXT_HEADER = b"SQLite format 3\x00"
 

@@ -50,6 +50,7 @@ from .recovery_codes import RecoveryCodes
 from .sessions import SessionStore
 from .signups import SignupService
 from .sqlcipher.brands import SqlcipherBrands
+from .sqlcipher.database import DEFAULT_CACHE_KIB, Database
 from .sqlcipher.erasure import SqlcipherErasures
 from .sqlcipher.feedback import SqlcipherFeedback
 from .sqlcipher.keys import SqlcipherMemberKeys
@@ -60,7 +61,6 @@ from .sqlcipher.recovery_codes import SqlcipherRecoveryCodes
 from .sqlcipher.sessions import SqlcipherSessions
 from .sqlcipher.signups import SqlcipherSignups
 from .sqlcipher.throttle import SqlcipherLoginAttempts, SqlcipherRequestCounts
-from .storage import DEFAULT_CACHE_KIB, Database
 from .throttle import LoginThrottle, RequestLimiter
 
 HOME_MODE = 0o700          # only the vault's own user may list or enter the home

@@ -38,8 +38,8 @@ from .clock import Clock, system_clock
 from .errors import ConflictError, IntegrityError, KeyMaterialError, MemberKeyDestroyedError
 from .repositories import MemberKeyRepository
 from .sealing import MemberCipher, unsafe_PlaintextCipher
-from .storage import KEY_BYTES
 
+KEY_BYTES = 32          # every key here, and every store key: 256 bits
 MASTER_KEY_ENV = "VRMVAULT_MASTER_KEY"
 _WRAP_AAD_PREFIX = b"vrmvault/member-key/v1\x1f"
 

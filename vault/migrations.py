@@ -34,7 +34,7 @@ from importlib import resources
 from pathlib import Path
 
 from .errors import StoreError
-from .storage import Database
+from .sqlcipher.database import Database
 
 TABLE = "store_migrations"
 ENGINE = "sqlite"              # the folder of vault/schema holding this runner's SQL

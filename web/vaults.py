@@ -14,10 +14,10 @@ Invariants, so that keeping connections changes nothing a request can see:
   with an empty member-key cache (an erasure in another worker shows on the very next request).
   The one exception, the brand API's token, client, policy and subject, is remembered by the
   connection and forgotten at any commit to the store by anyone
-  (``vault.storage.Database.memoized``), so every decision still rests on the grants as they
-  are when the request starts.
-- No read transaction outlives a statement (``vault.storage``), so every request sees every
-  commit made before it by any worker or command (a withdrawal fails the very next read).
+  (``vault.sqlcipher.database.Database.memoized``), so every decision still rests on the grants as
+  they are when the request starts.
+- No read transaction outlives a statement (``vault.sqlcipher.database``), so every request sees
+  every commit made before it by any worker or command (a withdrawal fails the very next read).
 - Teardown rolls back whatever a failed request left open; a set whose rollback fails is closed
   and dropped, not lent again.
 """
@@ -40,7 +40,7 @@ from vault.clock import system_clock
 from vault.home import Vault, VaultHome, VaultStores
 from vault.keys import MASTER_KEY_ENV, MasterKey
 from vault.passwords import HashingCost, PasswordHasher
-from vault.storage import Database
+from vault.sqlcipher.database import Database
 
 _EXTENSION = "vrmvault"
 _BORROWED = "vrmvault_borrowed"      # in ``g``: the request's _Borrowed

@@ -1,4 +1,4 @@
 """The SQLCipher implementations of the brand gateway's repositories
 (``brand_gateway/repositories.py``): one module per aggregate, holding every statement of it,
-over the data store's :class:`vault.storage.Database` (the request counters: over ``rates.db``'s).
-Lists are stored as JSON arrays; secrets only as hashes."""
+over the data store's :class:`vault.sqlcipher.database.Database` (the request counters: over
+``rates.db``'s). Lists are stored as JSON arrays; secrets only as hashes."""

@@ -2,8 +2,9 @@
 :class:`brand_gateway.repositories.RateCountRepository` over it.
 
 One row per client (``api_rate_limits``: the window's start and the requests granted in it).
-A lease is taken in one ``BEGIN IMMEDIATE`` transaction (:meth:`vault.storage.Database.transaction`
-waits for the write lock), so concurrent workers never lose a count.
+A lease is taken in one ``BEGIN IMMEDIATE`` transaction
+(:meth:`vault.sqlcipher.database.Database.transaction` waits for the write lock), so concurrent
+workers never lose a count.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from vault import migrations
 from vault.home import VaultHome
 from vault.keys import MasterKey
 from vault.schema import RATES
-from vault.storage import Database
+from vault.sqlcipher.database import Database
 
 
 def open_rate_counts(home: VaultHome, master: MasterKey) -> Database:

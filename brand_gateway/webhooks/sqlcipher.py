@@ -1,9 +1,11 @@
-"""The webhook repositories in SQLCipher, over the data store's :class:`vault.storage.Database`:
-:class:`SqlcipherWebhookEndpoints` and :class:`SqlcipherWebhookOutbox`
-(``brand_gateway/webhooks/repositories.py``), and the services wired over them.
+"""The webhook repositories in SQLCipher, over the data store's
+:class:`vault.sqlcipher.database.Database`: :class:`SqlcipherWebhookEndpoints` and
+:class:`SqlcipherWebhookOutbox` (``brand_gateway/webhooks/repositories.py``), and the services
+wired over them.
 
-A claim is the write lock (``BEGIN IMMEDIATE``, :mod:`vault.storage`) around reading the next
-due row and moving its ``next_attempt_at`` a lease ahead, so two processes never claim one row.
+A claim is the write lock (``BEGIN IMMEDIATE``, :mod:`vault.sqlcipher.database`) around reading
+the next due row and moving its ``next_attempt_at`` a lease ahead, so two processes never claim
+one row.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from typing import Any
 from vault.clock import Clock
 from vault.errors import ConstraintViolationError
 from vault.sqlcipher import SqlcipherRepository
-from vault.storage import Database
+from vault.sqlcipher.database import Database
 
 from .delivery import MAX_ATTEMPTS, REQUEST_TIMEOUT, Sender, WebhookDispatcher, requests_sender
 from .endpoints import WebhookRegistry

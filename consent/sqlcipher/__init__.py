@@ -1,4 +1,4 @@
 """The SQLCipher implementations of consent's repositories (``consent/repositories.py``), over
-the data store's :class:`vault.storage.Database` (terms, agreements, grants) and the ledger
-store's (``ledger.py``): one module per aggregate, holding every statement of it. Sets of codes
-are stored as sorted JSON arrays."""
+the data store's :class:`vault.sqlcipher.database.Database` (terms, agreements, grants) and the
+ledger store's (``ledger.py``): one module per aggregate, holding every statement of it. Sets of
+codes are stored as sorted JSON arrays."""

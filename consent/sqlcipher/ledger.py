@@ -1,12 +1,12 @@
 """The ledger store in SQLCipher: :class:`consent.repositories.LedgerRepository` (entries, tree
 nodes, checkpoints, brand-read index rows, spool marks) and
 :class:`consent.repositories.AccessIndexRepository`, over ``ledger.db``'s
-:class:`vault.storage.Database`.
+:class:`vault.sqlcipher.database.Database`.
 
 Its tables are the ledger store's history in :data:`vault.schema.LEDGER`. The write lock is the
-connection's (``BEGIN IMMEDIATE`` with polling, :mod:`vault.storage`); a nested unit of work is
-a ``SAVEPOINT``. Bodies and hashes are stored as the BLOBs given, so the stored bytes, and every
-root and proof built from them, are the same whatever wrote them.
+connection's (``BEGIN IMMEDIATE`` with polling, :mod:`vault.sqlcipher.database`); a nested unit of
+work is a ``SAVEPOINT``. Bodies and hashes are stored as the BLOBs given, so the stored bytes, and
+every root and proof built from them, are the same whatever wrote them.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import contextlib
 from collections.abc import Iterator, Sequence
 
 from vault.sqlcipher import SqlcipherRepository
-from vault.storage import Database
+from vault.sqlcipher.database import Database
 
 from ..access_index import IndexedRead, ReadsOnDay
 from ..events import LedgerEntry

@@ -104,7 +104,7 @@ def _disable_client(vault: Vault, consent: Consent, issued: IssuedToken) -> None
 def test_what_a_warm_worker_remembers_gives_way_to_any_change_elsewhere(
         app, issued, vault, consent, change, status, profile):
     """A worker remembers the token, client, policy and subject it read while nothing has been
-    committed since (vault.storage, Database.memoized): a change made through another
+    committed since (Database.memoized): a change made through another
     connection (another worker, a command) shows on the very next request."""
     for _ in range(3):
         assert read(app, issued).get_json()["profile"] == ALICE

@@ -36,7 +36,7 @@ from tests.conftest import GOOD_PASSWORD, TEST_HASHING, AuthActions, free_port, 
 from vault import migrations, schema
 from vault.clock import FrozenClock
 from vault.home import Vault, VaultHome
-from vault.storage import Database
+from vault.sqlcipher.database import Database
 from web.cli import main
 from web.erasures import finish_erasure
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from vault.migrations import statements
-from vault.storage import Database
+from vault.sqlcipher.database import Database
 
 FOLDER = Path(__file__).parent
 

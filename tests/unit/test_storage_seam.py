@@ -6,8 +6,9 @@ Services reach storage only through the contracts of ``vault/repositories.py``,
 statement lives in an implementation (``vault/sqlcipher/``, ``consent/sqlcipher/``,
 ``brand_gateway/sqlcipher/``, ``brand_gateway/webhooks/sqlcipher.py``). The assemblies below are
 where the engine is chosen (they wire the SQLCipher repositories) and hold no SQL either. Only
-``vault/storage.py`` imports the driver; the migration runner and each store's SQL files sit
-beside it (``vault/migrations.py``, ``vault/schema/``).
+``vault/sqlcipher/database.py`` (the SQLCipher connection) imports the driver; the migration
+runner (``vault/migrations.py``) and each store's SQL (``vault/schema/sqlite/``) are the
+engine's too.
 """
 
 from __future__ import annotations
@@ -43,7 +44,6 @@ SQL = re.compile(r"\b(SELECT|INSERT|UPDATE|DELETE|REPLACE INTO|PRAGMA|BEGIN|COMM
 RUNS_SQL = {"execute", "executemany", "executescript", "one", "all", "checkpoint",
             "vacuum_into"}
 CONNECTIONS = {"_db", "db", "database", "data", "keys_database", "_connection", "connection"}
-ALLOWED_FROM_STORAGE = {"KEY_BYTES"}
 
 
 def _tree(module: str) -> ast.Module:
@@ -94,11 +94,6 @@ def test_services_neither_run_statements_nor_know_the_engine(module: str) -> Non
         if isinstance(node, ast.ImportFrom):
             where = ("." * node.level) + (node.module or "")
             assert "sqlcipher" not in where, f"{module} imports {where}"
-            # vault.storage is the engine's connection; brand_gateway.storage (the gateway's
-            # assembly, whose factories another engine extends) may be used by its services.
-            if where == "vault.storage" or (where == ".storage" and module.startswith("vault/")):
-                names = {alias.name for alias in node.names}
-                assert names <= ALLOWED_FROM_STORAGE, f"{module} imports {names} from storage"
         elif isinstance(node, ast.Import):
             assert all("sqlcipher" not in alias.name for alias in node.names)
 
@@ -112,7 +107,7 @@ def test_only_the_storage_module_imports_the_driver() -> None:
                          else [node.module or ""] if isinstance(node, ast.ImportFrom) else [])
                 if any(name.split(".")[0] == "sqlcipher3" for name in names):
                     importers.append(str(path.relative_to(ROOT)))
-    assert importers == ["vault/storage.py"]
+    assert importers == ["vault/sqlcipher/database.py"]
 
 
 def test_the_scan_finds_sql() -> None:

@@ -2,8 +2,8 @@
 
 One module per aggregate, each holding every statement of it and every SQLite-specific
 construct it needs (``INSERT OR IGNORE``, upserts, ``sqlite_sequence``, WAL checkpoints). They
-run over a :class:`vault.storage.Database` (the one module that opens SQLCipher and owns its
-locking: ``BEGIN IMMEDIATE`` with polling, read snapshots); repositories made over the same
+run over a :class:`vault.sqlcipher.database.Database` (the one module that opens SQLCipher and owns
+its locking: ``BEGIN IMMEDIATE`` with polling, read snapshots); repositories made over the same
 ``Database`` share its transactions. SQL is parameterised, always.
 """
 
@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from contextlib import AbstractContextManager
 
-from ..storage import Database
+from .database import Database
 
 
 class SqlcipherRepository:

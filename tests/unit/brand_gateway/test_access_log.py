@@ -24,7 +24,7 @@ from consent.ledger import Ledger
 from vault.clock import FrozenClock
 from vault.errors import StoreError
 from vault.home import Vault, VaultHome
-from vault.storage import Database
+from vault.sqlcipher.database import Database
 from web.access_views import CHART_BRANDS, chart
 
 CALLBACK = "https://velo.example/oauth/callback"

@@ -22,7 +22,7 @@ from tests.brand_api_support import BrandApi
 from tests.conftest import GOOD_PASSWORD
 from vault.clock import FrozenClock
 from vault.home import Vault, VaultHome
-from vault.storage import Database
+from vault.sqlcipher.database import Database
 
 PURPOSE = "dpv:Personalisation"
 

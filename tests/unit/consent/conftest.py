@@ -17,7 +17,7 @@ from consent.ledger import Ledger
 from vault.clock import FrozenClock
 from vault.home import VaultHome
 from vault.keys import MasterKey
-from vault.storage import Database
+from vault.sqlcipher.database import Database
 
 
 # -- an independent reference: RFC 9162 2.1.1, 2.1.3.1 and 2.1.4.1, written out recursively -----

@@ -24,7 +24,7 @@ from vault.brands import Brand
 from vault.errors import ConflictError, NotFoundError, ValidationError
 from vault.home import VaultHome
 from vault.migrations import apply
-from vault.storage import Database
+from vault.sqlcipher.database import Database
 
 from .conftest import Sharing
 from .test_terms import ledger_entries

@@ -31,7 +31,7 @@ from vault.errors import WrongKeyError
 from vault.home import VaultHome
 from vault.keys import MasterKey
 from vault.schema import LEDGER
-from vault.storage import Database
+from vault.sqlcipher.database import Database
 
 from .conftest import (
     events,

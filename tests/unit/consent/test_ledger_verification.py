@@ -25,7 +25,7 @@ from consent.merkle import (
     leaf_hash,
     node_position,
 )
-from vault.storage import Database
+from vault.sqlcipher.database import Database
 
 from .conftest import (
     events,

@@ -72,6 +72,7 @@ from vault.repositories import (
 )
 from vault.schema import LEDGER
 from vault.sqlcipher.brands import SqlcipherBrands
+from vault.sqlcipher.database import Database
 from vault.sqlcipher.erasure import SqlcipherErasures
 from vault.sqlcipher.feedback import SqlcipherFeedback
 from vault.sqlcipher.keys import SqlcipherMemberKeys
@@ -82,7 +83,6 @@ from vault.sqlcipher.recovery_codes import SqlcipherRecoveryCodes
 from vault.sqlcipher.sessions import SqlcipherSessions
 from vault.sqlcipher.signups import SqlcipherSignups
 from vault.sqlcipher.throttle import SqlcipherLoginAttempts, SqlcipherRequestCounts
-from vault.storage import Database
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,7 @@ from vault.errors import (
     WrongKeyError,
 )
 from vault.keys import MasterKey
-from vault.storage import Database
+from vault.sqlcipher.database import Database
 
 from .member_rows import MEMBER_ROWS, row_counts
 from .sqlcipher_pages import decrypted_contains

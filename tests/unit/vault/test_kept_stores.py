@@ -1,7 +1,7 @@
 """Connections kept for reuse (a web worker's): snapshots, clean hand-backs, and what a kept
 connection remembers only while the store is unchanged.
 
-vault.storage (Database.snapshot, end_use, the write-lock wait, memoized), vault.home
+vault.sqlcipher.database (Database.snapshot, end_use, the write-lock wait, memoized), vault.home
 (VaultStores and the vaults lent over it), vault.keys (subkeys kept, member keys not),
 vault.profile (ProfileService.read).
 """
@@ -17,7 +17,7 @@ import pytest
 from vault.errors import IntegrityError, MemberKeyDestroyedError
 from vault.home import Vault, VaultHome, VaultStores
 from vault.keys import MasterKey
-from vault.storage import Database
+from vault.sqlcipher.database import Database
 
 KEY = bytes(range(32))
 PROFILE = {"given_name": "Alice", "city": "Leiden", "interests": ["cycling", "music"],
@@ -46,7 +46,7 @@ def lent(stores: VaultStores, clock) -> Vault:
     return stores.vault(clock=clock)
 
 
-# -- vault.storage --------------------------------------------------------------------------------
+# -- vault.sqlcipher.database ---------------------------------------------------------------------
 def test_a_kept_connection_sees_every_commit_of_another_at_its_next_statement(pair):
     kept, other = pair
     assert kept.one("SELECT count(*) FROM t")[0] == 0
@@ -144,7 +144,7 @@ def test_a_failed_load_is_not_remembered(pair):
 
 def test_a_connection_remembers_a_bounded_number_of_values(pair, monkeypatch):
     kept, _ = pair
-    monkeypatch.setattr("vault.storage.MEMO_ENTRIES", 3)
+    monkeypatch.setattr("vault.sqlcipher.database.MEMO_ENTRIES", 3)
     loads = [Loads(kept) for _ in range(4)]
     for key, load in enumerate(loads):
         kept.memoized(key, load)

@@ -13,7 +13,7 @@ from vault import migrations, schema
 from vault.errors import ConstraintViolationError, StoreError
 from vault.home import VaultHome
 from vault.migrations import Migration, Store
-from vault.storage import Database
+from vault.sqlcipher.database import Database
 
 KEY = bytes(range(32))
 SQL = Path(schema.__file__).parent / migrations.ENGINE

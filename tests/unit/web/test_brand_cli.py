@@ -13,7 +13,7 @@ from brand_gateway.clients import ClientSecretHasher
 from brand_gateway.errors import ClientAuthenticationError, ClientDisabledError
 from brand_gateway.storage import client_registry
 from vault.home import VaultHome
-from vault.storage import Database
+from vault.sqlcipher.database import Database
 from web.brand_cli import brand
 from web.cli import main
 

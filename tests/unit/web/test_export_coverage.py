@@ -26,7 +26,7 @@ from tests.brand_api_support import BrandApi
 from tests.conftest import GOOD_PASSWORD
 from vault.export import DATA_STORE, KEY_STORE, MemberExport, Section
 from vault.home import Vault, VaultHome
-from vault.storage import Database
+from vault.sqlcipher.database import Database
 from web.exports import member_export
 
 LEDGER_STORE = "ledger.db"

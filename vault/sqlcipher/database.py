@@ -1,4 +1,4 @@
-"""The one module that talks to SQLCipher.
+"""The SQLCipher connection: the one module that talks to the driver.
 
 Invariants:
 - Only this module imports ``sqlcipher3``; every other module gets a :class:`Database`.
@@ -29,9 +29,9 @@ from typing import Any, TypeVar
 
 import sqlcipher3
 
-from .errors import ConstraintViolationError, StoreError, StoreNotInitialisedError, WrongKeyError
+from ..errors import ConstraintViolationError, StoreError, StoreNotInitialisedError, WrongKeyError
+from ..keys import KEY_BYTES
 
-KEY_BYTES = 32
 DEFAULT_CACHE_KIB = 64 * 1024
 BUSY_TIMEOUT_MS = 10_000
 # Waits between tries for the write lock (seconds), the last one repeated: see _begin_write.

@@ -1,4 +1,5 @@
-"""vault.storage: SQLCipher files, keys, pragmas, transactions; and what really lands on disk."""
+"""vault.sqlcipher.database: SQLCipher files, keys, pragmas, transactions; and what really
+lands on disk."""
 
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ from vault.errors import (
     WrongKeyError,
 )
 from vault.home import VaultHome, unsafe_open_plaintext_vault
-from vault.storage import Database
+from vault.sqlcipher.database import Database
 
 from .sqlcipher_pages import SQLITE_HEADER, decrypted_contains, raw_bytes, store_files
 
