@@ -19,15 +19,19 @@ from __future__ import annotations
 import hmac
 import re
 import secrets
+from collections.abc import Iterable
 from functools import lru_cache
-from typing import NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 from urllib.parse import parse_qsl
 
 from authlib.oauth2.rfc6749.errors import InvalidRequestError
-from flask import Flask, Request, Response, request, session
+from flask import Flask, Request, request, session
 
 from .config import trusted_hosts
 from .errors import CsrfError, InvalidEncodingError, UnsupportedFormError, UntrustedHostError
+
+if TYPE_CHECKING:
+    from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
 
 CSRF_FIELD = "csrf_token"
 CSRF_KEY = "csrf"
@@ -105,29 +109,46 @@ _DEFAULT_HEADERS = tuple((name, name.lower(), value) for name, value in (
     ("Cross-Origin-Opener-Policy", "same-origin"),
     ("Permissions-Policy", "camera=(), microphone=(), geolocation=()"),
 ))
+_HSTS = ("Strict-Transport-Security", "max-age=63072000; includeSubDomains")
+_NO_STORE = ("Cache-Control", "no-store")
+_NO_CACHE = ("Pragma", "no-cache")
 
 
-def set_security_headers(response: Response) -> Response:
-    headers = response.headers
-    # One pass over the few headers the view set, rather than a lookup per default: werkzeug's
-    # Headers.setdefault raises and catches an exception for each absent name, on every
-    # response (the brand API's hot path).
-    present = {name.lower() for name, _ in headers.items()}
-    for name, lower, value in _DEFAULT_HEADERS:
-        if lower not in present:
-            headers.add(name, value)
-    req = request._get_current_object()     # type: ignore[attr-defined]
-    if req.is_secure:
-        headers.setdefault("Strict-Transport-Security", "max-age=63072000; includeSubDomains")
-    path = req.path
-    # Static files, and the public, non-personal documents that say so, keep their own caching.
-    cached = path.startswith("/static/") or (
-        path.startswith("/.well-known/") and "cache-control" in present)
-    if not cached:
-        headers["Cache-Control"] = "no-store"
-        if "pragma" not in present:
-            headers.add("Pragma", "no-cache")
-    return response
+class SecurityHeaders:
+    """WSGI middleware: the security headers on every response the app answers, added to the
+    header list as it goes to the server. The values are constants, checked once here rather
+    than by werkzeug's header validation on every response (the brand API's hot path).
+
+    What a view set itself stays (its own CSP, say), except ``Cache-Control``: every answer
+    is ``no-store`` (with ``Pragma: no-cache``), since nearly every one holds personal data,
+    but static files and the ``.well-known`` documents that set their own caching keep it.
+    HSTS only when the request came over TLS (behind a trusted proxy: as it says)."""
+
+    def __init__(self, app: WSGIApplication) -> None:
+        self.app = app
+
+    def __call__(self, environ: WSGIEnvironment, start_response: StartResponse
+                 ) -> Iterable[bytes]:
+        def start_with_headers(status: str, headers: list[tuple[str, str]],
+                               exc_info: Any = None) -> Any:
+            present = {name.lower() for name, _ in headers}
+            headers += [(name, value) for name, lower, value in _DEFAULT_HEADERS
+                        if lower not in present]
+            if environ["wsgi.url_scheme"] == "https" and "strict-transport-security" \
+                    not in present:
+                headers.append(_HSTS)
+            path = environ.get("PATH_INFO", "")
+            cached = path.startswith("/static/") or (
+                path.startswith("/.well-known/") and "cache-control" in present)
+            if not cached:
+                if "cache-control" in present:
+                    headers[:] = [h for h in headers if h[0].lower() != "cache-control"]
+                headers.append(_NO_STORE)
+                if "pragma" not in present:
+                    headers.append(_NO_CACHE)
+            return start_response(status, headers, exc_info)
+
+        return self.app(environ, start_with_headers)
 
 
 def init_app(app: Flask) -> None:
@@ -144,5 +165,7 @@ def init_app(app: Flask) -> None:
 
     # First of all: no other hook (GPC, sessions' pages) runs for a foreign host.
     app.before_request_funcs.setdefault(None, []).insert(0, check_request)
-    app.after_request(set_security_headers)
+    # Around any proxy fix, which rewrites the environ in place before the app answers: the
+    # scheme read when the answer starts is the forwarded one.
+    app.wsgi_app = SecurityHeaders(app.wsgi_app)  # type: ignore[method-assign]
     app.jinja_env.globals["csrf_token"] = csrf_token

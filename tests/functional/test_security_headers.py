@@ -6,6 +6,8 @@ import pytest
 from werkzeug.datastructures import Headers
 from werkzeug.http import parse_cache_control_header
 
+from tests.apps import opened_app
+
 ANONYMOUS_PAGES = ["/", "/login", "/signup", "/login/code", "/member/", "/no/such/page",
                    "/api/nothing-here"]
 MEMBER_PAGES = ["/", "/member/", "/member/profile", "/member/feedback", "/member/security",
@@ -115,3 +117,19 @@ def test_public_well_known_documents_keep_their_caching(client):
         response = client.get(path)
         assert response.status_code == 200
         assert response.headers["Cache-Control"].startswith("public, max-age="), path
+
+
+def test_hsts_behind_a_trusted_proxy_follows_the_forwarded_scheme(vault_home, clock):
+    """Behind a trusted TLS proxy the request reaches the app over plain HTTP: the forwarded
+    scheme (read once the proxy fix has rewritten the request) decides, not the hop's."""
+    with opened_app({"VRMVAULT_HOME": vault_home.root, "VRMVAULT_CLOCK": clock,
+                     "VRMVAULT_PUBLIC_URL": "https://vault.example",
+                     "VRMVAULT_TRUST_PROXY": 1}) as app:
+        proxied = {"Host": "backend:8000", "X-Forwarded-Host": "vault.example"}
+        over_tls = app.test_client().get("/login", headers={
+            **proxied, "X-Forwarded-Proto": "https"})
+        plain = app.test_client().get("/login", headers=proxied)
+    assert over_tls.status_code == plain.status_code == 200
+    assert "max-age=" in over_tls.headers.get("Strict-Transport-Security", "")
+    assert "Strict-Transport-Security" not in plain.headers
+    assert_hardened(over_tls.headers)
