@@ -30,6 +30,7 @@ import uuid
 from collections.abc import Callable, Iterable
 from typing import Any, Protocol
 
+from vault.brands import Brand
 from vault.clock import Clock
 from vault.errors import ConflictError, NotFoundError, ValidationError
 from vault.repositories import BrandRepository
@@ -142,30 +143,14 @@ class TermsService:
             now = int(self._clock())
             self._terms.save_brand_terms(BrandTerms(member_id, brand_id, new_purposes, new_days,
                                                     version, now))
-            receipt_id = str(uuid.uuid4())
             assert term is not None
-            token = self._signer({
-                "type": "vrmvault-terms-receipt",
-                "receipt_id": receipt_id,
-                "issued_at": _iso(now),
-                "member": self._principal(member_id),
-                "brand": {"id": brand_id, "name": brand.name},
-                "scope": "this brand only",
+            return self._brand_receipt(member_id, brand, version, now, {
                 "purposes": [{"code": p, "iri": PURPOSE_BY_CODE[p].iri,
                               "label": PURPOSE_BY_CODE[p].label} for p in sorted(new_purposes)],
                 "purposes_added": sorted(new_purposes - old.purposes),
                 "max_days": new_days,
                 "agreement": {"code": term.code, "iri": term.iri},
-                "version": version,
-                "vocabulary": VOCABULARY_VERSION,
-            })
-            receipt = TermsReceipt(receipt_id, member_id, brand_id, version, token, now)
-            self._terms.add_receipt(receipt)
-            self._ledger.record_event(actor=self._principal(member_id), details=TermsChanged(
-                brand=brand_id, version=version, purposes=sorted(new_purposes),
-                max_days=new_days, agreement=term.code, receipt=receipt_id,
-                sha256=hashlib.sha256(token.encode()).hexdigest()))
-        return receipt
+            }, purposes=sorted(new_purposes), max_days=new_days, agreement=term.code)
 
     def remove_for_brand(self, member_id: str, brand_id: str) -> TermsReceipt:
         """Take back everything accepted for ``brand_id`` only: its requests (and reads) are
@@ -179,26 +164,36 @@ class TermsService:
             if old is None or brand is None:
                 raise NotFoundError("nothing accepted for this brand")
             self._terms.remove_brand_terms(member_id, brand_id)
-            version, now = old.version + 1, int(self._clock())
-            receipt_id = str(uuid.uuid4())
-            token = self._signer({
-                "type": "vrmvault-terms-receipt",
-                "receipt_id": receipt_id,
-                "issued_at": _iso(now),
-                "member": self._principal(member_id),
-                "brand": {"id": brand_id, "name": brand.name},
-                "scope": "this brand only",
+            return self._brand_receipt(member_id, brand, old.version + 1, int(self._clock()), {
                 "purposes": [],
                 "purposes_removed": sorted(old.purposes),
                 "max_days": 0,
-                "version": version,
-                "vocabulary": VOCABULARY_VERSION,
-            })
-            receipt = TermsReceipt(receipt_id, member_id, brand_id, version, token, now)
-            self._terms.add_receipt(receipt)
-            self._ledger.record_event(actor=self._principal(member_id), details=TermsChanged(
-                brand=brand_id, version=version, purposes=[], max_days=0, removed=True,
-                receipt=receipt_id, sha256=hashlib.sha256(token.encode()).hexdigest()))
+            }, purposes=[], max_days=0, removed=True)
+
+    def _brand_receipt(self, member_id: str, brand: Brand, version: int, now: int,
+                       claims: dict[str, Any], **entry: Any) -> TermsReceipt:
+        """Sign, keep and record a change of what the member accepted for ``brand`` only:
+        the receipt holds ``claims`` (what was accepted or taken back), the ledger entry
+        ``entry`` (the same, as codes), both the version and the receipt's hash. The
+        caller's transaction holds the write lock."""
+        assert self._signer is not None
+        receipt_id = str(uuid.uuid4())
+        token = self._signer({
+            "type": "vrmvault-terms-receipt",
+            "receipt_id": receipt_id,
+            "issued_at": _iso(now),
+            "member": self._principal(member_id),
+            "brand": {"id": brand.id, "name": brand.name},
+            "scope": "this brand only",
+            **claims,
+            "version": version,
+            "vocabulary": VOCABULARY_VERSION,
+        })
+        receipt = TermsReceipt(receipt_id, member_id, brand.id, version, token, now)
+        self._terms.add_receipt(receipt)
+        self._ledger.record_event(actor=self._principal(member_id), details=TermsChanged(
+            brand=brand.id, version=version, receipt=receipt_id,
+            sha256=hashlib.sha256(token.encode()).hexdigest(), **entry))
         return receipt
 
     def update(self, member_id: str, *, agreement: str, purposes: Iterable[str], max_days: Any,
