@@ -126,32 +126,28 @@ class Database:
     def execute(self, sql: str, parameters: Sequence[Any] | dict[str, Any] = ()) -> Any:
         try:
             return self._connection.execute(sql, parameters)
-        except sqlcipher3.IntegrityError as exc:
-            raise ConstraintViolationError(str(exc)) from exc
         except sqlcipher3.Error as exc:
-            raise StoreError("the store refused a statement") from exc
+            raise _refused(exc) from exc
 
     def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> Any:
         try:
             return self._connection.executemany(sql, rows)
-        except sqlcipher3.IntegrityError as exc:
-            raise ConstraintViolationError(str(exc)) from exc
         except sqlcipher3.Error as exc:
-            raise StoreError("the store refused a statement") from exc
+            raise _refused(exc) from exc
 
     def one(self, sql: str, parameters: Sequence[Any] | dict[str, Any] = ()) -> Any:
         cursor = self.execute(sql, parameters)
         try:
             return cursor.fetchone()
         except sqlcipher3.Error as exc:     # a page that fails to read or decrypt mid-query
-            raise StoreError("the store refused a statement") from exc
+            raise _refused(exc) from exc
 
     def all(self, sql: str, parameters: Sequence[Any] | dict[str, Any] = ()) -> list[Any]:
         cursor = self.execute(sql, parameters)
         try:
             return cursor.fetchall()
         except sqlcipher3.Error as exc:
-            raise StoreError("the store refused a statement") from exc
+            raise _refused(exc) from exc
 
     def memoized(self, key: Hashable, load: Callable[[], T]) -> T:
         """``load()``, or what it returned for ``key`` before if the store has not changed since.
@@ -292,3 +288,11 @@ class Database:
 
     def close(self) -> None:
         self._connection.close()
+
+
+def _refused(exc: Exception) -> StoreError | ConstraintViolationError:
+    """The driver's error as the store's: a broken constraint the caller may handle, else a
+    refusal that says nothing of the statement (no SQL or values in messages)."""
+    if isinstance(exc, sqlcipher3.IntegrityError):
+        return ConstraintViolationError(str(exc))
+    return StoreError("the store refused a statement")
