@@ -22,25 +22,14 @@ from vault.clock import FrozenClock
 from vault.home import VaultHome
 from vault.passwords import PasswordHasher
 
-from .report import (
-    BenchmarkError,
-    Figure,
-    Result,
-    Target,
-    fresh_directory,
-    interleaved,
-    log,
-    median,
-    timed,
-)
+from . import report
 
 NAME = "recovery"
+WITHIN_SIGN_IN = report.Target("<=", 1.25, "x", on_ratio=True, label="vs sign-in")
 FIGURES = (
-    Figure("signup_new_address", "ms", Target("<=", 1.25, "x", on_ratio=True,
-                                              label="vs sign-in")),
-    Figure("signup_known_address", "ms", Target("<=", 1.25, "x", on_ratio=True,
-                                                label="vs sign-in")),
-    Figure("password_reset", "ms", Target("<=", 1.25, "x", on_ratio=True, label="vs sign-in")),
+    report.Figure("signup_new_address", "ms", WITHIN_SIGN_IN),
+    report.Figure("signup_known_address", "ms", WITHIN_SIGN_IN),
+    report.Figure("password_reset", "ms", WITHIN_SIGN_IN),
 )
 PASSWORD = "correct horse battery staple"
 NEW_PASSWORD = "violet harbour cranes hum old shanties"
@@ -65,10 +54,10 @@ class CountingHasher(PasswordHasher):
         return super().verify(password_hash, password)
 
 
-def run(*, quick: bool) -> list[Result]:
+def run(*, quick: bool) -> list[report.Result]:
     rounds = QUICK_ROUNDS if quick else FULL_ROUNDS
-    log(f"{NAME}: {rounds} interleaved rounds at the default argon2id cost")
-    with fresh_directory() as root:
+    report.log(f"{NAME}: {rounds} interleaved rounds at the default argon2id cost")
+    with report.fresh_directory() as root:
         home = VaultHome(root / "var")
         home.initialise({})
         clock = FrozenClock()
@@ -81,9 +70,9 @@ def run(*, quick: bool) -> list[Result]:
                 if advance:
                     clock.advance(HOUR)          # past the mail limits of the last round
                 made = hasher.made
-                seconds, _ = timed(action)
+                seconds, _ = report.timed(action)
                 if hasher.made - made != 1:
-                    raise BenchmarkError(f"{hasher.made - made} argon2 operations, not one")
+                    raise report.BenchmarkError(f"{hasher.made - made} argon2 operations, not one")
                 return seconds * 1000
 
             def new_address() -> float:
@@ -100,7 +89,7 @@ def run(*, quick: bool) -> list[Result]:
                 clock.advance(HOUR)
                 token = vault.password_resets.request("known@example.org", client="bench").token
                 if token is None:
-                    raise BenchmarkError("no reset link for the known member")
+                    raise report.BenchmarkError("no reset link for the known member")
                 current[0] = f"{NEW_PASSWORD} {next(numbers)}"
                 return once(lambda: vault.password_resets.reset(token, current[0]),
                             advance=False)
@@ -110,13 +99,13 @@ def run(*, quick: bool) -> list[Result]:
                                                                client="bench"))
 
             sign_in()                                      # warm-up
-            runs = interleaved({"sign_in": sign_in, "new": new_address,
+            runs = report.interleaved({"sign_in": sign_in, "new": new_address,
                                 "known": known_address, "reset": reset}, rounds)
-    baseline = median(runs["sign_in"])
-    log("  sign-in {:.1f} ms, sign-up new {:.1f} ms, known {:.1f} ms, reset {:.1f} ms"
-        " (medians)".format(baseline, median(runs["new"]), median(runs["known"]),
-                            median(runs["reset"])))
-    return [FIGURES[0].result(median(runs["new"]), baseline),
-            FIGURES[1].result(median(runs["known"]), baseline),
-            FIGURES[2].result(median(runs["reset"]), baseline)]
+    baseline = report.median(runs["sign_in"])
+    report.log("  sign-in {:.1f} ms, sign-up new {:.1f} ms, known {:.1f} ms, reset {:.1f} ms"
+        " (medians)".format(baseline, report.median(runs["new"]), report.median(runs["known"]),
+                            report.median(runs["reset"])))
+    return [FIGURES[0].result(report.median(runs["new"]), baseline),
+            FIGURES[1].result(report.median(runs["known"]), baseline),
+            FIGURES[2].result(report.median(runs["reset"]), baseline)]
 

@@ -12,17 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from .report import (
-    BenchmarkError,
-    Figure,
-    Result,
-    Target,
-    fresh_directory,
-    interleaved,
-    log,
-    median,
-    timed,
-)
+from . import report
 from .workload import (
     ENCRYPTED,
     PLAINTEXT,
@@ -36,7 +26,7 @@ from .workload import (
 )
 
 NAME = "sealed_writes"
-FIGURES = (Figure(NAME, "entries/s", Target(">=", 20_000, "/s")),)
+FIGURES = (report.Figure(NAME, "entries/s", report.Target(">=", 20_000, "/s")),)
 BATCH = 5000
 SEED = 11
 
@@ -53,34 +43,35 @@ QUICK = Scale(entries=20_000, members=200, pairs=3)
 
 
 def writes_per_second(variant: str, scale: Scale, rows: list[Draft]) -> float:
-    with fresh_directory() as root:
+    with report.fresh_directory() as root:
         vault = create_vault(variant, root)
         try:
             brand_ids = add_brands(vault)
             member_ids = add_members(vault, scale.members)
             work = [entries(batch, member_ids, brand_ids) for batch in batches(rows, BATCH)]
             vault.key_store.forget_cached()
-            seconds, _ = timed(lambda: [vault.feedback.add_many(batch) for batch in work])
+            seconds, _ = report.timed(lambda: [vault.feedback.add_many(batch) for batch in work])
             stored = vault.data.one("SELECT count(*) FROM feedback")[0]
         finally:
             vault.close()
     if stored != len(rows):
-        raise BenchmarkError(f"{variant}: wrote {len(rows)} entries, the store holds {stored}")
+        raise report.BenchmarkError(
+            f"{variant}: wrote {len(rows)} entries, the store holds {stored}")
     return len(rows) / seconds
 
 
-def run(*, quick: bool) -> list[Result]:
+def run(*, quick: bool) -> list[report.Result]:
     scale = QUICK if quick else FULL
     rows = drafts(scale.entries, members=scale.members, seed=SEED)
-    log(f"{NAME}: {scale.entries:,} entries in batches of {BATCH:,},"
+    report.log(f"{NAME}: {scale.entries:,} entries in batches of {BATCH:,},"
         f" {scale.pairs} interleaved pairs")
 
     def variant_run(variant: str) -> Callable[[], float]:
         def once() -> float:
             rate = writes_per_second(variant, scale, rows)
-            log(f"  {variant:9}  {rate:9,.0f} entries/s")
+            report.log(f"  {variant:9}  {rate:9,.0f} entries/s")
             return rate
         return once
 
-    rates = interleaved({v: variant_run(v) for v in (ENCRYPTED, PLAINTEXT)}, scale.pairs)
-    return [FIGURES[0].result(median(rates[ENCRYPTED]), median(rates[PLAINTEXT]))]
+    rates = report.interleaved({v: variant_run(v) for v in (ENCRYPTED, PLAINTEXT)}, scale.pairs)
+    return [FIGURES[0].result(report.median(rates[ENCRYPTED]), report.median(rates[PLAINTEXT]))]
