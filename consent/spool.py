@@ -389,7 +389,8 @@ class SpoolWriter:
             raise ConsentInputError("a read's time is Unix seconds between 1970 and 9999")
         # [at, tag, actor], a line break, then the details' canonical text as it is (JSON text
         # holds no raw line break): the merger builds the ledger body around it.
-        text = (_HEAD.encode([at, EventTag(event.tag).value, event.actor]) + "\n"
+        tag = event.tag if type(event.tag) is EventTag else EventTag(event.tag)
+        text = (_HEAD.encode([at, tag.value, event.actor]) + "\n"
                 + details).encode()
         with self._mutex:
             n = self._last + 1
