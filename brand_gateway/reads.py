@@ -144,11 +144,12 @@ class MemberDataReads:
     # -- what the token may read ------------------------------------------------------------------
     def access(self, caller: Caller) -> MemberAccess:
         """What the token may read now: judged once per token and whole second, while nothing
-        was committed to the data store (``Database.memoized``). Within one second the judgement
-        cannot change: grants start and end on whole seconds (``Grant.starts_at``/``ends_at``
-        are integers, compared as ``starts_at <= now < ends_at``), so every moment of one second
-        is on the same side of each of them; anything else it depends on (the token, its
-        grants, the member's terms) is in the store, and a commit forgets the judgement."""
+        was committed to the data store (the Store contract's ``memoized``). Within one second
+        the judgement cannot change: grants start and end on whole seconds (``Grant.starts_at``
+        and ``ends_at`` are integers, compared as ``starts_at <= now < ends_at``), so every
+        moment of one second is on the same side of each of them; anything else it depends on
+        (the token, its grants, the member's terms) is in the store, and a commit forgets the
+        judgement."""
         return caller.vault.data.memoized(
             ("member-access", caller.token.token_hash, int(caller.now)),
             lambda: self._judge(caller))
