@@ -16,9 +16,9 @@ reflected from the store and its statements built once (so SQLAlchemy's compiled
 every time, its best case). Seam (b) runs the statements the product runs today through
 ``Database``. Both read every column of every row by name, as the services do.
 
-The statements, in the order a read runs them (steady state: the token, client, policy and
-pseudonyms are remembered per connection until the store changes, so a read runs only the
-snapshot, the data version and the profile; the rest run once per change):
+The statements, in the order a read runs them (steady state: the token, client, policy,
+pseudonyms and the sealed profile rows are remembered per connection until the store changes,
+so a read runs only the snapshot and the data version; the rest run once per change):
 
 - ``snapshot``: ``BEGIN DEFERRED``, ``PRAGMA data_version``, ``COMMIT``
 - ``profile``: the ten granted attributes of the member (``IN`` list), sealed values;

@@ -13,9 +13,10 @@ nothing to the data store (the subject's mapping once per member and brand, the 
 to any file another worker writes, so no worker's page cache is dropped by another's reads.
 
 Kept between requests, by each connection: the token, client, policy and subject it read,
-only for as long as nothing at all has been committed to the data store since, by anyone
-(``Database.memoized``): a withdrawal, revocation, narrowing or erasure anywhere shows on the
-very next request. The profile values are read (and decrypted) every time, and nothing
+and the sealed profile rows of the fields it released, only for as long as nothing at all has
+been committed to the data store since, by anyone (the Store contract's ``memoized``): a
+withdrawal, revocation, narrowing, profile change or erasure anywhere shows on the very next
+request. The member's key is unwrapped and the values decrypted on every read, and nothing
 decrypted is kept. A client this worker refused for its rate is remembered until its window
 ends (:class:`brand_gateway.rate_limits.SpentWindows`).
 
@@ -185,9 +186,10 @@ class MemberDataReads:
             asked = query()
             access = self.access(caller)
             purpose = access.for_purpose(asked.get("purpose"))
-            profiles = caller.vault.profile
-            release = release_profile(purpose, asked.get("field_names"),
-                                      lambda fields: profiles.read(access.member_id, fields))
+            profiles, memo = caller.vault.profile, caller.vault.data.memoized
+            release = release_profile(
+                purpose, asked.get("field_names"),
+                lambda fields: profiles.read(access.member_id, fields, memo=memo))
             return access, purpose, release, self._names(caller, access.member_id)
 
         caller, (access, purpose, release, names) = self.in_snapshot(token_string, read)

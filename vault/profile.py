@@ -3,16 +3,17 @@
 Invariants: only catalog attributes are stored; each value is canonicalised by
 :func:`vault.catalog.coerce` and sealed with associated data (member, ``profile_values``,
 attribute, ``value``); an update is all-or-nothing: one invalid field and nothing is saved.
-Nothing is cached: every read unwraps the member's key through the request's key store and opens
-only what it returns.
+Nothing decrypted is kept: every read unwraps the member's key through the request's key store
+and opens only what it returns. What a caller may have remembered is the sealed rows, through its
+store's memo (:meth:`ProfileService.read`), and only while nothing was committed to the store.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Iterable, Mapping
-from typing import Any
+from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
+from typing import Any, TypeVar
 
 from .catalog import BY_KEY, coerce
 from .clock import Clock
@@ -20,6 +21,9 @@ from .errors import IntegrityError, ValidationError
 from .keys import KeyStore
 from .repositories import ProfileRepository
 from .sealing import associated_data
+
+T = TypeVar("T")
+Memo = Callable[[Hashable, Callable[[], T]], T]
 
 
 def _aad(member_id: str, attribute: str) -> bytes:
@@ -56,14 +60,26 @@ class ProfileService:
             if attribute in BY_KEY
         }
 
-    def read(self, member_id: str, attributes: Iterable[str]) -> dict[str, Any]:
+    def read(self, member_id: str, attributes: Iterable[str], *,
+             memo: Memo[tuple[tuple[str, bytes], ...]] | None = None) -> dict[str, Any]:
         """Only the given attributes the member filled in: only their rows are read and only
         they are decrypted (the brand API reads just what it may release). Unknown names are
-        ignored, as :meth:`get` ignores rows outside the catalog."""
+        ignored, as :meth:`get` ignores rows outside the catalog.
+
+        ``memo``: the store's :meth:`~vault.repositories.Store.memoized`, for a caller that reads
+        the same fields of the same member again and again (the brand API): the sealed rows are
+        then read once while nothing is committed to the store, by anyone. They are still
+        opened on every call, under the key unwrapped for it, so a destroyed key fails the
+        very next read."""
         wanted = [a for a in dict.fromkeys(attributes) if a in BY_KEY]
         if not wanted:
             return {}
-        rows = self._values.values(member_id, wanted)
+        rows: Sequence[tuple[str, bytes]]
+        if memo is None:
+            rows = self._values.values(member_id, wanted)
+        else:
+            rows = memo(("profile-rows", member_id, *wanted),
+                        lambda: tuple(self._values.values(member_id, wanted)))
         if not rows:
             return {}
         cipher = self._keys.cipher(member_id)

@@ -12,8 +12,9 @@ Invariants, so that keeping connections changes nothing a request can see:
 - Nothing read is kept between requests unless the store is provably unchanged since: each
   request gets a :class:`~vault.home.Vault` and a :class:`~consent.context.Consent` of its own,
   with an empty member-key cache (an erasure in another worker shows on the very next request).
-  The one exception, the brand API's token, client, policy and subject, is remembered by the
-  connection and forgotten at any commit to the store by anyone
+  The one exception, the brand API's token, client, policy, subject and sealed profile rows
+  (never anything decrypted), is remembered by the connection and forgotten at any commit to
+  the store by anyone
   (``vault.sqlcipher.database.Database.memoized``), so every decision still rests on the grants as
   they are when the request starts.
 - No read transaction outlives a statement (``vault.sqlcipher.database``), so every request sees

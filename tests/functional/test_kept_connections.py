@@ -96,15 +96,20 @@ def _disable_client(vault: Vault, consent: Consent, issued: IssuedToken) -> None
                     ).disable(issued.client.client_id)
 
 
+def _change_profile(vault: Vault, consent: Consent, issued: IssuedToken) -> None:
+    vault.profile.update(issued.member_id, {"city": "Delft"})
+
+
 @pytest.mark.parametrize(("change", "status", "profile"), [
     (_narrow, 200, {"city": "Leiden"}),
+    (_change_profile, 200, {"given_name": "Alice", "city": "Delft"}),
     (_revoke_token, 401, None),
     (_disable_client, 401, None),
 ])
 def test_what_a_warm_worker_remembers_gives_way_to_any_change_elsewhere(
         app, issued, vault, consent, change, status, profile):
-    """A worker remembers the token, client, policy and subject it read while nothing has been
-    committed since (Database.memoized): a change made through another
+    """A worker remembers the token, client, policy, subject and sealed profile rows it read
+    while nothing has been committed since (Database.memoized): a change made through another
     connection (another worker, a command) shows on the very next request."""
     for _ in range(3):
         assert read(app, issued).get_json()["profile"] == ALICE

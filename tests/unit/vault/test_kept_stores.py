@@ -11,6 +11,7 @@ from __future__ import annotations
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -208,6 +209,41 @@ def test_member_keys_are_not_kept_from_one_use_to_the_next(stores, clock, vault,
     with pytest.raises(MemberKeyDestroyedError):
         second.profile.read(member_id, ["given_name"])
     second.close()
+
+
+def test_a_read_through_the_store_memo_keeps_sealed_rows_only_while_nothing_changes(
+        stores, clock, vault, member_id):
+    vault.profile.update(member_id, PROFILE)
+    kept = lent(stores, clock)
+    fields = ["given_name", "city"]
+    assert kept.profile.read(member_id, fields, memo=kept.data.memoized) \
+        == {"given_name": "Alice", "city": "Leiden"}
+
+    def not_again() -> Any:
+        raise AssertionError("the rows were not remembered")
+
+    remembered = kept.data.memoized(("profile-rows", member_id, *fields), not_again)
+    assert sorted(attribute for attribute, _ in remembered) == sorted(fields)
+    for _, sealed in remembered:          # what is kept is the ciphertext, never the value
+        assert isinstance(sealed, bytes) and b"Alice" not in sealed and b"Leiden" not in sealed
+    assert kept.profile.read(member_id, fields, memo=kept.data.memoized)["city"] == "Leiden"
+    vault.profile.update(member_id, {"city": "Delft"})          # another worker commits
+    assert kept.profile.read(member_id, fields, memo=kept.data.memoized)["city"] == "Delft"
+    kept.close()
+
+
+def test_a_remembered_read_still_needs_the_member_key(stores, clock, vault, member_id):
+    vault.profile.update(member_id, PROFILE)
+    kept = lent(stores, clock)
+    assert kept.profile.read(member_id, ["city"], memo=kept.data.memoized) == {"city": "Leiden"}
+    kept.close()
+    # Destroying the key commits to the key store only: the data store's memo still holds the
+    # sealed rows, and the next read fails all the same (every read unwraps the key).
+    vault.key_store.destroy(member_id, erased_at=int(clock()))
+    kept = lent(stores, clock)
+    with pytest.raises(MemberKeyDestroyedError):
+        kept.profile.read(member_id, ["city"], memo=kept.data.memoized)
+    kept.close()
 
 
 def test_subkeys_are_derived_once_and_stay_what_they_were():
