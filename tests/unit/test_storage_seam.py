@@ -7,10 +7,9 @@ whole store through ``Store``); every statement lives in an implementation
 (``vault/sqlcipher/``, ``consent/sqlcipher/``, ``brand_gateway/sqlcipher/``,
 ``brand_gateway/webhooks/sqlcipher.py``, ``brand_gateway/insights/sqlcipher.py``). The
 assemblies below are where the engine is chosen (they wire the SQLCipher repositories) and
-hold no SQL either. Only
-``vault/sqlcipher/database.py`` (the SQLCipher connection) imports the driver; the migration
-runner (``vault/migrations.py``) and each store's SQL (``vault/schema/sqlite/``) are the
-engine's too.
+hold no SQL either. Only ``vault/sqlcipher/database.py`` (the SQLCipher connection) imports the
+driver; the migration runner (``vault/migrations.py``) and each store's SQL
+(``vault/schema/sqlite/``) are the engine's too.
 """
 
 from __future__ import annotations
