@@ -7,7 +7,7 @@ one OpenDP measurement releases the count of every cell with discrete Laplace no
 
 - ``dp.Context.compositor`` over the bounded cells with privacy unit
   ``dp.unit_of(contributions=k)`` (a member adds or removes at most ``k`` cells) and loss
-  ``dp.loss_of(epsilon=epsilon)``: pure epsilon-DP, delta 0;
+  ``dp.loss_of(epsilon=epsilon)`` (a privacy filter of that budget): pure epsilon-DP, delta 0;
 - one query, ``count_by_categories`` over the public cells, then ``laplace``: on integer counts
   OpenDP adds discrete Laplace noise and itself derives its scale from ``k`` (the L1
   sensitivity it reports for ``k``) and epsilon, never from the number of rows;
@@ -27,7 +27,14 @@ Budget: the brand pays the release's epsilon (:class:`~.budget.PrivacyBudget`) a
 is checked and before anything is measured; a refusal releases nothing.
 
 No member key leaves this module: results hold the caller's public groups and categories and
-noisy numbers only.
+noisy numbers only. Intervals cover the bounded aggregate (each member's one value, rounded to
+its level), which is what the release measures.
+
+Use (the insights API): read the rows of the members who may count now (oldest first, each
+keyed by an opaque member key), build a plan (:func:`count_plan`, :func:`histogram_plan`,
+:func:`multiple_choice_plan`, :func:`mean_plan`, :func:`nps_plan`; bad input raises
+``ValueError`` before anything is spent), then :meth:`PrivateReleases.release`, which raises
+:class:`~brand_gateway.errors.PrivacyBudgetSpentError` when the period cannot pay.
 """
 
 from __future__ import annotations
@@ -113,6 +120,11 @@ class Release:
     minimum_cohort: int
     groups: tuple[GroupResult, ...]
     budget: BudgetState               # the brand's budget after this release
+
+    @property
+    def suppressed(self) -> int:
+        """How many groups were suppressed (what the ledger entry of a query records)."""
+        return sum(1 for group in self.groups if group.suppressed)
 
 
 Summary = tuple[Estimate, Estimate | None, tuple[tuple[Hashable, Estimate], ...] | None]
@@ -217,11 +229,16 @@ class PrivateReleases:
 
 def noisy_cells(bounded: BoundedCells, epsilon: float) -> tuple[list[int], float]:
     """Every cell's count with discrete Laplace noise, and the noise's scale, from one OpenDP
-    measurement calibrated to ``bounded.contributions`` and ``epsilon``."""
+    measurement calibrated to ``bounded.contributions`` and ``epsilon``.
+
+    The context is an OpenDP privacy filter (a compositor without a split) whose whole budget
+    is ``epsilon``: the one query spends all of it, and the library itself would refuse a
+    second. The brand's budget across releases and processes is the durable one of
+    :class:`~.budget.PrivacyBudget`, paid before this runs."""
     context = dp.Context.compositor(
         data=bounded.cells, privacy_unit=dp.unit_of(contributions=bounded.contributions),
-        privacy_loss=dp.loss_of(epsilon=epsilon), split_evenly_over=1, domain=CELLS)
-    measurement = (context.query()
+        privacy_loss=dp.loss_of(epsilon=epsilon), domain=CELLS)
+    measurement = (context.query(epsilon=epsilon)
                    .count_by_categories(categories=list(range(bounded.layout.cells)),
                                         null_category=False)
                    .laplace()

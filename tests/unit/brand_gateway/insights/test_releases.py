@@ -66,6 +66,7 @@ def test_a_cohort_below_the_minimum_gives_nothing_usable(releases: PrivateReleas
         assert north.respondents is north.value is north.counts is None
         assert not south.suppressed and south.respondents is not None
         assert south.respondents.value > 300
+        assert release.suppressed == 1
 
 
 def test_a_release_without_breakdown_is_suppressed_as_a_whole(releases: PrivateReleases,
