@@ -100,7 +100,15 @@ _KNOWN_VALUES = 4096
 def _member_values(rows: Iterable[Row], shape: Layout, reduce: PerMember,
                    max_groups: int) -> Iterable[tuple[int, Any]]:
     """``(group number, value)``: one per member and group, for at most ``max_groups`` groups
-    per member (those of their latest rows)."""
+    per member (those of their latest rows). Without groups, a row's group is not read."""
+    try:
+        return _reduced(rows, shape, reduce, max_groups)
+    except TypeError:            # float() of something that is no number
+        raise ValueError("a value to average is a number") from None
+
+
+def _reduced(rows: Iterable[Row], shape: Layout, reduce: PerMember,
+             max_groups: int) -> Iterable[tuple[int, Any]]:
     if shape.groups == (None,):
         # One group: a member's rows all fall in it (the common case, kept fast).
         if reduce is PerMember.LATEST:

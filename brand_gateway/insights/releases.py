@@ -285,13 +285,13 @@ def _weighted(scores: Sequence[float]) -> Summariser:
         counts = [max(0, count) for count in block]
         value = (sum(s * c for s, c in zip(scores, counts, strict=True)) / sum(counts)
                  if sum(counts) else math.nan)
-        low, high = _mean_range(scores, [max(0.0, c - accuracy) for c in block],
+        low, high = mean_range(scores, [max(0.0, c - accuracy) for c in block],
                                 [c + accuracy for c in block])
         return _total(block, scale, alpha), Estimate(value, low, high), None
     return summarise
 
 
-def _mean_range(scores: Sequence[float], lows: Sequence[float],
+def mean_range(scores: Sequence[float], lows: Sequence[float],
                 highs: Sequence[float]) -> tuple[float, float]:
     """The least and greatest weighted mean of ``scores`` with each weight in its range. A
     ratio of linear forms over a box is extreme at a corner where the weights of scores above

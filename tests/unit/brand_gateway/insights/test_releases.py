@@ -7,6 +7,8 @@ value holds with a probability stated beside it, each failure chance below 1e-9.
 
 from __future__ import annotations
 
+import itertools
+import random
 import uuid
 from collections.abc import Callable, Iterable
 
@@ -23,6 +25,7 @@ from brand_gateway.insights.releases import (
     count_plan,
     histogram_plan,
     mean_plan,
+    mean_range,
     multiple_choice_plan,
     nps_plan,
 )
@@ -172,6 +175,8 @@ def test_no_member_key_leaves_in_a_result(releases: PrivateReleases, brand) -> N
     (lambda: multiple_choice_plan([], categories=COLOURS, choices=4), "at most"),
     (lambda: mean_plan([(1, None, float("nan"))], lower=1, upper=5, step=1), "finite"),
     (lambda: mean_plan([], lower=5, upper=1, step=1), "bounds"),
+    (lambda: nps_plan([(1, None, None)]), "number"),
+    (lambda: nps_plan([(1, "a", None)], groups=("a",)), "number"),
     (lambda: count_plan([], groups=()), "one group"),
 ])
 def test_bad_input_is_refused_before_anything_is_spent(make: Callable[[], Plan], message: str,
@@ -179,3 +184,23 @@ def test_bad_input_is_refused_before_anything_is_spent(make: Callable[[], Plan],
     with pytest.raises(ValueError, match=message):
         make()
     assert make_budget().state(brand.id).spent == 0
+
+
+def test_the_interval_of_a_mean_is_its_least_and_greatest_within_the_cells_accuracy() -> None:
+    # Against every corner of the box of counts (a weighted mean is extreme at a corner).
+    chance = random.Random(14)
+    for _ in range(200):
+        size = chance.randint(2, 6)
+        scores = sorted(chance.sample(range(-100, 101), size))
+        lows = [float(chance.randint(0, 40)) for _ in range(size)]
+        highs = [low + chance.randint(0, 30) for low in lows]
+        corners = []
+        for corner in itertools.product(*zip(lows, highs, strict=True)):
+            if sum(corner) > 0:
+                corners.append(sum(s * w for s, w in zip(scores, corner, strict=True))
+                               / sum(corner))
+        low, high = mean_range(scores, lows, highs)
+        if sum(lows) > 0:
+            assert low == pytest.approx(min(corners)) and high == pytest.approx(max(corners))
+        else:                                   # no respondents at all is possible: anything
+            assert (low, high) == (min(scores), max(scores))
