@@ -1,4 +1,5 @@
-"""Domain exceptions of the brand gateway: OAuth clients, authorization, webhooks.
+"""Domain exceptions of the brand gateway: OAuth clients, authorization, webhooks, privacy
+budgets.
 
 Bad input to the gateway (a redirect URI, a brand name) raises the vault's ``ValidationError``;
 an unknown client or pseudonym the vault's ``NotFoundError``. The brand API's own errors are in
@@ -21,11 +22,15 @@ client authentication is ``invalid_client``, whichever of these it was)::
         │                                     vault does not send to; the attempt is recorded
         ├── AuthorizationNotIssuedError  500  Authlib answered an approval with an error: the
         │                                     grants are rolled back and its answer passed on
+        ├── PrivacyBudgetSpentError      429  the brand's privacy budget of the period cannot
+        │                                     pay for a release; says what is left and when it
+        │                                     renews (``Retry-After: retry_after``)
         └── ResourceError (brand_gateway/api_errors.py)   the brand API's requests
 """
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 from authlib.oauth2.rfc6749.errors import OAuth2Error
@@ -108,3 +113,30 @@ class AuthorizationNotIssuedError(GatewayError):
     def __init__(self, response: Any) -> None:
         super().__init__("authorization response was an error")
         self.response = response
+
+
+class PrivacyBudgetSpentError(GatewayError):
+    """A release would spend more epsilon than the brand has left in this period; nothing was
+    spent or released (``brand_gateway/insights/budget.py``)."""
+
+    status = 429
+    type = "privacy-budget-spent"
+    title = "The privacy budget of this period is spent"
+
+    def __init__(self, requested: float, remaining: float, renews_at: int,
+                 retry_after: int) -> None:
+        renews = datetime.fromtimestamp(renews_at, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        super().__init__(f"This query needs epsilon {requested:g}; {remaining:g} is left of"
+                         f" this period's budget, which renews at {renews}.")
+        self.requested = requested
+        self.remaining = remaining
+        self.renews_at = renews_at
+        self.renews = renews
+        self.retry_after = max(1, retry_after)
+
+    def headers(self) -> dict[str, str]:
+        return {"Retry-After": str(self.retry_after)}
+
+    def extensions(self) -> dict[str, Any]:
+        return {"epsilon_requested": self.requested, "epsilon_remaining": self.remaining,
+                "renews_at": self.renews}

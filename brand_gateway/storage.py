@@ -25,6 +25,8 @@ from . import export
 from .access_log import AccessLog
 from .authorizations import AuthorizationStore, FamilyEndHook
 from .clients import ClientRegistry, ClientSecretHasher
+from .insights.budget import BudgetSettings, PrivacyBudget
+from .insights.sqlcipher import SqlcipherPrivacySpends
 from .pseudonyms import PURPOSE, PairwisePseudonyms
 from .rate_limits import DEFAULT_LIMIT, WINDOW, Leases, RateLimiter, SpentWindows
 from .repositories import EndingRepository
@@ -70,6 +72,14 @@ def rate_limiter(*, database: Database, clock: Clock, limit: int = DEFAULT_LIMIT
     """Over ``rates.db`` (``brand_gateway/sqlcipher/rate_counts.py``: ``open_rate_counts``)."""
     return RateLimiter(counts=SqlcipherRateCounts(database), clock=clock, limit=limit,
                        window=window, spent=spent, leases=leases)
+
+
+def privacy_budget(*, database: Database, clock: Clock,
+                   settings: BudgetSettings | None = None) -> PrivacyBudget:
+    """The brands' privacy budgets in the data store (``PrivateReleases`` in
+    ``brand_gateway/insights/releases.py`` spends from it)."""
+    return PrivacyBudget(spends=SqlcipherPrivacySpends(database), clock=clock,
+                         settings=settings)
 
 
 def access_log(*, ledger: Ledger, database: Database, clock: Clock) -> AccessLog:

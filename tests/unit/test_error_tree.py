@@ -29,7 +29,7 @@ STANDARD_MEMBERS = {"type", "title", "status", "detail", "instance"}     # RFC 9
 SAMPLE_ARGUMENTS: dict[str, Any] = {
     "errors": {"field": ["This is not right."]}, "retry_after": 7, "limit": 60,
     "member_id": "a-member", "seq": 3, "problem": "entry 3 is missing", "max_depth": 32,
-    "response": None,
+    "response": None, "requested": 0.5, "remaining": 0.25, "renews_at": 1_800_000_000,
 }
 
 

@@ -1,14 +1,15 @@
 """The storage seam (DESIGN.md sec. 2): services hold no SQL and do not know the engine.
 
 Services reach storage only through the contracts of ``vault/repositories.py``,
-``consent/repositories.py``, ``brand_gateway/repositories.py`` and
-``brand_gateway/webhooks/repositories.py`` (and a whole store through ``Store``); every
-statement lives in an implementation (``vault/sqlcipher/``, ``consent/sqlcipher/``,
-``brand_gateway/sqlcipher/``, ``brand_gateway/webhooks/sqlcipher.py``). The assemblies below are
-where the engine is chosen (they wire the SQLCipher repositories) and hold no SQL either. Only
-``vault/sqlcipher/database.py`` (the SQLCipher connection) imports the driver; the migration
-runner (``vault/migrations.py``) and each store's SQL (``vault/schema/sqlite/``) are the
-engine's too.
+``consent/repositories.py``, ``brand_gateway/repositories.py``,
+``brand_gateway/webhooks/repositories.py`` and ``brand_gateway/insights/repositories.py`` (and a
+whole store through ``Store``); every statement lives in an implementation
+(``vault/sqlcipher/``, ``consent/sqlcipher/``, ``brand_gateway/sqlcipher/``,
+``brand_gateway/webhooks/sqlcipher.py``, ``brand_gateway/insights/sqlcipher.py``). The
+assemblies below are where the engine is chosen (they wire the SQLCipher repositories) and
+hold no SQL either. Only ``vault/sqlcipher/database.py`` (the SQLCipher connection) imports the
+driver; the migration runner (``vault/migrations.py``) and each store's SQL
+(``vault/schema/sqlite/``) are the engine's too.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ SERVICES = tuple(f"vault/{name}" for name in (
         "access_log", "approval", "authorizations", "clients", "export", "first_contact",
         "member_data", "pseudonyms", "rate_limits", "reads", "tokens")) + tuple(
     f"brand_gateway/webhooks/{name}" for name in ("delivery", "endpoints", "outbox")) + tuple(
+    f"brand_gateway/insights/{name}" for name in ("budget", "contributions", "releases")) + tuple(
     f"web/{name}" for name in ("endings",)) + tuple(
     f"demo/{name}" for name in ("consents", "members"))
 # Where an engine is chosen: they build services over one engine's repositories (the

@@ -2,10 +2,10 @@
 
 Each engine adds one factory to :data:`IMPLEMENTATIONS` (a PostgreSQL one: a fresh schema per
 test); every test in this folder then runs against each of them, through the contracts of
-``vault/repositories.py``, ``consent/repositories.py``, ``brand_gateway/repositories.py``
-and ``brand_gateway/webhooks/repositories.py`` only (the OAuth clients and pairwise subjects the
-webhook contracts read are made through :class:`GatewayRows`, the gateway's services over the
-implementation's own repositories).
+``vault/repositories.py``, ``consent/repositories.py``, ``brand_gateway/repositories.py``,
+``brand_gateway/webhooks/repositories.py`` and ``brand_gateway/insights/repositories.py`` only
+(the OAuth clients and pairwise subjects the webhook contracts read are made through
+:class:`GatewayRows`, the gateway's services over the implementation's own repositories).
 """
 
 from __future__ import annotations
@@ -18,6 +18,8 @@ from pathlib import Path
 import pytest
 
 from brand_gateway.clients import ClientRegistry, ClientSecretHasher
+from brand_gateway.insights.repositories import PrivacySpendRepository
+from brand_gateway.insights.sqlcipher import SqlcipherPrivacySpends
 from brand_gateway.pseudonyms import PairwisePseudonyms
 from brand_gateway.repositories import (
     AuthorizationRepository,
@@ -126,6 +128,7 @@ class Repositories:
     gateway_export: GatewayExportRepository
     endings: EndingRepository
     rate_counts: RateCountRepository
+    privacy_spends: PrivacySpendRepository
     gateway: GatewayRows
 
 
@@ -166,7 +169,7 @@ def sqlcipher(root: Path) -> Iterator[Repositories]:
             SqlcipherTokens(data), SqlcipherClients(data), SqlcipherAuthorizations(data),
             SqlcipherPairwiseSubjects(data), SqlcipherBrandNames(data),
             SqlcipherGatewayExport(data), SqlcipherEndings(data), SqlcipherRateCounts(rates),
-            GatewayRows(add_client, add_pairwise_subject))
+            SqlcipherPrivacySpends(data), GatewayRows(add_client, add_pairwise_subject))
     finally:
         data.close()
         keys.close()

@@ -16,13 +16,14 @@ def _methods(contract: type) -> dict[str, inspect.Signature]:
 
 def test_each_repository_has_its_contracts_methods(repositories: Repositories) -> None:
     hints = {f.name: f.type for f in fields(Repositories) if f.name != "gateway"}
+    import brand_gateway.insights.repositories
     import brand_gateway.repositories
     import brand_gateway.webhooks.repositories
     import consent.repositories
     import vault.repositories
 
     modules = (vault.repositories, consent.repositories, brand_gateway.repositories,
-               brand_gateway.webhooks.repositories)
+               brand_gateway.webhooks.repositories, brand_gateway.insights.repositories)
     for name, hint in hints.items():
         [contract] = [getattr(module, str(hint)) for module in modules
                       if hasattr(module, str(hint))]

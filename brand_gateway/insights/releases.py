@@ -1,0 +1,339 @@
+"""Differentially private releases for brands' insights, computed with OpenDP, paid for from
+the brand's privacy budget, with small groups suppressed.
+
+Every release is one histogram: each member's rows are bounded first (``contributions.py``:
+at most :attr:`~.contributions.BoundedCells.contributions` anonymous cells per member), then
+one OpenDP measurement releases the count of every cell with discrete Laplace noise:
+
+- ``dp.Context.compositor`` over the bounded cells with privacy unit
+  ``dp.unit_of(contributions=k)`` (a member adds or removes at most ``k`` cells) and loss
+  ``dp.loss_of(epsilon=epsilon)`` (a privacy filter of that budget): pure epsilon-DP, delta 0;
+- one query, ``count_by_categories`` over the public cells, then ``laplace``: on integer counts
+  OpenDP adds discrete Laplace noise and itself derives its scale from ``k`` (the L1
+  sensitivity it reports for ``k``) and epsilon, never from the number of rows;
+- 95% accuracy from ``dp.discrete_laplacian_scale_to_accuracy`` at that scale. An estimate
+  built from several cells (a group's respondents, a mean, an NPS) takes each cell at
+  ``alpha / cells`` (a union bound), so its interval holds with 95% as a whole.
+
+Everything else is post-processing of those noisy counts, which costs no epsilon and reveals
+nothing more: the respondents of a group are its noisy respondent cell or the sum of its noisy
+cells; a mean or an NPS is the weighted mean of its noisy classes.
+
+Minimum cohort: a group whose noisy respondents fall below ``minimum_cohort`` is suppressed
+(no value, nothing padded). The decision is post-processing of the release itself, so it is
+paid for by the release's one epsilon and no count is ever looked at without noise.
+
+Budget: the brand pays the release's epsilon (:class:`~.budget.PrivacyBudget`) after its input
+is checked and before anything is measured; a refusal releases nothing.
+
+No member key leaves this module: results hold the caller's public groups and categories and
+noisy numbers only. Intervals cover the bounded aggregate (each member's one value, rounded to
+its level), which is what the release measures.
+
+Use (the insights API): read the rows of the members who may count now (oldest first, each
+keyed by an opaque member key), build a plan (:func:`count_plan`, :func:`histogram_plan`,
+:func:`multiple_choice_plan`, :func:`mean_plan`, :func:`nps_plan`; bad input raises
+``ValueError`` before anything is spent), then :meth:`PrivateReleases.release`, which raises
+:class:`~brand_gateway.errors.PrivacyBudgetSpentError` when the period cannot pay.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Hashable, Iterable, Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+
+import opendp.prelude as dp
+
+from .budget import BudgetState, PrivacyBudget
+from .contributions import (
+    BoundedCells,
+    PerMember,
+    Row,
+    bound,
+    category_position,
+    choice_positions,
+    layout,
+    level_position,
+    nps_position,
+)
+
+# The Context API, count_by_categories and the noise measurements are OpenDP's "contrib"
+# features (not yet vetted by its own review); enabled once, for the process.
+dp.enable_features("contrib")
+
+CELLS = dp.vector_domain(dp.atom_domain(T=dp.i32))
+NPS_SCORES = (-100.0, 0.0, 100.0)             # detractor, passive, promoter
+
+
+class ReleaseKind(StrEnum):
+    COUNT = "count"
+    HISTOGRAM = "histogram"
+    MULTIPLE_CHOICE = "multiple-choice"
+    MEAN = "mean"
+    NPS = "nps"
+
+
+@dataclass(frozen=True)
+class ReleaseSettings:
+    minimum_cohort: int = 50
+    confidence: float = 0.95
+
+    def __post_init__(self) -> None:
+        if self.minimum_cohort < 1:
+            raise ValueError("the minimum cohort is one member at least")
+        if not 0 < self.confidence < 1:
+            raise ValueError("the confidence is between 0 and 1")
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """A noisy value and the interval that holds the true one with the release's confidence."""
+
+    value: float
+    low: float
+    high: float
+
+
+@dataclass(frozen=True)
+class GroupResult:
+    """One group of a release; a suppressed group carries nothing but its label."""
+
+    group: Hashable                   # the caller's public label; None without a breakdown
+    suppressed: bool
+    respondents: Estimate | None = None
+    value: Estimate | None = None     # the count, the mean or the NPS
+    counts: tuple[tuple[Hashable, Estimate], ...] | None = None    # per category, in order
+
+
+@dataclass(frozen=True)
+class Release:
+    kind: ReleaseKind
+    epsilon: float
+    delta: float
+    noise_scale: float                # of the discrete Laplace noise on every cell
+    contributions: int                # cells one member may add or remove, at most
+    sensitivity: float                # the L1 distance OpenDP derives from ``contributions``
+    confidence: float
+    accuracy: float                   # half-width of one cell's interval at ``confidence``
+    minimum_cohort: int
+    groups: tuple[GroupResult, ...]
+    budget: BudgetState               # the brand's budget after this release
+
+    @property
+    def suppressed(self) -> int:
+        """How many groups were suppressed (what the ledger entry of a query records)."""
+        return sum(1 for group in self.groups if group.suppressed)
+
+
+Summary = tuple[Estimate, Estimate | None, tuple[tuple[Hashable, Estimate], ...] | None]
+Summariser = Callable[[Sequence[int], float, float], Summary]
+
+
+@dataclass(frozen=True)
+class Plan:
+    """A release prepared and bounded, not yet measured: what :meth:`PrivateReleases.release`
+    measures, and how its groups are read from the noisy cells."""
+
+    kind: ReleaseKind
+    bounded: BoundedCells
+    summarise: Summariser
+
+
+def count_plan(rows: Iterable[Row], *, groups: Sequence[Hashable] | None = None,
+               max_groups: int = 1) -> Plan:
+    """How many members have a row (in each group); the rows' values are not read."""
+    cells = bound(rows, layout(groups, 1), reduce=PerMember.LATEST, per_group=1,
+                  max_groups=max_groups, positions=lambda value: (0,))
+    return Plan(ReleaseKind.COUNT, cells, _count)
+
+
+def histogram_plan(rows: Iterable[Row], *, categories: Sequence[Hashable],
+                   groups: Sequence[Hashable] | None = None, max_groups: int = 1) -> Plan:
+    """Members per category, each by their latest value (a single choice, an attribute)."""
+    cells = bound(rows, layout(groups, len(categories)), reduce=PerMember.LATEST, per_group=1,
+                  max_groups=max_groups, positions=category_position(categories))
+    return Plan(ReleaseKind.HISTOGRAM, cells, _categories(categories, respondent_cell=False))
+
+
+def multiple_choice_plan(rows: Iterable[Row], *, categories: Sequence[Hashable], choices: int,
+                         groups: Sequence[Hashable] | None = None,
+                         max_groups: int = 1) -> Plan:
+    """Members per category, each by their latest answer (a collection of categories) of which
+    at most ``choices`` count, and the members who answered."""
+    if not 1 <= choices <= len(categories):
+        raise ValueError("a member counts in one category at least, and at most in all")
+    cells = bound(rows, layout(groups, 1 + len(categories)), reduce=PerMember.LATEST,
+                  per_group=1 + choices, max_groups=max_groups,
+                  positions=choice_positions(categories, choices))
+    return Plan(ReleaseKind.MULTIPLE_CHOICE, cells,
+                _categories(categories, respondent_cell=True))
+
+
+def mean_plan(rows: Iterable[Row], *, lower: float, upper: float, step: float,
+              reduce: PerMember = PerMember.MEAN, groups: Sequence[Hashable] | None = None,
+              max_groups: int = 1) -> Plan:
+    """The mean of one value per member (``reduce``), clipped to ``[lower, upper]`` and rounded
+    to the nearest level ``lower + i * step`` (a rating 1-5: step 1 for answers, a finer step
+    for members' own means)."""
+    if not (math.isfinite(lower) and math.isfinite(upper) and lower < upper and step > 0):
+        raise ValueError("a mean needs finite bounds, lower below upper, and a step")
+    levels = _levels(lower, upper, step)
+    cells = bound(rows, layout(groups, len(levels)), reduce=reduce, per_group=1,
+                  max_groups=max_groups, positions=level_position(levels))
+    return Plan(ReleaseKind.MEAN, cells, _weighted(levels))
+
+
+def nps_plan(rows: Iterable[Row], *, reduce: PerMember = PerMember.MEAN,
+             groups: Sequence[Hashable] | None = None, max_groups: int = 1) -> Plan:
+    """The Net Promoter Score (promoters minus detractors, in percent of respondents) of one
+    0-10 score per member (``reduce``)."""
+    cells = bound(rows, layout(groups, len(NPS_SCORES)), reduce=reduce, per_group=1,
+                  max_groups=max_groups, positions=nps_position)
+    return Plan(ReleaseKind.NPS, cells, _weighted(NPS_SCORES))
+
+
+class PrivateReleases:
+    """The releases the insights API makes, each paid from the brand's budget."""
+
+    def __init__(self, *, budget: PrivacyBudget,
+                 settings: ReleaseSettings | None = None) -> None:
+        self._budget = budget
+        self.settings = settings or ReleaseSettings()
+
+    def release(self, brand_id: str, plan: Plan, epsilon: float) -> Release:
+        """Pay ``epsilon`` from the brand's budget (or raise
+        :class:`~brand_gateway.errors.PrivacyBudgetSpentError`, nothing released), then
+        measure the plan's cells once and read its groups, small ones suppressed."""
+        state = self._budget.spend(brand_id, epsilon)
+        bounded = plan.bounded
+        counts, scale = noisy_cells(bounded, epsilon)
+        alpha = 1 - self.settings.confidence
+        groups = []
+        for number, label in enumerate(bounded.layout.groups):
+            block = bounded.layout.block(counts, number)
+            respondents, value, per_category = plan.summarise(block, scale, alpha)
+            if respondents.value < self.settings.minimum_cohort or (
+                    value is not None and math.isnan(value.value)):
+                groups.append(GroupResult(label, suppressed=True))
+            else:
+                groups.append(GroupResult(label, False, _clipped(respondents), value,
+                                          per_category))
+        return Release(
+            kind=plan.kind, epsilon=epsilon, delta=0.0, noise_scale=scale,
+            contributions=bounded.contributions, sensitivity=sensitivity(bounded),
+            confidence=self.settings.confidence, accuracy=_accuracy(scale, alpha),
+            minimum_cohort=self.settings.minimum_cohort, groups=tuple(groups), budget=state)
+
+
+def noisy_cells(bounded: BoundedCells, epsilon: float) -> tuple[list[int], float]:
+    """Every cell's count with discrete Laplace noise, and the noise's scale, from one OpenDP
+    measurement calibrated to ``bounded.contributions`` and ``epsilon``.
+
+    The context is an OpenDP privacy filter (a compositor without a split) whose whole budget
+    is ``epsilon``: the one query spends all of it, and the library itself would refuse a
+    second. The brand's budget across releases and processes is the durable one of
+    :class:`~.budget.PrivacyBudget`, paid before this runs."""
+    context = dp.Context.compositor(
+        data=bounded.cells, privacy_unit=dp.unit_of(contributions=bounded.contributions),
+        privacy_loss=dp.loss_of(epsilon=epsilon), domain=CELLS)
+    measurement = (context.query(epsilon=epsilon)
+                   .count_by_categories(categories=list(range(bounded.layout.cells)),
+                                        null_category=False)
+                   .laplace()
+                   .resolve())
+    counts = context(measurement)
+    return [int(count) for count in counts], float(measurement.param)
+
+
+def sensitivity(bounded: BoundedCells) -> float:
+    """The L1 distance OpenDP's count of the cells moves by when one member's cells change."""
+    counting = dp.t.make_count_by_categories(
+        CELLS, dp.symmetric_distance(), categories=list(range(bounded.layout.cells)),
+        null_category=False)
+    return float(counting.map(bounded.contributions))
+
+
+# -- post-processing: from a group's noisy cells to what the brand reads ------------------------
+
+
+
+def _count(block: Sequence[int], scale: float, alpha: float) -> Summary:
+    respondents = _cell(block[0], _accuracy(scale, alpha))
+    return respondents, _clipped(respondents), None
+
+
+def _categories(categories: Sequence[Hashable], *, respondent_cell: bool) -> Summariser:
+    def summarise(block: Sequence[int], scale: float, alpha: float) -> Summary:
+        accuracy = _accuracy(scale, alpha)
+        if respondent_cell:
+            respondents, classes = _cell(block[0], accuracy), block[1:]
+        else:
+            respondents, classes = _total(block, scale, alpha), block
+        per_category = tuple((category, _clipped(_cell(count, accuracy)))
+                             for category, count in zip(categories, classes, strict=True))
+        return respondents, None, per_category
+    return summarise
+
+
+def _weighted(scores: Sequence[float]) -> Summariser:
+    """The mean of ``scores`` weighted by the noisy counts (negative ones taken as 0); its
+    interval is the least and greatest such mean over every count within its accuracy."""
+    def summarise(block: Sequence[int], scale: float, alpha: float) -> Summary:
+        accuracy = _accuracy(scale, alpha / len(block))
+        counts = [max(0, count) for count in block]
+        value = (sum(s * c for s, c in zip(scores, counts, strict=True)) / sum(counts)
+                 if sum(counts) else math.nan)
+        low, high = mean_range(scores, [max(0.0, c - accuracy) for c in block],
+                                [c + accuracy for c in block])
+        return _total(block, scale, alpha), Estimate(value, low, high), None
+    return summarise
+
+
+def mean_range(scores: Sequence[float], lows: Sequence[float],
+                highs: Sequence[float]) -> tuple[float, float]:
+    """The least and greatest weighted mean of ``scores`` with each weight in its range. A
+    ratio of linear forms over a box is extreme at a corner where the weights of scores above
+    a threshold are all high and those below all low (or the reverse), so the thresholds are
+    all there is to try."""
+    order = sorted(range(len(scores)), key=lambda i: scores[i])
+    least, greatest = max(scores), min(scores)
+    for cut in range(len(order) + 1):
+        for upward in (True, False):
+            weights = {i: (lows[i] if (position < cut) == upward else highs[i])
+                       for position, i in enumerate(order)}
+            total = sum(weights.values())
+            if total <= 0:
+                return min(scores), max(scores)
+            mean = sum(scores[i] * w for i, w in weights.items()) / total
+            least, greatest = min(least, mean), max(greatest, mean)
+    return least, greatest
+
+
+def _total(block: Sequence[int], scale: float, alpha: float) -> Estimate:
+    """The sum of a group's cells (its respondents, when a member is in one cell of it)."""
+    accuracy = _accuracy(scale, alpha / len(block)) * len(block)
+    total = sum(block)
+    return Estimate(total, total - accuracy, total + accuracy)
+
+
+def _cell(count: int, accuracy: float) -> Estimate:
+    return Estimate(count, count - accuracy, count + accuracy)
+
+
+def _clipped(estimate: Estimate) -> Estimate:
+    """A count as the brand reads it: never below zero (post-processing)."""
+    return Estimate(max(0.0, estimate.value), max(0.0, estimate.low), max(0.0, estimate.high))
+
+
+def _accuracy(scale: float, alpha: float) -> float:
+    return float(dp.discrete_laplacian_scale_to_accuracy(scale, alpha))
+
+
+def _levels(lower: float, upper: float, step: float) -> tuple[float, ...]:
+    count = math.floor((upper - lower) / step + 1e-9) + 1
+    if count > 1001:
+        raise ValueError("a mean has at most 1001 levels")
+    return tuple(lower + i * step for i in range(count))
+
