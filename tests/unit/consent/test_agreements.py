@@ -238,7 +238,8 @@ def test_the_withdrawals_migration_keeps_every_agreement(tmp_path: Path) -> None
         before = data.all("SELECT rowid, * FROM agreements ORDER BY rowid")
         with pytest.raises(Exception, match="CHECK"):
             data.execute("UPDATE agreements SET status = 'withdrawn' WHERE id = 'agr_3'")
-        assert apply(data, schema.DATA) == ["applied migration 2 agreement_withdrawals"]
+        through_withdrawals = replace(schema.DATA, migrations=schema.DATA.migrations[:2])
+        assert apply(data, through_withdrawals) == ["applied migration 2 agreement_withdrawals"]
         after = data.all("SELECT rowid, * FROM agreements ORDER BY rowid")
         assert [tuple(row) for row in after] == [tuple(row) for row in before]
         data.execute("UPDATE agreements SET status = 'withdrawn' WHERE id = 'agr_3'")
