@@ -55,15 +55,14 @@ class SmtpEndpoint:
             parts = urlsplit(url.strip())
             port = parts.port
         except ValueError:
-            raise ValueError("not an SMTP URL (smtp://host:port, smtp+starttls://…, "
-                             "smtps://…)") from None
+            raise ValueError("is not an SMTP URL") from None
         security = SECURITY_BY_SCHEME.get(parts.scheme.lower())
         if security is None:
-            raise ValueError("the scheme must be smtp, smtp+starttls or smtps")
+            raise ValueError("has a scheme other than smtp, smtp+starttls or smtps")
         if not parts.hostname:
-            raise ValueError("the URL names no host")
+            raise ValueError("names no host")
         if parts.path not in ("", "/") or parts.query or parts.fragment:
-            raise ValueError("an SMTP URL has no path, query or fragment")
+            raise ValueError("has a path, query or fragment")
         return cls(host=parts.hostname, port=port or DEFAULT_PORTS[security],
                    security=security,
                    username=unquote(parts.username) if parts.username else None,

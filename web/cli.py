@@ -1,7 +1,9 @@
 """The ``vrmvault`` command line: init, serve, demo, backup, restore.
 
 Every command says what it did and exits non-zero with a one-line reason on failure (no stack
-traces: domain errors are caught here, at the outermost boundary). Secrets are never printed:
+traces: domain errors are caught here, at the outermost boundary): status 1 when a command
+fails, 2 for a wrong command line (click's usage errors), 78 when a ``VRMVAULT_*`` setting
+cannot be used (checked before any command runs). Secrets are never printed:
 the master key stays in its file or the environment.
 """
 
@@ -20,7 +22,12 @@ from vault.mail import MaildirMailer
 
 from .brand_cli import brand
 from .cli_errors import ReportingGroup
-from .config import from_environment, public_url_for_bind
+from .config import (
+    CONFIGURATION_ERROR_EXIT,
+    SettingError,
+    from_environment,
+    public_url_for_bind,
+)
 from .endings import record_endings, settle_duplicates
 from .erasures import finish_pending_erasures
 from .ledger_cli import ledger
@@ -44,8 +51,11 @@ def main(ctx: click.Context, home: Path | None) -> None:
     """vrmvault: a privacy-first personal data vault."""
     try:
         settings = from_environment()
-    except ValueError as exc:
-        raise click.UsageError(str(exc)) from None
+    except SettingError as exc:
+        # A setting, not the command line, is wrong: one line, no usage banner, and an exit
+        # status of its own so a service manager can tell it from a failed command.
+        click.secho(f"error: {exc}", fg="red", err=True)
+        sys.exit(CONFIGURATION_ERROR_EXIT)
     ctx.obj = {"settings": settings,
                "home": VaultHome((home or settings["VRMVAULT_HOME"]).absolute())}
 

@@ -55,8 +55,8 @@ def test_smtp_urls_are_parsed(url: str, expected: tuple) -> None:
     ("smtp://", "no host"),
     ("smtp://mail.example:99999", "not an SMTP URL"),
     ("smtp://mail.example:port", "not an SMTP URL"),
-    ("smtp://mail.example/inbox", "no path"),
-    ("smtp://mail.example?tls=1", "no path"),
+    ("smtp://mail.example/inbox", "path, query or fragment"),
+    ("smtp://mail.example?tls=1", "path, query or fragment"),
 ])
 def test_malformed_smtp_urls_are_refused_with_a_reason(url: str, reason: str) -> None:
     with pytest.raises(ValueError, match=reason):
