@@ -78,7 +78,8 @@ def init(ctx: click.Context, demo_members: int | None) -> None:
     if report.tightened:
         click.echo(f"  made {home.root} private (mode 0700): others could list it")
     if report.erasures_finished:
-        click.echo(f"  finished {report.erasures_finished} erasures a stop had interrupted")
+        click.echo(f"  finished {_counted(report.erasures_finished, 'erasure')} a stop had "
+                   "interrupted")
     if report.created_key:
         click.echo(f"  master key: {home.key_file} (mode 0600; keep a copy apart from backups)")
     elif os.environ.get("VRMVAULT_MASTER_KEY"):
@@ -86,8 +87,28 @@ def init(ctx: click.Context, demo_members: int | None) -> None:
     for step in report.migrations_applied:
         click.echo(f"  {step}")
     click.echo(f"  mail: {_mail_destination(ctx)}")
-    if report.created_store and demo_members:
-        ctx.invoke(demo, members=demo_members)
+    if report.created_store:
+        if demo_members:
+            ctx.invoke(demo, members=demo_members)
+        return
+    from demo.members import DEMO_PASSWORD, SHOWCASE_EMAIL
+
+    with home.open() as vault:
+        demo_loaded = vault.members.find(SHOWCASE_EMAIL) is not None
+    if demo_members:
+        # `make run` passes --demo every time: say why a second run adds nobody.
+        instead = ("use another --home for a fresh store" if demo_loaded else
+                   f"'vrmvault demo --members {demo_members}' adds them to this one")
+        click.echo(f"  kept the existing store as it is: --demo {demo_members} loads demo "
+                   f"members into a new store only ({instead})")
+    if demo_loaded:
+        click.echo(f"Sign in as {SHOWCASE_EMAIL} with the password: {DEMO_PASSWORD} "
+                   "(unless it was changed since)")
+
+
+def _counted(count: int, singular: str, plural: str | None = None) -> str:
+    """``1 member``, ``2 members``: a count with its noun in the right number."""
+    return f"{count} {singular if count == 1 else plural or singular + 's'}"
 
 
 def _mail_destination(ctx: click.Context) -> str:
@@ -143,12 +164,13 @@ def demo(ctx: click.Context, members: int, seed: int) -> None:
         finally:
             consent.close()
     click.echo(
-        f"Loaded {report.members} members with {report.profile_values} profile values and "
-        f"{report.feedback_entries} feedback entries about {report.brands} brands "
-        f"in {report.seconds:.1f} s"
+        f"Loaded {_counted(report.members, 'member')} with "
+        f"{_counted(report.profile_values, 'profile value')} and "
+        f"{_counted(report.feedback_entries, 'feedback entry', 'feedback entries')} about "
+        f"{_counted(report.brands, 'brand')} in {report.seconds:.1f} s"
     )
-    click.echo(f"{shared.grants} demo grants (with signed receipts) from {shared.members} "
-               f"members to the demo brands")
+    click.echo(f"{_counted(shared.grants, 'demo grant')} (with signed receipts) from "
+               f"{_counted(shared.members, 'member')} to the demo brands")
     with home.open() as vault:
         credentials = register_demo_clients(vault, home.root)
     click.echo(f"Demo brands' OAuth client credentials (mode 0600): {credentials}")

@@ -310,3 +310,28 @@ def test_consent_expire_records_each_authorization_past_its_absolute_end_once(
         events = [r["event"] for r in vault.data.all("SELECT event FROM receipts")]
         reason = vault.data.one("SELECT access_ended FROM grants")[0]
     assert events == ["given", "access-ended"] and reason == "authorization-expired"
+
+
+def test_a_second_init_keeps_the_store_says_so_and_how_to_sign_in_to_the_demo(
+        tmp_path: Path) -> None:
+    first = run("--home", str(tmp_path / "var"), "init", "--demo", "1")
+    # One member, one of each: counts and nouns agree.
+    assert "Loaded 1 member with " in first.output and "from 1 member to" in first.output
+    again = run("--home", str(tmp_path / "var"), "init", "--demo", "200")
+    assert again.exit_code == 0, again.output
+    assert ("kept the existing store as it is: --demo 200 loads demo members into a new store"
+            " only (use another --home for a fresh store)") in again.output
+    assert ("Sign in as demo@vrmvault.example with the password: guided vault tour 2026"
+            in again.output)
+    with VaultHome(tmp_path / "var").open() as vault:
+        assert vault.data.one("SELECT count(*) FROM members")[0] == 1
+
+
+def test_a_second_init_on_a_store_without_the_demo_says_how_to_add_it(tmp_path: Path) -> None:
+    run("--home", str(tmp_path / "var"), "init")
+    again = run("--home", str(tmp_path / "var"), "init", "--demo", "3")
+    assert "--demo 3 loads demo members into a new store only ('vrmvault demo --members 3'" \
+        " adds them to this one)" in again.output
+    assert "Sign in as" not in again.output
+    plain = run("--home", str(tmp_path / "var"), "init")
+    assert "kept the existing store" not in plain.output
