@@ -32,7 +32,7 @@ from .endings import record_endings, settle_duplicates
 from .erasures import finish_pending_erasures
 from .ledger_cli import ledger
 from .mail_cli import mail
-from .mailing import mailer_for
+from .mailing import maildir_path, mailer_for
 from .officer_cli import officer
 from .webhook_cli import webhooks
 
@@ -127,7 +127,8 @@ def _initialise(home: VaultHome) -> InitReport:
     with home.open() as vault:
         consent = open_consent(vault, home)
         try:
-            report.erasures_finished = finish_pending_erasures(vault, consent)
+            report.erasures_finished = finish_pending_erasures(
+                vault, consent, maildir=maildir_path(home.root))
         finally:
             consent.close()
     return report
@@ -194,7 +195,8 @@ def serve(ctx: click.Context, host: str, port: int, workers: int | None) -> None
     if report.tightened:
         click.echo(f"made {home.root} private (mode 0700): others could list it")
     if report.erasures_finished:
-        click.echo(f"finished {report.erasures_finished} erasures a stop had interrupted")
+        click.echo(f"finished {_counted(report.erasures_finished, 'erasure')} a stop had "
+                   "interrupted")
     for step in report.migrations_applied:
         click.echo(step)
     count = workers or os.cpu_count() or 2
