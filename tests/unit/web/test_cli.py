@@ -335,3 +335,17 @@ def test_a_second_init_on_a_store_without_the_demo_says_how_to_add_it(tmp_path: 
     assert "Sign in as" not in again.output
     plain = run("--home", str(tmp_path / "var"), "init")
     assert "kept the existing store" not in plain.output
+
+
+def test_restoring_what_is_not_a_backup_is_one_line_naming_the_file(tmp_path: Path,
+                                                                      capfd) -> None:
+    run("--home", str(tmp_path / "var"), "init")
+    garbage = tmp_path / "garbage.db"
+    garbage.write_bytes(bytes(range(256)) * 32)
+    capfd.readouterr()
+    result = run("--home", str(tmp_path / "var"), "restore", str(garbage), "--yes")
+    assert result.exit_code == 1
+    assert result.stderr == (f"error: {garbage} is not a backup of this vault: its master key"
+                             " does not open it\n")
+    # Nothing else on the process's own stderr either (SQLCipher writes there directly).
+    assert capfd.readouterr().err == ""
