@@ -158,6 +158,15 @@ def test_the_overview_counts_events_per_brand_and_state(officer: SignedIn,
     assert 'href="/console/webhooks?status=pending">1</a>' in html
 
 
+def test_the_overview_introduces_every_event_a_brand_may_be_sent(officer: SignedIn) -> None:
+    from brand_gateway.webhooks import outbox as events
+
+    html = officer.client.get("/console/").get_data(as_text=True)
+    for event_type in (events.CONSENT_WITHDRAWN, events.CONSENT_EXPIRED,
+                       events.AUTHORIZATION_ENDED, events.MEMBER_ERASED):
+        assert f"<code>{event_type}</code>" in html
+
+
 def test_the_overview_says_whether_brand_reads_reach_the_ledger_in_time(
         officer: SignedIn, vault_home: VaultHome, clock: FrozenClock) -> None:
     def ledger_section() -> str:
