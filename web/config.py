@@ -77,6 +77,15 @@ def _whole(minimum: int, maximum: int) -> Callable[[str], int]:
     return parse
 
 
+def _folder(text: str) -> Path:
+    """A folder to keep the stores in: it may not exist yet (``init`` makes it), but it may not
+    be a file."""
+    path = Path(text)
+    if path.exists() and not path.is_dir():
+        raise ValueError("names a file, not a folder")
+    return path
+
+
 def _master_key(text: str) -> str:
     """64 hex digits; the problem is told without the value, which is the vault's secret."""
     text = text.strip()
@@ -156,9 +165,9 @@ ARGON2_MAX_MEMORY_KIB = 2**32 - 1
 
 
 SETTINGS: tuple[Setting, ...] = (
-    Setting("VRMVAULT_HOME", Path, Path("var"),
+    Setting("VRMVAULT_HOME", _folder, Path("var"),
             "Folder of the data store, the key store and (by default) the master key file.",
-            "a folder path"),
+            "the path of a folder (made by 'vrmvault init' if it does not exist)"),
     Setting("VRMVAULT_MASTER_KEY", _master_key, None,
             "The master key as 64 hex digits; when set, no master.key file is read or made.",
             "64 hexadecimal digits (32 bytes), or unset to use the home's master.key",

@@ -146,6 +146,16 @@ def test_a_malformed_setting_is_refused_before_anything_is_written_or_served(
     assert not (tmp_path / "var").exists() and not served
 
 
+def test_a_home_that_is_a_file_is_refused(tmp_path: Path) -> None:
+    file = tmp_path / "notes.txt"
+    file.write_text("not a folder")
+    result = run("init", env={"VRMVAULT_HOME": str(file)})
+    assert result.exit_code == CONFIGURATION_ERROR_EXIT
+    assert result.stderr == (f"error: VRMVAULT_HOME={str(file)!r} names a file, not a folder;"
+                             " expected the path of a folder (made by 'vrmvault init' if it"
+                             " does not exist)\n")
+
+
 def test_argon2_lanes_need_8_kib_of_memory_each(tmp_path: Path) -> None:
     result = run("--home", str(tmp_path / "var"), "init",
                  env={"VRMVAULT_ARGON2_MEMORY_KIB": "19456", "VRMVAULT_ARGON2_PARALLELISM": "4000"})
