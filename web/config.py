@@ -242,7 +242,8 @@ def from_environment(environ: Mapping[str, str] | None = None) -> dict[str, Any]
         try:
             config[setting.name] = setting.parse(raw)
         except ValueError as exc:
-            shown = " (its value is not shown)" if setting.secret else f"={raw!r}"
+            shown = (" (its value is not shown)" if setting.secret
+                     else f"={raw[:80]!r}" + ("…" if len(raw) > 80 else ""))
             raise SettingError(setting.name, f"{shown} {exc}", setting.expected) from None
     _check_argon2_lanes(config)
     return config
