@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from email.utils import parseaddr
@@ -65,10 +66,11 @@ def _bool(text: str) -> bool:
 def _whole(minimum: int, maximum: int) -> Callable[[str], int]:
     """A parser of whole numbers from ``minimum`` to ``maximum``, saying which bound was missed."""
     def parse(text: str) -> int:
-        try:
-            value = int(text.strip())
-        except ValueError:
-            raise ValueError("is not a whole number") from None
+        digits = text.strip()
+        if not re.fullmatch(r"[+-]?[0-9]+", digits):
+            raise ValueError("is not a whole number")
+        # Python refuses to read thousands of digits; every bound here has far fewer.
+        value = int(digits) if len(digits) <= 40 else (-1 if digits[0] == "-" else 1) * 10**40
         if value < minimum:
             raise ValueError(f"is below {minimum}")
         if value > maximum:

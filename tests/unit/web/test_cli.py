@@ -125,7 +125,8 @@ MALFORMED_SETTINGS = [
     ("VRMVAULT_WEBHOOK_ALLOW_LOOPBACK", "maybe",
      "VRMVAULT_WEBHOOK_ALLOW_LOOPBACK='maybe' is not a yes/no value;"),
     ("VRMVAULT_API_RATE_LIMIT", "9" * 5000,
-     f"VRMVAULT_API_RATE_LIMIT='{'9' * 80}'… is not a whole number;"),
+     f"VRMVAULT_API_RATE_LIMIT='{'9' * 80}'… is above 1000000000;"),
+    ("VRMVAULT_CACHE_KIB", "١٢", "VRMVAULT_CACHE_KIB='١٢' is not a whole number;"),
     ("VRMVAULT_SMTP_URL", "smtp://user:s3cret@mail.example:port",
      "VRMVAULT_SMTP_URL (its value is not shown) is not an SMTP URL;"),
 ]
