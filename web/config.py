@@ -70,8 +70,9 @@ def _whole(minimum: int, maximum: int) -> Callable[[str], int]:
         if not re.fullmatch(r"[+-]?[0-9]+", digits):
             raise ValueError("is not a whole number")
         # Python refuses to read thousands of digits; every bound here has far fewer.
-        significant = digits.lstrip("+-").lstrip("0")
-        value = int(digits) if len(significant) <= 40 else (-1 if digits[0] == "-" else 1) * 10**40
+        sign = -1 if digits[0] == "-" else 1
+        significant = digits.lstrip("+-").lstrip("0") or "0"
+        value = sign * (int(significant) if len(significant) <= 40 else 10**40)
         if value < minimum:
             raise ValueError(f"is below {minimum}")
         if value > maximum:

@@ -127,6 +127,7 @@ MALFORMED_SETTINGS = [
     ("VRMVAULT_API_RATE_LIMIT", "9" * 5000,
      f"VRMVAULT_API_RATE_LIMIT='{'9' * 80}'… is above 1000000000;"),
     ("VRMVAULT_CACHE_KIB", "١٢", "VRMVAULT_CACHE_KIB='١٢' is not a whole number;"),
+    ("VRMVAULT_SESSION_IDLE", "-" + "0" * 5000, "VRMVAULT_SESSION_IDLE='-000"),
     ("VRMVAULT_SMTP_URL", "smtp://user:s3cret@mail.example:port",
      "VRMVAULT_SMTP_URL (its value is not shown) is not an SMTP URL;"),
 ]
