@@ -21,6 +21,7 @@ every pass (web/keeper.py). Either way the same steps, in the same order:
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 from brand_gateway.observers import erasure_hook
@@ -28,9 +29,11 @@ from consent.context import Consent, member_principal
 from consent.event_details import DataErased
 from consent.events import EventTag
 from vault.erasure import ErasureReport, PendingErasure
-from vault.errors import MemberKeyDestroyedError, NotFoundError
+from vault.errors import MailError, MemberKeyDestroyedError, NotFoundError
 from vault.home import Vault
 from vault.mail import MaildirMailer
+
+logger = logging.getLogger(__name__)
 
 
 def finish_erasure(vault: Vault, consent: Consent, pending: PendingErasure, *, maildir: Path,
@@ -64,9 +67,17 @@ def finish_pending_erasures(vault: Vault, consent: Consent, *, maildir: Path) ->
 
 def remove_mail_to_member(vault: Vault, member_id: str, maildir: Path) -> int:
     """Step 0: the maildir's messages to the member, deleted; how many (0 once the key or the
-    member's row is gone: an earlier run of this erasure got past this step)."""
+    member's row is gone: an earlier run of this erasure got past this step).
+
+    A maildir that cannot be cleared does not hold up the erasure (the member's data comes
+    first): the operator is told in the log, by the folder's path, never by the address."""
     try:
         address = vault.members.get(member_id).email
     except (MemberKeyDestroyedError, NotFoundError):
         return 0
-    return MaildirMailer(maildir).remove_messages_to(address)
+    try:
+        return MaildirMailer(maildir).remove_messages_to(address)
+    except MailError as exc:
+        logger.warning("%s; an erased member's messages may remain there: remove them by hand",
+                       exc.message)
+        return 0

@@ -137,3 +137,22 @@ def test_an_erasure_finished_after_a_stop_removes_the_mail_too(
     finished = run(vault_home, "init")
     assert "finished 1 erasure a stop had interrupted" in finished.output
     assert _recipients(vault_home) == []
+
+
+def test_a_maildir_that_cannot_be_cleared_does_not_hold_up_the_erasure(
+        vault_home: VaultHome, maildir_app: Flask, caplog: pytest.LogCaptureFixture) -> None:
+    carol = AuthActions(maildir_app.test_client())
+    _join(carol, vault_home, "carol@example.org")
+    cur = vault_home.root / "mail" / "cur"
+    cur.rmdir()
+    cur.write_text("a file where the maildir wants a folder")
+    deleted = carol.post("/member/delete", {"password": GOOD_PASSWORD, "confirm": "on"},
+                         form_page="/member/delete")
+    assert deleted.status_code == 200
+    with vault_home.open() as vault:
+        assert vault.data.one("SELECT count(*) FROM members")[0] == 0
+        assert vault.erasure.pending() == []
+    assert [record.getMessage() for record in caplog.records if record.name == "web.erasures"] \
+        == [f"cannot remove messages from the maildir {vault_home.root / 'mail'}; an erased"
+            " member's messages may remain there: remove them by hand"]
+    assert "carol" not in caplog.text
