@@ -207,13 +207,19 @@ class Ledger:
     def prove_entry(self, seq: int, checkpoint: Checkpoint | None = None) -> EntryProof:
         """Entry ``seq`` with its inclusion proof against ``checkpoint`` (default: the latest),
         checked here with the verifier a third party would run."""
+        size = self.size
+        if not isinstance(seq, int) or not 0 <= seq < size:
+            held = f"entries 0 to {size - 1}" if size else "no entries yet"
+            raise ProofRequestError(f"there is no entry {seq}: the ledger holds {held}")
         checkpoint = checkpoint or self.latest_checkpoint()
         if checkpoint is None:
-            raise ProofRequestError("no checkpoint has been signed yet; sign one first")
-        if not isinstance(seq, int) or not 0 <= seq < checkpoint.tree_size:
+            raise ProofRequestError("no checkpoint has been signed yet; sign one first"
+                                    " ('vrmvault ledger checkpoint')")
+        if seq >= checkpoint.tree_size:
             raise ProofRequestError(
-                f"entry {seq} is not covered by the checkpoint of {checkpoint.tree_size} entries;"
-                " sign a new checkpoint first")
+                f"entry {seq} was added after the latest checkpoint, which covers entries 0 to"
+                f" {checkpoint.tree_size - 1}; sign a new checkpoint first"
+                " ('vrmvault ledger checkpoint')")
         entry = self.entry(seq)
         proof = self.inclusion_proof(seq, checkpoint.tree_size)
         if not verify_inclusion(entry.leaf_hash, seq, checkpoint.tree_size, proof,

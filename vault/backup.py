@@ -34,7 +34,7 @@ from pathlib import Path
 from . import migrations, schema
 from .clock import system_clock
 from .erasure import ErasureService
-from .errors import ConflictError, StoreError, StoreNotInitialisedError
+from .errors import ConflictError, StoreError, StoreNotInitialisedError, WrongKeyError
 from .home import Vault, VaultHome
 from .keys import KeyStore, MasterKey, Pseudonymiser
 from .sqlcipher.backup import SqlcipherRestoredStore
@@ -129,7 +129,12 @@ def _prepare(
     path: Path, *, keys: Database, master: MasterKey, source: Path
 ) -> tuple[int, int, list[str]]:
     """Check, migrate and re-apply erasures to the copy at ``path``; (members, erasures, names)."""
-    data = Database.open(path, master.derive("data-store"))   # WrongKeyError: not ours
+    try:
+        data = Database.open(path, master.derive("data-store"))
+    except WrongKeyError:
+        # Named by the file the operator gave, not by the copy being prepared.
+        raise WrongKeyError(f"{source} is not a backup of this vault: its master key does not"
+                            " open it") from None
     try:
         if not migrations.records_migrations(data):
             raise StoreError(f"{source} is not a vrmvault data store")

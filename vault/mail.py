@@ -21,10 +21,14 @@ import mailbox
 import os
 import smtplib
 import ssl
+import unicodedata
 from dataclasses import dataclass, field
-from email.message import EmailMessage
+from email.header import decode_header, make_header
+from email.message import EmailMessage, Message
+from email.parser import BytesParser
 from email.policy import SMTP
-from email.utils import formatdate, make_msgid
+from email.policy import default as default_policy
+from email.utils import formatdate, getaddresses, make_msgid
 from pathlib import Path
 from typing import Protocol
 from urllib.parse import unquote, urlsplit
@@ -55,15 +59,14 @@ class SmtpEndpoint:
             parts = urlsplit(url.strip())
             port = parts.port
         except ValueError:
-            raise ValueError("not an SMTP URL (smtp://host:port, smtp+starttls://…, "
-                             "smtps://…)") from None
+            raise ValueError("is not an SMTP URL") from None
         security = SECURITY_BY_SCHEME.get(parts.scheme.lower())
         if security is None:
-            raise ValueError("the scheme must be smtp, smtp+starttls or smtps")
+            raise ValueError("has a scheme other than smtp, smtp+starttls or smtps")
         if not parts.hostname:
-            raise ValueError("the URL names no host")
+            raise ValueError("names no host")
         if parts.path not in ("", "/") or parts.query or parts.fragment:
-            raise ValueError("an SMTP URL has no path, query or fragment")
+            raise ValueError("has a path, query or fragment")
         return cls(host=parts.hostname, port=port or DEFAULT_PORTS[security],
                    security=security,
                    username=unquote(parts.username) if parts.username else None,
@@ -167,6 +170,26 @@ class MaildirMailer:
         items = [(key, box[key]) for key in box.keys()]
         return sorted(items, key=lambda item: (item[1].get_date(), item[0]))
 
+    def remove_messages_to(self, address: str) -> int:
+        """Delete every message addressed to ``address`` (compared after NFKC and lower-casing,
+        as login addresses are); how many. The maildir is the vault's own copy of what it sent,
+        so an erasure takes the member's messages with it."""
+        if not self.path.exists():
+            return 0
+        wanted = _canonical_address(address)
+        box = self.open(create=False)
+        removed = 0
+        try:
+            for key in list(box.keys()):
+                headers = BytesParser(policy=default_policy).parsebytes(box.get_bytes(key),
+                                                                        headersonly=True)
+                if wanted in _recipients(headers):
+                    box.remove(key)
+                    removed += 1
+        except (OSError, mailbox.Error) as exc:
+            raise MailError(f"cannot remove messages from the maildir {self.path}") from exc
+        return removed
+
     def get(self, key: str) -> mailbox.MaildirMessage | None:
         if not self.path.exists() or not key or "/" in key or key.startswith("."):
             return None
@@ -174,3 +197,19 @@ class MaildirMailer:
             return self.open(create=False)[key]
         except KeyError:
             return None
+
+
+def _canonical_address(address: str) -> str:
+    return unicodedata.normalize("NFKC", address).strip().lower()
+
+
+def _recipients(headers: Message) -> set[str]:
+    """Every address a message's To names, canonical: as parsed, and as the header's decoded
+    text (an address an older version encoded word by word parses as no address at all)."""
+    found: set[str] = set()
+    for header in headers.get_all("To") or ():
+        for parsed in getattr(header, "addresses", ()):
+            found.add(_canonical_address(parsed.addr_spec))
+        text = str(make_header(decode_header(str(header))))
+        found.update(_canonical_address(value) for _, value in getaddresses([text]))
+    return found

@@ -110,6 +110,12 @@ def disable(ctx: click.Context, client_id: str) -> None:
     """Disable CLIENT_ID: its secret stops authenticating at once, and every authorization it
     held ends (each with a receipt and ledger entry for the member and a webhook)."""
     with _opened(ctx) as (home, vault, registry):
+        known = registry.get(client_id)
+        if not known.active:
+            # Disabling is idempotent; say what is true rather than "Disabled" again.
+            click.echo(f"{known.client_id} ({known.brand_name}) was disabled already; "
+                       "nothing changed")
+            return
         # One connection for both: the ending is recorded in the disabling's transaction.
         consent = open_consent(vault, home,
                                observers=[grant_observer(vault.data, vault.master)])

@@ -1,7 +1,9 @@
 """The ``vrmvault`` command line: init, serve, demo, backup, restore.
 
 Every command says what it did and exits non-zero with a one-line reason on failure (no stack
-traces: domain errors are caught here, at the outermost boundary). Secrets are never printed:
+traces: domain errors are caught here, at the outermost boundary): status 1 when a command
+fails, 2 for a wrong command line (click's usage errors), 78 when a ``VRMVAULT_*`` setting
+cannot be used (checked before any command runs). Secrets are never printed:
 the master key stays in its file or the environment.
 """
 
@@ -20,12 +22,17 @@ from vault.mail import MaildirMailer
 
 from .brand_cli import brand
 from .cli_errors import ReportingGroup
-from .config import from_environment, public_url_for_bind
+from .config import (
+    CONFIGURATION_ERROR_EXIT,
+    SettingError,
+    from_environment,
+    public_url_for_bind,
+)
 from .endings import record_endings, settle_duplicates
 from .erasures import finish_pending_erasures
 from .ledger_cli import ledger
 from .mail_cli import mail
-from .mailing import mailer_for
+from .mailing import maildir_path, mailer_for
 from .officer_cli import officer
 from .webhook_cli import webhooks
 
@@ -44,8 +51,11 @@ def main(ctx: click.Context, home: Path | None) -> None:
     """vrmvault: a privacy-first personal data vault."""
     try:
         settings = from_environment()
-    except ValueError as exc:
-        raise click.UsageError(str(exc)) from None
+    except SettingError as exc:
+        # A setting, not the command line, is wrong: one line, no usage banner, and an exit
+        # status of its own so a service manager can tell it from a failed command.
+        click.secho(f"error: {exc}", fg="red", err=True)
+        sys.exit(CONFIGURATION_ERROR_EXIT)
     ctx.obj = {"settings": settings,
                "home": VaultHome((home or settings["VRMVAULT_HOME"]).absolute())}
 
@@ -68,7 +78,8 @@ def init(ctx: click.Context, demo_members: int | None) -> None:
     if report.tightened:
         click.echo(f"  made {home.root} private (mode 0700): others could list it")
     if report.erasures_finished:
-        click.echo(f"  finished {report.erasures_finished} erasures a stop had interrupted")
+        click.echo(f"  finished {_counted(report.erasures_finished, 'erasure')} a stop had "
+                   "interrupted")
     if report.created_key:
         click.echo(f"  master key: {home.key_file} (mode 0600; keep a copy apart from backups)")
     elif os.environ.get("VRMVAULT_MASTER_KEY"):
@@ -76,8 +87,28 @@ def init(ctx: click.Context, demo_members: int | None) -> None:
     for step in report.migrations_applied:
         click.echo(f"  {step}")
     click.echo(f"  mail: {_mail_destination(ctx)}")
-    if report.created_store and demo_members:
-        ctx.invoke(demo, members=demo_members)
+    if report.created_store:
+        if demo_members:
+            ctx.invoke(demo, members=demo_members)
+        return
+    from demo.members import DEMO_PASSWORD, SHOWCASE_EMAIL
+
+    with home.open() as vault:
+        demo_loaded = vault.members.find(SHOWCASE_EMAIL) is not None
+    if demo_members:
+        # `make run` passes --demo every time: say why a second run adds nobody.
+        instead = ("use another --home for a fresh store" if demo_loaded else
+                   f"'vrmvault demo --members {demo_members}' adds them to this one")
+        click.echo(f"  kept the existing store as it is: --demo {demo_members} loads demo "
+                   f"members into a new store only ({instead})")
+    if demo_loaded:
+        click.echo(f"Sign in as {SHOWCASE_EMAIL} with the password: {DEMO_PASSWORD} "
+                   "(unless it was changed since)")
+
+
+def _counted(count: int, singular: str, plural: str | None = None) -> str:
+    """``1 member``, ``2 members``: a count with its noun in the right number."""
+    return f"{count} {singular if count == 1 else plural or singular + 's'}"
 
 
 def _mail_destination(ctx: click.Context) -> str:
@@ -96,7 +127,8 @@ def _initialise(home: VaultHome) -> InitReport:
     with home.open() as vault:
         consent = open_consent(vault, home)
         try:
-            report.erasures_finished = finish_pending_erasures(vault, consent)
+            report.erasures_finished = finish_pending_erasures(
+                vault, consent, maildir=maildir_path(home.root))
         finally:
             consent.close()
     return report
@@ -133,12 +165,13 @@ def demo(ctx: click.Context, members: int, seed: int) -> None:
         finally:
             consent.close()
     click.echo(
-        f"Loaded {report.members} members with {report.profile_values} profile values and "
-        f"{report.feedback_entries} feedback entries about {report.brands} brands "
-        f"in {report.seconds:.1f} s"
+        f"Loaded {_counted(report.members, 'member')} with "
+        f"{_counted(report.profile_values, 'profile value')} and "
+        f"{_counted(report.feedback_entries, 'feedback entry', 'feedback entries')} about "
+        f"{_counted(report.brands, 'brand')} in {report.seconds:.1f} s"
     )
-    click.echo(f"{shared.grants} demo grants (with signed receipts) from {shared.members} "
-               f"members to the demo brands")
+    click.echo(f"{_counted(shared.grants, 'demo grant')} (with signed receipts) from "
+               f"{_counted(shared.members, 'member')} to the demo brands")
     with home.open() as vault:
         credentials = register_demo_clients(vault, home.root)
     click.echo(f"Demo brands' OAuth client credentials (mode 0600): {credentials}")
@@ -162,7 +195,8 @@ def serve(ctx: click.Context, host: str, port: int, workers: int | None) -> None
     if report.tightened:
         click.echo(f"made {home.root} private (mode 0700): others could list it")
     if report.erasures_finished:
-        click.echo(f"finished {report.erasures_finished} erasures a stop had interrupted")
+        click.echo(f"finished {_counted(report.erasures_finished, 'erasure')} a stop had "
+                   "interrupted")
     for step in report.migrations_applied:
         click.echo(step)
     count = workers or os.cpu_count() or 2

@@ -1,5 +1,12 @@
 """Settings: defaults, then ``VRMVAULT_*`` environment variables, each parsed here with its type.
 
+Every setting is checked here, in full, when the configuration is read: before a command writes
+anything or a server answers, a value that could not be used later (not a number, below the
+argon2id minimum of vault/passwords.py, a master key that is not 64 hex digits) is refused with a
+:class:`SettingError` naming the variable, what is wrong and what is expected. The value itself is
+quoted only for settings that hold no secret. The command line turns that error into one line on
+stderr and exit status :data:`CONFIGURATION_ERROR_EXIT`.
+
 Every setting is documented in the README ("Settings"); a test keeps the two in step.
 ``create_app(test_config)`` applies ``test_config`` after these.
 """
@@ -8,6 +15,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from email.utils import parseaddr
@@ -20,7 +28,20 @@ from brand_gateway.rate_limits import DEFAULT_LIMIT as DEFAULT_API_RATE_LIMIT
 from consent.ledger import DEFAULT_CHECKPOINT_INTERVAL
 from vault.home import SESSION_ABSOLUTE, SESSION_IDLE
 from vault.mail import DEFAULT_SENDER, SmtpEndpoint
-from vault.passwords import HashingCost
+from vault.passwords import ASVS_MIN_MEMORY_KIB, ASVS_MIN_TIME_COST, HashingCost
+
+# The exit status of every command refused for a malformed setting (EX_CONFIG of sysexits.h).
+CONFIGURATION_ERROR_EXIT = 78
+
+
+class SettingError(ValueError):
+    """A ``VRMVAULT_*`` variable whose value cannot be used; ``str()`` is one line saying which
+    variable, what is wrong and what is expected (a secret's value is never part of it)."""
+
+    def __init__(self, variable: str, problem: str, expected: str) -> None:
+        # ``problem`` follows the name directly: "='abc' is not a whole number".
+        self.variable, self.problem, self.expected = variable, problem, expected
+        super().__init__(f"{variable}{problem}; expected {expected}")
 
 
 @dataclass(frozen=True)
@@ -29,6 +50,8 @@ class Setting:
     parse: Callable[[str], Any]
     default: Any
     help: str
+    expected: str
+    secret: bool = False
 
 
 def _bool(text: str) -> bool:
@@ -37,14 +60,44 @@ def _bool(text: str) -> bool:
         return True
     if lowered in {"0", "false", "no", "off", ""}:
         return False
-    raise ValueError(f"not a yes/no value: {text!r}")
+    raise ValueError("is not a yes/no value")
 
 
-def _positive(text: str) -> int:
-    value = int(text)
-    if value <= 0:
-        raise ValueError("must be a positive whole number")
-    return value
+def _whole(minimum: int, maximum: int) -> Callable[[str], int]:
+    """A parser of whole numbers from ``minimum`` to ``maximum``, saying which bound was missed."""
+    def parse(text: str) -> int:
+        digits = text.strip()
+        if not re.fullmatch(r"[+-]?[0-9]+", digits):
+            raise ValueError("is not a whole number")
+        # Python refuses to read thousands of digits; every bound here has far fewer.
+        sign = -1 if digits[0] == "-" else 1
+        significant = digits.lstrip("+-").lstrip("0") or "0"
+        value = sign * (int(significant) if len(significant) <= 40 else 10**40)
+        if value < minimum:
+            raise ValueError(f"is below {minimum}")
+        if value > maximum:
+            raise ValueError(f"is above {maximum}")
+        return value
+    return parse
+
+
+def _folder(text: str) -> Path:
+    """A folder to keep the stores in: it may not exist yet (``init`` makes it), but it may not
+    be a file."""
+    path = Path(text)
+    if path.exists() and not path.is_dir():
+        raise ValueError("names a file, not a folder")
+    return path
+
+
+def _master_key(text: str) -> str:
+    """64 hex digits; the problem is told without the value, which is the vault's secret."""
+    text = text.strip()
+    if len(text) != 64:
+        raise ValueError(f"has {len(text)} characters, not 64")
+    if not all(character in "0123456789abcdefABCDEF" for character in text):
+        raise ValueError("has characters that are not hexadecimal digits")
+    return text
 
 
 # Without VRMVAULT_PUBLIC_URL: what ``vrmvault serve`` derives from --host/--port, else this.
@@ -59,11 +112,11 @@ def public_url(text: str) -> str:
         parts = urlsplit(text.strip())
         port = parts.port
     except ValueError as exc:
-        raise ValueError(f"not a URL: {exc}") from None
+        raise ValueError(f"is not a URL ({exc})") from None
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ValueError("must be http:// or https:// and name a host")
+        raise ValueError("is not an http:// or https:// URL naming a host")
     if parts.path not in ("", "/") or parts.query or parts.fragment or "@" in parts.netloc:
-        raise ValueError("must be scheme://host[:port] only, with no path, query or user")
+        raise ValueError("has a path, query, fragment or user")
     host = parts.hostname.lower()
     if ":" in host:
         host = f"[{host}]"
@@ -91,6 +144,8 @@ def trusted_hosts(url: str) -> frozenset[str]:
     # A Host header names an IPv6 address in brackets: "[::1]" in "[::1]:8000".
     name = f"[{host}]" if ":" in host else host
     return frozenset({name} | (LOOPBACK_NAMES if loopback else set()))
+
+
 def _smtp_url(text: str) -> SmtpEndpoint:
     """``smtp://host[:port]`` (no TLS), ``smtp+starttls://…`` (STARTTLS, required),
     ``smtps://…`` (TLS from the start); ``user:password@`` before the host, percent-encoded."""
@@ -102,54 +157,85 @@ def _sender(text: str) -> str:
     text = text.strip()
     _, address = parseaddr(text)
     if "\r" in text or "\n" in text or "@" not in address or " " in address:
-        raise ValueError("not an address like 'vrmvault <no-reply@example.org>'")
+        raise ValueError("is not one address on one line")
     return text
 
 
+YEAR_SECONDS = 366 * 24 * 3600
+SECONDS_EXPECTED = f"a whole number of seconds from 1 to {YEAR_SECONDS} (366 days)"
+# argon2's own bounds: lanes below 2**24, memory below 2**32 KiB (and at least 8 KiB per lane).
+ARGON2_MAX_LANES = 2**24 - 1
+ARGON2_MAX_MEMORY_KIB = 2**32 - 1
+
+
 SETTINGS: tuple[Setting, ...] = (
-    Setting("VRMVAULT_HOME", Path, Path("var"),
-            "Folder of the data store, the key store and (by default) the master key file."),
-    Setting("VRMVAULT_MASTER_KEY", str, None,
-            "The master key as 64 hex digits; when set, no master.key file is read or made."),
-    Setting("VRMVAULT_TRUST_PROXY", int, 0,
-            "Number of reverse proxies in front whose X-Forwarded-* headers are trusted."),
+    Setting("VRMVAULT_HOME", _folder, Path("var"),
+            "Folder of the data store, the key store and (by default) the master key file.",
+            "the path of a folder (made by 'vrmvault init' if it does not exist)"),
+    Setting("VRMVAULT_MASTER_KEY", _master_key, None,
+            "The master key as 64 hex digits; when set, no master.key file is read or made.",
+            "64 hexadecimal digits (32 bytes), or unset to use the home's master.key",
+            secret=True),
+    Setting("VRMVAULT_TRUST_PROXY", _whole(0, 16), 0,
+            "Number of reverse proxies in front whose X-Forwarded-* headers are trusted.",
+            "the number of reverse proxies in front, 0 to 16"),
     Setting("VRMVAULT_PUBLIC_URL", public_url, None,
             "The vault's public base URL (scheme://host[:port]): the OAuth issuer and every"
             " absolute URL it hands out. Requests naming another host are refused with 400"
             " (loopback names are all accepted when the host is a loopback one). Unset:"
-            " http://HOST:PORT of 'vrmvault serve' (127.0.0.1 for a wildcard bind)."),
-    Setting("VRMVAULT_SESSION_IDLE", _positive, SESSION_IDLE,
-            "Seconds of inactivity after which a member's session ends."),
-    Setting("VRMVAULT_SESSION_ABSOLUTE", _positive, SESSION_ABSOLUTE,
-            "Seconds after sign-in after which a session ends regardless of activity."),
-    Setting("VRMVAULT_ARGON2_TIME_COST", _positive, HashingCost().time_cost,
-            "argon2id iterations for password hashes (never below 2)."),
-    Setting("VRMVAULT_ARGON2_MEMORY_KIB", _positive, HashingCost().memory_kib,
-            "argon2id memory in KiB for password hashes (never below 19456)."),
-    Setting("VRMVAULT_ARGON2_PARALLELISM", _positive, HashingCost().parallelism,
-            "argon2id lanes for password hashes."),
-    Setting("VRMVAULT_CACHE_KIB", _positive, 64 * 1024,
-            "SQLCipher page cache per connection, in KiB."),
-    Setting("VRMVAULT_API_RATE_LIMIT", _positive, DEFAULT_API_RATE_LIMIT,
+            " http://HOST:PORT of 'vrmvault serve' (127.0.0.1 for a wildcard bind).",
+            "scheme://host[:port] such as https://vault.example.org"),
+    Setting("VRMVAULT_SESSION_IDLE", _whole(1, YEAR_SECONDS), SESSION_IDLE,
+            "Seconds of inactivity after which a member's session ends.",
+            SECONDS_EXPECTED),
+    Setting("VRMVAULT_SESSION_ABSOLUTE", _whole(1, YEAR_SECONDS), SESSION_ABSOLUTE,
+            "Seconds after sign-in after which a session ends regardless of activity.",
+            SECONDS_EXPECTED),
+    Setting("VRMVAULT_ARGON2_TIME_COST", _whole(ASVS_MIN_TIME_COST, 2**32 - 1),
+            HashingCost().time_cost,
+            f"argon2id iterations for password hashes (never below {ASVS_MIN_TIME_COST}).",
+            f"a whole number of iterations, at least {ASVS_MIN_TIME_COST} (the OWASP/ASVS"
+            " minimum)"),
+    Setting("VRMVAULT_ARGON2_MEMORY_KIB", _whole(ASVS_MIN_MEMORY_KIB, ARGON2_MAX_MEMORY_KIB),
+            HashingCost().memory_kib,
+            f"argon2id memory in KiB for password hashes (never below {ASVS_MIN_MEMORY_KIB}).",
+            f"a whole number of KiB, at least {ASVS_MIN_MEMORY_KIB} (the OWASP/ASVS minimum)"),
+    Setting("VRMVAULT_ARGON2_PARALLELISM", _whole(1, ARGON2_MAX_LANES),
+            HashingCost().parallelism,
+            "argon2id lanes for password hashes.",
+            "a whole number of lanes, at least 1 and at most VRMVAULT_ARGON2_MEMORY_KIB / 8"),
+    Setting("VRMVAULT_CACHE_KIB", _whole(1, 2**31 - 1), 64 * 1024,
+            "SQLCipher page cache per connection, in KiB.",
+            "a whole number of KiB, at least 1"),
+    Setting("VRMVAULT_API_RATE_LIMIT", _whole(1, 10**9), DEFAULT_API_RATE_LIMIT,
             "Brand API requests per minute per OAuth client, counted across all workers; past"
-            " it, 429 with Retry-After until the minute ends."),
-    Setting("VRMVAULT_CHECKPOINT_INTERVAL", _positive, DEFAULT_CHECKPOINT_INTERVAL,
+            " it, 429 with Retry-After until the minute ends.",
+            "a whole number of requests per minute, at least 1"),
+    Setting("VRMVAULT_CHECKPOINT_INTERVAL", _whole(1, YEAR_SECONDS), DEFAULT_CHECKPOINT_INTERVAL,
             "Seconds: once the last ledger checkpoint is this old and entries were added"
-            " since, the keeper of 'vrmvault serve' signs a new one."),
+            " since, the keeper of 'vrmvault serve' signs a new one.",
+            SECONDS_EXPECTED),
     Setting("VRMVAULT_SMTP_URL", _smtp_url, None,
             "Where mail goes out: smtp://host:25 (no TLS), smtp+starttls://host:587 (STARTTLS"
             " required), smtps://host:465 (TLS); user:password@ before the host. Unset: each"
-            " message is written to the maildir HOME/mail (read it with 'vrmvault mail')."),
+            " message is written to the maildir HOME/mail (read it with 'vrmvault mail').",
+            "smtp://host:port, smtp+starttls://host:port or smtps://host:port, with"
+            " user:password@ before the host if the server wants them",
+            secret=True),
     Setting("VRMVAULT_MAIL_FROM", _sender, DEFAULT_SENDER,
-            "The From address of the mail the vault sends."),
+            "The From address of the mail the vault sends.",
+            "one address such as 'vrmvault <no-reply@example.org>'"),
     Setting("VRMVAULT_WEBHOOK_ALLOW_LOOPBACK", _bool, False,
             "Let brands register loopback webhook URLs through the API (local testing only;"
-            " the operator's 'vrmvault webhooks add' always may)."),
+            " the operator's 'vrmvault webhooks add' always may).",
+            "yes or no (1/0, true/false, on/off)"),
 )
+BY_NAME = {setting.name: setting for setting in SETTINGS}
 
 
 def from_environment(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
-    """The settings as Flask config keys; raises ``ValueError`` naming a malformed variable."""
+    """The settings as Flask config keys, every one checked; raises :class:`SettingError`
+    for the first variable that cannot be used."""
     environ = os.environ if environ is None else environ
     config: dict[str, Any] = {}
     for setting in SETTINGS:
@@ -160,5 +246,17 @@ def from_environment(environ: Mapping[str, str] | None = None) -> dict[str, Any]
         try:
             config[setting.name] = setting.parse(raw)
         except ValueError as exc:
-            raise ValueError(f"{setting.name}: {exc}") from None
+            shown = (" (its value is not shown)" if setting.secret
+                     else f"={raw[:80]!r}" + ("…" if len(raw) > 80 else ""))
+            raise SettingError(setting.name, f"{shown} {exc}", setting.expected) from None
+    _check_argon2_lanes(config)
     return config
+
+
+def _check_argon2_lanes(config: Mapping[str, Any]) -> None:
+    """argon2 needs 8 KiB of memory per lane: the one check that spans two settings."""
+    lanes = config["VRMVAULT_ARGON2_PARALLELISM"]
+    if lanes * 8 > config["VRMVAULT_ARGON2_MEMORY_KIB"]:
+        setting = BY_NAME["VRMVAULT_ARGON2_PARALLELISM"]
+        raise SettingError(setting.name, f"={lanes} is more than VRMVAULT_ARGON2_MEMORY_KIB / 8",
+                           setting.expected)

@@ -32,6 +32,7 @@ from flask import (
     request,
     url_for,
 )
+from marshmallow import ValidationError as SchemaError
 from marshmallow import fields, validate
 from werkzeug.wrappers import Response
 
@@ -41,7 +42,7 @@ from consent.spool import MAX_MERGE_DELAY
 from vault.errors import ValidationError, VaultError
 from vault.members import COMPLIANCE
 
-from .forms import FormSchema, form_data, load
+from .forms import FormSchema, form_data
 from .sessions import current_member_id
 from .vaults import get_consent, get_vault, spool_directory
 
@@ -51,13 +52,38 @@ PER_PAGE = 50
 MAX_PAGE = 100_000
 
 
-class WebhookFilter(FormSchema):
-    """The query of ``/console/webhooks``; blank means "any"."""
+_STATUS_EXPECTED = f"must be {', '.join(STATUSES[:-1])} or {STATUSES[-1]} (or blank for any)"
+_PAGE_EXPECTED = f"must be a whole number from 1 to {MAX_PAGE}"
 
-    status = fields.String(allow_none=True, validate=validate.OneOf(STATUSES))
-    client = fields.String(allow_none=True, validate=validate.Length(max=100))
+
+class WebhookFilter(FormSchema):
+    """The query of ``/console/webhooks``; blank means "any". Its messages follow the
+    parameter's name (the officer may have typed the URL): "page must be a whole number…"."""
+
+    status = fields.String(allow_none=True, validate=validate.OneOf(
+        STATUSES, error=_STATUS_EXPECTED), error_messages={"invalid": _STATUS_EXPECTED})
+    client = fields.String(allow_none=True, validate=validate.Length(
+        max=100, error="must be a client id of at most 100 characters"))
     page = fields.Integer(load_default=1, allow_none=True, strict=False,
-                          validate=validate.Range(1, MAX_PAGE))
+                          validate=validate.Range(1, MAX_PAGE, error=_PAGE_EXPECTED),
+                          error_messages={"invalid": _PAGE_EXPECTED,
+                                          "too_large": _PAGE_EXPECTED})
+
+
+def _filter_problems(errors: dict[str, Any]) -> str:
+    """Each refused parameter by its name (cut short, escaped by Jinja; a few at most)."""
+    taken = list(WebhookFilter().fields)
+    takes = f"{', '.join(taken[:-1])} and {taken[-1]}"
+    problems = []
+    for name, messages in sorted(errors.items())[:5]:
+        name = str(name)[:40]
+        if name not in taken:
+            problems.append(f"{name} is not a parameter of this page (it takes {takes})")
+        elif "Send this field once." in messages:
+            problems.append(f"{name} is given more than once")
+        else:
+            problems.append(f"{name} {' '.join(messages)}")
+    return "; ".join(problems)
 
 
 def _officer_state() -> tuple[bool, bool]:
@@ -118,12 +144,12 @@ def overview() -> str:
 @bp.get("/webhooks")
 def webhooks() -> str:
     try:
-        query = load(WebhookFilter(), form_data(request.args))
-    except ValidationError as exc:
-        # Parameter names come from the request: a few, cut short (and escaped by Jinja).
-        problems = "; ".join(f"{name[:40]}: {' '.join(messages)}"
-                             for name, messages in sorted(exc.errors.items())[:5])
-        abort(400, description=f"This filter is not valid ({problems}).")
+        query = WebhookFilter().load(form_data(request.args))
+    except ValidationError as exc:            # a parameter given more than once
+        abort(400, description=f"This filter is not valid: {_filter_problems(exc.errors)}.")
+    except SchemaError as exc:
+        errors = exc.messages if isinstance(exc.messages, dict) else {}
+        abort(400, description=f"This filter is not valid: {_filter_problems(errors)}.")
     status, client, page = query.get("status"), query.get("client"), query.get("page") or 1
     outbox = SqlcipherWebhookOutbox(get_vault().data)
     total = outbox_count(outbox, client_id=client, status=status)

@@ -6,6 +6,11 @@ the member's own request does it at once (web/member.py) or it was cut short by 
 finished later: by ``vrmvault serve`` and ``init`` at start (web/cli.py) and by the keeper on
 every pass (web/keeper.py). Either way the same steps, in the same order:
 
+0. the messages the vault wrote to its own maildir (``HOME/mail``, the embedded mail default)
+   addressed to the member are deleted: they hold the member's address and sign-in links, and
+   the maildir is the vault's. This comes first, while the member's key can still open their
+   address; a resumed erasure repeats it harmlessly, or finds the key gone and so the step
+   done. Mail handed to an outside SMTP server is beyond the vault's reach;
 1. the member's data key is destroyed;
 2. their rows are deleted, with the ``member.erased`` webhooks queued in that transaction (GDPR
    Art. 19: every brand that knew them);
@@ -16,18 +21,26 @@ every pass (web/keeper.py). Either way the same steps, in the same order:
 
 from __future__ import annotations
 
+import logging
+from pathlib import Path
+
 from brand_gateway.observers import erasure_hook
 from consent.context import Consent, member_principal
 from consent.event_details import DataErased
 from consent.events import EventTag
 from vault.erasure import ErasureReport, PendingErasure
+from vault.errors import MailError, MemberKeyDestroyedError, NotFoundError
 from vault.home import Vault
+from vault.mail import MaildirMailer
+
+logger = logging.getLogger(__name__)
 
 
-def finish_erasure(vault: Vault, consent: Consent, pending: PendingErasure, *,
+def finish_erasure(vault: Vault, consent: Consent, pending: PendingErasure, *, maildir: Path,
                    resumed: bool = False) -> ErasureReport:
-    """Steps 1 to 4 for an erasure begun (``vault.erasure.begin``); ``resumed``: an earlier
-    run may have done some of them."""
+    """Steps 0 to 4 for an erasure begun (``vault.erasure.begin``); ``maildir``: the home's
+    (``web.mailing.maildir_path``); ``resumed``: an earlier run may have done some of them."""
+    remove_mail_to_member(vault, pending.member_id, maildir)
     hooks = vault.erasure.before_delete
     hook = erasure_hook(vault.data, vault.master)
     hooks.append(hook)
@@ -44,9 +57,27 @@ def finish_erasure(vault: Vault, consent: Consent, pending: PendingErasure, *,
     return report
 
 
-def finish_pending_erasures(vault: Vault, consent: Consent) -> int:
+def finish_pending_erasures(vault: Vault, consent: Consent, *, maildir: Path) -> int:
     """Finish every erasure a crash left begun; how many."""
     pending = vault.erasure.pending()
     for erasure in pending:
-        finish_erasure(vault, consent, erasure, resumed=True)
+        finish_erasure(vault, consent, erasure, maildir=maildir, resumed=True)
     return len(pending)
+
+
+def remove_mail_to_member(vault: Vault, member_id: str, maildir: Path) -> int:
+    """Step 0: the maildir's messages to the member, deleted; how many (0 once the key or the
+    member's row is gone: an earlier run of this erasure got past this step).
+
+    A maildir that cannot be cleared does not hold up the erasure (the member's data comes
+    first): the operator is told in the log, by the folder's path, never by the address."""
+    try:
+        address = vault.members.get(member_id).email
+    except (MemberKeyDestroyedError, NotFoundError):
+        return 0
+    try:
+        return MaildirMailer(maildir).remove_messages_to(address)
+    except MailError as exc:
+        logger.warning("%s; an erased member's messages may remain there: remove them by hand",
+                       exc.message)
+        return 0

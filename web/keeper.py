@@ -24,6 +24,7 @@ from vault.home import VaultHome, VaultStores
 from vault.keys import MasterKey
 
 from .erasures import finish_pending_erasures
+from .mailing import maildir_path
 
 
 class Keeper:
@@ -61,7 +62,8 @@ class Keeper:
             if self._signer is None:
                 self._signer = ReceiptSigner(self.master, controller=DEFAULT_CONTROLLER)
             consent = Consent(vault, self.ledger, self._signer, owns_ledger=False)
-            return finish_pending_erasures(vault, consent)
+            return finish_pending_erasures(vault, consent,
+                                           maildir=maildir_path(self.home.root))
         finally:
             vault.close()
 

@@ -22,6 +22,11 @@ def maildir_path(home: Path) -> Path:
     return home / MAILDIR
 
 
+def app_maildir() -> Path:
+    """The current app's maildir (whether or not SMTP is set: it may hold earlier mail)."""
+    return maildir_path(Path(current_app.config["VRMVAULT_HOME"]))
+
+
 def mailer_for(settings: dict[str, Any] | Any, home: Path) -> Mailer:
     """The mailer the settings ask for (no connection is made until a message is sent)."""
     endpoint = settings.get("VRMVAULT_SMTP_URL")

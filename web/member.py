@@ -41,6 +41,7 @@ from .forms import (
     load,
     member_words,
 )
+from .mailing import app_maildir
 from .sessions import current_member_id, end_session
 from .vaults import get_consent, get_vault, merge_pending_reads
 
@@ -341,6 +342,6 @@ def delete_account() -> str | Response | tuple[str, int]:
     # brands told (GDPR Art. 19) with the deletion. A crash on the way is finished at the
     # next start or by the keeper (web/erasures.py).
     pending = vault.erasure.begin(g.member_id)
-    finish_erasure(vault, consent, pending)
+    finish_erasure(vault, consent, pending, maildir=app_maildir())
     end_session()
     return render_template("deleted.html")

@@ -158,6 +158,15 @@ def test_the_overview_counts_events_per_brand_and_state(officer: SignedIn,
     assert 'href="/console/webhooks?status=pending">1</a>' in html
 
 
+def test_the_overview_introduces_every_event_a_brand_may_be_sent(officer: SignedIn) -> None:
+    from brand_gateway.webhooks import outbox as events
+
+    html = officer.client.get("/console/").get_data(as_text=True)
+    for event_type in (events.CONSENT_WITHDRAWN, events.CONSENT_EXPIRED,
+                       events.AUTHORIZATION_ENDED, events.MEMBER_ERASED):
+        assert f"<code>{event_type}</code>" in html
+
+
 def test_the_overview_says_whether_brand_reads_reach_the_ledger_in_time(
         officer: SignedIn, vault_home: VaultHome, clock: FrozenClock) -> None:
     def ledger_section() -> str:
@@ -213,14 +222,29 @@ def test_the_listing_filters_by_state_and_brand(officer: SignedIn, outbox: Outbo
         assert f'<option value="{query["status"]}" selected>' in html
 
 
-@pytest.mark.parametrize("query", [
-    "status=lost", "page=0", "page=x", "page=100001", "colour=red", "status=dead&status=pending",
+TAKES = "(it takes status, client and page)"
+
+
+@pytest.mark.parametrize(("query", "problem"), [
+    ("status=lost", "status must be pending, delivered or dead (or blank for any)"),
+    ("status=zzz&page=x", "page must be a whole number from 1 to 100000; status must be"
+                          " pending, delivered or dead (or blank for any)"),
+    ("page=0", "page must be a whole number from 1 to 100000"),
+    ("page=x", "page must be a whole number from 1 to 100000"),
+    ("page=100001", "page must be a whole number from 1 to 100000"),
+    ("page=" + "9" * 400, "page must be a whole number from 1 to 100000"),
+    ("client=" + "c" * 101, "client must be a client id of at most 100 characters"),
+    ("colour=red", f"colour is not a parameter of this page {TAKES}"),
+    ("limit=abc", f"limit is not a parameter of this page {TAKES}"),
+    ("status=dead&status=pending", "status is given more than once"),
 ])
-def test_a_bad_filter_is_a_400_page(officer: SignedIn, query: str) -> None:
+def test_a_bad_filter_is_a_400_page_naming_the_parameter(officer: SignedIn, query: str,
+                                                         problem: str) -> None:
     response = officer.client.get("/console/webhooks?" + query)
     assert_sane(response)
     assert response.status_code == 400
-    assert error_message(response.get_data(as_text=True)).startswith("This filter is not valid")
+    assert error_message(response.get_data(as_text=True)) == (
+        f"This filter is not valid: {problem}.")
 
 
 def test_nothing_personal_or_from_the_payload_is_shown(officer: SignedIn, alice: SignedIn,

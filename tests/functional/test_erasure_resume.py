@@ -102,7 +102,7 @@ def finish_by_init(home: VaultHome, vault: Vault, consent: Consent) -> None:
     result = CliRunner().invoke(main, ["--home", str(home.root), "init"],
                                 env={"VRMVAULT_MASTER_KEY": ""}, catch_exceptions=False)
     assert result.exit_code == 0, result.output
-    said = "finished 1 erasures a stop had interrupted" in result.output
+    said = "finished 1 erasure a stop had interrupted" in result.output
     assert said is (pending == 1)
 
 

@@ -40,6 +40,7 @@ from vault.home import Vault, VaultHome
 from vault.sqlcipher.database import Database
 from web.cli import main
 from web.erasures import finish_erasure
+from web.mailing import maildir_path
 
 PROFILE = "/api/v1/member/profile"
 
@@ -91,7 +92,8 @@ def fill(app, vault: Vault, vault_home: VaultHome, consent: Consent, client: Fla
     client.get(PROFILE, headers=api.member_token(erin, velo, {
         "dpv:ServiceProvision": ["city"]}).headers)
     SpoolDirectory(vault_home, vault.master).merge_all(consent.ledger)
-    finish_erasure(vault, consent, vault.erasure.begin(erin))
+    finish_erasure(vault, consent, vault.erasure.begin(erin),
+                   maildir=maildir_path(vault_home.root))
     sqlcipher_dispatcher(database=vault.data, signer=WebhookSigner.from_master(vault.master),
                       clock=clock, timeout=2).deliver_due()
     # A withdrawal its brand is to be told of, an erasure a stop cut short, a checkpoint.
@@ -266,7 +268,7 @@ def test_a_pre_release_home_upgrades_without_losing_a_row_key_or_proof(
                                 env={"VRMVAULT_MASTER_KEY": ""})
     assert result.exit_code == 0, result.output
     assert "is ready" in result.output and "upgraded" not in result.output
-    assert "finished 1 erasures" in result.output
+    assert "finished 1 erasure a stop" in result.output
 
 
 def test_init_says_which_steps_it_applied_to_a_pre_release_home(world: World,

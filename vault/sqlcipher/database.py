@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import threading
 import time
 from collections.abc import Callable, Hashable, Iterable, Iterator, Sequence
 from pathlib import Path
@@ -33,6 +34,9 @@ from ..errors import ConstraintViolationError, StoreError, StoreNotInitialisedEr
 from ..keys import KEY_BYTES
 
 DEFAULT_CACHE_KIB = 64 * 1024
+# SQLCipher's log level is the process's, not the connection's: one key check at a time.
+_QUIET_KEY_CHECK = threading.Lock()
+_LOG_LEVELS = {name: name for name in ("NONE", "ERROR", "WARN", "INFO", "DEBUG", "TRACE")}
 BUSY_TIMEOUT_MS = 10_000
 # Waits between tries for the write lock (seconds), the last one repeated: see _begin_write.
 _WRITE_LOCK_WAITS = (0.00005, 0.0001, 0.0002, 0.0005, 0.001)
@@ -98,11 +102,22 @@ class Database:
         except sqlcipher3.Error as exc:
             raise StoreError(f"cannot open the store at {path}") from exc
         try:
-            if key is not None:
-                # A 64-hex-digit blob literal is SQLCipher's raw-key form: no KDF per open.
-                connection.execute(f"PRAGMA key = \"x'{key.hex()}'\"")
-            # Reading the schema is the first thing that needs the key: a wrong key fails here.
-            connection.execute("SELECT count(*) FROM sqlite_master").fetchone()
+            # A wrong key is told once, by WrongKeyError: SQLCipher's own log lines about the
+            # failed page check (level ERROR, on stderr) are held back for this one statement.
+            with _QUIET_KEY_CHECK:
+                level = connection.execute("PRAGMA cipher_log_level").fetchone()[0]
+                connection.execute("PRAGMA cipher_log_level = NONE")
+                try:
+                    if key is not None:
+                        # A 64-hex-digit blob literal is SQLCipher's raw-key form: no KDF per
+                        # open.
+                        connection.execute(f"PRAGMA key = \"x'{key.hex()}'\"")
+                    # Reading the schema is the first thing that needs the key: a wrong key
+                    # fails here.
+                    connection.execute("SELECT count(*) FROM sqlite_master").fetchone()
+                finally:
+                    restored = _LOG_LEVELS.get(level, "WARN")
+                    connection.execute(f"PRAGMA cipher_log_level = {restored}")
         except sqlcipher3.DatabaseError as exc:
             connection.close()
             raise WrongKeyError(f"the key does not open the store at {path}") from exc

@@ -89,8 +89,9 @@ def test_proof_prints_json_a_third_party_can_check(filled: VaultHome) -> None:
 
 
 @pytest.mark.parametrize(("args", "message"), [
-    (["proof", "3"], "no checkpoint has been signed yet"),
-    (["proof", "99"], "no checkpoint has been signed yet"),
+    (["proof", "3"], "no checkpoint has been signed yet; sign one first"
+                     " ('vrmvault ledger checkpoint')"),
+    (["proof", "99"], "there is no entry 99: the ledger holds entries 0 to 29"),
 ])
 def test_proof_without_a_checkpoint_fails_clearly(filled: VaultHome, args, message) -> None:
     result = run(filled, *args)
@@ -100,10 +101,29 @@ def test_proof_without_a_checkpoint_fails_clearly(filled: VaultHome, args, messa
 
 def test_proof_of_an_entry_after_the_checkpoint_fails_clearly(filled: VaultHome) -> None:
     run(filled, "checkpoint")
+    with open_ledger(filled, filled.master_key({}), checkpoint_every=0) as opened:
+        opened.record_events(events(1))
     result = run(filled, "proof", "30")
     assert result.exit_code == 1
-    assert "not covered by the checkpoint of 30 entries" in result.stderr
-    assert len(result.stderr.strip().splitlines()) == 1
+    assert result.stderr == (
+        "error: entry 30 was added after the latest checkpoint, which covers entries 0 to 29;"
+        " sign a new checkpoint first ('vrmvault ledger checkpoint')\n")
+
+
+@pytest.mark.parametrize("seq", ["31", "999999"])
+def test_proof_of_an_entry_that_does_not_exist_says_so(filled: VaultHome, seq: str) -> None:
+    run(filled, "checkpoint")                # its own entry is the 31st: seq 30
+    result = run(filled, "proof", seq)
+    assert result.exit_code == 1
+    assert result.stderr == f"error: there is no entry {seq}: the ledger holds entries 0 to 30\n"
+    assert "checkpoint" not in result.stderr
+
+
+def test_proof_on_an_empty_ledger_says_it_is_empty(vault_home: VaultHome) -> None:
+    with open_ledger(vault_home, vault_home.master_key({}), checkpoint_every=0):
+        pass
+    result = run(vault_home, "proof", "0")
+    assert result.stderr == "error: there is no entry 0: the ledger holds no entries yet\n"
 
 
 def test_a_negative_seq_is_a_usage_error(filled: VaultHome) -> None:

@@ -85,9 +85,11 @@ def test_proofs_outside_the_ledger_are_refused(ledger: Ledger, call: str, args) 
 
 
 def test_prove_entry_gives_a_third_party_everything_it_needs(ledger: Ledger) -> None:
-    with pytest.raises(ProofRequestError, match="no checkpoint"):
+    with pytest.raises(ProofRequestError, match="no entry 0: the ledger holds no entries yet"):
         ledger.prove_entry(0)
     ledger.record_events(events(9))
+    with pytest.raises(ProofRequestError, match="no checkpoint"):
+        ledger.prove_entry(0)
     checkpoint = ledger.checkpoint()
     bundle = ledger.prove_entry(4).as_json()
     document = json.loads(json.dumps(bundle))
@@ -97,5 +99,7 @@ def test_prove_entry_gives_a_third_party_everything_it_needs(ledger: Ledger) -> 
     assert signed.tree_size == checkpoint.tree_size == document["tree_size"] == 9
     proof = [base64.b64decode(h) for h in document["inclusion_proof"]]
     assert verify_inclusion(leaf, document["seq"], signed.tree_size, proof, signed.root_hash)
-    with pytest.raises(ProofRequestError, match="not covered"):
+    with pytest.raises(ProofRequestError, match="added after the latest checkpoint"):
         ledger.prove_entry(9)                     # the checkpoint's own entry comes after it
+    with pytest.raises(ProofRequestError, match="there is no entry 10"):
+        ledger.prove_entry(10)

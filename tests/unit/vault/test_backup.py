@@ -325,9 +325,12 @@ def test_restore_refuses_what_is_not_our_backup_and_changes_nothing(
     vault.close()
     before = home_snapshot(vault_home.root)
 
-    with pytest.raises(error):
+    with pytest.raises(error) as refused:
         restore(vault_home, source, master)
 
+    if error is WrongKeyError:                         # named as the operator gave it
+        assert refused.value.message == (f"{source} is not a backup of this vault: its master"
+                                         " key does not open it")
     assert home_snapshot(vault_home.root) == before     # data.db byte-identical, no temp files
     assert source.read_bytes() == source_bytes
     assert reopen().members.exists(alice)

@@ -55,8 +55,8 @@ def test_smtp_urls_are_parsed(url: str, expected: tuple) -> None:
     ("smtp://", "no host"),
     ("smtp://mail.example:99999", "not an SMTP URL"),
     ("smtp://mail.example:port", "not an SMTP URL"),
-    ("smtp://mail.example/inbox", "no path"),
-    ("smtp://mail.example?tls=1", "no path"),
+    ("smtp://mail.example/inbox", "path, query or fragment"),
+    ("smtp://mail.example?tls=1", "path, query or fragment"),
 ])
 def test_malformed_smtp_urls_are_refused_with_a_reason(url: str, reason: str) -> None:
     with pytest.raises(ValueError, match=reason):
@@ -85,6 +85,22 @@ def test_the_settings_default_to_the_maildir() -> None:
 
 
 # -- the maildir -------------------------------------------------------------------------------
+def test_removing_a_recipients_messages_keeps_everyone_elses(tmp_path: Path) -> None:
+    box = MaildirMailer(tmp_path / "mail")
+    assert box.remove_messages_to("carol@example.org") == 0        # no maildir yet: nothing
+    for to in ("Carol <Carol@Example.org>", "dave@example.org", "carol@example.org",
+               "ünïcode@exämple.org"):
+        box.send(compose(sender="vrmvault <no-reply@vrmvault.invalid>", to=to,
+                         subject="Hello", text="A link."))
+    # An address an older version wrote as encoded words, not as an address.
+    (tmp_path / "mail" / "new" / "old.eml").write_bytes(
+        b"To: =?utf-8?b?w7xuw69jb2Rl?=@=?utf-8?q?ex=C3=A4mple?=.org\r\n"
+        b"Subject: Hello\r\n\r\nA link.\r\n")
+    assert box.remove_messages_to("CAROL@example.org") == 2
+    assert box.remove_messages_to("ünïcode@exämple.org") == 2
+    assert [str(message["To"]) for _, message in box.messages()] == ["dave@example.org"]
+
+
 def test_both_mailers_keep_the_contract(tmp_path: Path) -> None:
     mailers: list[Mailer] = [MaildirMailer(tmp_path / "mail"),
                              SmtpMailer(SmtpEndpoint.parse("smtp://127.0.0.1"))]

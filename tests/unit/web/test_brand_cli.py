@@ -73,6 +73,14 @@ def test_list_shows_the_clients_and_never_a_secret(vault_home: VaultHome) -> Non
     assert "active" in lines[1]
 
 
+def test_disabling_a_disabled_client_says_it_was_already(vault_home: VaultHome) -> None:
+    client_id = create(vault_home)["client_id"]
+    assert run(vault_home, "disable", client_id).output.startswith(f"Disabled {client_id}")
+    again = run(vault_home, "disable", client_id)
+    assert again.exit_code == 0, again.output
+    assert again.output == f"{client_id} (Velo Bikes) was disabled already; nothing changed\n"
+
+
 def test_disable_stops_the_client(vault_home: VaultHome) -> None:
     credentials = create(vault_home)
     result = run(vault_home, "disable", credentials["client_id"])

@@ -12,6 +12,7 @@ from click.testing import CliRunner
 from brand_gateway.storage import authorization_store, client_registry
 from vault.home import VaultHome
 from web.cli import main
+from web.config import CONFIGURATION_ERROR_EXIT
 
 RUNNER = CliRunner()
 
@@ -82,24 +83,99 @@ def test_init_with_the_master_key_in_the_environment_writes_no_key_file(tmp_path
 
 
 @pytest.mark.parametrize(
-    ("env", "message"),
+    ("key", "message"),
     [
-        ({"VRMVAULT_MASTER_KEY": "not-hex"}, "64 hexadecimal digits"),
-        ({"VRMVAULT_MASTER_KEY": "ab" * 16}, "exactly 32 bytes"),
+        ("not-hex" + "0" * 57, "has characters that are not hexadecimal digits"),
+        ("ab" * 16, "has 32 characters, not 64"),
     ],
 )
-def test_a_malformed_master_key_is_a_clear_error(tmp_path: Path, env, message) -> None:
-    result = run("--home", str(tmp_path / "var"), "init", env=env)
-    assert result.exit_code == 1
-    assert message in result.output
-    assert "Traceback" not in result.output
+def test_a_malformed_master_key_is_a_clear_error_that_never_shows_it(
+        tmp_path: Path, key: str, message: str) -> None:
+    result = run("--home", str(tmp_path / "var"), "init", env={"VRMVAULT_MASTER_KEY": key})
+    assert result.exit_code == CONFIGURATION_ERROR_EXIT
+    assert result.stderr == ("error: VRMVAULT_MASTER_KEY (its value is not shown) "
+                             f"{message}; expected 64 hexadecimal digits (32 bytes), or unset "
+                             "to use the home's master.key\n")
+    assert key not in result.output
+    assert not (tmp_path / "var").exists()
 
 
-def test_a_malformed_setting_is_a_usage_error(tmp_path: Path) -> None:
+# Each malformed setting: one line on stderr naming the variable, the value's problem and what
+# is expected; nothing written, no usage banner, the configuration exit status.
+MALFORMED_SETTINGS = [
+    ("VRMVAULT_SESSION_IDLE", "abc",
+     "VRMVAULT_SESSION_IDLE='abc' is not a whole number; expected a whole number of seconds"
+     " from 1 to 31622400 (366 days)"),
+    ("VRMVAULT_SESSION_ABSOLUTE", "0", "VRMVAULT_SESSION_ABSOLUTE='0' is below 1;"),
+    ("VRMVAULT_ARGON2_MEMORY_KIB", "1000",
+     "VRMVAULT_ARGON2_MEMORY_KIB='1000' is below 19456; expected a whole number of KiB, at"
+     " least 19456 (the OWASP/ASVS minimum)"),
+    ("VRMVAULT_ARGON2_TIME_COST", "1",
+     "VRMVAULT_ARGON2_TIME_COST='1' is below 2; expected a whole number of iterations, at"
+     " least 2 (the OWASP/ASVS minimum)"),
+    ("VRMVAULT_ARGON2_PARALLELISM", "0", "VRMVAULT_ARGON2_PARALLELISM='0' is below 1;"),
+    ("VRMVAULT_TRUST_PROXY", "-1", "VRMVAULT_TRUST_PROXY='-1' is below 0;"),
+    ("VRMVAULT_CACHE_KIB", "lots", "VRMVAULT_CACHE_KIB='lots' is not a whole number;"),
+    ("VRMVAULT_API_RATE_LIMIT", "1.5", "VRMVAULT_API_RATE_LIMIT='1.5' is not a whole number;"),
+    ("VRMVAULT_CHECKPOINT_INTERVAL", "99999999999",
+     "VRMVAULT_CHECKPOINT_INTERVAL='99999999999' is above 31622400;"),
+    ("VRMVAULT_PUBLIC_URL", "ftp://vault.example",
+     "VRMVAULT_PUBLIC_URL='ftp://vault.example' is not an http:// or https:// URL"),
+    ("VRMVAULT_MAIL_FROM", "no-reply", "VRMVAULT_MAIL_FROM='no-reply' is not one address"),
+    ("VRMVAULT_WEBHOOK_ALLOW_LOOPBACK", "maybe",
+     "VRMVAULT_WEBHOOK_ALLOW_LOOPBACK='maybe' is not a yes/no value;"),
+    ("VRMVAULT_API_RATE_LIMIT", "9" * 5000,
+     f"VRMVAULT_API_RATE_LIMIT='{'9' * 80}'… is above 1000000000;"),
+    ("VRMVAULT_CACHE_KIB", "١٢", "VRMVAULT_CACHE_KIB='١٢' is not a whole number;"),
+    ("VRMVAULT_SESSION_IDLE", "-" + "0" * 5000, "VRMVAULT_SESSION_IDLE='-000"),
+    ("VRMVAULT_SMTP_URL", "smtp://user:s3cret@mail.example:port",
+     "VRMVAULT_SMTP_URL (its value is not shown) is not an SMTP URL;"),
+]
+
+
+@pytest.mark.parametrize("command", ["init", "serve"])
+@pytest.mark.parametrize(("variable", "value", "message"), MALFORMED_SETTINGS,
+                         ids=[row[0] for row in MALFORMED_SETTINGS])
+def test_a_malformed_setting_is_refused_before_anything_is_written_or_served(
+        tmp_path: Path, monkeypatch, command: str, variable: str, value: str,
+        message: str) -> None:
+    served = []
+    monkeypatch.setattr("web.server.run", lambda **kwargs: served.append(kwargs))
+    result = run("--home", str(tmp_path / "var"), command, env={variable: value})
+    assert result.exit_code == CONFIGURATION_ERROR_EXIT
+    assert result.stdout == ""
+    assert result.stderr.startswith(f"error: {message}")
+    assert result.stderr.count("\n") == 1 and "Usage" not in result.stderr
+    assert "s3cret" not in result.output
+    assert not (tmp_path / "var").exists() and not served
+
+
+def test_a_home_that_is_a_file_is_refused(tmp_path: Path) -> None:
+    file = tmp_path / "notes.txt"
+    file.write_text("not a folder")
+    result = run("init", env={"VRMVAULT_HOME": str(file)})
+    assert result.exit_code == CONFIGURATION_ERROR_EXIT
+    assert result.stderr == (f"error: VRMVAULT_HOME={str(file)!r} names a file, not a folder;"
+                             " expected the path of a folder (made by 'vrmvault init' if it"
+                             " does not exist)\n")
+
+
+def test_argon2_lanes_need_8_kib_of_memory_each(tmp_path: Path) -> None:
     result = run("--home", str(tmp_path / "var"), "init",
-                 env={"VRMVAULT_SESSION_IDLE": "soon"})
-    assert result.exit_code == 2
-    assert "VRMVAULT_SESSION_IDLE" in result.output
+                 env={"VRMVAULT_ARGON2_MEMORY_KIB": "19456", "VRMVAULT_ARGON2_PARALLELISM": "4000"})
+    assert result.exit_code == CONFIGURATION_ERROR_EXIT
+    assert result.stderr.startswith("error: VRMVAULT_ARGON2_PARALLELISM=4000 is more than"
+                                    " VRMVAULT_ARGON2_MEMORY_KIB / 8")
+
+
+def test_the_configuration_minimum_is_the_hashers_minimum() -> None:
+    from vault.passwords import ASVS_MIN_MEMORY_KIB, ASVS_MIN_TIME_COST, HashingCost
+    from web.config import from_environment
+
+    lowest = from_environment({"VRMVAULT_ARGON2_MEMORY_KIB": str(ASVS_MIN_MEMORY_KIB),
+                               "VRMVAULT_ARGON2_TIME_COST": str(ASVS_MIN_TIME_COST)})
+    HashingCost(time_cost=lowest["VRMVAULT_ARGON2_TIME_COST"],
+                memory_kib=lowest["VRMVAULT_ARGON2_MEMORY_KIB"], parallelism=1)
 
 
 def test_commands_on_a_missing_store_fail_clearly(tmp_path: Path) -> None:
@@ -248,3 +324,42 @@ def test_consent_expire_records_each_authorization_past_its_absolute_end_once(
         events = [r["event"] for r in vault.data.all("SELECT event FROM receipts")]
         reason = vault.data.one("SELECT access_ended FROM grants")[0]
     assert events == ["given", "access-ended"] and reason == "authorization-expired"
+
+
+def test_a_second_init_keeps_the_store_says_so_and_how_to_sign_in_to_the_demo(
+        tmp_path: Path) -> None:
+    first = run("--home", str(tmp_path / "var"), "init", "--demo", "1")
+    # One member, one of each: counts and nouns agree.
+    assert "Loaded 1 member with " in first.output and "from 1 member to" in first.output
+    again = run("--home", str(tmp_path / "var"), "init", "--demo", "200")
+    assert again.exit_code == 0, again.output
+    assert ("kept the existing store as it is: --demo 200 loads demo members into a new store"
+            " only (use another --home for a fresh store)") in again.output
+    assert ("Sign in as demo@vrmvault.example with the password: guided vault tour 2026"
+            in again.output)
+    with VaultHome(tmp_path / "var").open() as vault:
+        assert vault.data.one("SELECT count(*) FROM members")[0] == 1
+
+
+def test_a_second_init_on_a_store_without_the_demo_says_how_to_add_it(tmp_path: Path) -> None:
+    run("--home", str(tmp_path / "var"), "init")
+    again = run("--home", str(tmp_path / "var"), "init", "--demo", "3")
+    assert "--demo 3 loads demo members into a new store only ('vrmvault demo --members 3'" \
+        " adds them to this one)" in again.output
+    assert "Sign in as" not in again.output
+    plain = run("--home", str(tmp_path / "var"), "init")
+    assert "kept the existing store" not in plain.output
+
+
+def test_restoring_what_is_not_a_backup_is_one_line_naming_the_file(tmp_path: Path,
+                                                                      capfd) -> None:
+    run("--home", str(tmp_path / "var"), "init")
+    garbage = tmp_path / "garbage.db"
+    garbage.write_bytes(bytes(range(256)) * 32)
+    capfd.readouterr()
+    result = run("--home", str(tmp_path / "var"), "restore", str(garbage), "--yes")
+    assert result.exit_code == 1
+    assert result.stderr == (f"error: {garbage} is not a backup of this vault: its master key"
+                             " does not open it\n")
+    # Nothing else on the process's own stderr either (SQLCipher writes there directly).
+    assert capfd.readouterr().err == ""

@@ -18,6 +18,7 @@ from tests.apps import opened_app
 from tests.conftest import GOOD_PASSWORD, TEST_HASHING, AuthActions
 from vault.clock import FrozenClock
 from vault.home import VaultHome
+from vault.mail import MaildirMailer
 from web.cli import main
 from web.mail_cli import mail
 
@@ -89,3 +90,69 @@ def test_init_says_where_mail_goes(tmp_path: Path) -> None:
     result = run(home, "init", env={"VRMVAULT_SMTP_URL": "smtp+starttls://u:pw@mx.example"})
     assert "mail: sent by SMTP mx.example:587 with STARTTLS" in result.output
     assert ":pw" not in result.output
+
+
+# -- an erasure takes the member's messages out of the maildir ----------------------------------
+def _join(auth: AuthActions, home: VaultHome, email: str) -> None:
+    """Sign up and follow the link the maildir holds for ``email``."""
+    assert auth.signup(email, GOOD_PASSWORD).status_code == 200
+    texts = [message.get_payload(decode=True).decode()
+             for _, message in MaildirMailer(home.root / "mail").messages()
+             if message["To"] == email]
+    link = re.search(r"http://[^/\s]+(/signup/verify\?token=\S+)", texts[-1])
+    assert link and auth.verify(link.group(1)).status_code == 302
+
+
+def _recipients(home: VaultHome) -> list[str]:
+    listed = run(home, "mail", "list")
+    assert listed.exit_code == 0, listed.output
+    return [line.split()[3] for line in listed.output.splitlines()
+            if not line.startswith("No messages")]
+
+
+def test_deleting_an_account_removes_its_mail_from_the_maildir(
+        vault_home: VaultHome, maildir_app: Flask) -> None:
+    carol = AuthActions(maildir_app.test_client())
+    _join(carol, vault_home, "carol@example.org")
+    _join(AuthActions(maildir_app.test_client()), vault_home, "dave@example.org")
+    # A second message to Carol, her address written otherwise by whoever asked.
+    assert AuthActions(maildir_app.test_client()).post(
+        "/password/forgot", {"email": "Carol@Example.ORG"}).status_code == 200
+    assert _recipients(vault_home).count("carol@example.org") == 2
+
+    deleted = carol.post("/member/delete", {"password": GOOD_PASSWORD, "confirm": "on"},
+                         form_page="/member/delete")
+    assert deleted.status_code == 200, deleted.get_data(as_text=True)
+    assert _recipients(vault_home) == ["dave@example.org"]
+
+
+def test_an_erasure_finished_after_a_stop_removes_the_mail_too(
+        vault_home: VaultHome, maildir_app: Flask) -> None:
+    _join(AuthActions(maildir_app.test_client()), vault_home, "carol@example.org")
+    with vault_home.open() as vault:
+        member_id = vault.members.find("carol@example.org")
+        assert member_id is not None
+        vault.erasure.begin(member_id)          # confirmed; the process stops here
+    assert _recipients(vault_home) == ["carol@example.org"]
+    finished = run(vault_home, "init")
+    assert "finished 1 erasure a stop had interrupted" in finished.output
+    assert _recipients(vault_home) == []
+
+
+def test_a_maildir_that_cannot_be_cleared_does_not_hold_up_the_erasure(
+        vault_home: VaultHome, maildir_app: Flask, caplog: pytest.LogCaptureFixture) -> None:
+    carol = AuthActions(maildir_app.test_client())
+    _join(carol, vault_home, "carol@example.org")
+    cur = vault_home.root / "mail" / "cur"
+    cur.rmdir()
+    cur.write_text("a file where the maildir wants a folder")
+    deleted = carol.post("/member/delete", {"password": GOOD_PASSWORD, "confirm": "on"},
+                         form_page="/member/delete")
+    assert deleted.status_code == 200
+    with vault_home.open() as vault:
+        assert vault.data.one("SELECT count(*) FROM members")[0] == 0
+        assert vault.erasure.pending() == []
+    assert [record.getMessage() for record in caplog.records if record.name == "web.erasures"] \
+        == [f"cannot remove messages from the maildir {vault_home.root / 'mail'}; an erased"
+            " member's messages may remain there: remove them by hand"]
+    assert "carol" not in caplog.text
