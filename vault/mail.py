@@ -23,12 +23,13 @@ import smtplib
 import ssl
 from dataclasses import dataclass, field
 from email.message import EmailMessage
-from email.policy import SMTP
+from email.policy import SMTP, SMTPUTF8
 from email.utils import formatdate, make_msgid
 from pathlib import Path
 from typing import Protocol
 from urllib.parse import unquote, urlsplit
 
+from .email_addresses import transport_address
 from .errors import MailError
 
 SECURITY_BY_SCHEME = {"smtp": "plain", "smtp+starttls": "starttls", "smtps": "tls"}
@@ -85,7 +86,10 @@ class Mailer(Protocol):
 
 def compose(*, sender: str, to: str, subject: str, text: str) -> EmailMessage:
     """A plain-text message (UTF-8), dated and with a Message-ID."""
-    message = EmailMessage(policy=SMTP)
+    to = transport_address(to)       # an IDN domain in its ASCII form
+    # An address with letters outside ASCII before the @ travels as UTF-8 (RFC 6532, with
+    # SMTPUTF8): an encoded word there is no address at all (RFC 2047 sec. 5).
+    message = EmailMessage(policy=SMTP if to.isascii() else SMTPUTF8)
     message["From"] = sender
     message["To"] = to
     message["Subject"] = subject
