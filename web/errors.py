@@ -93,7 +93,8 @@ def problem(status: int, title: str, detail: str | None = None, *,
         body["detail"] = detail
     for name, value in (extensions or {}).items():
         body.setdefault(name, value)
-    response = Response(json.dumps(body), status=status, mimetype=PROBLEM_MEDIA_TYPE)
+    # Ending with a newline, as every JSON answer of the API does (a shell prints it on a line).
+    response = Response(json.dumps(body) + "\n", status=status, mimetype=PROBLEM_MEDIA_TYPE)
     for name, value in (headers or {}).items():
         response.headers[name] = value
     return response

@@ -7,7 +7,8 @@
   :mod:`brand_gateway.json_input` allows, and an object; else 400 or 415. A body over
   :data:`MAX_BODY` bytes is a 413 from wherever it is read (the app's request class sets the
   limit for every ``/api/`` request, ``web/app.py``).
-- Answers are compact JSON; times are ISO 8601 UTC seconds with ``Z``.
+- Answers are compact JSON ending with a newline (a shell prints each on a line of its own);
+  times are ISO 8601 UTC seconds with ``Z``.
 """
 
 from __future__ import annotations
@@ -77,7 +78,7 @@ def json_body() -> dict[str, Any]:
 
 
 def json_response(body: dict[str, Any]) -> Response:
-    return Response(_COMPACT.encode(body), mimetype="application/json")
+    return Response(_COMPACT.encode(body) + "\n", mimetype="application/json")
 
 
 def iso(seconds: float | None) -> str | None:
