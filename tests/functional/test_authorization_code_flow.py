@@ -724,6 +724,22 @@ def test_a_wrong_code_verifier_is_invalid_grant(client: FlaskClient, endpoints: 
     assert error_of(endpoints.exchange(velo, code, other)) == "invalid_grant"
 
 
+def test_a_failed_exchange_uses_up_the_code_and_the_brand_starts_again(
+        app: Flask, client: FlaskClient, endpoints: Endpoints, velo: Brand,
+        member: str) -> None:
+    """As the README says: a code works once, a failed exchange included (RFC 6749 sec.
+    4.1.2), so a retry with the right verifier is refused; a new authorization request works."""
+    code, verifier = get_code(client, velo)
+    other, _ = pkce()
+    assert error_of(endpoints.exchange(velo, code, other)) == "invalid_grant"
+    retry = endpoints.exchange(velo, code, verifier)
+    assert retry.status_code == 400 and error_of(retry) == "invalid_grant"
+    [first] = grants_of(app, member)
+    assert endpoints.active(velo, issue(client, endpoints, velo).access_token)
+    statuses = {g.id: g.status.value for g in grants_of(app, member)}
+    assert statuses.pop(first.id) == "replaced" and list(statuses.values()) == ["active"]
+
+
 def test_a_missing_code_verifier_is_invalid_request(client: FlaskClient, endpoints: Endpoints,
                                                     velo: Brand, member: str) -> None:
     code, _ = get_code(client, velo)
