@@ -126,13 +126,13 @@ def handle_http_error(error: HTTPException) -> Response:
     title = error.name
     detail = error.description or ""
     headers = {}
-    if status == 413 and request.max_content_length is not None:
-        title = "Content Too Large"                   # RFC 9110 sec. 15.5.14
-        detail = (f"The body is larger than {request.max_content_length} bytes, the most"
-                  " this address takes.")
     if status == 405 and error.valid_methods:  # type: ignore[attr-defined]
         headers["Allow"] = ", ".join(error.valid_methods)  # type: ignore[attr-defined]
     if wants_problem_json():
+        if status == 413 and request.max_content_length is not None:
+            title = "Content Too Large"                   # RFC 9110 sec. 15.5.14
+            detail = (f"The body is larger than {request.max_content_length} bytes, the most"
+                      " this address takes.")
         return problem(status, title, detail, headers=headers)
     return _page(status, title, detail, headers)
 
