@@ -14,7 +14,8 @@ Invariants:
 - Internationalised domains are accepted, stored in their Unicode form and mailed in their
   IDNA form (:func:`transport_address`), which every SMTP server takes. Letters outside ASCII
   before the ``@`` are accepted too: the vault's SMTP client sends them with SMTPUTF8 (RFC 6531)
-  when the relay offers it and reports the mail as not sent when it does not, and the message
+  when the relay offers it, and when it does not the page says so next to the address
+  (:data:`NOT_DELIVERABLE_HERE`, ``vault.errors.RecipientNotSupportedError``); the message
   carries them as UTF-8 (RFC 6532, ``vault/mail.py``), never as encoded words.
 - Accounts made before this check keep signing in: :func:`lookup_forms` also gives the form
   the vault used then (NFKC, trimmed, lower-cased) when it differs.
@@ -30,6 +31,9 @@ from email_validator import EmailNotValidError, validate_email
 from .errors import ValidationError
 
 MAX_EMAIL = 254
+#: Shown next to the address when the operator's mail server cannot carry it (no SMTPUTF8).
+NOT_DELIVERABLE_HERE = ("This vault's mail server cannot send to an address with letters other"
+                        " than a to z before the @. Use another address.")
 FIELD = "email"
 EXAMPLE = "Enter an e-mail address like name@example.org."
 

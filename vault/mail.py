@@ -30,7 +30,7 @@ from typing import Protocol
 from urllib.parse import unquote, urlsplit
 
 from .email_addresses import transport_address
-from .errors import MailError
+from .errors import MailError, RecipientNotSupportedError
 
 SECURITY_BY_SCHEME = {"smtp": "plain", "smtp+starttls": "starttls", "smtps": "tls"}
 DEFAULT_PORTS = {"plain": 25, "starttls": 587, "tls": 465}
@@ -126,6 +126,12 @@ class SmtpMailer:
                 if endpoint.username is not None:
                     smtp.login(endpoint.username, endpoint.password or "")
                 refused = smtp.send_message(message)
+        except smtplib.SMTPNotSupportedError:
+            # smtplib asks for SMTPUTF8 (RFC 6531) only for an address that needs it, and
+            # refuses before sending when the server does not offer it.
+            raise RecipientNotSupportedError(
+                f"{endpoint.describe()} does not take international addresses (SMTPUTF8)"
+            ) from None
         except (smtplib.SMTPException, OSError, ssl.SSLError) as exc:
             # The exception text may quote the address the server refused: not passed on.
             raise MailError(f"the mail could not be handed to {endpoint.describe()}"

@@ -3,15 +3,21 @@
 Through the pages and a real SMTP server (aiosmtpd): sign-up, the reset request and the
 profile's contact address refuse what is not one deliverable address, with the reason next to
 the field and in the summary naming it, and nothing is mailed or stored; an internationalised
-domain is accepted and mailed in its IDNA form; an account made before addresses were checked
-this way still signs in.
+domain is accepted and mailed in its IDNA form, letters outside ASCII before the @ with
+SMTPUTF8, and where the operator's mail server cannot carry those the page says so next to the
+address; an account made before addresses were checked this way still signs in.
 """
 
 from __future__ import annotations
 
-import pytest
+from collections.abc import Iterator
 
-from tests.conftest import GOOD_PASSWORD
+import pytest
+from aiosmtpd.controller import Controller
+
+from tests.apps import opened_app
+from tests.conftest import GOOD_PASSWORD, TEST_HASHING, AuthActions, MailCollector, free_port
+from vault.email_addresses import NOT_DELIVERABLE_HERE
 from vault.home import Vault
 
 from .conftest import SignedIn
@@ -101,3 +107,42 @@ def test_an_account_made_before_the_check_still_signs_in(
     assert response.status_code == 302, response.get_data(as_text=True)
     assert client.get("/member/").status_code == 200
     assert vault.members.find(stored) == member_id
+
+
+@pytest.fixture
+def plain_relay() -> Iterator[tuple[Controller, MailCollector]]:
+    """A real SMTP server that does not offer SMTPUTF8 (RFC 6531), as many relays do not."""
+    collector = MailCollector()
+    controller = Controller(collector, hostname="127.0.0.1", port=free_port(),
+                            enable_SMTPUTF8=False)
+    controller.start()
+    try:
+        yield controller, collector
+    finally:
+        controller.stop()
+
+
+def test_a_relay_without_smtputf8_is_said_next_to_the_address(
+        vault_home, clock, vault: Vault, plain_relay) -> None:
+    controller, collector = plain_relay
+    with opened_app({"TESTING": True, "VRMVAULT_HOME": vault_home.root,
+                     "VRMVAULT_CLOCK": clock,
+                     "VRMVAULT_ARGON2_TIME_COST": TEST_HASHING.time_cost,
+                     "VRMVAULT_ARGON2_MEMORY_KIB": TEST_HASHING.memory_kib,
+                     "VRMVAULT_ARGON2_PARALLELISM": TEST_HASHING.parallelism,
+                     "VRMVAULT_SMTP_URL": f"smtp://127.0.0.1:{controller.port}"}) as app:
+        actions = AuthActions(app.test_client())
+        response = actions.signup("ünïcode@example.org")
+        assert response.status_code == 422
+        assert field_errors(response.get_data(as_text=True), "email") == [
+            "E-mail address: " + NOT_DELIVERABLE_HERE]
+        assert count(vault, "signup_requests") == 0
+
+        vault.members.register("zoë@example.org", GOOD_PASSWORD)
+        response = actions.post("/password/forgot", {"email": "zoë@example.org"})
+        assert response.status_code == 422
+        assert NOT_DELIVERABLE_HERE in field_errors(response.get_data(as_text=True), "email")[0]
+        assert count(vault, "password_resets") == 0
+
+        assert actions.signup("kim@exämple.org").status_code == 200     # an IDN domain goes
+    assert [recipients for recipients, _ in collector.delivered] == [["kim@xn--exmple-cua.org"]]
