@@ -37,18 +37,25 @@ if TYPE_CHECKING:
 
 
 def gateway_exporter(*, rows: GatewayExportRepository, names: BrandNameRepository,
-                     log: AccessLog, principal: Callable[[str], str]) -> Exporter:
+                     log: AccessLog, principal: Callable[[str], str],
+                     subject: Callable[[str, str], str]) -> Exporter:
     """The gateway's sections, over the data store (``rows``, ``names``) and the ledger
     (``log``, for the reads).
 
-    ``principal`` maps a member id to their ledger pseudonym; the caller merges the access
-    spools first if the reads of the last second are to be in (``web/exports.py`` does).
+    ``principal`` maps a member id to their ledger pseudonym, ``subject`` a member and a brand
+    to the brand's pairwise pseudonym of them (``consent.pseudonyms``); the caller merges the
+    access spools first if the reads of the last second are to be in (``web/exports.py`` does).
     """
 
     def identifiers(member_id: str) -> list[dict[str, Any]]:
+        # Every brand told of the member, however: the brand API records the pseudonym it
+        # hands out, while receipts, agreement records and webhooks carry the same pseudonym
+        # computed, without a row of their own (a brand never used over OAuth has none).
         brands = names.names()
-        return [{"brand_id": brand_id, "brand": brands.get(brand_id, ""), "subject": subject}
-                for brand_id, subject in rows.identifiers(member_id)]
+        recorded = dict(rows.identifiers(member_id))
+        return [{"brand_id": brand_id, "brand": brands.get(brand_id, ""),
+                 "subject": recorded.get(brand_id) or subject(member_id, brand_id)}
+                for brand_id in sorted(set(recorded) | set(rows.brands_told(member_id)))]
 
     def authorizations(member_id: str) -> list[dict[str, Any]]:
         brands = names.names()
@@ -77,7 +84,8 @@ def gateway_exporter(*, rows: GatewayExportRepository, names: BrandNameRepositor
     def notifications(member_id: str) -> list[dict[str, Any]]:
         brands = names.names()
         events: dict[str, dict[str, Any]] = {}
-        for r in rows.notifications(member_id):   # one per endpoint: one event for the member
+        subjects = [(i["brand_id"], i["subject"]) for i in identifiers(member_id)]
+        for r in rows.notifications(subjects):   # one per endpoint: one event for the member
             event = events.setdefault(r.event_id, {
                 "brand_id": r.brand_id, "brand": brands.get(r.brand_id, ""),
                 "type": r.event_type, "event_id": r.event_id,
@@ -106,7 +114,8 @@ def gateway_exporter(*, rows: GatewayExportRepository, names: BrandNameRepositor
         Section("brand_identifiers", list_of({
             "brand_id": {"type": "string"}, "brand": {"type": "string"},
             "subject": {"type": "string"},
-        }, description="The pseudonym each brand knows you by (its API's subject; no two"
+        }, description="The pseudonym each brand knows you by: the subject of its API, and"
+                       " how its receipts, agreement records and notifications name you (no two"
                        " brands get the same one)."),
             identifiers, tables=(f"{DATA_STORE}:pairwise_subjects",)),
         Section("authorizations", list_of({

@@ -43,8 +43,10 @@ from authlib.integrations.flask_oauth2 import AuthorizationServer
 from authlib.oauth2.base import invalid_error_characters
 from authlib.oauth2.rfc6749 import ClientMixin, InvalidScopeError, TokenMixin
 from authlib.oauth2.rfc6749.errors import (
+    InvalidClientError,
     InvalidRequestError,
     OAuth2Error,
+    UnsupportedGrantTypeError,
     UnsupportedResponseTypeError,
 )
 from authlib.oauth2.rfc6749.grants import (
@@ -501,8 +503,18 @@ def _expires_in(client: Any, grant_type: str) -> int:
     return ACCESS_TOKEN_LIFETIME
 
 
+# What a brand is told when it asks wrongly, in place of Authlib's defaults (a Python list's
+# repr, the request's own value as the description, or none). RFC 6749 sec. 5.2 allows only
+# printable ASCII without " and \ in error_description.
+CLIENT_AUTHENTICATION_HELP = ("The client is unknown or disabled, its secret is wrong, or it did"
+                              " not authenticate with HTTP Basic (client_secret_basic).")
+GRANT_TYPE_HELP = ("Use grant_type authorization_code, refresh_token or client_credentials.")
+RESPONSE_TYPE_HELP = "Use response_type=code: the authorization code flow, with PKCE (S256)."
+
+
 class GatewayAuthorizationServer(AuthorizationServer):  # type: ignore[misc]
-    """Authlib's Flask server with our grants, endpoints and token format fixed in code."""
+    """Authlib's Flask server with our grants, endpoints and token format fixed in code, and
+    error descriptions a brand's developer can act on."""
 
     def __init__(self) -> None:
         super().__init__(query_client=_query_client, save_token=_save_token)
@@ -524,16 +536,53 @@ class GatewayAuthorizationServer(AuthorizationServer):  # type: ignore[misc]
 
     def get_authorization_grant(self, request: Any) -> Any:
         response_type = request.payload.response_type or ""
+        if not response_type:
+            # RFC 6749 sec. 4.1.2.1: a required parameter missing is invalid_request (sec. 3.1:
+            # an empty one counts as missing).
+            raise InvalidRequestError("Missing response_type. " + RESPONSE_TYPE_HELP,
+                                      redirect_uri=self._trusted_redirect_uri(request))
         if not invalid_error_characters(response_type):
-            return super().get_authorization_grant(request)
+            try:
+                return super().get_authorization_grant(request)
+            except UnsupportedResponseTypeError as error:
+                # Authlib swaps its arguments: the response_type became the description.
+                raise UnsupportedResponseTypeError(
+                    "unsupported", description=RESPONSE_TYPE_HELP,
+                    redirect_uri=error.redirect_uri) from None
         # Authlib's error puts the raw response_type in error_description, where RFC 6749
         # sec. 4.1.2.1 allows only some ASCII (its error class raises ValueError, a 500):
         # refuse without echoing it, redirecting only to a registered redirect URI.
+        raise UnsupportedResponseTypeError("unknown", description=RESPONSE_TYPE_HELP,
+                                           redirect_uri=self._trusted_redirect_uri(request))
+
+    @staticmethod
+    def _trusted_redirect_uri(request: Any) -> str | None:
+        """The request's redirect URI if it is one the client registered, else ``None`` (the
+        member is shown the error instead of being sent anywhere)."""
         client = _query_client(request.payload.client_id)
         requested = request.payload.redirect_uri
-        trusted = requested if client is not None and requested and \
+        return requested if client is not None and requested and \
             client.check_redirect_uri(requested) else None
-        raise UnsupportedResponseTypeError("unknown", redirect_uri=trusted)
+
+    def get_token_grant(self, request: Any) -> Any:
+        if not request.payload.grant_type:
+            # RFC 6749 sec. 5.2: invalid_request is "missing a required parameter";
+            # unsupported_grant_type is for a grant type the server does not offer.
+            raise InvalidRequestError("Missing grant_type. " + GRANT_TYPE_HELP)
+        try:
+            return super().get_token_grant(request)
+        except UnsupportedGrantTypeError as error:
+            error.description = GRANT_TYPE_HELP
+            raise
+
+    def authenticate_client(self, request: Any, methods: Any, endpoint: str = "token") -> Any:
+        try:
+            return super().authenticate_client(request, methods, endpoint)
+        except InvalidClientError as error:
+            # Authlib's says "The client cannot authenticate with methods: [...]", the repr
+            # of a Python list; which of the reasons it was stays unsaid (RFC 6749 sec. 5.2).
+            error.description = CLIENT_AUTHENTICATION_HELP
+            raise
 
     def create_authorization_response(self, request: Any = None, grant_user: Any = None,
                                       grant: Any = None) -> Response:

@@ -5,7 +5,8 @@ publishes about itself.
   machine endpoints for brands, not pages: no session, no CSRF token (the ``oauth`` blueprint
   is not in ``security.FORM_BLUEPRINTS``); clients authenticate with HTTP Basic on every
   request. Errors keep Authlib's RFC 6749 sec. 5.2 format, not problem+json (STYLE point 10),
-  and every answer carries ``Cache-Control: no-store`` (RFC 6749 sec. 5.1).
+  and every answer carries ``Cache-Control: no-store`` (RFC 6749 sec. 5.1); a body over the
+  app's limit too (``invalid_request``, with the HTTP status 413).
 - ``GET /.well-known/oauth-authorization-server``: the RFC 8414 metadata, with the configured
   public URL as issuer (never the request's Host).
 - ``GET /.well-known/jwks.json``: the public keys that verify what the vault signs for brands
@@ -18,7 +19,9 @@ The request's stores come from :mod:`brand_gateway.request_stores`.
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, json, url_for
+from authlib.oauth2.rfc6749.errors import InvalidRequestError
+from flask import Blueprint, Response, json, request, url_for
+from werkzeug.exceptions import RequestEntityTooLarge
 
 from consent.receipts import DEFAULT_CONTROLLER, ReceiptSigner
 
@@ -56,6 +59,17 @@ def _authorization_ended(family: Family, reason: FamilyEnd, now: int) -> None:
     here, at the ending, never for an ordinary token request."""
     stores = request_stores()
     family_end_hook(stores.consent().grants, stores.vault().data)(family, reason, now)
+
+
+@bp.errorhandler(RequestEntityTooLarge)
+def body_too_large(error: RequestEntityTooLarge) -> Response:
+    """A body over the app's limit, in the RFC 6749 sec. 5.2 form of every answer here (with
+    the HTTP status that says what went wrong)."""
+    limit = request.max_content_length
+    oauth_error = InvalidRequestError(
+        f"The request body is larger than {limit} bytes.", status_code=413)
+    return Response(json.dumps(dict(oauth_error.get_body())), status=413,
+                    headers=dict(oauth_error.get_headers()))
 
 
 @bp.post("/oauth/token")

@@ -209,12 +209,17 @@ class GatewayExportRepository(Protocol):
     def identifiers(self, member_id: str) -> list[tuple[str, str]]:
         """``(brand_id, pairwise_id)`` handed out for the member, by brand id."""
 
+    def brands_told(self, member_id: str) -> list[str]:
+        """Every brand that received something naming the member, by brand id: a pairwise id
+        of the brand API, an agreement offered to it, a grant (its receipts and webhooks)."""
+
     def authorizations(self, member_id: str) -> list[FamilyExportRecord]:
         """The member's families, oldest first (then by id)."""
 
-    def notifications(self, member_id: str) -> list[NotificationRecord]:
-        """The webhook rows whose payload names the member by the brand's pseudonym, oldest
-        first (then by row)."""
+    def notifications(self, subjects: Sequence[tuple[str, str]]) -> list[NotificationRecord]:
+        """The webhook rows whose payload names the member by a brand's pseudonym, given as
+        ``(brand_id, pseudonym)`` pairs (the member's identifiers), oldest first (then by
+        row)."""
 
 
 class EndingRepository(Protocol):

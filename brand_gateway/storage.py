@@ -87,11 +87,13 @@ def access_log(*, ledger: Ledger, database: Database, clock: Clock) -> AccessLog
 
 
 def gateway_exporter(*, database: Database, ledger: Ledger, clock: Clock,
-                     principal: Callable[[str], str]) -> Exporter:
+                     principal: Callable[[str], str],
+                     subject: Callable[[str, str], str]) -> Exporter:
     """The gateway's part of a member's export (``brand_gateway/export.py``)."""
     return export.gateway_exporter(
         rows=SqlcipherGatewayExport(database), names=SqlcipherBrandNames(database),
-        log=access_log(ledger=ledger, database=database, clock=clock), principal=principal)
+        log=access_log(ledger=ledger, database=database, clock=clock), principal=principal,
+        subject=subject)
 
 
 def endings(database: Database) -> EndingRepository:

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from .email_addresses import check_email
 from .errors import ValidationError
 
 CATALOG_VERSION = "2026-11.1"
@@ -146,7 +147,6 @@ ATTRIBUTES: tuple[Attribute, ...] = (
 
 BY_KEY: dict[str, Attribute] = {a.key: a for a in ATTRIBUTES}
 
-_EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]+$")
 _PHONE = re.compile(r"^\+?[0-9 ()\-]{6,20}$")
 _COUNTRY = re.compile(r"^[A-Z]{2}$")
 # C0 controls except tab and line ends, DEL, and the C1 range (NEL, CSI, ...).
@@ -233,8 +233,8 @@ def _coerce(spec: Attribute, value: Any, today: dt.date) -> Any:
                       multiline=spec.key in {"health_conditions", "values_statement"})
     if not text:
         return None
-    if kind is DataType.EMAIL and not _EMAIL.match(text):
-        raise ValueError("Enter an e-mail address like name@example.org.")
+    if kind is DataType.EMAIL:
+        text = check_email(text)     # ValueError with the reason, in plain words
     if kind is DataType.PHONE and not _PHONE.match(text):
         raise ValueError("Enter a phone number: digits, spaces, an optional leading +.")
     if kind is DataType.COUNTRY:

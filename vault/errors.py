@@ -25,6 +25,9 @@ them into HTTP answers in one place, from what each class carries (``status``, `
         ├── ThrottledError               429  too many attempts; ``Retry-After: retry_after``
         ├── LinkExpiredError             410  a mailed link was used already, or is too old
         └── MailError                    503  a message could not be handed over for delivery
+            └── RecipientNotSupportedError 422  the mail server cannot carry this address (one
+                                              with letters outside ASCII before the @, to a
+                                              server without SMTPUTF8): not worth a retry
 """
 
 from __future__ import annotations
@@ -140,3 +143,9 @@ class MailError(VaultError):
     status = 503
     type = "mail-unavailable"
     title = "The mail could not be sent"
+
+
+class RecipientNotSupportedError(MailError):
+    status = 422
+    type = "recipient-not-supported"
+    title = "The mail server cannot send to this address"

@@ -26,14 +26,15 @@ from dataclasses import dataclass, field
 from email.header import decode_header, make_header
 from email.message import EmailMessage, Message
 from email.parser import BytesParser
-from email.policy import SMTP
+from email.policy import SMTP, SMTPUTF8
 from email.policy import default as default_policy
 from email.utils import formatdate, getaddresses, make_msgid
 from pathlib import Path
 from typing import Protocol
 from urllib.parse import unquote, urlsplit
 
-from .errors import MailError
+from .email_addresses import transport_address
+from .errors import MailError, RecipientNotSupportedError
 
 SECURITY_BY_SCHEME = {"smtp": "plain", "smtp+starttls": "starttls", "smtps": "tls"}
 DEFAULT_PORTS = {"plain": 25, "starttls": 587, "tls": 465}
@@ -88,7 +89,10 @@ class Mailer(Protocol):
 
 def compose(*, sender: str, to: str, subject: str, text: str) -> EmailMessage:
     """A plain-text message (UTF-8), dated and with a Message-ID."""
-    message = EmailMessage(policy=SMTP)
+    to = transport_address(to)       # an IDN domain in its ASCII form
+    # An address with letters outside ASCII before the @ travels as UTF-8 (RFC 6532, with
+    # SMTPUTF8): an encoded word there is no address at all (RFC 2047 sec. 5).
+    message = EmailMessage(policy=SMTP if to.isascii() else SMTPUTF8)
     message["From"] = sender
     message["To"] = to
     message["Subject"] = subject
@@ -125,6 +129,12 @@ class SmtpMailer:
                 if endpoint.username is not None:
                     smtp.login(endpoint.username, endpoint.password or "")
                 refused = smtp.send_message(message)
+        except smtplib.SMTPNotSupportedError:
+            # smtplib asks for SMTPUTF8 (RFC 6531) only for an address that needs it, and
+            # refuses before sending when the server does not offer it.
+            raise RecipientNotSupportedError(
+                f"{endpoint.describe()} does not take international addresses (SMTPUTF8)"
+            ) from None
         except (smtplib.SMTPException, OSError, ssl.SSLError) as exc:
             # The exception text may quote the address the server refused: not passed on.
             raise MailError(f"the mail could not be handed to {endpoint.describe()}"

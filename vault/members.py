@@ -24,14 +24,13 @@ from __future__ import annotations
 
 import base64
 import os
-import unicodedata
 from dataclasses import dataclass
 
 import pyotp
 
-from .catalog import clean_text
 from .clock import Clock
 from .devices import DeviceCookies
+from .email_addresses import lookup_forms, normalise_email
 from .errors import (
     AuthenticationError,
     ConflictError,
@@ -47,26 +46,11 @@ from .repositories import MemberRecord, MemberRepository
 from .sealing import associated_data
 from .throttle import LoginThrottle
 
-MAX_EMAIL = 254
 # RFC 6238 sec. 5.2: accept one step either side for clock drift, and each code only once.
 TOTP_WINDOW = 1
 MEMBER = "member"
 COMPLIANCE = "compliance"
 ROLES = (MEMBER, COMPLIANCE)
-
-
-def normalise_email(raw: object) -> str:
-    """The canonical form of a login address, or :class:`ValidationError`."""
-    if not isinstance(raw, str):
-        raise ValidationError({"email": ["Enter an e-mail address."]})
-    try:
-        email = clean_text(unicodedata.normalize("NFKC", raw), max_length=MAX_EMAIL).lower()
-    except ValueError as exc:
-        raise ValidationError({"email": [str(exc)]}) from None
-    local, _, domain = email.rpartition("@")
-    if not local or "." not in domain or " " in email or len(local) > 64:
-        raise ValidationError({"email": ["Enter an e-mail address like name@example.org."]})
-    return email
 
 
 def new_member_id() -> str:
@@ -147,8 +131,20 @@ class MemberService:
         return self._members.exists(member_id)
 
     def find(self, email: str) -> str | None:
-        """The id of the account with this login address, or ``None``."""
-        return self.find_by_index(self._blind_index.digest(normalise_email(email)))
+        """The id of the account with this login address, or ``None``;
+        :class:`ValidationError` for what cannot be an address at all."""
+        if not lookup_forms(email):
+            normalise_email(email)          # raises, with the reason
+        row = self._find_row(email)
+        return None if row is None else row.id
+
+    def _find_row(self, email: str) -> MemberRecord | None:
+        # An account made before addresses were checked as now may be under its earlier form.
+        for form in lookup_forms(email):
+            row = self._members.find_by_index(self._blind_index.digest(form))
+            if row is not None:
+                return row
+        return None
 
     def find_by_index(self, index: bytes) -> str | None:
         row = self._members.find_by_index(index)
@@ -188,11 +184,11 @@ class MemberService:
         """The member id for these credentials; raises for wrong, throttled or 2FA-needed.
 
         ``device`` is the browser's device cookie, if it sent one (see the module docstring)."""
-        try:
-            email = normalise_email(email)
-        except ValidationError:
-            raise AuthenticationError() from None
-        row = self._members.find_by_index(self._blind_index.digest(email))
+        forms = lookup_forms(email)
+        if not forms:
+            raise AuthenticationError()
+        row = self._find_row(email)
+        email = forms[0]
         subjects = self._throttle_subjects_for(
             row, device, untrusted=("address:" + email, "client:" + client))
         self.throttle.attempt(*subjects)

@@ -53,10 +53,10 @@ class PasswordResetService:
         self._clock = clock
 
     def request(self, email: str, *, client: str) -> ResetRequest:
-        email = normalise_email(email)
+        given, email = email, normalise_email(email)
         self._limiter.take((self._subjects.digest("reset-address:" + email), *PER_ADDRESS),
                            (self._subjects.digest("reset-client:" + client), *PER_CLIENT))
-        member_id = self._members.find(email)
+        member_id = self._members.find(given)      # under any form it may be stored
         if member_id is None:
             return ResetRequest(email, None)
         token = new_token()

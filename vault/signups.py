@@ -69,6 +69,7 @@ class SignupService:
     def request(self, email: str, password: str, *, client: str) -> SignupRequest:
         errors: dict[str, list[str]] = {}
         context: tuple[str, ...] = ()
+        given = email
         try:
             email = normalise_email(email)
             context = (email.split("@")[0], email)
@@ -83,7 +84,7 @@ class SignupService:
                            (self._subjects.digest("signup-client:" + client), *PER_CLIENT))
         password_hash = self._hasher.hash(password)      # the one argon2 hash, either way
         index = self._members.email_index(email)
-        if self._members.find_by_index(index) is not None:
+        if self._members.find(given) is not None:     # under any form it may be stored
             return SignupRequest(email, None)
         token = new_token()
         digest = token_hash(token)

@@ -6,12 +6,13 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, Response, current_app
+from flask import Flask, Request, Response, current_app
 from flask.json.provider import DefaultJSONProvider
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from brand_gateway import blueprints as brand_gateway
 from brand_gateway import json_input
+from brand_gateway.api.payloads import MAX_BODY
 from brand_gateway.request_stores import RequestStores
 
 from . import (
@@ -45,6 +46,26 @@ class DepthLimitedJSONProvider(DefaultJSONProvider):
         return super().loads(text, **kwargs)
 
 
+class VaultRequest(Request):
+    """Flask's request, whose body limit under ``/api/`` is the brand API's (:data:`MAX_BODY`),
+    elsewhere the app's (:data:`MAX_FORM_BYTES`).
+
+    Werkzeug checks the limit wherever the body is read (a view, the bearer check, a form), so
+    every oversized body gets the one 413 of ``web/errors.py``; the limit is asked only when a
+    body is read, never by a request without one.
+    """
+
+    @property
+    def max_content_length(self) -> int | None:
+        if self._max_content_length is None and self.path.startswith("/api/"):
+            return MAX_BODY
+        return super().max_content_length
+
+    @max_content_length.setter
+    def max_content_length(self, value: int | None) -> None:
+        self._max_content_length = value
+
+
 class VaultFlask(Flask):
     """Flask, answering ``ensure_sync`` once per function.
 
@@ -55,6 +76,7 @@ class VaultFlask(Flask):
     """
 
     SYNC_MEMO_SIZE = 512
+    request_class = VaultRequest
 
     def __init__(self, import_name: str, **kwargs: Any) -> None:
         super().__init__(import_name, **kwargs)

@@ -28,11 +28,13 @@ from werkzeug.wrappers import Response
 
 from brand_gateway.authorization_endpoint import pending_authorization
 from vault.devices import LIFETIME as DEVICE_COOKIE_LIFETIME
+from vault.email_addresses import NOT_DELIVERABLE_HERE
 from vault.errors import (
     AuthenticationError,
     ConflictError,
     LinkExpiredError,
     MailError,
+    RecipientNotSupportedError,
     SecondFactorRequiredError,
     ThrottledError,
     ValidationError,
@@ -131,6 +133,11 @@ def signup() -> str | Response | tuple[str, int] | tuple[str, int, dict[str, str
             send_mail(to=outcome.email, subject="Someone tried to sign up with your address",
                       template="signup_exists", login=link_to("auth.login"),
                       reset=link_to("recovery.forgot"))
+    except RecipientNotSupportedError:
+        if outcome.token is not None:
+            vault.signups.cancel(outcome.token)
+        return render_template("signup.html", values=values, errors=member_words(
+            SignupForm(), {"email": [NOT_DELIVERABLE_HERE]})), 422
     except MailError:
         if outcome.token is not None:
             vault.signups.cancel(outcome.token)

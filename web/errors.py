@@ -9,7 +9,9 @@
   ``extensions()`` as members of the problem. Nothing here knows a particular class; a view that
   catches a domain error only to answer 404 or 409 should let it through instead.
 - Werkzeug's HTTP errors (an unknown route, a wrong method, a body too large) are answered the
-  same way, with the ``about:blank`` problem type.
+  same way, with the ``about:blank`` problem type. A body over the request's limit is one 413
+  wherever it was read, its detail naming the limit (the brand API's is ``web/app.py``'s);
+  the OAuth endpoints answer it in their own form (``brand_gateway/oauth_endpoints.py``).
 - OAuth endpoints answer in the RFC 6749 sec. 5.2 / RFC 6750 form Authlib produces, never with
   problem details; an Authlib ``OAuth2Error`` that escapes to here (e.g. from the host check) is
   answered in that form too.
@@ -91,7 +93,8 @@ def problem(status: int, title: str, detail: str | None = None, *,
         body["detail"] = detail
     for name, value in (extensions or {}).items():
         body.setdefault(name, value)
-    response = Response(json.dumps(body), status=status, mimetype=PROBLEM_MEDIA_TYPE)
+    # Ending with a newline, as every JSON answer of the API does (a shell prints it on a line).
+    response = Response(json.dumps(body) + "\n", status=status, mimetype=PROBLEM_MEDIA_TYPE)
     for name, value in (headers or {}).items():
         response.headers[name] = value
     return response
@@ -126,6 +129,10 @@ def handle_http_error(error: HTTPException) -> Response:
     if status == 405 and error.valid_methods:  # type: ignore[attr-defined]
         headers["Allow"] = ", ".join(error.valid_methods)  # type: ignore[attr-defined]
     if wants_problem_json():
+        if status == 413 and request.max_content_length is not None:
+            title = "Content Too Large"                   # RFC 9110 sec. 15.5.14
+            detail = (f"The body is larger than {request.max_content_length} bytes, the most"
+                      " this address takes.")
         return problem(status, title, detail, headers=headers)
     return _page(status, title, detail, headers)
 

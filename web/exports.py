@@ -20,5 +20,5 @@ def member_export(consent: Consent) -> MemberExport:
         vault.export,
         consent.export,
         gateway_exporter(database=vault.data, ledger=consent.ledger, clock=vault.clock,
-                         principal=consent.principal),
+                         principal=consent.principal, subject=consent.brand_subject),
     ], clock=vault.clock)

@@ -14,7 +14,14 @@ from __future__ import annotations
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
-from vault.errors import LinkExpiredError, MailError, ThrottledError, ValidationError
+from vault.email_addresses import NOT_DELIVERABLE_HERE
+from vault.errors import (
+    LinkExpiredError,
+    MailError,
+    RecipientNotSupportedError,
+    ThrottledError,
+    ValidationError,
+)
 from vault.password_resets import RESET_LINK_MINUTES
 
 from .auth import MAIL_FAILED, _minutes, client_address, link_to
@@ -49,6 +56,11 @@ def forgot() -> str | tuple[str, int] | tuple[str, int, dict[str, str]]:
         else:
             send_mail(to=outcome.email, subject="About your password reset request",
                       template="reset_unknown", signup=link_to("auth.signup"))
+    except RecipientNotSupportedError:
+        if outcome.token is not None:
+            vault.password_resets.cancel(outcome.token)
+        return render_template("password_forgot.html", values=values,
+                               errors={"email": [NOT_DELIVERABLE_HERE]}), 422
     except MailError:
         if outcome.token is not None:
             vault.password_resets.cancel(outcome.token)

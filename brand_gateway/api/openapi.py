@@ -36,5 +36,6 @@ def openapi() -> Response:
 
 @lru_cache(maxsize=8)
 def _openapi_json(server: str, authorization_url: str, token_url: str) -> str:
+    # Ending with a newline, as every JSON answer of the API does.
     return json.dumps(openapi_document(server=server, authorization_url=authorization_url,
-                                       token_url=token_url))
+                                       token_url=token_url)) + "\n"

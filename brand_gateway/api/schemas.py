@@ -18,6 +18,7 @@ from apispec.ext.marshmallow import MarshmallowPlugin
 from marshmallow import RAISE, Schema, fields, validate, validates_schema
 from marshmallow import ValidationError as SchemaError
 
+from brand_gateway.api.payloads import MAX_BODY
 from brand_gateway.oauth import SCOPES
 from consent.model import AgreementStatus, GrantEvent
 from consent.vocabulary import AGREEMENT_BY_CODE, PURPOSE_BY_CODE
@@ -315,6 +316,8 @@ _PROBLEMS = {
                           {}),
     "Conflict": ("The offer was answered already (by you, or the member).", {}),
     "UnsupportedMediaType": ("The body is not application/json.", {}),
+    "ContentTooLarge": (f"The body is larger than {MAX_BODY} bytes (about:blank, status"
+                        " 413), whatever its media type.", {}),
 }
 
 
@@ -343,7 +346,7 @@ def _operation(summary: str, description: str, query: type[Schema], schema: str,
             **{code: name for code, name in (("400", "BadRequest"), ("401", "Unauthorized"),
                                              ("403", "Forbidden"), ("429", "TooManyRequests"))
                if name in problems},
-            **({"415": "UnsupportedMediaType"} if created else {}),
+            **({"413": "ContentTooLarge", "415": "UnsupportedMediaType"} if created else {}),
         },
     }
     if query._declared_fields:
@@ -475,8 +478,8 @@ def openapi_document(*, server: str, authorization_url: str, token_url: str) -> 
         "responses": {"200": {"description": "Answered", "content": {
             "application/json": {"schema": "AgreementEnvelope"}}},
             "400": "BadRequest", "401": "Unauthorized", "403": "Forbidden",
-            "404": "AgreementNotFound", "409": "Conflict", "415": "UnsupportedMediaType",
-            "429": "TooManyRequests"},
+            "404": "AgreementNotFound", "409": "Conflict", "413": "ContentTooLarge",
+            "415": "UnsupportedMediaType", "429": "TooManyRequests"},
         "security": agreements_scope}})
     spec.path(path="/openapi.json", operations={"get": {
         "summary": "This document",

@@ -3,10 +3,13 @@
 
 Reads only; never a code, token or refresh-token hash, nor a PKCE challenge. A notification
 is found by the brand's pseudonym of the member inside the webhook payload
-(``json_extract``), one row per endpoint of the brand.
+(``json_extract``), one row per endpoint of the brand. The placeholders of that query are
+built from the number of pseudonyms only; every value is a parameter.
 """
 
 from __future__ import annotations
+
+from collections.abc import Sequence
 
 from vault.sqlcipher import SqlcipherRepository
 
@@ -19,6 +22,14 @@ class SqlcipherGatewayExport(SqlcipherRepository):
         return [(row["brand_id"], row["pairwise_id"]) for row in self._db.all(
             "SELECT brand_id, pairwise_id FROM pairwise_subjects WHERE member_id = ?"
             " ORDER BY brand_id", (member_id,))]
+
+    def brands_told(self, member_id: str) -> list[str]:
+        return [row[0] for row in self._db.all(
+            "SELECT brand_id FROM pairwise_subjects WHERE member_id = ?"
+            " UNION SELECT brand_id FROM agreements WHERE member_id = ?"
+            " UNION SELECT brand_id FROM grants WHERE member_id = ?"
+            " UNION SELECT brand_id FROM receipts WHERE member_id = ?"
+            " ORDER BY brand_id", (member_id,) * 4)]
 
     def authorizations(self, member_id: str) -> list[FamilyExportRecord]:
         families = self._db.all(
@@ -47,12 +58,15 @@ class SqlcipherGatewayExport(SqlcipherRepository):
                 refresh[0], refresh[1]))
         return result
 
-    def notifications(self, member_id: str) -> list[NotificationRecord]:
+    def notifications(self, subjects: Sequence[tuple[str, str]]) -> list[NotificationRecord]:
+        if not subjects:
+            return []
+        pairs = ", ".join("(?, ?)" for _ in subjects)
         return [NotificationRecord(r["brand_id"], r["event_type"], r["event_id"], r["status"],
                                    r["created_at"], r["delivered_at"]) for r in self._db.all(
             "SELECT c.brand_id, o.event_type, o.event_id, o.status, o.created_at,"
-            " o.delivered_at FROM pairwise_subjects AS p"
-            " JOIN oauth_clients AS c ON c.brand_id = p.brand_id"
-            " JOIN webhook_outbox AS o ON o.client_id = c.client_id"
-            " WHERE p.member_id = ? AND json_extract(o.payload, '$.data.subject') = p.pairwise_id"
-            " ORDER BY o.created_at, o.id", (member_id,))]
+            " o.delivered_at FROM webhook_outbox AS o"
+            " JOIN oauth_clients AS c ON c.client_id = o.client_id"
+            " WHERE (c.brand_id, json_extract(o.payload, '$.data.subject'))"
+            f" IN (VALUES {pairs}) ORDER BY o.created_at, o.id",
+            tuple(value for pair in subjects for value in pair))]

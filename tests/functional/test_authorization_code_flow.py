@@ -30,6 +30,7 @@ from werkzeug.test import TestResponse
 
 from brand_gateway.authorizations import CODE_LIFETIME, FAMILY_LIFETIME
 from brand_gateway.clients import ClientRegistry, ClientSecretHasher
+from brand_gateway.oauth import RESPONSE_TYPE_HELP
 from brand_gateway.storage import authorization_store, client_registry
 from brand_gateway.tokens import ACCESS_TOKEN_LIFETIME
 from consent.grants import DAY
@@ -333,9 +334,21 @@ def test_implicit_grant_is_refused(client: FlaskClient, velo: Brand, member: str
     response = client.get(authorization_request(velo, response_type="token").url)
     params = redirected_to_brand(response)
     assert params["error"] == "unsupported_response_type"
+    assert params["error_description"] == RESPONSE_TYPE_HELP      # not Authlib's "token"
     assert params["state"] == STATE
     assert "access_token" not in response.headers["Location"]
     assert "#" not in response.headers["Location"]
+
+
+@pytest.mark.parametrize("change", [{"drop": ("response_type",)}, {"response_type": ""}],
+                         ids=["missing", "empty"])
+def test_a_missing_response_type_is_invalid_request(client: FlaskClient, velo: Brand,
+                                                    member: str, change: dict[str, Any]) -> None:
+    """RFC 6749 sec. 4.1.2.1: a required parameter missing is invalid_request."""
+    params = redirected_to_brand(client.get(authorization_request(velo, **change).url))
+    assert params["error"] == "invalid_request"
+    assert params["error_description"] == "Missing response_type. " + RESPONSE_TYPE_HELP
+    assert params["state"] == STATE
 
 
 @pytest.mark.parametrize("change", [
@@ -709,6 +722,22 @@ def test_a_wrong_code_verifier_is_invalid_grant(client: FlaskClient, endpoints: 
     code, _ = get_code(client, velo)
     other, _ = pkce()
     assert error_of(endpoints.exchange(velo, code, other)) == "invalid_grant"
+
+
+def test_a_failed_exchange_uses_up_the_code_and_the_brand_starts_again(
+        app: Flask, client: FlaskClient, endpoints: Endpoints, velo: Brand,
+        member: str) -> None:
+    """As the README says: a code works once, a failed exchange included (RFC 6749 sec.
+    4.1.2), so a retry with the right verifier is refused; a new authorization request works."""
+    code, verifier = get_code(client, velo)
+    other, _ = pkce()
+    assert error_of(endpoints.exchange(velo, code, other)) == "invalid_grant"
+    retry = endpoints.exchange(velo, code, verifier)
+    assert retry.status_code == 400 and error_of(retry) == "invalid_grant"
+    [first] = grants_of(app, member)
+    assert endpoints.active(velo, issue(client, endpoints, velo).access_token)
+    statuses = {g.id: g.status.value for g in grants_of(app, member)}
+    assert statuses.pop(first.id) == "replaced" and list(statuses.values()) == ["active"]
 
 
 def test_a_missing_code_verifier_is_invalid_request(client: FlaskClient, endpoints: Endpoints,

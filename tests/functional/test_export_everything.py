@@ -15,10 +15,14 @@ import zipfile
 
 import pytest
 from jsonschema import Draft202012Validator, FormatChecker
+from werkzeug.datastructures import MultiDict
 
 from brand_gateway.webhooks.sqlcipher import sqlcipher_registry
 from consent.receipts import DEFAULT_CONTROLLER, ReceiptSigner
 from tests.brand_api_support import BrandApi, IssuedToken, bearer
+
+from .pages import form_fields
+from .test_agreements_api import make_brand
 
 PROFILE = "/api/v1/member/profile"
 
@@ -109,6 +113,40 @@ def test_the_download_holds_every_layers_records(alice, lived_in, api, vault, co
     readme = archive.read("README.txt").decode()
     for name in archive.namelist():
         assert name == "README.txt" or name in readme
+
+
+def test_the_download_names_every_pseudonym_any_brand_received(alice, lived_in, api,
+                                                                brand_client, vault, clock):
+    """Velo Bikes knows Alice through OAuth (its API's subject); Spokesmith only through the
+    terms she offered it on the Sharing page (the subject of its agreement record); Greenleaf
+    through a grant it never read under, whose withdrawal it was told of (the webhook's)."""
+    spokesmith = make_brand(api, brand_client, "Spokesmith Cycles")
+    page = alice.client.get("/member/consents").get_data(as_text=True)
+    fields = MultiDict(form_fields(page, "/member/agreements"))
+    fields["brand_id"] = spokesmith.oauth.brand_id
+    assert alice.client.post("/member/agreements", data=fields).status_code == 302
+    [offer] = spokesmith.get("/agreements").get_json()["agreements"]
+    greenleaf = api.brand("Greenleaf")
+    sqlcipher_registry(database=vault.data, clock=clock).add(
+        greenleaf.client_id, "https://hooks.greenleaf.example/vrmvault")
+    grant = api.grant(alice.id, greenleaf, "dpv:Marketing", ["city"])
+    response = alice.auth.post(f"/member/consents/{grant.id}/withdraw",
+                               form_page="/member/consents")
+    assert response.status_code == 302
+    [payload] = [json.loads(row[0]) for row in vault.data.all(
+        "SELECT o.payload FROM webhook_outbox AS o JOIN oauth_clients AS c"
+        " ON c.client_id = o.client_id WHERE c.brand_id = ?", (greenleaf.brand_id,))]
+
+    document, _ = download(alice)
+    received = {i["brand"]: (i["brand_id"], i["subject"]) for i in document["brand_identifiers"]}
+    assert received == {
+        "Velo Bikes": (lived_in.client.brand_id, api.subject(alice.id, lived_in.client)),
+        "Spokesmith Cycles": (spokesmith.oauth.brand_id, offer["subject"]),
+        "Greenleaf": (greenleaf.brand_id, payload["data"]["subject"])}
+    # The product's rule: no identifier one brand received is one another brand received.
+    assert len({subject for _, subject in received.values()}) == len(received)
+    assert {(n["brand"], n["type"]) for n in document["notifications"]} == {
+        ("Velo Bikes", "consent.withdrawn"), ("Greenleaf", "consent.withdrawn")}
 
 
 def test_a_second_export_is_in_the_first_members_ledger_entries(alice, lived_in):

@@ -19,7 +19,7 @@ from authlib.integrations.requests_client import OAuth2Session
 from flask import Flask
 
 from brand_gateway.clients import ClientRegistry, ClientSecretHasher
-from brand_gateway.oauth import SCOPES
+from brand_gateway.oauth import CLIENT_AUTHENTICATION_HELP, GRANT_TYPE_HELP, SCOPES
 from brand_gateway.storage import client_registry
 from brand_gateway.tokens import ACCESS_TOKEN_LIFETIME
 from tests.apps import opened_app
@@ -132,6 +132,29 @@ def test_no_or_unknown_client_is_401(server: str, auth: tuple[str, str] | None) 
     assert response.json()["error"] == "invalid_client"
 
 
+@pytest.mark.parametrize("path", ["/oauth/token", "/oauth/revoke", "/oauth/introspect"])
+def test_invalid_client_is_described_in_words_not_a_python_list(velo: Brand, path: str) -> None:
+    response = velo.post(path, {"grant_type": "client_credentials", "token": "x"},
+                         secret="not-the-secret")
+    assert response.status_code == 401
+    assert response.json() == {"error": "invalid_client",
+                               "error_description": CLIENT_AUTHENTICATION_HELP}
+    assert response.headers["WWW-Authenticate"] == (
+        f'Basic error="invalid_client", error_description="{CLIENT_AUTHENTICATION_HELP}"')
+    assert "[" not in response.text
+
+
+@pytest.mark.parametrize("form", [{}, {"grant_type": ""}], ids=["missing", "empty"])
+def test_a_missing_grant_type_is_invalid_request(velo: Brand, form: dict[str, str]) -> None:
+    """RFC 6749 sec. 5.2: invalid_request is a request "missing a required parameter"; sec.
+    3.1: a parameter sent without a value counts as omitted."""
+    response = velo.post("/oauth/token", {"scope": SCOPE, **form})
+    assert response.status_code == 400
+    assert response.json() == {"error": "invalid_request",
+                               "error_description": "Missing grant_type. " + GRANT_TYPE_HELP}
+    assert response.headers["Cache-Control"] == "no-store"
+
+
 def test_client_secret_post_is_not_accepted(velo: Brand) -> None:
     response = requests.post(velo.base + "/oauth/token", timeout=10, data={
         "grant_type": "client_credentials", "scope": SCOPE,
@@ -147,13 +170,14 @@ def test_a_disabled_client_is_refused(velo: Brand, registry: ClientRegistry) -> 
     assert raised.value.error == "invalid_client"
 
 
-@pytest.mark.parametrize("grant_type", ["password", "implicit", "urn:example:unknown", "",
+@pytest.mark.parametrize("grant_type", ["password", "implicit", "urn:example:unknown",
                                         "urn:ietf:params:oauth:grant-type:device_code"])
 def test_other_grants_are_unsupported(velo: Brand, grant_type: str) -> None:
     response = velo.post("/oauth/token", {"grant_type": grant_type, "scope": SCOPE,
                                           "username": "alice", "password": "x"})
     assert response.status_code == 400
-    assert response.json()["error"] == "unsupported_grant_type"
+    assert response.json() == {"error": "unsupported_grant_type",
+                               "error_description": GRANT_TYPE_HELP}
     assert response.headers["Cache-Control"] == "no-store"
 
 

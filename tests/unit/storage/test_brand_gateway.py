@@ -212,10 +212,12 @@ def test_the_export_reads_a_members_subjects_and_authorizations(
     alice, bob = members
     repositories.grants.insert(_grant("g1", alice, brands[0]))
     assert export.identifiers(alice) == [] and export.authorizations(alice) == []
+    assert export.brands_told(alice) == [brands[0]] and export.brands_told(bob) == []
     assert repositories.pairwise_subjects.record(brands[1], "pw-atlas", alice)
     assert repositories.pairwise_subjects.record(brands[0], "pw-velo", alice)
     assert repositories.pairwise_subjects.record(brands[0], "pw-bob", bob)
     assert export.identifiers(alice) == [(brands[0], "pw-velo"), (brands[1], "pw-atlas")]
+    assert export.brands_told(alice) == sorted(brands) and export.brands_told(bob) == [brands[0]]
     _family(repositories, "fam_2", "client_b", alice, created_at=20)
     _family(repositories, "fam_1", "client_a", alice, created_at=20, grant_ids=("g1",))
     _family(repositories, "fam_3", "client_a", bob, created_at=5)
@@ -243,7 +245,8 @@ def test_the_export_reads_a_members_subjects_and_authorizations(
     # No webhook was queued about the member (the outbox's rows are written by its own
     # service; the export of queued ones is checked end to end in
     # tests/functional/test_export_everything.py).
-    assert export.notifications(alice) == []
+    assert export.notifications([(brands[0], "pw-velo"), (brands[1], "pw-atlas")]) == []
+    assert export.notifications([]) == []
 
 
 def test_endings_are_due_when_a_grant_or_a_family_ended_unrecorded(
