@@ -93,12 +93,13 @@ def test_init_says_where_mail_goes(tmp_path: Path) -> None:
 
 
 # -- an erasure takes the member's messages out of the maildir ----------------------------------
-def _join(auth: AuthActions, home: VaultHome, email: str) -> None:
-    """Sign up and follow the link the maildir holds for ``email``."""
+def _join(auth: AuthActions, home: VaultHome, email: str, *, to: str | None = None) -> None:
+    """Sign up and follow the link the maildir holds for ``email`` (mailed to ``to``, the
+    transport's form of it, if it differs)."""
     assert auth.signup(email, GOOD_PASSWORD).status_code == 200
     texts = [message.get_payload(decode=True).decode()
              for _, message in MaildirMailer(home.root / "mail").messages()
-             if message["To"] == email]
+             if message["To"] == (to or email)]
     link = re.search(r"http://[^/\s]+(/signup/verify\?token=\S+)", texts[-1])
     assert link and auth.verify(link.group(1)).status_code == 302
 
@@ -119,6 +120,19 @@ def test_deleting_an_account_removes_its_mail_from_the_maildir(
     assert AuthActions(maildir_app.test_client()).post(
         "/password/forgot", {"email": "Carol@Example.ORG"}).status_code == 200
     assert _recipients(vault_home).count("carol@example.org") == 2
+
+    deleted = carol.post("/member/delete", {"password": GOOD_PASSWORD, "confirm": "on"},
+                         form_page="/member/delete")
+    assert deleted.status_code == 200, deleted.get_data(as_text=True)
+    assert _recipients(vault_home) == ["dave@example.org"]
+
+
+def test_an_erasure_removes_mail_sent_to_an_international_domain_in_its_idna_form(
+        vault_home: VaultHome, maildir_app: Flask) -> None:
+    carol = AuthActions(maildir_app.test_client())
+    _join(carol, vault_home, "carol@bücher.org", to="carol@xn--bcher-kva.org")
+    _join(AuthActions(maildir_app.test_client()), vault_home, "dave@example.org")
+    assert _recipients(vault_home).count("carol@xn--bcher-kva.org") == 1
 
     deleted = carol.post("/member/delete", {"password": GOOD_PASSWORD, "confirm": "on"},
                          form_page="/member/delete")
