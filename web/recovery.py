@@ -18,7 +18,7 @@ from vault.errors import LinkExpiredError, MailError, ThrottledError, Validation
 from vault.password_resets import RESET_LINK_MINUTES
 
 from .auth import MAIL_FAILED, _minutes, client_address, link_to
-from .forms import EmailForm, NewPasswordForm, form_data, load
+from .forms import EmailForm, NewPasswordForm, form_data, load, member_words
 from .mailing import send_mail
 from .sessions import current_member_id, end_session
 from .vaults import get_vault
@@ -78,7 +78,8 @@ def reset() -> str | Response | tuple[str, int]:
     except ValidationError as exc:
         if "token" in exc.errors:
             return _expired()
-        return render_template("password_reset.html", token=token, errors=exc.errors), 422
+        return render_template("password_reset.html", token=token,
+                               errors=member_words(NewPasswordForm(), exc.errors)), 422
     if current_member_id() == member_id:
         end_session()              # this browser's session row is gone already
     flash("Your password is changed and you are signed out everywhere. Sign in with the new"

@@ -22,7 +22,7 @@ from werkzeug.test import TestResponse
 from brand_gateway.clients import ClientSecretHasher
 from brand_gateway.storage import client_registry
 from consent.context import Consent
-from tests.conftest import GOOD_PASSWORD, AuthActions
+from tests.conftest import GOOD_PASSWORD, AuthActions, Inbox
 from vault.brands import Brand
 from vault.catalog import ATTRIBUTES, DataType
 from vault.clock import FrozenClock
@@ -245,6 +245,16 @@ def test_feedback(alice: SignedIn, brand: Brand, editing: bool) -> None:
         path = f"/member/feedback/{alice.add_feedback(brand)}/edit"
     response = alice.auth.post(path, BAD_FEEDBACK, form_page=path)
     assert_every_field_explained(response, set(BAD_FEEDBACK))
+
+
+@pytest.mark.parametrize("password", ["", "short", "password password password"],
+                         ids=["empty", "short", "common"])
+def test_password_reset(auth: AuthActions, member_id: str, inbox: Inbox, password: str) -> None:
+    auth.post("/password/forgot", {"email": "alice@example.org"})
+    link = inbox.link("alice@example.org")
+    response = auth.post("/password/reset", {"token": link.rsplit("=", 1)[1],
+                                             "password": password}, form_page=link)
+    assert_every_field_explained(response, {"password"})
 
 
 def test_terms(alice: SignedIn) -> None:
