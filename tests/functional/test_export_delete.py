@@ -7,6 +7,7 @@ import io
 import json
 import re
 import zipfile
+from pathlib import Path
 
 import pytest
 from jsonschema import Draft202012Validator
@@ -20,6 +21,7 @@ from .pages import (
     field_errors,
     location_path,
     session_row_exists,
+    text_of,
 )
 
 # -- export -----------------------------------------------------------------------------------
@@ -128,6 +130,21 @@ def test_delete_page_explains_what_happens(alice):
     page = alice.client.get("/member/delete").get_data(as_text=True)
     assert "This cannot be undone." in page
     assert 'name="confirm"' in page and 'name="password"' in page
+
+
+def test_delete_page_says_what_backups_and_key_copies_do_as_the_readme_does(alice):
+    """The key is destroyed in the live key store only: the vault's backups never hold it and
+    a restore erases again (vault/backup.py), but a copy of keys.db made earlier still holds it.
+    The page promises no more than that, and the README says the same."""
+    page = text_of(alice.client.get("/member/delete").get_data(as_text=True))
+    assert "not even from backups" not in page
+    assert "the vault's backups never hold your key" in page
+    assert "restoring a backup made before today deletes your records again" in page
+    assert "a copy of the vault's key file made before today" in page
+    assert "still holds your key" in page
+    readme = " ".join((Path(__file__).parents[2] / "README.md").read_text().split())
+    assert "`restore` re-applies the erasure list" in readme
+    assert "a copy of `keys.db` made before an erasure still holds that member's key" in readme
 
 
 def assert_nothing_deleted(vault, member_id: str, *clients) -> None:
