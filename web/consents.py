@@ -137,6 +137,11 @@ def withdraw(grant_id: str) -> Response:
 def narrow(grant_id: str) -> str | Response | tuple[str, int]:
     consent = get_consent()
     grant = consent.grants.get(g.member_id, grant_id)
+    if grant.state(get_vault().clock()) not in _CURRENT:
+        # Withdrawn, given up, replaced or expired: no form that could only be refused.
+        flash("That grant has ended, so there is nothing left to narrow. Below is how it"
+              " ended.", "error")
+        return redirect(url_for("consents.overview"))
     covered = sorted(grant.covered, key=list(FIELD_CATEGORY).index)
     page = {"grant": grant, "covered": covered, "field_label": field_label,
             "brand": get_vault().brands.get(grant.brand_id),

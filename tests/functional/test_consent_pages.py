@@ -257,6 +257,27 @@ def test_withdrawing_takes_effect_on_the_next_decision(alice: SignedIn, consent:
     assert len(consent.grants.receipts(alice.id)) == 2
 
 
+@pytest.mark.parametrize("ending", ["withdrawn", "expired"])
+def test_an_ended_grant_has_no_narrow_form(alice: SignedIn, consent: Consent, shared,
+                                           clock: FrozenClock, ending: str) -> None:
+    grant, _, _ = shared
+    if ending == "withdrawn":
+        consent.grants.withdraw(alice.id, grant.id)
+    else:
+        clock.advance(31 * DAY)
+        assert alice.auth.login().status_code == 302     # the session has gone idle meanwhile
+    receipts = len(consent.grants.receipts(alice.id))
+    action = f"/member/consents/{grant.id}/narrow"
+    for method in ("GET", "POST"):
+        response = alice.client.get(action) if method == "GET" else alice.auth.post(
+            action, {"fields": ["given_name"]}, form_page="/member/consents")
+        assert response.status_code == 302 and location_path(response) == "/member/consents"
+        page = alice.client.get("/member/consents").get_data(as_text=True)
+        assert any("has ended, so there is nothing left to narrow" in f for f in flashes(page))
+    assert len(consent.grants.receipts(alice.id)) == receipts
+    assert consent.grants.get(alice.id, grant.id).covered == grant.covered
+
+
 def test_withdrawing_needs_the_csrf_token(alice: SignedIn, consent: Consent, shared) -> None:
     grant, _, _ = shared
     response = alice.client.post(f"/member/consents/{grant.id}/withdraw")
