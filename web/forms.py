@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any, ClassVar
 
-from marshmallow import RAISE, Schema, fields, pre_load, validate
+from marshmallow import RAISE, Schema, fields, pre_load, validate, validates
 from marshmallow import ValidationError as SchemaError
 from werkzeug.datastructures import MultiDict
 
@@ -26,6 +26,7 @@ from vault.errors import ValidationError
 from vault.feedback import MAX_COMMENT
 from vault.members import normalise_email
 from vault.passwords import problems
+from vault.recovery_codes import looks_like_recovery_code
 
 from .security import CSRF_FIELD
 
@@ -142,13 +143,29 @@ class LoginForm(FormSchema):
 
 #: A code that is not the authenticator app's current one, wherever a code is asked for.
 WRONG_CODE = "That code is not right. Enter the 6 digits your app shows now."
+#: A recovery code that is not one of the member's unused ones.
+WRONG_RECOVERY_CODE = ("That recovery code is not right, or it was used already. Check it, or"
+                       " enter the 6 digits your app shows now.")
+
+
+def is_six_digits(code: str) -> bool:
+    """Whether ``code`` has the shape of a TOTP code (6 digits; spaces between are fine)."""
+    digits = "".join(code.split())
+    return len(digits) == 6 and digits.isascii() and digits.isdigit()
 
 
 class CodeForm(FormSchema):
-    """A 6-digit TOTP code, or a recovery code (``xxxx-xxxx-xxxx-xxxx``)."""
+    """A 6-digit TOTP code, or a recovery code (``xxxx-xxxx-xxxx-xxxx``): anything else is
+    refused for its shape, before it is checked (or counted) as a guess."""
 
     code = text("6-digit code", max_length=40, required=True,
                 empty="Enter the 6 digits your authenticator app shows, or a recovery code.")
+
+    @validates("code")
+    def _shape(self, value: str, **_: Any) -> None:
+        if not (is_six_digits(value) or looks_like_recovery_code(value)):
+            raise SchemaError("Enter the 6 digits your authenticator app shows, or a recovery"
+                              " code of 16 letters and digits like abcd-efgh-ijkl-mnop.")
 
 
 class NewCodeForm(FormSchema):
@@ -156,6 +173,11 @@ class NewCodeForm(FormSchema):
 
     code = text("6-digit code", max_length=40, required=True,
                 empty="Enter the 6 digits your authenticator app shows.")
+
+    @validates("code")
+    def _shape(self, value: str, **_: Any) -> None:
+        if not is_six_digits(value):
+            raise SchemaError("Enter the 6 digits your authenticator app shows, digits only.")
 
 
 class LinkForm(FormSchema):

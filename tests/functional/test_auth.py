@@ -331,6 +331,42 @@ def test_with_totp_sign_in_needs_a_fresh_right_code_used_only_once(app, auth, cl
     assert response.status_code == 302 and location_path(response) == "/member/"
 
 
+@pytest.mark.parametrize("typed", ["abc", "12345", "1234567", "abcd-efgh"])
+def test_a_code_of_the_wrong_shape_at_setup_is_told_its_shape(auth, client, clock, member_id,
+                                                               vault, typed):
+    auth.login()
+    auth.post("/member/totp/start", form_page="/member/security")
+    response = auth.post("/member/totp/confirm", {"code": typed}, form_page="/member/security")
+    assert response.status_code == 422
+    assert field_errors(response.get_data(as_text=True), "code") == [
+        "6-digit code: Enter the 6 digits your authenticator app shows, digits only."]
+    assert not vault.members.get(member_id).totp_enabled
+
+
+def test_at_sign_in_each_kind_of_code_gets_its_own_answer(auth, client, clock, member_id):
+    auth.login()
+    secret = enable_totp(auth, clock)
+    auth.logout()
+    clock.advance(30)
+    assert location_path(auth.login()) == "/login/code"
+
+    # Neither 6 digits nor a recovery code: its shape is explained, and it is no guess.
+    for _ in range(FREE_FAILURES + 1):
+        response = auth.post("/login/code", {"code": "abc"})
+        assert response.status_code == 422
+    assert field_errors(response.get_data(as_text=True), "code") == [
+        "6-digit code: Enter the 6 digits your authenticator app shows, or a recovery code of"
+        " 16 letters and digits like abcd-efgh-ijkl-mnop."]
+    # A recovery code that is not one of the member's: said about recovery codes.
+    response = auth.post("/login/code", {"code": "aaaa-bbbb-cccc-dddd"})
+    assert response.status_code == 401
+    assert field_errors(response.get_data(as_text=True), "code") == [
+        "6-digit code: That recovery code is not right, or it was used already. Check it, or"
+        " enter the 6 digits your app shows now."]
+    response = auth.post("/login/code", {"code": pyotp.TOTP(secret).at(clock.now)})
+    assert response.status_code == 302 and location_path(response) == "/member/"
+
+
 def test_guessing_codes_is_throttled(auth, client, clock, member_id):
     auth.login()
     secret = enable_totp(auth, clock)
