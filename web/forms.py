@@ -225,10 +225,10 @@ class NarrowForm(FormSchema):
 
 
 class DeleteAccountForm(FormSchema):
-    password = text("Your password, to confirm it is you", max_length=_PASSWORD_MAX,
-                    required=True, shown_max=256, empty="Enter your password.")
     confirm = tick(_CONFIRM, required=True,
                    empty=f"Tick “{_CONFIRM}” to delete your account.")
+    password = text("Your password, to confirm it is you", max_length=_PASSWORD_MAX,
+                    required=True, shown_max=256, empty="Enter your password.")
 
 
 class FeedbackForm(FormSchema):
@@ -317,7 +317,9 @@ def member_words(schema: FormSchema, errors: Mapping[str, list[str]]) -> dict[st
     """``errors`` keyed by the form's field names, each message led by the field's label.
 
     Errors about keys the form does not have (a tampered form) become one message about the
-    form, never naming the key. Idempotent: errors already in member words pass unchanged.
+    form, never naming the key, and come first; the fields' errors follow in the order the
+    schema declares its fields, which is the order of the page, so the summary reads as the
+    form does. Idempotent: errors already in member words pass unchanged.
     """
     worded: dict[str, list[str]] = {}
     for key, messages in errors.items():
@@ -337,7 +339,8 @@ def member_words(schema: FormSchema, errors: Mapping[str, list[str]]) -> dict[st
                 message = f"{label}: {message}"
             if message not in target:
                 target.append(message)
-    return worded
+    order = [FORM, *(field.data_key or name for name, field in schema.fields.items())]
+    return dict(sorted(worded.items(), key=lambda item: order.index(item[0])))
 
 
 def check_signup(values: dict[str, Any]) -> None:
