@@ -90,6 +90,11 @@ ACCESS_END_WORDS = {
 RECEIPT_WORDS = {"given": "Given", "narrowed": "Narrowed", "withdrawn": "Withdrawn by you",
                  "expired": "Expired", "access-ended": "Brand's access ended",
                  "released": "Given up by the brand", "replaced": "Replaced by a newer grant"}
+#: Where an agreement on terms stands, in the member's words (the sentence after it says more).
+AGREEMENT_WORDS = {AgreementStatus.PROFFERED: "offer sent", AgreementStatus.COUNTERED:
+                   "counter-offer", AgreementStatus.AGREED: "agreed",
+                   AgreementStatus.REJECTED: "not agreed",
+                   AgreementStatus.WITHDRAWN: "offer taken back"}
 #: Grants in force first, then the ended ones, newest first within each.
 _CURRENT = (GrantState.LIVE, GrantState.ACCESS_ENDED, GrantState.NOT_STARTED)
 
@@ -111,6 +116,7 @@ def overview() -> str:
     return render_template(
         "consents.html", grants=grants, now=now, brands=brands, GrantState=GrantState,
         access_end_words=ACCESS_END_WORDS, receipt_words=RECEIPT_WORDS,
+        agreement_words=AGREEMENT_WORDS,
         agreements=agreements, standing=standing,
         receipts=consent.grants.receipts(g.member_id)[:50], purposes=PURPOSE_BY_CODE,
         brand_terms=consent.terms.brand_terms(g.member_id),

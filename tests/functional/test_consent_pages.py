@@ -407,6 +407,36 @@ def test_the_agreement_record_downloads_byte_for_byte(alice: SignedIn, consent: 
     assert response.headers["Digest-SHA256"] == agreement.record_hash
 
 
+def test_agreements_read_in_words_with_their_codes_folded_away(alice: SignedIn,
+                                                               consent: Consent) -> None:
+    consent.terms.update(alice.id, agreement="SD-BASE-ATP", purposes=ALL_PURPOSES,
+                         max_days=365, aggregate_allowed=True)
+    brands = consent.vault.brands
+    waiting = consent.agreements.proffer(alice.id, brands.add("Waiting").id)
+    countering = consent.agreements.proffer(alice.id, brands.add("Countering").id)
+    consent.agreements.brand_counters(countering.id, countering.brand_id, "SD-BASE")
+    refusing = consent.agreements.proffer(alice.id, brands.add("Refusing").id)
+    consent.agreements.brand_rejects(refusing.id, refusing.brand_id)
+    taken_back = consent.agreements.proffer(alice.id, brands.add("Taken").id)
+    consent.agreements.member_withdraws(taken_back.id, alice.id)
+    page = alice.client.get("/member/consents").get_data(as_text=True)
+
+    def shown(agreement_id: str) -> str:
+        """The agreement's text a member reads, the folded "Codes for the record" left out."""
+        match = re.search(rf'<li class="agreement" id="{agreement_id}">(.*?)<details', page, re.S)
+        assert match, agreement_id
+        return text_of(match.group(1))
+
+    assert shown(waiting.id).startswith("Waiting: offer sent · you offered Service, analytics")
+    assert shown(countering.id).startswith("Countering: counter-offer · they propose Only to")
+    assert shown(refusing.id).startswith("Refusing: not agreed · you offered Service")
+    assert shown(taken_back.id).startswith("Taken: offer taken back · you took back")
+    section = text_of(re.sub(r"<details.*?</details>", "", page.split('id="agreements"')[1]
+                             .split("</section>")[0], flags=re.S))
+    for code in ("proffered", "countered", "rejected", "withdrawn", "SD-BASE"):
+        assert code not in section, code
+
+
 def test_an_agreement_still_open_has_no_record_to_download(alice: SignedIn, consent: Consent,
                                                            brand: Brand) -> None:
     offer = consent.agreements.proffer(alice.id, brand.id)
