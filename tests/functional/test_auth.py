@@ -216,7 +216,10 @@ def test_sixth_attempt_after_five_wrong_passwords_is_throttled_until_the_lock_en
     assert f"Too many attempts. Try again in {retry_after} seconds." in summary
 
     clock.advance(retry_after - 1)
-    assert auth.login("alice@example.org", GOOD_PASSWORD).status_code == 429
+    response = auth.login("alice@example.org", GOOD_PASSWORD)
+    assert response.status_code == 429 and response.headers["Retry-After"] == "1"
+    assert "Too many attempts. Try again in 1 second." in error_summary(
+        response.get_data(as_text=True))
 
     clock.advance(2)
     response = auth.login("alice@example.org", GOOD_PASSWORD)
