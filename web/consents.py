@@ -202,10 +202,13 @@ def remove_brand_terms(brand_id: str) -> Response:
 def agreement(agreement_id: str) -> Response:
     """The signed agreement record: the vault's JWS over the canonical record and its SHA-256,
     byte for byte what the brand gets from ``GET /api/v1/agreements/<id>``."""
-    consent = get_consent()
-    record = consent.agreements.get(agreement_id)
-    if record.member_id != g.member_id or record.signature is None:
-        raise NotFoundError("no such agreement")     # another's is as unknown as a missing one
+    try:
+        record = get_consent().agreements.get(agreement_id)
+    except NotFoundError:
+        record = None
+    # Another member's agreement is as unknown as one that does not exist.
+    if record is None or record.member_id != g.member_id or record.signature is None:
+        raise NotFoundError("There is no such agreement among yours.")
     return Response(record.signature, mimetype="application/jwt", headers={
         "Content-Disposition": f'attachment; filename="agreement-{record.id}.jwt"',
         "Digest-SHA256": record.record_hash or "",

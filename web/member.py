@@ -25,7 +25,8 @@ from flask import (
 
 from consent.event_details import DataExported
 from vault.catalog import ATTRIBUTES, CATEGORY_LABELS, TOUCHPOINTS, Category, DataType
-from vault.errors import ConflictError, ValidationError
+from vault.errors import ConflictError, NotFoundError, ValidationError
+from vault.feedback import NO_SUCH_ENTRY
 
 from .erasures import finish_erasure
 from .exports import member_export
@@ -48,7 +49,7 @@ bp = Blueprint("member", __name__, url_prefix="/member")
 
 TOTP_PENDING = "totp_pending_secret"
 # Entry ids are SQLite integers: anything larger cannot exist, so it is a 404, not an overflow.
-ENTRY_ID = "int(max=9223372036854775807)"
+_LARGEST_ENTRY_ID = 9223372036854775807
 WRONG_PASSWORD = "That is not your password."
 
 
@@ -144,10 +145,18 @@ def feedback_add() -> Response | tuple[str, int]:
     return redirect(url_for("member.feedback"))
 
 
-@bp.route(f"/feedback/<{ENTRY_ID}:entry_id>/edit", methods=["GET", "POST"])
-def feedback_edit(entry_id: int) -> str | Response | tuple[str, int]:
+def _entry_id(text: str) -> int:
+    """The feedback entry id in a URL; any text that can be no entry's id (a word, a sign, a
+    number too large) gets the same readable "not found" page as an id that is not there."""
+    if not (text.isascii() and text.isdigit()) or int(text) > _LARGEST_ENTRY_ID:
+        raise NotFoundError(NO_SUCH_ENTRY)
+    return int(text)
+
+
+@bp.route("/feedback/<entry_id>/edit", methods=["GET", "POST"])
+def feedback_edit(entry_id: str) -> str | Response | tuple[str, int]:
     vault = get_vault()
-    entry = vault.feedback.get(g.member_id, entry_id)
+    entry = vault.feedback.get(g.member_id, _entry_id(entry_id))
     if request.method == "GET":
         values = {"brand_id": entry.brand_id, "touchpoint": entry.touchpoint,
                   "rating": entry.rating, "nps": entry.nps, "comment": entry.comment,
@@ -157,7 +166,7 @@ def feedback_edit(entry_id: int) -> str | Response | tuple[str, int]:
                                today=vault.feedback.today().isoformat())
     submitted = request.form.to_dict()
     try:
-        vault.feedback.update(g.member_id, entry_id, load(
+        vault.feedback.update(g.member_id, entry.id, load(
             FeedbackForm(), form_data(request.form), check=vault.feedback.check))
     except ValidationError as exc:
         return render_template("feedback_edit.html", entry=entry, values=submitted,
@@ -169,9 +178,9 @@ def feedback_edit(entry_id: int) -> str | Response | tuple[str, int]:
     return redirect(url_for("member.feedback"))
 
 
-@bp.post(f"/feedback/<{ENTRY_ID}:entry_id>/delete")
-def feedback_delete(entry_id: int) -> Response:
-    get_vault().feedback.delete(g.member_id, entry_id)
+@bp.post("/feedback/<entry_id>/delete")
+def feedback_delete(entry_id: str) -> Response:
+    get_vault().feedback.delete(g.member_id, _entry_id(entry_id))
     flash("The entry is deleted.", "success")
     return redirect(url_for("member.feedback"))
 

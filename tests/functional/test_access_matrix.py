@@ -39,7 +39,7 @@ from .test_consent_pages import share
 ROLES = ("anonymous", "owner", "other")
 MEMBERS = {"alice": "alice@example.org", "bob": "bob@example.org"}    # the owner, the other
 
-ENTRY_ID = "<int(max=9223372036854775807):entry_id>"
+ENTRY_ID = "<entry_id>"
 ENTRY = "/member/feedback/" + ENTRY_ID
 WEBHOOK_ID = "<int(max=9223372036854775807):endpoint_id>"
 GRANT = "/member/consents/<grant_id>"

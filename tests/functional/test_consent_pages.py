@@ -26,6 +26,7 @@ from web.filters import term_words, when
 from .conftest import SignedIn
 from .pages import (
     assert_sane,
+    error_message,
     error_summary,
     field_errors,
     fields_with_errors,
@@ -503,9 +504,15 @@ def test_another_member_cannot_reach_a_members_consents(alice: SignedIn, bob: Si
 
 
 def test_unknown_ids_are_404(alice: SignedIn, consent: Consent) -> None:
-    for path in ("/member/consents/grant_nope/narrow", "/member/receipts/nope",
-                 "/member/agreements/agr_nope"):
-        assert alice.client.get(path).status_code == 404, path
+    for path, said in (("/member/consents/grant_nope/narrow", "no such grant among yours"),
+                       ("/member/consents/42/narrow", "no such grant among yours"),
+                       ("/member/receipts/nope", "no such receipt among yours"),
+                       ("/member/agreements/agr_nope", "no such agreement among yours")):
+        response = alice.client.get(path)
+        assert response.status_code == 404, path
+        assert error_message(response.get_data(as_text=True)) == f"There is {said}.", path
     response = alice.auth.post("/member/consents/grant_nope/withdraw",
                                form_page="/member/consents")
     assert response.status_code == 404
+    assert error_message(response.get_data(as_text=True)) == \
+        "There is no such grant among yours."
