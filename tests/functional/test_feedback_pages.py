@@ -232,3 +232,17 @@ def test_a_missing_or_malformed_entry_id_is_not_found_in_words(alice, entry_id):
                                form_page="/member/feedback")
     assert response.status_code == 404
     assert error_message(response.get_data(as_text=True)) == said
+
+
+def test_a_blank_date_stays_blank_next_to_its_error(alice, brand, vault):
+    """Today's date is offered on a new form, and the help says so; a date the member cleared
+    is shown cleared with its error, never quietly filled with today again."""
+    page = alice.client.get("/member/feedback").get_data(as_text=True)
+    assert re.search(r'<input id="occurred_on"[^>]*value="2027-01-15"', page)
+    assert "A new entry starts with today's date." in text_of(page)
+    response = alice.auth.post("/member/feedback", form(brand, occurred_on="", rating=""))
+    assert response.status_code == 422
+    page = response.get_data(as_text=True)
+    assert field_errors(page, "occurred_on") == ["Date: Enter a date."]
+    assert re.search(r'<input id="occurred_on"[^>]*value=""', page)
+    assert vault.feedback.for_member(alice.id) == []
