@@ -54,6 +54,7 @@ from .forms import (
 )
 from .mailing import send_mail
 from .sessions import (
+    ACCOUNT_DELETED,
     SECURE_COOKIE,
     begin_member_session,
     cookie_name,
@@ -104,6 +105,14 @@ def home() -> str | Response:
     if current_member_id():
         return redirect(url_for("member.dashboard"))
     return render_template("home.html")
+
+
+@bp.get("/account-deleted")
+def account_deleted() -> str | Response:
+    """Where a deletion lands: said once, to the browser that deleted the account."""
+    if not session.pop(ACCOUNT_DELETED, False):
+        return redirect(url_for("auth.home"))
+    return render_template("deleted.html")
 
 
 @bp.route("/signup", methods=["GET", "POST"])

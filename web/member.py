@@ -42,7 +42,7 @@ from .forms import (
     load,
     member_words,
 )
-from .sessions import current_member_id, end_session
+from .sessions import ACCOUNT_DELETED, current_member_id, end_session
 from .vaults import get_consent, get_vault, merge_pending_reads
 
 bp = Blueprint("member", __name__, url_prefix="/member")
@@ -337,14 +337,16 @@ def export() -> Response:
 def delete_account() -> str | Response | tuple[str, int]:
     vault = get_vault()
     if request.method == "GET":
-        return render_template("delete.html", errors={})
+        return render_template("delete.html", errors={},
+                               email=vault.members.get(g.member_id).email)
     try:
         # The password is checked even when the box is not ticked: both answers come at once.
         load(DeleteAccountForm(), form_data(request.form),
              check=_password_check(WRONG_PASSWORD))
     except ValidationError as exc:
         return render_template("delete.html", errors=member_words(
-            DeleteAccountForm(), exc.errors)), _wrong_password_only(exc.errors, WRONG_PASSWORD)
+            DeleteAccountForm(), exc.errors), email=vault.members.get(g.member_id).email), \
+            _wrong_password_only(exc.errors, WRONG_PASSWORD)
     consent = get_consent()
     # Recorded first, sessions ended and sign-in cut in that same commit; then every step,
     # brands told (GDPR Art. 19) with the deletion. A crash on the way is finished at the
@@ -352,4 +354,6 @@ def delete_account() -> str | Response | tuple[str, int]:
     pending = vault.erasure.begin(g.member_id)
     finish_erasure(vault, consent, pending)
     end_session()
-    return render_template("deleted.html")
+    # Post/redirect/get: a reload of the next page must not post the deletion again.
+    session[ACCOUNT_DELETED] = True
+    return redirect(url_for("auth.account_deleted"), 303)

@@ -62,12 +62,7 @@ def forgot() -> str | tuple[str, int] | tuple[str, int, dict[str, str]]:
 def reset() -> str | Response | tuple[str, int]:
     resets = get_vault().password_resets
     if request.method == "GET":
-        token = request.args.get("token", "")
-        try:
-            resets.member_for(token)
-        except LinkExpiredError:
-            return _expired()
-        return render_template("password_reset.html", token=token, errors={})
+        return _reset_page(request.args.get("token", ""), errors={})
     token = request.form.get("token", "")
     try:
         fields = load(NewPasswordForm(), form_data(request.form))
@@ -78,13 +73,25 @@ def reset() -> str | Response | tuple[str, int]:
     except ValidationError as exc:
         if "token" in exc.errors:
             return _expired()
-        return render_template("password_reset.html", token=token,
-                               errors=member_words(NewPasswordForm(), exc.errors)), 422
+        return _reset_page(token, errors=member_words(NewPasswordForm(), exc.errors),
+                           status=422)
     if current_member_id() == member_id:
         end_session()              # this browser's session row is gone already
     flash("Your password is changed and you are signed out everywhere. Sign in with the new"
           " password.", "success")
     return redirect(url_for("auth.login"))
+
+
+def _reset_page(token: str, *, errors: dict[str, list[str]], status: int = 200
+                ) -> tuple[str, int]:
+    """The form of a live link, naming its account for the browser's password manager."""
+    vault = get_vault()
+    try:
+        member_id = vault.password_resets.member_for(token)
+    except LinkExpiredError:
+        return _expired()
+    return render_template("password_reset.html", token=token, errors=errors,
+                           email=vault.members.get(member_id).email), status
 
 
 def _expired() -> tuple[str, int]:

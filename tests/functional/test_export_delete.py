@@ -216,9 +216,17 @@ def test_delete_with_box_and_password_erases_the_member(alice_everywhere, app, v
     token = alice.cookie
 
     response = alice.auth.post("/member/delete", {"password": GOOD_PASSWORD, "confirm": "on"})
-    assert response.status_code == 200
-    assert "Your account is deleted" in response.get_data(as_text=True)
+    # Post/redirect/get: the confirmation is a page of its own, so a reload posts nothing.
+    assert response.status_code == 303 and location_path(response) == "/account-deleted"
+    done = alice.client.get("/account-deleted")
+    assert done.status_code == 200
+    assert "Your account is deleted" in done.get_data(as_text=True)
     assert not session_row_exists(vault, token)
+    # Said once, to this browser; anyone else (or a second visit) goes to the start page.
+    again = alice.client.get("/account-deleted")
+    assert again.status_code == 302 and location_path(again) == "/"
+    stranger = app.test_client().get("/account-deleted")
+    assert stranger.status_code == 302 and location_path(stranger) == "/"
 
     # Every session of the member is gone, this one and the other browser's.
     for client in (alice.client, phone.client):
