@@ -346,12 +346,19 @@ def test_a_code_of_the_wrong_shape_at_setup_is_told_its_shape(auth, client, cloc
     assert not vault.members.get(member_id).totp_enabled
 
 
-def test_at_sign_in_each_kind_of_code_gets_its_own_answer(auth, client, clock, member_id):
+def at_the_code_step(auth: AuthActions, clock) -> str:
+    """Two-step sign-in turned on, signed out, then the password given again: the page that
+    asks for the code is next. The authenticator's secret."""
     auth.login()
     secret = enable_totp(auth, clock)
     auth.logout()
-    clock.advance(30)
+    clock.advance(30)            # the code that turned it on is spent
     assert location_path(auth.login()) == "/login/code"
+    return secret
+
+
+def test_at_sign_in_each_kind_of_code_gets_its_own_answer(auth, client, clock, member_id):
+    secret = at_the_code_step(auth, clock)
 
     # Neither 6 digits nor a recovery code: its shape is explained, and it is no guess.
     for _ in range(FREE_FAILURES + 1):
@@ -371,11 +378,7 @@ def test_at_sign_in_each_kind_of_code_gets_its_own_answer(auth, client, clock, m
 
 
 def test_guessing_codes_is_throttled(auth, client, clock, member_id):
-    auth.login()
-    secret = enable_totp(auth, clock)
-    auth.logout()
-    clock.advance(30)
-    assert location_path(auth.login()) == "/login/code"
+    secret = at_the_code_step(auth, clock)
 
     for _ in range(FREE_FAILURES):
         assert auth.post("/login/code", {"code": wrong_code(secret, clock.now)}
