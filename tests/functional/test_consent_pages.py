@@ -436,6 +436,10 @@ def test_agreements_read_in_words_with_their_codes_folded_away(alice: SignedIn,
                              .split("</section>")[0], flags=re.S))
     for code in ("proffered", "countered", "rejected", "withdrawn", "SD-BASE"):
         assert code not in section, code
+    receipts = text_of(re.sub(r"<details.*?</details>", "", page.split('id="receipts"')[1],
+                              flags=re.S))
+    assert "Signed records of every grant" in receipts
+    assert "JWS" not in receipts and "Ed25519" not in receipts
 
 
 def test_an_agreement_still_open_has_no_record_to_download(alice: SignedIn, consent: Consent,
