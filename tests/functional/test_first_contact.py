@@ -312,6 +312,9 @@ def test_answers_other_than_accept_or_refuse_change_nothing(
     assert response.status_code == 409
     assert "Location" not in response.headers
     assert "error-summary" in response.get_data(as_text=True)
+    if form["decision"] in ("approve", "maybe"):
+        assert "First accept or refuse what the request from Velo needs of your terms." in \
+            text_of(response.get_data(as_text=True))
     state = consent_state(app, newcomer, brand_id_of(vault, velo))
     assert state["brand_terms"] == [] and state["agreements"] == []
     assert grants_of(app, newcomer) == []
