@@ -138,7 +138,8 @@ def _relax(grant: Any, client: OAuthClient, member_id: str, relaxation: Relaxati
     if decision != "accept-terms":
         # An Allow posted past the terms screen (a stale or crafted form) grants nothing.
         return _terms_screen(grant, client, relaxation, status=409, errors={"form": [
-            f"First accept or refuse what {client.brand_name}'s request needs of your terms."]})
+            f"First accept or refuse what the request from {client.brand_name} needs of your"
+            " terms."]})
     if request.form.get("terms") != relaxation.fingerprint:
         return _terms_screen(grant, client, relaxation, status=409, errors={"form": [
             "What this request needs changed meanwhile: read it again, then answer."]})

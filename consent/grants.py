@@ -60,7 +60,7 @@ from .event_details import (
 )
 from .model import AccessEnd, Grant, GrantEvent, GrantStatus, Mode
 from .repositories import GrantRepository
-from .terms import MAX_DAYS, AgreementService, EventLog, TermsService
+from .terms import MAX_DAYS, NO_SUCH_RECEIPT, AgreementService, EventLog, TermsService
 from .vocabulary import AGREEMENT_BY_CODE, PURPOSE_BY_CODE, expand, is_selector
 
 #: Told of every grant event inside its data-store transaction (``consent`` imports nothing of
@@ -348,7 +348,7 @@ class ConsentService:
     def get(self, member_id: str, grant_id: str) -> Grant:
         grant = self._grants.get(grant_id, member_id)
         if grant is None:
-            raise NotFoundError("no such grant")
+            raise NotFoundError("There is no such grant among yours.")
         return grant
 
     def replaced_by_new(self, member_id: str, brand_id: str, purpose: str, *,
@@ -368,7 +368,7 @@ class ConsentService:
         for receipt in self.receipts(member_id):
             if receipt.id == receipt_id:
                 return receipt
-        raise NotFoundError("no such receipt")
+        raise NotFoundError(NO_SUCH_RECEIPT)
 
     # -- helpers ------------------------------------------------------------------------------
     def _replace(self, member_id: str, old_id: str, new_id: str, now: int) -> Grant:

@@ -60,6 +60,8 @@ from .vocabulary import (
 )
 
 MAX_DAYS = 3650
+#: What a member is told of a receipt id that is none of theirs (or none at all).
+NO_SUCH_RECEIPT = "There is no such receipt among yours."
 Signer = Callable[[dict[str, Any]], str]
 
 
@@ -108,7 +110,7 @@ class TermsService:
         for receipt in self.receipts(member_id):
             if receipt.id == receipt_id:
                 return receipt
-        raise NotFoundError("no such receipt")
+        raise NotFoundError(NO_SUCH_RECEIPT)
 
     def accept_for_brand(self, member_id: str, brand_id: str, *, agreement: str,
                          purposes: Iterable[str] = (), max_days: int | None = None

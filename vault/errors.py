@@ -126,7 +126,8 @@ class ThrottledError(VaultError):
     title = "Too many attempts"
 
     def __init__(self, retry_after: int) -> None:
-        super().__init__(f"Too many attempts. Try again in {retry_after} seconds.")
+        unit = "second" if retry_after == 1 else "seconds"
+        super().__init__(f"Too many attempts. Try again in {retry_after} {unit}.")
         self.retry_after = retry_after
 
     def headers(self) -> dict[str, str]:

@@ -26,6 +26,8 @@ from .sealing import MemberCipher, associated_data
 MAX_COMMENT = 2000
 EARLIEST = dt.date(2000, 1, 1)
 _NO_SUCH_BRAND = "Choose a brand from the list."
+#: What a member is told of an entry id that is none of theirs (or no id at all).
+NO_SUCH_ENTRY = "There is no such entry in your feedback journal; it may have been deleted."
 
 
 @dataclass(frozen=True)
@@ -186,13 +188,13 @@ class FeedbackService:
 
     def delete(self, member_id: str, entry_id: int) -> None:
         if not self._entries.delete(member_id, entry_id):
-            raise NotFoundError("no such feedback entry")
+            raise NotFoundError(NO_SUCH_ENTRY)
 
     # -- reading ---------------------------------------------------------------------------
     def get(self, member_id: str, entry_id: int) -> FeedbackEntry:
         row = self._entries.get(member_id, entry_id)
         if row is None:
-            raise NotFoundError("no such feedback entry")
+            raise NotFoundError(NO_SUCH_ENTRY)
         return self._entry(member_id, row, self._keys.cipher(member_id))
 
     def for_member(self, member_id: str) -> list[FeedbackEntry]:

@@ -39,10 +39,12 @@ from vault.errors import (
     ThrottledError,
     ValidationError,
 )
+from vault.recovery_codes import looks_like_recovery_code
 from vault.signups import SIGNUP_LINK_MINUTES
 
 from .forms import (
     WRONG_CODE,
+    WRONG_RECOVERY_CODE,
     CodeForm,
     LinkForm,
     LoginForm,
@@ -54,6 +56,7 @@ from .forms import (
 )
 from .mailing import send_mail
 from .sessions import (
+    ACCOUNT_DELETED,
     SECURE_COOKIE,
     begin_member_session,
     cookie_name,
@@ -104,6 +107,14 @@ def home() -> str | Response:
     if current_member_id():
         return redirect(url_for("member.dashboard"))
     return render_template("home.html")
+
+
+@bp.get("/account-deleted")
+def account_deleted() -> str | Response:
+    """Where a deletion lands: said once, to the browser that deleted the account."""
+    if not session.pop(ACCOUNT_DELETED, False):
+        return redirect(url_for("auth.home"))
+    return render_template("deleted.html")
 
 
 @bp.route("/signup", methods=["GET", "POST"])
@@ -238,11 +249,15 @@ def login_code() -> str | Response | tuple[str, int]:
     members = get_vault().members
     try:
         fields = load(CodeForm(), form_data(request.form))
+    except ValidationError as exc:
+        return render_template("login_code.html", errors=exc.errors), 422
+    try:
         used = members.verify_totp(pending, fields["code"], client=client_address(),
                                    device=device_cookie())
     except (ValidationError, AuthenticationError):
+        wrong = WRONG_RECOVERY_CODE if looks_like_recovery_code(fields["code"]) else WRONG_CODE
         return render_template("login_code.html", errors=member_words(
-            CodeForm(), {"code": [WRONG_CODE]})), 401
+            CodeForm(), {"code": [wrong]})), 401
     except ThrottledError as exc:
         return render_template("login_code.html",
                                errors=member_words(CodeForm(), {"code": [exc.message]})), 429, \

@@ -90,6 +90,11 @@ ACCESS_END_WORDS = {
 RECEIPT_WORDS = {"given": "Given", "narrowed": "Narrowed", "withdrawn": "Withdrawn by you",
                  "expired": "Expired", "access-ended": "Brand's access ended",
                  "released": "Given up by the brand", "replaced": "Replaced by a newer grant"}
+#: Where an agreement on terms stands, in the member's words (the sentence after it says more).
+AGREEMENT_WORDS = {AgreementStatus.PROFFERED: "offer sent", AgreementStatus.COUNTERED:
+                   "counter-offer", AgreementStatus.AGREED: "agreed",
+                   AgreementStatus.REJECTED: "not agreed",
+                   AgreementStatus.WITHDRAWN: "offer taken back"}
 #: Grants in force first, then the ended ones, newest first within each.
 _CURRENT = (GrantState.LIVE, GrantState.ACCESS_ENDED, GrantState.NOT_STARTED)
 
@@ -111,6 +116,7 @@ def overview() -> str:
     return render_template(
         "consents.html", grants=grants, now=now, brands=brands, GrantState=GrantState,
         access_end_words=ACCESS_END_WORDS, receipt_words=RECEIPT_WORDS,
+        agreement_words=AGREEMENT_WORDS,
         agreements=agreements, standing=standing,
         receipts=consent.grants.receipts(g.member_id)[:50], purposes=PURPOSE_BY_CODE,
         brand_terms=consent.terms.brand_terms(g.member_id),
@@ -137,6 +143,11 @@ def withdraw(grant_id: str) -> Response:
 def narrow(grant_id: str) -> str | Response | tuple[str, int]:
     consent = get_consent()
     grant = consent.grants.get(g.member_id, grant_id)
+    if grant.state(get_vault().clock()) not in _CURRENT:
+        # Withdrawn, given up, replaced or expired: no form that could only be refused.
+        flash("That grant has ended, so there is nothing left to narrow. Below is how it"
+              " ended.", "error")
+        return redirect(url_for("consents.overview"))
     covered = sorted(grant.covered, key=list(FIELD_CATEGORY).index)
     page = {"grant": grant, "covered": covered, "field_label": field_label,
             "brand": get_vault().brands.get(grant.brand_id),
@@ -191,10 +202,13 @@ def remove_brand_terms(brand_id: str) -> Response:
 def agreement(agreement_id: str) -> Response:
     """The signed agreement record: the vault's JWS over the canonical record and its SHA-256,
     byte for byte what the brand gets from ``GET /api/v1/agreements/<id>``."""
-    consent = get_consent()
-    record = consent.agreements.get(agreement_id)
-    if record.member_id != g.member_id or record.signature is None:
-        raise NotFoundError("no such agreement")     # another's is as unknown as a missing one
+    try:
+        record = get_consent().agreements.get(agreement_id)
+    except NotFoundError:
+        record = None
+    # Another member's agreement is as unknown as one that does not exist.
+    if record is None or record.member_id != g.member_id or record.signature is None:
+        raise NotFoundError("There is no such agreement among yours.")
     return Response(record.signature, mimetype="application/jwt", headers={
         "Content-Disposition": f'attachment; filename="agreement-{record.id}.jwt"',
         "Digest-SHA256": record.record_hash or "",

@@ -22,6 +22,11 @@ def term_words(code: str | None) -> str:
     return agreement.summary.rstrip(".") if agreement else (code or "")
 
 
+def days(count: int) -> str:
+    """A number of days in words: "1 day", "30 days"."""
+    return f"{count} day" if count == 1 else f"{count} days"
+
+
 def data_code(field: str) -> str:
     """The DPV personal-data category of a vault field (``pd:City``); "" if it has none."""
     category = FEEDBACK_CATEGORY if field == "feedback" else ATTRIBUTE_CATEGORY.get(field)
@@ -32,3 +37,4 @@ def init_app(app: Flask) -> None:
     app.jinja_env.filters["when"] = when
     app.jinja_env.filters["term_words"] = term_words
     app.jinja_env.filters["data_code"] = data_code
+    app.jinja_env.filters["days"] = days

@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any, ClassVar
 
-from marshmallow import RAISE, Schema, fields, pre_load, validate
+from marshmallow import RAISE, Schema, fields, pre_load, validate, validates
 from marshmallow import ValidationError as SchemaError
 from werkzeug.datastructures import MultiDict
 
@@ -26,6 +26,7 @@ from vault.errors import ValidationError
 from vault.feedback import MAX_COMMENT
 from vault.members import normalise_email
 from vault.passwords import problems
+from vault.recovery_codes import looks_like_recovery_code
 
 from .security import CSRF_FIELD
 
@@ -142,13 +143,29 @@ class LoginForm(FormSchema):
 
 #: A code that is not the authenticator app's current one, wherever a code is asked for.
 WRONG_CODE = "That code is not right. Enter the 6 digits your app shows now."
+#: A recovery code that is not one of the member's unused ones.
+WRONG_RECOVERY_CODE = ("That recovery code is not right, or it was used already. Check it, or"
+                       " enter the 6 digits your app shows now.")
+
+
+def is_six_digits(code: str) -> bool:
+    """Whether ``code`` has the shape of a TOTP code (6 digits; spaces between are fine)."""
+    digits = "".join(code.split())
+    return len(digits) == 6 and digits.isascii() and digits.isdigit()
 
 
 class CodeForm(FormSchema):
-    """A 6-digit TOTP code, or a recovery code (``xxxx-xxxx-xxxx-xxxx``)."""
+    """A 6-digit TOTP code, or a recovery code (``xxxx-xxxx-xxxx-xxxx``): anything else is
+    refused for its shape, before it is checked (or counted) as a guess."""
 
     code = text("6-digit code", max_length=40, required=True,
                 empty="Enter the 6 digits your authenticator app shows, or a recovery code.")
+
+    @validates("code")
+    def _shape(self, value: str, **_: Any) -> None:
+        if not (is_six_digits(value) or looks_like_recovery_code(value)):
+            raise SchemaError("Enter the 6 digits your authenticator app shows, or a recovery"
+                              " code of 16 letters and digits like abcd-efgh-ijkl-mnop.")
 
 
 class NewCodeForm(FormSchema):
@@ -156,6 +173,11 @@ class NewCodeForm(FormSchema):
 
     code = text("6-digit code", max_length=40, required=True,
                 empty="Enter the 6 digits your authenticator app shows.")
+
+    @validates("code")
+    def _shape(self, value: str, **_: Any) -> None:
+        if not is_six_digits(value):
+            raise SchemaError("Enter the 6 digits your authenticator app shows, digits only.")
 
 
 class LinkForm(FormSchema):
@@ -203,10 +225,10 @@ class NarrowForm(FormSchema):
 
 
 class DeleteAccountForm(FormSchema):
-    password = text("Your password, to confirm it is you", max_length=_PASSWORD_MAX,
-                    required=True, shown_max=256, empty="Enter your password.")
     confirm = tick(_CONFIRM, required=True,
                    empty=f"Tick “{_CONFIRM}” to delete your account.")
+    password = text("Your password, to confirm it is you", max_length=_PASSWORD_MAX,
+                    required=True, shown_max=256, empty="Enter your password.")
 
 
 class FeedbackForm(FormSchema):
@@ -295,7 +317,9 @@ def member_words(schema: FormSchema, errors: Mapping[str, list[str]]) -> dict[st
     """``errors`` keyed by the form's field names, each message led by the field's label.
 
     Errors about keys the form does not have (a tampered form) become one message about the
-    form, never naming the key. Idempotent: errors already in member words pass unchanged.
+    form, never naming the key, and come first; the fields' errors follow in the order the
+    schema declares its fields, which is the order of the page, so the summary reads as the
+    form does. Idempotent: errors already in member words pass unchanged.
     """
     worded: dict[str, list[str]] = {}
     for key, messages in errors.items():
@@ -315,7 +339,8 @@ def member_words(schema: FormSchema, errors: Mapping[str, list[str]]) -> dict[st
                 message = f"{label}: {message}"
             if message not in target:
                 target.append(message)
-    return worded
+    order = [FORM, *(field.data_key or name for name, field in schema.fields.items())]
+    return dict(sorted(worded.items(), key=lambda item: order.index(item[0])))
 
 
 def check_signup(values: dict[str, Any]) -> None:

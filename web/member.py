@@ -25,7 +25,8 @@ from flask import (
 
 from consent.event_details import DataExported
 from vault.catalog import ATTRIBUTES, CATEGORY_LABELS, TOUCHPOINTS, Category, DataType
-from vault.errors import ConflictError, ValidationError
+from vault.errors import ConflictError, NotFoundError, ValidationError
+from vault.feedback import NO_SUCH_ENTRY
 
 from .erasures import finish_erasure
 from .exports import member_export
@@ -42,14 +43,14 @@ from .forms import (
     member_words,
 )
 from .mailing import app_maildir
-from .sessions import current_member_id, end_session
+from .sessions import ACCOUNT_DELETED, current_member_id, end_session
 from .vaults import get_consent, get_vault, merge_pending_reads
 
 bp = Blueprint("member", __name__, url_prefix="/member")
 
 TOTP_PENDING = "totp_pending_secret"
 # Entry ids are SQLite integers: anything larger cannot exist, so it is a 404, not an overflow.
-ENTRY_ID = "int(max=9223372036854775807)"
+_LARGEST_ENTRY_ID = 9223372036854775807
 WRONG_PASSWORD = "That is not your password."
 
 
@@ -145,10 +146,18 @@ def feedback_add() -> Response | tuple[str, int]:
     return redirect(url_for("member.feedback"))
 
 
-@bp.route(f"/feedback/<{ENTRY_ID}:entry_id>/edit", methods=["GET", "POST"])
-def feedback_edit(entry_id: int) -> str | Response | tuple[str, int]:
+def _entry_id(text: str) -> int:
+    """The feedback entry id in a URL; any text that can be no entry's id (a word, a sign, a
+    number too large) gets the same readable "not found" page as an id that is not there."""
+    if not (text.isascii() and text.isdigit()) or int(text) > _LARGEST_ENTRY_ID:
+        raise NotFoundError(NO_SUCH_ENTRY)
+    return int(text)
+
+
+@bp.route("/feedback/<entry_id>/edit", methods=["GET", "POST"])
+def feedback_edit(entry_id: str) -> str | Response | tuple[str, int]:
     vault = get_vault()
-    entry = vault.feedback.get(g.member_id, entry_id)
+    entry = vault.feedback.get(g.member_id, _entry_id(entry_id))
     if request.method == "GET":
         values = {"brand_id": entry.brand_id, "touchpoint": entry.touchpoint,
                   "rating": entry.rating, "nps": entry.nps, "comment": entry.comment,
@@ -158,7 +167,7 @@ def feedback_edit(entry_id: int) -> str | Response | tuple[str, int]:
                                today=vault.feedback.today().isoformat())
     submitted = request.form.to_dict()
     try:
-        vault.feedback.update(g.member_id, entry_id, load(
+        vault.feedback.update(g.member_id, entry.id, load(
             FeedbackForm(), form_data(request.form), check=vault.feedback.check))
     except ValidationError as exc:
         return render_template("feedback_edit.html", entry=entry, values=submitted,
@@ -170,9 +179,9 @@ def feedback_edit(entry_id: int) -> str | Response | tuple[str, int]:
     return redirect(url_for("member.feedback"))
 
 
-@bp.post(f"/feedback/<{ENTRY_ID}:entry_id>/delete")
-def feedback_delete(entry_id: int) -> Response:
-    get_vault().feedback.delete(g.member_id, entry_id)
+@bp.post("/feedback/<entry_id>/delete")
+def feedback_delete(entry_id: str) -> Response:
+    get_vault().feedback.delete(g.member_id, _entry_id(entry_id))
     flash("The entry is deleted.", "success")
     return redirect(url_for("member.feedback"))
 
@@ -329,14 +338,16 @@ def export() -> Response:
 def delete_account() -> str | Response | tuple[str, int]:
     vault = get_vault()
     if request.method == "GET":
-        return render_template("delete.html", errors={})
+        return render_template("delete.html", errors={},
+                               email=vault.members.get(g.member_id).email)
     try:
         # The password is checked even when the box is not ticked: both answers come at once.
         load(DeleteAccountForm(), form_data(request.form),
              check=_password_check(WRONG_PASSWORD))
     except ValidationError as exc:
         return render_template("delete.html", errors=member_words(
-            DeleteAccountForm(), exc.errors)), _wrong_password_only(exc.errors, WRONG_PASSWORD)
+            DeleteAccountForm(), exc.errors), email=vault.members.get(g.member_id).email), \
+            _wrong_password_only(exc.errors, WRONG_PASSWORD)
     consent = get_consent()
     # Recorded first, sessions ended and sign-in cut in that same commit; then every step,
     # brands told (GDPR Art. 19) with the deletion. A crash on the way is finished at the
@@ -344,4 +355,6 @@ def delete_account() -> str | Response | tuple[str, int]:
     pending = vault.erasure.begin(g.member_id)
     finish_erasure(vault, consent, pending, maildir=app_maildir())
     end_session()
-    return render_template("deleted.html")
+    # Post/redirect/get: a reload of the next page must not post the deletion again.
+    session[ACCOUNT_DELETED] = True
+    return redirect(url_for("auth.account_deleted"), 303)

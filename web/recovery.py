@@ -25,7 +25,7 @@ from vault.errors import (
 from vault.password_resets import RESET_LINK_MINUTES
 
 from .auth import MAIL_FAILED, _minutes, client_address, link_to
-from .forms import EmailForm, NewPasswordForm, form_data, load
+from .forms import EmailForm, NewPasswordForm, form_data, load, member_words
 from .mailing import send_mail
 from .sessions import current_member_id, end_session
 from .vaults import get_vault
@@ -74,12 +74,7 @@ def forgot() -> str | tuple[str, int] | tuple[str, int, dict[str, str]]:
 def reset() -> str | Response | tuple[str, int]:
     resets = get_vault().password_resets
     if request.method == "GET":
-        token = request.args.get("token", "")
-        try:
-            resets.member_for(token)
-        except LinkExpiredError:
-            return _expired()
-        return render_template("password_reset.html", token=token, errors={})
+        return _reset_page(request.args.get("token", ""), errors={})
     token = request.form.get("token", "")
     try:
         fields = load(NewPasswordForm(), form_data(request.form))
@@ -90,12 +85,25 @@ def reset() -> str | Response | tuple[str, int]:
     except ValidationError as exc:
         if "token" in exc.errors:
             return _expired()
-        return render_template("password_reset.html", token=token, errors=exc.errors), 422
+        return _reset_page(token, errors=member_words(NewPasswordForm(), exc.errors),
+                           status=422)
     if current_member_id() == member_id:
         end_session()              # this browser's session row is gone already
     flash("Your password is changed and you are signed out everywhere. Sign in with the new"
           " password.", "success")
     return redirect(url_for("auth.login"))
+
+
+def _reset_page(token: str, *, errors: dict[str, list[str]], status: int = 200
+                ) -> tuple[str, int]:
+    """The form of a live link, naming its account for the browser's password manager."""
+    vault = get_vault()
+    try:
+        member_id = vault.password_resets.member_for(token)
+    except LinkExpiredError:
+        return _expired()
+    return render_template("password_reset.html", token=token, errors=errors,
+                           email=vault.members.get(member_id).email), status
 
 
 def _expired() -> tuple[str, int]:

@@ -22,6 +22,8 @@ from .vaults import get_vault
 
 LOOPBACK_COOKIE = "vrmvault_session"
 SECURE_COOKIE = "__Host-vrmvault_session"
+#: Kept in the signed-out session after a deletion, so the next page may say it was done.
+ACCOUNT_DELETED = "account_deleted"
 _TOUCH_EVERY = 60
 
 

@@ -182,7 +182,7 @@ def test_download_a_receipt(page: Page, seed: Seed, tmp_path: Path) -> None:
     sign_in(page)
     page.get_by_role("navigation").get_by_role("link", name="Sharing").click()
     with page.expect_download() as download_info:
-        page.get_by_role("link", name="Download receipt given Velo Bikes").click()
+        page.get_by_role("link", name="Download receipt: given, Velo Bikes").click()
     download = download_info.value
     assert download.suggested_filename == f"consent-receipt-{seed.receipt_id}.jwt"
     target = tmp_path / download.suggested_filename

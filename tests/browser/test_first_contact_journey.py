@@ -63,8 +63,8 @@ def test_a_new_member_from_a_brands_link_signs_up_accepts_and_allows(
     page.get_by_role("button", name="Confirm and open my vault").click()
 
     # What the request needs of the new (empty) terms, in plain words, for this brand only.
-    expect(page.get_by_role("heading", name=f"{BRAND}'s request needs more than your terms "
-                                              "allow")).to_be_visible()
+    expect(page.get_by_role("heading", name=f"The request from {BRAND} needs more than your "
+                                              "terms allow")).to_be_visible()
     expect(page.get_by_text("Your terms do not accept providing the service yet")
            ).to_be_visible()
     expect(page.get_by_text(f"{BRAND} asks to keep access for 60 days")).to_be_visible()

@@ -6,13 +6,14 @@ import json
 import zipfile
 from collections.abc import Callable
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 from playwright.sync_api import Page, expect
 
 from vault.home import VaultHome
 
-from .conftest import LiveServer
+from .conftest import LiveServer, mailed_link
 from .conftest import sign_up as sign_up_with_mail
 
 pytestmark = pytest.mark.browser
@@ -122,6 +123,11 @@ def test_account_deletion_needs_confirmation_then_erases(page: Page, sign_up, li
     page.get_by_label("Your password, to confirm it is you").fill(PASSWORD)
     page.get_by_role("button", name="Delete my account and all my data").click()
     expect(page.get_by_role("heading", name="Your account is deleted")).to_be_visible()
+    # A page of its own (post/redirect/get): reloading it posts nothing and says it no more.
+    assert urlsplit(page.url).path == "/account-deleted"
+    page.reload()
+    expect(page.locator("#main").get_by_role("link", name="Create a vault")).to_be_visible()
+    assert urlsplit(page.url).path == "/"
 
     page.goto("/login")
     page.get_by_label("E-mail address").fill(EMAIL)
@@ -132,6 +138,29 @@ def test_account_deletion_needs_confirmation_then_erases(page: Page, sign_up, li
         assert vault.data.one("SELECT count(*) FROM members")[0] == 0
         assert vault.keys_database.one("SELECT count(*) FROM member_keys")[0] == 0
         assert vault.erasure.erased_count() == 1
+
+
+def test_password_forms_name_their_account_for_password_managers(page: Page, sign_up,
+                                                                  server: LiveServer) -> None:
+    """Chromium warns of a password form without a username field (the HTML standard's
+    autocomplete="username"): the delete and reset forms carry a hidden one, never sent."""
+    warned: list[str] = []
+    page.on("console", lambda message: warned.append(message.text)
+            if "username field" in message.text else None)
+    sign_up(page)
+    page.goto("/member/delete")
+    expect(page.locator('input[autocomplete="username"]')).to_have_value(EMAIL)
+    page.goto("/password/forgot")
+    page.get_by_label("E-mail address").fill(EMAIL)
+    page.get_by_role("button", name="Mail me a link").click()
+    expect(page.get_by_role("heading", name="Check your inbox")).to_be_visible()
+    page.goto(mailed_link(server.home, EMAIL))
+    expect(page.locator('input[autocomplete="username"]')).to_have_value(EMAIL)
+
+    # A form without one, as a barrier: its warning arrives after any of the pages' own would.
+    with page.expect_console_message(lambda message: "username field" in message.text):
+        page.set_content('<form><input type="password" autocomplete="current-password"></form>')
+    assert len(warned) == 1, warned
 
 
 def test_pages_work_without_javascript(browser, server, sign_up) -> None:

@@ -39,7 +39,7 @@ from .test_consent_pages import share
 ROLES = ("anonymous", "owner", "other")
 MEMBERS = {"alice": "alice@example.org", "bob": "bob@example.org"}    # the owner, the other
 
-ENTRY_ID = "<int(max=9223372036854775807):entry_id>"
+ENTRY_ID = "<entry_id>"
 ENTRY = "/member/feedback/" + ENTRY_ID
 WEBHOOK_ID = "<int(max=9223372036854775807):endpoint_id>"
 GRANT = "/member/consents/<grant_id>"
@@ -133,6 +133,7 @@ ROUTES: tuple[Route, ...] = (
     Route("/api/v1/agreements/<agreement_id>/answer", "POST", 401, 401,
           form=lambda c: {"answer": "accept"}),
     Route("/", "GET", 200, 302),
+    Route("/account-deleted", "GET", 302, 302),     # shown only right after a deletion
     Route("/signup", "GET", 200, 200),
     post("/signup", 200, 200,
          form=lambda c: {"email": "carol@example.org", "password": GOOD_PASSWORD}),
@@ -165,7 +166,7 @@ ROUTES: tuple[Route, ...] = (
     post("/member/totp/recovery-codes", 302, 422),
     post("/member/export", 302, 200),
     Route("/member/delete", "GET", 302, 200),
-    post("/member/delete", 302, 200,
+    post("/member/delete", 302, 303,
          form=lambda c: {"confirm": "on", "password": GOOD_PASSWORD}),
     # consents
     Route("/member/terms", "GET", 302, 200),

@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import re
 from typing import Any
 
 import pytest
@@ -72,7 +73,10 @@ def offered(alice: SignedIn, consent: Consent, velo: Brand) -> str:
     consent.terms.update(alice.id, agreement="SD-BASE-ATP", purposes=["dpv:Personalisation"],
                          max_days=90, aggregate_allowed=False)
     page = alice.client.get("/member/consents").get_data(as_text=True)
-    assert "Offer my terms" in text_of(page)
+    # The offer reads in words; the term's code is kept for the record, folded away.
+    shown = text_of(re.sub(r"<details.*?</details>", "", page, flags=re.S))
+    assert "Offer my terms to" in shown and "SD-BASE" not in shown
+    assert "Your terms: Service, analytics, tracking and profiling by the brand itself" in shown
     fields = MultiDict(form_fields(page, "/member/agreements"))
     fields["brand_id"] = velo.oauth.brand_id
     response = alice.client.post("/member/agreements", data=fields)
@@ -156,7 +160,7 @@ def test_the_brand_rejects_and_the_member_may_offer_again(
     assert rejected.get_json()["agreement"]["status"] == "rejected"
     assert rejected.get_json()["agreement"]["signed_record"] is None
     assert alice.client.get(f"/member/agreements/{offered}").status_code == 404
-    assert "Velo Bikes: rejected" in text_of(alice.client.get("/member/consents").get_data(
+    assert "Velo Bikes: not agreed" in text_of(alice.client.get("/member/consents").get_data(
         as_text=True))
     assert tags(consent)[-1] == EventTag.CONSENT_AGREEMENT_REJECTED.value
     assert consent.agreements.in_force(alice.id, velo.oauth.brand_id) is None
@@ -188,8 +192,8 @@ def test_the_member_withdraws_an_offer_and_the_brand_can_no_longer_answer_it(
         alice: SignedIn, consent: Consent, velo: Brand, offered: str) -> None:
     page = member_withdraws(alice, offered)
     assert "Your offer to Velo Bikes is withdrawn: they can no longer accept it." in page
-    assert (f"Velo Bikes: withdrawn · you took back your offer of {term_words('SD-BASE-ATP')}"
-            " before they answered") in page
+    assert ("Velo Bikes: offer taken back · you took back your offer of"
+            f" {term_words('SD-BASE-ATP')} before they answered") in page
     assert "Withdraw my offer" not in page
     entry = consent.ledger.entry(consent.ledger.size - 1)
     assert entry.tag is EventTag.CONSENT_AGREEMENT_WITHDRAWN

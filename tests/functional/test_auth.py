@@ -216,7 +216,10 @@ def test_sixth_attempt_after_five_wrong_passwords_is_throttled_until_the_lock_en
     assert f"Too many attempts. Try again in {retry_after} seconds." in summary
 
     clock.advance(retry_after - 1)
-    assert auth.login("alice@example.org", GOOD_PASSWORD).status_code == 429
+    response = auth.login("alice@example.org", GOOD_PASSWORD)
+    assert response.status_code == 429 and response.headers["Retry-After"] == "1"
+    assert "Too many attempts. Try again in 1 second." in error_summary(
+        response.get_data(as_text=True))
 
     clock.advance(2)
     response = auth.login("alice@example.org", GOOD_PASSWORD)
@@ -331,12 +334,51 @@ def test_with_totp_sign_in_needs_a_fresh_right_code_used_only_once(app, auth, cl
     assert response.status_code == 302 and location_path(response) == "/member/"
 
 
-def test_guessing_codes_is_throttled(auth, client, clock, member_id):
+@pytest.mark.parametrize("typed", ["abc", "12345", "1234567", "abcd-efgh"])
+def test_a_code_of_the_wrong_shape_at_setup_is_told_its_shape(auth, client, clock, member_id,
+                                                               vault, typed):
+    auth.login()
+    auth.post("/member/totp/start", form_page="/member/security")
+    response = auth.post("/member/totp/confirm", {"code": typed}, form_page="/member/security")
+    assert response.status_code == 422
+    assert field_errors(response.get_data(as_text=True), "code") == [
+        "6-digit code: Enter the 6 digits your authenticator app shows, digits only."]
+    assert not vault.members.get(member_id).totp_enabled
+
+
+def at_the_code_step(auth: AuthActions, clock) -> str:
+    """Two-step sign-in turned on, signed out, then the password given again: the page that
+    asks for the code is next. The authenticator's secret."""
     auth.login()
     secret = enable_totp(auth, clock)
     auth.logout()
-    clock.advance(30)
+    clock.advance(30)            # the code that turned it on is spent
     assert location_path(auth.login()) == "/login/code"
+    return secret
+
+
+def test_at_sign_in_each_kind_of_code_gets_its_own_answer(auth, client, clock, member_id):
+    secret = at_the_code_step(auth, clock)
+
+    # Neither 6 digits nor a recovery code: its shape is explained, and it is no guess.
+    for _ in range(FREE_FAILURES + 1):
+        response = auth.post("/login/code", {"code": "abc"})
+        assert response.status_code == 422
+    assert field_errors(response.get_data(as_text=True), "code") == [
+        "6-digit code: Enter the 6 digits your authenticator app shows, or a recovery code of"
+        " 16 letters and digits like abcd-efgh-ijkl-mnop."]
+    # A recovery code that is not one of the member's: said about recovery codes.
+    response = auth.post("/login/code", {"code": "aaaa-bbbb-cccc-dddd"})
+    assert response.status_code == 401
+    assert field_errors(response.get_data(as_text=True), "code") == [
+        "6-digit code: That recovery code is not right, or it was used already. Check it, or"
+        " enter the 6 digits your app shows now."]
+    response = auth.post("/login/code", {"code": pyotp.TOTP(secret).at(clock.now)})
+    assert response.status_code == 302 and location_path(response) == "/member/"
+
+
+def test_guessing_codes_is_throttled(auth, client, clock, member_id):
+    secret = at_the_code_step(auth, clock)
 
     for _ in range(FREE_FAILURES):
         assert auth.post("/login/code", {"code": wrong_code(secret, clock.now)}

@@ -615,6 +615,16 @@ def test_the_consent_screen_says_who_what_why_how_long_and_to_whom(
     assert 'value="approve"' in page and 'value="refuse"' in page
 
 
+def test_the_consent_screen_counts_one_day_and_no_copies_in_words(
+        client: FlaskClient, velo: Brand, member: str) -> None:
+    detail = DETAILS[0] | {"duration_days": 1, "retention_days": 0}
+    text = text_of(client.get(authorization_request(velo, details=[detail]).url)
+                   .get_data(as_text=True))
+    assert "For how long 1 day, until" in text
+    assert "Copies kept by Velo none" in text
+    assert "1 days" not in text and "0 days" not in text
+
+
 def test_the_consent_screen_may_post_only_to_itself_and_redirect_only_to_the_brand(
         client: FlaskClient, velo: Brand, member: str) -> None:
     response = client.get(authorization_request(velo).url)

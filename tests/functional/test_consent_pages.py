@@ -26,6 +26,7 @@ from web.filters import term_words, when
 from .conftest import SignedIn
 from .pages import (
     assert_sane,
+    error_message,
     error_summary,
     field_errors,
     fields_with_errors,
@@ -257,6 +258,27 @@ def test_withdrawing_takes_effect_on_the_next_decision(alice: SignedIn, consent:
     assert len(consent.grants.receipts(alice.id)) == 2
 
 
+@pytest.mark.parametrize("ending", ["withdrawn", "expired"])
+def test_an_ended_grant_has_no_narrow_form(alice: SignedIn, consent: Consent, shared,
+                                           clock: FrozenClock, ending: str) -> None:
+    grant, _, _ = shared
+    if ending == "withdrawn":
+        consent.grants.withdraw(alice.id, grant.id)
+    else:
+        clock.advance(31 * DAY)
+        assert alice.auth.login().status_code == 302     # the session has gone idle meanwhile
+    receipts = len(consent.grants.receipts(alice.id))
+    action = f"/member/consents/{grant.id}/narrow"
+    for method in ("GET", "POST"):
+        response = alice.client.get(action) if method == "GET" else alice.auth.post(
+            action, {"fields": ["given_name"]}, form_page="/member/consents")
+        assert response.status_code == 302 and location_path(response) == "/member/consents"
+        page = alice.client.get("/member/consents").get_data(as_text=True)
+        assert any("has ended, so there is nothing left to narrow" in f for f in flashes(page))
+    assert len(consent.grants.receipts(alice.id)) == receipts
+    assert consent.grants.get(alice.id, grant.id).covered == grant.covered
+
+
 def test_withdrawing_needs_the_csrf_token(alice: SignedIn, consent: Consent, shared) -> None:
     grant, _, _ = shared
     response = alice.client.post(f"/member/consents/{grant.id}/withdraw")
@@ -386,6 +408,40 @@ def test_the_agreement_record_downloads_byte_for_byte(alice: SignedIn, consent: 
     assert response.headers["Digest-SHA256"] == agreement.record_hash
 
 
+def test_agreements_read_in_words_with_their_codes_folded_away(alice: SignedIn,
+                                                               consent: Consent) -> None:
+    consent.terms.update(alice.id, agreement="SD-BASE-ATP", purposes=ALL_PURPOSES,
+                         max_days=365, aggregate_allowed=True)
+    brands = consent.vault.brands
+    waiting = consent.agreements.proffer(alice.id, brands.add("Waiting").id)
+    countering = consent.agreements.proffer(alice.id, brands.add("Countering").id)
+    consent.agreements.brand_counters(countering.id, countering.brand_id, "SD-BASE")
+    refusing = consent.agreements.proffer(alice.id, brands.add("Refusing").id)
+    consent.agreements.brand_rejects(refusing.id, refusing.brand_id)
+    taken_back = consent.agreements.proffer(alice.id, brands.add("Taken").id)
+    consent.agreements.member_withdraws(taken_back.id, alice.id)
+    page = alice.client.get("/member/consents").get_data(as_text=True)
+
+    def shown(agreement_id: str) -> str:
+        """The agreement's text a member reads, the folded "Codes for the record" left out."""
+        match = re.search(rf'<li class="agreement" id="{agreement_id}">(.*?)<details', page, re.S)
+        assert match, agreement_id
+        return text_of(match.group(1))
+
+    assert shown(waiting.id).startswith("Waiting: offer sent · you offered Service, analytics")
+    assert shown(countering.id).startswith("Countering: counter-offer · they propose Only to")
+    assert shown(refusing.id).startswith("Refusing: not agreed · you offered Service")
+    assert shown(taken_back.id).startswith("Taken: offer taken back · you took back")
+    section = text_of(re.sub(r"<details.*?</details>", "", page.split('id="agreements"')[1]
+                             .split("</section>")[0], flags=re.S))
+    for code in ("proffered", "countered", "rejected", "withdrawn", "SD-BASE"):
+        assert code not in section, code
+    receipts = text_of(re.sub(r"<details.*?</details>", "", page.split('id="receipts"')[1],
+                              flags=re.S))
+    assert "Signed records of every grant" in receipts
+    assert "JWS" not in receipts and "Ed25519" not in receipts
+
+
 def test_an_agreement_still_open_has_no_record_to_download(alice: SignedIn, consent: Consent,
                                                            brand: Brand) -> None:
     offer = consent.agreements.proffer(alice.id, brand.id)
@@ -452,9 +508,15 @@ def test_another_member_cannot_reach_a_members_consents(alice: SignedIn, bob: Si
 
 
 def test_unknown_ids_are_404(alice: SignedIn, consent: Consent) -> None:
-    for path in ("/member/consents/grant_nope/narrow", "/member/receipts/nope",
-                 "/member/agreements/agr_nope"):
-        assert alice.client.get(path).status_code == 404, path
+    for path, said in (("/member/consents/grant_nope/narrow", "no such grant among yours"),
+                       ("/member/consents/42/narrow", "no such grant among yours"),
+                       ("/member/receipts/nope", "no such receipt among yours"),
+                       ("/member/agreements/agr_nope", "no such agreement among yours")):
+        response = alice.client.get(path)
+        assert response.status_code == 404, path
+        assert error_message(response.get_data(as_text=True)) == f"There is {said}.", path
     response = alice.auth.post("/member/consents/grant_nope/withdraw",
                                form_page="/member/consents")
     assert response.status_code == 404
+    assert error_message(response.get_data(as_text=True)) == \
+        "There is no such grant among yours."

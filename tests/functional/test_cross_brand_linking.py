@@ -139,7 +139,7 @@ def run_member_life(app: Flask, vault: Vault, member_client: FlaskClient,
     # The erasure: member.erased to every brand that knew the member.
     response = auth.post("/member/delete", {"password": GOOD_PASSWORD, "confirm": "on"},
                          form_page="/member/delete")
-    assert response.status_code == 200, response.get_data(as_text=True)[:300]
+    assert response.status_code == 303, response.get_data(as_text=True)[:300]
 
 
 def outbox_of(vault: Vault, side: BrandSide) -> list[Any]:

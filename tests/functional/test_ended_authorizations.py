@@ -257,7 +257,7 @@ def test_an_erased_member_ends_every_access(
         endpoints: Endpoints, velo: Brand, member: str, issued: Issued) -> None:
     grant = only_grant(app, member)
     response = auth.post("/member/delete", {"password": GOOD_PASSWORD, "confirm": "on"})
-    assert response.status_code == 200
+    assert response.status_code == 303
     assert_api_refuses(app, client, issued.access_token)
     assert endpoints.refresh(velo, issued.refresh_token).status_code == 400
     assert client.get("/member/consents").status_code == 302          # nobody to show it to

@@ -154,5 +154,5 @@ def test_an_uninterrupted_erasure_is_every_step_once(app: Flask, vault: Vault,
     alice = alice_with_a_brand
     response = alice.auth.post("/member/delete", {"password": GOOD_PASSWORD, "confirm": "on"},
                                form_page="/member/delete")
-    assert response.status_code == 200
+    assert response.status_code == 303
     assert state(vault, consent, alice.id) == FINISHED

@@ -7,6 +7,7 @@ import io
 import json
 import re
 import zipfile
+from pathlib import Path
 
 import pytest
 from jsonschema import Draft202012Validator
@@ -20,6 +21,7 @@ from .pages import (
     field_errors,
     location_path,
     session_row_exists,
+    text_of,
 )
 
 # -- export -----------------------------------------------------------------------------------
@@ -130,6 +132,21 @@ def test_delete_page_explains_what_happens(alice):
     assert 'name="confirm"' in page and 'name="password"' in page
 
 
+def test_delete_page_says_what_backups_and_key_copies_do_as_the_readme_does(alice):
+    """The key is destroyed in the live key store only: the vault's backups never hold it and
+    a restore erases again (vault/backup.py), but a copy of keys.db made earlier still holds it.
+    The page promises no more than that, and the README says the same."""
+    page = text_of(alice.client.get("/member/delete").get_data(as_text=True))
+    assert "not even from backups" not in page
+    assert "the vault's backups never hold your key" in page
+    assert "restoring a backup made before today deletes your records again" in page
+    assert "a copy of the vault's key file made before today" in page
+    assert "still holds your key" in page
+    readme = " ".join((Path(__file__).parents[2] / "README.md").read_text().split())
+    assert "`restore` re-applies the erasure list" in readme
+    assert "a copy of `keys.db` made before an erasure still holds that member's key" in readme
+
+
 def assert_nothing_deleted(vault, member_id: str, *clients) -> None:
     assert count(vault, "members", member_id) == 1
     assert count(vault, "profile_values", member_id) == 2
@@ -199,9 +216,17 @@ def test_delete_with_box_and_password_erases_the_member(alice_everywhere, app, v
     token = alice.cookie
 
     response = alice.auth.post("/member/delete", {"password": GOOD_PASSWORD, "confirm": "on"})
-    assert response.status_code == 200
-    assert "Your account is deleted" in response.get_data(as_text=True)
+    # Post/redirect/get: the confirmation is a page of its own, so a reload posts nothing.
+    assert response.status_code == 303 and location_path(response) == "/account-deleted"
+    done = alice.client.get("/account-deleted")
+    assert done.status_code == 200
+    assert "Your account is deleted" in done.get_data(as_text=True)
     assert not session_row_exists(vault, token)
+    # Said once, to this browser; anyone else (or a second visit) goes to the start page.
+    again = alice.client.get("/account-deleted")
+    assert again.status_code == 302 and location_path(again) == "/"
+    stranger = app.test_client().get("/account-deleted")
+    assert stranger.status_code == 302 and location_path(stranger) == "/"
 
     # Every session of the member is gone, this one and the other browser's.
     for client in (alice.client, phone.client):

@@ -8,6 +8,7 @@ import pytest
 
 from .pages import (
     count,
+    error_message,
     error_summary,
     field_errors,
     fields_with_errors,
@@ -220,9 +221,28 @@ def test_other_member_cannot_delete_the_entry(alice, bob, vault, alices_entry):
         as_text=True)
 
 
-@pytest.mark.parametrize("entry_id", ["0", "424242", "-1", "abc", "1.5"])
-def test_a_missing_or_malformed_entry_id_is_not_found(alice, entry_id):
-    assert alice.client.get(f"/member/feedback/{entry_id}/edit").status_code == 404
+@pytest.mark.parametrize("entry_id", ["0", "424242", "-1", "abc", "1.5", "9" * 30, "%C2%B2"])
+def test_a_missing_or_malformed_entry_id_is_not_found_in_words(alice, entry_id):
+    # Whatever the id, the member reads the same sentence, never a server's stock 404 text.
+    said = "There is no such entry in your feedback journal; it may have been deleted."
+    response = alice.client.get(f"/member/feedback/{entry_id}/edit")
+    assert response.status_code == 404
+    assert error_message(response.get_data(as_text=True)) == said
     response = alice.auth.post(f"/member/feedback/{entry_id}/delete",
                                form_page="/member/feedback")
     assert response.status_code == 404
+    assert error_message(response.get_data(as_text=True)) == said
+
+
+def test_a_blank_date_stays_blank_next_to_its_error(alice, brand, vault):
+    """Today's date is offered on a new form, and the help says so; a date the member cleared
+    is shown cleared with its error, never quietly filled with today again."""
+    page = alice.client.get("/member/feedback").get_data(as_text=True)
+    assert re.search(r'<input id="occurred_on"[^>]*value="2027-01-15"', page)
+    assert "A new entry starts with today's date." in text_of(page)
+    response = alice.auth.post("/member/feedback", form(brand, occurred_on="", rating=""))
+    assert response.status_code == 422
+    page = response.get_data(as_text=True)
+    assert field_errors(page, "occurred_on") == ["Date: Enter a date."]
+    assert re.search(r'<input id="occurred_on"[^>]*value=""', page)
+    assert vault.feedback.for_member(alice.id) == []

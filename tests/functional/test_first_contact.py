@@ -111,7 +111,11 @@ def test_a_new_member_signs_up_from_the_link_accepts_for_the_brand_and_allows(
     text = text_of(page)
     assert "fields-0" not in page and 'value="approve"' not in page    # not yet the fields
     assert "Your terms do not accept providing the service yet" in text
-    assert "Velo asks to keep access for 90 days while your terms allow at most 0 days" in text
+    # A new member's terms allow no grant at all yet: said so, not "at most 0 days".
+    assert "Velo asks to keep access for 90 days while your terms do not allow any grant yet" \
+        in text
+    assert "at most 0" not in text
+    assert "The request from Velo needs more than your terms allow" in text
     assert "You have no agreement on terms with Velo yet" in text
     assert "Only to deliver the service" in text                        # the term, in words
     assert "SD-BASE" not in text.split("The terms in IEEE 7012")[0]     # codes in details only
@@ -308,6 +312,9 @@ def test_answers_other_than_accept_or_refuse_change_nothing(
     assert response.status_code == 409
     assert "Location" not in response.headers
     assert "error-summary" in response.get_data(as_text=True)
+    if form["decision"] in ("approve", "maybe"):
+        assert "First accept or refuse what the request from Velo needs of your terms." in \
+            text_of(response.get_data(as_text=True))
     state = consent_state(app, newcomer, brand_id_of(vault, velo))
     assert state["brand_terms"] == [] and state["agreements"] == []
     assert grants_of(app, newcomer) == []

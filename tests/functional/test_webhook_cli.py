@@ -276,7 +276,7 @@ def test_erasing_on_the_delete_page_queues_member_erased(
     pairwise_pseudonyms(database=vault.data, master=vault.master).pairwise_id(
         alice.id, brand_id)
     response = alice.auth.post("/member/delete", {"password": GOOD_PASSWORD, "confirm": "on"})
-    assert response.status_code == 200
+    assert response.status_code == 303
     assert vault.data.one("SELECT count(*) FROM members WHERE id = ?", (alice.id,))[0] == 0
     lines = run(vault_home, "attempts").output.splitlines()
     assert len(lines) == 2 and "member.erased" in lines[1] and "pending" in lines[1]
