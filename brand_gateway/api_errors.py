@@ -118,7 +118,7 @@ class RateLimitedError(ResourceError):
 
     def __init__(self, retry_after: int, limit: int) -> None:
         super().__init__(f"This client may make {limit} requests a minute. "
-                         f"Try again in {retry_after} seconds.")
+                         f"Try again in {retry_after} second{'' if retry_after == 1 else 's'}.")
         self.retry_after = max(1, retry_after)
 
     def headers(self) -> dict[str, str]:

@@ -123,7 +123,7 @@ def test_deleting_an_account_removes_its_mail_from_the_maildir(
 
     deleted = carol.post("/member/delete", {"password": GOOD_PASSWORD, "confirm": "on"},
                          form_page="/member/delete")
-    assert deleted.status_code == 200, deleted.get_data(as_text=True)
+    assert deleted.status_code == 303, deleted.get_data(as_text=True)
     assert _recipients(vault_home) == ["dave@example.org"]
 
 
@@ -136,7 +136,7 @@ def test_an_erasure_removes_mail_sent_to_an_international_domain_in_its_idna_for
 
     deleted = carol.post("/member/delete", {"password": GOOD_PASSWORD, "confirm": "on"},
                          form_page="/member/delete")
-    assert deleted.status_code == 200, deleted.get_data(as_text=True)
+    assert deleted.status_code == 303, deleted.get_data(as_text=True)
     assert _recipients(vault_home) == ["dave@example.org"]
 
 
@@ -162,7 +162,7 @@ def test_a_maildir_that_cannot_be_cleared_does_not_hold_up_the_erasure(
     cur.write_text("a file where the maildir wants a folder")
     deleted = carol.post("/member/delete", {"password": GOOD_PASSWORD, "confirm": "on"},
                          form_page="/member/delete")
-    assert deleted.status_code == 200
+    assert deleted.status_code == 303
     with vault_home.open() as vault:
         assert vault.data.one("SELECT count(*) FROM members")[0] == 0
         assert vault.erasure.pending() == []
