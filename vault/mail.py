@@ -182,18 +182,19 @@ class MaildirMailer:
 
     def remove_messages_to(self, address: str) -> int:
         """Delete every message addressed to ``address`` (compared after NFKC and lower-casing,
-        as login addresses are); how many. The maildir is the vault's own copy of what it sent,
-        so an erasure takes the member's messages with it."""
+        as login addresses are), in the form it was given or the one :func:`compose` sent it
+        to (an international domain in IDNA); how many. The maildir is the vault's own copy
+        of what it sent, so an erasure takes the member's messages with it."""
         if not self.path.exists():
             return 0
-        wanted = _canonical_address(address)
+        wanted = {_canonical_address(address), _canonical_address(transport_address(address))}
         box = self.open(create=False)
         removed = 0
         try:
             for key in list(box.keys()):
                 headers = BytesParser(policy=default_policy).parsebytes(box.get_bytes(key),
                                                                         headersonly=True)
-                if wanted in _recipients(headers):
+                if wanted & _recipients(headers):
                     box.remove(key)
                     removed += 1
         except (OSError, mailbox.Error) as exc:

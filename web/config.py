@@ -30,18 +30,12 @@ from vault.home import SESSION_ABSOLUTE, SESSION_IDLE
 from vault.mail import DEFAULT_SENDER, SmtpEndpoint
 from vault.passwords import ASVS_MIN_MEMORY_KIB, ASVS_MIN_TIME_COST, HashingCost
 
+from .errors import SettingError
+
 # The exit status of every command refused for a malformed setting (EX_CONFIG of sysexits.h).
 CONFIGURATION_ERROR_EXIT = 78
 
 
-class SettingError(ValueError):
-    """A ``VRMVAULT_*`` variable whose value cannot be used; ``str()`` is one line saying which
-    variable, what is wrong and what is expected (a secret's value is never part of it)."""
-
-    def __init__(self, variable: str, problem: str, expected: str) -> None:
-        # ``problem`` follows the name directly: "='abc' is not a whole number".
-        self.variable, self.problem, self.expected = variable, problem, expected
-        super().__init__(f"{variable}{problem}; expected {expected}")
 
 
 @dataclass(frozen=True)

@@ -28,7 +28,6 @@ from brand_gateway.observers import erasure_hook
 from consent.context import Consent, member_principal
 from consent.event_details import DataErased
 from consent.events import EventTag
-from vault.email_addresses import transport_address
 from vault.erasure import ErasureReport, PendingErasure
 from vault.errors import MailError, MemberKeyDestroyedError, NotFoundError
 from vault.home import Vault
@@ -76,11 +75,8 @@ def remove_mail_to_member(vault: Vault, member_id: str, maildir: Path) -> int:
         address = vault.members.get(member_id).email
     except (MemberKeyDestroyedError, NotFoundError):
         return 0
-    # Mail went to the transport's form of the address (an international domain in IDNA).
-    forms = dict.fromkeys((address, transport_address(address)))
     try:
-        mailer = MaildirMailer(maildir)
-        return sum(mailer.remove_messages_to(form) for form in forms)
+        return MaildirMailer(maildir).remove_messages_to(address)
     except MailError as exc:
         logger.warning("%s; an erased member's messages may remain there: remove them by hand",
                        exc.message)

@@ -21,13 +21,16 @@
 The web's own exceptions, raised before any view runs, draw this tree::
 
     VrmvaultError (vrmvault/errors.py)
-    └── WebError                   400  a request the pages refuse before any view runs
-        ├── CsrfError              400  a form post without this session's CSRF token
-        ├── InvalidEncodingError   400  a form body that is not valid UTF-8
-        ├── UntrustedHostError     400  a ``Host`` this server does not answer for
-        └── UnsupportedFormError   415  a post to a page that is not an urlencoded form
+    ├── WebError                   400  a request the pages refuse before any view runs
+    │   ├── CsrfError              400  a form post without this session's CSRF token
+    │   ├── InvalidEncodingError   400  a form body that is not valid UTF-8
+    │   ├── UntrustedHostError     400  a ``Host`` this server does not answer for
+    │   └── UnsupportedFormError   415  a post to a page that is not an urlencoded form
+    └── SettingError               500  a ``VRMVAULT_*`` setting that cannot be used
+                                        (web/config.py; the command line exits 78)
 
-Their problem type is ``about:blank``, titled with the status's reason phrase.
+The problem type of a ``WebError`` is ``about:blank``, titled with the status's reason phrase.
+A ``SettingError`` stops a command or a server before it starts, so no request ever meets one.
 """
 
 from __future__ import annotations
@@ -54,6 +57,19 @@ class WebError(VrmvaultError):
 
     def __init__(self, message: str = "") -> None:
         super().__init__(message or self.description)
+
+
+class SettingError(VrmvaultError, ValueError):
+    """A ``VRMVAULT_*`` variable whose value cannot be used; ``str()`` is one line saying which
+    variable, what is wrong and what is expected (a secret's value is never part of it)."""
+
+    type = "setting"
+    title = "A setting cannot be used"
+
+    def __init__(self, variable: str, problem: str, expected: str) -> None:
+        # ``problem`` follows the name directly: "='abc' is not a whole number".
+        self.variable, self.problem, self.expected = variable, problem, expected
+        super().__init__(f"{variable}{problem}; expected {expected}")
 
 
 class CsrfError(WebError):

@@ -69,7 +69,7 @@ BRANDS = ("brand_grant", "brand_no_grant", "brand_expired", "brand_withdrawn",
           "brand_disabled")
 ROLES = ("anonymous", *MEMBERS, *BRANDS)
 
-ENTRY_ID = "<int(max=9223372036854775807):entry_id>"
+ENTRY_ID = "<entry_id>"
 ENDPOINT_ID = "<int(max=9223372036854775807):endpoint_id>"
 ENTRY = "/member/feedback/" + ENTRY_ID
 GRANT = "/member/consents/<grant_id>"
@@ -322,6 +322,7 @@ ROUTES: tuple[Route, ...] = (
     everyone("/login/code", "GET", 302),
     everyone("/login/code", "POST", 302, form=lambda w, r: {"code": "123456"}),
     everyone("/logout", "POST", 302),
+    everyone("/account-deleted", "GET", 302),      # shown once, to the browser that deleted
     # the member's own pages
     page("/member/", "GET", 302, 200),
     page("/member/profile", "GET", 302, 200),
@@ -339,7 +340,7 @@ ROUTES: tuple[Route, ...] = (
     page("/member/totp/recovery-codes", "POST", 302, 422),
     page("/member/export", "POST", 302, 200),
     page("/member/delete", "GET", 302, 200),
-    page("/member/delete", "POST", 302, 200,
+    page("/member/delete", "POST", 302, 303,
          form=lambda w, r: {"confirm": "on", "password": GOOD_PASSWORD}),
     page("/member/terms", "GET", 302, 200),
     page("/member/terms", "POST", 302, 302,
@@ -407,6 +408,9 @@ def test_the_table_denies_what_it_must() -> None:
             assert granted <= {"brand_no_grant"}, route.id   # brand-level: client credentials
         elif route.rule.startswith("/oauth/"):
             assert granted <= set(BRANDS) - {"brand_disabled"}, route.id
+        elif route.rule == "/account-deleted":
+            # Only the browser whose session just deleted its account, once: no role here.
+            assert granted == set(), route.id
         else:
             pytest.fail(f"{route.id}: say above which roles may ever have it")
 

@@ -30,6 +30,7 @@ SAMPLE_ARGUMENTS: dict[str, Any] = {
     "errors": {"field": ["This is not right."]}, "retry_after": 7, "limit": 60,
     "member_id": "a-member", "seq": 3, "problem": "entry 3 is missing", "max_depth": 32,
     "response": None, "requested": 0.5, "remaining": 0.25, "renews_at": 1_800_000_000,
+    "variable": "VRMVAULT_SESSION_IDLE", "expected": "a whole number of seconds",
 }
 
 
