@@ -9,6 +9,7 @@ import stat
 from pathlib import Path
 
 import pytest
+import sqlcipher3
 
 from tests.conftest import GOOD_PASSWORD
 from vault.catalog import ATTRIBUTES
@@ -21,7 +22,14 @@ from vault.errors import (
 from vault.home import VaultHome, unsafe_open_plaintext_vault
 from vault.sqlcipher.database import Database
 
-from .sqlcipher_pages import SQLITE_HEADER, decrypted_contains, raw_bytes, store_files
+from .sqlcipher_pages import (
+    HMAC_BYTES,
+    SQLITE_HEADER,
+    decrypted_contains,
+    decrypts_as_a_store,
+    raw_bytes,
+    store_files,
+)
 
 KEY = bytes(range(32))
 
@@ -248,6 +256,47 @@ def test_sealed_columns_hold_no_plaintext_even_with_the_store_key(vault, vault_h
         r["attribute"] for r in opened.all("SELECT attribute FROM profile_values")
     }
     opened.close()
+
+
+def test_pages_are_authenticated_with_hmac_sha256_as_the_page_reader_expects(
+        vault, vault_home, database, tmp_path):
+    database.execute("INSERT INTO t (x, y) VALUES (1, 'one')")
+    database.checkpoint()
+    assert HMAC_BYTES == 32
+    for path, key in ((tmp_path / "t.db", KEY),
+                      (vault_home.data_path, vault.master.derive("data-store")),
+                      (vault_home.keys_path, vault.master.derive("key-store"))):
+        assert decrypts_as_a_store(path, key, hmac_bytes=32), path
+        assert not decrypts_as_a_store(path, key, hmac_bytes=64), path
+    # Opened with SQLCipher 4's default page HMAC, a new store does not open at all.
+    connection = sqlcipher3.connect(str(tmp_path / "t.db"))
+    connection.execute(f"PRAGMA key = \"x'{KEY.hex()}'\"")
+    with pytest.raises(sqlcipher3.DatabaseError):
+        connection.execute("SELECT count(*) FROM sqlite_master").fetchone()
+    connection.close()
+
+
+def test_a_store_made_with_sqlciphers_default_page_hmac_opens_as_it_is(tmp_path):
+    """Stores made before HMAC-SHA256 was chosen keep HMAC-SHA512 and still open, read and
+    write; a wrong key is still wrong."""
+    path = tmp_path / "old.db"
+    connection = sqlcipher3.connect(str(path), isolation_level=None)
+    connection.execute(f"PRAGMA key = \"x'{KEY.hex()}'\"")
+    assert connection.execute("PRAGMA cipher_hmac_algorithm").fetchone()[0] == "HMAC_SHA512"
+    connection.execute("PRAGMA journal_mode = WAL")
+    connection.execute("CREATE TABLE t (x INTEGER PRIMARY KEY, y TEXT UNIQUE)")
+    connection.execute("INSERT INTO t (x, y) VALUES (1, 'one')")
+    connection.close()
+    old = Database.open(path, KEY)
+    assert old.one("SELECT y FROM t WHERE x = 1")[0] == "one"
+    with old.transaction():
+        old.execute("INSERT INTO t (x, y) VALUES (2, 'two')")
+    old.close()
+    assert decrypts_as_a_store(path, KEY, hmac_bytes=64)       # still the old layout
+    assert not decrypts_as_a_store(path, KEY, hmac_bytes=32)
+    assert Database.open(path, KEY).one("SELECT count(*) FROM t")[0] == 2
+    with pytest.raises(WrongKeyError):
+        Database.open(path, bytes(32))
 
 
 def test_decrypted_pages_hold_no_personal_data(vault, vault_home, brand):
