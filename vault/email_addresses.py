@@ -24,6 +24,7 @@ Invariants:
 
 from __future__ import annotations
 
+import contextlib
 import unicodedata
 
 from email_validator import EmailNotValidError, validate_email
@@ -66,6 +67,13 @@ def _trimmed(raw: str) -> str:
     return unicodedata.normalize("NFKC", raw).strip()
 
 
+def comparable(address: str) -> str:
+    """``address`` as two mentions of one address compare equal (NFKC, trimmed, lower case):
+    the form accounts made before the check were stored in, and how the maildir matches
+    recipients."""
+    return _trimmed(address).lower()
+
+
 def normalise_email(raw: object, *, field: str = FIELD) -> str:
     """The normal form of an address (stored, and looked up), or :class:`ValidationError`
     naming ``field``."""
@@ -91,11 +99,9 @@ def lookup_forms(raw: object) -> list[str]:
         return []
     text = _trimmed(raw)
     forms = []
-    try:
+    with contextlib.suppress(ValueError):      # an address the check refuses has no normal form
         forms.append(_validated(text)[0].lower())
-    except ValueError:
-        pass
-    earlier = text.lower()
+    earlier = comparable(text)
     if "@" in earlier and len(earlier) <= MAX_EMAIL and earlier not in forms:
         forms.append(earlier)
     return forms

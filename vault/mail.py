@@ -21,7 +21,6 @@ import mailbox
 import os
 import smtplib
 import ssl
-import unicodedata
 from dataclasses import dataclass, field
 from email.header import decode_header, make_header
 from email.message import EmailMessage, Message
@@ -33,7 +32,7 @@ from pathlib import Path
 from typing import Protocol
 from urllib.parse import unquote, urlsplit
 
-from .email_addresses import transport_address
+from .email_addresses import comparable, transport_address
 from .errors import MailError, RecipientNotSupportedError
 
 SECURITY_BY_SCHEME = {"smtp": "plain", "smtp+starttls": "starttls", "smtps": "tls"}
@@ -187,7 +186,7 @@ class MaildirMailer:
         of what it sent, so an erasure takes the member's messages with it."""
         if not self.path.exists():
             return 0
-        wanted = {_canonical_address(address), _canonical_address(transport_address(address))}
+        wanted = {comparable(address), comparable(transport_address(address))}
         box = self.open(create=False)
         removed = 0
         try:
@@ -210,17 +209,13 @@ class MaildirMailer:
             return None
 
 
-def _canonical_address(address: str) -> str:
-    return unicodedata.normalize("NFKC", address).strip().lower()
-
-
 def _recipients(headers: Message) -> set[str]:
     """Every address a message's To names, canonical: as parsed, and as the header's decoded
     text (an address an older version encoded word by word parses as no address at all)."""
     found: set[str] = set()
     for header in headers.get_all("To") or ():
         for parsed in getattr(header, "addresses", ()):
-            found.add(_canonical_address(parsed.addr_spec))
+            found.add(comparable(parsed.addr_spec))
         text = str(make_header(decode_header(str(header))))
-        found.update(_canonical_address(value) for _, value in getaddresses([text]))
+        found.update(comparable(value) for _, value in getaddresses([text]))
     return found

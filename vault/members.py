@@ -133,14 +133,16 @@ class MemberService:
     def find(self, email: str) -> str | None:
         """The id of the account with this login address, or ``None``;
         :class:`ValidationError` for what cannot be an address at all."""
-        if not lookup_forms(email):
+        forms = lookup_forms(email)
+        if not forms:
             normalise_email(email)          # raises, with the reason
-        row = self._find_row(email)
+        row = self._find_row(forms)
         return None if row is None else row.id
 
-    def _find_row(self, email: str) -> MemberRecord | None:
-        # An account made before addresses were checked as now may be under its earlier form.
-        for form in lookup_forms(email):
+    def _find_row(self, forms: list[str]) -> MemberRecord | None:
+        """The account under the first of ``forms`` (:func:`lookup_forms`) that has one: an
+        account made before addresses were checked as now may be under its earlier form."""
+        for form in forms:
             row = self._members.find_by_index(self._blind_index.digest(form))
             if row is not None:
                 return row
@@ -187,7 +189,7 @@ class MemberService:
         forms = lookup_forms(email)
         if not forms:
             raise AuthenticationError()
-        row = self._find_row(email)
+        row = self._find_row(forms)
         email = forms[0]
         subjects = self._throttle_subjects_for(
             row, device, untrusted=("address:" + email, "client:" + client))

@@ -120,8 +120,7 @@ def test_proof_of_an_entry_that_does_not_exist_says_so(filled: VaultHome, seq: s
 
 
 def test_proof_on_an_empty_ledger_says_it_is_empty(vault_home: VaultHome) -> None:
-    with open_ledger(vault_home, vault_home.master_key({}), checkpoint_every=0):
-        pass
+    open_ledger(vault_home, vault_home.master_key({}), checkpoint_every=0).close()  # made, empty
     result = run(vault_home, "proof", "0")
     assert result.stderr == "error: there is no entry 0: the ledger holds no entries yet\n"
 
