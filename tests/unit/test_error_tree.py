@@ -23,7 +23,7 @@ import pytest
 from vrmvault.errors import PROBLEM_TYPE_BASE, VrmvaultError
 
 ROOT = Path(__file__).parents[2]
-PACKAGES = ("vrmvault", "vault", "consent", "brand_gateway", "web")
+PACKAGES = ("vrmvault", "vault", "consent", "community", "brand_gateway", "web")
 STANDARD_MEMBERS = {"type", "title", "status", "detail", "instance"}     # RFC 9457 sec. 3.1
 #: Values for the constructor parameters the classes take, by name.
 SAMPLE_ARGUMENTS: dict[str, Any] = {

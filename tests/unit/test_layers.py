@@ -1,5 +1,7 @@
-"""Imports flow downwards (DESIGN.md sec. 1): web/brand_gateway -> consent -> vault; the demo
-generators in demo/ sit beside web, above the domain, and no domain package imports them.
+"""Imports flow downwards (DESIGN.md sec. 1): web/brand_gateway -> community -> consent ->
+vault (``community``, the insight community of issue 14, sits between the domain and the front
+doors); the demo generators in demo/ sit beside web, above the domain, and no domain package
+imports them.
 
 Below them all, ``vrmvault`` (the root of the exception tree) imports none of them, nor Flask.
 
@@ -15,9 +17,11 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).parents[2]
-FORBIDDEN = {"vrmvault": {"vault", "consent", "brand_gateway", "web", "demo", "flask", "werkzeug"},
-             "vault": {"consent", "brand_gateway", "web", "demo", "flask"},
-             "consent": {"brand_gateway", "web", "demo", "flask"},
+FORBIDDEN = {"vrmvault": {"vault", "consent", "community", "brand_gateway", "web", "demo",
+                          "flask", "werkzeug"},
+             "vault": {"consent", "community", "brand_gateway", "web", "demo", "flask"},
+             "consent": {"community", "brand_gateway", "web", "demo", "flask"},
+             "community": {"brand_gateway", "web", "demo", "flask", "werkzeug"},
              "brand_gateway": {"web", "demo"},
              "demo": {"web", "flask"}}
 
