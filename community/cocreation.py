@@ -320,5 +320,5 @@ class CoCreationService:
 
 def _text_errors(field: str, text: str, limit: int, what: str) -> dict[str, list[str]]:
     if not text.strip() or len(text.strip()) > limit:
-        return {field: [f"{what}: 1 to {limit} characters."]}
+        return {field: [f"{what}: write 1 to {limit} characters."]}
     return {}
