@@ -4,10 +4,12 @@ edited, voted on and withdrawn, with errors next to their fields."""
 
 from __future__ import annotations
 
+import json
 import re
 
 import pytest
 
+from brand_gateway.webhooks.sqlcipher import sqlcipher_registry
 from community.storage import cocreation_service, community_service
 from consent.context import Consent
 from consent.model import GrantStatus, Mode
@@ -142,3 +144,26 @@ def test_ideas_posted_voted_edited_withdrawn(alice, bob, consent: Consent, club:
 
 def test_a_non_member_sees_no_challenge(alice, challenge: str) -> None:
     assert alice.client.get(f"/member/challenges/{challenge}").status_code == 404
+
+
+def test_leaving_is_a_withdrawal_the_brand_is_told_of_and_counts_at_once(
+        alice, vault: Vault, consent: Consent, api) -> None:
+    velo = api.brand("Velo Bikes")
+    sqlcipher_registry(database=vault.data, clock=vault.clock).add(
+        velo.client_id, "https://hooks.velo.example/vrmvault")
+    club = community_service(consent).open(velo.brand_id, name="Repair club",
+                                           description="Shape repairs.", purposes=[RESEARCH])
+    allow_totals(consent, alice.id)
+    assert join(alice, club.id).status_code == 302
+    [grant] = consent.grants.for_member(alice.id)
+    now = vault.clock()
+    assert consent.decisions.decide(velo.brand_id, RESEARCH, alice.id, "feedback",
+                                    Mode.AGGREGATE, now).allowed
+    page = f"/member/communities/{club.id}"
+    assert alice.auth.post(page + "/leave", form_page=page).status_code == 302
+    assert not consent.decisions.decide(velo.brand_id, RESEARCH, alice.id, "feedback",
+                                        Mode.AGGREGATE, vault.clock()).allowed
+    queued = [json.loads(row["payload"]) for row in vault.data.all(
+        "SELECT payload FROM webhook_outbox WHERE client_id = ?", (velo.client_id,))]
+    assert [(q["type"], q["data"]["grant"]) for q in queued] == [
+        ("consent.withdrawn", grant.id)]
