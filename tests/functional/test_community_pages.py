@@ -13,6 +13,7 @@ from brand_gateway.webhooks.sqlcipher import sqlcipher_registry
 from community.storage import cocreation_service, community_service
 from consent.context import Consent
 from consent.model import GrantStatus, Mode
+from tests.conftest import GOOD_PASSWORD, AuthActions
 from vault.home import Vault
 
 from .pages import error_summary, field_errors, flashes, location_path
@@ -90,8 +91,6 @@ def test_individual_only_if_ticked_and_refusals_are_next_to_the_field(
 
 
 def test_the_invitation_leads_to_sign_in_and_back(app, vault: Vault, club: str) -> None:
-    from tests.conftest import GOOD_PASSWORD, AuthActions
-
     vault.members.register("carol@example.org", GOOD_PASSWORD)
     browser = app.test_client()
     page = browser.get(f"/communities/{club}")
