@@ -63,7 +63,8 @@ def test_joining_is_grants_on_the_sharing_page_and_leaving_withdraws_them(
     [grant] = consent.grants.for_member(alice.id)
     assert grant.mode is Mode.AGGREGATE and grant.purpose == RESEARCH
     sharing = alice.client.get("/member/consents").get_data(as_text=True)
-    assert grant.id in sharing
+    assert grant.id in sharing and "Given for your membership of" in sharing
+    assert f'href="/member/communities/{club}">Repair club</a>' in sharing
     page = alice.client.get("/member/communities").get_data(as_text=True)
     assert "Sharing in force" in page and re.search(r"<code>m-[a-z2-7]{12}</code>", page)
     response = alice.auth.post(f"/member/communities/{club}/leave",
