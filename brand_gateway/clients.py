@@ -52,6 +52,10 @@ SCOPES: dict[str, str] = {
     "webhooks:manage": "Register and remove the brand's webhook endpoints.",
     "agreements:write": "Read the IEEE 7012 terms members offer the brand and answer them (accept,"
                         " one counter-offer, reject); download the signed agreement records.",
+    "communities:write": "Open and close the brand's insight communities (never learning who"
+                         " is in them), open challenges there, read the ideas members post"
+                         " under community pseudonyms with their votes, and mark ideas taken"
+                         " up.",
 }
 CLIENT_SCOPES = tuple(SCOPES)
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "::1", "localhost"})

@@ -51,6 +51,7 @@ from werkzeug.test import TestResponse
 from brand_gateway.clients import OAuthClient
 from brand_gateway.observers import grant_observer
 from brand_gateway.webhooks.sqlcipher import sqlcipher_registry
+from community.storage import cocreation_service, community_service, membership_service
 from consent.context import open_consent
 from consent.grants import DAY
 from tests.brand_api_support import BrandApi, bearer
@@ -74,6 +75,9 @@ ENDPOINT_ID = "<int(max=9223372036854775807):endpoint_id>"
 ENTRY = "/member/feedback/" + ENTRY_ID
 GRANT = "/member/consents/<grant_id>"
 AGREEMENT = "/member/agreements/<agreement_id>"
+COMMUNITY = "/member/communities/<community_id>"
+CHALLENGE = "/member/challenges/<challenge_id>"
+IDEA = "/member/ideas/<idea_id>"
 PERSONALISATION = "dpv:Personalisation"
 ALICE_PROFILE = {"given_name": "Alice", "family_name": "Liddell", "city": "Leiden",
                  "phone": "+31 71 555 0100"}
@@ -108,6 +112,12 @@ class World:
     counter_offer_id: str
     endpoint_id: int                    # Grocer's webhook endpoint
     grocer_offer_id: str                # B's offer to Grocer, waiting for Grocer's answer
+    community_id: str                   # Velo's community A is in (B is not)
+    challenge_id: str                   # a challenge there
+    idea_id: str                        # A's idea in it
+    grocer_community_id: str            # Grocer's community, with a challenge and an idea
+    grocer_challenge_id: str
+    grocer_idea_id: str
 
     def secrets(self, role: str) -> tuple[str, ...]:
         """What of A the role may never see (A's feedback about Velo is granted to Velo)."""
@@ -155,7 +165,8 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> World:
             grocer, grocer_secret = _client(api, "Green Grocer")
             offer = consent.agreements.proffer(alice, grocer.brand_id)
             consent.agreements.brand_counters(offer.id, grocer.brand_id, "SD-BASE-A")
-            grocer_token = api.brand_token(grocer, "webhooks:manage agreements:write")
+            grocer_token = api.brand_token(
+                grocer, "webhooks:manage agreements:write communities:write")
             grocer_offer = consent.agreements.proffer(ids["member_b"], grocer.brand_id)
             endpoint = sqlcipher_registry(database=vault.data, clock=clock).add(
                 grocer.client_id, LOOPBACK_HOOK)
@@ -167,6 +178,24 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> World:
             leaving, leaving_secret = _client(api, "Leaving Co")
             leaving_token = api.member_token(alice, leaving, {PERSONALISATION: ["city"]})
             consent.grants.withdraw(alice, leaving_token.grant.id)
+
+            # Insight communities: A in Velo's, with an idea; Dora in Grocer's, with an idea.
+            cocreation = cocreation_service(consent)
+            club = community_service(consent).open(
+                velo.brand_id, name="Repair club", description="Shape repairs.",
+                purposes=["dpv:ResearchAndDevelopment"]).id
+            membership_service(consent).join(alice, club)
+            challenge = cocreation.open_challenge(velo.brand_id, club, title="How?",
+                                                  description="Tell us.").id
+            idea = cocreation.post(alice, challenge, "Alice's idea").id
+            panel = community_service(consent).open(
+                grocer.brand_id, name="Grocer panel", description="Shape the shop.",
+                purposes=["dpv:ServiceOptimisation"]).id
+            dora = vault.members.register("dora@example.org", GOOD_PASSWORD)
+            membership_service(consent).join(dora, panel, individual=True)
+            question = cocreation.open_challenge(grocer.brand_id, panel, title="What next?",
+                                                 description="Tell us.").id
+            suggestion = cocreation.post(dora, question, "Dora's idea").id
 
             gone, gone_secret = _client(api, "Gone Co")
             gone_token = api.member_token(alice, gone, {PERSONALISATION: ["city"]})
@@ -184,7 +213,9 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> World:
                 "brand_disabled": Brand(gone.client_id, gone_secret, gone_token.token)},
         member_a=alice, velo_brand_id=velo.brand_id, entry_id=entry_id, grant_id=grant.id,
         receipt_id=receipt.id, agreement_id=agreement.id, counter_offer_id=offer.id,
-        endpoint_id=endpoint.id, grocer_offer_id=grocer_offer.id)
+        endpoint_id=endpoint.id, grocer_offer_id=grocer_offer.id, community_id=club,
+        challenge_id=challenge, idea_id=idea, grocer_community_id=panel,
+        grocer_challenge_id=question, grocer_idea_id=suggestion)
 
 
 @pytest.fixture
@@ -241,7 +272,13 @@ class Route:
                          if self.rule.endswith("<choice>") else world.grocer_offer_id
                          if self.rule.startswith("/api/") else world.agreement_id)
                 .replace("<choice>", "accept")
-                .replace("<brand_id>", world.velo_brand_id))
+                .replace("<brand_id>", world.velo_brand_id)
+                .replace("<community_id>", world.grocer_community_id
+                         if self.rule.startswith("/api/") else world.community_id)
+                .replace("<challenge_id>", world.grocer_challenge_id
+                         if self.rule.startswith("/api/") else world.challenge_id)
+                .replace("<idea_id>", world.grocer_idea_id
+                         if self.rule.startswith("/api/") else world.idea_id))
 
 
 def page(rule: str, method: str, anonymous: int, member: int, *, other: int | None = None,
@@ -303,6 +340,21 @@ ROUTES: tuple[Route, ...] = (
     api("/api/v1/agreements/<agreement_id>", grant=403, no_grant=200),
     api("/api/v1/agreements/<agreement_id>/answer", "POST", grant=403, no_grant=200,
         json={"answer": "accept"}),
+    # insight communities: a client credentials token with communities:write, on the brand's
+    # own community (Grocer's)
+    api("/api/v1/communities", grant=403, no_grant=200),
+    api("/api/v1/communities", "POST", grant=403, no_grant=201,
+        json={"name": "Panel", "description": "For ideas.",
+              "purposes": ["dpv:ResearchAndDevelopment"]}),
+    api("/api/v1/communities/<community_id>", grant=403, no_grant=200),
+    api("/api/v1/communities/<community_id>/close", "POST", grant=403, no_grant=200),
+    api("/api/v1/communities/<community_id>/challenges", grant=403, no_grant=200),
+    api("/api/v1/communities/<community_id>/challenges", "POST", grant=403, no_grant=201,
+        json={"title": "How?", "description": "Tell us."}),
+    api("/api/v1/challenges/<challenge_id>", grant=403, no_grant=200),
+    api("/api/v1/challenges/<challenge_id>/close", "POST", grant=403, no_grant=200),
+    api("/api/v1/challenges/<challenge_id>/ideas", grant=403, no_grant=200),
+    api("/api/v1/ideas/<idea_id>/take-up", "POST", grant=403, no_grant=200),
     everyone("/api/v1/openapi.json", "GET", 200),
     # sign-up and sign-in
     Route("/", "GET", {**dict.fromkeys(ROLES, 200), **dict.fromkeys(MEMBERS, 302)}),
@@ -358,6 +410,22 @@ ROUTES: tuple[Route, ...] = (
     page(AGREEMENT + "/withdraw", "POST", 302, 302, other=404),
     page("/member/agreements", "POST", 302, 302, form=lambda w, r: {"brand_id": w.velo_brand_id}),
     page("/member/terms/brands/<brand_id>/remove", "POST", 302, 302, other=404),
+    # insight communities: a community's page is the brand's, open to every member (it shows
+    # only their own membership); challenges and ideas to its members (A), edits to authors
+    Route("/communities/<community_id>", "GET", {**dict.fromkeys(ROLES, 200),
+                                                 **dict.fromkeys(MEMBERS, 302)}),
+    page("/member/communities", "GET", 302, 200),
+    page(COMMUNITY, "GET", 302, 200),
+    page(COMMUNITY + "/join", "POST", 302, 409, other=422),   # B's terms refuse totals
+    page(COMMUNITY + "/leave", "POST", 302, 302, other=404),
+    page(CHALLENGE, "GET", 302, 200, other=404),
+    page(CHALLENGE + "/ideas", "POST", 302, 302, other=404,
+         form=lambda w, r: {"text": "Another idea"}),
+    page(IDEA + "/edit", "GET", 302, 200, other=404),
+    page(IDEA + "/edit", "POST", 302, 302, other=404, form=lambda w, r: {"text": "Changed"}),
+    page(IDEA + "/withdraw", "POST", 302, 302, other=404),
+    page(IDEA + "/vote", "POST", 302, 302, other=404),      # A: never one's own (a flash)
+    page(IDEA + "/unvote", "POST", 302, 302, other=404),
     everyone("/.well-known/jwks.json", "GET", 200),
     everyone("/.well-known/gpc.json", "GET", 200),
     everyone("/favicon.ico", "GET", 200),
@@ -388,7 +456,10 @@ def allowed(status: int) -> bool:
 PUBLIC = frozenset({"/", "/signup", "/signup/verify", "/password/forgot", "/password/reset",
                     "/login", "/login/code", "/logout", "/oauth/authorize",
                     "/api/v1/openapi.json", "/.well-known/oauth-authorization-server",
-                    "/.well-known/jwks.json", "/.well-known/gpc.json", "/favicon.ico"})
+                    "/.well-known/jwks.json", "/.well-known/gpc.json", "/favicon.ico",
+                    "/communities/<community_id>"})
+# A brand's community page: any member may read it (and join); it shows their own membership.
+OPEN_TO_MEMBERS = frozenset({COMMUNITY})
 
 
 def test_the_table_denies_what_it_must() -> None:
@@ -399,7 +470,8 @@ def test_the_table_denies_what_it_must() -> None:
             continue
         if route.rule.startswith("/member/"):
             # a session of one's own; A's records (an id in the path) for A only
-            assert granted <= ({"member_a"} if "<" in route.rule else set(MEMBERS)), route.id
+            assert granted <= ({"member_a"} if "<" in route.rule and route.rule not in
+                               OPEN_TO_MEMBERS else set(MEMBERS)), route.id
         elif route.rule.startswith("/console/"):
             assert granted == {"officer"}, route.id
         elif route.rule.startswith("/api/v1/member"):
