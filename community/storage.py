@@ -8,8 +8,33 @@ contracts of ``community/repositories.py``; building is cheap, so callers build 
 
 from __future__ import annotations
 
+from consent.context import Consent
+from consent.sqlcipher.grants import SqlcipherGrants
+
+from .attribute_requests import AttributeRequestService
+from .audience import MINIMUM_COHORT
+from .sqlcipher.surveys import SqlcipherAttributeRequests, SqlcipherSurveys
+from .surveys import SurveyService
+
 # -- Communities, membership and co-creation ----------------------------------------------
 
 # -- Surveys, feedback requests and attribute requests ------------------------------------
+def survey_service(*, consent: Consent, minimum_cohort: int = MINIMUM_COHORT) -> SurveyService:
+    """Surveys over ``consent``'s vault (its data store, member keys, profile and journal)
+    and ledger."""
+    vault = consent.vault
+    return SurveyService(surveys=SqlcipherSurveys(vault.data), grants=SqlcipherGrants(vault.data),
+                         profile=vault.profile, feedback=vault.feedback, keys=vault.key_store,
+                         ledger=consent.ledger, principal=consent.principal, clock=vault.clock,
+                         minimum_cohort=minimum_cohort)
+
+
+def attribute_request_service(*, consent: Consent) -> AttributeRequestService:
+    vault = consent.vault
+    grants = SqlcipherGrants(vault.data)
+    return AttributeRequestService(requests=SqlcipherAttributeRequests(vault.data),
+                                   consent=consent.grants, profile=vault.profile,
+                                   clock=vault.clock, grants_of=grants.for_member_and_brand)
+
 
 # -- Closing the loop: "you said, we did" and care cases ----------------------------------
