@@ -133,6 +133,10 @@ class SurveyRepository(CommunityReads, Transactional, Protocol):
 
     def link_journal_entry(self, survey_id: str, member_num: int, feedback_id: int) -> None: ...
 
+    def delete_member_rows(self, member_id: str) -> int:
+        """Every survey answer, skip, journal link and attribute-request response of the
+        member (erasure; the foreign keys' cascade would do it too); how many rows."""
+
 
 @dataclass(frozen=True)
 class AttributeRequestRecord:

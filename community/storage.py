@@ -8,8 +8,11 @@ contracts of ``community/repositories.py``; building is cheap, so callers build 
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from consent.context import Consent
 from consent.sqlcipher.grants import SqlcipherGrants
+from vault.sqlcipher.database import Database
 
 from .attribute_requests import AttributeRequestService
 from .audience import MINIMUM_COHORT
@@ -27,6 +30,18 @@ def survey_service(*, consent: Consent, minimum_cohort: int = MINIMUM_COHORT) ->
                          profile=vault.profile, feedback=vault.feedback, keys=vault.key_store,
                          ledger=consent.ledger, principal=consent.principal, clock=vault.clock,
                          minimum_cohort=minimum_cohort)
+
+
+def survey_erasure_hook(database: Database) -> Callable[[str, int], None]:
+    """A ``before_delete`` hook of :class:`vault.erasure.ErasureService`: the member's survey
+    answers, skips, journal links and attribute-request responses go in the erasure's
+    transaction (their foreign keys cascade as well; this says so where erasure is done)."""
+    surveys = SqlcipherSurveys(database)
+
+    def before_delete(member_id: str, erased_at: int) -> None:
+        surveys.delete_member_rows(member_id)
+
+    return before_delete
 
 
 def attribute_request_service(*, consent: Consent) -> AttributeRequestService:

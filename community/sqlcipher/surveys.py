@@ -184,6 +184,20 @@ class SqlcipherSurveys(SqlcipherCommunityReads):
             " DO UPDATE SET feedback_id = excluded.feedback_id",
             (survey_id, member_num, feedback_id))
 
+    def delete_member_rows(self, member_id: str) -> int:
+        number = self.member_number(member_id)
+        if number is None:
+            return 0
+        with self._db.transaction():
+            return sum(int(self._db.execute(f"DELETE FROM {table} WHERE member_num = ?",
+                                            (number,)).rowcount)
+                       for table in _MEMBER_TABLES)
+
+
+# The member's rows of each table of migration 5, deleted at erasure.
+_MEMBER_TABLES = ("survey_journal_entries", "survey_answers", "survey_skips",
+                  "attribute_request_responses")
+
 
 class SqlcipherAttributeRequests(SqlcipherCommunityReads):
     def insert(self, request: AttributeRequestRecord) -> None:
