@@ -245,4 +245,5 @@ DETAILS_BY_TAG: dict[EventTag, type[EventDetails]] = {
         GrantGiven, GrantNarrowed, GrantWithdrawn, GrantExpired, GrantReleased, GrantReplaced,
         AccessEnded, ReceiptIssued, TermsAgreed, TermsChanged, AgreementProffered,
         AgreementCountered, AgreementRejected, AgreementWithdrawn, ProfileRead, FeedbackRead,
-        SurveyPublished, SurveyDelivered, SurveyAnswerReleased, DataErased, DataExported, RoleGranted, RoleRevoked, CheckpointSigned)}
+        SurveyPublished, SurveyDelivered, SurveyAnswerReleased, DataErased, DataExported,
+        RoleGranted, RoleRevoked, CheckpointSigned)}

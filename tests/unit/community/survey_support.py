@@ -26,11 +26,13 @@ class Community:
     """One brand's community in the test vault, and members joining it."""
 
     def __init__(self, consent: Consent, sharing: Sharing, *, brand_name: str = "Velo Bikes",
-                 purposes: Iterable[str] = PURPOSES, minimum_cohort: int = 3) -> None:
+                 purposes: Iterable[str] = PURPOSES, minimum_cohort: int = 3,
+                 brand_id: str | None = None) -> None:
         self.consent = consent
         self.sharing = sharing
         self.vault = consent.vault
-        self.brand = self.vault.brands.add(brand_name, ("bikes",))
+        self.brand = (self.vault.brands.get(brand_id) if brand_id is not None
+                      else self.vault.brands.add(brand_name, ("bikes",)))
         self.purposes = tuple(purposes)
         self.id = "com_" + os.urandom(12).hex()
         self.vault.data.execute(
