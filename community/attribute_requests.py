@@ -5,8 +5,9 @@ they wish, and chooses whether it counts in that brand's aggregates. Counting is
 a new grant to the brand for each of the community's purposes, with the attribute added to
 what the member's live grant there covered and everything else kept (its mode and its end),
 issued by the consent service with its receipt and ledger entry (the earlier grant is
-replaced, as a brand's new request replaces it). The response row only keeps the request off
-the member's list.
+replaced, as a brand's new request replaces it). The memberships that held the replaced grant
+hold the new one, so leaving the community still withdraws it. The response row only keeps the
+request off the member's list.
 
 Invariants: only a non-sensitive persona attribute can be asked for
 (:data:`community.audience.PERSONA_ATTRIBUTES`); the brand never learns who answered, nor
@@ -52,12 +53,16 @@ class AskedAttribute:
 class AttributeRequestService:
     def __init__(self, *, requests: AttributeRequestRepository, consent: ConsentService,
                  profile: ProfileService, clock: Clock,
-                 grants_of: Callable[[str, str], list[Grant]]) -> None:
+                 grants_of: Callable[[str, str], list[Grant]],
+                 holders: Callable[[str], list[str]],
+                 link_grant: Callable[[str, int, str], None]) -> None:
         self._requests = requests
         self._consent = consent
         self._profile = profile
         self._clock = clock
         self._grants_of = grants_of          # (member, brand) -> every grant, any state
+        self._holders = holders              # grant -> the communities whose membership holds it
+        self._link_grant = link_grant        # (community, member_num, grant): membership holds it
 
     # -- the brand's side ----------------------------------------------------------------------
     def ask(self, brand_id: str, *, community_id: str, attribute: str, reason: str,
@@ -171,16 +176,23 @@ class AttributeRequestService:
             raise ValidationError({"count": [
                 "You share nothing with this brand through its community now, so nothing can"
                 " count: join the community again first."]})
-        for grant in live:
-            if request.attribute in grant.covered:
-                continue
-            days = max(1, (grant.ends_at - now) // DAY)
-            self._consent.grant(member_id, BrandRequest(
-                brand_id=grant.brand_id, purpose=grant.purpose,
-                fields=frozenset(grant.fields | {request.attribute}), mode=grant.mode,
-                days=days, retention_days=grant.retention_days,
-                onward_sharing=grant.onward_sharing, third_party=grant.third_party),
-                collection_method="vrmvault Asked page")
+        number = self._number(member_id)
+        with self._requests.transaction():
+            for grant in live:
+                if request.attribute in grant.covered:
+                    continue
+                days = max(1, (grant.ends_at - now) // DAY)
+                holders = self._holders(grant.id)
+                new, _ = self._consent.grant(member_id, BrandRequest(
+                    brand_id=grant.brand_id, purpose=grant.purpose,
+                    fields=frozenset(grant.fields | {request.attribute}), mode=grant.mode,
+                    days=days, retention_days=grant.retention_days,
+                    onward_sharing=grant.onward_sharing, third_party=grant.third_party),
+                    collection_method="vrmvault Asked page")
+                # The memberships that held the replaced grant hold its successor, so leaving
+                # a community still withdraws it.
+                for community_id in holders:
+                    self._link_grant(community_id, number, new.id)
 
 
 def attribute_label(attribute: str) -> str:

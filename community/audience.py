@@ -31,15 +31,16 @@ from dataclasses import dataclass
 from typing import Any
 
 from consent.model import Grant, Mode
-from consent.vocabulary import SENSITIVE_FIELDS, SURVEY
+from consent.vocabulary import FEEDBACK, SENSITIVE_FIELDS, SURVEY
 from vault.catalog import BY_KEY, DataType
 from vault.errors import ValidationError
 
-#: The persona attributes a community counts (with the feedback journal and survey answers):
-#: non-sensitive by construction (a test holds it so).
-PERSONA_ATTRIBUTES: tuple[str, ...] = (
-    "interests", "purchase_drivers", "price_sensitivity", "tech_adoption", "life_stage",
-    "household_size", "occupation", "country", "city", "date_of_birth")
+from .membership import COMMUNITY_FIELDS
+
+#: The persona attributes a community counts (its fields less the feedback journal and the
+#: survey answers): non-sensitive by construction (a test holds it so).
+PERSONA_ATTRIBUTES: tuple[str, ...] = tuple(f for f in COMMUNITY_FIELDS
+                                            if f not in (FEEDBACK, SURVEY))
 MAX_CRITERIA = 5
 MAX_VALUES = 50
 #: The smallest group whose size the brand is told; smaller ones are "fewer than" this.

@@ -240,10 +240,80 @@ class CheckpointSigned(EventDetails):
     root_hash: str                            # base64
 
 
+# -- the insight community (community/) --------------------------------------------------------
+@dataclass(frozen=True)
+class CommunityOpened(EventDetails):
+    """A brand opened a community for these DPV purposes (its name stays in the data store)."""
+
+    TAG = EventTag.COMMUNITY_OPENED
+    community: str
+    brand: str
+    purposes: list[str]
+
+
+@dataclass(frozen=True)
+class CommunityClosed(EventDetails):
+    TAG = EventTag.COMMUNITY_CLOSED
+    community: str
+    brand: str
+    released: int                             # the members' grants the closing released
+
+
+@dataclass(frozen=True)
+class CommunityMembership(EventDetails):
+    """A member joined or left (the actor: the ledger's pseudonym); ``grants``: the grants the
+    membership holds, given or withdrawn with their own entries."""
+
+    community: str
+    brand: str
+    grants: list[str]
+
+
+@dataclass(frozen=True)
+class CommunityJoined(CommunityMembership):
+    TAG = EventTag.COMMUNITY_MEMBER_JOINED
+
+
+@dataclass(frozen=True)
+class CommunityLeft(CommunityMembership):
+    TAG = EventTag.COMMUNITY_MEMBER_LEFT
+
+
+@dataclass(frozen=True)
+class ChallengeOpened(EventDetails):
+    TAG = EventTag.COMMUNITY_CHALLENGE_OPENED
+    challenge: str
+    community: str
+    brand: str
+
+
+@dataclass(frozen=True)
+class IdeaReleased(EventDetails):
+    """A version of an idea's text released to the brand: ``author`` is the community
+    pseudonym, ``digest`` the SHA-256 of the text released (hex), never the text."""
+
+    TAG = EventTag.COMMUNITY_IDEA_RELEASED
+    idea: str
+    challenge: str
+    brand: str
+    author: str
+    version: int
+    digest: str
+
+
+@dataclass(frozen=True)
+class IdeaTakenUp(EventDetails):
+    TAG = EventTag.COMMUNITY_IDEA_TAKEN_UP
+    idea: str
+    challenge: str
+    brand: str
+
+
 DETAILS_BY_TAG: dict[EventTag, type[EventDetails]] = {
     details.TAG: details for details in (
         GrantGiven, GrantNarrowed, GrantWithdrawn, GrantExpired, GrantReleased, GrantReplaced,
         AccessEnded, ReceiptIssued, TermsAgreed, TermsChanged, AgreementProffered,
         AgreementCountered, AgreementRejected, AgreementWithdrawn, ProfileRead, FeedbackRead,
         SurveyPublished, SurveyDelivered, SurveyAnswerReleased, DataErased, DataExported,
-        RoleGranted, RoleRevoked, CheckpointSigned)}
+        RoleGranted, RoleRevoked, CheckpointSigned, CommunityOpened, CommunityClosed,
+        CommunityJoined, CommunityLeft, ChallengeOpened, IdeaReleased, IdeaTakenUp)}

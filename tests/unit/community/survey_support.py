@@ -4,21 +4,23 @@ over the test vault."""
 
 from __future__ import annotations
 
-import json
-import os
 from collections.abc import Iterable
 from typing import Any
 
 from community.attribute_requests import AttributeRequestService
-from community.audience import PERSONA_ATTRIBUTES
-from community.storage import attribute_request_service, survey_service
+from community.membership import COMMUNITY_FIELDS
+from community.storage import (
+    attribute_request_service,
+    community_service,
+    membership_service,
+    survey_service,
+)
 from community.surveys import QuestionDraft, SurveyDraft, SurveyService
 from consent.context import Consent
 from consent.model import Grant, Mode
 from tests.unit.consent.conftest import Sharing
 
 PURPOSES = ("dpv:ResearchAndDevelopment", "dpv:ServiceOptimisation")
-COMMUNITY_FIELDS = ("feedback", "survey", *PERSONA_ATTRIBUTES)
 DAY = 86_400
 
 
@@ -33,33 +35,30 @@ class Community:
         self.vault = consent.vault
         self.brand = (self.vault.brands.get(brand_id) if brand_id is not None
                       else self.vault.brands.add(brand_name, ("bikes",)))
-        self.purposes = tuple(purposes)
-        self.id = "com_" + os.urandom(12).hex()
-        self.vault.data.execute(
-            "INSERT INTO communities (id, brand_id, name, description, purposes, created_at)"
-            " VALUES (?, ?, ?, ?, ?, ?)",
-            (self.id, self.brand.id, brand_name + " riders", "Tell us about riding",
-             json.dumps(list(self.purposes)), int(self.vault.clock())))
+        self.purposes = tuple(sorted(purposes))
+        self.id = community_service(consent).open(
+            self.brand.id, name=self.brand.name + " riders", description="Tell us about riding",
+            purposes=self.purposes).id
+        self.membership = membership_service(consent)
         self.surveys: SurveyService = survey_service(consent=consent,
                                                      minimum_cohort=minimum_cohort)
         self.requests: AttributeRequestService = attribute_request_service(consent=consent)
 
     def join(self, member_id: str | None = None, *, mode: Mode = Mode.AGGREGATE,
-             fields: Iterable[str] = COMMUNITY_FIELDS, profile: dict[str, Any] | None = None,
-             agreed: bool = False) -> str:
-        """A member (new unless given) in the community, with one grant per purpose."""
+             fields: Iterable[str] = COMMUNITY_FIELDS, profile: dict[str, Any] | None = None
+             ) -> str:
+        """A member (new unless given) who joins the community through the membership
+        service (one grant per purpose, with receipts), then narrows the grants to ``fields``
+        if that is fewer than a community asks."""
         member_id = member_id or self.sharing.member()
-        if not agreed:
-            self.sharing.ready(member_id, self.brand.id)
+        self.sharing.terms(member_id)
         if profile:
             self.vault.profile.update(member_id, profile)
-        for purpose in self.purposes:
-            self.sharing.grant(member_id, self.brand.id, purpose, fields, mode=mode, days=365)
-        number = self.vault.data.one("SELECT num FROM members WHERE id = ?", (member_id,))[0]
-        self.vault.data.execute(
-            "INSERT INTO community_members (community_id, member_num, joined_at, pseudonym)"
-            " VALUES (?, ?, ?, ?)", (self.id, number, int(self.vault.clock()),
-                                     "cm_" + os.urandom(8).hex()))
+        joined = self.membership.join(member_id, self.id, individual=mode is Mode.INDIVIDUAL)
+        chosen = frozenset(fields)
+        if chosen != frozenset(COMMUNITY_FIELDS):
+            for grant in joined.grants:
+                self.consent.grants.narrow(member_id, grant.id, fields=chosen)
         return member_id
 
     def grants(self, member_id: str) -> list[Grant]:

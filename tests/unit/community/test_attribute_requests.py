@@ -74,6 +74,13 @@ def test_counting_replaces_the_grants_with_the_attribute_added(
     assert len(ledger_entries(consent, EventTag.CONSENT_GRANT_GIVEN)) == given + 2
 
 
+def test_leaving_after_counting_withdraws_the_new_grants(community: Community) -> None:
+    member = community.join(fields=WITHOUT_HOUSEHOLD)
+    community.requests.respond(member, ask(community).id, value="3", count=True)
+    community.membership.leave(member, community.id)
+    assert not [g for g in community.grants(member) if g.status is GrantStatus.ACTIVE]
+
+
 def test_keeping_it_to_oneself_changes_no_grant(community: Community) -> None:
     member = community.join(fields=WITHOUT_HOUSEHOLD)
     request = ask(community)
