@@ -146,12 +146,13 @@ def grocer_community(vault: Vault, consent: Consent,
     return {"community_id": community, "challenge_id": challenge, "idea_id": idea}
 
 
+@pytest.fixture
 def grocer_survey(vault: Vault, consent: Consent, request: pytest.FixtureRequest
                   ) -> tuple[str, str]:
     """Grocer's survey in its community, answered by its member (who granted individual
     use): (the community's id, the survey's id)."""
-    grocer = next(b for b in vault.brands.all() if b.name == "Green Grocer")
     club = request.getfixturevalue("grocer_community")["community_id"]
+    grocer = next(b for b in vault.brands.all() if b.name == "Green Grocer")
     carol = vault.members.find("carol@example.org")
     assert carol is not None
     surveys = survey_service(consent=consent)
