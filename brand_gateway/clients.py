@@ -56,6 +56,9 @@ SCOPES: dict[str, str] = {
                          " is in them), open challenges there, read the ideas members post"
                          " under community pseudonyms with their votes, and mark ideas taken"
                          " up.",
+    "surveys:write": "Publish surveys, feedback requests and attribute requests to the brand's"
+                     " communities; read them, how many members each is put to (thresholded),"
+                     " and the individual answers of members who granted individual use.",
 }
 CLIENT_SCOPES = tuple(SCOPES)
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "::1", "localhost"})

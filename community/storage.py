@@ -8,9 +8,15 @@ contracts of ``community/repositories.py``; building is cheap, so callers build 
 
 from __future__ import annotations
 
-from consent.context import Consent
-from vault.export import Exporter
+from collections.abc import Callable
 
+from consent.context import Consent
+from consent.sqlcipher.grants import SqlcipherGrants
+from vault.export import Exporter
+from vault.sqlcipher.database import Database
+
+from .attribute_requests import AttributeRequestService
+from .audience import MINIMUM_COHORT
 from .cocreation import CoCreationService
 from .communities import CommunityService
 from .export import community_exporter
@@ -18,6 +24,9 @@ from .membership import MembershipService
 from .pseudonyms import PURPOSE as PSEUDONYM_PURPOSE
 from .sqlcipher.cocreation import SqlcipherCoCreation
 from .sqlcipher.communities import SqlcipherCommunities
+from .sqlcipher.surveys import SqlcipherAttributeRequests, SqlcipherSurveys
+from .survey_export import survey_exporter
+from .surveys import SurveyService
 
 # -- Communities, membership and co-creation ----------------------------------------------
 
@@ -46,6 +55,44 @@ def cocreation_service(consent: Consent) -> CoCreationService:
 
 
 # -- Surveys, feedback requests and attribute requests ------------------------------------
+def survey_service(*, consent: Consent, minimum_cohort: int = MINIMUM_COHORT) -> SurveyService:
+    """Surveys over ``consent``'s vault (its data store, member keys, profile and journal)
+    and ledger."""
+    vault = consent.vault
+    return SurveyService(surveys=SqlcipherSurveys(vault.data), grants=SqlcipherGrants(vault.data),
+                         profile=vault.profile, feedback=vault.feedback, keys=vault.key_store,
+                         ledger=consent.ledger, principal=consent.principal, clock=vault.clock,
+                         minimum_cohort=minimum_cohort)
+
+
+def survey_erasure_hook(database: Database) -> Callable[[str, int], None]:
+    """A ``before_delete`` hook of :class:`vault.erasure.ErasureService`: the member's survey
+    answers, skips, journal links and attribute-request responses go in the erasure's
+    transaction (their foreign keys cascade as well; this says so where erasure is done)."""
+    surveys = SqlcipherSurveys(database)
+
+    def before_delete(member_id: str, erased_at: int) -> None:
+        surveys.delete_member_rows(member_id)
+
+    return before_delete
+
+
+def member_survey_export(consent: Consent) -> Exporter:
+    """Surveys' part of a member's export (community/survey_export.py)."""
+    return survey_exporter(surveys=survey_service(consent=consent),
+                           requests=attribute_request_service(consent=consent))
+
+
+def attribute_request_service(*, consent: Consent) -> AttributeRequestService:
+    vault = consent.vault
+    grants = SqlcipherGrants(vault.data)
+    communities = SqlcipherCommunities(vault.data)
+    return AttributeRequestService(requests=SqlcipherAttributeRequests(vault.data),
+                                   consent=consent.grants, profile=vault.profile,
+                                   clock=vault.clock, grants_of=grants.for_member_and_brand,
+                                   holders=communities.holders,
+                                   link_grant=communities.link_grant)
+
 
 # -- Closing the loop: "you said, we did" and care cases ----------------------------------
 

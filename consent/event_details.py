@@ -161,6 +161,53 @@ class FeedbackRead(BrandRead):
     entries: int
 
 
+# -- surveys and feedback requests (community/surveys.py) ------------------------------------
+@dataclass(frozen=True)
+class SurveyPublished(EventDetails):
+    """A brand published a survey or feedback request to one of its communities: ids, counts
+    and the digest of its audience criteria, never the criteria's values in clear."""
+
+    TAG = EventTag.SURVEY_PUBLISHED
+    survey: str
+    community: str
+    kind: str                                 # survey | feedback_request
+    questions: int
+    touchpoint: str | None
+    opens_at: int
+    closes_at: int
+    criteria: str                             # SHA-256 (hex) of the canonical criteria JSON
+
+
+@dataclass(frozen=True)
+class SurveyDelivered(EventDetails):
+    """The survey reached the community's vaults: how many members it was put to (their
+    number only; ``reported`` is what the brand was told, None below the minimum cohort)."""
+
+    TAG = EventTag.SURVEY_DELIVERED
+    survey: str
+    community: str
+    eligible: int
+    reported: int | None
+
+
+@dataclass(frozen=True)
+class SurveyAnswerReleased(EventDetails):
+    """One member's answers to a survey released to the brand individually (the member
+    granted individual use): the member as the ledger's pseudonym, the purpose and grants that
+    allowed it (``fields`` is ``["survey"]``, so the member's "Who read what" shows it as a
+    read), which questions, whether a text answer was among them; never the answers."""
+
+    TAG = EventTag.SURVEY_ANSWER_RELEASED
+    member: str
+    client: str
+    purpose: str
+    fields: list[str]
+    grants: list[str]
+    survey: str
+    questions: list[int]
+    text: bool
+
+
 # -- members, officers, the ledger itself ------------------------------------------------------
 @dataclass(frozen=True)
 class DataErased(EventDetails):
@@ -270,6 +317,6 @@ DETAILS_BY_TAG: dict[EventTag, type[EventDetails]] = {
         GrantGiven, GrantNarrowed, GrantWithdrawn, GrantExpired, GrantReleased, GrantReplaced,
         AccessEnded, ReceiptIssued, TermsAgreed, TermsChanged, AgreementProffered,
         AgreementCountered, AgreementRejected, AgreementWithdrawn, ProfileRead, FeedbackRead,
-        DataErased, DataExported, RoleGranted, RoleRevoked, CheckpointSigned,
-        CommunityOpened, CommunityClosed, CommunityJoined, CommunityLeft, ChallengeOpened,
-        IdeaReleased, IdeaTakenUp)}
+        SurveyPublished, SurveyDelivered, SurveyAnswerReleased, DataErased, DataExported,
+        RoleGranted, RoleRevoked, CheckpointSigned, CommunityOpened, CommunityClosed,
+        CommunityJoined, CommunityLeft, ChallengeOpened, IdeaReleased, IdeaTakenUp)}

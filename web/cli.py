@@ -145,6 +145,7 @@ def demo(ctx: click.Context, members: int, seed: int) -> None:
     from demo.communities import load_community_demo
     from demo.consents import load_consent_demo
     from demo.members import DEMO_PASSWORD, SHOWCASE_EMAIL, load_demo
+    from demo.surveys import load_survey_demo
 
     home = _home(ctx)
     with home.open() as vault, click.progressbar(
@@ -164,6 +165,7 @@ def demo(ctx: click.Context, members: int, seed: int) -> None:
         try:
             shared = load_consent_demo(consent, seed=seed)
             communities = load_community_demo(consent, seed=seed)
+            surveyed = load_survey_demo(consent, seed=seed)
         finally:
             consent.close()
     click.echo(
@@ -177,6 +179,9 @@ def demo(ctx: click.Context, members: int, seed: int) -> None:
     click.echo(f"{_counted(communities.communities, 'insight community', 'insight communities')}"
                f" with {_counted(communities.memberships, 'membership')},"
                f" {_counted(communities.ideas, 'idea')} and {_counted(communities.votes, 'vote')}")
+    click.echo(f"{_counted(surveyed.surveys, 'survey or request', 'surveys and requests')} to"
+               f" a community of {_counted(surveyed.members, 'member')}, with"
+               f" {_counted(surveyed.answers, 'answer')}")
     with home.open() as vault:
         credentials = register_demo_clients(vault, home.root)
     click.echo(f"Demo brands' OAuth client credentials (mode 0600): {credentials}")

@@ -35,6 +35,7 @@ from demo.brand_clients import CREDENTIALS_FILE, register_demo_clients
 from demo.communities import load_community_demo
 from demo.consents import load_consent_demo
 from demo.members import DEMO_PASSWORD, SHOWCASE_EMAIL, load_demo
+from demo.surveys import load_survey_demo
 from tests.brand_api_support import BrandApi
 from tests.conftest import GOOD_PASSWORD, initialise_home, turn_on_totp
 from vault.home import Vault, VaultHome
@@ -95,6 +96,7 @@ def demo_server(tmp_path: Path) -> Iterator[Demo]:
         try:
             load_consent_demo(consent)
             load_community_demo(consent)
+            load_survey_demo(consent)
             member_id = vault.data.one("SELECT id FROM members WHERE email_index = ?",
                                        (vault.members.email_index(SHOWCASE_EMAIL),))["id"]
             api = BrandApi(vault, consent)
@@ -188,7 +190,8 @@ def test_every_page_fits_a_phone_and_has_its_own_title(
     expect(page.get_by_role("heading", name="My vault")).to_be_visible()
 
     member_pages = ["/member/", "/member/profile", "/member/feedback", "/member/consents",
-                    "/member/access", "/member/terms", "/member/security", "/member/delete"]
+                    "/member/access", "/member/terms", "/member/security", "/member/delete",
+                    "/member/asked/"]
     for path in member_pages:
         page.goto(path)
         titles[path] = fits(page, path)
@@ -196,7 +199,11 @@ def test_every_page_fits_a_phone_and_has_its_own_title(
             edit = page.locator("a[href$='/edit']").first.get_attribute("href")
         if path == "/member/consents":
             narrow = page.locator("a[href$='/narrow']").first.get_attribute("href")
-    for path in (edit, narrow):
+        if path == "/member/asked/":
+            survey = page.locator("a[href*='/asked/surveys/']").first.get_attribute("href")
+            attribute = page.locator("a[href*='/asked/attributes/']").first.get_attribute(
+                "href")
+    for path in (edit, narrow, survey, attribute):
         assert path
         page.goto(path)
         titles[path] = fits(page, path)

@@ -25,8 +25,15 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from community.storage import cocreation_service, community_service, membership_service
-from consent.context import open_consent
+from community.storage import (
+    attribute_request_service,
+    cocreation_service,
+    community_service,
+    membership_service,
+    survey_service,
+)
+from community.surveys import QuestionDraft, SurveyDraft
+from consent.context import Consent, open_consent
 from tests.conftest import GOOD_PASSWORD, TEST_HASHING, AuthActions, csrf_from, initialise_home
 from vault.brands import Brand
 from vault.clock import FrozenClock
@@ -48,6 +55,8 @@ AGREEMENT = "/member/agreements/<agreement_id>"
 COMMUNITY = "/member/communities/<community_id>"
 CHALLENGE = "/member/challenges/<challenge_id>"
 IDEA = "/member/ideas/<idea_id>"
+SURVEY = "/member/asked/surveys/<survey_id>"
+ATTRIBUTE = "/member/asked/attributes/<request_id>"
 CONSENT_TABLES = ("member_terms", "agreements", "grants", "receipts", "member_brand_terms",
                   "terms_receipts")
 
@@ -63,6 +72,8 @@ class Context:
     community_id: str = ""      # a community of ``brand`` A is in (B is not)
     challenge_id: str = ""      # a challenge there
     idea_id: str = ""           # A's idea in it
+    survey_id: str = ""         # a survey put to A (a member of ``brand``'s community), answered
+    request_id: str = ""        # an attribute request of that community
 
 
 Form = Callable[[Context], dict[str, Any]]
@@ -109,6 +120,8 @@ class Route:
                 .replace("<community_id>", context.community_id)
                 .replace("<challenge_id>", context.challenge_id)
                 .replace("<idea_id>", context.idea_id)
+                .replace("<survey_id>", context.survey_id)
+                .replace("<request_id>", context.request_id)
                 .replace(WEBHOOK_ID, "1"))
 
 
@@ -152,6 +165,13 @@ ROUTES: tuple[Route, ...] = (
     Route("/api/v1/challenges/<challenge_id>/close", "POST", 401, 401),
     Route("/api/v1/challenges/<challenge_id>/ideas", "GET", 401, 401),
     Route("/api/v1/ideas/<idea_id>/take-up", "POST", 401, 401),
+    Route("/api/v1/surveys", "GET", 401, 401),
+    Route("/api/v1/surveys", "POST", 401, 401),
+    Route("/api/v1/surveys/<survey_id>", "GET", 401, 401),
+    Route("/api/v1/surveys/<survey_id>/answers", "GET", 401, 401),
+    Route("/api/v1/feedback-requests", "POST", 401, 401),
+    Route("/api/v1/attribute-requests", "GET", 401, 401),
+    Route("/api/v1/attribute-requests", "POST", 401, 401),
     Route("/", "GET", 200, 302),
     Route("/account-deleted", "GET", 302, 302),     # shown only right after a deletion
     Route("/signup", "GET", 200, 200),
@@ -219,6 +239,15 @@ ROUTES: tuple[Route, ...] = (
     post(IDEA + "/withdraw", 302, 302, other=404),
     post(IDEA + "/vote", 302, 302, other=404),          # A: never one's own (a flash)
     post(IDEA + "/unvote", 302, 302, other=404),
+    # what A's community asks: put to A, as missing as any to B
+    Route("/member/asked/", "GET", 302, 200),
+    Route(SURVEY, "GET", 302, 200, other=404),
+    post(SURVEY, 302, 302, other=404, form=lambda c: {"q0": "2"}),
+    post(SURVEY + "/skip", 302, 302, other=404),
+    post(SURVEY + "/withdraw", 302, 302, other=404),
+    Route(ATTRIBUTE, "GET", 302, 200, other=404),
+    post(ATTRIBUTE, 302, 302, other=404, form=lambda c: {"household_size": "3", "count": "no"}),
+    post(ATTRIBUTE + "/decline", 302, 302, other=404),
     Route("/.well-known/jwks.json", "GET", 200, 200),
     Route("/.well-known/gpc.json", "GET", 200, 200),
     Route("/favicon.ico", "GET", 200, 200),
@@ -297,13 +326,29 @@ def template(tmp_path_factory: pytest.TempPathFactory) -> Template:
             challenge = cocreation.open_challenge(brand.id, club, title="How?",
                                                   description="Tell us.").id
             idea = cocreation.post(alice, challenge, "Alice's idea").id
+            survey_id, request_id = ask_alice(consent, alice, brand, club)
         finally:
             consent.close()
         entry_id = vault.feedback.add(alice, {
             "brand_id": brand.id, "touchpoint": "purchase", "rating": 4, "nps": 8,
             "comment": "Alice's entry", "occurred_on": "2027-01-10"})
     return Template(home.root, cookies, ids, Context(
-        brand, entry_id, grant.id, receipt.id, agreement.id, offer.id, club, challenge, idea))
+        brand, entry_id, grant.id, receipt.id, agreement.id, offer.id, club, challenge, idea,
+        survey_id, request_id))
+
+
+def ask_alice(consent: Consent, alice: str, brand: Brand, club: str) -> tuple[str, str]:
+    """``brand`` asks its community (A is in it): a survey A answered, an attribute request."""
+    closes = int(consent.vault.clock()) + 7 * 86_400
+    surveys = survey_service(consent=consent)
+    survey = surveys.publish(brand.id, SurveyDraft(
+        community_id=club, title="Winter", closes_at=closes,
+        questions=(QuestionDraft("rating", "Tyres?"),))).survey
+    surveys.answer(alice, survey.id, {"q0": "4"})
+    request = attribute_request_service(consent=consent).ask(
+        brand.id, community_id=club, attribute="household_size", reason="Family bikes.",
+        closes_at=closes)
+    return survey.id, request.id
 
 
 @pytest.fixture

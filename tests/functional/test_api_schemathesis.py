@@ -36,7 +36,13 @@ import brand_gateway.api.webhooks
 from brand_gateway.api.schemas import openapi_document
 from brand_gateway.webhooks import endpoints as webhook_endpoints
 from brand_gateway.webhooks.sqlcipher import sqlcipher_registry
-from community.storage import cocreation_service, community_service, membership_service
+from community.storage import (
+    cocreation_service,
+    community_service,
+    membership_service,
+    survey_service,
+)
+from community.surveys import QuestionDraft, SurveyDraft
 from consent.context import Consent
 from tests.brand_api_support import BrandApi, bearer
 from vault.home import Vault
@@ -110,8 +116,8 @@ def brand_headers(api: BrandApi, vault: Vault) -> dict[str, str]:
     grocer = api.brand("Green Grocer")
     sqlcipher_registry(database=vault.data, clock=vault.clock).add(grocer.client_id,
                                                                 "https://grocer.example/hooks")
-    return bearer(api.brand_token(grocer,
-                                  "webhooks:manage agreements:write communities:write"))
+    return bearer(api.brand_token(
+        grocer, "webhooks:manage agreements:write communities:write surveys:write"))
 
 
 @pytest.fixture
@@ -138,6 +144,43 @@ def grocer_community(vault: Vault, consent: Consent,
                                           description="Tell us.").id
     idea = cocreation.post(member_id, challenge, "Longer opening hours.").id
     return {"community_id": community, "challenge_id": challenge, "idea_id": idea}
+
+
+@pytest.fixture
+def grocer_survey(vault: Vault, consent: Consent, request: pytest.FixtureRequest
+                  ) -> tuple[str, str]:
+    """Grocer's survey in its community, answered by its member (who granted individual
+    use): (the community's id, the survey's id)."""
+    club = request.getfixturevalue("grocer_community")["community_id"]
+    grocer = next(b for b in vault.brands.all() if b.name == "Green Grocer")
+    carol = vault.members.find("carol@example.org")
+    assert carol is not None
+    surveys = survey_service(consent=consent)
+    survey = surveys.publish(grocer.id, SurveyDraft(
+        community_id=club, title="Taste", closes_at=int(vault.clock()) + 7 * 86_400,
+        questions=(QuestionDraft("multiple", "What?", ("Fruit", "Bread")),
+                   QuestionDraft("text", "Why?")))).survey
+    surveys.answer(carol, survey.id, {"q0": ["1"], "q1": "Crusty."})
+    return club, survey.id
+
+
+def _survey_cases(label: str, community_id: str, survey_id: str) -> list[dict[str, Any]]:
+    """Valid requests for the survey operations, which random inputs never hit."""
+    closes = "2027-02-01T00:00:00+00:00"
+    body = {"POST /surveys": {"community_id": community_id, "title": "More", "closes_at": closes,
+                              "criteria": [{"attribute": "country", "any_of": ["NL"]}],
+                              "questions": [{"kind": "single", "prompt": "Which?",
+                                             "choices": ["A", "B"]}]},
+            "POST /feedback-requests": {"community_id": community_id, "touchpoint": "delivery",
+                                        "prompt": "How was it?", "closes_at": closes},
+            "POST /attribute-requests": {"community_id": community_id,
+                                         "attribute": "household_size", "reason": "Sizes.",
+                                         "closes_at": closes}}.get(label)
+    if body is not None:
+        return [{"body": body, "media_type": "application/json"}]
+    if "{survey_id}" in label:
+        return [{"path_parameters": {"survey_id": survey_id}}]
+    return []
 
 
 # One test per operation of the document and caller. The document is the one the app serves
@@ -205,6 +248,9 @@ def test_the_api_keeps_to_its_document(api_schema: Any, label: str, caller: str,
         explicit_cases.append({"path_parameters": {
             name: made[name] for name in ids if "{" + name + "}" in label}, **(
             {"body": body, "media_type": "application/json"} if body else {})})
+    if any(name in label for name in ("/surveys", "/feedback-requests",
+                                      "/attribute-requests")):
+        explicit_cases += _survey_cases(label, *request.getfixturevalue("grocer_survey"))
     for explicit in explicit_cases:
         operation.Case(**explicit).call_and_validate(headers=headers, checks=CHECKS)
     cases = st.one_of(operation.as_strategy(GenerationMode.POSITIVE),

@@ -51,8 +51,15 @@ from werkzeug.test import TestResponse
 from brand_gateway.clients import OAuthClient
 from brand_gateway.observers import grant_observer
 from brand_gateway.webhooks.sqlcipher import sqlcipher_registry
-from community.storage import cocreation_service, community_service, membership_service
-from consent.context import open_consent
+from community.storage import (
+    attribute_request_service,
+    cocreation_service,
+    community_service,
+    membership_service,
+    survey_service,
+)
+from community.surveys import QuestionDraft, SurveyDraft
+from consent.context import Consent, open_consent
 from consent.grants import DAY
 from tests.brand_api_support import BrandApi, bearer
 from tests.conftest import GOOD_PASSWORD, TEST_HASHING, csrf_from, initialise_home, turn_on_totp
@@ -78,6 +85,9 @@ AGREEMENT = "/member/agreements/<agreement_id>"
 COMMUNITY = "/member/communities/<community_id>"
 CHALLENGE = "/member/challenges/<challenge_id>"
 IDEA = "/member/ideas/<idea_id>"
+SURVEY = "/member/asked/surveys/<survey_id>"
+ATTRIBUTE = "/member/asked/attributes/<request_id>"
+CLOSES = "2027-02-01T00:00:00+00:00"          # a week after the frozen clock's start
 PERSONALISATION = "dpv:Personalisation"
 ALICE_PROFILE = {"given_name": "Alice", "family_name": "Liddell", "city": "Leiden",
                  "phone": "+31 71 555 0100"}
@@ -118,6 +128,9 @@ class World:
     grocer_community_id: str            # Grocer's community, with a challenge and an idea
     grocer_challenge_id: str
     grocer_idea_id: str
+    survey_id: str                      # Velo's survey in its community, answered by A
+    request_id: str                     # Velo's attribute request to that community
+    grocer_survey_id: str               # Grocer's survey in Grocer's community
 
     def secrets(self, role: str) -> tuple[str, ...]:
         """What of A the role may never see (A's feedback about Velo is granted to Velo)."""
@@ -166,7 +179,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> World:
             offer = consent.agreements.proffer(alice, grocer.brand_id)
             consent.agreements.brand_counters(offer.id, grocer.brand_id, "SD-BASE-A")
             grocer_token = api.brand_token(
-                grocer, "webhooks:manage agreements:write communities:write")
+                grocer, "webhooks:manage agreements:write communities:write surveys:write")
             grocer_offer = consent.agreements.proffer(ids["member_b"], grocer.brand_id)
             endpoint = sqlcipher_registry(database=vault.data, clock=clock).add(
                 grocer.client_id, LOOPBACK_HOOK)
@@ -196,6 +209,8 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> World:
             question = cocreation.open_challenge(grocer.brand_id, panel, title="What next?",
                                                  description="Tell us.").id
             suggestion = cocreation.post(dora, question, "Dora's idea").id
+            survey_id, request_id = _asks(consent, velo.brand_id, club, alice)
+            grocer_survey, _ = _asks(consent, grocer.brand_id, panel)
 
             gone, gone_secret = _client(api, "Gone Co")
             gone_token = api.member_token(alice, gone, {PERSONALISATION: ["city"]})
@@ -215,7 +230,25 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> World:
         receipt_id=receipt.id, agreement_id=agreement.id, counter_offer_id=offer.id,
         endpoint_id=endpoint.id, grocer_offer_id=grocer_offer.id, community_id=club,
         challenge_id=challenge, idea_id=idea, grocer_community_id=panel,
-        grocer_challenge_id=question, grocer_idea_id=suggestion)
+        grocer_challenge_id=question, grocer_idea_id=suggestion, survey_id=survey_id,
+        request_id=request_id, grocer_survey_id=grocer_survey)
+
+
+def _asks(consent: Consent, brand_id: str, community_id: str, member_id: str | None = None
+          ) -> tuple[str, str]:
+    """The brand's survey in its community (answered by ``member_id``, if given) and an
+    attribute request there: their ids."""
+    closes = int(consent.vault.clock()) + 7 * DAY
+    surveys = survey_service(consent=consent)
+    survey = surveys.publish(brand_id, SurveyDraft(
+        community_id=community_id, title="Winter", closes_at=closes,
+        questions=(QuestionDraft("rating", "Tyres?"),))).survey
+    if member_id is not None:
+        surveys.answer(member_id, survey.id, {"q0": "4"})
+    request = attribute_request_service(consent=consent).ask(
+        brand_id, community_id=community_id, attribute="household_size",
+        reason="Family bikes.", closes_at=closes)
+    return survey.id, request.id
 
 
 @pytest.fixture
@@ -257,7 +290,7 @@ class Route:
     method: str
     expect: Mapping[str, int]
     form: Form = no_form
-    json: dict[str, Any] | None = None
+    json: dict[str, Any] | Callable[[World], dict[str, Any]] | None = None
 
     @property
     def id(self) -> str:
@@ -278,7 +311,10 @@ class Route:
                 .replace("<challenge_id>", world.grocer_challenge_id
                          if self.rule.startswith("/api/") else world.challenge_id)
                 .replace("<idea_id>", world.grocer_idea_id
-                         if self.rule.startswith("/api/") else world.idea_id))
+                         if self.rule.startswith("/api/") else world.idea_id)
+                .replace("<survey_id>", world.grocer_survey_id if self.rule.startswith("/api/")
+                         else world.survey_id)
+                .replace("<request_id>", world.request_id))
 
 
 def page(rule: str, method: str, anonymous: int, member: int, *, other: int | None = None,
@@ -302,7 +338,7 @@ def oauth(rule: str, *, form: Form) -> Route:
 
 
 def api(rule: str, method: str = "GET", *, grant: int, no_grant: int,
-        json: dict[str, Any] | None = None) -> Route:
+        json: dict[str, Any] | Callable[[World], dict[str, Any]] | None = None) -> Route:
     """The brand API: no bearer token is 401 (sessions do not count); a token of an ended,
     withdrawn or disabled authorization is 401."""
     return Route(rule, method, {**dict.fromkeys(ROLES, 401), "brand_grant": grant,
@@ -355,6 +391,21 @@ ROUTES: tuple[Route, ...] = (
     api("/api/v1/challenges/<challenge_id>/close", "POST", grant=403, no_grant=200),
     api("/api/v1/challenges/<challenge_id>/ideas", grant=403, no_grant=200),
     api("/api/v1/ideas/<idea_id>/take-up", "POST", grant=403, no_grant=200),
+    # surveys: a client credentials token with surveys:write, on the brand's own community
+    # and surveys (Grocer's)
+    api("/api/v1/surveys", grant=403, no_grant=200),
+    api("/api/v1/surveys", "POST", grant=403, no_grant=201, json=lambda w: {
+        "community_id": w.grocer_community_id, "title": "Fresh?", "closes_at": CLOSES,
+        "questions": [{"kind": "nps", "prompt": "Recommend us?"}]}),
+    api("/api/v1/surveys/<survey_id>", grant=403, no_grant=200),
+    api("/api/v1/surveys/<survey_id>/answers", grant=403, no_grant=200),
+    api("/api/v1/feedback-requests", "POST", grant=403, no_grant=201, json=lambda w: {
+        "community_id": w.grocer_community_id, "touchpoint": "delivery",
+        "prompt": "How was delivery?", "closes_at": CLOSES}),
+    api("/api/v1/attribute-requests", grant=403, no_grant=200),
+    api("/api/v1/attribute-requests", "POST", grant=403, no_grant=201, json=lambda w: {
+        "community_id": w.grocer_community_id, "attribute": "household_size",
+        "reason": "Box sizes.", "closes_at": CLOSES}),
     everyone("/api/v1/openapi.json", "GET", 200),
     # sign-up and sign-in
     Route("/", "GET", {**dict.fromkeys(ROLES, 200), **dict.fromkeys(MEMBERS, 302)}),
@@ -426,6 +477,16 @@ ROUTES: tuple[Route, ...] = (
     page(IDEA + "/withdraw", "POST", 302, 302, other=404),
     page(IDEA + "/vote", "POST", 302, 302, other=404),      # A: never one's own (a flash)
     page(IDEA + "/unvote", "POST", 302, 302, other=404),
+    # what Velo's community asks A: put to A, as missing as any to B
+    page("/member/asked/", "GET", 302, 200),
+    page(SURVEY, "GET", 302, 200, other=404),
+    page(SURVEY, "POST", 302, 302, other=404, form=lambda w, r: {"q0": "2"}),
+    page(SURVEY + "/skip", "POST", 302, 302, other=404),
+    page(SURVEY + "/withdraw", "POST", 302, 302, other=404),
+    page(ATTRIBUTE, "GET", 302, 200, other=404),
+    page(ATTRIBUTE, "POST", 302, 302, other=404,
+         form=lambda w, r: {"household_size": "3", "count": "no"}),
+    page(ATTRIBUTE + "/decline", "POST", 302, 302, other=404),
     everyone("/.well-known/jwks.json", "GET", 200),
     everyone("/.well-known/gpc.json", "GET", 200),
     everyone("/favicon.ico", "GET", 200),
@@ -508,7 +569,8 @@ def send(client: FlaskClient, route: Route, world: World, role: str):
     if route.method == "GET":
         return client.get(path, headers=headers)
     if route.json is not None:
-        return client.open(path, method=route.method, json=route.json, headers=headers)
+        body = route.json(world) if callable(route.json) else route.json
+        return client.open(path, method=route.method, json=body, headers=headers)
     data = route.form(world, role)
     blueprint = client.application.url_map.bind("localhost").match(
         path, method=route.method)[0].split(".")[0]

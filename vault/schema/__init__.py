@@ -39,6 +39,7 @@ DATA = Store("data", "data.db", "data-store", _baseline("data") + (
     migration("data", 2, "agreement_withdrawals", rebuilds_tables=True),
     migration("data", 3, "privacy_budget_spends"),
     migration("data", 4, "communities"),
+    migration("data", 5, "surveys_feedback_requests_attribute_requests"),
 ), Squashed(PRE_RELEASE, {
     "schema_migrations": (
         (1, "members_profile_feedback"), (2, "sessions_throttle_erasures"),
