@@ -306,7 +306,7 @@ class IdeaReleased(EventDetails):
 
 @dataclass(frozen=True)
 class IdeaTakenUp(EventDetails):
-    TAG = EventTag.COMMUNITY_IDEA_TAKEN_UP
+    TAG = EventTag.COMMUNITY_IDEA_ADOPTED
     idea: str
     challenge: str
     brand: str

@@ -65,13 +65,13 @@ class EventTag(enum.StrEnum):
     OFFICER_ROLE_GRANTED = "officer:role:granted"
     OFFICER_ROLE_REVOKED = "officer:role:revoked"
     LEDGER_CHECKPOINT_SIGNED = "ledger:checkpoint:signed"
-    COMMUNITY_OPENED = "community:community:opened"
-    COMMUNITY_CLOSED = "community:community:closed"
+    COMMUNITY_OPENED = "community:opened"
+    COMMUNITY_CLOSED = "community:closed"
     COMMUNITY_MEMBER_JOINED = "community:member:joined"
     COMMUNITY_MEMBER_LEFT = "community:member:left"
     COMMUNITY_CHALLENGE_OPENED = "community:challenge:opened"
     COMMUNITY_IDEA_RELEASED = "community:idea:released"
-    COMMUNITY_IDEA_TAKEN_UP = "community:idea:adopted"
+    COMMUNITY_IDEA_ADOPTED = "community:idea:adopted"
 
 
 class Absent(enum.Enum):

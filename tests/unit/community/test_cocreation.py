@@ -118,7 +118,7 @@ def test_taking_up_and_closing(cocreation: CoCreationService, consent: Consent,
     assert taken.taken_up_at is not None
     with pytest.raises(ConflictError):
         cocreation.take_up(brand.id, idea.id)
-    assert consent.ledger.latest_by("brand:" + brand.id, EventTag.COMMUNITY_IDEA_TAKEN_UP)
+    assert consent.ledger.latest_by("brand:" + brand.id, EventTag.COMMUNITY_IDEA_ADOPTED)
     cocreation.close_challenge(brand.id, challenge)
     with pytest.raises(ConflictError):
         cocreation.post(bob, challenge, "Too late.")
