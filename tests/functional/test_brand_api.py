@@ -18,6 +18,7 @@ from flask.testing import FlaskClient
 from jsonschema import Draft202012Validator
 from openapi_spec_validator import validate as validate_openapi
 
+from brand_gateway.clients import SCOPES
 from brand_gateway.storage import access_log, pairwise_pseudonyms
 from consent.context import open_ledger
 from consent.events import EventTag
@@ -525,8 +526,8 @@ def test_the_openapi_document_names_the_oauth_flows(openapi):
     assert code["tokenUrl"] == "http://localhost/oauth/token"
     assert code["authorizationUrl"] == "http://localhost/oauth/authorize"
     assert "PKCE" in schemes["member"]["description"]
-    assert set(schemes["brand"]["flows"]["clientCredentials"]["scopes"]) == {
-        "webhooks:manage", "agreements:write"}
+    # Every scope a client may be registered for, and nothing that is not one.
+    assert schemes["brand"]["flows"]["clientCredentials"]["scopes"] == SCOPES
     for name in ("Unauthorized", "Forbidden", "BadRequest", "TooManyRequests"):
         assert "application/problem+json" in openapi["components"]["responses"][name]["content"]
     assert "Retry-After" in openapi["components"]["responses"]["TooManyRequests"]["headers"]
