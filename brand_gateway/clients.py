@@ -52,6 +52,9 @@ SCOPES: dict[str, str] = {
     "webhooks:manage": "Register and remove the brand's webhook endpoints.",
     "agreements:write": "Read the IEEE 7012 terms members offer the brand and answer them (accept,"
                         " one counter-offer, reject); download the signed agreement records.",
+    "insights:read": "Query differentially private aggregates (NPS and ratings per touchpoint,"
+                     " persona distributions) over the members who allow it, paid from the"
+                     " brand's privacy budget.",
 }
 CLIENT_SCOPES = tuple(SCOPES)
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "::1", "localhost"})

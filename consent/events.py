@@ -62,6 +62,8 @@ class EventTag(enum.StrEnum):
     OFFICER_ROLE_GRANTED = "officer:role:granted"
     OFFICER_ROLE_REVOKED = "officer:role:revoked"
     LEDGER_CHECKPOINT_SIGNED = "ledger:checkpoint:signed"
+    INSIGHTS_QUERY_ANSWERED = "insights:query:answered"
+    INSIGHTS_BUDGET_EXHAUSTED = "insights:budget:exhausted"
 
 
 class Absent(enum.Enum):

@@ -481,6 +481,9 @@ def openapi_document(*, server: str, authorization_url: str, token_url: str) -> 
             "404": "AgreementNotFound", "409": "Conflict", "413": "ContentTooLarge",
             "415": "UnsupportedMediaType", "429": "TooManyRequests"},
         "security": agreements_scope}})
+    from .insight_schemas import add_insight_paths  # it builds on this module's schemas
+
+    add_insight_paths(spec)
     spec.path(path="/openapi.json", operations={"get": {
         "summary": "This document",
         "description": "The OpenAPI 3.1 description of this API.",

@@ -1,6 +1,6 @@
-"""The brands' privacy budgets in SQLCipher, over the data store's
-:class:`vault.sqlcipher.database.Database`: :class:`SqlcipherPrivacySpends`
-(``brand_gateway/insights/repositories.py``).
+"""The brands' privacy budgets and the insights read model in SQLCipher, over the data store's
+:class:`vault.sqlcipher.database.Database`: :class:`SqlcipherPrivacySpends` and
+:class:`SqlcipherInsightReadModel` (``brand_gateway/insights/repositories.py``).
 
 A spend is the write lock (``BEGIN IMMEDIATE``, :mod:`vault.sqlcipher.database`) around
 reading the period's spend and writing it back raised, so two workers never spend the same
@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from vault.sqlcipher import SqlcipherRepository
 
-from .repositories import SpendOutcome
+from .repositories import JOURNAL, JournalValue, SpendOutcome
 
 
 class SqlcipherPrivacySpends(SqlcipherRepository):
@@ -32,3 +32,69 @@ class SqlcipherPrivacySpends(SqlcipherRepository):
         row = self._db.one("SELECT spent FROM privacy_budget_spends"
                            " WHERE brand_id = ? AND period_start = ?", (brand_id, period_start))
         return 0 if row is None else int(row[0])
+
+
+class SqlcipherInsightReadModel(SqlcipherRepository):
+    """The read model of migration 6 (``vault/schema/sqlite/data/0006_insights_read_model.sql``):
+    eligibility, tallies and cells kept by triggers; each read is one snapshot, and the window
+    of every eligibility row (``starts_at <= now < ends_at``) is checked here, at query time.
+
+    ``journal_counts`` reads the precomputed cells of a brand and purpose (a few dozen rows)
+    and subtracts, from the same snapshot, the pairs whose eligibility row is out of its window
+    now, found through the ``by_end`` and ``by_start`` indexes: its cost follows the number of
+    touchpoints and of grants ended but not yet recorded, never the number of members."""
+
+    def journal_counts(self, brand_id: str, purpose: str, measure: str,
+                       now: int) -> dict[tuple[str, int], int]:
+        if measure not in _MEASURES:
+            raise ValueError("a journal measure is nps or rating")
+        column = _MEASURES[measure]
+        with self._db.snapshot():
+            counts = {(row[0], int(row[1])): int(row[2]) for row in self._db.all(
+                "SELECT touchpoint, cell, members FROM insight_feedback_cells"
+                " WHERE brand_id = ? AND purpose = ? AND measure = ? AND members <> 0",
+                (brand_id, purpose, measure))}
+            # The pairs counted above whose grant is out of its window now: ended (its end
+            # passed, the expiry perhaps not yet recorded), or not yet started.
+            outside = self._db.all(
+                f"SELECT t.touchpoint, t.{column}, count(*)"
+                " FROM insight_eligibility AS e INDEXED BY insight_eligibility_by_end"
+                " JOIN insight_feedback_tallies AS t"
+                "   ON t.brand_id = e.brand_id AND t.member_num = e.member_num"
+                " WHERE e.brand_id = ? AND e.purpose = ? AND e.field = ? AND e.ends_at <= ?"
+                f"   AND t.{column} IS NOT NULL GROUP BY t.touchpoint, t.{column}"
+                " UNION ALL"
+                f" SELECT t.touchpoint, t.{column}, count(*)"
+                " FROM insight_eligibility AS e INDEXED BY insight_eligibility_by_start"
+                " JOIN insight_feedback_tallies AS t"
+                "   ON t.brand_id = e.brand_id AND t.member_num = e.member_num"
+                " WHERE e.brand_id = ? AND e.purpose = ? AND e.field = ? AND e.starts_at > ?"
+                f"   AND e.ends_at > ? AND t.{column} IS NOT NULL"
+                f" GROUP BY t.touchpoint, t.{column}",
+                (brand_id, purpose, JOURNAL, now, brand_id, purpose, JOURNAL, now, now))
+        for touchpoint, cell, members in outside:
+            key = (touchpoint, int(cell))
+            counts[key] = counts.get(key, 0) - int(members)
+        return {key: count for key, count in counts.items() if count}
+
+    def journal_values(self, brand_id: str, purpose: str, now: int) -> list[JournalValue]:
+        return [JournalValue(int(row[0]), row[1], row[2], int(row[3])) for row in self._db.all(
+            "SELECT DISTINCT t.member_num, t.touchpoint, t.nps_class, t.rating_level"
+            " FROM insight_eligibility AS e JOIN insight_feedback_tallies AS t"
+            "   ON t.brand_id = e.brand_id AND t.member_num = e.member_num"
+            " WHERE e.brand_id = ? AND e.purpose = ? AND e.field = ?"
+            "   AND e.starts_at <= ? AND e.ends_at > ?"
+            " ORDER BY t.member_num, t.touchpoint",
+            (brand_id, purpose, JOURNAL, now, now))]
+
+    def counting_members(self, brand_id: str, purpose: str, field: str,
+                         now: int) -> dict[int, str]:
+        return {int(row[0]): row[1] for row in self._db.all(
+            "SELECT DISTINCT e.member_num, m.id FROM insight_eligibility AS e"
+            " JOIN members AS m ON m.num = e.member_num"
+            " WHERE e.brand_id = ? AND e.purpose = ? AND e.field = ?"
+            "   AND e.starts_at <= ? AND e.ends_at > ? ORDER BY e.member_num",
+            (brand_id, purpose, field, now, now))}
+
+
+_MEASURES = {"nps": "nps_class", "rating": "rating_level"}

@@ -129,6 +129,8 @@ ROUTES: tuple[Route, ...] = (
     Route("/api/v1/webhooks", "POST", 401, 401),
     Route("/api/v1/webhooks/" + WEBHOOK_ID, "DELETE", 401, 401),
     Route("/api/v1/agreements", "GET", 401, 401),
+    Route("/api/v1/insights/touchpoints", "GET", 401, 401),
+    Route("/api/v1/insights/profile", "GET", 401, 401),
     Route("/api/v1/agreements/<agreement_id>", "GET", 401, 401),
     Route("/api/v1/agreements/<agreement_id>/answer", "POST", 401, 401,
           form=lambda c: {"answer": "accept"}),

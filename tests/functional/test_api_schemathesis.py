@@ -99,12 +99,12 @@ def member_headers(api: BrandApi, vault: Vault) -> dict[str, str]:
 
 @pytest.fixture
 def brand_headers(api: BrandApi, vault: Vault) -> dict[str, str]:
-    """A client credentials token that may manage the brand's webhooks and answer members'
-    offers; the brand has one endpoint (id 1) already."""
+    """A client credentials token that may manage the brand's webhooks, answer members'
+    offers and query insights; the brand has one endpoint (id 1) already."""
     grocer = api.brand("Green Grocer")
     sqlcipher_registry(database=vault.data, clock=vault.clock).add(grocer.client_id,
                                                                 "https://grocer.example/hooks")
-    return bearer(api.brand_token(grocer, "webhooks:manage agreements:write"))
+    return bearer(api.brand_token(grocer, "webhooks:manage agreements:write insights:read"))
 
 
 @pytest.fixture
@@ -140,6 +140,15 @@ EXPLICIT: dict[str, list[dict[str, Any]]] = {
     "POST /webhooks": [{"body": {"url": "https://grocer.example/new-hooks"},
                         "media_type": "application/json"}],
     "DELETE /webhooks/{endpoint_id}": [{"path_parameters": {"endpoint_id": 1}}],
+    "GET /insights/touchpoints": [
+        {"query": {"purpose": "dpv:ServiceOptimisation", "touchpoints": "purchase,delivery",
+                   "by": "age_band", "epsilon": 1}},
+        {"query": {"purpose": "dpv:ServiceOptimisation", "format": "vega-lite"}}],
+    "GET /insights/profile": [
+        {"query": {"purpose": "dpv:ServiceOptimisation", "attribute": "interests",
+                   "by": "household_size"}},
+        {"query": {"purpose": "dpv:ServiceOptimisation", "attribute": "age_band",
+                   "format": "vega-lite"}}],
 }
 
 

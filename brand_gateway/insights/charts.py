@@ -1,0 +1,69 @@
+"""Insights as Vega-Lite v5 specifications: chart-ready, openable in any Vega tool.
+
+A specification is built from the answer the brand receives (its ``groups`` as JSON), never
+from anything more: post-processing of the release, so it costs no epsilon and shows exactly
+the published numbers. Suppressed groups are left out of the marks and named in the
+description; every bar carries its 95% interval as an error bar, and the title says the
+epsilon spent and the noise, so a chart read on its own is read with its uncertainty.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+SCHEMA = "https://vega.github.io/schema/vega-lite/v5.json"
+MEDIA_TYPE = "application/json"
+
+
+def specification(answer: dict[str, Any]) -> dict[str, Any]:
+    """The Vega-Lite v5 specification of an insights ``answer`` (the API's JSON)."""
+    query, privacy = answer["query"], answer["privacy"]
+    groups = answer["groups"]
+    shown = [g for g in groups if not g["suppressed"]]
+    hidden = [_label(g) for g in groups if g["suppressed"]]
+    values: list[dict[str, Any]]
+    if query["kind"] == "touchpoints":
+        measure = "NPS" if query["measure"] == "nps" else "mean rating"
+        values = [{"touchpoint": g["touchpoint"], "by": g.get("by"),
+                   "value": round(g["value"]["value"], 2), "low": round(g["value"]["low"], 2),
+                   "high": round(g["value"]["high"], 2),
+                   "respondents": round(g["respondents"]["value"])} for g in shown]
+        category, axis = "touchpoint", measure
+        domain = [-100, 100] if query["measure"] == "nps" else [1, 5]
+    else:
+        values = [{"category": c["category"], "by": g.get("by"), "value": c["value"],
+                   "low": c["low"], "high": c["high"]}
+                  for g in shown for c in g["counts"]]
+        category, axis, domain = "category", "members", None
+        measure = f"members by {query['attribute']}"
+    title = {"text": f"{measure.capitalize()} ({query['purpose']})",
+             "subtitle": (f"Differentially private: epsilon {privacy['epsilon']:g}, discrete"
+                          f" Laplace noise of scale {privacy['noise_scale']:g}; bars show the"
+                          f" {round(privacy['confidence'] * 100)}% interval.")}
+    scale: dict[str, Any] = {"domain": domain} if domain else {"zero": True}
+    encoding: dict[str, Any] = {
+        "y": {"field": category, "type": "nominal", "sort": None, "title": None},
+    }
+    if query.get("by"):
+        encoding["yOffset"] = {"field": "by", "type": "nominal"}
+        encoding["color"] = {"field": "by", "type": "nominal", "title": query["by"]}
+    layers = [
+        {"mark": {"type": "bar"},
+         "encoding": {"x": {"field": "value", "type": "quantitative", "title": axis,
+                            "scale": scale}}},
+        {"mark": {"type": "errorbar", "ticks": True},
+         "encoding": {"x": {"field": "low", "type": "quantitative", "title": axis},
+                      "x2": {"field": "high"}}},
+        {"mark": {"type": "text", "align": "left", "dx": 4, "baseline": "bottom"},
+         "encoding": {"x": {"field": "high", "type": "quantitative"},
+                      "text": {"field": "value", "type": "quantitative", "format": ".1f"}}},
+    ]
+    description = "Suppressed (below the minimum cohort): " + (", ".join(hidden) or "none")
+    return {"$schema": SCHEMA, "description": description, "title": title,
+            "data": {"values": values}, "encoding": encoding, "layer": layers,
+            "width": 480}
+
+
+def _label(group: dict[str, Any]) -> str:
+    parts = [group.get("touchpoint"), group.get("by")]
+    return " / ".join(str(p) for p in parts if p) or "all"

@@ -1,0 +1,182 @@
+"""The insights API end to end: brand tokens with ``insights:read``, answers with their privacy
+figures, suppression, sensitive attributes refused, the budget across two app instances, the
+ledger, and the Vega-Lite form."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+import vl_convert
+from flask import Flask
+from flask.testing import FlaskClient
+
+from consent.context import Consent
+from consent.events import EventTag
+from tests.apps import opened_app
+from tests.brand_api_support import bearer
+from tests.insights_support import PURPOSE, Community, make_community
+from vault.home import Vault
+
+TOUCHPOINTS = "/api/v1/insights/touchpoints"
+PROFILE = "/api/v1/insights/profile"
+
+
+@pytest.fixture
+def community(vault: Vault, consent: Consent) -> Community:
+    return make_community(vault, consent)
+
+
+@pytest.fixture
+def headers(community: Community) -> dict[str, str]:
+    return bearer(community.api.brand_token(community.client, "insights:read"))
+
+
+def ask(client: FlaskClient, path: str, headers: dict[str, str], **query: Any) -> Any:
+    return client.get(path, query_string={"purpose": PURPOSE, **query}, headers=headers)
+
+
+def ledger_tags(consent: Consent) -> list[str]:
+    return [consent.ledger.entry(seq).tag.value for seq in range(consent.ledger.size)]
+
+
+def last_entry(consent: Consent) -> Any:
+    return consent.ledger.entry(consent.ledger.size - 1)
+
+
+def test_nps_per_touchpoint_with_its_privacy_figures(client: FlaskClient, community: Community,
+                                                     headers: dict[str, str],
+                                                     consent: Consent) -> None:
+    for n in range(80):             # 60 promoters, 20 detractors: NPS 50
+        community.member(entries=[("delivery", 5, 10 if n < 60 else 2)])
+    answer = ask(client, TOUCHPOINTS, headers, touchpoints="delivery", epsilon="1")
+    assert answer.status_code == 200, answer.get_json()
+    body = answer.get_json()
+    privacy = body["privacy"]
+    assert privacy["epsilon"] == 1.0 and privacy["delta"] == 0.0
+    assert privacy["contributions"] == 1 and privacy["noise_scale"] == pytest.approx(1.0)
+    assert privacy["unit"] == "member" and privacy["accuracy"] > 0
+    [group] = body["groups"]
+    assert group["touchpoint"] == "delivery" and not group["suppressed"]
+    assert group["value"]["low"] <= group["value"]["value"] <= group["value"]["high"]
+    assert group["value"]["low"] <= 50 <= group["value"]["high"]
+    assert body["budget"]["epsilon_spent"] == 1.0
+    entry = last_entry(consent)
+    assert entry.tag is EventTag.INSIGHTS_QUERY_ANSWERED
+    assert entry.details == {"kind": "touchpoints:nps", "epsilon": 1.0, "suppressed": False}
+    assert entry.actor == "brand:" + community.brand_id
+
+
+def test_a_cohort_below_the_minimum_gives_nothing_usable(client: FlaskClient,
+                                                         community: Community,
+                                                         headers: dict[str, str],
+                                                         consent: Consent) -> None:
+    for _ in range(3):
+        community.member(entries=[("support", 1, 0)])
+    # One touchpoint at epsilon 1: the noise on 3 members' count is far from reaching 50.
+    body = ask(client, TOUCHPOINTS, headers, measure="rating", touchpoints="support",
+               epsilon="1").get_json()
+    [group] = body["groups"]
+    assert group == {"touchpoint": "support", "by": None, "suppressed": True,
+                     "respondents": None, "value": None, "counts": None}
+    assert last_entry(consent).details["suppressed"] is True
+
+
+@pytest.mark.parametrize(("query", "named"), [
+    ({"attribute": "religion"}, "sensitive"),
+    ({"attribute": "health_conditions"}, "sensitive"),
+    ({"attribute": "interests", "by": "gender"}, "only these attributes"),
+    ({"attribute": "life_stage", "by": "dietary_requirements"}, "sensitive"),
+    ({"attribute": "given_name"}, "only these attributes"),
+    ({"attribute": "life_stage", "by": "interests"}, "several"),
+])
+def test_sensitive_and_unknown_attributes_are_refused(client: FlaskClient,
+                                                      headers: dict[str, str],
+                                                      query: dict[str, str], named: str,
+                                                      consent: Consent) -> None:
+    before = consent.ledger.size
+    answer = ask(client, PROFILE, headers, **query)
+    assert answer.status_code == 400
+    assert answer.mimetype == "application/problem+json"
+    messages = " ".join(m for ms in answer.get_json()["errors"].values() for m in ms)
+    assert named in messages
+    assert consent.ledger.size == before      # nothing spent, nothing recorded
+
+
+def test_touchpoints_refuse_a_sensitive_breakdown(client: FlaskClient,
+                                                  headers: dict[str, str]) -> None:
+    answer = ask(client, TOUCHPOINTS, headers, by="religion")
+    assert answer.status_code == 400
+    assert "sensitive" in answer.get_json()["errors"]["by"][0]
+
+
+def test_a_distribution_broken_down_counts_members_who_allow_both(
+        client: FlaskClient, community: Community, headers: dict[str, str]) -> None:
+    for n in range(70):
+        community.member(fields=("category:motivations", "country"), profile={
+            "life_stage": "family" if n % 2 else "student",
+            "country": "NL", "price_sensitivity": "high"})
+    for _ in range(70):     # they do not allow the country: not in the breakdown
+        community.member(fields=("category:motivations",), profile={
+            "life_stage": "retired", "country": "NL"})
+    body = ask(client, PROFILE, headers, attribute="life_stage", by="region",
+               epsilon="1").get_json()
+    groups = {g["by"]: g for g in body["groups"]}
+    assert set(groups) == {"northern-europe", "western-europe", "southern-europe",
+                           "eastern-europe", "north-america", "elsewhere"}
+    western = groups["western-europe"]
+    assert not western["suppressed"]
+    counts = {c["category"]: c for c in western["counts"]}
+    assert counts["retired"]["low"] <= 0 <= counts["retired"]["high"]
+    assert counts["family"]["low"] <= 35 <= counts["family"]["high"]
+    assert groups["north-america"]["suppressed"]
+    assert body["privacy"]["contributions"] == 1
+
+
+def test_the_budget_refuses_with_what_is_left_and_when_it_renews(
+        app: Flask, client: FlaskClient, headers: dict[str, str], consent: Consent) -> None:
+    app.config["VRMVAULT_INSIGHTS_BUDGET"] = 1.0
+    assert ask(client, TOUCHPOINTS, headers, epsilon="0.6").status_code == 200
+    refused = ask(client, TOUCHPOINTS, headers, epsilon="0.6")
+    assert refused.status_code == 429
+    assert refused.mimetype == "application/problem+json"
+    problem = refused.get_json()
+    assert problem["epsilon_remaining"] == pytest.approx(0.4)
+    assert problem["renews_at"].endswith("Z")
+    assert "0.4 is left" in problem["detail"]
+    assert int(refused.headers["Retry-After"]) > 0
+    assert ledger_tags(consent)[-1] == EventTag.INSIGHTS_BUDGET_EXHAUSTED
+    assert ask(client, TOUCHPOINTS, headers, epsilon="0.4").status_code == 200
+
+
+def test_repeated_queries_stop_at_the_budget_across_two_workers(
+        app: Flask, headers: dict[str, str]) -> None:
+    """Two app instances over one store, as two workers: they share one budget."""
+    config = {**app.config, "VRMVAULT_INSIGHTS_BUDGET": 2.0}
+    with opened_app(config) as first, opened_app(config) as second:
+        answers = [ask(worker.test_client(), TOUCHPOINTS, headers, epsilon="0.5").status_code
+                   for worker in (first, second, first, second, first, second)]
+    assert answers == [200, 200, 200, 200, 429, 429]
+
+
+def test_an_epsilon_past_the_vault_s_maximum_is_refused(app: Flask, client: FlaskClient,
+                                                        headers: dict[str, str]) -> None:
+    app.config["VRMVAULT_INSIGHTS_MAX_EPSILON"] = 0.2
+    answer = ask(client, TOUCHPOINTS, headers, epsilon="0.5")
+    assert answer.status_code == 400
+    assert answer.get_json()["errors"]["epsilon"] == ["Epsilon is from 0.01 to 0.2 per query."]
+    assert ask(client, TOUCHPOINTS, headers).get_json()["privacy"]["epsilon"] == 0.2
+
+
+def test_the_vega_lite_form_compiles(client: FlaskClient, community: Community,
+                                     headers: dict[str, str]) -> None:
+    for n in range(60):
+        community.member(entries=[("delivery", 4, 9), ("support", 2, n % 11)])
+    spec = ask(client, TOUCHPOINTS, headers, format="vega-lite", epsilon="1",
+               touchpoints="delivery,support,returns").get_json()
+    assert spec["$schema"] == "https://vega.github.io/schema/vega-lite/v5.json"
+    assert [v["touchpoint"] for v in spec["data"]["values"]] == ["delivery", "support"]
+    assert "returns" in spec["description"]          # suppressed, and said so
+    assert "epsilon 1" in spec["title"]["subtitle"]
+    vega = vl_convert.vegalite_to_vega(spec)         # Vega-Lite's own compiler accepts it
+    assert vega["$schema"].startswith("https://vega.github.io/schema/vega/v")

@@ -1,0 +1,257 @@
+-- The insights read model (brand_gateway/insights/read_model.py says why it keeps the counting
+-- rule at any size): who may count for a brand, purpose and field, each member's bounded tally
+-- per brand and touchpoint, and the per-cell counts of eligible members, all kept by triggers in
+-- the transaction of the change that moves them (a grant given, narrowed, withdrawn, replaced,
+-- released or deleted with its member; a journal entry written, changed or deleted). Nothing
+-- here is ever written by the services themselves.
+--
+-- Time is not in the precomputed counts: ``insight_feedback_cells`` counts every eligibility
+-- row whatever its window, and a query subtracts, from the same snapshot, the rows whose window
+-- does not hold now (ended, or not yet started), found by the two window indexes.
+
+-- Which grant selectors cover which fields insights may count: the non-sensitive fields of the
+-- community (consent/vocabulary.py's ``expand`` restricted to them; a test holds the two
+-- together). A sensitive field is never here, so no grant ever makes it count.
+CREATE TABLE insight_fields (
+    selector  TEXT NOT NULL,
+    field     TEXT NOT NULL,
+    PRIMARY KEY (selector, field)
+) WITHOUT ROWID;
+INSERT INTO insight_fields (selector, field) VALUES
+    ('feedback', 'feedback'), ('category:feedback', 'feedback'),
+    ('survey', 'survey'), ('category:survey', 'survey'),
+    ('interests', 'interests'), ('category:interests', 'interests'),
+    ('purchase_drivers', 'purchase_drivers'), ('category:motivations', 'purchase_drivers'),
+    ('price_sensitivity', 'price_sensitivity'), ('category:motivations', 'price_sensitivity'),
+    ('tech_adoption', 'tech_adoption'), ('category:motivations', 'tech_adoption'),
+    ('life_stage', 'life_stage'), ('category:motivations', 'life_stage'),
+    ('household_size', 'household_size'), ('category:demographics', 'household_size'),
+    ('date_of_birth', 'date_of_birth'), ('category:identity', 'date_of_birth'),
+    ('country', 'country'), ('category:contact', 'country');
+
+-- One row per active grant and field it covers: the grant's member may count for the brand,
+-- purpose and field while starts_at <= now < ends_at (checked by each query, never stored).
+CREATE TABLE insight_eligibility (
+    brand_id    TEXT NOT NULL,
+    purpose     TEXT NOT NULL,
+    field       TEXT NOT NULL,
+    member_num  INTEGER NOT NULL,
+    grant_id    TEXT NOT NULL,
+    starts_at   INTEGER NOT NULL,
+    ends_at     INTEGER NOT NULL,
+    PRIMARY KEY (brand_id, purpose, field, member_num, grant_id)
+) WITHOUT ROWID;
+CREATE INDEX insight_eligibility_of_grant ON insight_eligibility (grant_id);
+CREATE INDEX insight_eligibility_of_member ON insight_eligibility (member_num, brand_id, field);
+CREATE INDEX insight_eligibility_by_end ON insight_eligibility (brand_id, purpose, field, ends_at);
+CREATE INDEX insight_eligibility_by_start
+    ON insight_eligibility (brand_id, purpose, field, starts_at);
+
+-- Each member's journal per brand and touchpoint, bounded to one value: the mean rating rounded
+-- to the nearest half point (level 0 = 1.0 ... 8 = 5.0) and the NPS class of the mean score
+-- (0 detractor below 7, 1 passive below 9, 2 promoter), exactly as contributions.py reduces a
+-- member's rows (PerMember.MEAN, level_position, nps_position). 500 entries or one: one value.
+CREATE TABLE insight_feedback_tallies (
+    brand_id      TEXT NOT NULL,
+    member_num    INTEGER NOT NULL,
+    touchpoint    TEXT NOT NULL,
+    entries       INTEGER NOT NULL,
+    rating_sum    INTEGER NOT NULL,
+    nps_entries   INTEGER NOT NULL,
+    nps_sum       INTEGER NOT NULL,
+    rating_level  INTEGER GENERATED ALWAYS AS (CASE WHEN entries > 0 THEN
+                      CAST(((CAST(rating_sum AS REAL) / entries) - 1.0) / 0.5 + 0.5 AS INTEGER)
+                  END) STORED,
+    nps_class     INTEGER GENERATED ALWAYS AS (CASE WHEN nps_entries > 0 THEN
+                      CASE WHEN CAST(nps_sum AS REAL) / nps_entries < 7 THEN 0
+                           WHEN CAST(nps_sum AS REAL) / nps_entries < 9 THEN 1 ELSE 2 END
+                  END) STORED,
+    PRIMARY KEY (brand_id, member_num, touchpoint)
+) WITHOUT ROWID;
+
+-- Per brand, purpose, touchpoint and measure: how many (eligibility row, tally) pairs fall in
+-- each cell. With one live grant per member, brand and purpose (consent/grants.py replaces the
+-- old one in the transaction that gives the new), that is the members per cell, once the rows
+-- out of their window are subtracted.
+CREATE TABLE insight_feedback_cells (
+    brand_id    TEXT NOT NULL,
+    purpose     TEXT NOT NULL,
+    touchpoint  TEXT NOT NULL,
+    measure     TEXT NOT NULL CHECK (measure IN ('nps', 'rating')),
+    cell        INTEGER NOT NULL,
+    members     INTEGER NOT NULL,
+    PRIMARY KEY (brand_id, purpose, measure, touchpoint, cell)
+) WITHOUT ROWID;
+
+-- What a store holds already, brought in set by set before the triggers exist (they keep it
+-- from here on).
+INSERT INTO insight_eligibility (brand_id, purpose, field, member_num, grant_id, starts_at,
+                                 ends_at)
+SELECT DISTINCT g.brand_id, g.purpose, f.field, m.num, g.id, g.starts_at, g.ends_at
+FROM grants AS g, json_each(g.fields) AS s
+JOIN insight_fields AS f ON f.selector = s.value
+JOIN members AS m ON m.id = g.member_id
+WHERE g.status = 'active';
+
+INSERT INTO insight_feedback_tallies
+    (brand_id, member_num, touchpoint, entries, rating_sum, nps_entries, nps_sum)
+SELECT brand_id, member_num, touchpoint, count(*), sum(rating), count(nps), coalesce(sum(nps), 0)
+FROM feedback GROUP BY brand_id, member_num, touchpoint;
+
+INSERT INTO insight_feedback_cells (brand_id, purpose, touchpoint, measure, cell, members)
+SELECT e.brand_id, e.purpose, t.touchpoint, 'nps', t.nps_class, count(*)
+FROM insight_eligibility AS e
+JOIN insight_feedback_tallies AS t ON t.brand_id = e.brand_id AND t.member_num = e.member_num
+WHERE e.field = 'feedback' AND t.nps_class IS NOT NULL
+GROUP BY e.brand_id, e.purpose, t.touchpoint, t.nps_class
+UNION ALL
+SELECT e.brand_id, e.purpose, t.touchpoint, 'rating', t.rating_level, count(*)
+FROM insight_eligibility AS e
+JOIN insight_feedback_tallies AS t ON t.brand_id = e.brand_id AND t.member_num = e.member_num
+WHERE e.field = 'feedback'
+GROUP BY e.brand_id, e.purpose, t.touchpoint, t.rating_level;
+
+-- The triggers: grants move eligibility, the journal moves tallies, both move cells.
+CREATE TRIGGER insight_grant_given AFTER INSERT ON grants WHEN NEW.status = 'active'
+BEGIN
+    INSERT OR IGNORE INTO insight_eligibility
+        (brand_id, purpose, field, member_num, grant_id, starts_at, ends_at)
+    SELECT NEW.brand_id, NEW.purpose, f.field, m.num, NEW.id, NEW.starts_at, NEW.ends_at
+    FROM json_each(NEW.fields) AS s
+    JOIN insight_fields AS f ON f.selector = s.value
+    JOIN members AS m ON m.id = NEW.member_id;
+END;
+
+CREATE TRIGGER insight_grant_changed
+AFTER UPDATE OF status, fields, mode, starts_at, ends_at, brand_id, purpose, member_id ON grants
+BEGIN
+    DELETE FROM insight_eligibility WHERE grant_id = OLD.id;
+    INSERT OR IGNORE INTO insight_eligibility
+        (brand_id, purpose, field, member_num, grant_id, starts_at, ends_at)
+    SELECT NEW.brand_id, NEW.purpose, f.field, m.num, NEW.id, NEW.starts_at, NEW.ends_at
+    FROM json_each(NEW.fields) AS s
+    JOIN insight_fields AS f ON f.selector = s.value
+    JOIN members AS m ON m.id = NEW.member_id
+    WHERE NEW.status = 'active';
+END;
+
+CREATE TRIGGER insight_grant_deleted AFTER DELETE ON grants
+BEGIN
+    DELETE FROM insight_eligibility WHERE grant_id = OLD.id;
+END;
+
+CREATE TRIGGER insight_feedback_written AFTER INSERT ON feedback
+BEGIN
+    INSERT INTO insight_feedback_tallies
+        (brand_id, member_num, touchpoint, entries, rating_sum, nps_entries, nps_sum)
+    VALUES (NEW.brand_id, NEW.member_num, NEW.touchpoint, 1, NEW.rating,
+            NEW.nps IS NOT NULL, coalesce(NEW.nps, 0))
+    ON CONFLICT (brand_id, member_num, touchpoint) DO UPDATE SET
+        entries = entries + 1, rating_sum = rating_sum + excluded.rating_sum,
+        nps_entries = nps_entries + excluded.nps_entries, nps_sum = nps_sum + excluded.nps_sum;
+END;
+
+CREATE TRIGGER insight_feedback_deleted AFTER DELETE ON feedback
+BEGIN
+    UPDATE insight_feedback_tallies SET
+        entries = entries - 1, rating_sum = rating_sum - OLD.rating,
+        nps_entries = nps_entries - (OLD.nps IS NOT NULL), nps_sum = nps_sum - coalesce(OLD.nps, 0)
+    WHERE brand_id = OLD.brand_id AND member_num = OLD.member_num
+      AND touchpoint = OLD.touchpoint;
+    DELETE FROM insight_feedback_tallies
+    WHERE brand_id = OLD.brand_id AND member_num = OLD.member_num
+      AND touchpoint = OLD.touchpoint AND entries = 0;
+END;
+
+CREATE TRIGGER insight_feedback_changed
+AFTER UPDATE OF member_num, brand_id, touchpoint, rating, nps ON feedback
+BEGIN
+    UPDATE insight_feedback_tallies SET
+        entries = entries - 1, rating_sum = rating_sum - OLD.rating,
+        nps_entries = nps_entries - (OLD.nps IS NOT NULL), nps_sum = nps_sum - coalesce(OLD.nps, 0)
+    WHERE brand_id = OLD.brand_id AND member_num = OLD.member_num
+      AND touchpoint = OLD.touchpoint;
+    DELETE FROM insight_feedback_tallies
+    WHERE brand_id = OLD.brand_id AND member_num = OLD.member_num
+      AND touchpoint = OLD.touchpoint AND entries = 0;
+    INSERT INTO insight_feedback_tallies
+        (brand_id, member_num, touchpoint, entries, rating_sum, nps_entries, nps_sum)
+    VALUES (NEW.brand_id, NEW.member_num, NEW.touchpoint, 1, NEW.rating,
+            NEW.nps IS NOT NULL, coalesce(NEW.nps, 0))
+    ON CONFLICT (brand_id, member_num, touchpoint) DO UPDATE SET
+        entries = entries + 1, rating_sum = rating_sum + excluded.rating_sum,
+        nps_entries = nps_entries + excluded.nps_entries, nps_sum = nps_sum + excluded.nps_sum;
+END;
+
+-- A tally's cells follow its classes, for every eligibility row of its member, brand and the
+-- journal; an eligibility row's cells follow it in and out. (INSERT ... SELECT ... WHERE true
+-- ON CONFLICT: SQLite's way of telling an upsert from a join's ON.)
+CREATE TRIGGER insight_tally_added AFTER INSERT ON insight_feedback_tallies
+BEGIN
+    INSERT INTO insight_feedback_cells (brand_id, purpose, touchpoint, measure, cell, members)
+    SELECT e.brand_id, e.purpose, NEW.touchpoint, m.measure, m.cell, 1
+    FROM insight_eligibility AS e,
+         (SELECT 'nps' AS measure, NEW.nps_class AS cell
+          UNION ALL SELECT 'rating', NEW.rating_level) AS m
+    WHERE e.member_num = NEW.member_num AND e.brand_id = NEW.brand_id
+      AND e.field = 'feedback' AND m.cell IS NOT NULL
+    ON CONFLICT (brand_id, purpose, measure, touchpoint, cell)
+    DO UPDATE SET members = members + excluded.members;
+END;
+
+CREATE TRIGGER insight_tally_changed AFTER UPDATE ON insight_feedback_tallies
+WHEN OLD.nps_class IS NOT NEW.nps_class OR OLD.rating_level IS NOT NEW.rating_level
+  OR OLD.touchpoint IS NOT NEW.touchpoint
+BEGIN
+    INSERT INTO insight_feedback_cells (brand_id, purpose, touchpoint, measure, cell, members)
+    SELECT e.brand_id, e.purpose, m.touchpoint, m.measure, m.cell, m.members
+    FROM insight_eligibility AS e,
+         (SELECT OLD.touchpoint AS touchpoint, 'nps' AS measure, OLD.nps_class AS cell,
+                 -1 AS members
+          UNION ALL SELECT OLD.touchpoint, 'rating', OLD.rating_level, -1
+          UNION ALL SELECT NEW.touchpoint, 'nps', NEW.nps_class, 1
+          UNION ALL SELECT NEW.touchpoint, 'rating', NEW.rating_level, 1) AS m
+    WHERE e.member_num = NEW.member_num AND e.brand_id = NEW.brand_id
+      AND e.field = 'feedback' AND m.cell IS NOT NULL
+    ON CONFLICT (brand_id, purpose, measure, touchpoint, cell)
+    DO UPDATE SET members = members + excluded.members;
+END;
+
+CREATE TRIGGER insight_tally_removed AFTER DELETE ON insight_feedback_tallies
+BEGIN
+    INSERT INTO insight_feedback_cells (brand_id, purpose, touchpoint, measure, cell, members)
+    SELECT e.brand_id, e.purpose, OLD.touchpoint, m.measure, m.cell, -1
+    FROM insight_eligibility AS e,
+         (SELECT 'nps' AS measure, OLD.nps_class AS cell
+          UNION ALL SELECT 'rating', OLD.rating_level) AS m
+    WHERE e.member_num = OLD.member_num AND e.brand_id = OLD.brand_id
+      AND e.field = 'feedback' AND m.cell IS NOT NULL
+    ON CONFLICT (brand_id, purpose, measure, touchpoint, cell)
+    DO UPDATE SET members = members + excluded.members;
+END;
+
+CREATE TRIGGER insight_journal_eligible AFTER INSERT ON insight_eligibility
+WHEN NEW.field = 'feedback'
+BEGIN
+    INSERT INTO insight_feedback_cells (brand_id, purpose, touchpoint, measure, cell, members)
+    SELECT NEW.brand_id, NEW.purpose, t.touchpoint, m.measure,
+           CASE m.measure WHEN 'nps' THEN t.nps_class ELSE t.rating_level END, 1
+    FROM insight_feedback_tallies AS t, (SELECT 'nps' AS measure UNION ALL SELECT 'rating') AS m
+    WHERE t.brand_id = NEW.brand_id AND t.member_num = NEW.member_num
+      AND (CASE m.measure WHEN 'nps' THEN t.nps_class ELSE t.rating_level END) IS NOT NULL
+    ON CONFLICT (brand_id, purpose, measure, touchpoint, cell)
+    DO UPDATE SET members = members + excluded.members;
+END;
+
+CREATE TRIGGER insight_journal_ineligible AFTER DELETE ON insight_eligibility
+WHEN OLD.field = 'feedback'
+BEGIN
+    INSERT INTO insight_feedback_cells (brand_id, purpose, touchpoint, measure, cell, members)
+    SELECT OLD.brand_id, OLD.purpose, t.touchpoint, m.measure,
+           CASE m.measure WHEN 'nps' THEN t.nps_class ELSE t.rating_level END, -1
+    FROM insight_feedback_tallies AS t, (SELECT 'nps' AS measure UNION ALL SELECT 'rating') AS m
+    WHERE t.brand_id = OLD.brand_id AND t.member_num = OLD.member_num
+      AND (CASE m.measure WHEN 'nps' THEN t.nps_class ELSE t.rating_level END) IS NOT NULL
+    ON CONFLICT (brand_id, purpose, measure, touchpoint, cell)
+    DO UPDATE SET members = members + excluded.members;
+END;
