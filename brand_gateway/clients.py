@@ -52,6 +52,9 @@ SCOPES: dict[str, str] = {
     "webhooks:manage": "Register and remove the brand's webhook endpoints.",
     "agreements:write": "Read the IEEE 7012 terms members offer the brand and answer them (accept,"
                         " one counter-offer, reject); download the signed agreement records.",
+    "surveys:write": "Publish surveys, feedback requests and attribute requests to the brand's"
+                     " communities; read them, how many members each is put to (thresholded),"
+                     " and the individual answers of members who granted individual use.",
     "insights:read": "Query differentially private aggregates (NPS and ratings per touchpoint,"
                      " persona distributions) over the members who allow it, paid from the"
                      " brand's privacy budget.",

@@ -232,6 +232,10 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("VRMVAULT_MAIL_FROM", _sender, DEFAULT_SENDER,
             "The From address of the mail the vault sends.",
             "one address such as 'vrmvault <no-reply@example.org>'"),
+    Setting("VRMVAULT_MINIMUM_COHORT", _whole(2, 10**6), 50,
+            "The smallest group of members a brand is told the size of: a survey put to fewer"
+            " is reported as 'fewer than' this, never as a count.",
+            "a whole number of members, at least 2"),
     Setting("VRMVAULT_INSIGHTS_BUDGET", _number(0.01, 1000.0), 10.0,
             "Each brand's privacy budget (epsilon) per insights period; a query that would"
             " spend past it is refused with 429 until the period renews.",
@@ -243,9 +247,6 @@ SETTINGS: tuple[Setting, ...] = (
             "The most epsilon one insights query may spend (a brand chooses from 0.01 up to"
             " it; 0.5, or this if lower, when it names none).",
             "a number from 0.01 to 10"),
-    Setting("VRMVAULT_INSIGHTS_MINIMUM_COHORT", _whole(1, 10**6), 50,
-            "Insights groups whose noisy count of members is below this are suppressed.",
-            "a whole number of members, at least 1"),
     Setting("VRMVAULT_WEBHOOK_ALLOW_LOOPBACK", _bool, False,
             "Let brands register loopback webhook URLs through the API (local testing only;"
             " the operator's 'vrmvault webhooks add' always may).",

@@ -52,7 +52,7 @@ def _queries() -> InsightQueries:
         ledger=stores.consent().ledger,
         budget=BudgetSettings(epsilon_per_period=config["VRMVAULT_INSIGHTS_BUDGET"],
                               period_seconds=config["VRMVAULT_INSIGHTS_PERIOD_DAYS"] * DAY),
-        releases=ReleaseSettings(minimum_cohort=config["VRMVAULT_INSIGHTS_MINIMUM_COHORT"]),
+        releases=ReleaseSettings(minimum_cohort=config["VRMVAULT_MINIMUM_COHORT"]),
         limits=EpsilonLimits(maximum=maximum, default=min(0.5, maximum)))
 
 

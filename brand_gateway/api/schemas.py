@@ -481,8 +481,10 @@ def openapi_document(*, server: str, authorization_url: str, token_url: str) -> 
             "404": "AgreementNotFound", "409": "Conflict", "413": "ContentTooLarge",
             "415": "UnsupportedMediaType", "429": "TooManyRequests"},
         "security": agreements_scope}})
-    from .insight_schemas import add_insight_paths  # it builds on this module's schemas
+    from .insight_schemas import add_insight_paths  # so does this one
+    from .survey_schemas import add_survey_paths  # it imports this module's schemas
 
+    add_survey_paths(spec)
     add_insight_paths(spec)
     spec.path(path="/openapi.json", operations={"get": {
         "summary": "This document",

@@ -62,7 +62,7 @@ def test_nps_per_touchpoint_with_its_privacy_figures(client: FlaskClient, commun
     assert group["value"]["low"] <= 50 <= group["value"]["high"]
     assert body["budget"]["epsilon_spent"] == 1.0
     entry = last_entry(consent)
-    assert entry.tag is EventTag.INSIGHTS_QUERY_ANSWERED
+    assert entry.tag is EventTag.INSIGHTS_QUERY
     assert entry.details == {"kind": "touchpoints:nps", "epsilon": 1.0, "suppressed": False}
     assert entry.actor == "brand:" + community.brand_id
 

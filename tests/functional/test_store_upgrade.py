@@ -25,6 +25,7 @@ from brand_gateway.observers import grant_observer
 from brand_gateway.storage import privacy_budget
 from brand_gateway.webhooks.signing import WebhookSigner
 from brand_gateway.webhooks.sqlcipher import sqlcipher_dispatcher, sqlcipher_registry
+from community.storage import cocreation_service, community_service, membership_service
 from consent.context import Consent, open_consent, open_ledger
 from consent.merkle import verify_consistency, verify_inclusion
 from consent.spool import SpoolDirectory
@@ -78,6 +79,17 @@ def fill(app, vault: Vault, vault_home: VaultHome, consent: Consent, client: Fla
     api.authorizations.save_refresh_token("a-refresh-token", issued.family.id)
     read = client.get(PROFILE, headers=issued.headers)
     assert read.status_code == 200, read.get_data(as_text=True)
+    # An insight community with two members, a challenge, an idea and a vote.
+    club = community_service(consent).open(velo.brand_id, name="Repair club",
+                                           description="Shape repairs.",
+                                           purposes=["dpv:ResearchAndDevelopment"])
+    dora = vault.members.register("dora@example.org", GOOD_PASSWORD)
+    for joiner in (alice, dora):
+        membership_service(consent).join(joiner, club.id, individual=True)
+    cocreation = cocreation_service(consent)
+    challenge = cocreation.open_challenge(velo.brand_id, club.id, title="How?",
+                                          description="Tell us.")
+    cocreation.vote(dora, cocreation.post(alice, challenge.id, "Loan bikes.").id)
     # Sign-ins: a session, a failed attempt, a sign-up and a reset waiting for their links.
     auth = AuthActions(app.test_client())
     assert auth.login("alice@example.org", GOOD_PASSWORD).status_code == 302

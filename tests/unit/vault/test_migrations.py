@@ -58,10 +58,7 @@ def test_applying_twice_applies_nothing_the_second_time(database, wanted):
 @pytest.mark.parametrize("wanted", schema.STORES, ids=lambda s: s.name)
 def test_each_history_is_numbered_from_1_and_stated_once(wanted):
     numbers = [m.number for m in wanted.migrations]
-    # The data store's 4 and 5 (communities; surveys) are numbered ahead of this branch's 6;
-    # once they are merged the history is 1..6 again and this allowance goes.
-    held = {"data": [4, 5]}.get(wanted.name, [])
-    assert numbers == [n for n in range(1, len(numbers) + len(held) + 1) if n not in held]
+    assert numbers == list(range(1, len(numbers) + 1))
     assert len({m.name for m in wanted.migrations}) == len(numbers)
     # Every SQL file of the store is in its list, and nothing else is.
     files = sorted(path.name for path in (SQL / wanted.name).iterdir())
