@@ -9,6 +9,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from brand_gateway.clients import OAuthClient
+from community.storage import community_service, membership_service, survey_service
+from community.surveys import QuestionDraft, SurveyDraft
 from consent.context import Consent
 from tests.brand_api_support import BrandApi
 from vault.home import Vault
@@ -66,3 +68,37 @@ def make_community(vault: Vault, consent: Consent, name: str = "Velo Bikes") -> 
     api = BrandApi(vault, consent)
     client = api.brand(name)
     return Community(vault, consent, client.brand_id, api, client)
+
+
+def open_club(community: Community, purposes: Sequence[str] = (PURPOSE,)) -> str:
+    """An insight community of the brand (membership is consent: a grant per purpose)."""
+    return community_service(community.consent).open(
+        community.brand_id, name="Riders", description="Shape our service.",
+        purposes=list(purposes)).id
+
+
+def joiner(community: Community, club_id: str, **profile: Any) -> str:
+    """A new member who joined ``club_id`` (aggregate use), with ``profile`` values."""
+    member_id = community.member(fields=None, profile=profile or None)
+    community.api.accept_everything(member_id)
+    membership_service(community.consent).join(member_id, club_id)
+    return member_id
+
+
+QUESTIONS = (QuestionDraft("rating", "How was the repair?"),
+             QuestionDraft("nps", "Would you recommend us?"),
+             QuestionDraft("single", "Which shop?", ("north", "south")),
+             QuestionDraft("multiple", "What did we fix?", ("brakes", "gears", "tyres")),
+             QuestionDraft("text", "Anything else?"))
+
+
+def publish(community: Community, club_id: str) -> str:
+    """A survey of :data:`QUESTIONS` to the club, open for a week."""
+    ends = int(community.vault.clock()) + 7 * 86_400
+    return survey_service(consent=community.consent).publish(community.brand_id, SurveyDraft(
+        community_id=club_id, title="Repairs", closes_at=ends,
+        questions=QUESTIONS)).survey.id
+
+
+def answer(community: Community, member_id: str, survey_id: str, **raw: Any) -> None:
+    survey_service(consent=community.consent).answer(member_id, survey_id, raw)

@@ -16,6 +16,7 @@ from marshmallow import ValidationError as SchemaError
 from ..insights.personas import BREAKDOWNS, PERSONAS, refusal
 from ..insights.queries import MEASURES, MINIMUM_EPSILON, TOUCHPOINT_KEYS
 from .schemas import _PURPOSES, QuerySchema
+from .survey_schemas import SURVEY_ID_PATTERN
 
 FORMATS = ("json", "vega-lite")
 INSIGHTS_SCOPE = "insights:read"
@@ -89,6 +90,10 @@ class ProfileQuery(_InsightQuery):
         "enum": list(PERSONAS)})
 
 
+class SurveyResultsQuery(_InsightQuery):
+    """The survey results: the epsilon is shared equally among its questions."""
+
+
 # -- responses ----------------------------------------------------------------------------
 class EstimateSchema(Schema):
     value = fields.Float(required=True)
@@ -138,7 +143,9 @@ class BudgetSchema(Schema):
 
 
 class InsightQueryEchoSchema(Schema):
-    kind = fields.String(required=True, validate=validate.OneOf(["touchpoints", "profile"]))
+    kind = fields.String(required=True, validate=validate.OneOf(
+        ["touchpoints", "profile", "survey"]))
+    survey = fields.String(metadata={"pattern": SURVEY_ID_PATTERN})
     purpose = fields.String(required=True)
     measure = fields.String(validate=validate.OneOf(MEASURES))
     touchpoints = fields.List(fields.String())
@@ -151,6 +158,25 @@ class InsightSchema(Schema):
     privacy = fields.Nested(PrivacySchema, required=True)
     budget = fields.Nested(BudgetSchema, required=True)
     groups = fields.List(fields.Nested(InsightGroupSchema), required=True)
+
+
+class SurveyQuestionResultSchema(Schema):
+    position = fields.Integer(required=True)
+    kind = fields.String(required=True, validate=validate.OneOf(
+        ["rating", "nps", "single", "multiple"]))
+    privacy = fields.Nested(PrivacySchema, required=True, metadata={
+        "description": "This question's release: its share of the query's epsilon."})
+    groups = fields.List(fields.Nested(InsightGroupSchema), required=True)
+
+
+class SurveyResultsSchema(Schema):
+    query = fields.Nested(InsightQueryEchoSchema, required=True)
+    epsilon = fields.Float(required=True, metadata={
+        "description": "The query's whole epsilon, shared equally among its questions."})
+    budget = fields.Nested(BudgetSchema, required=True)
+    questions = fields.List(fields.Nested(SurveyQuestionResultSchema), required=True,
+                            metadata={"description": "Every question but text ones (text"
+                                                     " is never counted)."})
 
 
 class BudgetProblemSchema(Schema):
@@ -173,6 +199,7 @@ _VEGA_LITE = {"type": "object", "required": ["$schema", "data"], "description":
 def add_insight_paths(spec: APISpec) -> None:
     """The insights operations, their schemas and their 429 (OpenAPI part)."""
     spec.components.schema("Insight", schema=InsightSchema)
+    spec.components.schema("SurveyResults", schema=SurveyResultsSchema)
     spec.components.schema("BudgetProblem", schema=BudgetProblemSchema)
     spec.components.response("InsightsTooManyRequests", {
         "description": "This client's requests per minute are spent, or the brand's privacy"
@@ -182,6 +209,9 @@ def add_insight_paths(spec: APISpec) -> None:
         "headers": {"Retry-After": {"description": "Seconds until the client may try again"
                                                    " (until the budget renews).",
                                     "schema": {"type": "string"}}}})
+    spec.components.response("InsightSurveyNotFound", {
+        "description": "None of this brand's surveys has this id.",
+        "content": {"application/problem+json": {"schema": "Problem"}}})
     security: list[dict[str, list[str]]] = [{"brand": [INSIGHTS_SCOPE]}]
     answer = {"application/json": {"schema": {"oneOf": [
         {"$ref": "#/components/schemas/Insight"}, _VEGA_LITE]}}}
@@ -204,3 +234,20 @@ def add_insight_paths(spec: APISpec) -> None:
                           "400": "BadRequest", "401": "Unauthorized", "403": "Forbidden",
                           "429": "InsightsTooManyRequests"},
             "security": security}})
+    spec.path(path="/insights/surveys/{survey_id}", operations={"get": {
+        "summary": "Results of one of the brand's surveys",
+        "description": "Per question: members per choice, the mean rating or the NPS, over"
+                       " the members who allow their survey answers for the purpose now, each"
+                       " by their one answer (all of their choices for a multiple choice)."
+                       " Text answers are never counted. One release per question, the"
+                       " epsilon shared equally among them; each states its noise and"
+                       " intervals.",
+        "parameters": [{"in": "path", "name": "survey_id", "required": True,
+                        "schema": {"type": "string", "pattern": SURVEY_ID_PATTERN}},
+                       {"in": "query", "schema": SurveyResultsQuery}],
+        "responses": {"200": {"description": "OK", "content": {"application/json": {
+            "schema": {"oneOf": [{"$ref": "#/components/schemas/SurveyResults"},
+                                 _VEGA_LITE]}}}},
+            "400": "BadRequest", "401": "Unauthorized", "403": "Forbidden",
+            "404": "InsightSurveyNotFound", "429": "InsightsTooManyRequests"},
+        "security": security}})

@@ -4,6 +4,9 @@
   ``by``, ``epsilon``, ``format``): NPS or mean rating per touchpoint of the journal.
 - ``GET /api/v1/insights/profile`` (``purpose``, ``attribute``, ``by``, ``epsilon``,
   ``format``): the distribution of a persona attribute.
+- ``GET /api/v1/insights/surveys/<id>`` (``purpose``, ``by``, ``epsilon``, ``format``): the
+  results of one of the brand's surveys, question by question (never text); another brand's
+  survey is as unknown as a missing one (404).
 
 A client credentials token with the ``insights:read`` scope. Each answer is one differentially
 private release (``brand_gateway/insights/queries.py`` says what counts and how each member is
@@ -20,11 +23,11 @@ from typing import Any
 
 from flask import Blueprint, Response, current_app
 
-from vault.errors import ValidationError
+from vault.errors import NotFoundError, ValidationError
 
-from ..api_errors import QueryError
+from ..api_errors import ApiNotFoundError, QueryError
 from ..insights.budget import DAY, BudgetSettings
-from ..insights.charts import specification
+from ..insights.charts import specification, survey_specification
 from ..insights.queries import TOUCHPOINT_KEYS, EpsilonLimits, InsightQueries
 from ..insights.releases import Estimate, Release, ReleaseSettings
 from ..reads import Caller
@@ -32,13 +35,14 @@ from ..request_stores import request_stores
 from ..storage import insight_queries
 from . import PREFIX
 from .bearer import requires_scope
-from .insight_schemas import INSIGHTS_SCOPE, ProfileQuery, TouchpointsQuery
+from .insight_schemas import INSIGHTS_SCOPE, ProfileQuery, SurveyResultsQuery, TouchpointsQuery
 from .payloads import iso, json_response, load_query
 
 bp = Blueprint("api_insights", __name__, url_prefix=PREFIX)
 
 _TOUCHPOINTS_QUERY = TouchpointsQuery()
 _PROFILE_QUERY = ProfileQuery()
+_SURVEY_QUERY = SurveyResultsQuery()
 MECHANISM = "discrete Laplace (OpenDP), pure epsilon-DP"
 
 
@@ -84,21 +88,57 @@ def profile(caller: Caller) -> Response:
     return _answer(release, echo, query["format"])
 
 
+@bp.get("/insights/surveys/<survey_id>")
+@requires_scope(INSIGHTS_SCOPE)
+def survey(caller: Caller, survey_id: str) -> Response:
+    query = load_query(_SURVEY_QUERY)
+    with _as_query_errors():
+        try:
+            results = _queries().survey(caller.client.brand_id, survey_id,
+                                        purpose=query["purpose"], by=query.get("by"),
+                                        epsilon=query.get("epsilon"))
+        except NotFoundError:
+            raise ApiNotFoundError("None of your surveys has this id.") from None
+    echo = {"kind": "survey", "purpose": query["purpose"], "survey": survey_id,
+            "by": query.get("by")}
+    first = results[0][1]
+    body = {
+        "query": echo,
+        "epsilon": sum(release.epsilon for _, release in results),
+        "budget": _budget(first),
+        "questions": [{"position": question.position, "kind": question.kind,
+                       "privacy": _privacy(release),
+                       "groups": [_group(group, "survey") for group in release.groups]}
+                      for question, release in results],
+    }
+    if query["format"] == "vega-lite":
+        return json_response(survey_specification(body))
+    return json_response(body)
+
+
 # -- the answer ---------------------------------------------------------------------------------
 def _answer(release: Release, echo: dict[str, Any], form: str) -> Response:
     body = {
         "query": echo,
-        "privacy": {"epsilon": release.epsilon, "delta": release.delta, "mechanism": MECHANISM,
-                    "unit": "member", "contributions": release.contributions,
-                    "sensitivity": release.sensitivity, "noise_scale": release.noise_scale,
-                    "confidence": release.confidence, "accuracy": release.accuracy,
-                    "minimum_cohort": release.minimum_cohort},
-        "budget": {"epsilon_spent": release.budget.spent,
-                   "epsilon_remaining": release.budget.remaining,
-                   "renews_at": iso(release.budget.renews_at)},
+        "privacy": _privacy(release),
+        "budget": _budget(release),
         "groups": [_group(group, echo["kind"]) for group in release.groups],
     }
     return json_response(specification(body) if form == "vega-lite" else body)
+
+
+def _privacy(release: Release) -> dict[str, Any]:
+    return {"epsilon": release.epsilon, "delta": release.delta, "mechanism": MECHANISM,
+            "unit": "member", "contributions": release.contributions,
+            "sensitivity": release.sensitivity, "noise_scale": release.noise_scale,
+            "confidence": release.confidence, "accuracy": release.accuracy,
+            "minimum_cohort": release.minimum_cohort}
+
+
+def _budget(release: Release) -> dict[str, Any]:
+    return {"epsilon_spent": release.budget.spent,
+            "epsilon_remaining": release.budget.remaining,
+            "renews_at": iso(release.budget.renews_at)}
 
 
 def _group(group: Any, kind: str) -> dict[str, Any]:
@@ -108,7 +148,7 @@ def _group(group: Any, kind: str) -> dict[str, Any]:
     shown["by"] = _by(group.group) if kind == "touchpoints" else group.group
     shown["suppressed"] = group.suppressed
     shown["respondents"] = _estimate(group.respondents)
-    shown["value"] = _estimate(group.value) if kind == "touchpoints" else None
+    shown["value"] = _estimate(group.value) if kind != "profile" else None
     shown["counts"] = None if group.counts is None else [
         {"category": str(category), **_estimate_values(estimate)}
         for category, estimate in group.counts]

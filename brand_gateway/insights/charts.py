@@ -67,3 +67,51 @@ def specification(answer: dict[str, Any]) -> dict[str, Any]:
 def _label(group: dict[str, Any]) -> str:
     parts = [group.get("touchpoint"), group.get("by")]
     return " / ".join(str(p) for p in parts if p) or "all"
+
+
+def survey_specification(answer: dict[str, Any]) -> dict[str, Any]:
+    """The Vega-Lite v5 specification of a survey's results: one row of bars per question
+    (members per choice, or the question's mean rating or NPS), each with its interval."""
+    values: list[dict[str, Any]] = []
+    hidden: list[str] = []
+    for question in answer["questions"]:
+        name = f"Q{question['position'] + 1} ({question['kind']})"
+        for group in question["groups"]:
+            if group["suppressed"]:
+                hidden.append(name + (f" / {group['by']}" if group.get("by") else ""))
+                continue
+            if group["counts"] is not None:
+                values += [{"question": name, "label": c["category"], "by": group.get("by"),
+                            "value": c["value"], "low": c["low"], "high": c["high"]}
+                           for c in group["counts"]]
+            else:
+                label = "NPS" if question["kind"] == "nps" else "mean rating"
+                estimate = group["value"]
+                values.append({"question": name, "label": label, "by": group.get("by"),
+                               "value": round(estimate["value"], 2),
+                               "low": round(estimate["low"], 2),
+                               "high": round(estimate["high"], 2)})
+    encoding: dict[str, Any] = {"y": {"field": "label", "type": "nominal", "sort": None,
+                                      "title": None}}
+    if answer["query"].get("by"):
+        encoding["yOffset"] = {"field": "by", "type": "nominal"}
+        encoding["color"] = {"field": "by", "type": "nominal",
+                             "title": answer["query"]["by"]}
+    return {
+        "$schema": SCHEMA,
+        "description": "Suppressed (below the minimum cohort): " + (", ".join(hidden) or "none"),
+        "title": {"text": f"Survey results ({answer['query']['purpose']})",
+                  "subtitle": f"Differentially private: epsilon {answer['epsilon']:g} shared"
+                              " among the questions; bars show the 95% interval."},
+        "data": {"values": values},
+        "facet": {"row": {"field": "question", "type": "nominal", "title": None,
+                          "sort": None}},
+        "resolve": {"scale": {"x": "independent", "y": "independent"}},
+        "spec": {"width": 420, "encoding": encoding, "layer": [
+            {"mark": {"type": "bar"},
+             "encoding": {"x": {"field": "value", "type": "quantitative", "title": None}}},
+            {"mark": {"type": "errorbar", "ticks": True},
+             "encoding": {"x": {"field": "low", "type": "quantitative"},
+                          "x2": {"field": "high"}}},
+        ]},
+    }

@@ -1,11 +1,13 @@
 """The insights a brand may ask for, each one differentially private release paid from its
 budget and recorded in the ledger: NPS and mean rating per touchpoint (the feedback journal),
-and distributions of persona attributes, each optionally broken down by one attribute.
+survey results per question (counts per choice, mean rating, NPS; never text), and
+distributions of persona attributes, each optionally broken down by one attribute.
 
 Invariants:
 - Only members who count now (the COUNTING RULE of ``repositories.py``) for the brand, the
   purpose the query names and every field it reads are counted: the journal for a touchpoint
-  measure, the attribute's field for a distribution or a breakdown. A member who withdraws,
+  measure, survey answers for a survey, the attribute's field for a distribution or a
+  breakdown. A member who withdraws,
   whose grant ends or who is erased stops counting on the next query, whatever the read model
   holds (its counts are kept by triggers in the transaction of the change; time is checked
   here).
@@ -29,7 +31,7 @@ from typing import Any, Protocol
 from consent.event_details import InsightsBudgetExhausted, InsightsQueried
 from vault.catalog import TOUCHPOINTS
 from vault.clock import Clock
-from vault.errors import ValidationError
+from vault.errors import NotFoundError, ValidationError
 
 from ..errors import PrivacyBudgetSpentError
 from .contributions import (
@@ -50,7 +52,13 @@ from .releases import (
     rating_levels,
     tallied_plan,
 )
-from .repositories import JOURNAL, InsightReadModelRepository, JournalValue
+from .repositories import (
+    JOURNAL,
+    InsightReadModelRepository,
+    JournalValue,
+    SurveyQuestion,
+    SurveyReadModelRepository,
+)
 
 TOUCHPOINT_KEYS = tuple(key for key, _ in TOUCHPOINTS)
 RATING_LEVELS = rating_levels(1.0, 5.0, 0.5)          # the read model's rating_level 0..8
@@ -60,6 +68,10 @@ MINIMUM_EPSILON = 0.01
 
 class Ledger(Protocol):
     def record_event(self, *, actor: str, details: Any) -> Any: ...
+
+
+class ReadModel(InsightReadModelRepository, SurveyReadModelRepository, Protocol):
+    """The whole read model the queries count from."""
 
 
 class Profiles(Protocol):
@@ -85,7 +97,7 @@ class EpsilonLimits:
 class InsightQueries:
     """Every insight query: checked, counted from the read model, released, recorded."""
 
-    def __init__(self, *, read_model: InsightReadModelRepository, profiles: Profiles,
+    def __init__(self, *, read_model: ReadModel, profiles: Profiles,
                  releases: PrivateReleases, ledger: Ledger, clock: Clock,
                  limits: EpsilonLimits | None = None) -> None:
         self._model = read_model
@@ -181,6 +193,40 @@ class InsightQueries:
             plan = bounded_plan(ReleaseKind.HISTOGRAM, bounded, categories=persona.categories)
         return self._release(brand_id, plan, spend, f"profile:{attribute}")
 
+    # -- survey results -----------------------------------------------------------------------
+    def survey(self, brand_id: str, survey_id: str, *, purpose: str, by: str | None = None,
+               epsilon: float | None = None) -> list[tuple[SurveyQuestion, Release]]:
+        """Per question of the brand's survey (never a text question): counts per choice, the
+        mean rating or the NPS, each member by their one answer (all of their choices for a
+        multiple choice); one release per question, the epsilon shared equally among them."""
+        questions = self._model.survey_questions(brand_id, survey_id)
+        if questions is None:
+            raise NotFoundError("No survey of yours has this id.")
+        if not questions:
+            raise ValidationError({"survey": [
+                "This survey asks only for text, which is never counted in insights."]})
+        breakdown = self._breakdown(by) if by is not None else None
+        spend = self.limits.checked(epsilon)
+        now = int(self._clock())
+        if breakdown is None:
+            counts = self._model.survey_counts(brand_id, survey_id, purpose, now)
+            plans = [_question_plan(q, [counts.get((q.position, cell), 0)
+                                        for cell in range(_width(q))])
+                     for q in questions]
+        else:
+            categories = self._categories(brand_id, purpose, breakdown.name, now)
+            answers: dict[tuple[int, int], list[int]] = {}
+            for member, position, cell in self._model.survey_cells(brand_id, survey_id,
+                                                                    purpose, now):
+                if member in categories:
+                    answers.setdefault((position, member), []).append(cell)
+            plans = [_question_breakdown(q, breakdown.categories, [
+                (member, categories[member], tuple(cells))
+                for (position, member), cells in answers.items() if position == q.position])
+                for q in questions]
+        releases = self._release_many(brand_id, plans, spend, "survey")
+        return list(zip(questions, releases, strict=True))
+
     # -- shared -----------------------------------------------------------------------------
     def _breakdown(self, by: str) -> Any:
         reason = refusal(by, breakdown=True)
@@ -203,16 +249,66 @@ class InsightQueries:
         return found
 
     def _release(self, brand_id: str, plan: Plan, epsilon: float, kind: str) -> Release:
+        return self._release_many(brand_id, [plan], epsilon, kind)[0]
+
+    def _release_many(self, brand_id: str, plans: Sequence[Plan], epsilon: float,
+                      kind: str) -> list[Release]:
+        """Pay and measure, and record the query (or the refusal) in the ledger."""
         actor = "brand:" + brand_id
         try:
-            release = self._releases.release(brand_id, plan, epsilon)
+            releases = self._releases.release_many(brand_id, plans, epsilon)
         except PrivacyBudgetSpentError as exc:
             self._ledger.record_event(actor=actor, details=InsightsBudgetExhausted(
                 kind=kind, epsilon=exc.requested, remaining=exc.remaining))
             raise
         self._ledger.record_event(actor=actor, details=InsightsQueried(
-            kind=kind, epsilon=epsilon, suppressed=release.suppressed > 0))
-        return release
+            kind=kind, epsilon=epsilon,
+            suppressed=any(release.suppressed for release in releases)))
+        return releases
+
+
+SURVEY_RATINGS = (1.0, 2.0, 3.0, 4.0, 5.0)
+
+
+def _width(question: SurveyQuestion) -> int:
+    """Cells of one question: rating levels 1-5, NPS classes, a choice each (a multiple
+    choice: the respondent cell first)."""
+    if question.kind == "rating":
+        return len(SURVEY_RATINGS)
+    if question.kind == "nps":
+        return len(NPS_SCORES)
+    return len(question.choices) + (1 if question.kind == "multiple" else 0)
+
+
+def _shape(question: SurveyQuestion) -> tuple[ReleaseKind, dict[str, Any], int]:
+    """The kind of a question's release, how it is read, and the cells one member adds."""
+    if question.kind == "rating":
+        return ReleaseKind.MEAN, {"levels": SURVEY_RATINGS}, 1
+    if question.kind == "nps":
+        return ReleaseKind.NPS, {}, 1
+    if question.kind == "single":
+        return ReleaseKind.HISTOGRAM, {"categories": question.choices}, 1
+    return (ReleaseKind.MULTIPLE_CHOICE,
+            {"categories": question.choices, "respondent_cell": True}, _width(question))
+
+
+def _question_plan(question: SurveyQuestion, counts: Sequence[int]) -> Plan:
+    kind, reading, per_member = _shape(question)
+    return tallied_plan(kind, counts, width=_width(question), groups=None, max_groups=1,
+                        per_group=per_member, **reading)
+
+
+def _question_breakdown(question: SurveyQuestion, groups: Sequence[Hashable],
+                        rows: Sequence[tuple[int, Hashable, tuple[int, ...]]]) -> Plan:
+    kind, reading, per_member = _shape(question)
+    width = _width(question)
+
+    def positions(cells: tuple[int, ...]) -> Sequence[int]:
+        return tuple(cell for cell in cells if 0 <= cell < width)
+
+    bounded = bound(rows, layout(groups, width), reduce=PerMember.LATEST, per_group=per_member,
+                    max_groups=1, positions=positions)
+    return bounded_plan(kind, bounded, **reading)
 
 
 def _cell(value: JournalValue, measure: str) -> int | None:

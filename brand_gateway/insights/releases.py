@@ -276,6 +276,19 @@ class PrivateReleases:
         :class:`~brand_gateway.errors.PrivacyBudgetSpentError`, nothing released), then
         measure the plan's cells once and read its groups, small ones suppressed."""
         state = self._budget.spend(brand_id, epsilon)
+        return self._measure(plan, epsilon, state)
+
+    def release_many(self, brand_id: str, plans: Sequence[Plan],
+                     epsilon: float) -> list[Release]:
+        """Pay ``epsilon`` once for all ``plans`` (or raise, nothing released), then measure
+        each with an equal share of it: by sequential composition their losses add up to
+        ``epsilon`` (a survey's questions, each its own release)."""
+        if not plans:
+            raise ValueError("a release measures one plan at least")
+        state = self._budget.spend(brand_id, epsilon)
+        return [self._measure(plan, epsilon / len(plans), state) for plan in plans]
+
+    def _measure(self, plan: Plan, epsilon: float, state: BudgetState) -> Release:
         bounded = plan.bounded
         counts, scale = (noisy_counts(bounded, epsilon) if isinstance(bounded, TalliedCells)
                          else noisy_cells(bounded, epsilon))

@@ -80,3 +80,35 @@ class InsightReadModelRepository(Protocol):
     def counting_members(self, brand_id: str, purpose: str, field: str,
                          now: int) -> dict[int, str]:
         """Member key -> member id of every member who counts for ``field`` now."""
+
+
+SURVEYS = "survey"            # the field a grant names for survey answers
+
+
+@dataclass(frozen=True)
+class SurveyQuestion:
+    """A question of a brand's survey as insights count it: its position, its kind (rating,
+    nps, single, multiple; never text) and its choices."""
+
+    position: int
+    kind: str
+    choices: tuple[str, ...]
+
+
+class SurveyReadModelRepository(Protocol):
+    """The survey answers' part of the read model, under the same COUNTING RULE (field
+    ``survey``) and from one snapshot per call."""
+
+    def survey_questions(self, brand_id: str, survey_id: str) -> list[SurveyQuestion] | None:
+        """The questions of ``brand_id``'s survey that insights may count (no text question),
+        by position; None when the brand has no such survey."""
+
+    def survey_counts(self, brand_id: str, survey_id: str, purpose: str,
+                      now: int) -> dict[tuple[int, int], int]:
+        """(position, cell) -> members who count for survey answers now, each by their one
+        answer to the question."""
+
+    def survey_cells(self, brand_id: str, survey_id: str, purpose: str,
+                     now: int) -> list[tuple[int, int, int]]:
+        """(member key, position, cell) of every member who counts now: one row per cell of
+        their answer (a multiple choice: the respondent cell and one per choice)."""

@@ -9,9 +9,11 @@ remainder twice.
 
 from __future__ import annotations
 
+import json
+
 from vault.sqlcipher import SqlcipherRepository
 
-from .repositories import JOURNAL, JournalValue, SpendOutcome
+from .repositories import JOURNAL, SURVEYS, JournalValue, SpendOutcome, SurveyQuestion
 
 
 class SqlcipherPrivacySpends(SqlcipherRepository):
@@ -95,6 +97,59 @@ class SqlcipherInsightReadModel(SqlcipherRepository):
             " WHERE e.brand_id = ? AND e.purpose = ? AND e.field = ?"
             "   AND e.starts_at <= ? AND e.ends_at > ? ORDER BY e.member_num",
             (brand_id, purpose, field, now, now))}
+
+    # -- survey answers -----------------------------------------------------------------------
+    def survey_questions(self, brand_id: str, survey_id: str) -> list[SurveyQuestion] | None:
+        with self._db.snapshot():
+            if self._db.one("SELECT 1 FROM surveys WHERE id = ? AND brand_id = ?",
+                            (survey_id, brand_id)) is None:
+                return None
+            return [SurveyQuestion(int(row[0]), row[1], tuple(json.loads(row[2])))
+                    for row in self._db.all(
+                        "SELECT position, kind, choices FROM survey_questions"
+                        " WHERE survey_id = ? AND kind <> 'text' ORDER BY position",
+                        (survey_id,))]
+
+    def survey_counts(self, brand_id: str, survey_id: str, purpose: str,
+                      now: int) -> dict[tuple[int, int], int]:
+        with self._db.snapshot():
+            counts = {(int(row[0]), int(row[1])): int(row[2]) for row in self._db.all(
+                "SELECT c.position, c.cell, c.members FROM insight_survey_cells AS c"
+                " JOIN surveys AS s ON s.id = c.survey_id"
+                " WHERE c.survey_id = ? AND s.brand_id = ? AND c.purpose = ?"
+                " AND c.members <> 0", (survey_id, brand_id, purpose))}
+            outside = self._db.all(
+                "SELECT v.position, v.cell, count(*)"
+                " FROM insight_eligibility AS e INDEXED BY insight_eligibility_by_end"
+                " JOIN insight_survey_answer_cells AS v"
+                "   ON v.member_num = e.member_num AND v.brand_id = e.brand_id"
+                " WHERE v.survey_id = ? AND e.brand_id = ? AND e.purpose = ? AND e.field = ?"
+                "   AND e.ends_at <= ? GROUP BY v.position, v.cell"
+                " UNION ALL"
+                " SELECT v.position, v.cell, count(*)"
+                " FROM insight_eligibility AS e INDEXED BY insight_eligibility_by_start"
+                " JOIN insight_survey_answer_cells AS v"
+                "   ON v.member_num = e.member_num AND v.brand_id = e.brand_id"
+                " WHERE v.survey_id = ? AND e.brand_id = ? AND e.purpose = ? AND e.field = ?"
+                "   AND e.starts_at > ? AND e.ends_at > ? GROUP BY v.position, v.cell",
+                (survey_id, brand_id, purpose, SURVEYS, now,
+                 survey_id, brand_id, purpose, SURVEYS, now, now))
+        for position, cell, members in outside:
+            key = (int(position), int(cell))
+            counts[key] = counts.get(key, 0) - int(members)
+        return {key: count for key, count in counts.items() if count}
+
+    def survey_cells(self, brand_id: str, survey_id: str, purpose: str,
+                     now: int) -> list[tuple[int, int, int]]:
+        return [(int(row[0]), int(row[1]), int(row[2])) for row in self._db.all(
+            "SELECT DISTINCT v.member_num, v.position, v.cell"
+            " FROM insight_survey_answer_cells AS v"
+            " JOIN insight_eligibility AS e"
+            "   ON e.member_num = v.member_num AND e.brand_id = v.brand_id"
+            " WHERE v.survey_id = ? AND v.brand_id = ? AND e.purpose = ? AND e.field = ?"
+            "   AND e.starts_at <= ? AND e.ends_at > ?"
+            " ORDER BY v.member_num, v.position, v.cell",
+            (survey_id, brand_id, purpose, SURVEYS, now, now))]
 
 
 _MEASURES = {"nps": "nps_class", "rating": "rating_level"}

@@ -38,6 +38,7 @@ from brand_gateway.webhooks import endpoints as webhook_endpoints
 from brand_gateway.webhooks.sqlcipher import sqlcipher_registry
 from consent.context import Consent
 from tests.brand_api_support import BrandApi, bearer
+from tests.insights_support import Community, answer, joiner, open_club, publish
 from vault.home import Vault
 
 OPENAPI = "/api/v1/openapi.json"
@@ -116,6 +117,20 @@ def grocer_offer(api: BrandApi, vault: Vault, consent: Consent,
     return consent.agreements.proffer(member_id, grocer.id).id
 
 
+@pytest.fixture
+def grocer_survey(api: BrandApi, vault: Vault, consent: Consent,
+                  brand_headers: dict[str, str]) -> str:
+    """A survey of Green Grocer's community with an answer, for the insights of a survey."""
+    grocer = next(b for b in vault.brands.all() if b.name == "Green Grocer")
+    community = Community(vault, consent, grocer.id, api,
+                          next(c for c in api.clients.list() if c.brand_id == grocer.id))
+    club = open_club(community)
+    survey_id = publish(community, club)
+    answer(community, joiner(community, club, life_stage="family"), survey_id, q0="4",
+           q1="9", q2="0", q3=["1"], q4="Fine.")
+    return survey_id
+
+
 # One test per operation of the document and caller. The document is the one the app serves
 # (built by brand_gateway/api/schemas.py; test_every_served_operation_is_tested keeps the two
 # lists equal).
@@ -175,6 +190,13 @@ def test_the_api_keeps_to_its_document(api_schema: Any, label: str, caller: str,
         explicit_cases.append({"path_parameters": offer, **(
             {"body": {"answer": "counter", "term": "SD-BASE-A"},
              "media_type": "application/json"} if label.startswith("POST") else {})})
+    if "{survey_id}" in label and label.startswith("GET /insights/"):
+        # A real survey of the brand's, which random strings never hit.
+        survey = {"survey_id": request.getfixturevalue("grocer_survey")}
+        explicit_cases += [
+            {"path_parameters": survey, "query": {"purpose": "dpv:ServiceOptimisation"}},
+            {"path_parameters": survey, "query": {"purpose": "dpv:ServiceOptimisation",
+                                                  "by": "life_stage", "format": "vega-lite"}}]
     for explicit in explicit_cases:
         operation.Case(**explicit).call_and_validate(headers=headers, checks=CHECKS)
     cases = st.one_of(operation.as_strategy(GenerationMode.POSITIVE),

@@ -15,7 +15,15 @@ from consent.context import Consent
 from consent.events import EventTag
 from tests.apps import opened_app
 from tests.brand_api_support import bearer
-from tests.insights_support import PURPOSE, Community, make_community
+from tests.insights_support import (
+    PURPOSE,
+    Community,
+    answer,
+    joiner,
+    make_community,
+    open_club,
+    publish,
+)
 from vault.home import Vault
 
 TOUCHPOINTS = "/api/v1/insights/touchpoints"
@@ -180,3 +188,46 @@ def test_the_vega_lite_form_compiles(client: FlaskClient, community: Community,
     assert "epsilon 1" in spec["title"]["subtitle"]
     vega = vl_convert.vegalite_to_vega(spec)         # Vega-Lite's own compiler accepts it
     assert vega["$schema"].startswith("https://vega.github.io/schema/vega/v")
+
+
+def test_survey_results_per_question_never_text(client: FlaskClient, community: Community,
+                                                headers: dict[str, str],
+                                                consent: Consent) -> None:
+    club = open_club(community)
+    survey_id = publish(community, club)
+    for n in range(60):
+        answer(community, joiner(community, club), survey_id, q0="4", q1="10" if n % 2 else "0",
+               q2="1", q3=["0", "2"], q4="My own words.")
+    answer_ = client.get(f"/api/v1/insights/surveys/{survey_id}",
+                         query_string={"purpose": PURPOSE, "epsilon": "1"}, headers=headers)
+    assert answer_.status_code == 200, answer_.get_json()
+    body = answer_.get_json()
+    assert "My own words" not in answer_.get_data(as_text=True)
+    assert [q["kind"] for q in body["questions"]] == ["rating", "nps", "single", "multiple"]
+    assert body["epsilon"] == pytest.approx(1.0)
+    assert all(q["privacy"]["epsilon"] == pytest.approx(0.25) for q in body["questions"])
+    rating, nps, single, multiple = (q["groups"][0] for q in body["questions"])
+    assert rating["value"]["low"] <= 4 <= rating["value"]["high"]
+    assert nps["value"]["low"] <= 0 <= nps["value"]["high"]
+    assert [c["category"] for c in single["counts"]] == ["north", "south"]
+    assert [c["category"] for c in multiple["counts"]] == ["brakes", "gears", "tyres"]
+    tyres = multiple["counts"][2]
+    assert tyres["low"] <= 60 <= tyres["high"]
+    # The multiple choice counts every choice a member may tick: 1 + 3 cells per member.
+    assert body["questions"][3]["privacy"]["contributions"] == 4
+    assert last_entry(consent).details == {"kind": "survey", "epsilon": 1.0,
+                                           "suppressed": False}
+    spec = client.get(f"/api/v1/insights/surveys/{survey_id}", headers=headers,
+                      query_string={"purpose": PURPOSE, "format": "vega-lite"}).get_json()
+    vl_convert.vegalite_to_vega(spec)
+
+
+def test_another_brand_s_survey_is_unknown(client: FlaskClient, community: Community,
+                                           vault: Vault, consent: Consent) -> None:
+    survey_id = publish(community, open_club(community))
+    grocer = make_community(vault, consent, "Green Grocer")
+    headers = bearer(grocer.api.brand_token(grocer.client, "insights:read"))
+    answer_ = client.get(f"/api/v1/insights/surveys/{survey_id}",
+                         query_string={"purpose": PURPOSE}, headers=headers)
+    assert answer_.status_code == 404
+    assert answer_.mimetype == "application/problem+json"

@@ -2,8 +2,8 @@
 -- rule at any size): who may count for a brand, purpose and field, each member's bounded tally
 -- per brand and touchpoint, and the per-cell counts of eligible members, all kept by triggers in
 -- the transaction of the change that moves them (a grant given, narrowed, withdrawn, replaced,
--- released or deleted with its member; a journal entry written, changed or deleted). Nothing
--- here is ever written by the services themselves.
+-- released or deleted with its member; a journal entry or a survey answer written, changed or
+-- deleted). Nothing here is ever written by the services themselves.
 --
 -- Time is not in the precomputed counts: ``insight_feedback_cells`` counts every eligibility
 -- row whatever its window, and a query subtracts, from the same snapshot, the rows whose window
@@ -83,6 +83,42 @@ CREATE TABLE insight_feedback_cells (
     PRIMARY KEY (brand_id, purpose, measure, touchpoint, cell)
 ) WITHOUT ROWID;
 
+-- Survey answers (migration 5), one value per member and question already (its primary key):
+-- the cells each answer falls in, by the question's kind: a rating 1-5 in cell value - 1, an
+-- NPS score in its class (0 detractor below 7, 1 passive below 9, 2 promoter), a single choice
+-- in its index, a multiple choice in the respondent cell 0 and 1 + each choice it ticks (the
+-- bitmask's bits, through ``insight_bits``). Text is never a cell.
+CREATE TABLE insight_bits (bit INTEGER PRIMARY KEY);
+INSERT INTO insight_bits (bit) VALUES (-1),(0),(1),(2),(3),(4),(5),(6),(7),(8),(9),(10),(11),(12),(13),(14),(15),(16),(17),(18),(19),(20),(21),(22),(23),(24),(25),(26),(27),(28),(29),(30),(31),(32),(33),(34),(35),(36),(37),(38),(39),(40),(41),(42),(43),(44),(45),(46),(47),(48),(49),(50),(51),(52),(53),(54),(55),(56),(57),(58),(59),(60),(61),(62);
+
+CREATE VIEW insight_survey_answer_cells AS
+SELECT a.survey_id AS survey_id, a.member_num AS member_num, a.position AS position,
+       s.brand_id AS brand_id,
+       CASE WHEN b.bit >= 0 THEN 1 + b.bit
+            WHEN q.kind = 'rating' THEN a.value - 1
+            WHEN q.kind = 'nps' THEN CASE WHEN a.value < 7 THEN 0 WHEN a.value < 9 THEN 1
+                                          ELSE 2 END
+            WHEN q.kind = 'single' THEN a.value
+            ELSE 0 END AS cell
+FROM survey_answers AS a
+JOIN surveys AS s ON s.id = a.survey_id
+JOIN survey_questions AS q ON q.survey_id = a.survey_id AND q.position = a.position
+JOIN insight_bits AS b
+  ON b.bit = -1 OR (q.kind = 'multiple' AND b.bit >= 0 AND (a.choices >> b.bit) & 1 = 1)
+WHERE q.kind <> 'text'
+  AND (CASE q.kind WHEN 'multiple' THEN a.choices IS NOT NULL ELSE a.value IS NOT NULL END);
+
+-- Per survey, purpose, question and cell: the (eligibility row, answer cell) pairs, as the
+-- journal's cells are kept.
+CREATE TABLE insight_survey_cells (
+    survey_id  TEXT NOT NULL,
+    purpose    TEXT NOT NULL,
+    position   INTEGER NOT NULL,
+    cell       INTEGER NOT NULL,
+    members    INTEGER NOT NULL,
+    PRIMARY KEY (survey_id, purpose, position, cell)
+) WITHOUT ROWID;
+
 -- What a store holds already, brought in set by set before the triggers exist (they keep it
 -- from here on).
 INSERT INTO insight_eligibility (brand_id, purpose, field, member_num, grant_id, starts_at,
@@ -111,7 +147,16 @@ JOIN insight_feedback_tallies AS t ON t.brand_id = e.brand_id AND t.member_num =
 WHERE e.field = 'feedback'
 GROUP BY e.brand_id, e.purpose, t.touchpoint, t.rating_level;
 
--- The triggers: grants move eligibility, the journal moves tallies, both move cells.
+INSERT INTO insight_survey_cells (survey_id, purpose, position, cell, members)
+SELECT v.survey_id, e.purpose, v.position, v.cell, count(*)
+FROM insight_eligibility AS e
+JOIN insight_survey_answer_cells AS v
+  ON v.member_num = e.member_num AND v.brand_id = e.brand_id
+WHERE e.field = 'survey'
+GROUP BY v.survey_id, e.purpose, v.position, v.cell;
+
+-- The triggers: grants move eligibility, the journal moves tallies, answers move survey
+-- cells; eligibility and tallies move cells.
 CREATE TRIGGER insight_grant_given AFTER INSERT ON grants WHEN NEW.status = 'active'
 BEGIN
     INSERT OR IGNORE INTO insight_eligibility
@@ -184,8 +229,8 @@ BEGIN
 END;
 
 -- A tally's cells follow its classes, for every eligibility row of its member, brand and the
--- journal; an eligibility row's cells follow it in and out. (INSERT ... SELECT ... WHERE true
--- ON CONFLICT: SQLite's way of telling an upsert from a join's ON.)
+-- journal; an eligibility row's cells follow it in and out. (Every INSERT ... SELECT of an
+-- upsert here has a WHERE, SQLite's way of telling the upsert's ON CONFLICT from a join's ON.)
 CREATE TRIGGER insight_tally_added AFTER INSERT ON insight_feedback_tallies
 BEGIN
     INSERT INTO insight_feedback_cells (brand_id, purpose, touchpoint, measure, cell, members)
@@ -253,5 +298,87 @@ BEGIN
     WHERE t.brand_id = OLD.brand_id AND t.member_num = OLD.member_num
       AND (CASE m.measure WHEN 'nps' THEN t.nps_class ELSE t.rating_level END) IS NOT NULL
     ON CONFLICT (brand_id, purpose, measure, touchpoint, cell)
+    DO UPDATE SET members = members + excluded.members;
+END;
+
+-- An answer's cells follow it (BEFORE a change or a deletion the view still shows the old
+-- answer; AFTER, the new one), for every eligibility row of its member, brand and the survey
+-- field; an eligibility row's cells follow it in and out.
+CREATE TRIGGER insight_answer_added AFTER INSERT ON survey_answers
+BEGIN
+    INSERT INTO insight_survey_cells (survey_id, purpose, position, cell, members)
+    SELECT v.survey_id, e.purpose, v.position, v.cell, 1
+    FROM insight_survey_answer_cells AS v
+    JOIN insight_eligibility AS e
+      ON e.member_num = v.member_num AND e.brand_id = v.brand_id AND e.field = 'survey'
+    WHERE v.survey_id = NEW.survey_id AND v.member_num = NEW.member_num
+      AND v.position = NEW.position
+    ON CONFLICT (survey_id, purpose, position, cell)
+    DO UPDATE SET members = members + excluded.members;
+END;
+
+CREATE TRIGGER insight_answer_changing BEFORE UPDATE OF value, choices ON survey_answers
+BEGIN
+    INSERT INTO insight_survey_cells (survey_id, purpose, position, cell, members)
+    SELECT v.survey_id, e.purpose, v.position, v.cell, -1
+    FROM insight_survey_answer_cells AS v
+    JOIN insight_eligibility AS e
+      ON e.member_num = v.member_num AND e.brand_id = v.brand_id AND e.field = 'survey'
+    WHERE v.survey_id = OLD.survey_id AND v.member_num = OLD.member_num
+      AND v.position = OLD.position
+    ON CONFLICT (survey_id, purpose, position, cell)
+    DO UPDATE SET members = members + excluded.members;
+END;
+
+CREATE TRIGGER insight_answer_changed AFTER UPDATE OF value, choices ON survey_answers
+BEGIN
+    INSERT INTO insight_survey_cells (survey_id, purpose, position, cell, members)
+    SELECT v.survey_id, e.purpose, v.position, v.cell, 1
+    FROM insight_survey_answer_cells AS v
+    JOIN insight_eligibility AS e
+      ON e.member_num = v.member_num AND e.brand_id = v.brand_id AND e.field = 'survey'
+    WHERE v.survey_id = NEW.survey_id AND v.member_num = NEW.member_num
+      AND v.position = NEW.position
+    ON CONFLICT (survey_id, purpose, position, cell)
+    DO UPDATE SET members = members + excluded.members;
+END;
+
+CREATE TRIGGER insight_answer_removing BEFORE DELETE ON survey_answers
+BEGIN
+    INSERT INTO insight_survey_cells (survey_id, purpose, position, cell, members)
+    SELECT v.survey_id, e.purpose, v.position, v.cell, -1
+    FROM insight_survey_answer_cells AS v
+    JOIN insight_eligibility AS e
+      ON e.member_num = v.member_num AND e.brand_id = v.brand_id AND e.field = 'survey'
+    WHERE v.survey_id = OLD.survey_id AND v.member_num = OLD.member_num
+      AND v.position = OLD.position
+    ON CONFLICT (survey_id, purpose, position, cell)
+    DO UPDATE SET members = members + excluded.members;
+END;
+
+CREATE TRIGGER insight_survey_removed AFTER DELETE ON surveys
+BEGIN
+    DELETE FROM insight_survey_cells WHERE survey_id = OLD.id;
+END;
+
+CREATE TRIGGER insight_answers_eligible AFTER INSERT ON insight_eligibility
+WHEN NEW.field = 'survey'
+BEGIN
+    INSERT INTO insight_survey_cells (survey_id, purpose, position, cell, members)
+    SELECT v.survey_id, NEW.purpose, v.position, v.cell, 1
+    FROM insight_survey_answer_cells AS v
+    WHERE v.member_num = NEW.member_num AND v.brand_id = NEW.brand_id
+    ON CONFLICT (survey_id, purpose, position, cell)
+    DO UPDATE SET members = members + excluded.members;
+END;
+
+CREATE TRIGGER insight_answers_ineligible AFTER DELETE ON insight_eligibility
+WHEN OLD.field = 'survey'
+BEGIN
+    INSERT INTO insight_survey_cells (survey_id, purpose, position, cell, members)
+    SELECT v.survey_id, OLD.purpose, v.position, v.cell, -1
+    FROM insight_survey_answer_cells AS v
+    WHERE v.member_num = OLD.member_num AND v.brand_id = OLD.brand_id
+    ON CONFLICT (survey_id, purpose, position, cell)
     DO UPDATE SET members = members + excluded.members;
 END;
