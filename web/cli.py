@@ -144,6 +144,7 @@ def demo(ctx: click.Context, members: int, seed: int) -> None:
     from demo.brand_clients import register_demo_clients
     from demo.consents import load_consent_demo
     from demo.members import DEMO_PASSWORD, SHOWCASE_EMAIL, load_demo
+    from demo.surveys import load_survey_demo
 
     home = _home(ctx)
     with home.open() as vault, click.progressbar(
@@ -162,6 +163,7 @@ def demo(ctx: click.Context, members: int, seed: int) -> None:
         consent = open_consent(vault, home)
         try:
             shared = load_consent_demo(consent, seed=seed)
+            surveyed = load_survey_demo(consent, seed=seed)
         finally:
             consent.close()
     click.echo(
@@ -172,6 +174,9 @@ def demo(ctx: click.Context, members: int, seed: int) -> None:
     )
     click.echo(f"{_counted(shared.grants, 'demo grant')} (with signed receipts) from "
                f"{_counted(shared.members, 'member')} to the demo brands")
+    click.echo(f"{_counted(surveyed.surveys, 'survey or request', 'surveys and requests')} to"
+               f" a community of {_counted(surveyed.members, 'member')}, with"
+               f" {_counted(surveyed.answers, 'answer')}")
     with home.open() as vault:
         credentials = register_demo_clients(vault, home.root)
     click.echo(f"Demo brands' OAuth client credentials (mode 0600): {credentials}")

@@ -36,9 +36,10 @@ import brand_gateway.api.webhooks
 from brand_gateway.api.schemas import openapi_document
 from brand_gateway.webhooks import endpoints as webhook_endpoints
 from brand_gateway.webhooks.sqlcipher import sqlcipher_registry
+from community.storage import community_service, membership_service, survey_service
+from community.surveys import QuestionDraft, SurveyDraft
 from consent.context import Consent
 from tests.brand_api_support import BrandApi, bearer
-from tests.insights_support import Community, answer, joiner, open_club, publish
 from vault.home import Vault
 
 OPENAPI = "/api/v1/openapi.json"
@@ -105,7 +106,8 @@ def brand_headers(api: BrandApi, vault: Vault) -> dict[str, str]:
     grocer = api.brand("Green Grocer")
     sqlcipher_registry(database=vault.data, clock=vault.clock).add(grocer.client_id,
                                                                 "https://grocer.example/hooks")
-    return bearer(api.brand_token(grocer, "webhooks:manage agreements:write insights:read"))
+    return bearer(api.brand_token(
+        grocer, "webhooks:manage agreements:write surveys:write insights:read"))
 
 
 @pytest.fixture
@@ -119,16 +121,40 @@ def grocer_offer(api: BrandApi, vault: Vault, consent: Consent,
 
 @pytest.fixture
 def grocer_survey(api: BrandApi, vault: Vault, consent: Consent,
-                  brand_headers: dict[str, str]) -> str:
-    """A survey of Green Grocer's community with an answer, for the insights of a survey."""
+                  brand_headers: dict[str, str]) -> tuple[str, str]:
+    """Green Grocer's community, with a member who answered Grocer's survey in it
+    individually: (the community's id, the survey's id)."""
     grocer = next(b for b in vault.brands.all() if b.name == "Green Grocer")
-    community = Community(vault, consent, grocer.id, api,
-                          next(c for c in api.clients.list() if c.brand_id == grocer.id))
-    club = open_club(community)
-    survey_id = publish(community, club)
-    answer(community, joiner(community, club, life_stage="family"), survey_id, q0="4",
-           q1="9", q2="0", q3=["1"], q4="Fine.")
-    return survey_id
+    club = community_service(consent).open(grocer.id, name="Tasters", description="Taste.",
+                                           purposes=["dpv:ResearchAndDevelopment"])
+    carol = vault.members.register("carol@example.org", "correct horse battery staple")
+    membership_service(consent).join(carol, club.id, individual=True)
+    surveys = survey_service(consent=consent)
+    survey = surveys.publish(grocer.id, SurveyDraft(
+        community_id=club.id, title="Taste", closes_at=int(vault.clock()) + 7 * 86_400,
+        questions=(QuestionDraft("multiple", "What?", ("Fruit", "Bread")),
+                   QuestionDraft("text", "Why?")))).survey
+    surveys.answer(carol, survey.id, {"q0": ["1"], "q1": "Crusty."})
+    return club.id, survey.id
+
+
+def _survey_cases(label: str, community_id: str, survey_id: str) -> list[dict[str, Any]]:
+    """Valid requests for the survey operations, which random inputs never hit."""
+    closes = "2027-02-01T00:00:00+00:00"
+    body = {"POST /surveys": {"community_id": community_id, "title": "More", "closes_at": closes,
+                              "criteria": [{"attribute": "country", "any_of": ["NL"]}],
+                              "questions": [{"kind": "single", "prompt": "Which?",
+                                             "choices": ["A", "B"]}]},
+            "POST /feedback-requests": {"community_id": community_id, "touchpoint": "delivery",
+                                        "prompt": "How was it?", "closes_at": closes},
+            "POST /attribute-requests": {"community_id": community_id,
+                                         "attribute": "household_size", "reason": "Sizes.",
+                                         "closes_at": closes}}.get(label)
+    if body is not None:
+        return [{"body": body, "media_type": "application/json"}]
+    if "{survey_id}" in label:
+        return [{"path_parameters": {"survey_id": survey_id}}]
+    return []
 
 
 # One test per operation of the document and caller. The document is the one the app serves
@@ -190,13 +216,17 @@ def test_the_api_keeps_to_its_document(api_schema: Any, label: str, caller: str,
         explicit_cases.append({"path_parameters": offer, **(
             {"body": {"answer": "counter", "term": "SD-BASE-A"},
              "media_type": "application/json"} if label.startswith("POST") else {})})
-    if "{survey_id}" in label and label.startswith("GET /insights/"):
-        # A real survey of the brand's, which random strings never hit.
-        survey = {"survey_id": request.getfixturevalue("grocer_survey")}
+    if any(name in label for name in ("/surveys", "/feedback-requests",
+                                      "/attribute-requests")):
+        explicit_cases += _survey_cases(label, *request.getfixturevalue("grocer_survey"))
+    if label == "GET /insights/surveys/{survey_id}":
+        # The survey's results as insights, with a breakdown and as Vega-Lite too.
+        survey = {"survey_id": request.getfixturevalue("grocer_survey")[1]}
+        purpose = "dpv:ResearchAndDevelopment"
         explicit_cases += [
-            {"path_parameters": survey, "query": {"purpose": "dpv:ServiceOptimisation"}},
-            {"path_parameters": survey, "query": {"purpose": "dpv:ServiceOptimisation",
-                                                  "by": "life_stage", "format": "vega-lite"}}]
+            {"path_parameters": survey, "query": {"purpose": purpose}},
+            {"path_parameters": survey, "query": {"purpose": purpose, "by": "life_stage",
+                                                  "format": "vega-lite"}}]
     for explicit in explicit_cases:
         operation.Case(**explicit).call_and_validate(headers=headers, checks=CHECKS)
     cases = st.one_of(operation.as_strategy(GenerationMode.POSITIVE),

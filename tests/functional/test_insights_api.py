@@ -6,11 +6,13 @@ from __future__ import annotations
 
 from typing import Any
 
+import opendp.prelude as dp
 import pytest
 import vl_convert
 from flask import Flask
 from flask.testing import FlaskClient
 
+from brand_gateway.insights.releases import NPS_SCORES, mean_range
 from consent.context import Consent
 from consent.events import EventTag
 from tests.apps import opened_app
@@ -44,6 +46,13 @@ def ask(client: FlaskClient, path: str, headers: dict[str, str], **query: Any) -
     return client.get(path, query_string={"purpose": PURPOSE, **query}, headers=headers)
 
 
+def near(value: float, truth: float, scale: float, cells: int = 1) -> bool:
+    """Whether a noisy ``value`` is within what ``cells`` draws of the noise may move it at
+    confidence 1 - 1e-9 (the library's own accuracy figure): a check that fails by chance
+    once in a billion runs, never a 95% interval (which would fail one run in twenty)."""
+    return abs(value - truth) <= cells * dp.discrete_laplacian_scale_to_accuracy(scale, 1e-9)
+
+
 def ledger_tags(consent: Consent) -> list[str]:
     return [consent.ledger.entry(seq).tag.value for seq in range(consent.ledger.size)]
 
@@ -67,7 +76,11 @@ def test_nps_per_touchpoint_with_its_privacy_figures(client: FlaskClient, commun
     [group] = body["groups"]
     assert group["touchpoint"] == "delivery" and not group["suppressed"]
     assert group["value"]["low"] <= group["value"]["value"] <= group["value"]["high"]
-    assert group["value"]["low"] <= 50 <= group["value"]["high"]
+    # Each of 3 cells (detractors 20, passives 0, promoters 60) moves by at most `far`.
+    far = dp.discrete_laplacian_scale_to_accuracy(1.0, 1e-9)
+    low, high = mean_range(NPS_SCORES, [max(0.0, c - far) for c in (20, 0, 60)],
+                           [c + far for c in (20, 0, 60)])
+    assert low <= group["value"]["value"] <= high
     assert body["budget"]["epsilon_spent"] == 1.0
     entry = last_entry(consent)
     assert entry.tag is EventTag.INSIGHTS_QUERY
@@ -135,8 +148,9 @@ def test_a_distribution_broken_down_counts_members_who_allow_both(
     western = groups["western-europe"]
     assert not western["suppressed"]
     counts = {c["category"]: c for c in western["counts"]}
-    assert counts["retired"]["low"] <= 0 <= counts["retired"]["high"]
-    assert counts["family"]["low"] <= 35 <= counts["family"]["high"]
+    scale = body["privacy"]["noise_scale"]
+    assert near(counts["retired"]["value"], 0, scale)
+    assert near(counts["family"]["value"], 35, scale)
     assert groups["north-america"]["suppressed"]
     assert body["privacy"]["contributions"] == 1
 
@@ -176,8 +190,9 @@ def test_an_epsilon_past_the_vault_s_maximum_is_refused(app: Flask, client: Flas
     assert ask(client, TOUCHPOINTS, headers).get_json()["privacy"]["epsilon"] == 0.2
 
 
-def test_the_vega_lite_form_compiles(client: FlaskClient, community: Community,
+def test_the_vega_lite_form_compiles(app: Flask, client: FlaskClient, community: Community,
                                      headers: dict[str, str]) -> None:
+    app.config["VRMVAULT_MINIMUM_COHORT"] = 10       # 60 members: far from it, whatever noise
     for n in range(60):
         community.member(entries=[("delivery", 4, 9), ("support", 2, n % 11)])
     spec = ask(client, TOUCHPOINTS, headers, format="vega-lite", epsilon="1",
@@ -190,32 +205,42 @@ def test_the_vega_lite_form_compiles(client: FlaskClient, community: Community,
     assert vega["$schema"].startswith("https://vega.github.io/schema/vega/v")
 
 
-def test_survey_results_per_question_never_text(client: FlaskClient, community: Community,
-                                                headers: dict[str, str],
+def test_survey_results_per_question_never_text(app: Flask, client: FlaskClient,
+                                                community: Community, headers: dict[str, str],
                                                 consent: Consent) -> None:
+    app.config["VRMVAULT_MINIMUM_COHORT"] = 10       # 60 members: far from it, whatever noise
+    app.config["VRMVAULT_INSIGHTS_MAX_EPSILON"] = 8.0
     club = open_club(community)
     survey_id = publish(community, club)
     for n in range(60):
         answer(community, joiner(community, club), survey_id, q0="4", q1="10" if n % 2 else "0",
                q2="1", q3=["0", "2"], q4="My own words.")
     answer_ = client.get(f"/api/v1/insights/surveys/{survey_id}",
-                         query_string={"purpose": PURPOSE, "epsilon": "1"}, headers=headers)
+                         query_string={"purpose": PURPOSE, "epsilon": "8"}, headers=headers)
     assert answer_.status_code == 200, answer_.get_json()
     body = answer_.get_json()
     assert "My own words" not in answer_.get_data(as_text=True)
     assert [q["kind"] for q in body["questions"]] == ["rating", "nps", "single", "multiple"]
-    assert body["epsilon"] == pytest.approx(1.0)
-    assert all(q["privacy"]["epsilon"] == pytest.approx(0.25) for q in body["questions"])
+    assert body["epsilon"] == pytest.approx(8.0)
+    assert all(q["privacy"]["epsilon"] == pytest.approx(2.0) for q in body["questions"])
     rating, nps, single, multiple = (q["groups"][0] for q in body["questions"])
-    assert rating["value"]["low"] <= 4 <= rating["value"]["high"]
-    assert nps["value"]["low"] <= 0 <= nps["value"]["high"]
+    scales = [q["privacy"]["noise_scale"] for q in body["questions"]]
+    far = dp.discrete_laplacian_scale_to_accuracy(scales[0], 1e-9)
+    low, high = mean_range((1, 2, 3, 4, 5), [0, 0, 0, 60 - far, 0], [far, far, far, 60 + far,
+                                                                     far])
+    assert low <= rating["value"]["value"] <= high
+    far = dp.discrete_laplacian_scale_to_accuracy(scales[1], 1e-9)
+    low, high = mean_range(NPS_SCORES, [30 - far, 0, 30 - far], [30 + far, far, 30 + far])
+    assert low <= nps["value"]["value"] <= high            # 30 detractors, 30 promoters
+    assert nps["value"]["low"] <= nps["value"]["value"] <= nps["value"]["high"]
     assert [c["category"] for c in single["counts"]] == ["north", "south"]
+    assert near(single["counts"][1]["value"], 60, scales[2])
     assert [c["category"] for c in multiple["counts"]] == ["brakes", "gears", "tyres"]
-    tyres = multiple["counts"][2]
-    assert tyres["low"] <= 60 <= tyres["high"]
+    assert near(multiple["counts"][2]["value"], 60, scales[3])
+    assert near(multiple["counts"][1]["value"], 0, scales[3])
     # The multiple choice counts every choice a member may tick: 1 + 3 cells per member.
     assert body["questions"][3]["privacy"]["contributions"] == 4
-    assert last_entry(consent).details == {"kind": "survey", "epsilon": 1.0,
+    assert last_entry(consent).details == {"kind": "survey", "epsilon": 8.0,
                                            "suppressed": False}
     spec = client.get(f"/api/v1/insights/surveys/{survey_id}", headers=headers,
                       query_string={"purpose": PURPOSE, "format": "vega-lite"}).get_json()
