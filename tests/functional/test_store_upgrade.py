@@ -210,8 +210,9 @@ def world(app, vault: Vault, vault_home: VaultHome, consent: Consent, client: Fl
     return fill(app, vault, vault_home, consent, client, clock)
 
 
-DERIVED = frozenset({"insight_fields", "insight_eligibility", "insight_feedback_tallies",
-                     "insight_feedback_cells"})
+DERIVED = frozenset({"insight_fields", "insight_bits", "insight_eligibility",
+                     "insight_feedback_tallies", "insight_feedback_cells",
+                     "insight_survey_cells"})
 
 
 def stores_rows(home: VaultHome) -> dict[str, dict[str, list[tuple[Any, ...]]]]:
