@@ -210,9 +210,10 @@ def world(app, vault: Vault, vault_home: VaultHome, consent: Consent, client: Fl
     return fill(app, vault, vault_home, consent, client, clock)
 
 
+# The read model's tables migration 6 fills from the baseline's rows (survey cells come from
+# the answers of migration 5, empty in an upgraded home).
 DERIVED = frozenset({"insight_fields", "insight_bits", "insight_eligibility",
-                     "insight_feedback_tallies", "insight_feedback_cells",
-                     "insight_survey_cells"})
+                     "insight_feedback_tallies", "insight_feedback_cells"})
 
 
 def stores_rows(home: VaultHome) -> dict[str, dict[str, list[tuple[Any, ...]]]]:
