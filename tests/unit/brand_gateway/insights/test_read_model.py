@@ -111,6 +111,9 @@ def test_an_ended_grant_stops_counting_before_its_expiry_is_recorded(
     assert counts(vault, community) == {("delivery", 2): 1}
     assert community.consent.grants.record_expiries()     # recorded: the same answer
     assert counts(vault, community) == {("delivery", 2): 1}
+    # ... and the ended grant has left the read model: queries no longer subtract it.
+    assert vault.data.one("SELECT count(*) FROM insight_eligibility WHERE ends_at <= ?",
+                          (int(clock()),))[0] == 0
 
 
 def test_an_erased_member_stops_counting(vault: Vault, community: Community) -> None:

@@ -31,6 +31,9 @@ INSERT INTO insight_fields (selector, field) VALUES
 
 -- One row per active grant and field it covers: the grant's member may count for the brand,
 -- purpose and field while starts_at <= now < ends_at (checked by each query, never stored).
+-- A grant whose expiry was recorded (web/endings.py's pass) has ended for good (an end is
+-- only ever brought forward), so its rows go: the rows a query must subtract for their window
+-- are only those of grants ended since the pass last ran.
 CREATE TABLE insight_eligibility (
     brand_id    TEXT NOT NULL,
     purpose     TEXT NOT NULL,
@@ -87,7 +90,9 @@ CREATE TABLE insight_feedback_cells (
 -- the cells each answer falls in, by the question's kind: a rating 1-5 in cell value - 1, an
 -- NPS score in its class (0 detractor below 7, 1 passive below 9, 2 promoter), a single choice
 -- in its index, a multiple choice in the respondent cell 0 and 1 + each choice it ticks (the
--- bitmask's bits, through ``insight_bits``). Text is never a cell.
+-- bitmask's bits below its number of choices, through ``insight_bits``: -1 stands for the
+-- answer's own cell, each bit's row for one choice). Text is never a cell. The view is one
+-- plain join, so SQLite flattens it into a query and finds an answer by its primary key.
 CREATE TABLE insight_bits (bit INTEGER PRIMARY KEY);
 INSERT INTO insight_bits (bit) VALUES (-1),(0),(1),(2),(3),(4),(5),(6),(7),(8),(9),(10),(11),(12),(13),(14),(15),(16),(17),(18),(19),(20),(21),(22),(23),(24),(25),(26),(27),(28),(29),(30),(31),(32),(33),(34),(35),(36),(37),(38),(39),(40),(41),(42),(43),(44),(45),(46),(47),(48),(49),(50),(51),(52),(53),(54),(55),(56),(57),(58),(59),(60),(61),(62);
 
@@ -104,9 +109,12 @@ FROM survey_answers AS a
 JOIN surveys AS s ON s.id = a.survey_id
 JOIN survey_questions AS q ON q.survey_id = a.survey_id AND q.position = a.position
 JOIN insight_bits AS b
-  ON b.bit = -1 OR (q.kind = 'multiple' AND b.bit >= 0 AND (a.choices >> b.bit) & 1 = 1)
+  ON b.bit BETWEEN -1 AND (CASE q.kind WHEN 'multiple' THEN json_array_length(q.choices) - 1
+                                                        ELSE -1 END)
 WHERE q.kind <> 'text'
-  AND (CASE q.kind WHEN 'multiple' THEN a.choices IS NOT NULL ELSE a.value IS NOT NULL END);
+  AND CASE WHEN b.bit >= 0 THEN (a.choices >> b.bit) & 1 = 1
+           WHEN q.kind = 'multiple' THEN a.choices IS NOT NULL
+           ELSE a.value IS NOT NULL END;
 
 -- Per survey, purpose, question and cell: the (eligibility row, answer cell) pairs, as the
 -- journal's cells are kept.
@@ -127,7 +135,7 @@ SELECT DISTINCT g.brand_id, g.purpose, f.field, m.num, g.id, g.starts_at, g.ends
 FROM grants AS g, json_each(g.fields) AS s
 JOIN insight_fields AS f ON f.selector = s.value
 JOIN members AS m ON m.id = g.member_id
-WHERE g.status = 'active';
+WHERE g.status = 'active' AND g.expiry_recorded = 0;
 
 INSERT INTO insight_feedback_tallies
     (brand_id, member_num, touchpoint, entries, rating_sum, nps_entries, nps_sum)
@@ -157,7 +165,8 @@ GROUP BY v.survey_id, e.purpose, v.position, v.cell;
 
 -- The triggers: grants move eligibility, the journal moves tallies, answers move survey
 -- cells; eligibility and tallies move cells.
-CREATE TRIGGER insight_grant_given AFTER INSERT ON grants WHEN NEW.status = 'active'
+CREATE TRIGGER insight_grant_given AFTER INSERT ON grants
+WHEN NEW.status = 'active' AND NEW.expiry_recorded = 0
 BEGIN
     INSERT OR IGNORE INTO insight_eligibility
         (brand_id, purpose, field, member_num, grant_id, starts_at, ends_at)
@@ -168,7 +177,8 @@ BEGIN
 END;
 
 CREATE TRIGGER insight_grant_changed
-AFTER UPDATE OF status, fields, mode, starts_at, ends_at, brand_id, purpose, member_id ON grants
+AFTER UPDATE OF status, fields, mode, starts_at, ends_at, brand_id, purpose, member_id,
+    expiry_recorded ON grants
 BEGIN
     DELETE FROM insight_eligibility WHERE grant_id = OLD.id;
     INSERT OR IGNORE INTO insight_eligibility
@@ -177,7 +187,7 @@ BEGIN
     FROM json_each(NEW.fields) AS s
     JOIN insight_fields AS f ON f.selector = s.value
     JOIN members AS m ON m.id = NEW.member_id
-    WHERE NEW.status = 'active';
+    WHERE NEW.status = 'active' AND NEW.expiry_recorded = 0;
 END;
 
 CREATE TRIGGER insight_grant_deleted AFTER DELETE ON grants
