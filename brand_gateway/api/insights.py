@@ -118,13 +118,18 @@ def survey(caller: Caller, survey_id: str) -> Response:
 
 # -- the answer ---------------------------------------------------------------------------------
 def _answer(release: Release, echo: dict[str, Any], form: str) -> Response:
-    body = {
+    body = answer_body(release, echo)
+    return json_response(specification(body) if form == "vega-lite" else body)
+
+
+def answer_body(release: Release, echo: dict[str, Any]) -> dict[str, Any]:
+    """The JSON answer of a touchpoints or profile release (``echo``: the query as asked)."""
+    return {
         "query": echo,
         "privacy": _privacy(release),
         "budget": _budget(release),
         "groups": [_group(group, echo["kind"]) for group in release.groups],
     }
-    return json_response(specification(body) if form == "vega-lite" else body)
 
 
 def _privacy(release: Release) -> dict[str, Any]:

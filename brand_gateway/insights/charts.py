@@ -25,21 +25,24 @@ def specification(answer: dict[str, Any]) -> dict[str, Any]:
     if query["kind"] == "touchpoints":
         measure = "NPS" if query["measure"] == "nps" else "mean rating"
         values = [{"touchpoint": g["touchpoint"], "by": g.get("by"),
-                   "value": round(g["value"]["value"], 2), "low": round(g["value"]["low"], 2),
-                   "high": round(g["value"]["high"], 2),
+                   "value": round(g["value"]["value"], 1), "low": round(g["value"]["low"], 1),
+                   "high": round(g["value"]["high"], 1),
                    "respondents": round(g["respondents"]["value"])} for g in shown]
         category, axis = "touchpoint", measure
         domain = [-100, 100] if query["measure"] == "nps" else [1, 5]
+        text = f"{measure} per touchpoint"
     else:
-        values = [{"category": c["category"], "by": g.get("by"), "value": c["value"],
-                   "low": c["low"], "high": c["high"]}
+        values = [{"category": c["category"], "by": g.get("by"), "value": round(c["value"]),
+                   "low": round(c["low"]), "high": round(c["high"])}
                   for g in shown for c in g["counts"]]
         category, axis, domain = "category", "members", None
-        measure = f"members by {query['attribute']}"
-    title = {"text": f"{measure.capitalize()} ({query['purpose']})",
+        text = f"Members by {query['attribute']}"
+    for value in values:
+        value["label"] = f"{value['value']:g}  [{value['low']:g}, {value['high']:g}]"
+    title = {"text": f"{text} ({query['purpose']})",
              "subtitle": (f"Differentially private: epsilon {privacy['epsilon']:g}, discrete"
-                          f" Laplace noise of scale {privacy['noise_scale']:g}; bars show the"
-                          f" {round(privacy['confidence'] * 100)}% interval.")}
+                          f" Laplace noise of scale {privacy['noise_scale']:g}; each bar with"
+                          f" its {round(privacy['confidence'] * 100)}% interval.")}
     scale: dict[str, Any] = {"domain": domain} if domain else {"zero": True}
     encoding: dict[str, Any] = {
         "y": {"field": category, "type": "nominal", "sort": None, "title": None},
@@ -51,17 +54,17 @@ def specification(answer: dict[str, Any]) -> dict[str, Any]:
         {"mark": {"type": "bar"},
          "encoding": {"x": {"field": "value", "type": "quantitative", "title": axis,
                             "scale": scale}}},
-        {"mark": {"type": "errorbar", "ticks": True},
+        {"mark": {"type": "errorbar", "ticks": True, "color": "black"},
          "encoding": {"x": {"field": "low", "type": "quantitative", "title": axis},
                       "x2": {"field": "high"}}},
-        {"mark": {"type": "text", "align": "left", "dx": 4, "baseline": "bottom"},
-         "encoding": {"x": {"field": "high", "type": "quantitative"},
-                      "text": {"field": "value", "type": "quantitative", "format": ".1f"}}},
+        # The figures beside the chart, readable without hovering: value [low, high].
+        {"mark": {"type": "text", "align": "left", "dx": 8},
+         "encoding": {"x": {"value": 480}, "text": {"field": "label", "type": "nominal"}}},
     ]
     description = "Suppressed (below the minimum cohort): " + (", ".join(hidden) or "none")
     return {"$schema": SCHEMA, "description": description, "title": title,
             "data": {"values": values}, "encoding": encoding, "layer": layers,
-            "width": 480}
+            "width": 480, "padding": {"right": 150, "left": 5, "top": 5, "bottom": 5}}
 
 
 def _label(group: dict[str, Any]) -> str:

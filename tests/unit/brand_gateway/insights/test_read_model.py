@@ -203,3 +203,18 @@ def test_the_migration_s_backfill_matches_the_triggers(vault: Vault, community: 
                              " 4, 5")
     assert [tuple(r) for r in rebuilt] == [tuple(r) for r in kept]
     assert any(row[3] == measure for row in kept)
+
+
+def test_a_member_with_500_entries_moves_the_counts_no_more_than_one_member_may(
+        vault: Vault, community: Community) -> None:
+    rng = random.Random(500)
+    for _ in range(20):
+        community.member(entries=[(rng.choice(TOUCHPOINT_KEYS), rng.randint(1, 5),
+                                   rng.randint(0, 10)) for _ in range(3)])
+    without = counts(vault, community)
+    community.member(entries=[(rng.choice(TOUCHPOINT_KEYS), rng.randint(1, 5),
+                               rng.randint(0, 10)) for _ in range(500)])
+    with_them = counts(vault, community)
+    moved = sum(abs(with_them.get(k, 0) - without.get(k, 0)) for k in with_them | without)
+    # One cell per touchpoint at most: the bound the noise of a release is derived from.
+    assert 1 <= moved <= len(TOUCHPOINT_KEYS)
