@@ -57,7 +57,6 @@ from .repositories import (
     InsightReadModelRepository,
     JournalValue,
     SurveyQuestion,
-    SurveyReadModelRepository,
 )
 
 TOUCHPOINT_KEYS = tuple(key for key, _ in TOUCHPOINTS)
@@ -68,10 +67,6 @@ MINIMUM_EPSILON = 0.01
 
 class Ledger(Protocol):
     def record_event(self, *, actor: str, details: Any) -> Any: ...
-
-
-class ReadModel(InsightReadModelRepository, SurveyReadModelRepository, Protocol):
-    """The whole read model the queries count from."""
 
 
 class Profiles(Protocol):
@@ -97,7 +92,7 @@ class EpsilonLimits:
 class InsightQueries:
     """Every insight query: checked, counted from the read model, released, recorded."""
 
-    def __init__(self, *, read_model: ReadModel, profiles: Profiles,
+    def __init__(self, *, read_model: InsightReadModelRepository, profiles: Profiles,
                  releases: PrivateReleases, ledger: Ledger, clock: Clock,
                  limits: EpsilonLimits | None = None) -> None:
         self._model = read_model

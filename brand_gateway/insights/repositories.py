@@ -60,6 +60,19 @@ class JournalValue:
     rating_level: int
 
 
+SURVEYS = "survey"            # the field a grant names for survey answers
+
+
+@dataclass(frozen=True)
+class SurveyQuestion:
+    """A question of a brand's survey as insights count it: its position, its kind (rating,
+    nps, single, multiple; never text) and its choices."""
+
+    position: int
+    kind: str
+    choices: tuple[str, ...]
+
+
 class InsightReadModelRepository(Protocol):
     """What the insights queries read: who counts now, and the bounded tallies.
 
@@ -81,24 +94,7 @@ class InsightReadModelRepository(Protocol):
                          now: int) -> dict[int, str]:
         """Member key -> member id of every member who counts for ``field`` now."""
 
-
-SURVEYS = "survey"            # the field a grant names for survey answers
-
-
-@dataclass(frozen=True)
-class SurveyQuestion:
-    """A question of a brand's survey as insights count it: its position, its kind (rating,
-    nps, single, multiple; never text) and its choices."""
-
-    position: int
-    kind: str
-    choices: tuple[str, ...]
-
-
-class SurveyReadModelRepository(Protocol):
-    """The survey answers' part of the read model, under the same COUNTING RULE (field
-    ``survey``) and from one snapshot per call."""
-
+    # -- survey answers (field ``survey``) ---------------------------------------------------
     def survey_questions(self, brand_id: str, survey_id: str) -> list[SurveyQuestion] | None:
         """The questions of ``brand_id``'s survey that insights may count (no text question),
         by position; None when the brand has no such survey."""
