@@ -14,7 +14,7 @@ from marshmallow import Schema, fields, validate
 from marshmallow import ValidationError as SchemaError
 
 from ..insights.personas import BREAKDOWNS, PERSONAS, refusal
-from ..insights.queries import MEASURES, MINIMUM_EPSILON, TOUCHPOINT_KEYS
+from ..insights.queries import MEASURES, MINIMUM_EPSILON, SOURCES, TOUCHPOINT_KEYS
 from .schemas import _PURPOSES, QuerySchema
 from .survey_schemas import SURVEY_ID_PATTERN
 
@@ -75,6 +75,11 @@ class TouchpointsQuery(_InsightQuery):
                        " respondents), each member by the mean of their scores at the"
                        " touchpoint; rating: mean rating 1-5, each member by their mean"
                        " rating rounded to half points."})
+    source = fields.String(load_default="journal", validate=validate.OneOf(SOURCES), metadata={
+        "description": "journal (default): the members' feedback journals; surveys: their"
+                       " answers to the brand's surveys and feedback requests tied to a"
+                       " touchpoint (rating and NPS questions), for the members who allow"
+                       " their survey answers. Each is its own release."})
     touchpoints = TouchpointList(metadata={
         "description": "Comma-separated touchpoints (default: all). Each member counts once"
                        " per touchpoint named, so fewer touchpoints, less noise.",
@@ -148,6 +153,7 @@ class InsightQueryEchoSchema(Schema):
     survey = fields.String(metadata={"pattern": SURVEY_ID_PATTERN})
     purpose = fields.String(required=True)
     measure = fields.String(validate=validate.OneOf(MEASURES))
+    source = fields.String(validate=validate.OneOf(SOURCES))
     touchpoints = fields.List(fields.String())
     attribute = fields.String()
     by = fields.String(required=True, allow_none=True)
@@ -218,7 +224,8 @@ def add_insight_paths(spec: APISpec) -> None:
     for path, query, summary, description in (
             ("/insights/touchpoints", TouchpointsQuery, "NPS or mean rating per touchpoint",
              "From the feedback journals of the members who allow the journal for the purpose"
-             " now; each member counts once per touchpoint (the mean of their entries there),"
+             " now (or, source=surveys, from their answers to surveys tied to a touchpoint);"
+             " each member counts once per touchpoint (the mean of their entries there),"
              " however many entries they wrote. Differentially private (OpenDP, discrete"
              " Laplace): the answer states the epsilon spent, the noise scale and a 95%"
              " interval for every figure; groups below the minimum cohort are suppressed."),

@@ -1,7 +1,8 @@
 """Privacy-safe insights for brands, under ``/api/v1/insights`` (``insights:read``).
 
-- ``GET /api/v1/insights/touchpoints`` (``purpose``, ``measure`` nps|rating, ``touchpoints``,
-  ``by``, ``epsilon``, ``format``): NPS or mean rating per touchpoint of the journal.
+- ``GET /api/v1/insights/touchpoints`` (``purpose``, ``measure`` nps|rating, ``source``
+  journal|surveys, ``touchpoints``, ``by``, ``epsilon``, ``format``): NPS or mean rating per
+  touchpoint, from the journals or from survey answers tied to a touchpoint.
 - ``GET /api/v1/insights/profile`` (``purpose``, ``attribute``, ``by``, ``epsilon``,
   ``format``): the distribution of a persona attribute.
 - ``GET /api/v1/insights/surveys/<id>`` (``purpose``, ``by``, ``epsilon``, ``format``): the
@@ -68,8 +69,9 @@ def touchpoints(caller: Caller) -> Response:
         release = _queries().touchpoints(
             caller.client.brand_id, purpose=query["purpose"], measure=query["measure"],
             touchpoints=query.get("touchpoints"), by=query.get("by"),
-            epsilon=query.get("epsilon"))
+            epsilon=query.get("epsilon"), source=query["source"])
     echo = {"kind": "touchpoints", "purpose": query["purpose"], "measure": query["measure"],
+            "source": query["source"],
             "touchpoints": list(query.get("touchpoints") or TOUCHPOINT_KEYS),
             "by": query.get("by")}
     return _answer(release, echo, query["format"])

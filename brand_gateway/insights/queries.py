@@ -49,6 +49,8 @@ from .releases import (
     Release,
     ReleaseKind,
     bounded_plan,
+    mean_plan,
+    nps_plan,
     rating_levels,
     tallied_plan,
 )
@@ -62,6 +64,7 @@ from .repositories import (
 TOUCHPOINT_KEYS = tuple(key for key, _ in TOUCHPOINTS)
 RATING_LEVELS = rating_levels(1.0, 5.0, 0.5)          # the read model's rating_level 0..8
 MEASURES = ("nps", "rating")
+SOURCES = ("journal", "surveys")
 MINIMUM_EPSILON = 0.01
 
 
@@ -105,11 +108,15 @@ class InsightQueries:
     # -- touchpoints ------------------------------------------------------------------------
     def touchpoints(self, brand_id: str, *, purpose: str, measure: str,
                     touchpoints: Sequence[str] | None = None, by: str | None = None,
-                    epsilon: float | None = None) -> Release:
-        """NPS (``measure="nps"``) or mean rating (``"rating"``) per touchpoint of the journal,
-        each member by one value per touchpoint; with ``by``, per touchpoint and category."""
+                    epsilon: float | None = None, source: str = "journal") -> Release:
+        """NPS (``measure="nps"``) or mean rating (``"rating"``) per touchpoint, each member by
+        one value per touchpoint (the mean of theirs there), from the journal or (``source=
+        "surveys"``) from the answers to the brand's surveys and feedback requests tied to a
+        touchpoint; with ``by``, per touchpoint and category."""
         if measure not in MEASURES:
             raise ValidationError({"measure": ["The measure is nps or rating."]})
+        if source not in SOURCES:
+            raise ValidationError({"source": ["The source is journal or surveys."]})
         chosen = tuple(touchpoints or TOUCHPOINT_KEYS)
         if not chosen or any(t not in TOUCHPOINT_KEYS for t in chosen) or \
                 len(set(chosen)) != len(chosen):
@@ -117,7 +124,9 @@ class InsightQueries:
         spend = self.limits.checked(epsilon)
         now = int(self._clock())
         kind = ReleaseKind.NPS if measure == "nps" else ReleaseKind.MEAN
-        if by is not None:
+        if source == "surveys":
+            plan = self._touchpoints_answered(brand_id, purpose, measure, chosen, by, now)
+        elif by is not None:
             plan = self._touchpoints_by(brand_id, purpose, measure, chosen, by, now)
         else:
             counts = self._model.journal_counts(brand_id, purpose, measure, now)
@@ -126,7 +135,31 @@ class InsightQueries:
                      for touchpoint in chosen for cell in range(width)]
             plan = tallied_plan(kind, cells, width=width, groups=chosen,
                                 max_groups=len(chosen), levels=RATING_LEVELS)
-        return self._release(brand_id, plan, spend, f"touchpoints:{measure}")
+        kind_of = f"touchpoints:{measure}" + (":surveys" if source == "surveys" else "")
+        return self._release(brand_id, plan, spend, kind_of)
+
+    def _touchpoints_answered(self, brand_id: str, purpose: str, measure: str,
+                              chosen: tuple[str, ...], by: str | None, now: int) -> Plan:
+        """From survey answers tied to a touchpoint, read at query time (no tally is kept of
+        them) and bounded by ``contributions.py`` itself: per member and touchpoint the mean of
+        their answers, at most one value per touchpoint named."""
+        wanted = set(chosen)
+        rows: list[tuple[Hashable, Hashable, Any]] = [
+            (member, touchpoint, value) for member, touchpoint, value in
+                self._model.survey_touchpoint_values(brand_id, purpose, measure, now)
+                if touchpoint in wanted]
+        groups: list[Hashable] = list(chosen)
+        if by is not None:
+            persona = self._breakdown(by)
+            categories = self._categories(brand_id, purpose, persona.name, now)
+            rows = [(member, (touchpoint, categories[member]), value)
+                    for member, touchpoint, value in rows if member in categories]
+            groups = [(touchpoint, category) for touchpoint in chosen
+                      for category in persona.categories]
+        if measure == "nps":
+            return nps_plan(rows, groups=groups, max_groups=len(chosen))
+        return mean_plan(rows, lower=1.0, upper=5.0, step=0.5, groups=groups,
+                         max_groups=len(chosen))
 
     def _touchpoints_by(self, brand_id: str, purpose: str, measure: str,
                         chosen: tuple[str, ...], by: str, now: int) -> Plan:

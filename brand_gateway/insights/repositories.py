@@ -108,3 +108,9 @@ class InsightReadModelRepository(Protocol):
                      now: int) -> list[tuple[int, int, int]]:
         """(member key, position, cell) of every member who counts now: one row per cell of
         their answer (a multiple choice: the respondent cell and one per choice)."""
+
+    def survey_touchpoint_values(self, brand_id: str, purpose: str, kind: str,
+                                 now: int) -> list[tuple[int, str, int]]:
+        """(member key, touchpoint, value) of every answer to a ``kind`` ("rating" or "nps")
+        question of the brand's surveys and feedback requests tied to a touchpoint, by members
+        who count for survey answers now; oldest first (the rows ``contributions.py`` bounds)."""

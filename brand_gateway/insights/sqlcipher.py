@@ -151,5 +151,18 @@ class SqlcipherInsightReadModel(SqlcipherRepository):
             " ORDER BY v.member_num, v.position, v.cell",
             (survey_id, brand_id, purpose, SURVEYS, now, now))]
 
+    def survey_touchpoint_values(self, brand_id: str, purpose: str, kind: str,
+                                 now: int) -> list[tuple[int, str, int]]:
+        return [(int(row[0]), row[1], int(row[2])) for row in self._db.all(
+            "SELECT a.member_num, s.touchpoint, a.value FROM surveys AS s"
+            " JOIN survey_questions AS q ON q.survey_id = s.id"
+            " JOIN survey_answers AS a ON a.survey_id = q.survey_id AND a.position = q.position"
+            " WHERE s.brand_id = ? AND s.touchpoint IS NOT NULL AND q.kind = ?"
+            "   AND a.value IS NOT NULL AND EXISTS (SELECT 1 FROM insight_eligibility AS e"
+            "     WHERE e.member_num = a.member_num AND e.brand_id = s.brand_id"
+            "       AND e.purpose = ? AND e.field = ? AND e.starts_at <= ? AND e.ends_at > ?)"
+            " ORDER BY a.answered_at, a.survey_id, a.position",
+            (brand_id, kind, purpose, SURVEYS, now, now))]
+
 
 _MEASURES = {"nps": "nps_class", "rating": "rating_level"}

@@ -13,6 +13,8 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from brand_gateway.insights.releases import NPS_SCORES, mean_range
+from community.storage import survey_service
+from community.surveys import QuestionDraft, SurveyDraft
 from consent.context import Consent
 from consent.events import EventTag
 from tests.apps import opened_app
@@ -256,3 +258,31 @@ def test_another_brand_s_survey_is_unknown(client: FlaskClient, community: Commu
                          query_string={"purpose": PURPOSE}, headers=headers)
     assert answer_.status_code == 404
     assert answer_.mimetype == "application/problem+json"
+
+
+def test_nps_per_touchpoint_from_survey_answers_tied_to_it(
+        app: Flask, client: FlaskClient, community: Community, headers: dict[str, str],
+        consent: Consent) -> None:
+    app.config["VRMVAULT_MINIMUM_COHORT"] = 10       # 40 members: far from it, whatever noise
+    club = open_club(community)
+    ends = int(community.vault.clock()) + 7 * 86_400
+    surveys = survey_service(consent=consent)
+    tied = surveys.publish(community.brand_id, SurveyDraft(
+        community_id=club, title="Delivery", closes_at=ends, touchpoint="delivery",
+        questions=(QuestionDraft("nps", "Recommend our delivery?"),))).survey.id
+    for n in range(40):
+        member_id = joiner(community, club)
+        surveys.answer(member_id, tied, {"q0": "10" if n < 30 else "0"})
+        community.add(member_id, "delivery", 1, 0)      # the journal says otherwise
+    asked = {"touchpoints": "delivery", "epsilon": "1"}
+    answered = ask(client, TOUCHPOINTS, headers, source="surveys", **asked).get_json()
+    journal = ask(client, TOUCHPOINTS, headers, **asked).get_json()
+    # 30 promoters, 10 detractors in the answers: NPS 50; the journal's, where the same
+    # members allow the journal as community members: -100.
+    far = dp.discrete_laplacian_scale_to_accuracy(1.0, 1e-9)
+    low, high = mean_range(NPS_SCORES, [max(0.0, 10 - far), 0, 30 - far],
+                           [10 + far, far, 30 + far])
+    assert low <= answered["groups"][0]["value"]["value"] <= high
+    assert answered["query"]["source"] == "surveys"
+    assert journal["groups"][0]["value"]["value"] < 0
+    assert last_entry(consent).details["kind"] == "touchpoints:nps"
