@@ -8,7 +8,7 @@ line in its exporter (``tests/unit/web/test_export_coverage.py`` finds any table
 from __future__ import annotations
 
 from brand_gateway.storage import gateway_exporter
-from community.storage import member_community_export
+from community.storage import member_community_export, member_survey_export
 from consent.context import Consent
 from vault.export import MemberExport
 
@@ -23,4 +23,5 @@ def member_export(consent: Consent) -> MemberExport:
         gateway_exporter(database=vault.data, ledger=consent.ledger, clock=vault.clock,
                          principal=consent.principal, subject=consent.brand_subject),
         member_community_export(consent),
+        member_survey_export(consent),
     ], clock=vault.clock)
