@@ -286,3 +286,27 @@ def test_nps_per_touchpoint_from_survey_answers_tied_to_it(
     assert answered["query"]["source"] == "surveys"
     assert journal["groups"][0]["value"]["value"] < 0
     assert last_entry(consent).details["kind"] == "touchpoints:nps"
+
+
+def test_nps_per_touchpoint_broken_down_by_age_band(app: Flask, client: FlaskClient,
+                                                    community: Community,
+                                                    headers: dict[str, str]) -> None:
+    app.config["VRMVAULT_MINIMUM_COHORT"] = 10       # 40 members: far from it, whatever noise
+    for n in range(40):                              # born 1990: 36 on the test clock (2027)
+        community.member(fields=("feedback", "date_of_birth"),
+                         profile={"date_of_birth": "1990-05-04"},
+                         entries=[("delivery", 5, 10), ("support", 2, 3 if n % 2 else 10)])
+    for _ in range(40):                              # no date of birth shared: not counted
+        community.member(entries=[("delivery", 1, 0)],
+                         profile={"date_of_birth": "1950-01-01"})
+    body = ask(client, TOUCHPOINTS, headers, touchpoints="delivery,support", by="age_band",
+               epsilon="1").get_json()
+    assert body["privacy"]["contributions"] == 2        # one value per touchpoint named
+    groups = {(g["touchpoint"], g["by"]): g for g in body["groups"]}
+    assert len(groups) == 2 * 6
+    delivery = groups[("delivery", "35-44")]
+    assert not delivery["suppressed"]
+    far = dp.discrete_laplacian_scale_to_accuracy(body["privacy"]["noise_scale"], 1e-9)
+    low, _ = mean_range(NPS_SCORES, [0, 0, 40 - far], [far, far, 40 + far])
+    assert delivery["value"]["value"] >= low                # all promoters
+    assert groups[("delivery", "65-plus")]["suppressed"]    # their dates were never shared
