@@ -22,6 +22,7 @@ from . import (
     encryption_overhead,
     erasure_10k,
     export_10k,
+    insights,
     ledger,
     raw_key_open,
     recovery,
@@ -33,6 +34,6 @@ from . import (
 BENCHMARKS: dict[str, ModuleType] = {
     module.NAME: module
     for module in (raw_key_open, recovery, erasure_10k, export_10k, sealed_writes,
-                   encryption_overhead, decision, ledger, survey_answer, demo_100k,
+                   encryption_overhead, decision, ledger, survey_answer, insights, demo_100k,
                    brand_api)
 }

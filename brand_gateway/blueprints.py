@@ -11,7 +11,7 @@ from __future__ import annotations
 from flask import Flask
 
 from . import authorization_endpoint, oauth_endpoints
-from .api import agreements, communities, member, openapi, receipts, surveys, webhooks
+from .api import agreements, communities, insights, member, openapi, receipts, surveys, webhooks
 from .oauth import init_oauth
 from .request_stores import RequestStores, bind
 
@@ -23,3 +23,4 @@ def init_app(app: Flask, *, stores: RequestStores) -> None:
                    member, surveys, openapi):
         app.register_blueprint(module.bp)
     app.register_blueprint(communities.bp)
+    app.register_blueprint(insights.bp)

@@ -59,6 +59,9 @@ SCOPES: dict[str, str] = {
     "surveys:write": "Publish surveys, feedback requests and attribute requests to the brand's"
                      " communities; read them, how many members each is put to (thresholded),"
                      " and the individual answers of members who granted individual use.",
+    "insights:read": "Query differentially private aggregates (NPS and ratings per touchpoint,"
+                     " persona distributions) over the members who allow it, paid from the"
+                     " brand's privacy budget.",
 }
 CLIENT_SCOPES = tuple(SCOPES)
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "::1", "localhost"})

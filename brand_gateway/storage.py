@@ -26,7 +26,9 @@ from .access_log import AccessLog
 from .authorizations import AuthorizationStore, FamilyEndHook
 from .clients import ClientRegistry, ClientSecretHasher
 from .insights.budget import BudgetSettings, PrivacyBudget
-from .insights.sqlcipher import SqlcipherPrivacySpends
+from .insights.queries import EpsilonLimits, InsightQueries, Profiles
+from .insights.releases import PrivateReleases, ReleaseSettings
+from .insights.sqlcipher import SqlcipherInsightReadModel, SqlcipherPrivacySpends
 from .pseudonyms import PURPOSE, PairwisePseudonyms
 from .rate_limits import DEFAULT_LIMIT, WINDOW, Leases, RateLimiter, SpentWindows
 from .repositories import EndingRepository
@@ -80,6 +82,18 @@ def privacy_budget(*, database: Database, clock: Clock,
     ``brand_gateway/insights/releases.py`` spends from it)."""
     return PrivacyBudget(spends=SqlcipherPrivacySpends(database), clock=clock,
                          settings=settings)
+
+
+def insight_queries(*, database: Database, clock: Clock, profiles: Profiles, ledger: Ledger,
+                    budget: BudgetSettings | None = None,
+                    releases: ReleaseSettings | None = None,
+                    limits: EpsilonLimits | None = None) -> InsightQueries:
+    """The insights queries over the data store's read model (migration 6) and budgets."""
+    return InsightQueries(
+        read_model=SqlcipherInsightReadModel(database), profiles=profiles,
+        releases=PrivateReleases(budget=privacy_budget(database=database, clock=clock,
+                                                       settings=budget), settings=releases),
+        ledger=ledger, clock=clock, limits=limits)
 
 
 def access_log(*, ledger: Ledger, database: Database, clock: Clock) -> AccessLog:

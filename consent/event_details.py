@@ -312,6 +312,29 @@ class IdeaTakenUp(EventDetails):
     brand: str
 
 
+# -- insights (brand_gateway/insights/queries.py): the brand's query, never a member ----------
+@dataclass(frozen=True)
+class InsightsQueried(EventDetails):
+    """One differentially private release: what was asked (``kind``, e.g.
+    ``touchpoints:nps``), the ``epsilon`` it spent, whether any group was suppressed."""
+
+    TAG = EventTag.INSIGHTS_QUERY
+    kind: str
+    epsilon: float
+    suppressed: bool
+
+
+@dataclass(frozen=True)
+class InsightsBudgetExhausted(EventDetails):
+    """A query refused: the ``epsilon`` it asked for and what was ``remaining`` of the
+    period's budget."""
+
+    TAG = EventTag.INSIGHTS_BUDGET_EXHAUSTED
+    kind: str
+    epsilon: float
+    remaining: float
+
+
 DETAILS_BY_TAG: dict[EventTag, type[EventDetails]] = {
     details.TAG: details for details in (
         GrantGiven, GrantNarrowed, GrantWithdrawn, GrantExpired, GrantReleased, GrantReplaced,
@@ -319,4 +342,5 @@ DETAILS_BY_TAG: dict[EventTag, type[EventDetails]] = {
         AgreementCountered, AgreementRejected, AgreementWithdrawn, ProfileRead, FeedbackRead,
         SurveyPublished, SurveyDelivered, SurveyAnswerReleased, DataErased, DataExported,
         RoleGranted, RoleRevoked, CheckpointSigned, CommunityOpened, CommunityClosed,
-        CommunityJoined, CommunityLeft, ChallengeOpened, IdeaReleased, IdeaTakenUp)}
+        CommunityJoined, CommunityLeft, ChallengeOpened, IdeaReleased, IdeaTakenUp,
+        InsightsQueried, InsightsBudgetExhausted)}

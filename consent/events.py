@@ -72,6 +72,8 @@ class EventTag(enum.StrEnum):
     COMMUNITY_CHALLENGE_OPENED = "community:challenge:opened"
     COMMUNITY_IDEA_RELEASED = "community:idea:released"
     COMMUNITY_IDEA_ADOPTED = "community:idea:adopted"
+    INSIGHTS_QUERY = "insights:query"
+    INSIGHTS_BUDGET_EXHAUSTED = "insights:budget:exhausted"
 
 
 class Absent(enum.Enum):

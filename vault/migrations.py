@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import re
 import secrets
+import sqlite3
 import tempfile
 import time
 from collections.abc import Mapping
@@ -145,9 +146,21 @@ def records_migrations(database: Database) -> bool:
 
 def statements(script: str) -> list[str]:
     """The statements of a migration script, comments removed. Our scripts hold no ``--`` or
-    semicolon inside a literal, so cutting at them is exact."""
+    semicolon inside a literal, so cutting at them is exact, except inside a trigger's
+    ``BEGIN ... END``: pieces are joined until SQLite's own parser
+    (``sqlite3.complete_statement``, no connection) finds a whole statement."""
     lines = [line.split("--", 1)[0] for line in script.splitlines()]
-    return [s.strip() for s in "\n".join(lines).split(";") if s.strip()]
+    found: list[str] = []
+    pending = ""
+    for piece in "\n".join(lines).split(";"):
+        pending += piece + ";"
+        if sqlite3.complete_statement(pending):
+            if pending.strip(" \n;"):
+                found.append(pending.strip().removesuffix(";").strip())
+            pending = ""
+    if pending.strip(" \n;"):
+        found.append(pending.strip().removesuffix(";").strip())
+    return found
 
 
 def schema_of(database: Database) -> set[tuple[str, str, str]]:

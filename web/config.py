@@ -14,6 +14,7 @@ Every setting is documented in the README ("Settings"); a test keeps the two in 
 from __future__ import annotations
 
 import ipaddress
+import math
 import os
 import re
 from collections.abc import Callable, Mapping
@@ -71,6 +72,18 @@ def _whole(minimum: int, maximum: int) -> Callable[[str], int]:
             raise ValueError(f"is below {minimum}")
         if value > maximum:
             raise ValueError(f"is above {maximum}")
+        return value
+    return parse
+
+
+def _number(minimum: float, maximum: float) -> Callable[[str], float]:
+    def parse(text: str) -> float:
+        try:
+            value = float(text.strip())
+        except ValueError:
+            raise ValueError("is not a number") from None
+        if not (math.isfinite(value) and minimum <= value <= maximum):
+            raise ValueError(f"is not from {minimum:g} to {maximum:g}")
         return value
     return parse
 
@@ -223,6 +236,17 @@ SETTINGS: tuple[Setting, ...] = (
             "The smallest group of members a brand is told the size of: a survey put to fewer"
             " is reported as 'fewer than' this, never as a count.",
             "a whole number of members, at least 2"),
+    Setting("VRMVAULT_INSIGHTS_BUDGET", _number(0.01, 1000.0), 10.0,
+            "Each brand's privacy budget (epsilon) per insights period; a query that would"
+            " spend past it is refused with 429 until the period renews.",
+            "a number from 0.01 to 1000"),
+    Setting("VRMVAULT_INSIGHTS_PERIOD_DAYS", _whole(1, 366), 30,
+            "Days in an insights budget period (periods start at the Unix epoch, UTC).",
+            "a whole number of days from 1 to 366"),
+    Setting("VRMVAULT_INSIGHTS_MAX_EPSILON", _number(0.01, 10.0), 1.0,
+            "The most epsilon one insights query may spend (a brand chooses from 0.01 up to"
+            " it; 0.5, or this if lower, when it names none).",
+            "a number from 0.01 to 10"),
     Setting("VRMVAULT_WEBHOOK_ALLOW_LOOPBACK", _bool, False,
             "Let brands register loopback webhook URLs through the API (local testing only;"
             " the operator's 'vrmvault webhooks add' always may).",

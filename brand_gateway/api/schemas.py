@@ -603,8 +603,11 @@ def openapi_document(*, server: str, authorization_url: str, token_url: str) -> 
             "415": "UnsupportedMediaType", "429": "TooManyRequests"},
         "security": agreements_scope}})
     _community_paths(spec)
+    from .insight_schemas import add_insight_paths  # so does this one
     from .survey_schemas import add_survey_paths  # it imports this module's schemas
+
     add_survey_paths(spec)
+    add_insight_paths(spec)
     spec.path(path="/openapi.json", operations={"get": {
         "summary": "This document",
         "description": "The OpenAPI 3.1 description of this API.",

@@ -34,7 +34,10 @@ Use (the insights API): read the rows of the members who may count now (oldest f
 keyed by an opaque member key), build a plan (:func:`count_plan`, :func:`histogram_plan`,
 :func:`multiple_choice_plan`, :func:`mean_plan`, :func:`nps_plan`; bad input raises
 ``ValueError`` before anything is spent), then :meth:`PrivateReleases.release`, which raises
-:class:`~brand_gateway.errors.PrivacyBudgetSpentError` when the period cannot pay.
+:class:`~brand_gateway.errors.PrivacyBudgetSpentError` when the period cannot pay. Where the
+store tallied the bounded cells already (the read model of ``read_model.py``), a
+:func:`tallied_plan` measures its counts instead (:class:`TalliedCells`: OpenDP's unit is then
+``l1=k`` over the counts, the same bound and scale as ``contributions=k`` over the cells).
 """
 
 from __future__ import annotations
@@ -49,6 +52,7 @@ import opendp.prelude as dp
 from .budget import BudgetState, PrivacyBudget
 from .contributions import (
     BoundedCells,
+    Layout,
     PerMember,
     Row,
     bound,
@@ -64,6 +68,7 @@ from .contributions import (
 dp.enable_features("contrib")
 
 CELLS = dp.vector_domain(dp.atom_domain(T=dp.i32))
+COUNTS = dp.vector_domain(dp.atom_domain(T=dp.i64))      # tallied counts (TalliedCells)
 NPS_SCORES = (-100.0, 0.0, 100.0)             # detractor, passive, promoter
 
 
@@ -132,13 +137,77 @@ Summariser = Callable[[Sequence[int], float, float], Summary]
 
 
 @dataclass(frozen=True)
+class TalliedCells:
+    """Cells counted already, by the store (the insights read model), over members each of
+    whom adds at most ``contributions`` to the counts, one to a cell: exactly what
+    :class:`~.contributions.BoundedCells` of the same members would count, without a row per
+    member in memory. The histogram of those counts moves by at most ``contributions`` in L1
+    distance when one member comes or goes, which is what OpenDP calibrates the noise to."""
+
+    counts: list[int]
+    layout: Layout
+    contributions: int
+
+    def __post_init__(self) -> None:
+        if len(self.counts) != self.layout.cells:
+            raise ValueError("a tally has one count per cell of its layout")
+        if any(count < 0 for count in self.counts):
+            raise ValueError("a count of members is never negative")
+        if self.contributions < 1:
+            raise ValueError("a member contributes one cell at least")
+
+
+@dataclass(frozen=True)
 class Plan:
     """A release prepared and bounded, not yet measured: what :meth:`PrivateReleases.release`
     measures, and how its groups are read from the noisy cells."""
 
     kind: ReleaseKind
-    bounded: BoundedCells
+    bounded: BoundedCells | TalliedCells
     summarise: Summariser
+
+
+def tallied_plan(kind: ReleaseKind, counts: Sequence[int], *, width: int,
+                 groups: Sequence[Hashable] | None, max_groups: int,
+                 levels: Sequence[float] | None = None,
+                 categories: Sequence[Hashable] | None = None,
+                 respondent_cell: bool = False, per_group: int = 1) -> Plan:
+    """A plan over counts the store tallied (group by group, ``width`` cells each), each
+    member bounded as :func:`nps_plan`, :func:`mean_plan` (``levels``) or
+    :func:`histogram_plan` / :func:`multiple_choice_plan` (``categories``) would bound them:
+    ``per_group`` cells in at most ``max_groups`` groups."""
+    tallied = TalliedCells(list(counts), layout(groups, width), per_group * max_groups)
+    return Plan(kind, tallied, summariser(kind, levels=levels, categories=categories,
+                                          respondent_cell=respondent_cell))
+
+
+def bounded_plan(kind: ReleaseKind, bounded: BoundedCells, *,
+                 levels: Sequence[float] | None = None,
+                 categories: Sequence[Hashable] | None = None,
+                 respondent_cell: bool = False) -> Plan:
+    """A plan over cells the caller bounded itself with :func:`~.contributions.bound`."""
+    return Plan(kind, bounded, summariser(kind, levels=levels, categories=categories,
+                                          respondent_cell=respondent_cell))
+
+
+def summariser(kind: ReleaseKind, *, levels: Sequence[float] | None = None,
+               categories: Sequence[Hashable] | None = None,
+               respondent_cell: bool = False) -> Summariser:
+    """How a group of ``kind`` is read from its noisy cells."""
+    if kind is ReleaseKind.NPS:
+        return _weighted(NPS_SCORES)
+    if kind is ReleaseKind.MEAN and levels is not None:
+        return _weighted(levels)
+    if kind in (ReleaseKind.HISTOGRAM, ReleaseKind.MULTIPLE_CHOICE) and categories is not None:
+        return _categories(categories, respondent_cell=respondent_cell)
+    if kind is ReleaseKind.COUNT:
+        return _count
+    raise ValueError("a mean names its levels, a histogram its categories")
+
+
+def rating_levels(lower: float, upper: float, step: float) -> tuple[float, ...]:
+    """The levels :func:`mean_plan` rounds one value per member to."""
+    return _levels(lower, upper, step)
 
 
 def count_plan(rows: Iterable[Row], *, groups: Sequence[Hashable] | None = None,
@@ -207,8 +276,22 @@ class PrivateReleases:
         :class:`~brand_gateway.errors.PrivacyBudgetSpentError`, nothing released), then
         measure the plan's cells once and read its groups, small ones suppressed."""
         state = self._budget.spend(brand_id, epsilon)
+        return self._measure(plan, epsilon, state)
+
+    def release_many(self, brand_id: str, plans: Sequence[Plan],
+                     epsilon: float) -> list[Release]:
+        """Pay ``epsilon`` once for all ``plans`` (or raise, nothing released), then measure
+        each with an equal share of it: by sequential composition their losses add up to
+        ``epsilon`` (a survey's questions, each its own release)."""
+        if not plans:
+            raise ValueError("a release measures one plan at least")
+        state = self._budget.spend(brand_id, epsilon)
+        return [self._measure(plan, epsilon / len(plans), state) for plan in plans]
+
+    def _measure(self, plan: Plan, epsilon: float, state: BudgetState) -> Release:
         bounded = plan.bounded
-        counts, scale = noisy_cells(bounded, epsilon)
+        counts, scale = (noisy_counts(bounded, epsilon) if isinstance(bounded, TalliedCells)
+                         else noisy_cells(bounded, epsilon))
         alpha = 1 - self.settings.confidence
         groups = []
         for number, label in enumerate(bounded.layout.groups):
@@ -247,7 +330,20 @@ def noisy_cells(bounded: BoundedCells, epsilon: float) -> tuple[list[int], float
     return [int(count) for count in counts], float(measurement.param)
 
 
-def sensitivity(bounded: BoundedCells) -> float:
+def noisy_counts(tallied: TalliedCells, epsilon: float) -> tuple[list[int], float]:
+    """Every tallied count with discrete Laplace noise, and the noise's scale, from one OpenDP
+    measurement: the same privacy filter as :func:`noisy_cells`, over the vector of counts with
+    privacy unit ``dp.unit_of(l1=contributions)`` (one member moves the counts by that much at
+    most), so the scale is the one :func:`noisy_cells` derives for the same bound."""
+    context = dp.Context.compositor(
+        data=tallied.counts, privacy_unit=dp.unit_of(l1=tallied.contributions),
+        privacy_loss=dp.loss_of(epsilon=epsilon), domain=COUNTS)
+    measurement = context.query(epsilon=epsilon).laplace().resolve()
+    counts = context(measurement)
+    return [int(count) for count in counts], float(measurement.param)
+
+
+def sensitivity(bounded: BoundedCells | TalliedCells) -> float:
     """The L1 distance OpenDP's count of the cells moves by when one member's cells change."""
     counting = dp.t.make_count_by_categories(
         CELLS, dp.symmetric_distance(), categories=list(range(bounded.layout.cells)),

@@ -111,13 +111,14 @@ def member_headers(api: BrandApi, vault: Vault) -> dict[str, str]:
 
 @pytest.fixture
 def brand_headers(api: BrandApi, vault: Vault) -> dict[str, str]:
-    """A client credentials token that may manage the brand's webhooks and answer members'
-    offers; the brand has one endpoint (id 1) already."""
+    """A client credentials token that may manage the brand's webhooks, answer members'
+    offers and query insights; the brand has one endpoint (id 1) already."""
     grocer = api.brand("Green Grocer")
     sqlcipher_registry(database=vault.data, clock=vault.clock).add(grocer.client_id,
                                                                 "https://grocer.example/hooks")
     return bearer(api.brand_token(
-        grocer, "webhooks:manage agreements:write communities:write surveys:write"))
+        grocer, "webhooks:manage agreements:write communities:write surveys:write"
+        " insights:read"))
 
 
 @pytest.fixture
@@ -207,6 +208,15 @@ EXPLICIT: dict[str, list[dict[str, Any]]] = {
     "POST /webhooks": [{"body": {"url": "https://grocer.example/new-hooks"},
                         "media_type": "application/json"}],
     "DELETE /webhooks/{endpoint_id}": [{"path_parameters": {"endpoint_id": 1}}],
+    "GET /insights/touchpoints": [
+        {"query": {"purpose": "dpv:ServiceOptimisation", "touchpoints": "purchase,delivery",
+                   "by": "age_band", "epsilon": 1}},
+        {"query": {"purpose": "dpv:ServiceOptimisation", "format": "vega-lite"}}],
+    "GET /insights/profile": [
+        {"query": {"purpose": "dpv:ServiceOptimisation", "attribute": "interests",
+                   "by": "household_size"}},
+        {"query": {"purpose": "dpv:ServiceOptimisation", "attribute": "age_band",
+                   "format": "vega-lite"}}],
     "POST /communities": [{"body": {"name": "Panel", "description": "For ideas.",
                                     "purposes": ["dpv:ResearchAndDevelopment"]},
                            "media_type": "application/json"}],
@@ -251,6 +261,14 @@ def test_the_api_keeps_to_its_document(api_schema: Any, label: str, caller: str,
     if any(name in label for name in ("/surveys", "/feedback-requests",
                                       "/attribute-requests")):
         explicit_cases += _survey_cases(label, *request.getfixturevalue("grocer_survey"))
+    if label == "GET /insights/surveys/{survey_id}":
+        # The survey's results as insights, with a breakdown and as Vega-Lite too.
+        survey = {"survey_id": request.getfixturevalue("grocer_survey")[1]}
+        purpose = "dpv:ResearchAndDevelopment"
+        explicit_cases += [
+            {"path_parameters": survey, "query": {"purpose": purpose}},
+            {"path_parameters": survey, "query": {"purpose": purpose, "by": "life_stage",
+                                                  "format": "vega-lite"}}]
     for explicit in explicit_cases:
         operation.Case(**explicit).call_and_validate(headers=headers, checks=CHECKS)
     cases = st.one_of(operation.as_strategy(GenerationMode.POSITIVE),

@@ -10,7 +10,7 @@ Roles:
   resources: officers see the console, never another member's pages.
 - ``brand_grant``: Velo, holding A's live delegated access token.
 - ``brand_no_grant``: Grocer, which has no grant from A: its own client credentials token
-  (``webhooks:manage``), a brand-level token.
+  (``webhooks:manage agreements:write surveys:write insights:read``), a brand-level token.
 - ``brand_expired``: Expiring Co, holding a delegated token of A's one-day grant, a day later
   (the frozen clock moved past the grant's end; the token itself would live three days).
 - ``brand_withdrawn``: Leaving Co, holding a delegated token of a grant A has withdrawn.
@@ -179,7 +179,8 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> World:
             offer = consent.agreements.proffer(alice, grocer.brand_id)
             consent.agreements.brand_counters(offer.id, grocer.brand_id, "SD-BASE-A")
             grocer_token = api.brand_token(
-                grocer, "webhooks:manage agreements:write communities:write surveys:write")
+                grocer, "webhooks:manage agreements:write communities:write surveys:write"
+                " insights:read")
             grocer_offer = consent.agreements.proffer(ids["member_b"], grocer.brand_id)
             endpoint = sqlcipher_registry(database=vault.data, clock=clock).add(
                 grocer.client_id, LOOPBACK_HOOK)
@@ -291,12 +292,17 @@ class Route:
     expect: Mapping[str, int]
     form: Form = no_form
     json: dict[str, Any] | Callable[[World], dict[str, Any]] | None = None
+    query: str = ""             # a query string the route needs, after its path
 
     @property
     def id(self) -> str:
         return f"{self.method} {self.rule}"
 
     def path(self, world: World) -> str:
+        path = self._path(world)
+        return path + "?" + self.query if self.query else path
+
+    def _path(self, world: World) -> str:
         return (self.rule.replace(ENTRY_ID, str(world.entry_id))
                 .replace(ENDPOINT_ID, str(world.endpoint_id))
                 .replace("<grant_id>", world.grant_id)
@@ -338,11 +344,12 @@ def oauth(rule: str, *, form: Form) -> Route:
 
 
 def api(rule: str, method: str = "GET", *, grant: int, no_grant: int,
-        json: dict[str, Any] | Callable[[World], dict[str, Any]] | None = None) -> Route:
+        json: dict[str, Any] | Callable[[World], dict[str, Any]] | None = None,
+        query: str = "") -> Route:
     """The brand API: no bearer token is 401 (sessions do not count); a token of an ended,
     withdrawn or disabled authorization is 401."""
     return Route(rule, method, {**dict.fromkeys(ROLES, 401), "brand_grant": grant,
-                                "brand_no_grant": no_grant}, json=json)
+                                "brand_no_grant": no_grant}, json=json, query=query)
 
 
 def console(rule: str) -> Route:
@@ -406,6 +413,13 @@ ROUTES: tuple[Route, ...] = (
     api("/api/v1/attribute-requests", "POST", grant=403, no_grant=201, json=lambda w: {
         "community_id": w.grocer_community_id, "attribute": "household_size",
         "reason": "Box sizes.", "closes_at": CLOSES}),
+    # insights: a client credentials token with insights:read; a member's token is refused
+    api("/api/v1/insights/touchpoints", grant=403, no_grant=200,
+        query="purpose=dpv:ServiceOptimisation"),
+    api("/api/v1/insights/profile", grant=403, no_grant=200,
+        query="purpose=dpv:ServiceOptimisation&attribute=life_stage"),
+    api("/api/v1/insights/surveys/<survey_id>", grant=403, no_grant=200,
+        query="purpose=dpv:ResearchAndDevelopment"),
     everyone("/api/v1/openapi.json", "GET", 200),
     # sign-up and sign-in
     Route("/", "GET", {**dict.fromkeys(ROLES, 200), **dict.fromkeys(MEMBERS, 302)}),

@@ -122,6 +122,23 @@ def endpoint_added(output: str, seen: dict[str, Any]) -> None:
     assert f"http://127.0.0.1:{seen['brand_port']}/webhook" in output
 
 
+def insight(kind: str) -> Check:
+    def check(output: str, _: dict[str, Any]) -> None:
+        answer = json_of(output)
+        assert answer["query"]["kind"] == kind, answer
+        assert answer["privacy"]["noise_scale"] > 0 and answer["groups"], answer
+    return check
+
+
+def sensitive_refused(output: str, _: dict[str, Any]) -> None:
+    problem = json_of(output)
+    assert problem["status"] == 400 and "sensitive" in problem["errors"]["attribute"][0]
+
+
+def vega_lite(output: str, _: dict[str, Any]) -> None:
+    assert output == "https://vega.github.io/schema/vega-lite/v5.json", output
+
+
 EXPECTED: tuple[tuple[str, Check], ...] = (
     ('PATH="$PWD/.venv/bin:$PATH"', silent),
     ("export VAULT=", silent),
@@ -139,6 +156,13 @@ EXPECTED: tuple[tuple[str, Check], ...] = (
     ("BRAND_TOKEN=$(curl ", silent),
     ('curl -sS --fail-with-body "$VAULT/api/v1/webhooks" ', webhooks_listed),
     ('curl -sS --fail-with-body -X POST "$VAULT/api/v1/webhooks" ', webhook_added),
+    ("INSIGHTS_TOKEN=$(curl ", silent),
+    ('curl -sS --fail-with-body "$VAULT/api/v1/insights/touchpoints?purpose=dpv:ServiceOptimisation'
+     '&touchpoints=', insight("touchpoints")),
+    ('curl -sS --fail-with-body "$VAULT/api/v1/insights/profile?', insight("profile")),
+    ('curl -sS "$VAULT/api/v1/insights/profile?', sensitive_refused),
+    ('curl -sS --fail-with-body "$VAULT/api/v1/insights/touchpoints?purpose=dpv:ServiceOptimisation'
+     '&format=vega-lite"', vega_lite),
 )
 
 
@@ -219,7 +243,8 @@ def test_the_readme_shell_blocks_run_as_written(served_demo: tuple[Path, str],
                                                 tmp_path: Path) -> None:
     home, served = served_demo
     blocks = shell_blocks()
-    assert len(blocks) == 3, "the walkthrough's blocks: register, read with curl, brand-level"
+    assert len(blocks) == 4, ("the walkthrough's blocks: register, read with curl, brand-level,"
+                              " insights")
     workdir = tmp_path / "brand"
     workdir.mkdir()
     script = next(b for b in fenced("python") if b.startswith(SCRIPT_MARK))

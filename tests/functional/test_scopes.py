@@ -16,7 +16,7 @@ from brand_gateway.clients import CLIENT_SCOPES, SCOPES
 from tests.brand_api_support import BrandApi, bearer
 from web.cli import main
 
-RETIRED = ("intents:read", "offers:write", "insights:read")
+RETIRED = ("intents:read", "offers:write")
 
 
 def scoped_routes(app: Flask) -> dict[str, list[tuple[str, str]]]:

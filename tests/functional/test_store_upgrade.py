@@ -210,6 +210,12 @@ def world(app, vault: Vault, vault_home: VaultHome, consent: Consent, client: Fl
     return fill(app, vault, vault_home, consent, client, clock)
 
 
+# The read model's tables migration 6 fills from the baseline's rows (survey cells come from
+# the answers of migration 5, empty in an upgraded home).
+DERIVED = frozenset({"insight_fields", "insight_bits", "insight_eligibility",
+                     "insight_feedback_tallies", "insight_feedback_cells"})
+
+
 def stores_rows(home: VaultHome) -> dict[str, dict[str, list[tuple[Any, ...]]]]:
     master = home.master_key({})
     found = {}
@@ -240,7 +246,9 @@ def test_a_pre_release_home_upgrades_without_losing_a_row_key_or_proof(
     assert copied == {store: {table: rows for table, rows in tables.items()
                               if table not in later[store]}
                       for store, tables in before.items()}
-    before = {store: {table: [] if table in later[store] else rows
+    # Except the insights read model (migration 6), derived from the rows: the upgrade
+    # computes it from what it finds, so it holds what the triggers kept in the new home.
+    before = {store: {table: [] if table in later[store] and table not in DERIVED else rows
                       for table, rows in tables.items()} for store, tables in before.items()}
 
     report = old.initialise({})                  # what 'vrmvault init' runs first

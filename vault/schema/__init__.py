@@ -3,7 +3,8 @@
     store    file        key (master.derive)   holds
     data     data.db     "data-store"          members and what they keep, consent, the brand
                                                gateway's clients, tokens and webhooks, the
-                                               brands' privacy budgets
+                                               brands' privacy budgets, the insights read
+                                               model
     keys     keys.db     "key-store"           wrapped member keys, the erasure list
     ledger   ledger.db   "ledger-store"        the Merkle ledger, its index of brand reads and
                                                spool marks (consent/ledger.py)
@@ -40,6 +41,7 @@ DATA = Store("data", "data.db", "data-store", _baseline("data") + (
     migration("data", 3, "privacy_budget_spends"),
     migration("data", 4, "communities"),
     migration("data", 5, "surveys_feedback_requests_attribute_requests"),
+    migration("data", 6, "insights_read_model"),
 ), Squashed(PRE_RELEASE, {
     "schema_migrations": (
         (1, "members_profile_feedback"), (2, "sessions_throttle_erasures"),

@@ -18,8 +18,11 @@ from pathlib import Path
 import pytest
 
 from brand_gateway.clients import ClientRegistry, ClientSecretHasher
-from brand_gateway.insights.repositories import PrivacySpendRepository
-from brand_gateway.insights.sqlcipher import SqlcipherPrivacySpends
+from brand_gateway.insights.repositories import (
+    InsightReadModelRepository,
+    PrivacySpendRepository,
+)
+from brand_gateway.insights.sqlcipher import SqlcipherInsightReadModel, SqlcipherPrivacySpends
 from brand_gateway.pseudonyms import PairwisePseudonyms
 from brand_gateway.repositories import (
     AuthorizationRepository,
@@ -130,6 +133,7 @@ class Repositories:
     rate_counts: RateCountRepository
     privacy_spends: PrivacySpendRepository
     gateway: GatewayRows
+    insight_read_model: InsightReadModelRepository
 
 
 @contextmanager
@@ -169,7 +173,8 @@ def sqlcipher(root: Path) -> Iterator[Repositories]:
             SqlcipherTokens(data), SqlcipherClients(data), SqlcipherAuthorizations(data),
             SqlcipherPairwiseSubjects(data), SqlcipherBrandNames(data),
             SqlcipherGatewayExport(data), SqlcipherEndings(data), SqlcipherRateCounts(rates),
-            SqlcipherPrivacySpends(data), GatewayRows(add_client, add_pairwise_subject))
+            SqlcipherPrivacySpends(data), GatewayRows(add_client, add_pairwise_subject),
+            SqlcipherInsightReadModel(data))
     finally:
         data.close()
         keys.close()

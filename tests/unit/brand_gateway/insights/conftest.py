@@ -1,5 +1,6 @@
 """Fixtures of the insights tests: budgets in the shared test vault's data store (the real
-SQLCipher file), and the releases paid from them (the brand is ``tests/conftest.py``'s)."""
+SQLCipher file), and the releases paid from them (the brand is ``tests/conftest.py``'s); a
+brand's community of members (``tests/insights_support.py``)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,8 @@ import pytest
 from brand_gateway.insights.budget import BudgetSettings, PrivacyBudget
 from brand_gateway.insights.releases import PrivateReleases, ReleaseSettings
 from brand_gateway.storage import privacy_budget
+from consent.context import Consent
+from tests.insights_support import Community, make_community
 from vault.clock import FrozenClock
 from vault.home import Vault
 
@@ -27,3 +30,8 @@ def make_budget(vault: Vault, clock: FrozenClock) -> Callable[..., PrivacyBudget
 @pytest.fixture
 def releases(make_budget: Callable[..., PrivacyBudget]) -> PrivateReleases:
     return PrivateReleases(budget=make_budget(), settings=ReleaseSettings())
+
+
+@pytest.fixture
+def community(vault: Vault, consent: Consent) -> Community:
+    return make_community(vault, consent)

@@ -21,13 +21,16 @@ from brand_gateway.insights.contributions import Row
 from brand_gateway.insights.releases import (
     Plan,
     PrivateReleases,
+    ReleaseKind,
     count_plan,
     histogram_plan,
     mean_plan,
     multiple_choice_plan,
     noisy_cells,
+    noisy_counts,
     nps_plan,
     sensitivity,
+    tallied_plan,
 )
 
 TAIL = 1e-10                       # each side, each figure
@@ -125,3 +128,42 @@ def test_a_member_with_500_entries_moves_an_answer_no_more_than_one_entry_may(
         assert sensitivity(plan.bounded) == bound
         _, scale = noisy_cells(plan.bounded, 1.0)
         assert scale == pytest.approx(bound, rel=1e-6)
+
+
+def test_tallied_counts_get_the_spread_the_epsilon_promises(releases: PrivateReleases,
+                                                            brand) -> None:
+    """The read model's path (counts tallied by the store, ``TalliedCells``): the same noise,
+    at the scale the bound calls for, checked as above on 40,000 draws."""
+    counts = [80] * 2_000
+    plan = tallied_plan(ReleaseKind.HISTOGRAM, counts, width=1_000, groups=("a", "b"),
+                        max_groups=2, categories=[f"c{n}" for n in range(1_000)])
+    draws: list[float] = []
+    for _ in range(20):
+        release = releases.release(brand.id, plan, epsilon=1.0)
+        assert release.noise_scale == pytest.approx(2.0, rel=1e-6)
+        assert release.contributions == release.sensitivity == 2
+        for group in release.groups:
+            assert group.counts is not None
+            draws.extend(estimate.value - 80 for _, estimate in group.counts)
+    scale = release.noise_scale
+    for alpha, accuracy in ((0.05, release.accuracy),
+                            (0.5, dp.discrete_laplacian_scale_to_accuracy(scale, 0.5))):
+        share = discrete_laplace_tail(scale, math.ceil(accuracy))
+        assert share <= alpha
+        beyond = sum(1 for noise in draws if abs(noise) >= accuracy)
+        low, high = acceptance(len(draws), share)
+        assert low <= beyond <= high, (alpha, beyond, low, high)
+
+
+@pytest.mark.parametrize("contributions", [1, 3, 10])
+def test_tallied_and_bounded_cells_get_the_same_noise_for_the_same_bound(
+        contributions: int) -> None:
+    cells = [0] * contributions
+    bounded = histogram_plan([(0, g, "x") for g in range(contributions)], categories=("x",),
+                             groups=range(contributions), max_groups=contributions).bounded
+    assert bounded.contributions == contributions
+    tallied = tallied_plan(ReleaseKind.HISTOGRAM, cells, width=1,
+                           groups=range(contributions), max_groups=contributions,
+                           categories=("x",)).bounded
+    assert sensitivity(tallied) == sensitivity(bounded) == contributions
+    assert noisy_counts(tallied, 0.5)[1] == pytest.approx(noisy_cells(bounded, 0.5)[1])
