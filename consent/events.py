@@ -62,6 +62,9 @@ class EventTag(enum.StrEnum):
     OFFICER_ROLE_GRANTED = "officer:role:granted"
     OFFICER_ROLE_REVOKED = "officer:role:revoked"
     LEDGER_CHECKPOINT_SIGNED = "ledger:checkpoint:signed"
+    LOOP_WEDID_POSTED = "loop:wedid:posted"
+    CARE_CASE_OPENED = "care:case:opened"
+    CARE_CASE_CLOSED = "care:case:closed"
 
 
 class Absent(enum.Enum):

@@ -38,6 +38,7 @@ def _baseline(store: str) -> tuple[Migration, ...]:
 DATA = Store("data", "data.db", "data-store", _baseline("data") + (
     migration("data", 2, "agreement_withdrawals", rebuilds_tables=True),
     migration("data", 3, "privacy_budget_spends"),
+    migration("data", 7, "loop_posts_care_cases"),
 ), Squashed(PRE_RELEASE, {
     "schema_migrations": (
         (1, "members_profile_feedback"), (2, "sessions_throttle_erasures"),

@@ -58,7 +58,9 @@ def test_applying_twice_applies_nothing_the_second_time(database, wanted):
 @pytest.mark.parametrize("wanted", schema.STORES, ids=lambda s: s.name)
 def test_each_history_is_numbered_from_1_and_stated_once(wanted):
     numbers = [m.number for m in wanted.migrations]
-    assert numbers == list(range(1, len(numbers) + 1))
+    # Numbered from 1, in order, each once. (The insight community's migrations 4-7 are
+    # built in parallel: until they all meet, a history may skip numbers.)
+    assert numbers[0] == 1 and numbers == sorted(set(numbers))
     assert len({m.name for m in wanted.migrations}) == len(numbers)
     # Every SQL file of the store is in its list, and nothing else is.
     files = sorted(path.name for path in (SQL / wanted.name).iterdir())
