@@ -52,6 +52,9 @@ SCOPES: dict[str, str] = {
     "webhooks:manage": "Register and remove the brand's webhook endpoints.",
     "agreements:write": "Read the IEEE 7012 terms members offer the brand and answer them (accept,"
                         " one counter-offer, reject); download the signed agreement records.",
+    "communities:write": "Close the loop with the brand's community: post \"you said, we did\""
+                         " (with its privacy-budgeted aggregate) and withdraw it; read,"
+                         " answer and close the care cases members open after a low score.",
 }
 CLIENT_SCOPES = tuple(SCOPES)
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "::1", "localhost"})

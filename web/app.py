@@ -22,6 +22,7 @@ from . import (
     console,
     errors,
     gpc,
+    loop,
     mailing,
     member,
     recovery,
@@ -135,6 +136,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(gpc.bp)
     app.register_blueprint(access_views.bp)
     app.register_blueprint(console.bp)
+    app.register_blueprint(loop.bp)
     app.add_url_rule("/favicon.ico", "favicon", favicon)
     return app
 

@@ -481,6 +481,8 @@ def openapi_document(*, server: str, authorization_url: str, token_url: str) -> 
             "404": "AgreementNotFound", "409": "Conflict", "413": "ContentTooLarge",
             "415": "UnsupportedMediaType", "429": "TooManyRequests"},
         "security": agreements_scope}})
+    from .loop_schemas import add_paths as add_loop_paths  # it builds on this module
+    add_loop_paths(spec, _operation)
     spec.path(path="/openapi.json", operations={"get": {
         "summary": "This document",
         "description": "The OpenAPI 3.1 description of this API.",

@@ -1,0 +1,223 @@
+"""Closing the loop end to end, through the pages and the brand API.
+
+A member gives a brand a low score, asks it on the Care page to get back to them (a one-time
+customer-care grant, agreed on their terms), the brand lists, reads, answers and closes the case
+with a client credentials token holding ``communities:write``, and the member sees each state.
+A brand posts "you said, we did" against a touchpoint; the members who gave feedback there see
+it on their Results page next to the stored release, with charts drawn on the server. Bad input
+is problem+json, another brand's case or post is a 404.
+"""
+
+from __future__ import annotations
+
+import base64
+import re
+from typing import Any
+
+import pytest
+from flask.testing import FlaskClient
+
+from brand_gateway.clients import OAuthClient
+from consent.context import Consent
+from consent.events import EventTag
+from tests.brand_api_support import CALLBACK, BrandApi, bearer
+
+from .conftest import SignedIn
+from .pages import text_of
+
+PROBLEM = "application/problem+json"
+SCOPE = "communities:write"
+
+
+class Brand:
+    def __init__(self, client: FlaskClient, oauth: OAuthClient, secret: str,
+                 scope: str = SCOPE) -> None:
+        self.client = client
+        self.oauth = oauth
+        pair = base64.b64encode(f"{oauth.client_id}:{secret}".encode()).decode()
+        response = client.post("/oauth/token", data={"grant_type": "client_credentials",
+                                                      "scope": scope},
+                               headers={"Authorization": "Basic " + pair})
+        assert response.status_code == 200, response.get_data(as_text=True)
+        self.headers = bearer(response.get_json()["access_token"])
+
+    def get(self, path: str) -> Any:
+        return self.client.get("/api/v1" + path, headers=self.headers)
+
+    def post(self, path: str, body: Any, **kwargs: Any) -> Any:
+        return self.client.post("/api/v1" + path, headers=self.headers, json=body, **kwargs)
+
+
+def make_brand(api: BrandApi, client: FlaskClient, name: str = "Velo Bikes") -> Brand:
+    oauth, secret = api.clients.create(name, [CALLBACK])
+    return Brand(client, oauth, secret)
+
+
+@pytest.fixture
+def shop(api: BrandApi, brand_client: FlaskClient) -> Brand:
+    return make_brand(api, brand_client)
+
+
+def _brand_record(api: BrandApi, shop: Brand):
+    return api.vault.brands.get(shop.oauth.brand_id)
+
+
+def _ask(member: SignedIn, entry_id: int, contact: str = "") -> Any:
+    return member.auth.post(f"/member/care/ask/{entry_id}", {"contact_field": contact})
+
+
+def _tags(consent: Consent) -> list[EventTag]:
+    ledger = consent.ledger
+    return [ledger.entry(seq).tag for seq in range(ledger.size)]
+
+
+def test_a_member_asks_after_a_low_score_and_the_brand_answers_and_closes(
+        alice: SignedIn, api: BrandApi, shop: Brand, consent: Consent):
+    brand = _brand_record(api, shop)
+    entry = alice.add_feedback(brand, touchpoint="delivery", rating="1", nps="2",
+                               comment="The bike came with a bent wheel.")
+    care = alice.client.get("/member/care").get_data(as_text=True)
+    assert f"/member/care/ask/{entry}" in care
+    assert alice.client.get(f"/member/care/ask/{entry}").status_code == 200
+
+    response = _ask(alice, entry)
+    assert response.status_code == 302
+    assert "Open: waiting for the brand" in text_of(
+        alice.client.get("/member/care").get_data(as_text=True))
+
+    listed = shop.get("/care/cases")
+    assert listed.status_code == 200
+    [case] = listed.get_json()["cases"]
+    assert case["state"] == "open" and case["subject"] == api.subject(alice.id, shop.oauth)
+    assert "entry" not in case                           # a list carries no member data
+    read = shop.get(f"/care/cases/{case['id']}").get_json()["case"]
+    assert read["entry"]["comment"] == "The bike came with a bent wheel."
+    assert read["entry"]["rating"] == 1 and read["contact"] is None
+    assert EventTag.ACCESS_FEEDBACK_READ in _tags(consent)
+
+    answered = shop.post(f"/care/cases/{case['id']}/answer",
+                         {"message": "A new wheel is on its way."})
+    assert answered.status_code == 200 and answered.get_json()["case"]["state"] == "answered"
+    page = text_of(alice.client.get("/member/care").get_data(as_text=True))
+    assert "Answered" in page and "A new wheel is on its way." in page
+
+    closed = shop.post(f"/care/cases/{case['id']}/close", {})
+    assert closed.status_code == 200
+    body = closed.get_json()["case"]
+    assert body["state"] == "closed" and body["entry"] is None and body["closed_by"] == "brand"
+    assert "Closed by the brand" in text_of(alice.client.get("/member/care").get_data(
+        as_text=True))
+    assert shop.get("/care/cases").get_json()["cases"] == []
+    assert len(shop.get("/care/cases?state=all").get_json()["cases"]) == 1
+    assert shop.post(f"/care/cases/{case['id']}/close", {}).status_code == 409
+    tags = _tags(consent)
+    assert EventTag.CARE_CASE_OPENED in tags and EventTag.CARE_CASE_CLOSED in tags
+    assert EventTag.CONSENT_GRANT_RELEASED in tags
+
+
+def test_the_member_chooses_a_contact_and_closes_the_case_themselves(
+        alice: SignedIn, api: BrandApi, shop: Brand, consent: Consent):
+    brand = _brand_record(api, shop)
+    alice.auth.post("/member/profile", {"phone": "+44 20 7946 0000"})
+    entry = alice.add_feedback(brand, touchpoint="support", rating="2", nps="")
+    unfilled = _ask(alice, entry, "contact_email")
+    assert unfilled.status_code == 422
+    assert "is not filled in" in text_of(unfilled.get_data(as_text=True))
+    assert _ask(alice, entry, "phone").status_code == 302
+    [case] = shop.get("/care/cases").get_json()["cases"]
+    read = shop.get(f"/care/cases/{case['id']}").get_json()["case"]
+    assert read["contact"] == {"field": "phone", "value": "+44 20 7946 0000"}
+
+    page = alice.client.get("/member/care").get_data(as_text=True)
+    [action] = re.findall(r'action="(/member/care/care_[0-9a-f]+/close)"', page)
+    assert alice.auth.post(action, {}).status_code == 302
+    assert "Closed by you" in text_of(alice.client.get("/member/care").get_data(as_text=True))
+    assert shop.get(f"/care/cases/{case['id']}").get_json()["case"]["entry"] is None
+
+
+def test_a_good_score_cannot_be_asked_about(alice: SignedIn, api: BrandApi, shop: Brand):
+    entry = alice.add_feedback(_brand_record(api, shop), rating="4", nps="9")
+    page = alice.client.get(f"/member/care/ask/{entry}").get_data(as_text=True)
+    assert "after a low score only" in text_of(page)
+    assert _ask(alice, entry).status_code == 422
+    assert shop.get("/care/cases").get_json()["cases"] == []
+
+
+def test_another_brand_sees_neither_case_nor_post(alice: SignedIn, api: BrandApi, shop: Brand,
+                                                   brand_client: FlaskClient):
+    other = make_brand(api, brand_client, "Fresh Grocer")
+    entry = alice.add_feedback(_brand_record(api, shop), rating="1")
+    _ask(alice, entry)
+    [case] = shop.get("/care/cases").get_json()["cases"]
+    assert other.get("/care/cases").get_json()["cases"] == []
+    for response in (other.get(f"/care/cases/{case['id']}"),
+                     other.post(f"/care/cases/{case['id']}/answer", {"message": "hi"}),
+                     other.post(f"/care/cases/{case['id']}/close", {})):
+        assert response.status_code == 404 and response.mimetype == PROBLEM
+    post = shop.post("/wedid", {"subject_kind": "touchpoint", "subject": "delivery",
+                                "said": "x", "did": "y", "changed_on": "2027-01-01"})
+    assert post.status_code == 201
+    post_id = post.get_json()["post"]["id"]
+    assert other.post(f"/wedid/{post_id}/withdraw", {}).status_code == 404
+    assert other.get("/wedid").get_json()["posts"] == []
+
+
+@pytest.mark.parametrize(("path", "body", "field"), [
+    ("/wedid", {"subject_kind": "survey", "subject": "delivery", "said": "a", "did": "b",
+                "changed_on": "2027-01-01"}, "subject_kind"),
+    ("/wedid", {"subject_kind": "touchpoint", "subject": "moon", "said": "a", "did": "b",
+                "changed_on": "2027-01-01"}, "subject"),
+    ("/wedid", {"subject_kind": "touchpoint", "subject": "delivery", "said": "", "did": "b",
+                "changed_on": "2027-01-01"}, "said"),
+    ("/wedid", {"subject_kind": "touchpoint", "subject": "delivery", "said": "a", "did": "b",
+                "changed_on": "yesterday"}, "changed_on"),
+    ("/wedid", {"subject_kind": "touchpoint", "subject": "delivery", "said": "a", "did": "b",
+                "changed_on": "2027-01-01", "extra": 1}, "extra"),
+])
+def test_bad_posts_are_problem_json_naming_the_field(shop: Brand, path, body, field):
+    response = shop.post(path, body)
+    assert response.status_code == 400 and response.mimetype == PROBLEM
+    assert field in response.get_json()["errors"]
+
+
+def test_scopes_are_required(api: BrandApi, brand_client: FlaskClient):
+    oauth, secret = api.clients.create("Nosy", [CALLBACK])
+    other = Brand(brand_client, oauth, secret, scope="agreements:write")
+    assert other.get("/care/cases").status_code == 403
+    assert other.post("/wedid", {}).status_code == 403
+
+
+def test_a_brand_posts_we_did_and_members_who_took_part_see_it_with_charts(
+        alice: SignedIn, bob: SignedIn, api: BrandApi, shop: Brand, consent: Consent):
+    brand = _brand_record(api, shop)
+    alice.add_feedback(brand, touchpoint="delivery", rating="2", occurred_on="2027-01-02")
+    alice.add_feedback(brand, touchpoint="delivery", rating="3", occurred_on="2027-01-05")
+    bob.add_feedback(brand, touchpoint="purchase", rating="5")
+
+    response = shop.post("/wedid", {
+        "subject_kind": "touchpoint", "subject": "delivery",
+        "said": "Deliveries came late.", "did": "We added Saturday delivery slots.",
+        "changed_on": "2027-01-20"})
+    assert response.status_code == 201, response.get_data(as_text=True)
+    post = response.get_json()["post"]
+    # Too few members shared for a figure: suppressed, for the brand as for its members.
+    assert post["release"]["suppressed"] is True and post["release"]["mean_rating"] is None
+    assert post["release"]["epsilon"] == 1.0
+    assert EventTag.LOOP_WEDID_POSTED in _tags(consent)
+
+    page = alice.client.get("/member/results").get_data(as_text=True)
+    shown = text_of(page)
+    assert "We added Saturday delivery slots." in shown and "Deliveries came late." in shown
+    assert "too few to show" in shown
+    assert page.count("<svg") >= 3 and 'role="img"' in page and "<desc" in page
+    assert ">2.5 (2 of yours)<" in page                  # the value written on the chart
+    assert "Saturday delivery" not in text_of(bob.client.get("/member/results").get_data(
+        as_text=True))                                   # bob gave no feedback on delivery
+
+    withdrawn = shop.post(f"/wedid/{post['id']}/withdraw", {})
+    assert withdrawn.status_code == 200 and withdrawn.get_json()["post"]["withdrawn_at"]
+    assert "Saturday delivery" not in alice.client.get("/member/results").get_data(
+        as_text=True)
+    assert shop.get("/wedid").get_json()["posts"] == []
+    assert len(shop.get("/wedid?withdrawn=true").get_json()["posts"]) == 1
+    assert shop.post(f"/wedid/{post['id']}/withdraw", {}).status_code == 409
