@@ -99,6 +99,8 @@ class Route:
                 .replace("<agreement_id>", getattr(context, self.agreement))
                 .replace("<choice>", "accept")
                 .replace("<brand_id>", context.brand.id)
+                .replace("<case_id>", "care_" + "0" * 24)
+                .replace("<post_id>", "wedid_" + "0" * 24)
                 .replace(WEBHOOK_ID, "1"))
 
 
@@ -130,6 +132,13 @@ ROUTES: tuple[Route, ...] = (
     Route("/api/v1/webhooks/" + WEBHOOK_ID, "DELETE", 401, 401),
     Route("/api/v1/agreements", "GET", 401, 401),
     Route("/api/v1/agreements/<agreement_id>", "GET", 401, 401),
+    Route("/api/v1/wedid", "GET", 401, 401),
+    Route("/api/v1/wedid", "POST", 401, 401),
+    Route("/api/v1/wedid/<post_id>/withdraw", "POST", 401, 401),
+    Route("/api/v1/care/cases", "GET", 401, 401),
+    Route("/api/v1/care/cases/<case_id>", "GET", 401, 401),
+    Route("/api/v1/care/cases/<case_id>/answer", "POST", 401, 401),
+    Route("/api/v1/care/cases/<case_id>/close", "POST", 401, 401),
     Route("/api/v1/agreements/<agreement_id>/answer", "POST", 401, 401,
           form=lambda c: {"answer": "accept"}),
     Route("/", "GET", 200, 302),
@@ -166,6 +175,13 @@ ROUTES: tuple[Route, ...] = (
     post("/member/totp/recovery-codes", 302, 422),
     post("/member/export", 302, 200),
     Route("/member/delete", "GET", 302, 200),
+    # Closing the loop: A's entry is no low score (422 for A, 404 for B, nothing written);
+    # no case has this id (404 for both).
+    Route("/member/care", "GET", 302, 200),
+    Route("/member/results", "GET", 302, 200),
+    Route("/member/care/ask/" + ENTRY_ID, "GET", 302, 200, other=404),
+    post("/member/care/ask/" + ENTRY_ID, 302, 422, other=404),
+    post("/member/care/<case_id>/close", 302, 404),
     post("/member/delete", 302, 303,
          form=lambda c: {"confirm": "on", "password": GOOD_PASSWORD}),
     # consents

@@ -51,6 +51,7 @@ from werkzeug.test import TestResponse
 from brand_gateway.clients import OAuthClient
 from brand_gateway.observers import grant_observer
 from brand_gateway.webhooks.sqlcipher import sqlcipher_registry
+from community.storage import care_service, wedid_service
 from consent.context import open_consent
 from consent.grants import DAY
 from tests.brand_api_support import BrandApi, bearer
@@ -108,6 +109,8 @@ class World:
     counter_offer_id: str
     endpoint_id: int                    # Grocer's webhook endpoint
     grocer_offer_id: str                # B's offer to Grocer, waiting for Grocer's answer
+    case_id: str = ""                   # the officer's care case with Grocer
+    post_id: str = ""                   # Grocer's "we did"
 
     def secrets(self, role: str) -> tuple[str, ...]:
         """What of A the role may never see (A's feedback about Velo is granted to Velo)."""
@@ -155,8 +158,17 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> World:
             grocer, grocer_secret = _client(api, "Green Grocer")
             offer = consent.agreements.proffer(alice, grocer.brand_id)
             consent.agreements.brand_counters(offer.id, grocer.brand_id, "SD-BASE-A")
-            grocer_token = api.brand_token(grocer, "webhooks:manage agreements:write")
+            grocer_token = api.brand_token(
+                grocer, "webhooks:manage agreements:write communities:write")
             grocer_offer = consent.agreements.proffer(ids["member_b"], grocer.brand_id)
+            # Closing the loop with Grocer: the officer's care case, and a "we did".
+            low = vault.feedback.add(ids["officer"], {
+                "brand_id": grocer.brand_id, "touchpoint": "delivery", "rating": 1})
+            case = care_service(consent=consent, accepts_term=lambda b, t: True).ask(
+                ids["officer"], entry_id=low)
+            post = wedid_service(consent=consent).post(grocer.brand_id, {
+                "subject_kind": "touchpoint", "subject": "delivery", "said": "Late",
+                "did": "Earlier vans", "changed_on": "2027-01-01"}, release=lambda b, r: None)
             endpoint = sqlcipher_registry(database=vault.data, clock=clock).add(
                 grocer.client_id, LOOPBACK_HOOK)
 
@@ -184,7 +196,8 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> World:
                 "brand_disabled": Brand(gone.client_id, gone_secret, gone_token.token)},
         member_a=alice, velo_brand_id=velo.brand_id, entry_id=entry_id, grant_id=grant.id,
         receipt_id=receipt.id, agreement_id=agreement.id, counter_offer_id=offer.id,
-        endpoint_id=endpoint.id, grocer_offer_id=grocer_offer.id)
+        endpoint_id=endpoint.id, grocer_offer_id=grocer_offer.id, case_id=case.id,
+        post_id=post.id)
 
 
 @pytest.fixture
@@ -241,7 +254,10 @@ class Route:
                          if self.rule.endswith("<choice>") else world.grocer_offer_id
                          if self.rule.startswith("/api/") else world.agreement_id)
                 .replace("<choice>", "accept")
-                .replace("<brand_id>", world.velo_brand_id))
+                .replace("<brand_id>", world.velo_brand_id)
+                .replace("<case_id>", world.case_id if self.rule.startswith("/api/")
+                         else "care_" + "0" * 24)        # no member's case: a 404 for all
+                .replace("<post_id>", world.post_id))
 
 
 def page(rule: str, method: str, anonymous: int, member: int, *, other: int | None = None,
@@ -303,6 +319,18 @@ ROUTES: tuple[Route, ...] = (
     api("/api/v1/agreements/<agreement_id>", grant=403, no_grant=200),
     api("/api/v1/agreements/<agreement_id>/answer", "POST", grant=403, no_grant=200,
         json={"answer": "accept"}),
+    # closing the loop: a client credentials token with communities:write, on the brand's own
+    # posts and cases (the officer's case with Grocer, Grocer's post)
+    api("/api/v1/wedid", grant=403, no_grant=200),
+    api("/api/v1/wedid", "POST", grant=403, no_grant=201, json={
+        "subject_kind": "touchpoint", "subject": "delivery", "said": "a", "did": "b",
+        "changed_on": "2027-01-01"}),
+    api("/api/v1/wedid/<post_id>/withdraw", "POST", grant=403, no_grant=200, json={}),
+    api("/api/v1/care/cases", grant=403, no_grant=200),
+    api("/api/v1/care/cases/<case_id>", grant=403, no_grant=200),
+    api("/api/v1/care/cases/<case_id>/answer", "POST", grant=403, no_grant=200,
+        json={"message": "We will call you."}),
+    api("/api/v1/care/cases/<case_id>/close", "POST", grant=403, no_grant=200, json={}),
     everyone("/api/v1/openapi.json", "GET", 200),
     # sign-up and sign-in
     Route("/", "GET", {**dict.fromkeys(ROLES, 200), **dict.fromkeys(MEMBERS, 302)}),
@@ -353,6 +381,11 @@ ROUTES: tuple[Route, ...] = (
          form=lambda w, r: {"fields": ["given_name"]}),
     page("/member/receipts/<receipt_id>", "GET", 302, 200, other=404),
     page("/member/access", "GET", 302, 200),
+    page("/member/care", "GET", 302, 200),
+    page("/member/results", "GET", 302, 200),
+    page("/member/care/ask/" + ENTRY_ID, "GET", 302, 200, other=404),
+    page("/member/care/ask/" + ENTRY_ID, "POST", 302, 422, other=404),
+    page("/member/care/<case_id>/close", "POST", 302, 404),
     page(AGREEMENT, "GET", 302, 200, other=404),
     page(AGREEMENT + "/<choice>", "POST", 302, 302, other=404),
     page(AGREEMENT + "/withdraw", "POST", 302, 302, other=404),
