@@ -3,7 +3,8 @@
 Each engine adds one factory to :data:`IMPLEMENTATIONS` (a PostgreSQL one: a fresh schema per
 test); every test in this folder then runs against each of them, through the contracts of
 ``vault/repositories.py``, ``consent/repositories.py``, ``brand_gateway/repositories.py``,
-``brand_gateway/webhooks/repositories.py`` and ``brand_gateway/insights/repositories.py`` only
+``brand_gateway/webhooks/repositories.py``, ``brand_gateway/insights/repositories.py`` and
+``community/repositories.py`` only
 (the OAuth clients and pairwise subjects the webhook contracts read are made through
 :class:`GatewayRows`, the gateway's services over the implementation's own repositories).
 """
@@ -44,6 +45,9 @@ from brand_gateway.webhooks.repositories import (
     WebhookOutboxRepository,
 )
 from brand_gateway.webhooks.sqlcipher import SqlcipherWebhookEndpoints, SqlcipherWebhookOutbox
+from community.repositories import CareCaseRepository, WeDidRepository
+from community.sqlcipher.care import SqlcipherCareCases
+from community.sqlcipher.loop import SqlcipherWeDid
 from consent.context import ledger_path
 from consent.repositories import (
     AccessIndexRepository,
@@ -130,6 +134,8 @@ class Repositories:
     rate_counts: RateCountRepository
     privacy_spends: PrivacySpendRepository
     gateway: GatewayRows
+    care_cases: CareCaseRepository
+    wedid: WeDidRepository
 
 
 @contextmanager
@@ -169,7 +175,8 @@ def sqlcipher(root: Path) -> Iterator[Repositories]:
             SqlcipherTokens(data), SqlcipherClients(data), SqlcipherAuthorizations(data),
             SqlcipherPairwiseSubjects(data), SqlcipherBrandNames(data),
             SqlcipherGatewayExport(data), SqlcipherEndings(data), SqlcipherRateCounts(rates),
-            SqlcipherPrivacySpends(data), GatewayRows(add_client, add_pairwise_subject))
+            SqlcipherPrivacySpends(data), GatewayRows(add_client, add_pairwise_subject),
+            care_cases=SqlcipherCareCases(data), wedid=SqlcipherWeDid(data))
     finally:
         data.close()
         keys.close()
