@@ -72,8 +72,8 @@ def bars(chart_id: str, title: str, description: str, rows: Sequence[Bar], *,
 def timeline(chart_id: str, title: str, description: str,
              points: Sequence[tuple[str, int, str]]) -> Markup:
     """Ratings 1-5 over time, oldest left: one dot per ``(day, rating, label)``, its rating
-    written above it and its day below (every fourth day, and the last, when there are
-    many)."""
+    written above it; below, the first and last days and a few between (all of them in the
+    description and the table beside the chart)."""
     height = 220
     left, right, top, bottom = 40, WIDTH - 20, 20, height - 40
     parts = [_head(chart_id, title, description, height)]
@@ -84,7 +84,7 @@ def timeline(chart_id: str, title: str, description: str,
                      f' text-anchor="end" class="chart-label">{level}</text>')
     count = len(points)
     step = (right - left) / max(count - 1, 1)
-    every = max(1, count // 8)
+    every = max(1, -(-count // 5))          # at most five days written, so none overlap
     previous: tuple[float, float] | None = None
     for number, (day, rating, label) in enumerate(points):
         x = left + (number * step if count > 1 else (right - left) / 2)
@@ -97,8 +97,10 @@ def timeline(chart_id: str, title: str, description: str,
                      f'<title>{escape(label)}</title></circle>'
                      f'<text x="{x:.1f}" y="{y - 10:.1f}" text-anchor="middle"'
                      f' class="chart-value">{rating}</text>')
-        if number % every == 0 or number == count - 1:
-            parts.append(f'<text x="{x:.1f}" y="{bottom + 22}" text-anchor="middle"'
+        last = number == count - 1
+        if (number % every == 0 and count - 1 - number >= every) or last:
+            anchor = "end" if last and count > 1 else "start" if number == 0 else "middle"
+            parts.append(f'<text x="{x:.1f}" y="{bottom + 22}" text-anchor="{anchor}"'
                          f' class="chart-label">{escape(day)}</text>')
     parts.append("</svg>")
     return Markup("".join(parts))

@@ -143,6 +143,7 @@ def demo(ctx: click.Context, members: int, seed: int) -> None:
     """Load realistic demo members, profiles and feedback about demo brands."""
     from demo.brand_clients import register_demo_clients
     from demo.consents import load_consent_demo
+    from demo.loop import load_loop_demo
     from demo.members import DEMO_PASSWORD, SHOWCASE_EMAIL, load_demo
 
     home = _home(ctx)
@@ -162,6 +163,7 @@ def demo(ctx: click.Context, members: int, seed: int) -> None:
         consent = open_consent(vault, home)
         try:
             shared = load_consent_demo(consent, seed=seed)
+            looped = load_loop_demo(consent, seed=seed)
         finally:
             consent.close()
     click.echo(
@@ -172,6 +174,9 @@ def demo(ctx: click.Context, members: int, seed: int) -> None:
     )
     click.echo(f"{_counted(shared.grants, 'demo grant')} (with signed receipts) from "
                f"{_counted(shared.members, 'member')} to the demo brands")
+    posts = _counted(looped.posts, '"we did" post')
+    click.echo(f"{posts} over a panel of "
+               f"{_counted(looped.panel, 'member')}, {_counted(looped.cases, 'care case')}")
     with home.open() as vault:
         credentials = register_demo_clients(vault, home.root)
     click.echo(f"Demo brands' OAuth client credentials (mode 0600): {credentials}")

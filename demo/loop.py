@@ -1,0 +1,124 @@
+"""Demo data for closing the loop: a "you said, we did" the showcase member sees, and a care
+case they opened after a low score, answered by the brand.
+
+Through the services (so the grants have their receipts, the release is paid from the brand's
+budget and every step is in the ledger):
+
+- Greenleaf Grocers' delivery panel: a seeded share of the other demo members (at most
+  :data:`PANEL_MAX`) grant Greenleaf aggregate use of their journal for service optimisation
+  and rate a delivery, so the release beside the "we did" has a cohort large enough to show;
+- Greenleaf posts what it did about late deliveries; its release is made once, now;
+- the showcase member rates a late Spokesmith Cycles delivery 2 of 5 and asks Spokesmith to
+  get back to them; Spokesmith answers (the case stays open for the brand to close through
+  the API with the demo credentials).
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from brand_gateway.insights.releases import PrivateReleases
+from brand_gateway.insights.wedid import touchpoint_release
+from brand_gateway.storage import privacy_budget
+from community.repositories import RatingRow
+from community.storage import care_service, wedid_service
+from consent.context import Consent
+from consent.grants import BrandRequest
+from consent.model import Mode
+from consent.vocabulary import AGREEMENT_BY_CODE, PURPOSE_BY_CODE
+
+from .brand_clients import DEMO_ACCEPTS
+from .members import SHOWCASE_EMAIL
+
+LOOP_BRAND = "Greenleaf Grocers"
+CARE_BRAND = "Spokesmith Cycles"
+TOUCHPOINT = "delivery"
+PURPOSE = "dpv:ServiceOptimisation"
+PANEL_SHARE = 0.7
+PANEL_MAX = 300
+PANEL_TERM = "SD-BASE-A"          # service and the brand's own analytics, nothing more
+_RATINGS = (1, 2, 2, 3, 3, 3, 4, 4, 4, 5)
+
+
+@dataclass(frozen=True)
+class LoopDemoReport:
+    panel: int
+    posts: int
+    cases: int
+
+
+def load_loop_demo(consent: Consent, *, seed: int = 2026) -> LoopDemoReport:
+    vault = consent.vault
+    brands = {b.name: b for b in vault.brands.all()}
+    if LOOP_BRAND not in brands:
+        raise ValueError("load the vault demo first: it makes the demo brands")
+    brand = brands[LOOP_BRAND]
+    showcase = vault.accounts.find_by_index(vault.members.email_index(SHOWCASE_EMAIL))
+    rng = random.Random(seed)
+    others = [m for m in vault.accounts.ids() if showcase is None or m != showcase.id]
+    panel = rng.sample(others, min(PANEL_MAX, int(len(others) * PANEL_SHARE)))
+    joined = sum(_join_panel(consent, member_id, brand.id, rng) for member_id in panel)
+    if showcase is not None:
+        _join_panel(consent, showcase.id, brand.id, rng, rate=False)
+
+    budget = privacy_budget(database=vault.data, clock=vault.clock)
+    releases = PrivateReleases(budget=budget)
+
+    def release(brand_id: str, rows: Sequence[RatingRow]) -> dict | None:  # type: ignore[type-arg]
+        return touchpoint_release(releases, budget, brand_id, rows, now=vault.clock())
+
+    wedid_service(consent=consent).post(brand.id, {
+        "subject_kind": "touchpoint", "subject": TOUCHPOINT,
+        "said": "Deliveries came late, and fragile things arrived broken.",
+        "did": "Two-hour delivery windows with a text message when the van is near, and eggs"
+               " and glass now travel in their own padded crates.",
+        "changed_on": vault.feedback.today().isoformat()}, release=release)
+    cases = 0
+    if showcase is not None and CARE_BRAND in brands:
+        # A late e-bike: the showcase member rates it low and asks Spokesmith (a demo brand
+        # with an OAuth client, so the case can be read and closed through the API).
+        cycles = brands[CARE_BRAND].id
+        entry = vault.feedback.add(showcase.id, {
+            "brand_id": cycles, "touchpoint": "delivery", "rating": 2, "nps": 5,
+            "comment": "The e-bike came a week late and nobody called to say so."})
+        # The demo brands' clients (registered next) accept these terms as standing policy.
+        care = care_service(consent=consent,
+                            accepts_term=lambda brand_id, term: term in DEMO_ACCEPTS)
+        case = care.ask(showcase.id, entry_id=entry)
+        care.answer(cycles, case.id, "We are sorry: the courier lost a day at each depot. We"
+                    " have refunded the delivery charge and now call before we ship.")
+        cases = 1
+    return LoopDemoReport(joined, 1, cases)
+
+
+def _join_panel(consent: Consent, member_id: str, brand_id: str, rng: random.Random, *,
+                rate: bool = True) -> bool:
+    """The member shares their journal with the brand in aggregate, for service optimisation
+    (terms and agreement first, as a consent screen would record them), and rates a delivery.
+    False (nothing done) for a member whose agreement with the brand does not allow it."""
+    purpose = PURPOSE_BY_CODE[PURPOSE]
+    in_force = consent.agreements.in_force(member_id, brand_id)
+    if in_force is not None and not AGREEMENT_BY_CODE[str(in_force.agreed)].permits(purpose):
+        return False
+    terms = consent.terms.get(member_id)
+    term = terms.agreement if AGREEMENT_BY_CODE[terms.agreement].permits(purpose) \
+        else PANEL_TERM
+    consent.terms.update(member_id, agreement=term,
+                         purposes=sorted(terms.purposes | {PURPOSE}),
+                         max_days=max(terms.max_days, 365), aggregate_allowed=True)
+    if in_force is None:
+        offer = consent.agreements.open_offer(member_id, brand_id)
+        if offer is not None and offer.proffered != term:
+            return False
+        consent.agreements.brand_accepts((offer or consent.agreements.proffer(
+            member_id, brand_id)).id, brand_id)
+    consent.grants.grant(member_id, BrandRequest(
+        brand_id, PURPOSE, frozenset({"feedback"}), mode=Mode.AGGREGATE, days=365,
+        retention_days=365))
+    if rate:
+        consent.vault.feedback.add(member_id, {
+            "brand_id": brand_id, "touchpoint": TOUCHPOINT, "rating": rng.choice(_RATINGS),
+            "nps": rng.randint(0, 10)})
+    return True
