@@ -55,6 +55,9 @@ SCOPES: dict[str, str] = {
     "communities:write": "Close the loop with the brand's community: post \"you said, we did\""
                          " (with its privacy-budgeted aggregate) and withdraw it; read,"
                          " answer and close the care cases members open after a low score.",
+    "surveys:write": "Publish surveys, feedback requests and attribute requests to the brand's"
+                     " communities; read them, how many members each is put to (thresholded),"
+                     " and the individual answers of members who granted individual use.",
 }
 CLIENT_SCOPES = tuple(SCOPES)
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "::1", "localhost"})

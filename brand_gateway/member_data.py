@@ -31,7 +31,7 @@ from typing import Any
 
 from consent.decision import MemberPolicy
 from consent.model import Mode
-from consent.vocabulary import FEEDBACK
+from consent.vocabulary import FEEDBACK, SURVEY
 from vault.feedback import FeedbackEntry
 
 from .api_errors import InsufficientScopeError, InvalidTokenError, QueryError
@@ -139,8 +139,8 @@ def release_profile(access: PurposeAccess, requested: Sequence[str] | None,
     may be released, and is called only if there is one: nothing else is read, let alone
     decrypted, and nothing at all for a request that may see nothing."""
     wanted = list(dict.fromkeys(requested if requested is not None else
-                                (f for f in access.authorized if f != FEEDBACK)))
-    allowed = [f for f in wanted if f in access.grants]
+                                (f for f in access.authorized if f not in (FEEDBACK, SURVEY))))
+    allowed = [f for f in wanted if f in access.grants and f != SURVEY]
     profile = read_profile(allowed) if allowed else {}
     values = {f: profile[f] for f in allowed if f in profile}
     return ProfileRelease(values, tuple(f for f in wanted if f not in values),

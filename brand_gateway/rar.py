@@ -35,6 +35,7 @@ from consent.vocabulary import (
     FIELD_CATEGORY,
     PURPOSE_BY_CODE,
     SENSITIVE_FIELDS,
+    SURVEY,
 )
 
 from . import json_input
@@ -144,6 +145,10 @@ def _detail(obj: Any, index: int, locations: frozenset[str]) -> MemberDataDetail
     for datatype in datatypes:
         if not isinstance(datatype, str):
             raise fail("datatypes must be strings.")
+        if datatype == SURVEY:
+            raise fail("survey answers are not asked for here: members share them by joining"
+                       " the brand's community, and the brand reads them through the survey"
+                       " API.")
         if datatype in FIELD_CATEGORY:
             fields.add(datatype)
         elif datatype in CATEGORY_FIELDS:

@@ -11,15 +11,85 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from consent.context import Consent
+from consent.sqlcipher.grants import SqlcipherGrants
+from vault.export import Exporter
+from vault.sqlcipher.database import Database
 
+from .attribute_requests import AttributeRequestService
+from .audience import MINIMUM_COHORT
 from .care import CareService
+from .cocreation import CoCreationService
+from .communities import CommunityService
+from .export import community_exporter
 from .loop import WeDidService
+from .membership import MembershipService
+from .pseudonyms import PURPOSE as PSEUDONYM_PURPOSE
 from .sqlcipher.care import SqlcipherCareCases
+from .sqlcipher.cocreation import SqlcipherCoCreation
+from .sqlcipher.communities import SqlcipherCommunities
 from .sqlcipher.loop import SqlcipherWeDid
+from .sqlcipher.surveys import SqlcipherAttributeRequests, SqlcipherSurveys
+from .surveys import SurveyService
 
 # -- Communities, membership and co-creation ----------------------------------------------
 
+
+def community_service(consent: Consent) -> CommunityService:
+    """A brand's communities, over the data store of ``consent``'s vault."""
+    vault = consent.vault
+    return CommunityService(communities=SqlcipherCommunities(vault.data), consent=consent,
+                            clock=vault.clock)
+
+
+def membership_service(consent: Consent) -> MembershipService:
+    """Joining and leaving, over the data store of ``consent``'s vault."""
+    vault = consent.vault
+    return MembershipService(communities=SqlcipherCommunities(vault.data), consent=consent,
+                             key=vault.master.derive(PSEUDONYM_PURPOSE), clock=vault.clock)
+
+
+def cocreation_service(consent: Consent) -> CoCreationService:
+    """Challenges, ideas and votes, over the data store of ``consent``'s vault (ideas sealed
+    with the member keys of its key store)."""
+    vault = consent.vault
+    return CoCreationService(communities=SqlcipherCommunities(vault.data),
+                             cocreation=SqlcipherCoCreation(vault.data), consent=consent,
+                             keys=vault.key_store, clock=vault.clock)
+
+
 # -- Surveys, feedback requests and attribute requests ------------------------------------
+def survey_service(*, consent: Consent, minimum_cohort: int = MINIMUM_COHORT) -> SurveyService:
+    """Surveys over ``consent``'s vault (its data store, member keys, profile and journal)
+    and ledger."""
+    vault = consent.vault
+    return SurveyService(surveys=SqlcipherSurveys(vault.data), grants=SqlcipherGrants(vault.data),
+                         profile=vault.profile, feedback=vault.feedback, keys=vault.key_store,
+                         ledger=consent.ledger, principal=consent.principal, clock=vault.clock,
+                         minimum_cohort=minimum_cohort)
+
+
+def survey_erasure_hook(database: Database) -> Callable[[str, int], None]:
+    """A ``before_delete`` hook of :class:`vault.erasure.ErasureService`: the member's survey
+    answers, skips, journal links and attribute-request responses go in the erasure's
+    transaction (their foreign keys cascade as well; this says so where erasure is done)."""
+    surveys = SqlcipherSurveys(database)
+
+    def before_delete(member_id: str, erased_at: int) -> None:
+        surveys.delete_member_rows(member_id)
+
+    return before_delete
+
+
+def attribute_request_service(*, consent: Consent) -> AttributeRequestService:
+    vault = consent.vault
+    grants = SqlcipherGrants(vault.data)
+    communities = SqlcipherCommunities(vault.data)
+    return AttributeRequestService(requests=SqlcipherAttributeRequests(vault.data),
+                                   consent=consent.grants, profile=vault.profile,
+                                   clock=vault.clock, grants_of=grants.for_member_and_brand,
+                                   holders=communities.holders,
+                                   link_grant=communities.link_grant)
+
 
 # -- Closing the loop: "you said, we did" and care cases ----------------------------------
 
@@ -33,3 +103,8 @@ def care_service(*, consent: Consent, accepts_term: Callable[[str, str], bool]) 
 def wedid_service(*, consent: Consent) -> WeDidService:
     """"You said, we did" posts over the data store of ``consent``'s vault."""
     return WeDidService(posts=SqlcipherWeDid(consent.vault.data), consent=consent)
+def member_community_export(consent: Consent) -> Exporter:
+    """The insight community's part of a member's export (community/export.py)."""
+    return community_exporter(membership=membership_service(consent),
+                              cocreation=cocreation_service(consent),
+                              communities=SqlcipherCommunities(consent.vault.data))

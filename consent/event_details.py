@@ -161,6 +161,50 @@ class FeedbackRead(BrandRead):
     entries: int
 
 
+# -- surveys and feedback requests (community/surveys.py) ------------------------------------
+@dataclass(frozen=True)
+class SurveyPublished(EventDetails):
+    """A brand published a survey or feedback request to one of its communities: ids, counts
+    and the digest of its audience criteria, never the criteria's values in clear."""
+
+    TAG = EventTag.SURVEY_PUBLISHED
+    survey: str
+    community: str
+    kind: str                                 # survey | feedback_request
+    questions: int
+    touchpoint: str | None
+    opens_at: int
+    closes_at: int
+    criteria: str                             # SHA-256 (hex) of the canonical criteria JSON
+
+
+@dataclass(frozen=True)
+class SurveyDelivered(EventDetails):
+    """The survey reached the community's vaults: how many members it was put to (their
+    number only; ``reported`` is what the brand was told, None below the minimum cohort)."""
+
+    TAG = EventTag.SURVEY_DELIVERED
+    survey: str
+    community: str
+    eligible: int
+    reported: int | None
+
+
+@dataclass(frozen=True)
+class SurveyAnswerReleased(EventDetails):
+    """One member's answers to a survey released to the brand individually (the member
+    granted individual use): the member as the ledger's pseudonym, the grants that allowed
+    it, which questions, whether a text answer was among them; never the answers."""
+
+    TAG = EventTag.SURVEY_ANSWER_RELEASED
+    member: str
+    client: str
+    survey: str
+    grants: list[str]
+    questions: list[int]
+    text: bool
+
+
 # -- members, officers, the ledger itself ------------------------------------------------------
 @dataclass(frozen=True)
 class DataErased(EventDetails):
@@ -235,6 +279,73 @@ class CareCaseClosed(EventDetails):
     brand: str
     grant: str
     by: str
+# -- the insight community (community/) --------------------------------------------------------
+@dataclass(frozen=True)
+class CommunityOpened(EventDetails):
+    """A brand opened a community for these DPV purposes (its name stays in the data store)."""
+
+    TAG = EventTag.COMMUNITY_OPENED
+    community: str
+    brand: str
+    purposes: list[str]
+
+
+@dataclass(frozen=True)
+class CommunityClosed(EventDetails):
+    TAG = EventTag.COMMUNITY_CLOSED
+    community: str
+    brand: str
+    released: int                             # the members' grants the closing released
+
+
+@dataclass(frozen=True)
+class CommunityMembership(EventDetails):
+    """A member joined or left (the actor: the ledger's pseudonym); ``grants``: the grants the
+    membership holds, given or withdrawn with their own entries."""
+
+    community: str
+    brand: str
+    grants: list[str]
+
+
+@dataclass(frozen=True)
+class CommunityJoined(CommunityMembership):
+    TAG = EventTag.COMMUNITY_MEMBER_JOINED
+
+
+@dataclass(frozen=True)
+class CommunityLeft(CommunityMembership):
+    TAG = EventTag.COMMUNITY_MEMBER_LEFT
+
+
+@dataclass(frozen=True)
+class ChallengeOpened(EventDetails):
+    TAG = EventTag.COMMUNITY_CHALLENGE_OPENED
+    challenge: str
+    community: str
+    brand: str
+
+
+@dataclass(frozen=True)
+class IdeaReleased(EventDetails):
+    """A version of an idea's text released to the brand: ``author`` is the community
+    pseudonym, ``digest`` the SHA-256 of the text released (hex), never the text."""
+
+    TAG = EventTag.COMMUNITY_IDEA_RELEASED
+    idea: str
+    challenge: str
+    brand: str
+    author: str
+    version: int
+    digest: str
+
+
+@dataclass(frozen=True)
+class IdeaTakenUp(EventDetails):
+    TAG = EventTag.COMMUNITY_IDEA_TAKEN_UP
+    idea: str
+    challenge: str
+    brand: str
 
 
 DETAILS_BY_TAG: dict[EventTag, type[EventDetails]] = {
@@ -242,5 +353,7 @@ DETAILS_BY_TAG: dict[EventTag, type[EventDetails]] = {
         GrantGiven, GrantNarrowed, GrantWithdrawn, GrantExpired, GrantReleased, GrantReplaced,
         AccessEnded, ReceiptIssued, TermsAgreed, TermsChanged, AgreementProffered,
         AgreementCountered, AgreementRejected, AgreementWithdrawn, ProfileRead, FeedbackRead,
-        DataErased, DataExported, RoleGranted, RoleRevoked, CheckpointSigned, WeDidPosted,
-        CareCaseOpened, CareCaseClosed)}
+        SurveyPublished, SurveyDelivered, SurveyAnswerReleased, DataErased, DataExported,
+        RoleGranted, RoleRevoked, CheckpointSigned, CommunityOpened, CommunityClosed,
+        CommunityJoined, CommunityLeft, ChallengeOpened, IdeaReleased, IdeaTakenUp,
+        WeDidPosted, CareCaseOpened, CareCaseClosed)}

@@ -57,6 +57,9 @@ class EventTag(enum.StrEnum):
     CONSENT_AGREEMENT_WITHDRAWN = "consent:agreement:withdrawn"
     ACCESS_PROFILE_READ = "access:profile:read"
     ACCESS_FEEDBACK_READ = "access:feedback:read"
+    SURVEY_PUBLISHED = "survey:published"
+    SURVEY_DELIVERED = "survey:delivered"
+    SURVEY_ANSWER_RELEASED = "survey:answer:released"
     MEMBER_DATA_ERASED = "member:data:erased"
     MEMBER_DATA_EXPORTED = "member:data:exported"
     OFFICER_ROLE_GRANTED = "officer:role:granted"
@@ -65,6 +68,13 @@ class EventTag(enum.StrEnum):
     LOOP_WEDID_POSTED = "loop:wedid:posted"
     CARE_CASE_OPENED = "care:case:opened"
     CARE_CASE_CLOSED = "care:case:closed"
+    COMMUNITY_OPENED = "community:community:opened"
+    COMMUNITY_CLOSED = "community:community:closed"
+    COMMUNITY_MEMBER_JOINED = "community:member:joined"
+    COMMUNITY_MEMBER_LEFT = "community:member:left"
+    COMMUNITY_CHALLENGE_OPENED = "community:challenge:opened"
+    COMMUNITY_IDEA_RELEASED = "community:idea:released"
+    COMMUNITY_IDEA_TAKEN_UP = "community:idea:adopted"
 
 
 class Absent(enum.Enum):

@@ -3,8 +3,13 @@
 
 Invariants: identifiers are the vocabularies' own (``dpv:Marketing``, ``pd:EmailAddress``,
 ``p7012:SD-BASE-ATP``), never renamed; ``VOCABULARY_VERSION`` changes whenever an entry is added.
-Every profile attribute of the vault's catalog and the feedback journal map to exactly one DPV
-personal-data category; a test keeps the mapping complete.
+Every profile attribute of the vault's catalog, the feedback journal and the survey answers map to
+exactly one DPV personal-data category; a test keeps the mapping complete.
+
+``survey`` (a member's answers to a brand's surveys and feedback requests, ``pd:Opinion``) is
+granted by joining a community, never through the OAuth consent flow: the brand reads it only
+through the survey API (aggregates, or individual answers where the member chose individual use),
+so the authorization request refuses it (brand_gateway/rar.py).
 
 The agreements' meaning is data here, so the rest of the code can enforce it rather than show it:
 A = analytics, T = tracking, P = profiling, each by the brand (second party) only; S3P = sharing
@@ -19,7 +24,7 @@ from enum import StrEnum
 
 from vault.catalog import ATTRIBUTES, BY_KEY, Category
 
-VOCABULARY_VERSION = "dpv-2.2/p7012-2.2/vrmvault-2026-11.1"
+VOCABULARY_VERSION = "dpv-2.2/p7012-2.2/vrmvault-2026-12.1"
 DPV = "https://w3id.org/dpv#"
 PD = "https://w3id.org/dpv/pd#"
 P7012 = "https://w3id.org/dpv/standards/p7012#"
@@ -121,11 +126,14 @@ ATTRIBUTE_CATEGORY: dict[str, DataCategory] = {
 }
 FEEDBACK = "feedback"
 FEEDBACK_CATEGORY = DataCategory("pd:Opinion", "Opinion")
+SURVEY = "survey"
+SURVEY_CATEGORY = DataCategory("pd:Opinion", "Opinion")
 
-# Fields a grant can name: every profile attribute, plus the feedback journal as one field.
-FIELDS: tuple[str, ...] = (*(a.key for a in ATTRIBUTES), FEEDBACK)
+# Fields a grant can name: every profile attribute, plus the feedback journal and the survey
+# answers, each as one field.
+FIELDS: tuple[str, ...] = (*(a.key for a in ATTRIBUTES), FEEDBACK, SURVEY)
 FIELD_CATEGORY: dict[str, Category | str] = {a.key: a.category for a in ATTRIBUTES} | {
-    FEEDBACK: FEEDBACK}
+    FEEDBACK: FEEDBACK, SURVEY: SURVEY}
 SENSITIVE_FIELDS = frozenset(a.key for a in ATTRIBUTES if a.sensitive)
 # A grant may name a whole vault category ("category:contact"); it never covers sensitive
 # fields, which must be named one by one.
@@ -133,14 +141,20 @@ CATEGORY_PREFIX = "category:"
 
 
 def field_label(field: str) -> str:
-    """How a field a grant can name is shown to people: the attribute's label, or the
-    feedback journal."""
+    """How a field a grant can name is shown to people: the attribute's label, the feedback
+    journal or the survey answers."""
     spec = BY_KEY.get(field)
-    return spec.label if spec else "Feedback journal"
+    if spec:
+        return spec.label
+    return "Survey answers" if field == SURVEY else "Feedback journal"
 
 
 def field_category(field: str) -> DataCategory:
-    return FEEDBACK_CATEGORY if field == FEEDBACK else ATTRIBUTE_CATEGORY[field]
+    if field == FEEDBACK:
+        return FEEDBACK_CATEGORY
+    if field == SURVEY:
+        return SURVEY_CATEGORY
+    return ATTRIBUTE_CATEGORY[field]
 
 
 def expand(selectors: frozenset[str] | set[str] | tuple[str, ...]) -> frozenset[str]:

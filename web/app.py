@@ -27,6 +27,7 @@ from . import (
     member,
     recovery,
     security,
+    surveys,
     vaults,
 )
 from .config import DEFAULT_PUBLIC_URL, from_environment, public_url
@@ -137,6 +138,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(access_views.bp)
     app.register_blueprint(console.bp)
     app.register_blueprint(loop.bp)
+    app.register_blueprint(surveys.bp)
     app.add_url_rule("/favicon.ico", "favicon", favicon)
     return app
 

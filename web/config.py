@@ -219,6 +219,10 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("VRMVAULT_MAIL_FROM", _sender, DEFAULT_SENDER,
             "The From address of the mail the vault sends.",
             "one address such as 'vrmvault <no-reply@example.org>'"),
+    Setting("VRMVAULT_MINIMUM_COHORT", _whole(2, 10**6), 50,
+            "The smallest group of members a brand is told the size of: a survey put to fewer"
+            " is reported as 'fewer than' this, never as a count.",
+            "a whole number of members, at least 2"),
     Setting("VRMVAULT_WEBHOOK_ALLOW_LOOPBACK", _bool, False,
             "Let brands register loopback webhook URLs through the API (local testing only;"
             " the operator's 'vrmvault webhooks add' always may).",

@@ -25,6 +25,7 @@ import logging
 from pathlib import Path
 
 from brand_gateway.observers import erasure_hook
+from community.storage import survey_erasure_hook
 from consent.context import Consent, member_principal
 from consent.event_details import DataErased
 from consent.events import EventTag
@@ -44,10 +45,12 @@ def finish_erasure(vault: Vault, consent: Consent, pending: PendingErasure, *, m
     hooks = vault.erasure.before_delete
     hook = erasure_hook(vault.data, vault.master)
     hooks.append(hook)
+    hooks.append(survey_hook := survey_erasure_hook(vault.data))
     try:
         report = vault.erasure.carry_out(pending)
     finally:
         hooks.remove(hook)
+        hooks.remove(survey_hook)
     principal = member_principal(vault, pending.member_id)
     if not (resumed and consent.ledger.latest_by(principal, EventTag.MEMBER_DATA_ERASED)):
         consent.ledger.record_event(actor=principal, details=DataErased(

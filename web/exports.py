@@ -8,8 +8,8 @@ line in its exporter (``tests/unit/web/test_export_coverage.py`` finds any table
 from __future__ import annotations
 
 from brand_gateway.storage import accepts_term, gateway_exporter
-from community.export import community_exporter
-from community.storage import care_service
+from community.export import care_exporter
+from community.storage import care_service, member_community_export
 from consent.context import Consent
 from vault.export import MemberExport
 
@@ -23,6 +23,7 @@ def member_export(consent: Consent) -> MemberExport:
         consent.export,
         gateway_exporter(database=vault.data, ledger=consent.ledger, clock=vault.clock,
                          principal=consent.principal, subject=consent.brand_subject),
-        community_exporter(care=care_service(consent=consent, accepts_term=accepts_term(
+        care_exporter(care=care_service(consent=consent, accepts_term=accepts_term(
             database=vault.data, clock=vault.clock, master=vault.master))),
+        member_community_export(consent),
     ], clock=vault.clock)

@@ -25,6 +25,14 @@ from brand_gateway.observers import grant_observer
 from brand_gateway.storage import privacy_budget
 from brand_gateway.webhooks.signing import WebhookSigner
 from brand_gateway.webhooks.sqlcipher import sqlcipher_dispatcher, sqlcipher_registry
+from community.storage import (
+    attribute_request_service,
+    cocreation_service,
+    community_service,
+    membership_service,
+    survey_service,
+)
+from community.surveys import QuestionDraft, SurveyDraft
 from consent.context import Consent, open_consent, open_ledger
 from consent.merkle import verify_consistency, verify_inclusion
 from consent.spool import SpoolDirectory
@@ -78,6 +86,34 @@ def fill(app, vault: Vault, vault_home: VaultHome, consent: Consent, client: Fla
     api.authorizations.save_refresh_token("a-refresh-token", issued.family.id)
     read = client.get(PROFILE, headers=issued.headers)
     assert read.status_code == 200, read.get_data(as_text=True)
+    # An insight community with two members, a challenge, an idea and a vote.
+    club = community_service(consent).open(velo.brand_id, name="Repair club",
+                                           description="Shape repairs.",
+                                           purposes=["dpv:ResearchAndDevelopment"])
+    dora = vault.members.register("dora@example.org", GOOD_PASSWORD)
+    for joiner in (alice, dora):
+        membership_service(consent).join(joiner, club.id, individual=True)
+    cocreation = cocreation_service(consent)
+    challenge = cocreation.open_challenge(velo.brand_id, club.id, title="How?",
+                                          description="Tell us.")
+    cocreation.vote(dora, cocreation.post(alice, challenge.id, "Loan bikes.").id)
+    # A survey and a feedback request answered (the journal entry linked), one skipped, and
+    # an attribute request answered.
+    surveys = survey_service(consent=consent)
+    ends = int(vault.clock()) + 7 * 86_400
+    asked = surveys.publish(velo.brand_id, SurveyDraft(
+        community_id=club.id, title="Repairs", closes_at=ends,
+        questions=(QuestionDraft("text", "What breaks?"),))).survey
+    surveys.answer(alice, asked.id, {"q0": "The chain."})
+    surveys.skip(dora, asked.id)
+    delivery = surveys.publish(velo.brand_id, SurveyDraft(
+        community_id=club.id, title="Delivery", closes_at=ends, kind="feedback_request",
+        touchpoint="delivery", questions=(QuestionDraft("rating", "How was delivery?"),))).survey
+    surveys.answer(dora, delivery.id, {"q0": "4"})
+    requests = attribute_request_service(consent=consent)
+    household = requests.ask(velo.brand_id, community_id=club.id, attribute="household_size",
+                             reason="Family bikes.", closes_at=ends)
+    requests.respond(dora, household.id, value="2", count=False)
     # Sign-ins: a session, a failed attempt, a sign-up and a reset waiting for their links.
     auth = AuthActions(app.test_client())
     assert auth.login("alice@example.org", GOOD_PASSWORD).status_code == 302

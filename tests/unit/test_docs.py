@@ -42,7 +42,9 @@ def test_every_ledger_event_tag_is_documented(tag: EventTag) -> None:
 
 def _tag_rows() -> dict[str, str]:
     """The README's ledger tag table: each documented tag and its description."""
-    rows = re.findall(r"^\| `([a-z]+:[a-z]+:[a-z]+)` \| (.*) \|$", README, re.MULTILINE)
+    table = README[README.index("Ledger event tags"):]
+    table = table[:table.index("\n\n", table.index("| tag |"))]
+    rows = re.findall(r"^\| `([a-z]+(?::[a-z]+){1,2})` \| (.*) \|$", table, re.MULTILINE)
     return dict(rows)
 
 

@@ -38,6 +38,8 @@ def _baseline(store: str) -> tuple[Migration, ...]:
 DATA = Store("data", "data.db", "data-store", _baseline("data") + (
     migration("data", 2, "agreement_withdrawals", rebuilds_tables=True),
     migration("data", 3, "privacy_budget_spends"),
+    migration("data", 4, "communities"),
+    migration("data", 5, "surveys_feedback_requests_attribute_requests"),
     migration("data", 7, "loop_posts_care_cases"),
 ), Squashed(PRE_RELEASE, {
     "schema_migrations": (

@@ -70,6 +70,21 @@ def test_a_category_of_only_sensitive_data_is_unknown(category: str) -> None:
     assert "field by field" in raised.value.description
 
 
+@pytest.mark.parametrize("datatypes", [["survey"], ["city", "survey"]])
+def test_survey_answers_are_refused_with_a_reason(datatypes: list[str]) -> None:
+    """Survey answers are granted by joining a community and read through the survey API;
+    the consent flow refuses them, alone or among other fields, and says where they come from."""
+    with pytest.raises(InvalidAuthorizationDetailsError) as raised:
+        parse(one(datatypes=datatypes))
+    assert "survey API" in raised.value.description
+    assert ERROR_DESCRIPTION.match(raised.value.description)
+
+
+def test_the_opinion_category_does_not_cover_survey_answers() -> None:
+    (detail,) = parse(one(datatypes=["pd:Opinion"]))
+    assert "feedback" in detail.fields and "survey" not in detail.fields
+
+
 @pytest.mark.parametrize("field", sorted(SENSITIVE_FIELDS))
 def test_a_sensitive_field_may_be_asked_for_by_name(field: str) -> None:
     (detail,) = parse(one(datatypes=[field]))

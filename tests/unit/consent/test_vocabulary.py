@@ -28,11 +28,13 @@ from consent.vocabulary import (
     PURPOSE_BY_CODE,
     PURPOSES,
     SENSITIVE_FIELDS,
+    SURVEY,
     VOCABULARY_VERSION,
     Agreement,
     Use,
     expand,
     field_category,
+    field_label,
     is_selector,
 )
 from vault.catalog import ATTRIBUTES, Category
@@ -47,7 +49,8 @@ P7012_CODES = {
 }
 _SD = re.compile(r"SD-BASE(?:-(?P<letters>A|AT|ATP))?(?P<s3p>-S3P)?(?P<dp>-DP)?")
 LETTER_USE = {"A": Use.ANALYTICS, "T": Use.TRACKING, "P": Use.PROFILING}
-CATEGORY_SELECTORS = [CATEGORY_PREFIX + str(c) for c in Category] + [CATEGORY_PREFIX + FEEDBACK]
+CATEGORY_SELECTORS = [CATEGORY_PREFIX + str(c) for c in Category] + [
+    CATEGORY_PREFIX + FEEDBACK, CATEGORY_PREFIX + SURVEY]
 
 
 # -- categories ---------------------------------------------------------------------------------
@@ -70,10 +73,12 @@ def test_special_categories_are_exactly_the_sensitive_attributes(attribute) -> N
 def test_the_mapping_is_complete_and_has_nothing_extra() -> None:
     keys = [a.key for a in ATTRIBUTES]
     assert set(ATTRIBUTE_CATEGORY) == set(keys)
-    assert list(FIELDS) == [*keys, FEEDBACK]
+    assert list(FIELDS) == [*keys, FEEDBACK, SURVEY]
     assert set(FIELD_CATEGORY) == set(FIELDS)
-    assert field_category(FEEDBACK).code == "pd:Opinion"
-    assert not field_category(FEEDBACK).special
+    for journal in (FEEDBACK, SURVEY):
+        assert field_category(journal).code == "pd:Opinion"
+        assert not field_category(journal).special
+    assert field_label(SURVEY) == "Survey answers"
     assert SENSITIVE_FIELDS == {"religion", "health_conditions", "dietary_requirements"}
 
 

@@ -1,0 +1,149 @@
+"""A brand's insight communities: opening, reading, closing; what it may learn of their size.
+
+A community is a standing invitation to the brand's members-to-be: a name, what it is for in
+plain words, and the DPV purposes its members' grants will be for (:data:`COMMUNITY_PURPOSES`
+only: service and the brand's own analytics, never profiling, tracking, sale or sharing).
+Joining is the member's consent (community/membership.py); the brand never learns who is in
+it. What it learns of the size is :func:`reported_size`: nothing below
+:data:`SIZE_THRESHOLD`, above it the count rounded down to a multiple of :data:`SIZE_STEP`,
+so one member joining or leaving changes the figure only at a step, and a figure never says
+that a particular person (or a group smaller than the threshold) is in.
+
+Closing a community ends what it held: each member's grants that no other open community of the
+brand holds are *released* (``consent:grant:released``, the brand giving the access up of its
+own accord, RFC 7009's meaning: the consent ends with it, receipts and webhooks as for any
+release). The memberships stay, for the members' pages; a closed community takes no one new.
+
+Invariants: ledger entries carry ids and codes, never a name or description; a brand sees and
+changes only its own communities (another brand's are "not found").
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable
+
+from consent.context import Consent
+from consent.event_details import CommunityClosed, CommunityOpened
+from consent.model import AccessEnd
+from consent.vocabulary import AGREEMENT_BY_CODE, PURPOSE_BY_CODE, PURPOSES, Purpose
+from vault.clock import Clock
+from vault.errors import ConflictError, NotFoundError, ValidationError
+
+from .repositories import Community, CommunityRepository
+
+NAME_MAX = 80
+DESCRIPTION_MAX = 1000
+SIZE_THRESHOLD = 10
+SIZE_STEP = 10
+_ANALYTICS_TERM = AGREEMENT_BY_CODE["SD-BASE-A"]
+
+#: What a community may be for: what the brand's own analytics term (SD-BASE-A) permits, and
+#: never a purpose that sells or shares.
+COMMUNITY_PURPOSES: tuple[Purpose, ...] = tuple(
+    p for p in PURPOSES if _ANALYTICS_TERM.permits(p) and not p.sale_or_sharing)
+COMMUNITY_PURPOSE_CODES = frozenset(p.code for p in COMMUNITY_PURPOSES)
+NO_SUCH_COMMUNITY = "There is no such community."
+
+
+def reported_size(members: int) -> int | None:
+    """What a brand may learn of a community of ``members``: ``None`` below the threshold,
+    else the count rounded down to a multiple of the step."""
+    if members < SIZE_THRESHOLD:
+        return None
+    return members - members % SIZE_STEP
+
+
+def brand_actor(brand_id: str) -> str:
+    """The actor of a brand's acts in the ledger (as consent/terms.py names brands)."""
+    return "brand:" + brand_id
+
+
+class CommunityService:
+    """The brand's side: open, list, read and close its communities."""
+
+    def __init__(self, *, communities: CommunityRepository, consent: Consent,
+                 clock: Clock) -> None:
+        self._communities = communities
+        self._consent = consent
+        self._clock = clock
+
+    def open(self, brand_id: str, *, name: str, description: str,
+             purposes: Iterable[str]) -> Community:
+        """Open a community; :class:`ValidationError` naming each field that breaks a rule."""
+        codes = sorted(set(purposes))
+        errors = community_errors(name, description, codes)
+        if errors:
+            raise ValidationError(errors)
+        now = int(self._clock())
+        community = Community("com_" + os.urandom(12).hex(), brand_id, name.strip(),
+                              description.strip(), tuple(codes), now)
+        with self._communities.transaction():
+            self._communities.insert(community)
+            self._consent.ledger.record_event(
+                actor=brand_actor(brand_id),
+                details=CommunityOpened(community=community.id, brand=brand_id,
+                                        purposes=list(codes)))
+        return community
+
+    def for_brand(self, brand_id: str) -> list[Community]:
+        return self._communities.for_brand(brand_id)
+
+    def get(self, brand_id: str, community_id: str) -> Community:
+        """The brand's community; :class:`NotFoundError` for another brand's."""
+        community = self._communities.get(community_id)
+        if community is None or community.brand_id != brand_id:
+            raise NotFoundError(NO_SUCH_COMMUNITY)
+        return community
+
+    def size(self, community: Community) -> int | None:
+        """:func:`reported_size` of the community."""
+        return reported_size(self._communities.member_count(community.id))
+
+    def close(self, brand_id: str, community_id: str) -> Community:
+        """Close the brand's community and release the grants only it held (see the module
+        docstring); :class:`ConflictError` if it was closed already."""
+        with self._communities.transaction():
+            self.get(brand_id, community_id)
+            now = int(self._clock())
+            if not self._communities.close(community_id, now):
+                raise ConflictError("This community is closed already.")
+            released = 0
+            for member_num in self._communities.members(community_id):
+                for grant_id in self._communities.linked_grants(community_id, member_num):
+                    if any(self._open(other) for other in self._communities.holders(grant_id)
+                           if other != community_id):
+                        continue
+                    if self._consent.grants.end_access(grant_id, AccessEnd.REVOKED_BY_BRAND):
+                        released += 1
+            self._consent.ledger.record_event(
+                actor=brand_actor(brand_id),
+                details=CommunityClosed(community=community_id, brand=brand_id,
+                                        released=released))
+            closed = self._communities.get(community_id)
+            assert closed is not None
+            return closed
+
+    def _open(self, community_id: str) -> bool:
+        community = self._communities.get(community_id)
+        return community is not None and community.closed_at is None
+
+
+def community_errors(name: str, description: str, purposes: list[str]) -> dict[str, list[str]]:
+    """Every rule a new community's values break, by field."""
+    errors: dict[str, list[str]] = {}
+    if not name.strip() or len(name.strip()) > NAME_MAX:
+        errors["name"] = [f"A name of 1 to {NAME_MAX} characters."]
+    if not description.strip() or len(description.strip()) > DESCRIPTION_MAX:
+        errors["description"] = [f"Say what the community is for, in 1 to {DESCRIPTION_MAX} "
+                                 "characters."]
+    unknown = [p for p in purposes if p not in COMMUNITY_PURPOSE_CODES]
+    if not purposes or unknown:
+        allowed = ", ".join(sorted(COMMUNITY_PURPOSE_CODES))
+        errors["purposes"] = [f"One or more of {allowed}" + (
+            f" ({', '.join(unknown[:3])} is not one)." if unknown else ".")]
+    return errors
+
+
+def purpose_labels(community: Community) -> list[str]:
+    return [PURPOSE_BY_CODE[p].label for p in community.purposes if p in PURPOSE_BY_CODE]

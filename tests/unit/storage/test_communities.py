@@ -1,0 +1,139 @@
+"""Contract of the insight community's communities, memberships and co-creation
+(``community/repositories.py``): a brand's communities newest first, a membership once per
+member, and everything of a membership (grant links, ideas, votes) gone with it or with the
+member.
+
+Each engine's community repositories come from :data:`COMMUNITY_REPOSITORIES`, over the same
+store as the shared fixture's (the SQLCipher ones over its data store's connection)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import pytest
+
+from community.repositories import (
+    Challenge,
+    CoCreationRepository,
+    Community,
+    CommunityRepository,
+    IdeaRow,
+    Membership,
+)
+from community.sqlcipher.cocreation import SqlcipherCoCreation
+from community.sqlcipher.communities import SqlcipherCommunities
+from consent.model import Grant, GrantStatus, Mode
+from vault.brands import Brand
+
+from .conftest import Repositories, add_member
+
+
+@dataclass(frozen=True)
+class Stores:
+    communities: CommunityRepository
+    cocreation: CoCreationRepository
+
+
+def _sqlcipher(repositories: Repositories) -> Stores:
+    data = repositories.members._db        # type: ignore[attr-defined]  # the data store
+    return Stores(SqlcipherCommunities(data), SqlcipherCoCreation(data))
+
+
+COMMUNITY_REPOSITORIES: dict[str, Callable[[Repositories], Stores]] = {"sqlcipher": _sqlcipher}
+
+
+@pytest.fixture
+def stores(repositories: Repositories) -> Stores:
+    assert repositories.brands.insert(Brand("brand_1", "Velo", ()), 1)
+    assert repositories.brands.insert(Brand("brand_2", "Atlas", ()), 1)
+    return COMMUNITY_REPOSITORIES["sqlcipher"](repositories)
+
+
+def _community(cid: str, brand: str = "brand_1", at: int = 10) -> Community:
+    return Community(cid, brand, "Club " + cid, "What it is for.",
+                     ("dpv:ResearchAndDevelopment",), at)
+
+
+def _join(stores: Stores, repositories: Repositories, cid: str, number: int) -> int:
+    member_id = add_member(repositories, number)
+    num = stores.communities.member_number(member_id)
+    assert num is not None
+    assert stores.communities.add_member(Membership(cid, num, 20 + number, f"m-{number}"))
+    return num
+
+
+def test_communities_per_brand_newest_first_and_closing_once(stores: Stores) -> None:
+    repo = stores.communities
+    repo.insert(_community("c1", at=10))
+    repo.insert(_community("c2", at=10))
+    repo.insert(_community("c3", brand="brand_2", at=5))
+    assert [c.id for c in repo.for_brand("brand_1")] == ["c2", "c1"]
+    assert repo.get("c1") == _community("c1")
+    assert repo.get("nope") is None
+    assert repo.close("c1", 30) and not repo.close("c1", 31) and not repo.close("nope", 1)
+    assert repo.get("c1").closed_at == 30                    # type: ignore[union-attr]
+    assert [c.id for c in repo.open_communities()] == ["c2", "c3"]
+
+
+def test_a_membership_once_and_its_links_go_with_it(stores: Stores,
+                                                    repositories: Repositories) -> None:
+    repo = stores.communities
+    repo.insert(_community("c1"))
+    repo.insert(_community("c2"))
+    alice = _join(stores, repositories, "c1", 1)
+    assert not repo.add_member(Membership("c1", alice, 99, "m-x"))
+    assert repo.membership("c1", alice) == Membership("c1", alice, 21, "m-1")
+    assert repo.member_count("c1") == 1 and repo.members("c1") == [alice]
+    assert repo.add_member(Membership("c2", alice, 40, "m-2"))
+    assert [m.community_id for m in repo.memberships(alice)] == ["c2", "c1"]
+    grant = Grant("g1", f"{1:032x}", "brand_1", "dpv:ResearchAndDevelopment",
+                  frozenset({"feedback"}), Mode.AGGREGATE, 1, 2, 30, False, None, "EU", "t",
+                  "SD-BASE-A", 1, GrantStatus.ACTIVE, None, 1, 1, 1)
+    repositories.grants.insert(grant)
+    repo.link_grant("c1", alice, "g1")
+    repo.link_grant("c1", alice, "g1")                        # idempotent
+    repo.link_grant("c2", alice, "g1")
+    assert repo.linked_grants("c1", alice) == ["g1"] and repo.holders("g1") == ["c1", "c2"]
+    assert repo.remove_member("c1", alice) and not repo.remove_member("c1", alice)
+    assert repo.holders("g1") == ["c2"] and repo.member_count("c1") == 0
+
+
+def test_ideas_and_votes_counted_and_gone_with_the_membership(
+        stores: Stores, repositories: Repositories) -> None:
+    stores.communities.insert(_community("c1"))
+    alice = _join(stores, repositories, "c1", 1)
+    bob = _join(stores, repositories, "c1", 2)
+    co = stores.cocreation
+    co.insert_challenge(Challenge("ch1", "c1", "How?", "Tell us.", 30))
+    assert co.challenges("c1") == [Challenge("ch1", "c1", "How?", "Tell us.", 30)]
+    co.insert_idea(IdeaRow("i1", "ch1", "c1", alice, b"sealed-1", 1, 40, 40))
+    co.insert_idea(IdeaRow("i2", "ch1", "c1", bob, b"sealed-2", 1, 41, 41))
+    assert co.vote("i1", "c1", bob, 50) and not co.vote("i1", "c1", bob, 51)
+    assert co.vote("i2", "c1", alice, 50)
+    assert [(i.id, i.votes) for i in co.ideas("ch1")] == [("i1", 1), ("i2", 1)]
+    assert co.voted("ch1", bob) == {"i1"}
+    assert not co.update_idea("i1", bob, b"not mine", 60)      # only the author's
+    assert co.update_idea("i1", alice, b"sealed-1b", 60)
+    idea = co.idea("i1")
+    assert idea is not None and idea.version == 2 and idea.text_sealed == b"sealed-1b"
+    co.mark_released("i1", 2)
+    co.mark_released("i1", 1)                                 # never goes back
+    assert co.take_up("i1", 70) and not co.take_up("i1", 71)
+    idea = co.idea("i1")
+    assert idea is not None and idea.released == 2 and idea.taken_up_at == 70
+    assert co.unvote("i1", bob) and not co.unvote("i1", bob)
+    assert not co.delete_idea("i2", alice) and co.delete_idea("i2", bob)
+    assert [i.id for i in co.ideas("ch1")] == ["i1"] and co.voted("ch1", alice) == set()
+    co.vote("i1", "c1", bob, 80)
+    assert stores.communities.remove_member("c1", alice)       # leaving: her idea goes
+    assert co.ideas("ch1") == [] and co.close_challenge("ch1", 90)
+    assert not co.close_challenge("ch1", 91)
+
+
+def test_a_deleted_member_takes_every_row_along(stores: Stores,
+                                                repositories: Repositories) -> None:
+    stores.communities.insert(_community("c1"))
+    _join(stores, repositories, "c1", 1)
+    assert repositories.erasures.delete_member_rows(f"{1:032x}") > 0
+    assert stores.communities.member_count("c1") == 0
