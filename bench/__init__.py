@@ -26,11 +26,13 @@ from . import (
     raw_key_open,
     recovery,
     sealed_writes,
+    survey_answer,
 )
 
 # In the order they run: quick and small first, the long subprocess load last.
 BENCHMARKS: dict[str, ModuleType] = {
     module.NAME: module
     for module in (raw_key_open, recovery, erasure_10k, export_10k, sealed_writes,
-                   encryption_overhead, decision, ledger, demo_100k, brand_api)
+                   encryption_overhead, decision, ledger, survey_answer, demo_100k,
+                   brand_api)
 }

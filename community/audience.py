@@ -42,7 +42,8 @@ from .membership import COMMUNITY_FIELDS
 PERSONA_ATTRIBUTES: tuple[str, ...] = tuple(f for f in COMMUNITY_FIELDS
                                             if f not in (FEEDBACK, SURVEY))
 MAX_CRITERIA = 5
-MAX_VALUES = 50
+MAX_VALUES = 20
+MAX_VALUE = 60
 #: The smallest group whose size the brand is told; smaller ones are "fewer than" this.
 MINIMUM_COHORT = 50
 #: Sizes at or above the minimum are told rounded down to this step, so two audiences that
@@ -137,7 +138,7 @@ def _criterion(item: Any, where: str) -> Criterion:
     values = item.get("any_of")
     if "min" in item or "max" in item or not isinstance(values, list) or not values \
             or len(values) > MAX_VALUES or any(not isinstance(v, str) or not v.strip()
-                                               or len(v) > 100 for v in values):
+                                               or len(v) > MAX_VALUE for v in values):
         raise fail(f"{attribute} takes any_of: a list of 1 to {MAX_VALUES} values.")
     if spec.choices and any(v not in spec.choices for v in values):
         raise fail(f"{attribute} takes values from: " + ", ".join(spec.choices) + ".")

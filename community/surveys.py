@@ -53,7 +53,8 @@ from .repositories import AnswerRow, CommunityFacts, QuestionRecord, SurveyRecor
 KINDS = ("survey", "feedback_request")
 QUESTION_KINDS = ("rating", "nps", "single", "multiple", "text")
 MAX_QUESTIONS = 20
-MAX_CHOICES = 20
+MAX_CHOICES = 10
+MAX_CHOICE = 80
 MAX_PROMPT = 300
 MAX_TITLE = 120
 MAX_TEXT_ANSWER = 1000
@@ -469,7 +470,7 @@ def _checked_questions(draft: SurveyDraft) -> list[QuestionRecord]:
             continue
         try:
             prompt = clean_text(question.prompt, max_length=MAX_PROMPT)
-            choices = tuple(clean_text(c, max_length=100) for c in question.choices)
+            choices = tuple(clean_text(c, max_length=MAX_CHOICE) for c in question.choices)
         except ValueError as exc:
             errors[where] = [str(exc)]
             continue

@@ -145,6 +145,7 @@ def demo(ctx: click.Context, members: int, seed: int) -> None:
     from demo.consents import load_consent_demo
     from demo.loop import load_loop_demo
     from demo.members import DEMO_PASSWORD, SHOWCASE_EMAIL, load_demo
+    from demo.surveys import load_survey_demo
 
     home = _home(ctx)
     with home.open() as vault, click.progressbar(
@@ -163,6 +164,7 @@ def demo(ctx: click.Context, members: int, seed: int) -> None:
         consent = open_consent(vault, home)
         try:
             shared = load_consent_demo(consent, seed=seed)
+            surveyed = load_survey_demo(consent, seed=seed)
             looped = load_loop_demo(consent, seed=seed)
         finally:
             consent.close()
@@ -174,6 +176,9 @@ def demo(ctx: click.Context, members: int, seed: int) -> None:
     )
     click.echo(f"{_counted(shared.grants, 'demo grant')} (with signed receipts) from "
                f"{_counted(shared.members, 'member')} to the demo brands")
+    click.echo(f"{_counted(surveyed.surveys, 'survey or request', 'surveys and requests')} to"
+               f" a community of {_counted(surveyed.members, 'member')}, with"
+               f" {_counted(surveyed.answers, 'answer')}")
     posts = _counted(looped.posts, '"we did" post')
     click.echo(f"{posts} over a panel of "
                f"{_counted(looped.panel, 'member')}, {_counted(looped.cases, 'care case')}")

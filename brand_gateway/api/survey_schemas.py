@@ -17,9 +17,10 @@ from apispec import APISpec
 from marshmallow import RAISE, Schema, fields, validate
 
 from community.attribute_requests import MAX_REASON
-from community.audience import MAX_CRITERIA, MAX_VALUES, PERSONA_ATTRIBUTES
+from community.audience import MAX_CRITERIA, MAX_VALUE, MAX_VALUES, PERSONA_ATTRIBUTES
 from community.surveys import (
     KINDS,
+    MAX_CHOICE,
     MAX_CHOICES,
     MAX_PROMPT,
     MAX_QUESTIONS,
@@ -32,6 +33,8 @@ from vault.catalog import TOUCHPOINT_KEYS
 from .schemas import DEFAULT_PAGE, MAX_OFFSET, MAX_PAGE, QuerySchema
 
 SURVEYS_SCOPE = "surveys:write"
+#: The body limit of the survey operations (the rest of the API takes 4 KiB).
+MAX_SURVEY_BODY = 512 * 1024
 SURVEY_ID_PATTERN = "^srv_[0-9a-f]{24}$"
 ATTRIBUTE_REQUEST_ID_PATTERN = "^atr_[0-9a-f]{24}$"
 _TOUCHPOINTS = sorted(TOUCHPOINT_KEYS)
@@ -50,7 +53,7 @@ class QuestionRequestSchema(_Body):
         "description": "rating (1-5), nps (0-10), single or multiple (choices), text (short"
                        " text: released only from members who granted individual use)."})
     prompt = fields.String(required=True, validate=validate.Length(1, MAX_PROMPT))
-    choices = fields.List(fields.String(validate=validate.Length(1, 100)),
+    choices = fields.List(fields.String(validate=validate.Length(1, MAX_CHOICE)),
                           validate=validate.Length(max=MAX_CHOICES), load_default=list,
                           metadata={"description": "For single and multiple only: 2 to"
                                                    f" {MAX_CHOICES} different choices."})
@@ -60,7 +63,7 @@ class CriterionSchema(_Body):
     attribute = fields.String(required=True, validate=validate.OneOf(PERSONA_ATTRIBUTES),
                               metadata={"description": "A non-sensitive persona attribute;"
                                                        " sensitive ones are refused."})
-    any_of = fields.List(fields.String(validate=validate.Length(1, 100)),
+    any_of = fields.List(fields.String(validate=validate.Length(1, MAX_VALUE)),
                          validate=validate.Length(1, MAX_VALUES), metadata={
                              "description": "For choice, country and text attributes: the"
                                             " values that qualify."})
@@ -233,7 +236,11 @@ def add_survey_paths(spec: APISpec) -> None:
         "description": "None of the surveys this brand published has this id.",
         "content": {"application/problem+json": {"schema": "Problem"}}})
     security: list[dict[str, list[str]]] = [{"brand": [SURVEYS_SCOPE]}]
-    body_problems = (("413", "ContentTooLarge"), ("415", "UnsupportedMediaType"))
+    spec.components.response("SurveyTooLarge", {
+        "description": f"The body is larger than {MAX_SURVEY_BODY} bytes (about:blank, status"
+                       " 413), whatever its media type.",
+        "content": {"application/problem+json": {"schema": "Problem"}}})
+    body_problems = (("413", "SurveyTooLarge"), ("415", "UnsupportedMediaType"))
     page = [{"in": "query", "schema": PageQuery}]
     survey_id = {"in": "path", "name": "survey_id", "required": True,
                  "schema": {"type": "string", "pattern": SURVEY_ID_PATTERN}}

@@ -23,7 +23,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from flask import Blueprint, Response, current_app
+from flask import Blueprint, Response, current_app, request
 from marshmallow import Schema
 from marshmallow import ValidationError as SchemaError
 
@@ -43,6 +43,7 @@ from .bearer import requires_scope
 from .payloads import iso, json_body, json_response, load_query
 from .schemas import EmptyQuery
 from .survey_schemas import (
+    MAX_SURVEY_BODY,
     SURVEYS_SCOPE,
     AttributeRequestSchema,
     FeedbackRequestSchema,
@@ -71,6 +72,9 @@ def _requests() -> AttributeRequestService:
 
 
 def _body(schema: Schema) -> dict[str, Any]:
+    # A survey with its questions, choices and criteria is more than the API's usual 4 KiB;
+    # what the schema allows fits in this (JSON escapes included).
+    request.max_content_length = MAX_SURVEY_BODY
     try:
         return dict(schema.load(json_body()))
     except SchemaError as exc:

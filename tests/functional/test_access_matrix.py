@@ -25,7 +25,14 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from consent.context import open_consent
+from community.storage import (
+    attribute_request_service,
+    community_service,
+    membership_service,
+    survey_service,
+)
+from community.surveys import QuestionDraft, SurveyDraft
+from consent.context import Consent, open_consent
 from tests.conftest import GOOD_PASSWORD, TEST_HASHING, AuthActions, csrf_from, initialise_home
 from vault.brands import Brand
 from vault.clock import FrozenClock
@@ -44,6 +51,8 @@ ENTRY = "/member/feedback/" + ENTRY_ID
 WEBHOOK_ID = "<int(max=9223372036854775807):endpoint_id>"
 GRANT = "/member/consents/<grant_id>"
 AGREEMENT = "/member/agreements/<agreement_id>"
+SURVEY = "/member/asked/surveys/<survey_id>"
+ATTRIBUTE = "/member/asked/attributes/<request_id>"
 CONSENT_TABLES = ("member_terms", "agreements", "grants", "receipts", "member_brand_terms",
                   "terms_receipts")
 
@@ -56,6 +65,8 @@ class Context:
     receipt_id: str = ""        # its receipt
     agreement_id: str = ""      # A's agreement with ``brand`` (agreed)
     counter_offer_id: str = ""  # A's agreement with another brand, countered: A may answer it
+    survey_id: str = ""         # a survey put to A (a member of ``brand``'s community), answered
+    request_id: str = ""        # an attribute request of that community
 
 
 Form = Callable[[Context], dict[str, Any]]
@@ -101,6 +112,8 @@ class Route:
                 .replace("<brand_id>", context.brand.id)
                 .replace("<case_id>", "care_" + "0" * 24)
                 .replace("<post_id>", "wedid_" + "0" * 24)
+                .replace("<survey_id>", context.survey_id)
+                .replace("<request_id>", context.request_id)
                 .replace(WEBHOOK_ID, "1"))
 
 
@@ -141,6 +154,13 @@ ROUTES: tuple[Route, ...] = (
     Route("/api/v1/care/cases/<case_id>/close", "POST", 401, 401),
     Route("/api/v1/agreements/<agreement_id>/answer", "POST", 401, 401,
           form=lambda c: {"answer": "accept"}),
+    Route("/api/v1/surveys", "GET", 401, 401),
+    Route("/api/v1/surveys", "POST", 401, 401),
+    Route("/api/v1/surveys/<survey_id>", "GET", 401, 401),
+    Route("/api/v1/surveys/<survey_id>/answers", "GET", 401, 401),
+    Route("/api/v1/feedback-requests", "POST", 401, 401),
+    Route("/api/v1/attribute-requests", "GET", 401, 401),
+    Route("/api/v1/attribute-requests", "POST", 401, 401),
     Route("/", "GET", 200, 302),
     Route("/account-deleted", "GET", 302, 302),     # shown only right after a deletion
     Route("/signup", "GET", 200, 200),
@@ -201,6 +221,15 @@ ROUTES: tuple[Route, ...] = (
     post(AGREEMENT + "/withdraw", 302, 302, other=404),
     post("/member/agreements", 302, 302, form=lambda c: {"brand_id": c.brand.id}),
     post("/member/terms/brands/<brand_id>/remove", 302, 302, other=404),
+    # what A's community asks: put to A, as missing as any to B
+    Route("/member/asked/", "GET", 302, 200),
+    Route(SURVEY, "GET", 302, 200, other=404),
+    post(SURVEY, 302, 302, other=404, form=lambda c: {"q0": "2"}),
+    post(SURVEY + "/skip", 302, 302, other=404),
+    post(SURVEY + "/withdraw", 302, 302, other=404),
+    Route(ATTRIBUTE, "GET", 302, 200, other=404),
+    post(ATTRIBUTE, 302, 302, other=404, form=lambda c: {"household_size": "3", "count": "no"}),
+    post(ATTRIBUTE + "/decline", 302, 302, other=404),
     Route("/.well-known/jwks.json", "GET", 200, 200),
     Route("/.well-known/gpc.json", "GET", 200, 200),
     Route("/favicon.ico", "GET", 200, 200),
@@ -271,13 +300,31 @@ def template(tmp_path_factory: pytest.TempPathFactory) -> Template:
             other_brand = vault.brands.add("Fresh Grocer")
             offer = consent.agreements.proffer(alice, other_brand.id)
             consent.agreements.brand_counters(offer.id, other_brand.id, "SD-BASE-A")
+            survey_id, request_id = ask_alice(consent, alice, brand)
         finally:
             consent.close()
         entry_id = vault.feedback.add(alice, {
             "brand_id": brand.id, "touchpoint": "purchase", "rating": 4, "nps": 8,
             "comment": "Alice's entry", "occurred_on": "2027-01-10"})
     return Template(home.root, cookies, ids, Context(
-        brand, entry_id, grant.id, receipt.id, agreement.id, offer.id))
+        brand, entry_id, grant.id, receipt.id, agreement.id, offer.id, survey_id, request_id))
+
+
+def ask_alice(consent: Consent, alice: str, brand: Brand) -> tuple[str, str]:
+    """A joins ``brand``'s community and answers its survey; it also asks for an attribute."""
+    club = community_service(consent).open(brand.id, name="Riders", description="Riding.",
+                                           purposes=["dpv:ResearchAndDevelopment"])
+    membership_service(consent).join(alice, club.id, individual=True)
+    closes = int(consent.vault.clock()) + 7 * 86_400
+    surveys = survey_service(consent=consent)
+    survey = surveys.publish(brand.id, SurveyDraft(
+        community_id=club.id, title="Winter", closes_at=closes,
+        questions=(QuestionDraft("rating", "Tyres?"),))).survey
+    surveys.answer(alice, survey.id, {"q0": "4"})
+    request = attribute_request_service(consent=consent).ask(
+        brand.id, community_id=club.id, attribute="household_size", reason="Family bikes.",
+        closes_at=closes)
+    return survey.id, request.id
 
 
 @pytest.fixture

@@ -36,7 +36,14 @@ import brand_gateway.api.webhooks
 from brand_gateway.api.schemas import openapi_document
 from brand_gateway.webhooks import endpoints as webhook_endpoints
 from brand_gateway.webhooks.sqlcipher import sqlcipher_registry
-from community.storage import care_service, wedid_service
+from community.storage import (
+    care_service,
+    community_service,
+    membership_service,
+    survey_service,
+    wedid_service,
+)
+from community.surveys import QuestionDraft, SurveyDraft
 from consent.context import Consent
 from tests.brand_api_support import BrandApi, bearer
 from vault.home import Vault
@@ -105,8 +112,8 @@ def brand_headers(api: BrandApi, vault: Vault) -> dict[str, str]:
     grocer = api.brand("Green Grocer")
     sqlcipher_registry(database=vault.data, clock=vault.clock).add(grocer.client_id,
                                                                 "https://grocer.example/hooks")
-    return bearer(api.brand_token(grocer,
-                                  "webhooks:manage agreements:write communities:write"))
+    return bearer(api.brand_token(
+        grocer, "webhooks:manage agreements:write surveys:write communities:write"))
 
 
 @pytest.fixture
@@ -134,6 +141,44 @@ def grocer_offer(api: BrandApi, vault: Vault, consent: Consent,
     member_id = vault.members.register("bob@example.org", "correct horse battery staple")
     grocer = next(b for b in vault.brands.all() if b.name == "Green Grocer")
     return consent.agreements.proffer(member_id, grocer.id).id
+
+
+@pytest.fixture
+def grocer_survey(api: BrandApi, vault: Vault, consent: Consent,
+                  brand_headers: dict[str, str]) -> tuple[str, str]:
+    """Green Grocer's community, with a member who answered Grocer's survey in it
+    individually: (the community's id, the survey's id)."""
+    grocer = next(b for b in vault.brands.all() if b.name == "Green Grocer")
+    club = community_service(consent).open(grocer.id, name="Tasters", description="Taste.",
+                                           purposes=["dpv:ResearchAndDevelopment"])
+    carol = vault.members.register("carol@example.org", "correct horse battery staple")
+    membership_service(consent).join(carol, club.id, individual=True)
+    surveys = survey_service(consent=consent)
+    survey = surveys.publish(grocer.id, SurveyDraft(
+        community_id=club.id, title="Taste", closes_at=int(vault.clock()) + 7 * 86_400,
+        questions=(QuestionDraft("multiple", "What?", ("Fruit", "Bread")),
+                   QuestionDraft("text", "Why?")))).survey
+    surveys.answer(carol, survey.id, {"q0": ["1"], "q1": "Crusty."})
+    return club.id, survey.id
+
+
+def _survey_cases(label: str, community_id: str, survey_id: str) -> list[dict[str, Any]]:
+    """Valid requests for the survey operations, which random inputs never hit."""
+    closes = "2027-02-01T00:00:00+00:00"
+    body = {"POST /surveys": {"community_id": community_id, "title": "More", "closes_at": closes,
+                              "criteria": [{"attribute": "country", "any_of": ["NL"]}],
+                              "questions": [{"kind": "single", "prompt": "Which?",
+                                             "choices": ["A", "B"]}]},
+            "POST /feedback-requests": {"community_id": community_id, "touchpoint": "delivery",
+                                        "prompt": "How was it?", "closes_at": closes},
+            "POST /attribute-requests": {"community_id": community_id,
+                                         "attribute": "household_size", "reason": "Sizes.",
+                                         "closes_at": closes}}.get(label)
+    if body is not None:
+        return [{"body": body, "media_type": "application/json"}]
+    if "{survey_id}" in label:
+        return [{"path_parameters": {"survey_id": survey_id}}]
+    return []
 
 
 # One test per operation of the document and caller. The document is the one the app serves
@@ -190,6 +235,9 @@ def test_the_api_keeps_to_its_document(api_schema: Any, label: str, caller: str,
         explicit_cases.append({"path_parameters": offer, **(
             {"body": {"answer": "counter", "term": "SD-BASE-A"},
              "media_type": "application/json"} if label.startswith("POST") else {})})
+    if any(name in label for name in ("/surveys", "/feedback-requests",
+                                      "/attribute-requests")):
+        explicit_cases += _survey_cases(label, *request.getfixturevalue("grocer_survey"))
     for name, body in (("{case_id}", {"message": "We will call you today."}),
                        ("{post_id}", {})):
         if name in label:

@@ -51,8 +51,16 @@ from werkzeug.test import TestResponse
 from brand_gateway.clients import OAuthClient
 from brand_gateway.observers import grant_observer
 from brand_gateway.webhooks.sqlcipher import sqlcipher_registry
-from community.storage import care_service, wedid_service
-from consent.context import open_consent
+from community.storage import (
+    attribute_request_service,
+    care_service,
+    community_service,
+    membership_service,
+    survey_service,
+    wedid_service,
+)
+from community.surveys import QuestionDraft, SurveyDraft
+from consent.context import Consent, open_consent
 from consent.grants import DAY
 from tests.brand_api_support import BrandApi, bearer
 from tests.conftest import GOOD_PASSWORD, TEST_HASHING, csrf_from, initialise_home, turn_on_totp
@@ -75,6 +83,9 @@ ENDPOINT_ID = "<int(max=9223372036854775807):endpoint_id>"
 ENTRY = "/member/feedback/" + ENTRY_ID
 GRANT = "/member/consents/<grant_id>"
 AGREEMENT = "/member/agreements/<agreement_id>"
+SURVEY = "/member/asked/surveys/<survey_id>"
+ATTRIBUTE = "/member/asked/attributes/<request_id>"
+CLOSES = "2027-02-01T00:00:00+00:00"          # a week after the frozen clock's start
 PERSONALISATION = "dpv:Personalisation"
 ALICE_PROFILE = {"given_name": "Alice", "family_name": "Liddell", "city": "Leiden",
                  "phone": "+31 71 555 0100"}
@@ -109,6 +120,10 @@ class World:
     counter_offer_id: str
     endpoint_id: int                    # Grocer's webhook endpoint
     grocer_offer_id: str                # B's offer to Grocer, waiting for Grocer's answer
+    survey_id: str                      # Velo's survey, put to A (in Velo's community), answered
+    request_id: str                     # Velo's attribute request to that community
+    grocer_community_id: str            # Grocer's community, and a survey of Grocer's in it
+    grocer_survey_id: str
     case_id: str = ""                   # the officer's care case with Grocer
     post_id: str = ""                   # Grocer's "we did"
 
@@ -159,7 +174,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> World:
             offer = consent.agreements.proffer(alice, grocer.brand_id)
             consent.agreements.brand_counters(offer.id, grocer.brand_id, "SD-BASE-A")
             grocer_token = api.brand_token(
-                grocer, "webhooks:manage agreements:write communities:write")
+                grocer, "webhooks:manage agreements:write surveys:write communities:write")
             grocer_offer = consent.agreements.proffer(ids["member_b"], grocer.brand_id)
             # Closing the loop with Grocer: the officer's care case, and a "we did".
             low = vault.feedback.add(ids["officer"], {
@@ -180,6 +195,9 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> World:
             leaving_token = api.member_token(alice, leaving, {PERSONALISATION: ["city"]})
             consent.grants.withdraw(alice, leaving_token.grant.id)
 
+            survey_id, request_id = _community(consent, velo.brand_id, alice)
+            grocer_community, grocer_survey = _community(consent, grocer.brand_id)
+
             gone, gone_secret = _client(api, "Gone Co")
             gone_token = api.member_token(alice, gone, {PERSONALISATION: ["city"]})
             api.clients.disable(gone.client_id)
@@ -196,8 +214,31 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> World:
                 "brand_disabled": Brand(gone.client_id, gone_secret, gone_token.token)},
         member_a=alice, velo_brand_id=velo.brand_id, entry_id=entry_id, grant_id=grant.id,
         receipt_id=receipt.id, agreement_id=agreement.id, counter_offer_id=offer.id,
-        endpoint_id=endpoint.id, grocer_offer_id=grocer_offer.id, case_id=case.id,
-        post_id=post.id)
+        endpoint_id=endpoint.id, grocer_offer_id=grocer_offer.id, survey_id=survey_id,
+        request_id=request_id, grocer_community_id=grocer_community,
+        grocer_survey_id=grocer_survey, case_id=case.id, post_id=post.id)
+
+
+def _community(consent: Consent, brand_id: str, member_id: str | None = None
+               ) -> tuple[str, str]:
+    """The brand's community and a survey in it; with a member, who joins and answers it,
+    (the survey's id, an attribute request's id), else (the community's id, the survey's)."""
+    club = community_service(consent).open(brand_id, name="Riders", description="Riding.",
+                                           purposes=["dpv:ResearchAndDevelopment"])
+    closes = int(consent.vault.clock()) + 7 * DAY
+    surveys = survey_service(consent=consent)
+    if member_id is not None:
+        membership_service(consent).join(member_id, club.id, individual=True)
+    survey = surveys.publish(brand_id, SurveyDraft(
+        community_id=club.id, title="Winter", closes_at=closes,
+        questions=(QuestionDraft("rating", "Tyres?"),))).survey
+    if member_id is None:
+        return club.id, survey.id
+    surveys.answer(member_id, survey.id, {"q0": "4"})
+    request = attribute_request_service(consent=consent).ask(
+        brand_id, community_id=club.id, attribute="household_size", reason="Family bikes.",
+        closes_at=closes)
+    return survey.id, request.id
 
 
 @pytest.fixture
@@ -239,7 +280,7 @@ class Route:
     method: str
     expect: Mapping[str, int]
     form: Form = no_form
-    json: dict[str, Any] | None = None
+    json: dict[str, Any] | Callable[[World], dict[str, Any]] | None = None
 
     @property
     def id(self) -> str:
@@ -257,7 +298,10 @@ class Route:
                 .replace("<brand_id>", world.velo_brand_id)
                 .replace("<case_id>", world.case_id if self.rule.startswith("/api/")
                          else "care_" + "0" * 24)        # no member's case: a 404 for all
-                .replace("<post_id>", world.post_id))
+                .replace("<post_id>", world.post_id)
+                .replace("<survey_id>", world.grocer_survey_id if self.rule.startswith("/api/")
+                         else world.survey_id)
+                .replace("<request_id>", world.request_id))
 
 
 def page(rule: str, method: str, anonymous: int, member: int, *, other: int | None = None,
@@ -281,7 +325,7 @@ def oauth(rule: str, *, form: Form) -> Route:
 
 
 def api(rule: str, method: str = "GET", *, grant: int, no_grant: int,
-        json: dict[str, Any] | None = None) -> Route:
+        json: dict[str, Any] | Callable[[World], dict[str, Any]] | None = None) -> Route:
     """The brand API: no bearer token is 401 (sessions do not count); a token of an ended,
     withdrawn or disabled authorization is 401."""
     return Route(rule, method, {**dict.fromkeys(ROLES, 401), "brand_grant": grant,
@@ -319,6 +363,21 @@ ROUTES: tuple[Route, ...] = (
     api("/api/v1/agreements/<agreement_id>", grant=403, no_grant=200),
     api("/api/v1/agreements/<agreement_id>/answer", "POST", grant=403, no_grant=200,
         json={"answer": "accept"}),
+    # surveys: a client credentials token with surveys:write, on the brand's own community
+    # and surveys (Grocer's)
+    api("/api/v1/surveys", grant=403, no_grant=200),
+    api("/api/v1/surveys", "POST", grant=403, no_grant=201, json=lambda w: {
+        "community_id": w.grocer_community_id, "title": "Fresh?", "closes_at": CLOSES,
+        "questions": [{"kind": "nps", "prompt": "Recommend us?"}]}),
+    api("/api/v1/surveys/<survey_id>", grant=403, no_grant=200),
+    api("/api/v1/surveys/<survey_id>/answers", grant=403, no_grant=200),
+    api("/api/v1/feedback-requests", "POST", grant=403, no_grant=201, json=lambda w: {
+        "community_id": w.grocer_community_id, "touchpoint": "delivery",
+        "prompt": "How was delivery?", "closes_at": CLOSES}),
+    api("/api/v1/attribute-requests", grant=403, no_grant=200),
+    api("/api/v1/attribute-requests", "POST", grant=403, no_grant=201, json=lambda w: {
+        "community_id": w.grocer_community_id, "attribute": "household_size",
+        "reason": "Box sizes.", "closes_at": CLOSES}),
     # closing the loop: a client credentials token with communities:write, on the brand's own
     # posts and cases (the officer's case with Grocer, Grocer's post)
     api("/api/v1/wedid", grant=403, no_grant=200),
@@ -391,6 +450,16 @@ ROUTES: tuple[Route, ...] = (
     page(AGREEMENT + "/withdraw", "POST", 302, 302, other=404),
     page("/member/agreements", "POST", 302, 302, form=lambda w, r: {"brand_id": w.velo_brand_id}),
     page("/member/terms/brands/<brand_id>/remove", "POST", 302, 302, other=404),
+    # what Velo's community asks A: put to A, as missing as any to B
+    page("/member/asked/", "GET", 302, 200),
+    page(SURVEY, "GET", 302, 200, other=404),
+    page(SURVEY, "POST", 302, 302, other=404, form=lambda w, r: {"q0": "2"}),
+    page(SURVEY + "/skip", "POST", 302, 302, other=404),
+    page(SURVEY + "/withdraw", "POST", 302, 302, other=404),
+    page(ATTRIBUTE, "GET", 302, 200, other=404),
+    page(ATTRIBUTE, "POST", 302, 302, other=404,
+         form=lambda w, r: {"household_size": "3", "count": "no"}),
+    page(ATTRIBUTE + "/decline", "POST", 302, 302, other=404),
     everyone("/.well-known/jwks.json", "GET", 200),
     everyone("/.well-known/gpc.json", "GET", 200),
     everyone("/favicon.ico", "GET", 200),
@@ -469,7 +538,8 @@ def send(client: FlaskClient, route: Route, world: World, role: str):
     if route.method == "GET":
         return client.get(path, headers=headers)
     if route.json is not None:
-        return client.open(path, method=route.method, json=route.json, headers=headers)
+        body = route.json(world) if callable(route.json) else route.json
+        return client.open(path, method=route.method, json=body, headers=headers)
     data = route.form(world, role)
     blueprint = client.application.url_map.bind("localhost").match(
         path, method=route.method)[0].split(".")[0]
