@@ -1,9 +1,10 @@
 """The outer loop: a brand tells the members who took part what it did with what they said.
 
-A brand posts "you said, we did" against one of its touchpoints (or, once they exist, one of
-its surveys or ideas): what it heard, what it changed, and when the change took effect. The
-members who took part (a touchpoint: those who gave the brand feedback there) see it on their
-page, next to the aggregate they contributed to.
+A brand posts "you said, we did" against one of its touchpoints, one of its surveys or an idea
+posted in one of its challenges: what it heard, what it changed, and when the change took
+effect. The members who took part (a touchpoint: those who gave the brand feedback there; a
+survey: those who answered it; an idea: its author and those who voted for it) see it on
+their page, next to the aggregate they contributed to.
 
 Which aggregate, and why that one: the aggregate is made **once, when the post is made**, as a
 differentially private release paid from the brand's own privacy budget (the front door's
@@ -12,7 +13,9 @@ for the brand under the counting rule, and stored with the post. Members are sho
 that stored release, never a figure computed for them: so a member's page shows nothing the
 brand itself was not given, showing it spends no budget however often it is looked at, and a
 small cohort stays suppressed for members as for the brand. A post whose release could not be
-paid (budget spent) or had nothing to release carries none, and says so.
+paid (budget spent) or had nothing to release carries none, and says so. An idea's aggregate
+is its vote count, which the brand reads exactly already: it is shown as it was when posted,
+and spends nothing.
 
 Invariants: posts are withdrawn, never deleted or edited (a member who saw one can still tell
 it was taken back); a brand lists and withdraws only its own (another brand's is as unknown as
@@ -26,7 +29,8 @@ import datetime as dt
 import hashlib
 import json
 import os
-from collections.abc import Callable, Mapping, Sequence
+import re
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -35,9 +39,11 @@ from consent.event_details import WeDidPosted
 from vault.catalog import TOUCHPOINT_KEYS, clean_text
 from vault.errors import ConflictError, NotFoundError, ValidationError
 
-from .repositories import RatingRow, WeDidRepository, WeDidRow
+from .repositories import WeDidRepository, WeDidRow
 
-SUBJECT_KINDS = ("touchpoint",)
+SUBJECT_KINDS = ("touchpoint", "survey", "idea")
+SUBJECT_PATTERNS = {"survey": re.compile(r"srv_[0-9a-f]{24}"),
+                    "idea": re.compile(r"idea_[0-9a-f]{24}")}
 #: Purposes whose aggregate grants a "we did" release may count: analytics, as DPV has it.
 RELEASE_PURPOSES = ("dpv:ServiceOptimisation", "dpv:ResearchAndDevelopment")
 DEFAULT_PURPOSE = "dpv:ServiceOptimisation"
@@ -46,9 +52,14 @@ MAX_DID = 2000
 EARLIEST = dt.date(2000, 1, 1)
 NO_SUCH_POST = "This brand has posted nothing with this id."
 
-#: What the front door's release callable returns: the stored release (JSON-able: it says its
+#: The front door's release callable, ``(brand id, subject kind, rows)``: for a touchpoint the
+#: :data:`RatingRow` list, for a survey ``(questions, values)`` (its rating and NPS questions
+#: and the :data:`SurveyValueRow` list). It returns the stored release (JSON-able: it says its
 #: epsilon and whether it was suppressed), or ``None`` if nothing could be released.
-Releaser = Callable[[str, Sequence[RatingRow]], "dict[str, Any] | None"]
+Releaser = Callable[[str, str, Any], "dict[str, Any] | None"]
+#: The keys every stored release has (``None`` where they do not apply).
+RELEASE_KEYS = ("epsilon", "confidence", "minimum_cohort", "suppressed", "respondents",
+                "mean_rating", "nps", "questions", "votes", "made_at")
 
 
 @dataclass(frozen=True)
@@ -87,6 +98,9 @@ def validate(raw: Mapping[str, Any], *, today: dt.date) -> WeDidInput:
     subject = raw.get("subject")
     if kind == "touchpoint" and subject not in TOUCHPOINT_KEYS:
         errors["subject"] = ["A touchpoint key: " + ", ".join(sorted(TOUCHPOINT_KEYS)) + "."]
+    elif kind in SUBJECT_PATTERNS and not (
+            isinstance(subject, str) and SUBJECT_PATTERNS[kind].fullmatch(subject)):
+        errors["subject"] = [f"The id of one of your {kind}s."]
     texts: dict[str, str] = {}
     for name, limit in (("said", MAX_SAID), ("did", MAX_DID)):
         try:
@@ -104,8 +118,8 @@ def validate(raw: Mapping[str, Any], *, today: dt.date) -> WeDidInput:
     except ValueError:
         errors["changed_on"] = ["A date as YYYY-MM-DD, for example 2026-03-31."]
     purpose = raw.get("purpose", DEFAULT_PURPOSE)
-    if purpose not in RELEASE_PURPOSES:
-        errors["purpose"] = [f"One of: {', '.join(RELEASE_PURPOSES)}."]
+    if purpose not in RELEASE_PURPOSES or (kind == "idea" and "purpose" in raw):
+        errors["purpose"] = [f"One of: {', '.join(RELEASE_PURPOSES)}; none for an idea."]
     if errors:
         raise ValidationError(errors)
     return WeDidInput(str(kind), str(subject), texts["said"], texts["did"], str(changed),
@@ -129,8 +143,23 @@ class WeDidService:
         and record ``loop:wedid:posted``."""
         wanted = self.check(raw)
         now = int(self._clock())
-        rows = self._posts.touchpoint_ratings(brand_id, wanted.subject_ref, wanted.purpose, now)
-        made = release(brand_id, rows)
+        kind, ref = wanted.subject_kind, wanted.subject_ref
+        if kind != "touchpoint" and self._posts.subject_brand(kind, ref) != brand_id:
+            # Another brand's survey or idea is as unknown as a missing one.
+            raise ValidationError({"subject": [f"None of your {kind}s has this id."]})
+        made: dict[str, Any] | None
+        if kind == "touchpoint":
+            made = release(brand_id, kind, self._posts.touchpoint_ratings(
+                brand_id, ref, wanted.purpose, now))
+        elif kind == "survey":
+            questions = self._posts.survey_questions(ref)
+            made = release(brand_id, kind, (questions, self._posts.survey_values(
+                ref, wanted.purpose, now))) if questions else None
+        else:
+            # The brand reads an idea's exact votes already (community/cocreation.py): its
+            # members may see that count, and nothing is spent.
+            made = {**dict.fromkeys(RELEASE_KEYS), "epsilon": 0.0, "suppressed": False,
+                    "votes": self._posts.idea_votes(ref), "made_at": now}
         post_id = "wedid_" + os.urandom(12).hex()
         text = json.dumps([wanted.said, wanted.did, wanted.changed_on], ensure_ascii=False)
         with self._posts.transaction():

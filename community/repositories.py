@@ -347,6 +347,9 @@ class WeDidRow:
 #: One member's rating and score at a touchpoint, keyed by an opaque member key: what a
 #: release is computed from (``(member key, occurred_on, rating, nps)``, oldest first).
 RatingRow = tuple[int, str, int, "int | None"]
+#: One member's answer to one rating or NPS question of a survey: ``(member key, position,
+#: value)``, oldest first.
+SurveyValueRow = tuple[int, int, int]
 
 
 class WeDidRepository(Transactional, Protocol):
@@ -363,13 +366,28 @@ class WeDidRepository(Transactional, Protocol):
 
     def for_member(self, member_id: str) -> list[WeDidRow]:
         """The live posts about what the member took part in (a touchpoint of a brand they
-        gave feedback on), newest first."""
+        gave feedback on, a survey they answered, an idea they posted or voted for), newest
+        first."""
 
     def touchpoint_ratings(self, brand_id: str, touchpoint: str, purpose: str,
                            now: int) -> list[RatingRow]:
         """The feedback at ``touchpoint`` about ``brand_id`` of the members who count for the
         brand, ``purpose`` and the ``feedback`` field now (the counting rule: an active grant,
         started and not ended, covering the journal, in either mode), oldest first."""
+
+    def subject_brand(self, subject_kind: str, subject_ref: str) -> str | None:
+        """The brand a survey or an idea belongs to (an idea: its challenge's community's),
+        or ``None`` if there is no such survey or idea."""
+
+    def survey_questions(self, survey_id: str) -> list[tuple[int, str, str]]:
+        """The survey's rating and NPS questions: ``(position, kind, prompt)``, in order."""
+
+    def survey_values(self, survey_id: str, purpose: str, now: int) -> list[SurveyValueRow]:
+        """The rating and NPS answers to the survey of the members who count for its brand,
+        ``purpose`` and the ``survey`` field now (the counting rule), oldest first."""
+
+    def idea_votes(self, idea_id: str) -> int:
+        """The idea's votes, as its brand reads them."""
 
 
 @dataclass(frozen=True)

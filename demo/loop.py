@@ -16,13 +16,11 @@ budget and every step is in the ledger):
 from __future__ import annotations
 
 import random
-from collections.abc import Sequence
 from dataclasses import dataclass
 
 from brand_gateway.insights.releases import PrivateReleases
-from brand_gateway.insights.wedid import touchpoint_release
+from brand_gateway.insights.wedid import release_for
 from brand_gateway.storage import privacy_budget
-from community.repositories import RatingRow
 from community.storage import care_service, wedid_service
 from consent.context import Consent
 from consent.grants import BrandRequest
@@ -66,9 +64,7 @@ def load_loop_demo(consent: Consent, *, seed: int = 2026) -> LoopDemoReport:
     budget = privacy_budget(database=vault.data, clock=vault.clock)
     releases = PrivateReleases(budget=budget)
 
-    def release(brand_id: str, rows: Sequence[RatingRow]) -> dict | None:  # type: ignore[type-arg]
-        return touchpoint_release(releases, budget, brand_id, rows, now=vault.clock())
-
+    release = release_for(releases, budget, now=vault.clock())
     wedid_service(consent=consent).post(brand.id, {
         "subject_kind": "touchpoint", "subject": TOUCHPOINT,
         "said": "Deliveries came late, and fragile things arrived broken.",

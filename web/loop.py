@@ -17,7 +17,7 @@ from flask import Blueprint, Response, flash, g, redirect, render_template, requ
 from brand_gateway.storage import accepts_term
 from community.care import CONTACT_FIELDS, CareService, is_low
 from community.loop import WeDidService
-from community.storage import care_service, wedid_service
+from community.storage import care_service, survey_service, wedid_service
 from vault.catalog import BY_KEY, TOUCHPOINTS
 from vault.errors import ConflictError, NotFoundError, ValidationError
 from vault.feedback import NO_SUCH_ENTRY
@@ -154,7 +154,9 @@ def results() -> str:
                   for label, count, mean in touchpoint_rows),
         [Bar(label, mean, f"{mean:.1f} ({count})") for label, count, mean in touchpoint_rows],
         lowest=0, highest=5) if touchpoint_rows else None
-    loops = [_loop(post, entries, names) for post in _posts().for_member(g.member_id)]
+    loops = [_loop(post, entries, names) if post.subject_kind == "touchpoint"
+             else _survey_loop(post, names) if post.subject_kind == "survey"
+             else _idea_loop(post, names) for post in _posts().for_member(g.member_id)]
     return render_template("results.html", over_time=over_time, per_touchpoint=per_touchpoint,
                            touchpoint_rows=touchpoint_rows, loops=loops, names=names,
                            touchpoints=_TOUCHPOINT_LABELS)
@@ -184,3 +186,52 @@ def _loop(post: Any, entries: list[Any], names: dict[str, str]) -> dict[str, Any
     return {"post": post, "brand": brand, "touchpoint": label, "own": own, "count": len(mine),
             "mean": mean, "nps": release.get("nps") if not release.get("suppressed") else None,
             "release": post.release, "chart": chart}
+
+
+def _survey_loop(post: Any, names: dict[str, str]) -> dict[str, Any]:
+    """A "we did" about a survey the member answered: per rating or NPS question, their own
+    answer and the brand's stored release, each question a chart of its own (its own scale)."""
+    brand = names.get(post.brand_id, "A brand")
+    try:
+        asked = survey_service(consent=get_consent()).for_member(g.member_id,
+                                                                  post.subject_ref)
+    except NotFoundError:        # the answer was withdrawn meanwhile: the post left the list
+        return {"post": post, "brand": brand, "touchpoint": "a survey", "questions": []}
+    release = post.release or {}
+    released = {q["position"]: q for q in release.get("questions") or []}
+    questions = []
+    for question in asked.survey.questions:
+        if question.kind not in ("rating", "nps"):
+            continue
+        own = asked.answer(question.position)
+        mine = own.value if own is not None else None
+        result = released.get(question.position)
+        value = result["value"] if result and not result["suppressed"] else None
+        lowest, highest = (0, 5) if question.kind == "rating" else (-100, 100)
+        rows = []
+        if mine is not None:
+            rows.append(Bar("Your answer", mine if question.kind == "rating" else None,
+                            f"{mine}" + (" of 5" if question.kind == "rating" else " of 10")))
+        if value is not None:
+            rows.append(Bar("All members who shared", value["value"],
+                            f"{value['value']:.1f} (±{(value['high'] - value['low']) / 2:.1f})"
+                            + (" NPS" if question.kind == "nps" else ""),
+                            low=value["low"], high=value["high"], kind="community"))
+        else:
+            rows.append(Bar("All members who shared", None,
+                            "not shown: too few members" if post.release else "no figure"))
+        chart = bars(f"wedid-{post.id}-{question.position}", question.prompt,
+                     "; ".join(f"{r.label}: {r.text}" for r in rows), rows,
+                     lowest=lowest, highest=highest)
+        questions.append({"prompt": question.prompt, "kind": question.kind, "mine": mine,
+                          "value": value, "chart": chart})
+    return {"post": post, "brand": brand, "touchpoint": asked.survey.record.title,
+            "questions": questions, "release": post.release}
+
+
+def _idea_loop(post: Any, names: dict[str, str]) -> dict[str, Any]:
+    """A "we did" about an idea the member posted or voted for, with its votes then."""
+    votes = (post.release or {}).get("votes")
+    return {"post": post, "brand": names.get(post.brand_id, "A brand"),
+            "touchpoint": "an idea you posted or voted for", "votes": votes,
+            "release": post.release}

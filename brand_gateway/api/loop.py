@@ -19,7 +19,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from flask import Blueprint, Response
+from flask import Blueprint, Response, current_app
 from marshmallow import Schema
 from marshmallow import ValidationError as SchemaError
 
@@ -30,8 +30,8 @@ from consent.context import Consent
 from vault.errors import ConflictError, NotFoundError, ValidationError
 
 from ..api_errors import ApiConflictError, ApiNotFoundError, BodyError
-from ..insights.releases import PrivateReleases
-from ..insights.wedid import touchpoint_release
+from ..insights.releases import PrivateReleases, ReleaseSettings
+from ..insights.wedid import release_for
 from ..reads import Caller
 from ..request_stores import request_stores
 from ..storage import accepts_term, privacy_budget
@@ -124,12 +124,11 @@ def create_post(caller: Caller) -> Response:
     body["changed_on"] = body["changed_on"].isoformat()
     vault = _consent().vault
     budget = privacy_budget(database=vault.data, clock=vault.clock)
-    releases = PrivateReleases(budget=budget)
+    releases = PrivateReleases(budget=budget, settings=ReleaseSettings(
+        minimum_cohort=current_app.config["VRMVAULT_MINIMUM_COHORT"]))
     brand_id = caller.client.brand_id
-    post = _mapped(lambda: _posts().post(brand_id, body, release=lambda b, rows:
-                                         touchpoint_release(releases, budget, b, rows,
-                                                            now=vault.clock())),
-                   "No such post.")
+    release = release_for(releases, budget, now=vault.clock())
+    post = _mapped(lambda: _posts().post(brand_id, body, release=release), "No such post.")
     response = json_response({"post": _post(post)})
     response.status_code = 201
     return response

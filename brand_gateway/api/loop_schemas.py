@@ -19,6 +19,7 @@ LOOP_SCOPE = "communities:write"
 CASE_ID_PATTERN = "^care_[0-9a-f]{24}$"
 POST_ID_PATTERN = "^wedid_[0-9a-f]{24}$"
 _CASE_STATES = ["open", "answered", "closed"]
+SUBJECT_PATTERN = "^(?:[a-z]{1,20}|srv_[0-9a-f]{24}|idea_[0-9a-f]{24})$"
 
 
 class CareCasesQuery(QuerySchema):
@@ -57,8 +58,11 @@ class WeDidRequestSchema(Schema):
         unknown = RAISE
 
     subject_kind = fields.String(required=True, validate=validate.OneOf(SUBJECT_KINDS))
-    subject = fields.String(required=True, validate=validate.OneOf(sorted(TOUCHPOINT_KEYS)),
-                            metadata={"description": "The touchpoint the post is about."})
+    subject = fields.String(required=True, validate=validate.Regexp(SUBJECT_PATTERN), metadata={
+        "description": "What the post is about: a touchpoint key ("
+                       + ", ".join(sorted(TOUCHPOINT_KEYS)) + "), or the id of one of your"
+                       " surveys (srv_…) or of an idea in one of your challenges (idea_…),"
+                       " as subject_kind says."})
     said = fields.String(required=True, validate=validate.Length(1, MAX_SAID), metadata={
         "description": "What members told you, in a sentence."})
     did = fields.String(required=True, validate=validate.Length(1, MAX_DID), metadata={
@@ -66,8 +70,9 @@ class WeDidRequestSchema(Schema):
     changed_on = fields.Date(required=True, metadata={
         "description": "When the change took effect (YYYY-MM-DD)."})
     purpose = fields.String(validate=validate.OneOf(RELEASE_PURPOSES), metadata={
-        "description": "The purpose whose aggregate grants the release counts (default"
-                       " dpv:ServiceOptimisation)."})
+        "description": "The purpose whose grants the release counts (default"
+                       " dpv:ServiceOptimisation); not for an idea, whose vote count you"
+                       " read already."})
 
 
 class EstimateSchema(Schema):
@@ -76,15 +81,32 @@ class EstimateSchema(Schema):
     high = fields.Float(required=True)
 
 
+class QuestionReleaseSchema(Schema):
+    position = fields.Integer(required=True)
+    kind = fields.String(required=True, validate=validate.OneOf(["rating", "nps"]))
+    prompt = fields.String(required=True)
+    suppressed = fields.Boolean(required=True)
+    respondents = fields.Nested(EstimateSchema, allow_none=True, required=True)
+    value = fields.Nested(EstimateSchema, allow_none=True, required=True, metadata={
+        "description": "The mean rating, or the NPS."})
+
+
 class WeDidReleaseSchema(Schema):
     epsilon = fields.Float(required=True, metadata={"description": "Spent from your budget."})
-    confidence = fields.Float(required=True)
-    minimum_cohort = fields.Integer(required=True)
+    confidence = fields.Float(required=True, allow_none=True)
+    minimum_cohort = fields.Integer(required=True, allow_none=True)
     suppressed = fields.Boolean(required=True, metadata={
         "description": "Fewer members than the minimum cohort (decided on a noisy count)."})
     respondents = fields.Nested(EstimateSchema, allow_none=True, required=True)
-    mean_rating = fields.Nested(EstimateSchema, allow_none=True, required=True)
-    nps = fields.Nested(EstimateSchema, allow_none=True, required=True)
+    mean_rating = fields.Nested(EstimateSchema, allow_none=True, required=True, metadata={
+        "description": "A touchpoint's mean rating."})
+    nps = fields.Nested(EstimateSchema, allow_none=True, required=True, metadata={
+        "description": "A touchpoint's NPS."})
+    questions = fields.List(fields.Nested(QuestionReleaseSchema), allow_none=True,
+                            required=True, metadata={
+                                "description": "A survey's rating and NPS questions."})
+    votes = fields.Integer(allow_none=True, required=True, metadata={
+        "description": "An idea's votes when you posted (no epsilon: you read them already)."})
     made_at = fields.DateTime(required=True)
 
 
@@ -212,9 +234,12 @@ def add_paths(spec: APISpec, operation: Any) -> None:
                             "WeDidList"), "security": scope},
         "post": {**operation(
             "Tell members what you did",
-            "Posted against a touchpoint: the members who gave you feedback there see it,"
-            " next to a differentially private aggregate (mean rating, NPS) made once now and"
-            " paid from your privacy budget.", WeDidQuery, "WeDidEnvelope", created=True),
+            "Posted against a touchpoint, a survey or an idea: the members who took part"
+            " (gave you feedback there, answered the survey, posted or voted for the idea)"
+            " see it next to the aggregate made once now: a differentially private release"
+            " paid from your privacy budget (mean rating and NPS, or the survey's rating and"
+            " NPS questions), or an idea's vote count.", WeDidQuery, "WeDidEnvelope",
+            created=True),
             "parameters": [],
             "requestBody": {"required": True, "content": {
                 "application/json": {"schema": "WeDidRequest"}}},

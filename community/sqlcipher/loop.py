@@ -1,7 +1,9 @@
 """"You said, we did" posts in SQLCipher: :class:`community.repositories.WeDidRepository`.
 
 Which members took part is decided here, in SQL over their own rows: a touchpoint post reaches
-a member who has a feedback entry about that brand at that touchpoint. The rows a release is
+a member who has a feedback entry about that brand at that touchpoint; a survey post, one who
+answered it (an answer withdrawn is a deleted row: they no longer took part); an idea post,
+its author and the members who voted for it. The rows a release is
 computed from follow the counting rule of the insight community (an active grant to the
 brand for the purpose, started and not ended, covering the feedback journal; either mode).
 """
@@ -12,12 +14,13 @@ from typing import Any
 
 from vault.sqlcipher import SqlcipherRepository
 
-from ..repositories import RatingRow, WeDidRow
+from ..repositories import RatingRow, SurveyValueRow, WeDidRow
 
 _COLUMNS = ("SELECT id, brand_id, subject_kind, subject_ref, said, did, changed_on, release,"
             " posted_at, withdrawn_at FROM wedid_posts")
 # The grant fields that cover the feedback journal: the field, or its whole category.
 _COVERS_FEEDBACK = "('feedback', 'category:feedback')"
+_COVERS_SURVEY = "('survey', 'category:survey')"
 
 
 def _post(row: Any) -> WeDidRow:
@@ -51,10 +54,49 @@ class SqlcipherWeDid(SqlcipherRepository):
 
     def for_member(self, member_id: str) -> list[WeDidRow]:
         return [_post(row) for row in self._db.all(
-            f"{_COLUMNS} p WHERE withdrawn_at IS NULL AND subject_kind = 'touchpoint'"
-            " AND EXISTS (SELECT 1 FROM feedback f WHERE f.member_num ="
-            " (SELECT num FROM members WHERE id = ?) AND f.brand_id = p.brand_id"
-            " AND f.touchpoint = p.subject_ref) ORDER BY posted_at DESC, id", (member_id,))]
+            f"WITH me AS (SELECT num FROM members WHERE id = ?) {_COLUMNS} p"
+            " WHERE withdrawn_at IS NULL AND ("
+            " (subject_kind = 'touchpoint' AND EXISTS (SELECT 1 FROM feedback f"
+            "  WHERE f.member_num = (SELECT num FROM me) AND f.brand_id = p.brand_id"
+            "  AND f.touchpoint = p.subject_ref))"
+            " OR (subject_kind = 'survey' AND EXISTS (SELECT 1 FROM survey_answers a"
+            "  WHERE a.survey_id = p.subject_ref AND a.member_num = (SELECT num FROM me)))"
+            " OR (subject_kind = 'idea' AND (EXISTS (SELECT 1 FROM ideas i"
+            "  WHERE i.id = p.subject_ref AND i.member_num = (SELECT num FROM me))"
+            "  OR EXISTS (SELECT 1 FROM idea_votes v WHERE v.idea_id = p.subject_ref"
+            "  AND v.member_num = (SELECT num FROM me)))))"
+            " ORDER BY posted_at DESC, id", (member_id,))]
+
+    def subject_brand(self, subject_kind: str, subject_ref: str) -> str | None:
+        if subject_kind == "survey":
+            row = self._db.one("SELECT brand_id FROM surveys WHERE id = ?", (subject_ref,))
+        elif subject_kind == "idea":
+            row = self._db.one(
+                "SELECT c.brand_id FROM ideas i JOIN communities c ON c.id = i.community_id"
+                " WHERE i.id = ?", (subject_ref,))
+        else:
+            return None
+        return None if row is None else str(row[0])
+
+    def survey_questions(self, survey_id: str) -> list[tuple[int, str, str]]:
+        return [(row[0], row[1], row[2]) for row in self._db.all(
+            "SELECT position, kind, prompt FROM survey_questions WHERE survey_id = ?"
+            " AND kind IN ('rating', 'nps') ORDER BY position", (survey_id,))]
+
+    def survey_values(self, survey_id: str, purpose: str, now: int) -> list[SurveyValueRow]:
+        return [(row[0], row[1], row[2]) for row in self._db.all(
+            "SELECT a.member_num, a.position, a.value FROM survey_answers a"
+            " JOIN survey_questions q ON q.survey_id = a.survey_id AND q.position = a.position"
+            " JOIN surveys s ON s.id = a.survey_id JOIN members m ON m.num = a.member_num"
+            " WHERE a.survey_id = ? AND q.kind IN ('rating', 'nps') AND a.value IS NOT NULL"
+            " AND EXISTS (SELECT 1 FROM grants g, json_each(g.fields) j WHERE g.member_id = m.id"
+            "  AND g.brand_id = s.brand_id AND g.purpose = ? AND g.status = 'active'"
+            f"  AND g.starts_at <= ? AND g.ends_at > ? AND j.value IN {_COVERS_SURVEY})"
+            " ORDER BY a.answered_at, a.member_num, a.position", (survey_id, purpose, now, now))]
+
+    def idea_votes(self, idea_id: str) -> int:
+        return int(self._db.one("SELECT count(*) FROM idea_votes WHERE idea_id = ?",
+                                (idea_id,))[0])
 
     def touchpoint_ratings(self, brand_id: str, touchpoint: str, purpose: str,
                            now: int) -> list[RatingRow]:

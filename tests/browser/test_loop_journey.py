@@ -63,7 +63,7 @@ def seed(live_home: VaultHome) -> Seed:
             wedid_service(consent=consent).post(brand.id, {
                 "subject_kind": "touchpoint", "subject": "delivery",
                 "said": "Bikes arrived scratched.", "did": "Every frame now ships in a padded"
-                " sleeve.", "changed_on": "2026-11-20"}, release=lambda b, rows: {
+                " sleeve.", "changed_on": "2026-11-20"}, release=lambda b, k, rows: {
                     "epsilon": 1.0, "confidence": 0.95, "minimum_cohort": 50,
                     "suppressed": True, "respondents": None, "mean_rating": None,
                     "nps": None, "made_at": int(vault.clock())})

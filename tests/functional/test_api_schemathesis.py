@@ -130,7 +130,7 @@ def grocer_loop(api: BrandApi, vault: Vault, consent: Consent,
         member_id, entry_id=entry, contact_field="phone")
     post = wedid_service(consent=consent).post(grocer.id, {
         "subject_kind": "touchpoint", "subject": "delivery", "said": "Late deliveries",
-        "did": "More vans", "changed_on": "2027-01-01"}, release=lambda b, r: None)
+        "did": "More vans", "changed_on": "2027-01-01"}, release=lambda b, k, r: None)
     return {"case_id": case.id, "post_id": post.id}
 
 

@@ -183,7 +183,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> World:
                 ids["officer"], entry_id=low)
             post = wedid_service(consent=consent).post(grocer.brand_id, {
                 "subject_kind": "touchpoint", "subject": "delivery", "said": "Late",
-                "did": "Earlier vans", "changed_on": "2027-01-01"}, release=lambda b, r: None)
+                "did": "Earlier vans", "changed_on": "2027-01-01"}, release=lambda b, k, r: None)
             endpoint = sqlcipher_registry(database=vault.data, clock=clock).add(
                 grocer.client_id, LOOPBACK_HOOK)
 

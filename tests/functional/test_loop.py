@@ -18,6 +18,13 @@ import pytest
 from flask.testing import FlaskClient
 
 from brand_gateway.clients import OAuthClient
+from community.storage import (
+    cocreation_service,
+    community_service,
+    membership_service,
+    survey_service,
+)
+from community.surveys import QuestionDraft, SurveyDraft
 from consent.context import Consent
 from consent.events import EventTag
 from tests.brand_api_support import CALLBACK, BrandApi, bearer
@@ -163,8 +170,10 @@ def test_another_brand_sees_neither_case_nor_post(alice: SignedIn, api: BrandApi
 
 
 @pytest.mark.parametrize(("path", "body", "field"), [
-    ("/wedid", {"subject_kind": "survey", "subject": "delivery", "said": "a", "did": "b",
+    ("/wedid", {"subject_kind": "poll", "subject": "delivery", "said": "a", "did": "b",
                 "changed_on": "2027-01-01"}, "subject_kind"),
+    ("/wedid", {"subject_kind": "survey", "subject": "srv_" + "0" * 24, "said": "a",
+                "did": "b", "changed_on": "2027-01-01"}, "subject"),
     ("/wedid", {"subject_kind": "touchpoint", "subject": "moon", "said": "a", "did": "b",
                 "changed_on": "2027-01-01"}, "subject"),
     ("/wedid", {"subject_kind": "touchpoint", "subject": "delivery", "said": "", "did": "b",
@@ -221,3 +230,79 @@ def test_a_brand_posts_we_did_and_members_who_took_part_see_it_with_charts(
     assert shop.get("/wedid").get_json()["posts"] == []
     assert len(shop.get("/wedid?withdrawn=true").get_json()["posts"]) == 1
     assert shop.post(f"/wedid/{post['id']}/withdraw", {}).status_code == 409
+
+
+# -- "we did" about a survey and an idea ------------------------------------------------------
+def _community_with_survey_and_idea(consent: Consent, brand_id: str,
+                                    members: list[str]) -> tuple[str, str]:
+    """The brand's community, joined by ``members``; a survey they all answer (a rating and
+    an NPS question); an idea the first posts and the second votes for."""
+    club = community_service(consent).open(brand_id, name="Riders", description="Riding.",
+                                           purposes=["dpv:ServiceOptimisation"])
+    for member_id in members:
+        consent.terms.update(member_id, agreement="SD-BASE", purposes=[], max_days=30,
+                             aggregate_allowed=True)
+        membership_service(consent).join(member_id, club.id)
+    surveys = survey_service(consent=consent, minimum_cohort=2)
+    survey = surveys.publish(brand_id, SurveyDraft(
+        community_id=club.id, title="Winter riding",
+        closes_at=int(consent.vault.clock()) + 7 * 86_400,
+        questions=(QuestionDraft("rating", "How are the tyres?"),
+                   QuestionDraft("nps", "Would you recommend us?"),
+                   QuestionDraft("text", "Anything else?")))).survey
+    for number, member_id in enumerate(members):
+        surveys.answer(member_id, survey.id, {"q0": str(2 + number % 3), "q1": "7",
+                                              "q2": "Grippier tyres"})
+    ideas = cocreation_service(consent)
+    challenge = ideas.open_challenge(brand_id, club.id, title="Repairs",
+                                     description="How should repairs work?")
+    idea = ideas.post(members[0], challenge.id, "A loan bike while yours is repaired.")
+    ideas.vote(members[1], idea.id)
+    return survey.id, idea.id
+
+
+def test_members_who_answered_or_voted_see_the_brands_we_did(
+        alice: SignedIn, bob: SignedIn, sign_in, api: BrandApi, shop: Brand,
+        consent: Consent):
+    carol = sign_in("carol@example.org")
+    survey_id, idea_id = _community_with_survey_and_idea(
+        consent, shop.oauth.brand_id, [alice.id, bob.id])
+    posted = shop.post("/wedid", {"subject_kind": "survey", "subject": survey_id,
+                                  "said": "Tyres slip in winter.",
+                                  "did": "Winter tyres fitted free in November.",
+                                  "changed_on": "2027-01-20"})
+    assert posted.status_code == 201, posted.get_data(as_text=True)
+    release = posted.get_json()["post"]["release"]
+    assert [q["prompt"] for q in release["questions"]] == [
+        "How are the tyres?", "Would you recommend us?"]          # no text question
+    assert release["epsilon"] == 1.0
+    idea_post = shop.post("/wedid", {"subject_kind": "idea", "subject": idea_id,
+                                     "said": "Lend a bike during repairs.",
+                                     "did": "Loan bikes at every shop.",
+                                     "changed_on": "2027-02-01"})
+    assert idea_post.status_code == 201
+    assert idea_post.get_json()["post"]["release"]["votes"] == 1
+    assert idea_post.get_json()["post"]["release"]["epsilon"] == 0.0
+
+    alices = alice.client.get("/member/results").get_data(as_text=True)
+    shown = text_of(alices)
+    assert "Winter tyres fitted free in November." in shown and "Winter riding" in shown
+    assert "How are the tyres?" in shown and "Loan bikes at every shop." in shown
+    assert alices.count("<svg") == 2                         # one chart per question
+    bobs = text_of(bob.client.get("/member/results").get_data(as_text=True))
+    assert "Winter tyres" in bobs and "Loan bikes" in bobs         # answered, and voted
+    carols = text_of(carol.client.get("/member/results").get_data(as_text=True))
+    assert "Winter tyres" not in carols and "Loan bikes" not in carols
+
+
+def test_another_brands_survey_or_idea_cannot_be_posted_about(
+        alice: SignedIn, bob: SignedIn, api: BrandApi, shop: Brand, consent: Consent,
+        brand_client: FlaskClient):
+    other = make_brand(api, brand_client, "Fresh Grocer")
+    survey_id, idea_id = _community_with_survey_and_idea(
+        consent, shop.oauth.brand_id, [alice.id, bob.id])
+    for kind, subject in (("survey", survey_id), ("idea", idea_id)):
+        response = other.post("/wedid", {"subject_kind": kind, "subject": subject,
+                                         "said": "a", "did": "b", "changed_on": "2027-01-01"})
+        assert response.status_code == 400 and response.mimetype == PROBLEM
+        assert "subject" in response.get_json()["errors"]

@@ -11,7 +11,7 @@ import pytest
 
 from brand_gateway.insights.budget import BudgetSettings
 from brand_gateway.insights.releases import PrivateReleases, ReleaseSettings
-from brand_gateway.insights.wedid import WEDID_EPSILON, touchpoint_release
+from brand_gateway.insights.wedid import WEDID_EPSILON, release_for
 from brand_gateway.storage import privacy_budget
 from community.loop import WeDidService
 from community.storage import wedid_service
@@ -19,7 +19,7 @@ from consent.events import EventTag
 from consent.model import Mode
 from vault.errors import ConflictError, NotFoundError, ValidationError
 
-from .conftest import feedback
+from .conftest import IMPROVING, feedback
 
 GOOD = {"subject_kind": "touchpoint", "subject": "delivery", "said": "Deliveries came late.",
         "did": "Saturday slots.", "changed_on": "2027-01-20"}
@@ -31,8 +31,7 @@ def _releaser(sharing, *, minimum_cohort: int = 1, epsilon_per_period: float = 1
                             settings=BudgetSettings(epsilon_per_period=epsilon_per_period))
     releases = PrivateReleases(budget=budget,
                                settings=ReleaseSettings(minimum_cohort=minimum_cohort))
-    return lambda brand_id, rows: touchpoint_release(releases, budget, brand_id, rows,
-                                                     now=vault.clock())
+    return release_for(releases, budget, now=vault.clock())
 
 
 def _members_sharing(sharing, brand_id: str, count: int, *, rating: int = 4) -> list[str]:
@@ -48,7 +47,10 @@ def _members_sharing(sharing, brand_id: str, count: int, *, rating: int = 4) -> 
 
 
 @pytest.mark.parametrize(("change", "field"), [
-    ({"subject_kind": "idea"}, "subject_kind"), ({"subject": "moon"}, "subject"),
+    ({"subject_kind": "poll"}, "subject_kind"), ({"subject": "moon"}, "subject"),
+    ({"subject_kind": "survey", "subject": "delivery"}, "subject"),
+    ({"subject_kind": "idea", "subject": "idea_" + "0" * 24, "purpose": IMPROVING},
+     "purpose"),
     ({"said": ""}, "said"), ({"did": "x" * 2001}, "did"), ({"did": 3}, "did"),
     ({"changed_on": "2027-13-01"}, "changed_on"), ({"changed_on": "1999-12-31"}, "changed_on"),
     ({"purpose": "dpv:Marketing"}, "purpose"), ({"colour": "red"}, "colour")])
@@ -65,9 +67,9 @@ def test_the_release_is_made_once_from_members_who_count_and_shown_as_stored(sha
     feedback(sharing, outsider, shop.id, rating=1, nps=0)
     calls = []
 
-    def counting(brand_id, rows):
+    def counting(brand_id, kind, rows):
         calls.append(sorted(row[2] for row in rows))
-        return _releaser(sharing)(brand_id, rows)
+        return _releaser(sharing)(brand_id, kind, rows)
 
     service = wedid_service(consent=sharing.consent)
     post = service.post(shop.id, GOOD, release=counting)
@@ -110,7 +112,7 @@ def test_only_members_who_took_part_see_it_and_a_withdrawal_hides_it(sharing, sh
     grocer = sharing.brand("Fresh Grocer")
     feedback(sharing, other_brand, grocer.id, rating=2, touchpoint="delivery")
     service = wedid_service(consent=sharing.consent)
-    post = service.post(shop.id, GOOD, release=lambda b, r: None)
+    post = service.post(shop.id, GOOD, release=lambda b, k, r: None)
     assert [p.id for p in service.for_member(there)] == [post.id]
     assert service.for_member(elsewhere) == [] and service.for_member(other_brand) == []
 
@@ -126,7 +128,7 @@ def test_only_members_who_took_part_see_it_and_a_withdrawal_hides_it(sharing, sh
 
 def test_the_ledger_holds_a_digest_never_the_text(sharing, shop):
     service: WeDidService = wedid_service(consent=sharing.consent)
-    post = service.post(shop.id, GOOD, release=lambda b, r: None)
+    post = service.post(shop.id, GOOD, release=lambda b, k, r: None)
     ledger = sharing.consent.ledger
     [entry] = [ledger.entry(seq) for seq in range(ledger.size)
                if ledger.entry(seq).tag is EventTag.LOOP_WEDID_POSTED]
