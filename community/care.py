@@ -8,13 +8,17 @@ field (:data:`CONTACT_FIELDS`). It lasts :data:`CARE_DAYS` days at most.
 Invariants:
 
 - Only a low score may open a case: a feedback entry rated :data:`LOW_RATING` or less, or with
-  an NPS of :data:`LOW_NPS` or less. A member has at most one live case per brand, and a case
-  is never opened over a live customer-care grant the member gave the brand otherwise (it
-  would replace that grant, changing what they share without being asked).
-- The grant is the case's: it names the ``feedback`` field, but the brand has no token over it,
-  so the brand reads nothing of the journal but the one entry, through the case
+  an NPS of :data:`LOW_NPS` or less, or a survey answered with such a rating or NPS (the case
+  then covers the member's answers to that survey: the ``survey`` field). A member has at
+  most one live case per brand, and a case is never opened over a live customer-care grant
+  the member gave the brand otherwise (it would replace that grant, changing what they share
+  without being asked).
+- The grant is the case's: it names the ``feedback`` (or ``survey``) field, but the brand has
+  no token over it, so the brand reads nothing but the one entry (or the member's answers to
+  the one survey), through the case
   (:meth:`CareService.brand_read`), each read a ledger entry under the brand's name as every
-  brand read is (``access:feedback:read``, and ``access:profile:read`` for the contact field).
+  brand read is (``access:feedback:read`` or ``survey:answer:released``, and
+  ``access:profile:read`` for the contact field).
 - The case closes when the member closes it (the grant is withdrawn), when the brand closes it
   (the grant is released, the brand giving it up: ``consent:grant:released``), or when it ends
   (the grant expires). A case whose grant is no longer live counts as closed whatever its row
@@ -41,6 +45,7 @@ from consent.event_details import (
     CareCaseOpened,
     FeedbackRead,
     ProfileRead,
+    SurveyAnswerReleased,
 )
 from consent.events import SYSTEM_ACTOR
 from consent.grants import BrandRequest, BreachKind
@@ -51,6 +56,7 @@ from vault.feedback import FeedbackEntry
 from vault.sealing import associated_data
 
 from .repositories import CareCaseRepository, CareCaseRow
+from .surveys import Asked, SurveyService
 
 CARE_PURPOSE = "dpv:CustomerCare"
 CARE_DAYS = 14
@@ -99,11 +105,26 @@ class CaseRead:
     subject: str
     entry: FeedbackEntry | None
     contact: str | None
+    survey: Asked | None = None       # a survey case: the member's answers to it, opened
 
 
 def is_low(rating: int | None, nps: int | None) -> bool:
     """A score low enough to ask the brand to get back: rating 1-2, or NPS 0-6."""
     return (rating is not None and rating <= LOW_RATING) or (nps is not None and nps <= LOW_NPS)
+
+
+def survey_is_low(asked: Asked) -> bool:
+    """Whether the member's answers to the survey hold a low rating or NPS."""
+    kinds = {q.position: q.kind for q in asked.survey.questions}
+    return any(a.value is not None and is_low(a.value if kinds.get(a.position) == "rating"
+                                              else None,
+                                              a.value if kinds.get(a.position) == "nps"
+                                              else None)
+               for a in asked.answers)
+
+
+_ONLY_LOW = ("You can ask a brand to get back to you after a low score only (a rating of "
+             f"{LOW_RATING} or less, or {LOW_NPS} or less out of 10).")
 
 
 def _answer_aad(member_id: str, case_id: str) -> bytes:
@@ -118,11 +139,12 @@ class CareService:
     """
 
     def __init__(self, *, cases: CareCaseRepository, consent: Consent,
-                 accepts_term: Callable[[str, str], bool]) -> None:
+                 accepts_term: Callable[[str, str], bool], surveys: SurveyService) -> None:
         self._cases = cases
         self._consent = consent
         self._vault = consent.vault
         self._accepts_term = accepts_term
+        self._surveys = surveys
 
     def _now(self) -> int:
         return int(self._vault.clock())
@@ -135,9 +157,27 @@ class CareService:
         entry = self._vault.feedback.get(member_id, entry_id)
         errors: dict[str, list[str]] = {}
         if not is_low(entry.rating, entry.nps):
-            errors["entry"] = ["You can ask a brand to get back to you after a low score "
-                               f"only (a rating of {LOW_RATING} or less, or {LOW_NPS} or less "
-                               "out of 10)."]
+            errors["entry"] = [_ONLY_LOW]
+        self._check_contact(member_id, contact_field, errors)
+        if errors:
+            raise ValidationError(errors)
+        return entry
+
+    def check_survey(self, member_id: str, *, survey_id: str, contact_field: str | None
+                     ) -> Asked:
+        """The member's answers to a survey a case would be about (a low rating or NPS among
+        them), or why none may be opened. Writes nothing."""
+        asked = self._surveys.for_member(member_id, survey_id)
+        errors: dict[str, list[str]] = {}
+        if not survey_is_low(asked):
+            errors["entry"] = [_ONLY_LOW]
+        self._check_contact(member_id, contact_field, errors)
+        if errors:
+            raise ValidationError(errors)
+        return asked
+
+    def _check_contact(self, member_id: str, contact_field: str | None,
+                       errors: dict[str, list[str]]) -> None:
         if contact_field not in (None, *CONTACT_FIELDS):
             errors["contact_field"] = ["Choose one of the ways to reach you on the list, or "
                                        "none."]
@@ -146,18 +186,26 @@ class CareService:
             errors["contact_field"] = [f"Your {BY_KEY[contact_field].label.lower()} is not "
                                        "filled in: add it on your Profile page, or choose "
                                        "none."]
-        if errors:
-            raise ValidationError(errors)
-        return entry
 
     def ask(self, member_id: str, *, entry_id: int, contact_field: str | None = None
             ) -> CareCase:
         """Open a case about the member's feedback entry ``entry_id``: the grant with its
         receipt, the case, a ``care:case:opened`` entry, in one data-store transaction."""
         entry = self.check(member_id, entry_id=entry_id, contact_field=contact_field)
-        brand_id = entry.brand_id
+        return self._open(member_id, entry.brand_id, "feedback", str(entry.id), contact_field)
+
+    def ask_about_survey(self, member_id: str, *, survey_id: str,
+                         contact_field: str | None = None) -> CareCase:
+        """Open a case about the member's answers to a survey (the grant covers the
+        ``survey`` field: their answers to it, and nothing else is readable through the case)."""
+        asked = self.check_survey(member_id, survey_id=survey_id, contact_field=contact_field)
+        return self._open(member_id, asked.survey.record.brand_id, "survey", survey_id,
+                          contact_field)
+
+    def _open(self, member_id: str, brand_id: str, source: str, source_ref: str,
+              contact_field: str | None) -> CareCase:
         consent = self._consent
-        fields = frozenset({"feedback", *([contact_field] if contact_field else [])})
+        fields = frozenset({source, *([contact_field] if contact_field else [])})
         request = BrandRequest(brand_id, CARE_PURPOSE, fields, Mode.INDIVIDUAL, days=CARE_DAYS,
                                retention_days=CARE_DAYS)
         with self._vault.data.transaction():
@@ -173,11 +221,10 @@ class CareService:
                                                    collection_method=COLLECTION_METHOD)
             case_id = "care_" + os.urandom(12).hex()
             self._cases.insert(CareCaseRow(
-                case_id, member_id, brand_id, grant.id, "feedback", str(entry.id),
-                contact_field, CaseState.OPEN.value, None, now, grant.ends_at, None, None,
-                None))
+                case_id, member_id, brand_id, grant.id, source, source_ref, contact_field,
+                CaseState.OPEN.value, None, now, grant.ends_at, None, None, None))
             consent.ledger.record_event(actor=consent.principal(member_id), details=CareCaseOpened(
-                case=case_id, brand=brand_id, grant=grant.id, source="feedback",
+                case=case_id, brand=brand_id, grant=grant.id, source=source,
                 contact=contact_field))
         return self.member_case(member_id, case_id)
 
@@ -231,6 +278,17 @@ class CareService:
                 return case
         raise NotFoundError(NO_SUCH_CASE)
 
+    def low_surveys(self, member_id: str) -> list[Asked]:
+        """The surveys the member answered with a low rating or NPS and has not asked about."""
+        asked_about = {c.source_ref for c in self.for_member(member_id) if c.source == "survey"}
+        found: dict[str, Asked] = {}
+        for asked in (*self._surveys.asked(member_id),
+                      *self._surveys.answered_closed(member_id)):
+            survey_id = asked.survey.record.id
+            if asked.answers and survey_is_low(asked) and survey_id not in asked_about:
+                found.setdefault(survey_id, asked)
+        return list(found.values())
+
     def for_entry(self, member_id: str) -> dict[int, CareCase]:
         """The member's latest case per feedback entry id (for the journal page)."""
         found: dict[int, CareCase] = {}
@@ -274,11 +332,15 @@ class CareService:
         if case.state is CaseState.CLOSED:
             return CaseRead(case, subject, None, None)
         member_id = case.member_id
+        entry: FeedbackEntry | None = None
+        survey: Asked | None = None
         try:
-            entry: FeedbackEntry | None = self._vault.feedback.get(member_id,
-                                                                   int(case.source_ref))
+            if case.source == "survey":
+                survey = self._surveys.for_member(member_id, case.source_ref)
+            else:
+                entry = self._vault.feedback.get(member_id, int(case.source_ref))
         except NotFoundError:
-            entry = None          # the member deleted it since: nothing to release
+            pass                  # the member deleted or withdrew it since: nothing released
         contact = None
         if case.contact_field is not None:
             contact = self._vault.profile.read(member_id, [case.contact_field]).get(
@@ -286,16 +348,24 @@ class CareService:
         consent = self._consent
         principal = consent.principal(member_id)
         actor = "brand:" + brand_id
-        consent.ledger.record_event(actor=actor, details=FeedbackRead(
-            member=principal, client=client_id, purpose=CARE_PURPOSE,
-            fields=["feedback"] if entry else [], grants=[case.grant_id],
-            entries=1 if entry else 0))
+        if case.source == "survey":
+            answers = survey.answers if survey is not None else ()
+            consent.ledger.record_event(actor=actor, details=SurveyAnswerReleased(
+                member=principal, client=client_id, survey=case.source_ref,
+                grants=[case.grant_id], questions=[a.position for a in answers],
+                text=any(a.text is not None for a in answers)))
+        else:
+            consent.ledger.record_event(actor=actor, details=FeedbackRead(
+                member=principal, client=client_id, purpose=CARE_PURPOSE,
+                fields=["feedback"] if entry else [], grants=[case.grant_id],
+                entries=1 if entry else 0))
         if case.contact_field is not None:
             consent.ledger.record_event(actor=actor, details=ProfileRead(
                 member=principal, client=client_id, purpose=CARE_PURPOSE,
                 fields=[case.contact_field] if contact is not None else [],
                 grants=[case.grant_id]))
-        return CaseRead(case, subject, entry, None if contact is None else str(contact))
+        return CaseRead(case, subject, entry, None if contact is None else str(contact),
+                        survey if survey is not None and survey.answers else None)
 
     def answer(self, brand_id: str, case_id: str, text: object) -> CareCase:
         """Record the brand's answer to the member (sealed under their key); the case is then

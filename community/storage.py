@@ -97,7 +97,7 @@ def attribute_request_service(*, consent: Consent) -> AttributeRequestService:
 def care_service(*, consent: Consent, accepts_term: Callable[[str, str], bool]) -> CareService:
     """Care cases over the data store of ``consent``'s vault."""
     return CareService(cases=SqlcipherCareCases(consent.vault.data), consent=consent,
-                       accepts_term=accepts_term)
+                       accepts_term=accepts_term, surveys=survey_service(consent=consent))
 
 
 def wedid_service(*, consent: Consent) -> WeDidService:

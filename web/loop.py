@@ -74,14 +74,31 @@ def care() -> str:
     asked = {int(c.source_ref) for c in cases if c.source == "feedback"}
     low = [e for e in vault.feedback.for_member(g.member_id)
            if is_low(e.rating, e.nps) and e.id not in asked]
-    return render_template("care.html", cases=cases, low=low[:50], names=_brand_names(),
+    surveys = {c.source_ref: c for c in cases if c.source == "survey"}
+    return render_template("care.html", cases=cases, low=low[:50],
+                           low_surveys=_care().low_surveys(g.member_id)[:50],
+                           survey_titles=_survey_titles(list(surveys)), names=_brand_names(),
                            touchpoints=_TOUCHPOINT_LABELS, contact_labels=dict(CONTACT_CHOICES))
 
 
-def _ask_page(entry_id: int, *, values: dict[str, Any], errors: dict[str, list[str]],
-              status: int = 200) -> tuple[str, int]:
-    entry = get_vault().feedback.get(g.member_id, entry_id)
-    return render_template("care_ask.html", entry=entry, names=_brand_names(),
+def _survey_titles(survey_ids: list[str]) -> dict[str, str]:
+    """The titles of the surveys the member's cases are about (a withdrawn answer: none)."""
+    surveys = survey_service(consent=get_consent())
+    titles = {}
+    for survey_id in survey_ids:
+        try:
+            titles[survey_id] = surveys.for_member(g.member_id, survey_id).survey.record.title
+        except NotFoundError:
+            pass
+    return titles
+
+
+def _ask_page(entry_id: int | None, *, values: dict[str, Any], errors: dict[str, list[str]],
+              status: int = 200, survey_id: str | None = None) -> tuple[str, int]:
+    entry = get_vault().feedback.get(g.member_id, entry_id) if entry_id is not None else None
+    asked = survey_service(consent=get_consent()).for_member(g.member_id, survey_id) \
+        if survey_id is not None else None
+    return render_template("care_ask.html", entry=entry, asked=asked, names=_brand_names(),
                            touchpoints=_TOUCHPOINT_LABELS, choices=CONTACT_CHOICES,
                            values=values, errors=errors), status
 
@@ -113,6 +130,39 @@ def care_ask_send(entry_id: str) -> Response | tuple[str, int]:
         return _ask_page(number, values=request.form.to_dict(), errors={"form": [str(exc)]},
                          status=409)
     flash("Your request is sent. The brand can see this entry"
+          + (" and how to reach you" if contact else "") + " until the case closes.",
+          "success")
+    return redirect(url_for("loop.care"))
+
+
+@bp.get("/care/ask-survey/<survey_id>")
+def care_ask_survey(survey_id: str) -> tuple[str, int]:
+    survey_id = survey_id[:64]
+    errors: dict[str, list[str]] = {}
+    try:
+        _care().check_survey(g.member_id, survey_id=survey_id, contact_field=None)
+    except ValidationError as exc:
+        errors = exc.errors
+    return _ask_page(None, survey_id=survey_id, values={}, errors=errors)
+
+
+@bp.post("/care/ask-survey/<survey_id>")
+def care_ask_survey_send(survey_id: str) -> Response | tuple[str, int]:
+    survey_id = survey_id[:64]
+    unknown = set(request.form) - {"csrf_token", "contact_field"}
+    contact = request.form.get("contact_field") or None
+    try:
+        if unknown:
+            raise ValidationError({"form": ["The form held fields it does not have."]})
+        _care().ask_about_survey(g.member_id, survey_id=survey_id, contact_field=contact)
+    except ValidationError as exc:
+        errors = {("form" if k in ("request", "entry") else k): v for k, v in exc.errors.items()}
+        return _ask_page(None, survey_id=survey_id, values=request.form.to_dict(),
+                         errors=errors, status=422)
+    except ConflictError as exc:
+        return _ask_page(None, survey_id=survey_id, values=request.form.to_dict(),
+                         errors={"form": [str(exc)]}, status=409)
+    flash("Your request is sent. The brand can see your answers to this survey"
           + (" and how to reach you" if contact else "") + " until the case closes.",
           "success")
     return redirect(url_for("loop.care"))

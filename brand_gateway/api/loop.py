@@ -165,7 +165,18 @@ def _read(care: CareService, caller: Caller, case_id: str) -> dict[str, Any]:
                 "touchpoint": entry.touchpoint, "rating": entry.rating, "nps": entry.nps,
                 "occurred_on": entry.occurred_on, "comment": entry.comment},
             "contact": None if read.contact is None else {
-                "field": read.case.contact_field, "value": read.contact}}
+                "field": read.case.contact_field, "value": read.contact},
+            "survey": None if read.survey is None else {
+                "id": read.case.source_ref, "title": read.survey.survey.record.title,
+                "answers": [_answer(read.survey, a) for a in read.survey.answers]}}
+
+
+def _answer(asked: Any, answer: Any) -> dict[str, Any]:
+    kinds = {q.position: (q.kind, q.prompt) for q in asked.survey.questions}
+    kind, prompt = kinds[answer.position]
+    return {"position": answer.position, "kind": kind, "prompt": prompt, "value": answer.value,
+            "choices": None if answer.choices is None else list(answer.choices),
+            "text": answer.text}
 
 
 @bp.get("/care/cases")

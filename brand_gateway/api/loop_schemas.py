@@ -151,7 +151,7 @@ class CareCaseSchema(Schema):
     subject = fields.String(required=True, metadata={
         "description": "The member, by their pairwise pseudonym for this brand."})
     state = fields.String(required=True, validate=validate.OneOf(_CASE_STATES))
-    source = fields.String(required=True)
+    source = fields.String(required=True, validate=validate.OneOf(["feedback", "survey"]))
     contact_field = fields.String(required=True, allow_none=True)
     opened_at = fields.DateTime(required=True)
     ends_at = fields.DateTime(required=True)
@@ -160,11 +160,29 @@ class CareCaseSchema(Schema):
     closed_by = fields.String(required=True, allow_none=True)
 
 
+class CareAnswerReadSchema(Schema):
+    position = fields.Integer(required=True)
+    kind = fields.String(required=True,
+                         validate=validate.OneOf(["rating", "nps", "single", "multiple", "text"]))
+    prompt = fields.String(required=True)
+    value = fields.Integer(required=True, allow_none=True)
+    choices = fields.List(fields.Integer(), required=True, allow_none=True)
+    text = fields.String(required=True, allow_none=True)
+
+
+class CareSurveySchema(Schema):
+    id = fields.String(required=True)
+    title = fields.String(required=True)
+    answers = fields.List(fields.Nested(CareAnswerReadSchema), required=True)
+
+
 class CareCaseReadSchema(CareCaseSchema):
     entry = fields.Nested(CareEntrySchema, required=True, allow_none=True, metadata={
         "description": "The feedback entry the case is about, while the case is live."})
     contact = fields.Nested(CareContactSchema, required=True, allow_none=True, metadata={
         "description": "The way to reach the member they chose, if any, while live."})
+    survey = fields.Nested(CareSurveySchema, required=True, allow_none=True, metadata={
+        "description": "A case about a survey: the member's answers to it, while live."})
 
 
 class CareCasesSchema(Schema):

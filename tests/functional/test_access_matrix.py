@@ -202,6 +202,9 @@ ROUTES: tuple[Route, ...] = (
     Route("/member/care/ask/" + ENTRY_ID, "GET", 302, 200, other=404),
     post("/member/care/ask/" + ENTRY_ID, 302, 422, other=404),
     post("/member/care/<case_id>/close", 302, 404),
+    # A answered the survey with no low score (422 to ask, nothing written); B: 404.
+    Route("/member/care/ask-survey/<survey_id>", "GET", 302, 200, other=404),
+    post("/member/care/ask-survey/<survey_id>", 302, 422, other=404),
     post("/member/delete", 302, 303,
          form=lambda c: {"confirm": "on", "password": GOOD_PASSWORD}),
     # consents

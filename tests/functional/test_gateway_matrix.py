@@ -445,6 +445,9 @@ ROUTES: tuple[Route, ...] = (
     page("/member/care/ask/" + ENTRY_ID, "GET", 302, 200, other=404),
     page("/member/care/ask/" + ENTRY_ID, "POST", 302, 422, other=404),
     page("/member/care/<case_id>/close", "POST", 302, 404),
+    # A survey of Velo's A answered (3 of 5: no low score): A 422 to ask, others 404.
+    page("/member/care/ask-survey/<survey_id>", "GET", 302, 200, other=404),
+    page("/member/care/ask-survey/<survey_id>", "POST", 302, 422, other=404),
     page(AGREEMENT, "GET", 302, 200, other=404),
     page(AGREEMENT + "/<choice>", "POST", 302, 302, other=404),
     page(AGREEMENT + "/withdraw", "POST", 302, 302, other=404),

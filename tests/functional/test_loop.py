@@ -306,3 +306,33 @@ def test_another_brands_survey_or_idea_cannot_be_posted_about(
                                          "said": "a", "did": "b", "changed_on": "2027-01-01"})
         assert response.status_code == 400 and response.mimetype == PROBLEM
         assert "subject" in response.get_json()["errors"]
+
+
+def test_a_low_survey_answer_can_be_a_care_case(alice: SignedIn, bob: SignedIn, api: BrandApi,
+                                                shop: Brand, consent: Consent):
+    survey_id, _ = _community_with_survey_and_idea(consent, shop.oauth.brand_id,
+                                                   [alice.id, bob.id])
+    care = alice.client.get("/member/care").get_data(as_text=True)
+    assert f"/member/care/ask-survey/{survey_id}" in care        # alice rated the tyres 2
+    assert f"/member/care/ask-survey/{survey_id}" not in bob.client.get(
+        "/member/care").get_data(as_text=True)                   # bob's answers are not low
+    assert bob.auth.post(f"/member/care/ask-survey/{survey_id}",
+                         {"contact_field": ""}).status_code == 422
+    page = text_of(alice.client.get(f"/member/care/ask-survey/{survey_id}").get_data(
+        as_text=True))
+    assert "How are the tyres?: 2 of 5" in page and "Grippier tyres" in page
+    response = alice.auth.post(f"/member/care/ask-survey/{survey_id}", {"contact_field": ""})
+    assert response.status_code == 302
+    assert 'about the survey "Winter riding"' in text_of(
+        alice.client.get("/member/care").get_data(as_text=True))
+
+    [case] = shop.get("/care/cases").get_json()["cases"]
+    assert case["source"] == "survey"
+    read = shop.get(f"/care/cases/{case['id']}").get_json()["case"]
+    assert read["entry"] is None and read["survey"]["title"] == "Winter riding"
+    assert [(a["prompt"], a["value"], a["text"]) for a in read["survey"]["answers"]] == [
+        ("How are the tyres?", 2, None), ("Would you recommend us?", 7, None),
+        ("Anything else?", None, "Grippier tyres")]
+    assert EventTag.SURVEY_ANSWER_RELEASED in _tags(consent)
+    assert shop.post(f"/care/cases/{case['id']}/close", {}).status_code == 200
+    assert shop.get(f"/care/cases/{case['id']}").get_json()["case"]["survey"] is None
