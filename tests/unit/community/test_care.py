@@ -204,3 +204,20 @@ def test_an_answer_must_be_text(sharing, shop, text):
     case = care.ask(member, entry_id=feedback(sharing, member, shop.id, rating=1))
     with pytest.raises(ValidationError):
         care.answer(shop.id, case.id, text)
+
+
+def test_the_endings_pass_records_a_case_closed_with_its_grant(sharing, shop, clock,
+                                                               vault_home):
+    from web.endings import record_endings
+
+    member = sharing.member()
+    care = _service(sharing)
+    case = care.ask(member, entry_id=feedback(sharing, member, shop.id, rating=1))
+    vault = sharing.vault
+    assert record_endings(vault, vault_home).care_cases_closed == 0
+    clock.advance(CARE_DAYS * 86_400)
+    ended = record_endings(vault, vault_home)
+    assert ended.grants_expired == 1 and ended.care_cases_closed == 1
+    closed = care.member_case(member, case.id)
+    assert closed.state is CaseState.CLOSED and closed.closed_by == "expiry"
+    assert record_endings(vault, vault_home).care_cases_closed == 0
