@@ -11,7 +11,7 @@ from __future__ import annotations
 from flask import Flask
 
 from . import authorization_endpoint, oauth_endpoints
-from .api import agreements, loop, member, openapi, receipts, surveys, webhooks
+from .api import agreements, communities, loop, member, openapi, receipts, surveys, webhooks
 from .oauth import init_oauth
 from .request_stores import RequestStores, bind
 
@@ -22,3 +22,4 @@ def init_app(app: Flask, *, stores: RequestStores) -> None:
     for module in (oauth_endpoints, authorization_endpoint, receipts, webhooks, agreements,
                    loop, member, surveys, openapi):
         app.register_blueprint(module.bp)
+    app.register_blueprint(communities.bp)

@@ -52,9 +52,12 @@ SCOPES: dict[str, str] = {
     "webhooks:manage": "Register and remove the brand's webhook endpoints.",
     "agreements:write": "Read the IEEE 7012 terms members offer the brand and answer them (accept,"
                         " one counter-offer, reject); download the signed agreement records.",
-    "communities:write": "Close the loop with the brand's community: post \"you said, we did\""
-                         " (with its privacy-budgeted aggregate) and withdraw it; read,"
-                         " answer and close the care cases members open after a low score.",
+    "communities:write": "Open and close the brand's insight communities (never learning who"
+                         " is in them), open challenges there, read the ideas members post"
+                         " under community pseudonyms with their votes, and mark ideas taken"
+                         " up; close the loop: post \"you said, we did\" (with its"
+                         " privacy-budgeted aggregate) and withdraw it; read, answer and close"
+                         " the care cases members open after a low score.",
     "surveys:write": "Publish surveys, feedback requests and attribute requests to the brand's"
                      " communities; read them, how many members each is put to (thresholded),"
                      " and the individual answers of members who granted individual use.",

@@ -137,6 +137,10 @@ class AttributeRequestService:
                                int(self._clock()))
         return self.for_member(member_id, request_id)
 
+    def responses(self, member_id: str) -> dict[str, str]:
+        """request id -> the member's outcome, open or closed (their export)."""
+        return self._requests.responses(self._number(member_id))
+
     def decline(self, member_id: str, request_id: str) -> None:
         self.for_member(member_id, request_id)
         self._requests.respond(request_id, self._number(member_id), "declined",

@@ -129,12 +129,26 @@ class CommunityService:
         return community is not None and community.closed_at is None
 
 
+_CONTROL = frozenset(chr(c) for c in (*range(0, 9), 11, 12, *range(14, 32), 127))
+
+
+def readable(text: str) -> bool:
+    """Text people can read and the store can hold: valid Unicode (no lone surrogates, which
+    JSON can carry), no control characters but tabs and line breaks."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return not any(c in _CONTROL for c in text)
+
+
 def community_errors(name: str, description: str, purposes: list[str]) -> dict[str, list[str]]:
     """Every rule a new community's values break, by field."""
     errors: dict[str, list[str]] = {}
-    if not name.strip() or len(name.strip()) > NAME_MAX:
+    if not name.strip() or len(name.strip()) > NAME_MAX or not readable(name):
         errors["name"] = [f"A name of 1 to {NAME_MAX} characters."]
-    if not description.strip() or len(description.strip()) > DESCRIPTION_MAX:
+    if not description.strip() or len(description.strip()) > DESCRIPTION_MAX or \
+            not readable(description):
         errors["description"] = [f"Say what the community is for, in 1 to {DESCRIPTION_MAX} "
                                  "characters."]
     unknown = [p for p in purposes if p not in COMMUNITY_PURPOSE_CODES]

@@ -29,6 +29,7 @@ from .sqlcipher.cocreation import SqlcipherCoCreation
 from .sqlcipher.communities import SqlcipherCommunities
 from .sqlcipher.loop import SqlcipherWeDid
 from .sqlcipher.surveys import SqlcipherAttributeRequests, SqlcipherSurveys
+from .survey_export import survey_exporter
 from .surveys import SurveyService
 
 # -- Communities, membership and co-creation ----------------------------------------------
@@ -78,6 +79,12 @@ def survey_erasure_hook(database: Database) -> Callable[[str, int], None]:
         surveys.delete_member_rows(member_id)
 
     return before_delete
+
+
+def member_survey_export(consent: Consent) -> Exporter:
+    """Surveys' part of a member's export (community/survey_export.py)."""
+    return survey_exporter(surveys=survey_service(consent=consent),
+                           requests=attribute_request_service(consent=consent))
 
 
 def attribute_request_service(*, consent: Consent) -> AttributeRequestService:

@@ -289,6 +289,22 @@ class SurveyService:
                 found.append(self._asked(member_id, number, self._survey(record), set()))
         return found
 
+    def everything_answered(self, member_id: str) -> list[Asked]:
+        """Every survey the member answered, open or closed, with the answers opened (their
+        export); most recently answered first."""
+        number = self._number(member_id)
+        found = []
+        for survey_id, _ in sorted(self._surveys.answered(number).items(),
+                                   key=lambda item: (-item[1], item[0])):
+            record = self._surveys.get(survey_id)
+            if record is not None:
+                found.append(self._asked(member_id, number, self._survey(record), set()))
+        return found
+
+    def skipped(self, member_id: str) -> list[str]:
+        """The ids of the surveys the member skipped (their export)."""
+        return sorted(self._surveys.skipped(self._number(member_id)))
+
     def for_member(self, member_id: str, survey_id: str) -> Asked:
         """One survey as the member sees it: one put to them now, or one they answered."""
         number = self._number(member_id)

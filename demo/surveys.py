@@ -95,8 +95,12 @@ def load_survey_demo(consent: Consent, *, seed: int = 2026) -> SurveyDemoReport:
 
 def _join(consent: Consent, membership: MembershipService, member_id: str, club: str,
           individual: bool) -> bool:
-    consent.terms.update(member_id, agreement="SD-BASE", purposes=[], max_days=30,
-                         aggregate_allowed=True)
+    """The member is in the community: already, or by joining now."""
+    if membership.membership(member_id, club) is not None:
+        return True
+    if consent.terms.get(member_id).version == 0:
+        consent.terms.update(member_id, agreement="SD-BASE", purposes=[], max_days=30,
+                             aggregate_allowed=True)
     try:
         membership.join(member_id, club, individual=individual)
     except (ConflictError, ValidationError):      # a member who shares otherwise already

@@ -18,6 +18,7 @@ from brand_gateway.request_stores import RequestStores
 from . import (
     access_views,
     auth,
+    communities,
     consents,
     console,
     errors,
@@ -137,6 +138,8 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(gpc.bp)
     app.register_blueprint(access_views.bp)
     app.register_blueprint(console.bp)
+    app.register_blueprint(communities.bp)
+    app.register_blueprint(communities.invitations)
     app.register_blueprint(loop.bp)
     app.register_blueprint(surveys.bp)
     app.add_url_rule("/favicon.ico", "favicon", favicon)

@@ -42,6 +42,7 @@ from vault.errors import (
 from vault.recovery_codes import looks_like_recovery_code
 from vault.signups import SIGNUP_LINK_MINUTES
 
+from .communities import pending_community
 from .forms import (
     WRONG_CODE,
     WRONG_RECOVERY_CODE,
@@ -226,7 +227,7 @@ def login() -> str | Response | tuple[str, int]:
 def _signed_in(member_id: str) -> Response:
     """Start the member's session and mark this browser as one of theirs (a new device
     cookie); back to a brand's waiting authorization request, if any."""
-    target = pending_authorization()
+    target = pending_authorization() or pending_community()
     begin_member_session(member_id)
     response = redirect(target or url_for("member.dashboard"))
     name = device_cookie_name()

@@ -142,6 +142,7 @@ def _initialise(home: VaultHome) -> InitReport:
 def demo(ctx: click.Context, members: int, seed: int) -> None:
     """Load realistic demo members, profiles and feedback about demo brands."""
     from demo.brand_clients import register_demo_clients
+    from demo.communities import load_community_demo
     from demo.consents import load_consent_demo
     from demo.loop import load_loop_demo
     from demo.members import DEMO_PASSWORD, SHOWCASE_EMAIL, load_demo
@@ -164,6 +165,7 @@ def demo(ctx: click.Context, members: int, seed: int) -> None:
         consent = open_consent(vault, home)
         try:
             shared = load_consent_demo(consent, seed=seed)
+            communities = load_community_demo(consent, seed=seed)
             surveyed = load_survey_demo(consent, seed=seed)
             looped = load_loop_demo(consent, seed=seed)
         finally:
@@ -176,6 +178,9 @@ def demo(ctx: click.Context, members: int, seed: int) -> None:
     )
     click.echo(f"{_counted(shared.grants, 'demo grant')} (with signed receipts) from "
                f"{_counted(shared.members, 'member')} to the demo brands")
+    click.echo(f"{_counted(communities.communities, 'insight community', 'insight communities')}"
+               f" with {_counted(communities.memberships, 'membership')},"
+               f" {_counted(communities.ideas, 'idea')} and {_counted(communities.votes, 'vote')}")
     click.echo(f"{_counted(surveyed.surveys, 'survey or request', 'surveys and requests')} to"
                f" a community of {_counted(surveyed.members, 'member')}, with"
                f" {_counted(surveyed.answers, 'answer')}")

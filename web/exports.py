@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from brand_gateway.storage import accepts_term, gateway_exporter
 from community.export import care_exporter
-from community.storage import care_service, member_community_export
+from community.storage import care_service, member_community_export, member_survey_export
 from consent.context import Consent
 from vault.export import MemberExport
 
@@ -26,4 +26,5 @@ def member_export(consent: Consent) -> MemberExport:
         care_exporter(care=care_service(consent=consent, accepts_term=accepts_term(
             database=vault.data, clock=vault.clock, master=vault.master))),
         member_community_export(consent),
+        member_survey_export(consent),
     ], clock=vault.clock)

@@ -20,6 +20,9 @@ from marshmallow import ValidationError as SchemaError
 
 from brand_gateway.api.payloads import MAX_BODY
 from brand_gateway.oauth import SCOPES
+from community.cocreation import DESCRIPTION_MAX as CHALLENGE_DESCRIPTION_MAX
+from community.cocreation import TITLE_MAX
+from community.communities import COMMUNITY_PURPOSE_CODES, DESCRIPTION_MAX, NAME_MAX
 from consent.model import AgreementStatus, GrantEvent
 from consent.vocabulary import AGREEMENT_BY_CODE, PURPOSE_BY_CODE
 from vault.catalog import ATTRIBUTES, TOUCHPOINT_KEYS, Attribute, DataType
@@ -286,6 +289,114 @@ class AgreementEnvelopeSchema(Schema):
     agreement = fields.Nested(AgreementSchema, required=True)
 
 
+# -- insight communities and co-creation (brand_gateway/api/communities.py) --------------------
+#: How the vault names a community, a challenge and an idea: a prefix and 24 hex digits.
+COMMUNITY_ID_PATTERN = "^com_[0-9a-f]{24}$"
+CHALLENGE_ID_PATTERN = "^chl_[0-9a-f]{24}$"
+IDEA_ID_PATTERN = "^idea_[0-9a-f]{24}$"
+_COMMUNITY_PURPOSES = sorted(COMMUNITY_PURPOSE_CODES)
+
+
+class CommunityRequestSchema(Schema):
+    """A community to open."""
+
+    class Meta:
+        unknown = RAISE
+
+    name = fields.String(required=True, validate=validate.Length(1, NAME_MAX), metadata={
+        "description": "What members see it called."})
+    description = fields.String(required=True, validate=validate.Length(1, DESCRIPTION_MAX),
+                                metadata={"description": "What it is for, in plain words: "
+                                                         "members read it before joining."})
+    purposes = fields.List(
+        fields.String(validate=validate.OneOf(_COMMUNITY_PURPOSES)), required=True,
+        validate=validate.Length(1, len(_COMMUNITY_PURPOSES)), metadata={
+            "description": "The DPV purposes members' grants will be for: the brand's own"
+                           " analytics and service only (never profiling, tracking or"
+                           " sharing)."})
+
+
+class ChallengeRequestSchema(Schema):
+    """A challenge to open in a community."""
+
+    class Meta:
+        unknown = RAISE
+
+    title = fields.String(required=True, validate=validate.Length(1, TITLE_MAX))
+    description = fields.String(required=True, validate=validate.Length(
+        1, CHALLENGE_DESCRIPTION_MAX))
+
+
+class CommunitySchema(Schema):
+    id = fields.String(required=True, metadata={"pattern": COMMUNITY_ID_PATTERN})
+    name = fields.String(required=True)
+    description = fields.String(required=True)
+    purposes = fields.List(fields.String(validate=validate.OneOf(_COMMUNITY_PURPOSES)),
+                           required=True)
+    created_at = fields.DateTime(required=True)
+    closed_at = fields.DateTime(required=True, allow_none=True)
+    members_at_least = fields.Integer(required=True, allow_none=True, metadata={
+        "description": "How many members it has, rounded down to tens; null below ten, so"
+                       " that no figure ever points at one person."})
+    invitation_url = fields.String(required=True, metadata={
+        "description": "The public page that invites people to join (through their vault's"
+                       " sign-in); it holds no personal data."})
+
+
+class CommunitiesSchema(Schema):
+    communities = fields.List(fields.Nested(CommunitySchema), required=True, metadata={
+        "description": "This brand's communities, newest first."})
+
+
+class CommunityEnvelopeSchema(Schema):
+    community = fields.Nested(CommunitySchema, required=True)
+
+
+class ChallengeSchema(Schema):
+    id = fields.String(required=True, metadata={"pattern": CHALLENGE_ID_PATTERN})
+    community = fields.String(required=True, metadata={"pattern": COMMUNITY_ID_PATTERN})
+    title = fields.String(required=True)
+    description = fields.String(required=True)
+    created_at = fields.DateTime(required=True)
+    closed_at = fields.DateTime(required=True, allow_none=True)
+
+
+class ChallengesSchema(Schema):
+    challenges = fields.List(fields.Nested(ChallengeSchema), required=True, metadata={
+        "description": "The community's challenges, newest first."})
+
+
+class ChallengeEnvelopeSchema(Schema):
+    challenge = fields.Nested(ChallengeSchema, required=True)
+
+
+class IdeaSchema(Schema):
+    id = fields.String(required=True, metadata={"pattern": IDEA_ID_PATTERN})
+    challenge = fields.String(required=True, metadata={"pattern": CHALLENGE_ID_PATTERN})
+    author = fields.String(required=True, metadata={
+        "description": "The author's pseudonym in this community: unrelated to the member's"
+                       " subject in the member API and to their pseudonym in any other"
+                       " community."})
+    text = fields.String(required=True, metadata={
+        "description": "The idea as its author wrote it; each version released to you is"
+                       " recorded in the member's vault ledger."})
+    version = fields.Integer(required=True)
+    votes = fields.Integer(required=True, metadata={
+        "description": "Votes of other members (one each; never the author's own)."})
+    created_at = fields.DateTime(required=True)
+    updated_at = fields.DateTime(required=True)
+    taken_up_at = fields.DateTime(required=True, allow_none=True)
+
+
+class IdeasSchema(Schema):
+    ideas = fields.List(fields.Nested(IdeaSchema), required=True, metadata={
+        "description": "The challenge's ideas, oldest first; withdrawn ideas are gone."})
+
+
+class IdeaEnvelopeSchema(Schema):
+    idea = fields.Nested(IdeaSchema, required=True)
+
+
 class ProblemSchema(Schema):
     """RFC 9457 problem details."""
 
@@ -315,6 +426,9 @@ _PROBLEMS = {
     "AgreementNotFound": ("None of the agreements members offered this brand has this id.",
                           {}),
     "Conflict": ("The offer was answered already (by you, or the member).", {}),
+    "CommunityNotFound": ("This brand has no community, challenge or idea with this id.", {}),
+    "CommunityConflict": ("The community or challenge is closed already, or the idea taken up"
+                          " already.", {}),
     "UnsupportedMediaType": ("The body is not application/json.", {}),
     "ContentTooLarge": (f"The body is larger than {MAX_BODY} bytes (about:blank, status"
                         " 413), whatever its media type.", {}),
@@ -397,6 +511,13 @@ def openapi_document(*, server: str, authorization_url: str, token_url: str) -> 
     spec.components.schema("Agreements", schema=AgreementsSchema)
     spec.components.schema("AgreementEnvelope", schema=AgreementEnvelopeSchema)
     spec.components.schema("AgreementAnswer", schema=AgreementAnswerSchema)
+    for name, component in (
+            ("CommunityRequest", CommunityRequestSchema), ("Communities", CommunitiesSchema),
+            ("CommunityEnvelope", CommunityEnvelopeSchema),
+            ("ChallengeRequest", ChallengeRequestSchema), ("Challenges", ChallengesSchema),
+            ("ChallengeEnvelope", ChallengeEnvelopeSchema), ("Ideas", IdeasSchema),
+            ("IdeaEnvelope", IdeaEnvelopeSchema)):
+        spec.components.schema(name, schema=component)
     for name, (description, headers) in _PROBLEMS.items():
         spec.components.response(name, _problem_response(description, headers))
 
@@ -481,6 +602,7 @@ def openapi_document(*, server: str, authorization_url: str, token_url: str) -> 
             "404": "AgreementNotFound", "409": "Conflict", "413": "ContentTooLarge",
             "415": "UnsupportedMediaType", "429": "TooManyRequests"},
         "security": agreements_scope}})
+    _community_paths(spec)
     from .loop_schemas import add_paths as add_loop_paths  # it builds on this module
     add_loop_paths(spec, _operation)
     from .survey_schemas import add_survey_paths  # it imports this module's schemas
@@ -494,3 +616,77 @@ def openapi_document(*, server: str, authorization_url: str, token_url: str) -> 
             "400": "BadRequest"},
     }})
     return spec.to_dict()
+
+
+def _community_paths(spec: APISpec) -> None:
+    """The insight community's operations (brand_gateway/api/communities.py)."""
+    scope: list[dict[str, list[str]]] = [{"brand": ["communities:write"]}]
+
+    def path_id(name: str, pattern: str) -> dict[str, Any]:
+        return {"in": "path", "name": name, "required": True,
+                "schema": {"type": "string", "pattern": pattern}}
+
+    def operation(summary: str, description: str, schema: str, *, status: str = "200",
+                  parameters: tuple[dict[str, Any], ...] = (), body: str | None = None,
+                  conflict: bool = False) -> dict[str, Any]:
+        responses: dict[str, Any] = {
+            status: {"description": "Created" if status == "201" else "OK",
+                     "content": {"application/json": {"schema": schema}}},
+            "400": "BadRequest", "401": "Unauthorized", "403": "Forbidden",
+            "429": "TooManyRequests"}
+        if parameters:
+            responses["404"] = "CommunityNotFound"
+        if conflict:
+            responses["409"] = "CommunityConflict"
+        if body is not None:
+            responses.update({"413": "ContentTooLarge", "415": "UnsupportedMediaType"})
+        found: dict[str, Any] = {"summary": summary, "description": description,
+                                 "responses": responses, "security": scope}
+        if parameters:
+            found["parameters"] = list(parameters)
+        if body is not None:
+            found["requestBody"] = {"required": True, "content": {
+                "application/json": {"schema": body}}}
+        return found
+
+    community = path_id("community_id", COMMUNITY_ID_PATTERN)
+    challenge = path_id("challenge_id", CHALLENGE_ID_PATTERN)
+    idea = path_id("idea_id", IDEA_ID_PATTERN)
+    spec.path(path="/communities", operations={
+        "get": operation("The brand's insight communities",
+                         "Newest first, each with its invitation URL and a member count that"
+                         " never singles anyone out.", "Communities"),
+        "post": operation("Open an insight community",
+                          "Members join it from their vault; joining grants the community's"
+                          " purposes, in aggregate unless a member chooses individual use."
+                          " Recorded in the ledger.", "CommunityEnvelope", status="201",
+                          body="CommunityRequest")})
+    spec.path(path="/communities/{community_id}", operations={"get": operation(
+        "One community", "Its purposes, state and reported size.", "CommunityEnvelope",
+        parameters=(community,))})
+    spec.path(path="/communities/{community_id}/close", operations={"post": operation(
+        "Close a community",
+        "It takes no one new; the grants its members gave only for it are released (each"
+        " member gets a receipt, and you a webhook as for any release).",
+        "CommunityEnvelope", parameters=(community,), conflict=True)})
+    spec.path(path="/communities/{community_id}/challenges", operations={
+        "get": operation("The community's challenges", "Newest first.", "Challenges",
+                         parameters=(community,)),
+        "post": operation("Open a challenge",
+                          "A question for the community's members to answer with ideas and"
+                          " votes. Recorded in the ledger.", "ChallengeEnvelope",
+                          status="201", parameters=(community,), body="ChallengeRequest",
+                          conflict=True)})
+    spec.path(path="/challenges/{challenge_id}", operations={"get": operation(
+        "One challenge", "Its question and state.", "ChallengeEnvelope",
+        parameters=(challenge,))})
+    spec.path(path="/challenges/{challenge_id}/close", operations={"post": operation(
+        "Close a challenge", "It takes no new ideas or votes.", "ChallengeEnvelope",
+        parameters=(challenge,), conflict=True)})
+    spec.path(path="/challenges/{challenge_id}/ideas", operations={"get": operation(
+        "The challenge's ideas",
+        "Released to you by their authors, under community pseudonyms, with vote counts; each"
+        " new version you receive is a ledger entry.", "Ideas", parameters=(challenge,))})
+    spec.path(path="/ideas/{idea_id}/take-up", operations={"post": operation(
+        "Mark an idea taken up", "The author and the community see it on the idea; a ledger"
+        " entry.", "IdeaEnvelope", parameters=(idea,), conflict=True)})

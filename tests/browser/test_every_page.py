@@ -34,6 +34,7 @@ from consent.model import GrantEvent
 from demo.brand_clients import CREDENTIALS_FILE, register_demo_clients
 from demo.consents import load_consent_demo
 from demo.members import DEMO_PASSWORD, SHOWCASE_EMAIL, load_demo
+from demo.surveys import load_survey_demo
 from tests.brand_api_support import BrandApi
 from tests.conftest import GOOD_PASSWORD, initialise_home, turn_on_totp
 from vault.home import Vault, VaultHome
@@ -93,6 +94,7 @@ def demo_server(tmp_path: Path) -> Iterator[Demo]:
         consent = open_consent(vault, home)
         try:
             load_consent_demo(consent)
+            load_survey_demo(consent)
             member_id = vault.data.one("SELECT id FROM members WHERE email_index = ?",
                                        (vault.members.email_index(SHOWCASE_EMAIL),))["id"]
             api = BrandApi(vault, consent)
@@ -186,7 +188,8 @@ def test_every_page_fits_a_phone_and_has_its_own_title(
     expect(page.get_by_role("heading", name="My vault")).to_be_visible()
 
     member_pages = ["/member/", "/member/profile", "/member/feedback", "/member/consents",
-                    "/member/access", "/member/terms", "/member/security", "/member/delete"]
+                    "/member/access", "/member/terms", "/member/security", "/member/delete",
+                    "/member/asked/"]
     for path in member_pages:
         page.goto(path)
         titles[path] = fits(page, path)
@@ -194,7 +197,11 @@ def test_every_page_fits_a_phone_and_has_its_own_title(
             edit = page.locator("a[href$='/edit']").first.get_attribute("href")
         if path == "/member/consents":
             narrow = page.locator("a[href$='/narrow']").first.get_attribute("href")
-    for path in (edit, narrow):
+        if path == "/member/asked/":
+            survey = page.locator("a[href*='/asked/surveys/']").first.get_attribute("href")
+            attribute = page.locator("a[href*='/asked/attributes/']").first.get_attribute(
+                "href")
+    for path in (edit, narrow, survey, attribute):
         assert path
         page.goto(path)
         titles[path] = fits(page, path)

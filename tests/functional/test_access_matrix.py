@@ -27,6 +27,7 @@ from flask.testing import FlaskClient
 
 from community.storage import (
     attribute_request_service,
+    cocreation_service,
     community_service,
     membership_service,
     survey_service,
@@ -51,6 +52,9 @@ ENTRY = "/member/feedback/" + ENTRY_ID
 WEBHOOK_ID = "<int(max=9223372036854775807):endpoint_id>"
 GRANT = "/member/consents/<grant_id>"
 AGREEMENT = "/member/agreements/<agreement_id>"
+COMMUNITY = "/member/communities/<community_id>"
+CHALLENGE = "/member/challenges/<challenge_id>"
+IDEA = "/member/ideas/<idea_id>"
 SURVEY = "/member/asked/surveys/<survey_id>"
 ATTRIBUTE = "/member/asked/attributes/<request_id>"
 CONSENT_TABLES = ("member_terms", "agreements", "grants", "receipts", "member_brand_terms",
@@ -65,6 +69,9 @@ class Context:
     receipt_id: str = ""        # its receipt
     agreement_id: str = ""      # A's agreement with ``brand`` (agreed)
     counter_offer_id: str = ""  # A's agreement with another brand, countered: A may answer it
+    community_id: str = ""      # a community of ``brand`` A is in (B is not)
+    challenge_id: str = ""      # a challenge there
+    idea_id: str = ""           # A's idea in it
     survey_id: str = ""         # a survey put to A (a member of ``brand``'s community), answered
     request_id: str = ""        # an attribute request of that community
 
@@ -112,6 +119,9 @@ class Route:
                 .replace("<brand_id>", context.brand.id)
                 .replace("<case_id>", "care_" + "0" * 24)
                 .replace("<post_id>", "wedid_" + "0" * 24)
+                .replace("<community_id>", context.community_id)
+                .replace("<challenge_id>", context.challenge_id)
+                .replace("<idea_id>", context.idea_id)
                 .replace("<survey_id>", context.survey_id)
                 .replace("<request_id>", context.request_id)
                 .replace(WEBHOOK_ID, "1"))
@@ -154,6 +164,16 @@ ROUTES: tuple[Route, ...] = (
     Route("/api/v1/care/cases/<case_id>/close", "POST", 401, 401),
     Route("/api/v1/agreements/<agreement_id>/answer", "POST", 401, 401,
           form=lambda c: {"answer": "accept"}),
+    Route("/api/v1/communities", "GET", 401, 401),
+    Route("/api/v1/communities", "POST", 401, 401),
+    Route("/api/v1/communities/<community_id>", "GET", 401, 401),
+    Route("/api/v1/communities/<community_id>/close", "POST", 401, 401),
+    Route("/api/v1/communities/<community_id>/challenges", "GET", 401, 401),
+    Route("/api/v1/communities/<community_id>/challenges", "POST", 401, 401),
+    Route("/api/v1/challenges/<challenge_id>", "GET", 401, 401),
+    Route("/api/v1/challenges/<challenge_id>/close", "POST", 401, 401),
+    Route("/api/v1/challenges/<challenge_id>/ideas", "GET", 401, 401),
+    Route("/api/v1/ideas/<idea_id>/take-up", "POST", 401, 401),
     Route("/api/v1/surveys", "GET", 401, 401),
     Route("/api/v1/surveys", "POST", 401, 401),
     Route("/api/v1/surveys/<survey_id>", "GET", 401, 401),
@@ -224,6 +244,20 @@ ROUTES: tuple[Route, ...] = (
     post(AGREEMENT + "/withdraw", 302, 302, other=404),
     post("/member/agreements", 302, 302, form=lambda c: {"brand_id": c.brand.id}),
     post("/member/terms/brands/<brand_id>/remove", 302, 302, other=404),
+    # insight communities: a community's page is the brand's, open to every member (it shows
+    # only their own membership); challenges and ideas to its members, ideas' edits to authors
+    Route("/communities/<community_id>", "GET", 200, 302),     # the invitation: signed in, on
+    Route("/member/communities", "GET", 302, 200),
+    Route(COMMUNITY, "GET", 302, 200),
+    post(COMMUNITY + "/join", 302, 409, other=422),     # A is in; B's terms refuse totals
+    post(COMMUNITY + "/leave", 302, 302, other=404),
+    Route(CHALLENGE, "GET", 302, 200, other=404),
+    post(CHALLENGE + "/ideas", 302, 302, other=404, form=lambda c: {"text": "Another idea"}),
+    Route(IDEA + "/edit", "GET", 302, 200, other=404),
+    post(IDEA + "/edit", 302, 302, other=404, form=lambda c: {"text": "Changed idea"}),
+    post(IDEA + "/withdraw", 302, 302, other=404),
+    post(IDEA + "/vote", 302, 302, other=404),          # A: never one's own (a flash)
+    post(IDEA + "/unvote", 302, 302, other=404),
     # what A's community asks: put to A, as missing as any to B
     Route("/member/asked/", "GET", 302, 200),
     Route(SURVEY, "GET", 302, 200, other=404),
@@ -303,29 +337,35 @@ def template(tmp_path_factory: pytest.TempPathFactory) -> Template:
             other_brand = vault.brands.add("Fresh Grocer")
             offer = consent.agreements.proffer(alice, other_brand.id)
             consent.agreements.brand_counters(offer.id, other_brand.id, "SD-BASE-A")
-            survey_id, request_id = ask_alice(consent, alice, brand)
+            club = community_service(consent).open(
+                brand.id, name="Repair club", description="Shape repairs.",
+                purposes=["dpv:ResearchAndDevelopment"]).id
+            membership_service(consent).join(alice, club)
+            cocreation = cocreation_service(consent)
+            challenge = cocreation.open_challenge(brand.id, club, title="How?",
+                                                  description="Tell us.").id
+            idea = cocreation.post(alice, challenge, "Alice's idea").id
+            survey_id, request_id = ask_alice(consent, alice, brand, club)
         finally:
             consent.close()
         entry_id = vault.feedback.add(alice, {
             "brand_id": brand.id, "touchpoint": "purchase", "rating": 4, "nps": 8,
             "comment": "Alice's entry", "occurred_on": "2027-01-10"})
     return Template(home.root, cookies, ids, Context(
-        brand, entry_id, grant.id, receipt.id, agreement.id, offer.id, survey_id, request_id))
+        brand, entry_id, grant.id, receipt.id, agreement.id, offer.id, club, challenge, idea,
+        survey_id, request_id))
 
 
-def ask_alice(consent: Consent, alice: str, brand: Brand) -> tuple[str, str]:
-    """A joins ``brand``'s community and answers its survey; it also asks for an attribute."""
-    club = community_service(consent).open(brand.id, name="Riders", description="Riding.",
-                                           purposes=["dpv:ResearchAndDevelopment"])
-    membership_service(consent).join(alice, club.id, individual=True)
+def ask_alice(consent: Consent, alice: str, brand: Brand, club: str) -> tuple[str, str]:
+    """``brand`` asks its community (A is in it): a survey A answered, an attribute request."""
     closes = int(consent.vault.clock()) + 7 * 86_400
     surveys = survey_service(consent=consent)
     survey = surveys.publish(brand.id, SurveyDraft(
-        community_id=club.id, title="Winter", closes_at=closes,
+        community_id=club, title="Winter", closes_at=closes,
         questions=(QuestionDraft("rating", "Tyres?"),))).survey
     surveys.answer(alice, survey.id, {"q0": "4"})
     request = attribute_request_service(consent=consent).ask(
-        brand.id, community_id=club.id, attribute="household_size", reason="Family bikes.",
+        brand.id, community_id=club, attribute="household_size", reason="Family bikes.",
         closes_at=closes)
     return survey.id, request.id
 

@@ -54,6 +54,7 @@ from brand_gateway.webhooks.sqlcipher import sqlcipher_registry
 from community.storage import (
     attribute_request_service,
     care_service,
+    cocreation_service,
     community_service,
     membership_service,
     survey_service,
@@ -83,6 +84,9 @@ ENDPOINT_ID = "<int(max=9223372036854775807):endpoint_id>"
 ENTRY = "/member/feedback/" + ENTRY_ID
 GRANT = "/member/consents/<grant_id>"
 AGREEMENT = "/member/agreements/<agreement_id>"
+COMMUNITY = "/member/communities/<community_id>"
+CHALLENGE = "/member/challenges/<challenge_id>"
+IDEA = "/member/ideas/<idea_id>"
 SURVEY = "/member/asked/surveys/<survey_id>"
 ATTRIBUTE = "/member/asked/attributes/<request_id>"
 CLOSES = "2027-02-01T00:00:00+00:00"          # a week after the frozen clock's start
@@ -120,10 +124,15 @@ class World:
     counter_offer_id: str
     endpoint_id: int                    # Grocer's webhook endpoint
     grocer_offer_id: str                # B's offer to Grocer, waiting for Grocer's answer
-    survey_id: str                      # Velo's survey, put to A (in Velo's community), answered
+    community_id: str                   # Velo's community A is in (B is not)
+    challenge_id: str                   # a challenge there
+    idea_id: str                        # A's idea in it
+    grocer_community_id: str            # Grocer's community, with a challenge and an idea
+    grocer_challenge_id: str
+    grocer_idea_id: str
+    survey_id: str                      # Velo's survey in its community, answered by A
     request_id: str                     # Velo's attribute request to that community
-    grocer_community_id: str            # Grocer's community, and a survey of Grocer's in it
-    grocer_survey_id: str
+    grocer_survey_id: str               # Grocer's survey in Grocer's community
     case_id: str = ""                   # the officer's care case with Grocer
     post_id: str = ""                   # Grocer's "we did"
 
@@ -174,7 +183,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> World:
             offer = consent.agreements.proffer(alice, grocer.brand_id)
             consent.agreements.brand_counters(offer.id, grocer.brand_id, "SD-BASE-A")
             grocer_token = api.brand_token(
-                grocer, "webhooks:manage agreements:write surveys:write communities:write")
+                grocer, "webhooks:manage agreements:write communities:write surveys:write")
             grocer_offer = consent.agreements.proffer(ids["member_b"], grocer.brand_id)
             # Closing the loop with Grocer: the officer's care case, and a "we did".
             low = vault.feedback.add(ids["officer"], {
@@ -195,8 +204,25 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> World:
             leaving_token = api.member_token(alice, leaving, {PERSONALISATION: ["city"]})
             consent.grants.withdraw(alice, leaving_token.grant.id)
 
-            survey_id, request_id = _community(consent, velo.brand_id, alice)
-            grocer_community, grocer_survey = _community(consent, grocer.brand_id)
+            # Insight communities: A in Velo's, with an idea; Dora in Grocer's, with an idea.
+            cocreation = cocreation_service(consent)
+            club = community_service(consent).open(
+                velo.brand_id, name="Repair club", description="Shape repairs.",
+                purposes=["dpv:ResearchAndDevelopment"]).id
+            membership_service(consent).join(alice, club)
+            challenge = cocreation.open_challenge(velo.brand_id, club, title="How?",
+                                                  description="Tell us.").id
+            idea = cocreation.post(alice, challenge, "Alice's idea").id
+            panel = community_service(consent).open(
+                grocer.brand_id, name="Grocer panel", description="Shape the shop.",
+                purposes=["dpv:ServiceOptimisation"]).id
+            dora = vault.members.register("dora@example.org", GOOD_PASSWORD)
+            membership_service(consent).join(dora, panel, individual=True)
+            question = cocreation.open_challenge(grocer.brand_id, panel, title="What next?",
+                                                 description="Tell us.").id
+            suggestion = cocreation.post(dora, question, "Dora's idea").id
+            survey_id, request_id = _asks(consent, velo.brand_id, club, alice)
+            grocer_survey, _ = _asks(consent, grocer.brand_id, panel)
 
             gone, gone_secret = _client(api, "Gone Co")
             gone_token = api.member_token(alice, gone, {PERSONALISATION: ["city"]})
@@ -214,30 +240,26 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> World:
                 "brand_disabled": Brand(gone.client_id, gone_secret, gone_token.token)},
         member_a=alice, velo_brand_id=velo.brand_id, entry_id=entry_id, grant_id=grant.id,
         receipt_id=receipt.id, agreement_id=agreement.id, counter_offer_id=offer.id,
-        endpoint_id=endpoint.id, grocer_offer_id=grocer_offer.id, survey_id=survey_id,
-        request_id=request_id, grocer_community_id=grocer_community,
-        grocer_survey_id=grocer_survey, case_id=case.id, post_id=post.id)
+        endpoint_id=endpoint.id, grocer_offer_id=grocer_offer.id, community_id=club,
+        challenge_id=challenge, idea_id=idea, grocer_community_id=panel,
+        grocer_challenge_id=question, grocer_idea_id=suggestion, survey_id=survey_id,
+        request_id=request_id, grocer_survey_id=grocer_survey, case_id=case.id, post_id=post.id)
 
 
-def _community(consent: Consent, brand_id: str, member_id: str | None = None
-               ) -> tuple[str, str]:
-    """The brand's community and a survey in it; with a member, who joins and answers it,
-    (the survey's id, an attribute request's id), else (the community's id, the survey's)."""
-    club = community_service(consent).open(brand_id, name="Riders", description="Riding.",
-                                           purposes=["dpv:ResearchAndDevelopment"])
+def _asks(consent: Consent, brand_id: str, community_id: str, member_id: str | None = None
+          ) -> tuple[str, str]:
+    """The brand's survey in its community (answered by ``member_id``, if given) and an
+    attribute request there: their ids."""
     closes = int(consent.vault.clock()) + 7 * DAY
     surveys = survey_service(consent=consent)
-    if member_id is not None:
-        membership_service(consent).join(member_id, club.id, individual=True)
     survey = surveys.publish(brand_id, SurveyDraft(
-        community_id=club.id, title="Winter", closes_at=closes,
+        community_id=community_id, title="Winter", closes_at=closes,
         questions=(QuestionDraft("rating", "Tyres?"),))).survey
-    if member_id is None:
-        return club.id, survey.id
-    surveys.answer(member_id, survey.id, {"q0": "4"})
+    if member_id is not None:
+        surveys.answer(member_id, survey.id, {"q0": "4"})
     request = attribute_request_service(consent=consent).ask(
-        brand_id, community_id=club.id, attribute="household_size", reason="Family bikes.",
-        closes_at=closes)
+        brand_id, community_id=community_id, attribute="household_size",
+        reason="Family bikes.", closes_at=closes)
     return survey.id, request.id
 
 
@@ -299,6 +321,12 @@ class Route:
                 .replace("<case_id>", world.case_id if self.rule.startswith("/api/")
                          else "care_" + "0" * 24)        # no member's case: a 404 for all
                 .replace("<post_id>", world.post_id)
+                .replace("<community_id>", world.grocer_community_id
+                         if self.rule.startswith("/api/") else world.community_id)
+                .replace("<challenge_id>", world.grocer_challenge_id
+                         if self.rule.startswith("/api/") else world.challenge_id)
+                .replace("<idea_id>", world.grocer_idea_id
+                         if self.rule.startswith("/api/") else world.idea_id)
                 .replace("<survey_id>", world.grocer_survey_id if self.rule.startswith("/api/")
                          else world.survey_id)
                 .replace("<request_id>", world.request_id))
@@ -363,6 +391,21 @@ ROUTES: tuple[Route, ...] = (
     api("/api/v1/agreements/<agreement_id>", grant=403, no_grant=200),
     api("/api/v1/agreements/<agreement_id>/answer", "POST", grant=403, no_grant=200,
         json={"answer": "accept"}),
+    # insight communities: a client credentials token with communities:write, on the brand's
+    # own community (Grocer's)
+    api("/api/v1/communities", grant=403, no_grant=200),
+    api("/api/v1/communities", "POST", grant=403, no_grant=201,
+        json={"name": "Panel", "description": "For ideas.",
+              "purposes": ["dpv:ResearchAndDevelopment"]}),
+    api("/api/v1/communities/<community_id>", grant=403, no_grant=200),
+    api("/api/v1/communities/<community_id>/close", "POST", grant=403, no_grant=200),
+    api("/api/v1/communities/<community_id>/challenges", grant=403, no_grant=200),
+    api("/api/v1/communities/<community_id>/challenges", "POST", grant=403, no_grant=201,
+        json={"title": "How?", "description": "Tell us."}),
+    api("/api/v1/challenges/<challenge_id>", grant=403, no_grant=200),
+    api("/api/v1/challenges/<challenge_id>/close", "POST", grant=403, no_grant=200),
+    api("/api/v1/challenges/<challenge_id>/ideas", grant=403, no_grant=200),
+    api("/api/v1/ideas/<idea_id>/take-up", "POST", grant=403, no_grant=200),
     # surveys: a client credentials token with surveys:write, on the brand's own community
     # and surveys (Grocer's)
     api("/api/v1/surveys", grant=403, no_grant=200),
@@ -453,6 +496,22 @@ ROUTES: tuple[Route, ...] = (
     page(AGREEMENT + "/withdraw", "POST", 302, 302, other=404),
     page("/member/agreements", "POST", 302, 302, form=lambda w, r: {"brand_id": w.velo_brand_id}),
     page("/member/terms/brands/<brand_id>/remove", "POST", 302, 302, other=404),
+    # insight communities: a community's page is the brand's, open to every member (it shows
+    # only their own membership); challenges and ideas to its members (A), edits to authors
+    Route("/communities/<community_id>", "GET", {**dict.fromkeys(ROLES, 200),
+                                                 **dict.fromkeys(MEMBERS, 302)}),
+    page("/member/communities", "GET", 302, 200),
+    page(COMMUNITY, "GET", 302, 200),
+    page(COMMUNITY + "/join", "POST", 302, 409, other=422),   # B's terms refuse totals
+    page(COMMUNITY + "/leave", "POST", 302, 302, other=404),
+    page(CHALLENGE, "GET", 302, 200, other=404),
+    page(CHALLENGE + "/ideas", "POST", 302, 302, other=404,
+         form=lambda w, r: {"text": "Another idea"}),
+    page(IDEA + "/edit", "GET", 302, 200, other=404),
+    page(IDEA + "/edit", "POST", 302, 302, other=404, form=lambda w, r: {"text": "Changed"}),
+    page(IDEA + "/withdraw", "POST", 302, 302, other=404),
+    page(IDEA + "/vote", "POST", 302, 302, other=404),      # A: never one's own (a flash)
+    page(IDEA + "/unvote", "POST", 302, 302, other=404),
     # what Velo's community asks A: put to A, as missing as any to B
     page("/member/asked/", "GET", 302, 200),
     page(SURVEY, "GET", 302, 200, other=404),
@@ -493,7 +552,10 @@ def allowed(status: int) -> bool:
 PUBLIC = frozenset({"/", "/signup", "/signup/verify", "/password/forgot", "/password/reset",
                     "/login", "/login/code", "/logout", "/oauth/authorize",
                     "/api/v1/openapi.json", "/.well-known/oauth-authorization-server",
-                    "/.well-known/jwks.json", "/.well-known/gpc.json", "/favicon.ico"})
+                    "/.well-known/jwks.json", "/.well-known/gpc.json", "/favicon.ico",
+                    "/communities/<community_id>"})
+# A brand's community page: any member may read it (and join); it shows their own membership.
+OPEN_TO_MEMBERS = frozenset({COMMUNITY})
 
 
 def test_the_table_denies_what_it_must() -> None:
@@ -504,7 +566,8 @@ def test_the_table_denies_what_it_must() -> None:
             continue
         if route.rule.startswith("/member/"):
             # a session of one's own; A's records (an id in the path) for A only
-            assert granted <= ({"member_a"} if "<" in route.rule else set(MEMBERS)), route.id
+            assert granted <= ({"member_a"} if "<" in route.rule and route.rule not in
+                               OPEN_TO_MEMBERS else set(MEMBERS)), route.id
         elif route.rule.startswith("/console/"):
             assert granted == {"officer"}, route.id
         elif route.rule.startswith("/api/v1/member"):

@@ -25,6 +25,7 @@ from vault.home import Vault
 
 from .conftest import SignedIn
 from .pages import field_errors, flashes, location_path
+from .test_export_everything import download
 
 PROBLEM = "application/problem+json"
 
@@ -172,6 +173,19 @@ def test_a_member_answers_changes_and_withdraws_on_the_asked_page(
     assert response.status_code == 302
     assert brand.get(f"/surveys/{survey['id']}/answers").get_json()["answers"] == []
     assert vault.data.one("SELECT count(*) FROM survey_answers")[0] == 0
+
+
+def test_the_members_export_holds_their_answers(member: SignedIn, brand: SurveyBrand,
+                                               community: Community, clock: FrozenClock) -> None:
+    survey = brand.post("/surveys", survey_body(community, clock)).get_json()["survey"]
+    member.auth.post(f"/member/asked/surveys/{survey['id']}", {"q2": ["1"], "q3": "Mine."})
+    member.auth.post(f"/member/asked/surveys/{survey['id']}/skip", {})
+    document, _ = download(member)
+    (answered,) = document["survey_answers"]
+    assert answered["survey"] == survey["id"] and answered["answers"] == [
+        {"position": 2, "value": None, "choices": [1], "text": None},
+        {"position": 3, "value": None, "choices": None, "text": "Mine."}]
+    assert document["survey_skips"] == [survey["id"]]
 
 
 def test_wrong_answers_show_next_to_the_questions(member: SignedIn, brand: SurveyBrand,

@@ -56,3 +56,11 @@ def test_a_brand_sees_only_its_own_and_the_ledger_has_ids_only(
     (20, 20), (1234, 1230)])
 def test_reported_size(members: int, reported: int | None) -> None:
     assert reported_size(members) == reported
+
+
+@pytest.mark.parametrize("name", ["\ud800 club", "club\x00", "bell\x07"])
+def test_unreadable_text_is_refused(communities: CommunityService, brand, name: str) -> None:
+    with pytest.raises(ValidationError) as refused:
+        communities.open(brand.id, name=name, description="Fine.\nTwo lines.",
+                         purposes=[RESEARCH])
+    assert set(refused.value.errors) == {"name"}

@@ -1,0 +1,189 @@
+"""The brand API's communities and co-creation: a brand opens, reads and closes its own
+communities and challenges, reads ideas under community pseudonyms and marks them taken up;
+bad input is problem+json naming each member; another brand's are unknown; the figure of a
+community's size singles no one out."""
+
+from __future__ import annotations
+
+import pytest
+from flask.testing import FlaskClient
+
+from brand_gateway.clients import OAuthClient
+from community.storage import cocreation_service, membership_service
+from consent.context import Consent
+from consent.events import EventTag
+from consent.model import GrantStatus
+from tests.brand_api_support import BrandApi, bearer
+from tests.conftest import GOOD_PASSWORD
+from vault.home import Vault
+
+from .pages import assert_sane
+
+SCOPE = "communities:write"
+RESEARCH = "dpv:ResearchAndDevelopment"
+DEEP = "[" * 1000 + "]" * 1000
+CLUB = {"name": "Repair club", "description": "Help us shape our repair service.",
+        "purposes": [RESEARCH]}
+
+
+@pytest.fixture
+def token(api: BrandApi, velo: OAuthClient) -> dict[str, str]:
+    return bearer(api.brand_token(velo, SCOPE))
+
+
+def opened(client: FlaskClient, token: dict[str, str], body: dict | None = None) -> dict:
+    response = client.post("/api/v1/communities", json=body or CLUB, headers=token)
+    assert response.status_code == 201, response.get_data(as_text=True)
+    return response.get_json()["community"]
+
+
+def members(vault: Vault, consent: Consent, community_id: str, count: int) -> list[str]:
+    joined = []
+    for number in range(count):
+        member_id = vault.members.register(f"m{number}@example.org", GOOD_PASSWORD)
+        membership_service(consent).join(member_id, community_id, individual=True)
+        joined.append(member_id)
+    return joined
+
+
+def test_open_list_read_close(brand_client: FlaskClient, token, consent: Consent,
+                              velo: OAuthClient) -> None:
+    community = opened(brand_client, token)
+    assert community["purposes"] == [RESEARCH] and community["closed_at"] is None
+    assert community["members_at_least"] is None
+    assert community["invitation_url"].endswith("/communities/" + community["id"])
+    listed = brand_client.get("/api/v1/communities", headers=token).get_json()
+    assert [c["id"] for c in listed["communities"]] == [community["id"]]
+    one = brand_client.get(f"/api/v1/communities/{community['id']}", headers=token)
+    assert one.get_json()["community"] == community
+    closed = brand_client.post(f"/api/v1/communities/{community['id']}/close", headers=token)
+    assert closed.status_code == 200 and closed.get_json()["community"]["closed_at"]
+    again = brand_client.post(f"/api/v1/communities/{community['id']}/close", headers=token)
+    assert again.status_code == 409 and again.mimetype == "application/problem+json"
+    assert consent.ledger.latest_by("brand:" + velo.brand_id, EventTag.COMMUNITY_CLOSED)
+
+
+def test_the_invitation_url_is_a_public_page(brand_client: FlaskClient, token) -> None:
+    community = opened(brand_client, token)
+    path = community["invitation_url"].split("://", 1)[1].split("/", 1)[1]
+    page = brand_client.get("/" + path)
+    assert page.status_code == 200 and "Repair club" in page.get_data(as_text=True)
+
+
+@pytest.mark.parametrize(("body", "members_named"), [
+    ({}, {"name", "description", "purposes"}),
+    ({**CLUB, "purposes": ["dpv:Marketing"]}, {"purposes"}),
+    ({**CLUB, "purposes": []}, {"purposes"}),
+    ({**CLUB, "name": ""}, {"name"}),
+    ({**CLUB, "name": "x" * 81}, {"name"}),
+    ({**CLUB, "name": 7}, {"name"}),
+    ({**CLUB, "members": ["someone"]}, {"members"}),
+    ({**CLUB, "name": "   "}, {"name"}),
+])
+def test_bad_bodies_are_problems_naming_each_member(brand_client: FlaskClient, token,
+                                                    body: dict, members_named: set) -> None:
+    response = brand_client.post("/api/v1/communities", json=body, headers=token)
+    assert_sane(response)
+    assert response.status_code == 400 and response.mimetype == "application/problem+json"
+    assert set(response.get_json()["errors"]) == members_named
+
+
+@pytest.mark.parametrize("path", ["/api/v1/communities",
+                                  "/api/v1/communities/com_" + "1" * 24 + "/challenges"])
+def test_deep_and_foreign_bodies(brand_client: FlaskClient, token, path: str) -> None:
+    deep = brand_client.post(path, data=DEEP, headers=token, content_type="application/json")
+    assert_sane(deep)
+    assert deep.status_code == 400 and "levels deep" in deep.get_json()["errors"]["body"][0]
+    plain = brand_client.post(path, data="name=x", headers=token,
+                              content_type="application/x-www-form-urlencoded")
+    assert plain.status_code == 415
+    listed = brand_client.post(path, json=[1, 2], headers=token)
+    assert listed.status_code == 400
+
+
+def test_another_brands_community_is_unknown(brand_client: FlaskClient, token, api: BrandApi
+                                             ) -> None:
+    community = opened(brand_client, token)
+    grocer = bearer(api.brand_token(api.brand("Green Grocer"), SCOPE))
+    for method, path in (("GET", f"/api/v1/communities/{community['id']}"),
+                         ("POST", f"/api/v1/communities/{community['id']}/close"),
+                         ("GET", f"/api/v1/communities/{community['id']}/challenges"),
+                         ("GET", "/api/v1/communities/not-an-id"),
+                         ("GET", "/api/v1/challenges/chl_" + "0" * 24),
+                         ("POST", "/api/v1/ideas/idea_" + "0" * 24 + "/take-up")):
+        response = brand_client.open(path, method=method, headers=grocer)
+        assert response.status_code == 404, (method, path)
+        assert response.mimetype == "application/problem+json"
+    assert brand_client.get("/api/v1/communities", headers=grocer).get_json() == {
+        "communities": []}
+
+
+def test_the_size_is_a_rounded_count_from_ten(brand_client: FlaskClient, token, vault: Vault,
+                                              consent: Consent) -> None:
+    community = opened(brand_client, token)
+    path = f"/api/v1/communities/{community['id']}"
+    joined = members(vault, consent, community["id"], 9)
+    assert brand_client.get(path, headers=token).get_json()["community"][
+        "members_at_least"] is None
+    extra = vault.members.register("tenth@example.org", GOOD_PASSWORD)
+    membership_service(consent).join(extra, community["id"], individual=True)
+    assert brand_client.get(path, headers=token).get_json()["community"][
+        "members_at_least"] == 10
+    membership_service(consent).leave(joined[0], community["id"])
+    assert brand_client.get(path, headers=token).get_json()["community"][
+        "members_at_least"] is None
+
+
+def test_challenges_ideas_votes_and_taking_up(brand_client: FlaskClient, token, vault: Vault,
+                                              consent: Consent, velo: OAuthClient,
+                                              api: BrandApi) -> None:
+    community = opened(brand_client, token)
+    alice, bob = members(vault, consent, community["id"], 2)
+    response = brand_client.post(f"/api/v1/communities/{community['id']}/challenges",
+                                 json={"title": "How should our repair service work?",
+                                       "description": "Tell us."}, headers=token)
+    assert response.status_code == 201
+    challenge = response.get_json()["challenge"]
+    bad = brand_client.post(f"/api/v1/communities/{community['id']}/challenges",
+                            json={"title": ""}, headers=token)
+    assert bad.status_code == 400 and set(bad.get_json()["errors"]) == {"title", "description"}
+    cocreation = cocreation_service(consent)
+    idea = cocreation.post(alice, challenge["id"], "Loan bikes during repairs.")
+    cocreation.vote(bob, idea.id)
+    cocreation.post(bob, challenge["id"], "Withdrawn soon.")
+    cocreation.withdraw(bob, cocreation.ideas(bob, challenge["id"])[1].id)
+    ideas = brand_client.get(f"/api/v1/challenges/{challenge['id']}/ideas",
+                             headers=token).get_json()["ideas"]
+    assert [(i["text"], i["votes"]) for i in ideas] == [("Loan bikes during repairs.", 1)]
+    assert ideas[0]["author"].startswith("m-")
+    assert ideas[0]["author"] != api.subject(alice, velo)
+    entry = consent.ledger.latest_by("brand:" + velo.brand_id,
+                                     EventTag.COMMUNITY_IDEA_RELEASED)
+    assert entry is not None and "Loan" not in str(entry.details)
+    taken = brand_client.post(f"/api/v1/ideas/{idea.id}/take-up", headers=token)
+    assert taken.status_code == 200 and taken.get_json()["idea"]["taken_up_at"]
+    assert brand_client.post(f"/api/v1/ideas/{idea.id}/take-up",
+                             headers=token).status_code == 409
+    closed = brand_client.post(f"/api/v1/challenges/{challenge['id']}/close", headers=token)
+    assert closed.status_code == 200
+    listed = brand_client.get(f"/api/v1/communities/{community['id']}/challenges",
+                              headers=token).get_json()["challenges"]
+    assert [c["closed_at"] is not None for c in listed] == [True]
+    assert brand_client.get(f"/api/v1/challenges/{challenge['id']}",
+                            headers=token).status_code == 200
+
+
+def test_closing_releases_the_members_grants(brand_client: FlaskClient, token, vault: Vault,
+                                             consent: Consent) -> None:
+    community = opened(brand_client, token)
+    [alice] = members(vault, consent, community["id"], 1)
+    brand_client.post(f"/api/v1/communities/{community['id']}/close", headers=token)
+    assert {g.status for g in consent.grants.for_member(alice)} == {GrantStatus.RELEASED}
+
+
+def test_a_member_token_or_another_scope_is_refused(brand_client: FlaskClient, api: BrandApi,
+                                                    velo: OAuthClient) -> None:
+    webhooks = bearer(api.brand_token(velo, "webhooks:manage"))
+    response = brand_client.get("/api/v1/communities", headers=webhooks)
+    assert response.status_code == 403
+    assert brand_client.get("/api/v1/communities").status_code == 401
