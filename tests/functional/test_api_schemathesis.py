@@ -127,7 +127,7 @@ def grocer_loop(api: BrandApi, vault: Vault, consent: Consent,
                 brand_headers: dict[str, str]) -> dict[str, str]:
     """A care case a member opened with Green Grocer after a low score, and Grocer's "we
     did" (made with the brand's token): real ids for the path parameters."""
-    member_id = vault.members.register("carol@example.org", "correct horse battery staple")
+    member_id = vault.members.register("dave@example.org", "correct horse battery staple")
     grocer = next(b for b in vault.brands.all() if b.name == "Green Grocer")
     vault.profile.update(member_id, {"phone": "+44 20 7946 0000"})
     entry = vault.feedback.add(member_id, {"brand_id": grocer.id, "touchpoint": "delivery",
@@ -166,12 +166,13 @@ def grocer_community(vault: Vault, consent: Consent,
     return {"community_id": community, "challenge_id": challenge, "idea_id": idea}
 
 
+@pytest.fixture
 def grocer_survey(vault: Vault, consent: Consent, request: pytest.FixtureRequest
                   ) -> tuple[str, str]:
     """Grocer's survey in its community, answered by its member (who granted individual
     use): (the community's id, the survey's id)."""
-    grocer = next(b for b in vault.brands.all() if b.name == "Green Grocer")
     club = request.getfixturevalue("grocer_community")["community_id"]
+    grocer = next(b for b in vault.brands.all() if b.name == "Green Grocer")
     carol = vault.members.find("carol@example.org")
     assert carol is not None
     surveys = survey_service(consent=consent)
