@@ -169,6 +169,18 @@ class MembershipService:
                 return joined
         return None
 
+    def grant_communities(self, member_id: str) -> dict[str, list[Community]]:
+        """grant id -> the member's communities whose memberships hold it (for the Sharing
+        page), whatever the grant's state."""
+        number = self._number(member_id)
+        held: dict[str, list[Community]] = {}
+        for membership in self._communities.memberships(number):
+            community = self._communities.get(membership.community_id)
+            assert community is not None
+            for grant_id in self._communities.linked_grants(community.id, number):
+                held.setdefault(grant_id, []).append(community)
+        return held
+
     def open_to_join(self, member_id: str) -> list[Community]:
         """The open communities the member is not in, newest first."""
         number = self._number(member_id)

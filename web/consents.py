@@ -28,6 +28,7 @@ from flask import (
 from brand_gateway.authorizations import FAMILY_LIFETIME
 from brand_gateway.clients import ClientSecretHasher
 from brand_gateway.storage import client_registry
+from community.storage import membership_service
 from consent.grants import StoredReceipt
 from consent.model import AccessEnd, AgreementStatus, GrantState, GrantStatus, TermsReceipt
 from consent.vocabulary import (
@@ -125,6 +126,7 @@ def overview() -> str:
         standing_term=consent.terms.get(g.member_id).agreement,
         field_label=field_label, expand=expand, GrantStatus=GrantStatus,
         AgreementStatus=AgreementStatus,
+        held_by=membership_service(consent).grant_communities(g.member_id),
     )
 
 

@@ -32,7 +32,9 @@ from brand_gateway.webhooks.sqlcipher import sqlcipher_dispatcher, sqlcipher_reg
 from consent.context import open_consent
 from consent.model import GrantEvent
 from demo.brand_clients import CREDENTIALS_FILE, register_demo_clients
+from demo.communities import load_community_demo
 from demo.consents import load_consent_demo
+from demo.loop import load_loop_demo
 from demo.members import DEMO_PASSWORD, SHOWCASE_EMAIL, load_demo
 from demo.surveys import load_survey_demo
 from tests.brand_api_support import BrandApi
@@ -94,7 +96,9 @@ def demo_server(tmp_path: Path) -> Iterator[Demo]:
         consent = open_consent(vault, home)
         try:
             load_consent_demo(consent)
+            load_community_demo(consent)
             load_survey_demo(consent)
+            load_loop_demo(consent)
             member_id = vault.data.one("SELECT id FROM members WHERE email_index = ?",
                                        (vault.members.email_index(SHOWCASE_EMAIL),))["id"]
             api = BrandApi(vault, consent)
@@ -189,7 +193,7 @@ def test_every_page_fits_a_phone_and_has_its_own_title(
 
     member_pages = ["/member/", "/member/profile", "/member/feedback", "/member/consents",
                     "/member/access", "/member/terms", "/member/security", "/member/delete",
-                    "/member/asked/"]
+                    "/member/asked/", "/member/results", "/member/care"]
     for path in member_pages:
         page.goto(path)
         titles[path] = fits(page, path)
@@ -197,14 +201,42 @@ def test_every_page_fits_a_phone_and_has_its_own_title(
             edit = page.locator("a[href$='/edit']").first.get_attribute("href")
         if path == "/member/consents":
             narrow = page.locator("a[href$='/narrow']").first.get_attribute("href")
+        if path == "/member/care":
+            ask = page.locator("a[href*='/care/ask/']").first.get_attribute("href")
         if path == "/member/asked/":
             survey = page.locator("a[href*='/asked/surveys/']").first.get_attribute("href")
             attribute = page.locator("a[href*='/asked/attributes/']").first.get_attribute(
                 "href")
-    for path in (edit, narrow, survey, attribute):
+    for path in (edit, narrow, survey, attribute, ask):
         assert path
         page.goto(path)
         titles[path] = fits(page, path)
+    # The communities: the list, a community, its challenge with ideas, an idea's edit form
+    # (the showcase member's), and that form with an error.
+    page.goto("/member/communities")
+    titles["/member/communities"] = fits(page, "/member/communities")
+    community = page.get_by_role("link", name="Spokesmith Repair Club").get_attribute("href")
+    assert community
+    page.goto(community)
+    titles[community] = fits(page, community)
+    challenge = page.locator("a[href^='/member/challenges/']").first.get_attribute("href")
+    assert challenge
+    page.goto(challenge)
+    titles[challenge] = fits(page, challenge)
+    idea_edit = page.locator("a[href$='/edit']").first.get_attribute("href")
+    assert idea_edit
+    page.goto(idea_edit)
+    titles[idea_edit] = fits(page, idea_edit)
+    page.get_by_label("Your idea").fill("")
+    page.get_by_role("button", name="Save changes").click()
+    expect(page.locator("#text-error")).to_be_visible()
+    fits(page, idea_edit + " with an error")
+    page.goto("/member/communities")
+    open_to_join = page.locator("a[href^='/member/communities/com_']").last.get_attribute(
+        "href")
+    assert open_to_join and open_to_join != community
+    page.goto(open_to_join)
+    titles[open_to_join] = fits(page, open_to_join)
     # Every "Codes for the record" open: the codes must wrap as well.
     for path in ("/member/consents", "/member/terms", "/member/access"):
         page.goto(path)
@@ -248,6 +280,12 @@ def test_every_page_fits_a_phone_and_has_its_own_title(
         "That is not your password; two-step sign-in is still on.")
     expect(page.locator("#disable-password")).to_have_attribute("aria-invalid", "true")
     fits(page, "/member/security with an error")
+
+    # A brand's invitation link, as a visitor who is not signed in opens it.
+    phone.clear_cookies()
+    invitation = community.replace("/member", "", 1)
+    page.goto(invitation)
+    titles[invitation] = fits(page, invitation)
 
     assert all(t.endswith(" · vrmvault") for t in titles.values()), titles
     assert len(set(titles.values())) == len(titles), titles

@@ -22,7 +22,10 @@ from web.app import MAX_FORM_BYTES
 PROBLEM = "application/problem+json"
 API_OPERATIONS = [("/api/v1/webhooks", "webhooks:manage"),
                   ("/api/v1/agreements/0123456789abcdef0123456789abcdef/answer",
-                   "agreements:write")]
+                   "agreements:write"),
+                 ("/api/v1/communities", "communities:write"),
+                 ("/api/v1/communities/com_0123456789abcdef01234567/challenges",
+                  "communities:write")]
 SIZES = {"just-over": MAX_BODY + 1, "past-the-form-limit": MAX_FORM_BYTES + 1}
 
 
@@ -64,7 +67,8 @@ def test_the_openapi_document_lists_the_413_wherever_a_body_is_taken(
                  for path, operations in document["paths"].items()
                  for method, operation in operations.items() if "requestBody" in operation]
     assert {(path, method) for path, method, _ in with_body} == {
-        ("/webhooks", "post"), ("/agreements/{agreement_id}/answer", "post")}
+        ("/webhooks", "post"), ("/agreements/{agreement_id}/answer", "post"),
+        ("/communities", "post"), ("/communities/{community_id}/challenges", "post")}
     for _, _, operation in with_body:
         assert operation["responses"]["413"] == {"$ref": "#/components/responses/"
                                                          "ContentTooLarge"}

@@ -4,13 +4,16 @@ edited, voted on and withdrawn, with errors next to their fields."""
 
 from __future__ import annotations
 
+import json
 import re
 
 import pytest
 
+from brand_gateway.webhooks.sqlcipher import sqlcipher_registry
 from community.storage import cocreation_service, community_service
 from consent.context import Consent
 from consent.model import GrantStatus, Mode
+from tests.conftest import GOOD_PASSWORD, AuthActions
 from vault.home import Vault
 
 from .pages import error_summary, field_errors, flashes, location_path
@@ -60,7 +63,8 @@ def test_joining_is_grants_on_the_sharing_page_and_leaving_withdraws_them(
     [grant] = consent.grants.for_member(alice.id)
     assert grant.mode is Mode.AGGREGATE and grant.purpose == RESEARCH
     sharing = alice.client.get("/member/consents").get_data(as_text=True)
-    assert grant.id in sharing
+    assert grant.id in sharing and "Given for your membership of" in sharing
+    assert f'href="/member/communities/{club}">Repair club</a>' in sharing
     page = alice.client.get("/member/communities").get_data(as_text=True)
     assert "Sharing in force" in page and re.search(r"<code>m-[a-z2-7]{12}</code>", page)
     response = alice.auth.post(f"/member/communities/{club}/leave",
@@ -88,8 +92,6 @@ def test_individual_only_if_ticked_and_refusals_are_next_to_the_field(
 
 
 def test_the_invitation_leads_to_sign_in_and_back(app, vault: Vault, club: str) -> None:
-    from tests.conftest import GOOD_PASSWORD, AuthActions
-
     vault.members.register("carol@example.org", GOOD_PASSWORD)
     browser = app.test_client()
     page = browser.get(f"/communities/{club}")
@@ -142,3 +144,26 @@ def test_ideas_posted_voted_edited_withdrawn(alice, bob, consent: Consent, club:
 
 def test_a_non_member_sees_no_challenge(alice, challenge: str) -> None:
     assert alice.client.get(f"/member/challenges/{challenge}").status_code == 404
+
+
+def test_leaving_is_a_withdrawal_the_brand_is_told_of_and_counts_at_once(
+        alice, vault: Vault, consent: Consent, api) -> None:
+    velo = api.brand("Velo Bikes")
+    sqlcipher_registry(database=vault.data, clock=vault.clock).add(
+        velo.client_id, "https://hooks.velo.example/vrmvault")
+    club = community_service(consent).open(velo.brand_id, name="Repair club",
+                                           description="Shape repairs.", purposes=[RESEARCH])
+    allow_totals(consent, alice.id)
+    assert join(alice, club.id).status_code == 302
+    [grant] = consent.grants.for_member(alice.id)
+    now = vault.clock()
+    assert consent.decisions.decide(velo.brand_id, RESEARCH, alice.id, "feedback",
+                                    Mode.AGGREGATE, now).allowed
+    page = f"/member/communities/{club.id}"
+    assert alice.auth.post(page + "/leave", form_page=page).status_code == 302
+    assert not consent.decisions.decide(velo.brand_id, RESEARCH, alice.id, "feedback",
+                                        Mode.AGGREGATE, vault.clock()).allowed
+    queued = [json.loads(row["payload"]) for row in vault.data.all(
+        "SELECT payload FROM webhook_outbox WHERE client_id = ?", (velo.client_id,))]
+    assert [(q["type"], q["data"]["grant"]) for q in queued] == [
+        ("consent.withdrawn", grant.id)]

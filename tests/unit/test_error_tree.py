@@ -127,4 +127,4 @@ def test_an_error_a_client_sees_has_a_type_of_its_own_status(cls: type[VrmvaultE
 def test_each_area_has_one_root_under_the_neutral_one() -> None:
     areas = sorted(cls.__module__.split(".")[0] for cls in CLASSES
                    if cls.__bases__ == (VrmvaultError,))
-    assert areas == ["brand_gateway", "consent", "vault", "web"]
+    assert areas == ["brand_gateway", "community", "consent", "vault", "web"]

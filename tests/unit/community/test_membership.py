@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from community.communities import CommunityService
-from community.membership import COMMUNITY_FIELDS, DAYS, MembershipService
+from community.membership import COMMUNITY_FIELDS, DAYS, MembershipService, community_term
 from consent.context import Consent
 from consent.grants import BrandRequest
 from consent.model import GrantStatus, Mode
@@ -154,3 +154,13 @@ def test_an_erasure_removes_the_membership(
     vault.erasure.erase(alice)
     assert communities.size(communities.get(brand.id, community_id)) is None
     assert vault.data.one("SELECT count(*) FROM community_members")[0] == 0
+
+
+@pytest.mark.parametrize(("standing", "purposes", "term"), [
+    ("SD-BASE", [RESEARCH], "SD-BASE-A"),
+    ("SD-BASE-DP", [RESEARCH], "SD-BASE-A-DP"),
+    ("SD-BASE-ATP", [RESEARCH, IMPROVING], "SD-BASE-ATP"),      # the standing term permits
+    ("SD-BASE", ["dpv:CustomerCare"], "SD-BASE"),
+])
+def test_the_term_a_join_agrees(standing: str, purposes: list[str], term: str) -> None:
+    assert community_term(standing, purposes) == term

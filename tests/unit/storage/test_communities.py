@@ -8,6 +8,7 @@ store as the shared fixture's (the SQLCipher ones over its data store's connecti
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -25,6 +26,7 @@ from community.sqlcipher.cocreation import SqlcipherCoCreation
 from community.sqlcipher.communities import SqlcipherCommunities
 from consent.model import Grant, GrantStatus, Mode
 from vault.brands import Brand
+from vault.repositories import Transactional
 
 from .conftest import Repositories, add_member
 
@@ -137,3 +139,19 @@ def test_a_deleted_member_takes_every_row_along(stores: Stores,
     _join(stores, repositories, "c1", 1)
     assert repositories.erasures.delete_member_rows(f"{1:032x}") > 0
     assert stores.communities.member_count("c1") == 0
+
+
+def test_each_implementation_offers_its_contracts_methods(stores: Stores) -> None:
+    for contract, implementation in ((CommunityRepository, stores.communities),
+                                     (CoCreationRepository, stores.cocreation)):
+        wanted = {name: inspect.signature(member) for name, member in
+                  [*vars(contract).items(), *vars(Transactional).items()]
+                  if callable(member) and not name.startswith("_")}
+        assert len(wanted) > 10, contract
+        for method, signature in wanted.items():
+            offered = getattr(implementation, method, None)
+            assert callable(offered), f"{type(implementation).__name__} lacks {method}"
+            got = inspect.signature(offered)
+            assert [(p.name, p.kind) for p in got.parameters.values()] == [
+                (p.name, p.kind) for p in signature.parameters.values()
+                if p.name != "self"], method
