@@ -156,7 +156,7 @@ def gateway_exporter(*, rows: GatewayExportRepository, names: BrandNameRepositor
             notifications),
         Section("disclosures", list_of({
             "read_at": TIME, "brand_id": {"type": "string"}, "brand": {"type": "string"},
-            "resource": {"enum": ["profile", "feedback"]}, "purpose": {"type": "string"},
+            "resource": {"enum": ["profile", "feedback", "survey"]}, "purpose": {"type": "string"},
             "fields": STRINGS, "ledger_seq": {"type": "integer", "minimum": 0},
         }, description="Every read of your data by a brand, newest first: the recipients of"
                        " GDPR Art. 15(1)(c), from the ledger."),

@@ -28,6 +28,7 @@ from consent.event_details import SurveyAnswerReleased, SurveyDelivered, SurveyP
 from consent.model import Grant
 from consent.repositories import GrantRepository
 from consent.terms import EventLog
+from consent.vocabulary import SURVEY
 from vault.catalog import TOUCHPOINT_KEYS, clean_text
 from vault.clock import Clock
 from vault.errors import ConflictError, NotFoundError, ValidationError
@@ -252,6 +253,7 @@ class SurveyService:
             grant_ids = tuple(sorted(g.id for g in grants))
             self._ledger.record_event(actor="brand:" + brand_id, details=SurveyAnswerReleased(
                 member=self._principal(respondent.member_id), client=client_id,
+                purpose=min(g.purpose for g in grants), fields=[SURVEY],
                 survey=survey.id, grants=list(grant_ids),
                 questions=[a.position for a in answers],
                 text=any(a.text is not None for a in answers)))
@@ -329,6 +331,9 @@ class SurveyService:
         now = int(self._clock())
         if not survey.is_open(now):
             raise ConflictError("This survey has closed: its answers can no longer change.")
+        if asked.answers and not self._puts_to(member_id, survey, now):
+            raise ConflictError("This survey is no longer put to you (what you share with the"
+                                " brand changed): you can withdraw your answer, not change it.")
         answers = validate_answers(survey.questions, raw)
         number = self._number(member_id)
         cipher = self._keys.cipher(member_id)

@@ -1,7 +1,8 @@
 """The ledger's index of brand reads by member: the rows behind the member's "Who read what".
 
-Every brand read of member data is already a ledger entry (``access:profile:read`` or
-``access:feedback:read``, actor ``brand:<brand id>``, details naming the member's principal,
+Every brand read of member data is already a ledger entry (``access:profile:read``,
+``access:feedback:read``, or ``survey:answer:released`` for a member's survey answers released
+individually; actor ``brand:<brand id>``, details naming the member's principal,
 purpose, fields, grants and client). This index finds a member's reads among the entries without
 reading every body: one row per such entry (principal, seq, brand id, time served) in the
 ledger store, written by :class:`consent.ledger.Ledger` in the same transaction as the entry it
@@ -26,7 +27,8 @@ from dataclasses import dataclass
 
 from .events import Event, EventTag, LedgerEntry
 
-ACCESS_TAGS = frozenset({EventTag.ACCESS_PROFILE_READ, EventTag.ACCESS_FEEDBACK_READ})
+ACCESS_TAGS = frozenset({EventTag.ACCESS_PROFILE_READ, EventTag.ACCESS_FEEDBACK_READ,
+                         EventTag.SURVEY_ANSWER_RELEASED})
 BRAND_ACTOR = "brand:"
 
 

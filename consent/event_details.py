@@ -193,14 +193,17 @@ class SurveyDelivered(EventDetails):
 @dataclass(frozen=True)
 class SurveyAnswerReleased(EventDetails):
     """One member's answers to a survey released to the brand individually (the member
-    granted individual use): the member as the ledger's pseudonym, the grants that allowed
-    it, which questions, whether a text answer was among them; never the answers."""
+    granted individual use): the member as the ledger's pseudonym, the purpose and grants that
+    allowed it (``fields`` is ``["survey"]``, so the member's "Who read what" shows it as a
+    read), which questions, whether a text answer was among them; never the answers."""
 
     TAG = EventTag.SURVEY_ANSWER_RELEASED
     member: str
     client: str
-    survey: str
+    purpose: str
+    fields: list[str]
     grants: list[str]
+    survey: str
     questions: list[int]
     text: bool
 

@@ -7,7 +7,7 @@ import datetime as dt
 
 from flask import Flask
 
-from consent.vocabulary import AGREEMENT_BY_CODE, ATTRIBUTE_CATEGORY, FEEDBACK_CATEGORY
+from consent.vocabulary import AGREEMENT_BY_CODE, FIELD_CATEGORY, field_category
 
 
 def when(seconds: int | float | None) -> str:
@@ -29,7 +29,7 @@ def days(count: int) -> str:
 
 def data_code(field: str) -> str:
     """The DPV personal-data category of a vault field (``pd:City``); "" if it has none."""
-    category = FEEDBACK_CATEGORY if field == "feedback" else ATTRIBUTE_CATEGORY.get(field)
+    category = field_category(field) if field in FIELD_CATEGORY else None
     return category.code if category else ""
 
 

@@ -66,12 +66,17 @@ def _brand_names() -> dict[str, str]:
 @bp.get("/")
 def overview() -> str:
     surveys = _surveys()
-    asked = surveys.asked(g.member_id)
+    asked = [a for a in surveys.asked(g.member_id) if not a.answers]
+    # Every answer the member gave, whether the survey is still put to them or not (they left
+    # the community, the survey closed): each can still be withdrawn.
+    answered = surveys.everything_answered(g.member_id)
+    now = get_vault().clock()
     return render_template(
-        "asked.html", open=[a for a in asked if not a.answers and not a.skipped],
-        answered=[a for a in asked if a.answers], skipped=[a for a in asked if a.skipped
-                                                          and not a.answers],
-        closed=surveys.answered_closed(g.member_id), requests=_requests().asked(g.member_id),
+        "asked.html", open=[a for a in asked if not a.skipped],
+        answered=[a for a in answered if a.survey.is_open(now)],
+        skipped=[a for a in asked if a.skipped],
+        closed=[a for a in answered if not a.survey.is_open(now)],
+        requests=_requests().asked(g.member_id),
         brand_names=_brand_names(), touchpoints=_TOUCHPOINT_LABELS,
         attribute_label=attribute_label)
 

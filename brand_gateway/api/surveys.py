@@ -71,10 +71,16 @@ def _requests() -> AttributeRequestService:
     return attribute_request_service(consent=request_stores().consent())
 
 
-def _body(schema: Schema) -> dict[str, Any]:
-    # A survey with its questions, choices and criteria is more than the API's usual 4 KiB;
-    # what the schema allows fits in this (JSON escapes included).
+@bp.before_request
+def _survey_body_limit() -> None:
+    """A survey with its questions, choices and criteria is more than the API's usual 4 KiB:
+    what the schemas allow fits in :data:`MAX_SURVEY_BODY` (JSON escapes included). Set before
+    anything reads the body (the bearer check reads a form body), so every reader has one
+    limit."""
     request.max_content_length = MAX_SURVEY_BODY
+
+
+def _body(schema: Schema) -> dict[str, Any]:
     try:
         return dict(schema.load(json_body()))
     except SchemaError as exc:

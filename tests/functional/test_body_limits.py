@@ -16,6 +16,7 @@ import pytest
 from flask.testing import FlaskClient
 
 from brand_gateway.api.payloads import MAX_BODY
+from brand_gateway.api.survey_schemas import MAX_SURVEY_BODY
 from tests.brand_api_support import BrandApi, bearer
 from web.app import MAX_FORM_BYTES
 
@@ -68,12 +69,39 @@ def test_the_openapi_document_lists_the_413_wherever_a_body_is_taken(
                  for method, operation in operations.items() if "requestBody" in operation]
     assert {(path, method) for path, method, _ in with_body} == {
         ("/webhooks", "post"), ("/agreements/{agreement_id}/answer", "post"),
-        ("/communities", "post"), ("/communities/{community_id}/challenges", "post")}
-    for _, _, operation in with_body:
-        assert operation["responses"]["413"] == {"$ref": "#/components/responses/"
-                                                         "ContentTooLarge"}
+        ("/communities", "post"), ("/communities/{community_id}/challenges", "post"),
+        *SURVEY_OPERATIONS}
+    for path, method, operation in with_body:
+        limit = "SurveyTooLarge" if (path, method) in SURVEY_OPERATIONS else "ContentTooLarge"
+        assert operation["responses"]["413"] == {"$ref": "#/components/responses/" + limit}
     assert str(MAX_BODY) in document["components"]["responses"]["ContentTooLarge"][
         "description"]
+    assert str(MAX_SURVEY_BODY) in document["components"]["responses"]["SurveyTooLarge"][
+        "description"]
+
+
+SURVEY_OPERATIONS = {("/surveys", "post"), ("/feedback-requests", "post"),
+                     ("/attribute-requests", "post")}
+
+
+@pytest.mark.parametrize(("path", "method"), sorted(SURVEY_OPERATIONS))
+@pytest.mark.parametrize("content_type", ["application/json",
+                                          "application/x-www-form-urlencoded"])
+def test_a_survey_body_has_a_limit_of_its_own(brand_client: FlaskClient, api: BrandApi, velo,
+                                              path: str, method: str,
+                                              content_type: str) -> None:
+    """Over the API's 4 KiB and under the surveys' limit: read (a bad body, or not JSON);
+    over the surveys' limit: the same 413 naming that limit."""
+    token = api.brand_token(velo, scope="surveys:write")
+    for size, status in ((MAX_BODY * 4, 400 if content_type == "application/json" else 415),
+                         (MAX_SURVEY_BODY + 1, 413)):
+        body = _json_of_size(size) if content_type == "application/json" else \
+            "a=" + "x" * size
+        response = brand_client.post("/api/v1" + path, data=body, headers=bearer(token),
+                                     content_type=content_type)
+        assert response.status_code == status and response.mimetype == PROBLEM
+    assert response.get_json()["detail"] == (f"The body is larger than {MAX_SURVEY_BODY}"
+                                             " bytes, the most this address takes.")
 
 
 @pytest.mark.parametrize("path", ["/oauth/token", "/oauth/revoke", "/oauth/introspect"])

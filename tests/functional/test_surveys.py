@@ -165,6 +165,8 @@ def test_a_member_answers_changes_and_withdraws_on_the_asked_page(
     assert released["answers"][3]["text"] == "Dim lights"
     assert released["answers"][2]["choices"] == [0, 2]
     assert member.id not in str(answers)
+    access = member.client.get("/member/access").get_data(as_text=True)
+    assert "Survey answers" in access and "Velo Bikes" in access
     response = member.auth.post(f"/member/asked/surveys/{survey['id']}", {"q0": "2"})
     assert response.status_code == 302
     (released,) = brand.get(f"/surveys/{survey['id']}/answers").get_json()["answers"]

@@ -156,6 +156,22 @@ def test_only_the_fields_that_may_be_released_are_read():
     assert release.withheld == ("phone",)
 
 
+def test_survey_answers_are_never_read_as_a_profile_field():
+    """Even a grant covering ``survey`` (a community's) releases no survey answer here: they
+    reach brands only through the survey API."""
+    purpose = _purpose({"given_name", "survey"}, ["given_name", "survey"])
+    asked: list[list[str]] = []
+
+    def read(fields: Any) -> dict[str, Any]:
+        asked.append(list(fields))
+        return {"given_name": "Ann"}
+
+    assert release_profile(purpose, None, read).values == {"given_name": "Ann"}
+    release = release_profile(purpose, ["survey"], read)
+    assert release.values == {} and release.withheld == ("survey",)
+    assert asked == [["given_name"]]
+
+
 def _entry(entry_id: int, brand: str) -> FeedbackEntry:
     return FeedbackEntry(entry_id, brand, "purchase", 4, None, f"c{entry_id}", "2027-01-01", NOW)
 

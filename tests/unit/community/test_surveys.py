@@ -227,6 +227,19 @@ def test_an_answer_changes_until_the_close_and_is_withdrawn_whenever(
     assert not community.surveys.withdraw(member, survey.id)
 
 
+def test_after_leaving_an_answer_can_be_withdrawn_not_changed(community: Community,
+                                                              consent: Consent) -> None:
+    member = community.join()
+    survey = community.surveys.publish(community.brand.id, community.draft()).survey
+    community.surveys.answer(member, survey.id, ANSWERS)
+    community.membership.leave(member, community.id)
+    assert community.surveys.asked(member) == []
+    assert [a.survey.id for a in community.surveys.everything_answered(member)] == [survey.id]
+    with pytest.raises(ConflictError):
+        community.surveys.answer(member, survey.id, {"q0": "1"})
+    assert community.surveys.withdraw(member, survey.id)
+
+
 def test_skipping_takes_it_off_the_list_and_answering_still_works(community: Community) -> None:
     member = community.join()
     survey = community.surveys.publish(community.brand.id, community.draft()).survey
