@@ -351,8 +351,9 @@ class CareService:
         if case.source == "survey":
             answers = survey.answers if survey is not None else ()
             consent.ledger.record_event(actor=actor, details=SurveyAnswerReleased(
-                member=principal, client=client_id, survey=case.source_ref,
-                grants=[case.grant_id], questions=[a.position for a in answers],
+                member=principal, client=client_id, purpose=CARE_PURPOSE,
+                fields=["survey"] if answers else [], grants=[case.grant_id],
+                survey=case.source_ref, questions=[a.position for a in answers],
                 text=any(a.text is not None for a in answers)))
         else:
             consent.ledger.record_event(actor=actor, details=FeedbackRead(
