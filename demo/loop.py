@@ -8,6 +8,8 @@ budget and every step is in the ledger):
   :data:`PANEL_MAX`) grant Greenleaf aggregate use of their journal for service optimisation
   and rate a delivery, so the release beside the "we did" has a cohort large enough to show;
 - Greenleaf posts what it did about late deliveries; its release is made once, now;
+- if the survey demo asked Spokesmith's community about riding through winter, the showcase
+  member answers it and Spokesmith posts what it did about it (its release over the answers);
 - the showcase member rates a late Spokesmith Cycles delivery 2 of 5 and asks Spokesmith to
   get back to them; Spokesmith answers (the case stays open for the brand to close through
   the API with the demo credentials).
@@ -21,17 +23,20 @@ from dataclasses import dataclass
 from brand_gateway.insights.releases import PrivateReleases
 from brand_gateway.insights.wedid import release_for
 from brand_gateway.storage import privacy_budget
-from community.storage import care_service, wedid_service
+from community.loop import RELEASE_PURPOSES, Releaser
+from community.storage import care_service, community_service, survey_service, wedid_service
 from consent.context import Consent
 from consent.grants import BrandRequest
 from consent.model import Mode
 from consent.vocabulary import AGREEMENT_BY_CODE, PURPOSE_BY_CODE
+from vault.errors import NotFoundError
 
 from .brand_clients import DEMO_ACCEPTS
 from .members import SHOWCASE_EMAIL
 
 LOOP_BRAND = "Greenleaf Grocers"
 CARE_BRAND = "Spokesmith Cycles"
+WINTER_SURVEY = "Riding through winter"      # one of the survey demo's (demo/surveys.py)
 TOUCHPOINT = "delivery"
 PURPOSE = "dpv:ServiceOptimisation"
 PANEL_SHARE = 0.7
@@ -71,6 +76,8 @@ def load_loop_demo(consent: Consent, *, seed: int = 2026) -> LoopDemoReport:
         "did": "Two-hour delivery windows with a text message when the van is near, and eggs"
                " and glass now travel in their own padded crates.",
         "changed_on": vault.feedback.today().isoformat()}, release=release)
+    posts = 1 + (_survey_loop(consent, brands[CARE_BRAND].id, showcase.id, release)
+                 if showcase is not None and CARE_BRAND in brands else 0)
     cases = 0
     if showcase is not None and CARE_BRAND in brands:
         # A late e-bike: the showcase member rates it low and asks Spokesmith (a demo brand
@@ -86,7 +93,38 @@ def load_loop_demo(consent: Consent, *, seed: int = 2026) -> LoopDemoReport:
         care.answer(cycles, case.id, "We are sorry: the courier lost a day at each depot. We"
                     " have refunded the delivery charge and now call before we ship.")
         cases = 1
-    return LoopDemoReport(joined, 1, cases)
+    return LoopDemoReport(joined, posts, cases)
+
+
+def _survey_loop(consent: Consent, brand_id: str, showcase_id: str,
+                 release: Releaser) -> int:
+    """If the survey demo asked Spokesmith's community about winter riding and the showcase
+    member is in it: they answer it (unless they did), and Spokesmith posts what it did about
+    it, its release counting the community's members who answered. How many posts (0 or 1)."""
+    surveys = survey_service(consent=consent)
+    communities = {c.id: c for c in community_service(consent).for_brand(brand_id)}
+    winter = next((s for s in surveys.for_brand(brand_id, limit=50, offset=0)
+                   if s.record.title == WINTER_SURVEY), None)
+    if winter is None:
+        return 0
+    try:
+        asked = surveys.for_member(showcase_id, winter.record.id)
+    except NotFoundError:           # not put to the showcase member
+        return 0
+    if not asked.answers:
+        kinds = {q.kind: q.position for q in winter.questions}
+        surveys.answer(showcase_id, winter.record.id, {
+            f"q{kinds['rating']}": "3", f"q{kinds['nps']}": "8"})
+    purposes = communities[winter.record.community_id].purposes
+    purpose = next(p for p in (*RELEASE_PURPOSES, *purposes) if p in purposes)
+    wedid_service(consent=consent).post(brand_id, {
+        "subject_kind": "survey", "subject": winter.record.id,
+        "said": "Winter riding is hard on lights and tyres, and batteries lose range.",
+        "did": "Every e-bike now leaves with brighter lights and winter tyres, and a free"
+               " battery check before the first frost.",
+        "changed_on": consent.vault.feedback.today().isoformat(), "purpose": purpose},
+        release=release)
+    return 1
 
 
 def _join_panel(consent: Consent, member_id: str, brand_id: str, rng: random.Random, *,
