@@ -198,11 +198,12 @@ class SurveyService:
         stored = criteria_json(criteria)
         record = SurveyRecord(new_survey_id(), brand_id, community.id, title, draft.touchpoint,
                               draft.kind, opens, draft.closes_at, stored, now)
+        survey = Survey(record, tuple(questions), criteria)
+        # Counted before the write lock is taken: it opens each member's sealed profile.
+        count = self._eligible_count(community, survey, now)
+        cohort = Cohort.of(count, self.minimum_cohort)
         with self._surveys.transaction():
             self._surveys.insert(record, questions)
-            survey = Survey(record, tuple(questions), criteria)
-            count = self._eligible_count(community, survey, now)
-            cohort = Cohort.of(count, self.minimum_cohort)
             actor = "brand:" + brand_id
             self._ledger.record_event(actor=actor, details=SurveyPublished(
                 survey=record.id, community=community.id, kind=record.kind,
