@@ -11,7 +11,17 @@ from __future__ import annotations
 from flask import Flask
 
 from . import authorization_endpoint, oauth_endpoints
-from .api import agreements, communities, insights, member, openapi, receipts, surveys, webhooks
+from .api import (
+    agreements,
+    communities,
+    insights,
+    loop,
+    member,
+    openapi,
+    receipts,
+    surveys,
+    webhooks,
+)
 from .oauth import init_oauth
 from .request_stores import RequestStores, bind
 
@@ -20,7 +30,7 @@ def init_app(app: Flask, *, stores: RequestStores) -> None:
     bind(app, stores)
     init_oauth(app, services=oauth_endpoints.gateway_services)
     for module in (oauth_endpoints, authorization_endpoint, receipts, webhooks, agreements,
-                   member, surveys, openapi):
+                   loop, member, surveys, openapi):
         app.register_blueprint(module.bp)
     app.register_blueprint(communities.bp)
     app.register_blueprint(insights.bp)

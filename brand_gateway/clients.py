@@ -55,7 +55,9 @@ SCOPES: dict[str, str] = {
     "communities:write": "Open and close the brand's insight communities (never learning who"
                          " is in them), open challenges there, read the ideas members post"
                          " under community pseudonyms with their votes, and mark ideas taken"
-                         " up.",
+                         " up; close the loop: post \"you said, we did\" (with its"
+                         " privacy-budgeted aggregate) and withdraw it; read, answer and close"
+                         " the care cases members open after a low score.",
     "surveys:write": "Publish surveys, feedback requests and attribute requests to the brand's"
                      " communities; read them, how many members each is put to (thresholded),"
                      " and the individual answers of members who granted individual use.",

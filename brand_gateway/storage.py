@@ -122,3 +122,17 @@ def stored_grants(database: Database) -> GrantRepository:
 def webhook_outbox(database: Database) -> WebhookOutboxRepository:
     """The outbox the gateway's observers queue webhooks in, in the data store."""
     return SqlcipherWebhookOutbox(database)
+
+
+def accepts_term(*, database: Database, clock: Clock,
+                 master: MasterKey) -> Callable[[str, str], bool]:
+    """Whether a brand accepts an IEEE 7012 term as standing policy: one of its active
+    clients lists it among its accepted agreements (what a consent screen relies on)."""
+    registry = client_registry(database=database, clock=clock,
+                               hasher=ClientSecretHasher.from_master(master))
+
+    def accepts(brand_id: str, term: str) -> bool:
+        return any(client.active and client.brand_id == brand_id
+                   and term in client.accepted_agreements for client in registry.list())
+
+    return accepts

@@ -17,13 +17,17 @@ from vault.sqlcipher.database import Database
 
 from .attribute_requests import AttributeRequestService
 from .audience import MINIMUM_COHORT
+from .care import CareService
 from .cocreation import CoCreationService
 from .communities import CommunityService
 from .export import community_exporter
+from .loop import WeDidService
 from .membership import MembershipService
 from .pseudonyms import PURPOSE as PSEUDONYM_PURPOSE
+from .sqlcipher.care import SqlcipherCareCases
 from .sqlcipher.cocreation import SqlcipherCoCreation
 from .sqlcipher.communities import SqlcipherCommunities
+from .sqlcipher.loop import SqlcipherWeDid
 from .sqlcipher.surveys import SqlcipherAttributeRequests, SqlcipherSurveys
 from .survey_export import survey_exporter
 from .surveys import SurveyService
@@ -97,6 +101,15 @@ def attribute_request_service(*, consent: Consent) -> AttributeRequestService:
 # -- Closing the loop: "you said, we did" and care cases ----------------------------------
 
 
+def care_service(*, consent: Consent, accepts_term: Callable[[str, str], bool]) -> CareService:
+    """Care cases over the data store of ``consent``'s vault."""
+    return CareService(cases=SqlcipherCareCases(consent.vault.data), consent=consent,
+                       accepts_term=accepts_term, surveys=survey_service(consent=consent))
+
+
+def wedid_service(*, consent: Consent) -> WeDidService:
+    """"You said, we did" posts over the data store of ``consent``'s vault."""
+    return WeDidService(posts=SqlcipherWeDid(consent.vault.data), consent=consent)
 def member_community_export(consent: Consent) -> Exporter:
     """The insight community's part of a member's export (community/export.py)."""
     return community_exporter(membership=membership_service(consent),

@@ -243,6 +243,45 @@ class CheckpointSigned(EventDetails):
     root_hash: str                            # base64
 
 
+# -- closing the loop (community/loop.py, community/care.py) ------------------------------------
+@dataclass(frozen=True)
+class WeDidPosted(EventDetails):
+    """A brand's "you said, we did": its subject (a touchpoint key, or a survey or idea id),
+    the SHA-256 of its text, and what its release spent and whether it was suppressed
+    (``None``: nothing was released)."""
+
+    TAG = EventTag.LOOP_WEDID_POSTED
+    post: str
+    brand: str
+    subject_kind: str
+    subject: str
+    sha256: str
+    epsilon: float
+    suppressed: bool | None
+
+
+@dataclass(frozen=True)
+class CareCaseOpened(EventDetails):
+    """A member asked a brand to get back to them, under ``grant``; ``contact``: the name of
+    the contact field they chose (never its value), or ``None``."""
+
+    TAG = EventTag.CARE_CASE_OPENED
+    case: str
+    brand: str
+    grant: str
+    source: str
+    contact: str | None
+
+
+@dataclass(frozen=True)
+class CareCaseClosed(EventDetails):
+    """A care case closed, ``by`` the member, the brand or its end date (``expiry``)."""
+
+    TAG = EventTag.CARE_CASE_CLOSED
+    case: str
+    brand: str
+    grant: str
+    by: str
 # -- the insight community (community/) --------------------------------------------------------
 @dataclass(frozen=True)
 class CommunityOpened(EventDetails):
@@ -343,4 +382,5 @@ DETAILS_BY_TAG: dict[EventTag, type[EventDetails]] = {
         SurveyPublished, SurveyDelivered, SurveyAnswerReleased, DataErased, DataExported,
         RoleGranted, RoleRevoked, CheckpointSigned, CommunityOpened, CommunityClosed,
         CommunityJoined, CommunityLeft, ChallengeOpened, IdeaReleased, IdeaTakenUp,
-        InsightsQueried, InsightsBudgetExhausted)}
+        InsightsQueried, InsightsBudgetExhausted, WeDidPosted, CareCaseOpened,
+        CareCaseClosed)}

@@ -23,6 +23,7 @@ from . import (
     console,
     errors,
     gpc,
+    loop,
     mailing,
     member,
     recovery,
@@ -139,6 +140,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(console.bp)
     app.register_blueprint(communities.bp)
     app.register_blueprint(communities.invitations)
+    app.register_blueprint(loop.bp)
     app.register_blueprint(surveys.bp)
     app.add_url_rule("/favicon.ico", "favicon", favicon)
     return app

@@ -144,6 +144,7 @@ def demo(ctx: click.Context, members: int, seed: int) -> None:
     from demo.brand_clients import register_demo_clients
     from demo.communities import load_community_demo
     from demo.consents import load_consent_demo
+    from demo.loop import load_loop_demo
     from demo.members import DEMO_PASSWORD, SHOWCASE_EMAIL, load_demo
     from demo.surveys import load_survey_demo
 
@@ -166,6 +167,7 @@ def demo(ctx: click.Context, members: int, seed: int) -> None:
             shared = load_consent_demo(consent, seed=seed)
             communities = load_community_demo(consent, seed=seed)
             surveyed = load_survey_demo(consent, seed=seed)
+            looped = load_loop_demo(consent, seed=seed)
         finally:
             consent.close()
     click.echo(
@@ -182,6 +184,9 @@ def demo(ctx: click.Context, members: int, seed: int) -> None:
     click.echo(f"{_counted(surveyed.surveys, 'survey or request', 'surveys and requests')} to"
                f" a community of {_counted(surveyed.members, 'member')}, with"
                f" {_counted(surveyed.answers, 'answer')}")
+    posts = _counted(looped.posts, '"we did" post')
+    click.echo(f"{posts} over a panel of "
+               f"{_counted(looped.panel, 'member')}, {_counted(looped.cases, 'care case')}")
     with home.open() as vault:
         credentials = register_demo_clients(vault, home.root)
     click.echo(f"Demo brands' OAuth client credentials (mode 0600): {credentials}")

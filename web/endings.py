@@ -1,5 +1,5 @@
-"""Recording the endings no request makes: grants past their end date and authorizations past
-their absolute end.
+"""Recording the endings no request makes: grants past their end date, authorizations past
+their absolute end, and the care cases that ended with their grant.
 
 Decisions and token lookups deny both from the very second they end, whatever this module did;
 what it adds is the record: each ending's receipt, ledger entry and brand webhook. It runs in
@@ -14,7 +14,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from brand_gateway.observers import family_end_hook, grant_observer
-from brand_gateway.storage import authorization_store, endings
+from brand_gateway.storage import accepts_term, authorization_store, endings
+from community.storage import care_service
 from consent.context import open_consent
 from vault.home import Vault, VaultHome
 
@@ -23,6 +24,7 @@ from vault.home import Vault, VaultHome
 class Endings:
     grants_expired: int
     authorizations_expired: int
+    care_cases_closed: int = 0
 
 
 def settle_duplicates(vault: Vault, home: VaultHome) -> int:
@@ -54,6 +56,9 @@ def record_endings(vault: Vault, home: VaultHome) -> Endings:
         families = authorization_store(
             database=vault.data, clock=vault.clock,
             on_end=family_end_hook(consent.grants, vault.data)).expire_families()
+        # A care case ends with its grant: its close is recorded with the grant's expiry.
+        cases = care_service(consent=consent, accepts_term=accepts_term(
+            database=vault.data, clock=vault.clock, master=vault.master)).close_ended()
     finally:
         consent.close()
-    return Endings(len(expired), families)
+    return Endings(len(expired), families, cases)

@@ -7,8 +7,9 @@ line in its exporter (``tests/unit/web/test_export_coverage.py`` finds any table
 
 from __future__ import annotations
 
-from brand_gateway.storage import gateway_exporter
-from community.storage import member_community_export, member_survey_export
+from brand_gateway.storage import accepts_term, gateway_exporter
+from community.export import care_exporter
+from community.storage import care_service, member_community_export, member_survey_export
 from consent.context import Consent
 from vault.export import MemberExport
 
@@ -22,6 +23,8 @@ def member_export(consent: Consent) -> MemberExport:
         consent.export,
         gateway_exporter(database=vault.data, ledger=consent.ledger, clock=vault.clock,
                          principal=consent.principal, subject=consent.brand_subject),
+        care_exporter(care=care_service(consent=consent, accepts_term=accepts_term(
+            database=vault.data, clock=vault.clock, master=vault.master))),
         member_community_export(consent),
         member_survey_export(consent),
     ], clock=vault.clock)

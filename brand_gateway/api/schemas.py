@@ -604,6 +604,8 @@ def openapi_document(*, server: str, authorization_url: str, token_url: str) -> 
         "security": agreements_scope}})
     _community_paths(spec)
     from .insight_schemas import add_insight_paths  # so does this one
+    from .loop_schemas import add_paths as add_loop_paths  # it builds on this module
+    add_loop_paths(spec, _operation)
     from .survey_schemas import add_survey_paths  # it imports this module's schemas
 
     add_survey_paths(spec)

@@ -34,6 +34,7 @@ from consent.model import GrantEvent
 from demo.brand_clients import CREDENTIALS_FILE, register_demo_clients
 from demo.communities import load_community_demo
 from demo.consents import load_consent_demo
+from demo.loop import load_loop_demo
 from demo.members import DEMO_PASSWORD, SHOWCASE_EMAIL, load_demo
 from demo.surveys import load_survey_demo
 from tests.brand_api_support import BrandApi
@@ -97,6 +98,7 @@ def demo_server(tmp_path: Path) -> Iterator[Demo]:
             load_consent_demo(consent)
             load_community_demo(consent)
             load_survey_demo(consent)
+            load_loop_demo(consent)
             member_id = vault.data.one("SELECT id FROM members WHERE email_index = ?",
                                        (vault.members.email_index(SHOWCASE_EMAIL),))["id"]
             api = BrandApi(vault, consent)
@@ -191,7 +193,7 @@ def test_every_page_fits_a_phone_and_has_its_own_title(
 
     member_pages = ["/member/", "/member/profile", "/member/feedback", "/member/consents",
                     "/member/access", "/member/terms", "/member/security", "/member/delete",
-                    "/member/asked/"]
+                    "/member/asked/", "/member/results", "/member/care"]
     for path in member_pages:
         page.goto(path)
         titles[path] = fits(page, path)
@@ -199,11 +201,13 @@ def test_every_page_fits_a_phone_and_has_its_own_title(
             edit = page.locator("a[href$='/edit']").first.get_attribute("href")
         if path == "/member/consents":
             narrow = page.locator("a[href$='/narrow']").first.get_attribute("href")
+        if path == "/member/care":
+            ask = page.locator("a[href*='/care/ask/']").first.get_attribute("href")
         if path == "/member/asked/":
             survey = page.locator("a[href*='/asked/surveys/']").first.get_attribute("href")
             attribute = page.locator("a[href*='/asked/attributes/']").first.get_attribute(
                 "href")
-    for path in (edit, narrow, survey, attribute):
+    for path in (edit, narrow, survey, attribute, ask):
         assert path
         page.goto(path)
         titles[path] = fits(page, path)

@@ -117,6 +117,8 @@ class Route:
                 .replace("<agreement_id>", getattr(context, self.agreement))
                 .replace("<choice>", "accept")
                 .replace("<brand_id>", context.brand.id)
+                .replace("<case_id>", "care_" + "0" * 24)
+                .replace("<post_id>", "wedid_" + "0" * 24)
                 .replace("<community_id>", context.community_id)
                 .replace("<challenge_id>", context.challenge_id)
                 .replace("<idea_id>", context.idea_id)
@@ -156,6 +158,13 @@ ROUTES: tuple[Route, ...] = (
     Route("/api/v1/insights/profile", "GET", 401, 401),
     Route("/api/v1/insights/surveys/<survey_id>", "GET", 401, 401),
     Route("/api/v1/agreements/<agreement_id>", "GET", 401, 401),
+    Route("/api/v1/wedid", "GET", 401, 401),
+    Route("/api/v1/wedid", "POST", 401, 401),
+    Route("/api/v1/wedid/<post_id>/withdraw", "POST", 401, 401),
+    Route("/api/v1/care/cases", "GET", 401, 401),
+    Route("/api/v1/care/cases/<case_id>", "GET", 401, 401),
+    Route("/api/v1/care/cases/<case_id>/answer", "POST", 401, 401),
+    Route("/api/v1/care/cases/<case_id>/close", "POST", 401, 401),
     Route("/api/v1/agreements/<agreement_id>/answer", "POST", 401, 401,
           form=lambda c: {"answer": "accept"}),
     Route("/api/v1/communities", "GET", 401, 401),
@@ -209,6 +218,16 @@ ROUTES: tuple[Route, ...] = (
     post("/member/totp/recovery-codes", 302, 422),
     post("/member/export", 302, 200),
     Route("/member/delete", "GET", 302, 200),
+    # Closing the loop: A's entry is no low score (422 for A, 404 for B, nothing written);
+    # no case has this id (404 for both).
+    Route("/member/care", "GET", 302, 200),
+    Route("/member/results", "GET", 302, 200),
+    Route("/member/care/ask/" + ENTRY_ID, "GET", 302, 200, other=404),
+    post("/member/care/ask/" + ENTRY_ID, 302, 422, other=404),
+    post("/member/care/<case_id>/close", 302, 404),
+    # A answered the survey with no low score (422 to ask, nothing written); B: 404.
+    Route("/member/care/ask-survey/<survey_id>", "GET", 302, 200, other=404),
+    post("/member/care/ask-survey/<survey_id>", 302, 422, other=404),
     post("/member/delete", 302, 303,
          form=lambda c: {"confirm": "on", "password": GOOD_PASSWORD}),
     # consents

@@ -37,10 +37,12 @@ from brand_gateway.api.schemas import openapi_document
 from brand_gateway.webhooks import endpoints as webhook_endpoints
 from brand_gateway.webhooks.sqlcipher import sqlcipher_registry
 from community.storage import (
+    care_service,
     cocreation_service,
     community_service,
     membership_service,
     survey_service,
+    wedid_service,
 )
 from community.surveys import QuestionDraft, SurveyDraft
 from consent.context import Consent
@@ -119,6 +121,24 @@ def brand_headers(api: BrandApi, vault: Vault) -> dict[str, str]:
     return bearer(api.brand_token(
         grocer, "webhooks:manage agreements:write communities:write surveys:write"
         " insights:read"))
+
+
+@pytest.fixture
+def grocer_loop(api: BrandApi, vault: Vault, consent: Consent,
+                brand_headers: dict[str, str]) -> dict[str, str]:
+    """A care case a member opened with Green Grocer after a low score, and Grocer's "we
+    did" (made with the brand's token): real ids for the path parameters."""
+    member_id = vault.members.register("dave@example.org", "correct horse battery staple")
+    grocer = next(b for b in vault.brands.all() if b.name == "Green Grocer")
+    vault.profile.update(member_id, {"phone": "+44 20 7946 0000"})
+    entry = vault.feedback.add(member_id, {"brand_id": grocer.id, "touchpoint": "delivery",
+                                           "rating": 1, "nps": 3, "comment": "Late."})
+    case = care_service(consent=consent, accepts_term=lambda b, t: True).ask(
+        member_id, entry_id=entry, contact_field="phone")
+    post = wedid_service(consent=consent).post(grocer.id, {
+        "subject_kind": "touchpoint", "subject": "delivery", "said": "Late deliveries",
+        "did": "More vans", "changed_on": "2027-01-01"}, release=lambda b, k, r: None)
+    return {"case_id": case.id, "post_id": post.id}
 
 
 @pytest.fixture
@@ -217,6 +237,10 @@ EXPLICIT: dict[str, list[dict[str, Any]]] = {
                    "by": "household_size"}},
         {"query": {"purpose": "dpv:ServiceOptimisation", "attribute": "age_band",
                    "format": "vega-lite"}}],
+    "POST /wedid": [{"body": {"subject_kind": "touchpoint", "subject": "delivery",
+                              "said": "Slow deliveries", "did": "Two more vans",
+                              "changed_on": "2027-02-01"},
+                     "media_type": "application/json"}],
     "POST /communities": [{"body": {"name": "Panel", "description": "For ideas.",
                                     "purposes": ["dpv:ResearchAndDevelopment"]},
                            "media_type": "application/json"}],
@@ -269,6 +293,15 @@ def test_the_api_keeps_to_its_document(api_schema: Any, label: str, caller: str,
             {"path_parameters": survey, "query": {"purpose": purpose}},
             {"path_parameters": survey, "query": {"purpose": purpose, "by": "life_stage",
                                                   "format": "vega-lite"}}]
+    for name, body in (("{case_id}", {"message": "We will call you today."}),
+                       ("{post_id}", {})):
+        if name in label:
+            # A real case's or post's id: the success answers are checked (the read first,
+            # then the answer; the close and the withdrawal last, as they end it).
+            ids = request.getfixturevalue("grocer_loop")
+            explicit_cases.append({"path_parameters": {name[1:-1]: ids[name[1:-1]]}, **(
+                {"body": {} if label.endswith(("close", "withdraw")) else body,
+                 "media_type": "application/json"} if label.startswith("POST") else {})})
     for explicit in explicit_cases:
         operation.Case(**explicit).call_and_validate(headers=headers, checks=CHECKS)
     cases = st.one_of(operation.as_strategy(GenerationMode.POSITIVE),

@@ -70,6 +70,8 @@ def test_the_openapi_document_lists_the_413_wherever_a_body_is_taken(
     assert {(path, method) for path, method, _ in with_body} == {
         ("/webhooks", "post"), ("/agreements/{agreement_id}/answer", "post"),
         ("/communities", "post"), ("/communities/{community_id}/challenges", "post"),
+        ("/wedid", "post"), ("/wedid/{post_id}/withdraw", "post"),
+        ("/care/cases/{case_id}/answer", "post"), ("/care/cases/{case_id}/close", "post"),
         *SURVEY_OPERATIONS}
     for path, method, operation in with_body:
         limit = "SurveyTooLarge" if (path, method) in SURVEY_OPERATIONS else "ContentTooLarge"

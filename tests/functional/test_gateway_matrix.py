@@ -53,10 +53,12 @@ from brand_gateway.observers import grant_observer
 from brand_gateway.webhooks.sqlcipher import sqlcipher_registry
 from community.storage import (
     attribute_request_service,
+    care_service,
     cocreation_service,
     community_service,
     membership_service,
     survey_service,
+    wedid_service,
 )
 from community.surveys import QuestionDraft, SurveyDraft
 from consent.context import Consent, open_consent
@@ -131,6 +133,8 @@ class World:
     survey_id: str                      # Velo's survey in its community, answered by A
     request_id: str                     # Velo's attribute request to that community
     grocer_survey_id: str               # Grocer's survey in Grocer's community
+    case_id: str = ""                   # the officer's care case with Grocer
+    post_id: str = ""                   # Grocer's "we did"
 
     def secrets(self, role: str) -> tuple[str, ...]:
         """What of A the role may never see (A's feedback about Velo is granted to Velo)."""
@@ -182,6 +186,14 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> World:
                 grocer, "webhooks:manage agreements:write communities:write surveys:write"
                 " insights:read")
             grocer_offer = consent.agreements.proffer(ids["member_b"], grocer.brand_id)
+            # Closing the loop with Grocer: the officer's care case, and a "we did".
+            low = vault.feedback.add(ids["officer"], {
+                "brand_id": grocer.brand_id, "touchpoint": "delivery", "rating": 1})
+            case = care_service(consent=consent, accepts_term=lambda b, t: True).ask(
+                ids["officer"], entry_id=low)
+            post = wedid_service(consent=consent).post(grocer.brand_id, {
+                "subject_kind": "touchpoint", "subject": "delivery", "said": "Late",
+                "did": "Earlier vans", "changed_on": "2027-01-01"}, release=lambda b, k, r: None)
             endpoint = sqlcipher_registry(database=vault.data, clock=clock).add(
                 grocer.client_id, LOOPBACK_HOOK)
 
@@ -232,7 +244,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> World:
         endpoint_id=endpoint.id, grocer_offer_id=grocer_offer.id, community_id=club,
         challenge_id=challenge, idea_id=idea, grocer_community_id=panel,
         grocer_challenge_id=question, grocer_idea_id=suggestion, survey_id=survey_id,
-        request_id=request_id, grocer_survey_id=grocer_survey)
+        request_id=request_id, grocer_survey_id=grocer_survey, case_id=case.id, post_id=post.id)
 
 
 def _asks(consent: Consent, brand_id: str, community_id: str, member_id: str | None = None
@@ -312,6 +324,9 @@ class Route:
                          if self.rule.startswith("/api/") else world.agreement_id)
                 .replace("<choice>", "accept")
                 .replace("<brand_id>", world.velo_brand_id)
+                .replace("<case_id>", world.case_id if self.rule.startswith("/api/")
+                         else "care_" + "0" * 24)        # no member's case: a 404 for all
+                .replace("<post_id>", world.post_id)
                 .replace("<community_id>", world.grocer_community_id
                          if self.rule.startswith("/api/") else world.community_id)
                 .replace("<challenge_id>", world.grocer_challenge_id
@@ -420,6 +435,18 @@ ROUTES: tuple[Route, ...] = (
         query="purpose=dpv:ServiceOptimisation&attribute=life_stage"),
     api("/api/v1/insights/surveys/<survey_id>", grant=403, no_grant=200,
         query="purpose=dpv:ResearchAndDevelopment"),
+    # closing the loop: a client credentials token with communities:write, on the brand's own
+    # posts and cases (the officer's case with Grocer, Grocer's post)
+    api("/api/v1/wedid", grant=403, no_grant=200),
+    api("/api/v1/wedid", "POST", grant=403, no_grant=201, json={
+        "subject_kind": "touchpoint", "subject": "delivery", "said": "a", "did": "b",
+        "changed_on": "2027-01-01"}),
+    api("/api/v1/wedid/<post_id>/withdraw", "POST", grant=403, no_grant=200, json={}),
+    api("/api/v1/care/cases", grant=403, no_grant=200),
+    api("/api/v1/care/cases/<case_id>", grant=403, no_grant=200),
+    api("/api/v1/care/cases/<case_id>/answer", "POST", grant=403, no_grant=200,
+        json={"message": "We will call you."}),
+    api("/api/v1/care/cases/<case_id>/close", "POST", grant=403, no_grant=200, json={}),
     everyone("/api/v1/openapi.json", "GET", 200),
     # sign-up and sign-in
     Route("/", "GET", {**dict.fromkeys(ROLES, 200), **dict.fromkeys(MEMBERS, 302)}),
@@ -470,6 +497,14 @@ ROUTES: tuple[Route, ...] = (
          form=lambda w, r: {"fields": ["given_name"]}),
     page("/member/receipts/<receipt_id>", "GET", 302, 200, other=404),
     page("/member/access", "GET", 302, 200),
+    page("/member/care", "GET", 302, 200),
+    page("/member/results", "GET", 302, 200),
+    page("/member/care/ask/" + ENTRY_ID, "GET", 302, 200, other=404),
+    page("/member/care/ask/" + ENTRY_ID, "POST", 302, 422, other=404),
+    page("/member/care/<case_id>/close", "POST", 302, 404),
+    # A survey of Velo's A answered (3 of 5: no low score): A 422 to ask, others 404.
+    page("/member/care/ask-survey/<survey_id>", "GET", 302, 200, other=404),
+    page("/member/care/ask-survey/<survey_id>", "POST", 302, 422, other=404),
     page(AGREEMENT, "GET", 302, 200, other=404),
     page(AGREEMENT + "/<choice>", "POST", 302, 302, other=404),
     page(AGREEMENT + "/withdraw", "POST", 302, 302, other=404),

@@ -27,10 +27,12 @@ from brand_gateway.webhooks.signing import WebhookSigner
 from brand_gateway.webhooks.sqlcipher import sqlcipher_dispatcher, sqlcipher_registry
 from community.storage import (
     attribute_request_service,
+    care_service,
     cocreation_service,
     community_service,
     membership_service,
     survey_service,
+    wedid_service,
 )
 from community.surveys import QuestionDraft, SurveyDraft
 from consent.context import Consent, open_consent, open_ledger
@@ -114,6 +116,13 @@ def fill(app, vault: Vault, vault_home: VaultHome, consent: Consent, client: Fla
     household = requests.ask(velo.brand_id, community_id=club.id, attribute="household_size",
                              reason="Family bikes.", closes_at=ends)
     requests.respond(dora, household.id, value="2", count=False)
+    # Closing the loop: Velo's "we did" about delivery, and dora's care case after a low score.
+    wedid_service(consent=consent).post(velo.brand_id, {
+        "subject_kind": "touchpoint", "subject": "delivery", "said": "Late.",
+        "did": "Earlier vans.", "changed_on": "2027-01-01"}, release=lambda b, k, r: None)
+    low = vault.feedback.add(dora, {"brand_id": velo.brand_id, "touchpoint": "delivery",
+                                    "rating": 1})
+    care_service(consent=consent, accepts_term=lambda b, t: True).ask(dora, entry_id=low)
     # Sign-ins: a session, a failed attempt, a sign-up and a reset waiting for their links.
     auth = AuthActions(app.test_client())
     assert auth.login("alice@example.org", GOOD_PASSWORD).status_code == 302

@@ -17,6 +17,7 @@ from . import SqlcipherRepository
 # Each table's rows of one member, by the member's public id; the account row goes last.
 _MEMBER_ROWS = (
     "DELETE FROM feedback WHERE member_num = (SELECT num FROM members WHERE id = ?)",
+    "DELETE FROM care_cases WHERE member_num = (SELECT num FROM members WHERE id = ?)",
     "DELETE FROM profile_values WHERE member_id = ?",
     "DELETE FROM web_sessions WHERE member_id = ?",
     "DELETE FROM members WHERE id = ?",

@@ -1,5 +1,6 @@
 """Fixtures of the insight community's unit tests: a brand, members with terms, the services
-over the real SQLCipher stores (no Flask)."""
+over the real SQLCipher stores (no Flask); the consent services' builder
+(``tests/unit/consent/conftest.py``) and members with feedback to a brand."""
 
 from __future__ import annotations
 
@@ -11,6 +12,8 @@ from community.membership import MembershipService
 from community.storage import cocreation_service, community_service, membership_service
 from consent.context import Consent
 from tests.conftest import GOOD_PASSWORD
+from tests.unit.consent.conftest import Sharing
+from vault.brands import Brand
 from vault.home import Vault
 
 RESEARCH = "dpv:ResearchAndDevelopment"
@@ -45,3 +48,25 @@ def alice(vault: Vault, consent: Consent) -> str:
 @pytest.fixture
 def cocreation(consent: Consent) -> CoCreationService:
     return cocreation_service(consent)
+
+
+
+
+@pytest.fixture
+def sharing(consent: Consent) -> Sharing:
+    return Sharing(consent)
+
+
+@pytest.fixture
+def shop(sharing: Sharing) -> Brand:
+    return sharing.brand("Velo Bikes")
+
+
+def feedback(builder: Sharing, member_id: str, brand_id: str, *, rating: int,
+             nps: int | None = None, touchpoint: str = "delivery", comment: str = "",
+             occurred_on: str | None = None) -> int:
+    raw = {"brand_id": brand_id, "touchpoint": touchpoint, "rating": rating, "nps": nps,
+           "comment": comment}
+    if occurred_on:
+        raw["occurred_on"] = occurred_on
+    return builder.vault.feedback.add(member_id, raw)

@@ -3,7 +3,8 @@
 Each engine adds one factory to :data:`IMPLEMENTATIONS` (a PostgreSQL one: a fresh schema per
 test); every test in this folder then runs against each of them, through the contracts of
 ``vault/repositories.py``, ``consent/repositories.py``, ``brand_gateway/repositories.py``,
-``brand_gateway/webhooks/repositories.py`` and ``brand_gateway/insights/repositories.py`` only
+``brand_gateway/webhooks/repositories.py``, ``brand_gateway/insights/repositories.py`` and
+``community/repositories.py`` only
 (the OAuth clients and pairwise subjects the webhook contracts read are made through
 :class:`GatewayRows`, the gateway's services over the implementation's own repositories).
 """
@@ -47,6 +48,9 @@ from brand_gateway.webhooks.repositories import (
     WebhookOutboxRepository,
 )
 from brand_gateway.webhooks.sqlcipher import SqlcipherWebhookEndpoints, SqlcipherWebhookOutbox
+from community.repositories import CareCaseRepository, WeDidRepository
+from community.sqlcipher.care import SqlcipherCareCases
+from community.sqlcipher.loop import SqlcipherWeDid
 from consent.context import ledger_path
 from consent.repositories import (
     AccessIndexRepository,
@@ -134,6 +138,8 @@ class Repositories:
     privacy_spends: PrivacySpendRepository
     gateway: GatewayRows
     insight_read_model: InsightReadModelRepository
+    care_cases: CareCaseRepository
+    wedid: WeDidRepository
 
 
 @contextmanager
@@ -174,7 +180,8 @@ def sqlcipher(root: Path) -> Iterator[Repositories]:
             SqlcipherPairwiseSubjects(data), SqlcipherBrandNames(data),
             SqlcipherGatewayExport(data), SqlcipherEndings(data), SqlcipherRateCounts(rates),
             SqlcipherPrivacySpends(data), GatewayRows(add_client, add_pairwise_subject),
-            SqlcipherInsightReadModel(data))
+            SqlcipherInsightReadModel(data), care_cases=SqlcipherCareCases(data),
+            wedid=SqlcipherWeDid(data))
     finally:
         data.close()
         keys.close()

@@ -1,0 +1,106 @@
+"""Charts for members as inline SVG, drawn on the server: no JavaScript, readable without
+hovering (every value is written on the chart, next to its mark), each with a text alternative
+(``<title>`` and ``<desc>``, referenced by ``aria-labelledby``) and a table beside it on the
+page. The Content-Security-Policy allows inline SVG in the page (``web/security.py``); no
+``style`` attribute is used, only presentation attributes and the site's classes.
+
+Every text that comes from data is escaped here (``markupsafe.escape``) before it is put in
+the markup this returns.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from markupsafe import Markup, escape
+
+WIDTH = 640
+ROW = 34
+LABEL = 220
+
+
+@dataclass(frozen=True)
+class Bar:
+    label: str
+    value: float | None          # None: no value (suppressed, or nothing to show)
+    text: str                    # what is written at the end of the bar
+    low: float | None = None     # an interval around the value, if it has one
+    high: float | None = None
+    kind: str = "own"            # the class of the bar: own | community
+
+
+def _head(chart_id: str, title: str, description: str, height: int) -> str:
+    return (f'<svg xmlns="http://www.w3.org/2000/svg" class="chart" role="img"'
+            f' viewBox="0 0 {WIDTH} {height}" width="100%"'
+            f' aria-labelledby="{chart_id}-title {chart_id}-desc">'
+            f'<title id="{chart_id}-title">{escape(title)}</title>'
+            f'<desc id="{chart_id}-desc">{escape(description)}</desc>')
+
+
+def bars(chart_id: str, title: str, description: str, rows: Sequence[Bar], *,
+         lowest: float, highest: float) -> Markup:
+    """Horizontal bars from ``lowest`` to ``highest``, each labelled and its value written."""
+    height = ROW * len(rows) + 10
+    span = LABEL, WIDTH - 90
+    scale = (span[1] - span[0]) / (highest - lowest)
+
+    def x(value: float) -> float:
+        return span[0] + (min(max(value, lowest), highest) - lowest) * scale
+
+    parts = [_head(chart_id, title, description, height)]
+    for number, row in enumerate(rows):
+        top = 5 + number * ROW
+        middle = top + ROW / 2
+        parts.append(f'<text x="{LABEL - 8}" y="{middle + 5:.1f}" text-anchor="end"'
+                     f' class="chart-label">{escape(row.label)}</text>')
+        end = x(row.value) if row.value is not None else span[0]
+        if row.value is not None:
+            parts.append(f'<rect x="{span[0]}" y="{top + 6}" width="{end - span[0]:.1f}"'
+                         f' height="{ROW - 12}" class="chart-bar chart-{escape(row.kind)}"/>')
+        if row.low is not None and row.high is not None:
+            low, high = x(row.low), x(row.high)
+            parts.append(f'<line x1="{low:.1f}" x2="{high:.1f}" y1="{middle:.1f}"'
+                         f' y2="{middle:.1f}" class="chart-interval"/>')
+            end = max(end, high)
+        parts.append(f'<text x="{end + 6:.1f}" y="{middle + 5:.1f}"'
+                     f' class="chart-value">{escape(row.text)}</text>')
+    parts.append("</svg>")
+    return Markup("".join(parts))
+
+
+def timeline(chart_id: str, title: str, description: str,
+             points: Sequence[tuple[str, int, str]]) -> Markup:
+    """Ratings 1-5 over time, oldest left: one dot per ``(day, rating, label)``, its rating
+    written above it; below, the first and last days and a few between (all of them in the
+    description and the table beside the chart)."""
+    height = 220
+    left, right, top, bottom = 40, WIDTH - 20, 20, height - 40
+    parts = [_head(chart_id, title, description, height)]
+    for level in range(1, 6):
+        y = bottom - (level - 1) * (bottom - top) / 4
+        parts.append(f'<line x1="{left}" x2="{right}" y1="{y:.1f}" y2="{y:.1f}"'
+                     f' class="chart-grid"/><text x="{left - 8}" y="{y + 4:.1f}"'
+                     f' text-anchor="end" class="chart-label">{level}</text>')
+    count = len(points)
+    step = (right - left) / max(count - 1, 1)
+    every = max(1, -(-count // 5))          # at most five days written, so none overlap
+    previous: tuple[float, float] | None = None
+    for number, (day, rating, label) in enumerate(points):
+        x = left + (number * step if count > 1 else (right - left) / 2)
+        y = bottom - (rating - 1) * (bottom - top) / 4
+        if previous is not None:
+            parts.append(f'<line x1="{previous[0]:.1f}" y1="{previous[1]:.1f}" x2="{x:.1f}"'
+                         f' y2="{y:.1f}" class="chart-line"/>')
+        previous = (x, y)
+        parts.append(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="5" class="chart-dot">'
+                     f'<title>{escape(label)}</title></circle>'
+                     f'<text x="{x:.1f}" y="{y - 10:.1f}" text-anchor="middle"'
+                     f' class="chart-value">{rating}</text>')
+        last = number == count - 1
+        if (number % every == 0 and count - 1 - number >= every) or last:
+            anchor = "end" if last and count > 1 else "start" if number == 0 else "middle"
+            parts.append(f'<text x="{x:.1f}" y="{bottom + 22}" text-anchor="{anchor}"'
+                         f' class="chart-label">{escape(day)}</text>')
+    parts.append("</svg>")
+    return Markup("".join(parts))
