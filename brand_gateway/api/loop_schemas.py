@@ -13,6 +13,7 @@ from community.care import MAX_ANSWER
 from community.loop import MAX_DID, MAX_SAID, RELEASE_PURPOSES, SUBJECT_KINDS
 from vault.catalog import TOUCHPOINT_KEYS
 
+from .insight_schemas import EstimateSchema
 from .schemas import DEFAULT_PAGE, MAX_OFFSET, MAX_PAGE, QuerySchema
 
 LOOP_SCOPE = "communities:write"
@@ -73,12 +74,6 @@ class WeDidRequestSchema(Schema):
         "description": "The purpose whose grants the release counts (default"
                        " dpv:ServiceOptimisation); not for an idea, whose vote count you"
                        " read already."})
-
-
-class EstimateSchema(Schema):
-    value = fields.Float(required=True)
-    low = fields.Float(required=True)
-    high = fields.Float(required=True)
 
 
 class QuestionReleaseSchema(Schema):

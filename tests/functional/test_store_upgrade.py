@@ -225,6 +225,11 @@ DERIVED = frozenset({"insight_fields", "insight_bits", "insight_eligibility",
                      "insight_feedback_tallies", "insight_feedback_cells"})
 
 
+def uncounted(table: str, rows: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
+    """A cell table's rows without the cells that count no member (its last column)."""
+    return [r for r in rows if r[-1] != 0] if table.endswith("_cells") else rows
+
+
 def stores_rows(home: VaultHome) -> dict[str, dict[str, list[tuple[Any, ...]]]]:
     master = home.master_key({})
     found = {}
@@ -257,8 +262,11 @@ def test_a_pre_release_home_upgrades_without_losing_a_row_key_or_proof(
                       for store, tables in before.items()}
     # Except the insights read model (migration 6), derived from the rows: the upgrade
     # computes it from what it finds, so it holds what the triggers kept in the new home.
-    before = {store: {table: [] if table in later[store] and table not in DERIVED else rows
-                      for table, rows in tables.items()} for store, tables in before.items()}
+    # A cell a trigger counted down to no member stays as a row of 0, which a count made
+    # afresh never writes: the same count either way.
+    before = {store: {table: [] if table in later[store] and table not in DERIVED else
+                      uncounted(table, rows) for table, rows in tables.items()}
+              for store, tables in before.items()}
 
     report = old.initialise({})                  # what 'vrmvault init' runs first
 
@@ -269,7 +277,8 @@ def test_a_pre_release_home_upgrades_without_losing_a_row_key_or_proof(
             *(f"{store.file}: applied migration {m.number} {m.name}"
               for m in store.migrations[1:]))]
     # Every row, of every table of every store, as it was; the schema a fresh home has.
-    assert stores_rows(old) == before
+    assert {store: {table: uncounted(table, rows) for table, rows in tables.items()}
+            for store, tables in stores_rows(old).items()} == before
     master = old.master_key({})
     for store in schema.STORES:
         upgraded = Database.open(old.root / store.file, master.derive(store.key_purpose))
