@@ -135,6 +135,21 @@ def sensitive_refused(output: str, _: dict[str, Any]) -> None:
     assert problem["status"] == 400 and "sensitive" in problem["errors"]["attribute"][0]
 
 
+def survey_published(output: str, _: dict[str, Any]) -> None:
+    answer = json_of(output)
+    assert answer["survey"]["id"].startswith("srv_"), answer
+    assert [q["kind"] for q in answer["survey"]["questions"]] == ["rating", "single"], answer
+    assert answer["survey"]["audience"]["minimum"] == 50, answer
+
+
+def survey_results(output: str, _: dict[str, Any]) -> None:
+    answer = json_of(output)
+    assert answer["query"]["kind"] == "survey" and answer["epsilon"] == 1.0, answer
+    # The demo survey's five questions but its text: never counted, never released.
+    assert [q["kind"] for q in answer["questions"]] == ["rating", "nps", "single", "multiple"]
+    assert all(q["privacy"]["noise_scale"] > 0 and q["groups"] for q in answer["questions"])
+
+
 def vega_lite(output: str, _: dict[str, Any]) -> None:
     assert output == "https://vega.github.io/schema/vega-lite/v5.json", output
 
@@ -163,6 +178,13 @@ EXPECTED: tuple[tuple[str, Check], ...] = (
     ('curl -sS "$VAULT/api/v1/insights/profile?', sensitive_refused),
     ('curl -sS --fail-with-body "$VAULT/api/v1/insights/touchpoints?purpose=dpv:ServiceOptimisation'
      '&format=vega-lite"', vega_lite),
+    ("read -r DEMO_CLIENT_ID DEMO_CLIENT_SECRET < <(python3 -c ", silent),
+    ("SURVEY_TOKEN=$(curl ", silent),
+    ("COMMUNITY=$(curl ", silent),
+    ("CLOSES=$(python3 -c ", silent),
+    ('curl -sS --fail-with-body -X POST "$VAULT/api/v1/surveys" ', survey_published),
+    ("WINTER=$(curl ", silent),
+    ('curl -sS --fail-with-body "$VAULT/api/v1/insights/surveys/$WINTER?', survey_results),
 )
 
 
@@ -243,8 +265,8 @@ def test_the_readme_shell_blocks_run_as_written(served_demo: tuple[Path, str],
                                                 tmp_path: Path) -> None:
     home, served = served_demo
     blocks = shell_blocks()
-    assert len(blocks) == 4, ("the walkthrough's blocks: register, read with curl, brand-level,"
-                              " insights")
+    assert len(blocks) == 5, ("the walkthrough's blocks: register, read with curl, brand-level,"
+                              " insights, a survey and its results")
     workdir = tmp_path / "brand"
     workdir.mkdir()
     script = next(b for b in fenced("python") if b.startswith(SCRIPT_MARK))
