@@ -25,7 +25,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from consent.model import Grant, GrantEvent
+from consent.model import Grant, GrantEvent, Mode
 from vault.clock import Clock
 
 from ..pseudonyms import PairwisePseudonyms
@@ -48,9 +48,14 @@ def enqueue_grant_event(outbox: WebhookOutboxRepository, pseudonyms: PairwisePse
                         grant: Grant, event: GrantEvent, now: int) -> int:
     """Queue ``consent.withdrawn`` / ``consent.expired`` / ``authorization.ended`` for every
     live endpoint of the grant's brand; other events are not notified. The number of rows
-    queued."""
+    queued.
+
+    Only grants of individual use are notified. A grant of aggregate use (a community member
+    who counts in totals only) gave the brand nothing of that member to delete (GDPR Art. 19
+    concerns recipients of personal data), and a webhook naming its pairwise subject would
+    tell the brand who was in its community, which aggregate use never does."""
     event_type = NOTIFIED_GRANT_EVENTS.get(event)
-    if event_type is None:
+    if event_type is None or grant.mode is not Mode.INDIVIDUAL:
         return 0
     data: dict[str, Any] = {"subject": pseudonyms.compute(grant.member_id, grant.brand_id),
                             "grant": grant.id, "purpose": grant.purpose}

@@ -146,7 +146,7 @@ def test_a_non_member_sees_no_challenge(alice, challenge: str) -> None:
     assert alice.client.get(f"/member/challenges/{challenge}").status_code == 404
 
 
-def test_leaving_is_a_withdrawal_the_brand_is_told_of_and_counts_at_once(
+def test_leaving_is_a_withdrawal_that_counts_at_once_and_names_no_one_to_the_brand(
         alice, vault: Vault, consent: Consent, api) -> None:
     velo = api.brand("Velo Bikes")
     sqlcipher_registry(database=vault.data, clock=vault.clock).add(
@@ -163,7 +163,27 @@ def test_leaving_is_a_withdrawal_the_brand_is_told_of_and_counts_at_once(
     assert alice.auth.post(page + "/leave", form_page=page).status_code == 302
     assert not consent.decisions.decide(velo.brand_id, RESEARCH, alice.id, "feedback",
                                         Mode.AGGREGATE, vault.clock()).allowed
-    queued = [json.loads(row["payload"]) for row in vault.data.all(
-        "SELECT payload FROM webhook_outbox WHERE client_id = ?", (velo.client_id,))]
-    assert [(q["type"], q["data"]["grant"]) for q in queued] == [
+    # Aggregate use gave the brand nothing of Alice to delete: no webhook names her to it.
+    assert queued_webhooks(vault, velo.client_id) == []
+
+
+def test_leaving_after_allowing_individual_use_is_heard_by_the_brands_webhooks(
+        alice, vault: Vault, consent: Consent, api) -> None:
+    velo = api.brand("Velo Bikes")
+    sqlcipher_registry(database=vault.data, clock=vault.clock).add(
+        velo.client_id, "https://hooks.velo.example/vrmvault")
+    club = community_service(consent).open(velo.brand_id, name="Repair club",
+                                           description="Shape repairs.", purposes=[RESEARCH])
+    allow_totals(consent, alice.id)
+    assert join(alice, club.id, individual="on").status_code == 302
+    [grant] = consent.grants.for_member(alice.id)
+    assert grant.mode is Mode.INDIVIDUAL
+    page = f"/member/communities/{club.id}"
+    assert alice.auth.post(page + "/leave", form_page=page).status_code == 302
+    assert [(q["type"], q["data"]["grant"]) for q in queued_webhooks(vault, velo.client_id)] == [
         ("consent.withdrawn", grant.id)]
+
+
+def queued_webhooks(vault: Vault, client_id: str) -> list[dict]:
+    return [json.loads(row["payload"]) for row in vault.data.all(
+        "SELECT payload FROM webhook_outbox WHERE client_id = ?", (client_id,))]
