@@ -70,8 +70,10 @@ def enqueue_grant_event(outbox: WebhookOutboxRepository, pseudonyms: PairwisePse
 def enqueue_member_erased(outbox: WebhookOutboxRepository, pseudonyms: PairwisePseudonyms,
                           member_id: str, now: int) -> int:
     """Queue ``member.erased`` for every brand that ever knew the member (a pairwise id handed
-    out, or a grant, whatever its state). Call it before the member's rows are deleted, in the
-    same transaction. The number of rows queued."""
+    out, or a grant of individual use, whatever its state; a community member counted in
+    totals only gave the brand nothing to delete, as :func:`enqueue_grant_event` says). Call
+    it before the member's rows are deleted, in the same transaction. The number of rows
+    queued."""
     with outbox.transaction():
         brands = outbox.brands_knowing(member_id)
         return sum(

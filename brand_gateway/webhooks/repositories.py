@@ -95,8 +95,9 @@ class WebhookOutboxRepository(Transactional, Protocol):
         """``(endpoint id, client id)`` of every live endpoint of the brand's clients, by id."""
 
     def brands_knowing(self, member_id: str) -> dict[str, list[str]]:
-        """Every brand that ever knew the member (a pairwise subject handed out, or a grant in
-        any state), with the ids of the member's grants to it (unordered)."""
+        """Every brand that ever knew the member (a pairwise subject handed out, or a grant of
+        individual use in any state), with the ids of those grants (unordered). A grant of
+        aggregate use alone never made the member known to the brand."""
 
     def queue(self, endpoints: Sequence[tuple[int, str]], *, event_type: str, event_id: str,
               payload: str, now: int) -> None:

@@ -87,7 +87,8 @@ class SqlcipherWebhookOutbox(SqlcipherRepository):
         brands: dict[str, list[str]] = {}
         for row in self._db.all(
                 "SELECT brand_id, NULL AS grant_id FROM pairwise_subjects WHERE member_id = ?"
-                " UNION SELECT brand_id, id FROM grants WHERE member_id = ?",
+                " UNION SELECT brand_id, id FROM grants WHERE member_id = ?"
+                " AND mode = 'individual'",
                 (member_id, member_id)):
             grants = brands.setdefault(row["brand_id"], [])
             if row["grant_id"] is not None:

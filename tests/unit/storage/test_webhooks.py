@@ -188,12 +188,17 @@ def test_the_brands_that_knew_a_member(repositories: Repositories,
     assert repositories.webhook_outbox.brands_knowing(alice) == {}
     repositories.gateway.add_pairwise_subject(alice, velo_brand)
     fields = frozenset({"city"})
-    for grant_id, status in (("g1", GrantStatus.WITHDRAWN), ("g2", GrantStatus.ACTIVE)):
+    for grant_id, member, mode, status in (
+            ("g1", alice, Mode.INDIVIDUAL, GrantStatus.WITHDRAWN),
+            ("g2", alice, Mode.INDIVIDUAL, GrantStatus.ACTIVE),
+            ("g3", alice, Mode.AGGREGATE, GrantStatus.ACTIVE),
+            ("g4", bob, Mode.AGGREGATE, GrantStatus.ACTIVE)):
         repositories.grants.insert(Grant(
-            grant_id, alice, atlas_brand, "dpv:Marketing", fields, Mode.INDIVIDUAL, 1, 100, 30,
+            grant_id, member, atlas_brand, "dpv:Marketing", fields, mode, 1, 100, 30,
             False, None, "EU", "vrmvault member page", "SD-BASE", 1, status, None, 1, 1, 1,
             expand(fields)))
     knowing = repositories.webhook_outbox.brands_knowing(alice)
     assert {brand: sorted(grants) for brand, grants in knowing.items()} == {
         velo_brand: [], atlas_brand: ["g1", "g2"]}
+    # A grant of aggregate use alone (a member counted in totals only) makes no one known.
     assert repositories.webhook_outbox.brands_knowing(bob) == {}
