@@ -146,42 +146,28 @@ def test_a_non_member_sees_no_challenge(alice, challenge: str) -> None:
     assert alice.client.get(f"/member/challenges/{challenge}").status_code == 404
 
 
-def test_leaving_is_a_withdrawal_that_counts_at_once_and_names_no_one_to_the_brand(
-        alice, vault: Vault, consent: Consent, api) -> None:
+@pytest.mark.parametrize("individual", [False, True], ids=["totals-only", "individual"])
+def test_leaving_is_a_withdrawal_that_counts_at_once_and_is_heard_only_of_individual_use(
+        alice, vault: Vault, consent: Consent, api, individual: bool) -> None:
     velo = api.brand("Velo Bikes")
     sqlcipher_registry(database=vault.data, clock=vault.clock).add(
         velo.client_id, "https://hooks.velo.example/vrmvault")
     club = community_service(consent).open(velo.brand_id, name="Repair club",
                                            description="Shape repairs.", purposes=[RESEARCH])
     allow_totals(consent, alice.id)
-    assert join(alice, club.id).status_code == 302
+    assert join(alice, club.id, **({"individual": "on"} if individual else {})
+                ).status_code == 302
     [grant] = consent.grants.for_member(alice.id)
-    now = vault.clock()
+    assert grant.mode is (Mode.INDIVIDUAL if individual else Mode.AGGREGATE)
     assert consent.decisions.decide(velo.brand_id, RESEARCH, alice.id, "feedback",
-                                    Mode.AGGREGATE, now).allowed
+                                    Mode.AGGREGATE, vault.clock()).allowed
     page = f"/member/communities/{club.id}"
     assert alice.auth.post(page + "/leave", form_page=page).status_code == 302
     assert not consent.decisions.decide(velo.brand_id, RESEARCH, alice.id, "feedback",
                                         Mode.AGGREGATE, vault.clock()).allowed
     # Aggregate use gave the brand nothing of Alice to delete: no webhook names her to it.
-    assert queued_webhooks(vault, velo.client_id) == []
-
-
-def test_leaving_after_allowing_individual_use_is_heard_by_the_brands_webhooks(
-        alice, vault: Vault, consent: Consent, api) -> None:
-    velo = api.brand("Velo Bikes")
-    sqlcipher_registry(database=vault.data, clock=vault.clock).add(
-        velo.client_id, "https://hooks.velo.example/vrmvault")
-    club = community_service(consent).open(velo.brand_id, name="Repair club",
-                                           description="Shape repairs.", purposes=[RESEARCH])
-    allow_totals(consent, alice.id)
-    assert join(alice, club.id, individual="on").status_code == 302
-    [grant] = consent.grants.for_member(alice.id)
-    assert grant.mode is Mode.INDIVIDUAL
-    page = f"/member/communities/{club.id}"
-    assert alice.auth.post(page + "/leave", form_page=page).status_code == 302
-    assert [(q["type"], q["data"]["grant"]) for q in queued_webhooks(vault, velo.client_id)] == [
-        ("consent.withdrawn", grant.id)]
+    assert [(q["type"], q["data"]["grant"]) for q in queued_webhooks(vault, velo.client_id)] == (
+        [("consent.withdrawn", grant.id)] if individual else [])
 
 
 def queued_webhooks(vault: Vault, client_id: str) -> list[dict]:
