@@ -23,26 +23,16 @@ from vault.errors import ConflictError, NotFoundError, ValidationError
 from vault.feedback import NO_SUCH_ENTRY
 
 from .charts import Bar, bars, timeline
-from .sessions import current_member_id
+from .member import require_member
 from .vaults import get_consent, get_vault
 
 bp = Blueprint("loop", __name__, url_prefix="/member")
+bp.before_request(require_member)
 
 _LARGEST_ENTRY_ID = 9223372036854775807
 _TOUCHPOINT_LABELS = dict(TOUCHPOINTS)
 CONTACT_CHOICES = (("", "Don't give them a way to reach me: they answer here, in my vault"),
                    *((key, f"My {BY_KEY[key].label.lower()}") for key in CONTACT_FIELDS))
-
-
-@bp.before_request
-def require_member() -> Response | None:
-    member_id = current_member_id()
-    if member_id is None:
-        if request.method == "GET":
-            flash("Please sign in to see that page.", "error")
-        return redirect(url_for("auth.login"))
-    g.member_id = member_id
-    return None
 
 
 def _care() -> CareService:
