@@ -36,7 +36,7 @@ from ..reads import Caller
 from ..request_stores import request_stores
 from . import PREFIX
 from .bearer import requires_scope
-from .payloads import iso, json_body, json_response, load_query
+from .payloads import iso, json_body, json_response, load_query, page_response
 from .schemas import AgreementAnswerSchema, AgreementsQuery, EmptyQuery
 
 bp = Blueprint("api_agreements", __name__, url_prefix=PREFIX)
@@ -86,8 +86,8 @@ def list_agreements(caller: Caller) -> Response:
     records = _consent().agreements.for_brand(
         caller.client.brand_id, status=AgreementStatus(status) if status else None,
         limit=limit + 1, offset=offset)
-    return json_response({"agreements": [_agreement(r) for r in records[:limit]],
-                  "next_offset": offset + limit if len(records) > limit else None})
+    return page_response("agreements", records, limit=limit, offset=offset,
+                         render=_agreement)
 
 
 @bp.get("/agreements/<agreement_id>")

@@ -45,7 +45,7 @@ from .loop_schemas import (
     WeDidQuery,
     WeDidRequestSchema,
 )
-from .payloads import iso, json_body, json_response, load_query
+from .payloads import iso, json_body, json_response, load_query, page_response
 from .schemas import EmptyQuery
 
 bp = Blueprint("api_loop", __name__, url_prefix=PREFIX)
@@ -112,8 +112,7 @@ def list_posts(caller: Caller) -> Response:
     limit, offset = query["limit"], query["offset"]
     posts = _posts().for_brand(caller.client.brand_id, withdrawn=query["withdrawn"],
                                limit=limit + 1, offset=offset)
-    return json_response({"posts": [_post(p) for p in posts[:limit]],
-                          "next_offset": offset + limit if len(posts) > limit else None})
+    return page_response("posts", posts, limit=limit, offset=offset, render=_post)
 
 
 @bp.post("/wedid")
@@ -187,8 +186,8 @@ def list_cases(caller: Caller) -> Response:
     care = _care()
     cases = care.for_brand(caller.client.brand_id, live_only=query["state"] == "live",
                            limit=limit + 1, offset=offset)
-    return json_response({"cases": [_case(care, c) for c in cases[:limit]],
-                          "next_offset": offset + limit if len(cases) > limit else None})
+    return page_response("cases", cases, limit=limit, offset=offset,
+                         render=lambda case: _case(care, case))
 
 
 @bp.get("/care/cases/<case_id>")

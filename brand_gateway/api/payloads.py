@@ -15,8 +15,8 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, TypeVar
 
 from flask import Response, request
 from marshmallow import Schema
@@ -24,6 +24,8 @@ from marshmallow import ValidationError as SchemaError
 
 from .. import json_input
 from ..api_errors import BodyError, QueryError, UnsupportedBodyError
+
+T = TypeVar("T")
 
 MAX_BODY = 4096
 _DEFAULTS: dict[Schema, dict[str, Any]] = {}
@@ -79,6 +81,14 @@ def json_body() -> dict[str, Any]:
 
 def json_response(body: dict[str, Any]) -> Response:
     return Response(_COMPACT.encode(body) + "\n", mimetype="application/json")
+
+
+def page_response(name: str, rows: Sequence[T], *, limit: int, offset: int,
+                  render: Callable[[T], Any]) -> Response:
+    """One page of a listing as ``{name: [...], "next_offset": ...}``: ``rows`` were read with
+    ``limit + 1`` so that one more than the page tells whether another page follows."""
+    return json_response({name: [render(row) for row in rows[:limit]],
+                          "next_offset": offset + limit if len(rows) > limit else None})
 
 
 def iso(seconds: float | None) -> str | None:

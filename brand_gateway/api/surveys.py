@@ -40,7 +40,7 @@ from ..request_stores import request_stores
 from ..storage import pairwise_pseudonyms
 from . import PREFIX
 from .bearer import requires_scope
-from .payloads import iso, json_body, json_response, load_query
+from .payloads import iso, json_body, json_response, load_query, page_response
 from .schemas import EmptyQuery
 from .survey_schemas import (
     MAX_SURVEY_BODY,
@@ -159,8 +159,7 @@ def list_surveys(caller: Caller) -> Response:
     query = load_query(_PAGE)
     limit, offset = query["limit"], query["offset"]
     surveys = _surveys().for_brand(caller.client.brand_id, limit=limit + 1, offset=offset)
-    return json_response({"surveys": [_survey(s) for s in surveys[:limit]],
-                          "next_offset": offset + limit if len(surveys) > limit else None})
+    return page_response("surveys", surveys, limit=limit, offset=offset, render=_survey)
 
 
 @bp.post("/surveys")
@@ -231,8 +230,8 @@ def list_attribute_requests(caller: Caller) -> Response:
     query = load_query(_PAGE)
     limit, offset = query["limit"], query["offset"]
     found = _requests().for_brand(caller.client.brand_id, limit=limit + 1, offset=offset)
-    return json_response({"attribute_requests": [_request(r) for r in found[:limit]],
-                          "next_offset": offset + limit if len(found) > limit else None})
+    return page_response("attribute_requests", found, limit=limit, offset=offset,
+                         render=_request)
 
 
 @bp.post("/attribute-requests")
