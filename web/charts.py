@@ -40,7 +40,9 @@ def _head(chart_id: str, title: str, description: str, height: int) -> str:
 
 def bars(chart_id: str, title: str, description: str, rows: Sequence[Bar], *,
          lowest: float, highest: float) -> Markup:
-    """Horizontal bars from ``lowest`` to ``highest``, each labelled and its value written."""
+    """Horizontal bars from ``lowest`` to ``highest``, each labelled and its value written.
+    A scale that spans zero (an NPS, -100 to 100) draws each bar from zero, left for a
+    negative value, right for a positive one, with the zero line marked."""
     height = ROW * len(rows) + 10
     span = LABEL, WIDTH - 90
     scale = (span[1] - span[0]) / (highest - lowest)
@@ -48,16 +50,23 @@ def bars(chart_id: str, title: str, description: str, rows: Sequence[Bar], *,
     def x(value: float) -> float:
         return span[0] + (min(max(value, lowest), highest) - lowest) * scale
 
+    origin = x(0.0) if lowest < 0 < highest else span[0]
     parts = [_head(chart_id, title, description, height)]
+    if origin != span[0]:
+        parts.append(f'<line x1="{origin:.1f}" x2="{origin:.1f}" y1="2" y2="{height - 2}"'
+                     f' class="chart-interval"/>')
     for number, row in enumerate(rows):
         top = 5 + number * ROW
         middle = top + ROW / 2
         parts.append(f'<text x="{LABEL - 8}" y="{middle + 5:.1f}" text-anchor="end"'
                      f' class="chart-label">{escape(row.label)}</text>')
-        end = x(row.value) if row.value is not None else span[0]
+        end = origin
         if row.value is not None:
-            parts.append(f'<rect x="{span[0]}" y="{top + 6}" width="{end - span[0]:.1f}"'
-                         f' height="{ROW - 12}" class="chart-bar chart-{escape(row.kind)}"/>')
+            mark = x(row.value)
+            end = max(mark, origin)
+            parts.append(f'<rect x="{min(mark, origin):.1f}" y="{top + 6}"'
+                         f' width="{abs(mark - origin):.1f}" height="{ROW - 12}"'
+                         f' class="chart-bar chart-{escape(row.kind)}"/>')
         if row.low is not None and row.high is not None:
             low, high = x(row.low), x(row.high)
             parts.append(f'<line x1="{low:.1f}" x2="{high:.1f}" y1="{middle:.1f}"'

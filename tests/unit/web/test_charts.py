@@ -1,0 +1,39 @@
+"""Members' charts as SVG: bars on a scale that spans zero start at zero, and every value is
+written on the chart."""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+
+from web.charts import Bar, bars
+
+SVG = "{http://www.w3.org/2000/svg}"
+
+
+def drawn(rows: list[Bar], lowest: float, highest: float) -> ET.Element:
+    return ET.fromstring(str(bars("c", "NPS", "NPS of two groups", rows, lowest=lowest,
+                                  highest=highest)))
+
+
+def test_a_scale_across_zero_draws_each_bar_from_zero() -> None:
+    svg = drawn([Bar("Detractors win", -40.0, "-40"), Bar("Promoters win", 50.0, "50")],
+                -100.0, 100.0)
+    [zero] = [line for line in svg.iter(SVG + "line")]
+    origin = float(zero.get("x1", "nan"))
+    negative, positive = svg.iter(SVG + "rect")
+    # -40 of a -100..100 scale is a fifth of the half-width left of zero; 50 a quarter right.
+    assert abs(float(negative.get("x", "nan")) + float(negative.get("width", "nan"))
+               - origin) < 0.11                  # both written to a tenth
+    assert float(negative.get("x", "nan")) < origin
+    assert float(positive.get("x", "nan")) == origin
+    assert float(positive.get("width", "nan")) > float(negative.get("width", "nan"))
+    assert [t.text for t in svg.iter(SVG + "text")] == [
+        "Detractors win", "-40", "Promoters win", "50"]
+
+
+def test_a_scale_from_one_draws_bars_from_its_left_end_with_no_zero_line() -> None:
+    svg = drawn([Bar("You", 4.0, "4 of 5"), Bar("Suppressed", None, "too few")], 1.0, 5.0)
+    assert list(svg.iter(SVG + "line")) == []
+    [rect] = svg.iter(SVG + "rect")                   # no bar for a value that is not shown
+    assert float(rect.get("width", "nan")) > 0
+    assert "too few" in [t.text for t in svg.iter(SVG + "text")]
