@@ -8,3 +8,66 @@ are in ``compliance/sqlcipher/``, one module per aggregate, and pass the conform
 """
 
 from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Protocol
+
+from consent.model import Grant
+
+# -- reports: records of processing, breach exposure, grant activity --------------------------
+
+
+@dataclass(frozen=True)
+class BrandFacts:
+    """What the data store knows of a brand as a controller: no contact, address or
+    representative is recorded (brands are registered by name)."""
+
+    id: str
+    name: str
+    categories: tuple[str, ...]
+    registered_at: int
+    clients: int                 # its OAuth clients
+    active_clients: int
+
+
+class Period(StrEnum):
+    """How grant activity is bucketed: calendar months, or ISO weeks (from Monday), UTC."""
+
+    MONTH = "month"
+    WEEK = "week"
+
+
+@dataclass(frozen=True)
+class ActivityRow:
+    """Grant events in one period (its first day, ``YYYY-MM-DD``, UTC): grants given,
+    withdrawn by their member, ended by their end date (expired, never withdrawn)."""
+
+    period: str
+    given: int
+    withdrawn: int
+    expired: int
+
+
+class ReportRepository(Protocol):
+    """The read-only queries behind the compliance reports (``compliance/reports.py``), over
+    the data store; nothing here writes."""
+
+    def brands(self) -> list[BrandFacts]:
+        """Every brand, by name."""
+
+    def brand(self, brand_id: str) -> BrandFacts | None: ...
+
+    def live_grants(self, now: int) -> Iterator[Grant]:
+        """The grants in force at ``now`` (active, started, not ended), by brand, purpose and
+        member, streamed."""
+
+    def live_grant_count(self, now: int) -> int: ...
+
+    def brand_grants(self, brand_id: str) -> list[Grant]:
+        """Every grant ever made to the brand, in any state, by member, then oldest first."""
+
+    def activity(self, period: Period, now: int) -> list[ActivityRow]:
+        """Grant events per period up to ``now``, oldest period first; periods with none are
+        left out."""

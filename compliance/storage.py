@@ -7,3 +7,20 @@ the contracts of ``compliance/repositories.py``; building is cheap, so callers b
 """
 
 from __future__ import annotations
+
+from consent.context import Consent
+
+from .reports import ReportService
+from .sqlcipher.reports import SqlcipherReports
+
+# -- reports -------------------------------------------------------------------------------------
+
+
+def report_service(consent: Consent) -> ReportService:
+    """The reports over the data store of ``consent``'s vault and its ledger's read index; the
+    vault operator as its consent receipts name it."""
+    vault = consent.vault
+    return ReportService(reports=SqlcipherReports(vault.data),
+                         access_index=consent.ledger.access_index,
+                         principal=consent.principal, controller=consent.signer.controller,
+                         clock=vault.clock)
