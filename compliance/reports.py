@@ -311,10 +311,10 @@ class ReportService:
         return RecordsOfProcessing(now, self._controller, VOCABULARY_VERSION, brands)
 
     def exposure(self, brand_id: str, *, revealed: Mapping[str, str] | None = None,
-                 progress: Progress | None = None) -> ExposureReport:
+                 progress: Callable[[int, int], None] | None = None) -> ExposureReport:
         """Who of the vault's members the brand holds or held data of, by principal (with
         the e-mail address of those in ``revealed``, principal -> address); ``progress`` is
-        told how many members were done so far."""
+        told how many members were done so far, and of how many."""
         brand = self.brand(brand_id)
         now = int(self._clock())
         revealed = revealed or {}
@@ -327,7 +327,7 @@ class ReportService:
             exposed.append(self._exposed(principal, revealed.get(principal), brand_id,
                                          grants, now))
             if progress is not None:
-                progress(done)
+                progress(done, len(by_member))
         exposed.sort(key=lambda m: (m.since, m.principal))
         return ExposureReport(exposure_case(brand_id), now, brand, tuple(exposed))
 

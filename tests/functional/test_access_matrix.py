@@ -276,6 +276,9 @@ ROUTES: tuple[Route, ...] = (
     # the compliance console: officers only (neither A nor B is one)
     Route("/console/", "GET", 302, 403),
     Route("/console/webhooks", "GET", 302, 403),
+    Route("/console/reports/", "GET", 302, 403),
+    Route("/console/reports/records-of-processing", "GET", 302, 403),
+    Route("/console/reports/exposure/<brand_id>", "GET", 302, 403),
 )
 
 
