@@ -42,9 +42,10 @@ from __future__ import annotations
 import csv
 import datetime as dt
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, TextIO
 
+from consent.access_index import MemberReads
 from consent.model import Grant, GrantState, Mode
 from consent.receipts import Controller
 from consent.repositories import AccessIndexRepository
@@ -52,18 +53,17 @@ from consent.vocabulary import (
     PURPOSE_BY_CODE,
     VOCABULARY_VERSION,
     DataCategory,
+    expand,
     field_category,
     field_label,
 )
 from vault.clock import Clock
 from vault.errors import NotFoundError
 
-from .repositories import ActivityRow, BrandFacts, Period, ReportRepository
+from .repositories import ActivityRow, BrandFacts, Period, PurposeTally, ReportRepository
 
 EXPOSURE_CASE_PREFIX = "exposure:"
 NONE_RECORDED = "none recorded"
-READS_PAGE = 500
-PROGRESS_EVERY = 200
 
 Progress = Callable[[int], None]
 
@@ -138,34 +138,6 @@ class RecordsOfProcessing:
         return sum(p.grants for b in self.brands for p in b.purposes)
 
 
-@dataclass
-class _PurposeTally:
-    members: set[str] = field(default_factory=set)
-    fields: set[str] = field(default_factory=set)
-    grants: int = 0
-    individual: int = 0
-    retention: list[int] = field(default_factory=list)
-    onward: int = 0
-    third_parties: set[str] = field(default_factory=set)
-    jurisdictions: set[str] = field(default_factory=set)
-    agreements: set[str] = field(default_factory=set)
-    methods: set[str] = field(default_factory=set)
-
-    def add(self, grant: Grant) -> None:
-        self.members.add(grant.member_id)
-        self.fields |= grant.covered
-        self.grants += 1
-        self.individual += grant.mode is Mode.INDIVIDUAL
-        self.retention.append(grant.retention_days)
-        if grant.onward_sharing:
-            self.onward += 1
-            if grant.third_party:
-                self.third_parties.add(grant.third_party)
-        self.jurisdictions.add(grant.jurisdiction)
-        self.agreements.add(grant.agreement)
-        self.methods.add(grant.collection_method)
-
-
 def categories_of(fields: Iterable[str]) -> tuple[CategoryLine, ...]:
     """The distinct DPV categories of ``fields``, by code."""
     seen: dict[str, DataCategory] = {}
@@ -185,20 +157,24 @@ def legal_basis(categories: Sequence[CategoryLine]) -> str:
     return basis
 
 
-def _purpose_record(code: str, tally: _PurposeTally) -> PurposeRecord:
-    purpose = PURPOSE_BY_CODE.get(code)
-    categories = categories_of(tally.fields)
+def _purpose_record(tally: PurposeTally) -> PurposeRecord:
+    purpose = PURPOSE_BY_CODE.get(tally.purpose)
+    fields = expand(tally.selectors)
+    categories = categories_of(fields)
     return PurposeRecord(
-        code=code, label=purpose.label if purpose else code,
+        code=tally.purpose, label=purpose.label if purpose else tally.purpose,
         description=purpose.description if purpose else "",
         legal_basis=legal_basis(categories), categories=categories,
-        fields=tuple(sorted(tally.fields)), members=len(tally.members), grants=tally.grants,
-        individual_grants=tally.individual, aggregate_grants=tally.grants - tally.individual,
-        retention_days_min=min(tally.retention), retention_days_max=max(tally.retention),
-        onward_sharing_grants=tally.onward, third_parties=tuple(sorted(tally.third_parties)),
+        fields=tuple(sorted(fields)), members=tally.members, grants=tally.grants,
+        individual_grants=tally.individual_grants,
+        aggregate_grants=tally.grants - tally.individual_grants,
+        retention_days_min=tally.retention_days_min,
+        retention_days_max=tally.retention_days_max,
+        onward_sharing_grants=tally.onward_sharing_grants,
+        third_parties=tuple(sorted(tally.third_parties)),
         jurisdictions=tuple(sorted(tally.jurisdictions)),
         agreements=tuple(sorted(tally.agreements)),
-        collection_methods=tuple(sorted(tally.methods)),
+        collection_methods=tuple(sorted(tally.collection_methods)),
         sale_or_sharing=bool(purpose and purpose.sale_or_sharing))
 
 
@@ -262,6 +238,21 @@ class ExposureReport:
         return sum(m.email is not None for m in self.members)
 
 
+def _exposed(principal: str, email: str | None, grants: list[Grant],
+             reads: MemberReads | None, now: int) -> ExposedMember:
+    readable = frozenset().union(*(g.covered for g in grants if g.mode is Mode.INDIVIDUAL))
+    return ExposedMember(
+        principal=principal, email=email, since=min(g.starts_at for g in grants),
+        fields=tuple(sorted(readable)),
+        grants=tuple(ExposedGrant(g.id, g.purpose, g.mode, g.state(now),
+                                  tuple(sorted(g.covered)), g.starts_at, g.ends_at,
+                                  g.withdrawn_at, g.retention_days) for g in grants),
+        reads=reads.reads if reads else 0,
+        fields_read=tuple(sorted(reads.fields)) if reads else (),
+        first_read=reads.first_read if reads else None,
+        last_read=reads.last_read if reads else None)
+
+
 # -- the service --------------------------------------------------------------------------------
 class ReportService:
     """Reports over the data store's grants and brands and the ledger's brand-read index."""
@@ -288,27 +279,21 @@ class ReportService:
         return self._reports.live_grant_count(int(self._clock()))
 
     def records_of_processing(self, progress: Progress | None = None) -> RecordsOfProcessing:
-        """Art. 30 records from the grants in force now; ``progress`` is told how many grants
-        were read so far (every few hundred, and at the end)."""
+        """Art. 30 records from the grants in force now; ``progress`` is told how many brands
+        are done so far."""
         now = int(self._clock())
-        tallies: dict[str, dict[str, _PurposeTally]] = {}
-        members: dict[str, set[str]] = {}
-        done = 0
-        for grant in self._reports.live_grants(now):
-            tallies.setdefault(grant.brand_id, {}).setdefault(
-                grant.purpose, _PurposeTally()).add(grant)
-            members.setdefault(grant.brand_id, set()).add(grant.member_id)
-            done += 1
-            if progress is not None and done % PROGRESS_EVERY == 0:
+        by_brand: dict[str, list[PurposeTally]] = {}
+        for tally in self._reports.purposes_in_force(now):
+            by_brand.setdefault(tally.brand_id, []).append(tally)
+        members = self._reports.members_in_force(now)
+        records = []
+        for done, brand in enumerate(self._reports.brands(), start=1):
+            records.append(BrandRecord(
+                brand, tuple(_purpose_record(t) for t in by_brand.get(brand.id, [])),
+                members.get(brand.id, 0)))
+            if progress is not None:
                 progress(done)
-        if progress is not None:
-            progress(done)
-        brands = tuple(
-            BrandRecord(brand, tuple(_purpose_record(code, tally) for code, tally
-                                     in sorted(tallies.get(brand.id, {}).items())),
-                        len(members.get(brand.id, ())))
-            for brand in self._reports.brands())
-        return RecordsOfProcessing(now, self._controller, VOCABULARY_VERSION, brands)
+        return RecordsOfProcessing(now, self._controller, VOCABULARY_VERSION, tuple(records))
 
     def exposure(self, brand_id: str, *, revealed: Mapping[str, str] | None = None,
                  progress: Callable[[int, int], None] | None = None) -> ExposureReport:
@@ -321,47 +306,16 @@ class ReportService:
         by_member: dict[str, list[Grant]] = {}
         for grant in self._reports.brand_grants(brand_id):
             by_member.setdefault(grant.member_id, []).append(grant)
+        reads = {r.principal: r for r in self._access_index.by_brand(brand_id)}
         exposed = []
         for done, grants in enumerate(by_member.values(), start=1):
             principal = self._principal(grants[0].member_id)
-            exposed.append(self._exposed(principal, revealed.get(principal), brand_id,
-                                         grants, now))
+            exposed.append(_exposed(principal, revealed.get(principal), grants,
+                                    reads.get(principal), now))
             if progress is not None:
                 progress(done, len(by_member))
         exposed.sort(key=lambda m: (m.since, m.principal))
         return ExposureReport(exposure_case(brand_id), now, brand, tuple(exposed))
-
-    def _exposed(self, principal: str, email: str | None, brand_id: str,
-                 grants: list[Grant], now: int) -> ExposedMember:
-        readable = frozenset().union(*(g.covered for g in grants if g.mode is Mode.INDIVIDUAL))
-        reads, fields_read, first, last = 0, set(), None, None
-        for read_at, fields in self._reads_of(principal, brand_id):
-            reads += 1
-            fields_read.update(fields)
-            first = read_at if first is None else min(first, read_at)
-            last = read_at if last is None else max(last, read_at)
-        return ExposedMember(
-            principal=principal, email=email, since=min(g.starts_at for g in grants),
-            fields=tuple(sorted(readable)),
-            grants=tuple(ExposedGrant(g.id, g.purpose, g.mode, g.state(now),
-                                      tuple(sorted(g.covered)), g.starts_at, g.ends_at,
-                                      g.withdrawn_at, g.retention_days) for g in grants),
-            reads=reads, fields_read=tuple(sorted(fields_read)), first_read=first,
-            last_read=last)
-
-    def _reads_of(self, principal: str, brand_id: str) -> Iterable[tuple[int, list[str]]]:
-        """``(read_at, fields)`` of each read of the member by the brand, from the index."""
-        offset = 0
-        while True:
-            page = self._access_index.reads(principal, limit=READS_PAGE, offset=offset)
-            for read in page:
-                if read.brand_id == brand_id:
-                    fields = read.entry.details.get("fields")
-                    yield read.read_at, [str(f) for f in fields] if isinstance(
-                        fields, list) else []
-            if len(page) < READS_PAGE:
-                return
-            offset += READS_PAGE
 
     def activity(self, period: Period = Period.MONTH) -> list[ActivityRow]:
         return self._reports.activity(period, int(self._clock()))

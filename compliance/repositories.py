@@ -9,7 +9,6 @@ are in ``compliance/sqlcipher/``, one module per aggregate, and pass the conform
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Protocol
@@ -50,6 +49,25 @@ class ActivityRow:
     expired: int
 
 
+@dataclass(frozen=True)
+class PurposeTally:
+    """The grants in force of one brand for one purpose, summed up in the store."""
+
+    brand_id: str
+    purpose: str
+    selectors: frozenset[str]      # every field name or ``category:`` selector they name
+    members: int
+    grants: int
+    individual_grants: int
+    retention_days_min: int
+    retention_days_max: int
+    onward_sharing_grants: int
+    third_parties: frozenset[str]
+    jurisdictions: frozenset[str]
+    agreements: frozenset[str]
+    collection_methods: frozenset[str]
+
+
 class ReportRepository(Protocol):
     """The read-only queries behind the compliance reports (``compliance/reports.py``), over
     the data store; nothing here writes."""
@@ -59,9 +77,13 @@ class ReportRepository(Protocol):
 
     def brand(self, brand_id: str) -> BrandFacts | None: ...
 
-    def live_grants(self, now: int) -> Iterator[Grant]:
-        """The grants in force at ``now`` (active, started, not ended), by brand, purpose and
-        member, streamed."""
+    def purposes_in_force(self, now: int) -> list[PurposeTally]:
+        """Per brand and purpose, the grants in force at ``now`` (active, started, not
+        ended), by brand id, then purpose."""
+
+    def members_in_force(self, now: int) -> dict[str, int]:
+        """Per brand id, how many members have a grant in force at ``now`` (brands with none
+        are left out)."""
 
     def live_grant_count(self, now: int) -> int: ...
 

@@ -88,7 +88,7 @@ def report() -> None:
 def ropa(ctx: click.Context, form: str, output: Path | None) -> None:
     """Records of processing (GDPR Art. 30) from the grants in force."""
     with _reports(ctx) as reports:
-        with click.progressbar(length=reports.live_grant_count(), label="Reading grants",
+        with click.progressbar(length=len(reports.brands()), label="Reading brands",
                                show_pos=True, file=sys.stderr) as bar:
             done = 0
 

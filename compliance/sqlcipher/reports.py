@@ -1,21 +1,23 @@
 """The compliance reports' queries in SQLCipher: :class:`compliance.repositories.ReportRepository`.
 
 Read only. Grants are read with consent's own row mapping (``consent/sqlcipher/grants.py``), so
-a grant here is the same record the decision point sees. Periods are UTC calendar months or ISO
-weeks (Monday first), computed by SQLite's date functions from the Unix times.
+a grant here is the same record the decision point sees; the records of processing are summed
+up here, per brand and purpose, with SQLite's aggregates and JSON functions (a grant's
+``fields`` is a JSON array), so a report over many grants reads one row per purpose. Periods
+are UTC calendar months or ISO weeks (Monday first), computed by SQLite's date functions from
+the Unix times.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from typing import Any
 
 from consent.model import Grant
 from consent.sqlcipher.grants import grant_from_row
 from vault.sqlcipher import SqlcipherRepository
 
-from ..repositories import ActivityRow, BrandFacts, Period
+from ..repositories import ActivityRow, BrandFacts, Period, PurposeTally
 
 _BRANDS = (
     "SELECT b.id, b.name, b.categories, b.created_at, count(c.client_id),"
@@ -27,7 +29,8 @@ _PERIOD_START = {
     Period.MONTH: "date({0}, 'unixepoch', 'start of month')",
     Period.WEEK: "date({0}, 'unixepoch', 'weekday 0', '-6 days')",
 }
-_LIVE = "status = 'active' AND starts_at <= ? AND ends_at > ?"
+_LIVE = "status = 'active' AND starts_at <= ? AND ends_at > ?"   # (now, now): in force
+_LIVE_G = "g.status = 'active' AND g.starts_at <= ? AND g.ends_at > ?"
 
 
 def _brand(row: Any) -> BrandFacts:
@@ -44,12 +47,30 @@ class SqlcipherReports(SqlcipherRepository):
         row = self._db.one(f"{_BRANDS} WHERE b.id = ? GROUP BY b.id", (brand_id,))
         return None if row is None else _brand(row)
 
-    def live_grants(self, now: int) -> Iterator[Grant]:
-        rows = self._db.execute(
-            f"SELECT * FROM grants WHERE {_LIVE} ORDER BY brand_id, purpose, member_id,"
-            " created_at, rowid", (now, now))
-        for row in rows:
-            yield grant_from_row(row)
+    def purposes_in_force(self, now: int) -> list[PurposeTally]:
+        tallies = self._db.all(
+            "SELECT brand_id, purpose, count(DISTINCT member_id), count(*),"
+            " sum(mode = 'individual'), min(retention_days), max(retention_days),"
+            " sum(onward_sharing),"
+            " json_group_array(DISTINCT third_party) FILTER (WHERE third_party IS NOT NULL),"
+            " json_group_array(DISTINCT jurisdiction), json_group_array(DISTINCT agreement),"
+            " json_group_array(DISTINCT collection_method)"
+            f" FROM grants WHERE {_LIVE} GROUP BY brand_id, purpose ORDER BY brand_id, purpose",
+            (now, now))
+        selectors = {(r[0], r[1]): frozenset(json.loads(r[2])) for r in self._db.all(
+            "SELECT g.brand_id, g.purpose, json_group_array(DISTINCT f.value)"
+            " FROM grants AS g, json_each(g.fields) AS f"
+            f" WHERE {_LIVE_G}"
+            " GROUP BY g.brand_id, g.purpose", (now, now))}
+        return [PurposeTally(
+            r[0], r[1], selectors.get((r[0], r[1]), frozenset()), int(r[2]), int(r[3]),
+            int(r[4]), int(r[5]), int(r[6]), int(r[7]),
+            *(frozenset(json.loads(r[i])) for i in range(8, 12))) for r in tallies]
+
+    def members_in_force(self, now: int) -> dict[str, int]:
+        return {str(r[0]): int(r[1]) for r in self._db.all(
+            f"SELECT brand_id, count(DISTINCT member_id) FROM grants WHERE {_LIVE}"
+            " GROUP BY brand_id", (now, now))}
 
     def live_grant_count(self, now: int) -> int:
         return int(self._db.one(f"SELECT count(*) FROM grants WHERE {_LIVE}", (now, now))[0])

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from compliance.repositories import ActivityRow, Period
+from compliance.repositories import ActivityRow, Period, PurposeTally
 from consent.model import Grant, GrantStatus, Mode
 from consent.vocabulary import expand
 from vault.brands import Brand
@@ -20,11 +20,13 @@ def _at(*when: int) -> int:
 
 def _grant(grant_id: str, member_id: str, brand_id: str, *, purpose: str = "dpv:Marketing",
            starts_at: int, ends_at: int, status: GrantStatus = GrantStatus.ACTIVE,
-           withdrawn_at: int | None = None) -> Grant:
-    fields = frozenset({"city", "category:interests"})
-    return Grant(grant_id, member_id, brand_id, purpose, fields, Mode.INDIVIDUAL, starts_at,
-                 ends_at, 30, False, None, "EU", "vrmvault member page", "SD-BASE", 1,
-                 status, withdrawn_at, 1, starts_at, starts_at, expand(fields))
+           withdrawn_at: int | None = None, fields: frozenset[str] = frozenset(
+               {"city", "category:interests"}), mode: Mode = Mode.INDIVIDUAL,
+           retention_days: int = 30, third_party: str | None = None) -> Grant:
+    return Grant(grant_id, member_id, brand_id, purpose, fields, mode, starts_at, ends_at,
+                 retention_days, third_party is not None, third_party, "EU",
+                 "vrmvault member page", "SD-BASE", 1, status, withdrawn_at, 1, starts_at,
+                 starts_at, expand(fields))
 
 
 def test_brands_by_name_with_their_clients(repositories: Repositories) -> None:
@@ -59,17 +61,38 @@ def test_grants_in_force_and_a_brands_every_grant(repositories: Repositories) ->
     for grant in made:
         grants.insert(grant)
     reports = repositories.reports
-    live = list(reports.live_grants(500))
-    # By brand, purpose, member: a's Personalisation, then b's Marketing of alice and bob.
-    assert alice < bob
-    assert [g.id for g in live] == ["g3", "g2", "g1"]
-    assert live[0] == made[2] and live[0].covered == made[2].covered
+    tallies = reports.purposes_in_force(500)
+    assert [(t.brand_id, t.purpose, t.members, t.grants) for t in tallies] == [
+        ("brand_a", "dpv:Personalisation", 1, 1), ("brand_b", "dpv:Marketing", 2, 2)]
+    assert tallies[1] == PurposeTally(
+        "brand_b", "dpv:Marketing", frozenset({"city", "category:interests"}), 2, 2, 2, 30, 30,
+        0, frozenset(), frozenset({"EU"}), frozenset({"SD-BASE"}),
+        frozenset({"vrmvault member page"}))
+    assert reports.members_in_force(500) == {"brand_a": 1, "brand_b": 2}
     assert reports.live_grant_count(500) == 3
     assert reports.live_grant_count(1_000) == 0
+    assert reports.purposes_in_force(1_000) == [] and reports.members_in_force(1_000) == {}
     every = reports.brand_grants("brand_a")
     assert {g.id for g in every} == {"g3", "g4", "g5", "g6"}
     assert [g.member_id for g in every] == sorted(g.member_id for g in every)
     assert reports.brand_grants("brand_nosuch") == []
+
+
+def test_a_purposes_tally_sums_up_its_grants(repositories: Repositories) -> None:
+    assert repositories.brands.insert(Brand("brand_a", "A", ()), 1)
+    alice, bob = add_member(repositories, 1), add_member(repositories, 2)
+    grants = repositories.grants
+    grants.insert(_grant("g1", alice, "brand_a", starts_at=100, ends_at=1_000,
+                         fields=frozenset({"given_name"}), retention_days=10))
+    grants.insert(_grant("g2", bob, "brand_a", starts_at=100, ends_at=1_000,
+                         fields=frozenset({"given_name", "city"}), mode=Mode.AGGREGATE,
+                         retention_days=90, third_party="Atlas, Inc."))
+    [tally] = repositories.reports.purposes_in_force(500)
+    assert tally.selectors == frozenset({"given_name", "city"})
+    assert (tally.members, tally.grants, tally.individual_grants) == (2, 2, 1)
+    assert (tally.retention_days_min, tally.retention_days_max) == (10, 90)
+    assert tally.onward_sharing_grants == 1
+    assert tally.third_parties == frozenset({"Atlas, Inc."})      # a comma stays in its name
 
 
 def test_activity_per_month_and_week(repositories: Repositories) -> None:

@@ -65,7 +65,7 @@ def test_ropa_as_csv_by_default_with_a_progress_bar(vault_home: VaultHome, world
     rows = list(csv.DictReader(io.StringIO(result.stdout)))
     assert [(r["brand"], r["purpose"], r["members"]) for r in rows] == [
         ("Green Grocer", "", "0"), ("Velo Bikes", "dpv:Personalisation", "2")]
-    assert "Reading grants" in result.stderr
+    assert "Reading brands" in result.stderr
     for secret in SECRETS:
         assert secret not in result.output
 
