@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import datetime as dt
 import hashlib
 import hmac
 import json
@@ -39,7 +40,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from .errors import SearchCursorError
+from .errors import ConsentInputError, SearchCursorError
 from .events import Event, EventTag
 
 if TYPE_CHECKING:
@@ -104,6 +105,39 @@ def tag_prefixes() -> list[str]:
         for cut in range(1, len(parts)):
             found.add(TAG_SEPARATOR.join(parts[:cut]) + TAG_SEPARATOR)
     return sorted(found)
+
+
+DAY = 86_400
+MAX_FILTER_LENGTH = 200
+
+
+def day_start(day: dt.date) -> int:
+    """Unix seconds at the start of ``day``, UTC."""
+    return int(dt.datetime.combine(day, dt.time(), dt.UTC).timestamp())
+
+
+def query_of(*, brand: str | None = None, purpose: str | None = None, tag: str | None = None,
+             principal: str | None = None, since: int | None = None,
+             until: int | None = None) -> LedgerQuery:
+    """The query of filters as an officer gives them (blank: any); ``tag`` an exact tag or a
+    prefix ending at a colon. Raises ConsentInputError naming what is wrong."""
+    def given(value: str | None, name: str) -> str | None:
+        value = (value or "").strip() or None
+        if value is not None and len(value) > MAX_FILTER_LENGTH:
+            raise ConsentInputError(f"the {name} is at most {MAX_FILTER_LENGTH} characters")
+        return value
+
+    pattern = given(tag, "tag")
+    tags = tags_matching(pattern) if pattern else ()
+    if pattern and not tags:
+        raise ConsentInputError(
+            f"no ledger tag is {pattern!r} or starts with it: give a whole tag, such as"
+            " consent:grant:given, or a prefix ending in a colon, such as consent:")
+    if since is not None and until is not None and until <= since:
+        raise ConsentInputError("the end of the time range is not after its start")
+    return LedgerQuery(brand=given(brand, "brand"), purpose=given(purpose, "purpose"),
+                       tags=tags, principal=given(principal, "pseudonym"), since=since,
+                       until=until)
 
 
 @dataclass(frozen=True)
