@@ -276,6 +276,9 @@ ROUTES: tuple[Route, ...] = (
     # the compliance console: officers only (neither A nor B is one)
     Route("/console/", "GET", 302, 403),
     Route("/console/webhooks", "GET", 302, 403),
+    Route("/console/ledger/", "GET", 302, 403),
+    post("/console/ledger/verify", 302, 403),
+    post("/console/ledger/export", 302, 403, form=lambda c: {"format": "csv"}),
 )
 
 
