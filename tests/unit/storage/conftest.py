@@ -59,11 +59,13 @@ from consent.repositories import (
     AgreementRepository,
     GrantRepository,
     LedgerRepository,
+    LedgerSearchRepository,
     TermsRepository,
 )
 from consent.sqlcipher.agreements import SqlcipherAgreements
 from consent.sqlcipher.grants import SqlcipherGrants
 from consent.sqlcipher.ledger import SqlcipherAccessIndex, SqlcipherLedger
+from consent.sqlcipher.ledger_search import SqlcipherLedgerSearch
 from consent.sqlcipher.terms import SqlcipherTerms
 from vault import migrations
 from vault.home import VaultHome
@@ -143,6 +145,7 @@ class Repositories:
     care_cases: CareCaseRepository
     wedid: WeDidRepository
     reports: ReportRepository
+    ledger_search: LedgerSearchRepository
 
 
 @contextmanager
@@ -184,7 +187,8 @@ def sqlcipher(root: Path) -> Iterator[Repositories]:
             SqlcipherGatewayExport(data), SqlcipherEndings(data), SqlcipherRateCounts(rates),
             SqlcipherPrivacySpends(data), GatewayRows(add_client, add_pairwise_subject),
             SqlcipherInsightReadModel(data), care_cases=SqlcipherCareCases(data),
-            wedid=SqlcipherWeDid(data), reports=SqlcipherReports(data))
+            wedid=SqlcipherWeDid(data), reports=SqlcipherReports(data),
+            ledger_search=SqlcipherLedgerSearch(ledger))
     finally:
         data.close()
         keys.close()
