@@ -246,3 +246,25 @@ def test_a_reveal_shows_that_members_address_in_that_exposure_only(
     other = sign_in_with_totp("otto@example.org")
     vault.members.set_role(other.id, COMPLIANCE)
     assert alice.email not in other.client.get(exposure_path(velo)).get_data(as_text=True)
+
+
+def test_the_exposure_page_shows_members_a_page_at_a_time(
+        officer: SignedIn, exposed, velo: OAuthClient, monkeypatch) -> None:
+    from web import console_reports
+
+    monkeypatch.setattr(console_reports, "MEMBERS_PER_PAGE", 1)
+    first = officer.client.get(exposure_path(velo)).get_data(as_text=True)
+    second = officer.client.get(exposure_path(velo) + "?page=2").get_data(as_text=True)
+    assert exposed["alice"] in first and exposed["bob"] not in first
+    assert exposed["bob"] in second and exposed["alice"] not in second
+    assert "Page 2 of 2 (2 members; the CSV and JSON hold them all)" in text_of(second)
+    assert 'name="next" value="/console/reports/exposure/' in second
+    assert f'value="{exposure_path(velo)}?page=2"' in second      # back to this page
+    beyond = officer.client.get(exposure_path(velo) + "?page=3")
+    assert beyond.status_code == 404
+    assert "This report has 2 pages of members." in error_message(
+        beyond.get_data(as_text=True))
+    assert officer.client.get(exposure_path(velo) + "?page=0").status_code == 400
+    rows = officer.client.get(exposure_path(velo) + "?page=2&format=csv").get_data(
+        as_text=True).strip().splitlines()
+    assert len(rows) == 3                               # the files hold every member
