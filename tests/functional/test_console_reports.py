@@ -148,7 +148,8 @@ def test_the_exposure_csv_and_json(officer: SignedIn, exposed, velo: OAuthClient
     document = officer.client.get(exposure_path(velo, "json")).json
     assert document is not None and document["case"] == f"exposure:{velo.brand_id}"
     assert document["totals"] == {"members": 2, "individually_exposed": 2, "members_read": 1,
-                                  "reads": 2}
+                                  "reads": 2, "erased_members_read": 0,
+                                  "erased_members_reads": 0}
 
 
 def test_an_unknown_brand_is_a_404_page(officer: SignedIn) -> None:
