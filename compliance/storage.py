@@ -35,9 +35,8 @@ def reveal_service(consent: Consent) -> RevealService:
                          keys=vault.key_store, ledger=consent.ledger,
                          principal=consent.principal, in_case=in_case, clock=vault.clock)
 
-# -- reports -------------------------------------------------------------------------------------
 
-
+# -- reports ------------------------------------------------------------------------------
 def report_service(consent: Consent) -> ReportService:
     """The reports over the data store of ``consent``'s vault and its ledger's read index; the
     vault operator as its consent receipts name it."""
