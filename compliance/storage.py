@@ -11,7 +11,9 @@ from __future__ import annotations
 from consent.context import Consent
 from consent.sqlcipher.grants import SqlcipherGrants
 
+from .reports import ReportService
 from .reveals import EXPOSURE_CASE, RevealService
+from .sqlcipher.reports import SqlcipherReports
 from .sqlcipher.reveals import SqlcipherReveals
 
 
@@ -32,3 +34,15 @@ def reveal_service(consent: Consent) -> RevealService:
     return RevealService(reveals=SqlcipherReveals(vault.data), members=vault.members,
                          keys=vault.key_store, ledger=consent.ledger,
                          principal=consent.principal, in_case=in_case, clock=vault.clock)
+
+# -- reports -------------------------------------------------------------------------------------
+
+
+def report_service(consent: Consent) -> ReportService:
+    """The reports over the data store of ``consent``'s vault and its ledger's read index; the
+    vault operator as its consent receipts name it."""
+    vault = consent.vault
+    return ReportService(reports=SqlcipherReports(vault.data),
+                         access_index=consent.ledger.access_index,
+                         principal=consent.principal, controller=consent.signer.controller,
+                         clock=vault.clock)

@@ -284,6 +284,9 @@ ROUTES: tuple[Route, ...] = (
     post("/console/brands/", 302, 403),
     post("/console/brands/<client_id>/rotate-secret", 302, 403),
     post("/console/brands/<client_id>/disable", 302, 403),
+    Route("/console/reports/", "GET", 302, 403),
+    Route("/console/reports/records-of-processing", "GET", 302, 403),
+    Route("/console/reports/exposure/<brand_id>", "GET", 302, 403),
 )
 
 
