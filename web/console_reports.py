@@ -40,7 +40,7 @@ from compliance.reports import (
     write_csv,
 )
 from compliance.repositories import ActivityRow, Period
-from compliance.storage import report_service
+from compliance.storage import report_service, reveal_service
 from consent.vocabulary import PURPOSE_BY_CODE, field_label
 from vault.errors import ValidationError
 
@@ -115,12 +115,10 @@ def _download(name: str, form: str, document: Callable[[], dict[str, Any]],
 
 
 def _revealed(case: str) -> dict[str, str]:
-    """principal -> e-mail address, for the reveals the signed-in officer made for ``case``.
-
-    None yet: the reveal service (``compliance/reveals.py``) is wired here once it lands; until
-    then every report shows pseudonyms only, which is what an officer without a reveal sees."""
-    del case
-    return {}
+    """principal -> e-mail address, for the reveals the signed-in officer made for ``case``
+    (compliance/reveals.py: that officer, that case, nothing else)."""
+    return reveal_service(get_consent()).revealed(officer_id=current_member_id() or "",
+                                                  case=case)
 
 
 @bp.get("/")
