@@ -20,6 +20,7 @@ from vault.home import VaultHome
 from vault.members import ADMINISTRATOR
 
 from .conftest import LiveServer
+from .test_every_page import PHONE, fits
 
 ADMIN_EMAIL = "adam@example.org"
 
@@ -111,3 +112,34 @@ def test_an_administrator_registers_a_brand_and_sees_its_secret_once(
     response = page.goto("/console/")
     assert response is not None and response.status == 403
     assert re.search("for compliance officers only", page.content())
+
+
+def test_the_console_pages_of_both_roles_fit_a_phone(browser: Browser, live: LiveServer,
+                                                     staff: Staff) -> None:
+    context = browser.new_context(base_url=live.url, viewport=PHONE, is_mobile=True,
+                                  device_scale_factor=2)
+    context.set_default_timeout(15_000)
+    page = context.new_page()
+    try:
+        officer = staff.officer
+        sign_in_with_code(page, officer.email, officer.password, officer.totp_secret)
+        page.goto("/console/reveals")
+        titles = {"reveals": fits(page, "/console/reveals")}
+        page.get_by_role("button", name="Reveal").click()        # empty: errors by field
+        expect(page.locator("#reason-error")).to_be_visible()
+        fits(page, "/console/reveals with errors")
+        context.clear_cookies()
+        sign_in_with_code(page, ADMIN_EMAIL, GOOD_PASSWORD, staff.admin_secret)
+        page.goto("/console/brands/")
+        titles["brands"] = fits(page, "/console/brands/")
+        page.get_by_label("Brand name").fill("A brand with a rather long name, Ltd.")
+        page.get_by_label("Redirect URIs, one per line").fill(
+            "https://a-brand-with-a-rather-long-name.example/oauth/callback/vrmvault")
+        page.get_by_role("button", name="Register the brand").click()
+        titles["secret"] = fits(page, "the new secret")
+        page.get_by_role("link", name="Back to the brands").click()
+        fits(page, "/console/brands/ with a client")
+        assert all(t.endswith(" · vrmvault") for t in titles.values()), titles
+        assert len(set(titles.values())) == len(titles), titles
+    finally:
+        context.close()

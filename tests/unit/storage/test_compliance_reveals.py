@@ -47,3 +47,26 @@ def test_a_reveal_goes_with_the_member_or_the_officer(repositories: Repositories
     assert reveals.count() == 1 and reveals.latest(limit=5) == [kept]
     repositories.erasures.delete_member_rows(olive)          # made by olive: it goes
     assert reveals.count() == 0
+
+
+def test_the_members_of_an_exposure_are_those_who_ever_granted_the_brand(
+        repositories: Repositories) -> None:
+    from consent.model import GrantStatus
+    from vault.brands import Brand
+
+    from .test_compliance_reports import _grant
+
+    for brand_id in ("brand_a", "brand_b"):
+        assert repositories.brands.insert(Brand(brand_id, brand_id, ()), 1)
+    alice, bob, carol = (add_member(repositories, n) for n in (1, 2, 3))
+    grants = repositories.grants
+    grants.insert(_grant("grant_1", alice, "brand_a", starts_at=10, ends_at=20))
+    grants.insert(_grant("grant_2", alice, "brand_a", purpose="dpv:Personalisation",
+                         starts_at=10, ends_at=20))
+    grants.insert(_grant("grant_3", bob, "brand_a", starts_at=10, ends_at=20,
+                         status=GrantStatus.WITHDRAWN, withdrawn_at=15))
+    grants.insert(_grant("grant_4", carol, "brand_b", starts_at=10, ends_at=20))
+    reveals = repositories.reveals
+    assert sorted(reveals.member_ids(granted_to="brand_a")) == sorted([alice, bob])
+    assert list(reveals.member_ids(granted_to="brand_c")) == []
+    assert list(reveals.member_ids()) == [alice, bob, carol]
