@@ -545,6 +545,9 @@ ROUTES: tuple[Route, ...] = (
     console("/console/"),
     console("/console/webhooks"),
     console("/console/reveals"),
+    console("/console/reports/"),
+    console("/console/reports/records-of-processing"),
+    console("/console/reports/exposure/<brand_id>"),
     console("/console/reveal", "POST", officer=422),        # an empty form: refused by field
     # brand management: administrators only (none here)
     console("/console/brands/", officer=403),
