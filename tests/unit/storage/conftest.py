@@ -60,11 +60,13 @@ from consent.repositories import (
     AgreementRepository,
     GrantRepository,
     LedgerRepository,
+    LedgerSearchRepository,
     TermsRepository,
 )
 from consent.sqlcipher.agreements import SqlcipherAgreements
 from consent.sqlcipher.grants import SqlcipherGrants
 from consent.sqlcipher.ledger import SqlcipherAccessIndex, SqlcipherLedger
+from consent.sqlcipher.ledger_search import SqlcipherLedgerSearch
 from consent.sqlcipher.terms import SqlcipherTerms
 from vault import migrations
 from vault.home import VaultHome
@@ -145,6 +147,7 @@ class Repositories:
     wedid: WeDidRepository
     reports: ReportRepository
     reveals: RevealRepository
+    ledger_search: LedgerSearchRepository
 
 
 @contextmanager
@@ -187,7 +190,7 @@ def sqlcipher(root: Path) -> Iterator[Repositories]:
             SqlcipherPrivacySpends(data), GatewayRows(add_client, add_pairwise_subject),
             SqlcipherInsightReadModel(data), care_cases=SqlcipherCareCases(data),
             wedid=SqlcipherWeDid(data), reports=SqlcipherReports(data),
-            reveals=SqlcipherReveals(data))
+            reveals=SqlcipherReveals(data), ledger_search=SqlcipherLedgerSearch(ledger))
     finally:
         data.close()
         keys.close()
