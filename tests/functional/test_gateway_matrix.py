@@ -367,11 +367,12 @@ def api(rule: str, method: str = "GET", *, grant: int, no_grant: int,
                                 "brand_no_grant": no_grant}, json=json, query=query)
 
 
-def console(rule: str, method: str = "GET", *, officer: int = 200) -> Route:
+def console(rule: str, method: str = "GET", *, officer: int = 200, form: Form = no_form
+            ) -> Route:
     """A console page: officers only (an administrator's pages: ``officer=403``; every console
     route against every role, administrators included: test_console_matrix.py)."""
     return Route(rule, method, {**dict.fromkeys(ROLES, 302), "member_a": 403, "member_b": 403,
-                                "officer": officer})
+                                "officer": officer}, form)
 
 
 ROUTES: tuple[Route, ...] = (
@@ -545,6 +546,9 @@ ROUTES: tuple[Route, ...] = (
     console("/console/"),
     console("/console/webhooks"),
     console("/console/reveals"),
+    console("/console/ledger/"),
+    console("/console/ledger/verify", "POST", officer=302),          # to the result
+    console("/console/ledger/export", "POST", form=lambda w, r: {"format": "csv"}),
     console("/console/reports/"),
     console("/console/reports/records-of-processing"),
     console("/console/reports/exposure/<brand_id>"),
@@ -597,7 +601,8 @@ def test_the_table_denies_what_it_must() -> None:
         elif route.rule.startswith("/console/brands/"):
             assert granted == set(), route.id        # administrators only: none here
         elif route.rule.startswith("/console/"):
-            assert granted == ({"officer"} if route.method == "GET" else set()), route.id
+            assert granted <= {"officer"}, route.id
+            assert granted or route.method == "POST", route.id     # a form refused, or a redirect
         elif route.rule.startswith("/api/v1/member"):
             assert granted <= {"brand_grant"}, route.id      # A's live grant only
         elif route.rule.startswith("/api/"):
