@@ -269,3 +269,27 @@ def test_the_exposure_page_shows_members_a_page_at_a_time(
     rows = officer.client.get(exposure_path(velo) + "?page=2&format=csv").get_data(
         as_text=True).strip().splitlines()
     assert len(rows) == 3                               # the files hold every member
+# -- reveals --------------------------------------------------------------------------------
+def test_a_reveal_from_the_exposure_page_shows_that_member_to_that_officer_only(
+        officer: SignedIn, exposed, velo: OAuthClient, alice: SignedIn, bob: SignedIn,
+        sign_in_with_totp, vault: Vault) -> None:
+    from .pages import form_fields
+
+    html = officer.client.get(exposure_path(velo)).get_data(as_text=True)
+    fields = dict(form_fields(html, "/console/reveal"))
+    response = officer.auth.post("/console/reveal", {
+        "case": fields["case"], "principal": exposed["alice"], "next": fields["next"],
+        "reason": "Velo's breach notice of 3 March names this member."},
+        form_page=exposure_path(velo))
+    assert response.status_code == 302
+    assert location_path(response) == exposure_path(velo)
+    page = officer.client.get(exposure_path(velo)).get_data(as_text=True)
+    assert alice.email in page and bob.email not in page
+    rows = {r["principal"]: r for r in csv.DictReader(io.StringIO(
+        officer.client.get(exposure_path(velo, "csv")).get_data(as_text=True)))}
+    assert rows[exposed["alice"]]["email"] == alice.email and rows[exposed["bob"]]["email"] == ""
+    assert all(value not in page for value in ALICE_PROFILE.values())   # the address only
+    # Another officer sees the pseudonym, not the address: the reveal was olive's.
+    otto = sign_in_with_totp("otto@example.org")
+    vault.members.set_role(otto.id, "compliance")
+    assert alice.email not in otto.client.get(exposure_path(velo)).get_data(as_text=True)
