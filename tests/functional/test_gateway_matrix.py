@@ -367,9 +367,9 @@ def api(rule: str, method: str = "GET", *, grant: int, no_grant: int,
                                 "brand_no_grant": no_grant}, json=json, query=query)
 
 
-def console(rule: str) -> Route:
-    return Route(rule, "GET", {**dict.fromkeys(ROLES, 302), "member_a": 403, "member_b": 403,
-                               "officer": 200})
+def console(rule: str, method: str = "GET", *, form: Form = no_form) -> Route:
+    return Route(rule, method, {**dict.fromkeys(ROLES, 302), "member_a": 403, "member_b": 403,
+                                "officer": 200}, form)
 
 
 ROUTES: tuple[Route, ...] = (
@@ -542,6 +542,9 @@ ROUTES: tuple[Route, ...] = (
     # the compliance console
     console("/console/"),
     console("/console/webhooks"),
+    console("/console/ledger/"),
+    console("/console/ledger/verify", "POST"),
+    console("/console/ledger/export", "POST", form=lambda w, r: {"format": "json"}),
 )
 
 
