@@ -21,7 +21,9 @@ from . import (
     communities,
     consents,
     console,
+    console_brands,
     console_ledger,
+    console_reports,
     errors,
     gpc,
     loop,
@@ -140,6 +142,8 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(access_views.bp)
     app.register_blueprint(console.bp)
     app.register_blueprint(console_ledger.bp)
+    app.register_blueprint(console_brands.bp)
+    app.register_blueprint(console_reports.bp)
     app.register_blueprint(communities.bp)
     app.register_blueprint(communities.invitations)
     app.register_blueprint(loop.bp)

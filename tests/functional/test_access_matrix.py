@@ -124,6 +124,7 @@ class Route:
                 .replace("<idea_id>", context.idea_id)
                 .replace("<survey_id>", context.survey_id)
                 .replace("<request_id>", context.request_id)
+                .replace("<client_id>", "vrm_client_unknown")
                 .replace(WEBHOOK_ID, "1"))
 
 
@@ -273,9 +274,19 @@ ROUTES: tuple[Route, ...] = (
     Route("/.well-known/jwks.json", "GET", 200, 200),
     Route("/.well-known/gpc.json", "GET", 200, 200),
     Route("/favicon.ico", "GET", 200, 200),
-    # the compliance console: officers only (neither A nor B is one)
+    # the console: officers' and administrators' pages (neither A nor B has a role; every
+    # console route against every role: test_console_matrix.py)
     Route("/console/", "GET", 302, 403),
     Route("/console/webhooks", "GET", 302, 403),
+    Route("/console/reveals", "GET", 302, 403),
+    post("/console/reveal", 302, 403),
+    Route("/console/brands/", "GET", 302, 403),
+    post("/console/brands/", 302, 403),
+    post("/console/brands/<client_id>/rotate-secret", 302, 403),
+    post("/console/brands/<client_id>/disable", 302, 403),
+    Route("/console/reports/", "GET", 302, 403),
+    Route("/console/reports/records-of-processing", "GET", 302, 403),
+    Route("/console/reports/exposure/<brand_id>", "GET", 302, 403),
     Route("/console/ledger/", "GET", 302, 403),
     post("/console/ledger/verify", 302, 403),
     post("/console/ledger/export", 302, 403, form=lambda c: {"format": "csv"}),
