@@ -233,6 +233,11 @@ class LedgerSearch:
     def count(self, query: LedgerQuery) -> int:
         return self.index.count(query)
 
+    def cursor_at(self, query: LedgerQuery, position: Position) -> str:
+        """The cursor of the page just older than ``position`` (what a page ending there hands
+        out as ``older``), for tools that start deep in the log."""
+        return self._cursor("older", position, query)
+
     # -- cursors ---------------------------------------------------------------------------
     def _cursor(self, direction: str, position: Position, query: LedgerQuery) -> str:
         payload = json.dumps([direction, position[0], position[1]],
