@@ -55,8 +55,6 @@ class RevealRepository(Protocol):
 
 
 # -- reports: records of processing, breach exposure, grant activity --------------------------
-
-
 @dataclass(frozen=True)
 class BrandFacts:
     """What the data store knows of a brand as a controller: no contact, address or

@@ -38,9 +38,8 @@ def reveal_service(consent: Consent) -> RevealService:
                          case_members=case_members, clock=vault.clock)
 
 
-# -- reports -------------------------------------------------------------------------------------
 
-
+# -- reports ------------------------------------------------------------------------------
 def report_service(consent: Consent) -> ReportService:
     """The reports over the data store of ``consent``'s vault and its ledger's read index; the
     vault operator as its consent receipts name it."""
