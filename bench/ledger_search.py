@@ -6,8 +6,9 @@ withdrawals, receipts, terms changes and community joins, by 50 brands (``brand_
 103,000 entries), about 20,000 members, 8 purposes; one read in six merged late from a spool
 (its time a few seconds before the entries around it). Built once through
 ``Ledger.record_events`` and kept in a cache folder (``$VRMVAULT_BENCH_CACHE``, default
-``~/.cache/vrmvault-bench``), keyed by the generator's version and the ledger store's schema,
-so later runs start at once; a new schema or generator builds it again. Figures:
+``~/.cache/vrmvault-bench``), keyed by the generator's version and a digest of the ledger
+store's migrations, so later runs start at once; a changed schema or generator builds it
+again. Figures:
 
 - ``ledger_search_first_page_1m``: milliseconds for the first page (50 entries, bodies
   included) through :class:`consent.ledger_search.LedgerSearch`: the slowest filter's median
@@ -138,7 +139,8 @@ def cache_root() -> Path:
 
 def cached_ledger(scale: Scale) -> tuple[VaultHome, MasterKey]:
     """The ledger of ``scale``, built once (see the module docstring)."""
-    folder = cache_root() / (f"{NAME}-g{GENERATOR}-s{schema.LEDGER.latest}-{scale.entries}")
+    ledger_schema = hashlib.sha256("".join(m.sql for m in schema.LEDGER.migrations).encode())
+    folder = cache_root() / f"{NAME}-g{GENERATOR}-{ledger_schema.hexdigest()[:12]}-{scale.entries}"
     key_file = folder / "master.key"
     home = VaultHome(folder / "var")
     if key_file.exists() and (folder / "complete").exists():

@@ -20,6 +20,7 @@ by a sort of at most ``tags x limit`` rows.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from typing import Any
 
@@ -59,17 +60,11 @@ class SqlcipherLedgerSearch:
     def rows(self, seqs: Sequence[int]) -> list[SearchRow]:
         found: list[SearchRow] = []
         for chunk in _chunks(sorted(set(seqs))):
-            marks = ",".join("?" * len(chunk))
-            purposes: dict[int, list[str]] = {}
-            for seq, purpose in self._db.all(
-                    f"SELECT p.seq, p.purpose FROM search_index AS s JOIN search_purposes AS p"
-                    f" ON p.at = s.at AND p.seq = s.seq WHERE s.seq IN ({marks})", chunk):
-                purposes.setdefault(int(seq), []).append(str(purpose))
             found += [SearchRow(int(r[0]), int(r[1]), str(r[2]), r[3], r[4],
-                                tuple(sorted(purposes.get(int(r[0]), ()))))
+                                tuple(json.loads(r[5])) if r[5] is not None else ())
                       for r in self._db.all(
-                          f"SELECT seq, at, tag, brand, principal FROM search_index"
-                          f" WHERE seq IN ({marks}) ORDER BY seq", chunk)]
+                          f"SELECT seq, at, tag, brand, principal, purposes FROM search_index"
+                          f" WHERE seq IN ({','.join('?' * len(chunk))}) ORDER BY seq", chunk)]
         return found
 
     # -- the statement -------------------------------------------------------------------------
