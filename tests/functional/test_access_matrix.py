@@ -243,6 +243,7 @@ ROUTES: tuple[Route, ...] = (
     Route(GRANT + "/narrow", "GET", 302, 200, other=404),
     post(GRANT + "/narrow", 302, 302, other=404, form=lambda c: {"fields": ["given_name"]}),
     Route("/member/receipts/<receipt_id>", "GET", 302, 200, other=404),
+    Route("/member/receipts/<receipt_id>/entry", "GET", 302, 200, other=404),
     Route("/member/access", "GET", 302, 200),
     Route(AGREEMENT, "GET", 302, 200, other=404),
     post(AGREEMENT + "/<choice>", 302, 302, other=404, agreement="counter_offer_id"),
