@@ -28,12 +28,13 @@ from . import (
     recovery,
     sealed_writes,
     survey_answer,
+    tiles,
 )
 
 # In the order they run: quick and small first, the long subprocess load last.
 BENCHMARKS: dict[str, ModuleType] = {
     module.NAME: module
     for module in (raw_key_open, recovery, erasure_10k, export_10k, sealed_writes,
-                   encryption_overhead, decision, ledger, survey_answer, insights, demo_100k,
+                   encryption_overhead, decision, ledger, tiles, survey_answer, insights, demo_100k,
                    brand_api)
 }

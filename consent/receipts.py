@@ -17,6 +17,9 @@ disagree:
 - **ISO/IEC TS 27560 as profiled by W3C DPV** (``iso27560``), a consent receipt wrapping the
   grant's consent record in JSON-LD (:mod:`consent.receipt_iso27560`).
 
+A receipt issued by the consent service also names where its own ledger entry stands in the
+public log, the Kantara extension member ``ledgerPosition`` (:mod:`consent.receipt_position`).
+
 Invariants: the signing key exists only in memory, derived from the master key
 (``MasterKey.derive("receipt-signing")``), so the same master key always yields the same key and
 ``kid``; :meth:`ReceiptSigner.jwks` never holds the private part. Verification accepts exactly

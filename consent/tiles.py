@@ -20,7 +20,10 @@ nobody can enumerate the log's contents; the leaves are there as hashes only. Wh
 entry (a member or brand holding a consent receipt gets its entry with it) proves it is in the
 log from the tiles; a monitor can check that the log only grows (consistency between any two
 checkpoints) but cannot read what it grew by. This is a deliberate departure from a fully public
-tlog-tiles log, which serves its entries too.
+tlog-tiles log, which serves its entries too. The other: the spec would have the checkpoint
+origin be the log's URL prefix; the origin stays the ledger's own name
+(``vrmvault.example/ledger/<key fingerprint>``, consent/checkpoints.py), which every checkpoint
+signed so far carries and which does not change with the host the vault is served from.
 
 Invariants:
 - Only what a signed checkpoint covers is ever written: :meth:`TileDirectory.publish` writes the
@@ -151,7 +154,9 @@ class TileDirectory:
 
     def __init__(self, root: Path) -> None:
         self.root = root
-        self._size_seen: tuple[int, int] | None = None     # (checkpoint mtime_ns, its size)
+        # (inode, mtime_ns) of the checkpoint file, and its size: every publish renames a new
+        # file into place, so a new inode says the size may have changed.
+        self._size_seen: tuple[tuple[int, int], int] | None = None
 
     @classmethod
     def of_home(cls, home_root: Path) -> TileDirectory:
@@ -169,9 +174,10 @@ class TileDirectory:
         """The tree size of the published checkpoint (0 when none), remembered until the file
         changes, so a tile read costs a ``stat`` besides the tile itself."""
         try:
-            stamp = (self.root / CHECKPOINT_FILE).stat().st_mtime_ns
+            status = (self.root / CHECKPOINT_FILE).stat()
         except FileNotFoundError:
             return 0
+        stamp = (status.st_ino, status.st_mtime_ns)
         if self._size_seen is None or self._size_seen[0] != stamp:
             note = self.checkpoint()
             size = _size_of(note) if note else 0

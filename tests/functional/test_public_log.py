@@ -113,3 +113,13 @@ def test_a_flood_from_one_address_is_told_to_wait(vault_home: VaultHome, vault: 
         assert other.status_code == 200
         clock.advance(60)
         assert client.get("/log/key").status_code == 200
+
+
+def test_a_signed_in_member_gets_the_same_answer_and_no_session(
+        app: Flask, alice, ledger: Ledger, keeper: Keeper) -> None:
+    append(ledger, 5)
+    keeper.one_pass()
+    anonymous = app.test_client().get("/log/checkpoint")
+    signed_in = alice.client.get("/log/checkpoint")
+    assert signed_in.data == anonymous.data and signed_in.status_code == 200
+    assert "Set-Cookie" not in signed_in.headers and "Set-Cookie" not in anonymous.headers
