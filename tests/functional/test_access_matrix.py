@@ -127,6 +127,7 @@ class Route:
                 .replace("<survey_id>", context.survey_id)
                 .replace("<request_id>", context.request_id)
                 .replace("<path:path>", context.tile)
+                .replace("<client_id>", "vrm_client_unknown")
                 .replace(WEBHOOK_ID, "1"))
 
 
@@ -281,9 +282,19 @@ ROUTES: tuple[Route, ...] = (
     Route("/log/checkpoint", "GET", 200, 200),
     Route("/log/key", "GET", 200, 200),
     Route("/log/tile/<path:path>", "GET", 200, 200),
-    # the compliance console: officers only (neither A nor B is one)
+    # the console: officers' and administrators' pages (neither A nor B has a role; every
+    # console route against every role: test_console_matrix.py)
     Route("/console/", "GET", 302, 403),
     Route("/console/webhooks", "GET", 302, 403),
+    Route("/console/reveals", "GET", 302, 403),
+    post("/console/reveal", 302, 403),
+    Route("/console/brands/", "GET", 302, 403),
+    post("/console/brands/", 302, 403),
+    post("/console/brands/<client_id>/rotate-secret", 302, 403),
+    post("/console/brands/<client_id>/disable", 302, 403),
+    Route("/console/reports/", "GET", 302, 403),
+    Route("/console/reports/records-of-processing", "GET", 302, 403),
+    Route("/console/reports/exposure/<brand_id>", "GET", 302, 403),
 )
 
 

@@ -4,7 +4,7 @@ Each engine adds one factory to :data:`IMPLEMENTATIONS` (a PostgreSQL one: a fre
 test); every test in this folder then runs against each of them, through the contracts of
 ``vault/repositories.py``, ``consent/repositories.py``, ``brand_gateway/repositories.py``,
 ``brand_gateway/webhooks/repositories.py``, ``brand_gateway/insights/repositories.py`` and
-``community/repositories.py`` only
+``community/repositories.py`` and ``compliance/repositories.py`` only
 (the OAuth clients and pairwise subjects the webhook contracts read are made through
 :class:`GatewayRows`, the gateway's services over the implementation's own repositories).
 """
@@ -51,6 +51,8 @@ from brand_gateway.webhooks.sqlcipher import SqlcipherWebhookEndpoints, Sqlciphe
 from community.repositories import CareCaseRepository, WeDidRepository
 from community.sqlcipher.care import SqlcipherCareCases
 from community.sqlcipher.loop import SqlcipherWeDid
+from compliance.repositories import ReportRepository
+from compliance.sqlcipher.reports import SqlcipherReports
 from consent.context import ledger_path
 from consent.repositories import (
     AccessIndexRepository,
@@ -140,6 +142,7 @@ class Repositories:
     insight_read_model: InsightReadModelRepository
     care_cases: CareCaseRepository
     wedid: WeDidRepository
+    reports: ReportRepository
 
 
 @contextmanager
@@ -181,7 +184,7 @@ def sqlcipher(root: Path) -> Iterator[Repositories]:
             SqlcipherGatewayExport(data), SqlcipherEndings(data), SqlcipherRateCounts(rates),
             SqlcipherPrivacySpends(data), GatewayRows(add_client, add_pairwise_subject),
             SqlcipherInsightReadModel(data), care_cases=SqlcipherCareCases(data),
-            wedid=SqlcipherWeDid(data))
+            wedid=SqlcipherWeDid(data), reports=SqlcipherReports(data))
     finally:
         data.close()
         keys.close()
