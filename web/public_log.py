@@ -40,6 +40,8 @@ CHECKPOINT_TYPE = "text/plain; charset=utf-8"
 TILE_TYPE = "application/octet-stream"
 CHECKPOINT_CACHE = "public, max-age=5"             # the spec: no caching beyond a few seconds
 TILE_CACHE = "public, max-age=31536000, immutable"
+# Public data read without credentials: a verifier running in any web page may fetch it.
+CORS = ("Access-Control-Allow-Origin", "*")
 _WINDOW = 60
 _MAX_TRACKED = 10_000                              # addresses remembered per window
 
@@ -87,13 +89,14 @@ def checkpoint() -> Response:
     note = log_directory().checkpoint()
     if note is None:
         return _not_found("No checkpoint has been published yet.")
-    return Response(note, content_type=CHECKPOINT_TYPE, headers={"Cache-Control": CHECKPOINT_CACHE})
+    return Response(note, content_type=CHECKPOINT_TYPE,
+                    headers={"Cache-Control": CHECKPOINT_CACHE, CORS[0]: CORS[1]})
 
 
 @bp.get("/key")
 def key() -> Response:
     return Response(get_ledger_verifier_key() + "\n", content_type=CHECKPOINT_TYPE,
-                    headers={"Cache-Control": "public, max-age=3600"})
+                    headers={"Cache-Control": "public, max-age=3600", CORS[0]: CORS[1]})
 
 
 @bp.get("/tile/<path:path>")
@@ -105,7 +108,8 @@ def tile(path: str) -> Response:
     data = log_directory().read_tile(coordinates)
     if data is None:
         return _not_found("No such tile under the published checkpoint.")
-    return Response(data, content_type=TILE_TYPE, headers={"Cache-Control": TILE_CACHE})
+    return Response(data, content_type=TILE_TYPE,
+                    headers={"Cache-Control": TILE_CACHE, CORS[0]: CORS[1]})
 
 
 def _not_found(message: str) -> Response:

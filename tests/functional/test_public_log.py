@@ -62,6 +62,7 @@ def test_the_keeper_publishes_what_it_signs(client: FlaskClient, ledger: Ledger,
     assert full.content_type == "application/octet-stream"
     assert full.headers["Cache-Control"] == "public, max-age=31536000, immutable"
     assert "Pragma" not in full.headers
+    assert full.headers["Access-Control-Allow-Origin"] == "*"      # public, no credentials
     assert full.data[:32] == ledger.entry(0).leaf_hash
     partial = client.get("/log/tile/0/001.p/44")
     assert partial.status_code == 200 and len(partial.data) == 44 * 32
