@@ -21,8 +21,12 @@ from click.testing import CliRunner
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from flask.testing import FlaskClient
 
+from consent.context import open_ledger
+from consent.events import Event, EventTag
+from consent.tiles import TileDirectory
 from tests.brand_api_support import BrandApi, bearer
 from vault.home import VaultHome
+from vault.keys import MasterKey
 from web.cli import main
 
 from . import log_verifier
@@ -188,3 +192,38 @@ def test_a_forked_checkpoint_is_rejected(app, vault_home: VaultHome, api: BrandA
     stranger = verifier_key(name, Ed25519PrivateKey.generate())
     with pytest.raises(Rejected, match="not signed by the log's key"):
         log_verifier.verify_checkpoint(genuine_note, stranger)
+
+
+def file_fetch(root: Path):
+    def fetch(path: str) -> bytes:
+        try:
+            return (root / "log" / path).read_bytes()
+        except FileNotFoundError as exc:
+            raise Rejected(f"no {path}") from exc
+    return fetch
+
+
+@pytest.mark.parametrize("size", [70_000])
+def test_the_tiles_of_three_levels_hash_to_the_signed_root(tmp_path: Path, size: int) -> None:
+    """Past 65,536 entries a tree has tiles at levels 0, 1 and 2, each with a partial one (the
+    spec's example of 70,000): the verifier's root from them is the ledger's, and every
+    consistency proof it builds from them verifies against the ledger's earlier roots."""
+    home = VaultHome(tmp_path / "home")
+    with open_ledger(home, MasterKey(bytes(32)), checkpoint_every=0) as ledger:
+        ledger.record_events(Event(EventTag.ACCESS_PROFILE_READ, "brand:b", {"n": n})
+                             for n in range(size))
+        checkpoint = ledger.checkpoint()
+        assert TileDirectory.of_home(home.root).publish(ledger.tree, checkpoint) == 277
+        tree = log_verifier.TiledTree(file_fetch(home.root), size)
+        assert tree.root() == checkpoint.root_hash
+        for old in (1, 2, 3, 255, 256, 257, 511, 512, 65_535, 65_536, 65_537, size - 1, size):
+            proof = tree.consistency_proof(old) if old < size else []
+            assert log_verifier.verify_consistency(old, size, proof, ledger.root(old),
+                                                   checkpoint.root_hash), old
+            assert not log_verifier.verify_consistency(old, size, proof, ledger.root(old - 1),
+                                                       checkpoint.root_hash), old
+        for index in (0, 255, 256, 65_535, 65_536, size - 1):
+            body = ledger.entry(index).body
+            assert log_verifier.verify_inclusion(log_verifier.leaf(body), index, size,
+                                                 tree.inclusion_path(index),
+                                                 checkpoint.root_hash), index
