@@ -27,6 +27,7 @@ from . import (
     ledger,
     raw_key_open,
     recovery,
+    reveals,
     sealed_writes,
     survey_answer,
     tiles,
@@ -37,5 +38,5 @@ BENCHMARKS: dict[str, ModuleType] = {
     module.NAME: module
     for module in (raw_key_open, recovery, erasure_10k, export_10k, sealed_writes,
                    encryption_overhead, decision, ledger, tiles, survey_answer, insights,
-                   compliance_reports, demo_100k, brand_api)
+                   compliance_reports, reveals, demo_100k, brand_api)
 }

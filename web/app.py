@@ -22,6 +22,7 @@ from . import (
     consents,
     console,
     console_brands,
+    console_ledger,
     console_reports,
     errors,
     gpc,
@@ -143,6 +144,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(console.bp)
     app.register_blueprint(console_brands.bp)
     app.register_blueprint(console_reports.bp)
+    app.register_blueprint(console_ledger.bp)
     app.register_blueprint(communities.bp)
     app.register_blueprint(communities.invitations)
     app.register_blueprint(loop.bp)

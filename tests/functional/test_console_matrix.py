@@ -72,7 +72,8 @@ class ConsoleRoute:
         return self.status if role == self.allowed else FORBIDDEN
 
     def path(self, world: World) -> str:
-        return self.rule.replace("<client_id>", world.brand.client_id)
+        return (self.rule.replace("<client_id>", world.brand.client_id)
+                .replace("<brand_id>", world.brand.brand_id))
 
 
 def new_brand(_: World) -> dict[str, Any]:
@@ -91,6 +92,12 @@ CONSOLE_ROUTES: tuple[ConsoleRoute, ...] = (
     ConsoleRoute("/console/webhooks", "GET", OFFICER, 200),
     ConsoleRoute("/console/reveals", "GET", OFFICER, 200),
     ConsoleRoute("/console/reveal", "POST", OFFICER, 302, reveal_form),
+    ConsoleRoute("/console/ledger/", "GET", OFFICER, 200),
+    ConsoleRoute("/console/ledger/verify", "POST", OFFICER, 302),
+    ConsoleRoute("/console/ledger/export", "POST", OFFICER, 200, lambda _: {"format": "csv"}),
+    ConsoleRoute("/console/reports/", "GET", OFFICER, 200),
+    ConsoleRoute("/console/reports/records-of-processing", "GET", OFFICER, 200),
+    ConsoleRoute("/console/reports/exposure/<brand_id>", "GET", OFFICER, 200),
     # brand management, for administrators
     ConsoleRoute("/console/brands/", "GET", ADMIN, 200),
     ConsoleRoute("/console/brands/", "POST", ADMIN, 201, new_brand),

@@ -51,19 +51,22 @@ from brand_gateway.webhooks.sqlcipher import SqlcipherWebhookEndpoints, Sqlciphe
 from community.repositories import CareCaseRepository, WeDidRepository
 from community.sqlcipher.care import SqlcipherCareCases
 from community.sqlcipher.loop import SqlcipherWeDid
-from compliance.repositories import ReportRepository
+from compliance.repositories import ReportRepository, RevealRepository
 from compliance.sqlcipher.reports import SqlcipherReports
+from compliance.sqlcipher.reveals import SqlcipherReveals
 from consent.context import ledger_path
 from consent.repositories import (
     AccessIndexRepository,
     AgreementRepository,
     GrantRepository,
     LedgerRepository,
+    LedgerSearchRepository,
     TermsRepository,
 )
 from consent.sqlcipher.agreements import SqlcipherAgreements
 from consent.sqlcipher.grants import SqlcipherGrants
 from consent.sqlcipher.ledger import SqlcipherAccessIndex, SqlcipherLedger
+from consent.sqlcipher.ledger_search import SqlcipherLedgerSearch
 from consent.sqlcipher.terms import SqlcipherTerms
 from vault import migrations
 from vault.home import VaultHome
@@ -143,6 +146,8 @@ class Repositories:
     care_cases: CareCaseRepository
     wedid: WeDidRepository
     reports: ReportRepository
+    reveals: RevealRepository
+    ledger_search: LedgerSearchRepository
 
 
 @contextmanager
@@ -184,7 +189,8 @@ def sqlcipher(root: Path) -> Iterator[Repositories]:
             SqlcipherGatewayExport(data), SqlcipherEndings(data), SqlcipherRateCounts(rates),
             SqlcipherPrivacySpends(data), GatewayRows(add_client, add_pairwise_subject),
             SqlcipherInsightReadModel(data), care_cases=SqlcipherCareCases(data),
-            wedid=SqlcipherWeDid(data), reports=SqlcipherReports(data))
+            wedid=SqlcipherWeDid(data), reports=SqlcipherReports(data),
+            reveals=SqlcipherReveals(data), ledger_search=SqlcipherLedgerSearch(ledger))
     finally:
         data.close()
         keys.close()
