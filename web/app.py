@@ -29,6 +29,7 @@ from . import (
     loop,
     mailing,
     member,
+    public_log,
     recovery,
     security,
     surveys,
@@ -148,6 +149,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(communities.invitations)
     app.register_blueprint(loop.bp)
     app.register_blueprint(surveys.bp)
+    public_log.init_app(app)
     app.add_url_rule("/favicon.ico", "favicon", favicon)
     return app
 

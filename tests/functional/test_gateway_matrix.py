@@ -63,6 +63,7 @@ from community.storage import (
 from community.surveys import QuestionDraft, SurveyDraft
 from consent.context import Consent, open_consent
 from consent.grants import DAY
+from consent.tiles import TileDirectory, tiles_of
 from tests.brand_api_support import BrandApi, bearer
 from tests.conftest import GOOD_PASSWORD, TEST_HASHING, csrf_from, initialise_home, turn_on_totp
 from vault.clock import FrozenClock
@@ -135,6 +136,7 @@ class World:
     grocer_survey_id: str               # Grocer's survey in Grocer's community
     case_id: str = ""                   # the officer's care case with Grocer
     post_id: str = ""                   # Grocer's "we did"
+    tile: str = ""                      # a tile of the published log
 
     def secrets(self, role: str) -> tuple[str, ...]:
         """What of A the role may never see (A's feedback about Velo is granted to Velo)."""
@@ -228,6 +230,9 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> World:
             gone, gone_secret = _client(api, "Gone Co")
             gone_token = api.member_token(alice, gone, {PERSONALISATION: ["city"]})
             api.clients.disable(gone.client_id)
+            checkpoint = consent.ledger.checkpoint()
+            TileDirectory.of_home(home.root).publish(consent.ledger.tree, checkpoint)
+            tile = next(tiles_of(checkpoint.tree_size)).path.removeprefix("tile/")
         finally:
             consent.close()
     return World(
@@ -244,7 +249,8 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> World:
         endpoint_id=endpoint.id, grocer_offer_id=grocer_offer.id, community_id=club,
         challenge_id=challenge, idea_id=idea, grocer_community_id=panel,
         grocer_challenge_id=question, grocer_idea_id=suggestion, survey_id=survey_id,
-        request_id=request_id, grocer_survey_id=grocer_survey, case_id=case.id, post_id=post.id)
+        request_id=request_id, grocer_survey_id=grocer_survey, case_id=case.id, post_id=post.id,
+        tile=tile)
 
 
 def _asks(consent: Consent, brand_id: str, community_id: str, member_id: str | None = None
@@ -335,7 +341,8 @@ class Route:
                          if self.rule.startswith("/api/") else world.idea_id)
                 .replace("<survey_id>", world.grocer_survey_id if self.rule.startswith("/api/")
                          else world.survey_id)
-                .replace("<request_id>", world.request_id))
+                .replace("<request_id>", world.request_id)
+                .replace("<path:path>", world.tile))
 
 
 def page(rule: str, method: str, anonymous: int, member: int, *, other: int | None = None,
@@ -499,6 +506,7 @@ ROUTES: tuple[Route, ...] = (
     page(GRANT + "/narrow", "POST", 302, 302, other=404,
          form=lambda w, r: {"fields": ["given_name"]}),
     page("/member/receipts/<receipt_id>", "GET", 302, 200, other=404),
+    page("/member/receipts/<receipt_id>/entry", "GET", 302, 200, other=404),
     page("/member/access", "GET", 302, 200),
     page("/member/care", "GET", 302, 200),
     page("/member/results", "GET", 302, 200),
@@ -542,6 +550,10 @@ ROUTES: tuple[Route, ...] = (
     everyone("/.well-known/jwks.json", "GET", 200),
     everyone("/.well-known/gpc.json", "GET", 200),
     everyone("/favicon.ico", "GET", 200),
+    # the public log: the same for every role
+    everyone("/log/checkpoint", "GET", 200),
+    everyone("/log/key", "GET", 200),
+    everyone("/log/tile/<path:path>", "GET", 200),
     # the compliance console
     console("/console/"),
     console("/console/webhooks"),
@@ -583,7 +595,8 @@ PUBLIC = frozenset({"/", "/signup", "/signup/verify", "/password/forgot", "/pass
                     "/login", "/login/code", "/logout", "/oauth/authorize",
                     "/api/v1/openapi.json", "/.well-known/oauth-authorization-server",
                     "/.well-known/jwks.json", "/.well-known/gpc.json", "/favicon.ico",
-                    "/communities/<community_id>"})
+                    "/communities/<community_id>", "/log/checkpoint", "/log/key",
+                    "/log/tile/<path:path>"})
 # A brand's community page: any member may read it (and join); it shows their own membership.
 OPEN_TO_MEMBERS = frozenset({COMMUNITY})
 
@@ -655,6 +668,8 @@ def visible_text(response: TestResponse) -> str:
         with zipfile.ZipFile(io.BytesIO(response.get_data())) as archive:
             return "\n".join(archive.read(name).decode("utf-8", "replace")
                              for name in archive.namelist())
+    if response.mimetype == "application/octet-stream":      # a tile of the log: hashes
+        return response.get_data().decode("latin-1")
     return response.get_data(as_text=True)
 
 
