@@ -37,6 +37,7 @@ from .receipts import DEFAULT_CONTROLLER, ReceiptSigner
 from .sqlcipher.agreements import SqlcipherAgreements
 from .sqlcipher.grants import SqlcipherGrants
 from .sqlcipher.ledger import SqlcipherAccessIndex, SqlcipherLedger
+from .sqlcipher.restrictions import SqlcipherRestrictions
 from .sqlcipher.terms import SqlcipherTerms
 from .terms import AgreementService, TermsService
 
@@ -124,7 +125,8 @@ class Consent:
 
     @cached_property
     def decisions(self) -> DecisionPoint:
-        return DecisionPoint(grants=self._grants, terms=self.terms)
+        return DecisionPoint(grants=self._grants, terms=self.terms,
+                             restrictions=self.restrictions_repository)
 
     @cached_property
     def export(self) -> Exporter:
@@ -145,6 +147,11 @@ class Consent:
     @cached_property
     def _grants(self) -> SqlcipherGrants:
         return SqlcipherGrants(self.vault.data)
+
+    @cached_property
+    def restrictions_repository(self) -> SqlcipherRestrictions:
+        """Processing restrictions (consent/restrictions.py), which the decision point reads."""
+        return SqlcipherRestrictions(self.vault.data)
 
     @cached_property
     def _brands(self) -> SqlcipherBrands:
