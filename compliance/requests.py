@@ -231,6 +231,12 @@ def _end_of(day: dt.date) -> int:
                                    dt.UTC).timestamp()) - 1
 
 
+def due_timestamp(row: RequestRow) -> int:
+    """The end of the request's due day (UTC), as Unix seconds: the Forwarder's
+    ``dueTimestamp``."""
+    return _end_of(dt.date.fromisoformat(row.due_on))
+
+
 def due_on(kind: Kind, received: dt.date, calendar: HolidayCalendar) -> dt.date:
     spec = KINDS[kind]
     if spec.optout:
@@ -484,6 +490,9 @@ class RequestService:
             if final:
                 self._close_if_done(row.id)
         return self.brand_task(brand_id, uid)
+
+    def result_count(self, task_uid: str) -> int:
+        return len(self._requests.results_for([task_uid]))
 
     # -- officers ---------------------------------------------------------------------------
     def queue(self, *, limit: int, offset: int = 0, overdue_only: bool = False

@@ -39,7 +39,7 @@ UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 # Blueprints whose unsafe requests are browser form posts and so need the CSRF token.
 # The console has none yet; it is listed so that one added there is checked from the start.
 FORM_BLUEPRINTS = frozenset({"auth", "recovery", "member", "consents", "authorize", "console",
-                             "communities", "loop", "surveys"})
+                             "communities", "loop", "surveys", "requests"})
 
 CONTENT_SECURITY_POLICY = "; ".join((
     "default-src 'self'",

@@ -86,7 +86,7 @@ class SqlcipherRequests(SqlcipherRepository):
     def closed_durations(self) -> list[tuple[str, int]]:
         return [(row[0], int(row[1])) for row in self._db.all(
             "SELECT regime, closed_at - received_at FROM dsr_requests WHERE state = 'closed'"
-            " ORDER BY closed_at")]
+            " AND closed_at IS NOT NULL ORDER BY closed_at")]
 
     def update(self, request_id: str, *, state: str | None = None,
                fulfilled: tuple[str, int] | None = None, closed_at: int | None = None,

@@ -4,7 +4,7 @@ Each engine adds one factory to :data:`IMPLEMENTATIONS` (a PostgreSQL one: a fre
 test); every test in this folder then runs against each of them, through the contracts of
 ``vault/repositories.py``, ``consent/repositories.py``, ``brand_gateway/repositories.py``,
 ``brand_gateway/webhooks/repositories.py``, ``brand_gateway/insights/repositories.py`` and
-``community/repositories.py`` only
+``community/repositories.py`` and ``compliance/repositories.py`` only
 (the OAuth clients and pairwise subjects the webhook contracts read are made through
 :class:`GatewayRows`, the gateway's services over the implementation's own repositories).
 """
@@ -51,17 +51,21 @@ from brand_gateway.webhooks.sqlcipher import SqlcipherWebhookEndpoints, Sqlciphe
 from community.repositories import CareCaseRepository, WeDidRepository
 from community.sqlcipher.care import SqlcipherCareCases
 from community.sqlcipher.loop import SqlcipherWeDid
+from compliance.repositories import RequestRepository
+from compliance.sqlcipher.requests import SqlcipherRequests
 from consent.context import ledger_path
 from consent.repositories import (
     AccessIndexRepository,
     AgreementRepository,
     GrantRepository,
     LedgerRepository,
+    RestrictionRepository,
     TermsRepository,
 )
 from consent.sqlcipher.agreements import SqlcipherAgreements
 from consent.sqlcipher.grants import SqlcipherGrants
 from consent.sqlcipher.ledger import SqlcipherAccessIndex, SqlcipherLedger
+from consent.sqlcipher.restrictions import SqlcipherRestrictions
 from consent.sqlcipher.terms import SqlcipherTerms
 from vault import migrations
 from vault.home import VaultHome
@@ -140,6 +144,8 @@ class Repositories:
     insight_read_model: InsightReadModelRepository
     care_cases: CareCaseRepository
     wedid: WeDidRepository
+    dsr_requests: RequestRepository
+    restrictions: RestrictionRepository
 
 
 @contextmanager
@@ -181,7 +187,8 @@ def sqlcipher(root: Path) -> Iterator[Repositories]:
             SqlcipherGatewayExport(data), SqlcipherEndings(data), SqlcipherRateCounts(rates),
             SqlcipherPrivacySpends(data), GatewayRows(add_client, add_pairwise_subject),
             SqlcipherInsightReadModel(data), care_cases=SqlcipherCareCases(data),
-            wedid=SqlcipherWeDid(data))
+            wedid=SqlcipherWeDid(data), dsr_requests=SqlcipherRequests(data),
+            restrictions=SqlcipherRestrictions(data))
     finally:
         data.close()
         keys.close()
