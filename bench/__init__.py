@@ -17,6 +17,7 @@ from types import ModuleType
 
 from . import (
     brand_api,
+    compliance_reports,
     decision,
     demo_100k,
     encryption_overhead,
@@ -34,6 +35,6 @@ from . import (
 BENCHMARKS: dict[str, ModuleType] = {
     module.NAME: module
     for module in (raw_key_open, recovery, erasure_10k, export_10k, sealed_writes,
-                   encryption_overhead, decision, ledger, survey_answer, insights, demo_100k,
-                   brand_api)
+                   encryption_overhead, decision, ledger, survey_answer, insights,
+                   compliance_reports, demo_100k, brand_api)
 }

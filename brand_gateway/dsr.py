@@ -13,10 +13,10 @@ name and never the member's own words, so two brands receive nothing in common.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
-from compliance.deadlines import HolidayCalendar
+from compliance.deadlines import DEFAULT_TIMEZONE, HolidayCalendar, holiday_calendar
 from compliance.requests import Forwarded, Regime, RequestService
 from compliance.storage import request_service
 from consent.context import Consent
@@ -70,10 +70,16 @@ def holders_of(consent: Consent) -> Callable[[str], list[str]]:
     return holders
 
 
-def dsr_service(consent: Consent, *, callback_base: str,
-                calendar: HolidayCalendar) -> RequestService:
+def calendar_of(settings: Mapping[str, Any]) -> HolidayCalendar:
+    """The holiday calendar of the settings ``VRMVAULT_HOLIDAYS`` and
+    ``VRMVAULT_HOLIDAYS_EXTRA``."""
+    return holiday_calendar(settings["VRMVAULT_HOLIDAYS"], settings["VRMVAULT_HOLIDAYS_EXTRA"])
+
+
+def dsr_service(consent: Consent, *, callback_base: str, calendar: HolidayCalendar,
+                zone: str = DEFAULT_TIMEZONE) -> RequestService:
     """Data subject requests, forwarded through the webhook outbox; ``callback_base``: the
-    vault's public URL (the brand API's ``issuer``)."""
+    vault's public URL (the brand API's ``issuer``); ``zone``: the deadline time zone."""
     vault = consent.vault
     outbox = webhook_outbox(vault.data)
 
@@ -83,4 +89,4 @@ def dsr_service(consent: Consent, *, callback_base: str,
                             int(vault.clock()))
 
     return request_service(consent=consent, calendar=calendar, holders=holders_of(consent),
-                           forward=forward)
+                           forward=forward, zone=zone)

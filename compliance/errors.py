@@ -8,6 +8,7 @@ for bad input; what is compliance's own derives from :class:`ComplianceError`::
 
     VrmvaultError (vrmvault/errors.py)
     └── ComplianceError                  500  internal
+        └── RevealRefusedError           403  only a compliance officer may reveal an identity
 """
 
 from __future__ import annotations
@@ -18,3 +19,11 @@ from vrmvault.errors import VrmvaultError
 class ComplianceError(VrmvaultError):
     type = "compliance-internal"
     title = "Compliance error"
+
+
+class RevealRefusedError(ComplianceError):
+    """The account asking for a reveal is not a compliance officer (with two-step sign-in)."""
+
+    status = 403
+    type = "reveal-refused"
+    title = "Only a compliance officer may reveal a member's identity"

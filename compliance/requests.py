@@ -37,6 +37,7 @@ import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
+from zoneinfo import ZoneInfo
 
 from consent.context import Consent
 from consent.event_details import (
@@ -56,7 +57,7 @@ from vault.errors import ConflictError, NotFoundError, ValidationError
 from vault.sealing import associated_data
 
 from . import deadlines
-from .deadlines import HolidayCalendar, Urgency
+from .deadlines import DEFAULT_TIMEZONE, HolidayCalendar, Urgency, received_on
 from .repositories import HistoryRow, RequestRepository, RequestRow, ResultRow, TaskRow
 
 MAX_TEXT = 2000
@@ -175,7 +176,7 @@ class Forwarded:
     regime: Regime
     kind: Kind
     submitted_at: int
-    due_at: int                  # the end of the due day, UTC (Unix seconds)
+    due_at: int                  # the end of the due day (Unix seconds)
 
 
 @dataclass(frozen=True)
@@ -222,19 +223,15 @@ class Request:
         return deadlines.urgency(self.due, today)
 
 
-def day_of(seconds: float) -> dt.date:
-    return dt.datetime.fromtimestamp(seconds, dt.UTC).date()
+def day_of(seconds: float, zone: str = DEFAULT_TIMEZONE) -> dt.date:
+    """The day ``seconds`` falls on in the deadline time zone (compliance/deadlines.py)."""
+    return received_on(dt.datetime.fromtimestamp(seconds, dt.UTC), zone)
 
 
-def _end_of(day: dt.date) -> int:
-    return int(dt.datetime.combine(day + dt.timedelta(days=1), dt.time(),
-                                   dt.UTC).timestamp()) - 1
-
-
-def due_timestamp(row: RequestRow) -> int:
-    """The end of the request's due day (UTC), as Unix seconds: the Forwarder's
-    ``dueTimestamp``."""
-    return _end_of(dt.date.fromisoformat(row.due_on))
+def end_of(day: dt.date, zone: str = DEFAULT_TIMEZONE) -> int:
+    """The last second of ``day`` in the deadline time zone, as Unix seconds."""
+    midnight = dt.datetime.combine(day + dt.timedelta(days=1), dt.time(), ZoneInfo(zone))
+    return int(midnight.timestamp()) - 1
 
 
 def due_on(kind: Kind, received: dt.date, calendar: HolidayCalendar) -> dt.date:
@@ -279,7 +276,7 @@ class RequestService:
     def __init__(self, *, requests: RequestRepository, restrictions: RestrictionRepository,
                  consent: Consent, calendar: HolidayCalendar,
                  holders: Callable[[str], Sequence[str]],
-                 forward: Callable[[Forwarded], None]) -> None:
+                 forward: Callable[[Forwarded], None], zone: str = DEFAULT_TIMEZONE) -> None:
         self._requests = requests
         self._restrictions = restrictions
         self._consent = consent
@@ -287,12 +284,19 @@ class RequestService:
         self._calendar = calendar
         self._holders = holders
         self._forward = forward
+        self._zone = zone
 
     def _now(self) -> int:
         return int(self._vault.clock())
 
     def today(self) -> dt.date:
-        return day_of(self._now())
+        """Today in the deadline time zone (the law's calendar days)."""
+        return day_of(self._now(), self._zone)
+
+    def due_at(self, row: RequestRow) -> int:
+        """The end of the request's due day, as Unix seconds: the Forwarder's
+        ``dueTimestamp``."""
+        return end_of(dt.date.fromisoformat(row.due_on), self._zone)
 
     # -- filing -----------------------------------------------------------------------------
     def holders(self, member_id: str) -> list[str]:
@@ -328,7 +332,7 @@ class RequestService:
         request_id = "dsr_" + os.urandom(12).hex()
         with self._vault.data.transaction():
             now = self._now()
-            received = day_of(now)
+            received = day_of(now, self._zone)
             due = due_on(chosen, received, self._calendar)
             sealed = None if cleaned is None else self._vault.key_store.cipher(
                 member_id).seal_text(_text_aad(member_id, request_id), cleaned)
@@ -353,7 +357,8 @@ class RequestService:
                 self._requests.add_task(task)
                 self._requests.add_history(request_id, task.uid, TaskState.PENDING.value,
                                            None, now)
-                self._forward(Forwarded(task, spec.regime, chosen, now, _end_of(due)))
+                self._forward(Forwarded(task, spec.regime, chosen, now,
+                                        end_of(due, self._zone)))
                 consent.ledger.record_event(actor=principal, details=DsrForwarded(
                     request=request_id, brand=brand_id, task=task.uid,
                     message=spec.message.value))

@@ -11,28 +11,67 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 
 from consent.context import Consent
+from consent.sqlcipher.grants import SqlcipherGrants
 from vault.export import Exporter
 
-from .deadlines import HolidayCalendar
-from .export import requests_exporter
+from .deadlines import DEFAULT_TIMEZONE, HolidayCalendar
+from .reports import ReportService
+from .request_export import requests_exporter
 from .requests import Forwarded, RequestService
+from .reveals import EXPOSURE_CASE, RevealService
+from .sqlcipher.reports import SqlcipherReports
 from .sqlcipher.requests import SqlcipherRequests
+from .sqlcipher.reveals import SqlcipherReveals
+
+
+# -- Reveals ------------------------------------------------------------------------------
+def reveal_service(consent: Consent) -> RevealService:
+    """Reveals over the data store of ``consent``'s vault (reasons sealed with its member
+    keys) and its ledger. A member is in an exposure case when they ever granted that brand
+    anything, and in a data subject request's case when the request is theirs."""
+    vault = consent.vault
+    grants = SqlcipherGrants(vault.data)
+    requests = SqlcipherRequests(vault.data)
+
+    def in_case(case: str, member_id: str) -> bool:
+        exposure = EXPOSURE_CASE.fullmatch(case)
+        if exposure:
+            return bool(grants.for_member_and_brand(member_id, exposure.group(1)))
+        request = requests.get(case)
+        return request is not None and request.principal == consent.principal(member_id)
+
+    return RevealService(reveals=SqlcipherReveals(vault.data), members=vault.members,
+                         keys=vault.key_store, ledger=consent.ledger,
+                         principal=consent.principal, in_case=in_case, clock=vault.clock)
+
+# -- reports -------------------------------------------------------------------------------------
+
+
+def report_service(consent: Consent) -> ReportService:
+    """The reports over the data store of ``consent``'s vault and its ledger's read index; the
+    vault operator as its consent receipts name it."""
+    vault = consent.vault
+    return ReportService(reports=SqlcipherReports(vault.data),
+                         access_index=consent.ledger.access_index,
+                         principal=consent.principal, controller=consent.signer.controller,
+                         clock=vault.clock)
 
 
 # -- Data subject requests -----------------------------------------------------------------
 def request_service(*, consent: Consent, calendar: HolidayCalendar,
                     holders: Callable[[str], Sequence[str]],
-                    forward: Callable[[Forwarded], None]) -> RequestService:
+                    forward: Callable[[Forwarded], None],
+                    zone: str = DEFAULT_TIMEZONE) -> RequestService:
     """Data subject requests over the data store of ``consent``'s vault; ``holders`` and
     ``forward`` come from the brand gateway (brand_gateway/dsr.py), which knows the brands."""
     return RequestService(requests=SqlcipherRequests(consent.vault.data),
                           restrictions=consent.restrictions_repository, consent=consent,
-                          calendar=calendar, holders=holders, forward=forward)
+                          calendar=calendar, holders=holders, forward=forward, zone=zone)
 
 
 def member_request_export(consent: Consent) -> Exporter:
-    """Compliance's part of a member's export (compliance/export.py): reading only, so the
-    service forwards nothing."""
+    """Requests' part of a member's export (compliance/request_export.py): reading only, so
+    the service forwards nothing."""
     service = RequestService(requests=SqlcipherRequests(consent.vault.data),
                              restrictions=consent.restrictions_repository, consent=consent,
                              calendar=HolidayCalendar(), holders=lambda member_id: (),

@@ -58,3 +58,15 @@ class ReadsOnDay:
     day: int
     brand_id: str
     reads: int
+
+
+@dataclass(frozen=True)
+class MemberReads:
+    """What one brand read of one member, summed up from the index and the entries: how many
+    reads, the fields they named, the first and the last time served."""
+
+    principal: str
+    reads: int
+    fields: frozenset[str]
+    first_read: int
+    last_read: int

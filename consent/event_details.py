@@ -226,14 +226,34 @@ class DataExported(EventDetails):
 
 @dataclass(frozen=True)
 class RoleGranted(EventDetails):
+    """An account was given a staff role (``role``: compliance or administrator; entries made
+    before there were two roles have none, and mean compliance)."""
+
     TAG = EventTag.OFFICER_ROLE_GRANTED
     member: str
+    role: str | Absent = ABSENT
 
 
 @dataclass(frozen=True)
 class RoleRevoked(EventDetails):
+    """An account's staff role was taken away (``role`` as in :class:`RoleGranted`)."""
+
     TAG = EventTag.OFFICER_ROLE_REVOKED
     member: str
+    role: str | Absent = ABSENT
+
+
+@dataclass(frozen=True)
+class IdentityRevealed(EventDetails):
+    """An officer (the entry's actor and ``officer``, a pseudonym) was shown the address of
+    ``member`` (a pseudonym) for ``case``; ``reason_sha256`` is the digest of the reason
+    written, whose text is sealed under the member's key in the data store."""
+
+    TAG = EventTag.OFFICER_IDENTITY_REVEALED
+    officer: str
+    member: str
+    case: str
+    reason_sha256: str
 
 
 @dataclass(frozen=True)
@@ -459,8 +479,8 @@ DETAILS_BY_TAG: dict[EventTag, type[EventDetails]] = {
         AccessEnded, ReceiptIssued, TermsAgreed, TermsChanged, AgreementProffered,
         AgreementCountered, AgreementRejected, AgreementWithdrawn, ProfileRead, FeedbackRead,
         SurveyPublished, SurveyDelivered, SurveyAnswerReleased, DataErased, DataExported,
-        RoleGranted, RoleRevoked, CheckpointSigned, CommunityOpened, CommunityClosed,
-        CommunityJoined, CommunityLeft, ChallengeOpened, IdeaReleased, IdeaTakenUp,
+        RoleGranted, RoleRevoked, IdentityRevealed, CheckpointSigned, CommunityOpened,
+        CommunityClosed, CommunityJoined, CommunityLeft, ChallengeOpened, IdeaReleased, IdeaTakenUp,
         InsightsQueried, InsightsBudgetExhausted, WeDidPosted, CareCaseOpened,
         CareCaseClosed, DsrReceived, DsrFulfilled, DsrForwarded, DsrUpdated, DsrExtended,
         DsrClosed, RestrictionLifted)}

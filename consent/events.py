@@ -64,6 +64,7 @@ class EventTag(enum.StrEnum):
     MEMBER_DATA_EXPORTED = "member:data:exported"
     OFFICER_ROLE_GRANTED = "officer:role:granted"
     OFFICER_ROLE_REVOKED = "officer:role:revoked"
+    OFFICER_IDENTITY_REVEALED = "officer:identity:revealed"
     LEDGER_CHECKPOINT_SIGNED = "ledger:checkpoint:signed"
     LOOP_WEDID_POSTED = "loop:wedid:posted"
     CARE_CASE_OPENED = "care:case:opened"

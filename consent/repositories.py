@@ -28,7 +28,7 @@ from .model import (
 )
 
 if TYPE_CHECKING:
-    from .access_index import IndexedRead, ReadsOnDay
+    from .access_index import IndexedRead, MemberReads, ReadsOnDay
     from .grants import StoredReceipt
     from .ledger_proofs import Checkpoint
 
@@ -242,6 +242,10 @@ class AccessIndexRepository(Protocol):
     def daily(self, principal: str, *, since: int, day: int) -> list[ReadsOnDay]:
         """Reads per brand per ``day``-second period from Unix time ``since`` on, by period."""
 
+    def by_brand(self, brand_id: str) -> list[MemberReads]:
+        """What the brand read of each member it read, by principal: a breach report's "what
+        it read" (a scan of the index, summed in the store: for rare reports, never a request
+        path)."""
 
 
 class RestrictionRepository(Transactional, Protocol):

@@ -10,10 +10,13 @@ cookie for the account (``vault/devices.py``) counts against that device only; a
 counts against the account and the client address. So guessing stays slow per account and per
 client, and a stranger's failures never lock a member out of a browser they signed in with.
 
-Every account has a role: ``member``, or ``compliance`` for a compliance officer, who signs in
-like anyone and may also open the compliance console. A role is given and taken only by the
-operator (``vrmvault officer``), never through the web, and only to an account with two-step
-sign-in on; while it is an officer's, two-step sign-in cannot be turned off.
+Every account has one role: ``member``; ``compliance`` for a compliance officer (the ledger,
+requests, reports and reveals of the compliance console); or ``administrator`` for whoever
+onboards and manages brands in the console. Both sign in like anyone and keep their own member
+pages. An account holds at most one of the two staff roles, so the duties stay apart: giving
+one to an account that holds the other is refused (revoke first). A role is given and taken
+only by the operator (``vrmvault officer``), never through the web, and only to an account
+with two-step sign-in on; while a staff role is held, two-step sign-in cannot be turned off.
 
 An account made here (:meth:`MemberService.register`) is usable at once: the operator's, the
 demo's and the tests' way. The web's sign-up goes through ``vault/signups.py`` and makes the
@@ -50,7 +53,12 @@ from .throttle import LoginThrottle
 TOTP_WINDOW = 1
 MEMBER = "member"
 COMPLIANCE = "compliance"
-ROLES = (MEMBER, COMPLIANCE)
+ADMINISTRATOR = "administrator"
+ROLES = (MEMBER, COMPLIANCE, ADMINISTRATOR)
+#: The roles that open the console; each needs two-step sign-in for as long as it is held.
+STAFF_ROLES = (COMPLIANCE, ADMINISTRATOR)
+ROLE_NAMES = {MEMBER: "member", COMPLIANCE: "compliance officer",
+              ADMINISTRATOR: "administrator"}
 
 
 def new_member_id() -> str:
@@ -167,14 +175,20 @@ class MemberService:
         account's very next request: the role is read on each one, never kept in a session."""
         if role not in ROLES:
             raise ValidationError({"role": [f"Not a role: {role[:40]!r}."]})
-        if role == COMPLIANCE and self.exists(member_id) and \
-                not self.has_second_factor(member_id):
-            raise ConflictError("that account has no two-step sign-in; an officer must turn it"
-                                " on (Security page) before the role is given")
-        changed = self._members.set_role(member_id, role)
-        if not changed and not self.exists(member_id):
-            raise NotFoundError("no such member")
-        return changed
+        with self._members.transaction():
+            held = self.role(member_id)
+            if held is None:
+                raise NotFoundError("no such member")
+            if role in STAFF_ROLES:
+                if not self.has_second_factor(member_id):
+                    raise ConflictError(
+                        f"that account has no two-step sign-in; a {ROLE_NAMES[role]} must"
+                        " turn it on (Security page) before the role is given")
+                if held not in (MEMBER, role):
+                    raise ConflictError(
+                        f"that account is a {ROLE_NAMES[held]}; an account holds one of the"
+                        f" two roles only, so revoke that one first")
+            return self._members.set_role(member_id, role)
 
     def with_role(self, role: str) -> list[Member]:
         """The accounts that have ``role``, oldest first."""
@@ -277,11 +291,17 @@ class MemberService:
             return self.recovery_codes.generate(member_id)
 
     def disable_totp(self, member_id: str) -> None:
-        """Turn two-step sign-in off (and delete the recovery codes); refused for an officer,
-        whose role needs it: the operator revokes the role first (``vrmvault officer``)."""
+        """Turn two-step sign-in off (and delete the recovery codes); refused for an officer
+        or administrator, whose role needs it: the operator revokes the role first
+        (``vrmvault officer``)."""
         with self._members.transaction():
-            if self.role(member_id) == COMPLIANCE:
+            role = self.role(member_id)
+            if role == COMPLIANCE:
                 raise ConflictError("You are a compliance officer, and officers must keep"
+                                    " two-step sign-in on. Ask the operator to revoke the role"
+                                    " first.")
+            if role == ADMINISTRATOR:
+                raise ConflictError("You are an administrator, and administrators must keep"
                                     " two-step sign-in on. Ask the operator to revoke the role"
                                     " first.")
             self._members.set_second_factor(member_id, None, None)

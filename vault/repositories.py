@@ -80,10 +80,12 @@ class MemberRepository(Transactional, Protocol):
         """Every account, in the order they were made."""
 
     def ids_with_role(self, role: str) -> list[str]:
-        """The accounts with ``role``, in the order they were made."""
+        """The accounts with ``role``, in the order they were made (``member``: those with
+        no other role)."""
 
     def set_role(self, member_id: str, role: str) -> bool:
-        """Whether the account existed with another role (and has ``role`` now)."""
+        """Whether the account existed with another role (and has ``role`` now). One role per
+        account: a staff role replaces the one held; ``member`` takes it away."""
 
     def set_password_hash(self, member_id: str, password_hash: str) -> None: ...
 

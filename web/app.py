@@ -22,6 +22,8 @@ from . import (
     communities,
     consents,
     console,
+    console_brands,
+    console_reports,
     errors,
     gpc,
     loop,
@@ -143,6 +145,8 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(gpc.bp)
     app.register_blueprint(access_views.bp)
     app.register_blueprint(console.bp)
+    app.register_blueprint(console_brands.bp)
+    app.register_blueprint(console_reports.bp)
     app.register_blueprint(communities.bp)
     app.register_blueprint(communities.invitations)
     app.register_blueprint(loop.bp)

@@ -34,6 +34,7 @@ from .ledger_cli import ledger
 from .mail_cli import mail
 from .mailing import maildir_path, mailer_for
 from .officer_cli import officer
+from .report_cli import report
 from .webhook_cli import webhooks
 
 DEFAULT_DEMO_MEMBERS = 200
@@ -284,3 +285,4 @@ main.add_command(brand)
 main.add_command(webhooks)
 main.add_command(officer)
 main.add_command(mail)
+main.add_command(report)

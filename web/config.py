@@ -26,6 +26,13 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from brand_gateway.rate_limits import DEFAULT_LIMIT as DEFAULT_API_RATE_LIMIT
+from compliance.deadlines import (
+    DEFAULT_HOLIDAYS,
+    DEFAULT_TIMEZONE,
+    parse_extra_holidays,
+    parse_holiday_code,
+    parse_timezone,
+)
 from consent.ledger import DEFAULT_CHECKPOINT_INTERVAL
 from vault.home import SESSION_ABSOLUTE, SESSION_IDLE
 from vault.mail import DEFAULT_SENDER, SmtpEndpoint
@@ -251,6 +258,19 @@ SETTINGS: tuple[Setting, ...] = (
             "Let brands register loopback webhook URLs through the API (local testing only;"
             " the operator's 'vrmvault webhooks add' always may).",
             "yes or no (1/0, true/false, on/off)"),
+    Setting("VRMVAULT_HOLIDAYS", parse_holiday_code, DEFAULT_HOLIDAYS,
+            "The holiday calendar of business days for request deadlines (CCPA: confirm within"
+            " 10 business days, opt-outs within 15): a python-holidays country code, optionally"
+            " with '-' and a subdivision.",
+            "a country code python-holidays knows, optionally -SUBDIVISION, such as US-CA,"
+            " US or DE-BY"),
+    Setting("VRMVAULT_HOLIDAYS_EXTRA", parse_extra_holidays, (),
+            "More days off the operator adds to the holiday calendar.",
+            "dates YYYY-MM-DD separated by commas, such as 2026-12-24,2026-12-31"),
+    Setting("VRMVAULT_DEADLINE_TIMEZONE", parse_timezone, DEFAULT_TIMEZONE,
+            "The time zone whose calendar date is a request's day of receipt, from which its"
+            " deadlines are counted.",
+            "an IANA time zone name such as America/Los_Angeles or Europe/Berlin"),
 )
 BY_NAME = {setting.name: setting for setting in SETTINGS}
 

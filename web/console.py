@@ -1,12 +1,20 @@
-"""The compliance console: what compliance officers check, without personal data.
+"""The compliance console: what compliance officers check, without personal data; and, apart
+from it, brand management for administrators (web/console_brands.py).
 
-Default deny, in ``before_request``: an anonymous visitor is sent to the sign-in page, a
-signed-in account without the ``compliance`` role gets a 403 page. The role is read from the
-store on every request (``vrmvault officer`` gives and takes it), so a revoked officer's open
-session loses the console at once. An officer must have two-step sign-in on (``vrmvault officer
-grant`` refuses an account without it, and turning it off is refused while the role is held);
-should one still be without it (an officer made before this rule), the console stays closed
-to them until it is on. Officers sign in on the ordinary sign-in page; their own member pages
+Default deny, in ``before_request``, per blueprint: an anonymous visitor is sent to the
+sign-in page; a signed-in account without the blueprint's role gets a 403 page. This
+blueprint's gate is :func:`require_officer` (the ``compliance`` role); the brand pages' is
+:func:`require_administrator`. The two roles are kept apart: an administrator does not see the
+officers' pages (the ledger, requests, reports, reveals: what members did) and an officer does
+not manage brands, so a stolen administrator session shows no member's records, and an
+account holds only one of the roles (``vault/members.py``). A console blueprint picks one of
+the two gates for every route it has; the matrix test (tests/functional/test_console_matrix.py)
+holds every console route against every role. The role is read from the store on every
+request (``vrmvault officer`` gives and takes it), so a revoked officer's open session loses
+the console at once. Both roles need two-step sign-in on (``vrmvault officer grant`` refuses an
+account without it, and turning it off is refused while a role is held); should one still be
+without it (an officer made before this rule), the console stays closed to them until it is
+on. Officers and administrators sign in on the ordinary sign-in page; their own member pages
 stay theirs, and nothing here shows another member's pages or data.
 
 What is shown is the webhook delivery record (GDPR Art. 19: brands told of withdrawals,
@@ -21,6 +29,7 @@ from __future__ import annotations
 
 import math
 from typing import Any
+from urllib.parse import urlsplit
 
 from flask import (
     Blueprint,
@@ -38,11 +47,13 @@ from werkzeug.wrappers import Response
 
 from brand_gateway.webhooks.outbox import STATUSES, outbox_count, outbox_entries, outbox_tallies
 from brand_gateway.webhooks.sqlcipher import SqlcipherWebhookOutbox
+from compliance.reveals import MAX_REASON, MIN_REASON
+from compliance.storage import reveal_service
 from consent.spool import MAX_MERGE_DELAY
-from vault.errors import ValidationError, VaultError
-from vault.members import COMPLIANCE
+from vault.errors import NotFoundError, ValidationError, VaultError
+from vault.members import ADMINISTRATOR, COMPLIANCE
 
-from .forms import FormSchema, form_data
+from .forms import FormSchema, form_data, load, member_words, text
 from .sessions import current_member_id
 from .vaults import get_consent, get_vault, spool_directory
 
@@ -86,45 +97,69 @@ def _filter_problems(errors: dict[str, Any]) -> str:
     return "; ".join(problems)
 
 
-def _officer_state() -> tuple[bool, bool]:
-    """Whether the signed-in account has the compliance role, and two-step sign-in on."""
-    if "officer_state" not in g:
+def _staff_state() -> tuple[str | None, bool]:
+    """The signed-in account's console role (``compliance``, ``administrator`` or ``None``)
+    and whether it has two-step sign-in on; read once per request."""
+    if "staff_state" not in g:
         member_id = current_member_id()
         try:
             members = get_vault().members
-            role = member_id is not None and members.role(member_id) == COMPLIANCE
-            g.officer_state = (role, role and members.has_second_factor(member_id or ""))
+            role = members.role(member_id) if member_id is not None else None
+            role = role if role in (COMPLIANCE, ADMINISTRATOR) else None
+            g.staff_state = (role, role is not None
+                             and members.has_second_factor(member_id or ""))
         except VaultError:          # e.g. while rendering the error page of a broken store
-            g.officer_state = (False, False)
-    state: tuple[bool, bool] = g.officer_state
+            g.staff_state = (None, False)
+    state: tuple[str | None, bool] = g.staff_state
     return state
 
 
 def is_compliance_officer() -> bool:
-    """Whether the signed-in account may open the console (for the navigation)."""
-    role, second_factor = _officer_state()
-    return role and second_factor
+    """Whether the signed-in account may open the officers' console (for the navigation)."""
+    return _staff_state() == (COMPLIANCE, True)
+
+
+def is_administrator() -> bool:
+    """Whether the signed-in account may manage brands (for the navigation)."""
+    return _staff_state() == (ADMINISTRATOR, True)
 
 
 @bp.app_context_processor
 def navigation() -> dict[str, Any]:
-    return {"is_compliance_officer": is_compliance_officer}
+    return {"is_compliance_officer": is_compliance_officer,
+            "is_administrator": is_administrator}
 
 
-@bp.before_request
-def require_officer() -> Response | None:
+_WHO = {COMPLIANCE: "compliance officers", ADMINISTRATOR: "administrators"}
+
+
+def _require(role: str) -> Response | None:
     member_id = current_member_id()
     if member_id is None:
         if request.method == "GET":
             flash("Please sign in to see that page.", "error")
         return redirect(url_for("auth.login"))
-    role, second_factor = _officer_state()
-    if not role:
-        abort(403, description="This page is for compliance officers only.")
+    held, second_factor = _staff_state()
+    if held != role:
+        abort(403, description=f"This page is for {_WHO[role]} only.")
     if not second_factor:
-        abort(403, description="Compliance officers need two-step sign-in. Turn it on on your"
-                               " Security page, then come back.")
+        abort(403, description=f"{_WHO[role].capitalize()} need two-step sign-in. Turn it on"
+                               " on your Security page, then come back.")
     return None
+
+
+def require_officer() -> Response | None:
+    """The gate of the officers' pages: signed in, ``compliance`` role, second factor on."""
+    return _require(COMPLIANCE)
+
+
+def require_administrator() -> Response | None:
+    """The gate of the administrators' pages: signed in, ``administrator`` role, second
+    factor on."""
+    return _require(ADMINISTRATOR)
+
+
+bp.before_request(require_officer)
 
 
 @bp.get("/")
@@ -160,3 +195,87 @@ def webhooks() -> str:
         pages=max(1, math.ceil(total / PER_PAGE)), status=status, client=client,
         statuses=STATUSES, brands=[(t.client_id, t.brand_name)
                                    for t in outbox_tallies(outbox)])
+
+
+# -- reveals (compliance/reveals.py) -----------------------------------------------------------
+REVEALS_PER_PAGE = 50
+
+
+class RevealForm(FormSchema):
+    """The reveal form every console page showing pseudonyms may carry; ``next`` is where to
+    go back to (a console path only)."""
+
+    case = text("Case", max_length=200, required=True,
+                empty="Enter the case: a request's id (dsr_…) or exposure: and a brand id.")
+    principal = text("Member's pseudonym", max_length=100, required=True,
+                     empty="Enter the member's pseudonym (member: and 32 hex digits).")
+    reason = text("Why you need this member's identity for this case", max_length=4000,
+                  shown_max=MAX_REASON, required=True,
+                  empty=f"Write the reason, in {MIN_REASON} characters at least.")
+    next = fields.String(load_default=None, allow_none=True,
+                         validate=validate.Length(max=2000))
+
+
+def local_console_path(target: str | None) -> str | None:
+    """``target`` if it is a path of this console (no scheme, host, backslash or control
+    character: never an open redirect), else ``None``."""
+    if not target or any(ch in target for ch in "\\\r\n\t") or target.startswith("//"):
+        return None
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not (parts.path + "/").startswith("/console/"):
+        return None
+    if ".." in parts.path.split("/"):
+        return None
+    return target
+
+
+def _reveals_page(*, errors: dict[str, list[str]] | None = None,
+                  values: dict[str, Any] | None = None, status: int = 200) -> tuple[str, int]:
+    officer_id = current_member_id() or ""
+    service = reveal_service(get_consent())
+    try:
+        page = max(1, min(MAX_PAGE, int(request.args.get("page", "1"))))
+    except ValueError:
+        page = 1
+    reveals = service.latest(officer_id, limit=REVEALS_PER_PAGE,
+                             offset=(page - 1) * REVEALS_PER_PAGE)
+    members = get_vault().members
+    officers: dict[str, str] = {}
+    mine: dict[str, dict[str, str]] = {}
+    for reveal in reveals:
+        if reveal.officer_id not in officers:
+            officers[reveal.officer_id] = members.get(reveal.officer_id).email
+        if reveal.officer_id == officer_id and reveal.case not in mine:
+            mine[reveal.case] = service.revealed(officer_id=officer_id, case=reveal.case)
+    total = service.count()
+    return render_template(
+        "console_reveals.html", reveals=reveals, officers=officers, mine=mine,
+        me=officer_id, page=page, pages=max(1, math.ceil(total / REVEALS_PER_PAGE)),
+        total=total, errors=errors or {}, values=values or {},
+        min_reason=MIN_REASON), status
+
+
+@bp.get("/reveals")
+def reveals() -> tuple[str, int]:
+    """Every reveal, newest first: who, when, which case and member (by pseudonym), the
+    reason's digest; the officer's own reveals with the address shown, for their case."""
+    return _reveals_page()
+
+
+@bp.post("/reveal")
+def reveal() -> Response | tuple[str, int]:
+    submitted = form_data(request.form)
+    try:
+        fields_ = load(RevealForm(), submitted)
+        reveal_service(get_consent()).reveal(
+            officer_id=current_member_id() or "", case=fields_["case"],
+            principal=fields_["principal"], reason=fields_["reason"])
+    except ValidationError as exc:
+        return _reveals_page(errors=member_words(RevealForm(), exc.errors), values=submitted,
+                             status=422)
+    except NotFoundError as exc:
+        return _reveals_page(errors=member_words(RevealForm(), {"principal": [exc.message]}),
+                             values=submitted, status=404)
+    flash(f"Revealed for {fields_['case']}: the address is shown on that case's pages and"
+          " under your reveals, and the reveal is in the ledger.", "success")
+    return redirect(local_console_path(fields_.get("next")) or url_for(".reveals"))

@@ -10,6 +10,7 @@ from __future__ import annotations
 from brand_gateway.storage import accepts_term, gateway_exporter
 from community.export import care_exporter
 from community.storage import care_service, member_community_export, member_survey_export
+from compliance.export import compliance_exporter
 from compliance.storage import member_request_export
 from consent.context import Consent
 from vault.export import MemberExport
@@ -29,4 +30,5 @@ def member_export(consent: Consent) -> MemberExport:
         member_community_export(consent),
         member_survey_export(consent),
         member_request_export(consent),
+        compliance_exporter(),
     ], clock=vault.clock)

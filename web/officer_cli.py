@@ -1,14 +1,15 @@
-"""``vrmvault officer``: who is a compliance officer.
+"""``vrmvault officer``: who is a compliance officer, and who is an administrator.
 
 Registered in ``web/cli.py`` with ``main.add_command(officer)``; like every command there it
-takes the vault home from ``ctx.obj["home"]``. An officer is an ordinary account (made on the
-sign-up page, signed in on the sign-in page) with the ``compliance`` role, which only this
-command gives or takes: the web has no way to change a role. The role is given only to an
-account with two-step sign-in on (``MemberService.set_role`` refuses otherwise), and while it
-is held two-step sign-in cannot be turned off: an officer's account is worth more to an
-attacker than a member's, so a password alone must never open the console. A change takes
-effect on the account's next request, in sessions that are open already too, and is recorded
-in the ledger.
+takes the vault home from ``ctx.obj["home"]``. Officers and administrators are ordinary
+accounts (made on the sign-up page, signed in on the sign-in page) with the ``compliance`` or
+the ``administrator`` role, which only this command gives or takes (``--role``, compliance by
+default): the web has no way to change a role. An account holds one of the two at most. A role
+is given only to an account with two-step sign-in on (``MemberService.set_role`` refuses
+otherwise), and while it is held two-step sign-in cannot be turned off: such an account is
+worth more to an attacker than a member's, so a password alone must never open the console. A
+change takes effect on the account's next request, in sessions that are open already too, and
+is recorded in the ledger.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from consent.context import open_consent
 from consent.event_details import RoleGranted, RoleRevoked
 from vault.errors import NotFoundError, StoreNotInitialisedError, ValidationError
 from vault.home import Vault, VaultHome
-from vault.members import COMPLIANCE, MEMBER, MemberService
+from vault.members import ADMINISTRATOR, COMPLIANCE, MEMBER, ROLE_NAMES, MemberService
 
 from .cli_errors import ReportingGroup
 
@@ -39,18 +40,23 @@ def _vault(ctx: click.Context) -> Iterator[tuple[VaultHome, Vault]]:
         yield home, vault
 
 
-def _set_role(ctx: click.Context, email: str, role: str) -> bool:
-    """Give EMAIL's account ``role``; a change is recorded in the ledger (the account by its
-    pseudonym, the operator as ``operator``: whoever holds the master key on this machine)."""
+def _set_role(ctx: click.Context, email: str, role: str, *, revoking: str | None = None
+              ) -> bool:
+    """Give EMAIL's account ``role`` (or, ``revoking`` a staff role it holds, make it a
+    member); a change is recorded in the ledger (the account by its pseudonym, the operator as
+    ``operator``: whoever holds the master key on this machine)."""
     with _vault(ctx) as (home, vault):
         member_id = _member_id(vault.members, email)
+        if revoking is not None and vault.members.role(member_id) != revoking:
+            return False
         changed = vault.members.set_role(member_id, role)
         if changed:
             consent = open_consent(vault, home)
             try:
-                change = RoleGranted if role == COMPLIANCE else RoleRevoked
-                consent.ledger.record_event(
-                    actor=OPERATOR, details=change(member=consent.principal(member_id)))
+                member = consent.principal(member_id)
+                details = (RoleRevoked(member=member, role=revoking) if revoking is not None
+                           else RoleGranted(member=member, role=role))
+                consent.ledger.record_event(actor=OPERATOR, details=details)
             finally:
                 consent.close()
     return changed
@@ -66,43 +72,60 @@ def _member_id(members: MemberService, email: str) -> str:
     return member_id
 
 
+ROLE_OPTION = click.option(
+    "--role", type=click.Choice((COMPLIANCE, ADMINISTRATOR)), default=COMPLIANCE,
+    show_default=True, help="compliance: the officer's console (ledger, requests, reports,"
+    " reveals); administrator: brand management in the console.")
+
+
 @click.group(cls=ReportingGroup)
 def officer() -> None:
-    """Compliance officers: accounts that may also open the compliance console."""
+    """Compliance officers and administrators: accounts that may also open the console."""
 
 
 @officer.command()
 @click.argument("email")
+@ROLE_OPTION
 @click.pass_context
-def grant(ctx: click.Context, email: str) -> None:
-    """Make the account with login address EMAIL a compliance officer (it needs two-step
-    sign-in on)."""
-    changed = _set_role(ctx, email, COMPLIANCE)
-    click.echo(f"{email} is {'now' if changed else 'already'} a compliance officer")
+def grant(ctx: click.Context, email: str, role: str) -> None:
+    """Make the account with login address EMAIL a compliance officer, or with --role
+    administrator an administrator (it needs two-step sign-in on)."""
+    changed = _set_role(ctx, email, role)
+    click.echo(f"{email} is {'now' if changed else 'already'} {_a(role)}")
 
 
 @officer.command()
 @click.argument("email")
+@ROLE_OPTION
 @click.pass_context
-def revoke(ctx: click.Context, email: str) -> None:
-    """Make EMAIL's account an ordinary member again (the console closes to it at once)."""
-    changed = _set_role(ctx, email, MEMBER)
-    click.echo(f"{email} is {'no longer' if changed else 'not'} a compliance officer")
+def revoke(ctx: click.Context, email: str, role: str) -> None:
+    """Take the role (compliance unless --role says otherwise) from EMAIL's account, making it
+    an ordinary member again (the console closes to it at once)."""
+    changed = _set_role(ctx, email, MEMBER, revoking=role)
+    click.echo(f"{email} is {'no longer' if changed else 'not'} {_a(role)}")
+
+
+def _a(role: str) -> str:
+    name = ROLE_NAMES[role]
+    return ("an " if name[0] in "aeiou" else "a ") + name
 
 
 @officer.command("list")
 @click.pass_context
 def list_officers(ctx: click.Context) -> None:
-    """List the compliance officers, oldest account first."""
+    """List the compliance officers and administrators, oldest account first."""
     with _vault(ctx) as (_, vault):
-        officers = vault.members.with_role(COMPLIANCE)
-    if not officers:
-        click.echo("No compliance officers; make one with 'vrmvault officer grant EMAIL'.")
+        staff = [(account, role) for role in (COMPLIANCE, ADMINISTRATOR)
+                 for account in vault.members.with_role(role)]
+    if not staff:
+        click.echo("No compliance officers or administrators; make one with"
+                   " 'vrmvault officer grant EMAIL [--role administrator]'.")
         return
-    rows = [("E-MAIL", "SIGNED UP", "TWO-STEP SIGN-IN")]
-    for account in officers:
+    staff.sort(key=lambda pair: pair[0].created_at)
+    rows = [("E-MAIL", "ROLE", "SIGNED UP", "TWO-STEP SIGN-IN")]
+    for account, role in staff:
         created = dt.datetime.fromtimestamp(account.created_at, dt.UTC).date().isoformat()
-        rows.append((account.email, created, "on" if account.totp_enabled else "off"))
+        rows.append((account.email, role, created, "on" if account.totp_enabled else "off"))
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]) - 1)]
     for row in rows:
         cells = [cell.ljust(width) for cell, width in zip(row, widths, strict=False)]

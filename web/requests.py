@@ -17,11 +17,20 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, Response, flash, g, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    Response,
+    current_app,
+    flash,
+    g,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 
-from brand_gateway.dsr import dsr_service
+from brand_gateway.dsr import calendar_of, dsr_service
 from brand_gateway.oauth import issuer
-from compliance.deadlines import holiday_calendar
 from compliance.requests import KINDS, Kind, Regime, RequestService
 from vault.errors import NotFoundError, ValidationError
 
@@ -41,7 +50,9 @@ TASK_WORDS = {"pending": "Received, not started", "in_progress": "In progress",
 
 def request_service() -> RequestService:
     """The request service of this request's stores; brands' callbacks on this server."""
-    return dsr_service(get_consent(), callback_base=issuer(), calendar=holiday_calendar())
+    config = current_app.config
+    return dsr_service(get_consent(), callback_base=issuer(), calendar=calendar_of(config),
+                       zone=config["VRMVAULT_DEADLINE_TIMEZONE"])
 
 
 def _brand_names() -> dict[str, str]:

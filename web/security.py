@@ -37,9 +37,8 @@ CSRF_FIELD = "csrf_token"
 CSRF_KEY = "csrf"
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 # Blueprints whose unsafe requests are browser form posts and so need the CSRF token.
-# The console has none yet; it is listed so that one added there is checked from the start.
 FORM_BLUEPRINTS = frozenset({"auth", "recovery", "member", "consents", "authorize", "console",
-                             "communities", "loop", "surveys", "requests"})
+                             "console_brands", "communities", "loop", "surveys", "requests"})
 
 CONTENT_SECURITY_POLICY = "; ".join((
     "default-src 'self'",

@@ -16,16 +16,15 @@ from __future__ import annotations
 import base64
 from typing import Any
 
-from flask import Blueprint, Response
+from flask import Blueprint, Response, current_app
 from marshmallow import ValidationError as SchemaError
 
-from compliance.deadlines import holiday_calendar
 from compliance.repositories import RequestRow, TaskRow
-from compliance.requests import RequestService, due_timestamp
+from compliance.requests import RequestService
 from vault.errors import ConflictError, NotFoundError, ValidationError
 
 from ..api_errors import ApiConflictError, ApiNotFoundError, BodyError
-from ..dsr import dsr_service
+from ..dsr import calendar_of, dsr_service
 from ..oauth import issuer
 from ..reads import Caller
 from ..request_stores import request_stores
@@ -45,14 +44,16 @@ _NO_REQUEST = "No request with this uid was sent to this brand."
 
 def _service() -> RequestService:
     return dsr_service(request_stores().consent(), callback_base=issuer(),
-                       calendar=holiday_calendar())
+                       calendar=calendar_of(current_app.config),
+                       zone=current_app.config["VRMVAULT_DEADLINE_TIMEZONE"])
 
 
-def _request(task: TaskRow, row: RequestRow, results: int = 0) -> dict[str, Any]:
+def _request(service: RequestService, task: TaskRow, row: RequestRow, results: int = 0
+             ) -> dict[str, Any]:
     return {"uid": task.uid, "kind": task.message, "regulation": row.regime,
             "right": row.kind, "subject": task.subject, "status": task.state,
             "reason": task.reason, "submittedTimestamp": row.received_at,
-            "dueTimestamp": due_timestamp(row), "updated_at": iso(task.updated_at),
+            "dueTimestamp": service.due_at(row), "updated_at": iso(task.updated_at),
             "closed_at": iso(task.closed_at), "results": results}
 
 
@@ -68,10 +69,11 @@ def _own(service: RequestService, caller: Caller, uid: str) -> tuple[TaskRow, Re
 def list_requests(caller: Caller) -> Response:
     query = load_query(_QUERY)
     limit, offset = query["limit"], query["offset"]
-    found = _service().brand_tasks(caller.client.brand_id, open_only=query["state"] == "open",
+    service = _service()
+    found = service.brand_tasks(caller.client.brand_id, open_only=query["state"] == "open",
                                    limit=limit + 1, offset=offset)
     return page_response("requests", found, limit=limit, offset=offset,
-                         render=lambda pair: _request(*pair))
+                         render=lambda pair: _request(service, *pair))
 
 
 @bp.get("/requests/<uid>")
@@ -80,7 +82,8 @@ def get_request(caller: Caller, uid: str) -> Response:
     load_query(_EMPTY_QUERY)
     service = _service()
     task, row = _own(service, caller, uid)
-    return json_response({"request": _request(task, row, service.result_count(task.uid))})
+    return json_response({"request": _request(service, task, row,
+                                                service.result_count(task.uid))})
 
 
 @bp.post("/requests/<uid>/events")
@@ -106,4 +109,5 @@ def post_event(caller: Caller, uid: str) -> Response:
         raise ApiConflictError(str(exc)) from None
     except ValidationError as exc:
         raise BodyError(exc.errors) from None
-    return json_response({"request": _request(task, row, service.result_count(uid))})
+    return json_response({"request": _request(service, task, row,
+                                                service.result_count(uid))})

@@ -12,12 +12,13 @@ every root and proof built from them, are the same whatever wrote them.
 from __future__ import annotations
 
 import contextlib
+import json
 from collections.abc import Iterator, Sequence
 
 from vault.sqlcipher import SqlcipherRepository
 from vault.sqlcipher.database import Database
 
-from ..access_index import IndexedRead, ReadsOnDay
+from ..access_index import IndexedRead, MemberReads, ReadsOnDay
 from ..events import LedgerEntry
 from ..ledger_proofs import Checkpoint
 from ..merkle import leaf_hash
@@ -164,3 +165,15 @@ class SqlcipherAccessIndex:
             " WHERE principal = ? AND read_at >= ? GROUP BY day, brand_id ORDER BY day",
             (day, principal, since))
         return [ReadsOnDay(int(r[0]), str(r[1]), int(r[2])) for r in rows]
+
+    def by_brand(self, brand_id: str) -> list[MemberReads]:
+        # The fields are the entries' details.fields, unpacked by SQLite's JSON functions; a
+        # read naming no field still counts (the outer join keeps it, with no value).
+        rows = self._db.all(
+            "SELECT a.principal, count(DISTINCT a.seq), min(a.read_at), max(a.read_at),"
+            " json_group_array(DISTINCT f.value) FILTER (WHERE f.value IS NOT NULL)"
+            " FROM access_index AS a JOIN entries AS e ON e.seq = a.seq"
+            " LEFT JOIN json_each(CAST(e.body AS TEXT), '$.details.fields') AS f"
+            " WHERE a.brand_id = ? GROUP BY a.principal ORDER BY a.principal", (brand_id,))
+        return [MemberReads(str(r[0]), int(r[1]), frozenset(json.loads(r[4])), int(r[2]),
+                            int(r[3])) for r in rows]

@@ -21,7 +21,7 @@ from tests.conftest import GOOD_PASSWORD, AuthActions, next_totp_code, turn_on_t
 from vault.brands import Brand
 from vault.clock import FrozenClock
 from vault.home import Vault
-from vault.members import COMPLIANCE
+from vault.members import ADMINISTRATOR, COMPLIANCE
 
 from .pages import location_path
 
@@ -34,6 +34,7 @@ class SignedIn:
     email: str
     client: FlaskClient
     auth: AuthActions
+    totp_secret: str | None = None      # when signed in with two steps (sign_in_with_totp)
 
     @property
     def cookie(self) -> str:
@@ -92,17 +93,27 @@ def sign_in_with_totp(app: Flask, vault: Vault, clock: FrozenClock) -> SignIn:
         assert response.status_code == 302 and location_path(response) == "/login/code"
         response = actions.post("/login/code", {"code": next_totp_code(secret, clock.now)})
         assert response.status_code == 302 and location_path(response) == "/member/"
-        return SignedIn(member_id, email, client, actions)
+        return SignedIn(member_id, email, client, actions, secret)
 
     return make
 
 
 @pytest.fixture
 def officer(sign_in_with_totp: SignIn, vault: Vault) -> SignedIn:
-    """A compliance officer (two-step sign-in on, as the role requires), signed in."""
+    """A compliance officer (two-step sign-in on, as the role requires), signed in with
+    password and code; ``totp_secret`` makes further codes."""
     olive = sign_in_with_totp("olive@example.org")
     vault.members.set_role(olive.id, COMPLIANCE)
     return olive
+
+
+@pytest.fixture
+def administrator(sign_in_with_totp: SignIn, vault: Vault) -> SignedIn:
+    """An administrator (brand management in the console; two-step sign-in on, as the role
+    requires), signed in with password and code."""
+    adam = sign_in_with_totp("adam@example.org")
+    vault.members.set_role(adam.id, ADMINISTRATOR)
+    return adam
 
 
 @pytest.fixture

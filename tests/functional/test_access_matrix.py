@@ -126,6 +126,7 @@ class Route:
                 .replace("<request_id>", context.request_id)
                 .replace("<uid>", "00000000-0000-4000-8000-000000000000")
                 .replace("<restriction_id>", "0")
+                .replace("<client_id>", "vrm_client_unknown")
                 .replace(WEBHOOK_ID, "1"))
 
 
@@ -282,9 +283,19 @@ ROUTES: tuple[Route, ...] = (
     Route("/.well-known/jwks.json", "GET", 200, 200),
     Route("/.well-known/gpc.json", "GET", 200, 200),
     Route("/favicon.ico", "GET", 200, 200),
-    # the compliance console: officers only (neither A nor B is one)
+    # the console: officers' and administrators' pages (neither A nor B has a role; every
+    # console route against every role: test_console_matrix.py)
     Route("/console/", "GET", 302, 403),
     Route("/console/webhooks", "GET", 302, 403),
+    Route("/console/reveals", "GET", 302, 403),
+    post("/console/reveal", 302, 403),
+    Route("/console/brands/", "GET", 302, 403),
+    post("/console/brands/", 302, 403),
+    post("/console/brands/<client_id>/rotate-secret", 302, 403),
+    post("/console/brands/<client_id>/disable", 302, 403),
+    Route("/console/reports/", "GET", 302, 403),
+    Route("/console/reports/records-of-processing", "GET", 302, 403),
+    Route("/console/reports/exposure/<brand_id>", "GET", 302, 403),
 )
 
 

@@ -32,12 +32,13 @@ SERVICES = tuple(f"vault/{name}" for name in (
         "member_data", "pseudonyms", "rate_limits", "reads", "tokens")) + tuple(
     f"brand_gateway/webhooks/{name}" for name in ("delivery", "endpoints", "outbox")) + tuple(
     f"brand_gateway/insights/{name}" for name in ("budget", "contributions", "releases")) + tuple(
+    f"compliance/{name}" for name in ("deadlines", "reports")) + tuple(
     f"web/{name}" for name in ("endings",)) + tuple(
     f"demo/{name}" for name in ("consents", "members"))
 # Where an engine is chosen: they build services over one engine's repositories (the
 # observers build the gateway's hooks into consent over the data store).
 ASSEMBLIES = ("vault/home", "vault/backup", "consent/context", "brand_gateway/storage",
-              "brand_gateway/observers")
+              "brand_gateway/observers", "compliance/storage")
 SQL = re.compile(r"\b(SELECT|INSERT|UPDATE|DELETE|REPLACE INTO|PRAGMA|BEGIN|COMMIT|ROLLBACK"
                  r"|CREATE|DROP|ALTER|VACUUM|WITHOUT ROWID)\b")
 # Calls that run SQL on a connection, and what services used to call their connection. A

@@ -8,8 +8,11 @@ from ..errors import ConstraintViolationError
 from ..repositories import MemberRecord
 from . import SqlcipherRepository
 
+# An account without a row in member_roles is an ordinary member (data migration 0009).
 _COLUMNS = ("SELECT id, email_sealed, password_hash, created_at, totp_sealed, totp_last_step,"
-            " role FROM members")
+            " COALESCE(r.role, 'member') AS role"
+            " FROM members LEFT JOIN member_roles AS r ON r.member_num = members.num")
+MEMBER = "member"
 
 
 def _member(row: Any) -> MemberRecord | None:
@@ -44,12 +47,25 @@ class SqlcipherMembers(SqlcipherRepository):
         return [row["id"] for row in self._db.all("SELECT id FROM members ORDER BY num")]
 
     def ids_with_role(self, role: str) -> list[str]:
+        if role == MEMBER:
+            return [row["id"] for row in self._db.all(
+                "SELECT id FROM members WHERE num NOT IN (SELECT member_num FROM member_roles)"
+                " ORDER BY num")]
         return [row["id"] for row in self._db.all(
-            "SELECT id FROM members WHERE role = ? ORDER BY num", (role,))]
+            "SELECT m.id FROM member_roles AS r JOIN members AS m ON m.num = r.member_num"
+            " WHERE r.role = ? ORDER BY r.member_num", (role,))]
 
     def set_role(self, member_id: str, role: str) -> bool:
-        return bool(self._db.execute("UPDATE members SET role = ? WHERE id = ? AND role <> ?",
-                                     (role, member_id, role)).rowcount)
+        if role == MEMBER:
+            return bool(self._db.execute(
+                "DELETE FROM member_roles"
+                " WHERE member_num = (SELECT num FROM members WHERE id = ?)",
+                (member_id,)).rowcount)
+        return bool(self._db.execute(
+            "INSERT INTO member_roles (member_num, role)"
+            " SELECT num, ? FROM members WHERE id = ?"
+            " ON CONFLICT (member_num) DO UPDATE SET role = excluded.role"
+            " WHERE role <> excluded.role", (role, member_id)).rowcount)
 
     def set_password_hash(self, member_id: str, password_hash: str) -> None:
         self._db.execute("UPDATE members SET password_hash = ? WHERE id = ?",

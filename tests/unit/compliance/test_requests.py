@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -83,8 +84,9 @@ def test_filing_forwards_to_each_brand_under_its_pairwise_subject_only(
         assert task.subject == consent.brand_subject(alice, task.brand_id)
         assert body["request"]["callbacks"][0]["url"] == (
             f"{CALLBACK}/api/v1/requests/{task.uid}/events")
+        # The end of the due day in the deadline time zone (Pacific time by default).
         assert body["request"]["dueTimestamp"] == int(dt.datetime(
-            2027, 2, 16, tzinfo=dt.UTC).timestamp()) - 1
+            2027, 2, 16, tzinfo=ZoneInfo("America/Los_Angeles")).timestamp()) - 1
         text = json.dumps(message)
         assert "example.org" not in text and request.id not in text and "Please" not in text
         uids.add(task.uid)
@@ -171,7 +173,8 @@ def test_limit_sensitive_denies_sensitive_fields_only(
     now = consent.vault.clock()
     request = service.file(alice, kind="limit_sensitive")
     service.fulfil(alice, request)
-    assert service.member_request(alice, request.id).row.due_on == "2027-02-05"  # 15 bus. days
+    # 15 business days of California's calendar: Monday 18 January 2027 is a holiday.
+    assert service.member_request(alice, request.id).row.due_on == "2027-02-08"
     decided = consent.decisions.policy(alice, velo).decide_fields(
         "dpv:Personalisation", ["given_name", "religion"], Mode.INDIVIDUAL, now)
     assert decided["given_name"].allowed

@@ -51,7 +51,8 @@ from brand_gateway.webhooks.sqlcipher import SqlcipherWebhookEndpoints, Sqlciphe
 from community.repositories import CareCaseRepository, WeDidRepository
 from community.sqlcipher.care import SqlcipherCareCases
 from community.sqlcipher.loop import SqlcipherWeDid
-from compliance.repositories import RequestRepository
+from compliance.repositories import ReportRepository, RequestRepository
+from compliance.sqlcipher.reports import SqlcipherReports
 from compliance.sqlcipher.requests import SqlcipherRequests
 from consent.context import ledger_path
 from consent.repositories import (
@@ -144,6 +145,7 @@ class Repositories:
     insight_read_model: InsightReadModelRepository
     care_cases: CareCaseRepository
     wedid: WeDidRepository
+    reports: ReportRepository
     dsr_requests: RequestRepository
     restrictions: RestrictionRepository
 
@@ -187,8 +189,8 @@ def sqlcipher(root: Path) -> Iterator[Repositories]:
             SqlcipherGatewayExport(data), SqlcipherEndings(data), SqlcipherRateCounts(rates),
             SqlcipherPrivacySpends(data), GatewayRows(add_client, add_pairwise_subject),
             SqlcipherInsightReadModel(data), care_cases=SqlcipherCareCases(data),
-            wedid=SqlcipherWeDid(data), dsr_requests=SqlcipherRequests(data),
-            restrictions=SqlcipherRestrictions(data))
+            wedid=SqlcipherWeDid(data), reports=SqlcipherReports(data),
+            dsr_requests=SqlcipherRequests(data), restrictions=SqlcipherRestrictions(data))
     finally:
         data.close()
         keys.close()

@@ -7,6 +7,7 @@ import hashlib
 
 import pytest
 
+from consent.access_index import MemberReads
 from consent.event_details import ProfileRead
 from consent.events import Event, canonical_body, utc_time
 from consent.ledger_proofs import Checkpoint
@@ -136,6 +137,38 @@ def test_the_read_index_lists_reads_by_when_they_were_served(
     assert sorted(daily) == [(1, "brand_1", 1), (1, "brand_2", 1), (2, "brand_1", 1),
                              (2, "brand_2", 1)]
     assert [d.day for d in index.daily(MEMBER, since=2 * 86_400, day=86_400)] == [2, 2]
+
+
+def test_the_read_index_sums_up_a_brands_reads_per_member(
+        repositories: Repositories) -> None:
+    other = "member:" + "0" * 32                   # sorts before MEMBER
+    store = repositories.ledger
+    with store.transaction():
+        entries, nodes, index = [], [], []
+        for seq, (at, brand, member) in enumerate([
+                (300, "brand_1", MEMBER), (100, "brand_2", MEMBER), (200, "brand_1", MEMBER),
+                (400, "brand_1", other), (200, "brand_1", MEMBER)]):
+            entries.append((seq, _read_body(seq, at, brand, member)))
+            nodes.append((seq, _hash(seq)))
+            index.append((member, seq, brand, at))
+        store.append(entries, nodes, index)
+    listed = repositories.access_index.by_brand("brand_1")
+    assert listed == [MemberReads(other, 1, frozenset({"city"}), 400, 400),
+                      MemberReads(MEMBER, 3, frozenset({"city"}), 200, 300)]
+    assert repositories.access_index.by_brand("brand_2") == [
+        MemberReads(MEMBER, 1, frozenset({"city"}), 100, 100)]
+    assert repositories.access_index.by_brand("brand_3") == []
+
+
+def test_a_read_naming_no_field_still_counts(repositories: Repositories) -> None:
+    event = Event.of(ProfileRead(member=MEMBER, client="client_1", purpose="dpv:Marketing",
+                                 fields=[], grants=["grant_1"]), "brand:brand_1")
+    store = repositories.ledger
+    with store.transaction():
+        store.append([(0, canonical_body(0, utc_time(50), event))], [(0, _hash(0))],
+                     [(MEMBER, 0, "brand_1", 50)])
+    assert repositories.access_index.by_brand("brand_1") == [
+        MemberReads(MEMBER, 1, frozenset(), 50, 50)]
 
 
 def test_a_snapshot_reads_what_was_committed(repositories: Repositories) -> None:

@@ -268,4 +268,5 @@ def test_unknown_roles_and_accounts_are_refused(vault, member_id):
     from vault.errors import ConstraintViolationError
 
     with pytest.raises(ConstraintViolationError):
-        vault.data.execute("UPDATE members SET role = 'admin' WHERE id = ?", (member_id,))
+        vault.data.execute("INSERT INTO member_roles (member_num, role)"
+                           " SELECT num, 'admin' FROM members WHERE id = ?", (member_id,))

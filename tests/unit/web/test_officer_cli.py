@@ -13,7 +13,7 @@ from consent.events import EventTag
 from tests.conftest import GOOD_PASSWORD, TEST_HASHING, turn_on_totp
 from vault.errors import ConflictError
 from vault.home import VaultHome
-from vault.members import COMPLIANCE, MEMBER
+from vault.members import ADMINISTRATOR, COMPLIANCE, MEMBER
 from web.cli import main
 from web.officer_cli import officer
 
@@ -54,11 +54,11 @@ def test_grant_list_and_revoke(vault_home: VaultHome) -> None:
                                                     "olive@example.org").output
 
     lines = run(vault_home, "list").output.splitlines()
-    assert lines[0].split() == ["E-MAIL", "SIGNED", "UP", "TWO-STEP", "SIGN-IN"]
+    assert lines[0].split() == ["E-MAIL", "ROLE", "SIGNED", "UP", "TWO-STEP", "SIGN-IN"]
     with vault_home.open() as vault:
         signed_up = dt.datetime.fromtimestamp(vault.members.get(olive).created_at, dt.UTC)
     assert [line.split() for line in lines[1:]] == [
-        ["olive@example.org", signed_up.date().isoformat(), "on"]]
+        ["olive@example.org", "compliance", signed_up.date().isoformat(), "on"]]
 
     result = run(vault_home, "revoke", "olive@example.org")
     assert result.exit_code == 0
@@ -106,12 +106,15 @@ def test_each_role_change_is_in_the_ledger_by_pseudonym(vault_home: VaultHome) -
     run(vault_home, "grant", "olive@example.org")          # no change: nothing recorded
     run(vault_home, "revoke", "olive@example.org")
     run(vault_home, "revoke", "olive@example.org")
+    run(vault_home, "grant", "--role", "administrator", "olive@example.org")
     with vault_home.open() as vault, open_ledger(vault_home, master) as ledger:
         entries = [ledger.entry(seq) for seq in range(before, ledger.size)]
         principal = Consent(vault, ledger, signer=None).principal(olive)  # type: ignore[arg-type]
     assert [(e.tag, e.actor, dict(e.details)) for e in entries] == [
-        (EventTag.OFFICER_ROLE_GRANTED, "operator", {"member": principal}),
-        (EventTag.OFFICER_ROLE_REVOKED, "operator", {"member": principal})]
+        (EventTag.OFFICER_ROLE_GRANTED, "operator", {"member": principal, "role": COMPLIANCE}),
+        (EventTag.OFFICER_ROLE_REVOKED, "operator", {"member": principal, "role": COMPLIANCE}),
+        (EventTag.OFFICER_ROLE_GRANTED, "operator",
+         {"member": principal, "role": ADMINISTRATOR})]
     assert all(b"olive" not in e.body and olive.encode() not in e.body for e in entries)
 
 
@@ -134,3 +137,35 @@ def test_an_officer_cannot_turn_two_step_sign_in_off(vault_home: VaultHome) -> N
     with vault_home.open() as vault:
         vault.members.disable_totp(olive)         # an ordinary member may
         assert not vault.members.has_second_factor(olive)
+
+
+def test_an_administrator_is_made_listed_and_revoked_apart_from_officers(
+        vault_home: VaultHome) -> None:
+    adam = register(vault_home, "adam@example.org")
+    register(vault_home, "olive@example.org")
+    run(vault_home, "grant", "olive@example.org")
+    result = run(vault_home, "grant", "--role", "administrator", "adam@example.org")
+    assert result.output == "adam@example.org is now an administrator\n"
+    assert role_of(vault_home, adam) == ADMINISTRATOR
+    rows = [line.split()[:2] for line in run(vault_home, "list").output.splitlines()[1:]]
+    assert sorted(rows) == [["adam@example.org", "administrator"],
+                            ["olive@example.org", "compliance"]]
+    # Revoking the role the account does not hold changes nothing.
+    assert run(vault_home, "revoke", "adam@example.org").output == (
+        "adam@example.org is not a compliance officer\n")
+    assert role_of(vault_home, adam) == ADMINISTRATOR
+    # One account holds one of the two roles: the other is refused until this one is revoked.
+    result = run(vault_home, "grant", "adam@example.org")
+    assert result.exit_code == 1 and "revoke that one first" in result.output
+    with vault_home.open() as vault:
+        with pytest.raises(ConflictError, match="administrators must keep two-step sign-in"):
+            vault.members.disable_totp(adam)
+    assert run(vault_home, "revoke", "--role", "administrator", "adam@example.org").output == (
+        "adam@example.org is no longer an administrator\n")
+    assert role_of(vault_home, adam) == MEMBER
+
+
+def test_an_unknown_role_is_a_usage_error(vault_home: VaultHome) -> None:
+    register(vault_home, "olive@example.org")
+    result = run(vault_home, "grant", "--role", "root", "olive@example.org")
+    assert result.exit_code == 2 and "Invalid value for '--role'" in result.output

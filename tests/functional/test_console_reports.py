@@ -1,0 +1,210 @@
+"""The console's reports through the Flask test client: who may open them, what each page, CSV
+and JSON holds, and what none of them ever holds (an identity or a profile value, without a
+reveal for the case)."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+
+from brand_gateway.clients import OAuthClient
+from consent.context import Consent
+from consent.spool import SpoolDirectory
+from tests.brand_api_support import BrandApi
+from vault.clock import FrozenClock
+from vault.home import Vault, VaultHome
+
+from .conftest import SignedIn
+from .pages import assert_sane, error_message, location_path, text_of
+
+PAGES = ("/console/reports/", "/console/reports/records-of-processing")
+PERSONALISATION = "dpv:Personalisation"
+# What Alice keeps: none of it may appear in a report an officer sees without a reveal.
+ALICE_PROFILE = {"given_name": "Alicia", "family_name": "Quixotic", "city": "Zanzibar",
+                 "phone": "+31 71 555 0199"}
+
+
+@pytest.fixture
+def velo(api: BrandApi) -> OAuthClient:
+    return api.brand("Velo Bikes")
+
+
+@pytest.fixture
+def exposed(vault: Vault, consent: Consent, api: BrandApi, velo: OAuthClient, alice: SignedIn,
+            bob: SignedIn, brand_client: FlaskClient, vault_home: VaultHome,
+            clock: FrozenClock) -> dict[str, str]:
+    """Alice shares her name and city with Velo, which reads her profile twice through the API;
+    Bob grants Velo his feedback journal and withdraws it."""
+    vault.profile.update(alice.id, ALICE_PROFILE)
+    issued = api.member_token(alice.id, velo, {PERSONALISATION: ["given_name", "city"]})
+    for _ in range(2):
+        response = brand_client.get("/api/v1/member/profile", headers=issued.headers)
+        assert response.status_code == 200, response.get_data(as_text=True)
+    SpoolDirectory(vault_home, vault_home.master_key({})).merge_all(consent.ledger)
+    clock.advance(60)                  # within every session's idle limit
+    bobs = api.grant(bob.id, velo, "dpv:ServiceOptimisation", ["feedback"])
+    consent.grants.withdraw(bob.id, bobs.id)
+    return {"alice": consent.principal(alice.id), "bob": consent.principal(bob.id),
+            "alice_grant": issued.grant.id, "bob_grant": bobs.id}
+
+
+def exposure_path(velo: OAuthClient, form: str | None = None) -> str:
+    return f"/console/reports/exposure/{velo.brand_id}" + (f"?format={form}" if form else "")
+
+
+# -- the gate -----------------------------------------------------------------------------------
+@pytest.mark.parametrize("path", [*PAGES, "/console/reports/?format=csv",
+                                  "/console/reports/records-of-processing?format=json"])
+def test_anonymous_visitors_are_sent_to_sign_in(app: Flask, path: str) -> None:
+    response = app.test_client().get(path)
+    assert response.status_code == 302 and location_path(response) == "/login"
+
+
+@pytest.mark.parametrize("path", PAGES)
+def test_members_without_the_role_get_a_403_page(alice: SignedIn, path: str) -> None:
+    response = alice.client.get(path)
+    assert response.status_code == 403
+    assert error_message(response.get_data(as_text=True)) == \
+        "This page is for compliance officers only."
+
+
+def test_a_member_cannot_download_an_exposure_either(alice: SignedIn,
+                                                     velo: OAuthClient) -> None:
+    for form in (None, "csv", "json"):
+        assert alice.client.get(exposure_path(velo, form)).status_code == 403
+
+
+@pytest.mark.parametrize("path", PAGES)
+def test_officers_open_them_and_the_console_links_them(officer: SignedIn, path: str) -> None:
+    response = officer.client.get(path)
+    assert_sane(response)
+    assert response.status_code == 200
+    assert 'href="/console/reports/"' in officer.client.get("/console/").get_data(as_text=True)
+
+
+# -- records of processing ----------------------------------------------------------------------
+def test_records_of_processing_page_csv_and_json_agree(officer: SignedIn, exposed,
+                                                       velo: OAuthClient) -> None:
+    page = text_of(officer.client.get("/console/reports/records-of-processing")
+                   .get_data(as_text=True))
+    assert "Velo Bikes" in page and "Personalisation" in page and "Given name" in page
+    assert "Transfers to third countries none recorded" in page
+    response = officer.client.get("/console/reports/records-of-processing?format=csv")
+    assert response.status_code == 200 and response.mimetype == "text/csv"
+    assert response.headers["Content-Disposition"] == \
+        'attachment; filename="records-of-processing.csv"'
+    assert response.headers["Cache-Control"] == "no-store"
+    rows = list(csv.DictReader(io.StringIO(response.get_data(as_text=True))))
+    # Bob withdrew: only Alice's Personalisation is in force.
+    assert [(r["brand"], r["purpose"], r["members"], r["fields"]) for r in rows] == [
+        ("Velo Bikes", PERSONALISATION, "1", "city; given_name")]
+    document = officer.client.get("/console/reports/records-of-processing?format=json").json
+    assert document is not None
+    [brand] = document["brands"]
+    assert brand["brand_id"] == velo.brand_id and brand["transfers"] == "none recorded"
+    assert [p["purpose"] for p in brand["purposes"]] == [PERSONALISATION]
+    assert {c["code"] for c in brand["purposes"][0]["data_categories"]} == {"pd:Name",
+                                                                            "pd:City"}
+
+
+# -- exposure -----------------------------------------------------------------------------------
+def test_the_exposure_page_lists_members_by_pseudonym_with_what_was_read(
+        officer: SignedIn, exposed, velo: OAuthClient) -> None:
+    html = officer.client.get(exposure_path(velo)).get_data(as_text=True)
+    text = text_of(html)
+    assert exposed["alice"] in html and exposed["bob"] in html
+    assert exposed["alice_grant"] in html and exposed["bob_grant"] in html
+    assert "2 reads of City, Given name" in text
+    assert "withdrawn" in text
+    assert f"Case exposure:{velo.brand_id}" in text
+
+
+def test_the_exposure_page_offers_a_reveal_form_per_member(officer: SignedIn, exposed,
+                                                           velo: OAuthClient) -> None:
+    from .pages import form_fields
+
+    html = officer.client.get(exposure_path(velo)).get_data(as_text=True)
+    assert html.count('action="/console/reveal"') == 2
+    fields = dict(form_fields(html, "/console/reveal"))
+    assert fields["case"] == f"exposure:{velo.brand_id}"
+    assert fields["principal"] in (exposed["alice"], exposed["bob"])
+    assert fields["next"] == exposure_path(velo)
+    assert "csrf_token" in fields and "reason" in fields
+
+
+def test_the_exposure_csv_and_json(officer: SignedIn, exposed, velo: OAuthClient) -> None:
+    response = officer.client.get(exposure_path(velo, "csv"))
+    assert response.headers["Content-Disposition"] == \
+        f'attachment; filename="exposure-{velo.brand_id}.csv"'
+    rows = {r["principal"]: r for r in csv.DictReader(io.StringIO(response.get_data(
+        as_text=True)))}
+    assert set(rows) == {exposed["alice"], exposed["bob"]}
+    assert rows[exposed["alice"]]["reads"] == "2" and rows[exposed["alice"]]["email"] == ""
+    assert rows[exposed["bob"]]["states"] == "withdrawn"
+    document = officer.client.get(exposure_path(velo, "json")).json
+    assert document is not None and document["case"] == f"exposure:{velo.brand_id}"
+    assert document["totals"] == {"members": 2, "individually_exposed": 2, "members_read": 1,
+                                  "reads": 2}
+
+
+def test_an_unknown_brand_is_a_404_page(officer: SignedIn) -> None:
+    response = officer.client.get("/console/reports/exposure/brand_nosuch")
+    assert response.status_code == 404
+    assert "no such brand" in text_of(response.get_data(as_text=True))
+
+
+def test_an_officer_without_a_reveal_sees_no_identity_anywhere_in_reports(
+        officer: SignedIn, exposed, velo: OAuthClient, alice: SignedIn, bob: SignedIn) -> None:
+    paths = [*PAGES, exposure_path(velo)] + [
+        f"{path}{'&' if '?' in path else '?'}format={form}"
+        for path in (*PAGES, exposure_path(velo)) for form in ("csv", "json")]
+    secrets = (alice.email, bob.email, alice.id, bob.id, *ALICE_PROFILE.values())
+    for path in paths:
+        response = officer.client.get(path)
+        assert response.status_code == 200, path
+        body = response.get_data(as_text=True)
+        for secret in secrets:
+            assert secret not in body, (path, secret)
+        assert "@example.org" not in body.replace("privacy@example.org", ""), path
+
+
+# -- grant activity -----------------------------------------------------------------------------
+def test_grant_activity_chart_table_and_files(officer: SignedIn, exposed) -> None:
+    html = officer.client.get("/console/reports/").get_data(as_text=True)
+    assert html.count('<svg xmlns="http://www.w3.org/2000/svg" class="chart"') == 2
+    assert "Grants given per month" in html and "Grants withdrawn by members" in html
+    month = "2027-01"                                 # the test clock's month
+    table = text_of(html[html.index("<table class=\"activity\""):])
+    assert f"{month} 2 1 0" in table
+    rows = list(csv.reader(io.StringIO(officer.client.get(
+        "/console/reports/?format=csv").get_data(as_text=True))))
+    assert rows == [["period", "given", "withdrawn", "expired"], [f"{month}-01", "2", "1", "0"]]
+    weekly = officer.client.get("/console/reports/?period=week&format=json").json
+    assert weekly is not None and weekly["period"] == "week"
+    assert sum(p["given"] for p in weekly["periods"]) == 2
+    assert "Grants given per week" in officer.client.get(
+        "/console/reports/?period=week").get_data(as_text=True)
+
+
+@pytest.mark.parametrize(("query", "says"), [
+    ("format=xml", "format must be csv or json (or left out for the page)"),
+    ("period=year", "period must be month or week"),
+    ("format=csv&format=json", "format is given more than once"),
+    ("colour=red", "colour is not a parameter of this report (it takes format and period)"),
+])
+def test_a_bad_query_is_a_400_page_naming_the_parameter(officer: SignedIn, query: str,
+                                                        says: str) -> None:
+    response = officer.client.get("/console/reports/?" + query)
+    assert response.status_code == 400
+    assert says in error_message(response.get_data(as_text=True))
+
+
+def test_the_period_is_not_a_parameter_of_the_other_reports(officer: SignedIn) -> None:
+    response = officer.client.get("/console/reports/records-of-processing?period=week")
+    assert response.status_code == 400
+    assert "period is not a parameter of this report (it takes format)" in error_message(
+        response.get_data(as_text=True))

@@ -1,0 +1,177 @@
+"""The console's reveal form and brand management, through the pages as a browser sends them."""
+
+from __future__ import annotations
+
+import logging
+import re
+
+import pytest
+
+from brand_gateway.clients import ClientSecretHasher, OAuthClient
+from brand_gateway.storage import client_registry
+from consent.context import Consent
+from consent.events import EventTag
+from tests.brand_api_support import BrandApi
+from vault.home import Vault
+from web.console import local_console_path
+
+from .conftest import SignedIn
+from .pages import error_message, location_path
+
+REASON = "Velo's breach notice names this member."
+
+
+@pytest.fixture
+def exposure(api: BrandApi, consent: Consent, velo: OAuthClient, vault: Vault
+             ) -> tuple[str, str]:
+    mia = vault.members.register("mia@example.org", "correct horse battery staple")
+    api.grant(mia, velo, "dpv:ServiceProvision", ["city"])
+    return f"exposure:{velo.brand_id}", consent.principal(mia)
+
+
+def test_an_officer_reveals_for_a_case_and_goes_back(officer: SignedIn, consent: Consent,
+                                                     exposure: tuple[str, str]) -> None:
+    case, principal = exposure
+    page = officer.client.get("/console/reveals").get_data(as_text=True)
+    assert "mia@example.org" not in page and "No officer has revealed" in page
+    response = officer.auth.post("/console/reveal", {
+        "case": case, "principal": principal, "reason": REASON, "next": "/console/webhooks"},
+        form_page="/console/reveals")
+    assert response.status_code == 302 and location_path(response) == "/console/webhooks"
+    assert "mia@example.org" not in response.headers["Location"]
+    page = officer.client.get("/console/reveals").get_data(as_text=True)
+    assert principal in page and "mia@example.org" in page and "(you)" in page
+    assert REASON not in page                    # other officers see that, not why
+    assert consent.ledger.entry(consent.ledger.size - 1).tag == \
+        EventTag.OFFICER_IDENTITY_REVEALED
+
+
+def test_another_officer_sees_the_reveal_but_not_the_address(
+        officer: SignedIn, sign_in_with_totp, vault: Vault,
+        exposure: tuple[str, str]) -> None:
+    case, principal = exposure
+    officer.auth.post("/console/reveal", {"case": case, "principal": principal,
+                                          "reason": REASON}, form_page="/console/reveals")
+    otto = sign_in_with_totp("otto@example.org")
+    vault.members.set_role(otto.id, "compliance")
+    page = otto.client.get("/console/reveals").get_data(as_text=True)
+    assert principal in page and "olive@example.org" in page
+    assert "mia@example.org" not in page
+
+
+@pytest.mark.parametrize("target", [
+    "https://evil.example/console/", "//evil.example/console/", "/\\evil.example",
+    "/member/", "javascript:alert(1)", "/console/../member/", "/console\r\nX: y", "",
+])
+def test_next_is_a_console_path_or_the_reveals_page(officer: SignedIn,
+                                                    exposure: tuple[str, str],
+                                                    target: str) -> None:
+    case, principal = exposure
+    response = officer.auth.post("/console/reveal", {
+        "case": case, "principal": principal, "reason": REASON, "next": target},
+        form_page="/console/reveals")
+    assert response.status_code == 302
+    assert response.headers["Location"] == "/console/reveals"
+
+
+def test_local_console_paths() -> None:
+    assert local_console_path("/console/") == "/console/"
+    assert local_console_path("/console/requests?page=2") == "/console/requests?page=2"
+    assert local_console_path("/console") == "/console"
+    assert local_console_path("/consoles/") is None
+
+
+def test_a_bad_reveal_shows_each_message_next_to_its_field(officer: SignedIn, vault: Vault,
+                                                           exposure: tuple[str, str]) -> None:
+    response = officer.auth.post("/console/reveal", {
+        "case": "exposure:nope", "principal": exposure[1], "reason": "short"},
+        form_page="/console/reveals")
+    assert response.status_code == 422
+    page = response.get_data(as_text=True)
+    assert re.search(r'id="case-error">\s*<li>Case: A case is', page)
+    assert re.search(r'id="reason-error">\s*<li>Why you need .*10 characters', page)
+    assert 'value="exposure:nope"' in page        # what was typed stays
+    assert vault.data.one("SELECT count(*) FROM identity_reveals")[0] == 0
+
+
+def test_a_member_outside_the_case_is_not_revealed(officer: SignedIn, vault: Vault,
+                                                   consent: Consent,
+                                                   exposure: tuple[str, str]) -> None:
+    stranger = vault.members.register("sam@example.org", "correct horse battery staple")
+    response = officer.auth.post("/console/reveal", {
+        "case": exposure[0], "principal": consent.principal(stranger), "reason": REASON},
+        form_page="/console/reveals")
+    assert response.status_code == 404
+    assert "sam@example.org" not in response.get_data(as_text=True)
+    assert re.search(r'id="principal-error">\s*<li>', response.get_data(as_text=True))
+
+
+# -- brand management --------------------------------------------------------------------------
+NEW_BRAND = {"name": "Fresh Grocer", "redirect_uris": "https://grocer.example/callback\n"
+             "http://127.0.0.1:8080/cb", "categories": "groceries, organic",
+             "scopes": ["webhooks:manage"], "accepts": ["SD-BASE"]}
+
+
+def test_an_administrator_registers_a_brand_and_sees_its_secret_once(
+        administrator: SignedIn, vault: Vault, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG)
+    response = administrator.auth.post("/console/brands/", NEW_BRAND,
+                                       form_page="/console/brands/")
+    assert response.status_code == 201
+    page = response.get_data(as_text=True)
+    secret = re.search(r'id="client-secret">([^<]+)<', page).group(1)
+    client_id = re.search(r'id="client-id">([^<]+)<', page).group(1)
+    assert response.headers["Cache-Control"].startswith("no-store")
+    registry = client_registry(database=vault.data, clock=vault.clock,
+                               hasher=ClientSecretHasher.from_master(vault.master))
+    client = registry.authenticate(client_id, secret)
+    assert client.brand_name == "Fresh Grocer" and client.scopes == ("webhooks:manage",)
+    assert client.redirect_uris == ("https://grocer.example/callback",
+                                    "http://127.0.0.1:8080/cb")
+    listing = administrator.client.get("/console/brands/").get_data(as_text=True)
+    assert client_id in listing and secret not in listing
+    assert secret not in caplog.text
+
+    rotated = administrator.auth.post(f"/console/brands/{client_id}/rotate-secret",
+                                      form_page="/console/brands/")
+    new_secret = re.search(r'id="client-secret">([^<]+)<',
+                           rotated.get_data(as_text=True)).group(1)
+    assert new_secret != secret
+    assert registry.authenticate(client_id, new_secret)
+    response = administrator.auth.post(f"/console/brands/{client_id}/disable",
+                                       form_page="/console/brands/", follow_redirects=True)
+    assert "Disabled Fresh Grocer" in response.get_data(as_text=True)
+    assert not registry.get(client_id).active
+
+
+@pytest.mark.parametrize(("changes", "field", "words"), [
+    ({"name": ""}, "name", "Enter the brand"),
+    ({"redirect_uris": ""}, "redirect_uris", "at least one redirect URI"),
+    ({"redirect_uris": "http://grocer.example/cb"}, "redirect_uris", "Redirect URI"),
+    ({"categories": "Fresh Food!"}, "categories", "Category"),
+    ({"scopes": ["root"]}, "scopes", "Unknown scope"),
+])
+def test_a_bad_brand_shows_the_message_next_to_its_field(
+        administrator: SignedIn, vault: Vault, changes: dict, field: str, words: str) -> None:
+    response = administrator.auth.post("/console/brands/", {**NEW_BRAND, **changes},
+                                       form_page="/console/brands/")
+    assert response.status_code == 422, error_message(response.get_data(as_text=True))
+    page = response.get_data(as_text=True)
+    errors = re.search(rf'id="{field}-error">(.*?)</ul>', page, re.S)
+    assert errors and words in errors.group(1)
+    assert vault.data.one("SELECT count(*) FROM oauth_clients")[0] == 0
+
+
+def test_a_taken_name_is_refused_next_to_the_name(administrator: SignedIn,
+                                                  velo: OAuthClient) -> None:
+    response = administrator.auth.post("/console/brands/", {**NEW_BRAND, "name": "Velo Bikes"},
+                                       form_page="/console/brands/")
+    assert response.status_code == 409
+    assert re.search(r'id="name-error">\s*<li>Brand name: A brand of that name',
+                     response.get_data(as_text=True))
+
+
+def test_an_unknown_client_is_404(administrator: SignedIn) -> None:
+    response = administrator.auth.post("/console/brands/vrm_nope/rotate-secret",
+                                       form_page="/console/brands/")
+    assert response.status_code == 404

@@ -1,0 +1,186 @@
+"""The console's reports: records of processing (GDPR Art. 30), a brand's exposure for a breach
+(Art. 33) and grant activity over time, each as a page, CSV and JSON.
+
+One route per report; ``?format=csv`` or ``?format=json`` gives the same report as a download
+(``Content-Disposition: attachment``, ``Cache-Control: no-store``), no ``format`` the page. The
+documents are ``compliance/reports.py``'s, so the page, the files and ``vrmvault report`` agree.
+
+Behind the console's gate (``web/console.py`` ``require_officer``: anonymous -> sign-in, an
+account without the role -> 403, an officer without a second factor -> 403). Pseudonyms only:
+an exposure report names members by their ledger principal; an e-mail address appears only for
+the principals the signed-in officer revealed for that report's case (``exposure:<brand id>``),
+through the console's reveal form (``POST /console/reveal``), and in nothing else. No profile
+value is ever read here.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from flask import Blueprint, abort, render_template, request
+from marshmallow import ValidationError as SchemaError
+from marshmallow import fields, validate
+from werkzeug.wrappers import Response
+
+from compliance.reports import (
+    ACTIVITY_COLUMNS,
+    EXPOSURE_COLUMNS,
+    ROPA_COLUMNS,
+    ExposureReport,
+    activity_document,
+    activity_rows,
+    exposure_case,
+    exposure_document,
+    exposure_rows,
+    ropa_document,
+    ropa_rows,
+    write_csv,
+)
+from compliance.repositories import ActivityRow, Period
+from compliance.storage import report_service
+from consent.vocabulary import PURPOSE_BY_CODE, field_label
+from vault.errors import ValidationError
+
+from .charts import Bar, bars
+from .console import require_officer
+from .forms import FormSchema, form_data
+from .sessions import current_member_id
+from .vaults import get_consent
+
+bp = Blueprint("console_reports", __name__, url_prefix="/console/reports")
+bp.before_request(require_officer)
+
+FORMATS = ("csv", "json")
+_FORMAT_EXPECTED = "must be csv or json (or left out for the page)"
+_PERIOD_EXPECTED = "must be month or week"
+
+
+class ReportQuery(FormSchema):
+    """The query of every report: its format, and for the activity its period."""
+
+    format = fields.String(allow_none=True, validate=validate.OneOf(
+        FORMATS, error=_FORMAT_EXPECTED), error_messages={"invalid": _FORMAT_EXPECTED})
+    period = fields.String(allow_none=True, validate=validate.OneOf(
+        [p.value for p in Period], error=_PERIOD_EXPECTED),
+        error_messages={"invalid": _PERIOD_EXPECTED})
+
+
+def _query(*, takes: Sequence[str]) -> dict[str, Any]:
+    """The checked query; a 400 page naming each refused parameter."""
+    try:
+        query = ReportQuery().load(form_data(request.args))
+    except ValidationError as exc:            # a parameter given more than once
+        abort(400, description=f"This report's query is not valid: {_problems(exc.errors, takes)}.")
+    except SchemaError as exc:
+        errors = exc.messages if isinstance(exc.messages, dict) else {}
+        abort(400, description=f"This report's query is not valid: {_problems(errors, takes)}.")
+    for name, value in query.items():
+        if value is not None and name not in takes:
+            abort(400, description=f"This report's query is not valid: "
+                                   f"{_problems({name: []}, takes)}.")
+    return query
+
+
+def _problems(errors: dict[str, Any], takes: Sequence[str]) -> str:
+    problems = []
+    for name, messages in sorted(errors.items())[:5]:
+        name = str(name)[:40]
+        if name not in takes:
+            problems.append(f"{name} is not a parameter of this report (it takes "
+                            f"{' and '.join(takes)})")
+        elif "Send this field once." in messages:
+            problems.append(f"{name} is given more than once")
+        else:
+            problems.append(f"{name} {' '.join(messages)}")
+    return "; ".join(problems)
+
+
+def _download(name: str, form: str, document: Callable[[], dict[str, Any]],
+              columns: Sequence[str], rows: Callable[[], list[tuple[Any, ...]]]) -> Response:
+    """The report as a file: JSON (the document) or CSV (its rows)."""
+    if form == "json":
+        body, mimetype = json.dumps(document(), indent=2, ensure_ascii=False) + "\n", \
+            "application/json"
+    else:
+        out = io.StringIO()
+        write_csv(out, columns, rows())
+        body, mimetype = out.getvalue(), "text/csv"
+    response = Response(body, mimetype=mimetype)
+    response.headers["Content-Disposition"] = f'attachment; filename="{name}.{form}"'
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def _revealed(case: str) -> dict[str, str]:
+    """principal -> e-mail address, for the reveals the signed-in officer made for ``case``.
+
+    None yet: the reveal service (``compliance/reveals.py``) is wired here once it lands; until
+    then every report shows pseudonyms only, which is what an officer without a reveal sees."""
+    del case
+    return {}
+
+
+@bp.get("/")
+def index() -> Response | str:
+    query = _query(takes=("format", "period"))
+    period = Period(query.get("period") or Period.MONTH.value)
+    service = report_service(get_consent())
+    rows = service.activity(period)
+    now = int(get_consent().vault.clock())
+    if query.get("format"):
+        return _download(f"grant-activity-{period.value}", query["format"],
+                         lambda: activity_document(rows, period, now), ACTIVITY_COLUMNS,
+                         lambda: activity_rows(rows))
+    return render_template("console_reports.html", period=period, periods=list(Period),
+                           rows=rows, charts=_activity_charts(rows, period),
+                           brands=service.brands(), live=service.live_grant_count())
+
+
+def _activity_charts(rows: Sequence[ActivityRow], period: Period) -> list[Any]:
+    """Grants given, and grants withdrawn, per period: one bar chart each (the table beside
+    them on the page holds every number)."""
+    recent = list(rows)[-24:]                    # two years of months, or 24 weeks
+    unit = "month" if period is Period.MONTH else "week from"
+    label = (lambda r: r.period[:7]) if period is Period.MONTH else (lambda r: r.period)
+    charts = []
+    for chart_id, title, value in (
+            ("grants-given", "Grants given", lambda r: r.given),
+            ("grants-withdrawn", "Grants withdrawn by members", lambda r: r.withdrawn)):
+        bars_rows = [Bar(label(r), value(r), str(value(r))) for r in recent]
+        highest = max([value(r) for r in recent] + [1])
+        charts.append(bars(chart_id, f"{title} per {period.value}", "; ".join(
+            f"{unit} {label(r)}: {value(r)}" for r in recent), bars_rows, lowest=0,
+            highest=highest) if recent else None)
+    return charts
+
+
+@bp.get("/records-of-processing")
+def records_of_processing() -> Response | str:
+    query = _query(takes=("format",))
+    report = report_service(get_consent()).records_of_processing()
+    if query.get("format"):
+        return _download("records-of-processing", query["format"],
+                         lambda: ropa_document(report), ROPA_COLUMNS, lambda: ropa_rows(report))
+    return render_template("console_reports_ropa.html", report=report,
+                           field_label=field_label)
+
+
+@bp.get("/exposure/<brand_id>")
+def exposure(brand_id: str) -> Response | str:
+    query = _query(takes=("format",))
+    case = exposure_case(brand_id)
+    report = report_service(get_consent()).exposure(brand_id, revealed=_revealed(case))
+    if query.get("format"):
+        return _download(f"exposure-{brand_id}", query["format"],
+                         lambda: exposure_document(report), EXPOSURE_COLUMNS,
+                         lambda: exposure_rows(report))
+    return _exposure_page(report)
+
+
+def _exposure_page(report: ExposureReport) -> str:
+    return render_template("console_reports_exposure.html", report=report,
+                           purposes=PURPOSE_BY_CODE, field_label=field_label,
+                           officer_id=current_member_id(), next_url=request.path)
