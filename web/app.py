@@ -24,6 +24,7 @@ from . import (
     console,
     console_brands,
     console_reports,
+    console_requests,
     errors,
     gpc,
     loop,
@@ -147,6 +148,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(console.bp)
     app.register_blueprint(console_brands.bp)
     app.register_blueprint(console_reports.bp)
+    app.register_blueprint(console_requests.bp)
     app.register_blueprint(communities.bp)
     app.register_blueprint(communities.invitations)
     app.register_blueprint(loop.bp)

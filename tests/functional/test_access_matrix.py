@@ -126,6 +126,7 @@ class Route:
                 .replace("<request_id>", context.request_id)
                 .replace("<uid>", "00000000-0000-4000-8000-000000000000")
                 .replace("<restriction_id>", "0")
+                .replace("<dsr_id>", "dsr_" + "0" * 24)
                 .replace("<client_id>", "vrm_client_unknown")
                 .replace(WEBHOOK_ID, "1"))
 
@@ -296,6 +297,9 @@ ROUTES: tuple[Route, ...] = (
     Route("/console/reports/", "GET", 302, 403),
     Route("/console/reports/records-of-processing", "GET", 302, 403),
     Route("/console/reports/exposure/<brand_id>", "GET", 302, 403),
+    Route("/console/requests", "GET", 302, 403),
+    Route("/console/requests/<dsr_id>", "GET", 302, 403),
+    post("/console/requests/<dsr_id>/extend", 302, 403),
 )
 
 

@@ -139,6 +139,7 @@ class World:
     case_id: str = ""                   # the officer's care case with Grocer
     post_id: str = ""                   # Grocer's "we did"
     dsr_uid: str = ""                   # Grocer's task of the officer's access request
+    dsr_id: str = ""                    # that request
 
     def secrets(self, role: str) -> tuple[str, ...]:
         """What of A the role may never see (A's feedback about Velo is granted to Velo)."""
@@ -253,7 +254,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> World:
         challenge_id=challenge, idea_id=idea, grocer_community_id=panel,
         grocer_challenge_id=question, grocer_idea_id=suggestion, survey_id=survey_id,
         request_id=request_id, grocer_survey_id=grocer_survey, case_id=case.id, post_id=post.id,
-        dsr_uid=dsr.tasks[0].uid)
+        dsr_uid=dsr.tasks[0].uid, dsr_id=dsr.id)
 
 
 def _asks(consent: Consent, brand_id: str, community_id: str, member_id: str | None = None
@@ -346,7 +347,8 @@ class Route:
                          else world.survey_id)
                 .replace("<request_id>", world.request_id)
                 .replace("<uid>", world.dsr_uid)
-                .replace("<restriction_id>", "0"))
+                .replace("<restriction_id>", "0")
+                .replace("<dsr_id>", world.dsr_id))
 
 
 def page(rule: str, method: str, anonymous: int, member: int, *, other: int | None = None,
@@ -563,6 +565,11 @@ ROUTES: tuple[Route, ...] = (
     # the compliance console
     console("/console/"),
     console("/console/webhooks"),
+    console("/console/requests"),
+    console("/console/requests/<dsr_id>"),
+    Route("/console/requests/<dsr_id>/extend", "POST", {
+        **dict.fromkeys(ROLES, 302), "member_a": 403, "member_b": 403, "officer": 303},
+        form=lambda w, r: {"reason": "Two brands must search their archives."}),
 )
 
 
