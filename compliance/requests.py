@@ -597,6 +597,11 @@ class RequestService:
                     claimed.append((Request(row), level))
         return claimed
 
+    def release_reminder(self, request_id: str, *, level: Urgency, previous: str) -> None:
+        """Give a claimed reminder level back (its mail could not be sent): the next pass
+        claims and sends it again."""
+        self._requests.raise_reminder(request_id, level_from=level.value, level_to=previous)
+
     # -- members ----------------------------------------------------------------------------
     def for_member(self, member_id: str) -> list[Request]:
         """The member's requests, newest first, with their tasks, text and results opened."""
