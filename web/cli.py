@@ -28,6 +28,7 @@ from .config import (
     from_environment,
     public_url_for_bind,
 )
+from .dsr_cli import dsr
 from .endings import record_endings, settle_duplicates
 from .erasures import finish_pending_erasures
 from .ledger_cli import ledger
@@ -286,3 +287,4 @@ main.add_command(webhooks)
 main.add_command(officer)
 main.add_command(mail)
 main.add_command(report)
+main.add_command(dsr)
