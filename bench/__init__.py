@@ -20,6 +20,7 @@ from . import (
     compliance_reports,
     decision,
     demo_100k,
+    dsr_queue,
     encryption_overhead,
     erasure_10k,
     export_10k,
@@ -36,5 +37,5 @@ BENCHMARKS: dict[str, ModuleType] = {
     module.NAME: module
     for module in (raw_key_open, recovery, erasure_10k, export_10k, sealed_writes,
                    encryption_overhead, decision, ledger, survey_answer, insights,
-                   compliance_reports, demo_100k, brand_api)
+                   compliance_reports, dsr_queue, demo_100k, brand_api)
 }
