@@ -37,6 +37,7 @@ from .receipts import DEFAULT_CONTROLLER, ReceiptSigner
 from .sqlcipher.agreements import SqlcipherAgreements
 from .sqlcipher.grants import SqlcipherGrants
 from .sqlcipher.ledger import SqlcipherAccessIndex, SqlcipherLedger
+from .sqlcipher.ledger_search import SqlcipherLedgerSearch
 from .sqlcipher.restrictions import SqlcipherRestrictions
 from .sqlcipher.terms import SqlcipherTerms
 from .terms import AgreementService, TermsService
@@ -66,7 +67,8 @@ def open_ledger(
         raise
     signer = Ed25519NoteSigner(master.derive(SIGNING_KEY_PURPOSE), origin)
     return Ledger(SqlcipherLedger(database), SqlcipherAccessIndex(database), signer=signer,
-                  clock=clock, checkpoint_every=checkpoint_every)
+                  clock=clock, checkpoint_every=checkpoint_every,
+                  search_index=SqlcipherLedgerSearch(database))
 
 
 def member_principal(vault: Vault, member_id: str) -> str:

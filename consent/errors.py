@@ -11,6 +11,8 @@ and an unknown record::
         ├── ConsentInputError            422  an event, an actor or its details broke a rule
         │   └── PersonalDataError        422  details hold what looks like personal data
         ├── ProofRequestError            422  no such entry, or tree sizes out of range
+        ├── SearchCursorError            400  a ledger search cursor was changed or belongs
+        │                                     to another search
         ├── CheckpointError              500  a checkpoint cannot be signed or trusted
         │   ├── InconsistentCheckpointError  the tree does not extend the last signed one
         │   └── NoteVerificationError    400  a signed note is malformed or its signature fails
@@ -21,8 +23,9 @@ and an unknown record::
         │                                     this vault's key
         └── SpoolDamagedError            500  an access spool's records were changed
 
-``ConsentInputError`` and ``ProofRequestError`` are also ``ValueError``\\ s: the caller passed a
-value the ledger refuses, and code that guards with ``except ValueError`` catches them.
+``ConsentInputError``, ``ProofRequestError`` and ``SearchCursorError`` are also
+``ValueError``\\ s: the caller passed a value the ledger refuses, and code that guards with
+``except ValueError`` catches them.
 """
 
 from __future__ import annotations
@@ -52,6 +55,15 @@ class ProofRequestError(ConsentError, ValueError):
     status = 422
     type = "proof-request"
     title = "No proof exists for these sizes"
+
+
+class SearchCursorError(ConsentError, ValueError):
+    """A ledger search cursor (consent/ledger_search.py) that this vault did not make for
+    this search: edited, cut short, or carried over from other filters."""
+
+    status = 400
+    type = "search-cursor"
+    title = "The page link is not valid"
 
 
 class CheckpointError(ConsentError):

@@ -15,6 +15,8 @@ and, outside the tree (nothing in them is signed or proved):
 
     access_index     principal, seq -> brand, time: the brand reads of each member, written
                      with their entries (consent/access_index.py)
+    search_index,    seq -> time, tag, brand, principal; purpose -> seq: every entry, written
+    search_purposes  with it (consent/ledger_search.py)
     spool_marks      spool -> n: the last record of each access spool appended here, moved
                      in the transaction that appends the records (consent/spool.py: the brand
                      API's reads, merged in batches with the time they were served)
@@ -25,9 +27,10 @@ Roots and proofs are read from the stored tree by :mod:`consent.ledger_proofs`;
 Invariants:
 
 - Append-only: entries, tree nodes and checkpoints are never updated or deleted. An append writes
-  the entry, the subtrees it completes and its access-index row in one transaction, so the tree
-  always covers exactly the entries (``2n - popcount(n)`` nodes for ``n`` entries) and the index
-  exactly the brand reads among them.
+  the entry, the subtrees it completes, its access-index row and its search-index rows in one
+  transaction, so the tree always covers exactly the entries (``2n - popcount(n)`` nodes for
+  ``n`` entries), the access index exactly the brand reads among them and the search index
+  every one of them.
 - Entries hold pseudonyms and digests, never personal data (refused with PersonalDataError), so
   erasing a member never touches the ledger.
 - The ledger never signs two inconsistent checkpoints: before signing tree size ``n2`` it checks,
@@ -77,6 +80,7 @@ from .events import (
     utc_time,
 )
 from .ledger_proofs import Checkpoint, EntryProof, StoredTree
+from .ledger_search import SearchRow, search_row
 from .ledger_verification import LedgerVerification, VerifyReport
 from .merkle import (
     Frontier,
@@ -88,7 +92,7 @@ from .merkle import (
 )
 
 if TYPE_CHECKING:
-    from .repositories import AccessIndexRepository, LedgerRepository
+    from .repositories import AccessIndexRepository, LedgerRepository, LedgerSearchRepository
 
 SIGNING_KEY_PURPOSE = "ledger-checkpoint"
 DEFAULT_CHECKPOINT_EVERY = 1000
@@ -114,9 +118,11 @@ class Ledger:
         signer: Ed25519NoteSigner,
         clock: Clock = system_clock,
         checkpoint_every: int = DEFAULT_CHECKPOINT_EVERY,
+        search_index: LedgerSearchRepository | None = None,
     ) -> None:
         self.store = store
         self.access_index = access_index      # the brand reads by member (read only)
+        self.search_index = search_index      # the entries by brand, purpose, ... (read only)
         self.tree = StoredTree(store)
         self.checkpoint_every = checkpoint_every
         self._signer = signer
@@ -375,6 +381,7 @@ class Ledger:
         now = self._clock()
         now_time = utc_time(now)
         entries, entry_rows, node_rows, index_rows = [], [], [], []
+        search_rows: list[SearchRow] = []
         for event in events:
             if event.at is None:
                 time, read_at = now_time, int(now)
@@ -390,9 +397,10 @@ class Ledger:
             indexed = access_index.index_row(seq, read_at, event)
             if indexed is not None:
                 index_rows.append(indexed)
+            search_rows.append(search_row(seq, read_at, event))
             entries.append(LedgerEntry(seq, time, EventTag(event.tag), event.actor,
                                        event.details, body, leaf))
-        self.store.append(entry_rows, node_rows, index_rows)
+        self.store.append(entry_rows, node_rows, index_rows, search_rows)
         self._frontier = frontier
         return entries
 

@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from .access_index import IndexedRead, MemberReads, ReadsOnDay
     from .grants import StoredReceipt
     from .ledger_proofs import Checkpoint
+    from .ledger_search import LedgerQuery, Position, SearchHit, SearchRow
 
 
 class TermsRepository(Transactional, Protocol):
@@ -204,9 +205,11 @@ class LedgerRepository(Transactional, Protocol):
         """The highest stored node position, if any."""
 
     def append(self, entries: Sequence[tuple[int, bytes]], nodes: Sequence[tuple[int, bytes]],
-               reads: Sequence[tuple[str, int, str, int]]) -> None:
-        """Write entries ``(seq, body)``, tree nodes ``(position, hash)`` and brand-read index
-        rows ``(principal, seq, brand_id, read_at)``, each list as one batch."""
+               reads: Sequence[tuple[str, int, str, int]],
+               search: Sequence[SearchRow] = ()) -> None:
+        """Write entries ``(seq, body)``, tree nodes ``(position, hash)``, brand-read index
+        rows ``(principal, seq, brand_id, read_at)`` and search index rows (one per entry,
+        consent/ledger_search.py), each list as one batch."""
 
     # checkpoints
     def checkpoints(self) -> list[Checkpoint]:
@@ -246,6 +249,27 @@ class AccessIndexRepository(Protocol):
         """What the brand read of each member it read, by principal: a breach report's "what
         it read" (a scan of the index, summed in the store: for rare reports, never a request
         path)."""
+
+
+class LedgerSearchRepository(Protocol):
+    """The search index of the ledger store (``consent/ledger_search.py``); read only here:
+    :meth:`LedgerRepository.append` writes its rows with their entries.
+
+    Every filter of a :class:`~consent.ledger_search.LedgerQuery` given must hold; ``tags`` is a
+    set of exact tags (any one of them). Results are ordered by ``(at, seq)``, highest first,
+    and carry the entry's body as stored. A page's cost follows its own rows, not its depth:
+    implementations walk an index from the position."""
+
+    def search(self, query: LedgerQuery, *, before: Position | None = None,
+               after: Position | None = None, limit: int) -> list[SearchHit]:
+        """The ``limit`` entries matching ``query`` just older than ``before`` (the newest
+        without either), or just newer than ``after``; newest first either way."""
+
+    def count(self, query: LedgerQuery) -> int:
+        """How many entries match ``query`` (a walk of the index: for progress bars)."""
+
+    def rows(self, seqs: Sequence[int]) -> list[SearchRow]:
+        """The index rows of these entries, by seq (those not indexed are left out)."""
 
 
 class RestrictionRepository(Transactional, Protocol):

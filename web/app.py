@@ -23,6 +23,7 @@ from . import (
     consents,
     console,
     console_brands,
+    console_ledger,
     console_reports,
     console_requests,
     errors,
@@ -148,6 +149,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(console.bp)
     app.register_blueprint(console_brands.bp)
     app.register_blueprint(console_reports.bp)
+    app.register_blueprint(console_ledger.bp)
     app.register_blueprint(console_requests.bp)
     app.register_blueprint(communities.bp)
     app.register_blueprint(communities.invitations)

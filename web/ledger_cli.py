@@ -1,4 +1,5 @@
-"""``vrmvault ledger``: verify the tamper-evident ledger, sign a checkpoint, prove an entry.
+"""``vrmvault ledger``: verify the tamper-evident ledger, sign a checkpoint, prove an entry,
+export a filtered set of entries with their proofs.
 
 Registered in ``web/cli.py`` with ``main.add_command(ledger)``; like every command there it takes
 the vault home from ``ctx.obj["home"]``. Failures are one line on stderr and exit status 1 (the
@@ -8,15 +9,19 @@ printed is secret: entries hold pseudonyms and digests, and the verifier key is 
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import IO
 
 import click
 
 from consent.context import open_ledger
 from consent.ledger import Ledger
+from consent.ledger_export import FORMATS, open_export
+from consent.ledger_search import DAY, day_start, query_of
 from consent.spool import SpoolDirectory
 from vault.errors import StoreNotInitialisedError
 from vault.home import VaultHome
@@ -123,3 +128,57 @@ def key(ctx: click.Context) -> None:
     """Print the checkpoint verifier key (public: give it to whoever checks checkpoints)."""
     with _open(ctx) as opened:
         click.echo(opened.verifier_key)
+
+
+_MOMENT = click.DateTime(["%Y-%m-%d", "%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S"])
+
+
+def _seconds(moment: dt.datetime | None, *, end: bool) -> int | None:
+    """Unix seconds of a UTC date or time; a date alone as an end means up to its last second."""
+    if moment is None:
+        return None
+    if end and moment.time() == dt.time() and moment.second == 0:
+        return day_start(moment.date()) + DAY
+    return int(moment.replace(tzinfo=dt.UTC).timestamp())
+
+
+@ledger.command()
+@click.option("--brand", help="Only entries about this brand id.")
+@click.option("--purpose", help="Only entries naming this purpose (e.g. dpv:Marketing).")
+@click.option("--tag", help="Only this event tag, or every tag starting with a prefix that ends"
+                            " in a colon (e.g. consent:).")
+@click.option("--principal", help="Only entries about this member pseudonym (member:...).")
+@click.option("--since", type=_MOMENT, help="From this UTC date or time on (inclusive).")
+@click.option("--until", type=_MOMENT,
+              help="Up to this UTC time (exclusive), or to the end of this UTC date.")
+@click.option("--format", "form", type=click.Choice(FORMATS), default="json", show_default=True)
+@click.option("--output", type=click.File("w", encoding="utf-8", lazy=True), default="-",
+              help="Write here instead of standard output.")
+@click.pass_context
+def export(ctx: click.Context, brand: str | None, purpose: str | None, tag: str | None,
+           principal: str | None, since: dt.datetime | None, until: dt.datetime | None,
+           form: str, output: IO[str]) -> None:
+    """Export the entries matching the filters, newest first, each with its RFC 9162
+    inclusion proof against the latest signed checkpoint (signed first if the ledger grew)."""
+    query = query_of(brand=brand, purpose=purpose, tag=tag, principal=principal,
+                     since=_seconds(since, end=False), until=_seconds(until, end=True))
+    with _open(ctx) as opened:
+        exporting = open_export(opened, query)
+        assert opened.search_index is not None
+        total = opened.search_index.count(query)
+        with click.progressbar(length=total, label="Exporting ledger entries", show_pos=True,
+                               file=sys.stderr) as bar:
+            done = 0
+
+            def progress(count: int) -> None:
+                nonlocal done
+                bar.update(count - done)
+                done = count
+
+            for chunk in exporting.chunks(form, progress):
+                output.write(chunk)
+        output.flush()
+    checkpoint = exporting.checkpoint
+    click.echo(f"Exported {done - exporting.left_out} entries against the checkpoint of"
+               f" {checkpoint.tree_size} entries signed at {checkpoint.signed_at}"
+               + (f"; {exporting.left_out_note()}" if exporting.left_out else ""), err=True)

@@ -1,5 +1,5 @@
 """The ledger store in SQLCipher: :class:`consent.repositories.LedgerRepository` (entries, tree
-nodes, checkpoints, brand-read index rows, spool marks) and
+nodes, checkpoints, brand-read and search index rows, spool marks) and
 :class:`consent.repositories.AccessIndexRepository`, over ``ledger.db``'s
 :class:`vault.sqlcipher.database.Database`.
 
@@ -21,6 +21,7 @@ from vault.sqlcipher.database import Database
 from ..access_index import IndexedRead, MemberReads, ReadsOnDay
 from ..events import LedgerEntry
 from ..ledger_proofs import Checkpoint
+from ..ledger_search import SearchRow
 from ..merkle import leaf_hash
 
 
@@ -92,12 +93,22 @@ class SqlcipherLedger(SqlcipherRepository):
         return None if position is None else int(position)
 
     def append(self, entries: Sequence[tuple[int, bytes]], nodes: Sequence[tuple[int, bytes]],
-               reads: Sequence[tuple[str, int, str, int]]) -> None:
+               reads: Sequence[tuple[str, int, str, int]],
+               search: Sequence[SearchRow] = ()) -> None:
         self._db.executemany("INSERT INTO entries (seq, body) VALUES (?, ?)", entries)
         self._db.executemany("INSERT INTO tree_nodes (position, hash) VALUES (?, ?)", nodes)
         if reads:
             self._db.executemany("INSERT INTO access_index (principal, seq, brand_id, read_at)"
                                  " VALUES (?, ?, ?, ?)", reads)
+        if search:
+            self._db.executemany(
+                "INSERT INTO search_index (seq, at, tag, brand, principal) VALUES (?, ?, ?, ?, ?)",
+                [(r.seq, r.at, r.tag, r.brand, r.principal) for r in search])
+            purposes = [(purpose, r.at, r.seq, r.brand, r.tag)
+                        for r in search for purpose in r.purposes]
+            if purposes:
+                self._db.executemany("INSERT INTO search_purposes (purpose, at, seq, brand, tag)"
+                                     " VALUES (?, ?, ?, ?, ?)", purposes)
 
     # -- checkpoints ----------------------------------------------------------------------
     def checkpoints(self) -> list[Checkpoint]:

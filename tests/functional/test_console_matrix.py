@@ -76,6 +76,7 @@ class ConsoleRoute:
 
     def path(self, world: World) -> str:
         return (self.rule.replace("<client_id>", world.brand.client_id)
+                .replace("<brand_id>", world.brand.brand_id)
                 .replace("<dsr_id>", world.request_id))
 
 
@@ -95,6 +96,12 @@ CONSOLE_ROUTES: tuple[ConsoleRoute, ...] = (
     ConsoleRoute("/console/webhooks", "GET", OFFICER, 200),
     ConsoleRoute("/console/reveals", "GET", OFFICER, 200),
     ConsoleRoute("/console/reveal", "POST", OFFICER, 302, reveal_form),
+    ConsoleRoute("/console/ledger/", "GET", OFFICER, 200),
+    ConsoleRoute("/console/ledger/verify", "POST", OFFICER, 302),
+    ConsoleRoute("/console/ledger/export", "POST", OFFICER, 200, lambda _: {"format": "csv"}),
+    ConsoleRoute("/console/reports/", "GET", OFFICER, 200),
+    ConsoleRoute("/console/reports/records-of-processing", "GET", OFFICER, 200),
+    ConsoleRoute("/console/reports/exposure/<brand_id>", "GET", OFFICER, 200),
     # data subject requests
     ConsoleRoute("/console/requests", "GET", OFFICER, 200),
     ConsoleRoute("/console/requests/<dsr_id>", "GET", OFFICER, 200),

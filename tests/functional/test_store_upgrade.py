@@ -238,9 +238,12 @@ def world(app, vault: Vault, vault_home: VaultHome, consent: Consent, client: Fl
 
 
 # The read model's tables migration 6 fills from the baseline's rows (survey cells come from
-# the answers of migration 5, empty in an upgraded home).
+# the answers of migration 5, empty in an upgraded home), and the ledger's search index, which
+# ledger migration 2 fills from the entries by the rules the ledger applies to new ones (so an
+# upgraded home must hold exactly the rows the new home's appends wrote).
 DERIVED = frozenset({"insight_fields", "insight_bits", "insight_eligibility",
-                     "insight_feedback_tallies", "insight_feedback_cells"})
+                     "insight_feedback_tallies", "insight_feedback_cells",
+                     "search_index", "search_purposes"})
 
 
 def uncounted(table: str, rows: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:

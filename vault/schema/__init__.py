@@ -6,8 +6,8 @@
                                                brands' privacy budgets, the insights read
                                                model
     keys     keys.db     "key-store"           wrapped member keys, the erasure list
-    ledger   ledger.db   "ledger-store"        the Merkle ledger, its index of brand reads and
-                                               spool marks (consent/ledger.py)
+    ledger   ledger.db   "ledger-store"        the Merkle ledger, its index of brand reads, its
+                                               search index and spool marks (consent/ledger.py)
     rates    rates.db    "api-rates"           the brand API's request counters
                                                (brand_gateway/rate_limits.py)
 
@@ -69,7 +69,9 @@ KEYS = Store("keys", "keys.db", "key-store", _baseline("keys"), Squashed(PRE_REL
     "schema_migrations": ((1, "member_keys"),),
 }))
 
-LEDGER = Store("ledger", "ledger.db", "ledger-store", _baseline("ledger"), Squashed(PRE_RELEASE, {
+LEDGER = Store("ledger", "ledger.db", "ledger-store", _baseline("ledger") + (
+    migration("ledger", 2, "search_index"),
+), Squashed(PRE_RELEASE, {
     "schema_migrations": (
         (1, "ledger_entries_tree_checkpoints"), (2, "access_index_rate_limits"),
         (3, "spool_marks"), (4, "access_index_by_time"), (5, "rate_limits_moved_out")),

@@ -17,9 +17,11 @@ from click.testing import CliRunner
 from consent.checkpoints import Ed25519NoteVerifier
 from consent.context import open_ledger
 from consent.events import Event, EventTag
+from consent.ledger_search import DAY
 from consent.merkle import leaf_hash, verify_inclusion
 from consent.spool import SpoolDirectory, SpoolWriter
 from tests.processes import stopped_output
+from vault.clock import FrozenClock
 from vault.home import VaultHome
 from web.cli import main
 from web.ledger_cli import ledger
@@ -41,7 +43,7 @@ def filled(vault_home: VaultHome) -> VaultHome:
 
 def test_the_group_has_its_commands() -> None:
     assert ledger.name == "ledger"
-    assert set(ledger.commands) == {"verify", "checkpoint", "proof", "key", "merge"}
+    assert set(ledger.commands) == {"verify", "checkpoint", "proof", "key", "merge", "export"}
 
 
 def test_verify_passes_on_a_sound_ledger(filled: VaultHome) -> None:
@@ -214,3 +216,60 @@ def test_the_merge_loop_merges_once_more_when_stopped(filled: VaultHome) -> None
         assert opened.size == 33                      # the first pass's checkpoint, 2 reads
         assert opened.latest_checkpoint().tree_size == 30
     assert SpoolDirectory(filled, filled.master_key({})).spool_ids() == []
+
+
+def test_export_writes_every_match_with_a_proof_the_checkpoint_checks(
+        filled: VaultHome, tmp_path: Path) -> None:
+    target = tmp_path / "export.json"
+    result = run(filled, "export", "--tag", "access:", "--purpose", "dpv:Marketing",
+                 "--output", str(target))
+    assert result.exit_code == 0, result.output
+    assert "Exporting ledger entries" in result.stderr
+    assert "Exported 30 entries against the checkpoint of 30 entries" in result.stderr
+    document = json.loads(target.read_text(encoding="utf-8"))
+    assert [e["seq"] for e in document["entries"]] == list(range(29, -1, -1))
+    key = run(filled, "key").stdout.strip()
+    checkpoint = Ed25519NoteVerifier.from_verifier_key(key).open_checkpoint(
+        document["checkpoint"]["note"])
+    for entry in document["entries"]:
+        proof = [base64.b64decode(h) for h in entry["inclusion_proof"]]
+        assert verify_inclusion(leaf_hash(entry["entry"].encode()), entry["seq"],
+                                checkpoint.tree_size, proof, checkpoint.root_hash)
+    # The checkpoint signed for it is not signed again for the next export.
+    again = run(filled, "export", "--format", "csv", "--since", "2000-01-01",
+                "--until", "2100-01-01")
+    assert again.exit_code == 0, again.output
+    lines = again.stdout.splitlines()
+    assert lines[0].startswith("record,seq,time,tag,brand,principal,purposes,entry,")
+    assert lines[1].startswith("checkpoint,,") and ",30," in lines[1]
+    assert "1 matching entry appended after the checkpoint of 30 entries is not in" in (
+        again.stderr)
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--tag", "consent"], "no ledger tag is 'consent' or starts with it"),
+    (["--since", "2027-02-01", "--until", "2027-01-01"], "not after its start"),
+])
+def test_export_refuses_filters_it_cannot_apply(filled: VaultHome, args, message) -> None:
+    result = run(filled, "export", *args)
+    assert result.exit_code == 1
+    assert message in result.stderr and "Traceback" not in result.output
+
+
+def test_export_of_a_date_range_is_inclusive_of_the_last_day(vault_home: VaultHome) -> None:
+    clock = FrozenClock(1_800_000_000.0 - 30)          # 2027-01-15T07:59:30Z
+    with open_ledger(vault_home, vault_home.master_key({}), clock=clock,
+                     checkpoint_every=0) as opened:
+        for event in events(4):
+            opened.record_events([event])
+            clock.now += DAY / 2
+
+    def seqs(*args: str) -> list[int]:
+        result = run(vault_home, "export", *args)
+        assert result.exit_code == 0, result.output
+        return [e["seq"] for e in json.loads(result.stdout)["entries"]]
+
+    assert seqs("--since", "2027-01-15", "--until", "2027-01-15") == [1, 0]
+    assert seqs("--since", "2027-01-16") == [3, 2]
+    assert seqs("--until", "2027-01-15T08:00") == [0]
+    assert seqs("--since", "2027-01-15T07:59:31", "--until", "2027-01-16T08:00") == [2, 1]

@@ -60,12 +60,14 @@ from consent.repositories import (
     AgreementRepository,
     GrantRepository,
     LedgerRepository,
+    LedgerSearchRepository,
     RestrictionRepository,
     TermsRepository,
 )
 from consent.sqlcipher.agreements import SqlcipherAgreements
 from consent.sqlcipher.grants import SqlcipherGrants
 from consent.sqlcipher.ledger import SqlcipherAccessIndex, SqlcipherLedger
+from consent.sqlcipher.ledger_search import SqlcipherLedgerSearch
 from consent.sqlcipher.restrictions import SqlcipherRestrictions
 from consent.sqlcipher.terms import SqlcipherTerms
 from vault import migrations
@@ -146,6 +148,7 @@ class Repositories:
     care_cases: CareCaseRepository
     wedid: WeDidRepository
     reports: ReportRepository
+    ledger_search: LedgerSearchRepository
     dsr_requests: RequestRepository
     restrictions: RestrictionRepository
 
@@ -190,6 +193,7 @@ def sqlcipher(root: Path) -> Iterator[Repositories]:
             SqlcipherPrivacySpends(data), GatewayRows(add_client, add_pairwise_subject),
             SqlcipherInsightReadModel(data), care_cases=SqlcipherCareCases(data),
             wedid=SqlcipherWeDid(data), reports=SqlcipherReports(data),
+            ledger_search=SqlcipherLedgerSearch(ledger),
             dsr_requests=SqlcipherRequests(data), restrictions=SqlcipherRestrictions(data))
     finally:
         data.close()
