@@ -24,6 +24,7 @@ from .brand_cli import brand
 from .cli_errors import ReportingGroup
 from .config import (
     CONFIGURATION_ERROR_EXIT,
+    DEFAULT_PUBLIC_URL,
     SettingError,
     from_environment,
     public_url_for_bind,
@@ -146,6 +147,7 @@ def demo(ctx: click.Context, members: int, seed: int) -> None:
     from demo.brand_clients import register_demo_clients
     from demo.communities import load_community_demo
     from demo.consents import load_consent_demo
+    from demo.dsr import load_dsr_demo
     from demo.loop import load_loop_demo
     from demo.members import DEMO_PASSWORD, SHOWCASE_EMAIL, load_demo
     from demo.surveys import load_survey_demo
@@ -170,6 +172,9 @@ def demo(ctx: click.Context, members: int, seed: int) -> None:
             communities = load_community_demo(consent, seed=seed)
             surveyed = load_survey_demo(consent, seed=seed)
             looped = load_loop_demo(consent, seed=seed)
+            requested = load_dsr_demo(consent, ctx.obj["settings"], seed=seed,
+                                      callback_base=ctx.obj["settings"]["VRMVAULT_PUBLIC_URL"]
+                                      or DEFAULT_PUBLIC_URL)
         finally:
             consent.close()
     click.echo(
@@ -189,6 +194,8 @@ def demo(ctx: click.Context, members: int, seed: int) -> None:
     posts = _counted(looped.posts, '"we did" post')
     click.echo(f"{posts} over a panel of "
                f"{_counted(looped.panel, 'member')}, {_counted(looped.cases, 'care case')}")
+    click.echo(f"{_counted(requested.requests, 'data subject request')} sent to"
+               f" {_counted(requested.forwarded, 'brand')} (the queue: /console/requests)")
     with home.open() as vault:
         credentials = register_demo_clients(vault, home.root)
     click.echo(f"Demo brands' OAuth client credentials (mode 0600): {credentials}")
