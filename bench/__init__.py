@@ -28,6 +28,7 @@ from . import (
     ledger,
     raw_key_open,
     recovery,
+    reveals,
     sealed_writes,
     survey_answer,
 )
@@ -37,5 +38,5 @@ BENCHMARKS: dict[str, ModuleType] = {
     module.NAME: module
     for module in (raw_key_open, recovery, erasure_10k, export_10k, sealed_writes,
                    encryption_overhead, decision, ledger, survey_answer, insights,
-                   compliance_reports, dsr_queue, demo_100k, brand_api)
+                   compliance_reports, reveals, dsr_queue, demo_100k, brand_api)
 }

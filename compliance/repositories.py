@@ -50,13 +50,12 @@ class RevealRepository(Protocol):
 
     def count(self) -> int: ...
 
-    def member_ids(self) -> Iterator[str]:
-        """Every account's id (to find the one behind a ledger pseudonym)."""
+    def member_ids(self, *, granted_to: str | None = None) -> Iterator[str]:
+        """Every account's id, or (``granted_to`` a brand id) those of the accounts that ever
+        granted that brand anything, in any state: to find the one behind a pseudonym."""
 
 
 # -- reports: records of processing, breach exposure, grant activity --------------------------
-
-
 @dataclass(frozen=True)
 class BrandFacts:
     """What the data store knows of a brand as a controller: no contact, address or

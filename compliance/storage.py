@@ -8,10 +8,9 @@ the contracts of ``compliance/repositories.py``; building is cheap, so callers b
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 
 from consent.context import Consent
-from consent.sqlcipher.grants import SqlcipherGrants
 from vault.export import Exporter
 
 from .deadlines import DEFAULT_TIMEZONE, HolidayCalendar
@@ -27,26 +26,26 @@ from .sqlcipher.reveals import SqlcipherReveals
 # -- Reveals ------------------------------------------------------------------------------
 def reveal_service(consent: Consent) -> RevealService:
     """Reveals over the data store of ``consent``'s vault (reasons sealed with its member
-    keys) and its ledger. A member is in an exposure case when they ever granted that brand
-    anything, and in a data subject request's case when the request is theirs."""
+    keys) and its ledger. The members of an exposure case are those who ever granted that
+    brand anything; of a data subject request's case, the member who made it (none once they
+    were erased, or if there is no such request)."""
     vault = consent.vault
-    grants = SqlcipherGrants(vault.data)
+    reveals = SqlcipherReveals(vault.data)
     requests = SqlcipherRequests(vault.data)
 
-    def in_case(case: str, member_id: str) -> bool:
+    def case_members(case: str) -> Iterable[str] | None:
         exposure = EXPOSURE_CASE.fullmatch(case)
         if exposure:
-            return bool(grants.for_member_and_brand(member_id, exposure.group(1)))
+            return reveals.member_ids(granted_to=exposure.group(1))
         request = requests.get(case)
-        return request is not None and request.principal == consent.principal(member_id)
+        return [] if request is None or request.member_id is None else [request.member_id]
 
-    return RevealService(reveals=SqlcipherReveals(vault.data), members=vault.members,
-                         keys=vault.key_store, ledger=consent.ledger,
-                         principal=consent.principal, in_case=in_case, clock=vault.clock)
-
-# -- reports -------------------------------------------------------------------------------------
+    return RevealService(reveals=reveals, members=vault.members, keys=vault.key_store,
+                         ledger=consent.ledger, principal=consent.principal,
+                         case_members=case_members, clock=vault.clock)
 
 
+# -- reports ------------------------------------------------------------------------------
 def report_service(consent: Consent) -> ReportService:
     """The reports over the data store of ``consent``'s vault and its ledger's read index; the
     vault operator as its consent receipts name it."""

@@ -272,6 +272,23 @@ def test_every_page_fits_a_phone_and_has_its_own_title(
     fits(page, "/console/webhooks filtered")
     page.goto("/console/webhooks?page=0")
     titles["a bad console filter"] = fits(page, "/console/webhooks?page=0")
+    # The reports: grants over time (two charts), the records of processing, an exposure with
+    # a Reveal form per member.
+    page.goto("/console/")
+    page.get_by_role("link", name="Reports: records of processing, exposure, grants over time"
+                     ).click()
+    expect(page.get_by_role("heading", name="Compliance reports")).to_be_visible()
+    expect(page.locator("svg.chart")).to_have_count(2)
+    titles["/console/reports/"] = fits(page, "/console/reports/")
+    page.get_by_role("link", name="Records of processing", exact=True).click()
+    expect(page.get_by_role("heading", name="Records of processing")).to_be_visible()
+    titles["/console/reports/records-of-processing"] = fits(
+        page, "/console/reports/records-of-processing")
+    page.goto("/console/reports/")
+    page.get_by_role("link", name="Velo Bikes Reader", exact=True).click()
+    expect(page.get_by_role("heading", name="Exposure of Velo Bikes Reader")).to_be_visible()
+    expect(page.get_by_role("button", name="Reveal").first).to_be_visible()
+    titles["an exposure report"] = fits(page, "an exposure report")
     # The Security page's forms with an error next to the field (an officer has them all).
     page.goto("/member/security")
     page.get_by_label("Your password, to confirm it is you").first.fill("not my password")

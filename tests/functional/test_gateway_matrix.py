@@ -380,9 +380,12 @@ def api(rule: str, method: str = "GET", *, grant: int, no_grant: int,
                                 "brand_no_grant": no_grant}, json=json, query=query)
 
 
-def console(rule: str) -> Route:
-    return Route(rule, "GET", {**dict.fromkeys(ROLES, 302), "member_a": 403, "member_b": 403,
-                               "officer": 200})
+def console(rule: str, method: str = "GET", *, officer: int = 200, form: Form = no_form
+            ) -> Route:
+    """A console page: officers only (an administrator's pages: ``officer=403``; every console
+    route against every role, administrators included: test_console_matrix.py)."""
+    return Route(rule, method, {**dict.fromkeys(ROLES, 302), "member_a": 403, "member_b": 403,
+                                "officer": officer}, form)
 
 
 ROUTES: tuple[Route, ...] = (
@@ -565,11 +568,23 @@ ROUTES: tuple[Route, ...] = (
     # the compliance console
     console("/console/"),
     console("/console/webhooks"),
+    console("/console/reveals"),
+    console("/console/ledger/"),
+    console("/console/ledger/verify", "POST", officer=302),          # to the result
+    console("/console/ledger/export", "POST", form=lambda w, r: {"format": "csv"}),
+    console("/console/reports/"),
+    console("/console/reports/records-of-processing"),
+    console("/console/reports/exposure/<brand_id>"),
+    console("/console/reveal", "POST", officer=422),        # an empty form: refused by field
+    # brand management: administrators only (none here)
+    console("/console/brands/", officer=403),
+    console("/console/brands/", "POST", officer=403),
+    console("/console/brands/<client_id>/rotate-secret", "POST", officer=403),
+    console("/console/brands/<client_id>/disable", "POST", officer=403),
     console("/console/requests"),
     console("/console/requests/<dsr_id>"),
-    Route("/console/requests/<dsr_id>/extend", "POST", {
-        **dict.fromkeys(ROLES, 302), "member_a": 403, "member_b": 403, "officer": 303},
-        form=lambda w, r: {"reason": "Two brands must search their archives."}),
+    console("/console/requests/<dsr_id>/extend", "POST", officer=303,
+            form=lambda w, r: {"reason": "Two brands must search their archives."}),
 )
 
 
@@ -610,8 +625,11 @@ def test_the_table_denies_what_it_must() -> None:
             # a session of one's own; A's records (an id in the path) for A only
             assert granted <= ({"member_a"} if "<" in route.rule and route.rule not in
                                OPEN_TO_MEMBERS else set(MEMBERS)), route.id
+        elif route.rule.startswith("/console/brands/"):
+            assert granted == set(), route.id        # administrators only: none here
         elif route.rule.startswith("/console/"):
-            assert granted == {"officer"}, route.id
+            assert granted <= {"officer"}, route.id
+            assert granted or route.method == "POST", route.id     # a form refused, or a redirect
         elif route.rule.startswith("/api/v1/member"):
             assert granted <= {"brand_grant"}, route.id      # A's live grant only
         elif route.rule.startswith("/api/"):

@@ -51,9 +51,10 @@ from brand_gateway.webhooks.sqlcipher import SqlcipherWebhookEndpoints, Sqlciphe
 from community.repositories import CareCaseRepository, WeDidRepository
 from community.sqlcipher.care import SqlcipherCareCases
 from community.sqlcipher.loop import SqlcipherWeDid
-from compliance.repositories import ReportRepository, RequestRepository
+from compliance.repositories import ReportRepository, RequestRepository, RevealRepository
 from compliance.sqlcipher.reports import SqlcipherReports
 from compliance.sqlcipher.requests import SqlcipherRequests
+from compliance.sqlcipher.reveals import SqlcipherReveals
 from consent.context import ledger_path
 from consent.repositories import (
     AccessIndexRepository,
@@ -148,6 +149,7 @@ class Repositories:
     care_cases: CareCaseRepository
     wedid: WeDidRepository
     reports: ReportRepository
+    reveals: RevealRepository
     ledger_search: LedgerSearchRepository
     dsr_requests: RequestRepository
     restrictions: RestrictionRepository
@@ -193,7 +195,7 @@ def sqlcipher(root: Path) -> Iterator[Repositories]:
             SqlcipherPrivacySpends(data), GatewayRows(add_client, add_pairwise_subject),
             SqlcipherInsightReadModel(data), care_cases=SqlcipherCareCases(data),
             wedid=SqlcipherWeDid(data), reports=SqlcipherReports(data),
-            ledger_search=SqlcipherLedgerSearch(ledger),
+            reveals=SqlcipherReveals(data), ledger_search=SqlcipherLedgerSearch(ledger),
             dsr_requests=SqlcipherRequests(data), restrictions=SqlcipherRestrictions(data))
     finally:
         data.close()
