@@ -165,6 +165,20 @@ def test_restriction_denies_the_next_read_until_lifted(
         service.lift(alice, restriction.id)
 
 
+def test_a_restriction_with_no_brand_ticked_holds_for_every_brand(
+        service: RequestService, consent: Consent, world: dict[str, Any]) -> None:
+    alice = world["alice"]
+    request = service.file(alice, kind="objection", brands=[])
+    assert request.tasks == ()
+    service.fulfil(alice, request)
+    [restriction] = service.restrictions(alice)
+    assert restriction.brand_id is None
+    for brand in (world["velo"], world["grocer"], world["other"]):
+        assert "Art. 21" in consent.decisions.decide(
+            brand, "dpv:Personalisation", alice, "given_name", Mode.INDIVIDUAL,
+            consent.vault.clock()).reason
+
+
 def test_limit_sensitive_denies_sensitive_fields_only(
         service: RequestService, consent: Consent, sharing: Sharing,
         world: dict[str, Any]) -> None:
