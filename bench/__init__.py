@@ -20,6 +20,7 @@ from . import (
     compliance_reports,
     decision,
     demo_100k,
+    dsr_queue,
     encryption_overhead,
     erasure_10k,
     export_10k,
@@ -39,6 +40,6 @@ BENCHMARKS: dict[str, ModuleType] = {
     module.NAME: module
     for module in (raw_key_open, recovery, erasure_10k, export_10k, sealed_writes,
                    encryption_overhead, decision, ledger, ledger_search, tiles,
-                   survey_answer, insights, compliance_reports, reveals, demo_100k,
-                   brand_api)
+                   survey_answer, insights, compliance_reports, reveals, dsr_queue,
+                   demo_100k, brand_api)
 }

@@ -25,10 +25,12 @@ from .brand_cli import brand
 from .cli_errors import ReportingGroup
 from .config import (
     CONFIGURATION_ERROR_EXIT,
+    DEFAULT_PUBLIC_URL,
     SettingError,
     from_environment,
     public_url_for_bind,
 )
+from .dsr_cli import dsr
 from .endings import record_endings, settle_duplicates
 from .erasures import finish_pending_erasures
 from .ledger_cli import ledger
@@ -152,6 +154,7 @@ def demo(ctx: click.Context, members: int, seed: int) -> None:
     from demo.brand_clients import register_demo_clients
     from demo.communities import load_community_demo
     from demo.consents import load_consent_demo
+    from demo.dsr import load_dsr_demo
     from demo.loop import load_loop_demo
     from demo.members import DEMO_PASSWORD, SHOWCASE_EMAIL, load_demo
     from demo.officers import load_demo_officer
@@ -178,6 +181,9 @@ def demo(ctx: click.Context, members: int, seed: int) -> None:
             surveyed = load_survey_demo(consent, seed=seed)
             looped = load_loop_demo(consent, seed=seed)
             officer = load_demo_officer(consent)
+            requested = load_dsr_demo(consent, ctx.obj["settings"], seed=seed,
+                                      callback_base=ctx.obj["settings"]["VRMVAULT_PUBLIC_URL"]
+                                      or DEFAULT_PUBLIC_URL)
         finally:
             consent.close()
     click.echo(
@@ -197,6 +203,8 @@ def demo(ctx: click.Context, members: int, seed: int) -> None:
     posts = _counted(looped.posts, '"we did" post')
     click.echo(f"{posts} over a panel of "
                f"{_counted(looped.panel, 'member')}, {_counted(looped.cases, 'care case')}")
+    click.echo(f"{_counted(requested.requests, 'data subject request')} sent to"
+               f" {_counted(requested.forwarded, 'brand')} (the queue: /console/requests)")
     with home.open() as vault:
         credentials = register_demo_clients(vault, home.root)
     click.echo(f"Demo brands' OAuth client credentials (mode 0600): {credentials}")
@@ -311,3 +319,4 @@ main.add_command(webhooks)
 main.add_command(officer)
 main.add_command(mail)
 main.add_command(report)
+main.add_command(dsr)

@@ -13,6 +13,8 @@
    read when nothing new was signed, a few tiles when something was. The first pass over a
    ledger that was never published writes every tile (about 4,000 and 11 s for a million
    entries, bench/tiles.py); ``vrmvault ledger publish`` does that ahead, with a progress bar.
+5. once a minute, mails the deadline reminders of data subject requests that crossed into
+   amber, red or overdue (web/dsr_reminders.py: once per level, across restarts).
 
 The keeper keeps its own connections to the stores between passes (opened on the first pass)
 and keeps nothing read through them: each pass gets a fresh vault with an empty key cache.
@@ -26,16 +28,18 @@ from consent.receipts import DEFAULT_CONTROLLER, ReceiptSigner
 from consent.spool import SpoolDirectory
 from consent.tiles import TileDirectory, publish_latest
 from vault.clock import Clock, system_clock
-from vault.home import VaultHome, VaultStores
+from vault.home import Vault, VaultHome, VaultStores
 from vault.keys import MasterKey
 
+from .dsr_reminders import DeadlineReminders
 from .erasures import finish_pending_erasures
 from .mailing import maildir_path
 
 
 class Keeper:
     def __init__(self, home: VaultHome, master: MasterKey, ledger: Ledger, *,
-                 checkpoint_interval: float, clock: Clock = system_clock) -> None:
+                 checkpoint_interval: float, clock: Clock = system_clock,
+                 reminders: DeadlineReminders | None = None) -> None:
         self.home = home
         self.master = master
         self.ledger = ledger
@@ -45,6 +49,7 @@ class Keeper:
         self._stores: VaultStores | None = None
         self._signer: ReceiptSigner | None = None
         self.tiles = TileDirectory.of_home(home.root)
+        self.reminders = reminders
 
     def one_pass(self) -> bool:
         """One pass (see the module docstring); False: nothing waits for an immediate next."""
@@ -56,6 +61,7 @@ class Keeper:
                 # An erasure that keeps failing (reported by the loop) holds up no checkpoint.
                 self.ledger.checkpoint_if_due(self.checkpoint_interval)
                 self.publish()
+            self.send_reminders()
         finally:
             self.ledger.end_use()
         return False
@@ -78,6 +84,27 @@ class Keeper:
                                            maildir=maildir_path(self.home.root))
         finally:
             vault.close()
+
+    def send_reminders(self) -> int:
+        """Step 4, when a minute has passed since the last look; how many requests told."""
+        if self.reminders is None or not self.reminders.due(self.clock()):
+            return 0
+        vault = self._vault()
+        try:
+            return self.reminders.send(Consent(vault, self.ledger, self._receipt_signer(),
+                                               owns_ledger=False))
+        finally:
+            vault.close()
+
+    def _vault(self) -> Vault:
+        if self._stores is None:
+            self._stores = VaultStores(self.home, self.master)
+        return self._stores.vault(clock=self.clock)
+
+    def _receipt_signer(self) -> ReceiptSigner:
+        if self._signer is None:
+            self._signer = ReceiptSigner(self.master, controller=DEFAULT_CONTROLLER)
+        return self._signer
 
     def close(self) -> None:
         if self._stores is not None:

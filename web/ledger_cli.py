@@ -29,6 +29,7 @@ from vault.home import VaultHome
 
 from .cli_errors import ReportingGroup
 from .config import from_environment
+from .dsr_reminders import DeadlineReminders
 from .keeper import Keeper
 from .loops import run_every
 
@@ -143,7 +144,8 @@ def merge(ctx: click.Context, every: float | None, parent_pid: int | None) -> No
         home: VaultHome = ctx.obj["home"]
         settings = ctx.find_root().obj.get("settings") or from_environment()
         keeper = Keeper(home, home.master_key(), opened,
-                        checkpoint_interval=settings["VRMVAULT_CHECKPOINT_INTERVAL"])
+                        checkpoint_interval=settings["VRMVAULT_CHECKPOINT_INTERVAL"],
+                        reminders=DeadlineReminders(settings, home.root))
         try:
             # The last pass after the stop: the server stops its workers first, and what they
             # spooled since the pass before goes in now, not at the next reader.

@@ -576,7 +576,9 @@ def openapi_document(*, server: str, authorization_url: str, token_url: str) -> 
         "post": {**_operation(
             "Register a webhook endpoint",
             "Signed events (Standard Webhooks v1a, Ed25519; the key is in the JWKS) are sent"
-            " there: consent.withdrawn, consent.expired, authorization.ended, member.erased.",
+            " there: consent.withdrawn, consent.expired, authorization.ended, member.erased,"
+            " and data subject requests as Ketch Forwarder dsr/v1 messages: dsr.access,"
+            " dsr.delete, dsr.correction, dsr.restrict_processing.",
             EmptyQuery, "WebhookCreated", created=True),
             "requestBody": {"required": True, "content": {
                 "application/json": {"schema": "WebhookRequest"}}},
@@ -629,6 +631,9 @@ def openapi_document(*, server: str, authorization_url: str, token_url: str) -> 
     from .insight_schemas import add_insight_paths  # so does this one
     from .loop_schemas import add_paths as add_loop_paths  # it builds on this module
     add_loop_paths(spec, _operation)
+    from .request_schemas import add_request_paths  # it builds on this module
+
+    add_request_paths(spec, _operation)
     from .survey_schemas import add_survey_paths  # it imports this module's schemas
 
     add_survey_paths(spec)

@@ -127,6 +127,9 @@ class Route:
                 .replace("<survey_id>", context.survey_id)
                 .replace("<request_id>", context.request_id)
                 .replace("<path:path>", context.tile)
+                .replace("<uid>", "00000000-0000-4000-8000-000000000000")
+                .replace("<restriction_id>", "0")
+                .replace("<dsr_id>", "dsr_" + "0" * 24)
                 .replace("<client_id>", "vrm_client_unknown")
                 .replace(WEBHOOK_ID, "1"))
 
@@ -169,6 +172,9 @@ ROUTES: tuple[Route, ...] = (
     Route("/api/v1/care/cases/<case_id>", "GET", 401, 401),
     Route("/api/v1/care/cases/<case_id>/answer", "POST", 401, 401),
     Route("/api/v1/care/cases/<case_id>/close", "POST", 401, 401),
+    Route("/api/v1/requests", "GET", 401, 401),
+    Route("/api/v1/requests/<uid>", "GET", 401, 401),
+    Route("/api/v1/requests/<uid>/events", "POST", 401, 401),
     Route("/api/v1/agreements/<agreement_id>/answer", "POST", 401, 401,
           form=lambda c: {"answer": "accept"}),
     Route("/api/v1/communities", "GET", 401, 401),
@@ -225,6 +231,10 @@ ROUTES: tuple[Route, ...] = (
     # Closing the loop: A's entry is no low score (422 for A, 404 for B, nothing written);
     # no case has this id (404 for both).
     Route("/member/care", "GET", 302, 200),
+    # My rights: no kind chosen is a 422; no restriction has the id 0.
+    Route("/member/requests", "GET", 302, 200),
+    post("/member/requests", 302, 422),
+    post("/member/requests/restrictions/<restriction_id>/lift", 302, 404),
     Route("/member/results", "GET", 302, 200),
     Route("/member/care/ask/" + ENTRY_ID, "GET", 302, 200, other=404),
     post("/member/care/ask/" + ENTRY_ID, 302, 422, other=404),
@@ -298,6 +308,9 @@ ROUTES: tuple[Route, ...] = (
     Route("/console/ledger/", "GET", 302, 403),
     post("/console/ledger/verify", 302, 403),
     post("/console/ledger/export", 302, 403, form=lambda c: {"format": "csv"}),
+    Route("/console/requests", "GET", 302, 403),
+    Route("/console/requests/<dsr_id>", "GET", 302, 403),
+    post("/console/requests/<dsr_id>/extend", 302, 403),
 )
 
 

@@ -10,7 +10,8 @@ Roles:
   resources: officers see the console, never another member's pages.
 - ``brand_grant``: Velo, holding A's live delegated access token.
 - ``brand_no_grant``: Grocer, which has no grant from A: its own client credentials token
-  (``webhooks:manage agreements:write surveys:write insights:read``), a brand-level token.
+  (``webhooks:manage agreements:write surveys:write insights:read requests:write``), a
+  brand-level token; the officer's access request was forwarded to it.
 - ``brand_expired``: Expiring Co, holding a delegated token of A's one-day grant, a day later
   (the frozen clock moved past the grant's end; the token itself would live three days).
 - ``brand_withdrawn``: Leaving Co, holding a delegated token of a grant A has withdrawn.
@@ -49,6 +50,7 @@ from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
 from brand_gateway.clients import OAuthClient
+from brand_gateway.dsr import dsr_service
 from brand_gateway.observers import grant_observer
 from brand_gateway.webhooks.sqlcipher import sqlcipher_registry
 from community.storage import (
@@ -61,6 +63,7 @@ from community.storage import (
     wedid_service,
 )
 from community.surveys import QuestionDraft, SurveyDraft
+from compliance.deadlines import HolidayCalendar
 from consent.context import Consent, open_consent
 from consent.grants import DAY
 from consent.tiles import TileDirectory, tiles_of
@@ -137,6 +140,8 @@ class World:
     case_id: str = ""                   # the officer's care case with Grocer
     post_id: str = ""                   # Grocer's "we did"
     tile: str = ""                      # a tile of the published log
+    dsr_uid: str = ""                   # Grocer's task of the officer's access request
+    dsr_id: str = ""                    # that request
 
     def secrets(self, role: str) -> tuple[str, ...]:
         """What of A the role may never see (A's feedback about Velo is granted to Velo)."""
@@ -186,7 +191,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> World:
             consent.agreements.brand_counters(offer.id, grocer.brand_id, "SD-BASE-A")
             grocer_token = api.brand_token(
                 grocer, "webhooks:manage agreements:write communities:write surveys:write"
-                " insights:read")
+                " insights:read requests:write")
             grocer_offer = consent.agreements.proffer(ids["member_b"], grocer.brand_id)
             # Closing the loop with Grocer: the officer's care case, and a "we did".
             low = vault.feedback.add(ids["officer"], {
@@ -198,6 +203,10 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> World:
                 "did": "Earlier vans", "changed_on": "2027-01-01"}, release=lambda b, k, r: None)
             endpoint = sqlcipher_registry(database=vault.data, clock=clock).add(
                 grocer.client_id, LOOPBACK_HOOK)
+            # The officer's access request, forwarded to Grocer (which holds the case).
+            dsr = dsr_service(consent, callback_base="http://localhost",
+                              calendar=HolidayCalendar()).file(
+                ids["officer"], kind="access", brands=[grocer.brand_id])
 
             expiring, expiring_secret = _client(api, "Expiring Co")
             expiring_token = api.member_token(alice, expiring, {PERSONALISATION: ["city"]},
@@ -250,7 +259,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> World:
         challenge_id=challenge, idea_id=idea, grocer_community_id=panel,
         grocer_challenge_id=question, grocer_idea_id=suggestion, survey_id=survey_id,
         request_id=request_id, grocer_survey_id=grocer_survey, case_id=case.id, post_id=post.id,
-        tile=tile)
+        tile=tile, dsr_uid=dsr.tasks[0].uid, dsr_id=dsr.id)
 
 
 def _asks(consent: Consent, brand_id: str, community_id: str, member_id: str | None = None
@@ -342,7 +351,10 @@ class Route:
                 .replace("<survey_id>", world.grocer_survey_id if self.rule.startswith("/api/")
                          else world.survey_id)
                 .replace("<request_id>", world.request_id)
-                .replace("<path:path>", world.tile))
+                .replace("<path:path>", world.tile)
+                .replace("<uid>", world.dsr_uid)
+                .replace("<restriction_id>", "0")
+                .replace("<dsr_id>", world.dsr_id))
 
 
 def page(rule: str, method: str, anonymous: int, member: int, *, other: int | None = None,
@@ -457,6 +469,12 @@ ROUTES: tuple[Route, ...] = (
     api("/api/v1/care/cases/<case_id>/answer", "POST", grant=403, no_grant=200,
         json={"message": "We will call you."}),
     api("/api/v1/care/cases/<case_id>/close", "POST", grant=403, no_grant=200, json={}),
+    # data subject requests: a client credentials token with requests:write, on the brand's
+    # own request (Grocer's task of the officer's access request)
+    api("/api/v1/requests", grant=403, no_grant=200),
+    api("/api/v1/requests/<uid>", grant=403, no_grant=200),
+    api("/api/v1/requests/<uid>/events", "POST", grant=403, no_grant=200,
+        json={"status": "in_progress"}),
     everyone("/api/v1/openapi.json", "GET", 200),
     # sign-up and sign-in
     Route("/", "GET", {**dict.fromkeys(ROLES, 200), **dict.fromkeys(MEMBERS, 302)}),
@@ -509,6 +527,10 @@ ROUTES: tuple[Route, ...] = (
     page("/member/receipts/<receipt_id>/entry", "GET", 302, 200, other=404),
     page("/member/access", "GET", 302, 200),
     page("/member/care", "GET", 302, 200),
+    # My rights: no kind chosen is a 422 (nothing filed); no restriction has the id 0.
+    page("/member/requests", "GET", 302, 200),
+    page("/member/requests", "POST", 302, 422),
+    page("/member/requests/restrictions/<restriction_id>/lift", "POST", 302, 404),
     page("/member/results", "GET", 302, 200),
     page("/member/care/ask/" + ENTRY_ID, "GET", 302, 200, other=404),
     page("/member/care/ask/" + ENTRY_ID, "POST", 302, 422, other=404),
@@ -570,6 +592,10 @@ ROUTES: tuple[Route, ...] = (
     console("/console/brands/", "POST", officer=403),
     console("/console/brands/<client_id>/rotate-secret", "POST", officer=403),
     console("/console/brands/<client_id>/disable", "POST", officer=403),
+    console("/console/requests"),
+    console("/console/requests/<dsr_id>"),
+    console("/console/requests/<dsr_id>/extend", "POST", officer=303,
+            form=lambda w, r: {"reason": "Two brands must search their archives."}),
 )
 
 
