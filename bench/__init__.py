@@ -25,6 +25,7 @@ from . import (
     export_10k,
     insights,
     ledger,
+    ledger_search,
     raw_key_open,
     recovery,
     reveals,
@@ -37,6 +38,6 @@ from . import (
 BENCHMARKS: dict[str, ModuleType] = {
     module.NAME: module
     for module in (raw_key_open, recovery, erasure_10k, export_10k, sealed_writes,
-                   encryption_overhead, decision, ledger, tiles, survey_answer, insights,
-                   compliance_reports, reveals, demo_100k, brand_api)
+                   encryption_overhead, decision, ledger, ledger_search, tiles, survey_answer,
+                   insights, compliance_reports, reveals, demo_100k, brand_api)
 }

@@ -559,7 +559,7 @@ ROUTES: tuple[Route, ...] = (
     console("/console/webhooks"),
     console("/console/reveals"),
     console("/console/ledger/"),
-    console("/console/ledger/verify", "POST", officer=302),          # to the result
+    console("/console/ledger/verify", "POST"),
     console("/console/ledger/export", "POST", form=lambda w, r: {"format": "csv"}),
     console("/console/reports/"),
     console("/console/reports/records-of-processing"),
