@@ -275,21 +275,25 @@ class LedgerExport:
                                  root_hash=b64encode(checkpoint.root_hash),
                                  time=checkpoint.signed_at, note=checkpoint.note,
                                  verifier_key=self.verifier_key))
-        count = 0
+        yield out.getvalue()
+        out.seek(0)
+        out.truncate()
+        lines: list[str] = []
+        size = str(checkpoint.tree_size)
         for exported in self.entries(progress):
             row = exported.hit.row
-            writer.writerow(_csv_row(
-                record="entry", seq=row.seq, time=exported.time,
-                tag=row.tag, brand=row.brand or "", principal=row.principal or "",
-                purposes=" ".join(row.purposes), entry=exported.hit.body.decode("utf-8"),
-                leaf_hash=b64encode(_leaf(exported.hit.body)),
-                tree_size=checkpoint.tree_size,
-                inclusion_proof=" ".join(exported.proof)))
-            count += 1
-            if count % self.batch == 0:
-                yield out.getvalue()
-                out.seek(0)
-                out.truncate()
+            # One line per entry written here, as csv.writer would (a test holds them equal):
+            # the column order of CSV_COLUMNS, quoted only where RFC 4180 needs it.
+            lines.append(",".join((
+                "entry", str(row.seq), _cell(exported.time), _cell(row.tag),
+                _cell(row.brand or ""), _cell(row.principal or ""),
+                _cell(" ".join(row.purposes)), _cell(exported.hit.body.decode("utf-8")),
+                b64encode(_leaf(exported.hit.body)), size, "", " ".join(exported.proof),
+                "", "")) + "\r\n")
+            if len(lines) >= self.batch:
+                yield "".join(lines)
+                lines = []
+        yield "".join(lines)
         writer.writerow(_csv_row(record="left_out", seq=self.left_out,
                                  note=self.left_out_note()))
         yield out.getvalue()
@@ -299,6 +303,13 @@ class LedgerExport:
         if form not in FORMATS:
             raise ValueError(f"an export is {' or '.join(FORMATS)}")
         return self.csv_chunks(progress) if form == "csv" else self.json_chunks(progress)
+
+
+def _cell(value: str) -> str:
+    """One CSV field as csv.writer's QUOTE_MINIMAL writes it (RFC 4180)."""
+    if '"' in value or "," in value or "\n" in value or "\r" in value:
+        return '"' + value.replace('"', '""') + '"'
+    return value
 
 
 def _csv_row(**values: Any) -> list[Any]:
