@@ -20,6 +20,7 @@ from . import (
     compliance_reports,
     decision,
     demo_100k,
+    dsr_queue,
     encryption_overhead,
     erasure_10k,
     export_10k,
@@ -28,14 +29,17 @@ from . import (
     ledger_search,
     raw_key_open,
     recovery,
+    reveals,
     sealed_writes,
     survey_answer,
+    tiles,
 )
 
 # In the order they run: quick and small first, the long subprocess load last.
 BENCHMARKS: dict[str, ModuleType] = {
     module.NAME: module
     for module in (raw_key_open, recovery, erasure_10k, export_10k, sealed_writes,
-                   encryption_overhead, decision, ledger, ledger_search, survey_answer,
-                   insights, compliance_reports, demo_100k, brand_api)
+                   encryption_overhead, decision, ledger, ledger_search, tiles,
+                   survey_answer, insights, compliance_reports, reveals, dsr_queue,
+                   demo_100k, brand_api)
 }

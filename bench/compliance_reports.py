@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 from compliance.storage import report_service
@@ -115,7 +116,7 @@ def run(*, quick: bool) -> list[Result]:
                     raise BenchmarkError(f"{NAME}: {ropa.grants} grants in the record,"
                                          f" expected {grants}")
                 ropa_times.append(seconds * 1000)
-                seconds, exposure = timed(lambda: reports.exposure(brand_id))
+                seconds, exposure = timed(partial(reports.exposure, brand_id))
                 if len(exposure.members) != scale.members or exposure.reads != reads:
                     raise BenchmarkError(f"{NAME}: {len(exposure.members)} members and"
                                          f" {exposure.reads} reads, expected {scale.members}"

@@ -19,6 +19,7 @@ from .api import (
     member,
     openapi,
     receipts,
+    requests,
     surveys,
     webhooks,
 )
@@ -30,7 +31,7 @@ def init_app(app: Flask, *, stores: RequestStores) -> None:
     bind(app, stores)
     init_oauth(app, services=oauth_endpoints.gateway_services)
     for module in (oauth_endpoints, authorization_endpoint, receipts, webhooks, agreements,
-                   loop, member, surveys, openapi):
+                   loop, member, surveys, requests, openapi):
         app.register_blueprint(module.bp)
     app.register_blueprint(communities.bp)
     app.register_blueprint(insights.bp)

@@ -61,6 +61,11 @@ SCOPES: dict[str, str] = {
     "surveys:write": "Publish surveys, feedback requests and attribute requests to the brand's"
                      " communities; read them, how many members each is put to (thresholded),"
                      " and the individual answers of members who granted individual use.",
+    "requests:write": "Read the data subject requests (GDPR, CCPA) members send the brand about"
+                      " the data it holds or read (the member named by the brand's pairwise"
+                      " subject only) and answer them with status events: pending,"
+                      " in_progress, completed, cancelled or denied with a reason; results"
+                      " of access requests as JSON documents the member reads.",
     "insights:read": "Query differentially private aggregates (NPS and ratings per touchpoint,"
                      " persona distributions) over the members who allow it, paid from the"
                      " brand's privacy budget.",

@@ -106,7 +106,7 @@ def member_access(token: AccessToken, policy: MemberPolicy, now: float) -> Membe
     live = [g for g in own if g.live_at(now)]
     if not live:
         raise InvalidTokenError("The member's authorization has ended.")
-    scoped = MemberPolicy(policy.terms, own)
+    scoped = MemberPolicy(policy.terms, own, policy.restrictions)
     purposes: dict[str, PurposeAccess] = {}
     for detail in details:
         purpose = detail.get("purpose")

@@ -11,7 +11,8 @@ than the Californian one (a request at 20:00 Pacific time is already the next da
 which would push every deadline a day too late. Pacific time is behind every European zone, so
 for a European member it gives the same date or one day earlier: a deadline computed from it is
 never later than the one the member's own zone gives (for GDPR and CCPA alike), at most a day
-earlier. An operator whose members live west of it (Hawaii) sets the zone further west.
+earlier. An operator whose members live west of it (Hawaii) sets the zone further west. Zone
+names are read from the IANA database of the ``tzdata`` package where the system has none.
 
 **The day of receipt does not count.** Each period runs from the day *after* the day of receipt:
 

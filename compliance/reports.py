@@ -17,8 +17,9 @@
   with the fields the brand could read individually, since when, under which grants (ids,
   purposes, modes, states, dates), and what the brand actually read according to the ledger's
   brand-read index (``consent/access_index.py``): how many reads, which fields, first and last.
-  Members erased since are not in it: erasure deleted their grants with them, and the ledger
-  names them only by a pseudonym nobody can compute any more.
+  Members erased since are not listed: erasure deleted their grants with them, and the ledger
+  names them only by a pseudonym nobody can compute any more; the brand's reads of them are
+  counted (how many such members, how many reads), never linked to anyone.
 - **Grant activity** (:meth:`ReportService.activity`): grants given, withdrawn and expired per
   month or ISO week, for the console's charts.
 
@@ -216,6 +217,9 @@ class ExposureReport:
     generated_at: int
     brand: BrandFacts
     members: tuple[ExposedMember, ...]
+    # Reads of members erased since, whom no grant names any more: counted, never linked.
+    erased_members: int = 0
+    erased_reads: int = 0
 
     @property
     def categories(self) -> tuple[CategoryLine, ...]:
@@ -315,7 +319,10 @@ class ReportService:
             if progress is not None:
                 progress(done, len(by_member))
         exposed.sort(key=lambda m: (m.since, m.principal))
-        return ExposureReport(exposure_case(brand_id), now, brand, tuple(exposed))
+        listed = {m.principal for m in exposed}
+        gone = [r for principal, r in reads.items() if principal not in listed]
+        return ExposureReport(exposure_case(brand_id), now, brand, tuple(exposed),
+                              erased_members=len(gone), erased_reads=sum(r.reads for r in gone))
 
     def activity(self, period: Period = Period.MONTH) -> list[ActivityRow]:
         return self._reports.activity(period, int(self._clock()))
@@ -409,7 +416,9 @@ def exposure_document(report: ExposureReport) -> dict[str, Any]:
         "brand": {"brand_id": report.brand.id, "name": report.brand.name},
         "totals": {"members": len(report.members),
                    "individually_exposed": report.individually_exposed,
-                   "members_read": report.members_read, "reads": report.reads},
+                   "members_read": report.members_read, "reads": report.reads,
+                   "erased_members_read": report.erased_members,
+                   "erased_members_reads": report.erased_reads},
         "data_categories": _categories_document(report.categories),
         "members": [{
             "principal": m.principal,

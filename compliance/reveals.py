@@ -23,7 +23,7 @@ from __future__ import annotations
 import hashlib
 import os
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from consent.event_details import IdentityRevealed
@@ -44,8 +44,9 @@ DSR_CASE = re.compile(r"dsr_[0-9a-f]{24}")
 EXPOSURE_CASE = re.compile(r"exposure:(brand_[0-9a-f]{16})")
 PRINCIPAL = re.compile(r"member:[0-9a-f]{32}")
 
-#: Whether a member (by id) is in a case: ``(case, member_id) -> bool``.
-CaseMembership = Callable[[str, str], bool]
+#: The ids of the members a case is about (``None``: the case's kind does not say, and every
+#: account is searched): an exposure report's are those who ever granted the brand anything.
+CaseMembers = Callable[[str], Iterable[str] | None]
 
 
 @dataclass(frozen=True)
@@ -76,14 +77,14 @@ def reason_digest(reason: str) -> str:
 
 class RevealService:
     def __init__(self, *, reveals: RevealRepository, members: MemberService, keys: KeyStore,
-                 ledger: Ledger, principal: Callable[[str], str], in_case: CaseMembership,
+                 ledger: Ledger, principal: Callable[[str], str], case_members: CaseMembers,
                  clock: Clock) -> None:
         self._reveals = reveals
         self._members = members
         self._keys = keys
         self._ledger = ledger
         self._principal = principal
-        self._in_case = in_case
+        self._case_members = case_members
         self._clock = clock
 
     def reveal(self, *, officer_id: str, case: str, principal: str, reason: str) -> str:
@@ -107,8 +108,8 @@ class RevealService:
                                     f" case, in {MIN_REASON} characters at least."]
         if errors:
             raise ValidationError(errors)
-        member_id = self._member_behind(principal)
-        if member_id is None or not self._in_case(case, member_id):
+        member_id = self._member_behind(principal, self._case_members(case))
+        if member_id is None:
             raise NotFoundError("No member with that pseudonym is in that case.")
         reveal_id = "reveal_" + os.urandom(12).hex()
         try:
@@ -164,10 +165,11 @@ class RevealService:
             raise RevealRefusedError("Only a compliance officer with two-step sign-in may"
                                      " reveal a member's identity.")
 
-    def _member_behind(self, principal: str) -> str | None:
-        """The account whose ledger pseudonym is ``principal``. Pseudonyms are keyed hashes,
-        so this computes each account's: one HMAC per account, for an act that is rare."""
-        for member_id in self._reveals.member_ids():
+    def _member_behind(self, principal: str, candidates: Iterable[str] | None) -> str | None:
+        """The account among ``candidates`` (every account if ``None``) whose ledger pseudonym
+        is ``principal``. Pseudonyms are keyed hashes with no stored inverse, so this computes
+        each candidate's: one HMAC per member of the case, for an act that is rare."""
+        for member_id in self._reveals.member_ids() if candidates is None else candidates:
             if self._principal(member_id) == principal:
                 return member_id
         return None

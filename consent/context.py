@@ -38,6 +38,7 @@ from .sqlcipher.agreements import SqlcipherAgreements
 from .sqlcipher.grants import SqlcipherGrants
 from .sqlcipher.ledger import SqlcipherAccessIndex, SqlcipherLedger
 from .sqlcipher.ledger_search import SqlcipherLedgerSearch
+from .sqlcipher.restrictions import SqlcipherRestrictions
 from .sqlcipher.terms import SqlcipherTerms
 from .terms import AgreementService, TermsService
 
@@ -126,7 +127,8 @@ class Consent:
 
     @cached_property
     def decisions(self) -> DecisionPoint:
-        return DecisionPoint(grants=self._grants, terms=self.terms)
+        return DecisionPoint(grants=self._grants, terms=self.terms,
+                             restrictions=self.restrictions_repository)
 
     @cached_property
     def export(self) -> Exporter:
@@ -147,6 +149,11 @@ class Consent:
     @cached_property
     def _grants(self) -> SqlcipherGrants:
         return SqlcipherGrants(self.vault.data)
+
+    @cached_property
+    def restrictions_repository(self) -> SqlcipherRestrictions:
+        """Processing restrictions (consent/restrictions.py), which the decision point reads."""
+        return SqlcipherRestrictions(self.vault.data)
 
     @cached_property
     def _brands(self) -> SqlcipherBrands:

@@ -7,12 +7,14 @@ then answers per field in memory, so a brand response checks every field it retu
 fresh state. Nothing is cached between requests: a withdrawal or an expiry is seen by the very
 next request.
 
-Rules, in order: the purpose and field must be known; a GPC opt-out denies purposes that sell or
-share; the purpose must be one the member accepts at all; then a grant must be active (not
-withdrawn by the member, released by the brand or replaced by a newer grant), started,
-not ended, for this purpose, cover the field (categories never cover sensitive fields), allow the
-mode (an aggregate-only grant never allows individual reads), and not share onward under a GPC
-opt-out. Narrowing a grant can only remove what it covers.
+Rules, in order: the purpose and field must be known; a processing restriction the member asked
+for (GDPR Art. 18 restriction, Art. 21 objection: everything to the brands it names; a CPRA limit
+on sensitive personal information: the sensitive fields) denies while it holds; a GPC opt-out
+denies purposes that sell or share; the purpose must be one the member accepts at all; then a
+grant must be active (not withdrawn by the member, released by the brand or replaced by a
+newer grant), started, not ended, for this purpose, cover the field (categories never cover
+sensitive fields), allow the mode (an aggregate-only grant never allows individual reads),
+and not share onward under a GPC opt-out. Narrowing a grant can only remove what it covers.
 """
 
 from __future__ import annotations
@@ -20,10 +22,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from .model import Grant, GrantStatus, Mode, PersonalTerms
-from .repositories import GrantRepository
+from .model import Grant, GrantStatus, Mode, PersonalTerms, Restriction, RestrictionScope
+from .repositories import GrantRepository, RestrictionRepository
 from .terms import TermsService
-from .vocabulary import FIELD_CATEGORY, PURPOSE_BY_CODE
+from .vocabulary import FIELD_CATEGORY, PURPOSE_BY_CODE, SENSITIVE_FIELDS
 
 
 @dataclass(frozen=True)
@@ -46,12 +48,23 @@ _EXPIRED = "the grant has expired"
 _FIELD = "the grant does not cover this field"
 _MODE = "the grant allows aggregate use only"
 _GPC_SHARING = "the member opted out of sale and sharing (GPC); this grant shares onward"
+_RESTRICTED = {"restriction": "the member restricted processing (GDPR Art. 18)",
+               "objection": "the member objected to processing (GDPR Art. 21)",
+               "limit_sensitive": "the member limited the use of sensitive personal information"}
 
 
 @dataclass(frozen=True)
 class MemberPolicy:
     terms: PersonalTerms
     grants: tuple[Grant, ...]
+    restrictions: tuple[Restriction, ...] = ()      # holding now, towards this brand
+
+    def _restricted(self, field: str) -> Decision | None:
+        """The first restriction holding that covers ``field``, as a denial."""
+        for restriction in self.restrictions:
+            if restriction.scope is RestrictionScope.ALL or field in SENSITIVE_FIELDS:
+                return Decision(False, _RESTRICTED[restriction.basis.value])
+        return None
 
     def decide(self, purpose: str, field: str, mode: Mode | str, at: float) -> Decision:
         spec = PURPOSE_BY_CODE.get(purpose)
@@ -63,6 +76,9 @@ class MemberPolicy:
             kind = mode if isinstance(mode, Mode) else Mode(mode)
         except ValueError:
             return Decision(False, f"unknown mode {mode!r}")
+        restricted = self._restricted(field)
+        if restricted is not None:
+            return restricted
         refusal = self._refusal(purpose, spec.sale_or_sharing)
         if refusal is not None:
             return refusal
@@ -83,6 +99,10 @@ class MemberPolicy:
             return dict.fromkeys(fields, Decision(False, f"unknown purpose {purpose!r}"))
         decisions = {f: Decision(False, f"unknown field {f!r}")
                      for f in fields if f not in FIELD_CATEGORY}
+        for f in fields:
+            restricted = None if f in decisions else self._restricted(f)
+            if restricted is not None:
+                decisions[f] = restricted
         known = [f for f in fields if f not in decisions]
         refusal: Decision | None
         try:
@@ -163,16 +183,20 @@ _RANK = {_NO_GRANT: 0, _REPLACED: 1, _RELEASED: 1, _WITHDRAWN: 1, _NOT_STARTED: 
 
 
 class DecisionPoint:
-    def __init__(self, *, grants: GrantRepository, terms: TermsService) -> None:
+    def __init__(self, *, grants: GrantRepository, terms: TermsService,
+                 restrictions: RestrictionRepository | None = None) -> None:
         self._grants = grants
         self._terms = terms
+        self._restrictions = restrictions
 
     def policy(self, member_id: str, brand_id: str) -> MemberPolicy:
         grants = self._grants.for_member_and_brand(member_id, brand_id)
+        restrictions = (() if self._restrictions is None else
+                        tuple(self._restrictions.live_for(member_id, brand_id)))
         # The terms as they stand for this brand: a purpose the member accepted for this brand
         # only allows its grants (one query, as the standing terms alone were).
         return MemberPolicy(self._terms.for_brand(member_id, brand_id),
-                            tuple(grants))
+                            tuple(grants), restrictions)
 
     def decide(self, brand_id: str, purpose: str, member_id: str, field: str,
                mode: Mode | str, at: float) -> Decision:

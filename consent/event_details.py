@@ -71,9 +71,13 @@ class AccessEnded(GrantChange):
 
 @dataclass(frozen=True)
 class ReceiptIssued(EventDetails):
+    """Its actor is the receipt's principal, the brand's pairwise pseudonym of the member (the
+    entry is handed to the receipt's holders, brand included: consent/receipt_position.py)."""
+
     TAG = EventTag.CONSENT_RECEIPT_ISSUED
     receipt: str
     grant: str
+    sha256: str                               # of the receipt JWT as delivered
 
 
 # -- terms and agreements (IEEE 7012) ----------------------------------------------------------
@@ -394,6 +398,85 @@ class InsightsBudgetExhausted(EventDetails):
     remaining: float
 
 
+# -- data subject requests (compliance/requests.py): ids, codes and digests, never text ------
+@dataclass(frozen=True)
+class DsrReceived(EventDetails):
+    """A member's request (``source`` ``member``, or ``gpc``: an opt-out preference signal),
+    with its legal due date (``due``, YYYY-MM-DD)."""
+
+    TAG = EventTag.DSR_REQUEST_RECEIVED
+    request: str
+    regime: str
+    kind: str
+    source: str
+    due: str
+
+
+@dataclass(frozen=True)
+class DsrFulfilled(EventDetails):
+    """The vault's own part of a request done at once: ``fulfilment`` says what it did
+    (``export``, ``erasure``, ``restriction``, ``opt_out``, ``profile``...)."""
+
+    TAG = EventTag.DSR_REQUEST_FULFILLED
+    request: str
+    fulfilment: str
+
+
+@dataclass(frozen=True)
+class DsrForwarded(EventDetails):
+    """A request sent to a brand as a Ketch Forwarder ``message`` (``task``: the brand's own
+    handle of it, never shared with another brand)."""
+
+    TAG = EventTag.DSR_REQUEST_FORWARDED
+    request: str
+    brand: str
+    task: str
+    message: str
+
+
+@dataclass(frozen=True)
+class DsrUpdated(EventDetails):
+    """A brand's status event; ``reason_sha256``: the SHA-256 of the reason it gave, if any."""
+
+    TAG = EventTag.DSR_REQUEST_UPDATED
+    request: str
+    brand: str
+    task: str
+    state: str
+    reason_sha256: str | None
+    results: int
+
+
+@dataclass(frozen=True)
+class DsrExtended(EventDetails):
+    """An officer extended the deadline with a reasoned notice (its SHA-256) to the member."""
+
+    TAG = EventTag.DSR_REQUEST_EXTENDED
+    request: str
+    due: str
+    reason_sha256: str
+
+
+@dataclass(frozen=True)
+class DsrClosed(EventDetails):
+    """A request closed: its vault part done and every brand's task in a final state
+    (``tasks``: state -> how many)."""
+
+    TAG = EventTag.DSR_REQUEST_CLOSED
+    request: str
+    tasks: dict[str, int]
+
+
+@dataclass(frozen=True)
+class RestrictionLifted(EventDetails):
+    """A member lifted a restriction of processing (``brand``: None for every brand)."""
+
+    TAG = EventTag.CONSENT_RESTRICTION_LIFTED
+    restriction: int
+    basis: str
+    brand: str | None
+
+
 DETAILS_BY_TAG: dict[EventTag, type[EventDetails]] = {
     details.TAG: details for details in (
         GrantGiven, GrantNarrowed, GrantWithdrawn, GrantExpired, GrantReleased, GrantReplaced,
@@ -403,4 +486,5 @@ DETAILS_BY_TAG: dict[EventTag, type[EventDetails]] = {
         RoleGranted, RoleRevoked, IdentityRevealed, CheckpointSigned, CommunityOpened,
         CommunityClosed, CommunityJoined, CommunityLeft, ChallengeOpened, IdeaReleased, IdeaTakenUp,
         InsightsQueried, InsightsBudgetExhausted, WeDidPosted, CareCaseOpened,
-        CareCaseClosed)}
+        CareCaseClosed, DsrReceived, DsrFulfilled, DsrForwarded, DsrUpdated, DsrExtended,
+        DsrClosed, RestrictionLifted)}

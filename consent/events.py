@@ -78,6 +78,13 @@ class EventTag(enum.StrEnum):
     COMMUNITY_IDEA_ADOPTED = "community:idea:adopted"
     INSIGHTS_QUERY = "insights:query"
     INSIGHTS_BUDGET_EXHAUSTED = "insights:budget:exhausted"
+    DSR_REQUEST_RECEIVED = "dsr:request:received"
+    DSR_REQUEST_FULFILLED = "dsr:request:fulfilled"
+    DSR_REQUEST_FORWARDED = "dsr:request:forwarded"
+    DSR_REQUEST_UPDATED = "dsr:request:updated"
+    DSR_REQUEST_EXTENDED = "dsr:request:extended"
+    DSR_REQUEST_CLOSED = "dsr:request:closed"
+    CONSENT_RESTRICTION_LIFTED = "consent:restriction:lifted"
 
 
 class Absent(enum.Enum):

@@ -175,3 +175,34 @@ class Grant:
         if self.access_ended is not None:
             return GrantState.ACCESS_ENDED
         return GrantState.LIVE
+
+
+class RestrictionScope(StrEnum):
+    """What a processing restriction covers: everything, or the sensitive fields only."""
+
+    ALL = "all"
+    SENSITIVE = "sensitive"
+
+
+class RestrictionBasis(StrEnum):
+    """Why processing is restricted: GDPR Art. 18 (restriction), Art. 21 (objection), CPRA
+    sec. 1798.121 (limit the use of sensitive personal information)."""
+
+    RESTRICTION = "restriction"
+    OBJECTION = "objection"
+    LIMIT_SENSITIVE = "limit_sensitive"
+
+
+@dataclass(frozen=True)
+class Restriction:
+    """A restriction of processing the member asked for: ``brand_id`` None covers every brand.
+    It holds until ``lifted_at``."""
+
+    id: int
+    member_id: str
+    brand_id: str | None
+    scope: RestrictionScope
+    basis: RestrictionBasis
+    request_id: str | None
+    since: int
+    lifted_at: int | None = None

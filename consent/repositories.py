@@ -23,6 +23,7 @@ from .model import (
     BrandTerms,
     Grant,
     PersonalTerms,
+    Restriction,
     TermsReceipt,
 )
 
@@ -269,3 +270,21 @@ class LedgerSearchRepository(Protocol):
 
     def rows(self, seqs: Sequence[int]) -> list[SearchRow]:
         """The index rows of these entries, by seq (those not indexed are left out)."""
+
+
+class RestrictionRepository(Transactional, Protocol):
+    """Restrictions of processing (consent/restrictions.py); rows are added and lifted, never
+    changed otherwise. Erasing the member deletes theirs."""
+
+    def add(self, restriction: Restriction) -> int:
+        """Store ``restriction`` (its ``id`` ignored); the new id."""
+
+    def live_for(self, member_id: str, brand_id: str) -> list[Restriction]:
+        """The restrictions holding now for the member towards ``brand_id``: those naming it
+        and those naming every brand; by id."""
+
+    def for_member(self, member_id: str) -> list[Restriction]:
+        """Every restriction of the member, lifted ones too, newest first."""
+
+    def lift(self, member_id: str, restriction_id: int, at: int) -> bool:
+        """Lift the member's restriction; False if there is none such holding."""

@@ -22,7 +22,6 @@ cipher made of the key-encryption key, once per set of kept connections (``vault
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import os
 import stat
@@ -117,7 +116,9 @@ class Pseudonymiser:
         self._key = key
 
     def digest(self, value: str) -> bytes:
-        return hmac.new(self._key, value.encode(), hashlib.sha256).digest()
+        # hmac.digest: the same HMAC-SHA256 in one call (OpenSSL's one-shot path), several
+        # times quicker than building an hmac object; a reveal hashes every account's id.
+        return hmac.digest(self._key, value.encode(), "sha256")
 
     def subject(self, value: str) -> str:
         return self.digest(value).hex()

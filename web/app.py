@@ -13,6 +13,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from brand_gateway import blueprints as brand_gateway
 from brand_gateway import json_input
 from brand_gateway.api.payloads import MAX_BODY
+from brand_gateway.api.request_schemas import EVENT_MAX_BODY
 from brand_gateway.request_stores import RequestStores
 
 from . import (
@@ -24,12 +25,15 @@ from . import (
     console_brands,
     console_ledger,
     console_reports,
+    console_requests,
     errors,
     gpc,
     loop,
     mailing,
     member,
+    public_log,
     recovery,
+    requests,
     security,
     surveys,
     vaults,
@@ -64,6 +68,9 @@ class VaultRequest(Request):
     @property
     def max_content_length(self) -> int | None:
         if self._max_content_length is None and self.path.startswith("/api/"):
+            # A data subject request's status event may carry result documents.
+            if self.path.startswith("/api/v1/requests/") and self.path.endswith("/events"):
+                return EVENT_MAX_BODY
             return MAX_BODY
         return super().max_content_length
 
@@ -141,13 +148,16 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(gpc.bp)
     app.register_blueprint(access_views.bp)
     app.register_blueprint(console.bp)
-    app.register_blueprint(console_ledger.bp)
     app.register_blueprint(console_brands.bp)
     app.register_blueprint(console_reports.bp)
+    app.register_blueprint(console_ledger.bp)
+    app.register_blueprint(console_requests.bp)
     app.register_blueprint(communities.bp)
     app.register_blueprint(communities.invitations)
     app.register_blueprint(loop.bp)
     app.register_blueprint(surveys.bp)
+    public_log.init_app(app)
+    app.register_blueprint(requests.bp)
     app.add_url_rule("/favicon.ico", "favicon", favicon)
     return app
 

@@ -13,6 +13,7 @@ import os
 import sys
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
@@ -24,10 +25,12 @@ from .brand_cli import brand
 from .cli_errors import ReportingGroup
 from .config import (
     CONFIGURATION_ERROR_EXIT,
+    DEFAULT_PUBLIC_URL,
     SettingError,
     from_environment,
     public_url_for_bind,
 )
+from .dsr_cli import dsr
 from .endings import record_endings, settle_duplicates
 from .erasures import finish_pending_erasures
 from .ledger_cli import ledger
@@ -36,6 +39,9 @@ from .mailing import maildir_path, mailer_for
 from .officer_cli import officer
 from .report_cli import report
 from .webhook_cli import webhooks
+
+if TYPE_CHECKING:       # the demo is imported only when it is asked for
+    from demo.officers import DemoOfficer
 
 DEFAULT_DEMO_MEMBERS = 200
 
@@ -93,6 +99,7 @@ def init(ctx: click.Context, demo_members: int | None) -> None:
             ctx.invoke(demo, members=demo_members)
         return
     from demo.members import DEMO_PASSWORD, SHOWCASE_EMAIL
+    from demo.officers import OFFICER_EMAIL
 
     with home.open() as vault:
         demo_loaded = vault.members.find(SHOWCASE_EMAIL) is not None
@@ -105,6 +112,8 @@ def init(ctx: click.Context, demo_members: int | None) -> None:
     if demo_loaded:
         click.echo(f"Sign in as {SHOWCASE_EMAIL} with the password: {DEMO_PASSWORD} "
                    "(unless it was changed since)")
+        click.echo(f"The compliance officer {OFFICER_EMAIL} signs in with the password and"
+                   " authenticator printed when the store was made.")
 
 
 def _counted(count: int, singular: str, plural: str | None = None) -> str:
@@ -145,8 +154,10 @@ def demo(ctx: click.Context, members: int, seed: int) -> None:
     from demo.brand_clients import register_demo_clients
     from demo.communities import load_community_demo
     from demo.consents import load_consent_demo
+    from demo.dsr import load_dsr_demo
     from demo.loop import load_loop_demo
     from demo.members import DEMO_PASSWORD, SHOWCASE_EMAIL, load_demo
+    from demo.officers import load_demo_officer
     from demo.surveys import load_survey_demo
 
     home = _home(ctx)
@@ -169,6 +180,10 @@ def demo(ctx: click.Context, members: int, seed: int) -> None:
             communities = load_community_demo(consent, seed=seed)
             surveyed = load_survey_demo(consent, seed=seed)
             looped = load_loop_demo(consent, seed=seed)
+            officer = load_demo_officer(consent)
+            requested = load_dsr_demo(consent, ctx.obj["settings"], seed=seed,
+                                      callback_base=ctx.obj["settings"]["VRMVAULT_PUBLIC_URL"]
+                                      or DEFAULT_PUBLIC_URL)
         finally:
             consent.close()
     click.echo(
@@ -188,10 +203,28 @@ def demo(ctx: click.Context, members: int, seed: int) -> None:
     posts = _counted(looped.posts, '"we did" post')
     click.echo(f"{posts} over a panel of "
                f"{_counted(looped.panel, 'member')}, {_counted(looped.cases, 'care case')}")
+    click.echo(f"{_counted(requested.requests, 'data subject request')} sent to"
+               f" {_counted(requested.forwarded, 'brand')} (the queue: /console/requests)")
     with home.open() as vault:
         credentials = register_demo_clients(vault, home.root)
     click.echo(f"Demo brands' OAuth client credentials (mode 0600): {credentials}")
     click.echo(f"Sign in as {SHOWCASE_EMAIL} with the password: {DEMO_PASSWORD}")
+    _echo_officer(officer)
+
+
+def _echo_officer(officer: DemoOfficer | None) -> None:
+    """How the demo officer signs in: printed once, when the account is made."""
+    from demo.officers import OFFICER_EMAIL
+
+    if officer is None:
+        click.echo(f"The compliance officer {OFFICER_EMAIL} exists already: it signs in with"
+                   " the password and authenticator printed when it was made.")
+        return
+    click.echo(f"Compliance officer (console at /console/): sign in as {officer.email} with"
+               f" the password: {officer.password}")
+    click.echo(f"  then the 6-digit code of an authenticator app set up with the secret"
+               f" {officer.totp_secret} (or this QR code); shown this once only:")
+    click.echo(officer.qr_code(), nl=False)
 
 
 @main.command()
@@ -286,3 +319,4 @@ main.add_command(webhooks)
 main.add_command(officer)
 main.add_command(mail)
 main.add_command(report)
+main.add_command(dsr)

@@ -40,7 +40,6 @@ MULTI = frozenset({"scopes", "accepts"})
 class BrandForm(FormSchema):
     """A new brand: the fields of ``vrmvault brand create``."""
 
-    aliases = {"accepts": "accepts"}
     name = text("Brand name", max_length=400, shown_max=200, required=True,
                 empty="Enter the brand's name.")
     redirect_uris = text("Redirect URIs, one per line", max_length=25_000, required=True,

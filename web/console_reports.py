@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import io
 import json
+import math
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -40,7 +41,7 @@ from compliance.reports import (
     write_csv,
 )
 from compliance.repositories import ActivityRow, Period
-from compliance.storage import report_service
+from compliance.storage import report_service, reveal_service
 from consent.vocabulary import PURPOSE_BY_CODE, field_label
 from vault.errors import ValidationError
 
@@ -54,18 +55,25 @@ bp = Blueprint("console_reports", __name__, url_prefix="/console/reports")
 bp.before_request(require_officer)
 
 FORMATS = ("csv", "json")
+MEMBERS_PER_PAGE = 100
+MAX_PAGE = 100_000
 _FORMAT_EXPECTED = "must be csv or json (or left out for the page)"
 _PERIOD_EXPECTED = "must be month or week"
+_PAGE_EXPECTED = f"must be a whole number from 1 to {MAX_PAGE}"
 
 
 class ReportQuery(FormSchema):
-    """The query of every report: its format, and for the activity its period."""
+    """The query of every report: its format; for the activity its period, for the exposure
+    page which page of members."""
 
     format = fields.String(allow_none=True, validate=validate.OneOf(
         FORMATS, error=_FORMAT_EXPECTED), error_messages={"invalid": _FORMAT_EXPECTED})
     period = fields.String(allow_none=True, validate=validate.OneOf(
         [p.value for p in Period], error=_PERIOD_EXPECTED),
         error_messages={"invalid": _PERIOD_EXPECTED})
+    page = fields.Integer(allow_none=True, strict=False, validate=validate.Range(
+        1, MAX_PAGE, error=_PAGE_EXPECTED), error_messages={"invalid": _PAGE_EXPECTED,
+                                                             "too_large": _PAGE_EXPECTED})
 
 
 def _query(*, takes: Sequence[str]) -> dict[str, Any]:
@@ -115,12 +123,10 @@ def _download(name: str, form: str, document: Callable[[], dict[str, Any]],
 
 
 def _revealed(case: str) -> dict[str, str]:
-    """principal -> e-mail address, for the reveals the signed-in officer made for ``case``.
-
-    None yet: the reveal service (``compliance/reveals.py``) is wired here once it lands; until
-    then every report shows pseudonyms only, which is what an officer without a reveal sees."""
-    del case
-    return {}
+    """principal -> e-mail address, for the reveals the signed-in officer made for ``case``
+    (``compliance/reveals.py``): none of another officer's, none of another case's."""
+    return reveal_service(get_consent()).revealed(officer_id=current_member_id() or "",
+                                                  case=case)
 
 
 @bp.get("/")
@@ -170,17 +176,24 @@ def records_of_processing() -> Response | str:
 
 @bp.get("/exposure/<brand_id>")
 def exposure(brand_id: str) -> Response | str:
-    query = _query(takes=("format",))
+    query = _query(takes=("format", "page"))
     case = exposure_case(brand_id)
     report = report_service(get_consent()).exposure(brand_id, revealed=_revealed(case))
     if query.get("format"):
         return _download(f"exposure-{brand_id}", query["format"],
                          lambda: exposure_document(report), EXPOSURE_COLUMNS,
                          lambda: exposure_rows(report))
-    return _exposure_page(report)
+    return _exposure_page(report, query.get("page") or 1)
 
 
-def _exposure_page(report: ExposureReport) -> str:
-    return render_template("console_reports_exposure.html", report=report,
-                           purposes=PURPOSE_BY_CODE, field_label=field_label,
-                           officer_id=current_member_id(), next_url=request.path)
+def _exposure_page(report: ExposureReport, page: int) -> str:
+    """The figures of the whole report, and one page of its members (the files hold all)."""
+    pages = max(1, math.ceil(len(report.members) / MEMBERS_PER_PAGE))
+    if page > pages:
+        abort(404, description=f"This report has {pages} page{'' if pages == 1 else 's'}"
+                               " of members.")
+    shown = report.members[(page - 1) * MEMBERS_PER_PAGE:page * MEMBERS_PER_PAGE]
+    next_url = request.path + (f"?page={page}" if page > 1 else "")
+    return render_template("console_reports_exposure.html", report=report, shown=shown,
+                           page=page, pages=pages, purposes=PURPOSE_BY_CODE,
+                           field_label=field_label, next_url=next_url)

@@ -11,6 +11,7 @@ from brand_gateway.storage import accepts_term, gateway_exporter
 from community.export import care_exporter
 from community.storage import care_service, member_community_export, member_survey_export
 from compliance.export import compliance_exporter
+from compliance.storage import member_request_export
 from consent.context import Consent
 from vault.export import MemberExport
 
@@ -28,5 +29,6 @@ def member_export(consent: Consent) -> MemberExport:
             database=vault.data, clock=vault.clock, master=vault.master))),
         member_community_export(consent),
         member_survey_export(consent),
+        member_request_export(consent),
         compliance_exporter(),
     ], clock=vault.clock)

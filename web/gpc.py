@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, current_app, json, request
 
+from .requests import request_service
 from .sessions import current_member_id
 from .vaults import get_consent
 
@@ -47,6 +48,12 @@ def record_gpc() -> None:
     if member_id is None:
         return
     if get_consent().terms.record_gpc(member_id):
+        # The signal is an opt-out request (CCPA regulations sec. 7025, 7026), recorded once
+        # (record_gpc is True only when it changed the terms) and forwarded to the brands,
+        # with no verification of identity asked.
+        service = request_service()
+        filed = service.file(member_id, kind="opt_out_sale_sharing", source="gpc")
+        service.fulfilled(filed.id, "opt_out")
         current_app.logger.info("GPC opt-out recorded")
 
 

@@ -352,6 +352,11 @@ def delete_account() -> str | Response | tuple[str, int]:
     # Recorded first, sessions ended and sign-in cut in that same commit; then every step,
     # brands told (GDPR Art. 19) with the deletion. A crash on the way is finished at the
     # next start or by the keeper (web/erasures.py).
+    # A data subject request for erasure was forwarded to the brands when it was filed
+    # (web/requests.py); its vault part is this erasure, recorded while the member still is.
+    from .requests import fulfil_erasure_requests  # it imports this module's gate
+
+    fulfil_erasure_requests(g.member_id)
     pending = vault.erasure.begin(g.member_id)
     finish_erasure(vault, consent, pending, maildir=app_maildir())
     end_session()

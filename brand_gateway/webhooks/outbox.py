@@ -41,6 +41,13 @@ NOTIFIED_GRANT_EVENTS = {GrantEvent.WITHDRAWN: CONSENT_WITHDRAWN,
                          GrantEvent.RELEASED: AUTHORIZATION_ENDED,
                          GrantEvent.REPLACED: AUTHORIZATION_ENDED}
 STATUSES = ("pending", "delivered", "dead")
+# Data subject requests, one event type per Ketch Forwarder dsr/v1 request kind; ``data`` is
+# the dsr/v1 message itself (brand_gateway/dsr.py).
+DSR_EVENTS = {"AccessRequest": "dsr.access", "DeleteRequest": "dsr.delete",
+              "CorrectionRequest": "dsr.correction",
+              "RestrictProcessingRequest": "dsr.restrict_processing"}
+EVENT_TYPES = (CONSENT_WITHDRAWN, CONSENT_EXPIRED, AUTHORIZATION_ENDED, MEMBER_ERASED,
+               *DSR_EVENTS.values())
 
 
 # -- queueing ---------------------------------------------------------------------------------
@@ -81,6 +88,14 @@ def enqueue_member_erased(outbox: WebhookOutboxRepository, pseudonyms: PairwiseP
                      {"subject": pseudonyms.compute(member_id, brand_id),
                       "grants": sorted(grants)}, now)
             for brand_id, grants in sorted(brands.items()))
+
+
+def enqueue_dsr_message(outbox: WebhookOutboxRepository, brand_id: str,
+                        message: dict[str, Any], now: int) -> int:
+    """Queue a data subject request's dsr/v1 ``message`` (its ``kind`` says which event type)
+    for every live endpoint of ``brand_id``; the number of rows queued. The message names the
+    member by the brand's pairwise subject only."""
+    return _enqueue(outbox, brand_id, DSR_EVENTS[message["kind"]], message, now)
 
 
 def _enqueue(outbox: WebhookOutboxRepository, brand_id: str, event_type: str,
@@ -174,7 +189,8 @@ def outbox_tallies(outbox: WebhookOutboxRepository) -> list[OutboxTally]:
             tallies.items()]
 
 
-__all__ = ["AUTHORIZATION_ENDED", "CONSENT_EXPIRED", "CONSENT_WITHDRAWN", "MEMBER_ERASED",
+__all__ = ["AUTHORIZATION_ENDED", "CONSENT_EXPIRED", "CONSENT_WITHDRAWN", "DSR_EVENTS",
+           "EVENT_TYPES", "MEMBER_ERASED", "enqueue_dsr_message",
            "NOTIFIED_GRANT_EVENTS", "STATUSES", "DueEvent", "OutboxEntry", "OutboxTally",
            "Redrive", "enqueue_grant_event", "enqueue_member_erased", "outbox_count",
            "outbox_entries", "outbox_tallies", "redrive"]

@@ -46,6 +46,9 @@ class SqlcipherReveals(SqlcipherRepository):
     def count(self) -> int:
         return int(self._db.one("SELECT count(*) FROM identity_reveals")[0])
 
-    def member_ids(self) -> Iterator[str]:
-        for row in self._db.all("SELECT id FROM members ORDER BY num"):
+    def member_ids(self, *, granted_to: str | None = None) -> Iterator[str]:
+        rows = (self._db.all("SELECT id FROM members ORDER BY num") if granted_to is None else
+                self._db.all("SELECT DISTINCT member_id AS id FROM grants WHERE brand_id = ?",
+                             (granted_to,)))
+        for row in rows:
             yield row["id"]

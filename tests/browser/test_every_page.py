@@ -193,7 +193,7 @@ def test_every_page_fits_a_phone_and_has_its_own_title(
 
     member_pages = ["/member/", "/member/profile", "/member/feedback", "/member/consents",
                     "/member/access", "/member/terms", "/member/security", "/member/delete",
-                    "/member/asked/", "/member/results", "/member/care"]
+                    "/member/asked/", "/member/results", "/member/care", "/member/requests"]
     for path in member_pages:
         page.goto(path)
         titles[path] = fits(page, path)
@@ -248,6 +248,11 @@ def test_every_page_fits_a_phone_and_has_its_own_title(
     page.get_by_role("button", name="Save my profile").click()
     expect(page.locator("#country-error")).to_be_visible()
     fits(page, "/member/profile with an error")
+    # My rights' form with an error next to the field.
+    page.goto("/member/requests")
+    page.get_by_role("button", name="Send my request").click()
+    expect(page.locator("#kind-error")).to_be_visible()
+    fits(page, "/member/requests with an error")
     page.goto(authorize_url(client))
     titles["consent screen"] = fits(page, "the consent screen")
 
@@ -272,6 +277,37 @@ def test_every_page_fits_a_phone_and_has_its_own_title(
     fits(page, "/console/webhooks filtered")
     page.goto("/console/webhooks?page=0")
     titles["a bad console filter"] = fits(page, "/console/webhooks?page=0")
+    # The reports: grants over time (two charts), the records of processing, an exposure with
+    # a Reveal form per member.
+    page.goto("/console/")
+    page.get_by_role("link", name="Reports: records of processing, exposure, grants over time"
+                     ).click()
+    expect(page.get_by_role("heading", name="Compliance reports")).to_be_visible()
+    expect(page.locator("svg.chart")).to_have_count(2)
+    titles["/console/reports/"] = fits(page, "/console/reports/")
+    page.get_by_role("link", name="Records of processing", exact=True).click()
+    expect(page.get_by_role("heading", name="Records of processing")).to_be_visible()
+    titles["/console/reports/records-of-processing"] = fits(
+        page, "/console/reports/records-of-processing")
+    page.goto("/console/reports/")
+    page.get_by_role("link", name="Velo Bikes Reader", exact=True).click()
+    expect(page.get_by_role("heading", name="Exposure of Velo Bikes Reader")).to_be_visible()
+    expect(page.get_by_role("button", name="Reveal").first).to_be_visible()
+    titles["an exposure report"] = fits(page, "an exposure report")
+    # The queue of data subject requests (charts and table) with the officer's own erasure
+    # request (no brand holds their data, so no webhook; it waits for the confirmation).
+    page.goto("/member/requests")
+    page.get_by_label("Erasure (Art. 17)").check()
+    page.get_by_role("button", name="Send my request").click()
+    expect(page.get_by_role("heading", name="Delete my account")).to_be_visible()
+    page.goto("/member/requests")
+    fits(page, "/member/requests with a request")
+    page.goto("/console/requests")
+    expect(page.locator("svg.chart")).to_have_count(1)
+    titles["/console/requests"] = fits(page, "/console/requests")
+    page.get_by_role("link", name="Erasure (Art. 17)").first.click()
+    expect(page.get_by_role("button", name="Extend and tell the member")).to_be_visible()
+    titles["a data subject request"] = fits(page, "a data subject request")
     # The Security page's forms with an error next to the field (an officer has them all).
     page.goto("/member/security")
     page.get_by_label("Your password, to confirm it is you").first.fill("not my password")

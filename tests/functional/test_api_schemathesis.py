@@ -34,6 +34,8 @@ from schemathesis.specs.openapi.checks import (
 
 import brand_gateway.api.webhooks
 from brand_gateway.api.schemas import openapi_document
+from brand_gateway.dsr import dsr_service
+from brand_gateway.storage import pairwise_pseudonyms
 from brand_gateway.webhooks import endpoints as webhook_endpoints
 from brand_gateway.webhooks.sqlcipher import sqlcipher_registry
 from community.storage import (
@@ -45,6 +47,7 @@ from community.storage import (
     wedid_service,
 )
 from community.surveys import QuestionDraft, SurveyDraft
+from compliance.deadlines import HolidayCalendar
 from consent.context import Consent
 from tests.brand_api_support import BrandApi, bearer
 from vault.home import Vault
@@ -120,7 +123,7 @@ def brand_headers(api: BrandApi, vault: Vault) -> dict[str, str]:
                                                                 "https://grocer.example/hooks")
     return bearer(api.brand_token(
         grocer, "webhooks:manage agreements:write communities:write surveys:write"
-        " insights:read"))
+        " insights:read requests:write"))
 
 
 @pytest.fixture
@@ -139,6 +142,20 @@ def grocer_loop(api: BrandApi, vault: Vault, consent: Consent,
         "subject_kind": "touchpoint", "subject": "delivery", "said": "Late deliveries",
         "did": "More vans", "changed_on": "2027-01-01"}, release=lambda b, k, r: None)
     return {"case_id": case.id, "post_id": post.id}
+
+
+@pytest.fixture
+def grocer_request(api: BrandApi, vault: Vault, consent: Consent,
+                   brand_headers: dict[str, str]) -> str:
+    """A member's access request forwarded to Green Grocer (which holds their data): the uid
+    of Grocer's task."""
+    member_id = vault.members.register("erin@example.org", "correct horse battery staple")
+    brand_id = next(b.id for b in vault.brands.all() if b.name == "Green Grocer")
+    pairwise_pseudonyms(database=vault.data, master=vault.master).pairwise_id(member_id,
+                                                                               brand_id)
+    filed = dsr_service(consent, callback_base="http://localhost",
+                        calendar=HolidayCalendar()).file(member_id, kind="access")
+    return filed.tasks[0].uid
 
 
 @pytest.fixture
@@ -302,6 +319,14 @@ def test_the_api_keeps_to_its_document(api_schema: Any, label: str, caller: str,
             explicit_cases.append({"path_parameters": {name[1:-1]: ids[name[1:-1]]}, **(
                 {"body": {} if label.endswith(("close", "withdraw")) else body,
                  "media_type": "application/json"} if label.startswith("POST") else {})})
+    if "{uid}" in label:
+        # A real request's uid: the read, then a status event with a result document.
+        uid = {"uid": request.getfixturevalue("grocer_request")}
+        explicit_cases.append({"path_parameters": uid, **(
+            {"body": {"status": "completed", "results": [{
+                "name": "orders.json", "data": "eyJvcmRlcnMiOiAyfQ==",
+                "headers": {"Content-Type": "application/json"}}]},
+             "media_type": "application/json"} if label.startswith("POST") else {})})
     for explicit in explicit_cases:
         operation.Case(**explicit).call_and_validate(headers=headers, checks=CHECKS)
     cases = st.one_of(operation.as_strategy(GenerationMode.POSITIVE),

@@ -22,6 +22,8 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from brand_gateway.clients import OAuthClient
+from brand_gateway.dsr import dsr_service
+from compliance.deadlines import HolidayCalendar
 from consent.context import Consent
 from tests.brand_api_support import BrandApi
 from tests.conftest import csrf_from
@@ -45,6 +47,7 @@ class World:
     case: str                   # an exposure case ``principal`` is in
     principal: str              # a member's ledger pseudonym
     member_email: str
+    request_id: str = ""        # the member's access request, forwarded to the brand
 
 
 Form = Callable[[World], dict[str, Any]]
@@ -73,7 +76,8 @@ class ConsoleRoute:
 
     def path(self, world: World) -> str:
         return (self.rule.replace("<client_id>", world.brand.client_id)
-                .replace("<brand_id>", world.brand.brand_id))
+                .replace("<brand_id>", world.brand.brand_id)
+                .replace("<dsr_id>", world.request_id))
 
 
 def new_brand(_: World) -> dict[str, Any]:
@@ -92,12 +96,17 @@ CONSOLE_ROUTES: tuple[ConsoleRoute, ...] = (
     ConsoleRoute("/console/webhooks", "GET", OFFICER, 200),
     ConsoleRoute("/console/reveals", "GET", OFFICER, 200),
     ConsoleRoute("/console/reveal", "POST", OFFICER, 302, reveal_form),
-    ConsoleRoute("/console/reports/", "GET", OFFICER, 200),
-    ConsoleRoute("/console/reports/records-of-processing", "GET", OFFICER, 200),
-    ConsoleRoute("/console/reports/exposure/<brand_id>", "GET", OFFICER, 200),
     ConsoleRoute("/console/ledger/", "GET", OFFICER, 200),
     ConsoleRoute("/console/ledger/verify", "POST", OFFICER, 200),
     ConsoleRoute("/console/ledger/export", "POST", OFFICER, 200, lambda _: {"format": "csv"}),
+    ConsoleRoute("/console/reports/", "GET", OFFICER, 200),
+    ConsoleRoute("/console/reports/records-of-processing", "GET", OFFICER, 200),
+    ConsoleRoute("/console/reports/exposure/<brand_id>", "GET", OFFICER, 200),
+    # data subject requests
+    ConsoleRoute("/console/requests", "GET", OFFICER, 200),
+    ConsoleRoute("/console/requests/<dsr_id>", "GET", OFFICER, 200),
+    ConsoleRoute("/console/requests/<dsr_id>/extend", "POST", OFFICER, 303,
+                 lambda w: {"reason": "Two brands must search their archives."}),
     # brand management, for administrators
     ConsoleRoute("/console/brands/", "GET", ADMIN, 200),
     ConsoleRoute("/console/brands/", "POST", ADMIN, 201, new_brand),
@@ -119,7 +128,10 @@ def test_the_table_covers_every_console_route(app: Flask) -> None:
 def world(api: BrandApi, consent: Consent, velo: OAuthClient, vault: Vault) -> World:
     mia = vault.members.register("mia@example.org", "correct horse battery staple")
     api.grant(mia, velo, "dpv:ServiceProvision", ["city"])
-    return World(velo, f"exposure:{velo.brand_id}", consent.principal(mia), "mia@example.org")
+    filed = dsr_service(consent, callback_base="http://localhost",
+                        calendar=HolidayCalendar()).file(mia, kind="access")
+    return World(velo, f"exposure:{velo.brand_id}", consent.principal(mia), "mia@example.org",
+                 filed.id)
 
 
 def without_second_factor(vault: Vault, signed_in: SignedIn) -> SignedIn:

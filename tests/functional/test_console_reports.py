@@ -148,7 +148,8 @@ def test_the_exposure_csv_and_json(officer: SignedIn, exposed, velo: OAuthClient
     document = officer.client.get(exposure_path(velo, "json")).json
     assert document is not None and document["case"] == f"exposure:{velo.brand_id}"
     assert document["totals"] == {"members": 2, "individually_exposed": 2, "members_read": 1,
-                                  "reads": 2}
+                                  "reads": 2, "erased_members_read": 0,
+                                  "erased_members_reads": 0}
 
 
 def test_an_unknown_brand_is_a_404_page(officer: SignedIn) -> None:
@@ -208,3 +209,87 @@ def test_the_period_is_not_a_parameter_of_the_other_reports(officer: SignedIn) -
     assert response.status_code == 400
     assert "period is not a parameter of this report (it takes format)" in error_message(
         response.get_data(as_text=True))
+
+
+# -- reveals, bound to the case -----------------------------------------------------------------
+def reveal(officer: SignedIn, case: str, principal: str, next_path: str):
+    token = officer.auth.csrf(next_path)
+    return officer.client.post("/console/reveal", data={
+        "csrf_token": token, "case": case, "principal": principal,
+        "reason": "The brand reported a breach naming this member.", "next": next_path})
+
+
+def test_a_reveal_shows_that_members_address_in_that_exposure_only(
+        officer: SignedIn, exposed, velo: OAuthClient, api: BrandApi, alice: SignedIn,
+        bob: SignedIn, sign_in_with_totp, vault: Vault) -> None:
+    from vault.members import COMPLIANCE
+
+    grocer = api.brand("Green Grocer")
+    api.grant(alice.id, grocer, PERSONALISATION, ["city"])
+    response = reveal(officer, f"exposure:{velo.brand_id}", exposed["alice"],
+                      exposure_path(velo))
+    assert response.status_code == 302 and location_path(response) == exposure_path(velo)
+    for path in (exposure_path(velo), exposure_path(velo, "csv"), exposure_path(velo, "json")):
+        body = officer.client.get(path).get_data(as_text=True)
+        assert alice.email in body, path
+        assert bob.email not in body, path             # not revealed: still a pseudonym
+    html = officer.client.get(exposure_path(velo)).get_data(as_text=True)
+    assert html.count('action="/console/reveal"') == 1  # Bob's form only
+    document = officer.client.get(exposure_path(velo, "json")).json
+    assert document is not None
+    assert {m["principal"]: m.get("email") for m in document["members"]} == {
+        exposed["alice"]: alice.email, exposed["bob"]: None}
+    # Another case (Grocer's exposure), the other reports, another officer: nothing.
+    grocer_path = f"/console/reports/exposure/{grocer.brand_id}"
+    assert alice.email not in officer.client.get(grocer_path).get_data(as_text=True)
+    for path in PAGES:
+        assert alice.email not in officer.client.get(path).get_data(as_text=True)
+    other = sign_in_with_totp("otto@example.org")
+    vault.members.set_role(other.id, COMPLIANCE)
+    assert alice.email not in other.client.get(exposure_path(velo)).get_data(as_text=True)
+
+
+def test_the_exposure_page_shows_members_a_page_at_a_time(
+        officer: SignedIn, exposed, velo: OAuthClient, monkeypatch) -> None:
+    from web import console_reports
+
+    monkeypatch.setattr(console_reports, "MEMBERS_PER_PAGE", 1)
+    first = officer.client.get(exposure_path(velo)).get_data(as_text=True)
+    second = officer.client.get(exposure_path(velo) + "?page=2").get_data(as_text=True)
+    assert exposed["alice"] in first and exposed["bob"] not in first
+    assert exposed["bob"] in second and exposed["alice"] not in second
+    assert "Page 2 of 2 (2 members; the CSV and JSON hold them all)" in text_of(second)
+    assert 'name="next" value="/console/reports/exposure/' in second
+    assert f'value="{exposure_path(velo)}?page=2"' in second      # back to this page
+    beyond = officer.client.get(exposure_path(velo) + "?page=3")
+    assert beyond.status_code == 404
+    assert "This report has 2 pages of members." in error_message(
+        beyond.get_data(as_text=True))
+    assert officer.client.get(exposure_path(velo) + "?page=0").status_code == 400
+    rows = officer.client.get(exposure_path(velo) + "?page=2&format=csv").get_data(
+        as_text=True).strip().splitlines()
+    assert len(rows) == 3                               # the files hold every member
+# -- reveals --------------------------------------------------------------------------------
+def test_a_reveal_from_the_exposure_page_shows_that_member_to_that_officer_only(
+        officer: SignedIn, exposed, velo: OAuthClient, alice: SignedIn, bob: SignedIn,
+        sign_in_with_totp, vault: Vault) -> None:
+    from .pages import form_fields
+
+    html = officer.client.get(exposure_path(velo)).get_data(as_text=True)
+    fields = dict(form_fields(html, "/console/reveal"))
+    response = officer.auth.post("/console/reveal", {
+        "case": fields["case"], "principal": exposed["alice"], "next": fields["next"],
+        "reason": "Velo's breach notice of 3 March names this member."},
+        form_page=exposure_path(velo))
+    assert response.status_code == 302
+    assert location_path(response) == exposure_path(velo)
+    page = officer.client.get(exposure_path(velo)).get_data(as_text=True)
+    assert alice.email in page and bob.email not in page
+    rows = {r["principal"]: r for r in csv.DictReader(io.StringIO(
+        officer.client.get(exposure_path(velo, "csv")).get_data(as_text=True)))}
+    assert rows[exposed["alice"]]["email"] == alice.email and rows[exposed["bob"]]["email"] == ""
+    assert all(value not in page for value in ALICE_PROFILE.values())   # the address only
+    # Another officer sees the pseudonym, not the address: the reveal was olive's.
+    otto = sign_in_with_totp("otto@example.org")
+    vault.members.set_role(otto.id, "compliance")
+    assert alice.email not in otto.client.get(exposure_path(velo)).get_data(as_text=True)

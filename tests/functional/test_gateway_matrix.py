@@ -10,7 +10,8 @@ Roles:
   resources: officers see the console, never another member's pages.
 - ``brand_grant``: Velo, holding A's live delegated access token.
 - ``brand_no_grant``: Grocer, which has no grant from A: its own client credentials token
-  (``webhooks:manage agreements:write surveys:write insights:read``), a brand-level token.
+  (``webhooks:manage agreements:write surveys:write insights:read requests:write``), a
+  brand-level token; the officer's access request was forwarded to it.
 - ``brand_expired``: Expiring Co, holding a delegated token of A's one-day grant, a day later
   (the frozen clock moved past the grant's end; the token itself would live three days).
 - ``brand_withdrawn``: Leaving Co, holding a delegated token of a grant A has withdrawn.
@@ -49,6 +50,7 @@ from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
 from brand_gateway.clients import OAuthClient
+from brand_gateway.dsr import dsr_service
 from brand_gateway.observers import grant_observer
 from brand_gateway.webhooks.sqlcipher import sqlcipher_registry
 from community.storage import (
@@ -61,8 +63,10 @@ from community.storage import (
     wedid_service,
 )
 from community.surveys import QuestionDraft, SurveyDraft
+from compliance.deadlines import HolidayCalendar
 from consent.context import Consent, open_consent
 from consent.grants import DAY
+from consent.tiles import TileDirectory, tiles_of
 from tests.brand_api_support import BrandApi, bearer
 from tests.conftest import GOOD_PASSWORD, TEST_HASHING, csrf_from, initialise_home, turn_on_totp
 from vault.clock import FrozenClock
@@ -135,6 +139,9 @@ class World:
     grocer_survey_id: str               # Grocer's survey in Grocer's community
     case_id: str = ""                   # the officer's care case with Grocer
     post_id: str = ""                   # Grocer's "we did"
+    tile: str = ""                      # a tile of the published log
+    dsr_uid: str = ""                   # Grocer's task of the officer's access request
+    dsr_id: str = ""                    # that request
 
     def secrets(self, role: str) -> tuple[str, ...]:
         """What of A the role may never see (A's feedback about Velo is granted to Velo)."""
@@ -184,7 +191,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> World:
             consent.agreements.brand_counters(offer.id, grocer.brand_id, "SD-BASE-A")
             grocer_token = api.brand_token(
                 grocer, "webhooks:manage agreements:write communities:write surveys:write"
-                " insights:read")
+                " insights:read requests:write")
             grocer_offer = consent.agreements.proffer(ids["member_b"], grocer.brand_id)
             # Closing the loop with Grocer: the officer's care case, and a "we did".
             low = vault.feedback.add(ids["officer"], {
@@ -196,6 +203,10 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> World:
                 "did": "Earlier vans", "changed_on": "2027-01-01"}, release=lambda b, k, r: None)
             endpoint = sqlcipher_registry(database=vault.data, clock=clock).add(
                 grocer.client_id, LOOPBACK_HOOK)
+            # The officer's access request, forwarded to Grocer (which holds the case).
+            dsr = dsr_service(consent, callback_base="http://localhost",
+                              calendar=HolidayCalendar()).file(
+                ids["officer"], kind="access", brands=[grocer.brand_id])
 
             expiring, expiring_secret = _client(api, "Expiring Co")
             expiring_token = api.member_token(alice, expiring, {PERSONALISATION: ["city"]},
@@ -228,6 +239,9 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> World:
             gone, gone_secret = _client(api, "Gone Co")
             gone_token = api.member_token(alice, gone, {PERSONALISATION: ["city"]})
             api.clients.disable(gone.client_id)
+            checkpoint = consent.ledger.checkpoint()
+            TileDirectory.of_home(home.root).publish(consent.ledger.tree, checkpoint)
+            tile = next(tiles_of(checkpoint.tree_size)).path.removeprefix("tile/")
         finally:
             consent.close()
     return World(
@@ -244,7 +258,8 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> World:
         endpoint_id=endpoint.id, grocer_offer_id=grocer_offer.id, community_id=club,
         challenge_id=challenge, idea_id=idea, grocer_community_id=panel,
         grocer_challenge_id=question, grocer_idea_id=suggestion, survey_id=survey_id,
-        request_id=request_id, grocer_survey_id=grocer_survey, case_id=case.id, post_id=post.id)
+        request_id=request_id, grocer_survey_id=grocer_survey, case_id=case.id, post_id=post.id,
+        tile=tile, dsr_uid=dsr.tasks[0].uid, dsr_id=dsr.id)
 
 
 def _asks(consent: Consent, brand_id: str, community_id: str, member_id: str | None = None
@@ -335,7 +350,11 @@ class Route:
                          if self.rule.startswith("/api/") else world.idea_id)
                 .replace("<survey_id>", world.grocer_survey_id if self.rule.startswith("/api/")
                          else world.survey_id)
-                .replace("<request_id>", world.request_id))
+                .replace("<request_id>", world.request_id)
+                .replace("<path:path>", world.tile)
+                .replace("<uid>", world.dsr_uid)
+                .replace("<restriction_id>", "0")
+                .replace("<dsr_id>", world.dsr_id))
 
 
 def page(rule: str, method: str, anonymous: int, member: int, *, other: int | None = None,
@@ -367,9 +386,12 @@ def api(rule: str, method: str = "GET", *, grant: int, no_grant: int,
                                 "brand_no_grant": no_grant}, json=json, query=query)
 
 
-def console(rule: str, method: str = "GET", *, form: Form = no_form) -> Route:
+def console(rule: str, method: str = "GET", *, officer: int = 200, form: Form = no_form
+            ) -> Route:
+    """A console page: officers only (an administrator's pages: ``officer=403``; every console
+    route against every role, administrators included: test_console_matrix.py)."""
     return Route(rule, method, {**dict.fromkeys(ROLES, 302), "member_a": 403, "member_b": 403,
-                                "officer": 200}, form)
+                                "officer": officer}, form)
 
 
 ROUTES: tuple[Route, ...] = (
@@ -447,6 +469,12 @@ ROUTES: tuple[Route, ...] = (
     api("/api/v1/care/cases/<case_id>/answer", "POST", grant=403, no_grant=200,
         json={"message": "We will call you."}),
     api("/api/v1/care/cases/<case_id>/close", "POST", grant=403, no_grant=200, json={}),
+    # data subject requests: a client credentials token with requests:write, on the brand's
+    # own request (Grocer's task of the officer's access request)
+    api("/api/v1/requests", grant=403, no_grant=200),
+    api("/api/v1/requests/<uid>", grant=403, no_grant=200),
+    api("/api/v1/requests/<uid>/events", "POST", grant=403, no_grant=200,
+        json={"status": "in_progress"}),
     everyone("/api/v1/openapi.json", "GET", 200),
     # sign-up and sign-in
     Route("/", "GET", {**dict.fromkeys(ROLES, 200), **dict.fromkeys(MEMBERS, 302)}),
@@ -496,8 +524,13 @@ ROUTES: tuple[Route, ...] = (
     page(GRANT + "/narrow", "POST", 302, 302, other=404,
          form=lambda w, r: {"fields": ["given_name"]}),
     page("/member/receipts/<receipt_id>", "GET", 302, 200, other=404),
+    page("/member/receipts/<receipt_id>/entry", "GET", 302, 200, other=404),
     page("/member/access", "GET", 302, 200),
     page("/member/care", "GET", 302, 200),
+    # My rights: no kind chosen is a 422 (nothing filed); no restriction has the id 0.
+    page("/member/requests", "GET", 302, 200),
+    page("/member/requests", "POST", 302, 422),
+    page("/member/requests/restrictions/<restriction_id>/lift", "POST", 302, 404),
     page("/member/results", "GET", 302, 200),
     page("/member/care/ask/" + ENTRY_ID, "GET", 302, 200, other=404),
     page("/member/care/ask/" + ENTRY_ID, "POST", 302, 422, other=404),
@@ -539,12 +572,30 @@ ROUTES: tuple[Route, ...] = (
     everyone("/.well-known/jwks.json", "GET", 200),
     everyone("/.well-known/gpc.json", "GET", 200),
     everyone("/favicon.ico", "GET", 200),
+    # the public log: the same for every role
+    everyone("/log/checkpoint", "GET", 200),
+    everyone("/log/key", "GET", 200),
+    everyone("/log/tile/<path:path>", "GET", 200),
     # the compliance console
     console("/console/"),
     console("/console/webhooks"),
+    console("/console/reveals"),
     console("/console/ledger/"),
     console("/console/ledger/verify", "POST"),
-    console("/console/ledger/export", "POST", form=lambda w, r: {"format": "json"}),
+    console("/console/ledger/export", "POST", form=lambda w, r: {"format": "csv"}),
+    console("/console/reports/"),
+    console("/console/reports/records-of-processing"),
+    console("/console/reports/exposure/<brand_id>"),
+    console("/console/reveal", "POST", officer=422),        # an empty form: refused by field
+    # brand management: administrators only (none here)
+    console("/console/brands/", officer=403),
+    console("/console/brands/", "POST", officer=403),
+    console("/console/brands/<client_id>/rotate-secret", "POST", officer=403),
+    console("/console/brands/<client_id>/disable", "POST", officer=403),
+    console("/console/requests"),
+    console("/console/requests/<dsr_id>"),
+    console("/console/requests/<dsr_id>/extend", "POST", officer=303,
+            form=lambda w, r: {"reason": "Two brands must search their archives."}),
 )
 
 
@@ -570,7 +621,8 @@ PUBLIC = frozenset({"/", "/signup", "/signup/verify", "/password/forgot", "/pass
                     "/login", "/login/code", "/logout", "/oauth/authorize",
                     "/api/v1/openapi.json", "/.well-known/oauth-authorization-server",
                     "/.well-known/jwks.json", "/.well-known/gpc.json", "/favicon.ico",
-                    "/communities/<community_id>"})
+                    "/communities/<community_id>", "/log/checkpoint", "/log/key",
+                    "/log/tile/<path:path>"})
 # A brand's community page: any member may read it (and join); it shows their own membership.
 OPEN_TO_MEMBERS = frozenset({COMMUNITY})
 
@@ -585,8 +637,11 @@ def test_the_table_denies_what_it_must() -> None:
             # a session of one's own; A's records (an id in the path) for A only
             assert granted <= ({"member_a"} if "<" in route.rule and route.rule not in
                                OPEN_TO_MEMBERS else set(MEMBERS)), route.id
+        elif route.rule.startswith("/console/brands/"):
+            assert granted == set(), route.id        # administrators only: none here
         elif route.rule.startswith("/console/"):
-            assert granted == {"officer"}, route.id
+            assert granted <= {"officer"}, route.id
+            assert granted or route.method == "POST", route.id     # a form refused, or a redirect
         elif route.rule.startswith("/api/v1/member"):
             assert granted <= {"brand_grant"}, route.id      # A's live grant only
         elif route.rule.startswith("/api/"):
@@ -639,6 +694,8 @@ def visible_text(response: TestResponse) -> str:
         with zipfile.ZipFile(io.BytesIO(response.get_data())) as archive:
             return "\n".join(archive.read(name).decode("utf-8", "replace")
                              for name in archive.namelist())
+    if response.mimetype == "application/octet-stream":      # a tile of the log: hashes
+        return response.get_data().decode("latin-1")
     return response.get_data(as_text=True)
 
 

@@ -22,6 +22,7 @@ import pytest
 from click.testing import CliRunner
 from flask.testing import FlaskClient
 
+from brand_gateway.dsr import dsr_service
 from brand_gateway.observers import grant_observer
 from brand_gateway.storage import privacy_budget
 from brand_gateway.webhooks.signing import WebhookSigner
@@ -36,6 +37,7 @@ from community.storage import (
     wedid_service,
 )
 from community.surveys import QuestionDraft, SurveyDraft
+from compliance.deadlines import HolidayCalendar
 from compliance.storage import reveal_service
 from consent.context import Consent, open_consent, open_ledger
 from consent.merkle import verify_consistency, verify_inclusion
@@ -126,6 +128,14 @@ def fill(app, vault: Vault, vault_home: VaultHome, consent: Consent, client: Fla
     low = vault.feedback.add(dora, {"brand_id": velo.brand_id, "touchpoint": "delivery",
                                     "rating": 1})
     care_service(consent=consent, accepts_term=lambda b, t: True).ask(dora, entry_id=low)
+    # Data subject requests: dora's access request answered by Velo with a document; alice's
+    # restriction of processing, in force.
+    requests_ = dsr_service(consent, callback_base="http://localhost",
+                            calendar=HolidayCalendar())
+    access = requests_.file(dora, kind="access", text="What do you keep?")
+    requests_.brand_update(velo.brand_id, access.tasks[0].uid, state="completed",
+                           results=[("orders.json", "application/json", b"{}")])
+    requests_.fulfil(alice, requests_.file(alice, kind="restriction"))
     # Sign-ins: a session, a failed attempt, a sign-up and a reset waiting for their links.
     auth = AuthActions(app.test_client())
     assert auth.login("alice@example.org", GOOD_PASSWORD).status_code == 302

@@ -43,6 +43,7 @@ DATA = Store("data", "data.db", "data-store", _baseline("data") + (
     migration("data", 5, "surveys_feedback_requests_attribute_requests"),
     migration("data", 6, "insights_read_model"),
     migration("data", 7, "loop_posts_care_cases"),
+    migration("data", 8, "data_subject_requests", rebuilds_tables=True),
     migration("data", 9, "roles_and_reveals"),
 ), Squashed(PRE_RELEASE, {
     "schema_migrations": (

@@ -141,6 +141,19 @@ def test_exposure_counts_only_the_brands_own_reads(reports: ReportService, world
     assert reports.exposure(world["idle"].id).members == ()
 
 
+def test_reads_of_an_erased_member_are_counted_never_linked(
+        reports: ReportService, world, sharing: Sharing, consent: Consent) -> None:
+    bob = consent.principal(world["bob"])
+    sharing.vault.erasure.erase(world["bob"])
+    report = reports.exposure(world["velo"].id)
+    assert [m.principal for m in report.members] == [consent.principal(world["alice"])]
+    assert (report.erased_members, report.erased_reads) == (1, 1)
+    document = exposure_document(report)
+    assert document["totals"]["erased_members_read"] == 1
+    assert bob not in json.dumps(document)
+    assert report.reads == 2                       # Alice's only
+
+
 def test_exposure_counts_every_read_among_many(reports: ReportService, world,
                                            consent: Consent) -> None:
     for _ in range(1_100):                    # another brand's, in the same index

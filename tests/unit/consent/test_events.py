@@ -122,7 +122,8 @@ def test_unknown_tags_are_refused() -> None:
     assert check_tag("member:data:exported") is EventTag.MEMBER_DATA_EXPORTED
     with pytest.raises(ConsentInputError):
         check_tag("consent:grant:forgotten")
-    with pytest.raises(ConsentInputError):      # nothing makes data subject requests yet
+    assert check_tag("dsr:request:received") is EventTag.DSR_REQUEST_RECEIVED
+    with pytest.raises(ConsentInputError):      # a request is received, never "opened"
         check_tag("dsr:request:opened")
 
 

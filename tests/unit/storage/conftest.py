@@ -51,8 +51,10 @@ from brand_gateway.webhooks.sqlcipher import SqlcipherWebhookEndpoints, Sqlciphe
 from community.repositories import CareCaseRepository, WeDidRepository
 from community.sqlcipher.care import SqlcipherCareCases
 from community.sqlcipher.loop import SqlcipherWeDid
-from compliance.repositories import ReportRepository
+from compliance.repositories import ReportRepository, RequestRepository, RevealRepository
 from compliance.sqlcipher.reports import SqlcipherReports
+from compliance.sqlcipher.requests import SqlcipherRequests
+from compliance.sqlcipher.reveals import SqlcipherReveals
 from consent.context import ledger_path
 from consent.repositories import (
     AccessIndexRepository,
@@ -60,12 +62,14 @@ from consent.repositories import (
     GrantRepository,
     LedgerRepository,
     LedgerSearchRepository,
+    RestrictionRepository,
     TermsRepository,
 )
 from consent.sqlcipher.agreements import SqlcipherAgreements
 from consent.sqlcipher.grants import SqlcipherGrants
 from consent.sqlcipher.ledger import SqlcipherAccessIndex, SqlcipherLedger
 from consent.sqlcipher.ledger_search import SqlcipherLedgerSearch
+from consent.sqlcipher.restrictions import SqlcipherRestrictions
 from consent.sqlcipher.terms import SqlcipherTerms
 from vault import migrations
 from vault.home import VaultHome
@@ -145,7 +149,10 @@ class Repositories:
     care_cases: CareCaseRepository
     wedid: WeDidRepository
     reports: ReportRepository
+    reveals: RevealRepository
     ledger_search: LedgerSearchRepository
+    dsr_requests: RequestRepository
+    restrictions: RestrictionRepository
 
 
 @contextmanager
@@ -188,7 +195,8 @@ def sqlcipher(root: Path) -> Iterator[Repositories]:
             SqlcipherPrivacySpends(data), GatewayRows(add_client, add_pairwise_subject),
             SqlcipherInsightReadModel(data), care_cases=SqlcipherCareCases(data),
             wedid=SqlcipherWeDid(data), reports=SqlcipherReports(data),
-            ledger_search=SqlcipherLedgerSearch(ledger))
+            reveals=SqlcipherReveals(data), ledger_search=SqlcipherLedgerSearch(ledger),
+            dsr_requests=SqlcipherRequests(data), restrictions=SqlcipherRestrictions(data))
     finally:
         data.close()
         keys.close()

@@ -201,7 +201,7 @@ def test_demo_loads_members_and_says_how_to_sign_in(tmp_path: Path) -> None:
     assert "Loaded 30 members" in result.output
     assert "demo@vrmvault.example" in result.output
     with VaultHome(tmp_path / "var").open() as vault:
-        assert vault.data.one("SELECT count(*) FROM members")[0] == 30
+        assert vault.data.one("SELECT count(*) FROM members")[0] == 30 + 1   # the officer
     again = run("--home", str(tmp_path / "var"), "demo", "--members", "5")
     assert again.exit_code == 1
     assert "Traceback" not in again.output
@@ -340,7 +340,7 @@ def test_a_second_init_keeps_the_store_says_so_and_how_to_sign_in_to_the_demo(
     assert ("Sign in as demo@vrmvault.example with the password: guided vault tour 2026"
             in again.output)
     with VaultHome(tmp_path / "var").open() as vault:
-        assert vault.data.one("SELECT count(*) FROM members")[0] == 1
+        assert vault.data.one("SELECT count(*) FROM members")[0] == 1 + 1   # and the officer
 
 
 def test_a_second_init_on_a_store_without_the_demo_says_how_to_add_it(tmp_path: Path) -> None:
@@ -365,3 +365,31 @@ def test_restoring_what_is_not_a_backup_is_one_line_naming_the_file(tmp_path: Pa
                              " does not open it\n")
     # Nothing else on the process's own stderr either (SQLCipher writes there directly).
     assert capfd.readouterr().err == ""
+
+
+def test_demo_prints_how_its_officer_signs_in_once(tmp_path: Path) -> None:
+    import re
+
+    import pyotp
+
+    from vault.errors import SecondFactorRequiredError
+    from vault.members import COMPLIANCE
+
+    result = run("--home", str(tmp_path / "var"), "init", "--demo", "2")
+    assert result.exit_code == 0, result.output
+    found = re.search(r"sign in as (officer@vrmvault\.example) with the password: (\S+)\n"
+                      r".*the secret ([A-Z2-7]{32}) ", result.output)
+    assert found, result.output
+    email, password, secret = found.groups()
+    assert "\u2588" in result.output or "\u2580" in result.output      # the QR code's blocks
+    with VaultHome(tmp_path / "var").open() as vault:
+        with pytest.raises(SecondFactorRequiredError) as step:
+            vault.members.authenticate(email, password, client="192.0.2.1")
+        officer = step.value.member_id
+        assert vault.members.role(officer) == COMPLIANCE
+        code = pyotp.TOTP(secret).at(vault.clock() + 30)     # the current one was spent
+        assert vault.members.verify_totp(officer, code, client="192.0.2.1") == "totp"
+    # Printed once: a second start says where it was printed, never the password again.
+    again = run("--home", str(tmp_path / "var"), "init", "--demo", "2")
+    assert password not in again.output and secret not in again.output
+    assert "printed when the store was made" in again.output

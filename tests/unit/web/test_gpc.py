@@ -167,7 +167,11 @@ def test_the_signal_is_recorded_once(client: FlaskClient, consent: Consent,
     for _ in range(3):
         client.get("/member/", environ_base={"HTTP_SEC_GPC": "1"})
     assert consent.terms.get(member).version == 1
-    assert consent.ledger.size == 1
+    # The terms changed, and one opt-out request (no brand holds the member's data: received,
+    # the vault's part done, closed).
+    tags = [consent.ledger.entry(seq).tag.value for seq in range(consent.ledger.size)]
+    assert tags == ["consent:terms:changed", "dsr:request:received", "dsr:request:fulfilled",
+                    "dsr:request:closed"]
 
 
 def test_the_decision_point_honours_a_gpc_signal(client: FlaskClient, consent: Consent,

@@ -40,3 +40,7 @@ CREATE TABLE identity_reveals (
 CREATE INDEX identity_reveals_by_case ON identity_reveals (officer_num, case_ref);
 CREATE INDEX identity_reveals_by_time ON identity_reveals (revealed_at);
 CREATE INDEX identity_reveals_by_member ON identity_reveals (member_num);
+
+-- A brand's members, by brand: the members of a brand's exposure case (who ever granted it
+-- anything) are read from the index alone, not from a scan of every grant.
+CREATE INDEX grants_by_brand_member ON grants (brand_id, member_id);

@@ -1,0 +1,113 @@
+"""Data subject requests on the brand API, with a client credentials token holding
+``requests:write``: the brand lists the requests sent to it and answers each with status events.
+
+- ``GET /api/v1/requests`` (``state`` open|all, ``limit``, ``offset``), ``GET
+  /api/v1/requests/<uid>``: the brand's own requests, the member by its pairwise subject only.
+- ``POST /api/v1/requests/<uid>/events``: a Ketch Forwarder ``dsr/v1`` style status event
+  (request_schemas.py); the callback URL each forwarded message names.
+
+A brand sees and answers only what was sent to it: another brand's uid is a 404, as a missing
+one; a final state is final (409). Bodies through marshmallow (``unknown = RAISE``), errors as
+problem+json, per-client rate limits, as the rest of the API.
+"""
+
+from __future__ import annotations
+
+import base64
+from typing import Any
+
+from flask import Blueprint, Response, current_app
+from marshmallow import ValidationError as SchemaError
+
+from compliance.repositories import RequestRow, TaskRow
+from compliance.requests import RequestService
+from vault.errors import ConflictError, NotFoundError, ValidationError
+
+from ..api_errors import ApiConflictError, ApiNotFoundError, BodyError
+from ..dsr import calendar_of, dsr_service
+from ..oauth import issuer
+from ..reads import Caller
+from ..request_stores import request_stores
+from . import PREFIX
+from .bearer import requires_scope
+from .payloads import iso, json_body, json_response, load_query, page_response
+from .request_schemas import REQUESTS_SCOPE, RequestsQuery, StatusEventSchema
+from .schemas import EmptyQuery
+
+bp = Blueprint("api_requests", __name__, url_prefix=PREFIX)
+
+_QUERY = RequestsQuery()
+_EMPTY_QUERY = EmptyQuery()
+_EVENT = StatusEventSchema()
+_NO_REQUEST = "No request with this uid was sent to this brand."
+
+
+def _service() -> RequestService:
+    return dsr_service(request_stores().consent(), callback_base=issuer(),
+                       calendar=calendar_of(current_app.config),
+                       zone=current_app.config["VRMVAULT_DEADLINE_TIMEZONE"])
+
+
+def _request(service: RequestService, task: TaskRow, row: RequestRow, results: int = 0
+             ) -> dict[str, Any]:
+    return {"uid": task.uid, "kind": task.message, "regulation": row.regime,
+            "right": row.kind, "subject": task.subject, "status": task.state,
+            "reason": task.reason, "submittedTimestamp": row.received_at,
+            "dueTimestamp": service.due_at(row), "updated_at": iso(task.updated_at),
+            "closed_at": iso(task.closed_at), "results": results}
+
+
+def _own(service: RequestService, caller: Caller, uid: str) -> tuple[TaskRow, RequestRow]:
+    try:
+        return service.brand_task(caller.client.brand_id, uid[:64])
+    except NotFoundError:
+        raise ApiNotFoundError(_NO_REQUEST) from None
+
+
+@bp.get("/requests")
+@requires_scope(REQUESTS_SCOPE)
+def list_requests(caller: Caller) -> Response:
+    query = load_query(_QUERY)
+    limit, offset = query["limit"], query["offset"]
+    service = _service()
+    found = service.brand_tasks(caller.client.brand_id, open_only=query["state"] == "open",
+                                   limit=limit + 1, offset=offset)
+    return page_response("requests", found, limit=limit, offset=offset,
+                         render=lambda pair: _request(service, *pair))
+
+
+@bp.get("/requests/<uid>")
+@requires_scope(REQUESTS_SCOPE)
+def get_request(caller: Caller, uid: str) -> Response:
+    load_query(_EMPTY_QUERY)
+    service = _service()
+    task, row = _own(service, caller, uid)
+    return json_response({"request": _request(service, task, row,
+                                                service.result_count(task.uid))})
+
+
+@bp.post("/requests/<uid>/events")
+@requires_scope(REQUESTS_SCOPE)
+def post_event(caller: Caller, uid: str) -> Response:
+    load_query(_EMPTY_QUERY)
+    service = _service()
+    _own(service, caller, uid)             # another brand's uid: a 404 before the body's 400
+    try:
+        event = _EVENT.load(json_body())
+    except SchemaError as exc:
+        messages = exc.messages if isinstance(exc.messages, dict) else {"body": exc.messages}
+        raise BodyError({str(k)[:40]: [str(m) for m in (v if isinstance(v, list) else [v])]
+                         for k, v in list(messages.items())[:10]}) from None
+    results = [(d["name"], d["headers"]["content_type"], base64.b64decode(d["data"]))
+               for d in event.get("results", [])]
+    try:
+        task, row = service.brand_update(caller.client.brand_id, uid, state=event["status"],
+                                         reason=event.get("reason"), results=results)
+    except NotFoundError:
+        raise ApiNotFoundError(_NO_REQUEST) from None
+    except ConflictError as exc:
+        raise ApiConflictError(str(exc)) from None
+    except ValidationError as exc:
+        raise BodyError(exc.errors) from None
+    return json_response({"request": _request(service, task, row,
+                                                service.result_count(uid))})

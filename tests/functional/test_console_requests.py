@@ -1,0 +1,132 @@
+"""The officers' queue of data subject requests: by time left, overdue first, coloured by
+urgency; a request's page with its history and each brand's task; the extension with its
+reasoned notice mailed (through a real SMTP server) to the member; charts of requests by state
+and time to close. An officer without a reveal sees no identity; with one, for that request
+only."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from brand_gateway.dsr import dsr_service
+from compliance.deadlines import HolidayCalendar
+from compliance.requests import RequestService
+from consent.context import Consent
+from tests.brand_api_support import BrandApi
+from tests.conftest import Inbox
+from vault.clock import FrozenClock
+from vault.home import Vault
+
+from .conftest import SignedIn
+from .pages import text_of
+
+DAY = 86_400
+
+
+@pytest.fixture
+def service(consent: Consent) -> RequestService:
+    return dsr_service(consent, callback_base="http://localhost", calendar=HolidayCalendar())
+
+
+@pytest.fixture
+def mia(vault: Vault, api: BrandApi) -> str:
+    member = vault.members.register("mia@example.org", "correct horse battery staple")
+    api.grant(member, api.brand("Velo Bikes"), "dpv:ServiceProvision", ["city"])
+    return member
+
+
+def test_the_queue_is_by_time_left_with_urgency_and_no_identity(
+        service: RequestService, mia: str, clock: FrozenClock, consent: Consent,
+        request: pytest.FixtureRequest) -> None:
+    gdpr = service.file(mia, kind="access")          # 15 January: due 15 February
+    clock.advance(DAY)
+    know = service.file(mia, kind="know")            # 16 January: due 2 March (45 days)
+    clock.advance(24 * DAY)
+    # 9 February: 15 business days of California's calendar (15 February is Presidents'
+    # Day): due 3 March.
+    late = service.file(mia, kind="opt_out_sale_sharing")
+    clock.advance(22 * DAY)                          # 3 March
+    officer: SignedIn = request.getfixturevalue("officer")      # signed in now
+    page = officer.client.get("/console/requests").get_data(as_text=True)
+    order = re.findall(r'data-request="(dsr_[0-9a-f]{24})"', page)
+    assert order == [gdpr.id, know.id, late.id]
+    urgencies = re.findall(r'data-urgency="(\w+)"', page)
+    assert urgencies == ["overdue", "overdue", "red"]             # due today: red, in time
+    assert "16 days overdue" in page and "due today" in page
+    assert "mia@example.org" not in page and consent.principal(mia) in page
+    overdue = officer.client.get("/console/requests?overdue=1").get_data(as_text=True)
+    assert re.findall(r'data-request="(dsr_[0-9a-f]{24})"', overdue) == [gdpr.id, know.id]
+    assert officer.client.get("/console/requests?page=0").status_code == 400
+
+
+def test_charts_write_their_values_with_a_table(service: RequestService, mia: str,
+                                                clock: FrozenClock,
+                                                request: pytest.FixtureRequest) -> None:
+    done = service.file(mia, kind="access", brands=[])
+    clock.advance(2 * DAY)
+    service.fulfilled(done.id, "export")
+    service.file(mia, kind="know")
+    officer: SignedIn = request.getfixturevalue("officer")
+    page = officer.client.get("/console/requests").get_data(as_text=True)
+    assert '<svg' in page and 'id="by-state-title"' in page and 'id="time-to-close-title"' in page
+    text = text_of(page)
+    assert "Closed: 1" in page and "GDPR: median 2.0 days over 1 requests" in page
+    assert "Median days" in text
+
+
+def test_an_extension_mails_the_reasoned_notice_once(
+        officer: SignedIn, service: RequestService, mia: str, inbox: Inbox,
+        consent: Consent) -> None:
+    filed = service.file(mia, kind="access")
+    detail = officer.client.get(f"/console/requests/{filed.id}")
+    assert detail.status_code == 200
+    assert "mia@example.org" not in detail.get_data(as_text=True)
+    short = officer.auth.post(f"/console/requests/{filed.id}/extend", {"reason": "busy"})
+    assert short.status_code == 422 and 'id="reason-error"' in short.get_data(as_text=True)
+    reason = "Velo Bikes must search its archived orders."
+    done = officer.auth.post(f"/console/requests/{filed.id}/extend", {"reason": reason})
+    assert done.status_code == 303
+    notice = inbox.last("mia@example.org")
+    assert reason in notice.get_content() and "2027-04-15" in notice.get_content()
+    again = officer.auth.post(f"/console/requests/{filed.id}/extend", {"reason": reason})
+    assert again.status_code == 409 and "extended once" in again.get_data(as_text=True)
+    assert len(inbox.messages("mia@example.org")) == 1
+    page = text_of(officer.client.get(f"/console/requests/{filed.id}").get_data(as_text=True))
+    assert "extended" in page and reason in page
+
+
+def test_a_reveal_shows_the_address_for_that_request_only(
+        officer: SignedIn, service: RequestService, mia: str, consent: Consent) -> None:
+    first = service.file(mia, kind="access")
+    second = service.file(mia, kind="know")
+    revealed = officer.auth.post("/console/reveal", {
+        "case": first.id, "principal": consent.principal(mia),
+        "reason": "The member asked us to confirm the request by phone.",
+        "next": f"/console/requests/{first.id}"})
+    assert revealed.status_code == 302
+    assert "mia@example.org" in officer.client.get(
+        f"/console/requests/{first.id}").get_data(as_text=True)
+    assert "mia@example.org" not in officer.client.get(
+        f"/console/requests/{second.id}").get_data(as_text=True)
+    assert "mia@example.org" not in officer.client.get("/console/requests").get_data(
+        as_text=True)
+
+
+def test_another_members_request_is_no_case_for_a_reveal(
+        officer: SignedIn, service: RequestService, mia: str, consent: Consent,
+        vault: Vault) -> None:
+    noah = vault.members.register("noah@example.org", "correct horse battery staple")
+    filed = service.file(mia, kind="access")
+    refused = officer.auth.post("/console/reveal", {
+        "case": filed.id, "principal": consent.principal(noah),
+        "reason": "Trying another member under this case."})
+    assert refused.status_code == 404
+    assert "noah@example.org" not in refused.get_data(as_text=True)
+
+
+def test_unknown_requests_are_404(officer: SignedIn) -> None:
+    assert officer.client.get("/console/requests/dsr_" + "0" * 24).status_code == 404
+    assert officer.auth.post("/console/requests/dsr_" + "0" * 24 + "/extend",
+                             {"reason": "Long enough reason."}).status_code == 404

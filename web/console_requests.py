@@ -1,0 +1,145 @@
+"""The officers' queue of data subject requests: ``/console/requests`` lists the open ones by
+time left (overdue first, ``compliance.deadlines.urgency`` for the colour: green, amber under
+10 days, red under 5, overdue), with charts of requests by state and time to close;
+``/console/requests/<id>`` shows one request's history and each brand's task, and takes the
+extension with its reasoned notice (mailed to the member) within the first period.
+
+Behind the console's gate (``web/console.py`` ``require_officer``). Pseudonyms only: a member
+is their ledger principal; an address appears only for the principal the signed-in officer
+revealed for that request's case (its id), through the console's reveal form (``POST
+/console/reveal``). What the member wrote is sealed under their key and never shown here.
+"""
+
+from __future__ import annotations
+
+import statistics
+from typing import Any
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from werkzeug.wrappers import Response
+
+from brand_gateway.oauth import public_url
+from compliance.deadlines import days_left
+from compliance.requests import KINDS, RequestService
+from compliance.storage import reveal_service
+from vault.errors import ConflictError, MailError, NotFoundError, ValidationError
+
+from .charts import Bar, bars
+from .console import require_officer
+from .mailing import send_mail
+from .requests import TASK_WORDS, request_service
+from .sessions import current_member_id
+from .vaults import get_consent, get_vault
+
+bp = Blueprint("console_requests", __name__, url_prefix="/console")
+bp.before_request(require_officer)
+
+PER_PAGE = 50
+MAX_PAGE = 10_000
+DAY = 86_400
+
+
+def _page_number() -> int:
+    raw = request.args.get("page", "1")
+    if not (raw.isascii() and raw.isdigit()) or not 1 <= int(raw) <= MAX_PAGE:
+        abort(400, description=f"This filter is not valid: page must be a whole number from 1"
+                               f" to {MAX_PAGE}.")
+    return int(raw)
+
+
+def _charts(service: RequestService) -> dict[str, Any]:
+    by_state = service.counts_by_state()
+    words = {"received": "Received", "in_progress": "In progress", "closed": "Closed"}
+    highest = max([1, *by_state.values()])
+    state_chart = bars(
+        "by-state", "Requests by state",
+        "; ".join(f"{words[s]}: {n}" for s, n in by_state.items()),
+        [Bar(words[s], n, str(n)) for s, n in by_state.items()], lowest=0, highest=highest)
+    durations: dict[str, list[float]] = {}
+    for regime, seconds in service.closed_durations():
+        durations.setdefault(regime, []).append(seconds / DAY)
+    close_rows = [(regime.upper(), len(days), statistics.median(days), max(days))
+                  for regime, days in sorted(durations.items())]
+    close_chart = bars(
+        "time-to-close", "Median days to close, per law",
+        "; ".join(f"{r}: median {m:.1f} days over {n} requests, longest {x:.1f}"
+                  for r, n, m, x in close_rows) or "No request has closed yet.",
+        [Bar(r, m, f"{m:.1f} days ({n})") for r, n, m, _ in close_rows],
+        lowest=0, highest=max([1.0, *(x for *_, x in close_rows)])) if close_rows else None
+    return {"by_state": by_state, "state_words": words, "state_chart": state_chart,
+            "close_rows": close_rows, "close_chart": close_chart}
+
+
+@bp.get("/requests")
+def queue() -> str:
+    page = _page_number()
+    overdue = request.args.get("overdue") == "1"
+    service = request_service()
+    requests = service.queue(limit=PER_PAGE, offset=(page - 1) * PER_PAGE,
+                             overdue_only=overdue)
+    total = service.count_open(overdue_only=overdue)
+    today = service.today()
+    return render_template(
+        "console_requests.html", requests=requests, total=total, page=page,
+        pages=max(1, -(-total // PER_PAGE)), overdue=overdue, today=today, kinds=KINDS,
+        days_left=days_left, **_charts(service))
+
+
+def _detail(request_id: str, *, errors: dict[str, list[str]] | None = None,
+            values: dict[str, str] | None = None, status: int = 200) -> tuple[str, int]:
+    service = request_service()
+    try:
+        found = service.officer_view(request_id[:64])
+    except NotFoundError:
+        abort(404, description="There is no such request.")
+    revealed = reveal_service(get_consent()).revealed(officer_id=current_member_id() or "",
+                                                      case=found.id)
+    return render_template(
+        "console_request.html", found=found, today=service.today(),
+        email=revealed.get(found.row.principal), names={b.id: b.name for b in
+                                                        get_vault().brands.all()},
+        task_words=TASK_WORDS, extension_problem=service.extension_problem(found),
+        errors=errors or {}, values=values or {}, days_left=days_left,
+        next_url=url_for(".detail", dsr_id=found.id)), status
+
+
+@bp.get("/requests/<dsr_id>")
+def detail(dsr_id: str) -> tuple[str, int]:
+    return _detail(dsr_id)
+
+
+@bp.post("/requests/<dsr_id>/extend")
+def extend(dsr_id: str) -> Response | tuple[str, int]:
+    reason = request.form.get("reason", "")
+    if set(request.form) - {"csrf_token", "reason"}:
+        return _detail(dsr_id, errors={"form": ["The form held fields it does not have."]},
+                       status=422)
+    service = request_service()
+    try:
+        found = service.extend(dsr_id[:64], officer_id=current_member_id() or "",
+                               reason=reason)
+    except NotFoundError:
+        abort(404, description="There is no such request.")
+    except ValidationError as exc:
+        return _detail(dsr_id, errors=exc.errors, values={"reason": reason}, status=422)
+    except ConflictError as exc:
+        return _detail(dsr_id, errors={"form": [exc.message]}, status=409)
+    _notify_extension(found.row.member_id, kind=found.spec.label, due=found.row.due_on,
+                      reason=found.row.extension_reason or "")
+    flash(f"Extended to {found.row.due_on}; the member is told why by mail.", "success")
+    return redirect(url_for(".detail", dsr_id=found.id), 303)
+
+
+def _notify_extension(member_id: str | None, *, kind: str, due: str, reason: str) -> None:
+    """The reasoned notice (GDPR Art. 12(3), CCPA regs sec. 7021(b)), mailed to the member; an
+    erased member has no address left to write to."""
+    if member_id is None:
+        return
+    try:
+        send_mail(to=get_vault().members.get(member_id).email,
+                  subject="Your request will take longer: why", template="dsr_extended",
+                  kind=kind, due=due, reason=reason,
+                  link=public_url(url_for("requests.overview")))
+    except (MailError, NotFoundError):
+        flash("The notice could not be mailed: tell the member another way.", "error")
+
