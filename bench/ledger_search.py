@@ -28,6 +28,7 @@ the whole ledger, on a copy, as ``vrmvault init`` would run it on an existing le
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import os
 import random
@@ -257,9 +258,9 @@ def check_export(ledger: Ledger, query: LedgerQuery) -> None:
     count = 0
     for exported in exporting.entries():
         entry = ledger.entry(exported.hit.row.seq)
+        proof = [base64.b64decode(node) for node in exported.proof]
         if entry.body != exported.hit.body or not verify_inclusion(
-                entry.leaf_hash, entry.seq, checkpoint.tree_size, exported.proof,
-                checkpoint.root_hash):
+                entry.leaf_hash, entry.seq, checkpoint.tree_size, proof, checkpoint.root_hash):
             raise BenchmarkError(f"{NAME}: the exported proof of entry {entry.seq} fails")
         count += 1
     log(f"  checked {count:,} exported proofs against the checkpoint of"

@@ -35,7 +35,7 @@ from typing import TYPE_CHECKING, Any
 from .checkpoints import b64encode
 from .errors import LedgerIntegrityError, ProofRequestError
 from .ledger_search import LedgerQuery, LedgerSearch, SearchHit
-from .merkle import NodeKey, fold, inclusion_ranges, node_position, subtree_nodes
+from .merkle import NodeKey, fold, node_position, subtree_nodes
 
 if TYPE_CHECKING:
     from .ledger import Ledger
@@ -69,49 +69,77 @@ def open_export(ledger: Ledger, query: LedgerQuery, *, batch: int = BATCH) -> Le
 
 
 class ProofBatches:
-    """Inclusion proofs against one tree size, many at a time, from the stored tree."""
+    """Inclusion proofs against one tree size, many at a time, from the stored tree.
+
+    The path of leaf ``i`` in a tree of ``n`` (RFC 9162 sec. 2.1.3.1, bottom up) is: the
+    siblings of ``i``'s ancestors at the levels below ``k = bit_length(i ^ (n - 1))`` (all of
+    them perfect stored subtrees but the one at level ``k - 1``, which may reach past ``n``:
+    then it is the range up to ``n``, on the tree's right edge, folded once per export), then
+    for each set bit of ``i >> k`` the left sibling at that level. A test holds this equal to
+    :func:`consent.merkle.inclusion_ranges`.
+    """
 
     def __init__(self, tree: StoredTree, tree_size: int) -> None:
         self.tree = tree
         self.tree_size = tree_size
         self._shared: dict[NodeKey, bytes] = {}
-        self._ranges: dict[tuple[int, int], bytes] = {}    # the tree's right edge, folded
+        self._edges: dict[tuple[int, int], bytes] = {}     # the tree's right edge, folded
+
+    def plan(self, seq: int) -> list[NodeKey | tuple[int, int, None]]:
+        """The stored nodes (``(level, index)``) and edge ranges (``(start, end, None)``) of
+        ``PATH(seq, D[tree_size])``, in proof order."""
+        size = self.tree_size
+        if not 0 <= seq < size:
+            raise ProofRequestError(f"no entry {seq} in a tree of {size} entries")
+        inner = (seq ^ (size - 1)).bit_length()
+        steps: list[NodeKey | tuple[int, int, None]] = [
+            (level, (seq >> level) ^ 1) for level in range(inner - 1)]
+        if inner:
+            top = inner - 1
+            start = ((seq >> top) ^ 1) << top
+            if start + (1 << top) <= size:
+                steps.append((top, start >> top))
+            else:
+                steps.append((start, size, None))
+        index, level = seq >> inner, inner
+        while index:
+            if index & 1:
+                steps.append((level, index ^ 1))
+            index >>= 1
+            level += 1
+        return steps
 
     def proofs(self, seqs: Sequence[int]) -> dict[int, list[bytes]]:
         """``PATH(seq, D[tree_size])`` of each seq (all below the tree size)."""
-        size = self.tree_size
-        plans: dict[int, list[Any]] = {}
-        wanted: set[NodeKey] = set()
-        edges: set[tuple[int, int]] = set()
+        plans = {seq: self.plan(seq) for seq in seqs}
+        found = self._nodes(plans)
+        return {seq: [found[step] for step in plan] for seq, plan in plans.items()}
+
+    def encoded(self, seqs: Sequence[int]) -> dict[int, list[str]]:
+        """:meth:`proofs` as standard base64, each distinct hash encoded once."""
+        plans = {seq: self.plan(seq) for seq in seqs}
+        found = self._nodes(plans)
+        text = {step: b64encode(node) for step, node in found.items()}
+        return {seq: [text[step] for step in plan] for seq, plan in plans.items()}
+
+    def _nodes(self, plans: dict[int, list[Any]]) -> dict[Any, bytes]:
+        """Every step of ``plans`` with its hash: stored nodes read once per batch (those
+        over large subtrees kept for the export), edge ranges folded once per export."""
+        steps = {step for plan in plans.values() for step in plan}
         shared = self._shared
-        for seq in seqs:
-            if not 0 <= seq < size:
-                raise ProofRequestError(f"no entry {seq} in a tree of {size} entries")
-            plan: list[Any] = []
-            for start, end in inclusion_ranges(seq, size):
-                width = end - start
-                if width & (width - 1) == 0:         # a perfect subtree: one stored node
-                    level = width.bit_length() - 1
-                    key = (level, start >> level)
-                    plan.append(key)
-                    if key not in shared:
-                        wanted.add(key)
-                else:                                # on the right edge: shared by all
-                    plan.append((start, end, None))
-                    if (start, end) not in self._ranges:
-                        edges.add((start, end))
-            plans[seq] = plan
-        for start, end in edges:
-            keys = subtree_nodes(start, end)
-            hashes = self._read(keys)
-            self._ranges[(start, end)] = fold([hashes[key] for key in keys])
-        found = self._read(wanted)
-        found.update(shared)
-        proofs = {}
-        for seq, plan in plans.items():
-            proofs[seq] = [self._ranges[(step[0], step[1])] if len(step) == 3 else found[step]
-                           for step in plan]
-        return proofs
+        wanted = [s for s in steps if len(s) == 2 and s not in shared]
+        for step in steps:
+            if len(step) == 3 and step[:2] not in self._edges:
+                keys = subtree_nodes(step[0], step[1])
+                hashes = self._read(keys)
+                self._edges[step[:2]] = fold([hashes[key] for key in keys])
+        found: dict[Any, bytes] = self._read(wanted)
+        for step in steps:
+            if len(step) == 3:
+                found[step] = self._edges[step[:2]]
+            elif step in shared:
+                found[step] = shared[step]
+        return found
 
     def _read(self, keys: Iterable[NodeKey]) -> dict[NodeKey, bytes]:
         by_position = {node_position(level, index): (level, index) for level, index in keys}
@@ -136,15 +164,24 @@ class ProofBatches:
 @dataclass(frozen=True)
 class ExportedEntry:
     hit: SearchHit
-    proof: list[bytes]
+    proof: list[str]                 # the audit path's hashes, standard base64
+
+    @property
+    def time(self) -> str:
+        """The entry's time as its body holds it (canonical JSON: ``time`` is the last key)."""
+        body = self.hit.body
+        head, found, tail = body.rpartition(b'"time":"')
+        if found and tail.endswith(b'"}'):
+            return tail[:-2].decode("utf-8")
+        return str(json.loads(body)["time"])
 
     def as_json(self) -> dict[str, Any]:
         row = self.hit.row
-        return {"seq": row.seq, "time": json.loads(self.hit.body)["time"], "tag": row.tag,
+        return {"seq": row.seq, "time": self.time, "tag": row.tag,
                 "brand": row.brand, "principal": row.principal, "purposes": list(row.purposes),
                 "entry": self.hit.body.decode("utf-8"),
                 "leaf_hash": b64encode(_leaf(self.hit.body)),
-                "inclusion_proof": [b64encode(node) for node in self.proof]}
+                "inclusion_proof": self.proof}
 
 
 def _leaf(body: bytes) -> bytes:
@@ -187,7 +224,7 @@ class LedgerExport:
             progress(done)
 
     def _proved(self, hits: list[SearchHit]) -> Iterator[ExportedEntry]:
-        proofs = self._proofs.proofs([hit.row.seq for hit in hits])
+        proofs = self._proofs.encoded([hit.row.seq for hit in hits])
         for hit in hits:
             yield ExportedEntry(hit, proofs[hit.row.seq])
 
@@ -238,21 +275,25 @@ class LedgerExport:
                                  root_hash=b64encode(checkpoint.root_hash),
                                  time=checkpoint.signed_at, note=checkpoint.note,
                                  verifier_key=self.verifier_key))
-        count = 0
+        yield out.getvalue()
+        out.seek(0)
+        out.truncate()
+        lines: list[str] = []
+        size = str(checkpoint.tree_size)
         for exported in self.entries(progress):
             row = exported.hit.row
-            writer.writerow(_csv_row(
-                record="entry", seq=row.seq, time=json.loads(exported.hit.body)["time"],
-                tag=row.tag, brand=row.brand or "", principal=row.principal or "",
-                purposes=" ".join(row.purposes), entry=exported.hit.body.decode("utf-8"),
-                leaf_hash=b64encode(_leaf(exported.hit.body)),
-                tree_size=checkpoint.tree_size,
-                inclusion_proof=" ".join(b64encode(node) for node in exported.proof)))
-            count += 1
-            if count % self.batch == 0:
-                yield out.getvalue()
-                out.seek(0)
-                out.truncate()
+            # One line per entry written here, as csv.writer would (a test holds them equal):
+            # the column order of CSV_COLUMNS, quoted only where RFC 4180 needs it.
+            lines.append(",".join((
+                "entry", str(row.seq), _cell(exported.time), _cell(row.tag),
+                _cell(row.brand or ""), _cell(row.principal or ""),
+                _cell(" ".join(row.purposes)), _cell(exported.hit.body.decode("utf-8")),
+                b64encode(_leaf(exported.hit.body)), size, "", " ".join(exported.proof),
+                "", "")) + "\r\n")
+            if len(lines) >= self.batch:
+                yield "".join(lines)
+                lines = []
+        yield "".join(lines)
         writer.writerow(_csv_row(record="left_out", seq=self.left_out,
                                  note=self.left_out_note()))
         yield out.getvalue()
@@ -262,6 +303,13 @@ class LedgerExport:
         if form not in FORMATS:
             raise ValueError(f"an export is {' or '.join(FORMATS)}")
         return self.csv_chunks(progress) if form == "csv" else self.json_chunks(progress)
+
+
+def _cell(value: str) -> str:
+    """One CSV field as csv.writer's QUOTE_MINIMAL writes it (RFC 4180)."""
+    if '"' in value or "," in value or "\n" in value or "\r" in value:
+        return '"' + value.replace('"', '""') + '"'
+    return value
 
 
 def _csv_row(**values: Any) -> list[Any]:

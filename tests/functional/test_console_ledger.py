@@ -245,3 +245,13 @@ def test_nothing_personal_is_shown_or_exported(officer: SignedIn, alice: SignedI
         assert alice.email not in text and "alice" not in text.lower()
         assert alice.id not in text
     assert consent.principal(alice.id) in page
+
+
+def test_past_the_limit_the_page_sends_the_officer_to_the_command_line(
+        officer: SignedIn, entries: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("web.console_ledger.VERIFY_IN_PAGE_LIMIT", 100)
+    monkeypatch.setattr("web.console_ledger.VERIFY_RATE", 10)
+    page = officer.client.get(PATH).get_data(as_text=True)
+    assert "Verify integrity" not in page
+    assert "a full check takes about 12 s, too long for a page" in text_of(page)
+    assert "vrmvault ledger verify" in page

@@ -178,3 +178,54 @@ def test_an_empty_ledger_has_nothing_to_export(tmp_path: Path) -> None:
     with open_ledger(VaultHome(tmp_path / "var"), MasterKey.generate()) as empty:
         with pytest.raises(ProofRequestError, match="no entries"):
             open_export(empty, LedgerQuery())
+
+
+def test_batched_proofs_are_the_ledgers_own_for_every_leaf_and_size(ledger: Ledger) -> None:
+    """ProofBatches' direct decomposition against consent.merkle's recursion (RFC 9162
+    2.1.3.1): the same ranges for every leaf of every size up to 70 and a few large ones, and
+    the same hashes from the store."""
+    from consent.ledger_export import ProofBatches
+    from consent.merkle import inclusion_ranges
+
+    def ranges(batches: ProofBatches, seq: int) -> list[tuple[int, int]]:
+        found = []
+        for step in batches.plan(seq):
+            if len(step) == 3:
+                found.append((step[0], step[1]))
+            else:
+                level, index = step[0], step[1]
+                found.append((index << level, (index + 1) << level))
+        return found
+
+    for size in [*range(1, 71), 1_000_003, 2**20, 2**20 + 1]:
+        batches = ProofBatches(ledger.tree, size)
+        for seq in ({*range(size)} if size <= 70 else {0, 1, size // 3, size - 2, size - 1}):
+            assert ranges(batches, seq) == inclusion_ranges(seq, size), (seq, size)
+    size = ledger.size
+    batches = ProofBatches(ledger.tree, size)
+    seqs = list(range(size))
+    assert batches.proofs(seqs) == {seq: ledger.inclusion_proof(seq, size) for seq in seqs}
+    encoded = batches.encoded(seqs[::7])
+    assert encoded[7] == [base64.b64encode(h).decode() for h in ledger.inclusion_proof(7, size)]
+    with pytest.raises(ProofRequestError):
+        batches.plan(size)
+
+
+def test_entry_lines_are_what_the_csv_module_writes(ledger: Ledger) -> None:
+    """The export writes its entry lines by hand for speed: byte for byte csv.writer's, for
+    values that need quoting (a comma, a quote, a line break) and values that do not."""
+    ledger.record_event(actor="brand:a,b", tag="community:opened", details={
+        "brand": 'quote " and, comma', "purposes": ["line\nbreak", "plain", "cr\rhere"]})
+    export = open_export(ledger, LedgerQuery(tags=("community:opened",)))
+    text = "".join(export.csv_chunks())
+    written = io.StringIO()
+    writer = csv.writer(written, lineterminator="\r\n")
+    for exported in open_export(ledger, LedgerQuery(tags=("community:opened",))).entries():
+        row = exported.hit.row
+        writer.writerow(["entry", row.seq, exported.time, row.tag, row.brand or "",
+                         row.principal or "", " ".join(row.purposes),
+                         exported.hit.body.decode(), base64.b64encode(hashlib.sha256(
+                             b"\x00" + exported.hit.body).digest()).decode(),
+                         export.checkpoint.tree_size, "", " ".join(exported.proof), "", ""])
+    assert written.getvalue() in text
+    assert 'quote "" and, comma' in text
