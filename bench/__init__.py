@@ -26,17 +26,20 @@ from . import (
     export_10k,
     insights,
     ledger,
+    ledger_search,
     raw_key_open,
     recovery,
     reveals,
     sealed_writes,
     survey_answer,
+    tiles,
 )
 
 # In the order they run: quick and small first, the long subprocess load last.
 BENCHMARKS: dict[str, ModuleType] = {
     module.NAME: module
     for module in (raw_key_open, recovery, erasure_10k, export_10k, sealed_writes,
-                   encryption_overhead, decision, ledger, survey_answer, insights,
-                   compliance_reports, reveals, dsr_queue, demo_100k, brand_api)
+                   encryption_overhead, decision, ledger, ledger_search, tiles,
+                   survey_answer, insights, compliance_reports, reveals, dsr_queue,
+                   demo_100k, brand_api)
 }

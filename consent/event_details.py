@@ -71,9 +71,13 @@ class AccessEnded(GrantChange):
 
 @dataclass(frozen=True)
 class ReceiptIssued(EventDetails):
+    """Its actor is the receipt's principal, the brand's pairwise pseudonym of the member (the
+    entry is handed to the receipt's holders, brand included: consent/receipt_position.py)."""
+
     TAG = EventTag.CONSENT_RECEIPT_ISSUED
     receipt: str
     grant: str
+    sha256: str                               # of the receipt JWT as delivered
 
 
 # -- terms and agreements (IEEE 7012) ----------------------------------------------------------

@@ -11,7 +11,11 @@ Invariants:
 - Ledger entries are those whose actor or details name the member's principal, less the brand
   reads (the gateway's ``disclosures`` section lists those, with brand names); each is given with
   its ``seq`` (for ``vrmvault ledger proof``) as recorded. Found by a byte search over the
-  entries: an export is rare, and the ledger keeps no index of principals beyond reads.
+  entries: an export is rare, and the ledger keeps no index of principals beyond reads. The
+  ``consent:receipt:issued`` entries, whose actor is the brand's pairwise pseudonym, are those
+  the member's receipts name (consent/receipt_position.py), read by their index.
+- Each receipt comes with its ledger entry (``ledger``: the log, the index, the exact body and
+  leaf hash), so the member can prove it is in the public log (``/log/``) with nothing else.
 """
 
 from __future__ import annotations
@@ -35,6 +39,7 @@ from vault.repositories import BrandRepository
 
 from .access_index import ACCESS_TAGS
 from .ledger import Ledger
+from .receipt_position import position_of, receipt_entry
 from .repositories import AgreementRepository, GrantRepository, TermsRepository
 
 
@@ -90,7 +95,8 @@ def consent_exporter(*, terms: TermsRepository, agreements: AgreementRepository,
         names = brand_names()
         return [{"id": r.id, "grant_id": r.grant_id, "brand_id": r.brand_id,
                  "brand": names.get(r.brand_id, ""), "event": r.event,
-                 "issued_at": iso(r.created_at), "jws": r.token}
+                 "issued_at": iso(r.created_at), "jws": r.token,
+                 "ledger": receipt_entry(ledger, r.token)}
                 for r in sorted(grants.receipts(member_id), key=by_creation)]
 
     def brand_terms(member_id: str) -> list[dict[str, Any]]:
@@ -109,7 +115,11 @@ def consent_exporter(*, terms: TermsRepository, agreements: AgreementRepository,
     def ledger_entries(member_id: str) -> list[dict[str, Any]]:
         needle = json.dumps(principal(member_id)).encode()     # as it stands in a body
         entries = []
-        for seq, body in ledger.store.bodies_containing(needle):
+        found = ledger.store.bodies_containing(needle)
+        named = {p.index for p in map(position_of, (r.token for r in grants.receipts(member_id)))
+                 if p is not None}
+        found += [(seq, ledger.entry(seq).body) for seq in named]
+        for seq, body in sorted(dict(found).items()):
             entry = json.loads(body)
             if entry["tag"] in ACCESS_TAGS:
                 continue
@@ -181,6 +191,15 @@ def consent_exporter(*, terms: TermsRepository, agreements: AgreementRepository,
             "event": {"type": "string"}, "issued_at": TIME,
             "jws": {"type": "string", "pattern": r"^[\w-]+\.[\w-]+\.[\w-]+$",
                     "description": "the signed consent receipt as issued (compact JWS, EdDSA)"},
+            "ledger": {"oneOf": [{"type": "null"}, {
+                "type": "object", "additionalProperties": False,
+                "required": ["log", "index", "entry", "leaf_hash"],
+                "properties": {"log": {"type": "string"},
+                               "index": {"type": "integer", "minimum": 0},
+                               "entry": {"type": "string"}, "leaf_hash": {"type": "string"}}}],
+                "description": "the receipt's entry in the public log: its index and exact"
+                               " body, to prove with the tiles under /log/ (null for receipts"
+                               " issued before receipts named their position)"},
         }, description="Every signed consent receipt issued for your grants."),
             receipts, tables=(f"{DATA_STORE}:receipts",),
             csv=CsvFile("receipts.csv", ("id", "issued_at", "brand", "brand_id", "grant_id",

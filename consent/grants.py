@@ -39,6 +39,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Callable, Iterable, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, Protocol
@@ -47,6 +48,7 @@ from vault.clock import Clock
 from vault.errors import NotFoundError, ValidationError
 from vault.repositories import BrandRepository
 
+from .errors import LedgerIntegrityError
 from .event_details import (
     AccessEnded,
     GrantChange,
@@ -58,9 +60,11 @@ from .event_details import (
     GrantWithdrawn,
     ReceiptIssued,
 )
+from .events import EventDetails, LedgerEntry
 from .model import AccessEnd, Grant, GrantEvent, GrantStatus, Mode
+from .receipt_position import LedgerPosition, token_digest
 from .repositories import GrantRepository
-from .terms import MAX_DAYS, NO_SUCH_RECEIPT, AgreementService, EventLog, TermsService
+from .terms import MAX_DAYS, NO_SUCH_RECEIPT, AgreementService, TermsService
 from .vocabulary import AGREEMENT_BY_CODE, PURPOSE_BY_CODE, expand, is_selector
 
 #: Told of every grant event inside its data-store transaction (``consent`` imports nothing of
@@ -126,17 +130,33 @@ class StoredReceipt:
     created_at: int
 
 
+class ReceiptLog(Protocol):
+    """What grants need of the ledger (consent/ledger.py): appends, in one transaction, and the
+    next index, which receipts name before they are signed."""
+
+    @property
+    def origin(self) -> str: ...
+
+    @property
+    def size(self) -> int: ...
+
+    def record_event(self, *, actor: str, details: EventDetails) -> LedgerEntry: ...
+
+    def transaction(self) -> AbstractContextManager[Any]: ...
+
+
 class ReceiptIssuer(Protocol):
     def build(self, grant: Grant, event: GrantEvent, *, at: int, principal_id: str,
               brand_name: str, receipt_id: str | None = None,
-              replaces: Sequence[str] = ()) -> dict[str, Any]: ...
+              replaces: Sequence[str] = (),
+              ledger: LedgerPosition | None = None) -> dict[str, Any]: ...
 
     def sign(self, receipt: dict[str, Any]) -> str: ...
 
 
 class ConsentService:
     def __init__(self, *, grants: GrantRepository, brands: BrandRepository, terms: TermsService,
-                 agreements: AgreementService, receipts: ReceiptIssuer, ledger: EventLog,
+                 agreements: AgreementService, receipts: ReceiptIssuer, ledger: ReceiptLog,
                  principal: Callable[[str], str], brand_subject: Callable[[str, str], str],
                  clock: Clock, observers: Sequence[GrantObserver] = ()) -> None:
         self._grants = grants
@@ -385,34 +405,43 @@ class ConsentService:
 
     def _issue(self, grant: Grant, event: GrantEvent, now: int, *, replaces: Sequence[str] = (),
                extra: dict[str, Any] | None = None) -> StoredReceipt:
-        """Sign and store the receipt, tell the observers, then append to the ledger (its
-        details with ``extra``: grant ids and reason codes only). Called inside the data
-        transaction: if an observer or the ledger refuses, the grant change, its receipt and
-        the observers' writes roll back."""
+        """Append the grant change to the ledger, sign and store the receipt, tell the
+        observers, then append the receipt's own ledger entry (details: grant ids and reason
+        codes, the receipt's id and digest). Called inside the data transaction, and all of it
+        inside one ledger transaction: if an observer or the ledger refuses, the grant change,
+        its receipt, the observers' writes and both entries roll back.
+
+        The receipt is signed under the ledger's write lock, so it names the index its entry
+        gets (``ledgerPosition``, consent/receipt_position.py); that entry's actor is the
+        receipt's principal (the brand's pairwise pseudonym), since the entry is handed to
+        the receipt's holders, the brand included."""
         brand = self._brands.get(grant.brand_id)
         receipt_id = str(uuid.uuid4())   # Kantara: consentReceiptID is a UUID
-        document = self._receipts.build(grant, event, at=now,
-                                        # the brand's pairwise id, never the ledger's
-                                        principal_id=self._brand_subject(grant.member_id,
-                                                                         grant.brand_id),
-                                        brand_name=brand.name if brand else grant.brand_id,
-                                        receipt_id=receipt_id, replaces=replaces)
-        token = self._receipts.sign(document)
-        receipt = StoredReceipt(receipt_id, grant.id, grant.brand_id, event.value, token, now)
-        self._grants.add_receipt(grant.member_id, receipt)
-        # Observers write in this same transaction, before the ledger (a file of its own that
-        # commits at once): an observer that fails leaves no ledger entry behind, and a ledger
-        # that refuses rolls the observers' writes back with the grant change.
-        for observer in self._observers:
-            observer(grant, event, now)
+        subject = self._brand_subject(grant.member_id, grant.brand_id)   # never the ledger's
         actor = self.principal(grant.member_id)
         details = _EVENT_DETAILS[event](
             grant=grant.id, brand=grant.brand_id, purpose=grant.purpose,
             fields=sorted(grant.fields), mode=grant.mode.value, ends_at=grant.ends_at,
             version=grant.version, **(extra or {}))
-        self._ledger.record_event(actor=actor, details=details)
-        self._ledger.record_event(actor=actor,
-                                  details=ReceiptIssued(receipt=receipt_id, grant=grant.id))
+        with self._ledger.transaction():
+            self._ledger.record_event(actor=actor, details=details)
+            position = LedgerPosition(self._ledger.origin, self._ledger.size)
+            document = self._receipts.build(grant, event, at=now, principal_id=subject,
+                                            brand_name=brand.name if brand else grant.brand_id,
+                                            receipt_id=receipt_id, replaces=replaces,
+                                            ledger=position)
+            token = self._receipts.sign(document)
+            receipt = StoredReceipt(receipt_id, grant.id, grant.brand_id, event.value, token,
+                                    now)
+            self._grants.add_receipt(grant.member_id, receipt)
+            for observer in self._observers:
+                observer(grant, event, now)
+            entry = self._ledger.record_event(actor=subject, details=ReceiptIssued(
+                receipt=receipt_id, grant=grant.id, sha256=token_digest(token)))
+            if entry.seq != position.index:
+                raise LedgerIntegrityError(
+                    f"the receipt's ledger entry went to {entry.seq}, not {position.index}",
+                    seq=entry.seq)
         return receipt
 
 

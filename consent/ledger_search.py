@@ -89,6 +89,14 @@ def search_row(seq: int, at: int, event: Event) -> SearchRow:
     return SearchRow(seq, at, str(event.tag), brand, principal, tuple(sorted(purposes)))
 
 
+def purposes_text(purposes: tuple[str, ...]) -> str | None:
+    """How the index stores an entry's purposes: a sorted JSON array (as the migration's
+    ``json_group_array`` writes it), or None for none."""
+    if not purposes:
+        return None
+    return json.dumps(sorted(purposes), ensure_ascii=False, separators=(",", ":"))
+
+
 def tags_matching(pattern: str) -> tuple[str, ...]:
     """The tags a tag filter stands for: one tag exactly, or every tag starting with a prefix
     that ends at a colon (``consent:``, ``consent:grant:``); empty if none does."""
@@ -232,6 +240,11 @@ class LedgerSearch:
 
     def count(self, query: LedgerQuery) -> int:
         return self.index.count(query)
+
+    def cursor_at(self, query: LedgerQuery, position: Position) -> str:
+        """The cursor of the page just older than ``position`` (what a page ending there hands
+        out as ``older``), for tools that start deep in the log."""
+        return self._cursor("older", position, query)
 
     # -- cursors ---------------------------------------------------------------------------
     def _cursor(self, direction: str, position: Position, query: LedgerQuery) -> str:

@@ -17,6 +17,9 @@ disagree:
 - **ISO/IEC TS 27560 as profiled by W3C DPV** (``iso27560``), a consent receipt wrapping the
   grant's consent record in JSON-LD (:mod:`consent.receipt_iso27560`).
 
+A receipt issued by the consent service also names where its own ledger entry stands in the
+public log, the Kantara extension member ``ledgerPosition`` (:mod:`consent.receipt_position`).
+
 Invariants: the signing key exists only in memory, derived from the master key
 (``MasterKey.derive("receipt-signing")``), so the same master key always yields the same key and
 ``kid``; :meth:`ReceiptSigner.jwks` never holds the private part. Verification accepts exactly
@@ -52,6 +55,7 @@ from .model import Grant, GrantEvent
 from .receipt_facts import MEMBER_CONSENTS_PATH, ReceiptFacts
 from .receipt_iso27560 import iso27560_receipt
 from .receipt_kantara import kantara_receipt
+from .receipt_position import POSITION_MEMBER, LedgerPosition
 from .vocabulary import (
     AGREEMENT_BY_CODE,
     PURPOSE_BY_CODE,
@@ -195,12 +199,15 @@ class ReceiptSigner:
     # -- building ------------------------------------------------------------------------------
     def build(self, grant: Grant, event: GrantEvent, *, at: int, principal_id: str,
               brand_name: str, receipt_id: str | None = None,
-              replaces: Sequence[str] = ()) -> dict[str, Any]:
+              replaces: Sequence[str] = (),
+              ledger: LedgerPosition | None = None) -> dict[str, Any]:
         """The receipt document for ``event`` on ``grant`` at ``at`` (UTC seconds).
 
         ``principal_id`` is the member's pseudonym; ``receipt_id`` a UUID (a fresh UUID4 when
         omitted); ``replaces``: the earlier grants a given grant took the place of (the
-        receipt then says so, and its consent is "renewed"). Raises
+        receipt then says so, and its consent is "renewed"); ``ledger``: where the receipt's
+        own ledger entry will stand, as the Kantara extension member ``ledgerPosition``
+        (consent/receipt_position.py). Raises
         :class:`ConsentInputError` for a grant or input no receipt can describe.
         """
         if _EMAIL.search(principal_id):
@@ -239,6 +246,8 @@ class ReceiptSigner:
             controller=self.controller, public_key_pem=self.public_key_pem)
         receipt = kantara_receipt(facts)
         receipt["iso27560"] = iso27560_receipt(facts)
+        if ledger is not None:
+            receipt[POSITION_MEMBER] = ledger.as_json()
         return receipt
 
     # -- signing and verifying ---------------------------------------------------------------------

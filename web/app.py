@@ -30,6 +30,7 @@ from . import (
     loop,
     mailing,
     member,
+    public_log,
     recovery,
     requests,
     security,
@@ -151,6 +152,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(communities.invitations)
     app.register_blueprint(loop.bp)
     app.register_blueprint(surveys.bp)
+    public_log.init_app(app)
     app.register_blueprint(requests.bp)
     app.add_url_rule("/favicon.ico", "favicon", favicon)
     return app

@@ -34,6 +34,7 @@ from compliance.deadlines import (
     parse_timezone,
 )
 from consent.ledger import DEFAULT_CHECKPOINT_INTERVAL
+from consent.tiles import DEFAULT_LOG_RATE_LIMIT
 from vault.home import SESSION_ABSOLUTE, SESSION_IDLE
 from vault.mail import DEFAULT_SENDER, SmtpEndpoint
 from vault.passwords import ASVS_MIN_MEMORY_KIB, ASVS_MIN_TIME_COST, HashingCost
@@ -229,6 +230,10 @@ SETTINGS: tuple[Setting, ...] = (
             "Seconds: once the last ledger checkpoint is this old and entries were added"
             " since, the keeper of 'vrmvault serve' signs a new one.",
             SECONDS_EXPECTED),
+    Setting("VRMVAULT_LOG_RATE_LIMIT", _whole(1, 10**9), DEFAULT_LOG_RATE_LIMIT,
+            "Requests per minute per client address (and per worker) to the public log under"
+            " /log/; past it, 429 with Retry-After until the minute ends.",
+            "a whole number of requests per minute, at least 1"),
     Setting("VRMVAULT_SMTP_URL", _smtp_url, None,
             "Where mail goes out: smtp://host:25 (no TLS), smtp+starttls://host:587 (STARTTLS"
             " required), smtps://host:465 (TLS); user:password@ before the host. Unset: each"

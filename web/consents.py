@@ -17,6 +17,7 @@ from flask import (
     Blueprint,
     Response,
     abort,
+    current_app,
     flash,
     g,
     redirect,
@@ -31,6 +32,7 @@ from brand_gateway.storage import client_registry
 from community.storage import membership_service
 from consent.grants import StoredReceipt
 from consent.model import AccessEnd, AgreementStatus, GrantState, GrantStatus, TermsReceipt
+from consent.receipt_position import receipt_entry as ledger_entry_of
 from consent.vocabulary import (
     AGREEMENTS,
     FIELD_CATEGORY,
@@ -189,6 +191,20 @@ def receipt(receipt_id: str) -> Response:
         stored, kind = consent.terms.receipt(g.member_id, receipt_id), "terms-receipt"
     return Response(stored.token, mimetype="application/jwt", headers={
         "Content-Disposition": f'attachment; filename="{kind}-{stored.id}.jwt"'})
+
+
+@bp.get("/receipts/<receipt_id>/entry")
+def receipt_entry(receipt_id: str) -> Response:
+    """A consent receipt with its ledger entry (consent/receipt_position.py), as JSON: what,
+    with the public files under /log/, proves the receipt is in the log."""
+    consent = get_consent()
+    stored = consent.grants.receipt(g.member_id, receipt_id)
+    document = {"receipt": stored.token, "ledger": ledger_entry_of(consent.ledger, stored.token),
+                "log": current_app.config["VRMVAULT_PUBLIC_URL"] + "/log/"}
+    response = current_app.json.response(document)
+    response.headers["Content-Disposition"] = (
+        f'attachment; filename="consent-receipt-{stored.id}-entry.json"')
+    return response
 
 
 @bp.post("/terms/brands/<brand_id>/remove")

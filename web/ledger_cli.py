@@ -23,6 +23,7 @@ from consent.ledger import Ledger
 from consent.ledger_export import FORMATS, open_export
 from consent.ledger_search import DAY, day_start, query_of
 from consent.spool import SpoolDirectory
+from consent.tiles import TileDirectory
 from vault.errors import StoreNotInitialisedError
 from vault.home import VaultHome
 
@@ -77,10 +78,44 @@ def verify(ctx: click.Context) -> None:
 @ledger.command()
 @click.pass_context
 def checkpoint(ctx: click.Context) -> None:
-    """Sign a checkpoint of the ledger now and print it (a C2SP signed note)."""
+    """Sign a checkpoint of the ledger now, publish it under /log, and print it (a C2SP
+    signed note)."""
     with _open(ctx) as opened:
         signed = opened.checkpoint()
+        _publish(ctx, opened)
     click.echo(signed.note, nl=False)
+
+
+@ledger.command()
+@click.pass_context
+def publish(ctx: click.Context) -> None:
+    """Publish the latest signed checkpoint and its Merkle tiles (C2SP tlog-tiles) under /log."""
+    with _open(ctx) as opened:
+        written = _publish(ctx, opened)
+        latest = opened.latest_checkpoint()
+    size = latest.tree_size if latest else 0
+    click.echo(f"Published the checkpoint of {size} entries ({written} new tiles)")
+
+
+def _publish(ctx: click.Context, opened: Ledger) -> int:
+    home: VaultHome = ctx.obj["home"]
+    checkpoint = opened.latest_checkpoint()
+    if checkpoint is None:
+        return 0
+    directory = TileDirectory.of_home(home.root)
+    # Full tiles: one per 256 entries, plus the partial ones (a few per level).
+    expected = max(1, (checkpoint.tree_size - directory.published_size()) // 255)
+    with click.progressbar(length=expected, label="Publishing the log's tiles",
+                           file=sys.stderr) as bar:
+        done = 0
+
+        def progress(count: int) -> None:
+            nonlocal done
+            step = min(count, expected) - done
+            bar.update(step)
+            done += step
+
+        return directory.publish(opened.tree, checkpoint, progress)
 
 
 @ledger.command()

@@ -122,7 +122,8 @@ class SecurityHeaders:
 
     What a view set itself stays (its own CSP, say), except ``Cache-Control``: every answer
     is ``no-store`` (with ``Pragma: no-cache``), since nearly every one holds personal data,
-    but static files and the ``.well-known`` documents that set their own caching keep it.
+    but static files, the ``.well-known`` documents and the public log (``/log/``, public
+    hashes and signed checkpoints only) that set their own caching keep it.
     HSTS only when the request came over TLS (behind a trusted proxy: as it says)."""
 
     def __init__(self, app: WSGIApplication) -> None:
@@ -140,7 +141,7 @@ class SecurityHeaders:
                 headers.append(_HSTS)
             path = environ.get("PATH_INFO", "")
             cached = path.startswith("/static/") or (
-                path.startswith("/.well-known/") and "cache-control" in present)
+                path.startswith(("/.well-known/", "/log/")) and "cache-control" in present)
             if not cached:
                 if "cache-control" in present:
                     headers[:] = [h for h in headers if h[0].lower() != "cache-control"]

@@ -75,10 +75,11 @@ def device_label(user_agent: str) -> str:
     return f"{browser} on {system}" if system else browser
 
 
-# Paths that never have a session: static files, and the brand API, whose callers authenticate
-# every request with a bearer token and must never get a cookie (brand_gateway/api/). Flask
-# gives these a null session: reading it finds nothing, writing to it fails loudly.
-SESSIONLESS_PREFIXES = ("/static/", "/api/")
+# Paths that never have a session: static files, the brand API, whose callers authenticate
+# every request with a bearer token and must never get a cookie (brand_gateway/api/), and the
+# public log, the same for everyone and read from files only (web/public_log.py). Flask gives
+# these a null session: reading it finds nothing, writing to it fails loudly.
+SESSIONLESS_PREFIXES = ("/static/", "/api/", "/log/")
 
 
 class VaultSessionInterface(SessionInterface):

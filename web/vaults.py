@@ -34,9 +34,12 @@ from flask import Flask, current_app, g
 
 from brand_gateway.observers import grant_observer
 from brand_gateway.sqlcipher.rate_counts import open_rate_counts
+from consent.checkpoints import Ed25519NoteSigner
 from consent.context import Consent, ConsentResources
+from consent.ledger import SIGNING_KEY_PURPOSE as CHECKPOINT_KEY_PURPOSE
 from consent.receipts import DEFAULT_CONTROLLER, ReceiptSigner
 from consent.spool import SpoolDirectory, SpoolWriter
+from consent.tiles import TileDirectory
 from vault.clock import system_clock
 from vault.home import Vault, VaultHome, VaultStores
 from vault.keys import MASTER_KEY_ENV, MasterKey
@@ -104,6 +107,8 @@ class VaultAccess:
         self._idle: list[Connections] = []
         self._pid = _process_id
         self._spool: SpoolWriter | None = None
+        self.log = TileDirectory.of_home(self.home.root)
+        self._verifier_key: str | None = None
 
     def master(self) -> MasterKey:
         if self._master is None:
@@ -124,6 +129,13 @@ class VaultAccess:
                 # A spool copied by a fork is the parent's (its lock and its connection).
                 spool = self._spool = self.spools().writer()
             return spool
+
+    def verifier_key(self) -> str:
+        """The ledger's checkpoint verifier key, derived once (no store opened)."""
+        if self._verifier_key is None:
+            self._verifier_key = Ed25519NoteSigner(
+                self.master().derive(CHECKPOINT_KEY_PURPOSE)).verifier_key
+        return self._verifier_key
 
     def spools(self) -> SpoolDirectory:
         return SpoolDirectory(self.home, self.master())
@@ -213,6 +225,15 @@ def _borrowed() -> _Borrowed:
 def get_master_key() -> MasterKey:
     """The app's master key (read once per process), without borrowing any connection."""
     return _access().master()
+
+
+def log_directory() -> TileDirectory:
+    """The published log (consent/tiles.py): files only, no connection borrowed."""
+    return _access().log
+
+
+def get_ledger_verifier_key() -> str:
+    return _access().verifier_key()
 
 
 def get_vault() -> Vault:

@@ -3,11 +3,17 @@
 A member-delegated token; the brand so holds the same record of consent as the member and can
 verify it against ``/.well-known/jwks.json``. No member data is sent, so no ledger entry is
 made. The member is named by the brand's pairwise ``subject`` only.
+
+Each receipt comes with its entry in the public log (consent/receipt_position.py): the index
+the signed receipt names and the entry's exact body, whose actor is that same pairwise subject,
+so the brand can prove from the files under ``/log/`` that the receipt is in the log.
 """
 
 from __future__ import annotations
 
 from flask import Blueprint, Response, url_for
+
+from consent.receipt_position import receipt_entry
 
 from ..member_data import delegated_member
 from ..oauth import public_url
@@ -32,9 +38,11 @@ def receipts() -> Response:
     vault = caller.vault
     subject = pairwise_pseudonyms(database=vault.data, master=vault.master
                                   ).pairwise_id(member_id, brand_id)
+    consent = request_stores().consent()
     items = [{"grant_id": r.grant_id, "event": r.event, "issued_at": iso(r.created_at),
-              "receipt": r.token}
-             for r in request_stores().consent().grants.receipts(member_id)
+              "receipt": r.token, "ledger": receipt_entry(consent.ledger, r.token)}
+             for r in consent.grants.receipts(member_id)
              if r.brand_id == brand_id]
     return json_response({"subject": subject, "receipts": items,
-                          "jwks_uri": public_url(url_for("oauth.jwks"))})
+                          "jwks_uri": public_url(url_for("oauth.jwks")),
+                          "log_uri": public_url("/log/")})

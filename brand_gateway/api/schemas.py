@@ -215,6 +215,20 @@ class FeedbackSchema(Schema):
         "description": "[\"feedback\"] when the journal is not allowed for this purpose now."})
 
 
+class ReceiptLedgerEntrySchema(Schema):
+    log = fields.String(required=True, metadata={
+        "description": "The log's name: the origin line of its signed checkpoints."})
+    index = fields.Integer(required=True, validate=validate.Range(min=0), metadata={
+        "description": "The entry's index in the log, as the signed receipt names it"
+                       " (ledgerPosition.index)."})
+    entry = fields.String(required=True, metadata={
+        "description": "The entry's exact body (UTF-8 JSON): tag consent:receipt:issued, the"
+                       " receipt's id and the SHA-256 of the receipt JWT in its details, your"
+                       " pairwise subject as actor. Its leaf hash is SHA-256(0x00 || entry)."})
+    leaf_hash = fields.String(required=True, metadata={
+        "description": "SHA-256(0x00 || entry), standard base64."})
+
+
 class ReceiptSchema(Schema):
     grant_id = fields.String(required=True)
     event = fields.String(required=True, validate=validate.OneOf(
@@ -223,6 +237,11 @@ class ReceiptSchema(Schema):
     receipt = fields.String(required=True, metadata={
         "description": "The consent receipt as a JWT (Kantara v1.1 fields and the ISO/IEC TS"
                        " 27560 record), signed EdDSA (Ed25519); verify it with jwks_uri."})
+    ledger = fields.Nested(ReceiptLedgerEntrySchema, required=True, allow_none=True, metadata={
+        "description": "The receipt's entry in the vault's public log (C2SP tlog-tiles under"
+                       " log_uri): with it and the public files alone, prove the receipt is in"
+                       " the log. Null for receipts issued before receipts named their"
+                       " position."})
 
 
 class ReceiptsSchema(Schema):
@@ -230,6 +249,9 @@ class ReceiptsSchema(Schema):
     receipts = fields.List(fields.Nested(ReceiptSchema), required=True, metadata={
         "description": "The receipts of the member's grants to this brand, newest first."})
     jwks_uri = fields.Url(required=True)
+    log_uri = fields.Url(required=True, metadata={
+        "description": "The public log's prefix: <log_uri>checkpoint, <log_uri>tile/<L>/<N>"
+                       " (C2SP tlog-tiles), <log_uri>key (the checkpoint verifier key)."})
 
 
 class WebhookSchema(Schema):
@@ -542,7 +564,8 @@ def openapi_document(*, server: str, authorization_url: str, token_url: str) -> 
         "security": member_only}})
     spec.path(path="/member/receipts", operations={"get": {
         **_operation("The consent receipts of the member's grants to this brand",
-                     "Signed receipts, the same the member holds, for the brand's records."
+                     "Signed receipts, the same the member holds, for the brand's records,"
+                     " each with its entry in the vault's public log."
                      " Carries no member data and is not a ledger read.",
                      EmptyQuery, "Receipts"),
         "security": member_only}})

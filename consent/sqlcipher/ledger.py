@@ -21,7 +21,7 @@ from vault.sqlcipher.database import Database
 from ..access_index import IndexedRead, MemberReads, ReadsOnDay
 from ..events import LedgerEntry
 from ..ledger_proofs import Checkpoint
-from ..ledger_search import SearchRow
+from ..ledger_search import SearchRow, purposes_text
 from ..merkle import leaf_hash
 
 
@@ -102,8 +102,10 @@ class SqlcipherLedger(SqlcipherRepository):
                                  " VALUES (?, ?, ?, ?)", reads)
         if search:
             self._db.executemany(
-                "INSERT INTO search_index (seq, at, tag, brand, principal) VALUES (?, ?, ?, ?, ?)",
-                [(r.seq, r.at, r.tag, r.brand, r.principal) for r in search])
+                "INSERT INTO search_index (seq, at, tag, brand, principal, purposes)"
+                " VALUES (?, ?, ?, ?, ?, ?)",
+                [(r.seq, r.at, r.tag, r.brand, r.principal, purposes_text(r.purposes))
+                 for r in search])
             purposes = [(purpose, r.at, r.seq, r.brand, r.tag)
                         for r in search for purpose in r.purposes]
             if purposes:

@@ -20,6 +20,7 @@ by a sort of at most ``tags x limit`` rows.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from typing import Any
 
@@ -45,9 +46,11 @@ class SqlcipherLedgerSearch:
         if not found:
             return []
         index = {row.seq: row for row in self.rows(found)}
-        bodies = {int(row[0]): bytes(row[1]) for row in self._db.all(
-            f"SELECT seq, body FROM entries WHERE seq IN ({','.join('?' * len(found))})",
-            found)}
+        bodies: dict[int, bytes] = {}
+        for chunk in _chunks(found):
+            bodies.update((int(row[0]), bytes(row[1])) for row in self._db.all(
+                f"SELECT seq, body FROM entries WHERE seq IN ({','.join('?' * len(chunk))})",
+                chunk))
         return [SearchHit(index[seq], bodies[seq]) for seq in found]
 
     def count(self, query: LedgerQuery) -> int:
@@ -55,19 +58,14 @@ class SqlcipherLedgerSearch:
         return int(self._db.one(f"SELECT count(*) FROM ({sql})", parameters)[0])
 
     def rows(self, seqs: Sequence[int]) -> list[SearchRow]:
-        if not seqs:
-            return []
-        marks = ",".join("?" * len(seqs))
-        purposes: dict[int, list[str]] = {}
-        for seq, purpose in self._db.all(
-                f"SELECT p.seq, p.purpose FROM search_index AS s JOIN search_purposes AS p"
-                f" ON p.at = s.at AND p.seq = s.seq WHERE s.seq IN ({marks})", list(seqs)):
-            purposes.setdefault(int(seq), []).append(str(purpose))
-        return [SearchRow(int(r[0]), int(r[1]), str(r[2]), r[3], r[4],
-                          tuple(sorted(purposes.get(int(r[0]), ()))))
-                for r in self._db.all(
-                    f"SELECT seq, at, tag, brand, principal FROM search_index"
-                    f" WHERE seq IN ({marks}) ORDER BY seq", list(seqs))]
+        found: list[SearchRow] = []
+        for chunk in _chunks(sorted(set(seqs))):
+            found += [SearchRow(int(r[0]), int(r[1]), str(r[2]), r[3], r[4],
+                                tuple(json.loads(r[5])) if r[5] is not None else ())
+                      for r in self._db.all(
+                          f"SELECT seq, at, tag, brand, principal, purposes FROM search_index"
+                          f" WHERE seq IN ({','.join('?' * len(chunk))}) ORDER BY seq", chunk)]
+        return found
 
     # -- the statement -------------------------------------------------------------------------
     def statement(self, query: LedgerQuery, *, before: Position | None, after: Position | None,
@@ -144,6 +142,11 @@ class SqlcipherLedgerSearch:
             sql += " LIMIT ?"
             parameters.append(limit)
         return sql, parameters
+
+
+def _chunks(values: Sequence[int], size: int = 900) -> list[list[int]]:
+    """``values`` in lists short enough for one statement's parameters."""
+    return [list(values[first:first + size]) for first in range(0, len(values), size)]
 
 
 def _index_name(table: str, brand: bool, tag: bool) -> str | None:

@@ -199,6 +199,19 @@ def test_download_a_receipt(page: Page, seed: Seed, tmp_path: Path) -> None:
     assert record["dpv:hasConsentStatus"]["@type"] == "dpv:ConsentGiven"
     assert EMAIL not in token
 
+    # The same receipt with its entry in the public log, to prove it is there.
+    with page.expect_download() as download_info:
+        page.get_by_role("link", name="Log entry of the receipt: given, Velo Bikes").click()
+    entry_download = download_info.value
+    assert entry_download.suggested_filename == f"consent-receipt-{seed.receipt_id}-entry.json"
+    entry_file = tmp_path / entry_download.suggested_filename
+    entry_download.save_as(entry_file)
+    proof = json.loads(entry_file.read_text())
+    assert proof["receipt"] == token
+    assert proof["ledger"]["index"] == receipt["ledgerPosition"]["index"]
+    assert json.loads(proof["ledger"]["entry"])["details"]["receipt"] == seed.receipt_id
+    assert EMAIL not in entry_file.read_text()
+
     header, payload, signature = token.split(".")
     changed = payload[:20] + ("A" if payload[20] != "A" else "B") + payload[21:]
     with pytest.raises(AuthlibJoseError):

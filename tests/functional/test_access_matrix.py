@@ -34,6 +34,7 @@ from community.storage import (
 )
 from community.surveys import QuestionDraft, SurveyDraft
 from consent.context import Consent, open_consent
+from consent.tiles import TileDirectory, tiles_of
 from tests.conftest import GOOD_PASSWORD, TEST_HASHING, AuthActions, csrf_from, initialise_home
 from vault.brands import Brand
 from vault.clock import FrozenClock
@@ -74,6 +75,7 @@ class Context:
     idea_id: str = ""           # A's idea in it
     survey_id: str = ""         # a survey put to A (a member of ``brand``'s community), answered
     request_id: str = ""        # an attribute request of that community
+    tile: str = ""              # a tile of the published log
 
 
 Form = Callable[[Context], dict[str, Any]]
@@ -124,6 +126,7 @@ class Route:
                 .replace("<idea_id>", context.idea_id)
                 .replace("<survey_id>", context.survey_id)
                 .replace("<request_id>", context.request_id)
+                .replace("<path:path>", context.tile)
                 .replace("<uid>", "00000000-0000-4000-8000-000000000000")
                 .replace("<restriction_id>", "0")
                 .replace("<dsr_id>", "dsr_" + "0" * 24)
@@ -251,6 +254,7 @@ ROUTES: tuple[Route, ...] = (
     Route(GRANT + "/narrow", "GET", 302, 200, other=404),
     post(GRANT + "/narrow", 302, 302, other=404, form=lambda c: {"fields": ["given_name"]}),
     Route("/member/receipts/<receipt_id>", "GET", 302, 200, other=404),
+    Route("/member/receipts/<receipt_id>/entry", "GET", 302, 200, other=404),
     Route("/member/access", "GET", 302, 200),
     Route(AGREEMENT, "GET", 302, 200, other=404),
     post(AGREEMENT + "/<choice>", 302, 302, other=404, agreement="counter_offer_id"),
@@ -284,6 +288,10 @@ ROUTES: tuple[Route, ...] = (
     Route("/.well-known/jwks.json", "GET", 200, 200),
     Route("/.well-known/gpc.json", "GET", 200, 200),
     Route("/favicon.ico", "GET", 200, 200),
+    # the public log: the same for everyone, signed in or not
+    Route("/log/checkpoint", "GET", 200, 200),
+    Route("/log/key", "GET", 200, 200),
+    Route("/log/tile/<path:path>", "GET", 200, 200),
     # the console: officers' and administrators' pages (neither A nor B has a role; every
     # console route against every role: test_console_matrix.py)
     Route("/console/", "GET", 302, 403),
@@ -376,6 +384,9 @@ def template(tmp_path_factory: pytest.TempPathFactory) -> Template:
                                                   description="Tell us.").id
             idea = cocreation.post(alice, challenge, "Alice's idea").id
             survey_id, request_id = ask_alice(consent, alice, brand, club)
+            checkpoint = consent.ledger.checkpoint()
+            TileDirectory.of_home(home.root).publish(consent.ledger.tree, checkpoint)
+            tile = next(tiles_of(checkpoint.tree_size)).path.removeprefix("tile/")
         finally:
             consent.close()
         entry_id = vault.feedback.add(alice, {
@@ -383,7 +394,7 @@ def template(tmp_path_factory: pytest.TempPathFactory) -> Template:
             "comment": "Alice's entry", "occurred_on": "2027-01-10"})
     return Template(home.root, cookies, ids, Context(
         brand, entry_id, grant.id, receipt.id, agreement.id, offer.id, club, challenge, idea,
-        survey_id, request_id))
+        survey_id, request_id, tile))
 
 
 def ask_alice(consent: Consent, alice: str, brand: Brand, club: str) -> tuple[str, str]:

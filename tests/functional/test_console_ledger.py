@@ -75,7 +75,7 @@ def test_only_officers_get_in(app: Flask, alice: SignedIn, officer: SignedIn, me
     token = officer.auth.csrf("/member/")
     allowed = officer.client.open(path, method=method,
                                   data={"csrf_token": token, "format": "csv"})
-    assert allowed.status_code in (200, 302)
+    assert allowed.status_code == 200
 
 
 def test_the_console_links_to_the_log(officer: SignedIn) -> None:
@@ -180,9 +180,9 @@ def test_the_integrity_section_shows_the_root_and_the_latest_checkpoint(
 def test_verify_reports_a_sound_ledger_then_the_first_tampered_entry(
         officer: SignedIn, consent: Consent, entries: int) -> None:
     response = officer.auth.post(PATH + "verify", form_page=PATH)
-    assert response.status_code == 302 and location_path(response) == PATH
-    page = officer.client.get(PATH).get_data(as_text=True)
-    assert flashes(page)[0].startswith("Integrity verified. OK: 121 entries, 1 checkpoints")
+    assert response.status_code == 200
+    assert flashes(response.get_data(as_text=True))[0].startswith(
+        "Integrity verified. OK: 121 entries, 1 checkpoints")
     # Someone with the store's key changes one entry's body in place.
     database = consent.ledger.database
     body = bytes(database.one("SELECT body FROM entries WHERE seq = 43")[0])
@@ -190,8 +190,7 @@ def test_verify_reports_a_sound_ledger_then_the_first_tampered_entry(
     with database.transaction():
         database.execute("UPDATE entries SET body = ? WHERE seq = 43",
                          (body.replace(b"dpv:ServiceProvision", b"dpv:Marketing"),))
-    officer.auth.post(PATH + "verify", form_page=PATH)
-    page = officer.client.get(PATH).get_data(as_text=True)
+    page = officer.auth.post(PATH + "verify", form_page=PATH).get_data(as_text=True)
     assert flashes(page)[0].startswith(
         "Integrity check failed: ledger damaged at seq 43: its body does not match its stored"
         " leaf hash")

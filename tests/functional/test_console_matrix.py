@@ -97,7 +97,7 @@ CONSOLE_ROUTES: tuple[ConsoleRoute, ...] = (
     ConsoleRoute("/console/reveals", "GET", OFFICER, 200),
     ConsoleRoute("/console/reveal", "POST", OFFICER, 302, reveal_form),
     ConsoleRoute("/console/ledger/", "GET", OFFICER, 200),
-    ConsoleRoute("/console/ledger/verify", "POST", OFFICER, 302),
+    ConsoleRoute("/console/ledger/verify", "POST", OFFICER, 200),
     ConsoleRoute("/console/ledger/export", "POST", OFFICER, 200, lambda _: {"format": "csv"}),
     ConsoleRoute("/console/reports/", "GET", OFFICER, 200),
     ConsoleRoute("/console/reports/records-of-processing", "GET", OFFICER, 200),

@@ -66,6 +66,7 @@ from community.surveys import QuestionDraft, SurveyDraft
 from compliance.deadlines import HolidayCalendar
 from consent.context import Consent, open_consent
 from consent.grants import DAY
+from consent.tiles import TileDirectory, tiles_of
 from tests.brand_api_support import BrandApi, bearer
 from tests.conftest import GOOD_PASSWORD, TEST_HASHING, csrf_from, initialise_home, turn_on_totp
 from vault.clock import FrozenClock
@@ -138,6 +139,7 @@ class World:
     grocer_survey_id: str               # Grocer's survey in Grocer's community
     case_id: str = ""                   # the officer's care case with Grocer
     post_id: str = ""                   # Grocer's "we did"
+    tile: str = ""                      # a tile of the published log
     dsr_uid: str = ""                   # Grocer's task of the officer's access request
     dsr_id: str = ""                    # that request
 
@@ -237,6 +239,9 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> World:
             gone, gone_secret = _client(api, "Gone Co")
             gone_token = api.member_token(alice, gone, {PERSONALISATION: ["city"]})
             api.clients.disable(gone.client_id)
+            checkpoint = consent.ledger.checkpoint()
+            TileDirectory.of_home(home.root).publish(consent.ledger.tree, checkpoint)
+            tile = next(tiles_of(checkpoint.tree_size)).path.removeprefix("tile/")
         finally:
             consent.close()
     return World(
@@ -254,7 +259,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> World:
         challenge_id=challenge, idea_id=idea, grocer_community_id=panel,
         grocer_challenge_id=question, grocer_idea_id=suggestion, survey_id=survey_id,
         request_id=request_id, grocer_survey_id=grocer_survey, case_id=case.id, post_id=post.id,
-        dsr_uid=dsr.tasks[0].uid, dsr_id=dsr.id)
+        tile=tile, dsr_uid=dsr.tasks[0].uid, dsr_id=dsr.id)
 
 
 def _asks(consent: Consent, brand_id: str, community_id: str, member_id: str | None = None
@@ -346,6 +351,7 @@ class Route:
                 .replace("<survey_id>", world.grocer_survey_id if self.rule.startswith("/api/")
                          else world.survey_id)
                 .replace("<request_id>", world.request_id)
+                .replace("<path:path>", world.tile)
                 .replace("<uid>", world.dsr_uid)
                 .replace("<restriction_id>", "0")
                 .replace("<dsr_id>", world.dsr_id))
@@ -518,6 +524,7 @@ ROUTES: tuple[Route, ...] = (
     page(GRANT + "/narrow", "POST", 302, 302, other=404,
          form=lambda w, r: {"fields": ["given_name"]}),
     page("/member/receipts/<receipt_id>", "GET", 302, 200, other=404),
+    page("/member/receipts/<receipt_id>/entry", "GET", 302, 200, other=404),
     page("/member/access", "GET", 302, 200),
     page("/member/care", "GET", 302, 200),
     # My rights: no kind chosen is a 422 (nothing filed); no restriction has the id 0.
@@ -565,12 +572,16 @@ ROUTES: tuple[Route, ...] = (
     everyone("/.well-known/jwks.json", "GET", 200),
     everyone("/.well-known/gpc.json", "GET", 200),
     everyone("/favicon.ico", "GET", 200),
+    # the public log: the same for every role
+    everyone("/log/checkpoint", "GET", 200),
+    everyone("/log/key", "GET", 200),
+    everyone("/log/tile/<path:path>", "GET", 200),
     # the compliance console
     console("/console/"),
     console("/console/webhooks"),
     console("/console/reveals"),
     console("/console/ledger/"),
-    console("/console/ledger/verify", "POST", officer=302),          # to the result
+    console("/console/ledger/verify", "POST"),
     console("/console/ledger/export", "POST", form=lambda w, r: {"format": "csv"}),
     console("/console/reports/"),
     console("/console/reports/records-of-processing"),
@@ -610,7 +621,8 @@ PUBLIC = frozenset({"/", "/signup", "/signup/verify", "/password/forgot", "/pass
                     "/login", "/login/code", "/logout", "/oauth/authorize",
                     "/api/v1/openapi.json", "/.well-known/oauth-authorization-server",
                     "/.well-known/jwks.json", "/.well-known/gpc.json", "/favicon.ico",
-                    "/communities/<community_id>"})
+                    "/communities/<community_id>", "/log/checkpoint", "/log/key",
+                    "/log/tile/<path:path>"})
 # A brand's community page: any member may read it (and join); it shows their own membership.
 OPEN_TO_MEMBERS = frozenset({COMMUNITY})
 
@@ -682,6 +694,8 @@ def visible_text(response: TestResponse) -> str:
         with zipfile.ZipFile(io.BytesIO(response.get_data())) as archive:
             return "\n".join(archive.read(name).decode("utf-8", "replace")
                              for name in archive.namelist())
+    if response.mimetype == "application/octet-stream":      # a tile of the log: hashes
+        return response.get_data().decode("latin-1")
     return response.get_data(as_text=True)
 
 

@@ -34,7 +34,8 @@ def test_every_tag_has_one_details_class_recorded_under_it() -> None:
 @pytest.mark.parametrize(("typed", "plain"), [
     (GrantGiven(**GRANT), GRANT),
     (GrantGiven(**GRANT, replaces=["g0"]), {**GRANT, "replaces": ["g0"]}),
-    (ReceiptIssued(receipt="r1", grant="g1"), {"receipt": "r1", "grant": "g1"}),
+    (ReceiptIssued(receipt="r1", grant="g1", sha256="ab" * 32),
+     {"receipt": "r1", "grant": "g1", "sha256": "ab" * 32}),
     (TermsChanged(version=2, agreement=None, purposes=[], max_days=30, aggregate_allowed=False,
                   sale_sharing_opt_out=True, via_gpc=True),
      {"version": 2, "agreement": None, "purposes": [], "max_days": 30,
@@ -60,7 +61,7 @@ def test_the_body_of_a_typed_event_is_pinned() -> None:
 
 
 def test_a_typed_event_keeps_its_own_tag() -> None:
-    details = ReceiptIssued(receipt="r1", grant="g1")
+    details = ReceiptIssued(receipt="r1", grant="g1", sha256="ab" * 32)
     assert event_of(None, ACTOR, details).tag is EventTag.CONSENT_RECEIPT_ISSUED
     assert event_of("consent:receipt:issued", ACTOR, details).tag is details.TAG
     with pytest.raises(ConsentInputError, match="recorded as consent:receipt:issued"):

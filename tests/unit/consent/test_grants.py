@@ -3,6 +3,8 @@ expiry, receipts and ledger entries, and erasure of a member's consent records."
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
 from typing import Any
 
@@ -10,9 +12,11 @@ import pytest
 from jsonschema import Draft4Validator
 
 from consent.context import Consent
+from consent.errors import LedgerIntegrityError
 from consent.events import EventTag
 from consent.grants import DAY, BrandRequest, StoredReceipt
 from consent.model import GrantEvent, GrantStatus, Mode
+from consent.receipt_position import LedgerPosition, position_of, receipt_entry
 from vault.brands import Brand
 from vault.clock import FrozenClock
 from vault.errors import NotFoundError, ValidationError
@@ -411,10 +415,39 @@ def test_every_event_yields_a_grant_entry_and_a_receipt_entry(
     stored = consent.grants.receipts(member)
     assert len(stored) == 5 and set(receipts) <= set(stored)
     assert sorted(e.details["receipt"] for e in issued) == sorted(r.id for r in stored)
+    by_id = {r.id: r for r in stored}
     for entry in ledger_entries(consent):
-        assert entry.actor == consent.principal(member)
+        if entry.tag is EventTag.CONSENT_RECEIPT_ISSUED:
+            # The receipt's own principal (handed to the brand with the receipt), its digest,
+            # and the index the signed receipt names.
+            receipt = by_id[entry.details["receipt"]]
+            assert entry.actor == consent.brand_subject(member, brand.id)
+            assert entry.details["sha256"] == hashlib.sha256(receipt.token.encode()).hexdigest()
+            assert position_of(receipt.token) == LedgerPosition(consent.ledger.origin, entry.seq)
+            assert receipt_entry(consent.ledger, receipt.token)["entry"] == entry.body.decode()
+        else:
+            assert entry.actor == consent.principal(member)
         assert member not in entry.body.decode() and EMAIL not in entry.body.decode()
     assert consent.ledger.verify().ok
+
+
+def test_a_receipt_whose_entry_does_not_match_is_refused(
+        consent: Consent, sharing: Sharing, member: str, brand: Brand) -> None:
+    sharing.ready(member, brand.id)
+    _, receipt = sharing.grant(member, brand.id)
+    assert receipt_entry(consent.ledger, receipt.token) is not None
+    header, payload, signature = receipt.token.split(".")
+    claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    claims["ledgerPosition"]["index"] -= 1                  # the grant's entry, not the receipt's
+    forged = ".".join([header, base64.urlsafe_b64encode(json.dumps(claims).encode()).decode()
+                       .rstrip("="), signature])
+    with pytest.raises(LedgerIntegrityError):
+        receipt_entry(consent.ledger, forged)
+    del claims["ledgerPosition"]
+    older = ".".join([header, base64.urlsafe_b64encode(json.dumps(claims).encode()).decode()
+                      .rstrip("="), signature])
+    assert position_of(older) is None and receipt_entry(consent.ledger, older) is None
+    assert position_of("not a token") is None
 
 
 def test_receipts_validate_against_kantara_and_verify(

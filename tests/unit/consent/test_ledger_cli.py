@@ -43,7 +43,8 @@ def filled(vault_home: VaultHome) -> VaultHome:
 
 def test_the_group_has_its_commands() -> None:
     assert ledger.name == "ledger"
-    assert set(ledger.commands) == {"verify", "checkpoint", "proof", "key", "merge", "export"}
+    assert set(ledger.commands) == {"verify", "checkpoint", "proof", "key", "merge", "export",
+                                     "publish"}
 
 
 def test_verify_passes_on_a_sound_ledger(filled: VaultHome) -> None:
@@ -75,6 +76,20 @@ def test_checkpoint_prints_a_note_the_verifier_key_opens(filled: VaultHome) -> N
     body = Ed25519NoteVerifier.from_verifier_key(key).open_checkpoint(note)
     assert body.tree_size == 30
     assert run(filled, "verify").stdout.startswith("OK: 31 entries, 1 checkpoints")
+    assert (filled.root / "log" / "checkpoint").read_text() == note     # published as well
+
+
+def test_publish_writes_the_latest_checkpoint_and_its_tiles(filled: VaultHome) -> None:
+    assert run(filled, "publish").stdout == "Published the checkpoint of 0 entries (0 new tiles)\n"
+    run(filled, "checkpoint")
+    with open_ledger(filled, filled.master_key({}), checkpoint_every=0) as opened:
+        opened.record_events(events(300, start=30))
+        opened.checkpoint()
+    result = run(filled, "publish")
+    assert result.exit_code == 0, result.output
+    assert result.stdout == "Published the checkpoint of 331 entries (3 new tiles)\n"
+    assert "Publishing the log's tiles" in result.stderr
+    assert (filled.root / "log" / "tile" / "0" / "001.p" / "75").stat().st_size == 75 * 32
 
 
 def test_proof_prints_json_a_third_party_can_check(filled: VaultHome) -> None:

@@ -224,3 +224,14 @@ def test_a_changed_or_foreign_cursor_is_refused(ledger: Ledger, clock: Clock) ->
     with pytest.raises(SearchCursorError):          # made by another vault
         LedgerSearch(search.index, b"o" * 32).page(LedgerQuery(), cursor, size=2)
     assert len(search.page(LedgerQuery(), cursor, size=2).hits) == 2
+
+
+def test_a_pages_rows_and_bodies_are_read_by_primary_key(ledger: Ledger) -> None:
+    """After the walk, a page's index rows and bodies: by seq, never a scan (a join with the
+    purposes table, which leads with the purpose, would scan it)."""
+    database = ledger.database
+    for sql in ("SELECT seq, at, tag, brand, principal, purposes FROM search_index"
+                " WHERE seq IN (?, ?) ORDER BY seq",
+                "SELECT seq, body FROM entries WHERE seq IN (?, ?)"):
+        plan = [row[3] for row in database.all("EXPLAIN QUERY PLAN " + sql, (1, 2))]
+        assert all(step.startswith("SEARCH") and "PRIMARY KEY" in step for step in plan), plan

@@ -142,3 +142,13 @@ def test_an_empty_index_finds_nothing(repositories: Repositories) -> None:
     assert index.search(LedgerQuery(brand="brand_a"), before=None, limit=5) == []
     assert index.count(LedgerQuery()) == 0
     assert index.rows([0]) == []
+
+
+def test_a_search_of_more_rows_than_a_statement_takes(repositories: Repositories) -> None:
+    rows = [SearchRow(seq, 100 + seq, "community:opened", "brand_a", None, ("dpv:Marketing",))
+            for seq in range(2500)]
+    _write(repositories, rows)
+    hits = repositories.ledger_search.search(LedgerQuery(purpose="dpv:Marketing"),
+                                             limit=2400)
+    assert [h.row.seq for h in hits] == list(range(2499, 99, -1))
+    assert repositories.ledger_search.rows(list(range(2500))) == rows

@@ -14,7 +14,9 @@ CREATE TABLE search_index (
     at          INTEGER NOT NULL,             -- its time, Unix seconds (floored)
     tag         TEXT NOT NULL,                -- its tag
     brand       TEXT,                         -- details.brand, else the actor less 'brand:'
-    principal   TEXT                          -- details.member, else a 'member:' actor
+    principal   TEXT,                         -- details.member, else a 'member:' actor
+    purposes    TEXT                          -- the purposes named, a sorted JSON array; NULL
+                                              -- when none (search_purposes finds them)
 );
 CREATE INDEX search_by_time ON search_index (at, seq);
 CREATE INDEX search_by_tag ON search_index (tag, at, seq);
@@ -39,7 +41,7 @@ CREATE INDEX search_purposes_by_brand_tag ON search_purposes (purpose, brand, ta
 -- A ledger that already holds entries gets its rows here, in this migration's transaction, by
 -- the rules consent/ledger_search.py's ``search_row`` applies to new ones (a test holds the
 -- two equal). A body that is not JSON is left out: 'vrmvault ledger verify' names it.
-INSERT INTO search_index (seq, at, tag, brand, principal)
+INSERT INTO search_index (seq, at, tag, brand, principal, purposes)
 SELECT seq,
        CAST(strftime('%s', json_extract(body, '$.time')) AS INTEGER),
        json_extract(body, '$.tag'),
@@ -52,22 +54,19 @@ SELECT seq,
                 THEN json_extract(body, '$.details.member')
             WHEN substr(json_extract(body, '$.actor'), 1, 7) = 'member:'
                  AND length(json_extract(body, '$.actor')) > 7
-                THEN json_extract(body, '$.actor') END
+                THEN json_extract(body, '$.actor') END,
+       (SELECT json_group_array(named.purpose ORDER BY named.purpose) FROM (
+            SELECT json_extract(body, '$.details.purpose') AS purpose
+            WHERE json_type(body, '$.details.purpose') = 'text'
+            UNION
+            SELECT p.value FROM json_each(body, '$.details.purposes') AS p
+            WHERE json_type(body, '$.details.purposes') = 'array' AND p.type = 'text'
+        ) AS named HAVING count(*) > 0)
 FROM (SELECT seq, CAST(body AS TEXT) AS body FROM entries)
 WHERE json_valid(body) AND json_type(body, '$.tag') = 'text'
   AND json_type(body, '$.time') = 'text';
 
-INSERT OR IGNORE INTO search_purposes (purpose, at, seq, brand, tag)
-SELECT named.purpose, s.at, s.seq, s.brand, s.tag
-FROM search_index AS s JOIN (
-    SELECT e.seq AS seq, json_extract(CAST(e.body AS TEXT), '$.details.purpose') AS purpose
-    FROM entries AS e
-    WHERE json_valid(CAST(e.body AS TEXT))
-      AND json_type(CAST(e.body AS TEXT), '$.details.purpose') = 'text'
-    UNION
-    SELECT e.seq, p.value
-    FROM entries AS e, json_each(CAST(e.body AS TEXT), '$.details.purposes') AS p
-    WHERE json_valid(CAST(e.body AS TEXT))
-      AND json_type(CAST(e.body AS TEXT), '$.details.purposes') = 'array'
-      AND p.type = 'text'
-) AS named ON named.seq = s.seq;
+INSERT INTO search_purposes (purpose, at, seq, brand, tag)
+SELECT p.value, s.at, s.seq, s.brand, s.tag
+FROM search_index AS s, json_each(s.purposes) AS p
+WHERE s.purposes IS NOT NULL;
