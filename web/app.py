@@ -13,7 +13,6 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from brand_gateway import blueprints as brand_gateway
 from brand_gateway import json_input
 from brand_gateway.api.payloads import MAX_BODY
-from brand_gateway.api.request_schemas import EVENT_MAX_BODY
 from brand_gateway.request_stores import RequestStores
 
 from . import (
@@ -68,9 +67,6 @@ class VaultRequest(Request):
     @property
     def max_content_length(self) -> int | None:
         if self._max_content_length is None and self.path.startswith("/api/"):
-            # A data subject request's status event may carry result documents.
-            if self.path.startswith("/api/v1/requests/") and self.path.endswith("/events"):
-                return EVENT_MAX_BODY
             return MAX_BODY
         return super().max_content_length
 

@@ -26,7 +26,8 @@ REQUESTS_SCOPE = "requests:write"
 UID_PATTERN = "^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
 MAX_DOCUMENT_BYTES = 64 * 1024
 MAX_DOCUMENTS = 4
-#: The body limit of a status event (web/app.py): four documents in base64, and the rest.
+#: The body limit of the requests' routes (a status event: four documents in base64, and the
+#: rest; brand_gateway/api/requests.py).
 EVENT_MAX_BODY = MAX_DOCUMENTS * (MAX_DOCUMENT_BYTES * 4 // 3 + 4) + 4096
 _NAME = "^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$"
 
@@ -122,6 +123,10 @@ def add_request_paths(spec: APISpec, operation: Any) -> None:
                          ("StatusEvent", StatusEventSchema)):
         spec.components.schema(name, schema=schema)
     scope: list[dict[str, list[str]]] = [{"brand": [REQUESTS_SCOPE]}]
+    spec.components.response("EventTooLarge", {
+        "description": f"The body is larger than {EVENT_MAX_BODY} bytes (about:blank, status"
+                       " 413): a status event with its documents takes at most that.",
+        "content": {"application/problem+json": {"schema": "Problem"}}})
     spec.components.response("RequestNotFound", {
         "description": "None of the requests sent to this brand has this uid.",
         "content": {"application/problem+json": {"schema": "Problem"}}})
@@ -152,6 +157,6 @@ def add_request_paths(spec: APISpec, operation: Any) -> None:
         "responses": {"200": {"description": "Recorded", "content": {
             "application/json": {"schema": "BrandRequestEnvelope"}}},
             "400": "BadRequest", "401": "Unauthorized", "403": "Forbidden",
-            "404": "RequestNotFound", "409": "Conflict", "413": "ContentTooLarge",
+            "404": "RequestNotFound", "409": "Conflict", "413": "EventTooLarge",
             "415": "UnsupportedMediaType", "429": "TooManyRequests"},
         "security": scope}})

@@ -16,7 +16,7 @@ from __future__ import annotations
 import base64
 from typing import Any
 
-from flask import Blueprint, Response, current_app
+from flask import Blueprint, Response, current_app, request
 from marshmallow import ValidationError as SchemaError
 
 from compliance.repositories import RequestRow, TaskRow
@@ -31,7 +31,7 @@ from ..request_stores import request_stores
 from . import PREFIX
 from .bearer import requires_scope
 from .payloads import iso, json_body, json_response, load_query, page_response
-from .request_schemas import REQUESTS_SCOPE, RequestsQuery, StatusEventSchema
+from .request_schemas import EVENT_MAX_BODY, REQUESTS_SCOPE, RequestsQuery, StatusEventSchema
 from .schemas import EmptyQuery
 
 bp = Blueprint("api_requests", __name__, url_prefix=PREFIX)
@@ -40,6 +40,14 @@ _QUERY = RequestsQuery()
 _EMPTY_QUERY = EmptyQuery()
 _EVENT = StatusEventSchema()
 _NO_REQUEST = "No request with this uid was sent to this brand."
+
+
+@bp.before_request
+def _event_body_limit() -> None:
+    """A status event may carry result documents: more than the API's usual 4 KiB, at most
+    :data:`EVENT_MAX_BODY`. Set before anything reads the body (the bearer check reads a form
+    body), so every reader has one limit."""
+    request.max_content_length = EVENT_MAX_BODY
 
 
 def _service() -> RequestService:
@@ -91,9 +99,10 @@ def get_request(caller: Caller, uid: str) -> Response:
 def post_event(caller: Caller, uid: str) -> Response:
     load_query(_EMPTY_QUERY)
     service = _service()
+    body = json_body()                     # an oversized body: the 413, whoever asks
     _own(service, caller, uid)             # another brand's uid: a 404 before the body's 400
     try:
-        event = _EVENT.load(json_body())
+        event = _EVENT.load(body)
     except SchemaError as exc:
         messages = exc.messages if isinstance(exc.messages, dict) else {"body": exc.messages}
         raise BodyError({str(k)[:40]: [str(m) for m in (v if isinstance(v, list) else [v])]

@@ -16,6 +16,7 @@ import pytest
 from flask.testing import FlaskClient
 
 from brand_gateway.api.payloads import MAX_BODY
+from brand_gateway.api.request_schemas import EVENT_MAX_BODY
 from brand_gateway.api.survey_schemas import MAX_SURVEY_BODY
 from tests.brand_api_support import BrandApi, bearer
 from web.app import MAX_FORM_BYTES
@@ -72,9 +73,10 @@ def test_the_openapi_document_lists_the_413_wherever_a_body_is_taken(
         ("/communities", "post"), ("/communities/{community_id}/challenges", "post"),
         ("/wedid", "post"), ("/wedid/{post_id}/withdraw", "post"),
         ("/care/cases/{case_id}/answer", "post"), ("/care/cases/{case_id}/close", "post"),
-        *SURVEY_OPERATIONS}
+        ("/requests/{uid}/events", "post"), *SURVEY_OPERATIONS}
     for path, method, operation in with_body:
-        limit = "SurveyTooLarge" if (path, method) in SURVEY_OPERATIONS else "ContentTooLarge"
+        limit = "SurveyTooLarge" if (path, method) in SURVEY_OPERATIONS else \
+            "EventTooLarge" if path == "/requests/{uid}/events" else "ContentTooLarge"
         assert operation["responses"]["413"] == {"$ref": "#/components/responses/" + limit}
     assert str(MAX_BODY) in document["components"]["responses"]["ContentTooLarge"][
         "description"]
@@ -103,6 +105,20 @@ def test_a_survey_body_has_a_limit_of_its_own(brand_client: FlaskClient, api: Br
                                      content_type=content_type)
         assert response.status_code == status and response.mimetype == PROBLEM
     assert response.get_json()["detail"] == (f"The body is larger than {MAX_SURVEY_BODY}"
+                                             " bytes, the most this address takes.")
+
+
+def test_a_status_event_has_a_limit_of_its_own(brand_client: FlaskClient, api: BrandApi,
+                                               velo) -> None:
+    """Over the API's 4 KiB and under the events' limit: read (a bad body); over it: the 413
+    naming that limit."""
+    token = api.brand_token(velo, scope="requests:write")
+    path = "/api/v1/requests/00000000-0000-4000-8000-000000000000/events"
+    for size, status in ((MAX_BODY * 4, 404), (EVENT_MAX_BODY + 1, 413)):
+        response = brand_client.post(path, data=_json_of_size(size), headers=bearer(token),
+                                     content_type="application/json")
+        assert response.status_code == status and response.mimetype == PROBLEM
+    assert response.get_json()["detail"] == (f"The body is larger than {EVENT_MAX_BODY}"
                                              " bytes, the most this address takes.")
 
 
