@@ -5,11 +5,9 @@ an administrator registers a brand and sees its secret once."""
 from __future__ import annotations
 
 import re
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-import pyotp
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
@@ -19,7 +17,7 @@ from tests.conftest import GOOD_PASSWORD, turn_on_totp
 from vault.home import VaultHome
 from vault.members import ADMINISTRATOR
 
-from .conftest import LiveServer
+from .conftest import LiveServer, sign_in_with_code
 from .test_every_page import PHONE, fits
 
 ADMIN_EMAIL = "adam@example.org"
@@ -58,18 +56,6 @@ def fresh_page(browser: Browser, live: LiveServer) -> Iterator[Page]:
     opened.set_default_timeout(30_000)
     yield opened
     context.close()
-
-
-def sign_in_with_code(page: Page, email: str, password: str, secret: str) -> None:
-    page.goto("/login")
-    page.get_by_label("E-mail address").fill(email)
-    page.get_by_label("Password", exact=True).fill(password)
-    page.get_by_role("button", name="Sign in").click()
-    # Turning two-step sign-in on spent the code of that moment: the next step's is accepted
-    # (one step of drift either way, RFC 6238 sec. 5.2) and never spent yet.
-    page.get_by_label("6-digit code").fill(pyotp.TOTP(secret).at(time.time() + 30))
-    page.get_by_role("button", name="Continue").click()
-    expect(page.get_by_role("heading", name="My vault")).to_be_visible()
 
 
 def test_the_demo_officer_signs_in_with_a_code_and_opens_the_console(

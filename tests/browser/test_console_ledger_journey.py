@@ -7,10 +7,8 @@ from __future__ import annotations
 import base64
 import csv
 import io
-import time
 from pathlib import Path
 
-import pyotp
 import pytest
 from playwright.sync_api import Page, expect
 
@@ -22,6 +20,8 @@ from consent.merkle import leaf_hash, verify_inclusion
 from tests.conftest import GOOD_PASSWORD, turn_on_totp
 from vault.home import VaultHome
 from vault.members import COMPLIANCE
+
+from .conftest import sign_in_with_code
 
 OFFICER = "olive.officer@vrmvault.example"
 MEMBER = "member:" + "d" * 32
@@ -53,19 +53,8 @@ def officer_secret(live_home: VaultHome) -> str:
     return secret
 
 
-def sign_in(page: Page, secret: str) -> None:
-    page.goto("/login")
-    page.get_by_label("E-mail address").fill(OFFICER)
-    page.get_by_label("Password", exact=True).fill(GOOD_PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    # The code of the next 30 s step: turn_on_totp spent the current one.
-    page.get_by_label("6-digit code").fill(pyotp.TOTP(secret).at(time.time() + 30))
-    page.get_by_role("button", name="Continue").click()
-    expect(page.get_by_role("heading", name="My vault")).to_be_visible()
-
-
 def test_an_officer_filters_pages_verifies_and_exports(officer_secret: str, page: Page) -> None:
-    sign_in(page, officer_secret)
+    sign_in_with_code(page, OFFICER, GOOD_PASSWORD, officer_secret)
     page.get_by_role("navigation").get_by_role("link", name="Compliance").click()
     page.get_by_role("link", name="Consent and access log").click()
     expect(page.get_by_role("heading", name="Consent and access log")).to_be_visible()
