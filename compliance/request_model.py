@@ -131,7 +131,7 @@ class Forwarded:
     task: TaskRow
     regime: Regime
     kind: Kind
-    submitted_at: int
+    submitted_at: int            # the start of the day of receipt (Unix seconds, start_of)
     due_at: int                  # the end of the due day (Unix seconds)
 
 
@@ -182,6 +182,14 @@ class Request:
 def day_of(seconds: float, zone: str = DEFAULT_TIMEZONE) -> dt.date:
     """The day ``seconds`` falls on in the deadline time zone (compliance/deadlines.py)."""
     return received_on(dt.datetime.fromtimestamp(seconds, dt.UTC), zone)
+
+
+def start_of(day: dt.date, zone: str = DEFAULT_TIMEZONE) -> int:
+    """The first second of ``day`` in the deadline time zone, as Unix seconds: when a request
+    was received, as brands are told it. Never the second it was filed: every brand of a
+    request would get that same second, a value two brands could join their pairwise subjects
+    on; the day is what its deadline is counted from, and no finer than its due date."""
+    return int(dt.datetime.combine(day, dt.time(), ZoneInfo(zone)).timestamp())
 
 
 def end_of(day: dt.date, zone: str = DEFAULT_TIMEZONE) -> int:

@@ -77,6 +77,7 @@ from .request_model import (
     day_of,
     due_on,
     end_of,
+    start_of,
 )
 
 # The request's vocabulary is compliance/request_model.py's; these names are this module's
@@ -136,6 +137,11 @@ class RequestService:
     def today(self) -> dt.date:
         """Today in the deadline time zone (the law's calendar days)."""
         return day_of(self._now(), self._zone)
+
+    def submitted_at(self, row: RequestRow) -> int:
+        """The start of the request's day of receipt, as Unix seconds: the Forwarder's
+        ``submittedTimestamp`` (the day only, see :func:`~.request_model.start_of`)."""
+        return start_of(dt.date.fromisoformat(row.received_on), self._zone)
 
     def due_at(self, row: RequestRow) -> int:
         """The end of the request's due day, as Unix seconds: the Forwarder's
@@ -201,7 +207,8 @@ class RequestService:
                 self._requests.add_task(task)
                 self._requests.add_history(request_id, task.uid, TaskState.PENDING.value,
                                            None, now)
-                self._forward(Forwarded(task, spec.regime, chosen, now,
+                self._forward(Forwarded(task, spec.regime, chosen,
+                                        start_of(received, self._zone),
                                         end_of(due, self._zone)))
                 consent.ledger.record_event(actor=principal, details=DsrForwarded(
                     request=request_id, brand=brand_id, task=task.uid,

@@ -99,8 +99,11 @@ class BrandRequestSchema(Schema):
         "description": "The member, by your pairwise subject (the same as in your tokens)."})
     status = fields.String(required=True)
     reason = fields.String(required=True, allow_none=True)
-    submittedTimestamp = fields.Integer(required=True)
-    dueTimestamp = fields.Integer(required=True)
+    submittedTimestamp = fields.Integer(required=True, metadata={
+        "description": "The start of the day the vault received the request (Unix seconds; the"
+                       " day only, never the second)."})
+    dueTimestamp = fields.Integer(required=True, metadata={
+        "description": "The end of the day the answer is due (Unix seconds)."})
     updated_at = fields.DateTime(required=True)
     closed_at = fields.DateTime(required=True, allow_none=True)
     results = fields.Integer(required=True, metadata={

@@ -60,7 +60,7 @@ def _request(service: RequestService, task: TaskRow, row: RequestRow, results: i
              ) -> dict[str, Any]:
     return {"uid": task.uid, "kind": task.message, "regulation": row.regime,
             "right": row.kind, "subject": task.subject, "status": task.state,
-            "reason": task.reason, "submittedTimestamp": row.received_at,
+            "reason": task.reason, "submittedTimestamp": service.submitted_at(row),
             "dueTimestamp": service.due_at(row), "updated_at": iso(task.updated_at),
             "closed_at": iso(task.closed_at), "results": results}
 

@@ -68,6 +68,7 @@ def _messages(consent: Consent) -> list[dict[str, Any]]:
 def test_filing_forwards_to_each_brand_under_its_pairwise_subject_only(
         service: RequestService, consent: Consent, world: dict[str, Any]) -> None:
     alice = world["alice"]
+    consent.vault.clock.advance(9 * 3600 + 17 * 60 + 23)      # 09:17:23 Pacific time
     request = service.file(alice, kind="erasure", text="Please delete everything.")
     assert {t.brand_id for t in request.tasks} == {world["velo"], world["grocer"]}
     assert request.text == "Please delete everything."
@@ -84,9 +85,14 @@ def test_filing_forwards_to_each_brand_under_its_pairwise_subject_only(
         assert task.subject == consent.brand_subject(alice, task.brand_id)
         assert body["request"]["callbacks"][0]["url"] == (
             f"{CALLBACK}/api/v1/requests/{task.uid}/events")
-        # The end of the due day in the deadline time zone (Pacific time by default).
+        # The end of the due day in the deadline time zone (Pacific time by default), and the
+        # start of the day of receipt: never the second it was filed, which every brand of the
+        # request would share.
         assert body["request"]["dueTimestamp"] == int(dt.datetime(
             2027, 2, 16, tzinfo=ZoneInfo("America/Los_Angeles")).timestamp()) - 1
+        assert body["request"]["submittedTimestamp"] == int(dt.datetime(
+            2027, 1, 15, tzinfo=ZoneInfo("America/Los_Angeles")).timestamp())
+        assert body["request"]["submittedTimestamp"] != request.row.received_at
         text = json.dumps(message)
         assert "example.org" not in text and request.id not in text and "Please" not in text
         uids.add(task.uid)
