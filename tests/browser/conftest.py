@@ -6,6 +6,8 @@ Playwright cannot download its own browser on these machines, so it launches /us
 
 from __future__ import annotations
 
+import base64
+import json
 import os
 import re
 import shutil
@@ -13,9 +15,11 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.parse
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pyotp
 import pytest
@@ -144,3 +148,22 @@ def sign_in_with_code(page: Page, email: str, password: str, secret: str) -> Non
     page.get_by_label("6-digit code").fill(pyotp.TOTP(secret).at(time.time() + 30))
     page.get_by_role("button", name="Continue").click()
     expect(page.get_by_role("heading", name="My vault")).to_be_visible()
+
+
+def call_json(url: str, *, headers: dict[str, str], body: bytes | None = None,
+              content_type: str = "application/json") -> Any:
+    """One request to the served app as a brand's own client makes it (no browser); its JSON."""
+    request = urllib.request.Request(url, data=body, headers={
+        **headers, **({"Content-Type": content_type} if body is not None else {})})
+    with urllib.request.urlopen(request, timeout=30) as response:
+        return json.loads(response.read())
+
+
+def brand_bearer(server: LiveServer, client_id: str, secret: str, scope: str) -> dict[str, str]:
+    """The Authorization header of a client-credentials token for ``scope`` (RFC 6749 4.4)."""
+    basic = base64.b64encode(f"{client_id}:{secret}".encode()).decode()
+    token = call_json(server.url + "/oauth/token", headers={"Authorization": "Basic " + basic},
+                      body=urllib.parse.urlencode({"grant_type": "client_credentials",
+                                                   "scope": scope}).encode(),
+                      content_type="application/x-www-form-urlencoded")["access_token"]
+    return {"Authorization": "Bearer " + token}

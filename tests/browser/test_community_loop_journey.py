@@ -19,8 +19,8 @@ from consent.context import open_consent
 from tests.conftest import TEST_HASHING
 from vault.home import VaultHome
 
-from .conftest import LiveServer
-from .test_loop_journey import _call, brand_headers
+from .conftest import LiveServer, call_json
+from .test_loop_journey import brand_headers
 
 pytestmark = pytest.mark.browser
 
@@ -92,7 +92,7 @@ def test_a_member_joins_answers_and_sees_what_the_brand_did(
     expect(page.get_by_role("heading", name="Your answers (1)")).to_be_visible()
 
     headers = brand_headers(server, seed)          # its client id and secret
-    posted = _call(server.url + "/api/v1/wedid", headers=headers, body=(
+    posted = call_json(server.url + "/api/v1/wedid", headers=headers, body=(
         b'{"subject_kind": "survey", "subject": "' + seed.survey_id.encode()
         + b'", "said": "Tyres slip on icy mornings.", "did": "Winter tyres now come with'
           b' every e-bike.", "changed_on": "2027-01-10",'
@@ -115,6 +115,6 @@ def test_a_member_joins_answers_and_sees_what_the_brand_did(
     page.get_by_role("button", name="Ask Velo Bikes to get back to me").click()
     expect(page.get_by_text("Your request is sent.")).to_be_visible()
     expect(page.locator(".case-state")).to_have_text("Open: waiting for the brand")
-    [case] = _call(server.url + "/api/v1/care/cases", headers=headers)["cases"]
-    read = _call(server.url + f"/api/v1/care/cases/{case['id']}", headers=headers)["case"]
+    [case] = call_json(server.url + "/api/v1/care/cases", headers=headers)["cases"]
+    read = call_json(server.url + f"/api/v1/care/cases/{case['id']}", headers=headers)["case"]
     assert read["survey"]["answers"][0]["value"] == 2

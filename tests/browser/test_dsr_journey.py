@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import base64
 import json
-import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -28,7 +27,7 @@ from tests.conftest import GOOD_PASSWORD, TEST_HASHING, turn_on_totp
 from vault.home import VaultHome
 from vault.members import COMPLIANCE
 
-from .conftest import LiveServer
+from .conftest import LiveServer, brand_bearer, call_json
 
 pytestmark = pytest.mark.browser
 
@@ -85,20 +84,8 @@ def server(seed: Seed, live_home: VaultHome) -> Iterator[LiveServer]:
     live.stop()
 
 
-def _call(url: str, *, headers: dict[str, str], body: bytes | None = None,
-          content_type: str = "application/json") -> Any:
-    request = urllib.request.Request(url, data=body, headers={
-        **headers, **({"Content-Type": content_type} if body is not None else {})})
-    with urllib.request.urlopen(request, timeout=30) as response:
-        return json.loads(response.read())
-
-
 def _brand_headers(server: LiveServer, seed: Seed) -> dict[str, str]:
-    basic = base64.b64encode(f"{seed.client_id}:{seed.secret}".encode()).decode()
-    token = _call(server.url + "/oauth/token", headers={"Authorization": "Basic " + basic},
-                  body=b"grant_type=client_credentials&scope=requests%3Awrite",
-                  content_type="application/x-www-form-urlencoded")["access_token"]
-    return {"Authorization": "Bearer " + token}
+    return brand_bearer(server, seed.client_id, seed.secret, "requests:write")
 
 
 def _forwarded(home: VaultHome) -> dict[str, Any]:
@@ -137,9 +124,9 @@ def test_a_request_from_filing_to_close(page: Page, browser: Browser, server: Li
     callback = message["request"]["callbacks"][0]["url"]
     assert callback.startswith(server.url + "/api/v1/requests/")
     headers = _brand_headers(server, seed)
-    listed = _call(server.url + "/api/v1/requests", headers=headers)["requests"]
+    listed = call_json(server.url + "/api/v1/requests", headers=headers)["requests"]
     assert [r["uid"] for r in listed] == [message["metadata"]["uid"]]
-    _call(callback, headers=headers, body=json.dumps({"status": "in_progress"}).encode())
+    call_json(callback, headers=headers, body=json.dumps({"status": "in_progress"}).encode())
     page.reload()
     expect(request.locator(".task-state")).to_have_text("In progress")
     # The officer: second factor; the request in the queue by pseudonym, no address.
@@ -160,7 +147,7 @@ def test_a_request_from_filing_to_close(page: Page, browser: Browser, server: Li
         expect(officer.locator("td.task-state")).to_have_text("In progress")
 
         document = base64.b64encode(json.dumps({"orders": ["city bike"]}).encode()).decode()
-        done = _call(callback, headers=headers, body=json.dumps({
+        done = call_json(callback, headers=headers, body=json.dumps({
             "status": "completed", "results": [{"name": "orders.json", "data": document,
                                                 "headers": {"Content-Type":
                                                             "application/json"}}]}).encode())

@@ -9,12 +9,9 @@ it.
 
 from __future__ import annotations
 
-import base64
 import json
-import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
 
 import pytest
 from playwright.sync_api import Page, expect
@@ -26,7 +23,7 @@ from consent.context import open_consent
 from tests.conftest import TEST_HASHING
 from vault.home import VaultHome
 
-from .conftest import LiveServer
+from .conftest import LiveServer, brand_bearer, call_json
 
 pytestmark = pytest.mark.browser
 
@@ -80,20 +77,8 @@ def server(seed: Seed, live_home: VaultHome) -> Iterator[LiveServer]:
     live.stop()
 
 
-def _call(url: str, *, headers: dict[str, str], body: bytes | None = None,
-          content_type: str = "application/json") -> Any:
-    request = urllib.request.Request(url, data=body, headers={
-        **headers, **({"Content-Type": content_type} if body is not None else {})})
-    with urllib.request.urlopen(request, timeout=30) as response:
-        return json.loads(response.read())
-
-
 def brand_headers(server: LiveServer, seed: Seed) -> dict[str, str]:
-    basic = base64.b64encode(f"{seed.client_id}:{seed.secret}".encode()).decode()
-    token = _call(server.url + "/oauth/token", headers={"Authorization": "Basic " + basic},
-                  body=b"grant_type=client_credentials&scope=communities%3Awrite",
-                  content_type="application/x-www-form-urlencoded")["access_token"]
-    return {"Authorization": "Bearer " + token}
+    return brand_bearer(server, seed.client_id, seed.secret, "communities:write")
 
 
 def sign_in(page: Page) -> None:
@@ -135,10 +120,10 @@ def test_a_member_asks_the_brand_to_get_back_after_a_low_score(
     expect(page.locator(".case-state")).to_have_text("Open: waiting for the brand")
 
     headers = brand_headers(server, seed)
-    [case] = _call(server.url + "/api/v1/care/cases", headers=headers)["cases"]
-    read = _call(server.url + f"/api/v1/care/cases/{case['id']}", headers=headers)["case"]
+    [case] = call_json(server.url + "/api/v1/care/cases", headers=headers)["cases"]
+    read = call_json(server.url + f"/api/v1/care/cases/{case['id']}", headers=headers)["case"]
     assert read["entry"]["comment"] == "The frame arrived scratched." and read["contact"] is None
-    _call(server.url + f"/api/v1/care/cases/{case['id']}/answer", headers=headers,
+    call_json(server.url + f"/api/v1/care/cases/{case['id']}/answer", headers=headers,
           body=json.dumps({"message": "A new frame is on its way to you."}).encode())
 
     page.reload()
@@ -147,5 +132,5 @@ def test_a_member_asks_the_brand_to_get_back_after_a_low_score(
     page.get_by_role("button", name="Close this case").click()
     expect(page.locator(".case-state")).to_have_text("Closed")
     expect(page.get_by_text("Closed by you")).to_be_visible()
-    after = _call(server.url + f"/api/v1/care/cases/{case['id']}", headers=headers)["case"]
+    after = call_json(server.url + f"/api/v1/care/cases/{case['id']}", headers=headers)["case"]
     assert after["state"] == "closed" and after["entry"] is None
