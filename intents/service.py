@@ -137,17 +137,23 @@ class IntentService:
     # == the member's side ===================================================================
     def cast(self, member_id: str, draft: IntentDraft) -> Intent:
         now = self._now()
-        checked = check_draft(draft, today=_day(now))
-        intent_id = "int_" + os.urandom(12).hex()
+        row = self.prepared(member_id, draft, now=now)
+        intent_id = row.id
         with self._intents.transaction():
-            num = self._intents.insert(self._row(0, intent_id, member_id, checked,
-                                                 IntentStatus.OPEN, now, now))
+            num = self._intents.insert(row)
             intent = self._intent(self._stored(num))
             self._record(member_id, IntentPublished(intent=intent_id, category=intent.category))
             for observer in self._observers:
                 observer.intent_published(intent, lambda brand_id: self._listed(
                     self._stored(num), brand_id, 0))
         return intent
+
+    def prepared(self, member_id: str, draft: IntentDraft, *, now: int) -> IntentRow:
+        """The row a cast of ``draft`` at ``now`` stores: checked, its texts sealed under the
+        member's key (a bulk loader inserts these through the repository, as the bench does)."""
+        checked = check_draft(draft, today=_day(now))
+        return self._row(0, "int_" + os.urandom(12).hex(), member_id, checked,
+                         IntentStatus.OPEN, now, now)
 
     def edit(self, member_id: str, intent_id: str, draft: IntentDraft) -> Intent:
         now = self._now()
