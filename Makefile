@@ -41,7 +41,7 @@ wrk:
 	  $$SUDO apt-get update -q && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -q wrk; }
 
 lint: $(VENV)/.test
-	$(BIN)/ruff check vrmvault vault consent community compliance brand_gateway web demo tests bench
+	$(BIN)/ruff check vrmvault vault consent community intents compliance brand_gateway web demo tests bench
 	$(BIN)/mypy
 
 # One pytest worker per core, each test file kept on one worker (its module fixtures built once).

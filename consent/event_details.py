@@ -477,6 +477,101 @@ class RestrictionLifted(EventDetails):
     brand: str | None
 
 
+# -- intent casting (intents/) -----------------------------------------------------------------
+@dataclass(frozen=True)
+class IntentPublished(EventDetails):
+    """A member cast an intent (its id and category; never its text or place)."""
+
+    TAG = EventTag.INTENT_INTENT_PUBLISHED
+    intent: str
+    category: str
+
+
+@dataclass(frozen=True)
+class IntentChanged(EventDetails):
+    """An intent was edited, paused, resumed, withdrawn, expired or fulfilled."""
+
+    TAG = EventTag.INTENT_INTENT_CHANGED
+    intent: str
+    change: str
+
+
+@dataclass(frozen=True)
+class IntentListed(EventDetails):
+    """A brand was shown an intent (``via`` the API or an ``intent.created`` webhook);
+    ``member`` is the ledger principal of the intent's member."""
+
+    TAG = EventTag.INTENT_LISTING_RETURNED
+    member: str
+    brand: str
+    intent: str
+    via: str
+
+
+@dataclass(frozen=True)
+class OfferChange(EventDetails):
+    offer: str
+    intent: str
+    brand: str
+
+
+@dataclass(frozen=True)
+class OfferReceived(OfferChange):
+    TAG = EventTag.INTENT_OFFER_RECEIVED
+
+
+@dataclass(frozen=True)
+class OfferAccepted(OfferChange):
+    """The member accepted: ``grant`` is the consent grant of what they revealed."""
+
+    TAG = EventTag.INTENT_OFFER_ACCEPTED
+    grant: str
+
+
+@dataclass(frozen=True)
+class OfferDeclined(OfferChange):
+    TAG = EventTag.INTENT_OFFER_DECLINED
+
+
+@dataclass(frozen=True)
+class OfferExpired(OfferChange):
+    TAG = EventTag.INTENT_OFFER_EXPIRED
+
+
+@dataclass(frozen=True)
+class OfferWithdrawn(OfferChange):
+    """Withdrawn ``by`` the brand, or by an officer upholding a spam report."""
+
+    TAG = EventTag.INTENT_OFFER_WITHDRAWN
+    by: str
+
+
+@dataclass(frozen=True)
+class OfferReported(OfferChange):
+    TAG = EventTag.INTENT_OFFER_REPORTED
+    report: str
+
+
+@dataclass(frozen=True)
+class SpamReportDecided(EventDetails):
+    TAG = EventTag.INTENT_REPORT_DECIDED
+    report: str
+    brand: str
+    outcome: str
+
+
+@dataclass(frozen=True)
+class IntentBrandBlocked(EventDetails):
+    TAG = EventTag.INTENT_BRAND_BLOCKED
+    brand: str
+
+
+@dataclass(frozen=True)
+class IntentBrandUnblocked(EventDetails):
+    TAG = EventTag.INTENT_BRAND_UNBLOCKED
+    brand: str
+
+
 DETAILS_BY_TAG: dict[EventTag, type[EventDetails]] = {
     details.TAG: details for details in (
         GrantGiven, GrantNarrowed, GrantWithdrawn, GrantExpired, GrantReleased, GrantReplaced,
@@ -487,4 +582,6 @@ DETAILS_BY_TAG: dict[EventTag, type[EventDetails]] = {
         CommunityClosed, CommunityJoined, CommunityLeft, ChallengeOpened, IdeaReleased, IdeaTakenUp,
         InsightsQueried, InsightsBudgetExhausted, WeDidPosted, CareCaseOpened,
         CareCaseClosed, DsrReceived, DsrFulfilled, DsrForwarded, DsrUpdated, DsrExtended,
-        DsrClosed, RestrictionLifted)}
+        DsrClosed, RestrictionLifted, IntentPublished, IntentChanged, IntentListed,
+        OfferReceived, OfferAccepted, OfferDeclined, OfferExpired, OfferWithdrawn, OfferReported,
+        SpamReportDecided, IntentBrandBlocked, IntentBrandUnblocked)}

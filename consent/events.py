@@ -85,6 +85,18 @@ class EventTag(enum.StrEnum):
     DSR_REQUEST_EXTENDED = "dsr:request:extended"
     DSR_REQUEST_CLOSED = "dsr:request:closed"
     CONSENT_RESTRICTION_LIFTED = "consent:restriction:lifted"
+    INTENT_INTENT_PUBLISHED = "intent:intent:published"
+    INTENT_INTENT_CHANGED = "intent:intent:changed"
+    INTENT_LISTING_RETURNED = "intent:listing:returned"
+    INTENT_OFFER_RECEIVED = "intent:offer:received"
+    INTENT_OFFER_ACCEPTED = "intent:offer:accepted"
+    INTENT_OFFER_DECLINED = "intent:offer:declined"
+    INTENT_OFFER_EXPIRED = "intent:offer:expired"
+    INTENT_OFFER_WITHDRAWN = "intent:offer:withdrawn"
+    INTENT_OFFER_REPORTED = "intent:offer:reported"
+    INTENT_REPORT_DECIDED = "intent:report:decided"
+    INTENT_BRAND_BLOCKED = "intent:brand:blocked"
+    INTENT_BRAND_UNBLOCKED = "intent:brand:unblocked"
 
 
 class Absent(enum.Enum):

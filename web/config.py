@@ -259,6 +259,12 @@ SETTINGS: tuple[Setting, ...] = (
             "The most epsilon one insights query may spend (a brand chooses from 0.01 up to"
             " it; 0.5, or this if lower, when it names none).",
             "a number from 0.01 to 10"),
+    Setting("VRMVAULT_OFFERS_PER_INTENT", _whole(1, 1000), 3,
+            "Offers one brand may make on one intent.",
+            "a whole number from 1 to 1000"),
+    Setting("VRMVAULT_OFFERS_PER_DAY", _whole(1, 10**9), 1000,
+            "Offers one brand may make per UTC day.",
+            "a whole number from 1 to 1000000000"),
     Setting("VRMVAULT_WEBHOOK_ALLOW_LOOPBACK", _bool, False,
             "Let brands register loopback webhook URLs through the API (local testing only;"
             " the operator's 'vrmvault webhooks add' always may).",

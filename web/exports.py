@@ -13,6 +13,7 @@ from community.storage import care_service, member_community_export, member_surv
 from compliance.export import compliance_exporter
 from compliance.storage import member_request_export
 from consent.context import Consent
+from intents.storage import member_intent_export
 from vault.export import MemberExport
 
 
@@ -30,5 +31,6 @@ def member_export(consent: Consent) -> MemberExport:
         member_community_export(consent),
         member_survey_export(consent),
         member_request_export(consent),
+        member_intent_export(consent),
         compliance_exporter(),
     ], clock=vault.clock)

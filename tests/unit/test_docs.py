@@ -152,7 +152,7 @@ def test_the_setup_commands_name_the_port_that_make_run_takes() -> None:
     assert "make run PORT=8010" in README or "PORT=8010" in README.split("```")[1]
 
 
-PACKAGES = ("vault", "consent", "community", "compliance", "brand_gateway", "web")
+PACKAGES = ("vault", "consent", "community", "intents", "compliance", "brand_gateway", "web")
 
 
 def _development_map() -> str:

@@ -23,8 +23,8 @@ import pytest
 from vrmvault.errors import PROBLEM_TYPE_BASE, VrmvaultError
 
 ROOT = Path(__file__).parents[2]
-PACKAGES = ("vrmvault", "vault", "consent", "community", "compliance", "brand_gateway",
-            "web")
+PACKAGES = ("vrmvault", "vault", "consent", "community", "intents", "compliance",
+            "brand_gateway", "web")
 STANDARD_MEMBERS = {"type", "title", "status", "detail", "instance"}     # RFC 9457 sec. 3.1
 #: Values for the constructor parameters the classes take, by name.
 SAMPLE_ARGUMENTS: dict[str, Any] = {
@@ -128,4 +128,5 @@ def test_an_error_a_client_sees_has_a_type_of_its_own_status(cls: type[VrmvaultE
 def test_each_area_has_one_root_under_the_neutral_one() -> None:
     areas = sorted(cls.__module__.split(".")[0] for cls in CLASSES
                    if cls.__bases__ == (VrmvaultError,))
-    assert areas == ["brand_gateway", "community", "compliance", "consent", "vault", "web"]
+    assert areas == ["brand_gateway", "community", "compliance", "consent", "intents", "vault",
+                     "web"]

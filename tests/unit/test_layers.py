@@ -1,8 +1,9 @@
 """Imports flow downwards (DESIGN.md sec. 1): web/brand_gateway -> compliance -> community ->
 consent -> vault (``community``, the insight community of issue 14, sits between the domain and
 the front doors; ``compliance``, data subject requests and reports, sits above it: it may read
-the community's records, and only the front doors import it); the demo generators in demo/ sit
-beside web, above the domain, and no domain package imports them.
+the community's records, and only the front doors import it); ``intents``, intent casting
+(issue 16), sits beside ``community`` (neither imports the other), below ``compliance``; the
+demo generators in demo/ sit beside web, above the domain, and no domain package imports them.
 
 Below them all, ``vrmvault`` (the root of the exception tree) imports none of them, nor Flask.
 
@@ -18,12 +19,16 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).parents[2]
-FORBIDDEN = {"vrmvault": {"vault", "consent", "community", "compliance", "brand_gateway", "web",
-                          "demo", "flask", "werkzeug"},
-             "vault": {"consent", "community", "compliance", "brand_gateway", "web", "demo",
-                       "flask"},
-             "consent": {"community", "compliance", "brand_gateway", "web", "demo", "flask"},
-             "community": {"compliance", "brand_gateway", "web", "demo", "flask", "werkzeug"},
+FORBIDDEN = {"vrmvault": {"vault", "consent", "community", "intents", "compliance",
+                          "brand_gateway", "web", "demo", "flask", "werkzeug"},
+             "vault": {"consent", "community", "intents", "compliance", "brand_gateway", "web",
+                       "demo", "flask"},
+             "consent": {"community", "intents", "compliance", "brand_gateway", "web", "demo",
+                         "flask"},
+             "community": {"intents", "compliance", "brand_gateway", "web", "demo", "flask",
+                           "werkzeug"},
+             "intents": {"community", "compliance", "brand_gateway", "web", "demo", "flask",
+                         "werkzeug"},
              "compliance": {"brand_gateway", "web", "demo", "flask", "werkzeug"},
              "brand_gateway": {"web", "demo"},
              "demo": {"web", "flask"}}

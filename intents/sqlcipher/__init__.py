@@ -1,0 +1,1 @@
+"""The SQLCipher implementation of intent casting's repository (``intents/repositories.py``)."""

@@ -1,0 +1,50 @@
+"""The one place intent casting chooses its storage engine: its service over SQLCipher.
+
+:func:`intent_service` builds :class:`intents.service.IntentService` over the SQLCipher
+repository (``intents/sqlcipher/``) of the data store of ``consent``'s vault, as
+``community/storage.py`` and ``compliance/storage.py`` do. Building is cheap: callers build per
+use. ``listing_log`` records what brands are shown and do, ``(details, actor, at)``: the brand
+gateway passes its access spool's writer; by default (tools, tests) the ledger itself.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from consent.context import Consent
+from consent.events import EventDetails
+from vault.export import Exporter
+
+from .export import intents_exporter
+from .model import Limits
+from .pseudonyms import PURPOSE, IntentPseudonyms
+from .service import IntentObserver, IntentService, ListingLog
+from .sqlcipher.intents import SqlcipherIntents
+
+CURSOR_PURPOSE = "intent-cursor"
+DEFAULT_LIMITS = Limits()
+
+
+def intent_service(consent: Consent, *, observers: Sequence[IntentObserver] = (),
+                   limits: Limits = DEFAULT_LIMITS, listing_log: ListingLog | None = None
+                   ) -> IntentService:
+    vault = consent.vault
+
+    def to_ledger(details: EventDetails, actor: str, at: int) -> None:
+        consent.ledger.record_event(actor=actor, details=details)
+
+    return IntentService(
+        intents=SqlcipherIntents(vault.data), keys=vault.key_store, brands=vault.brands,
+        grants=consent.grants, agreements=consent.agreements,
+        terms=consent.terms, ledger=consent.ledger,
+        listing_log=listing_log or to_ledger, principal=consent.principal,
+        brand_subject=consent.brand_subject, sign=consent.signer.sign,
+        issuer=consent.signer.controller.url,
+        pseudonyms=IntentPseudonyms(vault.master.derive(PURPOSE)),
+        cursor_key=vault.master.derive(CURSOR_PURPOSE), clock=vault.clock, limits=limits,
+        observers=observers)
+
+
+def member_intent_export(consent: Consent) -> Exporter:
+    """Intent casting's part of a member's export (intents/export.py): reading only."""
+    return intents_exporter(intents=intent_service(consent))
