@@ -99,16 +99,8 @@ def intent_service(consent: Consent, config: Mapping[str, Any] | None = None,
     """The intent service over ``consent`` with the gateway's observers (and the limits of
     ``config``, an app's settings, if given). The member pages' and the keeper's service."""
     if config is not None:
-        options.setdefault("limits", _limits(config))
+        options.setdefault("limits", Limits.from_settings(config))
     return build_intent_service(consent, observers=intent_observers(consent), **options)
-
-
-def _limits(config: Mapping[str, Any]) -> Limits:
-    default = Limits()
-    return Limits(offers_per_intent=int(config.get("VRMVAULT_OFFERS_PER_INTENT",
-                                                   default.offers_per_intent)),
-                  offers_per_day=int(config.get("VRMVAULT_OFFERS_PER_DAY",
-                                                default.offers_per_day)))
 
 
 def intent_service_for_request() -> IntentService:

@@ -11,6 +11,7 @@ caller handles is a return value, results come in a stated order). ``endpoints.p
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
@@ -92,7 +93,7 @@ class WebhookEndpointRepository(Transactional, Protocol):
                   categories: Sequence[str | None]) -> None:
         """Opt the endpoint in to ``event_type``, for each category (``None``: every one)."""
 
-    def subscriptions(self, endpoint_id: int) -> list[tuple[str, str | None]]:
+    def subscriptions(self, endpoint_id: int) -> builtins.list[tuple[str, str | None]]:
         """(event type, category or ``None``) the endpoint opted in to."""
 
 

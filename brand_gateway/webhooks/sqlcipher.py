@@ -10,6 +10,7 @@ one row.
 
 from __future__ import annotations
 
+import builtins
 import random
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -80,7 +81,7 @@ class SqlcipherWebhookEndpoints(SqlcipherRepository):
             "INSERT INTO webhook_endpoint_events (endpoint_id, event_type, category)"
             " VALUES (?, ?, ?)", [(endpoint_id, event_type, c) for c in categories])
 
-    def subscriptions(self, endpoint_id: int) -> list[tuple[str, str | None]]:
+    def subscriptions(self, endpoint_id: int) -> builtins.list[tuple[str, str | None]]:
         return [(row["event_type"], row["category"]) for row in self._db.all(
             "SELECT event_type, category FROM webhook_endpoint_events WHERE endpoint_id = ?"
             " ORDER BY event_type, category", (endpoint_id,))]

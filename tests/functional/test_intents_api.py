@@ -27,8 +27,8 @@ from brand_gateway.webhooks.signing import WebhookSigner, verify, webhook_public
 from brand_gateway.webhooks.sqlcipher import sqlcipher_dispatcher, sqlcipher_registry
 from consent.context import Consent
 from consent.spool import SpoolDirectory
-from intents.service import IntentService
 from intents.model import IntentDraft
+from intents.service import IntentService
 from tests.brand_api_support import CALLBACK, BrandApi, bearer
 from vault.clock import FrozenClock
 from vault.home import Vault
