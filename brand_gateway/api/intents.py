@@ -134,21 +134,17 @@ def get_intent(caller: Caller, intent_id: str) -> Response:
 def make_offer(caller: Caller, intent_id: str) -> Response:
     load_query(_EMPTY_QUERY)
     body = json_body()
-    service = _service()
-    brand_id = caller.client.brand_id
-    try:
-        service.listed(brand_id, intent_id[:100])     # a 404 before the body's 400
-    except (NotFoundError, ValidationError):
-        raise ApiNotFoundError(_NO_INTENT) from None
     try:
         offer = _OFFER.load(body)
     except SchemaError as exc:
         raise BodyError(_schema_errors(exc)) from None
+    # Not looked up first with listed(): that would be a listing, an entry in the member's
+    # ledger; the service answers an intent not open to this brand before the body's checks.
     try:
-        made = service.make_offer(brand_id, intent_id, price=offer["price"],
-                                  currency=offer["currency"], terms=offer["terms"],
-                                  message=offer["message"],
-                                  valid_until=timestamp(offer["valid_until"]))
+        made = _service().make_offer(
+            caller.client.brand_id, intent_id[:100], price=offer["price"],
+            currency=offer["currency"], terms=offer["terms"], message=offer["message"],
+            valid_until=timestamp(offer["valid_until"]))
     except NotFoundError:
         raise ApiNotFoundError(_NO_INTENT) from None
     except LimitExceededError as exc:

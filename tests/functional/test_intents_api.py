@@ -416,8 +416,8 @@ def test_an_accepted_offer_reveals_the_chosen_fields_to_that_brand_only(
 
 # -- webhooks -------------------------------------------------------------------------------------
 def test_intent_created_goes_to_subscribed_endpoints_of_the_category_only(
-        brand_client: FlaskClient, api: BrandApi, vault: Vault, clock: FrozenClock,
-        intents: IntentService, app: Any) -> None:
+        brand_client: FlaskClient, api: BrandApi, vault: Vault, consent: Consent,
+        clock: FrozenClock, intents: IntentService, app: Any) -> None:
     app.config["VRMVAULT_WEBHOOK_ALLOW_LOOPBACK"] = True
     velo = brand(api, "Velo Bikes", "bicycles", "travel")
     spokes = brand(api, "Spokes", "bicycles")
@@ -444,6 +444,11 @@ def test_intent_created_goes_to_subscribed_endpoints_of_the_category_only(
                                              else spokes))["intents"][0]
         assert event["data"] == own
         assert alice not in row["payload"] and cast.id not in row["payload"]
+    # Each delivery is a listing of the intent to that brand, in the member's ledger.
+    entries = [consent.ledger.entry(n) for n in range(consent.ledger.size)]
+    webhooked = {e.details["brand"] for e in entries
+                 if e.tag.value == "intent:listing:returned" and e.details["via"] == "webhook"}
+    assert webhooked == {velo.brand_id, spokes.brand_id}
     # Signed as every webhook: what a brand's receiver checks.
     sent: list[tuple[str, bytes, Mapping[str, str]]] = []
 
