@@ -18,7 +18,7 @@ from typing import Any
 @dataclass(frozen=True)
 class DemoBrand:
     name: str
-    categories: tuple[str, ...]
+    categories: tuple[str, ...]            # ids of the intent catalog (intents/catalog.py)
     item: str                              # what the customer bought, for comment templates
     touchpoints: tuple[str, ...]
     weight: int                            # relative share of feedback entries
@@ -29,11 +29,11 @@ ALL_TOUCHPOINTS = ("awareness", "consideration", "purchase", "delivery", "onboar
                    "support", "billing", "returns", "loyalty")
 
 DEMO_BRANDS: tuple[DemoBrand, ...] = (
-    DemoBrand("Spokesmith Cycles", ("bikes", "sport"), "e-bike",
+    DemoBrand("Spokesmith Cycles", ("bicycles", "sports"), "e-bike",
               tuple(t for t in ALL_TOUCHPOINTS if t != "billing"), 3),
-    DemoBrand("Greenleaf Grocers", ("groceries", "food-and-drink"), "weekly shop",
+    DemoBrand("Greenleaf Grocers", ("groceries",), "weekly shop",
               ("awareness", "purchase", "delivery", "support", "returns", "loyalty"), 6),
-    DemoBrand("Northwave Mobile", ("telecom",), "phone plan",
+    DemoBrand("Northwave Mobile", ("phones", "mobile-plans"), "phone plan",
               ("awareness", "consideration", "purchase", "onboarding", "usage", "support",
                "billing", "loyalty"), 5, {"usage": {
                   "positive": ("Coverage is excellent, even on the train.",
@@ -41,7 +41,7 @@ DEMO_BRANDS: tuple[DemoBrand, ...] = (
                   "neutral": ("Signal is fine in town, patchy in the countryside.",),
                   "negative": ("Calls keep dropping at home.",
                                "Data speed collapses every evening.")}}),
-    DemoBrand("Atelier Lume", ("fashion", "clothing"), "winter coat",
+    DemoBrand("Atelier Lume", ("clothing", "footwear"), "winter coat",
               ("awareness", "consideration", "purchase", "delivery", "usage", "support",
                "returns", "loyalty"), 4, {"usage": {
                   "positive": ("Still looks new after a whole winter.",
@@ -49,7 +49,7 @@ DEMO_BRANDS: tuple[DemoBrand, ...] = (
                   "neutral": ("Nice fabric, but the sizing runs small.",),
                   "negative": ("The seams came apart after three washes.",
                                "The colour faded after a couple of washes.")}}),
-    DemoBrand("Skylark Airways", ("airline", "travel"), "flight",
+    DemoBrand("Skylark Airways", ("flights", "travel"), "flight",
               ("awareness", "consideration", "purchase", "onboarding", "usage", "support",
                "billing", "loyalty"), 3, {
                   "onboarding": {
@@ -63,11 +63,11 @@ DEMO_BRANDS: tuple[DemoBrand, ...] = (
                                   "Forty minutes late, but they kept us informed."),
                       "negative": ("A three-hour delay and no information at the gate.",
                                    "My luggage took a different plane.")}}),
-    DemoBrand("Voltbox Electronics", ("electronics",), "laptop", ALL_TOUCHPOINTS, 4),
-    DemoBrand("Oakhaven Furniture", ("furniture", "home-and-garden"), "sofa",
+    DemoBrand("Voltbox Electronics", ("electronics", "computers"), "laptop", ALL_TOUCHPOINTS, 4),
+    DemoBrand("Oakhaven Furniture", ("furniture", "home-services"), "sofa",
               ("consideration", "purchase", "delivery", "onboarding", "usage", "support",
                "billing", "returns"), 2),
-    DemoBrand("Harbour & Pine Bank", ("banking", "finance"), "current account",
+    DemoBrand("Harbour & Pine Bank", ("banking", "insurance"), "current account",
               ("awareness", "consideration", "onboarding", "usage", "support", "billing",
                "loyalty"), 3, {"usage": {
                   "positive": ("The app is clear and payments go through instantly.",),

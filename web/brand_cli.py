@@ -22,6 +22,7 @@ from brand_gateway.observers import family_end_hook, grant_observer
 from brand_gateway.storage import client_registry
 from consent.context import open_consent
 from consent.vocabulary import AGREEMENT_BY_CODE, DEFAULT_AGREEMENT
+from intents.catalog import CATEGORY_BY_ID
 from vault.errors import StoreNotInitialisedError
 from vault.home import Vault, VaultHome
 
@@ -54,7 +55,9 @@ def brand() -> None:
 @click.option("--redirect-uri", "redirect_uris", multiple=True, required=True,
               help="An exact redirect URI (https, or http on a loopback host); repeatable.")
 @click.option("--category", "categories", multiple=True,
-              help="A category the brand trades in, e.g. bikes; repeatable.")
+              type=click.Choice(tuple(CATEGORY_BY_ID)), metavar="CATEGORY",
+              help="A category of the intent catalog the brand trades in (intents/catalog.py),"
+                   " e.g. bicycles; repeatable.")
 @click.option("--scope", "scopes", multiple=True, type=click.Choice(CLIENT_SCOPES),
               help="A brand-level scope the client may ask for; repeatable (default: all).")
 @click.option("--accepts", "accepts", multiple=True, type=click.Choice(tuple(AGREEMENT_BY_CODE)),

@@ -213,7 +213,7 @@ def test_a_brand_reads_what_was_shared_until_withdrawn_and_hears_of_the_erasure(
 
     # The operator registers the brand and its webhook endpoint with the CLI.
     registered = json.loads(vrmvault(home, "brand", "create", "--name", BRAND,
-                                     "--redirect-uri", callback, "--category", "bikes"))
+                                     "--redirect-uri", callback, "--category", "bicycles"))
     client_id, client_secret = registered["client_id"], registered["client_secret"]
     assert "Added webhook endpoint" in vrmvault(home, "webhooks", "add", client_id,
                                                 receiver.url + "/webhook")

@@ -39,7 +39,7 @@ def test_a_replayed_refresh_token_shows_as_ended_on_the_sharing_page(
     home = live_home.root
     callback = receiver.url + "/callback"
     registered = json.loads(vrmvault(home, "brand", "create", "--name", BRAND,
-                                     "--redirect-uri", callback, "--category", "bikes"))
+                                     "--redirect-uri", callback, "--category", "bicycles"))
     client_id, client_secret = registered["client_id"], registered["client_secret"]
     vrmvault(home, "webhooks", "add", client_id, receiver.url + "/webhook")
     whpk = vrmvault(home, "webhooks", "key").split("\n", 1)[0].strip()
@@ -124,7 +124,7 @@ def test_a_member_withdraws_an_offer_and_the_brand_cannot_answer_it(
     home = live_home.root
     registered = json.loads(vrmvault(home, "brand", "create", "--name", BRAND,
                                      "--redirect-uri", "http://127.0.0.1:9/callback",
-                                     "--category", "bikes"))
+                                     "--category", "bicycles"))
     sign_up_and_prepare(page, home)
     page.goto("/login")
     page.get_by_label("E-mail address").fill(EMAIL)

@@ -18,6 +18,14 @@ from . import SqlcipherRepository
 _MEMBER_ROWS = (
     "DELETE FROM feedback WHERE member_num = (SELECT num FROM members WHERE id = ?)",
     "DELETE FROM care_cases WHERE member_num = (SELECT num FROM members WHERE id = ?)",
+    # Intent casting: the offers on the member's intents, the intents, the brands blocked (a
+    # spam report keeps the brand and the decision; its member and offer become NULL).
+    "UPDATE intent_spam_reports SET reason = NULL WHERE member_num"
+    " = (SELECT num FROM members WHERE id = ?)",
+    "DELETE FROM intent_offers WHERE intent_num IN (SELECT num FROM intents WHERE member_num"
+    " = (SELECT num FROM members WHERE id = ?))",
+    "DELETE FROM intents WHERE member_num = (SELECT num FROM members WHERE id = ?)",
+    "DELETE FROM intent_blocks WHERE member_num = (SELECT num FROM members WHERE id = ?)",
     "DELETE FROM profile_values WHERE member_id = ?",
     "DELETE FROM web_sessions WHERE member_id = ?",
     "DELETE FROM members WHERE id = ?",

@@ -11,6 +11,7 @@ import pytest
 from demo import members as demo_members
 from demo.content import DEMO_BRANDS, SHOWCASE_JOURNAL, SHOWCASE_PROFILE, TEMPLATES
 from demo.members import DEMO_PASSWORD, SHOWCASE_EMAIL, load_demo
+from intents.catalog import CATEGORY_BY_ID
 from tests.unit.vault.sqlcipher_pages import decrypted_pages
 from vault.catalog import BY_KEY, coerce
 from vault.errors import ConflictError, ValidationError
@@ -33,6 +34,10 @@ def member_ids(vault) -> list[str]:
 
 def all_feedback(vault):
     return [(m, e) for m in member_ids(vault) for e in vault.feedback.for_member(m)]
+
+
+def test_the_demo_brands_trade_in_categories_of_the_intent_catalog() -> None:
+    assert all(category in CATEGORY_BY_ID for b in DEMO_BRANDS for category in b.categories)
 
 
 def test_creates_the_brands_and_the_members(vault, loaded):

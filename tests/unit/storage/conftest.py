@@ -4,7 +4,7 @@ Each engine adds one factory to :data:`IMPLEMENTATIONS` (a PostgreSQL one: a fre
 test); every test in this folder then runs against each of them, through the contracts of
 ``vault/repositories.py``, ``consent/repositories.py``, ``brand_gateway/repositories.py``,
 ``brand_gateway/webhooks/repositories.py``, ``brand_gateway/insights/repositories.py`` and
-``community/repositories.py`` and ``compliance/repositories.py`` only
+``community/repositories.py``, ``intents/repositories.py`` and ``compliance/repositories.py`` only
 (the OAuth clients and pairwise subjects the webhook contracts read are made through
 :class:`GatewayRows`, the gateway's services over the implementation's own repositories).
 """
@@ -71,6 +71,8 @@ from consent.sqlcipher.ledger import SqlcipherAccessIndex, SqlcipherLedger
 from consent.sqlcipher.ledger_search import SqlcipherLedgerSearch
 from consent.sqlcipher.restrictions import SqlcipherRestrictions
 from consent.sqlcipher.terms import SqlcipherTerms
+from intents.repositories import IntentRepository
+from intents.sqlcipher.intents import SqlcipherIntents
 from vault import migrations
 from vault.home import VaultHome
 from vault.repositories import (
@@ -153,6 +155,7 @@ class Repositories:
     ledger_search: LedgerSearchRepository
     dsr_requests: RequestRepository
     restrictions: RestrictionRepository
+    intents: IntentRepository
 
 
 @contextmanager
@@ -196,7 +199,8 @@ def sqlcipher(root: Path) -> Iterator[Repositories]:
             SqlcipherInsightReadModel(data), care_cases=SqlcipherCareCases(data),
             wedid=SqlcipherWeDid(data), reports=SqlcipherReports(data),
             reveals=SqlcipherReveals(data), ledger_search=SqlcipherLedgerSearch(ledger),
-            dsr_requests=SqlcipherRequests(data), restrictions=SqlcipherRestrictions(data))
+            dsr_requests=SqlcipherRequests(data), restrictions=SqlcipherRestrictions(data),
+            intents=SqlcipherIntents(data))
     finally:
         data.close()
         keys.close()

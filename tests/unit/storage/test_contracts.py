@@ -22,11 +22,12 @@ def test_each_repository_has_its_contracts_methods(repositories: Repositories) -
     import community.repositories
     import compliance.repositories
     import consent.repositories
+    import intents.repositories
     import vault.repositories
 
     modules = (vault.repositories, consent.repositories, brand_gateway.repositories,
                brand_gateway.webhooks.repositories, brand_gateway.insights.repositories,
-               community.repositories, compliance.repositories)
+               community.repositories, compliance.repositories, intents.repositories)
     for name, hint in hints.items():
         [contract] = [getattr(module, str(hint)) for module in modules
                       if hasattr(module, str(hint))]

@@ -36,7 +36,7 @@ def create(home: VaultHome, name: str = "Velo Bikes", *uris: str) -> dict:
     args = ["create", "--name", name]
     for uri in uris or (CALLBACK,):
         args += ["--redirect-uri", uri]
-    result = run(home, *args, "--category", "bikes")
+    result = run(home, *args, "--category", "bicycles")
     assert result.exit_code == 0, result.output
     return json.loads(result.stdout)
 
@@ -55,6 +55,14 @@ def test_create_prints_credentials_that_authenticate(vault_home: VaultHome) -> N
     client = authenticate(vault_home, credentials["client_id"], credentials["client_secret"])
     assert client.brand_id == credentials["brand_id"]
     assert client.brand_name == "Velo Bikes"
+
+
+def test_create_takes_only_categories_of_the_intent_catalog(vault_home: VaultHome) -> None:
+    result = run(vault_home, "create", "--name", "Velo Bikes", "--redirect-uri", CALLBACK,
+                 "--category", "bikes")
+    assert result.exit_code == 2
+    assert "'bikes' is not one of" in result.output
+    assert "client_secret" not in result.output
 
 
 def test_list_shows_the_clients_and_never_a_secret(vault_home: VaultHome) -> None:
