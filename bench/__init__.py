@@ -26,6 +26,7 @@ from . import (
     export_10k,
     insights,
     intents,
+    intents_http,
     ledger,
     ledger_search,
     raw_key_open,
@@ -42,5 +43,5 @@ BENCHMARKS: dict[str, ModuleType] = {
     for module in (raw_key_open, recovery, erasure_10k, export_10k, sealed_writes,
                    encryption_overhead, decision, ledger, ledger_search, tiles,
                    survey_answer, insights, compliance_reports, reveals, dsr_queue,
-                   intents, demo_100k, brand_api)
+                   intents, demo_100k, brand_api, intents_http)
 }

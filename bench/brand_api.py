@@ -342,8 +342,10 @@ _SOCKET = re.compile(r"Socket errors: connect (\d+), read (\d+), write (\d+), ti
 _MS = {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60_000.0}
 
 
-def wrk(url: str, seconds: int, token: str | None = None) -> Load:
-    command = ["wrk", f"-t{THREADS}", f"-c{CONNECTIONS}", f"-d{seconds}s", "--latency",
+def wrk(url: str, seconds: int, token: str | None = None, *,
+        connections: int = CONNECTIONS) -> Load:
+    command = ["wrk", f"-t{min(THREADS, connections)}", f"-c{connections}", f"-d{seconds}s",
+               "--latency",
                "--timeout", "5s"]
     if token:
         command += ["-H", f"Authorization: Bearer {token}"]

@@ -15,6 +15,7 @@ from .api import (
     agreements,
     communities,
     insights,
+    intents,
     loop,
     member,
     openapi,
@@ -35,3 +36,4 @@ def init_app(app: Flask, *, stores: RequestStores) -> None:
         app.register_blueprint(module.bp)
     app.register_blueprint(communities.bp)
     app.register_blueprint(insights.bp)
+    app.register_blueprint(intents.bp)

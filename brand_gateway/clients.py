@@ -69,6 +69,13 @@ SCOPES: dict[str, str] = {
     "insights:read": "Query differentially private aggregates (NPS and ratings per touchpoint,"
                      " persona distributions) over the members who allow it, paid from the"
                      " brand's privacy budget.",
+    "intents:read": "List the open intents members cast in the categories the brand is"
+                    " registered for, each under a pseudonym of its own for the brand,"
+                    " filtered by budget, time window and region, a page at a time (each"
+                    " intent returned is an entry in its member's ledger).",
+    "offers:write": "Answer intents with offers (price, terms, validity, a message), follow"
+                    " their status, withdraw them, and read the profile fields a member"
+                    " revealed on accepting one.",
 }
 CLIENT_SCOPES = tuple(SCOPES)
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "::1", "localhost"})

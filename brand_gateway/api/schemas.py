@@ -258,6 +258,10 @@ class WebhookSchema(Schema):
     id = fields.Integer(required=True)
     url = fields.String(required=True)
     created_at = fields.DateTime(required=True)
+    events = fields.List(fields.String(), required=True, metadata={
+        "description": "The opt-in events the endpoint asked for (intent.created)."})
+    categories = fields.List(fields.String(), required=True, allow_none=True, metadata={
+        "description": "The categories intent.created is sent for; null: all of yours."})
 
 
 class WebhooksSchema(Schema):
@@ -274,6 +278,12 @@ class WebhookRequestSchema(Schema):
 
     url = fields.String(required=True, metadata={
         "description": "A public https URL; its host must resolve to public addresses only."})
+    events = fields.List(fields.String(validate=validate.OneOf(["intent.created"])),
+                         metadata={"description": "Opt-in events: intent.created, new intents"
+                                                  " in your categories. Every other event is"
+                                                  " sent without asking."})
+    categories = fields.List(fields.String(), validate=validate.Length(min=1), metadata={
+        "description": "With intent.created: only these of your categories (default: all)."})
 
 
 class AgreementSchema(Schema):
@@ -577,8 +587,10 @@ def openapi_document(*, server: str, authorization_url: str, token_url: str) -> 
             "Register a webhook endpoint",
             "Signed events (Standard Webhooks v1a, Ed25519; the key is in the JWKS) are sent"
             " there: consent.withdrawn, consent.expired, authorization.ended, member.erased,"
-            " and data subject requests as Ketch Forwarder dsr/v1 messages: dsr.access,"
-            " dsr.delete, dsr.correction, dsr.restrict_processing.",
+            " data subject requests as Ketch Forwarder dsr/v1 messages: dsr.access,"
+            " dsr.delete, dsr.correction, dsr.restrict_processing; offer.accepted,"
+            " offer.declined, offer.expired on your offers; and, if asked for in events,"
+            " intent.created for new intents in your categories.",
             EmptyQuery, "WebhookCreated", created=True),
             "requestBody": {"required": True, "content": {
                 "application/json": {"schema": "WebhookRequest"}}},
@@ -634,6 +646,9 @@ def openapi_document(*, server: str, authorization_url: str, token_url: str) -> 
     from .request_schemas import add_request_paths  # it builds on this module
 
     add_request_paths(spec, _operation)
+    from .intent_schemas import add_intent_paths  # it builds on this module
+
+    add_intent_paths(spec, _operation)
     from .survey_schemas import add_survey_paths  # it imports this module's schemas
 
     add_survey_paths(spec)

@@ -7,6 +7,10 @@ its host must resolve to public addresses only (no loopback, private, link-local
 ranges: server-side request forgery), checked here and again before every delivery. Loopback
 URLs for local testing are the operator's to register (``vrmvault webhooks add``), or the
 brand's when ``VRMVAULT_WEBHOOK_ALLOW_LOOPBACK`` is on.
+
+Opt-in events: ``"events": ["intent.created"]`` on registration subscribes the endpoint to new
+intents, in every category the brand is registered for or in ``"categories"`` (a subset of
+them). Every other event goes to every live endpoint of the brand without asking.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from ..api_errors import ApiNotFoundError, BodyError
 from ..reads import Caller
 from ..request_stores import request_stores
 from ..webhooks.endpoints import WebhookEndpoint, WebhookRegistry, destination_problem
+from ..webhooks.outbox import INTENT_CREATED, OPT_IN_EVENTS
 from ..webhooks.sqlcipher import sqlcipher_registry
 from . import PREFIX
 from .bearer import requires_scope
@@ -38,16 +43,50 @@ def _registry() -> WebhookRegistry:
     return sqlcipher_registry(database=stores.vault().data, clock=stores.clock)
 
 
-def _endpoint(endpoint: WebhookEndpoint) -> dict[str, Any]:
-    return {"id": endpoint.id, "url": endpoint.url, "created_at": iso(endpoint.created_at)}
+def _endpoint(registry: WebhookRegistry, endpoint: WebhookEndpoint) -> dict[str, Any]:
+    subscriptions = registry.subscriptions(endpoint.id)
+    categories = sorted({c for _, c in subscriptions if c is not None})
+    return {"id": endpoint.id, "url": endpoint.url, "created_at": iso(endpoint.created_at),
+            "events": sorted({e for e, _ in subscriptions}),
+            "categories": categories or None}
+
+
+def _subscriptions(body: dict[str, Any], brand_categories: tuple[str, ...]
+                   ) -> dict[str, list[str] | None]:
+    """The opt-in events of a registration: ``events`` and ``categories`` checked."""
+    errors: dict[str, list[str]] = {}
+    events = body.get("events", [])
+    categories = body.get("categories")
+    if not isinstance(events, list) or not all(isinstance(e, str) for e in events):
+        errors["events"] = ["Give a list of event types."]
+    elif set(events) - set(OPT_IN_EVENTS):
+        errors["events"] = ["Only these events are opted in to: " + ", ".join(OPT_IN_EVENTS)
+                            + "; every other one is sent without asking."]
+    if categories is not None:
+        if (not isinstance(categories, list) or not categories
+                or not all(isinstance(c, str) for c in categories)):
+            errors["categories"] = ["Give a non-empty list of category ids."]
+        elif INTENT_CREATED not in events:
+            errors["categories"] = ["Categories narrow intent.created: ask for that event."]
+        else:
+            foreign = [c[:40] for c in categories if c not in brand_categories]
+            if foreign:
+                errors["categories"] = [
+                    "Not a category this brand is registered for: " + ", ".join(foreign[:3])
+                    + "."]
+    if errors:
+        raise BodyError(errors)
+    return {event: (list(dict.fromkeys(categories)) if categories else None)
+            for event in dict.fromkeys(events)}
 
 
 @bp.get("/webhooks")
 @requires_scope(WEBHOOKS_SCOPE)
 def list_webhooks(caller: Caller) -> Response:
     load_query(_EMPTY_QUERY)
-    live = [e for e in _registry().list(caller.client.client_id) if e.live]
-    return json_response({"webhooks": [_endpoint(e) for e in live]})
+    registry = _registry()
+    live = [e for e in registry.list(caller.client.client_id) if e.live]
+    return json_response({"webhooks": [_endpoint(registry, e) for e in live]})
 
 
 @bp.post("/webhooks")
@@ -56,19 +95,23 @@ def add_webhook(caller: Caller) -> Response:
     load_query(_EMPTY_QUERY)
     body = json_body()
     url = body.get("url")
-    if set(body) != {"url"} or not isinstance(url, str):
-        raise BodyError({"url": ["Send a JSON object with one member, url."]})
+    if not set(body) <= {"url", "events", "categories"} or not isinstance(url, str):
+        raise BodyError({"url": ["Send a JSON object with url, and optionally events and"
+                                 " categories."]})
+    brand = request_stores().vault().brands.get(caller.client.brand_id)
+    subscriptions = _subscriptions(body, brand.categories)
     allow_loopback = current_app.config["VRMVAULT_WEBHOOK_ALLOW_LOOPBACK"]
     problem = destination_problem(url, allow_loopback=allow_loopback)
     if problem:
         raise BodyError({"url": [f"Webhook URL: {problem}"]})
+    registry = _registry()
     try:
-        endpoint = _registry().add(caller.client.client_id, url)
+        endpoint = registry.add(caller.client.client_id, url, subscriptions=subscriptions)
     except ValidationError as exc:
         raise BodyError({k: list(v) for k, v in exc.errors.items()}) from None
     except ConflictError as exc:
         raise BodyError({"url": [exc.message]}) from None
-    response = json_response({"webhook": _endpoint(endpoint)})
+    response = json_response({"webhook": _endpoint(registry, endpoint)})
     response.status_code = 201
     response.headers["Location"] = url_for("api_webhooks.list_webhooks") + f"/{endpoint.id}"
     return response

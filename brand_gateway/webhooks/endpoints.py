@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import ipaddress
 import socket
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, NoReturn
 from urllib.parse import urlsplit
 
@@ -46,7 +46,11 @@ class WebhookRegistry:
         self._outbox = outbox
         self._clock = clock
 
-    def add(self, client_id: str, url: str) -> WebhookEndpoint:
+    def add(self, client_id: str, url: str, *,
+            subscriptions: Mapping[str, Sequence[str] | None] | None = None
+            ) -> WebhookEndpoint:
+        """Add an endpoint; ``subscriptions``: the opt-in events it also wants (event type ->
+        the categories, or ``None`` for all of the brand's), checked by the caller."""
         problem = webhook_url_problem(url)
         if problem:
             _refuse("url", f"Webhook URL: {problem}")
@@ -60,7 +64,14 @@ class WebhookRegistry:
             endpoint_id = endpoints.insert(client_id, url, int(self._clock()))
             if endpoint_id is None:
                 raise ConflictError("this client has that endpoint already")
+            for event_type, categories in (subscriptions or {}).items():
+                endpoints.subscribe(endpoint_id, event_type,
+                                    [None] if categories is None else list(categories))
             return self.get(endpoint_id)
+
+    def subscriptions(self, endpoint_id: int) -> list[tuple[str, str | None]]:
+        """(event type, category or ``None`` for all) the endpoint opted in to."""
+        return self._endpoints.subscriptions(endpoint_id)
 
     def get(self, endpoint_id: int) -> WebhookEndpoint:
         endpoint = self._endpoints.get(endpoint_id)

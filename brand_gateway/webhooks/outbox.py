@@ -21,7 +21,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -46,8 +46,17 @@ STATUSES = ("pending", "delivered", "dead")
 DSR_EVENTS = {"AccessRequest": "dsr.access", "DeleteRequest": "dsr.delete",
               "CorrectionRequest": "dsr.correction",
               "RestrictProcessingRequest": "dsr.restrict_processing"}
+# Intent casting (issue 16): a new intent in a category, to the endpoints that opted in to it;
+# the status of an offer the brand made, to every live endpoint of the brand.
+INTENT_CREATED = "intent.created"
+OFFER_ACCEPTED = "offer.accepted"
+OFFER_DECLINED = "offer.declined"
+OFFER_EXPIRED = "offer.expired"
+#: Events an endpoint receives only if it asked for them when it was registered.
+OPT_IN_EVENTS = (INTENT_CREATED,)
 EVENT_TYPES = (CONSENT_WITHDRAWN, CONSENT_EXPIRED, AUTHORIZATION_ENDED, MEMBER_ERASED,
-               *DSR_EVENTS.values())
+               *DSR_EVENTS.values(), INTENT_CREATED, OFFER_ACCEPTED, OFFER_DECLINED,
+               OFFER_EXPIRED)
 
 
 # -- queueing ---------------------------------------------------------------------------------
@@ -98,20 +107,38 @@ def enqueue_dsr_message(outbox: WebhookOutboxRepository, brand_id: str,
     return _enqueue(outbox, brand_id, DSR_EVENTS[message["kind"]], message, now)
 
 
+def enqueue_intent_created(outbox: WebhookOutboxRepository, brand_id: str, category: str,
+                           intent: dict[str, Any], now: int) -> int:
+    """Queue ``intent.created`` (``data``: the intent as the brand's listing shows it, under
+    its pseudonym for the brand) for the brand's live endpoints that opted in to it for
+    ``category``; the number of rows queued."""
+    return _enqueue(outbox, brand_id, INTENT_CREATED, intent, now,
+                    endpoints=lambda: outbox.subscribed_endpoints(brand_id, INTENT_CREATED,
+                                                                  category))
+
+
+def enqueue_offer_decided(outbox: WebhookOutboxRepository, brand_id: str, event_type: str,
+                          data: dict[str, Any], now: int) -> int:
+    """Queue ``offer.accepted`` / ``offer.declined`` / ``offer.expired`` for every live
+    endpoint of the offering brand; the number of rows queued."""
+    return _enqueue(outbox, brand_id, event_type, data, now)
+
+
 def _enqueue(outbox: WebhookOutboxRepository, brand_id: str, event_type: str,
-             data: dict[str, Any], now: int) -> int:
+             data: dict[str, Any], now: int,
+             endpoints: Callable[[], list[tuple[int, str]]] | None = None) -> int:
     with outbox.transaction():
-        endpoints = outbox.live_endpoints(brand_id)
-        if not endpoints:
+        endpoints_ = (endpoints or (lambda: outbox.live_endpoints(brand_id)))()
+        if not endpoints_:
             return 0
         # One id per brand and event: the same on each of the brand's endpoints (one event),
         # never shared with another brand.
         event_id = str(uuid.uuid4())
         payload = json.dumps({"type": event_type, "timestamp": _utc(now), "data": data},
                              sort_keys=True, separators=(",", ":"))
-        outbox.queue(endpoints, event_type=event_type, event_id=event_id, payload=payload,
+        outbox.queue(endpoints_, event_type=event_type, event_id=event_id, payload=payload,
                      now=now)
-        return len(endpoints)
+        return len(endpoints_)
 
 
 def _utc(timestamp: int) -> str:
@@ -190,7 +217,9 @@ def outbox_tallies(outbox: WebhookOutboxRepository) -> list[OutboxTally]:
 
 
 __all__ = ["AUTHORIZATION_ENDED", "CONSENT_EXPIRED", "CONSENT_WITHDRAWN", "DSR_EVENTS",
-           "EVENT_TYPES", "MEMBER_ERASED", "enqueue_dsr_message",
+           "EVENT_TYPES", "INTENT_CREATED", "MEMBER_ERASED", "OFFER_ACCEPTED",
+           "OFFER_DECLINED", "OFFER_EXPIRED", "OPT_IN_EVENTS", "enqueue_dsr_message",
+           "enqueue_intent_created", "enqueue_offer_decided",
            "NOTIFIED_GRANT_EVENTS", "STATUSES", "DueEvent", "OutboxEntry", "OutboxTally",
            "Redrive", "enqueue_grant_event", "enqueue_member_erased", "outbox_count",
            "outbox_entries", "outbox_tallies", "redrive"]

@@ -11,6 +11,7 @@ caller handles is a return value, results come in a stated order). ``endpoints.p
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
@@ -88,9 +89,21 @@ class WebhookEndpointRepository(Transactional, Protocol):
 
     def disable(self, endpoint_id: int, now: int) -> None: ...
 
+    def subscribe(self, endpoint_id: int, event_type: str,
+                  categories: Sequence[str | None]) -> None:
+        """Opt the endpoint in to ``event_type``, for each category (``None``: every one)."""
+
+    def subscriptions(self, endpoint_id: int) -> builtins.list[tuple[str, str | None]]:
+        """(event type, category or ``None``) the endpoint opted in to."""
+
 
 class WebhookOutboxRepository(Transactional, Protocol):
     # queueing
+    def subscribed_endpoints(self, brand_id: str, event_type: str, category: str
+                             ) -> list[tuple[int, str]]:
+        """(endpoint id, client id) of the brand's live endpoints opted in to ``event_type``
+        for ``category`` (or for every category)."""
+
     def live_endpoints(self, brand_id: str) -> list[tuple[int, str]]:
         """``(endpoint id, client id)`` of every live endpoint of the brand's clients, by id."""
 

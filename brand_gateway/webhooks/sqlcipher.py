@@ -10,6 +10,7 @@ one row.
 
 from __future__ import annotations
 
+import builtins
 import random
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -74,9 +75,30 @@ class SqlcipherWebhookEndpoints(SqlcipherRepository):
         self._db.execute("UPDATE webhook_endpoints SET disabled_at = ? WHERE id = ?",
                          (now, endpoint_id))
 
+    def subscribe(self, endpoint_id: int, event_type: str,
+                  categories: Sequence[str | None]) -> None:
+        self._db.executemany(
+            "INSERT INTO webhook_endpoint_events (endpoint_id, event_type, category)"
+            " VALUES (?, ?, ?)", [(endpoint_id, event_type, c) for c in categories])
+
+    def subscriptions(self, endpoint_id: int) -> builtins.list[tuple[str, str | None]]:
+        return [(row["event_type"], row["category"]) for row in self._db.all(
+            "SELECT event_type, category FROM webhook_endpoint_events WHERE endpoint_id = ?"
+            " ORDER BY event_type, category", (endpoint_id,))]
+
 
 class SqlcipherWebhookOutbox(SqlcipherRepository):
     # -- queueing ---------------------------------------------------------------------------
+    def subscribed_endpoints(self, brand_id: str, event_type: str, category: str
+                             ) -> list[tuple[int, str]]:
+        return [(row["id"], row["client_id"]) for row in self._db.all(
+            "SELECT DISTINCT e.id, e.client_id FROM webhook_endpoints AS e"
+            " JOIN oauth_clients AS c ON c.client_id = e.client_id"
+            " JOIN webhook_endpoint_events AS s ON s.endpoint_id = e.id"
+            " WHERE c.brand_id = ? AND e.disabled_at IS NULL AND s.event_type = ?"
+            " AND (s.category IS NULL OR s.category = ?) ORDER BY e.id",
+            (brand_id, event_type, category))]
+
     def live_endpoints(self, brand_id: str) -> list[tuple[int, str]]:
         return [(row["id"], row["client_id"]) for row in self._db.all(
             "SELECT e.id, e.client_id FROM webhook_endpoints AS e"

@@ -14,6 +14,7 @@ the test itself) and no example database, so two runs send the same requests.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
 from typing import Any
 
@@ -35,6 +36,7 @@ from schemathesis.specs.openapi.checks import (
 import brand_gateway.api.webhooks
 from brand_gateway.api.schemas import openapi_document
 from brand_gateway.dsr import dsr_service
+from brand_gateway.intents_wiring import intent_service
 from brand_gateway.storage import pairwise_pseudonyms
 from brand_gateway.webhooks import endpoints as webhook_endpoints
 from brand_gateway.webhooks.sqlcipher import sqlcipher_registry
@@ -49,7 +51,8 @@ from community.storage import (
 from community.surveys import QuestionDraft, SurveyDraft
 from compliance.deadlines import HolidayCalendar
 from consent.context import Consent
-from tests.brand_api_support import BrandApi, bearer
+from intents.model import IntentDraft
+from tests.brand_api_support import CALLBACK, BrandApi, bearer
 from vault.home import Vault
 
 OPENAPI = "/api/v1/openapi.json"
@@ -118,12 +121,50 @@ def member_headers(api: BrandApi, vault: Vault) -> dict[str, str]:
 def brand_headers(api: BrandApi, vault: Vault) -> dict[str, str]:
     """A client credentials token that may manage the brand's webhooks, answer members'
     offers and query insights; the brand has one endpoint (id 1) already."""
-    grocer = api.brand("Green Grocer")
+    grocer, _ = api.clients.create("Green Grocer", [CALLBACK], ["groceries"])
     sqlcipher_registry(database=vault.data, clock=vault.clock).add(grocer.client_id,
                                                                 "https://grocer.example/hooks")
     return bearer(api.brand_token(
         grocer, "webhooks:manage agreements:write communities:write surveys:write"
-        " insights:read requests:write"))
+        " insights:read requests:write intents:read offers:write"))
+
+
+@pytest.fixture
+def grocer_intents(vault: Vault, consent: Consent, brand_headers: dict[str, str]
+                   ) -> dict[str, str]:
+    """Two members' intents in Grocer's category: Grocer's offer on one, accepted (revealing
+    an e-mail address), its open offer on the other. Grocer's pseudonym of the open intent and
+    the offers' ids."""
+    grocer = next(b for b in vault.brands.all() if b.name == "Green Grocer")
+    service = intent_service(consent)
+    today = dt.datetime.fromtimestamp(vault.clock(), dt.UTC).date()
+    now = int(vault.clock())
+
+    def cast(email: str) -> tuple[str, str]:
+        member_id = vault.members.register(email, "correct horse battery staple")
+        vault.profile.update(member_id, {"contact_email": "fern.contact@example.org"})
+        BrandApi(vault, consent).accept_everything(member_id)
+        service.cast(member_id, IntentDraft(
+            category="groceries", description="Organic vegetables, weekly.",
+            budget_min="20", budget_max="40.50", currency="EUR",
+            window_from=today + dt.timedelta(days=1), window_until=today + dt.timedelta(days=60),
+            country="NL", region="NL-ZH", city="Delft",
+            reveal_fields=("contact_email", "given_name"), expires_on=None))
+        listed = service.list_for_brand(grocer.id, category=None, currency=None,
+                                        budget_min=None, budget_max=None, window_from=None,
+                                        window_until=None, region=None, cursor=None, limit=1)
+        return member_id, listed.items[0].pseudonym
+
+    def offer(pseudonym: str) -> str:
+        return service.make_offer(grocer.id, pseudonym, price="30.00", currency="EUR",
+                                  terms="Every Friday.", message="Fresh.",
+                                  valid_until=now + 7 * 86_400).id
+
+    fern, first = cast("fern@example.org")
+    accepted = offer(first)
+    service.accept(fern, accepted, fields=["contact_email"])
+    _, intent = cast("gil@example.org")
+    return {"intent_id": intent, "offer_id": offer(intent), "accepted": accepted}
 
 
 @pytest.fixture
@@ -219,6 +260,28 @@ def _survey_cases(label: str, community_id: str, survey_id: str) -> list[dict[st
     if "{survey_id}" in label:
         return [{"path_parameters": {"survey_id": survey_id}}]
     return []
+
+
+def _intent_cases(label: str, made: dict[str, str]) -> list[dict[str, Any]]:
+    """Valid requests on Grocer's real intent and offers, which random strings never hit."""
+    if label == "GET /intents":
+        return [{"query": {"category": "groceries", "currency": "EUR", "budget_min": "10",
+                           "budget_max": "50", "region": "NL", "limit": 1}}]
+    if label == "GET /offers":
+        return [{"query": {"status": "accepted", "limit": 5}}]
+    if label == "POST /intents/{intent_id}/offers":
+        return [{"path_parameters": {"intent_id": made["intent_id"]},
+                 "body": {"price": "29.90", "currency": "EUR", "terms": "Every Tuesday.",
+                          "valid_until": "2027-02-10T12:00:00Z"},
+                 "media_type": "application/json"}]
+    if "{intent_id}" in label:
+        return [{"path_parameters": {"intent_id": made["intent_id"]}}]
+    if label.endswith("/profile"):
+        return [{"path_parameters": {"offer_id": made["accepted"]}}]
+    cases = [{"path_parameters": {"offer_id": made["offer_id"]}}]
+    if label == "GET /offers/{offer_id}":
+        cases.append({"path_parameters": {"offer_id": made["accepted"]}})
+    return cases
 
 
 # One test per operation of the document and caller. The document is the one the app serves
@@ -327,6 +390,9 @@ def test_the_api_keeps_to_its_document(api_schema: Any, label: str, caller: str,
                 "name": "orders.json", "data": "eyJvcmRlcnMiOiAyfQ==",
                 "headers": {"Content-Type": "application/json"}}]},
              "media_type": "application/json"} if label.startswith("POST") else {})})
+    if "{intent_id}" in label or "{offer_id}" in label or label in ("GET /intents",
+                                                                    "GET /offers"):
+        explicit_cases += _intent_cases(label, request.getfixturevalue("grocer_intents"))
     for explicit in explicit_cases:
         operation.Case(**explicit).call_and_validate(headers=headers, checks=CHECKS)
     cases = st.one_of(operation.as_strategy(GenerationMode.POSITIVE),

@@ -10,7 +10,8 @@ Roles:
   resources: officers see the console, never another member's pages.
 - ``brand_grant``: Velo, holding A's live delegated access token.
 - ``brand_no_grant``: Grocer, which has no grant from A: its own client credentials token
-  (``webhooks:manage agreements:write surveys:write insights:read requests:write``), a
+  (``webhooks:manage agreements:write surveys:write insights:read requests:write
+  intents:read offers:write``), a
   brand-level token; the officer's access request was forwarded to it.
 - ``brand_expired``: Expiring Co, holding a delegated token of A's one-day grant, a day later
   (the frozen clock moved past the grant's end; the token itself would live three days).
@@ -36,6 +37,7 @@ erasure, a sign-out, a revocation) never leaks into the next test.
 from __future__ import annotations
 
 import base64
+import datetime as dt
 import io
 import shutil
 import zipfile
@@ -51,6 +53,7 @@ from werkzeug.test import TestResponse
 
 from brand_gateway.clients import OAuthClient
 from brand_gateway.dsr import dsr_service
+from brand_gateway.intents_wiring import intent_service
 from brand_gateway.observers import grant_observer
 from brand_gateway.webhooks.sqlcipher import sqlcipher_registry
 from community.storage import (
@@ -67,6 +70,7 @@ from compliance.deadlines import HolidayCalendar
 from consent.context import Consent, open_consent
 from consent.grants import DAY
 from consent.tiles import TileDirectory, tiles_of
+from intents.model import IntentDraft
 from tests.brand_api_support import BrandApi, bearer
 from tests.conftest import GOOD_PASSWORD, TEST_HASHING, csrf_from, initialise_home, turn_on_totp
 from vault.clock import FrozenClock
@@ -142,6 +146,10 @@ class World:
     tile: str = ""                      # a tile of the published log
     dsr_uid: str = ""                   # Grocer's task of the officer's access request
     dsr_id: str = ""                    # that request
+    intent: str = ""                    # Erin's open intent, under Grocer's pseudonym
+    offer_id: str = ""                  # Grocer's open offer on it
+    accepted_offer_id: str = ""         # Grocer's offer on Erin's other intent, accepted
+    valid_until: str = ""               # an offer's validity, a week ahead of the clock
 
     def secrets(self, role: str) -> tuple[str, ...]:
         """What of A the role may never see (A's feedback about Velo is granted to Velo)."""
@@ -151,8 +159,8 @@ class World:
             ALICE_PROFILE["phone"], ALICE_COMMENT) if secret not in granted)
 
 
-def _client(api: BrandApi, name: str) -> tuple[OAuthClient, str]:
-    return api.clients.create(name, ["https://brand.example/oauth/callback"])
+def _client(api: BrandApi, name: str, *categories: str) -> tuple[OAuthClient, str]:
+    return api.clients.create(name, ["https://brand.example/oauth/callback"], list(categories))
 
 
 @pytest.fixture(scope="module")
@@ -186,12 +194,12 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> World:
                 "brand_id": velo.brand_id, "touchpoint": "purchase", "rating": 4,
                 "comment": ALICE_COMMENT, "occurred_on": "2027-01-10"})
 
-            grocer, grocer_secret = _client(api, "Green Grocer")
+            grocer, grocer_secret = _client(api, "Green Grocer", "groceries")
             offer = consent.agreements.proffer(alice, grocer.brand_id)
             consent.agreements.brand_counters(offer.id, grocer.brand_id, "SD-BASE-A")
             grocer_token = api.brand_token(
                 grocer, "webhooks:manage agreements:write communities:write surveys:write"
-                " insights:read requests:write")
+                " insights:read requests:write intents:read offers:write")
             grocer_offer = consent.agreements.proffer(ids["member_b"], grocer.brand_id)
             # Closing the loop with Grocer: the officer's care case, and a "we did".
             low = vault.feedback.add(ids["officer"], {
@@ -236,6 +244,9 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> World:
             survey_id, request_id = _asks(consent, velo.brand_id, club, alice)
             grocer_survey, _ = _asks(consent, grocer.brand_id, panel)
 
+            intents = _intents(consent, grocer.brand_id,
+                               vault.members.register("erin@example.org", GOOD_PASSWORD))
+
             gone, gone_secret = _client(api, "Gone Co")
             gone_token = api.member_token(alice, gone, {PERSONALISATION: ["city"]})
             api.clients.disable(gone.client_id)
@@ -259,7 +270,40 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> World:
         challenge_id=challenge, idea_id=idea, grocer_community_id=panel,
         grocer_challenge_id=question, grocer_idea_id=suggestion, survey_id=survey_id,
         request_id=request_id, grocer_survey_id=grocer_survey, case_id=case.id, post_id=post.id,
-        tile=tile, dsr_uid=dsr.tasks[0].uid, dsr_id=dsr.id)
+        tile=tile, dsr_uid=dsr.tasks[0].uid, dsr_id=dsr.id, **intents)
+
+
+def _intents(consent: Consent, brand_id: str, erin: str) -> dict[str, str]:
+    """Erin's two intents: one with Grocer's offer Erin accepted (revealing given_name), one
+    with Grocer's open offer: Grocer's pseudonym of the open one and the offers' ids (none of
+    A's: Grocer holds no grant of A's)."""
+    service = intent_service(consent)
+    today = dt.datetime.fromtimestamp(consent.vault.clock(), dt.UTC).date()
+    now = int(consent.vault.clock())
+
+    def cast(member_id: str) -> str:
+        service.cast(member_id, IntentDraft(
+            category="groceries", description="A weekly box of organic vegetables.",
+            budget_min="20", budget_max="40", currency="EUR",
+            window_from=today + dt.timedelta(days=1), window_until=today + dt.timedelta(days=60),
+            country="NL", region=None, city=None, reveal_fields=("given_name",),
+            expires_on=None))
+        return service.list_for_brand(brand_id, category=None, currency=None,
+                                      budget_min=None, budget_max=None, window_from=None,
+                                      window_until=None, region=None, cursor=None,
+                                      limit=1).items[0].pseudonym
+
+    def offer(pseudonym: str) -> str:
+        return service.make_offer(brand_id, pseudonym, price="30.00", currency="EUR",
+                                  terms="Every Friday.", message="",
+                                  valid_until=now + 7 * DAY).id
+
+    accepted = offer(cast(erin))
+    service.accept(erin, accepted, fields=["given_name"])
+    intent = cast(erin)
+    week = dt.datetime.fromtimestamp(now + 7 * DAY, dt.UTC)
+    return {"intent": intent, "offer_id": offer(intent), "accepted_offer_id": accepted,
+            "valid_until": week.isoformat().replace("+00:00", "Z")}
 
 
 def _asks(consent: Consent, brand_id: str, community_id: str, member_id: str | None = None
@@ -354,7 +398,10 @@ class Route:
                 .replace("<path:path>", world.tile)
                 .replace("<uid>", world.dsr_uid)
                 .replace("<restriction_id>", "0")
-                .replace("<dsr_id>", world.dsr_id))
+                .replace("<dsr_id>", world.dsr_id)
+                .replace("<intent_id>", world.intent)
+                .replace("<offer_id>", world.accepted_offer_id if self.rule.endswith("/profile")
+                         else world.offer_id))
 
 
 def page(rule: str, method: str, anonymous: int, member: int, *, other: int | None = None,
@@ -475,6 +522,17 @@ ROUTES: tuple[Route, ...] = (
     api("/api/v1/requests/<uid>", grant=403, no_grant=200),
     api("/api/v1/requests/<uid>/events", "POST", grant=403, no_grant=200,
         json={"status": "in_progress"}),
+    # intent casting: intents:read and offers:write, on Grocer's pseudonym of Erin's intent,
+    # its open offer there and its offer Erin accepted
+    api("/api/v1/intents", grant=403, no_grant=200),
+    api("/api/v1/intents/<intent_id>", grant=403, no_grant=200),
+    api("/api/v1/intents/<intent_id>/offers", "POST", grant=403, no_grant=201,
+        json=lambda w: {"price": "25.00", "currency": "EUR", "terms": "Every Monday.",
+                        "valid_until": w.valid_until}),
+    api("/api/v1/offers", grant=403, no_grant=200),
+    api("/api/v1/offers/<offer_id>", grant=403, no_grant=200),
+    api("/api/v1/offers/<offer_id>/withdraw", "POST", grant=403, no_grant=200),
+    api("/api/v1/offers/<offer_id>/profile", grant=403, no_grant=200),
     everyone("/api/v1/openapi.json", "GET", 200),
     # sign-up and sign-in
     Route("/", "GET", {**dict.fromkeys(ROLES, 200), **dict.fromkeys(MEMBERS, 302)}),

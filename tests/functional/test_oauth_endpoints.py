@@ -181,8 +181,8 @@ def test_other_grants_are_unsupported(velo: Brand, grant_type: str) -> None:
     assert response.headers["Cache-Control"] == "no-store"
 
 
-@pytest.mark.parametrize("scope", ["admin", "webhooks:manage admin", "", "intents:read",
-                                   "offers:write"])
+@pytest.mark.parametrize("scope", ["admin", "webhooks:manage admin", "", "intents:write",
+                                   "offers:read"])
 def test_scopes_outside_the_set_or_none_are_invalid_scope(velo: Brand, scope: str) -> None:
     response = velo.post("/oauth/token", {"grant_type": "client_credentials", "scope": scope})
     assert response.status_code == 400

@@ -22,6 +22,7 @@ every command of the blocks has an expectation here, so a new one cannot go unch
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import json
 import os
 import re
@@ -36,9 +37,13 @@ from typing import Any
 import pytest
 import requests
 
+from brand_gateway.intents_wiring import intent_service
+from consent.context import open_consent
 from demo.members import DEMO_PASSWORD, SHOWCASE_EMAIL
+from intents.model import IntentDraft
 from tests.conftest import csrf_from
 from tests.processes import stopped
+from vault.home import VaultHome
 
 from .test_readme_brands import README, SCRIPT_MARK, free_port
 
@@ -150,6 +155,22 @@ def survey_results(output: str, _: dict[str, Any]) -> None:
     assert all(q["privacy"]["noise_scale"] > 0 and q["groups"] for q in answer["questions"])
 
 
+def intents_listed(output: str, seen: dict[str, Any]) -> None:
+    answer = json_of(output)
+    assert set(answer) == {"intents", "next_cursor"}, answer
+    assert answer["intents"], "the demo store has open intents in Spokesmith's categories"
+    for intent in answer["intents"]:
+        assert intent["id"].startswith("i-") and intent["your_offers"] == 0, intent
+        assert set(intent["budget"]) == {"min", "max", "currency"}, intent
+    seen["intent"] = answer["intents"][0]["id"]
+
+
+def offer_open(output: str, seen: dict[str, Any]) -> None:
+    offer = json_of(output)["offer"]
+    assert offer["id"].startswith("off_") and offer["intent"] == seen["intent"], offer
+    assert offer["status"] == "open" and offer["subject"] is None and offer["fields"] == []
+
+
 def vega_lite(output: str, _: dict[str, Any]) -> None:
     assert output == "https://vega.github.io/schema/vega-lite/v5.json", output
 
@@ -185,6 +206,12 @@ EXPECTED: tuple[tuple[str, Check], ...] = (
     ('curl -sS --fail-with-body -X POST "$VAULT/api/v1/surveys" ', survey_published),
     ("WINTER=$(curl ", silent),
     ('curl -sS --fail-with-body "$VAULT/api/v1/insights/surveys/$WINTER?', survey_results),
+    ("OFFERS_TOKEN=$(curl ", silent),
+    ('curl -sS --fail-with-body "$VAULT/api/v1/intents?limit=2"', intents_listed),
+    ("read -r INTENT CURRENCY PRICE < <(curl ", silent),
+    ("VALID_UNTIL=$(python3 -c ", silent),
+    ("OFFER=$(curl ", silent),
+    ('curl -sS --fail-with-body "$VAULT/api/v1/offers/$OFFER"', offer_open),
 )
 
 
@@ -216,6 +243,7 @@ def served_demo(tmp_path: Path) -> Iterator[tuple[Path, str]]:
     environment["VRMVAULT_WEBHOOK_ALLOW_LOOPBACK"] = "1"     # as the README says to start it
     subprocess.run([str(VENV_BIN / "vrmvault"), "--home", str(home), "init", "--demo", "3"],
                    env=environment, check=True, capture_output=True, timeout=120)
+    cast_an_intent_for_spokesmith(VaultHome(home))
     port, log = free_port(), tmp_path / "serve.log"
     with open(log, "wb") as output:
         server = subprocess.Popen(
@@ -235,6 +263,26 @@ def served_demo(tmp_path: Path) -> Iterator[tuple[Path, str]]:
         yield home, url
     finally:
         stopped(server)
+
+
+def cast_an_intent_for_spokesmith(home: VaultHome) -> None:
+    """A member's part, as on their Intents page: an open intent in one of the demo brand
+    Spokesmith Cycles' categories (whatever else the demo cast), for the walkthrough to offer
+    on."""
+    with home.open(home.master_key({})) as vault:
+        consent = open_consent(vault, home)
+        try:
+            spokesmith = next(b for b in vault.brands.all() if b.name == "Spokesmith Cycles")
+            member_id = vault.members.register("caster@example.org", DEMO_PASSWORD)
+            today = dt.datetime.fromtimestamp(vault.clock(), dt.UTC).date()
+            intent_service(consent).cast(member_id, IntentDraft(
+                category=spokesmith.categories[0], description="A cargo bike for two children.",
+                budget_min="1500", budget_max="2400", currency="EUR",
+                window_from=today + dt.timedelta(days=1),
+                window_until=today + dt.timedelta(days=45), country="NL", region="NL-UT",
+                city="Utrecht", reveal_fields=("contact_email",), expires_on=None))
+        finally:
+            consent.close()
 
 
 def approve_as_the_demo_member(served: str, log: Path) -> None:
@@ -265,8 +313,8 @@ def test_the_readme_shell_blocks_run_as_written(served_demo: tuple[Path, str],
                                                 tmp_path: Path) -> None:
     home, served = served_demo
     blocks = shell_blocks()
-    assert len(blocks) == 5, ("the walkthrough's blocks: register, read with curl, brand-level,"
-                              " insights, a survey and its results")
+    assert len(blocks) == 6, ("the walkthrough's blocks: register, read with curl, brand-level,"
+                              " insights, a survey and its results, intents and offers")
     workdir = tmp_path / "brand"
     workdir.mkdir()
     script = next(b for b in fenced("python") if b.startswith(SCRIPT_MARK))

@@ -16,7 +16,8 @@ from brand_gateway.clients import CLIENT_SCOPES, SCOPES
 from tests.brand_api_support import BrandApi, bearer
 from web.cli import main
 
-RETIRED = ("intents:read", "offers:write")
+#: Look like scopes, are none: intents are read-only to brands, offers write-only.
+NOT_SCOPES = ("intents:write", "offers:read")
 
 
 def scoped_routes(app: Flask) -> dict[str, list[tuple[str, str]]]:
@@ -57,8 +58,8 @@ def test_each_scoped_endpoint_refuses_a_token_without_its_scope(
             assert answered.status_code != 403, (method, rule, scope)
 
 
-@pytest.mark.parametrize("scope", RETIRED)
-def test_retired_scopes_are_neither_issued_nor_registered(
+@pytest.mark.parametrize("scope", NOT_SCOPES)
+def test_scopes_that_are_none_are_neither_issued_nor_registered(
         client: FlaskClient, api: BrandApi, scope: str, vault_home) -> None:
     _, secret = api.clients.create("Velo Bikes", ["https://velo.example/cb"])
     velo = api.clients.list()[0]

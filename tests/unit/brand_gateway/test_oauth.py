@@ -112,7 +112,7 @@ def test_adapters_conform_to_authlib_mixins(registry: ClientRegistry, tokens: To
         ("webhooks:manage webhooks:manage", "webhooks:manage"),
         ("webhooks:manage admin", "webhooks:manage"),
         ("admin", None),
-        ("intents:read", None),         # retired: no endpoint ever served it
+        ("intents:write", None),        # no such scope: intents are read-only to brands
         # The member-data flow carries no scope (authorization_details instead); the code
         # grant refuses a scope before this is asked, and client credentials refuse none.
         ("", ""),
