@@ -20,6 +20,8 @@ challenge and in the problem's ``error`` member::
         │                                         ``errors`` maps parameter -> messages
         ├── RateLimitedError                 429  the client's requests per minute are spent;
         │                                         ``Retry-After: retry_after``
+        ├── OfferLimitedError                429  a limit on offers (per intent, per day) is
+        │                                         reached; ``Retry-After: retry_after``
         ├── WindowSpentError                 429  the client had spent its window before this
         │                                         request (caught where it is raised: it
         │                                         becomes a RateLimitedError once counted)
@@ -120,6 +122,24 @@ class RateLimitedError(ResourceError):
         super().__init__(f"This client may make {limit} requests a minute. "
                          f"Try again in {retry_after} second{'' if retry_after == 1 else 's'}.")
         self.retry_after = max(1, retry_after)
+
+    def headers(self) -> dict[str, str]:
+        return {"Retry-After": str(self.retry_after)}
+
+
+class OfferLimitedError(ResourceError):
+    """A limit on offers (per intent, per day): 429 with ``Retry-After``."""
+
+    status = 429
+    type = "offer-limit"
+    title = "Too many offers"
+
+    def __init__(self, message: str, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = max(1, retry_after)
+
+    def extensions(self) -> dict[str, Any]:
+        return {"errors": {"offer": [self.message]}}
 
     def headers(self) -> dict[str, str]:
         return {"Retry-After": str(self.retry_after)}

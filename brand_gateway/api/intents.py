@@ -35,8 +35,8 @@ from ..api_errors import (
     ApiConflictError,
     ApiNotFoundError,
     BodyError,
+    OfferLimitedError,
     QueryError,
-    ResourceError,
 )
 from ..intent_views import brand_offer, listed_intent
 from ..intents_wiring import intent_service_for_request, offer_profile
@@ -65,24 +65,6 @@ _NO_INTENT = "No intent open to this brand has this id."
 _NO_OFFER = "None of this brand's offers has this id."
 # The service's names for what the API calls from and until.
 _QUERY_NAMES = {"window_from": "from", "window_until": "until"}
-
-
-class OfferLimitedError(ResourceError):
-    """A limit on offers (per intent, per day): 429 with ``Retry-After``."""
-
-    status = 429
-    type = "offer-limit"
-    title = "Too many offers"
-
-    def __init__(self, message: str, retry_after: int) -> None:
-        super().__init__(message)
-        self.retry_after = max(1, retry_after)
-
-    def extensions(self) -> dict[str, Any]:
-        return {"errors": {"offer": [self.message]}}
-
-    def headers(self) -> dict[str, str]:
-        return {"Retry-After": str(self.retry_after)}
 
 
 @bp.before_request
