@@ -41,7 +41,7 @@ from consent.event_details import (
 )
 from consent.events import EventDetails
 from consent.grants import BrandRequest, BreachKind, ConsentService, StoredReceipt
-from consent.model import Grant
+from consent.model import AgreementStatus, Grant
 from consent.terms import AgreementService, TermsService
 from vault.brands import BrandDirectory
 from vault.catalog import clean_text
@@ -148,6 +148,10 @@ class IntentService:
                     self._stored(num), brand_id, 0))
         return intent
 
+    def today(self) -> dt.date:
+        """The UTC day the service's clock is in: the day a draft is judged against."""
+        return _day(self._now())
+
     def prepared(self, member_id: str, draft: IntentDraft, *, now: int) -> IntentRow:
         """The row a cast of ``draft`` at ``now`` stores: checked, its texts sealed under the
         member's key (a bulk loader inserts these through the repository, as the bench does)."""
@@ -247,6 +251,7 @@ class IntentService:
         brand_id = request.brand_id
         agreement = self._agreements.in_force(member_id, brand_id)
         if agreement is None:
+            self._supersede_waiting_offer(member_id, brand_id)
             proffered = self._agreements.proffer(member_id, brand_id, term=INTENT_AGREEMENT)
             agreement = self._agreements.brand_accepts(proffered.id, brand_id)
         breaches = self._grants.breaches(member_id, request)
@@ -259,6 +264,19 @@ class IntentService:
                 member_id, brand_id, agreement=agreement.agreed,
                 purposes=[request.purpose] if BreachKind.PURPOSE in kinds else (),
                 max_days=request.days if BreachKind.DURATION in kinds else None)
+
+    def _supersede_waiting_offer(self, member_id: str, brand_id: str) -> None:
+        """Accepting an offer agrees ``PDC-INTENT`` with its brand; a negotiation of another
+        term still waiting (the member's proffer, or the brand's counter-offer) is ended the
+        way the member would end it by hand, each a ledger entry, so that it cannot later
+        replace the agreement the reveal stands on."""
+        waiting = self._agreements.open_offer(member_id, brand_id)
+        if waiting is None:
+            return
+        if waiting.status is AgreementStatus.PROFFERED:
+            self._agreements.member_withdraws(waiting.id, member_id)
+        else:
+            self._agreements.member_decides(waiting.id, member_id, accept=False)
 
     def decline(self, member_id: str, offer_id: str) -> Offer:
         now = self._now()

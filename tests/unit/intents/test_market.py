@@ -206,6 +206,27 @@ def test_accepting_reveals_only_the_chosen_fields_to_that_brand_and_the_other_le
         assert tag in tags
 
 
+@pytest.mark.parametrize("countered", [False, True], ids=["proffered", "countered"])
+def test_accepting_supersedes_a_negotiation_still_waiting_with_that_brand(
+        intents: IntentService, vault: Vault, consent: Consent, brands: dict[str, str],
+        alice: str, countered: bool) -> None:
+    velo = brands["Velo Bikes"]
+    waiting = consent.agreements.proffer(alice, velo, term="SD-BASE")
+    if countered:
+        consent.agreements.brand_counters(waiting.id, velo, "SD-BASE-A")
+    intents.cast(alice, draft(today_of(vault)))
+    made = offer(intents, velo, intents.list_for_brand(velo).items[0].pseudonym, vault)
+    accepted, grant, _ = intents.accept(alice, made.id, fields=["contact_email"])
+    assert accepted.status is OfferStatus.ACCEPTED and grant.brand_id == velo
+    assert consent.agreements.in_force(alice, velo).agreed == "PDC-INTENT"
+    assert consent.agreements.open_offer(alice, velo) is None
+    ended = consent.agreements.get(waiting.id)
+    assert str(ended.status) == ("rejected" if countered else "withdrawn")
+    tags = [e.tag for e in ledger_entries(consent)]
+    assert (EventTag.CONSENT_AGREEMENT_REJECTED if countered
+            else EventTag.CONSENT_AGREEMENT_WITHDRAWN) in tags
+
+
 def test_offers_are_checked_and_limited_per_intent_and_per_day(
         intents: IntentService, vault: Vault, brands: dict[str, str]) -> None:
     velo = brands["Velo Bikes"]
