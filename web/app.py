@@ -27,6 +27,7 @@ from . import (
     console_requests,
     errors,
     gpc,
+    intents,
     loop,
     mailing,
     member,
@@ -150,6 +151,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(console_requests.bp)
     app.register_blueprint(communities.bp)
     app.register_blueprint(communities.invitations)
+    app.register_blueprint(intents.bp)
     app.register_blueprint(loop.bp)
     app.register_blueprint(surveys.bp)
     public_log.init_app(app)

@@ -15,6 +15,7 @@ never leaks into the next test.
 
 from __future__ import annotations
 
+import datetime as dt
 import shutil
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -35,6 +36,8 @@ from community.storage import (
 from community.surveys import QuestionDraft, SurveyDraft
 from consent.context import Consent, open_consent
 from consent.tiles import TileDirectory, tiles_of
+from intents.model import IntentDraft
+from intents.storage import intent_service
 from tests.conftest import GOOD_PASSWORD, TEST_HASHING, AuthActions, csrf_from, initialise_home
 from vault.brands import Brand
 from vault.clock import FrozenClock
@@ -58,6 +61,9 @@ CHALLENGE = "/member/challenges/<challenge_id>"
 IDEA = "/member/ideas/<idea_id>"
 SURVEY = "/member/asked/surveys/<survey_id>"
 ATTRIBUTE = "/member/asked/attributes/<request_id>"
+INTENT = "/member/intents/<intent_id>"
+OFFER = "/member/intents/offers/<offer_id>"
+MOVE = "<any(pause, resume, withdraw):move>"
 CONSENT_TABLES = ("member_terms", "agreements", "grants", "receipts", "member_brand_terms",
                   "terms_receipts")
 
@@ -76,6 +82,9 @@ class Context:
     survey_id: str = ""         # a survey put to A (a member of ``brand``'s community), answered
     request_id: str = ""        # an attribute request of that community
     tile: str = ""              # a tile of the published log
+    intent_id: str = ""         # A's open intent (bicycles)
+    offer_id: str = ""          # an open offer on it from ``shop``
+    shop_id: str = ""           # a brand registered for bicycles
 
 
 Form = Callable[[Context], dict[str, Any]]
@@ -131,7 +140,20 @@ class Route:
                 .replace("<restriction_id>", "0")
                 .replace("<dsr_id>", "dsr_" + "0" * 24)
                 .replace("<client_id>", "vrm_client_unknown")
+                .replace("<intent_id>", context.intent_id)
+                .replace("<offer_id>", context.offer_id)
+                .replace(MOVE, "pause")
                 .replace(WEBHOOK_ID, "1"))
+
+
+def intent_form() -> dict[str, Any]:
+    """A good intent as its form sends it, its dates from the matrix's frozen clock."""
+    today = dt.datetime.fromtimestamp(FrozenClock().now, dt.UTC).date()
+    return {"category": "bicycles", "description": "A cargo bike", "budget_min": "900",
+            "budget_max": "2000", "currency": "EUR",
+            "window_from": (today + dt.timedelta(days=1)).isoformat(),
+            "window_until": (today + dt.timedelta(days=30)).isoformat(),
+            "reveal_fields": "contact_email"}
 
 
 def post(rule: str, anonymous: int, member: int, *, other: int | None = None,
@@ -177,6 +199,13 @@ ROUTES: tuple[Route, ...] = (
     Route("/api/v1/requests/<uid>/events", "POST", 401, 401),
     Route("/api/v1/agreements/<agreement_id>/answer", "POST", 401, 401,
           form=lambda c: {"answer": "accept"}),
+    Route("/api/v1/intents", "GET", 401, 401),
+    Route("/api/v1/intents/<intent_id>", "GET", 401, 401),
+    Route("/api/v1/intents/<intent_id>/offers", "POST", 401, 401),
+    Route("/api/v1/offers", "GET", 401, 401),
+    Route("/api/v1/offers/<offer_id>", "GET", 401, 401),
+    Route("/api/v1/offers/<offer_id>/withdraw", "POST", 401, 401),
+    Route("/api/v1/offers/<offer_id>/profile", "GET", 401, 401),
     Route("/api/v1/communities", "GET", 401, 401),
     Route("/api/v1/communities", "POST", 401, 401),
     Route("/api/v1/communities/<community_id>", "GET", 401, 401),
@@ -285,6 +314,19 @@ ROUTES: tuple[Route, ...] = (
     Route(ATTRIBUTE, "GET", 302, 200, other=404),
     post(ATTRIBUTE, 302, 302, other=404, form=lambda c: {"household_size": "3", "count": "no"}),
     post(ATTRIBUTE + "/decline", 302, 302, other=404),
+    # intents: A's own, as missing as any to B; blocking is each member's own list
+    Route("/member/intents", "GET", 302, 200),
+    post("/member/intents", 302, 302, form=lambda c: intent_form()),
+    Route(INTENT, "GET", 302, 200, other=404),
+    Route(INTENT + "/edit", "GET", 302, 200, other=404),
+    post(INTENT + "/edit", 302, 302, other=404, form=lambda c: intent_form()),
+    post(INTENT + "/" + MOVE, 302, 302, other=404),
+    post(OFFER + "/accept", 302, 302, other=404, form=lambda c: {"fields": "contact_email"}),
+    post(OFFER + "/decline", 302, 302, other=404),
+    post(OFFER + "/report", 302, 302, other=404, form=lambda c: {"reason": "Spam"}),
+    Route(OFFER + "/signed.jws", "GET", 302, 200, other=404),
+    post("/member/intents/blocks", 302, 302, form=lambda c: {"brand": c.shop_id}),
+    post("/member/intents/blocks/<brand_id>/remove", 302, 302),
     Route("/.well-known/jwks.json", "GET", 200, 200),
     Route("/.well-known/gpc.json", "GET", 200, 200),
     Route("/favicon.ico", "GET", 200, 200),
@@ -384,6 +426,7 @@ def template(tmp_path_factory: pytest.TempPathFactory) -> Template:
                                                   description="Tell us.").id
             idea = cocreation.post(alice, challenge, "Alice's idea").id
             survey_id, request_id = ask_alice(consent, alice, brand, club)
+            intent_id, offer_id, shop_id = alice_casts(consent, alice)
             checkpoint = consent.ledger.checkpoint()
             TileDirectory.of_home(home.root).publish(consent.ledger.tree, checkpoint)
             tile = next(tiles_of(checkpoint.tree_size)).path.removeprefix("tile/")
@@ -394,7 +437,7 @@ def template(tmp_path_factory: pytest.TempPathFactory) -> Template:
             "comment": "Alice's entry", "occurred_on": "2027-01-10"})
     return Template(home.root, cookies, ids, Context(
         brand, entry_id, grant.id, receipt.id, agreement.id, offer.id, club, challenge, idea,
-        survey_id, request_id, tile))
+        survey_id, request_id, tile, intent_id, offer_id, shop_id))
 
 
 def ask_alice(consent: Consent, alice: str, brand: Brand, club: str) -> tuple[str, str]:
@@ -409,6 +452,22 @@ def ask_alice(consent: Consent, alice: str, brand: Brand, club: str) -> tuple[st
         brand.id, community_id=club, attribute="household_size", reason="Family bikes.",
         closes_at=closes)
     return survey.id, request.id
+
+
+def alice_casts(consent: Consent, alice: str) -> tuple[str, str, str]:
+    """A's open intent for a bicycle, an open offer on it from a bicycle shop."""
+    shop = consent.vault.brands.add("Spoke Shop", ("bicycles",))
+    intents = intent_service(consent)
+    form = intent_form()
+    intent = intents.cast(alice, IntentDraft(
+        category="bicycles", description="A cargo bike", budget_min="900", budget_max="2000",
+        currency="EUR", window_from=form["window_from"], window_until=form["window_until"],
+        reveal_fields=("contact_email",)))
+    [listed] = intents.list_for_brand(shop.id).items
+    offer = intents.make_offer(shop.id, listed.pseudonym, price="1500", currency="EUR",
+                               terms="Ready in a week", message="",
+                               valid_until=int(consent.vault.clock()) + 7 * 86_400)
+    return intent.id, offer.id, shop.id
 
 
 @pytest.fixture
