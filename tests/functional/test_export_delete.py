@@ -54,7 +54,8 @@ def test_export_is_a_zip_attachment_with_document_schema_csv_and_readme(filled_i
     assert set(archive.namelist()) == {
         "vrmvault-export.json", "vrmvault-export.schema.json", "profile.csv", "feedback.csv",
         "sessions.csv", "disclosures.csv", "agreements.csv", "grants.csv", "receipts.csv",
-        "authorizations.csv", "care_cases.csv", "data_subject_requests.csv", "README.txt"}
+        "authorizations.csv", "care_cases.csv", "data_subject_requests.csv", "intents.csv",
+        "README.txt"}
 
 
 def test_export_document_holds_the_members_profile_and_feedback(filled_in, brand):

@@ -19,6 +19,7 @@ from intents.service import IntentService
 from vault.home import Vault
 
 from .pages import field_errors, flashes, location_path, snapshot
+from .test_export_everything import download
 
 DAY = 86_400
 
@@ -265,3 +266,26 @@ def test_nobody_else_reaches_an_intent_or_its_offers(
     anonymous = alice.client.application.test_client()
     response = anonymous.get(f"/member/intents/{intent.id}")
     assert response.status_code == 302 and location_path(response) == "/login"
+
+
+def test_the_download_holds_the_intents_offers_blocks_and_reports_of_that_member_only(
+        alice, bob, service: IntentService, shops: dict[str, str], consent: Consent,
+        clock) -> None:
+    cast(alice, service)
+    [intent] = service.for_member(alice.id)
+    made = offer(service, shops["Velo Bikes"], "2100", clock.now)
+    service.report_spam(alice.id, made.id, reason="Pushy")
+    service.block(alice.id, shops["Sky Trips"])
+    document, archive = download(alice)
+    [exported] = document["intents"]
+    assert exported["id"] == intent.id and exported["budget_max"] == "2500.50"
+    assert exported["description"] == "A commuter e-bike with a 500 Wh battery"
+    [kept] = exported["offers"]
+    assert kept["status"] == "declined" and kept["price"] == "2100.00"
+    assert consent.signer.verify(kept["signed_offer"])["offer"] == made.id
+    assert document["intent_blocks"] == [{"brand_id": shops["Sky Trips"],
+                                          "brand_name": "Sky Trips"}]
+    assert [r["reason"] for r in document["intent_spam_reports"]] == ["Pushy"]
+    assert intent.id in archive.read("intents.csv").decode()
+    theirs, _ = download(bob)
+    assert theirs["intents"] == theirs["intent_blocks"] == theirs["intent_spam_reports"] == []
