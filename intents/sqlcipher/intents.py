@@ -10,7 +10,6 @@ filters skip, whatever the size of the category.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import replace
 from typing import Any
 
 from vault.sqlcipher import SqlcipherRepository
@@ -35,11 +34,12 @@ _MEMBER_NUM = "(SELECT num FROM members WHERE id = ?)"
 
 
 def _intent(row: Any, offers: int = 0) -> IntentRow:
-    return replace(IntentRow(*(row[i] for i in range(18))), offers=offers)
+    return IntentRow(*tuple(row)[:18], offers)
 
 
 def _offer(row: Any) -> OfferRow:
-    return replace(OfferRow(*(row[i] for i in range(18))), reported=bool(row[18]))
+    values = tuple(row)
+    return OfferRow(*values[:18], bool(values[18]))
 
 
 def _report(row: Any) -> ReportRow:
