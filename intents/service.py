@@ -466,8 +466,15 @@ class IntentService:
 
     # == the keeper ==========================================================================
     def expire(self, now: int | None = None, *, batch: int = 500) -> int:
-        """Record what expired: intents past their expiry, offers past their validity."""
+        """Record what expired: intents past their expiry, offers past their validity; how
+        many (at most ``batch`` of each: the rest on the next call).
+
+        The keeper calls this on every pass: when nothing is due, two indexed reads find that
+        out without taking the data store's write lock, which the web workers need."""
         now = self._now() if now is None else now
+        if not (self._intents.due_to_expire(now, 1) or
+                self._intents.offers_due_to_expire(now, 1)):
+            return 0
         done = 0
         with self._intents.transaction():
             for row in self._intents.due_to_expire(now, batch):

@@ -155,6 +155,7 @@ def demo(ctx: click.Context, members: int, seed: int) -> None:
     from demo.communities import load_community_demo
     from demo.consents import load_consent_demo
     from demo.dsr import load_dsr_demo
+    from demo.intents import load_intent_demo
     from demo.loop import load_loop_demo
     from demo.members import DEMO_PASSWORD, SHOWCASE_EMAIL, load_demo
     from demo.officers import load_demo_officer
@@ -180,6 +181,7 @@ def demo(ctx: click.Context, members: int, seed: int) -> None:
             communities = load_community_demo(consent, seed=seed)
             surveyed = load_survey_demo(consent, seed=seed)
             looped = load_loop_demo(consent, seed=seed)
+            intended = load_intent_demo(consent, seed=seed)
             officer = load_demo_officer(consent)
             requested = load_dsr_demo(consent, ctx.obj["settings"], seed=seed,
                                       callback_base=ctx.obj["settings"]["VRMVAULT_PUBLIC_URL"]
@@ -203,6 +205,11 @@ def demo(ctx: click.Context, members: int, seed: int) -> None:
     posts = _counted(looped.posts, '"we did" post')
     click.echo(f"{posts} over a panel of "
                f"{_counted(looped.panel, 'member')}, {_counted(looped.cases, 'care case')}")
+    click.echo(f"{_counted(intended.intents, 'open intent')} in"
+               f" {_counted(intended.categories, 'category', 'categories')} with"
+               f" {_counted(intended.offers, 'offer')} from"
+               f" {_counted(intended.brands, 'demo brand')}; the showcase member cast"
+               f" {intended.showcase_intents} of them and has {intended.showcase_offers} offers")
     click.echo(f"{_counted(requested.requests, 'data subject request')} sent to"
                f" {_counted(requested.forwarded, 'brand')} (the queue: /console/requests)")
     with home.open() as vault:

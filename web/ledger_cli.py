@@ -131,7 +131,8 @@ def proof(ctx: click.Context, seq: int) -> None:
 @ledger.command()
 @click.option("--every", type=click.FloatRange(min=0.1), default=None,
               help="Keep merging, every this many seconds, until stopped; also finish"
-                   " interrupted erasures and sign a checkpoint when one is due.")
+                   " interrupted erasures, sign a checkpoint when one is due and record"
+                   " expired intents and offers.")
 @click.option("--parent-pid", type=int, hidden=True,
               help="Exit once this process (vrmvault serve) is no longer the parent.")
 @click.pass_context

@@ -21,7 +21,7 @@ from tests.unit.intents.conftest import (
     today_of,
 )
 from vault.errors import ConflictError, NotFoundError, ValidationError
-from vault.home import Vault
+from vault.home import Vault, VaultHome
 
 DAY = 86_400
 
@@ -274,3 +274,16 @@ def test_declined_and_expired_offers_say_only_that(intents: IntentService, vault
         assert seen.status is status and seen.subject is None and seen.fields == ()
     with pytest.raises(ConflictError):
         intents.accept(alice, expiring.id, fields=["contact_email"])
+
+
+def test_with_nothing_due_expiring_leaves_the_write_lock_to_others(
+        intents: IntentService, vault: Vault, vault_home: VaultHome, alice: str) -> None:
+    """The keeper asks on every pass (web/keeper.py): a worker holding the write lock then
+    must not hold it up, nor be held up by it."""
+    intents.cast(alice, draft(today_of(vault)))
+    worker = vault_home.open()
+    try:
+        with worker.data.transaction():
+            assert intents.expire() == 0
+    finally:
+        worker.close()

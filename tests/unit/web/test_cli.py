@@ -199,6 +199,8 @@ def test_demo_loads_members_and_says_how_to_sign_in(tmp_path: Path) -> None:
     result = run("--home", str(tmp_path / "var"), "init", "--demo", "30")
     assert result.exit_code == 0, result.output
     assert "Loaded 30 members" in result.output
+    assert "open intents in 50 categories with" in result.output
+    assert "the showcase member cast 3 of them and has 4 offers" in result.output
     assert "demo@vrmvault.example" in result.output
     with VaultHome(tmp_path / "var").open() as vault:
         assert vault.data.one("SELECT count(*) FROM members")[0] == 30 + 1   # the officer
