@@ -29,7 +29,6 @@ STANDARD_MEMBERS = {"type", "title", "status", "detail", "instance"}     # RFC 9
 #: Values for the constructor parameters the classes take, by name.
 SAMPLE_ARGUMENTS: dict[str, Any] = {
     "errors": {"field": ["This is not right."]}, "retry_after": 7, "limit": 60,
-    "message": "This is refused for now.",
     "member_id": "a-member", "seq": 3, "problem": "entry 3 is missing", "max_depth": 32,
     "response": None, "requested": 0.5, "remaining": 0.25, "renews_at": 1_800_000_000,
     "variable": "VRMVAULT_SESSION_IDLE", "expected": "a whole number of seconds",
