@@ -33,6 +33,7 @@ from consent.context import open_consent
 from consent.model import GrantEvent
 from demo.brand_clients import CREDENTIALS_FILE, register_demo_clients
 from demo.communities import load_community_demo
+from demo.intents import load_intent_demo
 from demo.consents import load_consent_demo
 from demo.loop import load_loop_demo
 from demo.members import DEMO_PASSWORD, SHOWCASE_EMAIL, load_demo
@@ -99,6 +100,7 @@ def demo_server(tmp_path: Path) -> Iterator[Demo]:
             load_community_demo(consent)
             load_survey_demo(consent)
             load_loop_demo(consent)
+            load_intent_demo(consent)
             member_id = vault.data.one("SELECT id FROM members WHERE email_index = ?",
                                        (vault.members.email_index(SHOWCASE_EMAIL),))["id"]
             api = BrandApi(vault, consent)
@@ -237,6 +239,24 @@ def test_every_page_fits_a_phone_and_has_its_own_title(
     assert open_to_join and open_to_join != community
     page.goto(open_to_join)
     titles[open_to_join] = fits(page, open_to_join)
+    # Intents: the list with the cast form, an intent with two offers side by side, its edit
+    # form, and the cast form with errors next to its fields.
+    page.goto("/member/intents")
+    titles["/member/intents"] = fits(page, "/member/intents")
+    intent = page.get_by_role("link", name="Bicycles").first.get_attribute("href")
+    assert intent
+    page.goto(intent)
+    expect(page.get_by_role("table").get_by_role("row")).to_have_count(3)
+    titles[intent] = fits(page, intent)
+    page.goto(intent + "/edit")
+    titles[intent + "/edit"] = fits(page, intent + "/edit")
+    page.goto("/member/intents")
+    page.locator("#budget_min").fill("900")
+    page.locator("#budget_max").fill("100")
+    page.locator("#city").fill("Kerkstraat 12, first floor")
+    page.get_by_role("button", name="Cast intent").click()
+    expect(page.locator("#city-error")).to_be_visible()
+    fits(page, "/member/intents with errors")
     # Every "Codes for the record" open: the codes must wrap as well.
     for path in ("/member/consents", "/member/terms", "/member/access"):
         page.goto(path)
