@@ -492,10 +492,12 @@ class IntentService:
 
     def decide_report(self, report_id: str, officer_id: str, *, outcome: str) -> SpamReport:
         """Dismiss a report, or uphold it: then the brand's open offers on that intent are
-        withdrawn."""
+        withdrawn. The ledger names the officer by their pseudonym, as every officer's entry
+        does (``compliance/reveals.py``), never by their member id."""
         if outcome not in (ReportStatus.DISMISSED, ReportStatus.UPHELD):
             raise ValidationError({"outcome": ["Dismiss or uphold."]})
         now = self._now()
+        officer = self._principal(officer_id)
         with self._intents.transaction():
             row = self._intents.report(report_id)
             if row is None:
@@ -507,8 +509,8 @@ class IntentService:
                 for offer in self._intents.open_offers_on(reported.intent_num):
                     if offer.brand_id == row.brand_id:
                         self._close_offer(offer, OfferStatus.WITHDRAWN, now,
-                                          actor="officer:" + officer_id, by="officer")
-            self._ledger.record_event(actor="officer:" + officer_id, details=SpamReportDecided(
+                                          actor=officer, by="officer")
+            self._ledger.record_event(actor=officer, details=SpamReportDecided(
                 report=report_id, brand=row.brand_id, outcome=outcome))
             found = self._intents.report(report_id)
             assert found is not None
