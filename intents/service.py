@@ -484,6 +484,7 @@ class IntentService:
     # == the compliance console ==============================================================
     def spam_reports(self, *, status: str | None = "open", limit: int = 50,
                      offset: int = 0) -> list[SpamReport]:
+        """One page of the reports in ``status`` (any if ``None``), newest first."""
         return [self._report(row) for row in self._intents.reports(
             status=status, limit=limit, offset=offset)]
 
@@ -727,7 +728,8 @@ class IntentService:
                 row.reason)
         return SpamReport(row.id, row.offer_id, row.brand_id, row.brand_name, reason,
                           ReportStatus(row.status), row.reported_at, row.decided_at,
-                          row.decided_by)
+                          row.decided_by,
+                          None if row.offer_status is None else OfferStatus(row.offer_status))
 
 
 def _day(now: int) -> dt.date:

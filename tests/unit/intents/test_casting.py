@@ -237,6 +237,7 @@ def test_a_spam_report_declines_the_offer_and_an_officer_decides_it(
         intents.report_spam(alice, spam.id, reason="r" * 501)
     report = intents.report_spam(alice, spam.id, reason="Not an answer to my intent")
     assert report.reason == "Not an answer to my intent" and report.brand_name == "Velo Bikes"
+    assert report.offer_status is OfferStatus.DECLINED
     assert intents.brand_offer(velo, spam.id).status is OfferStatus.DECLINED
     assert intents.count_reports("open") == 1
     assert [r.id for r in intents.spam_reports()] == [report.id]
