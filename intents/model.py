@@ -151,7 +151,8 @@ class SpamReport:
     status: ReportStatus
     reported_at: int
     decided_at: int | None
-    decided_by: str | None
+    decided_by: str | None        # the officer's member id
+    offer_status: OfferStatus | None = None     # None once the member was erased
 
 
 @dataclass(frozen=True)

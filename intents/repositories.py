@@ -71,6 +71,7 @@ class ReportRow:
     reported_at: int
     decided_at: int | None
     decided_by: str | None
+    offer_status: str | None = None     # None once the member was erased (the offer with them)
 
 
 @dataclass(frozen=True)
@@ -157,7 +158,8 @@ class IntentRepository(Protocol):
 
     def report(self, report_id: str) -> ReportRow | None: ...
 
-    def reports(self, *, status: str | None, limit: int, offset: int) -> list[ReportRow]: ...
+    def reports(self, *, status: str | None, limit: int, offset: int) -> list[ReportRow]:
+        """One page of the reports in ``status`` (any if ``None``), newest first."""
 
     def reports_of(self, member_id: str) -> list[ReportRow]: ...
 

@@ -491,6 +491,7 @@ class IntentService:
     # == the compliance console ==============================================================
     def spam_reports(self, *, status: str | None = "open", limit: int = 50,
                      offset: int = 0) -> list[SpamReport]:
+        """One page of the reports in ``status`` (any if ``None``), newest first."""
         return [self._report(row) for row in self._intents.reports(
             status=status, limit=limit, offset=offset)]
 
@@ -499,10 +500,12 @@ class IntentService:
 
     def decide_report(self, report_id: str, officer_id: str, *, outcome: str) -> SpamReport:
         """Dismiss a report, or uphold it: then the brand's open offers on that intent are
-        withdrawn."""
+        withdrawn. The ledger names the officer by their pseudonym, as every officer's entry
+        does (``compliance/reveals.py``), never by their member id."""
         if outcome not in (ReportStatus.DISMISSED, ReportStatus.UPHELD):
             raise ValidationError({"outcome": ["Dismiss or uphold."]})
         now = self._now()
+        officer = self._principal(officer_id)
         with self._intents.transaction():
             row = self._intents.report(report_id)
             if row is None:
@@ -514,8 +517,8 @@ class IntentService:
                 for offer in self._intents.open_offers_on(reported.intent_num):
                     if offer.brand_id == row.brand_id:
                         self._close_offer(offer, OfferStatus.WITHDRAWN, now,
-                                          actor="officer:" + officer_id, by="officer")
-            self._ledger.record_event(actor="officer:" + officer_id, details=SpamReportDecided(
+                                          actor=officer, by="officer")
+            self._ledger.record_event(actor=officer, details=SpamReportDecided(
                 report=report_id, brand=row.brand_id, outcome=outcome))
             found = self._intents.report(report_id)
             assert found is not None
@@ -732,7 +735,8 @@ class IntentService:
                 row.reason)
         return SpamReport(row.id, row.offer_id, row.brand_id, row.brand_name, reason,
                           ReportStatus(row.status), row.reported_at, row.decided_at,
-                          row.decided_by)
+                          row.decided_by,
+                          None if row.offer_status is None else OfferStatus(row.offer_status))
 
 
 def _day(now: int) -> dt.date:

@@ -22,6 +22,7 @@ from . import (
     consents,
     console,
     console_brands,
+    console_intents,
     console_ledger,
     console_reports,
     console_requests,
@@ -149,6 +150,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(console_reports.bp)
     app.register_blueprint(console_ledger.bp)
     app.register_blueprint(console_requests.bp)
+    app.register_blueprint(console_intents.bp)
     app.register_blueprint(communities.bp)
     app.register_blueprint(communities.invitations)
     app.register_blueprint(intents.bp)

@@ -5,8 +5,8 @@ Default deny, in ``before_request``, per blueprint: an anonymous visitor is sent
 sign-in page; a signed-in account without the blueprint's role gets a 403 page. This
 blueprint's gate is :func:`require_officer` (the ``compliance`` role); the brand pages' is
 :func:`require_administrator`. The two roles are kept apart: an administrator does not see the
-officers' pages (the ledger, requests, reports, reveals: what members did) and an officer does
-not manage brands, so a stolen administrator session shows no member's records, and an
+officers' pages (the ledger, requests, reports, reveals, spam reports: what members did) and an
+officer does not manage brands, so a stolen administrator session shows no member's records, and an
 account holds only one of the roles (``vault/members.py``). A console blueprint picks one of
 the two gates for every route it has; the matrix test (tests/functional/test_console_matrix.py)
 holds every console route against every role. The role is read from the store on every
@@ -22,7 +22,8 @@ expiries and erasures), from the same queries as ``vrmvault webhooks attempts``:
 endpoint URLs, event types and ids, states, attempts and results. Outbox payloads hold only
 pseudonyms, and they are not shown either. And whether brand reads reach the ledger in time:
 how many wait in the workers' spools and for how long (``consent/spool.py``), a warning once
-one has waited longer than the maximum merge delay.
+one has waited longer than the maximum merge delay. And how many spam reports on intent
+offers wait for a decision (their queue: ``web/console_intents.py``).
 """
 
 from __future__ import annotations
@@ -45,6 +46,7 @@ from marshmallow import ValidationError as SchemaError
 from marshmallow import fields, validate
 from werkzeug.wrappers import Response
 
+from brand_gateway.intents_wiring import intent_service
 from brand_gateway.webhooks.outbox import STATUSES, outbox_count, outbox_entries, outbox_tallies
 from brand_gateway.webhooks.sqlcipher import SqlcipherWebhookOutbox
 from compliance.reveals import MAX_REASON, MIN_REASON
@@ -170,8 +172,10 @@ def overview() -> str:
     # Looked at, not merged: the page shows whether the keeper keeps up on its own.
     backlog = spool_directory().backlog(get_consent().ledger)
     now = vault.clock()
+    open_reports = intent_service(get_consent()).count_reports("open")
     return render_template("console.html", tallies=tallies, totals=totals, statuses=STATUSES,
-                           backlog=backlog, behind=backlog.behind(now),
+                           open_reports=open_reports, backlog=backlog,
+                           behind=backlog.behind(now),
                            waited=None if backlog.oldest_at is None else now - backlog.oldest_at,
                            max_delay=MAX_MERGE_DELAY)
 

@@ -39,7 +39,8 @@ UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 # Blueprints whose unsafe requests are browser form posts and so need the CSRF token.
 FORM_BLUEPRINTS = frozenset({"auth", "recovery", "member", "consents", "authorize", "console",
                              "console_brands", "console_ledger", "console_requests",
-                             "communities", "intents", "loop", "surveys", "requests"})
+                             "console_intents", "communities", "intents", "loop", "surveys",
+                             "requests"})
 
 CONTENT_SECURITY_POLICY = "; ".join((
     "default-src 'self'",

@@ -26,7 +26,7 @@ _OFFER = ("SELECT o.num, o.id, o.intent_num, i.id, m.id, o.brand_id, b.name, o.p
           " FROM intent_offers o JOIN intents i ON i.num = o.intent_num"
           " JOIN members m ON m.num = i.member_num JOIN brands b ON b.id = o.brand_id")
 _REPORT = ("SELECT r.id, o.id, m.id, r.brand_id, b.name, r.reason, r.status, r.reported_at,"
-           " r.decided_at, r.decided_by FROM intent_spam_reports r"
+           " r.decided_at, r.decided_by, o.status FROM intent_spam_reports r"
            " JOIN brands b ON b.id = r.brand_id"
            " LEFT JOIN intent_offers o ON o.num = r.offer_num"
            " LEFT JOIN members m ON m.num = r.member_num")
@@ -43,7 +43,7 @@ def _offer(row: Any) -> OfferRow:
 
 
 def _report(row: Any) -> ReportRow:
-    return ReportRow(*(row[i] for i in range(10)))
+    return ReportRow(*(row[i] for i in range(11)))
 
 
 class SqlcipherIntents(SqlcipherRepository):
@@ -228,7 +228,7 @@ class SqlcipherIntents(SqlcipherRepository):
     def reports(self, *, status: str | None, limit: int, offset: int) -> list[ReportRow]:
         state = "" if status is None else " WHERE r.status = ?"
         return [_report(row) for row in self._db.all(
-            f"{_REPORT}{state} ORDER BY r.reported_at, r.id LIMIT ? OFFSET ?",
+            f"{_REPORT}{state} ORDER BY r.reported_at DESC, r.id DESC LIMIT ? OFFSET ?",
             (*(() if status is None else (status,)), limit, offset))]
 
     def reports_of(self, member_id: str) -> list[ReportRow]:

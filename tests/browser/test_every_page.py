@@ -3,13 +3,15 @@ the favicon, and nothing the Content-Security-Policy has to block.
 
 The store holds the demo (the showcase member with a full profile, journal and grants) and
 brand reads made over HTTP through the served brand API, so the access page draws its chart;
-a compliance officer (two-step sign-in on, as the role needs), and webhook deliveries to long
-endpoint URLs that failed in two ways, so the console's tables have rows to fit.
+a compliance officer (two-step sign-in on, as the role needs), webhook deliveries to long
+endpoint URLs that failed in two ways, and an offer reported as spam with a long reason, so the
+console's tables have rows to fit.
 """
 
 from __future__ import annotations
 
 import base64
+import datetime as dt
 import hashlib
 import json
 import re
@@ -24,12 +26,13 @@ from urllib.parse import urlencode
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 
+from brand_gateway.intents_wiring import intent_service
 from brand_gateway.storage import pairwise_pseudonyms, webhook_outbox
 from brand_gateway.webhooks.delivery import HttpResult
 from brand_gateway.webhooks.outbox import enqueue_grant_event
 from brand_gateway.webhooks.signing import WebhookSigner
 from brand_gateway.webhooks.sqlcipher import sqlcipher_dispatcher, sqlcipher_registry
-from consent.context import open_consent
+from consent.context import Consent, open_consent
 from consent.model import GrantEvent
 from demo.brand_clients import CREDENTIALS_FILE, register_demo_clients
 from demo.communities import load_community_demo
@@ -38,6 +41,7 @@ from demo.consents import load_consent_demo
 from demo.loop import load_loop_demo
 from demo.members import DEMO_PASSWORD, SHOWCASE_EMAIL, load_demo
 from demo.surveys import load_survey_demo
+from intents.model import IntentDraft
 from tests.brand_api_support import BrandApi
 from tests.conftest import GOOD_PASSWORD, initialise_home, turn_on_totp
 from vault.home import Vault, VaultHome
@@ -88,6 +92,27 @@ def failed_webhooks(vault: Vault, grants: dict[str, Any]) -> None:
                       clock=vault.clock, sender=send, fraction=lambda: 0.0).deliver_due(10)
 
 
+def spam_report(consent: Consent) -> None:
+    """A member's intent, a demo bike brand's offer on it, and the member's report of it as
+    spam, its reason as long as the form takes, with a token too long for a phone's line."""
+    vault = consent.vault
+    intents = intent_service(consent)
+    member = vault.members.register("rita.reporter@example.org", GOOD_PASSWORD)
+    brand = next(b.id for b in vault.brands.all() if b.name == "Spokesmith Cycles")
+    today = dt.datetime.fromtimestamp(vault.clock(), dt.UTC).date()
+    intents.cast(member, IntentDraft(
+        category="bicycles", description="A cargo bike for two children.", budget_min="1500",
+        budget_max="3000", currency="EUR", window_from=today + dt.timedelta(days=1),
+        window_until=today + dt.timedelta(days=30)))
+    pseudonym = intents.list_for_brand(brand).items[0].pseudonym
+    offer = intents.make_offer(brand, pseudonym, price="2000", currency="EUR",
+                               terms="Buy now.", message="",
+                               valid_until=int(vault.clock()) + 86_400)
+    reason = ("Not a bike at all: a course in trading, and the same offer came three times "
+              "with a code " + "X7" * 40 + ". ") * 3
+    intents.report_spam(member, offer.id, reason=reason[:500])
+
+
 @pytest.fixture
 def demo_server(tmp_path: Path) -> Iterator[Demo]:
     """The demo store served; the showcase member's reads by two brands, made over HTTP."""
@@ -107,6 +132,7 @@ def demo_server(tmp_path: Path) -> Iterator[Demo]:
             issued = {name: api.member_token(member_id, api.brand(name + " Reader"))
                       for name in READS}
             failed_webhooks(vault, issued)
+            spam_report(consent)
             officer_code = add_officer(vault)
         finally:
             consent.close()
@@ -327,6 +353,19 @@ def test_every_page_fits_a_phone_and_has_its_own_title(
     page.get_by_role("link", name="Erasure (Art. 17)").first.click()
     expect(page.get_by_role("button", name="Extend and tell the member")).to_be_visible()
     titles["a data subject request"] = fits(page, "a data subject request")
+    # The queue of spam reports on offers: the report with its long reason, then dismissed.
+    page.goto("/console/")
+    page.get_by_role("link", name="Spam reports on offers").click()
+    expect(page.get_by_role("heading", name="Spam reports on offers")).to_be_visible()
+    expect(page.locator("table.spam-reports tbody tr")).to_have_count(1)
+    titles["/console/intents/reports"] = fits(page, "/console/intents/reports")
+    page.get_by_role("button", name="Dismiss").click()
+    expect(page.locator(".flash.success")).to_contain_text("Dismissed: Spokesmith Cycles")
+    fits(page, "/console/intents/reports after a decision")
+    page.get_by_label("State").select_option("dismissed")
+    page.get_by_role("button", name="Show").click()
+    expect(page.locator("table.spam-reports tbody tr")).to_have_count(1)
+    fits(page, "/console/intents/reports?status=dismissed")
     # The Security page's forms with an error next to the field (an officer has them all).
     page.goto("/member/security")
     page.get_by_label("Your password, to confirm it is you").first.fill("not my password")

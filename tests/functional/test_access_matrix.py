@@ -139,6 +139,7 @@ class Route:
                 .replace("<uid>", "00000000-0000-4000-8000-000000000000")
                 .replace("<restriction_id>", "0")
                 .replace("<dsr_id>", "dsr_" + "0" * 24)
+                .replace("<report_id>", "spr_" + "0" * 24)
                 .replace("<client_id>", "vrm_client_unknown")
                 .replace("<intent_id>", context.intent_id)
                 .replace("<offer_id>", context.offer_id)
@@ -353,6 +354,9 @@ ROUTES: tuple[Route, ...] = (
     Route("/console/requests", "GET", 302, 403),
     Route("/console/requests/<dsr_id>", "GET", 302, 403),
     post("/console/requests/<dsr_id>/extend", 302, 403),
+    Route("/console/intents/reports", "GET", 302, 403),
+    post("/console/intents/reports/<report_id>/decide", 302, 403,
+         form=lambda c: {"outcome": "upheld"}),
 )
 
 

@@ -13,6 +13,7 @@ until its row is added here.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -23,8 +24,10 @@ from flask.testing import FlaskClient
 
 from brand_gateway.clients import OAuthClient
 from brand_gateway.dsr import dsr_service
+from brand_gateway.intents_wiring import intent_service
 from compliance.deadlines import HolidayCalendar
 from consent.context import Consent
+from intents.model import IntentDraft
 from tests.brand_api_support import BrandApi
 from tests.conftest import csrf_from
 from vault.home import Vault
@@ -48,6 +51,7 @@ class World:
     principal: str              # a member's ledger pseudonym
     member_email: str
     request_id: str = ""        # the member's access request, forwarded to the brand
+    report_id: str = ""         # the member's open spam report on an offer of another brand
 
 
 Form = Callable[[World], dict[str, Any]]
@@ -77,7 +81,8 @@ class ConsoleRoute:
     def path(self, world: World) -> str:
         return (self.rule.replace("<client_id>", world.brand.client_id)
                 .replace("<brand_id>", world.brand.brand_id)
-                .replace("<dsr_id>", world.request_id))
+                .replace("<dsr_id>", world.request_id)
+                .replace("<report_id>", world.report_id))
 
 
 def new_brand(_: World) -> dict[str, Any]:
@@ -107,6 +112,10 @@ CONSOLE_ROUTES: tuple[ConsoleRoute, ...] = (
     ConsoleRoute("/console/requests/<dsr_id>", "GET", OFFICER, 200),
     ConsoleRoute("/console/requests/<dsr_id>/extend", "POST", OFFICER, 303,
                  lambda w: {"reason": "Two brands must search their archives."}),
+    # spam reports on intent offers
+    ConsoleRoute("/console/intents/reports", "GET", OFFICER, 200),
+    ConsoleRoute("/console/intents/reports/<report_id>/decide", "POST", OFFICER, 303,
+                 lambda w: {"outcome": "upheld"}),
     # brand management, for administrators
     ConsoleRoute("/console/brands/", "GET", ADMIN, 200),
     ConsoleRoute("/console/brands/", "POST", ADMIN, 201, new_brand),
@@ -131,7 +140,23 @@ def world(api: BrandApi, consent: Consent, velo: OAuthClient, vault: Vault) -> W
     filed = dsr_service(consent, callback_base="http://localhost",
                         calendar=HolidayCalendar()).file(mia, kind="access")
     return World(velo, f"exposure:{velo.brand_id}", consent.principal(mia), "mia@example.org",
-                 filed.id)
+                 filed.id, spam_report(consent, mia))
+
+
+def spam_report(consent: Consent, member_id: str) -> str:
+    """``member_id``'s intent, an offer on it from a brand of its category, and the member's
+    report of that offer: the report's id."""
+    intents = intent_service(consent)
+    brand_id = consent.vault.brands.add("Spam Cycles", ("bicycles",)).id
+    today = dt.datetime.fromtimestamp(consent.vault.clock(), dt.UTC).date()
+    intents.cast(member_id, IntentDraft(
+        category="bicycles", description="A cargo bike.", budget_min="1500",
+        budget_max="3000", currency="EUR", window_from=today + dt.timedelta(days=1),
+        window_until=today + dt.timedelta(days=30)))
+    offer = intents.make_offer(brand_id, intents.list_for_brand(brand_id).items[0].pseudonym,
+                               price="2000", currency="EUR", terms="Buy now.", message="",
+                               valid_until=int(consent.vault.clock()) + 86_400)
+    return intents.report_spam(member_id, offer.id, reason="Not what I asked for.").id
 
 
 def without_second_factor(vault: Vault, signed_in: SignedIn) -> SignedIn:
@@ -163,6 +188,12 @@ def ledger_size(consent: Consent) -> int:
     return consent.ledger.size
 
 
+def intent_rows(vault: Vault) -> list[tuple[Any, ...]]:
+    """The spam reports and offers, as a refused request must leave them."""
+    return [tuple(r) for table in ("intent_spam_reports", "intent_offers")
+            for r in vault.data.all(f"SELECT * FROM {table} ORDER BY 1")]
+
+
 @pytest.mark.parametrize("role", ROLES)
 @pytest.mark.parametrize("route", CONSOLE_ROUTES, ids=lambda r: r.id)
 def test_console_access(client_for, vault: Vault, consent: Consent, world: World,
@@ -170,6 +201,7 @@ def test_console_access(client_for, vault: Vault, consent: Consent, world: World
     client = client_for(role)
     before, entries = snapshot(vault, sessions=False), ledger_size(consent)
     clients_before = [tuple(r) for r in vault.data.all("SELECT * FROM oauth_clients")]
+    intents_before = intent_rows(vault)
     if route.method == "GET":
         response = client.get(route.path(world))
     else:
@@ -188,6 +220,7 @@ def test_console_access(client_for, vault: Vault, consent: Consent, world: World
         assert [tuple(r) for r in vault.data.all("SELECT * FROM oauth_clients")] == \
             clients_before, "a refused request changed a client"
         assert vault.data.one("SELECT count(*) FROM identity_reveals")[0] == 0
+        assert intent_rows(vault) == intents_before, "a refused request decided a report"
         assert ledger_size(consent) == entries, "a refused request wrote to the ledger"
 
 

@@ -149,6 +149,7 @@ class World:
     intent: str = ""                    # Erin's open intent, under Grocer's pseudonym
     offer_id: str = ""                  # Grocer's open offer on it
     accepted_offer_id: str = ""         # Grocer's offer on Erin's other intent, accepted
+    report_id: str = ""                 # Erin's open spam report on an offer of Grocer's
     valid_until: str = ""               # an offer's validity, a week ahead of the clock
 
     def secrets(self, role: str) -> tuple[str, ...]:
@@ -274,9 +275,10 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> World:
 
 
 def _intents(consent: Consent, brand_id: str, erin: str) -> dict[str, str]:
-    """Erin's two intents: one with Grocer's offer Erin accepted (revealing given_name), one
-    with Grocer's open offer: Grocer's pseudonym of the open one and the offers' ids (none of
-    A's: Grocer holds no grant of A's)."""
+    """Erin's three intents: one with Grocer's offer Erin accepted (revealing given_name), one
+    with Grocer's offer Erin reported as spam, one with Grocer's open offer: Grocer's pseudonym
+    of the open one, the offers' ids and the report's (none of A's: Grocer holds no grant of
+    A's)."""
     service = intent_service(consent)
     today = dt.datetime.fromtimestamp(consent.vault.clock(), dt.UTC).date()
     now = int(consent.vault.clock())
@@ -300,9 +302,11 @@ def _intents(consent: Consent, brand_id: str, erin: str) -> dict[str, str]:
 
     accepted = offer(cast(erin))
     service.accept(erin, accepted, fields=["given_name"])
+    report = service.report_spam(erin, offer(cast(erin)), reason="Not what I asked for.")
     intent = cast(erin)
     week = dt.datetime.fromtimestamp(now + 7 * DAY, dt.UTC)
     return {"intent": intent, "offer_id": offer(intent), "accepted_offer_id": accepted,
+            "report_id": report.id,
             "valid_until": week.isoformat().replace("+00:00", "Z")}
 
 
@@ -401,7 +405,8 @@ class Route:
                 .replace("<dsr_id>", world.dsr_id)
                 .replace("<intent_id>", world.intent)
                 .replace("<offer_id>", world.accepted_offer_id if self.rule.endswith("/profile")
-                         else world.offer_id))
+                         else world.offer_id)
+                .replace("<report_id>", world.report_id))
 
 
 def page(rule: str, method: str, anonymous: int, member: int, *, other: int | None = None,
@@ -654,6 +659,9 @@ ROUTES: tuple[Route, ...] = (
     console("/console/requests/<dsr_id>"),
     console("/console/requests/<dsr_id>/extend", "POST", officer=303,
             form=lambda w, r: {"reason": "Two brands must search their archives."}),
+    console("/console/intents/reports"),
+    console("/console/intents/reports/<report_id>/decide", "POST", officer=303,
+            form=lambda w, r: {"outcome": "upheld"}),
 )
 
 

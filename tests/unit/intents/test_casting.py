@@ -237,16 +237,23 @@ def test_a_spam_report_declines_the_offer_and_an_officer_decides_it(
         intents.report_spam(alice, spam.id, reason="r" * 501)
     report = intents.report_spam(alice, spam.id, reason="Not an answer to my intent")
     assert report.reason == "Not an answer to my intent" and report.brand_name == "Velo Bikes"
+    assert report.offer_status is OfferStatus.DECLINED
     assert intents.brand_offer(velo, spam.id).status is OfferStatus.DECLINED
     assert intents.count_reports("open") == 1
     assert [r.id for r in intents.spam_reports()] == [report.id]
-    upheld = intents.decide_report(report.id, "officer-1", outcome="upheld")
-    assert (upheld.status, upheld.decided_by) == ("upheld", "officer-1")
+    officer = vault.members.register("olive@example.org", "correct horse battery staple")
+    upheld = intents.decide_report(report.id, officer, outcome="upheld")
+    assert (upheld.status, upheld.decided_by) == ("upheld", officer)
     assert intents.brand_offer(velo, other.id).status is OfferStatus.WITHDRAWN
+    # The officer by their pseudonym, as in every officer's entry: never the member id.
+    decided = ledger_entries(consent)[-2:]
+    assert [str(e.tag) for e in decided] == ["intent:offer:withdrawn", "intent:report:decided"]
+    assert {e.actor for e in decided} == {consent.principal(officer)}
+    assert officer not in json.dumps([[e.actor, e.details] for e in ledger_entries(consent)])
     with pytest.raises(ConflictError):
-        intents.decide_report(report.id, "officer-1", outcome="dismissed")
+        intents.decide_report(report.id, officer, outcome="dismissed")
     with pytest.raises(ValidationError):
-        intents.decide_report(report.id, "officer-1", outcome="maybe")
+        intents.decide_report(report.id, officer, outcome="maybe")
     assert intents.count_reports("open") == 0
     assert "Not an answer" not in json.dumps([e.details for e in ledger_entries(consent)])
 

@@ -1,7 +1,8 @@
 """Contract of intent casting's storage (``intents/repositories.py`` ``IntentRepository``): the
 listing walks one category's open, unexpired intents newest first, under the brand's filters and
 without the members who blocked the brand; an offer is decided once; a member's erasure takes
-their intents, the offers on them and their blocks, and leaves a spam report without them."""
+their intents, the offers on them and their blocks, and leaves a spam report without them;
+spam reports page newest first, each with its offer's status."""
 
 from __future__ import annotations
 
@@ -141,6 +142,29 @@ def test_erasure_takes_the_members_intents_offers_and_blocks_and_keeps_the_repor
     assert intents.blocked(alice) == [] and intents.by_num(kept) is not None
     report = intents.report("spr_1")
     assert report is not None
-    assert (report.offer_id, report.member_id, report.reason) == (None, None, None)
+    assert (report.offer_id, report.member_id, report.reason, report.offer_status) == \
+        (None, None, None, None)
     assert intents.decide_report("spr_1", "upheld", "officer", NOW)
     assert not intents.decide_report("spr_1", "dismissed", "officer", NOW)
+
+
+def test_reports_page_newest_first_with_the_offers_status(repositories: Repositories) -> None:
+    intents = repositories.intents
+    alice = add_member(repositories, 1)
+    add_brand(repositories, "brand_a")
+    num = intents.insert(intent(alice, 1))
+    for number in (1, 2, 3):
+        intents.insert_offer(id=f"off_{number}", intent_num=num, brand_id="brand_a", price=1,
+                             currency="EUR", terms=b"t", message=b"m", signed=b"s",
+                             valid_until=NOW + 10, now=NOW)
+        offer = intents.offer(f"off_{number}")
+        assert offer is not None
+        intents.insert_report(id=f"spr_{number}", offer_num=offer.num, member_id=alice,
+                              brand_id="brand_a", reason=b"sealed", now=NOW + number)
+    assert intents.decide_offer("off_2", "declined", NOW)
+    assert intents.decide_report("spr_2", "dismissed", "officer", NOW + 5)
+    every = intents.reports(status=None, limit=10, offset=0)
+    assert [(r.id, r.offer_status) for r in every] == [
+        ("spr_3", "open"), ("spr_2", "declined"), ("spr_1", "open")]
+    assert [r.id for r in intents.reports(status="open", limit=1, offset=1)] == ["spr_1"]
+    assert [r.id for r in intents.reports(status="dismissed", limit=10, offset=0)] == ["spr_2"]
