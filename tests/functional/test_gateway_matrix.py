@@ -97,6 +97,9 @@ CHALLENGE = "/member/challenges/<challenge_id>"
 IDEA = "/member/ideas/<idea_id>"
 SURVEY = "/member/asked/surveys/<survey_id>"
 ATTRIBUTE = "/member/asked/attributes/<request_id>"
+INTENT = "/member/intents/<intent_id>"
+OFFER = "/member/intents/offers/<offer_id>"
+MOVE = "<any(pause, resume, withdraw):move>"
 CLOSES = "2027-02-01T00:00:00+00:00"          # a week after the frozen clock's start
 PERSONALISATION = "dpv:Personalisation"
 ALICE_PROFILE = {"given_name": "Alice", "family_name": "Liddell", "city": "Leiden",
@@ -150,6 +153,8 @@ class World:
     offer_id: str = ""                  # Grocer's open offer on it
     accepted_offer_id: str = ""         # Grocer's offer on Erin's other intent, accepted
     report_id: str = ""                 # Erin's open spam report on an offer of Grocer's
+    member_intent: str = ""             # A's own open intent (groceries), by A's id for it
+    member_offer: str = ""              # Grocer's open offer on it
     valid_until: str = ""               # an offer's validity, a week ahead of the clock
 
     def secrets(self, role: str) -> tuple[str, ...]:
@@ -246,7 +251,8 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> World:
             grocer_survey, _ = _asks(consent, grocer.brand_id, panel)
 
             intents = _intents(consent, grocer.brand_id,
-                               vault.members.register("erin@example.org", GOOD_PASSWORD))
+                               vault.members.register("erin@example.org", GOOD_PASSWORD),
+                               alice)
 
             gone, gone_secret = _client(api, "Gone Co")
             gone_token = api.member_token(alice, gone, {PERSONALISATION: ["city"]})
@@ -274,11 +280,11 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> World:
         tile=tile, dsr_uid=dsr.tasks[0].uid, dsr_id=dsr.id, **intents)
 
 
-def _intents(consent: Consent, brand_id: str, erin: str) -> dict[str, str]:
+def _intents(consent: Consent, brand_id: str, erin: str, alice: str) -> dict[str, str]:
     """Erin's three intents: one with Grocer's offer Erin accepted (revealing given_name), one
     with Grocer's offer Erin reported as spam, one with Grocer's open offer: Grocer's pseudonym
     of the open one, the offers' ids and the report's (none of A's: Grocer holds no grant of
-    A's)."""
+    A's); and A's own intent with Grocer's open offer on it, for A's pages."""
     service = intent_service(consent)
     today = dt.datetime.fromtimestamp(consent.vault.clock(), dt.UTC).date()
     now = int(consent.vault.clock())
@@ -303,10 +309,13 @@ def _intents(consent: Consent, brand_id: str, erin: str) -> dict[str, str]:
     accepted = offer(cast(erin))
     service.accept(erin, accepted, fields=["given_name"])
     report = service.report_spam(erin, offer(cast(erin)), reason="Not what I asked for.")
+    member_offer = offer(cast(alice))
+    [member_intent] = service.for_member(alice)
     intent = cast(erin)
     week = dt.datetime.fromtimestamp(now + 7 * DAY, dt.UTC)
     return {"intent": intent, "offer_id": offer(intent), "accepted_offer_id": accepted,
-            "report_id": report.id,
+            "report_id": report.id, "member_intent": member_intent.id,
+            "member_offer": member_offer,
             "valid_until": week.isoformat().replace("+00:00", "Z")}
 
 
@@ -378,6 +387,7 @@ class Route:
         return path + "?" + self.query if self.query else path
 
     def _path(self, world: World) -> str:
+        mine = self.rule.startswith("/member/intents/")      # A's own, by A's ids
         return (self.rule.replace(ENTRY_ID, str(world.entry_id))
                 .replace(ENDPOINT_ID, str(world.endpoint_id))
                 .replace("<grant_id>", world.grant_id)
@@ -403,10 +413,22 @@ class Route:
                 .replace("<uid>", world.dsr_uid)
                 .replace("<restriction_id>", "0")
                 .replace("<dsr_id>", world.dsr_id)
-                .replace("<intent_id>", world.intent)
-                .replace("<offer_id>", world.accepted_offer_id if self.rule.endswith("/profile")
+                .replace("<intent_id>", world.member_intent if mine else world.intent)
+                .replace("<offer_id>", world.member_offer if mine
+                         else world.accepted_offer_id if self.rule.endswith("/profile")
                          else world.offer_id)
+                .replace(MOVE, "pause")
                 .replace("<report_id>", world.report_id))
+
+
+def intent_form() -> dict[str, Any]:
+    """A good intent as its form sends it, its dates from the frozen clock's start."""
+    today = dt.datetime.fromtimestamp(FrozenClock().now, dt.UTC).date()
+    return {"category": "groceries", "description": "Fresh bread, twice a week",
+            "budget_min": "5", "budget_max": "15", "currency": "EUR",
+            "window_from": (today + dt.timedelta(days=1)).isoformat(),
+            "window_until": (today + dt.timedelta(days=30)).isoformat(),
+            "reveal_fields": "given_name"}
 
 
 def page(rule: str, method: str, anonymous: int, member: int, *, other: int | None = None,
@@ -632,6 +654,21 @@ ROUTES: tuple[Route, ...] = (
     page(ATTRIBUTE, "POST", 302, 302, other=404,
          form=lambda w, r: {"household_size": "3", "count": "no"}),
     page(ATTRIBUTE + "/decline", "POST", 302, 302, other=404),
+    # intent casting: A's own intents and the offers on them, as missing as any to B
+    page("/member/intents", "GET", 302, 200),
+    page("/member/intents", "POST", 302, 302, form=lambda w, r: intent_form()),
+    page(INTENT, "GET", 302, 200, other=404),
+    page(INTENT + "/edit", "GET", 302, 200, other=404),
+    page(INTENT + "/edit", "POST", 302, 302, other=404, form=lambda w, r: intent_form()),
+    page(INTENT + "/" + MOVE, "POST", 302, 302, other=404),
+    page(OFFER + "/accept", "POST", 302, 302, other=404,
+         form=lambda w, r: {"fields": "given_name"}),
+    page(OFFER + "/decline", "POST", 302, 302, other=404),
+    page(OFFER + "/report", "POST", 302, 302, other=404, form=lambda w, r: {"reason": "Spam"}),
+    page(OFFER + "/signed.jws", "GET", 302, 200, other=404),
+    page("/member/intents/blocks", "POST", 302, 302,
+         form=lambda w, r: {"brand": w.velo_brand_id}),
+    page("/member/intents/blocks/<brand_id>/remove", "POST", 302, 302),
     everyone("/.well-known/jwks.json", "GET", 200),
     everyone("/.well-known/gpc.json", "GET", 200),
     everyone("/favicon.ico", "GET", 200),
