@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 from flask.testing import FlaskClient
 
+from brand_gateway.api.intent_schemas import OFFER_MAX_BODY
 from brand_gateway.api.payloads import MAX_BODY
 from brand_gateway.api.request_schemas import EVENT_MAX_BODY
 from brand_gateway.api.survey_schemas import MAX_SURVEY_BODY
@@ -73,14 +74,18 @@ def test_the_openapi_document_lists_the_413_wherever_a_body_is_taken(
         ("/communities", "post"), ("/communities/{community_id}/challenges", "post"),
         ("/wedid", "post"), ("/wedid/{post_id}/withdraw", "post"),
         ("/care/cases/{case_id}/answer", "post"), ("/care/cases/{case_id}/close", "post"),
-        ("/requests/{uid}/events", "post"), *SURVEY_OPERATIONS}
+        ("/requests/{uid}/events", "post"), ("/intents/{intent_id}/offers", "post"),
+        *SURVEY_OPERATIONS}
     for path, method, operation in with_body:
         limit = "SurveyTooLarge" if (path, method) in SURVEY_OPERATIONS else \
-            "EventTooLarge" if path == "/requests/{uid}/events" else "ContentTooLarge"
+            "EventTooLarge" if path == "/requests/{uid}/events" else \
+            "OfferTooLarge" if path == "/intents/{intent_id}/offers" else "ContentTooLarge"
         assert operation["responses"]["413"] == {"$ref": "#/components/responses/" + limit}
     assert str(MAX_BODY) in document["components"]["responses"]["ContentTooLarge"][
         "description"]
     assert str(MAX_SURVEY_BODY) in document["components"]["responses"]["SurveyTooLarge"][
+        "description"]
+    assert str(OFFER_MAX_BODY) in document["components"]["responses"]["OfferTooLarge"][
         "description"]
 
 
@@ -119,6 +124,20 @@ def test_a_status_event_has_a_limit_of_its_own(brand_client: FlaskClient, api: B
                                      content_type="application/json")
         assert response.status_code == status and response.mimetype == PROBLEM
     assert response.get_json()["detail"] == (f"The body is larger than {EVENT_MAX_BODY}"
+                                             " bytes, the most this address takes.")
+
+
+def test_an_offer_has_a_limit_of_its_own(brand_client: FlaskClient, api: BrandApi,
+                                         velo) -> None:
+    """Terms and a message in any script take more than the API's 4 KiB: over it and under
+    the offers' limit the body is read (a bad body); over that limit, the 413 naming it."""
+    token = api.brand_token(velo, scope="offers:write")
+    path = "/api/v1/intents/i-" + "A" * 32 + "/offers"
+    for size, status in ((MAX_BODY * 2, 400), (OFFER_MAX_BODY + 1, 413)):
+        response = brand_client.post(path, data=_json_of_size(size), headers=bearer(token),
+                                     content_type="application/json")
+        assert response.status_code == status and response.mimetype == PROBLEM
+    assert response.get_json()["detail"] == (f"The body is larger than {OFFER_MAX_BODY}"
                                              " bytes, the most this address takes.")
 
 

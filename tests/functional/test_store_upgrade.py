@@ -12,6 +12,7 @@ member's data, the ledger must still verify and prove, and the product must go o
 
 from __future__ import annotations
 
+import datetime as dt
 import shutil
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -23,6 +24,7 @@ from click.testing import CliRunner
 from flask.testing import FlaskClient
 
 from brand_gateway.dsr import dsr_service
+from brand_gateway.intents_wiring import intent_service
 from brand_gateway.observers import grant_observer
 from brand_gateway.storage import privacy_budget
 from brand_gateway.webhooks.signing import WebhookSigner
@@ -44,6 +46,7 @@ from consent.merkle import verify_consistency, verify_inclusion
 from consent.spool import SpoolDirectory
 from demo.consents import load_consent_demo
 from demo.members import DEMO_PASSWORD, SHOWCASE_EMAIL, load_demo
+from intents.model import IntentDraft
 from tests import pre_release_stores
 from tests.apps import opened_app
 from tests.brand_api_support import BrandApi
@@ -128,6 +131,25 @@ def fill(app, vault: Vault, vault_home: VaultHome, consent: Consent, client: Fla
     low = vault.feedback.add(dora, {"brand_id": velo.brand_id, "touchpoint": "delivery",
                                     "rating": 1})
     care_service(consent=consent, accepts_term=lambda b, t: True).ask(dora, entry_id=low)
+    # Intent casting: alice's intent, a bicycle shop's offer on it she reported as spam, a brand
+    # she blocks; then the shop's endpoint opts in to intent.created (after the offer was
+    # declined: the outbox of the pre-release schema takes none of the intent events).
+    shop, _ = api.clients.create("Spoke Shop", ["https://spoke.example/cb"], ["bicycles"])
+    intents = intent_service(consent)
+    today = dt.datetime.fromtimestamp(vault.clock(), dt.UTC).date()
+    intents.cast(alice, IntentDraft(
+        category="bicycles", description="A cargo bike.", budget_min="900",
+        budget_max="2000", currency="EUR", window_from=today + dt.timedelta(days=1),
+        window_until=today + dt.timedelta(days=30), country="BE", city="Ghent",
+        reveal_fields=("given_name",)))
+    [listed] = intents.list_for_brand(shop.brand_id).items
+    offered = intents.make_offer(shop.brand_id, listed.pseudonym, price="1500",
+                                 currency="EUR", terms="Ready in a week.", message="",
+                                 valid_until=int(vault.clock()) + 7 * 86_400)
+    intents.report_spam(alice, offered.id, reason="Pushy.")
+    intents.block(alice, velo.brand_id)
+    sqlcipher_registry(database=vault.data, clock=clock).add(
+        shop.client_id, "https://spoke.example/hooks", subscriptions={"intent.created": None})
     # Data subject requests: dora's access request answered by Velo with a document; alice's
     # restriction of processing, in force.
     requests_ = dsr_service(consent, callback_base="http://localhost",
