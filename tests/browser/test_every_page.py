@@ -36,8 +36,8 @@ from consent.context import Consent, open_consent
 from consent.model import GrantEvent
 from demo.brand_clients import CREDENTIALS_FILE, register_demo_clients
 from demo.communities import load_community_demo
-from demo.intents import load_intent_demo
 from demo.consents import load_consent_demo
+from demo.intents import load_intent_demo
 from demo.loop import load_loop_demo
 from demo.members import DEMO_PASSWORD, SHOWCASE_EMAIL, load_demo
 from demo.surveys import load_survey_demo
