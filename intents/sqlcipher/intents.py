@@ -34,12 +34,13 @@ _MEMBER_NUM = "(SELECT num FROM members WHERE id = ?)"
 
 
 def _intent(row: Any, offers: int = 0) -> IntentRow:
-    return IntentRow(*tuple(row)[:18], offers)
+    values: Any = (*tuple(row)[:18], offers)     # the row's 18 columns, then the count
+    return IntentRow(*values)
 
 
 def _offer(row: Any) -> OfferRow:
-    values = tuple(row)
-    return OfferRow(*values[:18], bool(values[18]))
+    values: Any = (*tuple(row)[:18], bool(row[18]))
+    return OfferRow(*values)
 
 
 def _report(row: Any) -> ReportRow:
