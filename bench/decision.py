@@ -19,8 +19,8 @@ some aggregate. Two figures, their runs interleaved (A B, B A, …), each run a 
 
 - ``decision_point``: per request ``DecisionPoint.policy(member, brand)`` (fresh from the store:
   two indexed queries, as every request does), then ``policy.decide(purpose, field, mode, now)``
-  for every field of the catalog the brand might return (29 profile attributes and
-  ``feedback``): 30 decisions per request. Decisions per second, median of the runs.
+  for every field of the catalog the brand might return (the 29 profile attributes,
+  ``feedback`` and ``survey``): 31 decisions per request. Decisions per second, median of the runs.
 - ``decision_point_single``: the same requests, but every decision loads its own policy
   (``DecisionPoint.decide``). Informational, not a requirement of the issue: the report module
   has no informational kind of target, so it carries ``Target(">=", 0, "/s",
@@ -399,8 +399,9 @@ def variant(label: str, serve: Server, decisions: DecisionPoint, pool: Sequence[
 
 def run(*, quick: bool) -> list[Result]:
     scale = QUICK if quick else FULL
-    if len(FIELDS) != 30:
-        raise BenchmarkError(f"{NAME}: the catalog has {len(FIELDS)} fields, 30 expected")
+    if len(FIELDS) != len(ATTRIBUTES) + 2:      # the attributes, feedback and survey
+        raise BenchmarkError(f"{NAME}: the catalog has {len(FIELDS)} fields,"
+                             f" {len(ATTRIBUTES) + 2} expected")
     rng = random.Random(SEED)
     log(f"{NAME}: {scale.members:,} members x {len(BRAND_USES)} brands, one live grant per pair;"
         f" {scale.repetitions} interleaved runs of {scale.seconds:g} s per figure")

@@ -121,8 +121,9 @@ def events(first: int, count: int, scale: Scale, chooser: random.Random) -> list
                 grant=f"grant_{i - 1}", brand=brand, purpose=purpose, fields=["city"],
                 mode="shared", ends_at=START + 2 * YEAR, version=2), member, at=at))
         elif kind < 0.96:
-            made.append(Event.of(ReceiptIssued(receipt=f"rcpt_{i}", grant=f"grant_{i - 1}"),
-                                 member, at=at))
+            made.append(Event.of(ReceiptIssued(
+                receipt=f"rcpt_{i}", grant=f"grant_{i - 1}",
+                sha256=hashlib.sha256(f"rcpt_{i}".encode()).hexdigest()), member, at=at))
         elif kind < 0.99:
             made.append(Event.of(TermsChanged(
                 version=2, purposes=list(PURPOSES[:1 + i % 4]), max_days=365), member, at=at))

@@ -1,4 +1,5 @@
-"""The command line's one error boundary: domain and OS errors become a one-line message."""
+"""The command line's one error boundary: domain and OS errors become a short message (one line,
+and for invalid input one more per field the message does not already name), no traceback."""
 
 from __future__ import annotations
 
@@ -18,6 +19,12 @@ class ReportingGroup(click.Group):
             return super().invoke(ctx)
         except VrmvaultError as exc:
             click.secho(f"error: {exc.message}", fg="red", err=True)
+            # A validation error whose message does not already say it: each field's problem
+            # on a line of its own (messages name fields and rules, never the values given).
+            for field, problems in getattr(exc, "errors", {}).items():
+                for problem in problems:
+                    if problem not in exc.message:
+                        click.secho(f"  {field}: {problem}", fg="red", err=True)
             sys.exit(1)
         except OSError as exc:
             click.secho(f"error: {exc.strerror or exc}: {exc.filename or ''}".rstrip(": "),
