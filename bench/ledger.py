@@ -1,9 +1,10 @@
 """The consent ledger at a million entries: append rate, end-to-end verify, inclusion proofs.
 
 One fresh encrypted ledger (``consent.ledger.open_ledger``, its own SQLCipher file, periodic
-checkpoints every 1,000 entries as in the product) is filled with 1,000,000 access events
+checkpoints every 1,000 entries as in the product) is filled with 1,000,000 brand reads of
+1,000 members by 50 brands, shaped as the gateway records them and so indexed as they are
 (``--quick``: 50,000) through ``Ledger.record_events`` in batches of 1,000, each batch one
-transaction. Three figures:
+transaction, as the keeper merges the workers' spools. Three figures:
 
 - ``ledger_append_rate``: entries per second of each batch (its checkpoint signing included);
   the median over all batches.
@@ -32,7 +33,8 @@ import time
 from dataclasses import dataclass
 
 from consent.context import open_ledger
-from consent.events import Event, EventTag
+from consent.event_details import ProfileRead
+from consent.events import Event
 from consent.ledger import Ledger
 from consent.merkle import verify_inclusion
 from vault.home import VaultHome
@@ -67,14 +69,20 @@ QUICK = Scale(entries=50_000, verify_runs=3, proofs=300, single_rounds=3, single
 
 
 def event_pool(size: int) -> list[Event]:
-    """Access events as the gateway will record them: pseudonyms and digests only."""
-    def digest(text: str) -> str:
-        return hashlib.sha256(text.encode()).hexdigest()
+    """Brand reads as the gateway records them (``brand_gateway/reads.py``): a ``brand:`` actor,
+    the member's ``member:`` principal, the client, purpose, fields and grants; pseudonyms and
+    names only. Each is indexed for the member's access log and the console's search, as a real
+    read is."""
+    def digest(text: str, length: int = 32) -> str:
+        return hashlib.sha256(text.encode()).hexdigest()[:length]
 
-    fields = ("postcode", "birth_year", "household_size", "cycling_frequency")
-    return [Event(EventTag.ACCESS_PROFILE_READ, digest(f"brand-{i % 50}"),
-                  {"member": digest(f"member-{i}"), "field": fields[i % len(fields)],
-                   "purpose": "dpv:ServicePersonalisation", "grant": digest(f"grant-{i}")[:32]})
+    fields = (["postal_code"], ["date_of_birth", "household_size"], ["interests"],
+              ["given_name", "city"])
+    return [Event.of(ProfileRead(member="member:" + digest(f"member-{i}"),
+                                 client="client_" + digest(f"client-{i % 50}", 16),
+                                 purpose="dpv:ServicePersonalisation", fields=fields[i % 4],
+                                 grants=["grant_" + digest(f"grant-{i}", 24)]),
+                     "brand:brand_" + digest(f"brand-{i % 50}", 16))
             for i in range(size)]
 
 

@@ -1,45 +1,37 @@
-"""The ledger's index of brand reads by member: the rows behind the member's "Who read what".
+"""The brand reads of each member: the rows behind the member's "Who read what".
 
 Every brand read of member data is already a ledger entry (``access:profile:read``,
 ``access:feedback:read``, or ``survey:answer:released`` for a member's survey answers released
 individually; actor ``brand:<brand id>``, details naming the member's principal,
-purpose, fields, grants and client). This index finds a member's reads among the entries without
-reading every body: one row per such entry (principal, seq, brand id, time served) in the
-ledger store, written by :class:`consent.ledger.Ledger` in the same transaction as the entry it
-points at, and read through :class:`consent.repositories.AccessIndexRepository`
-(``Ledger.access_index``).
+purpose, fields, grants and client). The ledger's search index (``consent/ledger_search.py``),
+written in the same transaction as each entry, holds every entry's principal, brand, tag and
+time: a member's reads are its rows with a read's tag, a brand and a principal, found by member
+and time without reading any other body, through
+:class:`consent.repositories.AccessIndexRepository` (``Ledger.access_index``). One index ordered
+by member serves both the console's search and the member's page, so an appended read costs one
+page written in such an index, not three.
 
 Invariants:
-- Derived, not recorded: a row holds nothing its entry does not (the principal and brand id
-  from the entry, its seq and time), it is not part of the Merkle tree, and it can be rebuilt
-  from the entries at any time. Rows are appended with their entries, never updated or deleted.
+- Derived, not recorded: what is found holds nothing its entry does not (the principal and brand
+  id from the entry, its seq and time), it is not part of the Merkle tree, and it can be rebuilt
+  from the entries at any time.
 - Pseudonyms only, like the entries: erasing a member touches neither (the ledger needs no
   erasure). What the member's page showed goes with the member all the same: the principal is a
   keyed pseudonym of the member id, and once the member is erased no sign-in and no member id
   is left to compute it from, so nobody is shown those reads again.
-- An entry is indexed only if it has the shape the brand API records: a ``member`` principal in
-  its details and a ``brand:`` actor. Others (tests, benchmarks) are ledger entries all the same.
+- A read is an entry of the shape the brand API records: one of :data:`ACCESS_TAGS`, a ``member``
+  principal in its details and a ``brand:`` actor. Others (tests, benchmarks) are ledger entries
+  all the same, and found by the console's search.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .events import Event, EventTag, LedgerEntry
+from .events import EventTag, LedgerEntry
 
 ACCESS_TAGS = frozenset({EventTag.ACCESS_PROFILE_READ, EventTag.ACCESS_FEEDBACK_READ,
                          EventTag.SURVEY_ANSWER_RELEASED})
-BRAND_ACTOR = "brand:"
-
-
-def index_row(seq: int, read_at: int, event: Event) -> tuple[str, int, str, int] | None:
-    """The index row of ``event`` appended at ``seq``, or ``None`` if it is not a brand read."""
-    if event.tag not in ACCESS_TAGS or not event.actor.startswith(BRAND_ACTOR):
-        return None
-    principal = event.details.get("member")
-    if not isinstance(principal, str) or len(event.actor) == len(BRAND_ACTOR):
-        return None
-    return principal, seq, event.actor[len(BRAND_ACTOR):], read_at
 
 
 @dataclass(frozen=True)

@@ -13,10 +13,9 @@ Its own store: with SQLCipher, ``ledger.db`` in the vault home, keyed with
 
 and, outside the tree (nothing in them is signed or proved):
 
-    access_index     principal, seq -> brand, time: the brand reads of each member, written
-                     with their entries (consent/access_index.py)
     search_index,    seq -> time, tag, brand, principal; purpose -> seq: every entry, written
-    search_purposes  with it (consent/ledger_search.py)
+    search_purposes  with it (consent/ledger_search.py); a member's brand reads are found
+                     among them (consent/access_index.py)
     spool_marks      spool -> n: the last record of each access spool appended here, moved
                      in the transaction that appends the records (consent/spool.py: the brand
                      API's reads, merged in batches with the time they were served)
@@ -27,10 +26,9 @@ Roots and proofs are read from the stored tree by :mod:`consent.ledger_proofs`;
 Invariants:
 
 - Append-only: entries, tree nodes and checkpoints are never updated or deleted. An append writes
-  the entry, the subtrees it completes, its access-index row and its search-index rows in one
-  transaction, so the tree always covers exactly the entries (``2n - popcount(n)`` nodes for
-  ``n`` entries), the access index exactly the brand reads among them and the search index
-  every one of them.
+  the entry, the subtrees it completes and its search-index rows in one transaction, so the
+  tree always covers exactly the entries (``2n - popcount(n)`` nodes for ``n`` entries) and the
+  search index every one of them.
 - Entries hold pseudonyms and digests, never personal data (refused with PersonalDataError), so
   erasing a member never touches the ledger.
 - The ledger never signs two inconsistent checkpoints: before signing tree size ``n2`` it checks,
@@ -61,7 +59,6 @@ from typing import TYPE_CHECKING, Any
 
 from vault.clock import Clock, system_clock
 
-from . import access_index
 from .checkpoints import CheckpointBody, Ed25519NoteSigner, b64encode
 from .errors import (
     InconsistentCheckpointError,
@@ -380,7 +377,7 @@ class Ledger:
         frontier = self._frontier.copy()           # adopted only once the rows are written
         now = self._clock()
         now_time = utc_time(now)
-        entries, entry_rows, node_rows, index_rows = [], [], [], []
+        entries, entry_rows, node_rows = [], [], []
         search_rows: list[SearchRow] = []
         for event in events:
             if event.at is None:
@@ -394,13 +391,10 @@ class Ledger:
             for offset, completed in enumerate(frontier.append(leaf)):
                 node_rows.append((first + offset, completed))
             entry_rows.append((seq, body))
-            indexed = access_index.index_row(seq, read_at, event)
-            if indexed is not None:
-                index_rows.append(indexed)
             search_rows.append(search_row(seq, read_at, event))
             entries.append(LedgerEntry(seq, time, EventTag(event.tag), event.actor,
                                        event.details, body, leaf))
-        self.store.append(entry_rows, node_rows, index_rows, search_rows)
+        self.store.append(entry_rows, node_rows, search_rows)
         self._frontier = frontier
         return entries
 

@@ -205,11 +205,10 @@ class LedgerRepository(Transactional, Protocol):
         """The highest stored node position, if any."""
 
     def append(self, entries: Sequence[tuple[int, bytes]], nodes: Sequence[tuple[int, bytes]],
-               reads: Sequence[tuple[str, int, str, int]],
                search: Sequence[SearchRow] = ()) -> None:
-        """Write entries ``(seq, body)``, tree nodes ``(position, hash)``, brand-read index
-        rows ``(principal, seq, brand_id, read_at)`` and search index rows (one per entry,
-        consent/ledger_search.py), each list as one batch."""
+        """Write entries ``(seq, body)``, tree nodes ``(position, hash)`` and search index
+        rows (one per entry, consent/ledger_search.py; the brand reads are found among them),
+        each list as one batch."""
 
     # checkpoints
     def checkpoints(self) -> list[Checkpoint]:
@@ -233,8 +232,9 @@ class LedgerRepository(Transactional, Protocol):
 
 
 class AccessIndexRepository(Protocol):
-    """The brand-read index of the ledger store (``consent/access_index.py``); read only here:
-    :meth:`LedgerRepository.append` writes its rows with their entries."""
+    """The brand reads of the ledger store (``consent/access_index.py``), found in its search
+    index; read only here: :meth:`LedgerRepository.append` writes the rows with their
+    entries."""
 
     def count(self, principal: str) -> int: ...
 

@@ -1,5 +1,5 @@
 """The ledger store in SQLCipher: :class:`consent.repositories.LedgerRepository` (entries, tree
-nodes, checkpoints, brand-read and search index rows, spool marks) and
+nodes, checkpoints, search index rows, spool marks) and
 :class:`consent.repositories.AccessIndexRepository`, over ``ledger.db``'s
 :class:`vault.sqlcipher.database.Database`.
 
@@ -18,7 +18,7 @@ from collections.abc import Iterator, Sequence
 from vault.sqlcipher import SqlcipherRepository
 from vault.sqlcipher.database import Database
 
-from ..access_index import IndexedRead, MemberReads, ReadsOnDay
+from ..access_index import ACCESS_TAGS, IndexedRead, MemberReads, ReadsOnDay
 from ..events import LedgerEntry
 from ..ledger_proofs import Checkpoint
 from ..ledger_search import SearchRow, purposes_text
@@ -93,13 +93,9 @@ class SqlcipherLedger(SqlcipherRepository):
         return None if position is None else int(position)
 
     def append(self, entries: Sequence[tuple[int, bytes]], nodes: Sequence[tuple[int, bytes]],
-               reads: Sequence[tuple[str, int, str, int]],
                search: Sequence[SearchRow] = ()) -> None:
         self._db.executemany("INSERT INTO entries (seq, body) VALUES (?, ?)", entries)
         self._db.executemany("INSERT INTO tree_nodes (position, hash) VALUES (?, ?)", nodes)
-        if reads:
-            self._db.executemany("INSERT INTO access_index (principal, seq, brand_id, read_at)"
-                                 " VALUES (?, ?, ?, ?)", reads)
         if search:
             self._db.executemany(
                 "INSERT INTO search_index (seq, at, tag, brand, principal, purposes)"
@@ -148,25 +144,34 @@ class SqlcipherLedger(SqlcipherRepository):
             (spool_id, n))
 
 
+# The brand reads among the search index's rows (consent/access_index.py): a read's tag, a
+# brand (its ``brand:`` actor) and a principal (its details' member).
+_READS = (f"s.tag IN ({', '.join(repr(str(tag)) for tag in sorted(ACCESS_TAGS))})"
+          " AND s.brand IS NOT NULL AND s.principal IS NOT NULL")
+# A member's reads by the time they were served: one range of search_by_principal, walked in its
+# order (no sort), each row's tag and brand read from the table by seq.
+READS_OF_MEMBER = ("SELECT s.brand, s.at, e.body FROM search_index AS s"
+                   " INDEXED BY search_by_principal JOIN entries AS e ON e.seq = s.seq"
+                   f" WHERE s.principal = ? AND {_READS}"
+                   " ORDER BY s.at DESC, s.seq DESC LIMIT ? OFFSET ?")
+
+
 class SqlcipherAccessIndex:
-    """The ``access_index`` table, joined with ``entries`` for the bodies."""
+    """The brand reads of the ``search_index`` table, joined with ``entries`` for the bodies."""
 
     def __init__(self, database: Database) -> None:
         self._db = database
 
     def count(self, principal: str) -> int:
-        return int(self._db.one("SELECT count(*) FROM access_index WHERE principal = ?",
-                                (principal,))[0])
+        return int(self._db.one(
+            "SELECT count(*) FROM search_index AS s INDEXED BY search_by_principal"
+            f" WHERE s.principal = ? AND {_READS}", (principal,))[0])
 
     def reads(self, principal: str, *, limit: int, offset: int = 0) -> list[IndexedRead]:
-        rows = self._db.all(
-            "SELECT a.brand_id, a.read_at, e.body FROM access_index AS a"
-            " JOIN entries AS e ON e.seq = a.seq WHERE a.principal = ?"
-            # By when they were served: reads merged from the workers' spools enter the
-            # ledger in batches, one spool after another, not in the order they were served.
-            " ORDER BY a.read_at DESC, a.seq DESC LIMIT ? OFFSET ?", (principal, limit, offset))
+        # By when they were served: reads merged from the workers' spools enter the ledger in
+        # batches, one spool after another, not in the order they were served.
         reads = []
-        for brand_id, read_at, body in rows:
+        for brand_id, read_at, body in self._db.all(READS_OF_MEMBER, (principal, limit, offset)):
             body = bytes(body)
             reads.append(IndexedRead(LedgerEntry.from_body(body, leaf_hash(body)), brand_id,
                                      int(read_at)))
@@ -174,19 +179,21 @@ class SqlcipherAccessIndex:
 
     def daily(self, principal: str, *, since: int, day: int) -> list[ReadsOnDay]:
         rows = self._db.all(
-            "SELECT read_at / ? AS day, brand_id, count(*) FROM access_index"
-            " WHERE principal = ? AND read_at >= ? GROUP BY day, brand_id ORDER BY day",
-            (day, principal, since))
+            "SELECT s.at / ? AS day, s.brand, count(*) FROM search_index AS s"
+            f" INDEXED BY search_by_principal WHERE s.principal = ? AND s.at >= ? AND {_READS}"
+            " GROUP BY day, s.brand ORDER BY day", (day, principal, since))
         return [ReadsOnDay(int(r[0]), str(r[1]), int(r[2])) for r in rows]
 
     def by_brand(self, brand_id: str) -> list[MemberReads]:
         # The fields are the entries' details.fields, unpacked by SQLite's JSON functions; a
         # read naming no field still counts (the outer join keeps it, with no value).
         rows = self._db.all(
-            "SELECT a.principal, count(DISTINCT a.seq), min(a.read_at), max(a.read_at),"
+            "SELECT s.principal, count(DISTINCT s.seq), min(s.at), max(s.at),"
             " json_group_array(DISTINCT f.value) FILTER (WHERE f.value IS NOT NULL)"
-            " FROM access_index AS a JOIN entries AS e ON e.seq = a.seq"
+            " FROM search_index AS s INDEXED BY search_by_brand_tag"
+            " JOIN entries AS e ON e.seq = s.seq"
             " LEFT JOIN json_each(CAST(e.body AS TEXT), '$.details.fields') AS f"
-            " WHERE a.brand_id = ? GROUP BY a.principal ORDER BY a.principal", (brand_id,))
+            f" WHERE s.brand = ? AND {_READS} GROUP BY s.principal ORDER BY s.principal",
+            (brand_id,))
         return [MemberReads(str(r[0]), int(r[1]), frozenset(json.loads(r[4])), int(r[2]),
                             int(r[3])) for r in rows]

@@ -488,10 +488,10 @@ def test_a_read_writes_nothing_to_the_data_store_and_erasure_leaves_no_trace_of_
     assert vault.data.one("PRAGMA data_version")[0] == before     # no commit by anyone
     principal = consent.principal(alice.id)
     SpoolDirectory(vault_home, vault_home.master_key({})).merge_all(consent.ledger)
-    rows = consent.ledger.database.all("SELECT principal, seq, brand_id FROM access_index")
-    assert [(r[0], r[2]) for r in rows] == [(principal, issued.client.brand_id)] * 2
-    for row in rows:
-        assert consent.ledger.entry(row[1]).details["member"] == principal
+    reads = consent.ledger.access_index.reads(principal, limit=10)
+    assert [r.brand_id for r in reads] == [issued.client.brand_id] * 2
+    for read in reads:
+        assert consent.ledger.entry(read.entry.seq).details["member"] == principal
     vault.erasure.erase(alice.id)
     assert vault.data.one("SELECT count(*) FROM members WHERE id = ?", (alice.id,))[0] == 0
     assert vault.data.one("SELECT count(*) FROM pairwise_subjects WHERE member_id = ?",

@@ -207,6 +207,13 @@ def fill(app, vault: Vault, vault_home: VaultHome, consent: Consent, client: Fla
 # Columns of the baseline a later migration dropped, by store and table: members.role moved to
 # member_roles (data migration 9).
 DROPPED = {"data": {"members": ("role",)}}
+# Tables of the baseline a later migration dropped, by store, each with the rows the pre-release
+# home held, from what the new home holds instead: the ledger's brand-read index, whose rows
+# are the search index's reads (ledger migration 3).
+DROPPED_TABLES = {"ledger": {"access_index": (
+    "SELECT principal, seq, brand, at FROM search_index WHERE tag IN"
+    " ('access:profile:read', 'access:feedback:read', 'survey:answer:released')"
+    " AND brand IS NOT NULL AND principal IS NOT NULL ORDER BY seq")}}
 
 
 def rows_of(database: Database, without: Mapping[str, tuple[str, ...]] | None = None
@@ -248,6 +255,9 @@ def copy_into_pre_release_home(source: VaultHome, target: VaultHome) -> None:
                 "SELECT name FROM sqlite_master WHERE type = 'table'")}
             with writer.transaction():
                 writer.execute("PRAGMA defer_foreign_keys = ON")
+                for table, query in DROPPED_TABLES.get(store.name, {}).items():
+                    writer.executemany(f"INSERT INTO {table} VALUES (?, ?, ?, ?)",
+                                       [tuple(r) for r in reader.all(query)])
                 for table, rows in rows_of(reader).items():
                     if table not in tables:
                         continue
@@ -292,6 +302,9 @@ def stores_rows(home: VaultHome, *, without_dropped: bool = False
         try:
             found[store.name] = rows_of(
                 database, DROPPED.get(store.name) if without_dropped else None)
+            if without_dropped:
+                for table in DROPPED_TABLES.get(store.name, {}):
+                    assert found[store.name].pop(table), f"no rows in {store.name}.{table}"
         finally:
             database.close()
     return found

@@ -6,8 +6,9 @@
                                                brands' privacy budgets, the insights read
                                                model
     keys     keys.db     "key-store"           wrapped member keys, the erasure list
-    ledger   ledger.db   "ledger-store"        the Merkle ledger, its index of brand reads, its
-                                               search index and spool marks (consent/ledger.py)
+    ledger   ledger.db   "ledger-store"        the Merkle ledger, its search index (a member's
+                                               brand reads are found in it) and spool marks
+                                               (consent/ledger.py)
     rates    rates.db    "api-rates"           the brand API's request counters
                                                (brand_gateway/rate_limits.py)
 
@@ -72,6 +73,7 @@ KEYS = Store("keys", "keys.db", "key-store", _baseline("keys"), Squashed(PRE_REL
 
 LEDGER = Store("ledger", "ledger.db", "ledger-store", _baseline("ledger") + (
     migration("ledger", 2, "search_index"),
+    migration("ledger", 3, "reads_in_the_search_index"),
 ), Squashed(PRE_RELEASE, {
     "schema_migrations": (
         (1, "ledger_entries_tree_checkpoints"), (2, "access_index_rate_limits"),

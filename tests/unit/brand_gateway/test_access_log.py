@@ -130,7 +130,8 @@ def test_an_erased_members_reads_stay_pseudonymous_in_the_ledger(log, ledger, va
     (no member id), and with the member gone nobody can sign in to be shown those reads."""
     record(ledger, principal, client)
     vault.erasure.erase(member_id)
-    rows = ledger.database.all("SELECT principal, brand_id FROM access_index")
+    rows = ledger.database.all("SELECT principal, brand FROM search_index"
+                               " WHERE tag = 'access:profile:read'")
     assert [tuple(r) for r in rows] == [(principal, client.brand_id)]
     assert member_id not in principal
     assert log.page(principal).total == 1

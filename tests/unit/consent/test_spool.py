@@ -17,6 +17,7 @@ from consent.context import open_ledger
 from consent.errors import ConsentInputError, PersonalDataError, SpoolDamagedError
 from consent.events import Event, EventTag
 from consent.spool import MAGIC, SpoolDirectory
+from consent.sqlcipher.ledger import READS_OF_MEMBER
 from vault.home import VaultHome
 from vault.keys import MasterKey
 
@@ -70,7 +71,8 @@ def test_reads_reach_the_ledger_in_order_with_the_time_they_were_served(spools, 
     assert all(e.tag is READ for e in merged)
     assert ledger.verify().ok
     # Indexed for the member's access page with the same time.
-    rows = ledger.database.all("SELECT seq, read_at FROM access_index ORDER BY seq")
+    rows = ledger.database.all("SELECT seq, at FROM search_index WHERE tag = ? ORDER BY seq",
+                               (str(READ),))
     assert [tuple(r) for r in rows] == [(1 + n, 1_799_999_000 + n) for n in range(5)]
     assert spools.pending(ledger) == 0                 # taken, all of it
     assert spools.merge_all(ledger) == 0               # and never merged twice
@@ -344,9 +346,8 @@ def test_the_member_sees_merged_reads_in_the_order_they_were_served(spools, ledg
     shown = [r.entry.details["n"] for r in ledger.access_index.reads(member, limit=10)]
     assert shown == [2, 1, 0]
     plan = " ".join(str(tuple(row)) for row in ledger.database.all(
-        "EXPLAIN QUERY PLAN SELECT seq FROM access_index WHERE principal = ?"
-        " ORDER BY read_at DESC, seq DESC", (member,)))
-    assert "access_index_by_time" in plan and "TEMP B-TREE" not in plan
+        "EXPLAIN QUERY PLAN " + READS_OF_MEMBER, (member, 10, 0)))
+    assert "search_by_principal" in plan and "TEMP B-TREE" not in plan
     first_worker.close()
     second_worker.close()
 

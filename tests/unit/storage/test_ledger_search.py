@@ -44,7 +44,7 @@ def _write(repositories: Repositories, rows: list[SearchRow]) -> None:
     with store.transaction():
         store.append([(r.seq, _body(r)) for r in rows],
                      [(r.seq, hashlib.sha256(bytes([r.seq % 256])).digest()) for r in rows],
-                     [], rows)
+                     rows)
 
 
 def _matches(row: SearchRow, query: LedgerQuery) -> bool:
