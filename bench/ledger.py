@@ -6,8 +6,10 @@ checkpoints every 1,000 entries as in the product) is filled with 1,000,000 bran
 (``--quick``: 50,000) through ``Ledger.record_events`` in batches of 1,000, each batch one
 transaction, as the keeper merges the workers' spools. Three figures:
 
-- ``ledger_append_rate``: entries per second of each batch (its checkpoint signing included);
-  the median over all batches.
+- ``ledger_append_rate``: entries per second over the whole fill: the entries appended over
+  the time all the batches took, so what falls on some batches only (a signed checkpoint every
+  1,000 entries, the WAL copied back into the store every so many pages) is paid in full, as
+  a median of the batches would not. The median batch is logged beside it.
 - ``ledger_verify_1m``: seconds for ``Ledger.verify()`` over the whole ledger (every body
   re-hashed, the tree rebuilt and compared, every checkpoint checked); median of 3 runs, each
   of which must report the ledger sound.
@@ -86,15 +88,15 @@ def event_pool(size: int) -> list[Event]:
             for i in range(size)]
 
 
-def fill(ledger: Ledger, entries: int) -> list[float]:
-    """Append ``entries`` events in batches; the rate of each batch."""
+def fill(ledger: Ledger, entries: int) -> list[tuple[int, float]]:
+    """Append ``entries`` events in batches; the size and seconds of each batch."""
     pool = event_pool(BATCH)
-    rates = []
+    rates: list[tuple[int, float]] = []
     started = time.perf_counter()
     while ledger.size < entries:
         batch = pool[:min(BATCH, entries - ledger.size)]
         seconds, _ = timed(lambda batch=batch: ledger.record_events(batch))
-        rates.append(len(batch) / seconds)
+        rates.append((len(batch), seconds))
         if len(rates) % 100 == 0:
             log(f"  {ledger.size:>9,} entries, {time.perf_counter() - started:5.1f} s")
     return rates
@@ -158,8 +160,10 @@ def run(*, quick: bool) -> list[Result]:
         home, master = VaultHome(root), MasterKey.generate()
         ledger = open_ledger(home, master, checkpoint_every=CHECKPOINT_EVERY)
         try:
-            rates = fill(ledger, scale.entries)
-            log(f"  append: median {median(rates):,.0f} entries/s over {len(rates):,} batches")
+            batches = fill(ledger, scale.entries)
+            rate = sum(n for n, _ in batches) / sum(seconds for _, seconds in batches)
+            log(f"  append: {rate:,.0f} entries/s over {len(batches):,} batches (the median"
+                f" batch {median([n / seconds for n, seconds in batches]):,.0f}/s)")
             verify = [verify_seconds(ledger) for _ in range(scale.verify_runs)]
             proofs = proof_milliseconds(ledger, scale.proofs)
             log(f"  inclusion proof: median {median(proofs):.3f} ms, max {max(proofs):.3f} ms")
@@ -170,6 +174,6 @@ def run(*, quick: bool) -> list[Result]:
                                      f" verify: {report.summary()}")
         finally:
             ledger.close()
-    return [FIGURES[0].result(median(rates)), FIGURES[1].result(median(verify)),
+    return [FIGURES[0].result(rate), FIGURES[1].result(median(verify)),
             FIGURES[2].result(median(proofs)),
             FIGURES[3].result(median(shared), median(alone))]

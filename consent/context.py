@@ -42,6 +42,13 @@ from .sqlcipher.restrictions import SqlcipherRestrictions
 from .sqlcipher.terms import SqlcipherTerms
 from .terms import AgreementService, TermsService
 
+# The ledger's WAL is copied back every 10,000 pages (40 MiB) rather than SQLite's 1,000: an
+# append of 1,000 brand reads writes about 1,300 pages, most of them the same member-ordered
+# index pages as the batch before, so at 1,000 every commit paid a checkpoint and a sync
+# (measured with bench/ledger.py: 9,100 entries/s at 1,000 pages, 12,400 at 10,000, 13,300 at
+# 40,000 over the first 300,000 entries).
+LEDGER_CHECKPOINT_PAGES = 10_000
+
 
 def ledger_path(home: VaultHome) -> Path:
     """Where the ledger store of ``home`` is, with SQLCipher."""
@@ -59,7 +66,8 @@ def open_ledger(
     """Open ``ledger.db`` in ``home``, creating it and applying pending migrations as needed:
     the ledger over SQLCipher's repositories."""
     home.root.mkdir(mode=0o700, parents=True, exist_ok=True)
-    database = Database.open(ledger_path(home), master.derive(LEDGER.key_purpose), create=True)
+    database = Database.open(ledger_path(home), master.derive(LEDGER.key_purpose), create=True,
+                             checkpoint_pages=LEDGER_CHECKPOINT_PAGES)
     try:
         migrations.apply(database, LEDGER)
     except BaseException:

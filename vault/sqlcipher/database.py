@@ -10,7 +10,11 @@ Invariants:
   is: the key is tried with the one, then the other, and only a key that opens neither is wrong.
 - Every connection runs in WAL mode with foreign keys on, ``secure_delete`` on (freed pages are
   overwritten, so erased rows do not linger in the file) and a sized page cache; pages stay at
-  SQLCipher's default 4 KiB.
+  SQLCipher's default 4 KiB. The WAL is copied back into the store once it holds SQLite's default
+  of 1,000 pages, or more for a store opened with ``checkpoint_pages`` (the ledger: an append of
+  a batch writes a page in the member-ordered search index per member it names, the same pages
+  batch after batch, and each checkpoint copies and syncs them once however many commits wrote
+  them).
 - SQL is parameterised, always; transactions are explicit (``BEGIN IMMEDIATE``), so a writer takes
   the write lock before it reads what it is about to change.
 - A connection may be kept and reused (a web worker's, across requests), by one thread at a time;
@@ -38,6 +42,7 @@ from ..errors import ConstraintViolationError, StoreError, StoreNotInitialisedEr
 from ..keys import KEY_BYTES
 
 DEFAULT_CACHE_KIB = 64 * 1024
+DEFAULT_CHECKPOINT_PAGES = 1000         # SQLite's own default
 # SQLCipher's log level is the process's, not the connection's: one key check at a time.
 # Page authentication of new stores, and of stores made before it was chosen (SQLCipher 4's
 # default), which are still opened as they are.
@@ -78,11 +83,14 @@ class Database:
         *,
         create: bool = False,
         cache_kib: int = DEFAULT_CACHE_KIB,
+        checkpoint_pages: int = DEFAULT_CHECKPOINT_PAGES,
     ) -> Database:
-        """Open (or with ``create=True`` create) the encrypted store at ``path`` with ``key``."""
+        """Open (or with ``create=True`` create) the encrypted store at ``path`` with ``key``;
+        its WAL is copied back into it each time it holds ``checkpoint_pages`` pages."""
         if len(key) != KEY_BYTES:
             raise WrongKeyError("a store key is exactly 32 bytes")
-        return cls._open(Path(path), key, create=create, cache_kib=cache_kib)
+        return cls._open(Path(path), key, create=create, cache_kib=cache_kib,
+                         checkpoint_pages=checkpoint_pages)
 
     @classmethod
     def unsafe_open_plaintext(
@@ -97,7 +105,8 @@ class Database:
         return cls._open(Path(path), None, create=create, cache_kib=cache_kib)
 
     @classmethod
-    def _open(cls, path: Path, key: bytes | None, *, create: bool, cache_kib: int) -> Database:
+    def _open(cls, path: Path, key: bytes | None, *, create: bool, cache_kib: int,
+              checkpoint_pages: int = DEFAULT_CHECKPOINT_PAGES) -> Database:
         if not create and not path.exists():
             raise StoreNotInitialisedError(f"no store at {path}; run 'vrmvault init' first")
         connection = _keyed(path, key, PAGE_HMAC)
@@ -115,6 +124,7 @@ class Database:
             "temp_store = MEMORY",
             f"busy_timeout = {BUSY_TIMEOUT_MS}",
             f"cache_size = -{int(cache_kib)}",
+            f"wal_autocheckpoint = {int(checkpoint_pages)}",
         ):
             connection.execute(f"PRAGMA {pragma}")
         connection.row_factory = sqlcipher3.Row

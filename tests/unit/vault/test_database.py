@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 import sqlcipher3
 
+from consent.context import open_ledger
 from tests.conftest import GOOD_PASSWORD
 from vault.catalog import ATTRIBUTES
 from vault.errors import (
@@ -111,6 +112,14 @@ def test_a_missing_store_is_not_initialised_and_not_created(tmp_path):
 def test_pragmas_are_applied_to_every_store(vault, database, pragma, expected):
     for db in (vault.data, vault.keys_database, database):
         assert db.one(f"PRAGMA {pragma}")[0] == expected
+
+
+def test_the_wal_is_checkpointed_at_1000_pages_but_the_ledgers_at_10000(vault, database,
+                                                                        vault_home):
+    for db in (vault.data, vault.keys_database, database):
+        assert db.one("PRAGMA wal_autocheckpoint")[0] == 1000
+    with open_ledger(vault_home, vault_home.master_key({})) as ledger:
+        assert ledger.store.database.one("PRAGMA wal_autocheckpoint")[0] == 10_000
 
 
 def test_foreign_keys_are_enforced(vault):
