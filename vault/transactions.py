@@ -14,11 +14,12 @@ is here:
 from __future__ import annotations
 
 import contextlib
+from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from typing import Self
 
 
-class Transactions:
+class Transactions(ABC):
     """Nesting and snapshots over an engine's ``_begin_write``, ``_commit``, ``_rollback``,
     ``_begin_read`` and ``_end_read``."""
 
@@ -76,17 +77,22 @@ class Transactions:
         self._reading = False
 
     # -- the engine's ----------------------------------------------------------------------
+    @abstractmethod
     def _begin_write(self) -> None:
-        raise NotImplementedError
+        """Begin a write transaction (SQLite: taking the store's write lock)."""
 
+    @abstractmethod
     def _commit(self) -> None:
-        raise NotImplementedError
+        """Commit the transaction begun."""
 
+    @abstractmethod
     def _rollback(self) -> None:
-        raise NotImplementedError
+        """Roll back the transaction begun."""
 
+    @abstractmethod
     def _begin_read(self) -> None:
-        raise NotImplementedError
+        """Begin a read transaction: one snapshot of the store."""
 
+    @abstractmethod
     def _end_read(self) -> None:
-        raise NotImplementedError
+        """End the read transaction begun."""

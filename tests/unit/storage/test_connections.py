@@ -177,6 +177,21 @@ def test_a_snapshot_reads_one_moment_and_refuses_writes(pair) -> None:
     assert count(kept) == 1  # and the next statement sees it
 
 
+def test_a_snapshot_inside_a_transaction_or_a_snapshot_joins_it(pair) -> None:
+    database, other = pair
+    with database.transaction():
+        database.execute("INSERT INTO t (y) VALUES ('a')")
+        with database.snapshot():                       # sees what the transaction wrote
+            assert count(database) == 1
+        assert database.in_transaction
+    with database.snapshot():
+        assert count(database) == 1                     # its moment: the first read's
+        with database.snapshot():
+            other.execute("INSERT INTO t (y) VALUES ('b')")
+            assert count(database) == 1                 # still the outer snapshot's moment
+    assert count(database) == 2
+
+
 def test_end_use_rolls_back_what_a_failed_caller_left_open(pair) -> None:
     kept, other = pair
     kept.execute("BEGIN")
