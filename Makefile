@@ -8,7 +8,7 @@ DEMO_MEMBERS ?= 200
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint bench chromium wrk clean
+.PHONY: run test lint bench chromium wrk postgresql clean
 
 $(BIN)/python:
 	$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "vrmvault needs Python 3.11 or newer"'
@@ -33,6 +33,15 @@ chromium:
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 	  $$SUDO apt-get update -q && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -q chromium; }
 
+# The storage tests run on PostgreSQL too: Debian's server, in a throwaway cluster the test run
+# starts and removes (tests/postgresql_server.py); none is installed when VRMVAULT_TEST_DATABASE_URL
+# names an existing server instead.
+postgresql:
+	@[ -n "$$VRMVAULT_TEST_DATABASE_URL" ] || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || { \
+	  echo "Installing Debian's postgresql for the storage tests"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -q && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -q postgresql; }
+
 # The brand API benchmark loads the server with Debian's wrk.
 wrk:
 	@command -v wrk >/dev/null 2>&1 || { \
@@ -45,7 +54,7 @@ lint: $(VENV)/.test
 	$(BIN)/mypy
 
 # One pytest worker per core, each test file kept on one worker (its module fixtures built once).
-test: $(VENV)/.test chromium lint
+test: $(VENV)/.test chromium postgresql lint
 	$(BIN)/pytest -n auto --dist loadfile --cov --cov-report=term:skip-covered
 
 bench: $(VENV)/.test wrk

@@ -1,4 +1,5 @@
-"""Fixtures shared by every test: a real SQLCipher vault in a temporary home, a frozen clock.
+"""Fixtures shared by every test: a real SQLCipher vault in a temporary home, a frozen clock,
+and for the tests of the PostgreSQL engine a real server (``tests/postgresql_server.py``).
 
 Password hashing in tests runs at the ASVS minimum argon2id cost (m=19 MiB, t=2, p=1), which the
 product refuses to go below, instead of the slower default.
@@ -23,6 +24,7 @@ from aiosmtpd.controller import Controller
 from werkzeug.serving import make_server
 
 from consent.context import Consent, open_consent
+from tests import postgresql_server
 from vault.clock import FrozenClock
 from vault.home import Vault, VaultHome
 from vault.passwords import HashingCost
@@ -75,6 +77,21 @@ def turn_on_totp(vault: Vault, member_id: str) -> tuple[str, list[str]]:
 def next_totp_code(secret: str, now: float) -> str:
     """A code the sign-in accepts right after :func:`turn_on_totp` spent the current one."""
     return pyotp.TOTP(secret).at(now + 30)
+
+
+# -- PostgreSQL: a throwaway cluster for the run (or VRMVAULT_TEST_DATABASE_URL's server) ----
+@pytest.fixture(scope="session")
+def postgresql() -> Iterator[postgresql_server.Server]:
+    """Started by the first test that needs it (in each xdist worker), removed at the end."""
+    with postgresql_server.server() as server:
+        yield server
+
+
+@pytest.fixture
+def postgresql_dsn(postgresql: postgresql_server.Server) -> Iterator[str]:
+    """An empty database of the run's server, the test's own: its DSN."""
+    with postgresql.database() as dsn:
+        yield dsn
 
 
 # -- mail: a real SMTP server in this process (aiosmtpd) -------------------------------------

@@ -1,9 +1,9 @@
 """Domain exceptions of the vault.
 
 Every exception the vault raises to its callers is one of these; library errors (sqlcipher3,
-cryptography) are translated at the boundary with ``raise ... from exc``. ``web/errors.py`` turns
-them into HTTP answers in one place, from what each class carries (``status``, ``type``,
-``title``, :meth:`~vrmvault.errors.VrmvaultError.headers`,
+psycopg, cryptography) are translated at the boundary with ``raise ... from exc``.
+``web/errors.py`` turns them into HTTP answers in one place, from what each class carries
+(``status``, ``type``, ``title``, :meth:`~vrmvault.errors.VrmvaultError.headers`,
 :meth:`~vrmvault.errors.VrmvaultError.extensions`)::
 
     VrmvaultError (vrmvault/errors.py)

@@ -9,7 +9,9 @@ whole store through ``Store``); every statement lives in an implementation
 assemblies below are where the engine is chosen (they wire the SQLCipher repositories) and
 hold no SQL either. Only ``vault/sqlcipher/database.py`` (the SQLCipher connection) imports the
 driver; the migration runner (``vault/migrations.py``) and each store's SQL
-(``vault/schema/sqlite/``) are the engine's too.
+(``vault/schema/sqlite/``) are the engine's too. PostgreSQL's are beside them: only
+``vault/postgresql/database.py`` imports psycopg, its runner is ``vault/postgresql/migrations.py``,
+its SQL ``vault/schema/postgresql/``, its repositories in ``*/postgresql/`` (issue 17).
 """
 
 from __future__ import annotations
@@ -101,7 +103,12 @@ def test_services_neither_run_statements_nor_know_the_engine(module: str) -> Non
             assert all("sqlcipher" not in alias.name for alias in node.names)
 
 
-def test_only_the_storage_module_imports_the_driver() -> None:
+@pytest.mark.parametrize(("drivers", "module"), [
+    ({"sqlcipher3"}, "vault/sqlcipher/database.py"),
+    ({"psycopg", "psycopg_pool"}, "vault/postgresql/database.py"),
+], ids=["sqlcipher", "postgresql"])
+def test_only_the_engines_connection_module_imports_its_driver(drivers: set[str],
+                                                                 module: str) -> None:
     importers = []
     for package in ("vault", "consent", "community", "intents", "compliance",
                     "brand_gateway", "web"):
@@ -109,9 +116,9 @@ def test_only_the_storage_module_imports_the_driver() -> None:
             for node in ast.walk(ast.parse(path.read_text(), str(path))):
                 names = ([alias.name for alias in node.names] if isinstance(node, ast.Import)
                          else [node.module or ""] if isinstance(node, ast.ImportFrom) else [])
-                if any(name.split(".")[0] == "sqlcipher3" for name in names):
+                if any(name.split(".")[0] in drivers for name in names):
                     importers.append(str(path.relative_to(ROOT)))
-    assert importers == ["vault/sqlcipher/database.py"]
+    assert sorted(set(importers)) == [module]
 
 
 def test_the_scan_finds_sql() -> None:

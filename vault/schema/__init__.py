@@ -15,9 +15,13 @@
 A store holds the tables of every layer that keeps data in it (the data store: the vault's,
 consent's and the brand gateway's), in one history: its tables reference each other, so one
 order of creation is theirs. The SQL is in ``sqlite/<store>/<number>_<name>.sql``, one file per
-migration, engine-specific (a PostgreSQL history goes beside it, in ``postgresql/``); this
-module is the list. :mod:`vault.migrations` applies it; ``vrmvault init`` applies every store's
-(:meth:`vault.home.VaultHome.initialise`).
+migration, engine-specific; this module is the list. :mod:`vault.migrations` applies it;
+``vrmvault init`` applies every store's (:meth:`vault.home.VaultHome.initialise`).
+
+A store's PostgreSQL history has the same numbers and names, with SQL of its own in
+``postgresql/<store>/`` (:func:`on_postgresql`), applied by :mod:`vault.postgresql.migrations`.
+So far only the rates store has one (:data:`POSTGRESQL_STORES`); the others follow store by
+store (issue 17).
 
 Migration 1 of each store is its baseline: the schema the pre-release history had reached at
 vrmvault b89e8db, written afresh. A store that version made is taken over by the upgrade step in
@@ -27,6 +31,8 @@ never edited once released.
 """
 
 from __future__ import annotations
+
+from dataclasses import replace
 
 from ..migrations import Migration, Squashed, Store, migration
 
@@ -86,3 +92,15 @@ RATES = Store("rates", "rates.db", "api-rates", _baseline("rates"), Squashed(PRE
 
 #: In the order ``vrmvault init`` brings them up to date.
 STORES: tuple[Store, ...] = (DATA, KEYS, LEDGER, RATES)
+
+
+def on_postgresql(store: Store) -> Store:
+    """``store`` with its PostgreSQL history: the same numbers and names, the SQL of
+    ``postgresql/<store>/`` (no pre-release history to take over, no table rebuilds)."""
+    return replace(store, squashed=None, migrations=tuple(
+        migration(store.name, step.number, step.name, engine="postgresql")
+        for step in store.migrations))
+
+
+#: The stores that have a PostgreSQL history so far.
+POSTGRESQL_STORES: tuple[Store, ...] = (on_postgresql(RATES),)

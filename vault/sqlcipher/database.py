@@ -32,7 +32,7 @@ import contextlib
 import os
 import threading
 import time
-from collections.abc import Callable, Hashable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Hashable, Iterable, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -40,6 +40,7 @@ import sqlcipher3
 
 from ..errors import ConstraintViolationError, StoreError, StoreNotInitialisedError, WrongKeyError
 from ..keys import KEY_BYTES
+from ..transactions import Transactions
 
 DEFAULT_CACHE_KIB = 64 * 1024
 DEFAULT_CHECKPOINT_PAGES = 1000         # SQLite's own default
@@ -61,15 +62,14 @@ Row = sqlcipher3.Row
 T = TypeVar("T")
 
 
-class Database:
+class Database(Transactions):
     """A SQLCipher connection with the project's pragmas; use :meth:`open`."""
 
     def __init__(self, connection: Any, path: Path, *, encrypted: bool) -> None:
+        super().__init__()
         self._connection = connection
         self.path = path
         self.encrypted = encrypted
-        self._depth = 0
-        self._reading = False
         self._memo: dict[Hashable, Any] = {}
         self._memo_version: tuple[int, int] | None = None
         self._snapshot_version: int | None = None
@@ -195,51 +195,23 @@ class Database:
                 self._connection.execute("PRAGMA data_version").fetchone()[0])
         return self._snapshot_version
 
-    @contextlib.contextmanager
-    def transaction(self) -> Iterator[Database]:
-        """A write transaction; nested uses join the outer one. Rolls back on any exception."""
-        if self._reading:
-            # A read transaction cannot take the write lock once another connection committed
-            # (SQLITE_BUSY_SNAPSHOT, no retry helps): writes go after the snapshot, never in it.
-            raise RuntimeError("a write transaction inside a read snapshot")
-        if self._depth:
-            self._depth += 1
-            try:
-                yield self
-            finally:
-                self._depth -= 1
-            return
-        self._begin_write()
-        self._depth = 1
-        try:
-            yield self
-        except BaseException:
-            self._depth = 0
-            self._connection.rollback()
-            raise
-        self._depth = 0
+    # -- transactions (vault/transactions.py): SQLite's begin, commit and rollback ------------
+    # A snapshot (a read transaction) is also cheaper than the same statements one by one: when
+    # another connection has committed, SQLite drops this connection's page cache at the start
+    # of its next read transaction, and re-reads (and SQLCipher decrypts) every page again;
+    # inside one that happens once, not per statement.
+    def _begin_read(self) -> None:
+        self.execute("BEGIN DEFERRED")
+
+    def _end_read(self) -> None:
+        self._snapshot_version = None
         self.execute("COMMIT")
 
-    @contextlib.contextmanager
-    def snapshot(self) -> Iterator[Database]:
-        """A read transaction: every statement inside reads one snapshot of the store.
+    def _commit(self) -> None:
+        self.execute("COMMIT")
 
-        Also cheaper than the same statements one by one: when another connection has committed,
-        SQLite drops this connection's page cache at the start of its next read transaction, and
-        re-reads (and SQLCipher decrypts) every page again; here that happens once, not per
-        statement. Inside a transaction it joins it; no write may start inside one.
-        """
-        if self._depth or self._reading:
-            yield self
-            return
-        self.execute("BEGIN DEFERRED")
-        self._reading = True
-        try:
-            yield self
-        finally:
-            self._reading = False
-            self._snapshot_version = None
-            self.execute("COMMIT")
+    def _rollback(self) -> None:
+        self._connection.rollback()
 
     def _begin_write(self) -> None:
         """``BEGIN IMMEDIATE``, waiting for the write lock in steps of 50 µs to 1 ms.
@@ -271,15 +243,10 @@ class Database:
         finally:
             connection.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
 
-    @property
-    def in_transaction(self) -> bool:
-        return self._depth > 0
-
     def end_use(self) -> bool:
         """Roll back a transaction left open (by a caller that failed half-way), so a kept
         connection goes back clean; whether there was one."""
-        self._depth = 0
-        self._reading = False
+        self._forget_transactions()
         self._snapshot_version = None
         if not self._connection.in_transaction:
             return False

@@ -1,18 +1,22 @@
 """The storage conformance suite's fixtures: every repository implementation, over a fresh store.
 
-Each engine adds one factory to :data:`IMPLEMENTATIONS` (a PostgreSQL one: a fresh schema per
+Each engine adds one factory to :data:`IMPLEMENTATIONS` (a PostgreSQL one: a fresh database per
 test); every test in this folder then runs against each of them, through the contracts of
 ``vault/repositories.py``, ``consent/repositories.py``, ``brand_gateway/repositories.py``,
 ``brand_gateway/webhooks/repositories.py``, ``brand_gateway/insights/repositories.py`` and
 ``community/repositories.py``, ``intents/repositories.py`` and ``compliance/repositories.py`` only
 (the OAuth clients and pairwise subjects the webhook contracts read are made through
 :class:`GatewayRows`, the gateway's services over the implementation's own repositories).
+
+The rates store, which shares no transaction with any other, has its own engines
+(:data:`RATE_STORES`: SQLCipher's ``rates.db`` and PostgreSQL, the first store PostgreSQL
+holds, issue 17) and its own fixture, :func:`rates`, whose connections are each a worker's.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from contextlib import AbstractContextManager, contextmanager
+from contextlib import AbstractContextManager, ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,6 +28,8 @@ from brand_gateway.insights.repositories import (
     PrivacySpendRepository,
 )
 from brand_gateway.insights.sqlcipher import SqlcipherInsightReadModel, SqlcipherPrivacySpends
+from brand_gateway.postgresql.rate_counts import PostgresqlRateCounts
+from brand_gateway.postgresql.rate_counts import open_rate_counts as open_postgresql_rates
 from brand_gateway.pseudonyms import PairwisePseudonyms
 from brand_gateway.repositories import (
     AuthorizationRepository,
@@ -73,8 +79,10 @@ from consent.sqlcipher.restrictions import SqlcipherRestrictions
 from consent.sqlcipher.terms import SqlcipherTerms
 from intents.repositories import IntentRepository
 from intents.sqlcipher.intents import SqlcipherIntents
+from tests.postgresql_server import Server
 from vault import migrations
 from vault.home import VaultHome
+from vault.postgresql.database import Pool
 from vault.repositories import (
     BrandRepository,
     ErasureRepository,
@@ -115,8 +123,8 @@ class GatewayRows:
 
 @dataclass(frozen=True)
 class Repositories:
-    """One implementation's repositories: the data store's, the key store's, and the request
-    counters' (``rate_counts``)."""
+    """One implementation's repositories: the data store's, the key store's and the ledger's
+    (the request counters' are :class:`RateStore`'s)."""
 
     members: MemberRepository
     recovery_codes: RecoveryCodeRepository
@@ -144,7 +152,6 @@ class Repositories:
     brand_names: BrandNameRepository
     gateway_export: GatewayExportRepository
     endings: EndingRepository
-    rate_counts: RateCountRepository
     privacy_spends: PrivacySpendRepository
     gateway: GatewayRows
     insight_read_model: InsightReadModelRepository
@@ -161,7 +168,7 @@ class Repositories:
 @contextmanager
 def sqlcipher(root: Path) -> Iterator[Repositories]:
     """The SQLCipher repositories over the data and key stores ``vrmvault init`` makes, and
-    a ledger store made as ``open_ledger`` makes it, and over ``rates.db``."""
+    a ledger store made as ``open_ledger`` makes it."""
     home = VaultHome(root / "var")
     home.initialise({})
     master = home.master_key({})
@@ -169,7 +176,6 @@ def sqlcipher(root: Path) -> Iterator[Repositories]:
     keys = Database.open(home.keys_path, master.derive("key-store"))
     ledger = Database.open(ledger_path(home), master.derive(LEDGER.key_purpose), create=True)
     migrations.apply(ledger, LEDGER)
-    rates = open_rate_counts(home, master)
     clients = ClientRegistry(
         clients=SqlcipherClients(data), brands=SqlcipherBrands(data),
         tokens=SqlcipherTokens(data), families=SqlcipherAuthorizations(data),
@@ -194,7 +200,7 @@ def sqlcipher(root: Path) -> Iterator[Repositories]:
             SqlcipherWebhookEndpoints(data), SqlcipherWebhookOutbox(data),
             SqlcipherTokens(data), SqlcipherClients(data), SqlcipherAuthorizations(data),
             SqlcipherPairwiseSubjects(data), SqlcipherBrandNames(data),
-            SqlcipherGatewayExport(data), SqlcipherEndings(data), SqlcipherRateCounts(rates),
+            SqlcipherGatewayExport(data), SqlcipherEndings(data),
             SqlcipherPrivacySpends(data), GatewayRows(add_client, add_pairwise_subject),
             SqlcipherInsightReadModel(data), care_cases=SqlcipherCareCases(data),
             wedid=SqlcipherWeDid(data), reports=SqlcipherReports(data),
@@ -205,7 +211,6 @@ def sqlcipher(root: Path) -> Iterator[Repositories]:
         data.close()
         keys.close()
         ledger.close()
-        rates.close()
 
 
 IMPLEMENTATIONS: dict[str, Callable[[Path], AbstractContextManager[Repositories]]] = {
@@ -217,6 +222,75 @@ IMPLEMENTATIONS: dict[str, Callable[[Path], AbstractContextManager[Repositories]
 def repositories(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Repositories]:
     with IMPLEMENTATIONS[request.param](tmp_path) as made:
         yield made
+
+
+@dataclass(frozen=True)
+class RateStore:
+    """One engine's rates store, made afresh for a test: each :meth:`connection` is one of its
+    own, as a worker (or a host) has, with the repository over it."""
+
+    engine: str
+    connection: Callable[[], AbstractContextManager[RateCountRepository]]
+
+
+@contextmanager
+def sqlcipher_rates(root: Path, request: pytest.FixtureRequest) -> Iterator[RateStore]:
+    """``rates.db`` in a new home, opened anew for each connection."""
+    home = VaultHome(root / "var")
+    home.initialise({})
+    master = home.master_key({})
+
+    @contextmanager
+    def connection() -> Iterator[RateCountRepository]:
+        database = open_rate_counts(home, master)
+        try:
+            yield SqlcipherRateCounts(database)
+        finally:
+            database.close()
+
+    yield RateStore("sqlcipher", connection)
+
+
+def postgresql_rates_template(server: Server) -> str:
+    """The run's rates database migrated once, that each test's database copies."""
+    return server.template("rates", lambda dsn: open_postgresql_rates(dsn).close())
+
+
+@contextmanager
+def postgresql_rates(root: Path, request: pytest.FixtureRequest) -> Iterator[RateStore]:
+    """A new database of the run's PostgreSQL server, its connections lent by a pool."""
+    server: Server = request.getfixturevalue("postgresql")
+    with ExitStack() as stack:
+        dsn = stack.enter_context(server.database(postgresql_rates_template(server)))
+        pool = Pool(dsn, min_size=1, max_size=4)
+        stack.callback(pool.close)
+
+        @contextmanager
+        def connection() -> Iterator[RateCountRepository]:
+            with pool.connection() as database:
+                yield PostgresqlRateCounts(database)
+
+        yield RateStore("postgresql", connection)
+
+
+RATE_STORES: dict[str, Callable[[Path, pytest.FixtureRequest],
+                                AbstractContextManager[RateStore]]] = {
+    "sqlcipher": sqlcipher_rates,
+    "postgresql": postgresql_rates,
+}
+
+
+@pytest.fixture(params=sorted(RATE_STORES))
+def rates(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[RateStore]:
+    with RATE_STORES[request.param](tmp_path, request) as made:
+        yield made
+
+
+@pytest.fixture
+def rate_counts(rates: RateStore) -> Iterator[RateCountRepository]:
+    """The repository over one connection of the test's rates store."""
+    with rates.connection() as counts:
+        yield counts
 
 
 def add_member(repositories: Repositories, number: int = 1) -> str:

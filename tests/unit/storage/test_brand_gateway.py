@@ -1,6 +1,7 @@
 """Contracts of the brand gateway's repositories: access tokens, clients, token families with
-their codes and refresh tokens, pairwise subjects, brand names, the member export's reads, due
-endings, and the request counters' leases (``brand_gateway/repositories.py``)."""
+their codes and refresh tokens, pairwise subjects, brand names, the member export's reads and due
+endings (``brand_gateway/repositories.py``; the request counters' leases are in
+``test_rate_counts.py``)."""
 
 from __future__ import annotations
 
@@ -263,20 +264,4 @@ def test_endings_are_due_when_a_grant_or_a_family_ended_unrecorded(
     assert endings.due(199) is False and endings.due(200) is True
     assert repositories.authorizations.revoke("fam_1", FamilyEnd.EXPIRED, 200)
     assert endings.due(10_000) is False
-
-
-def test_rate_leases_count_within_a_window_and_start_afresh_in_the_next(
-        repositories: Repositories) -> None:
-    counts = repositories.rate_counts
-    asked: list[int] = []
-
-    def size(counted: int) -> int:
-        asked.append(counted)
-        return 4
-
-    assert counts.take_lease("client_a", 60, size) == (0, 4)
-    assert counts.take_lease("client_a", 60, size) == (4, 4)
-    assert counts.take_lease("client_b", 60, size) == (0, 4)            # per client
-    assert counts.take_lease("client_a", 120, size) == (0, 4)           # a new window
-    assert asked == [0, 4, 0, 0]
 

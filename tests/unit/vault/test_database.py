@@ -1,5 +1,6 @@
-"""vault.sqlcipher.database: SQLCipher files, keys, pragmas, transactions; and what really
-lands on disk."""
+"""vault.sqlcipher.database: SQLCipher files, keys, pragmas, copies; and what really lands on
+disk. Its statements, rows, errors and transactions, which every engine's connection offers
+alike, are in tests/unit/storage/test_connections.py."""
 
 from __future__ import annotations
 
@@ -16,7 +17,6 @@ from tests.conftest import GOOD_PASSWORD
 from vault.catalog import ATTRIBUTES
 from vault.errors import (
     ConstraintViolationError,
-    StoreError,
     StoreNotInitialisedError,
     WrongKeyError,
 )
@@ -130,66 +130,7 @@ def test_foreign_keys_are_enforced(vault):
         )
 
 
-def test_driver_errors_are_translated(database):
-    with pytest.raises(StoreError) as caught:
-        database.execute("SELECT * FROM no_such_table")
-    assert caught.value.__cause__ is not None
-    database.execute("INSERT INTO t (y) VALUES ('a')")
-    with pytest.raises(ConstraintViolationError):
-        database.execute("INSERT INTO t (y) VALUES ('a')")
-
-
-# -- transactions ----------------------------------------------------------------------------
-def test_a_transaction_commits(database, tmp_path):
-    with database.transaction():
-        database.execute("INSERT INTO t (y) VALUES ('a')")
-        assert database.in_transaction
-    assert not database.in_transaction
-    other = Database.open(tmp_path / "t.db", KEY)
-    assert count(other) == 1
-    other.close()
-
-
-def test_a_transaction_rolls_back_on_exception(database):
-    with pytest.raises(RuntimeError), database.transaction():
-        database.execute("INSERT INTO t (y) VALUES ('a')")
-        raise RuntimeError("boom")
-    assert count(database) == 0
-    assert not database.in_transaction
-    with database.transaction():  # the connection is usable again
-        database.execute("INSERT INTO t (y) VALUES ('b')")
-    assert count(database) == 1
-
-
-def test_a_nested_transaction_joins_the_outer_one(database, tmp_path):
-    other = Database.open(tmp_path / "t.db", KEY)
-    with database.transaction():
-        with database.transaction():
-            database.execute("INSERT INTO t (y) VALUES ('inner')")
-        assert database.in_transaction
-        assert count(other) == 0  # the inner block did not commit on its own
-    assert count(other) == 1
-    other.close()
-
-
-def test_an_outer_failure_rolls_back_what_the_inner_transaction_wrote(database):
-    with pytest.raises(RuntimeError), database.transaction():
-        database.execute("INSERT INTO t (y) VALUES ('outer')")
-        with database.transaction():
-            database.execute("INSERT INTO t (y) VALUES ('inner')")
-        raise RuntimeError("boom")
-    assert count(database) == 0
-
-
-def test_an_inner_failure_rolls_back_the_whole_transaction(database):
-    with pytest.raises(ConstraintViolationError), database.transaction():
-        database.execute("INSERT INTO t (y) VALUES ('a')")
-        with database.transaction():
-            database.execute("INSERT INTO t (y) VALUES ('a')")
-    assert count(database) == 0
-    assert not database.in_transaction
-
-
+# -- copies ----------------------------------------------------------------------------------
 def test_vacuum_into_writes_an_encrypted_copy(database, tmp_path):
     database.execute("INSERT INTO t (y) VALUES ('copied')")
     database.vacuum_into(tmp_path / "copy.db")

@@ -1,9 +1,10 @@
 """Connections kept for reuse (a web worker's): snapshots, clean hand-backs, and what a kept
 connection remembers only while the store is unchanged.
 
-vault.sqlcipher.database (Database.snapshot, end_use, the write-lock wait, memoized), vault.home
-(VaultStores and the vaults lent over it), vault.keys (subkeys kept, member keys not),
-vault.profile (ProfileService.read).
+vault.sqlcipher.database (the write-lock wait, memoized), vault.home (VaultStores and the vaults
+lent over it), vault.keys (subkeys kept, member keys not), vault.profile (ProfileService.read).
+What every engine's connection does alike (commits seen at the next statement, snapshots,
+end_use) is in tests/unit/storage/test_connections.py.
 """
 
 from __future__ import annotations
@@ -48,26 +49,6 @@ def lent(stores: VaultStores, clock) -> Vault:
 
 
 # -- vault.sqlcipher.database ---------------------------------------------------------------------
-def test_a_kept_connection_sees_every_commit_of_another_at_its_next_statement(pair):
-    kept, other = pair
-    assert kept.one("SELECT count(*) FROM t")[0] == 0
-    with other.transaction():
-        other.execute("INSERT INTO t (x) VALUES (1)")
-    assert kept.one("SELECT count(*) FROM t")[0] == 1
-
-
-def test_a_snapshot_reads_one_moment_and_refuses_writes(pair):
-    kept, other = pair
-    with kept.snapshot():
-        assert kept.one("SELECT count(*) FROM t")[0] == 0
-        with other.transaction():                       # a writer is not blocked by it
-            other.execute("INSERT INTO t (x) VALUES (1)")
-        assert kept.one("SELECT count(*) FROM t")[0] == 0
-        with pytest.raises(RuntimeError), kept.transaction():
-            kept.execute("INSERT INTO t (x) VALUES (2)")  # never reached: refused on entry
-    assert kept.one("SELECT count(*) FROM t")[0] == 1  # and the next statement sees it
-
-
 class Loads:
     """A loader for Database.memoized that counts its calls and reads the table."""
 
@@ -152,17 +133,6 @@ def test_a_connection_remembers_a_bounded_number_of_values(pair, monkeypatch):
     assert len(kept._memo) == 1                         # the fourth found it full: forgot all
     kept.memoized(0, loads[0])
     assert loads[0].calls == 2 and loads[3].calls == 1
-
-
-def test_end_use_rolls_back_what_a_failed_caller_left_open(pair):
-    kept, other = pair
-    kept.execute("BEGIN IMMEDIATE")
-    kept.execute("INSERT INTO t (x) VALUES (1)")
-    assert kept.end_use() is True
-    assert kept.end_use() is False
-    with other.transaction():                           # the write lock is free again
-        other.execute("INSERT INTO t (x) VALUES (2)")
-    assert [r[0] for r in kept.all("SELECT x FROM t")] == [2]
 
 
 def test_a_writer_waits_for_the_write_lock_in_short_steps(pair):

@@ -1,0 +1,188 @@
+"""A PostgreSQL server for a test run: a throwaway cluster of Debian's server, made for the run
+and removed after it, or an existing server named by ``VRMVAULT_TEST_DATABASE_URL``.
+
+The throwaway cluster (``make test`` installs Debian's ``postgresql`` where it is missing):
+- ``initdb`` into a new temporary folder, the server listening on a unix socket in that folder
+  only (no TCP port, so nothing to collide with and nothing reachable from outside), local
+  connections trusted; ``pg_ctl start`` waits until it accepts them, ``pg_ctl stop`` and the
+  folder's removal end it.
+- The server refuses to run as root: run as root, its programs run as Debian's ``postgres``
+  user (``nobody`` where that user is missing), the folder theirs with mode 0700 (root still
+  reaches the socket). Run as anyone else, they run as that user.
+- Durability is off (``fsync``, ``full_page_writes``, ``synchronous_commit``): nothing in it
+  outlives the run, and every test's database is made afresh.
+
+Each test that needs a database gets one of its own: ``CREATE DATABASE ... TEMPLATE`` of a
+database migrated once per run (:meth:`Server.template`), dropped when the test ends.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+import os
+import pwd
+import secrets
+import shutil
+import subprocess
+import tempfile
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+from psycopg.conninfo import make_conninfo
+
+from vault.postgresql.database import Database
+
+URL_ENV = "VRMVAULT_TEST_DATABASE_URL"
+INSTALLED = Path("/usr/lib/postgresql")
+SERVER_USERS = ("postgres", "nobody")
+SETTINGS = {
+    "listen_addresses": "''",
+    "fsync": "off",
+    "full_page_writes": "off",
+    "synchronous_commit": "off",
+    "max_connections": "50",
+    "shared_buffers": "32MB",
+}
+
+
+def binaries() -> Path:
+    """The newest installed server's programs (``/usr/lib/postgresql/<version>/bin``)."""
+    found = sorted((path for path in INSTALLED.glob("*/bin") if (path / "initdb").exists()),
+                   key=lambda path: int(path.parent.name) if path.parent.name.isdigit() else 0)
+    if not found:
+        raise RuntimeError(f"no PostgreSQL server under {INSTALLED}: 'make test' installs"
+                           f" Debian's postgresql, or set {URL_ENV} to a server's URL")
+    return found[-1]
+
+
+class Server:
+    """Where the run's databases are made: ``admin_dsn`` connects with the right to create
+    them; ``prefix`` keeps this run's names apart from anything else on the server."""
+
+    def __init__(self, admin_dsn: str, prefix: str) -> None:
+        self.admin_dsn = admin_dsn
+        self.prefix = prefix
+        self._numbers = itertools.count(1)
+        self._templates: dict[str, str] = {}
+        self._made: list[str] = []
+
+    def dsn(self, name: str) -> str:
+        return make_conninfo(self.admin_dsn, dbname=name)
+
+    def _administer(self, statement: str) -> None:
+        admin = Database.connect(self.admin_dsn)
+        try:
+            admin.execute(statement)
+        finally:
+            admin.close()
+
+    def _create(self, template: str | None) -> str:
+        name = f"{self.prefix}_{next(self._numbers)}"
+        # Names are ours (prefix and number): nothing to quote.
+        self._administer(f"CREATE DATABASE {name} TEMPLATE {template or 'template0'}")
+        self._made.append(name)
+        return name
+
+    def template(self, store: str, migrate: Callable[[str], None]) -> str:
+        """The database ``migrate`` brought up to date once in this run, for ``store``."""
+        if store not in self._templates:
+            name = self._create(None)
+            migrate(self.dsn(name))     # and closed: a template has no connection when copied
+            self._templates[store] = name
+        return self._templates[store]
+
+    @contextlib.contextmanager
+    def database(self, template: str | None = None) -> Iterator[str]:
+        """A new database (empty, or a copy of ``template``) for one test: its DSN."""
+        name = self._create(template)
+        try:
+            yield self.dsn(name)
+        finally:
+            self._drop(name)
+
+    def _drop(self, name: str) -> None:
+        self._administer(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        self._made.remove(name)
+
+    def drop_all(self) -> None:
+        """What this run made and still left (its templates): for a server that stays."""
+        for name in list(self._made):
+            self._drop(name)
+
+
+def _server_user() -> str | None:
+    """Whom the server's programs run as: ``None`` for this process's own user."""
+    if os.geteuid() != 0:
+        return None
+    for name in SERVER_USERS:
+        with contextlib.suppress(KeyError):
+            pwd.getpwnam(name)
+            return name
+    raise RuntimeError(f"none of the users {', '.join(SERVER_USERS)} exists to run PostgreSQL")
+
+
+class Cluster:
+    """A throwaway cluster in a new temporary folder (see the module docstring)."""
+
+    def __init__(self) -> None:
+        self.bin = binaries()
+        self.user = _server_user()
+        self.folder = Path(tempfile.mkdtemp(prefix="vrmvault-postgresql-"))
+        self.data = self.folder / "data"
+        self.log = self.folder / "server.log"
+        if self.user is not None:
+            entry = pwd.getpwnam(self.user)
+            os.chown(self.folder, entry.pw_uid, entry.pw_gid)
+
+    def _run(self, program: str, *arguments: str) -> None:
+        account = pwd.getpwnam(self.user) if self.user is not None else None
+        finished = subprocess.run(
+            [str(self.bin / program), *arguments], capture_output=True, text=True,
+            check=False, cwd=self.folder,
+            user=account.pw_uid if account else None,
+            group=account.pw_gid if account else None,
+            extra_groups=[] if account else None)
+        if finished.returncode != 0:
+            log = self.log.read_text(errors="replace")[-2000:] if self.log.exists() else ""
+            raise RuntimeError(f"{program} failed ({finished.returncode}):"
+                               f" {finished.stderr.strip()}\n{log}")
+
+    def start(self) -> Server:
+        self._run("initdb", "--pgdata", str(self.data), "--username", "vrmvault",
+                  "--auth", "trust", "--encoding", "UTF8", "--locale", "C.UTF-8",
+                  "--no-sync", "--no-instructions")
+        settings = dict(SETTINGS, unix_socket_directories=f"'{self.folder}'")
+        with (self.data / "postgresql.conf").open("a") as conf:
+            conf.writelines(f"{key} = {value}\n" for key, value in settings.items())
+        self._run("pg_ctl", "start", "--pgdata", str(self.data), "--log", str(self.log),
+                  "--wait", "--silent")
+        return Server(f"host={self.folder} user=vrmvault dbname=postgres", "test")
+
+    def stop(self) -> None:
+        try:
+            if (self.data / "postmaster.pid").exists():
+                self._run("pg_ctl", "stop", "--pgdata", str(self.data), "--mode", "fast",
+                          "--wait", "--silent")
+        finally:
+            shutil.rmtree(self.folder, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def server() -> Iterator[Server]:
+    """The run's server: the one ``VRMVAULT_TEST_DATABASE_URL`` names (its role may create
+    databases; what the run makes there is dropped at its end), else a throwaway cluster."""
+    url = os.environ.get(URL_ENV)
+    if url:
+        # Another run may share the server: this one's databases have names of their own.
+        made = Server(url, f"vrmvault_test_{secrets.token_hex(4)}")
+        try:
+            yield made
+        finally:
+            made.drop_all()
+        return
+    cluster = Cluster()
+    try:
+        yield cluster.start()
+    finally:
+        cluster.stop()

@@ -1,0 +1,90 @@
+"""vault.postgresql.database: what is PostgreSQL's own (what every engine's connection does alike
+is in tests/unit/storage/test_connections.py): the one translation of ``?`` placeholders, its
+errors told without values or credentials, and the pool that lends connections clean."""
+
+from __future__ import annotations
+
+import pytest
+
+from vault.errors import ConstraintViolationError, StoreError
+from vault.postgresql.database import Database, Pool, placeholders
+
+
+@pytest.mark.parametrize(("written", "sent"), [
+    ("SELECT a FROM t WHERE b = ? AND c > ?", "SELECT a FROM t WHERE b = %s AND c > %s"),
+    ("SELECT '?', 'it''s ?', ? FROM t", "SELECT '?', 'it''s ?', %s FROM t"),
+    ("SELECT E'\\'?', ?", "SELECT E'\\'?', %s"),
+    ('SELECT "odd?name" FROM t WHERE x = ?', 'SELECT "odd?name" FROM t WHERE x = %s'),
+    ("SELECT ? -- why?\n, ?", "SELECT %s -- why?\n, %s"),
+    ("SELECT /* ? */ ?", "SELECT /* ? */ %s"),
+    ("SELECT $$ ? $$, $body$ ?'$ $body$, ?", "SELECT $$ ? $$, $body$ ?'$ $body$, %s"),
+    ("SELECT 7 % ?, '100%'", "SELECT 7 %% %s, '100%%'"),
+    ("SELECT x::text FROM t WHERE y = ?", "SELECT x::text FROM t WHERE y = %s"),
+])
+def test_question_marks_become_psycopgs_placeholders_in_one_place(written: str,
+                                                                  sent: str) -> None:
+    assert placeholders(written) == sent
+
+
+def test_a_server_that_cannot_be_reached_is_told_without_the_connection_string() -> None:
+    dsn = ("host=/nonexistent/socket/folder dbname=member_data user=vault"
+           " password=hunter2 connect_timeout=2")
+    with pytest.raises(StoreError) as caught:
+        Database.connect(dsn)
+    assert str(caught.value) == "cannot connect to the PostgreSQL database member_data"
+    assert caught.value.__cause__ is not None
+    with pytest.raises(StoreError, match="not valid"):
+        Database.connect("host=a password=hunter2 no_such_option=1")
+
+
+def test_a_pool_that_cannot_connect_is_told_without_the_connection_string() -> None:
+    with pytest.raises(StoreError) as caught:
+        Pool("host=/nonexistent/socket/folder dbname=rates password=hunter2", timeout=0.2)
+    assert "hunter2" not in str(caught.value) and "rates" in str(caught.value)
+
+
+@pytest.fixture
+def database(postgresql_dsn: str):
+    db = Database.connect(postgresql_dsn)
+    db.execute("CREATE TABLE parents (id INTEGER PRIMARY KEY)")
+    db.execute("CREATE TABLE children (id INTEGER PRIMARY KEY,"
+               " parent INTEGER NOT NULL REFERENCES parents (id),"
+               " age INTEGER CONSTRAINT children_age_check CHECK (age >= 0))")
+    db.execute("INSERT INTO parents (id) VALUES (1)")
+    yield db
+    db.close()
+
+
+@pytest.mark.parametrize(("values", "message"), [
+    ((1, 1, 4), "UNIQUE constraint failed: children.children_pkey"),
+    ((2, 777, 4), "FOREIGN KEY constraint failed: children.children_parent_fkey"),
+    ((3, 1, -777), "CHECK constraint failed: children.children_age_check"),
+    ((4, None, 4), "NOT NULL constraint failed: children.parent"),
+])
+def test_each_broken_constraint_is_named_never_its_values(database, values, message) -> None:
+    database.execute("INSERT INTO children (id, parent, age) VALUES (1, 1, 4)")
+    with pytest.raises(ConstraintViolationError) as caught:
+        database.execute("INSERT INTO children (id, parent, age) VALUES (?, ?, ?)", values)
+    assert str(caught.value) == message
+    assert "777" not in str(caught.value)
+
+
+def test_a_pool_lends_connections_of_their_own_and_takes_them_back_clean(
+        postgresql_dsn: str) -> None:
+    pool = Pool(postgresql_dsn, min_size=1, max_size=2)
+    try:
+        with pool.connection() as first, pool.connection() as second:
+            assert first.one("SELECT pg_backend_pid()")[0] != \
+                second.one("SELECT pg_backend_pid()")[0]
+            first.execute("CREATE TABLE t (x INTEGER)")
+            first.execute("BEGIN")                      # and the borrower never ends it
+            first.execute("INSERT INTO t (x) VALUES (1)")
+            kept = first.one("SELECT pg_backend_pid()")[0]
+        with pool.connection() as again, pool.connection() as other:
+            lent = {again.one("SELECT pg_backend_pid()")[0],
+                    other.one("SELECT pg_backend_pid()")[0]}
+            assert kept in lent                         # the same connection, lent again...
+            assert again.one("SELECT count(*) FROM t")[0] == 0      # ... rolled back
+            assert not again.in_transaction and again.end_use() is False
+    finally:
+        pool.close()

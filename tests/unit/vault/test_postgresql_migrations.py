@@ -1,0 +1,138 @@
+"""vault.postgresql.migrations and the PostgreSQL histories of vault.schema: the same numbers,
+names and bookkeeping as SQLite's, each migration in its own transaction, applied once even by
+several processes at once; and the rates store the same on both engines."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import pytest
+
+from vault import migrations as sqlite_migrations
+from vault import schema
+from vault.errors import StoreError
+from vault.migrations import Migration
+from vault.postgresql import migrations
+from vault.postgresql.database import Database
+from vault.sqlcipher.database import Database as SqlcipherDatabase
+
+from .test_migrations import applies_once, recorded, store
+
+SQL = Path(schema.__file__).parent / "postgresql"
+
+
+@pytest.fixture
+def database(postgresql_dsn: str):
+    db = Database.connect(postgresql_dsn)
+    yield db
+    db.close()
+
+
+def tables(db: Database) -> set[str]:
+    return {row[0] for row in db.all(
+        "SELECT tablename FROM pg_tables WHERE schemaname = current_schema()")}
+
+
+# -- the histories -------------------------------------------------------------------------------
+def test_each_postgresql_history_is_its_sqlite_historys_numbers_and_names() -> None:
+    sqlite = {s.name: s for s in schema.STORES}
+    for wanted in schema.POSTGRESQL_STORES:
+        assert [(m.number, m.name) for m in wanted.migrations] == [
+            (m.number, m.name) for m in sqlite[wanted.name].migrations]
+        files = sorted(path.name for path in (SQL / wanted.name).iterdir())
+        assert files == [f"{m.number:04d}_{m.name}.sql" for m in wanted.migrations]
+    assert {path.name for path in SQL.iterdir()} == {s.name for s in schema.POSTGRESQL_STORES}
+
+
+@pytest.mark.parametrize("wanted", schema.POSTGRESQL_STORES, ids=lambda s: s.name)
+def test_applying_twice_applies_nothing_the_second_time(database, wanted) -> None:
+    applies_once(migrations, database, wanted)
+
+
+@pytest.mark.parametrize("wanted", schema.POSTGRESQL_STORES, ids=lambda s: s.name)
+def test_a_store_has_the_same_tables_and_columns_on_both_engines(database, wanted, tmp_path):
+    migrations.apply(database, wanted)
+    on_postgresql = {table: [row[0] for row in database.all(
+        "SELECT column_name FROM information_schema.columns WHERE table_schema ="
+        " current_schema() AND table_name = ? ORDER BY ordinal_position", (table,))]
+        for table in tables(database)}
+    sqlite = SqlcipherDatabase.open(tmp_path / "store.db", bytes(32), create=True)
+    try:
+        sqlite_migrations.apply(sqlite, next(s for s in schema.STORES if s.name == wanted.name))
+        on_sqlite = {row[0]: [column[1] for column in sqlite.all(
+            f"PRAGMA table_info({row[0]})")] for row in sqlite.all(
+            "SELECT name FROM sqlite_master WHERE type = 'table'")}
+    finally:
+        sqlite.close()
+    assert on_postgresql == on_sqlite
+
+
+# -- the runner ------------------------------------------------------------------------------------
+def test_migrations_apply_in_number_order_and_only_missing_ones(database) -> None:
+    first = Migration(1, "one", "CREATE TABLE a (x INTEGER PRIMARY KEY)")
+    second = Migration(2, "two", "CREATE TABLE b (x INTEGER REFERENCES a);"
+                                 " CREATE INDEX b_x ON b (x)")
+    assert migrations.apply(database, store(first)) == ["applied migration 1 one"]
+    assert migrations.apply(database, store(first, second)) == ["applied migration 2 two"]
+    assert recorded(database) == [(1, "one"), (2, "two")]
+    assert tables(database) == {"a", "b", "store_migrations"}
+
+
+def test_a_failing_migration_leaves_nothing_half_applied(database) -> None:
+    good = Migration(1, "good", "CREATE TABLE a (x INTEGER)")
+    bad = Migration(2, "bad", "CREATE TABLE b (x INTEGER); INSERT INTO missing VALUES (1)")
+    with pytest.raises(StoreError):
+        migrations.apply(database, store(good, bad))
+    assert recorded(database) == [(1, "good")]
+    assert tables(database) == {"a", "store_migrations"}
+    assert not database.in_transaction
+
+
+def test_a_store_of_a_newer_version_is_refused(database) -> None:
+    first = Migration(1, "one", "CREATE TABLE a (x INTEGER)")
+    migrations.apply(database, store(first, Migration(2, "two", "CREATE TABLE b (x INTEGER)")))
+    with pytest.raises(StoreError, match="newer version") as caught:
+        migrations.apply(database, store(first))
+    assert "test migration 2" in str(caught.value)
+
+
+def test_a_database_with_tables_and_no_record_of_migrations_is_refused(database) -> None:
+    database.execute("CREATE TABLE someone_elses (x INTEGER)")
+    with pytest.raises(StoreError, match="not a vrmvault test store"):
+        migrations.apply(database, store(Migration(1, "one", "CREATE TABLE a (x INTEGER)")))
+    assert tables(database) == {"someone_elses"}
+
+
+def test_two_processes_applying_at_once_apply_each_migration_once(postgresql_dsn) -> None:
+    """Two connections (as two ``vrmvault serve`` hosts starting together) apply one history at
+    once: the advisory lock lets one apply each migration, the other finds it recorded."""
+    history = store(*(Migration(n, f"step{n}", f"CREATE TABLE t{n} (x INTEGER)")
+                      for n in range(1, 6)))
+    start = threading.Barrier(2)
+    done: list[list[str]] = []
+    failures: list[BaseException] = []
+
+    def applying() -> None:
+        try:
+            db = Database.connect(postgresql_dsn)
+            try:
+                start.wait(timeout=10)
+                done.append(migrations.apply(db, history))
+            finally:
+                db.close()
+        except BaseException as exc:       # reported below, in the test's own thread
+            failures.append(exc)
+
+    threads = [threading.Thread(target=applying) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert not failures and len(done) == 2, failures
+    assert sorted(done[0] + done[1]) == [f"applied migration {n} step{n}" for n in range(1, 6)]
+    db = Database.connect(postgresql_dsn)
+    try:
+        assert recorded(db) == [(n, f"step{n}") for n in range(1, 6)]
+    finally:
+        db.close()

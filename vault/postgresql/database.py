@@ -1,0 +1,257 @@
+"""The PostgreSQL connection: the one module that talks to psycopg (and its pool).
+
+It offers the repositories what :class:`vault.sqlcipher.database.Database` offers them
+(``execute``, ``executemany``, ``one``, ``all``, ``end_use``, ``close``, and the transactions
+of :class:`vault.transactions.Transactions`), so a repository's code reads the same on both
+engines and only its SQL differs. Not yet offered: ``memoized`` (SQLite's ``data_version`` has
+no PostgreSQL counterpart; the data store's slice decides what a kept connection may remember).
+
+Invariants:
+- Only this module imports ``psycopg`` and ``psycopg_pool``; every other module gets a
+  :class:`Database` (one connection) or a :class:`Pool` (connections lent one at a time).
+- Statements are written with SQLite's ``?`` placeholders on both engines; :func:`placeholders`
+  is the one place they become psycopg's ``%s`` (and a ``%`` its ``%%``). A ``?``
+  inside a string literal, a quoted identifier, a dollar-quoted body or a comment is left as
+  it is; so is a statement run without parameters, which goes to the server verbatim (a
+  migration script may hold several statements then).
+- The connection is in autocommit mode: outside :meth:`Database.transaction` and
+  :meth:`Database.snapshot` every statement commits on its own and no transaction stays open,
+  as on SQLCipher. A transaction is PostgreSQL's default, READ COMMITTED: a repository that
+  reads what it is about to change locks those rows (``SELECT ... FOR UPDATE``), where
+  SQLCipher's ``BEGIN IMMEDIATE`` takes the whole store's write lock.
+- The driver's errors become the store's (:mod:`vault.errors`): a broken constraint a
+  :class:`ConstraintViolationError` naming its kind, table and constraint or column, anything
+  else a :class:`StoreError`; neither message holds SQL, a value or the connection string
+  (whose password it may carry). The driver's error stays chained as the cause.
+- Rows are read by position or by column name, as ``sqlcipher3.Row`` is; ``bytea`` comes back
+  as ``bytes``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+from collections.abc import Iterable, Iterator, Sequence
+from typing import Any
+
+import psycopg
+import psycopg_pool
+from psycopg import errors as pg_errors
+from psycopg.conninfo import conninfo_to_dict
+from psycopg.pq import TransactionStatus
+
+from ..errors import ConstraintViolationError, StoreError
+from ..transactions import Transactions
+
+Parameters = Sequence[Any]
+# What waits for a pooled connection (or for a new pool's first) gives up after (seconds); then
+# the store is unavailable.
+POOL_TIMEOUT = 10.0
+
+_CONSTRAINT_KINDS = {
+    pg_errors.UniqueViolation: "UNIQUE",
+    pg_errors.ForeignKeyViolation: "FOREIGN KEY",
+    pg_errors.CheckViolation: "CHECK",
+    pg_errors.NotNullViolation: "NOT NULL",
+    pg_errors.ExclusionViolation: "EXCLUDE",
+}
+
+
+class Row(tuple[Any, ...]):
+    """A row read by position (``row[0]``) or by column name (``row["used"]``)."""
+
+    _columns: dict[str, int]
+
+    def __new__(cls, values: Sequence[Any], columns: dict[str, int]) -> Row:
+        row = super().__new__(cls, values)
+        row._columns = columns
+        return row
+
+    def __getitem__(self, key: Any) -> Any:
+        if isinstance(key, str):
+            return super().__getitem__(self._columns[key])
+        return super().__getitem__(key)
+
+    def keys(self) -> list[str]:
+        return list(self._columns)
+
+
+def _rows(cursor: psycopg.Cursor[Any]) -> Any:
+    """psycopg's row factory for :class:`Row`: the column names are read once per result."""
+    columns = {column.name: index for index, column in enumerate(cursor.description or ())}
+
+    def make(values: Sequence[Any]) -> Row:
+        return Row(values, columns)
+
+    return make
+
+
+# Where a ? is not a placeholder: string literals (with E'' escapes), quoted identifiers,
+# comments and dollar-quoted bodies; then a placeholder, or a percent sign elsewhere.
+_SQL_TOKENS = re.compile(
+    r"""(?P<skip>[eE]'(?:[^'\\]|\\.|'')*'|'(?:[^']|'')*'|"(?:[^"]|"")*"|--[^\n]*"""
+    r"""|/\*.*?\*/|\$(?P<tag>[A-Za-z_][A-Za-z_0-9]*|)\$.*?\$(?P=tag)\$)"""
+    r"""|(?P<placeholder>\?)|(?P<percent>%)""",
+    re.DOTALL)
+
+
+def placeholders(sql: str) -> str:
+    """``sql`` written with ``?`` placeholders as psycopg takes it: ``%s`` for each ``?``
+    outside literals, identifiers and comments, and ``%%`` for every percent sign (psycopg
+    reads one as a placeholder wherever it is)."""
+
+    def replace(match: re.Match[str]) -> str:
+        if match.group("placeholder"):
+            return "%s"
+        # psycopg reads every % as the start of a placeholder, inside literals too.
+        return match.group(0).replace("%", "%%")
+
+    return _SQL_TOKENS.sub(replace, sql)
+
+
+def database_name(dsn: str) -> str:
+    """The database a connection string names (what messages may say of it: never its host,
+    user or password)."""
+    try:
+        named = conninfo_to_dict(dsn).get("dbname")
+    except psycopg.ProgrammingError as exc:
+        raise StoreError("the PostgreSQL connection string is not valid") from exc
+    return str(named) if named else "(the default database)"
+
+
+class Database(Transactions):
+    """One PostgreSQL connection with the interface repositories use; :meth:`connect` one, or
+    borrow one from a :class:`Pool`. Used by one thread at a time."""
+
+    def __init__(self, connection: psycopg.Connection[Any], name: str) -> None:
+        super().__init__()
+        self._connection = connection
+        self.name = name            # the database's name, for messages
+
+    @classmethod
+    def connect(cls, dsn: str) -> Database:
+        """A connection of its own to the database ``dsn`` names (a libpq connection string
+        or ``postgresql://`` URL; ``sslmode`` and certificates pass through it). Close it."""
+        name = database_name(dsn)
+        try:
+            connection = psycopg.connect(dsn, autocommit=True, row_factory=_rows)
+        except psycopg.Error as exc:
+            raise StoreError(f"cannot connect to the PostgreSQL database {name}") from exc
+        return cls(connection, name)
+
+    @property
+    def where(self) -> str:
+        """The store as messages name it."""
+        return f"the PostgreSQL database {self.name}"
+
+    # -- statements ----------------------------------------------------------------------
+    def execute(self, sql: str, parameters: Parameters = ()) -> Any:
+        try:
+            if not parameters:
+                return self._connection.execute(sql)    # verbatim: several statements allowed
+            return self._connection.execute(placeholders(sql), tuple(parameters))
+        except psycopg.Error as exc:
+            raise _refused(exc) from exc
+
+    def executemany(self, sql: str, rows: Iterable[Parameters]) -> Any:
+        try:
+            cursor = self._connection.cursor()
+            cursor.executemany(placeholders(sql), [tuple(row) for row in rows])
+            return cursor
+        except psycopg.Error as exc:
+            raise _refused(exc) from exc
+
+    def one(self, sql: str, parameters: Parameters = ()) -> Any:
+        cursor = self.execute(sql, parameters)
+        try:
+            return cursor.fetchone()
+        except psycopg.Error as exc:
+            raise _refused(exc) from exc
+
+    def all(self, sql: str, parameters: Parameters = ()) -> list[Any]:
+        cursor = self.execute(sql, parameters)
+        try:
+            return list(cursor.fetchall())
+        except psycopg.Error as exc:
+            raise _refused(exc) from exc
+
+    # -- transactions (vault/transactions.py): PostgreSQL's begin, commit and rollback -------
+    def _begin_write(self) -> None:
+        self.execute("BEGIN")
+
+    def _begin_read(self) -> None:
+        self.execute("BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+
+    def _end_read(self) -> None:
+        self._rollback()                # it wrote nothing: ending it is all that is left
+
+    def _commit(self) -> None:
+        self.execute("COMMIT")
+
+    def end_use(self) -> bool:
+        """Roll back a transaction left open (by a caller that failed half-way), so a kept
+        connection goes back clean; whether there was one."""
+        self._forget_transactions()
+        if self._connection.info.transaction_status == TransactionStatus.IDLE:
+            return False
+        self._rollback()
+        return True
+
+    def _rollback(self) -> None:
+        try:
+            self._connection.execute("ROLLBACK")
+        except psycopg.Error as exc:
+            raise StoreError("the store could not roll back") from exc
+
+    def close(self) -> None:
+        self._connection.close()
+
+
+class Pool:
+    """Connections to one PostgreSQL database, opened as needed up to ``max_size`` and lent
+    one at a time (psycopg_pool): each borrower gets a :class:`Database` and gives it back
+    clean (:meth:`Database.end_use`). Close it."""
+
+    def __init__(self, dsn: str, *, min_size: int = 1, max_size: int = 4,
+                 timeout: float = POOL_TIMEOUT) -> None:
+        self.name = database_name(dsn)
+        self._pool: psycopg_pool.ConnectionPool[psycopg.Connection[Any]] = (
+            psycopg_pool.ConnectionPool(
+                dsn, min_size=min_size, max_size=max_size, open=False, timeout=timeout,
+                kwargs={"autocommit": True, "row_factory": _rows}))
+        try:
+            self._pool.open(wait=True, timeout=timeout)
+        except psycopg_pool.PoolTimeout as exc:
+            self._pool.close()
+            raise StoreError(f"cannot connect to the PostgreSQL database {self.name}") from exc
+
+    @contextlib.contextmanager
+    def connection(self) -> Iterator[Database]:
+        try:
+            borrowed = self._pool.getconn()
+        except psycopg_pool.PoolTimeout as exc:
+            raise StoreError(f"no connection to the PostgreSQL database {self.name} came"
+                             " free in time") from exc
+        database = Database(borrowed, self.name)
+        try:
+            yield database
+        finally:
+            try:
+                database.end_use()
+            finally:
+                self._pool.putconn(borrowed)
+
+    def close(self) -> None:
+        self._pool.close()
+
+
+def _refused(exc: psycopg.Error) -> StoreError | ConstraintViolationError:
+    """The driver's error as the store's (see the module docstring)."""
+    if isinstance(exc, psycopg.IntegrityError):
+        kind = next((name for error, name in _CONSTRAINT_KINDS.items()
+                     if isinstance(exc, error)), "integrity")
+        diag = exc.diag
+        what = diag.constraint_name or diag.column_name or "?"
+        return ConstraintViolationError(
+            f"{kind} constraint failed: {diag.table_name or '?'}.{what}")
+    return StoreError("the store refused a statement")
