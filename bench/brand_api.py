@@ -434,14 +434,14 @@ class Reads:
                 raise BenchmarkError(f"{NAME}: an unexpected ledger entry during the load:"
                                      f" {entry['tag']} {entry['details']}")
         indexed, other = ledger.database.one(
-            "SELECT count(*) FILTER (WHERE principal = ? AND brand_id = ?),"
-            " count(*) FILTER (WHERE principal <> ? OR brand_id <> ?)"
-            " FROM access_index WHERE seq >= ? AND seq < ?",
+            "SELECT count(*) FILTER (WHERE principal = ? AND brand = ?),"
+            " count(*) FILTER (WHERE principal IS NOT ? OR brand IS NOT ?)"
+            " FROM search_index WHERE tag = 'access:profile:read' AND seq >= ? AND seq < ?",
             (principal, staged.client.brand_id, principal, staged.client.brand_id,
              self.ledger_size, size))
         if indexed != reads or other:
             raise BenchmarkError(f"{NAME}: {reads} reads in the ledger but {indexed} in the"
-                                 f" member's access index ({other} elsewhere)")
+                                 f" member's reads in the search index ({other} elsewhere)")
         self.ledger_size = size
         return reads
 
