@@ -1,12 +1,13 @@
 """Opening a store with its raw key, against opening one with a passphrase.
 
-The product opens both stores on every web request with a raw 256-bit key
-(``PRAGMA key = "x'...'"``), which skips SQLCipher's key derivation. The comparison is a store of
-the same schema keyed with a passphrase (``PRAGMA key = 'passphrase'``), where SQLCipher runs its
-default KDF (PBKDF2-HMAC-SHA512, 256,000 iterations in SQLCipher 4) on every open. Timed: the open
-up to and including the first read (which is when the key is checked); closing is not. The raw
-open is ``Database.open``, with the project's pragmas on top, so it is if anything the slower
-side of the comparison.
+The product opens every store with a raw 256-bit key (``PRAGMA key = "x'...'"``), which skips
+SQLCipher's key derivation: each command of the command line, and each web worker once (its
+connections are then kept and lent to one request after another, ``web/vaults.py``). The
+comparison is a store of the same schema keyed with a passphrase (``PRAGMA key =
+'passphrase'``), where SQLCipher runs its default KDF (PBKDF2-HMAC-SHA512, 256,000 iterations in
+SQLCipher 4) on every open. Timed: the open up to and including the first read (which is when
+the key is checked); closing is not. The raw open is ``Database.open``, with the project's
+pragmas on top, so it is if anything the slower side of the comparison.
 """
 
 from __future__ import annotations
