@@ -12,7 +12,7 @@ from web.cli_errors import ReportingGroup
 def refusing(error: Exception) -> click.Group:
     @click.group(cls=ReportingGroup)
     def group() -> None:
-        pass
+        """A command group with the product's error boundary and one refusing command."""
 
     @group.command()
     def act() -> None:
