@@ -9,9 +9,11 @@
   issuer. Nothing builds a URL from the request's host in any case.
 - Form bodies must be valid UTF-8: a byte sequence that does not decode is refused with a clear
   message instead of being silently replaced by U+FFFD and stored.
-- Response headers: CSP (``object-src 'none'``, ``frame-ancestors 'none'``), nosniff,
-  Referrer-Policy, COOP, Permissions-Policy; HSTS only when served over TLS; ``Cache-Control:
-  no-store`` on everything but static files, since nearly every page shows personal data.
+- Response headers: on pages CSP (``object-src 'none'``, ``frame-ancestors 'none'``), nosniff,
+  Referrer-Policy, COOP, Permissions-Policy; on the brand API's JSON the set OWASP's REST
+  Security Cheat Sheet gives an API (a CSP allowing nothing, nosniff, ``X-Frame-Options``);
+  HSTS only when served over TLS; ``Cache-Control: no-store`` on everything but static files,
+  since nearly every answer holds personal data.
 """
 
 from __future__ import annotations
@@ -111,6 +113,18 @@ _DEFAULT_HEADERS = tuple((name, name.lower(), value) for name, value in (
     ("Cross-Origin-Opener-Policy", "same-origin"),
     ("Permissions-Policy", "camera=(), microphone=(), geolocation=()"),
 ))
+# The brand API answers JSON to programs, never a page: the headers OWASP's REST Security Cheat
+# Sheet lists for an API (nothing framed, nothing sniffed, nothing stored; a CSP that allows
+# nothing, should a browser ever render an answer), and no more. The page-only headers
+# (Referrer-Policy, COOP, Permissions-Policy) and HTTP/1.0's ``Pragma`` (RFC 9111 sec. 5.4)
+# mean nothing to an API client, yet each cost the server and the client on every read.
+API_PREFIX = "/api/"
+API_CONTENT_SECURITY_POLICY = "default-src 'none'; frame-ancestors 'none'"
+_API_HEADERS = tuple((name, name.lower(), value) for name, value in (
+    ("Content-Security-Policy", API_CONTENT_SECURITY_POLICY),
+    ("X-Content-Type-Options", "nosniff"),
+    ("X-Frame-Options", "DENY"),
+))
 _HSTS = ("Strict-Transport-Security", "max-age=63072000; includeSubDomains")
 _NO_STORE = ("Cache-Control", "no-store")
 _NO_CACHE = ("Pragma", "no-cache")
@@ -122,9 +136,9 @@ class SecurityHeaders:
     than by werkzeug's header validation on every response (the brand API's hot path).
 
     What a view set itself stays (its own CSP, say), except ``Cache-Control``: every answer
-    is ``no-store`` (with ``Pragma: no-cache``), since nearly every one holds personal data,
-    but static files, the ``.well-known`` documents and the public log (``/log/``, public
-    hashes and signed checkpoints only) that set their own caching keep it.
+    is ``no-store`` (on pages with ``Pragma: no-cache``), since nearly every one holds
+    personal data, but static files, the ``.well-known`` documents and the public log
+    (``/log/``, public hashes and signed checkpoints only) that set their own caching keep it.
     HSTS only when the request came over TLS (behind a trusted proxy: as it says)."""
 
     def __init__(self, app: WSGIApplication) -> None:
@@ -135,19 +149,20 @@ class SecurityHeaders:
         def start_with_headers(status: str, headers: list[tuple[str, str]],
                                exc_info: Any = None) -> Any:
             present = {name.lower() for name, _ in headers}
-            headers += [(name, value) for name, lower, value in _DEFAULT_HEADERS
-                        if lower not in present]
+            path = environ.get("PATH_INFO", "")
+            api = path.startswith(API_PREFIX)
+            headers += [(name, value) for name, lower, value in
+                        (_API_HEADERS if api else _DEFAULT_HEADERS) if lower not in present]
             if environ["wsgi.url_scheme"] == "https" and "strict-transport-security" \
                     not in present:
                 headers.append(_HSTS)
-            path = environ.get("PATH_INFO", "")
             cached = path.startswith("/static/") or (
                 path.startswith(("/.well-known/", "/log/")) and "cache-control" in present)
             if not cached:
                 if "cache-control" in present:
                     headers[:] = [h for h in headers if h[0].lower() != "cache-control"]
                 headers.append(_NO_STORE)
-                if "pragma" not in present:
+                if not api and "pragma" not in present:
                     headers.append(_NO_CACHE)
             return start_response(status, headers, exc_info)
 

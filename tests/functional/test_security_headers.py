@@ -7,9 +7,9 @@ from werkzeug.datastructures import Headers
 from werkzeug.http import parse_cache_control_header
 
 from tests.apps import opened_app
+from tests.brand_api_support import BrandApi, bearer
 
-ANONYMOUS_PAGES = ["/", "/login", "/signup", "/login/code", "/member/", "/no/such/page",
-                   "/api/nothing-here"]
+ANONYMOUS_PAGES = ["/", "/login", "/signup", "/login/code", "/member/", "/no/such/page"]
 MEMBER_PAGES = ["/", "/member/", "/member/profile", "/member/feedback", "/member/security",
                 "/member/delete", "/member/feedback/424242/edit"]
 
@@ -133,3 +133,37 @@ def test_hsts_behind_a_trusted_proxy_follows_the_forwarded_scheme(vault_home, cl
     assert "max-age=" in over_tls.headers.get("Strict-Transport-Security", "")
     assert "Strict-Transport-Security" not in plain.headers
     assert_hardened(over_tls.headers)
+
+
+def test_the_brand_api_answers_with_an_apis_headers_only(brand_client, api: BrandApi, alice,
+                                                           velo) -> None:
+    """JSON for programs (OWASP REST Security Cheat Sheet): a CSP allowing nothing, nosniff,
+    no framing, never stored; none of the page-only headers, and no HTTP/1.0 Pragma."""
+    issued = api.member_token(alice.id, velo)
+    answers = {
+        "data": brand_client.get("/api/v1/member/profile", headers=bearer(issued.token),
+                                 query_string={"purpose": "dpv:Personalisation"}),
+        "401 problem": brand_client.get("/api/v1/member/profile"),
+        "404 problem": brand_client.get("/api/nothing-here"),
+        "document": brand_client.get("/api/v1/openapi.json"),
+    }
+    for what, response in answers.items():
+        headers = response.headers
+        assert csp_directives(headers) == {"default-src": "'none'",
+                                           "frame-ancestors": "'none'"}, what
+        assert headers.get("X-Content-Type-Options") == "nosniff", what
+        assert headers.get("X-Frame-Options") == "DENY", what
+        assert parse_cache_control_header(headers.get("Cache-Control")).no_store, what
+        for page_only in ("Referrer-Policy", "Cross-Origin-Opener-Policy",
+                          "Permissions-Policy", "Pragma"):
+            assert page_only not in headers, (what, page_only)
+    assert answers["data"].status_code == 200
+    assert answers["401 problem"].status_code == 401
+    assert answers["404 problem"].status_code == 404
+
+
+def test_the_oauth_endpoints_keep_the_page_headers(client) -> None:
+    """Not under /api/: the token endpoint's answers keep Pragma (RFC 6749 sec. 5.1)."""
+    response = client.post("/oauth/token", data={"grant_type": "client_credentials"})
+    assert response.headers.get("Pragma") == "no-cache"
+    assert "Referrer-Policy" in response.headers
