@@ -26,13 +26,7 @@ _LOCK_ROW = "SELECT window_start, used FROM api_rate_limits WHERE client_id = ? 
 
 def open_rate_counts(dsn: str) -> Database:
     """A connection to the rates database ``dsn`` names, migrated as needed. Close it."""
-    database = Database.connect(dsn)
-    try:
-        migrations.apply(database, RATES_ON_POSTGRESQL)
-    except BaseException:
-        database.close()
-        raise
-    return database
+    return migrations.connect(dsn, RATES_ON_POSTGRESQL)
 
 
 class PostgresqlRateCounts:

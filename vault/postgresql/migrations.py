@@ -64,6 +64,18 @@ def apply(database: Database, store: Store) -> list[str]:
     return done
 
 
+def connect(dsn: str, store: Store) -> Database:
+    """A connection of its own to the database ``dsn`` names, brought to the last migration of
+    ``store``. Close it."""
+    database = Database.connect(dsn)
+    try:
+        apply(database, store)
+    except BaseException:
+        database.close()
+        raise
+    return database
+
+
 def pending(database: Database, store: Store) -> list[Migration]:
     """The migrations of ``store`` that ``database`` has not recorded."""
     recorded = _recorded(database) if _has_bookkeeping(database) else set()

@@ -11,6 +11,8 @@ test); every test in this folder then runs against each of them, through the con
 The rates store, which shares no transaction with any other, has its own engines
 (:data:`RATE_STORES`: SQLCipher's ``rates.db`` and PostgreSQL, the first store PostgreSQL
 holds, issue 17) and its own fixture, :func:`rates`, whose connections are each a worker's.
+So has the key store (:data:`KEY_STORES`, fixture :func:`member_keys_store`): ``keys.db``,
+and on PostgreSQL a database of its own.
 """
 
 from __future__ import annotations
@@ -82,7 +84,9 @@ from intents.sqlcipher.intents import SqlcipherIntents
 from tests.postgresql_server import Server
 from vault import migrations
 from vault.home import VaultHome
+from vault.postgresql.database import Database as PostgresqlDatabase
 from vault.postgresql.database import Pool
+from vault.postgresql.keys import PostgresqlMemberKeys, open_member_keys
 from vault.repositories import (
     BrandRepository,
     ErasureRepository,
@@ -278,6 +282,53 @@ RATE_STORES: dict[str, Callable[[Path, pytest.FixtureRequest],
     "sqlcipher": sqlcipher_rates,
     "postgresql": postgresql_rates,
 }
+
+
+@dataclass
+class KeyStore:
+    """One engine's key store, made afresh for a test, and the repository over it."""
+
+    engine: str
+    keys: MemberKeyRepository
+    postgresql: PostgresqlDatabase | None = None    # the connection, on PostgreSQL
+
+
+@contextmanager
+def sqlcipher_keys(root: Path, request: pytest.FixtureRequest) -> Iterator[KeyStore]:
+    """``keys.db`` as ``vrmvault init`` makes it."""
+    home = VaultHome(root / "var")
+    home.initialise({})
+    keys = Database.open(home.keys_path, home.master_key({}).derive("key-store"))
+    try:
+        yield KeyStore("sqlcipher", SqlcipherMemberKeys(keys))
+    finally:
+        keys.close()
+
+
+@contextmanager
+def postgresql_keys(root: Path, request: pytest.FixtureRequest) -> Iterator[KeyStore]:
+    """A new key database of the run's PostgreSQL server, migrated as the product does."""
+    server: Server = request.getfixturevalue("postgresql")
+    template = server.template("keys", lambda dsn: open_member_keys(dsn).close())
+    with server.database(template) as dsn:
+        database = open_member_keys(dsn)
+        try:
+            yield KeyStore("postgresql", PostgresqlMemberKeys(database), database)
+        finally:
+            database.close()
+
+
+KEY_STORES: dict[str, Callable[[Path, pytest.FixtureRequest],
+                               AbstractContextManager[KeyStore]]] = {
+    "sqlcipher": sqlcipher_keys,
+    "postgresql": postgresql_keys,
+}
+
+
+@pytest.fixture(params=sorted(KEY_STORES))
+def member_keys_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[KeyStore]:
+    with KEY_STORES[request.param](tmp_path, request) as made:
+        yield made
 
 
 @pytest.fixture(params=sorted(RATE_STORES))

@@ -1,5 +1,5 @@
-"""Contracts of erasure's repositories: the data store's intents, deletion and records, and the
-key store's wrapped keys and erasure list (``vault/repositories.py``)."""
+"""Contracts of erasure's repositories in the data store: intents, deletion and records
+(``vault/repositories.py``; the key store's are in test_member_keys.py)."""
 
 from __future__ import annotations
 
@@ -48,17 +48,3 @@ def test_erasure_records_keep_the_first_one(repositories: Repositories) -> None:
     erasures.record("subject", 200, 0)
     assert erasures.recorded("subject") == ErasureRecord(100, 4)
     assert erasures.count() == 1
-
-
-def test_member_keys_are_stored_once_removed_and_destroyed_with_a_listing(
-        repositories: Repositories) -> None:
-    keys = repositories.member_keys
-    assert keys.insert("a" * 32, b"wrapped a", 1) and keys.insert("b" * 32, b"wrapped b", 1)
-    assert not keys.insert("a" * 32, b"another", 2)
-    assert keys.wrapped("a" * 32) == b"wrapped a" and keys.wrapped("c" * 32) is None
-    keys.remove("b" * 32)                                    # no erasure listed
-    assert keys.wrapped("b" * 32) is None and keys.erased_at("b" * 32) is None
-    assert keys.destroy("a" * 32, 100) is True
-    assert keys.destroy("a" * 32, 200) is False              # no key left; first time kept
-    assert keys.wrapped("a" * 32) is None and keys.erased_at("a" * 32) == 100
-    assert keys.erased() == [("a" * 32, 100)]

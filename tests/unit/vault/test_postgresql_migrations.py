@@ -30,8 +30,11 @@ def database(postgresql_dsn: str):
 
 
 def tables(db: Database) -> set[str]:
+    """The store's tables; a partitioned table once (its partitions are storage, not schema)."""
     return {row[0] for row in db.all(
-        "SELECT tablename FROM pg_tables WHERE schemaname = current_schema()")}
+        "SELECT c.relname FROM pg_class AS c JOIN pg_namespace AS n ON n.oid = c.relnamespace"
+        " WHERE n.nspname = current_schema() AND c.relkind IN ('r', 'p')"
+        " AND NOT c.relispartition")}
 
 
 # -- the histories -------------------------------------------------------------------------------
