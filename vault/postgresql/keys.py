@@ -48,23 +48,19 @@ class PostgresqlMemberKeys:
         return None if row is None else bytes(row[0])
 
     def remove(self, member_id: str) -> None:
-        with self._db.transaction():
-            partition = self._partition(member_id)
-            self._db.execute("DELETE FROM member_keys WHERE member_id = ?", (member_id,))
+        partition = self._delete(member_id)
         if partition is not None:
             self._rewrite(partition)
 
     def destroy(self, member_id: str, erased_at: int) -> bool:
         with self._db.transaction():
-            partition = self._partition(member_id)
-            deleted = self._db.execute("DELETE FROM member_keys WHERE member_id = ?",
-                                       (member_id,)).rowcount
+            partition = self._delete(member_id)
             self._db.execute(
                 "INSERT INTO erased_members (member_id, erased_at) VALUES (?, ?)"
                 " ON CONFLICT (member_id) DO NOTHING", (member_id, erased_at))
         if partition is not None:
             self._rewrite(partition)
-        return deleted > 0
+        return partition is not None
 
     def erased_at(self, member_id: str) -> int | None:
         row = self._db.one("SELECT erased_at FROM erased_members WHERE member_id = ?",
@@ -76,15 +72,16 @@ class PostgresqlMemberKeys:
             "SELECT member_id, erased_at FROM erased_members ORDER BY erased_at, member_id")]
 
     # -- the purge -------------------------------------------------------------------------
-    def _partition(self, member_id: str) -> str | None:
-        """The partition holding the member's key (a name of our own migration's), if any."""
-        row = self._db.one("SELECT tableoid::regclass::text FROM member_keys"
-                           " WHERE member_id = ?", (member_id,))
+    def _delete(self, member_id: str) -> str | None:
+        """Delete the member's key; the partition that held it (a name of our own
+        migration's), or ``None`` when there was none."""
+        row = self._db.one("DELETE FROM member_keys WHERE member_id = ?"
+                           " RETURNING tableoid::regclass::text", (member_id,))
         return None if row is None else str(row[0])
 
     def _rewrite(self, partition: str) -> None:
         """Rewrite ``partition`` so the deleted key's bytes leave its files. ``VACUUM`` runs
-        outside any transaction; the name is one :meth:`_partition` read from the catalog."""
+        outside any transaction; the name is one :meth:`_delete` had from the catalog."""
         if not partition.startswith("member_keys_") or not partition[12:].isdigit():
             raise ValueError(f"{partition!r} is not a partition of member_keys")
         self._db.execute(f"VACUUM (FULL) {partition}")
