@@ -436,7 +436,8 @@ class Reads:
         indexed, other = ledger.database.one(
             "SELECT count(*) FILTER (WHERE principal = ? AND brand = ?),"
             " count(*) FILTER (WHERE principal IS NOT ? OR brand IS NOT ?)"
-            " FROM search_index WHERE tag = 'access:profile:read' AND seq >= ? AND seq < ?",
+            " FROM (SELECT * FROM search_index UNION ALL SELECT * FROM search_recent)"
+            " WHERE tag = 'access:profile:read' AND seq >= ? AND seq < ?",
             (principal, staged.client.brand_id, principal, staged.client.brand_id,
              self.ledger_size, size))
         if indexed != reads or other:

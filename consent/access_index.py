@@ -8,8 +8,9 @@ written in the same transaction as each entry, holds every entry's principal, br
 time: a member's reads are its rows with a read's tag, a brand and a principal, found by member
 and time without reading any other body, through
 :class:`consent.repositories.AccessIndexRepository` (``Ledger.access_index``). One index ordered
-by member serves both the console's search and the member's page, so an appended read costs one
-page written in such an index, not three.
+by member serves both the console's search and the member's page, filled a few thousand reads
+at a time (the recent rows, consent/ledger_search.py), so a read costs a small part of a page
+written in it.
 
 Invariants:
 - Derived, not recorded: what is found holds nothing its entry does not (the principal and brand

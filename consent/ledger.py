@@ -14,8 +14,9 @@ Its own store: with SQLCipher, ``ledger.db`` in the vault home, keyed with
 and, outside the tree (nothing in them is signed or proved):
 
     search_index,    seq -> time, tag, brand, principal; purpose -> seq: every entry, written
-    search_purposes  with it (consent/ledger_search.py); a member's brand reads are found
-                     among them (consent/access_index.py)
+    search_purposes, with it (consent/ledger_search.py; with SQLCipher the newest wait in
+    search_recent    search_recent, folded into the index every FOLD_ROWS); a member's brand
+                     reads are found among them (consent/access_index.py)
     spool_marks      spool -> n: the last record of each access spool appended here, moved
                      in the transaction that appends the records (consent/spool.py: the brand
                      API's reads, merged in batches with the time they were served)

@@ -18,6 +18,12 @@ Invariants:
 - Derived, not recorded: a row holds only what its entry holds, is never signed or proved, and
   is written with its entry (never alone, never changed). Entries hold pseudonyms and digests,
   never personal data, and so does the index.
+- Found as soon as it is appended. SQLCipher's store writes a new row to ``search_recent``, a
+  table with no index but its seq, and the append that makes FOLD_ROWS of them moves them all
+  into the index, in its own transaction (ledger migration 4): the index's B-trees, ordered by
+  member, brand, tag and purpose, then take thousands of rows per page written instead of a
+  few. Every search reads both: one walk of an index and a scan of at most FOLD_ROWS recent
+  rows, merged (``consent/sqlcipher/ledger_search.py``).
 - Results come newest first: by the entry's time, then by ``seq`` (reads merged from a worker's
   spool keep the time they were served, a little before entries appended meanwhile; the order is
   the one the member's own access log shows). A cursor is the ``(time, seq)`` of a page's edge,

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import re
 from collections.abc import Iterator, Sequence
 
 from vault.sqlcipher import SqlcipherRepository
@@ -23,6 +24,10 @@ from ..events import LedgerEntry
 from ..ledger_proofs import Checkpoint
 from ..ledger_search import SearchRow, purposes_text
 from ..merkle import leaf_hash
+
+#: How many search rows wait in ``search_recent`` before an append moves them into the
+#: index (ledger migration 4): more makes an append cheaper and a search's scan of them longer.
+FOLD_ROWS = 16_384
 
 
 class SqlcipherLedger(SqlcipherRepository):
@@ -98,15 +103,29 @@ class SqlcipherLedger(SqlcipherRepository):
         self._db.executemany("INSERT INTO tree_nodes (position, hash) VALUES (?, ?)", nodes)
         if search:
             self._db.executemany(
-                "INSERT INTO search_index (seq, at, tag, brand, principal, purposes)"
+                "INSERT INTO search_recent (seq, at, tag, brand, principal, purposes)"
                 " VALUES (?, ?, ?, ?, ?, ?)",
                 [(r.seq, r.at, r.tag, r.brand, r.principal, purposes_text(r.purposes))
                  for r in search])
-            purposes = [(purpose, r.at, r.seq, r.brand, r.tag)
-                        for r in search for purpose in r.purposes]
-            if purposes:
-                self._db.executemany("INSERT INTO search_purposes (purpose, at, seq, brand, tag)"
-                                     " VALUES (?, ?, ?, ?, ?)", purposes)
+            oldest = self._db.one("SELECT min(seq) FROM search_recent")[0]
+            if max(r.seq for r in search) - oldest + 1 >= self.fold_rows:
+                self.fold_recent()
+
+    fold_rows = FOLD_ROWS
+
+    def fold_recent(self) -> int:
+        """Move the recent search rows into the search index (in the caller's transaction);
+        how many. Done by :meth:`append` every :data:`FOLD_ROWS` rows; searches read both."""
+        moved = self._db.execute(
+            "INSERT INTO search_index (seq, at, tag, brand, principal, purposes)"
+            " SELECT seq, at, tag, brand, principal, purposes FROM search_recent ORDER BY seq"
+        ).rowcount
+        self._db.execute(
+            "INSERT INTO search_purposes (purpose, at, seq, brand, tag)"
+            " SELECT p.value, s.at, s.seq, s.brand, s.tag"
+            " FROM search_recent AS s, json_each(s.purposes) AS p WHERE s.purposes IS NOT NULL")
+        self._db.execute("DELETE FROM search_recent")
+        return int(moved)
 
     # -- checkpoints ----------------------------------------------------------------------
     def checkpoints(self) -> list[Checkpoint]:
@@ -144,34 +163,54 @@ class SqlcipherLedger(SqlcipherRepository):
             (spool_id, n))
 
 
-# The brand reads among the search index's rows (consent/access_index.py): a read's tag, a
-# brand (its ``brand:`` actor) and a principal (its details' member).
+# The brand reads among the search rows (consent/access_index.py): a read's tag, a brand (its
+# ``brand:`` actor) and a principal (its details' member).
 _READS = (f"s.tag IN ({', '.join(repr(str(tag)) for tag in sorted(ACCESS_TAGS))})"
           " AND s.brand IS NOT NULL AND s.principal IS NOT NULL")
+
+
+def _both(columns: str, index: str, where: str, tail: str = "") -> str:
+    """``columns`` of the search rows matching ``where`` (on ``s``): those in the index,
+    walked by ``index``, and the recent ones not yet in it (at most FOLD_ROWS, scanned);
+    ``tail`` (an ORDER BY and LIMIT) applies to each. Its parameters are where's and tail's,
+    twice."""
+    def on(alias: str, text: str) -> str:
+        return re.sub(r"\bs\.", alias + ".", text)
+    return (f"SELECT * FROM (SELECT {columns} FROM search_index AS s INDEXED BY {index}"
+            f" WHERE {where}{tail}) UNION ALL"
+            f" SELECT * FROM (SELECT {on('r', columns)} FROM search_recent AS r"
+            f" WHERE {on('r', where)}{on('r', tail)})")
+
+
 # A member's reads by the time they were served: one range of search_by_principal, walked in its
-# order (no sort), each row's tag and brand read from the table by seq.
-READS_OF_MEMBER = ("SELECT s.brand, s.at, e.body FROM search_index AS s"
-                   " INDEXED BY search_by_principal JOIN entries AS e ON e.seq = s.seq"
-                   f" WHERE s.principal = ? AND {_READS}"
-                   " ORDER BY s.at DESC, s.seq DESC LIMIT ? OFFSET ?")
+# order, and the member's recent rows, merged; each row's tag and brand read from its table.
+_NEWEST = " ORDER BY s.at DESC, s.seq DESC LIMIT ?"
+READS_OF_MEMBER = (
+    "SELECT m.brand, m.at, e.body FROM ("
+    + _both("s.seq AS seq, s.brand AS brand, s.at AS at", "search_by_principal",
+            f"s.principal = ? AND {_READS}", _NEWEST)
+    + ") AS m JOIN entries AS e ON e.seq = m.seq ORDER BY m.at DESC, m.seq DESC LIMIT ? OFFSET ?")
 
 
 class SqlcipherAccessIndex:
-    """The brand reads of the ``search_index`` table, joined with ``entries`` for the bodies."""
+    """The brand reads among the search rows, joined with ``entries`` for the bodies."""
 
     def __init__(self, database: Database) -> None:
         self._db = database
 
     def count(self, principal: str) -> int:
         return int(self._db.one(
-            "SELECT count(*) FROM search_index AS s INDEXED BY search_by_principal"
-            f" WHERE s.principal = ? AND {_READS}", (principal,))[0])
+            "SELECT count(*) FROM ("
+            + _both("s.seq", "search_by_principal", f"s.principal = ? AND {_READS}") + ")",
+            (principal, principal))[0])
 
     def reads(self, principal: str, *, limit: int, offset: int = 0) -> list[IndexedRead]:
         # By when they were served: reads merged from the workers' spools enter the ledger in
         # batches, one spool after another, not in the order they were served.
         reads = []
-        for brand_id, read_at, body in self._db.all(READS_OF_MEMBER, (principal, limit, offset)):
+        for brand_id, read_at, body in self._db.all(
+                READS_OF_MEMBER, (principal, limit + offset, principal, limit + offset, limit,
+                                  offset)):
             body = bytes(body)
             reads.append(IndexedRead(LedgerEntry.from_body(body, leaf_hash(body)), brand_id,
                                      int(read_at)))
@@ -179,21 +218,25 @@ class SqlcipherAccessIndex:
 
     def daily(self, principal: str, *, since: int, day: int) -> list[ReadsOnDay]:
         rows = self._db.all(
-            "SELECT s.at / ? AS day, s.brand, count(*) FROM search_index AS s"
-            f" INDEXED BY search_by_principal WHERE s.principal = ? AND s.at >= ? AND {_READS}"
-            " GROUP BY day, s.brand ORDER BY day", (day, principal, since))
+            "SELECT m.at / ? AS day, m.brand, count(*) FROM ("
+            + _both("s.brand AS brand, s.at AS at", "search_by_principal",
+                    f"s.principal = ? AND s.at >= ? AND {_READS}")
+            + ") AS m GROUP BY day, m.brand ORDER BY day",
+            (day, principal, since, principal, since))
         return [ReadsOnDay(int(r[0]), str(r[1]), int(r[2])) for r in rows]
 
     def by_brand(self, brand_id: str) -> list[MemberReads]:
         # The fields are the entries' details.fields, unpacked by SQLite's JSON functions; a
         # read naming no field still counts (the outer join keeps it, with no value).
         rows = self._db.all(
-            "SELECT s.principal, count(DISTINCT s.seq), min(s.at), max(s.at),"
+            "SELECT m.principal, count(DISTINCT m.seq), min(m.at), max(m.at),"
             " json_group_array(DISTINCT f.value) FILTER (WHERE f.value IS NOT NULL)"
-            " FROM search_index AS s INDEXED BY search_by_brand_tag"
-            " JOIN entries AS e ON e.seq = s.seq"
+            " FROM ("
+            + _both("s.seq AS seq, s.principal AS principal, s.at AS at",
+                    "search_by_brand_tag", f"s.brand = ? AND {_READS}")
+            + ") AS m JOIN entries AS e ON e.seq = m.seq"
             " LEFT JOIN json_each(CAST(e.body AS TEXT), '$.details.fields') AS f"
-            f" WHERE s.brand = ? AND {_READS} GROUP BY s.principal ORDER BY s.principal",
-            (brand_id,))
+            " GROUP BY m.principal ORDER BY m.principal",
+            (brand_id, brand_id))
         return [MemberReads(str(r[0]), int(r[1]), frozenset(json.loads(r[4])), int(r[2]),
                             int(r[3])) for r in rows]

@@ -80,6 +80,7 @@ KEYS = Store("keys", "keys.db", "key-store", _baseline("keys"), Squashed(PRE_REL
 LEDGER = Store("ledger", "ledger.db", "ledger-store", _baseline("ledger") + (
     migration("ledger", 2, "search_index"),
     migration("ledger", 3, "reads_in_the_search_index"),
+    migration("ledger", 4, "recent_search_rows"),
 ), Squashed(PRE_RELEASE, {
     "schema_migrations": (
         (1, "ledger_entries_tree_checkpoints"), (2, "access_index_rate_limits"),

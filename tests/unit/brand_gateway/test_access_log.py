@@ -36,8 +36,12 @@ def client(registry: ClientRegistry):
     return client
 
 
-@pytest.fixture
-def ledger(consent: Consent) -> Ledger:
+@pytest.fixture(params=["recent", "folded"])
+def ledger(request: pytest.FixtureRequest, consent: Consent) -> Ledger:
+    """The consent ledger, its search rows waiting in ``search_recent`` as appended (the first
+    16,384) or folded into the index at once, beyond the first few: both are read."""
+    if request.param == "folded":
+        consent.ledger.store.fold_rows = 3            # type: ignore[attr-defined]
     return consent.ledger
 
 
@@ -130,8 +134,9 @@ def test_an_erased_members_reads_stay_pseudonymous_in_the_ledger(log, ledger, va
     (no member id), and with the member gone nobody can sign in to be shown those reads."""
     record(ledger, principal, client)
     vault.erasure.erase(member_id)
-    rows = ledger.database.all("SELECT principal, brand FROM search_index"
-                               " WHERE tag = 'access:profile:read'")
+    rows = ledger.database.all(
+        "SELECT principal, brand FROM search_index WHERE tag = 'access:profile:read'"
+        " UNION ALL SELECT principal, brand FROM search_recent WHERE tag = 'access:profile:read'")
     assert [tuple(r) for r in rows] == [(principal, client.brand_id)]
     assert member_id not in principal
     assert log.page(principal).total == 1

@@ -52,10 +52,14 @@ def clock() -> Clock:
     return Clock()
 
 
-@pytest.fixture
-def ledger(tmp_path: Path, clock: Clock) -> Iterator[Ledger]:
+@pytest.fixture(params=["recent", "folded"])
+def ledger(request: pytest.FixtureRequest, tmp_path: Path, clock: Clock) -> Iterator[Ledger]:
+    """A ledger whose search rows wait in ``search_recent`` as appended (the first 16,384), or
+    are folded into the index every 3: every search reads both."""
     with open_ledger(VaultHome(tmp_path / "var"), MasterKey.generate(), clock=clock,
                      checkpoint_every=0) as opened:
+        if request.param == "folded":
+            opened.store.fold_rows = 3                # type: ignore[attr-defined]
         yield opened
 
 
@@ -107,10 +111,101 @@ def test_the_migration_fills_the_index_by_the_ledgers_own_rules(
     with database.transaction():
         database.execute("DELETE FROM search_purposes")
         database.execute("DELETE FROM search_index")
+        database.execute("DELETE FROM search_recent")
         for statement in migrations.statements(step.sql):
             if statement.startswith("INSERT"):
                 database.execute(statement)
     assert ledger.search_index.rows(range(ledger.size)) == written
+
+
+def test_recent_rows_are_folded_into_the_index_with_the_append_that_fills_them(
+        tmp_path: Path, clock: Clock) -> None:
+    """Rows wait in search_recent until FOLD_ROWS of them are there; the append that makes
+    them so many moves them all, and their purposes, into the index in its own transaction
+    (so an append rolled back leaves the rows where they were)."""
+    with open_ledger(VaultHome(tmp_path / "var"), MasterKey.generate(), clock=clock,
+                     checkpoint_every=0) as ledger:
+        ledger.store.fold_rows = 4                    # type: ignore[attr-defined]
+        database = ledger.database
+
+        def counts() -> tuple[int, int, int]:
+            return tuple(database.one(f"SELECT count(*) FROM {table}")[0] for table in (
+                "search_recent", "search_index", "search_purposes"))  # type: ignore[return-value]
+
+        def grant(n: int) -> Event:
+            return Event.of(GrantGiven(grant=f"grant_{n}", brand="brand_a",
+                                       purpose="dpv:Marketing", fields=["city"], mode="shared",
+                                       ends_at=1_900_000_000, version=1), MEMBER)
+
+        ledger.record_events([grant(0), grant(1), grant(2)])
+        assert counts() == (3, 0, 0)
+        with pytest.raises(RuntimeError), ledger.transaction():
+            ledger.record_events([grant(3)])           # the fourth: folded ...
+            assert counts() == (0, 4, 4)
+            raise RuntimeError                          # ... and rolled back with the append
+        assert counts() == (3, 0, 0) and ledger.size == 3
+        ledger.record_events([grant(3), grant(4)])
+        assert counts() == (0, 5, 5)
+        ledger.record_events([grant(5)])
+        assert counts() == (1, 5, 5)
+        assert [row.seq for row in ledger.search_index.rows(range(6))] == list(range(6))
+
+
+def test_a_search_finds_the_same_however_much_was_folded(tmp_path: Path, clock: Clock) -> None:
+    """The same entries in a ledger that never folded and in one that folded every 5: every
+    filter combination, both directions, page by page, finds the same entries."""
+    events = []
+    for n in range(40):
+        events.append((n, Event.of(GrantGiven(
+            grant=f"grant_{n}", brand=("brand_a", "brand_b")[n % 2],
+            purpose=("dpv:Marketing", "dpv:ServiceProvision")[n % 3 == 0], fields=["city"],
+            mode="shared", ends_at=1_900_000_000, version=1), (MEMBER, OTHER)[n % 5 == 0])))
+        if n % 4 == 0:                                # a read served a little earlier
+            events.append((n, Event.of(ProfileRead(
+                member=(MEMBER, OTHER)[n % 8 == 0], client="client_1", purpose="dpv:Marketing",
+                fields=["city"], grants=["g"]), "brand:brand_a", at=clock.now + n - 2.5)))
+    searches = []
+    for fold in (16_384, 5):
+        ledger = open_ledger(VaultHome(tmp_path / str(fold)), MasterKey.generate(),
+                             clock=clock, checkpoint_every=0)
+        ledger.store.fold_rows = fold                 # type: ignore[attr-defined]
+        start = clock.now
+        for n, event in events:
+            clock.now = start + n
+            ledger.record_events([event])
+        clock.now = start
+        searches.append((ledger, _search(ledger)))
+    (never, unfolded), (often, folded) = searches
+    assert never.database.one("SELECT count(*) FROM search_index")[0] == 0
+    assert often.database.one("SELECT count(*) FROM search_recent")[0] < 5
+    base = int(clock.now)
+    try:
+        for brand, tags, principal, purpose, since, until in itertools.product(
+                (None, "brand_a"), ((), ("consent:grant:given",),
+                                    ("consent:grant:given", "access:profile:read")),
+                (None, MEMBER), (None, "dpv:Marketing"), (None, base + 9), (None, base + 30)):
+            query = LedgerQuery(brand=brand, tags=tags, principal=principal, purpose=purpose,
+                                since=since, until=until)
+            found = [h.row.seq for h in unfolded.all(query, batch=7)]
+            assert [h.row.seq for h in folded.all(query, batch=7)] == found, query
+            assert folded.count(query) == unfolded.count(query) == len(found)
+            if len(found) > 3:                        # back from the second page
+                second = folded.page(query, folded.page(query, size=3).older, size=3)
+                assert second.newer is not None
+                assert [h.row.seq for h in folded.page(query, second.newer, size=3).hits] == (
+                    found[:3])
+        for principal in (MEMBER, OTHER):
+            assert [(r.entry.seq, r.brand_id, r.read_at) for r in often.access_index.reads(
+                principal, limit=4, offset=1)] == [
+                (r.entry.seq, r.brand_id, r.read_at) for r in never.access_index.reads(
+                    principal, limit=4, offset=1)]
+            assert often.access_index.count(principal) == never.access_index.count(principal)
+            assert often.access_index.daily(principal, since=0, day=10) == (
+                never.access_index.daily(principal, since=0, day=10))
+        assert often.access_index.by_brand("brand_a") == never.access_index.by_brand("brand_a")
+    finally:
+        never.close()
+        often.close()
 
 
 def test_tag_patterns() -> None:
@@ -134,31 +229,36 @@ def _queries() -> Iterator[LedgerQuery]:
 
 
 def test_no_filter_combination_scans_a_table(ledger: Ledger) -> None:
-    """Every combination, each direction: every table is reached through an index whose
-    leading columns are the filters (or the time index), and any sort is of one LIMIT-ed
-    walk per tag (a tag prefix), never of the matching rows."""
+    """Every combination, each direction: every table of the index is reached through an index
+    whose leading columns are the filters (or the time index), and never sorted; what is
+    scanned or sorted is only the recent rows not yet folded in (at most ``FOLD_ROWS``) and
+    the LIMIT-ed walks being merged."""
     index = SqlcipherLedgerSearch(ledger.database)
     checked = 0
     for query in _queries():
         for before, after in ((None, None), ((7, 3), None), (None, (7, 3))):
             sql, parameters = index.statement(query, before=before, after=after, limit=51)
-            plan = [row[3] for row in ledger.database.all("EXPLAIN QUERY PLAN " + sql,
-                                                           parameters)]
-            walks = [step for step in plan if " s " in f" {step} " or step.startswith(
-                ("SEARCH s ", "SCAN s ", "SEARCH p "))]
-            assert walks, plan
-            for step in walks:
-                assert step.startswith(("SEARCH s USING", "SEARCH p EXISTS USING PRIMARY KEY",
-                                        "SCAN s USING COVERING INDEX search_by_time")), plan
-            if step.startswith("SCAN s"):       # no filter at all: the newest first, LIMIT-ed
+            plan = [(row[0], row[1], row[3]) for row in ledger.database.all(
+                "EXPLAIN QUERY PLAN " + sql, parameters)]
+            steps = [detail for _, _, detail in plan]
+            walks = [step for step in steps if step.startswith(("SEARCH s ", "SCAN s "))]
+            assert walks and all(step.startswith(("SEARCH s USING", "SCAN s USING COVERING"
+                                                  " INDEX search_by_time")) for step in walks)
+            if any(step.startswith("SCAN s") for step in walks):    # no filter, newest first
                 assert query == LedgerQuery() and before is None and after is None
-            sorts = plan.count("USE TEMP B-TREE FOR ORDER BY")
-            assert sorts == (len(query.tags) if len(query.tags) > 1 and not query.principal
-                             else 0), plan
+            assert all(step.startswith(("SEARCH s ", "SCAN s ", "SEARCH p EXISTS USING PRIMARY"
+                                        " KEY", "SCAN r", "SCAN j EXISTS VIRTUAL TABLE",
+                                        "SCAN (subquery", "USE TEMP B-TREE FOR ORDER BY",
+                                        "MERGE (UNION ALL)", "LEFT", "RIGHT", "CO-ROUTINE"))
+                       for step in steps), steps
+            for _, parent, detail in plan:
+                if detail.startswith("USE TEMP B-TREE"):
+                    beside = [d for _, p, d in plan if p == parent]
+                    assert not any(d.startswith(("SEARCH s ", "SCAN s ")) for d in beside), plan
+            assert steps.count("SCAN r") == 1               # the recent rows, once per search
             if query.brand or query.tags:
-                leading = [s for s in walks if s.startswith("SEARCH s")]
                 assert all(("brand=?" in s) == bool(query.brand) or query.principal
-                           for s in leading), plan
+                           for s in walks if s.startswith("SEARCH s")), plan
             checked += 1
     assert checked == 2 * 3 * 2 * 2 * 2 * 2 * 3
 
@@ -231,7 +331,9 @@ def test_a_pages_rows_and_bodies_are_read_by_primary_key(ledger: Ledger) -> None
     purposes table, which leads with the purpose, would scan it)."""
     database = ledger.database
     for sql in ("SELECT seq, at, tag, brand, principal, purposes FROM search_index"
-                " WHERE seq IN (?, ?) ORDER BY seq",
+                " WHERE seq IN (?, ?)",
+                "SELECT seq, at, tag, brand, principal, purposes FROM search_recent"
+                " WHERE seq IN (?, ?)",
                 "SELECT seq, body FROM entries WHERE seq IN (?, ?)"):
         plan = [row[3] for row in database.all("EXPLAIN QUERY PLAN " + sql, (1, 2))]
         assert all(step.startswith("SEARCH") and "PRIMARY KEY" in step for step in plan), plan

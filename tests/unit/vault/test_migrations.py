@@ -93,7 +93,8 @@ def test_each_store_holds_its_own_tables(tmp_path):
             "oauth_access_tokens", "webhook_outbox", "store_migrations"} <= made["data"]
     assert made["keys"] == {"member_keys", "erased_members", "store_migrations"}
     assert made["ledger"] == {"entries", "tree_nodes", "checkpoints", "spool_marks",
-                              "search_index", "search_purposes", "store_migrations"}
+                              "search_index", "search_purposes", "search_recent",
+                              "store_migrations"}
     assert made["rates"] == {"api_rate_limits", "store_migrations"}
 
 
