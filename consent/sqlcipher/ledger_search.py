@@ -28,7 +28,7 @@ from typing import Any
 
 from vault.sqlcipher.database import Database
 
-from ..ledger_search import LedgerQuery, Position, SearchHit, SearchRow
+from ..ledger_search import LedgerQuery, Position, SearchHit, SearchRow, purposes_text
 
 _INDEX_TABLE = "search_index"
 _PURPOSE_TABLE = "search_purposes"
@@ -167,9 +167,18 @@ def _recent_walk(query: LedgerQuery, tags: tuple[str, ...], bounds: Bounds, orde
         where.append(f"r.tag IN ({','.join('?' * len(tags))})")
         parameters += tags
     if query.purpose is not None:
-        where.append("EXISTS (SELECT 1 FROM json_each(r.purposes) AS j WHERE j.value = ?)")
-        parameters.append(query.purpose)
+        # The purpose's JSON text found in the array's text first (cheap), then as an element.
+        where.append("instr(r.purposes, ?) > 0"
+                     " AND EXISTS (SELECT 1 FROM json_each(r.purposes) AS j WHERE j.value = ?)")
+        parameters += [_json_text(query.purpose), query.purpose]
     return _arm(f"{_RECENT_TABLE} AS r", "r", where, parameters, bounds, order, limit)
+
+
+def _json_text(purpose: str) -> str:
+    """``purpose`` as it is written inside the stored array (``purposes_text``)."""
+    array = purposes_text((purpose,))
+    assert array is not None
+    return array[1:-1]
 
 
 def _arm(source: str, alias: str, where: list[str], parameters: list[Any], bounds: Bounds,
