@@ -128,12 +128,7 @@ def _index_walk(query: LedgerQuery, tags: tuple[str, ...], bounds: Bounds, order
     index: str | None
     if query.principal is not None:
         table, index = _INDEX_TABLE, "search_by_principal"
-        equal("principal", query.principal)
-        if query.brand is not None:
-            equal("brand", query.brand)
-        if tags:
-            where.append(f"s.tag IN ({','.join('?' * len(tags))})")
-            parameters += tags
+        _row_filters("s", query, tags, where, parameters)
         if query.purpose is not None:
             where.append("EXISTS (SELECT 1 FROM search_purposes AS p WHERE p.purpose = ?"
                          " AND p.at = s.at AND p.seq = s.seq)")
@@ -159,19 +154,25 @@ def _recent_walk(query: LedgerQuery, tags: tuple[str, ...], bounds: Bounds, orde
     found in their JSON array."""
     where: list[str] = []
     parameters: list[Any] = []
-    for column in ("principal", "brand"):
-        if getattr(query, column) is not None:
-            where.append(f"r.{column} = ?")
-            parameters.append(getattr(query, column))
-    if tags:
-        where.append(f"r.tag IN ({','.join('?' * len(tags))})")
-        parameters += tags
+    _row_filters("r", query, tags, where, parameters)
     if query.purpose is not None:
         # The purpose's JSON text found in the array's text first (cheap), then as an element.
         where.append("instr(r.purposes, ?) > 0"
                      " AND EXISTS (SELECT 1 FROM json_each(r.purposes) AS j WHERE j.value = ?)")
         parameters += [_json_text(query.purpose), query.purpose]
     return _arm(f"{_RECENT_TABLE} AS r", "r", where, parameters, bounds, order, limit)
+
+
+def _row_filters(alias: str, query: LedgerQuery, tags: tuple[str, ...], where: list[str],
+                 parameters: list[Any]) -> None:
+    """The principal, brand and tags as conditions on one search row each (``alias``)."""
+    for column, value in (("principal", query.principal), ("brand", query.brand)):
+        if value is not None:
+            where.append(f"{alias}.{column} = ?")
+            parameters.append(value)
+    if tags:
+        where.append(f"{alias}.tag IN ({','.join('?' * len(tags))})")
+        parameters += tags
 
 
 def _json_text(purpose: str) -> str:
