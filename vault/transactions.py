@@ -9,14 +9,21 @@ is here:
   (nothing commits before the outermost ends), and any exception rolls all of it back.
 - :meth:`~Transactions.snapshot` is a read transaction: everything read inside sees one state of
   the store. Inside a transaction it joins it; no write transaction may start inside one.
+- :meth:`~Transactions.memoized` remembers values per connection while the store's version (the
+  engine's :meth:`~Transactions._store_version`) stays what it was; a rollback forgets them all,
+  since what was read inside may hold what it undid.
 """
 
 from __future__ import annotations
 
 import contextlib
 from abc import ABC, abstractmethod
-from collections.abc import Iterator
-from typing import Self
+from collections.abc import Callable, Hashable, Iterator
+from typing import Any, Self, TypeVar
+
+# Values a connection remembers at most (see Transactions.memoized); past it, it forgets them all.
+MEMO_ENTRIES = 4096
+T = TypeVar("T")
 
 
 class Transactions(ABC):
@@ -26,6 +33,8 @@ class Transactions(ABC):
     def __init__(self) -> None:
         self._depth = 0
         self._reading = False
+        self._memo: dict[Hashable, Any] = {}
+        self._memo_version: Hashable = None
 
     @contextlib.contextmanager
     def transaction(self) -> Iterator[Self]:
@@ -67,6 +76,31 @@ class Transactions(ABC):
             self._reading = False
             self._end_read()
 
+    def memoized(self, key: Hashable, load: Callable[[], T]) -> T:
+        """``load()``, or what it returned for ``key`` before if nothing was committed to the
+        store since, by this connection or any other process (the Store contract's
+        ``memoized``; what "since" means is the engine's :meth:`_store_version`).
+
+        For what a kept connection reads on every request and that changes rarely (a brand
+        API's token, client and policy). ``load`` reads the store and returns an immutable
+        value; a value it raises is not remembered. Values are never personal data in clear:
+        callers keep identifiers, grants and sealed values here, not what they decrypt.
+        """
+        version = self._store_version()
+        if version != self._memo_version or len(self._memo) >= MEMO_ENTRIES:
+            self._memo.clear()
+            self._memo_version = version
+        try:
+            return self._memo[key]          # type: ignore[no-any-return]
+        except KeyError:
+            value = self._memo[key] = load()
+            return value
+
+    def _forget_memo(self) -> None:
+        """Called by the engine on every rollback (neither engine's version moves back)."""
+        self._memo.clear()
+        self._memo_version = None
+
     @property
     def in_transaction(self) -> bool:
         return self._depth > 0
@@ -96,3 +130,8 @@ class Transactions(ABC):
     @abstractmethod
     def _end_read(self) -> None:
         """End the read transaction begun."""
+
+    @abstractmethod
+    def _store_version(self) -> Hashable:
+        """What changes whenever anything is committed to the store, by anyone, or written
+        by this connection; inside :meth:`snapshot`, the snapshot's."""

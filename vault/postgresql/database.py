@@ -1,10 +1,9 @@
 """The PostgreSQL connection: the one module that talks to psycopg (and its pool).
 
 It offers the repositories what :class:`vault.sqlcipher.database.Database` offers them
-(``execute``, ``executemany``, ``one``, ``all``, ``end_use``, ``close``, and the transactions
-of :class:`vault.transactions.Transactions`), so a repository's code reads the same on both
-engines and only its SQL differs. Not yet offered: ``memoized`` (SQLite's ``data_version`` has
-no PostgreSQL counterpart; the data store's slice decides what a kept connection may remember).
+(``execute``, ``executemany``, ``one``, ``all``, ``memoized``, ``end_use``, ``close``, and the
+transactions of :class:`vault.transactions.Transactions`), so a repository's code reads the same
+on both engines and only its SQL differs.
 
 Invariants:
 - Only this module imports ``psycopg`` and ``psycopg_pool``; every other module gets a
@@ -25,6 +24,13 @@ Invariants:
   (whose password it may carry). The driver's error stays chained as the cause.
 - Rows are read by position or by column name, as ``sqlcipher3.Row`` is; ``bytea`` comes back
   as ``bytes``.
+- What a kept connection remembers between requests (:meth:`Database.memoized`) is valid only
+  while no transaction that may have written has ended since, anywhere in the cluster: the
+  version it is checked against is the server's snapshot (``pg_current_snapshot()``: the
+  transactions running and the next id to be assigned), which moves whenever a transaction
+  that wrote (it has an id) commits or rolls back, on any host, and whenever a new one starts
+  writing; a transaction that only reads has no id and moves nothing. Within
+  :meth:`~vault.transactions.Transactions.snapshot` it is read once, with the snapshot itself.
 """
 
 from __future__ import annotations
@@ -127,6 +133,7 @@ class Database(Transactions):
         super().__init__()
         self._connection = connection
         self.name = name            # the database's name, for messages
+        self._snapshot_version: tuple[str, int | None] | None = None
 
     @classmethod
     def connect(cls, dsn: str) -> Database:
@@ -175,6 +182,20 @@ class Database(Transactions):
         except psycopg.Error as exc:
             raise _refused(exc) from exc
 
+    def _store_version(self) -> tuple[str, int | None]:
+        """The server's snapshot and this transaction's id, if it has one (see the module
+        docstring); inside :meth:`snapshot`, read once."""
+        if self._reading and self._snapshot_version is not None:
+            return self._snapshot_version
+        row = self.one("SELECT pg_current_snapshot()::text, txid_current_if_assigned()")
+        version = (str(row[0]), None if row[1] is None else int(row[1]))
+        if self._reading:
+            # A REPEATABLE READ snapshot is taken by its first statement: this one, or one
+            # before it; either way, what it reads is from the snapshot this names or later
+            # commits it cannot see.
+            self._snapshot_version = version
+        return version
+
     # -- transactions (vault/transactions.py): PostgreSQL's begin, commit and rollback -------
     def _begin_write(self) -> None:
         self.execute("BEGIN")
@@ -183,7 +204,12 @@ class Database(Transactions):
         self.execute("BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY")
 
     def _end_read(self) -> None:
-        self._rollback()                # it wrote nothing: ending it is all that is left
+        self._snapshot_version = None
+        # It wrote nothing: ending it is all that is left, and what it remembered stays true.
+        try:
+            self._connection.execute("ROLLBACK")
+        except psycopg.Error as exc:
+            raise StoreError("the store could not end a read") from exc
 
     def _commit(self) -> None:
         self.execute("COMMIT")
@@ -192,12 +218,14 @@ class Database(Transactions):
         """Roll back a transaction left open (by a caller that failed half-way), so a kept
         connection goes back clean; whether there was one."""
         self._forget_transactions()
+        self._snapshot_version = None
         if self._connection.info.transaction_status == TransactionStatus.IDLE:
             return False
         self._rollback()
         return True
 
     def _rollback(self) -> None:
+        self._forget_memo()
         try:
             self._connection.execute("ROLLBACK")
         except psycopg.Error as exc:

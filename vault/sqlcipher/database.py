@@ -32,7 +32,7 @@ import contextlib
 import os
 import threading
 import time
-from collections.abc import Callable, Hashable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -55,8 +55,6 @@ BUSY_TIMEOUT_MS = 10_000
 # Waits between tries for the write lock (seconds), the last one repeated: see _begin_write.
 _WRITE_LOCK_WAITS = (0.00005, 0.0001, 0.0002, 0.0005, 0.001)
 _SQLITE_BUSY = 5
-# Values a connection remembers at most (see Database.memoized); past it, it forgets them all.
-MEMO_ENTRIES = 4096
 
 Row = sqlcipher3.Row
 T = TypeVar("T")
@@ -70,8 +68,6 @@ class Database(Transactions):
         self._connection = connection
         self.path = path
         self.encrypted = encrypted
-        self._memo: dict[Hashable, Any] = {}
-        self._memo_version: tuple[int, int] | None = None
         self._snapshot_version: int | None = None
 
     # -- opening -------------------------------------------------------------------------
@@ -160,31 +156,12 @@ class Database(Transactions):
         except sqlcipher3.Error as exc:
             raise _refused(exc) from exc
 
-    def memoized(self, key: Hashable, load: Callable[[], T]) -> T:
-        """``load()``, or what it returned for ``key`` before if the store has not changed since.
-
-        For what a kept connection reads on every request and that changes rarely (a brand
-        API's token, client and policy): remembered per connection, and all of it forgotten as
-        soon as anything at all was committed to the store, by this connection or by any other
-        process, so a value is never older than the snapshot it is used in. Changed means:
-        SQLite's ``PRAGMA data_version`` (it moves with every commit by another connection) or
-        this connection's ``total_changes`` (every row it wrote, committed or not) differ from
-        when the values were read. Inside :meth:`snapshot` the pragma runs once and both are
-        those of the snapshot; elsewhere it runs per call.
-
-        ``load`` reads the store and returns an immutable value; a value it raises is not
-        remembered. Values are never personal data in clear: callers keep identifiers,
-        grants and sealed values here, not what they decrypt.
-        """
-        version = (self._data_version(), self._connection.total_changes)
-        if version != self._memo_version or len(self._memo) >= MEMO_ENTRIES:
-            self._memo.clear()
-            self._memo_version = version
-        try:
-            return self._memo[key]          # type: ignore[no-any-return]
-        except KeyError:
-            value = self._memo[key] = load()
-            return value
+    def _store_version(self) -> tuple[int, int]:
+        """SQLite's ``PRAGMA data_version`` (it moves with every commit by another connection)
+        and this connection's ``total_changes`` (every row it wrote, committed or not). Inside
+        :meth:`snapshot` the pragma runs once and both are those of the snapshot; elsewhere it
+        runs per call."""
+        return (self._data_version(), self._connection.total_changes)
 
     def _data_version(self) -> int:
         if not self._reading:
@@ -211,6 +188,7 @@ class Database(Transactions):
         self.execute("COMMIT")
 
     def _rollback(self) -> None:
+        self._forget_memo()
         self._connection.rollback()
 
     def _begin_write(self) -> None:
@@ -250,6 +228,7 @@ class Database(Transactions):
         self._snapshot_version = None
         if not self._connection.in_transaction:
             return False
+        self._forget_memo()
         try:
             self._connection.rollback()
         except sqlcipher3.Error as exc:

@@ -201,3 +201,109 @@ def test_end_use_rolls_back_what_a_failed_caller_left_open(pair) -> None:
     with other.transaction():                           # what it held is free again
         other.execute("INSERT INTO t (y) VALUES ('left')")
     assert [row[0] for row in kept.all("SELECT y FROM t")] == ["left"]
+
+
+# -- what a kept connection remembers (the Store contract's memoized) --------------------------
+class Loads:
+    """A loader for ``memoized`` that counts its calls and reads ``t``."""
+
+    def __init__(self, db: Any) -> None:
+        self.db = db
+        self.calls = 0
+
+    def __call__(self) -> tuple[str, ...]:
+        self.calls += 1
+        return tuple(r[0] for r in self.db.all("SELECT y FROM t ORDER BY y"))
+
+
+def test_a_memoized_value_is_read_once_while_the_store_is_unchanged(pair) -> None:
+    kept, other = pair
+    load = Loads(kept)
+    assert kept.memoized("t", load) == () and kept.memoized("t", load) == ()
+    with kept.snapshot():
+        assert kept.memoized("t", load) == ()
+    with other.snapshot():                              # another's reads change nothing
+        count(other)
+    count(other)
+    assert kept.memoized("t", load) == () and load.calls == 1
+    other_key = Loads(kept)
+    assert kept.memoized("u", other_key) == () and other_key.calls == 1   # keys are apart
+
+
+def test_a_commit_by_another_connection_forgets_every_memoized_value(pair) -> None:
+    kept, other = pair
+    load, unrelated = Loads(kept), Loads(kept)
+    kept.memoized("t", load)
+    kept.memoized("u", unrelated)
+    with other.transaction():
+        other.execute("INSERT INTO t (y) VALUES ('a')")
+    assert kept.memoized("t", load) == ("a",) and load.calls == 2
+    assert kept.memoized("u", unrelated) == ("a",) and unrelated.calls == 2
+    other.execute("INSERT INTO t (y) VALUES ('b')")         # an autocommit statement too
+    assert kept.memoized("t", load) == ("a", "b") and load.calls == 3
+
+
+def test_a_write_by_the_same_connection_forgets_them_too(pair) -> None:
+    kept, _ = pair
+    load = Loads(kept)
+    kept.memoized("t", load)
+    with kept.transaction():
+        kept.execute("INSERT INTO t (y) VALUES ('a')")
+        assert kept.memoized("t", load) == ("a",)           # its own write, not yet committed
+    assert kept.memoized("t", load) == ("a",)
+    kept.execute("INSERT INTO t (y) VALUES ('b')")
+    assert kept.memoized("t", load) == ("a", "b")
+    with pytest.raises(RuntimeError), kept.transaction():
+        kept.execute("INSERT INTO t (y) VALUES ('c')")
+        kept.memoized("t", load)                            # remembered with 'c' inside...
+        raise RuntimeError("rolled back")
+    assert kept.memoized("t", load) == ("a", "b")           # ...and forgotten after
+
+
+def test_inside_a_snapshot_memoized_values_are_those_of_the_snapshot(pair) -> None:
+    kept, other = pair
+    load = Loads(kept)
+    with kept.snapshot():
+        assert count(kept) == 0                             # the snapshot's first read
+        with other.transaction():
+            other.execute("INSERT INTO t (y) VALUES ('a')")
+        assert kept.memoized("t", load) == () and load.calls == 1   # the snapshot's moment
+        assert kept.memoized("t", load) == () and load.calls == 1
+    with kept.snapshot():                               # the next one starts after the commit
+        assert kept.memoized("t", load) == ("a",) and load.calls == 2
+    assert kept.memoized("t", load) == ("a",) and load.calls == 2
+
+
+def test_a_value_remembered_in_a_snapshot_is_forgotten_after_a_commit_it_did_not_see(
+        pair) -> None:
+    kept, other = pair
+    load = Loads(kept)
+    with kept.snapshot():
+        kept.memoized("t", load)
+        other.execute("INSERT INTO t (y) VALUES ('a')")
+    assert kept.memoized("t", load) == ("a",) and load.calls == 2
+
+
+def test_a_failed_load_is_not_remembered(pair) -> None:
+    kept, _ = pair
+    calls = []
+
+    def failing() -> int:
+        calls.append(1)
+        raise LookupError("not there")
+
+    for _ in range(2):
+        with pytest.raises(LookupError):
+            kept.memoized("t", failing)
+    assert len(calls) == 2
+
+
+def test_a_connection_remembers_a_bounded_number_of_values(pair, monkeypatch) -> None:
+    kept, _ = pair
+    monkeypatch.setattr("vault.transactions.MEMO_ENTRIES", 3)
+    loads = [Loads(kept) for _ in range(4)]
+    for key, load in enumerate(loads):
+        kept.memoized(key, load)
+    assert len(kept._memo) == 1                         # the fourth found it full: forgot all
+    kept.memoized(0, loads[0])
+    assert loads[0].calls == 2 and loads[3].calls == 1
