@@ -1,25 +1,25 @@
-"""The one place the brand gateway chooses its storage engine: its services over SQLCipher.
+"""Where the brand gateway's services are built over its stores, on either engine.
 
-Each function builds a service of the gateway over the SQLCipher repositories
-(``brand_gateway/sqlcipher/``) of an open :class:`vault.sqlcipher.database.Database`, the data
-store's (the rate limiter: ``rates.db``'s). The services themselves see only the contracts of
-``brand_gateway/repositories.py``; another engine brings its repositories and its own version
-of these functions, and no service changes. Building is cheap (no statement runs), so callers
-build what they need per use.
+Each function builds a service of the gateway over the repositories (``brand_gateway/<engine>/``)
+of an open store: the data store's, or the rates store's for the rate limiter. Which engine's
+repositories is the store's own (:mod:`vault.engines`); the services see only the contracts of
+``brand_gateway/repositories.py``, so no service changes with the engine. Building is cheap (no
+statement runs), so callers build what they need per use.
 """
 
 from __future__ import annotations
 
+import random
 from collections.abc import Callable
+from typing import Any
 
 from consent.ledger import Ledger
 from consent.repositories import GrantRepository
-from consent.sqlcipher.grants import SqlcipherGrants
 from vault.clock import Clock
+from vault.engines import repository
 from vault.export import Exporter
 from vault.keys import MasterKey
-from vault.sqlcipher.brands import SqlcipherBrands
-from vault.sqlcipher.database import Database
+from vault.repositories import Store
 
 from . import export
 from .access_log import AccessLog
@@ -28,103 +28,111 @@ from .clients import ClientRegistry, ClientSecretHasher
 from .insights.budget import BudgetSettings, PrivacyBudget
 from .insights.queries import EpsilonLimits, InsightQueries, Profiles
 from .insights.releases import PrivateReleases, ReleaseSettings
-from .insights.sqlcipher import SqlcipherInsightReadModel, SqlcipherPrivacySpends
 from .pseudonyms import PURPOSE, PairwisePseudonyms
 from .rate_limits import DEFAULT_LIMIT, WINDOW, Leases, RateLimiter, SpentWindows
 from .repositories import EndingRepository
-from .sqlcipher.authorizations import SqlcipherAuthorizations
-from .sqlcipher.brand_names import SqlcipherBrandNames
-from .sqlcipher.clients import SqlcipherClients
-from .sqlcipher.endings import SqlcipherEndings
-from .sqlcipher.export import SqlcipherGatewayExport
-from .sqlcipher.pseudonyms import SqlcipherPairwiseSubjects
-from .sqlcipher.rate_counts import SqlcipherRateCounts
-from .sqlcipher.tokens import SqlcipherTokens
 from .tokens import TokenStore
+from .webhooks.delivery import (
+    MAX_ATTEMPTS,
+    REQUEST_TIMEOUT,
+    Sender,
+    WebhookDispatcher,
+    requests_sender,
+)
+from .webhooks.endpoints import WebhookRegistry
 from .webhooks.repositories import WebhookOutboxRepository
-from .webhooks.sqlcipher import SqlcipherWebhookOutbox
+from .webhooks.signing import WebhookSigner
 
 
-def token_store(*, database: Database, clock: Clock) -> TokenStore:
-    return TokenStore(tokens=SqlcipherTokens(database), clock=clock)
+def _on(database: Store, module: str, name: str) -> Any:
+    """The repository ``name`` of ``brand_gateway/<engine>/<module>.py`` over ``database``,
+    for its engine (:mod:`vault.engines`)."""
+    return repository(database, "brand_gateway.{engine}." + module, name)
 
 
-def authorization_store(*, database: Database, clock: Clock,
+def token_store(*, database: Store, clock: Clock) -> TokenStore:
+    return TokenStore(tokens=_on(database, "tokens", "Tokens"), clock=clock)
+
+
+def authorization_store(*, database: Store, clock: Clock,
                         on_end: FamilyEndHook | None = None) -> AuthorizationStore:
-    return AuthorizationStore(families=SqlcipherAuthorizations(database), clock=clock,
-                              on_end=on_end)
+    return AuthorizationStore(families=_on(database, "authorizations", "Authorizations"),
+                              clock=clock, on_end=on_end)
 
 
-def client_registry(*, database: Database, clock: Clock,
+def client_registry(*, database: Store, clock: Clock,
                     hasher: ClientSecretHasher) -> ClientRegistry:
-    return ClientRegistry(clients=SqlcipherClients(database), brands=SqlcipherBrands(database),
-                          tokens=SqlcipherTokens(database),
-                          families=SqlcipherAuthorizations(database), clock=clock,
-                          hasher=hasher)
+    return ClientRegistry(clients=_on(database, "clients", "Clients"),
+                          brands=repository(database, "vault.{engine}.brands", "Brands"),
+                          tokens=_on(database, "tokens", "Tokens"),
+                          families=_on(database, "authorizations", "Authorizations"),
+                          clock=clock, hasher=hasher)
 
 
-def pairwise_pseudonyms(*, database: Database, master: MasterKey) -> PairwisePseudonyms:
-    return PairwisePseudonyms(subjects=SqlcipherPairwiseSubjects(database),
+def pairwise_pseudonyms(*, database: Store, master: MasterKey) -> PairwisePseudonyms:
+    return PairwisePseudonyms(subjects=_on(database, "pseudonyms", "PairwiseSubjects"),
                               key=master.derive(PURPOSE))
 
 
-def rate_limiter(*, database: Database, clock: Clock, limit: int = DEFAULT_LIMIT,
+def rate_limiter(*, database: Store, clock: Clock, limit: int = DEFAULT_LIMIT,
                  window: int = WINDOW, spent: SpentWindows | None = None,
                  leases: Leases | None = None) -> RateLimiter:
-    """Over ``rates.db`` (``brand_gateway/sqlcipher/rate_counts.py``: ``open_rate_counts``)."""
-    return RateLimiter(counts=SqlcipherRateCounts(database), clock=clock, limit=limit,
-                       window=window, spent=spent, leases=leases)
+    """Over the rates store (``open_rate_counts`` of ``brand_gateway/<engine>/rate_counts.py``)."""
+    return RateLimiter(counts=_on(database, "rate_counts", "RateCounts"), clock=clock,
+                       limit=limit, window=window, spent=spent, leases=leases)
 
 
-def privacy_budget(*, database: Database, clock: Clock,
+def privacy_budget(*, database: Store, clock: Clock,
                    settings: BudgetSettings | None = None) -> PrivacyBudget:
     """The brands' privacy budgets in the data store (``PrivateReleases`` in
     ``brand_gateway/insights/releases.py`` spends from it)."""
-    return PrivacyBudget(spends=SqlcipherPrivacySpends(database), clock=clock,
+    return PrivacyBudget(spends=_on_insights(database, "PrivacySpends"), clock=clock,
                          settings=settings)
 
 
-def insight_queries(*, database: Database, clock: Clock, profiles: Profiles, ledger: Ledger,
+def insight_queries(*, database: Store, clock: Clock, profiles: Profiles, ledger: Ledger,
                     budget: BudgetSettings | None = None,
                     releases: ReleaseSettings | None = None,
                     limits: EpsilonLimits | None = None) -> InsightQueries:
     """The insights queries over the data store's read model (migration 6) and budgets."""
     return InsightQueries(
-        read_model=SqlcipherInsightReadModel(database), profiles=profiles,
+        read_model=_on_insights(database, "InsightReadModel"), profiles=profiles,
         releases=PrivateReleases(budget=privacy_budget(database=database, clock=clock,
                                                        settings=budget), settings=releases),
         ledger=ledger, clock=clock, limits=limits)
 
 
-def access_log(*, ledger: Ledger, database: Database, clock: Clock) -> AccessLog:
-    return AccessLog(ledger=ledger, names=SqlcipherBrandNames(database), clock=clock)
+def access_log(*, ledger: Ledger, database: Store, clock: Clock) -> AccessLog:
+    return AccessLog(ledger=ledger, names=_on(database, "brand_names", "BrandNames"),
+                     clock=clock)
 
 
-def gateway_exporter(*, database: Database, ledger: Ledger, clock: Clock,
+def gateway_exporter(*, database: Store, ledger: Ledger, clock: Clock,
                      principal: Callable[[str], str],
                      subject: Callable[[str, str], str]) -> Exporter:
     """The gateway's part of a member's export (``brand_gateway/export.py``)."""
     return export.gateway_exporter(
-        rows=SqlcipherGatewayExport(database), names=SqlcipherBrandNames(database),
+        rows=_on(database, "export", "GatewayExport"),
+        names=_on(database, "brand_names", "BrandNames"),
         log=access_log(ledger=ledger, database=database, clock=clock), principal=principal,
         subject=subject)
 
 
-def endings(database: Database) -> EndingRepository:
-    return SqlcipherEndings(database)
+def endings(database: Store) -> EndingRepository:
+    return _on(database, "endings", "Endings")
 
 
-def stored_grants(database: Database) -> GrantRepository:
+def stored_grants(database: Store) -> GrantRepository:
     """Consent's grants, as the gateway's observers check them."""
-    return SqlcipherGrants(database)
+    return repository(database, "consent.{engine}.grants", "Grants")
 
 
-def webhook_outbox(database: Database) -> WebhookOutboxRepository:
+def webhook_outbox(database: Store) -> WebhookOutboxRepository:
     """The outbox the gateway's observers queue webhooks in, in the data store."""
-    return SqlcipherWebhookOutbox(database)
+    return _on_webhooks(database, "WebhookOutbox")
 
 
-def accepts_term(*, database: Database, clock: Clock,
+def accepts_term(*, database: Store, clock: Clock,
                  master: MasterKey) -> Callable[[str, str], bool]:
     """Whether a brand accepts an IEEE 7012 term as standing policy: one of its active
     clients lists it among its accepted agreements (what a consent screen relies on)."""
@@ -136,3 +144,29 @@ def accepts_term(*, database: Database, clock: Clock,
                    and term in client.accepted_agreements for client in registry.list())
 
     return accepts
+
+
+def webhook_registry(*, database: Store, clock: Clock) -> WebhookRegistry:
+    """Brands' webhook endpoints over the data store ``database``."""
+    return WebhookRegistry(endpoints=_on_webhooks(database, "WebhookEndpoints"),
+                           outbox=_on_webhooks(database, "WebhookOutbox"), clock=clock)
+
+
+def webhook_dispatcher(*, database: Store, signer: WebhookSigner, clock: Clock,
+                       sender: Sender = requests_sender,
+                       fraction: Callable[[], float] = random.random,
+                       max_attempts: int = MAX_ATTEMPTS,
+                       timeout: float = REQUEST_TIMEOUT) -> WebhookDispatcher:
+    """Webhook delivery over the data store ``database``'s outbox and endpoints."""
+    return WebhookDispatcher(endpoints=_on_webhooks(database, "WebhookEndpoints"),
+                             outbox=_on_webhooks(database, "WebhookOutbox"), signer=signer,
+                             clock=clock, sender=sender, fraction=fraction,
+                             max_attempts=max_attempts, timeout=timeout)
+
+
+def _on_webhooks(database: Store, name: str) -> Any:
+    return repository(database, "brand_gateway.webhooks.{engine}", name)
+
+
+def _on_insights(database: Store, name: str) -> Any:
+    return repository(database, "brand_gateway.insights.{engine}", name)

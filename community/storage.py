@@ -1,19 +1,21 @@
-"""The one place the insight community chooses its storage engine: its services over SQLCipher.
+"""Where the insight community's services are built over the data store, on either engine.
 
-Each function builds a service of ``community/`` over the SQLCipher repositories
-(``community/sqlcipher/``) of an open :class:`vault.sqlcipher.database.Database` (the data
-store's), as ``brand_gateway/storage.py`` does for the gateway. The services see only the
-contracts of ``community/repositories.py``; building is cheap, so callers build per use.
+Each function builds a service of ``community/`` over the repositories
+(``community/<engine>/``) of the data store of a vault, the store's own engine's
+(:mod:`vault.engines`), as ``brand_gateway/storage.py`` does for the gateway. The services see
+only the contracts of ``community/repositories.py``; building is cheap, so callers build per
+use.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 from consent.context import Consent
-from consent.sqlcipher.grants import SqlcipherGrants
+from vault.engines import repository
 from vault.export import Exporter
-from vault.sqlcipher.database import Database
+from vault.repositories import Store
 
 from .attribute_requests import AttributeRequestService
 from .audience import MINIMUM_COHORT
@@ -24,13 +26,15 @@ from .export import community_exporter
 from .loop import WeDidService
 from .membership import MembershipService
 from .pseudonyms import PURPOSE as PSEUDONYM_PURPOSE
-from .sqlcipher.care import SqlcipherCareCases
-from .sqlcipher.cocreation import SqlcipherCoCreation
-from .sqlcipher.communities import SqlcipherCommunities
-from .sqlcipher.loop import SqlcipherWeDid
-from .sqlcipher.surveys import SqlcipherAttributeRequests, SqlcipherSurveys
 from .survey_export import survey_exporter
 from .surveys import SurveyService
+
+
+def _on(database: Store, module: str, name: str) -> Any:
+    """The repository ``name`` of ``community/<engine>/<module>.py`` over ``database``, for its
+    engine (:mod:`vault.engines`)."""
+    return repository(database, "community.{engine}." + module, name)
+
 
 # -- Communities, membership and co-creation ----------------------------------------------
 
@@ -38,24 +42,25 @@ from .surveys import SurveyService
 def community_service(consent: Consent) -> CommunityService:
     """A brand's communities, over the data store of ``consent``'s vault."""
     vault = consent.vault
-    return CommunityService(communities=SqlcipherCommunities(vault.data), consent=consent,
-                            clock=vault.clock)
+    return CommunityService(communities=_on(vault.data, "communities", "Communities"),
+                            consent=consent, clock=vault.clock)
 
 
 def membership_service(consent: Consent) -> MembershipService:
     """Joining and leaving, over the data store of ``consent``'s vault."""
     vault = consent.vault
-    return MembershipService(communities=SqlcipherCommunities(vault.data), consent=consent,
-                             key=vault.master.derive(PSEUDONYM_PURPOSE), clock=vault.clock)
+    return MembershipService(communities=_on(vault.data, "communities", "Communities"),
+                             consent=consent, key=vault.master.derive(PSEUDONYM_PURPOSE),
+                             clock=vault.clock)
 
 
 def cocreation_service(consent: Consent) -> CoCreationService:
     """Challenges, ideas and votes, over the data store of ``consent``'s vault (ideas sealed
     with the member keys of its key store)."""
     vault = consent.vault
-    return CoCreationService(communities=SqlcipherCommunities(vault.data),
-                             cocreation=SqlcipherCoCreation(vault.data), consent=consent,
-                             keys=vault.key_store, clock=vault.clock)
+    return CoCreationService(communities=_on(vault.data, "communities", "Communities"),
+                             cocreation=_on(vault.data, "cocreation", "CoCreation"),
+                             consent=consent, keys=vault.key_store, clock=vault.clock)
 
 
 # -- Surveys, feedback requests and attribute requests ------------------------------------
@@ -63,17 +68,18 @@ def survey_service(*, consent: Consent, minimum_cohort: int = MINIMUM_COHORT) ->
     """Surveys over ``consent``'s vault (its data store, member keys, profile and journal)
     and ledger."""
     vault = consent.vault
-    return SurveyService(surveys=SqlcipherSurveys(vault.data), grants=SqlcipherGrants(vault.data),
+    return SurveyService(surveys=_on(vault.data, "surveys", "Surveys"),
+                         grants=repository(vault.data, "consent.{engine}.grants", "Grants"),
                          profile=vault.profile, feedback=vault.feedback, keys=vault.key_store,
                          ledger=consent.ledger, principal=consent.principal, clock=vault.clock,
                          minimum_cohort=minimum_cohort)
 
 
-def survey_erasure_hook(database: Database) -> Callable[[str, int], None]:
+def survey_erasure_hook(database: Store) -> Callable[[str, int], None]:
     """A ``before_delete`` hook of :class:`vault.erasure.ErasureService`: the member's survey
     answers, skips, journal links and attribute-request responses go in the erasure's
     transaction (their foreign keys cascade as well; this says so where erasure is done)."""
-    surveys = SqlcipherSurveys(database)
+    surveys = _on(database, "surveys", "Surveys")
 
     def before_delete(member_id: str, erased_at: int) -> None:
         surveys.delete_member_rows(member_id)
@@ -89,9 +95,9 @@ def member_survey_export(consent: Consent) -> Exporter:
 
 def attribute_request_service(*, consent: Consent) -> AttributeRequestService:
     vault = consent.vault
-    grants = SqlcipherGrants(vault.data)
-    communities = SqlcipherCommunities(vault.data)
-    return AttributeRequestService(requests=SqlcipherAttributeRequests(vault.data),
+    grants = repository(vault.data, "consent.{engine}.grants", "Grants")
+    communities = _on(vault.data, "communities", "Communities")
+    return AttributeRequestService(requests=_on(vault.data, "surveys", "AttributeRequests"),
                                    consent=consent.grants, profile=vault.profile,
                                    clock=vault.clock, grants_of=grants.for_member_and_brand,
                                    holders=communities.holders,
@@ -103,15 +109,15 @@ def attribute_request_service(*, consent: Consent) -> AttributeRequestService:
 
 def care_service(*, consent: Consent, accepts_term: Callable[[str, str], bool]) -> CareService:
     """Care cases over the data store of ``consent``'s vault."""
-    return CareService(cases=SqlcipherCareCases(consent.vault.data), consent=consent,
+    return CareService(cases=_on(consent.vault.data, "care", "CareCases"), consent=consent,
                        accepts_term=accepts_term, surveys=survey_service(consent=consent))
 
 
 def wedid_service(*, consent: Consent) -> WeDidService:
     """"You said, we did" posts over the data store of ``consent``'s vault."""
-    return WeDidService(posts=SqlcipherWeDid(consent.vault.data), consent=consent)
+    return WeDidService(posts=_on(consent.vault.data, "loop", "WeDid"), consent=consent)
 def member_community_export(consent: Consent) -> Exporter:
     """The insight community's part of a member's export (community/export.py)."""
     return community_exporter(membership=membership_service(consent),
                               cocreation=cocreation_service(consent),
-                              communities=SqlcipherCommunities(consent.vault.data))
+                              communities=_on(consent.vault.data, "communities", "Communities"))

@@ -1,26 +1,33 @@
-"""The one place compliance chooses its storage engine: its services over SQLCipher.
+"""Where compliance's services are built over the data store, on either engine.
 
-Each function builds a service of ``compliance/`` over the SQLCipher repositories
-(``compliance/sqlcipher/``) of an open :class:`vault.sqlcipher.database.Database` (the data
-store's), as ``community/storage.py`` does for the insight community. The services see only
-the contracts of ``compliance/repositories.py``; building is cheap, so callers build per use.
+Each function builds a service of ``compliance/`` over the repositories
+(``compliance/<engine>/``) of the data store of a vault, the store's own engine's
+(:mod:`vault.engines`), as ``community/storage.py`` does for the insight community. The
+services see only the contracts of ``compliance/repositories.py``; building is cheap, so
+callers build per use.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
+from typing import Any
 
 from consent.context import Consent
+from vault.engines import repository
 from vault.export import Exporter
+from vault.repositories import Store
 
 from .deadlines import DEFAULT_TIMEZONE, HolidayCalendar
 from .reports import ReportService
 from .request_export import requests_exporter
 from .requests import Forwarded, RequestService
 from .reveals import EXPOSURE_CASE, RevealService
-from .sqlcipher.reports import SqlcipherReports
-from .sqlcipher.requests import SqlcipherRequests
-from .sqlcipher.reveals import SqlcipherReveals
+
+
+def _on(database: Store, module: str, name: str) -> Any:
+    """The repository ``name`` of ``compliance/<engine>/<module>.py`` over ``database``, for its
+    engine (:mod:`vault.engines`)."""
+    return repository(database, "compliance.{engine}." + module, name)
 
 
 # -- Reveals ------------------------------------------------------------------------------
@@ -30,8 +37,8 @@ def reveal_service(consent: Consent) -> RevealService:
     brand anything; of a data subject request's case, the member who made it (none once they
     were erased, or if there is no such request)."""
     vault = consent.vault
-    reveals = SqlcipherReveals(vault.data)
-    requests = SqlcipherRequests(vault.data)
+    reveals = _on(vault.data, "reveals", "Reveals")
+    requests = _on(vault.data, "requests", "Requests")
 
     def case_members(case: str) -> Iterable[str] | None:
         exposure = EXPOSURE_CASE.fullmatch(case)
@@ -50,7 +57,7 @@ def report_service(consent: Consent) -> ReportService:
     """The reports over the data store of ``consent``'s vault and its ledger's read index; the
     vault operator as its consent receipts name it."""
     vault = consent.vault
-    return ReportService(reports=SqlcipherReports(vault.data),
+    return ReportService(reports=_on(vault.data, "reports", "Reports"),
                          access_index=consent.ledger.access_index,
                          principal=consent.principal, controller=consent.signer.controller,
                          clock=vault.clock)
@@ -63,7 +70,7 @@ def request_service(*, consent: Consent, calendar: HolidayCalendar,
                     zone: str = DEFAULT_TIMEZONE) -> RequestService:
     """Data subject requests over the data store of ``consent``'s vault; ``holders`` and
     ``forward`` come from the brand gateway (brand_gateway/dsr.py), which knows the brands."""
-    return RequestService(requests=SqlcipherRequests(consent.vault.data),
+    return RequestService(requests=_on(consent.vault.data, "requests", "Requests"),
                           restrictions=consent.restrictions_repository, consent=consent,
                           calendar=calendar, holders=holders, forward=forward, zone=zone)
 
@@ -71,7 +78,7 @@ def request_service(*, consent: Consent, calendar: HolidayCalendar,
 def member_request_export(consent: Consent) -> Exporter:
     """Requests' part of a member's export (compliance/request_export.py): reading only, so
     the service forwards nothing."""
-    service = RequestService(requests=SqlcipherRequests(consent.vault.data),
+    service = RequestService(requests=_on(consent.vault.data, "requests", "Requests"),
                              restrictions=consent.restrictions_repository, consent=consent,
                              calendar=HolidayCalendar(), holders=lambda member_id: (),
                              forward=_forward_nothing)

@@ -6,8 +6,8 @@ connection, its migrations checked once, and the receipt signer) and wires a :cl
 it for each request; closing that one leaves the ledger open for the next request. The ledger and
 the receipt signer both derive their keys from the vault's master key.
 
-The engine is chosen here: consent's services get the SQLCipher repositories of the vault's data
-store (``consent/sqlcipher/``), and :func:`open_ledger` opens the ledger store with SQLCipher.
+Consent's services get the repositories of the vault's data store on its engine
+(``consent/<engine>/``, :mod:`vault.engines`); :func:`open_ledger` opens the ledger store.
 """
 
 from __future__ import annotations
@@ -20,11 +20,12 @@ from typing import Any
 
 from vault import migrations
 from vault.clock import Clock, system_clock
+from vault.engines import repository
 from vault.export import Exporter
 from vault.home import Vault, VaultHome
 from vault.keys import MasterKey
+from vault.repositories import BrandRepository, Store
 from vault.schema import LEDGER
-from vault.sqlcipher.brands import SqlcipherBrands
 from vault.sqlcipher.database import Database
 
 from .checkpoints import Ed25519NoteSigner
@@ -34,13 +35,21 @@ from .grants import ConsentService, GrantObserver
 from .ledger import DEFAULT_CHECKPOINT_EVERY, SIGNING_KEY_PURPOSE, Ledger
 from .pseudonyms import pairwise_key, pairwise_pseudonym
 from .receipts import DEFAULT_CONTROLLER, ReceiptSigner
-from .sqlcipher.agreements import SqlcipherAgreements
-from .sqlcipher.grants import SqlcipherGrants
+from .repositories import (
+    AgreementRepository,
+    GrantRepository,
+    RestrictionRepository,
+    TermsRepository,
+)
 from .sqlcipher.ledger import SqlcipherAccessIndex, SqlcipherLedger
 from .sqlcipher.ledger_search import SqlcipherLedgerSearch
-from .sqlcipher.restrictions import SqlcipherRestrictions
-from .sqlcipher.terms import SqlcipherTerms
 from .terms import AgreementService, TermsService
+
+
+def _on(database: Store, module: str, name: str) -> Any:
+    """The repository ``name`` of ``consent/<engine>/<module>.py`` over ``database``, for its
+    engine (:mod:`vault.engines`)."""
+    return repository(database, "consent.{engine}." + module, name)
 
 # The ledger's WAL is copied back every 10,000 pages (40 MiB) rather than SQLite's 1,000: an
 # append of 1,000 brand reads writes about 1,300 pages, most of them the same member-ordered
@@ -145,27 +154,27 @@ class Consent:
                                 grants=self._grants, brands=self._brands, ledger=self.ledger,
                                 principal=self.principal)
 
-    # The engine is chosen here: the SQLCipher repositories over the vault's data store.
+    # The repositories of the vault's data store, on its engine.
     @cached_property
-    def _terms(self) -> SqlcipherTerms:
-        return SqlcipherTerms(self.vault.data)
+    def _terms(self) -> TermsRepository:
+        return _on(self.vault.data, "terms", "Terms")
 
     @cached_property
-    def _agreements(self) -> SqlcipherAgreements:
-        return SqlcipherAgreements(self.vault.data)
+    def _agreements(self) -> AgreementRepository:
+        return _on(self.vault.data, "agreements", "Agreements")
 
     @cached_property
-    def _grants(self) -> SqlcipherGrants:
-        return SqlcipherGrants(self.vault.data)
+    def _grants(self) -> GrantRepository:
+        return _on(self.vault.data, "grants", "Grants")
 
     @cached_property
-    def restrictions_repository(self) -> SqlcipherRestrictions:
+    def restrictions_repository(self) -> RestrictionRepository:
         """Processing restrictions (consent/restrictions.py), which the decision point reads."""
-        return SqlcipherRestrictions(self.vault.data)
+        return _on(self.vault.data, "restrictions", "Restrictions")
 
     @cached_property
-    def _brands(self) -> SqlcipherBrands:
-        return SqlcipherBrands(self.vault.data)
+    def _brands(self) -> BrandRepository:
+        return repository(self.vault.data, "vault.{engine}.brands", "Brands")
 
     def _sign_record(self, document: dict[str, Any]) -> str:
         return self.signer.sign(document)

@@ -1,7 +1,7 @@
-"""The one place intent casting chooses its storage engine: its service over SQLCipher.
+"""Where intent casting's service is built over the data store, on either engine.
 
-:func:`intent_service` builds :class:`intents.service.IntentService` over the SQLCipher
-repository (``intents/sqlcipher/``) of the data store of ``consent``'s vault, as
+:func:`intent_service` builds :class:`intents.service.IntentService` over the repository
+(``intents/<engine>/``) of the data store of ``consent``'s vault, its engine's, as
 ``community/storage.py`` and ``compliance/storage.py`` do. Building is cheap: callers build per
 use. ``listing_log`` records what brands are shown and do, ``(details, actor, at)``: the brand
 gateway passes its access spool's writer; by default (tools, tests) the ledger itself.
@@ -10,16 +10,24 @@ gateway passes its access spool's writer; by default (tools, tests) the ledger i
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from consent.context import Consent
 from consent.events import EventDetails
+from vault.engines import repository
 from vault.export import Exporter
+from vault.repositories import Store
 
 from .export import intents_exporter
 from .model import Limits
 from .pseudonyms import PURPOSE, IntentPseudonyms
 from .service import IntentObserver, IntentService, ListingLog
-from .sqlcipher.intents import SqlcipherIntents
+
+
+def _on(database: Store, module: str, name: str) -> Any:
+    """The repository ``name`` of ``intents/<engine>/<module>.py`` over ``database``, for its
+    engine (:mod:`vault.engines`)."""
+    return repository(database, "intents.{engine}." + module, name)
 
 CURSOR_PURPOSE = "intent-cursor"
 DEFAULT_LIMITS = Limits()
@@ -34,7 +42,7 @@ def intent_service(consent: Consent, *, observers: Sequence[IntentObserver] = ()
         consent.ledger.record_event(actor=actor, details=details)
 
     return IntentService(
-        intents=SqlcipherIntents(vault.data), keys=vault.key_store, brands=vault.brands,
+        intents=_on(vault.data, "intents", "Intents"), keys=vault.key_store, brands=vault.brands,
         grants=consent.grants, agreements=consent.agreements,
         terms=consent.terms, ledger=consent.ledger,
         listing_log=listing_log or to_ledger, principal=consent.principal,

@@ -24,12 +24,14 @@ import stat
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
+from typing import Any
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from . import migrations, schema
 from .brands import BrandDirectory
 from .clock import Clock, system_clock
+from .engines import repository
 from .erasure import ErasureService
 from .errors import StoreError, StoreNotInitialisedError
 from .export import Exporter, vault_exporter
@@ -47,21 +49,18 @@ from .password_resets import PasswordResetService
 from .passwords import HashingCost, PasswordHasher
 from .profile import ProfileService
 from .recovery_codes import RecoveryCodes
+from .repositories import MemberRepository, Store
 from .sessions import SessionStore
 from .signups import SignupService
-from .sqlcipher.brands import SqlcipherBrands
 from .sqlcipher.database import DEFAULT_CACHE_KIB, Database
-from .sqlcipher.erasure import SqlcipherErasures
-from .sqlcipher.feedback import SqlcipherFeedback
 from .sqlcipher.keys import SqlcipherMemberKeys
-from .sqlcipher.members import SqlcipherMembers
-from .sqlcipher.password_resets import SqlcipherPasswordResets
-from .sqlcipher.profile import SqlcipherProfileValues
-from .sqlcipher.recovery_codes import SqlcipherRecoveryCodes
-from .sqlcipher.sessions import SqlcipherSessions
-from .sqlcipher.signups import SqlcipherSignups
-from .sqlcipher.throttle import SqlcipherLoginAttempts, SqlcipherRequestCounts
 from .throttle import LoginThrottle, RequestLimiter
+
+
+def _on(database: Store, module: str, name: str) -> Any:
+    """The repository ``name`` of ``vault/<engine>/<module>.py`` over ``database``, for its
+    engine (:mod:`vault.engines`)."""
+    return repository(database, "vault.{engine}." + module, name)
 
 HOME_MODE = 0o700          # only the vault's own user may list or enter the home
 SESSION_IDLE = 30 * 60
@@ -254,17 +253,18 @@ class Vault:
         return Pseudonymiser(self.master.derive("pseudonym"))
 
     @cached_property
-    def accounts(self) -> SqlcipherMembers:
+    def accounts(self) -> MemberRepository:
         """The members table's repository (the services' own; for tests and tools)."""
-        return SqlcipherMembers(self.data)
+        return _on(self.data, "members", "Members")
 
     @cached_property
     def members(self) -> MemberService:
         return MemberService(
             members=self.accounts,
-            throttle=LoginThrottle(attempts=SqlcipherLoginAttempts(self.data), clock=self.clock),
+            throttle=LoginThrottle(attempts=_on(self.data, "throttle", "LoginAttempts"),
+                                   clock=self.clock),
             recovery_codes=RecoveryCodes(
-                codes=SqlcipherRecoveryCodes(self.data),
+                codes=_on(self.data, "recovery_codes", "RecoveryCodes"),
                 hashes=Pseudonymiser(self.master.derive("recovery-codes")), clock=self.clock),
             keys=self.key_store,
             blind_index=Pseudonymiser(self.master.derive("blind-index")),
@@ -275,18 +275,18 @@ class Vault:
 
     @cached_property
     def request_limits(self) -> RequestLimiter:
-        return RequestLimiter(counts=SqlcipherRequestCounts(self.data), clock=self.clock)
+        return RequestLimiter(counts=_on(self.data, "throttle", "RequestCounts"), clock=self.clock)
 
     @cached_property
     def signups(self) -> SignupService:
-        return SignupService(signups=SqlcipherSignups(self.data), members=self.members,
+        return SignupService(signups=_on(self.data, "signups", "Signups"), members=self.members,
                              hasher=self.password_hasher, limiter=self.request_limits,
                              subjects=Pseudonymiser(self.master.derive("throttle")),
                              seal_key=self.master.derive("signup-requests"), clock=self.clock)
 
     @cached_property
     def password_resets(self) -> PasswordResetService:
-        return PasswordResetService(resets=SqlcipherPasswordResets(self.data),
+        return PasswordResetService(resets=_on(self.data, "password_resets", "PasswordResets"),
                                     members=self.members, accounts=self.accounts,
                                     hasher=self.password_hasher, sessions=self.sessions,
                                     limiter=self.request_limits,
@@ -299,34 +299,34 @@ class Vault:
 
     @cached_property
     def profile(self) -> ProfileService:
-        return ProfileService(values=SqlcipherProfileValues(self.data), keys=self.key_store,
-                              clock=self.clock)
+        return ProfileService(values=_on(self.data, "profile", "ProfileValues"),
+                              keys=self.key_store, clock=self.clock)
 
     @cached_property
     def feedback(self) -> FeedbackService:
-        return FeedbackService(entries=SqlcipherFeedback(self.data),
-                               brands=SqlcipherBrands(self.data), keys=self.key_store,
+        return FeedbackService(entries=_on(self.data, "feedback", "Feedback"),
+                               brands=_on(self.data, "brands", "Brands"), keys=self.key_store,
                                clock=self.clock)
 
     @cached_property
     def brands(self) -> BrandDirectory:
-        return BrandDirectory(brands=SqlcipherBrands(self.data), clock=self.clock)
+        return BrandDirectory(brands=_on(self.data, "brands", "Brands"), clock=self.clock)
 
     @cached_property
     def sessions(self) -> SessionStore:
-        return SessionStore(sessions=SqlcipherSessions(self.data), clock=self.clock,
+        return SessionStore(sessions=_on(self.data, "sessions", "Sessions"), clock=self.clock,
                             idle=self.session_idle, absolute=self.session_absolute)
 
     @cached_property
     def erasure(self) -> ErasureService:
-        return ErasureService(erasures=SqlcipherErasures(self.data), members=self.accounts,
-                              sessions=SqlcipherSessions(self.data), keys=self.key_store,
+        return ErasureService(erasures=_on(self.data, "erasure", "Erasures"), members=self.accounts,
+                              sessions=_on(self.data, "sessions", "Sessions"), keys=self.key_store,
                               pseudonyms=self.pseudonyms, clock=self.clock)
 
     @cached_property
     def export(self) -> Exporter:
         """The vault's part of a member's export (vault/export.py says how the parts meet)."""
-        return vault_exporter(sessions=SqlcipherSessions(self.data), members=self.members,
+        return vault_exporter(sessions=_on(self.data, "sessions", "Sessions"), members=self.members,
                               profile=self.profile, feedback=self.feedback, brands=self.brands)
 
     def close(self) -> None:

@@ -43,6 +43,11 @@ class Store(Transactional, Protocol):
     """A store as a whole, as a service that spans its repositories may use it (the brand read,
     the approval of a request): each engine's connection offers these, by its own means."""
 
+    @property
+    def engine(self) -> str:
+        """``sqlcipher`` or ``postgresql``: whose repositories this store gets
+        (:mod:`vault.engines`)."""
+
     def snapshot(self) -> AbstractContextManager[object]:
         """A read transaction: everything read inside sees one state of the store; no write
         may start inside it."""

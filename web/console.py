@@ -47,8 +47,8 @@ from marshmallow import fields, validate
 from werkzeug.wrappers import Response
 
 from brand_gateway.intents_wiring import intent_service
+from brand_gateway.storage import webhook_outbox
 from brand_gateway.webhooks.outbox import STATUSES, outbox_count, outbox_entries, outbox_tallies
-from brand_gateway.webhooks.sqlcipher import SqlcipherWebhookOutbox
 from compliance.reveals import MAX_REASON, MIN_REASON
 from compliance.storage import reveal_service
 from consent.spool import MAX_MERGE_DELAY
@@ -167,7 +167,7 @@ bp.before_request(require_officer)
 @bp.get("/")
 def overview() -> str:
     vault = get_vault()
-    tallies = outbox_tallies(SqlcipherWebhookOutbox(vault.data))
+    tallies = outbox_tallies(webhook_outbox(vault.data))
     totals = {status: sum(t.counts[status] for t in tallies) for status in STATUSES}
     # Looked at, not merged: the page shows whether the keeper keeps up on its own.
     backlog = spool_directory().backlog(get_consent().ledger)
@@ -190,7 +190,7 @@ def webhooks() -> str:
         errors = exc.messages if isinstance(exc.messages, dict) else {}
         abort(400, description=f"This filter is not valid: {_filter_problems(errors)}.")
     status, client, page = query.get("status"), query.get("client"), query.get("page") or 1
-    outbox = SqlcipherWebhookOutbox(get_vault().data)
+    outbox = webhook_outbox(get_vault().data)
     total = outbox_count(outbox, client_id=client, status=status)
     entries = outbox_entries(outbox, client_id=client, status=status, limit=PER_PAGE,
                              offset=(page - 1) * PER_PAGE)

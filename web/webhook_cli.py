@@ -18,14 +18,10 @@ from contextlib import contextmanager
 
 import click
 
+from brand_gateway.storage import webhook_dispatcher, webhook_outbox, webhook_registry
 from brand_gateway.webhooks.delivery import DeliveryReport
 from brand_gateway.webhooks.outbox import STATUSES, outbox_entries, redrive
 from brand_gateway.webhooks.signing import WebhookSigner
-from brand_gateway.webhooks.sqlcipher import (
-    SqlcipherWebhookOutbox,
-    sqlcipher_dispatcher,
-    sqlcipher_registry,
-)
 from vault.errors import StoreNotInitialisedError
 from vault.home import Vault, VaultHome
 from vault.keys import MasterKey
@@ -78,7 +74,7 @@ def webhooks() -> None:
 def add(ctx: click.Context, client_id: str, url: str) -> None:
     """Notify CLIENT_ID's brand at URL (https, or http on a loopback host)."""
     with _vault(_home(ctx)) as vault:
-        endpoint = sqlcipher_registry(database=vault.data, clock=vault.clock).add(client_id, url)
+        endpoint = webhook_registry(database=vault.data, clock=vault.clock).add(client_id, url)
         key = WebhookSigner.from_master(vault.master).public_key_text()
     click.echo(f"Added webhook endpoint {endpoint.id} for {endpoint.client_id} "
                f"({endpoint.brand_name}): {endpoint.url}")
@@ -91,7 +87,7 @@ def add(ctx: click.Context, client_id: str, url: str) -> None:
 def list_endpoints(ctx: click.Context, client_id: str | None) -> None:
     """List the endpoints, of every client or of CLIENT_ID."""
     with _vault(_home(ctx)) as vault:
-        endpoints = sqlcipher_registry(database=vault.data, clock=vault.clock).list(client_id)
+        endpoints = webhook_registry(database=vault.data, clock=vault.clock).list(client_id)
     if not endpoints:
         click.echo("No webhook endpoints; add one with 'vrmvault webhooks add'.")
         return
@@ -109,7 +105,7 @@ def list_endpoints(ctx: click.Context, client_id: str | None) -> None:
 def remove(ctx: click.Context, endpoint_id: int) -> None:
     """Stop notifying endpoint ID; what is still pending for it is given up."""
     with _vault(_home(ctx)) as vault:
-        endpoint = sqlcipher_registry(database=vault.data, clock=vault.clock).remove(endpoint_id)
+        endpoint = webhook_registry(database=vault.data, clock=vault.clock).remove(endpoint_id)
     click.echo(f"Removed webhook endpoint {endpoint.id} ({endpoint.brand_name}): {endpoint.url}")
 
 
@@ -130,7 +126,7 @@ def key(ctx: click.Context) -> None:
 def attempts(ctx: click.Context, client_id: str | None, status: str | None, limit: int) -> None:
     """For compliance: each queued event, newest first, with its attempts and state."""
     with _vault(_home(ctx)) as vault:
-        entries = outbox_entries(SqlcipherWebhookOutbox(vault.data), client_id=client_id,
+        entries = outbox_entries(webhook_outbox(vault.data), client_id=client_id,
                                  status=status, limit=limit)
     if not entries:
         click.echo("No webhook events match.")
@@ -155,7 +151,7 @@ def redrive_command(ctx: click.Context, outbox_ids: tuple[int, ...],
     if bool(outbox_ids) == (client_id is not None):
         raise click.UsageError("name the events (IDs) or a client (--client), not both")
     with _vault(_home(ctx)) as vault:
-        done = redrive(SqlcipherWebhookOutbox(vault.data), clock=vault.clock,
+        done = redrive(webhook_outbox(vault.data), clock=vault.clock,
                        outbox_ids=outbox_ids, client_id=client_id)
     click.echo(f"Queued again: {len(done.queued)} events"
                + (f" ({', '.join(map(str, done.queued))})" if done.queued else "")
@@ -215,5 +211,5 @@ def deliver(ctx: click.Context, once: bool, interval: float, limit: int,
 def _pass(home: VaultHome, master: MasterKey, limit: int) -> DeliveryReport:
     # The store is opened afresh each pass: a restore or a migration in between is picked up.
     with _vault(home, master) as vault:
-        return sqlcipher_dispatcher(database=vault.data, signer=WebhookSigner.from_master(master),
+        return webhook_dispatcher(database=vault.data, signer=WebhookSigner.from_master(master),
                                     clock=vault.clock).deliver_due(limit)

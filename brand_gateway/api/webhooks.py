@@ -24,9 +24,9 @@ from vault.errors import ConflictError, NotFoundError, ValidationError
 from ..api_errors import ApiNotFoundError, BodyError
 from ..reads import Caller
 from ..request_stores import request_stores
+from ..storage import webhook_registry
 from ..webhooks.endpoints import WebhookEndpoint, WebhookRegistry, destination_problem
 from ..webhooks.outbox import INTENT_CREATED, OPT_IN_EVENTS
-from ..webhooks.sqlcipher import sqlcipher_registry
 from . import PREFIX
 from .bearer import requires_scope
 from .payloads import iso, json_body, json_response, load_query
@@ -40,7 +40,7 @@ _EMPTY_QUERY = EmptyQuery()
 
 def _registry() -> WebhookRegistry:
     stores = request_stores()
-    return sqlcipher_registry(database=stores.vault().data, clock=stores.clock)
+    return webhook_registry(database=stores.vault().data, clock=stores.clock)
 
 
 def _endpoint(registry: WebhookRegistry, endpoint: WebhookEndpoint) -> dict[str, Any]:

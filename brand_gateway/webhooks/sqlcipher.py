@@ -1,7 +1,7 @@
 """The webhook repositories in SQLCipher, over the data store's
 :class:`vault.sqlcipher.database.Database`: :class:`SqlcipherWebhookEndpoints` and
-:class:`SqlcipherWebhookOutbox` (``brand_gateway/webhooks/repositories.py``), and the services
-wired over them.
+:class:`SqlcipherWebhookOutbox` (``brand_gateway/webhooks/repositories.py``);
+``brand_gateway/storage.py`` wires the services over them.
 
 A claim is the write lock (``BEGIN IMMEDIATE``, :mod:`vault.sqlcipher.database`) around reading
 the next due row and moving its ``next_attempt_at`` a lease ahead, so two processes never claim
@@ -11,19 +11,13 @@ one row.
 from __future__ import annotations
 
 import builtins
-import random
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
-from vault.clock import Clock
 from vault.errors import ConstraintViolationError
 from vault.sqlcipher import SqlcipherRepository
-from vault.sqlcipher.database import Database
 
-from .delivery import MAX_ATTEMPTS, REQUEST_TIMEOUT, Sender, WebhookDispatcher, requests_sender
-from .endpoints import WebhookRegistry
 from .repositories import DueEvent, OutboxEntry, OutboxState, WebhookEndpoint
-from .signing import WebhookSigner
 
 _ENDPOINTS = (
     "SELECT e.*, b.name AS brand_name FROM webhook_endpoints AS e"
@@ -212,22 +206,3 @@ class SqlcipherWebhookOutbox(SqlcipherRepository):
     def give_up_pending(self, endpoint_id: int) -> None:
         self._db.execute("UPDATE webhook_outbox SET status = 'dead' WHERE endpoint_id = ?"
                          " AND status = 'pending'", (endpoint_id,))
-
-
-# -- the services over these repositories (where the engine is chosen for webhooks) ------------
-def sqlcipher_registry(*, database: Database, clock: Clock) -> WebhookRegistry:
-    """The endpoint registry over ``database``."""
-    return WebhookRegistry(endpoints=SqlcipherWebhookEndpoints(database),
-                           outbox=SqlcipherWebhookOutbox(database), clock=clock)
-
-
-def sqlcipher_dispatcher(*, database: Database, signer: WebhookSigner, clock: Clock,
-                         sender: Sender = requests_sender,
-                         fraction: Callable[[], float] = random.random,
-                         max_attempts: int = MAX_ATTEMPTS,
-                         timeout: float = REQUEST_TIMEOUT) -> WebhookDispatcher:
-    """The dispatcher over ``database``'s outbox and endpoints."""
-    return WebhookDispatcher(endpoints=SqlcipherWebhookEndpoints(database),
-                             outbox=SqlcipherWebhookOutbox(database), signer=signer,
-                             clock=clock, sender=sender, fraction=fraction,
-                             max_attempts=max_attempts, timeout=timeout)

@@ -19,8 +19,7 @@ import pytest
 from playwright.sync_api import Browser, Page, expect
 
 from brand_gateway.clients import ClientSecretHasher
-from brand_gateway.storage import client_registry
-from brand_gateway.webhooks.sqlcipher import sqlcipher_registry
+from brand_gateway.storage import client_registry, webhook_registry
 from consent.context import open_consent
 from consent.grants import BrandRequest
 from tests.conftest import GOOD_PASSWORD, TEST_HASHING, turn_on_totp
@@ -55,7 +54,7 @@ def seed(live_home: VaultHome) -> Seed:
                                    hasher=ClientSecretHasher.from_master(vault.master))
         client, secret = registry.create("Velo Bikes", ["https://velo.example/callback"],
                                          brand_id=brand.id)
-        sqlcipher_registry(database=vault.data, clock=vault.clock).add(
+        webhook_registry(database=vault.data, clock=vault.clock).add(
             client.client_id, "https://velo.example/hooks")
         member_id = vault.members.register(EMAIL, PASSWORD)
         consent = open_consent(vault, live_home)

@@ -27,11 +27,15 @@ import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 
 from brand_gateway.intents_wiring import intent_service
-from brand_gateway.storage import pairwise_pseudonyms, webhook_outbox
+from brand_gateway.storage import (
+    pairwise_pseudonyms,
+    webhook_dispatcher,
+    webhook_outbox,
+    webhook_registry,
+)
 from brand_gateway.webhooks.delivery import HttpResult
 from brand_gateway.webhooks.outbox import enqueue_grant_event
 from brand_gateway.webhooks.signing import WebhookSigner
-from brand_gateway.webhooks.sqlcipher import sqlcipher_dispatcher, sqlcipher_registry
 from consent.context import Consent, open_consent
 from consent.model import GrantEvent
 from demo.brand_clients import CREDENTIALS_FILE, register_demo_clients
@@ -76,7 +80,7 @@ def add_officer(vault: Vault) -> str:
 
 def failed_webhooks(vault: Vault, grants: dict[str, Any]) -> None:
     """A withdrawal told to each reader brand: one endpoint answered 500, one refused."""
-    registry = sqlcipher_registry(database=vault.data, clock=vault.clock)
+    registry = webhook_registry(database=vault.data, clock=vault.clock)
     pseudonyms = pairwise_pseudonyms(database=vault.data, master=vault.master)
     for name, grant in grants.items():
         registry.add(grant.client.client_id, HOOKS[name])
@@ -88,7 +92,7 @@ def failed_webhooks(vault: Vault, grants: dict[str, Any]) -> None:
             raise ConnectionRefusedError()
         return HttpResult(500)
 
-    sqlcipher_dispatcher(database=vault.data, signer=WebhookSigner.from_master(vault.master),
+    webhook_dispatcher(database=vault.data, signer=WebhookSigner.from_master(vault.master),
                       clock=vault.clock, sender=send, fraction=lambda: 0.0).deliver_due(10)
 
 

@@ -37,9 +37,8 @@ import brand_gateway.api.webhooks
 from brand_gateway.api.schemas import openapi_document
 from brand_gateway.dsr import dsr_service
 from brand_gateway.intents_wiring import intent_service
-from brand_gateway.storage import pairwise_pseudonyms
+from brand_gateway.storage import pairwise_pseudonyms, webhook_registry
 from brand_gateway.webhooks import endpoints as webhook_endpoints
-from brand_gateway.webhooks.sqlcipher import sqlcipher_registry
 from community.storage import (
     care_service,
     cocreation_service,
@@ -122,7 +121,7 @@ def brand_headers(api: BrandApi, vault: Vault) -> dict[str, str]:
     """A client credentials token that may manage the brand's webhooks, answer members'
     offers and query insights; the brand has one endpoint (id 1) already."""
     grocer, _ = api.clients.create("Green Grocer", [CALLBACK], ["groceries"])
-    sqlcipher_registry(database=vault.data, clock=vault.clock).add(grocer.client_id,
+    webhook_registry(database=vault.data, clock=vault.clock).add(grocer.client_id,
                                                                 "https://grocer.example/hooks")
     return bearer(api.brand_token(
         grocer, "webhooks:manage agreements:write communities:write surveys:write"

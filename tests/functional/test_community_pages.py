@@ -9,7 +9,7 @@ import re
 
 import pytest
 
-from brand_gateway.webhooks.sqlcipher import sqlcipher_registry
+from brand_gateway.storage import webhook_registry
 from community.storage import cocreation_service, community_service
 from consent.context import Consent
 from consent.model import GrantStatus, Mode
@@ -150,7 +150,7 @@ def test_a_non_member_sees_no_challenge(alice, challenge: str) -> None:
 def test_leaving_is_a_withdrawal_that_counts_at_once_and_is_heard_only_of_individual_use(
         alice, vault: Vault, consent: Consent, api, individual: bool) -> None:
     velo = api.brand("Velo Bikes")
-    sqlcipher_registry(database=vault.data, clock=vault.clock).add(
+    webhook_registry(database=vault.data, clock=vault.clock).add(
         velo.client_id, "https://hooks.velo.example/vrmvault")
     club = community_service(consent).open(velo.brand_id, name="Repair club",
                                            description="Shape repairs.", purposes=[RESEARCH])

@@ -10,11 +10,15 @@ from dataclasses import dataclass
 import pytest
 from flask import Flask
 
-from brand_gateway.storage import pairwise_pseudonyms, webhook_outbox
+from brand_gateway.storage import (
+    pairwise_pseudonyms,
+    webhook_dispatcher,
+    webhook_outbox,
+    webhook_registry,
+)
 from brand_gateway.webhooks.delivery import HttpResult
 from brand_gateway.webhooks.outbox import enqueue_grant_event
 from brand_gateway.webhooks.signing import WebhookSigner
-from brand_gateway.webhooks.sqlcipher import sqlcipher_dispatcher, sqlcipher_registry
 from consent.context import Consent, open_ledger
 from consent.events import Event, EventTag
 from consent.model import Grant, GrantEvent
@@ -56,7 +60,7 @@ def outbox(vault: Vault, consent: Consent, alice: SignedIn, clock: FrozenClock) 
     Grocer's failed once (500) and waits for its retry, Flaky's could not connect, and then the
     operator removed Flaky's endpoint, which gives up what was pending for it."""
     api = BrandApi(vault, consent)
-    registry = sqlcipher_registry(database=vault.data, clock=clock)
+    registry = webhook_registry(database=vault.data, clock=clock)
     pseudonyms = pairwise_pseudonyms(database=vault.data, master=vault.master)
     clients = {}
     grants = {}
@@ -71,7 +75,7 @@ def outbox(vault: Vault, consent: Consent, alice: SignedIn, clock: FrozenClock) 
         clients[name] = client
         grants[name] = grant
         clock.advance(60)
-    dispatcher = sqlcipher_dispatcher(
+    dispatcher = webhook_dispatcher(
         database=vault.data, signer=WebhookSigner.from_master(vault.master), clock=clock,
         sender=sender({VELO_HOOK: 204, GROCER_HOOK: 500}), fraction=lambda: 0.0)
     assert dispatcher.deliver_due(10).summary() == "3 attempted: 1 delivered, 2 to retry, " \

@@ -28,8 +28,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from brand_gateway.clients import ClientRegistry, ClientSecretHasher
-from brand_gateway.storage import client_registry
-from brand_gateway.webhooks.sqlcipher import sqlcipher_registry
+from brand_gateway.storage import client_registry, webhook_registry
 from consent.context import Consent
 from tests.conftest import GOOD_PASSWORD, AuthActions
 from vault.clock import FrozenClock
@@ -159,7 +158,7 @@ def test_two_brands_share_no_identifier_of_the_member(app: Flask, vault: Vault,
                                                       registry: ClientRegistry) -> None:
     velo = BrandSide(registry, "Velo", "https://velo.example/cb")
     grocer = BrandSide(registry, "Fresh Grocer", "https://grocer.example/cb")
-    hooks = sqlcipher_registry(database=vault.data, clock=vault.clock)
+    hooks = webhook_registry(database=vault.data, clock=vault.clock)
     for side in (velo, grocer):
         hooks.add(side.brand.client_id, HOOK + side.brand.name.replace(" ", "-"))
 

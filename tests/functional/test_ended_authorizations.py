@@ -23,7 +23,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from brand_gateway.authorizations import FAMILY_LIFETIME
-from brand_gateway.webhooks.sqlcipher import sqlcipher_registry
+from brand_gateway.storage import webhook_registry
 from consent.events import EventTag
 from consent.grants import DAY
 from consent.model import GrantStatus
@@ -71,7 +71,7 @@ def clock() -> FrozenClock:
 @pytest.fixture
 def hook(vault: Vault, clock: FrozenClock, velo: Brand) -> int:
     """A webhook endpoint of Velo's (the operator may register a loopback one)."""
-    return sqlcipher_registry(database=vault.data, clock=clock).add(
+    return webhook_registry(database=vault.data, clock=clock).add(
         velo.client_id, "http://127.0.0.1:9/hook").id
 
 

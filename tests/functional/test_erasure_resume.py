@@ -68,9 +68,9 @@ def alice_with_a_brand(sign_in: Callable[..., SignedIn], api: BrandApi, vault: V
                        velo) -> SignedIn:
     alice = sign_in("alice@example.org")
     api.member_token(alice.id, velo, {"dpv:Personalisation": ["given_name", "city"]})
-    from brand_gateway.webhooks.sqlcipher import sqlcipher_registry
+    from brand_gateway.storage import webhook_registry
 
-    sqlcipher_registry(database=vault.data, clock=vault.clock).add(velo.client_id, HOOK)
+    webhook_registry(database=vault.data, clock=vault.clock).add(velo.client_id, HOOK)
     vault.profile.update(alice.id, {"given_name": "Alice"})
     return alice
 

@@ -17,7 +17,7 @@ import pytest
 from jsonschema import Draft202012Validator, FormatChecker
 from werkzeug.datastructures import MultiDict
 
-from brand_gateway.webhooks.sqlcipher import sqlcipher_registry
+from brand_gateway.storage import webhook_registry
 from consent.receipts import DEFAULT_CONTROLLER, ReceiptSigner
 from tests.brand_api_support import BrandApi, IssuedToken, bearer
 
@@ -40,7 +40,7 @@ def download(member) -> tuple[dict, zipfile.ZipFile]:
 
 @pytest.fixture
 def lived_in(api: BrandApi, alice, velo, vault, brand_client, clock) -> IssuedToken:
-    sqlcipher_registry(database=vault.data, clock=clock).add(
+    webhook_registry(database=vault.data, clock=clock).add(
         velo.client_id, "https://hooks.velo.example/vrmvault")
     issued = api.member_token(alice.id, velo, {"dpv:Personalisation": ["given_name", "city"],
                                                "dpv:ServiceProvision": ["city"]})
@@ -127,7 +127,7 @@ def test_the_download_names_every_pseudonym_any_brand_received(alice, lived_in, 
     assert alice.client.post("/member/agreements", data=fields).status_code == 302
     [offer] = spokesmith.get("/agreements").get_json()["agreements"]
     greenleaf = api.brand("Greenleaf")
-    sqlcipher_registry(database=vault.data, clock=clock).add(
+    webhook_registry(database=vault.data, clock=clock).add(
         greenleaf.client_id, "https://hooks.greenleaf.example/vrmvault")
     grant = api.grant(alice.id, greenleaf, "dpv:Marketing", ["city"])
     response = alice.auth.post(f"/member/consents/{grant.id}/withdraw",

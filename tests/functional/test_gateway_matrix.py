@@ -55,7 +55,7 @@ from brand_gateway.clients import OAuthClient
 from brand_gateway.dsr import dsr_service
 from brand_gateway.intents_wiring import intent_service
 from brand_gateway.observers import grant_observer
-from brand_gateway.webhooks.sqlcipher import sqlcipher_registry
+from brand_gateway.storage import webhook_registry
 from community.storage import (
     attribute_request_service,
     care_service,
@@ -215,7 +215,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> World:
             post = wedid_service(consent=consent).post(grocer.brand_id, {
                 "subject_kind": "touchpoint", "subject": "delivery", "said": "Late",
                 "did": "Earlier vans", "changed_on": "2027-01-01"}, release=lambda b, k, r: None)
-            endpoint = sqlcipher_registry(database=vault.data, clock=clock).add(
+            endpoint = webhook_registry(database=vault.data, clock=clock).add(
                 grocer.client_id, LOOPBACK_HOOK)
             # The officer's access request, forwarded to Grocer (which holds the case).
             dsr = dsr_service(consent, callback_base="http://localhost",

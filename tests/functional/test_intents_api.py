@@ -22,9 +22,9 @@ from flask.testing import FlaskClient
 
 from brand_gateway.clients import OAuthClient
 from brand_gateway.intents_wiring import intent_service
+from brand_gateway.storage import webhook_dispatcher, webhook_registry
 from brand_gateway.webhooks.delivery import HttpResult
 from brand_gateway.webhooks.signing import WebhookSigner, verify, webhook_public_key
-from brand_gateway.webhooks.sqlcipher import sqlcipher_dispatcher, sqlcipher_registry
 from consent.context import Consent
 from consent.spool import SpoolDirectory
 from intents.model import IntentDraft
@@ -457,7 +457,7 @@ def test_intent_created_goes_to_subscribed_endpoints_of_the_category_only(
         sent.append((url, body, head))
         return HttpResult(204)
 
-    sqlcipher_dispatcher(database=vault.data, signer=WebhookSigner.from_master(vault.master),
+    webhook_dispatcher(database=vault.data, signer=WebhookSigner.from_master(vault.master),
                          clock=clock, sender=sender).deliver_due(10)
     assert sent
     key = webhook_public_key(vault.master)
@@ -488,7 +488,7 @@ def test_offer_decisions_are_sent_to_the_offering_brand_saying_no_more_than_need
     api.accept_everything(alice)
     intents.cast(alice, draft(vault))
     velo, spokes = brand(api, "Velo Bikes", "bicycles"), brand(api, "Spokes", "bicycles")
-    registry = sqlcipher_registry(database=vault.data, clock=vault.clock)
+    registry = webhook_registry(database=vault.data, clock=vault.clock)
     offers = {}
     for client in (velo, spokes):
         registry.add(client.client_id, f"https://{client.brand_id}.example/hooks")

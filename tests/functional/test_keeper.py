@@ -9,7 +9,7 @@ import datetime as dt
 import json
 
 from brand_gateway.intents_wiring import intent_service
-from brand_gateway.webhooks.sqlcipher import sqlcipher_registry
+from brand_gateway.storage import webhook_registry
 from consent.context import Consent, open_ledger
 from consent.events import Event, EventTag
 from consent.spool import SpoolDirectory
@@ -98,7 +98,7 @@ def test_a_pass_expires_the_intents_and_offers_that_are_due_and_tells_the_brand(
         vault_home: VaultHome, vault: Vault, consent: Consent, clock: FrozenClock) -> None:
     api = BrandApi(vault, consent)
     velo, _ = api.clients.create("Velo Bikes", [CALLBACK], ["bicycles"])
-    sqlcipher_registry(database=vault.data, clock=clock).add(
+    webhook_registry(database=vault.data, clock=clock).add(
         velo.client_id, "https://velo.example/hooks")
     alice = vault.members.register("alice@example.org", GOOD_PASSWORD)
     intents = intent_service(consent)

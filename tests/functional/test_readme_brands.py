@@ -26,8 +26,8 @@ from queue import Empty, Queue
 import pytest
 import requests
 
+from brand_gateway.storage import webhook_dispatcher
 from brand_gateway.webhooks.signing import WebhookSigner
-from brand_gateway.webhooks.sqlcipher import sqlcipher_dispatcher
 from tests.conftest import GOOD_PASSWORD, Inbox, csrf_from, follow_signup_link
 from vault.clock import FrozenClock
 from vault.home import Vault, VaultHome
@@ -158,7 +158,7 @@ def test_the_walkthrough_runs_as_written(served: str, shell_env: dict[str, str],
     grant_id = re.search(r'/member/consents/(grant_[0-9a-f]+)/withdraw', page).group(1)
     member.post(f"{served}/member/consents/{grant_id}/withdraw", timeout=10,
                 data={"csrf_token": csrf_from(page)})
-    report = sqlcipher_dispatcher(database=vault.data, clock=clock,
+    report = webhook_dispatcher(database=vault.data, clock=clock,
                                signer=WebhookSigner.from_master(vault.master)).deliver_due()
     assert report.delivered == 1
     assert script.expect("Webhook verified: consent.withdrawn")

@@ -46,8 +46,8 @@ def holding(api: BrandApi, alice: SignedIn, vault: Vault) -> dict[str, Any]:
     vault.profile.update(alice.id, {"given_name": "Alice"})
     velo, grocer = api.brand("Velo Bikes"), api.brand("Green Grocer")
     tokens = {b.client_id: api.member_token(alice.id, b) for b in (velo, grocer)}
-    from brand_gateway.webhooks.sqlcipher import sqlcipher_registry
-    registry = sqlcipher_registry(database=vault.data, clock=vault.clock)
+    from brand_gateway.storage import webhook_registry
+    registry = webhook_registry(database=vault.data, clock=vault.clock)
     for brand in (velo, grocer):
         registry.add(brand.client_id, f"https://{brand.brand_id}.example/hook")
     return {"velo": velo, "grocer": grocer, "tokens": tokens}

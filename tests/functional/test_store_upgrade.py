@@ -27,9 +27,8 @@ from flask.testing import FlaskClient
 from brand_gateway.dsr import dsr_service
 from brand_gateway.intents_wiring import intent_service
 from brand_gateway.observers import grant_observer
-from brand_gateway.storage import privacy_budget
+from brand_gateway.storage import privacy_budget, webhook_dispatcher, webhook_registry
 from brand_gateway.webhooks.signing import WebhookSigner
-from brand_gateway.webhooks.sqlcipher import sqlcipher_dispatcher, sqlcipher_registry
 from community.storage import (
     attribute_request_service,
     care_service,
@@ -150,7 +149,7 @@ def fill(app, vault: Vault, vault_home: VaultHome, consent: Consent, client: Fla
                                  valid_until=int(vault.clock()) + 7 * 86_400)
     intents.report_spam(alice, offered.id, reason="Pushy.")
     intents.block(alice, velo.brand_id)
-    sqlcipher_registry(database=vault.data, clock=clock).add(
+    webhook_registry(database=vault.data, clock=clock).add(
         shop.client_id, "https://spoke.example/hooks", subscriptions={"intent.created": None})
     # Data subject requests: dora's access request answered by Velo with a document; alice's
     # restriction of processing, in force.
@@ -167,7 +166,7 @@ def fill(app, vault: Vault, vault_home: VaultHome, consent: Consent, client: Fla
     vault.signups.request("carol@example.org", GOOD_PASSWORD, client="192.0.2.1")
     vault.password_resets.request("alice@example.org", client="192.0.2.1")
     # A brand told of an erasure, and failing to take the webhook.
-    sqlcipher_registry(database=vault.data, clock=clock).add(
+    webhook_registry(database=vault.data, clock=clock).add(
         velo.client_id, f"http://127.0.0.1:{free_port()}/hooks")
     erin = vault.members.register("erin@example.org", GOOD_PASSWORD)
     api.member_token(erin, velo)
@@ -180,7 +179,7 @@ def fill(app, vault: Vault, vault_home: VaultHome, consent: Consent, client: Fla
     SpoolDirectory(vault_home, vault.master).merge_all(consent.ledger)
     finish_erasure(vault, consent, vault.erasure.begin(erin),
                    maildir=maildir_path(vault_home.root))
-    sqlcipher_dispatcher(database=vault.data, signer=WebhookSigner.from_master(vault.master),
+    webhook_dispatcher(database=vault.data, signer=WebhookSigner.from_master(vault.master),
                       clock=clock, timeout=2).deliver_due()
     # A withdrawal its brand is to be told of, an erasure a stop cut short, a checkpoint.
     observed = open_consent(vault, vault_home,

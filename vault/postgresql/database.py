@@ -43,7 +43,7 @@ from typing import Any
 import psycopg
 import psycopg_pool
 from psycopg import errors as pg_errors
-from psycopg.conninfo import conninfo_to_dict
+from psycopg.conninfo import conninfo_to_dict, make_conninfo
 from psycopg.pq import TransactionStatus
 
 from ..errors import ConstraintViolationError, StoreError
@@ -125,9 +125,18 @@ def database_name(dsn: str) -> str:
     return str(named) if named else "(the default database)"
 
 
+def in_schema(dsn: str, schema: str) -> str:
+    """``dsn`` with ``schema`` first on its connections' search path (libpq's ``options``):
+    a store kept in a schema of its own (the ledger's, in the data database)."""
+    options = conninfo_to_dict(dsn).get("options") or ""
+    return make_conninfo(dsn, options=f"{options} -c search_path={schema}".strip())
+
+
 class Database(Transactions):
     """One PostgreSQL connection with the interface repositories use; :meth:`connect` one, or
     borrow one from a :class:`Pool`. Used by one thread at a time."""
+
+    engine = "postgresql"
 
     def __init__(self, connection: psycopg.Connection[Any], name: str) -> None:
         super().__init__()

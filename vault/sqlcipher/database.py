@@ -63,6 +63,8 @@ T = TypeVar("T")
 class Database(Transactions):
     """A SQLCipher connection with the project's pragmas; use :meth:`open`."""
 
+    engine = "sqlcipher"
+
     def __init__(self, connection: Any, path: Path, *, encrypted: bool) -> None:
         super().__init__()
         self._connection = connection

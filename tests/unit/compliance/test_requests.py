@@ -12,7 +12,8 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from brand_gateway.dsr import dsr_service
-from brand_gateway.webhooks.sqlcipher import SqlcipherWebhookOutbox, sqlcipher_registry
+from brand_gateway.storage import webhook_registry
+from brand_gateway.webhooks.sqlcipher import SqlcipherWebhookOutbox
 from compliance.deadlines import HolidayCalendar, Urgency
 from compliance.requests import FINAL_STATES, RequestService, TaskState
 from consent.context import Consent
@@ -47,7 +48,7 @@ def world(consent: Consent, sharing: Sharing) -> dict[str, Any]:
         sharing.grant(member, velo.id, mode=Mode.INDIVIDUAL)
     sharing.agree(alice, grocer.id)
     sharing.grant(alice, grocer.id)
-    registry = sqlcipher_registry(database=consent.vault.data, clock=consent.vault.clock)
+    registry = webhook_registry(database=consent.vault.data, clock=consent.vault.clock)
     for brand in (velo, grocer, other):
         client = f"client-{brand.id}"
         consent.vault.data.execute(

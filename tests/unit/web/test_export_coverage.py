@@ -20,7 +20,7 @@ import pytest
 from jsonschema import Draft202012Validator, FormatChecker
 
 from brand_gateway.sqlcipher.rate_counts import open_rate_counts
-from brand_gateway.webhooks.sqlcipher import sqlcipher_registry
+from brand_gateway.storage import webhook_registry
 from consent.context import Consent
 from tests.brand_api_support import BrandApi
 from tests.conftest import GOOD_PASSWORD
@@ -109,7 +109,7 @@ def everything(vault: Vault, consent: Consent):
     vault.sessions.create(member_id=member_id, data={"csrf": "s3cret-csrf"}, device="Firefox")
     api = BrandApi(vault, consent)
     velo = api.brand("Velo Bikes")
-    sqlcipher_registry(database=vault.data, clock=vault.clock).add(
+    webhook_registry(database=vault.data, clock=vault.clock).add(
         velo.client_id, "https://hooks.velo.example/vrmvault")
     issued = api.member_token(member_id, velo)
     return member_id, secret, issued

@@ -10,11 +10,10 @@ import pytest
 from brand_gateway.clients import ClientRegistry
 from brand_gateway.observers import grant_observer
 from brand_gateway.pseudonyms import PairwisePseudonyms
-from brand_gateway.storage import webhook_outbox
+from brand_gateway.storage import webhook_outbox, webhook_registry
 from brand_gateway.webhooks.endpoints import WebhookRegistry
 from brand_gateway.webhooks.outbox import enqueue_member_erased
 from brand_gateway.webhooks.signing import WebhookSigner
-from brand_gateway.webhooks.sqlcipher import sqlcipher_registry
 from consent.context import Consent, open_consent
 from tests.unit.brand_gateway.webhooks.support import Receiver, make_brand, outbox
 from vault.clock import FrozenClock
@@ -29,7 +28,7 @@ def receiver() -> Iterator[Receiver]:
 
 @pytest.fixture
 def endpoints(vault: Vault, clock: FrozenClock) -> WebhookRegistry:
-    return sqlcipher_registry(database=vault.data, clock=clock)
+    return webhook_registry(database=vault.data, clock=clock)
 
 
 @pytest.fixture

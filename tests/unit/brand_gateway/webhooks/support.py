@@ -17,9 +17,9 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from brand_gateway.clients import ClientRegistry, OAuthClient
+from brand_gateway.storage import webhook_dispatcher
 from brand_gateway.webhooks.delivery import HttpResult, WebhookDispatcher
 from brand_gateway.webhooks.signing import WebhookSigner
-from brand_gateway.webhooks.sqlcipher import sqlcipher_dispatcher
 from consent.context import Consent
 from consent.grants import BrandRequest
 from consent.model import Grant
@@ -115,7 +115,7 @@ def outbox(vault: Vault) -> list[Any]:
 
 
 def dispatcher(vault: Vault, clock: FrozenClock, **options: Any) -> WebhookDispatcher:
-    return sqlcipher_dispatcher(database=vault.data, signer=WebhookSigner.from_master(vault.master),
+    return webhook_dispatcher(database=vault.data, signer=WebhookSigner.from_master(vault.master),
                              clock=clock, **options)
 
 
