@@ -1,3 +1,27 @@
-"""The PostgreSQL engine of the storage seam (issue 17): its connection (:mod:`.database`) and
-its migration runner (:mod:`.migrations`). Not yet selectable by a setting: only the rates store
-has a PostgreSQL history and repository so far, and nothing outside the tests opens one."""
+"""The PostgreSQL engine of the storage seam (issue 17): its connection (:mod:`.database`), its
+migration runner (:mod:`.migrations`), and the vault's repositories on it, one module per
+aggregate as in ``vault/sqlcipher/``.
+
+The data store's tables are laid out so that Citus can distribute them by member (the rules
+are at the head of ``vault/schema/postgresql/data/0001_baseline.sql``). Where SQLCipher's
+``BEGIN IMMEDIATE`` takes the whole store's write lock before a transaction reads what it will
+change, a repository here locks the rows it reads for that (``SELECT ... FOR UPDATE``), and
+leaves a conflict between two inserts to the constraint (``ON CONFLICT``): the connection's
+transactions are PostgreSQL's default, READ COMMITTED.
+"""
+
+from __future__ import annotations
+
+from contextlib import AbstractContextManager
+
+from .database import Database
+
+
+class PostgresqlRepository:
+    """What every PostgreSQL repository shares: its store's connection and transactions."""
+
+    def __init__(self, database: Database) -> None:
+        self._db = database
+
+    def transaction(self) -> AbstractContextManager[object]:
+        return self._db.transaction()

@@ -20,8 +20,7 @@ migration, engine-specific; this module is the list. :mod:`vault.migrations` app
 
 A store's PostgreSQL history has the same numbers and names, with SQL of its own in
 ``postgresql/<store>/`` (:func:`on_postgresql`), applied by :mod:`vault.postgresql.migrations`.
-So far the rates and key stores have one (:data:`POSTGRESQL_STORES`); the others follow store
-by store (issue 17).
+Every store has one (:data:`POSTGRESQL_STORES`).
 
 Migration 1 of each store is its baseline: the schema the pre-release history had reached at
 vrmvault b89e8db, written afresh. A store that version made is taken over by the upgrade step in
@@ -103,5 +102,5 @@ def on_postgresql(store: Store) -> Store:
         for step in store.migrations))
 
 
-#: The stores that have a PostgreSQL history so far.
-POSTGRESQL_STORES: tuple[Store, ...] = (on_postgresql(KEYS), on_postgresql(RATES))
+#: Every store's PostgreSQL history.
+POSTGRESQL_STORES: tuple[Store, ...] = tuple(on_postgresql(store) for store in STORES)

@@ -25,13 +25,21 @@ from pathlib import Path
 import pytest
 
 from brand_gateway.clients import ClientRegistry, ClientSecretHasher
+from brand_gateway.insights.postgresql import PostgresqlInsightReadModel, PostgresqlPrivacySpends
 from brand_gateway.insights.repositories import (
     InsightReadModelRepository,
     PrivacySpendRepository,
 )
 from brand_gateway.insights.sqlcipher import SqlcipherInsightReadModel, SqlcipherPrivacySpends
+from brand_gateway.postgresql.authorizations import PostgresqlAuthorizations
+from brand_gateway.postgresql.brand_names import PostgresqlBrandNames
+from brand_gateway.postgresql.clients import PostgresqlClients
+from brand_gateway.postgresql.endings import PostgresqlEndings
+from brand_gateway.postgresql.export import PostgresqlGatewayExport
+from brand_gateway.postgresql.pseudonyms import PostgresqlPairwiseSubjects
 from brand_gateway.postgresql.rate_counts import PostgresqlRateCounts
 from brand_gateway.postgresql.rate_counts import open_rate_counts as open_postgresql_rates
+from brand_gateway.postgresql.tokens import PostgresqlTokens
 from brand_gateway.pseudonyms import PairwisePseudonyms
 from brand_gateway.repositories import (
     AuthorizationRepository,
@@ -51,19 +59,36 @@ from brand_gateway.sqlcipher.export import SqlcipherGatewayExport
 from brand_gateway.sqlcipher.pseudonyms import SqlcipherPairwiseSubjects
 from brand_gateway.sqlcipher.rate_counts import SqlcipherRateCounts, open_rate_counts
 from brand_gateway.sqlcipher.tokens import SqlcipherTokens
+from brand_gateway.webhooks.postgresql import PostgresqlWebhookEndpoints, PostgresqlWebhookOutbox
 from brand_gateway.webhooks.repositories import (
     WebhookEndpointRepository,
     WebhookOutboxRepository,
 )
 from brand_gateway.webhooks.sqlcipher import SqlcipherWebhookEndpoints, SqlcipherWebhookOutbox
+from community.postgresql.care import PostgresqlCareCases
+from community.postgresql.loop import PostgresqlWeDid
 from community.repositories import CareCaseRepository, WeDidRepository
 from community.sqlcipher.care import SqlcipherCareCases
 from community.sqlcipher.loop import SqlcipherWeDid
+from compliance.postgresql.reports import PostgresqlReports
+from compliance.postgresql.requests import PostgresqlRequests
+from compliance.postgresql.reveals import PostgresqlReveals
 from compliance.repositories import ReportRepository, RequestRepository, RevealRepository
 from compliance.sqlcipher.reports import SqlcipherReports
 from compliance.sqlcipher.requests import SqlcipherRequests
 from compliance.sqlcipher.reveals import SqlcipherReveals
 from consent.context import ledger_path
+from consent.postgresql.agreements import PostgresqlAgreements
+from consent.postgresql.grants import PostgresqlGrants
+from consent.postgresql.ledger import SCHEMA as LEDGER_SCHEMA
+from consent.postgresql.ledger import (
+    PostgresqlAccessIndex,
+    PostgresqlLedger,
+    open_ledger_store,
+)
+from consent.postgresql.ledger_search import PostgresqlLedgerSearch
+from consent.postgresql.restrictions import PostgresqlRestrictions
+from consent.postgresql.terms import PostgresqlTerms
 from consent.repositories import (
     AccessIndexRepository,
     AgreementRepository,
@@ -79,14 +104,26 @@ from consent.sqlcipher.ledger import SqlcipherAccessIndex, SqlcipherLedger
 from consent.sqlcipher.ledger_search import SqlcipherLedgerSearch
 from consent.sqlcipher.restrictions import SqlcipherRestrictions
 from consent.sqlcipher.terms import SqlcipherTerms
+from intents.postgresql.intents import PostgresqlIntents
 from intents.repositories import IntentRepository
 from intents.sqlcipher.intents import SqlcipherIntents
 from tests.postgresql_server import Server
 from vault import migrations
 from vault.home import VaultHome
+from vault.postgresql.brands import PostgresqlBrands
+from vault.postgresql.data import open_data_store
 from vault.postgresql.database import Database as PostgresqlDatabase
-from vault.postgresql.database import Pool
+from vault.postgresql.database import Pool, in_schema
+from vault.postgresql.erasure import PostgresqlErasures
+from vault.postgresql.feedback import PostgresqlFeedback
 from vault.postgresql.keys import PostgresqlMemberKeys, open_member_keys
+from vault.postgresql.members import PostgresqlMembers
+from vault.postgresql.password_resets import PostgresqlPasswordResets
+from vault.postgresql.profile import PostgresqlProfileValues
+from vault.postgresql.recovery_codes import PostgresqlRecoveryCodes
+from vault.postgresql.sessions import PostgresqlSessions
+from vault.postgresql.signups import PostgresqlSignups
+from vault.postgresql.throttle import PostgresqlLoginAttempts, PostgresqlRequestCounts
 from vault.repositories import (
     BrandRepository,
     ErasureRepository,
@@ -217,14 +254,104 @@ def sqlcipher(root: Path) -> Iterator[Repositories]:
         ledger.close()
 
 
-IMPLEMENTATIONS: dict[str, Callable[[Path], AbstractContextManager[Repositories]]] = {
-    "sqlcipher": sqlcipher,
+def postgresql_data_template(server: Server) -> str:
+    """The run's data database migrated once, with the ledger's schema in it, that each test's
+    database copies."""
+    def migrate(dsn: str) -> None:
+        open_data_store(dsn).close()
+        open_ledger_store(dsn).close()
+
+    return server.template("data", migrate)
+
+
+@contextmanager
+def postgresql(root: Path, request: pytest.FixtureRequest) -> Iterator[Repositories]:
+    """The PostgreSQL repositories over a new data database and a new key database of the
+    run's server, each migrated as the product migrates them."""
+    server: Server = request.getfixturevalue("postgresql")
+    keys_template = server.template("keys", lambda dsn: open_member_keys(dsn).close())
+    with ExitStack() as stack:
+        data_dsn = stack.enter_context(server.database(postgresql_data_template(server)))
+        data = stack.enter_context(_connected(data_dsn))
+        ledger = stack.enter_context(_connected(in_schema(data_dsn, LEDGER_SCHEMA)))
+        keys = stack.enter_context(_connected(stack.enter_context(
+            server.database(keys_template))))
+
+        clients = ClientRegistry(
+            clients=PostgresqlClients(data),
+            brands=PostgresqlBrands(data),
+            tokens=PostgresqlTokens(data),
+            families=PostgresqlAuthorizations(data),
+            clock=lambda: 1_000.0, hasher=ClientSecretHasher(bytes(32)))
+        pseudonyms = PairwisePseudonyms(
+            subjects=PostgresqlPairwiseSubjects(data),
+            key=bytes(32))
+
+        def add_client(name: str) -> tuple[str, str]:
+            client = clients.create(name, ["https://example.com/callback"])[0]
+            return client.client_id, client.brand_id
+
+        def add_pairwise_subject(member_id: str, brand_id: str) -> None:
+            pseudonyms.record(member_id, brand_id)
+
+        yield Repositories(
+            PostgresqlMembers(data),
+            PostgresqlRecoveryCodes(data),
+            PostgresqlSessions(data),
+            PostgresqlLoginAttempts(data),
+            PostgresqlRequestCounts(data),
+            PostgresqlSignups(data),
+            PostgresqlPasswordResets(data),
+            PostgresqlBrands(data),
+            PostgresqlProfileValues(data),
+            PostgresqlFeedback(data),
+            PostgresqlErasures(data),
+            PostgresqlMemberKeys(keys),
+            PostgresqlTerms(data),
+            PostgresqlAgreements(data),
+            PostgresqlGrants(data),
+            PostgresqlLedger(ledger), PostgresqlAccessIndex(ledger),
+            PostgresqlWebhookEndpoints(data),
+            PostgresqlWebhookOutbox(data),
+            PostgresqlTokens(data),
+            PostgresqlClients(data),
+            PostgresqlAuthorizations(data),
+            PostgresqlPairwiseSubjects(data),
+            PostgresqlBrandNames(data),
+            PostgresqlGatewayExport(data),
+            PostgresqlEndings(data),
+            PostgresqlPrivacySpends(data),
+            GatewayRows(add_client, add_pairwise_subject),
+            PostgresqlInsightReadModel(data),
+            care_cases=PostgresqlCareCases(data),
+            wedid=PostgresqlWeDid(data),
+            reports=PostgresqlReports(data),
+            reveals=PostgresqlReveals(data),
+            ledger_search=PostgresqlLedgerSearch(ledger),
+            dsr_requests=PostgresqlRequests(data),
+            restrictions=PostgresqlRestrictions(data),
+            intents=PostgresqlIntents(data))
+
+
+@contextmanager
+def _connected(dsn: str) -> Iterator[PostgresqlDatabase]:
+    database = PostgresqlDatabase.connect(dsn)
+    try:
+        yield database
+    finally:
+        database.close()
+
+
+IMPLEMENTATIONS: dict[str, Callable[[Path, pytest.FixtureRequest],
+                                    AbstractContextManager[Repositories]]] = {
+    "sqlcipher": lambda root, request: sqlcipher(root),
+    "postgresql": postgresql,
 }
 
 
 @pytest.fixture(params=sorted(IMPLEMENTATIONS))
 def repositories(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Repositories]:
-    with IMPLEMENTATIONS[request.param](tmp_path) as made:
+    with IMPLEMENTATIONS[request.param](tmp_path, request) as made:
         yield made
 
 

@@ -4,7 +4,7 @@ member, and everything of a membership (grant links, ideas, votes) gone with it 
 member.
 
 Each engine's community repositories come from :data:`COMMUNITY_REPOSITORIES`, over the same
-store as the shared fixture's (the SQLCipher ones over its data store's connection)."""
+store as the shared fixture's (each over its data store's connection)."""
 
 from __future__ import annotations
 
@@ -13,6 +13,8 @@ from dataclasses import dataclass
 
 import pytest
 
+from community.postgresql.cocreation import PostgresqlCoCreation
+from community.postgresql.communities import PostgresqlCommunities
 from community.repositories import (
     Challenge,
     CoCreationRepository,
@@ -41,14 +43,20 @@ def _sqlcipher(repositories: Repositories) -> Stores:
     return Stores(SqlcipherCommunities(data), SqlcipherCoCreation(data))
 
 
-COMMUNITY_REPOSITORIES: dict[str, Callable[[Repositories], Stores]] = {"sqlcipher": _sqlcipher}
+def _postgresql(repositories: Repositories) -> Stores:
+    data = repositories.care_cases._db     # type: ignore[attr-defined]  # the data store
+    return Stores(PostgresqlCommunities(data), PostgresqlCoCreation(data))
+
+
+COMMUNITY_REPOSITORIES: dict[str, Callable[[Repositories], Stores]] = {
+    "sqlcipher": _sqlcipher, "postgresql": _postgresql}
 
 
 @pytest.fixture
-def stores(repositories: Repositories) -> Stores:
+def stores(repositories: Repositories, request: pytest.FixtureRequest) -> Stores:
     assert repositories.brands.insert(Brand("brand_1", "Velo", ()), 1)
     assert repositories.brands.insert(Brand("brand_2", "Atlas", ()), 1)
-    return COMMUNITY_REPOSITORIES["sqlcipher"](repositories)
+    return COMMUNITY_REPOSITORIES[request.node.callspec.params["repositories"]](repositories)
 
 
 def _community(cid: str, brand: str = "brand_1", at: int = 10) -> Community:

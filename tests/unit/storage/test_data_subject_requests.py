@@ -1,8 +1,12 @@
 """Contracts of data subject requests (``compliance/repositories.py``) and processing
 restrictions (``consent/repositories.py``): the queue is by due date over open requests only,
-every state change happens once, final tasks stay final, a request outlives its member's row."""
+every state change happens once, final tasks stay final, a request outlives its member's row;
+two hosts reading one request to change it take turns, the second seeing what the first
+committed."""
 
 from __future__ import annotations
+
+from typing import Any
 
 import pytest
 
@@ -10,7 +14,10 @@ from compliance.repositories import RequestRow, ResultRow, TaskRow
 from consent.model import Restriction, RestrictionBasis, RestrictionScope
 from vault.brands import Brand
 
+from . import test_intents
 from .conftest import Repositories, add_member
+
+other_host = test_intents.other_host         # a second connection to the test's data store
 
 
 @pytest.fixture
@@ -127,3 +134,35 @@ def test_restrictions_hold_until_lifted(repositories: Repositories,
     assert [r.id for r in restrictions.live_for(alice, brands[0])] == [every]
     assert [(r.id, r.lifted_at) for r in restrictions.for_member(alice)] == [
         (one, 120), (every, None)]
+
+
+def test_two_hosts_reading_one_request_to_change_it_take_turns(
+        repositories: Repositories, brands: tuple[str, str],
+        other_host: test_intents.OtherHost) -> None:
+    """One host records the vault's part of a request while another records a brand's last
+    task: the second reads the request, its tasks and their documents after the first
+    committed, so one of them sees both parts done and closes the request (SQLite: the store's
+    write lock; PostgreSQL: the request's and the task's row locks)."""
+    requests = repositories.dsr_requests
+    alice = add_member(repositories, 1)
+    requests.insert(_request("dsr_a", alice, due_on="2027-02-15"))
+    requests.add_task(_task("u1", "dsr_a", brands[0]))
+    seen: list[tuple[Any, ...]] = []
+
+    def second() -> None:
+        with other_host() as database:
+            theirs = test_intents.over(requests, database)
+            with theirs.transaction():
+                row = theirs.get("dsr_a")
+                assert row is not None
+                seen.append((row.fulfilled_at, theirs.result_bytes("u1")))
+
+    other = test_intents.OtherThread(second)
+    with requests.transaction():
+        assert requests.get("dsr_a") is not None
+        assert requests.result_bytes("u1") == 0
+        requests.add_result(ResultRow(0, "u1", "a.json", "application/json", 3, b"abc", 150))
+        assert requests.update("dsr_a", fulfilled=("export", 120))
+        other.start_and_wait()
+    other.finish()
+    assert seen == [(120, 3)]

@@ -2,14 +2,29 @@
 listing walks one category's open, unexpired intents newest first, under the brand's filters and
 without the members who blocked the brand; an offer is decided once; a member's erasure takes
 their intents, the offers on them and their blocks, and leaves a spam report without them;
-spam reports page newest first, each with its offer's status."""
+spam reports page newest first, each with its offer's status; two hosts changing one intent
+take turns, the second seeing what the first committed."""
 
 from __future__ import annotations
 
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
+from pathlib import Path
+from typing import Any
+
+import pytest
+
 from intents.repositories import IntentRow, ListingFilter
 from vault.brands import Brand
+from vault.home import VaultHome
+from vault.postgresql.database import Database as PostgresqlDatabase
+from vault.sqlcipher.database import Database as SqlcipherDatabase
 
 from .conftest import Repositories, add_member
+
+OtherHost = Callable[[], AbstractContextManager[Any]]
 
 NOW = 2_000_000_000
 
@@ -168,3 +183,121 @@ def test_reports_page_newest_first_with_the_offers_status(repositories: Reposito
         ("spr_3", "open"), ("spr_2", "declined"), ("spr_1", "open")]
     assert [r.id for r in intents.reports(status="open", limit=1, offset=1)] == ["spr_1"]
     assert [r.id for r in intents.reports(status="dismissed", limit=10, offset=0)] == ["spr_2"]
+
+
+@pytest.fixture
+def other_host(repositories: Repositories, request: pytest.FixtureRequest,
+               tmp_path: Path) -> OtherHost:
+    """A connection of its own to the test's data store, as another host (or worker) has: open
+    it in the thread that uses it."""
+    engine = request.node.callspec.params["repositories"]
+
+    @contextmanager
+    def connection() -> Iterator[Any]:
+        if engine == "sqlcipher":
+            home = VaultHome(tmp_path / "var")
+            database: Any = SqlcipherDatabase.open(home.data_path,
+                                                   home.master_key({}).derive("data-store"))
+        else:
+            name = repositories.intents._db.name     # type: ignore[attr-defined]
+            database = PostgresqlDatabase.connect(request.getfixturevalue("postgresql").dsn(name))
+        try:
+            yield database
+        finally:
+            database.close()
+
+    return connection
+
+
+def over(repository: Any, database: Any) -> Any:
+    """A repository of ``repository``'s class over another connection, ``database``."""
+    return type(repository)(database)
+
+
+class OtherThread(threading.Thread):
+    """``work`` run in a thread of its own (another host's request); :meth:`finish` waits for
+    it and raises what failed in it, in the test's own thread."""
+
+    def __init__(self, work: Callable[[], None]) -> None:
+        super().__init__()
+        self._work = work
+        self._failures: list[BaseException] = []
+
+    def run(self) -> None:
+        try:
+            self._work()
+        except BaseException as exc:
+            self._failures.append(exc)
+
+    def start_and_wait(self) -> None:
+        """Start it, and give it time to reach what it waits for."""
+        self.start()
+        time.sleep(0.3)
+
+    def finish(self) -> None:
+        self.join(timeout=30)
+        assert not self.is_alive() and not self._failures, self._failures
+
+
+def test_two_hosts_accepting_offers_on_one_intent_take_turns(
+        repositories: Repositories, other_host: OtherHost) -> None:
+    """The second host reads the offer and its intent after the first host's acceptance is
+    committed, so it finds the intent fulfilled (SQLite: the store's write lock; PostgreSQL:
+    the intent's row lock)."""
+    intents = repositories.intents
+    alice = add_member(repositories, 1)
+    add_brand(repositories, "brand_a")
+    num = intents.insert(intent(alice, 1))
+    for n in (1, 2):
+        intents.insert_offer(id=f"off_{n}", intent_num=num, brand_id="brand_a", price=1,
+                             currency="EUR", terms=b"t", message=b"m", signed=b"s",
+                             valid_until=NOW + 10, now=NOW)
+    seen: list[tuple[str, str]] = []
+
+    def second() -> None:
+        with other_host() as database:
+            theirs = over(intents, database)
+            with theirs.transaction():
+                offer = theirs.offer("off_2")
+                stored = theirs.by_num(num)
+                assert offer is not None and stored is not None
+                seen.append((offer.status, stored.status))
+
+    other = OtherThread(second)
+    with intents.transaction():
+        assert intents.offer("off_1") is not None
+        assert intents.decide_offer("off_1", "accepted", NOW, grant_id="grant_x", fields="[]")
+        assert intents.set_status(num, "fulfilled", NOW, only_from=("open", "paused"))
+        other.start_and_wait()
+    other.finish()
+    assert seen == [("open", "fulfilled")]
+
+
+def test_two_hosts_offering_count_the_brands_offers_of_the_day_in_turn(
+        repositories: Repositories, other_host: OtherHost) -> None:
+    """A brand's daily limit holds across hosts: the second count is taken after the first
+    host's offer is committed (PostgreSQL: the brand's row lock)."""
+    intents = repositories.intents
+    alice, bob = add_member(repositories, 1), add_member(repositories, 2)
+    add_brand(repositories, "brand_a")
+    nums = [intents.insert(intent(alice, 1)), intents.insert(intent(bob, 2))]
+    counted: list[int] = []
+
+    def offering(repository: Any, num: int, offer_id: str) -> None:
+        counted.append(repository.count_offers("brand_a", since=NOW - 10))
+        repository.insert_offer(id=offer_id, intent_num=num, brand_id="brand_a", price=1,
+                                currency="EUR", terms=b"t", message=b"m", signed=b"s",
+                                valid_until=NOW + 10, now=NOW)
+
+    def second() -> None:
+        with other_host() as database:
+            theirs = over(intents, database)
+            with theirs.transaction():
+                offering(theirs, nums[1], "off_2")
+
+    other = OtherThread(second)
+    with intents.transaction():
+        offering(intents, nums[0], "off_1")
+        other.start_and_wait()
+    other.finish()
+    assert counted == [0, 1]

@@ -1,15 +1,24 @@
 """Contract of the brands' privacy budgets (``brand_gateway/insights/repositories.py``): a
 spend is granted only while it fits the allowance, and recorded only when granted, per brand
-and per period."""
+and per period; on PostgreSQL, spends made at once over connections of their own (hosts) never
+spend the same remainder twice."""
 
 from __future__ import annotations
 
+import threading
+
 import pytest
 
+from brand_gateway.insights.postgresql import PostgresqlPrivacySpends
 from brand_gateway.insights.repositories import SpendOutcome
+from tests.postgresql_server import Server
 from vault.brands import Brand
+from vault.postgresql.database import Database
 
-from .conftest import Repositories
+from .conftest import Repositories, postgresql_data_template
+
+HOSTS = 4
+SPENDS_EACH = 10
 
 
 @pytest.fixture
@@ -47,3 +56,47 @@ def test_a_spend_rolls_back_with_the_transaction_it_joins(repositories: Reposito
         assert spends.spend("brand_1", 0, 300, 1_000).granted
         raise RuntimeError("the caller failed")
     assert spends.spent("brand_1", 0) == 0
+
+
+def test_hosts_spending_at_once_never_spend_past_the_allowance(postgresql: Server) -> None:
+    """Four connections (hosts) spend 100 each, ten times, from one allowance of 1,000 at
+    once: exactly ten spends are granted, and the row holds exactly what they spent."""
+    with postgresql.database(postgresql_data_template(postgresql)) as dsn:
+        setup = Database.connect(dsn)
+        try:
+            setup.execute("INSERT INTO brands (id, name, categories, created_at)"
+                          " VALUES (?, ?, ?, ?)", ("brand_1", "Velo", "[]", 1))
+        finally:
+            setup.close()
+        start = threading.Barrier(HOSTS)
+        outcomes: list[SpendOutcome] = []
+        failures: list[BaseException] = []
+
+        def host() -> None:
+            try:
+                database = Database.connect(dsn)
+                try:
+                    spends = PostgresqlPrivacySpends(database)
+                    start.wait(timeout=10)
+                    outcomes.extend(spends.spend("brand_1", 0, 100, 1_000)
+                                    for _ in range(SPENDS_EACH))
+                finally:
+                    database.close()
+            except BaseException as exc:        # reported below, in the test's own thread
+                failures.append(exc)
+
+        threads = [threading.Thread(target=host) for _ in range(HOSTS)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=30)
+        assert not failures, failures
+        granted = [outcome for outcome in outcomes if outcome.granted]
+        assert sorted(outcome.spent for outcome in granted) == list(range(100, 1_001, 100))
+        assert all(outcome.spent == 1_000 for outcome in outcomes if not outcome.granted)
+        check = Database.connect(dsn)
+        try:
+            assert tuple(check.one("SELECT spent, releases FROM privacy_budget_spends")) == (
+                1_000, 10)
+        finally:
+            check.close()

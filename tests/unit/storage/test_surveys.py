@@ -5,7 +5,7 @@ respondents by member, skips, journal links, attribute-request responses, and ev
 member gone with the member (erasure) or with their rows' deletion.
 
 Each engine's repositories come from :data:`SURVEY_REPOSITORIES`, over the same store as the
-shared fixture's (the SQLCipher ones over its data store's connection)."""
+shared fixture's (each over its data store's connection)."""
 
 from __future__ import annotations
 
@@ -15,12 +15,15 @@ from dataclasses import dataclass
 
 import pytest
 
+from community.postgresql.communities import PostgresqlCommunities
+from community.postgresql.surveys import PostgresqlAttributeRequests, PostgresqlSurveys
 from community.repositories import (
     AnswerRow,
     AttributeRequestRecord,
     AttributeRequestRepository,
     Community,
     CommunityFacts,
+    CommunityRepository,
     Membership,
     QuestionRecord,
     SurveyRecord,
@@ -28,6 +31,8 @@ from community.repositories import (
 )
 from community.sqlcipher.communities import SqlcipherCommunities
 from community.sqlcipher.surveys import SqlcipherAttributeRequests, SqlcipherSurveys
+from consent.model import Grant, GrantStatus, Mode
+from consent.vocabulary import expand
 from vault.brands import Brand
 
 from .conftest import Repositories, add_member
@@ -37,7 +42,7 @@ from .conftest import Repositories, add_member
 class Stores:
     surveys: SurveyRepository
     requests: AttributeRequestRepository
-    communities: SqlcipherCommunities
+    communities: CommunityRepository
 
 
 def _sqlcipher(repositories: Repositories) -> Stores:
@@ -46,16 +51,23 @@ def _sqlcipher(repositories: Repositories) -> Stores:
                   SqlcipherCommunities(data))
 
 
-SURVEY_REPOSITORIES: dict[str, Callable[[Repositories], Stores]] = {"sqlcipher": _sqlcipher}
+def _postgresql(repositories: Repositories) -> Stores:
+    data = repositories.care_cases._db     # type: ignore[attr-defined]  # the data store
+    return Stores(PostgresqlSurveys(data), PostgresqlAttributeRequests(data),
+                  PostgresqlCommunities(data))
+
+
+SURVEY_REPOSITORIES: dict[str, Callable[[Repositories], Stores]] = {
+    "sqlcipher": _sqlcipher, "postgresql": _postgresql}
 QUESTIONS = (QuestionRecord(0, "rating", "Rate", ()),
              QuestionRecord(1, "multiple", "Why", ("a", "b", "c")),
              QuestionRecord(2, "text", "Say", ()))
 
 
 @pytest.fixture
-def stores(repositories: Repositories) -> Stores:
+def stores(repositories: Repositories, request: pytest.FixtureRequest) -> Stores:
     assert repositories.brands.insert(Brand("brand_1", "Velo", ()), 1)
-    made = SURVEY_REPOSITORIES["sqlcipher"](repositories)
+    made = SURVEY_REPOSITORIES[request.node.callspec.params["repositories"]](repositories)
     made.communities.insert(Community("c1", "brand_1", "Club", "For.",
                                       ("dpv:ResearchAndDevelopment",), 10))
     return made
@@ -151,8 +163,33 @@ def test_attribute_requests_latest_first_and_one_response_per_member(
     assert requests.responses(a) == {"r1": "shared"}
 
 
+def test_an_erased_members_answers_leave_the_insights_counts(
+        stores: Stores, repositories: Repositories) -> None:
+    """Erasing a member deletes their answers and grants in one go (foreign keys): the survey
+    counts of the insights read model lose them, whichever of the two goes first."""
+    purpose = "dpv:ResearchAndDevelopment"
+    model = repositories.insight_read_model
+    stores.surveys.insert(_survey("s1"), QUESTIONS)
+    members = [_member(stores, repositories, number) for number in (1, 2)]
+    for (member_id, num), rating in zip(members, (4, 5), strict=True):
+        fields = frozenset({"survey"})
+        repositories.grants.insert(Grant(
+            f"g{num}", member_id, "brand_1", purpose, fields, Mode.AGGREGATE, 1, 1_000, 30,
+            False, None, "EU", "test", "SD-BASE", 1, GrantStatus.ACTIVE, None, 1, 1, 1,
+            expand(fields)))
+        stores.surveys.replace_answers("s1", num, [AnswerRow(0, rating, None, None, 30),
+                                                    AnswerRow(1, None, 0b011, None, 30)])
+    assert model.survey_counts("brand_1", "s1", purpose, 50) == {
+        (0, 3): 1, (0, 4): 1, (1, 0): 2, (1, 1): 2, (1, 2): 2}
+    assert repositories.erasures.delete_member_rows(members[0][0]) > 0
+    assert model.survey_counts("brand_1", "s1", purpose, 50) == {
+        (0, 4): 1, (1, 0): 1, (1, 1): 1, (1, 2): 1}
+
+
 @pytest.mark.parametrize(("contract", "implementation"), [
-    (SurveyRepository, SqlcipherSurveys), (AttributeRequestRepository, SqlcipherAttributeRequests)])
+    (SurveyRepository, SqlcipherSurveys), (AttributeRequestRepository, SqlcipherAttributeRequests),
+    (SurveyRepository, PostgresqlSurveys),
+    (AttributeRequestRepository, PostgresqlAttributeRequests)])
 def test_each_implementation_has_its_contracts_methods(contract: type, implementation: type
                                                        ) -> None:
     for klass in contract.__mro__:

@@ -3,11 +3,17 @@ endpoints brands are notified at, and the outbox with its attempts."""
 
 from __future__ import annotations
 
-import pytest
+from collections.abc import Iterator
+from contextlib import contextmanager
 
+import pytest
+from psycopg.conninfo import make_conninfo
+
+from brand_gateway.webhooks.postgresql import PostgresqlWebhookOutbox
 from brand_gateway.webhooks.repositories import OutboxState
 from consent.model import Grant, GrantStatus, Mode
 from consent.vocabulary import expand
+from vault.postgresql.database import Database as PostgresqlDatabase
 
 from .conftest import Repositories, add_member
 
@@ -202,3 +208,38 @@ def test_the_brands_that_knew_a_member(repositories: Repositories,
         velo_brand: [], atlas_brand: ["g1", "g2"]}
     # A grant of aggregate use alone (a member counted in totals only) makes no one known.
     assert repositories.webhook_outbox.brands_knowing(bob) == {}
+
+
+@contextmanager
+def _another_host(database: PostgresqlDatabase) -> Iterator[PostgresqlDatabase]:
+    """A connection of its own to the same PostgreSQL database, as another host has."""
+    info = database._connection.info
+    other = PostgresqlDatabase.connect(make_conninfo(info.dsn, password=info.password))
+    try:
+        yield other
+    finally:
+        other.close()
+
+
+@pytest.mark.parametrize("repositories", ["postgresql"], indirect=True)
+def test_deliverers_on_several_hosts_never_claim_one_event_twice(
+        repositories: Repositories, clients: tuple[tuple[str, str], tuple[str, str]],
+        hooks: tuple[int, int]) -> None:
+    """On PostgreSQL a claim not committed yet on one host does not hold up another host's,
+    which takes the next due event instead (SQLCipher's claims take turns: one writer at a
+    time)."""
+    outbox = repositories.webhook_outbox
+    assert isinstance(outbox, PostgresqlWebhookOutbox)
+    (_, velo_brand), (_, atlas_brand) = clients
+    _queue(repositories, velo_brand, "first", 10)
+    _queue(repositories, atlas_brand, "second", 20)
+    with _another_host(outbox._db) as database:
+        elsewhere = PostgresqlWebhookOutbox(database)
+        with outbox.transaction():
+            here = outbox.claim_due(now=30, lease=60)
+            there = elsewhere.claim_due(now=30, lease=60)
+            assert here is not None and there is not None
+            assert (here.event_id, there.event_id) == ("first", "second")
+            assert elsewhere.claim_due(now=30, lease=60) is None
+        assert outbox.claim_due(now=30, lease=60) is None
+        assert elsewhere.claim_due(now=30, lease=60) is None

@@ -1,0 +1,123 @@
+"""Erasure bookkeeping and the deletion of a member's rows in the PostgreSQL data store:
+:class:`vault.repositories.ErasureRepository`.
+
+``erasure_intents`` holds the erasures begun and not done (keyed by the member's id, beside
+their rows, though it outlives them); ``erasures`` the pseudonymous record of each one carried
+out. Deleting a member's rows names every member-owned table of the vault here, by the
+member's id (every one of them carries it); a table added to the data store that holds a
+member's rows is added to :data:`_MEMBER_ROWS` (the brand gateway's and consent's rows go
+through their ``before_delete`` hooks and foreign keys).
+
+What differs from SQLCipher's, and why: a table distributed by another key than the member's,
+or shared by every member, has no foreign key to ``members``, so what SQLite's foreign keys do
+as the account goes is done here by statements of its own, uncounted as SQLite does not count
+what a foreign key's action changes: the member's password reset links and their claim on a
+blind index (``member_logins``, found by the index the account row gives back as it is
+deleted, last) are deleted, as are the identity reveals an officer made; the member's data
+subject requests and spam reports lose their ``member_num``, and the spam reports on the
+member's intents' offers their ``offer_num`` (the tables' own migrations, 8 to 10, say why they
+have no foreign key). The account row is locked first (``FOR UPDATE``): of two erasures of one
+member at once, the second finds it gone. An erasure is begun by one ``INSERT ... ON CONFLICT
+DO NOTHING``: of two at once, the second waits for the first and keeps its time.
+
+What is deleted is not gone from disk at once, and :meth:`PostgresqlErasures.purge_freed_pages`
+does not make it so: a ``DELETE`` leaves the rows dead in the tables' files until their space is
+reused (a plain ``VACUUM`` does not overwrite it; only a rewrite of the whole table would,
+``vault/postgresql/keys.py`` says more), and the write-ahead log holds them until its segments
+are recycled. Every value sealed under the member's key is unreadable from the moment that key
+is destroyed (step 1 of ``vault/erasure.py``), which comes first; what else stays in clear for
+a while is what SQLite's ``secure_delete`` zeroes (times, counts, brand ids, keyed hashes).
+"""
+
+from __future__ import annotations
+
+from ..repositories import ErasureRecord
+from . import PostgresqlRepository
+
+# Each table's rows of one member, by the member's public id; counted.
+_MEMBER_ROWS = (
+    "DELETE FROM feedback WHERE member_id = ?",
+    "DELETE FROM care_cases WHERE member_id = ?",
+    "DELETE FROM intent_offers WHERE member_id = ?",
+    "DELETE FROM intents WHERE member_id = ?",
+    "DELETE FROM intent_blocks WHERE member_id = ?",
+    "DELETE FROM profile_values WHERE member_id = ?",
+    "DELETE FROM web_sessions WHERE member_id = ?",
+)
+# Intent casting: a spam report keeps the brand and the decision; its reason is emptied
+# (counted, as SQLite's statement), its member becomes NULL.
+_SPAM_REPORTS = ("UPDATE intent_spam_reports SET reason = NULL, member_num = NULL"
+                 " WHERE member_num = ?")
+# What SQLite's foreign keys do as the account goes, to tables that have none here: not counted.
+_OFFERS_REPORTED = "UPDATE intent_spam_reports SET offer_num = NULL WHERE offer_num = ANY(?)"
+_BY_NUMBER = (
+    "UPDATE dsr_requests SET member_num = NULL WHERE member_num = ?",
+    "DELETE FROM identity_reveals WHERE officer_num = ?",       # the reveals they made
+)
+_BY_ID = (
+    "DELETE FROM password_resets WHERE member_id = ?",
+)
+
+
+class PostgresqlErasures(PostgresqlRepository):
+    def begin(self, member_id: str, erased_at: int) -> int:
+        with self._db.transaction():
+            self._db.execute(
+                "INSERT INTO erasure_intents (member_id, erased_at) VALUES (?, ?)"
+                " ON CONFLICT (member_id) DO NOTHING", (member_id, erased_at))
+            return int(self._db.one("SELECT erased_at FROM erasure_intents WHERE member_id = ?",
+                                    (member_id,))[0])
+
+    def intents(self) -> list[tuple[str, int]]:
+        return [(row[0], int(row[1])) for row in self._db.all(
+            'SELECT member_id, erased_at FROM erasure_intents'
+            ' ORDER BY erased_at, member_id COLLATE "C"')]
+
+    def is_pending(self, member_id: str) -> bool:
+        return self._db.one("SELECT 1 FROM erasure_intents WHERE member_id = ?",
+                            (member_id,)) is not None
+
+    def finish(self, member_id: str) -> None:
+        self._db.execute("DELETE FROM erasure_intents WHERE member_id = ?", (member_id,))
+
+    def delete_member_rows(self, member_id: str) -> int:
+        with self._db.transaction():
+            account = self._db.one("SELECT num FROM members WHERE id = ? FOR UPDATE",
+                                   (member_id,))
+            rows = 0
+            if account is not None:
+                number = account[0]
+                offers = [row[0] for row in self._db.all(
+                    "SELECT num FROM intent_offers WHERE member_id = ?", (member_id,))]
+                if offers:
+                    self._db.execute(_OFFERS_REPORTED, (offers,))
+                rows += self._db.execute(_SPAM_REPORTS, (number,)).rowcount
+                for statement in _BY_NUMBER:
+                    self._db.execute(statement, (number,))
+            rows += sum(self._db.execute(statement, (member_id,)).rowcount
+                        for statement in _MEMBER_ROWS)
+            for statement in _BY_ID:
+                self._db.execute(statement, (member_id,))
+            if account is None:
+                return rows
+            login = self._db.one("DELETE FROM members WHERE id = ? RETURNING email_index",
+                                 (member_id,))
+            self._db.execute("DELETE FROM member_logins WHERE email_index = ? AND member_id = ?",
+                             (login[0], member_id))
+            return rows + 1
+
+    def record(self, subject: str, erased_at: int, rows_deleted: int) -> None:
+        self._db.execute(
+            "INSERT INTO erasures (subject, erased_at, rows_deleted) VALUES (?, ?, ?)"
+            " ON CONFLICT (subject) DO NOTHING", (subject, erased_at, rows_deleted))
+
+    def recorded(self, subject: str) -> ErasureRecord | None:
+        row = self._db.one("SELECT erased_at, rows_deleted FROM erasures WHERE subject = ?",
+                           (subject,))
+        return None if row is None else ErasureRecord(int(row[0]), int(row[1]))
+
+    def count(self) -> int:
+        return int(self._db.one("SELECT count(*) FROM erasures")[0])
+
+    def purge_freed_pages(self) -> None:
+        """Nothing a transaction can do on PostgreSQL (see the module docstring)."""

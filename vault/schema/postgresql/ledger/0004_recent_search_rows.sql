@@ -1,0 +1,5 @@
+-- SQLite's migration 4 adds ``search_recent``, where an append's search rows wait to be folded
+-- into the index 16,384 at a time, so that SQLCipher writes (and encrypts) each index page once
+-- per fold instead of once per batch. PostgreSQL appends write the index directly
+-- (consent/postgresql/ledger.py): nothing to add here, and the number keeps the two histories
+-- alike.
