@@ -181,8 +181,12 @@ def _screen(grant: Any, client: OAuthClient, details: tuple[MemberDataDetail, ..
         until = dt.datetime.fromtimestamp(now + detail.duration_days * 86_400, dt.UTC)
         items.append({
             "index": index, "purpose": purpose, "detail": detail, "until": until,
+            # First shown, every field asked is ticked but the sensitive ones (GDPR Art. 9):
+            # each of those is shared only if the member ticks it.
             "fields": [(f, field_label(f), f in SENSITIVE_FIELDS,
-                        ticked is None or f in ticked.get(index, set())) for f in detail.fields],
+                        f not in SENSITIVE_FIELDS if ticked is None
+                        else f in ticked.get(index, set())) for f in detail.fields],
+            "asks_sensitive": any(f in SENSITIVE_FIELDS for f in detail.fields),
             # Allowing replaces what the brand holds now for this purpose: say what, first.
             "replaces": [{"fields": [field_label(f) for f in
                                      sorted(g.covered, key=list(FIELD_CATEGORY).index)],

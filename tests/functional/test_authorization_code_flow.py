@@ -222,7 +222,7 @@ RegisterBrand = Callable[..., Brand]
 def register(registry: ClientRegistry) -> RegisterBrand:
     def make(name: str = "Velo", *, redirect_uris: tuple[str, ...] = (CALLBACK,),
              accepts: tuple[str, ...] = ("SD-BASE",)) -> Brand:
-        client, secret = registry.create(name, list(redirect_uris), ["bikes"],
+        client, secret = registry.create(name, list(redirect_uris), ["bicycles"],
                                          accepts=list(accepts))
         return Brand(client.client_id, secret, name)
 
@@ -474,14 +474,18 @@ def test_missing_authorization_details_are_refused(client: FlaskClient, velo: Br
     assert params["error"] == "invalid_authorization_details"
 
 
-def test_a_sensitive_field_named_one_by_one_reaches_the_consent_screen(
+def test_a_sensitive_field_named_one_by_one_reaches_the_consent_screen_unticked(
         client: FlaskClient, velo: Brand, member: str) -> None:
+    """Asked beside ordinary fields, a special category (GDPR Art. 9) is offered but not
+    ticked: one click on Allow shares the ordinary fields only."""
     response = client.get(authorization_request(velo, details=_detail(
-        datatypes=["religion"])).url)
+        datatypes=["religion", "health_conditions", "given_name"])).url)
     assert response.status_code == 200
     page = response.get_data(as_text=True)
-    assert 'name="fields-0" value="religion"' in page
-    assert "sensitive" in page
+    assert 'name="fields-0" value="religion">' in page
+    assert 'name="fields-0" value="health_conditions">' in page
+    assert 'name="fields-0" value="given_name" checked>' in page
+    assert "Fields marked sensitive are not ticked" in page
 
 
 @pytest.mark.parametrize("name", ["code_challenge", "code_challenge_method",
