@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, NoReturn
 from urllib.parse import urlsplit
 
 from consent.vocabulary import AGREEMENT_BY_CODE, DEFAULT_AGREEMENT
+from intents.catalog import CATEGORY_BY_ID
 from vault.brands import BrandDirectory
 from vault.catalog import clean_text
 from vault.clock import Clock
@@ -206,6 +207,12 @@ def validate_categories(categories: object) -> tuple[str, ...]:
         if not _CATEGORY.match(category):
             _refuse("categories", f"Category {category!r}: use lower-case letters, digits and "
                                   "hyphens (at most 40).")
+    unknown = [category for category in unique if category not in CATEGORY_BY_ID]
+    if unknown:
+        # What a brand trades in decides which members' intents it is shown: a category the
+        # catalog does not hold would match none, silently.
+        _refuse("categories", f"Not in the intent catalog: {', '.join(unknown)}. Choose among"
+                              f" {', '.join(sorted(CATEGORY_BY_ID))}.")
     return unique
 
 

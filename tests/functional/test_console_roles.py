@@ -44,6 +44,11 @@ def test_an_officer_reveals_for_a_case_and_goes_back(officer: SignedIn, consent:
     assert REASON not in page                    # other officers see that, not why
     assert consent.ledger.entry(consent.ledger.size - 1).tag == \
         EventTag.OFFICER_IDENTITY_REVEALED
+    # The ledger keeps every reveal, of members erased since too: the page links to them.
+    ledger = re.search(r'href="(/console/ledger/\?tag=[^"]+)"', page)
+    assert ledger is not None
+    found = officer.client.get(ledger.group(1).replace("&amp;", "&")).get_data(as_text=True)
+    assert "officer:identity:revealed" in found and principal in found
 
 
 def test_another_officer_sees_the_reveal_but_not_the_address(
@@ -108,7 +113,7 @@ def test_a_member_outside_the_case_is_not_revealed(officer: SignedIn, vault: Vau
 
 # -- brand management --------------------------------------------------------------------------
 NEW_BRAND = {"name": "Fresh Grocer", "redirect_uris": "https://grocer.example/callback\n"
-             "http://127.0.0.1:8080/cb", "categories": "groceries, organic",
+             "http://127.0.0.1:8080/cb", "categories": "groceries, gardening",
              "scopes": ["webhooks:manage"], "accepts": ["SD-BASE"]}
 
 
@@ -149,6 +154,7 @@ def test_an_administrator_registers_a_brand_and_sees_its_secret_once(
     ({"redirect_uris": ""}, "redirect_uris", "at least one redirect URI"),
     ({"redirect_uris": "http://grocer.example/cb"}, "redirect_uris", "Redirect URI"),
     ({"categories": "Fresh Food!"}, "categories", "Category"),
+    ({"categories": "groceries bikes"}, "categories", "Not in the intent catalog: bikes"),
     ({"scopes": ["root"]}, "scopes", "Unknown scope"),
 ])
 def test_a_bad_brand_shows_the_message_next_to_its_field(

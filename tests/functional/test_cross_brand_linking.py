@@ -88,7 +88,7 @@ class BrandSide:
     """One brand's client and everything it received."""
 
     def __init__(self, registry: ClientRegistry, name: str, callback: str) -> None:
-        client, secret = registry.create(name, [callback], ["bikes"], accepts=["SD-BASE"])
+        client, secret = registry.create(name, [callback], ["bicycles"], accepts=["SD-BASE"])
         self.brand = Brand(client.client_id, secret, name)
         self.callback = callback
         self.received: list[Any] = []

@@ -333,7 +333,7 @@ def test_the_consent_screen(app: Flask, client: FlaskClient, auth: AuthActions, 
                             clock: FrozenClock) -> None:
     registry = client_registry(database=vault.data, clock=clock,
                                hasher=ClientSecretHasher.from_master(vault.master))
-    created, secret = registry.create("Velo", [CALLBACK], ["bikes"], accepts=["SD-BASE"])
+    created, secret = registry.create("Velo", [CALLBACK], ["bicycles"], accepts=["SD-BASE"])
     member_id = vault.members.register("alice@example.org", GOOD_PASSWORD)
     set_terms(app, member_id)
     assert auth.login().status_code == 302

@@ -37,7 +37,7 @@ def store(vault: Vault, clock: FrozenClock) -> AuthorizationStore:
 
 @pytest.fixture
 def velo(registry: ClientRegistry) -> OAuthClient:
-    return registry.create("Velo", [CALLBACK], ["bikes"])[0]
+    return registry.create("Velo", [CALLBACK], ["bicycles"])[0]
 
 
 @pytest.fixture

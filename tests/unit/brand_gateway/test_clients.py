@@ -70,7 +70,7 @@ def test_redirect_uri_lists_are_bounded_and_deduplicated() -> None:
 
 def test_create_registers_the_brand_and_an_active_client(registry: ClientRegistry,
                                                          vault: Vault) -> None:
-    client, secret = registry.create("Velo Bikes", [CALLBACK], ["bikes", "Bikes", "outdoor"])
+    client, secret = registry.create("Velo Bikes", [CALLBACK], ["bicycles", "Bicycles", "outdoor"])
     assert client.client_id.startswith("client_")
     assert client.active and client.status == "active"
     assert client.redirect_uris == (CALLBACK,)
@@ -79,7 +79,7 @@ def test_create_registers_the_brand_and_an_active_client(registry: ClientRegistr
                                        "client_credentials"}
     assert client.created_at == client.secret_rotated_at == 1_800_000_000
     brand = vault.brands.get(client.brand_id)
-    assert (brand.name, brand.categories) == ("Velo Bikes", ("bikes", "outdoor"))
+    assert (brand.name, brand.categories) == ("Velo Bikes", ("bicycles", "outdoor"))
     assert len(secret) >= 43  # 32 random bytes, base64url
     assert registry.get(client.client_id) == client
     assert registry.list() == [client]
@@ -102,6 +102,7 @@ def test_redirect_uris_match_exactly(registry: ClientRegistry) -> None:
         ("Velo", [CALLBACK + "#x"], [], "fragment"),
         ("Velo", [], [], "at least one"),
         ("Velo", [CALLBACK], ["two words"], "lower-case"),
+        ("Velo", [CALLBACK], ["bicycles", "bikes"], "Not in the intent catalog: bikes"),
     ],
 )
 def test_create_refuses_bad_input_and_writes_nothing(registry: ClientRegistry, vault: Vault,

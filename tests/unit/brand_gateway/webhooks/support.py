@@ -94,7 +94,7 @@ class Receiver:
 
 def make_brand(registry: ClientRegistry, name: str = "Velo Bikes") -> OAuthClient:
     slug = name.lower().replace(" ", "-")
-    client, _ = registry.create(name, [f"https://{slug}.example/cb"], ["bikes"])
+    client, _ = registry.create(name, [f"https://{slug}.example/cb"], ["bicycles"])
     return client
 
 
