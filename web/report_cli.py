@@ -36,7 +36,6 @@ from compliance.reports import (
 from compliance.storage import report_service
 from consent.context import open_consent
 from consent.spool import SpoolDirectory
-from vault.errors import StoreNotInitialisedError
 from vault.home import VaultHome
 
 from .cli_errors import ReportingGroup
@@ -47,8 +46,7 @@ FORMAT = click.Choice(["csv", "json"])
 @contextmanager
 def _reports(ctx: click.Context) -> Iterator[ReportService]:
     home: VaultHome = ctx.find_root().obj["home"]
-    if not home.exists():
-        raise StoreNotInitialisedError(f"no store in {home.root}; run 'vrmvault init' first")
+    home.require()
     with home.open() as vault:
         consent = open_consent(vault, home)
         try:
@@ -79,7 +77,7 @@ def report() -> None:
     """Compliance reports: records of processing, a brand's exposure (pseudonyms only)."""
 
 
-@report.command()
+@report.command(short_help="Records of processing (GDPR Art. 30) from the grants in force.")
 @click.option("--format", "form", type=FORMAT, default="csv", show_default=True,
               help="CSV (one row per brand and purpose) or JSON.")
 @click.option("--output", type=click.Path(dir_okay=False, writable=True, path_type=Path),
@@ -101,7 +99,7 @@ def ropa(ctx: click.Context, form: str, output: Path | None) -> None:
     _write(output, form, lambda: ropa_document(made), ROPA_COLUMNS, lambda: ropa_rows(made))
 
 
-@report.command()
+@report.command(short_help="A brand's exposure for a breach (GDPR Art. 33), by pseudonym.")
 @click.argument("brand")
 @click.option("--format", "form", type=FORMAT, default="csv", show_default=True,
               help="CSV (one row per member) or JSON.")

@@ -187,3 +187,37 @@ def test_the_development_map_names_every_module(folder: str, name: str) -> None:
                len(lines))
     assert re.search(rf"(?<![\w/]){re.escape(name)}(?![\w])", "\n".join(lines[start:end])), \
         f"README's Development map does not name {folder}/{name}"
+
+
+def test_every_command_the_readme_names_anywhere_exists() -> None:
+    """Prose and examples too, not only the table: ``vrmvault GROUP COMMAND`` must be a command
+    of the CLI (a trial found ``vrmvault brand register`` in the text, and no such command)."""
+    named = 0
+    for match in re.finditer(r"vrmvault (?:\[?--[a-z-]+(?: [^ `\]]+)?\]? )*([a-z][a-z-]*)"
+                             r"(?: ([a-z][a-z-]*))?", README):
+        first, second = match.group(1), match.group(2)
+        command = main.commands.get(first)
+        if command is None:
+            continue                   # "vrmvault is ...", "vrmvault and ...": prose, not a command
+        named += 1
+        if isinstance(command, click.Group) and second is not None:
+            assert second in command.commands, f"README names `vrmvault {first} {second}`"
+    assert named > 50
+
+
+def _all_commands(group: click.Group, path: tuple[str, ...] = ()
+                  ) -> Iterator[tuple[tuple[str, ...], click.Command]]:
+    for name, command in sorted(group.commands.items()):
+        yield (*path, name), command
+        if isinstance(command, click.Group):
+            yield from _all_commands(command, (*path, name))
+
+
+@pytest.mark.parametrize(("path", "command"), list(_all_commands(main)),
+                         ids=lambda v: " ".join(v) if isinstance(v, tuple) else "")
+def test_every_commands_one_line_help_is_whole(path: tuple[str, ...],
+                                               command: click.Command) -> None:
+    """The line ``--help`` lists a command with is not cut inside a parenthesis (click takes
+    the first sentence, and "GDPR Art. 30" has a full stop in it)."""
+    line = command.get_short_help_str(limit=200)
+    assert line and line.count("(") == line.count(")"), f"vrmvault {' '.join(path)}: {line!r}"
