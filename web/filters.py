@@ -33,8 +33,20 @@ def data_code(field: str) -> str:
     return category.code if category else ""
 
 
+def in_a_sentence(text: str) -> str:
+    """A label or a description as a phrase inside a sentence: its first letter lower-case
+    (unless the first word is all capitals, as "GPC" or "NPS"), no closing full stop, and every
+    other letter as written ("when I buy" stays so)."""
+    text = text.strip().removesuffix(".")
+    first = text.split(" ", 1)[0]
+    if not text or (len(first) > 1 and first.isupper()):
+        return text
+    return text[0].lower() + text[1:]
+
+
 def init_app(app: Flask) -> None:
     app.jinja_env.filters["when"] = when
     app.jinja_env.filters["term_words"] = term_words
     app.jinja_env.filters["data_code"] = data_code
     app.jinja_env.filters["days"] = days
+    app.jinja_env.filters["in_a_sentence"] = in_a_sentence

@@ -100,4 +100,4 @@ def test_a_new_member_from_a_brands_link_signs_up_accepts_and_allows(
     # The receipt of what was accepted for the brand is on the Sharing page.
     page.goto("/member/consents")
     expect(page.get_by_role("heading", name="Accepted for one brand only")).to_be_visible()
-    expect(page.get_by_role("cell", name="terms accepted for this brand")).to_be_visible()
+    expect(page.get_by_role("cell", name="Terms accepted for this brand")).to_be_visible()
