@@ -12,6 +12,7 @@ def compliance_exporter() -> Exporter:
     return Exporter("compliance", sections=(), withheld={
         f"{DATA_STORE}:identity_reveals": "a compliance officer's record of being shown your"
         " address for one case (a request you made, or a brand's breach), kept for the"
-        " controller's accountability (GDPR Art. 5(2)); its reason is sealed under your key,"
-        " and its ledger entry names you by pseudonym only",
+        " controller's accountability (GDPR Art. 5(2)) while your account exists; its reason"
+        " is sealed under your key. Erasing your account deletes it; its ledger entry, which"
+        " names you by pseudonym only, stays",
     })
