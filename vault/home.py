@@ -86,6 +86,12 @@ class VaultHome:
     def exists(self) -> bool:
         return self.data_path.exists() and self.keys_path.exists()
 
+    def require(self) -> VaultHome:
+        """This home, if its stores exist; else :class:`StoreNotInitialisedError` naming it."""
+        if not self.exists():
+            raise StoreNotInitialisedError(f"no store in {self.root}; run 'vrmvault init' first")
+        return self
+
     def master_key(self, environ: dict[str, str] | None = None) -> MasterKey:
         return load_master_key(self.key_file, environ)
 
@@ -141,16 +147,14 @@ class VaultHome:
         password_hasher: PasswordHasher | None = None,
         cache_kib: int = DEFAULT_CACHE_KIB,
     ) -> Vault:
-        if not self.exists():
-            raise StoreNotInitialisedError(f"no store in {self.root}; run 'vrmvault init' first")
+        self.require()
         master = master or self.master_key()
         data, keys = self._open_stores(master, cache_kib)
         return _vault(data, keys, master, clock=clock, hashing=hashing,
                       password_hasher=password_hasher, borrowed=False)
 
     def _open_stores(self, master: MasterKey, cache_kib: int) -> tuple[Database, Database]:
-        if not self.exists():
-            raise StoreNotInitialisedError(f"no store in {self.root}; run 'vrmvault init' first")
+        self.require()
         data = Database.open(self.data_path, master.derive(schema.DATA.key_purpose),
                              cache_kib=cache_kib)
         keys = Database.open(self.keys_path, master.derive(schema.KEYS.key_purpose))

@@ -23,7 +23,6 @@ from brand_gateway.storage import client_registry
 from consent.context import open_consent
 from consent.vocabulary import AGREEMENT_BY_CODE, DEFAULT_AGREEMENT
 from intents.catalog import CATEGORY_BY_ID
-from vault.errors import StoreNotInitialisedError
 from vault.home import Vault, VaultHome
 
 from .cli_errors import ReportingGroup
@@ -38,8 +37,7 @@ def _registry(ctx: click.Context) -> Iterator[ClientRegistry]:
 @contextmanager
 def _opened(ctx: click.Context) -> Iterator[tuple[VaultHome, Vault, ClientRegistry]]:
     home: VaultHome = ctx.obj["home"]
-    if not home.exists():
-        raise StoreNotInitialisedError(f"no store in {home.root}; run 'vrmvault init' first")
+    home.require()
     with home.open() as vault:
         yield home, vault, client_registry(database=vault.data, clock=vault.clock,
                                            hasher=ClientSecretHasher.from_master(vault.master))

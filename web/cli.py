@@ -9,7 +9,9 @@ the master key stays in its file or the environment.
 
 from __future__ import annotations
 
+import errno
 import os
+import socket
 import sys
 import time
 from pathlib import Path
@@ -245,6 +247,7 @@ def serve(ctx: click.Context, host: str, port: int, workers: int | None) -> None
     from .server import run
 
     home = _home(ctx)
+    _require_free(host, port)
     report = _initialise(home) if home.exists() else None
     if report is None:
         raise click.ClickException(f"no store in {home.root}; run 'vrmvault init' first")
@@ -262,6 +265,26 @@ def serve(ctx: click.Context, host: str, port: int, workers: int | None) -> None
     click.echo(f"Public URL (the OAuth issuer; requests for other hosts are refused): {public}")
     click.echo(f"Mail (sign-up and reset links) is {_mail_destination(ctx)}")
     run(host=host, port=port, workers=count, home=home.root, public_url=public)
+
+
+def _require_free(host: str, port: int) -> None:
+    """Refuse, in one line and before anything starts, an address another server listens on
+    (gunicorn would otherwise retry for seconds and end with a log of its own)."""
+    try:
+        families = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except socket.gaierror as exc:
+        raise click.ClickException(f"cannot serve on {host}: {exc.strerror}") from None
+    family, kind, _, _, address = families[0]
+    with socket.socket(family, kind) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(address)
+        except OSError as exc:
+            why = ("something else is listening there" if exc.errno == errno.EADDRINUSE
+                   else exc.strerror)
+            raise click.ClickException(
+                f"cannot serve on {host}:{port}: {why}; choose another port with --port"
+                " (make run PORT=...)") from None
 
 
 @main.command()

@@ -20,7 +20,6 @@ from brand_gateway.dsr import calendar_of, dsr_service
 from compliance.deadlines import days_left
 from compliance.requests import Request
 from consent.context import open_consent
-from vault.errors import StoreNotInitialisedError
 from vault.home import VaultHome
 
 from .cli_errors import ReportingGroup
@@ -56,8 +55,7 @@ def list_requests(ctx: click.Context, overdue: bool, form: str) -> None:
     root = ctx.find_root().obj
     home: VaultHome = root["home"]
     settings = root["settings"]
-    if not home.exists():
-        raise StoreNotInitialisedError(f"no store in {home.root}; run 'vrmvault init' first")
+    home.require()
     with home.open() as vault:
         consent = open_consent(vault, home)
         try:

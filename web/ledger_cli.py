@@ -24,7 +24,6 @@ from consent.ledger_export import FORMATS, open_export
 from consent.ledger_search import DAY, day_start, query_of
 from consent.spool import SpoolDirectory
 from consent.tiles import TileDirectory
-from vault.errors import StoreNotInitialisedError
 from vault.home import VaultHome
 
 from .cli_errors import ReportingGroup
@@ -37,8 +36,7 @@ from .loops import run_every
 @contextmanager
 def _open(ctx: click.Context) -> Iterator[Ledger]:
     home: VaultHome = ctx.obj["home"]
-    if not home.exists():
-        raise StoreNotInitialisedError(f"no store in {home.root}; run 'vrmvault init' first")
+    home.require()
     master = home.master_key()
     ledger = open_ledger(home, master)
     try:

@@ -23,7 +23,7 @@ from .mailing import maildir_path, mailer_for
 
 def _home(ctx: click.Context) -> VaultHome:
     home: VaultHome = ctx.find_root().obj["home"]
-    return home
+    return home.require()
 
 
 def _maildir(ctx: click.Context) -> MaildirMailer:

@@ -22,7 +22,7 @@ import click
 
 from consent.context import open_consent
 from consent.event_details import RoleGranted, RoleRevoked
-from vault.errors import NotFoundError, StoreNotInitialisedError, ValidationError
+from vault.errors import NotFoundError, ValidationError
 from vault.home import Vault, VaultHome
 from vault.members import ADMINISTRATOR, COMPLIANCE, MEMBER, ROLE_NAMES, MemberService
 
@@ -34,8 +34,7 @@ OPERATOR = "operator"           # the ledger's actor for a change made with this
 @contextmanager
 def _vault(ctx: click.Context) -> Iterator[tuple[VaultHome, Vault]]:
     home: VaultHome = ctx.find_root().obj["home"]
-    if not home.exists():
-        raise StoreNotInitialisedError(f"no store in {home.root}; run 'vrmvault init' first")
+    home.require()
     with home.open() as vault:
         yield home, vault
 

@@ -22,7 +22,6 @@ from brand_gateway.storage import webhook_dispatcher, webhook_outbox, webhook_re
 from brand_gateway.webhooks.delivery import DeliveryReport
 from brand_gateway.webhooks.outbox import STATUSES, outbox_entries, redrive
 from brand_gateway.webhooks.signing import WebhookSigner
-from vault.errors import StoreNotInitialisedError
 from vault.home import Vault, VaultHome
 from vault.keys import MasterKey
 
@@ -36,8 +35,7 @@ DEFAULT_LIMIT = 100
 
 def _home(ctx: click.Context) -> VaultHome:
     home: VaultHome = ctx.find_root().obj["home"]
-    if not home.exists():
-        raise StoreNotInitialisedError(f"no store in {home.root}; run 'vrmvault init' first")
+    home.require()
     return home
 
 

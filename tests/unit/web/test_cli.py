@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import socket
 import stat
 from pathlib import Path
 
@@ -10,6 +11,7 @@ import pytest
 from click.testing import CliRunner
 
 from brand_gateway.storage import authorization_store, client_registry
+from tests.conftest import free_port
 from vault.home import VaultHome
 from web.cli import main
 from web.config import CONFIGURATION_ERROR_EXIT
@@ -54,11 +56,29 @@ def test_init_and_serve_tighten_an_existing_home_open_to_others(tmp_path: Path, 
     home.chmod(0o755)                    # a home others may list, as an older init made
     served = []
     monkeypatch.setattr("web.server.run", lambda **kwargs: served.append(kwargs))
-    result = run("--home", str(home), command)
+    result = run("--home", str(home), command,
+                 *(("--port", str(free_port())) if command == "serve" else ()))
     assert result.exit_code == 0, result.output
     assert stat.S_IMODE(home.stat().st_mode) == 0o700
     assert f"made {home} private (mode 0700)" in result.output
     assert served or command == "init"
+
+
+def test_serve_on_a_port_in_use_says_so_in_one_line_and_starts_nothing(
+        tmp_path: Path, monkeypatch) -> None:
+    home = tmp_path / "var"
+    run("--home", str(home), "init")
+    served = []
+    monkeypatch.setattr("web.server.run", lambda **kwargs: served.append(kwargs))
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = run("--home", str(home), "serve", "--port", str(port))
+    assert result.exit_code == 1 and not served
+    assert result.output.strip().splitlines() == [
+        f"Error: cannot serve on 127.0.0.1:{port}: something else is listening there; choose"
+        " another port with --port (make run PORT=...)"]
 
 
 def test_init_twice_is_harmless_and_says_so(tmp_path: Path) -> None:

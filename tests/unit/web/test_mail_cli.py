@@ -163,3 +163,11 @@ def test_a_maildir_that_cannot_be_cleared_does_not_hold_up_the_erasure(
         == [f"cannot remove messages from the maildir {vault_home.root / 'mail'}; an erased"
             " member's messages may remain there: remove them by hand"]
     assert "carol" not in caplog.text
+
+
+def test_a_home_without_stores_is_named_not_listed_as_empty(tmp_path: Path) -> None:
+    result = CliRunner().invoke(main, ["--home", str(tmp_path / "nowhere"), "mail", "list"],
+                                env={"VRMVAULT_MASTER_KEY": "", "VRMVAULT_SMTP_URL": ""})
+    assert result.exit_code == 1
+    assert "no store in" in result.output and "vrmvault init" in result.output
+    assert "No messages" not in result.output
