@@ -34,7 +34,7 @@ from .export import consent_exporter
 from .grants import ConsentService, GrantObserver
 from .ledger import DEFAULT_CHECKPOINT_EVERY, SIGNING_KEY_PURPOSE, Ledger
 from .pseudonyms import pairwise_key, pairwise_pseudonym
-from .receipts import DEFAULT_CONTROLLER, ReceiptSigner
+from .receipts import DEFAULT_CONTROLLER, Controller, ReceiptSigner
 from .repositories import (
     AgreementRepository,
     GrantRepository,
@@ -189,9 +189,13 @@ class Consent:
 
 
 def open_consent(vault: Vault, home: VaultHome,
-                 observers: Iterable[GrantObserver] = ()) -> Consent:
-    """Consent over ``vault`` with a ledger connection of its own, closed with it."""
-    resources = ConsentResources.open(vault, home)
+                 observers: Iterable[GrantObserver] = (), *,
+                 controller: Controller = DEFAULT_CONTROLLER) -> Consent:
+    """Consent over ``vault`` with a ledger connection of its own, closed with it; receipts
+    name ``controller`` (the operator's settings, from the web layer; the demo operator in
+    tests and tools)."""
+    resources = ConsentResources.open(
+        vault, home, signer=ReceiptSigner(vault.master, controller=controller))
     return Consent(vault, resources.ledger, resources.signer, observers=list(observers))
 
 

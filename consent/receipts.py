@@ -96,7 +96,7 @@ class Controller:
     email: str                       # the operator's published role address, never a member's
     phone: str
     on_behalf: bool = False          # Kantara onBehalf: acting for another controller
-    url: str = "https://vrmvault.example.org"
+    url: str = "https://vrmvault.example.org"   # the vault's public URL (VRMVAULT_PUBLIC_URL)
     policy_url: str = "https://vrmvault.example.org/privacy"
     storage_location: str = "EU, SQLCipher-encrypted vault"
     storage_region: str = "EU"       # DPV-LOC code of where the vault keeps data
@@ -110,6 +110,8 @@ class Controller:
         return self.url.rstrip("/") + MEMBER_CONSENTS_PATH
 
 
+#: The demo operator: what receipts name until the operator sets VRMVAULT_CONTROLLER_* (the web
+#: layer's settings, web/config.py, which also put the vault's public URL in ``url``).
 DEFAULT_CONTROLLER = Controller(
     name="vrmvault (demo operator)",
     contact="Data protection officer, vrmvault demo",

@@ -119,7 +119,8 @@ def disable(ctx: click.Context, client_id: str) -> None:
             return
         # One connection for both: the ending is recorded in the disabling's transaction.
         consent = open_consent(vault, home,
-                               observers=[grant_observer(vault.data, vault.master)])
+                               observers=[grant_observer(vault.data, vault.master)],
+                               controller=ctx.find_root().obj["controller"])
         try:
             client = registry.disable(client_id,
                                       on_end=family_end_hook(consent.grants, vault.data))

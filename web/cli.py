@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 import click
 
 from consent.context import open_consent
+from consent.receipts import Controller
 from vault.home import InitReport, VaultHome
 from vault.mail import MaildirMailer
 
@@ -29,6 +30,7 @@ from .config import (
     CONFIGURATION_ERROR_EXIT,
     DEFAULT_PUBLIC_URL,
     SettingError,
+    controller,
     from_environment,
     public_url_for_bind,
 )
@@ -65,7 +67,7 @@ def main(ctx: click.Context, home: Path | None) -> None:
         # status of its own so a service manager can tell it from a failed command.
         click.secho(f"error: {exc}", fg="red", err=True)
         sys.exit(CONFIGURATION_ERROR_EXIT)
-    ctx.obj = {"settings": settings,
+    ctx.obj = {"settings": settings, "controller": controller(settings),
                "home": VaultHome((home or settings["VRMVAULT_HOME"]).absolute())}
 
 
@@ -77,7 +79,7 @@ def init(ctx: click.Context, demo_members: int | None) -> None:
     """Create the stores (data, keys, ledger, rates; a 0600 master key) or bring them up to
     date, saying which migrations were applied to which."""
     home = _home(ctx)
-    report = _initialise(home)
+    report = _initialise(home, ctx.obj["controller"])
     if report.created_store:
         click.echo(f"Created an encrypted store in {home.root}")
         click.echo(f"  data store: {home.data_path}")
@@ -131,13 +133,13 @@ def _mail_destination(ctx: click.Context) -> str:
     return f"sent by {mailer.describe()}"
 
 
-def _initialise(home: VaultHome) -> InitReport:
+def _initialise(home: VaultHome, receipts_by: Controller) -> InitReport:
     """Every store made or brought up to date (before any worker is forked: workers must not
     race to create one), then any erasure a crash cut short finished before anything is
     served."""
     report = home.initialise()
     with home.open() as vault:
-        consent = open_consent(vault, home)
+        consent = open_consent(vault, home, controller=receipts_by)
         try:
             report.erasures_finished = finish_pending_erasures(
                 vault, consent, maildir=maildir_path(home.root))
@@ -177,7 +179,7 @@ def demo(ctx: click.Context, members: int, seed: int) -> None:
 
         report = load_demo(vault, members=members, seed=seed, progress=progress)
     with home.open() as vault:
-        consent = open_consent(vault, home)
+        consent = open_consent(vault, home, controller=ctx.obj["controller"])
         try:
             shared = load_consent_demo(consent, seed=seed)
             communities = load_community_demo(consent, seed=seed)
@@ -248,7 +250,7 @@ def serve(ctx: click.Context, host: str, port: int, workers: int | None) -> None
 
     home = _home(ctx)
     _require_free(host, port)
-    report = _initialise(home) if home.exists() else None
+    report = _initialise(home, ctx.obj["controller"]) if home.exists() else None
     if report is None:
         raise click.ClickException(f"no store in {home.root}; run 'vrmvault init' first")
     if report.tightened:
@@ -334,8 +336,9 @@ def consent_expire(ctx: click.Context) -> None:
     home = _home(ctx.find_root())
     with home.open() as vault:
         # Each ending also queues the brand's webhook (GDPR Art. 19).
-        endings = record_endings(vault, home)
-        duplicates = settle_duplicates(vault, home)
+        receipts_by = ctx.find_root().obj["controller"]
+        endings = record_endings(vault, home, receipts_by)
+        duplicates = settle_duplicates(vault, home, receipts_by)
     click.echo(f"Recorded the expiry of {endings.grants_expired} grants and the end of "
                f"{endings.authorizations_expired} authorizations")
     if duplicates:

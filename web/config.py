@@ -18,12 +18,14 @@ import math
 import os
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from email.utils import parseaddr
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
+
+import pycountry
 
 from brand_gateway.rate_limits import DEFAULT_LIMIT as DEFAULT_API_RATE_LIMIT
 from compliance.deadlines import (
@@ -34,6 +36,7 @@ from compliance.deadlines import (
     parse_timezone,
 )
 from consent.ledger import DEFAULT_CHECKPOINT_INTERVAL
+from consent.receipts import DEFAULT_CONTROLLER, Controller, PostalAddress
 from consent.tiles import DEFAULT_LOG_RATE_LIMIT
 from vault.home import SESSION_ABSOLUTE, SESSION_IDLE
 from vault.mail import DEFAULT_SENDER, SmtpEndpoint
@@ -176,6 +179,60 @@ def _sender(text: str) -> str:
     return text
 
 
+def _one_line(most: int) -> Callable[[str], str]:
+    def parse(text: str) -> str:
+        text = text.strip()
+        if not text or len(text) > most or any(ord(c) < 32 for c in text):
+            raise ValueError(f"is not one line of 1 to {most} characters")
+        return text
+    return parse
+
+
+def _address(text: str) -> PostalAddress:
+    """``street; postal code; locality; country`` (ISO 3166-1 alpha-2)."""
+    parts = [part.strip() for part in text.split(";")]
+    if len(parts) != 4 or not all(parts) or any(ord(c) < 32 for c in text):
+        raise ValueError("is not four parts separated by semicolons")
+    if pycountry.countries.get(alpha_2=parts[3].upper()) is None:
+        raise ValueError(f"ends in {parts[3]!r}, not an ISO 3166-1 alpha-2 country code")
+    return PostalAddress(parts[0], parts[1], parts[2], parts[3].upper())
+
+
+def _role_address(text: str) -> str:
+    """One bare address, as receipts print it (``privacy@example.org``)."""
+    text = text.strip()
+    if not re.fullmatch(r"[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+", text):
+        raise ValueError("is not one e-mail address")
+    return text
+
+
+def _phone(text: str) -> str:
+    text = text.strip()
+    if not re.fullmatch(r"\+[0-9][0-9 ]{5,30}", text):
+        raise ValueError("is not an international number (+, digits and spaces)")
+    return text
+
+
+def _policy_url(text: str) -> str:
+    parts = urlsplit(text.strip())
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError("is not an http:// or https:// URL")
+    return text.strip()
+
+
+def controller(config: Mapping[str, Any]) -> Controller:
+    """Who receipts name as the PII controller: the operator's VRMVAULT_CONTROLLER_* settings
+    (the demo operator's details until they are set), at the vault's public URL, where a member
+    withdraws (``Controller.withdrawal_url``)."""
+    public = public_url(config["VRMVAULT_PUBLIC_URL"] or DEFAULT_PUBLIC_URL)
+    return replace(
+        DEFAULT_CONTROLLER, name=config["VRMVAULT_CONTROLLER_NAME"],
+        contact=config["VRMVAULT_CONTROLLER_CONTACT"],
+        address=config["VRMVAULT_CONTROLLER_ADDRESS"], email=config["VRMVAULT_CONTROLLER_EMAIL"],
+        phone=config["VRMVAULT_CONTROLLER_PHONE"], url=public,
+        policy_url=config["VRMVAULT_PRIVACY_POLICY_URL"] or public + "/")
+
+
 YEAR_SECONDS = 366 * 24 * 3600
 SECONDS_EXPECTED = f"a whole number of seconds from 1 to {YEAR_SECONDS} (366 days)"
 # argon2's own bounds: lanes below 2**24, memory below 2**32 KiB (and at least 8 KiB per lane).
@@ -278,6 +335,26 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("VRMVAULT_HOLIDAYS_EXTRA", parse_extra_holidays, (),
             "More days off the operator adds to the holiday calendar.",
             "dates YYYY-MM-DD separated by commas, such as 2026-12-24,2026-12-31"),
+    Setting("VRMVAULT_CONTROLLER_NAME", _one_line(200), DEFAULT_CONTROLLER.name,
+            "The operator as receipts name the PII controller (until set, the demo operator"
+            " 'vrmvault (demo operator)' and its example details below).",
+            "one line of 1 to 200 characters"),
+    Setting("VRMVAULT_CONTROLLER_CONTACT", _one_line(200), DEFAULT_CONTROLLER.contact,
+            "The role or person receipts name to contact about them.",
+            "one line of 1 to 200 characters"),
+    Setting("VRMVAULT_CONTROLLER_ADDRESS", _address, DEFAULT_CONTROLLER.address,
+            "The controller's postal address in receipts.",
+            "street; postal code; locality; country code, such as"
+            " '1 Main Street; 1000; Brussels; BE'"),
+    Setting("VRMVAULT_CONTROLLER_EMAIL", _role_address, DEFAULT_CONTROLLER.email,
+            "The controller's published address in receipts (a role address).",
+            "one address such as privacy@example.org"),
+    Setting("VRMVAULT_CONTROLLER_PHONE", _phone, DEFAULT_CONTROLLER.phone,
+            "The controller's phone number in receipts.",
+            "an international number such as '+32 2 000 00 00'"),
+    Setting("VRMVAULT_PRIVACY_POLICY_URL", _policy_url, None,
+            "The privacy policy receipts link to. Unset: the vault's public URL.",
+            "an http:// or https:// URL"),
     Setting("VRMVAULT_DEADLINE_TIMEZONE", parse_timezone, DEFAULT_TIMEZONE,
             "The time zone whose calendar date is a request's day of receipt, from which its"
             " deadlines are counted.",

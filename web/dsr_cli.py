@@ -57,7 +57,7 @@ def list_requests(ctx: click.Context, overdue: bool, form: str) -> None:
     settings = root["settings"]
     home.require()
     with home.open() as vault:
-        consent = open_consent(vault, home)
+        consent = open_consent(vault, home, controller=ctx.find_root().obj["controller"])
         try:
             service = dsr_service(
                 consent, callback_base=settings["VRMVAULT_PUBLIC_URL"] or DEFAULT_PUBLIC_URL,

@@ -17,6 +17,7 @@ from brand_gateway.observers import family_end_hook, grant_observer
 from brand_gateway.storage import accepts_term, authorization_store, endings
 from community.storage import care_service
 from consent.context import open_consent
+from consent.receipts import Controller
 from vault.home import Vault, VaultHome
 
 
@@ -27,12 +28,13 @@ class Endings:
     care_cases_closed: int = 0
 
 
-def settle_duplicates(vault: Vault, home: VaultHome) -> int:
+def settle_duplicates(vault: Vault, home: VaultHome, receipts_by: Controller) -> int:
     """Replace the live grants a store holds twice for one member, brand and purpose (the newest
     stays), each with its receipt, ledger entry and webhook; how many. Approvals never make such
     pairs, a store written by an older approval may hold them: run by ``vrmvault consent
     expire`` and once when ``vrmvault serve``'s delivery loop starts."""
-    consent = open_consent(vault, home, observers=[grant_observer(vault.data, vault.master)])
+    consent = open_consent(vault, home, observers=[grant_observer(vault.data, vault.master)],
+                           controller=receipts_by)
     try:
         return len(consent.grants.settle_duplicates())
     finally:
@@ -44,13 +46,14 @@ def due(vault: Vault) -> bool:
     return endings(vault.data).due(int(vault.clock()))
 
 
-def record_endings(vault: Vault, home: VaultHome) -> Endings:
+def record_endings(vault: Vault, home: VaultHome, receipts_by: Controller) -> Endings:
     """Record every ended grant (``consent:grant:expired``, ``consent.expired``), then every
     authorization past its absolute end whose grant's consent stands
     (``consent:access:ended``, ``authorization.ended``)."""
     if not due(vault):
         return Endings(0, 0)
-    consent = open_consent(vault, home, observers=[grant_observer(vault.data, vault.master)])
+    consent = open_consent(vault, home, observers=[grant_observer(vault.data, vault.master)],
+                           controller=receipts_by)
     try:
         expired = consent.grants.record_expiries()
         families = authorization_store(

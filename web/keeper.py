@@ -35,7 +35,7 @@ from __future__ import annotations
 from brand_gateway.intents_wiring import intent_service
 from consent.context import Consent
 from consent.ledger import Ledger
-from consent.receipts import DEFAULT_CONTROLLER, ReceiptSigner
+from consent.receipts import DEFAULT_CONTROLLER, Controller, ReceiptSigner
 from consent.spool import SpoolDirectory
 from consent.tiles import TileDirectory, publish_latest
 from vault.clock import Clock, system_clock
@@ -53,8 +53,10 @@ EXPIRY_BATCH = 500
 class Keeper:
     def __init__(self, home: VaultHome, master: MasterKey, ledger: Ledger, *,
                  checkpoint_interval: float, clock: Clock = system_clock,
-                 reminders: DeadlineReminders | None = None) -> None:
+                 reminders: DeadlineReminders | None = None,
+                 controller: Controller = DEFAULT_CONTROLLER) -> None:
         self.home = home
+        self.controller = controller
         self.master = master
         self.ledger = ledger
         self.checkpoint_interval = checkpoint_interval
@@ -93,7 +95,7 @@ class Keeper:
             if not vault.erasure.pending():
                 return 0
             if self._signer is None:
-                self._signer = ReceiptSigner(self.master, controller=DEFAULT_CONTROLLER)
+                self._signer = ReceiptSigner(self.master, controller=self.controller)
             consent = Consent(vault, self.ledger, self._signer, owns_ledger=False)
             return finish_pending_erasures(vault, consent,
                                            maildir=maildir_path(self.home.root))
@@ -127,7 +129,7 @@ class Keeper:
 
     def _receipt_signer(self) -> ReceiptSigner:
         if self._signer is None:
-            self._signer = ReceiptSigner(self.master, controller=DEFAULT_CONTROLLER)
+            self._signer = ReceiptSigner(self.master, controller=self.controller)
         return self._signer
 
     def close(self) -> None:

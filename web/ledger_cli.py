@@ -27,7 +27,7 @@ from consent.tiles import TileDirectory
 from vault.home import VaultHome
 
 from .cli_errors import ReportingGroup
-from .config import from_environment
+from .config import controller, from_environment
 from .dsr_reminders import DeadlineReminders
 from .keeper import Keeper
 from .loops import run_every
@@ -144,7 +144,8 @@ def merge(ctx: click.Context, every: float | None, parent_pid: int | None) -> No
         settings = ctx.find_root().obj.get("settings") or from_environment()
         keeper = Keeper(home, home.master_key(), opened,
                         checkpoint_interval=settings["VRMVAULT_CHECKPOINT_INTERVAL"],
-                        reminders=DeadlineReminders(settings, home.root))
+                        reminders=DeadlineReminders(settings, home.root),
+                        controller=controller(settings))
         try:
             # The last pass after the stop: the server stops its workers first, and what they
             # spooled since the pass before goes in now, not at the next reader.

@@ -50,7 +50,7 @@ def _set_role(ctx: click.Context, email: str, role: str, *, revoking: str | None
             return False
         changed = vault.members.set_role(member_id, role)
         if changed:
-            consent = open_consent(vault, home)
+            consent = open_consent(vault, home, controller=ctx.find_root().obj["controller"])
             try:
                 member = consent.principal(member_id)
                 details = (RoleRevoked(member=member, role=revoking) if revoking is not None

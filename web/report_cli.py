@@ -48,7 +48,7 @@ def _reports(ctx: click.Context) -> Iterator[ReportService]:
     home: VaultHome = ctx.find_root().obj["home"]
     home.require()
     with home.open() as vault:
-        consent = open_consent(vault, home)
+        consent = open_consent(vault, home, controller=ctx.find_root().obj["controller"])
         try:
             SpoolDirectory(home, vault.master).merge_all(consent.ledger)
             yield report_service(consent)

@@ -57,28 +57,34 @@ class _Server(BaseApplication):  # type: ignore[misc]
 def run(*, host: str, port: int, workers: int, home: Path, public_url: str,
         webhook_interval: float = WEBHOOK_INTERVAL,
         merge_interval: float = MERGE_EVERY) -> None:
-    with webhook_delivery(home, interval=webhook_interval), \
-            ledger_merging(home, interval=merge_interval):
+    with webhook_delivery(home, interval=webhook_interval, public_url=public_url), \
+            ledger_merging(home, interval=merge_interval, public_url=public_url):
         _serve(host=host, port=port, workers=workers, home=home, public_url=public_url)
 
 
-def webhook_delivery(home: Path, *, interval: float) -> contextlib.AbstractContextManager[
-        Supervised]:
+def webhook_delivery(home: Path, *, interval: float, public_url: str | None = None
+                     ) -> contextlib.AbstractContextManager[Supervised]:
     """The webhook delivery loop in a child process for as long as the block runs."""
-    return _child(home, "webhooks", "deliver", "--interval", str(interval))
+    return _child(home, "webhooks", "deliver", "--interval", str(interval),
+                  public_url=public_url)
 
 
-def ledger_merging(home: Path, *, interval: float) -> contextlib.AbstractContextManager[
-        Supervised]:
+def ledger_merging(home: Path, *, interval: float, public_url: str | None = None
+                   ) -> contextlib.AbstractContextManager[Supervised]:
     """The workers' spooled reads merged into the ledger every ``interval`` seconds (the
     maximum merge delay, consent/spool.py), in a child process while the block runs."""
-    return _child(home, "ledger", "merge", "--every", str(interval))
+    return _child(home, "ledger", "merge", "--every", str(interval), public_url=public_url)
 
 
 @contextlib.contextmanager
-def _child(home: Path, *command: str) -> Iterator[Supervised]:
+def _child(home: Path, *command: str, public_url: str | None) -> Iterator[Supervised]:
+    # The server's public URL, chosen from its bind when not set, is the children's too: the
+    # keeper signs receipts that point members at it.
+    environment = (None if public_url is None
+                   else {**os.environ, "VRMVAULT_PUBLIC_URL": public_url})
     supervised = Supervised([sys.executable, "-c", _VRMVAULT, "--home", str(home), *command,
-                             "--parent-pid", str(os.getpid())], name=" ".join(command[:2]))
+                             "--parent-pid", str(os.getpid())], name=" ".join(command[:2]),
+                            environment=environment)
     supervised.start()
     try:
         yield supervised
@@ -101,8 +107,10 @@ class Supervised:
     LOOK_EVERY = 0.5
 
     def __init__(self, argv: list[str], *, name: str, first_pause: float = 1.0,
-                 longest_pause: float = 60.0) -> None:
+                 longest_pause: float = 60.0,
+                 environment: dict[str, str] | None = None) -> None:
         self.argv = argv
+        self.environment = environment
         self.name = name
         self.first_pause = first_pause
         self.longest_pause = longest_pause
@@ -120,7 +128,7 @@ class Supervised:
         self._watcher.start()
 
     def _spawn(self) -> None:
-        self.process = subprocess.Popen(self.argv, start_new_session=True)
+        self.process = subprocess.Popen(self.argv, start_new_session=True, env=self.environment)
         self._started_at = time.monotonic()
 
     def _watch(self) -> None:

@@ -37,7 +37,7 @@ from brand_gateway.sqlcipher.rate_counts import open_rate_counts
 from consent.checkpoints import Ed25519NoteSigner
 from consent.context import Consent, ConsentResources
 from consent.ledger import SIGNING_KEY_PURPOSE as CHECKPOINT_KEY_PURPOSE
-from consent.receipts import DEFAULT_CONTROLLER, ReceiptSigner
+from consent.receipts import ReceiptSigner
 from consent.spool import SpoolDirectory, SpoolWriter
 from consent.tiles import TileDirectory
 from vault.clock import system_clock
@@ -45,6 +45,8 @@ from vault.home import Vault, VaultHome, VaultStores
 from vault.keys import MASTER_KEY_ENV, MasterKey
 from vault.passwords import HashingCost, PasswordHasher
 from vault.sqlcipher.database import Database
+
+from .config import controller
 
 _EXTENSION = "vrmvault"
 _BORROWED = "vrmvault_borrowed"      # in ``g``: the request's _Borrowed
@@ -99,6 +101,7 @@ class VaultAccess:
             parallelism=app.config["VRMVAULT_ARGON2_PARALLELISM"],
         )
         self.cache_kib = app.config["VRMVAULT_CACHE_KIB"]
+        self.controller = controller(app.config)
         self._master_hex = app.config.get("VRMVAULT_MASTER_KEY")
         self._master: MasterKey | None = None
         self._hasher: PasswordHasher | None = None
@@ -118,7 +121,7 @@ class VaultAccess:
 
     def signer(self) -> ReceiptSigner:
         if self._signer is None:
-            self._signer = ReceiptSigner(self.master(), controller=DEFAULT_CONTROLLER)
+            self._signer = ReceiptSigner(self.master(), controller=self.controller)
         return self._signer
 
     def spool(self) -> SpoolWriter:

@@ -178,6 +178,7 @@ def deliver(ctx: click.Context, once: bool, interval: float, limit: int,
         click.echo(f"Webhooks: {_pass(home, master, limit).summary()}")
         return
     settled = [False]          # duplicates of old stores are settled once per loop
+    receipts_by = ctx.find_root().obj["controller"]
 
     def one_pass() -> bool:
         # Endings no request makes (grants and authorizations past their end) are recorded
@@ -185,10 +186,10 @@ def deliver(ctx: click.Context, once: bool, interval: float, limit: int,
         # failure there is reported and never holds up delivery.
         try:
             with _vault(home, master) as vault:
-                endings = record_endings(vault, home)
+                endings = record_endings(vault, home, receipts_by)
                 if not settled[0]:
                     settled[0] = True
-                    settle_duplicates(vault, home)
+                    settle_duplicates(vault, home, receipts_by)
         except Exception as exc:  # reported by class only, as run_every does
             click.echo(f"recording endings failed: {type(exc).__name__}", err=True)
         else:

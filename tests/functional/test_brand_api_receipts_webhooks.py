@@ -14,7 +14,9 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from brand_gateway.webhooks.endpoints import destination_problem
+from consent.receipt_iso27560 import VRMVAULT_NS
 from tests.brand_api_support import BrandApi, IssuedToken, bearer
+from web.vaults import get_consent
 
 from .conftest import SignedIn
 from .pages import assert_sane
@@ -63,6 +65,25 @@ def test_a_brand_gets_the_signed_receipts_of_its_grants_and_verifies_them(
     key = JsonWebKey.import_key_set(jwks).find_by_kid(header["kid"])
     verified = JsonWebSignature(algorithms=["EdDSA"]).deserialize_compact(token, key)
     assert "given_name" in verified["payload"].decode()
+
+
+def test_a_receipt_the_vault_signs_points_at_this_vault_not_at_an_example_one(
+        app: Flask, brand_client: FlaskClient, alice: SignedIn, velo) -> None:
+    """Its controller URL, withdrawal link and policy are on the vault's public URL (the app's
+    is http://localhost here), the operator's details those of the settings (a trial found
+    every receipt pointing at https://vrmvault.example.org)."""
+    with app.test_request_context():              # granted through the app's own consent
+        consent = get_consent()
+        issued = BrandApi(consent.vault, consent).member_token(
+            alice.id, velo, {"dpv:Personalisation": ["given_name"]})
+    token = call(brand_client, "GET", RECEIPTS, issued.token).get_json()["receipts"][0]["receipt"]
+    payload = json.loads(_b64(token.split(".")[1]))
+    text = json.dumps(payload).replace(VRMVAULT_NS, "")    # a vocabulary's name, not a place
+    assert "vrmvault.example.org" not in text
+    assert "http://localhost/member/consents" in text
+    assert payload["piiControllers"][0]["piiControllerUrl"] == "http://localhost"
+    assert payload["policyUrl"] == "http://localhost/"
+    assert payload["piiControllers"][0]["piiController"] == "vrmvault (demo operator)"
 
 
 def test_receipts_name_only_this_brands_grants(brand_client: FlaskClient, issued: IssuedToken,

@@ -27,6 +27,7 @@ from brand_gateway.storage import webhook_registry
 from consent.events import EventTag
 from consent.grants import DAY
 from consent.model import GrantStatus
+from consent.receipts import DEFAULT_CONTROLLER
 from tests.conftest import GOOD_PASSWORD, AuthActions
 from vault.clock import FrozenClock
 from vault.home import Vault, VaultHome
@@ -223,15 +224,16 @@ def test_an_authorization_past_its_absolute_end_is_recorded_by_the_background_pa
     assert [r.event for r in receipts_of(app, member)] == ["given"]
     assert "Active until" in grant_card(client, only_grant(app, member).id)
     # ... then the pass that `vrmvault consent expire` and `vrmvault serve` run records it.
-    endings = record_endings(vault, vault_home)
+    endings = record_endings(vault, vault_home, DEFAULT_CONTROLLER)
     assert (endings.grants_expired, endings.authorizations_expired) == (0, 1)
     assert_access_ended(app, client, vault, member, issued, "authorization-expired",
                         "its connection reached the 30-day limit")
-    assert record_endings(vault, vault_home).authorizations_expired == 0      # once
+    assert record_endings(vault, vault_home,
+                          DEFAULT_CONTROLLER).authorizations_expired == 0      # once
     # At the grant's own end, the consent expires as any other.
     clock.advance(60 * DAY - FAMILY_LIFETIME)
     auth.login(EMAIL)
-    assert record_endings(vault, vault_home).grants_expired == 1
+    assert record_endings(vault, vault_home, DEFAULT_CONTROLLER).grants_expired == 1
     assert "Expired" in grant_card(client, only_grant(app, member).id)
     [event] = webhooks(vault, "consent.expired")
     assert event["data"]["grant"] == only_grant(app, member).id

@@ -10,6 +10,7 @@ from community.care import CARE_DAYS, CARE_PURPOSE, CaseState, is_low
 from community.storage import care_service
 from consent.events import EventTag
 from consent.model import GrantStatus
+from consent.receipts import DEFAULT_CONTROLLER
 from vault.errors import ConflictError, NotFoundError, ValidationError
 
 from .conftest import feedback
@@ -214,10 +215,10 @@ def test_the_endings_pass_records_a_case_closed_with_its_grant(sharing, shop, cl
     care = _service(sharing)
     case = care.ask(member, entry_id=feedback(sharing, member, shop.id, rating=1))
     vault = sharing.vault
-    assert record_endings(vault, vault_home).care_cases_closed == 0
+    assert record_endings(vault, vault_home, DEFAULT_CONTROLLER).care_cases_closed == 0
     clock.advance(CARE_DAYS * 86_400)
-    ended = record_endings(vault, vault_home)
+    ended = record_endings(vault, vault_home, DEFAULT_CONTROLLER)
     assert ended.grants_expired == 1 and ended.care_cases_closed == 1
     closed = care.member_case(member, case.id)
     assert closed.state is CaseState.CLOSED and closed.closed_by == "expiry"
-    assert record_endings(vault, vault_home).care_cases_closed == 0
+    assert record_endings(vault, vault_home, DEFAULT_CONTROLLER).care_cases_closed == 0
