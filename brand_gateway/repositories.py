@@ -3,11 +3,13 @@
 The same seam as ``vault/repositories.py`` (read its docstring for the invariants every
 implementation keeps: repositories of one store share its transactions, a broken constraint a
 caller handles is a return value, results come in a stated order). The gateway's services hold
-no SQL; SQLCipher's implementations are in ``brand_gateway/sqlcipher/``, one module per
-aggregate, and pass the conformance suite in ``tests/unit/storage/``; ``brand_gateway/storage.py``
-is the one place that chooses them. Values are the gateway's own records (an
-:class:`~brand_gateway.tokens.AccessToken`, a :class:`~brand_gateway.authorizations.Family`, an
-:class:`~brand_gateway.clients.OAuthClient`) or the small records below; secrets are only ever
+no SQL; the implementations are in ``brand_gateway/sqlcipher/`` and
+``brand_gateway/postgresql/`` (what both share in ``brand_gateway/sql/``), one module per
+aggregate, and pass the conformance suite in ``tests/unit/storage/``;
+``brand_gateway/storage.py`` builds the services over the store's engine's. Values are the
+gateway's own records (an :class:`~brand_gateway.tokens.AccessToken`, a
+:class:`~brand_gateway.authorizations.Family`, an :class:`~brand_gateway.clients.OAuthClient`)
+or the small records below; secrets are only ever
 passed as their hashes (``bytes``).
 
 The request counters (:class:`RateCountRepository`) are a store of their own, ``rates.db``:

@@ -2,8 +2,9 @@
 aggregate, as ``typing.Protocol`` classes.
 
 The same seam and the same invariants as ``vault/repositories.py`` (read its docstring): the
-services in ``community/`` hold no SQL and do not know the engine; SQLCipher's implementations
-are in ``community/sqlcipher/``, one module per aggregate, and pass the conformance suite in
+services in ``community/`` hold no SQL and do not know the engine; the implementations are in
+``community/sqlcipher/`` and ``community/postgresql/`` (what both share in ``community/sql/``),
+one module per aggregate, and pass the conformance suite in
 ``tests/unit/storage/``.
 """
 

@@ -2,8 +2,9 @@
 ``typing.Protocol`` classes.
 
 The same seam and the same invariants as ``vault/repositories.py`` (read its docstring): the
-services in ``compliance/`` hold no SQL and do not know the engine; SQLCipher's implementations
-are in ``compliance/sqlcipher/``, one module per aggregate, and pass the conformance suite in
+services in ``compliance/`` hold no SQL and do not know the engine; the implementations are in
+``compliance/sqlcipher/`` and ``compliance/postgresql/`` (what both share in
+``compliance/sql/``), one module per aggregate, and pass the conformance suite in
 ``tests/unit/storage/``.
 """
 

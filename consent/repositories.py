@@ -3,9 +3,10 @@
 The same seam as ``vault/repositories.py`` (read its docstring for the invariants every
 implementation keeps: repositories of one store share its transactions, a broken constraint a
 caller handles is a return value, results come in a stated order). Consent's services hold no
-SQL; SQLCipher's implementations are in ``consent/sqlcipher/``, one module per aggregate, and
-pass the conformance suite in ``tests/unit/storage/``. Values are consent's own records
-(``consent/model.py``), with sets stored as the implementation likes.
+SQL; the implementations are in ``consent/sqlcipher/`` and ``consent/postgresql/`` (what both
+share in ``consent/sql/``), one module per aggregate, and pass the conformance suite in
+``tests/unit/storage/``. Values are consent's own records (``consent/model.py``), with sets
+stored as the implementation likes.
 """
 
 from __future__ import annotations

@@ -1,7 +1,8 @@
 """What intent casting's services may ask of storage: the contract, as ``typing.Protocol``.
 
 The same seam and invariants as ``vault/repositories.py``: the services in ``intents/`` hold no
-SQL and do not know the engine; SQLCipher's implementation is ``intents/sqlcipher/``. Sealed
+SQL and do not know the engine; the implementations are ``intents/sqlcipher/`` and
+``intents/postgresql/``, what both share ``intents/sql/``. Sealed
 values cross the seam as bytes: the service seals and opens them with the member's key.
 """
 

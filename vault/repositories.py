@@ -2,9 +2,11 @@
 
 Services hold no SQL and do not know the engine. They are given repositories typed by these
 ``typing.Protocol`` classes; each engine has its own implementation of every one of them, holding
-every statement and every engine-specific construct and concurrency mechanism (SQLCipher's are in
-``vault/sqlcipher/``, one module per aggregate). ``tests/unit/storage/`` is the conformance suite
-that every implementation passes, so a PostgreSQL one can be added without touching a service.
+every statement and every engine-specific construct and concurrency mechanism (SQLCipher's in
+``vault/sqlcipher/``, PostgreSQL's in ``vault/postgresql/``, one module per aggregate, what both
+run alike in ``vault/sql/``). ``tests/unit/storage/`` is the conformance suite that every
+implementation passes on a real store of its engine; :mod:`vault.engines` picks one by the
+store's connection, so no service names an engine.
 
 Invariants every implementation keeps:
 

@@ -1,6 +1,7 @@
 """The PostgreSQL implementations of the brand gateway's repositories
 (``brand_gateway/repositories.py``), one module per aggregate as in ``brand_gateway/sqlcipher/``,
-each holding every statement of it: over the data store's
+each holding the statements of it that are PostgreSQL's own (what both engines run alike is in
+``brand_gateway/sql/``): over the data store's
 :class:`vault.postgresql.database.Database` (clients, tokens, token families with their codes
 and refresh tokens, pairwise subjects, brand names, the member export's reads, due endings),
 and the request counters over the rates database's (``rate_counts.py``). Lists are stored as

@@ -1,21 +1,14 @@
 """Brands' names in PostgreSQL, as the gateway shows them:
-:class:`brand_gateway.repositories.BrandNameRepository` (the ``brands`` table is the vault's,
-shared)."""
+:class:`brand_gateway.repositories.BrandNameRepository` (what both engines share is
+:class:`brand_gateway.sql.brand_names.SqlBrandNames`; the ``brands`` table is shared)."""
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from typing import Any
 
-from vault.postgresql import PostgresqlRepository
+from ..sql.brand_names import SqlBrandNames
 
 
-class PostgresqlBrandNames(PostgresqlRepository):
-    def names(self, brand_ids: Collection[str] | None = None) -> dict[str, str]:
-        if brand_ids is None:
-            rows = self._db.all("SELECT id, name FROM brands")
-        elif not brand_ids:
-            return {}
-        else:
-            rows = self._db.all("SELECT id, name FROM brands WHERE id = ANY(?)",
-                                (sorted(brand_ids),))
-        return {row["id"]: row["name"] for row in rows}
+class PostgresqlBrandNames(SqlBrandNames):
+    def _named(self, brand_ids: list[str]) -> list[Any]:
+        return self._db.all("SELECT id, name FROM brands WHERE id = ANY(?)", (brand_ids,))

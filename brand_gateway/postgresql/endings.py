@@ -1,16 +1,12 @@
 """Whether a background pass has endings to record, in PostgreSQL:
-:class:`brand_gateway.repositories.EndingRepository` (two probes of partial indexes in one
-statement)."""
+:class:`brand_gateway.repositories.EndingRepository` (its one statement is the same on both
+engines: :class:`brand_gateway.sql.endings.SqlEndings`; here its probes are of
+partial indexes)."""
 
 from __future__ import annotations
 
-from vault.postgresql import PostgresqlRepository
+from ..sql.endings import SqlEndings
 
 
-class PostgresqlEndings(PostgresqlRepository):
-    def due(self, now: int) -> bool:
-        return bool(self._db.one(
-            "SELECT EXISTS (SELECT 1 FROM grants WHERE status = 'active'"
-            " AND ends_at <= ? AND expiry_recorded = 0) OR EXISTS (SELECT 1"
-            " FROM oauth_token_families WHERE revoked_at IS NULL AND expires_at <= ?)",
-            (now, now))[0])
+class PostgresqlEndings(SqlEndings):
+    pass

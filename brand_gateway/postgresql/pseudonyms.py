@@ -1,5 +1,6 @@
 """Pairwise subjects handed out in PostgreSQL:
-:class:`brand_gateway.repositories.PairwiseSubjectRepository`.
+:class:`brand_gateway.repositories.PairwiseSubjectRepository` (what both engines share is
+:class:`brand_gateway.sql.pseudonyms.SqlPairwiseSubjects`).
 
 A row is its member's (keyed by ``(member_id, brand_id)``: one pseudonym per member and
 brand) and cascades on ``members(id)``: an erasure deletes a member's rows, so their
@@ -17,15 +18,11 @@ breaks the foreign key, which is a refusal too.
 from __future__ import annotations
 
 from vault.errors import ConstraintViolationError
-from vault.postgresql import PostgresqlRepository
+
+from ..sql.pseudonyms import SqlPairwiseSubjects
 
 
-class PostgresqlPairwiseSubjects(PostgresqlRepository):
-    def is_recorded(self, brand_id: str, pairwise_id: str) -> bool:
-        return self._db.one(
-            "SELECT 1 FROM pairwise_subjects WHERE brand_id = ? AND pairwise_id = ?",
-            (brand_id, pairwise_id)) is not None
-
+class PostgresqlPairwiseSubjects(SqlPairwiseSubjects):
     def record(self, brand_id: str, pairwise_id: str, member_id: str) -> bool:
         try:
             with self._db.transaction():
@@ -40,9 +37,3 @@ class PostgresqlPairwiseSubjects(PostgresqlRepository):
         except ConstraintViolationError:
             return False
         return bool(row[0])
-
-    def member_for(self, brand_id: str, pairwise_id: str) -> str | None:
-        row = self._db.one(
-            "SELECT member_id FROM pairwise_subjects WHERE brand_id = ? AND pairwise_id = ?",
-            (brand_id, pairwise_id))
-        return None if row is None else str(row["member_id"])

@@ -1,5 +1,6 @@
 """The shared request counters in PostgreSQL, and
-:class:`brand_gateway.repositories.RateCountRepository` over them.
+:class:`brand_gateway.repositories.RateCountRepository` over them (what both engines share is
+:class:`brand_gateway.sql.rate_counts.SqlRateCounts`).
 
 The same table as ``rates.db``'s (``api_rate_limits``: one row per client, the window's start
 and the requests granted in it), migrated by :mod:`vault.postgresql.migrations`. Where SQLCipher
@@ -13,11 +14,13 @@ it and the other waits for it), then locks it as any other.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from typing import Any
 
 from vault.postgresql import migrations
 from vault.postgresql.database import Database
 from vault.schema import RATES, on_postgresql
+
+from ..sql.rate_counts import SqlRateCounts
 
 RATES_ON_POSTGRESQL = on_postgresql(RATES)
 
@@ -29,21 +32,18 @@ def open_rate_counts(dsn: str) -> Database:
     return migrations.connect(dsn, RATES_ON_POSTGRESQL)
 
 
-class PostgresqlRateCounts:
-    def __init__(self, database: Database) -> None:
-        self._db = database
+class PostgresqlRateCounts(SqlRateCounts):
+    _db: Database
 
-    def take_lease(self, client_id: str, window_start: int,
-                   size: Callable[[int], int]) -> tuple[int, int]:
-        with self._db.transaction():
+    def _held(self, client_id: str, window_start: int) -> Any:
+        row = self._db.one(_LOCK_ROW, (client_id,))
+        if row is None:
+            self._db.execute("INSERT INTO api_rate_limits (client_id, window_start, used)"
+                             " VALUES (?, ?, 0) ON CONFLICT (client_id) DO NOTHING",
+                             (client_id, window_start))
             row = self._db.one(_LOCK_ROW, (client_id,))
-            if row is None:
-                self._db.execute("INSERT INTO api_rate_limits (client_id, window_start, used)"
-                                 " VALUES (?, ?, 0) ON CONFLICT (client_id) DO NOTHING",
-                                 (client_id, window_start))
-                row = self._db.one(_LOCK_ROW, (client_id,))
-            before = row[1] if row[0] == window_start else 0
-            taken = size(before)
-            self._db.execute("UPDATE api_rate_limits SET window_start = ?, used = ?"
-                             " WHERE client_id = ?", (window_start, before + taken, client_id))
-        return before, taken
+        return row
+
+    def _count(self, client_id: str, window_start: int, used: int) -> None:
+        self._db.execute("UPDATE api_rate_limits SET window_start = ?, used = ?"
+                         " WHERE client_id = ?", (window_start, used, client_id))

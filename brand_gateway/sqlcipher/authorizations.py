@@ -1,9 +1,7 @@
 """Token families, their grants, authorization codes and refresh tokens in SQLCipher:
-:class:`brand_gateway.repositories.AuthorizationRepository`.
-
-Authorization details are a JSON array; codes and refresh tokens are kept by their SHA-256.
-A revocation changes the family and its access tokens in one transaction (the caller's, or
-its own).
+:class:`brand_gateway.repositories.AuthorizationRepository` (what both engines share is
+:class:`brand_gateway.sql.authorizations.SqlAuthorizations`). The store's write lock serialises
+a redemption.
 """
 
 from __future__ import annotations
@@ -12,21 +10,14 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from vault.sqlcipher import SqlcipherRepository
-
-from ..authorizations import Family, FamilyEnd
-from ..repositories import CodeRecord, RefreshTokenRecord
-
-
-def family_from_row(row: Any) -> Family:
-    """A :class:`Family` from a row of ``SELECT * FROM oauth_token_families``."""
-    return Family(row["id"], row["client_id"], row["member_id"],
-                  tuple(json.loads(row["authorization_details"])), row["created_at"],
-                  row["expires_at"], row["revoked_at"],
-                  None if row["revoked_reason"] is None else FamilyEnd(row["revoked_reason"]))
+from ..authorizations import FamilyEnd
+from ..repositories import RefreshTokenRecord
+from ..sql.authorizations import SqlAuthorizations
 
 
-class SqlcipherAuthorizations(SqlcipherRepository):
+class SqlcipherAuthorizations(SqlAuthorizations):
+    _BYTEWISE = ""
+
     # -- families ---------------------------------------------------------------------------
     def insert_family(self, family_id: str, *, client_id: str, member_id: str,
                       authorization_details: Sequence[dict[str, Any]], created_at: int,
@@ -41,24 +32,6 @@ class SqlcipherAuthorizations(SqlcipherRepository):
                 self._db.execute("INSERT INTO oauth_family_grants (grant_id, family_id)"
                                  " VALUES (?, ?)", (grant_id, family_id))
 
-    def family(self, family_id: str) -> Family | None:
-        row = self._db.one("SELECT * FROM oauth_token_families WHERE id = ?", (family_id,))
-        return None if row is None else family_from_row(row)
-
-    def families_for_member(self, member_id: str) -> list[Family]:
-        return [family_from_row(row) for row in self._db.all(
-            "SELECT * FROM oauth_token_families WHERE member_id = ? ORDER BY created_at DESC",
-            (member_id,))]
-
-    def grant_ids(self, family_id: str) -> list[str]:
-        return [row[0] for row in self._db.all(
-            "SELECT grant_id FROM oauth_family_grants WHERE family_id = ? ORDER BY grant_id",
-            (family_id,))]
-
-    def families_with_grant(self, grant_id: str) -> list[str]:
-        return [row[0] for row in self._db.all(
-            "SELECT family_id FROM oauth_family_grants WHERE grant_id = ?", (grant_id,))]
-
     def revoke(self, family_id: str, reason: FamilyEnd, now: int) -> bool:
         with self._db.transaction():
             changed = self._db.execute(
@@ -70,16 +43,6 @@ class SqlcipherAuthorizations(SqlcipherRepository):
                 " AND revoked_at IS NULL", (now, family_id))
         return bool(changed)
 
-    def expired_unrevoked(self, now: int) -> list[str]:
-        return [row[0] for row in self._db.all(
-            "SELECT id FROM oauth_token_families WHERE revoked_at IS NULL"
-            " AND expires_at <= ?", (now,))]
-
-    def unrevoked_for_client(self, client_id: str) -> list[str]:
-        return [row[0] for row in self._db.all(
-            "SELECT id FROM oauth_token_families WHERE client_id = ? AND revoked_at IS NULL",
-            (client_id,))]
-
     # -- codes ------------------------------------------------------------------------------
     def insert_code(self, code_hash: bytes, *, family_id: str, client_id: str,
                     redirect_uri: str, code_challenge: str, code_challenge_method: str,
@@ -90,19 +53,6 @@ class SqlcipherAuthorizations(SqlcipherRepository):
             " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             (code_hash, family_id, client_id, redirect_uri, code_challenge,
              code_challenge_method, issued_at, expires_at))
-
-    def code(self, code_hash: bytes) -> CodeRecord | None:
-        row = self._db.one("SELECT * FROM oauth_authorization_codes WHERE code_hash = ?",
-                           (code_hash,))
-        if row is None:
-            return None
-        return CodeRecord(row["family_id"], row["client_id"], row["redirect_uri"],
-                          row["code_challenge"], row["code_challenge_method"],
-                          row["expires_at"], row["used_at"])
-
-    def use_code(self, code_hash: bytes, now: int) -> None:
-        self._db.execute("UPDATE oauth_authorization_codes SET used_at = ?"
-                         " WHERE code_hash = ?", (now, code_hash))
 
     # -- refresh tokens ---------------------------------------------------------------------
     def insert_refresh_token(self, token_hash: bytes, family_id: str, issued_at: int
@@ -118,7 +68,3 @@ class SqlcipherAuthorizations(SqlcipherRepository):
             (token_hash,))
         return None if row is None else RefreshTokenRecord(row["family_id"], row["client_id"],
                                                            row["used_at"])
-
-    def use_refresh_token(self, token_hash: bytes, now: int) -> None:
-        self._db.execute("UPDATE oauth_refresh_tokens SET used_at = ? WHERE token_hash = ?",
-                         (now, token_hash))

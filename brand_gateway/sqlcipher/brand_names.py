@@ -1,21 +1,15 @@
 """Brands' names in SQLCipher, as the gateway shows them:
-:class:`brand_gateway.repositories.BrandNameRepository` (the ``brands`` table is the vault's)."""
+:class:`brand_gateway.repositories.BrandNameRepository` (what both engines share is
+:class:`brand_gateway.sql.brand_names.SqlBrandNames`)."""
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from typing import Any
 
-from vault.sqlcipher import SqlcipherRepository
+from ..sql.brand_names import SqlBrandNames
 
 
-class SqlcipherBrandNames(SqlcipherRepository):
-    def names(self, brand_ids: Collection[str] | None = None) -> dict[str, str]:
-        if brand_ids is None:
-            rows = self._db.all("SELECT id, name FROM brands")
-        elif not brand_ids:
-            return {}
-        else:
-            wanted = sorted(brand_ids)
-            rows = self._db.all(f"SELECT id, name FROM brands WHERE id IN"
-                                f" ({','.join('?' * len(wanted))})", wanted)
-        return {row["id"]: row["name"] for row in rows}
+class SqlcipherBrandNames(SqlBrandNames):
+    def _named(self, brand_ids: list[str]) -> list[Any]:
+        return self._db.all(f"SELECT id, name FROM brands WHERE id IN"
+                            f" ({','.join('?' * len(brand_ids))})", brand_ids)

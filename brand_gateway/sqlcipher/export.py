@@ -1,72 +1,17 @@
 """What a member's export reads of the gateway's tables, in SQLCipher:
-:class:`brand_gateway.repositories.GatewayExportRepository`.
-
-Reads only; never a code, token or refresh-token hash, nor a PKCE challenge. A notification
-is found by the brand's pseudonym of the member inside the webhook payload
-(``json_extract``), one row per endpoint of the brand. The placeholders of that query are
-built from the number of pseudonyms only; every value is a parameter.
+:class:`brand_gateway.repositories.GatewayExportRepository` (what both engines share is
+:class:`brand_gateway.sql.export.SqlGatewayExport`). A family's rows are found by its id; a
+payload's subject by ``json_extract``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
-from vault.sqlcipher import SqlcipherRepository
-
-from ..repositories import FamilyExportRecord, NotificationRecord
-from .authorizations import family_from_row
+from ..sql.export import SqlGatewayExport
 
 
-class SqlcipherGatewayExport(SqlcipherRepository):
-    def identifiers(self, member_id: str) -> list[tuple[str, str]]:
-        return [(row["brand_id"], row["pairwise_id"]) for row in self._db.all(
-            "SELECT brand_id, pairwise_id FROM pairwise_subjects WHERE member_id = ?"
-            " ORDER BY brand_id", (member_id,))]
+class SqlcipherGatewayExport(SqlGatewayExport):
+    _BYTEWISE = ""
+    _SUBJECT = "json_extract(o.payload, '$.data.subject')"
 
-    def brands_told(self, member_id: str) -> list[str]:
-        return [row[0] for row in self._db.all(
-            "SELECT brand_id FROM pairwise_subjects WHERE member_id = ?"
-            " UNION SELECT brand_id FROM agreements WHERE member_id = ?"
-            " UNION SELECT brand_id FROM grants WHERE member_id = ?"
-            " UNION SELECT brand_id FROM receipts WHERE member_id = ?"
-            " ORDER BY brand_id", (member_id,) * 4)]
-
-    def authorizations(self, member_id: str) -> list[FamilyExportRecord]:
-        families = self._db.all(
-            "SELECT f.*, c.brand_id FROM oauth_token_families AS f"
-            " JOIN oauth_clients AS c ON c.client_id = f.client_id"
-            " WHERE f.member_id = ? ORDER BY f.created_at, f.id", (member_id,))
-        result = []
-        for f in families:
-            family = (f["id"],)
-            grants = tuple(r[0] for r in self._db.all(
-                "SELECT grant_id FROM oauth_family_grants WHERE family_id = ? ORDER BY grant_id",
-                family))
-            code = self._db.one(
-                "SELECT redirect_uri, issued_at, used_at FROM oauth_authorization_codes"
-                " WHERE family_id = ? ORDER BY issued_at LIMIT 1", family)
-            access = self._db.one(
-                "SELECT count(*), min(issued_at), max(issued_at), max(expires_at)"
-                " FROM oauth_access_tokens WHERE family_id = ?", family)
-            refresh = self._db.one(
-                "SELECT count(*), max(issued_at) FROM oauth_refresh_tokens WHERE family_id = ?",
-                family)
-            result.append(FamilyExportRecord(
-                family_from_row(f), f["brand_id"], grants,
-                code["redirect_uri"] if code else None, code["issued_at"] if code else None,
-                code["used_at"] if code else None, access[0], access[1], access[2], access[3],
-                refresh[0], refresh[1]))
-        return result
-
-    def notifications(self, subjects: Sequence[tuple[str, str]]) -> list[NotificationRecord]:
-        if not subjects:
-            return []
-        pairs = ", ".join("(?, ?)" for _ in subjects)
-        return [NotificationRecord(r["brand_id"], r["event_type"], r["event_id"], r["status"],
-                                   r["created_at"], r["delivered_at"]) for r in self._db.all(
-            "SELECT c.brand_id, o.event_type, o.event_id, o.status, o.created_at,"
-            " o.delivered_at FROM webhook_outbox AS o"
-            " JOIN oauth_clients AS c ON c.client_id = o.client_id"
-            " WHERE (c.brand_id, json_extract(o.payload, '$.data.subject'))"
-            f" IN (VALUES {pairs}) ORDER BY o.created_at, o.id",
-            tuple(value for pair in subjects for value in pair))]
+    def _of_family(self, member_id: str, family_id: str) -> tuple[str, tuple[str, ...]]:
+        return "family_id = ?", (family_id,)

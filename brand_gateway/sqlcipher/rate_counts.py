@@ -1,21 +1,23 @@
 """The shared request counters in SQLCipher: ``rates.db``, a store of its own, and
-:class:`brand_gateway.repositories.RateCountRepository` over it.
+:class:`brand_gateway.repositories.RateCountRepository` over it (what both engines share is
+:class:`brand_gateway.sql.rate_counts.SqlRateCounts`).
 
-One row per client (``api_rate_limits``: the window's start and the requests granted in it).
 A lease is taken in one ``BEGIN IMMEDIATE`` transaction
-(:meth:`vault.sqlcipher.database.Database.transaction` waits for the write lock), so concurrent
-workers never lose a count.
+(:meth:`vault.sqlcipher.database.Database.transaction` waits for the write lock): the store's
+lock holds the client's row; the count is written back by an upsert.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from typing import Any
 
 from vault import migrations
 from vault.home import VaultHome
 from vault.keys import MasterKey
 from vault.schema import RATES
 from vault.sqlcipher.database import Database
+
+from ..sql.rate_counts import SqlRateCounts
 
 
 def open_rate_counts(home: VaultHome, master: MasterKey) -> Database:
@@ -32,19 +34,15 @@ def open_rate_counts(home: VaultHome, master: MasterKey) -> Database:
     return database
 
 
-class SqlcipherRateCounts:
-    def __init__(self, database: Database) -> None:
-        self._db = database
+class SqlcipherRateCounts(SqlRateCounts):
+    _db: Database
 
-    def take_lease(self, client_id: str, window_start: int,
-                   size: Callable[[int], int]) -> tuple[int, int]:
-        with self._db.transaction():
-            row = self._db.one("SELECT window_start, used FROM api_rate_limits"
-                               " WHERE client_id = ?", (client_id,))
-            before = row[1] if row is not None and row[0] == window_start else 0
-            taken = size(before)
-            self._db.execute(
-                "INSERT INTO api_rate_limits (client_id, window_start, used) VALUES (?, ?, ?)"
-                " ON CONFLICT (client_id) DO UPDATE SET window_start = excluded.window_start,"
-                " used = excluded.used", (client_id, window_start, before + taken))
-        return before, taken
+    def _held(self, client_id: str, window_start: int) -> Any:
+        return self._db.one("SELECT window_start, used FROM api_rate_limits"
+                            " WHERE client_id = ?", (client_id,))
+
+    def _count(self, client_id: str, window_start: int, used: int) -> None:
+        self._db.execute(
+            "INSERT INTO api_rate_limits (client_id, window_start, used) VALUES (?, ?, ?)"
+            " ON CONFLICT (client_id) DO UPDATE SET window_start = excluded.window_start,"
+            " used = excluded.used", (client_id, window_start, used))

@@ -1,6 +1,6 @@
 """The webhook repositories in PostgreSQL, over the data store's
 :class:`vault.postgresql.database.Database`: :class:`PostgresqlWebhookEndpoints` and
-:class:`PostgresqlWebhookOutbox` (``brand_gateway/webhooks/repositories.py``).
+:class:`PostgresqlWebhookOutbox` (what both engines share is in :mod:`.sql`).
 
 The endpoints, the outbox and its attempts are shared tables, like the clients they name: no
 member owns them, and the outbox is one queue that deliverers take from in one order across
@@ -12,56 +12,26 @@ its lease, a claim here is one ``UPDATE`` of the row its sub-select locks ``FOR 
 LOCKED``: deliverers on several hosts at once each take a different row, none waits for
 another's, and a row another one has just leased (its due time moved past ``now``) no longer
 qualifies when it is re-checked under the lock. Inside a write transaction the reads a service
-decides a write on lock what they read (``FOR NO KEY UPDATE``): the client's row before its
-live endpoints are counted (two additions at once cannot both pass the limit), an endpoint
-before it is disabled, and outbox rows before their state is judged (an attempt being recorded,
-a redrive).
+decides a write on lock what they read (``FOR NO KEY UPDATE``), an attempt's outbox row before
+it is recorded included. Text orders by its bytes, as on SQLite.
 """
 
 from __future__ import annotations
 
-import builtins
-from collections.abc import Sequence
-from typing import Any
-
 from consent.postgresql import locking
 from vault.errors import ConstraintViolationError
-from vault.postgresql import PostgresqlRepository
+from vault.postgresql.database import Database
 
-from .repositories import DueEvent, OutboxEntry, OutboxState, WebhookEndpoint
-
-_ENDPOINTS = (
-    "SELECT e.id, e.client_id, e.url, e.created_at, e.disabled_at, b.name AS brand_name"
-    " FROM webhook_endpoints AS e JOIN oauth_clients AS c ON c.client_id = e.client_id"
-    " JOIN brands AS b ON b.id = c.brand_id"
-)
-# Shared by the listing and its count, so a page and "of N" always agree.
-_OUTBOX_FILTER = (" WHERE (CAST(? AS TEXT) IS NULL OR o.client_id = ?)"
-                  " AND (CAST(? AS TEXT) IS NULL OR o.status = ?)")
-_STATES = ("SELECT o.id, o.status, e.disabled_at FROM webhook_outbox AS o"
-           " JOIN webhook_endpoints AS e ON e.id = o.endpoint_id")
+from .repositories import DueEvent
+from .sql import SqlWebhookEndpoints, SqlWebhookOutbox
 
 
-def _endpoint(row: Any) -> WebhookEndpoint:
-    return WebhookEndpoint(row["id"], row["client_id"], row["brand_name"], row["url"],
-                           row["created_at"], row["disabled_at"])
+class PostgresqlWebhookEndpoints(SqlWebhookEndpoints):
+    _db: Database
+    _BYTEWISE = ' COLLATE "C"'
 
-
-def _state(row: Any) -> OutboxState:
-    return OutboxState(row["id"], row["status"], row["disabled_at"] is None)
-
-
-class PostgresqlWebhookEndpoints(PostgresqlRepository):
-    def client_exists(self, client_id: str) -> bool:
-        return self._db.one("SELECT 1 FROM oauth_clients WHERE client_id = ?"
-                            + locking(self._db), (client_id,)) is not None
-
-    def live_count(self, client_id: str) -> int:
-        if self._db.in_transaction:
-            self._db.execute("SELECT 1 FROM oauth_clients WHERE client_id = ?"
-                             + locking(self._db), (client_id,))
-        return int(self._db.one("SELECT count(*) FROM webhook_endpoints WHERE client_id = ?"
-                                " AND disabled_at IS NULL", (client_id,))[0])
+    def _locking(self, of: str = "") -> str:
+        return locking(self._db, of)
 
     def insert(self, client_id: str, url: str, created_at: int) -> int | None:
         # A live endpoint of the client at that URL already, or no such client: nothing
@@ -77,94 +47,14 @@ class PostgresqlWebhookEndpoints(PostgresqlRepository):
             return None
         return None if row is None else int(row[0])
 
-    def get(self, endpoint_id: int) -> WebhookEndpoint | None:
-        row = self._db.one(f"{_ENDPOINTS} WHERE e.id = ?" + locking(self._db, of="e"),
-                           (endpoint_id,))
-        return None if row is None else _endpoint(row)
 
-    def list(self, client_id: str | None = None) -> list[WebhookEndpoint]:
-        return [_endpoint(r) for r in self._db.all(
-            f"{_ENDPOINTS} WHERE CAST(? AS TEXT) IS NULL OR e.client_id = ? ORDER BY e.id",
-            (client_id, client_id))]
+class PostgresqlWebhookOutbox(SqlWebhookOutbox):
+    _db: Database
 
-    def disable(self, endpoint_id: int, now: int) -> None:
-        self._db.execute("UPDATE webhook_endpoints SET disabled_at = ? WHERE id = ?",
-                         (now, endpoint_id))
-
-    def subscribe(self, endpoint_id: int, event_type: str,
-                  categories: Sequence[str | None]) -> None:
-        self._db.executemany(
-            "INSERT INTO webhook_endpoint_events (endpoint_id, event_type, category)"
-            " VALUES (?, ?, ?)", [(endpoint_id, event_type, c) for c in categories])
-
-    def subscriptions(self, endpoint_id: int) -> builtins.list[tuple[str, str | None]]:
-        return [(row["event_type"], row["category"]) for row in self._db.all(
-            "SELECT event_type, category FROM webhook_endpoint_events WHERE endpoint_id = ?"
-            ' ORDER BY event_type COLLATE "C", category COLLATE "C" NULLS FIRST',
-            (endpoint_id,))]
-
-
-class PostgresqlWebhookOutbox(PostgresqlRepository):
-    # -- queueing ---------------------------------------------------------------------------
-    def subscribed_endpoints(self, brand_id: str, event_type: str, category: str
-                             ) -> list[tuple[int, str]]:
-        return [(row["id"], row["client_id"]) for row in self._db.all(
-            "SELECT DISTINCT e.id, e.client_id FROM webhook_endpoints AS e"
-            " JOIN oauth_clients AS c ON c.client_id = e.client_id"
-            " JOIN webhook_endpoint_events AS s ON s.endpoint_id = e.id"
-            " WHERE c.brand_id = ? AND e.disabled_at IS NULL AND s.event_type = ?"
-            " AND (s.category IS NULL OR s.category = ?) ORDER BY e.id",
-            (brand_id, event_type, category))]
-
-    def live_endpoints(self, brand_id: str) -> list[tuple[int, str]]:
-        return [(row["id"], row["client_id"]) for row in self._db.all(
-            "SELECT e.id, e.client_id FROM webhook_endpoints AS e"
-            " JOIN oauth_clients AS c ON c.client_id = e.client_id"
-            " WHERE c.brand_id = ? AND e.disabled_at IS NULL ORDER BY e.id", (brand_id,))]
-
-    def brands_knowing(self, member_id: str) -> dict[str, list[str]]:
-        brands: dict[str, list[str]] = {}
-        for row in self._db.all(
-                "SELECT brand_id, NULL AS grant_id FROM pairwise_subjects WHERE member_id = ?"
-                " UNION SELECT brand_id, id FROM grants WHERE member_id = ?"
-                " AND mode = 'individual'",
-                (member_id, member_id)):
-            grants = brands.setdefault(row["brand_id"], [])
-            if row["grant_id"] is not None:
-                grants.append(row["grant_id"])
-        return brands
-
-    def queue(self, endpoints: Sequence[tuple[int, str]], *, event_type: str, event_id: str,
-              payload: str, now: int) -> None:
-        if not endpoints:
-            return
-        self._db.executemany(
-            "INSERT INTO webhook_outbox (endpoint_id, client_id, event_type, event_id, payload,"
-            " next_attempt_at, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
-            [(endpoint_id, client_id, event_type, event_id, payload, now, now)
-             for endpoint_id, client_id in endpoints])
+    def _locking(self, of: str = "") -> str:
+        return locking(self._db, of)
 
     # -- what compliance sees -----------------------------------------------------------------
-    def entries(self, *, client_id: str | None, status: str | None, limit: int,
-                offset: int) -> list[OutboxEntry]:
-        rows = self._db.all(
-            "SELECT o.id, o.client_id, o.event_type, o.event_id, o.status, o.attempts,"
-            " o.next_attempt_at, o.created_at, o.delivered_at, e.url, b.name AS brand_name,"
-            " (SELECT coalesce(CAST(a.http_status AS TEXT), a.error) FROM webhook_attempts AS a"
-            "  WHERE a.outbox_id = o.id ORDER BY a.id DESC LIMIT 1) AS last_result"
-            " FROM webhook_outbox AS o JOIN webhook_endpoints AS e ON e.id = o.endpoint_id"
-            " JOIN oauth_clients AS c ON c.client_id = o.client_id"
-            " JOIN brands AS b ON b.id = c.brand_id"
-            + _OUTBOX_FILTER + " ORDER BY o.id DESC LIMIT ? OFFSET ?",
-            (client_id, client_id, status, status, limit, offset))
-        return [OutboxEntry(r["id"], r["client_id"], r["brand_name"], r["url"], r["event_type"],
-                            r["event_id"], r["status"], r["attempts"], r["next_attempt_at"],
-                            r["created_at"], r["delivered_at"], r["last_result"]) for r in rows]
-
-    def count(self, *, client_id: str | None, status: str | None) -> int:
-        return int(self._db.one("SELECT count(*) FROM webhook_outbox AS o" + _OUTBOX_FILTER,
-                                (client_id, client_id, status, status))[0])
-
     def tallies(self) -> list[tuple[str, str, str, int]]:
         return [(row["client_id"], row["brand_name"], row["status"], int(row["events"]))
                 for row in self._db.all(
@@ -175,26 +65,6 @@ class PostgresqlWebhookOutbox(PostgresqlRepository):
                     " GROUP BY o.client_id, b.name, o.status"
                     ' ORDER BY b.name COLLATE "C", o.client_id COLLATE "C",'
                     ' o.status COLLATE "C"')]
-
-    # -- redriving ----------------------------------------------------------------------------
-    def dead_of_client(self, client_id: str) -> list[OutboxState]:
-        return [_state(row) for row in self._db.all(
-            f"{_STATES} WHERE o.client_id = ? AND o.status = 'dead' ORDER BY o.id"
-            + locking(self._db, of="o"), (client_id,))]
-
-    def states(self, outbox_ids: Sequence[int]) -> list[OutboxState]:
-        if not outbox_ids:
-            return []
-        return [_state(row) for row in self._db.all(
-            f"{_STATES} WHERE o.id IN ({','.join('?' * len(outbox_ids))}) ORDER BY o.id"
-            + locking(self._db, of="o"), list(outbox_ids))]
-
-    def requeue(self, outbox_ids: Sequence[int], now: int) -> None:
-        if not outbox_ids:
-            return
-        self._db.executemany("UPDATE webhook_outbox SET status = 'pending', attempts = 0,"
-                             " next_attempt_at = ? WHERE id = ?",
-                             [(now, outbox_id) for outbox_id in outbox_ids])
 
     # -- delivering ---------------------------------------------------------------------------
     def claim_due(self, *, now: int, lease: int) -> DueEvent | None:
@@ -218,25 +88,9 @@ class PostgresqlWebhookOutbox(PostgresqlRepository):
                        error: str | None, duration_ms: int) -> tuple[str, int]:
         with self._db.transaction():
             current = self._db.one("SELECT status, attempts FROM webhook_outbox WHERE id = ?"
-                                   + locking(self._db), (outbox_id,))
+                                   + self._locking(), (outbox_id,))
             self._db.execute(
                 "INSERT INTO webhook_attempts (outbox_id, attempted_at, http_status, error,"
                 " duration_ms) VALUES (?, ?, ?, ?, ?)",
                 (outbox_id, at, http_status, error, duration_ms))
         return str(current["status"]), int(current["attempts"])
-
-    def mark_delivered(self, outbox_id: int, *, attempts: int, at: int) -> None:
-        self._db.execute("UPDATE webhook_outbox SET status = 'delivered', attempts = ?,"
-                         " delivered_at = ? WHERE id = ?", (attempts, at, outbox_id))
-
-    def mark_dead(self, outbox_id: int, *, attempts: int) -> None:
-        self._db.execute("UPDATE webhook_outbox SET status = 'dead', attempts = ? WHERE id = ?",
-                         (attempts, outbox_id))
-
-    def schedule_retry(self, outbox_id: int, *, attempts: int, at: int) -> None:
-        self._db.execute("UPDATE webhook_outbox SET attempts = ?, next_attempt_at = ?"
-                         " WHERE id = ?", (attempts, at, outbox_id))
-
-    def give_up_pending(self, endpoint_id: int) -> None:
-        self._db.execute("UPDATE webhook_outbox SET status = 'dead' WHERE endpoint_id = ?"
-                         " AND status = 'pending'", (endpoint_id,))

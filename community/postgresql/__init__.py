@@ -1,6 +1,7 @@
 """The PostgreSQL implementations of the insight community's repositories
 (``community/repositories.py``), one module per aggregate, over the data store's
-:class:`vault.postgresql.database.Database`, as ``community/sqlcipher/`` does on SQLCipher.
+:class:`vault.postgresql.database.Database`, each adding to its base in ``community/sql/``
+what differs on PostgreSQL.
 
 The tables are migrations 4, 5 and 7 of ``vault/schema/postgresql/data/``: communities,
 challenges, surveys, their questions, attribute requests and "we did" posts are shared; a
@@ -18,10 +19,14 @@ locked, so the member's own row stands for all of them.
 
 from __future__ import annotations
 
-from vault.postgresql.database import Database
+from vault.sql import Connection
+
+# The id of the member whose integer key is the statement's next parameter: what fills the
+# ``member_id`` of a member-owned row written by ``member_num``.
+MEMBER_ID = "(SELECT id FROM members WHERE num = ?)"
 
 
-def lock_member(database: Database, member_num: int) -> None:
+def lock_member(database: Connection, member_num: int) -> None:
     """Inside a write transaction: lock the member's row until it ends, so two transactions
     that read and then change what the member holds in the community take turns. ``FOR NO KEY
     UPDATE`` leaves the foreign keys that point at the member free (they take ``KEY SHARE``).

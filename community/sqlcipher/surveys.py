@@ -1,62 +1,23 @@
 """Surveys, feedback requests and attribute requests in SQLCipher:
 :class:`community.repositories.SurveyRepository` and
-:class:`community.repositories.AttributeRequestRepository`.
+:class:`community.repositories.AttributeRequestRepository` (what both engines share is in
+:mod:`community.sql.surveys`).
 
-Answers reference their member by ``members.num`` and cascade with it (migration 5); a
-member's answer to a survey is their rows of it, replaced whole inside one transaction, so a
-reader never sees half of a changed answer. Multiple-choice answers are one bitmask column
-(``choices``), so a per-choice count is ``sum((choices >> i) & 1)`` over an index-ordered scan.
+Answers, skips, journal links and responses reference their member by ``members.num``: a
+member's id is read through ``members``.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from vault.sqlcipher import SqlcipherRepository
-
-from ..repositories import (
-    AnswerRow,
-    AttributeRequestRecord,
-    CommunityFacts,
-    QuestionRecord,
-    Respondent,
-    SurveyRecord,
-)
-
-_SURVEY = ("SELECT id, brand_id, community_id, title, touchpoint, kind, opens_at, closes_at,"
-           " criteria, published_at FROM surveys")
-_REQUEST = ("SELECT id, brand_id, community_id, attribute, reason, created_at, closes_at"
-            " FROM attribute_requests")
+from ..repositories import AnswerRow
+from ..sql.surveys import MEMBER_TABLES, SqlAttributeRequests, SqlCommunityReads, SqlSurveys
 
 
-def _survey(row: Any) -> SurveyRecord:
-    return SurveyRecord(row[0], row[1], row[2], row[3], row[4], row[5], row[6], row[7], row[8],
-                        row[9])
-
-
-def _request(row: Any) -> AttributeRequestRecord:
-    return AttributeRequestRecord(row[0], row[1], row[2], row[3], row[4], row[5], row[6])
-
-
-def _answer(row: Any) -> AnswerRow:
-    return AnswerRow(row[0], row[1], row[2], row[3], row[4])
-
-
-def _placeholders(values: Sequence[Any]) -> str:
-    return ",".join("?" * len(values))
-
-
-class SqlcipherCommunityReads(SqlcipherRepository):
-    """The reads of communities and membership both repositories share."""
-
-    def community(self, community_id: str) -> CommunityFacts | None:
-        row = self._db.one("SELECT id, brand_id, purposes, closed_at FROM communities"
-                           " WHERE id = ?", (community_id,))
-        if row is None:
-            return None
-        return CommunityFacts(row[0], row[1], tuple(json.loads(row[2])), row[3])
+class SqlcipherCommunityReads(SqlCommunityReads):
+    """What both repositories read of community membership, on SQLCipher."""
 
     def community_members(self, community_id: str) -> list[tuple[int, str]]:
         return [(row[0], row[1]) for row in self._db.all(
@@ -69,67 +30,13 @@ class SqlcipherCommunityReads(SqlcipherRepository):
             " WHERE member_num = (SELECT num FROM members WHERE id = ?) ORDER BY community_id",
             (member_id,))]
 
-    def member_number(self, member_id: str) -> int | None:
-        row = self._db.one("SELECT num FROM members WHERE id = ?", (member_id,))
-        return None if row is None else int(row[0])
 
-
-class SqlcipherSurveys(SqlcipherCommunityReads):
-    def insert(self, survey: SurveyRecord, questions: Sequence[QuestionRecord]) -> None:
-        with self._db.transaction():
-            self._db.execute(
-                "INSERT INTO surveys (id, brand_id, community_id, title, touchpoint, kind,"
-                " opens_at, closes_at, criteria, published_at)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (survey.id, survey.brand_id, survey.community_id, survey.title,
-                 survey.touchpoint, survey.kind, survey.opens_at, survey.closes_at,
-                 survey.criteria, survey.published_at))
-            self._db.executemany(
-                "INSERT INTO survey_questions (survey_id, position, kind, prompt, choices)"
-                " VALUES (?, ?, ?, ?, ?)",
-                [(survey.id, q.position, q.kind, q.prompt, json.dumps(list(q.choices)))
-                 for q in questions])
-
-    def get(self, survey_id: str) -> SurveyRecord | None:
-        row = self._db.one(f"{_SURVEY} WHERE id = ?", (survey_id,))
-        return None if row is None else _survey(row)
-
-    def questions(self, survey_id: str) -> list[QuestionRecord]:
-        return [QuestionRecord(row[0], row[1], row[2], tuple(json.loads(row[3])))
-                for row in self._db.all(
-                    "SELECT position, kind, prompt, choices FROM survey_questions"
-                    " WHERE survey_id = ? ORDER BY position", (survey_id,))]
-
-    def for_brand(self, brand_id: str, *, limit: int, offset: int) -> list[SurveyRecord]:
-        return [_survey(row) for row in self._db.all(
-            f"{_SURVEY} WHERE brand_id = ? ORDER BY published_at DESC, id LIMIT ? OFFSET ?",
-            (brand_id, limit, offset))]
-
-    def for_communities(self, community_ids: Sequence[str], *, closes_after: int
-                        ) -> list[SurveyRecord]:
-        if not community_ids:
-            return []
-        return [_survey(row) for row in self._db.all(
-            f"{_SURVEY} WHERE community_id IN ({_placeholders(community_ids)})"
-            " AND closes_at > ? ORDER BY closes_at, id", (*community_ids, closes_after))]
-
-    def answers(self, survey_id: str, member_num: int) -> list[AnswerRow]:
-        return [_answer(row) for row in self._db.all(
-            "SELECT position, value, choices, text_sealed, answered_at FROM survey_answers"
-            " WHERE survey_id = ? AND member_num = ? ORDER BY position",
-            (survey_id, member_num))]
-
-    def answered(self, member_num: int) -> dict[str, int]:
-        return {row[0]: row[1] for row in self._db.all(
-            "SELECT survey_id, max(answered_at) FROM survey_answers WHERE member_num = ?"
-            " GROUP BY survey_id", (member_num,))}
-
-    def replace_answers(self, survey_id: str, member_num: int, rows: Sequence[AnswerRow]
-                        ) -> None:
-        with self._db.transaction():
-            self._db.execute("DELETE FROM survey_answers WHERE survey_id = ? AND member_num = ?",
-                             (survey_id, member_num))
-            self.insert_answers((survey_id, member_num, row) for row in rows)
+class SqlcipherSurveys(SqlcipherCommunityReads, SqlSurveys):
+    def _respondent_rows(self, survey_id: str) -> Sequence[Any]:
+        return self._db.all(
+            "SELECT a.member_num, m.id, a.position, a.value, a.choices, a.text_sealed,"
+            " a.answered_at FROM survey_answers a JOIN members m ON m.num = a.member_num"
+            " WHERE a.survey_id = ? ORDER BY a.member_num, a.position", (survey_id,))
 
     def insert_answers(self, rows: Iterable[tuple[str, int, AnswerRow]]) -> None:
         self._db.executemany(
@@ -138,44 +45,9 @@ class SqlcipherSurveys(SqlcipherCommunityReads):
             ((survey_id, number, r.position, r.value, r.choices, r.text_sealed, r.answered_at)
              for survey_id, number, r in rows))
 
-    def delete_answers(self, survey_id: str, member_num: int) -> int:
-        return int(self._db.execute(
-            "DELETE FROM survey_answers WHERE survey_id = ? AND member_num = ?",
-            (survey_id, member_num)).rowcount)
-
-    def respondents(self, survey_id: str) -> list[Respondent]:
-        found: list[Respondent] = []
-        current: list[AnswerRow] = []
-        last: tuple[int, str] | None = None
-        for row in self._db.all(
-                "SELECT a.member_num, m.id, a.position, a.value, a.choices, a.text_sealed,"
-                " a.answered_at FROM survey_answers a JOIN members m ON m.num = a.member_num"
-                " WHERE a.survey_id = ? ORDER BY a.member_num, a.position", (survey_id,)):
-            if last is not None and row[0] != last[0]:
-                found.append(Respondent(last[0], last[1], tuple(current)))
-                current = []
-            last = (row[0], row[1])
-            current.append(AnswerRow(row[2], row[3], row[4], row[5], row[6]))
-        if last is not None:
-            found.append(Respondent(last[0], last[1], tuple(current)))
-        return found
-
     def skip(self, survey_id: str, member_num: int, at: int) -> None:
         self._db.execute("INSERT OR IGNORE INTO survey_skips (survey_id, member_num, skipped_at)"
                          " VALUES (?, ?, ?)", (survey_id, member_num, at))
-
-    def unskip(self, survey_id: str, member_num: int) -> None:
-        self._db.execute("DELETE FROM survey_skips WHERE survey_id = ? AND member_num = ?",
-                         (survey_id, member_num))
-
-    def skipped(self, member_num: int) -> set[str]:
-        return {row[0] for row in self._db.all(
-            "SELECT survey_id FROM survey_skips WHERE member_num = ?", (member_num,))}
-
-    def journal_entry(self, survey_id: str, member_num: int) -> int | None:
-        row = self._db.one("SELECT feedback_id FROM survey_journal_entries"
-                           " WHERE survey_id = ? AND member_num = ?", (survey_id, member_num))
-        return None if row is None else int(row[0])
 
     def link_journal_entry(self, survey_id: str, member_num: int, feedback_id: int) -> None:
         self._db.execute(
@@ -191,45 +63,10 @@ class SqlcipherSurveys(SqlcipherCommunityReads):
         with self._db.transaction():
             return sum(int(self._db.execute(f"DELETE FROM {table} WHERE member_num = ?",
                                             (number,)).rowcount)
-                       for table in _MEMBER_TABLES)
+                       for table in MEMBER_TABLES)
 
 
-# The member's rows of each table of migration 5, deleted at erasure.
-_MEMBER_TABLES = ("survey_journal_entries", "survey_answers", "survey_skips",
-                  "attribute_request_responses")
-
-
-class SqlcipherAttributeRequests(SqlcipherCommunityReads):
-    def insert(self, request: AttributeRequestRecord) -> None:
-        self._db.execute(
-            "INSERT INTO attribute_requests (id, brand_id, community_id, attribute, reason,"
-            " created_at, closes_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
-            (request.id, request.brand_id, request.community_id, request.attribute,
-             request.reason, request.created_at, request.closes_at))
-
-    def get(self, request_id: str) -> AttributeRequestRecord | None:
-        row = self._db.one(f"{_REQUEST} WHERE id = ?", (request_id,))
-        return None if row is None else _request(row)
-
-    def for_brand(self, brand_id: str, *, limit: int, offset: int
-                  ) -> list[AttributeRequestRecord]:
-        return [_request(row) for row in self._db.all(
-            f"{_REQUEST} WHERE brand_id = ? ORDER BY created_at DESC, id LIMIT ? OFFSET ?",
-            (brand_id, limit, offset))]
-
-    def for_communities(self, community_ids: Sequence[str], *, closes_after: int
-                        ) -> list[AttributeRequestRecord]:
-        if not community_ids:
-            return []
-        return [_request(row) for row in self._db.all(
-            f"{_REQUEST} WHERE community_id IN ({_placeholders(community_ids)})"
-            " AND closes_at > ? ORDER BY closes_at, id", (*community_ids, closes_after))]
-
-    def responses(self, member_num: int) -> dict[str, str]:
-        return {row[0]: row[1] for row in self._db.all(
-            "SELECT request_id, outcome FROM attribute_request_responses WHERE member_num = ?",
-            (member_num,))}
-
+class SqlcipherAttributeRequests(SqlcipherCommunityReads, SqlAttributeRequests):
     def respond(self, request_id: str, member_num: int, outcome: str, at: int) -> None:
         self._db.execute(
             "INSERT INTO attribute_request_responses (request_id, member_num, outcome,"

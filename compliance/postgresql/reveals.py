@@ -1,5 +1,5 @@
-"""Reveals in PostgreSQL (table ``identity_reveals``, data migration 0009):
-:class:`compliance.repositories.RevealRepository`.
+"""Reveals in PostgreSQL: :class:`compliance.repositories.RevealRepository` (what both engines
+share is :class:`compliance.sql.reveals.SqlReveals`).
 
 A reveal is the revealed member's row (member-owned: ``member_id`` first in its key, gone with
 the member). Its officer is another account, on another shard under Citus: the row keeps the
@@ -18,24 +18,14 @@ same second come in the order they were written in (``rowid``), as on SQLite.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from typing import Any
-
-from vault.postgresql import PostgresqlRepository
-
 from ..repositories import RevealRecord
+from ..sql.reveals import SqlReveals, reveal_record
 
 _COLUMNS = ("SELECT id, officer_num, case_ref, member_id, principal, reason_sealed,"
             " reason_sha256, revealed_at FROM identity_reveals")
 
 
-def _record(row: Any, officer_id: str) -> RevealRecord:
-    return RevealRecord(row["id"], officer_id, row["case_ref"], row["member_id"],
-                        row["principal"], row["reason_sealed"], row["reason_sha256"],
-                        row["revealed_at"])
-
-
-class PostgresqlReveals(PostgresqlRepository):
+class PostgresqlReveals(SqlReveals):
     def insert(self, reveal: RevealRecord) -> None:
         officer = self._db.one("SELECT num FROM members WHERE id = ? FOR KEY SHARE",
                                (reveal.officer_id,))
@@ -49,7 +39,7 @@ class PostgresqlReveals(PostgresqlRepository):
              reveal.reason_sha256, reveal.revealed_at, reveal.member_id))
 
     def for_case(self, officer_id: str, case: str) -> list[RevealRecord]:
-        return [_record(row, officer_id) for row in self._db.all(
+        return [reveal_record(row, officer_id) for row in self._db.all(
             f"{_COLUMNS} WHERE officer_num = (SELECT num FROM members WHERE id = ?)"
             " AND case_ref = ? ORDER BY revealed_at, rowid", (officer_id, case))]
 
@@ -57,18 +47,8 @@ class PostgresqlReveals(PostgresqlRepository):
         rows = self._db.all(f"{_COLUMNS} ORDER BY revealed_at DESC, rowid DESC LIMIT ? OFFSET ?",
                             (limit, offset))
         officers = self._ids({row["officer_num"] for row in rows})
-        return [_record(row, officers[row["officer_num"]]) for row in rows
+        return [reveal_record(row, officers[row["officer_num"]]) for row in rows
                 if row["officer_num"] in officers]
-
-    def count(self) -> int:
-        return int(self._db.one("SELECT count(*) FROM identity_reveals")[0])
-
-    def member_ids(self, *, granted_to: str | None = None) -> Iterator[str]:
-        rows = (self._db.all("SELECT id FROM members ORDER BY num") if granted_to is None else
-                self._db.all("SELECT DISTINCT member_id AS id FROM grants WHERE brand_id = ?",
-                             (granted_to,)))
-        for row in rows:
-            yield row["id"]
 
     def _ids(self, nums: set[int]) -> dict[int, str]:
         """The public ids of the accounts numbered ``nums`` (those that still exist)."""

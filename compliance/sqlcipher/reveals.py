@@ -1,15 +1,15 @@
-"""Reveals in SQLCipher (table ``identity_reveals``, data migration 0009):
-:class:`compliance.repositories.RevealRepository`. Accounts are referenced by their integer
-``num`` (as the hot tables do) and read back by their public ``id``."""
+"""Reveals in SQLCipher: :class:`compliance.repositories.RevealRepository` (what both engines
+share is :class:`compliance.sql.reveals.SqlReveals`).
+
+The officer's and the member's public ids are read by joining ``members`` twice; the
+officer's or the member's erasure deletes their reveals by a foreign key's ``ON DELETE
+CASCADE``.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from typing import Any
-
-from vault.sqlcipher import SqlcipherRepository
-
 from ..repositories import RevealRecord
+from ..sql.reveals import SqlReveals, reveal_record
 
 _SELECT = ("SELECT r.id, o.id AS officer_id, r.case_ref, m.id AS member_id, r.principal,"
            " r.reason_sealed, r.reason_sha256, r.revealed_at FROM identity_reveals AS r"
@@ -17,13 +17,7 @@ _SELECT = ("SELECT r.id, o.id AS officer_id, r.case_ref, m.id AS member_id, r.pr
            " JOIN members AS m ON m.num = r.member_num")
 
 
-def _record(row: Any) -> RevealRecord:
-    return RevealRecord(row["id"], row["officer_id"], row["case_ref"], row["member_id"],
-                        row["principal"], row["reason_sealed"], row["reason_sha256"],
-                        row["revealed_at"])
-
-
-class SqlcipherReveals(SqlcipherRepository):
+class SqlcipherReveals(SqlReveals):
     def insert(self, reveal: RevealRecord) -> None:
         self._db.execute(
             "INSERT INTO identity_reveals (id, officer_num, case_ref, member_num, principal,"
@@ -34,21 +28,11 @@ class SqlcipherReveals(SqlcipherRepository):
              reveal.reason_sha256, reveal.revealed_at, reveal.officer_id, reveal.member_id))
 
     def for_case(self, officer_id: str, case: str) -> list[RevealRecord]:
-        return [_record(row) for row in self._db.all(
+        return [reveal_record(row, row["officer_id"]) for row in self._db.all(
             f"{_SELECT} WHERE r.officer_num = (SELECT num FROM members WHERE id = ?)"
             " AND r.case_ref = ? ORDER BY r.revealed_at, r.rowid", (officer_id, case))]
 
     def latest(self, *, limit: int, offset: int = 0) -> list[RevealRecord]:
-        return [_record(row) for row in self._db.all(
+        return [reveal_record(row, row["officer_id"]) for row in self._db.all(
             f"{_SELECT} ORDER BY r.revealed_at DESC, r.rowid DESC LIMIT ? OFFSET ?",
             (limit, offset))]
-
-    def count(self) -> int:
-        return int(self._db.one("SELECT count(*) FROM identity_reveals")[0])
-
-    def member_ids(self, *, granted_to: str | None = None) -> Iterator[str]:
-        rows = (self._db.all("SELECT id FROM members ORDER BY num") if granted_to is None else
-                self._db.all("SELECT DISTINCT member_id AS id FROM grants WHERE brand_id = ?",
-                             (granted_to,)))
-        for row in rows:
-            yield row["id"]

@@ -1,7 +1,7 @@
 """The PostgreSQL implementations of consent's repositories (``consent/repositories.py``), over
 the data store's :class:`vault.postgresql.database.Database`: one module per aggregate, holding
-every statement of it, as in ``consent/sqlcipher/``. Sets of codes are stored as sorted JSON
-arrays, as text.
+the statements of it that are PostgreSQL's own, as in ``consent/sqlcipher/`` (what both engines
+run alike is in ``consent/sql/``). Sets of codes are stored as sorted JSON arrays, as text.
 
 Every table here is its member's (``member_id`` first in each key, the rules at the head of
 ``vault/schema/postgresql/data/0001_baseline.sql``). What differs from SQLCipher, and why:
@@ -20,6 +20,8 @@ from __future__ import annotations
 
 from vault.postgresql.database import Database
 
+from ..sql import SqlConsentRepository
+
 
 def lock_member(database: Database, member_id: str) -> None:
     """Inside a write transaction, take the member's lock (their ``members`` row) until it
@@ -34,3 +36,24 @@ def locking(database: Database, of: str = "") -> str:
     if not database.in_transaction:
         return ""
     return f" FOR NO KEY UPDATE OF {of}" if of else " FOR NO KEY UPDATE"
+
+
+class PostgresqlConsentRepository(SqlConsentRepository):
+    """The hooks of :class:`consent.sql.SqlConsentRepository` on PostgreSQL (put first among
+    a repository's bases): the member's lock and the rows' locks above."""
+
+    _db: Database
+
+    def _lock_member(self, member_id: str) -> None:
+        lock_member(self._db, member_id)
+
+    def _lock_owner(self, table: str, row_id: str) -> bool:
+        if self._db.in_transaction:
+            owner = self._db.one(f"SELECT member_id FROM {table} WHERE id = ?", (row_id,))
+            if owner is None:
+                return False
+            lock_member(self._db, owner[0])
+        return True
+
+    def _locking(self, of: str = "") -> str:
+        return locking(self._db, of)

@@ -1,6 +1,7 @@
 """The ledger store on PostgreSQL: :class:`consent.repositories.LedgerRepository` (entries, tree
-nodes, checkpoints, search index rows, spool marks) and
-:class:`consent.repositories.AccessIndexRepository`, over a schema of its own, ``ledger``, in
+nodes, checkpoints, search index rows, spool marks; what both engines share is
+:class:`consent.sql.ledger.SqlLedger`) and :class:`consent.repositories.AccessIndexRepository`,
+over a schema of its own, ``ledger``, in
 the data database (``vault/schema/postgresql/ledger/``): one ledger for every host.
 
 What differs from SQLCipher's (``consent/sqlcipher/ledger.py``), and why:
@@ -26,15 +27,13 @@ import hashlib
 import json
 from collections.abc import Iterator, Sequence
 
-from vault.postgresql import PostgresqlRepository, migrations
+from vault.postgresql import migrations
 from vault.postgresql.database import Database, in_schema
 from vault.schema import LEDGER, on_postgresql
 
 from ..access_index import ACCESS_TAGS, IndexedRead, MemberReads, ReadsOnDay
-from ..events import LedgerEntry
-from ..ledger_proofs import Checkpoint
 from ..ledger_search import SearchRow, purposes_text
-from ..merkle import leaf_hash
+from ..sql.ledger import SqlAccessIndex, SqlLedger, indexed_reads
 
 LEDGER_ON_POSTGRESQL = on_postgresql(LEDGER)
 #: The ledger's schema in the data database.
@@ -55,7 +54,9 @@ def open_ledger_store(dsn: str) -> Database:
     return migrations.connect(in_schema(dsn, SCHEMA), LEDGER_ON_POSTGRESQL)
 
 
-class PostgresqlLedger(PostgresqlRepository):
+class PostgresqlLedger(SqlLedger):
+    _db: Database
+
     @property
     def database(self) -> Database:
         """The store's connection (for migrations, tests and tools; never for a service)."""
@@ -70,35 +71,6 @@ class PostgresqlLedger(PostgresqlRepository):
                 self._db.execute("SELECT pg_advisory_xact_lock(?)", (APPEND_LOCK,))
             yield database
 
-    def snapshot(self) -> contextlib.AbstractContextManager[object]:
-        return self._db.snapshot()
-
-    @contextlib.contextmanager
-    def savepoint(self) -> Iterator[None]:
-        self._db.execute("SAVEPOINT ledger_write")
-        try:
-            yield
-        except BaseException:
-            self._db.execute("ROLLBACK TO SAVEPOINT ledger_write")
-            self._db.execute("RELEASE SAVEPOINT ledger_write")
-            raise
-        self._db.execute("RELEASE SAVEPOINT ledger_write")
-
-    def end_use(self) -> bool:
-        return self._db.end_use()
-
-    def close(self) -> None:
-        self._db.close()
-
-    # -- entries and nodes ----------------------------------------------------------------
-    def size(self) -> int:
-        latest = self._db.one("SELECT max(seq) FROM entries")[0]
-        return 0 if latest is None else int(latest) + 1
-
-    def body(self, seq: int) -> bytes | None:
-        row = self._db.one("SELECT body FROM entries WHERE seq = ?", (seq,))
-        return None if row is None else bytes(row[0])
-
     def latest_body(self, prefix: bytes, containing: bytes) -> bytes | None:
         row = self._db.one(
             "SELECT body FROM entries WHERE substring(body FROM 1 FOR ?) = ?"
@@ -111,29 +83,12 @@ class PostgresqlLedger(PostgresqlRepository):
             "SELECT seq, body FROM entries WHERE position(? IN body) > 0 ORDER BY seq",
             (needle,))]
 
-    def entries(self) -> Iterator[tuple[int, bytes]]:
-        return ((int(row[0]), bytes(row[1])) for row in self._db.execute(
-            "SELECT seq, body FROM entries ORDER BY seq"))
-
-    def nodes(self) -> Iterator[tuple[int, bytes]]:
-        return ((int(row[0]), bytes(row[1])) for row in self._db.execute(
-            "SELECT position, hash FROM tree_nodes ORDER BY position"))
-
     def nodes_at(self, positions: Sequence[int]) -> dict[int, bytes]:
         if not positions:
             return {}
         return {int(row[0]): bytes(row[1]) for row in self._db.all(
             "SELECT position, hash FROM tree_nodes WHERE position = ANY(?)",
             (list(positions),))}
-
-    def nodes_from(self, first: int) -> list[tuple[int, bytes]]:
-        return [(int(row[0]), bytes(row[1])) for row in self._db.all(
-            "SELECT position, hash FROM tree_nodes WHERE position >= ? ORDER BY position",
-            (first,))]
-
-    def last_position(self) -> int | None:
-        position = self._db.one("SELECT max(position) FROM tree_nodes")[0]
-        return None if position is None else int(position)
 
     def append(self, entries: Sequence[tuple[int, bytes]], nodes: Sequence[tuple[int, bytes]],
                search: Sequence[SearchRow] = ()) -> None:
@@ -151,41 +106,6 @@ class PostgresqlLedger(PostgresqlRepository):
                 [(purpose, r.at, r.seq, r.brand, r.tag) for r in search
                  for purpose in sorted(set(r.purposes))])
 
-    # -- checkpoints ----------------------------------------------------------------------
-    def checkpoints(self) -> list[Checkpoint]:
-        return [Checkpoint(int(row[0]), bytes(row[1]), row[2], row[3]) for row in self._db.all(
-            "SELECT tree_size, root_hash, signed_at, note FROM checkpoints ORDER BY tree_size")]
-
-    def latest_checkpoint(self) -> Checkpoint | None:
-        row = self._db.one("SELECT tree_size, root_hash, signed_at, note FROM checkpoints"
-                           " ORDER BY tree_size DESC LIMIT 1")
-        return None if row is None else Checkpoint(int(row[0]), bytes(row[1]), row[2], row[3])
-
-    def latest_checkpoint_size(self) -> int | None:
-        size = self._db.one("SELECT max(tree_size) FROM checkpoints")[0]
-        return None if size is None else int(size)
-
-    def add_checkpoint(self, checkpoint: Checkpoint) -> None:
-        self._db.execute(
-            "INSERT INTO checkpoints (tree_size, root_hash, signed_at, note) VALUES (?, ?, ?, ?)",
-            (checkpoint.tree_size, checkpoint.root_hash, checkpoint.signed_at, checkpoint.note))
-
-    # -- spool marks ----------------------------------------------------------------------
-    def spool_marks(self) -> dict[str, int]:
-        return {row[0]: int(row[1]) for row in self._db.all(
-            "SELECT spool, merged_through FROM spool_marks")}
-
-    def spool_mark(self, spool_id: str) -> int:
-        row = self._db.one("SELECT merged_through FROM spool_marks WHERE spool = ?",
-                           (spool_id,))
-        return int(row[0]) if row is not None else 0
-
-    def set_spool_mark(self, spool_id: str, n: int) -> None:
-        self._db.execute(
-            "INSERT INTO spool_marks (spool, merged_through) VALUES (?, ?)"
-            " ON CONFLICT (spool) DO UPDATE SET merged_through = excluded.merged_through",
-            (spool_id, n))
-
 
 # The brand reads among the search rows (consent/access_index.py): a read's tag, a brand (its
 # ``brand:`` actor) and a principal (its details' member).
@@ -193,11 +113,8 @@ _READS = ("s.tag = ANY(ARRAY[" + ", ".join(f"'{tag}'" for tag in sorted(ACCESS_T
           + "]) AND s.brand IS NOT NULL AND s.principal IS NOT NULL")
 
 
-class PostgresqlAccessIndex:
-    """The brand reads among the search rows, joined with ``entries`` for the bodies."""
-
-    def __init__(self, database: Database) -> None:
-        self._db = database
+class PostgresqlAccessIndex(SqlAccessIndex):
+    _db: Database
 
     def count(self, principal: str) -> int:
         return int(self._db.one(
@@ -207,15 +124,10 @@ class PostgresqlAccessIndex:
     def reads(self, principal: str, *, limit: int, offset: int = 0) -> list[IndexedRead]:
         # By when they were served: reads merged from the spools enter the ledger in batches,
         # one spool after another, not in the order they were served.
-        reads = []
-        for brand_id, read_at, body in self._db.all(
-                "SELECT s.brand, s.at, e.body FROM search_index AS s"
-                f" JOIN entries AS e ON e.seq = s.seq WHERE s.principal = ? AND {_READS}"
-                " ORDER BY s.at DESC, s.seq DESC LIMIT ? OFFSET ?", (principal, limit, offset)):
-            body = bytes(body)
-            reads.append(IndexedRead(LedgerEntry.from_body(body, leaf_hash(body)), brand_id,
-                                     int(read_at)))
-        return reads
+        return indexed_reads(self._db.all(
+            "SELECT s.brand, s.at, e.body FROM search_index AS s"
+            f" JOIN entries AS e ON e.seq = s.seq WHERE s.principal = ? AND {_READS}"
+            " ORDER BY s.at DESC, s.seq DESC LIMIT ? OFFSET ?", (principal, limit, offset)))
 
     def daily(self, principal: str, *, since: int, day: int) -> list[ReadsOnDay]:
         rows = self._db.all(

@@ -1,69 +1,38 @@
-"""The ledger store in SQLCipher: :class:`consent.repositories.LedgerRepository` (entries, tree
-nodes, checkpoints, search index rows, spool marks) and
+"""The ledger store in SQLCipher: :class:`consent.repositories.LedgerRepository` (what both
+engines share is :class:`consent.sql.ledger.SqlLedger`) and
 :class:`consent.repositories.AccessIndexRepository`, over ``ledger.db``'s
 :class:`vault.sqlcipher.database.Database`.
 
-Its tables are the ledger store's history in :data:`vault.schema.LEDGER`. The write lock is the
-connection's (``BEGIN IMMEDIATE`` with polling, :mod:`vault.sqlcipher.database`); a nested unit of
-work is a ``SAVEPOINT``. Bodies and hashes are stored as the BLOBs given, so the stored bytes, and
-every root and proof built from them, are the same whatever wrote them.
+Appends are serialised by the connection's write lock (``BEGIN IMMEDIATE`` with polling,
+:mod:`vault.sqlcipher.database`). An append writes its search rows into ``search_recent``,
+folded into the index every :data:`FOLD_ROWS` rows (ledger migration 4); bodies are BLOBs,
+searched with ``instr`` and read as JSON by SQLite's JSON functions.
 """
 
 from __future__ import annotations
 
-import contextlib
 import json
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 
-from vault.sqlcipher import SqlcipherRepository
 from vault.sqlcipher.database import Database
 
 from ..access_index import ACCESS_TAGS, IndexedRead, MemberReads, ReadsOnDay
-from ..events import LedgerEntry
-from ..ledger_proofs import Checkpoint
 from ..ledger_search import SearchRow, purposes_text
-from ..merkle import leaf_hash
+from ..sql.ledger import SqlAccessIndex, SqlLedger, indexed_reads
 
 #: How many search rows wait in ``search_recent`` before an append moves them into the
 #: index (ledger migration 4): more makes an append cheaper and a search's scan of them longer.
 FOLD_ROWS = 16_384
 
 
-class SqlcipherLedger(SqlcipherRepository):
+class SqlcipherLedger(SqlLedger):
+    _db: Database
+
     @property
     def database(self) -> Database:
         """The store's connection (for migrations, tests and tools; never for a service)."""
         return self._db
-
-    def snapshot(self) -> contextlib.AbstractContextManager[object]:
-        return self._db.snapshot()
-
-    @contextlib.contextmanager
-    def savepoint(self) -> Iterator[None]:
-        self._db.execute("SAVEPOINT ledger_write")
-        try:
-            yield
-        except BaseException:
-            self._db.execute("ROLLBACK TO ledger_write")
-            self._db.execute("RELEASE ledger_write")
-            raise
-        self._db.execute("RELEASE ledger_write")
-
-    def end_use(self) -> bool:
-        return self._db.end_use()
-
-    def close(self) -> None:
-        self._db.close()
-
-    # -- entries and nodes ----------------------------------------------------------------
-    def size(self) -> int:
-        latest = self._db.one("SELECT max(seq) FROM entries")[0]
-        return 0 if latest is None else latest + 1
-
-    def body(self, seq: int) -> bytes | None:
-        row = self._db.one("SELECT body FROM entries WHERE seq = ?", (seq,))
-        return None if row is None else bytes(row[0])
 
     def latest_body(self, prefix: bytes, containing: bytes) -> bytes | None:
         row = self._db.one(
@@ -75,27 +44,12 @@ class SqlcipherLedger(SqlcipherRepository):
         return [(row[0], bytes(row[1])) for row in self._db.all(
             "SELECT seq, body FROM entries WHERE instr(body, ?) > 0 ORDER BY seq", (needle,))]
 
-    def entries(self) -> Iterator[tuple[int, bytes]]:
-        return iter(self._db.execute("SELECT seq, body FROM entries ORDER BY seq"))
-
-    def nodes(self) -> Iterator[tuple[int, bytes]]:
-        return iter(self._db.execute("SELECT position, hash FROM tree_nodes ORDER BY position"))
-
     def nodes_at(self, positions: Sequence[int]) -> dict[int, bytes]:
         if not positions:
             return {}
         return {row[0]: bytes(row[1]) for row in self._db.all(
             f"SELECT position, hash FROM tree_nodes WHERE position IN"
             f" ({','.join('?' * len(positions))})", list(positions))}
-
-    def nodes_from(self, first: int) -> list[tuple[int, bytes]]:
-        return [(row[0], bytes(row[1])) for row in self._db.all(
-            "SELECT position, hash FROM tree_nodes WHERE position >= ? ORDER BY position",
-            (first,))]
-
-    def last_position(self) -> int | None:
-        position = self._db.one("SELECT max(position) FROM tree_nodes")[0]
-        return None if position is None else int(position)
 
     def append(self, entries: Sequence[tuple[int, bytes]], nodes: Sequence[tuple[int, bytes]],
                search: Sequence[SearchRow] = ()) -> None:
@@ -127,41 +81,6 @@ class SqlcipherLedger(SqlcipherRepository):
         self._db.execute("DELETE FROM search_recent")
         return int(moved)
 
-    # -- checkpoints ----------------------------------------------------------------------
-    def checkpoints(self) -> list[Checkpoint]:
-        return [Checkpoint(row[0], bytes(row[1]), row[2], row[3]) for row in self._db.all(
-            "SELECT tree_size, root_hash, signed_at, note FROM checkpoints ORDER BY tree_size")]
-
-    def latest_checkpoint(self) -> Checkpoint | None:
-        row = self._db.one("SELECT tree_size, root_hash, signed_at, note FROM checkpoints"
-                           " ORDER BY tree_size DESC LIMIT 1")
-        return None if row is None else Checkpoint(row[0], bytes(row[1]), row[2], row[3])
-
-    def latest_checkpoint_size(self) -> int | None:
-        size = self._db.one("SELECT max(tree_size) FROM checkpoints")[0]
-        return None if size is None else int(size)
-
-    def add_checkpoint(self, checkpoint: Checkpoint) -> None:
-        self._db.execute(
-            "INSERT INTO checkpoints (tree_size, root_hash, signed_at, note) VALUES (?, ?, ?, ?)",
-            (checkpoint.tree_size, checkpoint.root_hash, checkpoint.signed_at, checkpoint.note))
-
-    # -- spool marks ----------------------------------------------------------------------
-    def spool_marks(self) -> dict[str, int]:
-        return {row[0]: int(row[1]) for row in self._db.all(
-            "SELECT spool, merged_through FROM spool_marks")}
-
-    def spool_mark(self, spool_id: str) -> int:
-        row = self._db.one("SELECT merged_through FROM spool_marks WHERE spool = ?",
-                           (spool_id,))
-        return int(row[0]) if row is not None else 0
-
-    def set_spool_mark(self, spool_id: str, n: int) -> None:
-        self._db.execute(
-            "INSERT INTO spool_marks (spool, merged_through) VALUES (?, ?)"
-            " ON CONFLICT (spool) DO UPDATE SET merged_through = excluded.merged_through",
-            (spool_id, n))
-
 
 # The brand reads among the search rows (consent/access_index.py): a read's tag, a brand (its
 # ``brand:`` actor) and a principal (its details' member).
@@ -192,11 +111,8 @@ READS_OF_MEMBER = (
     + ") AS m JOIN entries AS e ON e.seq = m.seq ORDER BY m.at DESC, m.seq DESC LIMIT ? OFFSET ?")
 
 
-class SqlcipherAccessIndex:
-    """The brand reads among the search rows, joined with ``entries`` for the bodies."""
-
-    def __init__(self, database: Database) -> None:
-        self._db = database
+class SqlcipherAccessIndex(SqlAccessIndex):
+    _db: Database
 
     def count(self, principal: str) -> int:
         return int(self._db.one(
@@ -207,14 +123,9 @@ class SqlcipherAccessIndex:
     def reads(self, principal: str, *, limit: int, offset: int = 0) -> list[IndexedRead]:
         # By when they were served: reads merged from the workers' spools enter the ledger in
         # batches, one spool after another, not in the order they were served.
-        reads = []
-        for brand_id, read_at, body in self._db.all(
-                READS_OF_MEMBER, (principal, limit + offset, principal, limit + offset, limit,
-                                  offset)):
-            body = bytes(body)
-            reads.append(IndexedRead(LedgerEntry.from_body(body, leaf_hash(body)), brand_id,
-                                     int(read_at)))
-        return reads
+        return indexed_reads(self._db.all(
+            READS_OF_MEMBER, (principal, limit + offset, principal, limit + offset, limit,
+                              offset)))
 
     def daily(self, principal: str, *, since: int, day: int) -> list[ReadsOnDay]:
         rows = self._db.all(

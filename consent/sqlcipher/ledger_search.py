@@ -1,20 +1,9 @@
 """The ledger's search index in SQLCipher: :class:`consent.repositories.LedgerSearchRepository`
-over ``ledger.db`` (tables of ledger migrations 2 and 4).
+over ``ledger.db`` (tables of ledger migrations 2 and 4; what both engines share is
+:class:`consent.sql.ledger_search.SqlLedgerSearch`).
 
 Each search names the index it walks (``INDEXED BY``, so the plan never depends on statistics,
-and a query no index serves fails loudly instead of scanning): the equality filters are the
-index's leading columns, then ``(at, seq)`` from the cursor, the time range bounding ``at``.
-
-    filters (besides time)         walks
-    none                           search_by_time        (at, seq)
-    principal [+ anything]         search_by_principal   (principal, at, seq); the rest checked
-                                   on the member's own rows, a purpose through its primary key
-    tag                            search_by_tag         (tag, at, seq)
-    brand                          search_by_brand       (brand, at, seq)
-    brand + tag                    search_by_brand_tag   (brand, tag, at, seq)
-    purpose [+ brand] [+ tag]      search_purposes and its indexes, likewise
-
-A tag prefix (several tags) without a principal is one walk per tag. Beside the walks, the same
+and a query no index serves fails loudly instead of scanning). Beside the walks, the same
 filters over ``search_recent`` (the rows not yet folded into the index, at most ``FOLD_ROWS``:
 consent/sqlcipher/ledger.py), one scan, a purpose found in its JSON array. Each is
 ``LIMIT``-ed, and they are merged in order: a sort of at most ``(walks + 1) x limit`` rows.
@@ -26,40 +15,15 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from vault.sqlcipher.database import Database
-
-from ..ledger_search import LedgerQuery, Position, SearchHit, SearchRow, purposes_text
+from ..ledger_search import LedgerQuery, SearchRow, purposes_text
+from ..sql.ledger_search import Arm, Bounds, SqlLedgerSearch, ranged
 
 _INDEX_TABLE = "search_index"
 _PURPOSE_TABLE = "search_purposes"
 _RECENT_TABLE = "search_recent"
 
 
-class SqlcipherLedgerSearch:
-    def __init__(self, database: Database) -> None:
-        self._db = database
-
-    def search(self, query: LedgerQuery, *, before: Position | None = None,
-               after: Position | None = None, limit: int) -> list[SearchHit]:
-        sql, parameters = self.statement(query, before=before, after=after, limit=limit)
-        rows = self._db.all(sql, parameters)
-        if after is not None:
-            rows.reverse()
-        found = [int(row[0]) for row in rows]
-        if not found:
-            return []
-        index = {row.seq: row for row in self.rows(found)}
-        bodies: dict[int, bytes] = {}
-        for chunk in _chunks(found):
-            bodies.update((int(row[0]), bytes(row[1])) for row in self._db.all(
-                f"SELECT seq, body FROM entries WHERE seq IN ({','.join('?' * len(chunk))})",
-                chunk))
-        return [SearchHit(index[seq], bodies[seq]) for seq in found]
-
-    def count(self, query: LedgerQuery) -> int:
-        sql, parameters = self.statement(query, before=None, after=None, limit=None)
-        return int(self._db.one(f"SELECT count(*) FROM ({sql})", parameters)[0])
-
+class SqlcipherLedgerSearch(SqlLedgerSearch):
     def rows(self, seqs: Sequence[int]) -> list[SearchRow]:
         found: list[SearchRow] = []
         for chunk in _chunks(sorted(set(seqs))):
@@ -71,47 +35,21 @@ class SqlcipherLedgerSearch:
                           f" WHERE seq IN ({','.join('?' * len(chunk))})", chunk)]
         return sorted(found, key=lambda row: row.seq)
 
-    # -- the statement -------------------------------------------------------------------------
-    def statement(self, query: LedgerQuery, *, before: Position | None, after: Position | None,
-                  limit: int | None) -> tuple[str, list[Any]]:
-        """The SQL selecting the ``seq`` of matching entries, and its parameters (tests look
-        at its plan): the index walks (one per tag of a tag prefix, without a principal) and
-        one scan of the recent rows, each ``LIMIT``-ed, merged in order."""
-        if before is not None and after is not None:
-            raise ValueError("a search goes before a position or after one, not both")
-        tags = query.tags
-        bounds = _bounds(query, before, after)
-        order = "at, seq" if after is not None else "at DESC, seq DESC"
-        walks = ([(tag,) for tag in tags] if len(tags) > 1 and query.principal is None
-                 else [tags])
-        parts: list[str] = []
-        parameters: list[Any] = []
-        for walked in walks:
-            part, more = _index_walk(query, walked, bounds, order, limit)
-            parts.append(part)
-            parameters += more
-        part, more = _recent_walk(query, tags, bounds, order, limit)
-        parts.append(part)
-        parameters += more
-        sql = f"SELECT seq, at FROM ({' UNION ALL '.join(parts)}) ORDER BY {order}"
-        if limit is not None:
-            sql += " LIMIT ?"
-            parameters.append(limit)
-        return sql, parameters
+    def _walk(self, query: LedgerQuery, tags: tuple[str, ...], bounds: Bounds, order: str,
+              limit: int | None) -> Arm:
+        return _index_walk(query, tags, bounds, order, limit)
 
+    def _beside_walks(self, query: LedgerQuery, bounds: Bounds, order: str,
+                      limit: int | None) -> list[Arm]:
+        return [_recent_walk(query, query.tags, bounds, order, limit)]
 
-Bounds = tuple[Position | None, Position | None]
-
-
-def _bounds(query: LedgerQuery, before: Position | None, after: Position | None) -> Bounds:
-    """The time range and the position as one range of ``(at, seq)`` row values (below, above),
-    so that an index walk starts at the position, not at the range's end (seq is never
-    negative)."""
-    upper = min(p for p in (before, None if query.until is None else (query.until, 0))
-                if p is not None) if before is not None or query.until is not None else None
-    lower = max(p for p in (after, None if query.since is None else (query.since, -1))
-                if p is not None) if after is not None or query.since is not None else None
-    return upper, lower
+    def _bodies(self, seqs: list[int]) -> dict[int, bytes]:
+        bodies: dict[int, bytes] = {}
+        for chunk in _chunks(seqs):
+            bodies.update((int(row[0]), bytes(row[1])) for row in self._db.all(
+                f"SELECT seq, body FROM entries WHERE seq IN ({','.join('?' * len(chunk))})",
+                chunk))
+        return bodies
 
 
 def _index_walk(query: LedgerQuery, tags: tuple[str, ...], bounds: Bounds, order: str,
@@ -183,20 +121,9 @@ def _json_text(purpose: str) -> str:
 
 
 def _arm(source: str, alias: str, where: list[str], parameters: list[Any], bounds: Bounds,
-         order: str, limit: int | None) -> tuple[str, list[Any]]:
-    """One side of a search: ``(seq, at)`` of ``source`` within ``bounds``, in ``order``, at
-    most ``limit``."""
-    where, parameters = list(where), list(parameters)
-    for position, comparison in zip(bounds, "<>", strict=True):
-        if position is not None:
-            where.append(f"({alias}.at, {alias}.seq) {comparison} (?, ?)")
-            parameters += position
-    sql = (f"SELECT {alias}.seq AS seq, {alias}.at AS at FROM {source}"
-           f"{' WHERE ' + ' AND '.join(where) if where else ''}"
-           f" ORDER BY {', '.join(f'{alias}.{part.strip()}' for part in order.split(','))}")
-    if limit is not None:
-        sql += " LIMIT ?"
-        parameters.append(limit)
+         order: str, limit: int | None) -> Arm:
+    """One side of a search (:func:`consent.sql.ledger_search.ranged`), as a subquery."""
+    sql, parameters = ranged(source, alias, where, parameters, bounds, order, limit)
     return f"SELECT * FROM ({sql})", parameters
 
 

@@ -12,16 +12,13 @@ transactions are PostgreSQL's default, READ COMMITTED.
 
 from __future__ import annotations
 
-from contextlib import AbstractContextManager
+from vault.sql import SqlRepository
 
 from .database import Database
 
 
-class PostgresqlRepository:
-    """What every PostgreSQL repository shares: its store's connection and transactions."""
+class PostgresqlRepository(SqlRepository):
+    """What every PostgreSQL repository shares: its store's connection and transactions
+    (:class:`vault.sql.SqlRepository`), the connection typed as this engine's."""
 
-    def __init__(self, database: Database) -> None:
-        self._db = database
-
-    def transaction(self) -> AbstractContextManager[object]:
-        return self._db.transaction()
+    _db: Database

@@ -1,12 +1,9 @@
 """Erasure bookkeeping and the deletion of a member's rows in the PostgreSQL data store:
-:class:`vault.repositories.ErasureRepository`.
+:class:`vault.repositories.ErasureRepository` (:mod:`vault.sql.erasure`).
 
-``erasure_intents`` holds the erasures begun and not done (keyed by the member's id, beside
-their rows, though it outlives them); ``erasures`` the pseudonymous record of each one carried
-out. Deleting a member's rows names every member-owned table of the vault here, by the
-member's id (every one of them carries it); a table added to the data store that holds a
-member's rows is added to :data:`_MEMBER_ROWS` (the brand gateway's and consent's rows go
-through their ``before_delete`` hooks and foreign keys).
+``erasure_intents`` is keyed by the member's id, beside their rows, though it outlives them.
+:data:`_MEMBER_ROWS` deletes a member's rows by the member's id (every member-owned table
+carries it).
 
 What differs from SQLCipher's, and why: a table distributed by another key than the member's,
 or shared by every member, has no foreign key to ``members``, so what SQLite's foreign keys do
@@ -31,8 +28,7 @@ a while is what SQLite's ``secure_delete`` zeroes (times, counts, brand ids, key
 
 from __future__ import annotations
 
-from ..repositories import ErasureRecord
-from . import PostgresqlRepository
+from ..sql.erasure import SqlErasures
 
 # Each table's rows of one member, by the member's public id; counted.
 _MEMBER_ROWS = (
@@ -59,26 +55,12 @@ _BY_ID = (
 )
 
 
-class PostgresqlErasures(PostgresqlRepository):
-    def begin(self, member_id: str, erased_at: int) -> int:
-        with self._db.transaction():
-            self._db.execute(
-                "INSERT INTO erasure_intents (member_id, erased_at) VALUES (?, ?)"
-                " ON CONFLICT (member_id) DO NOTHING", (member_id, erased_at))
-            return int(self._db.one("SELECT erased_at FROM erasure_intents WHERE member_id = ?",
-                                    (member_id,))[0])
-
-    def intents(self) -> list[tuple[str, int]]:
-        return [(row[0], int(row[1])) for row in self._db.all(
-            'SELECT member_id, erased_at FROM erasure_intents'
-            ' ORDER BY erased_at, member_id COLLATE "C"')]
-
-    def is_pending(self, member_id: str) -> bool:
-        return self._db.one("SELECT 1 FROM erasure_intents WHERE member_id = ?",
-                            (member_id,)) is not None
-
-    def finish(self, member_id: str) -> None:
-        self._db.execute("DELETE FROM erasure_intents WHERE member_id = ?", (member_id,))
+class PostgresqlErasures(SqlErasures):
+    _BEGIN = ("INSERT INTO erasure_intents (member_id, erased_at) VALUES (?, ?)"
+              " ON CONFLICT (member_id) DO NOTHING")
+    _RECORD = ("INSERT INTO erasures (subject, erased_at, rows_deleted) VALUES (?, ?, ?)"
+               " ON CONFLICT (subject) DO NOTHING")
+    _INTENTS_ORDER = 'ORDER BY erased_at, member_id COLLATE "C"'
 
     def delete_member_rows(self, member_id: str) -> int:
         with self._db.transaction():
@@ -105,19 +87,6 @@ class PostgresqlErasures(PostgresqlRepository):
             self._db.execute("DELETE FROM member_logins WHERE email_index = ? AND member_id = ?",
                              (login[0], member_id))
             return rows + 1
-
-    def record(self, subject: str, erased_at: int, rows_deleted: int) -> None:
-        self._db.execute(
-            "INSERT INTO erasures (subject, erased_at, rows_deleted) VALUES (?, ?, ?)"
-            " ON CONFLICT (subject) DO NOTHING", (subject, erased_at, rows_deleted))
-
-    def recorded(self, subject: str) -> ErasureRecord | None:
-        row = self._db.one("SELECT erased_at, rows_deleted FROM erasures WHERE subject = ?",
-                           (subject,))
-        return None if row is None else ErasureRecord(int(row[0]), int(row[1]))
-
-    def count(self) -> int:
-        return int(self._db.one("SELECT count(*) FROM erasures")[0])
 
     def purge_freed_pages(self) -> None:
         """Nothing a transaction can do on PostgreSQL (see the module docstring)."""

@@ -1,6 +1,6 @@
-"""The key store in PostgreSQL: :class:`vault.repositories.MemberKeyRepository` over a database
-of its own (``vault/schema/postgresql/keys/``), reached with its own credentials, so a dump of
-the data database holds no key.
+"""The key store in PostgreSQL: :class:`vault.repositories.MemberKeyRepository`
+(:mod:`vault.sql.keys`) over a database of its own (``vault/schema/postgresql/keys/``), reached
+with its own credentials, so a dump of the data database holds no key.
 
 What an erasure leaves in PostgreSQL's files, and what :meth:`PostgresqlMemberKeys.destroy`
 does about it: a ``DELETE`` only marks the row dead, and a plain ``VACUUM`` makes its space
@@ -16,9 +16,8 @@ erasure list (``erased_members``), as for SQLCipher's backups.
 
 from __future__ import annotations
 
-from contextlib import AbstractContextManager
-
 from ..schema import KEYS, on_postgresql
+from ..sql.keys import SqlMemberKeys
 from . import migrations
 from .database import Database
 
@@ -30,22 +29,12 @@ def open_member_keys(dsn: str) -> Database:
     return migrations.connect(dsn, KEYS_ON_POSTGRESQL)
 
 
-class PostgresqlMemberKeys:
-    def __init__(self, database: Database) -> None:
-        self._db = database
-
-    def transaction(self) -> AbstractContextManager[object]:
-        return self._db.transaction()
-
+class PostgresqlMemberKeys(SqlMemberKeys):
     def insert(self, member_id: str, wrapped: bytes, created_at: int) -> bool:
         cursor = self._db.execute(
             "INSERT INTO member_keys (member_id, wrapped, created_at) VALUES (?, ?, ?)"
             " ON CONFLICT (member_id) DO NOTHING", (member_id, wrapped, created_at))
         return bool(cursor.rowcount)
-
-    def wrapped(self, member_id: str) -> bytes | None:
-        row = self._db.one("SELECT wrapped FROM member_keys WHERE member_id = ?", (member_id,))
-        return None if row is None else bytes(row[0])
 
     def remove(self, member_id: str) -> None:
         partition = self._delete(member_id)
@@ -61,11 +50,6 @@ class PostgresqlMemberKeys:
         if partition is not None:
             self._rewrite(partition)
         return partition is not None
-
-    def erased_at(self, member_id: str) -> int | None:
-        row = self._db.one("SELECT erased_at FROM erased_members WHERE member_id = ?",
-                           (member_id,))
-        return None if row is None else int(row[0])
 
     def erased(self) -> list[tuple[str, int]]:
         return [(row[0], int(row[1])) for row in self._db.all(

@@ -1,4 +1,5 @@
-"""The members table (accounts) in PostgreSQL: :class:`vault.repositories.MemberRepository`.
+"""The members table (accounts) in PostgreSQL: :class:`vault.repositories.MemberRepository`
+(:mod:`vault.sql.members`).
 
 What differs from SQLCipher's, and why:
 
@@ -17,27 +18,17 @@ What differs from SQLCipher's, and why:
 
 from __future__ import annotations
 
-from typing import Any
-
 from ..repositories import MemberRecord
-from . import PostgresqlRepository
+from ..sql.members import MEMBER, SqlMembers, member_from_row
 
 # An account without a row in member_roles is an ordinary member (data migration 0009).
 _COLUMNS = ("SELECT m.id, m.email_sealed, m.password_hash, m.created_at, m.totp_sealed,"
             " m.totp_last_step, COALESCE(r.role, 'member') AS role"
             " FROM members AS m LEFT JOIN member_roles AS r ON r.member_id = m.id")
 _LOCK = " FOR NO KEY UPDATE OF m"
-MEMBER = "member"
 
 
-def _member(row: Any) -> MemberRecord | None:
-    if row is None:
-        return None
-    return MemberRecord(row["id"], row["email_sealed"], row["password_hash"], row["created_at"],
-                        row["totp_sealed"], row["totp_last_step"], row["role"])
-
-
-class PostgresqlMembers(PostgresqlRepository):
+class PostgresqlMembers(SqlMembers):
     def _lock(self) -> str:
         return _LOCK if self._db.in_transaction else ""
 
@@ -61,7 +52,8 @@ class PostgresqlMembers(PostgresqlRepository):
         return True
 
     def get(self, member_id: str) -> MemberRecord | None:
-        return _member(self._db.one(f"{_COLUMNS} WHERE m.id = ?{self._lock()}", (member_id,)))
+        return member_from_row(self._db.one(f"{_COLUMNS} WHERE m.id = ?{self._lock()}",
+                                            (member_id,)))
 
     def find_by_index(self, email_index: bytes) -> MemberRecord | None:
         login = self._db.one("SELECT member_id FROM member_logins WHERE email_index = ?",
@@ -69,16 +61,13 @@ class PostgresqlMembers(PostgresqlRepository):
         if login is None:
             return None
         # The account may have been cut from this index since (erasure): it must still hold it.
-        return _member(self._db.one(
+        return member_from_row(self._db.one(
             f"{_COLUMNS} WHERE m.id = ? AND m.email_index = ?{self._lock()}",
             (login[0], email_index)))
 
     def exists(self, member_id: str) -> bool:
         return self._db.one(f"SELECT 1 FROM members AS m WHERE m.id = ?{self._lock()}",
                             (member_id,)) is not None
-
-    def ids(self) -> list[str]:
-        return [row["id"] for row in self._db.all("SELECT id FROM members ORDER BY num")]
 
     def ids_with_role(self, role: str) -> list[str]:
         if role == MEMBER:
@@ -98,19 +87,6 @@ class PostgresqlMembers(PostgresqlRepository):
             " SELECT m.id, m.num, ? FROM members AS m WHERE m.id = ?"
             " ON CONFLICT (member_id) DO UPDATE SET role = excluded.role"
             " WHERE member_roles.role <> excluded.role", (role, member_id)).rowcount)
-
-    def set_password_hash(self, member_id: str, password_hash: str) -> None:
-        self._db.execute("UPDATE members SET password_hash = ? WHERE id = ?",
-                         (password_hash, member_id))
-
-    def set_second_factor(self, member_id: str, totp_sealed: bytes | None,
-                          last_step: int | None) -> None:
-        self._db.execute("UPDATE members SET totp_sealed = ?, totp_last_step = ? WHERE id = ?",
-                         (totp_sealed, last_step, member_id))
-
-    def set_last_step(self, member_id: str, step: int) -> None:
-        self._db.execute("UPDATE members SET totp_last_step = ? WHERE id = ?",
-                         (step, member_id))
 
     def cut_login(self, member_id: str, email_index: bytes) -> None:
         with self._db.transaction():

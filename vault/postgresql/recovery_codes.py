@@ -1,38 +1,16 @@
 """Two-step sign-in recovery codes (keyed hashes) in PostgreSQL:
-:class:`vault.repositories.RecoveryCodeRepository`.
+:class:`vault.repositories.RecoveryCodeRepository` (:mod:`vault.sql.recovery_codes`).
 
 ``totp_recovery_codes`` is member-owned. Replacing a member's codes locks the member's account
 row first (``FOR NO KEY UPDATE``), where SQLCipher holds the whole store's write lock: two
-replacements at once take turns, so the codes are exactly the last one's, never a mix of both.
-A code is spent by one conditional ``UPDATE``: of two spending it at once, the second finds it
-used.
+replacements at once take turns.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
-from . import PostgresqlRepository
+from ..sql.recovery_codes import SqlRecoveryCodes
 
 
-class PostgresqlRecoveryCodes(PostgresqlRepository):
-    def replace(self, member_id: str, code_hashes: Sequence[bytes], created_at: int) -> None:
-        with self._db.transaction():
-            self._db.execute("SELECT 1 FROM members WHERE id = ? FOR NO KEY UPDATE",
-                             (member_id,))
-            self._db.execute("DELETE FROM totp_recovery_codes WHERE member_id = ?", (member_id,))
-            self._db.executemany(
-                "INSERT INTO totp_recovery_codes (member_id, code_hash, created_at)"
-                " VALUES (?, ?, ?)", [(member_id, code, created_at) for code in code_hashes])
-
-    def spend(self, member_id: str, code_hash: bytes, used_at: int) -> bool:
-        return self._db.execute(
-            "UPDATE totp_recovery_codes SET used_at = ? WHERE member_id = ? AND code_hash = ?"
-            " AND used_at IS NULL", (used_at, member_id, code_hash)).rowcount == 1
-
-    def remaining(self, member_id: str) -> int:
-        return int(self._db.one("SELECT count(*) FROM totp_recovery_codes WHERE member_id = ?"
-                                " AND used_at IS NULL", (member_id,))[0])
-
-    def delete_for_member(self, member_id: str) -> None:
-        self._db.execute("DELETE FROM totp_recovery_codes WHERE member_id = ?", (member_id,))
+class PostgresqlRecoveryCodes(SqlRecoveryCodes):
+    def _lock_account(self, member_id: str) -> None:
+        self._db.execute("SELECT 1 FROM members WHERE id = ? FOR NO KEY UPDATE", (member_id,))

@@ -9,16 +9,13 @@ its locking: ``BEGIN IMMEDIATE`` with polling, read snapshots); repositories mad
 
 from __future__ import annotations
 
-from contextlib import AbstractContextManager
+from vault.sql import SqlRepository
 
 from .database import Database
 
 
-class SqlcipherRepository:
-    """What every SQLCipher repository shares: its store's connection and transactions."""
+class SqlcipherRepository(SqlRepository):
+    """What every SQLCipher repository shares: its store's connection and transactions
+    (:class:`vault.sql.SqlRepository`), the connection typed as this engine's."""
 
-    def __init__(self, database: Database) -> None:
-        self._db = database
-
-    def transaction(self) -> AbstractContextManager[object]:
-        return self._db.transaction()
+    _db: Database

@@ -1,20 +1,17 @@
-"""Brands (name and categories) in SQLCipher: :class:`vault.repositories.BrandRepository`."""
+"""Brands (name and categories) in SQLCipher: :class:`vault.repositories.BrandRepository`
+(:mod:`vault.sql.brands`). A brand whose id or name is taken is refused by the table's
+constraints, which the insert reports as a constraint violation."""
 
 from __future__ import annotations
 
 import json
-from typing import Any
 
 from ..brands import Brand
 from ..errors import ConstraintViolationError
-from . import SqlcipherRepository
+from ..sql.brands import SqlBrands
 
 
-def _brand(row: Any) -> Brand:
-    return Brand(row["id"], row["name"], tuple(json.loads(row["categories"])))
-
-
-class SqlcipherBrands(SqlcipherRepository):
+class SqlcipherBrands(SqlBrands):
     def insert(self, brand: Brand, created_at: int) -> bool:
         try:
             self._db.execute(
@@ -23,14 +20,3 @@ class SqlcipherBrands(SqlcipherRepository):
         except ConstraintViolationError:
             return False
         return True
-
-    def all(self) -> list[Brand]:
-        return [_brand(row) for row in self._db.all(
-            "SELECT id, name, categories FROM brands ORDER BY name")]
-
-    def get(self, brand_id: str) -> Brand | None:
-        row = self._db.one("SELECT id, name, categories FROM brands WHERE id = ?", (brand_id,))
-        return None if row is None else _brand(row)
-
-    def exists(self, brand_id: str) -> bool:
-        return self._db.one("SELECT 1 FROM brands WHERE id = ?", (brand_id,)) is not None

@@ -1,28 +1,20 @@
-"""The members table (accounts) in SQLCipher: :class:`vault.repositories.MemberRepository`."""
+"""The members table (accounts) in SQLCipher: :class:`vault.repositories.MemberRepository`
+(:mod:`vault.sql.members`). One account per blind index is kept by a UNIQUE constraint of
+``members``; roles are keyed by the account's integer key (``member_roles.member_num``)."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from ..errors import ConstraintViolationError
 from ..repositories import MemberRecord
-from . import SqlcipherRepository
+from ..sql.members import MEMBER, SqlMembers, member_from_row
 
 # An account without a row in member_roles is an ordinary member (data migration 0009).
 _COLUMNS = ("SELECT id, email_sealed, password_hash, created_at, totp_sealed, totp_last_step,"
             " COALESCE(r.role, 'member') AS role"
             " FROM members LEFT JOIN member_roles AS r ON r.member_num = members.num")
-MEMBER = "member"
 
 
-def _member(row: Any) -> MemberRecord | None:
-    if row is None:
-        return None
-    return MemberRecord(row["id"], row["email_sealed"], row["password_hash"], row["created_at"],
-                        row["totp_sealed"], row["totp_last_step"], row["role"])
-
-
-class SqlcipherMembers(SqlcipherRepository):
+class SqlcipherMembers(SqlMembers):
     def insert(self, member_id: str, *, email_index: bytes, email_sealed: bytes,
                password_hash: str, created_at: int) -> bool:
         try:
@@ -35,16 +27,14 @@ class SqlcipherMembers(SqlcipherRepository):
         return True
 
     def get(self, member_id: str) -> MemberRecord | None:
-        return _member(self._db.one(f"{_COLUMNS} WHERE id = ?", (member_id,)))
+        return member_from_row(self._db.one(f"{_COLUMNS} WHERE id = ?", (member_id,)))
 
     def find_by_index(self, email_index: bytes) -> MemberRecord | None:
-        return _member(self._db.one(f"{_COLUMNS} WHERE email_index = ?", (email_index,)))
+        return member_from_row(self._db.one(f"{_COLUMNS} WHERE email_index = ?",
+                                            (email_index,)))
 
     def exists(self, member_id: str) -> bool:
         return self._db.one("SELECT 1 FROM members WHERE id = ?", (member_id,)) is not None
-
-    def ids(self) -> list[str]:
-        return [row["id"] for row in self._db.all("SELECT id FROM members ORDER BY num")]
 
     def ids_with_role(self, role: str) -> list[str]:
         if role == MEMBER:
@@ -66,19 +56,6 @@ class SqlcipherMembers(SqlcipherRepository):
             " SELECT num, ? FROM members WHERE id = ?"
             " ON CONFLICT (member_num) DO UPDATE SET role = excluded.role"
             " WHERE role <> excluded.role", (role, member_id)).rowcount)
-
-    def set_password_hash(self, member_id: str, password_hash: str) -> None:
-        self._db.execute("UPDATE members SET password_hash = ? WHERE id = ?",
-                         (password_hash, member_id))
-
-    def set_second_factor(self, member_id: str, totp_sealed: bytes | None,
-                          last_step: int | None) -> None:
-        self._db.execute("UPDATE members SET totp_sealed = ?, totp_last_step = ? WHERE id = ?",
-                         (totp_sealed, last_step, member_id))
-
-    def set_last_step(self, member_id: str, step: int) -> None:
-        self._db.execute("UPDATE members SET totp_last_step = ? WHERE id = ?",
-                         (step, member_id))
 
     def cut_login(self, member_id: str, email_index: bytes) -> None:
         self._db.execute("UPDATE members SET email_index = ? WHERE id = ?",

@@ -1,29 +1,12 @@
 """Two-step sign-in recovery codes (keyed hashes) in SQLCipher:
-:class:`vault.repositories.RecoveryCodeRepository`."""
+:class:`vault.repositories.RecoveryCodeRepository`, all of it in
+:mod:`vault.sql.recovery_codes` (a replacement takes turns with others by the store's write
+lock, which its transaction holds)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
-from . import SqlcipherRepository
+from ..sql.recovery_codes import SqlRecoveryCodes
 
 
-class SqlcipherRecoveryCodes(SqlcipherRepository):
-    def replace(self, member_id: str, code_hashes: Sequence[bytes], created_at: int) -> None:
-        with self._db.transaction():
-            self._db.execute("DELETE FROM totp_recovery_codes WHERE member_id = ?", (member_id,))
-            self._db.executemany(
-                "INSERT INTO totp_recovery_codes (member_id, code_hash, created_at)"
-                " VALUES (?, ?, ?)", [(member_id, code, created_at) for code in code_hashes])
-
-    def spend(self, member_id: str, code_hash: bytes, used_at: int) -> bool:
-        return self._db.execute(
-            "UPDATE totp_recovery_codes SET used_at = ? WHERE member_id = ? AND code_hash = ?"
-            " AND used_at IS NULL", (used_at, member_id, code_hash)).rowcount == 1
-
-    def remaining(self, member_id: str) -> int:
-        return int(self._db.one("SELECT count(*) FROM totp_recovery_codes WHERE member_id = ?"
-                                " AND used_at IS NULL", (member_id,))[0])
-
-    def delete_for_member(self, member_id: str) -> None:
-        self._db.execute("DELETE FROM totp_recovery_codes WHERE member_id = ?", (member_id,))
+class SqlcipherRecoveryCodes(SqlRecoveryCodes):
+    """:class:`~vault.sql.recovery_codes.SqlRecoveryCodes`, as it is."""

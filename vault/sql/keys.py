@@ -1,0 +1,19 @@
+"""Wrapped member keys and the erasure list: :class:`vault.repositories.MemberKeyRepository`,
+over the key store (a store of its own on either engine). The reads are the same statements on
+both engines; each engine's module adds a key, and destroys one so that it is gone from disk,
+not only from the table, as far as its engine allows."""
+
+from __future__ import annotations
+
+from . import SqlRepository
+
+
+class SqlMemberKeys(SqlRepository):
+    def wrapped(self, member_id: str) -> bytes | None:
+        row = self._db.one("SELECT wrapped FROM member_keys WHERE member_id = ?", (member_id,))
+        return None if row is None else bytes(row[0])
+
+    def erased_at(self, member_id: str) -> int | None:
+        row = self._db.one("SELECT erased_at FROM erased_members WHERE member_id = ?",
+                           (member_id,))
+        return None if row is None else int(row[0])
