@@ -186,15 +186,18 @@ def _seconds(moment: dt.datetime | None, *, end: bool) -> int | None:
 @click.option("--since", type=_MOMENT, help="From this UTC date or time on (inclusive).")
 @click.option("--until", type=_MOMENT,
               help="Up to this UTC time (exclusive), or to the end of this UTC date.")
-@click.option("--format", "form", type=click.Choice(FORMATS), default="json", show_default=True)
+@click.option("--format", "form", type=click.Choice(FORMATS), default=None,
+              help="csv or json; default: csv for an --output file ending in .csv, else json.")
 @click.option("--output", type=click.File("w", encoding="utf-8", lazy=True), default="-",
               help="Write here instead of standard output.")
 @click.pass_context
 def export(ctx: click.Context, brand: str | None, purpose: str | None, tag: str | None,
            principal: str | None, since: dt.datetime | None, until: dt.datetime | None,
-           form: str, output: IO[str]) -> None:
+           form: str | None, output: IO[str]) -> None:
     """Export the entries matching the filters, newest first, each with its RFC 9162
     inclusion proof against the latest signed checkpoint (signed first if the ledger grew)."""
+    if form is None:
+        form = "csv" if str(getattr(output, "name", "")).lower().endswith(".csv") else "json"
     query = query_of(brand=brand, purpose=purpose, tag=tag, principal=principal,
                      since=_seconds(since, end=False), until=_seconds(until, end=True))
     with _open(ctx) as opened:

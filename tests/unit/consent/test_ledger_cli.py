@@ -261,6 +261,17 @@ def test_export_writes_every_match_with_a_proof_the_checkpoint_checks(
         again.stderr)
 
 
+def test_an_export_to_a_csv_file_is_csv_unless_asked_otherwise(filled: VaultHome,
+                                                                tmp_path: Path) -> None:
+    """A trial wrote JSON into ``x.csv``: the file's suffix now chooses, --format still rules."""
+    assert run(filled, "export", "--output", str(tmp_path / "x.CSV")).exit_code == 0
+    assert (tmp_path / "x.CSV").read_text(encoding="utf-8").startswith("record,seq,time,")
+    assert run(filled, "export", "--format", "json", "--output",
+               str(tmp_path / "y.csv")).exit_code == 0
+    assert json.loads((tmp_path / "y.csv").read_text(encoding="utf-8"))["entries"]
+    assert json.loads(run(filled, "export").stdout)["entries"]      # standard output: json
+
+
 @pytest.mark.parametrize("args, message", [
     (["--tag", "consent"], "no ledger tag is 'consent' or starts with it"),
     (["--since", "2027-02-01", "--until", "2027-01-01"], "not after its start"),
