@@ -193,7 +193,10 @@ class MemberExport:
                  f"{'':<28} and what is deliberately left out and why"]
         lines += [f"{s.csv.name:<28} {s.csv.about}" for s in self.sections if s.csv]
         lines += ["", "Dates and times are UTC, in ISO 8601. CSV files are UTF-8 with a header"
-                  " row.", "Signed receipts and agreement records are JWS (EdDSA): the keys"
+                  " row.", "A CSV cell that starts with = + - @ or a tab is written with an"
+                  " apostrophe before it", "(+31 6 ... as '+31 6 ...), so that a spreadsheet"
+                  f" shows it instead of running it; {DOCUMENT}", "holds every value as it"
+                  " is.", "Signed receipts and agreement records are JWS (EdDSA): the keys"
                   " that verify them", "are published at /.well-known/jwks.json.", ""]
         return "\n".join(lines)
 
