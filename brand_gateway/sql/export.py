@@ -9,6 +9,7 @@ the number of pseudonyms only; every value is a parameter.
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from typing import ClassVar
 
@@ -18,17 +19,17 @@ from ..repositories import FamilyExportRecord, NotificationRecord
 from .authorizations import family_from_row
 
 
-class SqlGatewayExport(SqlRepository):
+class SqlGatewayExport(SqlRepository, ABC):
     # What orders text by its bytes: nothing on SQLite (its default collation), ' COLLATE "C"'
     # on PostgreSQL.
     _BYTEWISE: ClassVar[str]
     # The engine's expression of the subject (``data.subject``) of an outbox row's payload.
     _SUBJECT: ClassVar[str]
 
+    @abstractmethod
     def _of_family(self, member_id: str, family_id: str) -> tuple[str, tuple[str, ...]]:
         """The condition that a row of a family's grants, codes or tokens is the family
         ``family_id``'s (the member ``member_id``'s), and its parameters."""
-        raise NotImplementedError
 
     def identifiers(self, member_id: str) -> list[tuple[str, str]]:
         return [(row["brand_id"], row["pairwise_id"]) for row in self._db.all(

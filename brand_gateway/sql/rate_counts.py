@@ -9,13 +9,14 @@ workers, or hosts, never lose a count: a new window starts from nothing.
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections.abc import Callable
 from typing import Any
 
 from vault.sql import SqlRepository
 
 
-class SqlRateCounts(SqlRepository):
+class SqlRateCounts(SqlRepository, ABC):
     def take_lease(self, client_id: str, window_start: int,
                    size: Callable[[int], int]) -> tuple[int, int]:
         with self._db.transaction():
@@ -25,11 +26,11 @@ class SqlRateCounts(SqlRepository):
             self._count(client_id, window_start, before + taken)
         return before, taken
 
+    @abstractmethod
     def _held(self, client_id: str, window_start: int) -> Any:
         """Inside the lease's transaction, the client's ``(window_start, used)`` row (None:
         none yet), held until the transaction ends."""
-        raise NotImplementedError
 
+    @abstractmethod
     def _count(self, client_id: str, window_start: int, used: int) -> None:
         """Write the client's count: ``used`` requests in the window from ``window_start``."""
-        raise NotImplementedError

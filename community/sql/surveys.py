@@ -12,6 +12,7 @@ index-ordered scan.
 from __future__ import annotations
 
 import json
+from abc import ABC, abstractmethod
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -68,15 +69,15 @@ class SqlCommunityReads(SqlRepository):
         return None if row is None else int(row[0])
 
 
-class SqlSurveys(SqlCommunityReads):
+class SqlSurveys(SqlCommunityReads, ABC):
+    @abstractmethod
     def _respondent_rows(self, survey_id: str) -> Sequence[Any]:
         """Every answer row of the survey as ``(member_num, member_id, position, value,
         choices, text_sealed, answered_at)``, by ``member_num`` then ``position``."""
-        raise NotImplementedError
 
+    @abstractmethod
     def insert_answers(self, rows: Iterable[tuple[str, int, AnswerRow]]) -> None:
         """Add ``(survey_id, member_num, row)`` answers, with the member columns of the engine."""
-        raise NotImplementedError
 
     def insert(self, survey: SurveyRecord, questions: Sequence[QuestionRecord]) -> None:
         with self._db.transaction():

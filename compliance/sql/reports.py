@@ -12,6 +12,7 @@ creation time come in the order they were written in (``rowid``).
 from __future__ import annotations
 
 import json
+from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
@@ -35,7 +36,7 @@ def brand_facts(row: Any) -> BrandFacts:
                       int(row[4]), int(row[5]))
 
 
-class SqlReports(SqlRepository):
+class SqlReports(SqlRepository, ABC):
     # The engine's statements of the purposes in force, each taking (now, now): per brand and
     # purpose, the tallies in PurposeTally's order from its third field on (its sets as the
     # engine aggregates them, see _values), and the field selectors granted; and the first day
@@ -45,15 +46,15 @@ class SqlReports(SqlRepository):
     _PERIOD_START: ClassVar[Mapping[Period, str]]
 
     @staticmethod
+    @abstractmethod
     def _values(aggregate: Any) -> frozenset[str]:
         """The set of strings an aggregate column of :attr:`_TALLIES` or :attr:`_SELECTORS`
         holds, as the engine returns it."""
-        raise NotImplementedError
 
     @staticmethod
+    @abstractmethod
     def _grant(row: Any) -> Grant:
         """A :class:`Grant` from a row of ``SELECT * FROM grants`` (consent's row mapping)."""
-        raise NotImplementedError
 
     def brands(self) -> list[BrandFacts]:
         return [brand_facts(row) for row in self._db.all(

@@ -22,6 +22,7 @@ then read with their entries' bodies.
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from typing import Any
 
@@ -35,7 +36,7 @@ Bounds = tuple[Position | None, Position | None]
 Arm = tuple[str, list[Any]]
 
 
-class SqlLedgerSearch(SqlRepository):
+class SqlLedgerSearch(SqlRepository, ABC):
     def search(self, query: LedgerQuery, *, before: Position | None = None,
                after: Position | None = None, limit: int) -> list[SearchHit]:
         sql, parameters = self.statement(query, before=before, after=after, limit=limit)
@@ -78,16 +79,16 @@ class SqlLedgerSearch(SqlRepository):
         return sql, parameters
 
     # -- what each engine adds ------------------------------------------------------------------
+    @abstractmethod
     def rows(self, seqs: Sequence[int]) -> list[SearchRow]:
         """The search rows of the entries ``seqs``, in seq order."""
-        raise NotImplementedError
 
+    @abstractmethod
     def _walk(self, query: LedgerQuery, tags: tuple[str, ...], bounds: Bounds, order: str,
               limit: int | None) -> Arm:
         """One walk of the index whose leading columns are the filters (at most one tag,
         unless a principal leads): ``(seq, at)`` within ``bounds``, in ``order``, at most
         ``limit``."""
-        raise NotImplementedError
 
     def _beside_walks(self, query: LedgerQuery, bounds: Bounds, order: str,
                       limit: int | None) -> list[Arm]:
@@ -95,9 +96,9 @@ class SqlLedgerSearch(SqlRepository):
         rows not yet in the index."""
         return []
 
+    @abstractmethod
     def _bodies(self, seqs: list[int]) -> dict[int, bytes]:
         """The bodies of the entries ``seqs``, by seq."""
-        raise NotImplementedError
 
 
 def _bounds(query: LedgerQuery, before: Position | None, after: Position | None) -> Bounds:

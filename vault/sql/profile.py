@@ -5,6 +5,7 @@ read: all of them (:attr:`SqlProfileValues._READ_ALL`) or some (``_read_some``).
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -14,17 +15,17 @@ from . import SqlRepository
 READ = "SELECT attribute, value_sealed FROM profile_values"
 
 
-class SqlProfileValues(SqlRepository):
+class SqlProfileValues(SqlRepository, ABC):
     INSERT = ("INSERT INTO profile_values (member_id, attribute, value_sealed, updated_at)"
               " VALUES (?, ?, ?, ?)")
     #: The statement that reads all of a member's values, given the member's id.
     _READ_ALL = f"{READ} WHERE member_id = ?"
 
+    @abstractmethod
     def _read_some(self, member_id: str, attributes: Sequence[str]
                    ) -> tuple[str, Sequence[Any]]:
         """The statement that reads the member's values of ``attributes`` (one at least), and
         its parameters."""
-        raise NotImplementedError
 
     def values(self, member_id: str, attributes: Sequence[str] | None = None
                ) -> list[tuple[str, bytes]]:
