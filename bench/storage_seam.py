@@ -44,7 +44,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from brand_gateway.sqlcipher.rate_counts import open_rate_counts
+from brand_gateway.storage import open_rate_counts
 from brand_gateway.tokens import token_hash
 from vault.sqlcipher.database import Database
 

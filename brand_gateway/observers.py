@@ -16,14 +16,14 @@ from consent.grants import ConsentService, GrantObserver
 from consent.model import AccessEnd, Grant, GrantEvent, GrantStatus
 from vault.clock import system_clock
 from vault.keys import MasterKey
-from vault.sqlcipher.database import Database
+from vault.repositories import Store
 
 from .authorizations import Family, FamilyEnd, FamilyEndHook
 from .storage import authorization_store, pairwise_pseudonyms, stored_grants, webhook_outbox
 from .webhooks.outbox import NOTIFIED_GRANT_EVENTS, enqueue_grant_event, enqueue_member_erased
 
 
-def grant_observer(database: Database, master: MasterKey) -> GrantObserver:
+def grant_observer(database: Store, master: MasterKey) -> GrantObserver:
     """The gateway's observer of grant events.
 
     A grant that ended revokes every token family carrying it that carries no other live grant
@@ -65,7 +65,7 @@ _ACCESS_END = {FamilyEnd.CODE_REPLAY: AccessEnd.CODE_REPLAY,
                FamilyEnd.EXPIRED: AccessEnd.EXPIRED}
 
 
-def family_end_hook(grants: ConsentService, database: Database) -> FamilyEndHook:
+def family_end_hook(grants: ConsentService, database: Store) -> FamilyEndHook:
     """The :class:`AuthorizationStore` hook that records a brand-side end of an authorization
     on each grant it carried (:meth:`ConsentService.end_access`: the receipt and the ledger
     entry; this module's grant observer then queues ``authorization.ended``), in the
@@ -81,7 +81,7 @@ def family_end_hook(grants: ConsentService, database: Database) -> FamilyEndHook
     return on_end
 
 
-def erasure_hook(database: Database, master: MasterKey) -> Callable[[str, int], None]:
+def erasure_hook(database: Store, master: MasterKey) -> Callable[[str, int], None]:
     """A ``before_delete`` hook queuing ``member.erased`` to every brand that knew the member
     (the data store it writes to is current: :meth:`vault.home.VaultHome.open` checked it)."""
     pseudonyms = pairwise_pseudonyms(database=database, master=master)

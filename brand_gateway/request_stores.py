@@ -23,7 +23,7 @@ from consent.spool import SpoolWriter
 from vault.clock import Clock
 from vault.home import Vault
 from vault.keys import MasterKey
-from vault.sqlcipher.database import Database
+from vault.repositories import Store
 
 _EXTENSION = "brand_gateway.request_stores"
 
@@ -35,7 +35,7 @@ class RequestStores:
     vault: Callable[[], Vault]                  # the request's vault (its data store)
     consent: Callable[[], Consent]              # consent services over that vault
     spool: Callable[[], SpoolWriter]            # this process's access spool
-    rate_counts: Callable[[], Database]         # the shared request counters (rates.db)
+    rate_counts: Callable[[], Store]            # the shared request counters (rates store)
     signed_in_member: Callable[[], str | None]  # the member of the request's session, if any
     master: Callable[[], MasterKey]             # the master key, without opening a store
     clock: Clock

@@ -18,8 +18,10 @@ from consent.repositories import GrantRepository
 from vault.clock import Clock
 from vault.engines import repository
 from vault.export import Exporter
+from vault.home import VaultHome
 from vault.keys import MasterKey
 from vault.repositories import Store
+from vault.schema import RATES
 
 from . import export
 from .access_log import AccessLog
@@ -74,10 +76,17 @@ def pairwise_pseudonyms(*, database: Store, master: MasterKey) -> PairwisePseudo
                               key=master.derive(PURPOSE))
 
 
+def open_rate_counts(home: VaultHome, master: MasterKey) -> Store:
+    """The rates store of ``home`` (``rates.db``, mode 0600, its own subkey of the master key;
+    on PostgreSQL the schema ``rates`` of the data database), made and migrated as needed.
+    Close it."""
+    return home.open_store(RATES, master, migrate=True)
+
+
 def rate_limiter(*, database: Store, clock: Clock, limit: int = DEFAULT_LIMIT,
                  window: int = WINDOW, spent: SpentWindows | None = None,
                  leases: Leases | None = None) -> RateLimiter:
-    """Over the rates store (``open_rate_counts`` of ``brand_gateway/<engine>/rate_counts.py``)."""
+    """Over the rates store (:func:`open_rate_counts`)."""
     return RateLimiter(counts=_on(database, "rate_counts", "RateCounts"), clock=clock,
                        limit=limit, window=window, spent=spent, leases=leases)
 

@@ -18,7 +18,6 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-from vault import migrations
 from vault.clock import Clock, system_clock
 from vault.engines import repository
 from vault.export import Exporter
@@ -26,7 +25,6 @@ from vault.home import Vault, VaultHome
 from vault.keys import MasterKey
 from vault.repositories import BrandRepository, Store
 from vault.schema import LEDGER
-from vault.sqlcipher.database import Database
 
 from .checkpoints import Ed25519NoteSigner
 from .decision import DecisionPoint
@@ -41,8 +39,6 @@ from .repositories import (
     RestrictionRepository,
     TermsRepository,
 )
-from .sqlcipher.ledger import SqlcipherAccessIndex, SqlcipherLedger
-from .sqlcipher.ledger_search import SqlcipherLedgerSearch
 from .terms import AgreementService, TermsService
 
 
@@ -60,7 +56,8 @@ LEDGER_CHECKPOINT_PAGES = 10_000
 
 
 def ledger_path(home: VaultHome) -> Path:
-    """Where the ledger store of ``home`` is, with SQLCipher."""
+    """Where the ledger store of ``home`` is, with SQLCipher (on PostgreSQL: the schema
+    ``ledger`` of the data database, vault/postgresql/stores.py)."""
     return home.root / LEDGER.file
 
 
@@ -72,20 +69,14 @@ def open_ledger(
     checkpoint_every: int = DEFAULT_CHECKPOINT_EVERY,
     origin: str | None = None,
 ) -> Ledger:
-    """Open ``ledger.db`` in ``home``, creating it and applying pending migrations as needed:
-    the ledger over SQLCipher's repositories."""
-    home.root.mkdir(mode=0o700, parents=True, exist_ok=True)
-    database = Database.open(ledger_path(home), master.derive(LEDGER.key_purpose), create=True,
-                             checkpoint_pages=LEDGER_CHECKPOINT_PAGES)
-    try:
-        migrations.apply(database, LEDGER)
-    except BaseException:
-        database.close()
-        raise
+    """Open the ledger store of ``home`` (``ledger.db``, or its schema on PostgreSQL), making
+    it and applying pending migrations as needed: the ledger over its engine's repositories."""
+    database = home.open_store(LEDGER, master, migrate=True,
+                               checkpoint_pages=LEDGER_CHECKPOINT_PAGES)
     signer = Ed25519NoteSigner(master.derive(SIGNING_KEY_PURPOSE), origin)
-    return Ledger(SqlcipherLedger(database), SqlcipherAccessIndex(database), signer=signer,
-                  clock=clock, checkpoint_every=checkpoint_every,
-                  search_index=SqlcipherLedgerSearch(database))
+    return Ledger(_on(database, "ledger", "Ledger"), _on(database, "ledger", "AccessIndex"),
+                  signer=signer, clock=clock, checkpoint_every=checkpoint_every,
+                  search_index=_on(database, "ledger_search", "LedgerSearch"))
 
 
 def member_principal(vault: Vault, member_id: str) -> str:

@@ -17,6 +17,7 @@ from typing import Any
 
 from brand_gateway.dsr import calendar_of, dsr_service
 from consent.context import Consent
+from consent.grants import Mode
 
 from .members import SHOWCASE_EMAIL
 
@@ -55,7 +56,13 @@ def load_dsr_demo(consent: Consent, settings: Mapping[str, Any], *, callback_bas
     return DsrDemoReport(len(filed), sum(len(r.tasks) for r in filed))
 
 
-def _members_with_grants(consent: Consent) -> list[str]:
-    """Demo members holding a grant of individual use (their requests go to a brand)."""
-    return sorted({row["member_id"] for row in consent.vault.data.all(
-        "SELECT DISTINCT member_id FROM grants WHERE mode = 'individual' LIMIT 200")})
+def _members_with_grants(consent: Consent, most: int = 200) -> list[str]:
+    """Demo members holding a grant of individual use (their requests go to a brand), the
+    first ``most`` of them by id."""
+    holders: list[str] = []
+    for member_id in consent.vault.accounts.ids():
+        if any(grant.mode is Mode.INDIVIDUAL for grant in consent.grants.for_member(member_id)):
+            holders.append(member_id)
+            if len(holders) == most:
+                break
+    return holders

@@ -16,6 +16,7 @@ from email import message_from_bytes
 from email.message import EmailMessage
 from email.policy import default as default_policy
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 import pyotp
@@ -25,10 +26,14 @@ from werkzeug.serving import make_server
 
 from consent.context import Consent, open_consent
 from tests import postgresql_server
+from tests.postgresql_server import ResettableDatabase
 from vault.clock import FrozenClock
-from vault.home import Vault, VaultHome
+from vault.home import DATABASE_URL_SETTING, KEYS_DATABASE_URL_SETTING, Vault, VaultHome
+from vault.keys import MasterKey
 from vault.passwords import HashingCost
 
+# The master key of every test home on PostgreSQL (the stores record which key made them).
+POSTGRESQL_MASTER_KEY = "5e" * 32
 TEST_HASHING = HashingCost(time_cost=2, memory_kib=19 * 1024, parallelism=1)
 GOOD_PASSWORD = "correct horse battery staple"
 
@@ -45,8 +50,30 @@ def initialise_home(home: VaultHome) -> VaultHome:
 
 
 @pytest.fixture
-def vault_home(tmp_path: Path) -> VaultHome:
+def engine() -> str:
+    """Where ``vault_home`` keeps its stores: SQLCipher files, unless a folder's conftest
+    runs its tests on both engines (tests/functional/conftest.py)."""
+    return "sqlcipher"
+
+
+@pytest.fixture
+def vault_home(tmp_path: Path, engine: str, request: pytest.FixtureRequest) -> VaultHome:
+    """A home as ``vrmvault init`` makes it, on the test's engine."""
+    if engine == "postgresql":
+        home: VaultHome = request.getfixturevalue("postgresql_home")
+        return home
     return initialise_home(VaultHome(tmp_path / "var"))
+
+
+def home_settings(home: VaultHome) -> dict[str, Any]:
+    """The settings that name ``home`` and where its stores are, for an app of a test's own."""
+    return {"VRMVAULT_HOME": home.root, DATABASE_URL_SETTING: home.database_url,
+            KEYS_DATABASE_URL_SETTING: home.keys_database_url}
+
+
+def home_environment(home: VaultHome) -> dict[str, str]:
+    """:func:`home_settings` as environment variables, for a command a test runs."""
+    return {name: str(value) for name, value in home_settings(home).items() if value}
 
 
 @pytest.fixture
@@ -85,6 +112,40 @@ def postgresql() -> Iterator[postgresql_server.Server]:
     """Started by the first test that needs it (in each xdist worker), removed at the end."""
     with postgresql_server.server() as server:
         yield server
+
+
+@pytest.fixture(scope="session")
+def postgresql_home_databases(postgresql: postgresql_server.Server
+                              ) -> Iterator[tuple[ResettableDatabase, ResettableDatabase]]:
+    """This worker's data database and key database for the homes on PostgreSQL, made once
+    as ``vrmvault init`` makes them (with :data:`POSTGRESQL_MASTER_KEY`) and put back so
+    before each test."""
+    data_template, keys_template = postgresql.home_templates(POSTGRESQL_MASTER_KEY)
+    with postgresql.database(data_template) as data, postgresql.database(keys_template) as keys:
+        kept = (ResettableDatabase(data), ResettableDatabase(keys))
+        try:
+            yield kept
+        finally:
+            for database in kept:
+                database.close()
+
+
+@pytest.fixture
+def postgresql_home(tmp_path: Path, postgresql_home_databases: tuple[
+        ResettableDatabase, ResettableDatabase], monkeypatch: pytest.MonkeyPatch) -> VaultHome:
+    """A home whose stores are on the run's PostgreSQL server as ``vrmvault init`` makes
+    them, with the master key they were made with in its ``master.key``. The settings that
+    place them are in the environment for the test's length, as an operator would set them:
+    the test's commands, servers and apps all find the stores there."""
+    data, keys = postgresql_home_databases
+    monkeypatch.setenv(DATABASE_URL_SETTING, data.dsn)
+    monkeypatch.setenv(KEYS_DATABASE_URL_SETTING, keys.dsn)
+    data.reset()
+    keys.reset()
+    home = VaultHome(tmp_path / "var", data.dsn, keys.dsn)
+    home.make_private()
+    MasterKey.from_hex(POSTGRESQL_MASTER_KEY).write_new_file(home.key_file)
+    return home
 
 
 @pytest.fixture
@@ -218,7 +279,7 @@ def app(vault_home: VaultHome, clock: FrozenClock, inbox: Inbox) -> Iterator[Fla
     access spool are closed (nothing it opened outlives the test)."""
     with opened_app({
         "TESTING": True,
-        "VRMVAULT_HOME": vault_home.root,
+        **home_settings(vault_home),
         # The Flask test client's host; werkzeug servers on 127.0.0.1 are loopback too.
         "VRMVAULT_PUBLIC_URL": "http://localhost",
         "VRMVAULT_CLOCK": clock,

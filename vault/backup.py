@@ -65,6 +65,8 @@ class RestoreReport:
 
 def backup(vault: Vault, target: Path) -> BackupReport:
     """Write an encrypted, consistent copy of the data store to ``target`` (a new file)."""
+    if not isinstance(vault.data, Database):
+        raise StoreError("a backup copies the SQLCipher data store; on PostgreSQL use pg_dump")
     started = time.perf_counter()
     target = Path(target)
     # Create the file ourselves, exclusively and 0600 from the first byte; SQLite's VACUUM INTO

@@ -58,6 +58,12 @@ class PendingErasure:
 BeforeDelete = Callable[[str, int], None]
 
 
+@dataclass(frozen=True)
+class ReappliedErasures:
+    rows_deleted_for: int       # erased members whose rows a restored data store had back
+    keys_destroyed_for: int     # erased members whose key a restored key store had back
+
+
 class ErasureService:
     def __init__(
         self, *, erasures: ErasureRepository, members: MemberRepository,
@@ -126,6 +132,23 @@ class ErasureService:
         rows = self.delete_rows(pending.member_id, erased_at=pending.erased_at)
         return ErasureReport(self._pseudonyms.subject(pending.member_id), pending.erased_at,
                              rows, key_destroyed)
+
+    def reapply(self) -> ReappliedErasures:
+        """After a store was restored from a backup older than some erasures, make every
+        erasure hold again, from whichever store still knows of it: each member on the key
+        store's erasure list loses the rows the data store got back; each member whose
+        erasure the data store records loses the key the key store got back (and is listed
+        again, with the recorded time). Idempotent."""
+        rows_for = keys_for = 0
+        for member_id, erased_at in self._keys.erasure_list():
+            if self._members.exists(member_id):
+                self.delete_rows(member_id, erased_at=erased_at)
+                rows_for += 1
+        for member_id in self._keys.holders():
+            record = self._erasures.recorded(self._pseudonyms.subject(member_id))
+            if record is not None and self._keys.destroy(member_id, erased_at=record.erased_at):
+                keys_for += 1
+        return ReappliedErasures(rows_for, keys_for)
 
     def pending(self) -> list[PendingErasure]:
         """The erasures begun and not done, oldest first."""

@@ -21,10 +21,11 @@ from __future__ import annotations
 import os
 import shutil
 import stat
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
@@ -52,9 +53,25 @@ from .recovery_codes import RecoveryCodes
 from .repositories import MemberRepository, Store
 from .sessions import SessionStore
 from .signups import SignupService
-from .sqlcipher.database import DEFAULT_CACHE_KIB, Database
+from .sqlcipher.database import DEFAULT_CACHE_KIB, DEFAULT_CHECKPOINT_PAGES, Database
 from .sqlcipher.keys import SqlcipherMemberKeys
 from .throttle import LoginThrottle, RequestLimiter
+
+if TYPE_CHECKING:
+    from .postgresql.stores import PostgresqlPlaces
+
+class OpenStore(Store, Protocol):
+    """A store as this module holds it: what the services use, and the end of each use."""
+
+    def end_use(self) -> bool:
+        """Roll back what a failed use left open; whether there was anything."""
+
+    def close(self) -> None: ...
+
+
+#: The settings that put every store on PostgreSQL (web/config.py reads and checks them).
+DATABASE_URL_SETTING = "VRMVAULT_DATABASE_URL"
+KEYS_DATABASE_URL_SETTING = "VRMVAULT_KEYS_DATABASE_URL"
 
 
 def _on(database: Store, module: str, name: str) -> Any:
@@ -69,7 +86,33 @@ SESSION_ABSOLUTE = 12 * 60 * 60
 
 @dataclass(frozen=True)
 class VaultHome:
+    """The home folder, and where its stores are: files in it (SQLCipher), or PostgreSQL when
+    ``database_url`` (and ``keys_database_url``) name its databases (:meth:`configured`)."""
+
     root: Path
+    # PostgreSQL's connection strings (vault/postgresql/stores.py); never shown (a password).
+    database_url: str | None = field(default=None, repr=False)
+    keys_database_url: str | None = field(default=None, repr=False)
+
+    @classmethod
+    def configured(cls, root: Path, settings: Mapping[str, Any]) -> VaultHome:
+        """The home at ``root`` with the stores the settings place (``VRMVAULT_DATABASE_URL``
+        and ``VRMVAULT_KEYS_DATABASE_URL``: both or neither, web/config.py checks)."""
+        return cls(root, settings.get(DATABASE_URL_SETTING),
+                   settings.get(KEYS_DATABASE_URL_SETTING))
+
+    @property
+    def engine(self) -> str:
+        """``"sqlcipher"`` (files in the home) or ``"postgresql"``."""
+        return "postgresql" if self.database_url else "sqlcipher"
+
+    @property
+    def where(self) -> str:
+        """Where the stores are, as messages name it (never a connection string)."""
+        if not self.database_url:
+            return str(self.root)
+        from .postgresql.database import database_name
+        return f"the PostgreSQL database {database_name(self.database_url)}"
 
     @property
     def data_path(self) -> Path:
@@ -84,12 +127,16 @@ class VaultHome:
         return self.root / "master.key"
 
     def exists(self) -> bool:
+        """Whether the data and key stores have been made."""
+        if self.database_url:
+            from .postgresql.stores import made
+            return made(self._places())
         return self.data_path.exists() and self.keys_path.exists()
 
     def require(self) -> VaultHome:
         """This home, if its stores exist; else :class:`StoreNotInitialisedError` naming it."""
         if not self.exists():
-            raise StoreNotInitialisedError(f"no store in {self.root}; run 'vrmvault init' first")
+            raise StoreNotInitialisedError(f"no store in {self.where}; run 'vrmvault init' first")
         return self
 
     def master_key(self, environ: dict[str, str] | None = None) -> MasterKey:
@@ -100,26 +147,68 @@ class VaultHome:
         :data:`vault.schema.STORES` to its last migration, saying what was done to which."""
         environ = dict(os.environ) if environ is None else environ
         tightened = self.make_private()
+        created_store = not self.exists()
         created_key = False
         if not environ.get(MASTER_KEY_ENV) and not self.key_file.exists():
-            if self.data_path.exists():
+            if not created_store or (not self.database_url and self.data_path.exists()):
                 raise StoreError(
-                    f"{self.data_path} exists but its master key {self.key_file} is missing;"
+                    f"{self.where} holds a store but its master key {self.key_file} is missing;"
                     f" set {MASTER_KEY_ENV} or restore the key file"
                 )
             MasterKey.generate().write_new_file(self.key_file)
             created_key = True
         master = self.master_key(environ)
-        created_store = not self.data_path.exists()
         applied = []
         for store in schema.STORES:
-            database = Database.open(self.root / store.file, master.derive(store.key_purpose),
-                                     create=True)
-            try:
-                applied += [f"{store.file}: {step}" for step in migrations.apply(database, store)]
-            finally:
-                database.close()
+            database, done = self._open_store(store, master, migrate=True)
+            database.close()
+            applied += [f"{self._name(store)}: {step}" for step in done]
         return InitReport(self, created_key, created_store, applied, tightened)
+
+    def open_store(self, store: migrations.Store, master: MasterKey, *, migrate: bool = False,
+                   cache_kib: int = DEFAULT_CACHE_KIB,
+                   checkpoint_pages: int = DEFAULT_CHECKPOINT_PAGES) -> OpenStore:
+        """A connection to ``store`` (one of :data:`vault.schema.STORES`) with its key from
+        ``master``: made and brought to its last migration (``migrate``), else refused unless
+        it is current. ``cache_kib`` and ``checkpoint_pages`` tune SQLCipher's. Close it."""
+        return self._open_store(store, master, migrate=migrate, cache_kib=cache_kib,
+                                checkpoint_pages=checkpoint_pages)[0]
+
+    def _open_store(self, store: migrations.Store, master: MasterKey, *, migrate: bool,
+                    cache_kib: int = DEFAULT_CACHE_KIB,
+                    checkpoint_pages: int = DEFAULT_CHECKPOINT_PAGES,
+                    ) -> tuple[OpenStore, list[str]]:
+        """:meth:`open_store`, and the migrations it applied."""
+        key = master.derive(store.key_purpose)
+        if self.database_url:
+            from .postgresql.stores import open_store
+            return open_store(self._places(), store, key, migrate=migrate)
+        if migrate:
+            self.root.mkdir(mode=HOME_MODE, parents=True, exist_ok=True)
+        database = Database.open(self.root / store.file, key, create=migrate,
+                                 cache_kib=cache_kib, checkpoint_pages=checkpoint_pages)
+        try:
+            done = migrations.apply(database, store) if migrate else []
+            if not migrate:
+                migrations.require_current(database, store)
+        except BaseException:
+            database.close()
+            raise
+        return database, done
+
+    def _name(self, store: migrations.Store) -> str:
+        """How init's report names a store: its file, or its place in PostgreSQL."""
+        if not self.database_url:
+            return store.file
+        from .postgresql.stores import SCHEMAS
+        if store.name in SCHEMAS:
+            return f"schema {SCHEMAS[store.name]}"
+        return f"{store.name} database"
+
+    def _places(self) -> PostgresqlPlaces:
+        from .postgresql.stores import PostgresqlPlaces
+        assert self.database_url and self.keys_database_url
+        return PostgresqlPlaces(self.database_url, self.keys_database_url)
 
     def make_private(self) -> bool:
         """Create the home with mode 0700, or tighten an existing one to 0700 (True if it was
@@ -147,23 +236,21 @@ class VaultHome:
         password_hasher: PasswordHasher | None = None,
         cache_kib: int = DEFAULT_CACHE_KIB,
     ) -> Vault:
-        self.require()
+        if not self.database_url:
+            self.require()      # before the key: a missing store is told as such
         master = master or self.master_key()
         data, keys = self._open_stores(master, cache_kib)
         return _vault(data, keys, master, clock=clock, hashing=hashing,
                       password_hasher=password_hasher, borrowed=False)
 
-    def _open_stores(self, master: MasterKey, cache_kib: int) -> tuple[Database, Database]:
-        self.require()
-        data = Database.open(self.data_path, master.derive(schema.DATA.key_purpose),
-                             cache_kib=cache_kib)
-        keys = Database.open(self.keys_path, master.derive(schema.KEYS.key_purpose))
+    def _open_stores(self, master: MasterKey, cache_kib: int) -> tuple[OpenStore, OpenStore]:
+        if not self.database_url:
+            self.require()      # PostgreSQL's own open says what is missing
+        data = self.open_store(schema.DATA, master, cache_kib=cache_kib)
         try:
-            migrations.require_current(data, schema.DATA)
-            migrations.require_current(keys, schema.KEYS)
-        except StoreError:
+            keys = self.open_store(schema.KEYS, master)
+        except BaseException:
             data.close()
-            keys.close()
             raise
         return data, keys
 
@@ -207,11 +294,11 @@ class VaultStores:
         self.keys.close()
 
 
-def _vault(data: Database, keys: Database, master: MasterKey, *, clock: Clock,
+def _vault(data: OpenStore, keys: OpenStore, master: MasterKey, *, clock: Clock,
            hashing: HashingCost | None, password_hasher: PasswordHasher | None, borrowed: bool,
            kek: AESGCM | None = None) -> Vault:
     vault = Vault(data=data, keys_database=keys,
-                  key_store=KeyStore(SqlcipherMemberKeys(keys), kek or master.derive("kek"),
+                  key_store=KeyStore(_on(keys, "keys", "MemberKeys"), kek or master.derive("kek"),
                                      clock=clock),
                   master=master, clock=clock, hashing=hashing, borrowed=borrowed)
     if password_hasher is not None:
@@ -233,16 +320,16 @@ class InitReport:
 class Vault:
     """Two open stores and the services over them. Close it when done.
 
-    The one place that chooses the engine: the services get the SQLCipher repositories
-    (``vault/sqlcipher/``) of ``data`` and ``keys_database``, typed by the contracts of
+    The services get the repositories of ``data`` and ``keys_database`` on their engine
+    (``vault/<engine>/``, :mod:`vault.engines`), typed by the contracts of
     ``vault/repositories.py``, and never see a connection themselves.
 
     ``borrowed``: the connections belong to a :class:`VaultStores`; closing rolls back what was
     left open and forgets the member keys, and leaves the connections open.
     """
 
-    data: Database
-    keys_database: Database
+    data: OpenStore
+    keys_database: OpenStore
     key_store: KeyStore
     master: MasterKey
     clock: Clock = system_clock

@@ -187,6 +187,14 @@ class KeyStore:
     def erased_members(self) -> list[str]:
         return [member_id for member_id, _ in self._keys.erased()]
 
+    def erasure_list(self) -> list[tuple[str, int]]:
+        """``(member_id, erased_at)`` of every erasure the key store lists."""
+        return self._keys.erased()
+
+    def holders(self) -> list[str]:
+        """The members whose key the store holds."""
+        return self._keys.holders()
+
     def forget_cached(self) -> None:
         self._cache.clear()
 

@@ -346,5 +346,8 @@ class MemberKeyRepository(Transactional, Protocol):
 
     def erased_at(self, member_id: str) -> int | None: ...
 
+    def holders(self) -> list[str]:
+        """The members who hold a key, by id."""
+
     def erased(self) -> list[tuple[str, int]]:
         """``(member_id, erased_at)`` of every listed erasure."""

@@ -101,3 +101,9 @@ class SessionStore:
     def prune(self) -> int:
         now = int(self._clock())
         return self._sessions.prune(now=now, seen_before=now - self.idle)
+
+    def end_all(self) -> int:
+        """End every session (after a restore: one in a backup may have been ended since, by
+        "sign out everywhere" or a revoked cookie, and must not come back)."""
+        now = int(self._clock())
+        return self._sessions.prune(now=now, seen_before=2**62)

@@ -68,7 +68,8 @@ def main(ctx: click.Context, home: Path | None) -> None:
         click.secho(f"error: {exc}", fg="red", err=True)
         sys.exit(CONFIGURATION_ERROR_EXIT)
     ctx.obj = {"settings": settings, "controller": controller(settings),
-               "home": VaultHome((home or settings["VRMVAULT_HOME"]).absolute())}
+               "home": VaultHome.configured((home or settings["VRMVAULT_HOME"]).absolute(),
+                                            settings)}
 
 
 @main.command()
@@ -80,12 +81,15 @@ def init(ctx: click.Context, demo_members: int | None) -> None:
     date, saying which migrations were applied to which."""
     home = _home(ctx)
     report = _initialise(home, ctx.obj["controller"])
-    if report.created_store:
+    if report.created_store and home.database_url:
+        click.echo(f"Created the stores in {home.where} (ledger and rates in schemas of their"
+                   " own) and in its key database")
+    elif report.created_store:
         click.echo(f"Created an encrypted store in {home.root}")
         click.echo(f"  data store: {home.data_path}")
         click.echo(f"  key store:  {home.keys_path}")
     else:
-        click.echo(f"Store in {home.root} is ready")
+        click.echo(f"Store in {home.where} is ready")
     if report.tightened:
         click.echo(f"  made {home.root} private (mode 0700): others could list it")
     if report.erasures_finished:
@@ -252,7 +256,7 @@ def serve(ctx: click.Context, host: str, port: int, workers: int | None) -> None
     _require_free(host, port)
     report = _initialise(home, ctx.obj["controller"]) if home.exists() else None
     if report is None:
-        raise click.ClickException(f"no store in {home.root}; run 'vrmvault init' first")
+        raise click.ClickException(f"no store in {home.where}; run 'vrmvault init' first")
     if report.tightened:
         click.echo(f"made {home.root} private (mode 0700): others could list it")
     if report.erasures_finished:
@@ -262,7 +266,7 @@ def serve(ctx: click.Context, host: str, port: int, workers: int | None) -> None
         click.echo(step)
     count = workers or os.cpu_count() or 2
     public = ctx.obj["settings"]["VRMVAULT_PUBLIC_URL"] or public_url_for_bind(host, port)
-    click.echo(f"Serving {home.root} on http://{host}:{port} with {count} workers "
+    click.echo(f"Serving {home.where} on http://{host}:{port} with {count} workers "
                "(Ctrl-C stops); brand webhooks are delivered in the background")
     click.echo(f"Public URL (the OAuth issuer; requests for other hosts are refused): {public}")
     click.echo(f"Mail (sign-up and reset links) is {_mail_destination(ctx)}")
@@ -296,6 +300,7 @@ def backup(ctx: click.Context, path: Path) -> None:
     """Write an encrypted copy of the data store to PATH (the key store is never included)."""
     from vault.backup import backup as take_backup
 
+    _files_only(_home(ctx), "backup")
     started = time.perf_counter()
     with _home(ctx).open() as vault:
         report = take_backup(vault, path)
@@ -312,12 +317,36 @@ def restore(ctx: click.Context, path: Path, yes: bool) -> None:
     from vault.backup import restore as restore_backup
 
     home = _home(ctx)
+    _files_only(home, "restore")
     if not yes:
         click.confirm(f"Replace the data store in {home.root} with {path}? Stop the server "
                       "first.", abort=True)
     report = restore_backup(home, path, home.master_key())
     click.echo(f"Restored {path} into {home.data_path}; re-applied "
                f"{report.erasures_reapplied} erasures")
+
+
+@main.command("reapply-erasures")
+@click.pass_context
+def reapply_erasures(ctx: click.Context) -> None:
+    """After a store was restored from a backup: make every erasure since hold again, and end
+    every session. Run it with the server stopped."""
+    home = _home(ctx).require()
+    with home.open() as vault:
+        report = vault.erasure.reapply()
+        ended = vault.sessions.end_all()
+    click.echo(f"Deleted again the rows of {_counted(report.rows_deleted_for, 'erased member')}"
+               f" and destroyed again the keys of {report.keys_destroyed_for}; ended"
+               f" {_counted(ended, 'session')}")
+
+
+def _files_only(home: VaultHome, command: str) -> None:
+    """Refuse a command that copies SQLCipher files when the stores are on PostgreSQL."""
+    if home.database_url:
+        raise click.ClickException(
+            f"'vrmvault {command}' copies the SQLCipher store; the stores are in"
+            f" {home.where}: back it up with pg_dump and restore it as the README's"
+            " 'Running on PostgreSQL' says")
 
 
 @main.group()

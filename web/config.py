@@ -38,7 +38,12 @@ from compliance.deadlines import (
 from consent.ledger import DEFAULT_CHECKPOINT_INTERVAL
 from consent.receipts import DEFAULT_CONTROLLER, Controller, PostalAddress
 from consent.tiles import DEFAULT_LOG_RATE_LIMIT
-from vault.home import SESSION_ABSOLUTE, SESSION_IDLE
+from vault.home import (
+    DATABASE_URL_SETTING,
+    KEYS_DATABASE_URL_SETTING,
+    SESSION_ABSOLUTE,
+    SESSION_IDLE,
+)
 from vault.mail import DEFAULT_SENDER, SmtpEndpoint
 from vault.passwords import ASVS_MIN_MEMORY_KIB, ASVS_MIN_TIME_COST, HashingCost
 
@@ -213,6 +218,20 @@ def _phone(text: str) -> str:
     return text
 
 
+def _postgresql_url(text: str) -> str:
+    """A ``postgresql://`` (or ``postgres://``) URL naming a database, or a libpq connection
+    string (``host=... dbname=...``); ``sslmode``, ``sslrootcert`` and the other libpq
+    parameters pass through. Read by psycopg's own parser (imported only when it is set)."""
+    text = text.strip()
+    if "://" in text and urlsplit(text).scheme not in ("postgresql", "postgres"):
+        raise ValueError("is not a postgresql:// URL")
+    from vault.postgresql.database import connection_parts
+
+    if not connection_parts(text).get("dbname"):
+        raise ValueError("names no database (postgresql://user@host/DATABASE)")
+    return text
+
+
 def _policy_url(text: str) -> str:
     parts = urlsplit(text.strip())
     if parts.scheme not in ("http", "https") or not parts.hostname:
@@ -247,6 +266,18 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("VRMVAULT_MASTER_KEY", _master_key, None,
             "The master key as 64 hex digits; when set, no master.key file is read or made.",
             "64 hexadecimal digits (32 bytes), or unset to use the home's master.key",
+            secret=True),
+    Setting(DATABASE_URL_SETTING, _postgresql_url, None,
+            "Puts every store on PostgreSQL (psycopg 3): member data, the ledger (schema"
+            " ledger) and the request counters (schema rates) in this database; the member keys"
+            " in VRMVAULT_KEYS_DATABASE_URL's. Unset: SQLCipher files in VRMVAULT_HOME.",
+            "a postgresql://user:password@host:port/database URL (sslmode=verify-full and"
+            " certificates as its parameters) or a libpq connection string, or unset",
+            secret=True),
+    Setting(KEYS_DATABASE_URL_SETTING, _postgresql_url, None,
+            "With VRMVAULT_DATABASE_URL: the database of the wrapped member keys and the"
+            " erasure list, another database than the data's, best reached as another role.",
+            "a postgresql:// URL naming another database than VRMVAULT_DATABASE_URL's",
             secret=True),
     Setting("VRMVAULT_TRUST_PROXY", _whole(0, 16), 0,
             "Number of reverse proxies in front whose X-Forwarded-* headers are trusted.",
@@ -380,7 +411,27 @@ def from_environment(environ: Mapping[str, str] | None = None) -> dict[str, Any]
                      else f"={raw[:80]!r}" + ("…" if len(raw) > 80 else ""))
             raise SettingError(setting.name, f"{shown} {exc}", setting.expected) from None
     _check_argon2_lanes(config)
+    _check_postgresql(config)
     return config
+
+
+def _check_postgresql(config: Mapping[str, Any]) -> None:
+    """The data and the keys on PostgreSQL go together, in two databases."""
+    data, keys = config[DATABASE_URL_SETTING], config[KEYS_DATABASE_URL_SETTING]
+    if bool(data) != bool(keys):
+        missing = BY_NAME[KEYS_DATABASE_URL_SETTING if data else DATABASE_URL_SETTING]
+        raise SettingError(missing.name, " is unset: VRMVAULT_DATABASE_URL and"
+                           " VRMVAULT_KEYS_DATABASE_URL are set together", missing.expected)
+    if data and _same_database(data, keys):
+        setting = BY_NAME[KEYS_DATABASE_URL_SETTING]
+        raise SettingError(setting.name, " names the data database: the keys need a database"
+                           " of their own, so a dump of the data holds none", setting.expected)
+
+
+def _same_database(first: str, second: str) -> bool:
+    from vault.postgresql.database import same_database  # psycopg: only when it is used
+
+    return same_database(first, second)
 
 
 def _check_argon2_lanes(config: Mapping[str, Any]) -> None:

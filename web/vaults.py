@@ -15,7 +15,7 @@ Invariants, so that keeping connections changes nothing a request can see:
   The one exception, the brand API's token, client, policy, subject and sealed profile rows
   (never anything decrypted), is remembered by the connection and forgotten at any commit to
   the store by anyone
-  (``vault.sqlcipher.database.Database.memoized``), so every decision still rests on the grants as
+  (``vault.transactions.Transactions.memoized``), so every decision still rests on the grants as
   they are when the request starts.
 - No read transaction outlives a statement (``vault.sqlcipher.database``), so every request sees
   every commit made before it by any worker or command (a withdrawal fails the very next read).
@@ -33,7 +33,7 @@ from pathlib import Path
 from flask import Flask, current_app, g
 
 from brand_gateway.observers import grant_observer
-from brand_gateway.sqlcipher.rate_counts import open_rate_counts
+from brand_gateway.storage import open_rate_counts
 from consent.checkpoints import Ed25519NoteSigner
 from consent.context import Consent, ConsentResources
 from consent.ledger import SIGNING_KEY_PURPOSE as CHECKPOINT_KEY_PURPOSE
@@ -44,7 +44,7 @@ from vault.clock import system_clock
 from vault.home import Vault, VaultHome, VaultStores
 from vault.keys import MASTER_KEY_ENV, MasterKey
 from vault.passwords import HashingCost, PasswordHasher
-from vault.sqlcipher.database import Database
+from vault.repositories import Store
 
 from .config import controller
 
@@ -70,7 +70,7 @@ class Connections:
 
     stores: VaultStores
     consent: ConsentResources | None = None
-    rates: Database | None = None       # rates.db, once a request needed it
+    rates: Store | None = None       # the rates store, once a request needed it
 
     def end_use(self) -> None:
         self.stores.end_use()
@@ -93,7 +93,7 @@ class VaultAccess:
     """Per-app state: where the home is, the key material and the pool, all made lazily."""
 
     def __init__(self, app: Flask) -> None:
-        self.home = VaultHome(Path(app.config["VRMVAULT_HOME"]))
+        self.home = VaultHome.configured(Path(app.config["VRMVAULT_HOME"]), app.config)
         self.clock = app.config.get("VRMVAULT_CLOCK") or system_clock
         self.hashing = HashingCost(
             time_cost=app.config["VRMVAULT_ARGON2_TIME_COST"],
@@ -253,7 +253,7 @@ def get_consent() -> Consent:
     return borrowed.consent
 
 
-def get_rate_counts() -> Database:
+def get_rate_counts() -> Store:
     """The brand API's shared request counters (``rates.db``), on this request's connections."""
     borrowed = _borrowed()
     connections = borrowed.connections

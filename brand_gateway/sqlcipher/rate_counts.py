@@ -1,4 +1,5 @@
-"""The shared request counters in SQLCipher: ``rates.db``, a store of its own, and
+"""The shared request counters in SQLCipher: ``rates.db``, a store of its own
+(:func:`brand_gateway.storage.open_rate_counts` opens it), and
 :class:`brand_gateway.repositories.RateCountRepository` over it (what both engines share is
 :class:`brand_gateway.sql.rate_counts.SqlRateCounts`).
 
@@ -11,27 +12,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from vault import migrations
-from vault.home import VaultHome
-from vault.keys import MasterKey
-from vault.schema import RATES
 from vault.sqlcipher.database import Database
 
 from ..sql.rate_counts import SqlRateCounts
-
-
-def open_rate_counts(home: VaultHome, master: MasterKey) -> Database:
-    """``rates.db`` in ``home`` (its own subkey of the master key, mode 0600), made and
-    migrated as needed. Close it."""
-    home.root.mkdir(mode=0o700, parents=True, exist_ok=True)
-    database = Database.open(home.root / RATES.file, master.derive(RATES.key_purpose),
-                             create=True)
-    try:
-        migrations.apply(database, RATES)
-    except BaseException:
-        database.close()
-        raise
-    return database
 
 
 class SqlcipherRateCounts(SqlRateCounts):

@@ -141,3 +141,9 @@ def brand_client(app: Flask) -> FlaskClient:
 @pytest.fixture
 def velo(api: BrandApi) -> OAuthClient:
     return api.brand("Velo Bikes")
+
+
+# -- both engines: every test that uses the vault home runs on SQLCipher and on PostgreSQL ------
+@pytest.fixture(params=["sqlcipher", "postgresql"])
+def engine(request: pytest.FixtureRequest) -> str:
+    return str(request.param)

@@ -194,6 +194,7 @@ def test_connections_are_never_shared_across_a_fork(app, issued, monkeypatch):
     assert borrowed is not kept and access._idle == []
     access.give_back(borrowed)
     borrowed.close()
+    kept.close()        # the "parent's": a real child leaves them to the parent
 
 
 def test_a_forked_child_knows_its_own_process_id():

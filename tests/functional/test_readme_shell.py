@@ -11,6 +11,9 @@ lets the last two be overridden (``${VAULT:-…}``) so that no command is edited
 Not run, and why:
 - the first block (``make run`` and ``make test``): they install, serve and run the whole suite;
   this test is part of that suite and serves the store itself;
+- the PostgreSQL operator's commands (``console`` blocks under "Running on PostgreSQL"): they
+  need a PostgreSQL server, two roles and a dump; ``tests/functional/test_postgresql_restore.py``
+  runs the restore's steps and ``tests/functional/test_two_hosts.py`` the hosts';
 - the Python script (a ``python`` block): ``tests/functional/test_readme_brands.py`` runs it,
   through to the signed webhook. Here it is only started between the blocks where the README
   says to run it, and the member approves its request (a browser's part, over HTTP).

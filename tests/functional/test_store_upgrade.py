@@ -280,6 +280,13 @@ def copy_into_pre_release_home(source: VaultHome, target: VaultHome) -> None:
 
 
 @pytest.fixture
+def engine() -> str:
+    """The pre-release history and its upgrade are SQLCipher's: no PostgreSQL store
+    predates the baselines."""
+    return "sqlcipher"
+
+
+@pytest.fixture
 def world(app, vault: Vault, vault_home: VaultHome, consent: Consent, client: FlaskClient,
           clock: FrozenClock) -> World:
     return fill(app, vault, vault_home, consent, client, clock)

@@ -57,14 +57,15 @@ def brand_id_of(home: VaultHome, client_id: str) -> str:
                                ).get(client_id).brand_id
 
 
-def share_and_withdraw(home: VaultHome, client_id: str) -> str:
+def share_and_withdraw(home: VaultHome, client_id: str,
+                       email: str = "walter@example.org") -> str:
     """A member gives the brand a grant and withdraws it, on the real clock, with the consent
     services wired as the web layer wires them; the member's id."""
     brand_id = brand_id_of(home, client_id)
     with home.open(hashing=TEST_HASHING) as vault:
         consent = open_consent(vault, home, observers=[grant_observer(vault.data, vault.master)])
         try:
-            member_id = vault.members.register("walter@example.org", GOOD_PASSWORD)
+            member_id = vault.members.register(email, GOOD_PASSWORD)
             consent.terms.update(member_id, agreement="SD-BASE-ATP", purposes=ALL_PURPOSES,
                                  max_days=365, aggregate_allowed=True)
             offer = consent.agreements.proffer(member_id, brand_id)

@@ -125,6 +125,25 @@ def database_name(dsn: str) -> str:
     return str(named) if named else "(the default database)"
 
 
+def connection_parts(dsn: str) -> dict[str, str]:
+    """What libpq reads in ``dsn`` (a URL or a key=value string), for checking a setting;
+    :class:`ValueError` if it cannot read it (the message never quotes the string)."""
+    try:
+        return {key: str(value) for key, value in conninfo_to_dict(dsn).items()
+                if value is not None}
+    except psycopg.ProgrammingError:
+        raise ValueError("is not a connection URL libpq can read") from None
+
+
+def same_database(first: str, second: str) -> bool:
+    """Whether two connection strings name one database (host, port and name)."""
+    def where(dsn: str) -> tuple[str, str, str]:
+        parts = connection_parts(dsn)
+        return parts.get("host", ""), parts.get("port", "5432"), parts.get("dbname", "")
+
+    return where(first) == where(second)
+
+
 def in_schema(dsn: str, schema: str) -> str:
     """``dsn`` with ``schema`` first on its connections' search path (libpq's ``options``):
     a store kept in a schema of its own (the ledger's, in the data database)."""

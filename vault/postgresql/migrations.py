@@ -43,7 +43,7 @@ def apply(database: Database, store: Store) -> list[str]:
     (empty when it was current)."""
     with database.transaction():
         _lock(database, store)
-        if not _has_bookkeeping(database):
+        if not records_migrations(database):
             if _tables(database):
                 raise StoreError(f"{database.where} holds tables but no record of its"
                                  f" migrations: it is not a vrmvault {store.name} store")
@@ -78,7 +78,7 @@ def connect(dsn: str, store: Store) -> Database:
 
 def pending(database: Database, store: Store) -> list[Migration]:
     """The migrations of ``store`` that ``database`` has not recorded."""
-    recorded = _recorded(database) if _has_bookkeeping(database) else set()
+    recorded = _recorded(database) if records_migrations(database) else set()
     return [step for step in store.migrations if step.number not in recorded]
 
 
@@ -109,6 +109,6 @@ def _tables(database: Database) -> list[str]:
         " ORDER BY tablename")]
 
 
-def _has_bookkeeping(database: Database) -> bool:
+def records_migrations(database: Database) -> bool:
     return database.one("SELECT 1 FROM pg_tables WHERE schemaname = current_schema()"
                         " AND tablename = ?", (TABLE,)) is not None

@@ -13,6 +13,10 @@ class SqlMemberKeys(SqlRepository):
         row = self._db.one("SELECT wrapped FROM member_keys WHERE member_id = ?", (member_id,))
         return None if row is None else bytes(row[0])
 
+    def holders(self) -> list[str]:
+        return [str(row[0]) for row in self._db.all(
+            "SELECT member_id FROM member_keys ORDER BY member_id")]
+
     def erased_at(self, member_id: str) -> int | None:
         row = self._db.one("SELECT erased_at FROM erased_members WHERE member_id = ?",
                            (member_id,))

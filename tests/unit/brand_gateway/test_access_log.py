@@ -16,8 +16,7 @@ from brand_gateway.rate_limits import (
     SpentWindows,
     lease_size,
 )
-from brand_gateway.sqlcipher.rate_counts import open_rate_counts
-from brand_gateway.storage import access_log, rate_limiter
+from brand_gateway.storage import access_log, open_rate_counts, rate_limiter
 from consent.context import Consent
 from consent.events import EventTag
 from consent.ledger import Ledger

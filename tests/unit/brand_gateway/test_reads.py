@@ -12,8 +12,7 @@ import pytest
 from brand_gateway.api_errors import InvalidTokenError, RateLimitedError
 from brand_gateway.rate_limits import SpentWindows
 from brand_gateway.reads import MemberDataReads
-from brand_gateway.sqlcipher.rate_counts import open_rate_counts
-from brand_gateway.storage import rate_limiter
+from brand_gateway.storage import open_rate_counts, rate_limiter
 from consent.context import Consent, open_ledger
 from consent.events import EventTag
 from consent.ledger import Ledger

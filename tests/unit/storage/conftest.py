@@ -57,8 +57,9 @@ from brand_gateway.sqlcipher.clients import SqlcipherClients
 from brand_gateway.sqlcipher.endings import SqlcipherEndings
 from brand_gateway.sqlcipher.export import SqlcipherGatewayExport
 from brand_gateway.sqlcipher.pseudonyms import SqlcipherPairwiseSubjects
-from brand_gateway.sqlcipher.rate_counts import SqlcipherRateCounts, open_rate_counts
+from brand_gateway.sqlcipher.rate_counts import SqlcipherRateCounts
 from brand_gateway.sqlcipher.tokens import SqlcipherTokens
+from brand_gateway.storage import open_rate_counts
 from brand_gateway.webhooks.postgresql import PostgresqlWebhookEndpoints, PostgresqlWebhookOutbox
 from brand_gateway.webhooks.repositories import (
     WebhookEndpointRepository,

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from consent.receipts import DEFAULT_CONTROLLER, PostalAddress
+from vault.home import VaultHome
 from web.config import SettingError, controller, from_environment
 
 OPERATOR = {
@@ -47,3 +50,48 @@ def test_unset_it_is_the_demo_operator_at_the_default_public_url() -> None:
 def test_a_malformed_controller_setting_is_refused(variable: str, value: str) -> None:
     with pytest.raises(SettingError, match=variable):
         from_environment({variable: value})
+
+
+# -- the stores' place: PostgreSQL by two URLs, or SQLCipher files ---------------------------------
+DATA_URL = "postgresql://vrmvault_data:s3cret-data@db.internal:5433/vrmvault?sslmode=verify-full"
+KEYS_URL = "postgresql://vrmvault_keys:s3cret-keys@db.internal:5433/vrmvault_keys"
+
+
+def test_two_database_urls_put_every_store_on_postgresql() -> None:
+    settings = from_environment({"VRMVAULT_DATABASE_URL": DATA_URL,
+                                 "VRMVAULT_KEYS_DATABASE_URL": KEYS_URL})
+    home = VaultHome.configured(Path("var"), settings)
+    assert home.engine == "postgresql"
+    assert (home.database_url, home.keys_database_url) == (DATA_URL, KEYS_URL)
+    assert "s3cret" not in repr(home) and home.where == "the PostgreSQL database vrmvault"
+    unset = VaultHome.configured(Path("var"), from_environment({}))
+    assert unset.engine == "sqlcipher" and unset.where == "var"
+
+
+def test_a_libpq_connection_string_is_taken_too() -> None:
+    settings = from_environment({
+        "VRMVAULT_DATABASE_URL": "host=/run/postgresql dbname=vrmvault user=vrmvault_data",
+        "VRMVAULT_KEYS_DATABASE_URL": "host=/run/postgresql dbname=keys user=vrmvault_keys"})
+    assert settings["VRMVAULT_DATABASE_URL"].endswith("user=vrmvault_data")
+
+
+@pytest.mark.parametrize(("environment", "variable", "problem"), [
+    ({"VRMVAULT_DATABASE_URL": DATA_URL}, "VRMVAULT_KEYS_DATABASE_URL", "are set together"),
+    ({"VRMVAULT_KEYS_DATABASE_URL": KEYS_URL}, "VRMVAULT_DATABASE_URL", "are set together"),
+    ({"VRMVAULT_DATABASE_URL": DATA_URL, "VRMVAULT_KEYS_DATABASE_URL":
+      DATA_URL.replace("vrmvault_data:s3cret-data", "vrmvault_keys:s3cret-keys")},
+     "VRMVAULT_KEYS_DATABASE_URL", "names the data database"),
+    ({"VRMVAULT_DATABASE_URL": "mysql://u:s3cret@h/db", "VRMVAULT_KEYS_DATABASE_URL": KEYS_URL},
+     "VRMVAULT_DATABASE_URL", "is not a postgresql:// URL"),
+    ({"VRMVAULT_DATABASE_URL": "postgresql://u:s3cret@h:5432",
+      "VRMVAULT_KEYS_DATABASE_URL": KEYS_URL}, "VRMVAULT_DATABASE_URL", "names no database"),
+    ({"VRMVAULT_DATABASE_URL": DATA_URL, "VRMVAULT_KEYS_DATABASE_URL": "host='s3cret"},
+     "VRMVAULT_KEYS_DATABASE_URL", "libpq can read"),
+])
+def test_a_database_url_that_cannot_be_used_is_refused_without_showing_it(
+        environment: dict[str, str], variable: str, problem: str) -> None:
+    with pytest.raises(SettingError) as refused:
+        from_environment(environment)
+    message = str(refused.value)
+    assert message.startswith(variable) and problem in message
+    assert "s3cret" not in message

@@ -19,8 +19,7 @@ import pyotp
 import pytest
 from jsonschema import Draft202012Validator, FormatChecker
 
-from brand_gateway.sqlcipher.rate_counts import open_rate_counts
-from brand_gateway.storage import webhook_registry
+from brand_gateway.storage import open_rate_counts, webhook_registry
 from consent.context import Consent
 from tests.brand_api_support import BrandApi
 from tests.conftest import GOOD_PASSWORD

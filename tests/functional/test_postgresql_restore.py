@@ -1,0 +1,105 @@
+"""Erasure holds across a PostgreSQL backup and restore (issue 17): the README's procedure,
+with the server's own ``pg_dump`` and ``pg_restore``.
+
+A dump of each database is taken before a member is erased; each database is then restored
+from it in turn (the data database's ``public`` schema in place, so the ledger is never
+rewound; the key database whole, into a new database), and
+``vrmvault reapply-erasures`` makes the erasure hold again from whichever database still knows
+of it: the key database's erasure list deletes the rows the data came back with, and the data
+database's record of the erasure destroys the key the key database came back with.
+"""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from tests.conftest import GOOD_PASSWORD, TEST_HASHING
+from tests.postgresql_server import Server, binaries
+from vault.errors import MemberKeyDestroyedError
+from vault.home import DATABASE_URL_SETTING, KEYS_DATABASE_URL_SETTING, VaultHome
+from web.cli import main
+
+
+def _run(program: str, *arguments: str) -> None:
+    finished = subprocess.run([str(binaries() / program), *arguments], capture_output=True,
+                              text=True, check=False)
+    assert finished.returncode == 0, finished.stderr
+
+
+def _reapply(home: VaultHome) -> str:
+    assert home.database_url and home.keys_database_url
+    result = CliRunner().invoke(main, ["--home", str(home.root), "reapply-erasures"],
+                                env={DATABASE_URL_SETTING: home.database_url,
+                                     KEYS_DATABASE_URL_SETTING: home.keys_database_url},
+                                catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+@pytest.fixture
+def erased_after_the_dumps(postgresql_home: VaultHome, tmp_path: Path
+                           ) -> tuple[VaultHome, str, str, Path, Path]:
+    """Alice and Bob with profiles; both databases dumped; then Alice erased."""
+    home = postgresql_home
+    with home.open(hashing=TEST_HASHING) as vault:
+        alice = vault.members.register("alice@example.org", GOOD_PASSWORD)
+        bob = vault.members.register("bob@example.org", GOOD_PASSWORD)
+        vault.profile.update(alice, {"given_name": "Alice", "city": "Gent"})
+        vault.profile.update(bob, {"given_name": "Bob", "city": "Namur"})
+    data_dump, keys_dump = tmp_path / "data.dump", tmp_path / "keys.dump"
+    assert home.database_url and home.keys_database_url
+    _run("pg_dump", "--format=custom", "--file", str(data_dump), "--dbname",
+         home.database_url)
+    _run("pg_dump", "--format=custom", "--file", str(keys_dump), "--dbname",
+         home.keys_database_url)
+    with home.open(hashing=TEST_HASHING) as vault:
+        vault.erasure.erase(alice)
+        assert not vault.accounts.exists(alice)
+        assert alice not in vault.key_store.holders()
+    return home, alice, bob, data_dump, keys_dump
+
+
+def test_a_restored_data_database_loses_the_erased_members_rows_again(
+        erased_after_the_dumps: tuple[VaultHome, str, str, Path, Path]) -> None:
+    home, alice, bob, data_dump, _ = erased_after_the_dumps
+    assert home.database_url
+    _run("pg_restore", "--clean", "--if-exists", "--schema=public", "--dbname",
+         home.database_url, str(data_dump))
+    with home.open(hashing=TEST_HASHING) as vault:
+        assert vault.accounts.exists(alice)           # the backup had her rows...
+        with pytest.raises(MemberKeyDestroyedError):
+            vault.profile.get(alice)                  # ...which no key opens any more
+    assert "Deleted again the rows of 1 erased member and destroyed again the keys of 0" \
+        in _reapply(home)
+    with home.open(hashing=TEST_HASHING) as vault:
+        assert not vault.accounts.exists(alice)
+        assert vault.profile.get(bob)["city"] == "Namur"
+    assert "rows of 0 erased members" in _reapply(home)     # once is enough
+
+
+def test_a_restored_key_database_loses_the_erased_members_key_again(
+        erased_after_the_dumps: tuple[VaultHome, str, str, Path, Path],
+        postgresql: Server) -> None:
+    """The key database is restored whole, into a new database the URL then names."""
+    home, alice, bob, _, keys_dump = erased_after_the_dumps
+    with postgresql.database() as restored_keys:
+        _run("pg_restore", "--dbname", restored_keys, str(keys_dump))
+        _the_restored_keys_lose_the_erased_members_key(
+            VaultHome(home.root, home.database_url, restored_keys), alice, bob)
+
+
+def _the_restored_keys_lose_the_erased_members_key(home: VaultHome, alice: str,
+                                                   bob: str) -> None:
+    with home.open(hashing=TEST_HASHING) as vault:
+        assert alice in vault.key_store.holders()      # the backup had her key
+        assert vault.key_store.erased_at(alice) is None
+    assert "destroyed again the keys of 1" in _reapply(home)
+    with home.open(hashing=TEST_HASHING) as vault:
+        assert alice not in vault.key_store.holders()
+        assert vault.key_store.erased_at(alice) is not None
+        assert vault.profile.get(bob)["given_name"] == "Bob"
+    assert "destroyed again the keys of 0" in _reapply(home)
