@@ -8,7 +8,7 @@ DEMO_MEMBERS ?= 200
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint bench chromium wrk postgresql clean
+.PHONY: run test coverage lint bench chromium wrk postgresql clean
 
 $(BIN)/python:
 	$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "vrmvault needs Python 3.11 or newer"'
@@ -33,12 +33,12 @@ chromium:
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 	  $$SUDO apt-get update -q && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -q chromium; }
 
-# The storage tests run on PostgreSQL too: Debian's server, in a throwaway cluster the test run
-# starts and removes (tests/postgresql_server.py); none is installed when VRMVAULT_TEST_DATABASE_URL
-# names an existing server instead.
+# The storage and functional tests run on PostgreSQL too (and bench/postgresql.py measures it):
+# Debian's server, in a throwaway cluster the run starts and removes (tests/postgresql_server.py);
+# none is installed when VRMVAULT_TEST_DATABASE_URL names an existing server instead.
 postgresql:
 	@[ -n "$$VRMVAULT_TEST_DATABASE_URL" ] || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || { \
-	  echo "Installing Debian's postgresql for the storage tests"; \
+	  echo "Installing Debian's postgresql for the tests and benchmarks"; \
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 	  $$SUDO apt-get update -q && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -q postgresql; }
 
@@ -54,10 +54,15 @@ lint: $(VENV)/.test
 	$(BIN)/mypy
 
 # One pytest worker per core, each test file kept on one worker (its module fixtures built once).
+# Coverage is measured apart (make coverage): it costs the run about a quarter of its time, and
+# with every functional test on both engines the suite must stay within its 20 minutes.
 test: $(VENV)/.test chromium postgresql lint
+	$(BIN)/pytest -n auto --dist loadfile
+
+coverage: $(VENV)/.test chromium postgresql
 	$(BIN)/pytest -n auto --dist loadfile --cov --cov-report=term:skip-covered
 
-bench: $(VENV)/.test wrk
+bench: $(VENV)/.test wrk postgresql
 	$(BIN)/python -m bench
 
 clean:

@@ -29,6 +29,7 @@ from . import (
     intents_http,
     ledger,
     ledger_search,
+    postgresql,
     raw_key_open,
     recovery,
     reveals,
@@ -43,5 +44,5 @@ BENCHMARKS: dict[str, ModuleType] = {
     for module in (raw_key_open, recovery, erasure_10k, export_10k, sealed_writes,
                    encryption_overhead, decision, ledger, ledger_search, tiles,
                    survey_answer, insights, compliance_reports, reveals, dsr_queue,
-                   intents, demo_100k, brand_api, intents_http)
+                   intents, demo_100k, brand_api, intents_http, postgresql)
 }

@@ -62,7 +62,7 @@ import threading
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -204,7 +204,8 @@ def stage(home: VaultHome) -> Stage:
                                       ).compute(member_id, client.brand_id)
         expected = {"subject": subject, "purpose": PURPOSE,
                     "profile": {f: profile[f] for f in GRANTED}, "withheld": []}
-        vault.data.checkpoint()
+        if vault.data.engine == "sqlcipher":
+            vault.data.checkpoint()
     except BaseException:
         consent.close()
         vault.close()
@@ -245,13 +246,13 @@ def bare_app() -> Any:
     return app
 
 
-def serve_bare(port: int, home: str) -> None:
+def serve_bare(port: int, home: str, workers: int = WORKERS) -> None:
     """Run in a child process: the bare app under the product's own gunicorn configuration
     (``web.server``'s options and application class; only the app it loads is swapped)."""
     from web import server
 
     server._Server.load = lambda self: bare_app()          # type: ignore[method-assign]
-    server._serve(host="127.0.0.1", port=port, workers=WORKERS, home=Path(home),
+    server._serve(host="127.0.0.1", port=port, workers=workers, home=Path(home),
                   public_url=f"http://127.0.0.1:{port}")
 
 
@@ -374,38 +375,14 @@ class Reads:
         self.marks = open_ledger(staged.home, staged.vault.master, clock=system_clock)
         self.waits: list[float] = []        # per full-stack load: the longest wait seen
 
-    @contextlib.contextmanager
-    def watched(self) -> Iterator[None]:
+    def watched(self) -> contextlib.AbstractContextManager[None]:
         """Look at the spools during the block and then until they are empty (the server's
         keeper merges; this process never does), noting the longest any read waited."""
-        longest = 0.0
-        stop = threading.Event()
+        return watched_spools(self._backlog, self.waits)
 
-        def look() -> float:
-            nonlocal longest
-            backlog = self.spools.backlog(self.marks)
-            if backlog.oldest_at is not None:
-                longest = max(longest, time.time() - backlog.oldest_at)
-            return backlog.reads
-
-        def keep_looking() -> None:
-            while not stop.wait(_LOOK_EVERY):
-                look()
-
-        looker = threading.Thread(target=keep_looking, daemon=True)
-        looker.start()
-        try:
-            yield
-        finally:
-            stop.set()
-            looker.join()
-        deadline = time.perf_counter() + _DRAIN_TIMEOUT
-        while look():
-            if time.perf_counter() > deadline:
-                raise BenchmarkError(f"{NAME}: spooled reads still unmerged after"
-                                     f" {_DRAIN_TIMEOUT:g} s")
-            time.sleep(_LOOK_EVERY)
-        self.waits.append(longest)
+    def _backlog(self) -> tuple[int, float | None]:
+        backlog = self.spools.backlog(self.marks)
+        return backlog.reads, backlog.oldest_at
 
     def close(self) -> None:
         self.marks.close()
@@ -445,6 +422,42 @@ class Reads:
                                  f" member's reads in the search index ({other} elsewhere)")
         self.ledger_size = size
         return reads
+
+
+@contextlib.contextmanager
+def watched_spools(backlog: Callable[[], tuple[int, float | None]], waits: list[float]
+                   ) -> Iterator[None]:
+    """Look at spools (``backlog``: the reads waiting and when the oldest was spooled) every
+    :data:`_LOOK_EVERY` seconds during the block, then until none waits; append to ``waits``
+    the longest any read was seen waiting. Nothing is merged here: the servers' keepers do."""
+    longest = 0.0
+    stop = threading.Event()
+
+    def look() -> int:
+        nonlocal longest
+        waiting, oldest_at = backlog()
+        if oldest_at is not None:
+            longest = max(longest, time.time() - oldest_at)
+        return waiting
+
+    def keep_looking() -> None:
+        while not stop.wait(_LOOK_EVERY):
+            look()
+
+    looker = threading.Thread(target=keep_looking, daemon=True)
+    looker.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        looker.join()
+    deadline = time.perf_counter() + _DRAIN_TIMEOUT
+    while look():
+        if time.perf_counter() > deadline:
+            raise BenchmarkError(f"{NAME}: spooled reads still unmerged after"
+                                 f" {_DRAIN_TIMEOUT:g} s")
+        time.sleep(_LOOK_EVERY)
+    waits.append(longest)
 
 
 def measure(staged: Stage, full: Server, bare: Server, scale: Scale
