@@ -226,6 +226,8 @@ class SpoolDirectory:
 
     def _new_spool(self) -> tuple[str, int, int]:
         """A fresh spool: its id, its held lock and its file, the header written."""
+        # The home too, if nothing made it yet (on PostgreSQL a host's home holds no store).
+        self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         self.path.mkdir(mode=0o700, exist_ok=True)
         # Milliseconds first: spools sort (and merge) in the order they were begun, so a
         # writer's full spool goes in before the one it moved on to.

@@ -50,6 +50,8 @@ from ..errors import ConstraintViolationError, StoreError
 from ..transactions import Transactions
 
 Parameters = Sequence[Any]
+# The store's version (see the module docstring): the server's snapshot and this transaction's id.
+_VERSION = "SELECT pg_current_snapshot()::text, txid_current_if_assigned()"
 # What waits for a pooled connection (or for a new pool's first) gives up after (seconds); then
 # the store is unavailable.
 POOL_TIMEOUT = 10.0
@@ -215,21 +217,25 @@ class Database(Transactions):
         docstring); inside :meth:`snapshot`, read once."""
         if self._reading and self._snapshot_version is not None:
             return self._snapshot_version
-        row = self.one("SELECT pg_current_snapshot()::text, txid_current_if_assigned()")
-        version = (str(row[0]), None if row[1] is None else int(row[1]))
-        if self._reading:
-            # A REPEATABLE READ snapshot is taken by its first statement: this one, or one
-            # before it; either way, what it reads is from the snapshot this names or later
-            # commits it cannot see.
-            self._snapshot_version = version
-        return version
+        row = self.one(_VERSION)
+        return (str(row[0]), None if row[1] is None else int(row[1]))
 
     # -- transactions (vault/transactions.py): PostgreSQL's begin, commit and rollback -------
     def _begin_write(self) -> None:
         self.execute("BEGIN")
 
     def _begin_read(self) -> None:
-        self.execute("BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+        # One round trip: the BEGIN and the snapshot's version, read by the snapshot's first
+        # statement (a brand read is a handful of round trips; this was two of them).
+        try:
+            cursor = self._connection.execute(
+                "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY; " + _VERSION)
+            cursor.nextset()
+            row = cursor.fetchone()
+        except psycopg.Error as exc:
+            raise _refused(exc) from exc
+        assert row is not None
+        self._snapshot_version = (str(row[0]), None if row[1] is None else int(row[1]))
 
     def _end_read(self) -> None:
         self._snapshot_version = None
