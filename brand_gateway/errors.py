@@ -17,6 +17,8 @@ client authentication is ``invalid_client``, whichever of these it was)::
         │                                     in the RFC 6749 form (redirected to the brand)
         ├── JsonTooDeepError             400  JSON from outside nests deeper than allowed; also a
         │                                     ``ValueError``, as malformed JSON is
+        ├── JsonDuplicateNameError       400  a JSON object from outside names a member twice
+        │                                     (I-JSON, RFC 7493 sec. 2.3); a ``ValueError`` too
         ├── WebhookVerificationError     401  a delivery fails ``verify`` (the brand's side)
         ├── DestinationRefusedError      500  a webhook's host now resolves to an address the
         │                                     vault does not send to; the attempt is recorded
@@ -83,6 +85,20 @@ class JsonTooDeepError(GatewayError, ValueError):
     def __init__(self, max_depth: int) -> None:
         super().__init__(f"JSON nested more than {max_depth} levels deep")
         self.max_depth = max_depth
+
+
+class JsonDuplicateNameError(GatewayError, ValueError):
+    """An object names one member twice: RFC 8259 sec. 4 leaves what that means to each
+    parser (Python keeps the last, others the first), so two parties could read one document
+    two ways; I-JSON (RFC 7493 sec. 2.3) forbids it, and so do we."""
+
+    status = 400
+    type = "json-duplicate-name"
+    title = "The JSON names a member twice"
+
+    def __init__(self, name: str) -> None:
+        super().__init__(f"JSON object names {name!r} twice")
+        self.name = name
 
 
 class WebhookVerificationError(GatewayError):

@@ -13,7 +13,8 @@ authorization endpoint (brand_gateway/rar.py), brand API bodies
 (brand_gateway/api/payloads.py), the app's JSON provider (anything calling
 ``request.get_json``, Authlib's JSON requests included; web/app.py). Our own stored JSON
 (sessions, grants, spools) and what a signature vouches for (a webhook a brand verifies, a
-receipt) is written by us and parsed as it is.
+receipt) is written by us and parsed as it is. An object from outside that names a member twice
+is refused too (:func:`unique_names`): parsers disagree on which one counts.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ import json
 import re
 from typing import Any
 
-from .errors import JsonTooDeepError
+from .errors import JsonDuplicateNameError, JsonTooDeepError
 
 # Our deepest legitimate document is three levels ([{"datatypes": [...]}]); 32 leaves room for
 # any reasonable client and stays far below Python's recursion limit (1000).
@@ -62,8 +63,22 @@ def check_depth(text: str, *, max_depth: int = MAX_DEPTH) -> None:
 
 def loads(text: str | bytes, *, max_depth: int = MAX_DEPTH) -> Any:
     """``json.loads`` for outside input: :class:`JsonTooDeepError` past ``max_depth`` levels,
-    ``ValueError`` (``UnicodeDecodeError`` included) for anything that is not UTF-8 JSON."""
+    :class:`JsonDuplicateNameError` for an object naming a member twice, ``ValueError``
+    (``UnicodeDecodeError`` included) for anything that is not UTF-8 JSON."""
     if isinstance(text, (bytes, bytearray)):
         text = bytes(text).decode("utf-8")
     check_depth(text, max_depth=max_depth)
-    return json.loads(text)
+    return json.loads(text, object_pairs_hook=unique_names)
+
+
+def unique_names(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """``json.loads``' ``object_pairs_hook``: the object, or :class:`JsonDuplicateNameError`
+    naming the first member named twice (I-JSON, RFC 7493 sec. 2.3)."""
+    document = dict(pairs)
+    if len(document) != len(pairs):
+        seen: set[str] = set()
+        for name, _ in pairs:
+            if name in seen:
+                raise JsonDuplicateNameError(name)
+            seen.add(name)
+    return document

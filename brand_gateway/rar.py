@@ -39,7 +39,11 @@ from consent.vocabulary import (
 )
 
 from . import json_input
-from .errors import InvalidAuthorizationDetailsError, JsonTooDeepError
+from .errors import (
+    InvalidAuthorizationDetailsError,
+    JsonDuplicateNameError,
+    JsonTooDeepError,
+)
 
 DETAIL_TYPE = "vrmvault-member-data"
 ACTIONS = ("read",)
@@ -98,6 +102,10 @@ def parse(raw: str | None, *, locations: Iterable[str] = ()) -> tuple[MemberData
         raise InvalidAuthorizationDetailsError(
             description=f"authorization_details nests arrays and objects more than"
                         f" {exc.max_depth} levels deep.") from None
+    except JsonDuplicateNameError as exc:
+        raise InvalidAuthorizationDetailsError(
+            description=f"authorization_details names {exc.name!r} twice in one object.",
+        ) from None
     except ValueError:
         raise InvalidAuthorizationDetailsError(
             description="authorization_details is not valid JSON.") from None

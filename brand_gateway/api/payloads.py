@@ -72,6 +72,9 @@ def json_body() -> dict[str, Any]:
     except json_input.JsonTooDeepError as exc:
         raise BodyError({"body": [f"The body nests arrays and objects more than"
                                   f" {exc.max_depth} levels deep."]}) from None
+    except json_input.JsonDuplicateNameError as exc:
+        raise BodyError({"body": [f"The body names {exc.name!r} twice in one object: send"
+                                  " each member once."]}) from None
     except (UnicodeDecodeError, ValueError):
         raise BodyError({"body": ["The body is not valid UTF-8 JSON."]}) from None
     if not isinstance(document, dict):

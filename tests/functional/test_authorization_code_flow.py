@@ -541,6 +541,15 @@ def test_deeply_nested_details_from_an_anonymous_visitor_are_refused_not_a_500(
     assert "levels deep" in params["error_description"]
 
 
+def test_details_naming_a_member_twice_are_refused(client: FlaskClient, velo: Brand) -> None:
+    details = ('[{"type": "vrmvault-member-data", "purpose": "dpv:Personalisation",'
+               ' "purpose": "dpv:Marketing", "fields": ["given_name"]}]')
+    params = redirected_to_brand(client.get(authorization_request(velo, details=details).url))
+    assert params["error"] == "invalid_authorization_details"
+    assert params["error_description"] == \
+        "authorization_details names 'purpose' twice in one object."
+
+
 def test_an_invalid_request_is_not_kept_for_after_sign_in(client: FlaskClient,
                                                           auth: AuthActions, vault: Vault,
                                                           velo: Brand) -> None:

@@ -51,6 +51,20 @@ def test_a_deep_webhook_body_is_a_problem_naming_the_depth(brand_client: FlaskCl
         "body": [f"The body nests arrays and objects more than {MAX_DEPTH} levels deep."]}
 
 
+def test_a_member_named_twice_is_a_problem_naming_it(brand_client: FlaskClient, api: BrandApi,
+                                                      velo) -> None:
+    """Which ``url`` would count? Parsers disagree (RFC 8259 sec. 4), so neither does."""
+    token = api.brand_token(velo, scope="webhooks:manage")
+    body = '{"url": "https://93.184.216.34/a", "url": "https://93.184.216.34/b"}'
+    response = brand_client.post("/api/v1/webhooks", data=body, headers=bearer(token),
+                                 content_type="application/json")
+    assert_sane(response)
+    assert response.status_code == 400
+    assert response.mimetype == "application/problem+json"
+    assert response.get_json()["errors"] == {
+        "body": ["The body names 'url' twice in one object: send each member once."]}
+
+
 def test_brackets_inside_strings_are_text_not_nesting(brand_client: FlaskClient,
                                                       api: BrandApi, velo) -> None:
     token = api.brand_token(velo, scope="webhooks:manage")

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from brand_gateway.errors import JsonTooDeepError
+from brand_gateway.errors import JsonDuplicateNameError, JsonTooDeepError
 from brand_gateway.json_input import MAX_DEPTH, loads, nesting_depth
 
 DEPTHS = {
@@ -45,3 +45,20 @@ def test_bytes_must_be_utf8() -> None:
     with pytest.raises(ValueError):
         loads(b"\xff[1]")
     assert loads(b'["\xc3\xa9"]') == ["\u00e9"]
+
+
+@pytest.mark.parametrize(("text", "name"), [
+    ('{"a": 1, "a": 2}', "a"),
+    ('[{"url": "x"}, {"b": {"c": 1, "d": 2, "c": 3}}]', "c"),
+    ('{"\\u0061": 1, "a": 2}', "a"),             # the same name, escaped once
+], ids=["top", "nested", "escaped"])
+def test_an_object_naming_a_member_twice_is_refused_naming_it(text: str, name: str) -> None:
+    """I-JSON (RFC 7493 sec. 2.3): Python would keep the last value, other parsers the first."""
+    with pytest.raises(JsonDuplicateNameError) as refused:
+        loads(text)
+    assert refused.value.name == name
+    assert isinstance(refused.value, ValueError)
+
+
+def test_the_same_name_in_two_objects_is_fine() -> None:
+    assert loads('[{"a": 1}, {"a": 2}]') == [{"a": 1}, {"a": 2}]
