@@ -37,6 +37,7 @@ from consent.context import Consent, member_principal
 from consent.events import Event
 from consent.spool import SpoolWriter
 from vault.clock import Clock
+from vault.errors import SnapshotMovedError
 from vault.home import Vault
 
 from .access_log import FEEDBACK, PROFILE
@@ -58,6 +59,8 @@ from .storage import client_registry, pairwise_pseudonyms, token_store
 from .tokens import AccessToken, token_hash
 
 R = TypeVar("R")
+# A read that met a store changed under remembered values is read again once (in_snapshot).
+_READ_ATTEMPTS = 2
 Query = dict[str, Any]
 
 
@@ -234,11 +237,20 @@ class MemberDataReads:
         """
         caller: Caller | None = None
         try:
-            with self.vault.data.snapshot():
-                caller = self.authenticate(token_string, count=False)
-                if self.spent.until(caller.client.client_id, int(caller.now)) is not None:
-                    raise WindowSpentError
-                return caller, read(caller)
+            for attempt in range(_READ_ATTEMPTS):
+                try:
+                    with self.vault.data.snapshot():
+                        caller = self.authenticate(token_string, count=False)
+                        if self.spent.until(caller.client.client_id,
+                                            int(caller.now)) is not None:
+                            raise WindowSpentError
+                        return caller, read(caller)
+                except SnapshotMovedError:
+                    # Remembered values met a newer store (PostgreSQL): the second attempt
+                    # reads afresh, in one snapshot, and cannot be refused so.
+                    if attempt + 1 == _READ_ATTEMPTS:
+                        raise
+            raise AssertionError("unreachable")
         except Exception as exc:
             if caller is None:
                 raise

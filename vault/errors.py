@@ -10,6 +10,9 @@ psycopg, cryptography) are translated at the boundary with ``raise ... from exc`
     └── VaultError                       500  internal
         ├── StoreError                   500  the store cannot be opened or is damaged
         │   ├── StoreNotInitialisedError      no store at the configured home
+        │   ├── SnapshotMovedError            the store changed between a read's first look
+        │   │                                 and its first statement (PostgreSQL), after
+        │   │                                 remembered values were used: read again
         │   └── WrongKeyError                 the key does not open the store
         ├── ConstraintViolationError     500  a UNIQUE, FOREIGN KEY or CHECK constraint refused
         │                                     a write; services that expect one translate it
@@ -44,6 +47,15 @@ class VaultError(VrmvaultError):
 class StoreError(VaultError):
     type = "store-unavailable"
     title = "The store cannot be used"
+
+
+class SnapshotMovedError(StoreError):
+    """Raised by a PostgreSQL read whose snapshot began after it had used remembered values
+    and found the store changed in between (vault/postgresql/database.py): those values may
+    be older than the rest of the read, so the caller reads again (the brand read does)."""
+
+    type = "store-changed"
+    title = "The store changed during a read"
 
 
 class StoreNotInitialisedError(StoreError):

@@ -33,6 +33,7 @@ class Transactions(ABC):
     def __init__(self) -> None:
         self._depth = 0
         self._reading = False
+        self._memo_served = False   # within a read: a remembered value was handed out
         self._memo: dict[Hashable, Any] = {}
         self._memo_version: Hashable = None
 
@@ -70,6 +71,7 @@ class Transactions(ABC):
             return
         self._begin_read()
         self._reading = True
+        self._memo_served = False
         try:
             yield self
         finally:
@@ -91,10 +93,12 @@ class Transactions(ABC):
             self._memo.clear()
             self._memo_version = version
         try:
-            return self._memo[key]          # type: ignore[no-any-return]
+            value = self._memo[key]
         except KeyError:
             value = self._memo[key] = load()
             return value
+        self._memo_served = True     # a value from before this read's own statements
+        return value  # type: ignore[no-any-return]
 
     def _forget_memo(self) -> None:
         """Called by the engine on every rollback (neither engine's version moves back)."""

@@ -46,7 +46,7 @@ from psycopg import errors as pg_errors
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 from psycopg.pq import TransactionStatus
 
-from ..errors import ConstraintViolationError, StoreError
+from ..errors import ConstraintViolationError, SnapshotMovedError, StoreError
 from ..transactions import Transactions
 
 Parameters = Sequence[Any]
@@ -164,6 +164,7 @@ class Database(Transactions):
         self._connection = connection
         self.name = name            # the database's name, for messages
         self._snapshot_version: tuple[str, int | None] | None = None
+        self._snapshot_open = False     # a read's transaction has begun (see _begin_read)
 
     @classmethod
     def connect(cls, dsn: str) -> Database:
@@ -183,6 +184,8 @@ class Database(Transactions):
 
     # -- statements ----------------------------------------------------------------------
     def execute(self, sql: str, parameters: Parameters = ()) -> Any:
+        if self._reading and not self._snapshot_open:
+            self._open_snapshot()
         try:
             if not parameters:
                 return self._connection.execute(sql)    # verbatim: several statements allowed
@@ -191,6 +194,8 @@ class Database(Transactions):
             raise _refused(exc) from exc
 
     def executemany(self, sql: str, rows: Iterable[Parameters]) -> Any:
+        if self._reading and not self._snapshot_open:
+            self._open_snapshot()
         try:
             cursor = self._connection.cursor()
             cursor.executemany(placeholders(sql), [tuple(row) for row in rows])
@@ -214,31 +219,58 @@ class Database(Transactions):
 
     def _store_version(self) -> tuple[str, int | None]:
         """The server's snapshot and this transaction's id, if it has one (see the module
-        docstring); inside :meth:`snapshot`, read once."""
+        docstring); inside :meth:`snapshot`, the read's own."""
         if self._reading and self._snapshot_version is not None:
             return self._snapshot_version
-        row = self.one(_VERSION)
-        return (str(row[0]), None if row[1] is None else int(row[1]))
+        return self._version(self._connection.execute(_VERSION))
+
+    @staticmethod
+    def _version(cursor: psycopg.Cursor[Any]) -> tuple[str, int | None]:
+        row = cursor.fetchone()
+        assert row is not None
+        return str(row[0]), None if row[1] is None else int(row[1])
 
     # -- transactions (vault/transactions.py): PostgreSQL's begin, commit and rollback -------
     def _begin_write(self) -> None:
         self.execute("BEGIN")
 
     def _begin_read(self) -> None:
-        # One round trip: the BEGIN and the snapshot's version, read by the snapshot's first
-        # statement (a brand read is a handful of round trips; this was two of them).
+        """A read begins by looking at the store's version only; its REPEATABLE READ
+        transaction begins with its first statement (:meth:`_open_snapshot`). A read that
+        finds all it needs remembered (``memoized``: the brand read's token, client, policy,
+        sealed profile values, while nothing was committed) sends no other statement, and has
+        no transaction to end: one round trip, where BEGIN, the version and ROLLBACK were
+        two or three."""
+        try:
+            self._snapshot_version = self._version(self._connection.execute(_VERSION))
+        except psycopg.Error as exc:
+            raise _refused(exc) from exc
+        self._snapshot_open = False
+
+    def _open_snapshot(self) -> None:
+        """The read's first statement is about to run: begin its transaction and read the
+        version again with the snapshot. Unchanged, the snapshot is the state the remembered
+        values were read in; changed, a value already handed out from memory may be older than
+        what this read sees now, and the read is refused (:class:`SnapshotMovedError`) so its
+        caller reads again; if none was handed out, the read simply goes on from the newer
+        state."""
         try:
             cursor = self._connection.execute(
                 "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY; " + _VERSION)
             cursor.nextset()
-            row = cursor.fetchone()
+            version = self._version(cursor)
         except psycopg.Error as exc:
             raise _refused(exc) from exc
-        assert row is not None
-        self._snapshot_version = (str(row[0]), None if row[1] is None else int(row[1]))
+        self._snapshot_open = True
+        moved, self._snapshot_version = version != self._snapshot_version, version
+        if moved and self._memo_served:
+            raise SnapshotMovedError(f"{self.where} changed while a read was under way")
 
     def _end_read(self) -> None:
         self._snapshot_version = None
+        if not self._snapshot_open:
+            return              # no statement ran: no transaction to end
+        self._snapshot_open = False
         # It wrote nothing: ending it is all that is left, and what it remembered stays true.
         try:
             self._connection.execute("ROLLBACK")
@@ -253,6 +285,7 @@ class Database(Transactions):
         connection goes back clean; whether there was one."""
         self._forget_transactions()
         self._snapshot_version = None
+        self._snapshot_open = False
         if self._connection.info.transaction_status == TransactionStatus.IDLE:
             return False
         self._rollback()

@@ -15,8 +15,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from psycopg.pq import TransactionStatus
 
-from vault.errors import ConstraintViolationError, StoreError
+from vault.errors import ConstraintViolationError, SnapshotMovedError, StoreError
 from vault.postgresql.database import Database as PostgresqlDatabase
 from vault.sqlcipher.database import Database as SqlcipherDatabase
 
@@ -307,3 +308,48 @@ def test_a_connection_remembers_a_bounded_number_of_values(pair, monkeypatch) ->
     assert len(kept._memo) == 1                         # the fourth found it full: forgot all
     kept.memoized(0, loads[0])
     assert loads[0].calls == 2 and loads[3].calls == 1
+
+
+# -- PostgreSQL: a read's transaction begins with its first statement ---------------------------
+@pytest.fixture
+def pg_pair(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Pair]:
+    with postgresql(tmp_path, request) as made:
+        yield made
+
+
+def test_a_read_served_from_memory_alone_begins_no_transaction(pg_pair) -> None:
+    kept, _ = pg_pair
+    load = Loads(kept)
+    kept.memoized("t", load)
+    with kept.snapshot():
+        assert kept.memoized("t", load) == () and load.calls == 1
+        assert kept._connection.info.transaction_status == TransactionStatus.IDLE
+    with kept.snapshot():
+        count(kept)                                     # a statement: now there is one
+        assert kept._connection.info.transaction_status == TransactionStatus.INTRANS
+    assert kept._connection.info.transaction_status == TransactionStatus.IDLE
+
+
+def test_a_read_that_used_memory_is_refused_if_the_store_changed_before_its_first_statement(
+        pg_pair) -> None:
+    """Its remembered values are of the state before the change; the statement would read the
+    state after it: one read of two moments. The brand read reads again (brand_gateway/reads.py)."""
+    kept, other = pg_pair
+    load = Loads(kept)
+    kept.memoized("t", load)
+    with pytest.raises(SnapshotMovedError), kept.snapshot():
+        assert kept.memoized("t", load) == ()            # from memory: no row yet
+        other.execute("INSERT INTO t (y) VALUES ('a')")
+        count(kept)
+    assert kept._connection.info.transaction_status == TransactionStatus.IDLE
+    with kept.snapshot():                               # read again: one moment, the new one
+        assert kept.memoized("t", load) == ("a",) and count(kept) == 1
+
+
+def test_a_read_that_used_no_memory_goes_on_from_the_newer_state(pg_pair) -> None:
+    kept, other = pg_pair
+    with kept.snapshot():
+        other.execute("INSERT INTO t (y) VALUES ('a')")   # after the read's first look
+        assert count(kept) == 1                          # its snapshot begins here
+        other.execute("INSERT INTO t (y) VALUES ('b')")
+        assert count(kept) == 1                          # and stays one moment
