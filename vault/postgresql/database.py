@@ -29,8 +29,13 @@ Invariants:
   version it is checked against is the server's snapshot (``pg_current_snapshot()``: the
   transactions running and the next id to be assigned), which moves whenever a transaction
   that wrote (it has an id) commits or rolls back, on any host, and whenever a new one starts
-  writing; a transaction that only reads has no id and moves nothing. Within
-  :meth:`~vault.transactions.Transactions.snapshot` it is read once, with the snapshot itself.
+  writing; a transaction that only reads has no id and moves nothing.
+- A read (:meth:`~vault.transactions.Transactions.snapshot`) looks at that version when it
+  starts and begins its REPEATABLE READ transaction only with its first statement, reading the
+  version again there: a read answered from memory alone costs one round trip and leaves no
+  transaction to end; a read that used remembered values and then finds the store changed is
+  refused with :class:`~vault.errors.SnapshotMovedError` (its values would be of two moments),
+  and its caller reads again.
 """
 
 from __future__ import annotations
