@@ -144,9 +144,10 @@ class ErasureService:
             if self._members.exists(member_id):
                 self.delete_rows(member_id, erased_at=erased_at)
                 rows_for += 1
-        for member_id in self._keys.holders():
-            record = self._erasures.recorded(self._pseudonyms.subject(member_id))
-            if record is not None and self._keys.destroy(member_id, erased_at=record.erased_at):
+        erased = self._erasures.times()        # one read, not one per key holder
+        for member_id in self._keys.holders() if erased else ():
+            when = erased.get(self._pseudonyms.subject(member_id))
+            if when is not None and self._keys.destroy(member_id, erased_at=when):
                 keys_for += 1
         return ReappliedErasures(rows_for, keys_for)
 

@@ -324,6 +324,9 @@ class ErasureRepository(Transactional, Protocol):
 
     def recorded(self, subject: str) -> ErasureRecord | None: ...
 
+    def times(self) -> dict[str, int]:
+        """Every recorded erasure: its subject and when it was made."""
+
     def count(self) -> int: ...
 
     def purge_freed_pages(self) -> None:

@@ -9,4 +9,4 @@ from ..sql.endings import SqlEndings
 
 
 class PostgresqlEndings(SqlEndings):
-    pass
+    """Nothing of its own: its statement is the same on both engines."""

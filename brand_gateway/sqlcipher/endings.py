@@ -8,4 +8,4 @@ from ..sql.endings import SqlEndings
 
 
 class SqlcipherEndings(SqlEndings):
-    pass
+    """Nothing of its own: its statement is the same on both engines."""

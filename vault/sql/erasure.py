@@ -48,5 +48,9 @@ class SqlErasures(SqlRepository):
                            (subject,))
         return None if row is None else ErasureRecord(int(row[0]), int(row[1]))
 
+    def times(self) -> dict[str, int]:
+        return {str(row[0]): int(row[1])
+                for row in self._db.all("SELECT subject, erased_at FROM erasures")}
+
     def count(self) -> int:
         return int(self._db.one("SELECT count(*) FROM erasures")[0])

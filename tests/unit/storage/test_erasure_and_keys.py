@@ -48,3 +48,5 @@ def test_erasure_records_keep_the_first_one(repositories: Repositories) -> None:
     erasures.record("subject", 200, 0)
     assert erasures.recorded("subject") == ErasureRecord(100, 4)
     assert erasures.count() == 1
+    erasures.record("another", 300, 2)
+    assert erasures.times() == {"subject": 100, "another": 300}

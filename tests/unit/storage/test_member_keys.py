@@ -20,12 +20,13 @@ def test_member_keys_are_stored_once_removed_and_destroyed_with_a_listing(
     assert keys.insert("a" * 32, b"wrapped a", 1) and keys.insert("b" * 32, b"wrapped b", 1)
     assert not keys.insert("a" * 32, b"another", 2)
     assert keys.wrapped("a" * 32) == b"wrapped a" and keys.wrapped("c" * 32) is None
+    assert keys.holders() == ["a" * 32, "b" * 32]
     keys.remove("b" * 32)                                    # no erasure listed
     assert keys.wrapped("b" * 32) is None and keys.erased_at("b" * 32) is None
     assert keys.destroy("a" * 32, 100) is True
     assert keys.destroy("a" * 32, 200) is False              # no key left; first time kept
     assert keys.wrapped("a" * 32) is None and keys.erased_at("a" * 32) == 100
-    assert keys.erased() == [("a" * 32, 100)]
+    assert keys.erased() == [("a" * 32, 100)] and keys.holders() == []
 
 
 def test_a_member_never_made_can_be_listed_as_erased(member_keys_store: KeyStore) -> None:
