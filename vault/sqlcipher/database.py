@@ -271,9 +271,10 @@ def _keyed(path: Path, key: bytes | None, page_hmac: str) -> Any:
                     # A 64-hex-digit blob literal is SQLCipher's raw-key form: no KDF per open.
                     connection.execute(f"PRAGMA key = \"x'{key.hex()}'\"")
                     connection.execute(f"PRAGMA cipher_hmac_algorithm = {page_hmac}")
-                # Reading the schema is the first thing that needs the key: a wrong key fails
-                # here.
-                connection.execute("SELECT count(*) FROM sqlite_master").fetchone()
+                # The header page is the first read that needs the key, and SQLCipher
+                # authenticates every page it reads: a wrong key fails here, before SQLite
+                # parses the schema (which the settings below make it do).
+                connection.execute("PRAGMA schema_version").fetchone()
             finally:
                 restored = _LOG_LEVELS.get(level, "WARN")
                 connection.execute(f"PRAGMA cipher_log_level = {restored}")
