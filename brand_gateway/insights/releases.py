@@ -42,12 +42,13 @@ store tallied the bounded cells already (the read model of ``read_model.py``), a
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable, Hashable, Iterable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
-
-import opendp.prelude as dp
+from types import ModuleType
+from typing import Any
 
 from .budget import BudgetState, PrivacyBudget
 from .contributions import (
@@ -63,12 +64,20 @@ from .contributions import (
     nps_position,
 )
 
-# The Context API, count_by_categories and the noise measurements are OpenDP's "contrib"
-# features (not yet vetted by its own review); enabled once, for the process.
-dp.enable_features("contrib")
 
-CELLS = dp.vector_domain(dp.atom_domain(T=dp.i32))
-COUNTS = dp.vector_domain(dp.atom_domain(T=dp.i64))      # tallied counts (TalliedCells)
+@functools.cache
+def _opendp() -> tuple[ModuleType, Any, Any]:
+    """OpenDP, its domain of bounded cells and of tallied counts (:class:`TalliedCells`):
+    imported on the first release, not by every process that imports this module (its native
+    library is about 14 MB of a server process that may never release an insight)."""
+    import opendp.prelude as dp
+
+    # The Context API, count_by_categories and the noise measurements are OpenDP's "contrib"
+    # features (not yet vetted by its own review); enabled once, for the process.
+    dp.enable_features("contrib")
+    return (dp, dp.vector_domain(dp.atom_domain(T=dp.i32)),
+            dp.vector_domain(dp.atom_domain(T=dp.i64)))
+
 NPS_SCORES = (-100.0, 0.0, 100.0)             # detractor, passive, promoter
 
 
@@ -318,9 +327,10 @@ def noisy_cells(bounded: BoundedCells, epsilon: float) -> tuple[list[int], float
     is ``epsilon``: the one query spends all of it, and the library itself would refuse a
     second. The brand's budget across releases and processes is the durable one of
     :class:`~.budget.PrivacyBudget`, paid before this runs."""
+    dp, cells, _ = _opendp()
     context = dp.Context.compositor(
         data=bounded.cells, privacy_unit=dp.unit_of(contributions=bounded.contributions),
-        privacy_loss=dp.loss_of(epsilon=epsilon), domain=CELLS)
+        privacy_loss=dp.loss_of(epsilon=epsilon), domain=cells)
     measurement = (context.query(epsilon=epsilon)
                    .count_by_categories(categories=list(range(bounded.layout.cells)),
                                         null_category=False)
@@ -335,9 +345,10 @@ def noisy_counts(tallied: TalliedCells, epsilon: float) -> tuple[list[int], floa
     measurement: the same privacy filter as :func:`noisy_cells`, over the vector of counts with
     privacy unit ``dp.unit_of(l1=contributions)`` (one member moves the counts by that much at
     most), so the scale is the one :func:`noisy_cells` derives for the same bound."""
+    dp, _, counts = _opendp()
     context = dp.Context.compositor(
         data=tallied.counts, privacy_unit=dp.unit_of(l1=tallied.contributions),
-        privacy_loss=dp.loss_of(epsilon=epsilon), domain=COUNTS)
+        privacy_loss=dp.loss_of(epsilon=epsilon), domain=counts)
     measurement = context.query(epsilon=epsilon).laplace().resolve()
     counts = context(measurement)
     return [int(count) for count in counts], float(measurement.param)
@@ -345,8 +356,9 @@ def noisy_counts(tallied: TalliedCells, epsilon: float) -> tuple[list[int], floa
 
 def sensitivity(bounded: BoundedCells | TalliedCells) -> float:
     """The L1 distance OpenDP's count of the cells moves by when one member's cells change."""
+    dp, cells, _ = _opendp()
     counting = dp.t.make_count_by_categories(
-        CELLS, dp.symmetric_distance(), categories=list(range(bounded.layout.cells)),
+        cells, dp.symmetric_distance(), categories=list(range(bounded.layout.cells)),
         null_category=False)
     return float(counting.map(bounded.contributions))
 
@@ -424,7 +436,7 @@ def _clipped(estimate: Estimate) -> Estimate:
 
 
 def _accuracy(scale: float, alpha: float) -> float:
-    return float(dp.discrete_laplacian_scale_to_accuracy(scale, alpha))
+    return float(_opendp()[0].discrete_laplacian_scale_to_accuracy(scale, alpha))
 
 
 def _levels(lower: float, upper: float, step: float) -> tuple[float, ...]:

@@ -53,7 +53,7 @@ def _keepers(server: subprocess.Popen[bytes]) -> list[int]:
     keepers = []
     for pid in _children(server.pid):
         with contextlib.suppress(OSError):
-            if b"\0merge\0" in Path(f"/proc/{pid}/cmdline").read_bytes():
+            if b"vrmvault ledger merge " in Path(f"/proc/{pid}/cmdline").read_bytes():
                 keepers.append(pid)
     return keepers
 

@@ -334,7 +334,7 @@ def test_serve_delivers_webhooks_in_the_background(vault_home: VaultHome, receiv
         key = webhook_public_key(vault_home.master_key({}))
         assert verify(receiver.requests[0]["headers"], receiver.requests[0]["body"], key)
         delivery = [pid for pid in _children(server.pid)
-                    if b"\0deliver\0" in Path(f"/proc/{pid}/cmdline").read_bytes()]
+                    if b"vrmvault webhooks deliver " in Path(f"/proc/{pid}/cmdline").read_bytes()]
     finally:
         assert stopped(server), "serve did not stop on SIGTERM"
     assert "Webhooks: 1 attempted: 1 delivered" in log.read_text()
