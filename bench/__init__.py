@@ -34,6 +34,7 @@ from . import (
     recovery,
     reveals,
     sealed_writes,
+    serve_memory,
     survey_answer,
     tiles,
 )
@@ -44,5 +45,5 @@ BENCHMARKS: dict[str, ModuleType] = {
     for module in (raw_key_open, recovery, erasure_10k, export_10k, sealed_writes,
                    encryption_overhead, decision, ledger, ledger_search, tiles,
                    survey_answer, insights, compliance_reports, reveals, dsr_queue,
-                   intents, demo_100k, brand_api, intents_http, postgresql)
+                   intents, demo_100k, serve_memory, brand_api, intents_http, postgresql)
 }
