@@ -32,6 +32,7 @@ JOINERS = 300                  # demo members who join (besides the showcase mem
 ANSWER_SHARE = 0.7             # of those asked, who answer each survey
 INDIVIDUAL_SHARE = 0.2         # of those who join, who also allow individual use
 DAY = 86_400
+OPENED_MARGIN = 3_600         # seconds
 WINTER = (QuestionDraft("rating", "How do you rate riding your e-bike through winter?"),
           QuestionDraft("nps", "How likely are you to recommend Spokesmith to a friend?"),
           QuestionDraft("single", "How often do you ride in winter?",
@@ -76,10 +77,13 @@ def load_survey_demo(consent: Consent, *, seed: int = 2026) -> SurveyDemoReport:
     if showcase_id is not None:
         _join(consent, membership, showcase_id, club.id, True)
     surveys = survey_service(consent=consent)
+    # Opened most of a day ago: publishing checks "not before yesterday" against its own clock,
+    # which has moved on by the time a large community has been told of the first survey.
     now = int(vault.clock())
+    opened = now - DAY + OPENED_MARGIN
     published = [surveys.publish(brand.id, SurveyDraft(
         community_id=club.id, title=title, questions=questions, touchpoint=touchpoint,
-        kind=kind, opens_at=now - DAY, closes_at=now + days * DAY)).survey
+        kind=kind, opens_at=opened, closes_at=now + days * DAY)).survey
         for title, questions, touchpoint, kind, days in (
             ("Riding through winter", WINTER, "usage", "survey", 21),
             ("How was delivery?", (QuestionDraft("rating", "How was the delivery of your"
