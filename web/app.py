@@ -41,6 +41,7 @@ from . import (
 )
 from .config import DEFAULT_PUBLIC_URL, from_environment, public_url
 from .filters import init_app as init_filters
+from .limits import HeadLimits
 from .sessions import VaultSessionInterface, current_member_id
 
 # Forms are small; a body past this is refused with 413 before it is parsed.
@@ -128,6 +129,9 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     if app.config["VRMVAULT_TRUST_PROXY"]:
         hops = app.config["VRMVAULT_TRUST_PROXY"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]
+    # Around the app and any proxy fix, so a head over the limits is answered before anything
+    # reads it (only the security headers' middleware, which reads no field, goes round it).
+    app.wsgi_app = HeadLimits(app.wsgi_app, app)  # type: ignore[method-assign]
 
     vaults.init_app(app)
     mailing.init_app(app)

@@ -25,7 +25,9 @@ The web's own exceptions, raised before any view runs, draw this tree::
     │   ├── CsrfError              400  a form post without this session's CSRF token
     │   ├── InvalidEncodingError   400  a form body that is not valid UTF-8
     │   ├── UntrustedHostError     400  a ``Host`` this server does not answer for
-    │   └── UnsupportedFormError   415  a post to a page that is not an urlencoded form
+    │   ├── UnsupportedFormError   415  a post to a page that is not an urlencoded form
+    │   ├── TargetTooLongError     414  a request target over web/limits.py's limit
+    │   └── HeadersTooLargeError   431  header fields over web/limits.py's limits
     └── SettingError               500  a ``VRMVAULT_*`` setting that cannot be used
                                         (web/config.py; the command line exits 78)
 
@@ -90,6 +92,18 @@ class UnsupportedFormError(WebError):
     status = 415
     title = "Unsupported Media Type"
     description = "This page only accepts ordinary form submissions."
+
+
+class TargetTooLongError(WebError):
+    status = 414
+    title = "Request-URI Too Long"               # the reason phrase (RFC 9110: "URI Too Long")
+    description = "The address asked for is longer than this server reads."
+
+
+class HeadersTooLargeError(WebError):
+    status = 431
+    title = "Request Header Fields Too Large"                # RFC 6585 sec. 5
+    description = "The request's header fields are larger than this server reads."
 
 
 def wants_problem_json() -> bool:

@@ -464,7 +464,13 @@ _PROBLEMS = {
     "UnsupportedMediaType": ("The body is not application/json.", {}),
     "ContentTooLarge": (f"The body is larger than {MAX_BODY} bytes (about:blank, status"
                         " 413), whatever its media type.", {}),
+    "UriTooLong": ("The request target (path and query) is longer than the server reads"
+                   " (about:blank, status 414).", {}),
+    "HeaderFieldsTooLarge": ("A header field, or all of them together, larger than the server"
+                             " reads, or too many of them (about:blank, status 431).", {}),
 }
+# What any request may be answered, before any endpoint sees it (web/limits.py).
+_HEAD_PROBLEMS = (("414", "UriTooLong"), ("431", "HeaderFieldsTooLarge"))
 
 
 def _problem_response(description: str, headers: dict[str, str]) -> dict[str, Any]:
@@ -661,7 +667,12 @@ def openapi_document(*, server: str, authorization_url: str, token_url: str) -> 
             "application/json": {"schema": {"type": "object"}}}},
             "400": "BadRequest"},
     }})
-    return spec.to_dict()
+    document = spec.to_dict()
+    for operations in document["paths"].values():
+        for operation in operations.values():
+            for code, name in _HEAD_PROBLEMS:
+                operation["responses"].setdefault(code, {"$ref": f"#/components/responses/{name}"})
+    return document
 
 
 def _community_paths(spec: APISpec) -> None:

@@ -87,9 +87,10 @@ def api_app(app: Flask, monkeypatch: pytest.MonkeyPatch) -> Flask:
 def api_schema(api_app: Flask) -> Any:
     schema = schemathesis.openapi.from_wsgi(OPENAPI, api_app)
     # A body the schema refuses may also be larger than the API takes at all: its 413 (a
-    # documented answer) is a rejection too, whichever limit the body broke first.
+    # documented answer) is a rejection too, whichever limit the body broke first; so are a
+    # query too long for any request (414) and header fields too large (431).
     rejection = schema.config.checks.negative_data_rejection
-    rejection.expected_statuses = [*rejection.expected_statuses, "413"]
+    rejection.expected_statuses = [*rejection.expected_statuses, "413", "414", "431"]
     return schema
 
 
