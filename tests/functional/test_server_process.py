@@ -1,0 +1,134 @@
+"""``vrmvault serve`` as a server (``web/server.py``, gunicorn): a killed worker replaced while
+the server goes on, one SIGINT stopping the server, its workers and its children, an access log
+without addresses or queries, and the head limits over the wire, the app's below the server's.
+
+Each test starts a real server on loopback; what is asserted is observed from outside (process
+table, HTTP, the log), waiting on conditions with generous deadlines, never on sleeps.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import signal
+import socket
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import initialise_home
+from tests.processes import stopped
+from vault.home import VaultHome
+from web.limits import TARGET_LIMIT
+
+from .test_serve_children import _answers, _children
+from .test_webhook_cli import _free_port, _gone, start_server
+
+
+@pytest.fixture
+def served(tmp_path: Path):
+    home = initialise_home(VaultHome(tmp_path / "var"))
+    log, port = tmp_path / "serve.log", _free_port()
+    server = start_server(home, log, port=port)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        _wait_for(lambda: _status(url + "/login") == 200, log)
+        yield server, url, log
+    finally:
+        stopped(server)
+
+
+def _wait_for(condition, log: Path, seconds: float = 60.0) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, log.read_text()
+        time.sleep(0.05)
+
+
+def _status(url: str) -> int:
+    return _answers(url, {})
+
+
+def _workers(server: subprocess.Popen[bytes]) -> list[int]:
+    found = []
+    for pid in _children(server.pid):
+        try:
+            if b"gunicorn: worker" in Path(f"/proc/{pid}/cmdline").read_bytes() \
+                    and not _gone(pid):
+                found.append(pid)
+        except OSError:
+            continue
+    return found
+
+
+def _tree(pid: int) -> list[int]:
+    found = [child for child in _children(pid) if not _gone(child)]
+    return found + [grandchild for child in found for grandchild in _tree(child)]
+
+
+def test_a_killed_worker_is_replaced_and_the_server_goes_on(served) -> None:
+    server, url, log = served
+    _wait_for(lambda: len(_workers(server)) == 1, log)
+    first = _workers(server)[0]
+    os.kill(first, signal.SIGKILL)
+    _wait_for(lambda: _workers(server) not in ([], [first]), log)
+    assert server.poll() is None and _status(url + "/login") == 200
+
+
+def test_one_sigint_stops_the_server_its_workers_and_its_children(served) -> None:
+    server, _, log = served
+    _wait_for(lambda: len(_tree(server.pid)) >= 3, log)   # a worker, the keeper, webhooks
+    family = _tree(server.pid)
+    server.send_signal(signal.SIGINT)
+    assert server.wait(timeout=60) == 0, log.read_text()
+    _wait_for(lambda: all(_gone(pid) for pid in family), log)
+    assert "Traceback" not in log.read_text()
+
+
+def test_the_access_log_names_no_client_and_no_query(served) -> None:
+    _, url, log = served
+    assert _status(url + "/login?token=Secret-Quokka-Token") == 200
+    _wait_for(lambda: '"GET /login" 200' in log.read_text(), log)
+    line = next(line for line in log.read_text().splitlines() if '"GET /login" 200' in line)
+    assert "Secret-Quokka-Token" not in log.read_text()
+    assert "127.0.0.1" not in line
+
+
+def _raw(url: str, request: bytes) -> bytes:
+    host, port = url.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=30) as connection:
+        connection.sendall(request)
+        answer = b""
+        while chunk := connection.recv(65536):
+            answer += chunk
+    return answer
+
+
+def test_heads_over_the_limits_get_clean_answers_over_the_wire(served) -> None:
+    _, url, log = served
+    host, port = url.removeprefix("http://").split(":")
+    connection = http.client.HTTPConnection(host, int(port), timeout=30)
+    try:
+        connection.request("GET", "/api/v1/member/profile?q=" + "Q" * TARGET_LIMIT)
+        response = connection.getresponse()
+        assert response.status == 414
+        assert response.getheader("Content-Type") == "application/problem+json"
+        assert json.loads(response.read())["title"] == "Request-URI Too Long"
+        connection.close()
+        connection.request("GET", "/api/v1/openapi.json", headers={"X-Long": "L" * 9000})
+        response = connection.getresponse()
+        assert response.status == 431
+        assert response.getheader("Content-Type") == "application/problem+json"
+        response.read()
+    finally:
+        connection.close()
+    # Past the server's own limits: its own short answer, no Python run, nothing broken.
+    for head, status in ((b"GET /login?q=" + b"Q" * 9000 + b" HTTP/1.1\r\n", b"414"),
+                         (b"GET /login HTTP/1.1\r\nX-Huge: " + b"H" * 20000 + b"\r\n", b"431")):
+        answer = _raw(url, head + b"Host: " + host.encode() + b"\r\nConnection: close\r\n\r\n")
+        assert answer.startswith(b"HTTP/1.1 " + status + b" "), answer[:200]
+    assert _status(url + "/api/v1/openapi.json") == 200
+    assert "Traceback" not in log.read_text()
