@@ -35,6 +35,7 @@ from . import (
     reveals,
     sealed_writes,
     serve_memory,
+    servers,
     survey_answer,
     tiles,
 )
@@ -45,5 +46,5 @@ BENCHMARKS: dict[str, ModuleType] = {
     for module in (raw_key_open, recovery, erasure_10k, export_10k, sealed_writes,
                    encryption_overhead, decision, ledger, ledger_search, tiles,
                    survey_answer, insights, compliance_reports, reveals, dsr_queue,
-                   intents, demo_100k, serve_memory, brand_api, intents_http, postgresql)
+                   intents, demo_100k, serve_memory, brand_api, servers, intents_http, postgresql)
 }

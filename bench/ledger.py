@@ -21,7 +21,7 @@ And one informational figure, the brand API's write (one ledger transaction per 
 
 - ``ledger_single_append_us``: microseconds for a one-entry ``record_events`` through a second
   connection to the filled ledger while a third connection appends one entry between each of
-  its appends, as two gunicorn workers do; baseline: the same with nobody else appending.
+  its appends, as two web workers do; baseline: the same with nobody else appending.
   Each of those commits makes the other connection drop its page cache, which SQLCipher then
   re-reads and re-authenticates page by page. Median of interleaved rounds; run after the
   verify and proof figures, so it does not change them.

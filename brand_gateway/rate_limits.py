@@ -4,9 +4,9 @@ Where the counters live: in a SQLCipher file of their own, ``rates.db`` in the v
 own subkey of the master key, mode 0600; ``brand_gateway/sqlcipher/rate_counts.py`` opens it and
 holds its statements), and the :class:`RateLimiter` is given its repository. Why:
 
-- Shared by the workers: gunicorn's workers share no memory, and a per-worker counter would let
-  a client make ``workers x limit`` requests. The shared count is one row per client, changed
-  under the store's write lock, so concurrent workers never lose a count.
+- Shared by the workers: the server's worker processes share no memory, and a per-worker
+  counter would let a client make ``workers x limit`` requests. The shared count is one row per
+  client, changed under the store's write lock, so concurrent workers never lose a count.
 - Leased, not counted one by one: a worker takes a few requests at a time from the shared count
   (:func:`lease_size`: at most :data:`LEASE_MAX`, and at most an eighth of what is left of the
   window) and serves its client from that lease in memory. The count in the store is of

@@ -42,7 +42,7 @@ Invariants:
   recent entries are always provable. Each signing is itself recorded as a
   ``ledger:checkpoint:signed`` entry (so the next checkpoint covers it); that entry alone does
   not make the tree "grown", or an idle ledger would sign forever.
-- Several processes (gunicorn workers, the CLI) append to one ledger. Each keeps the tree's
+- Several processes (web workers, the CLI) append to one ledger. Each keeps the tree's
   frontier in memory but re-reads the ledger's size under the write lock before every append and
   catches up with what others appended (from the tail of the tree, each parent recomputed and
   compared), so no append ever builds on a stale frontier.

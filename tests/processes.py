@@ -1,7 +1,7 @@
 """Stopping the processes a test started, so that none outlives it.
 
 A process the test asked to stop gets ``grace`` seconds to end by itself (a loaded machine is
-slow to shut down gunicorn and its children); past that it is killed, and in every case it is
+slow to shut down a server and its children); past that it is killed, and in every case it is
 reaped, so no ``Popen`` is left running to raise ``ResourceWarning`` in a later test.
 """
 

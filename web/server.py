@@ -1,5 +1,16 @@
 """gunicorn, run from our CLI with our app factory (no module-level app object anywhere).
 
+Why gunicorn's sync workers and not granian: ``bench/servers.py`` serves the brand read with
+both in the same run; granian answers more requests per second, but its keep-alive
+connections stay with the worker that took them, and with eight connections on two workers
+the brand read's p99 was two to three times gunicorn's (20 ms against 8 ms), over the 10 ms
+it must stay under. Taking one request at a time per granian worker would hold a worker for
+as long as an idle browser connection stays open.
+
+The head limits: gunicorn answers by itself (a short 414 or 431 page) a request line over 8,190
+bytes (its most) and fields past the limits below; ``web/limits.py``'s limits sit under them, so
+what goes over those gets the app's 414 or 431, problem+json under ``/api/``.
+
 The access log leaves out the client address (personal data) and the query string: no URL
 carries personal data, and the query string is where a mailed sign-up or reset link carries its
 single-use token (``web/auth.py``), which must not land in a log.
@@ -41,6 +52,8 @@ import setproctitle
 from gunicorn.app.base import BaseApplication
 
 from consent.spool import MERGE_EVERY
+
+from .limits import FIELD_COUNT, FIELD_LIMIT
 
 ACCESS_LOG_FORMAT = '%(t)s "%(m)s %(U)s" %(s)s %(B)s %(M)sms'
 WEBHOOK_INTERVAL = 10.0                  # seconds between delivery passes while serving
@@ -315,6 +328,10 @@ def _serve(*, host: str, port: int, workers: int, home: Path, public_url: str,
         "access_log_format": ACCESS_LOG_FORMAT,
         "errorlog": "-",
         "timeout": 60,
+        # Above web/limits.py's, so that the app answers those first.
+        "limit_request_line": 8190,
+        "limit_request_fields": 2 * FIELD_COUNT,
+        "limit_request_field_size": 2 * FIELD_LIMIT,
         "graceful_timeout": 10,
         # gunicorn 23+'s control socket defaults to one path per user: two servers on one
         # machine would share it. Nothing here uses it.

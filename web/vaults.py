@@ -3,7 +3,7 @@
 Per process, the master key is read once, one password hasher and one receipt signer are kept,
 and the stores' connections are kept in a small pool: the data store, the key store, the
 ledger and the brand API's rate counters (``rates.db``), opened (with their migrations checked)
-on first use in this process, never in a gunicorn master before it forks; and the process's
+on first use in this process, never in the server's first process before it forks; and the process's
 access spool (``consent/spool.py``), made
 on its first brand read. A request borrows one set (a sync worker has exactly one; a
 threaded server as many as it serves at once) and gives it back at teardown.

@@ -7,6 +7,9 @@
   :mod:`brand_gateway.json_input` allows, and an object; else 400 or 415. A body over
   :data:`MAX_BODY` bytes is a 413 from wherever it is read (the app's request class sets the
   limit for every ``/api/`` request, ``web/app.py``).
+- No text in a query or a body may hold the NUL character (U+0000): no field means anything by
+  it, and PostgreSQL refuses it in any text value, so it is a 400 here rather than a store
+  error later.
 - Answers are compact JSON ending with a newline (a shell prints each on a line of its own);
   times are ISO 8601 UTC seconds with ``Z``.
 """
@@ -28,6 +31,7 @@ from ..api_errors import BodyError, QueryError, UnsupportedBodyError
 T = TypeVar("T")
 
 MAX_BODY = 4096
+_NUL = "Text may not contain the NUL character (U+0000)."
 _DEFAULTS: dict[Schema, dict[str, Any]] = {}
 _COMPACT = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)   # one for all responses
 
@@ -40,6 +44,8 @@ def load_query(schema: Schema) -> dict[str, Any]:
         repeated = sorted(k for k in args if len(args.getlist(k)) > 1)
         if repeated:
             raise QueryError({k[:40]: ["Give this parameter once."] for k in repeated[:5]})
+        if any("\x00" in k or "\x00" in v for k, v in args.items()):
+            raise QueryError({"query": [_NUL]})
     try:
         return dict(schema.load(args.to_dict())) if args is not None else _defaults(schema)
     except SchemaError as exc:
@@ -79,7 +85,21 @@ def json_body() -> dict[str, Any]:
         raise BodyError({"body": ["The body is not valid UTF-8 JSON."]}) from None
     if not isinstance(document, dict):
         raise BodyError({"body": ["Send a JSON object."]})
+    if _holds_nul(document):
+        raise BodyError({"body": [_NUL]})
     return document
+
+
+def _holds_nul(value: Any) -> bool:
+    """Whether a string anywhere in the parsed ``value`` (keys included) holds U+0000; its depth
+    is bounded by json_input."""
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any("\x00" in key or _holds_nul(item) for key, item in value.items())
+    if isinstance(value, list):
+        return any(_holds_nul(item) for item in value)
+    return False
 
 
 def json_response(body: dict[str, Any]) -> Response:

@@ -30,7 +30,7 @@ from community.surveys import (
 )
 from vault.catalog import TOUCHPOINT_KEYS
 
-from .schemas import DEFAULT_PAGE, MAX_OFFSET, MAX_PAGE, QuerySchema
+from .schemas import COMMUNITY_ID_PATTERN, DEFAULT_PAGE, MAX_OFFSET, MAX_PAGE, QuerySchema
 
 SURVEYS_SCOPE = "surveys:write"
 #: The body limit of the survey operations (the rest of the API takes 4 KiB).
@@ -40,6 +40,9 @@ ATTRIBUTE_REQUEST_ID_PATTERN = "^atr_[0-9a-f]{24}$"
 _TOUCHPOINTS = sorted(TOUCHPOINT_KEYS)
 _COMMUNITY_ID = {"description": "One of your communities' ids.",
                  "examples": ["com_0123456789abcdef01234567"]}
+# A community id as the vault makes them: anything else is refused before any store is asked
+# (PostgreSQL refuses a NUL in a text value outright).
+_COMMUNITY_ID_FORMAT = validate.Regexp(COMMUNITY_ID_PATTERN, error="Not a community id.")
 
 
 class _Body(Schema):
@@ -85,7 +88,7 @@ _CLOSES = fields.AwareDateTime(required=True, metadata={
 
 
 class SurveyRequestSchema(_Body):
-    community_id = fields.String(required=True, validate=validate.Length(1, 64),
+    community_id = fields.String(required=True, validate=_COMMUNITY_ID_FORMAT,
                                  metadata=_COMMUNITY_ID)
     title = fields.String(required=True, validate=validate.Length(1, MAX_TITLE))
     touchpoint = fields.String(validate=validate.OneOf(_TOUCHPOINTS), allow_none=True,
@@ -101,7 +104,7 @@ class FeedbackRequestSchema(_Body):
     """A one-question survey about a touchpoint; the member's rating also lands in their
     feedback journal."""
 
-    community_id = fields.String(required=True, validate=validate.Length(1, 64),
+    community_id = fields.String(required=True, validate=_COMMUNITY_ID_FORMAT,
                                  metadata=_COMMUNITY_ID)
     touchpoint = fields.String(required=True, validate=validate.OneOf(_TOUCHPOINTS))
     prompt = fields.String(required=True, validate=validate.Length(1, MAX_PROMPT), metadata={
@@ -114,7 +117,7 @@ class FeedbackRequestSchema(_Body):
 
 
 class AttributeRequestSchema(_Body):
-    community_id = fields.String(required=True, validate=validate.Length(1, 64),
+    community_id = fields.String(required=True, validate=_COMMUNITY_ID_FORMAT,
                                  metadata=_COMMUNITY_ID)
     attribute = fields.String(required=True, validate=validate.OneOf(PERSONA_ATTRIBUTES),
                               metadata={"description": "The non-sensitive attribute you ask"

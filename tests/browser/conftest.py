@@ -1,4 +1,4 @@
-"""Browser tests: the real ``vrmvault serve`` (gunicorn) on loopback, driven by Debian's Chromium.
+"""Browser tests: the real ``vrmvault serve`` on loopback, driven by Debian's Chromium.
 
 Playwright cannot download its own browser on these machines, so it launches /usr/bin/chromium
 (installed by ``make test``) with flags that keep it off the (closed) network.

@@ -24,7 +24,7 @@ NEW_PASSWORD = "copper kettles drift past harbour cranes"
 
 @pytest.fixture
 def smtp_page(browser: Browser, live_home: VaultHome, inbox: Inbox) -> Iterator[Page]:
-    """A page on a live server (gunicorn) whose mail goes to the test's SMTP server."""
+    """A page on a live server (``vrmvault serve``) whose mail goes to the test's SMTP server."""
     live = LiveServer(live_home.root, env={"VRMVAULT_SMTP_URL": inbox.smtp_url})
     live.start()
     context = browser.new_context(base_url=live.url)

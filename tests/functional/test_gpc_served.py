@@ -1,6 +1,6 @@
 """Global Privacy Control through the real server, ``vrmvault serve`` (gunicorn).
 
-Two ``Sec-GPC`` header fields reach the app as one value that gunicorn joined with a comma
+Two ``Sec-GPC`` header fields reach the app as one value that the server joined with a comma
 (``1,0``), and the spaces around a field value are gone before the app sees it. The GPC
 specification defines the value ``1`` only: so ``Sec-GPC:  1 `` is a signal, and two fields,
 whatever they hold, are not (web/gpc.py says why).
@@ -81,7 +81,7 @@ def get_with_fields(base: str, cookie: str, fields: list[tuple[str, str]]) -> in
 
 
 @pytest.mark.parametrize("case", CASES)
-def test_gunicorn_passes_on_what_the_spec_counts(served_home: tuple[VaultHome, str],
+def test_the_server_passes_on_what_the_spec_counts(served_home: tuple[VaultHome, str],
                                                  case: str) -> None:
     home, base = served_home
     fields, counts = CASES[case]

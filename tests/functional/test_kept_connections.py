@@ -1,6 +1,6 @@
 """The app keeps its store connections across requests (web/vaults.py); nothing else carries over.
 
-Each app stands for one gunicorn worker: its pool is warmed by earlier requests, and changes are
+Each app stands for one web worker: its pool is warmed by earlier requests, and changes are
 made through another connection (the test's own vault, or a second app) as another worker or a
 command would make them. The very next request must see them.
 """

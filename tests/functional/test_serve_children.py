@@ -2,7 +2,7 @@
 started again if it dies, and gone with the server.
 
 Deterministic by design: no assertion rests on how the kernel spreads
-requests over gunicorn's workers or on how fast a loaded machine is. What is asserted is what
+requests over the server's workers or on how fast a loaded machine is. What is asserted is what
 the product guarantees whatever the distribution: every read in the ledger exactly once, and
 every spool's records merged exactly once (the spools' marks add up to the reads, whichever
 workers served them). Waits are bounded polls of a condition with generous deadlines, never
@@ -111,7 +111,7 @@ def test_reads_through_two_workers_are_each_in_the_ledger_once(
     try:
         _wait_for(lambda: _answers(f"http://127.0.0.1:{port}/api/v1/openapi.json", {}) == 200,
                   log=log)
-        # Concurrent requests; how gunicorn spreads them over its 2 workers is the kernel's
+        # Concurrent requests; how the server spreads them over its 2 workers is the kernel's
         # business (one worker may serve all of them on a loaded machine), so nothing below
         # depends on it.
         with ThreadPoolExecutor(4) as pool:

@@ -108,6 +108,9 @@ def test_publish_list_and_read(brand: SurveyBrand, community: Community, clock: 
     ({"criteria": [{"attribute": "religion", "any_of": ["x"]}]}, "criteria.0.attribute"),
     ({"criteria": [{"attribute": "household_size", "any_of": ["2"]}]}, "criteria.0"),
     ({"community_id": "com_nobody"}, "community_id"),
+    # PostgreSQL refuses a NUL in any text value: refused before any store is asked.
+    ({"community_id": "com_\u0000" + "0" * 23}, "body"),
+    ({"title": "Winter\u0000riding"}, "body"),
     ({"closes_at": "2020-01-01T00:00:00+00:00"}, "closes_at"),
     ({"closes_at": "tomorrow"}, "closes_at"),
     ({"surprise": 1}, "surprise"),

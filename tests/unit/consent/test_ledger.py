@@ -133,7 +133,7 @@ def test_two_handles_on_one_file_interleave_safely(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("others", [1, 2, 7, SYNC_TAIL, SYNC_TAIL + 1])
 def test_a_kept_handle_catches_up_with_what_others_appended(tmp_path: Path, others: int) -> None:
-    # A gunicorn worker keeps its ledger open across requests; other workers append meanwhile.
+    # A web worker keeps its ledger open across requests; other workers append meanwhile.
     # Its frontier must be brought up to date under the write lock before it appends again
     # (from the tail of the tree for a few entries, from the frontier's nodes past SYNC_TAIL).
     kept, home, master = new_ledger(tmp_path / "var", entries=5)

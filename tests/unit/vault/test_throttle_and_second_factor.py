@@ -14,7 +14,7 @@ from vault.throttle import FREE_FAILURES
 
 def test_parallel_wrong_passwords_are_throttled_like_sequential_ones(vault_home, clock,
                                                                       member_id):
-    """Each thread has its own store connection, as each gunicorn worker does."""
+    """Each thread has its own store connection, as each web worker does."""
     outcomes: list[str] = []
     barrier = threading.Barrier(12)
 
