@@ -155,7 +155,12 @@ class _Before:
     expected: dict[str, Any]
 
     def environment(self) -> dict[str, str]:
-        return child_environment() | {"PYTHONPATH": str(self.code)}
+        return _environment_of(self.code)
+
+
+def _environment_of(code: Path) -> dict[str, str]:
+    """The environment in which ``vrmvault`` and Python run the code in ``code``."""
+    return child_environment() | {"PYTHONPATH": str(code)}
 
 
 def _before(root: Path) -> _Before:
@@ -168,13 +173,12 @@ def _before(root: Path) -> _Before:
                              f" {archive.stderr.decode(errors='replace')[-400:]}")
     subprocess.run(["tar", "-x", "-C", str(code)], input=archive.stdout, check=True)
     (root / "then").mkdir()
-    before = _Before(code, root / "then" / "var", "", {})
     staged = subprocess.run([sys.executable, "-c", BEFORE_STAGE.format(root=str(root / "then"))],
-                            cwd=code, env=before.environment(), capture_output=True, text=True)
+                            cwd=code, env=_environment_of(code), capture_output=True, text=True)
     if staged.returncode:
         raise BenchmarkError(f"{NAME}: staging {BEFORE} failed: {staged.stderr[-800:]}")
     shown = json.loads(staged.stdout.strip().splitlines()[-1])
-    return _Before(code, before.home, shown["token"], shown["expected"])
+    return _Before(code, root / "then" / "var", shown["token"], shown["expected"])
 
 
 def _measure(root: Path, staged: Any, before: _Before, rounds: int, seconds: int

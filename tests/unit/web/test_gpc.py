@@ -129,8 +129,8 @@ def test_what_a_real_server_passes_on_is_what_counts(served: str, client: FlaskC
                                                      consent: Consent, member: str,
                                                      fields: list[tuple[str, str]],
                                                      counts: bool) -> None:
-    """Through werkzeug's HTTP server, which joins repeated fields with a comma as gunicorn
-    does: two fields, even both "1", are not the value "1"."""
+    """Through werkzeug's HTTP server, which joins repeated fields with a comma as gunicorn does
+    (gunicorn.http.wsgi.create): two fields, even both "1", are not the value "1"."""
     cookie = "; ".join(f"{c.key}={c.value}" for c in client._cookies.values())
     assert _get_over_http(served, cookie, fields) == 200
     assert consent.terms.get(member).gpc_opt_out is counts
