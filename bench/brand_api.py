@@ -2,7 +2,7 @@
 
 The issue's figure: a brand reading a member's shared profile (``GET /api/v1/member/profile``:
 token check, rate limit, decision point, decryption, the read's record, JSON) as
-``vrmvault serve`` serves it (gunicorn, ``web/server.py``) on this machine, against a bare Flask
+``vrmvault serve`` serves it (uWSGI, ``web/server.py``) on this machine, against a bare Flask
 JSON endpoint served the same way in the same run, loaded by ``wrk`` (a separate process, on
 loopback, 8 connections, 2 threads). Figures:
 
@@ -30,13 +30,13 @@ catalog attribute filled and feedback, standing terms, an IEEE 7012 agreement wi
 grant of :data:`GRANTED` for ``dpv:Personalisation``, the brand's OAuth client, a token family
 over the grant and a live access token (as the authorization code flow leaves them).
 
-Served: the full stack by ``vrmvault --home TMP serve --workers 2`` (gunicorn, sync workers, the
-product's own serving code in ``web/server.py``, access log on; its two children run too: the
-ledger keeper, which merges the workers' spooled reads every second, and webhook delivery, with
-no endpoint registered, so its passes find nothing to send). The only setting changed
+Served: the full stack by ``vrmvault --home TMP serve --workers 2`` (uWSGI: its router and two
+workers, the product's own serving code in ``web/server.py``, access log on; its two children
+run too: the ledger keeper, which merges the workers' spooled reads every second, and webhook
+delivery, with no endpoint registered, so its passes find nothing to send). The only setting changed
 is ``VRMVAULT_API_RATE_LIMIT``, raised so far that the load never reaches it: the rate-limit
 statement still runs on every request. The bare app is one Flask route returning a small JSON
-document, served by the same ``web.server`` gunicorn configuration (only the app it loads
+document, served by the same ``web.server`` uWSGI configuration (only the app it loads
 differs). Both are child processes, on their own ports, stopped at the end.
 
 Verified, or no figure: before and after every round one request to each server must answer
@@ -248,13 +248,11 @@ def bare_app() -> Any:
 
 
 def serve_bare(port: int, home: str, workers: int = WORKERS) -> None:
-    """Run in a child process: the bare app under the product's own gunicorn configuration
-    (``web.server``'s options and application class; only the app it loads is swapped)."""
+    """Run in a child process: the bare app served as ``vrmvault serve`` serves the product
+    (``web.server``'s uWSGI configuration; only the app is swapped)."""
     from web import server
 
-    server._Server.load = lambda self: bare_app()          # type: ignore[method-assign]
-    server._serve(host="127.0.0.1", port=port, workers=workers, home=Path(home),
-                  public_url=f"http://127.0.0.1:{port}")
+    raise SystemExit(server.serve_app(bare_app(), host="127.0.0.1", port=port, workers=workers))
 
 
 def free_port() -> int:
@@ -537,7 +535,7 @@ def run(*, quick: bool) -> list[Result]:
     scale = QUICK if quick else FULL
     if shutil.which("wrk") is None:
         raise BenchmarkError(f"{NAME}: wrk is not installed (Debian: apt-get install wrk)")
-    log(f"{NAME}: gunicorn, {WORKERS} sync workers each; wrk -t{THREADS} -c{CONNECTIONS};"
+    log(f"{NAME}: uWSGI, {WORKERS} workers each; wrk -t{THREADS} -c{CONNECTIONS};"
         f" {scale.rounds} interleaved rounds of {scale.seconds} s; {scale.trials} withdrawal"
         " trials")
     with fresh_directory() as root:

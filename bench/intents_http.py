@@ -2,8 +2,8 @@
 
 The issue's figure: ``GET /api/v1/intents`` with a client credentials token (``intents:read``)
 and filters (category, currency, a budget, a region), a page of 50, under ``vrmvault serve``
-(gunicorn, two sync workers, the keeper merging the listing's ledger entries from the access
-spool every second), loaded by ``wrk`` on loopback, each round twice:
+(uWSGI, two workers behind its router, the keeper merging the listing's ledger entries from
+the access spool every second), loaded by ``wrk`` on loopback, each round twice:
 
 - ``intents_http_p99_ms``: a brand's listing page, one request in flight (wrk, 1
   connection): the latency of the page itself, the keeper merging its ledger entries beside
@@ -199,7 +199,7 @@ def run(*, quick: bool) -> list[Result]:
     scale = QUICK if quick else FULL
     if shutil.which("wrk") is None:
         raise BenchmarkError(f"{NAME}: wrk is not installed (Debian: apt-get install wrk)")
-    log(f"{NAME}: {scale.intents:,} intents; gunicorn, {WORKERS} sync workers; wrk -t2 -c8;"
+    log(f"{NAME}: {scale.intents:,} intents; uWSGI, {WORKERS} workers; wrk -t2 -c8;"
         f" {scale.rounds} rounds of {scale.seconds} s")
     with fresh_directory() as root:
         started = time.perf_counter()

@@ -2,8 +2,8 @@
 takes to answer (issue 18).
 
 A home made as ``make run`` makes it (``vrmvault init --demo 200``) is served with
-``vrmvault serve --workers 2`` (the gunicorn master, two workers, the ledger merging child and
-the webhook delivery child), started afresh for each repetition:
+``vrmvault serve --workers 2`` (its first process; uWSGI's master, router and two workers; the
+ledger merging child and the webhook delivery child), started afresh for each repetition:
 
 - ``serve_first_answer_s``: from starting the command to the first answer of
   ``GET /api/v1/openapi.json`` (asked every 10 ms): the time an operator or a health check

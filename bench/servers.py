@@ -1,28 +1,30 @@
-"""Which WSGI server ``vrmvault serve`` uses: the brand read and a bare endpoint under gunicorn
-(what it uses) and under granian (a server whose HTTP layer is compiled), in the same run; and the
-brand read against main as it served it before issue 18.
+"""Which WSGI server ``vrmvault serve`` uses: the brand read and a bare endpoint under uWSGI
+(what it uses), gunicorn (what it used before) and granian (a server whose HTTP layer is
+compiled), in the same run; and the brand read against main as it served it before issue 18.
 
-Five servers run side by side and wrk loads each in turn (8 connections, 2 threads, the order
+Seven servers run side by side and wrk loads each in turn (8 connections, 2 threads, the order
 turning every round): on one staged home (``bench/brand_api.py``'s: a member's shared profile of
-ten fields, a live token), the full stack and the bare Flask endpoint under gunicorn as
-``vrmvault serve`` runs them, and the same two under granian (:func:`serve_with_granian`: two
-forked workers of the app made once before the fork, one Python thread each since a store
-connection belongs to one thread, keep-alive, the ledger keeper beside the full stack); and the
-full stack of commit :data:`BEFORE`, its code exported from git beside this one, its home
-initialised and staged by its own code and served by its own ``vrmvault serve``. Figures:
+ten fields, a live token), the full stack and the bare Flask endpoint under uWSGI as
+``vrmvault serve`` runs them; the same two under gunicorn's sync workers as ``vrmvault serve``
+ran them before (:func:`serve_with_gunicorn`) and under granian (:func:`serve_with_granian`: two
+forked workers, one Python thread each since a store connection belongs to one thread,
+keep-alive), the app made once before the fork and the ledger keeper beside each full stack;
+and the full stack of commit :data:`BEFORE`, its code exported from git beside this one, its
+home initialised and staged by its own code and served by its own ``vrmvault serve``. Figures:
 
-- ``servers_granian_over_gunicorn``: the brand read's req/s under granian over gunicorn's,
-  median of the per-round ratios; ``servers_bare_granian_over_gunicorn`` the same for the bare
-  endpoint. Informational: they say what granian would gain.
-- ``servers_granian_p99_ms`` and ``servers_gunicorn_p99_ms``: the brand read's p99 under each,
-  median of the rounds, informational. The server used must keep the brand read's p99 under
-  10 ms (``brand_api_p99_ms``).
-- ``servers_vs_before_ratio``: the brand read's req/s as served now over main's at
-  :data:`BEFORE`, median of the per-round ratios. Target >= 2 (issue 18).
+- ``servers_uwsgi_over_gunicorn`` and ``servers_granian_over_gunicorn``: the brand read's req/s
+  under each over gunicorn's, median of the per-round ratios; ``servers_bare_uwsgi_over_gunicorn``
+  and ``servers_bare_granian_over_gunicorn`` the same for the bare endpoint. Informational: they
+  say which server wins.
+- ``servers_uwsgi_p99_ms``, ``servers_gunicorn_p99_ms``, ``servers_granian_p99_ms``: the brand
+  read's p99 under each, median of the rounds, informational. The server used must keep the
+  brand read's p99 under 10 ms (``brand_api_p99_ms``).
+- ``servers_vs_before_ratio``: the brand read's req/s as ``vrmvault serve`` serves it now over
+  main's at :data:`BEFORE`, median of the per-round ratios. Target >= 2 (issue 18).
 
 Verified, or no figure: before and after every load one request to the server must answer 200
 with exactly the expected document, and wrk must report no non-2xx/3xx answer and no socket
-error; after the last load every read this run's two full stacks served is in the ledger, which
+error; after the last load every read this run's full stacks served is in the ledger, which
 verifies.
 """
 
@@ -64,11 +66,12 @@ from .report import BenchmarkError, Figure, Result, Target, fresh_directory, log
 NAME = "servers"
 RATIO = Target(">=", 0, "x", label="informational")
 LATENCY = Target(">=", 0, " ms", label="informational")
+SERVERS = ("uwsgi", "gunicorn", "granian")         # the first is vrmvault serve's
+OTHERS = ("uwsgi", "granian")                         # each measured against gunicorn
 FIGURES = (
-    Figure(f"{NAME}_granian_over_gunicorn", "x", RATIO),
-    Figure(f"{NAME}_bare_granian_over_gunicorn", "x", RATIO),
-    Figure(f"{NAME}_granian_p99_ms", "ms", LATENCY),
-    Figure(f"{NAME}_gunicorn_p99_ms", "ms", LATENCY),
+    *(Figure(f"{NAME}_{name}_over_gunicorn", "x", RATIO) for name in OTHERS),
+    *(Figure(f"{NAME}_bare_{name}_over_gunicorn", "x", RATIO) for name in OTHERS),
+    *(Figure(f"{NAME}_{name}_p99_ms", "ms", LATENCY) for name in SERVERS),
     Figure(f"{NAME}_vs_before_ratio", "x", Target(">=", 2.0, "x", label="now/before")),
 )
 # main as it served the brand read before the server and read-path work (issue 18).
@@ -85,7 +88,8 @@ staged.vault.close()
 """
 FULL_ROUNDS, QUICK_ROUNDS = 5, 2
 FULL_SECONDS, QUICK_SECONDS = 6, 2
-SERVERS = ("gunicorn", "granian")
+# gunicorn as vrmvault serve ran it before uWSGI.
+GUNICORN_ACCESS_LOG = '%(t)s "%(m)s %(U)s" %(s)s %(B)s %(M)sms'
 
 
 def serve_with_granian(port: int, home: str, public_url: str, stack: str) -> None:
@@ -111,12 +115,44 @@ def serve_with_granian(port: int, home: str, public_url: str, stack: str) -> Non
                  ).serve(target_loader=lambda: app, wrap_loader=False)
 
 
+def serve_with_gunicorn(port: int, home: str, public_url: str, stack: str) -> None:
+    """Run in a child process: the full app (with the ledger keeper beside it) or the bare one,
+    under gunicorn's sync workers configured as ``vrmvault serve`` configured them."""
+    from gunicorn.app.base import BaseApplication
+
+    from consent.spool import MERGE_EVERY
+    from web import server
+
+    app = server.made_app(Path(home), public_url) if stack == "full" else bare_app()
+    for module in ("gunicorn.arbiter", "gunicorn.glogging", "gunicorn.workers.sync",
+                   "gunicorn.http.wsgi", "gunicorn.http.parser"):
+        importlib.import_module(module)
+    gc.freeze()
+    options = {"bind": f"127.0.0.1:{port}", "workers": WORKERS, "worker_class": "sync",
+               "accesslog": "-", "access_log_format": GUNICORN_ACCESS_LOG, "errorlog": "-",
+               "timeout": 60, "graceful_timeout": 10, "control_socket_disable": True,
+               "proc_name": f"gunicorn {stack}"}
+
+    class Gunicorn(BaseApplication):  # type: ignore[misc]
+        def load_config(self) -> None:
+            for key, value in options.items():
+                self.cfg.set(key, value)
+
+        def load(self) -> Any:
+            return app
+
+    keeper = (server.ledger_merging(Path(home), interval=MERGE_EVERY, public_url=public_url)
+              if stack == "full" else contextlib.nullcontext())
+    with keeper:
+        Gunicorn().run()
+
+
 def run(*, quick: bool) -> list[Result]:
     rounds, seconds = (QUICK_ROUNDS, QUICK_SECONDS) if quick else (FULL_ROUNDS, FULL_SECONDS)
     if shutil.which("wrk") is None:
         raise BenchmarkError(f"{NAME}: wrk is not installed (Debian: apt-get install wrk)")
-    log(f"{NAME}: the brand read and a bare endpoint under gunicorn and granian, and the brand"
-        f" read as {BEFORE} served it; {WORKERS} workers each; wrk -t2 -c{CONNECTIONS};"
+    log(f"{NAME}: the brand read and a bare endpoint under uWSGI, gunicorn and granian, and"
+        f" the brand read as {BEFORE} served it; {WORKERS} workers each; wrk -t2 -c{CONNECTIONS};"
         f" {rounds} rounds of {seconds} s, the order turning every round")
     with fresh_directory() as root:
         before = _before(root)
@@ -137,11 +173,12 @@ def run(*, quick: bool) -> list[Result]:
         return median([load.p99_ms for load in loads[name, "full"]])
 
     return [
-        FIGURES[0].result(median(ratios(full["granian"], full["gunicorn"]))),
-        FIGURES[1].result(median(ratios(bare["granian"], bare["gunicorn"]))),
-        FIGURES[2].result(p99("granian")),
-        FIGURES[3].result(p99("gunicorn")),
-        FIGURES[4].result(median(ratios(full["gunicorn"], full["before"]))),
+        *(figure.result(median(ratios(full[name], full["gunicorn"])))
+          for figure, name in zip(FIGURES[0:2], OTHERS, strict=True)),
+        *(figure.result(median(ratios(bare[name], bare["gunicorn"])))
+          for figure, name in zip(FIGURES[2:4], OTHERS, strict=True)),
+        *(figure.result(p99(name)) for figure, name in zip(FIGURES[4:7], SERVERS, strict=True)),
+        FIGURES[7].result(median(ratios(full["uwsgi"], full["before"]))),
     ]
 
 
@@ -194,14 +231,14 @@ def _measure(root: Path, staged: Any, before: _Before, rounds: int, seconds: int
         if name == "before":
             return [*command_line(), "--home", str(before.home), "serve", "--host",
                     "127.0.0.1", "--port", str(port), "--workers", str(WORKERS)]
-        if name == "gunicorn" and stack == "full":
+        if name == "uwsgi" and stack == "full":
             return [*command_line(), "--home", home, "serve", "--host", "127.0.0.1", "--port",
                     str(port), "--workers", str(WORKERS)]
-        if name == "gunicorn":
+        if name == "uwsgi":
             return [sys.executable, "-c", f"from bench.brand_api import serve_bare;"
                     f" serve_bare({port}, {home!r})"]
-        return [sys.executable, "-c", f"from bench.servers import serve_with_granian;"
-                f" serve_with_granian({port}, {home!r}, 'http://127.0.0.1:{port}', {stack!r})"]
+        return [sys.executable, "-c", f"from bench.servers import serve_with_{name};"
+                f" serve_with_{name}({port}, {home!r}, 'http://127.0.0.1:{port}', {stack!r})"]
 
     def environment(name: str) -> dict[str, str]:
         return (before.environment() if name == "before" else child_environment()) | limit

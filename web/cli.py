@@ -246,10 +246,10 @@ def _echo_officer(officer: DemoOfficer | None) -> None:
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", type=click.IntRange(1, 65535), default=8000, show_default=True)
 @click.option("--workers", type=click.IntRange(1, 64), default=None,
-              help="gunicorn worker processes (default: one per core).")
+              help="uWSGI worker processes (default: one per core).")
 @click.pass_context
 def serve(ctx: click.Context, host: str, port: int, workers: int | None) -> None:
-    """Serve the member pages, the OAuth gateway and the brand API with gunicorn."""
+    """Serve the member pages, the OAuth gateway and the brand API with uWSGI."""
     from .server import run
 
     home = _home(ctx)
@@ -275,7 +275,7 @@ def serve(ctx: click.Context, host: str, port: int, workers: int | None) -> None
 
 def _require_free(host: str, port: int) -> None:
     """Refuse, in one line and before anything starts, an address another server listens on
-    (gunicorn would otherwise retry for seconds and end with a log of its own)."""
+    (uWSGI would otherwise end with a log of its own, long after the banner)."""
     try:
         families = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except socket.gaierror as exc:

@@ -64,7 +64,7 @@ PAGE_SIZE = 50
 # Entries verified per second in a request, what the page's estimate divides by: bench/
 # ledger_search.py measured 1,000,000 entries in 11.9 s on a loaded 2-core machine.
 VERIFY_RATE = 80_000
-# Above this size (about 25 s at that rate; gunicorn gives a request 60 s) the page points to
+# Above this size (about 25 s at that rate; the server gives a request 60 s) the page points to
 # the command line instead of verifying in a request.
 VERIFY_IN_PAGE_LIMIT = 2_000_000
 SUMMARY_KEYS = 6

@@ -3,10 +3,11 @@ signal is read. (The authorization server's own statements, RFC 8414 metadata an
 are :mod:`brand_gateway.oauth_endpoints`'.) The GPC specification defines one header field whose
 value is exactly ``1``; any other value is no signal. What that means on the wire:
 
-- HTTP drops the spaces and tabs around a field value before the app sees it (RFC 9110 sec. 5.5),
-  so ``Sec-GPC:  1`` *is* the value ``1`` and counts; ``0``, ``true``, ``01`` or ``1.0`` do not.
+- HTTP drops the spaces and tabs around a field value before the app sees it (RFC 9110 sec. 5.5;
+  ``web/limits.py`` trims what the server leaves), so ``Sec-GPC:  1`` *is* the value ``1`` and
+  counts; ``0``, ``true``, ``01`` or ``1.0`` do not.
 - A request with two ``Sec-GPC`` fields reaches the app as one value, joined by the server with
-  a comma (gunicorn and werkzeug: ``1,0``; RFC 9110 sec. 5.3). ``Sec-GPC`` is not a list field,
+  a comma (uWSGI: ``1, 0``, werkzeug: ``1,0``; RFC 9110 sec. 5.3). ``Sec-GPC`` is not a list field,
   so that value is not ``1`` and there is no signal, whatever the fields held (``1,1`` too):
   a client that sends a singleton field twice has sent an invalid one (RFC 9110 sec. 5.5).
 """

@@ -5,13 +5,17 @@ A request over one is answered 414 (URI Too Long, RFC 9110 sec. 15.5.15) or 431 
 Fields Too Large, RFC 6585 sec. 5) through the one error boundary (``web/errors.py``):
 problem+json under ``/api/``, the error page elsewhere. The answer is made from a copy of the
 request with every header field and the query left out, so nothing of what was refused is read
-to refuse it. Past the server's own limits, set above these (``web/server.py``), the server
-answers the request itself, with a short page of the same status.
+to refuse it. The server takes heads up to a buffer well above these limits (``web/server.py``);
+past it, its router drops the connection unanswered.
 
 The limits are about those most servers and proxies in front of one apply (gunicorn's and
 nginx's defaults among them): the target (path and query) :data:`TARGET_LIMIT` bytes, one field
 (name and value) :data:`FIELD_LIMIT`, at most :data:`FIELD_COUNT` fields and :data:`HEAD_LIMIT` for
 all of them. Repeated fields reach the app joined into one, and are counted so.
+
+A field's value is what is between the spaces and tabs around it (RFC 9110 sec. 5.5); uWSGI
+passes on all but the leading spaces, so the rest is trimmed here, before the app reads any
+field (``Sec-GPC:  1`` is the value ``1``, web/gpc.py).
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ FIELD_COUNT = 100
 HEAD_LIMIT = 32 * 1024
 _NOT_PREFIXED = ("CONTENT_TYPE", "CONTENT_LENGTH")      # header fields WSGI names without HTTP_
 _HOST_LIMIT = 255
+_OWS = " \t"                         # optional whitespace, RFC 9110 sec. 5.6.3
 
 
 def head_error(environ: dict[str, Any]) -> WebError | None:
@@ -61,6 +66,15 @@ def head_error(environ: dict[str, Any]) -> WebError | None:
     return None
 
 
+def trim_field_values(environ: dict[str, Any]) -> None:
+    """Drop the spaces and tabs around each header field's value, in place."""
+    loose = [name for name, value in environ.items()
+             if value and type(value) is str and (value[0] in _OWS or value[-1] in _OWS)
+             and (name.startswith("HTTP_") or name in _NOT_PREFIXED)]
+    for name in loose:
+        environ[name] = environ[name].strip(_OWS)
+
+
 class HeadLimits:
     """WSGI middleware around the app's ``wsgi_app`` answering a request over a limit."""
 
@@ -72,6 +86,7 @@ class HeadLimits:
                  ) -> Iterable[bytes]:
         error = head_error(environ)
         if error is None:
+            trim_field_values(environ)
             return self.wsgi_app(environ, start_response)
         with self.app.request_context(_bare(environ)):
             response = handle_domain_error(error)

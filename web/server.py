@@ -1,19 +1,31 @@
-"""gunicorn, run from our CLI with our app factory (no module-level app object anywhere).
+"""uWSGI, run from our CLI with our app factory (no module-level app object anywhere).
 
-Why gunicorn's sync workers and not granian: ``bench/servers.py`` serves the brand read with
-both in the same run; granian answers more requests per second, but its keep-alive
-connections stay with the worker that took them, and with eight connections on two workers
-the brand read's p99 was two to three times gunicorn's (20 ms against 8 ms), over the 10 ms
-it must stay under. Taking one request at a time per granian worker would hold a worker for
-as long as an idle browser connection stays open.
+Why uWSGI: ``bench/servers.py`` serves the brand read under uWSGI, gunicorn and granian in the
+same run. uWSGI's HTTP router parses requests and keeps browsers' connections alive in C, in a
+process of its own, and hands each request to a free worker over a private Unix socket; its
+workers answer about 1.4 times as many brand reads a second as gunicorn's sync workers (which
+parse in Python and close the connection after every answer), with the same tail. granian
+answers about as many but with two to three times the p99, and a granian worker with one
+Python thread holds on to an idle kept-alive connection, as uWSGI's own ``http11-socket`` does
+(seconds for the next browser); behind the router no worker ever waits on a client.
 
-The head limits: gunicorn answers by itself (a short 414 or 431 page) a request line over 8,190
-bytes (its most) and fields past the limits below; ``web/limits.py``'s limits sit under them, so
-what goes over those gets the app's 414 or 431, problem+json under ``/api/``.
+Processes: ``vrmvault serve`` makes the app, then forks the uWSGI master (``pyuwsgi``, uWSGI
+built as a Python extension, runs in that fork), which forks the router and the workers; and
+forks two children beside it (below). It stays the parent of all three and does nothing but
+wait: one SIGINT or SIGTERM to it stops uWSGI (SIGINT to its master, which stops the router
+and the workers) and the children. A worker that dies is forked again by the master (after two
+seconds if workers keep dying within seconds of their start, uWSGI's own backoff); a master that
+dies ends ``serve`` with an error, its children with it.
+
+The head limits: the router reads a request's head into a buffer of :data:`HEAD_BUFFER` bytes
+and the workers take up to that much in one packet, above ``web/limits.py``'s limits, so that
+the app answers a too-long target with 414 and a too-large head with 431 (problem+json under
+``/api/``); a head past the buffer is answered 413 by the router itself.
 
 The access log leaves out the client address (personal data) and the query string: no URL
 carries personal data, and the query string is where a mailed sign-up or reset link carries its
-single-use token (``web/auth.py``), which must not land in a log.
+single-use token (``web/auth.py``), which must not land in a log. uWSGI's own error lines that
+would name a client (the router's, on a connection a client dropped) are not logged.
 
 While it serves, two child processes run beside it: ``vrmvault webhooks deliver`` (brand
 webhooks, GDPR Art. 19), a process of its own so that a slow brand never holds up a page and a
@@ -25,65 +37,50 @@ by itself if the server dies, and is started again if it ends while the server r
 reader of the ledger.
 
 Memory: the app is made once, in the server's first process, before anything is forked; the
-workers and the two children are forks of that process (the children run the command in the
-fork, :class:`Forked`, rather than a new interpreter importing everything again), so the pages
-of the code and the app are held once and shared, and ``gc.freeze()`` keeps the collector from
-touching (and so copying) them in every process. What each process holds alone is what it did
-since. Nothing that must not be shared is made before a fork: stores, spools and connections
-are opened on first use in each process (``web/vaults.py``).
+uWSGI master, its workers and the two children are forks of that process (the children run the
+command in the fork, :class:`Forked`, rather than a new interpreter importing everything
+again), so the pages of the code and the app are held once and shared, and ``gc.freeze()`` keeps
+the collector from touching (and so copying) them in every process. What each process holds
+alone is what it did since. Nothing that must not be shared is made before a fork: stores,
+spools and connections are opened on first use in each process (``web/vaults.py``); uWSGI runs
+Python's fork hooks in each worker it forks (``--py-call-osafterfork``), so they can tell.
 """
 
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import gc
 import importlib
 import os
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
 import time
+import types
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, Protocol
 
 import setproctitle
-from gunicorn.app.base import BaseApplication
 
 from consent.spool import MERGE_EVERY
 
-from .limits import FIELD_COUNT, FIELD_LIMIT
-
-ACCESS_LOG_FORMAT = '%(t)s "%(m)s %(U)s" %(s)s %(B)s %(M)sms'
+# uWSGI's request log: time, method, path (never the query), status, body bytes, milliseconds.
+ACCESS_LOG_FORMAT = '%(ltime) "%(method) %(var.PATH_INFO)" %(status) %(size) %(msecs)ms'
+# Bytes of a request head the router and the workers take: above web/limits.py's 32 KiB.
+HEAD_BUFFER = 65_535
+# Request variables a worker takes (CGI's and one a field): as many as a packet of HEAD_BUFFER
+# bytes can hold (4 bytes of lengths each at least), so that none is ever left out.
+MAX_VARS = HEAD_BUFFER // 4
 WEBHOOK_INTERVAL = 10.0                  # seconds between delivery passes while serving
+REQUEST_TIMEOUT = 60                     # seconds: a worker stuck longer is killed and replaced
+PROCESS_TITLE = "vrmvault serve"
 _STOP_TIMEOUT = 10.0
-# What gunicorn imports as it starts its arbiter and sync workers.
-_SERVER_MODULES = ("gunicorn.arbiter", "gunicorn.glogging", "gunicorn.workers.sync",
-                   "gunicorn.http.wsgi", "gunicorn.http.parser")
-# Signals gunicorn's arbiter handles: a child forked after it started has its default back.
-_ARBITER_SIGNALS = tuple(getattr(signal, name) for name in (
-    "SIGHUP", "SIGQUIT", "SIGINT", "SIGTERM", "SIGTTIN", "SIGTTOU", "SIGUSR1", "SIGUSR2",
-    "SIGWINCH", "SIGCHLD"))
-
-
-class _Server(BaseApplication):  # type: ignore[misc]
-    def __init__(self, options: dict[str, Any], home: Path, public_url: str,
-                 app: Any = None) -> None:
-        self.options = options
-        self.home = home
-        self.public_url = public_url
-        self.app = app
-        super().__init__()
-
-    def load_config(self) -> None:
-        for key, value in self.options.items():
-            self.cfg.set(key, value)
-
-    def load(self) -> Any:
-        if self.app is None:
-            self.app = made_app(self.home, self.public_url)
-        return self.app
+# Signals the server's parent handles: a child forked from it gets the default ones back.
+_PARENT_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 
 
 def made_app(home: Path, public_url: str) -> Any:
@@ -95,16 +92,16 @@ def made_app(home: Path, public_url: str) -> Any:
 def run(*, host: str, port: int, workers: int, home: Path, public_url: str,
         webhook_interval: float = WEBHOOK_INTERVAL,
         merge_interval: float = MERGE_EVERY) -> None:
-    # Made here, before any fork, with the modules gunicorn goes on to import: every process
-    # below shares their pages (see the module docstring).
+    # Made here, before any fork, with uWSGI's module: every process below shares their pages
+    # (see the module docstring).
     app = made_app(home, public_url)
-    for module in _SERVER_MODULES:
-        importlib.import_module(module)
+    importlib.import_module("pyuwsgi")
     gc.freeze()
     with webhook_delivery(home, interval=webhook_interval, public_url=public_url), \
             ledger_merging(home, interval=merge_interval, public_url=public_url):
-        _serve(host=host, port=port, workers=workers, home=home, public_url=public_url,
-               app=app)
+        status = serve_app(app, host=host, port=port, workers=workers)
+    if status:
+        raise SystemExit(f"vrmvault serve: the server ended by itself (status {status})")
 
 
 def webhook_delivery(home: Path, *, interval: float, public_url: str | None = None
@@ -159,21 +156,22 @@ class Child(Protocol):
 
 class Forked:
     """A child process forked from this one that runs ``main`` and ends (exit status 0, or
-    what a ``SystemExit`` says, or 1 after an uncaught error), in a session of its own; the part
-    of ``subprocess.Popen`` that :class:`Supervised` uses.
+    what a ``SystemExit`` says, or 1 after an uncaught error), in a session of its own unless
+    ``own_session`` is false; the part of ``subprocess.Popen`` that :class:`Supervised` uses.
 
     The child is a copy of this process with one thread, the one that forked: it gets fresh
     standard streams (one another thread was writing at the fork would stay locked forever),
-    the default handlers of the signals gunicorn's arbiter takes, and no wakeup fd of its."""
+    the default handlers of the signals the server's parent takes, and no wakeup fd of its."""
 
-    def __init__(self, main: Callable[[], None], *, title: str | None = None) -> None:
+    def __init__(self, main: Callable[[], None], *, title: str | None = None,
+                 own_session: bool = True) -> None:
         self.returncode: int | None = None
         for stream in (sys.stdout, sys.stderr):
             with contextlib.suppress(Exception):
                 stream.flush()          # so the child does not write the parent's lines again
         pid = os.fork()
         if pid == 0:                    # pragma: no cover - the child; measured by its effects
-            os._exit(_run_child(main, title))
+            os._exit(_run_child(main, title, own_session))
         self.pid = pid
 
     def poll(self) -> int | None:
@@ -181,7 +179,7 @@ class Forked:
             try:
                 pid, status = os.waitpid(self.pid, os.WNOHANG)
             except ChildProcessError:
-                # Reaped by someone else (gunicorn's arbiter reaps every child it sees end).
+                # Reaped already (by a wait interrupted by a signal whose handler polled).
                 self.returncode = 0
             else:
                 if pid:
@@ -189,6 +187,10 @@ class Forked:
         return self.returncode
 
     def wait(self, timeout: float | None = None) -> int:
+        if timeout is None and self.returncode is None:
+            with contextlib.suppress(ChildProcessError):
+                _, status = os.waitpid(self.pid, 0)     # signal handlers run meanwhile
+                self.returncode = os.waitstatus_to_exitcode(status)
         deadline = None if timeout is None else time.monotonic() + timeout
         while (code := self.poll()) is None:
             if deadline is not None and time.monotonic() > deadline:
@@ -202,23 +204,27 @@ class Forked:
     def kill(self) -> None:
         self._signal(signal.SIGKILL)
 
+    def stop_with(self, number: int) -> None:
+        self._signal(number)
+
     def _signal(self, number: int) -> None:
         if self.poll() is None:
             with contextlib.suppress(ProcessLookupError):
                 os.kill(self.pid, number)
 
 
-def _run_child(main: Callable[[], None], title: str | None
+def _run_child(main: Callable[[], None], title: str | None, own_session: bool
                ) -> int:  # pragma: no cover - runs in the child
     status = 1
     try:
-        os.setsid()
+        if own_session:
+            os.setsid()
         if title is not None:
             # What ps shows, else a copy of the server's command line.
             setproctitle.setproctitle(title)
         with contextlib.suppress(ValueError):
             signal.set_wakeup_fd(-1)
-        for number in _ARBITER_SIGNALS:
+        for number in _PARENT_SIGNALS:
             signal.signal(number, signal.SIG_DFL)
         sys.stdout = open(1, "w", buffering=1, closefd=False)  # noqa: SIM115
         sys.stderr = open(2, "w", buffering=1, closefd=False)  # noqa: SIM115
@@ -244,8 +250,7 @@ class Supervised:
 
     The child runs in a session of its own: a Ctrl-C at the terminal reaches the server, which
     then stops it, and not the child directly, so that every end the supervisor sees is one it
-    did not ask for. (gunicorn's arbiter reaps any child, ours included, so an exit status is
-    not always there to be read; whether ``stop`` was asked is what tells.)
+    did not ask for: whether ``stop`` was asked is what tells.
     """
 
     HEALTHY_AFTER = 60.0       # seconds: a child that ran this long starts its pauses afresh
@@ -308,7 +313,6 @@ class Supervised:
         if self._watcher is not None:
             self._watcher.join()
         process = self.process
-        # gunicorn's arbiter may have reaped it already; Popen copes with that.
         if process is not None and process.poll() is None:
             process.terminate()
             try:
@@ -318,23 +322,87 @@ class Supervised:
                 process.wait()
 
 
-def _serve(*, host: str, port: int, workers: int, home: Path, public_url: str,
-           app: Any = None) -> None:
-    _Server({
-        "bind": f"{host}:{port}",
-        "workers": workers,
-        "worker_class": "sync",
-        "accesslog": "-",
-        "access_log_format": ACCESS_LOG_FORMAT,
-        "errorlog": "-",
-        "timeout": 60,
-        # Above web/limits.py's, so that the app answers those first.
-        "limit_request_line": 8190,
-        "limit_request_fields": 2 * FIELD_COUNT,
-        "limit_request_field_size": 2 * FIELD_LIMIT,
-        "graceful_timeout": 10,
-        # gunicorn 23+'s control socket defaults to one path per user: two servers on one
-        # machine would share it. Nothing here uses it.
-        "control_socket_disable": True,
-        "proc_name": "vrmvault serve",      # ps: "gunicorn: master [vrmvault serve]", workers
-    }, home, public_url, app).run()
+def serve_app(app: Any, *, host: str, port: int, workers: int) -> int:
+    """Serve ``app`` with uWSGI on ``host:port`` until this process is asked to stop (SIGINT,
+    SIGTERM or SIGHUP: 0) or the server ends by itself (its status, never 0)."""
+    stopping = False
+    with tempfile.TemporaryDirectory(prefix="vrmvault-serve-") as private:
+        # The router reaches the workers through a socket in a folder only this user opens:
+        # what comes in on it is taken as the router's word (client address included).
+        arguments = uwsgi_arguments(host=host, port=port, workers=workers,
+                                    socket_path=Path(private) / "workers.sock")
+        # In this process's group: a Ctrl-C at the terminal, or a kill of the group (a host
+        # going down), reaches uWSGI's processes at once, as it reaches this one.
+        parent = os.getpid()
+        server = Forked(lambda: _run_uwsgi(app, arguments, parent), own_session=False)
+
+        def stop(number: int, frame: Any) -> None:
+            nonlocal stopping
+            stopping = True
+            server.stop_with(signal.SIGINT)
+
+        previous = {number: signal.signal(number, stop) for number in _PARENT_SIGNALS}
+        try:
+            status = server.wait()
+        finally:
+            for number, handler in previous.items():
+                signal.signal(number, handler)
+            if server.poll() is None:
+                server.stop_with(signal.SIGINT)
+                server.wait()
+    return 0 if stopping else (status or 1)
+
+
+def uwsgi_arguments(*, host: str, port: int, workers: int, socket_path: Path) -> list[str]:
+    """uWSGI's command line for ``vrmvault serve``."""
+    address = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+    return [
+        "--strict", "--master", "--need-app",
+        "--http", address, "--http-keepalive", "--http-buffer-size", str(HEAD_BUFFER),
+        "--socket", str(socket_path), "--chmod-socket=600",
+        "--buffer-size", str(HEAD_BUFFER), "--max-vars", str(MAX_VARS),
+        "--processes", str(workers), "--single-interpreter",
+        "--module", _SERVED_MODULE,
+        # Python's fork hooks run in each worker (web/vaults.py drops what a fork copied).
+        "--py-call-osafterfork",
+        "--harakiri", str(REQUEST_TIMEOUT),
+        "--no-orphans", "--die-on-term",
+        "--logformat", ACCESS_LOG_FORMAT,
+        "--log-master", "--threaded-logger", "--log-drain", _CLIENT_NAMED,
+        # A client that goes away mid-answer is not an error of ours worth a line.
+        "--ignore-sigpipe", "--ignore-write-errors", "--disable-write-exception",
+        "--auto-procname", "--procname-prefix-spaced", f"{PROCESS_TITLE}:",
+    ]
+
+
+_PR_SET_PDEATHSIG = 1               # prctl(2)
+# The module uWSGI imports the app from: made in the uWSGI process only, just before it starts.
+_SERVED_MODULE = "vrmvault_served"
+# Lines uWSGI would log naming a client: the router's ("client_addr: ...") and a worker's
+# request errors ("... during GET /path?query (address)").
+_CLIENT_NAMED = r"client_addr:| during [A-Z]+ "
+
+
+def _run_uwsgi(app: Any, arguments: list[str], parent: int
+               ) -> None:  # pragma: no cover - in the fork
+    import pyuwsgi
+
+    # If the parent dies (kill -9), the kernel sends uWSGI's master what a stop would.
+    ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGINT)
+    if os.getppid() != parent:
+        return                      # it died before the line above
+
+    setproctitle.setproctitle(f"{PROCESS_TITLE}: uWSGI")
+    os.register_at_fork(after_in_child=_name_uwsgi_child)
+    served = types.ModuleType(_SERVED_MODULE)
+    served.application = app  # type: ignore[attr-defined]
+    sys.modules[_SERVED_MODULE] = served
+    pyuwsgi.run(arguments)
+
+
+def _name_uwsgi_child() -> None:  # pragma: no cover - in uWSGI's forks
+    import uwsgi
+
+    worker = uwsgi.worker_id()
+    setproctitle.setproctitle(f"{PROCESS_TITLE}: uWSGI worker {worker}" if worker
+                              else f"{PROCESS_TITLE}: uWSGI")

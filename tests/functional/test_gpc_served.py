@@ -1,7 +1,8 @@
-"""Global Privacy Control through the real server, ``vrmvault serve`` (gunicorn).
+"""Global Privacy Control through the real server, ``vrmvault serve`` (uWSGI).
 
 Two ``Sec-GPC`` header fields reach the app as one value that the server joined with a comma
-(``1,0``), and the spaces around a field value are gone before the app sees it. The GPC
+(``1, 0``), and the spaces around a field value are gone before the app reads it (uWSGI leaves
+the trailing ones; web/limits.py trims them). The GPC
 specification defines the value ``1`` only: so ``Sec-GPC:  1 `` is a signal, and two fields,
 whatever they hold, are not (web/gpc.py says why).
 """

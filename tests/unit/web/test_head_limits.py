@@ -9,7 +9,7 @@ import json
 
 import pytest
 
-from web.limits import FIELD_COUNT, FIELD_LIMIT, HEAD_LIMIT, TARGET_LIMIT
+from web.limits import FIELD_COUNT, FIELD_LIMIT, HEAD_LIMIT, TARGET_LIMIT, trim_field_values
 
 MARK = "Quokka"
 
@@ -71,3 +71,14 @@ def test_an_oversized_cookie_is_refused_before_the_session_is_read(app) -> None:
 def test_fields_within_every_limit_are_served(client) -> None:
     headers = {f"X-Field-{n}": _filler(200) for n in range(FIELD_COUNT - 10)}
     assert client.get("/login", headers=headers).status_code == 200
+
+
+def test_the_whitespace_around_field_values_is_trimmed_and_nothing_else() -> None:
+    environ = {"HTTP_AUTHORIZATION": "Bearer abc \t", "CONTENT_TYPE": "\tapplication/json",
+               "HTTP_X_INSIDE": "a  b", "HTTP_X_EMPTY": "", "PATH_INFO": "/a ",
+               "QUERY_STRING": "q= ", "wsgi.input": object()}
+    trim_field_values(environ)
+    assert environ["HTTP_AUTHORIZATION"] == "Bearer abc"
+    assert environ["CONTENT_TYPE"] == "application/json"
+    assert environ["HTTP_X_INSIDE"] == "a  b" and environ["HTTP_X_EMPTY"] == ""
+    assert environ["PATH_INFO"] == "/a " and environ["QUERY_STRING"] == "q= "
