@@ -100,6 +100,13 @@ class TargetTooLongError(WebError):
     description = "The address asked for is longer than this server reads."
 
 
+class LengthRequiredError(WebError):
+    status = 411
+    title = "Length Required"                              # RFC 9110 sec. 15.5.12
+    description = ("A request with a body must say its length (Content-Length); this server"
+                   " does not read bodies sent in chunks.")
+
+
 class HeadersTooLargeError(WebError):
     status = 431
     title = "Request Header Fields Too Large"                # RFC 6585 sec. 5

@@ -13,6 +13,10 @@ nginx's defaults among them): the target (path and query) :data:`TARGET_LIMIT` b
 (name and value) :data:`FIELD_LIMIT`, at most :data:`FIELD_COUNT` fields and :data:`HEAD_LIMIT` for
 all of them. Repeated fields reach the app joined into one, and are counted so.
 
+A request whose body comes in chunks (``Transfer-Encoding``, no ``Content-Length``) is answered
+411 (Length Required, RFC 9112 sec. 6.3 allows it): uWSGI's router would hand the app such a body
+as empty. Browsers and HTTP libraries send the length of any body they know in full.
+
 A field's value is what is between the spaces and tabs around it (RFC 9110 sec. 5.5); uWSGI
 passes on all but the leading spaces, so the rest is trimmed here, before the app reads any
 field (``Sec-GPC:  1`` is the value ``1``, web/gpc.py).
@@ -25,7 +29,13 @@ from typing import Any
 
 from flask import Flask
 
-from .errors import HeadersTooLargeError, TargetTooLongError, WebError, handle_domain_error
+from .errors import (
+    HeadersTooLargeError,
+    LengthRequiredError,
+    TargetTooLongError,
+    WebError,
+    handle_domain_error,
+)
 
 TARGET_LIMIT = 8000                  # the server's line limit has room for method and version
 FIELD_LIMIT = 8190
@@ -63,6 +73,8 @@ def head_error(environ: dict[str, Any]) -> WebError | None:
     if total > HEAD_LIMIT:
         return HeadersTooLargeError(f"The header fields add up to more than {HEAD_LIMIT:,}"
                                     " bytes, the most this server reads.")
+    if "HTTP_TRANSFER_ENCODING" in environ:
+        return LengthRequiredError()
     return None
 
 

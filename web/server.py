@@ -5,7 +5,7 @@ same run. uWSGI's HTTP router parses requests and keeps browsers' connections al
 process of its own, and hands each request to a free worker over a private Unix socket; its
 workers answer about 1.4 times as many brand reads a second as gunicorn's sync workers (which
 parse in Python and close the connection after every answer), with the same tail. granian
-answers about as many but with two to three times the p99, and a granian worker with one
+answers about as many but with about twice the p99, and a granian worker with one
 Python thread holds on to an idle kept-alive connection, as uWSGI's own ``http11-socket`` does
 (seconds for the next browser); behind the router no worker ever waits on a client.
 
@@ -17,10 +17,13 @@ and the workers) and the children. A worker that dies is forked again by the mas
 seconds if workers keep dying within seconds of their start, uWSGI's own backoff); a master that
 dies ends ``serve`` with an error, its children with it.
 
-The head limits: the router reads a request's head into a buffer of :data:`HEAD_BUFFER` bytes
-and the workers take up to that much in one packet, above ``web/limits.py``'s limits, so that
-the app answers a too-long target with 414 and a too-large head with 431 (problem+json under
-``/api/``); a head past the buffer is answered 413 by the router itself.
+The head limits: the router passes a request's head to a worker in one packet of at most
+:data:`HEAD_BUFFER` bytes, and the workers take that much, above ``web/limits.py``'s limits, so
+that the app answers a too-long target with 414 and a too-large head with 431 (problem+json
+under ``/api/``); the router drops a head past that without an answer (it has none of its own
+for that), and no worker sees it. A body is the app's to refuse (413, 411 for one in chunks);
+whatever of it the app did not read is read after the answer (:class:`DrainedBodies`), or the
+router would drop the answer.
 
 The access log leaves out the client address (personal data) and the query string: no URL
 carries personal data, and the query string is where a mailed sign-up or reset link carries its
@@ -60,7 +63,7 @@ import tempfile
 import threading
 import time
 import types
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -76,6 +79,10 @@ HEAD_BUFFER = 65_535
 # bytes can hold (4 bytes of lengths each at least), so that none is ever left out.
 MAX_VARS = HEAD_BUFFER // 4
 WEBHOOK_INTERVAL = 10.0                  # seconds between delivery passes while serving
+# Bytes of a request body read after the answer if the app left them (DrainedBodies): well
+# above the largest body any page or endpoint takes (64 KiB).
+DRAIN_LIMIT = 1024 * 1024
+_DRAIN_CHUNK = 64 * 1024
 REQUEST_TIMEOUT = 60                     # seconds: a worker stuck longer is killed and replaced
 PROCESS_TITLE = "vrmvault serve"
 _STOP_TIMEOUT = 10.0
@@ -358,7 +365,11 @@ def uwsgi_arguments(*, host: str, port: int, workers: int, socket_path: Path) ->
     address = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
     return [
         "--strict", "--master", "--need-app",
-        "--http", address, "--http-keepalive", "--http-buffer-size", str(HEAD_BUFFER),
+        # (The router's read buffer stays a page: it grows as a head needs, and a bigger one
+        # would take a body's first bytes with the head, past what one packet holds.)
+        "--http", address, "--http-keepalive",
+        # "Expect: 100-continue" answered by the router (a client would wait a second for it).
+        "--http-manage-expect",
         "--socket", str(socket_path), "--chmod-socket=600",
         "--buffer-size", str(HEAD_BUFFER), "--max-vars", str(MAX_VARS),
         "--processes", str(workers), "--single-interpreter",
@@ -371,7 +382,6 @@ def uwsgi_arguments(*, host: str, port: int, workers: int, socket_path: Path) ->
         "--log-master", "--threaded-logger", "--log-drain", _CLIENT_NAMED,
         # A client that goes away mid-answer is not an error of ours worth a line.
         "--ignore-sigpipe", "--ignore-write-errors", "--disable-write-exception",
-        "--auto-procname", "--procname-prefix-spaced", f"{PROCESS_TITLE}:",
     ]
 
 
@@ -392,12 +402,53 @@ def _run_uwsgi(app: Any, arguments: list[str], parent: int
     if os.getppid() != parent:
         return                      # it died before the line above
 
+    # What ps shows (uWSGI's own process names do not reach a process it did not start): the
+    # master, and the router forked from it, "vrmvault serve: uWSGI"; each worker its number.
     setproctitle.setproctitle(f"{PROCESS_TITLE}: uWSGI")
     os.register_at_fork(after_in_child=_name_uwsgi_child)
     served = types.ModuleType(_SERVED_MODULE)
-    served.application = app  # type: ignore[attr-defined]
+    served.application = DrainedBodies(app)  # type: ignore[attr-defined]
     sys.modules[_SERVED_MODULE] = served
     pyuwsgi.run(arguments)
+
+
+class DrainedBodies:
+    """WSGI middleware: once the answer is sent, read what the app left unread of the request's
+    body (up to :data:`DRAIN_LIMIT` bytes). A worker that ends a request with part of its body
+    still unread leaves uWSGI's router writing into a closed socket, and the router then drops
+    the answer as well: a 401 to a POST without a token, or the 413 to a body over the limit,
+    would never reach the client. (A body past the limit is the client's to lose.)"""
+
+    def __init__(self, app: Callable[..., Iterable[bytes]]) -> None:
+        self.app = app
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]
+                 ) -> Iterable[bytes]:
+        answer = self.app(environ, start_response)
+        if environ.get("CONTENT_LENGTH") in (None, "", "0"):
+            return answer                        # the brand read's path: nothing to drain
+        return _ThenDrain(answer, environ["wsgi.input"])
+
+
+class _ThenDrain:
+    def __init__(self, answer: Iterable[bytes], body: Any) -> None:
+        self.answer = answer
+        self.body = body
+
+    def __iter__(self) -> Iterator[bytes]:
+        return iter(self.answer)
+
+    def close(self) -> None:            # the server calls it once the answer is sent
+        try:
+            close = getattr(self.answer, "close", None)
+            if close is not None:
+                close()
+        finally:
+            drained = 0
+            with contextlib.suppress(OSError, ValueError):
+                while drained < DRAIN_LIMIT and (
+                        chunk := self.body.read(min(_DRAIN_CHUNK, DRAIN_LIMIT - drained))):
+                    drained += len(chunk)
 
 
 def _name_uwsgi_child() -> None:  # pragma: no cover - in uWSGI's forks

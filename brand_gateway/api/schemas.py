@@ -468,6 +468,8 @@ _PROBLEMS = {
                    " (about:blank, status 414).", {}),
     "HeaderFieldsTooLarge": ("A header field, or all of them together, larger than the server"
                              " reads, or too many of them (about:blank, status 431).", {}),
+    "LengthRequired": ("A body sent in chunks (Transfer-Encoding) without its Content-Length"
+                       " (about:blank, status 411).", {}),
 }
 # What any request may be answered, before any endpoint sees it (web/limits.py).
 _HEAD_PROBLEMS = (("414", "UriTooLong"), ("431", "HeaderFieldsTooLarge"))
@@ -672,6 +674,9 @@ def openapi_document(*, server: str, authorization_url: str, token_url: str) -> 
         for operation in operations.values():
             for code, name in _HEAD_PROBLEMS:
                 operation["responses"].setdefault(code, {"$ref": f"#/components/responses/{name}"})
+            if "requestBody" in operation:
+                operation["responses"].setdefault(
+                    "411", {"$ref": "#/components/responses/LengthRequired"})
     return document
 
 
