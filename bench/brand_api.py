@@ -7,7 +7,8 @@ JSON endpoint served the same way in the same run, loaded by ``wrk`` (a separate
 loopback, 8 connections, 2 threads). Figures:
 
 - ``brand_api_throughput_ratio``: full-stack req/s over bare req/s, the median of the per-round
-  ratios (each round runs both, back to back). Target >= 0.5.
+  ratios (each round runs both, back to back). Target >= 0.35 (issue 18's, under the server
+  ``vrmvault serve`` uses; issue 13's 0.5 was against gunicorn's slower bare endpoint).
 - ``brand_api_p99_ms``: the full stack's 99th percentile latency as wrk reports it, median of
   the rounds (baseline column: the bare endpoint's). Target < 10 ms (issue 18's; 15 before).
 - ``brand_api_full_rps`` and ``brand_api_bare_rps``: the raw medians, informational.
@@ -94,7 +95,9 @@ from .workload import add_members, drafts, entries, full_profile
 NAME = "brand_api"
 INFORMATIONAL = Target(">=", 0, "/s", label="informational")
 FIGURES = (
-    Figure(f"{NAME}_throughput_ratio", "x", Target(">=", 0.5, "x")),
+    # Issue 18's: at least 0.35x the bare endpoint under the server vrmvault serve uses.
+    # (Issue 13's 0.5x was against gunicorn's bare endpoint; uWSGI serves that 1.6x as fast.)
+    Figure(f"{NAME}_throughput_ratio", "x", Target(">=", 0.35, "x")),
     Figure(f"{NAME}_p99_ms", "ms", Target("<", 10, " ms")),
     Figure(f"{NAME}_full_rps", "req/s", INFORMATIONAL),
     Figure(f"{NAME}_bare_rps", "req/s", INFORMATIONAL),
