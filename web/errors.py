@@ -26,6 +26,7 @@ The web's own exceptions, raised before any view runs, draw this tree::
     │   ├── InvalidEncodingError   400  a form body that is not valid UTF-8
     │   ├── UntrustedHostError     400  a ``Host`` this server does not answer for
     │   ├── UnsupportedFormError   415  a post to a page that is not an urlencoded form
+    │   ├── LengthRequiredError    411  a body in chunks, without its Content-Length
     │   ├── TargetTooLongError     414  a request target over web/limits.py's limit
     │   └── HeadersTooLargeError   431  header fields over web/limits.py's limits
     └── SettingError               500  a ``VRMVAULT_*`` setting that cannot be used
