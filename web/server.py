@@ -186,7 +186,7 @@ class Forked:
             try:
                 pid, status = os.waitpid(self.pid, os.WNOHANG)
             except ChildProcessError:
-                # Reaped already (by a wait interrupted by a signal whose handler polled).
+                # Reaped elsewhere already: it has ended.
                 self.returncode = 0
             else:
                 if pid:
