@@ -56,6 +56,7 @@ import ctypes
 import gc
 import importlib
 import os
+import select
 import signal
 import subprocess
 import sys
@@ -350,6 +351,7 @@ def serve_app(app: Any, *, host: str, port: int, workers: int) -> int:
 
         previous = {number: signal.signal(number, stop) for number in _PARENT_SIGNALS}
         try:
+            _until_ended(server, lambda: stopping)
             status = server.wait()
         finally:
             for number, handler in previous.items():
@@ -358,6 +360,31 @@ def serve_app(app: Any, *, host: str, port: int, workers: int) -> int:
                 server.stop_with(signal.SIGINT)
                 server.wait()
     return 0 if stopping else (status or 1)
+
+
+def _until_ended(server: Forked, stopping: Callable[[], bool]) -> None:
+    """Wait until uWSGI's master has ended. Once it was asked to stop, it is sent the same signal
+    again every few milliseconds: a no-op for a master already stopping (uWSGI 2.0's handler
+    returns at once), but a wake-up, so that it sees its workers gone now rather than at its
+    loop's next tick, up to a second later (measured: serve's stop went from 1.35 s to 0.43 s)."""
+    with contextlib.closing(_PidFile(os.pidfd_open(server.pid))) as ended:
+        while not ended.wait(_STOP_LOOK if stopping() else _LOOK):
+            if stopping():
+                server.stop_with(signal.SIGINT)
+
+
+class _PidFile:
+    """A process's pidfd (pidfd_open(2)): readable once the process has ended."""
+
+    def __init__(self, fd: int) -> None:
+        self.fd = fd
+
+    def wait(self, seconds: float) -> bool:
+        """Whether the process ended within ``seconds``."""
+        return bool(select.select([self.fd], [], [], seconds)[0])
+
+    def close(self) -> None:
+        os.close(self.fd)
 
 
 def uwsgi_arguments(*, host: str, port: int, workers: int, socket_path: Path) -> list[str]:
@@ -386,6 +413,7 @@ def uwsgi_arguments(*, host: str, port: int, workers: int, socket_path: Path) ->
 
 
 _PR_SET_PDEATHSIG = 1               # prctl(2)
+_LOOK, _STOP_LOOK = 0.25, 0.02      # seconds between looks at uWSGI's master, then once stopping
 # The module uWSGI imports the app from: made in the uWSGI process only, just before it starts.
 _SERVED_MODULE = "vrmvault_served"
 # Lines uWSGI would log naming a client: the router's ("client_addr: ...") and a worker's

@@ -327,7 +327,9 @@ def test_serve_delivers_webhooks_in_the_background(vault_home: VaultHome, receiv
     server = start_server(vault_home, log)
     try:
         deadline = time.monotonic() + 60
-        while not receiver.requests and time.monotonic() < deadline:
+        # The delivery pass's line comes after the brand has the request: wait for both.
+        while not (receiver.requests and "Webhooks: 1 attempted: 1 delivered" in log.read_text()
+                   ) and time.monotonic() < deadline:
             assert server.poll() is None, log.read_text()
             time.sleep(0.1)
         assert receiver.requests, log.read_text()
