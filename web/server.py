@@ -74,7 +74,8 @@ from consent.spool import MERGE_EVERY
 
 # uWSGI's request log: time, method, path (never the query), status, body bytes, milliseconds.
 ACCESS_LOG_FORMAT = '%(ltime) "%(method) %(var.PATH_INFO)" %(status) %(size) %(msecs)ms'
-# Bytes of a request head the router and the workers take: above web/limits.py's 32 KiB.
+# Bytes of a request head a worker takes in one packet from the router (uWSGI's most): above
+# web/limits.py's 32 KiB.
 HEAD_BUFFER = 65_535
 # Request variables a worker takes (CGI's and one a field): as many as a packet of HEAD_BUFFER
 # bytes can hold (4 bytes of lengths each at least), so that none is ever left out.

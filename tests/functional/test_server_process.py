@@ -9,6 +9,7 @@ table, HTTP, the log), waiting on conditions with generous deadlines, never on s
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import json
 import os
@@ -123,13 +124,11 @@ def _raw(url: str, request: bytes) -> bytes:
     """What the server sends back before it closes (nothing if it reset the connection)."""
     host, port = url.removeprefix("http://").split(":")
     answer = b""
-    with socket.create_connection((host, int(port)), timeout=30) as connection:
-        try:
-            connection.sendall(request)
-            while chunk := connection.recv(65536):
-                answer += chunk
-        except ConnectionResetError:
-            pass
+    with socket.create_connection((host, int(port)), timeout=30) as connection, \
+            contextlib.suppress(ConnectionResetError):
+        connection.sendall(request)
+        while chunk := connection.recv(65536):
+            answer += chunk
     return answer
 
 
