@@ -107,7 +107,15 @@ class SmtpMailer:
                  tls_context: ssl.SSLContext | None = None) -> None:
         self.endpoint = endpoint
         self._timeout = timeout
-        self._tls = tls_context or ssl.create_default_context()
+        self._tls_context = tls_context
+
+    @property
+    def _tls(self) -> ssl.SSLContext:
+        # Made on first use: loading the system's CA certificates takes 25 ms, every time an
+        # app is made (each worker, each command), for a mailer that may never send over TLS.
+        if self._tls_context is None:
+            self._tls_context = ssl.create_default_context()
+        return self._tls_context
 
     def describe(self) -> str:
         return self.endpoint.describe()
