@@ -66,9 +66,9 @@ def _subscriptions(body: dict[str, Any], brand_categories: tuple[str, ...]
         if (not isinstance(categories, list) or not categories
                 or not all(isinstance(c, str) for c in categories)):
             errors["categories"] = ["Give a non-empty list of category ids."]
-        elif INTENT_CREATED not in events:
+        elif "events" not in errors and INTENT_CREATED not in events:
             errors["categories"] = ["Categories narrow intent.created: ask for that event."]
-        else:
+        else:       # (with events that are not a list of event types, said above)
             foreign = [c[:40] for c in categories if c not in brand_categories]
             if foreign:
                 errors["categories"] = [

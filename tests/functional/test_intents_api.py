@@ -468,6 +468,9 @@ def test_intent_created_goes_to_subscribed_endpoints_of_the_category_only(
 @pytest.mark.parametrize(("body", "named"), [
     ({"events": ["consent.withdrawn"]}, "events"),
     ({"events": "intent.created"}, "events"),
+    # Events that are no list, with categories: said of the events (not a 500, as once).
+    ({"events": 12405923, "categories": ["bicycles"]}, "events"),
+    ({"events": None, "categories": ["bicycles"]}, "events"),
     ({"categories": ["bicycles"]}, "categories"),
     ({"events": ["intent.created"], "categories": ["travel"]}, "categories"),
     ({"events": ["intent.created"], "categories": []}, "categories"),
