@@ -7,9 +7,9 @@ the rest are ``member{n}@demo.vrmvault.example`` with a random subset of the cat
 feedback entries each.
 
 Invariants:
-- Nothing is written in clear: members go through :meth:`MemberService.insert` (blind index plus
-  sealed address), profile values through :meth:`ProfileService.seal_rows`, feedback through
-  :meth:`FeedbackService.add_many`, i.e. the services' own sealing code paths.
+- Nothing is written in clear: members go through :meth:`MemberService.insert_many` (blind
+  index plus sealed address), profile values through :meth:`ProfileService.seal_rows`,
+  feedback through :meth:`FeedbackService.add_many`, i.e. the services' own sealing code paths.
 - Every profile value is already canonical: ``vault.catalog.coerce(key, value) == value``; every
   feedback entry would pass :func:`vault.feedback.validate` (dates within the last two years).
 - Loading twice never duplicates: if the showcase address is registered, :class:`ConflictError`
@@ -110,7 +110,7 @@ def load_demo(
     # cost (tens of milliseconds each) 100,000 separate hashes would take hours.
     password_hash = vault.password_hasher.hash(DEMO_PASSWORD)
     now = int(vault.clock())
-    insert_member = vault.members.insert
+    insert_members = vault.members.insert_many
     seal_profile = vault.profile.seal_rows
     entries_total = values_total = 0
     feedback_seconds = 0.0
@@ -120,10 +120,11 @@ def load_demo(
         with vault.accounts.transaction(), vault.key_store.transaction():
             profile_rows: list[tuple[str, str, bytes, int]] = []
             entries: list[tuple[str, FeedbackInput]] = []
-            for n in range(start, stop):
-                email = SHOWCASE_EMAIL if n == 0 else MEMBER_EMAIL.format(n=n)
-                member_id = insert_member(email=email, index=email_index(email),
-                                          password_hash=password_hash)
+            emails = [SHOWCASE_EMAIL if n == 0 else MEMBER_EMAIL.format(n=n)
+                      for n in range(start, stop)]
+            member_ids = insert_members([(email, email_index(email)) for email in emails],
+                                        password_hash=password_hash)
+            for n, member_id in zip(range(start, stop), member_ids, strict=True):
                 if n == 0:
                     values, journal = SHOWCASE_PROFILE, generator.showcase_journal()
                 else:

@@ -152,13 +152,14 @@ class FeedbackService:
     def add_many(self, entries: Sequence[tuple[str, FeedbackInput]]) -> list[int]:
         """Store validated entries (of one or many members) in one transaction; their ids."""
         now = int(self._clock())
-        numbers: dict[str, int] = {}
         comments: dict[str, list[tuple[int, bytes, bytes]]] = {}
         with self._entries.transaction():
             first = self._entries.next_ids()
+            members = list(dict.fromkeys(member_id for member_id, _ in entries))
+            numbers = self._entries.member_numbers(members)
+            if len(numbers) < len(members):
+                raise NotFoundError("no such member")
             for offset, (member_id, e) in enumerate(entries):
-                if member_id not in numbers:
-                    numbers[member_id] = self._member_num(member_id)
                 if e.comment:
                     comments.setdefault(member_id, []).append(
                         (offset, _aad(member_id, first + offset), e.comment.encode()))
@@ -223,12 +224,6 @@ class FeedbackService:
         ]
 
     # -- helpers ---------------------------------------------------------------------------
-    def _member_num(self, member_id: str) -> int:
-        number = self._entries.member_number(member_id)
-        if number is None:
-            raise NotFoundError("no such member")
-        return number
-
     def _brand_exists(self, brand_id: str) -> bool:
         return self._brands.exists(brand_id)
 

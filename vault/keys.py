@@ -25,6 +25,7 @@ from __future__ import annotations
 import hmac
 import os
 import stat
+from collections.abc import Sequence
 from contextlib import AbstractContextManager
 from pathlib import Path
 
@@ -151,6 +152,22 @@ class KeyStore:
         self._cache[member_id] = cipher
         return cipher
 
+    def create_many(self, member_ids: Sequence[str]) -> list[MemberCipher]:
+        """:meth:`create` for many members in one statement, inside the caller's
+        transaction (:meth:`MemberKeyRepository.insert_many`: a member with a key already
+        fails it, and the caller rolls back)."""
+        now = int(self._clock())
+        keys = [AESGCM.generate_key(bit_length=256) for _ in member_ids]
+        rows = []
+        for member_id, key in zip(member_ids, keys, strict=True):
+            nonce = os.urandom(12)
+            rows.append((member_id, nonce + self._kek.encrypt(
+                nonce, key, _WRAP_AAD_PREFIX + member_id.encode()), now))
+        self._keys.insert_many(rows)
+        ciphers = [MemberCipher(key) for key in keys]
+        self._cache.update(zip(member_ids, ciphers, strict=True))
+        return ciphers
+
     def cipher(self, member_id: str) -> MemberCipher:
         """The member's cipher; :class:`MemberKeyDestroyedError` once they were erased."""
         cached = self._cache.get(member_id)
@@ -212,6 +229,9 @@ class unsafe_PlaintextKeyStore(KeyStore):
 
     def create(self, member_id: str) -> MemberCipher:
         return self._plain
+
+    def create_many(self, member_ids: Sequence[str]) -> list[MemberCipher]:
+        return [self._plain for _ in member_ids]
 
     def cipher(self, member_id: str) -> MemberCipher:
         return self._plain

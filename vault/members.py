@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import base64
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import pyotp
@@ -37,6 +38,7 @@ from .email_addresses import lookup_forms, normalise_email
 from .errors import (
     AuthenticationError,
     ConflictError,
+    ConstraintViolationError,
     IntegrityError,
     NotFoundError,
     SecondFactorRequiredError,
@@ -45,7 +47,7 @@ from .errors import (
 from .keys import KeyStore, Pseudonymiser
 from .passwords import PasswordHasher, problems
 from .recovery_codes import RecoveryCodes, looks_like_recovery_code
-from .repositories import MemberRecord, MemberRepository
+from .repositories import MemberRecord, MemberRepository, NewMember
 from .sealing import associated_data
 from .throttle import LoginThrottle
 
@@ -114,7 +116,7 @@ class MemberService:
         return self._blind_index.digest(email)
 
     def insert(self, *, email: str, index: bytes, password_hash: str) -> str:
-        """Create the member's key and row (used by sign-up and the demo loader)."""
+        """Create the member's key and row (used by sign-up)."""
         member_id = new_member_id()
         cipher = self._keys.create(member_id)
         sealed = cipher.seal_text(associated_data(member_id, "members", member_id, "email"), email)
@@ -124,6 +126,31 @@ class MemberService:
             self._keys.remove(member_id)
             raise ConflictError("An account with this e-mail address exists already. Log in.")
         return member_id
+
+    def insert_many(self, accounts: Sequence[tuple[str, bytes]], *, password_hash: str
+                    ) -> list[str]:
+        """Create the keys and rows of accounts given as ``(email, index)``, all with one
+        password hash (the demo loader's), in a few statements per store; their ids.
+
+        Call it inside a transaction of the key store within one of the data store, as the
+        demo loader does: when an address or an id is taken, :class:`ConflictError`, and those
+        transactions roll back every key and account of the batch. Nothing is written outside
+        them, so a failed batch leaves nothing behind.
+        """
+        ids = [new_member_id() for _ in accounts]
+        ciphers = self._keys.create_many(ids)
+        now = int(self._clock())
+        rows = [NewMember(member_id, index, cipher.seal_text(
+                    associated_data(member_id, "members", member_id, "email"), email),
+                          password_hash, now)
+                for member_id, cipher, (email, index) in zip(ids, ciphers, accounts,
+                                                             strict=True)]
+        try:
+            self._members.insert_many(rows)
+        except ConstraintViolationError:
+            raise ConflictError("An account with one of these e-mail addresses exists"
+                                " already.") from None
+        return ids
 
     # -- reading ---------------------------------------------------------------------------
     def get(self, member_id: str) -> Member:

@@ -71,11 +71,27 @@ class MemberRecord:
     role: str
 
 
+@dataclass(frozen=True)
+class NewMember:
+    """An account to add: its id, blind index, sealed address, password hash and time."""
+
+    id: str
+    email_index: bytes
+    email_sealed: bytes
+    password_hash: str
+    created_at: int
+
+
 class MemberRepository(Transactional, Protocol):
     def insert(self, member_id: str, *, email_index: bytes, email_sealed: bytes,
                password_hash: str, created_at: int) -> bool:
         """Add an account (role ``member``); ``False`` (and nothing written) when the blind
         index or the id is taken already."""
+
+    def insert_many(self, rows: Sequence[NewMember]) -> None:
+        """Add accounts (role ``member``) in a few statements, inside the caller's
+        transaction: :class:`~vault.errors.ConstraintViolationError` when a blind index or an
+        id is taken already, and the caller rolls back what its transaction wrote."""
 
     def get(self, member_id: str) -> MemberRecord | None: ...
 
@@ -278,6 +294,9 @@ class FeedbackRepository(Transactional, Protocol):
         """The first of the ids the next insert may use: greater than any id ever used (ids
         of deleted entries are never reused). Call it inside the inserting transaction."""
 
+    def member_numbers(self, member_ids: Sequence[str]) -> dict[str, int]:
+        """The integer key of each of these members that exists (absent: no such member)."""
+
     def member_number(self, member_id: str) -> int | None:
         """The member's integer key (hot tables reference members by it), if they exist."""
 
@@ -337,6 +356,11 @@ class ErasureRepository(Transactional, Protocol):
 class MemberKeyRepository(Transactional, Protocol):
     def insert(self, member_id: str, wrapped: bytes, created_at: int) -> bool:
         """Store the wrapped key; ``False`` (nothing written) when the member has one."""
+
+    def insert_many(self, rows: Sequence[tuple[str, bytes, int]]) -> None:
+        """Store ``(member_id, wrapped, created_at)`` keys in one statement, inside the
+        caller's transaction: :class:`~vault.errors.ConstraintViolationError` when a member
+        has one already, and the caller rolls back."""
 
     def wrapped(self, member_id: str) -> bytes | None: ...
 

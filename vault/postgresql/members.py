@@ -18,7 +18,9 @@ What differs from SQLCipher's, and why:
 
 from __future__ import annotations
 
-from ..repositories import MemberRecord
+from collections.abc import Sequence
+
+from ..repositories import MemberRecord, NewMember
 from ..sql.members import MEMBER, SqlMembers, member_from_row
 
 # An account without a row in member_roles is an ordinary member (data migration 0009).
@@ -50,6 +52,17 @@ class PostgresqlMembers(SqlMembers):
                                  " AND member_id = ?", (email_index, member_id))
                 return False
         return True
+
+    def insert_many(self, rows: Sequence[NewMember]) -> None:
+        # Plain inserts (no ON CONFLICT): a taken index or id fails the statement, and the
+        # caller's transaction with it.
+        self._db.executemany("INSERT INTO member_logins (email_index, member_id) VALUES (?, ?)",
+                             [(r.email_index, r.id) for r in rows])
+        self._db.executemany(
+            "INSERT INTO members (id, email_index, email_sealed, password_hash, created_at)"
+            " VALUES (?, ?, ?, ?, ?)",
+            [(r.id, r.email_index, r.email_sealed, r.password_hash, r.created_at)
+             for r in rows])
 
     def get(self, member_id: str) -> MemberRecord | None:
         return member_from_row(self._db.one(f"{_COLUMNS} WHERE m.id = ?{self._lock()}",

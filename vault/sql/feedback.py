@@ -8,11 +8,15 @@ are never reused after a delete.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from ..repositories import FeedbackRow, TouchpointCounts
 from . import SqlRepository
 
+# Members looked up in one statement by member_numbers (well within both engines' limits on
+# parameters).
+_NUMBERS_AT_ONCE = 500
 _COLUMNS = ("SELECT id, brand_id, touchpoint, rating, nps, comment_sealed, occurred_on,"
             " updated_at FROM feedback")
 
@@ -31,6 +35,15 @@ class SqlFeedback(SqlRepository):
     _NPS_COUNTS = "sum(nps >= 9), sum(nps <= 6)"
     #: The order of touchpoints (SQLite compares text as bytes).
     _BY_TOUCHPOINT = "ORDER BY touchpoint"
+
+    def member_numbers(self, member_ids: Sequence[str]) -> dict[str, int]:
+        found: dict[str, int] = {}
+        for start in range(0, len(member_ids), _NUMBERS_AT_ONCE):
+            chunk = member_ids[start:start + _NUMBERS_AT_ONCE]
+            found.update((str(row[0]), int(row[1])) for row in self._db.all(
+                f"SELECT id, num FROM members WHERE id IN ({', '.join('?' * len(chunk))})",
+                chunk))
+        return found
 
     def member_number(self, member_id: str) -> int | None:
         row = self._db.one("SELECT num FROM members WHERE id = ?", (member_id,))

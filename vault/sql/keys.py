@@ -5,10 +5,16 @@ not only from the table, as far as its engine allows."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from . import SqlRepository
 
 
 class SqlMemberKeys(SqlRepository):
+    def insert_many(self, rows: Sequence[tuple[str, bytes, int]]) -> None:
+        self._db.executemany(
+            "INSERT INTO member_keys (member_id, wrapped, created_at) VALUES (?, ?, ?)", rows)
+
     def wrapped(self, member_id: str) -> bytes | None:
         row = self._db.one("SELECT wrapped FROM member_keys WHERE member_id = ?", (member_id,))
         return None if row is None else bytes(row[0])

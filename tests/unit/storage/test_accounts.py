@@ -3,7 +3,10 @@ mail request windows, pending sign-ups and reset links (``vault/repositories.py`
 
 from __future__ import annotations
 
-from vault.repositories import SessionRow, SignupRow
+import pytest
+
+from vault.errors import ConstraintViolationError
+from vault.repositories import NewMember, SessionRow, SignupRow
 
 from .conftest import Repositories, add_member
 
@@ -28,6 +31,31 @@ def test_members_are_found_by_id_and_blind_index_and_never_twice(
                               password_hash="h", created_at=5)
     assert not members.exists("e" * 32)
     assert members.find_by_index(bytes([7]) * 32) is None
+
+
+def test_members_are_added_many_at_once_or_not_at_all(repositories: Repositories) -> None:
+    members = repositories.members
+    alice = add_member(repositories, 1)
+    batch = [NewMember(f"{0xbb0 + n:032x}", bytes([10 + n]) * 32, b"sealed %d" % n, "hash", 7)
+             for n in range(3)]
+    with members.transaction():
+        members.insert_many(batch)
+    for row in batch:
+        record = members.get(row.id)
+        assert record is not None and members.find_by_index(row.email_index) == record
+        assert (record.email_sealed, record.password_hash, record.created_at, record.role) == (
+            row.email_sealed, "hash", 7, "member")
+    assert members.ids() == [alice, *(row.id for row in batch)]
+    # A taken blind index, or a taken id, fails the batch; the transaction keeps none of it.
+    for taken in (NewMember("d" * 32, bytes([1]) * 32, b"x", "h", 8),
+                  NewMember(alice, bytes([40]) * 32, b"x", "h", 8)):
+        fresh = NewMember("c" * 32, bytes([30]) * 32, b"x", "h", 8)
+        with pytest.raises(ConstraintViolationError), members.transaction():
+            members.insert_many([fresh, taken])
+        assert not members.exists("c" * 32) and not members.exists("d" * 32)
+        assert members.find_by_index(bytes([30]) * 32) is None
+        assert members.find_by_index(bytes([40]) * 32) is None
+    assert members.ids() == [alice, *(row.id for row in batch)]
 
 
 def test_member_fields_change_one_at_a_time(repositories: Repositories) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from vault.brands import Brand
+from vault.errors import ConstraintViolationError
 from vault.repositories import FeedbackRow, TouchpointCounts
 
 from .conftest import Repositories, add_member
@@ -57,6 +58,10 @@ def test_feedback_ids_grow_and_are_never_reused(repositories: Repositories, bran
     alice = add_member(repositories, 1)
     number = feedback.member_number(alice)
     assert number is not None and feedback.member_number("f" * 32) is None
+    bob = add_member(repositories, 2)
+    assert feedback.member_numbers([alice, "f" * 32, bob]) == {
+        alice: number, bob: feedback.member_number(bob)}
+    assert feedback.member_numbers([]) == {}
     with feedback.transaction():
         first = feedback.next_ids()
         feedback.insert_many([(first, number, _entry("usage", 4, 9)),
@@ -64,6 +69,11 @@ def test_feedback_ids_grow_and_are_never_reused(repositories: Repositories, bran
     assert feedback.delete(alice, first + 1) is True
     with feedback.transaction():
         assert feedback.next_ids() == first + 2
+    # An entry of no member fails the whole batch on both engines.
+    with pytest.raises(ConstraintViolationError), feedback.transaction():
+        feedback.insert_many([(first + 2, number, _entry("usage", 3, 7)),
+                              (first + 3, 999_999, _entry("usage", 3, 7))])
+    assert [e.id for e in feedback.for_member(alice)] == [first]
 
 
 def test_feedback_is_the_members_own_ordered_and_counted(repositories: Repositories,

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from vault.errors import ConstraintViolationError
 from vault.postgresql.database import Database
 
 from .conftest import KeyStore, postgresql_keys
@@ -27,6 +28,18 @@ def test_member_keys_are_stored_once_removed_and_destroyed_with_a_listing(
     assert keys.destroy("a" * 32, 200) is False              # no key left; first time kept
     assert keys.wrapped("a" * 32) is None and keys.erased_at("a" * 32) == 100
     assert keys.erased() == [("a" * 32, 100)] and keys.holders() == []
+
+
+def test_member_keys_are_stored_many_at_once_or_not_at_all(member_keys_store: KeyStore) -> None:
+    keys = member_keys_store.keys
+    assert keys.insert("a" * 32, b"wrapped a", 1)
+    with keys.transaction():
+        keys.insert_many([("b" * 32, b"wrapped b", 2), ("c" * 32, b"wrapped c", 2)])
+    assert keys.wrapped("b" * 32) == b"wrapped b" and keys.wrapped("c" * 32) == b"wrapped c"
+    with pytest.raises(ConstraintViolationError), keys.transaction():
+        keys.insert_many([("d" * 32, b"wrapped d", 3), ("a" * 32, b"another", 3)])
+    assert keys.wrapped("d" * 32) is None and keys.wrapped("a" * 32) == b"wrapped a"
+    assert keys.holders() == ["a" * 32, "b" * 32, "c" * 32]
 
 
 def test_a_member_never_made_can_be_listed_as_erased(member_keys_store: KeyStore) -> None:

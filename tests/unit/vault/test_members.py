@@ -65,6 +65,24 @@ def test_a_duplicate_address_is_a_conflict(vault, member_id, again):
     assert counts(vault) == before
 
 
+def test_accounts_made_many_at_once_sign_in_and_a_taken_address_undoes_the_batch(
+        vault, member_id):
+    members, password_hash = vault.members, vault.password_hasher.hash(GOOD_PASSWORD)
+    made = ["carol@example.org", "dave@example.org"]
+    with vault.accounts.transaction(), vault.key_store.transaction():
+        ids = members.insert_many([(e, members.email_index(e)) for e in made],
+                                  password_hash=password_hash)
+    vault.key_store.forget_cached()             # read back through the wrapped keys
+    assert [members.get(i).email for i in ids] == made
+    assert members.authenticate("dave@example.org", GOOD_PASSWORD, client="c") == ids[1]
+    before = counts(vault)
+    with pytest.raises(ConflictError), vault.accounts.transaction(), \
+            vault.key_store.transaction():
+        members.insert_many([(e, members.email_index(e)) for e in ("erin@example.org", ALICE)],
+                            password_hash=password_hash)
+    assert counts(vault) == before              # no account and no key of the batch is left
+
+
 @pytest.mark.parametrize("email", [
     "", "   ", "no-at-sign", "a@b", "@example.org", "a b@example.org", "x" * 65 + "@example.org",
     "a\x00b@example.org", 123, None, "a@" + "x" * 260 + ".org",
