@@ -26,10 +26,9 @@ import contextlib
 import hashlib
 import json
 from collections.abc import Iterator, Sequence
-from typing import Any
 
 from vault.postgresql import migrations
-from vault.postgresql.database import Database, in_schema
+from vault.postgresql.database import Database, columns, in_schema
 from vault.schema import LEDGER, on_postgresql
 
 from ..access_index import ACCESS_TAGS, IndexedRead, MemberReads, ReadsOnDay
@@ -106,16 +105,11 @@ class PostgresqlLedger(SqlLedger):
             " ?::text[]))"
             " INSERT INTO search_purposes (purpose, at, seq, brand, tag)"
             " SELECT * FROM unnest(?::text[], ?::bigint[], ?::bigint[], ?::text[], ?::text[])",
-            [*_columns(entries, 2), *_columns(nodes, 2),
-             *_columns([(r.seq, r.at, r.tag, r.brand, r.principal, purposes_text(r.purposes))
-                        for r in search], 6),
-             *_columns([(purpose, r.at, r.seq, r.brand, r.tag) for r in search
-                        for purpose in sorted(set(r.purposes))], 5)])
-
-
-def _columns(rows: Sequence[tuple[Any, ...]], width: int) -> list[list[Any]]:
-    """``rows`` as ``width`` column lists, for ``unnest``."""
-    return [list(column) for column in zip(*rows, strict=True)] if rows else [[]] * width
+            [*columns(entries, 2), *columns(nodes, 2),
+             *columns([(r.seq, r.at, r.tag, r.brand, r.principal, purposes_text(r.purposes))
+                       for r in search], 6),
+             *columns([(purpose, r.at, r.seq, r.brand, r.tag) for r in search
+                       for purpose in sorted(set(r.purposes))], 5)])
 
 
 # The brand reads among the search rows (consent/access_index.py): a read's tag, a brand (its

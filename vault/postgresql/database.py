@@ -108,6 +108,14 @@ _SQL_TOKENS = re.compile(
     re.DOTALL)
 
 
+def columns(rows: Sequence[Sequence[Any]], width: int) -> list[list[Any]]:
+    """``rows`` as ``width`` column lists: the array parameters of an ``INSERT ... SELECT *
+    FROM unnest(?::type[], ...)``, which writes a whole batch in one statement (an
+    ``executemany`` costs a round of the protocol and an execution of the statement, with its
+    statement triggers, per row)."""
+    return [list(column) for column in zip(*rows, strict=True)] if rows else [[]] * width
+
+
 def placeholders(sql: str) -> str:
     """``sql`` written with ``?`` placeholders as psycopg takes it: ``%s`` for each ``?``
     outside literals, identifiers and comments, and ``%%`` for every percent sign (psycopg
