@@ -148,6 +148,7 @@ class MemberService:
         try:
             self._members.insert_many(rows)
         except ConstraintViolationError:
+            self._keys.forget_cached()      # the keys just made go with the batch
             raise ConflictError("An account with one of these e-mail addresses exists"
                                 " already.") from None
         return ids
