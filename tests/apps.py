@@ -41,17 +41,11 @@ class _SharedBytecode(BytecodeCache):
 _BYTECODE = _SharedBytecode()
 
 
-def create_test_app(config: Mapping[str, Any]) -> Flask:
-    """``create_app(config)``, its templates compiled once per test process."""
-    made = create_app(dict(config))
-    made.jinja_env.bytecode_cache = _BYTECODE
-    return made
-
-
 @contextlib.contextmanager
 def opened_app(config: Mapping[str, Any]) -> Iterator[Flask]:
     """``create_app(config)``, its connections and spool closed on the way out."""
-    made = create_test_app(config)
+    made = create_app(dict(config))
+    made.jinja_env.bytecode_cache = _BYTECODE
     try:
         yield made
     finally:

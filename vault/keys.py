@@ -144,9 +144,7 @@ class KeyStore:
     def create(self, member_id: str) -> MemberCipher:
         """Make, wrap and store a fresh random data key for ``member_id``."""
         key = AESGCM.generate_key(bit_length=256)
-        nonce = os.urandom(12)
-        wrapped = nonce + self._kek.encrypt(nonce, key, _WRAP_AAD_PREFIX + member_id.encode())
-        if not self._keys.insert(member_id, wrapped, int(self._clock())):
+        if not self._keys.insert(member_id, self._wrap(member_id, key), int(self._clock())):
             raise ConflictError("this member has a data key already")
         cipher = MemberCipher(key)
         self._cache[member_id] = cipher
@@ -158,15 +156,15 @@ class KeyStore:
         fails it, and the caller rolls back)."""
         now = int(self._clock())
         keys = [AESGCM.generate_key(bit_length=256) for _ in member_ids]
-        rows = []
-        for member_id, key in zip(member_ids, keys, strict=True):
-            nonce = os.urandom(12)
-            rows.append((member_id, nonce + self._kek.encrypt(
-                nonce, key, _WRAP_AAD_PREFIX + member_id.encode()), now))
-        self._keys.insert_many(rows)
+        self._keys.insert_many([(member_id, self._wrap(member_id, key), now)
+                                for member_id, key in zip(member_ids, keys, strict=True)])
         ciphers = [MemberCipher(key) for key in keys]
         self._cache.update(zip(member_ids, ciphers, strict=True))
         return ciphers
+
+    def _wrap(self, member_id: str, key: bytes) -> bytes:
+        nonce = os.urandom(12)
+        return nonce + self._kek.encrypt(nonce, key, _WRAP_AAD_PREFIX + member_id.encode())
 
     def cipher(self, member_id: str) -> MemberCipher:
         """The member's cipher; :class:`MemberKeyDestroyedError` once they were erased."""

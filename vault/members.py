@@ -48,7 +48,7 @@ from .keys import KeyStore, Pseudonymiser
 from .passwords import PasswordHasher, problems
 from .recovery_codes import RecoveryCodes, looks_like_recovery_code
 from .repositories import MemberRecord, MemberRepository, NewMember
-from .sealing import associated_data
+from .sealing import MemberCipher, associated_data
 from .throttle import LoginThrottle
 
 # RFC 6238 sec. 5.2: accept one step either side for clock drift, and each code only once.
@@ -61,6 +61,11 @@ ROLES = (MEMBER, COMPLIANCE, ADMINISTRATOR)
 STAFF_ROLES = (COMPLIANCE, ADMINISTRATOR)
 ROLE_NAMES = {MEMBER: "member", COMPLIANCE: "compliance officer",
               ADMINISTRATOR: "administrator"}
+
+
+def _sealed_address(cipher: MemberCipher, member_id: str, email: str) -> bytes:
+    """The login address as the account keeps it: sealed under the member's key."""
+    return cipher.seal_text(associated_data(member_id, "members", member_id, "email"), email)
 
 
 def new_member_id() -> str:
@@ -118,8 +123,7 @@ class MemberService:
     def insert(self, *, email: str, index: bytes, password_hash: str) -> str:
         """Create the member's key and row (used by sign-up)."""
         member_id = new_member_id()
-        cipher = self._keys.create(member_id)
-        sealed = cipher.seal_text(associated_data(member_id, "members", member_id, "email"), email)
+        sealed = _sealed_address(self._keys.create(member_id), member_id, email)
         if not self._members.insert(member_id, email_index=index, email_sealed=sealed,
                                     password_hash=password_hash, created_at=int(self._clock())):
             # The key store and data store are separate: undo the key we just made.
@@ -140,8 +144,7 @@ class MemberService:
         ids = [new_member_id() for _ in accounts]
         ciphers = self._keys.create_many(ids)
         now = int(self._clock())
-        rows = [NewMember(member_id, index, cipher.seal_text(
-                    associated_data(member_id, "members", member_id, "email"), email),
+        rows = [NewMember(member_id, index, _sealed_address(cipher, member_id, email),
                           password_hash, now)
                 for member_id, cipher, (email, index) in zip(ids, ciphers, accounts,
                                                              strict=True)]

@@ -368,24 +368,13 @@ def _until_ended(server: Forked, stopping: Callable[[], bool]) -> None:
     again every few milliseconds: a no-op for a master already stopping (uWSGI 2.0's handler
     returns at once), but a wake-up, so that it sees its workers gone now rather than at its
     loop's next tick, up to a second later (measured: serve's stop went from 1.35 s to 0.43 s)."""
-    with contextlib.closing(_PidFile(os.pidfd_open(server.pid))) as ended:
-        while not ended.wait(_STOP_LOOK if stopping() else _LOOK):
+    ended = os.pidfd_open(server.pid)        # readable once the master has ended
+    try:
+        while not select.select([ended], [], [], _STOP_LOOK if stopping() else _LOOK)[0]:
             if stopping():
                 server.stop_with(signal.SIGINT)
-
-
-class _PidFile:
-    """A process's pidfd (pidfd_open(2)): readable once the process has ended."""
-
-    def __init__(self, fd: int) -> None:
-        self.fd = fd
-
-    def wait(self, seconds: float) -> bool:
-        """Whether the process ended within ``seconds``."""
-        return bool(select.select([self.fd], [], [], seconds)[0])
-
-    def close(self) -> None:
-        os.close(self.fd)
+    finally:
+        os.close(ended)
 
 
 def uwsgi_arguments(*, host: str, port: int, workers: int, socket_path: Path) -> list[str]:

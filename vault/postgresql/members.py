@@ -54,15 +54,10 @@ class PostgresqlMembers(SqlMembers):
         return True
 
     def insert_many(self, rows: Sequence[NewMember]) -> None:
-        # Plain inserts (no ON CONFLICT): a taken index or id fails the statement, and the
-        # caller's transaction with it.
+        # The logins claim their indexes first (a taken one fails the batch), then the rows.
         self._db.executemany("INSERT INTO member_logins (email_index, member_id) VALUES (?, ?)",
                              [(r.email_index, r.id) for r in rows])
-        self._db.executemany(
-            "INSERT INTO members (id, email_index, email_sealed, password_hash, created_at)"
-            " VALUES (?, ?, ?, ?, ?)",
-            [(r.id, r.email_index, r.email_sealed, r.password_hash, r.created_at)
-             for r in rows])
+        super().insert_many(rows)
 
     def get(self, member_id: str) -> MemberRecord | None:
         return member_from_row(self._db.one(f"{_COLUMNS} WHERE m.id = ?{self._lock()}",

@@ -5,9 +5,10 @@ data migration 9: an account without a row there is an ordinary member)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
-from ..repositories import MemberRecord
+from ..repositories import MemberRecord, NewMember
 from . import SqlRepository
 
 MEMBER = "member"
@@ -23,6 +24,15 @@ def member_from_row(row: Any) -> MemberRecord | None:
 
 
 class SqlMembers(SqlRepository):
+    def insert_many(self, rows: Sequence[NewMember]) -> None:
+        # Plain inserts (no ON CONFLICT): a taken index or id fails the statement, and the
+        # caller's transaction with it.
+        self._db.executemany(
+            "INSERT INTO members (id, email_index, email_sealed, password_hash, created_at)"
+            " VALUES (?, ?, ?, ?, ?)",
+            [(r.id, r.email_index, r.email_sealed, r.password_hash, r.created_at)
+             for r in rows])
+
     def ids(self) -> list[str]:
         return [row["id"] for row in self._db.all("SELECT id FROM members ORDER BY num")]
 

@@ -4,10 +4,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 from ..errors import ConstraintViolationError
-from ..repositories import MemberRecord, NewMember
+from ..repositories import MemberRecord
 from ..sql.members import MEMBER, SqlMembers, member_from_row
 
 # An account without a row in member_roles is an ordinary member (data migration 0009).
@@ -27,13 +25,6 @@ class SqlcipherMembers(SqlMembers):
         except ConstraintViolationError:
             return False
         return True
-
-    def insert_many(self, rows: Sequence[NewMember]) -> None:
-        self._db.executemany(
-            "INSERT INTO members (id, email_index, email_sealed, password_hash, created_at)"
-            " VALUES (?, ?, ?, ?, ?)",
-            [(r.id, r.email_index, r.email_sealed, r.password_hash, r.created_at)
-             for r in rows])
 
     def get(self, member_id: str) -> MemberRecord | None:
         return member_from_row(self._db.one(f"{_COLUMNS} WHERE id = ?", (member_id,)))
