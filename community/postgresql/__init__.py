@@ -19,18 +19,17 @@ locked, so the member's own row stands for all of them.
 
 from __future__ import annotations
 
-from vault.sql import Connection
+from vault.postgresql.database import Database
 
 # The id of the member whose integer key is the statement's next parameter: what fills the
 # ``member_id`` of a member-owned row written by ``member_num``.
 MEMBER_ID = "(SELECT id FROM members WHERE num = ?)"
 
 
-def lock_member(database: Connection, member_num: int) -> None:
+def lock_member(database: Database, member_num: int) -> None:
     """Inside a write transaction: lock the member's row until it ends, so two transactions
     that read and then change what the member holds in the community take turns. ``FOR NO KEY
     UPDATE`` leaves the foreign keys that point at the member free (they take ``KEY SHARE``).
     Outside a transaction there is nothing to hold: nothing is done."""
     if database.in_transaction:
-        database.execute("SELECT 1 FROM members WHERE num = ? FOR NO KEY UPDATE",
-                         (member_num,))
+        database.lock("SELECT 1 FROM members WHERE num = ? FOR NO KEY UPDATE", (member_num,))

@@ -10,12 +10,16 @@ and leaving decide what to write from it.
 
 from __future__ import annotations
 
+from vault.postgresql.database import Database
+
 from ..repositories import Membership
 from ..sql.communities import SqlCommunities
 from . import MEMBER_ID, lock_member
 
 
 class PostgresqlCommunities(SqlCommunities):
+    _db: Database
+
     def add_member(self, membership: Membership) -> bool:
         return bool(self._db.execute(
             "INSERT INTO community_members (member_id, community_id, member_num, joined_at,"

@@ -19,6 +19,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+from vault.postgresql.database import Database
+
 from ..repositories import AnswerRow
 from ..sql.surveys import MEMBER_TABLES, SqlAttributeRequests, SqlCommunityReads, SqlSurveys
 from . import MEMBER_ID, lock_member
@@ -26,6 +28,8 @@ from . import MEMBER_ID, lock_member
 
 class PostgresqlCommunityReads(SqlCommunityReads):
     """What both repositories read of community membership, on PostgreSQL."""
+
+    _db: Database
 
     def community_members(self, community_id: str) -> list[tuple[int, str]]:
         return [(int(row[0]), row[1]) for row in self._db.all(

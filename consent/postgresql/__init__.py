@@ -27,7 +27,7 @@ def lock_member(database: Database, member_id: str) -> None:
     """Inside a write transaction, take the member's lock (their ``members`` row) until it
     ends; outside one, nothing."""
     if database.in_transaction:
-        database.execute("SELECT 1 FROM members WHERE id = ? FOR NO KEY UPDATE", (member_id,))
+        database.lock("SELECT 1 FROM members WHERE id = ? FOR NO KEY UPDATE", (member_id,))
 
 
 def locking(database: Database, of: str = "") -> str:

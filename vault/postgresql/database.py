@@ -178,6 +178,7 @@ class Database(Transactions):
         self.name = name            # the database's name, for messages
         self._snapshot_version: tuple[str, int | None] | None = None
         self._snapshot_open = False     # a read's transaction has begun (see _begin_read)
+        self._locks: set[tuple[str, tuple[Any, ...]]] = set()   # taken in this transaction
 
     @classmethod
     def connect(cls, dsn: str) -> Database:
@@ -199,6 +200,8 @@ class Database(Transactions):
     def execute(self, sql: str, parameters: Parameters = ()) -> Any:
         if self._reading and not self._snapshot_open:
             self._open_snapshot()
+        if self._locks and sql.startswith("ROLLBACK TO"):
+            self._locks.clear()     # a savepoint rolled back to releases what it locked
         try:
             if not parameters:
                 return self._connection.execute(sql)    # verbatim: several statements allowed
@@ -215,6 +218,20 @@ class Database(Transactions):
             return cursor
         except psycopg.Error as exc:
             raise _refused(exc) from exc
+
+    def lock(self, sql: str, parameters: Parameters) -> None:
+        """Run ``sql``, a statement that locks rows until the transaction ends (``SELECT ...
+        FOR NO KEY UPDATE``) and whose answer is not used, unless this transaction ran it with
+        these parameters already and still holds what it locked: a service's steps each take
+        the member's lock, and a transaction of several steps took it with the first. Forgotten
+        when the transaction ends or rolls back to a savepoint (which releases the locks taken
+        after it). Outside a write transaction, runs it (it locks nothing past the statement)."""
+        key = (sql, tuple(parameters))
+        if key in self._locks:
+            return
+        self.execute(sql, parameters)
+        if self.in_transaction:
+            self._locks.add(key)
 
     def one(self, sql: str, parameters: Parameters = ()) -> Any:
         cursor = self.execute(sql, parameters)
@@ -245,6 +262,7 @@ class Database(Transactions):
 
     # -- transactions (vault/transactions.py): PostgreSQL's begin, commit and rollback -------
     def _begin_write(self) -> None:
+        self._locks.clear()
         self.execute("BEGIN")
 
     def _begin_read(self) -> None:
@@ -291,12 +309,14 @@ class Database(Transactions):
             raise StoreError("the store could not end a read") from exc
 
     def _commit(self) -> None:
+        self._locks.clear()
         self.execute("COMMIT")
 
     def end_use(self) -> bool:
         """Roll back a transaction left open (by a caller that failed half-way), so a kept
         connection goes back clean; whether there was one."""
         self._forget_transactions()
+        self._locks.clear()
         self._snapshot_version = None
         self._snapshot_open = False
         if self._connection.info.transaction_status == TransactionStatus.IDLE:
@@ -306,6 +326,7 @@ class Database(Transactions):
 
     def _rollback(self) -> None:
         self._forget_memo()
+        self._locks.clear()
         try:
             self._connection.execute("ROLLBACK")
         except psycopg.Error as exc:

@@ -9,8 +9,11 @@ replacements at once take turns.
 from __future__ import annotations
 
 from ..sql.recovery_codes import SqlRecoveryCodes
+from .database import Database
 
 
 class PostgresqlRecoveryCodes(SqlRecoveryCodes):
+    _db: Database
+
     def _lock_account(self, member_id: str) -> None:
-        self._db.execute("SELECT 1 FROM members WHERE id = ? FOR NO KEY UPDATE", (member_id,))
+        self._db.lock("SELECT 1 FROM members WHERE id = ? FOR NO KEY UPDATE", (member_id,))

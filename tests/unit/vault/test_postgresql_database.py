@@ -4,6 +4,9 @@ errors told without values or credentials, and the pool that lends connections c
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Any
+
 import pytest
 
 from vault.errors import ConstraintViolationError, StoreError
@@ -88,3 +91,56 @@ def test_a_pool_lends_connections_of_their_own_and_takes_them_back_clean(
             assert not again.in_transaction and again.end_use() is False
     finally:
         pool.close()
+
+
+_LOCK_PARENT = "SELECT 1 FROM parents WHERE id = ? FOR NO KEY UPDATE"
+
+
+def _locked(postgresql_dsn: str, parent: int) -> bool:
+    """Whether another connection finds the parent's row locked (it does not wait)."""
+    other = Database.connect(postgresql_dsn)
+    try:
+        other.execute("BEGIN")
+        other.execute("SET LOCAL lock_timeout = '50ms'")
+        try:
+            other.execute(_LOCK_PARENT, (parent,))
+        except StoreError:
+            return True
+        return False
+    finally:
+        other.end_use()
+        other.close()
+
+
+def test_a_lock_is_taken_once_per_transaction_and_again_after_a_savepoint_releases_it(
+        database: Database, postgresql_dsn: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    sent: list[str] = []
+    execute = Database.execute
+
+    def counted(self: Database, sql: str, parameters: Sequence[Any] = ()) -> Any:
+        if self is database:
+            sent.append(sql)
+        return execute(self, sql, parameters)
+
+    monkeypatch.setattr(Database, "execute", counted)
+    database.execute("INSERT INTO parents (id) VALUES (2)")
+    with database.transaction():
+        database.lock(_LOCK_PARENT, (1,))
+        database.lock(_LOCK_PARENT, (1,))           # held: not sent again
+        database.lock(_LOCK_PARENT, (2,))           # another row: sent
+        assert sent.count(_LOCK_PARENT) == 2
+        assert _locked(postgresql_dsn, 1) and _locked(postgresql_dsn, 2)
+        database.execute("SAVEPOINT step")
+        database.execute("ROLLBACK TO SAVEPOINT step")
+        database.lock(_LOCK_PARENT, (1,))           # perhaps released: taken again
+        assert sent.count(_LOCK_PARENT) == 3 and _locked(postgresql_dsn, 1)
+    assert not _locked(postgresql_dsn, 1)           # the transaction ended: released
+    with database.transaction():
+        database.lock(_LOCK_PARENT, (1,))           # a new transaction takes it again
+        assert sent.count(_LOCK_PARENT) == 4 and _locked(postgresql_dsn, 1)
+    with pytest.raises(LookupError), database.transaction():
+        database.lock(_LOCK_PARENT, (1,))
+        raise LookupError("a step failed")
+    with database.transaction():
+        database.lock(_LOCK_PARENT, (1,))           # after a rollback too
+        assert sent.count(_LOCK_PARENT) == 6 and _locked(postgresql_dsn, 1)
