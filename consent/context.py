@@ -29,6 +29,7 @@ from vault.schema import LEDGER
 from .checkpoints import Ed25519NoteSigner
 from .decision import DecisionPoint
 from .export import consent_exporter
+from .grant_changes import reapply_grant_changes
 from .grants import ConsentService, GrantObserver
 from .ledger import DEFAULT_CHECKPOINT_EVERY, SIGNING_KEY_PURPOSE, Ledger
 from .pseudonyms import pairwise_key, pairwise_pseudonym
@@ -166,6 +167,14 @@ class Consent:
     @cached_property
     def _brands(self) -> BrandRepository:
         return repository(self.vault.data, "vault.{engine}.brands", "Brands")
+
+    def reapply_grant_changes(self) -> int:
+        """After the data store was restored from a backup: every change to a grant the
+        ledger recorded since, made to hold again (consent/grant_changes.py); how many grants
+        changed."""
+        if self.ledger.search_index is None:
+            raise RuntimeError("this ledger was opened without its search index")
+        return reapply_grant_changes(self.ledger.search_index, self._grants)
 
     def _sign_record(self, document: dict[str, Any]) -> str:
         return self.signer.sign(document)

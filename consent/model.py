@@ -41,6 +41,26 @@ class AccessEnd(StrEnum):
     REVOKED_BY_BRAND = "revoked-by-brand"  # the brand revoked it (this ends the consent too)
 
 
+@dataclass(frozen=True)
+class RecordedGrant:
+    """A grant as the ledger last recorded it (consent/grant_changes.py): what a restored
+    store's row is brought to. ``updated_at``: when the newest change other than a recorded
+    expiry was recorded; it, ``withdrawn_at``, ``access_ended_at``, ``access_ended`` and
+    ``replaced_by`` are kept where the row has them and these are ``None``."""
+
+    id: str
+    status: GrantStatus
+    fields: frozenset[str]
+    ends_at: int
+    version: int
+    updated_at: int | None
+    withdrawn_at: int | None
+    access_ended_at: int | None
+    access_ended: AccessEnd | None
+    replaced_by: str | None
+    expiry_recorded: bool
+
+
 class GrantState(StrEnum):
     """What the member's Sharing page says about a grant."""
 

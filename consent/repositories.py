@@ -24,6 +24,7 @@ from .model import (
     BrandTerms,
     Grant,
     PersonalTerms,
+    RecordedGrant,
     Restriction,
     TermsReceipt,
 )
@@ -146,6 +147,11 @@ class GrantRepository(Transactional, Protocol):
 
     def end_access(self, grant_id: str, cause: AccessEnd, now: int) -> None:
         """The brand's access ended; the consent stands (status and version unchanged)."""
+
+    def reapply(self, recorded: RecordedGrant) -> bool:
+        """Bring the grant to ``recorded`` if the row is older: a lower version, or at the same
+        version no end of access or no recorded expiry where ``recorded`` has one. Whether the
+        row changed."""
 
     def add_receipt(self, member_id: str, receipt: StoredReceipt) -> None: ...
 

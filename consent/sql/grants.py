@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from ..model import AccessEnd, Grant, GrantStatus, Mode
+from ..model import AccessEnd, Grant, GrantStatus, Mode, RecordedGrant
 from ..vocabulary import expand
 from . import SqlConsentRepository
 
@@ -135,6 +135,22 @@ class SqlGrants(SqlConsentRepository):
         self._db.execute(
             "UPDATE grants SET access_ended_at = ?, access_ended = ?, updated_at = ?"
             " WHERE id = ?", (now, cause.value, now, grant_id))
+
+    def reapply(self, recorded: RecordedGrant) -> bool:
+        access_end = None if recorded.access_ended is None else recorded.access_ended.value
+        return bool(self._db.execute(
+            "UPDATE grants SET status = ?, fields = ?, ends_at = ?, version = ?,"
+            " updated_at = COALESCE(?, updated_at), withdrawn_at = COALESCE(?, withdrawn_at),"
+            " access_ended_at = COALESCE(access_ended_at, ?),"
+            " access_ended = COALESCE(access_ended, ?), replaced_by = COALESCE(?, replaced_by),"
+            " expiry_recorded = CASE WHEN ? = 1 THEN 1 ELSE expiry_recorded END"
+            " WHERE id = ? AND (version < ? OR (version = ? AND"
+            " ((access_ended IS NULL AND ? = 1) OR expiry_recorded < ?)))",
+            (recorded.status.value, json.dumps(sorted(recorded.fields)), recorded.ends_at,
+             recorded.version, recorded.updated_at, recorded.withdrawn_at, recorded.access_ended_at,
+             access_end, recorded.replaced_by, int(recorded.expiry_recorded), recorded.id,
+             recorded.version, recorded.version, int(access_end is not None),
+             int(recorded.expiry_recorded))).rowcount)
 
     def add_receipt(self, member_id: str, receipt: StoredReceipt) -> None:
         self._db.execute(

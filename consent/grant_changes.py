@@ -1,0 +1,92 @@
+"""After a restore: every change to a grant the ledger recorded since the backup made to hold
+again in the data store, so that restoring an older copy never gives a brand back what a member
+took away.
+
+A backup of the data store is older than the ledger, which is not restored with it: the
+ledger's grant entries (``consent:grant:*``, ``consent:access:ended``) each carry the grant as it
+stood after the change (:class:`consent.event_details.GrantChange`), and the newest entry of a
+grant is where the grant ended up.
+
+Invariants:
+- Each grant the restored store holds is brought to the state of the newest change the ledger
+  records for it, when that state is newer than the row's: a higher version (a narrowing, a
+  withdrawal, a release, a replacement), or at the same version an end of the brand's access or
+  a recorded expiry the row does not show. The time of each change is the time its entry was
+  recorded (a recorded expiry changes no time, as when it was first recorded). Nothing is
+  appended to the ledger: the entries are there already.
+- Only in that direction: a grant given after the backup is not in the store and stays absent
+  (consent given since is lost with the restore, and the brand must ask again), and one it
+  replaced stays replaced (never more than the member's latest choice); a row newer than the
+  ledger's record of it is left as it is.
+- Running it twice changes nothing the second time.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from .events import EventTag
+from .ledger_search import LedgerQuery, LedgerSearch
+from .model import AccessEnd, GrantStatus, RecordedGrant
+from .repositories import GrantRepository, LedgerSearchRepository
+
+#: The ledger's tags that change a grant after it was given.
+CHANGES = (EventTag.CONSENT_GRANT_NARROWED, EventTag.CONSENT_GRANT_WITHDRAWN,
+           EventTag.CONSENT_GRANT_RELEASED, EventTag.CONSENT_GRANT_REPLACED,
+           EventTag.CONSENT_ACCESS_ENDED, EventTag.CONSENT_GRANT_EXPIRED)
+# The changes that end the consent itself, and the status each leaves.
+_ENDING = {EventTag.CONSENT_GRANT_WITHDRAWN: GrantStatus.WITHDRAWN,
+           EventTag.CONSENT_GRANT_RELEASED: GrantStatus.RELEASED,
+           EventTag.CONSENT_GRANT_REPLACED: GrantStatus.REPLACED}
+# The changes that end the brand's access (a release ends the consent as well).
+_ACCESS_ENDING = (EventTag.CONSENT_ACCESS_ENDED, EventTag.CONSENT_GRANT_RELEASED)
+
+
+@dataclass
+class _Newest:
+    """What the ledger's entries of one grant, read newest first, say of it."""
+
+    tag: str
+    at: int
+    details: dict[str, Any]
+    changed_at: int | None = None               # the newest change but an expiry's record
+    access_end: tuple[int, str] | None = None   # the newest end of the brand's access
+    expired: bool = False                       # its expiry was recorded
+
+
+def reapply_grant_changes(search: LedgerSearchRepository, grants: GrantRepository) -> int:
+    """Bring every grant of the data store to the newest state the ledger records for it (see
+    the module docstring); how many grants changed."""
+    newest: dict[str, _Newest] = {}
+    # Exports and this walk hand out no cursors: the search's cursor key is not used.
+    for hit in LedgerSearch(search, b"").all(LedgerQuery(tags=tuple(CHANGES))):
+        details, tag, at = hit.details(), hit.row.tag, hit.row.at
+        seen = newest.setdefault(details["grant"], _Newest(tag, at, details))
+        if tag in _ACCESS_ENDING and seen.access_end is None:
+            seen.access_end = (at, details["reason"])
+        if tag == EventTag.CONSENT_GRANT_EXPIRED:
+            seen.expired = True         # recorded without changing the grant's own time
+        elif seen.changed_at is None:
+            seen.changed_at = at
+    # A grant the store does not hold was given after the backup, or its member was erased:
+    # the row's own update matches nothing then, as it does for a row already as recorded or
+    # newer. All of them in one transaction: all or nothing.
+    changed = 0
+    with grants.transaction():
+        for grant_id, seen in newest.items():
+            changed += grants.reapply(_recorded(grant_id, seen))
+    return changed
+
+
+def _recorded(grant_id: str, seen: _Newest) -> RecordedGrant:
+    details = seen.details
+    ending = _ENDING.get(EventTag(seen.tag))
+    access_at, reason = seen.access_end if seen.access_end is not None else (None, None)
+    return RecordedGrant(
+        grant_id, status=ending or GrantStatus.ACTIVE, fields=frozenset(details["fields"]),
+        ends_at=int(details["ends_at"]), version=int(details["version"]),
+        updated_at=seen.changed_at,
+        withdrawn_at=seen.at if ending is not None else None,
+        access_ended_at=access_at, access_ended=None if reason is None else AccessEnd(reason),
+        replaced_by=details.get("replaced_by"), expiry_recorded=seen.expired)

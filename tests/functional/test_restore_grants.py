@@ -1,0 +1,122 @@
+"""A restore never gives a brand back what a member took away: a backup of the data store is
+older than the ledger, and every withdrawal, narrowing and end of a grant the ledger recorded
+since is made to hold again (consent/grant_changes.py), on SQLCipher by ``vrmvault restore``
+and on PostgreSQL by ``pg_restore`` then ``vrmvault reapply-erasures`` (the README's
+procedure)."""
+
+from __future__ import annotations
+
+import contextlib
+import subprocess
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from consent.context import Consent, open_consent
+from consent.model import AccessEnd, GrantStatus
+from tests.conftest import GOOD_PASSWORD, TEST_HASHING, home_environment
+from tests.functional.test_consent_pages import allowed, share
+from tests.postgresql_server import binaries
+from vault.clock import FrozenClock
+from vault.errors import NotFoundError
+from vault.home import VaultHome
+from web.cli import main
+
+
+def _vrmvault(home: VaultHome, *arguments: str) -> str:
+    result = CliRunner().invoke(main, ["--home", str(home.root), *arguments],
+                                env={"VRMVAULT_MASTER_KEY": "", **home_environment(home)},
+                                catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+def _pg(program: str, *arguments: str) -> None:
+    finished = subprocess.run([str(binaries() / program), *arguments], capture_output=True,
+                              text=True, check=False)
+    assert finished.returncode == 0, finished.stderr
+
+
+def _backed_up(home: VaultHome, folder: Path) -> Callable[[], str]:
+    """A backup of the data store taken now; what restores it (the command's output)."""
+    if home.database_url is None:
+        target = folder / "data.backup"
+        _vrmvault(home, "backup", str(target))
+        return lambda: _vrmvault(home, "restore", str(target), "--yes")
+    dump = folder / "data.dump"
+    _pg("pg_dump", "--format=custom", "--file", str(dump), "--dbname", home.database_url)
+
+    def restore() -> str:
+        assert home.database_url
+        _pg("pg_restore", "--clean", "--if-exists", "--schema=public", "--dbname",
+            home.database_url, str(dump))
+        return _vrmvault(home, "reapply-erasures")
+    return restore
+
+
+@contextlib.contextmanager
+def _consent(home: VaultHome, clock: FrozenClock) -> Iterator[Consent]:
+    with home.open(clock=clock, hashing=TEST_HASHING) as vault:
+        consent = open_consent(vault, home)
+        try:
+            yield consent
+        finally:
+            consent.close()
+
+
+def test_what_a_member_took_away_after_the_backup_stays_away_after_a_restore(
+        vault_home: VaultHome, tmp_path: Path) -> None:
+    home, clock = vault_home, FrozenClock()
+    with _consent(home, clock) as consent:
+        vault = consent.vault
+        alice = vault.members.register("alice@example.org", GOOD_PASSWORD)
+        velo = vault.brands.add("Velo Bikes", ("bikes",))
+        grocer = vault.brands.add("Greenleaf Grocers", ("groceries",))
+        withdrawn, _, _ = share(consent, alice, velo)
+        narrowed, _, _ = share(consent, alice, velo, purpose="dpv:CustomerCare",
+                               fields=frozenset({"given_name", "city"}))
+        ended, _, _ = share(consent, alice, grocer)
+        untouched, _, _ = share(consent, alice, grocer, purpose="dpv:CustomerCare")
+        expiring, _, _ = share(consent, alice, grocer, purpose="dpv:ServiceOptimisation",
+                               days=1)
+        released, _, _ = share(consent, alice, velo, purpose="dpv:ServiceOptimisation")
+        replaced, _, _ = share(consent, alice, grocer, purpose="dpv:ServiceProvision")
+    restore = _backed_up(home, tmp_path)
+    clock.advance(3_600)
+    with _consent(home, clock) as consent:
+        consent.grants.withdraw(alice, withdrawn.id)
+        clock.advance(60)
+        consent.grants.narrow(alice, narrowed.id, fields=frozenset({"given_name"}))
+        consent.grants.end_access(ended.id, AccessEnd.CLIENT_DISABLED)
+        consent.grants.end_access(released.id, AccessEnd.REVOKED_BY_BRAND)
+        given_since, _, _ = share(consent, alice, velo, purpose="dpv:ServiceProvision")
+        # The member's newer choice replaced it; the restore loses that choice, and the older
+        # one stays ended all the same (never more than the member's latest will).
+        replacing, _, _ = share(consent, alice, grocer, purpose="dpv:ServiceProvision",
+                                fields=frozenset({"given_name"}))
+        clock.advance(86_400)
+        assert [g.id for g in consent.grants.record_expiries()] == [expiring.id]
+        now = {g: consent.grants.get(alice, g)
+               for g in (withdrawn.id, narrowed.id, ended.id, untouched.id, expiring.id,
+                         released.id, replaced.id)}
+    assert now[withdrawn.id].status is GrantStatus.WITHDRAWN
+    assert now[narrowed.id].fields == {"given_name"} and now[narrowed.id].version == 2
+    assert now[ended.id].access_ended is AccessEnd.CLIENT_DISABLED
+    assert now[released.id].status is GrantStatus.RELEASED
+    assert now[replaced.id].replaced_by == replacing.id
+
+    assert "brought 6 grants to what the ledger recorded since" in restore()
+
+    with _consent(home, clock) as consent:
+        for grant_id, before in now.items():
+            assert consent.grants.get(alice, grant_id) == before, grant_id
+        for lost in (given_since, replacing):               # consent given since: asked again
+            with pytest.raises(NotFoundError):
+                consent.grants.get(alice, lost.id)
+        assert not allowed(consent, withdrawn, "given_name")
+        assert allowed(consent, narrowed, "given_name") and not allowed(consent, narrowed,
+                                                                        "city")
+        assert consent.grants.record_expiries() == []       # its expiry is on record
+        assert consent.reapply_grant_changes() == 0          # once is enough
