@@ -26,10 +26,10 @@ from vault.keys import MasterKey
 from vault.repositories import BrandRepository, Store
 from vault.schema import LEDGER
 
+from .after_restore import reapply_grant_changes, revoke_lapsed_roles
 from .checkpoints import Ed25519NoteSigner
 from .decision import DecisionPoint
 from .export import consent_exporter
-from .grant_changes import reapply_grant_changes
 from .grants import ConsentService, GrantObserver
 from .ledger import DEFAULT_CHECKPOINT_EVERY, SIGNING_KEY_PURPOSE, Ledger
 from .pseudonyms import pairwise_key, pairwise_pseudonym
@@ -78,6 +78,14 @@ def open_ledger(
     return Ledger(_on(database, "ledger", "Ledger"), _on(database, "ledger", "AccessIndex"),
                   signer=signer, clock=clock, checkpoint_every=checkpoint_every,
                   search_index=_on(database, "ledger_search", "LedgerSearch"))
+
+
+@dataclass(frozen=True)
+class RestoredChanges:
+    """How many grants, and how many staff roles, a restore's reapplication changed."""
+
+    grants: int
+    roles: int
 
 
 def member_principal(vault: Vault, member_id: str) -> str:
@@ -168,13 +176,16 @@ class Consent:
     def _brands(self) -> BrandRepository:
         return repository(self.vault.data, "vault.{engine}.brands", "Brands")
 
-    def reapply_grant_changes(self) -> int:
-        """After the data store was restored from a backup: every change to a grant the
-        ledger recorded since, made to hold again (consent/grant_changes.py); how many grants
-        changed."""
+    def reapply_recorded_changes(self) -> RestoredChanges:
+        """After the data store was restored from a backup: every withdrawal, narrowing and end
+        of a grant, and every staff role taken away, that the ledger recorded since, made to
+        hold again (consent/after_restore.py)."""
         if self.ledger.search_index is None:
             raise RuntimeError("this ledger was opened without its search index")
-        return reapply_grant_changes(self.ledger.search_index, self._grants)
+        search = self.ledger.search_index
+        return RestoredChanges(
+            grants=reapply_grant_changes(search, self._grants),
+            roles=len(revoke_lapsed_roles(search, self.vault.members, self.principal)))
 
     def _sign_record(self, document: dict[str, Any]) -> str:
         return self.signer.sign(document)

@@ -43,7 +43,7 @@ class AccessEnd(StrEnum):
 
 @dataclass(frozen=True)
 class RecordedGrant:
-    """A grant as the ledger last recorded it (consent/grant_changes.py): what a restored
+    """A grant as the ledger last recorded it (consent/after_restore.py): what a restored
     store's row is brought to. ``updated_at``: when the newest change other than a recorded
     expiry was recorded; it, ``withdrawn_at``, ``access_ended_at``, ``access_ended`` and
     ``replaced_by`` are kept where the row has them and these are ``None``."""

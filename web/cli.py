@@ -322,38 +322,37 @@ def restore(ctx: click.Context, path: Path, yes: bool) -> None:
         click.confirm(f"Replace the data store in {home.root} with {path}? Stop the server "
                       "first.", abort=True)
     report = restore_backup(home, path, home.master_key())
-    changed = _reapply_grant_changes(ctx, home)
     click.echo(f"Restored {path} into {home.data_path}; re-applied "
-               f"{report.erasures_reapplied} erasures; brought {_counted(changed, 'grant')}"
-               f" to what the ledger recorded since")
+               f"{report.erasures_reapplied} erasures; {_recorded_changes(ctx, home)}")
 
 
 @main.command("reapply-erasures")
 @click.pass_context
 def reapply_erasures(ctx: click.Context) -> None:
     """After a store was restored from a backup: make every erasure since hold again, and every
-    withdrawal, narrowing and end of a grant the ledger recorded since; end every session. Run
-    it with the server stopped."""
+    withdrawal, narrowing and end of a grant and every staff role taken away that the ledger
+    recorded since; end every session. Run it with the server stopped."""
     home = _home(ctx).require()
     with home.open() as vault:
         report = vault.erasure.reapply()
         ended = vault.sessions.end_all()
-    changed = _reapply_grant_changes(ctx, home)
+    changes = _recorded_changes(ctx, home)
     click.echo(f"Deleted again the rows of {_counted(report.rows_deleted_for, 'erased member')}"
-               f" and destroyed again the keys of {report.keys_destroyed_for}; brought"
-               f" {_counted(changed, 'grant')} to what the ledger recorded since; ended"
-               f" {_counted(ended, 'session')}")
+               f" and destroyed again the keys of {report.keys_destroyed_for}; {changes};"
+               f" ended {_counted(ended, 'session')}")
 
 
-def _reapply_grant_changes(ctx: click.Context, home: VaultHome) -> int:
-    """A restored store's grants brought to what the ledger recorded since the backup
-    (withdrawals, narrowings, ends: consent/grant_changes.py); how many changed."""
+def _recorded_changes(ctx: click.Context, home: VaultHome) -> str:
+    """What the ledger recorded since a restored store's backup made to hold again
+    (consent/after_restore.py), told."""
     with home.open() as vault:
         consent = open_consent(vault, home, controller=ctx.obj["controller"])
         try:
-            return consent.reapply_grant_changes()
+            changes = consent.reapply_recorded_changes()
         finally:
             consent.close()
+    return (f"brought {_counted(changes.grants, 'grant')} to what the ledger recorded since and"
+            f" took back {_counted(changes.roles, 'staff role')} revoked since")
 
 
 def _files_only(home: VaultHome, command: str) -> None:

@@ -1,8 +1,8 @@
-"""A restore never gives a brand back what a member took away: a backup of the data store is
-older than the ledger, and every withdrawal, narrowing and end of a grant the ledger recorded
-since is made to hold again (consent/grant_changes.py), on SQLCipher by ``vrmvault restore``
-and on PostgreSQL by ``pg_restore`` then ``vrmvault reapply-erasures`` (the README's
-procedure)."""
+"""A restore never gives back an access that was taken away: a backup of the data store is
+older than the ledger, and every withdrawal, narrowing and end of a grant, and every staff role
+taken away, that the ledger recorded since is made to hold again (consent/after_restore.py):
+on SQLCipher by ``vrmvault restore``, on PostgreSQL by ``pg_restore`` then ``vrmvault
+reapply-erasures`` (the README's procedure)."""
 
 from __future__ import annotations
 
@@ -16,12 +16,13 @@ from click.testing import CliRunner
 
 from consent.context import Consent, open_consent
 from consent.model import AccessEnd, GrantStatus
-from tests.conftest import GOOD_PASSWORD, TEST_HASHING, home_environment
+from tests.conftest import GOOD_PASSWORD, TEST_HASHING, home_environment, turn_on_totp
 from tests.functional.test_consent_pages import allowed, share
 from tests.postgresql_server import binaries
 from vault.clock import FrozenClock
 from vault.errors import NotFoundError
 from vault.home import VaultHome
+from vault.members import ADMINISTRATOR, COMPLIANCE, MEMBER
 from web.cli import main
 
 
@@ -119,4 +120,29 @@ def test_what_a_member_took_away_after_the_backup_stays_away_after_a_restore(
         assert allowed(consent, narrowed, "given_name") and not allowed(consent, narrowed,
                                                                         "city")
         assert consent.grants.record_expiries() == []       # its expiry is on record
-        assert consent.reapply_grant_changes() == 0          # once is enough
+        assert consent.reapply_recorded_changes().grants == 0   # once is enough
+
+
+def test_a_staff_role_taken_away_after_the_backup_stays_taken_away_after_a_restore(
+        vault_home: VaultHome, tmp_path: Path) -> None:
+    home, clock = vault_home, FrozenClock()
+    with home.open(clock=clock, hashing=TEST_HASHING) as vault:
+        for name in ("revoked", "kept", "changed", "promoted"):
+            account = vault.members.register(f"{name}@example.org", GOOD_PASSWORD)
+            turn_on_totp(vault, account)
+    for name in ("revoked", "kept", "changed"):
+        _vrmvault(home, "officer", "grant", f"{name}@example.org")
+    restore = _backed_up(home, tmp_path)
+    _vrmvault(home, "officer", "revoke", "revoked@example.org")
+    _vrmvault(home, "officer", "revoke", "changed@example.org")
+    _vrmvault(home, "officer", "grant", "changed@example.org", "--role", ADMINISTRATOR)
+    _vrmvault(home, "officer", "grant", "promoted@example.org")
+
+    assert "took back 2 staff roles revoked since" in restore()
+
+    with home.open(clock=clock, hashing=TEST_HASHING) as vault:
+        roles = {name: vault.members.role(vault.members.find(f"{name}@example.org") or "")
+                 for name in ("revoked", "kept", "changed", "promoted")}
+    # Nothing is given back, nor given: a role given since is the operator's to give again.
+    assert roles == {"revoked": MEMBER, "kept": COMPLIANCE, "changed": MEMBER,
+                     "promoted": MEMBER}

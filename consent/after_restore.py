@@ -1,30 +1,37 @@
-"""After a restore: every change to a grant the ledger recorded since the backup made to hold
-again in the data store, so that restoring an older copy never gives a brand back what a member
-took away.
+"""After a restore: what the ledger recorded since the backup, made to hold again in the data
+store, so that restoring an older copy never gives back an access that was taken away: a
+brand's under a member's grant, or an account's staff role.
 
-A backup of the data store is older than the ledger, which is not restored with it: the
+A backup of the data store is older than the ledger, which is not restored with it. The
 ledger's grant entries (``consent:grant:*``, ``consent:access:ended``) each carry the grant as it
-stood after the change (:class:`consent.event_details.GrantChange`), and the newest entry of a
-grant is where the grant ended up.
+stood after the change (:class:`consent.event_details.GrantChange`), so the newest entry of a
+grant is where the grant ended up; its role entries (``officer:role:*``) say which role each
+account was last given or had taken away.
 
 Invariants:
 - Each grant the restored store holds is brought to the state of the newest change the ledger
   records for it, when that state is newer than the row's: a higher version (a narrowing, a
   withdrawal, a release, a replacement), or at the same version an end of the brand's access or
   a recorded expiry the row does not show. The time of each change is the time its entry was
-  recorded (a recorded expiry changes no time, as when it was first recorded). Nothing is
-  appended to the ledger: the entries are there already.
-- Only in that direction: a grant given after the backup is not in the store and stays absent
-  (consent given since is lost with the restore, and the brand must ask again), and one it
-  replaced stays replaced (never more than the member's latest choice); a row newer than the
-  ledger's record of it is left as it is.
-- Running it twice changes nothing the second time.
+  recorded (a recorded expiry changes no time, as when it was first recorded).
+- An account whose restored staff role is not the role the ledger last recorded it holding (it
+  was revoked, or changed) becomes a member again.
+- Only in that direction: nothing is given. A grant given after the backup is not in the store
+  and stays absent (consent given since is lost with the restore, and the brand must ask
+  again), and one it replaced stays replaced (never more than the member's latest choice); a
+  role given since is not given again; a row newer than the ledger's record of it is left as
+  it is.
+- Nothing is appended to the ledger: the entries are there already. Running it twice changes
+  nothing the second time.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
+
+from vault.members import COMPLIANCE, MEMBER, STAFF_ROLES, MemberService
 
 from .events import EventTag
 from .ledger_search import LedgerQuery, LedgerSearch
@@ -90,3 +97,27 @@ def _recorded(grant_id: str, seen: _Newest) -> RecordedGrant:
         withdrawn_at=seen.at if ending is not None else None,
         access_ended_at=access_at, access_ended=None if reason is None else AccessEnd(reason),
         replaced_by=details.get("replaced_by"), expiry_recorded=seen.expired)
+
+
+#: The ledger's tags of a staff role given or taken away.
+ROLE_CHANGES = (EventTag.OFFICER_ROLE_GRANTED, EventTag.OFFICER_ROLE_REVOKED)
+
+
+def revoke_lapsed_roles(search: LedgerSearchRepository, members: MemberService,
+                        principal: Callable[[str], str]) -> list[str]:
+    """Make a member again every account whose staff role the ledger last recorded otherwise
+    (see the module docstring; ``principal``: an account's pseudonym in the ledger); their ids."""
+    staff = {principal(member.id): (member.id, role)
+             for role in STAFF_ROLES for member in members.with_role(role)}
+    recorded: dict[str, str] = {}           # pseudonym -> the role last recorded
+    for hit in LedgerSearch(search, b"").all(LedgerQuery(tags=ROLE_CHANGES)):
+        details = hit.details()
+        if details["member"] in staff and details["member"] not in recorded:
+            # Entries made before there were two roles name none, and mean compliance.
+            recorded[details["member"]] = (MEMBER if hit.row.tag == EventTag.OFFICER_ROLE_REVOKED
+                                           else details.get("role", COMPLIANCE))
+    lapsed = [member_id for who, (member_id, role) in staff.items()
+              if who in recorded and recorded[who] != role]
+    for member_id in lapsed:
+        members.set_role(member_id, MEMBER)
+    return lapsed
