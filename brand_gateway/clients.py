@@ -22,6 +22,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, NoReturn
 from urllib.parse import urlsplit
 
+from consent.events import EventTag
+from consent.ledger_search import LedgerQuery, LedgerSearch
 from consent.vocabulary import AGREEMENT_BY_CODE, DEFAULT_AGREEMENT
 from intents.catalog import CATEGORY_BY_ID
 from vault.brands import BrandDirectory
@@ -34,6 +36,8 @@ from vault.repositories import BrandRepository
 from .errors import ClientAuthenticationError, ClientDisabledError
 
 if TYPE_CHECKING:     # the token stores build on clients, not the reverse
+    from consent.repositories import LedgerSearchRepository
+
     from .authorizations import FamilyEndHook
     from .repositories import AuthorizationRepository, ClientRepository, TokenRepository
 
@@ -107,6 +111,15 @@ class OAuthClient:
     def check_redirect_uri(self, redirect_uri: str) -> bool:
         """Exact string comparison with a registered URI (RFC 9700 sec. 4.1.3)."""
         return redirect_uri in self.redirect_uris
+
+
+@dataclass(frozen=True)
+class RestoredClients:
+    """What :meth:`ClientRegistry.reapply_recorded` changed: the clients disabled again, and
+    those whose restored secret no longer works (each to be rotated again)."""
+
+    disabled: list[str]
+    secrets_voided: list[str]
 
 
 class ClientSecretHasher:
@@ -304,6 +317,46 @@ class ClientRegistry:
             self._clients.set_secret_hash(client_id, self._hasher.hash(client_id, secret),
                                           int(self._clock()))
         return secret
+
+    def reapply_recorded(self, search: LedgerSearchRepository) -> RestoredClients:
+        """After the data store was restored from a backup older than the ledger
+        (consent/after_restore.py): every client the ledger records as disabled is disabled
+        again (its tokens revoked, its authorizations ended: each grant's end is on record
+        already), and every client whose secret the ledger records as rotated after the one
+        the store came back with gets a secret nobody knows, so the restored older secret
+        stops working; the operator rotates it again and hands the brand the new one. Nothing
+        is enabled or given; running it twice changes nothing the second time. Rotations are
+        told apart by their second (``secret_rotated_at``): one made in the same second as the
+        secret the store came back with is taken as that one."""
+        disabled: set[str] = set()
+        rotated: dict[str, int] = {}        # client -> when its secret was last rotated
+        tags = (EventTag.BRAND_CLIENT_DISABLED, EventTag.BRAND_SECRET_ROTATED)
+        # This walk hands out no cursors: the search's cursor key is not used.
+        for hit in LedgerSearch(search, b"").all(LedgerQuery(tags=tags)):
+            details = hit.details()
+            if hit.row.tag == EventTag.BRAND_CLIENT_DISABLED:
+                disabled.add(details["client"])
+            else:
+                rotated.setdefault(details["client"], int(details["rotated_at"]))
+        again, voided = [], []
+        for client in self.list():
+            if not client.active:
+                continue
+            if client.client_id in disabled:
+                self.disable(client.client_id)
+                again.append(client.client_id)
+            elif client.secret_rotated_at < rotated.get(client.client_id, 0):
+                self._void_secret(client.client_id, rotated[client.client_id])
+                voided.append(client.client_id)
+        return RestoredClients(disabled=again, secrets_voided=voided)
+
+    def _void_secret(self, client_id: str, rotated_at: int) -> None:
+        """A secret nobody is ever shown: the client cannot authenticate until the operator
+        rotates it again. Its record takes the time of the rotation the ledger recorded (whose
+        secret the restore lost), so a second reapplication finds nothing newer."""
+        with self._clients.transaction():
+            self._clients.set_secret_hash(
+                client_id, self._hasher.hash(client_id, new_client_secret()), rotated_at)
 
     def authenticate(self, client_id: str, secret: str) -> OAuthClient:
         """The client if ``secret`` is its current one and it is active.

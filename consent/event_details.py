@@ -572,6 +572,27 @@ class IntentBrandUnblocked(EventDetails):
     brand: str
 
 
+@dataclass(frozen=True)
+class ClientDisabled(EventDetails):
+    """A brand's OAuth client was disabled: it can no longer authenticate (each authorization
+    it held ended, recorded with its grants)."""
+
+    TAG = EventTag.BRAND_CLIENT_DISABLED
+    client: str
+    brand: str
+
+
+@dataclass(frozen=True)
+class ClientSecretRotated(EventDetails):
+    """A brand's OAuth client was given a new secret at ``rotated_at`` (Unix seconds, as the
+    client's record holds it); the old one stopped working. Never the secret, nor its hash."""
+
+    TAG = EventTag.BRAND_SECRET_ROTATED
+    client: str
+    brand: str
+    rotated_at: int
+
+
 DETAILS_BY_TAG: dict[EventTag, type[EventDetails]] = {
     details.TAG: details for details in (
         GrantGiven, GrantNarrowed, GrantWithdrawn, GrantExpired, GrantReleased, GrantReplaced,
@@ -584,4 +605,5 @@ DETAILS_BY_TAG: dict[EventTag, type[EventDetails]] = {
         CareCaseClosed, DsrReceived, DsrFulfilled, DsrForwarded, DsrUpdated, DsrExtended,
         DsrClosed, RestrictionLifted, IntentPublished, IntentChanged, IntentListed,
         OfferReceived, OfferAccepted, OfferDeclined, OfferExpired, OfferWithdrawn, OfferReported,
-        SpamReportDecided, IntentBrandBlocked, IntentBrandUnblocked)}
+        SpamReportDecided, IntentBrandBlocked, IntentBrandUnblocked, ClientDisabled,
+        ClientSecretRotated)}

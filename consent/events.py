@@ -97,6 +97,8 @@ class EventTag(enum.StrEnum):
     INTENT_REPORT_DECIDED = "intent:report:decided"
     INTENT_BRAND_BLOCKED = "intent:brand:blocked"
     INTENT_BRAND_UNBLOCKED = "intent:brand:unblocked"
+    BRAND_CLIENT_DISABLED = "brand:client:disabled"
+    BRAND_SECRET_ROTATED = "brand:secret:rotated"
 
 
 class Absent(enum.Enum):

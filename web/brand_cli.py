@@ -21,11 +21,13 @@ from brand_gateway.clients import CLIENT_SCOPES, ClientRegistry, ClientSecretHas
 from brand_gateway.observers import family_end_hook, grant_observer
 from brand_gateway.storage import client_registry
 from consent.context import open_consent
+from consent.event_details import ClientDisabled, ClientSecretRotated
 from consent.vocabulary import AGREEMENT_BY_CODE, DEFAULT_AGREEMENT
 from intents.catalog import CATEGORY_BY_ID
 from vault.home import Vault, VaultHome
 
 from .cli_errors import ReportingGroup
+from .officer_cli import OPERATOR
 
 
 @contextmanager
@@ -124,6 +126,8 @@ def disable(ctx: click.Context, client_id: str) -> None:
         try:
             client = registry.disable(client_id,
                                       on_end=family_end_hook(consent.grants, vault.data))
+            consent.ledger.record_event(actor=OPERATOR, details=ClientDisabled(
+                client=client.client_id, brand=client.brand_id))
         finally:
             consent.close()
     click.echo(f"Disabled {client.client_id} ({client.brand_name}); it can no longer "
@@ -135,8 +139,15 @@ def disable(ctx: click.Context, client_id: str) -> None:
 @click.pass_context
 def rotate_secret(ctx: click.Context, client_id: str) -> None:
     """Give CLIENT_ID a new secret, printed as JSON once; the old one stops working at once."""
-    with _registry(ctx) as registry:
+    with _opened(ctx) as (home, vault, registry):
         secret = registry.rotate_secret(client_id)
+        client = registry.get(client_id)
+        consent = open_consent(vault, home, controller=ctx.find_root().obj["controller"])
+        try:
+            consent.ledger.record_event(actor=OPERATOR, details=ClientSecretRotated(
+                client=client_id, brand=client.brand_id, rotated_at=client.secret_rotated_at))
+        finally:
+            consent.close()
     click.echo(json.dumps({"client_id": client_id, "client_secret": secret}, indent=2))
     click.secho("Hand the new secret to the brand now: it is not stored and cannot be shown "
                 "again.", err=True)

@@ -19,6 +19,8 @@ from typing import TYPE_CHECKING
 
 import click
 
+from brand_gateway.clients import ClientSecretHasher
+from brand_gateway.storage import client_registry
 from consent.context import open_consent
 from consent.receipts import Controller
 from vault.home import InitReport, VaultHome
@@ -349,10 +351,21 @@ def _recorded_changes(ctx: click.Context, home: VaultHome) -> str:
         consent = open_consent(vault, home, controller=ctx.obj["controller"])
         try:
             changes = consent.reapply_recorded_changes()
+            assert consent.ledger.search_index is not None
+            clients = client_registry(
+                database=vault.data, clock=vault.clock,
+                hasher=ClientSecretHasher.from_master(vault.master),
+            ).reapply_recorded(consent.ledger.search_index)
         finally:
             consent.close()
-    return (f"brought {_counted(changes.grants, 'grant')} to what the ledger recorded since and"
-            f" took back {_counted(changes.roles, 'staff role')} revoked since")
+    told = (f"brought {_counted(changes.grants, 'grant')} to what the ledger recorded since,"
+            f" took back {_counted(changes.roles, 'staff role')} revoked since, disabled again"
+            f" {_counted(len(clients.disabled), 'brand client')} disabled since")
+    if clients.secrets_voided:
+        told += ("; the secrets these clients came back with were rotated since and no longer"
+                 " work: rotate each again ('vrmvault brand rotate-secret CLIENT_ID') and hand"
+                 " the brand the new one: " + ", ".join(clients.secrets_voided))
+    return told
 
 
 def _files_only(home: VaultHome, command: str) -> None:

@@ -24,11 +24,14 @@ from werkzeug.wrappers import Response
 from brand_gateway.clients import CLIENT_SCOPES, ClientRegistry, ClientSecretHasher
 from brand_gateway.observers import family_end_hook
 from brand_gateway.storage import client_registry
+from consent.event_details import ClientDisabled, ClientSecretRotated
+from consent.events import EventDetails
 from consent.vocabulary import AGREEMENT_BY_CODE, DEFAULT_AGREEMENT
 from vault.errors import ConflictError, ValidationError
 
 from .console import require_administrator
 from .forms import FormSchema, form_data, load, member_words, text, ticks
+from .sessions import current_member_id
 from .vaults import get_consent, get_vault
 
 bp = Blueprint("console_brands", __name__, url_prefix="/console/brands")
@@ -56,6 +59,14 @@ def _registry() -> ClientRegistry:
     vault = get_vault()
     return client_registry(database=vault.data, clock=vault.clock,
                            hasher=ClientSecretHasher.from_master(vault.master))
+
+
+def _record(details: EventDetails) -> None:
+    """A change to a client, in the ledger: by the administrator who made it (pseudonym)."""
+    administrator = current_member_id()
+    assert administrator is not None            # the blueprint admits administrators only
+    consent = get_consent()
+    consent.ledger.record_event(actor=consent.principal(administrator), details=details)
 
 
 def _index(*, errors: dict[str, list[str]] | None = None, values: dict[str, Any] | None = None,
@@ -97,8 +108,11 @@ def create() -> tuple[str, int]:
 @bp.post("/<client_id>/rotate-secret")
 def rotate_secret(client_id: str) -> str:
     registry = _registry()
-    client = registry.get(client_id)           # 404 for an unknown client
+    registry.get(client_id)                    # 404 for an unknown client
     secret = registry.rotate_secret(client_id)
+    client = registry.get(client_id)
+    _record(ClientSecretRotated(client=client_id, brand=client.brand_id,
+                                rotated_at=client.secret_rotated_at))
     return render_template("console_brand_secret.html", client=client, secret=secret,
                            created=False)
 
@@ -112,6 +126,7 @@ def disable(client_id: str) -> Response:
         return redirect(url_for(".index"))
     consent = get_consent()                     # its grant observer queues the webhooks
     registry.disable(client_id, on_end=family_end_hook(consent.grants, get_vault().data))
+    _record(ClientDisabled(client=client_id, brand=known.brand_id))
     flash(f"Disabled {known.brand_name}: its client can no longer authenticate, and every"
           " authorization it held has ended.", "success")
     return redirect(url_for(".index"))

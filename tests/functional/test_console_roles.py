@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 
@@ -11,6 +12,7 @@ from brand_gateway.clients import ClientSecretHasher, OAuthClient
 from brand_gateway.storage import client_registry
 from consent.context import Consent
 from consent.events import EventTag
+from consent.ledger_search import LedgerQuery
 from tests.brand_api_support import BrandApi
 from vault.home import Vault
 from web.console import local_console_path
@@ -118,7 +120,8 @@ NEW_BRAND = {"name": "Fresh Grocer", "redirect_uris": "https://grocer.example/ca
 
 
 def test_an_administrator_registers_a_brand_and_sees_its_secret_once(
-        administrator: SignedIn, vault: Vault, caplog: pytest.LogCaptureFixture) -> None:
+        administrator: SignedIn, vault: Vault, consent: Consent,
+        caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.DEBUG)
     response = administrator.auth.post("/console/brands/", NEW_BRAND,
                                        form_page="/console/brands/")
@@ -147,6 +150,19 @@ def test_an_administrator_registers_a_brand_and_sees_its_secret_once(
                                        form_page="/console/brands/", follow_redirects=True)
     assert "Disabled Fresh Grocer" in response.get_data(as_text=True)
     assert not registry.get(client_id).active
+    # Both are on record, by the administrator's pseudonym (a restore keeps them so).
+    assert consent.ledger.search_index is not None
+    recorded = [(hit.row.tag, json.loads(hit.body)["actor"], hit.details())
+                for hit in consent.ledger.search_index.search(LedgerQuery(tags=(
+                    EventTag.BRAND_CLIENT_DISABLED, EventTag.BRAND_SECRET_ROTATED)), limit=5)]
+    brand_id = registry.get(client_id).brand_id
+    assert recorded == [
+        (EventTag.BRAND_CLIENT_DISABLED, consent.principal(administrator.id),
+         {"client": client_id, "brand": brand_id}),
+        (EventTag.BRAND_SECRET_ROTATED, consent.principal(administrator.id),
+         {"client": client_id, "brand": brand_id,
+          "rotated_at": registry.get(client_id).secret_rotated_at})]
+    assert new_secret not in json.dumps(recorded)
 
 
 @pytest.mark.parametrize(("changes", "field", "words"), [

@@ -7,13 +7,18 @@ reapply-erasures`` (the README's procedure)."""
 from __future__ import annotations
 
 import contextlib
+import json
 import subprocess
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
+from brand_gateway.clients import ClientSecretHasher
+from brand_gateway.errors import ClientAuthenticationError, ClientDisabledError
+from brand_gateway.storage import client_registry
 from consent.context import Consent, open_consent
 from consent.model import AccessEnd, GrantStatus
 from tests.conftest import GOOD_PASSWORD, TEST_HASHING, home_environment, turn_on_totp
@@ -31,7 +36,7 @@ def _vrmvault(home: VaultHome, *arguments: str) -> str:
                                 env={"VRMVAULT_MASTER_KEY": "", **home_environment(home)},
                                 catch_exceptions=False)
     assert result.exit_code == 0, result.output
-    return result.output
+    return result.stdout
 
 
 def _pg(program: str, *arguments: str) -> None:
@@ -146,3 +151,50 @@ def test_a_staff_role_taken_away_after_the_backup_stays_taken_away_after_a_resto
     # Nothing is given back, nor given: a role given since is the operator's to give again.
     assert roles == {"revoked": MEMBER, "kept": COMPLIANCE, "changed": MEMBER,
                      "promoted": MEMBER}
+
+
+def test_a_brand_client_disabled_or_given_a_new_secret_after_the_backup_stays_so(
+        vault_home: VaultHome, tmp_path: Path) -> None:
+    home = vault_home
+
+    def create(name: str) -> tuple[str, str]:
+        made = json.loads(_vrmvault(home, "brand", "create", "--name", name, "--redirect-uri",
+                                    "https://example.org/callback"))
+        return made["client_id"], made["client_secret"]
+
+    (disabled, _), (rotated, old_secret), (kept, kept_secret) = (
+        create("Velo Bikes"), create("Greenleaf Grocers"), create("Northwave Mobile"))
+    restore = _backed_up(home, tmp_path)
+    _vrmvault(home, "brand", "disable", disabled)
+    # A rotation is told from the one the backup holds by its second: the next one.
+    time.sleep(1.05)
+    new_secret = json.loads(_vrmvault(home, "brand", "rotate-secret", rotated))["client_secret"]
+
+    told = restore()
+    assert "disabled again 1 brand client disabled since" in told
+    assert f"rotate each again ('vrmvault brand rotate-secret CLIENT_ID') and hand the brand" \
+           f" the new one: {rotated}" in told
+
+    def authenticates(client_id: str, secret: str) -> bool:
+        with home.open(hashing=TEST_HASHING) as vault:
+            registry = client_registry(database=vault.data, clock=vault.clock,
+                                       hasher=ClientSecretHasher.from_master(vault.master))
+            try:
+                registry.authenticate(client_id, secret)
+            except (ClientAuthenticationError, ClientDisabledError):
+                return False
+            return True
+
+    with home.open(hashing=TEST_HASHING) as vault:
+        statuses = {client.client_id: client.status for client in client_registry(
+            database=vault.data, clock=vault.clock,
+            hasher=ClientSecretHasher.from_master(vault.master)).list()}
+    assert statuses == {disabled: "disabled", rotated: "active", kept: "active"}
+    # Neither the secret the backup knew nor the one the restore lost opens the client...
+    assert not authenticates(rotated, old_secret) and not authenticates(rotated, new_secret)
+    assert authenticates(kept, kept_secret)
+    # ...until the operator rotates it again.
+    again = json.loads(_vrmvault(home, "brand", "rotate-secret", rotated))["client_secret"]
+    assert authenticates(rotated, again)
+    assert "disabled again 0 brand clients" in _vrmvault(home, "reapply-erasures")
+    assert authenticates(rotated, again)              # nothing voided twice
