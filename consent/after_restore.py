@@ -1,12 +1,13 @@
 """After a restore: what the ledger recorded since the backup, made to hold again in the data
-store, so that restoring an older copy never gives back an access that was taken away: a
-brand's under a member's grant, or an account's staff role.
+store, so that restoring an older copy never gives back an access that was taken away (a
+brand's under a member's grant, an account's staff role) nor undoes a member's latest terms.
 
 A backup of the data store is older than the ledger, which is not restored with it. The
 ledger's grant entries (``consent:grant:*``, ``consent:access:ended``) each carry the grant as it
 stood after the change (:class:`consent.event_details.GrantChange`), so the newest entry of a
 grant is where the grant ended up; its role entries (``officer:role:*``) say which role each
-account was last given or had taken away.
+account was last given or had taken away; its entries of a member's standing terms
+(``consent:terms:changed`` without a brand) carry the terms whole, as saved.
 
 Invariants:
 - Each grant the restored store holds is brought to the state of the newest change the ledger
@@ -16,6 +17,9 @@ Invariants:
   recorded (a recorded expiry changes no time, as when it was first recorded).
 - An account whose restored staff role is not the role the ledger last recorded it holding (it
   was revoked, or changed) becomes a member again.
+- A member's standing terms are those of the newest entry, when it is a newer version than the
+  store's (aggregate use, the opt-out of sale and sharing and its GPC time included): the
+  member's own latest choice, whichever way it went.
 - Only in that direction: nothing is given. A grant given after the backup is not in the store
   and stays absent (consent given since is lost with the restore, and the brand must ask
   again), and one it replaced stays replaced (never more than the member's latest choice); a
@@ -27,7 +31,8 @@ Invariants:
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import json
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -35,8 +40,8 @@ from vault.members import COMPLIANCE, MEMBER, STAFF_ROLES, MemberService
 
 from .events import EventTag
 from .ledger_search import LedgerQuery, LedgerSearch
-from .model import AccessEnd, GrantStatus, RecordedGrant
-from .repositories import GrantRepository, LedgerSearchRepository
+from .model import AccessEnd, GrantStatus, PersonalTerms, RecordedGrant
+from .repositories import GrantRepository, LedgerSearchRepository, TermsRepository
 
 #: The ledger's tags that change a grant after it was given.
 CHANGES = (EventTag.CONSENT_GRANT_NARROWED, EventTag.CONSENT_GRANT_WITHDRAWN,
@@ -121,3 +126,45 @@ def revoke_lapsed_roles(search: LedgerSearchRepository, members: MemberService,
     for member_id in lapsed:
         members.set_role(member_id, MEMBER)
     return lapsed
+
+
+def reapply_standing_terms(search: LedgerSearchRepository, terms: TermsRepository,
+                           member_ids: Iterable[str], principal: Callable[[str], str]) -> int:
+    """Save again every member's standing terms the ledger records newer than the store's
+    (see the module docstring; ``principal``: a member's pseudonym in the ledger, the actor of
+    their terms' entries); how many members' terms changed."""
+    newest: dict[str, tuple[int, dict[str, Any]]] = {}     # pseudonym -> (time, details)
+    gpc_at: dict[str, int | None] = {}      # pseudonym -> when GPC last opted them out
+    query = LedgerQuery(tags=(EventTag.CONSENT_TERMS_CHANGED,))
+    for hit in LedgerSearch(search, b"").all(query):
+        details = hit.details()
+        if "brand" in details:
+            continue                        # one brand's exception, not the standing terms
+        actor = json.loads(hit.body)["actor"]
+        if actor not in newest:
+            newest[actor] = (hit.row.at, details)
+        if actor not in gpc_at and (details.get("via_gpc")
+                                    or not details.get("sale_sharing_opt_out")):
+            # Newest first: an opt-out by GPC sets the time; a later end of the opt-out, None.
+            gpc_at[actor] = hit.row.at if details.get("via_gpc") else None
+    changed = 0
+    with terms.transaction():
+        for member_id in member_ids:
+            found = newest.get(principal(member_id))
+            if found is None:
+                continue
+            at, details = found
+            current = terms.standing(member_id) or PersonalTerms(member_id)
+            if current.version >= int(details["version"]):
+                continue
+            opted_out = bool(details.get("sale_sharing_opt_out", current.gpc_opt_out))
+            terms.save_standing(PersonalTerms(
+                member_id, agreement=details.get("agreement") or current.agreement,
+                purposes=frozenset(details["purposes"]), max_days=int(details["max_days"]),
+                aggregate_allowed=bool(details.get("aggregate_allowed",
+                                                   current.aggregate_allowed)),
+                gpc_opt_out=opted_out,
+                gpc_at=gpc_at.get(principal(member_id), current.gpc_at) if opted_out else None,
+                version=int(details["version"]), updated_at=at))
+            changed += 1
+    return changed

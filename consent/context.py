@@ -26,7 +26,7 @@ from vault.keys import MasterKey
 from vault.repositories import BrandRepository, Store
 from vault.schema import LEDGER
 
-from .after_restore import reapply_grant_changes, revoke_lapsed_roles
+from .after_restore import reapply_grant_changes, reapply_standing_terms, revoke_lapsed_roles
 from .checkpoints import Ed25519NoteSigner
 from .decision import DecisionPoint
 from .export import consent_exporter
@@ -82,10 +82,12 @@ def open_ledger(
 
 @dataclass(frozen=True)
 class RestoredChanges:
-    """How many grants, and how many staff roles, a restore's reapplication changed."""
+    """How many grants, staff roles and members' standing terms a restore's reapplication
+    changed."""
 
     grants: int
     roles: int
+    terms: int
 
 
 def member_principal(vault: Vault, member_id: str) -> str:
@@ -178,14 +180,16 @@ class Consent:
 
     def reapply_recorded_changes(self) -> RestoredChanges:
         """After the data store was restored from a backup: every withdrawal, narrowing and end
-        of a grant, and every staff role taken away, that the ledger recorded since, made to
-        hold again (consent/after_restore.py)."""
+        of a grant, every staff role taken away and every member's standing terms that the
+        ledger recorded since, made to hold again (consent/after_restore.py)."""
         if self.ledger.search_index is None:
             raise RuntimeError("this ledger was opened without its search index")
         search = self.ledger.search_index
         return RestoredChanges(
             grants=reapply_grant_changes(search, self._grants),
-            roles=len(revoke_lapsed_roles(search, self.vault.members, self.principal)))
+            roles=len(revoke_lapsed_roles(search, self.vault.members, self.principal)),
+            terms=reapply_standing_terms(search, self._terms, self.vault.accounts.ids(),
+                                         self.principal))
 
     def _sign_record(self, document: dict[str, Any]) -> str:
         return self.signer.sign(document)

@@ -359,7 +359,9 @@ def _recorded_changes(ctx: click.Context, home: VaultHome) -> str:
         finally:
             consent.close()
     told = (f"brought {_counted(changes.grants, 'grant')} to what the ledger recorded since,"
-            f" took back {_counted(changes.roles, 'staff role')} revoked since, disabled again"
+            f" took back {_counted(changes.roles, 'staff role')} revoked since, saved again"
+            f" the standing terms of {_counted(changes.terms, 'member')} changed since,"
+            f" disabled again"
             f" {_counted(len(clients.disabled), 'brand client')} disabled since")
     if clients.secrets_voided:
         told += ("; the secrets these clients came back with were rotated since and no longer"

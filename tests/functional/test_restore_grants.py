@@ -198,3 +198,31 @@ def test_a_brand_client_disabled_or_given_a_new_secret_after_the_backup_stays_so
     assert authenticates(rotated, again)
     assert "disabled again 0 brand clients" in _vrmvault(home, "reapply-erasures")
     assert authenticates(rotated, again)              # nothing voided twice
+
+
+def test_a_members_latest_standing_terms_hold_after_a_restore(vault_home: VaultHome,
+                                                              tmp_path: Path) -> None:
+    home, clock = vault_home, FrozenClock()
+    with _consent(home, clock) as consent:
+        alice = consent.vault.members.register("alice@example.org", GOOD_PASSWORD)
+        bob = consent.vault.members.register("bob@example.org", GOOD_PASSWORD)
+        for member in (alice, bob):
+            consent.terms.update(member, agreement="SD-BASE-ATP",
+                                 purposes=["dpv:Personalisation", "dpv:CustomerCare"],
+                                 max_days=365, aggregate_allowed=True)
+        restored = consent.terms.get(bob)
+    restore = _backed_up(home, tmp_path)
+    with _consent(home, clock) as consent:
+        clock.advance(600)
+        consent.terms.update(alice, agreement="SD-BASE", purposes=["dpv:CustomerCare"],
+                             max_days=30, aggregate_allowed=False)
+        clock.advance(600)
+        assert consent.terms.record_gpc(alice)       # her browser's GPC: sale/sharing opt-out
+        latest = consent.terms.get(alice)
+    assert not latest.aggregate_allowed and latest.gpc_opt_out and latest.gpc_at is not None
+
+    assert "saved again the standing terms of 1 member changed since" in restore()
+
+    with _consent(home, clock) as consent:
+        assert consent.terms.get(alice) == latest
+        assert consent.terms.get(bob) == restored               # unchanged since
