@@ -150,10 +150,10 @@ def reapply_standing_terms(search: LedgerSearchRepository, terms: TermsRepositor
     changed = 0
     with terms.transaction():
         for member_id in member_ids:
-            found = newest.get(principal(member_id))
-            if found is None:
+            who = principal(member_id)
+            if who not in newest:
                 continue
-            at, details = found
+            at, details = newest[who]
             current = terms.standing(member_id) or PersonalTerms(member_id)
             if current.version >= int(details["version"]):
                 continue
@@ -164,7 +164,7 @@ def reapply_standing_terms(search: LedgerSearchRepository, terms: TermsRepositor
                 aggregate_allowed=bool(details.get("aggregate_allowed",
                                                    current.aggregate_allowed)),
                 gpc_opt_out=opted_out,
-                gpc_at=gpc_at.get(principal(member_id), current.gpc_at) if opted_out else None,
+                gpc_at=gpc_at.get(who, current.gpc_at) if opted_out else None,
                 version=int(details["version"]), updated_at=at))
             changed += 1
     return changed

@@ -315,7 +315,8 @@ def backup(ctx: click.Context, path: Path) -> None:
 @click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
 @click.pass_context
 def restore(ctx: click.Context, path: Path, yes: bool) -> None:
-    """Replace the data store with the backup at PATH, then re-apply every erasure since."""
+    """Replace the data store with the backup at PATH, then re-apply every erasure since and
+    what the ledger recorded since (as reapply-erasures does)."""
     from vault.backup import restore as restore_backup
 
     home = _home(ctx)
@@ -331,9 +332,11 @@ def restore(ctx: click.Context, path: Path, yes: bool) -> None:
 @main.command("reapply-erasures")
 @click.pass_context
 def reapply_erasures(ctx: click.Context) -> None:
-    """After a store was restored from a backup: make every erasure since hold again, and every
-    withdrawal, narrowing and end of a grant and every staff role taken away that the ledger
-    recorded since; end every session. Run it with the server stopped."""
+    """After a store was restored from a backup: make every erasure since hold again, and what
+    the ledger recorded since; end every session. Run it with the server stopped.
+
+    What the ledger recorded: grants withdrawn, narrowed or ended, staff roles taken away,
+    members' standing terms, brand clients disabled and secrets rotated."""
     home = _home(ctx).require()
     with home.open() as vault:
         report = vault.erasure.reapply()
