@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, NoReturn
 from urllib.parse import urlsplit
 
 from consent.events import EventTag
-from consent.ledger_search import LedgerQuery, LedgerSearch
+from consent.ledger_search import tagged
 from consent.vocabulary import AGREEMENT_BY_CODE, DEFAULT_AGREEMENT
 from intents.catalog import CATEGORY_BY_ID
 from vault.brands import BrandDirectory
@@ -330,9 +330,8 @@ class ClientRegistry:
         secret the store came back with is taken as that one."""
         disabled: set[str] = set()
         rotated: dict[str, int] = {}        # client -> when its secret was last rotated
-        tags = (EventTag.BRAND_CLIENT_DISABLED, EventTag.BRAND_SECRET_ROTATED)
-        # This walk hands out no cursors: the search's cursor key is not used.
-        for hit in LedgerSearch(search, b"").all(LedgerQuery(tags=tags)):
+        for hit in tagged(search, (EventTag.BRAND_CLIENT_DISABLED,
+                                   EventTag.BRAND_SECRET_ROTATED)):
             details = hit.details()
             if hit.row.tag == EventTag.BRAND_CLIENT_DISABLED:
                 disabled.add(details["client"])

@@ -31,7 +31,6 @@ Invariants:
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -39,7 +38,7 @@ from typing import Any
 from vault.members import COMPLIANCE, MEMBER, STAFF_ROLES, MemberService
 
 from .events import EventTag
-from .ledger_search import LedgerQuery, LedgerSearch
+from .ledger_search import tagged
 from .model import AccessEnd, GrantStatus, PersonalTerms, RecordedGrant
 from .repositories import GrantRepository, LedgerSearchRepository, TermsRepository
 
@@ -71,8 +70,7 @@ def reapply_grant_changes(search: LedgerSearchRepository, grants: GrantRepositor
     """Bring every grant of the data store to the newest state the ledger records for it (see
     the module docstring); how many grants changed."""
     newest: dict[str, _Newest] = {}
-    # Exports and this walk hand out no cursors: the search's cursor key is not used.
-    for hit in LedgerSearch(search, b"").all(LedgerQuery(tags=tuple(CHANGES))):
+    for hit in tagged(search, CHANGES):
         details, tag, at = hit.details(), hit.row.tag, hit.row.at
         seen = newest.setdefault(details["grant"], _Newest(tag, at, details))
         if tag in _ACCESS_ENDING and seen.access_end is None:
@@ -115,12 +113,12 @@ def revoke_lapsed_roles(search: LedgerSearchRepository, members: MemberService,
     staff = {principal(member.id): (member.id, role)
              for role in STAFF_ROLES for member in members.with_role(role)}
     recorded: dict[str, str] = {}           # pseudonym -> the role last recorded
-    for hit in LedgerSearch(search, b"").all(LedgerQuery(tags=ROLE_CHANGES)):
-        details = hit.details()
-        if details["member"] in staff and details["member"] not in recorded:
+    for hit in tagged(search, ROLE_CHANGES):
+        who = hit.row.principal             # the account the entry names
+        if who in staff and who not in recorded:
             # Entries made before there were two roles name none, and mean compliance.
-            recorded[details["member"]] = (MEMBER if hit.row.tag == EventTag.OFFICER_ROLE_REVOKED
-                                           else details.get("role", COMPLIANCE))
+            recorded[who] = (MEMBER if hit.row.tag == EventTag.OFFICER_ROLE_REVOKED
+                             else hit.details().get("role", COMPLIANCE))
     lapsed = [member_id for who, (member_id, role) in staff.items()
               if who in recorded and recorded[who] != role]
     for member_id in lapsed:
@@ -135,12 +133,11 @@ def reapply_standing_terms(search: LedgerSearchRepository, terms: TermsRepositor
     their terms' entries); how many members' terms changed."""
     newest: dict[str, tuple[int, dict[str, Any]]] = {}     # pseudonym -> (time, details)
     gpc_at: dict[str, int | None] = {}      # pseudonym -> when GPC last opted them out
-    query = LedgerQuery(tags=(EventTag.CONSENT_TERMS_CHANGED,))
-    for hit in LedgerSearch(search, b"").all(query):
+    for hit in tagged(search, (EventTag.CONSENT_TERMS_CHANGED,)):
         details = hit.details()
-        if "brand" in details:
+        actor = hit.row.principal           # the member, who changed them
+        if "brand" in details or actor is None:
             continue                        # one brand's exception, not the standing terms
-        actor = json.loads(hit.body)["actor"]
         if actor not in newest:
             newest[actor] = (hit.row.at, details)
         if actor not in gpc_at and (details.get("via_gpc")

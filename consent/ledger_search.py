@@ -278,3 +278,9 @@ class LedgerSearch:
     def _mac(self, payload: bytes, query: LedgerQuery) -> bytes:
         return hmac.new(self._key, query.fingerprint() + b"\n" + payload,
                         hashlib.sha256).digest()[:16]
+
+
+def tagged(index: LedgerSearchRepository, tags: tuple[str, ...]) -> Iterator[SearchHit]:
+    """Every entry with one of ``tags``, newest first (for the vault's own walks, which hand
+    out no cursors: the search's cursor key is not used)."""
+    return LedgerSearch(index, b"").all(LedgerQuery(tags=tags))
