@@ -396,7 +396,10 @@ def uwsgi_arguments(*, host: str, port: int, workers: int, socket_path: Path) ->
         "--harakiri", str(REQUEST_TIMEOUT),
         "--no-orphans", "--die-on-term",
         "--logformat", ACCESS_LOG_FORMAT,
-        "--log-master", "--threaded-logger", "--log-drain", _CLIENT_NAMED,
+        # The master writes the log (never a thread of it: at exit uWSGI drains the log pipe
+        # from its main thread into a new, unfilled buffer while the thread may still write
+        # from it, and a line of stray memory bytes reached the log).
+        "--log-master", "--log-drain", _CLIENT_NAMED,
         # A client that goes away mid-answer is not an error of ours worth a line.
         "--ignore-sigpipe", "--ignore-write-errors", "--disable-write-exception",
     ]
