@@ -10,6 +10,8 @@ psycopg, cryptography) are translated at the boundary with ``raise ... from exc`
     └── VaultError                       500  internal
         ├── StoreError                   500  the store cannot be opened or is damaged
         │   ├── StoreNotInitialisedError      no store at the configured home
+        │   ├── TransactionFailedError        a step failed after writing and its failure
+        │   │                                 was caught: the whole transaction rolled back
         │   ├── SnapshotMovedError            the store changed between a read's first look
         │   │                                 and its first statement (PostgreSQL), after
         │   │                                 remembered values were used: read again
@@ -47,6 +49,14 @@ class VaultError(VrmvaultError):
 class StoreError(VaultError):
     type = "store-unavailable"
     title = "The store cannot be used"
+
+
+class TransactionFailedError(StoreError):
+    """A write transaction rolled back at its end because a step inside it failed after
+    writing and the failure was caught (vault/transactions.py): committing the rest would have
+    kept that step's half. A defect of the caller, never of the input."""
+
+    title = "The change could not be saved"
 
 
 class SnapshotMovedError(StoreError):

@@ -6,7 +6,13 @@ engine begins, commits and rolls back; what a repository may rely on (``vault/re
 is here:
 
 - :meth:`~Transactions.transaction` is a write transaction; a nested use joins the outer one
-  (nothing commits before the outermost ends), and any exception rolls all of it back.
+  (nothing commits before the outermost ends), and any exception rolls all of it back. A nested
+  use is not a savepoint: when one ends in an exception after writing, the outer one can no
+  longer commit (a caller that caught the exception would otherwise commit the failed step's
+  half), and its end rolls everything back and raises
+  :class:`~vault.errors.TransactionFailedError`.
+  A nested use that fails before writing anything (a refusal after its checks) leaves the outer
+  one whole.
 - :meth:`~Transactions.snapshot` is a read transaction: everything read inside sees one state of
   the store. Inside a transaction it joins it; no write transaction may start inside one.
 - :meth:`~Transactions.memoized` remembers values per connection while the store's version (the
@@ -20,6 +26,8 @@ import contextlib
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Hashable, Iterator
 from typing import Any, Self, TypeVar
+
+from .errors import TransactionFailedError
 
 # Values a connection remembers at most (see Transactions.memoized); past it, it forgets them all.
 MEMO_ENTRIES = 4096
@@ -36,6 +44,7 @@ class Transactions(ABC):
         self._memo_served = False   # within a read: a remembered value was handed out
         self._memo: dict[Hashable, Any] = {}
         self._memo_version: Hashable = None
+        self._failed_inside = False     # a nested use ended in an exception after writing
 
     @contextlib.contextmanager
     def transaction(self) -> Iterator[Self]:
@@ -47,13 +56,19 @@ class Transactions(ABC):
             raise RuntimeError("a write transaction inside a read snapshot")
         if self._depth:
             self._depth += 1
+            written = self._written()
             try:
                 yield self
+            except BaseException:
+                if self._written() != written:
+                    self._failed_inside = True
+                raise
             finally:
                 self._depth -= 1
             return
         self._begin_write()
         self._depth = 1
+        self._failed_inside = False
         try:
             yield self
         except BaseException:
@@ -61,6 +76,11 @@ class Transactions(ABC):
             self._rollback()
             raise
         self._depth = 0
+        if self._failed_inside:
+            self._rollback()
+            raise TransactionFailedError(
+                "a step of this transaction failed after writing and its failure was caught:"
+                " nothing of the transaction was written")
         self._commit()
 
     @contextlib.contextmanager
@@ -134,6 +154,11 @@ class Transactions(ABC):
     @abstractmethod
     def _end_read(self) -> None:
         """End the read transaction begun."""
+
+    @abstractmethod
+    def _written(self) -> int:
+        """A count that moves whenever this connection writes (rows or statements: only its
+        changes are compared, within one transaction)."""
 
     @abstractmethod
     def _store_version(self) -> Hashable:

@@ -51,7 +51,12 @@ from psycopg import errors as pg_errors
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 from psycopg.pq import TransactionStatus
 
-from ..errors import ConstraintViolationError, SnapshotMovedError, StoreError
+from ..errors import (
+    ConstraintViolationError,
+    SnapshotMovedError,
+    StoreError,
+    TransactionFailedError,
+)
 from ..transactions import Transactions
 
 Parameters = Sequence[Any]
@@ -179,6 +184,7 @@ class Database(Transactions):
         self._snapshot_version: tuple[str, int | None] | None = None
         self._snapshot_open = False     # a read's transaction has begun (see _begin_read)
         self._locks: set[tuple[str, tuple[Any, ...]]] = set()   # taken in this transaction
+        self._sent = 0      # statements sent that may write (all but SELECTs): see _written
 
     @classmethod
     def connect(cls, dsn: str) -> Database:
@@ -202,6 +208,8 @@ class Database(Transactions):
             self._open_snapshot()
         if self._locks and sql.startswith("ROLLBACK TO"):
             self._locks.clear()     # a savepoint rolled back to releases what it locked
+        if not sql.startswith("SELECT"):
+            self._sent += 1
         try:
             if not parameters:
                 return self._connection.execute(sql)    # verbatim: several statements allowed
@@ -212,6 +220,7 @@ class Database(Transactions):
     def executemany(self, sql: str, rows: Iterable[Parameters]) -> Any:
         if self._reading and not self._snapshot_open:
             self._open_snapshot()
+        self._sent += 1
         try:
             cursor = self._connection.cursor()
             cursor.executemany(placeholders(sql), [tuple(row) for row in rows])
@@ -308,9 +317,19 @@ class Database(Transactions):
         except psycopg.Error as exc:
             raise StoreError("the store could not end a read") from exc
 
+    def _written(self) -> int:
+        """Statements sent that may have written: PostgreSQL keeps no count of a connection's
+        changes, and a failed statement of any kind aborts the transaction anyway."""
+        return self._sent
+
     def _commit(self) -> None:
         self._locks.clear()
-        self.execute("COMMIT")
+        # COMMIT of a transaction a failed statement aborted (one whose error a caller caught)
+        # is answered ROLLBACK, without an error: never taken for a commit.
+        if self.execute("COMMIT").statusmessage != "COMMIT":
+            raise TransactionFailedError(
+                "a statement of this transaction failed and its failure was caught: nothing of"
+                " the transaction was written")
 
     def end_use(self) -> bool:
         """Roll back a transaction left open (by a caller that failed half-way), so a kept

@@ -165,6 +165,9 @@ class Database(Transactions):
         runs per call."""
         return (self._data_version(), self._connection.total_changes)
 
+    def _written(self) -> int:
+        return int(self._connection.total_changes)
+
     def _data_version(self) -> int:
         if not self._reading:
             return int(self._connection.execute("PRAGMA data_version").fetchone()[0])

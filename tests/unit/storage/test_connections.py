@@ -17,7 +17,12 @@ from typing import Any
 import pytest
 from psycopg.pq import TransactionStatus
 
-from vault.errors import ConstraintViolationError, SnapshotMovedError, StoreError
+from vault.errors import (
+    ConstraintViolationError,
+    SnapshotMovedError,
+    StoreError,
+    TransactionFailedError,
+)
 from vault.postgresql.database import Database as PostgresqlDatabase
 from vault.sqlcipher.database import Database as SqlcipherDatabase
 
@@ -163,6 +168,58 @@ def test_an_inner_failure_rolls_back_the_whole_transaction(database) -> None:
         with database.transaction():
             database.execute("INSERT INTO t (y) VALUES ('a')")
     assert count(database) == 0
+    assert not database.in_transaction
+
+
+def test_an_inner_failure_caught_after_writing_rolls_back_the_whole_transaction(pair) -> None:
+    """The half of a failed step is never committed with the rest: the outer transaction's end
+    rolls all of it back and says so, whether the step failed by itself or on a statement."""
+    database, other = pair
+    with pytest.raises(TransactionFailedError), database.transaction():
+        database.execute("INSERT INTO t (y) VALUES ('before')")
+        with pytest.raises(RuntimeError), database.transaction():
+            database.execute("INSERT INTO t (y) VALUES ('half')")
+            raise RuntimeError("the step's second half failed")
+        database.execute("INSERT INTO t (y) VALUES ('after')")
+    assert count(other) == 0
+    assert not database.in_transaction
+    with pytest.raises(TransactionFailedError), database.transaction():
+        database.execute("INSERT INTO t (y) VALUES ('a')")
+        with pytest.raises(ConstraintViolationError), database.transaction():
+            database.execute("INSERT INTO t (y) VALUES ('b')")
+            database.execute("INSERT INTO t (y) VALUES ('a')")
+    assert count(other) == 0
+    with database.transaction():                        # the connection is usable again
+        database.execute("INSERT INTO t (y) VALUES ('c')")
+    assert count(other) == 1
+
+
+def test_an_inner_refusal_before_any_write_leaves_the_outer_transaction_whole(pair) -> None:
+    database, other = pair
+    with database.transaction():
+        database.execute("INSERT INTO t (y) VALUES ('a')")
+        with pytest.raises(ValueError), database.transaction():
+            assert count(database) == 1                 # a step's checks read...
+            raise ValueError("refused")                 # ...and refuse before writing
+        database.execute("INSERT INTO t (y) VALUES ('b')")
+    assert count(other) == 2
+
+
+def test_a_caught_failed_statement_is_never_taken_for_a_commit(pair) -> None:
+    """PostgreSQL answers the COMMIT of a transaction a failed statement aborted with ROLLBACK
+    and no error; SQLite undoes the failed statement alone. Either way, the caller learns that
+    nothing it wrote in that transaction was committed, or that all of it was."""
+    database, other = pair
+    failed = False
+    try:
+        with database.transaction():
+            database.execute("INSERT INTO t (y) VALUES ('a')")
+            with pytest.raises(ConstraintViolationError):
+                database.execute("INSERT INTO t (y) VALUES ('a')")
+    except TransactionFailedError:
+        failed = True
+    assert count(other) == (0 if failed else 1)
+    assert failed == (database.engine == "postgresql")
     assert not database.in_transaction
 
 
