@@ -35,6 +35,7 @@ import hashlib
 import os
 import uuid
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 
 from consent.context import Consent
 from consent.event_details import (
@@ -46,7 +47,7 @@ from consent.event_details import (
     DsrUpdated,
     RestrictionLifted,
 )
-from consent.events import SYSTEM_ACTOR
+from consent.events import ABSENT, SYSTEM_ACTOR
 from consent.model import Restriction, RestrictionBasis, RestrictionScope
 from consent.repositories import RestrictionRepository
 from vault.catalog import clean_text
@@ -220,10 +221,14 @@ class RequestService:
         return self.member_request(member_id, request_id)
 
     # -- the vault's own part ---------------------------------------------------------------
-    def fulfilled(self, request_id: str, fulfilment: str) -> None:
+    def fulfilled(self, request_id: str, fulfilment: str,
+                  restrictions: Sequence[Restriction] = ()) -> None:
         """Record the vault's own part done (an export offered, the erasure begun, a
-        restriction recorded...), closing the request if every brand's task is final."""
+        restriction recorded...), closing the request if every brand's task is final;
+        ``restrictions``: the processing restrictions it made, which the ledger's entry names
+        (ids and brands) for a restore to make again (compliance/after_restore.py)."""
         consent = self._consent
+        made = [{"id": r.id, "brand": r.brand_id} for r in restrictions]
         with self._vault.data.transaction():
             row = self._get(request_id)
             now = self._now()
@@ -232,7 +237,7 @@ class RequestService:
                 return
             self._requests.add_history(request_id, None, "fulfilled", fulfilment, now)
             consent.ledger.record_event(actor=row.principal, details=DsrFulfilled(
-                request=request_id, fulfilment=fulfilment))
+                request=request_id, fulfilment=fulfilment, restrictions=made or ABSENT))
             self._close_if_done(request_id)
 
     def fulfil(self, member_id: str, request: Request) -> None:
@@ -241,6 +246,7 @@ class RequestService:
         corrections are the web layer's: it calls :meth:`fulfilled`.)"""
         kind = request.kind
         now = self._now()
+        made: list[Restriction] = []
         with self._vault.data.transaction():
             if kind in (Kind.RESTRICTION, Kind.OBJECTION, Kind.LIMIT_SENSITIVE):
                 basis = RestrictionBasis(KINDS[kind].fulfilment)
@@ -251,8 +257,10 @@ class RequestService:
                 every = kind is Kind.LIMIT_SENSITIVE or not brands or set(brands) == set(
                     self.holders(member_id))
                 for brand_id in ([None] if every else brands):
-                    self._restrictions.add(Restriction(0, member_id, brand_id, scope, basis,
-                                                       request.id, now))
+                    restriction = Restriction(0, member_id, brand_id, scope, basis, request.id,
+                                              now)
+                    made.append(replace(restriction,
+                                        id=self._restrictions.add(restriction)))
             elif kind is Kind.OPT_OUT:
                 terms = self._consent.terms
                 current = terms.get(member_id)
@@ -263,7 +271,7 @@ class RequestService:
                                  sale_sharing_opt_out=True)
             else:
                 raise ValueError(f"{kind} is not fulfilled through consent")
-            self.fulfilled(request.id, KINDS[kind].fulfilment)
+            self.fulfilled(request.id, KINDS[kind].fulfilment, made)
 
     def restrictions(self, member_id: str) -> list[Restriction]:
         return self._restrictions.for_member(member_id)

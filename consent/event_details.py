@@ -415,11 +415,15 @@ class DsrReceived(EventDetails):
 @dataclass(frozen=True)
 class DsrFulfilled(EventDetails):
     """The vault's own part of a request done at once: ``fulfilment`` says what it did
-    (``export``, ``erasure``, ``restriction``, ``opt_out``, ``profile``...)."""
+    (``export``, ``erasure``, ``restriction``, ``opt_out``, ``profile``...). ``restrictions``:
+    the processing restrictions it made, each ``{"id": int, "brand": brand id or None for
+    every brand}``, so a restore can make them again (left out by entries older than it, and
+    where none was made)."""
 
     TAG = EventTag.DSR_REQUEST_FULFILLED
     request: str
     fulfilment: str
+    restrictions: list[dict[str, int | str | None]] | Absent = ABSENT
 
 
 @dataclass(frozen=True)
