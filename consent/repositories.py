@@ -286,6 +286,11 @@ class RestrictionRepository(Transactional, Protocol):
     def add(self, restriction: Restriction) -> int:
         """Store ``restriction`` (its ``id`` ignored); the new id."""
 
+    def reinstate(self, restriction: Restriction) -> bool:
+        """Store ``restriction`` again under its own id (after a restore, a row the backup did
+        not hold: compliance/after_restore.py); False, storing nothing, if a row has that id
+        or the store holds no such member. Ids handed out later stay unique."""
+
     def live_for(self, member_id: str, brand_id: str) -> list[Restriction]:
         """The restrictions holding now for the member towards ``brand_id``: those naming it
         and those naming every brand; by id."""

@@ -34,6 +34,24 @@ class PostgresqlRestrictions(SqlRestrictions):
                 "NOT NULL constraint failed: processing_restrictions.member_num")
         return int(row[0])
 
+    def reinstate(self, restriction: Restriction) -> bool:
+        if not self._db.execute(
+                "INSERT INTO processing_restrictions (member_id, id, member_num, brand_id, scope,"
+                " basis, request_id, since, lifted_at) OVERRIDING SYSTEM VALUE"
+                " SELECT m.id, ?, m.num, ?, ?, ?, ?, ?, ? FROM members AS m WHERE m.id = ?"
+                " AND NOT EXISTS (SELECT 1 FROM processing_restrictions WHERE id = ?)",
+                (restriction.id, restriction.brand_id, restriction.scope.value,
+                 restriction.basis.value, restriction.request_id, restriction.since,
+                 restriction.lifted_at, restriction.member_id, restriction.id)).rowcount:
+            return False
+        # The sequence a restored database came back with may be behind this id: move it on,
+        # never back (an id handed out once is never handed out again).
+        self._db.execute(
+            "SELECT setval(s.name, greatest(?, coalesce(pg_sequence_last_value(s.name), 0)))"
+            " FROM (SELECT pg_get_serial_sequence('processing_restrictions', 'id')::regclass"
+            " AS name) AS s", (restriction.id,))
+        return True
+
     def lift(self, member_id: str, restriction_id: int, at: int) -> bool:
         return bool(self._db.execute(
             "UPDATE processing_restrictions SET lifted_at = ? WHERE member_id = ? AND id = ?"

@@ -28,6 +28,17 @@ class SqlcipherRestrictions(SqlRestrictions):
              restriction.lifted_at))
         return int(cursor.lastrowid)
 
+    def reinstate(self, restriction: Restriction) -> bool:
+        # No AUTOINCREMENT: a new row takes the largest id plus one, past this one.
+        return bool(self._db.execute(
+            "INSERT INTO processing_restrictions (id, member_num, brand_id, scope, basis,"
+            " request_id, since, lifted_at) SELECT ?, m.num, ?, ?, ?, ?, ?, ? FROM members m"
+            " WHERE m.id = ? AND NOT EXISTS (SELECT 1 FROM processing_restrictions"
+            " WHERE id = ?)",
+            (restriction.id, restriction.brand_id, restriction.scope.value,
+             restriction.basis.value, restriction.request_id, restriction.since,
+             restriction.lifted_at, restriction.member_id, restriction.id)).rowcount)
+
     def lift(self, member_id: str, restriction_id: int, at: int) -> bool:
         return bool(self._db.execute(
             "UPDATE processing_restrictions SET lifted_at = ? WHERE id = ? AND lifted_at IS NULL"

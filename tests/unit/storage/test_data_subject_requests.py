@@ -136,6 +136,28 @@ def test_restrictions_hold_until_lifted(repositories: Repositories,
         (one, 120), (every, None)]
 
 
+def test_a_restriction_is_reinstated_under_its_own_id_once(repositories: Repositories,
+                                                           brands: tuple[str, str]) -> None:
+    """A restore makes a restriction the backup lacked again, under the id the ledger names;
+    ids handed out after it are past it."""
+    restrictions = repositories.restrictions
+    alice, bob = add_member(repositories, 1), add_member(repositories, 2)
+    kept = restrictions.add(Restriction(0, alice, None, RestrictionScope.ALL,
+                                        RestrictionBasis.RESTRICTION, "dsr_a", 100))
+    lost = Restriction(kept + 5, alice, brands[0], RestrictionScope.ALL,
+                       RestrictionBasis.OBJECTION, "dsr_b", 110)
+    assert restrictions.reinstate(lost) is True
+    assert restrictions.reinstate(lost) is False                         # its id is taken
+    assert restrictions.reinstate(Restriction(kept, bob, None, RestrictionScope.ALL,
+                                              RestrictionBasis.OBJECTION, None, 120)) is False
+    assert restrictions.reinstate(Restriction(kept + 9, "nobody", None, RestrictionScope.ALL,
+                                              RestrictionBasis.OBJECTION, None, 120)) is False
+    assert restrictions.for_member(alice)[0] == lost
+    later = restrictions.add(Restriction(0, bob, None, RestrictionScope.SENSITIVE,
+                                         RestrictionBasis.LIMIT_SENSITIVE, None, 130))
+    assert later > lost.id
+
+
 def test_two_hosts_reading_one_request_to_change_it_take_turns(
         repositories: Repositories, brands: tuple[str, str],
         other_host: test_intents.OtherHost) -> None:
