@@ -17,6 +17,7 @@ from vault.engines import repository
 from vault.export import Exporter
 from vault.repositories import Store
 
+from .after_restore import RequestRestorer
 from .deadlines import DEFAULT_TIMEZONE, HolidayCalendar
 from .reports import ReportService
 from .request_export import requests_exporter
@@ -73,6 +74,21 @@ def request_service(*, consent: Consent, calendar: HolidayCalendar,
     return RequestService(requests=_on(consent.vault.data, "requests", "Requests"),
                           restrictions=consent.restrictions_repository, consent=consent,
                           calendar=calendar, holders=holders, forward=forward, zone=zone)
+
+
+def request_restorer(consent: Consent, *, calendar: HolidayCalendar,
+                     zone: str = DEFAULT_TIMEZONE) -> RequestRestorer:
+    """After a restore, the requests and restrictions the ledger recorded since the backup
+    brought back into the data store of ``consent``'s vault (compliance/after_restore.py);
+    ``calendar`` and ``zone``: the deadlines' settings."""
+    vault = consent.vault
+    if consent.ledger.search_index is None:
+        raise RuntimeError("this ledger was opened without its search index")
+    return RequestRestorer(
+        search=consent.ledger.search_index, requests=_on(vault.data, "requests", "Requests"),
+        restrictions=consent.restrictions_repository, member_ids=vault.accounts.ids(),
+        brand_ids=[brand.id for brand in vault.brands.all()], principal=consent.principal,
+        subject=consent.brand_subject, calendar=calendar, zone=zone, clock=vault.clock)
 
 
 def member_request_export(consent: Consent) -> Exporter:

@@ -11,54 +11,18 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from brand_gateway.dsr import dsr_service
-from brand_gateway.storage import webhook_registry
 from brand_gateway.webhooks.sqlcipher import SqlcipherWebhookOutbox
-from compliance.deadlines import HolidayCalendar, Urgency
+from compliance.deadlines import Urgency
 from compliance.requests import FINAL_STATES, RequestService, TaskState
 from consent.context import Consent
 from consent.events import EventTag
 from consent.model import Mode
+from tests.unit.compliance.conftest import CALLBACK
 from tests.unit.consent.conftest import Sharing
 from vault.clock import FrozenClock
 from vault.errors import ConflictError, NotFoundError, ValidationError
 
 DAY = 86_400
-CALLBACK = "https://vault.example"
-
-
-@pytest.fixture
-def sharing(consent: Consent) -> Sharing:
-    return Sharing(consent)
-
-
-@pytest.fixture
-def service(consent: Consent) -> RequestService:
-    return dsr_service(consent, callback_base=CALLBACK, calendar=HolidayCalendar())
-
-
-@pytest.fixture
-def world(consent: Consent, sharing: Sharing) -> dict[str, Any]:
-    """Alice shares with Velo (individual use) and Grocer (individual use); Bob with Velo."""
-    velo, grocer, other = (sharing.brand("Velo"), sharing.brand("Grocer"),
-                           sharing.brand("Other"))
-    alice, bob = sharing.member("alice@example.org"), sharing.member("bob@example.org")
-    for member in (alice, bob):
-        sharing.ready(member, velo.id)
-        sharing.grant(member, velo.id, mode=Mode.INDIVIDUAL)
-    sharing.agree(alice, grocer.id)
-    sharing.grant(alice, grocer.id)
-    registry = webhook_registry(database=consent.vault.data, clock=consent.vault.clock)
-    for brand in (velo, grocer, other):
-        client = f"client-{brand.id}"
-        consent.vault.data.execute(
-            "INSERT INTO oauth_clients (client_id, brand_id, client_secret_hash, redirect_uris,"
-            " token_endpoint_auth_method, grant_types, status, created_at, secret_rotated_at)"
-            " VALUES (?, ?, x'00', '[]', 'client_secret_basic', '[]', 'active', 0, 0)",
-            (client, brand.id))
-        registry.add(client, f"https://{brand.id}.example/hook")
-    return {"velo": velo.id, "grocer": grocer.id, "other": other.id, "alice": alice,
-            "bob": bob}
 
 
 def _messages(consent: Consent) -> list[dict[str, Any]]:
