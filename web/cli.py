@@ -20,7 +20,9 @@ from typing import TYPE_CHECKING
 import click
 
 from brand_gateway.clients import ClientSecretHasher
+from brand_gateway.dsr import calendar_of
 from brand_gateway.storage import client_registry
+from compliance.storage import request_restorer
 from consent.context import open_consent
 from consent.receipts import Controller
 from vault.home import InitReport, VaultHome
@@ -336,7 +338,8 @@ def reapply_erasures(ctx: click.Context) -> None:
     the ledger recorded since; end every session. Run it with the server stopped.
 
     What the ledger recorded: grants withdrawn, narrowed or ended, staff roles taken away,
-    members' standing terms, brand clients disabled and secrets rotated."""
+    members' standing terms, data subject requests received or advanced and the restrictions
+    they made or lifted, brand clients disabled and secrets rotated."""
     home = _home(ctx).require()
     with home.open() as vault:
         report = vault.erasure.reapply()
@@ -349,11 +352,15 @@ def reapply_erasures(ctx: click.Context) -> None:
 
 def _recorded_changes(ctx: click.Context, home: VaultHome) -> str:
     """What the ledger recorded since a restored store's backup made to hold again
-    (consent/after_restore.py), told."""
+    (consent/after_restore.py, compliance/after_restore.py), told."""
     with home.open() as vault:
         consent = open_consent(vault, home, controller=ctx.obj["controller"])
         try:
             changes = consent.reapply_recorded_changes()
+            settings = ctx.obj["settings"]
+            requests = request_restorer(
+                consent, calendar=calendar_of(settings),
+                zone=settings["VRMVAULT_DEADLINE_TIMEZONE"]).reapply()
             assert consent.ledger.search_index is not None
             clients = client_registry(
                 database=vault.data, clock=vault.clock,
@@ -364,7 +371,11 @@ def _recorded_changes(ctx: click.Context, home: VaultHome) -> str:
     told = (f"brought {_counted(changes.grants, 'grant')} to what the ledger recorded since,"
             f" took back {_counted(changes.roles, 'staff role')} revoked since, saved again"
             f" the standing terms of {_counted(changes.terms, 'member')} changed since,"
-            f" disabled again"
+            f" brought back {_counted(requests.received, 'data subject request')} received"
+            f" since and brought {_counted(requests.advanced, 'older one', 'older ones')} to"
+            f" what the ledger recorded since (each one's history names what the ledger does"
+            f" not hold), made again {_counted(requests.restrictions, 'processing restriction')}"
+            f" they made and lifted again {requests.lifted} lifted since, disabled again"
             f" {_counted(len(clients.disabled), 'brand client')} disabled since")
     if clients.secrets_voided:
         told += ("; the secrets these clients came back with were rotated since and no longer"

@@ -2,11 +2,13 @@
 older than the ledger, and every withdrawal, narrowing and end of a grant, and every staff role
 taken away, that the ledger recorded since is made to hold again (consent/after_restore.py):
 on SQLCipher by ``vrmvault restore``, on PostgreSQL by ``pg_restore`` then ``vrmvault
-reapply-erasures`` (the README's procedure)."""
+reapply-erasures`` (the README's procedure). Nor does it lose a data subject request, with
+its deadline, or the restrictions requests made (compliance/after_restore.py)."""
 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import subprocess
 import time
@@ -17,11 +19,17 @@ import pytest
 from click.testing import CliRunner
 
 from brand_gateway.clients import ClientSecretHasher
+from brand_gateway.dsr import dsr_service
 from brand_gateway.errors import ClientAuthenticationError, ClientDisabledError
 from brand_gateway.storage import client_registry
+from compliance.after_restore import LOST_REASON, RESTORED
+from compliance.deadlines import HolidayCalendar
+from compliance.requests import Request, RequestService
 from consent.context import Consent, open_consent
 from consent.model import AccessEnd, GrantStatus
 from tests.conftest import GOOD_PASSWORD, TEST_HASHING, home_environment, turn_on_totp
+from tests.functional.conftest import SignedIn
+from tests.functional.pages import text_of
 from tests.functional.test_consent_pages import allowed, share
 from tests.postgresql_server import binaries
 from vault.clock import FrozenClock
@@ -226,3 +234,121 @@ def test_a_members_latest_standing_terms_hold_after_a_restore(vault_home: VaultH
     with _consent(home, clock) as consent:
         assert consent.terms.get(alice) == latest
         assert consent.terms.get(bob) == restored               # unchanged since
+
+
+def _requests(consent: Consent) -> RequestService:
+    return dsr_service(consent, callback_base="http://localhost", calendar=HolidayCalendar())
+
+
+def _as_restored(request: Request, *, received_since: bool = True) -> Request:
+    """``request`` as a restore brings it back from the ledger, which holds what the member
+    wrote and the reasons given only as digests, if at all: those are marked lost. (Of a
+    request the backup holds, only what changed since.)"""
+    row = dataclasses.replace(
+        request.row, text_sealed=None if received_since else request.row.text_sealed,
+        extension_reason=LOST_REASON if request.row.extension_reason else None)
+    tasks = tuple(dataclasses.replace(t, reason=LOST_REASON if t.reason else None)
+                  for t in request.tasks)
+    return Request(row, tasks, history=tuple(
+        dataclasses.replace(h, id=0, reason=LOST_REASON if h.reason and h.state in (
+            "extended", "denied") else h.reason) for h in request.history))
+
+
+def _seen(service: RequestService, request_id: str) -> Request:
+    """A request as its officer sees it, its restore's own history step left out (ids
+    renumbered: a restored history's rows are new)."""
+    found = service.officer_view(request_id)
+    return Request(found.row, found.tasks, history=tuple(
+        dataclasses.replace(h, id=0) for h in found.history if h.state != RESTORED))
+
+
+def test_data_subject_requests_received_since_the_backup_come_back_with_their_deadlines(
+        vault_home: VaultHome, tmp_path: Path, request: pytest.FixtureRequest) -> None:
+    home, clock = vault_home, FrozenClock()
+    with _consent(home, clock) as consent:
+        vault, service = consent.vault, _requests(consent)
+        alice = vault.members.register("alice@example.org", GOOD_PASSWORD)
+        bob = vault.members.register("bob@example.org", GOOD_PASSWORD)
+        olga = vault.members.register("olga@example.org", GOOD_PASSWORD)     # an officer
+        velo = vault.brands.add("Velo Bikes", ("bikes",))
+        grocer = vault.brands.add("Greenleaf Grocers", ("groceries",))
+        alice_velo, _, _ = share(consent, alice, velo)
+        alice_grocer, _, _ = share(consent, alice, grocer)
+        share(consent, bob, velo)
+        advanced = service.file(alice, kind="access", text="My bike orders, please.")
+        service.fulfilled(advanced.id, "export")
+        objection = service.file(bob, kind="objection")
+        service.fulfil(bob, objection)                  # every brand, until bob lifts it
+        old_objection = service.restrictions(bob)[0]
+    restore = _backed_up(home, tmp_path)
+    clock.advance(3_600)
+    with _consent(home, clock) as consent:
+        service = _requests(consent)
+        for task in advanced.tasks:                     # open at the backup, closed since
+            service.brand_update(task.brand_id, task.uid, state="completed")
+        restricting = service.file(alice, kind="restriction", brands=[velo.id],
+                                   text="Velo only, while I dispute my invoice.")
+        service.fulfil(alice, restricting)              # Velo only: Grocer may read on
+        clock.advance(60)
+        forwarded = service.file(alice, kind="know", brands=[velo.id, grocer.id])
+        service.fulfilled(forwarded.id, "export")
+        by_brand = {t.brand_id: t.uid for t in forwarded.tasks}
+        service.brand_update(velo.id, by_brand[velo.id], state="in_progress")
+        service.brand_update(grocer.id, by_brand[grocer.id], state="denied",
+                             reason="We hold nothing of this customer.")
+        extended = service.file(bob, kind="access")
+        service.extend(extended.id, officer_id=olga,
+                       reason="Velo's archive is on tape: we need more time to read it.")
+        closed = service.file(bob, kind="limit_sensitive", brands=[])
+        service.fulfil(bob, closed)                     # no brand: closed at once
+        clock.advance(60)
+        for restriction in service.restrictions(bob):   # the old objection and the new limit
+            service.lift(bob, restriction.id)
+        ids = [advanced.id, restricting.id, forwarded.id, extended.id, closed.id]
+        before = {request_id: _as_restored(service.officer_view(request_id),
+                                           received_since=request_id != advanced.id)
+                  for request_id in ids}
+        restrictions = {member: service.restrictions(member) for member in (alice, bob)}
+        queue = [r.id for r in service.queue(limit=50)]
+    listed = _vrmvault(home, "dsr", "list", "--format", "json")
+    assert before[advanced.id].row.state == "closed"
+    assert before[extended.id].row.extended_at is not None
+    assert [r.lifted_at is not None for r in restrictions[bob]] == [True, True]
+    assert old_objection in [dataclasses.replace(r, lifted_at=None) for r in restrictions[bob]]
+
+    told = restore()
+    assert ("brought back 4 data subject requests received since and brought 1 older one"
+            " to what the ledger recorded since") in told
+    assert "made again 2 processing restrictions they made and lifted again 2" in told
+
+    def as_before() -> None:
+        with _consent(home, clock) as consent:
+            service = _requests(consent)
+            for request_id in ids:
+                assert _seen(service, request_id) == before[request_id], request_id
+            assert {m: service.restrictions(m) for m in (alice, bob)} == restrictions
+            assert [r.id for r in service.queue(limit=50)] == queue
+            assert not allowed(consent, alice_velo, "given_name")     # restricted again
+            assert allowed(consent, alice_grocer, "given_name")
+            steps = {request_id: [h.reason for h in service.officer_view(request_id).history
+                                  if h.state == RESTORED] for request_id in ids}
+        assert _vrmvault(home, "dsr", "list", "--format", "json") == listed
+        # Each request the restore touched says so once, and what the ledger did not hold.
+        assert all(len(found) == 1 for found in steps.values()), steps
+        assert "what the member wrote" in steps[restricting.id][0]
+        assert f"the reason {grocer.id} gave (denied)" in steps[forwarded.id][0]
+        assert "the reason of its extension" in steps[extended.id][0]
+        assert steps[advanced.id][0].startswith("brought forward from the ledger")
+
+    as_before()
+    again = _vrmvault(home, "reapply-erasures")
+    assert ("brought back 0 data subject requests received since and brought 0 older ones"
+            in again), again
+    assert "made again 0 processing restrictions they made and lifted again 0" in again
+    as_before()
+    # The officer sees on the request's page that it came from the ledger, and what is lost.
+    officer: SignedIn = request.getfixturevalue("officer")
+    page = text_of(officer.client.get(f"/console/requests/{forwarded.id}").get_data(
+        as_text=True))
+    assert "Restored" in page and "made again from the ledger" in page
+    assert "Refused" in page and LOST_REASON in page
