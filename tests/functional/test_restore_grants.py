@@ -310,6 +310,7 @@ def test_data_subject_requests_received_since_the_backup_come_back_with_their_de
                   for request_id in ids}
         restrictions = {member: service.restrictions(member) for member in (alice, bob)}
         queue = [r.id for r in service.queue(limit=50)]
+        entries = consent.ledger.size
     listed = _vrmvault(home, "dsr", "list", "--format", "json")
     assert before[advanced.id].row.state == "closed"
     assert before[extended.id].row.extended_at is not None
@@ -332,6 +333,7 @@ def test_data_subject_requests_received_since_the_backup_come_back_with_their_de
             assert allowed(consent, alice_grocer, "given_name")
             steps = {request_id: [h.reason for h in service.officer_view(request_id).history
                                   if h.state == RESTORED] for request_id in ids}
+            assert consent.ledger.size == entries         # the entries were there already
         assert _vrmvault(home, "dsr", "list", "--format", "json") == listed
         # Each request the restore touched says so once, and what the ledger did not hold.
         assert all(len(found) == 1 for found in steps.values()), steps
