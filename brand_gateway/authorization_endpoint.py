@@ -67,8 +67,10 @@ from .storage import authorization_store
 
 bp = Blueprint("authorize", __name__)
 
-#: Session key of an authorization request waiting for the member to sign in.
+#: Session key of an authorization request waiting for the member to sign in, and of the name
+#: of the brand that sent it.
 NEXT_KEY = "authorize_next"
+NEXT_BRAND_KEY = "authorize_next_brand"
 #: Session key of the consent screen last shown, so each showing is answered once.
 SCREEN_KEY = "authorize_screen"
 PATH = "/oauth/authorize"
@@ -86,6 +88,12 @@ def pending_authorization() -> str | None:
     return None
 
 
+def pending_brand() -> str | None:
+    """The name of the brand whose authorization request waits in this browser, if one does."""
+    name = session.get(NEXT_BRAND_KEY)
+    return name if isinstance(name, str) and pending_authorization() else None
+
+
 @bp.route(PATH, methods=["GET", "POST"])
 def authorize() -> Any:
     try:
@@ -99,10 +107,12 @@ def authorize() -> Any:
     client: OAuthClient = grant.client.record
     if member_id is None:
         session[NEXT_KEY] = request.full_path
+        session[NEXT_BRAND_KEY] = client.brand_name
         flash(f"Sign in, or create a vault, to answer the request from {client.brand_name}.",
               "success")
         return redirect(url_for("auth.login"))
     session.pop(NEXT_KEY, None)
+    session.pop(NEXT_BRAND_KEY, None)
     details: tuple[MemberDataDetail, ...] = grant.request.authorization_details
     consent = _consent()
     agreement = consent.agreements.in_force(member_id, client.brand_id)

@@ -26,7 +26,7 @@ from flask import (
 )
 from werkzeug.wrappers import Response
 
-from brand_gateway.authorization_endpoint import pending_authorization
+from brand_gateway.authorization_endpoint import pending_authorization, pending_brand
 from vault.devices import LIFETIME as DEVICE_COOKIE_LIFETIME
 from vault.email_addresses import NOT_DELIVERABLE_HERE
 from vault.errors import (
@@ -155,8 +155,10 @@ def signup() -> str | Response | tuple[str, int] | tuple[str, int, dict[str, str
             vault.signups.cancel(outcome.token)
         return render_template("signup.html", values=values,
                                errors={"form": [MAIL_FAILED]}), 503
-    return render_template("signup_sent.html",
-                           minutes=SIGNUP_LINK_MINUTES)
+    # The link may open in another browser (a phone's mail app): a brand's request waits in
+    # this one's session, and is answered here once signed in.
+    return render_template("signup_sent.html", minutes=SIGNUP_LINK_MINUTES,
+                           waiting=pending_brand())
 
 
 @bp.route("/signup/verify", methods=["GET", "POST"])

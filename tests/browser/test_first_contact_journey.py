@@ -59,6 +59,7 @@ def test_a_new_member_from_a_brands_link_signs_up_accepts_and_allows(
     page.get_by_label("Password", exact=True).fill(PASSWORD)
     page.get_by_role("button", name="Create my vault").click()
     expect(page.get_by_role("heading", name="Check your inbox")).to_be_visible()
+    expect(page.get_by_text(f"The request from {BRAND} waits in this browser")).to_be_visible()
     page.goto(mailed_link(live_home.root, EMAIL))          # the same browser follows the link
     page.get_by_role("button", name="Confirm and open my vault").click()
 

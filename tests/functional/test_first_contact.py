@@ -192,6 +192,36 @@ def test_signing_in_with_totp_comes_back_to_the_request(
     assert redirected_to_brand(allow(client, asked.url))["code"]
 
 
+def test_a_sign_up_link_opened_in_another_browser_leaves_the_request_waiting_in_the_first(
+        app: Flask, client: FlaskClient, auth: AuthActions, velo: Brand, inbox: Inbox) -> None:
+    """The request belongs to the browser that brought it (its state and PKCE verifier are the
+    brand's, for that browser): the sign-up page says it waits there, the other browser opens
+    the vault, and signing in in the first one answers it."""
+    asked = authorization_request(velo)
+    assert urlsplit(client.get(asked.url).headers["Location"]).path == "/login"
+    sent = auth.signup(EMAIL)
+    assert sent.status_code == 200
+    assert "The request from Velo waits in this browser" in text_of(sent.get_data(as_text=True))
+
+    phone = AuthActions(app.test_client())
+    opened = phone.verify(inbox.link(EMAIL))
+    assert urlsplit(opened.headers["Location"]).path == "/member/"
+
+    signed_in = auth.login(EMAIL)
+    assert signed_in.status_code == 302 and signed_in.headers["Location"] == asked.url
+    screen = client.get(asked.url)             # the new member's terms first, as after sign-up
+    assert screen.status_code == 200
+    assert "The request from Velo needs more than your terms allow" in text_of(
+        screen.get_data(as_text=True))
+
+
+def test_the_sign_up_page_names_no_brand_when_no_request_waits(
+        client: FlaskClient, auth: AuthActions) -> None:
+    sent = auth.signup(EMAIL)
+    assert sent.status_code == 200
+    assert "waits in this browser" not in sent.get_data(as_text=True)
+
+
 def test_the_brands_counter_offer_by_standing_policy_is_accepted_on_the_screen(
         app: Flask, client: FlaskClient, register: RegisterBrand, member: str,
         vault: Vault) -> None:
