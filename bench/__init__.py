@@ -30,6 +30,7 @@ from . import (
     ledger,
     ledger_search,
     postgresql,
+    postgresql_one_host,
     raw_key_open,
     recovery,
     reveals,
@@ -46,5 +47,6 @@ BENCHMARKS: dict[str, ModuleType] = {
     for module in (raw_key_open, recovery, erasure_10k, export_10k, sealed_writes,
                    encryption_overhead, decision, ledger, ledger_search, tiles,
                    survey_answer, insights, compliance_reports, reveals, dsr_queue,
-                   intents, demo_100k, serve_memory, brand_api, servers, intents_http, postgresql)
+                   intents, demo_100k, serve_memory, brand_api, servers, intents_http, postgresql,
+                   postgresql_one_host)
 }

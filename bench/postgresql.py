@@ -176,14 +176,18 @@ class Ledger:
     def watched(self) -> contextlib.AbstractContextManager[None]:
         return watched_spools(self._backlog, self.waits)
 
-    def settled(self) -> None:
-        """Wait until the hosts' keepers have merged every read spooled so far (the checks'),
-        then start counting afresh."""
+    def merged(self) -> None:
+        """Wait until the hosts' keepers have merged every read spooled so far."""
         deadline = time.monotonic() + 30
         while self._backlog()[0]:
             if time.monotonic() > deadline:
                 raise BenchmarkError(f"{NAME}: spooled reads unmerged after 30 s")
             time.sleep(0.05)
+
+    def settled(self) -> None:
+        """Wait until every read spooled so far (the checks') is merged, then start counting
+        afresh."""
+        self.merged()
         self.since()
 
     def close(self) -> None:

@@ -192,15 +192,11 @@ class _Before:
     expected: dict[str, Any]
 
     def environment(self) -> dict[str, str]:
-        return _environment_of(self.code)
+        return environment_of(self.code)
 
 
-def _environment_of(code: Path) -> dict[str, str]:
-    """The environment in which ``vrmvault`` and Python run the code in ``code``."""
-    return child_environment() | {"PYTHONPATH": str(code)}
-
-
-def _before(root: Path) -> _Before:
+def export_before(root: Path) -> Path:
+    """The code of main at :data:`BEFORE`, exported from git into ``root/before``."""
     code = root / "before"
     code.mkdir()
     archive = subprocess.run(["git", "-C", str(ROOT), "archive", "--format=tar", BEFORE],
@@ -209,9 +205,19 @@ def _before(root: Path) -> _Before:
         raise BenchmarkError(f"{NAME}: cannot export {BEFORE} from git:"
                              f" {archive.stderr.decode(errors='replace')[-400:]}")
     subprocess.run(["tar", "-x", "-C", str(code)], input=archive.stdout, check=True)
+    return code
+
+
+def environment_of(code: Path) -> dict[str, str]:
+    """The environment in which ``vrmvault`` and Python run the code in ``code``."""
+    return child_environment() | {"PYTHONPATH": str(code)}
+
+
+def _before(root: Path) -> _Before:
+    code = export_before(root)
     (root / "then").mkdir()
     staged = subprocess.run([sys.executable, "-c", BEFORE_STAGE.format(root=str(root / "then"))],
-                            cwd=code, env=_environment_of(code), capture_output=True, text=True)
+                            cwd=code, env=environment_of(code), capture_output=True, text=True)
     if staged.returncode:
         raise BenchmarkError(f"{NAME}: staging {BEFORE} failed: {staged.stderr[-800:]}")
     shown = json.loads(staged.stdout.strip().splitlines()[-1])
