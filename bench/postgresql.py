@@ -359,75 +359,84 @@ def demo_seconds(root: Path, databases: Iterator[str], master_hex: str, members:
 
 
 # -- the run ----------------------------------------------------------------------------------
-def run(*, quick: bool) -> list[Result]:
+@contextlib.contextmanager
+def throwaway_databases() -> Iterator[Iterator[str]]:
+    """A throwaway cluster of Debian's PostgreSQL for the run, its durability left on
+    (``tests/postgresql_server``): an endless supply of fresh databases' URLs, dropped with it
+    at the end."""
     from tests.postgresql_server import Cluster
 
-    scale = QUICK if quick else FULL
-    log(f"{NAME}: two hosts x 1 worker on PostgreSQL, wrk -c{HOST_CONNECTIONS} each, against"
-        f" the bare endpoint the same way and one SQLCipher host x 2 workers; {scale.rounds}"
-        f" interleaved rounds of {scale.seconds} s; then {scale.members:,} members")
     cluster = Cluster()
     server = cluster.start(durable=True)
     try:
-        with fresh_directory() as root, contextlib.ExitStack() as stack:
+        with contextlib.ExitStack() as stack:
             def databases() -> Iterator[str]:
                 while True:
                     yield stack.enter_context(server.database())
 
-            made = databases()
-            places = Places(next(made), next(made), secrets.token_hex(32))
-            pg = stage_on_postgresql(root, places)
-            stack.callback(pg.vault.close)
-            stack.callback(pg.consent.close)
-            sq = brand_api.stage(brand_api.initialise(root / "sqlcipher"))
-            stack.callback(sq.vault.close)
-            stack.callback(sq.consent.close)
-            environment = places.environment() | {
-                "VRMVAULT_API_RATE_LIMIT": str(brand_api.RATE_LIMIT)}
-            sqlcipher_environment = child_environment() | {
-                "VRMVAULT_API_RATE_LIMIT": str(brand_api.RATE_LIMIT)}
-            ports = [brand_api.free_port() for _ in range(5)]
-            host_homes = [VaultHome(root / f"host-{n}") for n in (1, 2)]
-            servers = [stack.enter_context(running(
-                f"host-{n + 1}", [*command_line(), "--home", str(host_homes[n].root), "serve",
-                                  "--port", str(ports[n]), "--workers", "1"],
-                ports[n], root, environment)) for n in (0, 1)]
-            bares = [stack.enter_context(running(
-                f"bare-{n}", [sys.executable, "-c", "from bench.brand_api import serve_bare;"
-                              f" serve_bare({ports[n]}, {str(root)!r}, workers=1)"],
-                ports[n], root, sqlcipher_environment)) for n in (2, 3)]
-            single = stack.enter_context(running(
-                "sqlcipher", [*command_line(), "--home", str(sq.home.root), "serve", "--port",
-                              str(ports[4]), "--workers", "2"], ports[4], root,
-                sqlcipher_environment))
-            for serving in servers + [single]:
-                brand_api.wait_until_serving(serving, "/api/v1/openapi.json")
-            for serving in bares:
-                brand_api.wait_until_serving(serving, BARE_PATH)
-            ledger = Ledger(pg, host_homes)
-            stack.callback(ledger.close)
-            rounds = measure(pg, sq, [s.url for s in servers], [b.url for b in bares],
-                             single.url, ledger, scale)
-            report = ledger.ledger.verify()
-            if not report.ok:
-                raise BenchmarkError(f"{NAME}: the ledger does not verify: {report.summary()}")
-            log(f"  ledger verified: {report.entries:,} entries from two hosts")
-
-            url = servers[0].url + PROFILE_PATH
-            add_members(pg.vault, max(0, 1_000 - int(pg.vault.data.one(
-                "SELECT count(*) FROM members")[0])), first=1_000_000_000)
-            small = latency_ms(url, pg.token, scale)
-            log(f"  1,000 members: median latency {small:.3f} ms; growing to"
-                f" {scale.members:,}")
-            grow(pg, scale.members)
-            large = latency_ms(url, pg.token, scale)
-            log(f"  {scale.members:,} members: median latency {large:.3f} ms")
-            erasures = erasure_ms(pg, scale)
-            log(f"  erasures of 10,000 entries: {', '.join(f'{t:.1f}' for t in erasures)} ms")
-            demo = demo_seconds(root, made, places.master_hex, scale.demo_members)
-            log(f"  vrmvault demo --members {scale.demo_members:,}: {demo:.1f} s")
+            yield databases()
     finally:
         cluster.stop()
+
+
+def run(*, quick: bool) -> list[Result]:
+    scale = QUICK if quick else FULL
+    log(f"{NAME}: two hosts x 1 worker on PostgreSQL, wrk -c{HOST_CONNECTIONS} each, against"
+        f" the bare endpoint the same way and one SQLCipher host x 2 workers; {scale.rounds}"
+        f" interleaved rounds of {scale.seconds} s; then {scale.members:,} members")
+    with throwaway_databases() as made, fresh_directory() as root, \
+            contextlib.ExitStack() as stack:
+        places = Places(next(made), next(made), secrets.token_hex(32))
+        pg = stage_on_postgresql(root, places)
+        stack.callback(pg.vault.close)
+        stack.callback(pg.consent.close)
+        sq = brand_api.stage(brand_api.initialise(root / "sqlcipher"))
+        stack.callback(sq.vault.close)
+        stack.callback(sq.consent.close)
+        environment = places.environment() | {
+            "VRMVAULT_API_RATE_LIMIT": str(brand_api.RATE_LIMIT)}
+        sqlcipher_environment = child_environment() | {
+            "VRMVAULT_API_RATE_LIMIT": str(brand_api.RATE_LIMIT)}
+        ports = [brand_api.free_port() for _ in range(5)]
+        host_homes = [VaultHome(root / f"host-{n}") for n in (1, 2)]
+        servers = [stack.enter_context(running(
+            f"host-{n + 1}", [*command_line(), "--home", str(host_homes[n].root), "serve",
+                              "--port", str(ports[n]), "--workers", "1"],
+            ports[n], root, environment)) for n in (0, 1)]
+        bares = [stack.enter_context(running(
+            f"bare-{n}", [sys.executable, "-c", "from bench.brand_api import serve_bare;"
+                          f" serve_bare({ports[n]}, {str(root)!r}, workers=1)"],
+            ports[n], root, sqlcipher_environment)) for n in (2, 3)]
+        single = stack.enter_context(running(
+            "sqlcipher", [*command_line(), "--home", str(sq.home.root), "serve", "--port",
+                          str(ports[4]), "--workers", "2"], ports[4], root,
+            sqlcipher_environment))
+        for serving in servers + [single]:
+            brand_api.wait_until_serving(serving, "/api/v1/openapi.json")
+        for serving in bares:
+            brand_api.wait_until_serving(serving, BARE_PATH)
+        ledger = Ledger(pg, host_homes)
+        stack.callback(ledger.close)
+        rounds = measure(pg, sq, [s.url for s in servers], [b.url for b in bares],
+                         single.url, ledger, scale)
+        report = ledger.ledger.verify()
+        if not report.ok:
+            raise BenchmarkError(f"{NAME}: the ledger does not verify: {report.summary()}")
+        log(f"  ledger verified: {report.entries:,} entries from two hosts")
+
+        url = servers[0].url + PROFILE_PATH
+        add_members(pg.vault, max(0, 1_000 - int(pg.vault.data.one(
+            "SELECT count(*) FROM members")[0])), first=1_000_000_000)
+        small = latency_ms(url, pg.token, scale)
+        log(f"  1,000 members: median latency {small:.3f} ms; growing to"
+            f" {scale.members:,}")
+        grow(pg, scale.members)
+        large = latency_ms(url, pg.token, scale)
+        log(f"  {scale.members:,} members: median latency {large:.3f} ms")
+        erasures = erasure_ms(pg, scale)
+        log(f"  erasures of 10,000 entries: {', '.join(f'{t:.1f}' for t in erasures)} ms")
+        demo = demo_seconds(root, made, places.master_hex, scale.demo_members)
+        log(f"  vrmvault demo --members {scale.demo_members:,}: {demo:.1f} s")
     bare_rates = [rate for rate, _ in rounds["bare"]]
     pg_rates = [rate for rate, _ in rounds["postgresql"]]
     sq_rates = [rate for rate, _ in rounds["sqlcipher"]]

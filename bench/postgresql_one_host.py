@@ -35,7 +35,6 @@ import json
 import secrets
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -44,7 +43,7 @@ from vault.home import VaultHome
 from . import brand_api
 from .brand_api import BARE_DOCUMENT, BARE_PATH, CONNECTIONS, PROFILE_PATH, check, running, wrk
 from .demo_100k import child_environment, command_line
-from .postgresql import Ledger, Places, stage_on_postgresql
+from .postgresql import Ledger, Places, stage_on_postgresql, throwaway_databases
 from .report import BenchmarkError, Figure, Result, Target, fresh_directory, log, median
 from .servers import BEFORE, export_before
 
@@ -86,92 +85,81 @@ def _stage_before(code: Path, root: Path, places: Places) -> tuple[str, dict[str
 
 
 def run(*, quick: bool) -> list[Result]:
-    from tests.postgresql_server import Cluster
-
     rounds, seconds = (QUICK_ROUNDS, QUICK_SECONDS) if quick else (FULL_ROUNDS, FULL_SECONDS)
     log(f"{NAME}: the brand read on PostgreSQL, one host of {brand_api.WORKERS} workers, against"
         f" {BEFORE} served its way and the bare endpoint; wrk -c{CONNECTIONS}; {rounds} rounds"
         f" of {seconds} s, the order turning every round")
-    cluster = Cluster()
-    server = cluster.start(durable=True)
-    try:
-        with fresh_directory() as root, contextlib.ExitStack() as stack:
-            def databases() -> Iterator[str]:
-                while True:
-                    yield stack.enter_context(server.database())
+    with throwaway_databases() as made, fresh_directory() as root, \
+            contextlib.ExitStack() as stack:
+        now = Places(next(made), next(made), secrets.token_hex(32))
+        then = Places(next(made), next(made), secrets.token_hex(32))
+        staged = stage_on_postgresql(root, now)
+        stack.callback(staged.vault.close)
+        stack.callback(staged.consent.close)
+        code = export_before(root)
+        (root / "then").mkdir()
+        then_token, then_expected = _stage_before(code, root / "then", then)
+        limit = {"VRMVAULT_API_RATE_LIMIT": str(brand_api.RATE_LIMIT)}
+        ports = {label: brand_api.free_port() for label in LABELS}
+        host = VaultHome(root / "host")
+        commands = {
+            "now": [*command_line(), "--home", str(host.root), "serve", "--host",
+                    "127.0.0.1", "--port", str(ports["now"]), "--workers",
+                    str(brand_api.WORKERS)],
+            "before": [*command_line(), "--home", str(root / "before-host"), "serve",
+                       "--host", "127.0.0.1", "--port", str(ports["before"]), "--workers",
+                       str(brand_api.WORKERS)],
+            "bare": [sys.executable, "-c", "from bench.brand_api import serve_bare;"
+                     f" serve_bare({ports['bare']}, {str(root)!r})"],
+        }
+        environments = {
+            "now": now.environment() | limit,
+            "before": then.environment() | {"PYTHONPATH": str(code)} | limit,
+            "bare": child_environment(),
+        }
+        servers = {label: stack.enter_context(running(
+            f"{NAME}-{label}", commands[label], ports[label], root, environments[label]))
+            for label in LABELS}
+        for label, serving in servers.items():
+            brand_api.wait_until_serving(
+                serving, BARE_PATH if label == "bare" else "/api/v1/openapi.json")
+        ledger = Ledger(staged, [host])
+        stack.callback(ledger.close)
+        expected = {"now": (staged.token, staged.expected),
+                    "before": (then_token, then_expected), "bare": (None, BARE_DOCUMENT)}
 
-            made = databases()
-            now = Places(next(made), next(made), secrets.token_hex(32))
-            then = Places(next(made), next(made), secrets.token_hex(32))
-            staged = stage_on_postgresql(root, now)
-            stack.callback(staged.vault.close)
-            stack.callback(staged.consent.close)
-            code = export_before(root)
-            (root / "then").mkdir()
-            then_token, then_expected = _stage_before(code, root / "then", then)
-            limit = {"VRMVAULT_API_RATE_LIMIT": str(brand_api.RATE_LIMIT)}
-            ports = {label: brand_api.free_port() for label in LABELS}
-            host = VaultHome(root / "host")
-            commands = {
-                "now": [*command_line(), "--home", str(host.root), "serve", "--host",
-                        "127.0.0.1", "--port", str(ports["now"]), "--workers",
-                        str(brand_api.WORKERS)],
-                "before": [*command_line(), "--home", str(root / "before-host"), "serve",
-                           "--host", "127.0.0.1", "--port", str(ports["before"]), "--workers",
-                           str(brand_api.WORKERS)],
-                "bare": [sys.executable, "-c", "from bench.brand_api import serve_bare;"
-                         f" serve_bare({ports['bare']}, {str(root)!r})"],
-            }
-            environments = {
-                "now": now.environment() | limit,
-                "before": then.environment() | {"PYTHONPATH": str(code)} | limit,
-                "bare": child_environment(),
-            }
-            servers = {label: stack.enter_context(running(
-                f"{NAME}-{label}", commands[label], ports[label], root, environments[label]))
-                for label in LABELS}
-            for label, serving in servers.items():
-                brand_api.wait_until_serving(
-                    serving, BARE_PATH if label == "bare" else "/api/v1/openapi.json")
-            ledger = Ledger(staged, [host])
-            stack.callback(ledger.close)
-            expected = {"now": (staged.token, staged.expected),
-                        "before": (then_token, then_expected), "bare": (None, BARE_DOCUMENT)}
+        def load(label: str, seconds: int) -> brand_api.Load:
+            url = servers[label].url + (BARE_PATH if label == "bare" else PROFILE_PATH)
+            token, document = expected[label]
+            check(url, document, token)
+            if label == "now":
+                ledger.settled()
+            result = wrk(url, seconds, token)
+            if result.bad_status or result.socket_errors:
+                raise BenchmarkError(f"{NAME}: {label}: {result.bad_status} answers were"
+                                     f" not 2xx/3xx, {result.socket_errors} socket errors")
+            if label == "now":
+                ledger.merged()
+                recorded = ledger.since()
+                if not result.requests <= recorded <= result.requests + CONNECTIONS:
+                    raise BenchmarkError(f"{NAME}: wrk counted {result.requests:,} answers,"
+                                         f" the ledger recorded {recorded:,} reads")
+            check(url, document, token)
+            return result
 
-            def load(label: str, seconds: int) -> brand_api.Load:
-                url = servers[label].url + (BARE_PATH if label == "bare" else PROFILE_PATH)
-                token, document = expected[label]
-                check(url, document, token)
-                if label == "now":
-                    ledger.settled()
-                result = wrk(url, seconds, token)
-                if result.bad_status or result.socket_errors:
-                    raise BenchmarkError(f"{NAME}: {label}: {result.bad_status} answers were"
-                                         f" not 2xx/3xx, {result.socket_errors} socket errors")
-                if label == "now":
-                    ledger.merged()
-                    recorded = ledger.since()
-                    if not result.requests <= recorded <= result.requests + CONNECTIONS:
-                        raise BenchmarkError(f"{NAME}: wrk counted {result.requests:,} answers,"
-                                             f" the ledger recorded {recorded:,} reads")
-                check(url, document, token)
-                return result
-
-            for label in LABELS:                            # warm-up, not counted
-                load(label, WARMUP_SECONDS)
-            loads: dict[str, list[brand_api.Load]] = {label: [] for label in LABELS}
-            for number in range(rounds):
-                turn = number % len(LABELS)
-                for label in LABELS[turn:] + LABELS[:turn]:
-                    loads[label].append(load(label, seconds))
-                log(f"  round {number + 1}: " + "; ".join(
-                    f"{label} {loads[label][-1].rate:,.0f} req/s p99"
-                    f" {loads[label][-1].p99_ms:.2f} ms" for label in LABELS))
-            report = ledger.ledger.verify()
-            if not report.ok:
-                raise BenchmarkError(f"{NAME}: the ledger does not verify: {report.summary()}")
-    finally:
-        cluster.stop()
+        for label in LABELS:                            # warm-up, not counted
+            load(label, WARMUP_SECONDS)
+        loads: dict[str, list[brand_api.Load]] = {label: [] for label in LABELS}
+        for number in range(rounds):
+            turn = number % len(LABELS)
+            for label in LABELS[turn:] + LABELS[:turn]:
+                loads[label].append(load(label, seconds))
+            log(f"  round {number + 1}: " + "; ".join(
+                f"{label} {loads[label][-1].rate:,.0f} req/s p99"
+                f" {loads[label][-1].p99_ms:.2f} ms" for label in LABELS))
+        report = ledger.ledger.verify()
+        if not report.ok:
+            raise BenchmarkError(f"{NAME}: the ledger does not verify: {report.summary()}")
     rates = {label: [load.rate for load in loads[label]] for label in LABELS}
 
     def ratios(a: list[float], b: list[float]) -> list[float]:
