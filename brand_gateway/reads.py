@@ -16,9 +16,12 @@ Kept between requests, by each connection: the token, client, policy and subject
 and the sealed profile rows of the fields it released, only for as long as nothing at all has
 been committed to the data store since, by anyone (the Store contract's ``memoized``): a
 withdrawal, revocation, narrowing, profile change or erasure anywhere shows on the very next
-request. The member's key is unwrapped and the values decrypted on every read, and nothing
-decrypted is kept. A client this worker refused for its rate is remembered until its window
-ends (:class:`brand_gateway.rate_limits.SpentWindows`).
+request. The member's wrapped key is remembered with them (never the key itself): it is
+unwrapped and the values decrypted on every read, and nothing decrypted is kept. A member whose
+erasure has begun is read no more (the erasure commits that to the data store before it
+destroys the key, and the commit forgets every remembered value). A client this worker refused
+for its rate is remembered until its window ends
+(:class:`brand_gateway.rate_limits.SpentWindows`).
 
 Invariants: a read that cannot be recorded is not served; every request after authentication
 counts against the client's rate, whatever its outcome; a request without a valid token is
@@ -161,7 +164,14 @@ class MemberDataReads:
     def _judge(self, caller: Caller) -> MemberAccess:
         member_id = delegated_member(caller.token)
         brand_id = caller.client.brand_id
-        policy = caller.vault.data.memoized(
+        vault = caller.vault
+        # Read no more once the member's erasure has begun: its first step commits that to the
+        # data store, and only then is the key destroyed, which the reads' remembered wrapped
+        # key (vault.keys.KeyStore.cipher) cannot see.
+        if vault.data.memoized(("erasure-begun", member_id),
+                               lambda: vault.erasure.is_pending(member_id)):
+            raise InvalidTokenError("The member's authorization has ended.")
+        policy = vault.data.memoized(
             ("policy", member_id, brand_id),
             lambda: self.consent().decisions.policy(member_id, brand_id))
         return member_access(caller.token, policy, caller.now)

@@ -36,7 +36,7 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from .clock import Clock, system_clock
 from .errors import ConflictError, IntegrityError, KeyMaterialError, MemberKeyDestroyedError
-from .repositories import MemberKeyRepository
+from .repositories import MemberKeyRepository, Memo
 from .sealing import MemberCipher, unsafe_PlaintextCipher
 
 KEY_BYTES = 32          # every key here, and every store key: 256 bits
@@ -166,12 +166,20 @@ class KeyStore:
         nonce = os.urandom(12)
         return nonce + self._kek.encrypt(nonce, key, _WRAP_AAD_PREFIX + member_id.encode())
 
-    def cipher(self, member_id: str) -> MemberCipher:
-        """The member's cipher; :class:`MemberKeyDestroyedError` once they were erased."""
+    def cipher(self, member_id: str, *, memo: Memo | None = None) -> MemberCipher:
+        """The member's cipher; :class:`MemberKeyDestroyedError` once they were erased.
+
+        ``memo``: the data store's :meth:`~vault.repositories.Store.memoized` (the brand API's
+        reads): the wrapped key, never the key, is then read from the key store once while
+        nothing is committed to the data store. Destroying a key commits nothing there, so
+        only a caller that refuses a member whose erasure has begun may pass it (an erasure
+        commits that before it destroys the key: vault/erasure.py)."""
         cached = self._cache.get(member_id)
         if cached is not None:
             return cached
-        wrapped = self._keys.wrapped(member_id)
+        keys = self._keys
+        wrapped = keys.wrapped(member_id) if memo is None else memo(
+            ("wrapped-key", member_id), lambda: keys.wrapped(member_id))
         if wrapped is None:
             raise MemberKeyDestroyedError("this member's data key does not exist")
         try:
@@ -231,5 +239,5 @@ class unsafe_PlaintextKeyStore(KeyStore):
     def create_many(self, member_ids: Sequence[str]) -> list[MemberCipher]:
         return [self._plain for _ in member_ids]
 
-    def cipher(self, member_id: str) -> MemberCipher:
+    def cipher(self, member_id: str, *, memo: Memo | None = None) -> MemberCipher:
         return self._plain

@@ -12,18 +12,15 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
-from typing import Any, TypeVar
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
 
 from .catalog import BY_KEY, coerce
 from .clock import Clock
 from .errors import IntegrityError, ValidationError
 from .keys import KeyStore
-from .repositories import ProfileRepository
+from .repositories import Memo, ProfileRepository
 from .sealing import associated_data
-
-T = TypeVar("T")
-Memo = Callable[[Hashable, Callable[[], T]], T]
 
 
 def _aad(member_id: str, attribute: str) -> bytes:
@@ -61,16 +58,18 @@ class ProfileService:
         }
 
     def read(self, member_id: str, attributes: Iterable[str], *,
-             memo: Memo[tuple[tuple[str, bytes], ...]] | None = None) -> dict[str, Any]:
+             memo: Memo | None = None) -> dict[str, Any]:
         """Only the given attributes the member filled in: only their rows are read and only
         they are decrypted (the brand API reads just what it may release). Unknown names are
         ignored, as :meth:`get` ignores rows outside the catalog.
 
         ``memo``: the store's :meth:`~vault.repositories.Store.memoized`, for a caller that reads
-        the same fields of the same member again and again (the brand API): the sealed rows are
-        then read once while nothing is committed to the store, by anyone. They are still
-        opened on every call, under the key unwrapped for it, so a destroyed key fails the
-        very next read."""
+        the same fields of the same member again and again (the brand API): the sealed rows and
+        the member's wrapped key (:meth:`KeyStore.cipher`) are then read once while nothing is
+        committed to the store, by anyone. They are still opened on every call, under the key
+        unwrapped for it. Such a caller refuses a member whose erasure has begun: the erasure
+        commits that to this store before it destroys the key (vault/erasure.py), so no
+        remembered key outlives it."""
         wanted = [a for a in dict.fromkeys(attributes) if a in BY_KEY]
         if not wanted:
             return {}
@@ -82,7 +81,7 @@ class ProfileService:
                         lambda: tuple(self._values.values(member_id, wanted)))
         if not rows:
             return {}
-        cipher = self._keys.cipher(member_id)
+        cipher = self._keys.cipher(member_id, memo=memo)
         opened = cipher.open_many([(_aad(member_id, row[0]), row[1]) for row in rows])
         return dict(zip((row[0] for row in rows), _json_values(opened), strict=True))
 

@@ -41,6 +41,13 @@ class Transactional(Protocol):
 T = TypeVar("T")
 
 
+class Memo(Protocol):
+    """A store's :meth:`Store.memoized`, handed to a service that may remember what it reads
+    (the brand API's read path)."""
+
+    def __call__(self, key: Hashable, load: Callable[[], T]) -> T: ...
+
+
 class Store(Transactional, Protocol):
     """A store as a whole, as a service that spans its repositories may use it (the brand read,
     the approval of a request): each engine's connection offers these, by its own means."""

@@ -22,6 +22,8 @@ from consent.spool import SpoolDirectory, SpoolWriter
 from tests.apps import opened_app
 from tests.brand_api_support import BrandApi, IssuedToken
 from vault.home import Vault
+from vault.keys import KeyStore
+from vault.sql.keys import SqlMemberKeys
 from web.vaults import VaultAccess
 
 PROFILE = "/api/v1/member/profile"
@@ -57,16 +59,49 @@ def pool(app: Flask) -> VaultAccess:
     return access
 
 
-def test_an_erasure_elsewhere_shows_on_the_very_next_request(app, issued, vault, alice, clock):
-    assert read(app, issued).get_json()["profile"] == ALICE      # keys, pages, ledger: warm
-    vault.key_store.destroy(alice.id, erased_at=int(clock()))   # the erasure's first step
+def test_an_erasure_elsewhere_shows_on_the_very_next_request(app, issued, vault, alice):
+    """At each of the erasure's steps (vault/erasure.py), made elsewhere, the very next read
+    is refused, although the worker remembers the member's sealed rows and wrapped key: the
+    first step commits to the data store before the key is destroyed, and a crash after the
+    key's destruction leaves rows that no read opens."""
+    for _ in range(3):
+        assert read(app, issued).get_json()["profile"] == ALICE  # keys, pages, ledger: warm
+    pending = vault.erasure.begin(alice.id)                 # 0: recorded, the member stopped
+    begun = read(app, issued)
+    assert begun.status_code == 401
+    assert "Alice" not in begun.get_data(as_text=True)
+    assert vault.erasure.destroy_key(pending)               # 1: crypto-shredded (then a crash)
     shredded = read(app, issued)
-    assert shredded.status_code == 410
+    assert shredded.status_code == 401
     assert "Alice" not in shredded.get_data(as_text=True)
-    vault.erasure.erase(alice.id)
+    vault.erasure.carry_out(pending)                        # 2: the rows deleted
+    vault.erasure.done(pending)
     erased = read(app, issued)
     assert erased.status_code == 401
     assert "Alice" not in erased.get_data(as_text=True)
+
+
+def test_a_warm_worker_reads_the_wrapped_key_once_while_nothing_is_committed(
+        app, issued, monkeypatch):
+    """The member's wrapped key (never the key) is remembered with the sealed rows: a warm
+    worker's read sends the key store no statement (on PostgreSQL a round trip to another
+    database saved on every read), and still unwraps the key and opens the values each time."""
+    for _ in range(3):
+        assert read(app, issued).get_json()["profile"] == ALICE
+    fetched: list[str] = []
+    unwrapped: list[str] = []
+    wrapped = SqlMemberKeys.wrapped
+    cipher = KeyStore.cipher
+    monkeypatch.setattr(SqlMemberKeys, "wrapped",
+                        lambda keys, member_id: fetched.append(member_id) or wrapped(keys,
+                                                                                     member_id))
+    monkeypatch.setattr(KeyStore, "cipher",
+                        lambda keys, member_id, **kw: unwrapped.append(member_id) or cipher(
+                            keys, member_id, **kw))
+    for _ in range(5):
+        assert read(app, issued).get_json()["profile"] == ALICE
+    assert fetched == []
+    assert unwrapped == [issued.member_id] * 5
 
 
 def test_a_withdrawal_in_one_worker_fails_the_next_read_in_another(app, other_worker, issued,

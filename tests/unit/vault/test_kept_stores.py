@@ -116,17 +116,21 @@ def test_a_read_through_the_store_memo_keeps_sealed_rows_only_while_nothing_chan
     kept.close()
 
 
-def test_a_remembered_read_still_needs_the_member_key(stores, clock, vault, member_id):
+def test_a_remembered_read_forgets_the_wrapped_key_at_the_erasures_first_step(
+        stores, clock, vault, member_id):
     vault.profile.update(member_id, PROFILE)
     kept = lent(stores, clock)
     assert kept.profile.read(member_id, ["city"], memo=kept.data.memoized) == {"city": "Leiden"}
     kept.close()
-    # Destroying the key commits to the key store only: the data store's memo still holds the
-    # sealed rows, and the next read fails all the same (every read unwraps the key).
-    vault.key_store.destroy(member_id, erased_at=int(clock()))
+    # Destroying the key commits to the key store only; the erasure's first step, before it,
+    # commits to the data store, and the memo forgets the sealed rows and the wrapped key.
+    pending = vault.erasure.begin(member_id)
+    assert vault.erasure.destroy_key(pending)
     kept = lent(stores, clock)
     with pytest.raises(MemberKeyDestroyedError):
         kept.profile.read(member_id, ["city"], memo=kept.data.memoized)
+    with pytest.raises(MemberKeyDestroyedError):
+        kept.profile.read(member_id, ["city"])
     kept.close()
 
 
