@@ -5,6 +5,7 @@
 ``community/storage.py`` and ``compliance/storage.py`` do. Building is cheap: callers build per
 use. ``listing_log`` records what brands are shown and do, ``(details, actor, at)``: the brand
 gateway passes its access spool's writer; by default (tools, tests) the ledger itself.
+:func:`intent_restorer` builds the reapplication after a restore (intents/after_restore.py).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from vault.engines import repository
 from vault.export import Exporter
 from vault.repositories import Store
 
+from .after_restore import IntentRestorer
 from .export import intents_exporter
 from .model import Limits
 from .pseudonyms import PURPOSE, IntentPseudonyms
@@ -56,3 +58,16 @@ def intent_service(consent: Consent, *, observers: Sequence[IntentObserver] = ()
 def member_intent_export(consent: Consent) -> Exporter:
     """Intent casting's part of a member's export (intents/export.py): reading only."""
     return intents_exporter(intents=intent_service(consent))
+
+
+def intent_restorer(consent: Consent) -> IntentRestorer:
+    """After a restore, what was taken away in intent casting since the backup made to hold
+    again in the data store of ``consent``'s vault (intents/after_restore.py)."""
+    vault = consent.vault
+    if consent.ledger.search_index is None:
+        raise RuntimeError("this ledger was opened without its search index")
+    return IntentRestorer(search=consent.ledger.search_index,
+                          intents=_on(vault.data, "intents", "Intents"),
+                          member_ids=vault.accounts.ids(),
+                          brand_ids=[brand.id for brand in vault.brands.all()],
+                          principal=consent.principal)
