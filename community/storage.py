@@ -17,6 +17,7 @@ from vault.engines import repository
 from vault.export import Exporter
 from vault.repositories import Store
 
+from .after_restore import CommunityRestorer
 from .attribute_requests import AttributeRequestService
 from .audience import MINIMUM_COHORT
 from .care import CareService
@@ -61,6 +62,17 @@ def cocreation_service(consent: Consent) -> CoCreationService:
     return CoCreationService(communities=_on(vault.data, "communities", "Communities"),
                              cocreation=_on(vault.data, "cocreation", "CoCreation"),
                              consent=consent, keys=vault.key_store, clock=vault.clock)
+
+
+def community_restorer(consent: Consent) -> CommunityRestorer:
+    """After a restore, the memberships left and communities closed since the backup left and
+    closed again in the data store of ``consent``'s vault (community/after_restore.py)."""
+    vault = consent.vault
+    if consent.ledger.search_index is None:
+        raise RuntimeError("this ledger was opened without its search index")
+    return CommunityRestorer(search=consent.ledger.search_index,
+                             communities=_on(vault.data, "communities", "Communities"),
+                             member_ids=vault.accounts.ids(), principal=consent.principal)
 
 
 # -- Surveys, feedback requests and attribute requests ------------------------------------
