@@ -1,13 +1,16 @@
 """After a restore: what the ledger recorded since the backup, made to hold again in the data
 store, so that restoring an older copy never gives back an access that was taken away (a
-brand's under a member's grant, an account's staff role) nor undoes a member's latest terms.
+brand's under a member's grant, an account's staff role, an exception to a member's terms for
+one brand, an offer of terms taken back or refused) nor undoes a member's latest terms.
 
 A backup of the data store is older than the ledger, which is not restored with it. The
 ledger's grant entries (``consent:grant:*``, ``consent:access:ended``) each carry the grant as it
 stood after the change (:class:`consent.event_details.GrantChange`), so the newest entry of a
 grant is where the grant ended up; its role entries (``officer:role:*``) say which role each
 account was last given or had taken away; its entries of a member's standing terms
-(``consent:terms:changed`` without a brand) carry the terms whole, as saved.
+(``consent:terms:changed`` without a brand) carry the terms whole, as saved, and those of an
+exception for one brand (with a ``brand``) what it holds after the change (``removed`` when
+taken back); its agreement entries (``consent:agreement:*``) name the agreement by its id.
 
 Invariants:
 - Each grant the restored store holds is brought to the state of the newest change the ledger
@@ -20,6 +23,15 @@ Invariants:
 - A member's standing terms are those of the newest entry, when it is a newer version than the
   store's (aggregate use, the opt-out of sale and sharing and its GPC time included): the
   member's own latest choice, whichever way it went.
+- What a member accepted for one brand only is never more than their latest choice: the
+  purposes of the store's exception that the newest entry of the pair still holds, the shorter
+  of the two longest grants, at the entry's version; none if it was taken back, or if nothing
+  is left (an exception given or widened since is not given again).
+- An offer of terms the store holds waiting (proffered or countered) that the ledger records
+  withdrawn by the member or rejected since is withdrawn or rejected again, at the time
+  recorded: the brand can no longer accept what was taken back. An agreement made since is
+  not in the store, and the one it superseded stands in force again: the record both sides
+  hold is in the ledger only as its digest.
 - Only in that direction: nothing is given. A grant given after the backup is not in the store
   and stays absent (consent given since is lost with the restore, and the brand must ask
   again), and one it replaced stays replaced (never more than the member's latest choice); a
@@ -39,8 +51,20 @@ from vault.members import COMPLIANCE, MEMBER, STAFF_ROLES, MemberService
 
 from .events import EventTag
 from .ledger_search import tagged
-from .model import AccessEnd, GrantStatus, PersonalTerms, RecordedGrant
-from .repositories import GrantRepository, LedgerSearchRepository, TermsRepository
+from .model import (
+    AccessEnd,
+    AgreementStatus,
+    BrandTerms,
+    GrantStatus,
+    PersonalTerms,
+    RecordedGrant,
+)
+from .repositories import (
+    AgreementRepository,
+    GrantRepository,
+    LedgerSearchRepository,
+    TermsRepository,
+)
 
 #: The ledger's tags that change a grant after it was given.
 CHANGES = (EventTag.CONSENT_GRANT_NARROWED, EventTag.CONSENT_GRANT_WITHDRAWN,
@@ -165,3 +189,69 @@ def reapply_standing_terms(search: LedgerSearchRepository, terms: TermsRepositor
                 version=int(details["version"]), updated_at=at))
             changed += 1
     return changed
+
+
+def narrow_brand_exceptions(search: LedgerSearchRepository, terms: TermsRepository,
+                            member_ids: Iterable[str], principal: Callable[[str], str]) -> int:
+    """Bring every exception for one brand the store holds to no more than the newest the
+    ledger records for it (see the module docstring); how many changed."""
+    members = {principal(member_id): member_id for member_id in member_ids}
+    newest: dict[tuple[str, str], tuple[int, dict[str, Any]]] = {}
+    for hit in tagged(search, (EventTag.CONSENT_TERMS_CHANGED,)):
+        details = hit.details()
+        who = hit.row.principal
+        if "brand" in details and who in members:
+            newest.setdefault((who, details["brand"]), (hit.row.at, details))
+    changed = 0
+    with terms.transaction():
+        for (who, brand_id), (at, details) in newest.items():
+            held = terms.brand_terms_for(members[who], brand_id)
+            if held is None:
+                continue                    # none held: nothing to take back
+            kept = _kept(held, details, at)
+            if kept == held:
+                continue
+            if kept is None:
+                terms.remove_brand_terms(held.member_id, brand_id)
+            else:
+                terms.save_brand_terms(kept)
+            changed += 1
+    return changed
+
+
+def _kept(held: BrandTerms, details: dict[str, Any], at: int) -> BrandTerms | None:
+    """What of ``held`` the newest entry of its exception (``details``, recorded at ``at``)
+    still holds: ``held`` itself if all of it, None if nothing."""
+    if details.get("removed"):
+        return None
+    purposes = held.purposes & frozenset(details["purposes"])
+    max_days = min(held.max_days, int(details["max_days"]))
+    if purposes == held.purposes and max_days == held.max_days:
+        return held
+    if not purposes and not max_days:
+        return None
+    return BrandTerms(held.member_id, held.brand_id, purposes, max_days,
+                      int(details["version"]), at)
+
+
+#: The ledger's tags of an offer of terms ended before it was agreed.
+AGREEMENT_ENDINGS = (EventTag.CONSENT_AGREEMENT_WITHDRAWN, EventTag.CONSENT_AGREEMENT_REJECTED)
+_WAITING = (AgreementStatus.PROFFERED, AgreementStatus.COUNTERED)
+
+
+def end_agreement_offers(search: LedgerSearchRepository,
+                         agreements: AgreementRepository) -> int:
+    """Withdraw or reject again every offer of terms the store holds waiting that the ledger
+    records withdrawn or rejected (see the module docstring); how many."""
+    ended = 0
+    with agreements.transaction():
+        for hit in tagged(search, AGREEMENT_ENDINGS):
+            record = agreements.get(hit.details()["agreement"])
+            if record is None or record.status not in _WAITING:
+                continue                    # made since, or answered as recorded already
+            if hit.row.tag == EventTag.CONSENT_AGREEMENT_WITHDRAWN:
+                agreements.withdraw(record.id, hit.row.at)
+            else:
+                agreements.reject(record.id, hit.row.at)
+            ended += 1
+    return ended

@@ -26,7 +26,13 @@ from vault.keys import MasterKey
 from vault.repositories import BrandRepository, Store
 from vault.schema import LEDGER
 
-from .after_restore import reapply_grant_changes, reapply_standing_terms, revoke_lapsed_roles
+from .after_restore import (
+    end_agreement_offers,
+    narrow_brand_exceptions,
+    reapply_grant_changes,
+    reapply_standing_terms,
+    revoke_lapsed_roles,
+)
 from .checkpoints import Ed25519NoteSigner
 from .decision import DecisionPoint
 from .export import consent_exporter
@@ -82,12 +88,14 @@ def open_ledger(
 
 @dataclass(frozen=True)
 class RestoredChanges:
-    """How many grants, staff roles and members' standing terms a restore's reapplication
-    changed."""
+    """How many grants, staff roles, members' standing terms, exceptions for one brand and
+    offers of terms a restore's reapplication changed."""
 
     grants: int
     roles: int
     terms: int
+    exceptions: int
+    agreements: int
 
 
 def member_principal(vault: Vault, member_id: str) -> str:
@@ -180,16 +188,20 @@ class Consent:
 
     def reapply_recorded_changes(self) -> RestoredChanges:
         """After the data store was restored from a backup: every withdrawal, narrowing and end
-        of a grant, every staff role taken away and every member's standing terms that the
-        ledger recorded since, made to hold again (consent/after_restore.py)."""
+        of a grant, every staff role taken away, every member's standing terms, every exception
+        for one brand narrowed or taken back and every offer of terms withdrawn or rejected
+        that the ledger recorded since, made to hold again (consent/after_restore.py)."""
         if self.ledger.search_index is None:
             raise RuntimeError("this ledger was opened without its search index")
         search = self.ledger.search_index
+        member_ids = self.vault.accounts.ids()
         return RestoredChanges(
             grants=reapply_grant_changes(search, self._grants),
             roles=len(revoke_lapsed_roles(search, self.vault.members, self.principal)),
-            terms=reapply_standing_terms(search, self._terms, self.vault.accounts.ids(),
-                                         self.principal))
+            terms=reapply_standing_terms(search, self._terms, member_ids, self.principal),
+            exceptions=narrow_brand_exceptions(search, self._terms, member_ids,
+                                               self.principal),
+            agreements=end_agreement_offers(search, self._agreements))
 
     def _sign_record(self, document: dict[str, Any]) -> str:
         return self.signer.sign(document)
