@@ -22,9 +22,11 @@ import click
 from brand_gateway.clients import ClientSecretHasher
 from brand_gateway.dsr import calendar_of
 from brand_gateway.storage import client_registry
+from community.storage import community_restorer
 from compliance.storage import request_restorer
 from consent.context import open_consent
 from consent.receipts import Controller
+from intents.storage import intent_restorer
 from vault.home import InitReport, VaultHome
 from vault.mail import MaildirMailer
 
@@ -318,7 +320,11 @@ def backup(ctx: click.Context, path: Path) -> None:
 @click.pass_context
 def restore(ctx: click.Context, path: Path, yes: bool) -> None:
     """Replace the data store with the backup at PATH, then re-apply every erasure since and
-    what the ledger recorded since (as reapply-erasures does)."""
+    what the ledger recorded since (as reapply-erasures does).
+
+    What was taken away since holds again: grants, staff roles, exceptions and offers of
+    terms, communities left or closed, intents ended or paused, brands blocked, offers closed.
+    What was given since is lost, and is asked for or made again."""
     from vault.backup import restore as restore_backup
 
     home = _home(ctx)
@@ -338,8 +344,12 @@ def reapply_erasures(ctx: click.Context) -> None:
     the ledger recorded since; end every session. Run it with the server stopped.
 
     What the ledger recorded: grants withdrawn, narrowed or ended, staff roles taken away,
-    members' standing terms, data subject requests received or advanced and the restrictions
-    they made or lifted, brand clients disabled and secrets rotated."""
+    members' standing terms, exceptions for one brand narrowed or taken back, offers of terms
+    withdrawn or rejected, data subject requests received or advanced and the restrictions
+    they made or lifted, communities left or closed, intents withdrawn, paused, expired or
+    fulfilled, brands blocked from intents, offers closed, spam reports decided, brand
+    clients disabled and secrets rotated. Nothing taken away since is given back, nor is
+    anything given since (a grant, a join, an intent, an unblock: asked or made again)."""
     home = _home(ctx).require()
     with home.open() as vault:
         report = vault.erasure.reapply()
@@ -352,7 +362,7 @@ def reapply_erasures(ctx: click.Context) -> None:
 
 def _recorded_changes(ctx: click.Context, home: VaultHome) -> str:
     """What the ledger recorded since a restored store's backup made to hold again
-    (consent/after_restore.py, compliance/after_restore.py), told."""
+    (consent/, compliance/, community/ and intents/after_restore.py), told."""
     with home.open() as vault:
         consent = open_consent(vault, home, controller=ctx.obj["controller"])
         try:
@@ -361,6 +371,8 @@ def _recorded_changes(ctx: click.Context, home: VaultHome) -> str:
             requests = request_restorer(
                 consent, calendar=calendar_of(settings),
                 zone=settings["VRMVAULT_DEADLINE_TIMEZONE"]).reapply()
+            communities = community_restorer(consent).reapply()
+            intents = intent_restorer(consent).reapply()
             assert consent.ledger.search_index is not None
             clients = client_registry(
                 database=vault.data, clock=vault.clock,
@@ -371,11 +383,22 @@ def _recorded_changes(ctx: click.Context, home: VaultHome) -> str:
     told = (f"brought {_counted(changes.grants, 'grant')} to what the ledger recorded since,"
             f" took back {_counted(changes.roles, 'staff role')} revoked since, saved again"
             f" the standing terms of {_counted(changes.terms, 'member')} changed since,"
+            f" narrowed or took back again {_counted(changes.exceptions, 'exception')} to a"
+            f" member's terms for one brand and withdrew or rejected again"
+            f" {_counted(changes.agreements, 'offer')} of terms ended since,"
             f" brought back {_counted(requests.received, 'data subject request')} received"
             f" since and brought {_counted(requests.advanced, 'older one', 'older ones')} to"
             f" what the ledger recorded since (each one's history names what the ledger does"
             f" not hold), made again {_counted(requests.restrictions, 'processing restriction')}"
-            f" they made and lifted again {requests.lifted} lifted since, disabled again"
+            f" they made and lifted again {requests.lifted} lifted since, took"
+            f" {_counted(communities.left, 'member')} out again of a community left since and"
+            f" closed again {_counted(communities.closed, 'community', 'communities')} closed"
+            f" since, ended or paused again {_counted(intents.intents, 'intent')} and paused"
+            f" {_counted(intents.edited, 'intent')} whose edit since is lost (its member"
+            f" checks it and resumes it), blocked"
+            f" again {_counted(intents.blocks, 'brand')} from a member's intents, closed again"
+            f" {_counted(intents.offers, 'offer')} on intents and decided again"
+            f" {_counted(intents.reports, 'spam report')} since, disabled again"
             f" {_counted(len(clients.disabled), 'brand client')} disabled since")
     if clients.secrets_voided:
         told += ("; the secrets these clients came back with were rotated since and no longer"
