@@ -11,10 +11,13 @@ and a closing released have entries of their own, which the grants' reapplicatio
 Invariants:
 - A membership the restored store holds is deleted again, with its grant links, ideas and
   votes (as leaving deletes them), when the ledger records its member leaving that community
-  after the join that made it: the first ``joined`` entry of the pair recorded at or after the
-  membership's time of joining (an entry is recorded in the second of its change, or the
-  next). With no such entry, any ``left`` entry recorded at or after that time ends it (the
-  stricter reading).
+  after the join that made it: the last ``joined`` entry of the pair recorded within
+  :data:`JOIN_SLACK` seconds from the membership's time of joining (an entry is appended after
+  its row is written, and may wait for the ledger's lock; a leaving and a join again in one
+  second are told apart by their order). With no such entry, any ``left`` entry recorded at or
+  after that time ends it (the stricter reading). A leaving and a join again since, both
+  within that slack of the first join, are not told apart from a join before the backup: the
+  membership stays (its member chose to be in, and is).
 - A community the ledger records closed is closed again, at the time recorded, if the store
   holds it open; its memberships stay, as closing leaves them.
 - Only in the direction of less access: nothing is given. A join since (a first one, or one
@@ -36,6 +39,9 @@ from consent.repositories import LedgerSearchRepository
 from .repositories import CommunityRepository, Membership
 
 MEMBERSHIP_TAGS = (EventTag.COMMUNITY_MEMBER_JOINED, EventTag.COMMUNITY_MEMBER_LEFT)
+#: How long after a membership's row was written its ``joined`` entry may be appended
+#: (seconds).
+JOIN_SLACK = 60
 
 
 @dataclass(frozen=True)
@@ -96,6 +102,8 @@ def _ended(membership: Membership, entries: list[_Entry]) -> bool:
     """Whether ``entries`` (of the membership's member and community, oldest first) record a
     leaving after the join that made ``membership``."""
     since = [entry for entry in entries if entry.at >= membership.joined_at]
-    joined = next((index for index, entry in enumerate(since)
-                   if entry.tag == EventTag.COMMUNITY_MEMBER_JOINED), 0)
-    return any(entry.tag == EventTag.COMMUNITY_MEMBER_LEFT for entry in since[joined:])
+    made = [index for index, entry in enumerate(since)
+            if entry.tag == EventTag.COMMUNITY_MEMBER_JOINED
+            and entry.at <= membership.joined_at + JOIN_SLACK]
+    after = since[made[-1]:] if made else since
+    return any(entry.tag == EventTag.COMMUNITY_MEMBER_LEFT for entry in after)
