@@ -18,10 +18,12 @@ Invariants:
   absent.
 - An edit since is lost (the text, place, budget and fields are sealed or kept in the store
   only; the ledger says only ``edited``), and the restored intent says what its member had
-  changed: an open intent whose newest edit the ledger records more than a second after the
-  row's last change is paused (the stricter reading), so no brand sees what the member took
-  out of it until they check it and resume it. An edit within a second of the row's last change
-  is not told apart from the one the row shows.
+  changed: an open intent whose newest edit the ledger records more than :data:`EDIT_SLACK`
+  seconds after the row's last change is paused (the stricter reading), so no brand sees what
+  the member took out of it until they check it and resume it. An edit's entry is appended
+  after its row is written, and may wait for the ledger's lock: an edit within that slack of
+  the row's last change is taken as the one the row shows, so that a store that was not
+  restored (the key database restored alone) has none of its intents paused.
 - A member's block of a brand holds again when the newest of the ledger's blocks and unblocks
   of that pair is a block; an unblock since is not made again (the brand stays blocked).
 - An open offer the ledger records declined, expired or withdrawn since is closed again so, at
@@ -62,6 +64,8 @@ OFFER_ENDINGS = {EventTag.INTENT_OFFER_DECLINED: OfferStatus.DECLINED,
                  EventTag.INTENT_OFFER_EXPIRED: OfferStatus.EXPIRED,
                  EventTag.INTENT_OFFER_WITHDRAWN: OfferStatus.WITHDRAWN}
 BLOCKS = (EventTag.INTENT_BRAND_BLOCKED, EventTag.INTENT_BRAND_UNBLOCKED)
+#: How long after an edit's row was written its ledger entry may be appended (seconds).
+EDIT_SLACK = 60
 
 
 @dataclass(frozen=True)
@@ -127,7 +131,7 @@ class IntentRestorer:
         for intent_id, at in newest.items():
             row = self._intents.get(intent_id)
             # Paused at the edit's time: the row then shows it, and a second run leaves it.
-            if row is not None and at > row.updated_at + 1 and self._intents.set_status(
+            if row is not None and at > row.updated_at + EDIT_SLACK and self._intents.set_status(
                     row.num, IntentStatus.PAUSED, at, only_from=(IntentStatus.OPEN,)):
                 paused += 1
         return paused
