@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from community.membership import MembershipService
-from community.storage import community_service, membership_service
+from community.storage import cocreation_service, community_service, membership_service
 from consent.context import Consent
 from consent.model import AgreementStatus
 from intents.model import IntentDraft, IntentStatus, OfferStatus
@@ -192,6 +192,12 @@ def test_communities_left_or_closed_and_terms_taken_back_stay_so_after_a_restore
         for community_id in (left, closed):
             membership.join(alice, community_id)
         membership.join(bob, left)
+        cocreation = cocreation_service(consent)
+        challenge = cocreation.open_challenge(velo, left, title="Routes",
+                                              description="Which routes should we map?").id
+        for member in (alice, bob):
+            cocreation.post(member, challenge, "The dyke path along the river.")
+        assert len(cocreation.release_ideas(velo, challenge)) == 2     # released before
         for brand in (north, south):                # exceptions to alice's terms
             consent.terms.accept_for_brand(alice, brand, agreement="SD-BASE-A",
                                            purposes=[IMPROVING, "dpv:ResearchAndDevelopment"],
@@ -212,12 +218,14 @@ def test_communities_left_or_closed_and_terms_taken_back_stay_so_after_a_restore
         consent.agreements.member_withdraws(withdrawn.id, alice)
         consent.agreements.member_decides(rejected.id, bob, accept=False)
         joined = {member: _joined(membership, member) for member in (alice, bob)}
+        ideas = [idea.id for idea in cocreation_service(consent).release_ideas(velo, challenge)]
         before = {"closed": communities.get(grocer, closed),
                   "open to bob": [c.id for c in membership.open_to_join(bob)],
                   "exceptions": consent.terms.brand_terms(alice),
                   "for north": consent.terms.for_brand(alice, north),
                   "agreements": [consent.agreements.for_member(m) for m in (alice, bob)]}
     assert joined == {alice: [closed], bob: [left]} and before["open to bob"] == []
+    assert len(ideas) == 1                          # leaving deleted alice's idea
     assert before["closed"].closed_at is not None
     assert [(t.brand_id, t.purposes) for t in before["exceptions"]
             if t.brand_id == south] == [(south, frozenset({IMPROVING}))]
@@ -232,6 +240,10 @@ def test_communities_left_or_closed_and_terms_taken_back_stay_so_after_a_restore
         with _consent(home, clock) as consent:
             membership, communities = membership_service(consent), community_service(consent)
             assert {m: _joined(membership, m) for m in (alice, bob)} == joined
+            # Nor is her idea back: the brand is shown bob's alone.
+            cocreation = cocreation_service(consent)
+            assert [i.id for i in cocreation.release_ideas(velo, challenge)] == ideas
+            assert cocreation.member_ideas(alice) == []
             assert communities.get(grocer, closed) == before["closed"]
             assert [c.id for c in membership.open_to_join(bob)] == []
             with pytest.raises(ConflictError):
