@@ -409,18 +409,8 @@ class AgreementService:
 
     def _agree(self, record: AgreementRecord, code: str) -> AgreementRecord:
         now = int(self._clock())
-        term = AGREEMENT_BY_CODE[code]
-        document = {
-            "type": "ieee-7012-agreement",
-            "agreement_id": record.id,
-            "first_party": self._subject(record.member_id, record.brand_id),
-            "second_party": record.brand_id,
-            "term": {"code": term.code, "iri": term.iri, "summary": term.summary},
-            "proffered": record.proffered,
-            "countered": record.countered,
-            "vocabulary": VOCABULARY_VERSION,
-            "agreed_at": now,
-        }
+        document = agreement_document(record, code, self._subject(record.member_id,
+                                                                  record.brand_id), now)
         text = canonical(document)
         digest = hashlib.sha256(text.encode()).hexdigest()
         signature = self._signer(document | {"sha256": digest})
@@ -433,6 +423,25 @@ class AgreementService:
                                     sha256=digest))
         return self.get(record.id)
 
+
+
+def agreement_document(record: AgreementRecord, code: str, first_party: str,
+                       agreed_at: int) -> dict[str, Any]:
+    """The record both sides of an agreement hold, as agreed on ``code`` at ``agreed_at``
+    (``first_party``: the brand's pairwise pseudonym of the member); its canonical form's
+    SHA-256 is the one the ledger's ``consent:terms:agreed`` entry holds."""
+    term = AGREEMENT_BY_CODE[code]
+    return {
+        "type": "ieee-7012-agreement",
+        "agreement_id": record.id,
+        "first_party": first_party,
+        "second_party": record.brand_id,
+        "term": {"code": term.code, "iri": term.iri, "summary": term.summary},
+        "proffered": record.proffered,
+        "countered": record.countered,
+        "vocabulary": VOCABULARY_VERSION,
+        "agreed_at": agreed_at,
+    }
 
 
 def _term_and_purposes(agreement: Any, purposes: Iterable[str]
