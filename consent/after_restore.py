@@ -29,9 +29,18 @@ Invariants:
   is left (an exception given or widened since is not given again).
 - An offer of terms the store holds waiting (proffered or countered) that the ledger records
   withdrawn by the member or rejected since is withdrawn or rejected again, at the time
-  recorded: the brand can no longer accept what was taken back. An agreement made since is
-  not in the store, and the one it superseded stands in force again: the record both sides
-  hold is in the ledger only as its digest.
+  recorded: the brand can no longer accept what was taken back.
+- An agreement the ledger records made since (``consent:terms:agreed``, the newest of its
+  member and brand) that the store lacks, or holds still waiting, is made again when its term
+  permits the brand no more than the agreement the store holds in force (a member who
+  narrowed their terms with a brand keeps them narrowed): its record is rebuilt from the
+  entries of its offer (``proffered``, ``countered``), the brand's pairwise pseudonym of the
+  member and the time it was agreed, found within :data:`RECORD_SLACK` seconds before its
+  entry, and made again only if its SHA-256 is the one the entry holds (the record is then the
+  very one both sides hold, and the vault's Ed25519 signature over it the same). An agreement
+  made since that permits more, or with no agreement in force in the store, or whose record
+  cannot be rebuilt to its digest (the vocabulary changed since), is lost with the restore,
+  and the one it superseded stands in force again.
 - Only in that direction: nothing is given. A grant given after the backup is not in the store
   and stays absent (consent given since is lost with the restore, and the brand must ask
   again), and one it replaced stays replaced (never more than the member's latest choice); a
@@ -43,6 +52,7 @@ Invariants:
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -53,6 +63,7 @@ from .events import EventTag
 from .ledger_search import tagged
 from .model import (
     AccessEnd,
+    AgreementRecord,
     AgreementStatus,
     BrandTerms,
     GrantStatus,
@@ -65,6 +76,8 @@ from .repositories import (
     LedgerSearchRepository,
     TermsRepository,
 )
+from .terms import agreement_document, canonical
+from .vocabulary import AGREEMENT_BY_CODE
 
 #: The ledger's tags that change a grant after it was given.
 CHANGES = (EventTag.CONSENT_GRANT_NARROWED, EventTag.CONSENT_GRANT_WITHDRAWN,
@@ -255,3 +268,104 @@ def end_agreement_offers(search: LedgerSearchRepository,
                 agreements.reject(record.id, hit.row.at)
             ended += 1
     return ended
+
+
+#: The ledger's tags of an offer of terms made or answered with another term.
+AGREEMENT_OFFERS = (EventTag.CONSENT_AGREEMENT_PROFFERED, EventTag.CONSENT_AGREEMENT_COUNTERED)
+#: How long before its entry an agreement's record may be dated (seconds): the record is
+#: dated, signed, then written and recorded, and the entry may wait for the ledger's lock.
+RECORD_SLACK = 60
+
+
+def make_narrower_agreements_again(search: LedgerSearchRepository,
+                                   agreements: AgreementRepository, member_ids: Iterable[str],
+                                   principal: Callable[[str], str], *,
+                                   subject: Callable[[str, str], str],
+                                   sign: Callable[[dict[str, Any]], str]) -> int:
+    """Make again every agreement made since that narrowed the one the store holds in force
+    (see the module docstring; ``subject``: the brand's pairwise pseudonym of a member,
+    ``sign``: the vault's record signer); how many."""
+    members = {principal(member_id): member_id for member_id in member_ids}
+    offers: dict[str, dict[str, tuple[str, int]]] = {}    # agreement -> tag -> (term, when)
+    for hit in tagged(search, AGREEMENT_OFFERS):
+        details = hit.details()
+        offers.setdefault(details["agreement"], {}).setdefault(
+            hit.row.tag, (details["term"], hit.row.at))
+    newest: dict[tuple[str, str], tuple[int, dict[str, Any]]] = {}
+    for hit in tagged(search, (EventTag.CONSENT_TERMS_AGREED,)):
+        details = hit.details()
+        if hit.row.principal in members:
+            newest.setdefault((hit.row.principal, details["brand"]), (hit.row.at, details))
+    made = 0
+    with agreements.transaction():
+        for (who, brand_id), (at, details) in newest.items():
+            held = agreements.get(details["agreement"])
+            in_force = agreements.in_force(members[who], brand_id)
+            if (held is not None and held.status not in _WAITING) or in_force is None \
+                    or not _no_broader(details["term"], in_force.agreed):
+                continue                    # as recorded, or it would give
+            rebuilt = _rebuilt(members[who], brand_id, details, at,
+                               offers.get(details["agreement"], {}), subject)
+            if rebuilt is not None:
+                _agree_again(agreements, held, rebuilt, sign)
+                made += 1
+    return made
+
+
+@dataclass(frozen=True)
+class _Rebuilt:
+    """An agreement's record rebuilt to the ledger's digest, and the offer it answered."""
+
+    record: AgreementRecord
+    document: dict[str, Any]
+    text: str
+    digest: str
+    proffered_at: int
+    countered_at: int | None
+
+
+def _no_broader(code: str, than: str | None) -> bool:
+    """Whether the term ``code`` permits the brand nothing that ``than`` does not."""
+    new, old = AGREEMENT_BY_CODE.get(code), AGREEMENT_BY_CODE.get(than or "")
+    return new is not None and old is not None and new.uses <= old.uses and (
+        old.anonymised_third_party or not new.anonymised_third_party)
+
+
+def _rebuilt(member_id: str, brand_id: str, details: dict[str, Any], at: int,
+             offered: dict[str, tuple[str, int]], subject: Callable[[str, str], str]
+             ) -> _Rebuilt | None:
+    """The record of the agreement ``details`` (recorded at ``at``) names, if the entries of
+    its offer rebuild it to the digest the entry holds; else None."""
+    if EventTag.CONSENT_AGREEMENT_PROFFERED not in offered:
+        return None
+    proffered, proffered_at = offered[EventTag.CONSENT_AGREEMENT_PROFFERED]
+    countered, countered_at = offered.get(EventTag.CONSENT_AGREEMENT_COUNTERED, (None, None))
+    first_party = subject(member_id, brand_id)
+    for agreed_at in range(at, at - RECORD_SLACK - 1, -1):
+        record = AgreementRecord(details["agreement"], member_id, brand_id, proffered,
+                                 countered, AgreementStatus.AGREED, details["term"], None,
+                                 None, None, proffered_at, agreed_at)
+        document = agreement_document(record, details["term"], first_party, agreed_at)
+        text = canonical(document)
+        digest = hashlib.sha256(text.encode()).hexdigest()
+        if digest == details["sha256"]:
+            return _Rebuilt(record, document, text, digest, proffered_at, countered_at)
+    return None
+
+
+def _agree_again(agreements: AgreementRepository, held: AgreementRecord | None,
+                 rebuilt: _Rebuilt, sign: Callable[[dict[str, Any]], str]) -> None:
+    """Write the rebuilt agreement as its offer, answer and agreement wrote it, at their
+    times (of the offer, the times of its entries)."""
+    record = rebuilt.record
+    if held is None:
+        agreements.insert(record.id, record.member_id, record.brand_id, record.proffered,
+                          rebuilt.proffered_at)
+    if record.countered is not None and rebuilt.countered_at is not None and (
+            held is None or held.status is AgreementStatus.PROFFERED):
+        agreements.counter(record.id, record.countered, rebuilt.countered_at)
+    assert record.agreed is not None
+    agreements.agree(record.id, term=record.agreed, record=rebuilt.text,
+                     record_hash=rebuilt.digest,
+                     signature=sign(rebuilt.document | {"sha256": rebuilt.digest}),
+                     now=record.updated_at)

@@ -28,6 +28,7 @@ from vault.schema import LEDGER
 
 from .after_restore import (
     end_agreement_offers,
+    make_narrower_agreements_again,
     narrow_brand_exceptions,
     reapply_grant_changes,
     reapply_standing_terms,
@@ -88,14 +89,16 @@ def open_ledger(
 
 @dataclass(frozen=True)
 class RestoredChanges:
-    """How many grants, staff roles, members' standing terms, exceptions for one brand and
-    offers of terms a restore's reapplication changed."""
+    """How many grants, staff roles, members' standing terms, exceptions for one brand, offers
+    of terms ended and agreements that narrowed the one in force a restore's reapplication
+    changed or made again."""
 
     grants: int
     roles: int
     terms: int
     exceptions: int
     agreements: int
+    narrower_agreements: int
 
 
 def member_principal(vault: Vault, member_id: str) -> str:
@@ -189,8 +192,9 @@ class Consent:
     def reapply_recorded_changes(self) -> RestoredChanges:
         """After the data store was restored from a backup: every withdrawal, narrowing and end
         of a grant, every staff role taken away, every member's standing terms, every exception
-        for one brand narrowed or taken back and every offer of terms withdrawn or rejected
-        that the ledger recorded since, made to hold again (consent/after_restore.py)."""
+        for one brand narrowed or taken back, every offer of terms withdrawn or rejected and
+        every agreement that narrowed the one in force that the ledger recorded since, made to
+        hold again (consent/after_restore.py)."""
         if self.ledger.search_index is None:
             raise RuntimeError("this ledger was opened without its search index")
         search = self.ledger.search_index
@@ -201,7 +205,10 @@ class Consent:
             terms=reapply_standing_terms(search, self._terms, member_ids, self.principal),
             exceptions=narrow_brand_exceptions(search, self._terms, member_ids,
                                                self.principal),
-            agreements=end_agreement_offers(search, self._agreements))
+            agreements=end_agreement_offers(search, self._agreements),
+            narrower_agreements=make_narrower_agreements_again(
+                search, self._agreements, member_ids, self.principal,
+                subject=self.brand_subject, sign=self._sign_record))
 
     def _sign_record(self, document: dict[str, Any]) -> str:
         return self.signer.sign(document)

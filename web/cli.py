@@ -345,11 +345,12 @@ def reapply_erasures(ctx: click.Context) -> None:
 
     What the ledger recorded: grants withdrawn, narrowed or ended, staff roles taken away,
     members' standing terms, exceptions for one brand narrowed or taken back, offers of terms
-    withdrawn or rejected, data subject requests received or advanced and the restrictions
-    they made or lifted, communities left or closed, intents withdrawn, paused, expired or
-    fulfilled, brands blocked from intents, offers closed, spam reports decided, brand
-    clients disabled and secrets rotated. Nothing taken away since is given back, nor is
-    anything given since (a grant, a join, an intent, an unblock: asked or made again)."""
+    withdrawn or rejected, agreements that narrowed the one in force, data subject requests
+    received or advanced and the restrictions they made or lifted, communities left or
+    closed, intents withdrawn, paused, expired or fulfilled, brands blocked from intents,
+    offers closed, spam reports decided, brand clients disabled and secrets rotated. Nothing
+    taken away since is given back, nor is anything given since (a grant, a join, an intent,
+    an unblock: asked or made again)."""
     home = _home(ctx).require()
     with home.open() as vault:
         report = vault.erasure.reapply()
@@ -385,7 +386,9 @@ def _recorded_changes(ctx: click.Context, home: VaultHome) -> str:
             f" the standing terms of {_counted(changes.terms, 'member')} changed since,"
             f" narrowed or took back again {_counted(changes.exceptions, 'exception')} to a"
             f" member's terms for one brand and withdrew or rejected again"
-            f" {_counted(changes.agreements, 'offer')} of terms ended since,"
+            f" {_counted(changes.agreements, 'offer')} of terms ended since and made again"
+            f" {_counted(changes.narrower_agreements, 'agreement')} made since that narrowed"
+            f" the one in force (each record rebuilt to the ledger's digest),"
             f" brought back {_counted(requests.received, 'data subject request')} received"
             f" since and brought {_counted(requests.advanced, 'older one', 'older ones')} to"
             f" what the ledger recorded since (each one's history names what the ledger does"

@@ -183,9 +183,9 @@ def test_communities_left_or_closed_and_terms_taken_back_stay_so_after_a_restore
         for member in (alice, bob):
             consent.terms.update(member, agreement="SD-BASE", purposes=[], max_days=30,
                                  aggregate_allowed=True)
-        velo, grocer, north, south, east = (
-            vault.brands.add(name, ("bikes",)).id
-            for name in ("Velo Bikes", "Greenleaf Grocers", "Northwave", "Southwind", "East"))
+        velo, grocer, north, south, east, west = (
+            vault.brands.add(name, ("bikes",)).id for name in (
+                "Velo Bikes", "Greenleaf Grocers", "Northwave", "Southwind", "East", "West"))
         left, closed = (communities.open(brand, name="Riders", description="Tell us.",
                                          purposes=[IMPROVING]).id for brand in (velo, grocer))
         membership = membership_service(consent)
@@ -205,6 +205,9 @@ def test_communities_left_or_closed_and_terms_taken_back_stay_so_after_a_restore
         withdrawn = consent.agreements.proffer(alice, east, term="SD-BASE")
         rejected = consent.agreements.proffer(bob, east, term="SD-BASE")
         consent.agreements.brand_counters(rejected.id, east, "SD-BASE-A")
+        for member, term in ((alice, "SD-BASE-ATP"), (bob, "SD-BASE")):
+            consent.agreements.brand_accepts(
+                consent.agreements.proffer(member, west, term=term).id, west)
     restore = _backed_up(home, tmp_path)
     clock.advance(3_600)
     with _consent(home, clock) as consent:
@@ -217,13 +220,20 @@ def test_communities_left_or_closed_and_terms_taken_back_stay_so_after_a_restore
                                        purposes=[IMPROVING], max_days=90)
         consent.agreements.member_withdraws(withdrawn.id, alice)
         consent.agreements.member_decides(rejected.id, bob, accept=False)
+        # Alice narrows her agreement with West (through its counter-offer), bob widens his.
+        narrowed = consent.agreements.proffer(alice, west, term="SD-BASE")
+        consent.agreements.brand_counters(narrowed.id, west, "SD-BASE-A")
+        consent.agreements.member_decides(narrowed.id, alice, accept=True)
+        widened = consent.agreements.proffer(bob, west, term="SD-BASE-A")
+        consent.agreements.brand_accepts(widened.id, west)
         joined = {member: _joined(membership, member) for member in (alice, bob)}
         ideas = [idea.id for idea in cocreation_service(consent).release_ideas(velo, challenge)]
         before = {"closed": communities.get(grocer, closed),
                   "open to bob": [c.id for c in membership.open_to_join(bob)],
                   "exceptions": consent.terms.brand_terms(alice),
                   "for north": consent.terms.for_brand(alice, north),
-                  "agreements": [consent.agreements.for_member(m) for m in (alice, bob)]}
+                  "agreements": [consent.agreements.for_member(m) for m in (alice, bob)],
+                  "in force": consent.agreements.in_force(alice, west)}
     assert joined == {alice: [closed], bob: [left]} and before["open to bob"] == []
     assert len(ideas) == 1                          # leaving deleted alice's idea
     assert before["closed"].closed_at is not None
@@ -232,7 +242,8 @@ def test_communities_left_or_closed_and_terms_taken_back_stay_so_after_a_restore
 
     told = restore()
     assert "narrowed or took back again 2 exceptions to a member's terms for one brand" in told
-    assert "withdrew or rejected again 2 offers of terms ended since" in told
+    assert ("withdrew or rejected again 2 offers of terms ended since and made again 1"
+            " agreement made since that narrowed the one in force") in told
     assert ("took 1 member out again of a community left since and closed again 1 community"
             " closed since") in told
 
@@ -250,8 +261,15 @@ def test_communities_left_or_closed_and_terms_taken_back_stay_so_after_a_restore
                 membership.join(bob, closed)
             assert consent.terms.brand_terms(alice) == before["exceptions"]
             assert consent.terms.for_brand(alice, north) == before["for north"]
-            assert [consent.agreements.for_member(m) for m in (alice, bob)] == \
-                before["agreements"]
+            # Alice's narrower agreement is made again, the very record West holds; bob's
+            # wider one is lost with the restore (it gave), and his older one stands.
+            assert consent.agreements.for_member(alice) == before["agreements"][0]
+            assert consent.agreements.in_force(alice, west) == before["in force"]
+            assert consent.signer.verify(before["in force"].signature)["sha256"] == \
+                before["in force"].record_hash
+            assert consent.agreements.for_member(bob) == [
+                a for a in before["agreements"][1] if a.id != widened.id]
+            assert consent.agreements.in_force(bob, west).agreed == "SD-BASE"
             # The brand can no longer accept what the member took back.
             with pytest.raises(ConflictError):
                 consent.agreements.brand_accepts(withdrawn.id, east)
@@ -262,6 +280,6 @@ def test_communities_left_or_closed_and_terms_taken_back_stay_so_after_a_restore
     entries = as_before()
     again = _vrmvault(home, "reapply-erasures")
     assert "narrowed or took back again 0 exceptions" in again
-    assert "withdrew or rejected again 0 offers of terms" in again
+    assert "withdrew or rejected again 0 offers of terms ended since and made again 0" in again
     assert "took 0 members out again of a community left since and closed again 0" in again
     assert as_before() == entries

@@ -47,9 +47,12 @@ def test_a_store_that_was_not_restored_is_left_as_it_is(consent: Consent,
     consent.agreements.brand_counters(countered.id, velo.id, "SD-BASE-A")
     consent.agreements.member_decides(countered.id, bob, accept=False)
     consent.agreements.brand_rejects(consent.agreements.proffer(bob, grocer.id).id, grocer.id)
+    for term in ("SD-BASE-ATP", "SD-BASE"):                 # narrowed: the newest in force
+        consent.agreements.brand_accepts(
+            consent.agreements.proffer(alice, grocer.id, term=term).id, grocer.id)
     exceptions = consent.terms.brand_terms(alice)
     agreements = [consent.agreements.for_member(member) for member in (alice, bob)]
     assert consent.reapply_recorded_changes() == RestoredChanges(
-        grants=0, roles=0, terms=0, exceptions=0, agreements=0)
+        grants=0, roles=0, terms=0, exceptions=0, agreements=0, narrower_agreements=0)
     assert consent.terms.brand_terms(alice) == exceptions
     assert [consent.agreements.for_member(member) for member in (alice, bob)] == agreements
