@@ -99,17 +99,25 @@ class IntentRestorer:
     def reapply(self) -> RestoredIntents:
         """Make again everything taken away since the backup, in one transaction of the data
         store: all or nothing."""
+        statuses, edits = self._newest_changes()
         with self._intents.transaction():
-            return RestoredIntents(intents=self._end_intents(), edited=self._pause_edited(),
-                                   blocks=self._block_again(), offers=self._close_offers(),
-                                   reports=self._decide_reports())
+            return RestoredIntents(intents=self._end_intents(statuses),
+                                   edited=self._pause_edited(edits), blocks=self._block_again(),
+                                   offers=self._close_offers(), reports=self._decide_reports())
 
-    def _end_intents(self) -> int:
-        newest: dict[str, tuple[str, int]] = {}         # intent -> (change, when)
+    def _newest_changes(self) -> tuple[dict[str, tuple[str, int]], dict[str, int]]:
+        """Per intent, its newest change of status and when, and when it was last edited."""
+        statuses: dict[str, tuple[str, int]] = {}
+        edits: dict[str, int] = {}
         for hit in tagged(self._search, (EventTag.INTENT_INTENT_CHANGED,)):
             details = hit.details()
             if details["change"] in _STATUS_CHANGES:
-                newest.setdefault(details["intent"], (details["change"], hit.row.at))
+                statuses.setdefault(details["intent"], (details["change"], hit.row.at))
+            elif details["change"] == "edited":
+                edits.setdefault(details["intent"], hit.row.at)
+        return statuses, edits
+
+    def _end_intents(self, newest: dict[str, tuple[str, int]]) -> int:
         changed = 0
         for intent_id, (change, at) in newest.items():
             if change not in _LESS:
@@ -121,12 +129,7 @@ class IntentRestorer:
                 changed += 1
         return changed
 
-    def _pause_edited(self) -> int:
-        newest: dict[str, int] = {}                     # intent -> when last edited
-        for hit in tagged(self._search, (EventTag.INTENT_INTENT_CHANGED,)):
-            details = hit.details()
-            if details["change"] == "edited":
-                newest.setdefault(details["intent"], hit.row.at)
+    def _pause_edited(self, newest: dict[str, int]) -> int:
         paused = 0
         for intent_id, at in newest.items():
             row = self._intents.get(intent_id)
