@@ -23,7 +23,7 @@ $(VENV)/.test: pyproject.toml $(VENV)/.runtime
 	touch $@
 
 run: $(VENV)/.runtime
-	$(BIN)/vrmvault init --demo $(DEMO_MEMBERS)
+	$(BIN)/vrmvault init --demo $(DEMO_MEMBERS) --host $(HOST) --port $(PORT)
 	$(BIN)/vrmvault serve --host $(HOST) --port $(PORT)
 
 # Browser tests drive Debian's Chromium (Playwright cannot download its own browser here).

@@ -81,10 +81,16 @@ def main(ctx: click.Context, home: Path | None) -> None:
 @main.command()
 @click.option("--demo", "demo_members", type=click.IntRange(min=0), default=None,
               help="On a new store, also load this many demo members.")
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="Where 'vrmvault serve' will answer: the demo's receipts name that address"
+                   " (VRMVAULT_PUBLIC_URL, when set, instead).")
+@click.option("--port", type=click.IntRange(1, 65535), default=8000, show_default=True,
+              help="The port 'vrmvault serve' will answer on, as --host.")
 @click.pass_context
-def init(ctx: click.Context, demo_members: int | None) -> None:
+def init(ctx: click.Context, demo_members: int | None, host: str, port: int) -> None:
     """Create the stores (data, keys, ledger, rates; a 0600 master key) or bring them up to
     date, saying which migrations were applied to which."""
+    _served_at(ctx, host, port)
     home = _home(ctx)
     report = _initialise(home, ctx.obj["controller"])
     if report.created_store and home.database_url:
@@ -258,6 +264,7 @@ def serve(ctx: click.Context, host: str, port: int, workers: int | None) -> None
     """Serve the member pages, the OAuth gateway and the brand API with uWSGI."""
     from .server import run
 
+    public = _served_at(ctx, host, port)
     home = _home(ctx)
     _require_free(host, port)
     report = _initialise(home, ctx.obj["controller"]) if home.exists() else None
@@ -271,12 +278,22 @@ def serve(ctx: click.Context, host: str, port: int, workers: int | None) -> None
     for step in report.migrations_applied:
         click.echo(step)
     count = workers or os.cpu_count() or 2
-    public = ctx.obj["settings"]["VRMVAULT_PUBLIC_URL"] or public_url_for_bind(host, port)
     click.echo(f"Serving {home.where} on http://{host}:{port} with {count} workers "
                "(Ctrl-C stops); brand webhooks are delivered in the background")
     click.echo(f"Public URL (the OAuth issuer; requests for other hosts are refused): {public}")
     click.echo(f"Mail (sign-up and reset links) is {_mail_destination(ctx)}")
     run(host=host, port=port, workers=count, home=home.root, public_url=public)
+
+
+def _served_at(ctx: click.Context, host: str, port: int) -> str:
+    """The vault's public URL when served on ``host`` and ``port``: VRMVAULT_PUBLIC_URL if
+    set, else the address itself. What the command writes (receipts, the demo's requests)
+    names it from now on, as the served vault will: not the default's port 8000."""
+    settings = ctx.obj["settings"]
+    if not settings["VRMVAULT_PUBLIC_URL"]:
+        settings["VRMVAULT_PUBLIC_URL"] = public_url_for_bind(host, port)
+        ctx.obj["controller"] = controller(settings)
+    return str(settings["VRMVAULT_PUBLIC_URL"])
 
 
 def _require_free(host: str, port: int) -> None:

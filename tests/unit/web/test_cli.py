@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import base64
 import json
+import re
 import socket
 import stat
 from pathlib import Path
@@ -415,3 +417,23 @@ def test_demo_prints_how_its_officer_signs_in_once(tmp_path: Path) -> None:
     again = run("--home", str(tmp_path / "var"), "init", "--demo", "2")
     assert password not in again.output and secret not in again.output
     assert "printed when the store was made" in again.output
+
+
+@pytest.mark.parametrize(("options", "expected"), [
+    ((), "http://127.0.0.1:8000"),
+    (("--port", "8041"), "http://127.0.0.1:8041"),
+    (("--host", "0.0.0.0", "--port", "8042"), "http://127.0.0.1:8042"),
+])
+def test_the_demo_receipts_name_where_the_store_will_be_served(
+        tmp_path: Path, options: tuple[str, ...], expected: str) -> None:
+    # `make run PORT=8041` serves on 8041: a receipt the demo signed must send the member to
+    # withdraw there, not to the default's 8000.
+    result = run("--home", str(tmp_path / "var"), "init", "--demo", "3", *options)
+    assert result.exit_code == 0, result.output
+    with VaultHome(tmp_path / "var").open() as vault:
+        tokens = [row[0] for row in vault.data.all("SELECT token FROM receipts")]
+    assert tokens
+    for token in tokens:
+        payload = base64.urlsafe_b64decode(token.split(".")[1] + "==").decode()
+        assert f'"{expected}/member/consents"' in payload       # where to withdraw
+        assert set(re.findall(r"http://127\.0\.0\.1:\d+", payload)) == {expected}
