@@ -74,7 +74,7 @@ def add(ctx: click.Context, client_id: str, url: str) -> None:
     with _vault(_home(ctx)) as vault:
         endpoint = webhook_registry(database=vault.data, clock=vault.clock).add(client_id, url)
         key = WebhookSigner.from_master(vault.master).public_key_text()
-    click.echo(f"Added webhook endpoint {endpoint.id} for {endpoint.client_id} "
+    click.echo(f"Added webhook endpoint {endpoint.public_id} for {endpoint.client_id} "
                f"({endpoint.brand_name}): {endpoint.url}")
     click.echo(f"Deliveries are signed (Standard Webhooks v1a); the brand verifies with {key}")
 
@@ -91,20 +91,22 @@ def list_endpoints(ctx: click.Context, client_id: str | None) -> None:
         return
     rows = [("ID", "CLIENT ID", "BRAND", "STATUS", "ADDED", "URL")]
     for endpoint in endpoints:
-        rows.append((str(endpoint.id), endpoint.client_id, endpoint.brand_name,
+        rows.append((endpoint.public_id, endpoint.client_id, endpoint.brand_name,
                      "live" if endpoint.live else "removed", _when(endpoint.created_at),
                      endpoint.url))
     _table(rows)
 
 
 @webhooks.command()
-@click.argument("endpoint_id", metavar="ID", type=int)
+@click.argument("endpoint_id", metavar="ID")
 @click.pass_context
-def remove(ctx: click.Context, endpoint_id: int) -> None:
-    """Stop notifying endpoint ID; what is still pending for it is given up."""
+def remove(ctx: click.Context, endpoint_id: str) -> None:
+    """Stop notifying endpoint ID (whk_..., as 'webhooks list' shows it); what is still
+    pending for it is given up."""
     with _vault(_home(ctx)) as vault:
         endpoint = webhook_registry(database=vault.data, clock=vault.clock).remove(endpoint_id)
-    click.echo(f"Removed webhook endpoint {endpoint.id} ({endpoint.brand_name}): {endpoint.url}")
+    click.echo(f"Removed webhook endpoint {endpoint.public_id} ({endpoint.brand_name}):"
+               f" {endpoint.url}")
 
 
 @webhooks.command()

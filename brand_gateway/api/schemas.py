@@ -95,6 +95,7 @@ _AGREEMENT_STATUSES = [s.value for s in AgreementStatus]
 _TERMS = list(AGREEMENT_BY_CODE)
 #: How the vault names an agreement: ``agr_`` and 24 hex digits.
 AGREEMENT_ID_PATTERN = "^agr_[0-9a-f]{24}$"
+WEBHOOK_ID_PATTERN = "^whk_[0-9a-f]{24}$"
 
 
 class AgreementsQuery(QuerySchema):
@@ -255,7 +256,9 @@ class ReceiptsSchema(Schema):
 
 
 class WebhookSchema(Schema):
-    id = fields.Integer(required=True)
+    id = fields.String(required=True, metadata={
+        "pattern": WEBHOOK_ID_PATTERN,
+        "description": "Random, unrelated to any other endpoint's (yours or another brand's)."})
     url = fields.String(required=True)
     created_at = fields.DateTime(required=True)
     events = fields.List(fields.String(), required=True, metadata={
@@ -454,7 +457,8 @@ _PROBLEMS = {
                   {"WWW-Authenticate": "Bearer challenge (RFC 6750 sec. 3)."}),
     "TooManyRequests": ("This client's requests per minute are spent.",
                         {"Retry-After": "Seconds until the client may try again."}),
-    "NotFound": ("None of this brand's webhook endpoints has this id.", {}),
+    "NotFound": ("None of this brand's webhook endpoints has this id (the integer ids of"
+                 " endpoints registered before ids were made random included).", {}),
     "AgreementNotFound": ("None of the agreements members offered this brand has this id.",
                           {}),
     "Conflict": ("The offer was answered already (by you, or the member).", {}),
@@ -608,8 +612,7 @@ def openapi_document(*, server: str, authorization_url: str, token_url: str) -> 
         "summary": "Remove a webhook endpoint",
         "description": "Events still pending for it are given up.",
         "parameters": [{"in": "path", "name": "endpoint_id", "required": True,
-                        "schema": {"type": "integer", "minimum": 0,
-                                   "maximum": 9223372036854775807}}],
+                        "schema": {"type": "string", "pattern": WEBHOOK_ID_PATTERN}}],
         "responses": {"204": {"description": "Removed"}, "400": "BadRequest",
                       "401": "Unauthorized", "403": "Forbidden", "404": "NotFound",
                       "429": "TooManyRequests"},

@@ -2,7 +2,9 @@
 
 ``GET``/``POST /api/v1/webhooks`` and ``DELETE /api/v1/webhooks/<id>`` (a client-credentials
 token with the ``webhooks:manage`` scope): a brand manages its own endpoints only; another
-brand's endpoint is as unknown as a missing one (404). A brand registers a public HTTPS URL:
+brand's endpoint is as unknown as a missing one (404). An endpoint's id is its public one
+('whk_' and 24 random hex digits), unrelated to any other brand's; the integer ids endpoints
+had before are unknown ids too (404). A brand registers a public HTTPS URL:
 its host must resolve to public addresses only (no loopback, private, link-local or reserved
 ranges: server-side request forgery), checked here and again before every delivery. Loopback
 URLs for local testing are the operator's to register (``vrmvault webhooks add``), or the
@@ -15,6 +17,7 @@ them). Every other event goes to every live endpoint of the brand without asking
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from flask import Blueprint, Response, current_app, url_for
@@ -30,7 +33,7 @@ from ..webhooks.outbox import INTENT_CREATED, OPT_IN_EVENTS
 from . import PREFIX
 from .bearer import requires_scope
 from .payloads import iso, json_body, json_response, load_query
-from .schemas import EmptyQuery
+from .schemas import WEBHOOK_ID_PATTERN, EmptyQuery
 
 bp = Blueprint("api_webhooks", __name__, url_prefix=PREFIX)
 
@@ -46,7 +49,7 @@ def _registry() -> WebhookRegistry:
 def _endpoint(registry: WebhookRegistry, endpoint: WebhookEndpoint) -> dict[str, Any]:
     subscriptions = registry.subscriptions(endpoint.id)
     categories = sorted({c for _, c in subscriptions if c is not None})
-    return {"id": endpoint.id, "url": endpoint.url, "created_at": iso(endpoint.created_at),
+    return {"id": endpoint.public_id, "url": endpoint.url, "created_at": iso(endpoint.created_at),
             "events": sorted({e for e, _ in subscriptions}),
             "categories": categories or None}
 
@@ -113,16 +116,21 @@ def add_webhook(caller: Caller) -> Response:
         raise BodyError({"url": [exc.message]}) from None
     response = json_response({"webhook": _endpoint(registry, endpoint)})
     response.status_code = 201
-    response.headers["Location"] = url_for("api_webhooks.list_webhooks") + f"/{endpoint.id}"
+    response.headers["Location"] = (url_for("api_webhooks.list_webhooks")
+                                    + f"/{endpoint.public_id}")
     return response
 
 
-@bp.delete("/webhooks/<int(max=9223372036854775807):endpoint_id>")
+@bp.delete("/webhooks/<endpoint_id>")
 @requires_scope(WEBHOOKS_SCOPE)
-def remove_webhook(caller: Caller, endpoint_id: int) -> Response:
+def remove_webhook(caller: Caller, endpoint_id: str) -> Response:
     load_query(_EMPTY_QUERY)
     registry = _registry()
     try:
+        # Not the form of an id (an integer one from before, say): unknown, without asking
+        # the store about text it could not hold (a NUL byte, on PostgreSQL).
+        if not re.fullmatch(WEBHOOK_ID_PATTERN, endpoint_id, flags=re.ASCII):
+            raise NotFoundError("no such webhook endpoint")
         endpoint = registry.get(endpoint_id)
         # Another brand's endpoint is as unknown as a missing one.
         if endpoint.client_id != caller.client.client_id or not endpoint.live:

@@ -8,11 +8,15 @@ Invariants:
   is made at registration and again before each delivery.
 - Endpoints are never deleted, only disabled: outbox rows and attempts keep naming the endpoint
   they were meant for. Disabling one gives up what was still pending for it.
+- Outside the vault's code an endpoint is named by its public id only (:data:`ID_PREFIX` and 24
+  random hex digits): the store's integer key is one sequence across every brand, and would
+  tell a brand how many endpoints the others registered.
 """
 
 from __future__ import annotations
 
 import ipaddress
+import os
 import socket
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, NoReturn
@@ -26,6 +30,7 @@ from .repositories import WebhookEndpoint, WebhookEndpointRepository, WebhookOut
 
 MAX_URL_LENGTH = 2000
 MAX_ENDPOINTS_PER_CLIENT = 5
+ID_PREFIX = "whk_"
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
@@ -61,37 +66,40 @@ class WebhookRegistry:
             if endpoints.live_count(client_id) >= MAX_ENDPOINTS_PER_CLIENT:
                 _refuse("url", f"A client has at most {MAX_ENDPOINTS_PER_CLIENT} endpoints; "
                                "remove one first.")
-            endpoint_id = endpoints.insert(client_id, url, int(self._clock()))
+            public_id = ID_PREFIX + os.urandom(12).hex()
+            endpoint_id = endpoints.insert(client_id, public_id, url, int(self._clock()))
             if endpoint_id is None:
                 raise ConflictError("this client has that endpoint already")
             for event_type, categories in (subscriptions or {}).items():
                 endpoints.subscribe(endpoint_id, event_type,
                                     [None] if categories is None else list(categories))
-            return self.get(endpoint_id)
+            return self.get(public_id)
 
     def subscriptions(self, endpoint_id: int) -> list[tuple[str, str | None]]:
         """(event type, category or ``None`` for all) the endpoint opted in to."""
         return self._endpoints.subscriptions(endpoint_id)
 
-    def get(self, endpoint_id: int) -> WebhookEndpoint:
-        endpoint = self._endpoints.get(endpoint_id)
+    def get(self, public_id: str) -> WebhookEndpoint:
+        """The endpoint of that public id; an integer (the store's key, which a brand may have
+        kept from before public ids) is an unknown id like any other."""
+        endpoint = self._endpoints.find(public_id)
         if endpoint is None:
-            raise NotFoundError(f"no webhook endpoint {endpoint_id}")
+            raise NotFoundError(f"no webhook endpoint {public_id[:40]!r}")
         return endpoint
 
     def list(self, client_id: str | None = None) -> list[WebhookEndpoint]:
         """Every endpoint (removed ones too), of one client or of all."""
         return self._endpoints.list(client_id)
 
-    def remove(self, endpoint_id: int) -> WebhookEndpoint:
+    def remove(self, public_id: str) -> WebhookEndpoint:
         """Stop sending to the endpoint; what was still pending for it is given up (``dead``).
         The row stays, for the outbox rows and attempts that name it."""
         with self._endpoints.transaction():
-            endpoint = self.get(endpoint_id)
+            endpoint = self.get(public_id)
             if not endpoint.live:
-                raise NotFoundError(f"webhook endpoint {endpoint_id} was removed already")
-            disable_endpoint(self._endpoints, self._outbox, endpoint_id, int(self._clock()))
-            return self.get(endpoint_id)
+                raise NotFoundError(f"webhook endpoint {public_id} was removed already")
+            disable_endpoint(self._endpoints, self._outbox, endpoint.id, int(self._clock()))
+            return self.get(public_id)
 
 
 def disable_endpoint(endpoints: WebhookEndpointRepository, outbox: WebhookOutboxRepository,

@@ -33,16 +33,17 @@ class PostgresqlWebhookEndpoints(SqlWebhookEndpoints):
     def _locking(self, of: str = "") -> str:
         return locking(self._db, of)
 
-    def insert(self, client_id: str, url: str, created_at: int) -> int | None:
+    def insert(self, client_id: str, public_id: str, url: str, created_at: int) -> int | None:
         # A live endpoint of the client at that URL already, or no such client: nothing
-        # written, without breaking a constraint (which would end a caller's transaction).
+        # written, without breaking a constraint (which would end a caller's transaction). A
+        # public id taken already (96 random bits: never, in practice) breaks one.
         try:
             row = self._db.one(
-                "INSERT INTO webhook_endpoints (client_id, url, created_at)"
-                " SELECT CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS BIGINT)"
+                "INSERT INTO webhook_endpoints (client_id, public_id, url, created_at)"
+                " SELECT CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS BIGINT)"
                 " WHERE EXISTS (SELECT 1 FROM oauth_clients WHERE client_id = ?)"
                 " ON CONFLICT (client_id, url) WHERE disabled_at IS NULL DO NOTHING"
-                " RETURNING id", (client_id, url, created_at, client_id))
+                " RETURNING id", (client_id, public_id, url, created_at, client_id))
         except ConstraintViolationError:
             return None
         return None if row is None else int(row[0])

@@ -21,7 +21,13 @@ from vault.repositories import Transactional
 
 @dataclass(frozen=True)
 class WebhookEndpoint:
+    """An endpoint. ``id`` is the store's key, which outbox rows and subscriptions point at: one
+    sequence across every brand, so it stays inside the vault (its code, and the operator's
+    delivery log); ``public_id`` ('whk_' and 24 random hex digits) is what a brand and the
+    ``vrmvault webhooks`` commands name it by."""
+
     id: int
+    public_id: str
     client_id: str
     brand_name: str
     url: str
@@ -78,11 +84,14 @@ class WebhookEndpointRepository(Transactional, Protocol):
     def live_count(self, client_id: str) -> int:
         """How many of the client's endpoints are not disabled."""
 
-    def insert(self, client_id: str, url: str, created_at: int) -> int | None:
+    def insert(self, client_id: str, public_id: str, url: str, created_at: int) -> int | None:
         """A new live endpoint's id; ``None`` (nothing written) when a live endpoint of the
-        client has that URL already."""
+        client has that URL already, or an endpoint has that public id."""
 
     def get(self, endpoint_id: int) -> WebhookEndpoint | None: ...
+
+    def find(self, public_id: str) -> WebhookEndpoint | None:
+        """The endpoint of that public id, disabled or not."""
 
     def list(self, client_id: str | None = None) -> list[WebhookEndpoint]:
         """Every endpoint (disabled ones too), of one client or of all, by id."""

@@ -21,7 +21,8 @@ from vault.sql import SqlRepository
 from .repositories import OutboxEntry, OutboxState, WebhookEndpoint
 
 _ENDPOINTS = (
-    "SELECT e.id, e.client_id, e.url, e.created_at, e.disabled_at, b.name AS brand_name"
+    "SELECT e.id, e.public_id, e.client_id, e.url, e.created_at, e.disabled_at,"
+    " b.name AS brand_name"
     " FROM webhook_endpoints AS e JOIN oauth_clients AS c ON c.client_id = e.client_id"
     " JOIN brands AS b ON b.id = c.brand_id"
 )
@@ -33,8 +34,8 @@ _STATES = ("SELECT o.id, o.status, e.disabled_at FROM webhook_outbox AS o"
 
 
 def _endpoint(row: Any) -> WebhookEndpoint:
-    return WebhookEndpoint(row["id"], row["client_id"], row["brand_name"], row["url"],
-                           row["created_at"], row["disabled_at"])
+    return WebhookEndpoint(row["id"], row["public_id"], row["client_id"], row["brand_name"],
+                           row["url"], row["created_at"], row["disabled_at"])
 
 
 def _state(row: Any) -> OutboxState:
@@ -70,6 +71,11 @@ class SqlWebhookEndpoints(SqlWebhookRepository):
     def get(self, endpoint_id: int) -> WebhookEndpoint | None:
         row = self._db.one(f"{_ENDPOINTS} WHERE e.id = ?" + self._locking(of="e"),
                            (endpoint_id,))
+        return None if row is None else _endpoint(row)
+
+    def find(self, public_id: str) -> WebhookEndpoint | None:
+        row = self._db.one(f"{_ENDPOINTS} WHERE e.public_id = ?" + self._locking(of="e"),
+                           (public_id,))
         return None if row is None else _endpoint(row)
 
     def list(self, client_id: str | None = None) -> list[WebhookEndpoint]:

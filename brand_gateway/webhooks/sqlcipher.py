@@ -20,11 +20,11 @@ class SqlcipherWebhookEndpoints(SqlWebhookEndpoints):
     _db: Database
     _BYTEWISE = ""
 
-    def insert(self, client_id: str, url: str, created_at: int) -> int | None:
+    def insert(self, client_id: str, public_id: str, url: str, created_at: int) -> int | None:
         try:
             cursor = self._db.execute(
-                "INSERT INTO webhook_endpoints (client_id, url, created_at) VALUES (?, ?, ?)",
-                (client_id, url, created_at))
+                "INSERT INTO webhook_endpoints (client_id, public_id, url, created_at)"
+                " VALUES (?, ?, ?, ?)", (client_id, public_id, url, created_at))
         except ConstraintViolationError:
             return None
         return int(cursor.lastrowid)

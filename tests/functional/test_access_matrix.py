@@ -53,7 +53,7 @@ MEMBERS = {"alice": "alice@example.org", "bob": "bob@example.org"}    # the owne
 
 ENTRY_ID = "<entry_id>"
 ENTRY = "/member/feedback/" + ENTRY_ID
-WEBHOOK_ID = "<int(max=9223372036854775807):endpoint_id>"
+WEBHOOK_ID = "<endpoint_id>"
 GRANT = "/member/consents/<grant_id>"
 AGREEMENT = "/member/agreements/<agreement_id>"
 COMMUNITY = "/member/communities/<community_id>"
@@ -144,7 +144,7 @@ class Route:
                 .replace("<intent_id>", context.intent_id)
                 .replace("<offer_id>", context.offer_id)
                 .replace(MOVE, "pause")
-                .replace(WEBHOOK_ID, "1"))
+                .replace(WEBHOOK_ID, "whk_" + "0" * 24))
 
 
 def intent_form() -> dict[str, Any]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 import warnings
 from typing import Any
 
@@ -13,6 +14,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
+from brand_gateway.api.schemas import WEBHOOK_ID_PATTERN
 from brand_gateway.webhooks.endpoints import destination_problem
 from consent.receipt_iso27560 import VRMVAULT_NS
 from tests.brand_api_support import BrandApi, IssuedToken, bearer
@@ -172,6 +174,44 @@ def test_a_brand_cannot_remove_another_brands_endpoint(brand_client: FlaskClient
     endpoint_id = created.get_json()["webhook"]["id"]
     assert call(brand_client, "DELETE", f"{WEBHOOKS}/{endpoint_id}", other).status_code == 404
     assert len(call(brand_client, "GET", WEBHOOKS, manager).get_json()["webhooks"]) == 1
+
+
+def test_endpoint_ids_are_random_and_tell_nothing_of_other_brands(
+        brand_client: FlaskClient, api: BrandApi, manager: str) -> None:
+    """The store numbers endpoints in one sequence across brands: a brand shown that number
+    would learn how many endpoints the others registered between two of its own."""
+    other = api.brand_token(api.brand("Fresh Grocer"), scope="webhooks:manage")
+    ids = [call(brand_client, "POST", WEBHOOKS, token, json={"url": f"{PUBLIC_URL}/{n}"}
+                ).get_json()["webhook"]["id"] for n, token in enumerate((manager, other, manager))]
+    assert all(re.fullmatch(WEBHOOK_ID_PATTERN, i) for i in ids) and len(set(ids)) == 3
+    keys = [row[0] for row in api.vault.data.all("SELECT id FROM webhook_endpoints ORDER BY id")]
+    assert len(keys) == 3                                  # 1, 2, 3: Grocer's in between
+    listed = call(brand_client, "GET", WEBHOOKS, manager).get_json()["webhooks"]
+    assert [e["id"] for e in listed] == [ids[0], ids[2]]
+    assert all(isinstance(value, str | list | None) for e in listed for value in e.values())
+
+
+@pytest.mark.parametrize("endpoint_id", [
+    "{key}",                                     # the store's key: what a brand may have kept
+    "0", "-1", "99999999999999999999999999", "1e3",
+    "whk_", "whk_{short}", "WHK_{hex}", "whk_{upper}", "whk_{hex}0", "whk_{hex}%0A",
+    "whk_{hex}%00", "%00", "%F0%9F%92%A9",
+])
+def test_an_integer_or_malformed_endpoint_id_is_an_unknown_one(
+        brand_client: FlaskClient, api: BrandApi, manager: str, endpoint_id: str) -> None:
+    created = call(brand_client, "POST", WEBHOOKS, manager, json={"url": PUBLIC_URL})
+    public_id = created.get_json()["webhook"]["id"]
+    (key,) = api.vault.data.one("SELECT id FROM webhook_endpoints WHERE public_id = ?",
+                                (public_id,))
+    hex_digits = public_id.removeprefix("whk_")
+    path = endpoint_id.format(key=key, hex=hex_digits, short=hex_digits[:23],
+                              upper=hex_digits.upper())
+    response = call(brand_client, "DELETE", f"{WEBHOOKS}/{path}", manager)
+    assert response.status_code == 404, path
+    assert response.mimetype == "application/problem+json"
+    assert response.get_json()["status"] == 404
+    assert [e["id"] for e in call(brand_client, "GET", WEBHOOKS, manager
+                                  ).get_json()["webhooks"]] == [public_id]
 
 
 def test_loopback_registration_can_be_allowed_for_local_testing(app: Flask,

@@ -68,7 +68,7 @@ def outbox(vault: Vault, consent: Consent, alice: SignedIn, clock: FrozenClock) 
     for name, url in (("Velo Bikes", VELO_HOOK), ("Green Grocer", GROCER_HOOK),
                       ("Flaky Shop", FLAKY_HOOK)):
         client = api.brand(name)
-        endpoints[name] = registry.add(client.client_id, url).id
+        endpoints[name] = registry.add(client.client_id, url).public_id
         grant = api.grant(alice.id, client, "dpv:Personalisation", ["given_name"])
         enqueue_grant_event(webhook_outbox(vault.data), pseudonyms, grant, GrantEvent.WITHDRAWN,
                             int(clock()))

@@ -88,7 +88,7 @@ BRANDS = ("brand_grant", "brand_no_grant", "brand_expired", "brand_withdrawn",
 ROLES = ("anonymous", *MEMBERS, *BRANDS)
 
 ENTRY_ID = "<entry_id>"
-ENDPOINT_ID = "<int(max=9223372036854775807):endpoint_id>"
+ENDPOINT_ID = "<endpoint_id>"
 ENTRY = "/member/feedback/" + ENTRY_ID
 GRANT = "/member/consents/<grant_id>"
 AGREEMENT = "/member/agreements/<agreement_id>"
@@ -133,7 +133,7 @@ class World:
     receipt_id: str
     agreement_id: str
     counter_offer_id: str
-    endpoint_id: int                    # Grocer's webhook endpoint
+    endpoint_id: str                    # Grocer's webhook endpoint
     grocer_offer_id: str                # B's offer to Grocer, waiting for Grocer's answer
     community_id: str                   # Velo's community A is in (B is not)
     challenge_id: str                   # a challenge there
@@ -273,7 +273,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> World:
                 "brand_disabled": Brand(gone.client_id, gone_secret, gone_token.token)},
         member_a=alice, velo_brand_id=velo.brand_id, entry_id=entry_id, grant_id=grant.id,
         receipt_id=receipt.id, agreement_id=agreement.id, counter_offer_id=offer.id,
-        endpoint_id=endpoint.id, grocer_offer_id=grocer_offer.id, community_id=club,
+        endpoint_id=endpoint.public_id, grocer_offer_id=grocer_offer.id, community_id=club,
         challenge_id=challenge, idea_id=idea, grocer_community_id=panel,
         grocer_challenge_id=question, grocer_idea_id=suggestion, survey_id=survey_id,
         request_id=request_id, grocer_survey_id=grocer_survey, case_id=case.id, post_id=post.id,
@@ -389,7 +389,7 @@ class Route:
     def _path(self, world: World) -> str:
         mine = self.rule.startswith("/member/intents/")      # A's own, by A's ids
         return (self.rule.replace(ENTRY_ID, str(world.entry_id))
-                .replace(ENDPOINT_ID, str(world.endpoint_id))
+                .replace(ENDPOINT_ID, world.endpoint_id)
                 .replace("<grant_id>", world.grant_id)
                 .replace("<receipt_id>", world.receipt_id)
                 .replace("<agreement_id>", world.counter_offer_id

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -96,19 +97,28 @@ def test_add_list_and_remove(vault_home: VaultHome) -> None:
     grocer = brand_client(vault_home, "Green Grocer")
     result = run(vault_home, "add", velo, "https://velo.example/hooks")
     assert result.exit_code == 0, result.output
-    assert f"Added webhook endpoint 1 for {velo} (Velo Bikes)" in result.output
+    # The id the brand's API shows it, never the store's sequence number.
+    added = re.search(rf"Added webhook endpoint (whk_[0-9a-f]{{24}}) for {velo} \(Velo Bikes\)",
+                      result.output)
+    assert added is not None, result.output
+    endpoint_id = added[1]
     assert webhook_public_key(vault_home.master_key({})) in result.output
     assert run(vault_home, "add", grocer, "http://127.0.0.1:9000/hooks").exit_code == 0
 
     lines = run(vault_home, "list").output.splitlines()
     assert lines[0].split() == ["ID", "CLIENT", "ID", "BRAND", "STATUS", "ADDED", "URL"]
     assert len(lines) == 3 and "https://velo.example/hooks" in lines[1] and "live" in lines[1]
+    assert lines[1].startswith(endpoint_id + " ")
+    assert re.match(r"whk_[0-9a-f]{24} ", lines[2]) and not lines[2].startswith(endpoint_id)
     assert len(run(vault_home, "list", grocer).output.splitlines()) == 2
 
-    result = run(vault_home, "remove", "1")
-    assert result.exit_code == 0 and "Removed webhook endpoint 1" in result.output
+    result = run(vault_home, "remove", "1")                 # the store's key is no id
+    assert result.exit_code == 1 and "no webhook endpoint" in result.output
+    assert "Traceback" not in result.output
+    result = run(vault_home, "remove", endpoint_id)
+    assert result.exit_code == 0 and f"Removed webhook endpoint {endpoint_id}" in result.output
     assert "removed" in run(vault_home, "list", velo).output.splitlines()[1]
-    result = run(vault_home, "remove", "1")
+    result = run(vault_home, "remove", endpoint_id)
     assert result.exit_code == 1 and "removed already" in result.output
 
 

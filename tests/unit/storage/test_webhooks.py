@@ -3,12 +3,14 @@ endpoints brands are notified at, and the outbox with its attempts."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 import pytest
 from psycopg.conninfo import make_conninfo
 
+from brand_gateway.webhooks.endpoints import ID_PREFIX
 from brand_gateway.webhooks.postgresql import PostgresqlWebhookOutbox
 from brand_gateway.webhooks.repositories import OutboxState
 from consent.model import Grant, GrantStatus, Mode
@@ -18,6 +20,11 @@ from vault.postgresql.database import Database as PostgresqlDatabase
 from .conftest import Repositories, add_member
 
 HOOK = "https://hooks.example.com/vault"
+
+
+def public_id() -> str:
+    """A fresh public id, as the registry makes them."""
+    return ID_PREFIX + os.urandom(12).hex()
 
 
 @pytest.fixture
@@ -31,17 +38,20 @@ def test_endpoints_are_added_listed_and_disabled(
     endpoints = repositories.webhook_endpoints
     (velo, _), (atlas, _) = clients
     assert endpoints.client_exists(velo) and not endpoints.client_exists("nobody")
-    first = endpoints.insert(velo, HOOK, 100)
-    second = endpoints.insert(velo, HOOK + "/2", 101)
-    other = endpoints.insert(atlas, HOOK, 102)          # another client may use the same URL
+    first = endpoints.insert(velo, public_id(), HOOK, 100)
+    second = endpoints.insert(velo, public_id(), HOOK + "/2", 101)
+    other = endpoints.insert(atlas, public_id(), HOOK, 102)   # another client: the same URL
     assert first is not None and second is not None and other is not None
-    assert endpoints.insert(velo, HOOK, 103) is None      # the same client and URL: refused
+    assert endpoints.insert(velo, public_id(), HOOK, 103) is None   # the same client and URL
     assert endpoints.live_count(velo) == 2
     endpoint = endpoints.get(first)
     assert endpoint is not None
     assert (endpoint.client_id, endpoint.brand_name, endpoint.url, endpoint.created_at,
             endpoint.live) == (velo, "Velo", HOOK, 100, True)
     assert endpoints.get(first + second + other) is None
+    # Found by its public id too; an integer key is no public id, nor is another's.
+    assert endpoints.find(endpoint.public_id) == endpoint
+    assert endpoints.find(str(first)) is None and endpoints.find(public_id()) is None
     assert [e.id for e in endpoints.list(velo)] == sorted([first, second])
     assert [e.id for e in endpoints.list()] == sorted([first, second, other])
     with endpoints.transaction():
@@ -49,15 +59,18 @@ def test_endpoints_are_added_listed_and_disabled(
     disabled = endpoints.get(first)
     assert disabled is not None and disabled.disabled_at == 200 and not disabled.live
     assert endpoints.live_count(velo) == 1
-    assert endpoints.insert(velo, HOOK, 300) is not None   # free again once disabled
+    assert endpoints.insert(velo, public_id(), HOOK, 300) is not None   # free once disabled
+    # A public id is one endpoint's only: a second with it is refused, nothing written.
+    assert endpoints.insert(atlas, endpoint.public_id, HOOK + "/3", 301) is None
+    assert len(endpoints.list()) == 4
 
 
 @pytest.fixture
 def hooks(repositories: Repositories,
           clients: tuple[tuple[str, str], tuple[str, str]]) -> tuple[int, int]:
     """One endpoint each for Velo's client and Atlas's, at the same URL."""
-    velo = repositories.webhook_endpoints.insert(clients[0][0], HOOK, 1)
-    atlas = repositories.webhook_endpoints.insert(clients[1][0], HOOK, 1)
+    velo = repositories.webhook_endpoints.insert(clients[0][0], public_id(), HOOK, 1)
+    atlas = repositories.webhook_endpoints.insert(clients[1][0], public_id(), HOOK, 1)
     assert velo is not None and atlas is not None
     return velo, atlas
 
@@ -75,9 +88,9 @@ def test_events_are_queued_on_live_endpoints_and_listed_newest_first(
         repositories: Repositories, clients: tuple[tuple[str, str], tuple[str, str]]) -> None:
     endpoints, outbox = repositories.webhook_endpoints, repositories.webhook_outbox
     (velo, velo_brand), (atlas, atlas_brand) = clients
-    one = endpoints.insert(velo, HOOK, 1)
-    gone = endpoints.insert(velo, HOOK + "/old", 1)
-    two = endpoints.insert(atlas, HOOK, 1)
+    one = endpoints.insert(velo, public_id(), HOOK, 1)
+    gone = endpoints.insert(velo, public_id(), HOOK + "/old", 1)
+    two = endpoints.insert(atlas, public_id(), HOOK, 1)
     assert one is not None and gone is not None and two is not None
     endpoints.disable(gone, 2)
     assert outbox.live_endpoints(velo_brand) == [(one, velo)]
@@ -127,7 +140,7 @@ def test_attempts_settle_an_event(
         repositories: Repositories, clients: tuple[tuple[str, str], tuple[str, str]]) -> None:
     endpoints, outbox = repositories.webhook_endpoints, repositories.webhook_outbox
     (velo, velo_brand), _ = clients
-    endpoint = endpoints.insert(velo, HOOK, 1)
+    endpoint = endpoints.insert(velo, public_id(), HOOK, 1)
     assert endpoint is not None
     for n in range(3):
         _queue(repositories, velo_brand, f"event-{n}", 10)

@@ -3,6 +3,7 @@ each migration in its own transaction, applied once; the pre-release stores take
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 from pathlib import Path
 
@@ -128,6 +129,57 @@ def test_officers_keep_their_role_when_roles_move_to_their_own_table(database):
     assert [tuple(row) for row in database.all("SELECT member_num, role FROM member_roles")] \
         == [(2, "compliance")]
     assert "role" not in {row["name"] for row in database.all("PRAGMA table_info(members)")}
+
+
+def endpoints_get_public_ids(runner, database, wanted: Store) -> None:
+    """Shared with the PostgreSQL tests (``runner``: an engine's migration runner, ``wanted``:
+    its data store's history): migration 11 gives every existing webhook endpoint a random
+    public id of its own, and leaves its key, its outbox rows and its subscriptions as they
+    were; from then on an endpoint without a public id is refused."""
+    runner.apply(database, replace(wanted, migrations=tuple(
+        m for m in wanted.migrations if m.number < 11)))
+    for brand in ("velo", "grocer"):
+        database.execute("INSERT INTO brands (id, name, created_at) VALUES (?, ?, 0)",
+                         (brand, brand))
+        database.execute(
+            "INSERT INTO oauth_clients (client_id, brand_id, client_secret_hash, redirect_uris,"
+            " grant_types, status, created_at, secret_rotated_at)"
+            " VALUES (?, ?, ?, '[]', '[]', 'active', 0, 0)", (f"client_{brand}", brand, b"h"))
+    for client, url in (("velo", "a"), ("grocer", "b"), ("velo", "c")):
+        database.execute("INSERT INTO webhook_endpoints (client_id, url, created_at)"
+                         " VALUES (?, ?, 0)", (f"client_{client}", f"https://{url}.example/"))
+    keys = {row[1]: row[0] for row in database.all("SELECT id, url FROM webhook_endpoints")}
+    database.execute("INSERT INTO webhook_endpoint_events (endpoint_id, event_type, category)"
+                     " VALUES (?, 'intent.created', NULL)", (keys["https://c.example/"],))
+    database.execute(
+        "INSERT INTO webhook_outbox (endpoint_id, client_id, event_type, event_id, payload,"
+        " next_attempt_at, created_at) VALUES (?, 'client_grocer', 'member.erased', 'e', '{}',"
+        " 0, 0)", (keys["https://b.example/"],))
+    runner.apply(database, wanted)
+    rows = database.all("SELECT id, url, public_id FROM webhook_endpoints ORDER BY id")
+    assert {row[1]: row[0] for row in rows} == keys
+    assert all(re.fullmatch(r"whk_[0-9a-f]{24}", row[2]) for row in rows)
+    assert len({row[2] for row in rows}) == 3
+    assert [tuple(row) for row in database.all(
+        "SELECT e.url, s.event_type FROM webhook_endpoint_events AS s"
+        " JOIN webhook_endpoints AS e ON e.id = s.endpoint_id")] == [
+        ("https://c.example/", "intent.created")]
+    assert [row[0] for row in database.all(
+        "SELECT e.url FROM webhook_outbox AS o"
+        " JOIN webhook_endpoints AS e ON e.id = o.endpoint_id")] == ["https://b.example/"]
+    with pytest.raises(ConstraintViolationError):
+        database.execute("INSERT INTO webhook_endpoints (client_id, url, created_at)"
+                         " VALUES ('client_velo', 'https://d.example/', 0)")
+    database.execute("INSERT INTO webhook_endpoints (client_id, url, created_at, public_id)"
+                     " VALUES ('client_velo', 'https://d.example/', 0, ?)", (rows[0][2] + "x",))
+    assert database.one("SELECT max(id) FROM webhook_endpoints")[0] > max(keys.values())
+    with pytest.raises(ConstraintViolationError):      # one endpoint's only
+        database.execute("INSERT INTO webhook_endpoints (client_id, url, created_at, public_id)"
+                         " VALUES ('client_velo', 'https://e.example/', 0, ?)", (rows[0][2],))
+
+
+def test_existing_endpoints_get_public_ids(database):
+    endpoints_get_public_ids(migrations, database, schema.DATA)
 
 
 def test_reset_links_and_recovery_codes_go_with_the_account(vault):

@@ -19,7 +19,7 @@ from vault.postgresql.data import open_data_store
 from vault.postgresql.database import Database
 from vault.sqlcipher.database import Database as SqlcipherDatabase
 
-from .test_migrations import applies_once, recorded, store
+from .test_migrations import applies_once, endpoints_get_public_ids, recorded, store
 
 SQL = Path(schema.__file__).parent / "postgresql"
 PG_ONLY_TABLES = {"data": {"member_logins"}}
@@ -59,6 +59,10 @@ def test_each_postgresql_history_is_its_sqlite_historys_numbers_and_names() -> N
 @pytest.mark.parametrize("wanted", schema.POSTGRESQL_STORES, ids=lambda s: s.name)
 def test_applying_twice_applies_nothing_the_second_time(database, wanted) -> None:
     applies_once(migrations, database, wanted)
+
+
+def test_existing_endpoints_get_public_ids(database) -> None:
+    endpoints_get_public_ids(migrations, database, schema.on_postgresql(schema.DATA))
 
 
 @pytest.mark.parametrize("wanted", schema.POSTGRESQL_STORES, ids=lambda s: s.name)

@@ -81,12 +81,14 @@ def test_add_list_and_remove(endpoints: WebhookRegistry, registry: ClientRegistr
     with pytest.raises(NotFoundError):
         endpoints.add("client_nobody", "https://velo.example/hooks")
     clock.advance(60)
-    removed = endpoints.remove(first.id)
+    removed = endpoints.remove(first.public_id)
     assert removed.disabled_at == int(clock()) and not removed.live
     with pytest.raises(NotFoundError):
-        endpoints.remove(first.id)
-    with pytest.raises(NotFoundError):
-        endpoints.remove(999)
+        endpoints.remove(first.public_id)
+    for unknown in (str(second.id), "whk_" + "0" * 24):     # the store's key is no id either
+        with pytest.raises(NotFoundError):
+            endpoints.remove(unknown)
+    assert endpoints.get(second.public_id) == second
     # Removed endpoints stay listed; the same URL can be added again.
     assert [e.live for e in endpoints.list()] == [False, True]
     assert endpoints.add(velo.client_id, "https://velo.example/hooks").live
@@ -104,7 +106,7 @@ def test_a_client_has_a_few_endpoints_at_most(endpoints: WebhookRegistry,
 def test_removing_an_endpoint_gives_up_its_pending_rows(vault: Vault, clock: FrozenClock,
                                                        queued: int,
                                                        endpoints: WebhookRegistry) -> None:
-    endpoints.remove(endpoints.list()[0].id)
+    endpoints.remove(endpoints.list()[0].public_id)
     assert outbox(vault)[0]["status"] == "dead"
     assert dispatcher(vault, clock, sender=FakeSender(HttpResult(200))).deliver_due().attempted \
         == 0
