@@ -117,16 +117,21 @@ def receipts(output: str, seen: dict[str, Any]) -> None:
 
 
 def webhooks_listed(output: str, seen: dict[str, Any]) -> None:
-    assert [e["url"] for e in json_of(output)["webhooks"]] == [
-        f"http://127.0.0.1:{seen['brand_port']}/webhook"]
+    listed = json_of(output)["webhooks"]
+    assert [e["url"] for e in listed] == [f"http://127.0.0.1:{seen['brand_port']}/webhook"]
+    assert [e["id"] for e in listed] == [seen["endpoint_id"]]     # the one the CLI printed
 
 
 def webhook_added(output: str, seen: dict[str, Any]) -> None:
-    assert json_of(output)["webhook"]["url"] == f"http://127.0.0.1:{seen['brand_port']}/hooks"
+    added = json_of(output)["webhook"]
+    assert added["url"] == f"http://127.0.0.1:{seen['brand_port']}/hooks"
+    assert re.fullmatch(r"whk_[0-9a-f]{24}", added["id"])
 
 
 def endpoint_added(output: str, seen: dict[str, Any]) -> None:
-    assert output.startswith("Added webhook endpoint ")
+    added = re.match(r"Added webhook endpoint (whk_[0-9a-f]{24}) ", output)
+    assert added is not None, output
+    seen["endpoint_id"] = added[1]
     assert f"http://127.0.0.1:{seen['brand_port']}/webhook" in output
 
 
