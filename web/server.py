@@ -27,8 +27,10 @@ router would drop the answer.
 
 The access log leaves out the client address (personal data) and the query string: no URL
 carries personal data, and the query string is where a mailed sign-up or reset link carries its
-single-use token (``web/auth.py``), which must not land in a log. uWSGI's own error lines that
-would name a client (the router's, on a connection a client dropped) are not logged.
+single-use token (``web/auth.py``), which must not land in a log. Method and path are shown
+percent-encoded where they hold anything but printable ASCII (:func:`logged_request`), so no
+request writes a line, a control character or a terminal escape of its own. uWSGI's own error
+lines that would name a client (the router's, on a connection a client dropped) are not logged.
 
 While it serves, two child processes run beside it: ``vrmvault webhooks deliver`` (brand
 webhooks, GDPR Art. 19), a process of its own so that a slow brand never holds up a page and a
@@ -64,6 +66,7 @@ import tempfile
 import threading
 import time
 import types
+import urllib.parse
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any, Protocol
@@ -72,8 +75,19 @@ import setproctitle
 
 from consent.spool import MERGE_EVERY
 
-# uWSGI's request log: time, method, path (never the query), status, body bytes, milliseconds.
-ACCESS_LOG_FORMAT = '%(ltime) "%(method) %(var.PATH_INFO)" %(status) %(size) %(msecs)ms'
+# uWSGI's request log: time, method and path (never the query), status, body bytes,
+# milliseconds. Method and path are the log variable DrainedBodies sets (logged_request): uWSGI's
+# own %(method) and %(var.PATH_INFO) are as the client sent them, the path percent-decoded, and a
+# "%0a" or an escape sequence in it wrote lines or colours of the client's into the log.
+ACCESS_LOG_FORMAT = '%(ltime) "%(request)" %(status) %(size) %(msecs)ms'
+_LOG_VARIABLE = "request"
+# Bytes uWSGI keeps of a log variable's value (uwsgi.h, struct uwsgi_logvar: val[256] with a
+# one-byte length, so a longer value would be cut at its length modulo 256).
+LOGGED_REQUEST_LIMIT = 255
+# What of printable ASCII a logged request shows as it is: all but the space, which separates
+# method and path, the quote around them, and the percent sign, so that what is shown escaped
+# reads back as one path.
+_LOGGED_AS_IS = "/!#$&'()*+,-.:;<=>?@[\\]^_`{|}~"
 # Bytes of a request head a worker takes in one packet from the router (uWSGI's most): above
 # web/limits.py's 32 KiB.
 HEAD_BUFFER = 65_535
@@ -438,17 +452,52 @@ class DrainedBodies:
     body (up to :data:`DRAIN_LIMIT` bytes). A worker that ends a request with part of its body
     still unread leaves uWSGI's router writing into a closed socket, and the router then drops
     the answer as well: a 401 to a POST without a token, or the 413 to a body over the limit,
-    would never reach the client. (A body past the limit is the client's to lose.)"""
+    would never reach the client. (A body past the limit is the client's to lose.)
 
-    def __init__(self, app: Callable[..., Iterable[bytes]]) -> None:
+    Before the app runs, it also gives uWSGI the request's method and path as the access log
+    shows them (:func:`logged_request`), through ``set_logvar`` (uWSGI's ``uwsgi.set_logvar``,
+    looked up in the worker on its first request: the module exists only there)."""
+
+    def __init__(self, app: Callable[..., Iterable[bytes]],
+                 set_logvar: Callable[[str, str], None] | None = None) -> None:
         self.app = app
+        self.set_logvar = set_logvar
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]
                  ) -> Iterable[bytes]:
+        set_logvar = self.set_logvar
+        if set_logvar is None:                  # pragma: no cover - in uWSGI's workers
+            import uwsgi
+
+            set_logvar = self.set_logvar = uwsgi.set_logvar
+        set_logvar(_LOG_VARIABLE, logged_request(environ.get("REQUEST_METHOD", ""),
+                                                 environ.get("PATH_INFO", "")))
         answer = self.app(environ, start_response)
         if environ.get("CONTENT_LENGTH") in (None, "", "0"):
             return answer                        # the brand read's path: nothing to drain
         return _ThenDrain(answer, environ["wsgi.input"])
+
+
+def logged_request(method: str, path: str) -> str:
+    """``method path`` as the access log shows it: as it is when it is printable ASCII without
+    a space, quote or percent sign of its own (every ordinary request: two string checks), else
+    each of its other bytes percent-encoded; at most :data:`LOGGED_REQUEST_LIMIT` characters,
+    a longer one cut and ending in "...".
+
+    WSGI gives the path percent-decoded (each byte a character, ISO 8859-1): a request for
+    ``/a%0a...`` or ``/a%1b[31m`` would otherwise write a line break or a terminal's escape
+    sequence of the client's choosing into the log, a forged line among ours."""
+    shown = f"{method} {path}"
+    if not (shown.isascii() and shown.isprintable()) or '"' in shown or "%" in shown \
+            or shown.count(" ") != 1:
+        shown = f"{_percent_encoded(method)} {_percent_encoded(path)}"
+    if len(shown) > LOGGED_REQUEST_LIMIT:
+        shown = shown[:LOGGED_REQUEST_LIMIT - 3] + "..."
+    return shown
+
+
+def _percent_encoded(text: str) -> str:
+    return urllib.parse.quote(text.encode("latin-1", "backslashreplace"), safe=_LOGGED_AS_IS)
 
 
 class _ThenDrain:

@@ -102,6 +102,25 @@ def test_the_access_log_names_no_client_and_no_query(served) -> None:
     assert "127.0.0.1" not in line
 
 
+def test_a_path_cannot_write_lines_or_escapes_into_the_access_log(served) -> None:
+    # Percent-decoded, this path is a line break, a forged line, a carriage return and a
+    # terminal's escape sequence; %ZZ is decoded by uWSGI to a NUL.
+    _, url, log = served
+    host = url.removeprefix("http://").encode()
+    forged = (b"/nope%0a01/Jan/2000:12:00:00%20+0000%20%22POST%20/member/delete%22%20200%2012"
+              b"%201ms%0d%1b%5b31mRED")
+    for path in (forged, b"/%ZZ", b"/caf%C3%A9"):
+        assert _raw(url, b"GET " + path + b" HTTP/1.1\r\nHost: " + host
+                    + b"\r\nConnection: close\r\n\r\n").startswith(b"HTTP/1.1 4")
+    _wait_for(lambda: log.read_text(errors="replace").count('"GET /') >= 3, log)
+    text = log.read_bytes()
+    assert b"\x1b" not in text and b"\r" not in text and b"\x00" not in text, text[-2000:]
+    assert not any(line.startswith(b"01/Jan/2000") for line in text.splitlines())
+    assert (b'"GET /nope%0A01/Jan/2000:12:00:00%20+0000%20%22POST%20/member/delete%22%20200%2012'
+            b'%201ms%0D%1B[31mRED" 404') in text
+    assert b'"GET /%00" 4' in text and b'"GET /caf%C3%A9" 404' in text
+
+
 def test_a_client_dropping_its_connection_is_not_logged_with_its_address(served) -> None:
     # uWSGI's router logs such a drop as "[uwsgi-http key: ... client_addr: ADDRESS ...]
     # hr_read(): Connection reset by peer"; web/server.py drains those lines.
