@@ -25,7 +25,6 @@ import json
 from typing import Any
 
 from flask import Blueprint, Response
-from marshmallow import ValidationError as SchemaError
 
 from consent.context import Consent
 from consent.model import AgreementRecord, AgreementStatus
@@ -36,7 +35,7 @@ from ..reads import Caller
 from ..request_stores import request_stores
 from . import PREFIX
 from .bearer import requires_scope
-from .payloads import iso, json_body, json_response, load_query, page_response
+from .payloads import iso, json_body, json_response, load_query, loaded, page_response
 from .schemas import AgreementAnswerSchema, AgreementsQuery, EmptyQuery
 
 bp = Blueprint("api_agreements", __name__, url_prefix=PREFIX)
@@ -102,12 +101,7 @@ def get_agreement(caller: Caller, agreement_id: str) -> Response:
 def answer(caller: Caller, agreement_id: str) -> Response:
     load_query(_EMPTY_QUERY)
     body = json_body()
-    try:
-        answer = _ANSWER.load(body)
-    except SchemaError as exc:
-        messages = exc.messages if isinstance(exc.messages, dict) else {"body": exc.messages}
-        raise BodyError({str(k)[:40]: [str(m) for m in (v if isinstance(v, list) else [v])]
-                         for k, v in list(messages.items())[:10]}) from None
+    answer = loaded(_ANSWER, body)
     record = _own(caller, agreement_id)
     agreements = _consent().agreements
     brand_id = caller.client.brand_id

@@ -26,7 +26,6 @@ from typing import Any
 
 from flask import Blueprint, Response, url_for
 from marshmallow import Schema
-from marshmallow import ValidationError as SchemaError
 
 from community.cocreation import CoCreationService, Idea
 from community.communities import CommunityService
@@ -40,7 +39,7 @@ from ..reads import Caller
 from ..request_stores import request_stores
 from . import PREFIX
 from .bearer import requires_scope
-from .payloads import iso, json_body, json_response, load_query
+from .payloads import iso, json_body, json_response, load_query, loaded
 from .schemas import (
     CHALLENGE_ID_PATTERN,
     COMMUNITY_ID_PATTERN,
@@ -70,21 +69,7 @@ def _cocreation() -> CoCreationService:
 
 
 def _body(schema: Schema) -> dict[str, Any]:
-    try:
-        loaded: dict[str, Any] = schema.load(json_body())
-    except SchemaError as exc:
-        messages = exc.messages if isinstance(exc.messages, dict) else {"body": exc.messages}
-        raise BodyError({str(k)[:40]: _strings(v) for k, v in list(messages.items())[:10]}
-                        ) from None
-    return loaded
-
-
-def _strings(value: Any) -> list[str]:
-    if isinstance(value, dict):
-        return [m for v in value.values() for m in _strings(v)][:10]
-    if isinstance(value, list):
-        return [m for v in value for m in _strings(v)][:10]
-    return [str(value)]
+    return loaded(schema, json_body())
 
 
 def _created(body: dict[str, Any]) -> Response:

@@ -22,10 +22,7 @@ naming the parameter or member. Per-client rate limits as the rest of the API.
 
 from __future__ import annotations
 
-from typing import Any
-
 from flask import Blueprint, Response, request, url_for
-from marshmallow import ValidationError as SchemaError
 
 from intents.errors import LimitExceededError
 from intents.service import IntentService
@@ -52,7 +49,7 @@ from .intent_schemas import (
     OffersQuery,
     timestamp,
 )
-from .payloads import json_body, json_response, load_query, page_response
+from .payloads import json_body, json_response, load_query, loaded, page_response
 from .schemas import EmptyQuery
 
 bp = Blueprint("api_intents", __name__, url_prefix=PREFIX)
@@ -116,10 +113,7 @@ def get_intent(caller: Caller, intent_id: str) -> Response:
 def make_offer(caller: Caller, intent_id: str) -> Response:
     load_query(_EMPTY_QUERY)
     body = json_body()
-    try:
-        offer = _OFFER.load(body)
-    except SchemaError as exc:
-        raise BodyError(_schema_errors(exc)) from None
+    offer = loaded(_OFFER, body)
     # Not looked up first with listed(): that would be a listing, an entry in the member's
     # ledger; the service answers an intent not open to this brand before the body's checks.
     try:
@@ -192,8 +186,3 @@ def read_offer_profile(caller: Caller, offer_id: str) -> Response:
                           "profile": read.release.values,
                           "withheld": list(read.release.withheld)})
 
-
-def _schema_errors(exc: SchemaError) -> dict[str, list[str]]:
-    messages: Any = exc.messages if isinstance(exc.messages, dict) else {"body": exc.messages}
-    return {str(k)[:40]: [str(m) for m in (v if isinstance(v, list) else [v])]
-            for k, v in list(messages.items())[:10]}

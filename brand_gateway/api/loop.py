@@ -21,7 +21,6 @@ from typing import Any
 
 from flask import Blueprint, Response, current_app
 from marshmallow import Schema
-from marshmallow import ValidationError as SchemaError
 
 from community.care import CareCase, CareService
 from community.loop import WeDid, WeDidService
@@ -45,7 +44,7 @@ from .loop_schemas import (
     WeDidQuery,
     WeDidRequestSchema,
 )
-from .payloads import iso, json_body, json_response, load_query, page_response
+from .payloads import iso, json_body, json_response, load_query, loaded, page_response
 from .schemas import EmptyQuery
 
 bp = Blueprint("api_loop", __name__, url_prefix=PREFIX)
@@ -74,12 +73,7 @@ def _posts() -> WeDidService:
 
 
 def _body(schema: Schema) -> dict[str, Any]:
-    try:
-        return dict(schema.load(json_body()))
-    except SchemaError as exc:
-        messages = exc.messages if isinstance(exc.messages, dict) else {"body": exc.messages}
-        raise BodyError({str(k)[:40]: [str(m) for m in (v if isinstance(v, list) else [v])]
-                         for k, v in list(messages.items())[:10]}) from None
+    return loaded(schema, json_body())
 
 
 def _mapped(call: Callable[[], Any], not_found: str) -> Any:

@@ -32,6 +32,8 @@ T = TypeVar("T")
 
 MAX_BODY = 4096
 _NUL = "Text may not contain the NUL character (U+0000)."
+_MOST_PLACES = 10                   # places named in one problem's errors
+_LONGEST_PLACE = 60                 # characters of a place's name
 _DEFAULTS: dict[Schema, dict[str, Any]] = {}
 _COMPACT = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)   # one for all responses
 
@@ -49,8 +51,9 @@ def load_query(schema: Schema) -> dict[str, Any]:
     try:
         return dict(schema.load(args.to_dict())) if args is not None else _defaults(schema)
     except SchemaError as exc:
-        messages = exc.messages if isinstance(exc.messages, Mapping) else {"query": exc.messages}
-        raise QueryError({str(k)[:40]: _strings(v) for k, v in list(messages.items())[:10]}
+        raise QueryError({name: ["Unknown parameter." if m == "Unknown field." else m
+                                 for m in messages]
+                          for name, messages in schema_errors(exc, whole="query").items()}
                          ) from None
 
 
@@ -63,9 +66,43 @@ def _defaults(schema: Schema) -> dict[str, Any]:
     return dict(loaded)
 
 
-def _strings(value: Any) -> list[str]:
-    messages = value if isinstance(value, list | tuple) else [value]
-    return ["Unknown parameter." if m == "Unknown field." else str(m) for m in messages]
+def loaded(schema: Schema, document: Mapping[str, Any]) -> dict[str, Any]:
+    """A JSON body (:func:`json_body`) through ``schema``; :class:`BodyError` (400) naming each
+    problem (:func:`schema_errors`)."""
+    try:
+        return dict(schema.load(document))
+    except SchemaError as exc:
+        raise BodyError(schema_errors(exc)) from None
+
+
+def schema_errors(error: SchemaError, *, whole: str = "body") -> dict[str, list[str]]:
+    """marshmallow's messages as the problem's ``errors`` member: each place named by its path,
+    members and list indexes joined with dots (``results.0.name``), mapped to its messages;
+    what is about the document as a whole under ``whole``. At most :data:`_MOST_PLACES`
+    places, each name cut at :data:`_LONGEST_PLACE` characters (a client's unknown member
+    names are echoed).
+
+    marshmallow nests the messages of a nested schema or a list's items in dicts keyed by
+    member and index; written as they were, they reached the client as a Python dict's repr."""
+    found: dict[str, list[str]] = {}
+    _gather(error.messages, "", whole, found)
+    return dict(list(found.items())[:_MOST_PLACES])
+
+
+def _gather(messages: Any, place: str, whole: str, found: dict[str, list[str]]) -> None:
+    if len(found) >= _MOST_PLACES:
+        return
+    if isinstance(messages, Mapping):
+        for key, value in messages.items():
+            _gather(value, f"{place}.{key}" if place else str(key), whole, found)
+    elif isinstance(messages, list | tuple) and not any(
+            isinstance(m, Mapping | list | tuple) for m in messages):
+        found.setdefault((place or whole)[:_LONGEST_PLACE], []).extend(str(m) for m in messages)
+    elif isinstance(messages, list | tuple):
+        for message in messages:
+            _gather(message, place, whole, found)
+    else:
+        found.setdefault((place or whole)[:_LONGEST_PLACE], []).append(str(messages))
 
 
 def json_body() -> dict[str, Any]:

@@ -17,7 +17,6 @@ import base64
 from typing import Any
 
 from flask import Blueprint, Response, current_app, request
-from marshmallow import ValidationError as SchemaError
 
 from compliance.repositories import RequestRow, TaskRow
 from compliance.requests import RequestService
@@ -30,7 +29,7 @@ from ..reads import Caller
 from ..request_stores import request_stores
 from . import PREFIX
 from .bearer import requires_scope
-from .payloads import iso, json_body, json_response, load_query, page_response
+from .payloads import iso, json_body, json_response, load_query, loaded, page_response
 from .request_schemas import EVENT_MAX_BODY, REQUESTS_SCOPE, RequestsQuery, StatusEventSchema
 from .schemas import EmptyQuery
 
@@ -101,12 +100,7 @@ def post_event(caller: Caller, uid: str) -> Response:
     service = _service()
     body = json_body()                     # an oversized body: the 413, whoever asks
     _own(service, caller, uid)             # another brand's uid: a 404 before the body's 400
-    try:
-        event = _EVENT.load(body)
-    except SchemaError as exc:
-        messages = exc.messages if isinstance(exc.messages, dict) else {"body": exc.messages}
-        raise BodyError({str(k)[:40]: [str(m) for m in (v if isinstance(v, list) else [v])]
-                         for k, v in list(messages.items())[:10]}) from None
+    event = loaded(_EVENT, body)
     results = [(d["name"], d["headers"]["content_type"], base64.b64decode(d["data"]))
                for d in event.get("results", [])]
     try:

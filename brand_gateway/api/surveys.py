@@ -20,12 +20,10 @@ member of a bad body), per-client rate limits.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
 from typing import Any
 
 from flask import Blueprint, Response, current_app, request
 from marshmallow import Schema
-from marshmallow import ValidationError as SchemaError
 
 from community.attribute_requests import AttributeRequestService
 from community.audience import Cohort
@@ -40,7 +38,7 @@ from ..request_stores import request_stores
 from ..storage import pairwise_pseudonyms
 from . import PREFIX
 from .bearer import requires_scope
-from .payloads import iso, json_body, json_response, load_query, page_response
+from .payloads import iso, json_body, json_response, load_query, loaded, page_response
 from .schemas import EmptyQuery
 from .survey_schemas import (
     MAX_SURVEY_BODY,
@@ -81,27 +79,7 @@ def _survey_body_limit() -> None:
 
 
 def _body(schema: Schema) -> dict[str, Any]:
-    try:
-        return dict(schema.load(json_body()))
-    except SchemaError as exc:
-        raise BodyError(_flattened(exc.messages)) from None
-
-
-def _flattened(messages: Any, prefix: str = "") -> dict[str, list[str]]:
-    """marshmallow's nested messages as ``member.index.member -> messages`` (ten at most)."""
-    found: dict[str, list[str]] = {}
-    if isinstance(messages, Mapping):
-        for key, value in messages.items():
-            name = f"{prefix}.{key}" if prefix else str(key)
-            if isinstance(value, Mapping):
-                found.update(_flattened(value, name))
-            else:
-                found[name[:60]] = [str(m) for m in (value if isinstance(value, list)
-                                                     else [value])]
-    else:
-        found[prefix or "body"] = [str(m) for m in (messages if isinstance(messages, list)
-                                                    else [messages])]
-    return dict(list(found.items())[:10])
+    return loaded(schema, json_body())
 
 
 def _refused(exc: ValidationError) -> BodyError:

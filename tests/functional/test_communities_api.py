@@ -72,7 +72,7 @@ def test_the_invitation_url_is_a_public_page(brand_client: FlaskClient, token) -
 
 @pytest.mark.parametrize(("body", "members_named"), [
     ({}, {"name", "description", "purposes"}),
-    ({**CLUB, "purposes": ["dpv:Marketing"]}, {"purposes"}),
+    ({**CLUB, "purposes": ["dpv:Marketing"]}, {"purposes.0"}),     # the item, by its index
     ({**CLUB, "purposes": []}, {"purposes"}),
     ({**CLUB, "name": ""}, {"name"}),
     ({**CLUB, "name": "x" * 81}, {"name"}),

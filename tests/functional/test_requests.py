@@ -109,15 +109,22 @@ def test_an_access_request_is_forwarded_answered_and_closed(
     assert "orders.json" in page
 
 
+_JSON_HEADERS = {"Content-Type": "application/json"}
+
+
 @pytest.mark.parametrize("body, field", [
     ({"status": "finished"}, "status"),
     ({"status": "completed", "extra": 1}, "extra"),
+    # A nested member's place is named by its path, members and indexes joined with dots.
     ({"status": "completed", "results": [{"name": "a.json", "data": "not base64!",
-                                          "headers": {"Content-Type": "application/json"}}]},
-     "results"),
+                                          "headers": _JSON_HEADERS}]}, "results.0.data"),
+    ({"status": "completed", "results": [{"name": "a.json", "data": "e30=",
+                                          "headers": _JSON_HEADERS},
+                                         {"name": "../b.json", "data": "e30=",
+                                          "headers": _JSON_HEADERS}]}, "results.1.name"),
     ({"status": "completed", "results": [{"name": "a.pdf", "data": "e30=",
                                           "headers": {"Content-Type": "application/pdf"}}]},
-     "results"),
+     "results.0.headers.Content-Type"),
 ])
 def test_bad_status_events_are_problems(alice: SignedIn, api: BrandApi, consent: Consent,
                                         brand_client: FlaskClient, holding: dict[str, Any],
@@ -127,7 +134,26 @@ def test_bad_status_events_are_problems(alice: SignedIn, api: BrandApi, consent:
     response = brand_client.post(f"/api/v1/requests/{uid}/events",
                                  headers=_brand_headers(api, holding["velo"]), json=body)
     assert response.status_code == 400 and response.mimetype == PROBLEM
-    assert field in response.get_json()["errors"]
+    errors = response.get_json()["errors"]
+    assert field in errors, errors
+    # Each place maps to a list of sentences, never to a Python repr of nested messages.
+    assert all(isinstance(m, str) and "{" not in m for ms in errors.values() for m in ms)
+
+
+def test_a_nested_problem_names_each_place(alice: SignedIn, api: BrandApi, consent: Consent,
+                                           brand_client: FlaskClient,
+                                           holding: dict[str, Any]) -> None:
+    _file(alice, "know", brands=[holding["velo"].brand_id])
+    uid = _outbox(consent)[0]["data"]["metadata"]["uid"]
+    response = brand_client.post(f"/api/v1/requests/{uid}/events",
+                                 headers=_brand_headers(api, holding["velo"]),
+                                 json={"status": "in_progress", "results": [{"x": 1}]})
+    assert response.status_code == 400 and response.mimetype == PROBLEM
+    assert response.get_json()["errors"] == {
+        "results.0.name": ["Missing data for required field."],
+        "results.0.data": ["Missing data for required field."],
+        "results.0.headers": ["Missing data for required field."],
+        "results.0.x": ["Unknown field."]}
 
 
 def test_results_only_for_access_requests(alice: SignedIn, api: BrandApi, consent: Consent,
