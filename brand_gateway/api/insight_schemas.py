@@ -20,7 +20,6 @@ from .survey_schemas import SURVEY_ID_PATTERN
 
 FORMATS = ("json", "vega-lite")
 INSIGHTS_SCOPE = "insights:read"
-_MAX_EPSILON = 10.0          # the most VRMVAULT_INSIGHTS_MAX_EPSILON may be
 _TOUCHPOINT = "(?:" + "|".join(TOUCHPOINT_KEYS) + ")"
 
 
@@ -60,9 +59,10 @@ class _InsightQuery(QuerySchema):
     purpose = fields.String(required=True, validate=validate.OneOf(_PURPOSES), metadata={
         "description": "The DPV purpose the insight is for: only members who allow it for"
                        " this purpose count."})
-    epsilon = fields.Float(allow_nan=False, validate=validate.Range(MINIMUM_EPSILON,
-                                                                    _MAX_EPSILON),
-                           metadata={"description": _EPSILON_HELP})
+    # Its range is checked by the queries (EpsilonLimits), which know the vault's maximum: a
+    # range here too answered 0 with "less than or equal to 10.0", not the true one.
+    epsilon = fields.Float(allow_nan=False, metadata={"description": _EPSILON_HELP,
+                                                      "minimum": MINIMUM_EPSILON})
     by = fields.String(validate=_usable(breakdown=True), metadata={
         "description": _BY_HELP, "enum": list(BREAKDOWNS)})
     format = fields.String(load_default="json", validate=validate.OneOf(FORMATS),

@@ -183,10 +183,13 @@ def test_repeated_queries_stop_at_the_budget_across_two_workers(
     assert answers == [200, 200, 200, 200, 429, 429]
 
 
+@pytest.mark.parametrize("epsilon", ["0.5", "0.2000001", "0", "0.009", "-1", "11"])
 def test_an_epsilon_past_the_vault_s_maximum_is_refused(app: Flask, client: FlaskClient,
-                                                        headers: dict[str, str]) -> None:
+                                                        headers: dict[str, str],
+                                                        epsilon: str) -> None:
+    # Below or above the range, one message: the true range.
     app.config["VRMVAULT_INSIGHTS_MAX_EPSILON"] = 0.2
-    answer = ask(client, TOUCHPOINTS, headers, epsilon="0.5")
+    answer = ask(client, TOUCHPOINTS, headers, epsilon=epsilon)
     assert answer.status_code == 400
     assert answer.get_json()["errors"]["epsilon"] == ["Epsilon is from 0.01 to 0.2 per query."]
     assert ask(client, TOUCHPOINTS, headers).get_json()["privacy"]["epsilon"] == 0.2
