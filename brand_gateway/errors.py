@@ -19,6 +19,9 @@ client authentication is ``invalid_client``, whichever of these it was)::
         │                                     ``ValueError``, as malformed JSON is
         ├── JsonDuplicateNameError       400  a JSON object from outside names a member twice
         │                                     (I-JSON, RFC 7493 sec. 2.3); a ``ValueError`` too
+        ├── JsonConstantError            400  JSON from outside holds NaN, Infinity or
+        │                                     -Infinity (not JSON, RFC 8259 sec. 6); a
+        │                                     ``ValueError`` too
         ├── WebhookVerificationError     401  a delivery fails ``verify`` (the brand's side)
         ├── DestinationRefusedError      500  a webhook's host now resolves to an address the
         │                                     vault does not send to; the attempt is recorded
@@ -99,6 +102,20 @@ class JsonDuplicateNameError(GatewayError, ValueError):
     def __init__(self, name: str) -> None:
         super().__init__(f"JSON object names {name!r} twice")
         self.name = name
+
+
+class JsonConstantError(GatewayError, ValueError):
+    """The document holds ``NaN``, ``Infinity`` or ``-Infinity``: Python's parser takes them,
+    but they are not JSON (RFC 8259 sec. 6), and a float field would hold a number that is
+    none."""
+
+    status = 400
+    type = "json-not-a-number"
+    title = "The JSON holds a number that is not one"
+
+    def __init__(self, constant: str) -> None:
+        super().__init__(f"JSON holds {constant}")
+        self.constant = constant
 
 
 class WebhookVerificationError(GatewayError):

@@ -14,7 +14,9 @@ authorization endpoint (brand_gateway/rar.py), brand API bodies
 ``request.get_json``, Authlib's JSON requests included; web/app.py). Our own stored JSON
 (sessions, grants, spools) and what a signature vouches for (a webhook a brand verifies, a
 receipt) is written by us and parsed as it is. An object from outside that names a member twice
-is refused too (:func:`unique_names`): parsers disagree on which one counts.
+is refused too (:func:`unique_names`): parsers disagree on which one counts. ``NaN``,
+``Infinity`` and ``-Infinity``, which Python's parser takes but RFC 8259 sec. 6 does not, are
+refused (:func:`refuse_constant`).
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ import json
 import re
 from typing import Any
 
-from .errors import JsonDuplicateNameError, JsonTooDeepError
+from .errors import JsonConstantError, JsonDuplicateNameError, JsonTooDeepError
 
 # Our deepest legitimate document is three levels ([{"datatypes": [...]}]); 32 leaves room for
 # any reasonable client and stays far below Python's recursion limit (1000).
@@ -63,12 +65,19 @@ def check_depth(text: str, *, max_depth: int = MAX_DEPTH) -> None:
 
 def loads(text: str | bytes, *, max_depth: int = MAX_DEPTH) -> Any:
     """``json.loads`` for outside input: :class:`JsonTooDeepError` past ``max_depth`` levels,
-    :class:`JsonDuplicateNameError` for an object naming a member twice, ``ValueError``
-    (``UnicodeDecodeError`` included) for anything that is not UTF-8 JSON."""
+    :class:`JsonDuplicateNameError` for an object naming a member twice,
+    :class:`JsonConstantError` for ``NaN`` or an infinity, ``ValueError``
+    (``UnicodeDecodeError`` included) for anything else that is not UTF-8 JSON."""
     if isinstance(text, (bytes, bytearray)):
         text = bytes(text).decode("utf-8")
     check_depth(text, max_depth=max_depth)
-    return json.loads(text, object_pairs_hook=unique_names)
+    return json.loads(text, object_pairs_hook=unique_names, parse_constant=refuse_constant)
+
+
+def refuse_constant(constant: str) -> Any:
+    """``json.loads``' ``parse_constant``, called for ``NaN``, ``Infinity`` and ``-Infinity``
+    only: :class:`JsonConstantError`."""
+    raise JsonConstantError(constant)
 
 
 def unique_names(pairs: list[tuple[str, Any]]) -> dict[str, Any]:

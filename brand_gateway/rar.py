@@ -41,6 +41,7 @@ from consent.vocabulary import (
 from . import json_input
 from .errors import (
     InvalidAuthorizationDetailsError,
+    JsonConstantError,
     JsonDuplicateNameError,
     JsonTooDeepError,
 )
@@ -105,6 +106,10 @@ def parse(raw: str | None, *, locations: Iterable[str] = ()) -> tuple[MemberData
     except JsonDuplicateNameError as exc:
         raise InvalidAuthorizationDetailsError(
             description=f"authorization_details names {exc.name!r} twice in one object.",
+        ) from None
+    except JsonConstantError as exc:
+        raise InvalidAuthorizationDetailsError(
+            description=f"authorization_details holds {exc.constant}, which is not JSON.",
         ) from None
     except ValueError:
         raise InvalidAuthorizationDetailsError(

@@ -50,14 +50,16 @@ MAX_FORM_BYTES = 64 * 1024
 
 
 class DepthLimitedJSONProvider(DefaultJSONProvider):
-    """Flask's JSON, with decoding limited in depth and objects naming a member once
-    (brand_gateway/json_input.py): whatever calls ``request.get_json`` (ours or a library's)
-    gets a 400, never a RecursionError or a document read two ways."""
+    """Flask's JSON, with decoding limited in depth, objects naming a member once and no NaN
+    or infinity (brand_gateway/json_input.py): whatever calls ``request.get_json`` (ours or a
+    library's) gets a 400, never a RecursionError, a document read two ways or a number that
+    is none."""
 
     def loads(self, s: str | bytes, **kwargs: Any) -> Any:
         text = s if isinstance(s, str) else bytes(s).decode("utf-8")
         json_input.check_depth(text)
         kwargs.setdefault("object_pairs_hook", json_input.unique_names)
+        kwargs.setdefault("parse_constant", json_input.refuse_constant)
         return super().loads(text, **kwargs)
 
 

@@ -9,7 +9,10 @@
   limit for every ``/api/`` request, ``web/app.py``).
 - No text in a query or a body may hold the NUL character (U+0000): no field means anything by
   it, and PostgreSQL refuses it in any text value, so it is a 400 here rather than a store
-  error later.
+  error later. Nor may text in a body hold a lone surrogate (``"\\ud800"``, which JSON's
+  escapes can spell but no UTF-8 can encode): said as such, rather than as whatever a field's
+  own check would make of it. ``NaN`` and the infinities are not JSON (RFC 8259 sec. 6), and a
+  body holding one is refused as such.
 - Answers are compact JSON ending with a newline (a shell prints each on a line of its own);
   times are ISO 8601 UTC seconds with ``Z``.
 """
@@ -32,6 +35,8 @@ T = TypeVar("T")
 
 MAX_BODY = 4096
 _NUL = "Text may not contain the NUL character (U+0000)."
+_NOT_UNICODE = ("Text must be valid Unicode: the body holds a lone surrogate (an escape such as"
+                " \\ud800 without its pair).")
 _MOST_PLACES = 10                   # places named in one problem's errors
 _LONGEST_PLACE = 60                 # characters of a place's name
 _DEFAULTS: dict[Schema, dict[str, Any]] = {}
@@ -118,25 +123,37 @@ def json_body() -> dict[str, Any]:
     except json_input.JsonDuplicateNameError as exc:
         raise BodyError({"body": [f"The body names {exc.name!r} twice in one object: send"
                                   " each member once."]}) from None
+    except json_input.JsonConstantError as exc:
+        raise BodyError({"body": [f"The body is not valid JSON: {exc.constant} is not a JSON"
+                                  " number (RFC 8259)."]}) from None
     except (UnicodeDecodeError, ValueError):
         raise BodyError({"body": ["The body is not valid UTF-8 JSON."]}) from None
     if not isinstance(document, dict):
         raise BodyError({"body": ["Send a JSON object."]})
-    if _holds_nul(document):
-        raise BodyError({"body": [_NUL]})
+    problem = _text_problem(document)
+    if problem:
+        raise BodyError({"body": [problem]})
     return document
 
 
-def _holds_nul(value: Any) -> bool:
-    """Whether a string anywhere in the parsed ``value`` (keys included) holds U+0000; its depth
-    is bounded by json_input."""
+def _text_problem(value: Any) -> str | None:
+    """What is wrong with a string anywhere in the parsed ``value`` (keys included), if
+    anything: it holds U+0000, or a lone surrogate; its depth is bounded by json_input."""
     if isinstance(value, str):
-        return "\x00" in value
+        if "\x00" in value:
+            return _NUL
+        if not value.isascii():
+            try:
+                value.encode("utf-8")
+            except UnicodeEncodeError:
+                return _NOT_UNICODE
+        return None
     if isinstance(value, dict):
-        return any("\x00" in key or _holds_nul(item) for key, item in value.items())
+        return next((p for key, item in value.items()
+                     if (p := _text_problem(key) or _text_problem(item))), None)
     if isinstance(value, list):
-        return any(_holds_nul(item) for item in value)
-    return False
+        return next((p for item in value if (p := _text_problem(item))), None)
+    return None
 
 
 def json_response(body: dict[str, Any]) -> Response:

@@ -550,6 +550,14 @@ def test_details_naming_a_member_twice_are_refused(client: FlaskClient, velo: Br
         "authorization_details names 'purpose' twice in one object."
 
 
+def test_details_holding_nan_are_refused(client: FlaskClient, velo: Brand) -> None:
+    details = ('[{"type": "vrmvault-member-data", "purpose": "dpv:Personalisation",'
+               ' "datatypes": ["given_name"], "duration_days": NaN}]')
+    params = redirected_to_brand(client.get(authorization_request(velo, details=details).url))
+    assert params["error"] == "invalid_authorization_details"
+    assert params["error_description"] == "authorization_details holds NaN, which is not JSON."
+
+
 def test_an_invalid_request_is_not_kept_for_after_sign_in(client: FlaskClient,
                                                           auth: AuthActions, vault: Vault,
                                                           velo: Brand) -> None:

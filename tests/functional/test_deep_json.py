@@ -53,6 +53,34 @@ def test_a_member_named_twice_is_a_problem_naming_it(brand_client: FlaskClient, 
         "The body names 'url' twice in one object: send each member once."]
 
 
+@pytest.mark.parametrize("constant", ["NaN", "Infinity", "-Infinity"])
+def test_nan_and_infinity_are_not_json(brand_client: FlaskClient, api: BrandApi, velo,
+                                       constant: str) -> None:
+    """Python's parser takes them; RFC 8259 sec. 6 does not, and neither does the API."""
+    body = '{"url": "https://93.184.216.34/a", "events": [], "x": ' + constant + "}"
+    assert body_problem(brand_client, api, velo, body) == [
+        f"The body is not valid JSON: {constant} is not a JSON number (RFC 8259)."]
+
+
+@pytest.mark.parametrize("body", ['{"url": "https://93.184.216.34/\\ud800"}',
+                                  '{"url": "https://93.184.216.34/a", "\\udfff": 1}',
+                                  '{"url": "https://93.184.216.34/a", "events": ["\\ud83d"]}'],
+                         ids=["value", "name", "in-a-list"])
+def test_a_lone_surrogate_is_said_to_be_no_unicode(brand_client: FlaskClient, api: BrandApi,
+                                                   velo, body: str) -> None:
+    assert body_problem(brand_client, api, velo, body) == [
+        "Text must be valid Unicode: the body holds a lone surrogate (an escape such as"
+        " \\ud800 without its pair)."]
+
+
+def test_a_surrogate_pair_is_text(brand_client: FlaskClient, api: BrandApi, velo) -> None:
+    token = api.brand_token(velo, scope="webhooks:manage")
+    response = brand_client.post(
+        "/api/v1/webhooks", data='{"url": "https://93.184.216.34/\\ud83d\\udeb2"}',
+        headers=bearer(token), content_type="application/json")
+    assert "body" not in response.get_json().get("errors", {})
+
+
 def body_problem(brand_client: FlaskClient, api: BrandApi, velo, body: str) -> list[str]:
     """``body`` posted to register a webhook: the 400 problem's words about the body."""
     token = api.brand_token(velo, scope="webhooks:manage")
@@ -134,3 +162,7 @@ def test_get_json_is_depth_limited_for_any_caller(app: Flask) -> None:
     with app.test_request_context("/", method="POST", data="[" * MAX_DEPTH + "]" * MAX_DEPTH,
                                   content_type="application/json"):
         assert request.get_json() is not None
+    with app.test_request_context("/", method="POST", data='{"a": NaN}',
+                                  content_type="application/json"):
+        with pytest.raises(BadRequest):
+            request.get_json()
