@@ -25,6 +25,8 @@ The web's own exceptions, raised before any view runs, draw this tree::
     │   ├── CsrfError              400  a form post without this session's CSRF token
     │   ├── InvalidEncodingError   400  a form body that is not valid UTF-8
     │   ├── UntrustedHostError     400  a ``Host`` this server does not answer for
+    │   ├── NulInPathError         400  a path holding U+0000 (``%00``), as a query or body would
+    │   ├── InvalidLengthError     400  a ``Content-Length`` that is not a number of bytes
     │   ├── UnsupportedFormError   415  a post to a page that is not an urlencoded form
     │   ├── LengthRequiredError    411  a body in chunks, without its Content-Length
     │   ├── TargetTooLongError     414  a request target over web/limits.py's limit
@@ -87,6 +89,16 @@ class InvalidEncodingError(WebError):
 class UntrustedHostError(WebError):
     description = ("This server does not answer for the host this request named. Use the"
                    " vault's public address.")
+
+
+class NulInPathError(WebError):
+    description = ("The address holds the NUL character (%00), which no address here has."
+                   " Check the link.")
+
+
+class InvalidLengthError(WebError):
+    description = ("The Content-Length is not valid: it must be the body's length in bytes,"
+                   " a whole number of ASCII digits.")
 
 
 class UnsupportedFormError(WebError):

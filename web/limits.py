@@ -15,7 +15,9 @@ all of them. Repeated fields reach the app joined into one, and are counted so.
 
 A request whose body comes in chunks (``Transfer-Encoding``, no ``Content-Length``) is answered
 411 (Length Required, RFC 9112 sec. 6.3 allows it): uWSGI's router would hand the app such a body
-as empty. Browsers and HTTP libraries send the length of any body they know in full.
+as empty. Browsers and HTTP libraries send the length of any body they know in full. A
+``Content-Length`` that is not a whole number of digits, and a path holding the NUL character
+(``%00``, which no route has), are answered 400.
 
 A field's value is what is between the spaces and tabs around it (RFC 9110 sec. 5.5); uWSGI
 passes on all but the leading spaces, so the rest is trimmed here, before the app reads any
@@ -31,7 +33,9 @@ from flask import Flask
 
 from .errors import (
     HeadersTooLargeError,
+    InvalidLengthError,
     LengthRequiredError,
+    NulInPathError,
     TargetTooLongError,
     WebError,
     handle_domain_error,
@@ -75,6 +79,14 @@ def head_error(environ: dict[str, Any]) -> WebError | None:
                                     " bytes, the most this server reads.")
     if "HTTP_TRANSFER_ENCODING" in environ:
         return LengthRequiredError()
+    # Werkzeug reads a negative or non-numeric length as no body, so the request was refused
+    # for what it was not (an empty body, "not valid JSON"); RFC 9110 sec. 8.6: 1*DIGIT.
+    length = environ.get("CONTENT_LENGTH")
+    if length and not (length.isascii() and length.isdigit()):
+        return InvalidLengthError()
+    # Routing would answer 404; a NUL in a query or a body is a 400, and so is one here.
+    if "\x00" in environ.get("PATH_INFO", ""):
+        return NulInPathError()
     return None
 
 

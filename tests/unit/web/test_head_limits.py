@@ -97,3 +97,25 @@ def test_a_body_in_chunks_is_411_in_the_form_of_its_audience(client, path: str) 
     else:
         assert response.mimetype == "text/html"
         assert "must say its length" in response.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("length", ["-5", "abc", "5, 5", "\u00b2", " "])
+@pytest.mark.parametrize("path", ["/login", "/api/v1/communities"])
+def test_a_content_length_that_is_no_length_is_400_saying_so(client, path: str,
+                                                             length: str) -> None:
+    # Werkzeug read these as no body: the API answered "not valid UTF-8 JSON".
+    response = client.post(path, data=b'{"name": "x"}', content_type="application/json",
+                           environ_overrides={"CONTENT_LENGTH": length})
+    assert response.status_code == 400
+    assert "The Content-Length is not valid" in response.get_data(as_text=True)
+    assert response.mimetype == ("application/problem+json" if path.startswith("/api/")
+                                 else "text/html")
+
+
+@pytest.mark.parametrize("path", ["/%00", "/login%00", "/api/v1/member/profile%00"])
+def test_a_nul_in_the_path_is_400_as_in_a_query_or_a_body(client, path: str) -> None:
+    response = client.get(path)
+    assert response.status_code == 400
+    assert "NUL character" in response.get_data(as_text=True)
+    assert response.mimetype == ("application/problem+json" if path.startswith("/api/")
+                                 else "text/html")
