@@ -129,12 +129,15 @@ class CommunityService:
         return community is not None and community.closed_at is None
 
 
-_CONTROL = frozenset(chr(c) for c in (*range(0, 9), 11, 12, *range(14, 32), 127))
+# C0 controls but tabs and line breaks, DEL, and the text direction controls (vault/catalog.py).
+_CONTROL = frozenset(chr(c) for c in (*range(0, 9), 11, 12, *range(14, 32), 127,
+                                      *range(0x202A, 0x202F), *range(0x2066, 0x206A)))
 
 
 def readable(text: str) -> bool:
     """Text people can read and the store can hold: valid Unicode (no lone surrogates, which
-    JSON can carry), no control characters but tabs and line breaks."""
+    JSON can carry), no control characters but tabs and line breaks, no text direction
+    controls."""
     try:
         text.encode("utf-8")
     except UnicodeEncodeError:

@@ -152,6 +152,11 @@ _COUNTRY = re.compile(r"^[A-Z]{2}$")
 # C0 controls except tab and line ends, DEL, and the C1 range (NEL, CSI, ...).
 _DATE_FORMAT = "Enter a date as YYYY-MM-DD, for example 1990-05-17."
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+# Unicode's bidirectional embeddings, overrides and isolates (U+202A-U+202E, U+2066-U+2069):
+# invisible, they make the text after them read in another direction (a comment ending in
+# U+202E showed reversed, "Trojan Source", CVE-2021-42574) wherever it is shown.
+DIRECTION_CONTROLS = "\u202a-\u202e\u2066-\u2069"
+_DIRECTION = re.compile(f"[{DIRECTION_CONTROLS}]")
 
 
 def attribute(key: str) -> Attribute:
@@ -162,7 +167,8 @@ def attribute(key: str) -> Attribute:
 
 
 def clean_text(value: str, *, max_length: int, multiline: bool = False) -> str:
-    """Strip, refuse control characters, enforce the length; raise ``ValueError`` with a reason."""
+    """Strip, refuse control characters (text direction controls included), enforce the
+    length; raise ``ValueError`` with a reason."""
     if not isinstance(value, str):
         raise ValueError("Enter text.")
     value = value.strip()
@@ -170,6 +176,9 @@ def clean_text(value: str, *, max_length: int, multiline: bool = False) -> str:
         raise ValueError("Remove the control characters: they are not allowed." if multiline
                          else "Remove the line breaks and control characters: they are not"
                          " allowed.")
+    if _DIRECTION.search(value):
+        raise ValueError("Remove the invisible characters that change the text's direction:"
+                         " they are not allowed.")
     if len(value) > max_length:
         raise ValueError(f"Use at most {max_length} characters.")
     return value

@@ -142,6 +142,8 @@ INVALID = [
      "Moment of the journey: Choose a moment from the list."),
     ("comment", "z" * 2001, "Comment: Use at most 2000 characters."),
     ("comment", "bell\x07", "Comment: Remove the control characters: they are not allowed."),
+    ("comment", "Great service\u202e", "Comment: Remove the invisible characters that change"
+                                       " the text's direction: they are not allowed."),
 ]
 
 

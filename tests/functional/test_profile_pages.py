@@ -151,6 +151,9 @@ ONE_LINE = "Remove the line breaks and control characters: they are not allowed.
     ("values_statement", "y" * 1001, "In my own words: Use at most 1000 characters."),
     ("given_name", "Ali\x00ce", "Given name: " + ONE_LINE),
     ("city", "Utrecht\nAmsterdam", "City: " + ONE_LINE),
+    ("preferred_name", "\u2067Ali\u2069ce", "Preferred name: Remove the invisible characters"
+                                           " that change the text's direction: they are not"
+                                           " allowed."),
 ])
 def test_an_invalid_value_is_shown_next_to_its_field_and_nothing_is_saved(
         seeded, vault, field, value, message):

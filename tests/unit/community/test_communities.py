@@ -58,7 +58,8 @@ def test_reported_size(members: int, reported: int | None) -> None:
     assert reported_size(members) == reported
 
 
-@pytest.mark.parametrize("name", ["\ud800 club", "club\x00", "bell\x07"])
+@pytest.mark.parametrize("name", ["\ud800 club", "club\x00", "bell\x07", "club\u202e",
+                                  "\u2066club\u2069"])
 def test_unreadable_text_is_refused(communities: CommunityService, brand, name: str) -> None:
     with pytest.raises(ValidationError) as refused:
         communities.open(brand.id, name=name, description="Fine.\nTwo lines.",

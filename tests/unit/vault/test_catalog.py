@@ -143,6 +143,18 @@ def test_c1_control_characters_are_rejected(char):
     rejects("given_name", f"before{char}after")
 
 
+@pytest.mark.parametrize("char", ["\u202a", "\u202b", "\u202c", "\u202d", "\u202e",
+                                  "\u2066", "\u2067", "\u2068", "\u2069"])
+@pytest.mark.parametrize("key", ["preferred_name", "values_statement"])
+def test_text_direction_controls_are_rejected(key, char):
+    # Invisible, they show the text after them reversed or reordered (CVE-2021-42574).
+    with pytest.raises(ValidationError) as caught:
+        coerce(key, f"before{char}after")
+    assert caught.value.errors[key] == [
+        "Remove the invisible characters that change the text's direction: they are not"
+        " allowed."]
+
+
 def test_multiline_only_where_the_catalog_allows_it():
     assert coerce("values_statement", "one\r\ntwo") == "one\r\ntwo"
     for key in ("given_name", "city", "hobbies", "contact_email"):
