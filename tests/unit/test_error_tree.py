@@ -32,7 +32,7 @@ SAMPLE_ARGUMENTS: dict[str, Any] = {
     "member_id": "a-member", "seq": 3, "problem": "entry 3 is missing", "max_depth": 32,
     "response": None, "requested": 0.5, "remaining": 0.25, "renews_at": 1_800_000_000,
     "variable": "VRMVAULT_SESSION_IDLE", "expected": "a whole number of seconds",
-    "message": "At most 3 offers per intent.", "name": "url",
+    "message": "At most 3 offers per intent.", "name": "url", "constant": "NaN",
 }
 
 
