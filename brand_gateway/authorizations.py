@@ -73,6 +73,16 @@ class FamilyEnd(StrEnum):
         return self in _BRAND_SIDE
 
 
+class RefreshRefusal(StrEnum):
+    """Why a refresh token was refused, as far as its client may be told: a replay that ended
+    a live family is the client's own doing and news to it; whether an ended family was
+    withdrawn, expired or its member erased is the member's, and is never told apart from a
+    token this server does not know."""
+
+    REPLAYED = "replayed"
+    NOT_VALID = "not valid"
+
+
 _BRAND_SIDE = frozenset({FamilyEnd.CODE_REPLAY, FamilyEnd.REFRESH_REPLAY,
                          FamilyEnd.REVOKED_BY_CLIENT, FamilyEnd.CLIENT_DISABLED,
                          FamilyEnd.EXPIRED})
@@ -220,20 +230,27 @@ class AuthorizationStore:
 
     def claim_refresh_token(self, token: str, client_id: str) -> Family | None:
         """Use ``token`` once; its family if live, else ``None``. A replay revokes the family."""
+        claimed = self.claim_refresh(token, client_id)
+        return claimed if isinstance(claimed, Family) else None
+
+    def claim_refresh(self, token: str, client_id: str) -> Family | RefreshRefusal:
+        """Use ``token`` once; its family if live, else why not (:class:`RefreshRefusal`:
+        ``REPLAYED`` only for a replay that found its family live, and revoked it)."""
         if not isinstance(token, str) or not token or len(token) > 512:
-            return None
+            return RefreshRefusal.NOT_VALID
         digest = token_hash(token)
         now = self.now()
         with self._families.transaction():
             stored = self._families.refresh_token(digest)
             if stored is None or stored.client_id != client_id:
-                return None
+                return RefreshRefusal.NOT_VALID
             if stored.used_at is not None:
+                live = self.family(stored.family_id).live(now)
                 self.revoke_family(stored.family_id, FamilyEnd.REFRESH_REPLAY)
-                return None
+                return RefreshRefusal.REPLAYED if live else RefreshRefusal.NOT_VALID
             self._families.use_refresh_token(digest, now)
             family = self.family(stored.family_id)
-            return family if family.live(now) else None
+            return family if family.live(now) else RefreshRefusal.NOT_VALID
 
     def refresh_token_used(self, token: str) -> bool:
         stored = self._families.refresh_token(token_hash(token))

@@ -13,7 +13,8 @@ point 2). Hardened per RFC 9700 and OWASP ASVS 5.0 V10:
   sec. 2.1, 4.1.3). Errors before it is validated are shown to the member, never redirected.
 - Authorization codes: single use, at most 5 minutes, bound to client, redirect URI and PKCE
   challenge; a reused code revokes every token it issued (:mod:`brand_gateway.authorizations`).
-- Every authorization response, errors included, carries ``iss`` (RFC 9207).
+- Every authorization response, errors included, carries ``iss`` (RFC 9207), in the redirect
+  URI's query: a ``response_mode`` other than ``query`` is refused with ``invalid_request``.
 - Member data is asked for with ``authorization_details`` (RFC 9396, :mod:`brand_gateway.rar`),
   not with scopes; the approved details come back in the token response (RFC 9396 sec. 7).
 - Refresh tokens are bound to the member's approval (a token family), rotated on every use;
@@ -44,6 +45,7 @@ from authlib.oauth2.base import invalid_error_characters
 from authlib.oauth2.rfc6749 import ClientMixin, InvalidScopeError, TokenMixin
 from authlib.oauth2.rfc6749.errors import (
     InvalidClientError,
+    InvalidGrantError,
     InvalidRequestError,
     OAuth2Error,
     UnsupportedGrantTypeError,
@@ -71,6 +73,7 @@ from .authorizations import (
     AuthorizationStore,
     Family,
     FamilyEnd,
+    RefreshRefusal,
     new_secret,
 )
 from .clients import SCOPES, ClientRegistry, OAuthClient
@@ -83,6 +86,9 @@ AUTH_METHOD = "client_secret_basic"
 #: Grants this server runs; a client must also have them registered.
 ENABLED_GRANT_TYPES = ("authorization_code", "refresh_token", "client_credentials")
 RESPONSE_TYPES = ("code",)
+#: How the authorization response reaches the client: in the redirect URI's query only (OAuth
+#: 2.0 Multiple Response Type Encoding Practices sec. 2.1, the default of response_type=code).
+RESPONSE_MODES = ("query",)
 _EXTENSION = "brand_gateway.oauth"
 
 
@@ -258,7 +264,8 @@ class MemberDataCodeGrant(AuthorizationCodeGrant):  # type: ignore[misc]
     """The authorization code grant for member data, asked for with authorization_details."""
 
     TOKEN_ENDPOINT_AUTH_METHODS = [AUTH_METHOD]
-    _SINGLE = ("authorization_details", "code_challenge", "code_challenge_method")
+    _SINGLE = ("authorization_details", "code_challenge", "code_challenge_method",
+               "response_mode")
 
     def validate_authorization_request(self) -> str:
         payload = self.request.payload
@@ -270,6 +277,12 @@ class MemberDataCodeGrant(AuthorizationCodeGrant):  # type: ignore[misc]
             for name in self._SINGLE:
                 if len(payload.datalist.get(name, [])) > 1:
                     raise InvalidRequestError(f"Multiple '{name}' in request.")
+            # Authlib ignores response_mode: a client asking for the fragment or a form post
+            # got the code in the query, where it did not look for it (or did not want it,
+            # the reason for asking). An empty one counts as left out (RFC 6749 sec. 3.1).
+            if payload.data.get("response_mode") and \
+                    payload.data["response_mode"] not in RESPONSE_MODES:
+                raise InvalidRequestError("Unsupported response_mode. " + RESPONSE_MODE_HELP)
             self.request.authorization_details = rar.parse(
                 payload.data.get("authorization_details"),
                 locations=[services().api_base] if services().api_base else [])
@@ -331,8 +344,11 @@ class MemberDataRefreshGrant(RefreshTokenGrant):  # type: ignore[misc]
             raise InvalidScopeError(description="Member-data tokens carry "
                                                 "authorization_details, not scopes.")
         store = services().authorizations
-        family = store.claim_refresh_token(refresh_token, self.request.client.get_client_id())
-        return None if family is None else GatewayRefreshToken(family, store.now())
+        claimed = store.claim_refresh(refresh_token, self.request.client.get_client_id())
+        if isinstance(claimed, RefreshRefusal):
+            # Authlib's own refusal has no error_description (RFC 6749 sec. 5.2).
+            raise InvalidGrantError(REFRESH_REFUSED_HELP[claimed])
+        return GatewayRefreshToken(claimed, store.now())
 
     def authenticate_user(self, refresh_token: GatewayRefreshToken) -> str:
         return refresh_token.family.member_id
@@ -510,6 +526,17 @@ CLIENT_AUTHENTICATION_HELP = ("The client is unknown or disabled, its secret is 
                               " not authenticate with HTTP Basic (client_secret_basic).")
 GRANT_TYPE_HELP = ("Use grant_type authorization_code, refresh_token or client_credentials.")
 RESPONSE_TYPE_HELP = "Use response_type=code: the authorization code flow, with PKCE (S256)."
+REFRESH_REFUSED_HELP = {
+    RefreshRefusal.REPLAYED: (
+        "This refresh token was used before, and each is good for one use: as a replay may be"
+        " an attack (RFC 9700 sec. 4.14.2), every token of this authorization is now revoked."
+        " Ask the member to authorize again."),
+    RefreshRefusal.NOT_VALID: (
+        "This refresh token is not valid: it is unknown or another client's, or the"
+        " authorization it belongs to has ended. Ask the member to authorize again."),
+}
+RESPONSE_MODE_HELP = ("This server answers in the redirect URI's query only: send"
+                      " response_mode=query, or leave it out.")
 
 
 class GatewayAuthorizationServer(AuthorizationServer):  # type: ignore[misc]
@@ -634,7 +661,7 @@ def server_metadata(issuer: str, *, authorization_endpoint: str, token_endpoint:
         "token_endpoint_auth_methods_supported": [AUTH_METHOD],
         "grant_types_supported": list(ENABLED_GRANT_TYPES),
         "response_types_supported": list(RESPONSE_TYPES),
-        "response_modes_supported": ["query"],
+        "response_modes_supported": list(RESPONSE_MODES),
         "scopes_supported": list(SCOPES),
         "revocation_endpoint": revocation_endpoint,
         "revocation_endpoint_auth_methods_supported": [AUTH_METHOD],

@@ -28,9 +28,9 @@ from flask import Flask
 from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
-from brand_gateway.authorizations import CODE_LIFETIME, FAMILY_LIFETIME
+from brand_gateway.authorizations import CODE_LIFETIME, FAMILY_LIFETIME, RefreshRefusal
 from brand_gateway.clients import ClientRegistry, ClientSecretHasher
-from brand_gateway.oauth import RESPONSE_TYPE_HELP
+from brand_gateway.oauth import REFRESH_REFUSED_HELP, RESPONSE_MODE_HELP, RESPONSE_TYPE_HELP
 from brand_gateway.storage import authorization_store, client_registry
 from brand_gateway.tokens import ACCESS_TOKEN_LIFETIME
 from consent.grants import DAY
@@ -181,6 +181,14 @@ def error_of(response: TestResponse) -> str:
     assert response.status_code in (400, 401), response.get_data(as_text=True)
     assert "application/json" in response.headers["Content-Type"]
     return str(response.get_json()["error"])
+
+
+def refused_refresh(response: TestResponse) -> RefreshRefusal:
+    """Which of the refresh refusals ``response`` is: invalid_grant, with its description."""
+    assert error_of(response) == "invalid_grant"
+    description = response.get_json()["error_description"]
+    [refusal] = [r for r, text in REFRESH_REFUSED_HELP.items() if text == description]
+    return refusal
 
 
 def assert_api_refuses(app: Flask, client: FlaskClient, access_token: str) -> None:
@@ -550,6 +558,26 @@ def test_details_naming_a_member_twice_are_refused(client: FlaskClient, velo: Br
         "authorization_details names 'purpose' twice in one object."
 
 
+@pytest.mark.parametrize("mode", ["fragment", "form_post", "query.jwt"])
+def test_an_unsupported_response_mode_is_refused_in_the_query(client: FlaskClient, velo: Brand,
+                                                              mode: str) -> None:
+    # Sent the only way the server answers: in the query of the registered redirect URI.
+    response = client.get(authorization_request(velo, response_mode=mode).url)
+    params = redirected_to_brand(response)
+    assert "#" not in response.headers["Location"]
+    assert params["error"] == "invalid_request" and params["state"] == STATE
+    assert params["error_description"] == "Unsupported response_mode. " + RESPONSE_MODE_HELP
+    assert "code" not in params
+
+
+@pytest.mark.parametrize("mode", ["query", ""])
+def test_response_mode_query_or_none_is_served(client: FlaskClient, velo: Brand,
+                                               mode: str) -> None:
+    response = client.get(authorization_request(velo, response_mode=mode).url)
+    assert response.status_code == 302
+    assert urlsplit(response.headers["Location"]).path == "/login"      # on to sign-in
+
+
 def test_details_holding_nan_are_refused(client: FlaskClient, velo: Brand) -> None:
     details = ('[{"type": "vrmvault-member-data", "purpose": "dpv:Personalisation",'
                ' "datatypes": ["given_name"], "duration_days": NaN}]')
@@ -906,9 +934,13 @@ def test_a_replayed_refresh_token_revokes_the_whole_family(endpoints: Endpoints,
                                                            issued: Issued) -> None:
     rotated = endpoints.refresh(velo, issued.refresh_token).get_json()
     replay = endpoints.refresh(velo, issued.refresh_token)
-    assert error_of(replay) == "invalid_grant"
+    assert refused_refresh(replay) is RefreshRefusal.REPLAYED
     # The server cannot tell attacker from client: everything of the family stops.
-    assert error_of(endpoints.refresh(velo, rotated["refresh_token"])) == "invalid_grant"
+    assert refused_refresh(endpoints.refresh(velo, rotated["refresh_token"])) \
+        is RefreshRefusal.NOT_VALID
+    # A replay once the family has ended tells nothing more of it.
+    assert refused_refresh(endpoints.refresh(velo, issued.refresh_token)) \
+        is RefreshRefusal.NOT_VALID
     assert not endpoints.active(velo, rotated["access_token"])
     assert not endpoints.active(velo, issued.access_token)
     assert not endpoints.active(velo, rotated["refresh_token"])
@@ -924,7 +956,7 @@ def test_refresh_stops_at_the_familys_absolute_end(
     clock.advance(FAMILY_LIFETIME - 1)
     latest = endpoints.refresh(velo, issued.refresh_token).get_json()["refresh_token"]
     clock.advance(1)
-    assert error_of(endpoints.refresh(velo, latest)) == "invalid_grant"
+    assert refused_refresh(endpoints.refresh(velo, latest)) is RefreshRefusal.NOT_VALID
 
 
 def test_refresh_stops_at_the_end_of_the_grant(client: FlaskClient, endpoints: Endpoints,
@@ -959,7 +991,9 @@ def test_a_refused_refresh_request_does_not_use_up_the_refresh_token(
 
 def test_another_client_cannot_use_the_refresh_token(endpoints: Endpoints, velo: Brand,
                                                      grocer: Brand, issued: Issued) -> None:
-    assert error_of(endpoints.refresh(grocer, issued.refresh_token)) == "invalid_grant"
+    assert refused_refresh(endpoints.refresh(grocer, issued.refresh_token)) \
+        is RefreshRefusal.NOT_VALID
+    assert refused_refresh(endpoints.refresh(velo, "no-such-token")) is RefreshRefusal.NOT_VALID
     assert endpoints.refresh(velo, issued.refresh_token).status_code == 200
 
 

@@ -22,7 +22,7 @@ from click.testing import CliRunner
 from flask import Flask
 from flask.testing import FlaskClient
 
-from brand_gateway.authorizations import FAMILY_LIFETIME
+from brand_gateway.authorizations import FAMILY_LIFETIME, RefreshRefusal
 from brand_gateway.storage import webhook_registry
 from consent.events import EventTag
 from consent.grants import DAY
@@ -241,11 +241,14 @@ def test_an_authorization_past_its_absolute_end_is_recorded_by_the_background_pa
 
 def test_a_member_who_withdraws_ends_the_access(
         app: Flask, client: FlaskClient, vault: Vault, auth: AuthActions, member: str,
-        issued: Issued) -> None:
+        endpoints: Endpoints, velo: Brand, issued: Issued) -> None:
     grant = only_grant(app, member)
     response = auth.post(f"/member/consents/{grant.id}/withdraw", form_page="/member/consents")
     assert response.status_code == 302
     assert_api_refuses(app, client, issued.access_token)
+    # The brand is told its authorization ended, not how: as for an erased member, below.
+    assert flow.refused_refresh(endpoints.refresh(velo, issued.refresh_token)) \
+        is RefreshRefusal.NOT_VALID
     assert "Withdrawn by you on" in grant_card(client, grant.id)
     assert grant_extension(receipt_of(app, client, member, "withdrawn"))[
         "vrmvault:grantId"] == grant.id
@@ -261,7 +264,8 @@ def test_an_erased_member_ends_every_access(
     response = auth.post("/member/delete", {"password": GOOD_PASSWORD, "confirm": "on"})
     assert response.status_code == 303
     assert_api_refuses(app, client, issued.access_token)
-    assert endpoints.refresh(velo, issued.refresh_token).status_code == 400
+    assert flow.refused_refresh(endpoints.refresh(velo, issued.refresh_token)) \
+        is RefreshRefusal.NOT_VALID
     assert client.get("/member/consents").status_code == 302          # nobody to show it to
     assert len(ledger(app, EventTag.MEMBER_DATA_ERASED)) == 1
     [event] = webhooks(vault, "member.erased")
