@@ -20,6 +20,7 @@ from marshmallow import RAISE, Schema, ValidationError, fields, validate, valida
 
 from compliance.requests import MAX_REASON, MAX_RESULT_BYTES, TaskState
 
+from ..json_input import refuse_constant
 from .schemas import DEFAULT_PAGE, MAX_OFFSET, MAX_PAGE, QuerySchema
 
 REQUESTS_SCOPE = "requests:write"
@@ -64,7 +65,9 @@ class DocumentSchema(Schema):
     def _json(self, value: str, **kwargs: Any) -> None:
         try:
             raw = base64.b64decode(value, validate=True)
-            json.loads(raw.decode("utf-8"))
+            # NaN and the infinities are not JSON (RFC 8259 sec. 6): the member's export
+            # would hold them.
+            json.loads(raw.decode("utf-8"), parse_constant=refuse_constant)
         except (binascii.Error, ValueError):
             raise ValidationError("Send a JSON document in standard base64.") from None
         if len(raw) > MAX_DOCUMENT_BYTES:

@@ -118,6 +118,8 @@ _JSON_HEADERS = {"Content-Type": "application/json"}
     # A nested member's place is named by its path, members and indexes joined with dots.
     ({"status": "completed", "results": [{"name": "a.json", "data": "not base64!",
                                           "headers": _JSON_HEADERS}]}, "results.0.data"),
+    ({"status": "completed", "results": [{"name": "a.json", "data": "eyJhIjogTmFOfQ==",
+                                          "headers": _JSON_HEADERS}]}, "results.0.data"),
     ({"status": "completed", "results": [{"name": "a.json", "data": "e30=",
                                           "headers": _JSON_HEADERS},
                                          {"name": "../b.json", "data": "e30=",
