@@ -248,7 +248,9 @@ class ReceiptSchema(Schema):
 class ReceiptsSchema(Schema):
     subject = fields.String(required=True)
     receipts = fields.List(fields.Nested(ReceiptSchema), required=True, metadata={
-        "description": "The receipts of the member's grants to this brand, newest first."})
+        "description": "The receipts of the member's grants of individual use to this brand,"
+                       " newest first (a grant of aggregate use gives the brand nothing of"
+                       " the member, so its receipt is not sent)."})
     jwks_uri = fields.Url(required=True)
     log_uri = fields.Url(required=True, metadata={
         "description": "The public log's prefix: <log_uri>checkpoint, <log_uri>tile/<L>/<N>"
@@ -587,8 +589,8 @@ def openapi_document(*, server: str, authorization_url: str, token_url: str) -> 
     spec.path(path="/member/receipts", operations={"get": {
         **_operation("The consent receipts of the member's grants to this brand",
                      "Signed receipts, the same the member holds, for the brand's records,"
-                     " each with its entry in the vault's public log."
-                     " Carries no member data and is not a ledger read.",
+                     " each with its entry in the vault's public log; grants of aggregate"
+                     " use only are left out. Carries no member data and is not a ledger read.",
                      EmptyQuery, "Receipts"),
         "security": member_only}})
     webhooks_scope: list[dict[str, list[str]]] = [{"brand": ["webhooks:manage"]}]

@@ -16,6 +16,8 @@ from flask.testing import FlaskClient
 
 from brand_gateway.api.schemas import WEBHOOK_ID_PATTERN
 from brand_gateway.webhooks.endpoints import destination_problem
+from community.storage import community_service, membership_service
+from consent.context import Consent
 from consent.receipt_iso27560 import VRMVAULT_NS
 from tests.brand_api_support import BrandApi, IssuedToken, bearer
 from web.vaults import get_consent
@@ -94,6 +96,29 @@ def test_receipts_name_only_this_brands_grants(brand_client: FlaskClient, issued
     api.member_token(alice.id, grocer, {"dpv:CustomerCare": ["given_name"]})
     body = call(brand_client, "GET", RECEIPTS, issued.token).get_json()
     assert {r["grant_id"] for r in body["receipts"]} == {issued.grant.id}
+
+
+def test_receipts_leave_out_grants_of_aggregate_use(brand_client: FlaskClient,
+                                                   issued: IssuedToken, api: BrandApi,
+                                                   consent: Consent) -> None:
+    """A member counted in totals only in the brand's community: neither the grant's receipt
+    nor that of its withdrawal reaches the brand's app, whose member token would otherwise
+    learn who is in its community (a trial found them listed, naming the community join)."""
+    brand_id = issued.client.brand_id
+    api.accept_everything(issued.member_id)
+    memberships = membership_service(consent)
+    left = community_service(consent).open(brand_id, name="Riders", description="Ride with us.",
+                                           purposes=["dpv:ServiceOptimisation"]).id
+    memberships.join(issued.member_id, left)
+    memberships.leave(issued.member_id, left)            # withdrawn: still the brand's to miss
+    club = community_service(consent).open(brand_id, name="Repair Club", description="Fix it.",
+                                           purposes=["dpv:ResearchAndDevelopment"]).id
+    aggregate = memberships.join(issued.member_id, club).grants
+    assert aggregate and {g.mode.value for g in aggregate} == {"aggregate"}
+    body = call(brand_client, "GET", RECEIPTS, issued.token).get_json()
+    assert {r["grant_id"] for r in body["receipts"]} == {issued.grant.id}
+    assert "insight community" not in json.dumps(
+        [json.loads(_b64(r["receipt"].split(".")[1])) for r in body["receipts"]])
 
 
 def test_receipts_need_a_member_token(brand_client: FlaskClient, api: BrandApi, velo) -> None:
