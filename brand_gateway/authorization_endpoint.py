@@ -46,6 +46,7 @@ from flask import (
 )
 
 from consent.context import Consent
+from consent.model import GivenFor
 from consent.vocabulary import (
     AGREEMENT_BY_CODE,
     FIELD_CATEGORY,
@@ -197,13 +198,14 @@ def _screen(grant: Any, client: OAuthClient, details: tuple[MemberDataDetail, ..
                         f not in SENSITIVE_FIELDS if ticked is None
                         else f in ticked.get(index, set())) for f in detail.fields],
             "asks_sensitive": any(f in SENSITIVE_FIELDS for f in detail.fields),
-            # Allowing replaces what the brand holds now for this purpose: say what, first.
+            # Allowing replaces what the brand's asking holds now for this purpose: say what,
+            # first. What a community membership or a care case holds stays beside it.
             "replaces": [{"fields": [field_label(f) for f in
                                      sorted(g.covered, key=list(FIELD_CATEGORY).index)],
                           "until": dt.datetime.fromtimestamp(g.ends_at, dt.UTC)}
                          for g in grants.replaced_by_new(request_stores().signed_in_member() or "",
                                                          client.brand_id, detail.purpose,
-                                                         now=now)],
+                                                         given_for=GivenFor.BRAND, now=now)],
         })
     screen = session[SCREEN_KEY] = secrets.token_urlsafe(16)
     html = render_template("authorize.html", client=client, items=items, errors=errors,

@@ -3,9 +3,10 @@
 The member sees the request on their Asked page, fills the attribute in their own profile if
 they wish, and chooses whether it counts in that brand's aggregates. Counting is consent: it is
 a new grant to the brand for each of the community's purposes, with the attribute added to
-what the member's live grant there covered and everything else kept (its mode and its end),
-issued by the consent service with its receipt and ledger entry (the earlier grant is
-replaced, as a brand's new request replaces it). The memberships that held the replaced grant
+what the member's live community grant there covered and everything else kept (its mode and
+its end), issued by the consent service with its receipt and ledger entry (the earlier grant is
+replaced, as a brand's new request replaces its own; a grant the brand's app holds for the same
+purpose is left as it is). The memberships that held the replaced grant
 hold the new one, so leaving the community still withdraws it. The response row only keeps the
 request off the member's list.
 
@@ -22,7 +23,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from consent.grants import DAY, BrandRequest, ConsentService
-from consent.model import Grant
+from consent.model import COMMUNITY_ATTRIBUTE_COUNTED, GivenFor, Grant
 from consent.vocabulary import SENSITIVE_FIELDS
 from vault.catalog import BY_KEY, clean_text
 from vault.clock import Clock
@@ -160,9 +161,13 @@ class AttributeRequestService:
         return community
 
     def _live(self, member_id: str, request: AttributeRequestRecord, now: float) -> list[Grant]:
+        """The live grants the member gave for the brand's communities: a grant the brand's app
+        holds beside them is the app's, and counting never replaces it (consent/model.py
+        ``GivenFor``)."""
         community = self._community(request.community_id)
-        return counting_grants(self._grants_of(member_id, request.brand_id), request.brand_id,
-                               community.purposes, now)
+        return [g for g in counting_grants(self._grants_of(member_id, request.brand_id),
+                                           request.brand_id, community.purposes, now)
+                if g.given_for is GivenFor.COMMUNITY]
 
     def _asked(self, member_id: str, request: AttributeRequestRecord, outcome: str | None,
                now: float) -> AskedAttribute:
@@ -192,7 +197,7 @@ class AttributeRequestService:
                     fields=frozenset(grant.fields | {request.attribute}), mode=grant.mode,
                     days=days, retention_days=grant.retention_days,
                     onward_sharing=grant.onward_sharing, third_party=grant.third_party),
-                    collection_method="vrmvault Asked page")
+                    collection_method=COMMUNITY_ATTRIBUTE_COUNTED)
                 # The memberships that held the replaced grant hold its successor, so leaving
                 # a community still withdraws it.
                 for community_id in holders:

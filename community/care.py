@@ -10,9 +10,9 @@ Invariants:
 - Only a low score may open a case: a feedback entry rated :data:`LOW_RATING` or less, or with
   an NPS of :data:`LOW_NPS` or less, or a survey answered with such a rating or NPS (the case
   then covers the member's answers to that survey: the ``survey`` field). A member has at
-  most one live case per brand, and a case is never opened over a live customer-care grant
-  the member gave the brand otherwise (it would replace that grant, changing what they share
-  without being asked).
+  most one live case per brand. A customer-care grant the member gave the brand's app lives
+  beside the case's: neither replaces the other (consent/model.py ``GivenFor``), so the app's
+  asking again never ends a case, and a case never changes what the app was given.
 - The grant is the case's: it names the ``feedback`` (or ``survey``) field, but the brand has
   no token over it, so the brand reads nothing but the one entry (or the member's answers to
   the one survey), through the case
@@ -49,7 +49,7 @@ from consent.event_details import (
 )
 from consent.events import SYSTEM_ACTOR
 from consent.grants import BrandRequest, BreachKind
-from consent.model import AccessEnd, GrantStatus, Mode
+from consent.model import CARE_ASKED, AccessEnd, GivenFor, GrantStatus, Mode
 from vault.catalog import BY_KEY, clean_text
 from vault.errors import ConflictError, NotFoundError, ValidationError
 from vault.feedback import FeedbackEntry
@@ -64,7 +64,7 @@ LOW_RATING = 2
 LOW_NPS = 6
 CONTACT_FIELDS = ("contact_email", "phone")
 MAX_ANSWER = 2000
-COLLECTION_METHOD = "vrmvault care request (member page)"
+COLLECTION_METHOD = CARE_ASKED
 #: What a brand or member is told of a case id that is none of theirs (or none at all).
 NO_SUCH_CASE = "There is no such care case."
 DAY = 86_400
@@ -213,7 +213,8 @@ class CareService:
             if self._cases.live_for(member_id, brand_id, now):
                 raise ConflictError("You asked this brand to get back to you already; that "
                                     "case is still open.")
-            if consent.grants.replaced_by_new(member_id, brand_id, CARE_PURPOSE, now=now):
+            if consent.grants.replaced_by_new(member_id, brand_id, CARE_PURPOSE,
+                                              given_for=GivenFor.CARE, now=now):
                 raise ConflictError("You already share with this brand for customer care (see "
                                     "your Sharing page): ask them there.")
             self._relax(member_id, request)

@@ -17,11 +17,12 @@ approval does, brand_gateway/approval.py):
 4. the membership row with the member's community pseudonym, and which grants it holds.
 
 A grant serves every community of B the member is in that is for its purpose (a member has at
-most one live grant per brand and purpose, consent/grants.py): joining a second such community
-holds the same grant, if its mode is the one the member chose. Joining never replaces a grant
-the member gave B some other way (the brand's app, over OAuth): it is refused, and the member
-is told to end that sharing on their Sharing page first; nothing the member gave is changed
-behind their back.
+most one live grant per brand and purpose given for B's communities, consent/grants.py):
+joining a second such community holds the same grant, if its mode is the one the member chose.
+A grant the member gave B some other way (the brand's app, over OAuth, or a care case) lives
+beside the community's: joining never replaces it, and the app's asking again never replaces
+the community's (consent/model.py ``GivenFor``); each ends only by its own path, so nothing
+the member gave is changed behind their back.
 
 Leaving withdraws the grants only that membership held (receipts, ledger, the brand's
 webhooks, as any withdrawal; effective on the brand's next query, which reads the grants
@@ -41,7 +42,7 @@ from dataclasses import dataclass
 from consent.context import Consent
 from consent.event_details import CommunityJoined, CommunityLeft
 from consent.grants import BrandRequest
-from consent.model import Grant, GrantStatus, Mode
+from consent.model import COMMUNITY_JOINED, GivenFor, Grant, GrantStatus, Mode
 from consent.vocabulary import AGREEMENT_BY_CODE, FEEDBACK, PURPOSE_BY_CODE, is_selector
 from vault.clock import Clock
 from vault.errors import ConflictError, NotFoundError, ValidationError
@@ -52,7 +53,7 @@ from .repositories import Community, CommunityRepository, Membership
 
 DAYS = 365
 RETENTION_DAYS = 365
-COLLECTION_METHOD = "vrmvault insight community (the member joined)"
+COLLECTION_METHOD = COMMUNITY_JOINED
 
 #: What a member's community grants cover: their feedback, their survey answers, and the
 #: non-sensitive persona attributes (date of birth only ever as an age band). ``survey`` is
@@ -227,7 +228,8 @@ class MembershipService:
         for purpose in community.purposes:
             if purpose in held:
                 continue
-            live = self._consent.grants.replaced_by_new(member_id, community.brand_id, purpose)
+            live = self._consent.grants.replaced_by_new(member_id, community.brand_id, purpose,
+                                                        given_for=GivenFor.COMMUNITY)
             label = PURPOSE_BY_CODE[purpose].label.lower()
             if not live:
                 wanted.append(purpose)

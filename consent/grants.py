@@ -15,9 +15,13 @@ receipt, ledger entry and observers (the brand gateway queues the brand's webhoo
 
 - the member withdraws it (``withdrawn``), or its end date passes (``expired``, recorded by
   :meth:`ConsentService.record_expiries`);
-- the brand asks again for the same purpose and the member approves: the new grant *replaces*
-  the earlier live one (``replaced``, its receipt naming the new grant; the new grant's receipt
-  names the one it replaces), so a member has at most one live grant per brand and purpose;
+- a new grant to the brand for the same purpose, given for the same thing
+  (:class:`consent.model.GivenFor`: the brand's asking, a community membership, a care case),
+  *replaces* the earlier live one (``replaced``, its receipt naming the new grant; the new
+  grant's receipt names the one it replaces), so a member has at most one live grant per brand,
+  purpose and thing given for. Grants given for different things live side by side, each ended
+  only by its own path: the brand's app never replaces what a community membership or a care
+  case holds, nor the other way round;
 - the brand's *access* ends while the consent stands (:meth:`ConsentService.end_access`): an
   authorization code or refresh token used twice (the server cannot tell the brand from a thief,
   so it ends the authorization, RFC 9700 sec. 4.5.3 and 4.14.2), the operator disabled the
@@ -29,9 +33,9 @@ receipt, ledger entry and observers (the brand gateway queues the brand's webhoo
 
 Invariants: narrowing only removes (fields a subset of what was covered, the end no later);
 a grant that is no longer active (withdrawn, released, replaced) never becomes active again;
-at most one active, unexpired grant per member, brand and purpose; onward sharing only under an
-S3P term, only in aggregate (anonymised) mode and only to a named third party; ledger entries
-carry pseudonyms, grant ids and codes, never personal data.
+at most one active, unexpired grant per member, brand, purpose and thing given for; onward
+sharing only under an S3P term, only in aggregate (anonymised) mode and only to a named third
+party; ledger entries carry pseudonyms, grant ids and codes, never personal data.
 """
 
 from __future__ import annotations
@@ -61,7 +65,7 @@ from .event_details import (
     ReceiptIssued,
 )
 from .events import EventDetails, LedgerEntry
-from .model import AccessEnd, Grant, GrantEvent, GrantStatus, Mode
+from .model import AccessEnd, GivenFor, Grant, GrantEvent, GrantStatus, Mode, given_for
 from .receipt_position import LedgerPosition, token_digest
 from .repositories import GrantRepository
 from .terms import MAX_DAYS, NO_SUCH_RECEIPT, AgreementService, TermsService
@@ -259,9 +263,11 @@ class ConsentService:
     def _insert(self, grant_id: str, member_id: str, request: BrandRequest,
                 chosen: frozenset[str], agreed: str, jurisdiction: str,
                 collection_method: str, now: int) -> tuple[Grant, StoredReceipt]:
-        # The live grants this one replaces (one live grant per member, brand and purpose).
-        earlier = [g.id for g in self.replaced_by_new(member_id, request.brand_id,
-                                                      request.purpose, now=now)]
+        # The live grants this one replaces (one live grant per member, brand, purpose and
+        # thing given for).
+        earlier = [g.id for g in self.replaced_by_new(
+            member_id, request.brand_id, request.purpose,
+            given_for=given_for(collection_method), now=now)]
         self._grants.insert(Grant(
             grant_id, member_id, request.brand_id, request.purpose, chosen, request.mode, now,
             now + request.days * DAY, request.retention_days, request.onward_sharing,
@@ -338,17 +344,22 @@ class ConsentService:
                                extra={"reason": cause.value})
 
     def settle_duplicates(self) -> list[Grant]:
-        """Replace every live grant that a newer live grant for the same member, brand and
-        purpose duplicates (approvals never make such pairs; a store written by an older
-        approval may hold them), each with its receipt and ledger entry as an approval's
-        replacement has; the grants replaced. Idempotent."""
+        """Replace every live grant that a newer live grant for the same member, brand,
+        purpose and thing given for duplicates (approvals never make such pairs; a store
+        written by an older approval may hold them), each with its receipt and ledger entry as
+        an approval's replacement has; the grants replaced. Idempotent. A grant given for a
+        community or a care case and one the brand's app holds are no duplicates: they live
+        side by side (the module docstring)."""
         now = int(self._clock())
-        replaced = []
+        replaced: list[Grant] = []
         for member_id, brand_id, purpose in self._grants.duplicated(now):
             with self._grants.transaction():
-                live = self._grants.live_ids(member_id, brand_id, purpose, now)
-                for old_id in live[:-1]:    # none if another pass settled it meanwhile
-                    replaced.append(self._replace(member_id, old_id, live[-1], now))
+                by_what: dict[GivenFor, list[str]] = {}
+                for grant in self._grants.live(member_id, brand_id, purpose, now):
+                    by_what.setdefault(grant.given_for, []).append(grant.id)
+                for live in by_what.values():   # oldest first; none left if settled meanwhile
+                    replaced.extend(self._replace(member_id, old_id, live[-1], now)
+                                    for old_id in live[:-1])
         return replaced
 
     def record_expiries(self) -> list[Grant]:
@@ -372,11 +383,13 @@ class ConsentService:
         return grant
 
     def replaced_by_new(self, member_id: str, brand_id: str, purpose: str, *,
-                        now: float | None = None) -> list[Grant]:
-        """The grants a new grant to ``brand_id`` for ``purpose`` would replace: the member's
-        live ones (consent in force and not past its end, the brand's access live or not)."""
-        return self._grants.live(member_id, brand_id, purpose,
-                                 int(self._clock() if now is None else now))
+                        given_for: GivenFor, now: float | None = None) -> list[Grant]:
+        """The grants a new grant to ``brand_id`` for ``purpose``, given for ``given_for``,
+        would replace: the member's live ones given for the same (consent in force and not
+        past its end, the brand's access live or not)."""
+        return [g for g in self._grants.live(member_id, brand_id, purpose,
+                                             int(self._clock() if now is None else now))
+                if g.given_for is given_for]
 
     def for_member(self, member_id: str) -> list[Grant]:
         return self._grants.for_member(member_id)

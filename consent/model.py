@@ -21,6 +21,35 @@ class Mode(StrEnum):
     AGGREGATE = "aggregate"      # only counted into aggregates over many members
 
 
+class GivenFor(StrEnum):
+    """What a grant was given for, which decides what a newer grant replaces: only a grant given
+    for the same thing. The brand's app (or another request of the brand's: an accepted intent
+    offer) replaces its own earlier answers; a grant given for the member's membership of the
+    brand's insight community, or for a care case the member opened, is held by that membership
+    or case and ends only by its own path (leaving, closing the case, a withdrawal on the
+    Sharing page, its end date). Otherwise an app's request for the same purpose silently
+    changed aggregate-only use into individual records and ended a care case nobody closed."""
+
+    BRAND = "brand"              # the brand asked: its app over OAuth, an intent offer accepted
+    COMMUNITY = "community"      # the member joined the brand's community (or let more count)
+    CARE = "care"                # the member asked the brand to get back to them
+
+
+#: The ``collection_method`` of the grants given for a community or a care case, as their
+#: receipts name it (consent receipts' Kantara ``collectionMethod`` and DPV
+#: ``hasIndicationMethod``): kept word for word, since receipts already issued carry them.
+COMMUNITY_JOINED = "vrmvault insight community (the member joined)"
+COMMUNITY_ATTRIBUTE_COUNTED = "vrmvault Asked page"
+CARE_ASKED = "vrmvault care request (member page)"
+_GIVEN_FOR = {COMMUNITY_JOINED: GivenFor.COMMUNITY, COMMUNITY_ATTRIBUTE_COUNTED:
+              GivenFor.COMMUNITY, CARE_ASKED: GivenFor.CARE}
+
+
+def given_for(collection_method: str) -> GivenFor:
+    """What a grant collected this way is given for (any other way: the brand's asking)."""
+    return _GIVEN_FOR.get(collection_method, GivenFor.BRAND)
+
+
 class GrantStatus(StrEnum):
     """The consent itself: in force, or ended by someone's act (an expiry is by the clock,
     :meth:`Grant.state`). Only ``ACTIVE`` ever allows anything; no other status goes back."""
@@ -179,6 +208,10 @@ class Grant:
     access_ended_at: int | None = None
     access_ended: AccessEnd | None = None   # why the brand's access ended (consent may stand)
     replaced_by: str | None = None          # the grant that took this one's place
+
+    @property
+    def given_for(self) -> GivenFor:
+        return given_for(self.collection_method)
 
     def live_at(self, at: float) -> bool:
         return self.status is GrantStatus.ACTIVE and self.starts_at <= at < self.ends_at

@@ -24,6 +24,7 @@ from flask.testing import FlaskClient
 
 from brand_gateway.authorizations import FAMILY_LIFETIME, RefreshRefusal
 from brand_gateway.storage import webhook_registry
+from community.storage import community_service, membership_service
 from consent.events import EventTag
 from consent.grants import DAY
 from consent.model import GrantStatus
@@ -374,6 +375,37 @@ def test_the_consent_screen_says_first_what_approving_replaces(
         get_consent().grants.withdraw(member, live.id)
     assert replaces_notice(client.get(flow.authorization_request(velo, details=LONG).url)
                            .get_data(as_text=True)) is None
+
+
+def test_the_apps_request_never_replaces_what_a_community_membership_holds(
+        app: Flask, client: FlaskClient, vault: Vault, endpoints: Endpoints, velo: Brand,
+        member: str) -> None:
+    """A trial found an app's authorization for a purpose replacing the member's community
+    grant (aggregate only) with individual records, the screen naming it as "what Velo may
+    see now", the Sharing page "Replaced" and the communities page "in force (in totals
+    only)". The two live side by side; the screen says nothing of the community's."""
+    brand_id = next(b.id for b in vault.brands.all() if b.name == "Velo")
+    flow.set_terms(app, member, agreement="SD-BASE-A",
+                   purposes=["dpv:ServiceProvision", "dpv:ServiceOptimisation"],
+                   aggregate_allowed=True)
+    with app.app_context():
+        consent = get_consent()
+        club = community_service(consent).open(brand_id, name="Repair Club",
+                                               description="Fix it with us.",
+                                               purposes=["dpv:ServiceOptimisation"]).id
+        [held] = membership_service(consent).join(member, club).grants
+    asked = flow.authorization_request(velo, details=[
+        {"type": DETAIL_TYPE, "purpose": "dpv:ServiceOptimisation", "datatypes": ["city"]}])
+    assert replaces_notice(client.get(asked.url).get_data(as_text=True)) is None
+    params = flow.redirected_to_brand(flow.approve(client, asked.url))
+    assert endpoints.exchange(velo, params["code"], asked.verifier).status_code == 200
+    assert get_consent_grant(app, member, held.id).status is GrantStatus.ACTIVE
+    assert "Active until" in grant_card(client, held.id)
+    assert "Aggregate (anonymous totals) only" in grant_card(client, held.id)
+    app_grant = next(g for g in grants_of(app, member) if g.id != held.id)
+    assert app_grant.mode.value == "individual" and "Active until" in grant_card(
+        client, app_grant.id)
+    assert ledger(app, EventTag.CONSENT_GRANT_REPLACED) == []
 
 
 def get_consent_grant(app: Flask, member_id: str, grant_id: str) -> Any:

@@ -86,7 +86,7 @@ def test_a_brand_that_does_not_accept_the_members_term_cannot_be_asked(sharing, 
     assert sharing.consent.agreements.for_member(member) == []       # rolled back whole
 
 
-def test_one_live_case_per_brand_and_never_over_a_customer_care_grant(sharing, shop):
+def test_one_live_case_per_brand(sharing, shop):
     member = sharing.member()
     first = feedback(sharing, member, shop.id, rating=1)
     second = feedback(sharing, member, shop.id, rating=2)
@@ -95,12 +95,25 @@ def test_one_live_case_per_brand_and_never_over_a_customer_care_grant(sharing, s
     with pytest.raises(ConflictError):
         care.ask(member, entry_id=second)
 
-    other = sharing.member()
-    sharing.ready(other, shop.id)
-    sharing.grant(other, shop.id, CARE_PURPOSE, ("contact_email",))
-    entry = feedback(sharing, other, shop.id, rating=1)
-    with pytest.raises(ConflictError):
-        care.ask(other, entry_id=entry)
+
+def test_a_case_and_the_apps_customer_care_grant_live_side_by_side(sharing, shop):
+    """A trial found the app's authorization for customer care replacing the case's grant: the
+    case read "closed by you", no care:case:closed entry was made, and no case could be
+    opened with the brand again. Neither replaces the other now, whichever came first."""
+    member = sharing.member()
+    sharing.ready(member, shop.id)
+    app_before, _ = sharing.grant(member, shop.id, CARE_PURPOSE, ("contact_email",))
+    care = _service(sharing)
+    case = care.ask(member, entry_id=feedback(sharing, member, shop.id, rating=1))
+    app_after, _ = sharing.grant(member, shop.id, CARE_PURPOSE, ("given_name", "contact_email"))
+    grants = sharing.consent.grants
+    assert grants.get(member, app_before.id).replaced_by == app_after.id    # the app's own
+    assert grants.get(member, case.grant_id).status is GrantStatus.ACTIVE
+    assert care.brand_case(shop.id, case.id).state is CaseState.OPEN
+    assert grants.settle_duplicates() == []
+    closed = care.close_by_member(member, case.id)
+    assert closed.closed_by == "member"
+    assert grants.get(member, app_after.id).status is GrantStatus.ACTIVE
 
 
 def test_the_brand_reads_the_entry_and_chosen_contact_under_its_pseudonym(sharing, shop):

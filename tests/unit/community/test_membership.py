@@ -8,7 +8,7 @@ from community.communities import CommunityService
 from community.membership import COMMUNITY_FIELDS, DAYS, MembershipService, community_term
 from consent.context import Consent
 from consent.grants import BrandRequest
-from consent.model import GrantStatus, Mode
+from consent.model import GivenFor, GrantStatus, Mode
 from vault.clock import FrozenClock
 from vault.errors import ConflictError, NotFoundError, ValidationError
 from vault.home import Vault
@@ -109,16 +109,40 @@ def test_two_communities_of_a_brand_share_a_grant_and_leaving_one_keeps_it(
 def test_a_grant_given_another_way_is_never_replaced(
         membership: MembershipService, consent: Consent, alice: str, community_id: str,
         brand) -> None:
+    """The app's grant and the community's live side by side, each ended by its own path."""
     consent.terms.update(alice, agreement="SD-BASE-A", purposes=[RESEARCH], max_days=60,
                          aggregate_allowed=True)
     consent.agreements.brand_accepts(consent.agreements.proffer(alice, brand.id).id, brand.id)
     app, _ = consent.grants.grant(alice, BrandRequest(brand.id, RESEARCH,
                                                       frozenset({"interests"})))
-    with pytest.raises(ConflictError) as refused:
-        membership.join(alice, community_id)
-    assert "Sharing page" in str(refused.value)
+    joined = membership.join(alice, community_id)
     assert consent.grants.get(alice, app.id).status is GrantStatus.ACTIVE
-    assert len(consent.grants.for_member(alice)) == 1 and membership.communities(alice) == []
+    [held] = [g for g in joined.grants if g.purpose == RESEARCH]
+    assert held.mode is Mode.AGGREGATE and held.id != app.id
+    assert held.given_for is GivenFor.COMMUNITY and app.given_for is GivenFor.BRAND
+    assert consent.grants.settle_duplicates() == []           # no duplicates: side by side
+    membership.leave(alice, community_id)
+    assert consent.grants.get(alice, held.id).status is GrantStatus.WITHDRAWN
+    assert consent.grants.get(alice, app.id).status is GrantStatus.ACTIVE
+
+
+def test_the_apps_asking_again_never_replaces_the_communitys_grant(
+        membership: MembershipService, consent: Consent, alice: str, community_id: str,
+        brand) -> None:
+    """A trial found an app's authorization for a purpose silently replacing the community's
+    aggregate-only grant with individual records, while the community page still said
+    "sharing in totals only"."""
+    joined = membership.join(alice, community_id)
+    [held] = [g for g in joined.grants if g.purpose == IMPROVING]
+    app, _ = consent.grants.grant(alice, BrandRequest(brand.id, IMPROVING,
+                                                      frozenset({"city"})))
+    assert consent.grants.get(alice, held.id).status is GrantStatus.ACTIVE
+    [mine] = membership.communities(alice)
+    assert {g.id for g in mine.sharing} == {g.id for g in joined.grants}
+    again, _ = consent.grants.grant(alice, BrandRequest(brand.id, IMPROVING,
+                                                        frozenset({"city", "country"})))
+    assert consent.grants.get(alice, app.id).replaced_by == again.id   # its own: replaced
+    assert consent.grants.get(alice, held.id).status is GrantStatus.ACTIVE
 
 
 def test_a_closed_community_takes_no_one_and_releases_its_grants(
