@@ -21,8 +21,10 @@ Invariants:
   ``access:profile:read`` for the contact field).
 - The case closes when the member closes it (the grant is withdrawn), when the brand closes it
   (the grant is released, the brand giving it up: ``consent:grant:released``), or when it ends
-  (the grant expires). A case whose grant is no longer live counts as closed whatever its row
-  says: a withdrawal on the Sharing page ends the case at once. A closed case releases nothing.
+  (the grant expires), each with its ``care:case:closed`` entry. A withdrawal of the case's
+  grant on the Sharing page is the member closing it (web/consents.py closes the case). A case
+  whose grant is no longer live counts as closed whatever its row says, and never stands in
+  the way of a new one. A closed case releases nothing.
 - What the member asks may need their terms relaxed for this brand: the asking is the member's
   explicit consent to that, and it is recorded as on a consent screen (the agreement on their
   standing IEEE 7012 term, if the brand accepts it as standing policy; customer care and the
@@ -210,7 +212,9 @@ class CareService:
                                retention_days=CARE_DAYS)
         with self._vault.data.transaction():
             now = self._now()
-            if self._cases.live_for(member_id, brand_id, now):
+            # A row still open whose grant ended otherwise counts as closed (see _case).
+            if any(self._case(row).state is not CaseState.CLOSED
+                   for row in self._cases.live_for(member_id, brand_id, now)):
                 raise ConflictError("You asked this brand to get back to you already; that "
                                     "case is still open.")
             if consent.grants.replaced_by_new(member_id, brand_id, CARE_PURPOSE,
@@ -297,6 +301,10 @@ class CareService:
             if case.source == "feedback":
                 found.setdefault(int(case.source_ref), case)
         return found
+
+    def case_of_grant(self, member_id: str, grant_id: str) -> CareCase | None:
+        """The member's case whose grant ``grant_id`` is, if any."""
+        return next((c for c in self.for_member(member_id) if c.grant_id == grant_id), None)
 
     def close_by_member(self, member_id: str, case_id: str) -> CareCase:
         """Close the member's case and withdraw its grant (its receipt)."""
@@ -433,8 +441,10 @@ class CareService:
             else:
                 grant = self._consent.grants.get(row.member_id, row.grant_id)
                 if grant.status is not GrantStatus.ACTIVE:
-                    state, closed_by = CaseState.CLOSED, "member"
-                    closed_at = grant.withdrawn_at
+                    # Released: the brand gave the grant up; withdrawn: the member did (nothing
+                    # else ends a case's grant, consent/model.py GivenFor).
+                    state, closed_at = CaseState.CLOSED, grant.withdrawn_at
+                    closed_by = "brand" if grant.status is GrantStatus.RELEASED else "member"
         return CareCase(row.id, row.member_id, row.brand_id, row.grant_id, row.source,
                         row.source_ref, row.contact_field, state, row.opened_at, row.ends_at,
                         row.answered_at, closed_at, closed_by, answer)

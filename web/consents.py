@@ -29,6 +29,7 @@ from flask import (
 from brand_gateway.authorizations import FAMILY_LIFETIME
 from brand_gateway.clients import ClientSecretHasher
 from brand_gateway.storage import client_registry
+from community.care import CaseState
 from community.storage import membership_service
 from consent.grants import StoredReceipt
 from consent.model import AccessEnd, AgreementStatus, GrantState, GrantStatus, TermsReceipt
@@ -45,6 +46,7 @@ from consent.vocabulary import (
 from vault.errors import ConflictError, NotFoundError, ValidationError
 
 from .forms import NarrowForm, TermsForm, form_data, load, member_words
+from .loop import member_care
 from .member import require_member
 from .vaults import get_consent, get_vault
 
@@ -134,8 +136,15 @@ def overview() -> str:
 
 @bp.post("/consents/<grant_id>/withdraw")
 def withdraw(grant_id: str) -> Response:
+    care = member_care()
+    case = care.case_of_grant(g.member_id, grant_id)
     try:
-        get_consent().grants.withdraw(g.member_id, grant_id)
+        if case is not None and case.state is not CaseState.CLOSED:
+            # The case's grant: withdrawing it is closing the case, recorded as such
+            # (care:case:closed), so the care page and the brand's view say who closed it.
+            care.close_by_member(g.member_id, case.id)
+        else:
+            get_consent().grants.withdraw(g.member_id, grant_id)
     except ValidationError:
         flash("That grant had already ended.", "error")
         return redirect(url_for("consents.overview"))

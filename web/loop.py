@@ -35,7 +35,8 @@ CONTACT_CHOICES = (("", "Don't give them a way to reach me: they answer here, in
                    *((key, f"My {BY_KEY[key].label.lower()}") for key in CONTACT_FIELDS))
 
 
-def _care() -> CareService:
+def member_care() -> CareService:
+    """The care service over the request's stores (the Sharing page's withdrawal uses it too)."""
     consent = get_consent()
     vault = consent.vault
     return care_service(consent=consent, accepts_term=accepts_term(
@@ -60,13 +61,13 @@ def _brand_names() -> dict[str, str]:
 @bp.get("/care")
 def care() -> str:
     vault = get_vault()
-    cases = _care().for_member(g.member_id)
+    cases = member_care().for_member(g.member_id)
     asked = {int(c.source_ref) for c in cases if c.source == "feedback"}
     low = [e for e in vault.feedback.for_member(g.member_id)
            if is_low(e.rating, e.nps) and e.id not in asked]
     surveys = {c.source_ref: c for c in cases if c.source == "survey"}
     return render_template("care.html", cases=cases, low=low[:50],
-                           low_surveys=_care().low_surveys(g.member_id)[:50],
+                           low_surveys=member_care().low_surveys(g.member_id)[:50],
                            survey_titles=_survey_titles(list(surveys)), names=_brand_names(),
                            touchpoints=_TOUCHPOINT_LABELS, contact_labels=dict(CONTACT_CHOICES))
 
@@ -98,7 +99,7 @@ def care_ask(entry_id: str) -> tuple[str, int]:
     number = _entry_id(entry_id)
     errors: dict[str, list[str]] = {}
     try:
-        _care().check(g.member_id, entry_id=number, contact_field=None)
+        member_care().check(g.member_id, entry_id=number, contact_field=None)
     except ValidationError as exc:
         errors = exc.errors
     return _ask_page(number, values={}, errors=errors)
@@ -112,7 +113,7 @@ def care_ask_send(entry_id: str) -> Response | tuple[str, int]:
     try:
         if unknown:
             raise ValidationError({"form": ["The form held fields it does not have."]})
-        _care().ask(g.member_id, entry_id=number, contact_field=contact)
+        member_care().ask(g.member_id, entry_id=number, contact_field=contact)
     except ValidationError as exc:
         errors = {("form" if k in ("request", "entry") else k): v for k, v in exc.errors.items()}
         return _ask_page(number, values=request.form.to_dict(), errors=errors, status=422)
@@ -130,7 +131,7 @@ def care_ask_survey(survey_id: str) -> tuple[str, int]:
     survey_id = survey_id[:64]
     errors: dict[str, list[str]] = {}
     try:
-        _care().check_survey(g.member_id, survey_id=survey_id, contact_field=None)
+        member_care().check_survey(g.member_id, survey_id=survey_id, contact_field=None)
     except ValidationError as exc:
         errors = exc.errors
     return _ask_page(None, survey_id=survey_id, values={}, errors=errors)
@@ -144,7 +145,7 @@ def care_ask_survey_send(survey_id: str) -> Response | tuple[str, int]:
     try:
         if unknown:
             raise ValidationError({"form": ["The form held fields it does not have."]})
-        _care().ask_about_survey(g.member_id, survey_id=survey_id, contact_field=contact)
+        member_care().ask_about_survey(g.member_id, survey_id=survey_id, contact_field=contact)
     except ValidationError as exc:
         errors = {("form" if k in ("request", "entry") else k): v for k, v in exc.errors.items()}
         return _ask_page(None, survey_id=survey_id, values=request.form.to_dict(),
@@ -161,7 +162,7 @@ def care_ask_survey_send(survey_id: str) -> Response | tuple[str, int]:
 @bp.post("/care/<case_id>/close")
 def care_close(case_id: str) -> Response:
     try:
-        _care().close_by_member(g.member_id, case_id[:64])
+        member_care().close_by_member(g.member_id, case_id[:64])
     except ValidationError:
         pass            # its grant had ended already: the case is closed all the same
     flash("The case is closed; the brand can no longer see that entry.", "success")

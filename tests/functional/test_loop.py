@@ -150,6 +150,23 @@ def test_a_good_score_cannot_be_asked_about(alice: SignedIn, api: BrandApi, shop
     assert shop.get("/care/cases").get_json()["cases"] == []
 
 
+def test_withdrawing_the_cases_grant_on_the_sharing_page_closes_the_case(
+        alice: SignedIn, api: BrandApi, shop: Brand, consent: Consent):
+    """Recorded as the member closing it (care:case:closed), and no bar to a new case: a trial
+    found the case's row left open, so asking about a new low score answered 409 for ever."""
+    brand = _brand_record(api, shop)
+    assert _ask(alice, alice.add_feedback(brand, rating="1")).status_code == 302
+    [case] = shop.get("/care/cases").get_json()["cases"]
+    [grant] = consent.grants.for_member(alice.id)
+    assert alice.auth.post(f"/member/consents/{grant.id}/withdraw", {}).status_code == 302
+    assert _tags(consent).count(EventTag.CARE_CASE_CLOSED) == 1
+    closed = shop.get(f"/care/cases/{case['id']}").get_json()["case"]
+    assert closed["state"] == "closed" and closed["closed_by"] == "member"
+    assert "Closed by you" in text_of(alice.client.get("/member/care").get_data(as_text=True))
+    assert _ask(alice, alice.add_feedback(brand, rating="2")).status_code == 302
+    assert len(shop.get("/care/cases").get_json()["cases"]) == 1
+
+
 def test_another_brand_sees_neither_case_nor_post(alice: SignedIn, api: BrandApi, shop: Brand,
                                                    brand_client: FlaskClient):
     other = make_brand(api, brand_client, "Fresh Grocer")

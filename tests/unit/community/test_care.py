@@ -9,7 +9,7 @@ import pytest
 from community.care import CARE_DAYS, CARE_PURPOSE, CaseState, is_low
 from community.storage import care_service
 from consent.events import EventTag
-from consent.model import GrantStatus
+from consent.model import AccessEnd, GrantStatus
 from consent.receipts import DEFAULT_CONTROLLER
 from vault.errors import ConflictError, NotFoundError, ValidationError
 
@@ -114,6 +114,19 @@ def test_a_case_and_the_apps_customer_care_grant_live_side_by_side(sharing, shop
     closed = care.close_by_member(member, case.id)
     assert closed.closed_by == "member"
     assert grants.get(member, app_after.id).status is GrantStatus.ACTIVE
+
+
+def test_a_case_whose_grant_ended_otherwise_never_blocks_a_new_one(sharing, shop):
+    """Its row still says open; the grant says closed, and by whom."""
+    member = sharing.member()
+    care = _service(sharing)
+    case = care.ask(member, entry_id=feedback(sharing, member, shop.id, rating=1))
+    sharing.consent.grants.withdraw(member, case.grant_id)
+    assert care.member_case(member, case.id).closed_by == "member"
+    again = care.ask(member, entry_id=feedback(sharing, member, shop.id, rating=2))
+    assert again.state is CaseState.OPEN and again.id != case.id
+    sharing.consent.grants.end_access(again.grant_id, AccessEnd.REVOKED_BY_BRAND)
+    assert care.member_case(member, again.id).closed_by == "brand"
 
 
 def test_the_brand_reads_the_entry_and_chosen_contact_under_its_pseudonym(sharing, shop):
