@@ -206,6 +206,10 @@ def test_a_new_member_shares_nothing(alice: SignedIn, consent: Consent) -> None:
     page = alice.client.get("/member/consents").get_data(as_text=True)
     assert "You share nothing with anyone." in page
     assert "No agreements yet." in page
+    # No table of receipts with a header row only: a sentence, as elsewhere on the page.
+    receipts = text_of(page[page.index('id="receipts"'):])
+    assert "No receipts yet: you have shared nothing with anyone." in receipts
+    assert "<table" not in page[page.index('id="receipts"'):]
 
 
 def test_the_page_lists_grants_with_their_end_dates(alice: SignedIn, consent: Consent,
