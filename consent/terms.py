@@ -290,6 +290,11 @@ class AgreementService:
                 raise NotFoundError("no such brand")
             if self.open_offer(member_id, brand_id) is not None:
                 raise ConflictError("An offer to this brand is already waiting for an answer.")
+            # Offering the term the brand agreed already would only ask it to sign the same
+            # thing twice (and list a pending offer above the agreement it repeats).
+            agreed = self.in_force(member_id, brand_id)
+            if agreed is not None and agreed.agreed == code:
+                raise ConflictError("This brand has agreed these terms with you already.")
             now = int(self._clock())
             agreement_id = "agr_" + os.urandom(12).hex()
             self._agreements.insert(agreement_id, member_id, brand_id, code, now)

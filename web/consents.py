@@ -106,6 +106,11 @@ _CURRENT = (GrantState.LIVE, GrantState.ACCESS_ENDED, GrantState.NOT_STARTED)
 
 @bp.get("/consents")
 def overview() -> str:
+    return _overview()
+
+
+def _overview(errors: dict[str, list[str]] | None = None) -> str:
+    """The Sharing page; ``errors`` by field name, shown next to the field (the offer's)."""
     consent = get_consent()
     now = get_vault().clock()
     grants = sorted(consent.grants.for_member(g.member_id), key=lambda grant: (
@@ -126,7 +131,8 @@ def overview() -> str:
         receipts=consent.grants.receipts(g.member_id)[:50], purposes=PURPOSE_BY_CODE,
         brand_terms=consent.terms.brand_terms(g.member_id),
         terms_receipts=consent.terms.receipts(g.member_id)[:50],
-        answering=sorted(_answering_brands().items(), key=lambda item: item[1]),
+        answering=sorted(_offerable_brands().items(), key=lambda item: item[1]),
+        errors=errors or {},
         standing_term=consent.terms.get(g.member_id).agreement,
         field_label=field_label, expand=expand, GrantStatus=GrantStatus,
         AgreementStatus=AgreementStatus,
@@ -243,19 +249,22 @@ def agreement(agreement_id: str) -> Response:
 
 
 @bp.post("/agreements")
-def offer_terms() -> Response:
+def offer_terms() -> Response | tuple[str, int]:
     """The member offers their standing IEEE 7012 term to a brand, which answers through the
-    brand API (accept, a counter-offer, reject)."""
+    brand API (accept, a counter-offer, reject). A refusal is said next to the list."""
     brand_id = request.form.get("brand_id", "")
-    brands = _answering_brands()
+    answering = _answering_brands()
+    brands = _offerable_brands(answering)
     if brand_id not in brands:
-        flash("Choose one of the brands on the list.", "error")
-        return redirect(url_for("consents.overview") + "#agreements")
+        name = answering.get(brand_id)
+        if name is None:
+            return _overview({"brand_id": ["Choose one of the brands on the list."]}), 422
+        why = _why_not_offered(brand_id, name) or "Choose one of the brands on the list."
+        return _overview({"brand_id": [why]}), 409
     try:
         get_consent().agreements.proffer(g.member_id, brand_id)
-    except ConflictError as exc:
-        flash(exc.message, "error")
-        return redirect(url_for("consents.overview") + "#agreements")
+    except ConflictError as exc:        # the other tab offered, or the brand agreed, meanwhile
+        return _overview({"brand_id": [exc.message]}), 409
     flash(f"Your terms are offered to {brands[brand_id]}. Their answer will show here.",
           "success")
     return redirect(url_for("consents.overview") + "#agreements")
@@ -268,6 +277,25 @@ def _answering_brands() -> dict[str, str]:
     registry = client_registry(database=vault.data, clock=vault.clock,
                                hasher=ClientSecretHasher.from_master(vault.master))
     return {c.brand_id: c.brand_name for c in registry.list() if c.active}
+
+
+def _offerable_brands(answering: dict[str, str] | None = None) -> dict[str, str]:
+    """The answering brands the member's standing term may be offered to: not one with an
+    offer waiting for an answer, nor one that agreed that very term already (the page would
+    list "offer sent" above the agreement it repeats)."""
+    answering = _answering_brands() if answering is None else answering
+    return {brand_id: name for brand_id, name in answering.items()
+            if _why_not_offered(brand_id, name) is None}
+
+
+def _why_not_offered(brand_id: str, name: str) -> str | None:
+    agreements = get_consent().agreements
+    if agreements.open_offer(g.member_id, brand_id) is not None:
+        return f"An offer to {name} is waiting for their answer already (listed above)."
+    agreed = agreements.in_force(g.member_id, brand_id)
+    if agreed is not None and agreed.agreed == get_consent().terms.get(g.member_id).agreement:
+        return f"{name} has agreed your terms with you already (listed above)."
+    return None
 
 
 @bp.post("/agreements/<agreement_id>/withdraw")

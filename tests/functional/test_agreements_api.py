@@ -25,6 +25,7 @@ from consent.context import Consent
 from consent.events import EventTag
 from consent.model import AgreementStatus
 from tests.brand_api_support import CALLBACK, BrandApi, bearer
+from vault.errors import ConflictError
 from web.filters import term_words
 
 from .conftest import SignedIn
@@ -256,13 +257,46 @@ def test_no_one_but_the_member_withdraws_their_offer(
     assert consent.agreements.get(offered).status is AgreementStatus.PROFFERED
 
 
+def offer_error(alice: SignedIn, brand_id: str) -> tuple[int, str]:
+    """Post an offer to ``brand_id`` (a form the page showed before); the status and the
+    message next to the brand's list."""
+    response = alice.auth.post("/member/agreements", {"brand_id": brand_id},
+                               form_page="/member/consents")
+    found = re.search(r'<ul class="errors" id="brand_id-error">(.*?)</ul>',
+                      response.get_data(as_text=True), re.S)
+    return response.status_code, text_of(found.group(1)) if found else ""
+
+
 def test_an_offer_waiting_cannot_be_offered_twice(alice: SignedIn, consent: Consent,
                                                   velo: Brand, offered: str) -> None:
     page = alice.client.get("/member/consents").get_data(as_text=True)
-    fields = MultiDict(form_fields(page, "/member/agreements"))
-    response = alice.client.post("/member/agreements", data=fields, follow_redirects=True)
-    assert "already waiting for an answer" in text_of(response.get_data(as_text=True))
+    assert "Offer my terms to" not in page                  # the only brand: not listed
+    assert offer_error(alice, velo.oauth.brand_id) == (
+        409, "An offer to Velo Bikes is waiting for their answer already (listed above).")
     assert len(consent.agreements.for_member(alice.id)) == 1
+
+
+def test_a_brand_that_agreed_the_members_term_is_not_offered_it_again(
+        alice: SignedIn, consent: Consent, api: BrandApi, brand_client: FlaskClient,
+        velo: Brand, offered: str) -> None:
+    """A trial found "offer sent … waiting for their answer" listed right above "agreed on"
+    the same term: the brand is left off the list, and an offer to it refused next to it."""
+    grocer = make_brand(api, brand_client, "Fresh Grocer")
+    assert velo.answer(offered, {"answer": "accept"}).status_code == 200
+    page = alice.client.get("/member/consents").get_data(as_text=True)
+    options = re.findall(r'<option value="([^"]+)">', page)
+    assert options == [grocer.oauth.brand_id]
+    assert offer_error(alice, velo.oauth.brand_id) == (
+        409, "Velo Bikes has agreed your terms with you already (listed above).")
+    assert [a.id for a in consent.agreements.for_member(alice.id)] == [offered]
+    with pytest.raises(ConflictError):                      # the service refuses it too
+        consent.agreements.proffer(alice.id, velo.oauth.brand_id)
+    # Terms changed since: the brand agreed the old ones only, so it is listed again.
+    consent.terms.update(alice.id, agreement="SD-BASE", purposes=["dpv:ServiceProvision"],
+                         max_days=90, aggregate_allowed=False)
+    page = alice.client.get("/member/consents").get_data(as_text=True)
+    assert set(re.findall(r'<option value="([^"]+)">', page)) == {
+        velo.oauth.brand_id, grocer.oauth.brand_id}
 
 
 def test_a_brand_without_a_client_cannot_be_offered_to(alice: SignedIn, consent: Consent,
