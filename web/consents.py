@@ -46,7 +46,7 @@ from consent.vocabulary import (
 from vault.errors import ConflictError, NotFoundError, ValidationError
 
 from .forms import NarrowForm, TermsForm, form_data, load, member_words
-from .loop import member_care
+from .loop import case_scopes, member_care
 from .member import require_member
 from .vaults import get_consent, get_vault
 
@@ -137,6 +137,7 @@ def _overview(errors: dict[str, list[str]] | None = None) -> str:
         field_label=field_label, expand=expand, GrantStatus=GrantStatus,
         AgreementStatus=AgreementStatus,
         held_by=membership_service(consent).grant_communities(g.member_id),
+        case_scopes=case_scopes(g.member_id),
     )
 
 

@@ -72,6 +72,28 @@ def care() -> str:
                            touchpoints=_TOUCHPOINT_LABELS, contact_labels=dict(CONTACT_CHOICES))
 
 
+def case_scopes(member_id: str) -> dict[str, str]:
+    """grant id -> what each of the member's care cases lets its brand read of their journal or
+    their survey answers, in words: the Sharing page says so instead of the field's name, which
+    would read as the whole journal (the brand reads the one entry only, through the case)."""
+    scopes: dict[str, str] = {}
+    cases = member_care().for_member(member_id)
+    titles = _survey_titles([c.source_ref for c in cases if c.source == "survey"])
+    for case in cases:
+        if case.source == "survey":
+            title = titles.get(case.source_ref)
+            scopes[case.grant_id] = (f'Your answers to the survey "{title}" only' if title
+                                     else "Your answers to one survey only (withdrawn since)")
+            continue
+        try:
+            entry = get_vault().feedback.get(member_id, int(case.source_ref))
+        except NotFoundError:
+            scopes[case.grant_id] = "One feedback entry only (deleted since)"
+        else:
+            scopes[case.grant_id] = f"Your feedback entry of {entry.occurred_on} only"
+    return scopes
+
+
 def _survey_titles(survey_ids: list[str]) -> dict[str, str]:
     """The titles of the surveys the member's cases are about (a withdrawn answer: none)."""
     surveys = survey_service(consent=get_consent())

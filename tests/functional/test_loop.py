@@ -11,6 +11,7 @@ is problem+json, another brand's case or post is a 404.
 from __future__ import annotations
 
 import base64
+import json
 import re
 from typing import Any
 
@@ -165,6 +166,30 @@ def test_withdrawing_the_cases_grant_on_the_sharing_page_closes_the_case(
     assert "Closed by you" in text_of(alice.client.get("/member/care").get_data(as_text=True))
     assert _ask(alice, alice.add_feedback(brand, rating="2")).status_code == 302
     assert len(shop.get("/care/cases").get_json()["cases"]) == 1
+
+
+def test_the_sharing_page_says_a_case_covers_its_one_entry_not_the_journal(
+        alice: SignedIn, api: BrandApi, shop: Brand, consent: Consent):
+    """A trial found a case's grant listed as "Fields: Contact e-mail, Feedback journal", which
+    reads as the whole journal shared; the brand reads only the one entry, through the case."""
+    brand = _brand_record(api, shop)
+    alice.auth.post("/member/profile", {"contact_email": "alice.contact@example.org"})
+    other = alice.add_feedback(brand, rating="5", comment="Great saddle")
+    entry = alice.add_feedback(brand, rating="1")
+    assert _ask(alice, entry, "contact_email").status_code == 302
+    [grant] = consent.grants.for_member(alice.id)
+    day = api.vault.feedback.get(alice.id, entry).occurred_on
+    page = alice.client.get("/member/consents").get_data(as_text=True)
+    start = page.index(f'id="{grant.id}"')
+    card = text_of(page[start:page.index("</li>", start)])
+    assert f"Fields: Your feedback entry of {day} only, Contact e-mail" in card
+    assert "Feedback journal" not in card and "Given for your care case" in card
+    # The brand's view is as narrow: that entry, not the other one.
+    [case] = shop.get("/care/cases").get_json()["cases"]
+    read = shop.get(f"/care/cases/{case['id']}").get_json()["case"]
+    assert (read["entry"]["rating"], read["entry"]["occurred_on"]) == (1, day)
+    assert read["contact"] == {"field": "contact_email", "value": "alice.contact@example.org"}
+    assert "Great saddle" not in json.dumps(read) and other != entry
 
 
 def test_another_brand_sees_neither_case_nor_post(alice: SignedIn, api: BrandApi, shop: Brand,
