@@ -290,7 +290,8 @@ ROUTES: tuple[Route, ...] = (
     post(AGREEMENT + "/<choice>", 302, 302, other=404, agreement="counter_offer_id"),
     # A's agreement is answered already: A is told so (a flash), B finds nothing
     post(AGREEMENT + "/withdraw", 302, 302, other=404),
-    post("/member/agreements", 302, 302, form=lambda c: {"brand_id": c.brand.id}),
+    # a brand with no client to answer: refused next to the list of brands (the page, 422)
+    post("/member/agreements", 302, 422, form=lambda c: {"brand_id": c.brand.id}),
     post("/member/terms/brands/<brand_id>/remove", 302, 302, other=404),
     # insight communities: a community's page is the brand's, open to every member (it shows
     # only their own membership); challenges and ideas to its members, ideas' edits to authors

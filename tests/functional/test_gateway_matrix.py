@@ -626,7 +626,9 @@ ROUTES: tuple[Route, ...] = (
     page(AGREEMENT, "GET", 302, 200, other=404),
     page(AGREEMENT + "/<choice>", "POST", 302, 302, other=404),
     page(AGREEMENT + "/withdraw", "POST", 302, 302, other=404),
-    page("/member/agreements", "POST", 302, 302, form=lambda w, r: {"brand_id": w.velo_brand_id}),
+    # A has agreed terms with Velo or has an offer waiting: refused next to the list (409)
+    page("/member/agreements", "POST", 302, 409, other=302,
+         form=lambda w, r: {"brand_id": w.velo_brand_id}),
     page("/member/terms/brands/<brand_id>/remove", "POST", 302, 302, other=404),
     # insight communities: a community's page is the brand's, open to every member (it shows
     # only their own membership); challenges and ideas to its members (A), edits to authors
