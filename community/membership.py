@@ -42,7 +42,7 @@ from dataclasses import dataclass
 from consent.context import Consent
 from consent.event_details import CommunityJoined, CommunityLeft
 from consent.grants import BrandRequest
-from consent.model import COMMUNITY_JOINED, GivenFor, Grant, GrantStatus, Mode
+from consent.model import COMMUNITY_JOINED, AgreementVia, GivenFor, Grant, GrantStatus, Mode
 from consent.vocabulary import AGREEMENT_BY_CODE, FEEDBACK, PURPOSE_BY_CODE, is_selector
 from vault.clock import Clock
 from vault.errors import ConflictError, NotFoundError, ValidationError
@@ -258,7 +258,7 @@ class MembershipService:
                                     "answer it on your Sharing page first.")
             offer = consent.agreements.proffer(
                 member_id, brand_id, term=community_term(consent.terms.get(member_id).agreement,
-                                                         purposes))
+                                                         purposes), via=AgreementVia.COMMUNITY)
             agreement = consent.agreements.brand_accepts(offer.id, brand_id)
         accepted = consent.terms.for_brand(member_id, brand_id)
         missing = [p for p in purposes if p not in accepted.purposes]

@@ -65,6 +65,7 @@ from .model import (
     AccessEnd,
     AgreementRecord,
     AgreementStatus,
+    AgreementVia,
     BrandTerms,
     GrantStatus,
     PersonalTerms,
@@ -287,10 +288,13 @@ def make_narrower_agreements_again(search: LedgerSearchRepository,
     ``sign``: the vault's record signer); how many."""
     members = {principal(member_id): member_id for member_id in member_ids}
     offers: dict[str, dict[str, tuple[str, int]]] = {}    # agreement -> tag -> (term, when)
+    via: dict[str, AgreementVia] = {}                   # agreement -> how it was made
     for hit in tagged(search, AGREEMENT_OFFERS):
         details = hit.details()
         offers.setdefault(details["agreement"], {}).setdefault(
             hit.row.tag, (details["term"], hit.row.at))
+        if hit.row.tag == EventTag.CONSENT_AGREEMENT_PROFFERED:
+            via[details["agreement"]] = AgreementVia(details.get("via", AgreementVia.MEMBER))
     newest: dict[tuple[str, str], tuple[int, dict[str, Any]]] = {}
     for hit in tagged(search, (EventTag.CONSENT_TERMS_AGREED,)):
         details = hit.details()
@@ -305,7 +309,8 @@ def make_narrower_agreements_again(search: LedgerSearchRepository,
                     or not _no_broader(details["term"], in_force.agreed):
                 continue                    # as recorded, or it would give
             rebuilt = _rebuilt(members[who], brand_id, details, at,
-                               offers.get(details["agreement"], {}), subject)
+                               offers.get(details["agreement"], {}), subject,
+                               via.get(details["agreement"], AgreementVia.MEMBER))
             if rebuilt is not None:
                 _agree_again(agreements, held, rebuilt, sign)
                 made += 1
@@ -332,8 +337,8 @@ def _no_broader(code: str, than: str | None) -> bool:
 
 
 def _rebuilt(member_id: str, brand_id: str, details: dict[str, Any], at: int,
-             offered: dict[str, tuple[str, int]], subject: Callable[[str, str], str]
-             ) -> _Rebuilt | None:
+             offered: dict[str, tuple[str, int]], subject: Callable[[str, str], str],
+             via: AgreementVia) -> _Rebuilt | None:
     """The record of the agreement ``details`` (recorded at ``at``) names, if the entries of
     its offer rebuild it to the digest the entry holds; else None."""
     if EventTag.CONSENT_AGREEMENT_PROFFERED not in offered:
@@ -344,7 +349,7 @@ def _rebuilt(member_id: str, brand_id: str, details: dict[str, Any], at: int,
     for agreed_at in range(at, at - RECORD_SLACK - 1, -1):
         record = AgreementRecord(details["agreement"], member_id, brand_id, proffered,
                                  countered, AgreementStatus.AGREED, details["term"], None,
-                                 None, None, proffered_at, agreed_at)
+                                 None, None, proffered_at, agreed_at, via)
         document = agreement_document(record, details["term"], first_party, agreed_at)
         text = canonical(document)
         digest = hashlib.sha256(text.encode()).hexdigest()
@@ -360,7 +365,7 @@ def _agree_again(agreements: AgreementRepository, held: AgreementRecord | None,
     record = rebuilt.record
     if held is None:
         agreements.insert(record.id, record.member_id, record.brand_id, record.proffered,
-                          rebuilt.proffered_at)
+                          rebuilt.proffered_at, via=record.via)
     if record.countered is not None and rebuilt.countered_at is not None and (
             held is None or held.status is AgreementStatus.PROFFERED):
         agreements.counter(record.id, record.countered, rebuilt.countered_at)

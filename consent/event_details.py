@@ -111,10 +111,14 @@ class TermsChanged(EventDetails):
 
 @dataclass(frozen=True)
 class AgreementProffered(EventDetails):
+    """``via``: "community" when a join of one of the brand's communities made it (absent when
+    the member offered it)."""
+
     TAG = EventTag.CONSENT_AGREEMENT_PROFFERED
     agreement: str
     brand: str
     term: str
+    via: str | Absent = ABSENT
 
 
 @dataclass(frozen=True)

@@ -158,6 +158,13 @@ class TermsReceipt:
     created_at: int
 
 
+class AgreementVia(StrEnum):
+    """How an agreement was made; only the member's own offers are the brand's to see."""
+
+    MEMBER = "member"            # the member offered it (Sharing page), the brand answered
+    COMMUNITY = "community"      # the member's join of a community of the brand made it
+
+
 class AgreementStatus(StrEnum):
     PROFFERED = "proffered"      # the member's term, waiting for the brand
     COUNTERED = "countered"      # the brand answered with one other term from the roster
@@ -180,6 +187,7 @@ class AgreementRecord:
     signature: str | None        # the vault's JWS over the record
     created_at: int
     updated_at: int
+    via: AgreementVia = AgreementVia.MEMBER
 
 
 @dataclass(frozen=True)

@@ -21,6 +21,7 @@ from .model import (
     AccessEnd,
     AgreementRecord,
     AgreementStatus,
+    AgreementVia,
     BrandTerms,
     Grant,
     PersonalTerms,
@@ -71,8 +72,8 @@ class AgreementRepository(Transactional, Protocol):
     """IEEE 7012 agreements between members and brands."""
 
     def insert(self, agreement_id: str, member_id: str, brand_id: str, proffered: str,
-               now: int) -> None:
-        """A new offer (``proffered``)."""
+               now: int, *, via: AgreementVia) -> None:
+        """A new offer (``proffered``), made ``via`` the member's offer or a join."""
 
     def get(self, agreement_id: str) -> AgreementRecord | None: ...
 
@@ -87,7 +88,8 @@ class AgreementRepository(Transactional, Protocol):
 
     def for_brand(self, brand_id: str, *, status: AgreementStatus | None, limit: int,
                   offset: int) -> list[AgreementRecord]:
-        """The brand's agreements (of ``status`` if given), latest change first, then by id."""
+        """The brand's agreements (of ``status`` if given), latest change first, then by id:
+        those the member offered only (a join's agreement is not the brand's to see)."""
 
     def counter(self, agreement_id: str, term: str, now: int) -> None: ...
 

@@ -43,10 +43,11 @@ from .event_details import (
     TermsAgreed,
     TermsChanged,
 )
-from .events import EventDetails
+from .events import ABSENT, EventDetails
 from .model import (
     AgreementRecord,
     AgreementStatus,
+    AgreementVia,
     BrandTerms,
     PersonalTerms,
     TermsReceipt,
@@ -278,10 +279,13 @@ class AgreementService:
         self._subject = subject       # (member id, brand id) -> the brand's pairwise pseudonym
         self._ledger = ledger
 
-    def proffer(self, member_id: str, brand_id: str, *, term: str | None = None
-                ) -> AgreementRecord:
+    def proffer(self, member_id: str, brand_id: str, *, term: str | None = None,
+                via: AgreementVia = AgreementVia.MEMBER) -> AgreementRecord:
         """The member offers ``brand_id`` a term: their standing one unless ``term`` names
-        another from the roster (a term offered to this brand only)."""
+        another from the roster (a term offered to this brand only); ``via`` a join of one of
+        the brand's communities, the offer and the agreement it makes are never the brand's
+        to list or answer (:meth:`for_brand`), and its ledger entry says so (a restore makes it
+        again the same way)."""
         code = self._terms.get(member_id).agreement if term is None else term
         if code not in AGREEMENT_BY_CODE:
             raise ValidationError({"agreement": ["Choose one of the terms on the list."]})
@@ -297,10 +301,12 @@ class AgreementService:
                 raise ConflictError("This brand has agreed these terms with you already.")
             now = int(self._clock())
             agreement_id = "agr_" + os.urandom(12).hex()
-            self._agreements.insert(agreement_id, member_id, brand_id, code, now)
+            self._agreements.insert(agreement_id, member_id, brand_id, code, now, via=via)
             self._ledger.record_event(
                 actor=self._principal(member_id),
-                details=AgreementProffered(agreement=agreement_id, brand=brand_id, term=code))
+                details=AgreementProffered(
+                    agreement=agreement_id, brand=brand_id, term=code,
+                    via=ABSENT if via is AgreementVia.MEMBER else via.value))
             return self.get(agreement_id)
 
     def open_offer(self, member_id: str, brand_id: str) -> AgreementRecord | None:
@@ -310,7 +316,8 @@ class AgreementService:
 
     def for_brand(self, brand_id: str, *, status: AgreementStatus | None = None,
                   limit: int = 50, offset: int = 0) -> list[AgreementRecord]:
-        """The brand's agreements with members, newest change first."""
+        """The brand's agreements with members, newest change first: those the members
+        offered it (never one a community join made)."""
         return self._agreements.for_brand(brand_id, status=status, limit=limit, offset=offset)
 
     def subject(self, record: AgreementRecord) -> str:

@@ -27,7 +27,7 @@ from typing import Any
 from flask import Blueprint, Response
 
 from consent.context import Consent
-from consent.model import AgreementRecord, AgreementStatus
+from consent.model import AgreementRecord, AgreementStatus, AgreementVia
 from vault.errors import ConflictError, NotFoundError, ValidationError
 
 from ..api_errors import ApiConflictError, ApiNotFoundError, BodyError
@@ -51,12 +51,15 @@ def _consent() -> Consent:
 
 
 def _own(caller: Caller, agreement_id: str) -> AgreementRecord:
-    """The agreement if it is this brand's; another brand's is as unknown as a missing one."""
+    """The agreement if it is this brand's; another brand's is as unknown as a missing one, and
+    so is one a member's join of the brand's community made (a brand never learns who is in a
+    community)."""
     try:
         record = _consent().agreements.get(agreement_id)
     except NotFoundError:
         record = None
-    if record is None or record.brand_id != caller.client.brand_id:
+    if record is None or record.brand_id != caller.client.brand_id \
+            or record.via is not AgreementVia.MEMBER:
         raise ApiNotFoundError("No agreement with this id was offered to this brand.")
     return record
 

@@ -13,11 +13,11 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from ..model import AgreementRecord, AgreementStatus
+from ..model import AgreementRecord, AgreementStatus, AgreementVia
 from . import SqlConsentRepository
 
 AGREEMENTS = ("SELECT id, member_id, brand_id, proffered, countered, status, agreed, record,"
-              " record_hash, signature, created_at, updated_at FROM agreements")
+              " record_hash, signature, created_at, updated_at, via FROM agreements")
 
 
 def agreement(row: Any) -> AgreementRecord:
@@ -25,7 +25,7 @@ def agreement(row: Any) -> AgreementRecord:
     return AgreementRecord(row["id"], row["member_id"], row["brand_id"], row["proffered"],
                            row["countered"], AgreementStatus(row["status"]), row["agreed"],
                            row["record"], row["record_hash"], row["signature"],
-                           row["created_at"], row["updated_at"])
+                           row["created_at"], row["updated_at"], AgreementVia(row["via"]))
 
 
 class SqlAgreements(SqlConsentRepository):
@@ -34,11 +34,11 @@ class SqlAgreements(SqlConsentRepository):
     _BYTEWISE: ClassVar[str]
 
     def insert(self, agreement_id: str, member_id: str, brand_id: str, proffered: str,
-               now: int) -> None:
+               now: int, *, via: AgreementVia) -> None:
         self._db.execute(
             "INSERT INTO agreements (id, member_id, brand_id, proffered, status,"
-            " created_at, updated_at) VALUES (?, ?, ?, ?, 'proffered', ?, ?)",
-            (agreement_id, member_id, brand_id, proffered, now, now))
+            " created_at, updated_at, via) VALUES (?, ?, ?, ?, 'proffered', ?, ?, ?)",
+            (agreement_id, member_id, brand_id, proffered, now, now, via.value))
 
     def get(self, agreement_id: str) -> AgreementRecord | None:
         if not self._lock_owner("agreements", agreement_id):
@@ -63,11 +63,11 @@ class SqlAgreements(SqlConsentRepository):
     def for_brand(self, brand_id: str, *, status: AgreementStatus | None, limit: int,
                   offset: int) -> list[AgreementRecord]:
         order = f" ORDER BY updated_at DESC, id{self._BYTEWISE} LIMIT ? OFFSET ?"
+        offered = f"{AGREEMENTS} WHERE brand_id = ? AND via = 'member'"
         if status is None:
-            rows = self._db.all(f"{AGREEMENTS} WHERE brand_id = ?{order}",
-                                (brand_id, limit, offset))
+            rows = self._db.all(f"{offered}{order}", (brand_id, limit, offset))
         else:
-            rows = self._db.all(f"{AGREEMENTS} WHERE brand_id = ? AND status = ?{order}",
+            rows = self._db.all(f"{offered} AND status = ?{order}",
                                 (brand_id, status.value, limit, offset))
         return [agreement(row) for row in rows]
 

@@ -187,3 +187,32 @@ def test_a_member_token_or_another_scope_is_refused(brand_client: FlaskClient, a
     response = brand_client.get("/api/v1/communities", headers=webhooks)
     assert response.status_code == 403
     assert brand_client.get("/api/v1/communities").status_code == 401
+
+
+def test_a_join_makes_no_agreement_the_brand_can_see(brand_client: FlaskClient, token,
+                                                     api: BrandApi, velo: OAuthClient,
+                                                     vault: Vault, consent: Consent) -> None:
+    # Joining for totals only agrees the member's term with the brand (its standing policy
+    # answering); listing that agreement would name the brand's pairwise subject of a member
+    # who is in its community, and when they joined.
+    community = opened(brand_client, token)
+    member_id = vault.members.register("joiner@example.org", GOOD_PASSWORD)
+    consent.terms.update(member_id, agreement="SD-BASE", purposes=[], max_days=30,
+                         aggregate_allowed=True)
+    membership_service(consent).join(member_id, community["id"], individual=False)
+    [joined] = consent.agreements.for_member(member_id)
+    assert joined.status.value == "agreed"
+    agreements = bearer(api.brand_token(velo, "agreements:write"))
+    listed = brand_client.get("/api/v1/agreements", headers=agreements)
+    assert listed.status_code == 200 and listed.get_json()["agreements"] == []
+    for response in (
+            brand_client.get(f"/api/v1/agreements/{joined.id}", headers=agreements),
+            brand_client.post(f"/api/v1/agreements/{joined.id}/answer",
+                              json={"answer": "reject"}, headers=agreements)):
+        assert response.status_code == 404
+        assert response.mimetype == "application/problem+json"
+    assert consent.agreements.get(joined.id) == joined           # untouched
+    # What the member offers the brand themselves is the brand's to see and answer.
+    offered = consent.agreements.proffer(member_id, velo.brand_id, term="SD-BASE-A-DP")
+    listed = brand_client.get("/api/v1/agreements", headers=agreements).get_json()
+    assert [a["id"] for a in listed["agreements"]] == [offered.id]

@@ -9,6 +9,7 @@ from consent.grants import StoredReceipt
 from consent.model import (
     AccessEnd,
     AgreementStatus,
+    AgreementVia,
     BrandTerms,
     Grant,
     GrantStatus,
@@ -20,6 +21,8 @@ from consent.vocabulary import expand
 from vault.brands import Brand
 
 from .conftest import Repositories, add_member
+
+MEMBER = AgreementVia.MEMBER
 
 
 @pytest.fixture
@@ -79,7 +82,7 @@ def test_agreements_go_from_offer_to_answer(repositories: Repositories,
                                             brands: tuple[str, str]) -> None:
     agreements = repositories.agreements
     alice = add_member(repositories, 1)
-    agreements.insert("agr_1", alice, brands[0], "SD-BASE", 10)
+    agreements.insert("agr_1", alice, brands[0], "SD-BASE", 10, via=MEMBER)
     offer = agreements.get("agr_1")
     assert offer is not None
     assert (offer.status, offer.proffered, offer.countered, offer.agreed, offer.created_at) == (
@@ -101,7 +104,7 @@ def test_agreements_go_from_offer_to_answer(repositories: Repositories,
         AgreementStatus.AGREED, "SD-BASE-A", "{}", "ab", "jws")
     assert agreements.open_offer(alice, brands[0]) is None
     assert agreements.in_force(alice, brands[0]) == agreed
-    agreements.insert("agr_2", alice, brands[0], "SD-BASE", 40)
+    agreements.insert("agr_2", alice, brands[0], "SD-BASE", 40, via=MEMBER)
     agreements.reject("agr_2", 50)
     rejected = agreements.get("agr_2")
     assert rejected is not None and rejected.status is AgreementStatus.REJECTED
@@ -112,9 +115,9 @@ def test_agreements_are_listed_latest_change_first(repositories: Repositories,
                                                    brands: tuple[str, str]) -> None:
     agreements = repositories.agreements
     alice, bob = add_member(repositories, 1), add_member(repositories, 2)
-    agreements.insert("agr_a", alice, brands[0], "SD-BASE", 10)
-    agreements.insert("agr_b", bob, brands[0], "SD-BASE", 20)
-    agreements.insert("agr_c", alice, brands[1], "SD-BASE", 30)
+    agreements.insert("agr_a", alice, brands[0], "SD-BASE", 10, via=MEMBER)
+    agreements.insert("agr_b", bob, brands[0], "SD-BASE", 20, via=MEMBER)
+    agreements.insert("agr_c", alice, brands[1], "SD-BASE", 30, via=MEMBER)
     agreements.reject("agr_a", 40)
     assert [a.id for a in agreements.for_member(alice)] == ["agr_a", "agr_c"]
     assert [a.id for a in agreements.for_brand(brands[0], status=None, limit=10,
@@ -127,11 +130,30 @@ def test_agreements_are_listed_latest_change_first(repositories: Repositories,
     for agreement_id in ("agr_a", "agr_c"):
         agreements.agree(agreement_id, term="SD-BASE", record="{}", record_hash="h",
                          signature="s", now=50)
-    agreements.insert("agr_d", alice, brands[0], "SD-BASE-A", 50)
+    agreements.insert("agr_d", alice, brands[0], "SD-BASE-A", 50, via=MEMBER)
     agreements.agree("agr_d", term="SD-BASE-A", record="{}", record_hash="h", signature="s",
                      now=50)
     in_force = agreements.in_force(alice, brands[0])
     assert in_force is not None and in_force.id == "agr_d"
+
+
+def test_an_agreement_a_join_made_is_the_members_and_never_listed_to_the_brand(
+        repositories: Repositories, brands: tuple[str, str]) -> None:
+    agreements = repositories.agreements
+    alice, bob = add_member(repositories, 1), add_member(repositories, 2)
+    agreements.insert("agr_joined", alice, brands[0], "SD-BASE-A", 10,
+                      via=AgreementVia.COMMUNITY)
+    agreements.agree("agr_joined", term="SD-BASE-A", record="{}", record_hash="h",
+                     signature="s", now=10)
+    agreements.insert("agr_offered", bob, brands[0], "SD-BASE", 20, via=MEMBER)
+    joined = agreements.get("agr_joined")
+    assert joined is not None and joined.via is AgreementVia.COMMUNITY
+    assert agreements.in_force(alice, brands[0]) == joined      # it permits what it permits
+    assert [a.id for a in agreements.for_member(alice)] == ["agr_joined"]
+    for status in (None, AgreementStatus.AGREED):
+        assert [a.id for a in agreements.for_brand(brands[0], status=status, limit=10,
+                                                   offset=0)] == (
+            ["agr_offered"] if status is None else [])
 
 
 def _grant(grant_id: str, member_id: str, brand_id: str, *, purpose: str = "dpv:Marketing",

@@ -182,6 +182,49 @@ def test_existing_endpoints_get_public_ids(database):
     endpoints_get_public_ids(migrations, database, schema.DATA)
 
 
+def joins_agreements_become_the_members(runner, database, wanted: Store) -> None:
+    """Shared with the PostgreSQL tests: migration 12 marks as a join's (``via``
+    'community') an existing agreement agreed the second it was offered by a member who joined
+    one of the brand's communities within a second of it; every other stays the member's."""
+    runner.apply(database, replace(wanted, migrations=tuple(
+        m for m in wanted.migrations if m.number < 12)))
+    for brand in ("velo", "grocer"):
+        database.execute("INSERT INTO brands (id, name, created_at) VALUES (?, ?, 0)",
+                         (brand, brand))
+    database.execute("INSERT INTO communities (id, brand_id, name, description, purposes,"
+                     " created_at) VALUES ('club', 'velo', 'Club', 'd', '[]', 0)")
+    joined_at = {"alice": 100, "bob": 500, "carol": 100}
+    for number, name in enumerate(("alice", "bob", "carol"), start=1):
+        database.execute(
+            "INSERT INTO members (id, email_index, email_sealed, password_hash, created_at)"
+            " VALUES (?, ?, ?, 'h', 0)", (name, bytes([number]), b"\0"))
+        num = database.one("SELECT num FROM members WHERE id = ?", (name,))[0]
+        member = ("member_id, ", f"'{name}', ") if database.engine == "postgresql" else ("", "")
+        database.execute(
+            f"INSERT INTO community_members ({member[0]}community_id, member_num, joined_at,"
+            f" pseudonym) VALUES ({member[1]}'club', ?, ?, ?)", (num, joined_at[name], name))
+    for agreement, member, brand, status, made, changed in (
+            ("agr_join", "alice", "velo", "agreed", 101, 101),     # the join's, a second on
+            ("agr_grocer", "alice", "grocer", "agreed", 100, 100),  # no community of grocer's
+            ("agr_own", "bob", "velo", "agreed", 200, 200),        # offered long before joining
+            ("agr_answered", "carol", "velo", "agreed", 100, 160),  # answered a minute later
+            ("agr_waiting", "carol", "velo", "proffered", 100, 100)):
+        database.execute(
+            "INSERT INTO agreements (id, member_id, brand_id, proffered, status, created_at,"
+            " updated_at) VALUES (?, ?, ?, 'SD-BASE', ?, ?, ?)",
+            (agreement, member, brand, status, made, changed))
+    runner.apply(database, wanted)
+    assert {row[0]: row[1] for row in database.all("SELECT id, via FROM agreements")} == {
+        "agr_join": "community", "agr_grocer": "member", "agr_own": "member",
+        "agr_answered": "member", "agr_waiting": "member"}
+    with pytest.raises(ConstraintViolationError):
+        database.execute("UPDATE agreements SET via = 'brand' WHERE id = 'agr_own'")
+
+
+def test_agreements_a_join_made_are_told_apart(database):
+    joins_agreements_become_the_members(migrations, database, schema.DATA)
+
+
 def test_reset_links_and_recovery_codes_go_with_the_account(vault):
     """Member-owned: reset links and recovery codes; pending sign-ups and request counts are
     not (no member exists for them)."""

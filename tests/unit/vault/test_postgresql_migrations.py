@@ -19,7 +19,13 @@ from vault.postgresql.data import open_data_store
 from vault.postgresql.database import Database
 from vault.sqlcipher.database import Database as SqlcipherDatabase
 
-from .test_migrations import applies_once, endpoints_get_public_ids, recorded, store
+from .test_migrations import (
+    applies_once,
+    endpoints_get_public_ids,
+    joins_agreements_become_the_members,
+    recorded,
+    store,
+)
 
 SQL = Path(schema.__file__).parent / "postgresql"
 PG_ONLY_TABLES = {"data": {"member_logins"}}
@@ -63,6 +69,10 @@ def test_applying_twice_applies_nothing_the_second_time(database, wanted) -> Non
 
 def test_existing_endpoints_get_public_ids(database) -> None:
     endpoints_get_public_ids(migrations, database, schema.on_postgresql(schema.DATA))
+
+
+def test_agreements_a_join_made_are_told_apart(database) -> None:
+    joins_agreements_become_the_members(migrations, database, schema.on_postgresql(schema.DATA))
 
 
 @pytest.mark.parametrize("wanted", schema.POSTGRESQL_STORES, ids=lambda s: s.name)
