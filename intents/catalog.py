@@ -21,6 +21,7 @@ from decimal import Decimal, InvalidOperation
 import pycountry
 from babel.numbers import get_currency_precision
 
+from vault.catalog import is_country_code
 from vault.errors import ValidationError
 
 
@@ -133,7 +134,7 @@ def _location(country: str | None, region: str | None, city: str | None,
               errors: dict[str, list[str]]) -> tuple[str | None, str | None, str | None]:
     if country is not None:
         country = country.upper()
-        if pycountry.countries.get(alpha_2=country) is None:
+        if not is_country_code(country):
             errors["country"] = ["An ISO 3166-1 country code, such as DE or US."]
     if region is not None:
         region = region.upper()
@@ -160,7 +161,7 @@ def _location(country: str | None, region: str | None, city: str | None,
 def check_region_filter(value: str) -> str:
     """A brand's region filter: a country (``DE``) or a region (``DE-BE``)."""
     code = value.strip().upper()
-    if pycountry.countries.get(alpha_2=code) is None and \
+    if not is_country_code(code) and \
             pycountry.subdivisions.get(code=code) is None:
         raise ValidationError({"region": ["An ISO 3166-1 country or ISO 3166-2 region code."]})
     return code

@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+import pycountry
+
 from .email_addresses import check_email
 from .errors import ValidationError
 
@@ -148,15 +150,24 @@ ATTRIBUTES: tuple[Attribute, ...] = (
 BY_KEY: dict[str, Attribute] = {a.key: a for a in ATTRIBUTES}
 
 _PHONE = re.compile(r"^\+?[0-9 ()\-]{6,20}$")
-_COUNTRY = re.compile(r"^[A-Z]{2}$")
+#: The example the catalog's dates give (the only one is a date of birth: decades ago).
+DATE_EXAMPLE = "1990-05-17"
+_DATE_FORMAT = f"Enter a date as YYYY-MM-DD, for example {DATE_EXAMPLE}."
 # C0 controls except tab and line ends, DEL, and the C1 range (NEL, CSI, ...).
-_DATE_FORMAT = "Enter a date as YYYY-MM-DD, for example 1990-05-17."
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 # Unicode's bidirectional embeddings, overrides and isolates (U+202A-U+202E, U+2066-U+2069):
 # invisible, they make the text after them read in another direction (a comment ending in
 # U+202E showed reversed, "Trojan Source", CVE-2021-42574) wherever it is shown.
 DIRECTION_CONTROLS = "\u202a-\u202e\u2066-\u2069"
 _DIRECTION = re.compile(f"[{DIRECTION_CONTROLS}]")
+
+
+def is_country_code(code: str) -> bool:
+    """Whether ``code`` is an ISO 3166-1 alpha-2 country code, by pycountry's copy of the
+    standard's list: the one check of a country wherever one is given (profile, intents,
+    settings), so a made-up pair such as ``XX`` is refused everywhere alike."""
+    return len(code) == 2 and code.isascii() and code.isalpha() and \
+        pycountry.countries.get(alpha_2=code.upper()) is not None
 
 
 def attribute(key: str) -> Attribute:
@@ -248,8 +259,9 @@ def _coerce(spec: Attribute, value: Any, today: dt.date) -> Any:
         raise ValueError("Enter a phone number: digits, spaces, an optional leading +.")
     if kind is DataType.COUNTRY:
         text = text.upper()
-        if not _COUNTRY.match(text):
-            raise ValueError("Enter a two-letter country code such as NL.")
+        if not is_country_code(text):
+            raise ValueError("Enter the two-letter country code of a real country (ISO 3166-1),"
+                             " such as NL.")
     if kind is DataType.CHOICE and text not in spec.choices:
         raise ValueError("Choose from the list; that is not one of the choices.")
     return text

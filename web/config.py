@@ -25,8 +25,6 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-import pycountry
-
 from brand_gateway.rate_limits import DEFAULT_LIMIT as DEFAULT_API_RATE_LIMIT
 from compliance.deadlines import (
     DEFAULT_HOLIDAYS,
@@ -38,6 +36,7 @@ from compliance.deadlines import (
 from consent.ledger import DEFAULT_CHECKPOINT_INTERVAL
 from consent.receipts import DEFAULT_CONTROLLER, Controller, PostalAddress
 from consent.tiles import DEFAULT_LOG_RATE_LIMIT
+from vault.catalog import is_country_code
 from vault.home import (
     DATABASE_URL_SETTING,
     KEYS_DATABASE_URL_SETTING,
@@ -198,7 +197,7 @@ def _address(text: str) -> PostalAddress:
     parts = [part.strip() for part in text.split(";")]
     if len(parts) != 4 or not all(parts) or any(ord(c) < 32 for c in text):
         raise ValueError("is not four parts separated by semicolons")
-    if pycountry.countries.get(alpha_2=parts[3].upper()) is None:
+    if not is_country_code(parts[3]):
         raise ValueError(f"ends in {parts[3]!r}, not an ISO 3166-1 alpha-2 country code")
     return PostalAddress(parts[0], parts[1], parts[2], parts[3].upper())
 

@@ -21,7 +21,7 @@ from marshmallow import RAISE, Schema, fields, pre_load, validate, validates
 from marshmallow import ValidationError as SchemaError
 from werkzeug.datastructures import MultiDict
 
-from vault.catalog import ATTRIBUTES, DataType
+from vault.catalog import ATTRIBUTES, DATE_EXAMPLE, DataType
 from vault.errors import ValidationError
 from vault.feedback import MAX_COMMENT
 from vault.members import normalise_email
@@ -84,9 +84,12 @@ def whole_number(label: str, low: int, high: int, *, unit: str = "", **options: 
                   validators=(validate.Range(min=low, max=high, error=message),), **options)
 
 
-def date(label: str, *, empty: str = "Enter a date.", **options: Any) -> fields.Field:
+def date(label: str, *, empty: str = "Enter a date.", example: str = "2026-03-31",
+         **options: Any) -> fields.Field:
+    """A date as YYYY-MM-DD; ``example`` is one the field could hold (a date of birth's is
+    decades ago, not this year's)."""
     return _field(fields.Date, label, empty=empty,
-                  wrong="Enter a date as YYYY-MM-DD, for example 2026-03-31.", **options)
+                  wrong=f"Enter a date as YYYY-MM-DD, for example {example}.", **options)
 
 
 def ticks(label: str, *, most: int, **options: Any) -> fields.Field:
@@ -248,7 +251,7 @@ def _profile_field(spec: Any) -> fields.Field:
     if spec.type is DataType.INTEGER:
         return whole_number(spec.label, spec.minimum, spec.maximum, allow_none=True)
     if spec.type is DataType.DATE:
-        return date(spec.label, allow_none=True)
+        return date(spec.label, allow_none=True, example=DATE_EXAMPLE)
     if spec.type is DataType.CHOICE:
         return choice(spec.label, allow_none=True)
     return text(spec.label, max_length=spec.max_length, allow_none=True)

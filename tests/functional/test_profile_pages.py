@@ -128,6 +128,7 @@ def seeded(alice, vault):
 
 HOUSEHOLD = "People in household: Enter a whole number from 1 to 20."
 BIRTH_RANGE = "Date of birth: Enter a date from 1900-01-01 to today."
+COUNTRY = "Country: Enter the two-letter country code of a real country (ISO 3166-1), such as NL."
 ONE_LINE = "Remove the line breaks and control characters: they are not allowed."
 
 
@@ -136,11 +137,14 @@ ONE_LINE = "Remove the line breaks and control characters: they are not allowed.
     ("household_size", "abc", HOUSEHOLD),
     ("household_size", "0", HOUSEHOLD),
     ("household_size", "21", HOUSEHOLD),
-    ("country", "Netherlands", "Country: Enter a two-letter country code such as NL."),
+    ("country", "Netherlands", COUNTRY),
+    ("country", "XX", COUNTRY),                 # two letters, but no country's
+    ("country", "zz", COUNTRY),
     ("date_of_birth", "2999-01-01", BIRTH_RANGE),
     ("date_of_birth", "1899-12-31", BIRTH_RANGE),
+    # A plausible date of birth as the example, not a date of this year.
     ("date_of_birth", "17/05/1990", "Date of birth: Enter a date as YYYY-MM-DD, for example"
-                                    " 2026-03-31."),
+                                    " 1990-05-17."),
     ("gender", "robot", "Gender: Choose from the list; that is not one of the choices."),
     ("contact_email", "not an address",
      "Contact e-mail: Enter an e-mail address like name@example.org."),

@@ -105,6 +105,8 @@ def test_values_are_canonicalised(key, raw, canonical):
     ("interests", {"cycling": True}),
     ("country", "NLD"),
     ("country", "N1"),
+    ("country", "XX"),               # two letters, but no country's (ISO 3166-1 alpha-2)
+    ("country", "zz"),
     ("contact_email", "a@b"),
     ("contact_email", "a b@example.org"),
     ("phone", "12345"),
