@@ -31,9 +31,10 @@ from flask import (
 
 from brand_gateway.dsr import calendar_of, dsr_service
 from brand_gateway.oauth import issuer
-from compliance.requests import KINDS, Kind, Regime, RequestService
+from compliance.requests import KINDS, MAX_TEXT, Kind, Regime, RequestService
 from vault.errors import NotFoundError, ValidationError
 
+from .forms import FormSchema, choice, member_words, text, ticks
 from .member import require_member
 from .vaults import get_consent, get_vault
 
@@ -46,6 +47,16 @@ _CORRECTION_KINDS = frozenset({Kind.RECTIFICATION, Kind.CORRECT})
 _FIELDS = {"csrf_token", "kind", "text", "brands"}
 TASK_WORDS = {"pending": "Received, not started", "in_progress": "In progress",
               "completed": "Done", "cancelled": "Cancelled", "denied": "Refused"}
+
+
+class RequestForm(FormSchema):
+    """The request form's fields as the page labels them: the service checks the values, this
+    only puts each field's label in front of its messages (:func:`web.forms.member_words`), so
+    "Use at most 2000 characters." says which field, as every other form's errors do."""
+
+    kind = choice("What you ask for")
+    text = text("Anything to add", max_length=MAX_TEXT)
+    brands = ticks("Which brands are told", most=100)
 
 
 def request_service() -> RequestService:
@@ -89,7 +100,7 @@ def file() -> Response | tuple[str, int]:
         filed = service.file(g.member_id, kind=values["kind"], text=values["text"] or None,
                              brands=values["brands"])
     except ValidationError as exc:
-        return _page(values=values, errors=exc.errors, status=422)
+        return _page(values=values, errors=member_words(RequestForm(), exc.errors), status=422)
     kind, told = filed.kind, len(filed.tasks)
     brands_told = f"{told} brand{'s' if told != 1 else ''}" if told else "no brand (none holds" \
         " your data)"

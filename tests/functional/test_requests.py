@@ -23,7 +23,7 @@ from tests.brand_api_support import BrandApi, bearer
 from vault.home import Vault
 
 from .conftest import SignedIn
-from .pages import text_of
+from .pages import field_errors, text_of
 
 PROBLEM = "application/problem+json"
 PROFILE = "/api/v1/member/profile?purpose=dpv:Personalisation&fields=given_name"
@@ -217,6 +217,22 @@ def test_an_erasure_request_is_forwarded_before_the_vault_is_erased(
                                  " FROM dsr_requests")
     assert row["member_num"] is None and row["principal"].startswith("member:")
     assert row["fulfilment"] == "erasure" and row["state"] == "in_progress"
+
+
+@pytest.mark.parametrize(("field", "form", "message"), [
+    ("kind", {"kind": "no-such-kind"},
+     "What you ask for: Choose one of the kinds of request on the list."),
+    ("text", {"text": "x" * 20_000}, "Anything to add: Use at most 2000 characters."),
+    ("brands", {"brands": ["brand_0000"]},
+     "Which brands are told: Choose among the brands that hold or have read your data."),
+])
+def test_each_error_names_its_field(alice: SignedIn, holding: dict[str, Any], field: str,
+                                    form: dict[str, Any], message: str) -> None:
+    response = _file(alice, **{"kind": "access", **form})
+    assert response.status_code == 422
+    page = response.get_data(as_text=True)
+    assert field_errors(page, field) == [message]
+    assert f'aria-describedby="{field}-error"' in page
 
 
 def test_the_form_says_what_is_wrong_next_to_the_field(alice: SignedIn,
