@@ -104,8 +104,8 @@ class RevealService:
             errors["reason"] = [str(exc)]
         else:
             if len(text) < MIN_REASON:
-                errors["reason"] = [f"Write why you need this member's identity for this"
-                                    f" case, in {MIN_REASON} characters at least."]
+                # The page puts its label (why you need the identity) in front of this.
+                errors["reason"] = [f"Write the reason, in {MIN_REASON} characters at least."]
         if errors:
             raise ValidationError(errors)
         member_id = self._member_behind(principal, self._case_members(case))

@@ -6,8 +6,9 @@ extension with its reasoned notice (mailed to the member) within the first perio
 
 Behind the console's gate (``web/console.py`` ``require_officer``). Pseudonyms only: a member
 is their ledger principal; an address appears only for the principal the signed-in officer
-revealed for that request's case (its id), through the console's reveal form (``POST
-/console/reveal``). What the member wrote is sealed under their key and never shown here.
+revealed for that request's case (its id), through the reveal form on the request's page (``POST
+/console/requests/<id>/reveal``: a refused reason is shown there, next to the field, as typed).
+What the member wrote is sealed under their key and never shown here.
 """
 
 from __future__ import annotations
@@ -20,12 +21,14 @@ from werkzeug.wrappers import Response
 
 from brand_gateway.oauth import public_url
 from compliance.deadlines import days_left
-from compliance.requests import KINDS, RequestService
+from compliance.requests import KINDS, MAX_REASON, RequestService
+from compliance.reveals import MIN_REASON
 from compliance.storage import reveal_service
 from vault.errors import ConflictError, MailError, NotFoundError, ValidationError
 
 from .charts import Bar, bars
-from .console import require_officer
+from .console import RevealForm, require_officer
+from .forms import FormSchema, load, member_words, text
 from .mailing import send_mail
 from .requests import TASK_WORDS, request_service
 from .sessions import current_member_id
@@ -33,6 +36,17 @@ from .vaults import get_consent, get_vault
 
 bp = Blueprint("console_requests", __name__, url_prefix="/console")
 bp.before_request(require_officer)
+
+#: The reveal form's field on a request's page: the page's other reason is the extension's.
+REVEAL_REASON = "reveal-reason"
+
+
+class ExtendForm(FormSchema):
+    """The extension's field as the page labels it, for its errors' words (the service checks
+    the reason)."""
+
+    reason = text("Why the request needs more time", max_length=MAX_REASON)
+
 
 PER_PAGE = 50
 MAX_PAGE = 10_000
@@ -100,7 +114,7 @@ def _detail(request_id: str, *, errors: dict[str, list[str]] | None = None,
                                                         get_vault().brands.all()},
         task_words=TASK_WORDS, extension_problem=service.extension_problem(found),
         errors=errors or {}, values=values or {}, days_left=days_left,
-        next_url=url_for(".detail", dsr_id=found.id)), status
+        min_reason=MIN_REASON, reveal_reason=REVEAL_REASON), status
 
 
 @bp.get("/requests/<dsr_id>")
@@ -121,12 +135,44 @@ def extend(dsr_id: str) -> Response | tuple[str, int]:
     except NotFoundError:
         abort(404, description="There is no such request.")
     except ValidationError as exc:
-        return _detail(dsr_id, errors=exc.errors, values={"reason": reason}, status=422)
+        return _detail(dsr_id, errors=member_words(ExtendForm(), exc.errors),
+                       values={"reason": reason}, status=422)
     except ConflictError as exc:
         return _detail(dsr_id, errors={"form": [exc.message]}, status=409)
     _notify_extension(found.row.member_id, kind=found.spec.label, due=found.row.due_on,
                       reason=found.row.extension_reason or "")
     flash(f"Extended to {found.row.due_on}; the member is told why by mail.", "success")
+    return redirect(url_for(".detail", dsr_id=found.id), 303)
+
+
+@bp.post("/requests/<dsr_id>/reveal")
+def reveal(dsr_id: str) -> Response | tuple[str, int]:
+    """The member's address revealed for this request, with the officer's reason: the case and
+    the member are this request's, never the form's. A refused reason comes back on this page,
+    next to its field and as typed, not on the console's general reveal form."""
+    reason = request.form.get("reason", "")
+    if set(request.form) - {"csrf_token", "reason"}:
+        return _detail(dsr_id, errors={"form": ["The form held fields it does not have."]},
+                       values={REVEAL_REASON: reason}, status=422)
+    try:
+        found = request_service().officer_view(dsr_id[:64])
+    except NotFoundError:
+        abort(404, description="There is no such request.")
+    try:
+        fields = load(RevealForm(), {"case": found.id, "principal": found.row.principal,
+                                     "reason": reason or None})
+        reveal_service(get_consent()).reveal(
+            officer_id=current_member_id() or "", case=found.id,
+            principal=fields["principal"], reason=fields["reason"])
+    except (ValidationError, NotFoundError) as exc:
+        errors = exc.errors if isinstance(exc, ValidationError) else {"form": [exc.message]}
+        worded = member_words(RevealForm(), errors)
+        shown = {REVEAL_REASON if key == "reason" else key: messages
+                 for key, messages in worded.items()}
+        return _detail(dsr_id, errors=shown, values={REVEAL_REASON: reason},
+                       status=422 if isinstance(exc, ValidationError) else 404)
+    flash(f"Revealed for {found.id}: the address is shown on this page and under your"
+          " reveals, and the reveal is in the ledger.", "success")
     return redirect(url_for(".detail", dsr_id=found.id), 303)
 
 

@@ -355,6 +355,7 @@ ROUTES: tuple[Route, ...] = (
     Route("/console/requests", "GET", 302, 403),
     Route("/console/requests/<dsr_id>", "GET", 302, 403),
     post("/console/requests/<dsr_id>/extend", 302, 403),
+    post("/console/requests/<dsr_id>/reveal", 302, 403),
     Route("/console/intents/reports", "GET", 302, 403),
     post("/console/intents/reports/<report_id>/decide", 302, 403,
          form=lambda c: {"outcome": "upheld"}),

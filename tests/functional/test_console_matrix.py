@@ -112,6 +112,8 @@ CONSOLE_ROUTES: tuple[ConsoleRoute, ...] = (
     ConsoleRoute("/console/requests/<dsr_id>", "GET", OFFICER, 200),
     ConsoleRoute("/console/requests/<dsr_id>/extend", "POST", OFFICER, 303,
                  lambda w: {"reason": "Two brands must search their archives."}),
+    ConsoleRoute("/console/requests/<dsr_id>/reveal", "POST", OFFICER, 303,
+                 lambda w: {"reason": "The member asked us to confirm by phone."}),
     # spam reports on intent offers
     ConsoleRoute("/console/intents/reports", "GET", OFFICER, 200),
     ConsoleRoute("/console/intents/reports/<report_id>/decide", "POST", OFFICER, 303,

@@ -20,7 +20,7 @@ from vault.clock import FrozenClock
 from vault.home import Vault
 
 from .conftest import SignedIn
-from .pages import text_of
+from .pages import field_errors, text_of
 
 DAY = 86_400
 
@@ -112,6 +112,35 @@ def test_a_reveal_shows_the_address_for_that_request_only(
         f"/console/requests/{second.id}").get_data(as_text=True)
     assert "mia@example.org" not in officer.client.get("/console/requests").get_data(
         as_text=True)
+
+
+def test_a_reveal_on_the_request_page_stays_on_it(
+        officer: SignedIn, service: RequestService, mia: str) -> None:
+    filed = service.file(mia, kind="access")
+    path = f"/console/requests/{filed.id}"
+    short = officer.auth.post(path + "/reveal", {"reason": "phone"})
+    assert short.status_code == 422
+    page = short.get_data(as_text=True)
+    # The request's own page, its message next to its field, and what was typed kept.
+    assert "<h1>Access" in page and "Reveal a member's address" not in page
+    assert field_errors(page, "reveal-reason") == [
+        "Why you need this member's identity for this case: Write the reason, in 10 characters"
+        " at least."]
+    assert ">phone</textarea>" in page and "mia@example.org" not in page
+    done = officer.auth.post(path + "/reveal", {"reason": "The member asked us to confirm."})
+    assert done.status_code == 303 and done.headers["Location"].endswith(path)
+    assert "mia@example.org" in officer.client.get(path).get_data(as_text=True)
+
+
+@pytest.mark.parametrize("reason", ["", "busy", "x" * 501])
+def test_an_extension_reason_refused_names_its_field(
+        officer: SignedIn, service: RequestService, mia: str, reason: str) -> None:
+    filed = service.file(mia, kind="access")
+    refused = officer.auth.post(f"/console/requests/{filed.id}/extend", {"reason": reason})
+    assert refused.status_code == 422
+    assert field_errors(refused.get_data(as_text=True), "reason") == [
+        "Why the request needs more time: Give the member the reason, in 10 to 500"
+        " characters."]
 
 
 def test_another_members_request_is_no_case_for_a_reveal(
