@@ -89,6 +89,7 @@ def test_an_officer_filters_pages_verifies_and_exports(officer_secret: str, page
     # Verify the whole ledger.
     page.get_by_role("button", name="Verify integrity").click()
     expect(page.locator(".flash")).to_contain_text("Integrity verified. OK: 131 entries")
+    expect(page.locator("#verify-result")).to_be_in_viewport()     # on the first screen
 
     # Export the filtered set (the filter is in the address, as the form keeps it).
     page.get_by_label("Brand").fill("brand_velo")

@@ -181,8 +181,10 @@ def test_verify_reports_a_sound_ledger_then_the_first_tampered_entry(
         officer: SignedIn, consent: Consent, entries: int) -> None:
     response = officer.auth.post(PATH + "verify", form_page=PATH)
     assert response.status_code == 200
-    assert flashes(response.get_data(as_text=True))[0].startswith(
-        "Integrity verified. OK: 121 entries, 1 checkpoints")
+    page = response.get_data(as_text=True)
+    assert flashes(page)[0].startswith("Integrity verified. OK: 121 entries, 1 checkpoints")
+    # The result first, on the screen the click leads to: above the filter and the entries.
+    assert page.index('id="verify-result"') < page.index('class="filters"')
     # Someone with the store's key changes one entry's body in place.
     database = consent.ledger.database
     body = bytes(database.one("SELECT body FROM entries WHERE seq = 43")[0])
@@ -191,6 +193,7 @@ def test_verify_reports_a_sound_ledger_then_the_first_tampered_entry(
         database.execute("UPDATE entries SET body = ? WHERE seq = 43",
                          (body.replace(b"dpv:ServiceProvision", b"dpv:Marketing"),))
     page = officer.auth.post(PATH + "verify", form_page=PATH).get_data(as_text=True)
+    assert page.index('id="verify-result"') < page.index('class="filters"')
     assert flashes(page)[0].startswith(
         "Integrity check failed: ledger damaged at seq 43: its body does not match its stored"
         " leaf hash")
