@@ -190,6 +190,7 @@ def _page(values: dict[str, Any], errors: dict[str, list[str]], status: int = 20
             page = _search(ledger).page(query, values.get("cursor"), size=PAGE_SIZE)
     size = ledger.size
     checkpoint = ledger.latest_checkpoint()
+    brands = [(b.id, b.name) for b in get_vault().brands.all()]
     return render_template(
         "console_ledger.html", filters=filters, errors=errors, page=page,
         summary=_summary, entry_time=_time, size=size, root=b64encode(ledger.root()),
@@ -198,7 +199,7 @@ def _page(values: dict[str, Any], errors: dict[str, list[str]], status: int = 20
         verify_seconds=max(1, round(size / VERIFY_RATE)),
         verify_in_page=size <= VERIFY_IN_PAGE_LIMIT, formats=FORMATS, report=report,
         purposes=[(p.code, p.label) for p in PURPOSES], prefixes=tag_prefixes(),
-        brands=[(b.id, b.name) for b in get_vault().brands.all()]), status
+        brands=brands, brand_names=dict(brands)), status
 
 
 @bp.get("/")

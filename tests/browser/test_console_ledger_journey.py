@@ -7,6 +7,7 @@ from __future__ import annotations
 import base64
 import csv
 import io
+import re
 from pathlib import Path
 
 import pytest
@@ -61,6 +62,15 @@ def test_an_officer_filters_pages_verifies_and_exports(officer_secret: str, page
     rows = page.locator("table.ledger tbody tr")
     expect(rows).to_have_count(50)
     expect(rows.first.locator('td[data-label="Seq"]')).to_have_text("130")
+    # At desktop width the table fits the page, and a tag is on one line, not broken every few
+    # letters; a pseudonym is cut short on screen only, whole in the page.
+    page.set_viewport_size({"width": 1280, "height": 720})
+    assert page.evaluate("document.documentElement.scrollWidth") <= 1280
+    tag = rows.first.locator('td[data-label="Tag"] code')       # ledger:checkpoint:signed
+    assert tag.bounding_box()["height"] < 30
+    principal = rows.nth(1).locator('td[data-label="Principal"] a')
+    expect(principal).to_have_text(re.compile(r"^member:[0-9a-f]{32}$"))
+    expect(principal).to_have_attribute("title", principal.inner_text())
 
     # Filter: brand_velo's grants, 44 of them, on one page.
     page.get_by_label("Brand").fill("brand_velo")
