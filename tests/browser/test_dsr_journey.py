@@ -20,6 +20,7 @@ from playwright.sync_api import Browser, Page, expect
 
 from brand_gateway.clients import ClientSecretHasher
 from brand_gateway.storage import client_registry, webhook_registry
+from compliance.requests import KINDS
 from consent.context import open_consent
 from consent.grants import BrandRequest
 from tests.conftest import GOOD_PASSWORD, TEST_HASHING, turn_on_totp
@@ -108,6 +109,18 @@ def test_a_request_from_filing_to_close(page: Page, browser: Browser, server: Li
                                         seed: Seed, live_home: VaultHome) -> None:
     _sign_in(page, EMAIL, PASSWORD)
     page.get_by_role("navigation").get_by_role("link", name="My rights").click()
+    # Each kind is one label beside its radio: the name, and its description under it, on the
+    # same left edge (not a narrow column of bold names with the descriptions apart).
+    expect(page.locator("label.option")).to_have_count(len(KINDS))
+    for width in (1280, 375):
+        page.set_viewport_size({"width": width, "height": 720})
+        for choice in page.locator("label.option").all():
+            radio = choice.locator("input[type=radio]").bounding_box()
+            name = choice.locator("span").first.bounding_box()
+            words = choice.locator(".option-help").bounding_box()
+            assert radio and name and words
+            assert words["x"] == name["x"] > radio["x"] + radio["width"]
+            assert words["y"] > name["y"]
     page.get_by_label("Access (Art. 15)").check()
     page.get_by_label("Anything to add (optional)").fill("Which orders do you keep?")
     expect(page.get_by_label("Velo Bikes")).to_be_checked()       # every holder by default
