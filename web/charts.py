@@ -78,6 +78,51 @@ def bars(chart_id: str, title: str, description: str, rows: Sequence[Bar], *,
     return Markup("".join(parts))
 
 
+#: A group's bars, one per series, and the room between groups.
+SERIES_ROW = 22
+GROUP_GAP = 12
+
+
+def grouped_bars(chart_id: str, title: str, description: str,
+                 series: Sequence[tuple[str, str]],
+                 groups: Sequence[tuple[str, Sequence[float]]]) -> Markup:
+    """Groups of horizontal bars, one bar per series in each (a month: given, withdrawn,
+    expired), every bar on one scale from zero so that their lengths compare; ``series`` is
+    ``(name, kind)`` pairs, drawn as a legend on top and written before each bar, so nothing
+    depends on telling colours apart. A value of 0 is still a row, written 0."""
+    top = 30                           # the legend's row
+    height = top + sum(len(series) * SERIES_ROW + GROUP_GAP for _ in groups) + 4
+    group_label, series_label, start, end = 0, 190, 200, WIDTH - 60
+    highest = max([v for _, values in groups for v in values] + [1])
+    scale = (end - start) / highest
+    parts = [_head(chart_id, title, description, height)]
+    x = 0.0
+    for name, kind in series:          # the legend: a square of the bar's colour, its name
+        parts.append(f'<rect x="{x:.1f}" y="6" width="14" height="14"'
+                     f' class="chart-bar chart-{escape(kind)}"/>'
+                     f'<text x="{x + 20:.1f}" y="18" class="chart-label">{escape(name)}</text>')
+        x += 20 + 9 * len(name) + 24
+    y = float(top)
+    for label, values in groups:
+        parts.append(f'<line x1="0" x2="{WIDTH}" y1="{y - GROUP_GAP / 2:.1f}"'
+                     f' y2="{y - GROUP_GAP / 2:.1f}" class="chart-grid"/>'
+                     f'<text x="{group_label}" y="{y + SERIES_ROW / 2 + 5:.1f}"'
+                     f' class="chart-value">{escape(label)}</text>')
+        for (name, kind), value in zip(series, values, strict=True):
+            middle = y + SERIES_ROW / 2
+            width = value * scale
+            parts.append(f'<text x="{series_label}" y="{middle + 5:.1f}" text-anchor="end"'
+                         f' class="chart-label">{escape(name)}</text>'
+                         f'<rect x="{start}" y="{y + 3:.1f}" width="{width:.1f}"'
+                         f' height="{SERIES_ROW - 6}" class="chart-bar chart-{escape(kind)}"/>'
+                         f'<text x="{start + width + 6:.1f}" y="{middle + 5:.1f}"'
+                         f' class="chart-value">{value:g}</text>')
+            y += SERIES_ROW
+        y += GROUP_GAP
+    parts.append("</svg>")
+    return Markup("".join(parts))
+
+
 def timeline(chart_id: str, title: str, description: str,
              points: Sequence[tuple[str, int, str]]) -> Markup:
     """Ratings 1-5 over time, oldest left: one dot per ``(day, rating, label)``, its rating

@@ -22,6 +22,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from flask import Blueprint, abort, render_template, request
+from markupsafe import Markup
 from marshmallow import ValidationError as SchemaError
 from marshmallow import fields, validate
 from werkzeug.wrappers import Response
@@ -45,7 +46,7 @@ from compliance.storage import report_service, reveal_service
 from consent.vocabulary import PURPOSE_BY_CODE, field_label
 from vault.errors import ValidationError
 
-from .charts import Bar, bars
+from .charts import grouped_bars
 from .console import require_officer
 from .forms import FormSchema, form_data
 from .sessions import current_member_id
@@ -141,26 +142,30 @@ def index() -> Response | str:
                          lambda: activity_document(rows, period, now), ACTIVITY_COLUMNS,
                          lambda: activity_rows(rows))
     return render_template("console_reports.html", period=period, periods=list(Period),
-                           rows=rows, charts=_activity_charts(rows, period),
+                           rows=rows, chart=_activity_chart(rows, period),
+                           chart_periods=CHART_PERIODS,
                            brands=service.brands(), live=service.live_grant_count())
 
 
-def _activity_charts(rows: Sequence[ActivityRow], period: Period) -> list[Any]:
-    """Grants given, and grants withdrawn, per period: one bar chart each (the table beside
-    them on the page holds every number)."""
-    recent = list(rows)[-24:]                    # two years of months, or 24 weeks
+#: Periods the chart draws (the table under it, and the files, hold every one).
+CHART_PERIODS = 12
+ACTIVITY_SERIES = (("Given", "given"), ("Withdrawn", "withdrawn"), ("Expired", "expired"))
+
+
+def _activity_chart(rows: Sequence[ActivityRow], period: Period) -> Markup | None:
+    """Grants given, withdrawn and expired per period in one chart, on one scale: one withdrawal
+    is a sliver beside 672 grants, not a bar as long (each chart scaled to its own maximum did
+    that), and an expiry of 0 is still there, written 0."""
+    recent = list(rows)[-CHART_PERIODS:]
+    if not recent:
+        return None
     unit = "month" if period is Period.MONTH else "week from"
     label = (lambda r: r.period[:7]) if period is Period.MONTH else (lambda r: r.period)
-    charts = []
-    for chart_id, title, value in (
-            ("grants-given", "Grants given", lambda r: r.given),
-            ("grants-withdrawn", "Grants withdrawn by members", lambda r: r.withdrawn)):
-        bars_rows = [Bar(label(r), value(r), str(value(r))) for r in recent]
-        highest = max([value(r) for r in recent] + [1])
-        charts.append(bars(chart_id, f"{title} per {period.value}", "; ".join(
-            f"{unit} {label(r)}: {value(r)}" for r in recent), bars_rows, lowest=0,
-            highest=highest) if recent else None)
-    return charts
+    return grouped_bars(
+        "grant-activity", f"Grants given, withdrawn and expired per {period.value}",
+        "; ".join(f"{unit} {label(r)}: {r.given} given, {r.withdrawn} withdrawn,"
+                  f" {r.expired} expired" for r in recent),
+        ACTIVITY_SERIES, [(label(r), (r.given, r.withdrawn, r.expired)) for r in recent])
 
 
 @bp.get("/records-of-processing")

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 
 import pytest
 from flask import Flask
@@ -176,9 +177,19 @@ def test_an_officer_without_a_reveal_sees_no_identity_anywhere_in_reports(
 # -- grant activity -----------------------------------------------------------------------------
 def test_grant_activity_chart_table_and_files(officer: SignedIn, exposed) -> None:
     html = officer.client.get("/console/reports/").get_data(as_text=True)
-    assert html.count('<svg xmlns="http://www.w3.org/2000/svg" class="chart"') == 2
-    assert "Grants given per month" in html and "Grants withdrawn by members" in html
+    # One chart of the three series on one scale, each named on it, an expiry of 0 included.
+    assert html.count('<svg xmlns="http://www.w3.org/2000/svg" class="chart"') == 1
+    assert "Grants given, withdrawn and expired per month" in html
     month = "2027-01"                                 # the test clock's month
+    chart = html[html.index("<svg"):html.index("</svg>")]
+    widths = {kind: float(width) for width, kind in re.findall(
+        r'<rect x="200" y="[\d.]+" width="([\d.]+)" height="\d+" class="chart-bar chart-(\w+)"',
+        chart)}
+    assert widths["given"] == 2 * widths["withdrawn"] > 0 and widths["expired"] == 0
+    assert [text_of(t) for t in re.findall(r'class="chart-label">(\w+)<', chart)] == [
+        "Given", "Withdrawn", "Expired"] * 2               # the legend, then the month's bars
+    assert f"month {month}: 2 given, 1 withdrawn, 0 expired" in chart
+    assert '<figcaption id="activity-chart-caption"' in html
     table = text_of(html[html.index("<table class=\"activity\""):])
     assert f"{month} 2 1 0" in table
     rows = list(csv.reader(io.StringIO(officer.client.get(
@@ -187,7 +198,7 @@ def test_grant_activity_chart_table_and_files(officer: SignedIn, exposed) -> Non
     weekly = officer.client.get("/console/reports/?period=week&format=json").json
     assert weekly is not None and weekly["period"] == "week"
     assert sum(p["given"] for p in weekly["periods"]) == 2
-    assert "Grants given per week" in officer.client.get(
+    assert "Grants given, withdrawn and expired per week" in officer.client.get(
         "/console/reports/?period=week").get_data(as_text=True)
 
 

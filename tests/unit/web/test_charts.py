@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 
-from web.charts import Bar, bars
+from web.charts import Bar, bars, grouped_bars
 
 SVG = "{http://www.w3.org/2000/svg}"
 
@@ -37,3 +37,15 @@ def test_a_scale_from_one_draws_bars_from_its_left_end_with_no_zero_line() -> No
     [rect] = svg.iter(SVG + "rect")                   # no bar for a value that is not shown
     assert float(rect.get("width", "nan")) > 0
     assert "too few" in [t.text for t in svg.iter(SVG + "text")]
+
+
+def test_grouped_bars_share_one_scale_and_keep_a_zero() -> None:
+    svg = ET.fromstring(str(grouped_bars(
+        "g", "Grants", "per month", (("Given", "given"), ("Withdrawn <x>", "withdrawn")),
+        [("2026-11", (672, 1)), ("2026-12", (336, 0))])))
+    widths = [float(r.get("width", "nan")) for r in svg.iter(SVG + "rect")][2:]  # after legend
+    # One scale: 336 is half of 672's bar, 1 a sliver, 0 none; every value written.
+    assert widths[2] == widths[0] / 2 and 0 < widths[1] < 1 and widths[3] == 0
+    texts = [t.text for t in svg.iter(SVG + "text")]
+    assert texts[:2] == ["Given", "Withdrawn <x>"]                # the legend, escaped
+    assert ["672", "1", "336", "0"] == [t for t in texts if t and t.isdigit()]
