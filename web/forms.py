@@ -264,6 +264,14 @@ ProfileForm = FormSchema.from_dict(
 MULTI_VALUE = frozenset(spec.key for spec in ATTRIBUTES if spec.type is DataType.CHOICES)
 
 
+def labelled(labels: Mapping[str, str]) -> FormSchema:
+    """A form of just these fields and labels, for :func:`member_words` where the fields are
+    known only at request time (a survey's questions) or the domain checks them itself."""
+    return FormSchema.from_dict(
+        {key: fields.Raw(metadata={"label": label}) for key, label in labels.items()},
+        name="LabelledForm")()
+
+
 def form_data(form: MultiDict[str, str], *, multi: frozenset[str] = frozenset()
               ) -> dict[str, Any]:
     """A plain dict of the submitted fields (lists for ``multi`` keys), minus the CSRF token.
@@ -339,7 +347,8 @@ def member_words(schema: FormSchema, errors: Mapping[str, list[str]]) -> dict[st
         for message in messages:
             message = _READABLE.get(message, message)
             if label not in message:
-                message = f"{label}: {message}"
+                # A question as label (a survey's prompt) is followed by its answer's message.
+                message = f"{label} {message}" if label.endswith("?") else f"{label}: {message}"
             if message not in target:
                 target.append(message)
     order = [FORM, *(field.data_key or name for name, field in schema.fields.items())]

@@ -23,6 +23,7 @@ from vault.errors import ConflictError, NotFoundError, ValidationError
 from vault.feedback import NO_SUCH_ENTRY
 
 from .charts import Bar, bars, timeline
+from .forms import labelled, member_words
 from .member import require_member
 from .vaults import get_consent, get_vault
 
@@ -116,6 +117,14 @@ def _ask_page(entry_id: int | None, *, values: dict[str, Any], errors: dict[str,
                            values=values, errors=errors), status
 
 
+def _ask_errors(exc: ValidationError) -> dict[str, list[str]]:
+    """The care service's errors as the page shows them: about the entry or the request, the
+    whole form's; about the way to reach the member, led by that field's label."""
+    return member_words(labelled({"contact_field": "How they may reach you"}), {
+        ("form" if key in ("request", "entry") else key): messages
+        for key, messages in exc.errors.items()})
+
+
 @bp.get("/care/ask/<entry_id>")
 def care_ask(entry_id: str) -> tuple[str, int]:
     number = _entry_id(entry_id)
@@ -137,8 +146,8 @@ def care_ask_send(entry_id: str) -> Response | tuple[str, int]:
             raise ValidationError({"form": ["The form held fields it does not have."]})
         member_care().ask(g.member_id, entry_id=number, contact_field=contact)
     except ValidationError as exc:
-        errors = {("form" if k in ("request", "entry") else k): v for k, v in exc.errors.items()}
-        return _ask_page(number, values=request.form.to_dict(), errors=errors, status=422)
+        return _ask_page(number, values=request.form.to_dict(), errors=_ask_errors(exc),
+                         status=422)
     except ConflictError as exc:
         return _ask_page(number, values=request.form.to_dict(), errors={"form": [str(exc)]},
                          status=409)
@@ -169,9 +178,8 @@ def care_ask_survey_send(survey_id: str) -> Response | tuple[str, int]:
             raise ValidationError({"form": ["The form held fields it does not have."]})
         member_care().ask_about_survey(g.member_id, survey_id=survey_id, contact_field=contact)
     except ValidationError as exc:
-        errors = {("form" if k in ("request", "entry") else k): v for k, v in exc.errors.items()}
         return _ask_page(None, survey_id=survey_id, values=request.form.to_dict(),
-                         errors=errors, status=422)
+                         errors=_ask_errors(exc), status=422)
     except ConflictError as exc:
         return _ask_page(None, survey_id=survey_id, values=request.form.to_dict(),
                          errors={"form": [str(exc)]}, status=409)

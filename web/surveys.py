@@ -32,7 +32,7 @@ from community.surveys import NO_SUCH_SURVEY, SurveyService
 from vault.catalog import BY_KEY, TOUCHPOINTS, DataType
 from vault.errors import ConflictError, NotFoundError, ValidationError
 
-from .forms import MULTI_VALUE, form_data
+from .forms import MULTI_VALUE, ProfileForm, form_data, labelled, member_words
 from .member import require_member
 from .vaults import get_consent, get_vault
 
@@ -116,7 +116,10 @@ def answer(survey_id: str) -> Response | tuple[str, int]:
         submitted = form_data(request.form, multi=multiple)
         surveys.answer(g.member_id, survey_id, submitted)
     except ValidationError as exc:
-        return _survey_page(survey_id, values=submitted, errors=exc.errors, status=422)
+        # Each message led by its question's prompt, as the page's other forms name a field.
+        prompts = labelled({f"q{q.position}": q.prompt for q in asked.survey.questions})
+        return _survey_page(survey_id, values=submitted, errors=member_words(prompts, exc.errors),
+                            status=422)
     except ConflictError as exc:
         return _survey_page(survey_id, values=submitted, errors={"form": [exc.message]},
                             status=409)
@@ -182,7 +185,8 @@ def attribute_answer(request_id: str) -> Response | tuple[str, int]:
         answered = _requests().respond(g.member_id, request_id, value=submitted.get(key),
                                        count=submitted.get("count") == "yes")
     except ValidationError as exc:
-        return _attribute_page(request_id, values=submitted, errors=exc.errors, status=422)
+        return _attribute_page(request_id, values=submitted,
+                               errors=member_words(ProfileForm(), exc.errors), status=422)
     flash(f"Saved in your profile; it counts for {_brand_names().get(answered.request.brand_id)}"
           " from now on (see the receipt on your Sharing page)." if answered.counted else
           "Saved in your profile; it does not count for the brand.", "success")

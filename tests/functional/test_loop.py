@@ -31,7 +31,7 @@ from consent.events import EventTag
 from tests.brand_api_support import CALLBACK, BrandApi, bearer
 
 from .conftest import SignedIn
-from .pages import text_of
+from .pages import field_errors, text_of
 
 PROBLEM = "application/problem+json"
 SCOPE = "communities:write"
@@ -131,6 +131,9 @@ def test_the_member_chooses_a_contact_and_closes_the_case_themselves(
     unfilled = _ask(alice, entry, "contact_email")
     assert unfilled.status_code == 422
     assert "is not filled in" in text_of(unfilled.get_data(as_text=True))
+    assert field_errors(unfilled.get_data(as_text=True), "contact_field") == [
+        "How they may reach you: Your contact e-mail is not filled in: add it on your Profile"
+        " page, or choose none."]                            # names its field, as all forms do
     assert _ask(alice, entry, "phone").status_code == 302
     [case] = shop.get("/care/cases").get_json()["cases"]
     read = shop.get(f"/care/cases/{case['id']}").get_json()["case"]

@@ -200,7 +200,7 @@ def test_wrong_answers_show_next_to_the_questions(member: SignedIn, brand: Surve
     response = member.auth.post(f"/member/asked/surveys/{survey['id']}", {"q0": "9"})
     assert response.status_code == 422
     assert field_errors(response.get_data(as_text=True), "q0") == [
-        "Choose a number from 1 to 5."]
+        "How do you rate our winter tyres? Choose a number from 1 to 5."]   # names its question
 
 
 def test_text_of_aggregate_members_never_reaches_the_brand(
@@ -245,6 +245,8 @@ def test_an_attribute_request_counts_only_if_the_member_says_so(
     response = member.auth.post(f"/member/asked/attributes/{request_id}",
                                 {"household_size": "lots", "count": "yes"})
     assert response.status_code == 422
+    assert field_errors(response.get_data(as_text=True), "household_size") == [
+        "People in household: Enter a whole number from 1 to 20."]
     receipts = len(consent.grants.receipts(member.id))
     response = member.auth.post(f"/member/asked/attributes/{request_id}",
                                 {"household_size": "4", "count": "yes"})
