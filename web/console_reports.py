@@ -9,8 +9,9 @@ Behind the console's gate (``web/console.py`` ``require_officer``: anonymous -> 
 account without the role -> 403, an officer without a second factor -> 403). Pseudonyms only:
 an exposure report names members by their ledger principal; an e-mail address appears only for
 the principals the signed-in officer revealed for that report's case (``exposure:<brand id>``),
-through the console's reveal form (``POST /console/reveal``), and in nothing else. No profile
-value is ever read here.
+through the Reveal form beside each member (``POST /console/reports/exposure/<brand id>/reveal``:
+a refused reason comes back on the report's page, next to that member's field, as typed), and
+in nothing else. No profile value is ever read here.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ import math
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from flask import Blueprint, abort, render_template, request
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from markupsafe import Markup
 from marshmallow import ValidationError as SchemaError
 from marshmallow import fields, validate
@@ -42,13 +43,14 @@ from compliance.reports import (
     write_csv,
 )
 from compliance.repositories import ActivityRow, Period
+from compliance.reveals import MIN_REASON
 from compliance.storage import report_service, reveal_service
 from consent.vocabulary import PURPOSE_BY_CODE, field_label
-from vault.errors import ValidationError
+from vault.errors import NotFoundError, ValidationError
 
 from .charts import grouped_bars
-from .console import require_officer
-from .forms import FormSchema, form_data
+from .console import RevealForm, require_officer
+from .forms import FormSchema, form_data, load, member_words
 from .sessions import current_member_id
 from .vaults import get_consent
 
@@ -191,14 +193,53 @@ def exposure(brand_id: str) -> Response | str:
     return _exposure_page(report, query.get("page") or 1)
 
 
-def _exposure_page(report: ExposureReport, page: int) -> str:
+def _exposure_page(report: ExposureReport, page: int, *,
+                   errors: dict[str, list[str]] | None = None,
+                   values: dict[str, str] | None = None) -> str:
     """The figures of the whole report, and one page of its members (the files hold all)."""
     pages = max(1, math.ceil(len(report.members) / MEMBERS_PER_PAGE))
     if page > pages:
         abort(404, description=f"This report has {pages} page{'' if pages == 1 else 's'}"
                                " of members.")
     shown = report.members[(page - 1) * MEMBERS_PER_PAGE:page * MEMBERS_PER_PAGE]
-    next_url = request.path + (f"?page={page}" if page > 1 else "")
     return render_template("console_reports_exposure.html", report=report, shown=shown,
                            page=page, pages=pages, purposes=PURPOSE_BY_CODE,
-                           field_label=field_label, next_url=next_url)
+                           field_label=field_label, errors=errors or {}, values=values or {},
+                           reveal_field=reveal_field, min_reason=MIN_REASON)
+
+
+def reveal_field(principal: str) -> str:
+    """The id of the reason field beside ``principal`` on the page (its errors' key)."""
+    return "reveal-" + principal.rpartition(":")[2][:64]
+
+
+@bp.post("/exposure/<brand_id>/reveal")
+def reveal(brand_id: str) -> Response | tuple[str, int]:
+    """A member of the report revealed for its case, with the officer's reason; a refused one
+    comes back on the report's page (the one the form was on), next to that member's field."""
+    form = request.form
+    principal, reason = form.get("principal", ""), form.get("reason", "")
+    page = form.get("page", "1")
+    page_number = int(page) if page.isascii() and page.isdigit() and len(page) < 6 else 1
+    case = exposure_case(brand_id)
+    try:
+        if set(form) - {"csrf_token", "principal", "reason", "page"}:
+            raise ValidationError({"form": ["The form held fields it does not have."]})
+        fields_ = load(RevealForm(), {"case": case, "principal": principal or None,
+                                      "reason": reason or None})
+        reveal_service(get_consent()).reveal(
+            officer_id=current_member_id() or "", case=case, principal=fields_["principal"],
+            reason=fields_["reason"])
+    except (ValidationError, NotFoundError) as exc:
+        errors = exc.errors if isinstance(exc, ValidationError) else {"form": [exc.message]}
+        field = reveal_field(principal)
+        shown: dict[str, list[str]] = {}
+        for key, messages in member_words(RevealForm(), errors).items():
+            shown.setdefault(field if key == "reason" else "form", []).extend(messages)
+        report = report_service(get_consent()).exposure(brand_id, revealed=_revealed(case))
+        return _exposure_page(report, page_number, errors=shown,
+                              values={field: reason}), 422
+    flash(f"Revealed for {case}: the address is shown on this report and under your reveals,"
+          " and the reveal is in the ledger.", "success")
+    return redirect(url_for(".exposure", brand_id=brand_id,
+                            **({"page": page_number} if page_number > 1 else {})), 303)

@@ -40,7 +40,8 @@ CSRF_KEY = "csrf"
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 # Blueprints whose unsafe requests are browser form posts and so need the CSRF token.
 FORM_BLUEPRINTS = frozenset({"auth", "recovery", "member", "consents", "authorize", "console",
-                             "console_brands", "console_ledger", "console_requests",
+                             "console_brands", "console_ledger", "console_reports",
+                             "console_requests",
                              "console_intents", "communities", "intents", "loop", "surveys",
                              "requests"})
 

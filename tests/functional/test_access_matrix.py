@@ -349,6 +349,7 @@ ROUTES: tuple[Route, ...] = (
     Route("/console/reports/", "GET", 302, 403),
     Route("/console/reports/records-of-processing", "GET", 302, 403),
     Route("/console/reports/exposure/<brand_id>", "GET", 302, 403),
+    post("/console/reports/exposure/<brand_id>/reveal", 302, 403),
     Route("/console/ledger/", "GET", 302, 403),
     post("/console/ledger/verify", 302, 403),
     post("/console/ledger/export", 302, 403, form=lambda c: {"format": "csv"}),

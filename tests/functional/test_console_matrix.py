@@ -107,6 +107,9 @@ CONSOLE_ROUTES: tuple[ConsoleRoute, ...] = (
     ConsoleRoute("/console/reports/", "GET", OFFICER, 200),
     ConsoleRoute("/console/reports/records-of-processing", "GET", OFFICER, 200),
     ConsoleRoute("/console/reports/exposure/<brand_id>", "GET", OFFICER, 200),
+    ConsoleRoute("/console/reports/exposure/<brand_id>/reveal", "POST", OFFICER, 303,
+                 lambda w: {"principal": w.principal,
+                            "reason": "The brand's breach notice names this member."}),
     # data subject requests
     ConsoleRoute("/console/requests", "GET", OFFICER, 200),
     ConsoleRoute("/console/requests/<dsr_id>", "GET", OFFICER, 200),

@@ -20,7 +20,7 @@ from vault.clock import FrozenClock
 from vault.home import Vault, VaultHome
 
 from .conftest import SignedIn
-from .pages import assert_sane, error_message, location_path, text_of
+from .pages import assert_sane, error_message, field_errors, location_path, text_of
 
 PAGES = ("/console/reports/", "/console/reports/records-of-processing")
 PERSONALISATION = "dpv:Personalisation"
@@ -129,12 +129,11 @@ def test_the_exposure_page_offers_a_reveal_form_per_member(officer: SignedIn, ex
     from .pages import form_fields
 
     html = officer.client.get(exposure_path(velo)).get_data(as_text=True)
-    assert html.count('action="/console/reveal"') == 2
-    fields = dict(form_fields(html, "/console/reveal"))
-    assert fields["case"] == f"exposure:{velo.brand_id}"
+    action = exposure_path(velo) + "/reveal"
+    assert html.count(f'action="{action}"') == 2
+    fields = dict(form_fields(html, action))
     assert fields["principal"] in (exposed["alice"], exposed["bob"])
-    assert fields["next"] == exposure_path(velo)
-    assert "csrf_token" in fields and "reason" in fields
+    assert "csrf_token" in fields and "reason" in fields and "case" not in fields
 
 
 def test_the_exposure_csv_and_json(officer: SignedIn, exposed, velo: OAuthClient) -> None:
@@ -245,7 +244,7 @@ def test_a_reveal_shows_that_members_address_in_that_exposure_only(
         assert alice.email in body, path
         assert bob.email not in body, path             # not revealed: still a pseudonym
     html = officer.client.get(exposure_path(velo)).get_data(as_text=True)
-    assert html.count('action="/console/reveal"') == 1  # Bob's form only
+    assert html.count(f'action="{exposure_path(velo)}/reveal"') == 1  # Bob's form only
     document = officer.client.get(exposure_path(velo, "json")).json
     assert document is not None
     assert {m["principal"]: m.get("email") for m in document["members"]} == {
@@ -270,8 +269,7 @@ def test_the_exposure_page_shows_members_a_page_at_a_time(
     assert exposed["alice"] in first and exposed["bob"] not in first
     assert exposed["bob"] in second and exposed["alice"] not in second
     assert "Page 2 of 2 (2 members; the CSV and JSON hold them all)" in text_of(second)
-    assert 'name="next" value="/console/reports/exposure/' in second
-    assert f'value="{exposure_path(velo)}?page=2"' in second      # back to this page
+    assert '<input type="hidden" name="page" value="2">' in second  # back to this page
     beyond = officer.client.get(exposure_path(velo) + "?page=3")
     assert beyond.status_code == 404
     assert "This report has 2 pages of members." in error_message(
@@ -284,15 +282,22 @@ def test_the_exposure_page_shows_members_a_page_at_a_time(
 def test_a_reveal_from_the_exposure_page_shows_that_member_to_that_officer_only(
         officer: SignedIn, exposed, velo: OAuthClient, alice: SignedIn, bob: SignedIn,
         sign_in_with_totp, vault: Vault) -> None:
-    from .pages import form_fields
 
-    html = officer.client.get(exposure_path(velo)).get_data(as_text=True)
-    fields = dict(form_fields(html, "/console/reveal"))
-    response = officer.auth.post("/console/reveal", {
-        "case": fields["case"], "principal": exposed["alice"], "next": fields["next"],
+    action = exposure_path(velo) + "/reveal"
+    # A reason too short: the report's page again, the message next to that member's field.
+    short = officer.auth.post(action, {"principal": exposed["alice"], "reason": "breach"},
+                              form_page=exposure_path(velo))
+    assert short.status_code == 422
+    field = "reveal-" + exposed["alice"].rpartition(":")[2]
+    assert field_errors(short.get_data(as_text=True), field) == [
+        "Why you need this member's identity for this case: Write the reason, in 10 characters"
+        " at least."]
+    assert ">breach</textarea>" in short.get_data(as_text=True)
+    response = officer.auth.post(action, {
+        "principal": exposed["alice"],
         "reason": "Velo's breach notice of 3 March names this member."},
         form_page=exposure_path(velo))
-    assert response.status_code == 302
+    assert response.status_code == 303
     assert location_path(response) == exposure_path(velo)
     page = officer.client.get(exposure_path(velo)).get_data(as_text=True)
     assert alice.email in page and bob.email not in page
