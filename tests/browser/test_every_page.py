@@ -327,7 +327,7 @@ def test_every_page_fits_a_phone_and_has_its_own_title(
     fits(page, "/console/webhooks filtered")
     page.goto("/console/webhooks?page=0")
     titles["a bad console filter"] = fits(page, "/console/webhooks?page=0")
-    # The reports: grants over time (two charts), the records of processing, an exposure with
+    # The reports: grants over time (one chart), the records of processing, an exposure with
     # a Reveal form per member.
     page.goto("/console/")
     page.get_by_role("link", name="Reports", exact=True).click()
