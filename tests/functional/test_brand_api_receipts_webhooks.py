@@ -232,9 +232,11 @@ def test_an_integer_or_malformed_endpoint_id_is_an_unknown_one(
     path = endpoint_id.format(key=key, hex=hex_digits, short=hex_digits[:23],
                               upper=hex_digits.upper())
     response = call(brand_client, "DELETE", f"{WEBHOOKS}/{path}", manager)
-    assert response.status_code == 404, path
+    # NUL in a path is refused before routing, as a bad request of its own (README).
+    status = 400 if "%00" in path else 404
+    assert response.status_code == status, path
     assert response.mimetype == "application/problem+json"
-    assert response.get_json()["status"] == 404
+    assert response.get_json()["status"] == status
     assert [e["id"] for e in call(brand_client, "GET", WEBHOOKS, manager
                                   ).get_json()["webhooks"]] == [public_id]
 

@@ -177,7 +177,7 @@ def test_a_second_decision_is_a_409_page_and_changes_nothing(
     "spr_" + "0" * 24,                  # the form of an id, no such report
     "spr_" + "A" * 24,                  # upper case: not how ids are made
     "spr_" + "0" * 23, "spr_" + "0" * 25, "spr_" + "g" * 24, "off_" + "0" * 24,
-    "spr_%00" + "0" * 21, "%F0%9F%98%80", "x" * 5000,
+    "%F0%9F%98%80", "x" * 5000,
 ])
 def test_a_bad_or_unknown_report_id_is_a_404_page(officer: SignedIn, market: Market,
                                                   consent: Consent, report_id: str) -> None:
@@ -187,6 +187,17 @@ def test_a_bad_or_unknown_report_id_is_a_404_page(officer: SignedIn, market: Mar
     assert_sane(response)
     assert response.status_code == 404
     assert error_message(response.get_data(as_text=True)) == "There is no such spam report."
+    assert consent.ledger.size == size and market.service.count_reports("open") == 1
+
+
+def test_a_report_id_holding_nul_is_a_bad_request(officer: SignedIn, market: Market,
+                                                 consent: Consent) -> None:
+    # NUL in a path is refused before routing (web/limits.py), as in a query or a body.
+    market.report(market.offer(market.spam, market.cast()))
+    size = consent.ledger.size
+    response = decide(officer, "spr_%00" + "0" * 21, "upheld")
+    assert_sane(response)
+    assert response.status_code == 400
     assert consent.ledger.size == size and market.service.count_reports("open") == 1
 
 

@@ -688,6 +688,7 @@ ROUTES: tuple[Route, ...] = (
     console("/console/reports/"),
     console("/console/reports/records-of-processing"),
     console("/console/reports/exposure/<brand_id>"),
+    console("/console/reports/exposure/<brand_id>/reveal", "POST", officer=422),
     console("/console/reveal", "POST", officer=422),        # an empty form: refused by field
     # brand management: administrators only (none here)
     console("/console/brands/", officer=403),
@@ -696,6 +697,7 @@ ROUTES: tuple[Route, ...] = (
     console("/console/brands/<client_id>/disable", "POST", officer=403),
     console("/console/requests"),
     console("/console/requests/<dsr_id>"),
+    console("/console/requests/<dsr_id>/reveal", "POST", officer=422),     # an empty reason
     console("/console/requests/<dsr_id>/extend", "POST", officer=303,
             form=lambda w, r: {"reason": "Two brands must search their archives."}),
     console("/console/intents/reports"),

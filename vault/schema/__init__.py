@@ -53,7 +53,7 @@ DATA = Store("data", "data.db", "data-store", _baseline("data") + (
     migration("data", 9, "roles_and_reveals"),
     migration("data", 10, "intents", rebuilds_tables=True),
     migration("data", 11, "webhook_endpoint_public_ids", rebuilds_tables=True),
-    migration("data", 12, "agreements_made_by_a_join"),
+    migration("data", 12, "agreements_from_joins"),
 ), Squashed(PRE_RELEASE, {
     "schema_migrations": (
         (1, "members_profile_feedback"), (2, "sessions_throttle_erasures"),
