@@ -34,7 +34,7 @@ from vault.errors import ConflictError, MemberKeyDestroyedError, NotFoundError, 
 from vault.keys import KeyStore
 from vault.sealing import associated_data
 
-from .communities import NO_SUCH_COMMUNITY, brand_actor, readable
+from .communities import NO_SUCH_COMMUNITY, brand_actor, unreadable
 from .repositories import (
     Challenge,
     CoCreationRepository,
@@ -319,6 +319,8 @@ class CoCreationService:
 
 
 def _text_errors(field: str, text: str, limit: int, what: str) -> dict[str, list[str]]:
-    if not text.strip() or len(text.strip()) > limit or not readable(text):
+    if reason := unreadable(text):
+        return {field: [f"{what}: {reason}"]}
+    if not text.strip() or len(text.strip()) > limit:
         return {field: [f"{what}: write 1 to {limit} characters."]}
     return {}

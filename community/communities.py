@@ -129,29 +129,38 @@ class CommunityService:
         return community is not None and community.closed_at is None
 
 
-# C0 controls but tabs and line breaks, DEL, and the text direction controls (vault/catalog.py).
-_CONTROL = frozenset(chr(c) for c in (*range(0, 9), 11, 12, *range(14, 32), 127,
-                                      *range(0x202A, 0x202F), *range(0x2066, 0x206A)))
+# C0 controls but tabs and line breaks, and DEL; the text direction controls (as
+# vault/catalog.py's clean_text refuses them).
+_CONTROL = frozenset(chr(c) for c in (*range(0, 9), 11, 12, *range(14, 32), 127))
+_DIRECTION = frozenset(chr(c) for c in (*range(0x202A, 0x202F), *range(0x2066, 0x206A)))
 
 
-def readable(text: str) -> bool:
-    """Text people can read and the store can hold: valid Unicode (no lone surrogates, which
-    JSON can carry), no control characters but tabs and line breaks, no text direction
-    controls."""
+def unreadable(text: str) -> str | None:
+    """Why people could not read ``text`` or the store hold it, if so, in the words a form or
+    a problem shows: not valid Unicode (a lone surrogate, which JSON can carry), a control
+    character but tabs and line breaks, a text direction control; else None."""
     try:
         text.encode("utf-8")
     except UnicodeEncodeError:
-        return False
-    return not any(c in _CONTROL for c in text)
+        return "Use valid Unicode text: this holds half of a character (a lone surrogate)."
+    if any(c in _DIRECTION for c in text):
+        return ("Remove the invisible characters that change the text's direction: they are"
+                " not allowed.")
+    if any(c in _CONTROL for c in text):
+        return "Remove the control characters: they are not allowed."
+    return None
 
 
 def community_errors(name: str, description: str, purposes: list[str]) -> dict[str, list[str]]:
     """Every rule a new community's values break, by field."""
     errors: dict[str, list[str]] = {}
-    if not name.strip() or len(name.strip()) > NAME_MAX or not readable(name):
+    if reason := unreadable(name):
+        errors["name"] = [reason]
+    elif not name.strip() or len(name.strip()) > NAME_MAX:
         errors["name"] = [f"A name of 1 to {NAME_MAX} characters."]
-    if not description.strip() or len(description.strip()) > DESCRIPTION_MAX or \
-            not readable(description):
+    if reason := unreadable(description):
+        errors["description"] = [reason]
+    elif not description.strip() or len(description.strip()) > DESCRIPTION_MAX:
         errors["description"] = [f"Say what the community is for, in 1 to {DESCRIPTION_MAX} "
                                  "characters."]
     unknown = [p for p in purposes if p not in COMMUNITY_PURPOSE_CODES]

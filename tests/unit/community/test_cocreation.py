@@ -96,6 +96,11 @@ def test_validation_and_who_may_take_part(
     assert set(refused.value.errors) == {"text"}
     with pytest.raises(ValidationError):
         cocreation.post(alice, challenge, "x" * 2001)
+    with pytest.raises(ValidationError) as refused:     # told why, not "1 to 2000 characters"
+        cocreation.post(alice, challenge, "Fix it\u202e")
+    assert refused.value.errors == {"text": [
+        "Your idea: Remove the invisible characters that change the text's direction: they are"
+        " not allowed."]}
     carol = add_member(vault, consent, "carol@example.org")
     with pytest.raises(NotFoundError):
         cocreation.post(carol, challenge, "Not a member.")

@@ -58,10 +58,16 @@ def test_reported_size(members: int, reported: int | None) -> None:
     assert reported_size(members) == reported
 
 
-@pytest.mark.parametrize("name", ["\ud800 club", "club\x00", "bell\x07", "club\u202e",
-                                  "\u2066club\u2069"])
-def test_unreadable_text_is_refused(communities: CommunityService, brand, name: str) -> None:
+@pytest.mark.parametrize(("name", "reason"), [
+    ("\ud800 club", "valid Unicode"), ("club\x00", "control characters"),
+    ("bell\x07", "control characters"), ("club\u202e", "change the text's direction"),
+    ("\u2066club\u2069", "change the text's direction")])
+def test_unreadable_text_is_refused_saying_why(communities: CommunityService, brand, name: str,
+                                              reason: str) -> None:
+    # A short name that cannot be read is told so, not that it must be 1 to 80 characters.
     with pytest.raises(ValidationError) as refused:
         communities.open(brand.id, name=name, description="Fine.\nTwo lines.",
                          purposes=[RESEARCH])
     assert set(refused.value.errors) == {"name"}
+    [message] = refused.value.errors["name"]
+    assert reason in message and "1 to" not in message
