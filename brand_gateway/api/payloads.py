@@ -39,14 +39,34 @@ _NOT_UNICODE = ("Text must be valid Unicode: the body holds a lone surrogate (an
                 " \\ud800 without its pair).")
 _MOST_PLACES = 10                   # places named in one problem's errors
 _LONGEST_PLACE = 60                 # characters of a place's name
-_DEFAULTS: dict[Schema, dict[str, Any]] = {}
+_KEPT_QUERIES = 256                 # loaded query strings a worker keeps (load_query) ...
+_LONGEST_KEPT = 512                 # ... each at most this long
+_LOADED: dict[tuple[Schema, str], dict[str, Any]] = {}
 _COMPACT = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)   # one for all responses
 
 
 def load_query(schema: Schema) -> dict[str, Any]:
-    """The query string through ``schema``; :class:`QueryError` (400) naming each problem."""
-    # Parsed only if there is a query string (the common GET has none).
-    args = request.args if request.environ.get("QUERY_STRING") else None
+    """The query string through ``schema``; :class:`QueryError` (400) naming each problem.
+
+    What a query string loads to depends on nothing but the string and the schema (no schema
+    looks at the clock or a store), so this worker keeps the last :data:`_KEPT_QUERIES` short
+    ones it loaded: a brand reads with the same few query strings over and over, and parsing
+    and validating one took about a tenth of a profile read. Refusals are not kept (each is
+    raised afresh), and each caller gets its own copy of what was loaded."""
+    text = request.environ.get("QUERY_STRING", "")
+    key = (schema, text)
+    kept = _LOADED.get(key)
+    if kept is None:
+        kept = _load_query(schema, text)
+        if len(text) <= _LONGEST_KEPT:
+            if len(_LOADED) >= _KEPT_QUERIES:
+                _LOADED.clear()
+            _LOADED[key] = kept
+    return {k: list(v) if isinstance(v, list) else v for k, v in kept.items()}
+
+
+def _load_query(schema: Schema, text: str) -> dict[str, Any]:
+    args = request.args if text else None           # parsed only if there is a query string
     if args is not None:
         repeated = sorted(k for k in args if len(args.getlist(k)) > 1)
         if repeated:
@@ -54,21 +74,12 @@ def load_query(schema: Schema) -> dict[str, Any]:
         if any("\x00" in k or "\x00" in v for k, v in args.items()):
             raise QueryError({"query": [_NUL]})
     try:
-        return dict(schema.load(args.to_dict())) if args is not None else _defaults(schema)
+        return dict(schema.load(args.to_dict() if args is not None else {}))
     except SchemaError as exc:
         raise QueryError({name: ["Unknown parameter." if m == "Unknown field." else m
                                  for m in messages]
                           for name, messages in schema_errors(exc, whole="query").items()}
                          ) from None
-
-
-def _defaults(schema: Schema) -> dict[str, Any]:
-    """What ``schema`` loads from no parameters: the same every time, so loaded once per schema
-    (a new dict each call; its values are immutable)."""
-    loaded: dict[str, Any] | None = _DEFAULTS.get(schema)
-    if loaded is None:
-        loaded = _DEFAULTS[schema] = dict(schema.load({}))
-    return dict(loaded)
 
 
 def loaded(schema: Schema, document: Mapping[str, Any]) -> dict[str, Any]:
