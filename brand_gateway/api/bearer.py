@@ -48,8 +48,10 @@ BrandView = Callable[..., Response]
 def bearer_token() -> str:
     """The token of the ``Authorization: Bearer`` header; raises a ``ResourceError``."""
     environ = request.environ
-    # The query and the body are parsed only if there are any (the common GET has neither).
-    if (environ.get("QUERY_STRING") and TOKEN_PARAMETER in request.args) or (
+    # The query and the body are parsed only if they could name the parameter (the common GET
+    # has no body, and a query string that names it holds its name or a percent-escape).
+    query = environ.get("QUERY_STRING", "")
+    if (("%" in query or TOKEN_PARAMETER in query) and TOKEN_PARAMETER in request.args) or (
             environ.get("CONTENT_TYPE")
             and request.mimetype == "application/x-www-form-urlencoded"
             and TOKEN_PARAMETER in request.form):

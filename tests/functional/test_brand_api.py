@@ -330,6 +330,18 @@ def test_a_token_outside_the_header_is_refused(brand_client, issued, where, cons
     assert consent.ledger.size == before
 
 
+@pytest.mark.parametrize("name", ["access_token", "%61ccess_token", "access%5Ftoken",
+                                  "access%5ftoken"])
+def test_a_token_in_the_query_is_refused_however_its_name_is_spelt(brand_client, issued, name,
+                                                                   consent):
+    before = consent.ledger.size
+    response = brand_client.get(f"{PROFILE}?purpose=dpv:Personalisation&{name}={issued.token}",
+                                headers=issued.headers)
+    assert response.status_code == 400
+    assert problem_of(response)["error"] == "invalid_request"
+    assert consent.ledger.size == before
+
+
 def test_an_expired_token_is_invalid(brand_client, issued, clock):
     clock.advance(601)
     assert get(brand_client, PROFILE, issued.token).status_code == 401
