@@ -143,10 +143,18 @@ def _counted(count: int, singular: str, plural: str | None = None) -> str:
 
 def _mail_destination(ctx: click.Context) -> str:
     """Where the vault's mail goes, for init and serve to say (never credentials)."""
-    mailer = mailer_for(ctx.obj["settings"], _home(ctx).root)
-    if isinstance(mailer, MaildirMailer):
-        return f"written to the maildir {mailer.path} (read it with 'vrmvault mail list')"
-    return f"sent by {mailer.describe()}"
+    home = _home(ctx)
+    mailer = mailer_for(ctx.obj["settings"], home.root)
+    if not isinstance(mailer, MaildirMailer):
+        return f"sent by {mailer.describe()}"
+    where = f"written to the maildir {mailer.path} (read it with 'vrmvault mail list')"
+    if home.engine == "postgresql":
+        # The maildir is a folder of this host's: an erasure run on another host of the same
+        # database cannot reach it, and would leave mail to the member here.
+        where += ("; this host's own: with several hosts set VRMVAULT_SMTP_URL on each, since"
+                  " an erasure deletes the member's mail only from the maildir of the host"
+                  " that runs it")
+    return where
 
 
 def _initialise(home: VaultHome, receipts_by: Controller) -> InitReport:

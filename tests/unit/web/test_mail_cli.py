@@ -92,6 +92,20 @@ def test_init_says_where_mail_goes(tmp_path: Path) -> None:
     assert ":pw" not in result.output
 
 
+def test_on_postgresql_the_maildir_is_said_to_be_the_hosts_own(
+        postgresql_home: VaultHome, tmp_path: Path) -> None:
+    # Several hosts share the database, not their homes: an erasure run on one cannot reach
+    # another's maildir, so a host that writes mail there says to use SMTP instead.
+    result = run(postgresql_home, "init")
+    assert result.exit_code == 0, result.output
+    assert f"mail: written to the maildir {postgresql_home.root / 'mail'}" in result.output
+    assert "with several hosts set VRMVAULT_SMTP_URL on each" in result.output
+    result = run(postgresql_home, "init", env={"VRMVAULT_SMTP_URL": "smtp://mx.example"})
+    assert "several hosts" not in result.output
+    alone = VaultHome(tmp_path / "alone")
+    assert "several hosts" not in run(alone, "init").output
+
+
 # -- an erasure takes the member's messages out of the maildir ----------------------------------
 def _join(auth: AuthActions, home: VaultHome, email: str, *, to: str | None = None) -> None:
     """Sign up and follow the link the maildir holds for ``email`` (mailed to ``to``, the
