@@ -39,7 +39,7 @@ from ..reads import Caller
 from ..request_stores import request_stores
 from . import PREFIX
 from .bearer import requires_scope
-from .payloads import iso, json_body, json_response, load_query, loaded
+from .payloads import iso, json_body, json_response, load_query, loaded, no_body
 from .schemas import (
     CHALLENGE_ID_PATTERN,
     COMMUNITY_ID_PATTERN,
@@ -148,6 +148,7 @@ def get_community(caller: Caller, community_id: str) -> Response:
 @requires_scope(COMMUNITIES_SCOPE)
 def close_community(caller: Caller, community_id: str) -> Response:
     load_query(_EMPTY_QUERY)
+    no_body()
     _own_community(caller, community_id)
     service = _communities()
     try:
@@ -203,6 +204,7 @@ def get_challenge(caller: Caller, challenge_id: str) -> Response:
 @requires_scope(COMMUNITIES_SCOPE)
 def close_challenge(caller: Caller, challenge_id: str) -> Response:
     load_query(_EMPTY_QUERY)
+    no_body()
     _own_challenge(caller, challenge_id)
     try:
         closed = _cocreation().close_challenge(caller.client.brand_id, challenge_id)
@@ -224,6 +226,7 @@ def list_ideas(caller: Caller, challenge_id: str) -> Response:
 @requires_scope(COMMUNITIES_SCOPE)
 def take_up(caller: Caller, idea_id: str) -> Response:
     load_query(_EMPTY_QUERY)
+    no_body()
     _known(IDEA_ID.match(idea_id) is not None, "idea")
     try:
         idea = _cocreation().take_up(caller.client.brand_id, idea_id)

@@ -19,7 +19,7 @@ from apispec import APISpec
 from marshmallow import RAISE, Schema, fields, validate, validates_schema
 from marshmallow import ValidationError as SchemaError
 
-from .schemas import MAX_OFFSET, QuerySchema
+from .schemas import MAX_OFFSET, NO_BODY_REQUEST, QuerySchema
 
 INTENTS_SCOPE = "intents:read"
 OFFERS_SCOPE = "offers:write"
@@ -262,8 +262,10 @@ def add_intent_paths(spec: APISpec, operation: Any) -> None:
     spec.path(path="/offers/{offer_id}/withdraw", operations={"post": {
         "summary": "Withdraw an open offer",
         "description": "An offer no longer open (decided, expired) is a 409.",
-        "parameters": [offer_id],
-        "responses": ok("OfferEnvelope", **{"404": "OfferNotFound", "409": "Conflict"}),
+        "parameters": [offer_id], "requestBody": NO_BODY_REQUEST,
+        "responses": ok("OfferEnvelope", **{"404": "OfferNotFound", "409": "Conflict",
+                                            "413": "ContentTooLarge",
+                                            "415": "UnsupportedMediaType"}),
         "security": offers}})
     spec.path(path="/offers/{offer_id}/profile", operations={"get": {
         "summary": "The fields the member revealed with an accepted offer",

@@ -49,7 +49,7 @@ from .intent_schemas import (
     OffersQuery,
     timestamp,
 )
-from .payloads import json_body, json_response, load_query, loaded, page_response
+from .payloads import json_body, json_response, load_query, loaded, no_body, page_response
 from .schemas import EmptyQuery
 
 bp = Blueprint("api_intents", __name__, url_prefix=PREFIX)
@@ -158,6 +158,7 @@ def get_offer(caller: Caller, offer_id: str) -> Response:
 @requires_scope(OFFERS_SCOPE)
 def withdraw_offer(caller: Caller, offer_id: str) -> Response:
     load_query(_EMPTY_QUERY)
+    no_body()
     service = _service()
     brand_id = caller.client.brand_id
     try:

@@ -40,11 +40,18 @@ from .loop_schemas import (
     LOOP_SCOPE,
     CareAnswerSchema,
     CareCasesQuery,
-    CloseSchema,
     WeDidQuery,
     WeDidRequestSchema,
 )
-from .payloads import iso, json_body, json_response, load_query, loaded, page_response
+from .payloads import (
+    iso,
+    json_body,
+    json_response,
+    load_query,
+    loaded,
+    no_body,
+    page_response,
+)
 from .schemas import EmptyQuery
 
 bp = Blueprint("api_loop", __name__, url_prefix=PREFIX)
@@ -53,7 +60,6 @@ _CASES_QUERY = CareCasesQuery()
 _WEDID_QUERY = WeDidQuery()
 _EMPTY_QUERY = EmptyQuery()
 _ANSWER = CareAnswerSchema()
-_CLOSE = CloseSchema()
 _WEDID = WeDidRequestSchema()
 
 
@@ -131,7 +137,7 @@ def create_post(caller: Caller) -> Response:
 @requires_scope(LOOP_SCOPE)
 def withdraw_post(caller: Caller, post_id: str) -> Response:
     load_query(_EMPTY_QUERY)
-    _body(_CLOSE)
+    no_body()
     post = _mapped(lambda: _posts().withdraw(caller.client.brand_id, post_id),
                    "This brand has posted nothing with this id.")
     return json_response({"post": _post(post)})
@@ -206,7 +212,7 @@ def answer_case(caller: Caller, case_id: str) -> Response:
 @requires_scope(LOOP_SCOPE)
 def close_case(caller: Caller, case_id: str) -> Response:
     load_query(_EMPTY_QUERY)
-    _body(_CLOSE)
+    no_body()
     care = _care()
     _mapped(lambda: care.close_by_brand(caller.client.brand_id, case_id), _NO_CASE)
     return json_response({"case": _read(care, caller, case_id)})

@@ -14,7 +14,7 @@ from community.loop import MAX_DID, MAX_SAID, RELEASE_PURPOSES, SUBJECT_KINDS
 from vault.catalog import TOUCHPOINT_KEYS
 
 from .insight_schemas import EstimateSchema
-from .schemas import DEFAULT_PAGE, MAX_OFFSET, MAX_PAGE, QuerySchema
+from .schemas import DEFAULT_PAGE, MAX_OFFSET, MAX_PAGE, NO_BODY_REQUEST, QuerySchema
 
 LOOP_SCOPE = "communities:write"
 CASE_ID_PATTERN = "^care_[0-9a-f]{24}$"
@@ -45,13 +45,6 @@ class CareAnswerSchema(Schema):
     message = fields.String(required=True, validate=validate.Length(1, MAX_ANSWER), metadata={
         "description": "What you tell the member; they read it on their Care page (sealed"
                        " under their key)."})
-
-
-class CloseSchema(Schema):
-    """Closing or withdrawing takes an empty object."""
-
-    class Meta:
-        unknown = RAISE
 
 
 class WeDidRequestSchema(Schema):
@@ -194,7 +187,7 @@ def add_paths(spec: APISpec, operation: Any) -> None:
     a plain operation)."""
     for name, schema in (("CareCases", CareCasesSchema), ("CareCaseEnvelope",
                                                           CareCaseEnvelopeSchema),
-                         ("CareAnswer", CareAnswerSchema), ("Close", CloseSchema),
+                         ("CareAnswer", CareAnswerSchema),
                          ("WeDidList", WeDidListSchema), ("WeDidEnvelope", WeDidEnvelopeSchema),
                          ("WeDidRequest", WeDidRequestSchema)):
         spec.components.schema(name, schema=schema)
@@ -207,7 +200,8 @@ def add_paths(spec: APISpec, operation: Any) -> None:
         "content": {"application/problem+json": {"schema": "Problem"}}})
 
     def _with_id(name: str, pattern: str, summary: str, description: str, envelope: str,
-                 body: str | None, not_found: str) -> dict[str, Any]:
+                 body: str | None, not_found: str, *, post: bool = True) -> dict[str, Any]:
+        """``body``: a POST's request body schema, None for one that takes none."""
         operation_: dict[str, Any] = {
             "summary": summary, "description": description,
             "parameters": [{"in": "path", "name": name, "required": True,
@@ -217,9 +211,9 @@ def add_paths(spec: APISpec, operation: Any) -> None:
                 "400": "BadRequest", "401": "Unauthorized", "403": "Forbidden",
                 "404": not_found, "429": "TooManyRequests"},
             "security": scope}
-        if body is not None:
-            operation_["requestBody"] = {"required": True, "content": {
-                "application/json": {"schema": body}}}
+        if post:
+            operation_["requestBody"] = NO_BODY_REQUEST if body is None else {
+                "required": True, "content": {"application/json": {"schema": body}}}
             operation_["responses"].update({"409": "Conflict", "413": "ContentTooLarge",
                                             "415": "UnsupportedMediaType"})
         return operation_
@@ -233,7 +227,7 @@ def add_paths(spec: APISpec, operation: Any) -> None:
         "case_id", CASE_ID_PATTERN, "One care case",
         "While the case is live: the feedback entry it is about and the contact the member"
         " chose. Each read is a ledger entry the member sees.", "CareCaseEnvelope", None,
-        "CaseNotFound")})
+        "CaseNotFound", post=False)})
     spec.path(path="/care/cases/{case_id}/answer", operations={"post": _with_id(
         "case_id", CASE_ID_PATTERN, "Answer the member",
         "The member reads your answer on their page; the case is then answered.",
@@ -241,7 +235,7 @@ def add_paths(spec: APISpec, operation: Any) -> None:
     spec.path(path="/care/cases/{case_id}/close", operations={"post": _with_id(
         "case_id", CASE_ID_PATTERN, "Close the case",
         "You give the customer-care grant up (the member gets the receipt); nothing of the"
-        " case can be read after.", "CareCaseEnvelope", "Close", "CaseNotFound")})
+        " case can be read after.", "CareCaseEnvelope", None, "CaseNotFound")})
     spec.path(path="/wedid", operations={
         "get": {**operation("Your \"you said, we did\" posts", "Newest first.", WeDidQuery,
                             "WeDidList"), "security": scope},
@@ -259,4 +253,4 @@ def add_paths(spec: APISpec, operation: Any) -> None:
             "security": scope}})
     spec.path(path="/wedid/{post_id}/withdraw", operations={"post": _with_id(
         "post_id", POST_ID_PATTERN, "Withdraw a post", "Members no longer see it.",
-        "WeDidEnvelope", "Close", "PostNotFound")})
+        "WeDidEnvelope", None, "PostNotFound")})

@@ -37,6 +37,7 @@ MAX_BODY = 4096
 _NUL = "Text may not contain the NUL character (U+0000)."
 _NOT_UNICODE = ("Text must be valid Unicode: the body holds a lone surrogate (an escape such as"
                 " \\ud800 without its pair).")
+_NO_BODY = "This operation takes no body: send none, or the empty JSON object {}."
 _MOST_PLACES = 10                   # places named in one problem's errors
 _LONGEST_PLACE = 60                 # characters of a place's name
 _KEPT_QUERIES = 256                 # loaded query strings a worker keeps (load_query) ...
@@ -119,6 +120,19 @@ def _gather(messages: Any, place: str, whole: str, found: dict[str, list[str]]) 
             _gather(message, place, whole, found)
     else:
         found.setdefault((place or whole)[:_LONGEST_PLACE], []).append(str(messages))
+
+
+def no_body() -> None:
+    """An operation that takes nothing in its body: none, or an empty JSON object (some
+    clients always send one). Anything else is refused (415 for another media type, 400 for
+    an object with members) rather than ignored, as every input from outside is checked."""
+    if not request.content_length and "chunked" not in request.headers.get(
+            "Transfer-Encoding", "").lower():
+        return
+    if request.mimetype != "application/json":
+        raise UnsupportedBodyError({"body": [_NO_BODY]})
+    if json_body():
+        raise BodyError({"body": [_NO_BODY]})
 
 
 def json_body() -> dict[str, Any]:

@@ -132,6 +132,20 @@ class AgreementAnswerSchema(Schema):
             raise SchemaError("Only a counter-offer names a term.", "term")
 
 
+class NoBodySchema(Schema):
+    """What an operation without parameters takes in its body: nothing, or ``{}``."""
+
+    class Meta:
+        unknown = RAISE
+
+
+#: The request body of an operation that takes none (brand_gateway.api.payloads.no_body).
+NO_BODY_REQUEST: dict[str, Any] = {
+    "required": False,
+    "description": "None, or the empty JSON object {}; anything else is refused (400, 415).",
+    "content": {"application/json": {"schema": "NoBody"}}}
+
+
 class OpenApiQuery(QuerySchema):
     """``GET /api/v1/openapi.json`` takes no parameters."""
 
@@ -557,6 +571,7 @@ def openapi_document(*, server: str, authorization_url: str, token_url: str) -> 
     spec.components.schema("Agreements", schema=AgreementsSchema)
     spec.components.schema("AgreementEnvelope", schema=AgreementEnvelopeSchema)
     spec.components.schema("AgreementAnswer", schema=AgreementAnswerSchema)
+    spec.components.schema("NoBody", schema=NoBodySchema)
     for name, component in (
             ("CommunityRequest", CommunityRequestSchema), ("Communities", CommunitiesSchema),
             ("CommunityEnvelope", CommunityEnvelopeSchema),
@@ -617,6 +632,7 @@ def openapi_document(*, server: str, authorization_url: str, token_url: str) -> 
                         "schema": {"type": "string", "pattern": WEBHOOK_ID_PATTERN}}],
         "responses": {"204": {"description": "Removed"}, "400": "BadRequest",
                       "401": "Unauthorized", "403": "Forbidden", "404": "NotFound",
+                      "413": "ContentTooLarge", "415": "UnsupportedMediaType",
                       "429": "TooManyRequests"},
         "security": webhooks_scope}})
     agreements_scope: list[dict[str, list[str]]] = [{"brand": ["agreements:write"]}]
@@ -695,7 +711,7 @@ def _community_paths(spec: APISpec) -> None:
 
     def operation(summary: str, description: str, schema: str, *, status: str = "200",
                   parameters: tuple[dict[str, Any], ...] = (), body: str | None = None,
-                  conflict: bool = False) -> dict[str, Any]:
+                  conflict: bool = False, takes_no_body: bool = False) -> dict[str, Any]:
         responses: dict[str, Any] = {
             status: {"description": "Created" if status == "201" else "OK",
                      "content": {"application/json": {"schema": schema}}},
@@ -705,7 +721,7 @@ def _community_paths(spec: APISpec) -> None:
             responses["404"] = "CommunityNotFound"
         if conflict:
             responses["409"] = "CommunityConflict"
-        if body is not None:
+        if body is not None or takes_no_body:
             responses.update({"413": "ContentTooLarge", "415": "UnsupportedMediaType"})
         found: dict[str, Any] = {"summary": summary, "description": description,
                                  "responses": responses, "security": scope}
@@ -714,6 +730,8 @@ def _community_paths(spec: APISpec) -> None:
         if body is not None:
             found["requestBody"] = {"required": True, "content": {
                 "application/json": {"schema": body}}}
+        elif takes_no_body:
+            found["requestBody"] = NO_BODY_REQUEST
         return found
 
     community = path_id("community_id", COMMUNITY_ID_PATTERN)
@@ -735,7 +753,7 @@ def _community_paths(spec: APISpec) -> None:
         "Close a community",
         "It takes no one new; the grants its members gave only for it are released (each"
         " member gets a receipt, and you a webhook as for any release).",
-        "CommunityEnvelope", parameters=(community,), conflict=True)})
+        "CommunityEnvelope", parameters=(community,), conflict=True, takes_no_body=True)})
     spec.path(path="/communities/{community_id}/challenges", operations={
         "get": operation("The community's challenges", "Newest first.", "Challenges",
                          parameters=(community,)),
@@ -749,11 +767,11 @@ def _community_paths(spec: APISpec) -> None:
         parameters=(challenge,))})
     spec.path(path="/challenges/{challenge_id}/close", operations={"post": operation(
         "Close a challenge", "It takes no new ideas or votes.", "ChallengeEnvelope",
-        parameters=(challenge,), conflict=True)})
+        parameters=(challenge,), conflict=True, takes_no_body=True)})
     spec.path(path="/challenges/{challenge_id}/ideas", operations={"get": operation(
         "The challenge's ideas",
         "Released to you by their authors, under community pseudonyms, with vote counts; each"
         " new version you receive is a ledger entry.", "Ideas", parameters=(challenge,))})
     spec.path(path="/ideas/{idea_id}/take-up", operations={"post": operation(
         "Mark an idea taken up", "The author and the community see it on the idea; a ledger"
-        " entry.", "IdeaEnvelope", parameters=(idea,), conflict=True)})
+        " entry.", "IdeaEnvelope", parameters=(idea,), conflict=True, takes_no_body=True)})

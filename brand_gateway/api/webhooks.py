@@ -32,7 +32,7 @@ from ..webhooks.endpoints import WebhookEndpoint, WebhookRegistry, destination_p
 from ..webhooks.outbox import INTENT_CREATED, OPT_IN_EVENTS
 from . import PREFIX
 from .bearer import requires_scope
-from .payloads import iso, json_body, json_response, load_query
+from .payloads import iso, json_body, json_response, load_query, no_body
 from .schemas import WEBHOOK_ID_PATTERN, EmptyQuery
 
 bp = Blueprint("api_webhooks", __name__, url_prefix=PREFIX)
@@ -125,6 +125,7 @@ def add_webhook(caller: Caller) -> Response:
 @requires_scope(WEBHOOKS_SCOPE)
 def remove_webhook(caller: Caller, endpoint_id: str) -> Response:
     load_query(_EMPTY_QUERY)
+    no_body()
     registry = _registry()
     try:
         # Not the form of an id (an integer one from before, say): unknown, without asking

@@ -75,6 +75,10 @@ def test_the_openapi_document_lists_the_413_wherever_a_body_is_taken(
         ("/wedid", "post"), ("/wedid/{post_id}/withdraw", "post"),
         ("/care/cases/{case_id}/answer", "post"), ("/care/cases/{case_id}/close", "post"),
         ("/requests/{uid}/events", "post"), ("/intents/{intent_id}/offers", "post"),
+        # these take none, or {} (NoBody): anything else is refused, a large body too
+        ("/communities/{community_id}/close", "post"), ("/challenges/{challenge_id}/close",
+                                                        "post"),
+        ("/ideas/{idea_id}/take-up", "post"), ("/offers/{offer_id}/withdraw", "post"),
         *SURVEY_OPERATIONS}
     for path, method, operation in with_body:
         limit = "SurveyTooLarge" if (path, method) in SURVEY_OPERATIONS else \

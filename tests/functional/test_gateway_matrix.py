@@ -830,6 +830,43 @@ def test_access(matrix_app: Flask, world: World, clock: FrozenClock, route: Rout
         assert location_path(response) == "/login"
 
 
+API_WRITES = tuple(r for r in ROUTES if r.rule.startswith("/api/") and r.method != "GET")
+
+
+@pytest.mark.parametrize("body", ["not-json", "unexpected-member"])
+@pytest.mark.parametrize("route", API_WRITES, ids=lambda r: r.id)
+def test_every_api_write_refuses_a_body_it_does_not_take(matrix_app: Flask, world: World,
+                                                          route: Route, body: str) -> None:
+    """What a brand sends is checked, never ignored: text that is not JSON is a 415 and an
+    object with a member the operation does not know is a 400, from the role the table lets
+    through, on operations that take a body and on those that take none alike."""
+    role = next(r for r in BRANDS if 200 <= route.expect[r] < 300)
+    client = client_for(role, matrix_app, world)
+    headers = headers_for(role, world, route)
+    if body == "not-json":
+        response = client.open(route.path(world), method=route.method, data="garbage {",
+                               headers={**headers, "Content-Type": "text/plain"})
+        expected = 415
+    else:
+        document = route.json(world) if callable(route.json) else dict(route.json or {})
+        response = client.open(route.path(world), method=route.method,
+                               json={**document, "surprise": 1}, headers=headers)
+        expected = 400
+    assert_sane(response)
+    assert response.status_code == expected, (route.id, response.get_data(as_text=True)[:300])
+    assert response.mimetype == "application/problem+json"
+
+
+@pytest.mark.parametrize("route", [r for r in API_WRITES if not r.json], ids=lambda r: r.id)
+def test_an_api_write_that_takes_no_body_takes_none(matrix_app: Flask, world: World,
+                                                    route: Route) -> None:
+    """No body at all is what such an operation is sent (``{}`` as well: the table's row)."""
+    role = next(r for r in BRANDS if 200 <= route.expect[r] < 300)
+    response = client_for(role, matrix_app, world).open(
+        route.path(world), method=route.method, headers=headers_for(role, world, route))
+    assert response.status_code == route.expect[role], response.get_data(as_text=True)[:300]
+
+
 def test_the_grant_brand_reads_exactly_what_was_granted(matrix_app: Flask,
                                                         world: World) -> None:
     response = matrix_app.test_client().get(
