@@ -144,6 +144,12 @@ class RequestService:
         ``submittedTimestamp`` (the day only, see :func:`~.request_model.start_of`)."""
         return start_of(dt.date.fromisoformat(row.received_on), self._zone)
 
+    def start_of_day(self, at: int) -> int:
+        """The start of the day (in the deadline time zone) of the moment ``at``: what a brand
+        is told of a moment it shares with other brands (a task forwarded, closed or moved by
+        the vault for every brand a request reaches at once), as ``submittedTimestamp``."""
+        return start_of(day_of(at, self._zone), self._zone)
+
     def due_at(self, row: RequestRow) -> int:
         """The end of the request's due day, as Unix seconds: the Forwarder's
         ``dueTimestamp``."""

@@ -107,8 +107,11 @@ class BrandRequestSchema(Schema):
                        " day only, never the second)."})
     dueTimestamp = fields.Integer(required=True, metadata={
         "description": "The end of the day the answer is due (Unix seconds)."})
-    updated_at = fields.DateTime(required=True)
-    closed_at = fields.DateTime(required=True, allow_none=True)
+    updated_at = fields.DateTime(required=True, metadata={
+        "description": "The start of the day the task last changed (the day only: the vault"
+                       " changes a request's tasks at every brand at once)."})
+    closed_at = fields.DateTime(required=True, allow_none=True, metadata={
+        "description": "The start of the day the task was closed, if it was."})
     results = fields.Integer(required=True, metadata={
         "description": "How many documents you sent."})
 

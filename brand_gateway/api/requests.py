@@ -60,8 +60,13 @@ def _request(service: RequestService, task: TaskRow, row: RequestRow, results: i
     return {"uid": task.uid, "kind": task.message, "regulation": row.regime,
             "right": row.kind, "subject": task.subject, "status": task.state,
             "reason": task.reason, "submittedTimestamp": service.submitted_at(row),
-            "dueTimestamp": service.due_at(row), "updated_at": iso(task.updated_at),
-            "closed_at": iso(task.closed_at), "results": results}
+            "dueTimestamp": service.due_at(row),
+            # The day only: the vault moves a request's tasks at every brand it reached at
+            # once (forwarded, extended, closed), and the second would be the same in each.
+            "updated_at": iso(service.start_of_day(task.updated_at)),
+            "closed_at": (None if task.closed_at is None
+                          else iso(service.start_of_day(task.closed_at))),
+            "results": results}
 
 
 def _own(service: RequestService, caller: Caller, uid: str) -> tuple[TaskRow, RequestRow]:

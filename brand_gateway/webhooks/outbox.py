@@ -6,7 +6,8 @@ Invariants:
 - A row is written in the transaction of the change it announces (a withdrawn grant, an
   erasure), so both commit or neither does.
 - One event id per brand and event, the same on each of the brand's endpoints, never shared
-  with another brand.
+  with another brand; nor the second of an event one act of a member sent to several brands
+  (:data:`FANNED_OUT`: their ``timestamp`` is the day).
 - A row is claimed by moving its ``next_attempt_at`` a lease ahead in one atomic step of the
   repository (SQLCipher's: under the write lock), so two workers never send it at once; a
   worker that dies mid-send leaves the row to be retried when the lease ends (delivery is at
@@ -25,6 +26,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from consent.grants import DAY
 from consent.model import Grant, GrantEvent, Mode
 from vault.clock import Clock
 
@@ -52,6 +54,11 @@ INTENT_CREATED = "intent.created"
 OFFER_ACCEPTED = "offer.accepted"
 OFFER_DECLINED = "offer.declined"
 OFFER_EXPIRED = "offer.expired"
+#: Events one member's act sends to several brands at once (their erasure, a data subject
+#: request to every brand holding their data): each brand's ``timestamp`` is the day of it
+#: (00:00:00Z), since the second would be the same in every brand's copy and let two brands
+#: match their pseudonyms of the member by it.
+FANNED_OUT = frozenset({MEMBER_ERASED, *DSR_EVENTS.values()})
 #: Events an endpoint receives only if it asked for them when it was registered.
 OPT_IN_EVENTS = (INTENT_CREATED,)
 EVENT_TYPES = (CONSENT_WITHDRAWN, CONSENT_EXPIRED, AUTHORIZATION_ENDED, MEMBER_ERASED,
@@ -134,7 +141,8 @@ def _enqueue(outbox: WebhookOutboxRepository, brand_id: str, event_type: str,
         # One id per brand and event: the same on each of the brand's endpoints (one event),
         # never shared with another brand.
         event_id = str(uuid.uuid4())
-        payload = json.dumps({"type": event_type, "timestamp": _utc(now), "data": data},
+        stamp = now - now % DAY if event_type in FANNED_OUT else now
+        payload = json.dumps({"type": event_type, "timestamp": _utc(stamp), "data": data},
                              sort_keys=True, separators=(",", ":"))
         outbox.queue(endpoints_, event_type=event_type, event_id=event_id, payload=payload,
                      now=now)
@@ -217,7 +225,7 @@ def outbox_tallies(outbox: WebhookOutboxRepository) -> list[OutboxTally]:
 
 
 __all__ = ["AUTHORIZATION_ENDED", "CONSENT_EXPIRED", "CONSENT_WITHDRAWN", "DSR_EVENTS",
-           "EVENT_TYPES", "INTENT_CREATED", "MEMBER_ERASED", "OFFER_ACCEPTED",
+           "EVENT_TYPES", "FANNED_OUT", "INTENT_CREATED", "MEMBER_ERASED", "OFFER_ACCEPTED",
            "OFFER_DECLINED", "OFFER_EXPIRED", "OPT_IN_EVENTS", "enqueue_dsr_message",
            "enqueue_intent_created", "enqueue_offer_decided",
            "NOTIFIED_GRANT_EVENTS", "STATUSES", "DueEvent", "OutboxEntry", "OutboxTally",

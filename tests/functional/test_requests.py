@@ -11,6 +11,7 @@ A GPC signal counts as one opt-out request, once.
 from __future__ import annotations
 
 import base64
+import datetime as dt
 import json
 from typing import Any
 
@@ -20,6 +21,7 @@ from flask.testing import FlaskClient
 from brand_gateway.clients import OAuthClient
 from consent.context import Consent
 from tests.brand_api_support import BrandApi, bearer
+from vault.clock import FrozenClock
 from vault.home import Vault
 
 from .conftest import SignedIn
@@ -59,8 +61,9 @@ def _brand_headers(api: BrandApi, brand: OAuthClient) -> dict[str, str]:
 
 def test_an_access_request_is_forwarded_answered_and_closed(
         alice: SignedIn, api: BrandApi, consent: Consent, brand_client: FlaskClient,
-        holding: dict[str, Any]) -> None:
+        holding: dict[str, Any], clock: FrozenClock) -> None:
     velo, grocer = holding["velo"], holding["grocer"]
+    clock.advance(17 * 60 + 23)                 # a second inside the day (within a session)
     response = _file(alice, "access", text="What do you know about my bike orders?",
                      brands=[velo.brand_id, grocer.brand_id])
     assert response.status_code == 303
@@ -79,6 +82,10 @@ def test_an_access_request_is_forwarded_answered_and_closed(
     listed = brand_client.get("/api/v1/requests", headers=velo_headers).get_json()
     assert [r["uid"] for r in listed["requests"]] == [velo_uid]
     assert listed["requests"][0]["subject"] == api.subject(alice.id, velo)
+    # Forwarded to both brands in one second: each is told the day only, never that second.
+    forwarded = listed["requests"][0]
+    assert forwarded["updated_at"] == dt.datetime.fromtimestamp(
+        forwarded["submittedTimestamp"], dt.UTC).isoformat().replace("+00:00", "Z")
     # Grocer's request is none of Velo's business: a 404, as a missing one.
     assert brand_client.get(f"/api/v1/requests/{grocer_uid}",
                             headers=velo_headers).status_code == 404

@@ -58,6 +58,10 @@ def test_filing_forwards_to_each_brand_under_its_pairwise_subject_only(
         assert body["request"]["submittedTimestamp"] == int(dt.datetime(
             2027, 1, 15, tzinfo=ZoneInfo("America/Los_Angeles")).timestamp())
         assert body["request"]["submittedTimestamp"] != request.row.received_at
+        # The envelope's time is the day too (UTC, as every webhook's), for the same reason.
+        assert message["timestamp"].endswith("T00:00:00Z")
+        assert service.start_of_day(request.row.received_at) == body["request"][
+            "submittedTimestamp"]
         text = json.dumps(message)
         assert "example.org" not in text and request.id not in text and "Please" not in text
         uids.add(task.uid)

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from brand_gateway.clients import ClientRegistry
+from brand_gateway.clients import ClientRegistry, OAuthClient
 from brand_gateway.observers import erasure_hook
 from brand_gateway.pseudonyms import PairwisePseudonyms
 from brand_gateway.storage import webhook_outbox
@@ -218,13 +218,19 @@ def test_an_erasure_that_fails_leaves_no_outbox_row(
     assert vault.data.one("SELECT count(*) FROM members WHERE id = ?", (member_id,))[0] == 1
 
 
-def test_payloads_hold_no_member_id_or_address(
-        vault: Vault, consent: Consent, registry: ClientRegistry, endpoints: WebhookRegistry,
-        pseudonyms: PairwisePseudonyms, clock: FrozenClock) -> None:
+def _two_brands_knowing_a_member(vault: Vault, registry: ClientRegistry,
+                                 endpoints: WebhookRegistry) -> tuple[OAuthClient, OAuthClient,
+                                                                      str]:
     velo, grocer = make_brand(registry), make_brand(registry, "Green Grocer")
     endpoints.add(velo.client_id, "https://velo.example/hooks")
     endpoints.add(grocer.client_id, "https://grocer.example/hooks")
-    member_id = vault.members.register(EMAIL, GOOD_PASSWORD)
+    return velo, grocer, vault.members.register(EMAIL, GOOD_PASSWORD)
+
+
+def test_payloads_hold_no_member_id_or_address(
+        vault: Vault, consent: Consent, registry: ClientRegistry, endpoints: WebhookRegistry,
+        pseudonyms: PairwisePseudonyms, clock: FrozenClock) -> None:
+    velo, grocer, member_id = _two_brands_knowing_a_member(vault, registry, endpoints)
     for client in (velo, grocer):
         consent.grants.withdraw(member_id, give_grant(consent, member_id, client.brand_id).id)
     enqueue_member_erased(webhook_outbox(vault.data), pseudonyms, member_id, int(clock()))
@@ -240,3 +246,21 @@ def test_payloads_hold_no_member_id_or_address(
     # Each brand always sees the same pseudonym, and never the other brand's.
     assert all(len(subjects) == 1 for subjects in by_client.values())
     assert by_client[velo.client_id].isdisjoint(by_client[grocer.client_id])
+
+
+def test_an_event_sent_to_several_brands_at_once_carries_the_day_not_the_second(
+        vault: Vault, consent: Consent, registry: ClientRegistry, endpoints: WebhookRegistry,
+        pseudonyms: PairwisePseudonyms, clock: FrozenClock) -> None:
+    # One erasure reaches every brand that knew the member at the same second: the second in
+    # each brand's copy would let two brands pair their pseudonyms of the member by it.
+    velo, grocer, member_id = _two_brands_knowing_a_member(vault, registry, endpoints)
+    grant = give_grant(consent, member_id, velo.brand_id)
+    give_grant(consent, member_id, grocer.brand_id)
+    clock.advance(3 * 3600 + 17 * 60 + 42)             # 11:17:42 on the frozen clock's day
+    consent.grants.withdraw(member_id, grant.id)      # one brand's own event: its second
+    enqueue_member_erased(webhook_outbox(vault.data), pseudonyms, member_id, int(clock()))
+    stamps = {(json.loads(row["payload"])["type"], row["client_id"]):
+              json.loads(row["payload"])["timestamp"] for row in outbox(vault)}
+    assert stamps == {("consent.withdrawn", velo.client_id): "2027-01-15T11:17:42Z",
+                      ("member.erased", velo.client_id): "2027-01-15T00:00:00Z",
+                      ("member.erased", grocer.client_id): "2027-01-15T00:00:00Z"}
