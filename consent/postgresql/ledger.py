@@ -46,11 +46,7 @@ APPEND_LOCK = int.from_bytes(hashlib.sha256(b"vrmvault:ledger:append").digest()[
 def open_ledger_store(dsn: str) -> Database:
     """A connection to the ledger's schema in the database ``dsn`` names (made, and migrated,
     as needed). Close it."""
-    first = Database.connect(dsn)
-    try:
-        first.execute(f"CREATE SCHEMA IF NOT EXISTS {SCHEMA}")
-    finally:
-        first.close()
+    migrations.make_schema(dsn, SCHEMA)
     return migrations.connect(in_schema(dsn, SCHEMA), LEDGER_ON_POSTGRESQL)
 
 

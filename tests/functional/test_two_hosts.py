@@ -2,7 +2,8 @@
 folder of its own (no file shared, as on two machines), the same master key and the same two
 databases, serve the same members and brands.
 
-Shown here, each as a user or a brand sees it: a session made through one host is good on the
+Shown here, each as an operator, a user or a brand sees it: two hosts told to ``init`` new
+databases at the same moment both make them; a session made through one host is good on the
 other; a token issued anywhere reads through both; every read, whichever host served it, is in
 the one ledger exactly once within a second; a client's rate limit counts across the hosts;
 both hosts deliver webhooks at once and no event is delivered twice; a host killed with
@@ -31,10 +32,11 @@ from consent.events import EventTag
 from consent.spool import SpoolDirectory
 from tests.brand_api_support import BrandApi
 from tests.conftest import GOOD_PASSWORD, POSTGRESQL_MASTER_KEY, csrf_from
+from tests.postgresql_server import Server
 from tests.processes import stopped
 from tests.unit.brand_gateway.webhooks.support import Receiver
 from vault.clock import FrozenClock
-from vault.home import Vault, VaultHome
+from vault.home import DATABASE_URL_SETTING, KEYS_DATABASE_URL_SETTING, Vault, VaultHome
 from vault.keys import MASTER_KEY_ENV
 
 from .test_webhook_cli import _free_port, brand_client, share_and_withdraw
@@ -124,6 +126,29 @@ def _reads_in_ledger(home: VaultHome) -> int:
         assert ledger.verify().ok
         return sum(1 for seq in range(ledger.size)
                    if ledger.entry(seq).tag is EventTag.ACCESS_PROFILE_READ)
+
+
+def test_two_hosts_initialising_new_databases_at_once_both_succeed(
+        postgresql: Server, tmp_path: Path) -> None:
+    """The README's hosts, each with a home of its own, run ``vrmvault init`` together on a
+    new pair of databases (as ``serve`` does when they start together): neither is refused,
+    and each says what it found."""
+    with postgresql.database() as data, postgresql.database() as keys:
+        environment = dict(os.environ, **{MASTER_KEY_ENV: POSTGRESQL_MASTER_KEY,
+                                          DATABASE_URL_SETTING: data,
+                                          KEYS_DATABASE_URL_SETTING: keys})
+        processes = [subprocess.Popen(
+            [sys.executable, "-c", "from web.cli import main; main()", "--home",
+             str(tmp_path / name), "init"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+            env=environment) for name in ("h5", "h6")]
+        try:
+            outputs = [process.communicate(timeout=120) for process in processes]
+        finally:
+            for process in processes:
+                stopped(process)
+    assert [process.returncode for process in processes] == [0, 0], outputs
+    for stdout, _ in outputs:
+        assert b"the PostgreSQL database" in stdout
 
 
 def test_a_session_made_on_one_host_is_good_on_the_other(

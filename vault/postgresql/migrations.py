@@ -14,6 +14,14 @@ Invariants:
 - Several processes may apply a history at once: each transaction first takes a
   transaction-level advisory lock of the store's (:func:`lock_key`), then looks again at what
   is recorded, so the first one applies a migration and the others find it recorded.
+- What a store needs beside its history (the schema a store is kept in, :func:`make_schema`;
+  the master key's check, :mod:`vault.postgresql.stores`) is made the same way, under
+  :data:`BOOTSTRAP_LOCK`: every host runs ``init`` or ``serve``, and they start together.
+  ``CREATE ... IF NOT EXISTS`` alone is not enough: two sessions at once both find nothing, both
+  insert the name into the catalog, and the second breaks a unique index of it
+  (``pg_type_typname_nsp_index``) as soon as the first commits. Under the lock, the second
+  looks only once the first has committed, with a query of the catalog (a statement sees what
+  was committed before it began), and finds the object made.
 - A store recording a migration its history does not have was made by a newer version: it is
   refused, never opened as if it were current. A schema holding tables but no record of its
   migrations is not a vrmvault store: it is refused and left as it is.
@@ -23,19 +31,55 @@ Invariants:
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import time
+from collections.abc import Iterator
 
 from ..errors import StoreError
 from ..migrations import TABLE, Migration, Store
 from .database import Database
 
 
+def _advisory_key(name: str) -> int:
+    """The advisory lock ``name`` stands for: the first 8 bytes of its SHA-256, as the signed
+    64-bit key ``pg_advisory_xact_lock`` takes; the same in every process and version."""
+    return int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "big", signed=True)
+
+
 def lock_key(store: Store) -> int:
     """The advisory lock (a signed 64-bit key) that serialises the migrations of ``store``
     within its database."""
-    digest = hashlib.sha256(f"vrmvault:migrations:{store.name}".encode()).digest()
-    return int.from_bytes(digest[:8], "big", signed=True)
+    return _advisory_key(f"vrmvault:migrations:{store.name}")
+
+
+#: The advisory lock that serialises what stores need beside their histories, in one database
+#: (see the module docstring), taken by every process that opens a store to migrate it: the key
+#: of ``vrmvault:bootstrap`` (:func:`_advisory_key`), 9008492408953993078. Hosts of two versions
+#: may start together (a rolling upgrade): it must never change.
+BOOTSTRAP_LOCK = _advisory_key("vrmvault:bootstrap")
+
+
+@contextlib.contextmanager
+def bootstrapping(database: Database) -> Iterator[None]:
+    """A transaction holding :data:`BOOTSTRAP_LOCK` from its start to its end: inside it, look
+    whether what is to be made is there (another process may have made it since), and make it
+    only if it is not."""
+    with database.transaction():
+        database.execute("SELECT pg_advisory_xact_lock(?)", (BOOTSTRAP_LOCK,))
+        yield
+
+
+def make_schema(dsn: str, schema: str) -> None:
+    """Make the schema ``schema`` (a name of ours, never the caller's input) in the database
+    ``dsn`` names, unless it is there."""
+    database = Database.connect(dsn)
+    try:
+        with bootstrapping(database):
+            if database.one("SELECT 1 FROM pg_namespace WHERE nspname = ?", (schema,)) is None:
+                database.execute(f"CREATE SCHEMA {schema}")
+    finally:
+        database.close()
 
 
 def apply(database: Database, store: Store) -> list[str]:

@@ -34,7 +34,7 @@ from .database import Database, in_schema
 SCHEMAS = {LEDGER.name: "ledger", RATES.name: "rates"}
 _KEY_CHECK_TEXT = b"vrmvault: the master key of this store"
 _KEY_CHECK_TABLE = (
-    "CREATE TABLE IF NOT EXISTS store_key_check ("
+    "CREATE TABLE store_key_check ("
     " only_row SMALLINT PRIMARY KEY DEFAULT 1 CHECK (only_row = 1), mac BYTEA NOT NULL)")
 
 
@@ -67,11 +67,7 @@ def open_store(places: PostgresqlPlaces, store: Store, store_key: bytes, *,
     the migrations applied."""
     schema = SCHEMAS.get(store.name)
     if migrate and schema:
-        first = Database.connect(places.data_url)
-        try:
-            first.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
-        finally:
-            first.close()
+        migrations.make_schema(places.data_url, schema)
     database = Database.connect(places.dsn(store))
     try:
         history = on_postgresql(store)
@@ -101,10 +97,14 @@ def made(places: PostgresqlPlaces) -> bool:
 
 def _require_key(database: Database, store: Store, mac: bytes, *, record: bool) -> None:
     """Record ``mac`` if the store has none yet (``record``: only ``init`` and the migrating
-    opens do), then refuse the store unless it holds ``mac``."""
+    opens do), then refuse the store unless it holds ``mac``. The table is made under the
+    bootstrap lock (:func:`vault.postgresql.migrations.bootstrapping`): hosts starting
+    together each record, and ``CREATE TABLE IF NOT EXISTS`` at once breaks the catalog."""
     if record:
-        with database.transaction():
-            database.execute(_KEY_CHECK_TABLE)
+        with migrations.bootstrapping(database):
+            if database.one("SELECT 1 FROM pg_tables WHERE schemaname = current_schema()"
+                            " AND tablename = 'store_key_check'") is None:
+                database.execute(_KEY_CHECK_TABLE)
             database.execute("INSERT INTO store_key_check (mac) VALUES (?)"
                              " ON CONFLICT (only_row) DO NOTHING", (mac,))
     held = (database.one("SELECT mac FROM store_key_check")

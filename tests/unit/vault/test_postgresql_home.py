@@ -3,15 +3,19 @@ when not made or made with another master key, named in messages without its URL
 
 from __future__ import annotations
 
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 
 from tests.conftest import GOOD_PASSWORD, POSTGRESQL_MASTER_KEY, TEST_HASHING
 from tests.postgresql_server import Server
+from vault import schema
 from vault.errors import StoreError, StoreNotInitialisedError
-from vault.home import VaultHome
+from vault.home import InitReport, VaultHome
 from vault.keys import MASTER_KEY_ENV, MasterKey
+from vault.schema import on_postgresql
 
 
 @pytest.fixture
@@ -56,3 +60,50 @@ def test_messages_name_the_database_never_its_url(postgresql_home: VaultHome) ->
     assert postgresql_home.database_url and "dbname=" in postgresql_home.database_url
     assert postgresql_home.where.startswith("the PostgreSQL database ")
     assert "host=" not in postgresql_home.where and "host=" not in repr(postgresql_home)
+
+
+HOSTS = 4
+ROUNDS = 3
+
+
+def _initialise_at_once(homes: list[VaultHome]) -> list[InitReport]:
+    """``vrmvault init`` of every home at the same moment, each in a thread with connections
+    of its own (as hosts of one vault starting together): the reports, in the homes' order;
+    the first failure of any is raised here."""
+    start = threading.Barrier(len(homes))
+
+    def initialise(home: VaultHome) -> InitReport:
+        start.wait(timeout=30)
+        return home.initialise({MASTER_KEY_ENV: POSTGRESQL_MASTER_KEY})
+
+    with ThreadPoolExecutor(len(homes)) as pool:
+        return list(pool.map(initialise, homes))
+
+
+def test_hosts_initialising_one_fresh_database_at_once_all_succeed(
+        postgresql: Server, tmp_path: Path) -> None:
+    """Every host of a vault runs ``init`` (or ``serve``, which migrates) against the same
+    databases, and they start together: each makes what is missing only if no other has made
+    it meanwhile, so none is refused by PostgreSQL's catalog (two ``CREATE ... IF NOT EXISTS``
+    at once both find nothing and the second breaks a unique index of ``pg_type``). Several
+    rounds, each on new databases, so that a race lost only some of the time is caught."""
+    master = MasterKey.from_hex(POSTGRESQL_MASTER_KEY)
+    for round_ in range(ROUNDS):
+        with postgresql.database() as data, postgresql.database() as keys:
+            later = VaultHome(tmp_path / f"round{round_}-later", data, keys)
+            homes = [VaultHome(tmp_path / f"round{round_}-host{n}", data, keys)
+                     for n in range(HOSTS)]
+            reports = _initialise_at_once(homes)
+            # Each migration of each store was applied once, by one host or another.
+            applied = sorted(step for report in reports for step in report.migrations_applied)
+            assert len(applied) == len(set(applied)) == sum(
+                len(on_postgresql(store).migrations) for store in schema.STORES)
+            # Nothing is left to make, and the stores open as made with the one master key:
+            # a member registered through one host is found through every other.
+            assert later.initialise({MASTER_KEY_ENV: POSTGRESQL_MASTER_KEY}
+                                    ).migrations_applied == []
+            with homes[0].open(master, hashing=TEST_HASHING) as vault:
+                vault.members.register(f"round{round_}@example.org", GOOD_PASSWORD)
+            for home in homes[1:]:
+                with home.open(master, hashing=TEST_HASHING) as vault:
+                    assert vault.members.find(f"round{round_}@example.org") is not None

@@ -201,3 +201,11 @@ def test_a_data_database_that_sorts_text_by_a_language_is_refused(postgresql,
         finally:
             admin.close()
     open_data_store(postgresql_dsn).close()         # the run's own (C.UTF-8) is taken
+
+
+def test_the_bootstrap_lock_is_the_key_its_documentation_gives() -> None:
+    """Hosts of two versions may start together (a rolling upgrade): they serialise what they
+    make only if both take the one key the module documents."""
+    assert migrations.BOOTSTRAP_LOCK == 9008492408953993078
+    assert migrations.BOOTSTRAP_LOCK not in {migrations.lock_key(store)
+                                             for store in schema.STORES}
