@@ -18,10 +18,13 @@ Invariants:
   as on SQLCipher. A transaction is PostgreSQL's default, READ COMMITTED: a repository that
   reads what it is about to change locks those rows (``SELECT ... FOR UPDATE``), where
   SQLCipher's ``BEGIN IMMEDIATE`` takes the whole store's write lock.
-- The driver's errors become the store's (:mod:`vault.errors`): a broken constraint a
-  :class:`ConstraintViolationError` naming its kind, table and constraint or column, anything
-  else a :class:`StoreError`; neither message holds SQL, a value or the connection string
-  (whose password it may carry). The driver's error stays chained as the cause.
+- The driver's errors become the store's (:mod:`vault.errors`): a broken constraint of a table
+  of ours a :class:`ConstraintViolationError` naming its kind, constraint (or column) and table
+  in PostgreSQL's terms, never in SQLite's words, which would send whoever reads it to the
+  wrong engine; anything else a :class:`StoreError`, among them a unique index of PostgreSQL's
+  own catalog broken by two sessions making one object at once, which no caller may take for a
+  duplicate row of its own. No message holds SQL, a value or the connection string (whose
+  password it may carry). The driver's error stays chained as the cause.
 - Rows are read by position or by column name, as ``sqlcipher3.Row`` is; ``bytea`` comes back
   as ``bytes``.
 - What a kept connection remembers between requests (:meth:`Database.memoized`) is valid only
@@ -395,11 +398,17 @@ class Pool:
 
 def _refused(exc: psycopg.Error) -> StoreError | ConstraintViolationError:
     """The driver's error as the store's (see the module docstring)."""
-    if isinstance(exc, psycopg.IntegrityError):
-        kind = next((name for error, name in _CONSTRAINT_KINDS.items()
-                     if isinstance(exc, error)), "integrity")
-        diag = exc.diag
-        what = diag.constraint_name or diag.column_name or "?"
-        return ConstraintViolationError(
-            f"{kind} constraint failed: {diag.table_name or '?'}.{what}")
-    return StoreError("the store refused a statement")
+    if not isinstance(exc, psycopg.IntegrityError):
+        return StoreError("the store refused a statement")
+    diag = exc.diag
+    table = diag.table_name or "?"
+    if diag.schema_name == "pg_catalog":
+        return StoreError(
+            f"PostgreSQL's catalog refused a change (unique index"
+            f" {diag.constraint_name or '?'} of {table}): another session was making an object"
+            " of the same name at the same moment")
+    kind = next((name for error, name in _CONSTRAINT_KINDS.items()
+                 if isinstance(exc, error)), "integrity")
+    what = (f"{kind} constraint {diag.constraint_name}" if diag.constraint_name else
+            f"{kind} constraint on column {diag.column_name or '?'}")
+    return ConstraintViolationError(f"PostgreSQL refused the write: {what} of table {table}")

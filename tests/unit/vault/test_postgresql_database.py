@@ -4,7 +4,9 @@ errors told without values or credentials, and the pool that lends connections c
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
@@ -59,17 +61,47 @@ def database(postgresql_dsn: str):
 
 
 @pytest.mark.parametrize(("values", "message"), [
-    ((1, 1, 4), "UNIQUE constraint failed: children.children_pkey"),
-    ((2, 777, 4), "FOREIGN KEY constraint failed: children.children_parent_fkey"),
-    ((3, 1, -777), "CHECK constraint failed: children.children_age_check"),
-    ((4, None, 4), "NOT NULL constraint failed: children.parent"),
+    ((1, 1, 4), "UNIQUE constraint children_pkey of table children"),
+    ((2, 777, 4), "FOREIGN KEY constraint children_parent_fkey of table children"),
+    ((3, 1, -777), "CHECK constraint children_age_check of table children"),
+    ((4, None, 4), "NOT NULL constraint on column parent of table children"),
 ])
 def test_each_broken_constraint_is_named_never_its_values(database, values, message) -> None:
     database.execute("INSERT INTO children (id, parent, age) VALUES (1, 1, 4)")
     with pytest.raises(ConstraintViolationError) as caught:
         database.execute("INSERT INTO children (id, parent, age) VALUES (?, ?, ?)", values)
-    assert str(caught.value) == message
+    # PostgreSQL's, in its terms: never SQLite's wording ("... constraint failed: ...").
+    assert str(caught.value) == f"PostgreSQL refused the write: {message}"
     assert "777" not in str(caught.value)
+
+
+def test_one_name_made_by_two_sessions_at_once_is_no_constraint_of_ours(
+        postgresql_dsn: str) -> None:
+    """The second of two sessions making one table waits on the first's uncommitted catalog
+    row, then breaks a unique index of PostgreSQL's catalog: a :class:`StoreError` that says
+    so, never a :class:`ConstraintViolationError`, which a service reads as a duplicate row of
+    its own (and never SQLite's words)."""
+    first, second, watcher = (Database.connect(postgresql_dsn) for _ in range(3))
+    try:
+        waiting = "SELECT wait_event_type = 'Lock' FROM pg_stat_activity WHERE pid = ?"
+        second_pid = second.one("SELECT pg_backend_pid()")[0]
+        with ThreadPoolExecutor(1) as pool:
+            with first.transaction():
+                first.execute("CREATE TABLE made_twice (x INTEGER)")
+                making = pool.submit(second.execute, "CREATE TABLE made_twice (x INTEGER)")
+                deadline = time.monotonic() + 30
+                while not watcher.one(waiting, (second_pid,))[0]:
+                    assert time.monotonic() < deadline and not making.done()
+                    time.sleep(0.01)
+            with pytest.raises(StoreError) as caught:
+                making.result(timeout=30)
+        assert str(caught.value) == (
+            "PostgreSQL's catalog refused a change (unique index pg_type_typname_nsp_index of"
+            " pg_type): another session was making an object of the same name at the same"
+            " moment")
+    finally:
+        for database in (first, second, watcher):
+            database.close()
 
 
 def test_a_pool_lends_connections_of_their_own_and_takes_them_back_clean(
