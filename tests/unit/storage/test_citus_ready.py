@@ -1,17 +1,21 @@
 """The data store is ready to be distributed by member with Citus (issue 17).
 
 Citus cannot be installed here, so what it would refuse or make slow is checked where it shows
-without it: in the live catalog of a data database migrated as the product migrates it, against
+without it: in the live catalog of a data database made as ``vrmvault init`` makes it, against
 the distribution DDL the README tells the operator to run (``vault/schema/postgresql/citus.sql``),
 and in every SQL statement of the PostgreSQL repositories, parsed by PostgreSQL's own parser
-(pglast, libpg_query).
+(pglast, libpg_query). What the file does where Citus is missing is run: it stops at once, and
+says so.
 """
 
 from __future__ import annotations
 
 import ast
 import itertools
+import os
 import re
+import shutil
+import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,16 +25,17 @@ import pytest
 from pglast import ast as sql
 
 import vault
-from tests.postgresql_server import Server
-from tests.unit.storage.conftest import postgresql_data_template
+from tests.conftest import POSTGRESQL_MASTER_KEY
+from tests.postgresql_server import Server, binaries
 from vault.postgresql.database import Database, placeholders
 
 ROOT = Path(vault.__file__).resolve().parent.parent
 CITUS = ROOT / "vault" / "schema" / "postgresql" / "citus.sql"
+README = ROOT / "README.md"
 _CALL = re.compile(r"^SELECT create_(?P<kind>reference|distributed)_table\('(?P<table>\w+)'"
                    r"(?:, '(?P<column>\w+)'(?:, colocate_with => '(?P<with>\w+)')?)?\);$")
-# What no rule places: the migrations' bookkeeping and the master key's check, per store.
-BOOKKEEPING = {"store_migrations", "store_key_check"}
+# A table the file leaves local to the coordinator, with its reason (a comment line).
+_LOCAL = re.compile(r"^--\s+local: (?P<table>\w+)\s+\S", re.M)
 MEMBERS = "members"
 
 
@@ -58,6 +63,12 @@ def layout() -> dict[str, Placement]:
     return placed
 
 
+def left_local() -> set[str]:
+    """The tables the file names as left local to the coordinator (``-- local: <table>
+    <why>``): the stores' bookkeeping."""
+    return {match["table"] for match in _LOCAL.finditer(CITUS.read_text())}
+
+
 @dataclass(frozen=True)
 class ForeignKey:
     table: str
@@ -75,12 +86,13 @@ class Catalog:
 
 @pytest.fixture(scope="module")
 def catalog(postgresql: Server) -> Iterator[Catalog]:
-    with postgresql.database(postgresql_data_template(postgresql)) as dsn:
+    data_template, _ = postgresql.home_templates(POSTGRESQL_MASTER_KEY)
+    with postgresql.database(data_template) as dsn:
         database = Database.connect(dsn)
         try:
             tables = {row[0] for row in database.all(
                 "SELECT relname FROM pg_class WHERE relnamespace = 'public'::regnamespace"
-                " AND relkind IN ('r', 'p') AND NOT relispartition")} - BOOKKEEPING
+                " AND relkind IN ('r', 'p') AND NOT relispartition")}
             unique: dict[str, list[tuple[str, tuple[str, ...]]]] = {}
             # Every unique index: primary keys, UNIQUE constraints and CREATE UNIQUE INDEX.
             for table, index, columns in database.all(
@@ -108,11 +120,56 @@ def catalog(postgresql: Server) -> Iterator[Catalog]:
     yield Catalog(tables, unique, foreign_keys)
 
 
-def test_every_table_of_the_data_store_is_placed_once(catalog: Catalog) -> None:
-    placed = layout()
-    assert set(placed) == catalog.tables, (
-        f"not placed: {sorted(catalog.tables - set(placed))};"
+def test_every_table_of_the_data_store_is_placed_once_or_said_to_stay_local(
+        catalog: Catalog) -> None:
+    """Placed by a call, or named (with its reason) as left on the coordinator; never both,
+    and nothing named that the store does not hold."""
+    placed, local = layout(), left_local()
+    assert local == {"store_migrations", "store_key_check"}
+    assert local <= catalog.tables and not local & set(placed)
+    assert set(placed) == catalog.tables - local, (
+        f"not placed: {sorted(catalog.tables - local - set(placed))};"
         f" placed but not in the store: {sorted(set(placed) - catalog.tables)}")
+
+
+def _psql() -> str | None:
+    """psql from the PATH, else the one beside the run's own server's programs."""
+    found = shutil.which("psql")
+    if found:
+        return found
+    try:
+        return str(binaries() / "psql")
+    except RuntimeError:
+        return None
+
+
+def test_the_file_stops_before_its_first_call_where_citus_is_not_installed(
+        postgresql: Server) -> None:
+    """Run as the README and the file's header say, on plain PostgreSQL (the run's server):
+    psql stops at the check, which names what is missing, instead of at the first call, with
+    an unknown function."""
+    psql = _psql()
+    if psql is None:
+        pytest.skip("no psql here: VRMVAULT_TEST_DATABASE_URL names a server of another host")
+    data_template, _ = postgresql.home_templates(POSTGRESQL_MASTER_KEY)
+    with postgresql.database(data_template) as dsn:
+        ran = subprocess.run(
+            [psql, dsn, "-v", "ON_ERROR_STOP=1", "-f", str(CITUS)], capture_output=True,
+            text=True, timeout=60, check=False,
+            env=dict(os.environ, PSQLRC=os.devnull))     # not the reader's own settings
+    assert ran.returncode == 3, ran.stderr                # psql: the script stopped on an error
+    assert "ERROR:  Citus is not installed in this database: CREATE EXTENSION citus first" \
+           " (it needs shared_preload_libraries = citus)" in ran.stderr
+    assert "create_reference_table" not in ran.stderr and ran.stdout == ""
+
+
+def test_the_readme_gives_the_command_the_files_header_gives() -> None:
+    command = re.search(r"^--\s+(psql .*citus\.sql)$", CITUS.read_text(), re.M)
+    assert command, "the header of citus.sql gives no psql line"
+    readme = README.read_text()
+    section = readme[readme.index("**Distributing by member with Citus.**"):]
+    section = section[:section.index("\n**", 1)]
+    assert command[1] in section
 
 
 def test_every_member_owned_table_is_distributed_with_the_members(catalog: Catalog) -> None:
@@ -130,8 +187,9 @@ def test_every_unique_key_of_a_distributed_table_holds_its_distribution_column(
         catalog: Catalog) -> None:
     placed = layout()
     checked = 0
+    local = left_local()
     for table, indexes in catalog.unique.items():
-        if table in BOOKKEEPING:
+        if table in local:
             continue
         column = placed[table].column
         if column is None:

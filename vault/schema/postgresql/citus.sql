@@ -5,18 +5,38 @@
 --     psql "$VRMVAULT_DATABASE_URL" -v ON_ERROR_STOP=1 -f vault/schema/postgresql/citus.sql
 --
 -- The layout rules are at the head of data/0001_baseline.sql; tests/unit/storage/
--- test_citus_ready.py checks, in the live catalog of a migrated database, that every table of
--- the data store is named here once, that each distributed table's primary key and unique
--- constraints hold its distribution column, that foreign keys join co-located tables on that
--- column or point at reference tables, and that no statement of ours joins two member-owned
--- tables on anything but the member. Citus itself cannot be installed where vrmvault is built:
--- this file has never been run against a Citus cluster.
+-- test_citus_ready.py checks, in the live catalog of a database 'vrmvault init' made, that every
+-- table of the data store is named here once (placed, or left local), that each distributed
+-- table's primary key and unique constraints hold its distribution column, that foreign keys
+-- join co-located tables on that column or point at reference tables, and that no statement
+-- of ours joins two member-owned tables on anything but the member; and that on plain
+-- PostgreSQL the file stops at its first statement, saying why. Citus itself cannot be
+-- installed where vrmvault is built: this file has never been run against a Citus cluster.
 --
 -- Not distributed: the ledger (schema ledger: one sequence of appends, kept on the coordinator
 -- as local tables), the request counters (schema rates) and the key database (not Citus's:
 -- another database, another role). The insights read model's triggers (data/0006) write
 -- brand-level cells from a member's rows; under Citus those cells live on other shards, so the
 -- triggers must be replaced by a periodic rebuild before this file is run on a busy vault.
+--
+-- Left local to the coordinator (no call below places them; the hosts' VRMVAULT_DATABASE_URL
+-- names it): each store's bookkeeping, read when a host opens the store and written only by
+-- 'vrmvault init' and the migrations, under advisory locks that are the coordinator's own (a
+-- lock taken on another node would serialise nothing). One row or a few, never joined with a
+-- member's rows: distributing them gains nothing.
+--   local: store_migrations    the migrations applied, by number
+--   local: store_key_check     the HMAC that tells the master key the store was made with
+
+-- On plain PostgreSQL every call below would fail as an unknown function: say what is missing
+-- before anything runs.
+DO $$
+BEGIN
+    IF NOT EXISTS (SELECT FROM pg_extension WHERE extname = 'citus') THEN
+        RAISE EXCEPTION 'Citus is not installed in this database: CREATE EXTENSION citus first'
+            ' (it needs shared_preload_libraries = citus)';
+    END IF;
+END
+$$;
 
 -- Shared tables, read by every host and every shard: reference tables (a copy on every node).
 SELECT create_reference_table('brands');
