@@ -32,7 +32,7 @@ from typing import Any
 
 from consent.model import Grant, Mode
 from consent.vocabulary import FEEDBACK, SENSITIVE_FIELDS, SURVEY
-from vault.catalog import BY_KEY, DataType
+from vault.catalog import BY_KEY, DataType, is_country_code
 from vault.errors import ValidationError
 
 from .membership import COMMUNITY_FIELDS
@@ -144,6 +144,8 @@ def _criterion(item: Any, where: str) -> Criterion:
         raise fail(f"{attribute} takes values from: " + ", ".join(spec.choices) + ".")
     if spec.type is DataType.COUNTRY:
         values = [v.strip().upper() for v in values]
+        if not all(is_country_code(v) for v in values):
+            raise fail(f"{attribute} takes ISO 3166-1 alpha-2 codes of countries (NL, BE).")
     return Criterion(attribute, any_of=tuple(dict.fromkeys(values)))
 
 

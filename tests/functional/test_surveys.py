@@ -107,6 +107,7 @@ def test_publish_list_and_read(brand: SurveyBrand, community: Community, clock: 
     ({"questions": [{"kind": "slider", "prompt": "x"}]}, "questions.0.kind"),
     ({"criteria": [{"attribute": "religion", "any_of": ["x"]}]}, "criteria.0.attribute"),
     ({"criteria": [{"attribute": "household_size", "any_of": ["2"]}]}, "criteria.0"),
+    ({"criteria": [{"attribute": "country", "any_of": ["ZZ"]}]}, "criteria.0"),
     ({"community_id": "com_nobody"}, "community_id"),
     # PostgreSQL refuses a NUL in any text value: refused before any store is asked.
     ({"community_id": "com_\u0000" + "0" * 23}, "body"),
