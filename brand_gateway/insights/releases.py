@@ -16,12 +16,21 @@ one OpenDP measurement releases the count of every cell with discrete Laplace no
   ``alpha / cells`` (a union bound), so its interval holds with 95% as a whole.
 
 Everything else is post-processing of those noisy counts, which costs no epsilon and reveals
-nothing more: the respondents of a group are its noisy respondent cell or the sum of its noisy
-cells; a mean or an NPS is the weighted mean of its noisy classes.
+nothing more: the respondents of a group are its one noisy group-count cell; a mean or an NPS
+is the weighted mean of its noisy classes.
 
-Minimum cohort: a group whose noisy respondents fall below ``minimum_cohort`` is suppressed
-(no value, nothing padded). The decision is post-processing of the release itself, so it is
-paid for by the release's one epsilon and no count is ever looked at without noise.
+Minimum cohort: every group has one cell that counts its members (a count's one cell, a
+multiple choice's respondent cell, or a cell this module adds in front of a histogram's, a
+mean's or an NPS's classes: :func:`with_group_counts`), measured in the same OpenDP query with
+its own noise. A group is released only when that one noisy count reaches
+:meth:`ReleaseSettings.threshold`: the minimum cohort, raised where the noise is wide to the
+count that noise alone reaches with probability at most ``false_release`` (OpenDP's own
+accuracy of the scale). So a group without a single member is released with probability at
+most ``false_release`` (one in a million by default), whatever the epsilon and the number of
+groups; deciding on the sum of a group's noisy cells, as before, let noise alone pass (at
+epsilon 0.5 over ten touchpoints, a per-cell accuracy of +/- 60 against a minimum of 50). The
+decision is post-processing of the release itself, so it is paid for by the release's one
+epsilon and no count is ever looked at without noise.
 
 Budget: the brand pays the release's epsilon (:class:`~.budget.PrivacyBudget`) after its input
 is checked and before anything is measured; a refusal releases nothing.
@@ -93,12 +102,29 @@ class ReleaseKind(StrEnum):
 class ReleaseSettings:
     minimum_cohort: int = 50
     confidence: float = 0.95
+    #: The most likely a group of no member at all is released (noise alone reaching
+    #: :meth:`threshold`), per group and release.
+    false_release: float = 1e-6
 
     def __post_init__(self) -> None:
         if self.minimum_cohort < 1:
             raise ValueError("the minimum cohort is one member at least")
         if not 0 < self.confidence < 1:
             raise ValueError("the confidence is between 0 and 1")
+        if not 0 < self.false_release < 0.5:
+            raise ValueError("the false-release probability is between 0 and one half")
+
+    def threshold(self, scale: float) -> int:
+        """The noisy group count from which a group is released, at noise ``scale``.
+
+        OpenDP's accuracy ``a`` of discrete Laplace noise ``Z`` at ``alpha`` bounds
+        ``P(|Z| > a) <= alpha``, and ``Z`` is symmetric, so ``P(Z > a) <= alpha / 2``. With
+        ``alpha = 2 * false_release`` and the threshold at least ``floor(a) + 1``, a group of
+        true count ``c`` is released with probability ``P(c + Z >= threshold)``: at most
+        ``false_release`` for an empty group (``c = 0``), and less the fewer its members.
+        Below it, the minimum cohort holds as ever (on the noisy count)."""
+        noise_alone = math.floor(_accuracy(scale, 2 * self.false_release)) + 1
+        return max(self.minimum_cohort, noise_alone)
 
 
 @dataclass(frozen=True)
@@ -174,6 +200,29 @@ class Plan:
     kind: ReleaseKind
     bounded: BoundedCells | TalliedCells
     summarise: Summariser
+    #: Whether the first cell of each group counts its members already (a count, a multiple
+    #: choice's respondent cell); if not, :func:`with_group_counts` adds one before measuring.
+    group_cell: bool = False
+
+
+def with_group_counts(bounded: BoundedCells | TalliedCells) -> BoundedCells | TalliedCells:
+    """``bounded`` with one more cell in front of each group's block that counts the group's
+    members: for plans where a member lands in one cell of each group they are in (a
+    histogram, a mean, an NPS), that cell gets one more for each of theirs, so a member adds
+    twice the cells (``contributions`` doubles, and OpenDP scales the noise to it)."""
+    width = bounded.layout.width
+    shape = Layout(bounded.layout.groups, width + 1)
+    if isinstance(bounded, TalliedCells):
+        counts: list[int] = []
+        for number in range(len(bounded.layout.groups)):
+            block = bounded.layout.block(bounded.counts, number)
+            counts.extend([sum(block), *block])
+        return TalliedCells(counts, shape, 2 * bounded.contributions)
+    cells: list[int] = []
+    for cell in bounded.cells:
+        group, position = divmod(cell, width)
+        cells.extend((group * (width + 1), group * (width + 1) + 1 + position))
+    return BoundedCells(cells, shape, 2 * bounded.contributions)
 
 
 def tallied_plan(kind: ReleaseKind, counts: Sequence[int], *, width: int,
@@ -187,7 +236,8 @@ def tallied_plan(kind: ReleaseKind, counts: Sequence[int], *, width: int,
     ``per_group`` cells in at most ``max_groups`` groups."""
     tallied = TalliedCells(list(counts), layout(groups, width), per_group * max_groups)
     return Plan(kind, tallied, summariser(kind, levels=levels, categories=categories,
-                                          respondent_cell=respondent_cell))
+                                          respondent_cell=respondent_cell),
+                group_cell=respondent_cell or kind is ReleaseKind.COUNT)
 
 
 def bounded_plan(kind: ReleaseKind, bounded: BoundedCells, *,
@@ -196,7 +246,8 @@ def bounded_plan(kind: ReleaseKind, bounded: BoundedCells, *,
                  respondent_cell: bool = False) -> Plan:
     """A plan over cells the caller bounded itself with :func:`~.contributions.bound`."""
     return Plan(kind, bounded, summariser(kind, levels=levels, categories=categories,
-                                          respondent_cell=respondent_cell))
+                                          respondent_cell=respondent_cell),
+                group_cell=respondent_cell or kind is ReleaseKind.COUNT)
 
 
 def summariser(kind: ReleaseKind, *, levels: Sequence[float] | None = None,
@@ -224,7 +275,7 @@ def count_plan(rows: Iterable[Row], *, groups: Sequence[Hashable] | None = None,
     """How many members have a row (in each group); the rows' values are not read."""
     cells = bound(rows, layout(groups, 1), reduce=PerMember.LATEST, per_group=1,
                   max_groups=max_groups, positions=lambda value: (0,))
-    return Plan(ReleaseKind.COUNT, cells, _count)
+    return Plan(ReleaseKind.COUNT, cells, _count, group_cell=True)
 
 
 def histogram_plan(rows: Iterable[Row], *, categories: Sequence[Hashable],
@@ -246,7 +297,7 @@ def multiple_choice_plan(rows: Iterable[Row], *, categories: Sequence[Hashable],
                   per_group=1 + choices, max_groups=max_groups,
                   positions=choice_positions(categories, choices))
     return Plan(ReleaseKind.MULTIPLE_CHOICE, cells,
-                _categories(categories, respondent_cell=True))
+                _categories(categories, respondent_cell=True), group_cell=True)
 
 
 def mean_plan(rows: Iterable[Row], *, lower: float, upper: float, step: float,
@@ -298,15 +349,22 @@ class PrivateReleases:
         return [self._measure(plan, epsilon / len(plans), state) for plan in plans]
 
     def _measure(self, plan: Plan, epsilon: float, state: BudgetState) -> Release:
-        bounded = plan.bounded
+        """One OpenDP measurement of the plan's cells (a group-count cell added where the plan
+        has none), then each group read, or suppressed on its one noisy group count."""
+        bounded = plan.bounded if plan.group_cell else with_group_counts(plan.bounded)
         counts, scale = (noisy_counts(bounded, epsilon) if isinstance(bounded, TalliedCells)
                          else noisy_cells(bounded, epsilon))
         alpha = 1 - self.settings.confidence
+        threshold = self.settings.threshold(scale)
         groups = []
         for number, label in enumerate(bounded.layout.groups):
             block = bounded.layout.block(counts, number)
-            respondents, value, per_category = plan.summarise(block, scale, alpha)
-            if respondents.value < self.settings.minimum_cohort or (
+            if plan.group_cell:
+                respondents, value, per_category = plan.summarise(block, scale, alpha)
+            else:
+                _, value, per_category = plan.summarise(block[1:], scale, alpha)
+                respondents = _cell(block[0], _accuracy(scale, alpha))
+            if respondents.value < threshold or (
                     value is not None and math.isnan(value.value)):
                 groups.append(GroupResult(label, suppressed=True))
             else:

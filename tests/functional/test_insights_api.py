@@ -73,13 +73,15 @@ def test_nps_per_touchpoint_with_its_privacy_figures(client: FlaskClient, commun
     body = answer.get_json()
     privacy = body["privacy"]
     assert privacy["epsilon"] == 1.0 and privacy["delta"] == 0.0
-    assert privacy["contributions"] == 1 and privacy["noise_scale"] == pytest.approx(1.0)
+    # One class and the touchpoint's own member count per member (the count that decides
+    # suppression, with its own noise): two cells.
+    assert privacy["contributions"] == 2 and privacy["noise_scale"] == pytest.approx(2.0)
     assert privacy["unit"] == "member" and privacy["accuracy"] > 0
     [group] = body["groups"]
     assert group["touchpoint"] == "delivery" and not group["suppressed"]
     assert group["value"]["low"] <= group["value"]["value"] <= group["value"]["high"]
     # Each of 3 cells (detractors 20, passives 0, promoters 60) moves by at most `far`.
-    far = dp.discrete_laplacian_scale_to_accuracy(1.0, 1e-9)
+    far = dp.discrete_laplacian_scale_to_accuracy(2.0, 1e-9)
     low, high = mean_range(NPS_SCORES, [max(0.0, c - far) for c in (20, 0, 60)],
                            [c + far for c in (20, 0, 60)])
     assert low <= group["value"]["value"] <= high
@@ -154,7 +156,7 @@ def test_a_distribution_broken_down_counts_members_who_allow_both(
     assert near(counts["retired"]["value"], 0, scale)
     assert near(counts["family"]["value"], 35, scale)
     assert groups["north-america"]["suppressed"]
-    assert body["privacy"]["contributions"] == 1
+    assert body["privacy"]["contributions"] == 2          # a category and the group's count
 
 
 def test_the_budget_refuses_with_what_is_left_and_when_it_renews(
@@ -270,7 +272,10 @@ def test_another_brand_s_survey_is_unknown(client: FlaskClient, community: Commu
 def test_nps_per_touchpoint_from_survey_answers_tied_to_it(
         app: Flask, client: FlaskClient, community: Community, headers: dict[str, str],
         consent: Consent) -> None:
-    app.config["VRMVAULT_MINIMUM_COHORT"] = 10       # 40 members: far from it, whatever noise
+    # 40 members against a threshold of 14 at scale 1 (epsilon 4, 4 cells per member): far
+    # from it, whatever the noise.
+    app.config["VRMVAULT_MINIMUM_COHORT"] = 10
+    app.config["VRMVAULT_INSIGHTS_MAX_EPSILON"] = 4.0
     club = open_club(community)
     ends = int(community.vault.clock()) + 7 * 86_400
     surveys = survey_service(consent=consent)
@@ -298,7 +303,10 @@ def test_nps_per_touchpoint_from_survey_answers_tied_to_it(
 def test_nps_per_touchpoint_broken_down_by_age_band(app: Flask, client: FlaskClient,
                                                     community: Community,
                                                     headers: dict[str, str]) -> None:
-    app.config["VRMVAULT_MINIMUM_COHORT"] = 10       # 40 members: far from it, whatever noise
+    # 40 members against a threshold of 14 at scale 1 (epsilon 4, 4 cells per member): far
+    # from it, whatever the noise.
+    app.config["VRMVAULT_MINIMUM_COHORT"] = 10
+    app.config["VRMVAULT_INSIGHTS_MAX_EPSILON"] = 4.0
     for n in range(40):                              # born 1990: 36 on the test clock (2027)
         community.member(fields=("feedback", "date_of_birth"),
                          profile={"date_of_birth": "1990-05-04"},
@@ -307,8 +315,8 @@ def test_nps_per_touchpoint_broken_down_by_age_band(app: Flask, client: FlaskCli
         community.member(entries=[("delivery", 1, 0)],
                          profile={"date_of_birth": "1950-01-01"})
     body = ask(client, TOUCHPOINTS, headers, touchpoints="delivery,support", by="age_band",
-               epsilon="1").get_json()
-    assert body["privacy"]["contributions"] == 2        # one value per touchpoint named
+               epsilon="4").get_json()
+    assert body["privacy"]["contributions"] == 4        # per touchpoint named: value, count
     groups = {(g["touchpoint"], g["by"]): g for g in body["groups"]}
     assert len(groups) == 2 * 6
     delivery = groups[("delivery", "35-44")]

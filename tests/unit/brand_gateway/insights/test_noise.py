@@ -62,7 +62,8 @@ def discrete_laplace_tail(scale: float, at_least: int) -> float:
 
 def test_noise_has_the_spread_the_epsilon_promises(releases: PrivateReleases, brand) -> None:
     # 1,000 categories in 2 groups, 80 members in each category, each member in both groups
-    # (at most 2 groups each): every member adds 2 cells, so at epsilon 1 the scale is 2.
+    # (at most 2 groups each): every member adds 4 cells (their category and the group's
+    # count, in each group), so at epsilon 2 the scale is 2.
     # 20 releases of 2,000 cells: 40,000 draws of the noise. A release shows a count below
     # zero as zero; with 80 in every cell that happens with probability below 1e-13 in all.
     categories = [f"c{n}" for n in range(1_000)]
@@ -71,9 +72,9 @@ def test_noise_has_the_spread_the_epsilon_promises(releases: PrivateReleases, br
     plan = histogram_plan(members, categories=categories, groups=("a", "b"), max_groups=2)
     draws: list[float] = []
     for _ in range(20):
-        release = releases.release(brand.id, plan, epsilon=1.0)
+        release = releases.release(brand.id, plan, epsilon=2.0)
         assert release.noise_scale == pytest.approx(2.0, rel=1e-6)
-        assert release.contributions == release.sensitivity == 2
+        assert release.contributions == release.sensitivity == 4
         for group in release.groups:
             assert group.counts is not None
             draws.extend(estimate.value - 80 for _, estimate in group.counts)
@@ -133,15 +134,16 @@ def test_a_member_with_500_entries_moves_an_answer_no_more_than_one_entry_may(
 def test_tallied_counts_get_the_spread_the_epsilon_promises(releases: PrivateReleases,
                                                             brand) -> None:
     """The read model's path (counts tallied by the store, ``TalliedCells``): the same noise,
-    at the scale the bound calls for, checked as above on 40,000 draws."""
+    at the scale the bound calls for (the group counts added), checked as above on 40,000
+    draws."""
     counts = [80] * 2_000
     plan = tallied_plan(ReleaseKind.HISTOGRAM, counts, width=1_000, groups=("a", "b"),
                         max_groups=2, categories=[f"c{n}" for n in range(1_000)])
     draws: list[float] = []
     for _ in range(20):
-        release = releases.release(brand.id, plan, epsilon=1.0)
+        release = releases.release(brand.id, plan, epsilon=2.0)
         assert release.noise_scale == pytest.approx(2.0, rel=1e-6)
-        assert release.contributions == release.sensitivity == 2
+        assert release.contributions == release.sensitivity == 4
         for group in release.groups:
             assert group.counts is not None
             draws.extend(estimate.value - 80 for _, estimate in group.counts)

@@ -8,6 +8,7 @@ value holds with a probability stated beside it, each failure chance below 1e-9.
 from __future__ import annotations
 
 import itertools
+import math
 import random
 import uuid
 from collections.abc import Callable, Iterable
@@ -149,8 +150,10 @@ def test_every_result_says_what_it_spent_and_how_noisy_it_is(releases: PrivateRe
         assert (release.epsilon, release.delta, release.confidence) == (0.5, 0.0, 0.95)
         # The library's scale is the bound over epsilon (to its search's precision).
         assert release.noise_scale == pytest.approx(release.contributions / 0.5, rel=1e-6)
-        assert release.sensitivity == release.contributions == (
-            3 if kind is ReleaseKind.MULTIPLE_CHOICE else 1)
+        # A count and a multiple choice have their group count already; a histogram, a mean
+        # and an NPS get one, a second cell per member.
+        assert release.sensitivity == release.contributions == {
+            ReleaseKind.MULTIPLE_CHOICE: 3, ReleaseKind.COUNT: 1}.get(kind, 2)
         assert release.accuracy > 0 and release.budget.spent > 0
 
 
@@ -204,3 +207,34 @@ def test_the_interval_of_a_mean_is_its_least_and_greatest_within_the_cells_accur
             assert low == pytest.approx(min(corners)) and high == pytest.approx(max(corners))
         else:                                   # no respondents at all is possible: anything
             assert (low, high) == (min(scores), max(scores))
+
+
+def test_groups_of_noise_alone_are_never_released(make_budget, brand) -> None:
+    # Nobody contributes: epsilon 0.5 over ten groups of a histogram of 11 categories, so a
+    # cell's 95% accuracy is about +/- 100 against a minimum of 50 (the sum of a group's noisy
+    # cells, which decided before, passed 50 in a good part of the groups). Each group is
+    # released with probability at most false_release = 1e-12 (ReleaseSettings.threshold):
+    # over 50 releases of 10 groups, below 1e-9 that any is.
+    releases = PrivateReleases(budget=make_budget(), settings=ReleaseSettings(
+        false_release=1e-12))
+    groups = [f"g{n}" for n in range(10)]
+    categories = [f"c{n}" for n in range(11)]
+    for plan in (histogram_plan([], categories=categories, groups=groups, max_groups=10),
+                 nps_plan([], groups=groups, max_groups=10)):
+        for _ in range(25):
+            release = releases.release(brand.id, plan, epsilon=0.5)
+            assert release.suppressed == len(groups), release.groups
+
+
+def test_the_threshold_is_where_noise_alone_stops(releases: PrivateReleases) -> None:
+    # P(Z >= t) for discrete Laplace of scale b is exp(-t / b) / (1 + exp(-1 / b)): at the
+    # threshold at most false_release, one below it more (unless the minimum decides).
+    settings = releases.settings
+    for scale in (0.5, 4.0, 20.0, 40.0):
+        threshold = settings.threshold(scale)
+        tail = math.exp(-threshold / scale) / (1 + math.exp(-1 / scale))
+        assert threshold >= settings.minimum_cohort and tail <= settings.false_release
+        if threshold > settings.minimum_cohort:
+            below = math.exp(-(threshold - 1) / scale) / (1 + math.exp(-1 / scale))
+            assert below > settings.false_release / 10
+    assert settings.threshold(0.5) == settings.minimum_cohort
