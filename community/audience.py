@@ -10,8 +10,16 @@ never counts. Individual answers are released only under a grant in individual m
 Criteria narrow a community by non-sensitive persona attributes. A criterion is met only by a
 member whose grant to the brand covers that attribute too (so a brand cannot select members
 by data they did not let it count) and whose value matches; profile values are sealed, so
-criteria are evaluated here, member by member, never in SQL. The brand learns only how many
-members are eligible, thresholded (:class:`Cohort`), never who.
+criteria are evaluated here, member by member, never in SQL.
+
+What the brand learns of the audience is :class:`Cohort`, never who: one differentially private
+count of the eligible members (the member as the privacy unit), paid from the brand's privacy
+budget by an :data:`AudienceMeasure` once, when the survey is published, and kept with it; it
+is thresholded and rounded on that noisy count. Rounding or thresholding an exact count would
+not do: at a step's or the threshold's edge one member more or less changes what is told, so
+criteria (or a member leaving) one member apart could be told apart, and probing would cost
+nothing. Reads return the kept figure and never count again. When the budget cannot pay, the
+survey is still published and its audience is not told (``measured`` false).
 
 A criterion, as the brand API takes it and ``surveys.criteria`` stores it (a JSON list, all of
 them must hold)::
@@ -26,7 +34,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -46,8 +54,8 @@ MAX_VALUES = 20
 MAX_VALUE = 60
 #: The smallest group whose size the brand is told; smaller ones are "fewer than" this.
 MINIMUM_COHORT = 50
-#: Sizes at or above the minimum are told rounded down to this step, so two audiences that
-#: differ by one member cannot be told apart by their counts.
+#: Noisy sizes at or above the minimum are told rounded down to this step (post-processing of
+#: the differentially private count: it is the noise that hides one member, not the step).
 COHORT_STEP = 10
 
 
@@ -194,19 +202,41 @@ def eligible(grants: Sequence[Grant], criteria: Sequence[Criterion],
 
 @dataclass(frozen=True)
 class Cohort:
-    """How many members a brand is told are eligible: ``reported`` is the count rounded down
-    to :data:`COHORT_STEP`, or None when fewer than ``minimum`` (then only "fewer than")."""
+    """How many members a brand is told are eligible: ``reported`` is the noisy count rounded
+    down to :data:`COHORT_STEP`, or None when fewer than ``minimum`` (then only "fewer than")
+    or when it was not measured (``measured`` false: the brand's privacy budget was spent)."""
 
     reported: int | None
     minimum: int
+    measured: bool = True
 
     @classmethod
-    def of(cls, count: int, minimum: int = MINIMUM_COHORT) -> Cohort:
-        if count < minimum:
+    def of(cls, noisy_count: int, minimum: int = MINIMUM_COHORT) -> Cohort:
+        """What a brand is told of ``noisy_count``, a differentially private count (never an
+        exact one: see the module's docstring)."""
+        if noisy_count < minimum:
             return cls(None, minimum)
-        return cls(max(minimum, count - count % COHORT_STEP), minimum)
+        return cls(max(minimum, noisy_count - noisy_count % COHORT_STEP), minimum)
+
+    @classmethod
+    def unmeasured(cls, minimum: int = MINIMUM_COHORT) -> Cohort:
+        return cls(None, minimum, measured=False)
 
     @property
     def text(self) -> str:
+        if not self.measured:
+            return "not told: the privacy budget of the period was spent"
         return (f"fewer than {self.minimum}" if self.reported is None
                 else f"at least {self.reported}")
+
+
+#: ``(brand_id, eligible) -> Cohort``: measures the exact count of eligible members once,
+#: differentially privately, paying from the brand's privacy budget (the insights'; built by
+#: the brand gateway), and says what the brand is told.
+AudienceMeasure = Callable[[str, int], Cohort]
+
+
+def unmeasured_audience(brand_id: str, eligible: int) -> Cohort:
+    """An :data:`AudienceMeasure` that tells nothing (where no budget is wired, e.g. on the
+    members' side, which never publishes)."""
+    return Cohort.unmeasured()

@@ -197,6 +197,10 @@ class SurveyRecord:
     closes_at: int
     criteria: str                  # JSON list (community/audience.py)
     published_at: int
+    # What the brand is told of the audience, measured once at publication and kept
+    # (community/audience.py: :class:`~community.audience.Cohort`).
+    audience_measured: bool = False
+    audience_reported: int | None = None
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,7 @@ from vault.repositories import Store
 
 from .after_restore import CommunityRestorer
 from .attribute_requests import AttributeRequestService
-from .audience import MINIMUM_COHORT
+from .audience import MINIMUM_COHORT, AudienceMeasure, unmeasured_audience
 from .care import CareService
 from .cocreation import CoCreationService
 from .communities import CommunityService
@@ -76,15 +76,17 @@ def community_restorer(consent: Consent) -> CommunityRestorer:
 
 
 # -- Surveys, feedback requests and attribute requests ------------------------------------
-def survey_service(*, consent: Consent, minimum_cohort: int = MINIMUM_COHORT) -> SurveyService:
+def survey_service(*, consent: Consent, minimum_cohort: int = MINIMUM_COHORT,
+                   audience: AudienceMeasure = unmeasured_audience) -> SurveyService:
     """Surveys over ``consent``'s vault (its data store, member keys, profile and journal)
-    and ledger."""
+    and ledger; ``audience`` measures a published survey's audience (the brand gateway's
+    differentially private count; without it, nothing is told)."""
     vault = consent.vault
     return SurveyService(surveys=_on(vault.data, "surveys", "Surveys"),
                          grants=repository(vault.data, "consent.{engine}.grants", "Grants"),
                          profile=vault.profile, feedback=vault.feedback, keys=vault.key_store,
                          ledger=consent.ledger, principal=consent.principal, clock=vault.clock,
-                         minimum_cohort=minimum_cohort)
+                         minimum_cohort=minimum_cohort, audience=audience)
 
 
 def survey_erasure_hook(database: Store) -> Callable[[str, int], None]:

@@ -5,7 +5,8 @@ Invariants:
 
 - A survey is put to a member only if they are in the community, their grants to the brand
   count survey answers now and they meet the criteria (community/audience.py); the brand is told
-  only a thresholded count of them (:class:`~community.audience.Cohort`), never who.
+  only a thresholded differentially private count of them (:class:`~community.audience.Cohort`),
+  measured once at publication and kept with the survey, never who and never a live count.
 - Structured answers (rating 1-5, NPS 0-10, a choice's index, a multiple choice's bitmask) are
   columns inside SQLCipher; a text answer is sealed under the member's key, bound to (member,
   ``survey_answers``, survey and question, ``text``), and opened only for the member or for a
@@ -21,7 +22,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from consent.event_details import SurveyAnswerReleased, SurveyDelivered, SurveyPublished
@@ -39,6 +40,7 @@ from vault.sealing import associated_data
 
 from .audience import (
     MINIMUM_COHORT,
+    AudienceMeasure,
     Cohort,
     Criterion,
     counting_grants,
@@ -48,6 +50,7 @@ from .audience import (
     individual_grants,
     load_criteria,
     parse_criteria,
+    unmeasured_audience,
 )
 from .repositories import AnswerRow, CommunityFacts, QuestionRecord, SurveyRecord, SurveyRepository
 
@@ -154,7 +157,8 @@ class SurveyService:
     def __init__(self, *, surveys: SurveyRepository, grants: GrantRepository,
                  profile: ProfileService, feedback: FeedbackService, keys: KeyStore,
                  ledger: EventLog, principal: Callable[[str], str], clock: Clock,
-                 minimum_cohort: int = MINIMUM_COHORT) -> None:
+                 minimum_cohort: int = MINIMUM_COHORT,
+                 audience: AudienceMeasure = unmeasured_audience) -> None:
         self._surveys = surveys
         self._grants = grants
         self._profile = profile
@@ -164,12 +168,14 @@ class SurveyService:
         self._principal = principal       # the member as the ledger names them
         self._clock = clock
         self.minimum_cohort = minimum_cohort
+        self._audience = audience         # the one place an audience is measured
 
     # -- the brand's side ----------------------------------------------------------------------
     def publish(self, brand_id: str, draft: SurveyDraft) -> Published:
-        """Check ``draft`` (one :class:`ValidationError` naming what is wrong), store it,
-        record its publication and delivery in the ledger, and tell the thresholded count of
-        members it is put to."""
+        """Check ``draft`` (one :class:`ValidationError` naming what is wrong), measure its
+        audience once (a differentially private count paid from the brand's privacy budget;
+        not told if the budget cannot pay), store both, record its publication and delivery
+        in the ledger, and tell the thresholded noisy count of members it is put to."""
         now = int(self._clock())
         community = self._own_community(brand_id, draft.community_id)
         criteria = parse_criteria(draft.criteria)
@@ -198,10 +204,13 @@ class SurveyService:
         stored = criteria_json(criteria)
         record = SurveyRecord(new_survey_id(), brand_id, community.id, title, draft.touchpoint,
                               draft.kind, opens, draft.closes_at, stored, now)
+        # Counted before the write lock is taken: it opens each member's sealed profile. The
+        # exact count goes to the measure (and the vault's ledger), never to the brand.
+        count = self._eligible_count(community, Survey(record, tuple(questions), criteria), now)
+        cohort = self._audience(brand_id, count)
+        record = replace(record, audience_measured=cohort.measured,
+                         audience_reported=cohort.reported)
         survey = Survey(record, tuple(questions), criteria)
-        # Counted before the write lock is taken: it opens each member's sealed profile.
-        count = self._eligible_count(community, survey, now)
-        cohort = Cohort.of(count, self.minimum_cohort)
         with self._surveys.transaction():
             self._surveys.insert(record, questions)
             actor = "brand:" + brand_id
@@ -213,7 +222,7 @@ class SurveyService:
             self._ledger.record_event(actor=actor, details=SurveyDelivered(
                 survey=record.id, community=community.id, eligible=count,
                 reported=cohort.reported))
-        return Published(survey, cohort)
+        return Published(survey, self.cohort(survey))
 
     def for_brand(self, brand_id: str, *, limit: int, offset: int) -> list[Survey]:
         return [self._survey(r) for r in self._surveys.for_brand(brand_id, limit=limit,
@@ -227,10 +236,12 @@ class SurveyService:
         return self._survey(record)
 
     def cohort(self, survey: Survey) -> Cohort:
-        """The thresholded count of members the survey is put to now."""
-        community = self._community(survey.record.community_id)
-        now = int(self._clock())
-        return Cohort.of(self._eligible_count(community, survey, now), self.minimum_cohort)
+        """What the brand was told of the survey's audience when it was published, as it was
+        kept then: never counted again (a live count would show one member leaving)."""
+        record = survey.record
+        if not record.audience_measured:
+            return Cohort.unmeasured(self.minimum_cohort)
+        return Cohort(record.audience_reported, self.minimum_cohort)
 
     def release(self, brand_id: str, survey_id: str, *, client_id: str, limit: int,
                 offset: int) -> tuple[list[Released], bool]:

@@ -47,17 +47,25 @@ _SURVEY_QUERY = SurveyResultsQuery()
 MECHANISM = "discrete Laplace (OpenDP), pure epsilon-DP"
 
 
-def _queries() -> InsightQueries:
+def budget_settings() -> BudgetSettings:
+    """Each brand's privacy budget as the app is configured (the insights' and the survey
+    audiences', one budget)."""
     config = current_app.config
+    return BudgetSettings(epsilon_per_period=config["VRMVAULT_INSIGHTS_BUDGET"],
+                          period_seconds=config["VRMVAULT_INSIGHTS_PERIOD_DAYS"] * DAY)
+
+
+def release_settings() -> ReleaseSettings:
+    return ReleaseSettings(minimum_cohort=current_app.config["VRMVAULT_MINIMUM_COHORT"])
+
+
+def _queries() -> InsightQueries:
     stores = request_stores()
     vault = stores.vault()
-    maximum = config["VRMVAULT_INSIGHTS_MAX_EPSILON"]
+    maximum = current_app.config["VRMVAULT_INSIGHTS_MAX_EPSILON"]
     return insight_queries(
         database=vault.data, clock=stores.clock, profiles=vault.profile,
-        ledger=stores.consent().ledger,
-        budget=BudgetSettings(epsilon_per_period=config["VRMVAULT_INSIGHTS_BUDGET"],
-                              period_seconds=config["VRMVAULT_INSIGHTS_PERIOD_DAYS"] * DAY),
-        releases=ReleaseSettings(minimum_cohort=config["VRMVAULT_MINIMUM_COHORT"]),
+        ledger=stores.consent().ledger, budget=budget_settings(), releases=release_settings(),
         limits=EpsilonLimits(maximum=maximum, default=min(0.5, maximum)))
 
 

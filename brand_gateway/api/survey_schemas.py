@@ -142,9 +142,16 @@ class QuestionSchema(Schema):
 
 class AudienceSchema(Schema):
     eligible = fields.Integer(required=True, allow_none=True, metadata={
-        "description": "How many members the survey is put to, rounded down to a multiple"
-                       " of ten; null when fewer than minimum."})
+        "description": "How many members the survey is put to: a differentially private"
+                       " count (OpenDP's discrete Laplace, the member as the privacy unit,"
+                       " epsilon 0.25 paid from your insights budget), measured once when the"
+                       " survey is published and kept, rounded down to a multiple of ten;"
+                       " null when the noisy count is below minimum, or when it was not"
+                       " measured. Reading the survey again never counts again."})
     minimum = fields.Integer(required=True)
+    measured = fields.Boolean(required=True, metadata={
+        "description": "False when your privacy budget of the period could not pay for the"
+                       " count: the survey is published all the same, its audience not told."})
     text = fields.String(required=True, metadata={"examples": ["fewer than 50"]})
 
 
@@ -259,8 +266,10 @@ def add_survey_paths(spec: APISpec) -> None:
                  "description": "Questions of type rating (1-5), nps (0-10), single, multiple"
                                 " and text; optionally about a touchpoint; an audience of the"
                                 " community, optionally narrowed by criteria. The answer says"
-                                " how many members it is put to, thresholded. Publication and"
-                                " delivery are ledger entries.",
+                                " how many members it is put to: one differentially private"
+                                " count paid from your insights budget (epsilon 0.25; not told"
+                                " when the budget is spent), thresholded and kept. Publication"
+                                " and delivery are ledger entries.",
                  "requestBody": body("SurveyRequest"),
                  "responses": _responses("201", "SurveyEnvelope", *body_problems),
                  "security": security}})
@@ -272,7 +281,8 @@ def add_survey_paths(spec: APISpec) -> None:
         "responses": _responses("201", "SurveyEnvelope", *body_problems),
         "security": security}})
     spec.path(path="/surveys/{survey_id}", operations={"get": {
-        "summary": "One of your surveys", "description": "With its audience, thresholded.",
+        "summary": "One of your surveys", "description": "With its audience as it was"
+                       " measured when it was published (never counted again).",
         "parameters": [survey_id],
         "responses": _responses("200", "SurveyEnvelope", ("404", "SurveyNotFound")),
         "security": security}})

@@ -4,7 +4,8 @@ credentials token holding the ``surveys:write`` scope:
 - ``GET /api/v1/surveys`` (``limit``, ``offset``) and ``POST /api/v1/surveys``: the brand's
   surveys; publish one to one of its communities.
 - ``POST /api/v1/feedback-requests``: a one-question survey about a touchpoint.
-- ``GET /api/v1/surveys/<id>``: one of them, with its audience (a thresholded count).
+- ``GET /api/v1/surveys/<id>``: one of them, with its audience (a thresholded differentially
+  private count, measured once at publication: brand_gateway/insights/audience.py).
 - ``GET /api/v1/surveys/<id>/answers`` (``limit``, ``offset``): the individual answers of
   members whose grant allows survey answers individually, under the brand's pairwise
   pseudonyms; each member released is a ledger entry, recorded before the answers leave.
@@ -33,11 +34,14 @@ from community.surveys import Answer, QuestionDraft, Survey, SurveyDraft, Survey
 from vault.errors import NotFoundError, ValidationError
 
 from ..api_errors import ApiNotFoundError, BodyError
+from ..insights.audience import audience_measure
+from ..insights.releases import PrivateReleases
 from ..reads import Caller
 from ..request_stores import request_stores
-from ..storage import pairwise_pseudonyms
+from ..storage import pairwise_pseudonyms, privacy_budget
 from . import PREFIX
 from .bearer import requires_scope
+from .insights import budget_settings, release_settings
 from .payloads import iso, json_body, json_response, load_query, loaded, page_response
 from .schemas import EmptyQuery
 from .survey_schemas import (
@@ -61,8 +65,17 @@ _NOT_FOUND = "No survey with this id was published by this brand."
 
 
 def _surveys() -> SurveyService:
-    return survey_service(consent=request_stores().consent(),
-                          minimum_cohort=current_app.config["VRMVAULT_MINIMUM_COHORT"])
+    """Surveys whose audience a brand is told as one differentially private count, paid from
+    its insights budget when the survey is published (brand_gateway/insights/audience.py)."""
+    stores = request_stores()
+    consent = stores.consent()
+    releases = PrivateReleases(budget=privacy_budget(database=consent.vault.data,
+                                                     clock=stores.clock,
+                                                     settings=budget_settings()),
+                               settings=release_settings())
+    return survey_service(consent=consent,
+                          minimum_cohort=current_app.config["VRMVAULT_MINIMUM_COHORT"],
+                          audience=audience_measure(releases))
 
 
 def _requests() -> AttributeRequestService:
@@ -87,7 +100,8 @@ def _refused(exc: ValidationError) -> BodyError:
 
 
 def _audience(cohort: Cohort) -> dict[str, Any]:
-    return {"eligible": cohort.reported, "minimum": cohort.minimum, "text": cohort.text}
+    return {"eligible": cohort.reported, "minimum": cohort.minimum,
+            "measured": cohort.measured, "text": cohort.text}
 
 
 def _survey(survey: Survey, cohort: Cohort | None = None) -> dict[str, Any]:

@@ -28,7 +28,7 @@ from ..repositories import (
 )
 
 _SURVEY = ("SELECT id, brand_id, community_id, title, touchpoint, kind, opens_at, closes_at,"
-           " criteria, published_at FROM surveys")
+           " criteria, published_at, audience_measured, audience_reported FROM surveys")
 _REQUEST = ("SELECT id, brand_id, community_id, attribute, reason, created_at, closes_at"
             " FROM attribute_requests")
 # The member's rows of each table of migration 5, deleted at erasure.
@@ -38,7 +38,7 @@ MEMBER_TABLES = ("survey_journal_entries", "survey_answers", "survey_skips",
 
 def _survey(row: Any) -> SurveyRecord:
     return SurveyRecord(row[0], row[1], row[2], row[3], row[4], row[5], row[6], row[7], row[8],
-                        row[9])
+                        row[9], bool(row[10]), row[11])
 
 
 def _request(row: Any) -> AttributeRequestRecord:
@@ -83,11 +83,12 @@ class SqlSurveys(SqlCommunityReads, ABC):
         with self._db.transaction():
             self._db.execute(
                 "INSERT INTO surveys (id, brand_id, community_id, title, touchpoint, kind,"
-                " opens_at, closes_at, criteria, published_at)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                " opens_at, closes_at, criteria, published_at, audience_measured,"
+                " audience_reported) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (survey.id, survey.brand_id, survey.community_id, survey.title,
                  survey.touchpoint, survey.kind, survey.opens_at, survey.closes_at,
-                 survey.criteria, survey.published_at))
+                 survey.criteria, survey.published_at, int(survey.audience_measured),
+                 survey.audience_reported))
             if questions:
                 self._db.executemany(
                     "INSERT INTO survey_questions (survey_id, position, kind, prompt, choices)"

@@ -13,6 +13,8 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
+from brand_gateway.insights.audience import AUDIENCE_EPSILON
+from brand_gateway.storage import privacy_budget
 from consent.context import Consent
 from consent.events import EventTag
 from consent.model import Mode
@@ -92,14 +94,45 @@ def test_publish_list_and_read(brand: SurveyBrand, community: Community, clock: 
     assert response.status_code == 201, response.get_data(as_text=True)
     survey = response.get_json()["survey"]
     assert survey["id"].startswith("srv_") and survey["kind"] == "survey"
-    assert survey["audience"] == {"eligible": 2, "minimum": 2, "text": "at least 2"}
+    audience = survey["audience"]
+    assert audience["measured"] and audience["minimum"] == 2
     assert [q["kind"] for q in survey["questions"]] == ["rating", "single", "multiple", "text"]
     listed = brand.get("/surveys").get_json()
     assert [s["id"] for s in listed["surveys"]] == [survey["id"]]
     assert listed["next_offset"] is None
-    assert brand.get(f"/surveys/{survey['id']}").get_json()["survey"]["audience"]["eligible"] == 2
+    assert brand.get(f"/surveys/{survey['id']}").get_json()["survey"]["audience"] == audience
     assert [e.tag for e in ledger_entries(consent)][-2:] == [EventTag.SURVEY_PUBLISHED,
                                                             EventTag.SURVEY_DELIVERED]
+
+
+def test_the_audience_is_a_noisy_count_paid_for_once_and_kept(
+        app: Flask, brand: SurveyBrand, community: Community, clock: FrozenClock,
+        consent: Consent) -> None:
+    # 60 members at a minimum of 50 (scale 4: threshold 54, the count far above it but for a
+    # chance below 1e-9); a member leaving changes nothing the brand reads again.
+    app.config["VRMVAULT_MINIMUM_COHORT"] = 50
+    members = [community.join() for _ in range(60)]
+    budget = privacy_budget(database=consent.vault.data, clock=clock)
+    survey = brand.post("/surveys", survey_body(community, clock)).get_json()["survey"]
+    assert survey["audience"]["measured"] and survey["audience"]["eligible"] in (50, 60, 70, 80)
+    assert budget.state(brand.oauth.brand_id).spent == AUDIENCE_EPSILON
+    community.membership.leave(members[0], community.id)
+    for _ in range(3):
+        again = brand.get(f"/surveys/{survey['id']}").get_json()["survey"]
+        assert again["audience"] == survey["audience"]
+    assert budget.state(brand.oauth.brand_id).spent == AUDIENCE_EPSILON    # reads are free
+
+
+def test_with_the_budget_spent_a_survey_is_published_without_its_audience(
+        brand: SurveyBrand, community: Community, clock: FrozenClock, consent: Consent) -> None:
+    for _ in range(3):
+        community.join()
+    privacy_budget(database=consent.vault.data, clock=clock).spend(brand.oauth.brand_id, 10.0)
+    response = brand.post("/surveys", survey_body(community, clock))
+    assert response.status_code == 201
+    assert response.get_json()["survey"]["audience"] == {
+        "eligible": None, "minimum": 2, "measured": False,
+        "text": "not told: the privacy budget of the period was spent"}
 
 
 @pytest.mark.parametrize(("changes", "member"), [

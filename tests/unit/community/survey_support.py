@@ -8,6 +8,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from community.attribute_requests import AttributeRequestService
+from community.audience import Cohort
 from community.membership import COMMUNITY_FIELDS
 from community.storage import (
     attribute_request_service,
@@ -40,8 +41,18 @@ class Community:
             self.brand.id, name=self.brand.name + " riders", description="Tell us about riding",
             purposes=self.purposes).id
         self.membership = membership_service(consent)
+        #: What the audience measure was given: (brand, exact count) per publication.
+        self.measured: list[tuple[str, int]] = []
+
+        def measure(brand_id: str, eligible: int) -> Cohort:
+            # A test double without noise, so tests see what was counted; the gateway's
+            # measure is differentially private (brand_gateway/insights/audience.py).
+            self.measured.append((brand_id, eligible))
+            return Cohort.of(eligible, minimum_cohort)
+
         self.surveys: SurveyService = survey_service(consent=consent,
-                                                     minimum_cohort=minimum_cohort)
+                                                     minimum_cohort=minimum_cohort,
+                                                     audience=measure)
         self.requests: AttributeRequestService = attribute_request_service(consent=consent)
 
     def join(self, member_id: str | None = None, *, mode: Mode = Mode.AGGREGATE,

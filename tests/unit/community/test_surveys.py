@@ -7,6 +7,7 @@ from __future__ import annotations
 import pytest
 
 from community.audience import Cohort
+from community.storage import survey_service
 from community.surveys import QuestionDraft, SurveyService
 from consent.context import Consent
 from consent.events import EventTag
@@ -44,6 +45,7 @@ def test_publishing_stores_the_survey_and_records_publication_and_delivery(
     assert survey.id.startswith("srv_") and len(survey.questions) == 5
     assert [q.kind for q in survey.questions] == ["rating", "nps", "single", "multiple", "text"]
     assert published.cohort == Cohort(3, 3)    # 4 members, told in steps of ten above the minimum
+    assert community.measured == [(community.brand.id, 4)]       # measured once, at publication
     (entry,) = ledger_entries(consent, EventTag.SURVEY_PUBLISHED)
     assert entry.actor == "brand:" + community.brand.id
     assert entry.details["survey"] == survey.id and entry.details["questions"] == 5
@@ -62,6 +64,29 @@ def test_the_brand_is_told_only_fewer_than_the_minimum(consent: Consent,
     cohort = small.surveys.publish(small.brand.id, small.draft()).cohort
     assert cohort.reported is None and cohort.text == "fewer than 50"
     assert Cohort.of(57, 50) == Cohort(50, 50) and Cohort.of(123, 50).reported == 120
+
+
+def test_the_audience_is_kept_as_measured_and_never_counted_again(community: Community
+                                                                   ) -> None:
+    # Three members at a minimum of three: counted live, one leaving would turn "at least 3"
+    # into "fewer than 3" on the next read.
+    members = [community.join() for _ in range(3)]
+    published = community.surveys.publish(community.brand.id, community.draft())
+    assert published.cohort == Cohort(3, 3)
+    community.membership.leave(members[0], community.id)
+    again = community.surveys.brand_survey(community.brand.id, published.survey.id)
+    assert community.surveys.cohort(again) == Cohort(3, 3)
+    assert community.measured == [(community.brand.id, 3)]
+
+
+def test_without_a_measure_the_audience_is_not_told(community: Community,
+                                                    consent: Consent) -> None:
+    for _ in range(4):
+        community.join()
+    surveys = survey_service(consent=consent, minimum_cohort=3)
+    published = surveys.publish(community.brand.id, community.draft())
+    assert published.cohort == Cohort.unmeasured(3) == surveys.cohort(published.survey)
+    assert published.cohort.reported is None and "not told" in published.cohort.text
 
 
 @pytest.mark.parametrize(("criteria", "where"), [
