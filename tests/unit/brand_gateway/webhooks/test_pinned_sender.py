@@ -3,7 +3,6 @@ and checks the endpoint's host (no second name lookup for DNS rebinding to explo
 
 from __future__ import annotations
 
-import datetime as dt
 import http.server
 import ipaddress
 import socket
@@ -14,35 +13,17 @@ from pathlib import Path
 
 import pytest
 import requests
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
 
 from brand_gateway.errors import DestinationRefusedError
 from brand_gateway.webhooks.delivery import PinnedSender
+from tests.certificates import self_signed_files
 
 HOST = "hooks.example.test"
 
 
 def certificate(tmp_path: Path, name: str) -> tuple[Path, Path]:
     """A self-signed certificate for ``name`` (its own CA) and its key, as PEM files."""
-    key = ec.generate_private_key(ec.SECP256R1())
-    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
-    now = dt.datetime.now(dt.UTC)
-    cert = (x509.CertificateBuilder().subject_name(subject).issuer_name(subject)
-            .public_key(key.public_key()).serial_number(x509.random_serial_number())
-            .not_valid_before(now - dt.timedelta(minutes=5))
-            .not_valid_after(now + dt.timedelta(hours=1))
-            .add_extension(x509.SubjectAlternativeName([x509.DNSName(name)]), critical=False)
-            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-            .sign(key, hashes.SHA256()))
-    cert_path, key_path = tmp_path / f"{name}.pem", tmp_path / f"{name}.key"
-    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM,
-                                           serialization.PrivateFormat.PKCS8,
-                                           serialization.NoEncryption()))
-    return cert_path, key_path
+    return self_signed_files(tmp_path, name)
 
 
 class Receiver(http.server.BaseHTTPRequestHandler):
