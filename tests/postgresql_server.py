@@ -218,9 +218,13 @@ class Cluster:
             raise RuntimeError(f"{program} failed ({finished.returncode}):"
                                f" {finished.stderr.strip()}\n{log}")
 
-    def start(self, *, durable: bool = False) -> Server:
+    def start(self, *, durable: bool = False, port: int | None = None,
+              configure: Callable[[Cluster], None] | None = None) -> Server:
         """Make and start the cluster; ``durable`` keeps PostgreSQL's own durability settings
-        (for a benchmark: bench/postgresql.py), with more shared memory than a test needs."""
+        (for a benchmark: bench/postgresql.py), with more shared memory than a test needs.
+        ``port``: listen on it at 127.0.0.1 too (its socket is named after it). ``configure``
+        writes what a test needs beyond that (:meth:`write`: access rules, TLS) before the
+        server starts; the admin connection stays the socket's, trusted."""
         self._run("initdb", "--pgdata", str(self.data), "--username", "vrmvault",
                   "--auth", "trust", "--encoding", "UTF8", "--locale", "C.UTF-8",
                   "--no-sync", "--no-instructions")
@@ -229,17 +233,33 @@ class Cluster:
             for setting in ("fsync", "full_page_writes", "synchronous_commit"):
                 del settings[setting]
             settings.update(shared_buffers="256MB", max_connections="100")
+        if port is not None:
+            settings.update(listen_addresses="'127.0.0.1'", port=str(port))
         with (self.data / "postgresql.conf").open("a") as conf:
             conf.writelines(f"{key} = {value}\n" for key, value in settings.items())
-        self._run("pg_ctl", "start", "--pgdata", str(self.data), "--log", str(self.log),
-                  "--wait", "--silent")
-        return Server(f"host={self.folder} user=vrmvault dbname=postgres", "test")
+        if configure is not None:
+            configure(self)
+        self.control("start", "--log", str(self.log), "--wait", "--silent")
+        at = f" port={port}" if port is not None else ""
+        return Server(f"host={self.folder}{at} user=vrmvault dbname=postgres", "test")
+
+    def write(self, name: str, content: bytes, *, append: bool = False) -> None:
+        """Write (or add to) the file ``name`` of the data folder, the server's own, 0600."""
+        path = self.data / name
+        path.write_bytes((path.read_bytes() if append else b"") + content)
+        path.chmod(0o600)
+        if self.user is not None:
+            entry = pwd.getpwnam(self.user)
+            os.chown(path, entry.pw_uid, entry.pw_gid)
+
+    def control(self, *arguments: str) -> None:
+        """``pg_ctl`` on this cluster: start, stop (``--mode smart``, ...), status."""
+        self._run("pg_ctl", *arguments, "--pgdata", str(self.data))
 
     def stop(self) -> None:
         try:
             if (self.data / "postmaster.pid").exists():
-                self._run("pg_ctl", "stop", "--pgdata", str(self.data), "--mode", "fast",
-                          "--wait", "--silent")
+                self.control("stop", "--mode", "fast", "--wait", "--silent")
         finally:
             shutil.rmtree(self.folder, ignore_errors=True)
 
