@@ -108,11 +108,11 @@ class VaultHome:
 
     @property
     def where(self) -> str:
-        """Where the stores are, as messages name it (never a connection string)."""
+        """Where the stores are, as messages name it: never a connection string, nor the
+        database's name read out of one (vault/postgresql/connection_failures.py says why)."""
         if not self.database_url:
             return str(self.root)
-        from .postgresql.database import database_name
-        return f"the PostgreSQL database {database_name(self.database_url)}"
+        return f"the PostgreSQL database of {DATABASE_URL_SETTING}"
 
     @property
     def data_path(self) -> Path:

@@ -27,7 +27,7 @@ from compliance.storage import request_restorer
 from consent.context import open_consent
 from consent.receipts import Controller
 from intents.storage import intent_restorer
-from vault.home import InitReport, VaultHome
+from vault.home import KEYS_DATABASE_URL_SETTING, InitReport, VaultHome
 from vault.mail import MaildirMailer
 
 from .brand_cli import brand
@@ -95,7 +95,7 @@ def init(ctx: click.Context, demo_members: int | None, host: str, port: int) -> 
     report = _initialise(home, ctx.obj["controller"])
     if report.created_store and home.database_url:
         click.echo(f"Created the stores in {home.where} (ledger and rates in schemas of their"
-                   " own) and in its key database")
+                   f" own) and in the key database of {KEYS_DATABASE_URL_SETTING}")
     elif report.created_store:
         click.echo(f"Created an encrypted store in {home.root}")
         click.echo(f"  data store: {home.data_path}")

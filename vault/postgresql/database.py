@@ -6,8 +6,9 @@ transactions of :class:`vault.transactions.Transactions`), so a repository's cod
 on both engines and only its SQL differs.
 
 Invariants:
-- Only this module imports ``psycopg`` and ``psycopg_pool``; every other module gets a
-  :class:`Database` (one connection) or a :class:`Pool` (connections lent one at a time).
+- Only this module imports ``psycopg`` and ``psycopg_pool`` (and :mod:`.connection_failures`,
+  which tells why a connection failed); every other module gets a :class:`Database` (one
+  connection) or a :class:`Pool` (connections lent one at a time).
 - Statements are written with SQLite's ``?`` placeholders on both engines; :func:`placeholders`
   is the one place they become psycopg's ``%s`` (and a ``%`` its ``%%``). A ``?``
   inside a string literal, a quoted identifier, a dollar-quoted body or a comment is left as
@@ -23,8 +24,11 @@ Invariants:
   in PostgreSQL's terms, never in SQLite's words, which would send whoever reads it to the
   wrong engine; anything else a :class:`StoreError`, among them a unique index of PostgreSQL's
   own catalog broken by two sessions making one object at once, which no caller may take for a
-  duplicate row of its own. No message holds SQL, a value or the connection string (whose
-  password it may carry). The driver's error stays chained as the cause.
+  duplicate row of its own. No message holds SQL, a value, the connection string (whose
+  password it may carry) or any part of it: a database is named by the setting that holds its
+  URL (``VRMVAULT_DATABASE_URL``), never by its name, which libpq reads out of a mis-encoded
+  URL's password (:mod:`.connection_failures`). A connection that fails says why in our
+  words. The driver's error stays chained as the cause.
 - Rows are read by position or by column name, as ``sqlcipher3.Row`` is; ``bytea`` comes back
   as ``bytes``.
 - What a kept connection remembers between requests (:meth:`Database.memoized`) is valid only
@@ -61,6 +65,7 @@ from ..errors import (
     TransactionFailedError,
 )
 from ..transactions import Transactions
+from .connection_failures import connection_failure_reason
 
 Parameters = Sequence[Any]
 # The store's version (see the module docstring): the server's snapshot and this transaction's id.
@@ -138,14 +143,19 @@ def placeholders(sql: str) -> str:
     return _SQL_TOKENS.sub(replace, sql)
 
 
-def database_name(dsn: str) -> str:
-    """The database a connection string names (what messages may say of it: never its host,
-    user or password)."""
+def place(setting: str | None) -> str:
+    """How messages name the database of a URL: by ``setting``, the one that holds the URL
+    (never by the database's name, see the module docstring), or generically without one."""
+    return f"the PostgreSQL database of {setting}" if setting else "the PostgreSQL database"
+
+
+def _connect(dsn: str, setting: str | None) -> psycopg.Connection[Any]:
+    """A connection to ``dsn`` for a :class:`Database`; a failure says where and why."""
     try:
-        named = conninfo_to_dict(dsn).get("dbname")
-    except psycopg.ProgrammingError as exc:
-        raise StoreError("the PostgreSQL connection string is not valid") from exc
-    return str(named) if named else "(the default database)"
+        return psycopg.connect(dsn, autocommit=True, row_factory=_rows)
+    except psycopg.Error as exc:
+        raise StoreError(f"cannot connect to {place(setting)}:"
+                         f" {connection_failure_reason(dsn, exc)}") from exc
 
 
 def connection_parts(dsn: str) -> dict[str, str]:
@@ -180,30 +190,27 @@ class Database(Transactions):
 
     engine = "postgresql"
 
-    def __init__(self, connection: psycopg.Connection[Any], name: str) -> None:
+    def __init__(self, connection: psycopg.Connection[Any],
+                 setting: str | None = None) -> None:
         super().__init__()
         self._connection = connection
-        self.name = name            # the database's name, for messages
+        self.setting = setting      # the setting that holds its URL, for messages
         self._snapshot_version: tuple[str, int | None] | None = None
         self._snapshot_open = False     # a read's transaction has begun (see _begin_read)
         self._locks: set[tuple[str, tuple[Any, ...]]] = set()   # taken in this transaction
         self._sent = 0      # statements sent that may write (all but SELECTs): see _written
 
     @classmethod
-    def connect(cls, dsn: str) -> Database:
+    def connect(cls, dsn: str, *, setting: str | None = None) -> Database:
         """A connection of its own to the database ``dsn`` names (a libpq connection string
-        or ``postgresql://`` URL; ``sslmode`` and certificates pass through it). Close it."""
-        name = database_name(dsn)
-        try:
-            connection = psycopg.connect(dsn, autocommit=True, row_factory=_rows)
-        except psycopg.Error as exc:
-            raise StoreError(f"cannot connect to the PostgreSQL database {name}") from exc
-        return cls(connection, name)
+        or ``postgresql://`` URL; ``sslmode`` and certificates pass through it), the value of
+        ``setting`` (``VRMVAULT_DATABASE_URL``), which messages name. Close it."""
+        return cls(_connect(dsn, setting), setting)
 
     @property
     def where(self) -> str:
         """The store as messages name it."""
-        return f"the PostgreSQL database {self.name}"
+        return place(self.setting)
 
     # -- statements ----------------------------------------------------------------------
     def execute(self, sql: str, parameters: Parameters = ()) -> Any:
@@ -218,7 +225,7 @@ class Database(Transactions):
                 return self._connection.execute(sql)    # verbatim: several statements allowed
             return self._connection.execute(placeholders(sql), tuple(parameters))
         except psycopg.Error as exc:
-            raise _refused(exc) from exc
+            raise _refused(exc, self.setting) from exc
 
     def executemany(self, sql: str, rows: Iterable[Parameters]) -> Any:
         if self._reading and not self._snapshot_open:
@@ -229,7 +236,7 @@ class Database(Transactions):
             cursor.executemany(placeholders(sql), [tuple(row) for row in rows])
             return cursor
         except psycopg.Error as exc:
-            raise _refused(exc) from exc
+            raise _refused(exc, self.setting) from exc
 
     def lock(self, sql: str, parameters: Parameters) -> None:
         """Run ``sql``, a statement that locks rows until the transaction ends (``SELECT ...
@@ -250,14 +257,14 @@ class Database(Transactions):
         try:
             return cursor.fetchone()
         except psycopg.Error as exc:
-            raise _refused(exc) from exc
+            raise _refused(exc, self.setting) from exc
 
     def all(self, sql: str, parameters: Parameters = ()) -> list[Any]:
         cursor = self.execute(sql, parameters)
         try:
             return list(cursor.fetchall())
         except psycopg.Error as exc:
-            raise _refused(exc) from exc
+            raise _refused(exc, self.setting) from exc
 
     def _store_version(self) -> tuple[str, int | None]:
         """The server's snapshot and this transaction's id, if it has one (see the module
@@ -287,7 +294,7 @@ class Database(Transactions):
         try:
             self._snapshot_version = self._version(self._connection.execute(_VERSION))
         except psycopg.Error as exc:
-            raise _refused(exc) from exc
+            raise _refused(exc, self.setting) from exc
         self._snapshot_open = False
 
     def _open_snapshot(self) -> None:
@@ -303,7 +310,7 @@ class Database(Transactions):
             cursor.nextset()
             version = self._version(cursor)
         except psycopg.Error as exc:
-            raise _refused(exc) from exc
+            raise _refused(exc, self.setting) from exc
         self._snapshot_open = True
         moved, self._snapshot_version = version != self._snapshot_version, version
         if moved and self._memo_served:
@@ -361,11 +368,21 @@ class Database(Transactions):
 class Pool:
     """Connections to one PostgreSQL database, opened as needed up to ``max_size`` and lent
     one at a time (psycopg_pool): each borrower gets a :class:`Database` and gives it back
-    clean (:meth:`Database.end_use`). Close it."""
+    clean (:meth:`Database.end_use`). ``setting`` holds ``dsn``, as for
+    :meth:`Database.connect`. Close it.
 
-    def __init__(self, dsn: str, *, min_size: int = 1, max_size: int = 4,
-                 timeout: float = POOL_TIMEOUT) -> None:
-        self.name = database_name(dsn)
+    One connection is made and closed before the pool opens, so that a URL that cannot
+    connect is refused at once with the reason, as :meth:`Database.connect` refuses it: the
+    pool's own attempts would end in a :class:`psycopg_pool.PoolTimeout` that carries no
+    cause, after ``timeout``, and psycopg_pool logs each failed attempt with libpq's message,
+    which can quote pieces of a mis-encoded URL's password (see :mod:`.connection_failures`).
+    A pool that still times out (the server full meanwhile) is told why by one more attempt,
+    made before the pool closes: what it holds still counts then (a role's connection limit)."""
+
+    def __init__(self, dsn: str, *, setting: str | None = None, min_size: int = 1,
+                 max_size: int = 4, timeout: float = POOL_TIMEOUT) -> None:
+        self.setting = setting
+        _connect(dsn, setting).close()
         self._pool: psycopg_pool.ConnectionPool[psycopg.Connection[Any]] = (
             psycopg_pool.ConnectionPool(
                 dsn, min_size=min_size, max_size=max_size, open=False, timeout=timeout,
@@ -373,17 +390,21 @@ class Pool:
         try:
             self._pool.open(wait=True, timeout=timeout)
         except psycopg_pool.PoolTimeout as exc:
-            self._pool.close()
-            raise StoreError(f"cannot connect to the PostgreSQL database {self.name}") from exc
+            try:
+                why = connection_failure_reason(dsn)
+            finally:
+                self._pool.close()
+            raise StoreError(f"cannot connect to {place(setting)}: the pool's connections did"
+                             f" not come in time ({timeout:g} s); {why}") from exc
 
     @contextlib.contextmanager
     def connection(self) -> Iterator[Database]:
         try:
             borrowed = self._pool.getconn()
         except psycopg_pool.PoolTimeout as exc:
-            raise StoreError(f"no connection to the PostgreSQL database {self.name} came"
-                             " free in time") from exc
-        database = Database(borrowed, self.name)
+            raise StoreError(f"no connection to {place(self.setting)} came free in time"
+                             ) from exc
+        database = Database(borrowed, self.setting)
         try:
             yield database
         finally:
@@ -396,8 +417,17 @@ class Pool:
         self._pool.close()
 
 
-def _refused(exc: psycopg.Error) -> StoreError | ConstraintViolationError:
-    """The driver's error as the store's (see the module docstring)."""
+def _refused(exc: psycopg.Error, setting: str | None
+             ) -> StoreError | ConstraintViolationError:
+    """The driver's error as the store's (see the module docstring). A statement refused for
+    want of privileges is most often the other store's role in the URL (the key role's in
+    ``VRMVAULT_DATABASE_URL``): it says so, naming the setting."""
+    if isinstance(exc, pg_errors.InsufficientPrivilege):
+        role = f"the role {setting} connects as" if setting else "the connection's role"
+        return StoreError(
+            f"{role} lacks privileges on the store's tables (SQLSTATE 42501): it must be the"
+            " role that owns the store's database (the data role and the key role are not"
+            " interchangeable)")
     if not isinstance(exc, psycopg.IntegrityError):
         return StoreError("the store refused a statement")
     diag = exc.diag

@@ -70,10 +70,10 @@ def bootstrapping(database: Database) -> Iterator[None]:
         yield
 
 
-def make_schema(dsn: str, schema: str) -> None:
+def make_schema(dsn: str, schema: str, *, setting: str | None = None) -> None:
     """Make the schema ``schema`` (a name of ours, never the caller's input) in the database
-    ``dsn`` names, unless it is there."""
-    database = Database.connect(dsn)
+    ``dsn`` names (the value of ``setting``, which messages name), unless it is there."""
+    database = Database.connect(dsn, setting=setting)
     try:
         with bootstrapping(database):
             if database.one("SELECT 1 FROM pg_namespace WHERE nspname = ?", (schema,)) is None:

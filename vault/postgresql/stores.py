@@ -24,6 +24,7 @@ import hmac
 from dataclasses import dataclass, field
 
 from ..errors import StoreError
+from ..home import DATABASE_URL_SETTING, KEYS_DATABASE_URL_SETTING
 from ..migrations import Store
 from ..schema import DATA, KEYS, LEDGER, RATES, on_postgresql
 from . import migrations
@@ -54,6 +55,11 @@ class PostgresqlPlaces:
         schema = SCHEMAS.get(store.name)
         return in_schema(self.data_url, schema) if schema else self.data_url
 
+    @staticmethod
+    def setting(store: Store) -> str:
+        """The setting that holds ``store``'s connection string: what messages name."""
+        return KEYS_DATABASE_URL_SETTING if store.name == KEYS.name else DATABASE_URL_SETTING
+
 
 def key_check(store_key: bytes) -> bytes:
     """What ``store_key_check`` holds for a store opened with ``store_key``."""
@@ -67,8 +73,8 @@ def open_store(places: PostgresqlPlaces, store: Store, store_key: bytes, *,
     the migrations applied."""
     schema = SCHEMAS.get(store.name)
     if migrate and schema:
-        migrations.make_schema(places.data_url, schema)
-    database = Database.connect(places.dsn(store))
+        migrations.make_schema(places.data_url, schema, setting=DATABASE_URL_SETTING)
+    database = Database.connect(places.dsn(store), setting=places.setting(store))
     try:
         history = on_postgresql(store)
         if store.name == DATA.name:
@@ -86,7 +92,7 @@ def open_store(places: PostgresqlPlaces, store: Store, store_key: bytes, *,
 def made(places: PostgresqlPlaces) -> bool:
     """Whether the data and key stores have been made (``vrmvault init``) at ``places``."""
     for store in (DATA, KEYS):
-        database = Database.connect(places.dsn(store))
+        database = Database.connect(places.dsn(store), setting=places.setting(store))
         try:
             if not migrations.records_migrations(database):
                 return False

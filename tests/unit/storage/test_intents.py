@@ -199,7 +199,7 @@ def other_host(repositories: Repositories, request: pytest.FixtureRequest,
             database: Any = SqlcipherDatabase.open(home.data_path,
                                                    home.master_key({}).derive("data-store"))
         else:
-            name = repositories.intents._db.name     # type: ignore[attr-defined]
+            name = repositories.intents._db.one("SELECT current_database()")[0]
             database = PostgresqlDatabase.connect(request.getfixturevalue("postgresql").dsn(name))
         try:
             yield database

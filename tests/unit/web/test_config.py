@@ -63,7 +63,8 @@ def test_two_database_urls_put_every_store_on_postgresql() -> None:
     home = VaultHome.configured(Path("var"), settings)
     assert home.engine == "postgresql"
     assert (home.database_url, home.keys_database_url) == (DATA_URL, KEYS_URL)
-    assert "s3cret" not in repr(home) and home.where == "the PostgreSQL database vrmvault"
+    assert "s3cret" not in repr(home)
+    assert home.where == "the PostgreSQL database of VRMVAULT_DATABASE_URL"
     unset = VaultHome.configured(Path("var"), from_environment({}))
     assert unset.engine == "sqlcipher" and unset.where == "var"
 
