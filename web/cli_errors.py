@@ -12,11 +12,19 @@ from vrmvault.errors import VrmvaultError
 
 
 class ReportingGroup(click.Group):
-    """Turns domain errors into a clear message and exit status 1 (no stack traces)."""
+    """Turns domain errors into a clear message and exit status 1 (no stack traces). A
+    command's own refusal (a :class:`click.ClickException` it raises) reads the same,
+    ``error: ...``, not click's ``Error: ...``; a wrong command line keeps click's usage
+    message and status 2."""
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
+        except click.UsageError:
+            raise
+        except click.ClickException as exc:
+            click.secho(f"error: {exc.format_message()}", fg="red", err=True)
+            sys.exit(exc.exit_code)
         except VrmvaultError as exc:
             click.secho(f"error: {exc.message}", fg="red", err=True)
             # A validation error whose message does not already say it: each field's problem

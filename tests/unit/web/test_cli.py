@@ -79,7 +79,7 @@ def test_serve_on_a_port_in_use_says_so_in_one_line_and_starts_nothing(
         result = run("--home", str(home), "serve", "--port", str(port))
     assert result.exit_code == 1 and not served
     assert result.output.strip().splitlines() == [
-        f"Error: cannot serve on 127.0.0.1:{port}: something else is listening there; choose"
+        f"error: cannot serve on 127.0.0.1:{port}: something else is listening there; choose"
         " another port with --port (make run PORT=...)"]
 
 
