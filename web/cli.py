@@ -27,7 +27,12 @@ from compliance.storage import request_restorer
 from consent.context import open_consent
 from consent.receipts import Controller
 from intents.storage import intent_restorer
-from vault.home import KEYS_DATABASE_URL_SETTING, InitReport, VaultHome
+from vault.home import (
+    DATABASE_URL_SETTING,
+    KEYS_DATABASE_URL_SETTING,
+    InitReport,
+    VaultHome,
+)
 from vault.mail import MaildirMailer
 
 from .brand_cli import brand
@@ -124,8 +129,12 @@ def init(ctx: click.Context, demo_members: int | None, host: str, port: int) -> 
     with home.open() as vault:
         demo_loaded = vault.members.find(SHOWCASE_EMAIL) is not None
     if demo_members:
-        # `make run` passes --demo every time: say why a second run adds nobody.
-        instead = ("use another --home for a fresh store" if demo_loaded else
+        # `make run` passes --demo every time: say why a second run adds nobody. On
+        # PostgreSQL every home uses the databases the URLs name: another home is no new store.
+        fresh = (f"point {DATABASE_URL_SETTING} and {KEYS_DATABASE_URL_SETTING} at new"
+                 " databases for a fresh store" if home.database_url else
+                 "use another --home for a fresh store")
+        instead = (fresh if demo_loaded else
                    f"'vrmvault demo --members {demo_members}' adds them to this one")
         click.echo(f"  kept the existing store as it is: --demo {demo_members} loads demo "
                    f"members into a new store only ({instead})")

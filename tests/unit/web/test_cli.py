@@ -13,7 +13,7 @@ import pytest
 from click.testing import CliRunner
 
 from brand_gateway.storage import authorization_store, client_registry
-from tests.conftest import free_port
+from tests.conftest import GOOD_PASSWORD, POSTGRESQL_MASTER_KEY, TEST_HASHING, free_port
 from vault.home import VaultHome
 from web.cli import main
 from web.config import CONFIGURATION_ERROR_EXIT
@@ -375,6 +375,22 @@ def test_a_second_init_on_a_store_without_the_demo_says_how_to_add_it(tmp_path: 
     assert "Sign in as" not in again.output
     plain = run("--home", str(tmp_path / "var"), "init")
     assert "kept the existing store" not in plain.output
+
+
+def test_a_second_init_on_postgresql_points_at_new_databases_not_another_home(
+        postgresql_home: VaultHome, tmp_path: Path) -> None:
+    """Every home uses the databases the URLs name: another --home is the same store."""
+    from demo.members import SHOWCASE_EMAIL
+
+    with postgresql_home.open(hashing=TEST_HASHING) as vault:
+        vault.members.register(SHOWCASE_EMAIL, GOOD_PASSWORD)   # what the demo made
+    again = run("--home", str(tmp_path / "h2"), "init", "--demo", "5",
+                env={"VRMVAULT_MASTER_KEY": POSTGRESQL_MASTER_KEY})
+    assert again.exit_code == 0, again.output
+    assert ("kept the existing store as it is: --demo 5 loads demo members into a new store"
+            " only (point VRMVAULT_DATABASE_URL and VRMVAULT_KEYS_DATABASE_URL at new databases"
+            " for a fresh store)") in again.output
+    assert "--home" not in again.output
 
 
 def test_restoring_what_is_not_a_backup_is_one_line_naming_the_file(tmp_path: Path,
