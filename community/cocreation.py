@@ -30,7 +30,7 @@ from consent.context import Consent
 from consent.event_details import ChallengeOpened, IdeaReleased, IdeaTakenUp
 from consent.model import GrantStatus
 from vault.clock import Clock
-from vault.errors import ConflictError, MemberKeyDestroyedError, NotFoundError, ValidationError
+from vault.errors import ConflictError, MemberKeyMissingError, NotFoundError, ValidationError
 from vault.keys import KeyStore
 from vault.sealing import associated_data
 
@@ -303,7 +303,7 @@ class CoCreationService:
     def _read(self, row: IdeaRow, *, reader: int | None = None,
               voted: set[str] | frozenset[str] = frozenset()) -> Idea | None:
         """The idea opened with its author's key; ``None`` if the author is gone (an erasure
-        under way: the key is destroyed before the rows)."""
+        under way: the key is destroyed before the rows) or their key was lost in a restore."""
         author_id = self._communities.member_id(row.member_num)
         membership = self._communities.membership(row.community_id, row.member_num)
         if author_id is None or membership is None:
@@ -311,7 +311,7 @@ class CoCreationService:
         try:
             text = self._keys.cipher(author_id).open_text(
                 associated_data(author_id, "ideas", row.id, "text"), row.text_sealed)
-        except MemberKeyDestroyedError:
+        except MemberKeyMissingError:
             return None
         return Idea(row.id, row.challenge_id, membership.pseudonym, text, row.votes,
                     row.version, row.created_at, row.updated_at, row.taken_up_at,

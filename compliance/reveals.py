@@ -30,7 +30,12 @@ from consent.event_details import IdentityRevealed
 from consent.ledger import Ledger
 from vault.catalog import clean_text
 from vault.clock import Clock
-from vault.errors import MemberKeyDestroyedError, NotFoundError, ValidationError
+from vault.errors import (
+    MemberKeyDestroyedError,
+    MemberKeyMissingError,
+    NotFoundError,
+    ValidationError,
+)
 from vault.keys import KeyStore
 from vault.members import COMPLIANCE, MemberService
 from vault.sealing import associated_data
@@ -136,7 +141,7 @@ class RevealService:
         for reveal in self._reveals.for_case(officer_id, case):
             try:
                 found[reveal.principal] = self._members.get(reveal.member_id).email
-            except (NotFoundError, MemberKeyDestroyedError):
+            except (NotFoundError, MemberKeyMissingError):
                 continue
         return found
 

@@ -19,7 +19,11 @@ psycopg, cryptography) are translated at the boundary with ``raise ... from exc`
         ├── ConstraintViolationError     500  a UNIQUE, FOREIGN KEY or CHECK constraint refused
         │                                     a write; services that expect one translate it
         ├── KeyMaterialError             500  master key missing, malformed or unsafe
-        ├── MemberKeyDestroyedError      410  the member was erased: their data key is gone
+        ├── MemberKeyMissingError        500  the key store holds no data key for the member
+        │   ├── MemberKeyDestroyedError  410  the member was erased: the key store lists it
+        │   └── MemberKeyLostError       503  no erasure is listed: the key store was restored
+        │                                     from a backup older than the member's key, and
+        │                                     their data cannot be opened until a newer one is
         ├── IntegrityError               500  a sealed value failed authentication
         ├── ValidationError              422  input broke a rule; ``errors`` maps field ->
         │                                     messages
@@ -91,10 +95,29 @@ class KeyMaterialError(VaultError):
     title = "Key material is missing or unsafe"
 
 
-class MemberKeyDestroyedError(VaultError):
+class MemberKeyMissingError(VaultError):
+    """The member's data key is not in the key store; which of the two it is, the key store's
+    erasure list says (:meth:`vault.keys.KeyStore.cipher`). Catch this where either means
+    "this member's data cannot be opened"."""
+
+
+class MemberKeyDestroyedError(MemberKeyMissingError):
     status = 410
     type = "member-erased"
     title = "This member's data was erased"
+
+
+class MemberKeyLostError(MemberKeyMissingError):
+    """No key and no erasure listed: the key store was restored from a backup made before the
+    member's key (``vrmvault reapply-erasures`` counts these members). Nothing was erased,
+    so never 410: the data is there, unreadable until the operator restores a newer backup of
+    the keys, which is the service's state and not the caller's doing, hence 503 (RFC 9110
+    sec. 15.6.4). The member may still delete their account."""
+
+    status = 503
+    operational = True
+    type = "member-key-lost"
+    title = "This member's data cannot be opened"
 
 
 class IntegrityError(VaultError):

@@ -35,7 +35,14 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from .clock import Clock, system_clock
-from .errors import ConflictError, IntegrityError, KeyMaterialError, MemberKeyDestroyedError
+from .errors import (
+    ConflictError,
+    IntegrityError,
+    KeyMaterialError,
+    MemberKeyDestroyedError,
+    MemberKeyLostError,
+    MemberKeyMissingError,
+)
 from .repositories import MemberKeyRepository, Memo
 from .sealing import MemberCipher, unsafe_PlaintextCipher
 
@@ -167,7 +174,8 @@ class KeyStore:
         return nonce + self._kek.encrypt(nonce, key, _WRAP_AAD_PREFIX + member_id.encode())
 
     def cipher(self, member_id: str, *, memo: Memo | None = None) -> MemberCipher:
-        """The member's cipher; :class:`MemberKeyDestroyedError` once they were erased.
+        """The member's cipher; :class:`MemberKeyDestroyedError` once they were erased,
+        :class:`MemberKeyLostError` when the key is missing and no erasure is listed.
 
         ``memo``: the data store's :meth:`~vault.repositories.Store.memoized` (the brand API's
         reads): the wrapped key, never the key, is then read from the key store once while
@@ -181,7 +189,7 @@ class KeyStore:
         wrapped = keys.wrapped(member_id) if memo is None else memo(
             ("wrapped-key", member_id), lambda: keys.wrapped(member_id))
         if wrapped is None:
-            raise MemberKeyDestroyedError("this member's data key does not exist")
+            raise self._missing(member_id)
         try:
             key = self._kek.decrypt(
                 wrapped[:12], wrapped[12:], _WRAP_AAD_PREFIX + member_id.encode()
@@ -191,6 +199,18 @@ class KeyStore:
         cipher = MemberCipher(key)
         self._cache[member_id] = cipher
         return cipher
+
+    def _missing(self, member_id: str) -> MemberKeyMissingError:
+        """Why the member has no key. An erasure deletes the key and lists it in one
+        transaction of this store, so a key missing and not listed was never destroyed here:
+        the store was restored from a backup made before the key (or a newer one that held it
+        was lost). Only read on this path, never on a read that finds the key."""
+        if self._keys.erased_at(member_id) is not None:
+            return MemberKeyDestroyedError("this member's data key does not exist")
+        return MemberKeyLostError(
+            "This member's data cannot be opened for now: the vault's operator restored its"
+            " keys from a backup older than this member's key. Nothing was erased; the data"
+            " can be opened again once a newer backup of the keys is restored.")
 
     def remove(self, member_id: str) -> None:
         """Delete a key just made whose account could not be (no erasure is listed)."""

@@ -13,7 +13,10 @@ Every class carries what its HTTP answer needs, so the one boundary (``web/error
 the answer off the exception and holds no per-class rules:
 
 - ``status``: the HTTP status; 500 and above are answered with a generic page or problem that
-  never echoes the exception;
+  never echoes the exception, unless the class is ``operational``;
+- ``operational``: a status of 500 or above that is a known state of the service, not a defect
+  (a member's key lost in a restore: ``vault/errors.py``): answered from the class as a 4xx
+  is, its message written for whoever asked and naming no internals;
 - ``type``: the RFC 9457 problem type, a slug under :data:`PROBLEM_TYPE_BASE`, or ``None`` for
   ``about:blank`` (the title is then the status's reason phrase, RFC 9457 sec. 4.2.1);
 - ``title``: a short summary for that type, the same for every occurrence;
@@ -36,6 +39,7 @@ PROBLEM_TYPE_BASE = "https://vrmvault.example/problems/"
 
 class VrmvaultError(Exception):
     status: int = 500
+    operational: bool = False
     type: str | None = "internal"
     title: str = "Internal error"
 

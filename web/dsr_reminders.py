@@ -24,7 +24,7 @@ from brand_gateway.dsr import calendar_of, dsr_service
 from compliance.deadlines import Urgency
 from compliance.requests import Request
 from consent.context import Consent
-from vault.errors import MailError, MemberKeyDestroyedError, NotFoundError
+from vault.errors import MailError, MemberKeyMissingError, NotFoundError
 from vault.mail import Mailer, compose
 from vault.members import COMPLIANCE
 
@@ -87,7 +87,7 @@ class DeadlineReminders:
             return
         try:
             address = consent.vault.members.get(row.member_id).email
-        except (NotFoundError, MemberKeyDestroyedError):
+        except (NotFoundError, MemberKeyMissingError):
             return
         self._mailer.send(compose(
             sender=sender, to=address, subject=f"Your request {_WORDS[level]}",

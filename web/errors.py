@@ -16,7 +16,9 @@
   problem details; an Authlib ``OAuth2Error`` that escapes to here (e.g. from the host check) is
   answered in that form too.
 - A 500 never echoes the exception text or a stack trace; the log gets the exception class and
-  the stack frames, never the exception's message (it may quote request data) or a body.
+  the stack frames, never the exception's message (it may quote request data) or a body. An
+  ``operational`` error of 500 or above (a state of the service, not a defect) is answered
+  with its own status, title and message, and logged as a warning with its class and route.
 
 The web's own exceptions, raised before any view runs, draw this tree::
 
@@ -161,7 +163,12 @@ def _page(status: int, title: str, message: str, headers: Mapping[str, str] | No
 
 def handle_domain_error(error: VrmvaultError) -> Response:
     if error.status >= 500:
-        return handle_unexpected(error)
+        if not error.operational:
+            return handle_unexpected(error)
+        # A state of the service the operator must see to (a member's key lost in a
+        # restore): told in the log, by its class and route, never by its message.
+        current_app.logger.warning("%s %s on %s %s", error.status, type(error).__name__,
+                                   request.method, _route())
     if wants_problem_json():
         return problem(error.status, error.title, error.message,
                        type_uri=error.problem_type(), headers=error.headers(),
@@ -198,12 +205,17 @@ def handle_oauth_error(error: OAuth2Error) -> Response:
     return response
 
 
+def _route() -> str:
+    """The request's route as declared (``/member/feedback/<entry_id>/edit``), never its path."""
+    return request.url_rule.rule if request.url_rule else "(no route)"
+
+
 def handle_unexpected(error: BaseException) -> Response:
     # The log gets where it failed (type and stack frames) but never the exception's message
     # or arguments, which may hold personal data from the request.
     frames = "".join(traceback.format_tb(error.__traceback__))
     current_app.logger.error("unhandled %s on %s %s\n%s", type(error).__name__, request.method,
-                             request.url_rule.rule if request.url_rule else "(no route)", frames)
+                             _route(), frames)
     title = "Something went wrong on our side"
     detail = "The request could not be completed. Please try again in a moment."
     if wants_problem_json():

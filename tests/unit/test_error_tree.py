@@ -126,6 +126,15 @@ def test_an_error_a_client_sees_has_a_type_of_its_own_status(cls: type[VrmvaultE
     assert owner.status < 500, f"{name_of(cls)} takes its type from {name_of(owner)}"
 
 
+@pytest.mark.parametrize("cls", [c for c in CLASSES
+                                 if issubclass(c, VrmvaultError) and c.operational], ids=name_of)
+def test_an_operational_error_is_a_5xx_with_a_type_of_its_own(cls: type[VrmvaultError]) -> None:
+    # Answered to the client as it is (web/errors.py): never with the type of an internal one.
+    assert cls.status >= 500
+    owner = next(c for c in cls.__mro__ if "type" in vars(c))
+    assert owner.operational and owner.status == cls.status, name_of(cls)
+
+
 def test_each_area_has_one_root_under_the_neutral_one() -> None:
     areas = sorted(cls.__module__.split(".")[0] for cls in CLASSES
                    if cls.__bases__ == (VrmvaultError,))

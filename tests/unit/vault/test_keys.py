@@ -9,7 +9,13 @@ import pytest
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from tests.conftest import GOOD_PASSWORD
-from vault.errors import IntegrityError, KeyMaterialError, MemberKeyDestroyedError
+from vault.errors import (
+    IntegrityError,
+    KeyMaterialError,
+    MemberKeyDestroyedError,
+    MemberKeyLostError,
+    MemberKeyMissingError,
+)
 from vault.keys import MASTER_KEY_ENV, KeyStore, MasterKey, Pseudonymiser, load_master_key
 from vault.sealing import MemberCipher, associated_data
 from vault.sqlcipher.keys import SqlcipherMemberKeys
@@ -197,10 +203,24 @@ def test_a_key_store_reopened_unwraps_the_same_key(vault, member_id):
 
 
 def test_a_member_without_a_key_is_destroyed(vault, member_id):
-    with pytest.raises(MemberKeyDestroyedError):
-        vault.key_store.cipher("0" * 32)
     assert vault.key_store.destroy(member_id, erased_at=1) is True
     with pytest.raises(MemberKeyDestroyedError):
         vault.key_store.cipher(member_id)
     assert vault.key_store.erased_members() == [member_id]
     assert vault.key_store.destroy(member_id, erased_at=2) is False
+
+
+def test_a_key_missing_with_no_erasure_listed_is_lost_not_destroyed(vault, member_id):
+    """What a key store restored from a backup older than the key holds: no key, no erasure
+    listed. Nothing says the member was erased, so nothing may say so."""
+    vault.key_store.remove(member_id)
+    with pytest.raises(MemberKeyLostError) as raised:
+        vault.key_store.cipher(member_id)
+    assert isinstance(raised.value, MemberKeyMissingError)
+    assert not isinstance(raised.value, MemberKeyDestroyedError)
+    assert raised.value.status == 503
+    with pytest.raises(MemberKeyLostError):          # an id the store never had: the same
+        vault.key_store.cipher("0" * 32)
+    vault.key_store.destroy(member_id, erased_at=1)  # an erasure of such a member lists it
+    with pytest.raises(MemberKeyDestroyedError):
+        vault.key_store.cipher(member_id)

@@ -3,8 +3,8 @@
 Each exception class is raised from a route of the real app: on an API path it must come back
 as exactly the RFC 9457 problem its attributes describe (status, type, title, detail, headers,
 extension members), on a page as the error page with the same status and headers; a 500 must
-never echo the exception's text. An error that is also Authlib's ``OAuth2Error`` keeps the
-RFC 6749 form.
+never echo the exception's text, unless its class is ``operational`` (a state of the service,
+answered as a 4xx is). An error that is also Authlib's ``OAuth2Error`` keeps the RFC 6749 form.
 """
 
 from __future__ import annotations
@@ -22,8 +22,8 @@ from vrmvault.errors import VrmvaultError
 
 ERRORS = {cls.__name__: cls for cls in CLASSES
           if issubclass(cls, VrmvaultError) and not issubclass(cls, OAuth2Error)}
-ANSWERED = [cls for cls in ERRORS.values() if cls.status < 500]
-INTERNAL = [cls for cls in ERRORS.values() if cls.status >= 500]
+ANSWERED = [cls for cls in ERRORS.values() if cls.status < 500 or cls.operational]
+INTERNAL = [cls for cls in ERRORS.values() if cls.status >= 500 and not cls.operational]
 SECRET = "a message that must never reach a client"
 
 
@@ -32,7 +32,7 @@ def client(app: Flask) -> FlaskClient:
     def raise_named(name: str) -> None:
         cls = ERRORS[name]
         error = instance(cls)
-        if cls.status >= 500:
+        if cls in INTERNAL:
             error.message = SECRET
             error.args = (SECRET,)
         raise error
