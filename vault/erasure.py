@@ -8,7 +8,9 @@ step a crash stopped it at:
    member is deleted and the member's login lookup is cut (their blind index replaced by a
    random value): from this commit on the member cannot act, though nothing is destroyed yet.
 1. :meth:`destroy_key`: the member's data key is deleted (committed and checkpointed out of the
-   key store's WAL) and the erasure listed in the key store. Repeating it changes nothing.
+   key store's WAL) and the erasure listed in the key store. Repeating it changes nothing. A
+   member whose key was lost (the key store restored from a backup older than the key) has
+   none to delete: the erasure is listed all the same, and the rest runs as for anyone.
 2. :meth:`delete_rows`: the member's rows are deleted in one transaction, with the
    ``before_delete`` hooks, and a pseudonymous record of the erasure is kept (a keyed hash of
    the member id, the time and a count). Skipped once the member's row is gone and the record
@@ -91,10 +93,12 @@ class ErasureService:
 
     def destroy_key(self, pending: PendingErasure) -> bool:
         """Step 1: crypto-shred (idempotent); True if this erasure destroyed a key, now or in
-        a run that a crash cut short (the erasure list keeps the time of the first)."""
+        a run that a crash cut short (the erasure list keeps the time of the first); False
+        for a member whose key was lost, who had none to destroy."""
+        listed_at = self._keys.erased_at(pending.member_id)
         if self._keys.destroy(pending.member_id, erased_at=pending.erased_at):
             return True
-        return self._keys.erased_at(pending.member_id) == pending.erased_at
+        return listed_at == pending.erased_at
 
     def delete_rows(self, member_id: str, *, erased_at: int) -> int:
         """Step 2: delete every row of ``member_id`` and record the erasure (also used by

@@ -34,6 +34,7 @@ from vault.errors import (
     ConflictError,
     LinkExpiredError,
     MailError,
+    MemberKeyLostError,
     RecipientNotSupportedError,
     SecondFactorRequiredError,
     ThrottledError,
@@ -44,6 +45,7 @@ from vault.signups import SIGNUP_LINK_MINUTES
 
 from .communities import pending_community
 from .forms import (
+    CODE_UNCHECKABLE,
     WRONG_CODE,
     WRONG_RECOVERY_CODE,
     CodeForm,
@@ -265,6 +267,10 @@ def login_code() -> str | Response | tuple[str, int]:
         return render_template("login_code.html",
                                errors=member_words(CodeForm(), {"code": [exc.message]})), 429, \
             {"Retry-After": str(exc.retry_after)}
+    except MemberKeyLostError:
+        # A recovery code still signs in, and then the member can delete their account.
+        return render_template("login_code.html", errors=member_words(
+            CodeForm(), {"code": [CODE_UNCHECKABLE]})), 503
     response = _signed_in(pending)
     if used == "recovery":
         left = members.recovery_codes.remaining(pending)

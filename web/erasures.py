@@ -30,7 +30,7 @@ from consent.context import Consent, member_principal
 from consent.event_details import DataErased
 from consent.events import EventTag
 from vault.erasure import ErasureReport, PendingErasure
-from vault.errors import MailError, MemberKeyDestroyedError, NotFoundError
+from vault.errors import MailError, MemberKeyDestroyedError, MemberKeyLostError, NotFoundError
 from vault.home import Vault
 from vault.mail import MaildirMailer
 
@@ -70,13 +70,18 @@ def finish_pending_erasures(vault: Vault, consent: Consent, *, maildir: Path) ->
 
 def remove_mail_to_member(vault: Vault, member_id: str, maildir: Path) -> int:
     """Step 0: the maildir's messages to the member, deleted; how many (0 once the key or the
-    member's row is gone: an earlier run of this erasure got past this step).
+    member's row is gone: an earlier run of this erasure got past this step; 0 too for a
+    member whose key was lost in a restore, whose address nothing can read any more).
 
     A maildir that cannot be cleared does not hold up the erasure (the member's data comes
     first): the operator is told in the log, by the folder's path, never by the address."""
     try:
         address = vault.members.get(member_id).email
     except (MemberKeyDestroyedError, NotFoundError):
+        return 0
+    except MemberKeyLostError:
+        logger.warning("the key of a member being erased was lost in a restore, so their"
+                       " address cannot be read: messages to them may remain in %s", maildir)
         return 0
     try:
         return MaildirMailer(maildir).remove_messages_to(address)

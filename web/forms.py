@@ -146,6 +146,11 @@ class LoginForm(FormSchema):
 
 #: A code that is not the authenticator app's current one, wherever a code is asked for.
 WRONG_CODE = "That code is not right. Enter the 6 digits your app shows now."
+#: A code from the app of a member whose data key was lost in a restore: the app's secret is
+#: sealed under that key, the recovery codes are keyed hashes and still sign in.
+CODE_UNCHECKABLE = ("Codes from your authenticator app cannot be checked now: the vault's operator"
+                    " restored the vault's keys from a backup made before yours. Enter one of"
+                    " your recovery codes instead.")
 #: A recovery code that is not one of the member's unused ones.
 WRONG_RECOVERY_CODE = ("That recovery code is not right, or it was used already. Check it, or"
                        " enter the 6 digits your app shows now.")

@@ -2,6 +2,11 @@
 
 Every route here requires a signed-in member (default deny, in ``before_request``) and acts only
 on that member's records: ids in URLs are looked up together with the member id.
+
+The same gate turns away, with one page saying why and what they can do (503), a member whose
+data key was lost (the key store restored from a backup older than the key:
+:class:`~vault.errors.MemberKeyLostError`), on every member page but the one that deletes the
+account: nothing else could be shown truthfully, not even an empty form.
 """
 
 from __future__ import annotations
@@ -25,10 +30,11 @@ from flask import (
 
 from consent.event_details import DataExported
 from vault.catalog import ATTRIBUTES, CATEGORY_LABELS, TOUCHPOINTS, Category, DataType
-from vault.errors import ConflictError, NotFoundError, ValidationError
+from vault.errors import ConflictError, MemberKeyLostError, NotFoundError, ValidationError
 from vault.feedback import NO_SUCH_ENTRY
 
 from .erasures import finish_erasure
+from .errors import wants_problem_json
 from .exports import member_export
 from .forms import (
     MULTI_VALUE,
@@ -55,13 +61,22 @@ WRONG_PASSWORD = "That is not your password."
 
 
 @bp.before_request
-def require_member() -> Response | None:
+def require_member() -> Response | tuple[str, int] | None:
     member_id = current_member_id()
     if member_id is None:
         if request.method == "GET":
             flash("Please sign in to see that page.", "error")
         return redirect(url_for("auth.login"))
     g.member_id = member_id
+    if request.endpoint != "member.delete_account":
+        try:
+            # Kept for the request (vault.keys.KeyStore): the pages that open the member's
+            # data, most of them, read the key once all the same.
+            get_vault().key_store.cipher(member_id)
+        except MemberKeyLostError:
+            if wants_problem_json():
+                raise
+            return render_template("key_lost.html"), 503
     return None
 
 
@@ -334,19 +349,27 @@ def export() -> Response:
     })
 
 
+def _address_if_readable() -> str | None:
+    """The member's address, or ``None`` when their key was lost in a restore (the delete
+    page is the one a member whose data cannot be opened still reaches)."""
+    try:
+        return get_vault().members.get(g.member_id).email
+    except MemberKeyLostError:
+        return None
+
+
 @bp.route("/delete", methods=["GET", "POST"])
 def delete_account() -> str | Response | tuple[str, int]:
     vault = get_vault()
     if request.method == "GET":
-        return render_template("delete.html", errors={},
-                               email=vault.members.get(g.member_id).email)
+        return render_template("delete.html", errors={}, email=_address_if_readable())
     try:
         # The password is checked even when the box is not ticked: both answers come at once.
         load(DeleteAccountForm(), form_data(request.form),
              check=_password_check(WRONG_PASSWORD))
     except ValidationError as exc:
         return render_template("delete.html", errors=member_words(
-            DeleteAccountForm(), exc.errors), email=vault.members.get(g.member_id).email), \
+            DeleteAccountForm(), exc.errors), email=_address_if_readable()), \
             _wrong_password_only(exc.errors, WRONG_PASSWORD)
     consent = get_consent()
     # Recorded first, sessions ended and sign-in cut in that same commit; then every step,

@@ -7,7 +7,12 @@ import re
 import pytest
 
 from tests.conftest import GOOD_PASSWORD
-from vault.errors import AuthenticationError, MemberKeyDestroyedError, NotFoundError
+from vault.errors import (
+    AuthenticationError,
+    MemberKeyDestroyedError,
+    MemberKeyLostError,
+    NotFoundError,
+)
 
 from .member_rows import MEMBER_ROWS, row_counts
 from .sqlcipher_pages import decrypted_contains, raw_bytes
@@ -168,3 +173,21 @@ def test_every_step_can_run_again_and_reports_what_the_erasure_did(vault, clock,
     assert vault.erasure.erased_count() == 1
     vault.erasure.done(pending)
     assert vault.erasure.pending() == []
+
+
+# -- a key lost in a restore of the key store ------------------------------------------
+def test_a_member_whose_key_was_lost_is_erased_with_nothing_to_destroy(vault, populate):
+    """The key store restored from a backup older than Alice's key: no key, no erasure
+    listed. Erasing her deletes her rows and lists the erasure; no key was destroyed."""
+    alice = populate("alice@example.org")
+    assert sum(row_counts(vault, alice).values()) == 6
+    vault.key_store.remove(alice)
+    with pytest.raises(MemberKeyLostError):
+        vault.profile.get(alice)
+    report = vault.erasure.erase(alice)
+    assert report.key_destroyed is False and report.rows_deleted == 5
+    assert row_counts(vault, alice) == dict.fromkeys(MEMBER_ROWS, 0)
+    assert vault.key_store.erased_members() == [alice]
+    with pytest.raises(MemberKeyDestroyedError):
+        vault.key_store.cipher(alice)
+
