@@ -64,6 +64,9 @@ BeforeDelete = Callable[[str, int], None]
 class ReappliedErasures:
     rows_deleted_for: int       # erased members whose rows a restored data store had back
     keys_destroyed_for: int     # erased members whose key a restored key store had back
+    # Members with an account but no key and no erasure listed: a restored key store is
+    # older than their key, and their data cannot be opened (by id, oldest account first).
+    keys_lost_for: tuple[str, ...] = ()
 
 
 class ErasureService:
@@ -142,18 +145,28 @@ class ErasureService:
         erasure hold again, from whichever store still knows of it: each member on the key
         store's erasure list loses the rows the data store got back; each member whose
         erasure the data store records loses the key the key store got back (and is listed
-        again, with the recorded time). Idempotent."""
+        again, with the recorded time). Idempotent.
+
+        Then it names the members it cannot help: an account, no key, no erasure listed. A
+        key store restored from a backup older than their key lost it, and with it their
+        data; a newer backup of the key store brings it back, else they can only be erased."""
         rows_for = keys_for = 0
-        for member_id, erased_at in self._keys.erasure_list():
+        listed = self._keys.erasure_list()
+        for member_id, erased_at in listed:
             if self._members.exists(member_id):
                 self.delete_rows(member_id, erased_at=erased_at)
                 rows_for += 1
         erased = self._erasures.times()        # one read, not one per key holder
-        for member_id in self._keys.holders() if erased else ():
+        holders = self._keys.holders()
+        for member_id in holders if erased else ():
             when = erased.get(self._pseudonyms.subject(member_id))
             if when is not None and self._keys.destroy(member_id, erased_at=when):
                 keys_for += 1
-        return ReappliedErasures(rows_for, keys_for)
+        # Read after the deletions above; a holder whose key was just destroyed has no rows.
+        accounted_for = set(holders).union(member_id for member_id, _ in listed)
+        lost = tuple(member_id for member_id in self._members.ids()
+                     if member_id not in accounted_for)
+        return ReappliedErasures(rows_for, keys_for, lost)
 
     def pending(self) -> list[PendingErasure]:
         """The erasures begun and not done, oldest first."""

@@ -3,7 +3,8 @@
 Every command says what it did and exits non-zero with a one-line reason on failure (no stack
 traces: domain errors are caught here, at the outermost boundary): status 1 when a command
 fails, 2 for a wrong command line (click's usage errors), 78 when a ``VRMVAULT_*`` setting
-cannot be used (checked before any command runs). Secrets are never printed:
+cannot be used (checked before any command runs), and 3 when ``reapply-erasures`` did its work
+but found members whose data key was lost (:data:`KEYS_LOST_EXIT`). Secrets are never printed:
 the master key stays in its file or the environment.
 """
 
@@ -24,7 +25,7 @@ from brand_gateway.dsr import calendar_of
 from brand_gateway.storage import client_registry
 from community.storage import community_restorer
 from compliance.storage import request_restorer
-from consent.context import open_consent
+from consent.context import member_principal, open_consent
 from consent.receipts import Controller
 from intents.storage import intent_restorer
 from vault.home import (
@@ -59,6 +60,10 @@ if TYPE_CHECKING:       # the demo is imported only when it is asked for
     from demo.officers import DemoOfficer
 
 DEFAULT_DEMO_MEMBERS = 200
+# reapply-erasures did all it does, and members have data but no key: a script that restores
+# must stop and have someone decide (restore a newer key backup), so not 0; and not 1, since
+# nothing failed and running it again changes nothing.
+KEYS_LOST_EXIT = 3
 
 
 def _home(ctx: click.Context) -> VaultHome:
@@ -377,6 +382,11 @@ def reapply_erasures(ctx: click.Context) -> None:
     """After a store was restored from a backup: make every erasure since hold again, and what
     the ledger recorded since; end every session. Run it with the server stopped.
 
+    Members with an account but no data key and no erasure listed (a key store restored from a
+    backup older than their key: their data cannot be opened) are counted on stderr, by ledger
+    pseudonym, and the command exits with status 3: restore a newer backup of the key store
+    and run it again, or leave them to delete their accounts.
+
     What the ledger recorded: grants withdrawn, narrowed or ended, staff roles taken away,
     members' standing terms, exceptions for one brand narrowed or taken back, offers of terms
     withdrawn or rejected, agreements that narrowed the one in force, data subject requests
@@ -389,10 +399,22 @@ def reapply_erasures(ctx: click.Context) -> None:
     with home.open() as vault:
         report = vault.erasure.reapply()
         ended = vault.sessions.end_all()
+        lost = [member_principal(vault, member_id) for member_id in report.keys_lost_for]
     changes = _recorded_changes(ctx, home)
     click.echo(f"Deleted again the rows of {_counted(report.rows_deleted_for, 'erased member')}"
                f" and destroyed again the keys of {report.keys_destroyed_for}; {changes};"
                f" ended {_counted(ended, 'session')}")
+    if lost:
+        click.secho(
+            f"warning: {_counted(len(lost), 'member has', 'members have')} an account but no"
+            " data key, and no erasure listed: the key store was restored from a backup older"
+            " than their key, so their data cannot be opened (their pages say so; brands'"
+            " reads of it are answered 503). Restore a newer backup of the key store and run"
+            " 'vrmvault reapply-erasures' again; else each can still delete their account,"
+            " which erases what is left. By ledger pseudonym:", fg="yellow", err=True)
+        for principal in lost:
+            click.echo(f"  {principal}", err=True)
+        ctx.exit(KEYS_LOST_EXIT)
 
 
 def _recorded_changes(ctx: click.Context, home: VaultHome) -> str:

@@ -2,7 +2,7 @@
 before their key (here its row is deleted directly, as that restore leaves it: no key, and no
 erasure listed). Their pages say what happened and what they can do (503, never the 410 of an
 erased member), the brand API answers its own problem, the account can still be deleted and is
-then erased for real.
+then erased for real, and ``vrmvault reapply-erasures`` names them by pseudonym and exits 3.
 """
 
 from __future__ import annotations
@@ -17,12 +17,13 @@ from flask.testing import FlaskClient
 
 from brand_gateway.clients import OAuthClient
 from brand_gateway.storage import webhook_registry
+from consent.context import member_principal
 from consent.events import EventTag
 from tests.brand_api_support import BrandApi, IssuedToken
 from tests.conftest import GOOD_PASSWORD, AuthActions, next_totp_code, turn_on_totp
 from vault.clock import FrozenClock
 from vault.home import Vault, VaultHome
-from web.cli import main
+from web.cli import KEYS_LOST_EXIT, main
 from web.forms import CODE_UNCHECKABLE
 from web.vaults import get_consent
 
@@ -142,6 +143,21 @@ def test_a_wrong_password_on_the_delete_page_deletes_nothing(alice: SignedIn, lo
                                                   "confirm": "on"})
     assert response.status_code == 401
     assert count(vault, "members", alice.id) == 1
+
+
+def test_reapply_erasures_names_the_members_without_a_key_and_exits_3(
+        lost: IssuedToken, bob: SignedIn, vault: Vault, vault_home: VaultHome) -> None:
+    result = reapply(vault_home)
+    assert result.exit_code == KEYS_LOST_EXIT == 3
+    assert "Deleted again the rows of 0 erased members" in result.stdout
+    assert "warning: 1 member has an account but no data key, and no erasure listed" \
+        in result.stderr
+    assert "Restore a newer backup of the key store" in result.stderr
+    lines = result.stderr.splitlines()
+    assert lines[-1] == "  " + member_principal(vault, lost.member_id)
+    assert member_principal(vault, bob.id) not in result.stderr
+    assert "alice@example.org" not in result.output + result.stderr
+    assert count(vault, "members", lost.member_id) == 1                # nothing deleted
 
 
 def test_with_two_step_sign_in_a_recovery_code_still_signs_in(app: Flask, vault: Vault,

@@ -7,6 +7,10 @@ rewound; the key database whole, into a new database), and
 ``vrmvault reapply-erasures`` makes the erasure hold again from whichever database still knows
 of it: the key database's erasure list deletes the rows the data came back with, and the data
 database's record of the erasure destroys the key the key database came back with.
+
+A key database restored from a dump older than a member's key has neither the key nor an
+erasure of theirs: ``reapply-erasures`` names that member and exits 3, and what reads their
+data says the key was lost, never that they were erased.
 """
 
 from __future__ import annotations
@@ -17,9 +21,10 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from consent.context import member_principal
 from tests.conftest import GOOD_PASSWORD, TEST_HASHING
 from tests.postgresql_server import Server, binaries
-from vault.errors import MemberKeyDestroyedError
+from vault.errors import MemberKeyDestroyedError, MemberKeyLostError
 from vault.home import DATABASE_URL_SETTING, KEYS_DATABASE_URL_SETTING, VaultHome
 from web.cli import main
 
@@ -30,13 +35,13 @@ def _run(program: str, *arguments: str) -> None:
     assert finished.returncode == 0, finished.stderr
 
 
-def _reapply(home: VaultHome) -> str:
+def _reapply(home: VaultHome, *, exit_code: int = 0) -> str:
     assert home.database_url and home.keys_database_url
     result = CliRunner().invoke(main, ["--home", str(home.root), "reapply-erasures"],
                                 env={DATABASE_URL_SETTING: home.database_url,
                                      KEYS_DATABASE_URL_SETTING: home.keys_database_url},
                                 catch_exceptions=False)
-    assert result.exit_code == 0, result.output
+    assert result.exit_code == exit_code, result.output
     return result.output
 
 
@@ -103,3 +108,31 @@ def _the_restored_keys_lose_the_erased_members_key(home: VaultHome, alice: str,
         assert vault.key_store.erased_at(alice) is not None
         assert vault.profile.get(bob)["given_name"] == "Bob"
     assert "destroyed again the keys of 0" in _reapply(home)
+
+
+def test_a_key_database_older_than_a_member_loses_their_key_and_says_so(
+        postgresql_home: VaultHome, tmp_path: Path, postgresql: Server) -> None:
+    """The README's key restore with a member made after the dump (the operator's report)."""
+    home = postgresql_home
+    with home.open(hashing=TEST_HASHING) as vault:
+        bob = vault.members.register("bob@example.org", GOOD_PASSWORD)
+    keys_dump = tmp_path / "keys.dump"
+    assert home.keys_database_url
+    _run("pg_dump", "--format=custom", "--file", str(keys_dump), "--dbname",
+         home.keys_database_url)
+    with home.open(hashing=TEST_HASHING) as vault:
+        late = vault.members.register("late@example.org", GOOD_PASSWORD)
+        vault.profile.update(late, {"given_name": "Late"})
+        principal = member_principal(vault, late)
+    with postgresql.database() as restored_keys:
+        _run("pg_restore", "--dbname", restored_keys, str(keys_dump))
+        restored = VaultHome(home.root, home.database_url, restored_keys)
+        told = _reapply(restored, exit_code=3)
+        assert "warning: 1 member has an account but no data key" in told
+        assert told.rstrip().endswith(principal) and "late@example.org" not in told
+        with restored.open(hashing=TEST_HASHING) as vault:
+            with pytest.raises(MemberKeyLostError):
+                vault.profile.get(late)
+            assert vault.members.get(bob).email == "bob@example.org"
+            vault.erasure.erase(late)          # what the member's own deletion does
+        assert "rows of 0 erased members" in _reapply(restored)

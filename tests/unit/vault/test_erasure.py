@@ -191,3 +191,15 @@ def test_a_member_whose_key_was_lost_is_erased_with_nothing_to_destroy(vault, po
     with pytest.raises(MemberKeyDestroyedError):
         vault.key_store.cipher(alice)
 
+
+def test_reapply_names_the_members_whose_key_was_lost_and_only_them(vault, populate):
+    alice, bob, carol = (populate(f"{name}@example.org") for name in ("alice", "bob", "carol"))
+    vault.erasure.erase(carol)
+    assert vault.erasure.reapply().keys_lost_for == ()
+    vault.key_store.remove(alice)
+    report = vault.erasure.reapply()
+    assert report.keys_lost_for == (alice,)
+    assert (report.rows_deleted_for, report.keys_destroyed_for) == (0, 0)
+    assert vault.accounts.exists(alice) and vault.accounts.exists(bob)   # nothing deleted
+    vault.erasure.erase(alice)
+    assert vault.erasure.reapply().keys_lost_for == ()
