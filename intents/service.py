@@ -96,7 +96,9 @@ _TABLE = "intents"
 
 class IntentObserver(Protocol):
     """Told inside the data store's write transaction (an outbox row commits with the change
-    or not at all)."""
+    or not at all). ``listed_to(brand_id)`` is the intent as that brand would list it, or
+    NotFoundError for a brand that may not see it (blocked by the member, or not of its
+    category)."""
 
     def intent_published(self, intent: Intent,
                          listed_to: Callable[[str], ListedIntent]) -> None: ...
@@ -144,8 +146,10 @@ class IntentService:
             intent = self._intent(self._stored(num))
             self._record(member_id, IntentPublished(intent=intent_id, category=intent.category))
             for observer in self._observers:
+                # Through the same check as the API's lookup: a brand the member blocked, or
+                # not registered for the category, is refused (NotFoundError), never shown.
                 observer.intent_published(intent, lambda brand_id: self._listed(
-                    self._stored(num), brand_id, 0))
+                    self._listable_num(brand_id, num), brand_id, 0))
         return intent
 
     def today(self) -> dt.date:
@@ -631,7 +635,15 @@ class IntentService:
 
     def _listable(self, brand_id: str, pseudonym: str) -> IntentRow:
         num = self._pseudonyms.open(pseudonym, brand_id)
-        row = None if num is None else self._intents.listable(brand_id, num, now=self._now())
+        if num is None:
+            raise NotFoundError(NO_INTENT)
+        return self._listable_num(brand_id, num)
+
+    def _listable_num(self, brand_id: str, num: int) -> IntentRow:
+        """The intent ``num`` if the brand may see it now: open, unexpired, of a category
+        the brand is registered for, its member not blocking the brand; else NotFoundError.
+        Every path that shows an intent to a brand goes through here."""
+        row = self._intents.listable(brand_id, num, now=self._now())
         if row is None or row.category not in self.categories_of(brand_id):
             raise NotFoundError(NO_INTENT)
         return row

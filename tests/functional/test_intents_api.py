@@ -465,6 +465,27 @@ def test_intent_created_goes_to_subscribed_endpoints_of_the_category_only(
         assert verify(head, body, key, now=clock())["type"] == "intent.created"
 
 
+def test_intent_created_is_not_sent_to_a_brand_the_member_blocked(
+        brand_client: FlaskClient, api: BrandApi, vault: Vault, consent: Consent,
+        intents: IntentService, app: Any) -> None:
+    app.config["VRMVAULT_WEBHOOK_ALLOW_LOOPBACK"] = True
+    velo, spokes = brand(api, "Velo Bikes", "bicycles"), brand(api, "Spokes", "bicycles")
+    for client in (velo, spokes):
+        made = brand_client.post("/api/v1/webhooks", headers=headers(api, client), json={
+            "url": f"http://127.0.0.1:9/{client.brand_id}", "events": ["intent.created"]})
+        assert made.status_code == 201, made.get_json()
+    alice = member(vault, "alice@example.org")
+    intents.block(alice, velo.brand_id)
+    intents.cast(alice, draft(vault, description="Blocked brands must not read this."))
+    rows = vault.data.all("SELECT client_id, payload FROM webhook_outbox"
+                          " WHERE event_type = 'intent.created'")
+    assert [r["client_id"] for r in rows] == [spokes.client_id]
+    assert listing(brand_client, headers(api, velo))["intents"] == []
+    entries = [consent.ledger.entry(n) for n in range(consent.ledger.size)]
+    assert [e.details["brand"] for e in entries
+            if e.tag.value == "intent:listing:returned"] == [spokes.brand_id]
+
+
 @pytest.mark.parametrize(("body", "named"), [
     ({"events": ["consent.withdrawn"]}, "events"),
     ({"events": "intent.created"}, "events"),

@@ -315,6 +315,29 @@ def test_observers_hear_of_publication_and_of_each_decision(
     assert len(recorder.published) == 1
 
 
+def test_an_observer_is_refused_the_intent_for_a_brand_the_member_blocked(
+        consent: Consent, vault: Vault, brands: dict[str, str], alice: str,
+        listing_log: ListingLogRecorder) -> None:
+    velo, spoke, sky = brands["Velo Bikes"], brands["Spoke & Chain"], brands["Sky Trips"]
+    shown: dict[str, ListedIntent | None] = {}
+
+    class Asker(Recorder):
+        def intent_published(self, intent: Intent,
+                             listed_to: Callable[[str], ListedIntent]) -> None:
+            for brand_id in (velo, spoke, sky):
+                try:
+                    shown[brand_id] = listed_to(brand_id)
+                except NotFoundError:
+                    shown[brand_id] = None
+
+    service = intent_service(consent, observers=[Asker()], listing_log=listing_log)
+    service.block(alice, velo)
+    service.cast(alice, draft(today_of(vault)))
+    assert shown[velo] is None and shown[sky] is None      # blocked; another category
+    seen = shown[spoke]
+    assert seen is not None and seen.pseudonym == service.list_for_brand(spoke).items[0].pseudonym
+
+
 def test_every_offer_and_publication_is_in_the_ledger_without_text(
         intents: IntentService, vault: Vault, consent: Consent, brands: dict[str, str],
         alice: str, listing_log: ListingLogRecorder) -> None:
