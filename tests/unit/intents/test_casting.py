@@ -278,6 +278,24 @@ def test_a_blocked_brand_cannot_offer_and_blocks_are_ledger_entries(
     assert EventTag.INTENT_BRAND_BLOCKED in tags and EventTag.INTENT_BRAND_UNBLOCKED in tags
 
 
+def test_an_intent_cast_after_an_erasure_never_takes_the_erased_intents_name(
+        intents: IntentService, vault: Vault, brands: dict[str, str], alice: str) -> None:
+    from tests.unit.intents.conftest import new_member
+    bob = new_member(vault, "bob@example.org")
+    intents.cast(alice, draft(today_of(vault)))
+    intents.cast(bob, draft(today_of(vault)))                # the newest intent of all
+    seeing = (brands["Velo Bikes"], brands["Spoke & Chain"])
+    erased = {brand: intents.list_for_brand(brand).items[0].pseudonym for brand in seeing}
+    vault.erasure.erase(bob)
+    carol = new_member(vault, "carol@example.org")
+    intents.cast(carol, draft(today_of(vault)))
+    for brand in seeing:
+        newest = intents.list_for_brand(brand).items[0].pseudonym
+        assert newest != erased[brand]
+        with pytest.raises(NotFoundError):                   # the erased name opens nothing
+            intents.listed(brand, erased[brand])
+
+
 class Recorder:
     def __init__(self) -> None:
         self.published: list[tuple[Intent, ListedIntent]] = []

@@ -163,6 +163,18 @@ def test_erasure_takes_the_members_intents_offers_and_blocks_and_keeps_the_repor
     assert not intents.decide_report("spr_1", "dismissed", "officer", NOW)
 
 
+def test_an_erased_members_intent_numbers_are_never_given_again(
+        repositories: Repositories) -> None:
+    """An intent's num is what its pseudonyms at brands encrypt: one that an erasure freed,
+    the newest included, never names another intent."""
+    intents = repositories.intents
+    alice, bob = add_member(repositories, 1), add_member(repositories, 2)
+    intents.insert(intent(alice, 1))
+    newest = intents.insert(intent(bob, 2))
+    repositories.erasures.delete_member_rows(bob)
+    assert intents.insert(intent(alice, 3)) > newest
+
+
 def test_reports_page_newest_first_with_the_offers_status(repositories: Repositories) -> None:
     intents = repositories.intents
     alice = add_member(repositories, 1)

@@ -225,6 +225,53 @@ def test_agreements_a_join_made_are_told_apart(database):
     joins_agreements_become_the_members(migrations, database, schema.DATA)
 
 
+def intent_numbers_are_never_reused(runner, database, wanted: Store) -> None:
+    """Shared with the PostgreSQL tests: after migration 14 an intent's ``num`` (what its
+    pseudonyms at brands encrypt) is never given again, not even once the member who had the
+    newest intents was erased; the intents and the offers on them come through as they were."""
+    runner.apply(database, replace(wanted, migrations=tuple(
+        m for m in wanted.migrations if m.number < 14)))
+    postgresql = database.engine == "postgresql"
+    database.execute("INSERT INTO brands (id, name, created_at) VALUES ('velo', 'Velo', 0)")
+
+    def cast(member: str, intent: str) -> int:
+        num = database.one("SELECT num FROM members WHERE id = ?", (member,))[0]
+        owner = ("member_id, ", "?, ", (member,)) if postgresql else ("", "", ())
+        database.execute(
+            f"INSERT INTO intents ({owner[0]}id, member_num, category, status, budget_min,"
+            " budget_max, currency, window_from, window_until, description, reveal_fields,"
+            f" created_at, updated_at, expires_at) VALUES ({owner[1]}?, ?, 'bicycles', 'open',"
+            " 1, 2, 'EUR', '2030-01-01', '2030-02-01', ?, '[]', 0, 0, 1)",
+            (*owner[2], intent, num, b"sealed"))
+        return int(database.one("SELECT num FROM intents WHERE id = ?", (intent,))[0])
+
+    for number, name in enumerate(("alice", "bob"), start=1):
+        database.execute(
+            "INSERT INTO members (id, email_index, email_sealed, password_hash, created_at)"
+            " VALUES (?, ?, ?, 'h', 0)", (name, bytes([number]), b"\0"))
+    cast("alice", "int_a")
+    cast("bob", "int_b")
+    owner = ("member_id, ", "'alice', ") if postgresql else ("", "")
+    database.execute(
+        f"INSERT INTO intent_offers ({owner[0]}id, intent_num, brand_id, price, currency, terms,"
+        f" message, signed, valid_until, status, created_at) SELECT {owner[1]}'off_a', num,"
+        " 'velo', 5, 'EUR', ?, ?, ?, 9, 'open', 0 FROM intents WHERE id = 'int_a'",
+        (b"t", b"m", b"s"))
+    before = [tuple(row) for row in database.all("SELECT * FROM intents ORDER BY num")]
+    runner.apply(database, wanted)
+    assert [tuple(row) for row in database.all("SELECT * FROM intents ORDER BY num")] == before
+    assert [tuple(row) for row in database.all(
+        "SELECT o.id, i.id FROM intent_offers AS o JOIN intents AS i ON i.num = o.intent_num"
+    )] == [("off_a", "int_a")]
+    erased = cast("bob", "int_b2")                     # the newest intent, then its member goes
+    database.execute("DELETE FROM members WHERE id = 'bob'")
+    assert cast("alice", "int_a2") > erased
+
+
+def test_intent_numbers_are_never_reused(database):
+    intent_numbers_are_never_reused(migrations, database, schema.DATA)
+
+
 def test_reset_links_and_recovery_codes_go_with_the_account(vault):
     """Member-owned: reset links and recovery codes; pending sign-ups and request counts are
     not (no member exists for them)."""

@@ -22,6 +22,7 @@ from vault.sqlcipher.database import Database as SqlcipherDatabase
 from .test_migrations import (
     applies_once,
     endpoints_get_public_ids,
+    intent_numbers_are_never_reused,
     joins_agreements_become_the_members,
     recorded,
     store,
@@ -73,6 +74,10 @@ def test_existing_endpoints_get_public_ids(database) -> None:
 
 def test_agreements_a_join_made_are_told_apart(database) -> None:
     joins_agreements_become_the_members(migrations, database, schema.on_postgresql(schema.DATA))
+
+
+def test_intent_numbers_are_never_reused(database) -> None:
+    intent_numbers_are_never_reused(migrations, database, schema.on_postgresql(schema.DATA))
 
 
 @pytest.mark.parametrize("wanted", schema.POSTGRESQL_STORES, ids=lambda s: s.name)

@@ -1,0 +1,4 @@
+-- SQLite's migration 14 rebuilds ``intents`` with AUTOINCREMENT, so that an erased intent's
+-- ``num`` (what its pseudonym at each brand encrypts) is never given to another intent. Here
+-- ``intents.num`` is an identity (0010_intents.sql), which never hands a number out twice:
+-- nothing to change, and the number keeps the two histories alike.
