@@ -24,29 +24,49 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDFExpand
 
 PURPOSE = "intent-pseudonym"
 PREFIX = "i-"
-_LENGTH = len(PREFIX) + 32          # 16-byte synthetic IV + 8-byte num, base64url unpadded
+SEALED_LENGTH = 32          # 16-byte synthetic IV + 8-byte num, base64url unpadded
+
+
+class SealedNumbers:
+    """A row number sealed by AES-SIV-256 (its key expanded by HKDF from ``subkey`` with
+    ``info``) and bound to associated data: base64url, unpadded, ``SEALED_LENGTH`` characters.
+    Deterministic: one number and one binding always seal alike. The pseudonyms here and the
+    listing's cursors (intents/cursors.py) are made with it, each under a key of its own."""
+
+    def __init__(self, subkey: bytes, info: bytes) -> None:
+        key = HKDFExpand(algorithm=hashes.SHA256(), length=64, info=info).derive(subkey)
+        self._siv = AESSIV(key)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(<key>)"
+
+    def seal(self, num: int, bound: str) -> str:
+        sealed = self._siv.encrypt(num.to_bytes(8, "big"), [bound.encode()])
+        return base64.urlsafe_b64encode(sealed).decode().rstrip("=")
+
+    def open(self, text: str, bound: str) -> int | None:
+        """The number ``text`` seals for ``bound``, or ``None``."""
+        if not isinstance(text, str) or len(text) != SEALED_LENGTH:
+            return None
+        try:
+            raw = base64.urlsafe_b64decode(text + "==")
+            return int.from_bytes(self._siv.decrypt(raw, [bound.encode()]), "big")
+        except (ValueError, InvalidTag):
+            return None
 
 
 class IntentPseudonyms:
     def __init__(self, subkey: bytes) -> None:
-        key = HKDFExpand(algorithm=hashes.SHA256(), length=64,
-                         info=b"vrmvault/v1/intent-pseudonym/aes-siv-256").derive(subkey)
-        self._siv = AESSIV(key)
+        self._numbers = SealedNumbers(subkey, b"vrmvault/v1/intent-pseudonym/aes-siv-256")
 
     def __repr__(self) -> str:
         return "IntentPseudonyms(<key>)"
 
     def name(self, num: int, brand_id: str) -> str:
-        sealed = self._siv.encrypt(num.to_bytes(8, "big"), [brand_id.encode()])
-        return PREFIX + base64.urlsafe_b64encode(sealed).decode().rstrip("=")
+        return PREFIX + self._numbers.seal(num, brand_id)
 
     def open(self, pseudonym: str, brand_id: str) -> int | None:
         """The intent's num, or ``None`` for a name this brand was never given."""
-        if not isinstance(pseudonym, str) or len(pseudonym) != _LENGTH \
-                or not pseudonym.startswith(PREFIX):
+        if not isinstance(pseudonym, str) or not pseudonym.startswith(PREFIX):
             return None
-        try:
-            raw = base64.urlsafe_b64decode(pseudonym[len(PREFIX):] + "==")
-            return int.from_bytes(self._siv.decrypt(raw, [brand_id.encode()]), "big")
-        except (ValueError, InvalidTag):
-            return None
+        return self._numbers.open(pseudonym[len(PREFIX):], brand_id)

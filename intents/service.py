@@ -16,10 +16,7 @@ Invariants:
 
 from __future__ import annotations
 
-import base64
 import datetime as dt
-import hashlib
-import hmac
 import json
 import os
 from collections.abc import Callable, Iterable, Sequence
@@ -58,6 +55,7 @@ from .catalog import (
     format_amount,
     parse_amount,
 )
+from .cursors import IntentCursors
 from .drafts import CheckedDraft, check_draft
 from .errors import LimitExceededError
 from .model import (
@@ -116,7 +114,7 @@ class IntentService:
                  grants: ConsentService, agreements: AgreementService, terms: TermsService,
                  ledger: Any, listing_log: ListingLog, principal: Callable[[str], str],
                  brand_subject: Callable[[str, str], str], sign: Callable[[dict[str, Any]], str],
-                 issuer: str, pseudonyms: IntentPseudonyms, cursor_key: bytes, clock: Clock,
+                 issuer: str, pseudonyms: IntentPseudonyms, cursors: IntentCursors, clock: Clock,
                  limits: Limits | None = None, observers: Sequence[IntentObserver] = ()) -> None:
         self._intents = intents
         self._keys = keys
@@ -131,7 +129,7 @@ class IntentService:
         self._sign = sign
         self._issuer = issuer
         self._pseudonyms = pseudonyms
-        self._cursor_key = cursor_key
+        self._cursors = cursors
         self._clock = clock
         self.limits = limits or Limits()
         self._observers = observers
@@ -374,7 +372,7 @@ class IntentService:
         items = tuple(self._listed(row, brand_id, counts.get(row.num, 0)) for row in page)
         for row in page:
             self.record_listing(row.member_id, row.id, brand_id, via=via, at=now)
-        return IntentPage(items, self._cursor(page[-1].num, bound) if more and page else None)
+        return IntentPage(items, self._cursors.seal(page[-1].num, bound) if more and page else None)
 
     def listed(self, brand_id: str, pseudonym: str) -> ListedIntent:
         row = self._listable(brand_id, pseudonym)
@@ -613,25 +611,12 @@ class IntentService:
                              window_from.isoformat() if window_from else None,
                              window_until.isoformat() if window_until else None, code)
 
-    def _cursor(self, num: int, bound: str) -> str:
-        body = num.to_bytes(8, "big")
-        tag = hmac.new(self._cursor_key, body + bound.encode(), hashlib.sha256).digest()[:16]
-        return base64.urlsafe_b64encode(body + tag).decode().rstrip("=")
-
     def _open_cursor(self, cursor: str, bound: str) -> int:
-        wrong = ValidationError({"cursor": ["Use a cursor as the previous page gave it, with "
-                                            "the same filters."]})
-        if not isinstance(cursor, str) or len(cursor) != 32:
-            raise wrong
-        try:
-            raw = base64.urlsafe_b64decode(cursor + "==")
-        except ValueError:
-            raise wrong from None
-        body, tag = raw[:8], raw[8:]
-        expected = hmac.new(self._cursor_key, body + bound.encode(), hashlib.sha256).digest()
-        if len(raw) != 24 or not hmac.compare_digest(tag, expected[:16]):
-            raise wrong
-        return int.from_bytes(body, "big")
+        num = self._cursors.open(cursor, bound)
+        if num is None:
+            raise ValidationError({"cursor": ["Use a cursor as the previous page gave it, "
+                                              "with the same filters."]})
+        return num
 
     def _listable(self, brand_id: str, pseudonym: str) -> IntentRow:
         num = self._pseudonyms.open(pseudonym, brand_id)

@@ -20,6 +20,8 @@ from vault.export import Exporter
 from vault.repositories import Store
 
 from .after_restore import IntentRestorer
+from .cursors import PURPOSE as CURSOR_PURPOSE
+from .cursors import IntentCursors
 from .export import intents_exporter
 from .model import Limits
 from .pseudonyms import PURPOSE, IntentPseudonyms
@@ -31,7 +33,6 @@ def _on(database: Store, module: str, name: str) -> Any:
     engine (:mod:`vault.engines`)."""
     return repository(database, "intents.{engine}." + module, name)
 
-CURSOR_PURPOSE = "intent-cursor"
 DEFAULT_LIMITS = Limits()
 
 
@@ -51,8 +52,8 @@ def intent_service(consent: Consent, *, observers: Sequence[IntentObserver] = ()
         brand_subject=consent.brand_subject, sign=consent.signer.sign,
         issuer=consent.signer.controller.url,
         pseudonyms=IntentPseudonyms(vault.master.derive(PURPOSE)),
-        cursor_key=vault.master.derive(CURSOR_PURPOSE), clock=vault.clock, limits=limits,
-        observers=observers)
+        cursors=IntentCursors(vault.master.derive(CURSOR_PURPOSE)), clock=vault.clock,
+        limits=limits, observers=observers)
 
 
 def member_intent_export(consent: Consent) -> Exporter:

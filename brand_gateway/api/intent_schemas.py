@@ -70,7 +70,9 @@ class IntentsQuery(QuerySchema):
     limit = fields.Integer(load_default=DEFAULT_INTENT_PAGE,
                            validate=validate.Range(1, MAX_INTENT_PAGE))
     cursor = fields.String(validate=validate.Length(1, MAX_CURSOR), metadata={
-        "description": "next_cursor of the previous page, with the same filters."})
+        "description": "next_cursor of the previous page, with the same filters: opaque and"
+                       " good for this brand only (another brand's, or an altered one, is a"
+                       " 400)."})
 
     @validates_schema
     def _consistent(self, data: dict[str, Any], **_: Any) -> None:

@@ -12,6 +12,7 @@ Every bad input is an RFC 9457 problem naming what is wrong.
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import json
 from collections.abc import Mapping
@@ -247,6 +248,31 @@ def test_cursor_pages_through_every_intent_once(
     body = problem(brand_client.get(f"/api/v1/intents?limit=2&currency=EUR&cursor={first}",
                                     headers=head), 400)
     assert "cursor" in body["errors"]
+
+
+def test_a_cursor_is_each_brands_own_and_a_foreign_or_altered_one_is_a_problem(
+        brand_client: FlaskClient, api: BrandApi, vault: Vault, clock: FrozenClock,
+        intents: IntentService) -> None:
+    for n in range(3):
+        intents.cast(member(vault, f"m{n}@example.org"), draft(vault))
+        clock.advance(1)
+    velo, spokes = brand(api, "Velo Bikes", "bicycles"), brand(api, "Spokes", "bicycles")
+    heads = {client.brand_id: headers(api, client) for client in (velo, spokes)}
+    cursors = {brand_id: listing(brand_client, head, "limit=1")["next_cursor"]
+               for brand_id, head in heads.items()}
+    assert cursors[velo.brand_id] != cursors[spokes.brand_id]
+    nums = [row[0] for row in vault.data.all("SELECT num FROM intents")]
+    for cursor in cursors.values():             # opaque: no row number in it, anywhere
+        sealed = base64.urlsafe_b64decode(cursor + "==")
+        assert not any(num.to_bytes(8, "big") in sealed for num in nums)
+    own = cursors[velo.brand_id]
+    for wrong in (cursors[spokes.brand_id], own[:20] + ("A" if own[20] != "A" else "B")
+                  + own[21:]):
+        body = problem(brand_client.get(f"/api/v1/intents?limit=1&cursor={wrong}",
+                                        headers=heads[velo.brand_id]), 400)
+        assert "cursor" in body["errors"]
+    assert len(listing(brand_client, heads[velo.brand_id], f"limit=1&cursor={own}")[
+        "intents"]) == 1
 
 
 def test_expiry_withdrawal_and_blocking_remove_the_intent_on_the_next_call(

@@ -4,6 +4,7 @@ expired offer, and the ledger entries of each step."""
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 
 import pytest
@@ -134,6 +135,37 @@ def test_pages_follow_a_signed_cursor_bound_to_its_filters(
         intents.list_for_brand(velo, limit=2, cursor=first.next_cursor, currency="EUR")
     with pytest.raises(ValidationError):       # another brand's cursor
         intents.list_for_brand(brands["Spoke & Chain"], limit=2, cursor=first.next_cursor)
+
+
+def test_a_cursor_is_opaque_and_opens_only_for_the_brand_it_was_given_to(
+        intents: IntentService, vault: Vault, brands: dict[str, str], alice: str) -> None:
+    for n in range(3):
+        intents.cast(alice, draft(today_of(vault), description=f"bike {n}"))
+    nums = [row[0] for row in vault.data.all("SELECT num FROM intents")]
+    velo, spoke = brands["Velo Bikes"], brands["Spoke & Chain"]
+
+    def cursor(brand: str, after: str | None = None) -> str:
+        found = intents.list_for_brand(brand, category="bicycles", limit=1,
+                                       cursor=after).next_cursor
+        assert found is not None
+        return found
+
+    # One position, the same filters, two brands: two unrelated cursors.
+    first = {brand: cursor(brand) for brand in (velo, spoke)}
+    assert first[velo] != first[spoke]
+    later = cursor(velo, first[velo])
+    raw = [base64.urlsafe_b64decode(c + "==") for c in (*first.values(), later)]
+    for sealed in raw:                       # no row number in it, plain, anywhere
+        assert not any(num.to_bytes(8, "big") in sealed for num in nums)
+    assert raw[0][:8] != raw[2][:8]          # the next position shares no prefix with it
+    # Another brand's cursor, or one altered anywhere, is refused as a bad cursor.
+    tampered = [first[velo][:n] + ("A" if first[velo][n] != "A" else "B") + first[velo][n + 1:]
+                for n in (0, 15, 31)]
+    for brand, wrong in ((spoke, first[velo]), (velo, first[spoke]),
+                         *((velo, t) for t in tampered)):
+        with pytest.raises(ValidationError) as caught:
+            intents.list_for_brand(brand, category="bicycles", limit=1, cursor=wrong)
+        assert list(caught.value.errors) == ["cursor"]
 
 
 def test_expiry_withdrawal_pausing_and_blocking_take_effect_on_the_next_call(
