@@ -15,6 +15,9 @@ observers attached.
   API's listing recorder being the request's access spool.
 - :func:`offer_profile`: the read of what a member revealed on accepting an offer, through the
   read pipeline's rules (the grant judged now, the read recorded before it is served).
+- :func:`intent_erasure_hook`: the ``before_delete`` hook of an erasure that declines the open
+  offers on the member's intents, each brand sent ``offer.declined`` in the erasure's
+  transaction, as a withdrawal of the intent would.
 """
 
 from __future__ import annotations
@@ -101,6 +104,17 @@ def intent_service(consent: Consent, config: Mapping[str, Any] | None = None,
     if config is not None:
         options.setdefault("limits", Limits.from_settings(config))
     return build_intent_service(consent, observers=intent_observers(consent), **options)
+
+
+def intent_erasure_hook(consent: Consent) -> Callable[[str, int], None]:
+    """A ``before_delete`` hook of :class:`vault.erasure.ErasureService`: the open offers on
+    the member's intents are declined before the rows go (see the module docstring)."""
+    service = intent_service(consent)
+
+    def before_delete(member_id: str, erased_at: int) -> None:
+        service.decline_offers_before_erasure(member_id)
+
+    return before_delete
 
 
 def intent_service_for_request() -> IntentService:

@@ -101,7 +101,10 @@ class IntentObserver(Protocol):
     def intent_published(self, intent: Intent,
                          listed_to: Callable[[str], ListedIntent]) -> None: ...
 
-    def offer_decided(self, offer: BrandOffer, brand_id: str) -> None: ...
+    def offer_decided(self, offer: BrandOffer, brand_id: str) -> None:
+        """``offer`` as its brand sees it, without its terms and message (left empty: no
+        event carries them, and once an erasure began the member's key that seals them is
+        gone)."""
 
 
 #: How the service records what a brand did or was shown: ``(details, actor, at)``. The gateway
@@ -330,6 +333,22 @@ class IntentService:
 
     def blocked(self, member_id: str) -> list[tuple[str, str]]:
         return self._intents.blocked(member_id)
+
+    def decline_offers_before_erasure(self, member_id: str) -> int:
+        """Before a member's erasure deletes their intents (a ``before_delete`` hook, inside
+        the deletion's transaction): every open offer on them is declined, as a withdrawal of
+        the intent declines them, so each brand is told its offer ended (``offer.declined``)
+        and nothing more, instead of the offer vanishing. How many. Nothing sealed is opened:
+        the member's key is destroyed by then."""
+        now = self._now()
+        declined = 0
+        with self._intents.transaction():
+            for row in self._intents.for_member(member_id):
+                for offer in self._intents.open_offers_on(row.num):
+                    self._close_offer(offer, OfferStatus.DECLINED, now,
+                                      actor=self._principal(member_id))
+                    declined += 1
+        return declined
 
     def brands_offering(self, member_id: str) -> list[tuple[str, str]]:
         return self._intents.brands_offering(member_id)
@@ -565,7 +584,7 @@ class IntentService:
     def _tell(self, offer_id: str) -> None:
         if self._observers:
             row = self._offer_row(offer_id)
-            offer = self._brand_offer(row)
+            offer = self._brand_offer(row, with_texts=False)
             for observer in self._observers:
                 observer.offer_decided(offer, row.brand_id)
 
@@ -713,8 +732,8 @@ class IntentService:
                      row.currency, terms, message, row.valid_until, OfferStatus(row.status),
                      row.created_at, row.decided_at, signed, row.reported, row.grant_id)
 
-    def _brand_offer(self, row: OfferRow) -> BrandOffer:
-        terms, message, _ = self._offer_texts(row)
+    def _brand_offer(self, row: OfferRow, *, with_texts: bool = True) -> BrandOffer:
+        terms, message, _ = self._offer_texts(row) if with_texts else ("", "", "")
         accepted = row.status == OfferStatus.ACCEPTED
         return BrandOffer(
             row.id, self._pseudonyms.name(row.intent_num, row.brand_id),

@@ -13,7 +13,8 @@ every pass (web/keeper.py). Either way the same steps, in the same order:
    done. Mail handed to an outside SMTP server is beyond the vault's reach;
 1. the member's data key is destroyed;
 2. their rows are deleted, with the ``member.erased`` webhooks queued in that transaction (GDPR
-   Art. 19: every brand that knew them);
+   Art. 19: every brand that knew them) and, before the rows go, the open offers on their
+   intents declined (``offer.declined`` to each offering brand, as a withdrawn intent's);
 3. the ``member:data:erased`` ledger entry is written, unless a resumed erasure finds it there
    already (the ledger is a file of its own: the crash may have come after it);
 4. the intent is deleted.
@@ -24,6 +25,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
+from brand_gateway.intents_wiring import intent_erasure_hook
 from brand_gateway.observers import erasure_hook
 from community.storage import survey_erasure_hook
 from consent.context import Consent, member_principal
@@ -43,6 +45,7 @@ def finish_erasure(vault: Vault, consent: Consent, pending: PendingErasure, *, m
     (``web.mailing.maildir_path``); ``resumed``: an earlier run may have done some of them."""
     remove_mail_to_member(vault, pending.member_id, maildir)
     hooks = vault.erasure.before_delete
+    hooks.append(offers_hook := intent_erasure_hook(consent))
     hook = erasure_hook(vault.data, vault.master)
     hooks.append(hook)
     hooks.append(survey_hook := survey_erasure_hook(vault.data))
@@ -51,6 +54,7 @@ def finish_erasure(vault: Vault, consent: Consent, pending: PendingErasure, *, m
     finally:
         hooks.remove(hook)
         hooks.remove(survey_hook)
+        hooks.remove(offers_hook)
     principal = member_principal(vault, pending.member_id)
     if not (resumed and consent.ledger.latest_by(principal, EventTag.MEMBER_DATA_ERASED)):
         consent.ledger.record_event(actor=principal, details=DataErased(

@@ -32,7 +32,9 @@ from intents.model import IntentDraft
 from intents.service import IntentService
 from tests.brand_api_support import CALLBACK, BrandApi, bearer
 from vault.clock import FrozenClock
-from vault.home import Vault
+from vault.home import Vault, VaultHome
+from web.erasures import finish_erasure
+from web.mailing import maildir_path
 
 PROBLEM = "application/problem+json"
 DAY = 86_400
@@ -512,6 +514,56 @@ def test_intent_created_is_not_sent_to_a_brand_the_member_blocked(
             if e.tag.value == "intent:listing:returned"] == [spokes.brand_id]
 
 
+def offers_with_webhooks(brand_client: FlaskClient, api: BrandApi, vault: Vault,
+                         clients: tuple[OAuthClient, ...]) -> dict[str, Any]:
+    """Each client registers a webhook endpoint and offers on the one intent it is shown: the
+    offers by client id."""
+    registry = webhook_registry(database=vault.data, clock=vault.clock)
+    offers = {}
+    for client in clients:
+        registry.add(client.client_id, f"https://{client.brand_id}.example/hooks")
+        head = headers(api, client)
+        [shown] = listing(brand_client, head)["intents"]
+        offers[client.client_id] = _offer(brand_client, head, shown["id"],
+                                          offer_body(vault)).get_json()["offer"]
+    return offers
+
+
+def test_an_erasure_declines_the_open_offers_on_the_members_intents_and_says_no_more(
+        brand_client: FlaskClient, api: BrandApi, vault: Vault, vault_home: VaultHome,
+        consent: Consent, intents: IntentService) -> None:
+    alice, bob = member(vault, "alice@example.org"), member(vault, "bob@example.org")
+    intents.cast(alice, draft(vault))
+    velo, spokes = brand(api, "Velo Bikes", "bicycles"), brand(api, "Spokes", "bicycles")
+    offers = offers_with_webhooks(brand_client, api, vault, (velo, spokes))
+    intents.decline(alice, offers[spokes.client_id]["id"])      # told once, already
+    kept = intents.cast(bob, draft(vault))
+    [shown] = [i for i in listing(brand_client, headers(api, velo))["intents"]
+               if i["id"] != offers[velo.client_id]["intent"]]
+    bobs_offer = _offer(brand_client, headers(api, velo), shown["id"],
+                        offer_body(vault)).get_json()["offer"]
+
+    def sent() -> list[tuple[str, str, Any]]:
+        return [(r["client_id"], r["event_type"], json.loads(r["payload"])["data"])
+                for r in vault.data.all("SELECT client_id, event_type, payload"
+                                        " FROM webhook_outbox WHERE event_type LIKE 'offer.%'"
+                                        " ORDER BY id")]
+
+    before = sent()
+    finish_erasure(vault, consent, vault.erasure.begin(alice),
+                   maildir=maildir_path(vault_home.root))
+    offer = offers[velo.client_id]
+    assert sent()[len(before):] == [(velo.client_id, "offer.declined", {
+        "offer": offer["id"], "intent": offer["intent"], "status": "declined"})]
+    declined = [e.details for e in (consent.ledger.entry(n) for n in range(consent.ledger.size))
+                if e.tag.value == "intent:offer:declined"]
+    assert (declined[-1]["offer"], declined[-1]["brand"]) == (offer["id"], velo.brand_id)
+    problem(brand_client.get(f"/api/v1/offers/{offer['id']}", headers=headers(api, velo)), 404)
+    # Another member's intent and the offer on it are as they were.
+    assert intents.get(bob, kept.id).status == "open"
+    assert intents.offer(bob, bobs_offer["id"]).status == "open"
+
+
 @pytest.mark.parametrize(("body", "named"), [
     ({"events": ["consent.withdrawn"]}, "events"),
     ({"events": "intent.created"}, "events"),
@@ -538,14 +590,7 @@ def test_offer_decisions_are_sent_to_the_offering_brand_saying_no_more_than_need
     api.accept_everything(alice)
     intents.cast(alice, draft(vault))
     velo, spokes = brand(api, "Velo Bikes", "bicycles"), brand(api, "Spokes", "bicycles")
-    registry = webhook_registry(database=vault.data, clock=vault.clock)
-    offers = {}
-    for client in (velo, spokes):
-        registry.add(client.client_id, f"https://{client.brand_id}.example/hooks")
-        head = headers(api, client)
-        [shown] = listing(brand_client, head)["intents"]
-        offers[client.client_id] = _offer(brand_client, head, shown["id"],
-                                          offer_body(vault)).get_json()["offer"]
+    offers = offers_with_webhooks(brand_client, api, vault, (velo, spokes))
     _, grant, _ = intents.accept(alice, offers[velo.client_id]["id"], fields=["given_name"])
     rows = {r["client_id"]: (r["event_type"], json.loads(r["payload"])) for r in vault.data.all(
         "SELECT client_id, event_type, payload FROM webhook_outbox"
