@@ -80,6 +80,9 @@ MAX_TERMS = 2000
 MAX_MESSAGE = 1000
 MAX_REASON = 500
 MAX_OFFER_DAYS = 90
+# An offer open for less than this would expire before its member could see it and act: a
+# validity of a second or two was accepted once.
+MIN_OFFER_SECONDS = 3600
 MAX_PAGE = 100
 REVEAL_PURPOSE = "dpv:ServiceProvision"
 INTENT_AGREEMENT = "PDC-INTENT"
@@ -419,9 +422,9 @@ class IntentService:
                     errors[name] = ["Say what the offer's terms are."]
             except ValueError as exc:
                 errors[name] = [str(exc)]
-        if not now < valid_until <= now + MAX_OFFER_DAYS * DAY:
-            errors["valid_until"] = [f"A time in the future, at most {MAX_OFFER_DAYS} days "
-                                     "ahead."]
+        if not now + MIN_OFFER_SECONDS <= valid_until <= now + MAX_OFFER_DAYS * DAY:
+            errors["valid_until"] = [f"At least {MIN_OFFER_SECONDS // 3600} hour and at most "
+                                     f"{MAX_OFFER_DAYS} days ahead."]
         with self._intents.transaction():
             intent = self._listable(brand_id, pseudonym)
             amount = 0

@@ -108,8 +108,8 @@ class OfferRequestSchema(Schema):
     terms = fields.String(required=True, validate=validate.Length(1, MAX_TERMS))
     message = fields.String(load_default="", validate=validate.Length(0, MAX_MESSAGE))
     valid_until = fields.AwareDateTime(required=True, format="iso", metadata={
-        "description": "RFC 3339: until when the member may accept; in the future, at most"
-                       " 90 days ahead."})
+        "description": "RFC 3339: until when the member may accept; at least one hour and at"
+                       " most 90 days ahead."})
 
 
 def timestamp(moment: dt.datetime) -> int:

@@ -369,7 +369,7 @@ def test_bad_offers_are_problems_and_change_nothing(
     assert intents.offers(alice, cast.id) == []
 
 
-def test_an_offer_far_ahead_or_on_another_brands_pseudonym_is_refused(
+def test_an_offer_about_to_end_far_ahead_or_on_another_brands_pseudonym_is_refused(
         brand_client: FlaskClient, api: BrandApi, vault: Vault,
         intents: IntentService) -> None:
     intents.cast(member(vault, "alice@example.org"), draft(vault))
@@ -380,6 +380,11 @@ def test_an_offer_far_ahead_or_on_another_brands_pseudonym_is_refused(
     body = problem(_offer(brand_client, headers(api, velo), shown["id"],
                           offer_body(vault, valid_until=valid_until(vault, 91))), 400)
     assert "valid_until" in body["errors"]
+    for seconds in (2, 3599):                   # gone before the member could act on it
+        soon = dt.datetime.fromtimestamp(vault.clock() + seconds, dt.UTC)
+        body = problem(_offer(brand_client, headers(api, velo), shown["id"], offer_body(
+            vault, valid_until=soon.isoformat().replace("+00:00", "Z"))), 400)
+        assert body["errors"]["valid_until"] == ["At least 1 hour and at most 90 days ahead."]
     problem(brand_client.post(f"/api/v1/intents/{shown['id']}/offers",
                               headers=headers(api, velo), data="price=1"), 415)
 

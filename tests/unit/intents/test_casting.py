@@ -322,11 +322,12 @@ def test_observers_hear_of_publication_and_of_each_decision(
         recorder.brand).items[0].pseudonym
     now = int(vault.clock())
     made = [service.make_offer(recorder.brand, seen.pseudonym, price=p, currency="EUR",
-                               terms="t", message="", valid_until=now + 60) for p in ("1", "2")]
+                               terms="t", message="", valid_until=now + 3600)
+            for p in ("1", "2")]
     service.decline(alice, made[0].id)
     service.pause(alice, cast.id)                            # no publication on a resume
     service.resume(alice, cast.id)
-    vault.clock.advance(61)                                  # type: ignore[attr-defined]
+    vault.clock.advance(3601)                                # type: ignore[attr-defined]
     service.expire()
     assert recorder.decided == [(recorder.brand, OfferStatus.DECLINED),
                                 (recorder.brand, OfferStatus.EXPIRED)]

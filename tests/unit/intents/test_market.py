@@ -25,6 +25,7 @@ from vault.errors import ConflictError, NotFoundError, ValidationError
 from vault.home import Vault, VaultHome
 
 DAY = 86_400
+HOUR = 3600
 
 
 def offer(intents: IntentService, brand_id: str, pseudonym: str, vault: Vault, price: str = "1999",
@@ -272,10 +273,14 @@ def test_offers_are_checked_and_limited_per_intent_and_per_day(
                        ({"terms": ""}, "terms"), ({"terms": "x" * 2001}, "terms"),
                        ({"message": "y" * 1001}, "message"), ({"valid_until": now - 1},
                                                               "valid_until"),
+                       ({"valid_until": now + 2}, "valid_until"),
+                       ({"valid_until": now + HOUR - 1}, "valid_until"),
                        ({"valid_until": now + 91 * DAY}, "valid_until")):
         with pytest.raises(ValidationError) as caught:
             offer(intents, velo, names[0], vault, **bad)
         assert field in caught.value.errors
+        if field == "valid_until":
+            assert caught.value.errors[field] == ["At least 1 hour and at most 90 days ahead."]
     offer(intents, velo, names[0], vault)
     offer(intents, velo, names[0], vault)
     with pytest.raises(LimitExceededError) as per_intent:
@@ -296,9 +301,9 @@ def test_declined_and_expired_offers_say_only_that(intents: IntentService, vault
     velo = brands["Velo Bikes"]
     name = intents.list_for_brand(velo).items[0].pseudonym
     declined = offer(intents, velo, name, vault)
-    expiring = offer(intents, velo, name, vault, valid_until=int(vault.clock()) + 60)
+    expiring = offer(intents, velo, name, vault, valid_until=int(vault.clock()) + HOUR)
     intents.decline(alice, declined.id)
-    vault.clock.advance(61)                            # type: ignore[attr-defined]
+    vault.clock.advance(HOUR + 1)                      # type: ignore[attr-defined]
     assert intents.expire() == 1
     for offer_id, status in ((declined.id, OfferStatus.DECLINED),
                              (expiring.id, OfferStatus.EXPIRED)):
