@@ -103,12 +103,14 @@ def test_services_neither_run_statements_nor_know_the_engine(module: str) -> Non
             assert all("sqlcipher" not in alias.name for alias in node.names)
 
 
-@pytest.mark.parametrize(("drivers", "module"), [
-    ({"sqlcipher3"}, "vault/sqlcipher/database.py"),
-    ({"psycopg", "psycopg_pool"}, "vault/postgresql/database.py"),
+@pytest.mark.parametrize(("drivers", "modules"), [
+    ({"sqlcipher3"}, ["vault/sqlcipher/database.py"]),
+    # Connecting to PostgreSQL, and telling why a connection failed (libpq's trace, SQLSTATEs).
+    ({"psycopg", "psycopg_pool"}, ["vault/postgresql/connection_failures.py",
+                                   "vault/postgresql/database.py"]),
 ], ids=["sqlcipher", "postgresql"])
-def test_only_the_engines_connection_module_imports_its_driver(drivers: set[str],
-                                                                 module: str) -> None:
+def test_only_the_engines_connection_modules_import_its_driver(drivers: set[str],
+                                                                 modules: list[str]) -> None:
     importers = []
     for package in ("vault", "consent", "community", "intents", "compliance",
                     "brand_gateway", "web"):
@@ -118,7 +120,7 @@ def test_only_the_engines_connection_module_imports_its_driver(drivers: set[str]
                          else [node.module or ""] if isinstance(node, ast.ImportFrom) else [])
                 if any(name.split(".")[0] in drivers for name in names):
                     importers.append(str(path.relative_to(ROOT)))
-    assert sorted(set(importers)) == [module]
+    assert sorted(set(importers)) == modules
 
 
 def test_the_scan_finds_sql() -> None:
