@@ -225,7 +225,7 @@ def test_a_pool_that_times_out_is_told_why(server: PasswordServer,
 
     class Passed:
         def close(self) -> None:
-            pass
+            """No connection was made: nothing to close."""
 
     monkeypatch.setattr("vault.postgresql.database._connect", lambda dsn, setting: Passed())
     dsn = server.url(password="Quokka-wrong")
