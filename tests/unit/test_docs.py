@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
+import tomllib
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -221,3 +222,17 @@ def test_every_commands_one_line_help_is_whole(path: tuple[str, ...],
     the first sentence, and "GDPR Art. 30" has a full stop in it)."""
     line = command.get_short_help_str(limit=200)
     assert line and line.count("(") == line.count(")"), f"vrmvault {' '.join(path)}: {line!r}"
+
+
+def test_the_bytecode_step_compiles_every_package_the_project_installs() -> None:
+    root = Path(__file__).parents[2]
+    makefile = (root / "Makefile").read_text()
+    (line,) = [line for line in makefile.splitlines() if line.startswith("PROJECT_PACKAGES :=")]
+    compiled = set(line.split(":=", 1)[1].split())
+    pyproject = tomllib.loads((root / "pyproject.toml").read_text())
+    installed = {pattern.rstrip("*")
+                 for pattern in pyproject["tool"]["setuptools"]["packages"]["find"]["include"]}
+    assert compiled == installed
+    for target in ("run:", "test:", "bench:"):
+        (rule,) = [line for line in makefile.splitlines() if line.startswith(target)]
+        assert "bytecode" in rule.split(":", 1)[1].split()
