@@ -30,10 +30,10 @@ from ..api_errors import ApiNotFoundError, QueryError
 from ..insights.budget import DAY, BudgetSettings
 from ..insights.charts import specification, survey_specification
 from ..insights.queries import TOUCHPOINT_KEYS, EpsilonLimits, InsightQueries
-from ..insights.releases import Estimate, Release, ReleaseSettings
+from ..insights.releases import Estimate, PrivateReleases, Release, ReleaseSettings
 from ..reads import Caller
 from ..request_stores import request_stores
-from ..storage import insight_queries
+from ..storage import insight_queries, privacy_budget
 from . import PREFIX
 from .bearer import requires_scope
 from .insight_schemas import INSIGHTS_SCOPE, ProfileQuery, SurveyResultsQuery, TouchpointsQuery
@@ -48,8 +48,8 @@ MECHANISM = "discrete Laplace (OpenDP), pure epsilon-DP"
 
 
 def budget_settings() -> BudgetSettings:
-    """Each brand's privacy budget as the app is configured (the insights' and the survey
-    audiences', one budget)."""
+    """Each brand's privacy budget as the app is configured (the insights', the survey
+    audiences' and the community sizes', one budget)."""
     config = current_app.config
     return BudgetSettings(epsilon_per_period=config["VRMVAULT_INSIGHTS_BUDGET"],
                           period_seconds=config["VRMVAULT_INSIGHTS_PERIOD_DAYS"] * DAY)
@@ -57,6 +57,16 @@ def budget_settings() -> BudgetSettings:
 
 def release_settings() -> ReleaseSettings:
     return ReleaseSettings(minimum_cohort=current_app.config["VRMVAULT_MINIMUM_COHORT"])
+
+
+def brand_releases() -> PrivateReleases:
+    """Releases paid from the brands' budgets in the request's data store, as the app is
+    configured: what survey audiences and community sizes are measured with
+    (brand_gateway/insights/audience.py)."""
+    stores = request_stores()
+    return PrivateReleases(budget=privacy_budget(database=stores.vault().data,
+                                                 clock=stores.clock, settings=budget_settings()),
+                           settings=release_settings())
 
 
 def _queries() -> InsightQueries:

@@ -35,13 +35,12 @@ from vault.errors import NotFoundError, ValidationError
 
 from ..api_errors import ApiNotFoundError, BodyError
 from ..insights.audience import audience_measure
-from ..insights.releases import PrivateReleases
 from ..reads import Caller
 from ..request_stores import request_stores
-from ..storage import pairwise_pseudonyms, privacy_budget
+from ..storage import pairwise_pseudonyms
 from . import PREFIX
 from .bearer import requires_scope
-from .insights import budget_settings, release_settings
+from .insights import brand_releases
 from .payloads import iso, json_body, json_response, load_query, loaded, page_response
 from .schemas import EmptyQuery
 from .survey_schemas import (
@@ -67,15 +66,9 @@ _NOT_FOUND = "No survey with this id was published by this brand."
 def _surveys() -> SurveyService:
     """Surveys whose audience a brand is told as one differentially private count, paid from
     its insights budget when the survey is published (brand_gateway/insights/audience.py)."""
-    stores = request_stores()
-    consent = stores.consent()
-    releases = PrivateReleases(budget=privacy_budget(database=consent.vault.data,
-                                                     clock=stores.clock,
-                                                     settings=budget_settings()),
-                               settings=release_settings())
-    return survey_service(consent=consent,
+    return survey_service(consent=request_stores().consent(),
                           minimum_cohort=current_app.config["VRMVAULT_MINIMUM_COHORT"],
-                          audience=audience_measure(releases))
+                          audience=audience_measure(brand_releases()))
 
 
 def _requests() -> AttributeRequestService:

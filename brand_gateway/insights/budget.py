@@ -69,7 +69,7 @@ class PrivacyBudget:
         :class:`~brand_gateway.errors.PrivacyBudgetSpentError` (nothing spent) when the period
         has less left; the state after the spend."""
         amount = self._amount(epsilon)
-        start = self._period_start()
+        start = self.period_start()
         outcome = self._spends.spend(brand_id, start, amount, self._allowance())
         state = self._state(start, outcome.spent)
         if not outcome.granted:
@@ -80,8 +80,13 @@ class PrivacyBudget:
 
     def state(self, brand_id: str) -> BudgetState:
         """The brand's budget in the current period (a read; nothing is spent)."""
-        start = self._period_start()
+        start = self.period_start()
         return self._state(start, self._spends.spent(brand_id, start))
+
+    def period_start(self) -> int:
+        """The start of the current period (read off the injected clock), in Unix seconds."""
+        length = self.settings.period_seconds
+        return math.floor(self._clock() // length) * length
 
     # -- arithmetic ----------------------------------------------------------------------
     def _amount(self, epsilon: float) -> int:
@@ -96,10 +101,6 @@ class PrivacyBudget:
 
     def _allowance(self) -> int:
         return math.floor(self.settings.epsilon_per_period * MICRO)
-
-    def _period_start(self) -> int:
-        length = self.settings.period_seconds
-        return math.floor(self._clock() // length) * length
 
     def _state(self, start: int, spent: int) -> BudgetState:
         allowance = self._allowance()

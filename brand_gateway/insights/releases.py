@@ -328,14 +328,14 @@ class PrivateReleases:
 
     def __init__(self, *, budget: PrivacyBudget,
                  settings: ReleaseSettings | None = None) -> None:
-        self._budget = budget
+        self.budget = budget
         self.settings = settings or ReleaseSettings()
 
     def release(self, brand_id: str, plan: Plan, epsilon: float) -> Release:
         """Pay ``epsilon`` from the brand's budget (or raise
         :class:`~brand_gateway.errors.PrivacyBudgetSpentError`, nothing released), then
         measure the plan's cells once and read its groups, small ones suppressed."""
-        state = self._budget.spend(brand_id, epsilon)
+        state = self.budget.spend(brand_id, epsilon)
         return self._measure(plan, epsilon, state)
 
     def release_many(self, brand_id: str, plans: Sequence[Plan],
@@ -345,7 +345,7 @@ class PrivateReleases:
         ``epsilon`` (a survey's questions, each its own release)."""
         if not plans:
             raise ValueError("a release measures one plan at least")
-        state = self._budget.spend(brand_id, epsilon)
+        state = self.budget.spend(brand_id, epsilon)
         return [self._measure(plan, epsilon / len(plans), state) for plan in plans]
 
     def _measure(self, plan: Plan, epsilon: float, state: BudgetState) -> Release:
