@@ -21,7 +21,9 @@ from vault.repositories import Transactional
 @dataclass(frozen=True)
 class Community:
     """A brand's insight community: what it is for (``purposes``, DPV codes, sorted) and
-    whether it is still open (``closed_at`` None)."""
+    whether it is still open (``closed_at`` None); the size its brand was last told, kept
+    (``size_period``: the start of the privacy budget period it was measured in, None if it
+    never was; ``size_reported``: the figure, None below the threshold)."""
 
     id: str
     brand_id: str
@@ -30,6 +32,8 @@ class Community:
     purposes: tuple[str, ...]
     created_at: int
     closed_at: int | None = None
+    size_period: int | None = None
+    size_reported: int | None = None
 
 
 @dataclass(frozen=True)
@@ -52,6 +56,13 @@ class CommunityRepository(Transactional, Protocol):
     def insert(self, community: Community) -> None: ...
 
     def get(self, community_id: str) -> Community | None: ...
+
+    def locked(self, community_id: str) -> Community | None:
+        """Inside a write transaction: :meth:`get`, and no other transaction changes the
+        community until this one ends (what a first read of a period decides from it)."""
+
+    def keep_size(self, community_id: str, period_start: int, reported: int | None) -> None:
+        """Keep the size its brand is told in the period starting at ``period_start``."""
 
     def for_brand(self, brand_id: str) -> list[Community]:
         """The brand's communities, newest first."""

@@ -5,14 +5,15 @@
 Memberships and grant links are the member's rows (``member_id`` first in their keys, filled
 from ``member_num`` as they are written). :meth:`PostgresqlCommunities.membership`, read inside
 a write transaction, locks the member first (:func:`community.postgresql.lock_member`): joining
-and leaving decide what to write from it.
+and leaving decide what to write from it. :meth:`PostgresqlCommunities.locked` locks the
+community's row the same way: the first read of a budget period measures its size from it.
 """
 
 from __future__ import annotations
 
 from vault.postgresql.database import Database
 
-from ..repositories import Membership
+from ..repositories import Community, Membership
 from ..sql.communities import SqlCommunities
 from . import MEMBER_ID, lock_member
 
@@ -27,6 +28,11 @@ class PostgresqlCommunities(SqlCommunities):
             " ON CONFLICT (member_id, community_id) DO NOTHING",
             (membership.member_num, membership.community_id, membership.member_num,
              membership.joined_at, membership.pseudonym)).rowcount)
+
+    def locked(self, community_id: str) -> Community | None:
+        self._db.lock("SELECT 1 FROM communities WHERE id = ? FOR NO KEY UPDATE",
+                      (community_id,))
+        return self.get(community_id)
 
     def membership(self, community_id: str, member_num: int) -> Membership | None:
         lock_member(self._db, member_num)

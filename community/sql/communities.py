@@ -15,14 +15,15 @@ from vault.sql import SqlRepository
 
 from ..repositories import Community, Membership
 
-_COMMUNITY = ("SELECT id, brand_id, name, description, purposes, created_at, closed_at"
-              " FROM communities")
+_COMMUNITY = ("SELECT id, brand_id, name, description, purposes, created_at, closed_at,"
+              " size_period, size_reported FROM communities")
 _MEMBERSHIP = "SELECT community_id, member_num, joined_at, pseudonym FROM community_members"
 
 
 def _community(row: Any) -> Community:
     return Community(row["id"], row["brand_id"], row["name"], row["description"],
-                     tuple(json.loads(row["purposes"])), row["created_at"], row["closed_at"])
+                     tuple(json.loads(row["purposes"])), row["created_at"], row["closed_at"],
+                     row["size_period"], row["size_reported"])
 
 
 def _membership(row: Any) -> Membership:
@@ -42,6 +43,15 @@ class SqlCommunities(SqlRepository):
     def get(self, community_id: str) -> Community | None:
         row = self._db.one(f"{_COMMUNITY} WHERE id = ?", (community_id,))
         return None if row is None else _community(row)
+
+    def locked(self, community_id: str) -> Community | None:
+        """SQLCipher's write transaction holds the whole store: a read is enough (PostgreSQL
+        locks the row)."""
+        return self.get(community_id)
+
+    def keep_size(self, community_id: str, period_start: int, reported: int | None) -> None:
+        self._db.execute("UPDATE communities SET size_period = ?, size_reported = ? WHERE id = ?",
+                         (period_start, reported, community_id))
 
     def for_brand(self, brand_id: str) -> list[Community]:
         return [_community(row) for row in self._db.all(

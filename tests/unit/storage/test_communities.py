@@ -9,7 +9,7 @@ store as the shared fixture's (each over its data store's connection)."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import pytest
 
@@ -27,6 +27,7 @@ from community.sqlcipher.cocreation import SqlcipherCoCreation
 from community.sqlcipher.communities import SqlcipherCommunities
 from consent.model import Grant, GrantStatus, Mode
 from vault.brands import Brand
+from vault.errors import ConstraintViolationError
 
 from .conftest import Repositories, add_member
 from .test_contracts import conforms
@@ -83,6 +84,22 @@ def test_communities_per_brand_newest_first_and_closing_once(stores: Stores) -> 
     assert repo.close("c1", 30) and not repo.close("c1", 31) and not repo.close("nope", 1)
     assert repo.get("c1").closed_at == 30                    # type: ignore[union-attr]
     assert [c.id for c in repo.open_communities()] == ["c2", "c3"]
+
+
+def test_the_size_its_brand_was_told_is_kept_with_the_community(stores: Stores) -> None:
+    repo = stores.communities
+    repo.insert(_community("c1"))
+    repo.insert(_community("c2"))
+    assert repo.get("c1") == _community("c1") and _community("c1").size_period is None
+    with repo.transaction():
+        assert repo.locked("c1") == _community("c1") and repo.locked("nope") is None
+        repo.keep_size("c1", 86_400, 60)
+    assert repo.get("c1") == replace(_community("c1"), size_period=86_400, size_reported=60)
+    repo.keep_size("c1", 172_800, None)          # measured, below the threshold: told nothing
+    assert repo.for_brand("brand_1")[1] == replace(_community("c1"), size_period=172_800)
+    assert repo.get("c2") == _community("c2")
+    with pytest.raises(ConstraintViolationError):
+        repo.keep_size("c2", 0, -10)
 
 
 def test_a_membership_once_and_its_links_go_with_it(stores: Stores,

@@ -272,6 +272,46 @@ def test_intent_numbers_are_never_reused(database):
     intent_numbers_are_never_reused(migrations, database, schema.DATA)
 
 
+def community_sizes_are_kept_from_now_on(runner, database, wanted: Store) -> None:
+    """Shared with the PostgreSQL tests: migration 15 keeps nothing of the exact count a
+    community's brand was told before (it was not private): every existing community comes
+    through as it was, its size not measured yet (measured on its brand's next read); a kept
+    figure is never negative, nor kept without its period."""
+    runner.apply(database, replace(wanted, migrations=tuple(
+        m for m in wanted.migrations if m.number < 15)))
+    database.execute("INSERT INTO brands (id, name, created_at) VALUES ('velo', 'Velo', 0)")
+    for community, closed in (("club", None), ("old", 50)):
+        database.execute(
+            "INSERT INTO communities (id, brand_id, name, description, purposes, created_at,"
+            " closed_at) VALUES (?, 'velo', 'Club', 'd', '[]', 10, ?)", (community, closed))
+    database.execute("INSERT INTO members (id, email_index, email_sealed, password_hash,"
+                     " created_at) VALUES ('alice', ?, ?, 'h', 0)", (b"\1", b"\0"))
+    num = database.one("SELECT num FROM members WHERE id = 'alice'")[0]
+    member = ("member_id, ", "'alice', ") if database.engine == "postgresql" else ("", "")
+    database.execute(
+        f"INSERT INTO community_members ({member[0]}community_id, member_num, joined_at,"
+        f" pseudonym) VALUES ({member[1]}'club', ?, 20, 'p')", (num,))
+    columns = "id, brand_id, name, description, purposes, created_at, closed_at"
+    before = [tuple(row) for row in database.all(f"SELECT {columns} FROM communities"
+                                                 " ORDER BY id")]
+    runner.apply(database, wanted)
+    assert [tuple(row) for row in database.all(f"SELECT {columns} FROM communities"
+                                               " ORDER BY id")] == before
+    assert [tuple(row) for row in database.all(
+        "SELECT size_period, size_reported FROM communities")] == [(None, None)] * 2
+    assert database.one("SELECT count(*) FROM community_members")[0] == 1
+    database.execute("UPDATE communities SET size_period = 0, size_reported = 60"
+                     " WHERE id = 'club'")
+    for period, reported in ((0, -10), (None, 60)):
+        with pytest.raises(ConstraintViolationError):
+            database.execute("UPDATE communities SET size_period = ?, size_reported = ?"
+                             " WHERE id = 'old'", (period, reported))
+
+
+def test_community_sizes_are_kept_from_now_on(database):
+    community_sizes_are_kept_from_now_on(migrations, database, schema.DATA)
+
+
 def test_reset_links_and_recovery_codes_go_with_the_account(vault):
     """Member-owned: reset links and recovery codes; pending sign-ups and request counts are
     not (no member exists for them)."""

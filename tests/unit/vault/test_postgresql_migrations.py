@@ -21,6 +21,7 @@ from vault.sqlcipher.database import Database as SqlcipherDatabase
 
 from .test_migrations import (
     applies_once,
+    community_sizes_are_kept_from_now_on,
     endpoints_get_public_ids,
     intent_numbers_are_never_reused,
     joins_agreements_become_the_members,
@@ -78,6 +79,10 @@ def test_agreements_a_join_made_are_told_apart(database) -> None:
 
 def test_intent_numbers_are_never_reused(database) -> None:
     intent_numbers_are_never_reused(migrations, database, schema.on_postgresql(schema.DATA))
+
+
+def test_community_sizes_are_kept_from_now_on(database) -> None:
+    community_sizes_are_kept_from_now_on(migrations, database, schema.on_postgresql(schema.DATA))
 
 
 @pytest.mark.parametrize("wanted", schema.POSTGRESQL_STORES, ids=lambda s: s.name)
