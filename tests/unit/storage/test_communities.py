@@ -8,6 +8,7 @@ store as the shared fixture's (each over its data store's connection)."""
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
@@ -26,10 +27,12 @@ from community.repositories import (
 from community.sqlcipher.cocreation import SqlcipherCoCreation
 from community.sqlcipher.communities import SqlcipherCommunities
 from consent.model import Grant, GrantStatus, Mode
+from tests.postgresql_server import Server
 from vault.brands import Brand
 from vault.errors import ConstraintViolationError
+from vault.postgresql.database import Database
 
-from .conftest import Repositories, add_member
+from .conftest import Repositories, add_member, postgresql_data_template
 from .test_contracts import conforms
 
 
@@ -100,6 +103,36 @@ def test_the_size_its_brand_was_told_is_kept_with_the_community(stores: Stores) 
     assert repo.get("c2") == _community("c2")
     with pytest.raises(ConstraintViolationError):
         repo.keep_size("c2", 0, -10)
+
+
+def test_a_hosts_first_read_of_a_period_waits_for_anothers_measure(postgresql: Server) -> None:
+    """On PostgreSQL (SQLCipher's write lock holds the whole store): while one host holds a
+    community :meth:`locked`, another's ``locked`` waits, and then reads the size the first
+    kept, so the second never measures the same period again."""
+    with postgresql.database(postgresql_data_template(postgresql)) as dsn:
+        first, second = Database.connect(dsn), Database.connect(dsn)
+        try:
+            first.execute("INSERT INTO brands (id, name, categories, created_at)"
+                          " VALUES ('brand_1', 'Velo', '[]', 1)")
+            PostgresqlCommunities(first).insert(_community("c1"))
+            seen: list[Community | None] = []
+            with first.transaction():
+                assert PostgresqlCommunities(first).locked("c1") == _community("c1")
+
+                def other_host() -> None:
+                    with second.transaction():
+                        seen.append(PostgresqlCommunities(second).locked("c1"))
+
+                waiting = threading.Thread(target=other_host)
+                waiting.start()
+                waiting.join(timeout=0.5)
+                assert waiting.is_alive() and seen == []           # it waits for the lock
+                PostgresqlCommunities(first).keep_size("c1", 86_400, 60)
+            waiting.join(timeout=10)
+            assert seen == [replace(_community("c1"), size_period=86_400, size_reported=60)]
+        finally:
+            first.close()
+            second.close()
 
 
 def test_a_membership_once_and_its_links_go_with_it(stores: Stores,
