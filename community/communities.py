@@ -4,10 +4,22 @@ A community is a standing invitation to the brand's members-to-be: a name, what 
 plain words, and the DPV purposes its members' grants will be for (:data:`COMMUNITY_PURPOSES`
 only: service and the brand's own analytics, never profiling, tracking, sale or sharing).
 Joining is the member's consent (community/membership.py); the brand never learns who is in
-it. What it learns of the size is :func:`reported_size`: nothing below
-:data:`SIZE_THRESHOLD`, above it the count rounded down to a multiple of :data:`SIZE_STEP`,
-so one member joining or leaving changes the figure only at a step, and a figure never says
-that a particular person (or a group smaller than the threshold) is in.
+it.
+
+What it learns of the size is a :class:`CommunitySize`, measured by a :class:`SizeMeasure` at
+most once per privacy budget period and kept with the community: the brand gateway's measure
+is one differentially private count of the members (brand_gateway/insights/audience.py: the
+member as the privacy unit, paid from the brand's insights budget), suppressed below the
+minimum cohort on its noisy count and rounded down to tens. The figure of a period is the one
+measured on the brand's first read of the community in it (alone or in the list); every other
+read of that period returns it, costs nothing and tells nothing new. The answer to opening a
+community is :data:`JUST_OPENED` (no one can be in it yet: nothing is measured or kept).
+Rounding or thresholding the exact count, recounted on every read, would not do: at a step's
+edge one member joining or leaving changed the figure, for free, as often as the brand looked
+(one it invited, say, could be seen to join). When the budget cannot pay, the brand is told
+nothing (``measured`` false) and nothing is kept: the next read tries again (a refusal depends
+on the brand's spending only). A closed community takes no one new and is never measured
+again: it keeps the last figure measured while it was open (none, if it never was).
 
 Closing a community ends what it held: each member's grants that no other open community of the
 brand holds are *released* (``consent:grant:released``, the brand giving the access up of its
@@ -15,13 +27,15 @@ own accord, RFC 7009's meaning: the consent ends with it, receipts and webhooks 
 release). The memberships stay, for the members' pages; a closed community takes no one new.
 
 Invariants: ledger entries carry ids and codes, never a name or description; a brand sees and
-changes only its own communities (another brand's are "not found").
+changes only its own communities (another brand's are "not found"); the exact count of a
+community's members never leaves this module but to the :class:`SizeMeasure`.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 
 from consent.context import Consent
 from consent.event_details import CommunityClosed, CommunityOpened
@@ -34,8 +48,6 @@ from .repositories import Community, CommunityRepository
 
 NAME_MAX = 80
 DESCRIPTION_MAX = 1000
-SIZE_THRESHOLD = 10
-SIZE_STEP = 10
 _ANALYTICS_TERM = AGREEMENT_BY_CODE["SD-BASE-A"]
 
 #: What a community may be for: what the brand's own analytics term (SD-BASE-A) permits, and
@@ -46,12 +58,42 @@ COMMUNITY_PURPOSE_CODES = frozenset(p.code for p in COMMUNITY_PURPOSES)
 NO_SUCH_COMMUNITY = "There is no such community."
 
 
-def reported_size(members: int) -> int | None:
-    """What a brand may learn of a community of ``members``: ``None`` below the threshold,
-    else the count rounded down to a multiple of the step."""
-    if members < SIZE_THRESHOLD:
-        return None
-    return members - members % SIZE_STEP
+@dataclass(frozen=True)
+class CommunitySize:
+    """What a brand is told of a community's size: ``at_least`` members (a noisy count rounded
+    down to tens), None below the threshold or when it was not ``measured`` (the brand's
+    privacy budget could not pay)."""
+
+    at_least: int | None
+    measured: bool = True
+
+
+NOT_MEASURED = CommunitySize(None, measured=False)
+#: A community just opened: no one can have joined it yet, so there is nothing to measure or
+#: keep (its brand's first read measures it).
+JUST_OPENED = CommunitySize(None)
+
+
+@dataclass(frozen=True)
+class SizeMeasure:
+    """How a community's size is measured for its brand: ``count`` takes ``(brand_id,
+    members)``, the exact count, and says what the brand is told (paying for it);
+    ``period`` is the start of the brand's privacy budget period now (the figure is kept per
+    period)."""
+
+    count: Callable[[str, int], CommunitySize]
+    period: Callable[[], int]
+
+
+#: Where no budget is wired (the members' side, which never tells a brand): nothing is told.
+UNMEASURED = SizeMeasure(count=lambda brand_id, members: NOT_MEASURED, period=lambda: 0)
+
+
+def kept_size(community: Community) -> CommunitySize:
+    """The size kept with the community, or :data:`NOT_MEASURED` if it never was measured."""
+    if community.size_period is None:
+        return NOT_MEASURED
+    return CommunitySize(community.size_reported)
 
 
 def brand_actor(brand_id: str) -> str:
@@ -63,10 +105,11 @@ class CommunityService:
     """The brand's side: open, list, read and close its communities."""
 
     def __init__(self, *, communities: CommunityRepository, consent: Consent,
-                 clock: Clock) -> None:
+                 clock: Clock, size: SizeMeasure = UNMEASURED) -> None:
         self._communities = communities
         self._consent = consent
         self._clock = clock
+        self._size = size
 
     def open(self, brand_id: str, *, name: str, description: str,
              purposes: Iterable[str]) -> Community:
@@ -96,9 +139,27 @@ class CommunityService:
             raise NotFoundError(NO_SUCH_COMMUNITY)
         return community
 
-    def size(self, community: Community) -> int | None:
-        """:func:`reported_size` of the community."""
-        return reported_size(self._communities.member_count(community.id))
+    def size(self, community: Community) -> CommunitySize:
+        """What the brand is told of the community's size (see the module docstring): the
+        figure kept for the current budget period, else measured now (paid from the brand's
+        budget) and kept; a closed community's last figure."""
+        period = self._size.period()
+        if community.closed_at is not None or community.size_period == period:
+            return kept_size(community)
+        # Checked again under the community's lock: two workers' first reads measure once. The
+        # measure (tens of milliseconds of OpenDP, and its import once a process) runs under
+        # that lock (SQLCipher's: the store's write lock), once per community and period.
+        with self._communities.transaction():
+            current = self._communities.locked(community.id)
+            if current is None:
+                raise NotFoundError(NO_SUCH_COMMUNITY)
+            if current.closed_at is not None or current.size_period == period:
+                return kept_size(current)
+            told = self._size.count(current.brand_id,
+                                    self._communities.member_count(current.id))
+            if told.measured:
+                self._communities.keep_size(current.id, period, told.at_least)
+            return told
 
     def close(self, brand_id: str, community_id: str) -> Community:
         """Close the brand's community and release the grants only it held (see the module

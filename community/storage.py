@@ -22,7 +22,7 @@ from .attribute_requests import AttributeRequestService
 from .audience import MINIMUM_COHORT, AudienceMeasure, unmeasured_audience
 from .care import CareService
 from .cocreation import CoCreationService
-from .communities import CommunityService
+from .communities import UNMEASURED, CommunityService, SizeMeasure
 from .export import community_exporter
 from .loop import WeDidService
 from .membership import MembershipService
@@ -40,11 +40,13 @@ def _on(database: Store, module: str, name: str) -> Any:
 # -- Communities, membership and co-creation ----------------------------------------------
 
 
-def community_service(consent: Consent) -> CommunityService:
-    """A brand's communities, over the data store of ``consent``'s vault."""
+def community_service(consent: Consent, *, size: SizeMeasure = UNMEASURED) -> CommunityService:
+    """A brand's communities, over the data store of ``consent``'s vault; ``size`` measures
+    what a brand is told of a community's size (the brand gateway's differentially private
+    count, paid from the brand's budget in the same data store; without it, nothing is told)."""
     vault = consent.vault
     return CommunityService(communities=_on(vault.data, "communities", "Communities"),
-                            consent=consent, clock=vault.clock)
+                            consent=consent, clock=vault.clock, size=size)
 
 
 def membership_service(consent: Consent) -> MembershipService:

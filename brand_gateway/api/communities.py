@@ -4,7 +4,14 @@ A brand opens communities for DPV purposes (its own analytics and service only: 
 profiling, tracking or sharing), invites members with the community's invitation URL (a public
 page of the vault, no personal data in it), opens challenges there, reads the ideas members
 post with their vote counts and marks the ones it takes up. It never learns who is in a
-community: ``members_at_least`` is null below ten members, else the count rounded down to tens.
+community. Its size is ``members_at_least``: one differentially private count of the members
+(brand_gateway/insights/audience.py: epsilon 0.25 from the brand's insights budget), made on
+the brand's first read of the community (alone or in the list; opening one tells null, as no
+one can be in it yet) in each budget period and kept for the period, null below the insights'
+suppression threshold (on the noisy count), else rounded down to tens. ``members_measured`` is
+false, and ``members_at_least`` null, when the budget could not pay (nothing kept: a later read
+tries again). A closed community keeps the last figure measured while it was open, and is never
+measured again (community/communities.py).
 
 - ``GET/POST /api/v1/communities``; ``GET /api/v1/communities/<id>``;
   ``POST /api/v1/communities/<id>/close`` (releases the grants only it held: 409 once closed)
@@ -28,17 +35,19 @@ from flask import Blueprint, Response, url_for
 from marshmallow import Schema
 
 from community.cocreation import CoCreationService, Idea
-from community.communities import CommunityService
+from community.communities import JUST_OPENED, CommunityService, CommunitySize
 from community.repositories import Challenge, Community
 from community.storage import cocreation_service, community_service
 from vault.errors import ConflictError, NotFoundError, ValidationError
 
 from ..api_errors import ApiConflictError, ApiNotFoundError, BodyError
+from ..insights.audience import community_size_measure
 from ..oauth import public_url
 from ..reads import Caller
 from ..request_stores import request_stores
 from . import PREFIX
 from .bearer import requires_scope
+from .insights import brand_releases
 from .payloads import iso, json_body, json_response, load_query, loaded, no_body
 from .schemas import (
     CHALLENGE_ID_PATTERN,
@@ -61,7 +70,10 @@ IDEA_ID = re.compile(IDEA_ID_PATTERN)
 
 
 def _communities() -> CommunityService:
-    return community_service(request_stores().consent())
+    """Communities whose size a brand is told as a differentially private count, paid from
+    its insights budget once a period (brand_gateway/insights/audience.py)."""
+    return community_service(request_stores().consent(),
+                             size=community_size_measure(brand_releases()))
 
 
 def _cocreation() -> CoCreationService:
@@ -83,11 +95,11 @@ def _known(pattern_ok: bool, what: str) -> None:
         raise ApiNotFoundError(f"This brand has no {what} with this id.")
 
 
-def _community(community: Community, service: CommunityService) -> dict[str, Any]:
+def _community(community: Community, size: CommunitySize) -> dict[str, Any]:
     return {"id": community.id, "name": community.name, "description": community.description,
             "purposes": list(community.purposes), "created_at": iso(community.created_at),
             "closed_at": iso(community.closed_at),
-            "members_at_least": service.size(community),
+            "members_at_least": size.at_least, "members_measured": size.measured,
             "invitation_url": public_url(url_for("invitations.invitation",
                                                  community_id=community.id))}
 
@@ -118,7 +130,7 @@ def _own_community(caller: Caller, community_id: str) -> Community:
 def list_communities(caller: Caller) -> Response:
     load_query(_EMPTY_QUERY)
     service = _communities()
-    return json_response({"communities": [_community(c, service) for c in
+    return json_response({"communities": [_community(c, service.size(c)) for c in
                                           service.for_brand(caller.client.brand_id)]})
 
 
@@ -133,15 +145,15 @@ def open_community(caller: Caller) -> Response:
                               description=body["description"], purposes=body["purposes"])
     except ValidationError as exc:
         raise BodyError(exc.errors) from None
-    return _created({"community": _community(opened, service)})
+    return _created({"community": _community(opened, JUST_OPENED)})
 
 
 @bp.get("/communities/<community_id>")
 @requires_scope(COMMUNITIES_SCOPE)
 def get_community(caller: Caller, community_id: str) -> Response:
     load_query(_EMPTY_QUERY)
-    return json_response({"community": _community(_own_community(caller, community_id),
-                                                  _communities())})
+    community = _own_community(caller, community_id)
+    return json_response({"community": _community(community, _communities().size(community))})
 
 
 @bp.post("/communities/<community_id>/close")
@@ -155,7 +167,7 @@ def close_community(caller: Caller, community_id: str) -> Response:
         closed = service.close(caller.client.brand_id, community_id)
     except ConflictError as exc:
         raise ApiConflictError(exc.message) from None
-    return json_response({"community": _community(closed, service)})
+    return json_response({"community": _community(closed, service.size(closed))})
 
 
 @bp.get("/communities/<community_id>/challenges")

@@ -387,8 +387,21 @@ class CommunitySchema(Schema):
     created_at = fields.DateTime(required=True)
     closed_at = fields.DateTime(required=True, allow_none=True)
     members_at_least = fields.Integer(required=True, allow_none=True, metadata={
-        "description": "How many members it has, rounded down to tens; null below ten, so"
-                       " that no figure ever points at one person."})
+        "description": "How many members it has: a differentially private count (OpenDP's"
+                       " discrete Laplace, the member as the privacy unit, epsilon 0.25 paid"
+                       " from your insights budget), measured on your first read of the"
+                       " community in each budget period and kept for the period, rounded"
+                       " down to a multiple of ten; null when the noisy count is below the"
+                       " insights' suppression threshold (at least the minimum cohort), or"
+                       " when it was not measured. Reading it again in the period never"
+                       " counts again. A closed community keeps the last figure measured"
+                       " while it was open; the answer to opening one is null, as no one can"
+                       " have joined yet."})
+    members_measured = fields.Boolean(required=True, metadata={
+        "description": "False when your privacy budget of the period could not pay for the"
+                       " count (or a closed community was never measured): members_at_least"
+                       " is then null and tells nothing. Nothing is kept, so a read after"
+                       " the budget renews measures it."})
     invitation_url = fields.String(required=True, metadata={
         "description": "The public page that invites people to join (through their vault's"
                        " sign-in); it holds no personal data."})
@@ -739,15 +752,18 @@ def _community_paths(spec: APISpec) -> None:
     idea = path_id("idea_id", IDEA_ID_PATTERN)
     spec.path(path="/communities", operations={
         "get": operation("The brand's insight communities",
-                         "Newest first, each with its invitation URL and a member count that"
-                         " never singles anyone out.", "Communities"),
+                         "Newest first, each with its invitation URL and its size: a"
+                         " differentially private count paid from your insights budget (epsilon"
+                         " 0.25) on the first read of each community in a budget period, and"
+                         " kept for the period.", "Communities"),
         "post": operation("Open an insight community",
                           "Members join it from their vault; joining grants the community's"
                           " purposes, in aggregate unless a member chooses individual use."
                           " Recorded in the ledger.", "CommunityEnvelope", status="201",
                           body="CommunityRequest")})
     spec.path(path="/communities/{community_id}", operations={"get": operation(
-        "One community", "Its purposes, state and reported size.", "CommunityEnvelope",
+        "One community", "Its purposes, state and size (measured once per budget period and"
+        " kept: see members_at_least).", "CommunityEnvelope",
         parameters=(community,))})
     spec.path(path="/communities/{community_id}/close", operations={"post": operation(
         "Close a community",

@@ -1,20 +1,26 @@
 """The brand API's communities and co-creation: a brand opens, reads and closes its own
 communities and challenges, reads ideas under community pseudonyms and marks them taken up;
-bad input is problem+json naming each member; another brand's are unknown; the figure of a
-community's size singles no one out."""
+bad input is problem+json naming each member; another brand's are unknown; a community's size
+is a differentially private count paid from the brand's budget once a period and kept."""
 
 from __future__ import annotations
 
 import pytest
+from flask import Flask
 from flask.testing import FlaskClient
 
+from brand_gateway.api.insights import budget_settings
 from brand_gateway.clients import OAuthClient
+from brand_gateway.insights.audience import AUDIENCE_EPSILON
+from brand_gateway.insights.budget import PrivacyBudget
+from brand_gateway.storage import privacy_budget
 from community.storage import cocreation_service, membership_service
 from consent.context import Consent
 from consent.events import EventTag
 from consent.model import GrantStatus
 from tests.brand_api_support import BrandApi, bearer
 from tests.conftest import GOOD_PASSWORD
+from vault.clock import FrozenClock
 from vault.home import Vault
 
 from .pages import assert_sane
@@ -28,7 +34,12 @@ CLUB = {"name": "Repair club", "description": "Help us shape our repair service.
 
 @pytest.fixture
 def token(api: BrandApi, velo: OAuthClient) -> dict[str, str]:
-    return bearer(api.brand_token(velo, SCOPE))
+    return renewed(api, velo)
+
+
+def renewed(api: BrandApi, client: OAuthClient) -> dict[str, str]:
+    """A new token (the test's clock went past the first one's life)."""
+    return bearer(api.brand_token(client, SCOPE))
 
 
 def opened(client: FlaskClient, token: dict[str, str], body: dict | None = None) -> dict:
@@ -37,10 +48,18 @@ def opened(client: FlaskClient, token: dict[str, str], body: dict | None = None)
     return response.get_json()["community"]
 
 
-def members(vault: Vault, consent: Consent, community_id: str, count: int) -> list[str]:
+def brand_budget(app: Flask, consent: Consent, clock: FrozenClock) -> PrivacyBudget:
+    """The brands' budgets as the app is configured, in the test's data store."""
+    with app.app_context():
+        settings = budget_settings()
+    return privacy_budget(database=consent.vault.data, clock=clock, settings=settings)
+
+
+def members(vault: Vault, consent: Consent, community_id: str, count: int, *,
+            prefix: str = "m") -> list[str]:
     joined = []
     for number in range(count):
-        member_id = vault.members.register(f"m{number}@example.org", GOOD_PASSWORD)
+        member_id = vault.members.register(f"{prefix}{number}@example.org", GOOD_PASSWORD)
         membership_service(consent).join(member_id, community_id, individual=True)
         joined.append(member_id)
     return joined
@@ -50,12 +69,13 @@ def test_open_list_read_close(brand_client: FlaskClient, token, consent: Consent
                               velo: OAuthClient) -> None:
     community = opened(brand_client, token)
     assert community["purposes"] == [RESEARCH] and community["closed_at"] is None
-    assert community["members_at_least"] is None
+    assert community["members_at_least"] is None and community["members_measured"]
     assert community["invitation_url"].endswith("/communities/" + community["id"])
     listed = brand_client.get("/api/v1/communities", headers=token).get_json()
     assert [c["id"] for c in listed["communities"]] == [community["id"]]
     one = brand_client.get(f"/api/v1/communities/{community['id']}", headers=token)
-    assert one.get_json()["community"] == community
+    assert one.get_json()["community"]["members_measured"]
+    assert one.get_json()["community"] == listed["communities"][0]
     closed = brand_client.post(f"/api/v1/communities/{community['id']}/close", headers=token)
     assert closed.status_code == 200 and closed.get_json()["community"]["closed_at"]
     again = brand_client.post(f"/api/v1/communities/{community['id']}/close", headers=token)
@@ -118,20 +138,75 @@ def test_another_brands_community_is_unknown(brand_client: FlaskClient, token, a
         "communities": []}
 
 
-def test_the_size_is_a_rounded_count_from_ten(brand_client: FlaskClient, token, vault: Vault,
-                                              consent: Consent) -> None:
+def test_the_size_is_one_noisy_count_a_period_paid_for_once_and_kept(
+        app: Flask, brand_client: FlaskClient, token, vault: Vault, consent: Consent,
+        velo: OAuthClient, clock: FrozenClock, api: BrandApi) -> None:
+    # 150 members at a minimum cohort of 50: the noise (discrete Laplace, scale 4 at epsilon
+    # 0.25) takes a count below the threshold of 53 (ReleaseSettings.threshold at scale 4) only
+    # at -98 or less, P(Z <= -98) = e^(-98/4) / (1 + e^(-1/4)) < 1.4e-11 a count; the two
+    # counts fail to be told with probability below 3e-11. Nothing else here is random.
+    app.config["VRMVAULT_MINIMUM_COHORT"] = 50
     community = opened(brand_client, token)
+    assert (community["members_at_least"], community["members_measured"]) == (None, True)
     path = f"/api/v1/communities/{community['id']}"
-    joined = members(vault, consent, community["id"], 9)
-    assert brand_client.get(path, headers=token).get_json()["community"][
-        "members_at_least"] is None
-    extra = vault.members.register("tenth@example.org", GOOD_PASSWORD)
-    membership_service(consent).join(extra, community["id"], individual=True)
-    assert brand_client.get(path, headers=token).get_json()["community"][
-        "members_at_least"] == 10
+    budget = brand_budget(app, consent, clock)
+    assert budget.state(velo.brand_id).spent == 0                  # opening measures nothing
+    joined = members(vault, consent, community["id"], 150)
+    told = brand_client.get(path, headers=token).get_json()["community"]
+    assert told["members_measured"] and told["members_at_least"] % 10 == 0
+    assert told["members_at_least"] >= 50
+    assert budget.state(velo.brand_id).spent == AUDIENCE_EPSILON
+    # One leaving, one joining: read alone and in the list, the figure of the period.
     membership_service(consent).leave(joined[0], community["id"])
-    assert brand_client.get(path, headers=token).get_json()["community"][
-        "members_at_least"] is None
+    members(vault, consent, community["id"], 1, prefix="late")
+    for _ in range(2):
+        assert brand_client.get(path, headers=token).get_json()["community"] == told
+        assert brand_client.get("/api/v1/communities", headers=token).get_json()[
+            "communities"] == [told]
+    assert budget.state(velo.brand_id).spent == AUDIENCE_EPSILON    # reads are free
+    clock.advance(budget.settings.period_seconds)                  # the next period: anew
+    again = brand_client.get(path, headers=renewed(api, velo)).get_json()["community"]
+    assert again["members_measured"] and again["members_at_least"] >= 50
+    assert budget.state(velo.brand_id).spent == AUDIENCE_EPSILON
+
+
+def test_with_the_budget_spent_the_size_is_not_told(
+        app: Flask, brand_client: FlaskClient, token, vault: Vault, consent: Consent,
+        velo: OAuthClient, clock: FrozenClock, api: BrandApi) -> None:
+    community = opened(brand_client, token)
+    members(vault, consent, community["id"], 3)
+    budget = brand_budget(app, consent, clock)
+    budget.spend(velo.brand_id, budget.settings.epsilon_per_period)
+    path = f"/api/v1/communities/{community['id']}"
+    for read in (path, "/api/v1/communities"):
+        answer = brand_client.get(read, headers=token).get_json()
+        (told,) = answer["communities"] if "communities" in answer else [answer["community"]]
+        assert (told["members_at_least"], told["members_measured"]) == (None, False)
+    clock.advance(budget.settings.period_seconds)                  # renewed: measured
+    assert brand_client.get(path, headers=renewed(api, velo)).get_json()["community"][
+        "members_measured"]
+    assert budget.state(velo.brand_id).spent == AUDIENCE_EPSILON
+
+
+def test_a_closed_community_keeps_its_last_figure(
+        app: Flask, brand_client: FlaskClient, token, vault: Vault, consent: Consent,
+        velo: OAuthClient, clock: FrozenClock, api: BrandApi) -> None:
+    community = opened(brand_client, token)
+    joined = members(vault, consent, community["id"], 3)
+    path = f"/api/v1/communities/{community['id']}"
+    told = brand_client.get(path, headers=token).get_json()["community"]
+    closed = brand_client.post(path + "/close", headers=token).get_json()["community"]
+    membership_service(consent).leave(joined[0], community["id"])
+    budget = brand_budget(app, consent, clock)
+    clock.advance(budget.settings.period_seconds)
+    kept = brand_client.get(path, headers=renewed(api, velo)).get_json()["community"]
+    assert kept == closed and kept["members_measured"]
+    assert kept["members_at_least"] == told["members_at_least"]
+    assert budget.state(velo.brand_id).spent == 0         # of the new period: never measured
+    token = renewed(api, velo)
+    never = opened(brand_client, token)
+    unread = brand_client.post(f"/api/v1/communities/{never['id']}/close", headers=token)
+    assert unread.get_json()["community"]["members_measured"] is False
 
 
 def test_challenges_ideas_votes_and_taking_up(brand_client: FlaskClient, token, vault: Vault,

@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from community.cocreation import CoCreationService
-from community.communities import CommunityService
+from community.communities import NOT_MEASURED, CommunityService, CommunitySize, SizeMeasure
 from community.membership import MembershipService
 from community.storage import cocreation_service, community_service, membership_service
 from consent.context import Consent
@@ -23,6 +23,35 @@ IMPROVING = "dpv:ServiceOptimisation"
 @pytest.fixture
 def communities(consent: Consent) -> CommunityService:
     return community_service(consent)
+
+
+class SizeCounts:
+    """A :class:`SizeMeasure` double without noise, so tests see what was counted: it records
+    each ``(brand, exact count)`` it is asked and tells the exact count (the gateway's measure
+    is differentially private: brand_gateway/insights/audience.py), or nothing while
+    ``paid`` is false (a spent budget); its period is whatever the test sets."""
+
+    def __init__(self) -> None:
+        self.asked: list[tuple[str, int]] = []
+        self.period = 0
+        self.paid = True
+
+    def measure(self) -> SizeMeasure:
+        def count(brand_id: str, members: int) -> CommunitySize:
+            self.asked.append((brand_id, members))
+            return CommunitySize(members) if self.paid else NOT_MEASURED
+        return SizeMeasure(count=count, period=lambda: self.period)
+
+
+@pytest.fixture
+def sizes() -> SizeCounts:
+    return SizeCounts()
+
+
+@pytest.fixture
+def measured(consent: Consent, sizes: SizeCounts) -> CommunityService:
+    """Communities whose size :class:`SizeCounts` measures."""
+    return community_service(consent, size=sizes.measure())
 
 
 @pytest.fixture

@@ -1,22 +1,27 @@
 """community.communities: a brand opens, reads and closes its communities; what it learns of
-their size singles no one out."""
+their size is measured at most once per budget period and kept (the measure is a test double
+without noise here: tests/unit/brand_gateway/insights/test_audience.py tests the gateway's)."""
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import pytest
 
 from community.communities import (
     COMMUNITY_PURPOSE_CODES,
-    SIZE_THRESHOLD,
+    NOT_MEASURED,
     CommunityService,
-    reported_size,
+    CommunitySize,
 )
+from community.membership import MembershipService
+from community.repositories import Community
 from consent.context import Consent
 from consent.events import EventTag
 from vault.errors import NotFoundError, ValidationError
 from vault.home import Vault
 
-from .conftest import IMPROVING, RESEARCH
+from .conftest import IMPROVING, RESEARCH, SizeCounts, add_member
 
 
 def test_opening_validates_each_field(communities: CommunityService, brand) -> None:
@@ -51,11 +56,75 @@ def test_a_brand_sees_only_its_own_and_the_ledger_has_ids_only(
     assert "Repair club" not in str(entry.details)
 
 
-@pytest.mark.parametrize(("members", "reported"), [
-    (0, None), (1, None), (SIZE_THRESHOLD - 1, None), (SIZE_THRESHOLD, 10), (19, 10),
-    (20, 20), (1234, 1230)])
-def test_reported_size(members: int, reported: int | None) -> None:
-    assert reported_size(members) == reported
+@dataclass(frozen=True)
+class Club:
+    """A community whose size :class:`SizeCounts` measures, with three members."""
+
+    community: Community
+    members: list[str]
+
+
+@pytest.fixture
+def club(vault: Vault, consent: Consent, measured: CommunityService,
+         membership: MembershipService, brand) -> Club:
+    community = _open(measured, brand.id)
+    joined = [add_member(vault, consent, f"m{n}@example.org") for n in range(3)]
+    for member_id in joined:
+        membership.join(member_id, community.id)
+    return Club(community, joined)
+
+
+def _open(service: CommunityService, brand_id: str) -> Community:
+    return service.open(brand_id, name="Repair club", description="Shape repairs.",
+                        purposes=[RESEARCH])
+
+
+def test_the_size_is_measured_once_a_period_and_kept(
+        club: Club, measured: CommunityService, sizes: SizeCounts,
+        membership: MembershipService, vault: Vault, consent: Consent, brand) -> None:
+    community = club.community
+    assert measured.size(community) == CommunitySize(3)
+    # One joining and two leaving, read alone, in the list and from the stale object: the
+    # figure of the period, never counted again.
+    membership.join(add_member(vault, consent, "late@example.org"), community.id)
+    for member_id in club.members[:2]:
+        membership.leave(member_id, community.id)
+    reads = [measured.get(brand.id, community.id), *measured.for_brand(brand.id), community]
+    assert [measured.size(read) for read in reads] == [CommunitySize(3)] * 3
+    assert sizes.asked == [(brand.id, 3)]
+    kept = measured.get(brand.id, community.id)
+    assert (kept.size_period, kept.size_reported) == (0, 3)
+    sizes.period = 86_400                        # the next budget period: measured afresh
+    assert measured.size(kept) == CommunitySize(2)
+    assert measured.size(measured.get(brand.id, community.id)) == CommunitySize(2)
+    assert sizes.asked == [(brand.id, 3), (brand.id, 2)]
+
+
+def test_unpaid_the_size_is_not_told_nor_kept(club: Club, measured: CommunityService,
+                                              sizes: SizeCounts, brand) -> None:
+    community = club.community
+    sizes.paid = False
+    assert measured.size(community) == NOT_MEASURED == CommunitySize(None, measured=False)
+    assert measured.size(measured.get(brand.id, community.id)) == NOT_MEASURED
+    assert measured.get(brand.id, community.id).size_period is None
+    sizes.paid = True                            # the budget renewed (or was raised)
+    assert measured.size(measured.get(brand.id, community.id)) == CommunitySize(3)
+    assert sizes.asked == [(brand.id, 3)] * 3
+
+
+def test_a_closed_community_keeps_its_last_figure(
+        club: Club, measured: CommunityService, sizes: SizeCounts,
+        membership: MembershipService, brand) -> None:
+    community = club.community
+    assert measured.size(community) == CommunitySize(3)
+    closed = measured.close(brand.id, community.id)
+    membership.leave(club.members[0], community.id)
+    sizes.period = 86_400
+    assert measured.size(closed) == measured.size(measured.get(brand.id, community.id)) \
+        == CommunitySize(3)
+    never = _open(measured, brand.id)            # closed before anyone read its size
+    assert measured.size(measured.close(brand.id, never.id)) == NOT_MEASURED
+    assert sizes.asked == [(brand.id, 3)]
 
 
 @pytest.mark.parametrize(("name", "reason"), [

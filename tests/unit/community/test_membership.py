@@ -13,7 +13,7 @@ from vault.clock import FrozenClock
 from vault.errors import ConflictError, NotFoundError, ValidationError
 from vault.home import Vault
 
-from .conftest import IMPROVING, RESEARCH, add_member
+from .conftest import IMPROVING, RESEARCH, SizeCounts, add_member
 
 
 @pytest.fixture
@@ -172,11 +172,12 @@ def test_community_pseudonyms_differ_per_community_and_from_the_pairwise_id(
 
 
 def test_an_erasure_removes_the_membership(
-        vault: Vault, membership: MembershipService, communities: CommunityService,
-        alice: str, community_id: str, brand) -> None:
+        vault: Vault, membership: MembershipService, measured: CommunityService,
+        sizes: SizeCounts, alice: str, community_id: str, brand) -> None:
     membership.join(alice, community_id)
     vault.erasure.erase(alice)
-    assert communities.size(communities.get(brand.id, community_id)) is None
+    measured.size(measured.get(brand.id, community_id))
+    assert sizes.asked == [(brand.id, 0)]
     assert vault.data.one("SELECT count(*) FROM community_members")[0] == 0
 
 
