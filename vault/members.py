@@ -221,6 +221,18 @@ class MemberService:
                         f" two roles only, so revoke that one first")
             return self._members.set_role(member_id, role)
 
+    def deletion_problem(self, member_id: str) -> str | None:
+        """Why the account may not be deleted by its holder now, or ``None``. A compliance
+        officer's or administrator's account goes only once the operator has revoked the role
+        (``vrmvault officer revoke``), as two-step sign-in stays on while a role is held:
+        deleting an account deletes the reveals it made, which every officer is shown."""
+        role = self.role(member_id)
+        if role not in STAFF_ROLES:
+            return None
+        return (f"You are {'an' if role == ADMINISTRATOR else 'a'} {ROLE_NAMES[role]}: your"
+                " account can be deleted once the role is revoked, so that what you did in it"
+                " stays on record. Ask the operator to revoke the role first.")
+
     def with_role(self, role: str) -> list[Member]:
         """The accounts that have ``role``, oldest first."""
         return [self.get(member_id) for member_id in self._members.ids_with_role(role)]

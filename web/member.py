@@ -361,15 +361,17 @@ def _address_if_readable() -> str | None:
 @bp.route("/delete", methods=["GET", "POST"])
 def delete_account() -> str | Response | tuple[str, int]:
     vault = get_vault()
-    if request.method == "GET":
-        return render_template("delete.html", errors={}, email=_address_if_readable())
+    held = vault.members.deletion_problem(g.member_id)
+    if request.method == "GET" or held is not None:
+        return render_template("delete.html", errors={}, email=_address_if_readable(),
+                               held=held), 200 if request.method == "GET" else 409
     try:
         # The password is checked even when the box is not ticked: both answers come at once.
         load(DeleteAccountForm(), form_data(request.form),
              check=_password_check(WRONG_PASSWORD))
     except ValidationError as exc:
         return render_template("delete.html", errors=member_words(
-            DeleteAccountForm(), exc.errors), email=_address_if_readable()), \
+            DeleteAccountForm(), exc.errors), email=_address_if_readable(), held=None), \
             _wrong_password_only(exc.errors, WRONG_PASSWORD)
     consent = get_consent()
     # Recorded first, sessions ended and sign-in cut in that same commit; then every step,

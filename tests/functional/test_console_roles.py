@@ -14,6 +14,7 @@ from consent.context import Consent
 from consent.events import EventTag
 from consent.ledger_search import LedgerQuery
 from tests.brand_api_support import BrandApi
+from tests.conftest import GOOD_PASSWORD
 from vault.home import Vault
 from web.console import local_console_path
 
@@ -64,6 +65,11 @@ def test_another_officer_sees_the_reveal_but_not_the_address(
     page = otto.client.get("/console/reveals").get_data(as_text=True)
     assert principal in page and "olive@example.org" in page
     assert "mia@example.org" not in page
+    # Olive cannot empty the list by deleting her account (it would delete her reveals).
+    officer.auth.post("/member/delete", {"password": GOOD_PASSWORD, "confirm": "on"},
+                      form_page="/member/delete")
+    page = otto.client.get("/console/reveals").get_data(as_text=True)
+    assert principal in page and "olive@example.org" in page
 
 
 @pytest.mark.parametrize("target", [
@@ -197,3 +203,26 @@ def test_an_unknown_client_is_404(administrator: SignedIn) -> None:
     response = administrator.auth.post("/console/brands/vrm_nope/rotate-secret",
                                        form_page="/console/brands/")
     assert response.status_code == 404
+
+
+@pytest.mark.parametrize("role", ["compliance", "administrator"])
+def test_a_staff_account_is_not_deleted_while_it_holds_its_role(
+        sign_in_with_totp, vault: Vault, role: str) -> None:
+    """Deleting an account deletes the reveals it made: an officer could empty the reveals
+    that every officer is shown. A role holder asks the operator to revoke the role first,
+    as for turning two-step sign-in off."""
+    staff = sign_in_with_totp("sam@example.org")
+    vault.members.set_role(staff.id, role)
+    page = staff.client.get("/member/delete").get_data(as_text=True)
+    assert "revoke the role" in page
+    response = staff.auth.post("/member/delete", {"password": GOOD_PASSWORD, "confirm": "on"},
+                               form_page="/member/delete")
+    assert response.status_code == 409
+    assert "revoke the role" in response.get_data(as_text=True)
+    assert vault.members.role(staff.id) == role           # the account is still there
+    assert staff.client.get("/member/").status_code == 200        # and still signed in
+    vault.members.set_role(staff.id, "member")
+    response = staff.auth.post("/member/delete", {"password": GOOD_PASSWORD, "confirm": "on"},
+                               form_page="/member/delete")
+    assert response.status_code == 303 and vault.members.role(staff.id) is None
+
