@@ -139,9 +139,14 @@ def extend(dsr_id: str) -> Response | tuple[str, int]:
                        values={"reason": reason}, status=422)
     except ConflictError as exc:
         return _detail(dsr_id, errors={"form": [exc.message]}, status=409)
-    _notify_extension(found.row.member_id, kind=found.spec.label, due=found.row.due_on,
-                      reason=found.row.extension_reason or "")
-    flash(f"Extended to {found.row.due_on}; the member is told why by mail.", "success")
+    told = _notify_extension(found.row.member_id, kind=found.spec.label,
+                             due=found.row.due_on, reason=found.row.extension_reason or "")
+    flash(f"Extended to {found.row.due_on}; " + (
+        "the member is told why by mail." if told else
+        "the notice could not be mailed: tell the member another way, with the reason."
+        if found.row.member_id is not None else
+        "the member's account was erased, so there is no address to tell them at."),
+        "success" if told else "error")
     return redirect(url_for(".detail", dsr_id=found.id), 303)
 
 
@@ -176,16 +181,17 @@ def reveal(dsr_id: str) -> Response | tuple[str, int]:
     return redirect(url_for(".detail", dsr_id=found.id), 303)
 
 
-def _notify_extension(member_id: str | None, *, kind: str, due: str, reason: str) -> None:
-    """The reasoned notice (GDPR Art. 12(3), CCPA regs sec. 7021(b)), mailed to the member; an
-    erased member has no address left to write to."""
+def _notify_extension(member_id: str | None, *, kind: str, due: str, reason: str) -> bool:
+    """The reasoned notice (GDPR Art. 12(3), CCPA regs sec. 7021(b)), mailed to the member;
+    whether it was handed over (an erased member has no address left to write to)."""
     if member_id is None:
-        return
+        return False
     try:
         send_mail(to=get_vault().members.get(member_id).email,
                   subject="Your request will take longer: why", template="dsr_extended",
                   kind=kind, due=due, reason=reason,
                   link=public_url(url_for("requests.overview")))
     except (MailError, NotFoundError):
-        flash("The notice could not be mailed: tell the member another way.", "error")
+        return False
+    return True
 

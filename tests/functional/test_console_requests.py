@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 
 import pytest
+from flask import Flask
 
 from brand_gateway.dsr import dsr_service
 from compliance.deadlines import HolidayCalendar
@@ -18,9 +19,10 @@ from tests.brand_api_support import BrandApi
 from tests.conftest import Inbox
 from vault.clock import FrozenClock
 from vault.home import Vault
+from vault.mail import SmtpEndpoint, SmtpMailer
 
 from .conftest import SignedIn
-from .pages import field_errors, text_of
+from .pages import field_errors, flashes, text_of
 
 DAY = 86_400
 
@@ -159,3 +161,24 @@ def test_unknown_requests_are_404(officer: SignedIn) -> None:
     assert officer.client.get("/console/requests/dsr_" + "0" * 24).status_code == 404
     assert officer.auth.post("/console/requests/dsr_" + "0" * 24 + "/extend",
                              {"reason": "Long enough reason."}).status_code == 404
+
+
+def test_an_extension_says_when_no_notice_went_out(
+        officer: SignedIn, service: RequestService, mia: str, inbox: Inbox, vault: Vault,
+        app: Flask) -> None:
+    """The page said "the member is told why by mail" after a notice that was not sent, below
+    a message saying it could not be: the officer must tell the member another way."""
+    reason = "Velo Bikes must search its archived orders."
+    unsent = service.file(mia, kind="access")
+    app.extensions["vrmvault_mailer"] = SmtpMailer(SmtpEndpoint.parse("smtp://127.0.0.1:9"))
+    officer.auth.post(f"/console/requests/{unsent.id}/extend", {"reason": reason})
+    said = flashes(officer.client.get(f"/console/requests/{unsent.id}").get_data(as_text=True))
+    assert said == ["Extended to 2027-04-15; the notice could not be mailed: tell the member"
+                    " another way, with the reason."]
+    erased = service.file(mia, kind="know")
+    vault.erasure.erase(mia)
+    officer.auth.post(f"/console/requests/{erased.id}/extend", {"reason": reason})
+    said = flashes(officer.client.get(f"/console/requests/{erased.id}").get_data(as_text=True))
+    assert said == ["Extended to 2027-04-15; the member's account was erased, so there is no"
+                    " address to tell them at."]
+    assert inbox.messages("mia@example.org") == []
