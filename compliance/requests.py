@@ -415,12 +415,16 @@ class RequestService:
         """Extend the deadline once, within the first period, with the reasoned notice the
         caller sends the member (GDPR Art. 12(3): two further months; CCPA sec. 7021(b):
         another 45 days)."""
-        errors: dict[str, list[str]] = {}
-        reason = _cleaned(reason, MAX_REASON, "reason", errors) or ""
-        if errors or len(reason) < MIN_EXTENSION_REASON:
+        length = (f"Give the member the reason, in {MIN_EXTENSION_REASON} to {MAX_REASON}"
+                  " characters.")
+        try:
+            reason = clean_text(reason or "", max_length=MAX_REASON, multiline=True)
+        except ValueError as exc:
+            # A control character is named as such, not as a wrong length.
             raise ValidationError({"reason": [
-                f"Give the member the reason, in {MIN_EXTENSION_REASON} to {MAX_REASON}"
-                " characters."]})
+                length if len((reason or "").strip()) > MAX_REASON else str(exc)]}) from None
+        if len(reason) < MIN_EXTENSION_REASON:
+            raise ValidationError({"reason": [length]})
         with self._vault.data.transaction():
             request = self.officer_view(request_id)
             problem = self.extension_problem(request)

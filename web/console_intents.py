@@ -119,7 +119,10 @@ def decide(report_id: str) -> Response | tuple[str, int]:
     if not REPORT_ID.fullmatch(report_id):
         abort(404, description=NO_REPORT)
     outcome = request.form.get("outcome", "")
-    if set(request.form) - _FORM_FIELDS or outcome not in OUTCOMES:
+    # Both buttons' outcomes at once (a field sent twice) is no choice: refused, never the
+    # first one taken (web/forms.py form_data).
+    if set(request.form) - _FORM_FIELDS or outcome not in OUTCOMES or any(
+            len(request.form.getlist(name)) > 1 for name in _FORM_FIELDS):
         return _queue_page(errors={"form": ["Choose Dismiss or Uphold for the report."]},
                            status=422)
     try:

@@ -223,7 +223,8 @@ def reveal(brand_id: str) -> Response | tuple[str, int]:
     page_number = int(page) if page.isascii() and page.isdigit() and len(page) < 6 else 1
     case = exposure_case(brand_id)
     try:
-        if set(form) - {"csrf_token", "principal", "reason", "page"}:
+        # A field sent twice is refused, not cut to its first value (web/forms.py).
+        if set(form_data(form)) - {"principal", "reason", "page"}:
             raise ValidationError({"form": ["The form held fields it does not have."]})
         fields_ = load(RevealForm(), {"case": case, "principal": principal or None,
                                       "reason": reason or None})

@@ -28,7 +28,7 @@ from vault.errors import ConflictError, MailError, NotFoundError, ValidationErro
 
 from .charts import Bar, bars
 from .console import RevealForm, require_officer
-from .forms import FormSchema, load, member_words, text
+from .forms import FormSchema, form_data, load, member_words, text
 from .mailing import send_mail
 from .requests import TASK_WORDS, request_service
 from .sessions import current_member_id
@@ -124,10 +124,10 @@ def detail(dsr_id: str) -> tuple[str, int]:
 
 @bp.post("/requests/<dsr_id>/extend")
 def extend(dsr_id: str) -> Response | tuple[str, int]:
-    reason = request.form.get("reason", "")
-    if set(request.form) - {"csrf_token", "reason"}:
-        return _detail(dsr_id, errors={"form": ["The form held fields it does not have."]},
-                       status=422)
+    reason, problems = _submitted_reason()
+    if problems:
+        return _detail(dsr_id, errors=member_words(ExtendForm(), problems),
+                       values={"reason": reason}, status=422)
     service = request_service()
     try:
         found = service.extend(dsr_id[:64], officer_id=current_member_id() or "",
@@ -155,15 +155,14 @@ def reveal(dsr_id: str) -> Response | tuple[str, int]:
     """The member's address revealed for this request, with the officer's reason: the case and
     the member are this request's, never the form's. A refused reason comes back on this page,
     next to its field and as typed, not on the console's general reveal form."""
-    reason = request.form.get("reason", "")
-    if set(request.form) - {"csrf_token", "reason"}:
-        return _detail(dsr_id, errors={"form": ["The form held fields it does not have."]},
-                       values={REVEAL_REASON: reason}, status=422)
+    reason, problems = _submitted_reason()
     try:
         found = request_service().officer_view(dsr_id[:64])
     except NotFoundError:
         abort(404, description="There is no such request.")
     try:
+        if problems:
+            raise ValidationError(problems)
         fields = load(RevealForm(), {"case": found.id, "principal": found.row.principal,
                                      "reason": reason or None})
         reveal_service(get_consent()).reveal(
@@ -179,6 +178,20 @@ def reveal(dsr_id: str) -> Response | tuple[str, int]:
     flash(f"Revealed for {found.id}: the address is shown on this page and under your"
           " reveals, and the reveal is in the ledger.", "success")
     return redirect(url_for(".detail", dsr_id=found.id), 303)
+
+
+def _submitted_reason() -> tuple[str, dict[str, list[str]] | None]:
+    """The reason the form sent, and the form's problems if it has any: a field it does not
+    have, or the reason sent twice (refused, as ``form_data`` refuses every repeated field,
+    rather than cut to its first value)."""
+    try:
+        submitted = form_data(request.form)
+    except ValidationError as exc:
+        return request.form.get("reason", ""), exc.errors
+    reason = str(submitted.get("reason", ""))
+    if set(submitted) - {"reason"}:
+        return reason, {"form": ["The form held fields it does not have."]}
+    return reason, None
 
 
 def _notify_extension(member_id: str | None, *, kind: str, due: str, reason: str) -> bool:

@@ -204,7 +204,8 @@ def test_a_report_id_holding_nul_is_a_bad_request(officer: SignedIn, market: Mar
 @pytest.mark.parametrize("form", [
     {}, {"outcome": ""}, {"outcome": "maybe"}, {"outcome": "open"},
     {"outcome": "upheld", "member": "mia@example.org"},
-], ids=["nothing", "blank", "unknown", "open", "a field too many"])
+    {"outcome": ["upheld", "dismissed"]},
+], ids=["nothing", "blank", "unknown", "open", "a field too many", "both outcomes"])
 def test_a_form_without_a_valid_outcome_is_a_422_page(officer: SignedIn, market: Market,
                                                       consent: Consent, form: dict) -> None:
     report = market.report(market.offer(market.spam, market.cast()))

@@ -293,6 +293,12 @@ def test_a_reveal_from_the_exposure_page_shows_that_member_to_that_officer_only(
         "Why you need this member's identity for this case: Write the reason, in 10 characters"
         " at least."]
     assert ">breach</textarea>" in short.get_data(as_text=True)
+    # Two members in one form: refused, neither the first nor the last revealed.
+    twice = officer.auth.post(action, {
+        "principal": [exposed["bob"], exposed["alice"]],
+        "reason": "Velo's breach notice of 3 March names this member."},
+        form_page=exposure_path(velo))
+    assert twice.status_code == 422 and bob.email not in twice.get_data(as_text=True)
     response = officer.auth.post(action, {
         "principal": exposed["alice"],
         "reason": "Velo's breach notice of 3 March names this member."},

@@ -134,15 +134,38 @@ def test_a_reveal_on_the_request_page_stays_on_it(
     assert "mia@example.org" in officer.client.get(path).get_data(as_text=True)
 
 
-@pytest.mark.parametrize("reason", ["", "busy", "x" * 501])
+LENGTH = "Give the member the reason, in 10 to 500 characters."
+
+
+@pytest.mark.parametrize(("reason", "message"), [
+    ("", LENGTH), ("busy", LENGTH), ("x" * 501, LENGTH),
+    # Long enough, but with a NUL: the NUL is the fault, not the length.
+    ("Archive search\x00needed", "Remove the control characters: they are not allowed."),
+    (["Archived orders to search.", "The member never sees this."],
+     "Send this field once."),
+])
 def test_an_extension_reason_refused_names_its_field(
-        officer: SignedIn, service: RequestService, mia: str, reason: str) -> None:
+        officer: SignedIn, service: RequestService, mia: str, reason: str | list[str],
+        message: str) -> None:
     filed = service.file(mia, kind="access")
     refused = officer.auth.post(f"/console/requests/{filed.id}/extend", {"reason": reason})
     assert refused.status_code == 422
     assert field_errors(refused.get_data(as_text=True), "reason") == [
-        "Why the request needs more time: Give the member the reason, in 10 to 500"
-        " characters."]
+        f"Why the request needs more time: {message}"]
+    assert service.officer_view(filed.id).row.extended_at is None
+
+
+def test_a_reveal_reason_sent_twice_is_refused(
+        officer: SignedIn, service: RequestService, mia: str) -> None:
+    """A field sent twice is refused, as on every other form, not cut to its first value."""
+    filed = service.file(mia, kind="access")
+    path = f"/console/requests/{filed.id}"
+    refused = officer.auth.post(path + "/reveal", {
+        "reason": ["The member asked us to confirm.", "Something else entirely."]})
+    assert refused.status_code == 422
+    assert field_errors(refused.get_data(as_text=True), "reveal-reason") == [
+        "Why you need this member's identity for this case: Send this field once."]
+    assert "mia@example.org" not in officer.client.get(path).get_data(as_text=True)
 
 
 def test_another_members_request_is_no_case_for_a_reveal(
