@@ -56,8 +56,12 @@ def _reports(ctx: click.Context) -> Iterator[ReportService]:
             consent.close()
 
 
-def _write(output: Path | None, form: str, document: Callable[[], dict[str, Any]],
+def _write(output: Path | None, form: str | None, document: Callable[[], dict[str, Any]],
            columns: tuple[str, ...], rows: Callable[[], list[tuple[Any, ...]]]) -> None:
+    """The report as ``form``; without one, JSON for an ``--output`` file ending in .json,
+    else CSV (``vrmvault ledger export`` chooses by the file's name too)."""
+    if form is None:
+        form = "json" if output is not None and output.suffix.lower() == ".json" else "csv"
     if form == "json":
         text = json.dumps(document(), indent=2, ensure_ascii=False) + "\n"
     else:
@@ -78,12 +82,13 @@ def report() -> None:
 
 
 @report.command(short_help="Records of processing (GDPR Art. 30) from the grants in force.")
-@click.option("--format", "form", type=FORMAT, default="csv", show_default=True,
-              help="CSV (one row per brand and purpose) or JSON.")
+@click.option("--format", "form", type=FORMAT, default=None,
+              help="CSV (one row per brand and purpose) or JSON; default: JSON for an"
+                   " --output file ending in .json, else CSV.")
 @click.option("--output", type=click.Path(dir_okay=False, writable=True, path_type=Path),
               help="Write to this file instead of standard output.")
 @click.pass_context
-def ropa(ctx: click.Context, form: str, output: Path | None) -> None:
+def ropa(ctx: click.Context, form: str | None, output: Path | None) -> None:
     """Records of processing (GDPR Art. 30) from the grants in force."""
     with _reports(ctx) as reports:
         with click.progressbar(length=len(reports.brands()), label="Reading brands",
@@ -101,12 +106,13 @@ def ropa(ctx: click.Context, form: str, output: Path | None) -> None:
 
 @report.command(short_help="A brand's exposure for a breach (GDPR Art. 33), by pseudonym.")
 @click.argument("brand")
-@click.option("--format", "form", type=FORMAT, default="csv", show_default=True,
-              help="CSV (one row per member) or JSON.")
+@click.option("--format", "form", type=FORMAT, default=None,
+              help="CSV (one row per member) or JSON; default: JSON for an --output file"
+                   " ending in .json, else CSV.")
 @click.option("--output", type=click.Path(dir_okay=False, writable=True, path_type=Path),
               help="Write to this file instead of standard output.")
 @click.pass_context
-def exposure(ctx: click.Context, brand: str, form: str, output: Path | None) -> None:
+def exposure(ctx: click.Context, brand: str, form: str | None, output: Path | None) -> None:
     """A brand's exposure for a breach (GDPR Art. 33): its members by pseudonym, the fields,
     since when, under which grants, and what it read. BRAND is the brand's id."""
     with _reports(ctx) as reports:

@@ -70,15 +70,31 @@ def test_ropa_as_csv_by_default_with_a_progress_bar(vault_home: VaultHome, world
         assert secret not in result.output
 
 
-def test_ropa_as_json_to_a_file(vault_home: VaultHome, world, tmp_path: Path) -> None:
+@pytest.mark.parametrize("chosen", [("--format", "json"), ()], ids=["--format", "name"])
+def test_ropa_as_json_to_a_file(vault_home: VaultHome, world, tmp_path: Path,
+                                chosen: tuple[str, ...]) -> None:
+    """JSON when asked, or when the file's name ends in .json (it held CSV), as ``vrmvault
+    ledger export`` chooses by the name too."""
     target = tmp_path / "ropa.json"
-    result = run(vault_home, "ropa", "--format", "json", "--output", str(target))
+    result = run(vault_home, "ropa", *chosen, "--output", str(target))
     assert result.exit_code == 0, result.output
     assert result.stdout == ""
     assert f"wrote {target}" in result.stderr
     document = json.loads(target.read_text())
     assert document["basis"].startswith("GDPR Art. 30(1)")
     assert [b["name"] for b in document["brands"]] == ["Green Grocer", "Velo Bikes"]
+
+
+def test_a_file_named_for_json_still_gets_csv_when_asked(vault_home: VaultHome, world,
+                                                         tmp_path: Path) -> None:
+    target = tmp_path / "exposure.JSON"
+    result = run(vault_home, "exposure", world["velo"], "--format", "csv", "--output",
+                 str(target))
+    assert result.exit_code == 0, result.output
+    assert target.read_text().startswith("principal,email,")
+    named = tmp_path / "exposure.json"
+    assert run(vault_home, "exposure", world["velo"], "--output", str(named)).exit_code == 0
+    assert json.loads(named.read_text())["case"] == f"exposure:{world['velo']}"
 
 
 def test_exposure_merges_spooled_reads_and_names_members_by_pseudonym(
