@@ -99,6 +99,27 @@ def _filter_problems(errors: dict[str, Any]) -> str:
     return "; ".join(problems)
 
 
+def page_query(takes: tuple[str, ...], *, most: int) -> tuple[dict[str, str], int]:
+    """The query of a console page that takes ``takes`` (``page`` among them, a whole number
+    from 1 to ``most``): each parameter given once and one the page takes, else a 400 page
+    naming it, as the pages with a filter form answer (an ``overdue=yes`` was read as
+    "every request", a ``page=abc`` as page 1)."""
+    try:
+        query = form_data(request.args)
+    except ValidationError as exc:
+        abort(400, description=f"This filter is not valid: {sorted(exc.errors)[0][:40]} is"
+                               " given more than once.")
+    unknown = sorted(set(query) - set(takes))
+    if unknown:
+        abort(400, description=f"This filter is not valid: {unknown[0][:40]} is not a"
+                               f" parameter of this page (it takes {' and '.join(takes)}).")
+    raw = query.get("page", "1")
+    if not (raw.isascii() and raw.isdigit()) or not 1 <= int(raw) <= most:
+        abort(400, description=f"This filter is not valid: page must be a whole number from 1"
+                               f" to {most}.")
+    return query, int(raw)
+
+
 def _staff_state() -> tuple[str | None, bool]:
     """The signed-in account's console role (``compliance``, ``administrator`` or ``None``)
     and whether it has two-step sign-in on; read once per request."""
@@ -237,10 +258,7 @@ def _reveals_page(*, errors: dict[str, list[str]] | None = None,
                   values: dict[str, Any] | None = None, status: int = 200) -> tuple[str, int]:
     officer_id = current_member_id() or ""
     service = reveal_service(get_consent())
-    try:
-        page = max(1, min(MAX_PAGE, int(request.args.get("page", "1"))))
-    except ValueError:
-        page = 1
+    _, page = page_query(("page",), most=MAX_PAGE)
     reveals = service.latest(officer_id, limit=REVEALS_PER_PAGE,
                              offset=(page - 1) * REVEALS_PER_PAGE)
     members = get_vault().members

@@ -43,7 +43,7 @@ from intents.model import ReportStatus, SpamReport
 from intents.service import IntentService
 from vault.errors import ConflictError, NotFoundError
 
-from .console import local_console_path, require_officer
+from .console import local_console_path, page_query, require_officer
 from .sessions import current_member_id
 from .vaults import get_consent, get_vault
 
@@ -68,15 +68,12 @@ def reports_service() -> IntentService:
 
 def _filter() -> tuple[str, int]:
     """``(state, page)`` of the query; a bad one is a 400 page naming the parameter."""
-    state = request.args.get("status", "open")
+    query, page = page_query(("status", "page"), most=MAX_PAGE)
+    state = query.get("status", "open")
     if state not in STATES:
         abort(400, description="This filter is not valid: status must be open, dismissed,"
                                " upheld or all.")
-    raw = request.args.get("page", "1")
-    if not (raw.isascii() and raw.isdigit()) or not 1 <= int(raw) <= MAX_PAGE:
-        abort(400, description=f"This filter is not valid: page must be a whole number from 1"
-                               f" to {MAX_PAGE}.")
-    return state, int(raw)
+    return state, page
 
 
 def _officers(reports: list[SpamReport]) -> dict[str, str]:

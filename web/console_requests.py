@@ -27,7 +27,7 @@ from compliance.storage import reveal_service
 from vault.errors import ConflictError, MailError, NotFoundError, ValidationError
 
 from .charts import Bar, bars
-from .console import RevealForm, require_officer
+from .console import RevealForm, page_query, require_officer
 from .forms import FormSchema, form_data, load, member_words, text
 from .mailing import send_mail
 from .requests import TASK_WORDS, request_service
@@ -51,14 +51,6 @@ class ExtendForm(FormSchema):
 PER_PAGE = 50
 MAX_PAGE = 10_000
 DAY = 86_400
-
-
-def _page_number() -> int:
-    raw = request.args.get("page", "1")
-    if not (raw.isascii() and raw.isdigit()) or not 1 <= int(raw) <= MAX_PAGE:
-        abort(400, description=f"This filter is not valid: page must be a whole number from 1"
-                               f" to {MAX_PAGE}.")
-    return int(raw)
 
 
 def _charts(service: RequestService) -> dict[str, Any]:
@@ -86,8 +78,11 @@ def _charts(service: RequestService) -> dict[str, Any]:
 
 @bp.get("/requests")
 def queue() -> str:
-    page = _page_number()
-    overdue = request.args.get("overdue") == "1"
+    query, page = page_query(("page", "overdue"), most=MAX_PAGE)
+    if query.get("overdue", "1") != "1":
+        abort(400, description="This filter is not valid: overdue must be 1 (or left out for"
+                               " every open request).")
+    overdue = "overdue" in query
     service = request_service()
     requests = service.queue(limit=PER_PAGE, offset=(page - 1) * PER_PAGE,
                              overdue_only=overdue)

@@ -22,7 +22,7 @@ from vault.home import Vault
 from vault.mail import SmtpEndpoint, SmtpMailer
 
 from .conftest import SignedIn
-from .pages import field_errors, flashes, text_of
+from .pages import error_message, field_errors, flashes, text_of
 
 DAY = 86_400
 
@@ -205,3 +205,31 @@ def test_an_extension_says_when_no_notice_went_out(
     assert said == ["Extended to 2027-04-15; the member's account was erased, so there is no"
                     " address to tell them at."]
     assert inbox.messages("mia@example.org") == []
+
+
+@pytest.mark.parametrize(("query", "says"), [
+    ("/console/requests?overdue=yes", "overdue must be 1"),
+    ("/console/requests?overdue=1&overdue=0", "overdue is given more than once"),
+    ("/console/requests?page=1&page=2", "page is given more than once"),
+    ("/console/requests?kind=access", "kind is not a parameter of this page (it takes page"
+                                      " and overdue)"),
+    ("/console/reveals?page=abc", "page must be a whole number from 1 to 100000"),
+    ("/console/reveals?page=-3", "page must be a whole number"),
+    ("/console/reveals?case=dsr_1", "case is not a parameter of this page"),
+    ("/console/intents/reports?status=open&status=all", "status is given more than once"),
+    ("/console/intents/reports?state=upheld", "state is not a parameter of this page"),
+])
+def test_a_console_list_refuses_a_query_it_does_not_take(officer: SignedIn, query: str,
+                                                         says: str) -> None:
+    """Each parameter once, and one the page takes, as the pages with a filter form answer:
+    an overdue=yes listed every open request under the overdue link's address."""
+    response = officer.client.get(query)
+    assert response.status_code == 400
+    assert says in error_message(response.get_data(as_text=True))
+
+
+@pytest.mark.parametrize("query", [
+    "/console/requests", "/console/requests?overdue=1&page=1", "/console/reveals?page=1",
+    "/console/intents/reports?status=all&page=1"])
+def test_a_console_list_takes_its_own_query(officer: SignedIn, query: str) -> None:
+    assert officer.client.get(query).status_code == 200
