@@ -85,8 +85,12 @@ def index() -> tuple[str, int]:
 
 @bp.post("/")
 def create() -> tuple[str, int]:
-    submitted = form_data(request.form, multi=MULTI)
+    # What was typed, shown again if the form itself is refused (a field sent twice).
+    submitted: dict[str, Any] = {
+        name: request.form.getlist(name) if name in MULTI else request.form.get(name)
+        for name in BrandForm().fields}
     try:
+        submitted = form_data(request.form, multi=MULTI)
         fields = load(BrandForm(), submitted)
         uris = [line.strip() for line in (fields["redirect_uris"] or "").splitlines()
                 if line.strip()]

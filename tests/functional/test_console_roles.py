@@ -178,6 +178,8 @@ def test_an_administrator_registers_a_brand_and_sees_its_secret_once(
     ({"categories": "Fresh Food!"}, "categories", "Category"),
     ({"categories": "groceries bikes"}, "categories", "Not in the intent catalog: bikes"),
     ({"scopes": ["root"]}, "scopes", "Unknown scope"),
+    # A field sent twice: the form again with the message next to it, not an error page.
+    ({"name": ["Green Grocer", "Velo Bikes"]}, "name", "Brand name: Send this field once."),
 ])
 def test_a_bad_brand_shows_the_message_next_to_its_field(
         administrator: SignedIn, vault: Vault, changes: dict, field: str, words: str) -> None:
