@@ -26,7 +26,7 @@ from consent.events import EventTag
 from consent.ledger_search import tagged
 from consent.vocabulary import AGREEMENT_BY_CODE, DEFAULT_AGREEMENT
 from intents.catalog import CATEGORY_BY_ID
-from vault.brands import BrandDirectory
+from vault.brands import MAX_NAME, BrandDirectory
 from vault.catalog import clean_text
 from vault.clock import Clock
 from vault.errors import NotFoundError, ValidationError
@@ -258,7 +258,7 @@ class ClientRegistry:
         when not given); ``accepts``: the IEEE 7012 terms the brand accepts; ``brand_id``: give
         an existing brand (of that ``name``) its client instead of adding a brand."""
         try:
-            name = clean_text(name, max_length=100)
+            name = clean_text(name, max_length=MAX_NAME)
         except ValueError as exc:
             _refuse("name", f"Brand name: {exc}")
         if not name:

@@ -21,6 +21,10 @@ class Brand:
     categories: tuple[str, ...]
 
 
+#: The longest brand name, wherever a brand is registered (the console's field says this one).
+MAX_NAME = 100
+
+
 class BrandDirectory:
     def __init__(self, *, brands: BrandRepository, clock: Clock) -> None:
         self._brands = brands
@@ -28,7 +32,7 @@ class BrandDirectory:
 
     def add(self, name: str, categories: tuple[str, ...] = ()) -> Brand:
         try:
-            name = clean_text(name, max_length=100)
+            name = clean_text(name, max_length=MAX_NAME)
         except ValueError as exc:
             raise ValidationError({"name": [str(exc)]}) from None
         if not name:

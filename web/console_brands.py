@@ -27,6 +27,7 @@ from brand_gateway.storage import client_registry
 from consent.event_details import ClientDisabled, ClientSecretRotated
 from consent.events import EventDetails
 from consent.vocabulary import AGREEMENT_BY_CODE, DEFAULT_AGREEMENT
+from vault.brands import MAX_NAME
 from vault.errors import ConflictError, ValidationError
 
 from .console import require_administrator
@@ -43,7 +44,7 @@ MULTI = frozenset({"scopes", "accepts"})
 class BrandForm(FormSchema):
     """A new brand: the fields of ``vrmvault brand create``."""
 
-    name = text("Brand name", max_length=400, shown_max=200, required=True,
+    name = text("Brand name", max_length=4 * MAX_NAME, shown_max=MAX_NAME, required=True,
                 empty="Enter the brand's name.")
     redirect_uris = text("Redirect URIs, one per line", max_length=25_000, required=True,
                          empty="Enter at least one redirect URI (https, or http on a loopback"
@@ -74,6 +75,7 @@ def _index(*, errors: dict[str, list[str]] | None = None, values: dict[str, Any]
     return render_template(
         "console_brands.html", clients=_registry().list(), scopes=CLIENT_SCOPES,
         agreements=list(AGREEMENT_BY_CODE.values()), default_agreement=DEFAULT_AGREEMENT,
+        max_name=MAX_NAME,
         errors=errors or {}, values=values or {"scopes": list(CLIENT_SCOPES),
                                                "accepts": [DEFAULT_AGREEMENT]}), status
 

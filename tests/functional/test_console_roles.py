@@ -173,6 +173,9 @@ def test_an_administrator_registers_a_brand_and_sees_its_secret_once(
 
 @pytest.mark.parametrize(("changes", "field", "words"), [
     ({"name": ""}, "name", "Enter the brand"),
+    # The limit the page names is the one the brand is held to (it said 200, then refused 101).
+    ({"name": "V" * 101}, "name", "Brand name: Use at most 100 characters."),
+    ({"name": "V" * 401}, "name", "Brand name: Use at most 100 characters."),
     ({"redirect_uris": ""}, "redirect_uris", "at least one redirect URI"),
     ({"redirect_uris": "http://grocer.example/cb"}, "redirect_uris", "Redirect URI"),
     ({"categories": "Fresh Food!"}, "categories", "Category"),
@@ -189,6 +192,7 @@ def test_a_bad_brand_shows_the_message_next_to_its_field(
     page = response.get_data(as_text=True)
     errors = re.search(rf'id="{field}-error">(.*?)</ul>', page, re.S)
     assert errors and words in errors.group(1)
+    assert re.search(r'<input id="name" name="name" maxlength="100"', page)
     assert vault.data.one("SELECT count(*) FROM oauth_clients")[0] == 0
 
 
