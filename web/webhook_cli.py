@@ -149,7 +149,8 @@ def redrive_command(ctx: click.Context, outbox_ids: tuple[int, ...],
                     client_id: str | None) -> None:
     """Queue given-up (dead) events again: the IDs 'webhooks attempts' lists, or --client's."""
     if bool(outbox_ids) == (client_id is not None):
-        raise click.UsageError("name the events (IDs) or a client (--client), not both")
+        raise click.UsageError("name the events (IDs) or a client (--client)"
+                               + (", not both" if outbox_ids else ""))
     with _vault(_home(ctx)) as vault:
         done = redrive(webhook_outbox(vault.data), clock=vault.clock,
                        outbox_ids=outbox_ids, client_id=client_id)

@@ -246,10 +246,13 @@ def test_an_event_whose_endpoint_is_gone_stays_dead(vault_home: VaultHome,
     assert "Not queued: 1: its endpoint was removed" in result.stderr
 
 
-@pytest.mark.parametrize("arguments", [(), ("1", "--client", "client_x")])
-def test_redrive_names_events_or_a_client(vault_home: VaultHome, arguments) -> None:
+@pytest.mark.parametrize(("arguments", "says"), [
+    ((), "name the events (IDs) or a client (--client)\n"),     # not "..., not both"
+    (("1", "--client", "client_x"), "name the events (IDs) or a client (--client), not both"),
+])
+def test_redrive_names_events_or_a_client(vault_home: VaultHome, arguments, says: str) -> None:
     result = run(vault_home, "redrive", *arguments)
-    assert result.exit_code == 2 and "name the events (IDs) or a client" in result.output
+    assert result.exit_code == 2 and says in result.output
 
 
 # -- the member pages feed the outbox -------------------------------------------------------------
