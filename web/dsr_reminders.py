@@ -4,9 +4,13 @@ or overdue, the compliance officers and the member are told, once per level.
 
 Once, across worker processes and restarts: the level a request was last reminded of is stored
 on it, and moving it on is one conditional write (``RequestService.reminders_due``), which only
-one caller wins; the mail is sent after the claim, and a claim whose mail could not be handed
-over is given back, so the next pass tries again (at most once, never lost for good). A request
-that jumped a level (a quiet week-end of the keeper) is told its current level only.
+one caller wins; the mail is sent after the claim, one message per recipient, each tried
+whatever became of the others. A claim none of whose messages could be handed over (the mail
+server is down) is given back, so the next pass tries again; once any was handed over the claim
+stands, and a recipient the server refused is not tried again (a warning says how many): giving
+the claim back would tell everyone else again on every pass, and an address refused first
+stopped everyone after it being told at all. A request that jumped a level (a quiet week-end of
+the keeper) is told its current level only.
 
 Mail carries the request's id, kind and due date and the member's ledger pseudonym to officers
 (never an address), and to the member what they asked and by when: nothing sealed is opened.
@@ -17,6 +21,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
+from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 
@@ -61,36 +66,45 @@ class DeadlineReminders:
         officers = [m.email for m in consent.vault.members.with_role(COMPLIANCE)]
         told = 0
         for request, level in service.reminders_due():
-            previous = request.row.reminder_level
-            try:
-                self._tell(consent, request, level, officers, public)
-            except MailError as exc:
+            messages = self._messages(consent, request, level, officers, public)
+            refused = []
+            for message in messages:
+                try:
+                    self._mailer.send(message)
+                except MailError as exc:
+                    refused.append(type(exc).__name__)
+            if refused and len(refused) == len(messages):
                 logger.warning("deadline reminder for %s not sent (%s); tried again next pass",
-                               request.id, type(exc).__name__)
-                service.release_reminder(request.id, level=level, previous=previous)
+                               request.id, refused[0])
+                service.release_reminder(request.id, level=level,
+                                         previous=request.row.reminder_level)
                 continue
+            if refused:
+                logger.warning("deadline reminder for %s not handed over for %d of %d"
+                               " recipients (%s); not tried again", request.id, len(refused),
+                               len(messages), refused[0])
             told += 1
         return told
 
-    def _tell(self, consent: Consent, request: Request, level: Urgency, officers: list[str],
-              public: str) -> None:
+    def _messages(self, consent: Consent, request: Request, level: Urgency,
+                  officers: list[str], public: str) -> list[EmailMessage]:
+        """One message to each officer, then one to the member (unless erased)."""
         row, label = request.row, request.spec.label
         sender = self._settings["VRMVAULT_MAIL_FROM"]
-        for address in officers:
-            self._mailer.send(compose(
-                sender=sender, to=address,
-                subject=f"Data subject request {row.id} {_WORDS[level]}",
-                text=(f"Hello,\n\nthe request {row.id} ({label}, {row.regime.upper()}) of the"
-                      f" member {row.principal} {_WORDS[level]}: due {row.due_on}.\n\n"
-                      f"{public}/console/requests/{row.id}\n\nvrmvault\n")))
+        messages = [compose(
+            sender=sender, to=address,
+            subject=f"Data subject request {row.id} {_WORDS[level]}",
+            text=(f"Hello,\n\nthe request {row.id} ({label}, {row.regime.upper()}) of the"
+                  f" member {row.principal} {_WORDS[level]}: due {row.due_on}.\n\n"
+                  f"{public}/console/requests/{row.id}\n\nvrmvault\n")) for address in officers]
         if row.member_id is None:
-            return
+            return messages
         try:
             address = consent.vault.members.get(row.member_id).email
         except (NotFoundError, MemberKeyMissingError):
-            return
-        self._mailer.send(compose(
+            return messages
+        return [*messages, compose(
             sender=sender, to=address, subject=f"Your request {_WORDS[level]}",
             text=(f"Hello,\n\nyour request \"{label}\" made on {row.received_on} {_WORDS[level]}"
                   f" (due {row.due_on}). We are on it; you can follow what each brand did on"
-                  f" your page:\n\n{public}/member/requests\n\nvrmvault\n")))
+                  f" your page:\n\n{public}/member/requests\n\nvrmvault\n"))]

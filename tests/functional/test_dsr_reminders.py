@@ -6,13 +6,17 @@ pass."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
+
+import pytest
+from aiosmtpd.controller import Controller
 
 from brand_gateway.dsr import dsr_service
 from compliance.deadlines import HolidayCalendar
 from consent.context import Consent, open_ledger
 from tests.brand_api_support import BrandApi
-from tests.conftest import GOOD_PASSWORD, Inbox, turn_on_totp
+from tests.conftest import GOOD_PASSWORD, Inbox, MailCollector, free_port, turn_on_totp
 from vault.clock import FrozenClock
 from vault.home import Vault, VaultHome
 from vault.members import COMPLIANCE
@@ -109,3 +113,53 @@ def test_a_refused_mail_leaves_the_level_to_the_next_pass(
     clock.advance(EVERY)
     _keeper_pass(vault_home, clock, _settings(inbox))
     assert len(inbox.messages("mia@example.org")) == 1
+
+
+class RefusingCollector(MailCollector):
+    """A mail server that refuses one mailbox (550), as a server does an address it does not
+    deliver to, and takes the others."""
+
+    def __init__(self, refused: str) -> None:
+        super().__init__()
+        self.refused = refused
+
+    async def handle_RCPT(self, server, session, envelope, address,  # noqa: N802 (aiosmtpd)
+                          rcpt_options) -> str:
+        if address == self.refused:
+            return "550 5.1.1 No such mailbox"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+
+@pytest.fixture
+def refusing_inbox() -> Iterator[Inbox]:
+    collector = RefusingCollector("gone@example.org")
+    controller = Controller(collector, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    try:
+        yield Inbox(collector, f"smtp://{controller.hostname}:{controller.port}")
+    finally:
+        controller.stop()
+
+
+def test_an_address_the_server_refuses_keeps_no_one_else_from_being_told_once(
+        vault_home: VaultHome, vault: Vault, consent: Consent, clock: FrozenClock,
+        refusing_inbox: Inbox) -> None:
+    """The oldest officer's address is refused: the claim was given back at once, so the other
+    officer and the member were never told, on any pass (and had the refused address come last,
+    everyone before it would have been told again on every pass)."""
+    for address in ("gone@example.org", "olive@example.org"):     # oldest first
+        officer = vault.members.register(address, GOOD_PASSWORD)
+        turn_on_totp(vault, officer)
+        vault.members.set_role(officer, COMPLIANCE)
+    mia = vault.members.register("mia@example.org", GOOD_PASSWORD)
+    dsr_service(consent, callback_base="https://vault.example",
+                calendar=HolidayCalendar()).file(mia, kind="access")
+    clock.advance(23 * DAY)                             # amber
+    settings = _settings(refusing_inbox)
+    for _ in range(3):
+        _keeper_pass(vault_home, clock, settings)
+        clock.advance(EVERY)
+    assert len(refusing_inbox.messages("olive@example.org")) == 1
+    assert len(refusing_inbox.messages("mia@example.org")) == 1
+    assert refusing_inbox.messages("gone@example.org") == []
