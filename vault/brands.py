@@ -6,6 +6,7 @@ The brand gateway makes brands OAuth clients; here they are what feedback is abo
 from __future__ import annotations
 
 import os
+import unicodedata
 from dataclasses import dataclass
 
 from .catalog import clean_text
@@ -25,6 +26,14 @@ class Brand:
 MAX_NAME = 100
 
 
+def same_name(one: str, other: str) -> bool:
+    """Whether two brand names read the same: equal once compatibility-normalised (NFKC),
+    case-folded and with their runs of spaces made one."""
+    def key(name: str) -> str:
+        return " ".join(unicodedata.normalize("NFKC", name).casefold().split())
+    return key(one) == key(other)
+
+
 class BrandDirectory:
     def __init__(self, *, brands: BrandRepository, clock: Clock) -> None:
         self._brands = brands
@@ -38,8 +47,12 @@ class BrandDirectory:
         if not name:
             raise ValidationError({"name": ["A brand needs a name."]})
         brand = Brand("brand_" + os.urandom(8).hex(), name, tuple(categories))
-        if not self._brands.insert(brand, int(self._clock())):
-            raise ConflictError(f"a brand named {name!r} exists already")
+        # Members tell brands apart by name (consent screens, receipts, intents): one that
+        # differs from another only by case, spacing or a look-alike form (a full-width letter)
+        # is refused as the same name is.
+        taken = next((b.name for b in self._brands.all() if same_name(b.name, name)), None)
+        if taken is not None or not self._brands.insert(brand, int(self._clock())):
+            raise ConflictError(f"a brand named {taken or name!r} exists already")
         return brand
 
     def all(self) -> list[Brand]:

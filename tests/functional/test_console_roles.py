@@ -196,9 +196,13 @@ def test_a_bad_brand_shows_the_message_next_to_its_field(
     assert vault.data.one("SELECT count(*) FROM oauth_clients")[0] == 0
 
 
+@pytest.mark.parametrize("name", ["Velo Bikes", "velo bikes", "VELO  BIKES",
+                                  "\uff36elo Bikes"])          # a full-width V
 def test_a_taken_name_is_refused_next_to_the_name(administrator: SignedIn,
-                                                  velo: OAuthClient) -> None:
-    response = administrator.auth.post("/console/brands/", {**NEW_BRAND, "name": "Velo Bikes"},
+                                                  velo: OAuthClient, name: str) -> None:
+    """A name that reads as a registered one is taken too: members would not tell the two
+    brands apart on a consent screen."""
+    response = administrator.auth.post("/console/brands/", {**NEW_BRAND, "name": name},
                                        form_page="/console/brands/")
     assert response.status_code == 409
     assert re.search(r'id="name-error">\s*<li>Brand name: A brand of that name',
