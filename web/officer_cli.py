@@ -101,7 +101,16 @@ def revoke(ctx: click.Context, email: str, role: str) -> None:
     """Take the role (compliance unless --role says otherwise) from EMAIL's account, making it
     an ordinary member again (the console closes to it at once)."""
     changed = _set_role(ctx, email, MEMBER, revoking=role)
-    click.echo(f"{email} is {'no longer' if changed else 'not'} {_a(role)}")
+    held = None if changed else _held_role(ctx, email)
+    # The other staff role still held is said: the console stays open to the account.
+    click.echo(f"{email} is {'no longer' if changed else 'not'} {_a(role)}" + (
+        f" (it is {_a(held)}, which it keeps: --role {held} revokes that)"
+        if held in (COMPLIANCE, ADMINISTRATOR) else ""))
+
+
+def _held_role(ctx: click.Context, email: str) -> str | None:
+    with _vault(ctx) as (_, vault):
+        return vault.members.role(_member_id(vault.members, email))
 
 
 def _a(role: str) -> str:

@@ -150,9 +150,10 @@ def test_an_administrator_is_made_listed_and_revoked_apart_from_officers(
     rows = [line.split()[:2] for line in run(vault_home, "list").output.splitlines()[1:]]
     assert sorted(rows) == [["adam@example.org", "administrator"],
                             ["olive@example.org", "compliance"]]
-    # Revoking the role the account does not hold changes nothing.
+    # Revoking the role the account does not hold changes nothing, and says which it holds.
     assert run(vault_home, "revoke", "adam@example.org").output == (
-        "adam@example.org is not a compliance officer\n")
+        "adam@example.org is not a compliance officer (it is an administrator, which it keeps:"
+        " --role administrator revokes that)\n")
     assert role_of(vault_home, adam) == ADMINISTRATOR
     # One account holds one of the two roles: the other is refused until this one is revoked.
     result = run(vault_home, "grant", "adam@example.org")
