@@ -96,6 +96,11 @@ def file() -> Response | tuple[str, int]:
     try:
         if set(form) - _FIELDS or any(len(form.getlist(k)) > 1 for k in ("kind", "text")):
             raise ValidationError({"form": ["The form held fields it does not have."]})
+        held = get_vault().members.deletion_problem(g.member_id)
+        if held is not None and values["kind"] in _ERASURE_KINDS:
+            # Not forwarded to the brands: the vault's part, the account's deletion, would wait
+            # until the role is revoked, and the request would go overdue meanwhile.
+            raise ValidationError({"kind": [held]})
         # The brands ticked (the page ticks every one that holds or read the member's data).
         filed = service.file(g.member_id, kind=values["kind"], text=values["text"] or None,
                              brands=values["brands"])

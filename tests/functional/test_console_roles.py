@@ -9,7 +9,9 @@ import re
 import pytest
 
 from brand_gateway.clients import ClientSecretHasher, OAuthClient
+from brand_gateway.dsr import dsr_service
 from brand_gateway.storage import client_registry
+from compliance.deadlines import HolidayCalendar
 from consent.context import Consent
 from consent.events import EventTag
 from consent.ledger_search import LedgerQuery
@@ -217,7 +219,7 @@ def test_an_unknown_client_is_404(administrator: SignedIn) -> None:
 
 @pytest.mark.parametrize("role", ["compliance", "administrator"])
 def test_a_staff_account_is_not_deleted_while_it_holds_its_role(
-        sign_in_with_totp, vault: Vault, role: str) -> None:
+        sign_in_with_totp, vault: Vault, consent: Consent, role: str) -> None:
     """Deleting an account deletes the reveals it made: an officer could empty the reveals
     that every officer is shown. A role holder asks the operator to revoke the role first,
     as for turning two-step sign-in off."""
@@ -231,6 +233,14 @@ def test_a_staff_account_is_not_deleted_while_it_holds_its_role(
     assert "revoke the role" in response.get_data(as_text=True)
     assert vault.members.role(staff.id) == role           # the account is still there
     assert staff.client.get("/member/").status_code == 200        # and still signed in
+    # Nor is an erasure request filed: brands would be told to erase, and the vault's part
+    # (this deletion) would wait for the role's revocation, overdue.
+    for kind in ("erasure", "delete"):
+        filed = staff.auth.post("/member/requests", {"kind": kind},
+                                form_page="/member/requests")
+        assert filed.status_code == 422 and "revoke the role" in filed.get_data(as_text=True)
+    assert dsr_service(consent, callback_base="http://localhost",
+                       calendar=HolidayCalendar()).for_member(staff.id) == []
     vault.members.set_role(staff.id, "member")
     response = staff.auth.post("/member/delete", {"password": GOOD_PASSWORD, "confirm": "on"},
                                form_page="/member/delete")
