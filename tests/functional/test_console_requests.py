@@ -16,7 +16,7 @@ from compliance.deadlines import HolidayCalendar
 from compliance.requests import RequestService
 from consent.context import Consent
 from tests.brand_api_support import BrandApi
-from tests.conftest import Inbox
+from tests.conftest import AuthActions, Inbox
 from vault.clock import FrozenClock
 from vault.home import Vault
 from vault.mail import SmtpEndpoint, SmtpMailer
@@ -233,3 +233,19 @@ def test_a_console_list_refuses_a_query_it_does_not_take(officer: SignedIn, quer
     "/console/intents/reports?status=all&page=1"])
 def test_a_console_list_takes_its_own_query(officer: SignedIn, query: str) -> None:
     assert officer.client.get(query).status_code == 200
+
+
+def test_an_unconfirmed_erasure_says_what_it_waits_for(
+        officer: SignedIn, service: RequestService, mia: str, app: Flask) -> None:
+    """An erasure request waits for the member to confirm the erasure of their vault: the
+    member's page said only "not done yet", with no way back to the confirmation, and the
+    officer's only "not done", while the request ran on to overdue."""
+    filed = service.file(mia, kind="erasure")
+    mine = app.test_client()
+    AuthActions(mine).login("mia@example.org", "correct horse battery staple")
+    page = mine.get("/member/requests").get_data(as_text=True)
+    assert re.search(r'waiting for you: <a href="/member/delete">confirm the erasure of your'
+                     r' vault</a>', page)
+    detail = text_of(officer.client.get(f"/console/requests/{filed.id}").get_data(
+        as_text=True))
+    assert "not done: the member has not yet confirmed the erasure of their vault" in detail
