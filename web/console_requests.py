@@ -24,7 +24,13 @@ from compliance.deadlines import days_left
 from compliance.requests import KINDS, MAX_REASON, RequestService
 from compliance.reveals import MIN_REASON
 from compliance.storage import reveal_service
-from vault.errors import ConflictError, MailError, NotFoundError, ValidationError
+from vault.errors import (
+    ConflictError,
+    MailError,
+    MemberKeyMissingError,
+    NotFoundError,
+    ValidationError,
+)
 
 from .charts import Bar, bars
 from .console import RevealForm, page_query, require_officer
@@ -199,7 +205,8 @@ def _notify_extension(member_id: str | None, *, kind: str, due: str, reason: str
                   subject="Your request will take longer: why", template="dsr_extended",
                   kind=kind, due=due, reason=reason,
                   link=public_url(url_for("requests.overview")))
-    except (MailError, NotFoundError):
+    except (MailError, NotFoundError, MemberKeyMissingError):
+        # A key lost in a restore leaves no address to read: the extension stands all the same.
         return False
     return True
 

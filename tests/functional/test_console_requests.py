@@ -198,6 +198,14 @@ def test_an_extension_says_when_no_notice_went_out(
     said = flashes(officer.client.get(f"/console/requests/{unsent.id}").get_data(as_text=True))
     assert said == ["Extended to 2027-04-15; the notice could not be mailed: tell the member"
                     " another way, with the reason."]
+    noah = vault.members.register("noah@example.org", "correct horse battery staple")
+    lost = service.file(noah, kind="portability")
+    vault.key_store.remove(noah)        # a key store restored from before the member's key
+    response = officer.auth.post(f"/console/requests/{lost.id}/extend", {"reason": reason})
+    assert response.status_code == 303          # extended: not an error page after the fact
+    said = flashes(officer.client.get(f"/console/requests/{lost.id}").get_data(as_text=True))
+    assert said == ["Extended to 2027-04-15; the notice could not be mailed: tell the member"
+                    " another way, with the reason."]
     erased = service.file(mia, kind="know")
     vault.erasure.erase(mia)
     officer.auth.post(f"/console/requests/{erased.id}/extend", {"reason": reason})
