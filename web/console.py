@@ -52,7 +52,7 @@ from brand_gateway.webhooks.outbox import STATUSES, outbox_count, outbox_entries
 from compliance.reveals import MAX_REASON, MIN_REASON
 from compliance.storage import reveal_service
 from consent.spool import MAX_MERGE_DELAY
-from vault.errors import NotFoundError, ValidationError, VaultError
+from vault.errors import MemberKeyMissingError, NotFoundError, ValidationError, VaultError
 from vault.members import ADMINISTRATOR, COMPLIANCE
 
 from .forms import FormSchema, form_data, load, member_words, text
@@ -254,6 +254,17 @@ def local_console_path(target: str | None) -> str | None:
     return target
 
 
+def officer_name(officer_id: str) -> str:
+    """An officer as the console names who did what: the address, or why it cannot be shown
+    (one unreadable address must not take the page down for every officer)."""
+    try:
+        return get_vault().members.get(officer_id).email
+    except NotFoundError:
+        return "an officer whose account was deleted since"
+    except MemberKeyMissingError:
+        return "an officer whose address cannot be opened (its key was lost in a restore)"
+
+
 def _reveals_page(*, errors: dict[str, list[str]] | None = None,
                   values: dict[str, Any] | None = None, status: int = 200) -> tuple[str, int]:
     officer_id = current_member_id() or ""
@@ -261,12 +272,11 @@ def _reveals_page(*, errors: dict[str, list[str]] | None = None,
     _, page = page_query(("page",), most=MAX_PAGE)
     reveals = service.latest(officer_id, limit=REVEALS_PER_PAGE,
                              offset=(page - 1) * REVEALS_PER_PAGE)
-    members = get_vault().members
     officers: dict[str, str] = {}
     mine: dict[str, dict[str, str]] = {}
     for reveal in reveals:
         if reveal.officer_id not in officers:
-            officers[reveal.officer_id] = members.get(reveal.officer_id).email
+            officers[reveal.officer_id] = officer_name(reveal.officer_id)
         if reveal.officer_id == officer_id and reveal.case not in mine:
             mine[reveal.case] = service.revealed(officer_id=officer_id, case=reveal.case)
     total = service.count()

@@ -43,9 +43,9 @@ from intents.model import ReportStatus, SpamReport
 from intents.service import IntentService
 from vault.errors import ConflictError, NotFoundError
 
-from .console import local_console_path, page_query, require_officer
+from .console import local_console_path, officer_name, page_query, require_officer
 from .sessions import current_member_id
-from .vaults import get_consent, get_vault
+from .vaults import get_consent
 
 bp = Blueprint("console_intents", __name__, url_prefix="/console/intents")
 bp.before_request(require_officer)
@@ -78,16 +78,11 @@ def _filter() -> tuple[str, int]:
 
 def _officers(reports: list[SpamReport]) -> dict[str, str]:
     """Who decided, by address, as the reveals page names officers; one since erased as such."""
-    members = get_vault().members
     names: dict[str, str] = {}
     for report in reports:
         officer_id = report.decided_by
-        if officer_id is None or officer_id in names:
-            continue
-        try:
-            names[officer_id] = members.get(officer_id).email
-        except NotFoundError:
-            names[officer_id] = "an officer whose account was deleted since"
+        if officer_id is not None and officer_id not in names:
+            names[officer_id] = officer_name(officer_id)
     return names
 
 

@@ -246,3 +246,20 @@ def test_a_staff_account_is_not_deleted_while_it_holds_its_role(
                                form_page="/member/delete")
     assert response.status_code == 303 and vault.members.role(staff.id) is None
 
+
+
+def test_an_officer_whose_key_was_lost_leaves_the_reveals_readable(
+        officer: SignedIn, sign_in_with_totp, vault: Vault,
+        exposure: tuple[str, str]) -> None:
+    """A key store restored from before an officer's key: the reveals page named every officer
+    by address, and one it could not open was a 503 for every officer."""
+    case, principal = exposure
+    officer.auth.post("/console/reveal", {"case": case, "principal": principal,
+                                          "reason": REASON}, form_page="/console/reveals")
+    vault.key_store.remove(officer.id)
+    otto = sign_in_with_totp("otto@example.org")
+    vault.members.set_role(otto.id, "compliance")
+    response = otto.client.get("/console/reveals")
+    assert response.status_code == 200
+    page = response.get_data(as_text=True)
+    assert principal in page and "an officer whose address cannot be opened" in page
