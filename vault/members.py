@@ -40,6 +40,7 @@ from .errors import (
     ConflictError,
     ConstraintViolationError,
     IntegrityError,
+    MemberKeyMissingError,
     NotFoundError,
     SecondFactorRequiredError,
     ValidationError,
@@ -233,9 +234,17 @@ class MemberService:
                 " account can be deleted once the role is revoked, so that what you did in it"
                 " stays on record. Ask the operator to revoke the role first.")
 
-    def with_role(self, role: str) -> list[Member]:
-        """The accounts that have ``role``, oldest first."""
-        return [self.get(member_id) for member_id in self._members.ids_with_role(role)]
+    def with_role(self, role: str, *, readable_only: bool = False) -> list[Member]:
+        """The accounts that have ``role``, oldest first; ``readable_only``: without those
+        whose key is missing (lost in a restore), instead of raising for them."""
+        found = []
+        for member_id in self._members.ids_with_role(role):
+            try:
+                found.append(self.get(member_id))
+            except MemberKeyMissingError:
+                if not readable_only:
+                    raise
+        return found
 
     # -- authentication --------------------------------------------------------------------
     def authenticate(self, email: str, password: str, *, client: str,

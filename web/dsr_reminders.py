@@ -63,7 +63,10 @@ class DeadlineReminders:
         public = str(settings.get("VRMVAULT_PUBLIC_URL") or DEFAULT_PUBLIC_URL)
         service = dsr_service(consent, callback_base=public, calendar=calendar_of(settings),
                               zone=settings["VRMVAULT_DEADLINE_TIMEZONE"])
-        officers = [m.email for m in consent.vault.members.with_role(COMPLIANCE)]
+        # An officer whose key was lost in a restore has no address to read: the others are
+        # still told (it stopped every reminder).
+        officers = [m.email for m in consent.vault.members.with_role(COMPLIANCE,
+                                                                      readable_only=True)]
         told = 0
         for request, level in service.reminders_due():
             messages = self._messages(consent, request, level, officers, public)

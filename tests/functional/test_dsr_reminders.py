@@ -163,3 +163,21 @@ def test_an_address_the_server_refuses_keeps_no_one_else_from_being_told_once(
     assert len(refusing_inbox.messages("olive@example.org")) == 1
     assert len(refusing_inbox.messages("mia@example.org")) == 1
     assert refusing_inbox.messages("gone@example.org") == []
+
+
+def test_an_officer_whose_key_was_lost_stops_no_reminder(
+        vault_home: VaultHome, vault: Vault, consent: Consent, clock: FrozenClock,
+        inbox: Inbox) -> None:
+    """A key store restored from before one officer's key: reading the officers' addresses
+    raised for that one, and no reminder went to anyone, on any pass."""
+    for address in ("lost@example.org", "olive@example.org"):
+        officer = vault.members.register(address, GOOD_PASSWORD)
+        turn_on_totp(vault, officer)
+        vault.members.set_role(officer, COMPLIANCE)
+    vault.key_store.remove(vault.members.find("lost@example.org") or "")
+    mia = vault.members.register("mia@example.org", GOOD_PASSWORD)
+    dsr_service(consent, callback_base="https://vault.example",
+                calendar=HolidayCalendar()).file(mia, kind="access")
+    clock.advance(23 * DAY)                             # amber
+    _keeper_pass(vault_home, clock, _settings(inbox))
+    assert [m["To"] for m in inbox.messages()] == ["olive@example.org", "mia@example.org"]
