@@ -234,6 +234,10 @@ class MemberService:
                 " account can be deleted once the role is revoked, so that what you did in it"
                 " stays on record. Ask the operator to revoke the role first.")
 
+    def count_with_role(self, roles: tuple[str, ...]) -> int:
+        """How many accounts hold one of ``roles``, readable or not."""
+        return sum(len(self._members.ids_with_role(role)) for role in roles)
+
     def with_role(self, role: str, *, readable_only: bool = False) -> list[Member]:
         """The accounts that have ``role``, oldest first; ``readable_only``: without those
         whose key is missing (lost in a restore), instead of raising for them."""

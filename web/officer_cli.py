@@ -24,7 +24,14 @@ from consent.context import open_consent
 from consent.event_details import RoleGranted, RoleRevoked
 from vault.errors import NotFoundError, ValidationError
 from vault.home import Vault, VaultHome
-from vault.members import ADMINISTRATOR, COMPLIANCE, MEMBER, ROLE_NAMES, MemberService
+from vault.members import (
+    ADMINISTRATOR,
+    COMPLIANCE,
+    MEMBER,
+    ROLE_NAMES,
+    STAFF_ROLES,
+    MemberService,
+)
 
 from .cli_errors import ReportingGroup
 
@@ -124,7 +131,15 @@ def list_officers(ctx: click.Context) -> None:
     """List the compliance officers and administrators, oldest account first."""
     with _vault(ctx) as (_, vault):
         staff = [(account, role) for role in (COMPLIANCE, ADMINISTRATOR)
-                 for account in vault.members.with_role(role)]
+                 for account in vault.members.with_role(role, readable_only=True)]
+        unreadable = vault.members.count_with_role(STAFF_ROLES) - len(staff)
+    if unreadable:
+        # A key store restored from before their key: their address cannot be read.
+        one = unreadable == 1
+        whose = "its key was" if one else "their keys were"
+        click.echo(f"{unreadable} account{'' if one else 's'} with a role"
+                   f" {'is' if one else 'are'} not listed: {whose} lost in a restore"
+                   " ('vrmvault reapply-erasures' names them)", err=True)
     if not staff:
         click.echo("No compliance officers or administrators; make one with"
                    " 'vrmvault officer grant EMAIL [--role administrator]'.")

@@ -170,3 +170,19 @@ def test_an_unknown_role_is_a_usage_error(vault_home: VaultHome) -> None:
     register(vault_home, "olive@example.org")
     result = run(vault_home, "grant", "--role", "root", "olive@example.org")
     assert result.exit_code == 2 and "Invalid value for '--role'" in result.output
+
+
+def test_the_list_goes_on_past_an_account_whose_key_was_lost(vault_home: VaultHome) -> None:
+    """A key store restored from before one officer's key: 'officer list' failed on that
+    account and listed no one."""
+    lost = register(vault_home, "lost@example.org")
+    register(vault_home, "olive@example.org")
+    run(vault_home, "grant", "lost@example.org")
+    run(vault_home, "grant", "olive@example.org")
+    with vault_home.open() as vault:
+        vault.key_store.remove(lost)
+    result = run(vault_home, "list")
+    assert result.exit_code == 0, result.output
+    assert [line.split()[:2] for line in result.stdout.splitlines()[1:]] == [
+        ["olive@example.org", "compliance"]]
+    assert "1 account with a role is not listed: its key was lost" in result.stderr
