@@ -26,6 +26,7 @@ from urllib.parse import urlencode
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 
+from brand_gateway.dsr import dsr_service
 from brand_gateway.intents_wiring import intent_service
 from brand_gateway.storage import (
     pairwise_pseudonyms,
@@ -36,6 +37,7 @@ from brand_gateway.storage import (
 from brand_gateway.webhooks.delivery import HttpResult
 from brand_gateway.webhooks.outbox import enqueue_grant_event
 from brand_gateway.webhooks.signing import WebhookSigner
+from compliance.deadlines import HolidayCalendar
 from consent.context import Consent, open_consent
 from consent.model import GrantEvent
 from demo.brand_clients import CREDENTIALS_FILE, register_demo_clients
@@ -138,6 +140,9 @@ def demo_server(tmp_path: Path) -> Iterator[Demo]:
             failed_webhooks(vault, issued)
             spam_report(consent)
             officer_code = add_officer(vault)
+            # An erasure request waiting for the member's confirmation: open in the queue.
+            dsr_service(consent, callback_base="http://localhost",
+                        calendar=HolidayCalendar()).file(member_id, kind="erasure", brands=[])
         finally:
             consent.close()
     with home.open() as vault:
@@ -346,14 +351,14 @@ def test_every_page_fits_a_phone_and_has_its_own_title(
     expect(page.get_by_role("heading", name="Exposure of Velo Bikes Reader")).to_be_visible()
     expect(page.get_by_role("button", name="Reveal").first).to_be_visible()
     titles["an exposure report"] = fits(page, "an exposure report")
-    # The queue of data subject requests (charts and table) with the officer's own erasure
-    # request (no brand holds their data, so no webhook; it waits for the confirmation).
+    # An officer's own erasure request is refused while they hold the role, next to the field.
     page.goto("/member/requests")
     page.get_by_label("Erasure (Art. 17)").check()
     page.get_by_role("button", name="Send my request").click()
-    expect(page.get_by_role("heading", name="Delete my account")).to_be_visible()
-    page.goto("/member/requests")
-    fits(page, "/member/requests with a request")
+    expect(page.locator("#kind-error")).to_contain_text("revoke the role")
+    fits(page, "/member/requests with an error")
+    # The queue of data subject requests (charts and table) with the showcase member's erasure
+    # request (sent to no brand, so no webhook; it waits for the member's confirmation).
     page.goto("/console/requests")
     expect(page.locator("svg.chart")).to_have_count(1)
     titles["/console/requests"] = fits(page, "/console/requests")
