@@ -10,6 +10,7 @@ the markup this returns.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -123,11 +124,21 @@ def grouped_bars(chart_id: str, title: str, description: str,
     return Markup("".join(parts))
 
 
+#: The most dates written under a timeline: the first, the last and evenly spaced ones between.
+TIMELINE_DATES = 5
+#: Two equal ratings whose dots are closer than this share one written value (one would hide
+#: the other, digit on digit).
+VALUE_ROOM = 12
+
+
 def timeline(chart_id: str, title: str, description: str,
              points: Sequence[tuple[str, int, str]]) -> Markup:
-    """Ratings 1-5 over time, oldest left: one dot per ``(day, rating, label)``, its rating
-    written above it; below, the first and last days and a few between (all of them in the
-    description and the table beside the chart)."""
+    """Ratings 1-5 over time, oldest left: one dot per ``(day, rating, label)`` (``day`` an
+    ISO 8601 date), its rating written above it. The axis is time: a dot's distance from the
+    first is its days since the first, so nine months between two entries are drawn wider
+    than a week; below, the first and last days and evenly spaced days between, each at its
+    own place (all the points are in the description and the table beside the chart).
+    Entries of one day share a place; equal ratings close together share one written value."""
     height = 220
     left, right, top, bottom = 40, WIDTH - 20, 20, height - 40
     parts = [_head(chart_id, title, description, height)]
@@ -136,25 +147,34 @@ def timeline(chart_id: str, title: str, description: str,
         parts.append(f'<line x1="{left}" x2="{right}" y1="{y:.1f}" y2="{y:.1f}"'
                      f' class="chart-grid"/><text x="{left - 8}" y="{y + 4:.1f}"'
                      f' text-anchor="end" class="chart-label">{level}</text>')
-    count = len(points)
-    step = (right - left) / max(count - 1, 1)
-    every = max(1, -(-count // 5))          # at most five days written, so none overlap
+    days = [dt.date.fromisoformat(day).toordinal() for day, _, _ in points]
+    first, span = min(days, default=0), max(days, default=0) - min(days, default=0)
+
+    def x(ordinal: int) -> float:
+        return left + (ordinal - first) * (right - left) / span if span else (left + right) / 2
+
     previous: tuple[float, float] | None = None
-    for number, (day, rating, label) in enumerate(points):
-        x = left + (number * step if count > 1 else (right - left) / 2)
-        y = bottom - (rating - 1) * (bottom - top) / 4
+    written: dict[int, float] = {}           # rating -> where its value was written last
+    for ordinal, (_, rating, label) in zip(days, points, strict=True):
+        here, y = x(ordinal), bottom - (rating - 1) * (bottom - top) / 4
         if previous is not None:
-            parts.append(f'<line x1="{previous[0]:.1f}" y1="{previous[1]:.1f}" x2="{x:.1f}"'
-                         f' y2="{y:.1f}" class="chart-line"/>')
-        previous = (x, y)
-        parts.append(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="5" class="chart-dot">'
-                     f'<title>{escape(label)}</title></circle>'
-                     f'<text x="{x:.1f}" y="{y - 10:.1f}" text-anchor="middle"'
-                     f' class="chart-value">{rating}</text>')
-        last = number == count - 1
-        if (number % every == 0 and count - 1 - number >= every) or last:
-            anchor = "end" if last and count > 1 else "start" if number == 0 else "middle"
-            parts.append(f'<text x="{x:.1f}" y="{bottom + 22}" text-anchor="{anchor}"'
-                         f' class="chart-label">{escape(day)}</text>')
+            parts.append(f'<line x1="{previous[0]:.1f}" y1="{previous[1]:.1f}"'
+                         f' x2="{here:.1f}" y2="{y:.1f}" class="chart-line"/>')
+        previous = (here, y)
+        parts.append(f'<circle cx="{here:.1f}" cy="{y:.1f}" r="5" class="chart-dot">'
+                     f'<title>{escape(label)}</title></circle>')
+        if here - written.get(rating, -VALUE_ROOM) >= VALUE_ROOM:
+            written[rating] = here
+            parts.append(f'<text x="{here:.1f}" y="{y - 10:.1f}" text-anchor="middle"'
+                         f' class="chart-value">{rating}</text>')
+    ticks = sorted({first + round(span * number / (TIMELINE_DATES - 1))
+                    for number in range(TIMELINE_DATES)}) if points else []
+    for ordinal in ticks:
+        anchor = "middle" if not span else "start" if ordinal == first else \
+            "end" if ordinal == first + span else "middle"
+        parts.append(f'<line x1="{x(ordinal):.1f}" x2="{x(ordinal):.1f}" y1="{bottom}"'
+                     f' y2="{bottom + 6}" class="chart-grid"/>'
+                     f'<text x="{x(ordinal):.1f}" y="{bottom + 22}" text-anchor="{anchor}"'
+                     f' class="chart-label">{dt.date.fromordinal(ordinal).isoformat()}</text>')
     parts.append("</svg>")
     return Markup("".join(parts))

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 
-from web.charts import Bar, bars, grouped_bars
+from web.charts import Bar, bars, grouped_bars, timeline
 
 SVG = "{http://www.w3.org/2000/svg}"
 
@@ -49,3 +49,40 @@ def test_grouped_bars_share_one_scale_and_keep_a_zero() -> None:
     texts = [t.text for t in svg.iter(SVG + "text")]
     assert texts[:2] == ["Given", "Withdrawn <x>"]                # the legend, escaped
     assert ["672", "1", "336", "0"] == [t for t in texts if t and t.isdigit()]
+
+
+def drawn_timeline(days_and_ratings: list[tuple[str, int]]) -> ET.Element:
+    return ET.fromstring(str(timeline("t", "Ratings", "over time", [
+        (day, rating, f"<b>{day}</b>") for day, rating in days_and_ratings])))
+
+
+def test_a_timeline_places_each_rating_by_its_date() -> None:
+    """Nine months between two entries are drawn wider than six weeks: the demo's entries,
+    spaced one step apart, drew 2025-10-31 to 2026-08-09 as wide as 2026-10-27 to 12-07."""
+    svg = drawn_timeline([("2025-10-31", 3), ("2026-08-09", 4), ("2026-10-27", 2),
+                          ("2026-12-07", 5)])
+    dots = [float(c.get("cx", "nan")) for c in svg.iter(SVG + "circle")]
+    days = [0, 282, 361, 402]               # days since 2025-10-31
+    for dot, day in zip(dots, days, strict=True):
+        assert abs((dot - dots[0]) - (dots[-1] - dots[0]) * day / days[-1]) < 0.06
+    # The dates written under it are where those days are: first, last and evenly between.
+    labels = {t.text: float(t.get("x", "nan")) for t in svg.iter(SVG + "text")
+              if t.text and t.text.startswith("20")}
+    assert list(labels) == ["2025-10-31", "2026-02-08", "2026-05-20", "2026-08-29",
+                            "2026-12-07"]
+    assert labels["2025-10-31"] == dots[0] and labels["2026-12-07"] == dots[-1]
+    assert abs(labels["2026-05-20"] - (dots[0] + dots[-1]) / 2) < 0.06
+    # Every rating is written above its dot, and the labels are escaped.
+    assert [t.text for t in svg.iter(SVG + "text") if t.get("class") == "chart-value"] == [
+        "3", "4", "2", "5"]
+    assert [t.text for t in svg.iter(SVG + "title")][1:] == [
+        f"<b>{day}</b>" for day in ("2025-10-31", "2026-08-09", "2026-10-27", "2026-12-07")]
+
+
+def test_a_timeline_of_one_day_or_close_equal_ratings_writes_each_value_once() -> None:
+    svg = drawn_timeline([("2026-12-07", 4), ("2026-12-07", 4), ("2026-12-07", 2)])
+    assert len({c.get("cx") for c in svg.iter(SVG + "circle")}) == 1
+    assert sorted(t.text or "" for t in svg.iter(SVG + "text")
+                  if t.get("class") == "chart-value") == ["2", "4"]
+    assert [t.text for t in svg.iter(SVG + "text") if (t.text or "").startswith("20")] == [
+        "2026-12-07"]
