@@ -16,9 +16,17 @@ from dataclasses import dataclass
 
 from markupsafe import Markup, escape
 
+#: The console's charts' width, in the SVG's units; shown at most as many CSS pixels wide.
 WIDTH = 640
-ROW = 34
-LABEL = 220
+#: The members' charts are narrower, drawn for a phone: at most as many CSS pixels wide too
+#: (``svg.chart-narrow`` in the style sheet), so their 14-unit text is 14 px on a wide screen
+#: and never under 12 px in a 320 px column (a 375 px phone, an indented block): drawn 640
+#: wide, it was 7 px there.
+NARROW = 360
+#: A bar's row: its label on a line of its own, then the bar with its value after it.
+ROW = 46
+#: Room for a value written after its bar: per character at 14 px (bold digits are the widest).
+CHARACTER = 10
 
 
 @dataclass(frozen=True)
@@ -31,9 +39,11 @@ class Bar:
     kind: str = "own"            # the class of the bar: own | community
 
 
-def _head(chart_id: str, title: str, description: str, height: int) -> str:
-    return (f'<svg xmlns="http://www.w3.org/2000/svg" class="chart" role="img"'
-            f' viewBox="0 0 {WIDTH} {height}" width="100%"'
+def _head(chart_id: str, title: str, description: str, height: int, *,
+          width: int = WIDTH) -> str:
+    narrow = " chart-narrow" if width == NARROW else ""
+    return (f'<svg xmlns="http://www.w3.org/2000/svg" class="chart{narrow}" role="img"'
+            f' viewBox="0 0 {width} {height}" width="100%"'
             f' aria-labelledby="{chart_id}-title {chart_id}-desc">'
             f'<title id="{chart_id}-title">{escape(title)}</title>'
             f'<desc id="{chart_id}-desc">{escape(description)}</desc>')
@@ -41,39 +51,43 @@ def _head(chart_id: str, title: str, description: str, height: int) -> str:
 
 def bars(chart_id: str, title: str, description: str, rows: Sequence[Bar], *,
          lowest: float, highest: float) -> Markup:
-    """Horizontal bars from ``lowest`` to ``highest``, each labelled and its value written.
-    A scale that spans zero (an NPS, -100 to 100) draws each bar from zero, left for a
-    negative value, right for a positive one, with the zero line marked."""
-    height = ROW * len(rows) + 10
-    span = LABEL, WIDTH - 90
+    """Horizontal bars from ``lowest`` to ``highest``, each labelled above it and its value
+    written after it, on a chart :data:`NARROW` wide. A scale that spans zero (an NPS, -100
+    to 100) draws each bar from zero, left for a negative value, right for a positive one,
+    with the zero line marked beside the bars."""
+    height = ROW * len(rows) + 4
+    # The bars end where the longest value written after one still fits (at most half-way).
+    room = min(NARROW // 2, max([CHARACTER * len(row.text) + 6 for row in rows
+                                 if row.value is not None or row.high is not None] + [0]))
+    span = 0, NARROW - room
     scale = (span[1] - span[0]) / (highest - lowest)
 
     def x(value: float) -> float:
         return span[0] + (min(max(value, lowest), highest) - lowest) * scale
 
     origin = x(0.0) if lowest < 0 < highest else span[0]
-    parts = [_head(chart_id, title, description, height)]
-    if origin != span[0]:
-        parts.append(f'<line x1="{origin:.1f}" x2="{origin:.1f}" y1="2" y2="{height - 2}"'
-                     f' class="chart-interval"/>')
+    parts = [_head(chart_id, title, description, height, width=NARROW)]
     for number, row in enumerate(rows):
-        top = 5 + number * ROW
-        middle = top + ROW / 2
-        parts.append(f'<text x="{LABEL - 8}" y="{middle + 5:.1f}" text-anchor="end"'
-                     f' class="chart-label">{escape(row.label)}</text>')
+        top = number * ROW
+        bar_top, middle = top + 22, top + 32
+        parts.append(f'<text x="0" y="{top + 16}" class="chart-label">'
+                     f'{escape(row.label)}</text>')
+        if origin != span[0]:
+            parts.append(f'<line x1="{origin:.1f}" x2="{origin:.1f}" y1="{bar_top - 2}"'
+                         f' y2="{bar_top + 22}" class="chart-interval"/>')
         end = origin
         if row.value is not None:
             mark = x(row.value)
             end = max(mark, origin)
-            parts.append(f'<rect x="{min(mark, origin):.1f}" y="{top + 6}"'
-                         f' width="{abs(mark - origin):.1f}" height="{ROW - 12}"'
+            parts.append(f'<rect x="{min(mark, origin):.1f}" y="{bar_top}"'
+                         f' width="{abs(mark - origin):.1f}" height="20"'
                          f' class="chart-bar chart-{escape(row.kind)}"/>')
         if row.low is not None and row.high is not None:
             low, high = x(row.low), x(row.high)
-            parts.append(f'<line x1="{low:.1f}" x2="{high:.1f}" y1="{middle:.1f}"'
-                         f' y2="{middle:.1f}" class="chart-interval"/>')
+            parts.append(f'<line x1="{low:.1f}" x2="{high:.1f}" y1="{middle}"'
+                         f' y2="{middle}" class="chart-interval"/>')
             end = max(end, high)
-        parts.append(f'<text x="{end + 6:.1f}" y="{middle + 5:.1f}"'
+        parts.append(f'<text x="{end + 6:.1f}" y="{middle + 5}"'
                      f' class="chart-value">{escape(row.text)}</text>')
     parts.append("</svg>")
     return Markup("".join(parts))
@@ -124,8 +138,8 @@ def grouped_bars(chart_id: str, title: str, description: str,
     return Markup("".join(parts))
 
 
-#: The most dates written under a timeline: the first, the last and evenly spaced ones between.
-TIMELINE_DATES = 5
+#: The dates written under a timeline: the first, the last and evenly spaced ones between.
+TIMELINE_DATES = 3
 #: Two equal ratings whose dots are closer than this share one written value (one would hide
 #: the other, digit on digit).
 VALUE_ROOM = 12
@@ -140,8 +154,8 @@ def timeline(chart_id: str, title: str, description: str,
     own place (all the points are in the description and the table beside the chart).
     Entries of one day share a place; equal ratings close together share one written value."""
     height = 220
-    left, right, top, bottom = 40, WIDTH - 20, 20, height - 40
-    parts = [_head(chart_id, title, description, height)]
+    left, right, top, bottom = 30, NARROW - 10, 30, height - 40
+    parts = [_head(chart_id, title, description, height, width=NARROW)]
     for level in range(1, 6):
         y = bottom - (level - 1) * (bottom - top) / 4
         parts.append(f'<line x1="{left}" x2="{right}" y1="{y:.1f}" y2="{y:.1f}"'

@@ -398,12 +398,18 @@ def test_every_page_fits_a_phone_and_has_its_own_title(
     assert not blocked, blocked
 
 
-def test_the_access_chart_reads_without_hovering(phone: BrowserContext) -> None:
-    page = phone.new_page()
+def sign_in_showcase(context: BrowserContext) -> Page:
+    """A new page of ``context``, signed in as the demo's showcase member."""
+    page = context.new_page()
     page.goto("/login")
     page.get_by_label("E-mail address").fill(SHOWCASE_EMAIL)
     page.get_by_label("Password", exact=True).fill(DEMO_PASSWORD)
     page.get_by_role("button", name="Sign in").click()
+    return page
+
+
+def test_the_access_chart_reads_without_hovering(phone: BrowserContext) -> None:
+    page = sign_in_showcase(phone)
     page.goto("/member/access")
     figure = page.locator("figure.chart")
     expect(figure).to_be_visible()
@@ -420,6 +426,41 @@ def test_the_access_chart_reads_without_hovering(phone: BrowserContext) -> None:
     table = page.locator("details.chart-numbers table")
     expect(table.locator("thead")).to_contain_text("Velo Bikes Reader")
     assert re.search(r"\b3\b", table.locator("tbody").inner_text())
+
+
+# The size a chart's text is drawn at, in CSS pixels: its font size in the SVG's units, scaled
+# as the SVG is (its width on the page over its viewBox's).
+CHART_TEXT_SIZES = """() => [...document.querySelectorAll('svg.chart text, figure.chart svg text')]
+  .map(t => {
+    const svg = t.ownerSVGElement;
+    const scale = svg.getBoundingClientRect().width / svg.viewBox.baseVal.width;
+    return [t.textContent, parseFloat(getComputedStyle(t).fontSize) * scale];
+})"""
+
+
+@pytest.mark.parametrize(("path", "seen"), [
+    ("/member/results", {"You", "All members who shared", "Delivery"}),
+    ("/member/access", {"Velo Bikes Reader · 3 reads", "3"})])
+def test_the_charts_read_on_a_phone(browser: Browser, demo_server: Demo, path: str,
+                                    seen: set[str]) -> None:
+    """Every word and number on a member's charts is 12 px or more on a phone and no more
+    than the page's 14 px on a wide screen: the Results page's, drawn 640 units wide, were
+    7 px at 390 px; Who read what's 10 px there and 19 px on a wide screen."""
+    sizes: dict[str, list[tuple[str, float]]] = {}
+    for name, viewport in (("phone", PHONE), ("desktop", {"width": 1280, "height": 900})):
+        context = browser.new_context(base_url=demo_server.live.url, viewport=viewport)
+        try:
+            page = sign_in_showcase(context)
+            page.goto(path)
+            expect(page.get_by_role("img").first).to_be_visible()
+            sizes[name] = page.evaluate(CHART_TEXT_SIZES)
+        finally:
+            context.close()
+    assert seen <= {text for text, _ in sizes["phone"]}
+    small = [(text, round(size, 1)) for text, size in sizes["phone"] if size < 12]
+    assert not small, small
+    large = [(text, round(size, 1)) for text, size in sizes["desktop"] if size > 14.01]
+    assert not large, large
 
 
 def test_the_favicon_is_served_both_ways(phone: BrowserContext) -> None:
