@@ -105,6 +105,8 @@ def test_a_member_joins_answers_and_sees_what_the_brand_did(
     expect(post.get_by_text("Winter tyres now come with every e-bike.")).to_be_visible()
     chart = post.get_by_role("img", name=RATING)
     expect(chart).to_be_visible()
+    # The question is written over its chart, not only in the chart's hover title.
+    expect(post.get_by_role("figure", name=RATING).locator("figcaption")).to_be_visible()
     expect(chart.locator("text.chart-value").first).to_have_text("2 of 5")
     expect(post.get_by_role("cell", name="not shown: too few members")).to_be_visible()
 
