@@ -129,6 +129,8 @@ def _overview(errors: dict[str, list[str]] | None = None) -> str:
         agreement_words=AGREEMENT_WORDS,
         agreements=agreements, standing=standing,
         receipts=consent.grants.receipts(g.member_id)[:50], purposes=PURPOSE_BY_CODE,
+        # What each receipt was for: one brand's receipts of a minute read alike without it.
+        receipt_purposes={grant.id: PURPOSE_BY_CODE[grant.purpose].label for grant in grants},
         brand_terms=consent.terms.brand_terms(g.member_id),
         terms_receipts=consent.terms.receipts(g.member_id)[:50],
         answering=sorted(_offerable_brands().items(), key=lambda item: item[1]),

@@ -236,6 +236,23 @@ def test_the_page_lists_grants_with_their_end_dates(alice: SignedIn, consent: Co
     assert f"/member/agreements/{agreement.id}" in page
 
 
+def test_each_receipt_says_what_it_was_for(alice: SignedIn, consent: Consent, brand: Brand,
+                                           shared) -> None:
+    """Two grants to one brand in the same minute: each receipt's row names its purpose, and
+    its links say which receipt they fetch; the rows read "Velo Bikes, Given" alike, links
+    named alike leading to different receipts."""
+    _, personalisation, _ = shared
+    _, care, _ = share(consent, alice.id, brand, purpose="dpv:CustomerCare")
+    page = alice.client.get("/member/consents").get_data(as_text=True)
+    rows = {text_of(row) for row in re.findall(r"<tr>(.*?)</tr>",
+                                               page[page.index('id="receipts"'):], re.S)}
+    for receipt, purpose in ((personalisation, "Personalisation"), (care, "Customer care")):
+        [row] = [row for row in rows if f"receipt: given, Velo Bikes, {purpose}" in row]
+        assert f"Given: Velo Bikes · {purpose}" in row
+        assert f"Log entry of the receipt: given, Velo Bikes, {purpose}" in row
+        assert page.count(f'href="/member/receipts/{receipt.id}"') == 1
+
+
 def test_withdrawing_takes_effect_on_the_next_decision(alice: SignedIn, consent: Consent,
                                                        shared) -> None:
     grant, _, _ = shared
