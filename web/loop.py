@@ -64,10 +64,16 @@ def care() -> str:
     vault = get_vault()
     cases = member_care().for_member(g.member_id)
     asked = {int(c.source_ref) for c in cases if c.source == "feedback"}
-    low = [e for e in vault.feedback.for_member(g.member_id)
-           if is_low(e.rating, e.nps) and e.id not in asked]
+    entries = vault.feedback.for_member(g.member_id)
+    low = [e for e in entries if is_low(e.rating, e.nps) and e.id not in asked]
     surveys = {c.source_ref: c for c in cases if c.source == "survey"}
-    return render_template("care.html", cases=cases, low=low[:50],
+    # Which entry each case shares: a member's cases with one brand read alike without it.
+    by_id = {str(e.id): e for e in entries}
+    about = {c.id: f"your entry of {entry.occurred_on} ("
+                   f"{_TOUCHPOINT_LABELS.get(entry.touchpoint, entry.touchpoint)}, "
+                   f"{entry.rating} of 5)" if (entry := by_id.get(c.source_ref)) else
+             "a journal entry you deleted since" for c in cases if c.source == "feedback"}
+    return render_template("care.html", cases=cases, low=low[:50], about=about,
                            low_surveys=member_care().low_surveys(g.member_id)[:50],
                            survey_titles=_survey_titles(list(surveys)), names=_brand_names(),
                            touchpoints=_TOUCHPOINT_LABELS, contact_labels=dict(CONTACT_CHOICES))

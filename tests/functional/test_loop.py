@@ -146,6 +146,28 @@ def test_the_member_chooses_a_contact_and_closes_the_case_themselves(
     assert shop.get(f"/care/cases/{case['id']}").get_json()["case"]["entry"] is None
 
 
+def test_each_case_names_the_entry_it_is_about(alice: SignedIn, api: BrandApi, shop: Brand):
+    """A member's cases with one brand over time, one closed, one open: each card says which
+    entry it shares (both read "Velo Bikes" and their dates only), and the Close button which
+    case it closes."""
+    brand = _brand_record(api, shop)
+    for touchpoint, day in (("delivery", "2027-01-08"), ("support", "2027-01-09")):
+        assert _ask(alice, alice.add_feedback(brand, touchpoint=touchpoint, rating="2", nps="",
+                                              occurred_on=day)).status_code == 302
+        if touchpoint == "delivery":
+            [action] = re.findall(r'action="(/member/care/care_[0-9a-f]+/close)"',
+                                  alice.client.get("/member/care").get_data(as_text=True))
+            assert alice.auth.post(action, {}).status_code == 302
+    page = alice.client.get("/member/care").get_data(as_text=True)
+    cards = [text_of(card) for card in re.findall(r'<li class="entry case"[^>]*>(.*?)</li>',
+                                                  page, re.S)]
+    [closed] = [card for card in cards if "your entry of 2027-01-08 (Delivery, 2 of 5)" in card]
+    [open_] = [card for card in cards
+               if "your entry of 2027-01-09 (Customer support, 2 of 5)" in card]
+    assert "Closed by you" in closed and "Close this case" not in closed
+    assert "Close this case with Velo Bikes about your entry of 2027-01-09" in open_
+
+
 def test_a_good_score_cannot_be_asked_about(alice: SignedIn, api: BrandApi, shop: Brand):
     entry = alice.add_feedback(_brand_record(api, shop), rating="4", nps="9")
     page = alice.client.get(f"/member/care/ask/{entry}").get_data(as_text=True)
