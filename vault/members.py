@@ -370,7 +370,12 @@ class MemberService:
         row = self._members.get(member_id)
         subjects = self._throttle_subjects_for(
             row, device, untrusted=("totp:" + member_id, "client:" + client))
-        self.throttle.attempt(*subjects)
+        # A wrong code counts against the client too, but the client's lock does not bar this
+        # step: the right password just given from it counted as a failure until checked, and
+        # on a network a stranger's guesses had locked, that count's own lock (32 s after
+        # eight guesses, 15 min after more) refused the code, past the step's 5 minutes. The
+        # code's guesses are limited per member, by the first subject.
+        self.throttle.attempt(subjects[0], unchecked=subjects[1:])
         if looks_like_recovery_code(code):
             if not (self.has_second_factor(member_id)
                     and self.recovery_codes.use(member_id, code)):

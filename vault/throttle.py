@@ -38,9 +38,10 @@ class LoginThrottle:
         if wait:
             raise ThrottledError(retry_after=wait)
 
-    def attempt(self, *subjects: bytes) -> None:
+    def attempt(self, *subjects: bytes, unchecked: tuple[bytes, ...] = ()) -> None:
         """Reserve one attempt for every subject, atomically: refuse while any is locked,
-        else count the attempt as a failure now (and lock if it is one too many).
+        else count the attempt as a failure now (and lock if it is one too many). The
+        ``unchecked`` subjects are counted the same but do not refuse it.
 
         Counting before the password is checked is what stops parallel guesses: every worker
         takes the write lock here, so the sixth concurrent guess sees five counted ones.
@@ -48,7 +49,7 @@ class LoginThrottle:
         """
         with self._attempts.transaction():
             self.check(*subjects)
-            self.failed(*subjects)
+            self.failed(*subjects, *unchecked)
 
     def failed(self, *subjects: bytes) -> None:
         now = int(self._clock())

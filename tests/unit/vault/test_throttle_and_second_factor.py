@@ -7,8 +7,13 @@ import threading
 
 import pytest
 
-from tests.conftest import GOOD_PASSWORD, TEST_HASHING
-from vault.errors import AuthenticationError, ConflictError, ThrottledError
+from tests.conftest import GOOD_PASSWORD, TEST_HASHING, turn_on_totp
+from vault.errors import (
+    AuthenticationError,
+    ConflictError,
+    SecondFactorRequiredError,
+    ThrottledError,
+)
 from vault.throttle import FREE_FAILURES
 
 
@@ -47,6 +52,43 @@ def test_a_right_password_gives_the_shared_client_its_attempt_back(vault, member
     # Another member behind the same address is not locked out by Alice's typos.
     vault.members.register("bob@example.org", GOOD_PASSWORD)
     vault.members.authenticate("bob@example.org", GOOD_PASSWORD, client="10.0.0.8")
+
+
+def test_a_right_password_from_a_client_a_stranger_locked_leaves_the_code_step_open(
+        vault, member_id, clock):
+    """A stranger's guesses from Alice's network lock it; once the lock has passed, her right
+    password counts as a failure until checked, and that count's lock (32 s here, 15 min after
+    more guesses, beyond the code step's 5 minutes) refused her code right after it, so a
+    member with two-step sign-in on could not sign in from a new browser there at all, when
+    one without it could. The code step is limited per member, and the network's lock stays
+    for everyone else."""
+    import pyotp
+
+    secret, _ = turn_on_totp(vault, member_id)
+    for guess in range(FREE_FAILURES + 3):
+        clock.advance(2 ** 4 if guess else 0)           # each lock waited out (2 to 8 s)
+        with pytest.raises(AuthenticationError):
+            vault.members.authenticate("mallory@example.org", "guessing someone's password",
+                                       client="10.0.0.9")
+    with pytest.raises(ThrottledError):
+        vault.members.authenticate("alice@example.org", GOOD_PASSWORD, client="10.0.0.9")
+    clock.advance(2 ** 4 + 1)
+    with pytest.raises(SecondFactorRequiredError):
+        vault.members.authenticate("alice@example.org", GOOD_PASSWORD, client="10.0.0.9")
+    code = pyotp.TOTP(secret).at(clock() + 30)          # the setup spent this step's code
+    assert vault.members.verify_totp(member_id, code, client="10.0.0.9") == "totp"
+    with pytest.raises(ThrottledError):
+        vault.members.authenticate("mallory@example.org", "guessing again", client="10.0.0.9")
+    # A wrong code still counts against the network (five digits are never a right code): the
+    # stranger's next guess, the lock waited out, is its tenth failure, locked for 64 s.
+    with pytest.raises(AuthenticationError):
+        vault.members.verify_totp(member_id, "12345", client="10.0.0.9")
+    clock.advance(2 ** 5)
+    with pytest.raises(AuthenticationError):
+        vault.members.authenticate("mallory@example.org", "guessing again", client="10.0.0.9")
+    with pytest.raises(ThrottledError) as locked:
+        vault.members.authenticate("mallory@example.org", "and again", client="10.0.0.9")
+    assert locked.value.retry_after == 2 ** 6
 
 
 def test_an_enabled_second_factor_cannot_be_replaced(vault, member_id, clock):
