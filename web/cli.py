@@ -313,7 +313,13 @@ def _served_at(ctx: click.Context, host: str, port: int) -> str:
     names it from now on, as the served vault will: not the default's port 8000."""
     settings = ctx.obj["settings"]
     if not settings["VRMVAULT_PUBLIC_URL"]:
-        settings["VRMVAULT_PUBLIC_URL"] = public_url_for_bind(host, port)
+        try:
+            settings["VRMVAULT_PUBLIC_URL"] = public_url_for_bind(host, port)
+        except ValueError as exc:
+            # --host 'a/b': a wrong command line, told as click tells one (status 2).
+            raise click.BadParameter(f"the public URL it makes, http://{host}:{port}, {exc};"
+                                     " give a host name or an IP address, or set"
+                                     " VRMVAULT_PUBLIC_URL", param_hint="'--host'") from None
         ctx.obj["controller"] = controller(settings)
     return str(settings["VRMVAULT_PUBLIC_URL"])
 

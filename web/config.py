@@ -139,10 +139,47 @@ def public_url(text: str) -> str:
         raise ValueError("is not an http:// or https:// URL naming a host")
     if parts.path not in ("", "/") or parts.query or parts.fragment or "@" in parts.netloc:
         raise ValueError("has a path, query, fragment or user")
-    host = parts.hostname.lower()
+    if port == 0:
+        raise ValueError("has port 0, which no server answers on")
+    host = _host_name(parts.hostname.lower())
     if ":" in host:
         host = f"[{host}]"
     return f"{parts.scheme}://{host}" + (f":{port}" if port is not None else "")
+
+
+# A DNS label as a URL's host holds it (RFC 1123 sec. 2.1): letters, digits, inner hyphens.
+_LABEL = re.compile(r"(?!-)[a-z0-9-]{1,63}(?<!-)")
+
+
+def _host_name(host: str) -> str:
+    """``host`` as a Host header names it: an IP address, or a DNS name whose international
+    labels are given as their A-labels (``exämple.org``: ``xn--exmple-cua.org``, what a
+    browser sends). Anything else (a space, an underscore, an empty label, a percent escape)
+    is refused: it would be the OAuth issuer and every receipt's address, and no request
+    could name it, so every one would be refused."""
+    if ":" in host:
+        try:
+            ipaddress.IPv6Address(host)
+            if "%" in host:
+                raise ValueError("a zone")    # a link's zone no browser puts in a Host header
+        except ValueError:
+            raise ValueError(f"names {host!r}, not an IPv6 address") from None
+        return host
+    try:
+        ascii_host = host.encode("idna").decode("ascii")
+    except UnicodeError:
+        raise ValueError(f"names {host!r}, not a host name") from None
+    labels = ascii_host.split(".")
+    if len(ascii_host) > 253 or not all(_LABEL.fullmatch(label) for label in labels):
+        raise ValueError(f"names {host!r}, not a host name (letters, digits, hyphens and"
+                         " dots) nor an IP address")
+    if labels[-1].isdigit():
+        # All-numeric at the end is an IPv4 address or nothing ("1.2.3" is no name).
+        try:
+            ipaddress.IPv4Address(ascii_host)
+        except ValueError:
+            raise ValueError(f"names {host!r}, not an IPv4 address") from None
+    return ascii_host
 
 
 def public_url_for_bind(host: str, port: int) -> str:

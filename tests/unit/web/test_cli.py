@@ -453,3 +453,17 @@ def test_the_demo_receipts_name_where_the_store_will_be_served(
         payload = base64.urlsafe_b64decode(token.split(".")[1] + "==").decode()
         assert f'"{expected}/member/consents"' in payload       # where to withdraw
         assert set(re.findall(r"http://127\.0\.0\.1:\d+", payload)) == {expected}
+
+
+@pytest.mark.parametrize("host", ["a/b", "vault host", "vault_1"])
+@pytest.mark.parametrize("command", ["init", "serve"])
+def test_a_host_that_makes_no_public_url_is_a_usage_error_not_a_traceback(
+        tmp_path: Path, monkeypatch, command: str, host: str) -> None:
+    served = []
+    monkeypatch.setattr("web.server.run", lambda **kwargs: served.append(kwargs))
+    result = RUNNER.invoke(main, ["--home", str(tmp_path / "var"), command, "--host", host],
+                           env={"VRMVAULT_MASTER_KEY": "", "VRMVAULT_PUBLIC_URL": ""})
+    assert result.exit_code == 2, result.output
+    assert "Invalid value for '--host'" in result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+    assert not (tmp_path / "var").exists() and not served

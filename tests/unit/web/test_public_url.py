@@ -11,10 +11,17 @@ GOOD = {
     "https://Vault.Example/": "https://vault.example",
     "http://127.0.0.1:8000": "http://127.0.0.1:8000",
     "http://[::1]:8080": "http://[::1]:8080",
+    # An international name as a browser's Host header names it (its A-labels).
+    "https://Exämple.org": "https://xn--exmple-cua.org",
+    "http://vault-1.internal:8000": "http://vault-1.internal:8000",
 }
 BAD = ["vault.example", "ftp://vault.example", "https://vault.example/path",
        "https://vault.example/?q=1", "https://vault.example/#f", "https://u@vault.example",
-       "https://vault.example:99999", "https://", "http://[::1"]
+       "https://vault.example:99999", "https://", "http://[::1",
+       # Hosts no request can name: each would be the issuer, and every request refused.
+       "https://vault example.org", "https://vault_1.example", "https://vault..example",
+       "https://vault.example.", "https://-vault.example", "https://vault%41.example",
+       "https://1.2.3", "https://vault.example:0", "http://[fe80::1%25eth0]"]
 
 
 @pytest.mark.parametrize(("text", "normalised"), GOOD.items())
