@@ -16,6 +16,9 @@ Invariants:
 - After a restore no erased member has a row: every member on the live key store's erasure list
   who is in the backup has their rows deleted again and the erasure recorded. Their sealed
   values could not be read anyway (their key is gone); deleting the rows keeps the store honest.
+  The caller's ``before_delete`` hooks run for each of them, over the copy being prepared: a
+  backup older than an erasure also lacks what the erasure queued (the brands' member.erased
+  webhooks), so the web layer queues them again.
 - The key store is not touched. Inherent consequence: what happened after the backup is lost,
   including members who signed up after it (their keys stay in the key store, unused).
 - Restore is an offline operation: stop the server and any other process holding the vault
@@ -28,12 +31,13 @@ import contextlib
 import os
 import shutil
 import time
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
 from . import migrations, schema
 from .clock import system_clock
-from .erasure import ErasureService
+from .erasure import BeforeDelete, ErasureService
 from .errors import ConflictError, StoreError, StoreNotInitialisedError, WrongKeyError
 from .home import Vault, VaultHome
 from .keys import KeyStore, MasterKey, Pseudonymiser
@@ -91,8 +95,14 @@ def backup(vault: Vault, target: Path) -> BackupReport:
     return BackupReport(target, target.stat().st_size, time.perf_counter() - started)
 
 
-def restore(home: VaultHome, source: Path, master: MasterKey) -> RestoreReport:
-    """Replace ``home``'s data store with the backup ``source``, re-applying erasures."""
+#: Makes the ``before_delete`` hooks of a re-applied erasure, over the restored store.
+ErasureHooks = Callable[[Database], Iterable[BeforeDelete]]
+
+
+def restore(home: VaultHome, source: Path, master: MasterKey, *,
+            erasure_hooks: ErasureHooks | None = None) -> RestoreReport:
+    """Replace ``home``'s data store with the backup ``source``, re-applying erasures (with the
+    hooks ``erasure_hooks`` makes over the copy, for each member the backup still holds)."""
     started = time.perf_counter()
     source = Path(source)
     if not source.is_file():
@@ -113,7 +123,7 @@ def restore(home: VaultHome, source: Path, master: MasterKey) -> RestoreReport:
         except OSError as exc:
             raise StoreError(f"cannot copy {source} into {home.root}") from exc
         members, reapplied, applied = _prepare(temporary, keys=keys, master=master,
-                                               source=source)
+                                               source=source, erasure_hooks=erasure_hooks)
         _fsync(temporary)
         # The old WAL belongs to the old file: left next to the new one it would be replayed
         # into it. Remove it first; a crash in between loses only what is being replaced.
@@ -128,7 +138,8 @@ def restore(home: VaultHome, source: Path, master: MasterKey) -> RestoreReport:
 
 
 def _prepare(
-    path: Path, *, keys: Database, master: MasterKey, source: Path
+    path: Path, *, keys: Database, master: MasterKey, source: Path,
+    erasure_hooks: ErasureHooks | None,
 ) -> tuple[int, int, list[str]]:
     """Check, migrate and re-apply erasures to the copy at ``path``; (members, erasures, names)."""
     try:
@@ -149,6 +160,7 @@ def _prepare(
             sessions=SqlcipherSessions(data),
             keys=KeyStore(SqlcipherMemberKeys(keys), master.derive("kek")),
             pseudonyms=Pseudonymiser(master.derive("pseudonym")), clock=system_clock,
+            before_delete=erasure_hooks(data) if erasure_hooks else (),
         )
         reapplied = 0
         # Every erasure on the list is re-recorded with its original time (also for members who

@@ -26,8 +26,10 @@ member. The key store keeps the erasure list so a restored backup has it re-appl
 ``before_delete`` hooks (``hook(member_id, erased_at)``) run inside the deletion's transaction,
 before the first DELETE, while the member's rows can still be read: what they write (the brand
 gateway's member.erased webhooks, say) commits with the erasure or not at all. The vault knows
-nothing of what they do; restore builds its own service without them, as re-applying an erasure
-is not a new one.
+nothing of what they do. Re-applying an erasure to a restored store (restore, :meth:`reapply`)
+runs the hooks its caller gives: the store came back from before the erasure, without what the
+erasure's hooks wrote (the webhooks still waiting to be delivered among it), and the brands
+that knew the member must be told (GDPR Art. 19), once more if they were told already.
 """
 
 from __future__ import annotations

@@ -22,6 +22,7 @@ import click
 
 from brand_gateway.clients import ClientSecretHasher
 from brand_gateway.dsr import calendar_of
+from brand_gateway.observers import erasure_hook
 from brand_gateway.storage import client_registry
 from community.storage import community_restorer
 from compliance.storage import request_restorer
@@ -377,9 +378,14 @@ def restore(ctx: click.Context, path: Path, yes: bool) -> None:
     if not yes:
         click.confirm(f"Replace the data store in {home.root} with {path}? Stop the server "
                       "first.", abort=True)
-    report = restore_backup(home, path, home.master_key())
+    master = home.master_key()
+    # The backup lacks the member.erased webhooks an erasure since queued (pending ones too):
+    # queued again for the brands that knew each member (GDPR Art. 19).
+    report = restore_backup(home, path, master,
+                            erasure_hooks=lambda data: [erasure_hook(data, master)])
     click.echo(f"Restored {path} into {home.data_path}; re-applied "
-               f"{report.erasures_reapplied} erasures; {_recorded_changes(ctx, home)}")
+               f"{_counted(report.erasures_reapplied, 'erasure')} (each brand that knew the"
+               f" member told again); {_recorded_changes(ctx, home)}")
 
 
 @main.command("reapply-erasures")
@@ -403,12 +409,15 @@ def reapply_erasures(ctx: click.Context) -> None:
     an unblock: asked or made again)."""
     home = _home(ctx).require()
     with home.open() as vault:
+        # A restored data store lacks the member.erased webhooks its erasures since queued.
+        vault.erasure.before_delete.append(erasure_hook(vault.data, vault.master))
         report = vault.erasure.reapply()
         ended = vault.sessions.end_all()
         lost = [member_principal(vault, member_id) for member_id in report.keys_lost_for]
     changes = _recorded_changes(ctx, home)
     click.echo(f"Deleted again the rows of {_counted(report.rows_deleted_for, 'erased member')}"
-               f" and destroyed again the keys of {report.keys_destroyed_for}; {changes};"
+               f" and destroyed again the keys of {report.keys_destroyed_for} (each brand that"
+               f" knew a member whose rows came back is told of the erasure again); {changes};"
                f" ended {_counted(ended, 'session')}")
     if lost:
         click.secho(

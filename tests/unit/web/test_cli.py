@@ -467,3 +467,50 @@ def test_a_host_that_makes_no_public_url_is_a_usage_error_not_a_traceback(
     assert "Invalid value for '--host'" in result.output
     assert result.exception is None or isinstance(result.exception, SystemExit)
     assert not (tmp_path / "var").exists() and not served
+
+
+def _erased_member_notices(home: Path) -> list[str]:
+    """The member.erased webhooks waiting in the outbox: each one's client."""
+    with VaultHome(home).open() as vault:
+        return sorted(row[0] for row in vault.data.all(
+            "SELECT client_id FROM webhook_outbox WHERE event_type = 'member.erased'"
+            " AND status = 'pending'"))
+
+
+@pytest.mark.parametrize("how", ["restore", "reapply-erasures"])
+def test_a_restore_older_than_an_erasure_tells_the_brands_of_it_again(tmp_path: Path,
+                                                                      how: str) -> None:
+    """The backup lacks the member.erased webhooks the erasure queued (GDPR Art. 19): were
+    they still waiting (the brand's endpoint down), a restore would drop them for good."""
+    from brand_gateway.observers import erasure_hook
+    from demo.members import SHOWCASE_EMAIL
+
+    home = tmp_path / "var"
+    assert run("--home", str(home), "init", "--demo", "3").exit_code == 0
+    with VaultHome(home).open() as vault:
+        clients = [row[0] for row in vault.data.all("SELECT client_id FROM oauth_clients")]
+    for client_id in clients:
+        added = run("--home", str(home), "webhooks", "add", client_id, "http://127.0.0.1:9/")
+        assert added.exit_code == 0, added.output
+    backup = tmp_path / "before.db"
+    assert run("--home", str(home), "backup", str(backup)).exit_code == 0
+    with VaultHome(home).open() as vault:
+        showcase = vault.members.find(SHOWCASE_EMAIL)
+        assert showcase is not None
+        vault.erasure.before_delete.append(erasure_hook(vault.data, vault.master))
+        vault.erasure.erase(showcase)
+    told = _erased_member_notices(home)
+    assert told                                # the brands the showcase member shared with
+    if how == "restore":
+        result = run("--home", str(home), "restore", str(backup), "--yes")
+        assert "re-applied 1 erasure (each brand that knew the member told again)" \
+            in result.output
+    else:                                      # the data store put back by hand, as pg_restore
+        VaultHome(home).remove_wal_files(VaultHome(home).data_path)
+        VaultHome(home).data_path.write_bytes(backup.read_bytes())
+        result = run("--home", str(home), "reapply-erasures")
+        assert "Deleted again the rows of 1 erased member" in result.output
+    assert result.exit_code == 0, result.output
+    assert _erased_member_notices(home) == told
+    with VaultHome(home).open() as vault:
+        assert vault.members.find(SHOWCASE_EMAIL) is None
