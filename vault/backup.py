@@ -9,10 +9,10 @@ back.
 Invariants:
 - A backup file is encrypted (it never starts with the plaintext SQLite header), mode 0600, and
   never overwrites an existing file.
-- Restore is all or nothing: the backup is checked (opens with the data-store key, is a vrmvault
-  store), migrated and has the erasure list re-applied in a temporary copy next to ``data.db``;
-  only then does one ``os.replace`` swap it in. A failure before that leaves ``data.db`` as it
-  was, byte for byte.
+- Restore is all or nothing: the backup is checked (opens with the data-store key, every page
+  authenticates and its b-trees hold together, is a vrmvault store), migrated and has the
+  erasure list re-applied in a temporary copy next to ``data.db``; only then does one
+  ``os.replace`` swap it in. A failure before that leaves ``data.db`` as it was, byte for byte.
 - After a restore no erased member has a row: every member on the live key store's erasure list
   who is in the backup has their rows deleted again and the erasure recorded. Their sealed
   values could not be read anyway (their key is gone); deleting the rows keeps the store honest.
@@ -147,8 +147,17 @@ def _prepare(
     except WrongKeyError:
         # Named by the file the operator gave, not by the copy being prepared.
         raise WrongKeyError(f"{source} is not a backup of this vault: its master key does not"
-                            " open it") from None
+                            " open it (or the file was cut short or changed)") from None
+    except StoreError as exc:          # the first page opened, a later one did not
+        raise StoreError(f"{source} is damaged; nothing was restored: restore another"
+                         " backup") from exc
     try:
+        # A changed or lost page would be found only when first read, in the live store.
+        damage = data.damage()
+        if damage:
+            raise StoreError(f"{source} is damaged ({damage[0]}"
+                            + (f", and {len(damage) - 1} more" if len(damage) > 1 else "")
+                            + "); nothing was restored: restore another backup")
         if not migrations.records_migrations(data):
             raise StoreError(f"{source} is not a vrmvault data store")
         # Refuses one made by a newer version; takes over one of the pre-release history.

@@ -383,9 +383,10 @@ def restore(ctx: click.Context, path: Path, yes: bool) -> None:
     # queued again for the brands that knew each member (GDPR Art. 19).
     report = restore_backup(home, path, master,
                             erasure_hooks=lambda data: [erasure_hook(data, master)])
+    told = " (each brand that knew the member told again)" if report.erasures_reapplied else ""
     click.echo(f"Restored {path} into {home.data_path}; re-applied "
-               f"{_counted(report.erasures_reapplied, 'erasure')} (each brand that knew the"
-               f" member told again); {_recorded_changes(ctx, home)}")
+               f"{_counted(report.erasures_reapplied, 'erasure')}{told};"
+               f" {_recorded_changes(ctx, home)}")
 
 
 @main.command("reapply-erasures")

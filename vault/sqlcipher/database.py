@@ -114,17 +114,22 @@ class Database(Transactions):
             connection = _keyed(path, key, LEGACY_PAGE_HMAC)
         if connection is None:
             raise WrongKeyError(f"the key does not open the store at {path}")
-        for pragma in (
-            "journal_mode = WAL",
-            "synchronous = NORMAL",
-            "foreign_keys = ON",
-            "secure_delete = ON",
-            "temp_store = MEMORY",
-            f"busy_timeout = {BUSY_TIMEOUT_MS}",
-            f"cache_size = -{int(cache_kib)}",
-            f"wal_autocheckpoint = {int(checkpoint_pages)}",
-        ):
-            connection.execute(f"PRAGMA {pragma}")
+        try:
+            for pragma in (
+                "journal_mode = WAL",
+                "synchronous = NORMAL",
+                "foreign_keys = ON",
+                "secure_delete = ON",
+                "temp_store = MEMORY",
+                f"busy_timeout = {BUSY_TIMEOUT_MS}",
+                f"cache_size = -{int(cache_kib)}",
+                f"wal_autocheckpoint = {int(checkpoint_pages)}",
+            ):
+                connection.execute(f"PRAGMA {pragma}")
+        except sqlcipher3.DatabaseError as exc:
+            # The key opened the first page, and a page past it failed (a file cut short).
+            connection.close()
+            raise StoreError(f"the store at {path} is damaged: {exc}") from exc
         connection.row_factory = sqlcipher3.Row
         if create:
             with contextlib.suppress(OSError):
@@ -243,6 +248,26 @@ class Database(Transactions):
     def checkpoint(self) -> None:
         """Fold the WAL back into the file and truncate it, so freed pages leave the WAL too."""
         self.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+
+    def damage(self) -> list[str]:
+        """What is wrong with the file, page by page: every page whose HMAC fails (SQLCipher's
+        ``cipher_integrity_check`` reads them all), then what SQLite's ``quick_check`` finds in
+        its b-trees; empty for a sound store. Opening reads only the first page and a query
+        only the pages it needs, so a damaged page is otherwise found when it is first read.
+        SQLCipher's own log lines about each failed page are held back: the list tells them."""
+        with _QUIET_KEY_CHECK:
+            level = self.one("PRAGMA cipher_log_level")[0]
+            self.execute("PRAGMA cipher_log_level = NONE")
+            try:
+                found = [row[0] for row in self.all("PRAGMA cipher_integrity_check")]
+                if not found:
+                    found = [line for row in self.all("PRAGMA quick_check")
+                             for line in str(row[0]).splitlines() if row[0] != "ok"]
+            except StoreError:
+                found = found or ["a page cannot be read"]
+            finally:
+                self.execute(f"PRAGMA cipher_log_level = {_LOG_LEVELS.get(level, 'WARN')}")
+        return found
 
     def vacuum_into(self, target: os.PathLike[str] | str) -> None:
         """Write a consistent copy of the store to ``target``, encrypted with the same key."""

@@ -330,9 +330,43 @@ def test_restore_refuses_what_is_not_our_backup_and_changes_nothing(
 
     if error is WrongKeyError:                         # named as the operator gave it
         assert refused.value.message == (f"{source} is not a backup of this vault: its master"
-                                         " key does not open it")
+                                         " key does not open it (or the file was cut short or"
+                                         " changed)")
     assert home_snapshot(vault_home.root) == before     # data.db byte-identical, no temp files
     assert source.read_bytes() == source_bytes
+    assert reopen().members.exists(alice)
+
+
+PAGE = 4096
+
+
+@pytest.mark.parametrize("harm", ["a changed page", "a page cut short", "pages lost"])
+def test_restore_refuses_a_damaged_backup_and_changes_nothing(vault, vault_home, populate,
+                                                              master, reopen, tmp_path, harm):
+    """Opening reads the first page only: a backup damaged past it opened, was swapped in,
+    and its bad page failed later, in the live store."""
+    alice = populate("alice@example.org")
+    source = tmp_path / "vault.backup"
+    backup(vault, source)
+    vault.close()
+    damaged = bytearray(source.read_bytes())
+    assert len(damaged) > 8 * PAGE
+    if harm == "a changed page":
+        damaged[5 * PAGE + 100] ^= 0x01                        # one bit, mid-file
+    elif harm == "a page cut short":
+        del damaged[len(damaged) - PAGE // 2:]
+    else:
+        del damaged[len(damaged) - 4 * PAGE:]
+    source.write_bytes(damaged)
+    before = home_snapshot(vault_home.root)
+
+    with pytest.raises(StoreError) as refused:
+        restore(vault_home, source, master)
+
+    if not isinstance(refused.value, WrongKeyError):    # told apart when the pages say so
+        assert refused.value.message.startswith(f"{source} is damaged")
+        assert "nothing was restored" in refused.value.message
+    assert home_snapshot(vault_home.root) == before
     assert reopen().members.exists(alice)
 
 

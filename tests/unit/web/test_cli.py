@@ -402,9 +402,29 @@ def test_restoring_what_is_not_a_backup_is_one_line_naming_the_file(tmp_path: Pa
     result = run("--home", str(tmp_path / "var"), "restore", str(garbage), "--yes")
     assert result.exit_code == 1
     assert result.stderr == (f"error: {garbage} is not a backup of this vault: its master key"
-                             " does not open it\n")
+                             " does not open it (or the file was cut short or changed)\n")
     # Nothing else on the process's own stderr either (SQLCipher writes there directly).
     assert capfd.readouterr().err == ""
+
+
+def test_restoring_a_damaged_backup_is_one_line_and_keeps_the_store(tmp_path: Path,
+                                                                    capfd) -> None:
+    home = tmp_path / "var"
+    run("--home", str(home), "init")
+    backup = tmp_path / "backup.db"
+    run("--home", str(home), "backup", str(backup))
+    damaged = bytearray(backup.read_bytes())
+    damaged[len(damaged) // 2] ^= 0x01
+    backup.write_bytes(damaged)
+    before = VaultHome(home).data_path.read_bytes()
+    capfd.readouterr()
+    result = run("--home", str(home), "restore", str(backup), "--yes")
+    assert result.exit_code == 1
+    assert re.fullmatch(rf"error: {re.escape(str(backup))} is damaged \(HMAC verification"
+                        r" failed for page \d+\); nothing was restored: restore another"
+                        r" backup\n", result.stderr), result.stderr
+    assert capfd.readouterr().err == ""
+    assert VaultHome(home).data_path.read_bytes() == before
 
 
 def test_demo_prints_how_its_officer_signs_in_once(tmp_path: Path) -> None:
