@@ -189,8 +189,10 @@ def _initialise(home: VaultHome, receipts_by: Controller) -> InitReport:
 
 @main.command()
 @click.option("--members", type=click.IntRange(min=1, max=1_000_000),
-              default=DEFAULT_DEMO_MEMBERS, show_default=True)
-@click.option("--seed", type=int, default=2026, show_default=True)
+              default=DEFAULT_DEMO_MEMBERS, show_default=True,
+              help="How many demo members to load.")
+@click.option("--seed", type=int, default=2026, show_default=True,
+              help="Seeds the random choices: the same seed makes the same demo data.")
 @click.pass_context
 def demo(ctx: click.Context, members: int, seed: int) -> None:
     """Load realistic demo members, profiles and feedback about demo brands."""
@@ -278,8 +280,12 @@ def _echo_officer(officer: DemoOfficer | None) -> None:
 
 
 @main.command()
-@click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", type=click.IntRange(1, 65535), default=8000, show_default=True)
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="The address to listen on (0.0.0.0 or :: for every interface); also the"
+                   " public URL's host (127.0.0.1 for those two) unless VRMVAULT_PUBLIC_URL"
+                   " is set.")
+@click.option("--port", type=click.IntRange(1, 65535), default=8000, show_default=True,
+              help="The port to listen on.")
 @click.option("--workers", type=click.IntRange(1, 64), default=None,
               help="uWSGI worker processes (default: one per core).")
 @click.pass_context

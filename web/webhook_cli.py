@@ -121,7 +121,8 @@ def key(ctx: click.Context) -> None:
 @webhooks.command()
 @click.option("--client", "client_id", help="Only this client's events.")
 @click.option("--status", type=click.Choice(STATUSES), help="Only events in this state.")
-@click.option("--limit", type=click.IntRange(1, 100_000), default=200, show_default=True)
+@click.option("--limit", type=click.IntRange(1, 100_000), default=200, show_default=True,
+              help="At most this many events, the newest.")
 @click.pass_context
 def attempts(ctx: click.Context, client_id: str | None, status: str | None, limit: int) -> None:
     """For compliance: each queued event, newest first, with its attempts and state."""

@@ -109,6 +109,15 @@ def test_every_command_and_option_is_in_its_cli_table_row(path: tuple[str, ...],
                 f"{parameter.opts[0]} of `vrmvault {' '.join(path)}` is not in its README row"
 
 
+@pytest.mark.parametrize(("path", "command"), LEAF_COMMANDS, ids=lambda v: " ".join(v)
+                         if isinstance(v, tuple) else "")
+def test_every_option_says_what_it_does_in_help(path: tuple[str, ...],
+                                                command: click.Command) -> None:
+    for parameter in command.params:
+        if isinstance(parameter, click.Option) and not parameter.hidden:
+            assert parameter.help, f"{parameter.opts[0]} of `vrmvault {' '.join(path)}` has no help"
+
+
 def test_the_global_options_are_documented() -> None:
     for parameter in main.params:
         if isinstance(parameter, click.Option) and not parameter.hidden:
