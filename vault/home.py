@@ -137,7 +137,19 @@ class VaultHome:
         """This home, if its stores exist; else :class:`StoreNotInitialisedError` naming it."""
         if not self.exists():
             raise StoreNotInitialisedError(f"no store in {self.where}; run 'vrmvault init' first")
+        if not self.database_url:
+            self._require_owned()
         return self
+
+    def _require_owned(self) -> None:
+        """Refuse a home that belongs to another user (as PostgreSQL refuses a data directory
+        it does not own). Its owner may rename, replace or plant any file in it whatever its
+        mode (a master key they know, a store they wrote), and may loosen it again after init
+        tightened it; a home made beforehand by another account (in /tmp, say) is theirs."""
+        owner = self.root.stat().st_uid
+        if owner != os.geteuid():
+            raise StoreError(f"{self.root} belongs to another user (uid {owner}); run vrmvault"
+                             " as the user that owns the home, or give it a home of its own")
 
     def master_key(self, environ: dict[str, str] | None = None) -> MasterKey:
         return load_master_key(self.key_file, environ)
@@ -216,6 +228,7 @@ class VaultHome:
         stores exist, how big they are and when they change. Tightened rather than refused:
         the files inside were never readable, so nothing leaked that a refusal would undo."""
         self.root.mkdir(mode=HOME_MODE, parents=True, exist_ok=True)
+        self._require_owned()         # before a chmod that root may make on anyone's folder
         mode = stat.S_IMODE(self.root.stat().st_mode)
         if mode == HOME_MODE:
             return False

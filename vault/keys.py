@@ -114,6 +114,14 @@ def load_master_key(key_file: Path, environ: dict[str, str] | None = None) -> Ma
         raise KeyMaterialError(
             f"{key_file} is readable by others (mode {stat.S_IMODE(mode):o}); chmod 600 it"
         )
+    owner = key_file.stat().st_uid
+    if owner != os.geteuid():
+        # Another account's file: whoever wrote it knows the key (one planted in a home that
+        # was made by someone else, say), and may write another one in its place.
+        raise KeyMaterialError(
+            f"{key_file} belongs to another user (uid {owner}); run vrmvault as the user that"
+            " owns the home"
+        )
     return MasterKey.from_hex(key_file.read_text())
 
 

@@ -534,3 +534,41 @@ def test_a_restore_older_than_an_erasure_tells_the_brands_of_it_again(tmp_path: 
     assert _erased_member_notices(home) == told
     with VaultHome(home).open() as vault:
         assert vault.members.find(SHOWCASE_EMAIL) is None
+
+
+@pytest.mark.parametrize("args", [("init",), ("brand", "list"), ("backup", "b.db")])
+def test_a_home_that_belongs_to_another_user_is_refused_untouched(tmp_path: Path, monkeypatch,
+                                                                   args: tuple[str, ...]) -> None:
+    """Its owner may plant a master key they know, or a store they wrote, and loosen it again
+    after init tightened it: a home someone else made beforehand (in /tmp, say) is theirs."""
+    import os
+
+    home = tmp_path / "var"
+    run("--home", str(home), "init")
+    home.chmod(0o777)
+    monkeypatch.setattr(os, "geteuid", lambda: home.stat().st_uid + 1)    # another account
+    monkeypatch.chdir(tmp_path)
+    result = run("--home", str(home), *args)
+    assert result.exit_code == 1, result.output
+    assert result.stderr == (f"error: {home} belongs to another user (uid"
+                             f" {home.stat().st_uid}); run vrmvault as the user that owns the"
+                             " home, or give it a home of its own\n")
+    assert stat.S_IMODE(home.stat().st_mode) == 0o777          # not tightened for its owner
+    assert not (tmp_path / "b.db").exists()
+
+
+def test_a_master_key_file_of_another_user_is_refused(tmp_path: Path, monkeypatch) -> None:
+    import os
+
+    home = tmp_path / "var"
+    run("--home", str(home), "init")
+    real = os.geteuid()
+    key_file = home / "master.key"
+    owner = key_file.stat().st_uid
+    # The home is ours; the key file another account's (planted before init, say).
+    monkeypatch.setattr(os, "geteuid", lambda: real + 1)
+    monkeypatch.setattr(VaultHome, "_require_owned", lambda self: None, raising=False)
+    result = run("--home", str(home), "brand", "list")
+    assert result.exit_code == 1
+    assert result.stderr == (f"error: {key_file} belongs to another user (uid {owner}); run"
+                             " vrmvault as the user that owns the home\n")
