@@ -5,6 +5,7 @@
         keys.db              SQLCipher, raw key derived from the master key ("key-store")
         ledger.db, rates.db  SQLCipher, likewise (vault/schema lists every store)
         master.key           0600, 64 hex digits; absent when VRMVAULT_MASTER_KEY is set
+        serve.lock           empty; locked while ``vrmvault serve`` runs (:meth:`VaultHome.offline`)
 
 :meth:`VaultHome.initialise` creates the stores, or brings each to the last migration of its
 history (:mod:`vault.schema`); a store that is not current is never opened for use.
@@ -18,10 +19,12 @@ anything left open and leaves the connections open for the next use.
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import os
 import shutil
 import stat
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -80,6 +83,9 @@ def _on(database: Store, module: str, name: str) -> Any:
     return repository(database, "vault.{engine}." + module, name)
 
 HOME_MODE = 0o700          # only the vault's own user may list or enter the home
+#: Locked (shared) by ``vrmvault serve`` and every process it forks for as long as they live;
+#: a command that replaces what the server holds open locks it exclusively (:meth:`offline`).
+SERVE_LOCK = "serve.lock"
 SESSION_IDLE = 30 * 60
 SESSION_ABSOLUTE = 12 * 60 * 60
 
@@ -266,6 +272,43 @@ class VaultHome:
             data.close()
             raise
         return data, keys
+
+    @contextlib.contextmanager
+    def serving(self) -> Iterator[None]:
+        """Held while ``vrmvault serve`` runs on this home: the lock's descriptor is inherited
+        by every process the server forks, so it is held until the last of them ends."""
+        with self._locked(fcntl.LOCK_SH, busy=f"a restore is under way in {self.root}; serve"
+                                               " it again once that has ended"):
+            yield
+
+    @contextlib.contextmanager
+    def offline(self, command: str) -> Iterator[None]:
+        """For ``command``, which replaces or rewrites what a server holds open (restore,
+        reapply-erasures): refused while ``vrmvault serve`` runs on this home, whose workers'
+        connections would go on reading and writing the file it replaced; and keeps one from
+        starting meanwhile."""
+        with self._locked(fcntl.LOCK_EX, busy=f"'vrmvault serve' is running on {self.root}:"
+                                               f" stop it first, then run 'vrmvault {command}'"
+                                               " again"):
+            yield
+
+    @contextlib.contextmanager
+    def _locked(self, operation: int, *, busy: str) -> Iterator[None]:
+        if not self.root.is_dir():
+            yield                       # no home, no server on it
+            return
+        try:
+            fd = os.open(self.root / SERVE_LOCK, os.O_RDWR | os.O_CREAT, 0o600)
+        except OSError as exc:
+            raise StoreError(f"cannot open {self.root / SERVE_LOCK}: {exc.strerror}") from exc
+        try:
+            try:
+                fcntl.flock(fd, operation | fcntl.LOCK_NB)
+            except BlockingIOError:
+                raise StoreError(busy) from None
+            yield
+        finally:
+            os.close(fd)
 
     def remove_wal_files(self, path: Path) -> None:
         for suffix in ("-wal", "-shm"):

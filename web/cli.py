@@ -311,7 +311,8 @@ def serve(ctx: click.Context, host: str, port: int, workers: int | None) -> None
                "(Ctrl-C stops); brand webhooks are delivered in the background")
     click.echo(f"Public URL (the OAuth issuer; requests for other hosts are refused): {public}")
     click.echo(f"Mail (sign-up and reset links) is {_mail_destination(ctx)}")
-    run(host=host, port=port, workers=count, home=home.root, public_url=public)
+    with home.serving():
+        run(host=host, port=port, workers=count, home=home.root, public_url=public)
 
 
 def _served_at(ctx: click.Context, host: str, port: int) -> str:
@@ -385,14 +386,15 @@ def restore(ctx: click.Context, path: Path, yes: bool) -> None:
         click.confirm(f"Replace the data store in {home.root} with {path}? Stop the server "
                       "first.", abort=True)
     master = home.master_key()
-    # The backup lacks the member.erased webhooks an erasure since queued (pending ones too):
-    # queued again for the brands that knew each member (GDPR Art. 19).
-    report = restore_backup(home, path, master,
-                            erasure_hooks=lambda data: [erasure_hook(data, master)])
+    with home.offline("restore"):
+        # The backup lacks the member.erased webhooks an erasure since queued (pending ones
+        # too): queued again for the brands that knew each member (GDPR Art. 19).
+        report = restore_backup(home, path, master,
+                                erasure_hooks=lambda data: [erasure_hook(data, master)])
+        changes = _recorded_changes(ctx, home)
     told = " (each brand that knew the member told again)" if report.erasures_reapplied else ""
     click.echo(f"Restored {path} into {home.data_path}; re-applied "
-               f"{_counted(report.erasures_reapplied, 'erasure')}{told};"
-               f" {_recorded_changes(ctx, home)}")
+               f"{_counted(report.erasures_reapplied, 'erasure')}{told}; {changes}")
 
 
 @main.command("reapply-erasures")
@@ -415,13 +417,14 @@ def reapply_erasures(ctx: click.Context) -> None:
     taken away since is given back, nor is anything given since (a grant, a join, an intent,
     an unblock: asked or made again)."""
     home = _home(ctx).require()
-    with home.open() as vault:
-        # A restored data store lacks the member.erased webhooks its erasures since queued.
-        vault.erasure.before_delete.append(erasure_hook(vault.data, vault.master))
-        report = vault.erasure.reapply()
-        ended = vault.sessions.end_all()
-        lost = [member_principal(vault, member_id) for member_id in report.keys_lost_for]
-    changes = _recorded_changes(ctx, home)
+    with home.offline("reapply-erasures"):
+        with home.open() as vault:
+            # A restored data store lacks the member.erased webhooks its erasures queued.
+            vault.erasure.before_delete.append(erasure_hook(vault.data, vault.master))
+            report = vault.erasure.reapply()
+            ended = vault.sessions.end_all()
+            lost = [member_principal(vault, member_id) for member_id in report.keys_lost_for]
+        changes = _recorded_changes(ctx, home)
     click.echo(f"Deleted again the rows of {_counted(report.rows_deleted_for, 'erased member')}"
                f" and destroyed again the keys of {report.keys_destroyed_for} (each brand that"
                f" knew a member whose rows came back is told of the erasure again); {changes};"

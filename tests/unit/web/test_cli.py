@@ -572,3 +572,30 @@ def test_a_master_key_file_of_another_user_is_refused(tmp_path: Path, monkeypatc
     assert result.exit_code == 1
     assert result.stderr == (f"error: {key_file} belongs to another user (uid {owner}); run"
                              " vrmvault as the user that owns the home\n")
+
+
+@pytest.mark.parametrize("command", [("restore", "backup.db", "--yes"), ("reapply-erasures",)])
+def test_what_replaces_the_store_is_refused_while_it_is_served(tmp_path: Path, monkeypatch,
+                                                               command: tuple[str, ...]) -> None:
+    """The workers' kept connections would go on reading and writing the replaced file (what
+    members do meanwhile lost), and the WAL it removes under them."""
+    home = tmp_path / "var"
+    run("--home", str(home), "init")
+    monkeypatch.chdir(tmp_path)
+    assert run("--home", str(home), "backup", "backup.db").exit_code == 0
+    before = VaultHome(home).data_path.read_bytes()
+    outcomes = []
+
+    def serving(**kwargs) -> None:          # what a second shell does while serve runs
+        outcomes.append(run("--home", str(home), *command))
+
+    monkeypatch.setattr("web.server.run", serving)
+    served = run("--home", str(home), "serve", "--port", str(free_port()))
+    assert served.exit_code == 0, served.output
+    [refused] = outcomes
+    assert refused.exit_code == 1
+    assert refused.stderr == (f"error: 'vrmvault serve' is running on {home}: stop it first,"
+                              f" then run 'vrmvault {command[0]}' again\n")
+    assert VaultHome(home).data_path.read_bytes() == before
+    # Once the server has stopped, it runs.
+    assert run("--home", str(home), *command).exit_code == 0
