@@ -80,7 +80,7 @@ def backup(vault: Vault, target: Path) -> BackupReport:
     except FileExistsError:
         raise ConflictError(f"{target} exists already; refusing to overwrite it") from None
     except OSError as exc:
-        raise StoreError(f"cannot create the backup file {target}") from exc
+        raise StoreError(f"cannot create the backup file {target}: {exc.strerror}") from exc
     os.close(fd)
     try:
         vault.data.vacuum_into(target)

@@ -353,12 +353,15 @@ def _require_free(host: str, port: int) -> None:
 
 
 @main.command()
-@click.argument("path", type=click.Path(path_type=Path))
+@click.argument("path", type=click.Path(path_type=Path, dir_okay=False))
 @click.pass_context
 def backup(ctx: click.Context, path: Path) -> None:
     """Write an encrypted copy of the data store to PATH (the key store is never included)."""
     from vault.backup import backup as take_backup
 
+    if not path.name:                  # "" (taken as ".") or "/": a folder, not a new file
+        raise click.BadParameter("name the new file to write the backup to",
+                                 param_hint="'PATH'")
     _files_only(_home(ctx), "backup")
     started = time.perf_counter()
     with _home(ctx).open() as vault:

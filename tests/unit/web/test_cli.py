@@ -599,3 +599,18 @@ def test_what_replaces_the_store_is_refused_while_it_is_served(tmp_path: Path, m
     assert VaultHome(home).data_path.read_bytes() == before
     # Once the server has stopped, it runs.
     assert run("--home", str(home), *command).exit_code == 0
+
+
+@pytest.mark.parametrize(("target", "status", "told"), [
+    ("", 2, "Invalid value for 'PATH': name the new file to write the backup to"),
+    (".", 2, "Invalid value for 'PATH'"),
+    ("missing/backup.db", 1, "error: cannot create the backup file missing/backup.db: No such"
+                             " file or directory"),
+])
+def test_a_backup_target_that_cannot_be_a_new_file_is_told_why(
+        tmp_path: Path, monkeypatch, target: str, status: int, told: str) -> None:
+    run("--home", str(tmp_path / "var"), "init")
+    monkeypatch.chdir(tmp_path)
+    result = run("--home", str(tmp_path / "var"), "backup", target)
+    assert result.exit_code == status
+    assert told in result.stderr
