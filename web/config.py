@@ -105,7 +105,12 @@ def _number(minimum: float, maximum: float) -> Callable[[str], float]:
 
 def _folder(text: str) -> Path:
     """A folder to keep the stores in: it may not exist yet (``init`` makes it), but it may not
-    be a file."""
+    be a file, nor start or end with a space (``VRMVAULT_HOME="/srv/vault "`` from an
+    environment file: ``init`` or ``serve`` would make a new, empty vault beside the one
+    meant, with a master key of its own)."""
+    if text != text.strip():
+        raise ValueError("starts or ends with a space, and would name another folder than the"
+                         " one without it")
     path = Path(text)
     if path.exists() and not path.is_dir():
         raise ValueError("names a file, not a folder")

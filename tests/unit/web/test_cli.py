@@ -184,6 +184,19 @@ def test_a_home_that_is_a_file_is_refused(tmp_path: Path) -> None:
                              " does not exist)\n")
 
 
+@pytest.mark.parametrize("value", [" ", "var ", " var", "var\t"])
+def test_a_home_with_a_space_at_its_start_or_end_is_refused(tmp_path: Path, monkeypatch,
+                                                             value: str) -> None:
+    """A stray space in an environment file would make a new, empty vault beside the one
+    meant (and serve it)."""
+    monkeypatch.chdir(tmp_path)
+    result = run("init", env={"VRMVAULT_HOME": value})
+    assert result.exit_code == CONFIGURATION_ERROR_EXIT
+    assert result.stderr.startswith(f"error: VRMVAULT_HOME={value!r} starts or ends with a"
+                                    " space")
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_argon2_lanes_need_8_kib_of_memory_each(tmp_path: Path) -> None:
     result = run("--home", str(tmp_path / "var"), "init",
                  env={"VRMVAULT_ARGON2_MEMORY_KIB": "19456", "VRMVAULT_ARGON2_PARALLELISM": "4000"})
