@@ -452,8 +452,20 @@ def from_environment(environ: Mapping[str, str] | None = None) -> dict[str, Any]
                      else f"={raw[:80]!r}" + ("…" if len(raw) > 80 else ""))
             raise SettingError(setting.name, f"{shown} {exc}", setting.expected) from None
     _check_argon2_lanes(config)
+    _check_sessions(config)
     _check_postgresql(config)
     return config
+
+
+def _check_sessions(config: Mapping[str, Any]) -> None:
+    """A session's idle limit within its absolute one: longer, it would never apply (the two
+    swapped, most likely), and the operator would believe sessions end when idle."""
+    idle, absolute = config["VRMVAULT_SESSION_IDLE"], config["VRMVAULT_SESSION_ABSOLUTE"]
+    if idle > absolute:
+        setting = BY_NAME["VRMVAULT_SESSION_IDLE"]
+        raise SettingError(setting.name, f"={idle} is more than VRMVAULT_SESSION_ABSOLUTE"
+                           f"={absolute}, after which every session ends anyway",
+                           setting.expected)
 
 
 def _check_postgresql(config: Mapping[str, Any]) -> None:

@@ -129,6 +129,10 @@ MALFORMED_SETTINGS = [
      "VRMVAULT_SESSION_IDLE='abc' is not a whole number; expected a whole number of seconds"
      " from 1 to 31622400 (366 days)"),
     ("VRMVAULT_SESSION_ABSOLUTE", "0", "VRMVAULT_SESSION_ABSOLUTE='0' is below 1;"),
+    # Shorter than the idle limit (1800 s by default), which would then never apply.
+    ("VRMVAULT_SESSION_ABSOLUTE", "600",
+     "VRMVAULT_SESSION_IDLE=1800 is more than VRMVAULT_SESSION_ABSOLUTE=600, after which every"
+     " session ends anyway; expected a whole number of seconds"),
     ("VRMVAULT_ARGON2_MEMORY_KIB", "1000",
      "VRMVAULT_ARGON2_MEMORY_KIB='1000' is below 19456; expected a whole number of KiB, at"
      " least 19456 (the OWASP/ASVS minimum)"),
