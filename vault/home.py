@@ -141,6 +141,7 @@ class VaultHome:
 
     def require(self) -> VaultHome:
         """This home, if its stores exist; else :class:`StoreNotInitialisedError` naming it."""
+        self._require_both_or_neither()
         if not self.exists():
             raise StoreNotInitialisedError(f"no store in {self.where}; run 'vrmvault init' first")
         if not self.database_url:
@@ -165,6 +166,7 @@ class VaultHome:
         :data:`vault.schema.STORES` to its last migration, saying what was done to which."""
         environ = dict(os.environ) if environ is None else environ
         tightened = self.make_private()
+        self._require_both_or_neither()
         created_store = not self.exists()
         created_key = False
         if not environ.get(MASTER_KEY_ENV) and not self.key_file.exists():
@@ -182,6 +184,25 @@ class VaultHome:
             database.close()
             applied += [f"{self._name(store)}: {step}" for step in done]
         return InitReport(self, created_key, created_store, applied, tightened)
+
+    def _require_both_or_neither(self) -> None:
+        """Refuse to make one of the data and key stores beside the other: a new key store
+        holds no member's key, so every member's data could never be opened again (nor told
+        from an erased member's); a new data store beside a key store is an empty vault where
+        a restore was meant."""
+        if self.database_url:
+            return
+        data, keys = self.data_path.exists(), self.keys_path.exists()
+        if data and not keys:
+            raise StoreError(
+                f"{self.root} holds a data store but no key store ({self.keys_path.name}):"
+                " put back its copy of the key store (members' data keys are only there); a"
+                " new one would open none of their data")
+        if keys and not data:
+            raise StoreError(
+                f"{self.root} holds a key store but no data store ({self.data_path.name}):"
+                " put back a backup with 'vrmvault restore BACKUP'; a new one would be an"
+                " empty vault")
 
     def open_store(self, store: migrations.Store, master: MasterKey, *, migrate: bool = False,
                    cache_kib: int = DEFAULT_CACHE_KIB,

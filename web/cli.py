@@ -296,9 +296,8 @@ def serve(ctx: click.Context, host: str, port: int, workers: int | None) -> None
     public = _served_at(ctx, host, port)
     home = _home(ctx)
     _require_free(host, port)
-    report = _initialise(home, ctx.obj["controller"]) if home.exists() else None
-    if report is None:
-        raise click.ClickException(f"no store in {home.where}; run 'vrmvault init' first")
+    home.require()         # a missing store, or one of the two alone, told as such
+    report = _initialise(home, ctx.obj["controller"])
     if report.tightened:
         click.echo(f"made {home.root} private (mode 0700): others could list it")
     if report.erasures_finished:

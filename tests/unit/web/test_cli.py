@@ -631,3 +631,24 @@ def test_a_backup_target_that_cannot_be_a_new_file_is_told_why(
     result = run("--home", str(tmp_path / "var"), "backup", target)
     assert result.exit_code == status
     assert told in result.stderr
+
+
+@pytest.mark.parametrize("missing", ["keys.db", "data.db"])
+@pytest.mark.parametrize("command", ["init", "serve"])
+def test_init_never_makes_one_store_beside_the_other(tmp_path: Path, monkeypatch,
+                                                     missing: str, command: str) -> None:
+    """A new key store beside a data store holds no member's key: every member's data would
+    be lost for good (a key store left behind in a move, say), under 'Created an encrypted
+    store'. A new data store beside a key store is an empty vault where a restore was meant."""
+    home = tmp_path / "var"
+    run("--home", str(home), "init")
+    (home / missing).unlink()
+    monkeypatch.setattr("web.server.run", lambda **kwargs: pytest.fail("served"))
+    before = sorted(path.name for path in home.iterdir())
+    result = run("--home", str(home), command, "--port", str(free_port()))
+    assert result.exit_code == 1
+    told = ("holds a data store but no key store (keys.db)" if missing == "keys.db" else
+            "holds a key store but no data store (data.db): put back a backup with"
+            " 'vrmvault restore BACKUP'")
+    assert result.stderr.startswith(f"error: {home} {told}"), result.stderr
+    assert sorted(path.name for path in home.iterdir()) == before
