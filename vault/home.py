@@ -6,6 +6,7 @@
         ledger.db, rates.db  SQLCipher, likewise (vault/schema lists every store)
         master.key           0600, 64 hex digits; absent when VRMVAULT_MASTER_KEY is set
         serve.lock           empty; locked while ``vrmvault serve`` runs (:meth:`VaultHome.offline`)
+        restore.unfinished   empty; a restore stopped before it was done (``serve`` refuses)
 
 :meth:`VaultHome.initialise` creates the stores, or brings each to the last migration of its
 history (:mod:`vault.schema`); a store that is not current is never opened for use.
@@ -86,6 +87,9 @@ HOME_MODE = 0o700          # only the vault's own user may list or enter the hom
 #: Locked (shared) by ``vrmvault serve`` and every process it forks for as long as they live;
 #: a command that replaces what the server holds open locks it exclusively (:meth:`offline`).
 SERVE_LOCK = "serve.lock"
+#: Present from a restore's swap until what the ledger recorded since holds again in the store
+#: (withdrawals and the like, web/cli.py): ``serve`` refuses to start while it is there.
+RESTORE_UNFINISHED = "restore.unfinished"
 SESSION_IDLE = 30 * 60
 SESSION_ABSOLUTE = 12 * 60 * 60
 
@@ -330,6 +334,16 @@ class VaultHome:
             yield
         finally:
             os.close(fd)
+
+    @property
+    def restore_mark(self) -> Path:
+        return self.root / RESTORE_UNFINISHED
+
+    def restore_unfinished(self) -> bool:
+        """Whether a restore swapped the data store in and stopped before the changes the
+        ledger recorded since were made to hold again (a grant withdrawn since would be in
+        force again): ``reapply-erasures`` finishes it."""
+        return self.restore_mark.exists()
 
     def remove_wal_files(self, path: Path) -> None:
         for suffix in ("-wal", "-shm"):

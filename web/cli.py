@@ -297,6 +297,10 @@ def serve(ctx: click.Context, host: str, port: int, workers: int | None) -> None
     home = _home(ctx)
     _require_free(host, port)
     home.require()         # a missing store, or one of the two alone, told as such
+    if home.restore_unfinished():
+        raise click.ClickException(
+            f"a restore into {home.root} stopped before what the ledger recorded since"
+            " (withdrawals and the like) held again: run 'vrmvault reapply-erasures' first")
     report = _initialise(home, ctx.obj["controller"])
     if report.tightened:
         click.echo(f"made {home.root} private (mode 0700): others could list it")
@@ -389,11 +393,26 @@ def restore(ctx: click.Context, path: Path, yes: bool) -> None:
                       "first.", abort=True)
     master = home.master_key()
     with home.offline("restore"):
-        # The backup lacks the member.erased webhooks an erasure since queued (pending ones
-        # too): queued again for the brands that knew each member (GDPR Art. 19).
-        report = restore_backup(home, path, master,
-                                erasure_hooks=lambda data: [erasure_hook(data, master)])
-        changes = _recorded_changes(ctx, home)
+        # Marked before the swap, cleared once the ledger's changes since hold again: a stop
+        # in between (Ctrl-C, a failure) leaves a store where what was taken away since is
+        # given back, which serve then refuses to serve until reapply-erasures has run.
+        home.restore_mark.touch(mode=0o600)
+        try:
+            # The backup lacks the member.erased webhooks an erasure since queued (pending
+            # ones too): queued again for the brands that knew each member (GDPR Art. 19).
+            report = restore_backup(home, path, master,
+                                    erasure_hooks=lambda data: [erasure_hook(data, master)])
+        except BaseException:
+            home.restore_mark.unlink()         # nothing was swapped in
+            raise
+        try:
+            changes = _recorded_changes(ctx, home)
+        except BaseException:
+            click.secho("error: the backup was restored, but what the ledger recorded since"
+                        " (withdrawals and the like) was not made to hold again: run"
+                        " 'vrmvault reapply-erasures' before serving", fg="red", err=True)
+            raise
+        home.restore_mark.unlink()
     told = " (each brand that knew the member told again)" if report.erasures_reapplied else ""
     click.echo(f"Restored {path} into {home.data_path}; re-applied "
                f"{_counted(report.erasures_reapplied, 'erasure')}{told}; {changes}")
@@ -427,6 +446,7 @@ def reapply_erasures(ctx: click.Context) -> None:
             ended = vault.sessions.end_all()
             lost = [member_principal(vault, member_id) for member_id in report.keys_lost_for]
         changes = _recorded_changes(ctx, home)
+        home.restore_mark.unlink(missing_ok=True)      # a restore cut short is finished
     click.echo(f"Deleted again the rows of {_counted(report.rows_deleted_for, 'erased member')}"
                f" and destroyed again the keys of {report.keys_destroyed_for} (each brand that"
                f" knew a member whose rows came back is told of the erasure again); {changes};"

@@ -652,3 +652,44 @@ def test_init_never_makes_one_store_beside_the_other(tmp_path: Path, monkeypatch
             " 'vrmvault restore BACKUP'")
     assert result.stderr.startswith(f"error: {home} {told}"), result.stderr
     assert sorted(path.name for path in home.iterdir()) == before
+
+
+def test_a_restore_stopped_before_the_ledgers_changes_is_not_served_until_finished(
+        tmp_path: Path, monkeypatch) -> None:
+    """The swap comes first, then what the ledger recorded since (a grant withdrawn since,
+    say) is made to hold again: a Ctrl-C in between left a store that gave it back, and serve
+    served it."""
+    import web.cli
+
+    home = tmp_path / "var"
+    run("--home", str(home), "init")
+    monkeypatch.chdir(tmp_path)
+    run("--home", str(home), "backup", "backup.db")
+    finish = web.cli._recorded_changes
+
+    def interrupted(ctx, home):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(web.cli, "_recorded_changes", interrupted)
+    result = RUNNER.invoke(main, ["--home", str(home), "restore", "backup.db", "--yes"],
+                           env={"VRMVAULT_MASTER_KEY": ""})
+    assert result.exit_code == 1                      # click's Abort, after our line
+    assert "run 'vrmvault reapply-erasures' before serving" in result.stderr
+    monkeypatch.setattr(web.cli, "_recorded_changes", finish)
+    served = []
+    monkeypatch.setattr("web.server.run", lambda **kwargs: served.append(kwargs))
+    refused = run("--home", str(home), "serve", "--port", str(free_port()))
+    assert refused.exit_code == 1 and not served
+    assert "run 'vrmvault reapply-erasures' first" in refused.stderr
+    assert run("--home", str(home), "reapply-erasures").exit_code == 0
+    assert run("--home", str(home), "serve", "--port", str(free_port())).exit_code == 0
+    assert served
+
+
+def test_a_restore_refused_before_its_swap_leaves_nothing_to_finish(tmp_path: Path) -> None:
+    home = tmp_path / "var"
+    run("--home", str(home), "init")
+    garbage = tmp_path / "garbage.db"
+    garbage.write_bytes(bytes(range(256)) * 32)
+    assert run("--home", str(home), "restore", str(garbage), "--yes").exit_code == 1
+    assert not VaultHome(home).restore_unfinished()
