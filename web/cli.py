@@ -396,14 +396,15 @@ def restore(ctx: click.Context, path: Path, yes: bool) -> None:
         # Marked before the swap, cleared once the ledger's changes since hold again: a stop
         # in between (Ctrl-C, a failure) leaves a store where what was taken away since is
         # given back, which serve then refuses to serve until reapply-erasures has run.
-        home.restore_mark.touch(mode=0o600)
+        if home.root.is_dir():                 # else restore_backup says what is missing
+            home.restore_mark.touch(mode=0o600)
         try:
             # The backup lacks the member.erased webhooks an erasure since queued (pending
             # ones too): queued again for the brands that knew each member (GDPR Art. 19).
             report = restore_backup(home, path, master,
                                     erasure_hooks=lambda data: [erasure_hook(data, master)])
         except BaseException:
-            home.restore_mark.unlink()         # nothing was swapped in
+            home.restore_mark.unlink(missing_ok=True)      # nothing was swapped in
             raise
         try:
             changes = _recorded_changes(ctx, home)
