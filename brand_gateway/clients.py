@@ -29,7 +29,7 @@ from intents.catalog import CATEGORY_BY_ID
 from vault.brands import MAX_NAME, BrandDirectory
 from vault.catalog import clean_text
 from vault.clock import Clock
-from vault.errors import NotFoundError, ValidationError
+from vault.errors import ConflictError, NotFoundError, ValidationError
 from vault.keys import MasterKey
 from vault.repositories import BrandRepository
 
@@ -310,10 +310,15 @@ class ClientRegistry:
         return self.get(client_id)
 
     def rotate_secret(self, client_id: str) -> str:
-        """A new secret for the client; the old one stops working at once."""
+        """A new secret for the client; the old one stops working at once. A disabled client
+        is refused (:class:`ConflictError`): nothing enables it again, so a secret made for it
+        would be handed to the brand and never authenticate."""
         secret = new_client_secret()
         with self._clients.transaction():
-            self.get(client_id)
+            if not self.get(client_id).active:
+                raise ConflictError(f"{client_id} is disabled: a new secret would never"
+                                    " authenticate; register the brand's new client with"
+                                    " 'vrmvault brand create' instead")
             self._clients.set_secret_hash(client_id, self._hasher.hash(client_id, secret),
                                           int(self._clock()))
         return secret

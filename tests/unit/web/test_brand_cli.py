@@ -111,6 +111,18 @@ def test_rotate_secret_prints_a_new_secret_and_retires_the_old(vault_home: Vault
         authenticate(vault_home, credentials["client_id"], credentials["client_secret"])
 
 
+def test_a_disabled_clients_secret_is_not_rotated_nor_printed(vault_home: VaultHome) -> None:
+    """Nothing enables a client again: a secret printed for one would be handed to the brand
+    and never authenticate."""
+    credentials = create(vault_home)
+    assert run(vault_home, "disable", credentials["client_id"]).exit_code == 0
+    result = run(vault_home, "rotate-secret", credentials["client_id"])
+    assert result.exit_code == 1
+    assert result.stdout == ""
+    assert result.stderr.startswith(f"error: {credentials['client_id']} is disabled: a new"
+                                    " secret would never authenticate")
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [
