@@ -36,7 +36,7 @@ from compliance.deadlines import (
 from consent.ledger import DEFAULT_CHECKPOINT_INTERVAL
 from consent.receipts import DEFAULT_CONTROLLER, Controller, PostalAddress
 from consent.tiles import DEFAULT_LOG_RATE_LIMIT
-from vault.catalog import is_country_code
+from vault.catalog import DIRECTION_CONTROLS, is_country_code
 from vault.home import (
     DATABASE_URL_SETTING,
     KEYS_DATABASE_URL_SETTING,
@@ -225,11 +225,17 @@ def _sender(text: str) -> str:
     return text
 
 
+_DIRECTION = re.compile(f"[{DIRECTION_CONTROLS}]")
+
+
 def _one_line(most: int) -> Callable[[str], str]:
     def parse(text: str) -> str:
         text = text.strip()
         if not text or len(text) > most or any(ord(c) < 32 for c in text):
             raise ValueError(f"is not one line of 1 to {most} characters")
+        if _DIRECTION.search(text):
+            # Signed into every receipt: text after one reads reversed wherever it is shown.
+            raise ValueError("holds an invisible character that changes the text's direction")
         return text
     return parse
 
@@ -274,10 +280,25 @@ def _postgresql_url(text: str) -> str:
 
 
 def _policy_url(text: str) -> str:
-    parts = urlsplit(text.strip())
+    """An http(s) URL with a host a browser can reach (as :func:`public_url` checks one), and
+    no space or control character anywhere: every receipt links to it."""
+    text = text.strip()
+    if any(character.isspace() or not character.isprintable() for character in text):
+        raise ValueError("holds a space or a control character")
+    try:
+        parts = urlsplit(text)
+        port = parts.port
+    except ValueError as exc:
+        raise ValueError(f"is not a URL ({exc})") from None
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ValueError("is not an http:// or https:// URL")
-    return text.strip()
+    if "@" in parts.netloc:
+        raise ValueError("names a user, whose name and password every receipt would show")
+    host = _host_name(parts.hostname.lower())
+    if host == parts.hostname:
+        return text
+    netloc = (f"[{host}]" if ":" in host else host) + (f":{port}" if port is not None else "")
+    return parts._replace(netloc=netloc).geturl()
 
 
 def controller(config: Mapping[str, Any]) -> Controller:

@@ -46,10 +46,23 @@ def test_unset_it_is_the_demo_operator_at_the_default_public_url() -> None:
     ("VRMVAULT_CONTROLLER_PHONE", "020 123 4567"),
     ("VRMVAULT_CONTROLLER_NAME", "Acme\nVault"),
     ("VRMVAULT_PRIVACY_POLICY_URL", "acme.example/privacy"),
+    # Signed into every receipt: reversed text after an override, links no browser follows.
+    ("VRMVAULT_CONTROLLER_NAME", "Acme \u202eytiruceS"),
+    ("VRMVAULT_CONTROLLER_CONTACT", "DPO \u2067x"),
+    ("VRMVAULT_PRIVACY_POLICY_URL", "https://acme example/privacy"),
+    ("VRMVAULT_PRIVACY_POLICY_URL", "https://acme.example/our privacy"),
+    ("VRMVAULT_PRIVACY_POLICY_URL", "https://acme_1.example/privacy"),
+    ("VRMVAULT_PRIVACY_POLICY_URL", "https://user:s3cret@acme.example/privacy"),
+    ("VRMVAULT_PRIVACY_POLICY_URL", "https://acme.example:99999/privacy"),
 ])
 def test_a_malformed_controller_setting_is_refused(variable: str, value: str) -> None:
     with pytest.raises(SettingError, match=variable):
         from_environment({variable: value})
+
+
+def test_an_international_privacy_policy_host_is_kept_as_a_browser_sends_it() -> None:
+    settings = from_environment({"VRMVAULT_PRIVACY_POLICY_URL": "https://Exämple.org/privacy?x#a"})
+    assert settings["VRMVAULT_PRIVACY_POLICY_URL"] == "https://xn--exmple-cua.org/privacy?x#a"
 
 
 # -- the stores' place: PostgreSQL by two URLs, or SQLCipher files ---------------------------------
