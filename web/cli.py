@@ -10,11 +10,13 @@ the master key stays in its file or the environment.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import os
 import socket
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -207,32 +209,33 @@ def demo(ctx: click.Context, members: int, seed: int) -> None:
     from demo.surveys import load_survey_demo
 
     home = _home(ctx)
-    with home.open() as vault, click.progressbar(
-        length=members, label="Loading demo members", show_pos=True, show_eta=True,
-        file=sys.stderr,
-    ) as bar:
-        done = 0
+    with _cut_short_told(home):
+        with home.open() as vault, click.progressbar(
+            length=members, label="Loading demo members", show_pos=True, show_eta=True,
+            file=sys.stderr,
+        ) as bar:
+            done = 0
 
-        def progress(count: int) -> None:
-            nonlocal done
-            bar.update(count - done)
-            done = count
+            def progress(count: int) -> None:
+                nonlocal done
+                bar.update(count - done)
+                done = count
 
-        report = load_demo(vault, members=members, seed=seed, progress=progress)
-    with home.open() as vault:
-        consent = open_consent(vault, home, controller=ctx.obj["controller"])
-        try:
-            shared = load_consent_demo(consent, seed=seed)
-            communities = load_community_demo(consent, seed=seed)
-            surveyed = load_survey_demo(consent, seed=seed)
-            looped = load_loop_demo(consent, seed=seed)
-            intended = load_intent_demo(consent, seed=seed)
-            officer = load_demo_officer(consent)
-            requested = load_dsr_demo(consent, ctx.obj["settings"], seed=seed,
-                                      callback_base=ctx.obj["settings"]["VRMVAULT_PUBLIC_URL"]
-                                      or DEFAULT_PUBLIC_URL)
-        finally:
-            consent.close()
+            report = load_demo(vault, members=members, seed=seed, progress=progress)
+        with home.open() as vault:
+            consent = open_consent(vault, home, controller=ctx.obj["controller"])
+            try:
+                shared = load_consent_demo(consent, seed=seed)
+                communities = load_community_demo(consent, seed=seed)
+                surveyed = load_survey_demo(consent, seed=seed)
+                looped = load_loop_demo(consent, seed=seed)
+                intended = load_intent_demo(consent, seed=seed)
+                officer = load_demo_officer(consent)
+                requested = load_dsr_demo(consent, ctx.obj["settings"], seed=seed,
+                                          callback_base=ctx.obj["settings"]
+                                          ["VRMVAULT_PUBLIC_URL"] or DEFAULT_PUBLIC_URL)
+            finally:
+                consent.close()
     click.echo(
         f"Loaded {_counted(report.members, 'member')} with "
         f"{_counted(report.profile_values, 'profile value')} and "
@@ -262,6 +265,26 @@ def demo(ctx: click.Context, members: int, seed: int) -> None:
     click.echo(f"Demo brands' OAuth client credentials (mode 0600): {credentials}")
     click.echo(f"Sign in as {SHOWCASE_EMAIL} with the password: {DEMO_PASSWORD}")
     _echo_officer(officer)
+
+
+@contextlib.contextmanager
+def _cut_short_told(home: VaultHome) -> Iterator[None]:
+    """A demo load stopped by Ctrl-C: what it leaves, and what to do (the load commits in
+    batches, and a second one refuses a store holding the showcase member)."""
+    from demo.members import SHOWCASE_EMAIL
+
+    try:
+        yield
+    except KeyboardInterrupt:
+        with home.open() as vault:
+            loaded = vault.members.find(SHOWCASE_EMAIL) is not None
+        if not loaded:
+            raise click.ClickException("interrupted before any demo member was loaded: the"
+                                       " store is as it was") from None
+        raise click.ClickException(
+            f"interrupted: the store in {home.where} holds part of the demo now (members"
+            " without the rest: grants, brands' clients, the officer), and 'vrmvault demo'"
+            " will not load it again; load the demo into a new home instead") from None
 
 
 def _echo_officer(officer: DemoOfficer | None) -> None:

@@ -693,3 +693,28 @@ def test_a_restore_refused_before_its_swap_leaves_nothing_to_finish(tmp_path: Pa
     garbage.write_bytes(bytes(range(256)) * 32)
     assert run("--home", str(home), "restore", str(garbage), "--yes").exit_code == 1
     assert not VaultHome(home).restore_unfinished()
+
+
+@pytest.mark.parametrize(("stopped_in", "told"), [
+    ("demo.members.load_demo", "interrupted before any demo member was loaded: the store is"
+                               " as it was\n"),
+    ("demo.consents.load_consent_demo",
+     "interrupted: the store in {home} holds part of the demo now (members without the rest:"
+     " grants, brands' clients, the officer), and 'vrmvault demo' will not load it again;"
+     " load the demo into a new home instead\n"),
+])
+def test_a_demo_load_cut_short_says_what_it_left_in_one_line(
+        tmp_path: Path, monkeypatch, stopped_in: str, told: str) -> None:
+    """It said only 'Aborted!', and a second load refused the half-loaded store as 'loaded
+    already'."""
+    home = tmp_path / "var"
+    run("--home", str(home), "init")
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(stopped_in, interrupted)
+    result = RUNNER.invoke(main, ["--home", str(home), "demo", "--members", "5"],
+                           env={"VRMVAULT_MASTER_KEY": ""})
+    assert result.exit_code == 1
+    assert result.stderr.endswith("error: " + told.format(home=home)), result.stderr
