@@ -4,7 +4,8 @@ Invariants:
 - A client secret exists in clear only in the return value of :meth:`ClientRegistry.create` and
   :meth:`ClientRegistry.rotate_secret`, for the operator to hand to the brand once; the store
   keeps a keyed hash of it, and nothing here logs it.
-- Rotating a secret replaces the hash in one statement: the old secret stops working at once.
+- Rotating a secret replaces the hash and revokes the client's access tokens in one
+  transaction: the old secret, and the tokens bought with it, stop working at once.
 - Redirect URIs follow RFC 9700 sec. 2.1 and OAuth 2.1 sec. 2.3.1: registered in full and
   compared as exact strings; absolute ``https`` URIs, or ``http`` on a loopback host only; no
   fragment (RFC 6749 sec. 3.1.2), no wildcard, no user information; at most
@@ -310,9 +311,15 @@ class ClientRegistry:
         return self.get(client_id)
 
     def rotate_secret(self, client_id: str) -> str:
-        """A new secret for the client; the old one stops working at once. A disabled client
+        """A new secret for the client; the old one stops working at once, and so do the
+        access tokens issued under it: a secret is rotated because it may have leaked, and
+        whoever held it may hold tokens it bought. The brand's authorizations stay (refresh
+        tokens work only with the client's secret, now the new one), so the brand gets new
+        access tokens with the new secret and no member is asked again. A disabled client
         is refused (:class:`ConflictError`): nothing enables it again, so a secret made for it
         would be handed to the brand and never authenticate."""
+        from .tokens import TokenStore
+
         secret = new_client_secret()
         with self._clients.transaction():
             if not self.get(client_id).active:
@@ -321,6 +328,7 @@ class ClientRegistry:
                                     " 'vrmvault brand create' instead")
             self._clients.set_secret_hash(client_id, self._hasher.hash(client_id, secret),
                                           int(self._clock()))
+            TokenStore(tokens=self._tokens, clock=self._clock).revoke_all_for_client(client_id)
         return secret
 
     def reapply_recorded(self, search: LedgerSearchRepository) -> RestoredClients:

@@ -108,5 +108,6 @@ class TokenStore:
         self._tokens.revoke(record.token_hash, int(self._clock()))
 
     def revoke_all_for_client(self, client_id: str) -> int:
-        """Revoke every live token of a client (for when it is disabled); how many."""
+        """Revoke every live token of a client (when it is disabled or its secret rotated); how
+        many."""
         return self._tokens.revoke_for_client(client_id, int(self._clock()))

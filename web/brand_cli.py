@@ -138,7 +138,8 @@ def disable(ctx: click.Context, client_id: str) -> None:
 @click.argument("client_id")
 @click.pass_context
 def rotate_secret(ctx: click.Context, client_id: str) -> None:
-    """Give CLIENT_ID a new secret, printed as JSON once; the old one stops working at once."""
+    """Give CLIENT_ID a new secret, printed as JSON once; the old one, and the access tokens
+    issued under it, stop working at once (refresh tokens work with the new secret)."""
     with _opened(ctx) as (home, vault, registry):
         secret = registry.rotate_secret(client_id)
         client = registry.get(client_id)

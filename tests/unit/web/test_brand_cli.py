@@ -11,7 +11,7 @@ from click.testing import CliRunner
 
 from brand_gateway.clients import ClientSecretHasher
 from brand_gateway.errors import ClientAuthenticationError, ClientDisabledError
-from brand_gateway.storage import client_registry
+from brand_gateway.storage import client_registry, token_store
 from vault.home import VaultHome
 from vault.sqlcipher.database import Database
 from web.brand_cli import brand
@@ -109,6 +109,26 @@ def test_rotate_secret_prints_a_new_secret_and_retires_the_old(vault_home: Vault
     authenticate(vault_home, rotated["client_id"], rotated["client_secret"])
     with pytest.raises(ClientAuthenticationError):
         authenticate(vault_home, credentials["client_id"], credentials["client_secret"])
+
+
+def test_rotating_a_secret_revokes_the_access_tokens_issued_under_the_old(
+        vault_home: VaultHome) -> None:
+    """A secret is rotated because it may have leaked: the tokens its holder bought with it
+    stop working with it; another client's do not."""
+    credentials, other = create(vault_home), create(vault_home, "Other Bikes")
+    with vault_home.open() as opened:
+        tokens = token_store(database=opened.data, clock=opened.clock)
+        for token, client in (("bought-with-the-old-secret", credentials), ("others", other)):
+            tokens.save(token, client_id=client["client_id"], grant_type="client_credentials",
+                        scope="intents:read", expires_in=600)
+    assert run(vault_home, "rotate-secret", credentials["client_id"]).exit_code == 0
+    with vault_home.open() as opened:
+        tokens = token_store(database=opened.data, clock=opened.clock)
+        now = opened.clock()
+        bought, others = tokens.find("bought-with-the-old-secret"), tokens.find("others")
+        assert bought is not None and others is not None
+        assert bought.revoked and not bought.active(now)
+        assert not others.revoked and others.active(now)
 
 
 def test_a_disabled_clients_secret_is_not_rotated_nor_printed(vault_home: VaultHome) -> None:
