@@ -41,9 +41,10 @@ from werkzeug.wrappers import Response
 from brand_gateway.intents_wiring import intent_service
 from intents.model import ReportStatus, SpamReport
 from intents.service import IntentService
-from vault.errors import ConflictError, NotFoundError
+from vault.errors import ConflictError, NotFoundError, ValidationError
 
 from .console import local_console_path, officer_name, page_query, require_officer
+from .forms import form_data
 from .sessions import current_member_id
 from .vaults import get_consent
 
@@ -110,11 +111,14 @@ def queue() -> tuple[str, int]:
 def decide(report_id: str) -> Response | tuple[str, int]:
     if not REPORT_ID.fullmatch(report_id):
         abort(404, description=NO_REPORT)
-    outcome = request.form.get("outcome", "")
-    # Both buttons' outcomes at once (a field sent twice) is no choice: refused, never the
-    # first one taken (web/forms.py form_data).
-    if set(request.form) - _FORM_FIELDS or outcome not in OUTCOMES or any(
-            len(request.form.getlist(name)) > 1 for name in _FORM_FIELDS):
+    # Both buttons' outcomes at once (a field sent twice) is no choice: refused by form_data,
+    # never the first one taken.
+    try:
+        submitted = form_data(request.form)
+    except ValidationError:
+        submitted = {"outcome": None}
+    outcome = submitted.get("outcome", "")
+    if set(submitted) - _FORM_FIELDS or outcome not in OUTCOMES:
         return _queue_page(errors={"form": ["Choose Dismiss or Uphold for the report."]},
                            status=422)
     try:
