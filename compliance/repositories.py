@@ -159,6 +159,10 @@ class RequestRow:
     fulfilment: str | None
     closed_at: int | None
     reminder_level: str
+    # The reason of the extension, sealed under the member's key (``extension_reason`` holds
+    # one only if written before data migration 16): see :func:`compliance.requests.
+    # reason_aad`.
+    extension_reason_sealed: bytes | None = None
 
 
 @dataclass(frozen=True)
@@ -176,6 +180,9 @@ class TaskRow:
     created_at: int
     updated_at: int
     closed_at: int | None
+    # The brand's reason for its state, sealed under the member's key (``reason`` holds one
+    # only if written before data migration 16).
+    reason_sealed: bytes | None = None
 
 
 @dataclass(frozen=True)
@@ -193,7 +200,9 @@ class ResultRow:
 
 @dataclass(frozen=True)
 class HistoryRow:
-    """One state change of a request (``task_uid`` None) or of one of its tasks."""
+    """One state change of a request (``task_uid`` None) or of one of its tasks: ``reason``
+    what the vault wrote (a fulfilment's code, a restore's note; or, before data migration 16,
+    anyone's reason), ``reason_sealed`` an officer's or a brand's, under the member's key."""
 
     id: int
     request_id: str
@@ -201,6 +210,7 @@ class HistoryRow:
     state: str
     reason: str | None
     at: int
+    reason_sealed: bytes | None = None
 
 
 class RequestRepository(Transactional, Protocol):
@@ -235,7 +245,8 @@ class RequestRepository(Transactional, Protocol):
                confirmed_at: int | None = None) -> bool:
         """Set what is given on an open request; False if it is closed (or missing)."""
 
-    def extend(self, request_id: str, *, due_on: str, reason: str, at: int) -> bool:
+    def extend(self, request_id: str, *, due_on: str, reason: str | None, at: int,
+               reason_sealed: bytes | None = None) -> bool:
         """Extend an open, never extended request; False otherwise."""
 
     def raise_reminder(self, request_id: str, *, level_from: str, level_to: str) -> bool:
@@ -256,7 +267,7 @@ class RequestRepository(Transactional, Protocol):
         """The brand's tasks, newest first."""
 
     def update_task(self, uid: str, *, state: str, reason: str | None, at: int,
-                    final: bool) -> bool:
+                    final: bool, reason_sealed: bytes | None = None) -> bool:
         """Move a task not yet in a final state to ``state`` (``final``: set its close time);
         False if it was final already."""
 
@@ -268,7 +279,8 @@ class RequestRepository(Transactional, Protocol):
         """The documents' total size the task holds."""
 
     def add_history(self, request_id: str, task_uid: str | None, state: str,
-                    reason: str | None, at: int) -> None: ...
+                    reason: str | None, at: int, reason_sealed: bytes | None = None
+                    ) -> None: ...
 
     def history(self, request_id: str) -> list[HistoryRow]:
         """In the order written."""

@@ -24,8 +24,12 @@ information). Its life:
    first period (:meth:`extend`).
 
 Invariants: the request record outlives the member's erasure (the member's ledger pseudonym
-stays on it); ledger entries hold ids, codes and digests only; every state change is one
-conditional write and a history row, so time to close is read from the history.
+stays on it); what a person wrote about it (the member's text, an officer's reason for an
+extension, a brand's reason for its state) is sealed under the member's key, so the erasure
+leaves it unreadable (read as :data:`ERASED_REASON`), and only what the vault writes itself (a
+fulfilment's code, a restore's note) is kept in clear; ledger entries hold ids, codes and
+digests only; every state change is one conditional write and a history row, so time to close
+is read from the history.
 """
 
 from __future__ import annotations
@@ -36,6 +40,7 @@ import os
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import replace
+from typing import TypeVar, cast
 
 from consent.context import Consent
 from consent.event_details import (
@@ -51,12 +56,12 @@ from consent.events import ABSENT, SYSTEM_ACTOR
 from consent.model import Restriction, RestrictionBasis, RestrictionScope
 from consent.repositories import RestrictionRepository
 from vault.catalog import clean_text
-from vault.errors import ConflictError, NotFoundError, ValidationError
-from vault.sealing import associated_data
+from vault.errors import ConflictError, MemberKeyMissingError, NotFoundError, ValidationError
+from vault.sealing import MemberCipher, associated_data
 
 from . import deadlines
 from .deadlines import DEFAULT_TIMEZONE, HolidayCalendar, Urgency
-from .repositories import RequestRepository, RequestRow, ResultRow, TaskRow
+from .repositories import HistoryRow, RequestRepository, RequestRow, ResultRow, TaskRow
 from .request_model import (
     FINAL_STATES,
     KINDS,
@@ -83,10 +88,10 @@ from .request_model import (
 
 # The request's vocabulary is compliance/request_model.py's; these names are this module's
 # too, so callers import the service and its values from one place.
-__all__ = ["FINAL_STATES", "KINDS", "LEVELS", "MAX_REASON", "MAX_RESULT_BYTES", "MAX_TEXT",
-           "MIN_EXTENSION_REASON", "NO_SUCH_REQUEST", "Forwarded", "Kind", "KindSpec",
-           "Message", "Regime", "Request", "RequestService", "RequestState", "Result",
-           "TaskState", "day_of", "due_on", "end_of"]
+__all__ = ["ERASED_REASON", "FINAL_STATES", "KINDS", "LEVELS", "MAX_REASON", "MAX_RESULT_BYTES",
+           "MAX_TEXT", "MIN_EXTENSION_REASON", "NO_SUCH_REQUEST", "Forwarded", "Kind", "KindSpec",
+           "Message", "Regime", "Request", "RequestService", "RequestState", "Result", "TaskState",
+           "day_of", "due_on", "end_of"]
 
 
 def _digest(text: str | None) -> str | None:
@@ -109,6 +114,22 @@ def _text_aad(member_id: str, request_id: str) -> bytes:
 
 def _result_aad(member_id: str, task_uid: str, name: str) -> bytes:
     return associated_data(member_id, "dsr_result", task_uid, name)
+
+
+#: What a reason sealed under an erased member's key reads as.
+ERASED_REASON = "erased with the member"
+
+_Row = TypeVar("_Row", RequestRow, TaskRow, HistoryRow)
+
+
+def reason_aad(member_id: str, request_id: str, task_uid: str | None, state: str,
+               at: int | None) -> bytes:
+    """A reason's associated data: its request, its task (None: the request's own), and the
+    state and time it was given with, which the row it is kept on records beside it (a task's
+    state and ``updated_at``, a history step's, an extension's ``extended_at``): a reason
+    moved to another row, or kept after its row moved on, does not open."""
+    return associated_data(member_id, "dsr_reason", request_id,
+                           f"{task_uid or ''}:{state}:{at}")
 
 
 class RequestService:
@@ -301,14 +322,19 @@ class RequestService:
                     offset: int) -> list[tuple[TaskRow, RequestRow]]:
         tasks = self._requests.tasks_for_brand(brand_id, open_only=open_only, limit=limit,
                                                offset=offset)
-        return [(t, self._get(t.request_id)) for t in tasks]
+        found = []
+        for task in tasks:
+            row = self._get(task.request_id)
+            found.append((self._opened(row, (task,))[0], row))
+        return found
 
     def brand_task(self, brand_id: str, uid: str) -> tuple[TaskRow, RequestRow]:
         """The brand's own task; another brand's is as unknown as a missing one."""
         task = self._requests.task(uid)
         if task is None or task.brand_id != brand_id:
             raise NotFoundError(NO_SUCH_REQUEST)
-        return task, self._get(task.request_id)
+        row = self._get(task.request_id)
+        return self._opened(row, (task,))[0], row
 
     def brand_update(self, brand_id: str, uid: str, *, state: str, reason: str | None = None,
                      results: Sequence[tuple[str, str, bytes]] = ()
@@ -350,10 +376,13 @@ class RequestService:
                         0, uid, name, media_type, len(data),
                         cipher.seal(_result_aad(row.member_id, uid, name), data), now))
             final = new in FINAL_STATES
-            if not self._requests.update_task(uid, state=new.value, reason=reason, at=now,
-                                              final=final):
+            # Sealed under the member's key; not kept at all once the member was erased (the
+            # ledger keeps its digest).
+            sealed = self._sealed_reason(row, uid, new.value, now, reason)
+            if not self._requests.update_task(uid, state=new.value, reason=None, at=now,
+                                              final=final, reason_sealed=sealed):
                 raise ConflictError("This request is final already: a final state is final.")
-            self._requests.add_history(row.id, uid, new.value, reason, now)
+            self._requests.add_history(row.id, uid, new.value, None, now, reason_sealed=sealed)
             consent.ledger.record_event(actor="brand:" + brand_id, details=DsrUpdated(
                 request=row.id, brand=brand_id, task=uid, state=new.value,
                 reason_sha256=_digest(reason), results=len(results)))
@@ -388,10 +417,13 @@ class RequestService:
         return self._requests.closed_durations()
 
     def officer_view(self, request_id: str) -> Request:
-        """A request with its tasks and history, never what the member wrote."""
+        """A request with its tasks and history and the reasons officers and brands gave,
+        never what the member wrote."""
         row = self._get(request_id)
-        return Request(row, tuple(self._requests.tasks_for(request_id)),
-                       history=tuple(self._requests.history(request_id)))
+        cipher = self._cipher(row)
+        return Request(self._opened(row, (row,), cipher)[0],
+                       self._opened(row, self._requests.tasks_for(request_id), cipher),
+                       history=self._opened(row, self._requests.history(request_id), cipher))
 
     def extension_problem(self, request: Request) -> str | None:
         """Why the request cannot be extended now, or None."""
@@ -435,10 +467,12 @@ class RequestService:
                    if request.spec.regime is Regime.GDPR
                    else deadlines.ccpa_extended_due(received))
             now = self._now()
-            if not self._requests.extend(request_id, due_on=due.isoformat(), reason=reason,
-                                         at=now):
+            sealed = self._sealed_reason(request.row, None, "extended", now, reason)
+            if not self._requests.extend(request_id, due_on=due.isoformat(), reason=None,
+                                         at=now, reason_sealed=sealed):
                 raise ConflictError("This request cannot be extended: it was just now.")
-            self._requests.add_history(request_id, None, "extended", reason, now)
+            self._requests.add_history(request_id, None, "extended", None, now,
+                                       reason_sealed=sealed)
             self._consent.ledger.record_event(
                 actor=self._consent.principal(officer_id), details=DsrExtended(
                     request=request_id, due=due.isoformat(), reason_sha256=_digest(reason)
@@ -491,7 +525,8 @@ class RequestService:
                                    r.document_sealed), r.created_at)
                 for r in self._requests.results_for([t.uid for t in own])
             ) if cipher is not None else ()
-            found.append(Request(row, own, text, results))
+            found.append(Request(self._opened(row, (row,), cipher)[0],
+                                 self._opened(row, own, cipher), text, results))
         return found
 
     def member_request(self, member_id: str, request_id: str) -> Request:
@@ -501,6 +536,32 @@ class RequestService:
         raise NotFoundError(NO_SUCH_REQUEST)
 
     # -- helpers ----------------------------------------------------------------------------
+    def _cipher(self, row: RequestRow) -> MemberCipher | None:
+        """The request's member's cipher; None once the member is erased (or their key is)."""
+        if row.member_id is None:
+            return None
+        try:
+            return self._vault.key_store.cipher(row.member_id)
+        except MemberKeyMissingError:
+            return None
+
+    def _sealed_reason(self, row: RequestRow, task_uid: str | None, state: str, at: int,
+                       reason: str | None) -> bytes | None:
+        cipher = None if reason is None else self._cipher(row)
+        if cipher is None or reason is None or row.member_id is None:
+            return None
+        return cipher.seal_text(reason_aad(row.member_id, row.id, task_uid, state, at), reason)
+
+    def _opened(self, request: RequestRow, rows: Sequence[_Row],
+                cipher: MemberCipher | None = None) -> tuple[_Row, ...]:
+        """``rows`` of ``request`` (the request itself, its tasks or its history steps) with
+        their sealed reasons opened into their clear fields (:data:`ERASED_REASON` once the
+        member is erased); ``cipher`` the member's, if the caller has it."""
+        if not any(_sealed_of(row) is not None for row in rows):
+            return tuple(rows)
+        cipher = cipher or self._cipher(request)
+        return tuple(cast(_Row, _with_reason(row, request, cipher)) for row in rows)
+
     def _get(self, request_id: str) -> RequestRow:
         row = self._requests.get(request_id)
         if row is None:
@@ -520,3 +581,25 @@ class RequestService:
                 counts[task.state] = counts.get(task.state, 0) + 1
             self._consent.ledger.record_event(actor=SYSTEM_ACTOR, details=DsrClosed(
                 request=request_id, tasks=counts))
+
+
+def _sealed_of(row: RequestRow | TaskRow | HistoryRow) -> bytes | None:
+    return row.extension_reason_sealed if isinstance(row, RequestRow) else row.reason_sealed
+
+
+def _with_reason(row: RequestRow | TaskRow | HistoryRow, request: RequestRow,
+                 cipher: MemberCipher | None) -> RequestRow | TaskRow | HistoryRow:
+    sealed = _sealed_of(row)
+    if sealed is None:
+        return row
+    def opened(task_uid: str | None, state: str, at: int | None) -> str:
+        if cipher is None or request.member_id is None:
+            return ERASED_REASON
+        return cipher.open_text(
+            reason_aad(request.member_id, request.id, task_uid, state, at), sealed)
+
+    if isinstance(row, RequestRow):
+        return replace(row, extension_reason=opened(None, "extended", row.extended_at))
+    if isinstance(row, TaskRow):
+        return replace(row, reason=opened(row.uid, row.state, row.updated_at))
+    return replace(row, reason=opened(row.task_uid, row.state, row.at))

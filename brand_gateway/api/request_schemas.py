@@ -80,7 +80,8 @@ class StatusEventSchema(Schema):
 
     status = fields.String(required=True, validate=validate.OneOf([s.value for s in TaskState]))
     reason = fields.String(validate=validate.Length(1, MAX_REASON), metadata={
-        "description": "Why (required with denied); the member reads it."})
+        "description": "Why (required with denied); the member reads it. Kept sealed under"
+                       " the member's key: not kept once the member is erased."})
     results = fields.List(fields.Nested(DocumentSchema),
                           validate=validate.Length(max=MAX_DOCUMENTS), metadata={
                               "description": "Access requests only: what you hold of the"
@@ -101,7 +102,9 @@ class BrandRequestSchema(Schema):
     subject = fields.String(required=True, metadata={
         "description": "The member, by your pairwise subject (the same as in your tokens)."})
     status = fields.String(required=True)
-    reason = fields.String(required=True, allow_none=True)
+    reason = fields.String(required=True, allow_none=True, metadata={
+        "description": "Your reason with the latest status, if you gave one; \"erased with"
+                       " the member\" once the member is erased."})
     submittedTimestamp = fields.Integer(required=True, metadata={
         "description": "The start of the day the vault received the request (Unix seconds; the"
                        " day only, never the second)."})

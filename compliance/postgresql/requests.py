@@ -29,7 +29,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from ..repositories import RequestRow
-from ..sql.requests import REQUEST_COLUMNS, SqlRequests, marks
+from ..sql.requests import REQUEST_COLUMNS, REQUEST_WIDTH, SqlRequests, marks
 
 
 class PostgresqlRequests(SqlRequests):
@@ -44,13 +44,15 @@ class PostgresqlRequests(SqlRequests):
             "INSERT INTO dsr_requests (id, member_num, principal, regime, kind, source,"
             " text_sealed, state, received_at, received_on, confirm_by, confirmed_at, due_on,"
             " extended_at, extension_reason, fulfilled_at, fulfilment, closed_at,"
-            " reminder_level) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            " reminder_level, extension_reason_sealed)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (request.id, None if member is None else member[0], request.principal,
              request.regime, request.kind, request.source, request.text_sealed, request.state,
              request.received_at, request.received_on, request.confirm_by,
              request.confirmed_at, request.due_on,
              request.extended_at, request.extension_reason, request.fulfilled_at,
-             request.fulfilment, request.closed_at, request.reminder_level))
+             request.fulfilment, request.closed_at, request.reminder_level,
+             request.extension_reason_sealed))
 
     def get(self, request_id: str) -> RequestRow | None:
         if self._db.in_transaction:
@@ -72,5 +74,5 @@ class PostgresqlRequests(SqlRequests):
         members = {int(m[0]): m[1] for m in self._db.all(
             f"SELECT num, id FROM members WHERE num IN ({marks(len(nums))})",
             tuple(nums))} if nums else {}
-        return [RequestRow(row[0], members.get(row[1]), *(row[i] for i in range(2, 19)))
-                for row in rows]
+        return [RequestRow(row[0], members.get(row[1]),
+                           *(row[i] for i in range(2, REQUEST_WIDTH))) for row in rows]

@@ -22,15 +22,18 @@ from ..repositories import HistoryRow, RequestRow, ResultRow, TaskRow
 REQUEST_COLUMNS = (
     "r.principal, r.regime, r.kind, r.source, r.text_sealed, r.state, r.received_at,"
     " r.received_on, r.confirm_by, r.confirmed_at, r.due_on, r.extended_at,"
-    " r.extension_reason, r.fulfilled_at, r.fulfilment, r.closed_at, r.reminder_level")
+    " r.extension_reason, r.fulfilled_at, r.fulfilment, r.closed_at, r.reminder_level,"
+    " r.extension_reason_sealed")
+# How many columns a request's SELECT gives (its id and member, then REQUEST_COLUMNS).
+REQUEST_WIDTH = 20
 _TASK = ("SELECT uid, request_id, brand_id, subject, message, state, reason, created_at,"
-         " updated_at, closed_at FROM dsr_tasks")
+         " updated_at, closed_at, reason_sealed FROM dsr_tasks")
 _RESULT = ("SELECT id, task_uid, name, media_type, size, document_sealed, created_at"
            " FROM dsr_results")
 
 
 def _task(row: Any) -> TaskRow:
-    return TaskRow(*(row[i] for i in range(10)))
+    return TaskRow(*(row[i] for i in range(11)))
 
 
 def marks(count: int) -> str:
@@ -104,11 +107,13 @@ class SqlRequests(SqlRepository):
             f"UPDATE dsr_requests SET {', '.join(sets)} WHERE id = ? AND state <> 'closed'",
             (*values, request_id)).rowcount)
 
-    def extend(self, request_id: str, *, due_on: str, reason: str, at: int) -> bool:
+    def extend(self, request_id: str, *, due_on: str, reason: str | None, at: int,
+               reason_sealed: bytes | None = None) -> bool:
         return bool(self._db.execute(
-            "UPDATE dsr_requests SET due_on = ?, extension_reason = ?, extended_at = ?,"
-            " reminder_level = 'green' WHERE id = ? AND state <> 'closed'"
-            " AND extended_at IS NULL", (due_on, reason, at, request_id)).rowcount)
+            "UPDATE dsr_requests SET due_on = ?, extension_reason = ?,"
+            " extension_reason_sealed = ?, extended_at = ?, reminder_level = 'green'"
+            " WHERE id = ? AND state <> 'closed' AND extended_at IS NULL",
+            (due_on, reason, reason_sealed, at, request_id)).rowcount)
 
     def raise_reminder(self, request_id: str, *, level_from: str, level_to: str) -> bool:
         return bool(self._db.execute(
@@ -119,9 +124,10 @@ class SqlRequests(SqlRepository):
     def add_task(self, task: TaskRow) -> None:
         self._db.execute(
             "INSERT INTO dsr_tasks (uid, request_id, brand_id, subject, message, state,"
-            " reason, created_at, updated_at, closed_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            " reason, created_at, updated_at, closed_at, reason_sealed)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (task.uid, task.request_id, task.brand_id, task.subject, task.message, task.state,
-             task.reason, task.created_at, task.updated_at, task.closed_at))
+             task.reason, task.created_at, task.updated_at, task.closed_at, task.reason_sealed))
 
     def task(self, uid: str) -> TaskRow | None:
         row = self._db.one(f"{_TASK} WHERE uid = ?", (uid,))
@@ -146,11 +152,11 @@ class SqlRequests(SqlRepository):
             (brand_id, limit, offset))]
 
     def update_task(self, uid: str, *, state: str, reason: str | None, at: int,
-                    final: bool) -> bool:
+                    final: bool, reason_sealed: bytes | None = None) -> bool:
         return bool(self._db.execute(
-            "UPDATE dsr_tasks SET state = ?, reason = ?, updated_at = ?, closed_at = ?"
-            " WHERE uid = ? AND closed_at IS NULL",
-            (state, reason, at, at if final else None, uid)).rowcount)
+            "UPDATE dsr_tasks SET state = ?, reason = ?, reason_sealed = ?, updated_at = ?,"
+            " closed_at = ? WHERE uid = ? AND closed_at IS NULL",
+            (state, reason, reason_sealed, at, at if final else None, uid)).rowcount)
 
     # -- results and history ----------------------------------------------------------------
     def add_result(self, result: ResultRow) -> None:
@@ -172,19 +178,21 @@ class SqlRequests(SqlRepository):
                                 " WHERE task_uid = ?", (task_uid,))[0])
 
     def add_history(self, request_id: str, task_uid: str | None, state: str,
-                    reason: str | None, at: int) -> None:
+                    reason: str | None, at: int, reason_sealed: bytes | None = None
+                    ) -> None:
         self._db.execute(
-            "INSERT INTO dsr_history (request_id, task_uid, state, reason, at)"
-            " VALUES (?, ?, ?, ?, ?)", (request_id, task_uid, state, reason, at))
+            "INSERT INTO dsr_history (request_id, task_uid, state, reason, at, reason_sealed)"
+            " VALUES (?, ?, ?, ?, ?, ?)", (request_id, task_uid, state, reason, at,
+                                           reason_sealed))
 
     def history(self, request_id: str) -> list[HistoryRow]:
-        return [HistoryRow(*(row[i] for i in range(6))) for row in self._db.all(
-            "SELECT id, request_id, task_uid, state, reason, at FROM dsr_history"
+        return [HistoryRow(*(row[i] for i in range(7))) for row in self._db.all(
+            "SELECT id, request_id, task_uid, state, reason, at, reason_sealed FROM dsr_history"
             " WHERE request_id = ? ORDER BY id", (request_id,))]
 
     # -- inside -------------------------------------------------------------------------------
     def _requests(self, sql: str, parameters: Sequence[Any]) -> list[RequestRow]:
         """The requests ``sql`` selects (:attr:`_REQUEST`'s columns, whose second is the
         member's public id, or NULL)."""
-        return [RequestRow(*(row[i] for i in range(19)))
+        return [RequestRow(*(row[i] for i in range(REQUEST_WIDTH)))
                 for row in self._db.all(sql, parameters)]

@@ -27,10 +27,12 @@ class SqlcipherRequests(SqlRequests):
             "INSERT INTO dsr_requests (id, member_num, principal, regime, kind, source,"
             " text_sealed, state, received_at, received_on, confirm_by, confirmed_at, due_on,"
             " extended_at, extension_reason, fulfilled_at, fulfilment, closed_at,"
-            " reminder_level) VALUES (?, (SELECT num FROM members WHERE id = ?), ?, ?, ?, ?,"
-            " ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            " reminder_level, extension_reason_sealed) VALUES (?,"
+            " (SELECT num FROM members WHERE id = ?), ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?,"
+            " ?, ?, ?, ?)",
             (request.id, request.member_id, request.principal, request.regime, request.kind,
              request.source, request.text_sealed, request.state, request.received_at,
              request.received_on, request.confirm_by, request.confirmed_at, request.due_on,
              request.extended_at, request.extension_reason, request.fulfilled_at,
-             request.fulfilment, request.closed_at, request.reminder_level))
+             request.fulfilment, request.closed_at, request.reminder_level,
+             request.extension_reason_sealed))

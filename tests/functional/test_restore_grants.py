@@ -246,12 +246,15 @@ def _as_restored(request: Request, *, received_since: bool = True) -> Request:
     request the backup holds, only what changed since.)"""
     row = dataclasses.replace(
         request.row, text_sealed=None if received_since else request.row.text_sealed,
-        extension_reason=LOST_REASON if request.row.extension_reason else None)
-    tasks = tuple(dataclasses.replace(t, reason=LOST_REASON if t.reason else None)
+        extension_reason=LOST_REASON if request.row.extension_reason else None,
+        extension_reason_sealed=None)
+    tasks = tuple(dataclasses.replace(t, reason=LOST_REASON if t.reason else None,
+                                      reason_sealed=None)
                   for t in request.tasks)
     return Request(row, tasks, history=tuple(
         dataclasses.replace(h, id=0, reason=LOST_REASON if h.reason and h.state in (
-            "extended", "denied") else h.reason) for h in request.history))
+            "extended", "denied") else h.reason, reason_sealed=None)
+        for h in request.history))
 
 
 def _seen(service: RequestService, request_id: str) -> Request:

@@ -11,7 +11,9 @@ as the account goes is done here by statements of its own, uncounted as SQLite d
 what a foreign key's action changes: the member's password reset links and their claim on a
 blind index (``member_logins``, found by the index the account row gives back as it is
 deleted, last) are deleted, as are the identity reveals an officer made; the member's data
-subject requests and spam reports lose their ``member_num``, and the spam reports on the
+subject requests lose the documents brands returned and any reason kept in clear from before
+data migration 16 (as on SQLite, by statements of its own), and with the spam reports their
+``member_num``, and the spam reports on the
 member's intents' offers their ``offer_num`` (the tables' own migrations, 8 to 10, say why they
 have no foreign key). The account row is locked first (``FOR UPDATE``): of two erasures of one
 member at once, the second finds it gone. An erasure is begun by one ``INSERT ... ON CONFLICT
@@ -46,7 +48,21 @@ _SPAM_REPORTS = ("UPDATE intent_spam_reports SET reason = NULL, member_num = NUL
                  " WHERE member_num = ?")
 # What SQLite's foreign keys do as the account goes, to tables that have none here: not counted.
 _OFFERS_REPORTED = "UPDATE intent_spam_reports SET offer_num = NULL WHERE offer_num = ANY(?)"
+# A member's data subject requests outlive them: the documents brands returned go (sealed under
+# the key just destroyed, named in clear), found by their tasks' uids (``dsr_results`` is
+# distributed by task), and so do the reasons given in clear before data migration 16; then
+# the requests lose their member. Not counted, as SQLite's (see vault/sqlcipher/erasure.py).
+_TASKS_OF = ("SELECT t.uid FROM dsr_tasks AS t JOIN dsr_requests AS r ON r.id = t.request_id"
+             " WHERE r.member_num = ?")
+_RESULTS = "DELETE FROM dsr_results WHERE task_uid = ANY(?)"
+_REQUESTS_OF = "(SELECT id FROM dsr_requests WHERE member_num = ?)"
 _BY_NUMBER = (
+    "UPDATE dsr_requests SET extension_reason = NULL WHERE member_num = ?"
+    " AND extension_reason IS NOT NULL",
+    f"UPDATE dsr_tasks SET reason = NULL WHERE request_id IN {_REQUESTS_OF}"
+    " AND reason IS NOT NULL",
+    f"UPDATE dsr_history SET reason = NULL WHERE request_id IN {_REQUESTS_OF}"
+    " AND reason IS NOT NULL AND (task_uid IS NOT NULL OR state = 'extended')",
     "UPDATE dsr_requests SET member_num = NULL WHERE member_num = ?",
     "DELETE FROM identity_reveals WHERE officer_num = ?",       # the reveals they made
 )
@@ -74,6 +90,9 @@ class PostgresqlErasures(SqlErasures):
                 if offers:
                     self._db.execute(_OFFERS_REPORTED, (offers,))
                 rows += self._db.execute(_SPAM_REPORTS, (number,)).rowcount
+                tasks = [row[0] for row in self._db.all(_TASKS_OF, (number,))]
+                if tasks:
+                    self._db.execute(_RESULTS, (tasks,))
                 for statement in _BY_NUMBER:
                     self._db.execute(statement, (number,))
             rows += sum(self._db.execute(statement, (member_id,)).rowcount

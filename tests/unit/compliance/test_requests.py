@@ -13,7 +13,7 @@ import pytest
 
 from brand_gateway.webhooks.sqlcipher import SqlcipherWebhookOutbox
 from compliance.deadlines import Urgency
-from compliance.requests import FINAL_STATES, RequestService, TaskState
+from compliance.requests import ERASED_REASON, FINAL_STATES, RequestService, TaskState
 from consent.context import Consent
 from consent.events import EventTag
 from consent.model import Mode
@@ -235,3 +235,61 @@ def test_erasure_keeps_the_request_with_the_principal(
     assert service.officer_view(request.id).row.state == "closed"
     assert TaskState.COMPLETED in FINAL_STATES
     assert SqlcipherWebhookOutbox(consent.vault.data) is not None
+
+
+def test_officers_and_brands_reasons_are_sealed_and_go_with_the_member(
+        service: RequestService, consent: Consent, world: dict[str, Any]) -> None:
+    """An officer's reason for an extension and a brand's for its state are words about one
+    member: sealed under the member's key in the data store, read in clear by those who may
+    (the officer, the brand its own, the member), and unreadable once the member is erased,
+    with the documents brands returned gone; the ledger keeps only their digests."""
+    alice, data = world["alice"], consent.vault.data
+    request = service.file(alice, kind="access")
+    velo = next(t for t in request.tasks if t.brand_id == world["velo"])
+    grocer = next(t for t in request.tasks if t.brand_id == world["grocer"])
+    extension = "Velo keeps Alice Example's rides in an archive we must search."
+    denial = "We hold no account for Alice Example."
+    service.extend(request.id, officer_id=world["bob"], reason=extension)
+    service.brand_update(world["velo"], velo.uid, state="denied", reason=denial)
+    service.brand_update(world["grocer"], grocer.uid, state="in_progress", reason="Looking",
+                         results=[("alice-example.json", "application/json", b"{}")])
+
+    stored = [bytes(value) for row in data.all(
+        "SELECT extension_reason_sealed FROM dsr_requests UNION ALL SELECT reason_sealed"
+        " FROM dsr_tasks UNION ALL SELECT reason_sealed FROM dsr_history") for value in row
+        if value is not None]
+    assert len(stored) == 6         # the extension and two task states, on rows and steps
+    assert not any(b"Alice" in value or b"Looking" in value for value in stored)
+    assert {tuple(row) for row in data.all(
+        "SELECT extension_reason FROM dsr_requests UNION ALL SELECT reason FROM dsr_tasks"
+        " UNION ALL SELECT reason FROM dsr_history")} == {(None,)}
+    ledger = json.dumps([consent.ledger.entry(seq).details
+                         for seq in range(consent.ledger.size)])
+    assert "Alice Example" not in ledger and "Looking" not in ledger
+
+    seen = service.officer_view(request.id)
+    assert seen.row.extension_reason == extension
+    assert {t.brand_id: t.reason for t in seen.tasks} == {
+        world["velo"]: denial, world["grocer"]: "Looking"}
+    assert [(h.state, h.reason) for h in seen.history if h.state in (
+        "extended", "denied", "in_progress") and h.reason] == [
+        ("extended", extension), ("denied", denial), ("in_progress", "Looking")]
+    assert service.brand_task(world["velo"], velo.uid)[0].reason == denial
+    assert [t.reason for t, _ in service.brand_tasks(
+        world["grocer"], open_only=False, limit=10, offset=0)] == ["Looking"]
+    mine = service.member_request(alice, request.id)
+    assert mine.row.extension_reason == extension
+    assert {t.reason for t in mine.tasks} == {denial, "Looking"}
+
+    consent.vault.erasure.erase(alice)
+    gone = service.officer_view(request.id)
+    assert gone.row.extension_reason == ERASED_REASON
+    assert {t.reason for t in gone.tasks} == {ERASED_REASON}
+    assert {h.reason for h in gone.history if h.reason_sealed} == {ERASED_REASON}
+    assert service.brand_task(world["velo"], velo.uid)[0].reason == ERASED_REASON
+    assert data.one("SELECT count(*) FROM dsr_results")[0] == 0
+    # A brand's reason after the erasure is not kept: there is no key to seal it under.
+    done = service.brand_update(world["grocer"], grocer.uid, state="completed",
+                                reason="Deleted Alice Example's orders")[0]
+    assert done.reason is None and done.reason_sealed is None
+    assert data.one("SELECT count(*) FROM dsr_tasks WHERE reason LIKE '%Alice%'")[0] == 0

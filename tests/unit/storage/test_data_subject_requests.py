@@ -68,6 +68,12 @@ def test_requests_queue_by_due_date_and_change_once(repositories: Repositories,
     extended = requests.get("dsr_b")
     assert extended is not None and (extended.due_on, extended.extension_reason) == (
         "2027-04-15", "archives")
+    assert requests.extend("dsr_c", due_on="2027-04-15", reason=None, at=135,
+                           reason_sealed=b"\1sealed")
+    sealed = requests.get("dsr_c")
+    assert sealed is not None and (sealed.extension_reason, sealed.extension_reason_sealed,
+                                   sealed.extended_at) == (None, b"\1sealed", 135)
+    assert requests.raise_reminder("dsr_c", level_from="green", level_to="green")
     assert requests.raise_reminder("dsr_c", level_from="green", level_to="amber") is True
     assert requests.raise_reminder("dsr_c", level_from="green", level_to="amber") is False
 
@@ -100,6 +106,15 @@ def test_tasks_results_and_history(repositories: Repositories,
     requests.add_history("dsr_a", "u2", "completed", "done", 130)
     assert [(h.task_uid, h.state, h.reason) for h in requests.history("dsr_a")] == [
         (None, "received", None), ("u2", "completed", "done")]
+    # A reason sealed under the member's key is kept as it is given, on the task and its step.
+    assert requests.update_task("u3", state="denied", reason=None, at=160, final=True,
+                                reason_sealed=b"\1sealed")
+    requests.add_history("dsr_b", "u3", "denied", None, 160, reason_sealed=b"\1sealed")
+    denied = requests.task("u3")
+    assert denied is not None and (denied.state, denied.reason, denied.reason_sealed,
+                                   denied.updated_at) == ("denied", None, b"\1sealed", 160)
+    assert [(h.state, h.reason, h.reason_sealed) for h in requests.history("dsr_b")] == [
+        ("denied", None, b"\1sealed")]
 
 
 def test_a_request_outlives_its_members_row(repositories: Repositories,
@@ -110,11 +125,32 @@ def test_a_request_outlives_its_members_row(repositories: Repositories,
     requests.add_task(_task("u1", "dsr_a", brands[0]))
     repositories.restrictions.add(Restriction(0, alice, None, RestrictionScope.ALL,
                                               RestrictionBasis.RESTRICTION, "dsr_a", 100))
+    # What was given in clear before data migration 16, and a document a brand returned.
+    requests.extend("dsr_a", due_on="2027-04-15", reason="Archives of Alice's rides", at=110)
+    requests.update_task("u1", state="denied", reason="No account for Alice", at=120,
+                         final=True)
+    requests.add_history("dsr_a", None, "extended", "Archives of Alice's rides", 110)
+    requests.add_history("dsr_a", "u1", "denied", "No account for Alice", 120)
+    requests.add_history("dsr_a", None, "restored_from_ledger", "a restore's note", 130)
+    requests.add_result(ResultRow(0, "u1", "alice.json", "application/json", 3, b"abc", 120))
+    bob = add_member(repositories, 2)
+    requests.insert(_request("dsr_b", bob, due_on="2027-02-15"))
+    requests.add_task(_task("u2", "dsr_b", brands[0]))
+    requests.update_task("u2", state="denied", reason="Bob's reason", at=120, final=True)
+    requests.add_result(ResultRow(0, "u2", "bob.json", "application/json", 3, b"abc", 120))
     repositories.erasures.delete_member_rows(alice)
     kept = requests.get("dsr_a")
     assert kept is not None and kept.member_id is None and kept.principal == "member:p_dsr_a"
-    assert [t.uid for t in requests.tasks_for("dsr_a")] == ["u1"]
+    assert [(t.uid, t.state, t.reason) for t in requests.tasks_for("dsr_a")] == [
+        ("u1", "denied", None)]
     assert repositories.restrictions.for_member(alice) == []
+    # The erasure empties the reasons and deletes the documents; the vault's own note stays.
+    assert kept.extension_reason is None and kept.extended_at == 110
+    assert [(h.state, h.reason) for h in requests.history("dsr_a")] == [
+        ("extended", None), ("denied", None), ("restored_from_ledger", "a restore's note")]
+    assert requests.results_for(["u1", "u2"])[0].name == "bob.json"
+    assert len(requests.results_for(["u1", "u2"])) == 1
+    assert [t.reason for t in requests.tasks_for("dsr_b")] == ["Bob's reason"]
 
 
 def test_restrictions_hold_until_lifted(repositories: Repositories,

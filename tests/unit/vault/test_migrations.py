@@ -312,6 +312,68 @@ def test_community_sizes_are_kept_from_now_on(database):
     community_sizes_are_kept_from_now_on(migrations, database, schema.DATA)
 
 
+def request_reasons_of_erased_members_are_emptied(runner, database, wanted: Store) -> None:
+    """Shared with the PostgreSQL tests: migration 16 empties the reasons officers and brands
+    gave in clear on the data subject requests of members erased before it (their erasure
+    would have left them unreadable had they been sealed), and deletes the documents brands
+    returned to those members; a member still there keeps theirs, and a restore's note on a
+    request's own step stays."""
+    runner.apply(database, replace(wanted, migrations=tuple(
+        m for m in wanted.migrations if m.number < 16)))
+    database.execute("INSERT INTO brands (id, name, created_at) VALUES ('velo', 'Velo', 0)")
+    database.execute("INSERT INTO members (id, email_index, email_sealed, password_hash,"
+                     " created_at) VALUES ('alice', ?, ?, 'h', 0)", (b"\1", b"\0"))
+    alice = database.one("SELECT num FROM members WHERE id = 'alice'")[0]
+    for request, member in (("dsr_kept", alice), ("dsr_erased", None)):
+        database.execute(
+            "INSERT INTO dsr_requests (id, member_num, principal, regime, kind, source, state,"
+            " received_at, received_on, due_on, extended_at, extension_reason)"
+            " VALUES (?, ?, 'member:p', 'gdpr', 'access', 'member', 'in_progress', 0,"
+            " '2027-01-01', '2027-03-01', 5, 'Archives of Jane Roe to search')",
+            (request, member))
+        database.execute(
+            "INSERT INTO dsr_tasks (uid, request_id, brand_id, subject, message, state, reason,"
+            " created_at, updated_at) VALUES (?, ?, 'velo', 's', 'AccessRequest', 'denied',"
+            " 'No customer named Jane Roe', 0, 6)", ("u_" + request, request))
+        for task, state, reason in ((None, "extended", "Archives of Jane Roe to search"),
+                                    ("u_" + request, "denied", "No customer named Jane Roe"),
+                                    (None, "restored_from_ledger", "a restore's note")):
+            database.execute(
+                "INSERT INTO dsr_history (request_id, task_uid, state, reason, at)"
+                " VALUES (?, ?, ?, ?, 7)", (request, task, state, reason))
+        database.execute(
+            "INSERT INTO dsr_results (task_uid, name, media_type, size, document_sealed,"
+            " created_at) VALUES (?, 'jane-roe.json', 'application/json', 1, ?, 8)",
+            ("u_" + request, b"\1"))
+    before = [tuple(row) for row in database.all(
+        "SELECT state, reason FROM dsr_history WHERE request_id = 'dsr_kept' ORDER BY id")]
+    runner.apply(database, wanted)
+
+    def reasons(request: str) -> tuple[object, ...]:
+        return (database.one("SELECT extension_reason FROM dsr_requests WHERE id = ?",
+                             (request,))[0],
+                database.one("SELECT reason FROM dsr_tasks WHERE request_id = ?",
+                             (request,))[0],
+                [tuple(row) for row in database.all(
+                    "SELECT state, reason FROM dsr_history WHERE request_id = ? ORDER BY id",
+                    (request,))],
+                database.one("SELECT count(*) FROM dsr_results WHERE task_uid = ?",
+                             ("u_" + request,))[0])
+
+    assert reasons("dsr_kept") == ("Archives of Jane Roe to search",
+                                   "No customer named Jane Roe", before, 1)
+    assert reasons("dsr_erased") == (None, None, [
+        ("extended", None), ("denied", None), ("restored_from_ledger", "a restore's note")], 0)
+    assert [tuple(row) for row in database.all(
+        "SELECT extension_reason_sealed FROM dsr_requests"
+        " UNION ALL SELECT reason_sealed FROM dsr_tasks"
+        " UNION ALL SELECT reason_sealed FROM dsr_history")] == [(None,)] * 10
+
+
+def test_request_reasons_of_erased_members_are_emptied(database):
+    request_reasons_of_erased_members_are_emptied(migrations, database, schema.DATA)
+
+
 def test_reset_links_and_recovery_codes_go_with_the_account(vault):
     """Member-owned: reset links and recovery codes; pending sign-ups and request counts are
     not (no member exists for them)."""

@@ -26,6 +26,7 @@ from .test_migrations import (
     intent_numbers_are_never_reused,
     joins_agreements_become_the_members,
     recorded,
+    request_reasons_of_erased_members_are_emptied,
     store,
 )
 
@@ -83,6 +84,11 @@ def test_intent_numbers_are_never_reused(database) -> None:
 
 def test_community_sizes_are_kept_from_now_on(database) -> None:
     community_sizes_are_kept_from_now_on(migrations, database, schema.on_postgresql(schema.DATA))
+
+
+def test_request_reasons_of_erased_members_are_emptied(database) -> None:
+    request_reasons_of_erased_members_are_emptied(
+        migrations, database, schema.on_postgresql(schema.DATA))
 
 
 @pytest.mark.parametrize("wanted", schema.POSTGRESQL_STORES, ids=lambda s: s.name)
