@@ -133,6 +133,10 @@ class VaultHome:
         return self.root / schema.KEYS.file
 
     @property
+    def ledger_path(self) -> Path:
+        return self.root / schema.LEDGER.file
+
+    @property
     def key_file(self) -> Path:
         return self.root / "master.key"
 
@@ -165,12 +169,17 @@ class VaultHome:
     def master_key(self, environ: dict[str, str] | None = None) -> MasterKey:
         return load_master_key(self.key_file, environ)
 
-    def initialise(self, environ: dict[str, str] | None = None) -> InitReport:
+    def initialise(self, environ: dict[str, str] | None = None, *,
+                   new_ledger: bool = False) -> InitReport:
         """Create what is missing (key file, stores) and bring every store of
-        :data:`vault.schema.STORES` to its last migration, saying what was done to which."""
+        :data:`vault.schema.STORES` to its last migration, saying what was done to which.
+        ``new_ledger``: the operator's word that the ledger beside an existing data store is
+        lost for good, and a new, empty one is to be made in its place (refused otherwise)."""
         environ = dict(os.environ) if environ is None else environ
         tightened = self.make_private()
-        self._require_both_or_neither()
+        if new_ledger:
+            self._require_lost_ledger()
+        self._require_both_or_neither(new_ledger=new_ledger)
         created_store = not self.exists()
         created_key = False
         if not environ.get(MASTER_KEY_ENV) and not self.key_file.exists():
@@ -189,14 +198,35 @@ class VaultHome:
             applied += [f"{self._name(store)}: {step}" for step in done]
         return InitReport(self, created_key, created_store, applied, tightened)
 
-    def _require_both_or_neither(self) -> None:
+    def _require_lost_ledger(self) -> None:
+        """What ``init --new-ledger`` needs: a SQLCipher home with a data store and no
+        ledger beside it."""
+        if self.database_url:
+            raise StoreError("--new-ledger is for a home of SQLCipher files: on PostgreSQL"
+                             " the ledger is a schema of the data database")
+        if not self.data_path.exists():
+            raise StoreError(f"--new-ledger: {self.root} holds no data store; 'vrmvault init'"
+                             " alone makes every store")
+        if self.ledger_path.exists():
+            raise StoreError(f"--new-ledger: {self.ledger_path} is there; a new ledger is made"
+                             " only where the data store's own is lost")
+
+    def _require_both_or_neither(self, *, new_ledger: bool = False) -> None:
         """Refuse to make one of the data and key stores beside the other: a new key store
         holds no member's key, so every member's data could never be opened again (nor told
         from an erased member's); a new data store beside a key store is an empty vault where
-        a restore was meant."""
+        a restore was meant. Refuse a new ledger beside a data store (unless ``new_ledger``):
+        it would begin the consent history again, silently, with nothing for a restore to
+        re-apply and every proof an auditor holds broken."""
         if self.database_url:
             return
         data, keys = self.data_path.exists(), self.keys_path.exists()
+        if data and not new_ledger and not self.ledger_path.exists():
+            raise StoreError(
+                f"{self.root} holds a data store but no ledger ({self.ledger_path.name}): put"
+                " back its copy; if it is lost for good, 'vrmvault init --new-ledger' begins"
+                " a new, empty one (the consent history, what a restore re-applies and the"
+                " auditors' proofs begin again with it)")
         if data and not keys:
             raise StoreError(
                 f"{self.root} holds a data store but no key store ({self.keys_path.name}):"

@@ -99,13 +99,21 @@ def main(ctx: click.Context, home: Path | None) -> None:
                    " (VRMVAULT_PUBLIC_URL, when set, instead).")
 @click.option("--port", type=click.IntRange(1, 65535), default=8000, show_default=True,
               help="The port 'vrmvault serve' will answer on, as --host.")
+@click.option("--new-ledger", is_flag=True,
+              help="Only when the ledger (ledger.db) beside a data store is lost for good and"
+                   " no copy is left: begin a new, empty one. The consent history, what a"
+                   " restore re-applies and the auditors' proofs begin again with it.")
 @click.pass_context
-def init(ctx: click.Context, demo_members: int | None, host: str, port: int) -> None:
+def init(ctx: click.Context, demo_members: int | None, host: str, port: int,
+         new_ledger: bool) -> None:
     """Create the stores (data, keys, ledger, rates; a 0600 master key) or bring them up to
     date, saying which migrations were applied to which."""
     _served_at(ctx, host, port)
     home = _home(ctx)
-    report = _initialise(home, ctx.obj["controller"])
+    report = _initialise(home, ctx.obj["controller"], new_ledger=new_ledger)
+    if new_ledger:
+        click.echo(f"Began a new, empty ledger: {home.ledger_path} (the one before it is lost;"
+                   " auditors will find the public log begun again)")
     if report.created_store and home.database_url:
         click.echo(f"Created the stores in {home.where} (ledger and rates in schemas of their"
                    f" own) and in the key database of {KEYS_DATABASE_URL_SETTING}")
@@ -174,11 +182,12 @@ def _mail_destination(ctx: click.Context) -> str:
     return where
 
 
-def _initialise(home: VaultHome, receipts_by: Controller) -> InitReport:
+def _initialise(home: VaultHome, receipts_by: Controller, *,
+                new_ledger: bool = False) -> InitReport:
     """Every store made or brought up to date (before any worker is forked: workers must not
     race to create one), then any erasure a crash cut short finished before anything is
     served."""
-    report = home.initialise()
+    report = home.initialise(new_ledger=new_ledger)
     with home.open() as vault:
         consent = open_consent(vault, home, controller=receipts_by)
         try:

@@ -654,6 +654,44 @@ def test_init_never_makes_one_store_beside_the_other(tmp_path: Path, monkeypatch
     assert sorted(path.name for path in home.iterdir()) == before
 
 
+@pytest.mark.parametrize("command", [("init",), ("serve",), ("ledger", "verify"),
+                                     ("brand", "list")])
+def test_a_lost_ledger_is_never_begun_again_unasked(tmp_path: Path, monkeypatch,
+                                                     command: tuple[str, ...]) -> None:
+    """A data store whose ledger.db went (deleted, left behind in a move) was served with a
+    new, empty ledger, silently: the consent history, what a restore re-applies and the
+    auditors' proofs begun again. Refused, with the way forward; 'init --new-ledger' is the
+    operator's word that it is lost for good."""
+    home = tmp_path / "var"
+    run("--home", str(home), "init")
+    (home / "ledger.db").unlink()
+    monkeypatch.setattr("web.server.run", lambda **kwargs: pytest.fail("served"))
+    before = sorted(path.name for path in home.iterdir())
+    port = ("--port", str(free_port())) if command[0] in ("init", "serve") else ()
+    result = run("--home", str(home), *command, *port)
+    assert result.exit_code == 1
+    assert result.stderr.startswith(
+        f"error: {home} holds a data store but no ledger (ledger.db): put back its copy; if"
+        " it is lost for good, 'vrmvault init --new-ledger' begins a new, empty one"), \
+        result.stderr
+    assert sorted(path.name for path in home.iterdir()) == before
+
+    begun = run("--home", str(home), "init", "--new-ledger")
+    assert begun.exit_code == 0, begun.stderr
+    assert f"Began a new, empty ledger: {home / 'ledger.db'}" in begun.stdout
+    assert run("--home", str(home), "ledger", "verify").exit_code == 0
+    again = run("--home", str(home), "init", "--new-ledger")    # only where one is lost
+    assert again.exit_code == 1
+    assert f"--new-ledger: {home / 'ledger.db'} is there" in again.stderr
+
+
+def test_new_ledger_is_refused_without_a_data_store(tmp_path: Path) -> None:
+    result = run("--home", str(tmp_path / "var"), "init", "--new-ledger")
+    assert result.exit_code == 1
+    assert "holds no data store; 'vrmvault init' alone makes every store" in result.stderr
+    assert not (tmp_path / "var" / "ledger.db").exists()
+
+
 def test_a_restore_stopped_before_the_ledgers_changes_is_not_served_until_finished(
         tmp_path: Path, monkeypatch) -> None:
     """The swap comes first, then what the ledger recorded since (a grant withdrawn since,
