@@ -80,6 +80,14 @@ def dsr_service(consent: Consent, *, callback_base: str, calendar: HolidayCalend
                 zone: str = DEFAULT_TIMEZONE) -> RequestService:
     """Data subject requests, forwarded through the webhook outbox; ``callback_base``: the
     vault's public URL (the brand API's ``issuer``); ``zone``: the deadline time zone."""
+    return request_service(consent=consent, calendar=calendar, holders=holders_of(consent),
+                           forward=dsr_forwarder(consent, callback_base=callback_base),
+                           zone=zone)
+
+
+def dsr_forwarder(consent: Consent, *, callback_base: str) -> Callable[[Forwarded], None]:
+    """Queue one brand's ``dsr/v1`` message in the webhook outbox of ``consent``'s data store,
+    inside the caller's transaction; ``callback_base``: the vault's public URL."""
     vault = consent.vault
     outbox = webhook_outbox(vault.data)
 
@@ -88,5 +96,4 @@ def dsr_service(consent: Consent, *, callback_base: str, calendar: HolidayCalend
                             dsr_message(forwarded, callback_base=callback_base),
                             int(vault.clock()))
 
-    return request_service(consent=consent, calendar=calendar, holders=holders_of(consent),
-                           forward=forward, zone=zone)
+    return forward

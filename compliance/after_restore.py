@@ -29,12 +29,18 @@ Invariants:
   it; an entry older than that field names none, and its request's restriction comes back for
   every brand (the stricter reading, the form's default). A restriction the ledger records
   lifted is lifted again, at the time recorded.
+- A task made again that the brand never answered (still pending once its entries are
+  replayed) is forwarded to its brand again, under its own uid, with the request's due date:
+  the backup lacks the message its filing queued, so the brand may never have had it (a brand
+  that had it gets it twice, the same uid). A task whose member is gone is not: there is no
+  pseudonym left to name them by.
 - Nothing is appended to the ledger: the entries are there already. Running it twice changes
-  nothing the second time.
+  nothing the second time (a task it made is in the store, so it is not forwarded again).
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -51,11 +57,14 @@ from .repositories import RequestRepository, RequestRow, TaskRow
 from .request_model import (
     FINAL_STATES,
     KINDS,
+    Forwarded,
     Kind,
     Regime,
     RequestState,
     TaskState,
     day_of,
+    end_of,
+    start_of,
 )
 
 #: The ledger's tags of a request's life.
@@ -78,6 +87,7 @@ class RestoredRequests:
     advanced: int
     restrictions: int
     lifted: int
+    forwarded: int = 0          # tasks made again and sent to their brands again
 
 
 @dataclass(frozen=True)
@@ -97,14 +107,15 @@ class RequestRestorer:
 
     ``principal(member_id)``: a member's ledger pseudonym; ``subject(member_id, brand_id)``: the
     brand's pairwise pseudonym of them; ``calendar`` and ``zone``: the deadlines' (the day of
-    receipt, a CCPA request's confirmation date).
+    receipt, a CCPA request's confirmation date); ``forward``: queue a task's message to its
+    brand, inside the caller's transaction (as :class:`compliance.requests.RequestService`'s).
     """
 
     def __init__(self, *, search: LedgerSearchRepository, requests: RequestRepository,
                  restrictions: RestrictionRepository, member_ids: Iterable[str],
                  brand_ids: Iterable[str], principal: Callable[[str], str],
                  subject: Callable[[str, str], str], calendar: HolidayCalendar, zone: str,
-                 clock: Clock) -> None:
+                 clock: Clock, forward: Callable[[Forwarded], None]) -> None:
         self._search = search
         self._requests = requests
         self._restrictions = restrictions
@@ -114,6 +125,8 @@ class RequestRestorer:
         self._calendar = calendar
         self._zone = zone
         self._clock = clock
+        self._forward = forward
+        self._made_tasks: list[TaskRow] = []
 
     def reapply(self) -> RestoredRequests:
         """Bring back every request and restriction the ledger recorded since the backup, in
@@ -132,9 +145,28 @@ class RequestRestorer:
                                key=lambda entry: entry.at)
             restrictions = self._reinstate(fulfilled)
             lifted = self._lift_again()
+            forwarded = self._forward_again()
         return RestoredRequests(received=outcomes.count("received"),
                                 advanced=outcomes.count("advanced"),
-                                restrictions=restrictions, lifted=lifted)
+                                restrictions=restrictions, lifted=lifted, forwarded=forwarded)
+
+    def _forward_again(self) -> int:
+        """Send again each task made again that is still pending (the module docstring)."""
+        sent = 0
+        for made in self._made_tasks:
+            task = self._requests.task(made.uid)
+            row = self._row(made.request_id)
+            if task is None or task.state != TaskState.PENDING or row.member_id is None \
+                    or row.state == RequestState.CLOSED:
+                continue
+            kind = Kind(row.kind)
+            self._forward(Forwarded(
+                task, KINDS[kind].regime, kind,
+                start_of(dt.date.fromisoformat(row.received_on), self._zone),
+                end_of(dt.date.fromisoformat(row.due_on), self._zone)))
+            sent += 1
+        self._made_tasks.clear()
+        return sent
 
     # -- one request --------------------------------------------------------------------------
     def _replay(self, request_id: str, entries: list[_Entry]) -> str | None:
@@ -212,6 +244,7 @@ class RequestRestorer:
                        details["message"], TaskState.PENDING.value, None, at, at, None)
         self._requests.add_task(task)
         tasks[uid] = task
+        self._made_tasks.append(task)
         self._requests.add_history(request_id, uid, TaskState.PENDING.value, None, at)
         return True
 

@@ -77,10 +77,12 @@ def request_service(*, consent: Consent, calendar: HolidayCalendar,
 
 
 def request_restorer(consent: Consent, *, calendar: HolidayCalendar,
+                     forward: Callable[[Forwarded], None],
                      zone: str = DEFAULT_TIMEZONE) -> RequestRestorer:
     """After a restore, the requests and restrictions the ledger recorded since the backup
     brought back into the data store of ``consent``'s vault (compliance/after_restore.py);
-    ``calendar`` and ``zone``: the deadlines' settings."""
+    ``calendar`` and ``zone``: the deadlines' settings; ``forward``: the brand gateway's, as
+    :func:`request_service` takes it."""
     vault = consent.vault
     if consent.ledger.search_index is None:
         raise RuntimeError("this ledger was opened without its search index")
@@ -88,7 +90,8 @@ def request_restorer(consent: Consent, *, calendar: HolidayCalendar,
         search=consent.ledger.search_index, requests=_on(vault.data, "requests", "Requests"),
         restrictions=consent.restrictions_repository, member_ids=vault.accounts.ids(),
         brand_ids=[brand.id for brand in vault.brands.all()], principal=consent.principal,
-        subject=consent.brand_subject, calendar=calendar, zone=zone, clock=vault.clock)
+        subject=consent.brand_subject, calendar=calendar, zone=zone, clock=vault.clock,
+        forward=forward)
 
 
 def member_request_export(consent: Consent) -> Exporter:

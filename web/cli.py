@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING
 import click
 
 from brand_gateway.clients import ClientSecretHasher
-from brand_gateway.dsr import calendar_of
+from brand_gateway.dsr import calendar_of, dsr_forwarder
 from brand_gateway.observers import erasure_hook
 from brand_gateway.storage import client_registry
 from community.storage import community_restorer
@@ -507,7 +507,9 @@ def _recorded_changes(ctx: click.Context, home: VaultHome) -> str:
             settings = ctx.obj["settings"]
             requests = request_restorer(
                 consent, calendar=calendar_of(settings),
-                zone=settings["VRMVAULT_DEADLINE_TIMEZONE"]).reapply()
+                zone=settings["VRMVAULT_DEADLINE_TIMEZONE"],
+                forward=dsr_forwarder(consent, callback_base=settings["VRMVAULT_PUBLIC_URL"]
+                                      or DEFAULT_PUBLIC_URL)).reapply()
             communities = community_restorer(consent).reapply()
             intents = intent_restorer(consent).reapply()
             assert consent.ledger.search_index is not None
@@ -528,7 +530,9 @@ def _recorded_changes(ctx: click.Context, home: VaultHome) -> str:
             f" brought back {_counted(requests.received, 'data subject request')} received"
             f" since and brought {_counted(requests.advanced, 'older one', 'older ones')} to"
             f" what the ledger recorded since (each one's history names what the ledger does"
-            f" not hold), made again {_counted(requests.restrictions, 'processing restriction')}"
+            f" not hold; {_counted(requests.forwarded, 'task')} made again and never answered"
+            f" sent to {'its brand' if requests.forwarded == 1 else 'their brands'} again),"
+            f" made again {_counted(requests.restrictions, 'processing restriction')}"
             f" they made and lifted again {requests.lifted} lifted since, took"
             f" {_counted(communities.left, 'member')} out again of a community left since and"
             f" closed again {_counted(communities.closed, 'community', 'communities')} closed"

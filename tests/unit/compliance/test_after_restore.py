@@ -6,10 +6,12 @@ test_restore_grants.py) does it with real backups on both engines."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
 
+from brand_gateway.dsr import dsr_forwarder
 from compliance.after_restore import LOST_REASON, RESTORED, RestoredRequests
 from compliance.deadlines import HolidayCalendar
 from compliance.requests import RequestService
@@ -24,13 +26,21 @@ from consent.event_details import (
     RestrictionLifted,
 )
 from consent.model import RestrictionBasis, RestrictionScope
+from tests.unit.compliance.conftest import CALLBACK
 from vault.clock import FrozenClock
 
 NOTHING = RestoredRequests(received=0, advanced=0, restrictions=0, lifted=0)
 
 
 def _reapply(consent: Consent) -> RestoredRequests:
-    return request_restorer(consent, calendar=HolidayCalendar()).reapply()
+    return request_restorer(consent, calendar=HolidayCalendar(),
+                            forward=dsr_forwarder(consent, callback_base=CALLBACK)).reapply()
+
+
+def _forwarded(consent: Consent) -> list[dict[str, Any]]:
+    """The dsr/v1 messages in the webhook outbox, oldest first."""
+    return [json.loads(row[0])["data"] for row in consent.vault.data.all(
+        "SELECT payload FROM webhook_outbox WHERE event_type LIKE 'dsr.%' ORDER BY id")]
 
 
 def _received(consent: Consent, principal: str, request_id: str, *, kind: str,
@@ -57,7 +67,17 @@ def test_a_restriction_recorded_before_its_entry_named_it_comes_back_for_every_b
         restriction=4242, basis="restriction", brand=world["velo"]))
 
     assert _reapply(consent) == RestoredRequests(received=1, advanced=0, restrictions=1,
-                                                 lifted=1)
+                                                 lifted=1, forwarded=1)
+    # The backup lacks the message its filing queued: the brand is sent it again, as filed.
+    (message,) = _forwarded(consent)
+    assert (message["kind"], message["metadata"]["uid"]) == (
+        "RestrictProcessingRequest", "task-velo")
+    assert message["request"]["identities"][0]["identityValue"] == consent.brand_subject(
+        alice, world["velo"])
+    assert message["request"]["callbacks"][0]["url"] == (
+        f"{CALLBACK}/api/v1/requests/task-velo/events")
+    assert message["request"]["dueTimestamp"] == service.due_at(
+        service.officer_view(request_id).row)
     (restored,) = service.restrictions(alice)
     assert (restored.brand_id, restored.scope, restored.basis, restored.request_id) == (
         None, RestrictionScope.ALL, RestrictionBasis.RESTRICTION, request_id)
@@ -71,6 +91,8 @@ def test_a_restriction_recorded_before_its_entry_named_it_comes_back_for_every_b
     made = service.file(alice, kind="restriction", brands=[world["grocer"]])
     service.fulfil(alice, made)
     assert _reapply(consent) == NOTHING
+    assert [m["metadata"]["uid"] for m in _forwarded(consent)] == [
+        "task-velo", made.tasks[0].uid]                 # nothing sent a second time
     assert [r.lifted_at is None for r in service.restrictions(alice)] == [True, False]
 
 
@@ -92,6 +114,7 @@ def test_a_request_of_an_account_or_to_a_brand_the_store_lacks_says_what_it_lost
 
     assert _reapply(consent) == RestoredRequests(received=1, advanced=0, restrictions=0,
                                                  lifted=0)
+    assert _forwarded(consent) == []          # answered already, and no member to name
     request = service.officer_view(request_id)
     assert (request.row.member_id, request.row.principal, request.row.state) == (
         None, gone, "closed")
@@ -132,3 +155,18 @@ def test_a_brand_state_recorded_in_the_second_after_the_change_is_shown_already(
     before = service.officer_view(filed.id)
     assert _reapply(consent) == NOTHING
     assert service.officer_view(filed.id) == before
+
+
+def test_a_task_of_a_member_the_store_lacks_is_not_sent_again(
+        consent: Consent, world: dict[str, Any], service: RequestService) -> None:
+    """Unanswered, but the brand knows the member by a pseudonym the store cannot give
+    (the account erased or made since the backup): nothing is sent in nobody's name."""
+    request_id = "dsr_" + "c" * 24
+    gone = "member:" + "1" * 32
+    _received(consent, gone, request_id, kind="erasure")
+    consent.ledger.record_event(actor=gone, details=DsrForwarded(
+        request=request_id, brand=world["velo"], task="task-gone", message="DeleteRequest"))
+    assert _reapply(consent) == RestoredRequests(received=1, advanced=0, restrictions=0,
+                                                 lifted=0)
+    assert [t.state for t in service.officer_view(request_id).tasks] == ["pending"]
+    assert _forwarded(consent) == []
