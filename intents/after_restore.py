@@ -34,6 +34,11 @@ Invariants:
 - An open spam report the ledger records decided since is decided again, with its outcome, by
   the officer the entry names, if the store holds their account (the offers an upheld report
   withdrew have entries of their own).
+- An intent's number (what its pseudonym at each brand encrypts) is never given twice: the
+  backup's numbering is behind the numbers given since, to intents the restore loses (the
+  ledger records no casting), so the numbering jumps to the reapplication's time in
+  milliseconds, past any number given before unless intents were cast faster than one a
+  millisecond since the last jump (never lowered: a second run moves it only with time).
 - The times written are the times the entries were recorded. Nothing is appended to the
   ledger: the entries are there already. Running it twice changes nothing the second time.
 """
@@ -46,6 +51,7 @@ from dataclasses import dataclass
 from consent.events import EventTag
 from consent.ledger_search import tagged
 from consent.repositories import LedgerSearchRepository
+from vault.clock import Clock
 
 from .model import LIVE, IntentStatus, OfferStatus
 from .repositories import IntentRepository
@@ -85,22 +91,24 @@ class IntentRestorer:
     recorded taken away (the module docstring).
 
     ``principal(member_id)``: a member's ledger pseudonym; ``member_ids`` and ``brand_ids``:
-    the accounts and brands the store holds.
+    the accounts and brands the store holds; ``clock``: the time the numbering jumps to.
     """
 
     def __init__(self, *, search: LedgerSearchRepository, intents: IntentRepository,
                  member_ids: Iterable[str], brand_ids: Iterable[str],
-                 principal: Callable[[str], str]) -> None:
+                 principal: Callable[[str], str], clock: Clock) -> None:
         self._search = search
         self._intents = intents
         self._members = {principal(member_id): member_id for member_id in member_ids}
         self._brands = frozenset(brand_ids)
+        self._clock = clock
 
     def reapply(self) -> RestoredIntents:
         """Make again everything taken away since the backup, in one transaction of the data
         store: all or nothing."""
         statuses, edits = self._newest_changes()
         with self._intents.transaction():
+            self._intents.number_above(int(self._clock() * 1000))
             return RestoredIntents(intents=self._end_intents(statuses),
                                    edited=self._pause_edited(edits), blocks=self._block_again(),
                                    offers=self._close_offers(), reports=self._decide_reports())

@@ -95,6 +95,10 @@ class IntentRepository(Protocol):
     def insert(self, row: IntentRow) -> int:
         """Add an intent (``row.num`` ignored); its num."""
 
+    def number_above(self, floor: int) -> None:
+        """Number every intent added from now on above ``floor`` (never lower than the
+        numbering stands: a number is never given twice)."""
+
     def update(self, row: IntentRow) -> None:
         """Store an edit: every column of ``row`` but id, member, status and created_at."""
 

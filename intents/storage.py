@@ -71,4 +71,4 @@ def intent_restorer(consent: Consent) -> IntentRestorer:
                           intents=_on(vault.data, "intents", "Intents"),
                           member_ids=vault.accounts.ids(),
                           brand_ids=[brand.id for brand in vault.brands.all()],
-                          principal=consent.principal)
+                          principal=consent.principal, clock=vault.clock)

@@ -71,6 +71,13 @@ class PostgresqlIntents(SqlIntents):
             raise ConstraintViolationError("NOT NULL constraint failed: intents.member_num")
         return int(made[0])
 
+    def number_above(self, floor: int) -> None:
+        # The identity's sequence, moved on only (its last value, if it gave one, is kept).
+        self._db.execute(
+            "SELECT setval(q.s, greatest(?, coalesce(pg_sequence_last_value(q.s), 0)))"
+            " FROM (SELECT pg_get_serial_sequence('intents', 'num')::regclass AS s) AS q",
+            (floor,))
+
     def get(self, intent_id: str) -> IntentRow | None:
         self._lock("SELECT 1 FROM intents WHERE id = ? FOR UPDATE", intent_id)
         return super().get(intent_id)

@@ -48,6 +48,14 @@ class SqlcipherIntents(SqlIntents):
              row.expires_at))
         return int(cursor.lastrowid)
 
+    def number_above(self, floor: int) -> None:
+        # AUTOINCREMENT's high-water mark (data migration 14), which SQLite lets be written.
+        self._db.execute("INSERT INTO sqlite_sequence (name, seq) SELECT 'intents', 0"
+                         " WHERE NOT EXISTS (SELECT 1 FROM sqlite_sequence"
+                         " WHERE name = 'intents')")
+        self._db.execute("UPDATE sqlite_sequence SET seq = max(seq, ?) WHERE name = 'intents'",
+                         (floor,))
+
     def for_member(self, member_id: str) -> list[IntentRow]:
         return [intent_row(row, row[18]) for row in self._db.all(
             f"{_INTENT}, (SELECT count(*) FROM intent_offers o WHERE o.intent_num = i.num)"

@@ -169,6 +169,36 @@ def test_what_a_member_took_away_from_brands_in_intent_casting_stays_away_after_
     assert as_before() == entries                   # the entries were there already
 
 
+def test_an_intent_cast_after_a_restore_never_takes_a_number_a_brand_was_shown(
+        vault_home: VaultHome, tmp_path: Path) -> None:
+    """The backup's numbering is behind the intents cast since, which the restore loses (the
+    ledger records no casting): the next intent took the lost one's number, and so its
+    pseudonym, at every brand that had listed the lost one."""
+    home, clock = vault_home, FrozenClock()
+    with _consent(home, clock) as consent:
+        vault, intents = consent.vault, _intents(consent)
+        alice = _member(vault, "alice@example.org")
+        velo = vault.brands.add("Velo Bikes", ("bicycles",)).id
+        intents.cast(alice, _draft(vault, "before"))
+    restore = _backed_up(home, tmp_path)
+    with _consent(home, clock) as consent:
+        intents = _intents(consent)
+        intents.cast(alice, _draft(consent.vault, "lost with the restore"))
+        shown = {item.description: item.pseudonym
+                 for item in intents.list_for_brand(velo).items}
+    restore()
+    with _consent(home, clock) as consent:
+        intents = _intents(consent)
+        bob = _member(consent.vault, "bob@example.org")
+        intents.cast(bob, _draft(consent.vault, "bob's, after"))
+        listed = {item.description: item.pseudonym
+                  for item in intents.list_for_brand(velo).items}
+    assert set(shown) == {"before", "lost with the restore"}
+    assert set(listed) == {"before", "bob's, after"}
+    assert listed["before"] == shown["before"]
+    assert listed["bob's, after"] != shown["lost with the restore"]
+
+
 def _joined(membership: MembershipService, member_id: str) -> list[str]:
     return [joined.community.id for joined in membership.communities(member_id)]
 

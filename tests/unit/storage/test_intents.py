@@ -175,6 +175,20 @@ def test_an_erased_members_intent_numbers_are_never_given_again(
     assert intents.insert(intent(alice, 3)) > newest
 
 
+def test_the_numbering_moves_above_a_floor_and_never_back(repositories: Repositories) -> None:
+    """After a restore the numbering jumps past the numbers given since the backup (which
+    the restore lost): above the floor given, and a lower floor later changes nothing."""
+    intents = repositories.intents
+    alice = add_member(repositories, 1)
+    intents.number_above(1_000)             # before any intent: the numbering starts there
+    assert intents.insert(intent(alice, 1)) == 1_001
+    intents.number_above(5_000)
+    jumped = intents.insert(intent(alice, 2))
+    assert jumped == 5_001
+    intents.number_above(10)
+    assert intents.insert(intent(alice, 3)) == jumped + 1
+
+
 def test_reports_page_newest_first_with_the_offers_status(repositories: Repositories) -> None:
     intents = repositories.intents
     alice = add_member(repositories, 1)
