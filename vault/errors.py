@@ -15,6 +15,8 @@ psycopg, cryptography) are translated at the boundary with ``raise ... from exc`
         │   ├── SnapshotMovedError            the store changed between a read's first look
         │   │                                 and its first statement (PostgreSQL), after
         │   │                                 remembered values were used: read again
+        │   ├── StoreRestoredError            a database was put back from a dump under a
+        │   │                                 serving host (PostgreSQL): it stops serving
         │   └── WrongKeyError                 the key does not open the store
         ├── ConstraintViolationError     500  a UNIQUE, FOREIGN KEY or CHECK constraint refused
         │                                     a write; services that expect one translate it
@@ -53,6 +55,12 @@ class VaultError(VrmvaultError):
 class StoreError(VaultError):
     type = "store-unavailable"
     title = "The store cannot be used"
+
+
+class StoreRestoredError(StoreError):
+    """The data database was put back from a dump while a host served it (PostgreSQL): what
+    the ledger recorded since (a withdrawal, an erasure) does not hold until
+    ``reapply-erasures`` has run, so the host stops serving (web/keeper.py)."""
 
 
 class TransactionFailedError(StoreError):

@@ -62,7 +62,8 @@ from .sqlcipher.keys import SqlcipherMemberKeys
 from .throttle import LoginThrottle, RequestLimiter
 
 if TYPE_CHECKING:
-    from .postgresql.stores import PostgresqlPlaces
+    from .postgresql.stores import PostgresqlPlaces, RestoreWatch
+
 
 class OpenStore(Store, Protocol):
     """A store as this module holds it: what the services use, and the end of each use."""
@@ -196,6 +197,9 @@ class VaultHome:
             database, done = self._open_store(store, master, migrate=True)
             database.close()
             applied += [f"{self._name(store)}: {step}" for step in done]
+        if self.database_url:
+            from .postgresql.stores import record_served
+            record_served(self._places(), again=False)      # the first time only
         return InitReport(self, created_key, created_store, applied, tightened)
 
     def _require_lost_ledger(self) -> None:
@@ -372,8 +376,37 @@ class VaultHome:
     def restore_unfinished(self) -> bool:
         """Whether a restore swapped the data store in and stopped before the changes the
         ledger recorded since were made to hold again (a grant withdrawn since would be in
-        force again): ``reapply-erasures`` finishes it."""
+        force again): ``reapply-erasures`` finishes it. On PostgreSQL, whether a database was
+        put back from a dump since (:meth:`restored_databases`)."""
+        if self.database_url:
+            return bool(self.restored_databases())
         return self.restore_mark.exists()
+
+    def restored_databases(self) -> tuple[str, ...]:
+        """On PostgreSQL, which of the data and key databases (``"data"``, ``"keys"``) were
+        put back from a dump since ``reapply-erasures`` last ran or the vault was made
+        (vault/postgresql/stores.py says how that is seen); nothing on SQLCipher."""
+        if not self.database_url:
+            return ()
+        from .postgresql.stores import restored
+        return restored(self._places())
+
+    def restore_finished(self) -> None:
+        """What the ledger recorded since a restore holds again (``reapply-erasures``): the
+        home's mark removed, or on PostgreSQL the databases' tables recorded as served."""
+        if self.database_url:
+            from .postgresql.stores import record_served
+            record_served(self._places(), again=True)
+        self.restore_mark.unlink(missing_ok=True)
+
+    def restore_watch(self) -> RestoreWatch | None:
+        """For a serving host's keeper on PostgreSQL: what tells, on every pass, that the data
+        database was put back under it; ``None`` on SQLCipher (``restore`` refuses a home
+        that is served)."""
+        if not self.database_url:
+            return None
+        from .postgresql.stores import RestoreWatch
+        return RestoreWatch(self._places())
 
     def remove_wal_files(self, path: Path) -> None:
         for suffix in ("-wal", "-shm"):

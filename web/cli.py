@@ -329,10 +329,7 @@ def serve(ctx: click.Context, host: str, port: int, workers: int | None) -> None
     home = _home(ctx)
     _require_free(host, port)
     home.require()         # a missing store, or one of the two alone, told as such
-    if home.restore_unfinished():
-        raise click.ClickException(
-            f"a restore into {home.root} stopped before what the ledger recorded since"
-            " (withdrawals and the like) held again: run 'vrmvault reapply-erasures' first")
+    _refuse_unfinished_restore(home)
     report = _initialise(home, ctx.obj["controller"])
     if report.tightened:
         click.echo(f"made {home.root} private (mode 0700): others could list it")
@@ -348,6 +345,25 @@ def serve(ctx: click.Context, host: str, port: int, workers: int | None) -> None
     click.echo(f"Mail (sign-up and reset links) is {_mail_destination(ctx)}")
     with home.serving():
         run(host=host, port=port, workers=count, home=home.root, public_url=public)
+
+
+def _refuse_unfinished_restore(home: VaultHome) -> None:
+    """Refuse to serve a store restored from a backup until what the ledger recorded since
+    (withdrawals and the like) holds again: served before, a grant withdrawn since would be in
+    force again."""
+    if home.database_url:
+        restored = home.restored_databases()
+        if restored:
+            which = " and the ".join(f"{name} database" for name in restored)
+            raise click.ClickException(
+                f"the {which} of this vault {'were' if len(restored) > 1 else 'was'} put back"
+                " from a dump since the ledger last recorded it, and what the ledger recorded"
+                " since (withdrawals and the like) does not hold yet: with every host stopped,"
+                " run 'vrmvault reapply-erasures', then serve again")
+    elif home.restore_unfinished():
+        raise click.ClickException(
+            f"a restore into {home.root} stopped before what the ledger recorded since"
+            " (withdrawals and the like) held again: run 'vrmvault reapply-erasures' first")
 
 
 def _served_at(ctx: click.Context, host: str, port: int) -> str:
@@ -479,7 +495,7 @@ def reapply_erasures(ctx: click.Context) -> None:
             ended = vault.sessions.end_all()
             lost = [member_principal(vault, member_id) for member_id in report.keys_lost_for]
         changes = _recorded_changes(ctx, home)
-        home.restore_mark.unlink(missing_ok=True)      # a restore cut short is finished
+        home.restore_finished()         # a restore cut short, or a dump put back, is finished
     click.echo(f"Deleted again the rows of {_counted(report.rows_deleted_for, 'erased member')}"
                f" and destroyed again the keys of {report.keys_destroyed_for} (each brand that"
                f" knew a member whose rows came back is told of the erasure again); {changes};"

@@ -3,7 +3,10 @@
 ``vrmvault ledger merge --every S`` (started by ``vrmvault serve``, web/server.py) runs
 :meth:`Keeper.one_pass` every S seconds (0.25 by default). A pass:
 
-1. merges the brand reads the web workers spooled into the ledger (consent/spool.py);
+1. merges the brand reads the web workers spooled into the ledger (consent/spool.py); then,
+   on PostgreSQL, stops if the data database was put back from a dump under this host
+   (:class:`~vault.errors.StoreRestoredError`: ``vrmvault ledger merge`` then stops the
+   server it serves beside, vault/postgresql/stores.py says how a restore is seen);
 2. finishes any erasure a crash left begun (web/erasures.py; one indexed read when none is);
 3. signs a ledger checkpoint when the tree grew since the last one and that one is
    ``VRMVAULT_CHECKPOINT_INTERVAL`` seconds old (consent/ledger.py), so recent entries are
@@ -32,6 +35,8 @@ and keeps nothing read through them: each pass gets a fresh vault with an empty 
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from brand_gateway.intents_wiring import intent_service
 from consent.context import Consent
 from consent.ledger import Ledger
@@ -39,12 +44,16 @@ from consent.receipts import DEFAULT_CONTROLLER, Controller, ReceiptSigner
 from consent.spool import SpoolDirectory
 from consent.tiles import TileDirectory, publish_latest
 from vault.clock import Clock, system_clock
+from vault.errors import StoreRestoredError
 from vault.home import Vault, VaultHome, VaultStores
 from vault.keys import MasterKey
 
 from .dsr_reminders import DeadlineReminders
 from .erasures import finish_pending_erasures
 from .mailing import maildir_path
+
+if TYPE_CHECKING:
+    from vault.postgresql.stores import RestoreWatch
 
 #: Intents, and offers, one pass records as expired at most (each in one write transaction).
 EXPIRY_BATCH = 500
@@ -63,14 +72,17 @@ class Keeper:
         self.clock = clock
         self.spools = SpoolDirectory(home, master)
         self._stores: VaultStores | None = None
+        self._watch: RestoreWatch | None = None
         self._signer: ReceiptSigner | None = None
         self.tiles = TileDirectory.of_home(home.root)
         self.reminders = reminders
 
     def one_pass(self) -> bool:
-        """One pass (see the module docstring); False: nothing waits for an immediate next."""
+        """One pass (see the module docstring); False: nothing waits for an immediate next.
+        :class:`StoreRestoredError` once the data database was put back under this host."""
         try:
             self.spools.merge_all(self.ledger)
+            self.require_not_restored()
             try:
                 self.finish_erasures()
             finally:
@@ -82,6 +94,17 @@ class Keeper:
         finally:
             self.ledger.end_use()
         return backlog
+
+    def require_not_restored(self) -> None:
+        """Step 1's sequel on PostgreSQL: the reads this host answered are in the ledger; if
+        the data database was put back from a dump meanwhile, nothing more is done on it (a
+        grant withdrawn since the dump is in force there until ``reapply-erasures`` runs)."""
+        if self._watch is None:
+            self._watch = self.home.restore_watch()
+        if self._watch is not None and self._watch.restored():
+            raise StoreRestoredError(
+                "the data database was put back from a dump while this host served it, and"
+                " what the ledger recorded since (withdrawals and the like) does not hold")
 
     def publish(self) -> int:
         """Publish the latest checkpoint (whoever signed it) and its tiles; tiles written."""
@@ -133,6 +156,9 @@ class Keeper:
         return self._signer
 
     def close(self) -> None:
+        if self._watch is not None:
+            self._watch.close()
+            self._watch = None
         if self._stores is not None:
             self._stores.close()
             self._stores = None

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
+import signal
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -24,6 +26,7 @@ from consent.ledger_export import FORMATS, open_export
 from consent.ledger_search import DAY, day_start, query_of
 from consent.spool import SpoolDirectory
 from consent.tiles import TileDirectory
+from vault.errors import StoreRestoredError
 from vault.home import VaultHome
 
 from .cli_errors import ReportingGroup
@@ -146,10 +149,23 @@ def merge(ctx: click.Context, every: float | None, parent_pid: int | None) -> No
                         checkpoint_interval=settings["VRMVAULT_CHECKPOINT_INTERVAL"],
                         reminders=DeadlineReminders(settings, home.root),
                         controller=controller(settings))
+        def one_pass() -> bool:
+            try:
+                return keeper.one_pass()
+            except StoreRestoredError as exc:
+                # The server this runs beside stops (serve stops on SIGTERM, its workers and
+                # this loop with it): another read would answer from the restored store.
+                click.echo(f"error: {exc.message}: stopping this host; with every host"
+                           " stopped, run 'vrmvault reapply-erasures', then serve again",
+                           err=True)
+                if parent_pid is not None and os.getppid() == parent_pid:
+                    os.kill(parent_pid, signal.SIGTERM)
+                return False
+
         try:
             # The last pass after the stop: the server stops its workers first, and what they
             # spooled since the pass before goes in now, not at the next reader.
-            run_every(every, keeper.one_pass, name="ledger merge", parent=parent_pid,
+            run_every(every, one_pass, name="ledger merge", parent=parent_pid,
                       final_pass=True,
                       announce=f"Merging spooled reads into the ledger every {every:g} s")
         finally:

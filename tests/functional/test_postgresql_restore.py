@@ -19,14 +19,17 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
+from click.testing import CliRunner, Result
 
 from consent.context import member_principal
 from tests.conftest import GOOD_PASSWORD, TEST_HASHING
 from tests.postgresql_server import Server, binaries
-from vault.errors import MemberKeyDestroyedError, MemberKeyLostError
+from vault.errors import MemberKeyDestroyedError, MemberKeyLostError, StoreError
 from vault.home import DATABASE_URL_SETTING, KEYS_DATABASE_URL_SETTING, VaultHome
 from web.cli import main
+
+from .test_two_hosts import Host, _wait_for
+from .test_webhook_cli import _free_port
 
 
 def _run(program: str, *arguments: str) -> None:
@@ -136,3 +139,80 @@ def test_a_key_database_older_than_a_member_loses_their_key_and_says_so(
             assert vault.members.get(bob).email == "bob@example.org"
             vault.erasure.erase(late)          # what the member's own deletion does
         assert "rows of 0 erased members" in _reapply(restored)
+
+
+# -- a dump put back while hosts serve, or before reapply-erasures ---------------------------------
+def _serve(home: VaultHome) -> Result:
+    assert home.database_url and home.keys_database_url
+    return CliRunner().invoke(main, ["--home", str(home.root), "serve", "--port",
+                                     str(_free_port())],
+                              env={DATABASE_URL_SETTING: home.database_url,
+                                   KEYS_DATABASE_URL_SETTING: home.keys_database_url})
+
+
+def test_serve_refuses_a_restored_data_database_until_reapply_erasures(
+        erased_after_the_dumps: tuple[VaultHome, str, str, Path, Path]) -> None:
+    """The README's restore is pg_restore and then reapply-erasures: a host started between
+    the two would serve grants withdrawn since the dump, so it refuses, saying what to run."""
+    home, _, _, data_dump, _ = erased_after_the_dumps
+    assert not home.restore_unfinished() and home.database_url
+    _run("pg_restore", "--clean", "--if-exists", "--schema=public", "--dbname",
+         home.database_url, str(data_dump))
+    assert home.restored_databases() == ("data",)
+    refused = _serve(home)
+    assert refused.exit_code == 1, refused.output
+    assert ("the data database of this vault was put back from a dump since the ledger last"
+            " recorded it") in refused.output
+    assert "run 'vrmvault reapply-erasures', then serve again" in refused.output
+    _reapply(home)
+    assert home.restored_databases() == ()
+    assert not home.restore_unfinished()
+
+
+def test_serve_refuses_a_restored_key_database_until_reapply_erasures(
+        erased_after_the_dumps: tuple[VaultHome, str, str, Path, Path],
+        postgresql: Server) -> None:
+    home, _, _, _, keys_dump = erased_after_the_dumps
+    with postgresql.database() as restored_keys:
+        _run("pg_restore", "--dbname", restored_keys, str(keys_dump))
+        restored = VaultHome(home.root, home.database_url, restored_keys)
+        assert restored.restored_databases() == ("keys",)
+        assert "the keys database of this vault was put back" in _serve(restored).output
+        _reapply(restored)
+        assert restored.restored_databases() == ()
+
+
+def test_a_host_stops_serving_when_the_data_database_is_restored_under_it(
+        postgresql_home: VaultHome, tmp_path: Path) -> None:
+    """An operator who runs pg_restore while a host serves: its keeper sees the data tables
+    made anew within a pass and stops the host, which would otherwise answer brands from the
+    restored store (a grant withdrawn since the dump in force again)."""
+    home = postgresql_home
+    assert home.database_url
+    dump = tmp_path / "data.dump"
+    _run("pg_dump", "--format=custom", "--file", str(dump), "--dbname", home.database_url)
+    host = Host(home, _free_port(), tmp_path / "host.log")
+    host.start()
+    try:
+        _run("pg_restore", "--clean", "--if-exists", "--schema=public", "--dbname",
+             home.database_url, str(dump))
+        assert host.process is not None
+        host.process.wait(timeout=60)
+        log = host.log.read_text()
+        assert ("the data database was put back from a dump while this host served it"
+                in log), log
+        assert "run 'vrmvault reapply-erasures', then serve again" in log
+    finally:
+        host.stop()
+    assert "was put back from a dump" in _serve(home).output
+    _wait_for(lambda: _unserved(home))        # its children end just after it
+    _reapply(home)
+    assert not home.restore_unfinished()
+
+
+def _unserved(home: VaultHome) -> bool:
+    try:
+        with home.offline("reapply-erasures"):
+            return True
+    except StoreError:
+        return False

@@ -122,3 +122,93 @@ def _require_key(database: Database, store: Store, mac: bytes, *, record: bool) 
         raise StoreError(f"the {store.name} store in {database.where} was made with another"
                          " master key (every host of one vault needs the same"
                          " VRMVAULT_MASTER_KEY)")
+
+
+# -- a restore under the ledger --------------------------------------------------------------
+# The README's restore puts back the data database's public schema (``pg_restore --clean``) or
+# the key database whole (into a new database), never the ledger's schema. Either makes every
+# table anew, and a table made anew has a new OID. The ledger's schema records the OID of each
+# database's ``store_key_check`` when the vault is made and once ``reapply-erasures`` has made
+# what the ledger recorded since hold again; while either differs, a restored database is in
+# use without that (a grant withdrawn since the dump would be in force again), so no host
+# serves: ``serve`` refuses to start and the keeper of a serving host stops it
+# (web/keeper.py). A copy made with ``CREATE DATABASE ... TEMPLATE`` keeps its OIDs.
+SERVED_TABLE = "ledger.served_stores"
+_SERVED_DDL = (
+    f"CREATE TABLE {SERVED_TABLE} ("
+    " only_row SMALLINT PRIMARY KEY DEFAULT 1 CHECK (only_row = 1),"
+    " data_tables OID NOT NULL, keys_tables OID NOT NULL)")
+_TABLES_OID = "SELECT to_regclass('public.store_key_check')::oid"
+_HAS_SERVED = f"SELECT to_regclass('{SERVED_TABLE}') IS NOT NULL"
+
+
+def _connections(places: PostgresqlPlaces) -> tuple[Database, Database]:
+    data = Database.connect(places.data_url, setting=DATABASE_URL_SETTING)
+    try:
+        keys = Database.connect(places.keys_url, setting=KEYS_DATABASE_URL_SETTING)
+    except BaseException:
+        data.close()
+        raise
+    return data, keys
+
+
+def record_served(places: PostgresqlPlaces, *, again: bool) -> None:
+    """Record which tables the two databases hold now: the first time only (``init`` and
+    ``serve``: a vault made, or made before this record existed), or ``again`` once
+    ``reapply-erasures`` has made a restored database hold what the ledger recorded since."""
+    data, keys = _connections(places)
+    try:
+        current = (data.one(_TABLES_OID)[0], keys.one(_TABLES_OID)[0])
+        with migrations.bootstrapping(data):
+            if not data.one(_HAS_SERVED)[0]:
+                data.execute(_SERVED_DDL)
+            data.execute(
+                f"INSERT INTO {SERVED_TABLE} (data_tables, keys_tables) VALUES (?, ?)"
+                " ON CONFLICT (only_row) DO " + (
+                    "UPDATE SET data_tables = excluded.data_tables,"
+                    " keys_tables = excluded.keys_tables" if again else "NOTHING"),
+                current)
+    finally:
+        data.close()
+        keys.close()
+
+
+def restored(places: PostgresqlPlaces) -> tuple[str, ...]:
+    """Which of the two databases (``"data"``, ``"keys"``) were put back from a dump since the
+    ledger last recorded them, and ``reapply-erasures`` has not run since."""
+    data, keys = _connections(places)
+    try:
+        if not data.one(_HAS_SERVED)[0]:
+            return ()
+        served = data.one(f"SELECT data_tables, keys_tables FROM {SERVED_TABLE}")
+        if served is None:
+            return ()
+        now = (data.one(_TABLES_OID)[0], keys.one(_TABLES_OID)[0])
+        return tuple(name for name, was, is_now in zip(("data", "keys"), served, now,
+                                                       strict=True) if was != is_now)
+    finally:
+        data.close()
+        keys.close()
+
+
+class RestoreWatch:
+    """What a serving host's keeper asks on every pass: whether the data database's public
+    schema was put back under it (one query on a connection of its own). The key database is
+    restored into a new database that the URL then names, which takes a new start: ``serve``
+    looks at both then."""
+
+    def __init__(self, places: PostgresqlPlaces) -> None:
+        self._data = Database.connect(places.data_url, setting=DATABASE_URL_SETTING)
+        self._recorded = False
+
+    def restored(self) -> bool:
+        if not self._recorded:
+            self._recorded = bool(self._data.one(_HAS_SERVED)[0])
+            if not self._recorded:
+                return False
+        # Mid-restore the table may be missing: NULL, not yet a difference.
+        row = self._data.one(f"SELECT data_tables <> ({_TABLES_OID}) FROM {SERVED_TABLE}")
+        return bool(row and row[0])
+
+    def close(self) -> None:
+        self._data.close()
