@@ -258,8 +258,10 @@ class VaultHome:
         """:meth:`open_store`, and the migrations it applied."""
         key = master.derive(store.key_purpose)
         if self.database_url:
-            from .postgresql.stores import open_store
-            return open_store(self._places(), store, key, migrate=migrate)
+            from .postgresql.stores import key_check, open_store
+            marks = {each.name: key_check(master.derive(each.key_purpose))
+                     for each in schema.STORES}
+            return open_store(self._places(), store, key, migrate=migrate, marks=marks)
         if migrate:
             self.root.mkdir(mode=HOME_MODE, parents=True, exist_ok=True)
         database = Database.open(self.root / store.file, key, create=migrate,

@@ -21,9 +21,10 @@ seal values and wrap member keys that no other host could read.
 from __future__ import annotations
 
 import hmac
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from ..errors import StoreError
+from ..errors import StoreError, StoreNotInitialisedError
 from ..home import DATABASE_URL_SETTING, KEYS_DATABASE_URL_SETTING
 from ..migrations import Store
 from ..schema import DATA, KEYS, LEDGER, RATES, on_postgresql
@@ -67,15 +68,25 @@ def key_check(store_key: bytes) -> bytes:
 
 
 def open_store(places: PostgresqlPlaces, store: Store, store_key: bytes, *,
-               migrate: bool) -> tuple[Database, list[str]]:
+               migrate: bool, marks: Mapping[str, bytes]) -> tuple[Database, list[str]]:
     """A connection to ``store`` at its place, brought to its last migration (``migrate``) or
     refused unless it is there already, and refused when it was made with another key; and
-    the migrations applied."""
+    the migrations applied. ``marks``: the key check of every store of the vault by name
+    (:func:`key_check`), so that a place holding another of its stores (the two URLs swapped)
+    is refused as such before anything is read, migrated or made there."""
     schema = SCHEMAS.get(store.name)
+    if schema:
+        # The ledger's and the rates' schemas belong in the data database, and nowhere else.
+        data = Database.connect(places.data_url, setting=DATABASE_URL_SETTING)
+        try:
+            _require_place(data, DATA, marks, required=True)
+        finally:
+            data.close()
     if migrate and schema:
         migrations.make_schema(places.data_url, schema, setting=DATABASE_URL_SETTING)
     database = Database.connect(places.dsn(store), setting=places.setting(store))
     try:
+        _require_place(database, store, marks, required=False)
         history = on_postgresql(store)
         if store.name == DATA.name:
             require_byte_order(database)
@@ -99,6 +110,36 @@ def made(places: PostgresqlPlaces) -> bool:
         finally:
             database.close()
     return True
+
+
+_WHAT = {DATA.name: "data database", KEYS.name: "key database"}
+
+
+def _require_place(database: Database, store: Store, marks: Mapping[str, bytes], *,
+                   required: bool) -> None:
+    """Refuse ``database`` (its store's place) when it holds another store of this vault, or
+    a store made with another master key; or, ``required``, no store yet."""
+    held = None
+    if database.one("SELECT to_regclass('store_key_check') IS NOT NULL")[0]:
+        row = database.one("SELECT mac FROM store_key_check")
+        held = bytes(row[0]) if row is not None else None
+    if held is None:
+        if required:
+            raise StoreNotInitialisedError(f"no store in {database.where}; run 'vrmvault"
+                                           " init' first")
+        return
+    if hmac.compare_digest(held, marks[store.name]):
+        return
+    for name, mark in marks.items():
+        if name in _WHAT and hmac.compare_digest(held, mark):
+            raise StoreError(
+                f"{PostgresqlPlaces.setting(store)} names the {_WHAT[name]} of this vault,"
+                f" where its {_WHAT.get(store.name, 'data database')} belongs: set"
+                f" {DATABASE_URL_SETTING} to the data database and {KEYS_DATABASE_URL_SETTING}"
+                " to the key database")
+    raise StoreError(f"the {store.name} store in {database.where} was made with another"
+                     " master key (every host of one vault needs the same"
+                     " VRMVAULT_MASTER_KEY)")
 
 
 def _require_key(database: Database, store: Store, mac: bytes, *, record: bool) -> None:

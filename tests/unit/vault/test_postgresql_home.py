@@ -9,12 +9,14 @@ from pathlib import Path
 
 import pytest
 
+from consent.context import open_ledger
 from tests.conftest import GOOD_PASSWORD, POSTGRESQL_MASTER_KEY, TEST_HASHING
 from tests.postgresql_server import Server
 from vault import schema
 from vault.errors import StoreError, StoreNotInitialisedError
 from vault.home import InitReport, VaultHome
 from vault.keys import MASTER_KEY_ENV, MasterKey
+from vault.postgresql.database import Database
 from vault.schema import on_postgresql
 
 
@@ -107,3 +109,54 @@ def test_hosts_initialising_one_fresh_database_at_once_all_succeed(
             for home in homes[1:]:
                 with home.open(master, hashing=TEST_HASHING) as vault:
                     assert vault.members.find(f"round{round_}@example.org") is not None
+
+
+def _schemas(dsn: str) -> set[str]:
+    database = Database.connect(dsn)
+    try:
+        return {row[0] for row in database.all("SELECT nspname FROM pg_namespace")}
+    finally:
+        database.close()
+
+
+def test_swapped_urls_are_refused_as_such_and_nothing_is_made(
+        postgresql_home: VaultHome) -> None:
+    """VRMVAULT_DATABASE_URL naming the key database (and the reverse): each store knows the
+    other by its master key check, so the mistake is told as it is, before any migration
+    runs and before a ledger schema is made in the key database (which an empty ledger would
+    then have verified as OK)."""
+    data, keys = postgresql_home.database_url, postgresql_home.keys_database_url
+    assert data and keys
+    swapped = VaultHome(postgresql_home.root, keys, data)
+    told = "VRMVAULT_DATABASE_URL names the key database of this vault"
+    with pytest.raises(StoreError, match=told):
+        swapped.open(hashing=TEST_HASHING)
+    with pytest.raises(StoreError, match=told):
+        open_ledger(swapped, swapped.master_key())
+    with pytest.raises(StoreError, match=told):
+        swapped.initialise({})
+    assert not {"ledger", "rates"} & _schemas(keys)
+    # The keys URL alone naming the data database: told from its side.
+    with pytest.raises(StoreError, match="VRMVAULT_KEYS_DATABASE_URL names the data database"):
+        VaultHome(postgresql_home.root, data, data + " ").open(hashing=TEST_HASHING)
+
+
+def test_another_vaults_older_database_is_refused_before_it_is_migrated(
+        empty: VaultHome) -> None:
+    """A database another vault made (another master key), one migration behind: refused
+    before that migration is applied to it, not after."""
+    empty.initialise({MASTER_KEY_ENV: "a7" * 32})
+    assert empty.database_url
+    database = Database.connect(empty.database_url)
+    last = schema.DATA.migrations[-1].number
+    try:
+        database.execute("DELETE FROM store_migrations WHERE number = ?", (last,))
+    finally:
+        database.close()
+    with pytest.raises(StoreError, match="made with another master key"):
+        empty.initialise({MASTER_KEY_ENV: POSTGRESQL_MASTER_KEY})
+    database = Database.connect(empty.database_url)
+    try:
+        assert database.one("SELECT max(number) FROM store_migrations")[0] == last - 1
+    finally:
+        database.close()
