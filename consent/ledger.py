@@ -64,6 +64,7 @@ from .checkpoints import CheckpointBody, Ed25519NoteSigner, b64encode
 from .errors import (
     InconsistentCheckpointError,
     LedgerIntegrityError,
+    NoteVerificationError,
     ProofRequestError,
 )
 from .event_details import CheckpointSigned
@@ -193,6 +194,24 @@ class Ledger:
     def root(self, tree_size: int | None = None) -> bytes:
         """The RFC 9162 root of the first ``tree_size`` entries (default: all)."""
         return self.tree.root(tree_size)
+
+    def check_published(self, note: bytes) -> str | None:
+        """What is wrong with the ledger against ``note``, a checkpoint it published (a home's
+        ``log/checkpoint``, consent/tiles.py), or None when the ledger still holds that
+        checkpoint's tree. Whoever may write the store may remove its last entries together
+        with the checkpoints that signed them, and the rest still verifies; a checkpoint
+        published outside the store is out of that reach."""
+        try:
+            body = self._signer.verifier().open_checkpoint(note.decode())
+        except (NoteVerificationError, UnicodeDecodeError) as exc:
+            return f"the checkpoint this home published does not verify ({exc})"
+        if body.tree_size > self.size:
+            return (f"the ledger holds {self.size} entries, fewer than the {body.tree_size} of"
+                    " the checkpoint this home published: entries were removed")
+        if not hmac.compare_digest(self.root(body.tree_size), body.root_hash):
+            return (f"the ledger's first {body.tree_size} entries do not hash to the root of"
+                    " the checkpoint this home published: the ledger was rewritten")
+        return None
 
     def inclusion_proof(self, index: int, tree_size: int) -> list[bytes]:
         """``PATH(index, D[tree_size])``, RFC 9162 section 2.1.3.1."""

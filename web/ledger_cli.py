@@ -70,8 +70,15 @@ def verify(ctx: click.Context) -> None:
                 done = count
 
             report = opened.verify(progress=progress)
+        # The store's own checkpoints go with its entries; the one published is out of reach.
+        published = TileDirectory.of_home(ctx.obj["home"].root).checkpoint()
+        against = None if published is None or not report.ok else \
+            opened.check_published(published)
     if not report.ok:
         click.secho(f"error: {report.summary()}", fg="red", err=True)
+        sys.exit(1)
+    if against is not None:
+        click.secho(f"error: ledger damaged: {against}", fg="red", err=True)
         sys.exit(1)
     click.echo(report.summary())
 

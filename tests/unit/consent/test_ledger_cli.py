@@ -18,7 +18,7 @@ from consent.checkpoints import Ed25519NoteVerifier
 from consent.context import open_ledger
 from consent.events import Event, EventTag
 from consent.ledger_search import DAY
-from consent.merkle import leaf_hash, verify_inclusion
+from consent.merkle import leaf_hash, node_count, verify_inclusion
 from consent.spool import SpoolDirectory, SpoolWriter
 from tests.processes import stopped_output
 from vault.clock import FrozenClock
@@ -66,6 +66,26 @@ def test_verify_names_the_first_bad_entry(filled: VaultHome) -> None:
     assert "error: ledger damaged at seq 7: its body does not match its stored leaf hash" in (
         result.stderr)
     assert "Traceback" not in result.output
+
+
+def test_verify_holds_the_ledger_to_the_checkpoint_this_home_published(
+        filled: VaultHome) -> None:
+    """Whoever may write the store may remove its last entries with the checkpoints that
+    signed them, and what is left verifies; the checkpoint the home published does not go
+    with them, and the removal is named."""
+    assert run(filled, "checkpoint").exit_code == 0            # signed at 30 and published
+    assert run(filled, "verify").exit_code == 0
+    with raw_store(filled, filled.master_key({})) as database:
+        database.execute("DELETE FROM entries WHERE seq >= 20")
+        database.execute("DELETE FROM tree_nodes WHERE position >= ?", (node_count(20),))
+        database.execute("DELETE FROM checkpoints")
+        for table in ("search_index", "search_purposes", "search_recent"):
+            database.execute(f"DELETE FROM {table} WHERE seq >= 20")
+    result = run(filled, "verify")
+    assert result.exit_code == 1, result.output
+    assert ("error: ledger damaged: the ledger holds 20 entries, fewer than the 30 of the"
+            " checkpoint this home published: entries were removed") in result.stderr
+    assert result.stdout == ""
 
 
 def test_checkpoint_prints_a_note_the_verifier_key_opens(filled: VaultHome) -> None:
