@@ -197,10 +197,13 @@ class VaultHome:
             database, done = self._open_store(store, master, migrate=True)
             database.close()
             applied += [f"{self._name(store)}: {step}" for step in done]
+        warnings = []
         if self.database_url:
-            from .postgresql.stores import record_served
+            from .postgresql.stores import record_served, role_warnings
             record_served(self._places(), again=False)      # the first time only
-        return InitReport(self, created_key, created_store, applied, tightened)
+            warnings = role_warnings(self._places())
+        return InitReport(self, created_key, created_store, applied, tightened,
+                          warnings=warnings)
 
     def _require_lost_ledger(self) -> None:
         """What ``init --new-ledger`` needs: a SQLCipher home with a data store and no
@@ -470,6 +473,7 @@ class InitReport:
     migrations_applied: list[str]     # "data.db: applied migration 1 baseline", in order
     tightened: bool = False           # the home was open to others and is 0700 now
     erasures_finished: int = 0        # erasures a crash had cut short, finished now
+    warnings: list[str] = field(default_factory=list)   # roles with more than their store
 
 
 @dataclass

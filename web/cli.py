@@ -135,6 +135,7 @@ def init(ctx: click.Context, demo_members: int | None, host: str, port: int,
     for step in report.migrations_applied:
         click.echo(f"  {step}")
     click.echo(f"  mail: {_mail_destination(ctx)}")
+    _warn(report)
     if report.created_store:
         if demo_members:
             ctx.invoke(demo, members=demo_members)
@@ -159,6 +160,11 @@ def init(ctx: click.Context, demo_members: int | None, host: str, port: int,
                    "(unless it was changed since)")
         click.echo(f"The compliance officer {OFFICER_EMAIL} signs in with the password and"
                    " authenticator printed when the store was made.")
+
+
+def _warn(report: InitReport) -> None:
+    for warning in report.warnings:
+        click.secho(f"warning: {warning}", fg="yellow", err=True)
 
 
 def _counted(count: int, singular: str, plural: str | None = None) -> str:
@@ -338,6 +344,7 @@ def serve(ctx: click.Context, host: str, port: int, workers: int | None) -> None
                    "interrupted")
     for step in report.migrations_applied:
         click.echo(step)
+    _warn(report)
     count = workers or os.cpu_count() or 2
     click.echo(f"Serving {home.where} on http://{host}:{port} with {count} workers "
                "(Ctrl-C stops); brand webhooks are delivered in the background")

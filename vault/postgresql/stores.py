@@ -253,3 +253,42 @@ class RestoreWatch:
 
     def close(self) -> None:
         self._data.close()
+
+
+# -- roles with more than their store ------------------------------------------------------------
+_ROLE = ("SELECT current_user, rolsuper OR rolbypassrls FROM pg_roles"
+         " WHERE rolname = current_user")
+_MAY_CONNECT = ("SELECT has_database_privilege(current_user, oid, 'CONNECT') FROM pg_database"
+                " WHERE datname = ?")
+
+
+def role_warnings(places: PostgresqlPlaces) -> list[str]:
+    """What the two URLs' roles may do beyond their own store, as init and serve warn of it
+    (the README's setting makes neither true): each a superuser or a role that bypasses row
+    security reads the other's database; one role for both makes a leak of the data role's
+    password a leak of the keys; a data role that may connect to the key database is one
+    privilege away from them. Warned, not refused: a test server's one superuser serves both."""
+    data, keys = _connections(places)
+    try:
+        data_role, data_super = data.one(_ROLE)
+        keys_role, keys_super = keys.one(_ROLE)
+        keys_database = keys.one("SELECT current_database()")[0]
+        # No row when the key database is on another server: nothing to connect to from here.
+        reach = data.one(_MAY_CONNECT, (keys_database,))
+    finally:
+        data.close()
+        keys.close()
+    warnings = [f"the role of {setting} is a superuser or bypasses row security, so it may"
+                f" read the {other} too: give it a role of its own that owns only its database"
+                for setting, other, is_super in (
+                    (DATABASE_URL_SETTING, "key database", data_super),
+                    (KEYS_DATABASE_URL_SETTING, "data database", keys_super)) if is_super]
+    if data_role == keys_role:
+        warnings.append(f"{DATABASE_URL_SETTING} and {KEYS_DATABASE_URL_SETTING} connect as"
+                        " the same role: whoever has the data role's password has the keys;"
+                        " give the key database a role of its own")
+    elif reach is not None and reach[0] and not data_super:
+        warnings.append(f"the role of {DATABASE_URL_SETTING} may connect to the key database"
+                        " (PostgreSQL grants CONNECT to PUBLIC): run REVOKE ALL ON DATABASE"
+                        " on it FROM PUBLIC, as its owner or an administrator")
+    return warnings

@@ -3,11 +3,13 @@ when not made or made with another master key, named in messages without its URL
 
 from __future__ import annotations
 
+import secrets
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
+from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 from consent.context import open_ledger
 from tests.conftest import GOOD_PASSWORD, POSTGRESQL_MASTER_KEY, TEST_HASHING
@@ -160,3 +162,40 @@ def test_another_vaults_older_database_is_refused_before_it_is_migrated(
         assert database.one("SELECT max(number) FROM store_migrations")[0] == last - 1
     finally:
         database.close()
+
+
+def test_init_warns_of_roles_with_more_than_their_store(postgresql: Server,
+                                                        tmp_path: Path) -> None:
+    """The README's setting: a role of its own owning each database, the key database closed
+    to PUBLIC. Short of it, init says what the data role (or a leak of its password) could
+    reach: the key database."""
+    suffix = secrets.token_hex(4)
+    data_role, keys_role = f"vv_data_{suffix}", f"vv_keys_{suffix}"
+    admin = Database.connect(postgresql.admin_dsn)
+    try:
+        for role in (data_role, keys_role):
+            admin.execute(f"CREATE ROLE {role} LOGIN")
+        with postgresql.database() as data, postgresql.database() as keys:
+            keys_database = conninfo_to_dict(keys)["dbname"]
+            admin.execute(f"ALTER DATABASE {conninfo_to_dict(data)['dbname']}"
+                          f" OWNER TO {data_role}")
+            admin.execute(f"ALTER DATABASE {keys_database} OWNER TO {keys_role}")
+            home = VaultHome(tmp_path / "var", make_conninfo(data, user=data_role),
+                             make_conninfo(keys, user=keys_role))
+            environ = {MASTER_KEY_ENV: POSTGRESQL_MASTER_KEY}
+            assert home.initialise(environ).warnings == [
+                "the role of VRMVAULT_DATABASE_URL may connect to the key database (PostgreSQL"
+                " grants CONNECT to PUBLIC): run REVOKE ALL ON DATABASE on it FROM PUBLIC, as"
+                " its owner or an administrator"]
+            admin.execute(f"REVOKE ALL ON DATABASE {keys_database} FROM PUBLIC")
+            assert home.initialise(environ).warnings == []
+            # The run's superuser in both URLs: every warning there is.
+            warnings = VaultHome(tmp_path / "super", data, keys).initialise(environ).warnings
+            assert [warning.split(" ", 5)[:5] for warning in warnings] == [
+                ["the", "role", "of", "VRMVAULT_DATABASE_URL", "is"],
+                ["the", "role", "of", "VRMVAULT_KEYS_DATABASE_URL", "is"],
+                ["VRMVAULT_DATABASE_URL", "and", "VRMVAULT_KEYS_DATABASE_URL", "connect", "as"]]
+    finally:
+        for role in (data_role, keys_role):
+            admin.execute(f"DROP ROLE IF EXISTS {role}")
+        admin.close()
