@@ -354,6 +354,15 @@ class VaultHome:
         with self._locked(fcntl.LOCK_EX, busy=f"'vrmvault serve' is running on {self.root}:"
                                                f" stop it first, then run 'vrmvault {command}'"
                                                " again"):
+            if self.database_url:
+                # Another machine's host holds no lock of this home: its connections say it.
+                from .postgresql.stores import serving_connections
+                serving = serving_connections(self._places())
+                if serving:
+                    raise StoreError(
+                        f"'vrmvault serve' is running on another host of {self.where} ({serving}"
+                        f" of its connections are open): stop every host, then run 'vrmvault"
+                        f" {command}' again")
             yield
 
     @contextlib.contextmanager

@@ -350,6 +350,11 @@ def serve(ctx: click.Context, host: str, port: int, workers: int | None) -> None
                "(Ctrl-C stops); brand webhooks are delivered in the background")
     click.echo(f"Public URL (the OAuth issuer; requests for other hosts are refused): {public}")
     click.echo(f"Mail (sign-up and reset links) is {_mail_destination(ctx)}")
+    if home.database_url:
+        # Every connection of the workers and children is tagged: 'reapply-erasures', run on
+        # another host, sees this one serving (vault/postgresql/stores.py).
+        from vault.postgresql.stores import SERVING_APPLICATION
+        os.environ["PGAPPNAME"] = SERVING_APPLICATION
     with home.serving():
         run(host=host, port=port, workers=count, home=home.root, public_url=public)
 

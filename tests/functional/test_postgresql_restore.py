@@ -216,3 +216,21 @@ def _unserved(home: VaultHome) -> bool:
             return True
     except StoreError:
         return False
+
+
+def test_reapply_erasures_is_refused_while_another_host_serves(
+        postgresql_home: VaultHome, tmp_path: Path) -> None:
+    """The serve lock is one home's, one machine's: a host elsewhere serving the same
+    databases is seen by its connections, and reapply-erasures waits for it to stop."""
+    other = Host(VaultHome(tmp_path / "other", postgresql_home.database_url,
+                           postgresql_home.keys_database_url), _free_port(),
+                 tmp_path / "other.log")
+    other.start()
+    try:
+        refused = _reapply(postgresql_home, exit_code=1)
+        assert "'vrmvault serve' is running on another host of the PostgreSQL database" in refused
+        assert "stop every host, then run 'vrmvault reapply-erasures' again" in refused
+    finally:
+        other.stop()
+    _wait_for(lambda: _unserved(postgresql_home))
+    assert "Deleted again the rows of 0" in _reapply(postgresql_home)

@@ -292,3 +292,24 @@ def role_warnings(places: PostgresqlPlaces) -> list[str]:
                         " (PostgreSQL grants CONNECT to PUBLIC): run REVOKE ALL ON DATABASE"
                         " on it FROM PUBLIC, as its owner or an administrator")
     return warnings
+
+
+# -- hosts serving ---------------------------------------------------------------------------
+#: The application name every connection of ``vrmvault serve`` (its workers, keeper and webhook
+#: delivery) gives PostgreSQL (``PGAPPNAME``, set by serve for everything it starts), so that a
+#: command that must run with every host stopped can see a host still serving: the serve lock
+#: of a home is one machine's.
+SERVING_APPLICATION = "vrmvault serve"
+
+
+def serving_connections(places: PostgresqlPlaces) -> int:
+    """How many connections of serving hosts are open on the data database (a serving host
+    always holds its keeper's); its role sees its own sessions in ``pg_stat_activity``."""
+    data = Database.connect(places.data_url, setting=DATABASE_URL_SETTING)
+    try:
+        return int(data.one(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+            " AND application_name = ? AND pid <> pg_backend_pid()",
+            (SERVING_APPLICATION,))[0])
+    finally:
+        data.close()
