@@ -191,10 +191,11 @@ class Database(Transactions):
     engine = "postgresql"
 
     def __init__(self, connection: psycopg.Connection[Any],
-                 setting: str | None = None) -> None:
+                 setting: str | None = None, *, dsn: str | None = None) -> None:
         super().__init__()
         self._connection = connection
         self.setting = setting      # the setting that holds its URL, for messages
+        self._dsn = dsn             # to connect again (a connection of its own, not a pool's)
         self._snapshot_version: tuple[str, int | None] | None = None
         self._snapshot_open = False     # a read's transaction has begun (see _begin_read)
         self._locks: set[tuple[str, tuple[Any, ...]]] = set()   # taken in this transaction
@@ -205,7 +206,21 @@ class Database(Transactions):
         """A connection of its own to the database ``dsn`` names (a libpq connection string
         or ``postgresql://`` URL; ``sslmode`` and certificates pass through it), the value of
         ``setting`` (``VRMVAULT_DATABASE_URL``), which messages name. Close it."""
-        return cls(_connect(dsn, setting), setting)
+        return cls(_connect(dsn, setting), setting, dsn=dsn)
+
+    def _reconnect_if_lost(self) -> None:
+        """Open the connection again if the server dropped it (a restart, a failover) and
+        nothing of a transaction or a read is under way on it: a connection kept for a long
+        time (a host's keeper, its webhook delivery) would otherwise fail every use until its
+        process ended. The use that met the loss failed, and said so; the next one goes on."""
+        if (self._dsn is None or not self._connection.closed or self._depth
+                or self._reading):
+            return
+        self._connection = _connect(self._dsn, self.setting)
+        self._locks.clear()
+        self._snapshot_version = None
+        self._snapshot_open = False
+        self._forget_memo()
 
     @property
     def where(self) -> str:
@@ -214,6 +229,7 @@ class Database(Transactions):
 
     # -- statements ----------------------------------------------------------------------
     def execute(self, sql: str, parameters: Parameters = ()) -> Any:
+        self._reconnect_if_lost()
         if self._reading and not self._snapshot_open:
             self._open_snapshot()
         if self._locks and sql.startswith("ROLLBACK TO"):
@@ -228,6 +244,7 @@ class Database(Transactions):
             raise _refused(exc, self.setting) from exc
 
     def executemany(self, sql: str, rows: Iterable[Parameters]) -> Any:
+        self._reconnect_if_lost()
         if self._reading and not self._snapshot_open:
             self._open_snapshot()
         self._sent += 1
@@ -291,6 +308,7 @@ class Database(Transactions):
         sealed profile values, while nothing was committed) sends no other statement, and has
         no transaction to end: one round trip, where BEGIN, the version and ROLLBACK were
         two or three."""
+        self._reconnect_if_lost()
         try:
             self._snapshot_version = self._version(self._connection.execute(_VERSION))
         except psycopg.Error as exc:
@@ -321,6 +339,8 @@ class Database(Transactions):
         if not self._snapshot_open:
             return              # no statement ran: no transaction to end
         self._snapshot_open = False
+        if self._connection.closed:
+            return          # the server dropped it, and the read's transaction with it
         # It wrote nothing: ending it is all that is left, and what it remembered stays true.
         try:
             self._connection.execute("ROLLBACK")
@@ -356,6 +376,8 @@ class Database(Transactions):
     def _rollback(self) -> None:
         self._forget_memo()
         self._locks.clear()
+        if self._connection.closed:
+            return          # the server dropped it, and its transaction with it
         try:
             self._connection.execute("ROLLBACK")
         except psycopg.Error as exc:
@@ -428,6 +450,11 @@ def _refused(exc: psycopg.Error, setting: str | None
             f"{role} lacks privileges on the store's tables (SQLSTATE 42501): it must be the"
             " role that owns the store's database (the data role and the key role are not"
             " interchangeable)")
+    if isinstance(exc, psycopg.OperationalError) and (
+            exc.sqlstate is None or exc.sqlstate.startswith(("08", "57P"))):
+        return StoreError(f"the connection to {place(setting)} was lost (the server stopped,"
+                          " restarted or cannot be reached); it is opened again on its next"
+                          " use")
     if not isinstance(exc, psycopg.IntegrityError):
         return StoreError("the store refused a statement")
     diag = exc.diag

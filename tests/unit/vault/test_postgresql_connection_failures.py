@@ -286,3 +286,28 @@ def test_init_on_a_good_pair_of_urls_names_the_settings_not_the_databases(
     assert result.exit_code == 0, result.output
     assert f"Store in the PostgreSQL database of {DATABASE_URL_SETTING} is ready" in result.output
     assert "vrmvault_keys" not in result.output and _holds_no_secret(result.output)
+
+
+def test_a_kept_connection_outlives_a_restart_of_the_server(server: PasswordServer) -> None:
+    """A host's keeper and webhook delivery keep their connections between passes: after a
+    restart of the server (a failover, a minor upgrade) the use that meets the loss says so,
+    by the setting, and the next use connects again. Before, every later pass failed with
+    'the store refused a statement' until the host itself was restarted: no brand read was
+    merged into the ledger meanwhile."""
+    kept = Database.connect(server.url(), setting=DATABASE_URL_SETTING)
+    try:
+        assert kept.one("SELECT 1")[0] == 1
+        for use in (lambda: kept.one("SELECT 1"), kept.transaction().__enter__):
+            server.cluster.control("restart", "--mode", "fast", "--wait", "--silent",
+                                   "--log", str(server.cluster.log))
+            with pytest.raises(StoreError) as caught:
+                use()
+            assert str(caught.value) == (
+                "the connection to the PostgreSQL database of VRMVAULT_DATABASE_URL was lost"
+                " (the server stopped, restarted or cannot be reached); it is opened again on"
+                " its next use")
+            assert kept.one("SELECT 1")[0] == 1
+            with kept.transaction():
+                kept.execute("SELECT 2")
+    finally:
+        kept.close()
