@@ -51,6 +51,7 @@ Invariants:
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import datetime as dt
 import hashlib
 import hmac
@@ -312,13 +313,21 @@ class Ledger:
         return self._clock() - _seconds(last.signed_at) >= interval
 
     # -- verifying ------------------------------------------------------------------------
-    def verify(self, progress: Callable[[int], None] | None = None) -> VerifyReport:
+    def verify(self, progress: Callable[[int], None] | None = None, *,
+               published: bytes | None = None) -> VerifyReport:
         """Check the whole ledger end to end; ``progress(entries_done)`` is called as it goes.
+        ``published``: the checkpoint the ledger published (a home's ``log/checkpoint``), which
+        it must still hold (:meth:`check_published`).
 
         Reads inside one read transaction, so concurrent appends are not half-seen.
         """
         with self.store.snapshot():
-            return LedgerVerification(self, progress).run()
+            report = LedgerVerification(self, progress).run()
+            if report.ok and published is not None:
+                problem = self.check_published(published)
+                if problem is not None:
+                    return dataclasses.replace(report, problem=problem)
+            return report
 
     # -- internals ------------------------------------------------------------------------
     @contextlib.contextmanager

@@ -18,7 +18,9 @@ from consent.checkpoints import Ed25519NoteVerifier
 from consent.context import Consent
 from consent.event_details import GrantGiven, ProfileRead
 from consent.events import Event
-from consent.merkle import leaf_hash, verify_inclusion
+from consent.merkle import leaf_hash, node_count, verify_inclusion
+from consent.tiles import TileDirectory, publish_latest
+from vault.home import VaultHome
 
 from .conftest import SignedIn
 from .pages import assert_sane, error_message, field_errors, flashes, location_path, text_of
@@ -197,6 +199,28 @@ def test_verify_reports_a_sound_ledger_then_the_first_tampered_entry(
     assert flashes(page)[0].startswith(
         "Integrity check failed: ledger damaged at seq 43: its body does not match its stored"
         " leaf hash")
+
+
+def test_verify_holds_the_ledger_to_the_published_checkpoint(
+        officer: SignedIn, consent: Consent, entries: int, vault_home: VaultHome) -> None:
+    """Entries removed with the checkpoint that signed them leave a ledger that verifies by
+    itself; the checkpoint the home published names the removal."""
+    ledger = consent.ledger
+    publish_latest(ledger.tree, ledger.latest_checkpoint(), TileDirectory.of_home(
+        vault_home.root))                                   # 120 entries, published
+    database = ledger.database
+    with database.transaction():
+        database.execute("DELETE FROM entries WHERE seq >= 100")
+        database.execute("DELETE FROM tree_nodes WHERE position >= ?", (node_count(100),))
+        database.execute("DELETE FROM checkpoints")
+        searched = ["search_index", "search_purposes"] + (
+            ["search_recent"] if database.engine == "sqlcipher" else [])
+        for table in searched:
+            database.execute(f"DELETE FROM {table} WHERE seq >= 100")
+    page = officer.auth.post(PATH + "verify", form_page=PATH).get_data(as_text=True)
+    assert flashes(page)[0].startswith(
+        "Integrity check failed: ledger damaged: the ledger holds 100 entries, fewer than the"
+        " 120 of the checkpoint this home published: entries were removed.")
 
 
 def test_verify_needs_the_csrf_token(officer: SignedIn) -> None:
