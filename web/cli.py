@@ -30,6 +30,7 @@ from community.storage import community_restorer
 from compliance.storage import request_restorer
 from consent.context import member_principal, open_consent
 from consent.receipts import Controller
+from consent.tiles import TileDirectory
 from intents.storage import intent_restorer
 from vault.home import (
     DATABASE_URL_SETTING,
@@ -114,6 +115,12 @@ def init(ctx: click.Context, demo_members: int | None, host: str, port: int,
     if new_ledger:
         click.echo(f"Began a new, empty ledger: {home.ledger_path} (the one before it is lost;"
                    " auditors will find the public log begun again)")
+        published = TileDirectory.of_home(home.root).root
+        if published.exists():
+            # The lost ledger's checkpoints and tiles: the new one can extend none of them.
+            kept = published.with_name(f"{published.name}.before-new-ledger-{int(time.time())}")
+            published.rename(kept)
+            click.echo(f"  its published log moved aside to {kept}")
     if report.created_store and home.database_url:
         click.echo(f"Created the stores in {home.where} (ledger and rates in schemas of their"
                    f" own) and in the key database of {KEYS_DATABASE_URL_SETTING}")

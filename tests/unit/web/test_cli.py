@@ -685,6 +685,24 @@ def test_a_lost_ledger_is_never_begun_again_unasked(tmp_path: Path, monkeypatch,
     assert f"--new-ledger: {home / 'ledger.db'} is there" in again.stderr
 
 
+def test_a_new_ledger_sets_the_lost_ones_published_log_aside(tmp_path: Path) -> None:
+    """The lost ledger's published checkpoint is one the new ledger can never extend: left in
+    place, every verify named the new ledger damaged and nothing new was ever published."""
+    home = tmp_path / "var"
+    assert run("--home", str(home), "init", "--demo", "1").exit_code == 0
+    assert run("--home", str(home), "ledger", "checkpoint").exit_code == 0
+    assert run("--home", str(home), "ledger", "publish").exit_code == 0
+    old = (home / "log" / "checkpoint").read_bytes()
+    (home / "ledger.db").unlink()
+    begun = run("--home", str(home), "init", "--new-ledger")
+    assert begun.exit_code == 0, begun.stderr
+    (kept,) = home.glob("log.before-new-ledger-*")
+    assert f"its published log moved aside to {kept}" in begun.stdout
+    assert (kept / "checkpoint").read_bytes() == old and not (home / "log").exists()
+    verified = run("--home", str(home), "ledger", "verify")
+    assert verified.exit_code == 0, verified.stderr
+
+
 def test_new_ledger_is_refused_without_a_data_store(tmp_path: Path) -> None:
     result = run("--home", str(tmp_path / "var"), "init", "--new-ledger")
     assert result.exit_code == 1
