@@ -42,7 +42,7 @@ from .errors import ConflictError, StoreError, StoreNotInitialisedError, WrongKe
 from .home import Vault, VaultHome
 from .keys import KeyStore, MasterKey, Pseudonymiser
 from .sqlcipher.backup import SqlcipherRestoredStore
-from .sqlcipher.database import Database
+from .sqlcipher.database import Database, damage_of
 from .sqlcipher.erasure import SqlcipherErasures
 from .sqlcipher.keys import SqlcipherMemberKeys
 from .sqlcipher.members import SqlcipherMembers
@@ -148,16 +148,16 @@ def _prepare(
         # Named by the file the operator gave, not by the copy being prepared.
         raise WrongKeyError(f"{source} is not a backup of this vault: its master key does not"
                             " open it (or the file was cut short or changed)") from None
-    except StoreError as exc:          # the first page opened, a later one did not
-        raise StoreError(f"{source} is damaged; nothing was restored: restore another"
-                         " backup") from exc
+    except StoreError as exc:          # the first page opened, one its schema needs did not
+        damage = damage_of(path, master.derive("data-store"))
+        raise StoreError(f"{source} is damaged{_told(damage)}; nothing was restored: restore"
+                         " another backup") from exc
     try:
         # A changed or lost page would be found only when first read, in the live store.
         damage = data.damage()
         if damage:
-            raise StoreError(f"{source} is damaged ({damage[0]}"
-                            + (f", and {len(damage) - 1} more" if len(damage) > 1 else "")
-                            + "); nothing was restored: restore another backup")
+            raise StoreError(f"{source} is damaged{_told(damage)}; nothing was restored:"
+                             " restore another backup")
         if not migrations.records_migrations(data):
             raise StoreError(f"{source} is not a vrmvault data store")
         # Refuses one made by a newer version; takes over one of the pre-release history.
@@ -196,3 +196,11 @@ def _fsync(path: Path) -> None:
             os.fsync(fd)
         finally:
             os.close(fd)
+
+
+def _told(damage: list[str]) -> str:
+    """What :meth:`Database.damage` found, in brackets: the first, and how many more."""
+    if not damage:
+        return ""
+    more = f", and {len(damage) - 1} more" if len(damage) > 1 else ""
+    return f" ({damage[0]}{more})"

@@ -32,7 +32,7 @@ import contextlib
 import os
 import threading
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -102,6 +102,20 @@ class Database(Transactions):
         """
         return cls._open(Path(path), None, create=create, cache_kib=cache_kib)
 
+    @staticmethod
+    def _settings(connection: Any, cache_kib: int, checkpoint_pages: int) -> None:
+        for pragma in (
+            "journal_mode = WAL",
+            "synchronous = NORMAL",
+            "foreign_keys = ON",
+            "secure_delete = ON",
+            "temp_store = MEMORY",
+            f"busy_timeout = {BUSY_TIMEOUT_MS}",
+            f"cache_size = -{int(cache_kib)}",
+            f"wal_autocheckpoint = {int(checkpoint_pages)}",
+        ):
+            connection.execute(f"PRAGMA {pragma}")
+
     @classmethod
     def _open(cls, path: Path, key: bytes | None, *, create: bool, cache_kib: int,
               checkpoint_pages: int = DEFAULT_CHECKPOINT_PAGES) -> Database:
@@ -115,21 +129,14 @@ class Database(Transactions):
         if connection is None:
             raise WrongKeyError(f"the key does not open the store at {path}")
         try:
-            for pragma in (
-                "journal_mode = WAL",
-                "synchronous = NORMAL",
-                "foreign_keys = ON",
-                "secure_delete = ON",
-                "temp_store = MEMORY",
-                f"busy_timeout = {BUSY_TIMEOUT_MS}",
-                f"cache_size = -{int(cache_kib)}",
-                f"wal_autocheckpoint = {int(checkpoint_pages)}",
-            ):
-                connection.execute(f"PRAGMA {pragma}")
+            with _quiet(connection):        # a failing page is told once, by the error
+                cls._settings(connection, cache_kib, checkpoint_pages)
         except sqlcipher3.DatabaseError as exc:
             # The key opened the first page, and a page past it failed (a file cut short).
+            damage = _damage(connection)
             connection.close()
-            raise StoreError(f"the store at {path} is damaged: {exc}") from exc
+            raise StoreError(f"the store at {path} is damaged"
+                             f" ({damage[0] if damage else exc})") from exc
         connection.row_factory = sqlcipher3.Row
         if create:
             with contextlib.suppress(OSError):
@@ -255,19 +262,7 @@ class Database(Transactions):
         its b-trees; empty for a sound store. Opening reads only the first page and a query
         only the pages it needs, so a damaged page is otherwise found when it is first read.
         SQLCipher's own log lines about each failed page are held back: the list tells them."""
-        with _QUIET_KEY_CHECK:
-            level = self.one("PRAGMA cipher_log_level")[0]
-            self.execute("PRAGMA cipher_log_level = NONE")
-            try:
-                found = [row[0] for row in self.all("PRAGMA cipher_integrity_check")]
-                if not found:
-                    found = [line for row in self.all("PRAGMA quick_check")
-                             for line in str(row[0]).splitlines() if row[0] != "ok"]
-            except StoreError:
-                found = found or ["a page cannot be read"]
-            finally:
-                self.execute(f"PRAGMA cipher_log_level = {_LOG_LEVELS.get(level, 'WARN')}")
-        return found
+        return _damage(self._connection)
 
     def vacuum_into(self, target: os.PathLike[str] | str) -> None:
         """Write a consistent copy of the store to ``target``, encrypted with the same key."""
@@ -310,6 +305,45 @@ def _keyed(path: Path, key: bytes | None, page_hmac: str) -> Any:
         connection.close()
         return None
     return connection
+
+
+def damage_of(path: os.PathLike[str] | str, key: bytes) -> list[str]:
+    """:meth:`Database.damage` of a store its key opens but which cannot be opened whole (a
+    page its schema needs fails): read from its first page on, without its schema."""
+    connection = _keyed(Path(path), key, PAGE_HMAC) or _keyed(Path(path), key, LEGACY_PAGE_HMAC)
+    if connection is None:
+        return ["its first page cannot be read"]
+    try:
+        return _damage(connection)
+    finally:
+        connection.close()
+
+
+@contextlib.contextmanager
+def _quiet(connection: Any) -> Iterator[None]:
+    """SQLCipher's log lines (written straight to the process's stderr) held back on
+    ``connection`` meanwhile: what fails is told by the error raised."""
+    with _QUIET_KEY_CHECK:
+        level = connection.execute("PRAGMA cipher_log_level").fetchone()[0]
+        connection.execute("PRAGMA cipher_log_level = NONE")
+        try:
+            yield
+        finally:
+            connection.execute(f"PRAGMA cipher_log_level = {_LOG_LEVELS.get(level, 'WARN')}")
+
+
+def _damage(connection: Any) -> list[str]:
+    found: list[str] = []
+    with _quiet(connection):
+        try:
+            found = [row[0] for row in
+                     connection.execute("PRAGMA cipher_integrity_check").fetchall()]
+            if not found:
+                found = [line for row in connection.execute("PRAGMA quick_check").fetchall()
+                         for line in str(row[0]).splitlines() if row[0] != "ok"]
+        except sqlcipher3.DatabaseError:
+            found = found or ["a page cannot be read"]
+    return found
 
 
 def _refused(exc: Exception) -> StoreError | ConstraintViolationError:

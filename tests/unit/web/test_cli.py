@@ -14,7 +14,9 @@ from click.testing import CliRunner
 
 from brand_gateway.storage import authorization_store, client_registry
 from tests.conftest import GOOD_PASSWORD, POSTGRESQL_MASTER_KEY, TEST_HASHING, free_port
+from vault.errors import StoreError
 from vault.home import VaultHome
+from vault.sqlcipher.database import Database
 from web.cli import main
 from web.config import CONFIGURATION_ERROR_EXIT
 
@@ -616,6 +618,35 @@ def test_what_replaces_the_store_is_refused_while_it_is_served(tmp_path: Path, m
     assert VaultHome(home).data_path.read_bytes() == before
     # Once the server has stopped, it runs.
     assert run("--home", str(home), *command).exit_code == 0
+
+
+def test_a_backup_damaged_where_its_schema_lies_is_told_by_page_and_quietly(
+        tmp_path: Path, capfd) -> None:
+    """A flipped bit in a page the schema needs failed the backup's opening itself, past its
+    first page: told as "is damaged" with no page, and SQLCipher's own log lines went to the
+    operator's terminal. It is told as any damaged page is."""
+    home = tmp_path / "var"
+    run("--home", str(home), "init")
+    backup = tmp_path / "backup.db"
+    run("--home", str(home), "backup", str(backup))
+    sound, key = backup.read_bytes(), VaultHome(home).master_key().derive("data-store")
+    damaged = tmp_path / "damaged.db"
+    for page in range(1, len(sound) // 4096):      # the first page a schema read needs
+        flipped = bytearray(sound)
+        flipped[page * 4096 + 100] ^= 0x01
+        damaged.write_bytes(flipped)
+        try:
+            Database.open(damaged, key).close()
+        except StoreError:
+            break
+    else:
+        pytest.fail("no page past the first is read to open the store")
+    capfd.readouterr()
+    result = run("--home", str(home), "restore", str(damaged), "--yes")
+    assert result.exit_code == 1
+    assert result.stderr == (f"error: {damaged} is damaged (HMAC verification failed for page"
+                             f" {page + 1}); nothing was restored: restore another backup\n")
+    assert capfd.readouterr().err == ""
 
 
 @pytest.mark.parametrize(("target", "status", "told"), [
