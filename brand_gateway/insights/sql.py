@@ -34,8 +34,10 @@ class SqlInsightReadModel(SqlRepository):
 
     ``journal_counts`` reads the precomputed cells of a brand and purpose (a few dozen rows)
     and subtracts, from the same snapshot, the pairs whose eligibility row is out of its window
-    now, found through the ``by_end`` and ``by_start`` indexes: its cost follows the number of
-    touchpoints and of grants ended but not yet recorded, never the number of members."""
+    now, found through the ``by_end`` and ``by_start`` indexes, and the rows beyond the first
+    of each member whose grants hold twice now (migration 17's list): its cost follows the
+    number of touchpoints, of grants ended but not yet recorded and of members holding two
+    grants for the purpose, never the number of members. ``survey_counts`` reads the same way."""
 
     # The column the read model's member-owned tables are joined on: the member's.
     _MEMBER: ClassVar[str]
@@ -73,10 +75,33 @@ class SqlInsightReadModel(SqlRepository):
                 f"   AND e.ends_at > ? AND t.{column} IS NOT NULL"
                 f" GROUP BY t.touchpoint, t.{column}",
                 (brand_id, purpose, JOURNAL, now, brand_id, purpose, JOURNAL, now, now))
-        for touchpoint, cell, members in outside:
+            # A member whose grants of the journal hold twice now (their app's and their
+            # community's, side by side) is in the cells once per grant: once is all they are.
+            repeated = self._db.all(
+                f"SELECT t.touchpoint, t.{column}, sum(d.live - 1)"
+                f" FROM ({self._live_repeats()}) AS d"
+                " JOIN insight_feedback_tallies AS t"
+                f"   ON t.brand_id = ? AND t.{self._MEMBER} = d.member"
+                f" WHERE t.{column} IS NOT NULL GROUP BY t.touchpoint, t.{column}",
+                (brand_id, purpose, JOURNAL, now, now, brand_id))
+        for touchpoint, cell, members in [*outside, *repeated]:
             key = (touchpoint, int(cell))
             counts[key] = counts.get(key, 0) - int(members)
         return {key: count for key, count in counts.items() if count}
+
+    def _live_repeats(self) -> str:
+        """The members listed in ``insight_eligibility_repeats`` (migration 17) for a brand,
+        purpose and field (the first three parameters) with more than one eligibility row
+        whose window holds now (the next two): ``member`` and ``live``, how many. A member
+        listed nowhere has one row at most, which the cells count once."""
+        return (f"SELECT r.{self._MEMBER} AS member, count(*) AS live"
+                " FROM insight_eligibility_repeats AS r"
+                " JOIN insight_eligibility AS e"
+                f"   ON e.{self._MEMBER} = r.{self._MEMBER} AND e.brand_id = r.brand_id"
+                "   AND e.purpose = r.purpose AND e.field = r.field"
+                " WHERE r.brand_id = ? AND r.purpose = ? AND r.field = ?"
+                "   AND e.starts_at <= ? AND e.ends_at > ?"
+                f" GROUP BY r.{self._MEMBER} HAVING count(*) > 1")
 
     def journal_values(self, brand_id: str, purpose: str, now: int) -> list[JournalValue]:
         return [JournalValue(int(row[0]), row[1], row[2], int(row[3])) for row in self._db.all(
@@ -124,7 +149,15 @@ class SqlInsightReadModel(SqlRepository):
                 "   AND e.starts_at > ? AND e.ends_at > ? GROUP BY v.position, v.cell",
                 (survey_id, brand_id, purpose, SURVEYS, now,
                  survey_id, brand_id, purpose, SURVEYS, now, now))
-        for position, cell, members in outside:
+            # As for the journal: a member counted once per grant holding now counts once.
+            repeated = self._db.all(
+                "SELECT v.position, v.cell, sum(d.live - 1)"
+                f" FROM ({self._live_repeats()}) AS d"
+                " JOIN insight_survey_answer_cells AS v"
+                f"   ON v.{self._MEMBER} = d.member AND v.brand_id = ?"
+                " WHERE v.survey_id = ? GROUP BY v.position, v.cell",
+                (brand_id, purpose, SURVEYS, now, now, brand_id, survey_id))
+        for position, cell, members in [*outside, *repeated]:
             key = (int(position), int(cell))
             counts[key] = counts.get(key, 0) - int(members)
         return {key: count for key, count in counts.items() if count}

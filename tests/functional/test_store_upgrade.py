@@ -105,6 +105,9 @@ def fill(app, vault: Vault, vault_home: VaultHome, consent: Consent, client: Fla
     dora = vault.members.register("dora@example.org", GOOD_PASSWORD)
     for joiner in (alice, dora):
         membership_service(consent).join(joiner, club.id, individual=True)
+    # Alice grants Velo's app her journal for the club's purpose as well: two grants side by
+    # side, and she counts once in the insights (data migration 17 lists her).
+    api.grant(alice, velo, "dpv:ResearchAndDevelopment", ["feedback"])
     cocreation = cocreation_service(consent)
     challenge = cocreation.open_challenge(velo.brand_id, club.id, title="How?",
                                           description="Tell us.")
@@ -302,13 +305,13 @@ def world(app, vault: Vault, vault_home: VaultHome, consent: Consent, client: Fl
     return fill(app, vault, vault_home, consent, client, clock)
 
 
-# The read model's tables migration 6 fills from the baseline's rows (survey cells come from
+# The read model's tables migrations 6 and 17 fill from the baseline's rows (survey cells come from
 # the answers of migration 5, empty in an upgraded home), and the ledger's search index, which
 # ledger migration 2 fills from the entries by the rules the ledger applies to new ones (so an
 # upgraded home must hold exactly the rows the new home's appends wrote).
 DERIVED = frozenset({"insight_fields", "insight_bits", "insight_eligibility",
                      "insight_feedback_tallies", "insight_feedback_cells",
-                     "search_index", "search_purposes"})
+                     "insight_eligibility_repeats", "search_index", "search_purposes"})
 
 
 def without_sequences_of(later: set[str], store_rows: dict[str, list[tuple[Any, ...]]]

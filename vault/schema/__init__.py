@@ -58,6 +58,7 @@ DATA = Store("data", "data.db", "data-store", _baseline("data") + (
     migration("data", 14, "intent_numbers_never_reused", rebuilds_tables=True),
     migration("data", 15, "kept_community_sizes"),
     migration("data", 16, "sealed_request_reasons"),
+    migration("data", 17, "members_counted_once"),
 ), Squashed(PRE_RELEASE, {
     "schema_migrations": (
         (1, "members_profile_feedback"), (2, "sessions_throttle_erasures"),

@@ -82,3 +82,26 @@ def test_a_survey_of_another_brand_is_none(repositories: Repositories, brand: st
     assert repositories.insight_read_model.survey_questions(brand, "srv_" + "0" * 24) is None
     assert repositories.insight_read_model.survey_counts(brand, "srv_" + "0" * 24, PURPOSE,
                                                          200) == {}
+
+
+def test_a_member_holding_two_grants_for_the_purpose_counts_once(
+        repositories: Repositories, brand: str) -> None:
+    """A grant to the brand's app and one given for its community (or a care case) live side
+    by side for one purpose: the member is still one member, one cell per touchpoint, the bound
+    every release's noise is derived from; while either grant holds, and not after both."""
+    model = repositories.insight_read_model
+    alice, bob = add_member(repositories, 1), add_member(repositories, 2)
+    repositories.grants.insert(_grant("grant_a", alice))                       # 100..1000
+    repositories.grants.insert(_grant("grant_a2", alice, starts_at=300, ends_at=2_000))
+    repositories.grants.insert(_grant("grant_b", bob))
+    for member_id in (alice, bob):
+        _journal(repositories, member_id, [("delivery", 5, 10)])
+    assert model.journal_counts(brand, PURPOSE, "nps", 200) == {("delivery", 2): 2}
+    assert model.journal_counts(brand, PURPOSE, "nps", 500) == {("delivery", 2): 2}
+    assert model.journal_counts(brand, PURPOSE, "rating", 500) == {("delivery", 8): 2}
+    assert model.journal_counts(brand, PURPOSE, "nps", 1_500) == {("delivery", 2): 1}
+    assert model.journal_counts(brand, PURPOSE, "nps", 2_000) == {}
+    repositories.grants.withdraw("grant_a2", 600)
+    assert model.journal_counts(brand, PURPOSE, "nps", 600) == {("delivery", 2): 2}
+    repositories.grants.withdraw("grant_a", 700)
+    assert model.journal_counts(brand, PURPOSE, "nps", 700) == {("delivery", 2): 1}

@@ -94,6 +94,7 @@ SELECT create_distributed_table('intent_offers', 'member_id', colocate_with => '
 SELECT create_distributed_table('intent_blocks', 'member_id', colocate_with => 'members');
 SELECT create_distributed_table('insight_eligibility', 'member_id', colocate_with => 'members');
 SELECT create_distributed_table('insight_feedback_tallies', 'member_id', colocate_with => 'members');
+SELECT create_distributed_table('insight_eligibility_repeats', 'member_id', colocate_with => 'members');
 
 -- Tables found by one key of their own (a keyed hash, a token's hash), each distributed by it.
 SELECT create_distributed_table('member_logins', 'email_index', colocate_with => 'none');

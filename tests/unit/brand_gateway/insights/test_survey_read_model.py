@@ -120,3 +120,18 @@ def test_survey_cells_name_each_counting_member_once_per_cell(vault: Vault,
     assert sorted((position, cell) for _, position, cell in cells) == [
         (2, 1), (3, 0), (3, 1), (3, 3)]
     assert len({member for member, _, _ in cells}) == 1
+
+
+def test_a_member_whose_answers_two_grants_cover_counts_once(vault: Vault,
+                                                             community: Community) -> None:
+    """A grant of survey answers besides the community's (given another way, so living beside
+    it) does not count the member twice in any cell: one member, one value per question."""
+    club = open_club(community)
+    survey_id = publish(community, club)
+    member_id = joiner(community, club)
+    answer(community, member_id, survey_id, q0="4", q1="9")
+    community.api.grant(member_id, community.client, PURPOSE, ["survey"])
+    live = [g for g in community.consent.grants.for_member(member_id)
+            if g.purpose == PURPOSE and g.status.value == "active"]
+    assert len(live) == 2, "two grants of the answers, side by side"
+    assert counts(vault, community, survey_id) == {(0, 3): 1, (1, 2): 1}
