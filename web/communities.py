@@ -18,6 +18,7 @@ from flask import (
     Blueprint,
     Response,
     abort,
+    current_app,
     flash,
     g,
     redirect,
@@ -117,6 +118,8 @@ def _community_page(community: Community, *, errors: dict[str, list[str]] | None
         brand=_brand_names().get(community.brand_id, ""),
         purposes=[PURPOSE_BY_CODE[p] for p in community.purposes],
         fields=_JOINING_FIELDS, days=DAYS, aggregate_allowed=terms.aggregate_allowed,
+        minimum_cohort=current_app.config["VRMVAULT_MINIMUM_COHORT"],
+        period_days=current_app.config["VRMVAULT_INSIGHTS_PERIOD_DAYS"],
         errors=errors or {}, values=values or {}), status
 
 

@@ -173,3 +173,17 @@ def test_leaving_is_a_withdrawal_that_counts_at_once_and_is_heard_only_of_indivi
 def queued_webhooks(vault: Vault, client_id: str) -> list[dict]:
     return [json.loads(row["payload"]) for row in vault.data.all(
         "SELECT payload FROM webhook_outbox WHERE client_id = ?", (client_id,))]
+
+
+def test_the_page_says_how_the_brand_is_told_the_community_s_size(app, alice,
+                                                                   club: str) -> None:
+    """What the brand learns of the community's size, as it is: a noisy count, made at most
+    once a budget period, told from the minimum cohort on (it said "ten people", an exact count
+    from a fifth of the smallest group the brand is ever told of)."""
+    page = alice.client.get(f"/member/communities/{club}").get_data(as_text=True)
+    text = " ".join(page.split())
+    assert "ten people" not in text
+    minimum = app.config["VRMVAULT_MINIMUM_COHORT"]
+    days = app.config["VRMVAULT_INSIGHTS_PERIOD_DAYS"]
+    assert f"reaches {minimum}" in text and "random noise" in text
+    assert f"once every {days} days" in text
