@@ -220,13 +220,22 @@ def test_a_member_answers_changes_and_withdraws_on_the_asked_page(
 def test_the_members_export_holds_their_answers(member: SignedIn, brand: SurveyBrand,
                                                community: Community, clock: FrozenClock) -> None:
     survey = brand.post("/surveys", survey_body(community, clock)).get_json()["survey"]
-    member.auth.post(f"/member/asked/surveys/{survey['id']}", {"q2": ["1"], "q3": "Mine."})
+    member.auth.post(f"/member/asked/surveys/{survey['id']}",
+                     {"q0": "4", "q1": "2", "q2": ["1", "2"], "q3": "Mine."})
     member.auth.post(f"/member/asked/surveys/{survey['id']}/skip", {})
     document, _ = download(member)
     (answered,) = document["survey_answers"]
+    # Each answer with its question and the words of what was chosen: the export must be
+    # readable on its own, after the survey has closed and gone.
     assert answered["survey"] == survey["id"] and answered["answers"] == [
-        {"position": 2, "value": None, "choices": [1], "text": None},
-        {"position": 3, "value": None, "choices": None, "text": "Mine."}]
+        {"position": 0, "kind": "rating", "prompt": "How do you rate our winter tyres?",
+         "value": 4, "choices": None, "chosen": None, "text": None},
+        {"position": 1, "kind": "single", "prompt": "How often do you ride?",
+         "value": 2, "choices": None, "chosen": ["Rarely"], "text": None},
+        {"position": 2, "kind": "multiple", "prompt": "What for?",
+         "value": None, "choices": [1, 2], "chosen": ["Sport", "Leisure"], "text": None},
+        {"position": 3, "kind": "text", "prompt": "Anything else?",
+         "value": None, "choices": None, "chosen": None, "text": "Mine."}]
     assert document["survey_skips"] == [survey["id"]]
 
 
