@@ -155,8 +155,8 @@ class CommunityService:
                 raise NotFoundError(NO_SUCH_COMMUNITY)
             if current.closed_at is not None or current.size_period == period:
                 return kept_size(current)
-            told = self._size.count(current.brand_id,
-                                    self._communities.member_count(current.id))
+            told = self._size.count(current.brand_id, self._communities.member_count(
+                current.id, int(self._clock())))
             if told.measured:
                 self._communities.keep_size(current.id, period, told.at_least)
             return told

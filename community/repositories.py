@@ -93,7 +93,9 @@ class CommunityRepository(Transactional, Protocol):
     def remove_member(self, community_id: str, member_num: int) -> bool:
         """Delete the membership with its grant links, ideas and votes; False if none."""
 
-    def member_count(self, community_id: str) -> int: ...
+    def member_count(self, community_id: str, now: int) -> int:
+        """The members of the community with a grant linked to it in force at ``now``
+        (active, ``starts_at <= now < ends_at``): those it may count, as every insight."""
 
     def link_grant(self, community_id: str, member_num: int, grant_id: str) -> None:
         """Record that the membership holds ``grant_id`` (idempotent)."""

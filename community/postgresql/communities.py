@@ -43,3 +43,13 @@ class PostgresqlCommunities(SqlCommunities):
             "INSERT INTO community_grants (member_id, community_id, member_num, grant_id)"
             f" VALUES ({MEMBER_ID}, ?, ?, ?) ON CONFLICT DO NOTHING",
             (member_num, community_id, member_num, grant_id))
+
+    def member_count(self, community_id: str, now: int) -> int:
+        # The member's rows meet on the member (one shard under Citus).
+        return int(self._db.one(
+            "SELECT count(*) FROM community_members AS m WHERE m.community_id = ?"
+            " AND EXISTS (SELECT 1 FROM community_grants AS l"
+            "   JOIN grants AS g ON g.member_id = l.member_id AND g.id = l.grant_id"
+            "   WHERE l.member_id = m.member_id AND l.community_id = m.community_id"
+            "     AND g.status = 'active' AND g.starts_at <= ? AND g.ends_at > ?)",
+            (community_id, now, now))[0])

@@ -94,10 +94,6 @@ class SqlCommunities(SqlRepository):
             "DELETE FROM community_members WHERE community_id = ? AND member_num = ?",
             (community_id, member_num)).rowcount)
 
-    def member_count(self, community_id: str) -> int:
-        return int(self._db.one("SELECT count(*) FROM community_members WHERE community_id = ?",
-                                (community_id,))[0])
-
     def linked_grants(self, community_id: str, member_num: int) -> list[str]:
         return [row[0] for row in self._db.all(
             "SELECT grant_id FROM community_grants WHERE community_id = ? AND member_num = ?"

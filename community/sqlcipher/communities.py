@@ -24,3 +24,12 @@ class SqlcipherCommunities(SqlCommunities):
         self._db.execute(
             "INSERT INTO community_grants (community_id, member_num, grant_id) VALUES (?, ?, ?)"
             " ON CONFLICT DO NOTHING", (community_id, member_num, grant_id))
+
+    def member_count(self, community_id: str, now: int) -> int:
+        return int(self._db.one(
+            "SELECT count(*) FROM community_members AS m WHERE m.community_id = ?"
+            " AND EXISTS (SELECT 1 FROM community_grants AS l"
+            "   JOIN grants AS g ON g.id = l.grant_id"
+            "   WHERE l.community_id = m.community_id AND l.member_num = m.member_num"
+            "     AND g.status = 'active' AND g.starts_at <= ? AND g.ends_at > ?)",
+            (community_id, now, now))[0])
