@@ -105,3 +105,10 @@ def test_a_member_holding_two_grants_for_the_purpose_counts_once(
     assert model.journal_counts(brand, PURPOSE, "nps", 600) == {("delivery", 2): 2}
     repositories.grants.withdraw("grant_a", 700)
     assert model.journal_counts(brand, PURPOSE, "nps", 700) == {("delivery", 2): 1}
+    # The list of members with several rows keeps nothing of a member who has none left.
+    repositories.grants.insert(_grant("grant_a3", alice, starts_at=700, ends_at=2_000))
+    repositories.grants.insert(_grant("grant_a4", alice, starts_at=700, ends_at=2_000))
+    assert model.journal_counts(brand, PURPOSE, "nps", 800) == {("delivery", 2): 2}
+    assert repositories.erasures.delete_member_rows(alice) > 0
+    assert model.journal_counts(brand, PURPOSE, "nps", 800) == {("delivery", 2): 1}
+    assert model._db.one("SELECT count(*) FROM insight_eligibility_repeats")[0] == 0
