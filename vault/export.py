@@ -155,7 +155,10 @@ class MemberExport:
                 "Every record vrmvault holds about one member, from every layer of the vault"
                 " (profile, feedback, sessions; personal terms, agreements, grants in every"
                 " state, signed receipts as issued, the member's ledger entries; each brand's"
-                " pseudonym, authorizations and notifications, and every read by a brand)."
+                " pseudonym, authorizations and the notices it was sent, and every read by a"
+                " brand; insight communities with the pseudonym in each, ideas and votes,"
+                " survey answers, care cases; data subject requests; intents with their"
+                " offers)."
                 " Times are UTC (ISO 8601). Deliberately left out, by store:table[.column]: "
                 + left_out + "."),
             "type": "object",

@@ -166,3 +166,21 @@ def test_another_members_download_holds_none_of_it(alice, bob, lived_in):
     assert document["terms"] is None
     assert document["ledger_entries"] == []
     assert "Velo Bikes" not in "".join(archive.read(n).decode() for n in archive.namelist())
+
+
+def test_the_schema_and_the_dashboard_name_every_kind_of_record_the_document_holds(alice,
+                                                                                   lived_in):
+    """What the schema's description and the dashboard say the download holds is all of it:
+    they named the account's, consent's and the gateway's records and none of the communities,
+    surveys, care cases, requests or intents the document holds too."""
+    document, archive = download(alice)
+    described = json.loads(archive.read("vrmvault-export.schema.json"))["description"]
+    page = " ".join(alice.client.get("/member/").get_data(as_text=True).split())
+    for section, words in (("communities", "communities"), ("community_ideas", "ideas"),
+                           ("community_votes", "votes"), ("survey_answers", "survey answers"),
+                           ("care_cases", "care cases"),
+                           ("data_subject_requests", "data subject requests"),
+                           ("intents", "intents"), ("notifications", "notices")):
+        assert section in document
+        assert words in described, words
+        assert words in page, words
