@@ -59,6 +59,7 @@ DATA = Store("data", "data.db", "data-store", _baseline("data") + (
     migration("data", 15, "kept_community_sizes"),
     migration("data", 16, "sealed_request_reasons"),
     migration("data", 17, "members_counted_once"),
+    migration("data", 18, "care_grants_never_counted"),
 ), Squashed(PRE_RELEASE, {
     "schema_migrations": (
         (1, "members_profile_feedback"), (2, "sessions_throttle_erasures"),

@@ -112,3 +112,21 @@ def test_a_member_holding_two_grants_for_the_purpose_counts_once(
     assert repositories.erasures.delete_member_rows(alice) > 0
     assert model.journal_counts(brand, PURPOSE, "nps", 800) == {("delivery", 2): 1}
     assert model._db.one("SELECT count(*) FROM insight_eligibility_repeats")[0] == 0
+
+
+def test_a_care_case_s_grant_counts_in_no_insight(repositories: Repositories,
+                                                  brand: str) -> None:
+    """A grant collected as a care request covers one entry for the brand to get back to the
+    member (community/care.py): it makes the member count nowhere, even for its purpose."""
+    from dataclasses import replace
+
+    from consent.model import CARE_ASKED
+
+    model = repositories.insight_read_model
+    alice = add_member(repositories, 1)
+    repositories.grants.insert(replace(_grant("grant_care", alice), collection_method=CARE_ASKED))
+    _journal(repositories, alice, [("delivery", 1, 0), ("support", 4, 8)])
+    assert model.journal_counts(brand, PURPOSE, "nps", 200) == {}
+    assert model.counting_members(brand, PURPOSE, "feedback", 200) == {}
+    repositories.grants.withdraw("grant_care", 300)         # and moving it adds none either
+    assert model.journal_counts(brand, PURPOSE, "nps", 300) == {}

@@ -218,3 +218,25 @@ def test_a_member_with_500_entries_moves_the_counts_no_more_than_one_member_may(
     moved = sum(abs(with_them.get(k, 0) - without.get(k, 0)) for k in with_them | without)
     # One cell per touchpoint at most: the bound the noise of a release is derived from.
     assert 1 <= moved <= len(TOUCHPOINT_KEYS)
+
+
+def test_a_care_case_s_grant_counts_the_member_in_no_insight(vault: Vault,
+                                                               community: Community) -> None:
+    """A care case is a one-time individual grant of one journal entry, for the brand to get
+    back to the member: it must not put their whole journal about the brand into the
+    aggregates of a query naming its purpose (those who complained, at every touchpoint)."""
+    from community.storage import care_service
+    from consent.vocabulary import FEEDBACK
+
+    member_id = community.member(fields=None, entries=[("support", 4, 8)])
+    community.api.accept_everything(member_id)
+    low = community.add(member_id, "delivery", 1, 0)
+    case = care_service(consent=community.consent, accepts_term=lambda b, t: True).ask(
+        member_id, entry_id=low)
+    grant = community.consent.grants.get(member_id, case.grant_id)
+    assert grant.live_at(vault.clock()) and FEEDBACK in grant.covered
+    assert counts(vault, community, purpose=grant.purpose) == {}
+    assert counts(vault, community, "rating", purpose=grant.purpose) == {}
+    model = SqlcipherInsightReadModel(vault.data)
+    assert model.counting_members(community.brand_id, grant.purpose, FEEDBACK,
+                                  int(vault.clock())) == {}
