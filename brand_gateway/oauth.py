@@ -19,6 +19,9 @@ point 2). Hardened per RFC 9700 and OWASP ASVS 5.0 V10:
   not with scopes; the approved details come back in the token response (RFC 9396 sec. 7).
 - Refresh tokens are bound to the member's approval (a token family), rotated on every use;
   a replayed one revokes the family; none outlives the family's absolute end.
+- Token, revocation and introspection requests carry each parameter once (RFC 6749 sec. 3.2):
+  a repeated one is ``invalid_request`` before any code or token is looked up. A
+  ``token_type_hint`` is only a hint, whatever it says.
 - Client authentication: ``client_secret_basic`` only (RFC 6749 sec. 2.3.1), through
   :meth:`ClientRegistry.authenticate`; a disabled client is ``invalid_client``.
 - Revocation (RFC 7009) and introspection (RFC 7662) of access and refresh tokens, each client
@@ -90,6 +93,14 @@ RESPONSE_TYPES = ("code",)
 #: 2.0 Multiple Response Type Encoding Practices sec. 2.1, the default of response_type=code).
 RESPONSE_MODES = ("query",)
 _EXTENSION = "brand_gateway.oauth"
+#: The parameters a token request may carry, and those of a revocation or introspection
+#: request: each at most once, in the body and the query together (RFC 6749 sec. 3.2; sec. 5.2
+#: makes a repeated one invalid_request). Authlib reads the first of each, so a request with
+#: two redirect URIs or code verifiers was answered on one of them; others are ignored (3.2).
+TOKEN_REQUEST_PARAMETERS = ("grant_type", "code", "redirect_uri", "code_verifier",
+                            "refresh_token", "scope", "authorization_details", "client_id",
+                            "client_secret")
+TOKEN_LOOKUP_PARAMETERS = ("token", "token_type_hint")
 
 
 @dataclass(frozen=True)
@@ -386,6 +397,13 @@ class BrandCredentialsGrant(ClientCredentialsGrant):  # type: ignore[misc]
                                                 "these scopes.")
 
 
+def refuse_repeated(request: Any, names: Sequence[str]) -> None:
+    """``invalid_request`` if ``request`` carries any of ``names`` more than once."""
+    for name in names:
+        if len(request.payload.datalist.get(name, [])) > 1:
+            raise InvalidRequestError(f"Multiple '{name}' in request.")
+
+
 # -- token lookups for revocation and introspection ---------------------------------------------
 def _find_token(token_string: str, hint: str | None = None
                 ) -> GatewayToken | GatewayRefreshToken | None:
@@ -407,7 +425,22 @@ def _find_token(token_string: str, hint: str | None = None
     return None
 
 
-class GatewayRevocationEndpoint(RevocationEndpoint):  # type: ignore[misc]
+class TokenLookupParameters:
+    """``check_params`` of the revocation and introspection endpoints, in place of Authlib's,
+    which answers a ``token_type_hint`` it does not know 401 ``unsupported_token_type``: a 401
+    is for ``invalid_client`` only (RFC 6749 sec. 5.2), and a hint is one the server may ignore
+    (RFC 7009 sec. 2.1, RFC 7662 sec. 2.1); :func:`_find_token` looks for both kinds anyway.
+    ``unsupported_token_type`` is for a token of a kind the server cannot revoke, and this one
+    revokes both."""
+
+    def check_params(self, request: Any, client: GatewayClient) -> None:
+        refuse_repeated(request, TOKEN_LOOKUP_PARAMETERS)
+        if not request.form.get("token"):
+            raise InvalidRequestError("Missing 'token' in request.")
+
+
+class GatewayRevocationEndpoint(TokenLookupParameters,
+                                RevocationEndpoint):  # type: ignore[misc]
     CLIENT_AUTH_METHODS = [AUTH_METHOD]
 
     def authenticate_token(self, request: Any, client: GatewayClient) -> Any:
@@ -431,7 +464,8 @@ class GatewayRevocationEndpoint(RevocationEndpoint):  # type: ignore[misc]
             services().tokens.revoke(token.record)
 
 
-class GatewayIntrospectionEndpoint(IntrospectionEndpoint):  # type: ignore[misc]
+class GatewayIntrospectionEndpoint(TokenLookupParameters,
+                                   IntrospectionEndpoint):  # type: ignore[misc]
     CLIENT_AUTH_METHODS = [AUTH_METHOD]
 
     def query_token(self, token_string: str, token_type_hint: str | None) -> Any:
@@ -592,6 +626,8 @@ class GatewayAuthorizationServer(AuthorizationServer):  # type: ignore[misc]
             client.check_redirect_uri(requested) else None
 
     def get_token_grant(self, request: Any) -> Any:
+        # Before the grant looks at a code or refresh token: a malformed request uses none up.
+        refuse_repeated(request, TOKEN_REQUEST_PARAMETERS)
         if not request.payload.grant_type:
             # RFC 6749 sec. 5.2: invalid_request is "missing a required parameter";
             # unsupported_grant_type is for a grant type the server does not offer.

@@ -974,6 +974,33 @@ def test_refresh_stops_at_the_end_of_the_grant(client: FlaskClient, endpoints: E
     assert error_of(endpoints.refresh(velo, body["refresh_token"])) == "invalid_grant"
 
 
+@pytest.mark.parametrize("name", ["code", "code_verifier", "redirect_uri", "grant_type"])
+def test_a_repeated_parameter_in_the_exchange_is_refused_before_the_code_is_used(
+        client: FlaskClient, endpoints: Endpoints, velo: Brand, member: str, name: str) -> None:
+    """RFC 6749 sec. 3.2 and 5.2: a parameter sent twice is invalid_request. The first of each
+    was taken: a second redirect URI or verifier, whatever it said, went unchecked."""
+    code, verifier = get_code(client, velo)
+    form: dict[str, Any] = {"grant_type": "authorization_code", "code": code,
+                            "redirect_uri": CALLBACK, "code_verifier": verifier}
+    second = {"code": "no-such-code", "code_verifier": pkce()[0],
+              "redirect_uri": "https://evil.example/cb", "grant_type": "client_credentials"}
+    form[name] = [form[name], second[name]]
+    response = client.post("/oauth/token", data=form, headers=basic(velo))
+    assert error_of(response) == "invalid_request"
+    assert response.get_json()["error_description"] == f"Multiple '{name}' in request."
+    # Refused as malformed before the code was looked at: the brand's corrected request works.
+    assert endpoints.exchange(velo, code, verifier).status_code == 200
+
+
+def test_a_repeated_refresh_token_is_refused_and_uses_up_neither(
+        client: FlaskClient, endpoints: Endpoints, velo: Brand, issued: Issued) -> None:
+    other = endpoints.refresh(velo, issued.refresh_token).get_json()["refresh_token"]
+    response = client.post("/oauth/token", headers=basic(velo), data={
+        "grant_type": "refresh_token", "refresh_token": [other, issued.refresh_token]})
+    assert error_of(response) == "invalid_request"
+    assert endpoints.refresh(velo, other).status_code == 200
+
+
 def test_refresh_with_a_scope_is_invalid_scope(endpoints: Endpoints, velo: Brand,
                                                issued: Issued) -> None:
     response = endpoints.refresh(velo, issued.refresh_token, scope="webhooks:manage")

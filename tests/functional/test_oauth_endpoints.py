@@ -245,6 +245,64 @@ def test_revoke_and_introspect_need_a_token(velo: Brand, path: str) -> None:
     assert response.json()["error"] == "invalid_request"
 
 
+@pytest.mark.parametrize("form", [
+    [("grant_type", "client_credentials"), ("grant_type", "client_credentials"),
+     ("scope", SCOPE)],
+    [("grant_type", "client_credentials"), ("scope", SCOPE), ("scope", "insights:read")],
+    [("grant_type", "client_credentials"), ("scope", SCOPE), ("scope", "")],
+], ids=["grant_type", "scope", "scope-empty"])
+def test_a_repeated_token_parameter_is_invalid_request(velo: Brand, form: list[tuple[str, str]]
+                                                       ) -> None:
+    """RFC 6749 sec. 3.2: parameters MUST NOT be included more than once; sec. 5.2 makes a
+    repeated one invalid_request. Answering on the first of two leaves the client and anything
+    between it and the server disagreeing on what was asked."""
+    response = requests.post(velo.base + "/oauth/token", data=form, timeout=10,
+                             auth=(velo.client_id, velo.secret))
+    name = form[1][0] if form[1][0] == form[0][0] else form[2][0]
+    assert response.status_code == 400
+    assert response.json() == {"error": "invalid_request",
+                               "error_description": f"Multiple '{name}' in request."}
+    assert response.headers["Cache-Control"] == "no-store"
+
+
+def test_a_token_parameter_in_the_query_and_the_body_is_repeated(velo: Brand) -> None:
+    response = requests.post(velo.base + "/oauth/token?scope=insights:read", timeout=10,
+                             data={"grant_type": "client_credentials", "scope": SCOPE},
+                             auth=(velo.client_id, velo.secret))
+    assert response.status_code == 400
+    assert response.json()["error_description"] == "Multiple 'scope' in request."
+
+
+@pytest.mark.parametrize("path", ["/oauth/revoke", "/oauth/introspect"])
+@pytest.mark.parametrize("name", ["token", "token_type_hint"])
+def test_a_repeated_token_or_hint_is_invalid_request_and_nothing_is_revoked(
+        velo: Brand, path: str, name: str) -> None:
+    token = velo.fetch()["access_token"]
+    form = [("token", token), ("token_type_hint", "access_token")]
+    form.append((name, "no-such-token" if name == "token" else "refresh_token"))
+    response = requests.post(velo.base + path, data=form, timeout=10,
+                             auth=(velo.client_id, velo.secret))
+    assert response.status_code == 400
+    assert response.json() == {"error": "invalid_request",
+                               "error_description": f"Multiple '{name}' in request."}
+    assert velo.introspect(token).json()["active"] is True
+
+
+@pytest.mark.parametrize("hint", ["access_token", "refresh_token", "bearer", "urn:example:x"])
+def test_any_token_type_hint_is_only_a_hint(velo: Brand, hint: str) -> None:
+    """RFC 7009 and RFC 7662 sec. 2.1: the server may ignore the hint, and finds the token
+    whatever it says. Authlib answered a hint it did not know 401 unsupported_token_type,
+    without WWW-Authenticate: a 401 is for invalid_client only (RFC 6749 sec. 5.2), and
+    unsupported_token_type for a token of a kind the server cannot revoke."""
+    token = velo.fetch()["access_token"]
+    introspected = velo.post("/oauth/introspect", {"token": token, "token_type_hint": hint})
+    assert introspected.status_code == 200
+    assert introspected.json()["active"] is True
+    revoked = velo.post("/oauth/revoke", {"token": token, "token_type_hint": hint})
+    assert (revoked.status_code, revoked.json()) == (200, {})
+    assert velo.introspect(token).json() == {"active": False}
+
+
 def test_server_metadata(server: str) -> None:
     response = requests.get(server + "/.well-known/oauth-authorization-server", timeout=10)
     assert response.status_code == 200
