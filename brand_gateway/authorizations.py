@@ -15,7 +15,10 @@ Invariants:
   A claimed token presented again is a replay: the family is revoked, for the attacker and the
   client alike, since the server cannot tell them apart.
 - No token of a family outlives its ``expires_at``: :data:`FAMILY_LIFETIME` after approval, and
-  never past the end of the latest grant it carries.
+  never past the end of the latest grant it carries. A grant narrowed by its member (fewer
+  fields, an earlier end) is restated in every family carrying it, in the narrowing's own
+  transaction (:meth:`restate_for_grant`), so the details the family reports are the grants'
+  as they stand.
 - A grant's ending (withdrawn, expired, replaced) revokes every family that carries it and no
   other live grant (:meth:`revoke_for_grant`, from :mod:`brand_gateway.observers`), in the
   ending's own transaction; a family that still carries a live grant keeps reading that one
@@ -178,6 +181,27 @@ class AuthorizationStore:
                 continue
             revoked += self.revoke_family(family_id, reason)
         return revoked
+
+    def restate_for_grant(self, grant_id: str,
+                          restate: Callable[[dict[str, Any]], dict[str, Any]]) -> int:
+        """Replace, in every unrevoked family carrying ``grant_id``, that grant's object of the
+        authorization details by ``restate(object)``, and end the family no later than its
+        objects' ``expires_at`` allow (a member narrowed the grant: :mod:`.observers`); how
+        many families changed. What a family says it authorizes is what introspection and a
+        refresh answer (RFC 9396 sec. 7, 9.2)."""
+        changed = 0
+        for family_id in self._families.families_with_grant(grant_id):
+            family = self.family(family_id)
+            if family.revoked_at is not None:
+                continue
+            details = [restate(dict(detail)) if detail.get("grant_id") == grant_id else detail
+                       for detail in family.authorization_details]
+            ends = [int(detail["expires_at"]) for detail in details]
+            self._families.update_family(
+                family_id, authorization_details=details,
+                expires_at=min(family.expires_at, max(ends, default=family.expires_at)))
+            changed += 1
+        return changed
 
     def expire_families(self) -> int:
         """Revoke, as :attr:`FamilyEnd.EXPIRED`, every family past its absolute end that is not

@@ -19,6 +19,7 @@ from vault.keys import MasterKey
 from vault.repositories import Store
 
 from .authorizations import Family, FamilyEnd, FamilyEndHook
+from .rar import narrowed
 from .storage import authorization_store, pairwise_pseudonyms, stored_grants, webhook_outbox
 from .webhooks.outbox import NOTIFIED_GRANT_EVENTS, enqueue_grant_event, enqueue_member_erased
 
@@ -31,7 +32,9 @@ def grant_observer(database: Store, master: MasterKey) -> GrantObserver:
     itself, always), so the brand's very next call fails with 401 and its refresh tokens are
     dead too. A family that still carries another live grant is kept, so the member's other
     purposes stay readable, as the Sharing page says they are; the decision point denies the
-    ended grant itself on the very next request (it reads the grants afresh). Each ending
+    ended grant itself on the very next request (it reads the grants afresh). A narrowed
+    grant is restated in the families carrying it: its fields and end, as introspection and
+    a refresh report them, are the member's new ones. Each ending
     queues a signed webhook to each live endpoint of the grant's brand (GDPR Art. 19)."""
     pseudonyms = pairwise_pseudonyms(database=database, master=master)
     stored = stored_grants(database)
@@ -48,6 +51,9 @@ def grant_observer(database: Store, master: MasterKey) -> GrantObserver:
         elif event in _ENDING:
             store.revoke_for_grant(grant.id, _ENDING[event],
                                    unless_live=lambda other: live(other, now))
+        elif event is GrantEvent.NARROWED:
+            store.restate_for_grant(grant.id, lambda granted: narrowed(
+                granted, fields=grant.covered, ends_at=grant.ends_at))
         if event in NOTIFIED_GRANT_EVENTS:
             enqueue_grant_event(outbox, pseudonyms, grant, event, now)
 

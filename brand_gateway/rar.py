@@ -89,6 +89,15 @@ class MemberDataDetail:
                 "grant_id": grant_id, "expires_at": ends_at}
 
 
+def narrowed(granted: Mapping[str, Any], *, fields: Iterable[str], ends_at: int
+             ) -> dict[str, Any]:
+    """An object as granted (:meth:`MemberDataDetail.as_granted`) once its member narrowed the
+    grant: only the ``fields`` it still covers, in their order, and its new end."""
+    kept = set(fields)
+    return {**granted, "datatypes": [f for f in granted["datatypes"] if f in kept],
+            "expires_at": ends_at}
+
+
 def parse(raw: str | None, *, locations: Iterable[str] = ()) -> tuple[MemberDataDetail, ...]:
     """The ``authorization_details`` request parameter, validated; raises
     :class:`InvalidAuthorizationDetailsError` with a description naming the first problem."""

@@ -117,6 +117,10 @@ class AuthorizationRepository(Transactional, Protocol):
     def families_with_grant(self, grant_id: str) -> list[str]:
         """The ids of the families carrying the grant."""
 
+    def update_family(self, family_id: str, *, authorization_details: Sequence[dict[str, Any]],
+                      expires_at: int) -> None:
+        """Replace what the family says it authorizes, and its absolute end."""
+
     def revoke(self, family_id: str, reason: FamilyEnd, now: int) -> bool:
         """Revoke the family for ``reason`` unless revoked already, and every unrevoked
         access token of it; whether the family was revoked by this call."""

@@ -11,6 +11,7 @@ own).
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from typing import Any, ClassVar
 
 from vault.sql import SqlRepository
@@ -58,6 +59,12 @@ class SqlAuthorizations(SqlRepository):
     def families_with_grant(self, grant_id: str) -> list[str]:
         return [row[0] for row in self._db.all(
             "SELECT family_id FROM oauth_family_grants WHERE grant_id = ?", (grant_id,))]
+
+    def update_family(self, family_id: str, *, authorization_details: Sequence[dict[str, Any]],
+                      expires_at: int) -> None:
+        self._db.execute(
+            "UPDATE oauth_token_families SET authorization_details = ?, expires_at = ?"
+            " WHERE id = ?", (json.dumps(list(authorization_details)), expires_at, family_id))
 
     def expired_unrevoked(self, now: int) -> list[str]:
         return [row[0] for row in self._db.all(

@@ -18,6 +18,7 @@ import re
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
@@ -1091,6 +1092,31 @@ def test_withdrawing_the_grant_ends_the_tokens_at_once(
     assert not endpoints.active(velo, issued.refresh_token)
     assert error_of(endpoints.refresh(velo, issued.refresh_token)) == "invalid_grant"
     assert_api_refuses(app, client, issued.access_token)
+
+
+def test_a_narrowed_grant_is_what_introspection_and_a_refresh_report(
+        app: Flask, client: FlaskClient, auth: AuthActions, endpoints: Endpoints, velo: Brand,
+        member: str, issued: Issued, clock: FrozenClock) -> None:
+    """RFC 9396 sec. 7 and 9.2: the details as the member granted them. Once the member had
+    unticked a field and chosen an earlier end, a refresh and introspection still named the
+    field and the first end: the brand was told it could read what it could not, for longer."""
+    (detail,) = issued.body["authorization_details"]
+    assert detail["datatypes"] == ["given_name", "city", "feedback"]
+    ends_on = datetime.fromtimestamp(clock() + 7 * DAY, UTC).date().isoformat()
+    response = auth.post(f"/member/consents/{detail['grant_id']}/narrow",
+                         {"fields": ["given_name", "feedback"], "ends_on": ends_on},
+                         form_page=f"/member/consents/{detail['grant_id']}/narrow")
+    assert response.status_code == 302
+    (grant,) = grants_of(app, member)
+    assert grant.covered == {"given_name", "feedback"} and grant.ends_at < detail["expires_at"]
+    now_granted = detail | {"datatypes": ["given_name", "feedback"], "expires_at": grant.ends_at}
+
+    for token in (issued.access_token, issued.refresh_token):
+        assert endpoints.introspect(velo, token)["authorization_details"] == [now_granted]
+    assert endpoints.introspect(velo, issued.refresh_token)["exp"] == grant.ends_at
+    refreshed = endpoints.refresh(velo, issued.refresh_token).get_json()
+    assert refreshed["authorization_details"] == [now_granted]
+    assert endpoints.introspect(velo, refreshed["refresh_token"])["exp"] == grant.ends_at
 
 
 def test_withdrawing_one_approval_leaves_another_approvals_tokens(

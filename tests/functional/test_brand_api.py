@@ -102,7 +102,13 @@ def test_narrowing_a_grant_withholds_the_removed_field_on_the_next_call(brand_cl
                                {"fields": ["given_name"]},
                                form_page=f"/member/consents/{issued.grant.id}/narrow")
     assert response.status_code == 302
+    # The token now names what the grant covers (as introspection and a refresh say): asked
+    # by name, the fields taken back are withheld.
     body = get(brand_client, PROFILE, issued.token).get_json()
+    assert body["profile"] == {"given_name": "Alice"}
+    assert body["withheld"] == []
+    body = get(brand_client, PROFILE, issued.token,
+               query_string={"fields": "given_name,city,interests"}).get_json()
     assert body["profile"] == {"given_name": "Alice"}
     assert body["withheld"] == ["city", "interests"]
     member = get(brand_client, MEMBER, issued.token).get_json()
