@@ -30,7 +30,7 @@ from requests.adapters import HTTPAdapter
 from vault.clock import Clock
 
 from ..errors import DestinationRefusedError
-from .endpoints import IPAddress, checked_destination, disable_endpoint
+from .endpoints import IPAddress, checked_destination, disable_endpoint, public_address
 from .repositories import DueEvent, WebhookEndpointRepository, WebhookOutboxRepository
 from .signing import WebhookSigner
 
@@ -69,7 +69,7 @@ class PinnedSender:
     TLS on loopback under a name of their own."""
 
     def __init__(self, *, resolve: Callable[..., Any] = socket.getaddrinfo,
-                 allowed: Callable[[IPAddress], bool] = lambda address: address.is_global,
+                 allowed: Callable[[IPAddress], bool] = public_address,
                  verify: bool | str = True) -> None:
         self._resolve = resolve
         self._allowed = allowed

@@ -33,6 +33,13 @@ MAX_ENDPOINTS_PER_CLIENT = 5
 ID_PREFIX = "whk_"
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+#: IPv6 prefixes whose last 32 bits are an IPv4 address the packet is delivered to: IPv4-
+#: compatible (deprecated), IPv4-mapped and IPv4-translated (RFC 4291, 2765) and the NAT64
+#: well-known prefix (RFC 6052). 6to4 (2002::/16, RFC 3056) embeds one too, after its prefix.
+_EMBEDDING_IPV4 = tuple(ipaddress.IPv6Network(prefix) for prefix in (
+    "::/96", "::ffff:0:0/96", "::ffff:0:0:0/96", "64:ff9b::/96"))
+#: NAT64's local-use prefix (RFC 8215): a translator of the operator's own network, never global.
+_LOCAL_NAT64 = ipaddress.IPv6Network("64:ff9b:1::/48")
 
 
 def webhook_url_problem(url: object) -> str | None:
@@ -110,6 +117,25 @@ def disable_endpoint(endpoints: WebhookEndpointRepository, outbox: WebhookOutbox
     outbox.give_up_pending(endpoint_id)
 
 
+def public_address(address: IPAddress) -> bool:
+    """Whether the vault may connect to ``address``: a global unicast address, and one whose
+    IPv4 address, where it embeds one, is global too. Python's ``is_global`` alone passes
+    ``[64:ff9b::a00:1]``, which a NAT64 gateway (DNS64 networks, cloud NAT gateways) delivers
+    to 10.0.0.1 on the operator's own network, and the 6to4, IPv4-compatible and
+    IPv4-translated forms of any address, multicast ones and NAT64's local-use prefix."""
+    if not address.is_global or address.is_multicast:
+        return False
+    if isinstance(address, ipaddress.IPv6Address):
+        if address in _LOCAL_NAT64:
+            return False
+        embedded = address.sixtofour or next(
+            (ipaddress.IPv4Address(int(address) & 0xFFFF_FFFF)
+             for prefix in _EMBEDDING_IPV4 if address in prefix), None)
+        if embedded is not None:
+            return public_address(embedded)
+    return True
+
+
 def _refuse(field: str, message: str) -> NoReturn:
     raise ValidationError({field: [message]}, message)
 
@@ -118,17 +144,17 @@ def _refuse(field: str, message: str) -> NoReturn:
 def destination_problem(url: str, *, allow_loopback: bool,
                         resolve: Callable[..., Any] = socket.getaddrinfo) -> str | None:
     """Why the vault should not send to ``url`` now, or ``None``: the URL rules, then the
-    host's addresses, which must all be public (``is_global``), so that an endpoint cannot point
-    the vault at its own network (server-side request forgery, OWASP ASVS 5.0 V1.3). A literal
-    loopback host (``127.0.0.1``, ``[::1]``, ``localhost``) is for local testing and passes only
-    with ``allow_loopback``. Checked at registration and again before each delivery, since a
-    name can be re-pointed after it was registered."""
+    host's addresses, which must all be public (:func:`public_address`), so that an endpoint
+    cannot point the vault at its own network (server-side request forgery, OWASP ASVS 5.0
+    V1.3). A literal loopback host (``127.0.0.1``, ``[::1]``, ``localhost``) is for local
+    testing and passes only with ``allow_loopback``. Checked at registration and again before
+    each delivery, since a name can be re-pointed after it was registered."""
     return checked_destination(url, allow_loopback=allow_loopback, resolve=resolve)[0]
 
 
 def checked_destination(
     url: str, *, allow_loopback: bool, resolve: Callable[..., Any] = socket.getaddrinfo,
-    allowed: Callable[[IPAddress], bool] = lambda address: address.is_global,
+    allowed: Callable[[IPAddress], bool] = public_address,
 ) -> tuple[str | None, str | None]:
     """``(problem, address)``: as :func:`destination_problem`, and the address to connect to
     (the first the host resolved to, all of them ``allowed``), or ``None`` for a literal

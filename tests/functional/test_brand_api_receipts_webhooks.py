@@ -264,12 +264,33 @@ def resolver(*addresses: str):
     (("::1",), True),
     (("fe80::1%eth0",), True),
     ((), True),
+    # IPv6 forms that carry an IPv4 address the packet goes to: Python's is_global passes them.
+    (("64:ff9b::a00:1",), True),               # NAT64 (RFC 6052): 10.0.0.1 behind the gateway
+    (("64:ff9b::a9fe:a9fe",), True),           # ... 169.254.169.254, a cloud's metadata
+    (("64:ff9b::5db8:d822",), False),          # ... 93.184.216.34: public, fine
+    (("64:ff9b:1::5db8:d822",), True),         # NAT64 local-use prefix (RFC 8215)
+    (("2002:7f00:1::",), True),                # 6to4 of 127.0.0.1
+    (("2002:5db8:d822::1",), False),           # 6to4 of a public address
+    (("::ffff:0:a00:1",), True),               # IPv4-translated 10.0.0.1 (RFC 2765)
+    (("::10.0.0.1",), True),                   # IPv4-compatible, deprecated
+    (("224.0.0.1",), True),                    # multicast
+    (("ff0e::1",), True),
 ])
 def test_destination_must_resolve_to_public_addresses_only(addresses: tuple[str, ...],
                                                            refused: bool) -> None:
     problem = destination_problem("https://hooks.brand.example/in", allow_loopback=True,
                                   resolve=resolver(*addresses))
     assert (problem is not None) is refused
+
+
+@pytest.mark.parametrize("host", ["[64:ff9b::a00:1]", "[2002:a00:1::]", "[::ffff:0:7f00:1]",
+                                  "[::127.0.0.1]", "224.0.0.1"])
+def test_an_address_that_leads_to_a_private_one_is_refused_at_registration(
+        brand_client: FlaskClient, manager: str, host: str) -> None:
+    response = call(brand_client, "POST", WEBHOOKS, manager, json={"url": f"https://{host}/in"})
+    assert response.status_code == 400
+    assert response.get_json()["errors"] == {"url": [
+        "Webhook URL: its host resolves to a private, loopback or reserved address."]}
 
 
 def test_an_unresolvable_host_is_refused() -> None:
