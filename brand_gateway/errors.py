@@ -15,6 +15,10 @@ client authentication is ``invalid_client``, whichever of these it was)::
         │                                400  RFC 9396 sec. 5 ``invalid_authorization_details``;
         │                                     also Authlib's ``OAuth2Error``, so it is answered
         │                                     in the RFC 6749 form (redirected to the brand)
+        ├── TokenEndpointRateLimitedError
+        │                                429  a client past its rate limit at an OAuth endpoint;
+        │                                     ``slow_down`` (RFC 8628 sec. 3.5) in the RFC 6749
+        │                                     form, with ``Retry-After``; an ``OAuth2Error`` too
         ├── JsonTooDeepError             400  JSON from outside nests deeper than allowed; also a
         │                                     ``ValueError``, as malformed JSON is
         ├── JsonDuplicateNameError       400  a JSON object from outside names a member twice
@@ -76,6 +80,26 @@ class InvalidAuthorizationDetailsError(OAuth2Error, GatewayError):  # type: igno
         # Authlib's constructor (``state``, ``redirect_uri``, ...); it passes its own message on
         # to ours, so ``message`` is ``"invalid_authorization_details: <description>"``.
         OAuth2Error.__init__(self, description=description, **oauth)
+
+
+class TokenEndpointRateLimitedError(OAuth2Error, GatewayError):  # type: ignore[misc]
+    """A client past its rate limit at the token, revocation or introspection endpoint.
+
+    RFC 6749 names no error for it; ``slow_down`` is the token endpoint's registered one for a
+    client asking too often (RFC 8628 sec. 3.5). The HTTP status is 429 with ``Retry-After``
+    (RFC 6585 sec. 4), as the brand API's own refusal."""
+
+    error = "slow_down"
+    status = 429
+    type = "rate-limited"
+    title = "Too many requests"
+
+    def __init__(self, message: str, retry_after: int) -> None:
+        OAuth2Error.__init__(self, description=message, status_code=429)
+        self.retry_after = max(1, retry_after)
+
+    def get_headers(self) -> list[tuple[str, str]]:
+        return [*super().get_headers(), ("Retry-After", str(self.retry_after))]
 
 
 class JsonTooDeepError(GatewayError, ValueError):

@@ -70,6 +70,7 @@ from werkzeug.wrappers import Response
 from vault.errors import NotFoundError
 
 from . import rar
+from .api_errors import RateLimitedError
 from .authorizations import (
     REFRESH_TOKEN_BYTES,
     AuthorizationCode,
@@ -80,7 +81,7 @@ from .authorizations import (
     new_secret,
 )
 from .clients import SCOPES, ClientRegistry, OAuthClient
-from .errors import ClientAuthenticationError
+from .errors import ClientAuthenticationError, TokenEndpointRateLimitedError
 from .tokens import ACCESS_TOKEN_LIFETIME, AccessToken, TokenStore, new_access_token
 
 __all__ = ["SCOPES", "authorization", "init_oauth", "server_metadata"]
@@ -112,6 +113,9 @@ class OAuthServices:
     authorizations: AuthorizationStore
     subject: Callable[[str, str], str]      # (member id, brand id) -> pairwise pseudonym
     api_base: str = ""                      # the brand API's URL, for RAR "locations"
+    #: Counts one request of an authenticated client against its rate limit (the brand API's,
+    #: shared with it); RateLimitedError past it.
+    count_request: Callable[[str], None] = lambda client_id: None
 
 
 ServicesProvider = Callable[[], OAuthServices]
@@ -640,12 +644,20 @@ class GatewayAuthorizationServer(AuthorizationServer):  # type: ignore[misc]
 
     def authenticate_client(self, request: Any, methods: Any, endpoint: str = "token") -> Any:
         try:
-            return super().authenticate_client(request, methods, endpoint)
+            client = super().authenticate_client(request, methods, endpoint)
         except InvalidClientError as error:
             # Authlib's says "The client cannot authenticate with methods: [...]", the repr
             # of a Python list; which of the reasons it was stays unsaid (RFC 6749 sec. 5.2).
             error.description = CLIENT_AUTHENTICATION_HELP
             raise
+        # Counted once the client is known to be itself, so a stranger naming it cannot spend
+        # its limit: every token issued is a write to the data store, and a client minting
+        # hundreds a second held the store's write lock from members and brands alike.
+        try:
+            services().count_request(client.get_client_id())
+        except RateLimitedError as limited:
+            raise TokenEndpointRateLimitedError(str(limited), limited.retry_after) from None
+        return client
 
     def create_authorization_response(self, request: Any = None, grant_user: Any = None,
                                       grant: Any = None) -> Response:

@@ -4,9 +4,11 @@ publishes about itself.
 - ``POST /oauth/token``, ``/oauth/revoke`` (RFC 7009), ``/oauth/introspect`` (RFC 7662):
   machine endpoints for brands, not pages: no session, no CSRF token (the ``oauth`` blueprint
   is not in ``security.FORM_BLUEPRINTS``); clients authenticate with HTTP Basic on every
-  request. Errors keep Authlib's RFC 6749 sec. 5.2 format, not problem+json (STYLE point 10),
-  and every answer carries ``Cache-Control: no-store`` (RFC 6749 sec. 5.1); a body over the
-  app's limit too (``invalid_request``, with the HTTP status 413).
+  request, and each request a client authenticates counts against its rate limit, the one
+  it has at the brand API (429 ``slow_down`` with ``Retry-After`` past it). Errors keep
+  Authlib's RFC 6749 sec. 5.2 format, not problem+json (STYLE point 10), and every answer
+  carries ``Cache-Control: no-store`` (RFC 6749 sec. 5.1); a body over the app's limit too
+  (``invalid_request``, with the HTTP status 413).
 - ``GET /.well-known/oauth-authorization-server``: the RFC 8414 metadata, with the configured
   public URL as issuer (never the request's Host).
 - ``GET /.well-known/jwks.json``: the public keys that verify what the vault signs for brands
@@ -25,6 +27,7 @@ from werkzeug.exceptions import RequestEntityTooLarge
 
 from consent.receipts import DEFAULT_CONTROLLER, ReceiptSigner
 
+from .api.bearer import request_limiter
 from .authorizations import Family, FamilyEnd
 from .clients import ClientSecretHasher
 from .oauth import OAuthServices, authorization, issuer, public_url, server_metadata
@@ -50,7 +53,12 @@ def gateway_services() -> OAuthServices:
                                            on_end=_authorization_ended),
         subject=pairwise.pairwise_id,
         api_base=public_url("/" + API_PATH),
+        count_request=_count_request,
     )
+
+
+def _count_request(client_id: str) -> None:
+    request_limiter().hit(client_id)
 
 
 def _authorization_ended(family: Family, reason: FamilyEnd, now: int) -> None:

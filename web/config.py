@@ -373,8 +373,9 @@ SETTINGS: tuple[Setting, ...] = (
             "SQLCipher page cache per connection, in KiB.",
             "a whole number of KiB, at least 1"),
     Setting("VRMVAULT_API_RATE_LIMIT", _whole(1, 10**9), DEFAULT_API_RATE_LIMIT,
-            "Brand API requests per minute per OAuth client, counted across all workers; past"
-            " it, 429 with Retry-After until the minute ends.",
+            "Brand API requests per minute per OAuth client, its authenticated requests to the"
+            " OAuth endpoints included, counted across all workers; past it, 429 with"
+            " Retry-After until the minute ends.",
             "a whole number of requests per minute, at least 1"),
     Setting("VRMVAULT_CHECKPOINT_INTERVAL", _whole(1, YEAR_SECONDS), DEFAULT_CHECKPOINT_INTERVAL,
             "Seconds: once the last ledger checkpoint is this old and entries were added"

@@ -84,20 +84,25 @@ def _rates(app: Flask) -> _Rates:
     return rates
 
 
+def request_limiter() -> RateLimiter:
+    """This request's view of the clients' rate limits (``VRMVAULT_API_RATE_LIMIT``), shared by
+    the brand API and the OAuth endpoints. The counters are in rates.db: see
+    brand_gateway.rate_limits for why."""
+    app = current_app._get_current_object()     # type: ignore[attr-defined]
+    stores = request_stores()
+    rates = _rates(app)
+    return rate_limiter(database=stores.rate_counts(), clock=stores.clock,
+                        limit=app.config["VRMVAULT_API_RATE_LIMIT"],
+                        spent=rates.spent, leases=rates.leases)
+
+
 def reads() -> MemberDataReads:
     """The read pipeline over this request's stores."""
     app = current_app._get_current_object()     # type: ignore[attr-defined]
     stores = request_stores()
-    rates = _rates(app)
-    limit = app.config["VRMVAULT_API_RATE_LIMIT"]
-
-    def limiter() -> RateLimiter:
-        # The counters are in rates.db: see brand_gateway.rate_limits for why.
-        return rate_limiter(database=stores.rate_counts(), clock=stores.clock, limit=limit,
-                            spent=rates.spent, leases=rates.leases)
-
     return MemberDataReads(vault=stores.vault(), clock=stores.clock, consent=stores.consent,
-                           spool=stores.spool, limiter=limiter, spent=rates.spent)
+                           spool=stores.spool, limiter=request_limiter,
+                           spent=_rates(app).spent)
 
 
 def authenticate() -> Caller:

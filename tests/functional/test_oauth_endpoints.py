@@ -303,6 +303,29 @@ def test_any_token_type_hint_is_only_a_hint(velo: Brand, hint: str) -> None:
     assert velo.introspect(token).json() == {"active": False}
 
 
+def test_a_client_past_its_rate_limit_is_told_to_slow_down(app: Flask, velo: Brand,
+                                                           grocer: Brand) -> None:
+    """Every token issued is a write to the data store: a client minting hundreds a second
+    held its write lock from everyone. The OAuth endpoints count against the client's limit,
+    the brand API's; only requests that authenticated count, so a stranger naming the client
+    with a wrong secret cannot spend it."""
+    app.config["VRMVAULT_API_RATE_LIMIT"] = 3
+    form = {"grant_type": "client_credentials", "scope": SCOPE}
+    for _ in range(5):
+        assert velo.post("/oauth/token", form, secret="not-the-secret").status_code == 401
+    token = velo.fetch()["access_token"]
+    assert velo.introspect(token).json()["active"] is True
+    assert velo.post("/oauth/revoke", {"token": "no-such-token"}).status_code == 200
+    for path in ("/oauth/token", "/oauth/introspect", "/oauth/revoke"):
+        refused = velo.post(path, form | {"token": token})
+        assert refused.status_code == 429, path
+        assert refused.json()["error"] == "slow_down"
+        assert "3 requests a minute" in refused.json()["error_description"]
+        assert 1 <= int(refused.headers["Retry-After"]) <= 60
+        assert refused.headers["Cache-Control"] == "no-store"
+    assert grocer.fetch()["token_type"] == "Bearer"         # another client's own limit
+
+
 def test_server_metadata(server: str) -> None:
     response = requests.get(server + "/.well-known/oauth-authorization-server", timeout=10)
     assert response.status_code == 200
