@@ -19,7 +19,7 @@ from apispec import APISpec
 from marshmallow import RAISE, Schema, fields, validate, validates_schema
 from marshmallow import ValidationError as SchemaError
 
-from .schemas import MAX_OFFSET, NO_BODY_REQUEST, QuerySchema
+from .schemas import MAX_OFFSET, NO_BODY_REQUEST, QuerySchema, location_header
 
 INTENTS_SCOPE = "intents:read"
 OFFERS_SCOPE = "offers:write"
@@ -250,7 +250,10 @@ def add_intent_paths(spec: APISpec, operation: Any) -> None:
             "application/json": {"schema": "OfferRequest"}}},
         "responses": ok("OfferEnvelope", "201", **{
             "404": "IntentNotFound", "413": "OfferTooLarge", "415": "UnsupportedMediaType",
-            "429": "OfferLimited"}),
+            "429": "OfferLimited"}) | {"201": {
+                "description": "Created",
+                "content": {"application/json": {"schema": "OfferEnvelope"}},
+                "headers": location_header("The new offer's path (GET /offers/{offer_id}).")}},
         "security": offers}})
     spec.path(path="/offers", operations={"get": {
         **operation("Your offers", "Newest first.", OffersQuery, "Offers"),

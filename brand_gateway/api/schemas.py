@@ -522,7 +522,8 @@ def _problem_response(description: str, headers: dict[str, str]) -> dict[str, An
 def _operation(summary: str, description: str, query: type[Schema], schema: str, *,
                problems: tuple[str, ...] = ("BadRequest", "Unauthorized", "Forbidden",
                                             "TooManyRequests"),
-               created: bool = False) -> dict[str, Any]:
+               created: bool = False, location: str | None = None) -> dict[str, Any]:
+    """``location``: what the ``Location`` header of a 201 names, where the view sends one."""
     success = ("201", "Created") if created else ("200", "OK")
     operation: dict[str, Any] = {
         "summary": summary,
@@ -536,9 +537,16 @@ def _operation(summary: str, description: str, query: type[Schema], schema: str,
             **({"413": "ContentTooLarge", "415": "UnsupportedMediaType"} if created else {}),
         },
     }
+    if location:
+        operation["responses"][success[0]]["headers"] = location_header(location)
     if query._declared_fields:
         operation["parameters"] = [{"in": "query", "schema": query}]
     return operation
+
+
+def location_header(names: str) -> dict[str, Any]:
+    """The ``headers`` of a 201 answer whose ``Location`` (RFC 9110 sec. 10.2.2) ``names``."""
+    return {"Location": {"description": names, "schema": {"type": "string"}}}
 
 
 def openapi_document(*, server: str, authorization_url: str, token_url: str) -> dict[str, Any]:
@@ -633,7 +641,8 @@ def openapi_document(*, server: str, authorization_url: str, token_url: str) -> 
             " dsr.delete, dsr.correction, dsr.restrict_processing; offer.accepted,"
             " offer.declined, offer.expired on your offers; and, if asked for in events,"
             " intent.created for new intents in your categories.",
-            EmptyQuery, "WebhookCreated", created=True),
+            EmptyQuery, "WebhookCreated", created=True,
+            location="The new endpoint's path, the one DELETE removes it at."),
             "requestBody": {"required": True, "content": {
                 "application/json": {"schema": "WebhookRequest"}}},
             "security": webhooks_scope},

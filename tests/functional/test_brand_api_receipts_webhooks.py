@@ -241,6 +241,21 @@ def test_an_integer_or_malformed_endpoint_id_is_an_unknown_one(
                                   ).get_json()["webhooks"]] == [public_id]
 
 
+def test_the_location_of_a_new_endpoint_is_in_the_openapi_document(
+        brand_client: FlaskClient, manager: str) -> None:
+    """The answer's Location header was sent but not described: the OpenAPI document says
+    what the server answers, headers included."""
+    created = call(brand_client, "POST", WEBHOOKS, manager, json={"url": PUBLIC_URL})
+    assert created.status_code == 201
+    public_id = created.get_json()["webhook"]["id"]
+    assert created.headers["Location"] == f"{WEBHOOKS}/{public_id}"
+    paths = brand_client.get("/api/v1/openapi.json").get_json()["paths"]
+    for path in ("/webhooks", "/intents/{intent_id}/offers"):
+        assert "Location" in paths[path]["post"]["responses"]["201"]["headers"], path
+    # Where no view sends one, none is described.
+    assert "headers" not in paths["/wedid"]["post"]["responses"]["201"]
+
+
 def test_loopback_registration_can_be_allowed_for_local_testing(app: Flask,
                                                                 brand_client: FlaskClient,
                                                                 manager: str) -> None:
