@@ -46,6 +46,9 @@ class TokenRepository(Transactional, Protocol):
     def revoke_for_client(self, client_id: str, now: int) -> int:
         """Revoke every unrevoked token of the client; how many."""
 
+    def delete_expired(self, before: int) -> int:
+        """Delete every token that expired before ``before``; how many."""
+
 
 @dataclass(frozen=True)
 class ClientRecord:

@@ -32,6 +32,8 @@ if TYPE_CHECKING:
 
 ACCESS_TOKEN_BYTES = 32
 ACCESS_TOKEN_LIFETIME = 600   # seconds
+#: How long the record of an expired access token is kept (seconds): an hour past its end.
+EXPIRED_KEPT = 3_600
 
 
 def new_access_token() -> str:
@@ -111,3 +113,10 @@ class TokenStore:
         """Revoke every live token of a client (when it is disabled or its secret rotated); how
         many."""
         return self._tokens.revoke_for_client(client_id, int(self._clock()))
+
+    def delete_expired(self) -> int:
+        """Delete the records of tokens expired :data:`EXPIRED_KEPT` seconds ago or more; how
+        many. An expired token answers nothing, recorded or not (the brand API and
+        introspection tell it as unknown or inactive alike), and each token a brand mints is
+        a row: kept for ever they grew with every client credentials exchange."""
+        return self._tokens.delete_expired(int(self._clock()) - EXPIRED_KEPT)

@@ -27,7 +27,10 @@
    never wait for this step (they compare expiry with the clock as they read); it adds the
    ledger entries, the webhooks and the statuses the member's pages show.
 6. once a minute, mails the deadline reminders of data subject requests that crossed into
-   amber, red or overdue (web/dsr_reminders.py: once per level, across restarts).
+   amber, red or overdue (web/dsr_reminders.py: once per level, across restarts);
+7. every :data:`TOKEN_PURGE_EVERY` seconds, deletes the records of access tokens expired an
+   hour or more (brand_gateway/tokens.py): a brand mints one every client credentials
+   exchange, and kept for ever they grew the data store without end.
 
 The keeper keeps its own connections to the stores between passes (opened on the first pass)
 and keeps nothing read through them: each pass gets a fresh vault with an empty key cache.
@@ -38,6 +41,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from brand_gateway.intents_wiring import intent_service
+from brand_gateway.storage import token_store
 from consent.context import Consent
 from consent.ledger import Ledger
 from consent.receipts import DEFAULT_CONTROLLER, Controller, ReceiptSigner
@@ -57,6 +61,8 @@ if TYPE_CHECKING:
 
 #: Intents, and offers, one pass records as expired at most (each in one write transaction).
 EXPIRY_BATCH = 500
+#: How often expired access tokens are deleted (seconds).
+TOKEN_PURGE_EVERY = 600.0
 
 
 class Keeper:
@@ -76,6 +82,7 @@ class Keeper:
         self._signer: ReceiptSigner | None = None
         self.tiles = TileDirectory.of_home(home.root)
         self.reminders = reminders
+        self._purged_at: float | None = None
 
     def one_pass(self) -> bool:
         """One pass (see the module docstring); False: nothing waits for an immediate next.
@@ -91,6 +98,7 @@ class Keeper:
                 self.publish()
             backlog = self.expire_intents() >= EXPIRY_BATCH
             self.send_reminders()
+            self.purge_tokens()
         finally:
             self.ledger.end_use()
         return backlog
@@ -142,6 +150,18 @@ class Keeper:
         try:
             return self.reminders.send(Consent(vault, self.ledger, self._receipt_signer(),
                                                owns_ledger=False))
+        finally:
+            vault.close()
+
+    def purge_tokens(self) -> int:
+        """Step 7, when :data:`TOKEN_PURGE_EVERY` seconds passed since the last; how many."""
+        now = self.clock()
+        if self._purged_at is not None and now - self._purged_at < TOKEN_PURGE_EVERY:
+            return 0
+        self._purged_at = now
+        vault = self._vault()
+        try:
+            return token_store(database=vault.data, clock=self.clock).delete_expired()
         finally:
             vault.close()
 

@@ -149,3 +149,32 @@ def test_a_pass_expires_the_intents_and_offers_that_are_due_and_tells_the_brand(
     assert intents.get(alice, short.id).status is IntentStatus.EXPIRED
     assert intents.offer(alice, on_short.id).status is OfferStatus.EXPIRED
     assert [i.pseudonym for i in intents.list_for_brand(velo.brand_id).items] == [listed["long"]]
+
+
+def test_a_pass_deletes_access_tokens_expired_an_hour_and_keeps_the_rest(
+        vault_home: VaultHome, vault: Vault, consent: Consent, clock: FrozenClock) -> None:
+    """Each client credentials exchange is a row: kept for ever, one brand's minting grew the
+    data store without end. Every ten minutes a pass deletes those expired an hour ago."""
+    api = BrandApi(vault, consent)
+    velo = api.brand()
+    old = [api.brand_token(velo) for _ in range(3)]
+    clock.advance(600 + 3_700)                           # expired over an hour ago
+    fresh = api.brand_token(velo)
+    count = "SELECT count(*) FROM oauth_access_tokens"
+    master = vault_home.master_key({})
+    with open_ledger(vault_home, master, clock=clock) as ledger:
+        keeper = Keeper(vault_home, master, ledger, checkpoint_interval=60, clock=clock)
+        try:
+            keeper.one_pass()
+            assert vault.data.one(count)[0] == 1
+            assert [api.tokens.find(token) for token in old] == [None] * 3
+            found = api.tokens.find(fresh)
+            assert found is not None and found.active
+            clock.advance(600 + 3_000)                   # expired, not an hour ago
+            keeper.one_pass()
+            assert vault.data.one(count)[0] == 1
+            clock.advance(660)                           # past an hour now, and ten minutes
+            keeper.one_pass()
+            assert vault.data.one(count)[0] == 0
+        finally:
+            keeper.close()

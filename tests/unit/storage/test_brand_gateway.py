@@ -117,6 +117,13 @@ def test_tokens_are_found_with_their_family_and_revoked_once(
     assert repositories.authorizations.revoke("fam_1", FamilyEnd.REVOKED_BY_CLIENT, 90)
     again = tokens.find(b"d" * 32)
     assert again is not None and again.family_revoked_at == 90 and again.revoked
+    # Expired records go, those expired before the time given only, revoked or not.
+    tokens.insert(b"n" * 32, client_id="client_a", grant_type="client_credentials",
+                  scope="", issued_at=30, expires_at=630, family_id=None)
+    assert tokens.delete_expired(620) == 1                  # t (610); d's 620 is not before
+    assert tokens.find(b"t" * 32) is None and tokens.find(b"d" * 32) is not None
+    assert tokens.delete_expired(630) == 1
+    assert tokens.find(b"d" * 32) is None and tokens.find(b"n" * 32) is not None
 
 
 def test_families_carry_grants_and_are_revoked_with_their_tokens(
