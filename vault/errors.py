@@ -17,6 +17,9 @@ psycopg, cryptography) are translated at the boundary with ``raise ... from exc`
         │   │                                 remembered values were used: read again
         │   ├── StoreRestoredError            a database was put back from a dump under a
         │   │                                 serving host (PostgreSQL): it stops serving
+        │   ├── StoreUnreachableError    503  the database server cannot be reached, or no
+        │   │                                 connection came free in time (PostgreSQL):
+        │   │                                 ``Retry-After``; a client is told no more
         │   └── WrongKeyError                 the key does not open the store
         ├── ConstraintViolationError     500  a UNIQUE, FOREIGN KEY or CHECK constraint refused
         │                                     a write; services that expect one translate it
@@ -61,6 +64,26 @@ class StoreRestoredError(StoreError):
     """The data database was put back from a dump while a host served it (PostgreSQL): what
     the ledger recorded since (a withdrawal, an erasure) does not hold until
     ``reapply-erasures`` has run, so the host stops serving (web/keeper.py)."""
+
+
+class StoreUnreachableError(StoreError):
+    """The database server stopped, restarted, refused the connection or cannot be reached, or
+    every pooled connection stayed busy (PostgreSQL): a state of the service, not the caller's
+    doing, and one a retry may find over (RFC 9110 sec. 15.6.4). The message names the setting
+    and the cause for the operator (the command line prints it); an HTTP client is told only
+    that the store cannot be reached just now."""
+
+    status = 503
+    operational = True
+    type = "store-unreachable"
+    title = "The store cannot be reached"
+    RETRY_AFTER = 5
+
+    def public_detail(self) -> str:
+        return "The vault's store cannot be reached just now. Try again in a few seconds."
+
+    def headers(self) -> dict[str, str]:
+        return {"Retry-After": str(self.RETRY_AFTER)}
 
 
 class TransactionFailedError(StoreError):

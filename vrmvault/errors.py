@@ -20,7 +20,9 @@ the answer off the exception and holds no per-class rules:
 - ``type``: the RFC 9457 problem type, a slug under :data:`PROBLEM_TYPE_BASE`, or ``None`` for
   ``about:blank`` (the title is then the status's reason phrase, RFC 9457 sec. 4.2.1);
 - ``title``: a short summary for that type, the same for every occurrence;
-- ``message`` (per instance): the problem's ``detail``, safe to show to whoever caused it;
+- ``message`` (per instance): the problem's ``detail``, safe to show to whoever caused it,
+  unless :meth:`VrmvaultError.public_detail` says otherwise (an operational error whose message
+  is written for the operator at the command line, naming a setting: the client is told less);
 - :meth:`VrmvaultError.headers` and :meth:`VrmvaultError.extensions`: response headers (e.g.
   ``Retry-After``) and extension members (e.g. ``errors`` naming each bad field) that depend on
   the instance.
@@ -52,6 +54,10 @@ class VrmvaultError(Exception):
         """The RFC 9457 ``type`` member: a URI under :data:`PROBLEM_TYPE_BASE`, or
         ``about:blank``."""
         return PROBLEM_TYPE_BASE + cls.type if cls.type else "about:blank"
+
+    def public_detail(self) -> str:
+        """The ``detail`` an HTTP answer gives (the message, unless the class says less)."""
+        return self.message
 
     def headers(self) -> dict[str, str]:
         """Response headers this error's answer carries, beyond the content type."""

@@ -170,10 +170,10 @@ def handle_domain_error(error: VrmvaultError) -> Response:
         current_app.logger.warning("%s %s on %s %s", error.status, type(error).__name__,
                                    request.method, _route())
     if wants_problem_json():
-        return problem(error.status, error.title, error.message,
+        return problem(error.status, error.title, error.public_detail(),
                        type_uri=error.problem_type(), headers=error.headers(),
                        extensions=error.extensions())
-    return _page(error.status, error.title, error.message, error.headers())
+    return _page(error.status, error.title, error.public_detail(), error.headers())
 
 
 def handle_http_error(error: HTTPException) -> Response:

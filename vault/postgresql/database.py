@@ -62,6 +62,7 @@ from ..errors import (
     ConstraintViolationError,
     SnapshotMovedError,
     StoreError,
+    StoreUnreachableError,
     TransactionFailedError,
 )
 from ..transactions import Transactions
@@ -154,8 +155,8 @@ def _connect(dsn: str, setting: str | None) -> psycopg.Connection[Any]:
     try:
         return psycopg.connect(dsn, autocommit=True, row_factory=_rows)
     except psycopg.Error as exc:
-        raise StoreError(f"cannot connect to {place(setting)}:"
-                         f" {connection_failure_reason(dsn, exc)}") from exc
+        raise StoreUnreachableError(f"cannot connect to {place(setting)}:"
+                                    f" {connection_failure_reason(dsn, exc)}") from exc
 
 
 def connection_parts(dsn: str) -> dict[str, str]:
@@ -424,8 +425,8 @@ class Pool:
         try:
             borrowed = self._pool.getconn()
         except psycopg_pool.PoolTimeout as exc:
-            raise StoreError(f"no connection to {place(self.setting)} came free in time"
-                             ) from exc
+            raise StoreUnreachableError(
+                f"no connection to {place(self.setting)} came free in time") from exc
         database = Database(borrowed, self.setting)
         try:
             yield database
@@ -452,9 +453,9 @@ def _refused(exc: psycopg.Error, setting: str | None
             " interchangeable)")
     if isinstance(exc, psycopg.OperationalError) and (
             exc.sqlstate is None or exc.sqlstate.startswith(("08", "57P"))):
-        return StoreError(f"the connection to {place(setting)} was lost (the server stopped,"
-                          " restarted or cannot be reached); it is opened again on its next"
-                          " use")
+        return StoreUnreachableError(
+            f"the connection to {place(setting)} was lost (the server stopped, restarted or"
+            " cannot be reached); it is opened again on its next use")
     if not isinstance(exc, psycopg.IntegrityError):
         return StoreError("the store refused a statement")
     diag = exc.diag

@@ -19,7 +19,7 @@ from click.testing import CliRunner
 from tests import postgresql_server
 from tests.certificates import self_signed
 from tests.conftest import POSTGRESQL_MASTER_KEY, free_port
-from vault.errors import StoreError
+from vault.errors import StoreError, StoreUnreachableError
 from vault.home import DATABASE_URL_SETTING, KEYS_DATABASE_URL_SETTING, VaultHome
 from vault.keys import MASTER_KEY_ENV
 from vault.postgresql.database import Database, Pool
@@ -300,7 +300,7 @@ def test_a_kept_connection_outlives_a_restart_of_the_server(server: PasswordServ
         for use in (lambda: kept.one("SELECT 1"), kept.transaction().__enter__):
             server.cluster.control("restart", "--mode", "fast", "--wait", "--silent",
                                    "--log", str(server.cluster.log))
-            with pytest.raises(StoreError) as caught:
+            with pytest.raises(StoreUnreachableError) as caught:    # a 503 on the web
                 use()
             assert str(caught.value) == (
                 "the connection to the PostgreSQL database of VRMVAULT_DATABASE_URL was lost"

@@ -51,7 +51,7 @@ def test_an_api_request_gets_the_problem_the_class_describes(client: FlaskClient
     assert response.mimetype == "application/problem+json"
     assert response.get_json(force=True) == {
         "type": cls.problem_type(), "title": cls.title, "status": cls.status,
-        "detail": error.message, **error.extensions()}
+        "detail": error.public_detail(), **error.extensions()}
     for name, value in error.headers().items():
         assert response.headers[name] == value
 
@@ -64,7 +64,7 @@ def test_a_page_request_gets_the_error_page(client: FlaskClient,
     assert response.status_code == cls.status
     assert response.mimetype == "text/html"
     page = html.unescape(response.get_data(as_text=True))
-    assert cls.title in page and error.message in page
+    assert cls.title in page and error.public_detail() in page
     for name, value in error.headers().items():
         assert response.headers[name] == value
 
@@ -93,3 +93,26 @@ def test_an_error_that_is_also_oauths_keeps_the_rfc_6749_form(app: Flask) -> Non
     assert response.get_json() == {"error": "invalid_authorization_details",
                                    "error_description": "Too many authorization details."}
     assert response.headers["Cache-Control"] == "no-store"
+
+
+@pytest.mark.parametrize("path", ["/api/v1/raise/", "/raise/"])
+def test_an_unreachable_store_is_a_503_that_names_no_setting(client: FlaskClient,
+                                                            path: str) -> None:
+    """The database server down (PostgreSQL) was a 500; it is the service's state, told with
+    Retry-After, and the message written for the operator (the setting, the cause) stays in
+    the command line's and the log's reach."""
+    from vault.errors import StoreUnreachableError
+
+    operator = "cannot connect to VRMVAULT_DATABASE_URL: connection refused"
+    assert StoreUnreachableError(operator).message == operator
+    ERRORS["StoreUnreachableError"] = type("Raised", (StoreUnreachableError,), {
+        "__init__": lambda self: StoreUnreachableError.__init__(self, operator)})
+    try:
+        response = client.get(path + "StoreUnreachableError",
+                              headers={"Accept": "text/html"})
+    finally:
+        ERRORS["StoreUnreachableError"] = StoreUnreachableError
+    assert response.status_code == 503 and response.headers["Retry-After"] == "5"
+    body = response.get_data(as_text=True)
+    assert "VRMVAULT_DATABASE_URL" not in body and "refused" not in body
+    assert "cannot be reached just now" in body
