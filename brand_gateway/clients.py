@@ -196,6 +196,10 @@ def endpoint_url_problem(url: object, *, max_length: int, fragment_rule: str = "
     if "#" in url:
         return f"must not have a fragment{fragment_rule}."
     parts = urlsplit(url)
+    if url[:8].lower().startswith(("https://", "http://")) and not url.startswith(
+            ("https://", "http://")):
+        return ("must write its scheme in lower case (https://): endpoints are compared as"
+                " exact strings.")
     if not url.startswith(("https://", "http://")) or not parts.netloc:
         return "must be an absolute https:// URL."
     if "@" in parts.netloc:

@@ -56,6 +56,15 @@ def test_redirect_uri_rules(uri: str, allowed: bool) -> None:
     assert (redirect_uri_problem(uri) is None) is allowed
 
 
+def test_an_upper_case_scheme_is_told_as_such() -> None:
+    """Schemes are case-insensitive (RFC 3986 sec. 3.1), but endpoints are compared as exact
+    strings: told to write it in lower case, not that it is no https URL."""
+    assert redirect_uri_problem("HTTPS://velo.example/cb") == (
+        "must write its scheme in lower case (https://): endpoints are compared as exact"
+        " strings.")
+    assert redirect_uri_problem("Http://127.0.0.1/cb") is not None
+
+
 def test_redirect_uri_lists_are_bounded_and_deduplicated() -> None:
     assert validate_redirect_uris([CALLBACK, CALLBACK]) == (CALLBACK,)
     with pytest.raises(ValidationError, match="at least one"):

@@ -39,7 +39,7 @@ def test_acceptable_urls(url: str) -> None:
     ("/hooks", "absolute https"),
     ("brand.example/hooks", "absolute https"),
     ("ftp://brand.example/hooks", "absolute https"),
-    ("HTTPS://brand.example/hooks", "absolute https"),
+    ("HTTPS://brand.example/hooks", "scheme in lower case"),
     ("https:///hooks", "absolute https"),
     ("http://brand.example/hooks", "must use https"),
     ("http://127.0.0.1.brand.example/hooks", "must use https"),
