@@ -420,10 +420,9 @@ class RequestService:
         """A request with its tasks and history and the reasons officers and brands gave,
         never what the member wrote."""
         row = self._get(request_id)
-        cipher = self._cipher(row)
-        return Request(self._opened(row, (row,), cipher)[0],
-                       self._opened(row, self._requests.tasks_for(request_id), cipher),
-                       history=self._opened(row, self._requests.history(request_id), cipher))
+        return Request(self._opened(row, (row,))[0],
+                       self._opened(row, self._requests.tasks_for(request_id)),
+                       history=self._opened(row, self._requests.history(request_id)))
 
     def extension_problem(self, request: Request) -> str | None:
         """Why the request cannot be extended now, or None."""
@@ -556,7 +555,8 @@ class RequestService:
                 cipher: MemberCipher | None = None) -> tuple[_Row, ...]:
         """``rows`` of ``request`` (the request itself, its tasks or its history steps) with
         their sealed reasons opened into their clear fields (:data:`ERASED_REASON` once the
-        member is erased); ``cipher`` the member's, if the caller has it."""
+        member is erased); ``cipher`` the member's, if the caller has it (else it is looked up
+        only when a row holds a sealed reason; the key store keeps it for the next call)."""
         if not any(_sealed_of(row) is not None for row in rows):
             return tuple(rows)
         cipher = cipher or self._cipher(request)

@@ -49,7 +49,7 @@ DEFAULT_CHECKPOINT_PAGES = 1000         # SQLite's own default
 # default), which are still opened as they are.
 PAGE_HMAC = "HMAC_SHA256"
 LEGACY_PAGE_HMAC = "HMAC_SHA512"
-_QUIET_KEY_CHECK = threading.Lock()
+_QUIET_LOG = threading.Lock()
 _LOG_LEVELS = {name: name for name in ("NONE", "ERROR", "WARN", "INFO", "DEBUG", "TRACE")}
 BUSY_TIMEOUT_MS = 10_000
 # Waits between tries for the write lock (seconds), the last one repeated: see _begin_write.
@@ -286,21 +286,15 @@ def _keyed(path: Path, key: bytes | None, page_hmac: str) -> Any:
     except sqlcipher3.Error as exc:
         raise StoreError(f"cannot open the store at {path}") from exc
     try:
-        with _QUIET_KEY_CHECK:
-            level = connection.execute("PRAGMA cipher_log_level").fetchone()[0]
-            connection.execute("PRAGMA cipher_log_level = NONE")
-            try:
-                if key is not None:
-                    # A 64-hex-digit blob literal is SQLCipher's raw-key form: no KDF per open.
-                    connection.execute(f"PRAGMA key = \"x'{key.hex()}'\"")
-                    connection.execute(f"PRAGMA cipher_hmac_algorithm = {page_hmac}")
-                # The header page is the first read that needs the key, and SQLCipher
-                # authenticates every page it reads: a wrong key fails here, before SQLite
-                # parses the schema (which the settings below make it do).
-                connection.execute("PRAGMA schema_version").fetchone()
-            finally:
-                restored = _LOG_LEVELS.get(level, "WARN")
-                connection.execute(f"PRAGMA cipher_log_level = {restored}")
+        with _quiet(connection):
+            if key is not None:
+                # A 64-hex-digit blob literal is SQLCipher's raw-key form: no KDF per open.
+                connection.execute(f"PRAGMA key = \"x'{key.hex()}'\"")
+                connection.execute(f"PRAGMA cipher_hmac_algorithm = {page_hmac}")
+            # The header page is the first read that needs the key, and SQLCipher
+            # authenticates every page it reads: a wrong key fails here, before SQLite
+            # parses the schema (which the settings below make it do).
+            connection.execute("PRAGMA schema_version").fetchone()
     except sqlcipher3.DatabaseError:
         connection.close()
         return None
@@ -323,7 +317,7 @@ def damage_of(path: os.PathLike[str] | str, key: bytes) -> list[str]:
 def _quiet(connection: Any) -> Iterator[None]:
     """SQLCipher's log lines (written straight to the process's stderr) held back on
     ``connection`` meanwhile: what fails is told by the error raised."""
-    with _QUIET_KEY_CHECK:
+    with _QUIET_LOG:
         level = connection.execute("PRAGMA cipher_log_level").fetchone()[0]
         connection.execute("PRAGMA cipher_log_level = NONE")
         try:
