@@ -2,13 +2,21 @@
 and for the tests of the PostgreSQL engine a real server (``tests/postgresql_server.py``).
 
 Password hashing in tests runs at the ASVS minimum argon2id cost (m=19 MiB, t=2, p=1), which the
-product refuses to go below, instead of the slower default.
+product refuses to go below, instead of the slower default; and each password is hashed once per
+test process at each cost, each hash verified once against each password
+(:func:`hash_each_password_once`): every argon2id hash is real, but the suite's thousands of
+sign-ups and sign-ins with the same few passwords spent four minutes of its time making them.
+Tests of the hashing itself (``real_hashing``) hash each time, with fresh salts.
 """
 
 from __future__ import annotations
 
+import atexit
+import functools
 import re
+import shutil
 import socket
+import tempfile
 import threading
 import unicodedata
 from collections.abc import Iterator
@@ -30,12 +38,43 @@ from tests.postgresql_server import ResettableDatabase
 from vault.clock import FrozenClock
 from vault.home import DATABASE_URL_SETTING, KEYS_DATABASE_URL_SETTING, Vault, VaultHome
 from vault.keys import MasterKey
-from vault.passwords import HashingCost
+from vault.passwords import HashingCost, PasswordHasher
 
 # The master key of every test home on PostgreSQL (the stores record which key made them).
 POSTGRESQL_MASTER_KEY = "5e" * 32
 TEST_HASHING = HashingCost(time_cost=2, memory_kib=19 * 1024, parallelism=1)
 GOOD_PASSWORD = "correct horse battery staple"
+
+
+_HASHED: dict[tuple[int, int, int, str], str] = {}
+_VERIFIED: dict[tuple[str | None, str], bool] = {}
+
+
+@pytest.fixture(autouse=True)
+def hash_each_password_once(request: pytest.FixtureRequest,
+                            monkeypatch: pytest.MonkeyPatch) -> None:
+    """A password hashed before at the same cost gets the hash made then (a valid argon2id
+    hash of it, salted once); a hash verified before against the same password gets the answer
+    given then (what argon2 answers again). Not for a test marked ``real_hashing``."""
+    if request.node.get_closest_marker("real_hashing"):
+        return
+    real_hash, real_verify = PasswordHasher.hash, PasswordHasher.verify
+
+    def hash_once(self: PasswordHasher, password: str) -> str:
+        argon = self._hasher
+        key = (argon.time_cost, argon.memory_cost, argon.parallelism, password)
+        if key not in _HASHED:
+            _HASHED[key] = real_hash(self, password)
+        return _HASHED[key]
+
+    def verify_once(self: PasswordHasher, password_hash: str | None, password: str) -> bool:
+        key = (password_hash, password)
+        if key not in _VERIFIED:
+            _VERIFIED[key] = real_verify(self, password_hash, password)
+        return _VERIFIED[key]
+
+    monkeypatch.setattr(PasswordHasher, "hash", hash_once)
+    monkeypatch.setattr(PasswordHasher, "verify", verify_once)
 
 
 @pytest.fixture
@@ -44,9 +83,26 @@ def clock() -> FrozenClock:
 
 
 def initialise_home(home: VaultHome) -> VaultHome:
-    """What ``vrmvault init`` makes: every store at its last migration."""
-    home.initialise({})
+    """What ``vrmvault init`` makes: every store at its last migration, in a home of SQLCipher
+    files that does not exist yet, copied from the one this test process made with
+    ``vrmvault init``'s own code (:func:`_initialised_template`): migrating every store again for
+    each of the suite's thousands of homes was a tenth of its time. A home elsewhere (on
+    PostgreSQL, or a folder that holds something already) is initialised in place."""
+    if home.database_url or (home.root.exists() and any(home.root.iterdir())):
+        home.initialise({})
+        return home
+    shutil.copytree(_initialised_template(), home.root, dirs_exist_ok=True)
     return home
+
+
+@functools.cache
+def _initialised_template() -> Path:
+    """A home ``VaultHome.initialise`` made, once per test process, removed when it ends. Every
+    copy holds the same master key, as every home on PostgreSQL in a run does
+    (:data:`POSTGRESQL_MASTER_KEY`): no test's stores meet another's."""
+    folder = Path(tempfile.mkdtemp(prefix="vrmvault-home-template-"))
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)
+    return VaultHome(folder / "var").initialise({}).home.root
 
 
 @pytest.fixture

@@ -17,6 +17,8 @@ from vault.passwords import (
     problems,
 )
 
+pytestmark = pytest.mark.real_hashing      # the hashes themselves: fresh salts, each time
+
 CONTEXT = ("alice", "alice@example.org")
 WORDS = ("quiet lantern orbit mosaic ferry velvet thunder pebble harbor jigsaw walrus "
          "saffron glacier trumpet nebula cobalt meadow falcon origami tundra ") * 4
