@@ -8,7 +8,8 @@ publishes about itself.
   it has at the brand API (429 ``slow_down`` with ``Retry-After`` past it). Errors keep
   Authlib's RFC 6749 sec. 5.2 format, not problem+json (STYLE point 10), and every answer
   carries ``Cache-Control: no-store`` (RFC 6749 sec. 5.1); a body over the app's limit too
-  (``invalid_request``, with the HTTP status 413).
+  (``invalid_request``, with the HTTP status 413). The parameters come in the
+  ``application/x-www-form-urlencoded`` format only (``invalid_request`` for any other).
 - ``GET /.well-known/oauth-authorization-server``: the RFC 8414 metadata, with the configured
   public URL as issuer (never the request's Host).
 - ``GET /.well-known/jwks.json``: the public keys that verify what the vault signs for brands
@@ -69,30 +70,48 @@ def _authorization_ended(family: Family, reason: FamilyEnd, now: int) -> None:
     family_end_hook(stores.consent().grants, stores.vault().data)(family, reason, now)
 
 
+FORM = "application/x-www-form-urlencoded"
+
+
+def _oauth_error(oauth_error: InvalidRequestError) -> Response:
+    return Response(json.dumps(dict(oauth_error.get_body())), status=oauth_error.status_code,
+                    headers=dict(oauth_error.get_headers()))
+
+
+def _not_a_form() -> Response | None:
+    """The token, revocation and introspection endpoints take their parameters in the
+    ``application/x-www-form-urlencoded`` format (RFC 6749 sec. 3.2 and 4.1.3, RFC 7009 sec.
+    2.1, RFC 7662 sec. 2.1): a body in another (multipart, JSON) or in none is refused with
+    ``invalid_request``, rather than read as werkzeug reads a multipart form. A request with no
+    body at all is left to say which parameter it lacks."""
+    if request.mimetype == FORM or not (request.mimetype or request.content_length):
+        return None
+    return _oauth_error(InvalidRequestError(
+        f"Send the parameters in the body as {FORM} (RFC 6749 sec. 3.2)."))
+
+
 @bp.errorhandler(RequestEntityTooLarge)
 def body_too_large(error: RequestEntityTooLarge) -> Response:
     """A body over the app's limit, in the RFC 6749 sec. 5.2 form of every answer here (with
     the HTTP status that says what went wrong)."""
     limit = request.max_content_length
-    oauth_error = InvalidRequestError(
-        f"The request body is larger than {limit} bytes.", status_code=413)
-    return Response(json.dumps(dict(oauth_error.get_body())), status=413,
-                    headers=dict(oauth_error.get_headers()))
+    return _oauth_error(InvalidRequestError(
+        f"The request body is larger than {limit} bytes.", status_code=413))
 
 
 @bp.post("/oauth/token")
 def token() -> Response:
-    return authorization.create_token_response()
+    return _not_a_form() or authorization.create_token_response()
 
 
 @bp.post("/oauth/revoke")
 def revoke() -> Response:
-    return authorization.create_endpoint_response("revocation")
+    return _not_a_form() or authorization.create_endpoint_response("revocation")
 
 
 @bp.post("/oauth/introspect")
 def introspect() -> Response:
-    return authorization.create_endpoint_response("introspection")
+    return _not_a_form() or authorization.create_endpoint_response("introspection")
 
 
 @bp.get("/.well-known/oauth-authorization-server")

@@ -109,7 +109,8 @@ class LazilyBuiltRule(Rule):
 
 
 class VaultFlask(Flask):
-    """Flask, answering ``ensure_sync`` once per function, with :class:`LazilyBuiltRule`.
+    """Flask, answering ``ensure_sync`` once per function, with :class:`LazilyBuiltRule`, and
+    ``OPTIONS`` with ``204`` (:meth:`make_default_options_response`).
 
     Flask asks it of every hook and view on every request, and the answer (the function itself,
     or a wrapper for an ``async def`` one) depends on the function alone. The memo holds at most
@@ -135,6 +136,15 @@ class VaultFlask(Flask):
             return sync
         except TypeError:           # an unhashable callable
             return super().ensure_sync(func)
+
+    def make_default_options_response(self) -> Response:
+        """What a resource allows, in ``Allow``, and no content (RFC 9110 sec. 9.3.7): ``204``
+        without a media type, where Flask answers ``200`` with an empty ``text/html`` body (on
+        the brand API too, which answers nothing but JSON)."""
+        response = super().make_default_options_response()
+        response.status_code = 204
+        del response.headers["Content-Type"]
+        return response
 
 
 def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:

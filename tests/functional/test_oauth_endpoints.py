@@ -155,6 +155,41 @@ def test_a_missing_grant_type_is_invalid_request(velo: Brand, form: dict[str, st
     assert response.headers["Cache-Control"] == "no-store"
 
 
+@pytest.mark.parametrize("path", ["/oauth/token", "/oauth/revoke", "/oauth/introspect"])
+@pytest.mark.parametrize("body", ["multipart", "json", "unnamed"])
+def test_parameters_in_another_format_than_a_form_are_invalid_request(
+        velo: Brand, path: str, body: str) -> None:
+    """RFC 6749 sec. 3.2 and 4.1.3, RFC 7009 sec. 2.1, RFC 7662 sec. 2.1: the parameters come
+    as application/x-www-form-urlencoded. Sent otherwise (werkzeug would read a multipart
+    form as readily), nothing is issued, revoked or told."""
+    token = velo.fetch()["access_token"]
+    fields = ({"grant_type": "client_credentials", "scope": SCOPE} if path == "/oauth/token"
+              else {"token": token})
+    sent: dict[str, Any] = {
+        "multipart": {"files": {name: (None, value) for name, value in fields.items()}},
+        "json": {"json": fields},
+        "unnamed": {"data": "&".join(f"{k}={v}" for k, v in fields.items()).encode()},
+    }[body]
+    response = requests.post(velo.base + path, auth=(velo.client_id, velo.secret), timeout=10,
+                             **sent)
+    assert response.status_code == 400, response.text
+    assert response.json() == {
+        "error": "invalid_request", "error_description":
+            "Send the parameters in the body as application/x-www-form-urlencoded"
+            " (RFC 6749 sec. 3.2)."}
+    assert response.headers["Cache-Control"] == "no-store"
+    assert velo.introspect(token).json()["active"] is True
+
+
+def test_a_form_with_its_charset_named_is_a_form(velo: Brand) -> None:
+    response = requests.post(
+        velo.base + "/oauth/token", auth=(velo.client_id, velo.secret), timeout=10,
+        data=f"grant_type=client_credentials&scope={SCOPE}",
+        headers={"Content-Type": "application/x-www-form-urlencoded; charset=UTF-8"})
+    assert response.status_code == 200, response.text
+    assert response.json()["token_type"] == "Bearer"
+
+
 def test_client_secret_post_is_not_accepted(velo: Brand) -> None:
     response = requests.post(velo.base + "/oauth/token", timeout=10, data={
         "grant_type": "client_credentials", "scope": SCOPE,

@@ -8,6 +8,7 @@ from werkzeug.http import parse_cache_control_header
 
 from tests.apps import opened_app
 from tests.brand_api_support import BrandApi, bearer
+from web.security import API_CONTENT_SECURITY_POLICY
 
 ANONYMOUS_PAGES = ["/", "/login", "/signup", "/login/code", "/member/", "/no/such/page"]
 MEMBER_PAGES = ["/", "/member/", "/member/profile", "/member/feedback", "/member/security",
@@ -70,6 +71,27 @@ def test_method_not_allowed_carries_the_headers(client):
     response = client.put("/login")
     assert response.status_code == 405
     assert_hardened(response.headers)
+
+
+@pytest.mark.parametrize(("path", "allowed"), [
+    ("/login", {"GET", "HEAD", "POST", "OPTIONS"}),
+    ("/api/v1/member/profile", {"GET", "HEAD", "OPTIONS"}),
+    ("/api/v1/webhooks", {"GET", "HEAD", "POST", "OPTIONS"}),
+    ("/oauth/token", {"POST", "OPTIONS"}),
+])
+def test_options_tells_the_methods_with_no_content(client, path, allowed):
+    """RFC 9110 sec. 9.3.7: what the resource allows, and no body (not an empty text/html
+    one, least of all on an API that answers JSON only)."""
+    response = client.options(path)
+    assert response.status_code == 204
+    assert set(response.headers["Allow"].split(", ")) == allowed
+    assert "Content-Type" not in response.headers and response.data == b""
+    assert "Content-Length" not in response.headers     # RFC 9110 sec. 8.6, for a 204
+    if path.startswith("/api/"):
+        assert response.headers["Content-Security-Policy"] == API_CONTENT_SECURITY_POLICY
+        assert response.headers["Cache-Control"] == "no-store"
+    else:
+        assert_hardened(response.headers)
 
 
 def test_the_export_download_is_not_cached(alice):
