@@ -642,16 +642,22 @@ def openapi_document(*, server: str, authorization_url: str, token_url: str) -> 
             " offer.declined, offer.expired on your offers; and, if asked for in events,"
             " intent.created for new intents in your categories.",
             EmptyQuery, "WebhookCreated", created=True,
-            location="The new endpoint's path, the one DELETE removes it at."),
+            location="The new endpoint's path, where GET reads it and DELETE removes it."),
             "requestBody": {"required": True, "content": {
                 "application/json": {"schema": "WebhookRequest"}}},
             "security": webhooks_scope},
     })
-    spec.path(path="/webhooks/{endpoint_id}", operations={"delete": {
+    endpoint_id = {"in": "path", "name": "endpoint_id", "required": True,
+                   "schema": {"type": "string", "pattern": WEBHOOK_ID_PATTERN}}
+    read_endpoint = _operation(
+        "A webhook endpoint of the brand", "A live endpoint of the brand's own; any other"
+        " (removed, another brand's, unknown) is 404.", EmptyQuery, "WebhookCreated")
+    read_endpoint["responses"]["404"] = "NotFound"
+    spec.path(path="/webhooks/{endpoint_id}", operations={"get": {
+        **read_endpoint, "parameters": [endpoint_id], "security": webhooks_scope}, "delete": {
         "summary": "Remove a webhook endpoint",
         "description": "Events still pending for it are given up.",
-        "parameters": [{"in": "path", "name": "endpoint_id", "required": True,
-                        "schema": {"type": "string", "pattern": WEBHOOK_ID_PATTERN}}],
+        "parameters": [endpoint_id],
         "responses": {"204": {"description": "Removed"}, "400": "BadRequest",
                       "401": "Unauthorized", "403": "Forbidden", "404": "NotFound",
                       "413": "ContentTooLarge", "415": "UnsupportedMediaType",

@@ -1,10 +1,10 @@
 """The brand's webhook endpoints, under ``/api/v1/webhooks``.
 
-``GET``/``POST /api/v1/webhooks`` and ``DELETE /api/v1/webhooks/<id>`` (a client-credentials
-token with the ``webhooks:manage`` scope): a brand manages its own endpoints only; another
-brand's endpoint is as unknown as a missing one (404). An endpoint's id is its public one
-('whk_' and 24 random hex digits), unrelated to any other brand's; the integer ids endpoints
-had before are unknown ids too (404). A brand registers a public HTTPS URL:
+``GET``/``POST /api/v1/webhooks`` and ``GET``/``DELETE /api/v1/webhooks/<id>`` (a
+client-credentials token with the ``webhooks:manage`` scope): a brand manages its own endpoints
+only; another brand's endpoint is as unknown as a missing one (404). An endpoint's id is its
+public one ('whk_' and 24 random hex digits), unrelated to any other brand's; the integer ids
+endpoints had before are unknown ids too (404). A brand registers a public HTTPS URL:
 its host must resolve to public addresses only (no loopback, private, link-local or reserved
 ranges: server-side request forgery), checked here and again before every delivery. Loopback
 URLs for local testing are the operator's to register (``vrmvault webhooks add``), or the
@@ -121,21 +121,41 @@ def add_webhook(caller: Caller) -> Response:
     return response
 
 
-@bp.delete("/webhooks/<endpoint_id>")
-@requires_scope(WEBHOOKS_SCOPE)
-def remove_webhook(caller: Caller, endpoint_id: str) -> Response:
-    load_query(_EMPTY_QUERY)
-    no_body()
-    registry = _registry()
+def _own_endpoint(registry: WebhookRegistry, caller: Caller, endpoint_id: str
+                  ) -> WebhookEndpoint:
+    """The caller's live endpoint ``endpoint_id``; another brand's, a removed one or none at
+    all is the same 404."""
     try:
         # Not the form of an id (an integer one from before, say): unknown, without asking
         # the store about text it could not hold (a NUL byte, on PostgreSQL).
         if not re.fullmatch(WEBHOOK_ID_PATTERN, endpoint_id, flags=re.ASCII):
             raise NotFoundError("no such webhook endpoint")
         endpoint = registry.get(endpoint_id)
-        # Another brand's endpoint is as unknown as a missing one.
-        if endpoint.client_id != caller.client.client_id or not endpoint.live:
-            raise NotFoundError("no such webhook endpoint")
+    except NotFoundError:
+        raise ApiNotFoundError("No such webhook endpoint.") from None
+    if endpoint.client_id != caller.client.client_id or not endpoint.live:
+        raise ApiNotFoundError("No such webhook endpoint.")
+    return endpoint
+
+
+@bp.get("/webhooks/<endpoint_id>")
+@requires_scope(WEBHOOKS_SCOPE)
+def get_webhook(caller: Caller, endpoint_id: str) -> Response:
+    """The endpoint a registration's ``Location`` names."""
+    load_query(_EMPTY_QUERY)
+    registry = _registry()
+    return json_response({"webhook": _endpoint(registry, _own_endpoint(registry, caller,
+                                                                       endpoint_id))})
+
+
+@bp.delete("/webhooks/<endpoint_id>")
+@requires_scope(WEBHOOKS_SCOPE)
+def remove_webhook(caller: Caller, endpoint_id: str) -> Response:
+    load_query(_EMPTY_QUERY)
+    no_body()
+    registry = _registry()
+    _own_endpoint(registry, caller, endpoint_id)
+    try:
         registry.remove(endpoint_id)
     except NotFoundError:
         raise ApiNotFoundError("No such webhook endpoint.") from None

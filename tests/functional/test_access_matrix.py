@@ -182,6 +182,7 @@ ROUTES: tuple[Route, ...] = (
     Route("/api/v1/member/receipts", "GET", 401, 401),
     Route("/api/v1/webhooks", "GET", 401, 401),
     Route("/api/v1/webhooks", "POST", 401, 401),
+    Route("/api/v1/webhooks/" + WEBHOOK_ID, "GET", 401, 401),
     Route("/api/v1/webhooks/" + WEBHOOK_ID, "DELETE", 401, 401),
     Route("/api/v1/agreements", "GET", 401, 401),
     Route("/api/v1/insights/touchpoints", "GET", 401, 401),

@@ -139,11 +139,15 @@ def test_a_brand_registers_lists_and_removes_its_webhook(brand_client: FlaskClie
     endpoint = created.get_json()["webhook"]
     assert endpoint["url"] == PUBLIC_URL
     assert created.headers["Location"] == f"{WEBHOOKS}/{endpoint['id']}"
+    read = call(brand_client, "GET", created.headers["Location"], manager)
+    assert read.status_code == 200 and read.get_json() == {"webhook": endpoint}
     listed = call(brand_client, "GET", WEBHOOKS, manager).get_json()["webhooks"]
     assert [e["id"] for e in listed] == [endpoint["id"]]
     assert call(brand_client, "DELETE", f"{WEBHOOKS}/{endpoint['id']}", manager
                 ).status_code == 204
     assert call(brand_client, "GET", WEBHOOKS, manager).get_json()["webhooks"] == []
+    gone = call(brand_client, "GET", created.headers["Location"], manager)
+    assert gone.status_code == 404 and gone.mimetype == "application/problem+json"
     assert call(brand_client, "DELETE", f"{WEBHOOKS}/{endpoint['id']}", manager
                 ).status_code == 404
 
@@ -192,11 +196,12 @@ def test_webhooks_need_the_scope_and_a_brand_token(brand_client: FlaskClient, ap
     assert call(brand_client, "GET", WEBHOOKS, api.brand_token(velo)).status_code == 200
 
 
-def test_a_brand_cannot_remove_another_brands_endpoint(brand_client: FlaskClient, api: BrandApi,
-                                                       manager: str) -> None:
+def test_a_brand_cannot_read_or_remove_another_brands_endpoint(
+        brand_client: FlaskClient, api: BrandApi, manager: str) -> None:
     created = call(brand_client, "POST", WEBHOOKS, manager, json={"url": PUBLIC_URL})
     other = api.brand_token(api.brand("Fresh Grocer"), scope="webhooks:manage")
     endpoint_id = created.get_json()["webhook"]["id"]
+    assert call(brand_client, "GET", f"{WEBHOOKS}/{endpoint_id}", other).status_code == 404
     assert call(brand_client, "DELETE", f"{WEBHOOKS}/{endpoint_id}", other).status_code == 404
     assert len(call(brand_client, "GET", WEBHOOKS, manager).get_json()["webhooks"]) == 1
 
@@ -231,12 +236,13 @@ def test_an_integer_or_malformed_endpoint_id_is_an_unknown_one(
     hex_digits = public_id.removeprefix("whk_")
     path = endpoint_id.format(key=key, hex=hex_digits, short=hex_digits[:23],
                               upper=hex_digits.upper())
-    response = call(brand_client, "DELETE", f"{WEBHOOKS}/{path}", manager)
     # NUL in a path is refused before routing, as a bad request of its own (README).
     status = 400 if "%00" in path else 404
-    assert response.status_code == status, path
-    assert response.mimetype == "application/problem+json"
-    assert response.get_json()["status"] == status
+    for method in ("GET", "DELETE"):
+        response = call(brand_client, method, f"{WEBHOOKS}/{path}", manager)
+        assert response.status_code == status, (method, path)
+        assert response.mimetype == "application/problem+json"
+        assert response.get_json()["status"] == status
     assert [e["id"] for e in call(brand_client, "GET", WEBHOOKS, manager
                                   ).get_json()["webhooks"]] == [public_id]
 

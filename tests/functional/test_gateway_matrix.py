@@ -489,6 +489,7 @@ ROUTES: tuple[Route, ...] = (
     api("/api/v1/webhooks", grant=403, no_grant=200),
     api("/api/v1/webhooks", "POST", grant=403, no_grant=201,
         json={"url": "http://127.0.0.1:10/hooks"}),
+    api("/api/v1/webhooks/" + ENDPOINT_ID, grant=403, no_grant=200),
     api("/api/v1/webhooks/" + ENDPOINT_ID, "DELETE", grant=403, no_grant=204),
     # IEEE 7012 agreements: a client credentials token with agreements:write, on the brand's
     # own offers (B's offer to Grocer)
