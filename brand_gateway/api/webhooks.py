@@ -128,14 +128,13 @@ def _own_endpoint(registry: WebhookRegistry, caller: Caller, endpoint_id: str
     try:
         # Not the form of an id (an integer one from before, say): unknown, without asking
         # the store about text it could not hold (a NUL byte, on PostgreSQL).
-        if not re.fullmatch(WEBHOOK_ID_PATTERN, endpoint_id, flags=re.ASCII):
-            raise NotFoundError("no such webhook endpoint")
-        endpoint = registry.get(endpoint_id)
+        if re.fullmatch(WEBHOOK_ID_PATTERN, endpoint_id, flags=re.ASCII):
+            endpoint = registry.get(endpoint_id)
+            if endpoint.client_id == caller.client.client_id and endpoint.live:
+                return endpoint
     except NotFoundError:
-        raise ApiNotFoundError("No such webhook endpoint.") from None
-    if endpoint.client_id != caller.client.client_id or not endpoint.live:
-        raise ApiNotFoundError("No such webhook endpoint.")
-    return endpoint
+        pass
+    raise ApiNotFoundError("No such webhook endpoint.")
 
 
 @bp.get("/webhooks/<endpoint_id>")
