@@ -263,10 +263,10 @@ class MemberService:
         email = forms[0]
         subjects = self._throttle_subjects_for(
             row, device, untrusted=("address:" + email, "client:" + client))
-        self.throttle.attempt(*subjects)
+        attempt = self.throttle.attempt(*subjects)
         if not self._hasher.verify(row.password_hash if row else None, password) or row is None:
             raise AuthenticationError()   # the attempt stays counted
-        self.throttle.succeeded(*subjects)
+        self.throttle.succeeded(*subjects, attempt=attempt)
         member_id = row.id
         if self._hasher.needs_rehash(row.password_hash):
             self._members.set_password_hash(member_id, self._hasher.hash(password))
@@ -375,12 +375,12 @@ class MemberService:
         # on a network a stranger's guesses had locked, that count's own lock (32 s after
         # eight guesses, 15 min after more) refused the code, past the step's 5 minutes. The
         # code's guesses are limited per member, by the first subject.
-        self.throttle.attempt(subjects[0], unchecked=subjects[1:])
+        attempt = self.throttle.attempt(subjects[0], unchecked=subjects[1:])
         if looks_like_recovery_code(code):
             if not (self.has_second_factor(member_id)
                     and self.recovery_codes.use(member_id, code)):
                 raise AuthenticationError("That code is not right.")   # stays counted
-            self.throttle.succeeded(*subjects)
+            self.throttle.succeeded(*subjects, attempt=attempt)
             return "recovery"
         # Read and advance the last accepted step under the write lock, so two concurrent
         # requests cannot both accept the same code.
@@ -396,7 +396,7 @@ class MemberService:
                 self._members.set_last_step(member_id, step)
         if step is None:
             raise AuthenticationError("That code is not right.")   # the attempt stays counted
-        self.throttle.succeeded(*subjects)
+        self.throttle.succeeded(*subjects, attempt=attempt)
         return "totp"
 
     def _matching_step(self, secret: str, code: str, *, last_step: int | None) -> int | None:

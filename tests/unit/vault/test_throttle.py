@@ -102,3 +102,40 @@ def test_the_state_is_in_the_store_and_keyed_by_subject(vault, throttle, clock):
     # Another worker (another throttle over the same store) sees the lock.
     other = LoginThrottle(attempts=SqlcipherLoginAttempts(vault.data), clock=clock)
     assert retry_after(other, A) == 2
+
+
+def test_a_right_answer_puts_a_shared_subject_back_as_it_was(throttle, clock, vault):
+    """A's attempt counted against the shared B as a sixth failure, locking it for 4 s; the
+    right answer leaves B as before the attempt: five failures, the last one's time, no lock."""
+    fail(throttle, FREE_FAILURES, B)
+    before = vault.data.one("SELECT failures, last_failure, locked_until FROM login_throttle"
+                            " WHERE subject = ?", (B,))
+    clock.advance(2)
+    attempt = throttle.attempt(A, B)
+    assert retry_after(throttle, B) == 4
+    throttle.succeeded(A, B, attempt=attempt)
+    throttle.check(A, B)
+    assert tuple(vault.data.one("SELECT failures, last_failure, locked_until FROM login_throttle"
+                                " WHERE subject = ?", (B,))) == tuple(before)
+    assert vault.data.one("SELECT 1 FROM login_throttle WHERE subject = ?", (A,)) is None
+    fail(throttle, 1, B)                      # the next failure is the sixth, as it would be
+    assert retry_after(throttle, B) == 4
+
+
+def test_a_right_answer_forgets_a_shared_subject_it_alone_counted(throttle, vault):
+    attempt = throttle.attempt(A, B)
+    throttle.succeeded(A, B, attempt=attempt)
+    assert vault.data.one("SELECT 1 FROM login_throttle WHERE subject = ?", (B,)) is None
+
+
+def test_a_failure_counted_since_the_attempt_keeps_its_lock(throttle, clock):
+    """A stranger failed from B while A's answer was checked: only A's count is taken back,
+    and the stranger's lock stays."""
+    fail(throttle, FREE_FAILURES, B)
+    clock.advance(2)
+    attempt = throttle.attempt(A, B)
+    fail(throttle, 1, B)                      # seven, locked for 8 s
+    throttle.succeeded(A, B, attempt=attempt)
+    assert retry_after(throttle, B) == 8
+    fail(throttle, 1, B)                      # seven again (one was taken back): 8 s
+    assert retry_after(throttle, B) == 8

@@ -14,7 +14,7 @@ from vault.errors import (
     SecondFactorRequiredError,
     ThrottledError,
 )
-from vault.throttle import FREE_FAILURES
+from vault.throttle import FORGET_AFTER, FREE_FAILURES
 
 
 def test_parallel_wrong_passwords_are_throttled_like_sequential_ones(vault_home, clock,
@@ -60,8 +60,8 @@ def test_a_right_password_from_a_client_a_stranger_locked_leaves_the_code_step_o
     password counts as a failure until checked, and that count's lock (32 s here, 15 min after
     more guesses, beyond the code step's 5 minutes) refused her code right after it, so a
     member with two-step sign-in on could not sign in from a new browser there at all, when
-    one without it could. The code step is limited per member, and the network's lock stays
-    for everyone else."""
+    one without it could. The code step is limited per member; her right password and code
+    leave the network's count as the stranger left it."""
     import pyotp
 
     secret, _ = turn_on_totp(vault, member_id)
@@ -77,18 +77,46 @@ def test_a_right_password_from_a_client_a_stranger_locked_leaves_the_code_step_o
         vault.members.authenticate("alice@example.org", GOOD_PASSWORD, client="10.0.0.9")
     code = pyotp.TOTP(secret).at(clock() + 30)          # the setup spent this step's code
     assert vault.members.verify_totp(member_id, code, client="10.0.0.9") == "totp"
-    with pytest.raises(ThrottledError):
-        vault.members.authenticate("mallory@example.org", "guessing again", client="10.0.0.9")
-    # A wrong code still counts against the network (five digits are never a right code): the
-    # stranger's next guess, the lock waited out, is its tenth failure, locked for 64 s.
+    # A wrong code still counts against the network (five digits are never a right code):
+    # the ninth failure, locked for 32 s; the stranger's next guess, the lock waited out, is
+    # its tenth, locked for 64 s.
     with pytest.raises(AuthenticationError):
         vault.members.verify_totp(member_id, "12345", client="10.0.0.9")
+    with pytest.raises(ThrottledError) as locked:
+        vault.members.authenticate("mallory@example.org", "guessing again", client="10.0.0.9")
+    assert locked.value.retry_after == 2 ** 5
     clock.advance(2 ** 5)
     with pytest.raises(AuthenticationError):
         vault.members.authenticate("mallory@example.org", "guessing again", client="10.0.0.9")
     with pytest.raises(ThrottledError) as locked:
         vault.members.authenticate("mallory@example.org", "and again", client="10.0.0.9")
     assert locked.value.retry_after == 2 ** 6
+
+
+def test_signing_in_from_a_network_a_stranger_locked_does_not_lock_it_again(vault, member_id,
+                                                                            clock):
+    """Once the stranger's lock has passed, each right password from the network is counted
+    until checked, then taken back whole: the next person there signs in at once (each right
+    sign-in had locked it for everyone else again, for as long as people kept signing in), and
+    the stranger's failures are still forgotten after a quiet day."""
+    vault.members.register("bob@example.org", GOOD_PASSWORD)
+    for _ in range(FREE_FAILURES):
+        with pytest.raises(AuthenticationError):
+            vault.members.authenticate("mallory@example.org", "guessing someone's password",
+                                       client="10.0.0.10")
+    clock.advance(2)
+    for _ in range(3):
+        assert vault.members.authenticate("alice@example.org", GOOD_PASSWORD,
+                                          client="10.0.0.10") == member_id
+        vault.members.authenticate("bob@example.org", GOOD_PASSWORD, client="10.0.0.10")
+    clock.advance(FORGET_AFTER - 2)
+    vault.members.authenticate("alice@example.org", GOOD_PASSWORD, client="10.0.0.10")
+    clock.advance(2)
+    for _ in range(FREE_FAILURES - 1):        # a new day's count: four free failures
+        with pytest.raises(AuthenticationError):
+            vault.members.authenticate("mallory@example.org", "guessing again",
+                                       client="10.0.0.10")
+    vault.members.authenticate("bob@example.org", GOOD_PASSWORD, client="10.0.0.10")
 
 
 def test_an_enabled_second_factor_cannot_be_replaced(vault, member_id, clock):
