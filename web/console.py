@@ -114,7 +114,9 @@ def page_query(takes: tuple[str, ...], *, most: int) -> tuple[dict[str, str], in
         abort(400, description=f"This filter is not valid: {unknown[0][:40]} is not a"
                                f" parameter of this page (it takes {' and '.join(takes)}).")
     raw = query.get("page", "1")
-    if not (raw.isascii() and raw.isdigit()) or not 1 <= int(raw) <= most:
+    # The length first: int() refuses more than 4,300 digits with a ValueError (a 500).
+    if not (raw.isascii() and raw.isdigit()) or len(raw) > len(str(most)) \
+            or not 1 <= int(raw) <= most:
         abort(400, description=f"This filter is not valid: page must be a whole number from 1"
                                f" to {most}.")
     return query, int(raw)

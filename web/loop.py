@@ -20,17 +20,15 @@ from community.loop import WeDidService
 from community.storage import care_service, survey_service, wedid_service
 from vault.catalog import BY_KEY, TOUCHPOINTS
 from vault.errors import ConflictError, NotFoundError, ValidationError
-from vault.feedback import NO_SUCH_ENTRY
 
 from .charts import Bar, bars, timeline
 from .forms import labelled, member_words
-from .member import require_member
+from .member import feedback_entry_id, require_member
 from .vaults import get_consent, get_vault
 
 bp = Blueprint("loop", __name__, url_prefix="/member")
 bp.before_request(require_member)
 
-_LARGEST_ENTRY_ID = 9223372036854775807
 _TOUCHPOINT_LABELS = dict(TOUCHPOINTS)
 CONTACT_CHOICES = (("", "Don't give them a way to reach me: they answer here, in my vault"),
                    *((key, f"My {BY_KEY[key].label.lower()}") for key in CONTACT_FIELDS))
@@ -46,12 +44,6 @@ def member_care() -> CareService:
 
 def _posts() -> WeDidService:
     return wedid_service(consent=get_consent())
-
-
-def _entry_id(text: str) -> int:
-    if not (text.isascii() and text.isdigit()) or int(text) > _LARGEST_ENTRY_ID:
-        raise NotFoundError(NO_SUCH_ENTRY)
-    return int(text)
 
 
 def _brand_names() -> dict[str, str]:
@@ -133,7 +125,7 @@ def _ask_errors(exc: ValidationError) -> dict[str, list[str]]:
 
 @bp.get("/care/ask/<entry_id>")
 def care_ask(entry_id: str) -> tuple[str, int]:
-    number = _entry_id(entry_id)
+    number = feedback_entry_id(entry_id)
     errors: dict[str, list[str]] = {}
     try:
         member_care().check(g.member_id, entry_id=number, contact_field=None)
@@ -144,7 +136,7 @@ def care_ask(entry_id: str) -> tuple[str, int]:
 
 @bp.post("/care/ask/<entry_id>")
 def care_ask_send(entry_id: str) -> Response | tuple[str, int]:
-    number = _entry_id(entry_id)
+    number = feedback_entry_id(entry_id)
     unknown = set(request.form) - {"csrf_token", "contact_field"}
     contact = request.form.get("contact_field") or None
     try:

@@ -161,10 +161,13 @@ def feedback_add() -> Response | tuple[str, int]:
     return redirect(url_for("member.feedback"))
 
 
-def _entry_id(text: str) -> int:
+def feedback_entry_id(text: str) -> int:
     """The feedback entry id in a URL; any text that can be no entry's id (a word, a sign, a
-    number too large) gets the same readable "not found" page as an id that is not there."""
-    if not (text.isascii() and text.isdigit()) or int(text) > _LARGEST_ENTRY_ID:
+    number too large) gets the same readable "not found" page as an id that is not there.
+    The length is looked at before ``int``, which refuses a string of more than 4,300 digits
+    with a ValueError (CVE-2020-10735's limit): such a path was a 500."""
+    if not (text.isascii() and text.isdigit()) or len(text) > len(str(_LARGEST_ENTRY_ID)) \
+            or int(text) > _LARGEST_ENTRY_ID:
         raise NotFoundError(NO_SUCH_ENTRY)
     return int(text)
 
@@ -172,7 +175,7 @@ def _entry_id(text: str) -> int:
 @bp.route("/feedback/<entry_id>/edit", methods=["GET", "POST"])
 def feedback_edit(entry_id: str) -> str | Response | tuple[str, int]:
     vault = get_vault()
-    entry = vault.feedback.get(g.member_id, _entry_id(entry_id))
+    entry = vault.feedback.get(g.member_id, feedback_entry_id(entry_id))
     if request.method == "GET":
         values = {"brand_id": entry.brand_id, "touchpoint": entry.touchpoint,
                   "rating": entry.rating, "nps": entry.nps, "comment": entry.comment,
@@ -196,7 +199,7 @@ def feedback_edit(entry_id: str) -> str | Response | tuple[str, int]:
 
 @bp.post("/feedback/<entry_id>/delete")
 def feedback_delete(entry_id: str) -> Response:
-    get_vault().feedback.delete(g.member_id, _entry_id(entry_id))
+    get_vault().feedback.delete(g.member_id, feedback_entry_id(entry_id))
     flash("The entry is deleted.", "success")
     return redirect(url_for("member.feedback"))
 

@@ -279,12 +279,17 @@ def test_sign_in_ignores_a_next_parameter(auth, member_id):
     assert response.headers["Location"] == "/member/"
 
 
-@pytest.mark.parametrize("entry_id", ["99999999999999999999", str(2**63), str(2**64 + 1)])
+# 4,301 digits: more than int() converts from a string (a ValueError, which was a 500).
+@pytest.mark.parametrize("entry_id", ["99999999999999999999", str(2**63), str(2**64 + 1),
+                                      "1" * 4301])
 def test_an_entry_id_too_big_for_the_store_is_not_found(alice, entry_id):
     response = alice.client.get(f"/member/feedback/{entry_id}/edit")
     assert_sane(response)
     assert response.status_code == 404
     response = alice.auth.post(f"/member/feedback/{entry_id}/delete", form_page="/member/")
+    assert_sane(response)
+    assert response.status_code == 404
+    response = alice.client.get(f"/member/care/ask/{entry_id}")
     assert_sane(response)
     assert response.status_code == 404
 

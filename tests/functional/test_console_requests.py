@@ -223,6 +223,8 @@ def test_an_extension_says_when_no_notice_went_out(
                                       " and overdue)"),
     ("/console/reveals?page=abc", "page must be a whole number from 1 to 100000"),
     ("/console/reveals?page=-3", "page must be a whole number"),
+    # More digits than int() converts from a string: a ValueError, which was a 500.
+    ("/console/reveals?page=" + "9" * 4301, "page must be a whole number from 1 to 100000"),
     ("/console/reveals?case=dsr_1", "case is not a parameter of this page"),
     ("/console/intents/reports?status=open&status=all", "status is given more than once"),
     ("/console/intents/reports?state=upheld", "state is not a parameter of this page"),
