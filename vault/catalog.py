@@ -148,6 +148,8 @@ ATTRIBUTES: tuple[Attribute, ...] = (
 )
 
 BY_KEY: dict[str, Attribute] = {a.key: a for a in ATTRIBUTES}
+#: The text attributes that may hold line breaks (the page's textareas).
+MULTILINE = frozenset({"health_conditions", "values_statement"})
 
 _PHONE = re.compile(r"^\+?[0-9 ()\-]{6,20}$")
 #: The example the catalog's dates give (the only one is a date of birth: decades ago).
@@ -179,7 +181,11 @@ def attribute(key: str) -> Attribute:
 
 def clean_text(value: str, *, max_length: int, multiline: bool = False) -> str:
     """Strip, refuse control characters (text direction controls included), enforce the
-    length; raise ``ValueError`` with a reason."""
+    length; raise ``ValueError`` with a reason.
+
+    A line break counts as one character, as the page's ``maxlength`` counts it: a browser
+    sends each as CR LF (HTML's form submission), so a textarea the browser let fill to its
+    limit would otherwise be refused as too long, by one character a line."""
     if not isinstance(value, str):
         raise ValueError("Enter text.")
     value = value.strip()
@@ -190,7 +196,7 @@ def clean_text(value: str, *, max_length: int, multiline: bool = False) -> str:
     if _DIRECTION.search(value):
         raise ValueError("Remove the invisible characters that change the text's direction:"
                          " they are not allowed.")
-    if len(value) > max_length:
+    if len(value) - value.count("\r\n") > max_length:
         raise ValueError(f"Use at most {max_length} characters.")
     return value
 
@@ -250,7 +256,7 @@ def _coerce(spec: Attribute, value: Any, today: dt.date) -> Any:
             raise ValueError("Enter a date from 1900-01-01 to today.")
         return value.isoformat()
     text = clean_text(value, max_length=spec.max_length,
-                      multiline=spec.key in {"health_conditions", "values_statement"})
+                      multiline=spec.key in MULTILINE)
     if not text:
         return None
     if kind is DataType.EMAIL:

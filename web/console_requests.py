@@ -51,7 +51,9 @@ class ExtendForm(FormSchema):
     """The extension's field as the page labels it, for its errors' words (the service checks
     the reason)."""
 
-    reason = text("Why the request needs more time", max_length=MAX_REASON)
+    # Line breaks arrive as CR LF and count as one (vault.catalog.clean_text).
+    reason = text("Why the request needs more time", max_length=2 * MAX_REASON,
+                  shown_max=MAX_REASON)
 
 
 PER_PAGE = 50

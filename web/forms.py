@@ -21,7 +21,7 @@ from marshmallow import RAISE, Schema, fields, pre_load, validate, validates
 from marshmallow import ValidationError as SchemaError
 from werkzeug.datastructures import MultiDict
 
-from vault.catalog import ATTRIBUTES, DATE_EXAMPLE, DataType
+from vault.catalog import ATTRIBUTES, DATE_EXAMPLE, MULTILINE, DataType
 from vault.errors import ValidationError
 from vault.feedback import MAX_COMMENT
 from vault.members import normalise_email
@@ -259,6 +259,10 @@ def _profile_field(spec: Any) -> fields.Field:
         return date(spec.label, allow_none=True, example=DATE_EXAMPLE)
     if spec.type is DataType.CHOICE:
         return choice(spec.label, allow_none=True)
+    if spec.key in MULTILINE:
+        # Each line break arrives as CR LF and counts as one (vault.catalog.clean_text).
+        return text(spec.label, max_length=2 * spec.max_length, shown_max=spec.max_length,
+                    allow_none=True)
     return text(spec.label, max_length=spec.max_length, allow_none=True)
 
 

@@ -64,6 +64,17 @@ def test_optional_fields_may_be_left_blank(alice, brand, vault):
     assert entry.nps is None and entry.comment == ""
 
 
+def test_a_comment_filled_to_its_maxlength_with_line_breaks_is_saved(alice, brand, vault):
+    # 2,000 characters as the textarea counts them; each line break is sent as CR LF.
+    page = alice.client.get("/member/feedback").get_data(as_text=True)
+    assert 'name="comment" rows="3" maxlength="2000"' in page
+    comment = ("z" * 99 + "\r\n") * 19 + "z" * 100
+    response = alice.auth.post("/member/feedback", form(brand, comment=comment))
+    assert response.status_code == 302
+    [entry] = vault.feedback.for_member(alice.id)
+    assert entry.comment == comment
+
+
 def test_comments_are_shown_escaped(alice, brand):
     alice.auth.post("/member/feedback", form(brand, comment="<script>alert(1)</script>"))
     page = alice.client.get("/member/feedback").get_data(as_text=True)

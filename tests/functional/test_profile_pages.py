@@ -153,6 +153,9 @@ ONE_LINE = "Remove the line breaks and control characters: they are not allowed.
     ("interests", "knitting", "Interests: Choose from the list; not one of the choices: knitting"),
     ("given_name", "x" * 5000, "Given name: Use at most 100 characters."),
     ("values_statement", "y" * 1001, "In my own words: Use at most 1000 characters."),
+    # 1,001 characters as the page counts them (a line break is one), 1,011 as sent.
+    ("values_statement", ("y" * 90 + "\r\n") * 10 + "y" * 91,
+     "In my own words: Use at most 1000 characters."),
     ("given_name", "Ali\x00ce", "Given name: " + ONE_LINE),
     ("city", "Utrecht\nAmsterdam", "City: " + ONE_LINE),
     ("preferred_name", "\u2067Ali\u2069ce", "Preferred name: Remove the invisible characters"
@@ -173,6 +176,21 @@ def test_an_invalid_value_is_shown_next_to_its_field_and_nothing_is_saved(
     assert f'aria-describedby="{field}' in page or field in {"interests"}
     assert "Please correct the field marked below." in error_summary(page)
     assert vault.profile.get(seeded.id) == SEEDED
+
+
+@pytest.mark.parametrize("field", ["values_statement", "health_conditions"])
+def test_a_textarea_filled_to_its_maxlength_with_line_breaks_is_saved(alice, vault, field):
+    """A browser lets a textarea hold ``maxlength`` characters counting each line break as
+    one, and sends each as CR LF (HTML's form submission): what it let through is saved, not
+    refused as too long by one character per line."""
+    limit = next(spec.max_length for spec in ATTRIBUTES if spec.key == field)
+    page = alice.client.get("/member/profile").get_data(as_text=True)
+    assert re.search(rf'<textarea id="{field}" name="{field}" rows="3" maxlength="{limit}"',
+                     page)
+    value = ("w" * 49 + "\r\n") * (limit // 50 - 1) + "w" * 50     # `limit` characters
+    response = alice.auth.post("/member/profile", {field: value})
+    assert response.status_code == 302
+    assert vault.profile.get(alice.id)[field] == value
 
 
 def test_several_invalid_values_are_all_reported(seeded, vault):

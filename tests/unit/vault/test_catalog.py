@@ -171,6 +171,14 @@ def test_clean_text_reasons():
     assert clean_text("  12345  ", max_length=5) == "12345"
 
 
+def test_a_line_break_counts_as_one_character_as_a_browser_counts_it():
+    # A textarea's maxlength counts a line break once; the form sends it as CR LF.
+    assert clean_text("ab\r\ncd", max_length=5, multiline=True) == "ab\r\ncd"
+    assert clean_text("ab\ncd", max_length=5, multiline=True) == "ab\ncd"
+    with pytest.raises(ValueError, match="at most 5"):
+        clean_text("ab\r\ncde", max_length=5, multiline=True)
+
+
 def test_sensitive_flags():
     for key in ("religion", "health_conditions", "dietary_requirements"):
         assert BY_KEY[key].sensitive, key
