@@ -10,6 +10,8 @@ server never logs them.
 from __future__ import annotations
 
 import datetime as dt
+from email.header import decode_header
+from email.message import Message
 
 import click
 
@@ -19,6 +21,17 @@ from vault.mail import MaildirMailer
 
 from .cli_errors import ReportingGroup
 from .mailing import maildir_path, mailer_for
+
+
+def _header(message: Message, name: str) -> str:
+    """A header's text. The vault writes a non-ASCII address as UTF-8 (RFC 6532), which
+    Python's maildir reader keeps as bytes of an "unknown-8bit" charset: printed as they
+    are, an address such as ünï@... showed as replacement characters."""
+    value = message.get(name)
+    if value is None:
+        return ""
+    return "".join(part.decode("utf-8", errors="replace") if isinstance(part, bytes) else part
+                   for part, _ in decode_header(value))
 
 
 def _home(ctx: click.Context) -> VaultHome:
@@ -49,8 +62,8 @@ def list_mail(ctx: click.Context) -> None:
         return
     for key, message in messages:
         when = dt.datetime.fromtimestamp(message.get_date(), dt.UTC).strftime("%Y-%m-%d %H:%M")
-        subject = " ".join(str(message.get("Subject", "")).split())
-        click.echo(f"{key}  {when}  {message.get('To', '')}  {subject}")
+        subject = " ".join(_header(message, "Subject").split())
+        click.echo(f"{key}  {when}  {_header(message, 'To')}  {subject}")
 
 
 @mail.command()
@@ -64,7 +77,7 @@ def show(ctx: click.Context, message_id: str) -> None:
                             " see 'vrmvault mail list'")
     for name in ("From", "To", "Subject", "Date"):
         if message.get(name) is not None:
-            click.echo(f"{name}: {message.get(name)}")
+            click.echo(f"{name}: {_header(message, name)}")
     click.echo()
     body = message.get_payload(decode=True)
     charset = message.get_content_charset() or "utf-8"

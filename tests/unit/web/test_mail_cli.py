@@ -68,6 +68,19 @@ def test_sign_up_mail_lands_in_the_maildir_and_the_command_reads_it(
     assert auth.client.get("/member/").status_code == 200
 
 
+def test_an_international_address_is_listed_and_shown_as_written(
+        vault_home: VaultHome, maildir_app: Flask) -> None:
+    # The vault writes a non-ASCII local part as UTF-8 (RFC 6532); it was listed and shown
+    # as replacement characters.
+    auth = AuthActions(maildir_app.test_client())
+    assert auth.signup("ünï@exämple.org", GOOD_PASSWORD).status_code == 200
+    [line] = run(vault_home, "mail", "list").output.splitlines()
+    message_id, _, _, recipient, *_ = line.split()
+    assert recipient == "ünï@xn--exmple-cua.org"
+    shown = run(vault_home, "mail", "show", message_id).output
+    assert "To: ünï@xn--exmple-cua.org" in shown and "\ufffd" not in shown
+
+
 def test_an_unknown_message_is_one_line_and_exit_1(vault_home: VaultHome) -> None:
     result = run(vault_home, "mail", "show", "../../master.key")
     assert result.exit_code == 1
