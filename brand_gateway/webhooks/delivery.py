@@ -122,10 +122,13 @@ requests_sender: Sender = PinnedSender()
 
 
 def _seconds(value: str | None) -> int | None:
-    # Only the delay-seconds form (RFC 9110 sec. 10.2.3); an HTTP-date is ignored.
-    if value and value.strip().isdigit():
-        return int(value.strip())
-    return None
+    # Only the delay-seconds form (RFC 9110 sec. 10.2.3, 1*DIGIT); an HTTP-date is ignored. A
+    # delay past the longest wait is that wait (and int() refuses over 4,300 digits).
+    digits = (value or "").strip()
+    if not (digits.isascii() and digits.isdigit()):
+        return None
+    return MAX_RETRY_DELAY if len(digits) > len(str(MAX_RETRY_DELAY)) else min(
+        int(digits), MAX_RETRY_DELAY)
 
 
 def retry_delay(failures: int, fraction: float) -> int:

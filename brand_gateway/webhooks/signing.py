@@ -104,7 +104,8 @@ def verify(headers: Mapping[str, str], body: bytes | str, public_key: str | Ed25
     signatures = lowered.get("webhook-signature")
     if not (msg_id and timestamp and signatures):
         raise WebhookVerificationError("missing webhook headers")
-    if not (timestamp.isascii() and timestamp.isdigit()):
+    # At most 12 digits (the year 33658): int() refuses over 4,300 with a ValueError.
+    if not (timestamp.isascii() and timestamp.isdigit() and len(timestamp) <= 12):
         raise WebhookVerificationError("the webhook timestamp is not Unix seconds")
     current = time.time() if now is None else now
     if abs(current - int(timestamp)) > tolerance:

@@ -5,10 +5,13 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from brand_gateway.webhooks.delivery import (
     MAX_ATTEMPTS,
     MAX_RETRY_DELAY,
     HttpResult,
+    _seconds,
     retry_delay,
 )
 from brand_gateway.webhooks.endpoints import WebhookRegistry
@@ -88,6 +91,18 @@ def test_retry_after_and_gone(vault: Vault, clock: FrozenClock, queued: int,
     assert worker.deliver_due().dead == 1
     # 410 Gone: the brand wants no more here; the endpoint is disabled.
     assert not endpoints.list()[0].live
+
+
+@pytest.mark.parametrize("header, seconds", [
+    ("3600", 3600), (" 120 ", 120), ("0", 0), (str(MAX_RETRY_DELAY + 1), MAX_RETRY_DELAY),
+    ("9" * 4_301, MAX_RETRY_DELAY), ("Wed, 21 Oct 2026 07:28:00 GMT", None), ("-5", None),
+    ("\u0663", None), ("", None), (None, None),
+])
+def test_a_retry_after_header_is_read_as_delay_seconds_up_to_the_longest_wait(
+        header: str | None, seconds: int | None) -> None:
+    """RFC 9110 sec. 10.2.3's delay-seconds, 1*DIGIT: a brand's endpoint answering a delay of
+    4,301 digits made int() raise (the attempt recorded as failed with no answer read)."""
+    assert _seconds(header) == seconds
 
 
 def test_a_claimed_row_is_not_sent_twice_at_once(vault: Vault, vault_home: VaultHome,

@@ -65,6 +65,8 @@ def test_verify_refuses_stale_missing_and_foreign(signer: WebhookSigner) -> None
                now=1_800_000_000)
     with pytest.raises(WebhookVerificationError, match="Unix seconds"):
         verify({**headers, "webhook-timestamp": "1.8e9"}, body, key, now=1_800_000_000)
+    with pytest.raises(WebhookVerificationError, match="Unix seconds"):     # not a ValueError
+        verify({**headers, "webhook-timestamp": "1" * 4_301}, body, key, now=1_800_000_000)
     other = WebhookSigner(Ed25519PrivateKey.generate()).public_key_text()
     with pytest.raises(WebhookVerificationError):
         verify(headers, body, other, now=1_800_000_000)
