@@ -307,8 +307,6 @@ def withdraw_offer(agreement_id: str) -> Response:
     consent = get_consent()
     try:
         record = consent.agreements.member_withdraws(agreement_id, g.member_id)
-    except NotFoundError:
-        abort(404)
     except ConflictError:
         # Withdrawn already (a second click), or answered by the brand meanwhile.
         status = consent.agreements.get(agreement_id).status

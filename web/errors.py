@@ -173,7 +173,16 @@ def handle_domain_error(error: VrmvaultError) -> Response:
         return problem(error.status, error.title, error.public_detail(),
                        type_uri=error.problem_type(), headers=error.headers(),
                        extensions=error.extensions())
-    return _page(error.status, error.title, error.public_detail(), error.headers())
+    return _page(error.status, error.title, _sentence(error.public_detail()), error.headers())
+
+
+def _sentence(detail: str) -> str:
+    """A service's message as a page's sentence: services word theirs for every front door
+    ("no such agreement", which the CLI prints after "error: "), and a page showed the
+    fragment as it was."""
+    if not detail:
+        return detail
+    return detail[0].upper() + detail[1:] + ("" if detail.endswith((".", "!", "?")) else ".")
 
 
 def handle_http_error(error: HTTPException) -> Response:

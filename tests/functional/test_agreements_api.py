@@ -253,6 +253,8 @@ def test_no_one_but_the_member_withdraws_their_offer(
         response = bob.client.post(f"/member/agreements/{agreement_id}/withdraw",
                                    data={"csrf_token": bob.auth.csrf("/member/consents")})
         assert response.status_code == 404
+        # The service's words as a sentence (Flask's own "Not Found" text was shown here).
+        assert "No such agreement." in response.get_data(as_text=True)
     assert "Withdraw my offer" not in page
     assert consent.agreements.get(offered).status is AgreementStatus.PROFFERED
 

@@ -485,7 +485,9 @@ def test_the_member_answers_a_counter_offer(alice: SignedIn, consent: Consent,
     assert response.status_code == 302
     record = consent.agreements.get(offer.id)
     assert record.status is AgreementStatus.AGREED and record.agreed == "SD-BASE-A"
-    assert alice.auth.post(action, form_page="/member/consents").status_code == 404
+    again = alice.auth.post(action, form_page="/member/consents")
+    assert again.status_code == 404
+    assert "No counter-offer waiting for you." in again.get_data(as_text=True)
     assert alice.auth.post(f"/member/agreements/{offer.id}/maybe",
                            form_page="/member/consents").status_code == 404
 

@@ -155,7 +155,7 @@ def test_the_exposure_csv_and_json(officer: SignedIn, exposed, velo: OAuthClient
 def test_an_unknown_brand_is_a_404_page(officer: SignedIn) -> None:
     response = officer.client.get("/console/reports/exposure/brand_nosuch")
     assert response.status_code == 404
-    assert "no such brand" in text_of(response.get_data(as_text=True))
+    assert "No such brand." in text_of(response.get_data(as_text=True))
 
 
 def test_an_officer_without_a_reveal_sees_no_identity_anywhere_in_reports(
