@@ -510,7 +510,12 @@ class GatewayIntrospectionEndpoint(TokenLookupParameters,
 # -- server -------------------------------------------------------------------------------------
 def _authenticate_basic(query_client: Any, request: Any) -> GatewayClient | None:
     """``client_secret_basic`` through our registry, in place of Authlib's own."""
-    client_id, secret = extract_basic_authorization(request.headers)
+    try:
+        client_id, secret = extract_basic_authorization(request.headers)
+    except UnicodeDecodeError:
+        # Credentials that are not UTF-8 once base64-decoded (RFC 6749 sec. 2.3.1, RFC 7617
+        # sec. 2.1) name no client: Authlib decodes them unguarded, and they were a 500.
+        return None
     if not client_id or not secret:
         return None
     try:

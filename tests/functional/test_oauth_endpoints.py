@@ -144,6 +144,22 @@ def test_invalid_client_is_described_in_words_not_a_python_list(velo: Brand, pat
     assert "[" not in response.text
 
 
+@pytest.mark.parametrize("path", ["/oauth/token", "/oauth/revoke", "/oauth/introspect"])
+@pytest.mark.parametrize("credentials", [b"\xff\xfe:\xff", b"client_x:\xc3\x28", b"\xed\xa0\x80"],
+                         ids=["latin-1", "broken-sequence", "surrogate"])
+def test_basic_credentials_that_are_not_utf8_are_invalid_client(
+        server: str, path: str, credentials: bytes) -> None:
+    """Base64 of bytes that are no UTF-8 text names no client: invalid_client, not a 500."""
+    response = requests.post(server + path, timeout=10,
+                             data={"grant_type": "client_credentials", "token": "x"},
+                             headers={"Authorization": "Basic "
+                                      + base64.b64encode(credentials).decode()})
+    assert response.status_code == 401
+    assert response.json() == {"error": "invalid_client",
+                               "error_description": CLIENT_AUTHENTICATION_HELP}
+    assert response.headers["WWW-Authenticate"].startswith("Basic ")
+
+
 @pytest.mark.parametrize("form", [{}, {"grant_type": ""}], ids=["missing", "empty"])
 def test_a_missing_grant_type_is_invalid_request(velo: Brand, form: dict[str, str]) -> None:
     """RFC 6749 sec. 5.2: invalid_request is a request "missing a required parameter"; sec.
