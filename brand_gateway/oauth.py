@@ -7,7 +7,8 @@ point 2). Hardened per RFC 9700 and OWASP ASVS 5.0 V10:
   work). No implicit and no password grant (RFC 9700 sec. 2.1.2, 2.4): ``response_type`` is
   ``code`` only.
 - PKCE with ``S256`` is required of every client, confidential ones included (RFC 9700
-  sec. 2.1.1); ``plain`` is refused, and a missing verifier at the token endpoint is an error.
+  sec. 2.1.1); ``plain`` is refused, and so is a challenge that is no SHA-256 in base64url (43
+  characters, RFC 7636 sec. 4.2); a missing verifier at the token endpoint is an error.
   Authlib's defaults allow ``plain`` and let confidential clients skip PKCE: overridden here.
 - ``redirect_uri`` is required and compared as an exact string with a registered one (RFC 9700
   sec. 2.1, 4.1.3). Errors before it is validated are shown to the member, never redirected.
@@ -37,6 +38,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 from base64 import urlsafe_b64encode
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -246,6 +248,9 @@ def services() -> OAuthServices:
 
 
 # -- PKCE: S256, always -------------------------------------------------------------------------
+S256_CHALLENGE = re.compile(r"[A-Za-z0-9_-]{43}", flags=re.ASCII)
+
+
 def _s256_matches(verifier: str, challenge: str) -> bool:
     digest = hashlib.sha256(verifier.encode("ascii")).digest()
     expected = urlsafe_b64encode(digest).rstrip(b"=").decode()
@@ -266,6 +271,12 @@ class RequiredS256Challenge(CodeChallenge):  # type: ignore[misc]
                                       "code_challenge_method=S256.")
         if data.get("code_challenge_method") != "S256":
             raise InvalidRequestError("code_challenge_method must be S256.")
+        if not S256_CHALLENGE.fullmatch(data["code_challenge"]):
+            # RFC 7636 sec. 4.2: BASE64URL(SHA256(verifier)), 43 characters without padding.
+            # Authlib takes 43 to 128 of the verifier's characters, so a challenge no verifier
+            # can meet reached the consent screen: the member granted, and the code was dead.
+            raise InvalidRequestError("code_challenge must be the base64url SHA-256 of the "
+                                      "code_verifier: 43 characters, no padding.")
         super().validate_code_challenge(grant, redirect_uri)
 
     def validate_code_verifier(self, grant: Any, result: Any) -> None:

@@ -367,7 +367,14 @@ def test_a_missing_response_type_is_invalid_request(client: FlaskClient, velo: B
     {"drop": ("code_challenge", "code_challenge_method")},
     {"code_challenge_method": "s256"},
     {"code_challenge": "too-short"},
-], ids=["no-challenge", "no-method", "plain", "no-pkce", "lower-case-method", "bad-challenge"])
+    # RFC 7636 sec. 4.2: an S256 challenge is 43 base64url characters; none of these is met by
+    # any verifier, and the member would have granted a code the brand cannot redeem.
+    {"code_challenge": "a" * 44},
+    {"code_challenge": "a" * 128},
+    {"code_challenge": "a" * 42 + "~"},
+    {"code_challenge": "a" * 42 + "="},
+], ids=["no-challenge", "no-method", "plain", "no-pkce", "lower-case-method", "bad-challenge",
+        "challenge-44", "challenge-128", "challenge-tilde", "challenge-padded"])
 def test_pkce_s256_is_required(client: FlaskClient, velo: Brand, member: str,
                                change: dict[str, Any]) -> None:
     params = redirected_to_brand(client.get(authorization_request(velo, **change).url))
