@@ -97,9 +97,10 @@ RESPONSE_TYPES = ("code",)
 RESPONSE_MODES = ("query",)
 _EXTENSION = "brand_gateway.oauth"
 #: The parameters a token request may carry, and those of a revocation or introspection
-#: request: each at most once, in the body and the query together (RFC 6749 sec. 3.2; sec. 5.2
-#: makes a repeated one invalid_request). Authlib reads the first of each, so a request with
-#: two redirect URIs or code verifiers was answered on one of them; others are ignored (3.2).
+#: request: each at most once, in the body (RFC 6749 sec. 3.2; sec. 5.2 makes a repeated one
+#: invalid_request; one in the URL's query is refused before, by the endpoints). Authlib reads
+#: the first of each, so a request with two redirect URIs or code verifiers was answered on one
+#: of them; others are ignored (3.2).
 TOKEN_REQUEST_PARAMETERS = ("grant_type", "code", "redirect_uri", "code_verifier",
                             "refresh_token", "scope", "authorization_details", "client_id",
                             "client_secret")

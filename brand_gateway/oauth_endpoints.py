@@ -8,8 +8,9 @@ publishes about itself.
   it has at the brand API (429 ``slow_down`` with ``Retry-After`` past it). Errors keep
   Authlib's RFC 6749 sec. 5.2 format, not problem+json (STYLE point 10), and every answer
   carries ``Cache-Control: no-store`` (RFC 6749 sec. 5.1); a body over the app's limit too
-  (``invalid_request``, with the HTTP status 413). The parameters come in the
-  ``application/x-www-form-urlencoded`` format only (``invalid_request`` for any other).
+  (``invalid_request``, with the HTTP status 413). The parameters come in the body, in the
+  ``application/x-www-form-urlencoded`` format only (``invalid_request`` for any other, or for
+  any in the URL's query).
 - ``GET /.well-known/oauth-authorization-server``: the RFC 8414 metadata, with the configured
   public URL as issuer (never the request's Host).
 - ``GET /.well-known/jwks.json``: the public keys that verify what the vault signs for brands
@@ -80,10 +81,16 @@ def _oauth_error(oauth_error: InvalidRequestError) -> Response:
 
 def _not_a_form() -> Response | None:
     """The token, revocation and introspection endpoints take their parameters in the
-    ``application/x-www-form-urlencoded`` format (RFC 6749 sec. 3.2 and 4.1.3, RFC 7009 sec.
-    2.1, RFC 7662 sec. 2.1): a body in another (multipart, JSON) or in none is refused with
-    ``invalid_request``, rather than read as werkzeug reads a multipart form. A request with no
-    body at all is left to say which parameter it lacks."""
+    ``application/x-www-form-urlencoded`` format, in the request body (RFC 6749 sec. 3.2 and
+    4.1.3, RFC 7009 sec. 2.1, RFC 7662 sec. 2.1): a body in another (multipart, JSON) or in none
+    is refused with ``invalid_request``, rather than read as werkzeug reads a multipart form,
+    and so is any parameter in the URL's query, which Authlib would read with the body's: a
+    code, refresh token or verifier there is in every log and proxy the URL passes (RFC 6750
+    sec. 2.3 gives the same reason for access tokens). A request with no body at all is left
+    to say which parameter it lacks."""
+    if request.args:
+        return _oauth_error(InvalidRequestError(
+            f"Send the parameters in the body as {FORM}, none in the URL (RFC 6749 sec. 3.2)."))
     if request.mimetype == FORM or not (request.mimetype or request.content_length):
         return None
     return _oauth_error(InvalidRequestError(

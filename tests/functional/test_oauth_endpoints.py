@@ -316,12 +316,38 @@ def test_a_repeated_token_parameter_is_invalid_request(velo: Brand, form: list[t
     assert response.headers["Cache-Control"] == "no-store"
 
 
-def test_a_token_parameter_in_the_query_and_the_body_is_repeated(velo: Brand) -> None:
+QUERY_REFUSED = ("Send the parameters in the body as application/x-www-form-urlencoded, none"
+                 " in the URL (RFC 6749 sec. 3.2).")
+
+
+def test_a_token_parameter_in_the_query_and_the_body_is_refused(velo: Brand) -> None:
     response = requests.post(velo.base + "/oauth/token?scope=insights:read", timeout=10,
                              data={"grant_type": "client_credentials", "scope": SCOPE},
                              auth=(velo.client_id, velo.secret))
     assert response.status_code == 400
-    assert response.json()["error_description"] == "Multiple 'scope' in request."
+    assert response.json() == {"error": "invalid_request", "error_description": QUERY_REFUSED}
+
+
+@pytest.mark.parametrize("path", ["/oauth/token", "/oauth/revoke", "/oauth/introspect"])
+@pytest.mark.parametrize("in_body", [True, False], ids=["rest-in-body", "all-in-query"])
+def test_parameters_in_the_url_query_are_refused(velo: Brand, path: str, in_body: bool
+                                                 ) -> None:
+    """RFC 6749 sec. 3.2 and 4.1.3, RFC 7009 and RFC 7662 sec. 2.1: the parameters are sent in
+    the request body. Read from the URL too, a code, refresh token or token to revoke there was
+    honoured, and it is in every access log and proxy the URL passes. Nothing is issued,
+    revoked or told."""
+    token = velo.fetch()["access_token"]
+    fields = ({"grant_type": "client_credentials", "scope": SCOPE} if path == "/oauth/token"
+              else {"token": token})
+    name = next(iter(fields))
+    query = {name: fields[name]} if in_body else fields
+    body = {k: v for k, v in fields.items() if k != name} if in_body else None
+    response = requests.post(velo.base + path, params=query, data=body, timeout=10,
+                             auth=(velo.client_id, velo.secret))
+    assert response.status_code == 400, response.text
+    assert response.json() == {"error": "invalid_request", "error_description": QUERY_REFUSED}
+    assert response.headers["Cache-Control"] == "no-store"
+    assert velo.introspect(token).json()["active"] is True
 
 
 @pytest.mark.parametrize("path", ["/oauth/revoke", "/oauth/introspect"])
