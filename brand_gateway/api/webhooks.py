@@ -32,13 +32,14 @@ from ..webhooks.endpoints import WebhookEndpoint, WebhookRegistry, destination_p
 from ..webhooks.outbox import INTENT_CREATED, OPT_IN_EVENTS
 from . import PREFIX
 from .bearer import requires_scope
-from .payloads import iso, json_body, json_response, load_query, no_body
-from .schemas import WEBHOOK_ID_PATTERN, EmptyQuery
+from .payloads import iso, json_body, json_response, load_query, loaded, no_body
+from .schemas import WEBHOOK_ID_PATTERN, EmptyQuery, WebhookRequestSchema
 
 bp = Blueprint("api_webhooks", __name__, url_prefix=PREFIX)
 
 WEBHOOKS_SCOPE = "webhooks:manage"
 _EMPTY_QUERY = EmptyQuery()
+_REGISTRATION = WebhookRequestSchema()
 
 
 def _registry() -> WebhookRegistry:
@@ -97,12 +98,23 @@ def list_webhooks(caller: Caller) -> Response:
 def add_webhook(caller: Caller) -> Response:
     load_query(_EMPTY_QUERY)
     body = json_body()
-    url = body.get("url")
-    if not set(body) <= {"url", "events", "categories"} or not isinstance(url, str):
-        raise BodyError({"url": ["Send a JSON object with url, and optionally events and"
-                                 " categories."]})
     brand = request_stores().vault().brands.get(caller.client.brand_id)
-    subscriptions = _subscriptions(body, brand.categories)
+    # Each problem named where it is (README "For brands"): a member the operation does not
+    # take, or a url that is no string, by the schema; events and categories by _subscriptions.
+    errors: dict[str, list[str]] = {}
+    url = ""
+    subscriptions: dict[str, list[str] | None] = {}
+    try:
+        url = loaded(_REGISTRATION, {k: v for k, v in body.items()
+                                     if k not in ("events", "categories")})["url"]
+    except BodyError as exc:
+        errors.update(exc.errors)
+    try:
+        subscriptions = _subscriptions(body, brand.categories)
+    except BodyError as exc:
+        errors.update(exc.errors)
+    if errors:
+        raise BodyError(errors)
     allow_loopback = current_app.config["VRMVAULT_WEBHOOK_ALLOW_LOOPBACK"]
     problem = destination_problem(url, allow_loopback=allow_loopback)
     if problem:

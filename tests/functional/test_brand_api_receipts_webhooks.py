@@ -187,6 +187,25 @@ def test_bad_webhook_bodies_are_problems_not_crashes(brand_client: FlaskClient, 
     assert response.mimetype == "application/problem+json"
 
 
+@pytest.mark.parametrize(("body", "errors"), [
+    ({"url": "https://93.184.216.34/a", "x": 1}, {"x": ["Unknown field."]}),
+    ({"x": 1}, {"url": ["Missing data for required field."], "x": ["Unknown field."]}),
+    ({"url": 1}, {"url": ["Not a valid string."]}),
+    ({"url": None}, {"url": ["Field may not be null."]}),
+    ({"url": 1, "events": "intent.created"}, {"url": ["Not a valid string."],
+                                              "events": ["Give a list of event types."]}),
+])
+def test_a_bad_registration_names_each_member_at_fault(brand_client: FlaskClient,
+                                                       manager: str, body: dict[str, Any],
+                                                       errors: dict[str, list[str]]) -> None:
+    """README "For brands": a bad body names each place in errors. An unknown member was
+    blamed on url (a good one), and a bad url hid what was wrong with the events."""
+    response = call(brand_client, "POST", WEBHOOKS, manager, json=body)
+    assert response.status_code == 400
+    assert response.get_json()["errors"] == errors
+    assert call(brand_client, "GET", WEBHOOKS, manager).get_json()["webhooks"] == []
+
+
 def test_webhooks_need_the_scope_and_a_brand_token(brand_client: FlaskClient, api: BrandApi,
                                                    velo, issued: IssuedToken) -> None:
     assert call(brand_client, "GET", WEBHOOKS).status_code == 401
