@@ -84,9 +84,12 @@ def _body(schema: Schema) -> dict[str, Any]:
     return loaded(schema, json_body())
 
 
-def _created(body: dict[str, Any]) -> Response:
+def _created(body: dict[str, Any], location: str) -> Response:
+    """201 with ``Location``, the new resource's path (RFC 9110 sec. 15.3.2: without one, the
+    created resource is the target URI, a list here)."""
     response = json_response(body)
     response.status_code = 201
+    response.headers["Location"] = location
     return response
 
 
@@ -145,7 +148,8 @@ def open_community(caller: Caller) -> Response:
                               description=body["description"], purposes=body["purposes"])
     except ValidationError as exc:
         raise BodyError(exc.errors) from None
-    return _created({"community": _community(opened, JUST_OPENED)})
+    return _created({"community": _community(opened, JUST_OPENED)},
+                    url_for("api_communities.get_community", community_id=opened.id))
 
 
 @bp.get("/communities/<community_id>")
@@ -194,7 +198,8 @@ def open_challenge(caller: Caller, community_id: str) -> Response:
         raise BodyError(exc.errors) from None
     except ConflictError as exc:
         raise ApiConflictError(exc.message) from None
-    return _created({"challenge": _challenge(opened)})
+    return _created({"challenge": _challenge(opened)},
+                    url_for("api_communities.get_challenge", challenge_id=opened.id))
 
 
 def _own_challenge(caller: Caller, challenge_id: str) -> Challenge:

@@ -739,12 +739,15 @@ def _community_paths(spec: APISpec) -> None:
 
     def operation(summary: str, description: str, schema: str, *, status: str = "200",
                   parameters: tuple[dict[str, Any], ...] = (), body: str | None = None,
-                  conflict: bool = False, takes_no_body: bool = False) -> dict[str, Any]:
+                  conflict: bool = False, takes_no_body: bool = False,
+                  location: str | None = None) -> dict[str, Any]:
         responses: dict[str, Any] = {
             status: {"description": "Created" if status == "201" else "OK",
                      "content": {"application/json": {"schema": schema}}},
             "400": "BadRequest", "401": "Unauthorized", "403": "Forbidden",
             "429": "TooManyRequests"}
+        if location:
+            responses[status]["headers"] = location_header(location)
         if parameters:
             responses["404"] = "CommunityNotFound"
         if conflict:
@@ -775,7 +778,9 @@ def _community_paths(spec: APISpec) -> None:
                           "Members join it from their vault; joining grants the community's"
                           " purposes, in aggregate unless a member chooses individual use."
                           " Recorded in the ledger.", "CommunityEnvelope", status="201",
-                          body="CommunityRequest")})
+                          body="CommunityRequest",
+                          location="The new community's path"
+                                   " (GET /communities/{community_id}).")})
     spec.path(path="/communities/{community_id}", operations={"get": operation(
         "One community", "Its purposes, state and size (measured once per budget period and"
         " kept: see members_at_least).", "CommunityEnvelope",
@@ -792,7 +797,9 @@ def _community_paths(spec: APISpec) -> None:
                           "A question for the community's members to answer with ideas and"
                           " votes. Recorded in the ledger.", "ChallengeEnvelope",
                           status="201", parameters=(community,), body="ChallengeRequest",
-                          conflict=True)})
+                          conflict=True,
+                          location="The new challenge's path"
+                                   " (GET /challenges/{challenge_id}).")})
     spec.path(path="/challenges/{challenge_id}", operations={"get": operation(
         "One challenge", "Its question and state.", "ChallengeEnvelope",
         parameters=(challenge,))})

@@ -30,7 +30,14 @@ from community.surveys import (
 )
 from vault.catalog import TOUCHPOINT_KEYS
 
-from .schemas import COMMUNITY_ID_PATTERN, DEFAULT_PAGE, MAX_OFFSET, MAX_PAGE, QuerySchema
+from .schemas import (
+    COMMUNITY_ID_PATTERN,
+    DEFAULT_PAGE,
+    MAX_OFFSET,
+    MAX_PAGE,
+    QuerySchema,
+    location_header,
+)
 
 SURVEYS_SCOPE = "surveys:write"
 #: The body limit of the survey operations (the rest of the API takes 4 KiB).
@@ -226,10 +233,16 @@ _PROBLEMS = ("400", "BadRequest"), ("401", "Unauthorized"), ("403", "Forbidden")
     "429", "TooManyRequests")
 
 
-def _responses(success: str, schema: str, *extra: tuple[str, str]) -> dict[str, Any]:
-    return {success: {"description": "Created" if success == "201" else "OK",
-                      "content": {"application/json": {"schema": schema}}},
-            **dict(_PROBLEMS), **dict(extra)}
+_NEW_SURVEY = "The new survey's path (GET /surveys/{survey_id})."
+
+
+def _responses(success: str, schema: str, *extra: tuple[str, str],
+               location: str | None = None) -> dict[str, Any]:
+    answer: dict[str, Any] = {"description": "Created" if success == "201" else "OK",
+                              "content": {"application/json": {"schema": schema}}}
+    if location:
+        answer["headers"] = location_header(location)
+    return {success: answer, **dict(_PROBLEMS), **dict(extra)}
 
 
 def add_survey_paths(spec: APISpec) -> None:
@@ -271,14 +284,16 @@ def add_survey_paths(spec: APISpec) -> None:
                                 " when the budget is spent), thresholded and kept. Publication"
                                 " and delivery are ledger entries.",
                  "requestBody": body("SurveyRequest"),
-                 "responses": _responses("201", "SurveyEnvelope", *body_problems),
+                 "responses": _responses("201", "SurveyEnvelope", *body_problems,
+                                         location=_NEW_SURVEY),
                  "security": security}})
     spec.path(path="/feedback-requests", operations={"post": {
         "summary": "Ask your community about one touchpoint",
         "description": "A one-question survey (a rating from 1 to 5) about a touchpoint; a"
                        " member's answer also lands in their own feedback journal.",
         "requestBody": body("FeedbackRequest"),
-        "responses": _responses("201", "SurveyEnvelope", *body_problems),
+        "responses": _responses("201", "SurveyEnvelope", *body_problems,
+                                location=_NEW_SURVEY),
         "security": security}})
     spec.path(path="/surveys/{survey_id}", operations={"get": {
         "summary": "One of your surveys", "description": "With its audience as it was"

@@ -23,7 +23,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from flask import Blueprint, Response, current_app, request
+from flask import Blueprint, Response, current_app, request, url_for
 from marshmallow import Schema
 
 from community.attribute_requests import AttributeRequestService
@@ -135,6 +135,9 @@ def _publish(caller: Caller, draft: SurveyDraft) -> Response:
         raise _refused(exc) from None
     response = json_response({"survey": _survey(published.survey, published.cohort)})
     response.status_code = 201
+    # RFC 9110 sec. 15.3.2: without Location, the created resource would be the target URI.
+    response.headers["Location"] = url_for("api_surveys.get_survey",
+                                           survey_id=published.survey.id)
     return response
 
 

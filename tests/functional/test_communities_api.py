@@ -209,6 +209,29 @@ def test_a_closed_community_keeps_its_last_figure(
     assert unread.get_json()["community"]["members_measured"] is False
 
 
+def test_a_new_community_and_challenge_are_located_at_their_own_paths(
+        brand_client: FlaskClient, token) -> None:
+    """RFC 9110 sec. 15.3.2: a 201 without Location says the new resource is the target URI
+    (the list); each answer names the new one's own path, and the OpenAPI document says so."""
+    response = brand_client.post("/api/v1/communities", json=CLUB, headers=token)
+    assert response.status_code == 201
+    community = response.get_json()["community"]
+    assert response.headers["Location"] == f"/api/v1/communities/{community['id']}"
+    assert brand_client.get(response.headers["Location"], headers=token
+                            ).get_json()["community"]["id"] == community["id"]
+    response = brand_client.post(f"/api/v1/communities/{community['id']}/challenges",
+                                 json={"title": "Repairs?", "description": "Tell us."},
+                                 headers=token)
+    assert response.status_code == 201
+    challenge = response.get_json()["challenge"]
+    assert response.headers["Location"] == f"/api/v1/challenges/{challenge['id']}"
+    assert brand_client.get(response.headers["Location"], headers=token
+                            ).get_json()["challenge"]["id"] == challenge["id"]
+    paths = brand_client.get("/api/v1/openapi.json").get_json()["paths"]
+    for path in ("/communities", "/communities/{community_id}/challenges"):
+        assert "Location" in paths[path]["post"]["responses"]["201"]["headers"], path
+
+
 def test_challenges_ideas_votes_and_taking_up(brand_client: FlaskClient, token, vault: Vault,
                                               consent: Consent, velo: OAuthClient,
                                               api: BrandApi) -> None:

@@ -259,6 +259,24 @@ def test_text_of_aggregate_members_never_reaches_the_brand(
     assert "secret of bob" not in response.get_data(as_text=True)
 
 
+@pytest.mark.parametrize("path", ["/surveys", "/feedback-requests"])
+def test_a_new_survey_is_located_at_its_own_path(brand: SurveyBrand, community: Community,
+                                                 clock: FrozenClock, path: str) -> None:
+    """RFC 9110 sec. 15.3.2: a 201 without Location says the new resource is the target URI,
+    the list; the answer names the survey's own path, and the OpenAPI document says so."""
+    body = survey_body(community, clock) if path == "/surveys" else {
+        "community_id": community.id, "touchpoint": "delivery", "prompt": "How was delivery?",
+        "closes_at": closes(clock)}
+    response = brand.post(path, body)
+    assert response.status_code == 201, response.get_data(as_text=True)
+    survey = response.get_json()["survey"]
+    assert response.headers["Location"] == f"/api/v1/surveys/{survey['id']}"
+    read = brand.client.get(response.headers["Location"], headers=brand.headers)
+    assert read.status_code == 200 and read.get_json()["survey"]["id"] == survey["id"]
+    document = brand.client.get("/api/v1/openapi.json").get_json()
+    assert "Location" in document["paths"][path]["post"]["responses"]["201"]["headers"]
+
+
 def test_a_feedback_request_lands_in_the_journal(member: SignedIn, brand: SurveyBrand,
                                                  community: Community, clock: FrozenClock,
                                                  vault: Vault) -> None:
