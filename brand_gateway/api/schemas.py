@@ -503,7 +503,20 @@ _PROBLEMS = {
                              " reads, or too many of them (about:blank, status 431).", {}),
     "LengthRequired": ("A body sent in chunks (Transfer-Encoding) without its Content-Length"
                        " (about:blank, status 411).", {}),
+    "StoreUnreachable": ("The vault's database cannot be reached just now (store-unreachable:"
+                         " on PostgreSQL, a server restarting or every connection busy); try"
+                         " again.", {"Retry-After": "Seconds until a retry may find it back."}),
+    "MemberErased": ("The member's data was erased (member-erased); you are sent"
+                     " member.erased.", {}),
+    "MemberDataUnavailable": ("The member's data cannot be opened: the vault's operator restored"
+                              " its keys from a backup older than the member's key"
+                              " (member-key-lost: nothing was erased, try later), or the vault's"
+                              " database cannot be reached just now (store-unreachable).",
+                              {"Retry-After": "With store-unreachable: seconds until a retry"
+                                              " may find it back."}),
 }
+# What a read of a member's sealed data may also be answered (vault/errors.py).
+_MEMBER_DATA_PROBLEMS = {"410": "MemberErased", "503": "MemberDataUnavailable"}
 # What any request may be answered, before any endpoint sees it (web/limits.py).
 _HEAD_PROBLEMS = (("414", "UriTooLong"), ("431", "HeaderFieldsTooLarge"))
 
@@ -522,8 +535,10 @@ def _problem_response(description: str, headers: dict[str, str]) -> dict[str, An
 def _operation(summary: str, description: str, query: type[Schema], schema: str, *,
                problems: tuple[str, ...] = ("BadRequest", "Unauthorized", "Forbidden",
                                             "TooManyRequests"),
-               created: bool = False, location: str | None = None) -> dict[str, Any]:
-    """``location``: what the ``Location`` header of a 201 names, where the view sends one."""
+               created: bool = False, location: str | None = None,
+               more: dict[str, str] | None = None) -> dict[str, Any]:
+    """``location``: what the ``Location`` header of a 201 names, where the view sends one;
+    ``more``: further answers, status to response component."""
     success = ("201", "Created") if created else ("200", "OK")
     operation: dict[str, Any] = {
         "summary": summary,
@@ -535,6 +550,7 @@ def _operation(summary: str, description: str, query: type[Schema], schema: str,
                                              ("403", "Forbidden"), ("429", "TooManyRequests"))
                if name in problems},
             **({"413": "ContentTooLarge", "415": "UnsupportedMediaType"} if created else {}),
+            **(more or {}),
         },
     }
     if location:
@@ -614,13 +630,13 @@ def openapi_document(*, server: str, authorization_url: str, token_url: str) -> 
                      "The requested fields the member allows for the purpose now and has"
                      " filled in; every other requested field is listed in withheld. Each"
                      " read is a ledger entry the member sees.",
-                     ProfileQuery, "Profile"),
+                     ProfileQuery, "Profile", more=_MEMBER_DATA_PROBLEMS),
         "security": member_only}})
     spec.path(path="/member/feedback", operations={"get": {
         **_operation("Read shared feedback about this brand",
                      "The member's journal entries about this brand, if the purpose allows"
                      " the journal. Each read is a ledger entry the member sees.",
-                     FeedbackQuery, "Feedback"),
+                     FeedbackQuery, "Feedback", more=_MEMBER_DATA_PROBLEMS),
         "security": member_only}})
     spec.path(path="/member/receipts", operations={"get": {
         **_operation("The consent receipts of the member's grants to this brand",
@@ -723,6 +739,9 @@ def openapi_document(*, server: str, authorization_url: str, token_url: str) -> 
         for operation in operations.values():
             for code, name in _HEAD_PROBLEMS:
                 operation["responses"].setdefault(code, {"$ref": f"#/components/responses/{name}"})
+            if operation.get("security") != []:          # every operation that reads a store
+                operation["responses"].setdefault(
+                    "503", {"$ref": "#/components/responses/StoreUnreachable"})
             if "requestBody" in operation:
                 operation["responses"].setdefault(
                     "411", {"$ref": "#/components/responses/LengthRequired"})

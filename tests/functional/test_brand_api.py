@@ -568,6 +568,27 @@ def test_the_openapi_document_names_the_oauth_flows(openapi):
     assert "Retry-After" in openapi["components"]["responses"]["TooManyRequests"]["headers"]
 
 
+def test_every_operation_that_reads_a_store_documents_its_503(openapi):
+    """README "For brands": while the vault's database cannot be reached, any request is 503
+    (store-unreachable) with Retry-After; a member data read is 503 too when the member's key
+    was lost in a restore, and 410 once the member is erased."""
+    for path, item in openapi["paths"].items():
+        for method, operation in item.items():
+            answer = operation["responses"].get("503")
+            if path == "/openapi.json":               # built from the code alone
+                assert answer is None
+            elif path in ("/member/profile", "/member/feedback"):
+                assert answer == {"$ref": "#/components/responses/MemberDataUnavailable"}
+                assert operation["responses"]["410"] == {
+                    "$ref": "#/components/responses/MemberErased"}
+            else:
+                assert answer == {"$ref": "#/components/responses/StoreUnreachable"}, (
+                    method, path)
+    unreachable = openapi["components"]["responses"]["StoreUnreachable"]
+    assert "Retry-After" in unreachable["headers"]
+    assert "application/problem+json" in unreachable["content"]
+
+
 def _validator(openapi: dict[str, Any], name: str) -> Draft202012Validator:
     return Draft202012Validator({"$ref": f"#/components/schemas/{name}",
                                  "components": openapi["components"]})

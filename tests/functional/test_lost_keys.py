@@ -98,6 +98,16 @@ def test_the_brand_api_answers_that_the_data_cannot_be_opened_not_erased(
     assert problem["title"] == "This member's data cannot be opened"
     assert "Nothing was erased" in problem["detail"]
     assert "Traceback" not in response.get_data(as_text=True)
+    assert documented(brand_client, "/member/profile", 503) == "MemberDataUnavailable"
+
+
+def documented(brand_client: FlaskClient, path: str, status: int) -> str:
+    """The response component the OpenAPI document names for ``status`` of ``GET path``."""
+    document = brand_client.get("/api/v1/openapi.json").get_json()
+    reference = document["paths"][path]["get"]["responses"][str(status)]["$ref"]
+    name = reference.rpartition("/")[2]
+    assert name in document["components"]["responses"]
+    return name
 
 
 def test_an_erased_members_key_still_answers_410(brand_client: FlaskClient,
@@ -107,6 +117,7 @@ def test_an_erased_members_key_still_answers_410(brand_client: FlaskClient,
     response = brand_client.get("/api/v1/member/profile", headers=issued.headers)
     assert response.status_code == 410
     assert response.get_json()["type"].endswith("/member-erased")
+    assert documented(brand_client, "/member/profile", 410) == "MemberErased"
 
 
 def test_the_member_can_still_delete_the_account_and_is_erased_for_real(
