@@ -46,7 +46,7 @@ import traceback
 from collections.abc import Mapping
 from typing import Any
 
-from authlib.oauth2.rfc6749.errors import OAuth2Error
+from authlib.oauth2.rfc6749.errors import InvalidRequestError, OAuth2Error
 from flask import Flask, Response, current_app, json, render_template, request
 from werkzeug.exceptions import HTTPException
 
@@ -128,8 +128,15 @@ class HeadersTooLargeError(WebError):
     description = "The request's header fields are larger than this server reads."
 
 
+#: Where only programs ask (the brand API, the OAuth metadata and keys): problem+json always.
+_MACHINE_PATHS = ("/api/", "/.well-known/")
+#: The OAuth endpoints that take a form (RFC 6749 sec. 3.2, RFC 7009, RFC 7662): any error of
+#: theirs, a wrong method's included, in RFC 6749 sec. 5.2's form, as their own answers are.
+OAUTH_FORM_ENDPOINTS = frozenset({"/oauth/token", "/oauth/revoke", "/oauth/introspect"})
+
+
 def wants_problem_json() -> bool:
-    return request.path.startswith("/api/") or (
+    return request.path.startswith(_MACHINE_PATHS) or (
         request.accept_mimetypes.best_match(["text/html", "application/json"])
         == "application/json" and not request.accept_mimetypes.accept_html
     )
@@ -194,6 +201,12 @@ def handle_http_error(error: HTTPException) -> Response:
     headers = {}
     if status == 405 and error.valid_methods:  # type: ignore[attr-defined]
         headers["Allow"] = ", ".join(error.valid_methods)  # type: ignore[attr-defined]
+        if request.path in OAUTH_FORM_ENDPOINTS:
+            response = handle_oauth_error(InvalidRequestError(
+                "Use POST, with the parameters in the body as"
+                " application/x-www-form-urlencoded (RFC 6749 sec. 3.2).", status_code=405))
+            response.headers.update(headers)
+            return response
     if wants_problem_json():
         if status == 413 and request.max_content_length is not None:
             title = "Content Too Large"                   # RFC 9110 sec. 15.5.14

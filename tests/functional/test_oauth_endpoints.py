@@ -197,6 +197,31 @@ def test_parameters_in_another_format_than_a_form_are_invalid_request(
     assert velo.introspect(token).json()["active"] is True
 
 
+@pytest.mark.parametrize("path", ["/oauth/token", "/oauth/revoke", "/oauth/introspect"])
+@pytest.mark.parametrize("method", ["GET", "PUT", "DELETE", "PATCH"])
+def test_another_method_is_answered_in_the_oauth_error_form(server: str, path: str,
+                                                            method: str) -> None:
+    """RFC 6749 sec. 3.2: POST. A client that used another method was sent an HTML page; now
+    405 with Allow, in the JSON form of every other answer here, never cached."""
+    response = requests.request(method, server + path, timeout=10)
+    assert response.status_code == 405
+    assert response.headers["Content-Type"] == "application/json"
+    assert response.json()["error"] == "invalid_request"
+    assert "Use POST" in response.json()["error_description"]
+    assert "POST" in response.headers["Allow"].split(", ")
+    assert response.headers["Cache-Control"] == "no-store"
+
+
+@pytest.mark.parametrize("path", ["/.well-known/oauth-authorization-server",
+                                  "/.well-known/jwks.json", "/.well-known/nothing-here"])
+def test_the_well_known_documents_answer_errors_as_problem_json(server: str, path: str
+                                                                ) -> None:
+    response = requests.put(server + path, timeout=10)
+    assert response.status_code in (404, 405)
+    assert response.headers["Content-Type"] == "application/problem+json"
+    assert response.json()["status"] == response.status_code
+
+
 def test_a_form_with_its_charset_named_is_a_form(velo: Brand) -> None:
     response = requests.post(
         velo.base + "/oauth/token", auth=(velo.client_id, velo.secret), timeout=10,
