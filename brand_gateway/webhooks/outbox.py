@@ -37,6 +37,9 @@ CONSENT_WITHDRAWN = "consent.withdrawn"
 CONSENT_EXPIRED = "consent.expired"
 MEMBER_ERASED = "member.erased"
 AUTHORIZATION_ENDED = "authorization.ended"
+# Outbox ids are 64-bit integer keys on both engines: a larger one names no event, and the
+# driver cannot even bind it (SQLite's OverflowError), so it is refused before the query.
+LARGEST_OUTBOX_ID = 2**63 - 1
 NOTIFIED_GRANT_EVENTS = {GrantEvent.WITHDRAWN: CONSENT_WITHDRAWN,
                          GrantEvent.EXPIRED: CONSENT_EXPIRED,
                          GrantEvent.ACCESS_ENDED: AUTHORIZATION_ENDED,
@@ -191,7 +194,7 @@ def redrive(outbox: WebhookOutboxRepository, *, clock: Clock, outbox_ids: Sequen
             states = outbox.dead_of_client(client_id)
         else:
             wanted = sorted(set(outbox_ids))
-            states = outbox.states(wanted)
+            states = outbox.states([i for i in wanted if i <= LARGEST_OUTBOX_ID])
             found = {state.id for state in states}
             refused.update({i: "no such event" for i in wanted if i not in found})
         for state in states:

@@ -141,6 +141,7 @@ def test_add_for_an_unknown_client_fails(vault_home: VaultHome) -> None:
     assert result.exit_code == 1 and "no client" in result.output
 
 
+
 def test_key_prints_the_verification_key(vault_home: VaultHome) -> None:
     result = run(vault_home, "key")
     assert result.exit_code == 0
@@ -244,6 +245,16 @@ def test_an_event_whose_endpoint_is_gone_stays_dead(vault_home: VaultHome,
     assert result.exit_code == 1
     assert "Queued again: 0 events;" in result.output
     assert "Not queued: 1: its endpoint was removed" in result.stderr
+
+
+def test_redrive_of_an_id_past_any_key_is_no_such_event(vault_home: VaultHome) -> None:
+    """Outbox ids are 64-bit keys: a larger one is named as missing, as a missing one is (the
+    driver raised OverflowError binding it, a traceback)."""
+    result = run(vault_home, "redrive", str(2**63 - 1), str(2**63), "9" * 30)
+    assert result.exit_code == 1
+    assert "Traceback" not in result.output and result.stdout.startswith("Queued again: 0")
+    for missing in (str(2**63 - 1), str(2**63), "9" * 30):
+        assert f"Not queued: {missing}: no such event" in result.stderr
 
 
 @pytest.mark.parametrize(("arguments", "says"), [
