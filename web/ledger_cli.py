@@ -33,7 +33,7 @@ from .cli_errors import ReportingGroup
 from .config import controller, from_environment
 from .dsr_reminders import DeadlineReminders
 from .keeper import Keeper
-from .loops import run_every
+from .loops import Seconds, run_every
 
 
 @contextmanager
@@ -133,7 +133,7 @@ def proof(ctx: click.Context, seq: int) -> None:
 
 
 @ledger.command()
-@click.option("--every", type=click.FloatRange(min=0.1), default=None,
+@click.option("--every", type=Seconds(min=0.1), default=None,
               help="Keep merging, every this many seconds, until stopped; also finish"
                    " interrupted erasures, sign a checkpoint when one is due and record"
                    " expired intents and offers.")

@@ -9,6 +9,7 @@ it failed on) and the loop goes on.
 from __future__ import annotations
 
 import contextlib
+import math
 import os
 import signal
 import time
@@ -20,6 +21,19 @@ import click
 from vrmvault.errors import VrmvaultError
 
 NAP = 0.2           # at most this long between looks at a waiting loop looks at its stop conditions
+
+
+class Seconds(click.FloatRange):
+    """A loop's interval on the command line: a finite number of seconds, at least ``min``.
+    FloatRange alone lets ``nan`` through (no comparison with it is true), which made a loop
+    with no pause between passes, and ``inf``, a loop that never made a second pass."""
+
+    def convert(self, value: object, param: click.Parameter | None,
+                ctx: click.Context | None) -> float:
+        seconds: float = super().convert(value, param, ctx)
+        if not math.isfinite(seconds):
+            self.fail(f"{value!r} is not a finite number of seconds.", param, ctx)
+        return seconds
 
 
 @contextlib.contextmanager

@@ -27,7 +27,7 @@ from vault.keys import MasterKey
 
 from .cli_errors import ReportingGroup
 from .endings import record_endings, settle_duplicates
-from .loops import run_every
+from .loops import Seconds, run_every
 
 DEFAULT_INTERVAL = 10.0
 DEFAULT_LIMIT = 100
@@ -166,7 +166,7 @@ def redrive_command(ctx: click.Context, outbox_ids: tuple[int, ...],
 
 @webhooks.command()
 @click.option("--once", is_flag=True, help="One pass, then exit.")
-@click.option("--interval", type=click.FloatRange(min=0.1), default=DEFAULT_INTERVAL,
+@click.option("--interval", type=Seconds(min=0.1), default=DEFAULT_INTERVAL,
               show_default=True, help="Seconds between passes.")
 @click.option("--limit", type=click.IntRange(1, 10_000), default=DEFAULT_LIMIT,
               show_default=True, help="At most this many deliveries per pass.")

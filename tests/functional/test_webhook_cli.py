@@ -141,6 +141,16 @@ def test_add_for_an_unknown_client_fails(vault_home: VaultHome) -> None:
     assert result.exit_code == 1 and "no client" in result.output
 
 
+@pytest.mark.parametrize("interval", ["nan", "NaN", "inf", "1e999"])
+def test_deliver_refuses_an_interval_that_is_no_finite_number(vault_home: VaultHome,
+                                                              interval: str) -> None:
+    """nan passed the range check (no comparison with it is true): a loop with no pause
+    between passes; inf, one whose second pass never came."""
+    # A parent that is not ours: a loop that began would end at once, not hang the test.
+    result = run(vault_home, "deliver", "--interval", interval, "--parent-pid", "99999999")
+    assert result.exit_code == 2
+    assert "is not a finite number of seconds" in result.output
+
 
 def test_key_prints_the_verification_key(vault_home: VaultHome) -> None:
     result = run(vault_home, "key")

@@ -216,6 +216,17 @@ def _stop(loop: subprocess.Popen[bytes]) -> None:
     assert b"Ledger merging stopped" in errors and b"Traceback" not in errors
 
 
+@pytest.mark.parametrize("every", ["nan", "inf", "NAN"])
+def test_the_merge_loop_refuses_an_interval_that_is_no_finite_number(vault_home: VaultHome,
+                                                                     every: str) -> None:
+    """``--every nan`` passed click's range (no comparison with nan is true) and merged with
+    no pause at all, a core kept busy; ``inf`` never passed again."""
+    # A parent that is not ours: a loop that began would end at once, not hang the test.
+    result = run(vault_home, "merge", "--every", every, "--parent-pid", "99999999")
+    assert result.exit_code == 2
+    assert "is not a finite number of seconds" in result.output
+
+
 def test_the_merge_loop_keeps_merging_and_stops_on_sigterm(filled: VaultHome) -> None:
     loop = _merge_loop(filled, "0.1")
     try:
