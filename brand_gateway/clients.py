@@ -167,8 +167,14 @@ def validate_redirect_uris(uris: object) -> tuple[str, ...]:
     for uri in unique:
         problem = redirect_uri_problem(uri)
         if problem:
-            _refuse("redirect_uris", f"Redirect URI {uri!r}: {problem}")
+            _refuse("redirect_uris", f"Redirect URI {_quoted(uri)}: {problem}")
     return unique
+
+
+def _quoted(value: object) -> str:
+    """``value`` quoted for a message, a string cut to 80 characters (a command line passes
+    one of any length, and the message would be all of it)."""
+    return repr(value[:80] if isinstance(value, str) else value)
 
 
 def redirect_uri_problem(uri: object) -> str | None:
@@ -294,7 +300,7 @@ class ClientRegistry:
     def get(self, client_id: str) -> OAuthClient:
         client = self._clients.get(client_id)
         if client is None:
-            raise NotFoundError(f"no client {client_id!r}")
+            raise NotFoundError(f"no client {_quoted(client_id)}")
         return client
 
     def disable(self, client_id: str, *, on_end: FamilyEndHook | None = None) -> OAuthClient:

@@ -69,7 +69,7 @@ class WebhookRegistry:
         endpoints = self._endpoints
         with endpoints.transaction():
             if not endpoints.client_exists(client_id):
-                raise NotFoundError(f"no client {client_id!r}")
+                raise NotFoundError(f"no client {client_id[:80]!r}")  # not all of a long one
             if endpoints.live_count(client_id) >= MAX_ENDPOINTS_PER_CLIENT:
                 _refuse("url", f"A client has at most {MAX_ENDPOINTS_PER_CLIENT} endpoints; "
                                "remove one first.")

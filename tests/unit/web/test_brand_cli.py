@@ -154,6 +154,10 @@ def test_a_disabled_clients_secret_is_not_rotated_nor_printed(vault_home: VaultH
         (["create", "--name", "", "--redirect-uri", CALLBACK], "needs a name"),
         (["disable", "client_nobody"], "no client"),
         (["rotate-secret", "client_nobody"], "no client"),
+        # What was typed is quoted, but not at any length: the line names the problem.
+        (["disable", "client_" + "x" * 100_000], "no client 'client_xxx"),
+        (["create", "--name", "Velo", "--redirect-uri", "http://e.example/" + "x" * 100_000],
+         "at most 2000 characters"),
     ],
 )
 def test_bad_input_exits_1_with_one_line(vault_home: VaultHome, args, message) -> None:
@@ -163,6 +167,7 @@ def test_bad_input_exits_1_with_one_line(vault_home: VaultHome, args, message) -
     assert result.stderr.startswith("error: ")
     assert message in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
+    assert len(result.stderr) < 300
     assert "Traceback" not in result.output
 
 
