@@ -62,6 +62,7 @@ class Setting:
     help: str
     expected: str
     secret: bool = False
+    path: bool = False      # a file system path: any bytes the system allows, UTF-8 or not
 
 
 def _bool(text: str) -> bool:
@@ -71,6 +72,17 @@ def _bool(text: str) -> bool:
     if lowered in {"0", "false", "no", "off", ""}:
         return False
     raise ValueError("is not a yes/no value")
+
+
+def _utf8(text: str) -> None:
+    """Refuses a value that is not UTF-8 text: Python keeps each byte the locale could not
+    decode as a lone surrogate (PEP 383), which passed the parsers and then failed to encode
+    where the value was used (a controller name in the first receipt signed: a traceback in
+    the middle of ``init --demo``), after the command had begun writing."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValueError("holds bytes that are not UTF-8 text") from None
 
 
 def _whole(minimum: int, maximum: int) -> Callable[[str], int]:
@@ -324,7 +336,7 @@ ARGON2_MAX_MEMORY_KIB = 2**32 - 1
 SETTINGS: tuple[Setting, ...] = (
     Setting("VRMVAULT_HOME", _folder, Path("var"),
             "Folder of the data store, the key store and (by default) the master key file.",
-            "the path of a folder (made by 'vrmvault init' if it does not exist)"),
+            "the path of a folder (made by 'vrmvault init' if it does not exist)", path=True),
     Setting("VRMVAULT_MASTER_KEY", _master_key, None,
             "The master key as 64 hex digits; when set, no master.key file is read or made.",
             "64 hexadecimal digits (32 bytes), or unset to use the home's master.key",
@@ -468,6 +480,8 @@ def from_environment(environ: Mapping[str, str] | None = None) -> dict[str, Any]
             config[setting.name] = setting.default
             continue
         try:
+            if not setting.path:
+                _utf8(raw)
             config[setting.name] = setting.parse(raw)
         except ValueError as exc:
             shown = (" (its value is not shown)" if setting.secret

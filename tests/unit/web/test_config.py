@@ -109,3 +109,25 @@ def test_a_database_url_that_cannot_be_used_is_refused_without_showing_it(
     message = str(refused.value)
     assert message.startswith(variable) and problem in message
     assert "s3cret" not in message
+
+
+@pytest.mark.parametrize(("variable", "value"), [
+    ("VRMVAULT_CONTROLLER_NAME", "Caf\udce9 Vault"),      # Latin-1 bytes a UTF-8 locale kept
+    ("VRMVAULT_CONTROLLER_CONTACT", "DPO \udcff"),
+    ("VRMVAULT_MAIL_FROM", "vault <no-reply@caf\udce9.example>"),
+    ("VRMVAULT_SMTP_URL", "smtp://user:s3cr\udce9t@mail.example:25"),
+])
+def test_a_value_that_is_not_utf8_text_is_refused_before_anything_runs(variable: str,
+                                                                       value: str) -> None:
+    """Python keeps a byte the locale could not decode as a lone surrogate (PEP 383): such a
+    controller name passed, and the first receipt signed raised UnicodeEncodeError, halfway
+    through ``init --demo``."""
+    with pytest.raises(SettingError, match=variable) as refused:
+        from_environment({variable: value})
+    assert "not UTF-8 text" in str(refused.value) and "s3cr" not in str(refused.value)
+
+
+def test_a_home_that_is_not_utf8_is_a_path_as_any_other(tmp_path: Path) -> None:
+    """A file name is bytes: a folder whose name is not UTF-8 is still a folder."""
+    home = f"{tmp_path}/vault-\udcff"
+    assert from_environment({"VRMVAULT_HOME": home})["VRMVAULT_HOME"] == Path(home)
