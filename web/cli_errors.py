@@ -34,6 +34,17 @@ class ReportingGroup(click.Group):
                     if problem not in exc.message:
                         click.secho(f"  {field}: {problem}", fg="red", err=True)
             sys.exit(1)
+        except UnicodeEncodeError as exc:
+            if exc.reason != "surrogates not allowed":
+                raise
+            # An argument holding bytes the locale could not decode (a name typed in Latin-1):
+            # Python keeps each as a lone surrogate (PEP 383), which no store, ledger entry or
+            # signature can take. The command line is wrong, as for a usage error; a path
+            # (--home, a backup's) may hold such bytes and works, unless a store must keep it.
+            byte = ord(exc.object[exc.start]) - 0xDC00
+            click.secho(f"error: an argument holds the byte 0x{byte:02x}, which is not UTF-8"
+                        " text; give names, ids and addresses in UTF-8", fg="red", err=True)
+            sys.exit(2)
         except OSError as exc:
             click.secho(f"error: {exc.strerror or exc}: {exc.filename or ''}".rstrip(": "),
                         fg="red", err=True)

@@ -171,6 +171,16 @@ def test_bad_input_exits_1_with_one_line(vault_home: VaultHome, args, message) -
     assert "Traceback" not in result.output
 
 
+def test_a_name_typed_in_latin1_is_a_wrong_command_line(vault_home: VaultHome) -> None:
+    """'Café' from a Latin-1 terminal arrives as a lone surrogate (PEP 383): refused with
+    status 2 and one line, not a traceback from the store, and nothing registered."""
+    result = run(vault_home, "create", "--name", "Caf\udce9", "--redirect-uri", CALLBACK)
+    assert result.exit_code == 2
+    assert result.stderr == ("error: an argument holds the byte 0xe9, which is not UTF-8 text;"
+                             " give names, ids and addresses in UTF-8\n")
+    assert "Caf" not in run(vault_home, "list").output
+
+
 def test_a_second_brand_of_the_same_name_is_refused(vault_home: VaultHome) -> None:
     create(vault_home, "Velo Bikes")
     result = run(vault_home, "create", "--name", "Velo Bikes", "--redirect-uri", CALLBACK)

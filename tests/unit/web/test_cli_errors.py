@@ -43,3 +43,16 @@ def test_a_message_that_already_says_the_problem_stays_one_line() -> None:
 def test_other_domain_errors_are_one_line_without_a_traceback() -> None:
     code, lines = invoked(NotFoundError("there is no client client_x"))
     assert (code, lines) == (1, ["error: there is no client client_x"])
+
+
+def test_an_argument_that_is_not_utf8_is_a_wrong_command_line() -> None:
+    """A name typed in Latin-1 reaches the command as lone surrogates (PEP 383), which no store
+    can bind: a usage error naming the byte, not a traceback."""
+    try:
+        "Caf\udce9".encode()
+    except UnicodeEncodeError as exc:
+        error = exc
+    code, lines = invoked(error)
+    assert code == 2
+    assert lines == ["error: an argument holds the byte 0xe9, which is not UTF-8 text; give"
+                     " names, ids and addresses in UTF-8"]
