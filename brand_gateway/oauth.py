@@ -674,6 +674,12 @@ class GatewayAuthorizationServer(AuthorizationServer):  # type: ignore[misc]
             services().count_request(client.get_client_id())
         except RateLimitedError as limited:
             raise TokenEndpointRateLimitedError(str(limited), limited.retry_after) from None
+        named = request.payload.client_id
+        if named and named != client.get_client_id():
+            # RFC 6749 sec. 3.2.1 lets a client name itself with client_id; Authlib went by the
+            # credentials and ignored one naming another client.
+            raise InvalidRequestError("The client_id in the body names another client than"
+                                      " the credentials in the Authorization header.")
         return client
 
     def create_authorization_response(self, request: Any = None, grant_user: Any = None,

@@ -222,6 +222,22 @@ def test_the_well_known_documents_answer_errors_as_problem_json(server: str, pat
     assert response.json()["status"] == response.status_code
 
 
+@pytest.mark.parametrize("path", ["/oauth/token", "/oauth/revoke", "/oauth/introspect"])
+def test_a_client_id_naming_another_client_is_invalid_request(velo: Brand, grocer: Brand,
+                                                              path: str) -> None:
+    """RFC 6749 sec. 3.2.1: a client may name itself with client_id beside its credentials;
+    one naming another client was ignored. Now refused, nothing issued, revoked or told."""
+    token = velo.fetch()["access_token"]
+    fields = ({"grant_type": "client_credentials", "scope": SCOPE} if path == "/oauth/token"
+              else {"token": token})
+    refused = velo.post(path, {**fields, "client_id": grocer.client_id})
+    assert refused.status_code == 400
+    assert refused.json()["error"] == "invalid_request"
+    assert "names another client" in refused.json()["error_description"]
+    assert velo.introspect(token).json()["active"] is True
+    assert velo.post(path, {**fields, "client_id": velo.client_id}).status_code == 200
+
+
 def test_a_form_with_its_charset_named_is_a_form(velo: Brand) -> None:
     response = requests.post(
         velo.base + "/oauth/token", auth=(velo.client_id, velo.secret), timeout=10,
