@@ -18,7 +18,13 @@ from contextlib import contextmanager
 
 import click
 
-from brand_gateway.storage import webhook_dispatcher, webhook_outbox, webhook_registry
+from brand_gateway.clients import ClientSecretHasher
+from brand_gateway.storage import (
+    client_registry,
+    webhook_dispatcher,
+    webhook_outbox,
+    webhook_registry,
+)
 from brand_gateway.webhooks.delivery import DeliveryReport
 from brand_gateway.webhooks.outbox import STATUSES, outbox_entries, redrive
 from brand_gateway.webhooks.signing import WebhookSigner
@@ -65,6 +71,14 @@ def webhooks() -> None:
     """Brand webhooks (GDPR Art. 19): endpoints, delivery, the delivery record."""
 
 
+def _known(vault: Vault, client_id: str | None) -> None:
+    """A client named as a filter exists ("no client ...", status 1): a mistyped id is told
+    so, not shown an empty list or "Queued again: 0 events"."""
+    if client_id is not None:
+        client_registry(database=vault.data, clock=vault.clock,
+                        hasher=ClientSecretHasher.from_master(vault.master)).get(client_id)
+
+
 @webhooks.command()
 @click.argument("client_id")
 @click.argument("url")
@@ -85,6 +99,7 @@ def add(ctx: click.Context, client_id: str, url: str) -> None:
 def list_endpoints(ctx: click.Context, client_id: str | None) -> None:
     """List the endpoints, of every client or of CLIENT_ID."""
     with _vault(_home(ctx)) as vault:
+        _known(vault, client_id)
         endpoints = webhook_registry(database=vault.data, clock=vault.clock).list(client_id)
     if not endpoints:
         click.echo("No webhook endpoints; add one with 'vrmvault webhooks add'.")
@@ -127,6 +142,7 @@ def key(ctx: click.Context) -> None:
 def attempts(ctx: click.Context, client_id: str | None, status: str | None, limit: int) -> None:
     """For compliance: each queued event, newest first, with its attempts and state."""
     with _vault(_home(ctx)) as vault:
+        _known(vault, client_id)
         entries = outbox_entries(webhook_outbox(vault.data), client_id=client_id,
                                  status=status, limit=limit)
     if not entries:
@@ -153,6 +169,7 @@ def redrive_command(ctx: click.Context, outbox_ids: tuple[int, ...],
         raise click.UsageError("name the events (IDs) or a client (--client)"
                                + (", not both" if outbox_ids else ""))
     with _vault(_home(ctx)) as vault:
+        _known(vault, client_id)
         done = redrive(webhook_outbox(vault.data), clock=vault.clock,
                        outbox_ids=outbox_ids, client_id=client_id)
     click.echo(f"Queued again: {len(done.queued)} events"

@@ -212,8 +212,8 @@ def test_a_failing_brand_is_retried_later(vault_home: VaultHome, receiver: Recei
     # Not due again for about half a minute.
     assert run(vault_home, "deliver", "--once").output.startswith("Webhooks: 0 attempted")
     assert len(receiver.requests) == 1
-    assert "No webhook events match" in run(vault_home, "attempts", "--client",
-                                            "client_other").output
+    other = brand_client(vault_home, "Fresh Grocer")
+    assert "No webhook events match" in run(vault_home, "attempts", "--client", other).output
 
 
 def test_a_given_up_event_is_queued_again_and_delivered(vault_home: VaultHome,
@@ -265,6 +265,19 @@ def test_redrive_of_an_id_past_any_key_is_no_such_event(vault_home: VaultHome) -
     assert "Traceback" not in result.output and result.stdout.startswith("Queued again: 0")
     for missing in (str(2**63 - 1), str(2**63), "9" * 30):
         assert f"Not queued: {missing}: no such event" in result.stderr
+
+
+@pytest.mark.parametrize("arguments", [("list", "client_nobody"),
+                                       ("attempts", "--client", "client_nobody"),
+                                       ("redrive", "--client", "client_nobody")])
+def test_an_unknown_client_as_a_filter_is_told_not_an_empty_answer(
+        vault_home: VaultHome, arguments: tuple[str, ...]) -> None:
+    """A mistyped client id was "No webhook endpoints", an empty table or "Queued again: 0
+    events", status 0: as if the client had none."""
+    brand_client(vault_home)
+    result = run(vault_home, *arguments)
+    assert result.exit_code == 1
+    assert "no client 'client_nobody'" in result.output and "Queued" not in result.output
 
 
 @pytest.mark.parametrize(("arguments", "says"), [
