@@ -319,8 +319,12 @@ class CoCreationService:
 
 
 def _text_errors(field: str, text: str, limit: int, what: str) -> dict[str, list[str]]:
+    """``limit`` counts a line break as one character, CR LF included: a browser counts it so
+    against a textarea's ``maxlength`` and sends it as CR LF (HTML's form submission), so an
+    idea the page let through over several lines would otherwise be refused as too long."""
     if reason := unreadable(text):
         return {field: [f"{what}: {reason}"]}
-    if not text.strip() or len(text.strip()) > limit:
+    stripped = text.strip()
+    if not stripped or len(stripped) - stripped.count("\r\n") > limit:
         return {field: [f"{what}: write 1 to {limit} characters."]}
     return {}

@@ -142,6 +142,32 @@ def test_ideas_posted_voted_edited_withdrawn(alice, bob, consent: Consent, club:
     assert cocreation_service(consent).release_ideas(brand.id, challenge) == []
 
 
+def test_an_idea_filled_to_its_maxlength_with_line_breaks_is_posted_and_edited(
+        alice, consent: Consent, club: str, challenge: str, brand) -> None:
+    """A browser lets the textarea hold 2,000 characters counting each line break as one,
+    and sends each as CR LF (HTML's form submission): what it let through is taken, on
+    posting and on editing; one character more is still refused."""
+    allow_totals(consent, alice.id)
+    assert join(alice, club).status_code == 302
+    page = f"/member/challenges/{challenge}"
+    assert 'name="text" rows="4" maxlength="2000"' in alice.client.get(page).get_data(
+        as_text=True)
+    idea = ("Loan bikes." + "x" * 88 + "\r\n") * 19 + "y" * 100      # 2,000 characters
+    response = alice.auth.post(page + "/ideas", {"text": idea}, form_page=page)
+    assert response.status_code == 302
+    [posted] = cocreation_service(consent).release_ideas(brand.id, challenge)
+    assert posted.text == idea
+    edit = f"/member/ideas/{posted.id}/edit"
+    assert 'maxlength="2000"' in alice.client.get(edit).get_data(as_text=True)
+    edited = idea.replace("Loan bikes.", "Loan e-bike")
+    assert alice.auth.post(edit, {"text": edited}).status_code == 302
+    assert cocreation_service(consent).release_ideas(brand.id, challenge)[0].text == edited
+    response = alice.auth.post(edit, {"text": idea + "z"})
+    assert response.status_code == 422
+    assert field_errors(response.get_data(as_text=True), "text") == [
+        "Your idea: write 1 to 2000 characters."]
+
+
 def test_a_non_member_sees_no_challenge(alice, challenge: str) -> None:
     assert alice.client.get(f"/member/challenges/{challenge}").status_code == 404
 
