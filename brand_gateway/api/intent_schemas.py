@@ -19,7 +19,13 @@ from apispec import APISpec
 from marshmallow import RAISE, Schema, fields, validate, validates_schema
 from marshmallow import ValidationError as SchemaError
 
-from .schemas import MAX_OFFSET, NO_BODY_REQUEST, QuerySchema, location_header
+from .schemas import (
+    MAX_OFFSET,
+    NO_BODY_REQUEST,
+    QuerySchema,
+    Rfc3339DateTime,
+    location_header,
+)
 
 INTENTS_SCOPE = "intents:read"
 OFFERS_SCOPE = "offers:write"
@@ -107,7 +113,7 @@ class OfferRequestSchema(Schema):
         "description": "ISO 4217: the intent's own currency."})
     terms = fields.String(required=True, validate=validate.Length(1, MAX_TERMS))
     message = fields.String(load_default="", validate=validate.Length(0, MAX_MESSAGE))
-    valid_until = fields.AwareDateTime(required=True, format="iso", metadata={
+    valid_until = Rfc3339DateTime(required=True, metadata={
         "description": "RFC 3339: until when the member may accept; at least one hour and at"
                        " most 90 days ahead."})
 

@@ -11,6 +11,7 @@ Schemas never query the store or read the current user (STYLE point 8).
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from apispec import APISpec
@@ -57,6 +58,33 @@ class CommaSeparated(fields.Field):
         if unknown:
             raise SchemaError("Not a profile field: " + ", ".join(u[:40] for u in unknown[:3]))
         return list(dict.fromkeys(items))
+
+
+#: RFC 3339 sec. 5.6's date-time (OpenAPI's and JSON Schema's ``date-time`` format): full date,
+#: ``T``, full time with seconds, an optional fraction and ``Z`` or a numeric offset. ``T`` and
+#: ``Z`` may be lower case (sec. 5.6, note), nothing else is optional.
+_RFC3339 = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-9]{2}(?:\.[0-9]+)?"
+                      r"(?:[Zz]|[+-][0-9]{2}:[0-9]{2})", re.ASCII)
+
+
+class Rfc3339DateTime(fields.AwareDateTime):
+    """A moment as RFC 3339 writes it, with its offset. marshmallow reads ISO 8601 through
+    ``datetime.fromisoformat``, which also takes week dates (``2027-W01-1T00:00:00Z``), the
+    basic format (``20270101T000000Z``), a space for ``T``, a comma for the fraction and times
+    without seconds: none is the ``date-time`` the API documents, so each is refused here,
+    before it is read as a moment the brand may not have meant."""
+
+    default_error_messages = {"invalid": "Give an RFC 3339 date-time with its offset, such as"
+                                         " 2027-01-20T18:00:00Z."}
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(format="iso", **kwargs)
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Any:
+        if not isinstance(value, str) or not _RFC3339.fullmatch(value):
+            raise self.make_error("invalid")
+        # Python before 3.12 reads neither a lower-case T nor a lower-case Z.
+        return super()._deserialize(value.upper(), attr, data, **kwargs)
 
 
 class QuerySchema(Schema):

@@ -36,6 +36,7 @@ from .schemas import (
     MAX_OFFSET,
     MAX_PAGE,
     QuerySchema,
+    Rfc3339DateTime,
     location_header,
 )
 
@@ -88,9 +89,9 @@ _CRITERIA = fields.List(fields.Nested(CriterionSchema), validate=validate.Length
     "description": "Who in the community is asked, all of them holding; evaluated inside the"
                    " vault over members' own profiles, only on attributes each member lets"
                    " count for you. You learn only how many, thresholded."})
-_OPENS = fields.AwareDateTime(metadata={"description": "When members may start answering"
+_OPENS = Rfc3339DateTime(metadata={"description": "When members may start answering"
                                                        " (default: now)."})
-_CLOSES = fields.AwareDateTime(required=True, metadata={
+_CLOSES = Rfc3339DateTime(required=True, metadata={
     "description": "When answers stop changing; within a year of opening."})
 
 

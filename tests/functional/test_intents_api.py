@@ -369,6 +369,38 @@ def test_bad_offers_are_problems_and_change_nothing(
     assert intents.offers(alice, cast.id) == []
 
 
+def not_rfc3339(moment: dt.datetime) -> list[str]:
+    """``moment`` as ISO 8601 writes it but RFC 3339's date-time does not (Python's
+    ``fromisoformat`` reads each): a week date, the basic format, a space for T, no seconds,
+    an offset without its colon, a comma for the fraction."""
+    return [moment.strftime("%G-W%V-%uT%H:%M:%SZ"), moment.strftime("%Y%m%dT%H%M%SZ"),
+            moment.strftime("%Y-%m-%d %H:%M:%SZ"), moment.strftime("%Y-%m-%dT%H:%MZ"),
+            moment.strftime("%Y-%m-%dT%H:%M:%S+0000"), moment.strftime("%Y-%m-%dT%H:%M:%S,5Z")]
+
+
+def test_valid_until_is_an_rfc_3339_date_time(
+        brand_client: FlaskClient, api: BrandApi, vault: Vault,
+        intents: IntentService) -> None:
+    """The API documents valid_until as RFC 3339 (OpenAPI's date-time): other ISO 8601 forms
+    of a good moment are refused naming it; RFC 3339's lower-case t and z are taken."""
+    alice = member(vault, "alice@example.org")
+    cast = intents.cast(alice, draft(vault))
+    head = headers(api, brand(api, "Velo Bikes", "bicycles"))
+    [shown] = listing(brand_client, head)["intents"]
+    moment = dt.datetime.fromtimestamp(vault.clock() + 7 * DAY, dt.UTC).replace(microsecond=0)
+    for written in not_rfc3339(moment):
+        body = problem(_offer(brand_client, head, shown["id"],
+                              offer_body(vault, valid_until=written)), 400)
+        assert body["errors"] == {"valid_until": [
+            "Give an RFC 3339 date-time with its offset, such as 2027-01-20T18:00:00Z."]}, \
+            written
+    assert intents.offers(alice, cast.id) == []
+    made = _offer(brand_client, head, shown["id"], offer_body(
+        vault, valid_until=moment.strftime("%Y-%m-%dt%H:%M:%S.25z")))
+    assert made.status_code == 201, made.get_json()
+    assert made.get_json()["offer"]["valid_until"] == moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
 def test_an_offer_about_to_end_far_ahead_or_on_another_brands_pseudonym_is_refused(
         brand_client: FlaskClient, api: BrandApi, vault: Vault,
         intents: IntentService) -> None:

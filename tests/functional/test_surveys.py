@@ -160,6 +160,22 @@ def test_bad_surveys_are_problem_json_naming_the_member(brand: SurveyBrand, comm
     assert member in response.get_json()["errors"], response.get_json()
 
 
+def test_opens_at_and_closes_at_are_rfc_3339_date_times(
+        brand: SurveyBrand, community: Community, clock: FrozenClock) -> None:
+    """Documented as OpenAPI's date-time (RFC 3339): a week date or the basic format of a good
+    moment, which Python's fromisoformat reads, is refused naming the member."""
+    moment = dt.datetime.fromtimestamp(clock() + 7 * 86_400, dt.UTC)
+    for written in (moment.strftime("%G-W%V-%uT%H:%M:%SZ"), moment.strftime("%Y%m%dT%H%M%SZ"),
+                    moment.strftime("%Y-%m-%d %H:%M:%SZ")):
+        for member in ("opens_at", "closes_at"):
+            changes = {member: written} | ({"closes_at": closes(clock, 8)}
+                                           if member == "opens_at" else {})
+            response = brand.post("/surveys", survey_body(community, clock, **changes))
+            assert response.status_code == 400 and response.mimetype == PROBLEM
+            assert list(response.get_json()["errors"]) == [member], written
+    assert brand.get("/surveys").get_json()["surveys"] == []
+
+
 def test_another_brands_survey_is_not_found(brand: SurveyBrand, community: Community,
                                             clock: FrozenClock, brand_client: FlaskClient,
                                             api: BrandApi) -> None:
