@@ -17,7 +17,6 @@ from typing import Any
 from flask import (
     Blueprint,
     Response,
-    abort,
     current_app,
     flash,
     g,
@@ -28,7 +27,8 @@ from flask import (
     url_for,
 )
 
-from community.cocreation import IDEA_MAX, CoCreationService
+from community.cocreation import IDEA_MAX, NO_SUCH_IDEA, CoCreationService
+from community.communities import NO_SUCH_COMMUNITY
 from community.membership import COMMUNITY_FIELDS, DAYS, MembershipService
 from community.repositories import Community
 from community.storage import cocreation_service, membership_service
@@ -84,11 +84,8 @@ def _brand_names() -> dict[str, str]:
 @invitations.get("/communities/<community_id>")
 def invitation(community_id: str) -> str | Response:
     if not _COMMUNITY_ID.match(community_id):
-        abort(404)
-    try:
-        community = _memberships().community(community_id)
-    except NotFoundError:
-        abort(404)
+        raise NotFoundError(NO_SUCH_COMMUNITY)
+    community = _memberships().community(community_id)
     page = url_for("communities.community", community_id=community_id)
     if current_member_id() is not None:
         return redirect(page)
@@ -125,20 +122,14 @@ def _community_page(community: Community, *, errors: dict[str, list[str]] | None
 
 @bp.get("/communities/<community_id>")
 def community(community_id: str) -> tuple[str, int]:
-    try:
-        found = _memberships().community(community_id)
-    except NotFoundError:
-        abort(404)
+    found = _memberships().community(community_id)
     return _community_page(found)
 
 
 @bp.post("/communities/<community_id>/join")
 def join(community_id: str) -> Response | tuple[str, int]:
     memberships = _memberships()
-    try:
-        found = memberships.community(community_id)
-    except NotFoundError:
-        abort(404)
+    found = memberships.community(community_id)
     submitted = request.form.to_dict()
     try:
         fields = load(JoinForm(), form_data(request.form))
@@ -156,11 +147,8 @@ def join(community_id: str) -> Response | tuple[str, int]:
 
 @bp.post("/communities/<community_id>/leave")
 def leave(community_id: str) -> Response:
-    try:
-        found = _memberships().community(community_id)
-        _memberships().leave(g.member_id, community_id)
-    except NotFoundError:
-        abort(404)
+    found = _memberships().community(community_id)
+    _memberships().leave(g.member_id, community_id)
     flash(f"You left {found.name}. The grants it held are withdrawn (receipts on your Sharing "
           "page) and your ideas and votes there are deleted.", "success")
     return redirect(url_for("communities.overview"))
@@ -170,10 +158,7 @@ def _challenge_page(challenge_id: str, *, errors: dict[str, list[str]] | None = 
                     values: dict[str, Any] | None = None, status: int = 200
                     ) -> tuple[str, int]:
     cocreation = _cocreation()
-    try:
-        challenge, found = cocreation.challenge(g.member_id, challenge_id)
-    except NotFoundError:
-        abort(404)
+    challenge, found = cocreation.challenge(g.member_id, challenge_id)
     mine = _memberships().membership(g.member_id, found.id)
     return render_template(
         "challenge.html", challenge=challenge, community=found, mine=mine,
@@ -193,8 +178,6 @@ def post_idea(challenge_id: str) -> Response | tuple[str, int]:
     try:
         fields = load(IdeaForm(), form_data(request.form))
         _cocreation().post(g.member_id, challenge_id, fields["text"])
-    except NotFoundError:
-        abort(404)
     except ValidationError as exc:
         return _challenge_page(challenge_id, errors=member_words(IdeaForm(), exc.errors),
                                values=submitted, status=422)
@@ -209,7 +192,7 @@ def _own_idea(idea_id: str) -> Any:
     for idea in _ideas_of_member():
         if idea.id == idea_id:
             return idea
-    abort(404)
+    raise NotFoundError(NO_SUCH_IDEA)
 
 
 def _ideas_of_member() -> list[Any]:
@@ -253,8 +236,6 @@ def _vote(idea_id: str, *, add: bool) -> Response:
             cocreation.vote(g.member_id, idea_id)
         else:
             cocreation.unvote(g.member_id, idea_id)
-    except NotFoundError:
-        abort(404)
     except ConflictError as exc:
         flash(exc.message, "error")
     else:

@@ -16,7 +16,7 @@ from consent.model import GrantStatus, Mode
 from tests.conftest import GOOD_PASSWORD, AuthActions
 from vault.home import Vault
 
-from .pages import error_summary, field_errors, flashes, location_path
+from .pages import error_message, error_summary, field_errors, flashes, location_path
 
 RESEARCH = "dpv:ResearchAndDevelopment"
 
@@ -166,6 +166,32 @@ def test_an_idea_filled_to_its_maxlength_with_line_breaks_is_posted_and_edited(
     assert response.status_code == 422
     assert field_errors(response.get_data(as_text=True), "text") == [
         "Your idea: write 1 to 2000 characters."]
+
+
+def test_what_is_not_there_any_more_is_said_in_the_services_words(
+        alice, app, consent: Consent, club: str, challenge: str) -> None:
+    """Leaving twice (two tabs), voting for an idea withdrawn meanwhile, an idea or community
+    id that names nothing: a 404 page saying what is missing, not Flask's "The requested URL
+    was not found on the server. If you entered the URL manually please check your
+    spelling"."""
+    allow_totals(consent, alice.id)
+    assert join(alice, club).status_code == 302
+    page = f"/member/communities/{club}"
+    assert alice.auth.post(page + "/leave", form_page=page).status_code == 302
+    cases = [
+        (alice.auth.post(page + "/leave", form_page=page), "You are not in this community."),
+        (alice.auth.post("/member/ideas/idea_" + "0" * 24 + "/vote",
+                         {"challenge_id": challenge}, form_page=page),
+         "There is no such idea."),
+        (alice.client.get("/member/ideas/idea_" + "0" * 24 + "/edit"),
+         "There is no such idea."),
+        (alice.client.get("/member/communities/com_" + "0" * 24),
+         "There is no such community."),
+        (app.test_client().get("/communities/nonsense"), "There is no such community."),
+    ]
+    for response, said in cases:
+        assert response.status_code == 404
+        assert error_message(response.get_data(as_text=True)) == said
 
 
 def test_a_non_member_sees_no_challenge(alice, challenge: str) -> None:
