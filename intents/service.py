@@ -329,10 +329,13 @@ class IntentService:
             if self._intents.block(member_id, brand_id, self._now()):
                 self._record(member_id, IntentBrandBlocked(brand=brand_id))
 
-    def unblock(self, member_id: str, brand_id: str) -> None:
+    def unblock(self, member_id: str, brand_id: str) -> bool:
+        """Whether the member had blocked the brand (and now no longer does)."""
         with self._intents.transaction():
-            if self._intents.unblock(member_id, brand_id):
-                self._record(member_id, IntentBrandUnblocked(brand=brand_id))
+            if not self._intents.unblock(member_id, brand_id):
+                return False
+            self._record(member_id, IntentBrandUnblocked(brand=brand_id))
+            return True
 
     def blocked(self, member_id: str) -> list[tuple[str, str]]:
         return self._intents.blocked(member_id)

@@ -347,7 +347,10 @@ def block() -> Response | tuple[str, int]:
 def unblock(brand_id: str) -> Response:
     if len(brand_id) > 64:
         raise NotFoundError("You do not block a brand by that name.")
-    _service().unblock(g.member_id, brand_id)
-    flash("Unblocked: that brand sees your open intents of its categories again.", "success")
+    if _service().unblock(g.member_id, brand_id):
+        flash("Unblocked: that brand sees your open intents of its categories again.", "success")
+    else:
+        # Unblocked already (from another tab), or never blocked: nothing changed.
+        flash("You do not block that brand: nothing to undo.", "error")
     return redirect(url_for("intents.overview") + "#blocked")
 

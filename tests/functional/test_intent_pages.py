@@ -219,6 +219,14 @@ def test_pausing_withdrawing_and_blocking_take_it_out_of_the_next_listing(
     assert unknown.status_code == 422
     alice.auth.post(f"/member/intents/blocks/{velo}/remove", form_page="/member/intents")
     assert len(service.list_for_brand(velo).items) == 1
+    assert "Unblocked: that brand sees" in alice.client.get("/member/intents").get_data(
+        as_text=True)
+    # Again (a second tab), or a brand never blocked: told so, not "Unblocked".
+    for brand in (velo, spoke):
+        alice.auth.post(f"/member/intents/blocks/{brand}/remove", form_page="/member/intents")
+        shown = alice.client.get("/member/intents").get_data(as_text=True)
+        assert "You do not block that brand: nothing to undo." in shown
+        assert "Unblocked" not in shown
     alice.auth.post(f"{page}/withdraw", form_page=page)
     assert service.list_for_brand(velo).items == () == service.list_for_brand(spoke).items
     assert service.get(alice.id, intent.id).status is IntentStatus.WITHDRAWN
