@@ -16,7 +16,7 @@ from typing import Any
 
 from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
-from marshmallow import RAISE, Schema, fields, validate, validates_schema
+from marshmallow import RAISE, Schema, fields, pre_load, validate, validates_schema
 from marshmallow import ValidationError as SchemaError
 
 from brand_gateway.api.payloads import MAX_BODY
@@ -87,9 +87,31 @@ class Rfc3339DateTime(fields.AwareDateTime):
         return super()._deserialize(value.upper(), attr, data, **kwargs)
 
 
+# A number in a query string as JSON writes one (RFC 8259 sec. 6), in ASCII digits.
+_QUERY_INTEGER = re.compile(r"-?[0-9]+", re.ASCII)
+_QUERY_NUMBER = re.compile(r"-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?", re.ASCII)
+
+
 class QuerySchema(Schema):
     class Meta:
         unknown = RAISE
+
+    @pre_load
+    def _plain_numbers(self, data: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
+        """Each number written as JSON writes one: marshmallow reads it with Python's int()
+        and float(), which also take Arabic-Indic and other digits ('١'), '1_000', ' 5 '
+        and '+5', none of them an integer or a number to the OpenAPI document."""
+        errors = {}
+        for name, field in self.load_fields.items():
+            key = field.data_key or name
+            value = data.get(key)
+            if isinstance(field, fields.Number) and isinstance(value, str):
+                grammar = _QUERY_INTEGER if isinstance(field, fields.Integer) else _QUERY_NUMBER
+                if not grammar.fullmatch(value):
+                    errors[key] = [field.error_messages["invalid"]]
+        if errors:
+            raise SchemaError(errors)
+        return data
 
 
 class MemberQuery(QuerySchema):

@@ -281,6 +281,13 @@ def test_feedback_not_granted_is_withheld_whether_or_not_there_is_any(brand_clie
     (FEEDBACK, {"limit": "many"}, "limit"),
     (FEEDBACK, {"offset": "-1"}, "offset"),
     (FEEDBACK, {"limit": "9" * 40}, "limit"),
+    (FEEDBACK, {"limit": "9" * 4_301}, "limit"),
+    # Numbers as JSON writes them: int() also reads Arabic-Indic digits, '1_0', ' 5', '+5'.
+    (FEEDBACK, {"limit": "\u0665"}, "limit"),
+    (FEEDBACK, {"offset": "\u0661"}, "offset"),
+    (FEEDBACK, {"limit": "1_0"}, "limit"),
+    (FEEDBACK, {"limit": " 5"}, "limit"),
+    (FEEDBACK, {"limit": "+5"}, "limit"),
     (MEMBER, {"fields": "given_name"}, "fields"),
     (OPENAPI, {"x": "1"}, "x"),
 ], ids=lambda v: str(v) if not isinstance(v, dict) else "")

@@ -197,6 +197,18 @@ def test_an_epsilon_past_the_vault_s_maximum_is_refused(app: Flask, client: Flas
     assert ask(client, TOUCHPOINTS, headers).get_json()["privacy"]["epsilon"] == 0.2
 
 
+@pytest.mark.parametrize("epsilon", ["\u0661", ".5", "1_0", " 0.5", "0x1", "NaN", "Infinity"])
+def test_an_epsilon_not_written_as_a_json_number_is_refused(
+        client: FlaskClient, headers: dict[str, str], consent: Consent, epsilon: str) -> None:
+    """float() reads '١' (an Arabic-Indic one) and '1_0' too: a query was answered, and
+    paid for, on a number the OpenAPI document does not admit."""
+    before = consent.ledger.size
+    answer = ask(client, TOUCHPOINTS, headers, epsilon=epsilon)
+    assert answer.status_code == 400
+    assert answer.get_json()["errors"]["epsilon"] == ["Not a valid number."]
+    assert consent.ledger.size == before
+
+
 def test_the_vega_lite_form_compiles(app: Flask, client: FlaskClient, community: Community,
                                      headers: dict[str, str]) -> None:
     # At epsilon 8 the noise scale is about half a member: 60 members stay above a cohort of 20
