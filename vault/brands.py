@@ -26,12 +26,39 @@ class Brand:
 MAX_NAME = 100
 
 
+# Code points that draw nothing (Unicode's default ignorables that are not format characters,
+# category Cf, which the key drops as a class): the combining grapheme joiner, Hangul fillers,
+# Mongolian and other variation selectors. "Velo Bikes" with a zero-width space after it, or
+# a name of a zero-width space alone, read as "Velo Bikes" and as no name at all.
+_INVISIBLE = frozenset("\u034f\u115f\u1160\u17b4\u17b5\u3164\uffa0") | frozenset(
+    chr(c) for c in (*range(0x180B, 0x1810), *range(0xFE00, 0xFE10)))
+# Letters of the Cyrillic and Greek alphabets drawn as a Latin letter is (after case folding:
+# a folded capital maps to the Latin letter its capital looks like, as Н to h), after UTS #39's
+# confusables: "Ѕpokesmith" with a Cyrillic DZE reads as "Spokesmith" on a consent screen, and
+# NFKC keeps the two apart, since they are different letters of different scripts.
+_LOOK_ALIKES = str.maketrans({
+    "а": "a", "в": "b", "е": "e", "ё": "ë", "һ": "h", "н": "h", "і": "i", "ї": "ï",
+    "ј": "j", "к": "k", "ӏ": "l", "м": "m", "о": "o", "р": "p", "ԛ": "q", "с": "c",
+    "ѕ": "s", "т": "t", "у": "y", "ү": "y", "ԝ": "w", "х": "x", "ԁ": "d", "ь": "b",
+    "α": "a", "β": "b", "ε": "e", "ζ": "z", "η": "h", "ι": "i", "κ": "k", "μ": "m",
+    "ν": "n", "ο": "o", "ρ": "p", "τ": "t", "υ": "y", "χ": "x", "ϲ": "c", "ϳ": "j",
+    "ɡ": "g", "ı": "i",
+})
+
+
+def name_key(name: str) -> str:
+    """What a brand name reads as: compatibility-normalised (NFKC), case-folded, without the
+    characters that draw nothing, with Cyrillic and Greek look-alikes as the Latin letters
+    they look like, and its runs of spaces made one."""
+    folded = unicodedata.normalize("NFKC", name).casefold()
+    visible = "".join(c for c in folded
+                      if unicodedata.category(c) != "Cf" and c not in _INVISIBLE)
+    return " ".join(visible.translate(_LOOK_ALIKES).split())
+
+
 def same_name(one: str, other: str) -> bool:
-    """Whether two brand names read the same: equal once compatibility-normalised (NFKC),
-    case-folded and with their runs of spaces made one."""
-    def key(name: str) -> str:
-        return " ".join(unicodedata.normalize("NFKC", name).casefold().split())
-    return key(one) == key(other)
+    """Whether two brand names read the same (:func:`name_key`)."""
+    return name_key(one) == name_key(other)
 
 
 class BrandDirectory:
@@ -44,12 +71,13 @@ class BrandDirectory:
             name = clean_text(name, max_length=MAX_NAME)
         except ValueError as exc:
             raise ValidationError({"name": [str(exc)]}) from None
-        if not name:
+        if not name_key(name):          # empty, or only characters that draw nothing
             raise ValidationError({"name": ["A brand needs a name."]})
         brand = Brand("brand_" + os.urandom(8).hex(), name, tuple(categories))
         # Members tell brands apart by name (consent screens, receipts, intents): one that
-        # differs from another only by case, spacing or a look-alike form (a full-width letter)
-        # is refused as the same name is.
+        # differs from another only by case, spacing, a look-alike form (a full-width letter,
+        # a Cyrillic or Greek look-alike) or characters that draw nothing is refused as the
+        # same name is.
         taken = next((b.name for b in self._brands.all() if same_name(b.name, name)), None)
         if taken is not None or not self._brands.insert(brand, int(self._clock())):
             raise ConflictError(f"a brand named {taken or name!r} exists already")
