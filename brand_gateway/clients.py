@@ -201,7 +201,10 @@ def endpoint_url_problem(url: object, *, max_length: int, fragment_rule: str = "
         return "must be ASCII without spaces or control characters."
     if "#" in url:
         return f"must not have a fragment{fragment_rule}."
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+    except ValueError:           # brackets around what is no IPv6 address: https://[a.example]/
+        return "has an invalid host or port."
     if url[:8].lower().startswith(("https://", "http://")) and not url.startswith(
             ("https://", "http://")):
         return ("must write its scheme in lower case (https://): endpoints are compared as"

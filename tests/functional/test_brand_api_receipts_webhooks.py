@@ -161,6 +161,7 @@ def test_a_brand_registers_lists_and_removes_its_webhook(brand_client: FlaskClie
     "https://[fd00::1]/hook",               # unique local IPv6
     "https://user@93.184.216.34/hook",
     "https://93.184.216.34/hook#frag",
+    "https://[hooks.velo.example]/hook",    # no IPv6 address in its brackets: was a 500
 ])
 def test_webhook_urls_that_could_reach_inside_are_refused(brand_client: FlaskClient,
                                                           manager: str, url: str) -> None:

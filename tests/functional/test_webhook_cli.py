@@ -127,6 +127,7 @@ def test_add_list_and_remove(vault_home: VaultHome) -> None:
     ("https://velo:pw@velo.example/hooks", "user information"),
     ("https://velo.example/hooks#x", "fragment"),
     ("hooks", "absolute https"),
+    ("https://[velo.example]/hooks", "invalid host"),     # was a traceback
 ])
 def test_add_refuses_bad_urls_in_one_line(vault_home: VaultHome, url: str, message: str) -> None:
     client_id = brand_client(vault_home)

@@ -50,6 +50,7 @@ CALLBACK = "https://velo.example/oauth/callback"
         ("https:///cb", False),
         ("", False),
         ("https://velo.example/" + "a" * 2000, False),
+        ("https://[velo.example]/cb", False),          # brackets hold an IPv6 address only
     ],
 )
 def test_redirect_uri_rules(uri: str, allowed: bool) -> None:
