@@ -20,6 +20,7 @@ import hmac
 import re
 import secrets
 from dataclasses import dataclass
+from ipaddress import ip_address
 from typing import TYPE_CHECKING, NoReturn
 from urllib.parse import urlsplit
 
@@ -87,6 +88,14 @@ CLIENT_SCOPES = tuple(SCOPES)
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "::1", "localhost"})
 _CATEGORY = re.compile(r"^[a-z0-9][a-z0-9-]{0,39}$")
 _WHITESPACE_OR_CONTROL = re.compile(r"[\s\x00-\x1f\x7f]")
+# A host a browser or an HTTP client can reach: a DNS name (ASCII labels, an international one
+# as its xn-- A-labels; underscores, which some DNS names hold) or an IPv4 address; an IPv6
+# address is in brackets. RFC 3986's reg-name also takes ; , ' = ! $ & ( ) * +, which no DNS
+# name holds, and the consent screen writes a redirect URI's origin into its
+# Content-Security-Policy: "https://a.example;script-src/cb" added a directive of the brand's
+# to the member's page.
+_HOST_NAME = re.compile(r"[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?"
+                        r"(?:\.[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?)*\.?")
 
 
 @dataclass(frozen=True)
@@ -219,9 +228,23 @@ def endpoint_url_problem(url: object, *, max_length: int, fragment_rule: str = "
         return "has an invalid host or port."
     if not host:
         return "must name a host."
+    if not (_ipv6_address(host) if parts.netloc.startswith("[") else
+            _HOST_NAME.fullmatch(host)):
+        return "must name its host as a DNS name or an IP address."
     if parts.scheme == "http" and host not in LOOPBACK_HOSTS:
         return "must use https (http only on 127.0.0.1, [::1] or localhost)."
     return None
+
+
+def _ipv6_address(host: str) -> bool:
+    """Whether ``host`` (what a URL's brackets held) is an IPv6 address, with no zone (which
+    names an interface of this machine) and no IPvFuture literal (RFC 3986 sec. 3.2.2)."""
+    if "%" in host:
+        return False
+    try:
+        return ip_address(host).version == 6
+    except ValueError:
+        return False
 
 
 def validate_categories(categories: object) -> tuple[str, ...]:

@@ -51,6 +51,19 @@ CALLBACK = "https://velo.example/oauth/callback"
         ("", False),
         ("https://velo.example/" + "a" * 2000, False),
         ("https://[velo.example]/cb", False),          # brackets hold an IPv6 address only
+        ("https://[v1.velo]/cb", False),               # an IPvFuture literal
+        ("https://[fe80::1%25eth0]/cb", False),        # a zone: an interface of this machine
+        # RFC 3986's reg-name takes ; , ' and the like, which no DNS name holds; the consent
+        # screen writes the origin into its Content-Security-Policy.
+        ("https://velo.example;script-src/cb", False),
+        ("https://velo.example,/cb", False),
+        ("https://velo.example'unsafe-inline'/cb", False),
+        ("https://velo..example/cb", False),
+        ("https://-velo.example/cb", False),
+        ("https://xn--vlo-bma.example/cb", True),       # an international name's A-labels
+        ("https://auth.velo.example./cb", True),
+        ("https://[2001:db8::1]:8443/cb", True),
+        ("https://velo.example/cb?next=a;b,c", True),  # only the host is held to DNS
     ],
 )
 def test_redirect_uri_rules(uri: str, allowed: bool) -> None:

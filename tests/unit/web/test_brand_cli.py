@@ -151,6 +151,8 @@ def test_a_disabled_clients_secret_is_not_rotated_nor_printed(vault_home: VaultH
         (["create", "--name", "Velo", "--redirect-uri", "/cb"], "absolute"),
         (["create", "--name", "Velo", "--redirect-uri", "https://*.velo.example/cb"],
          "wildcard"),
+        (["create", "--name", "Velo", "--redirect-uri", "https://velo.example;sandbox/cb"],
+         "DNS name"),
         (["create", "--name", "", "--redirect-uri", CALLBACK], "needs a name"),
         (["disable", "client_nobody"], "no client"),
         (["rotate-secret", "client_nobody"], "no client"),
