@@ -64,6 +64,11 @@ ROLE_NAMES = {MEMBER: "member", COMPLIANCE: "compliance officer",
               ADMINISTRATOR: "administrator"}
 
 
+def _a(noun: str) -> str:
+    """The noun with its indefinite article: "an administrator", "a compliance officer"."""
+    return ("an " if noun[:1] in "aeiou" else "a ") + noun
+
+
 def _sealed_address(cipher: MemberCipher, member_id: str, email: str) -> bytes:
     """The login address as the account keeps it: sealed under the member's key."""
     return cipher.seal_text(associated_data(member_id, "members", member_id, "email"), email)
@@ -214,11 +219,11 @@ class MemberService:
             if role in STAFF_ROLES:
                 if not self.has_second_factor(member_id):
                     raise ConflictError(
-                        f"that account has no two-step sign-in; a {ROLE_NAMES[role]} must"
+                        f"that account has no two-step sign-in; {_a(ROLE_NAMES[role])} must"
                         " turn it on (Security page) before the role is given")
                 if held not in (MEMBER, role):
                     raise ConflictError(
-                        f"that account is a {ROLE_NAMES[held]}; an account holds one of the"
+                        f"that account is {_a(ROLE_NAMES[held])}; an account holds one of the"
                         f" two roles only, so revoke that one first")
             return self._members.set_role(member_id, role)
 

@@ -123,7 +123,10 @@ def test_an_account_without_two_step_sign_in_is_refused_the_role(vault_home: Vau
     result = run(vault_home, "grant", "olive@example.org")
     assert result.exit_code == 1
     assert result.output.startswith("error: that account has no two-step sign-in;")
+    assert "a compliance officer must turn it on" in result.output
     assert role_of(vault_home, olive) == MEMBER
+    result = run(vault_home, "grant", "--role", "administrator", "olive@example.org")
+    assert result.exit_code == 1 and "an administrator must turn it on" in result.output
 
 
 def test_an_officer_cannot_turn_two_step_sign_in_off(vault_home: VaultHome) -> None:
@@ -158,6 +161,7 @@ def test_an_administrator_is_made_listed_and_revoked_apart_from_officers(
     # One account holds one of the two roles: the other is refused until this one is revoked.
     result = run(vault_home, "grant", "adam@example.org")
     assert result.exit_code == 1 and "revoke that one first" in result.output
+    assert "that account is an administrator;" in result.output
     with vault_home.open() as vault:
         with pytest.raises(ConflictError, match="administrators must keep two-step sign-in"):
             vault.members.disable_totp(adam)
