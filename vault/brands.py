@@ -32,33 +32,28 @@ MAX_NAME = 100
 # a name of a zero-width space alone, read as "Velo Bikes" and as no name at all.
 _INVISIBLE = frozenset("\u034f\u115f\u1160\u17b4\u17b5\u3164\uffa0") | frozenset(
     chr(c) for c in (*range(0x180B, 0x1810), *range(0xFE00, 0xFE10)))
-# Letters of the Cyrillic and Greek alphabets drawn as a Latin letter is (after case folding:
-# a folded capital maps to the Latin letter its capital looks like, as Н to h), after UTS #39's
-# confusables: "Ѕpokesmith" with a Cyrillic DZE reads as "Spokesmith" on a consent screen, and
-# NFKC keeps the two apart, since they are different letters of different scripts.
-_LOOK_ALIKES = str.maketrans({
-    "а": "a", "в": "b", "е": "e", "ё": "ë", "һ": "h", "н": "h", "і": "i", "ї": "ï",
-    "ј": "j", "к": "k", "ӏ": "l", "м": "m", "о": "o", "р": "p", "ԛ": "q", "с": "c",
-    "ѕ": "s", "т": "t", "у": "y", "ү": "y", "ԝ": "w", "х": "x", "ԁ": "d", "ь": "b",
-    "α": "a", "β": "b", "ε": "e", "ζ": "z", "η": "h", "ι": "i", "κ": "k", "μ": "m",
-    "ν": "n", "ο": "o", "ρ": "p", "τ": "t", "υ": "y", "χ": "x", "ϲ": "c", "ϳ": "j",
-    "ɡ": "g", "ı": "i",
-})
 
 
 def name_key(name: str) -> str:
-    """What a brand name reads as: compatibility-normalised (NFKC), case-folded, without the
-    characters that draw nothing, with Cyrillic and Greek look-alikes as the Latin letters
-    they look like, and its runs of spaces made one."""
+    """A brand name as it is compared: compatibility-normalised (NFKC), case-folded, without
+    the characters that draw nothing, and its runs of spaces made one."""
     folded = unicodedata.normalize("NFKC", name).casefold()
     visible = "".join(c for c in folded
                       if unicodedata.category(c) != "Cf" and c not in _INVISIBLE)
-    return " ".join(visible.translate(_LOOK_ALIKES).split())
+    return " ".join(visible.split())
 
 
 def same_name(one: str, other: str) -> bool:
-    """Whether two brand names read the same (:func:`name_key`)."""
-    return name_key(one) == name_key(other)
+    """Whether two brand names read the same: equal keys (:func:`name_key`), or keys that
+    Unicode's confusables (UTS #39, through the ``confusables`` package) say look alike, as
+    "Ѕpokesmith" with a Cyrillic DZE and "Spokesmith", or "Ve1o" and "Velo"."""
+    first, second = name_key(one), name_key(other)
+    if first == second:
+        return True
+    # Imported on a brand's registration only: its table holds about 20 MB, which no served
+    # page or read needs.
+    from confusables import is_confusable
+    return bool(is_confusable(first, second))
 
 
 class BrandDirectory:

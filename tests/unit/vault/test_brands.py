@@ -19,6 +19,8 @@ from vault.home import Vault
     "Sp\u043ek\u0435smith \u0421ycles",   # Cyrillic o, ie and es
     "SPOKESMITH C\u03a5CLES",           # a Greek capital upsilon for the Y
     "\uff33pokesmith Cycles",             # a full-width S
+    "Spokesm1th Cycles",                  # a digit one for the i (Unicode's confusables)
+    "Spokesmith Cyc\u217ces",           # a small Roman numeral fifty for the l
 ])
 def test_a_name_that_reads_as_a_registered_one_is_the_same(look_alike: str) -> None:
     assert same_name("Spokesmith Cycles", look_alike)
