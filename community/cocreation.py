@@ -83,7 +83,7 @@ class CoCreationService:
     # -- the brand's side ------------------------------------------------------------------
     def open_challenge(self, brand_id: str, community_id: str, *, title: str,
                        description: str) -> Challenge:
-        errors = _text_errors("title", title, TITLE_MAX, "A title") | _text_errors(
+        errors = _text_errors("title", title, TITLE_MAX, "A title", one_line=True) | _text_errors(
             "description", description, DESCRIPTION_MAX, "Say what you ask")
         if errors:
             raise ValidationError(errors)
@@ -318,11 +318,13 @@ class CoCreationService:
                     mine=reader == row.member_num, voted=row.id in voted)
 
 
-def _text_errors(field: str, text: str, limit: int, what: str) -> dict[str, list[str]]:
+def _text_errors(field: str, text: str, limit: int, what: str, *, one_line: bool = False
+                 ) -> dict[str, list[str]]:
     """``limit`` counts a line break as one character, CR LF included: a browser counts it so
     against a textarea's ``maxlength`` and sends it as CR LF (HTML's form submission), so an
-    idea the page let through over several lines would otherwise be refused as too long."""
-    if reason := unreadable(text):
+    idea the page let through over several lines would otherwise be refused as too long.
+    ``one_line``: a title, shown on one line (no line breaks)."""
+    if reason := unreadable(text, one_line=one_line):
         return {field: [f"{what}: {reason}"]}
     stripped = text.strip()
     if not stripped or len(stripped) - stripped.count("\r\n") > limit:

@@ -190,20 +190,23 @@ class CommunityService:
         return community is not None and community.closed_at is None
 
 
-# C0 controls but tabs and line breaks, and DEL; the text direction controls (as
-# vault/catalog.py's clean_text refuses them).
-_CONTROL = frozenset(chr(c) for c in (*range(0, 9), 11, 12, *range(14, 32), 127))
+# C0 controls but tabs and line breaks, DEL and the C1 controls (U+009B is a terminal's CSI);
+# the text direction controls (as vault/catalog.py's clean_text refuses them).
+_CONTROL = frozenset(chr(c) for c in (*range(0, 9), 11, 12, *range(14, 32), *range(127, 160)))
 _DIRECTION = frozenset(chr(c) for c in (*range(0x202A, 0x202F), *range(0x2066, 0x206A)))
 
 
-def unreadable(text: str) -> str | None:
+def unreadable(text: str, *, one_line: bool = False) -> str | None:
     """Why people could not read ``text`` or the store hold it, if so, in the words a form or
     a problem shows: not valid Unicode (a lone surrogate, which JSON can carry), a control
-    character but tabs and line breaks, a text direction control; else None."""
+    character but tabs and line breaks (and those too in ``one_line`` text, a name or a title
+    shown on one line), a text direction control; else None."""
     try:
         text.encode("utf-8")
     except UnicodeEncodeError:
         return "Use valid Unicode text: this holds half of a character (a lone surrogate)."
+    if one_line and ("\n" in text or "\r" in text):
+        return "Write it on one line: line breaks are not allowed."
     if any(c in _DIRECTION for c in text):
         return ("Remove the invisible characters that change the text's direction: they are"
                 " not allowed.")
@@ -215,7 +218,7 @@ def unreadable(text: str) -> str | None:
 def community_errors(name: str, description: str, purposes: list[str]) -> dict[str, list[str]]:
     """Every rule a new community's values break, by field."""
     errors: dict[str, list[str]] = {}
-    if reason := unreadable(name):
+    if reason := unreadable(name, one_line=True):
         errors["name"] = [reason]
     elif not name.strip() or len(name.strip()) > NAME_MAX:
         errors["name"] = [f"A name of 1 to {NAME_MAX} characters."]

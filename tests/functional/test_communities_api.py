@@ -99,6 +99,10 @@ def test_the_invitation_url_is_a_public_page(brand_client: FlaskClient, token) -
     ({**CLUB, "name": 7}, {"name"}),
     ({**CLUB, "members": ["someone"]}, {"members"}),
     ({**CLUB, "name": "   "}, {"name"}),
+    # A name is one line, and no C1 control (U+009B is a terminal's CSI) in any text.
+    ({**CLUB, "name": "Repair\nclub"}, {"name"}),
+    ({**CLUB, "name": "Repair\u009b2Jclub"}, {"name"}),
+    ({**CLUB, "description": "Fix\u0085things"}, {"description"}),
 ])
 def test_bad_bodies_are_problems_naming_each_member(brand_client: FlaskClient, token,
                                                     body: dict, members_named: set) -> None:
@@ -245,6 +249,12 @@ def test_challenges_ideas_votes_and_taking_up(brand_client: FlaskClient, token, 
     bad = brand_client.post(f"/api/v1/communities/{community['id']}/challenges",
                             json={"title": ""}, headers=token)
     assert bad.status_code == 400 and set(bad.get_json()["errors"]) == {"title", "description"}
+    two_lines = brand_client.post(f"/api/v1/communities/{community['id']}/challenges",
+                                  json={"title": "How should\nit work?",
+                                        "description": "Tell us,\nin your words."},
+                                  headers=token)
+    assert two_lines.status_code == 400                     # a title is one line; a text not
+    assert set(two_lines.get_json()["errors"]) == {"title"}
     cocreation = cocreation_service(consent)
     idea = cocreation.post(alice, challenge["id"], "Loan bikes during repairs.")
     cocreation.vote(bob, idea.id)
