@@ -115,6 +115,12 @@ class IntentObserver(Protocol):
 ListingLog = Callable[[EventDetails, str, int], None]
 
 
+#: Why an offer cannot be accepted or reported (again): the pages say it before a form error,
+#: since the offer's form is gone from the page.
+OFFER_NOT_OPEN = "This offer is no longer open."
+REPORTED_ALREADY = "You reported this offer already."
+
+
 class IntentService:
     def __init__(self, *, intents: IntentRepository, keys: KeyStore, brands: BrandDirectory,
                  grants: ConsentService, agreements: AgreementService, terms: TermsService,
@@ -223,7 +229,7 @@ class IntentService:
             offer = self._own_offer(member_id, offer_id)
             intent = self._stored(offer.intent_num)
             if offer.status != OfferStatus.OPEN or offer.valid_until <= now:
-                raise ConflictError("This offer is no longer open.")
+                raise ConflictError(OFFER_NOT_OPEN)
             if intent.status not in LIVE or intent.expires_at <= now:
                 raise ConflictError(f"This intent is {intent.status}: its offers can no longer"
                                     " be accepted.")
@@ -308,7 +314,7 @@ class IntentService:
         with self._intents.transaction():
             offer = self._own_offer(member_id, offer_id)
             if offer.reported:
-                raise ConflictError("You reported this offer already.")
+                raise ConflictError(REPORTED_ALREADY)
             sealed = self._keys.cipher(member_id).seal_text(
                 associated_data(member_id, "intent_spam_reports", report_id, "reason"), text)
             self._intents.insert_report(id=report_id, offer_num=offer.num,

@@ -40,7 +40,13 @@ from consent.vocabulary import field_label
 from intents.catalog import CATEGORIES, CATEGORY_BY_ID, CURRENCIES, MAX_CITY, format_amount
 from intents.drafts import MAX_DESCRIPTION, MAX_OPEN_DAYS, REVEALABLE, check_draft
 from intents.model import LIVE, Intent, IntentDraft, Offer, OfferStatus
-from intents.service import MAX_REASON, OFFER_SORTS, IntentService
+from intents.service import (
+    MAX_REASON,
+    OFFER_NOT_OPEN,
+    OFFER_SORTS,
+    REPORTED_ALREADY,
+    IntentService,
+)
 from vault.errors import ConflictError, NotFoundError, ValidationError
 
 from .forms import FormSchema, form_data, load, member_words, text, ticks, whole_number
@@ -285,6 +291,9 @@ def accept(offer_id: str) -> Response | tuple[str, int]:
         accepted, grant, _ = _service().accept(g.member_id, offer.id, fields=chosen["fields"],
                                                days=chosen["days"])
     except ValidationError as exc:
+        if offer.status is not OfferStatus.OPEN:
+            # Its form is no longer on the page: why it cannot be accepted, not a field error.
+            raise ConflictError(OFFER_NOT_OPEN) from None
         return _intent_page(offer.intent_id, status=422,
                             errors={offer.id: _worded(AcceptForm(), exc)})
     shown = ", ".join(field_label(f) for f in sorted(grant.fields)).lower()
@@ -311,6 +320,8 @@ def report(offer_id: str) -> Response | tuple[str, int]:
         reason = load(ReportForm(), form_data(request.form))["reason"] or ""
         _service().report_spam(g.member_id, offer.id, reason=reason)
     except ValidationError as exc:
+        if offer.reported:
+            raise ConflictError(REPORTED_ALREADY) from None     # its form is gone, as above
         return _intent_page(offer.intent_id, status=422,
                             errors={offer.id: _worded(ReportForm(), exc)})
     flash(f"Reported: a compliance officer will look at {offer.brand_name}'s offer. "

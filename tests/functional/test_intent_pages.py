@@ -195,6 +195,16 @@ def test_declining_and_reporting_close_the_offer_and_the_report_is_queued(
     again = alice.auth.post(f"/member/intents/offers/{second.id}/report", {"reason": ""},
                             form_page=page)
     assert again.status_code == 409
+    # A form error on an offer whose form the page no longer shows: why it cannot be done,
+    # not "correct the field marked below" with nothing marked.
+    for path, form, says in (
+            (f"/member/intents/offers/{second.id}/report", {"reason": "x" * 501},
+             "You reported this offer already."),
+            (f"/member/intents/offers/{first.id}/accept", {"days": "0"},
+             "This offer is no longer open.")):
+        refused = alice.auth.post(path, form, form_page=page)
+        assert refused.status_code == 409, path
+        assert says in refused.get_data(as_text=True)
 
 
 def test_pausing_withdrawing_and_blocking_take_it_out_of_the_next_listing(
