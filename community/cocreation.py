@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from consent.context import Consent
 from consent.event_details import ChallengeOpened, IdeaReleased, IdeaTakenUp
 from consent.model import GrantStatus
+from vault.catalog import typed_length
 from vault.clock import Clock
 from vault.errors import ConflictError, MemberKeyMissingError, NotFoundError, ValidationError
 from vault.keys import KeyStore
@@ -327,6 +328,6 @@ def _text_errors(field: str, text: str, limit: int, what: str, *, one_line: bool
     if reason := unreadable(text, one_line=one_line):
         return {field: [f"{what}: {reason}"]}
     stripped = text.strip()
-    if not stripped or len(stripped) - stripped.count("\r\n") > limit:
+    if not stripped or typed_length(stripped) > limit:
         return {field: [f"{what}: write 1 to {limit} characters."]}
     return {}

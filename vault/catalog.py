@@ -179,6 +179,12 @@ def attribute(key: str) -> Attribute:
         raise ValidationError({key: ["Unknown attribute."]}) from None
 
 
+def typed_length(text: str) -> int:
+    """``text``'s length as a page's ``maxlength`` counts it: a browser sends each line break
+    as CR LF (HTML's form submission) and counts it as one character."""
+    return len(text) - text.count("\r\n")
+
+
 def clean_text(value: str, *, max_length: int, multiline: bool = False) -> str:
     """Strip, refuse control characters (text direction controls included), enforce the
     length; raise ``ValueError`` with a reason.
@@ -196,7 +202,7 @@ def clean_text(value: str, *, max_length: int, multiline: bool = False) -> str:
     if _DIRECTION.search(value):
         raise ValueError("Remove the invisible characters that change the text's direction:"
                          " they are not allowed.")
-    if len(value) - value.count("\r\n") > max_length:
+    if typed_length(value) > max_length:
         raise ValueError(f"Use at most {max_length} characters.")
     return value
 

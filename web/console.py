@@ -55,7 +55,7 @@ from consent.spool import MAX_MERGE_DELAY
 from vault.errors import MemberKeyMissingError, NotFoundError, ValidationError, VaultError
 from vault.members import ADMINISTRATOR, COMPLIANCE
 
-from .forms import FormSchema, form_data, load, member_words, text
+from .forms import FormSchema, form_data, load, member_words, text, whole_number_in_url
 from .sessions import current_member_id
 from .vaults import get_consent, get_vault, spool_directory
 
@@ -113,13 +113,11 @@ def page_query(takes: tuple[str, ...], *, most: int) -> tuple[dict[str, str], in
     if unknown:
         abort(400, description=f"This filter is not valid: {unknown[0][:40]} is not a"
                                f" parameter of this page (it takes {' and '.join(takes)}).")
-    raw = query.get("page", "1")
-    # The length first: int() refuses more than 4,300 digits with a ValueError (a 500).
-    if not (raw.isascii() and raw.isdigit()) or len(raw) > len(str(most)) \
-            or not 1 <= int(raw) <= most:
+    page = whole_number_in_url(query.get("page", "1"), most)
+    if not page:
         abort(400, description=f"This filter is not valid: page must be a whole number from 1"
                                f" to {most}.")
-    return query, int(raw)
+    return query, page
 
 
 def _staff_state() -> tuple[str | None, bool]:

@@ -156,6 +156,16 @@ WRONG_RECOVERY_CODE = ("That recovery code is not right, or it was used already.
                        " enter the 6 digits your app shows now.")
 
 
+def whole_number_in_url(text: str, most: int) -> int | None:
+    """A path segment's or query value's whole number from 0 to ``most``, in ASCII digits, or
+    ``None``. The length is looked at before ``int``, which refuses more than 4,300 digits
+    with a ValueError (CVE-2020-10735's limit): such an address was a 500."""
+    if not (text.isascii() and text.isdigit()) or len(text) > len(str(most)):
+        return None
+    number = int(text)
+    return number if number <= most else None
+
+
 def is_six_digits(code: str) -> bool:
     """Whether ``code`` has the shape of a TOTP code (6 digits; spaces between are fine)."""
     digits = "".join(code.split())

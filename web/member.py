@@ -47,6 +47,7 @@ from .forms import (
     form_data,
     load,
     member_words,
+    whole_number_in_url,
 )
 from .mailing import app_maildir
 from .sessions import ACCOUNT_DELETED, current_member_id, end_session
@@ -163,13 +164,11 @@ def feedback_add() -> Response | tuple[str, int]:
 
 def feedback_entry_id(text: str) -> int:
     """The feedback entry id in a URL; any text that can be no entry's id (a word, a sign, a
-    number too large) gets the same readable "not found" page as an id that is not there.
-    The length is looked at before ``int``, which refuses a string of more than 4,300 digits
-    with a ValueError (CVE-2020-10735's limit): such a path was a 500."""
-    if not (text.isascii() and text.isdigit()) or len(text) > len(str(_LARGEST_ENTRY_ID)) \
-            or int(text) > _LARGEST_ENTRY_ID:
+    number too large) gets the same readable "not found" page as an id that is not there."""
+    number = whole_number_in_url(text, _LARGEST_ENTRY_ID)
+    if number is None:
         raise NotFoundError(NO_SUCH_ENTRY)
-    return int(text)
+    return number
 
 
 @bp.route("/feedback/<entry_id>/edit", methods=["GET", "POST"])

@@ -17,6 +17,7 @@ them). Every other event goes to every live endpoint of the brand without asking
 
 from __future__ import annotations
 
+import contextlib
 import re
 from typing import Any
 
@@ -137,15 +138,13 @@ def _own_endpoint(registry: WebhookRegistry, caller: Caller, endpoint_id: str
                   ) -> WebhookEndpoint:
     """The caller's live endpoint ``endpoint_id``; another brand's, a removed one or none at
     all is the same 404."""
-    try:
-        # Not the form of an id (an integer one from before, say): unknown, without asking
-        # the store about text it could not hold (a NUL byte, on PostgreSQL).
-        if re.fullmatch(WEBHOOK_ID_PATTERN, endpoint_id, flags=re.ASCII):
+    # Not the form of an id (an integer one from before, say): unknown, without asking the
+    # store about text it could not hold (a NUL byte, on PostgreSQL).
+    if re.fullmatch(WEBHOOK_ID_PATTERN, endpoint_id, flags=re.ASCII):
+        with contextlib.suppress(NotFoundError):
             endpoint = registry.get(endpoint_id)
             if endpoint.client_id == caller.client.client_id and endpoint.live:
                 return endpoint
-    except NotFoundError:
-        pass
     raise ApiNotFoundError("No such webhook endpoint.")
 
 
